@@ -1,0 +1,88 @@
+//! Audit events: what warden hands its ledger.
+//!
+//! One flat structure for every kind of event keeps the leaf encoding simple to document and to
+//! verify: fields that do not apply are absent, never empty strings.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A tool call and warden's decision on it, written before anything is forwarded.
+    Decision,
+    /// What the upstream answered to an authorised call.
+    Outcome,
+    /// A tool was pinned (first sight or `warden tools pin`).
+    ToolPinned,
+    /// A tool's upstream definition no longer matches its pin: withheld.
+    ToolWithheld,
+    /// warden started with this configuration and policy.
+    ConfigLoaded,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Decision => "decision",
+            EventKind::Outcome => "outcome",
+            EventKind::ToolPinned => "tool_pinned",
+            EventKind::ToolWithheld => "tool_withheld",
+            EventKind::ConfigLoaded => "config_loaded",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct AuditEvent {
+    pub kind: Option<EventKind>,
+    /// Milliseconds since the Unix epoch.
+    pub time_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// The canonical arguments (see `canonical_json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub args: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub args_digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<String>,
+    /// The pending request a held call became.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
+    /// `sha256:<hex>` of the canonical upstream result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_error: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_us: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Value>,
+}
+
+impl AuditEvent {
+    pub fn new(kind: EventKind, time_ms: i64) -> Self {
+        Self {
+            kind: Some(kind),
+            time_ms,
+            ..Self::default()
+        }
+    }
+}

@@ -1,0 +1,600 @@
+//! warden's configuration, in two stages.
+//!
+//! `RawConfig` mirrors the TOML file strictly (`deny_unknown_fields`: a misspelt key is an
+//! error, not a silently ignored guardrail). `Config::load` resolves it: paths against the config
+//! file's folder, token references against the environment, tools against their servers, and the
+//! Cedar policies compiled and validated against a schema generated from the tool catalog. Every
+//! problem found is reported at once, each with the place it comes from.
+
+use crate::engine::{ArgType, Engine, EngineSources};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use warden_core::{Effect, Principal, Stakes, ToolLabels, ToolName};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub gateway: RawGateway,
+    #[serde(default)]
+    pub store: RawStore,
+    pub policy: RawPolicy,
+    #[serde(default)]
+    pub owners: BTreeMap<String, String>,
+    #[serde(default)]
+    pub agents: BTreeMap<String, RawAgent>,
+    pub stdio: Option<RawStdio>,
+    #[serde(default)]
+    pub servers: BTreeMap<String, RawServer>,
+    #[serde(default)]
+    pub budgets: Vec<RawBudget>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawGateway {
+    pub listen: Option<String>,
+    pub max_request_bytes: Option<usize>,
+    pub max_result_bytes: Option<usize>,
+    pub upstream_timeout_secs: Option<u64>,
+    pub max_concurrent_calls: Option<usize>,
+    /// Extra `Host` header values to accept besides loopback (DNS-rebinding protection).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub files: Vec<String>,
+    /// A Cedar schema fragment declaring the team's own entity types (hosts, incidents, users).
+    pub schema: Option<String>,
+    /// Cedar entities (JSON) for those types.
+    pub entities: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAgent {
+    /// Hex SHA-256 of the agent's bearer token.
+    pub token_sha256: Option<String>,
+    /// Name of an environment variable holding the bearer token itself.
+    pub token_env: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStdio {
+    pub agent: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub command: Option<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub url: Option<String>,
+    #[serde(default)]
+    pub tools: BTreeMap<String, RawTool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTool {
+    pub effect: Effect,
+    pub reversible: bool,
+    pub stakes: Stakes,
+    pub category: String,
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
+    /// `sha256:<hex>` of the upstream definition this tool was reviewed at.
+    pub pin: Option<String>,
+    /// Replaces the upstream description shown to the agent.
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    pub id: String,
+    pub tools: Vec<String>,
+    pub limit: u32,
+    pub window_secs: u64,
+    #[serde(default)]
+    pub per: BudgetScope,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BudgetScope {
+    #[default]
+    Agent,
+    Session,
+}
+
+/// One problem in the configuration, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub location: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// Every problem found while loading, reported together.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        writeln!(
+            f,
+            "{n} configuration error{}",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.0 {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    pub listen: SocketAddr,
+    pub max_request_bytes: usize,
+    pub max_result_bytes: usize,
+    pub upstream_timeout: Duration,
+    pub max_concurrent_calls: usize,
+    pub allowed_hosts: Vec<String>,
+}
+
+/// How to reach one upstream MCP server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    Stdio {
+        command: String,
+        args: Vec<String>,
+        env: BTreeMap<String, String>,
+    },
+    Http {
+        url: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    pub name: String,
+    pub transport: Transport,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArgSpec {
+    pub ty: ArgType,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ToolSpec {
+    pub name: ToolName,
+    pub labels: ToolLabels,
+    pub args: BTreeMap<String, ArgSpec>,
+    pub pin: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Budget {
+    pub id: String,
+    pub tools: Vec<ToolName>,
+    pub limit: u32,
+    pub window: Duration,
+    pub per: BudgetScope,
+}
+
+/// An agent's credential: only the SHA-256 of its bearer token is kept.
+#[derive(Clone)]
+pub struct AgentSpec {
+    pub principal: Principal,
+    pub token_sha256: [u8; 32],
+}
+
+impl fmt::Debug for AgentSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentSpec")
+            .field("principal", &self.principal)
+            .field("token_sha256", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The resolved configuration: everything warden needs, already checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub source: PathBuf,
+    pub gateway: GatewaySettings,
+    pub store_path: PathBuf,
+    pub owners: BTreeMap<String, String>,
+    pub agents: Vec<AgentSpec>,
+    pub stdio_agent: Option<Principal>,
+    pub servers: BTreeMap<String, ServerSpec>,
+    pub tools: BTreeMap<ToolName, ToolSpec>,
+    pub budgets: Vec<Budget>,
+    pub engine: Engine,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
+
+impl Config {
+    /// Reads and resolves `path`; the environment supplies `token_env` references.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                location: path.display().to_string(),
+                message: format!("cannot read the config file: {e}"),
+            }])
+        })?;
+        Self::from_toml(&text, path, &|name| std::env::var(name).ok())
+    }
+
+    /// Resolves config text as if it were read from `path` (relative paths start at its folder).
+    pub fn from_toml(
+        text: &str,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigErrors> {
+        let file = path.display().to_string();
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                location: match e.span() {
+                    Some(span) => format!("{file}:{}", line_of(text, span.start)),
+                    None => file.clone(),
+                },
+                message: e.message().to_string(),
+            }])
+        })?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        Resolver {
+            file,
+            text,
+            base,
+            errors: Vec::new(),
+        }
+        .resolve(raw, path, env)
+    }
+
+    pub fn tool(&self, name: &ToolName) -> Option<&ToolSpec> {
+        self.tools.get(name)
+    }
+
+    /// Budgets that count calls of `tool`.
+    pub fn budgets_for<'a>(&'a self, tool: &'a ToolName) -> impl Iterator<Item = &'a Budget> {
+        self.budgets.iter().filter(move |b| b.tools.contains(tool))
+    }
+}
+
+/// 1-based line number of byte `offset` in `text`.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map_or(1, |before| before.matches('\n').count() + 1)
+}
+
+struct Resolver<'a> {
+    file: String,
+    text: &'a str,
+    base: PathBuf,
+    errors: Vec<ConfigError>,
+}
+
+impl Resolver<'_> {
+    /// Location of the TOML key path `key` (e.g. `servers.edr.tools`) as `file:line`, found by
+    /// looking for its table header or assignment; the file alone when it cannot be found.
+    fn at(&self, key: &str) -> String {
+        let last = key.rsplit('.').next().unwrap_or(key);
+        let header = format!("[{key}]");
+        let found = self
+            .text
+            .find(&header)
+            .or_else(|| self.text.find(&format!("{last} =")))
+            .or_else(|| self.text.find(&format!("{last}=")));
+        match found {
+            Some(offset) => format!("{}:{} ({key})", self.file, line_of(self.text, offset)),
+            None => format!("{} ({key})", self.file),
+        }
+    }
+
+    fn error(&mut self, key: &str, message: impl Into<String>) {
+        let location = self.at(key);
+        self.errors.push(ConfigError {
+            location,
+            message: message.into(),
+        });
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        }
+    }
+
+    fn resolve(
+        mut self,
+        raw: RawConfig,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigErrors> {
+        let listen_text = raw.gateway.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen = match listen_text.parse::<SocketAddr>() {
+            Ok(a) => a,
+            Err(e) => {
+                self.error(
+                    "gateway.listen",
+                    format!("`{listen_text}` is not an address: {e}"),
+                );
+                SocketAddr::from(([127, 0, 0, 1], 8700))
+            }
+        };
+        let gateway = GatewaySettings {
+            listen,
+            max_request_bytes: raw.gateway.max_request_bytes.unwrap_or(1 << 20),
+            max_result_bytes: raw.gateway.max_result_bytes.unwrap_or(4 << 20),
+            upstream_timeout: Duration::from_secs(raw.gateway.upstream_timeout_secs.unwrap_or(30)),
+            max_concurrent_calls: raw.gateway.max_concurrent_calls.unwrap_or(256).max(1),
+            allowed_hosts: raw.gateway.allowed_hosts,
+        };
+        let store_path = self.path(raw.store.path.as_deref().unwrap_or("warden.db"));
+
+        for (category, owner) in &raw.owners {
+            if owner.trim().is_empty() {
+                self.error(
+                    &format!("owners.{category}"),
+                    format!("category `{category}` has an empty owner"),
+                );
+            }
+        }
+
+        let mut agents = Vec::new();
+        for (id, agent) in &raw.agents {
+            let key = format!("agents.{id}");
+            if !is_identifier(id) {
+                self.error(&key, format!("agent id `{id}` must be letters, digits, `_` or `-`"));
+            }
+            let digest = match (&agent.token_sha256, &agent.token_env) {
+                (Some(hex_digest), None) => match hex::decode(hex_digest.trim()) {
+                    Ok(bytes) => <[u8; 32]>::try_from(bytes.as_slice()).ok(),
+                    Err(_) => None,
+                }
+                .or_else(|| {
+                    self.error(&key, "`token_sha256` must be 64 hex digits (a SHA-256)");
+                    None
+                }),
+                (None, Some(var)) => match env(var) {
+                    Some(token) if !token.is_empty() => {
+                        Some(Sha256::digest(token.as_bytes()).into())
+                    }
+                    _ => {
+                        self.error(
+                            &key,
+                            format!("environment variable `{var}` holding the token is not set"),
+                        );
+                        None
+                    }
+                },
+                _ => {
+                    self.error(&key, "give exactly one of `token_sha256` or `token_env`");
+                    None
+                }
+            };
+            if let Some(token_sha256) = digest {
+                agents.push(AgentSpec {
+                    principal: Principal(id.clone()),
+                    token_sha256,
+                });
+            }
+        }
+        let stdio_agent = raw.stdio.map(|s| {
+            if !raw.agents.contains_key(&s.agent) && !is_identifier(&s.agent) {
+                self.error("stdio.agent", format!("`{}` is not a valid agent id", s.agent));
+            }
+            Principal(s.agent)
+        });
+
+        let mut servers = BTreeMap::new();
+        let mut tools = BTreeMap::new();
+        for (name, server) in raw.servers {
+            let key = format!("servers.{name}");
+            if !is_identifier(&name) {
+                self.error(&key, format!("server name `{name}` must be letters, digits, `_` or `-`"));
+            }
+            let transport = match (server.command, server.url) {
+                (Some(command), None) => Transport::Stdio {
+                    command,
+                    args: server.args,
+                    env: server.env,
+                },
+                (None, Some(url)) => {
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        self.error(&key, format!("`{url}` is not an http(s) URL"));
+                    }
+                    Transport::Http { url }
+                }
+                _ => {
+                    self.error(&key, "give exactly one of `command` (stdio) or `url` (HTTP)");
+                    continue;
+                }
+            };
+            for (tool_name, tool) in server.tools {
+                let tkey = format!("{key}.tools.{tool_name}");
+                let qualified = ToolName::new(name.clone(), tool_name.clone());
+                if !raw.owners.contains_key(&tool.category) {
+                    self.error(
+                        &tkey,
+                        format!(
+                            "category `{}` has no owner: add it to [owners]",
+                            tool.category
+                        ),
+                    );
+                }
+                if !is_identifier(&tool.category) {
+                    self.error(&tkey, format!("category `{}` must be letters, digits, `_` or `-`", tool.category));
+                }
+                let mut args = BTreeMap::new();
+                for (arg, ty_text) in &tool.args {
+                    match ArgType::parse(ty_text) {
+                        Ok((ty, required)) => {
+                            args.insert(arg.clone(), ArgSpec { ty, required });
+                        }
+                        Err(message) => self.error(&tkey, format!("argument `{arg}`: {message}")),
+                    }
+                }
+                if let Some(pin) = &tool.pin
+                    && !is_pin(pin)
+                {
+                    self.error(&tkey, format!("pin `{pin}` must be `sha256:` and 64 hex digits"));
+                }
+                tools.insert(
+                    qualified.clone(),
+                    ToolSpec {
+                        name: qualified,
+                        labels: ToolLabels {
+                            effect: tool.effect,
+                            reversible: tool.reversible,
+                            stakes: tool.stakes,
+                            category: tool.category,
+                        },
+                        args,
+                        pin: tool.pin,
+                        description: tool.description,
+                    },
+                );
+            }
+            servers.insert(name.clone(), ServerSpec { name, transport });
+        }
+
+        let mut budgets = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, b) in raw.budgets.into_iter().enumerate() {
+            let key = format!("budgets[{i}]");
+            if !is_cedar_ident(&b.id) {
+                self.error(&key, format!("budget id `{}` must be a Cedar identifier (letters, digits, `_`)", b.id));
+            }
+            if !seen.insert(b.id.clone()) {
+                self.error(&key, format!("budget id `{}` is declared twice", b.id));
+            }
+            if b.window_secs == 0 {
+                self.error(&key, format!("budget `{}` needs a window of at least one second", b.id));
+            }
+            let mut budget_tools = Vec::new();
+            for t in &b.tools {
+                match ToolName::parse(t) {
+                    Some(tn) if tools.contains_key(&tn) => budget_tools.push(tn),
+                    _ => self.error(&key, format!("budget `{}` names `{t}`, which is not a configured tool", b.id)),
+                }
+            }
+            budgets.push(Budget {
+                id: b.id,
+                tools: budget_tools,
+                limit: b.limit,
+                window: Duration::from_secs(b.window_secs),
+                per: b.per,
+            });
+        }
+
+        let mut policy_files = Vec::new();
+        if raw.policy.files.is_empty() {
+            self.error("policy.files", "no policy files: with no policy every call is denied; list at least one");
+        }
+        for f in &raw.policy.files {
+            let p = self.path(f);
+            match std::fs::read_to_string(&p) {
+                Ok(text) => policy_files.push((p, text)),
+                Err(e) => self.error("policy.files", format!("cannot read `{}`: {e}", p.display())),
+            }
+        }
+        let mut read_optional = |key: &str, f: &Option<String>| -> Option<(PathBuf, String)> {
+            let p = self.path(f.as_deref()?);
+            match std::fs::read_to_string(&p) {
+                Ok(text) => Some((p, text)),
+                Err(e) => {
+                    self.error(key, format!("cannot read `{}`: {e}", p.display()));
+                    None
+                }
+            }
+        };
+        let user_schema = read_optional("policy.schema", &raw.policy.schema);
+        let entities = read_optional("policy.entities", &raw.policy.entities);
+
+        let engine = Engine::build(EngineSources {
+            policy_files,
+            user_schema,
+            entities,
+            tools: &tools,
+            budgets: &budgets,
+            agents: agents.iter().map(|a| a.principal.clone()).chain(stdio_agent.clone()).collect(),
+            owners: &raw.owners,
+        });
+        let engine = match engine {
+            Ok(engine) => Some(engine),
+            Err(errors) => {
+                self.errors.extend(errors);
+                None
+            }
+        };
+
+        match engine {
+            Some(engine) if self.errors.is_empty() => Ok(Config {
+                source: path.to_path_buf(),
+                gateway,
+                store_path,
+                owners: raw.owners,
+                agents,
+                stdio_agent,
+                servers,
+                tools,
+                budgets,
+                engine,
+            }),
+            _ => Err(ConfigErrors(self.errors)),
+        }
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn is_cedar_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_pin(s: &str) -> bool {
+    s.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
+}

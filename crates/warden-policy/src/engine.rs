@@ -1,0 +1,713 @@
+//! Cedar evaluation for a three-way decision.
+//!
+//! Cedar answers Allow or Deny. warden needs three answers, so a `permit` carrying
+//! `@approval("required")` (or `"two-person"`) turns an Allow into Hold. The rules:
+//! - any error in Cedar's diagnostics ⇒ Deny (Cedar skips a policy that fails to evaluate, so a
+//!   `forbid` that errors would otherwise vanish silently);
+//! - a satisfied `forbid` ⇒ Deny, naming it;
+//! - satisfied permits, one of which needs approval ⇒ Hold (the strictest permit wins);
+//! - satisfied permits, none needing approval ⇒ Allow, naming the first by id;
+//! - nothing satisfied ⇒ Deny by the built-in `default-deny` rule.
+//!
+//! The schema is generated from the tool catalog: one Cedar action per tool, whose context holds
+//! that tool's declared arguments with their types, the session's state, the budgets and the
+//! time. State is computed by warden and passed in, so the policies stay analysable.
+
+use crate::config::{ArgSpec, Budget, ConfigError, ToolSpec, line_of};
+use cedar_policy::{
+    Authorizer, Context, Decision as CedarDecision, Entities, EntityUid, PolicyId,
+    PolicySet, Request, Schema, SchemaFragment, ValidationMode, Validator,
+};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use warden_core::{Outcome, Principal, ToolName};
+
+/// The Cedar type of a declared tool argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgType {
+    String,
+    Long,
+    Bool,
+    StringSet,
+    /// A reference to an entity of this type in the team's entities, e.g. `Host`.
+    Entity(String),
+}
+
+impl ArgType {
+    /// Parses `string`, `long`, `bool`, `set<string>` or an entity type name; a trailing `?`
+    /// makes the argument optional. Returns the type and whether the argument is required.
+    pub fn parse(text: &str) -> Result<(ArgType, bool), String> {
+        let text = text.trim();
+        let (base, required) = match text.strip_suffix('?') {
+            Some(base) => (base.trim(), false),
+            None => (text, true),
+        };
+        let ty = match base {
+            "string" => ArgType::String,
+            "long" => ArgType::Long,
+            "bool" => ArgType::Bool,
+            "set<string>" => ArgType::StringSet,
+            name if name.starts_with(|c: char| c.is_ascii_uppercase())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') =>
+            {
+                ArgType::Entity(name.to_string())
+            }
+            other => {
+                return Err(format!(
+                    "unknown type `{other}`: expected string, long, bool, set<string> or an entity type such as Host"
+                ));
+            }
+        };
+        Ok((ty, required))
+    }
+
+    fn cedar(&self) -> String {
+        match self {
+            ArgType::String => "String".into(),
+            ArgType::Long => "Long".into(),
+            ArgType::Bool => "Bool".into(),
+            ArgType::StringSet => "Set<String>".into(),
+            ArgType::Entity(name) => name.clone(),
+        }
+    }
+
+    /// The Cedar JSON form of an agent-supplied value, or why it does not fit.
+    fn to_cedar_json(&self, value: &Value) -> Result<Value, String> {
+        match (self, value) {
+            (ArgType::String, Value::String(_)) | (ArgType::Bool, Value::Bool(_)) => {
+                Ok(value.clone())
+            }
+            (ArgType::Long, Value::Number(n)) if n.is_i64() => Ok(value.clone()),
+            (ArgType::StringSet, Value::Array(items)) if items.iter().all(Value::is_string) => {
+                Ok(value.clone())
+            }
+            (ArgType::Entity(ty), Value::String(id)) => {
+                Ok(json!({"__entity": {"type": ty, "id": id}}))
+            }
+            (ty, _) => Err(format!("must be {}", ty.describe())),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            ArgType::String => "a string".into(),
+            ArgType::Long => "an integer".into(),
+            ArgType::Bool => "a boolean".into(),
+            ArgType::StringSet => "a list of strings".into(),
+            ArgType::Entity(ty) => format!("the id of a {ty} (a string)"),
+        }
+    }
+}
+
+/// What warden knows about the call's situation, handed to Cedar as context.
+#[derive(Debug, Clone, Default)]
+pub struct CallState {
+    pub session_tainted: bool,
+    /// 0 (clean) to 100 (a confirmed injection was read).
+    pub taint_level: i64,
+    /// Budget id → calls already counted in its window.
+    pub budgets_used: BTreeMap<String, u32>,
+    /// Seconds since the Unix epoch.
+    pub now: i64,
+}
+
+/// How many distinct humans must approve a held call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Approval {
+    Required,
+    TwoPerson,
+}
+
+/// A decision and the rule that made it. Only this crate can make one, so a value of this type
+/// always comes from policy evaluation (or a built-in denial).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    outcome: Outcome,
+    rule: String,
+    owner: String,
+    category: String,
+    reason: String,
+    approval: Option<Approval>,
+    policy_version: String,
+}
+
+impl Decision {
+    /// A denial by one of warden's built-in checks (budget, argument check, halt, …), which
+    /// never needs Cedar to say no.
+    pub fn builtin_deny(
+        rule: impl Into<String>,
+        owner: impl Into<String>,
+        category: impl Into<String>,
+        reason: impl Into<String>,
+        policy_version: impl Into<String>,
+    ) -> Self {
+        Self {
+            outcome: Outcome::Deny,
+            rule: rule.into(),
+            owner: owner.into(),
+            category: category.into(),
+            reason: reason.into(),
+            approval: None,
+            policy_version: policy_version.into(),
+        }
+    }
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+    pub fn rule(&self) -> &str {
+        &self.rule
+    }
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+    pub fn category(&self) -> &str {
+        &self.category
+    }
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+    pub fn approval(&self) -> Option<Approval> {
+        self.approval
+    }
+    pub fn policy_version(&self) -> &str {
+        &self.policy_version
+    }
+}
+
+#[derive(Debug, Clone)]
+struct RuleMeta {
+    owner: Option<String>,
+    category: Option<String>,
+    approval: Option<Approval>,
+}
+
+struct Compiled {
+    schema: Schema,
+    policies: PolicySet,
+    entities: Entities,
+    rules: BTreeMap<String, RuleMeta>,
+    owners: BTreeMap<String, String>,
+    categories: BTreeMap<ToolName, String>,
+    args: BTreeMap<ToolName, BTreeMap<String, ArgSpec>>,
+    budget_ids: Vec<(String, u32)>,
+    version: String,
+    schema_text: String,
+}
+
+/// Compiled, validated policies, ready to decide. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Compiled>,
+    authorizer: Arc<Authorizer>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("version", &self.inner.version)
+            .field("rules", &self.inner.rules.len())
+            .finish()
+    }
+}
+
+pub struct EngineSources<'a> {
+    pub policy_files: Vec<(PathBuf, String)>,
+    pub user_schema: Option<(PathBuf, String)>,
+    pub entities: Option<(PathBuf, String)>,
+    pub tools: &'a BTreeMap<ToolName, ToolSpec>,
+    pub budgets: &'a [Budget],
+    pub agents: Vec<Principal>,
+    pub owners: &'a BTreeMap<String, String>,
+}
+
+fn cedar_str(s: &str) -> String {
+    // Cedar string literals escape like JSON ones.
+    Value::String(s.to_string()).to_string()
+}
+
+/// The generated part of the schema: agents, tools, one action per tool.
+fn generated_schema(tools: &BTreeMap<ToolName, ToolSpec>, budgets: &[Budget]) -> String {
+    let mut s = String::from(
+        "entity Agent;\n\
+         entity Tool = { server: String, effect: String, reversible: Bool, stakes: String, category: String };\n\
+         type Session = { id: String, tainted: Bool, taint_level: Long };\n\
+         type Budget = { used: Long, limit: Long };\n",
+    );
+    s.push_str("type Budgets = {");
+    for (i, b) in budgets.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!(" {}: Budget", b.id));
+    }
+    s.push_str(" };\n");
+    let mut groups = std::collections::BTreeSet::new();
+    for t in tools.values() {
+        groups.insert(format!("effect:{}", t.labels.effect.as_str()));
+        groups.insert(format!("category:{}", t.labels.category));
+        groups.insert(format!("server:{}", t.name.server));
+        groups.insert(format!("stakes:{}", t.labels.stakes.as_str()));
+    }
+    for g in &groups {
+        s.push_str(&format!("action {};\n", cedar_str(g)));
+    }
+    for t in tools.values() {
+        let args: Vec<String> = t
+            .args
+            .iter()
+            .map(|(name, spec)| {
+                format!(
+                    "{}{}: {}",
+                    cedar_str(name),
+                    if spec.required { "" } else { "?" },
+                    spec.ty.cedar()
+                )
+            })
+            .collect();
+        s.push_str(&format!(
+            "action {} in [{}, {}, {}, {}] appliesTo {{ principal: [Agent], resource: [Tool], context: {{ args: {{ {} }}, session: Session, budgets: Budgets, now: Long }} }};\n",
+            cedar_str(&t.name.to_string()),
+            cedar_str(&format!("effect:{}", t.labels.effect.as_str())),
+            cedar_str(&format!("category:{}", t.labels.category)),
+            cedar_str(&format!("server:{}", t.name.server)),
+            cedar_str(&format!("stakes:{}", t.labels.stakes.as_str())),
+            args.join(", ")
+        ));
+    }
+    s
+}
+
+fn diag_location(path: &std::path::Path, text: &str, diag: &dyn miette::Diagnostic) -> String {
+    let offset = diag
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .map(|l| l.offset());
+    match offset {
+        Some(o) => format!("{}:{}", path.display(), line_of(text, o)),
+        None => path.display().to_string(),
+    }
+}
+
+fn diag_message(diag: &dyn miette::Diagnostic, err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    if let Some(help) = diag.help() {
+        message.push_str(&format!(" (help: {help})"));
+    }
+    message
+}
+
+impl Engine {
+    pub(crate) fn build(src: EngineSources<'_>) -> Result<Engine, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let schema_text = generated_schema(src.tools, src.budgets);
+        let mut fragments = Vec::new();
+        match SchemaFragment::from_cedarschema_str(&schema_text) {
+            Ok((f, _)) => fragments.push(f),
+            Err(e) => errors.push(ConfigError {
+                location: "generated schema".into(),
+                message: format!("{e}: check tool argument names and budget ids"),
+            }),
+        }
+        if let Some((path, text)) = &src.user_schema {
+            match SchemaFragment::from_cedarschema_str(text) {
+                Ok((f, _)) => fragments.push(f),
+                Err(e) => errors.push(ConfigError {
+                    location: diag_location(path, text, &e),
+                    message: diag_message(&e, &e),
+                }),
+            }
+        }
+        let schema = match Schema::from_schema_fragments(fragments) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                errors.push(ConfigError {
+                    location: src
+                        .user_schema
+                        .as_ref()
+                        .map_or("schema".into(), |(p, _)| p.display().to_string()),
+                    message: format!(
+                        "{}: every entity type used as an argument type must be declared in the schema",
+                        diag_message(&e, &e)
+                    ),
+                });
+                None
+            }
+        };
+
+        // Policies: each file parsed on its own so errors point into the right file; each policy
+        // renamed to its `@id` so decisions name rules people wrote.
+        let mut policies = PolicySet::new();
+        let mut rules = BTreeMap::new();
+        let mut hasher = Sha256::new();
+        hasher.update(schema_text.as_bytes());
+        let mut origin: BTreeMap<String, String> = BTreeMap::new();
+        for (path, text) in &src.policy_files {
+            hasher.update(path.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
+            hasher.update(text.as_bytes());
+            let set = match PolicySet::from_str(text) {
+                Ok(set) => set,
+                Err(e) => {
+                    for err in e.iter() {
+                        errors.push(ConfigError {
+                            location: diag_location(path, text, err),
+                            message: diag_message(err, err),
+                        });
+                    }
+                    continue;
+                }
+            };
+            for p in set.policies() {
+                let id = p.annotation("id").map(str::to_string);
+                // Cedar keeps no source offsets on parsed policies: find the rule by its `@id`.
+                let line = id
+                    .as_deref()
+                    .and_then(|id| text.find(&format!("@id({})", cedar_str(id))))
+                    .map_or(1, |o| line_of(text, o));
+                let here = format!("{}:{line}", path.display());
+                let Some(id) = id else {
+                    errors.push(ConfigError {
+                        location: here,
+                        message: "policy has no `@id(\"…\")` annotation: every rule needs a name".into(),
+                    });
+                    continue;
+                };
+                if let Some(first) = origin.insert(id.clone(), here.clone()) {
+                    errors.push(ConfigError {
+                        location: here,
+                        message: format!("policy id `{id}` is already used at {first}"),
+                    });
+                    continue;
+                }
+                let approval = match p.annotation("approval") {
+                    None => None,
+                    Some("required") => Some(Approval::Required),
+                    Some("two-person") => Some(Approval::TwoPerson),
+                    Some(other) => {
+                        errors.push(ConfigError {
+                            location: here.clone(),
+                            message: format!(
+                                "policy `{id}`: `@approval(\"{other}\")` must be \"required\" or \"two-person\""
+                            ),
+                        });
+                        None
+                    }
+                };
+                if approval.is_some() && p.effect() == cedar_policy::Effect::Forbid {
+                    errors.push(ConfigError {
+                        location: here.clone(),
+                        message: format!("policy `{id}`: `@approval` only makes sense on a permit"),
+                    });
+                }
+                let category = p.annotation("category").map(str::to_string);
+                if let Some(c) = &category
+                    && !src.owners.contains_key(c)
+                {
+                    errors.push(ConfigError {
+                        location: here.clone(),
+                        message: format!("policy `{id}`: category `{c}` has no owner in [owners]"),
+                    });
+                }
+                rules.insert(
+                    id.clone(),
+                    RuleMeta {
+                        owner: p.annotation("owner").map(str::to_string),
+                        category,
+                        approval,
+                    },
+                );
+                if let Err(e) = policies.add(p.new_id(PolicyId::new(&id))) {
+                    errors.push(ConfigError {
+                        location: here,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+
+        let mut entities = Entities::empty();
+        if let Some(schema) = &schema {
+            let validator = Validator::new(schema.clone());
+            let result = validator.validate(&policies, ValidationMode::Strict);
+            for e in result.validation_errors() {
+                let id = e.policy_id().to_string();
+                errors.push(ConfigError {
+                    location: origin.get(&id).cloned().unwrap_or_else(|| "policies".into()),
+                    message: format!("policy `{id}`: {e}"),
+                });
+            }
+
+            // Entities: the team's own, plus one per agent and per tool.
+            let mut all = Vec::new();
+            if let Some((path, text)) = &src.entities {
+                hasher.update(text.as_bytes());
+                match serde_json::from_str::<Value>(text) {
+                    Ok(Value::Array(items)) => all.extend(items),
+                    Ok(_) => errors.push(ConfigError {
+                        location: path.display().to_string(),
+                        message: "entities must be a JSON array of Cedar entities".into(),
+                    }),
+                    Err(e) => errors.push(ConfigError {
+                        location: format!("{}:{}", path.display(), e.line()),
+                        message: e.to_string(),
+                    }),
+                }
+            }
+            let mut agents = src.agents.clone();
+            agents.sort();
+            agents.dedup();
+            for a in &agents {
+                all.push(json!({"uid": {"type": "Agent", "id": a.0}, "attrs": {}, "parents": []}));
+            }
+            for t in src.tools.values() {
+                all.push(json!({
+                    "uid": {"type": "Tool", "id": t.name.to_string()},
+                    "attrs": {
+                        "server": t.name.server,
+                        "effect": t.labels.effect.as_str(),
+                        "reversible": t.labels.reversible,
+                        "stakes": t.labels.stakes.as_str(),
+                        "category": t.labels.category,
+                    },
+                    "parents": []
+                }));
+            }
+            match Entities::from_json_value(Value::Array(all), Some(schema)) {
+                Ok(e) => entities = e,
+                Err(e) => errors.push(ConfigError {
+                    location: src
+                        .entities
+                        .as_ref()
+                        .map_or("entities".into(), |(p, _)| p.display().to_string()),
+                    message: diag_message(&e, &e),
+                }),
+            }
+        }
+
+        if !src.owners.contains_key("default") {
+            errors.push(ConfigError {
+                location: "owners".into(),
+                message: "no `default` owner: the built-in default-deny rule needs one".into(),
+            });
+        }
+
+        let Some(schema) = schema else {
+            return Err(errors);
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let version = format!("sha256:{}", hex::encode(hasher.finalize()));
+        Ok(Engine {
+            inner: Arc::new(Compiled {
+                schema,
+                policies,
+                entities,
+                rules,
+                owners: src.owners.clone(),
+                categories: src
+                    .tools
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.labels.category.clone()))
+                    .collect(),
+                args: src
+                    .tools
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.args.clone()))
+                    .collect(),
+                budget_ids: src.budgets.iter().map(|b| (b.id.clone(), b.limit)).collect(),
+                version,
+                schema_text,
+            }),
+            authorizer: Arc::new(Authorizer::new()),
+        })
+    }
+
+    /// The hash of everything that decides: generated schema, policy files, entities.
+    pub fn version(&self) -> &str {
+        &self.inner.version
+    }
+
+    pub fn schema_text(&self) -> &str {
+        &self.inner.schema_text
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.inner.rules.len()
+    }
+
+    fn owner_for(&self, rule: Option<&str>, category: &str) -> String {
+        rule.and_then(|r| self.inner.rules.get(r))
+            .and_then(|m| m.owner.clone())
+            .or_else(|| self.inner.owners.get(category).cloned())
+            .or_else(|| self.inner.owners.get("default").cloned())
+            .unwrap_or_default()
+    }
+
+    fn deny(&self, rule: &str, category: &str, reason: String) -> Decision {
+        Decision {
+            outcome: Outcome::Deny,
+            rule: rule.into(),
+            owner: self.owner_for(Some(rule), category),
+            category: category.into(),
+            reason,
+            approval: None,
+            policy_version: self.inner.version.clone(),
+        }
+    }
+
+    /// Decides one call. Never fails: anything that goes wrong is a Deny naming why.
+    pub fn decide(
+        &self,
+        principal: &Principal,
+        tool: &ToolName,
+        args: &Map<String, Value>,
+        session: &str,
+        state: &CallState,
+    ) -> Decision {
+        let inner = &self.inner;
+        let Some(category) = inner.categories.get(tool) else {
+            return self.deny("unknown-tool", "default", format!("`{tool}` is not in the catalog"));
+        };
+        let Some(declared) = inner.args.get(tool) else {
+            return self.deny("unknown-tool", category, format!("`{tool}` is not in the catalog"));
+        };
+
+        // Arguments: every one declared and well-typed, so policy sees all that is forwarded.
+        let mut cedar_args = Map::new();
+        for (name, value) in args {
+            let Some(spec) = declared.get(name) else {
+                return self.deny(
+                    "argument-check",
+                    category,
+                    format!("argument `{name}` is not declared for `{tool}`"),
+                );
+            };
+            match spec.ty.to_cedar_json(value) {
+                Ok(v) => {
+                    cedar_args.insert(name.clone(), v);
+                }
+                Err(why) => {
+                    return self.deny("argument-check", category, format!("argument `{name}` {why}"));
+                }
+            }
+        }
+        for (name, spec) in declared {
+            if spec.required && !args.contains_key(name) {
+                return self.deny(
+                    "argument-check",
+                    category,
+                    format!("required argument `{name}` is missing"),
+                );
+            }
+        }
+
+        let budgets: Map<String, Value> = inner
+            .budget_ids
+            .iter()
+            .map(|(id, limit)| {
+                let used = state.budgets_used.get(id).copied().unwrap_or(0);
+                (id.clone(), json!({"used": used, "limit": limit}))
+            })
+            .collect();
+        let context = json!({
+            "args": cedar_args,
+            "session": {"id": session, "tainted": state.session_tainted, "taint_level": state.taint_level},
+            "budgets": budgets,
+            "now": state.now,
+        });
+
+        let request = (|| -> Result<Request, String> {
+            let p = EntityUid::from_type_name_and_id(
+                "Agent".parse().map_err(|e| format!("{e}"))?,
+                principal.0.parse().map_err(|e| format!("{e}"))?,
+            );
+            let a = EntityUid::from_type_name_and_id(
+                "Action".parse().map_err(|e| format!("{e}"))?,
+                tool.to_string().parse().map_err(|e| format!("{e}"))?,
+            );
+            let r = EntityUid::from_type_name_and_id(
+                "Tool".parse().map_err(|e| format!("{e}"))?,
+                tool.to_string().parse().map_err(|e| format!("{e}"))?,
+            );
+            let ctx = Context::from_json_value(context, Some((&inner.schema, &a)))
+                .map_err(|e| e.to_string())?;
+            Request::new(p, a, r, ctx, Some(&inner.schema)).map_err(|e| e.to_string())
+        })();
+        let request = match request {
+            Ok(r) => r,
+            Err(why) => {
+                return self.deny("request-invalid", category, format!("the request does not fit the schema: {why}"));
+            }
+        };
+
+        let response = self
+            .authorizer
+            .is_authorized(&request, &inner.policies, &inner.entities);
+        let errors: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(|e| e.to_string())
+            .collect();
+        if !errors.is_empty() {
+            return self.deny(
+                "policy-error",
+                category,
+                format!("policy evaluation failed, so the call is denied: {}", errors.join("; ")),
+            );
+        }
+        let mut reasons: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(|id| id.to_string())
+            .collect();
+        reasons.sort();
+        match response.decision() {
+            CedarDecision::Deny => match reasons.first() {
+                Some(rule) => self.deny(rule, category, format!("forbidden by rule `{rule}`")),
+                None => self.deny(
+                    "default-deny",
+                    category,
+                    "no rule permits this call".into(),
+                ),
+            },
+            CedarDecision::Allow => {
+                let held = reasons.iter().find_map(|r| {
+                    inner
+                        .rules
+                        .get(r)
+                        .and_then(|m| m.approval.map(|a| (r.clone(), a)))
+                });
+                let (outcome, rule, approval, reason) = match held {
+                    Some((rule, approval)) => {
+                        let reason = format!("rule `{rule}` requires human approval");
+                        (Outcome::Hold, rule, Some(approval), reason)
+                    }
+                    None => {
+                        let rule = reasons.first().cloned().unwrap_or_default();
+                        let reason = format!("permitted by rule `{rule}`");
+                        (Outcome::Allow, rule, None, reason)
+                    }
+                };
+                let rule_category = inner
+                    .rules
+                    .get(&rule)
+                    .and_then(|m| m.category.clone())
+                    .unwrap_or_else(|| category.clone());
+                Decision {
+                    outcome,
+                    owner: self.owner_for(Some(&rule), &rule_category),
+                    rule,
+                    category: rule_category,
+                    reason,
+                    approval,
+                    policy_version: inner.version.clone(),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Table tests of policy: (agent, tool, arguments, state) → expected decision.
+//!
+//! A security team changes policy with the same confidence it changes code: `warden policy test
+//! FILE` runs every case against the compiled policies and reports each mismatch.
+
+use crate::config::Config;
+use crate::engine::CallState;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use warden_core::{Outcome, Principal, ToolName};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestFile {
+    #[serde(default, rename = "case")]
+    pub cases: Vec<TestCase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestCase {
+    pub name: String,
+    pub agent: String,
+    pub tool: String,
+    #[serde(default)]
+    pub args: Map<String, Value>,
+    #[serde(default)]
+    pub tainted: bool,
+    #[serde(default)]
+    pub taint_level: i64,
+    /// Budget id → calls already used in the window.
+    #[serde(default)]
+    pub budgets: BTreeMap<String, u32>,
+    /// Seconds since the Unix epoch; defaults to a fixed instant so tests are repeatable.
+    pub now: Option<i64>,
+    pub expect: String,
+    /// The rule that must decide, when given.
+    pub rule: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseResult {
+    pub name: String,
+    pub expected: String,
+    pub got: Outcome,
+    pub rule: String,
+    pub reason: String,
+    pub passed: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("cannot parse the test file: {0}")]
+    Parse(String),
+    #[error("case `{case}`: {message}")]
+    Case { case: String, message: String },
+}
+
+/// Runs every case; an unparseable file or a case naming an unknown tool is an error.
+pub fn run(config: &Config, text: &str) -> Result<Vec<CaseResult>, TableError> {
+    let file: TestFile = toml::from_str(text).map_err(|e| TableError::Parse(e.to_string()))?;
+    let mut results = Vec::new();
+    for case in file.cases {
+        let expected: Outcome = case.expect.parse().map_err(|message| TableError::Case {
+            case: case.name.clone(),
+            message,
+        })?;
+        let tool = ToolName::parse(&case.tool).ok_or_else(|| TableError::Case {
+            case: case.name.clone(),
+            message: format!("`{}` is not a `server.tool` name", case.tool),
+        })?;
+        if config.tool(&tool).is_none() {
+            return Err(TableError::Case {
+                case: case.name,
+                message: format!("tool `{tool}` is not in the configuration"),
+            });
+        }
+        let state = CallState {
+            session_tainted: case.tainted,
+            taint_level: case.taint_level,
+            budgets_used: case.budgets.clone(),
+            now: case.now.unwrap_or(1_767_225_600),
+        };
+        let d = config.engine.decide(
+            &Principal(case.agent.clone()),
+            &tool,
+            &case.args,
+            "policy-test",
+            &state,
+        );
+        let rule_ok = case.rule.as_deref().is_none_or(|r| r == d.rule());
+        results.push(CaseResult {
+            passed: d.outcome() == expected && rule_ok,
+            expected: match &case.rule {
+                Some(r) => format!("{expected} by `{r}`"),
+                None => expected.to_string(),
+            },
+            name: case.name,
+            got: d.outcome(),
+            rule: d.rule().to_string(),
+            reason: d.reason().to_string(),
+        });
+    }
+    Ok(results)
+}
