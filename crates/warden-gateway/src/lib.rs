@@ -1,1 +1,11 @@
-//! warden-gateway
+//! warden's runtime: the MCP front, the pipeline, the catalog and the upstream connections.
+
+pub mod audit;
+pub mod catalog;
+pub mod front;
+pub mod pipeline;
+pub mod upstream;
+
+pub use audit::{AuditError, AuditLog, StoreAudit};
+pub use front::{router, serve_stdio};
+pub use pipeline::{Authorized, CallError, Gateway};

@@ -429,11 +429,16 @@ impl Resolver<'_> {
                 self.error(&key, format!("server name `{name}` must be letters, digits, `_` or `-`"));
             }
             let transport = match (server.command, server.url) {
-                (Some(command), None) => Transport::Stdio {
-                    command,
-                    args: server.args,
-                    env: server.env,
-                },
+                (Some(command), None) => {
+                    let dir = self.base.display().to_string();
+                    let dir = if dir.is_empty() { ".".to_string() } else { dir };
+                    let expand = |v: &String| v.replace("{config_dir}", &dir);
+                    Transport::Stdio {
+                        command: expand(&command),
+                        args: server.args.iter().map(expand).collect(),
+                        env: server.env.iter().map(|(k, v)| (k.clone(), expand(v))).collect(),
+                    }
+                }
                 (None, Some(url)) => {
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
                         self.error(&key, format!("`{url}` is not an http(s) URL"));

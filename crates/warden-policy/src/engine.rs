@@ -676,12 +676,16 @@ impl Engine {
                 ),
             },
             CedarDecision::Allow => {
-                let held = reasons.iter().find_map(|r| {
-                    inner
-                        .rules
-                        .get(r)
-                        .and_then(|m| m.approval.map(|a| (r.clone(), a)))
-                });
+                // The strictest satisfied permit decides: two-person over one approver.
+                let held = reasons
+                    .iter()
+                    .filter_map(|r| {
+                        inner
+                            .rules
+                            .get(r)
+                            .and_then(|m| m.approval.map(|a| (r.clone(), a)))
+                    })
+                    .max_by_key(|(_, a)| *a == Approval::TwoPerson);
                 let (outcome, rule, approval, reason) = match held {
                     Some((rule, approval)) => {
                         let reason = format!("rule `{rule}` requires human approval");

@@ -1,0 +1,195 @@
+//! What the agent talks to: an MCP server over Streamable HTTP (`/mcp`) or stdio.
+//!
+//! HTTP requests are authenticated before rmcp sees them: the bearer token's SHA-256 is looked
+//! up among the configured agents and the principal travels in the request's extensions; no
+//! token or a wrong one is a 401 and nothing reaches the pipeline. Over stdio the principal is
+//! the one the config names. The handler turns wire requests into `ToolCall`s, runs the pipeline
+//! and maps `CallError` to the wire in one place (`to_wire`).
+
+use crate::pipeline::{CallError, Gateway};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, ErrorCode, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use rmcp::transport::streamable_http_server::{
+    StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+};
+use rmcp::{ErrorData, ServerHandler, ServiceExt};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use warden_core::{Principal, SessionId, ToolCall, ToolName};
+
+/// An agent identity established by the front, carried to the handler.
+#[derive(Debug, Clone)]
+struct Authenticated(Principal);
+
+#[derive(Clone)]
+pub struct WardenServer {
+    gateway: Arc<Gateway>,
+    /// Set for stdio: one agent, one session, for the life of the connection.
+    fixed: Option<(Principal, SessionId)>,
+}
+
+impl WardenServer {
+    fn identity(&self, ctx: &RequestContext<RoleServer>) -> Result<(Principal, SessionId), ErrorData> {
+        if let Some(fixed) = &self.fixed {
+            return Ok(fixed.clone());
+        }
+        let parts = ctx.extensions.get::<http::request::Parts>();
+        let principal = parts
+            .and_then(|p| p.extensions.get::<Authenticated>())
+            .map(|a| a.0.clone())
+            .ok_or_else(|| ErrorData::new(ErrorCode::INVALID_REQUEST, "not authenticated", None))?;
+        let session = parts
+            .and_then(|p| p.headers.get("mcp-session-id"))
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(|| format!("{principal}:stateless"), str::to_string);
+        Ok((principal, SessionId(session)))
+    }
+}
+
+fn to_wire(e: CallError) -> ErrorData {
+    match e {
+        CallError::UnknownTool(name) => {
+            ErrorData::new(ErrorCode::INVALID_PARAMS, format!("unknown tool `{name}`"), None)
+        }
+        CallError::Internal(detail) => {
+            tracing::error!(%detail, "call refused: internal failure");
+            ErrorData::new(ErrorCode::INTERNAL_ERROR, CallError::Internal(String::new()).to_string(), None)
+        }
+    }
+}
+
+impl ServerHandler for WardenServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_server_info(
+            Implementation::new("warden", env!("CARGO_PKG_VERSION")),
+        )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        self.identity(&context)?;
+        self.gateway.refresh_catalog().await;
+        Ok(ListToolsResult::with_all_items(self.gateway.catalog.visible()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let (principal, session) = self.identity(&context)?;
+        let Some(tool) = ToolName::parse(&request.name) else {
+            return Err(to_wire(CallError::UnknownTool(request.name.to_string())));
+        };
+        let rationale = request
+            .meta
+            .as_ref()
+            .and_then(|m| m.get("rationale"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        let call = ToolCall {
+            principal,
+            session,
+            tool,
+            args: request.arguments.unwrap_or_default(),
+            rationale,
+        };
+        self.gateway.pipeline(call).await.map(Into::into).map_err(to_wire)
+    }
+}
+
+/// Serves one agent over stdin/stdout until the client disconnects.
+pub async fn serve_stdio(gateway: Arc<Gateway>, principal: Principal) -> Result<(), String> {
+    let session = SessionId(format!("stdio-{}", std::process::id()));
+    let server = WardenServer {
+        gateway,
+        fixed: Some((principal, session)),
+    };
+    let running = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| e.to_string())?;
+    running.waiting().await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[derive(Clone)]
+struct Tokens(Arc<HashMap<[u8; 32], Principal>>);
+
+async fn authenticate(State(tokens): State<Tokens>, mut req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| <[u8; 32]>::from(Sha256::digest(t.trim().as_bytes())));
+    match presented.and_then(|digest| tokens.0.get(&digest)) {
+        Some(principal) => {
+            req.extensions_mut().insert(Authenticated(principal.clone()));
+            next.run(req).await
+        }
+        None => {
+            let mut response = (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(serde_json::json!({
+                    "error": "unauthorized",
+                    "message": "a valid bearer token is required"
+                })),
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"warden\""));
+            response
+        }
+    }
+}
+
+/// The HTTP application: `/mcp` for agents, `/healthz` for load balancers.
+pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Router {
+    let settings = &gateway.config.gateway;
+    let tokens = Tokens(Arc::new(
+        gateway
+            .config
+            .agents
+            .iter()
+            .map(|a| (a.token_sha256, a.principal.clone()))
+            .collect(),
+    ));
+    let mut hosts = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+    hosts.extend(settings.allowed_hosts.iter().cloned());
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(hosts)
+        .with_max_request_body_bytes(settings.max_request_bytes)
+        .with_cancellation_token(shutdown.child_token());
+    let g = gateway.clone();
+    let mcp = StreamableHttpService::new(
+        move || {
+            Ok(WardenServer {
+                gateway: g.clone(),
+                fixed: None,
+            })
+        },
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let mcp = axum::Router::new()
+        .nest_service("/mcp", mcp)
+        .layer(axum::middleware::from_fn_with_state(tokens, authenticate))
+        .layer(axum::extract::DefaultBodyLimit::max(settings.max_request_bytes));
+    axum::Router::new()
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .merge(mcp)
+}

@@ -1,0 +1,516 @@
+//! The data path of one `tools/call`, in one function.
+//!
+//! `Gateway::pipeline` is the whole order of stages; read it top to bottom. The only way to reach
+//! an upstream is `Upstream::call(&Authorized)`, and an `Authorized` can only be made in this
+//! module from an Allow decision that is already in the audit log.
+
+use crate::audit::AuditLog;
+use crate::catalog::{Catalog, Status, definition_digest};
+use crate::upstream::{Upstream, UpstreamError};
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::Semaphore;
+use warden_core::{
+    ArgsDigest, AuditEvent, EventKind, Outcome, ToolCall, ToolName, canonical_json, sha256_hex,
+};
+use warden_policy::{BudgetScope, CallState, Config, Decision};
+use warden_store::{PendingRequest, Store};
+
+/// Proof that a call passed policy (or, later, a human) and was recorded: the only ticket to
+/// an upstream. Its fields are private and it is made only by `Authorized::permit` below.
+#[derive(Debug)]
+pub struct Authorized {
+    call: ToolCall,
+    rule: String,
+    decision_index: u64,
+}
+
+impl Authorized {
+    fn permit(call: ToolCall, decision: &Decision, decision_index: u64) -> Option<Self> {
+        (decision.outcome() == Outcome::Allow).then(|| Self {
+            call,
+            rule: decision.rule().to_string(),
+            decision_index,
+        })
+    }
+
+    pub fn call(&self) -> &ToolCall {
+        &self.call
+    }
+    pub fn rule(&self) -> &str {
+        &self.rule
+    }
+    pub fn decision_index(&self) -> u64 {
+        self.decision_index
+    }
+}
+
+/// Why a call got no upstream answer. Each maps to one wire form in `front`.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// Unlisted, withheld or missing: deliberately indistinguishable.
+    #[error("unknown tool `{0}`")]
+    UnknownTool(String),
+    /// warden itself failed (store, audit log): the call is refused, never forwarded.
+    #[error("warden could not process this call safely, so it was not forwarded")]
+    Internal(String),
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+pub struct Gateway {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub audit: Arc<dyn AuditLog>,
+    pub catalog: Arc<Catalog>,
+    upstreams: BTreeMap<String, Arc<Upstream>>,
+    in_flight: Semaphore,
+}
+
+impl Gateway {
+    pub fn new(config: Arc<Config>, store: Arc<dyn Store>, audit: Arc<dyn AuditLog>) -> Arc<Self> {
+        let upstreams = config
+            .servers
+            .values()
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    Arc::new(Upstream::new(s.clone(), config.gateway.upstream_timeout)),
+                )
+            })
+            .collect();
+        Arc::new(Self {
+            catalog: Arc::new(Catalog::new(config.tools.values().cloned())),
+            in_flight: Semaphore::new(config.gateway.max_concurrent_calls),
+            config,
+            store,
+            audit,
+            upstreams,
+        })
+    }
+
+    /// Runs a blocking store or audit operation off the async workers.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store, &dyn AuditLog) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, CallError> {
+        let store = self.store.clone();
+        let audit = self.audit.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref(), audit.as_ref()))
+            .await
+            .map_err(|e| CallError::Internal(e.to_string()))?
+            .map_err(CallError::Internal)
+    }
+
+    async fn record(&self, event: AuditEvent) -> Result<u64, CallError> {
+        self.blocking(move |_, audit| audit.append(&event).map_err(|e| e.to_string()))
+            .await
+    }
+
+    /// One tool call, start to end. The stage order is the security argument; keep it here.
+    pub async fn pipeline(&self, call: ToolCall) -> Result<CallToolResult, CallError> {
+        // 1. Catalog: listed, pinned and unchanged — or it does not exist.
+        let Some(spec) = self.catalog.callable(&call.tool) else {
+            return Err(CallError::UnknownTool(call.tool.to_string()));
+        };
+
+        // 2. Context: warden's state about this call.
+        let state = self.call_state(&call).await?;
+
+        // 3. Policy: forbid > permit-with-approval > permit > default deny.
+        let mut decision = self.config.engine.decide(
+            &call.principal,
+            &call.tool,
+            &call.args,
+            &call.session.0,
+            &state,
+        );
+
+        // 4. Budgets: an allowed call is counted, atomically; past the limit it is denied.
+        if decision.outcome() == Outcome::Allow
+            && let Some(exhausted) = self.consume_budgets(&call).await?
+        {
+            decision = Decision::builtin_deny(
+                format!("budget:{exhausted}"),
+                self.config.owners.get(&spec.labels.category).cloned().unwrap_or_default(),
+                spec.labels.category.clone(),
+                format!("budget `{exhausted}` is used up for this window"),
+                decision.policy_version(),
+            );
+        }
+
+        // 5. Audit: the decision is durable before anything happens.
+        let request_id = (decision.outcome() == Outcome::Hold).then(new_request_id);
+        let event = decision_event(&call, &decision, request_id.as_deref());
+        let decision_index = self.record(event).await?;
+
+        // 6. Act on the decision.
+        match decision.outcome() {
+            Outcome::Deny => return Ok(denied(&decision)),
+            Outcome::Hold => {
+                let id = request_id.unwrap_or_else(new_request_id);
+                self.hold(&call, &decision, &id).await?;
+                return Ok(held(&decision, &id));
+            }
+            Outcome::Allow => {}
+        }
+        let Some(authorized) = Authorized::permit(call, &decision, decision_index) else {
+            return Err(CallError::Internal("an allow decision did not authorise".into()));
+        };
+
+        // 7. Forward, within the concurrency and time limits.
+        let started = Instant::now();
+        let result = self.forward(&authorized).await;
+
+        // 8. Audit the outcome.
+        let (result, digest, is_error) = match result {
+            Ok(r) => {
+                let bytes = serde_json::to_vec(&r).unwrap_or_default();
+                if bytes.len() > self.config.gateway.max_result_bytes {
+                    let msg = format!(
+                        "the upstream result ({} bytes) exceeds the {} byte limit and was withheld",
+                        bytes.len(),
+                        self.config.gateway.max_result_bytes
+                    );
+                    (CallToolResult::error(vec![ContentBlock::text(msg)]), digest_of(&bytes), true)
+                } else {
+                    let canonical = serde_json::from_slice(&bytes)
+                        .map(|v| canonical_json(&v))
+                        .unwrap_or_default();
+                    let e = r.is_error.unwrap_or(false);
+                    (r, digest_of(canonical.as_bytes()), e)
+                }
+            }
+            Err(e) => (
+                CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
+                None,
+                true,
+            ),
+        };
+        let mut outcome = AuditEvent::new(EventKind::Outcome, now_ms());
+        outcome.principal = Some(authorized.call().principal.0.clone());
+        outcome.session = Some(authorized.call().session.0.clone());
+        outcome.tool = Some(authorized.call().tool.to_string());
+        outcome.rule = Some(authorized.rule().to_string());
+        outcome.result_digest = digest;
+        outcome.is_error = Some(is_error);
+        outcome.latency_us = u64::try_from(started.elapsed().as_micros()).ok();
+        outcome.detail = Some(json!({ "decision_index": authorized.decision_index() }));
+        if let Err(e) = self.record(outcome).await {
+            // The action already happened; the agent gets its answer and operators a loud log.
+            tracing::error!(error = %e, "outcome not recorded");
+        }
+        Ok(result)
+    }
+
+    async fn call_state(&self, call: &ToolCall) -> Result<CallState, CallError> {
+        let now = now_ms();
+        let budgets: Vec<(String, String, i64)> = self
+            .config
+            .budgets
+            .iter()
+            .map(|b| {
+                let since = now - i64::try_from(b.window.as_millis()).unwrap_or(i64::MAX);
+                (b.id.clone(), budget_scope(b.per, call), since)
+            })
+            .collect();
+        let budgets_used = self
+            .blocking(move |store, _| {
+                budgets
+                    .into_iter()
+                    .map(|(id, scope, since)| {
+                        let used = store.budget_used(&id, &scope, since).map_err(|e| e.to_string())?;
+                        Ok((id, used))
+                    })
+                    .collect::<Result<BTreeMap<_, _>, String>>()
+            })
+            .await?;
+        Ok(CallState {
+            session_tainted: false,
+            taint_level: 0,
+            budgets_used,
+            now: now / 1000,
+        })
+    }
+
+    /// Counts the call against each budget that covers its tool; the id of the first budget
+    /// that is used up, if any.
+    async fn consume_budgets(&self, call: &ToolCall) -> Result<Option<String>, CallError> {
+        let now = now_ms();
+        let budgets: Vec<(String, String, i64, u32)> = self
+            .config
+            .budgets_for(&call.tool)
+            .map(|b| {
+                let since = now - i64::try_from(b.window.as_millis()).unwrap_or(i64::MAX);
+                (b.id.clone(), budget_scope(b.per, call), since, b.limit)
+            })
+            .collect();
+        if budgets.is_empty() {
+            return Ok(None);
+        }
+        self.blocking(move |store, _| {
+            for (id, scope, since, limit) in budgets {
+                if !store
+                    .consume_budget(&id, &scope, now, since, limit)
+                    .map_err(|e| e.to_string())?
+                {
+                    return Ok(Some(id));
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    async fn hold(&self, call: &ToolCall, decision: &Decision, id: &str) -> Result<(), CallError> {
+        let request = PendingRequest {
+            id: id.to_string(),
+            created_ms: now_ms(),
+            principal: call.principal.0.clone(),
+            session: call.session.0.clone(),
+            tool: call.tool.to_string(),
+            args: call.args_value(),
+            args_digest: ArgsDigest::of(&call.args_value()).0,
+            policy_version: decision.policy_version().to_string(),
+            rule: decision.rule().to_string(),
+            approval: match decision.approval() {
+                Some(warden_policy::Approval::TwoPerson) => "two-person".into(),
+                _ => "required".into(),
+            },
+            status: "pending".into(),
+            rationale: call.rationale.clone(),
+        };
+        self.blocking(move |store, _| store.create_pending(&request).map_err(|e| e.to_string()))
+            .await
+    }
+
+    async fn forward(&self, authorized: &Authorized) -> Result<CallToolResult, UpstreamError> {
+        let server = &authorized.call().tool.server;
+        let Some(upstream) = self.upstreams.get(server) else {
+            return Err(UpstreamError::Unavailable {
+                server: server.clone(),
+                message: "not configured".into(),
+            });
+        };
+        let _permit = match tokio::time::timeout(
+            self.config.gateway.upstream_timeout,
+            self.in_flight.acquire(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                return Err(UpstreamError::Unavailable {
+                    server: server.clone(),
+                    message: "too many calls in flight".into(),
+                });
+            }
+        };
+        upstream.call(authorized).await
+    }
+
+    /// Re-reads every upstream's tool list and checks each configured tool against its pin.
+    pub async fn refresh_catalog(&self) {
+        let lists = futures_join_all(self.upstreams.values().cloned().map(|u| async move {
+            let tools = u.list_tools().await;
+            (u.name().to_string(), tools)
+        }))
+        .await;
+        for (server, tools) in lists {
+            let tools = match tools {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::warn!(server = %server, error = %e, "cannot list upstream tools");
+                    for entry in self.catalog.entries() {
+                        if entry.spec.name.server == server {
+                            self.catalog.set(&entry.spec.name, None, None, Status::Missing);
+                        }
+                    }
+                    continue;
+                }
+            };
+            for entry in self.catalog.entries() {
+                if entry.spec.name.server != server {
+                    continue;
+                }
+                let name = entry.spec.name.clone();
+                let Some(upstream) = tools.iter().find(|t| t.name == name.tool.as_str()) else {
+                    self.catalog.set(&name, None, None, Status::Missing);
+                    continue;
+                };
+                let digest = definition_digest(upstream);
+                let status = match self.check_pin(&name, entry.spec.pin.clone(), &digest).await {
+                    Ok(status) => status,
+                    Err(e) => {
+                        tracing::error!(tool = %name, error = %e, "cannot check the pin: tool withheld");
+                        Status::Withheld {
+                            pinned: "unknown".into(),
+                            seen: digest.clone(),
+                        }
+                    }
+                };
+                if let Status::Withheld { pinned, seen } = &status
+                    && self.catalog.status(&name) != Some(status.clone())
+                {
+                    tracing::warn!(tool = %name, pinned = %pinned, seen = %seen,
+                        "upstream definition changed: tool withheld until re-pinned");
+                    let mut ev = AuditEvent::new(EventKind::ToolWithheld, now_ms());
+                    ev.tool = Some(name.to_string());
+                    ev.detail = Some(json!({"pinned": pinned, "seen": seen}));
+                    if let Err(e) = self.record(ev).await {
+                        tracing::error!(error = %e, "withholding not recorded");
+                    }
+                }
+                self.catalog.set(&name, Some(upstream.clone()), Some(digest), status);
+            }
+        }
+    }
+
+    async fn check_pin(
+        &self,
+        name: &ToolName,
+        config_pin: Option<String>,
+        digest: &str,
+    ) -> Result<Status, CallError> {
+        let key = name.to_string();
+        let seen = digest.to_string();
+        self.blocking(move |store, audit| {
+            let pinned = match config_pin {
+                Some(p) => p,
+                None => match store.pin(&key).map_err(|e| e.to_string())? {
+                    Some(p) => p,
+                    None => {
+                        // First sight: pin it, on the record.
+                        store.set_pin(&key, &seen, "first-use", now_ms()).map_err(|e| e.to_string())?;
+                        let mut ev = AuditEvent::new(EventKind::ToolPinned, now_ms());
+                        ev.tool = Some(key.clone());
+                        ev.detail = Some(json!({"digest": seen, "by": "first-use"}));
+                        audit.append(&ev).map_err(|e| e.to_string())?;
+                        seen.clone()
+                    }
+                },
+            };
+            Ok(if pinned == seen {
+                Status::Available
+            } else {
+                Status::Withheld { pinned, seen }
+            })
+        })
+        .await
+    }
+
+    /// Pins every configured tool to its current upstream definition (`warden tools pin`).
+    pub async fn pin_all(&self, by: &str) -> Vec<(ToolName, Result<String, String>)> {
+        let mut out = Vec::new();
+        for (server, upstream) in &self.upstreams {
+            let tools = upstream.list_tools().await;
+            for entry in self.catalog.entries() {
+                if &entry.spec.name.server != server {
+                    continue;
+                }
+                let name = entry.spec.name.clone();
+                let found = match &tools {
+                    Ok(t) => t.iter().find(|t| t.name == name.tool.as_str()).map(definition_digest),
+                    Err(e) => {
+                        out.push((name, Err(e.to_string())));
+                        continue;
+                    }
+                };
+                let Some(digest) = found else {
+                    out.push((name, Err("not offered by the upstream".into())));
+                    continue;
+                };
+                let key = name.to_string();
+                let by = by.to_string();
+                let d = digest.clone();
+                let r = self
+                    .blocking(move |store, audit| {
+                        store.set_pin(&key, &d, &by, now_ms()).map_err(|e| e.to_string())?;
+                        let mut ev = AuditEvent::new(EventKind::ToolPinned, now_ms());
+                        ev.tool = Some(key);
+                        ev.detail = Some(json!({"digest": d, "by": by}));
+                        audit.append(&ev).map_err(|e| e.to_string())
+                    })
+                    .await;
+                out.push((name, r.map(|_| digest).map_err(|e| e.to_string())));
+            }
+        }
+        out
+    }
+}
+
+async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        if let Ok(v) = h.await {
+            out.push(v);
+        }
+    }
+    out
+}
+
+fn budget_scope(per: BudgetScope, call: &ToolCall) -> String {
+    match per {
+        BudgetScope::Agent => format!("agent:{}", call.principal),
+        BudgetScope::Session => format!("session:{}:{}", call.principal, call.session),
+    }
+}
+
+fn digest_of(bytes: &[u8]) -> Option<String> {
+    Some(format!("sha256:{}", sha256_hex(bytes)))
+}
+
+fn new_request_id() -> String {
+    use rand::Rng;
+    let n: u64 = rand::thread_rng().r#gen();
+    format!("apr_{n:016x}")
+}
+
+fn decision_event(call: &ToolCall, d: &Decision, request_id: Option<&str>) -> AuditEvent {
+    let args = call.args_value();
+    let mut e = AuditEvent::new(EventKind::Decision, now_ms());
+    e.principal = Some(call.principal.0.clone());
+    e.session = Some(call.session.0.clone());
+    e.tool = Some(call.tool.to_string());
+    e.args_digest = Some(ArgsDigest::of(&args).0);
+    e.args = Some(args);
+    e.decision = Some(d.outcome().as_str().to_string());
+    e.rule = Some(d.rule().to_string());
+    e.owner = Some(d.owner().to_string());
+    e.category = Some(d.category().to_string());
+    e.reason = Some(d.reason().to_string());
+    e.policy_version = Some(d.policy_version().to_string());
+    e.request_id = request_id.map(str::to_string);
+    e.rationale = call.rationale.clone();
+    e
+}
+
+fn denied(d: &Decision) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "denied by warden: {} (rule `{}`, owner {}). This call was not executed.",
+        d.reason(),
+        d.rule(),
+        d.owner()
+    ))])
+}
+
+fn held(d: &Decision, id: &str) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "held for approval by warden: request `{id}` waits for a human approver ({}; rule `{}`). \
+         This call was not executed; do not retry it until it is approved.",
+        d.reason(),
+        d.rule()
+    ))])
+}

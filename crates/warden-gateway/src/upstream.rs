@@ -1,0 +1,144 @@
+//! Connections to upstream MCP servers, as an rmcp client.
+//!
+//! A connection is made at start and remade on demand when its transport has closed (a crashed
+//! child, a dropped HTTP session); one task reconnects at a time while calls keep using a shared,
+//! cloned handle, so no lock is held across a call.
+
+use crate::pipeline::Authorized;
+use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use rmcp::service::{RoleClient, RunningService, ServiceExt};
+use rmcp::transport::{
+    StreamableHttpClientTransport, TokioChildProcess,
+    streamable_http_client::StreamableHttpClientTransportConfig,
+};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use warden_policy::{ServerSpec, Transport};
+
+type Client = RunningService<RoleClient, ()>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("upstream `{server}` is unavailable: {message}")]
+    Unavailable { server: String, message: String },
+    #[error("upstream `{server}` did not answer within {secs} s")]
+    Timeout { server: String, secs: u64 },
+    #[error("upstream `{server}` failed: {message}")]
+    Failed { server: String, message: String },
+}
+
+pub struct Upstream {
+    spec: ServerSpec,
+    timeout: Duration,
+    current: RwLock<Option<Arc<Client>>>,
+    connecting: tokio::sync::Mutex<()>,
+}
+
+/// The executable that `command = "@self"` names: warden itself (the bundled lab runs this way).
+pub const SELF_COMMAND: &str = "@self";
+
+impl Upstream {
+    pub fn new(spec: ServerSpec, timeout: Duration) -> Self {
+        Self {
+            spec,
+            timeout,
+            current: RwLock::new(None),
+            connecting: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    fn unavailable(&self, message: impl Into<String>) -> UpstreamError {
+        UpstreamError::Unavailable {
+            server: self.spec.name.clone(),
+            message: message.into(),
+        }
+    }
+
+    fn live(&self) -> Option<Arc<Client>> {
+        let guard = self.current.read().ok()?;
+        guard.as_ref().filter(|c| !c.is_transport_closed()).cloned()
+    }
+
+    async fn client(&self) -> Result<Arc<Client>, UpstreamError> {
+        if let Some(c) = self.live() {
+            return Ok(c);
+        }
+        let _one_at_a_time = self.connecting.lock().await;
+        if let Some(c) = self.live() {
+            return Ok(c);
+        }
+        let client = tokio::time::timeout(self.timeout, self.connect())
+            .await
+            .map_err(|_| self.unavailable("connecting timed out"))??;
+        let client = Arc::new(client);
+        if let Ok(mut guard) = self.current.write() {
+            *guard = Some(client.clone());
+        }
+        Ok(client)
+    }
+
+    async fn connect(&self) -> Result<Client, UpstreamError> {
+        match &self.spec.transport {
+            Transport::Stdio { command, args, env } => {
+                let program = if command == SELF_COMMAND {
+                    std::env::current_exe().map_err(|e| self.unavailable(e.to_string()))?
+                } else {
+                    command.into()
+                };
+                let mut cmd = tokio::process::Command::new(program);
+                cmd.args(args).envs(env).kill_on_drop(true);
+                let (transport, _stderr) = TokioChildProcess::builder(cmd)
+                    .stderr(std::process::Stdio::inherit())
+                    .spawn()
+                    .map_err(|e| self.unavailable(format!("cannot start `{command}`: {e}")))?;
+                ().serve(transport)
+                    .await
+                    .map_err(|e| self.unavailable(e.to_string()))
+            }
+            Transport::Http { url } => {
+                let transport = StreamableHttpClientTransport::from_config(
+                    StreamableHttpClientTransportConfig::with_uri(url.as_str()),
+                );
+                ().serve(transport)
+                    .await
+                    .map_err(|e| self.unavailable(e.to_string()))
+            }
+        }
+    }
+
+    /// The upstream's current tool definitions.
+    pub async fn list_tools(&self) -> Result<Vec<Tool>, UpstreamError> {
+        let client = self.client().await?;
+        match tokio::time::timeout(self.timeout, client.peer().list_all_tools()).await {
+            Ok(Ok(tools)) => Ok(tools),
+            Ok(Err(e)) => Err(self.unavailable(e.to_string())),
+            Err(_) => Err(UpstreamError::Timeout {
+                server: self.spec.name.clone(),
+                secs: self.timeout.as_secs(),
+            }),
+        }
+    }
+
+    /// Forwards an authorised call. Only an `Authorized` can get here.
+    pub async fn call(&self, authorized: &Authorized) -> Result<CallToolResult, UpstreamError> {
+        let client = self.client().await?;
+        let call = authorized.call();
+        let params =
+            CallToolRequestParams::new(call.tool.tool.clone()).with_arguments(call.args.clone());
+        match tokio::time::timeout(self.timeout, client.peer().call_tool(params)).await {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(e)) => Err(UpstreamError::Failed {
+                server: self.spec.name.clone(),
+                message: e.to_string(),
+            }),
+            Err(_) => Err(UpstreamError::Timeout {
+                server: self.spec.name.clone(),
+                secs: self.timeout.as_secs(),
+            }),
+        }
+    }
+}

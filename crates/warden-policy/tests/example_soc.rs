@@ -1,0 +1,113 @@
+//! The bundled SOC example must load cleanly and its table tests must pass: they are the
+//! documentation of what each guardrail does.
+
+use std::path::Path;
+use warden_policy::{Config, table};
+
+fn example() -> Config {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/soc/warden.toml");
+    Config::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn the_example_policy_table_passes() {
+    let config = example();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/soc/policies/soc.tests.toml"),
+    )
+    .unwrap();
+    let results = table::run(&config, &text).unwrap();
+    assert!(results.len() >= 10);
+    let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[test]
+fn a_table_case_with_the_wrong_expectation_fails() {
+    let config = example();
+    let results = table::run(
+        &config,
+        r#"[[case]]
+name = "wrong on purpose"
+agent = "responder"
+tool = "edr.isolate_host"
+args = { host = "dc01", incident = "INC-1042" }
+expect = "allow""#,
+    )
+    .unwrap();
+    assert!(!results[0].passed);
+    assert_eq!(results[0].rule, "never-isolate-tier0");
+}
+
+fn load_with(policy: &str, extra: &str) -> Result<Config, warden_policy::ConfigErrors> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.cedar"), policy).unwrap();
+    let toml = format!(
+        r#"
+[policy]
+files = ["p.cedar"]
+[owners]
+default = "sec"
+triage = "soc"
+[servers.siem]
+command = "true"
+[servers.siem.tools.search]
+effect = "read"
+reversible = true
+stakes = "low"
+category = "triage"
+args = {{ query = "string" }}
+{extra}
+"#
+    );
+    let path = dir.path().join("warden.toml");
+    std::fs::write(&path, &toml).unwrap();
+    Config::load(&path)
+}
+
+#[test]
+fn every_configuration_error_is_reported_at_once_with_its_place() {
+    let err = load_with(
+        r#"permit (principal, action, resource) when { context.args.nope == 1 };"#,
+        r#"
+[servers.edr]
+url = "ftp://x"
+[servers.edr.tools.isolate]
+effect = "write"
+reversible = true
+stakes = "high"
+category = "containment"
+args = { host = "strnig" }
+"#,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("is not an http(s) URL"), "{text}");
+    assert!(text.contains("category `containment` has no owner"), "{text}");
+    assert!(text.contains("unknown type `strnig`"), "{text}");
+    assert!(err.0.len() >= 3, "{text}");
+    assert!(text.contains("warden.toml:"), "locations carry the file: {text}");
+}
+
+#[test]
+fn a_policy_without_an_id_or_with_a_type_error_is_rejected() {
+    let err = load_with(r#"permit (principal, action, resource);"#, "").unwrap_err();
+    assert!(err.to_string().contains("no `@id"), "{err}");
+    let err = load_with(
+        r#"@id("bad") permit (principal, action, resource) when { context.args.query == 1 };"#,
+        "",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("policy `bad`"), "{err}");
+    assert!(err.to_string().contains("p.cedar:1"), "{err}");
+}
+
+#[test]
+fn an_unknown_key_is_an_error_not_ignored() {
+    let err = load_with(
+        r#"@id("r") permit (principal, action, resource);"#,
+        "[gateway]\nlisten_adress = \"x\"\n",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("listen_adress"), "{err}");
+}
