@@ -185,11 +185,67 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
         Arc::new(LocalSessionManager::default()),
         config,
     );
+    let limit = settings.max_request_bytes;
     let mcp = axum::Router::new()
         .nest_service("/mcp", mcp)
+        .layer(axum::middleware::from_fn(move |req, next| check_json_rpc(limit, req, next)))
         .layer(axum::middleware::from_fn_with_state(tokens, authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(settings.max_request_bytes));
     axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .merge(mcp)
+}
+
+fn json_rpc_error(status: StatusCode, code: i32, message: String) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": {"code": code, "message": message}
+        })),
+    )
+        .into_response()
+}
+
+/// Answers a POST body that is not JSON-RPC with a JSON-RPC error (parse error -32700, invalid
+/// request -32600), as the specification asks, instead of a transport-level rejection.
+async fn check_json_rpc(limit: usize, req: Request, next: Next) -> Response {
+    if req.method() != http::Method::POST {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return json_rpc_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                -32600,
+                format!("request larger than {limit} bytes"),
+            );
+        }
+    };
+    let valid = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Err(e) => {
+            return json_rpc_error(StatusCode::BAD_REQUEST, -32700, format!("parse error: {e}"));
+        }
+        Ok(serde_json::Value::Array(items)) => !items.is_empty() && items.iter().all(is_message),
+        Ok(v) => is_message(&v),
+    };
+    if !valid {
+        return json_rpc_error(
+            StatusCode::BAD_REQUEST,
+            -32600,
+            "invalid request: not a JSON-RPC 2.0 message".into(),
+        );
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+fn is_message(v: &serde_json::Value) -> bool {
+    v.get("jsonrpc").and_then(|j| j.as_str()) == Some("2.0")
+        && (v.get("method").is_some_and(serde_json::Value::is_string)
+            || v.get("result").is_some()
+            || v.get("error").is_some())
 }

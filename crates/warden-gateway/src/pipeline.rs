@@ -499,18 +499,16 @@ fn decision_event(call: &ToolCall, d: &Decision, request_id: Option<&str>) -> Au
 
 fn denied(d: &Decision) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(format!(
-        "denied by warden: {} (rule `{}`, owner {}). This call was not executed.",
+        "denied by warden: {} (owner: {}). This call was not executed.",
         d.reason(),
-        d.rule(),
         d.owner()
     ))])
 }
 
 fn held(d: &Decision, id: &str) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(format!(
-        "held for approval by warden: request `{id}` waits for a human approver ({}; rule `{}`). \
+        "held for approval by warden: request `{id}` waits for a human approver ({}). \
          This call was not executed; do not retry it until it is approved.",
-        d.reason(),
-        d.rule()
+        d.reason()
     ))])
 }

@@ -1,1 +1,77 @@
-fn main() {}
+//! The `warden` command: the gateway, and the tools to run it.
+//!
+//! One file per subcommand under `cmd/`. This binary is the only place that uses `anyhow`;
+//! libraries return typed errors.
+
+mod cmd;
+mod embedded;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "warden", version, about = "Governance gateway between AI agents and their MCP tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve agents over Streamable HTTP at /mcp (no --config: the bundled lab SOC)
+    Serve(cmd::serve::Args),
+    /// Serve one agent over stdin/stdout, for clients that launch their servers
+    Stdio(cmd::stdio::Args),
+    /// Check, test and inspect policy
+    #[command(subcommand)]
+    Policy(cmd::policy::Command),
+    /// Inspect the tool catalog and pin upstream tool definitions
+    #[command(subcommand)]
+    Tools(cmd::tools::Command),
+    /// Read the audit log
+    #[command(subcommand)]
+    Audit(cmd::audit::Command),
+    /// List calls held for approval
+    #[command(subcommand)]
+    Approvals(cmd::approvals::Command),
+    /// The bundled lab: a simulated SOC of MCP servers
+    #[command(subcommand)]
+    Lab(cmd::lab::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Logs go to stderr: stdout is the MCP channel for `stdio` and the lab servers.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(a) => cmd::serve::run(a).await,
+            Command::Stdio(a) => cmd::stdio::run(a).await,
+            Command::Policy(c) => cmd::policy::run(c).await,
+            Command::Tools(c) => cmd::tools::run(c).await,
+            Command::Audit(c) => cmd::audit::run(c).await,
+            Command::Approvals(c) => cmd::approvals::run(c).await,
+            Command::Lab(c) => cmd::lab::run(c).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

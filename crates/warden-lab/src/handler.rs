@@ -1,0 +1,144 @@
+//! The MCP face of a lab server: a hand-written [`ServerHandler`] over the pure core.
+//!
+//! Hand-written rather than `#[tool_router]` because two behaviours sit outside any single
+//! tool: every `tools/call` is recorded before anything else happens (including argument
+//! parsing), and `tools/list` re-reads a description override file on every request, so a
+//! test can change what the upstream advertises without restarting it. File work runs on
+//! the blocking pool; the async side only waits for it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::servers::{self, with_simulation};
+use crate::sim::{CallContext, CallError, Reply};
+use crate::{LabError, LabServer, store};
+
+/// One lab server bound to its state directory; cheap to clone per session.
+#[derive(Debug, Clone)]
+pub(crate) struct LabHandler {
+    server: LabServer,
+    state_dir: Arc<PathBuf>,
+}
+
+impl LabHandler {
+    pub(crate) fn new(server: LabServer, state_dir: &Path) -> Self {
+        Self {
+            server,
+            state_dir: Arc::new(state_dir.to_path_buf()),
+        }
+    }
+
+    /// The catalog with any override descriptions applied.
+    fn catalog(server: LabServer, dir: &Path) -> Result<ListToolsResult, LabError> {
+        let mut tools = servers::tools(server);
+        if let Some(overrides) = store::description_overrides(dir, servers::name(server))? {
+            for tool in &mut tools {
+                if let Some(description) = overrides.get(tool.name.as_ref()) {
+                    tool.description = Some(description.clone().into());
+                }
+            }
+        }
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    /// Runs blocking file work off the async threads, and turns lab failures into an
+    /// opaque internal error for the client (details go to the log).
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(LabServer, &Path) -> Result<T, LabError> + Send + 'static,
+    ) -> Result<T, ErrorData> {
+        let server = self.server;
+        let dir = Arc::clone(&self.state_dir);
+        let outcome = tokio::task::spawn_blocking(move || work(server, &dir))
+            .await
+            .map_err(LabError::Session)
+            .and_then(|result| result);
+        outcome.map_err(|error| {
+            tracing::error!(%server, ?error, "lab server failed");
+            ErrorData::internal_error("lab server state is unavailable", None)
+        })
+    }
+}
+
+impl ServerHandler for LabHandler {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                format!("warden-lab-{}", self.server),
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(self.server.about())
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        self.blocking(Self::catalog).await
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let (cx, at_unix_ms) = call_context(&context);
+        let tool = request.name.into_owned();
+        let args = request.arguments.unwrap_or_default();
+        let name = tool.clone();
+        let outcome = self
+            .blocking(move |server, dir| {
+                with_simulation!(server, S => store::execute::<S>(dir, &name, &args, &cx, at_unix_ms))
+            })
+            .await?;
+        match outcome {
+            Ok(Reply { value, .. }) => {
+                let text = serde_json::to_string_pretty(&value)
+                    .map_err(|error| ErrorData::internal_error(error.to_string(), None))?;
+                Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into())
+            }
+            Err(CallError::Refused(message)) => {
+                Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into())
+            }
+            Err(CallError::UnknownTool) => Err(ErrorData::invalid_params(
+                format!("unknown tool `{tool}`"),
+                None,
+            )),
+        }
+    }
+}
+
+/// Who is calling (the client's self-reported name: per request in stateless MCP, from the
+/// handshake otherwise) and the time, read once per call.
+fn call_context(context: &RequestContext<RoleServer>) -> (CallContext, u64) {
+    let by = context
+        .meta
+        .client_info()
+        .map(|info| info.name)
+        .or_else(|| {
+            context
+                .peer
+                .peer_info()
+                .map(|info| info.client_info.name.clone())
+        })
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let now = OffsetDateTime::now_utc();
+    let rfc3339 = now
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
+        .unwrap_or_default();
+    let at_unix_ms = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    (CallContext { by, now: rfc3339 }, at_unix_ms)
+}

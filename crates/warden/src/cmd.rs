@@ -1,0 +1,51 @@
+//! Subcommands, one file each, and what they share: loading the config and opening the store.
+
+pub mod approvals;
+pub mod audit;
+pub mod lab;
+pub mod policy;
+pub mod serve;
+pub mod stdio;
+pub mod tools;
+
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use warden_gateway::{Gateway, StoreAudit};
+use warden_policy::Config;
+use warden_store::{SqliteStore, Store};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ConfigArg {
+    /// The configuration file (default: the bundled lab SOC, written to .warden/lab/)
+    #[arg(long, short, env = "WARDEN_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+pub fn load_config(arg: &ConfigArg) -> anyhow::Result<Config> {
+    let path = crate::embedded::config_path(arg.config.clone())?;
+    Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub fn open_store(path: &Path) -> anyhow::Result<Arc<dyn Store>> {
+    let store = SqliteStore::open(path)
+        .with_context(|| format!("cannot open the store `{}`", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// Config, store and gateway, with the catalog checked against the upstreams once.
+pub async fn start(arg: &ConfigArg) -> anyhow::Result<Arc<Gateway>> {
+    let config = Arc::new(load_config(arg)?);
+    let store = open_store(&config.store_path)?;
+    let audit = Arc::new(StoreAudit(store.clone()));
+    let mut ev = warden_core::AuditEvent::new(
+        warden_core::EventKind::ConfigLoaded,
+        warden_gateway::pipeline::now_ms(),
+    );
+    ev.policy_version = Some(config.engine.version().to_string());
+    ev.detail = Some(serde_json::json!({"config": config.source.display().to_string()}));
+    warden_gateway::AuditLog::append(audit.as_ref(), &ev).context("cannot write the audit log")?;
+    let gateway = Gateway::new(config, store, audit);
+    gateway.refresh_catalog().await;
+    Ok(gateway)
+}

@@ -1,0 +1,21 @@
+//! `warden stdio`: one agent over stdin/stdout, as the config's `[stdio] agent`.
+
+use super::ConfigArg;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let gateway = super::start(&args.config).await?;
+    let Some(principal) = gateway.config.stdio_agent.clone() else {
+        anyhow::bail!("the config has no `[stdio] agent`: stdio mode needs to know which agent it serves");
+    };
+    warden_gateway::serve_stdio(gateway, principal)
+        .await
+        .map_err(|e| anyhow::anyhow!("stdio session failed: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,195 @@
+//! Test harness: a copy of the example SOC in a temporary folder, a real `warden` process in
+//! front of it, and real MCP clients talking to it over the wire.
+#![allow(dead_code)]
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::{RoleClient, RunningService, ServiceExt};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const TRIAGE: &str = "lab-triage-token";
+pub const RESPONDER: &str = "lab-responder-token";
+
+pub fn warden_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_warden")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A private copy of `examples/soc`, so each test has its own store and lab state.
+pub struct Lab {
+    pub dir: tempfile::TempDir,
+}
+
+impl Lab {
+    pub fn new() -> Self {
+        Self::with_config(|c| c)
+    }
+
+    /// Copies the example, letting the test edit the config text.
+    pub fn with_config(edit: impl FnOnce(String) -> String) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let src = repo().join("examples/soc");
+        for f in ["entities.cedarschema", "entities.json", "policies/soc.cedar"] {
+            let to = dir.path().join(f);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(src.join(f), to).unwrap();
+        }
+        let text = std::fs::read_to_string(src.join("warden.toml")).unwrap();
+        std::fs::write(dir.path().join("warden.toml"), edit(text)).unwrap();
+        Self { dir }
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("warden.toml")
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state/lab")
+    }
+
+    /// Every tools/call the lab server `server` received, by tool name.
+    pub fn received(&self, server: &str) -> Vec<String> {
+        let s: warden_lab::LabServer = server.parse().unwrap();
+        warden_lab::received_calls(s, &self.state_dir())
+            .unwrap()
+            .into_iter()
+            .map(|c| c.tool)
+            .collect()
+    }
+
+    pub fn state(&self, server: &str) -> Value {
+        let s: warden_lab::LabServer = server.parse().unwrap();
+        warden_lab::read_state(s, &self.state_dir()).unwrap()
+    }
+
+    pub fn host_isolated(&self, host: &str) -> bool {
+        self.state("edr")["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["id"] == host)
+            .unwrap()["isolated"]
+            .as_bool()
+            .unwrap()
+    }
+
+    pub fn serve(&self) -> Warden {
+        Warden::start(&self.config())
+    }
+
+    /// Runs a `warden` subcommand against this lab's config; (status ok, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(warden_bin())
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+/// A running `warden serve`, killed on drop.
+pub struct Warden {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Warden {
+    pub fn start(config: &Path) -> Self {
+        let mut child = Command::new(warden_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(config)
+            .env("WARDEN_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("warden exited before listening")
+                .unwrap();
+            if let Some(url) = line.strip_prefix("warden: listening on ") {
+                break url.to_string();
+            }
+        };
+        // Keep draining stderr so warden never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, url }
+    }
+
+    pub fn base(&self) -> String {
+        self.url.trim_end_matches("/mcp").to_string()
+    }
+
+    pub async fn client(&self, token: &str) -> Client {
+        let transport = StreamableHttpClientTransport::from_config(
+            StreamableHttpClientTransportConfig::with_uri(self.url.as_str()).auth_header(token),
+        );
+        Client(().serve(transport).await.unwrap())
+    }
+}
+
+impl Drop for Warden {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Client(pub RunningService<RoleClient, ()>);
+
+impl Client {
+    pub async fn tool_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .0
+            .peer()
+            .list_all_tools()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    pub async fn call(&self, tool: &str, args: Value) -> Result<CallToolResult, rmcp::ServiceError> {
+        let Value::Object(args) = args else { panic!("arguments must be an object") };
+        let call = self
+            .0
+            .peer()
+            .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args));
+        tokio::time::timeout(Duration::from_secs(60), call)
+            .await
+            .expect("warden must answer")
+    }
+}
+
+pub fn text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn isolate(host: &str, incident: &str) -> Value {
+    json!({"host": host, "incident": incident, "reason": "test"})
+}
