@@ -60,7 +60,10 @@ pub struct ArgsDigest(pub String);
 
 impl ArgsDigest {
     pub fn of(args: &Value) -> Self {
-        Self(format!("sha256:{}", sha256_hex(canonical_json(args).as_bytes())))
+        Self(format!(
+            "sha256:{}",
+            sha256_hex(canonical_json(args).as_bytes())
+        ))
     }
 }
 

@@ -154,7 +154,9 @@ impl std::str::FromStr for Outcome {
             "allow" => Ok(Outcome::Allow),
             "hold" => Ok(Outcome::Hold),
             "deny" => Ok(Outcome::Deny),
-            other => Err(format!("unknown decision `{other}`: expected allow, hold or deny")),
+            other => Err(format!(
+                "unknown decision `{other}`: expected allow, hold or deny"
+            )),
         }
     }
 }
@@ -168,7 +170,10 @@ mod tests {
         let t = ToolName::parse("edr.isolate_host").unwrap();
         assert_eq!(t, ToolName::new("edr", "isolate_host"));
         assert_eq!(t.to_string(), "edr.isolate_host");
-        assert_eq!(ToolName::parse("siem.logs.search").unwrap().tool, "logs.search");
+        assert_eq!(
+            ToolName::parse("siem.logs.search").unwrap().tool,
+            "logs.search"
+        );
         assert!(ToolName::parse("isolate_host").is_none());
         assert!(ToolName::parse(".x").is_none());
     }

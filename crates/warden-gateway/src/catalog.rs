@@ -28,7 +28,10 @@ pub enum Status {
     /// Not (yet) seen upstream.
     Missing,
     Available,
-    Withheld { pinned: String, seen: String },
+    Withheld {
+        pinned: String,
+        seen: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -80,7 +83,13 @@ impl Catalog {
             .unwrap_or_default()
     }
 
-    pub fn set(&self, name: &ToolName, upstream: Option<Tool>, digest: Option<String>, status: Status) {
+    pub fn set(
+        &self,
+        name: &ToolName,
+        upstream: Option<Tool>,
+        digest: Option<String>,
+        status: Status,
+    ) {
         if let Ok(mut guard) = self.entries.write()
             && let Some(e) = guard.get_mut(name)
         {
@@ -91,7 +100,11 @@ impl Catalog {
     }
 
     pub fn status(&self, name: &ToolName) -> Option<Status> {
-        self.entries.read().ok()?.get(name).map(|e| e.status.clone())
+        self.entries
+            .read()
+            .ok()?
+            .get(name)
+            .map(|e| e.status.clone())
     }
 
     /// The tools the agent sees, as MCP definitions under their namespaced names.
@@ -125,7 +138,11 @@ fn present(spec: &ToolSpec, upstream: &Tool) -> Tool {
         format!(
             "{description}\n[warden: server `{}`, {} {}, stakes {}, category {}]",
             spec.name.server,
-            if labels.reversible { "reversible" } else { "irreversible" },
+            if labels.reversible {
+                "reversible"
+            } else {
+                "irreversible"
+            },
             labels.effect.as_str(),
             labels.stakes.as_str(),
             labels.category

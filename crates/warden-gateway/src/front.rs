@@ -38,7 +38,10 @@ pub struct WardenServer {
 }
 
 impl WardenServer {
-    fn identity(&self, ctx: &RequestContext<RoleServer>) -> Result<(Principal, SessionId), ErrorData> {
+    fn identity(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<(Principal, SessionId), ErrorData> {
         if let Some(fixed) = &self.fixed {
             return Ok(fixed.clone());
         }
@@ -57,21 +60,26 @@ impl WardenServer {
 
 fn to_wire(e: CallError) -> ErrorData {
     match e {
-        CallError::UnknownTool(name) => {
-            ErrorData::new(ErrorCode::INVALID_PARAMS, format!("unknown tool `{name}`"), None)
-        }
+        CallError::UnknownTool(name) => ErrorData::new(
+            ErrorCode::INVALID_PARAMS,
+            format!("unknown tool `{name}`"),
+            None,
+        ),
         CallError::Internal(detail) => {
             tracing::error!(%detail, "call refused: internal failure");
-            ErrorData::new(ErrorCode::INTERNAL_ERROR, CallError::Internal(String::new()).to_string(), None)
+            ErrorData::new(
+                ErrorCode::INTERNAL_ERROR,
+                CallError::Internal(String::new()).to_string(),
+                None,
+            )
         }
     }
 }
 
 impl ServerHandler for WardenServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_server_info(
-            Implementation::new("warden", env!("CARGO_PKG_VERSION")),
-        )
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("warden", env!("CARGO_PKG_VERSION")))
     }
 
     async fn list_tools(
@@ -81,7 +89,9 @@ impl ServerHandler for WardenServer {
     ) -> Result<ListToolsResult, ErrorData> {
         self.identity(&context)?;
         self.gateway.refresh_catalog().await;
-        Ok(ListToolsResult::with_all_items(self.gateway.catalog.visible()))
+        Ok(ListToolsResult::with_all_items(
+            self.gateway.catalog.visible(),
+        ))
     }
 
     async fn call_tool(
@@ -106,7 +116,11 @@ impl ServerHandler for WardenServer {
             args: request.arguments.unwrap_or_default(),
             rationale,
         };
-        self.gateway.pipeline(call).await.map(Into::into).map_err(to_wire)
+        self.gateway
+            .pipeline(call)
+            .await
+            .map(Into::into)
+            .map_err(to_wire)
     }
 }
 
@@ -137,7 +151,8 @@ async fn authenticate(State(tokens): State<Tokens>, mut req: Request, next: Next
         .map(|t| <[u8; 32]>::from(Sha256::digest(t.trim().as_bytes())));
     match presented.and_then(|digest| tokens.0.get(&digest)) {
         Some(principal) => {
-            req.extensions_mut().insert(Authenticated(principal.clone()));
+            req.extensions_mut()
+                .insert(Authenticated(principal.clone()));
             next.run(req).await
         }
         None => {
@@ -149,9 +164,10 @@ async fn authenticate(State(tokens): State<Tokens>, mut req: Request, next: Next
                 })),
             )
                 .into_response();
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"warden\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"warden\""),
+            );
             response
         }
     }
@@ -188,9 +204,13 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
     let limit = settings.max_request_bytes;
     let mcp = axum::Router::new()
         .nest_service("/mcp", mcp)
-        .layer(axum::middleware::from_fn(move |req, next| check_json_rpc(limit, req, next)))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            check_json_rpc(limit, req, next)
+        }))
         .layer(axum::middleware::from_fn_with_state(tokens, authenticate))
-        .layer(axum::extract::DefaultBodyLimit::max(settings.max_request_bytes));
+        .layer(axum::extract::DefaultBodyLimit::max(
+            settings.max_request_bytes,
+        ));
     axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .merge(mcp)

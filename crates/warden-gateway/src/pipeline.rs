@@ -139,7 +139,11 @@ impl Gateway {
         {
             decision = Decision::builtin_deny(
                 format!("budget:{exhausted}"),
-                self.config.owners.get(&spec.labels.category).cloned().unwrap_or_default(),
+                self.config
+                    .owners
+                    .get(&spec.labels.category)
+                    .cloned()
+                    .unwrap_or_default(),
                 spec.labels.category.clone(),
                 format!("budget `{exhausted}` is used up for this window"),
                 decision.policy_version(),
@@ -162,7 +166,9 @@ impl Gateway {
             Outcome::Allow => {}
         }
         let Some(authorized) = Authorized::permit(call, &decision, decision_index) else {
-            return Err(CallError::Internal("an allow decision did not authorise".into()));
+            return Err(CallError::Internal(
+                "an allow decision did not authorise".into(),
+            ));
         };
 
         // 7. Forward, within the concurrency and time limits.
@@ -179,7 +185,11 @@ impl Gateway {
                         bytes.len(),
                         self.config.gateway.max_result_bytes
                     );
-                    (CallToolResult::error(vec![ContentBlock::text(msg)]), digest_of(&bytes), true)
+                    (
+                        CallToolResult::error(vec![ContentBlock::text(msg)]),
+                        digest_of(&bytes),
+                        true,
+                    )
                 } else {
                     let canonical = serde_json::from_slice(&bytes)
                         .map(|v| canonical_json(&v))
@@ -226,7 +236,9 @@ impl Gateway {
                 budgets
                     .into_iter()
                     .map(|(id, scope, since)| {
-                        let used = store.budget_used(&id, &scope, since).map_err(|e| e.to_string())?;
+                        let used = store
+                            .budget_used(&id, &scope, since)
+                            .map_err(|e| e.to_string())?;
                         Ok((id, used))
                     })
                     .collect::<Result<BTreeMap<_, _>, String>>()
@@ -330,7 +342,8 @@ impl Gateway {
                     tracing::warn!(server = %server, error = %e, "cannot list upstream tools");
                     for entry in self.catalog.entries() {
                         if entry.spec.name.server == server {
-                            self.catalog.set(&entry.spec.name, None, None, Status::Missing);
+                            self.catalog
+                                .set(&entry.spec.name, None, None, Status::Missing);
                         }
                     }
                     continue;
@@ -368,7 +381,8 @@ impl Gateway {
                         tracing::error!(error = %e, "withholding not recorded");
                     }
                 }
-                self.catalog.set(&name, Some(upstream.clone()), Some(digest), status);
+                self.catalog
+                    .set(&name, Some(upstream.clone()), Some(digest), status);
             }
         }
     }
@@ -388,7 +402,9 @@ impl Gateway {
                     Some(p) => p,
                     None => {
                         // First sight: pin it, on the record.
-                        store.set_pin(&key, &seen, "first-use", now_ms()).map_err(|e| e.to_string())?;
+                        store
+                            .set_pin(&key, &seen, "first-use", now_ms())
+                            .map_err(|e| e.to_string())?;
                         let mut ev = AuditEvent::new(EventKind::ToolPinned, now_ms());
                         ev.tool = Some(key.clone());
                         ev.detail = Some(json!({"digest": seen, "by": "first-use"}));
@@ -417,7 +433,10 @@ impl Gateway {
                 }
                 let name = entry.spec.name.clone();
                 let found = match &tools {
-                    Ok(t) => t.iter().find(|t| t.name == name.tool.as_str()).map(definition_digest),
+                    Ok(t) => t
+                        .iter()
+                        .find(|t| t.name == name.tool.as_str())
+                        .map(definition_digest),
                     Err(e) => {
                         out.push((name, Err(e.to_string())));
                         continue;
@@ -432,7 +451,9 @@ impl Gateway {
                 let d = digest.clone();
                 let r = self
                     .blocking(move |store, audit| {
-                        store.set_pin(&key, &d, &by, now_ms()).map_err(|e| e.to_string())?;
+                        store
+                            .set_pin(&key, &d, &by, now_ms())
+                            .map_err(|e| e.to_string())?;
                         let mut ev = AuditEvent::new(EventKind::ToolPinned, now_ms());
                         ev.tool = Some(key);
                         ev.detail = Some(json!({"digest": d, "by": by}));
@@ -446,9 +467,11 @@ impl Gateway {
     }
 }
 
-async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+/// Runs the futures concurrently, each on its own task; results of tasks that panicked are
+/// dropped (their server then shows as missing).
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.map(tokio::spawn).collect();

@@ -379,7 +379,10 @@ impl Resolver<'_> {
         for (id, agent) in &raw.agents {
             let key = format!("agents.{id}");
             if !is_identifier(id) {
-                self.error(&key, format!("agent id `{id}` must be letters, digits, `_` or `-`"));
+                self.error(
+                    &key,
+                    format!("agent id `{id}` must be letters, digits, `_` or `-`"),
+                );
             }
             let digest = match (&agent.token_sha256, &agent.token_env) {
                 (Some(hex_digest), None) => match hex::decode(hex_digest.trim()) {
@@ -416,7 +419,10 @@ impl Resolver<'_> {
         }
         let stdio_agent = raw.stdio.map(|s| {
             if !raw.agents.contains_key(&s.agent) && !is_identifier(&s.agent) {
-                self.error("stdio.agent", format!("`{}` is not a valid agent id", s.agent));
+                self.error(
+                    "stdio.agent",
+                    format!("`{}` is not a valid agent id", s.agent),
+                );
             }
             Principal(s.agent)
         });
@@ -426,7 +432,10 @@ impl Resolver<'_> {
         for (name, server) in raw.servers {
             let key = format!("servers.{name}");
             if !is_identifier(&name) {
-                self.error(&key, format!("server name `{name}` must be letters, digits, `_` or `-`"));
+                self.error(
+                    &key,
+                    format!("server name `{name}` must be letters, digits, `_` or `-`"),
+                );
             }
             let transport = match (server.command, server.url) {
                 (Some(command), None) => {
@@ -436,7 +445,11 @@ impl Resolver<'_> {
                     Transport::Stdio {
                         command: expand(&command),
                         args: server.args.iter().map(expand).collect(),
-                        env: server.env.iter().map(|(k, v)| (k.clone(), expand(v))).collect(),
+                        env: server
+                            .env
+                            .iter()
+                            .map(|(k, v)| (k.clone(), expand(v)))
+                            .collect(),
                     }
                 }
                 (None, Some(url)) => {
@@ -446,7 +459,10 @@ impl Resolver<'_> {
                     Transport::Http { url }
                 }
                 _ => {
-                    self.error(&key, "give exactly one of `command` (stdio) or `url` (HTTP)");
+                    self.error(
+                        &key,
+                        "give exactly one of `command` (stdio) or `url` (HTTP)",
+                    );
                     continue;
                 }
             };
@@ -463,7 +479,13 @@ impl Resolver<'_> {
                     );
                 }
                 if !is_identifier(&tool.category) {
-                    self.error(&tkey, format!("category `{}` must be letters, digits, `_` or `-`", tool.category));
+                    self.error(
+                        &tkey,
+                        format!(
+                            "category `{}` must be letters, digits, `_` or `-`",
+                            tool.category
+                        ),
+                    );
                 }
                 let mut args = BTreeMap::new();
                 for (arg, ty_text) in &tool.args {
@@ -477,7 +499,10 @@ impl Resolver<'_> {
                 if let Some(pin) = &tool.pin
                     && !is_pin(pin)
                 {
-                    self.error(&tkey, format!("pin `{pin}` must be `sha256:` and 64 hex digits"));
+                    self.error(
+                        &tkey,
+                        format!("pin `{pin}` must be `sha256:` and 64 hex digits"),
+                    );
                 }
                 tools.insert(
                     qualified.clone(),
@@ -503,19 +528,34 @@ impl Resolver<'_> {
         for (i, b) in raw.budgets.into_iter().enumerate() {
             let key = format!("budgets[{i}]");
             if !is_cedar_ident(&b.id) {
-                self.error(&key, format!("budget id `{}` must be a Cedar identifier (letters, digits, `_`)", b.id));
+                self.error(
+                    &key,
+                    format!(
+                        "budget id `{}` must be a Cedar identifier (letters, digits, `_`)",
+                        b.id
+                    ),
+                );
             }
             if !seen.insert(b.id.clone()) {
                 self.error(&key, format!("budget id `{}` is declared twice", b.id));
             }
             if b.window_secs == 0 {
-                self.error(&key, format!("budget `{}` needs a window of at least one second", b.id));
+                self.error(
+                    &key,
+                    format!("budget `{}` needs a window of at least one second", b.id),
+                );
             }
             let mut budget_tools = Vec::new();
             for t in &b.tools {
                 match ToolName::parse(t) {
                     Some(tn) if tools.contains_key(&tn) => budget_tools.push(tn),
-                    _ => self.error(&key, format!("budget `{}` names `{t}`, which is not a configured tool", b.id)),
+                    _ => self.error(
+                        &key,
+                        format!(
+                            "budget `{}` names `{t}`, which is not a configured tool",
+                            b.id
+                        ),
+                    ),
                 }
             }
             budgets.push(Budget {
@@ -529,13 +569,19 @@ impl Resolver<'_> {
 
         let mut policy_files = Vec::new();
         if raw.policy.files.is_empty() {
-            self.error("policy.files", "no policy files: with no policy every call is denied; list at least one");
+            self.error(
+                "policy.files",
+                "no policy files: with no policy every call is denied; list at least one",
+            );
         }
         for f in &raw.policy.files {
             let p = self.path(f);
             match std::fs::read_to_string(&p) {
                 Ok(text) => policy_files.push((p, text)),
-                Err(e) => self.error("policy.files", format!("cannot read `{}`: {e}", p.display())),
+                Err(e) => self.error(
+                    "policy.files",
+                    format!("cannot read `{}`: {e}", p.display()),
+                ),
             }
         }
         let mut read_optional = |key: &str, f: &Option<String>| -> Option<(PathBuf, String)> {
@@ -557,7 +603,11 @@ impl Resolver<'_> {
             entities,
             tools: &tools,
             budgets: &budgets,
-            agents: agents.iter().map(|a| a.principal.clone()).chain(stdio_agent.clone()).collect(),
+            agents: agents
+                .iter()
+                .map(|a| a.principal.clone())
+                .chain(stdio_agent.clone())
+                .collect(),
             owners: &raw.owners,
         });
         let engine = match engine {
@@ -588,8 +638,7 @@ impl Resolver<'_> {
 
 fn is_identifier(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 

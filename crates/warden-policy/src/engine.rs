@@ -15,8 +15,8 @@
 
 use crate::config::{ArgSpec, Budget, ConfigError, ToolSpec, line_of};
 use cedar_policy::{
-    Authorizer, Context, Decision as CedarDecision, Entities, EntityUid, PolicyId,
-    PolicySet, Request, Schema, SchemaFragment, ValidationMode, Validator,
+    Authorizer, Context, Decision as CedarDecision, Entities, EntityUid, PolicyId, PolicySet,
+    Request, Schema, SchemaFragment, ValidationMode, Validator,
 };
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -52,7 +52,9 @@ impl ArgType {
             "bool" => ArgType::Bool,
             "set<string>" => ArgType::StringSet,
             name if name.starts_with(|c: char| c.is_ascii_uppercase())
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') =>
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') =>
             {
                 ArgType::Entity(name.to_string())
             }
@@ -347,7 +349,11 @@ impl Engine {
         hasher.update(schema_text.as_bytes());
         let mut origin: BTreeMap<String, String> = BTreeMap::new();
         for (path, text) in &src.policy_files {
-            hasher.update(path.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
+            hasher.update(
+                path.file_name()
+                    .map(|n| n.as_encoded_bytes())
+                    .unwrap_or_default(),
+            );
             hasher.update(text.as_bytes());
             let set = match PolicySet::from_str(text) {
                 Ok(set) => set,
@@ -372,7 +378,8 @@ impl Engine {
                 let Some(id) = id else {
                     errors.push(ConfigError {
                         location: here,
-                        message: "policy has no `@id(\"…\")` annotation: every rule needs a name".into(),
+                        message: "policy has no `@id(\"…\")` annotation: every rule needs a name"
+                            .into(),
                     });
                     continue;
                 };
@@ -436,7 +443,10 @@ impl Engine {
             for e in result.validation_errors() {
                 let id = e.policy_id().to_string();
                 errors.push(ConfigError {
-                    location: origin.get(&id).cloned().unwrap_or_else(|| "policies".into()),
+                    location: origin
+                        .get(&id)
+                        .cloned()
+                        .unwrap_or_else(|| "policies".into()),
                     message: format!("policy `{id}`: {e}"),
                 });
             }
@@ -519,7 +529,11 @@ impl Engine {
                     .iter()
                     .map(|(k, t)| (k.clone(), t.args.clone()))
                     .collect(),
-                budget_ids: src.budgets.iter().map(|b| (b.id.clone(), b.limit)).collect(),
+                budget_ids: src
+                    .budgets
+                    .iter()
+                    .map(|b| (b.id.clone(), b.limit))
+                    .collect(),
                 version,
                 schema_text,
             }),
@@ -571,10 +585,18 @@ impl Engine {
     ) -> Decision {
         let inner = &self.inner;
         let Some(category) = inner.categories.get(tool) else {
-            return self.deny("unknown-tool", "default", format!("`{tool}` is not in the catalog"));
+            return self.deny(
+                "unknown-tool",
+                "default",
+                format!("`{tool}` is not in the catalog"),
+            );
         };
         let Some(declared) = inner.args.get(tool) else {
-            return self.deny("unknown-tool", category, format!("`{tool}` is not in the catalog"));
+            return self.deny(
+                "unknown-tool",
+                category,
+                format!("`{tool}` is not in the catalog"),
+            );
         };
 
         // Arguments: every one declared and well-typed, so policy sees all that is forwarded.
@@ -592,7 +614,11 @@ impl Engine {
                     cedar_args.insert(name.clone(), v);
                 }
                 Err(why) => {
-                    return self.deny("argument-check", category, format!("argument `{name}` {why}"));
+                    return self.deny(
+                        "argument-check",
+                        category,
+                        format!("argument `{name}` {why}"),
+                    );
                 }
             }
         }
@@ -641,7 +667,11 @@ impl Engine {
         let request = match request {
             Ok(r) => r,
             Err(why) => {
-                return self.deny("request-invalid", category, format!("the request does not fit the schema: {why}"));
+                return self.deny(
+                    "request-invalid",
+                    category,
+                    format!("the request does not fit the schema: {why}"),
+                );
             }
         };
 
@@ -657,7 +687,10 @@ impl Engine {
             return self.deny(
                 "policy-error",
                 category,
-                format!("policy evaluation failed, so the call is denied: {}", errors.join("; ")),
+                format!(
+                    "policy evaluation failed, so the call is denied: {}",
+                    errors.join("; ")
+                ),
             );
         }
         let mut reasons: Vec<String> = response
@@ -669,11 +702,7 @@ impl Engine {
         match response.decision() {
             CedarDecision::Deny => match reasons.first() {
                 Some(rule) => self.deny(rule, category, format!("forbidden by rule `{rule}`")),
-                None => self.deny(
-                    "default-deny",
-                    category,
-                    "no rule permits this call".into(),
-                ),
+                None => self.deny("default-deny", category, "no rule permits this call".into()),
             },
             CedarDecision::Allow => {
                 // The strictest satisfied permit decides: two-person over one approver.

@@ -84,7 +84,10 @@ impl SqliteStore {
         })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut guard = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
         f(&mut guard)
     }
@@ -121,7 +124,9 @@ impl Store for SqliteStore {
                    AND (?5 IS NULL OR time_ms >= ?5) AND (?6 IS NULL OR time_ms <= ?6)
                  ORDER BY seq LIMIT ?7",
             )?;
-            let limit = filter.limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
+            let limit = filter
+                .limit
+                .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
             let rows = stmt.query_map(
                 params![
                     filter.session,
@@ -137,7 +142,10 @@ impl Store for SqliteStore {
             let mut out = Vec::new();
             for row in rows {
                 let (seq, body) = row?;
-                out.push((u64::try_from(seq).unwrap_or(0), serde_json::from_str(&body)?));
+                out.push((
+                    u64::try_from(seq).unwrap_or(0),
+                    serde_json::from_str(&body)?,
+                ));
             }
             Ok(out)
         })
@@ -272,10 +280,15 @@ mod tests {
         {
             let s = SqliteStore::open(&path).unwrap();
             s.set_pin("edr.get_host", "sha256:aa", "test", 1).unwrap();
-            s.append_event(&AuditEvent::new(EventKind::ConfigLoaded, 1)).unwrap();
+            s.append_event(&AuditEvent::new(EventKind::ConfigLoaded, 1))
+                .unwrap();
         }
         let s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.pin("edr.get_host").unwrap().as_deref(), Some("sha256:aa"));
-        assert_eq!(s.append_event(&AuditEvent::new(EventKind::ConfigLoaded, 2)).unwrap(), 1);
+        assert_eq!(
+            s.append_event(&AuditEvent::new(EventKind::ConfigLoaded, 2))
+                .unwrap(),
+            1
+        );
     }
 }

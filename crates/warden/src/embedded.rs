@@ -8,11 +8,26 @@ use anyhow::Context;
 use std::path::{Path, PathBuf};
 
 const FILES: &[(&str, &str)] = &[
-    ("warden.toml", include_str!("../../../examples/soc/warden.toml")),
-    ("entities.cedarschema", include_str!("../../../examples/soc/entities.cedarschema")),
-    ("entities.json", include_str!("../../../examples/soc/entities.json")),
-    ("policies/soc.cedar", include_str!("../../../examples/soc/policies/soc.cedar")),
-    ("policies/soc.tests.toml", include_str!("../../../examples/soc/policies/soc.tests.toml")),
+    (
+        "warden.toml",
+        include_str!("../../../examples/soc/warden.toml"),
+    ),
+    (
+        "entities.cedarschema",
+        include_str!("../../../examples/soc/entities.cedarschema"),
+    ),
+    (
+        "entities.json",
+        include_str!("../../../examples/soc/entities.json"),
+    ),
+    (
+        "policies/soc.cedar",
+        include_str!("../../../examples/soc/policies/soc.cedar"),
+    ),
+    (
+        "policies/soc.tests.toml",
+        include_str!("../../../examples/soc/policies/soc.tests.toml"),
+    ),
 ];
 
 pub const DEFAULT_DIR: &str = ".warden/lab";
@@ -25,7 +40,8 @@ pub fn materialise(dir: &Path) -> anyhow::Result<PathBuf> {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create `{}`", parent.display()))?;
         }
-        std::fs::write(&path, text).with_context(|| format!("cannot write `{}`", path.display()))?;
+        std::fs::write(&path, text)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
     }
     Ok(dir.join("warden.toml"))
 }

@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "warden", version, about = "Governance gateway between AI agents and their MCP tools")]
+#[command(
+    name = "warden",
+    version,
+    about = "Governance gateway between AI agents and their MCP tools"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

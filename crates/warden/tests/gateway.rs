@@ -1,6 +1,13 @@
 //! The gateway over the wire: a real `warden serve` in front of the lab, real MCP clients, and
 //! the lab's own state as the proof of what reached an upstream.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use common::*;
@@ -11,9 +18,16 @@ async fn an_allowed_read_returns_upstream_data() {
     let lab = Lab::new();
     let warden = lab.serve();
     let client = warden.client(TRIAGE).await;
-    let r = client.call("edr.get_host", json!({"host": "ws-042"})).await.unwrap();
+    let r = client
+        .call("edr.get_host", json!({"host": "ws-042"}))
+        .await
+        .unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
-    assert!(text(&r).contains("ws-042.corp.northwind.example"), "{}", text(&r));
+    assert!(
+        text(&r).contains("ws-042.corp.northwind.example"),
+        "{}",
+        text(&r)
+    );
     assert_eq!(lab.received("edr"), vec!["get_host"]);
 }
 
@@ -33,8 +47,16 @@ async fn an_unlisted_tool_is_invisible_and_unknown() {
     let names = client.tool_names().await;
     assert!(names.contains(&"edr.isolate_host".to_string()), "{names:?}");
     assert!(!names.iter().any(|n| n.contains("list_hosts")), "{names:?}");
-    for tool in ["edr.list_hosts", "edr.format_disk", "nowhere.tool", "no_namespace"] {
-        let err = client.call(tool, json!({"host": "ws-042"})).await.unwrap_err();
+    for tool in [
+        "edr.list_hosts",
+        "edr.format_disk",
+        "nowhere.tool",
+        "no_namespace",
+    ] {
+        let err = client
+            .call(tool, json!({"host": "ws-042"}))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("unknown tool"), "{tool}: {err}");
     }
     assert!(lab.received("edr").is_empty(), "nothing reached the EDR");
@@ -45,19 +67,32 @@ async fn isolating_a_domain_controller_is_denied_and_never_reaches_the_edr() {
     let lab = Lab::new();
     let warden = lab.serve();
     let client = warden.client(RESPONDER).await;
-    let r = client.call("edr.isolate_host", isolate("dc01", "INC-1042")).await.unwrap();
+    let r = client
+        .call("edr.isolate_host", isolate("dc01", "INC-1042"))
+        .await
+        .unwrap();
     assert_eq!(r.is_error, Some(true));
     assert!(text(&r).contains("never-isolate-tier0"), "{}", text(&r));
     assert!(!lab.received("edr").contains(&"isolate_host".to_string()));
     assert!(!lab.host_isolated("dc01"));
 
     // The same agent may isolate a workstation of the incident: the EDR really does it.
-    let r = client.call("edr.isolate_host", isolate("ws-042", "INC-1042")).await.unwrap();
+    let r = client
+        .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
+        .await
+        .unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
     assert!(lab.host_isolated("ws-042"));
 
     // And the log says who decided what.
-    let (ok, out, err) = lab.cli(&["audit", "show", "--tool", "edr.isolate_host", "--decision", "deny"]);
+    let (ok, out, err) = lab.cli(&[
+        "audit",
+        "show",
+        "--tool",
+        "edr.isolate_host",
+        "--decision",
+        "deny",
+    ]);
     assert!(ok, "{err}");
     let denial: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(denial["rule"], "never-isolate-tier0");
@@ -73,13 +108,23 @@ async fn a_budget_stops_the_sixth_isolation_in_an_hour() {
     let client = warden.client(RESPONDER).await;
     for i in 0..5 {
         let host = if i % 2 == 0 { "ws-042" } else { "ws-017" };
-        let r = client.call("edr.isolate_host", isolate(host, "INC-1042")).await.unwrap();
+        let r = client
+            .call("edr.isolate_host", isolate(host, "INC-1042"))
+            .await
+            .unwrap();
         assert_ne!(r.is_error, Some(true), "call {i}: {}", text(&r));
     }
-    let r = client.call("edr.isolate_host", isolate("ws-017", "INC-1042")).await.unwrap();
+    let r = client
+        .call("edr.isolate_host", isolate("ws-017", "INC-1042"))
+        .await
+        .unwrap();
     assert_eq!(r.is_error, Some(true));
     assert!(text(&r).contains("budget `isolations`"), "{}", text(&r));
-    let isolations = lab.received("edr").iter().filter(|t| *t == "isolate_host").count();
+    let isolations = lab
+        .received("edr")
+        .iter()
+        .filter(|t| *t == "isolate_host")
+        .count();
     assert_eq!(isolations, 5, "the sixth never reached the EDR");
 }
 
@@ -88,7 +133,12 @@ async fn a_changed_tool_description_withholds_the_tool_until_re_pinned() {
     let lab = Lab::new();
     let warden = lab.serve();
     let client = warden.client(TRIAGE).await;
-    assert!(client.tool_names().await.contains(&"edr.get_host".to_string()));
+    assert!(
+        client
+            .tool_names()
+            .await
+            .contains(&"edr.get_host".to_string())
+    );
 
     // The upstream changes its description (a "rug pull").
     std::fs::write(
@@ -98,8 +148,14 @@ async fn a_changed_tool_description_withholds_the_tool_until_re_pinned() {
     .unwrap();
     let names = client.tool_names().await;
     assert!(!names.contains(&"edr.get_host".to_string()), "{names:?}");
-    assert!(names.contains(&"edr.list_hosts".to_string()), "other tools stay");
-    let err = client.call("edr.get_host", json!({"host": "ws-042"})).await.unwrap_err();
+    assert!(
+        names.contains(&"edr.list_hosts".to_string()),
+        "other tools stay"
+    );
+    let err = client
+        .call("edr.get_host", json!({"host": "ws-042"}))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("unknown tool"), "{err}");
     assert!(!lab.received("edr").contains(&"get_host".to_string()));
 
@@ -107,7 +163,12 @@ async fn a_changed_tool_description_withholds_the_tool_until_re_pinned() {
     let (ok, out, err) = lab.cli(&["tools", "pin", "--by", "alice@northwind.example"]);
     assert!(ok, "{out}{err}");
     assert!(out.contains("pinned edr.get_host"), "{out}");
-    assert!(client.tool_names().await.contains(&"edr.get_host".to_string()));
+    assert!(
+        client
+            .tool_names()
+            .await
+            .contains(&"edr.get_host".to_string())
+    );
 }
 
 #[tokio::test]
@@ -117,7 +178,12 @@ async fn a_bad_or_missing_token_gets_401_and_nothing_is_forwarded() {
     let http = reqwest::Client::new();
     let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": "edr.isolate_host", "arguments": {"host": "ws-042", "incident": "INC-1042"}}});
-    for auth in [None, Some("Bearer wrong-token"), Some("Basic bGFiOmxhYg=="), Some("Bearer ")] {
+    for auth in [
+        None,
+        Some("Bearer wrong-token"),
+        Some("Basic bGFiOmxhYg=="),
+        Some("Bearer "),
+    ] {
         let mut req = http
             .post(&warden.url)
             .header("content-type", "application/json")
@@ -140,7 +206,10 @@ async fn malformed_json_rpc_gets_a_json_rpc_error_and_warden_keeps_serving() {
     let warden = lab.serve();
     let http = reqwest::Client::new();
     for (body, code) in [
-        ("{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"tools/ca", -32700),
+        (
+            "{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"tools/ca",
+            -32700,
+        ),
         ("not json at all", -32700),
         ("{\"hello\": \"world\"}", -32600),
         ("[]", -32600),
@@ -160,7 +229,10 @@ async fn malformed_json_rpc_gets_a_json_rpc_error_and_warden_keeps_serving() {
         assert_eq!(v["error"]["code"], code, "{body}: {v}");
     }
     let client = warden.client(TRIAGE).await;
-    let r = client.call("siem.get_alert", json!({"alert_id": "ALR-2001"})).await.unwrap();
+    let r = client
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
 }
 
@@ -170,7 +242,10 @@ async fn a_held_call_is_stored_as_pending_and_not_executed() {
     let warden = lab.serve();
     let client = warden.client(RESPONDER).await;
     let r = client
-        .call("idp.disable_account", json!({"user": "alice.chen", "reason": "phished"}))
+        .call(
+            "idp.disable_account",
+            json!({"user": "alice.chen", "reason": "phished"}),
+        )
         .await
         .unwrap();
     assert_eq!(r.is_error, Some(true));
@@ -178,7 +253,10 @@ async fn a_held_call_is_stored_as_pending_and_not_executed() {
     assert!(lab.received("idp").is_empty());
     let (ok, out, _) = lab.cli(&["approvals", "list"]);
     assert!(ok);
-    assert!(out.contains("idp.disable_account") && out.contains("alice.chen"), "{out}");
+    assert!(
+        out.contains("idp.disable_account") && out.contains("alice.chen"),
+        "{out}"
+    );
     assert!(out.contains("disable-account-needs-approval"), "{out}");
 }
 

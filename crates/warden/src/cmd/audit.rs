@@ -29,7 +29,15 @@ pub enum Command {
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Show { config, session, principal, tool, decision, since_ms, limit } => {
+        Command::Show {
+            config,
+            session,
+            principal,
+            tool,
+            decision,
+            since_ms,
+            limit,
+        } => {
             let config = super::load_config(&config)?;
             let store = super::open_store(&config.store_path)?;
             let events = store.events(&EventFilter {

@@ -22,13 +22,20 @@ pub enum Command {
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Server { name, state_dir, http } => {
+        Command::Server {
+            name,
+            state_dir,
+            http,
+        } => {
             std::fs::create_dir_all(&state_dir)?;
             match http {
                 None => warden_lab::serve_stdio(name, &state_dir).await?,
                 Some(addr) => {
                     let listener = tokio::net::TcpListener::bind(addr).await?;
-                    eprintln!("lab {name}: listening on http://{}/mcp", listener.local_addr()?);
+                    eprintln!(
+                        "lab {name}: listening on http://{}/mcp",
+                        listener.local_addr()?
+                    );
                     warden_lab::serve_http(name, &state_dir, listener).await?;
                 }
             }

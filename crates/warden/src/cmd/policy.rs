@@ -56,7 +56,11 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
             println!("{} passed, {} failed", results.len() - failed, failed);
-            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Schema(arg) => {
             let config = super::load_config(&arg)?;

@@ -24,7 +24,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     let entries = gateway.catalog.entries();
-    let available = entries.iter().filter(|e| e.status == Status::Available).count();
+    let available = entries
+        .iter()
+        .filter(|e| e.status == Status::Available)
+        .count();
     for e in entries.iter().filter(|e| e.status != Status::Available) {
         tracing::warn!(tool = %e.spec.name, status = ?e.status, "tool not available to agents");
     }

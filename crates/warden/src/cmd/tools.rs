@@ -35,7 +35,11 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     "{:<28} {:<5} {:<12} {:<8} {:<13} {}",
                     e.spec.name.to_string(),
                     l.effect.as_str(),
-                    if l.reversible { "reversible" } else { "irreversible" },
+                    if l.reversible {
+                        "reversible"
+                    } else {
+                        "irreversible"
+                    },
                     l.stakes.as_str(),
                     l.category,
                     status
@@ -55,7 +59,11 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
 }

@@ -37,7 +37,11 @@ impl Lab {
     pub fn with_config(edit: impl FnOnce(String) -> String) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let src = repo().join("examples/soc");
-        for f in ["entities.cedarschema", "entities.json", "policies/soc.cedar"] {
+        for f in [
+            "entities.cedarschema",
+            "entities.json",
+            "policies/soc.cedar",
+        ] {
             let to = dir.path().join(f);
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
             std::fs::copy(src.join(f), to).unwrap();
@@ -169,8 +173,14 @@ impl Client {
         names
     }
 
-    pub async fn call(&self, tool: &str, args: Value) -> Result<CallToolResult, rmcp::ServiceError> {
-        let Value::Object(args) = args else { panic!("arguments must be an object") };
+    pub async fn call(
+        &self,
+        tool: &str,
+        args: Value,
+    ) -> Result<CallToolResult, rmcp::ServiceError> {
+        let Value::Object(args) = args else {
+            panic!("arguments must be an object")
+        };
         let call = self
             .0
             .peer()
