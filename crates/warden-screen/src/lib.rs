@@ -1,0 +1,30 @@
+//! Prompt-injection screening of untrusted text: tool results, upstream tool descriptions and any
+//! other text an agent reads but nobody vouched for.
+//!
+//! The crate is pure: values in, values out. [`Screen::scan`] runs three stages in one place
+//! ([`screen`]):
+//!
+//! 1. [`normalise`] undoes the tricks that hide text from a reader or a regex (NFKC, invisible and
+//!    bidi characters, Unicode tag smuggling, mixed-script homoglyphs, encoded runs, HTML hidden
+//!    text) and keeps a map back to the original bytes. Every trick found is itself a finding.
+//! 2. [`detect`] runs rule detectors (instruction override, role switch, fake chat or tool-call
+//!    markup, exfiltration URLs) over the normalised text; [`model`] scores it with a small
+//!    hashed n-gram logistic regression shipped in the crate.
+//! 3. The evidence is combined into one score in `0..=1` and a [`Verdict`] (see [`screen`] for the
+//!    formula).
+//!
+//! [`spotlight`] holds the helpers the gateway uses to hand untrusted text to a model as data.
+//! Every stage is linear in the input (bounded decoding, `regex` automata), and nothing panics.
+
+pub mod detect;
+mod finding;
+pub mod model;
+pub mod normalise;
+pub mod screen;
+pub mod spotlight;
+
+pub use finding::{Finding, FindingKind};
+pub use model::{Model, ModelError};
+pub use normalise::{Normalised, normalise};
+pub use screen::{Report, Screen, ScreenConfig, Verdict};
+pub use spotlight::{Provenance, datamark, redact_spans, wrap_untrusted};

@@ -1,0 +1,178 @@
+//! Hashed features of a text chunk: word unigrams and bigrams and character 3- to 5-grams of
+//! the lower-cased chunk, digits folded to `0`, each hashed (FNV-1a, stable across platforms and
+//! releases) to one of [`DIM`] buckets with a hash-derived sign. Character n-grams carry the
+//! model across languages and spelling tricks; words carry the phrasing.
+
+use std::ops::Range;
+
+pub const DIM_BITS: u32 = 17;
+pub const DIM: usize = 1 << DIM_BITS;
+
+/// Longest token piece, in characters; longer runs (unspaced scripts, blobs) are cut.
+const MAX_TOKEN_CHARS: usize = 24;
+/// A chunk holds at most this many tokens and this many bytes (the first token always fits).
+const WINDOW_TOKENS: usize = 40;
+const WINDOW_BYTES: usize = 360;
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn fnv(seed: u64, values: impl IntoIterator<Item = u32>) -> u64 {
+    let mut h = FNV_OFFSET ^ seed;
+    for v in values {
+        for b in v.to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(FNV_PRIME);
+        }
+    }
+    // Final avalanche so that low and high bits are both usable.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h
+}
+
+/// Bucket and sign of a hash.
+fn bucket(h: u64) -> (u32, f32) {
+    let idx = u32::try_from(h >> (64 - DIM_BITS)).unwrap_or(0);
+    let sign = if h & 1 == 0 { 1.0 } else { -1.0 };
+    (idx, sign)
+}
+
+/// Calls `f(bucket, sign)` for every feature of `chunk`; returns how many there were.
+pub fn for_each_feature(chunk: &str, mut f: impl FnMut(u32, f32)) -> usize {
+    let mut chars: Vec<char> = Vec::with_capacity(chunk.len() + 2);
+    chars.push(' ');
+    let mut last_space = true;
+    for c in chunk.chars() {
+        if c.is_whitespace() {
+            if !last_space {
+                chars.push(' ');
+            }
+            last_space = true;
+            continue;
+        }
+        last_space = false;
+        if c.is_numeric() {
+            chars.push('0');
+        } else {
+            chars.extend(c.to_lowercase());
+        }
+    }
+    if !last_space {
+        chars.push(' ');
+    }
+    let mut n = 0;
+    for width in 3..=5u32 {
+        for w in chars.windows(width as usize) {
+            let (i, s) = bucket(fnv(u64::from(width), w.iter().map(|&c| u32::from(c))));
+            f(i, s);
+            n += 1;
+        }
+    }
+    let mut prev: Option<u64> = None;
+    for word in chars
+        .split(|c| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let h = fnv(0x77, word.iter().map(|&c| u32::from(c)));
+        let (i, s) = bucket(h);
+        f(i, s);
+        n += 1;
+        if let Some(p) = prev {
+            let (i, s) = bucket(fnv(
+                0xb1,
+                [p as u32, (p >> 32) as u32, h as u32, (h >> 32) as u32],
+            ));
+            f(i, s);
+            n += 1;
+        }
+        prev = Some(h);
+    }
+    n
+}
+
+/// Feature vector of a chunk, values scaled to unit length (up to collisions).
+pub fn vector(chunk: &str) -> Vec<(u32, f32)> {
+    let mut v = Vec::new();
+    let n = for_each_feature(chunk, |i, s| v.push((i, s)));
+    let scale = 1.0 / (n.max(1) as f32).sqrt();
+    v.iter_mut().for_each(|(_, s)| *s *= scale);
+    v
+}
+
+/// Byte ranges of the overlapping windows the model scores. Short texts are one chunk.
+pub fn chunks(text: &str) -> Vec<Range<usize>> {
+    let mut tokens: Vec<Range<usize>> = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut count = 0usize;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            if let Some(s) = start.take() {
+                tokens.push(s..i);
+            }
+            continue;
+        }
+        match start {
+            None => {
+                start = Some(i);
+                count = 1;
+            }
+            Some(s) => {
+                count += 1;
+                if count > MAX_TOKEN_CHARS {
+                    tokens.push(s..i);
+                    start = Some(i);
+                    count = 1;
+                }
+            }
+        }
+    }
+    if let Some(s) = start {
+        tokens.push(s..text.len());
+    }
+    let mut out = Vec::new();
+    let mut first = 0usize;
+    while let Some(head) = tokens.get(first) {
+        let mut end = first + 1;
+        while let Some(t) = tokens.get(end) {
+            if end - first >= WINDOW_TOKENS || t.end - head.start > WINDOW_BYTES {
+                break;
+            }
+            end += 1;
+        }
+        let last_end = tokens.get(end - 1).map_or(head.end, |t| t.end);
+        out.push(head.start..last_end);
+        if end >= tokens.len() {
+            break;
+        }
+        first += ((end - first) / 2).max(1);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashing_is_stable() {
+        // A change here silently invalidates the shipped weights: retrain if it must change.
+        assert_eq!(bucket(fnv(3, "abc".chars().map(u32::from))), (39_247, -1.0));
+    }
+
+    #[test]
+    fn chunks_cover_and_overlap() {
+        let text = (0..100)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let c = chunks(&text);
+        assert!(c.len() >= 4);
+        assert_eq!(c[0].start, 0);
+        assert_eq!(c.last().unwrap().end, text.len());
+        assert!(c.windows(2).all(|w| w[1].start < w[0].end));
+        assert_eq!(chunks("short text"), vec![0..10]);
+        assert!(chunks("   ").is_empty());
+    }
+}

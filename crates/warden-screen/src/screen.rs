@@ -1,0 +1,289 @@
+//! The screen: normalise, detect, combine.
+//!
+//! # How evidence combines
+//!
+//! * The model gives the logit `m` of the text's worst chunk.
+//! * Rules add evidence in logit units: for each finding kind, the strongest finding's score
+//!   times the calibrated `rule_gain`. `z = m + gain * Σ_kind max_score(kind)`. Weak signals
+//!   (a zero-width character, "pretend you are") thus tip a borderline text, not a clean one.
+//! * `z` maps monotonically onto `0..=1` so that the two logits fitted on benign development data
+//!   land on 0.5 (suspicious, 1% false positives) and 0.8 (injection, 0.1%); see
+//!   [`calibrated`].
+//! * The score is the larger of that and the strongest single finding: a rule that is
+//!   unambiguous on its own ("ignore all previous instructions", `<|im_start|>`) carries the
+//!   verdict whatever the model says.
+//!
+//! The thresholds were fitted on the *combined* score, so findings that floor the score use up
+//! the same false-positive budget as the model. Verdicts come from [`ScreenConfig`] thresholds,
+//! by default those same 0.5 and 0.8.
+
+use serde::{Deserialize, Serialize};
+
+use crate::detect::{self, RuleConfig};
+use crate::finding::{Finding, FindingKind};
+use crate::model::{Calibration, Model};
+use crate::normalise::normalise;
+
+/// Verdict levels, ordered by severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Clean,
+    Suspicious,
+    Injection,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Clean => "clean",
+            Self::Suspicious => "suspicious",
+            Self::Injection => "injection",
+        }
+    }
+}
+
+/// Screen settings as written in the gateway's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScreenConfig {
+    /// Score from which text is [`Verdict::Suspicious`]. 0.5 is where the shipped calibration
+    /// puts a 1% false-positive rate on benign development data.
+    pub suspicious_at: f32,
+    /// Score from which text is [`Verdict::Injection`]; 0.8 is the 0.1% point.
+    pub injection_at: f32,
+    /// Domains (and subdomains) that links and images may point at without counting as
+    /// exfiltration.
+    pub internal_domains: Vec<String>,
+    /// Longest input screened. Anything beyond is not read, and the report says so with a
+    /// finding at the suspicious level, so an oversized result cannot slip through clean.
+    pub max_input_bytes: usize,
+}
+
+impl Default for ScreenConfig {
+    fn default() -> Self {
+        Self {
+            suspicious_at: 0.5,
+            injection_at: 0.8,
+            internal_domains: Vec::new(),
+            max_input_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// The outcome of one scan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// `0..=1`; see the module documentation for how it is made.
+    pub score: f32,
+    pub verdict: Verdict,
+    /// Evidence, in order of appearance in the text.
+    pub findings: Vec<Finding>,
+    /// Whether normalisation changed the text (hidden characters, NFKC, decodings).
+    pub normalised_changed: bool,
+}
+
+impl Report {
+    /// One line for provenance headers and logs: verdict and the finding kinds, no content.
+    pub fn summary(&self) -> String {
+        let mut kinds: Vec<&str> = self.findings.iter().map(|f| f.kind.as_str()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        if kinds.is_empty() {
+            format!("{} ({:.2})", self.verdict.as_str(), self.score)
+        } else {
+            format!(
+                "{} ({:.2}): {}",
+                self.verdict.as_str(),
+                self.score,
+                kinds.join(", ")
+            )
+        }
+    }
+}
+
+/// Maps the evidence logit to a score: `suspicious_logit` → 0.5, `injection_logit` → 0.8,
+/// logistic tails below and above, linear in between. Monotone and continuous.
+pub fn calibrated(z: f32, c: &Calibration) -> f32 {
+    let s = c.suspicious_logit;
+    let i = c.injection_logit.max(s + 1e-3);
+    let sig = |x: f32| 1.0 / (1.0 + (-x).exp());
+    let v = if z <= s {
+        sig(z - s)
+    } else if z <= i {
+        0.5 + 0.3 * (z - s) / (i - s)
+    } else {
+        0.8 + 0.2 * (2.0 * sig(z - i) - 1.0)
+    };
+    if v.is_nan() { 1.0 } else { v.clamp(0.0, 1.0) }
+}
+
+/// Evidence logit: model logit plus `rule_gain` times the strongest score of each rule kind.
+pub fn evidence_logit(model_logit: f32, findings: &[Finding], rule_gain: f32) -> f32 {
+    let mut best: Vec<(FindingKind, f32)> = Vec::new();
+    for f in findings {
+        if matches!(f.kind, FindingKind::Model | FindingKind::ModelUnavailable) {
+            continue;
+        }
+        match best.iter_mut().find(|(k, _)| *k == f.kind) {
+            Some((_, s)) => *s = s.max(f.score),
+            None => best.push((f.kind, f.score)),
+        }
+    }
+    model_logit + rule_gain * best.iter().map(|(_, s)| s).sum::<f32>()
+}
+
+/// A configured screen. Cheap to share; `scan` takes `&self`.
+#[derive(Debug, Clone)]
+pub struct Screen {
+    config: ScreenConfig,
+    rules: RuleConfig,
+    model: Option<Model>,
+}
+
+impl Screen {
+    /// A screen with the model shipped in this crate. Should that model fail to load, every
+    /// report carries a `model-unavailable` finding at the suspicious level.
+    pub fn new(config: ScreenConfig) -> Self {
+        Self::with_model(config, Model::embedded().ok())
+    }
+
+    /// A screen with a given model (or none, which fails closed as above).
+    pub fn with_model(config: ScreenConfig, model: Option<Model>) -> Self {
+        let rules = RuleConfig {
+            internal_domains: config.internal_domains.clone(),
+        };
+        Self {
+            config,
+            rules,
+            model,
+        }
+    }
+
+    pub fn config(&self) -> &ScreenConfig {
+        &self.config
+    }
+
+    /// The rule settings this screen uses (for tools that call [`detect::rules`] directly).
+    pub fn rule_config(&self) -> &RuleConfig {
+        &self.rules
+    }
+
+    /// Screens one text. Bounded time, never panics.
+    pub fn scan(&self, text: &str) -> Report {
+        let mut findings = Vec::new();
+        let mut cut = text.len().min(self.config.max_input_bytes);
+        while cut > 0 && !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let screened = text.get(..cut).unwrap_or_default();
+        if cut < text.len() {
+            findings.push(Finding {
+                kind: FindingKind::HiddenText,
+                detail: format!("input over {} bytes was not screened past that point", cut),
+                span: cut..text.len(),
+                score: self.config.suspicious_at,
+            });
+        }
+
+        let n = normalise(screened);
+        findings.extend_from_slice(n.findings());
+        findings.extend(detect::rules(&n, &self.rules));
+
+        let score = match &self.model {
+            Some(model) => {
+                let c = model.calibration();
+                let (logit, chunk) = model.scan(n.text()).unwrap_or((f32::NEG_INFINITY, 0..0));
+                let z = evidence_logit(logit, &findings, c.rule_gain);
+                let model_alone = calibrated(logit, &c);
+                if model_alone >= self.config.suspicious_at {
+                    findings.push(Finding {
+                        kind: FindingKind::Model,
+                        detail: "learned model scores this passage as an injection".to_owned(),
+                        span: n.original_span(chunk),
+                        score: model_alone,
+                    });
+                }
+                calibrated(z, &c)
+            }
+            None => {
+                findings.push(Finding {
+                    kind: FindingKind::ModelUnavailable,
+                    detail: "learned model unavailable; failing closed".to_owned(),
+                    span: 0..0,
+                    score: self.config.suspicious_at,
+                });
+                0.0
+            }
+        };
+        let floor = findings.iter().map(|f| f.score).fold(0.0f32, f32::max);
+        let score = score.max(floor).clamp(0.0, 1.0);
+        let verdict = if score >= self.config.injection_at {
+            Verdict::Injection
+        } else if score >= self.config.suspicious_at {
+            Verdict::Suspicious
+        } else {
+            Verdict::Clean
+        };
+        findings.sort_by(|a, b| {
+            (a.span.start, a.span.end, a.kind).cmp(&(b.span.start, b.span.end, b.kind))
+        });
+        Report {
+            score,
+            verdict,
+            findings,
+            normalised_changed: n.changed(),
+        }
+    }
+}
+
+impl Default for Screen {
+    fn default() -> Self {
+        Self::new(ScreenConfig::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_hits_its_knots_and_is_monotone() {
+        let c = Calibration {
+            suspicious_logit: 1.0,
+            injection_logit: 3.0,
+            rule_gain: 3.0,
+        };
+        assert!((calibrated(1.0, &c) - 0.5).abs() < 1e-6);
+        assert!((calibrated(3.0, &c) - 0.8).abs() < 1e-6);
+        let mut last = 0.0;
+        for i in -100..100 {
+            let v = calibrated(i as f32 * 0.1, &c);
+            assert!(v >= last);
+            last = v;
+        }
+        assert_eq!(calibrated(f32::NAN, &c), 1.0);
+    }
+
+    #[test]
+    fn missing_model_fails_closed() {
+        let s = Screen::with_model(ScreenConfig::default(), None);
+        let r = s.scan("hello");
+        assert_eq!(r.verdict, Verdict::Suspicious);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.kind == FindingKind::ModelUnavailable)
+        );
+    }
+
+    #[test]
+    fn oversized_input_is_flagged() {
+        let s = Screen::new(ScreenConfig {
+            max_input_bytes: 10,
+            ..ScreenConfig::default()
+        });
+        let r = s.scan("hello world, this is long");
+        assert!(r.verdict >= Verdict::Suspicious);
+    }
+}
