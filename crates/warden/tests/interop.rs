@@ -3,7 +3,12 @@
 //!
 //! Needs Node.js and `npm ci --prefix tests/interop` (the test script and CI do this).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -40,16 +45,30 @@ fn check(v: &Value) {
         .collect();
     assert!(names.contains(&"siem.get_alert"), "{names:?}");
     assert!(names.contains(&"edr.isolate_host"), "{names:?}");
-    let get_alert = v["tools"].as_array().unwrap().iter().find(|t| t["name"] == "siem.get_alert");
-    assert_eq!(get_alert.unwrap()["readOnly"], true, "warden's labels reach the client");
+    let get_alert = v["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "siem.get_alert");
+    assert_eq!(
+        get_alert.unwrap()["readOnly"],
+        true,
+        "warden's labels reach the client"
+    );
     assert_eq!(v["read"]["isError"], false, "{v}");
-    assert!(v["read"]["text"].as_str().unwrap().contains("ALR-2001"), "{v}");
+    assert!(
+        v["read"]["text"].as_str().unwrap().contains("ALR-2001"),
+        "{v}"
+    );
     assert_eq!(v["forbidden"]["isError"], true, "{v}");
     // forbid wins whoever asks, and the denial names it.
     let why = v["forbidden"]["text"].as_str().unwrap();
     assert!(why.contains("never-isolate-tier0"), "{v}");
     assert!(
-        v["unknown"]["protocolError"].as_str().unwrap().contains("unknown tool"),
+        v["unknown"]["protocolError"]
+            .as_str()
+            .unwrap()
+            .contains("unknown tool"),
         "{v}"
     );
 }
@@ -60,7 +79,10 @@ fn the_typescript_sdk_works_through_warden_over_http() {
     let warden = lab.serve();
     let v = sdk_client(&["http", &warden.url, RESPONDER]);
     check(&v);
-    assert!(lab.received("edr").is_empty(), "the denied isolation never reached the EDR");
+    assert!(
+        lab.received("edr").is_empty(),
+        "the denied isolation never reached the EDR"
+    );
     assert_eq!(lab.received("siem"), vec!["get_alert"]);
 }
 
