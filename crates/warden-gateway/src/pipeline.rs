@@ -245,10 +245,9 @@ impl Gateway {
             })
             .await?;
         Ok(CallState {
-            session_tainted: false,
-            taint_level: 0,
             budgets_used,
             now: now / 1000,
+            ..CallState::default()
         })
     }
 

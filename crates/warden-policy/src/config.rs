@@ -23,6 +23,8 @@ pub struct RawConfig {
     pub gateway: RawGateway,
     #[serde(default)]
     pub store: RawStore,
+    #[serde(default)]
+    pub ledger: RawLedger,
     pub policy: RawPolicy,
     #[serde(default)]
     pub owners: BTreeMap<String, String>,
@@ -52,6 +54,17 @@ pub struct RawGateway {
 #[serde(deny_unknown_fields)]
 pub struct RawStore {
     pub path: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLedger {
+    /// The checkpoint signing key; default `ledger.key` beside the store.
+    pub key: Option<String>,
+    /// The checkpoint origin and key name; default `warden.local/ledger`.
+    pub origin: Option<String>,
+    /// Seconds between checkpoints (only when the log grew); default 10.
+    pub checkpoint_interval_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,6 +181,18 @@ pub struct GatewaySettings {
     pub allowed_hosts: Vec<String>,
 }
 
+/// The audit ledger's key, origin and checkpoint rhythm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerConfig {
+    /// The Ed25519 signing key; its verifier key is written beside it with extension `.pub`.
+    pub key_path: PathBuf,
+    /// The checkpoint origin, also the key's name.
+    pub origin: String,
+    pub checkpoint_interval: Duration,
+}
+
+pub const DEFAULT_LEDGER_ORIGIN: &str = "warden.local/ledger";
+
 /// How to reach one upstream MCP server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transport {
@@ -233,6 +258,7 @@ pub struct Config {
     pub source: PathBuf,
     pub gateway: GatewaySettings,
     pub store_path: PathBuf,
+    pub ledger: LedgerConfig,
     pub owners: BTreeMap<String, String>,
     pub agents: Vec<AgentSpec>,
     pub stdio_agent: Option<Principal>,
@@ -339,6 +365,42 @@ impl Resolver<'_> {
         }
     }
 
+    fn ledger(&mut self, raw: RawLedger, store_path: &Path) -> LedgerConfig {
+        let key_path = match &raw.key {
+            Some(k) => self.path(k),
+            None => store_path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("ledger.key"),
+        };
+        let origin = raw
+            .origin
+            .unwrap_or_else(|| DEFAULT_LEDGER_ORIGIN.to_string());
+        // The origin is also the signing key's name (C2SP signed-note rules).
+        if origin.is_empty()
+            || origin
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '+')
+        {
+            self.error(
+                "ledger.origin",
+                format!("origin `{origin}` must be non-empty, without spaces or `+`"),
+            );
+        }
+        let secs = raw.checkpoint_interval_secs.unwrap_or(10);
+        if secs == 0 {
+            self.error(
+                "ledger.checkpoint_interval_secs",
+                "the checkpoint interval must be at least one second",
+            );
+        }
+        LedgerConfig {
+            key_path,
+            origin,
+            checkpoint_interval: Duration::from_secs(secs.max(1)),
+        }
+    }
+
     fn resolve(
         mut self,
         raw: RawConfig,
@@ -365,6 +427,7 @@ impl Resolver<'_> {
             allowed_hosts: raw.gateway.allowed_hosts,
         };
         let store_path = self.path(raw.store.path.as_deref().unwrap_or("warden.db"));
+        let ledger = self.ledger(raw.ledger, &store_path);
 
         for (category, owner) in &raw.owners {
             if owner.trim().is_empty() {
@@ -623,6 +686,7 @@ impl Resolver<'_> {
                 source: path.to_path_buf(),
                 gateway,
                 store_path,
+                ledger,
                 owners: raw.owners,
                 agents,
                 stdio_agent,

@@ -7,7 +7,11 @@
 //! - a satisfied `forbid` ⇒ Deny, naming it;
 //! - satisfied permits, one of which needs approval ⇒ Hold (the strictest permit wins);
 //! - satisfied permits, none needing approval ⇒ Allow, naming the first by id;
-//! - nothing satisfied ⇒ Deny by the built-in `default-deny` rule.
+//! - nothing satisfied ⇒ Deny by the built-in `default-deny` rule;
+//! - an Allow that a *hold rule* matches ⇒ Hold. A hold rule is a `forbid` annotated with
+//!   `@approval(...)`: "forbid, unless a human approves". It never denies and never permits on
+//!   its own, so it can only make a decision stricter ("a tainted session needs approval for any
+//!   write"). Hold rules are kept in a second policy set and evaluated only for Allows.
 //!
 //! The schema is generated from the tool catalog: one Cedar action per tool, whose context holds
 //! that tool's declared arguments with their types, the session's state, the budgets and the
@@ -109,8 +113,12 @@ impl ArgType {
 #[derive(Debug, Clone, Default)]
 pub struct CallState {
     pub session_tainted: bool,
-    /// 0 (clean) to 100 (a confirmed injection was read).
+    /// 0 (clean) to 100: the highest screen score (×100) of anything the session has read.
     pub taint_level: i64,
+    /// The tool whose output set the taint level, e.g. `mail.read_message`; empty when clean.
+    pub taint_source: String,
+    /// Whether the session has read any tool output at all (all of it is untrusted data).
+    pub read_untrusted: bool,
     /// Budget id → calls already counted in its window.
     pub budgets_used: BTreeMap<String, u32>,
     /// Seconds since the Unix epoch.
@@ -191,6 +199,7 @@ struct RuleMeta {
 struct Compiled {
     schema: Schema,
     policies: PolicySet,
+    hold_rules: PolicySet,
     entities: Entities,
     rules: BTreeMap<String, RuleMeta>,
     owners: BTreeMap<String, String>,
@@ -237,7 +246,7 @@ fn generated_schema(tools: &BTreeMap<ToolName, ToolSpec>, budgets: &[Budget]) ->
     let mut s = String::from(
         "entity Agent;\n\
          entity Tool = { server: String, effect: String, reversible: Bool, stakes: String, category: String };\n\
-         type Session = { id: String, tainted: Bool, taint_level: Long };\n\
+         type Session = { id: String, tainted: Bool, taint_level: Long, taint_source: String, read_untrusted: Bool };\n\
          type Budget = { used: Long, limit: Long };\n",
     );
     s.push_str("type Budgets = {");
@@ -344,6 +353,7 @@ impl Engine {
         // Policies: each file parsed on its own so errors point into the right file; each policy
         // renamed to its `@id` so decisions name rules people wrote.
         let mut policies = PolicySet::new();
+        let mut hold_rules = PolicySet::new();
         let mut rules = BTreeMap::new();
         let mut hasher = Sha256::new();
         hasher.update(schema_text.as_bytes());
@@ -404,12 +414,8 @@ impl Engine {
                         None
                     }
                 };
-                if approval.is_some() && p.effect() == cedar_policy::Effect::Forbid {
-                    errors.push(ConfigError {
-                        location: here.clone(),
-                        message: format!("policy `{id}`: `@approval` only makes sense on a permit"),
-                    });
-                }
+                let is_hold_rule =
+                    approval.is_some() && p.effect() == cedar_policy::Effect::Forbid;
                 let category = p.annotation("category").map(str::to_string);
                 if let Some(c) = &category
                     && !src.owners.contains_key(c)
@@ -427,7 +433,12 @@ impl Engine {
                         approval,
                     },
                 );
-                if let Err(e) = policies.add(p.new_id(PolicyId::new(&id))) {
+                let target = if is_hold_rule {
+                    &mut hold_rules
+                } else {
+                    &mut policies
+                };
+                if let Err(e) = target.add(p.new_id(PolicyId::new(&id))) {
                     errors.push(ConfigError {
                         location: here,
                         message: e.to_string(),
@@ -440,7 +451,11 @@ impl Engine {
         if let Some(schema) = &schema {
             let validator = Validator::new(schema.clone());
             let result = validator.validate(&policies, ValidationMode::Strict);
-            for e in result.validation_errors() {
+            let holds = validator.validate(&hold_rules, ValidationMode::Strict);
+            for e in result
+                .validation_errors()
+                .chain(holds.validation_errors())
+            {
                 let id = e.policy_id().to_string();
                 errors.push(ConfigError {
                     location: origin
@@ -516,6 +531,7 @@ impl Engine {
             inner: Arc::new(Compiled {
                 schema,
                 policies,
+                hold_rules,
                 entities,
                 rules,
                 owners: src.owners.clone(),
@@ -642,7 +658,13 @@ impl Engine {
             .collect();
         let context = json!({
             "args": cedar_args,
-            "session": {"id": session, "tainted": state.session_tainted, "taint_level": state.taint_level},
+            "session": {
+                "id": session,
+                "tainted": state.session_tainted,
+                "taint_level": state.taint_level,
+                "taint_source": state.taint_source,
+                "read_untrusted": state.read_untrusted,
+            },
             "budgets": budgets,
             "now": state.now,
         });
@@ -705,9 +727,30 @@ impl Engine {
                 None => self.deny("default-deny", category, "no rule permits this call".into()),
             },
             CedarDecision::Allow => {
-                // The strictest satisfied permit decides: two-person over one approver.
+                // Hold rules that match this call (only evaluated when there are any).
+                let mut holds = Vec::new();
+                if !inner.hold_rules.is_empty() {
+                    let r = self
+                        .authorizer
+                        .is_authorized(&request, &inner.hold_rules, &inner.entities);
+                    let errors: Vec<String> =
+                        r.diagnostics().errors().map(|e| e.to_string()).collect();
+                    if !errors.is_empty() {
+                        return self.deny(
+                            "policy-error",
+                            category,
+                            format!(
+                                "a hold rule failed to evaluate, so the call is denied: {}",
+                                errors.join("; ")
+                            ),
+                        );
+                    }
+                    holds.extend(r.diagnostics().reason().map(|id| id.to_string()));
+                }
+                // The strictest approval decides: two-person over one approver.
                 let held = reasons
                     .iter()
+                    .chain(holds.iter())
                     .filter_map(|r| {
                         inner
                             .rules

@@ -29,6 +29,8 @@ pub struct TestCase {
     pub tainted: bool,
     #[serde(default)]
     pub taint_level: i64,
+    #[serde(default)]
+    pub read_untrusted: bool,
     /// Budget id → calls already used in the window.
     #[serde(default)]
     pub budgets: BTreeMap<String, u32>,
@@ -79,6 +81,8 @@ pub fn run(config: &Config, text: &str) -> Result<Vec<CaseResult>, TableError> {
         let state = CallState {
             session_tainted: case.tainted,
             taint_level: case.taint_level,
+            taint_source: String::new(),
+            read_untrusted: case.tainted || case.read_untrusted,
             budgets_used: case.budgets.clone(),
             now: case.now.unwrap_or(1_767_225_600),
         };
