@@ -1,7 +1,9 @@
 //! Audit events: what warden hands its ledger.
 //!
 //! One flat structure for every kind of event keeps the leaf encoding simple to document and to
-//! verify: fields that do not apply are absent, never empty strings.
+//! verify: fields that do not apply are absent, never empty strings. The ledger's leaf encoding
+//! (`warden_ledger::leaf`, `docs/ledger.md`) is this structure's canonical JSON with the sensitive
+//! fields (`args`, `args_digest`, `rationale`, `detail.sensitive`) replaced by salted hashes.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -19,6 +21,12 @@ pub enum EventKind {
     ToolWithheld,
     /// warden started with this configuration and policy.
     ConfigLoaded,
+    /// A detection: injected text in a result, an anomaly, a guardrail hit. Exported to a SIEM
+    /// as an OCSF Detection Finding; `detail` carries the detector's own fields.
+    Finding,
+    /// The sealed content of an earlier leaf (`detail.index`) was deleted; the leaf and every
+    /// proof over it stay valid, only the readable content is gone.
+    Redaction,
 }
 
 impl EventKind {
@@ -29,7 +37,25 @@ impl EventKind {
             EventKind::ToolPinned => "tool_pinned",
             EventKind::ToolWithheld => "tool_withheld",
             EventKind::ConfigLoaded => "config_loaded",
+            EventKind::Finding => "finding",
+            EventKind::Redaction => "redaction",
         }
+    }
+
+    /// Every kind, in declaration order.
+    pub const ALL: [EventKind; 7] = [
+        EventKind::Decision,
+        EventKind::Outcome,
+        EventKind::ToolPinned,
+        EventKind::ToolWithheld,
+        EventKind::ConfigLoaded,
+        EventKind::Finding,
+        EventKind::Redaction,
+    ];
+
+    /// The kind named `name` (as `as_str` writes it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
 }
 
@@ -44,9 +70,12 @@ pub struct AuditEvent {
     pub session: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
-    /// The canonical arguments (see `canonical_json`).
+    /// The canonical arguments (see `canonical_json`). Sealed in the ledger: the leaf commits to
+    /// a salted hash, so the arguments can later be redacted without breaking any proof.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub args: Option<Value>,
+    /// `sha256:<hex>` of the canonical arguments. Sealed like `args`: an unsalted hash of
+    /// guessable arguments would reveal them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub args_digest: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,6 +93,7 @@ pub struct AuditEvent {
     /// The pending request a held call became.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The agent's own words for why it made the call. Sealed: it may quote personal data.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rationale: Option<String>,
     /// `sha256:<hex>` of the canonical upstream result.
@@ -73,6 +103,7 @@ pub struct AuditEvent {
     pub is_error: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_us: Option<u64>,
+    /// Kind-specific fields. A `sensitive` member, if any, is sealed like `args`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<Value>,
 }

@@ -32,6 +32,10 @@ pub enum Status {
         pinned: String,
         seen: String,
     },
+    /// The upstream description reads as instructions to the model (prompt injection).
+    Flagged {
+        summary: String,
+    },
 }
 
 #[derive(Debug, Clone)]

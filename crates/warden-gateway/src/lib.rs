@@ -4,6 +4,7 @@ pub mod audit;
 pub mod catalog;
 pub mod front;
 pub mod pipeline;
+pub mod screening;
 pub mod upstream;
 
 pub use audit::{AuditError, AuditLog, StoreAudit};

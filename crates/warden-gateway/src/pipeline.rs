@@ -6,6 +6,7 @@
 
 use crate::audit::AuditLog;
 use crate::catalog::{Catalog, Status, definition_digest};
+use crate::screening::Screening;
 use crate::upstream::{Upstream, UpstreamError};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::json;
@@ -70,6 +71,7 @@ pub struct Gateway {
     pub store: Arc<dyn Store>,
     pub audit: Arc<dyn AuditLog>,
     pub catalog: Arc<Catalog>,
+    pub screening: Screening,
     upstreams: BTreeMap<String, Arc<Upstream>>,
     in_flight: Semaphore,
 }
@@ -89,6 +91,7 @@ impl Gateway {
         Arc::new(Self {
             catalog: Arc::new(Catalog::new(config.tools.values().cloned())),
             in_flight: Semaphore::new(config.gateway.max_concurrent_calls),
+            screening: Screening::new(config.screen.clone()),
             config,
             store,
             audit,
@@ -178,6 +181,44 @@ impl Gateway {
         // 8. Audit the outcome.
         let (result, digest, is_error) = match result {
             Ok(r) => {
+                // Digest of what the upstream said, before screening changes its form.
+                let upstream_digest = serde_json::to_value(&r)
+                    .map(|v| canonical_json(&v))
+                    .ok()
+                    .and_then(|c| digest_of(c.as_bytes()));
+                let call = authorized.call();
+                let (r, screened) = self.screening.process(
+                    &call.principal,
+                    &call.session,
+                    &call.tool,
+                    spec.results,
+                    r,
+                );
+                if screened.report.verdict >= warden_screen::Verdict::Suspicious {
+                    let mut ev = AuditEvent::new(EventKind::Finding, now_ms());
+                    ev.principal = Some(call.principal.0.clone());
+                    ev.session = Some(call.session.0.clone());
+                    ev.tool = Some(call.tool.to_string());
+                    ev.result_digest = upstream_digest;
+                    ev.reason = Some(format!(
+                        "prompt injection screen: {}",
+                        screened.report.summary()
+                    ));
+                    ev.detail = Some(json!({
+                        "detector": "warden-screen",
+                        "score": screened.report.score,
+                        "verdict": screened.report.verdict.as_str(),
+                        "action": screened.action,
+                        "findings": screened.report.findings.iter().map(|f| json!({
+                            "kind": f.kind.as_str(), "detail": f.detail,
+                            "span": [f.span.start, f.span.end], "score": f.score,
+                        })).collect::<Vec<_>>(),
+                        "decision_index": authorized.decision_index(),
+                    }));
+                    if let Err(e) = self.record(ev).await {
+                        tracing::error!(error = %e, "screen finding not recorded");
+                    }
+                }
                 let bytes = serde_json::to_vec(&r).unwrap_or_default();
                 if bytes.len() > self.config.gateway.max_result_bytes {
                     let msg = format!(
@@ -244,10 +285,14 @@ impl Gateway {
                     .collect::<Result<BTreeMap<_, _>, String>>()
             })
             .await?;
+        let taint = self.screening.taint(&call.principal, &call.session);
         Ok(CallState {
+            session_tainted: taint.tainted,
+            taint_level: taint.level,
+            taint_source: taint.source,
+            read_untrusted: taint.read_untrusted,
             budgets_used,
             now: now / 1000,
-            ..CallState::default()
         })
     }
 
@@ -358,6 +403,34 @@ impl Gateway {
                     continue;
                 };
                 let digest = definition_digest(upstream);
+                // The description is upstream text the model will read: screen it like a result.
+                let description = upstream.description.as_deref().unwrap_or_default();
+                let report = self.screening.scan(description);
+                if self.screening.settings().descriptions
+                    && entry.spec.description.is_none()
+                    && report.verdict >= warden_screen::Verdict::Injection
+                {
+                    let status = Status::Flagged {
+                        summary: report.summary(),
+                    };
+                    if self.catalog.status(&name) != Some(status.clone()) {
+                        tracing::warn!(tool = %name, screen = %report.summary(),
+                            "upstream description flagged as prompt injection: tool withheld");
+                        let mut ev = AuditEvent::new(EventKind::Finding, now_ms());
+                        ev.tool = Some(name.to_string());
+                        ev.reason = Some(format!("tool description flagged: {}", report.summary()));
+                        ev.detail = Some(
+                            json!({"detector": "warden-screen", "subject": "tool_description",
+                            "score": report.score, "digest": digest}),
+                        );
+                        if let Err(e) = self.record(ev).await {
+                            tracing::error!(error = %e, "finding not recorded");
+                        }
+                    }
+                    self.catalog
+                        .set(&name, Some(upstream.clone()), Some(digest), status);
+                    continue;
+                }
                 let status = match self.check_pin(&name, entry.spec.pin.clone(), &digest).await {
                     Ok(status) => status,
                     Err(e) => {

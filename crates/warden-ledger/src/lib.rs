@@ -17,10 +17,13 @@
 //! - [`checkpoint`]: C2SP tlog-checkpoints.
 //! - [`tlog_proof`]: C2SP tlog-proof receipts.
 //! - [`audit`]: checking a stored log against its checkpoints.
+//! - [`leaf`]: the versioned leaf encoding of an audit event, with salted commitments for the
+//!   fields that may later be redacted.
 
 pub mod audit;
 pub mod checkpoint;
 pub mod hash;
+pub mod leaf;
 pub mod note;
 pub mod proof;
 pub mod tlog_proof;
@@ -29,6 +32,7 @@ pub mod tree;
 pub use audit::{Finding, LogReport, StoredLeaf, verify_log};
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointVerifier, SignedCheckpoint};
 pub use hash::{EMPTY_ROOT, Hash, HashParseError, leaf_hash, node_hash};
+pub use leaf::{EncodedLeaf, LEAF_VERSION, Leaf, LeafError, OpenedEvent, Salt, SealedContent};
 pub use note::{
     KeyError, KeyId, Note, NoteError, NoteSignature, NoteSigner, VerifiedNote, VerifierKey,
     open_note,

@@ -25,6 +25,8 @@ pub struct RawConfig {
     pub store: RawStore,
     #[serde(default)]
     pub ledger: RawLedger,
+    #[serde(default)]
+    pub screen: ScreenSettings,
     pub policy: RawPolicy,
     #[serde(default)]
     pub owners: BTreeMap<String, String>,
@@ -65,6 +67,52 @@ pub struct RawLedger {
     pub origin: Option<String>,
     /// Seconds between checkpoints (only when the log grew); default 10.
     pub checkpoint_interval_secs: Option<u64>,
+}
+
+/// How tool results are screened for prompt injection and handed to the agent.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScreenSettings {
+    /// Score (0..1) from which a text is suspicious; 0.5 is the screen's 1% false-positive point.
+    pub suspicious_at: f32,
+    /// Score from which a text is an injection; 0.8 is the 0.1% point.
+    pub injection_at: f32,
+    /// Score from which reading a text taints the session (`context.session.tainted`).
+    pub taint_at: f32,
+    /// Domains links and images may point at without counting as exfiltration.
+    pub internal_domains: Vec<String>,
+    /// Also interleave a marker in the whitespace of untrusted text (spotlighting datamarking).
+    pub datamark: bool,
+    /// Screen upstream tool descriptions; one flagged as an injection is withheld.
+    pub descriptions: bool,
+}
+
+impl Default for ScreenSettings {
+    fn default() -> Self {
+        Self {
+            suspicious_at: 0.5,
+            injection_at: 0.8,
+            taint_at: 0.5,
+            internal_domains: Vec::new(),
+            datamark: false,
+            descriptions: true,
+        }
+    }
+}
+
+/// What reaches the agent of a tool's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultMode {
+    /// Unchanged (for results warden's own operators vouch for).
+    Pass,
+    /// Wrapped as untrusted data with its provenance and screen summary (the default).
+    #[default]
+    Mark,
+    /// Marked, with the spans the screen flagged blanked out.
+    Redact,
+    /// Marked when clean; replaced by a notice when the screen flags it.
+    Withhold,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,6 +166,9 @@ pub struct RawTool {
     pub pin: Option<String>,
     /// Replaces the upstream description shown to the agent.
     pub description: Option<String>,
+    /// What reaches the agent of this tool's results.
+    #[serde(default)]
+    pub results: ResultMode,
 }
 
 #[derive(Debug, Deserialize)]
@@ -225,6 +276,7 @@ pub struct ToolSpec {
     pub args: BTreeMap<String, ArgSpec>,
     pub pin: Option<String>,
     pub description: Option<String>,
+    pub results: ResultMode,
 }
 
 #[derive(Debug, Clone)]
@@ -258,6 +310,7 @@ pub struct Config {
     pub source: PathBuf,
     pub gateway: GatewaySettings,
     pub store_path: PathBuf,
+    pub screen: ScreenSettings,
     pub ledger: LedgerConfig,
     pub owners: BTreeMap<String, String>,
     pub agents: Vec<AgentSpec>,
@@ -580,6 +633,7 @@ impl Resolver<'_> {
                         args,
                         pin: tool.pin,
                         description: tool.description,
+                        results: tool.results,
                     },
                 );
             }
@@ -686,6 +740,7 @@ impl Resolver<'_> {
                 source: path.to_path_buf(),
                 gateway,
                 store_path,
+                screen: raw.screen.clone(),
                 ledger,
                 owners: raw.owners,
                 agents,

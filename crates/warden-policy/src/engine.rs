@@ -414,8 +414,7 @@ impl Engine {
                         None
                     }
                 };
-                let is_hold_rule =
-                    approval.is_some() && p.effect() == cedar_policy::Effect::Forbid;
+                let is_hold_rule = approval.is_some() && p.effect() == cedar_policy::Effect::Forbid;
                 let category = p.annotation("category").map(str::to_string);
                 if let Some(c) = &category
                     && !src.owners.contains_key(c)
@@ -452,10 +451,7 @@ impl Engine {
             let validator = Validator::new(schema.clone());
             let result = validator.validate(&policies, ValidationMode::Strict);
             let holds = validator.validate(&hold_rules, ValidationMode::Strict);
-            for e in result
-                .validation_errors()
-                .chain(holds.validation_errors())
-            {
+            for e in result.validation_errors().chain(holds.validation_errors()) {
                 let id = e.policy_id().to_string();
                 errors.push(ConfigError {
                     location: origin
@@ -730,9 +726,9 @@ impl Engine {
                 // Hold rules that match this call (only evaluated when there are any).
                 let mut holds = Vec::new();
                 if !inner.hold_rules.is_empty() {
-                    let r = self
-                        .authorizer
-                        .is_authorized(&request, &inner.hold_rules, &inner.entities);
+                    let r =
+                        self.authorizer
+                            .is_authorized(&request, &inner.hold_rules, &inner.entities);
                     let errors: Vec<String> =
                         r.diagnostics().errors().map(|e| e.to_string()).collect();
                     if !errors.is_empty() {

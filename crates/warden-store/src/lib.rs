@@ -3,13 +3,20 @@
 //! SQLite is the embedded default: one file in WAL mode with `synchronous = FULL`, so a committed
 //! write survives a crash. The trait is synchronous and object-safe; the async gateway calls it
 //! from blocking tasks and never holds its lock across an `.await`.
+//!
+//! The audit ledger is stored through a handful of `ledger_*` methods that know nothing about
+//! Merkle trees: leaves (bytes, hash and filter columns), the sealed content beside them, and
+//! signed checkpoints. [`Ledger`] builds the transparency log on top of them, so a second
+//! backend only has to store rows.
 
+pub mod ledger;
 mod sqlite;
 
+pub use ledger::{Ledger, LedgerError, LedgerSettings};
 pub use sqlite::SqliteStore;
 
 use serde::{Deserialize, Serialize};
-use warden_core::AuditEvent;
+use warden_ledger::{Hash, SealedContent, StoredLeaf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -21,6 +28,8 @@ pub enum StoreError {
     Open { path: String, message: String },
     #[error("the store lock is poisoned: a writer panicked")]
     Poisoned,
+    #[error("the stored ledger is unreadable: {0}")]
+    Corrupt(String),
 }
 
 /// A held call waiting for a human, bound to the exact arguments and policy that held it.
@@ -40,9 +49,11 @@ pub struct PendingRequest {
     pub rationale: Option<String>,
 }
 
-/// Which events `events` returns; `None` fields match everything.
+/// Which ledger leaves `ledger_find` returns; `None` fields match everything.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
+    /// An `EventKind` name, e.g. `decision`.
+    pub kind: Option<String>,
     pub session: Option<String>,
     pub principal: Option<String>,
     pub tool: Option<String>,
@@ -52,11 +63,56 @@ pub struct EventFilter {
     pub limit: Option<usize>,
 }
 
+/// One leaf to append: its bytes and hash, the columns readers filter on, and the content of
+/// its sealed fields, which lives beside the log until it is redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLeaf {
+    pub bytes: Vec<u8>,
+    pub hash: Hash,
+    pub time_ms: i64,
+    pub kind: String,
+    pub principal: Option<String>,
+    pub session: Option<String>,
+    pub tool: Option<String>,
+    pub decision: Option<String>,
+    pub sealed: Vec<SealedContent>,
+}
+
+/// A signed checkpoint as stored: the note is the record, size and root are copies for queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub root: Hash,
+    /// The C2SP signed note.
+    pub note: String,
+    pub time_ms: i64,
+}
+
 pub trait Store: Send + Sync {
-    /// Appends an event durably and returns its sequence number (from 0). The gateway forwards
-    /// nothing until this returns `Ok`.
-    fn append_event(&self, event: &AuditEvent) -> Result<u64, StoreError>;
-    fn events(&self, filter: &EventFilter) -> Result<Vec<(u64, AuditEvent)>, StoreError>;
+    /// Appends `leaves` in one durable transaction at the end of the ledger and returns the
+    /// index of the first. Indices are assigned inside the transaction, so several writers
+    /// (processes) never collide. An empty batch returns the current size.
+    fn ledger_append(&self, leaves: &[NewLeaf]) -> Result<u64, StoreError>;
+    /// Number of leaves stored (one more than the highest index).
+    fn ledger_size(&self) -> Result<u64, StoreError>;
+    /// Up to `limit` leaves with index `from` or more, by index.
+    fn ledger_leaves(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError>;
+    /// Leaves whose columns match `filter`, by index.
+    fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError>;
+    /// Sealed content of leaves with index in `from..to`, by index then field.
+    fn ledger_sealed(&self, from: u64, to: u64) -> Result<Vec<(u64, SealedContent)>, StoreError>;
+    /// Deletes the sealed content (values and salts) of leaf `index`; the fields it removed.
+    fn ledger_redact(&self, index: u64) -> Result<Vec<String>, StoreError>;
+    /// Stores a checkpoint if it is larger than every stored one; whether it was stored. Check
+    /// and insert are one transaction, so stored sizes never decrease.
+    fn ledger_add_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<bool, StoreError>;
+    /// Every stored checkpoint, in stored order.
+    fn ledger_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
+    fn ledger_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError>;
 
     fn create_pending(&self, request: &PendingRequest) -> Result<(), StoreError>;
     fn pending(&self) -> Result<Vec<PendingRequest>, StoreError>;

@@ -1,12 +1,13 @@
 //! The SQLite backend.
 
-use crate::{EventFilter, PendingRequest, Store, StoreError};
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::{EventFilter, NewLeaf, PendingRequest, Store, StoreError, StoredCheckpoint};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::Mutex;
-use warden_core::AuditEvent;
+use warden_ledger::{Hash, Salt, SealedContent, StoredLeaf};
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
     time_ms INTEGER NOT NULL,
@@ -40,10 +41,145 @@ CREATE TABLE tool_pins (
     pinned_by TEXT NOT NULL,
     pinned_ms INTEGER NOT NULL
 );
-"#];
+"#,
+    r#"
+-- The interim event table is kept, read-only, as history from before the ledger.
+ALTER TABLE events RENAME TO events_v0;
+CREATE TABLE ledger_leaves (
+    idx INTEGER PRIMARY KEY,
+    leaf BLOB NOT NULL,
+    leaf_hash BLOB NOT NULL,
+    time_ms INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    principal TEXT,
+    session TEXT,
+    tool TEXT,
+    decision TEXT
+);
+CREATE INDEX ledger_leaves_session ON ledger_leaves(session);
+CREATE INDEX ledger_leaves_principal ON ledger_leaves(principal);
+CREATE INDEX ledger_leaves_tool ON ledger_leaves(tool);
+CREATE TRIGGER ledger_leaves_no_update BEFORE UPDATE ON ledger_leaves
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER ledger_leaves_no_delete BEFORE DELETE ON ledger_leaves
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+-- One row per leaf with sealed fields: `sealed` packs (field, salt, content) triples (see
+-- `pack_sealed`), so an append writes one row, not one per field.
+CREATE TABLE ledger_sealed (
+    idx INTEGER PRIMARY KEY,
+    sealed BLOB NOT NULL
+);
+CREATE TRIGGER ledger_sealed_no_update BEFORE UPDATE ON ledger_sealed
+    BEGIN SELECT RAISE(ABORT, 'sealed content can be redacted, never changed'); END;
+CREATE TABLE ledger_checkpoints (
+    seq INTEGER PRIMARY KEY,
+    size INTEGER NOT NULL,
+    root BLOB NOT NULL,
+    note TEXT NOT NULL,
+    time_ms INTEGER NOT NULL
+);
+CREATE TRIGGER ledger_checkpoints_no_update BEFORE UPDATE ON ledger_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER ledger_checkpoints_no_delete BEFORE DELETE ON ledger_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+"#,
+];
 
+/// SQLite as the store. A file-backed store keeps a second connection for the ledger, so the
+/// ledger's group commits (one fsync each) never queue behind budget and pin queries, and the
+/// other way round; SQLite's own lock orders their writes.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    ledger: Option<Mutex<Connection>>,
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// `(u16 field length, field, 32-byte salt, u32 content length, content)` per sealed field,
+/// lengths big-endian.
+fn pack_sealed(sealed: &[SealedContent]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for s in sealed {
+        let field = s.field.as_bytes();
+        let content = s.content.as_bytes();
+        out.extend_from_slice(&u16::try_from(field.len()).unwrap_or(u16::MAX).to_be_bytes());
+        out.extend_from_slice(field.get(..usize::from(u16::MAX)).unwrap_or(field));
+        out.extend_from_slice(&s.salt.0);
+        out.extend_from_slice(
+            &u32::try_from(content.len())
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        out.extend_from_slice(content);
+    }
+    out
+}
+
+fn unpack_sealed(mut packed: &[u8]) -> Option<Vec<SealedContent>> {
+    fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = bytes.split_at_checked(n)?;
+        *bytes = rest;
+        Some(head)
+    }
+    let mut out = Vec::new();
+    while !packed.is_empty() {
+        let len = u16::from_be_bytes(take(&mut packed, 2)?.try_into().ok()?);
+        let field = std::str::from_utf8(take(&mut packed, usize::from(len))?).ok()?;
+        let salt = Salt::from_slice(take(&mut packed, 32)?)?;
+        let len = u32::from_be_bytes(take(&mut packed, 4)?.try_into().ok()?);
+        let content = std::str::from_utf8(take(&mut packed, usize::try_from(len).ok()?)?).ok()?;
+        out.push(SealedContent {
+            field: field.to_owned(),
+            salt,
+            content: content.to_owned(),
+        });
+    }
+    Some(out)
+}
+
+type LeafRow = (i64, Vec<u8>, Vec<u8>);
+
+fn leaf_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LeafRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+}
+
+fn collect_leaves(
+    rows: impl Iterator<Item = rusqlite::Result<LeafRow>>,
+) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
+    let mut out = Vec::new();
+    for row in rows {
+        let (idx, data, hash) = row?;
+        let leaf_hash = Hash::from_slice(&hash).map_err(|_| {
+            StoreError::Corrupt(format!("leaf {idx}: the stored hash is not 32 bytes"))
+        })?;
+        out.push(StoredLeaf {
+            index: to_u64(idx),
+            data,
+            leaf_hash,
+        });
+    }
+    Ok(out)
+}
+
+fn checkpoint_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<StoredCheckpoint, StoreError>> {
+    let size: i64 = r.get(0)?;
+    let root: Vec<u8> = r.get(1)?;
+    let note: String = r.get(2)?;
+    let time_ms: i64 = r.get(3)?;
+    Ok(Hash::from_slice(&root)
+        .map_err(|_| StoreError::Corrupt(format!("checkpoint {size}: the root is not 32 bytes")))
+        .map(|root| StoredCheckpoint {
+            size: to_u64(size),
+            root,
+            note,
+            time_ms,
+        }))
 }
 
 impl SqliteStore {
@@ -58,17 +194,26 @@ impl SqliteStore {
             })?;
         }
         let conn = Connection::open(path)?;
-        Self::init(conn)
+        let mut store = Self::init(conn)?;
+        let ledger = Connection::open(path)?;
+        Self::configure(&ledger)?;
+        store.ledger = Some(Mutex::new(ledger));
+        Ok(store)
     }
 
     pub fn in_memory() -> Result<Self, StoreError> {
         Self::init(Connection::open_in_memory()?)
     }
 
-    fn init(mut conn: Connection) -> Result<Self, StoreError> {
+    fn configure(conn: &Connection) -> Result<(), StoreError> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(())
+    }
+
+    fn init(mut conn: Connection) -> Result<Self, StoreError> {
+        Self::configure(&conn)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let tx = conn.transaction()?;
         for (i, m) in MIGRATIONS.iter().enumerate() {
@@ -81,6 +226,7 @@ impl SqliteStore {
         tx.commit()?;
         Ok(Self {
             conn: Mutex::new(conn),
+            ledger: None,
         })
     }
 
@@ -91,38 +237,92 @@ impl SqliteStore {
         let mut guard = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
         f(&mut guard)
     }
+
+    /// Runs `f` on the ledger's connection (the only one for an in-memory store).
+    fn with_ledger<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let lock = self.ledger.as_ref().unwrap_or(&self.conn);
+        let mut guard = lock.lock().map_err(|_| StoreError::Poisoned)?;
+        f(&mut guard)
+    }
 }
 
 impl Store for SqliteStore {
-    fn append_event(&self, event: &AuditEvent) -> Result<u64, StoreError> {
-        let body = serde_json::to_string(event)?;
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO events (seq, time_ms, kind, principal, session, tool, decision, body)
-                 VALUES ((SELECT COALESCE(MAX(seq) + 1, 0) FROM events), ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    event.time_ms,
-                    event.kind.map(|k| k.as_str()).unwrap_or("unknown"),
-                    event.principal,
-                    event.session,
-                    event.tool,
-                    event.decision,
-                    body
-                ],
+    fn ledger_append(&self, leaves: &[NewLeaf]) -> Result<u64, StoreError> {
+        self.with_ledger(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let first: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_leaves",
+                [],
+                |r| r.get(0),
             )?;
-            let seq: i64 = c.query_row("SELECT MAX(seq) FROM events", [], |r| r.get(0))?;
-            Ok(u64::try_from(seq).unwrap_or(0))
+            {
+                let mut leaf = tx.prepare_cached(
+                    "INSERT INTO ledger_leaves
+                     (idx, leaf, leaf_hash, time_ms, kind, principal, session, tool, decision)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?;
+                let mut sealed =
+                    tx.prepare_cached("INSERT INTO ledger_sealed (idx, sealed) VALUES (?1, ?2)")?;
+                for (idx, l) in (first..).zip(leaves) {
+                    leaf.execute(params![
+                        idx,
+                        l.bytes,
+                        l.hash.as_bytes().as_slice(),
+                        l.time_ms,
+                        l.kind,
+                        l.principal,
+                        l.session,
+                        l.tool,
+                        l.decision
+                    ])?;
+                    if !l.sealed.is_empty() {
+                        sealed.execute(params![idx, pack_sealed(&l.sealed)])?;
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(to_u64(first))
         })
     }
 
-    fn events(&self, filter: &EventFilter) -> Result<Vec<(u64, AuditEvent)>, StoreError> {
-        self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT seq, body FROM events
+    fn ledger_size(&self) -> Result<u64, StoreError> {
+        self.with_ledger(|c| {
+            let n: i64 = c.query_row(
+                "SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_leaves",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(to_u64(n))
+        })
+    }
+
+    fn ledger_leaves(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
+        self.with_ledger(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT idx, leaf, leaf_hash FROM ledger_leaves WHERE idx >= ?1
+                 ORDER BY idx LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![to_i64(from), to_i64(limit as u64)], leaf_row)?;
+            collect_leaves(rows)
+        })
+    }
+
+    fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
+        self.with_ledger(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT idx, leaf, leaf_hash FROM ledger_leaves
                  WHERE (?1 IS NULL OR session = ?1) AND (?2 IS NULL OR principal = ?2)
                    AND (?3 IS NULL OR tool = ?3) AND (?4 IS NULL OR decision = ?4)
                    AND (?5 IS NULL OR time_ms >= ?5) AND (?6 IS NULL OR time_ms <= ?6)
-                 ORDER BY seq LIMIT ?7",
+                   AND (?7 IS NULL OR kind = ?7)
+                 ORDER BY idx LIMIT ?8",
             )?;
             let limit = filter
                 .limit
@@ -135,19 +335,104 @@ impl Store for SqliteStore {
                     filter.decision,
                     filter.since_ms,
                     filter.until_ms,
+                    filter.kind,
                     limit
                 ],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+                leaf_row,
             )?;
+            collect_leaves(rows)
+        })
+    }
+
+    fn ledger_sealed(&self, from: u64, to: u64) -> Result<Vec<(u64, SealedContent)>, StoreError> {
+        self.with_ledger(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT idx, sealed FROM ledger_sealed WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+            )?;
+            let mut rows = stmt.query(params![to_i64(from), to_i64(to)])?;
             let mut out = Vec::new();
-            for row in rows {
-                let (seq, body) = row?;
-                out.push((
-                    u64::try_from(seq).unwrap_or(0),
-                    serde_json::from_str(&body)?,
-                ));
+            while let Some(row) = rows.next()? {
+                let idx = to_u64(row.get(0)?);
+                let packed = row.get_ref(1)?.as_blob().map_err(|_| {
+                    StoreError::Corrupt(format!("leaf {idx}: sealed content is not a blob"))
+                })?;
+                for content in unpack_sealed(packed).ok_or_else(|| {
+                    StoreError::Corrupt(format!("leaf {idx}: sealed content is malformed"))
+                })? {
+                    out.push((idx, content));
+                }
             }
             Ok(out)
+        })
+    }
+
+    fn ledger_redact(&self, index: u64) -> Result<Vec<String>, StoreError> {
+        self.with_ledger(|c| {
+            let packed: Option<Vec<u8>> = c
+                .query_row(
+                    "DELETE FROM ledger_sealed WHERE idx = ?1 RETURNING sealed",
+                    params![to_i64(index)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let mut fields: Vec<String> = packed
+                .as_deref()
+                .and_then(unpack_sealed)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c.field)
+                .collect();
+            fields.sort();
+            Ok(fields)
+        })
+    }
+
+    fn ledger_add_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<bool, StoreError> {
+        self.with_ledger(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let largest: Option<i64> =
+                tx.query_row("SELECT MAX(size) FROM ledger_checkpoints", [], |r| r.get(0))?;
+            if largest.is_some_and(|l| to_u64(l) >= checkpoint.size) {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO ledger_checkpoints (size, root, note, time_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    to_i64(checkpoint.size),
+                    checkpoint.root.as_bytes().as_slice(),
+                    checkpoint.note,
+                    checkpoint.time_ms
+                ],
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn ledger_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        self.with_ledger(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT size, root, note, time_ms FROM ledger_checkpoints ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([], checkpoint_row)?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row??);
+            }
+            Ok(out)
+        })
+    }
+
+    fn ledger_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.with_ledger(|c| {
+            c.query_row(
+                "SELECT size, root, note, time_ms FROM ledger_checkpoints
+                 ORDER BY seq DESC LIMIT 1",
+                [],
+                checkpoint_row,
+            )
+            .optional()?
+            .transpose()
         })
     }
 
@@ -238,26 +523,55 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use warden_core::EventKind;
+    use warden_ledger::leaf_hash;
+
+    fn leaf(text: &str) -> NewLeaf {
+        NewLeaf {
+            bytes: text.as_bytes().to_vec(),
+            hash: leaf_hash(text.as_bytes()),
+            time_ms: 1,
+            kind: "decision".into(),
+            principal: None,
+            session: Some("s1".into()),
+            tool: None,
+            decision: None,
+            sealed: vec![SealedContent {
+                field: "args".into(),
+                salt: Salt([7; 32]),
+                content: "{}".into(),
+            }],
+        }
+    }
 
     #[test]
-    fn events_are_numbered_from_zero_and_cannot_be_changed() {
+    fn leaves_are_numbered_from_zero_and_cannot_be_changed() {
         let s = SqliteStore::in_memory().unwrap();
-        let mut e = AuditEvent::new(EventKind::Decision, 1);
-        e.session = Some("s1".into());
-        assert_eq!(s.append_event(&e).unwrap(), 0);
-        assert_eq!(s.append_event(&e).unwrap(), 1);
+        assert_eq!(s.ledger_append(&[leaf("a")]).unwrap(), 0);
+        assert_eq!(s.ledger_append(&[leaf("b"), leaf("c")]).unwrap(), 1);
+        assert_eq!(s.ledger_size().unwrap(), 3);
         let got = s
-            .events(&EventFilter {
+            .ledger_find(&EventFilter {
                 session: Some("s1".into()),
                 ..Default::default()
             })
             .unwrap();
-        assert_eq!(got.len(), 2);
-        let err = s
-            .with(|c| Ok(c.execute("DELETE FROM events", [])?))
-            .unwrap_err();
-        assert!(err.to_string().contains("append-only"), "{err}");
+        assert_eq!(got.len(), 3);
+        for sql in [
+            "DELETE FROM ledger_leaves",
+            "UPDATE ledger_leaves SET leaf = x'00'",
+            "UPDATE ledger_sealed SET sealed = x'00'",
+        ] {
+            let err = s.with(|c| Ok(c.execute(sql, [])?)).unwrap_err();
+            assert!(
+                err.to_string().contains("append-only") || err.to_string().contains("never"),
+                "{err}"
+            );
+        }
+        // Redaction deletes sealed content, and only that.
+        assert_eq!(s.ledger_redact(1).unwrap(), ["args"]);
+        assert_eq!(s.ledger_sealed(0, 3).unwrap().len(), 2);
+        assert_eq!(s.ledger_sealed(0, 3).unwrap()[0].1.content, "{}");
+        assert_eq!(s.ledger_size().unwrap(), 3);
     }
 
     #[test]
@@ -280,15 +594,10 @@ mod tests {
         {
             let s = SqliteStore::open(&path).unwrap();
             s.set_pin("edr.get_host", "sha256:aa", "test", 1).unwrap();
-            s.append_event(&AuditEvent::new(EventKind::ConfigLoaded, 1))
-                .unwrap();
+            s.ledger_append(&[leaf("a")]).unwrap();
         }
         let s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.pin("edr.get_host").unwrap().as_deref(), Some("sha256:aa"));
-        assert_eq!(
-            s.append_event(&AuditEvent::new(EventKind::ConfigLoaded, 2))
-                .unwrap(),
-            1
-        );
+        assert_eq!(s.ledger_append(&[leaf("b")]).unwrap(), 1);
     }
 }

@@ -4,6 +4,8 @@ pub mod approvals;
 pub mod audit;
 pub mod lab;
 pub mod policy;
+pub mod redteam;
+pub mod screen;
 pub mod serve;
 pub mod stdio;
 pub mod tools;
@@ -11,9 +13,9 @@ pub mod tools;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use warden_gateway::{Gateway, StoreAudit};
+use warden_gateway::{AuditLog, Gateway};
 use warden_policy::Config;
-use warden_store::{SqliteStore, Store};
+use warden_store::{Ledger, LedgerSettings, SqliteStore, Store};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConfigArg {
@@ -33,11 +35,25 @@ pub fn open_store(path: &Path) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::new(store))
 }
 
-/// Config, store and gateway, with the catalog checked against the upstreams once.
+/// The audit ledger over `store`: loads or creates the signing key, rebuilds the tree and
+/// checks it against the latest checkpoint (an error when they disagree).
+pub fn open_ledger(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc<Ledger>> {
+    let settings = LedgerSettings {
+        key_path: config.ledger.key_path.clone(),
+        origin: config.ledger.origin.clone(),
+        checkpoint_interval: config.ledger.checkpoint_interval,
+    };
+    let ledger = Ledger::open(store, &settings).context("cannot open the audit ledger")?;
+    Ok(Arc::new(ledger))
+}
+
+/// Config, store and gateway, with the catalog checked against the upstreams once. The
+/// gateway's `audit` is the ledger: call `gateway.audit.shutdown()` when stopping, so the last
+/// events are signed into a checkpoint.
 pub async fn start(arg: &ConfigArg) -> anyhow::Result<Arc<Gateway>> {
     let config = Arc::new(load_config(arg)?);
     let store = open_store(&config.store_path)?;
-    let audit = Arc::new(StoreAudit(store.clone()));
+    let audit: Arc<dyn AuditLog> = open_ledger(&config, store.clone())?;
     let mut ev = warden_core::AuditEvent::new(
         warden_core::EventKind::ConfigLoaded,
         warden_gateway::pipeline::now_ms(),

@@ -38,6 +38,8 @@ enum Command {
     /// List calls held for approval
     #[command(subcommand)]
     Approvals(cmd::approvals::Command),
+    /// Score text for prompt injection (stdin, or --jsonl FILE with a `text` field per line)
+    Screen(cmd::screen::Args),
     /// The bundled lab: a simulated SOC of MCP servers
     #[command(subcommand)]
     Lab(cmd::lab::Command),
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
             Command::Tools(c) => cmd::tools::run(c).await,
             Command::Audit(c) => cmd::audit::run(c).await,
             Command::Approvals(c) => cmd::approvals::run(c).await,
+            Command::Screen(a) => cmd::screen::run(a).await,
             Command::Lab(c) => cmd::lab::run(c).await,
         }
     });

@@ -1,62 +1,70 @@
-//! `warden audit show`: the events behind an incident review.
+//! `warden audit`: read, verify, prove, redact and export the audit ledger.
+//!
+//! One file per subcommand under `audit/`. Readers open the store without starting a ledger
+//! writer; only `redact`, which records a new leaf, opens the ledger itself.
+
+mod checkpoint;
+mod consistency;
+mod export;
+mod prove;
+mod redact;
+mod show;
+mod verify;
 
 use super::ConfigArg;
 use std::process::ExitCode;
-use warden_store::EventFilter;
+use std::sync::Arc;
+use warden_ledger::CheckpointVerifier;
+use warden_policy::Config;
+use warden_store::Store;
+use warden_store::ledger::{public_key_path, read_verifier};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// List events, oldest first, as JSON lines
-    Show {
-        #[command(flatten)]
-        config: ConfigArg,
-        #[arg(long)]
-        session: Option<String>,
-        #[arg(long)]
-        principal: Option<String>,
-        #[arg(long)]
-        tool: Option<String>,
-        /// allow, hold or deny
-        #[arg(long)]
-        decision: Option<String>,
-        /// Only events at or after this time (milliseconds since the Unix epoch)
-        #[arg(long)]
-        since_ms: Option<i64>,
-        #[arg(long)]
-        limit: Option<usize>,
-    },
+    /// List events, oldest first, as JSON lines (redacted content reads "[redacted]")
+    Show(show::Args),
+    /// Check the whole ledger: leaf hashes and order, checkpoint signatures and consistency,
+    /// sealed content against its commitments. Exits non-zero on the first problem
+    Verify(verify::Args),
+    /// Print a C2SP tlog-proof that leaf N is in the log, against the latest checkpoint
+    Prove(prove::Args),
+    /// Print and check a consistency proof between the stored checkpoints of sizes A and B
+    Consistency(consistency::Args),
+    /// Print the latest signed checkpoint
+    Checkpoint(checkpoint::Args),
+    /// Delete the sealed content (arguments, rationale) of leaf N; the leaf and all proofs stay
+    /// valid, and the redaction is itself recorded
+    Redact(redact::Args),
+    /// Export the ledger for a SIEM (OCSF JSON lines)
+    Export(export::Args),
 }
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Show {
-            config,
-            session,
-            principal,
-            tool,
-            decision,
-            since_ms,
-            limit,
-        } => {
-            let config = super::load_config(&config)?;
-            let store = super::open_store(&config.store_path)?;
-            let events = store.events(&EventFilter {
-                session,
-                principal,
-                tool,
-                decision,
-                since_ms,
-                until_ms: None,
-                limit,
-            })?;
-            for (seq, e) in events {
-                let mut v = serde_json::to_value(&e)?;
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("index".into(), seq.into());
-                }
-                println!("{v}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Show(a) => show::run(a),
+        Command::Verify(a) => verify::run(a),
+        Command::Prove(a) => prove::run(a),
+        Command::Consistency(a) => consistency::run(a),
+        Command::Checkpoint(a) => checkpoint::run(a),
+        Command::Redact(a) => redact::run(a),
+        Command::Export(a) => export::run(a),
     }
+}
+
+/// The config and its store, for readers.
+fn open(arg: &ConfigArg) -> anyhow::Result<(Config, Arc<dyn Store>)> {
+    let config = super::load_config(arg)?;
+    let store = super::open_store(&config.store_path)?;
+    Ok((config, store))
+}
+
+/// The key that checkpoints must verify with: `--key` (a verifier key or a file holding one),
+/// else the `.pub` file beside the configured signing key.
+fn verifier(config: &Config, key: Option<&str>) -> anyhow::Result<CheckpointVerifier> {
+    let default = public_key_path(&config.ledger.key_path);
+    let source = match key {
+        Some(k) => k.to_owned(),
+        None => default.display().to_string(),
+    };
+    Ok(read_verifier(&source)?)
 }

@@ -7,6 +7,8 @@ use warden_lab::LabServer;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
+    /// Play a compromised agent through injection scenarios and report what got through
+    Redteam(super::redteam::Args),
     /// Serve one lab MCP server over stdio (or Streamable HTTP with --http)
     Server {
         /// siem, edr, idp, tickets or mail
@@ -22,6 +24,7 @@ pub enum Command {
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Redteam(args) => super::redteam::run(args).await,
         Command::Server {
             name,
             state_dir,

@@ -27,6 +27,9 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 let status = match &e.status {
                     Status::Available => "available".to_string(),
                     Status::Missing => "missing upstream".to_string(),
+                    Status::Flagged { summary } => {
+                        format!("WITHHELD: description flagged by the injection screen ({summary})")
+                    }
                     Status::Withheld { pinned, seen } => {
                         format!("WITHHELD: definition changed (pinned {pinned}, now {seen})")
                     }

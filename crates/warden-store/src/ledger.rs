@@ -1,0 +1,188 @@
+//! The audit ledger: warden's audit events as a verifiable transparency log.
+//!
+//! Every [`AuditEvent`] becomes a leaf (`warden_ledger::leaf`, version 1) of an RFC 6962 tree
+//! whose signed C2SP checkpoints are stored beside the leaves. This module is the I/O around the
+//! pure math in `warden-ledger`:
+//!
+//! - [`Ledger`] appends with *group commit*: callers encode their leaf (canonical JSON, salts,
+//!   hash) on their own thread and hand it to one writer thread over a bounded channel; the
+//!   writer takes everything queued, writes it in one transaction with one fsync, and answers
+//!   each caller with its index. `append` returns only once the leaf is durable, so the gateway
+//!   forwards nothing that is not on the record.
+//! - The writer signs a checkpoint every `checkpoint_interval` when the tree grew, and a last
+//!   one on [`Ledger::shutdown`] (also run on drop).
+//! - [`Ledger::open`] rebuilds the tree from the stored leaves and refuses to start when they
+//!   do not match the latest checkpoint.
+//! - [`verify_store`], [`prove`], [`consistency`] and [`read_events`] are the readers behind
+//!   `warden audit`.
+//!
+//! INVARIANT: the writer's frontier is the tree of exactly the leaves stored. Indices are
+//! assigned by the store inside the append transaction, and the writer catches up on leaves
+//! another process (a `warden audit redact`, a `warden tools pin`) appended in between before
+//! it pushes its own, so checkpoints stay consistent with several writers on one store.
+
+mod key;
+mod read;
+mod writer;
+
+pub use key::{load_or_create_signer, public_key_path, read_verifier};
+pub use read::{
+    ContentFinding, LedgerEntry, LedgerReport, consistency, prove, read_events, read_range,
+    tree_of, verify_store,
+};
+
+use crate::{NewLeaf, Store, StoreError, StoredCheckpoint};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use warden_core::AuditEvent;
+use warden_ledger::{CheckpointError, CheckpointVerifier, LeafError, leaf};
+use writer::{Request, Writer};
+
+/// Leaves one group commit writes at most.
+pub const MAX_BATCH: usize = 4096;
+/// Appends that may wait for the writer before callers block on sending.
+pub const QUEUE: usize = 8192;
+
+/// Where the ledger's key lives, what it signs as, and how often.
+#[derive(Debug, Clone)]
+pub struct LedgerSettings {
+    /// The Ed25519 signing key (Go `PRIVATE+KEY+…` text), created on first start with mode
+    /// 0600; the verifier key is written beside it ([`public_key_path`]).
+    pub key_path: PathBuf,
+    /// The checkpoint origin line, which is also the key name.
+    pub origin: String,
+    /// How often to sign a checkpoint when the tree grew.
+    pub checkpoint_interval: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("ledger key `{path}`: {message}")]
+    Key { path: String, message: String },
+    #[error("cannot encode the event as a leaf: {0}")]
+    Leaf(#[from] LeafError),
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    /// The stored leaves do not match the latest checkpoint.
+    #[error(
+        "the ledger does not match its latest checkpoint: {0}; refusing to start \
+         (run `warden audit verify` for details)"
+    )]
+    Diverged(String),
+    #[error("the ledger writer could not make the event durable: {0}")]
+    Write(String),
+    #[error("the ledger is shut down")]
+    Closed,
+    #[error("{0}")]
+    Proof(String),
+}
+
+/// The audit ledger over a store: appends with group commit, checkpoints on a timer.
+pub struct Ledger {
+    sender: SyncSender<Request>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    verifier: CheckpointVerifier,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("origin", &self.verifier.origin())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ledger {
+    /// Loads (or creates) the key, rebuilds the tree from the stored leaves, checks it against
+    /// the latest checkpoint and starts the writer.
+    pub fn open(store: Arc<dyn Store>, settings: &LedgerSettings) -> Result<Self, LedgerError> {
+        let signer = load_or_create_signer(&settings.key_path, &settings.origin)?;
+        let verifier = CheckpointVerifier::for_key(signer.verifier_key());
+        let (frontier, checkpointed) = writer::recover(store.as_ref(), &verifier)?;
+        let (sender, receiver) = sync_channel(QUEUE);
+        let writer = Writer::new(
+            store,
+            signer,
+            frontier,
+            checkpointed,
+            settings.checkpoint_interval,
+        );
+        let handle = std::thread::Builder::new()
+            .name("warden-ledger".into())
+            .spawn(move || writer.run(&receiver))
+            .map_err(|e| LedgerError::Write(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self {
+            sender,
+            writer: Mutex::new(Some(handle)),
+            verifier,
+        })
+    }
+
+    /// Appends `event` and returns its leaf index once the leaf is durable.
+    pub fn append(&self, event: &AuditEvent) -> Result<u64, LedgerError> {
+        let leaf = prepare(event)?;
+        let (reply, answer) = sync_channel(1);
+        self.sender
+            .send(Request::Append(leaf, reply))
+            .map_err(|_| LedgerError::Closed)?;
+        let (index, _leaf) = answer.recv().map_err(|_| LedgerError::Closed)?;
+        index
+    }
+
+    /// Signs and stores a checkpoint now if the tree grew since the last one.
+    pub fn checkpoint(&self) -> Result<Option<StoredCheckpoint>, LedgerError> {
+        let (reply, answer) = sync_channel(1);
+        self.sender
+            .send(Request::Checkpoint(reply))
+            .map_err(|_| LedgerError::Closed)?;
+        answer.recv().map_err(|_| LedgerError::Closed)?
+    }
+
+    /// Writes what is queued, signs a last checkpoint and stops the writer; later appends fail.
+    /// Idempotent. `warden serve` calls it on shutdown; dropping the ledger calls it too.
+    pub fn shutdown(&self) -> Result<(), LedgerError> {
+        let Some(handle) = self.writer.lock().map_err(|_| LedgerError::Closed)?.take() else {
+            return Ok(());
+        };
+        let (reply, answer) = sync_channel(1);
+        let result = match self.sender.send(Request::Shutdown(reply)) {
+            Ok(()) => answer.recv().unwrap_or(Err(LedgerError::Closed)),
+            Err(_) => Err(LedgerError::Closed),
+        };
+        let _ = handle.join();
+        result
+    }
+
+    /// The verifier for this ledger's checkpoints (origin and public key).
+    pub fn verifier(&self) -> &CheckpointVerifier {
+        &self.verifier
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+/// Encodes `event` as a leaf with fresh salts, with the columns readers filter on.
+pub fn prepare(event: &AuditEvent) -> Result<NewLeaf, LeafError> {
+    let encoded = leaf::encode(event, &mut rand::thread_rng())?;
+    Ok(NewLeaf {
+        bytes: encoded.bytes,
+        hash: encoded.hash,
+        time_ms: event.time_ms,
+        kind: event.kind.map_or("unknown", |k| k.as_str()).to_owned(),
+        principal: event.principal.clone(),
+        session: event.session.clone(),
+        tool: event.tool.clone(),
+        decision: event.decision.clone(),
+        sealed: encoded.sealed,
+    })
+}

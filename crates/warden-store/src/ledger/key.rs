@@ -1,0 +1,133 @@
+//! The ledger's signing key on disk: created once, readable only by its owner.
+
+use super::LedgerError;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use warden_ledger::{CheckpointVerifier, NoteSigner};
+
+/// Where the verifier key (`<name>+<id>+<base64>`) of the key at `key_path` is written: the
+/// same path with the extension `pub` (`ledger.key` → `ledger.pub`).
+pub fn public_key_path(key_path: &Path) -> PathBuf {
+    key_path.with_extension("pub")
+}
+
+fn key_error(path: &Path, message: impl Into<String>) -> LedgerError {
+    LedgerError::Key {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+/// Reads the signing key at `path`, or creates it (mode 0600) when there is none; either way
+/// (re)writes the verifier key beside it. The key must sign as `origin`.
+pub fn load_or_create_signer(path: &Path, origin: &str) -> Result<NoteSigner, LedgerError> {
+    let signer = match std::fs::read_to_string(path) {
+        Ok(text) => {
+            warn_if_readable_by_others(path);
+            let signer = NoteSigner::from_private_key(text.trim())
+                .map_err(|e| key_error(path, format!("not a signing key: {e}")))?;
+            if signer.name() != origin {
+                return Err(key_error(
+                    path,
+                    format!(
+                        "the key signs as `{}` but the configured origin is `{origin}`: use the \
+                         key made for this origin, or set `[ledger] origin` back",
+                        signer.name()
+                    ),
+                ));
+            }
+            signer
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path, origin)?,
+        Err(e) => return Err(key_error(path, format!("cannot read: {e}"))),
+    };
+    let public = public_key_path(path);
+    let vkey = format!("{}\n", signer.verifier_key());
+    if std::fs::read_to_string(&public).ok().as_deref() != Some(vkey.as_str()) {
+        std::fs::write(&public, vkey)
+            .map_err(|e| key_error(&public, format!("cannot write: {e}")))?;
+    }
+    Ok(signer)
+}
+
+fn create(path: &Path, origin: &str) -> Result<NoteSigner, LedgerError> {
+    let signer = NoteSigner::generate(origin, &mut rand::rngs::OsRng)
+        .map_err(|e| key_error(path, format!("origin `{origin}` cannot name a key: {e}")))?;
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| key_error(path, e.to_string()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| key_error(path, format!("cannot create: {e}")))?;
+    file.write_all(format!("{}\n", signer.private_key_text()).as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| key_error(path, format!("cannot write: {e}")))?;
+    tracing::info!(key = %path.display(), origin, "created the ledger signing key");
+    Ok(signer)
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(key = %path.display(), "the ledger signing key is readable by other users: chmod 600 it");
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_path: &Path) {}
+
+/// Reads a verifier key file (or the text itself, when `text_or_path` is not a file) as the
+/// trusted key for checkpoints whose origin is the key's name.
+pub fn read_verifier(text_or_path: &str) -> Result<CheckpointVerifier, LedgerError> {
+    let path = Path::new(text_or_path);
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(_) if text_or_path.contains('+') => text_or_path.to_owned(),
+        Err(e) => return Err(key_error(path, format!("cannot read: {e}"))),
+    };
+    CheckpointVerifier::parse(text.trim())
+        .map_err(|e| key_error(path, format!("not a verifier key: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_created_once_private_and_then_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/ledger.key");
+        let a = load_or_create_signer(&path, "warden.test/ledger").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let b = load_or_create_signer(&path, "warden.test/ledger").unwrap();
+        assert_eq!(a.verifier_key(), b.verifier_key());
+        let public = std::fs::read_to_string(dir.path().join("state/ledger.pub")).unwrap();
+        assert_eq!(public.trim(), a.verifier_key().to_string());
+        let v = read_verifier(dir.path().join("state/ledger.pub").to_str().unwrap()).unwrap();
+        assert_eq!(v.origin(), "warden.test/ledger");
+        assert_eq!(read_verifier(public.trim()).unwrap(), v);
+
+        let err = load_or_create_signer(&path, "other.test/ledger").unwrap_err();
+        assert!(
+            err.to_string().contains("signs as `warden.test/ledger`"),
+            "{err}"
+        );
+    }
+}

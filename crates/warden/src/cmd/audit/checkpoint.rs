@@ -1,0 +1,19 @@
+//! `warden audit checkpoint`: the latest signed tree head.
+
+use crate::cmd::ConfigArg;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let (_, store) = super::open(&a.config)?;
+    let Some(latest) = store.ledger_latest_checkpoint()? else {
+        anyhow::bail!("the ledger has no checkpoint yet");
+    };
+    print!("{}", latest.note);
+    Ok(ExitCode::SUCCESS)
+}

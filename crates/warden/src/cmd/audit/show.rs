@@ -1,0 +1,55 @@
+//! `warden audit show`: the events behind an incident review.
+
+use crate::cmd::ConfigArg;
+use std::process::ExitCode;
+use warden_store::EventFilter;
+use warden_store::ledger::read_events;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[arg(long)]
+    session: Option<String>,
+    #[arg(long)]
+    principal: Option<String>,
+    #[arg(long)]
+    tool: Option<String>,
+    /// allow, hold or deny
+    #[arg(long)]
+    decision: Option<String>,
+    /// decision, outcome, tool_pinned, tool_withheld, config_loaded, finding or redaction
+    #[arg(long)]
+    kind: Option<String>,
+    /// Only events at or after this time (milliseconds since the Unix epoch)
+    #[arg(long)]
+    since_ms: Option<i64>,
+    #[arg(long)]
+    limit: Option<usize>,
+}
+
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let (_, store) = super::open(&a.config)?;
+    let events = read_events(
+        store.as_ref(),
+        &EventFilter {
+            kind: a.kind,
+            session: a.session,
+            principal: a.principal,
+            tool: a.tool,
+            decision: a.decision,
+            since_ms: a.since_ms,
+            until_ms: None,
+            limit: a.limit,
+        },
+    )?;
+    for entry in events {
+        let mut v = serde_json::to_value(&entry.event)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("index".into(), entry.index.into());
+            o.insert("leaf_hash".into(), entry.leaf_hash.to_hex().into());
+        }
+        println!("{v}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,393 @@
+//! The audit ledger end to end: calls through a real `warden serve`, then the offline checks
+//! an auditor runs — verify, prove, consistency, redact, export — and what they say when
+//! someone with access to the SQLite file rewrites history.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+#[path = "common/ledger.rs"]
+mod ledger_support;
+
+use common::*;
+use ledger_support::*;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use warden_ledger::{Checkpoint, CheckpointVerifier, Hash, NoteSigner, TlogProof, leaf_hash};
+
+fn show(lab: &Lab, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["audit", "show"];
+    all.extend_from_slice(args);
+    let (ok, out, err) = lab.cli(&all);
+    assert!(ok, "{err}");
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn verifier(lab: &Lab) -> CheckpointVerifier {
+    CheckpointVerifier::parse(std::fs::read_to_string(pub_key(lab)).unwrap().trim()).unwrap()
+}
+
+/// A few allowed, denied and held calls, then a checkpoint covering them all.
+async fn some_calls(lab: &Lab) -> u64 {
+    let warden = lab.serve();
+    let responder = warden.client(RESPONDER).await;
+    let triage = warden.client(TRIAGE).await;
+    for i in 0..3 {
+        let r = triage
+            .call(
+                "siem.search_logs",
+                json!({"query": format!("host:ws-{i:03}")}),
+            )
+            .await
+            .unwrap();
+        assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    }
+    let r = responder
+        .call("edr.isolate_host", isolate("dc01", "INC-1042"))
+        .await
+        .unwrap();
+    assert!(text(&r).contains("never-isolate-tier0"));
+    responder
+        .call(
+            "idp.disable_account",
+            json!({"user": "alice.chen", "reason": "phished"}),
+        )
+        .await
+        .unwrap();
+    wait_for_checkpoint(lab)
+}
+
+#[tokio::test]
+async fn calls_through_serve_verify_and_each_kind_of_tampering_is_named() {
+    let lab = lab();
+    let size = some_calls(&lab).await;
+    assert!(size >= 9, "config, pins, decisions and outcomes: {size}");
+    let (ok, out) = verify(&lab);
+    assert!(ok, "{out}");
+    assert!(out.starts_with(&format!("ok: {size} leaves")), "{out}");
+
+    let pristine = snapshot(&lab);
+    let signer = NoteSigner::generate("warden.local/ledger", &mut rand::rngs::OsRng).unwrap();
+    let forged = Checkpoint::new("warden.local/ledger", size, Hash::sha256(b"forged"))
+        .sign(&signer)
+        .unwrap();
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "a changed byte in a leaf",
+            "UPDATE ledger_leaves SET leaf = CAST(replace(CAST(leaf AS TEXT), '\"v\":1', '\"v\":2') AS BLOB) WHERE idx = 3".into(),
+            "leaf 3: hash does not match its content",
+        ),
+        (
+            "a deleted event",
+            "DELETE FROM ledger_leaves WHERE idx = 4".into(),
+            "leaf 4: missing from the log",
+        ),
+        (
+            "two events swapped",
+            "UPDATE ledger_leaves SET idx = -1 WHERE idx = 2;
+             UPDATE ledger_leaves SET idx = 2 WHERE idx = 3;
+             UPDATE ledger_leaves SET idx = 3 WHERE idx = -1;"
+                .into(),
+            "root does not match the stored leaves",
+        ),
+        (
+            "a truncated tail",
+            format!("DELETE FROM ledger_leaves WHERE idx >= {}", size - 2),
+            "its tail was removed",
+        ),
+        (
+            "a replaced checkpoint",
+            format!(
+                "UPDATE ledger_checkpoints SET note = '{}' WHERE seq = (SELECT MAX(seq) FROM ledger_checkpoints)",
+                forged.note()
+            ),
+            "checkpoint at position",
+        ),
+        (
+            "altered sealed arguments",
+            "UPDATE ledger_sealed SET sealed = (SELECT sealed FROM ledger_sealed ORDER BY idx DESC LIMIT 1)
+             WHERE idx = (SELECT MIN(idx) FROM ledger_sealed)".into(),
+            "does not match the leaf's commitment",
+        ),
+    ];
+    for (what, sql, expected) in cases {
+        restore(&lab, &pristine);
+        assert!(verify(&lab).0, "restored before {what}");
+        tamper(&lab, &sql);
+        let (ok, out) = verify(&lab);
+        assert!(!ok, "{what}: verify passed:\n{out}");
+        assert!(
+            out.contains("FAILED") && out.contains(expected),
+            "{what}: expected `{expected}` in:\n{out}"
+        );
+    }
+
+    // warden itself refuses to start on a ledger that disagrees with its checkpoint.
+    restore(&lab, &pristine);
+    tamper(
+        &lab,
+        &format!("DELETE FROM ledger_leaves WHERE idx >= {}", size - 1),
+    );
+    let (ok, _, err) = lab.cli(&["tools", "list"]);
+    assert!(!ok);
+    assert!(
+        err.contains("does not match its latest checkpoint"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_proof_from_prove_verifies_offline() {
+    let lab = lab();
+    let size = some_calls(&lab).await;
+    let verifier = verifier(&lab);
+    let denial = &show(&lab, &["--decision", "deny"])[0];
+    let index = denial["index"].as_u64().unwrap();
+    let (ok, out, err) = lab.cli(&["audit", "prove", &index.to_string()]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("c2sp.org/tlog-proof@v1\n"), "{out}");
+    let proof = TlogProof::parse(&out).unwrap();
+    let leaf = proof.extra.clone().unwrap();
+    assert_eq!(
+        leaf_hash(&leaf).to_hex(),
+        denial["leaf_hash"].as_str().unwrap()
+    );
+    let verified = proof.clone().verify(&leaf_hash(&leaf), &verifier).unwrap();
+    assert_eq!(verified.index, index);
+    assert_eq!(verified.checkpoint.size(), size);
+    // The leaf carries commitments, not the arguments.
+    let text = String::from_utf8(leaf).unwrap();
+    assert!(
+        text.contains("\"sealed\"") && !text.contains("dc01"),
+        "{text}"
+    );
+
+    // A changed byte in the receipt fails.
+    let tampered = out.replacen(
+        &format!("index {index}"),
+        &format!("index {}", index + 1),
+        1,
+    );
+    assert!(
+        TlogProof::parse(&tampered)
+            .unwrap()
+            .verify(&proof_leaf_hash(&proof), &verifier)
+            .is_err()
+    );
+    // No receipt for a leaf that no checkpoint covers.
+    let (ok, _, err) = lab.cli(&["audit", "prove", &(size + 5).to_string()]);
+    assert!(!ok && err.contains("not covered by a checkpoint"), "{err}");
+}
+
+fn proof_leaf_hash(proof: &TlogProof) -> Hash {
+    leaf_hash(proof.extra.as_ref().unwrap())
+}
+
+#[tokio::test]
+async fn consistency_between_two_checkpoints_is_proven() {
+    let lab = lab();
+    let first = some_calls(&lab).await;
+    let second = some_calls(&lab).await;
+    assert!(second > first);
+    let (ok, out, err) = lab.cli(&[
+        "audit",
+        "consistency",
+        &first.to_string(),
+        &second.to_string(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with(&format!("old {first}\n")), "{out}");
+    assert!(err.contains("verified"), "{err}");
+    let (ok, _, err) = lab.cli(&["audit", "consistency", "1", &second.to_string()]);
+    assert!(
+        !ok && err.contains("no stored checkpoint has size 1"),
+        "{err}"
+    );
+    let (ok, out) = verify(&lab);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("2 checkpoints") || out.contains("3 checkpoints"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn redaction_removes_the_content_and_every_proof_still_verifies() {
+    let lab = lab();
+    some_calls(&lab).await;
+    let denial = &show(&lab, &["--decision", "deny"])[0];
+    assert_eq!(denial["args"]["host"], "dc01");
+    let index = denial["index"].as_u64().unwrap().to_string();
+
+    let (ok, out, err) = lab.cli(&[
+        "audit",
+        "redact",
+        &index,
+        "--reason",
+        "erasure request 2026-114",
+        "--by",
+        "dpo@northwind.example",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("args, args_digest"), "{out}");
+
+    let after = &show(&lab, &["--decision", "deny"])[0];
+    assert_eq!(after["args"], "[redacted]");
+    assert_eq!(after["args_digest"], "[redacted]");
+    assert_eq!(
+        after["rule"], "never-isolate-tier0",
+        "the rest stays readable"
+    );
+    assert_eq!(
+        after["leaf_hash"], denial["leaf_hash"],
+        "the leaf is unchanged"
+    );
+    let redactions = show(&lab, &["--kind", "redaction"]);
+    assert_eq!(redactions.len(), 1);
+    assert_eq!(redactions[0]["reason"], "erasure request 2026-114");
+    assert_eq!(redactions[0]["detail"]["index"].to_string(), index);
+
+    let (ok, out) = verify(&lab);
+    assert!(ok, "{out}");
+    assert!(out.contains("sealed values match"), "{out}");
+    let (ok, out, err) = lab.cli(&["audit", "prove", &index]);
+    assert!(ok, "{err}");
+    let proof = TlogProof::parse(&out).unwrap();
+    let hash = proof_leaf_hash(&proof);
+    proof.verify(&hash, &verifier(&lab)).unwrap();
+
+    // The value and its salt are gone from the file, not just hidden.
+    let conn = rusqlite::Connection::open(db(&lab)).unwrap();
+    let left: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM ledger_sealed WHERE instr(sealed, CAST('dc01' AS BLOB)) > 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0);
+    let (ok, _, err) = lab.cli(&["audit", "redact", &index, "--reason", "again"]);
+    assert!(!ok && err.contains("no sealed content"), "{err}");
+}
+
+#[tokio::test]
+async fn the_ocsf_export_carries_leaf_index_and_hash() {
+    let lab = lab();
+    some_calls(&lab).await;
+    let out_file = lab.dir.path().join("export.jsonl");
+    let (ok, _, err) = lab.cli(&[
+        "audit",
+        "export",
+        "--format",
+        "ocsf",
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let records: Vec<Value> = std::fs::read_to_string(&out_file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let shown = show(&lab, &[]);
+    assert_eq!(records.len(), shown.len());
+    for (r, e) in records.iter().zip(&shown) {
+        assert_eq!(r["metadata"]["sequence"], e["index"]);
+        assert_eq!(r["metadata"]["uid"], e["leaf_hash"]);
+        assert_eq!(r["unmapped"]["warden"]["leaf_hash"], e["leaf_hash"]);
+    }
+    let denial = records
+        .iter()
+        .find(|r| r["class_uid"] == 6003 && r["disposition_id"] == 2)
+        .unwrap();
+    assert_eq!(denial["api"]["operation"], "edr.isolate_host");
+    assert_eq!(denial["actor"]["user"]["uid"], "responder");
+    assert_eq!(denial["policy"]["uid"], "never-isolate-tier0");
+    assert_eq!(denial["type_uid"], 600303);
+    let read = records
+        .iter()
+        .find(|r| r["api"]["operation"] == "siem.search_logs")
+        .unwrap();
+    assert_eq!(read["activity_name"], "Read");
+    assert!(
+        records.iter().any(|r| r["disposition_id"] == 14),
+        "a held call"
+    );
+}
+
+#[tokio::test]
+async fn a_graceful_stop_signs_a_final_checkpoint() {
+    let lab = Lab::new(); // the default 10 s interval: only the stop can sign in time
+    let mut warden = lab.serve();
+    let client = warden.client(TRIAGE).await;
+    client
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    drop(client);
+    interrupt(&mut warden.child);
+    let n = leaves(&lab);
+    assert_eq!(
+        checkpoint_size(&lab),
+        n,
+        "the last checkpoint covers every leaf"
+    );
+    assert!(verify(&lab).0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_warden_loses_no_answered_decision() {
+    let lab = lab();
+    let mut warden = lab.serve();
+    let answered = Arc::new(std::sync::Mutex::new(BTreeSet::new()));
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let client = warden.client(TRIAGE).await;
+        let answered = answered.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0.. {
+                let query = format!("crash-{t}-{i}");
+                let call = client.0.peer().call_tool(
+                    rmcp::model::CallToolRequestParams::new("siem.search_logs")
+                        .with_arguments(json!({"query": query}).as_object().unwrap().clone()),
+                );
+                match tokio::time::timeout(Duration::from_secs(10), call).await {
+                    Ok(Ok(r)) if r.is_error != Some(true) => {
+                        answered.lock().unwrap().insert(query);
+                    }
+                    _ => break,
+                }
+            }
+        }));
+    }
+    // Let the stream run, then kill warden mid-flight.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    warden.child.kill().unwrap();
+    warden.child.wait().unwrap();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let answered = answered.lock().unwrap().clone();
+    assert!(answered.len() > 20, "the stream ran: {}", answered.len());
+
+    // Restart: the start-up check passes, and the log verifies.
+    let warden = lab.serve();
+    drop(warden);
+    let (ok, out) = verify(&lab);
+    assert!(ok, "{out}");
+    let recorded: BTreeSet<String> =
+        show(&lab, &["--tool", "siem.search_logs", "--decision", "allow"])
+            .iter()
+            .map(|e| e["args"]["query"].as_str().unwrap().to_owned())
+            .collect();
+    let lost: Vec<_> = answered.difference(&recorded).collect();
+    assert!(lost.is_empty(), "answered but not in the ledger: {lost:?}");
+}
