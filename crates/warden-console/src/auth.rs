@@ -1,0 +1,298 @@
+//! Sign-in, sessions and CSRF tokens.
+//!
+//! A session id is 256 random bits, sent only in an `HttpOnly; SameSite=Strict` cookie scoped to
+//! the console's path. The table keeps the SHA-256 of each id, not the id, so a lookup's timing
+//! says nothing useful about a valid id and a memory dump holds no usable cookie. Sessions end a
+//! fixed time after sign-in and the table is bounded (the oldest session is dropped when full).
+//!
+//! Proof of checks travels as types: a handler that changes state gets a [`SignedIn`] only from
+//! a live session and a [`Confirmed`] only from [`SignedIn::confirm`] with the session's CSRF
+//! token, compared in constant time. Password checks always run one Argon2 verification, even
+//! for an unknown approver, and all failures read "wrong approver or password".
+
+use crate::config::{ApproverLogin, token_digest};
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "warden_console";
+/// Name of the hidden form field that carries the CSRF token.
+pub const CSRF_FIELD: &str = "csrf";
+/// Sessions kept at once; beyond this the oldest is dropped.
+const MAX_SESSIONS: usize = 4096;
+
+/// Verifies a made-up password against this when the approver is unknown or has no password,
+/// so every sign-in attempt costs the same. Argon2id, default cost, of a random string.
+const DUMMY_PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$6lld2o7LBMKu4i8q48cMhQ$YHPXaSgXEreNlkdznJ/qw9tgeAqXNaaItpkqDXgsqlA";
+
+/// An approver with a live session: made only by [`Sessions::lookup`].
+#[derive(Clone)]
+pub struct SignedIn {
+    pub approver_id: String,
+    pub approver_name: String,
+    csrf: String,
+    /// The session's table key, so sign-out needs no second cookie parse.
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("approver_id", &self.approver_id)
+            .field("approver_name", &self.approver_name)
+            .field("csrf", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// A state-changing request whose CSRF token matched its session: made only by
+/// [`SignedIn::confirm`].
+#[derive(Debug)]
+pub struct Confirmed<'a> {
+    approver: &'a SignedIn,
+}
+
+impl<'a> Confirmed<'a> {
+    /// Who confirmed the request.
+    pub fn approver(&self) -> &'a SignedIn {
+        self.approver
+    }
+}
+
+impl SignedIn {
+    /// Checks a submitted CSRF token against the session's, in constant time.
+    pub fn confirm(&self, submitted: &str) -> Option<Confirmed<'_>> {
+        let ok: bool = self.csrf.as_bytes().ct_eq(submitted.as_bytes()).into();
+        ok.then_some(Confirmed { approver: self })
+    }
+
+    /// The token to put in forms.
+    pub(crate) fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+struct Session {
+    approver_id: String,
+    approver_name: String,
+    csrf: String,
+    expires: Instant,
+}
+
+/// The in-memory session table.
+pub(crate) struct Sessions {
+    ttl: Duration,
+    table: Mutex<HashMap<[u8; 32], Session>>,
+}
+
+impl Sessions {
+    pub(crate) fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            table: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Starts a session and returns the cookie value. Always a fresh id (no fixation).
+    pub(crate) fn start(&self, approver: &ApproverLogin) -> String {
+        let id = random_hex();
+        let session = Session {
+            approver_id: approver.id.clone(),
+            approver_name: approver.name.clone(),
+            csrf: random_hex(),
+            expires: Instant::now() + self.ttl,
+        };
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        table.retain(|_, s| s.expires > now);
+        if table.len() >= MAX_SESSIONS {
+            let oldest = table.iter().min_by_key(|(_, s)| s.expires).map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                table.remove(&k);
+            }
+        }
+        table.insert(key(&id), session);
+        id
+    }
+
+    /// The live session behind a cookie value, if any.
+    pub(crate) fn lookup(&self, cookie: &str) -> Option<SignedIn> {
+        let k = key(cookie);
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        let live = table.get(&k).is_some_and(|s| s.expires > Instant::now());
+        if !live {
+            table.remove(&k);
+            return None;
+        }
+        table.get(&k).map(|s| SignedIn {
+            approver_id: s.approver_id.clone(),
+            approver_name: s.approver_name.clone(),
+            csrf: s.csrf.clone(),
+            key: k,
+        })
+    }
+
+    /// Ends a session; its cookie is worthless from now on.
+    pub(crate) fn end(&self, session: &SignedIn) {
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        table.remove(&session.key);
+    }
+}
+
+fn key(cookie: &str) -> [u8; 32] {
+    Sha256::digest(cookie.as_bytes()).into()
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Checks a sign-in. CPU-heavy (one Argon2 verification): call it on a blocking task.
+///
+/// The secret may be the approver's password or token. Both verifiers that exist are checked
+/// and the password check always runs, against a dummy hash if need be, so neither the outcome
+/// nor the time taken tells an unknown approver from a wrong secret.
+pub(crate) fn check_login<'a>(
+    approvers: &'a [ApproverLogin],
+    id: &str,
+    secret: &str,
+) -> Option<&'a ApproverLogin> {
+    let approver = approvers.iter().find(|a| !a.id.is_empty() && a.id == id);
+    let phc = approver
+        .and_then(|a| a.password_argon2.as_deref())
+        .unwrap_or(DUMMY_PHC);
+    let mut ok = verify_password(phc, secret) && phc != DUMMY_PHC;
+    if let Some(expected) = approver.and_then(|a| a.token_sha256.as_deref()) {
+        ok |= token_matches(expected, secret);
+    }
+    if secret.is_empty() {
+        ok = false;
+    }
+    if ok { approver } else { None }
+}
+
+fn verify_password(phc: &str, password: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(hash) => argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok(),
+        Err(e) => {
+            tracing::warn!(error = %e, "console: a configured password hash does not parse");
+            false
+        }
+    }
+}
+
+fn token_matches(expected_hex: &str, token: &str) -> bool {
+    let Some(expected) = token_digest(expected_hex) else {
+        return false;
+    };
+    let actual: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    actual.ct_eq(&expected).into()
+}
+
+/// The value of the session cookie in a `Cookie` header, if present.
+pub(crate) fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim().to_string())
+}
+
+/// `Set-Cookie` for a new session, or (with `None`) one that clears it.
+pub(crate) fn set_cookie(value: Option<&str>, path: &str, ttl: Duration, secure: bool) -> String {
+    let (value, max_age) = match value {
+        Some(v) => (v, ttl.as_secs()),
+        None => ("", 0),
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={max_age}{secure}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn approver(password: Option<&str>, token: Option<&str>) -> ApproverLogin {
+        ApproverLogin {
+            id: "alice".into(),
+            name: "Alice".into(),
+            password_argon2: password.map(crate::hash_password),
+            token_sha256: token.map(|t| hex::encode(Sha256::digest(t.as_bytes()))),
+        }
+    }
+
+    #[test]
+    fn dummy_hash_parses() {
+        assert!(PasswordHash::new(DUMMY_PHC).is_ok());
+    }
+
+    #[test]
+    fn token_sign_in() {
+        let list = [approver(None, Some("tok-123"))];
+        assert!(check_login(&list, "alice", "tok-123").is_some());
+        assert!(check_login(&list, "alice", "tok-124").is_none());
+        assert!(check_login(&list, "bob", "tok-123").is_none());
+        assert!(check_login(&list, "alice", "").is_none());
+    }
+
+    #[test]
+    fn sessions_expire_and_end() {
+        let sessions = Sessions::new(Duration::from_millis(30));
+        let a = approver(None, Some("t"));
+        let id = sessions.start(&a);
+        let s = sessions.lookup(&id);
+        assert_eq!(s.as_ref().map(|s| s.approver_id.as_str()), Some("alice"));
+        assert!(sessions.lookup("not-a-session").is_none());
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(sessions.lookup(&id).is_none());
+
+        let sessions = Sessions::new(Duration::from_secs(60));
+        let id = sessions.start(&a);
+        let s = sessions.lookup(&id).unwrap();
+        sessions.end(&s);
+        assert!(sessions.lookup(&id).is_none());
+        assert!(!format!("{s:?}").contains(s.csrf()));
+    }
+
+    #[test]
+    fn csrf_must_match_exactly() {
+        let sessions = Sessions::new(Duration::from_secs(60));
+        let id = sessions.start(&approver(None, Some("t")));
+        let s = sessions.lookup(&id).unwrap();
+        let token = s.csrf().to_string();
+        assert!(s.confirm(&token).is_some());
+        assert!(s.confirm("").is_none());
+        assert!(s.confirm(&token[1..]).is_none());
+        assert_ne!(token, id);
+    }
+
+    #[test]
+    fn cookie_is_hardened() {
+        let c = set_cookie(Some("abc"), "/console", Duration::from_secs(60), true);
+        assert_eq!(
+            c,
+            "warden_console=abc; HttpOnly; SameSite=Strict; Path=/console; Max-Age=60; Secure"
+        );
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(
+            axum::http::header::COOKIE,
+            "x=1; warden_console=abc; y=2".parse().unwrap(),
+        );
+        assert_eq!(session_cookie(&h).as_deref(), Some("abc"));
+    }
+}

@@ -1,0 +1,122 @@
+//! The console's only view of approvals: the `ApprovalDesk` trait and the plain data it returns.
+//!
+//! The console renders and forwards; it never decides who may answer. Every rule about answers
+//! (category approvers, requester ≠ approver, two different people for two-person requests,
+//! expiry) lives behind `decide`, so there is one place that enforces them and the web layer
+//! cannot drift from the CLI or any other front. The methods are synchronous because the
+//! implementations are storage-backed; the console calls them on blocking tasks.
+
+use serde::{Deserialize, Serialize};
+
+/// Where held calls live. Implemented by the gateway over its store; tests use an in-memory fake.
+pub trait ApprovalDesk: Send + Sync + 'static {
+    /// Requests still waiting for an answer, oldest first.
+    fn pending(&self) -> Result<Vec<RequestView>, DeskError>;
+    /// One request in any state; `None` when the id is unknown.
+    fn request(&self, id: &str) -> Result<Option<RequestView>, DeskError>;
+    /// Records an approver's answer. The desk enforces who may answer (category approvers,
+    /// requester ≠ approver, two different people for two-person requests, expiry) and returns
+    /// the request's new state or a refusal the console shows to the human.
+    fn decide(
+        &self,
+        id: &str,
+        approver: &str,
+        approve: bool,
+        reason: &str,
+    ) -> Result<RequestView, DeskError>;
+    /// The latest audit events that carry a decision, newest first, at most `limit`.
+    fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionView>, DeskError>;
+    /// Every audit event of one agent session, in log order.
+    fn session_trail(&self, session: &str) -> Result<Vec<DecisionView>, DeskError>;
+}
+
+/// A held tool call as an approver needs to judge it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestView {
+    pub id: String,
+    /// Unix milliseconds.
+    pub created_ms: i64,
+    /// Unix milliseconds; after this the request can only expire, never be approved.
+    pub expires_ms: i64,
+    /// `pending`, `approved`, `denied`, `expired` or `executed`.
+    pub status: String,
+    /// The agent that asked (`Agent::"responder"`).
+    pub principal: String,
+    /// The agent session it asked in; links to that session's trail.
+    pub session: String,
+    /// `<server>.<tool>`.
+    pub tool: String,
+    pub category: String,
+    pub stakes: String,
+    /// Exactly the arguments that would be forwarded. Untrusted: written by the agent.
+    pub args: serde_json::Value,
+    /// Digest of the canonical arguments, so an approval is bound to these bytes.
+    pub args_digest: String,
+    /// The rule that asked for approval, and the person accountable for it.
+    pub rule: String,
+    pub owner: String,
+    /// Hash of the policy set that held the call.
+    pub policy_version: String,
+    /// 1, or 2 for two-person requests.
+    pub approvals_needed: u8,
+    pub answers: Vec<AnswerView>,
+    /// The agent's own reason for the call. Untrusted, and never used to decide.
+    pub rationale: Option<String>,
+    /// What the agent read in that session before asking. Untrusted: tool output.
+    pub evidence: Vec<EvidenceView>,
+}
+
+/// One approver's answer to a request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnswerView {
+    pub approver: String,
+    pub approve: bool,
+    pub reason: String,
+    pub at_ms: i64,
+}
+
+/// A tool result the agent saw before asking, as recorded in the audit log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceView {
+    /// Audit log index of the event that recorded it.
+    pub index: u64,
+    pub tool: String,
+    /// Untrusted: derived from tool output.
+    pub summary: String,
+    /// What the screen flagged in it (suspected injection and the like).
+    pub findings: Vec<String>,
+}
+
+/// One audit event, for the decisions list and session trails.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionView {
+    /// Audit log index.
+    pub index: u64,
+    pub time_ms: i64,
+    /// Event kind (`decision`, `outcome`, `approval`, …).
+    pub kind: String,
+    pub principal: String,
+    pub session: String,
+    pub tool: String,
+    /// `allow`, `hold`, `deny`, …; `None` for events that decide nothing.
+    pub decision: Option<String>,
+    /// `None` for events no rule produced.
+    pub rule: Option<String>,
+    pub owner: Option<String>,
+    /// Untrusted: written by the agent.
+    pub args: serde_json::Value,
+    pub detail: String,
+}
+
+/// Why the desk did not do what was asked.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DeskError {
+    #[error("no such request")]
+    NotFound,
+    /// The answer breaks a rule; the text is shown to the approver as is (escaped).
+    #[error("{0}")]
+    Refused(String),
+    /// A failure inside warden; logged, never shown.
+    #[error("approval desk failure: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,51 @@
+//! The approvers' web console: where a named human signs in and answers held tool calls.
+//!
+//! Design choices:
+//! - **Storage-agnostic.** The console talks only to [`ApprovalDesk`]; the desk, not the
+//!   console, decides who may answer, so the rules live in one place and the console can only
+//!   forward an answer, never grant one.
+//! - **Server-rendered, no JavaScript.** Pages are HTML forms built by pure functions
+//!   (`pages`) over an escaping builder (`html`) whose raw markup must be a string literal;
+//!   every response carries a CSP that allows no script at all, as a second line of defence.
+//! - **Checked state as types.** Handlers that change state need a `SignedIn` (a live
+//!   session) and a `Confirmed` (its CSRF token matched); see `routes` for the order.
+//! - **Sessions in memory.** 256-bit ids in an `HttpOnly; SameSite=Strict` cookie on the
+//!   console's path, hashed in a bounded table, fixed lifetime. A restart signs everyone out,
+//!   which is the safe failure.
+//! - **The agent's words are labelled.** Arguments, rationale and tool output are shown as
+//!   untrusted text, with invisible characters made visible, beside the raw call.
+//!
+//! Mount with `Router::new().nest("/console", warden_console::router(desk, config))`, with
+//! `base_path` set to the same prefix.
+
+mod auth;
+mod config;
+mod desk;
+mod html;
+mod pages;
+mod routes;
+
+pub use auth::{CSRF_FIELD, SESSION_COOKIE};
+pub use config::{ApproverLogin, ConfigError, ConsoleConfig, hash_password};
+pub use desk::{AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView};
+
+use std::sync::Arc;
+
+/// The console's routes, relative to `config.base_path`: `GET/POST /login`, `POST /logout`,
+/// `GET /`, `GET /requests/{id}`, `POST /requests/{id}/decide`, `GET /decisions`,
+/// `GET /sessions/{id}`.
+///
+/// Call [`ConsoleConfig::validate`] first; an approver whose verifiers do not parse simply
+/// cannot sign in.
+pub fn router(desk: Arc<dyn ApprovalDesk>, config: ConsoleConfig) -> axum::Router {
+    let state = routes::Console {
+        desk,
+        approvers: config.approvers.into(),
+        sessions: auth::Sessions::new(config.session_ttl),
+        base: config.base_path.trim_end_matches('/').to_string(),
+        secure_cookies: config.secure_cookies,
+        ttl: config.session_ttl,
+        sign_ins: Arc::new(tokio::sync::Semaphore::new(routes::SIGN_IN_SLOTS)),
+    };
+    routes::routes(Arc::new(state))
+}

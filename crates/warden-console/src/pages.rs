@@ -1,0 +1,465 @@
+//! The pages, as pure functions from views to HTML: no I/O, no clock reads, no session table.
+//!
+//! Layout puts the raw call (what will actually run) on the left and the agent's story (its
+//! rationale and the tool output it read) on the right under an "untrusted" banner, because an
+//! approver should judge the call and treat the story as a claim. Every element a browser test
+//! needs carries a `data-testid`.
+
+use crate::auth::{CSRF_FIELD, SignedIn};
+use crate::desk::{DecisionView, RequestView};
+use crate::html::{Html, path_segment, relative, timestamp};
+
+/// What every signed-in page needs besides its content.
+pub(crate) struct Frame<'a> {
+    pub base: &'a str,
+    pub who: &'a SignedIn,
+    pub now_ms: i64,
+}
+
+/// A line shown above a request: an answer recorded, or a refusal.
+pub(crate) enum Message {
+    Notice(String),
+    Refusal(String),
+}
+
+/// Longest argument text shown in a table cell before it is cut.
+const CELL_CHARS: usize = 300;
+
+const STYLE: &str = "<style>
+body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
+header{background:#1f2937;color:#fff;padding:.6em 1.2em;display:flex;gap:1.2em;align-items:center}
+header a{color:#fff}header .who{margin-left:auto}header form{margin:0}
+main{padding:1em 1.2em;max-width:1400px}
+h1{font-size:1.35em}h2{font-size:1.1em;margin-top:0}h3{font-size:1em;margin-bottom:.3em}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border:1px solid #d6d9de;padding:.3em .5em;text-align:left;vertical-align:top}
+table.kv th{width:11em;background:#f0f2f5}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;border:1px solid #d6d9de;padding:.5em;margin:.2em 0;max-height:32em;overflow:auto}
+code{overflow-wrap:anywhere}
+.cols{display:grid;grid-template-columns:1fr 1fr;gap:1.2em}
+@media(max-width:900px){.cols{grid-template-columns:1fr}}
+section{background:#fff;border:1px solid #d6d9de;padding:.8em 1em;margin-bottom:1em}
+.untrusted{border:2px dashed #b45309;background:#fffbeb}
+.label{display:inline-block;font-size:.8em;font-weight:600;padding:.1em .5em;border-radius:3px;background:#b45309;color:#fff}
+.status{display:inline-block;font-weight:700;padding:.15em .6em;border-radius:3px;color:#fff;background:#6b7280}
+.st-pending{background:#b45309}.st-approved,.st-executed,.d-allow{background:#047857;color:#fff}
+.st-denied,.d-deny{background:#b91c1c;color:#fff}.d-hold{background:#b45309;color:#fff}
+.notice{background:#ecfdf5;border:1px solid #047857;padding:.5em .8em}
+.refusal{background:#fef2f2;border:1px solid #b91c1c;padding:.5em .8em;font-weight:600}
+.findings li{color:#b91c1c}
+textarea{width:100%;min-height:5em;font:inherit}
+button{font:inherit;padding:.4em 1.2em;margin-right:.6em;cursor:pointer}
+button.approve{background:#047857;color:#fff;border:0}button.deny{background:#b91c1c;color:#fff;border:0}
+.muted{color:#6b7280}
+</style>";
+
+fn document(title: &str, body: Html) -> String {
+    let mut h = Html::new();
+    h.raw("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">")
+        .raw("<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">")
+        .raw("<title>")
+        .text(title)
+        .raw(" · warden approvals</title>")
+        .raw(STYLE)
+        .raw("</head><body>")
+        .append(body)
+        .raw("</body></html>");
+    h.into_string()
+}
+
+fn header(f: &Frame<'_>) -> Html {
+    let mut h = Html::new();
+    h.raw("<header><strong>warden approvals</strong>")
+        .raw("<a data-testid=\"nav-pending\" href=\"")
+        .text(if f.base.is_empty() { "/" } else { f.base })
+        .raw("\">Pending</a><a data-testid=\"nav-decisions\" href=\"")
+        .text(f.base)
+        .raw("/decisions\">Recent decisions</a>")
+        .raw("<span class=\"who\">Signed in as <strong data-testid=\"signed-in-as\">")
+        .text(&f.who.approver_name)
+        .raw("</strong> (<code>")
+        .text(&f.who.approver_id)
+        .raw("</code>)</span><form method=\"post\" action=\"")
+        .text(f.base)
+        .raw("/logout\">");
+    csrf_input(&mut h, f.who);
+    h.raw("<button type=\"submit\" data-testid=\"logout\">Sign out</button></form></header>");
+    h
+}
+
+fn csrf_input(h: &mut Html, who: &SignedIn) {
+    h.raw("<input type=\"hidden\" name=\"")
+        .text(CSRF_FIELD)
+        .raw("\" value=\"")
+        .text(who.csrf())
+        .raw("\">");
+}
+
+fn signed_in(f: &Frame<'_>, title: &str, content: Html) -> String {
+    let mut body = header(f);
+    body.raw("<main>").append(content).raw("</main>");
+    document(title, body)
+}
+
+fn status_class(status: &str) -> &'static str {
+    match status {
+        "pending" => "status st-pending",
+        "approved" => "status st-approved",
+        "executed" => "status st-executed",
+        "denied" => "status st-denied",
+        _ => "status",
+    }
+}
+
+fn decision_class(decision: &str) -> &'static str {
+    match decision {
+        "allow" => "status d-allow",
+        "hold" => "status d-hold",
+        "deny" => "status d-deny",
+        _ => "status",
+    }
+}
+
+fn request_href(h: &mut Html, base: &str, id: &str) {
+    h.text(base).raw("/requests/").text(&path_segment(id));
+}
+
+fn session_link(h: &mut Html, base: &str, session: &str) {
+    h.raw("<a data-testid=\"session-link\" href=\"")
+        .text(base)
+        .raw("/sessions/")
+        .text(&path_segment(session))
+        .raw("\"><code>")
+        .untrusted(session)
+        .raw("</code></a>");
+}
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// The sign-in form, with the uniform error when a sign-in failed.
+pub(crate) fn login(base: &str, error: Option<&str>) -> String {
+    let mut h = Html::new();
+    h.raw("<header><strong>warden approvals</strong></header><main><section style=\"max-width:26em\">")
+        .raw("<h1>Sign in</h1>");
+    if let Some(e) = error {
+        h.raw("<p class=\"refusal\" role=\"alert\" data-testid=\"login-error\">")
+            .text(e)
+            .raw("</p>");
+    }
+    h.raw("<form method=\"post\" action=\"")
+        .text(base)
+        .raw("/login\" data-testid=\"login-form\">")
+        .raw("<p><label for=\"approver\">Approver id</label><br>")
+        .raw("<input id=\"approver\" name=\"approver\" autocomplete=\"username\" required data-testid=\"login-approver\"></p>")
+        .raw("<p><label for=\"password\">Password or approver token</label><br>")
+        .raw("<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required data-testid=\"login-password\"></p>")
+        .raw("<p><button type=\"submit\" data-testid=\"login-submit\">Sign in</button></p></form></section></main>");
+    document("Sign in", h)
+}
+
+/// Requests waiting for an answer.
+pub(crate) fn pending(f: &Frame<'_>, requests: &[RequestView]) -> String {
+    let mut h = Html::new();
+    h.raw("<h1>Waiting for approval</h1>");
+    if requests.is_empty() {
+        h.raw("<p data-testid=\"pending-empty\">No held calls are waiting.</p>");
+        return signed_in(f, "Pending", h);
+    }
+    h.raw("<table data-testid=\"pending-table\"><thead><tr><th>Requested</th><th>Action</th><th>Agent</th>")
+        .raw("<th>Session</th><th>Category / stakes</th><th>Rule (owner)</th><th>Approvals</th><th>Expires</th></tr></thead><tbody>");
+    for r in requests {
+        let approvals = r.answers.iter().filter(|a| a.approve).count();
+        h.raw("<tr data-testid=\"pending-row\" data-request-id=\"")
+            .text(&r.id)
+            .raw("\"><td>")
+            .text(&timestamp(r.created_ms))
+            .raw("</td><td><a data-testid=\"pending-link\" href=\"");
+        request_href(&mut h, f.base, &r.id);
+        h.raw("\"><code>")
+            .untrusted(&r.tool)
+            .raw("</code></a></td><td><code>")
+            .untrusted(&r.principal)
+            .raw("</code></td><td>");
+        session_link(&mut h, f.base, &r.session);
+        h.raw("</td><td>")
+            .text(&r.category)
+            .raw(" / ")
+            .text(&r.stakes)
+            .raw("</td><td><code>")
+            .text(&r.rule)
+            .raw("</code> (")
+            .text(&r.owner)
+            .raw(")</td><td>")
+            .display(approvals)
+            .raw(" of ")
+            .display(r.approvals_needed)
+            .raw("</td><td>")
+            .text(&relative(r.expires_ms, f.now_ms))
+            .raw("</td></tr>");
+    }
+    h.raw("</tbody></table>");
+    signed_in(f, "Pending", h)
+}
+
+fn kv<'h>(h: &'h mut Html, label: &'static str, testid: &'static str) -> &'h mut Html {
+    h.raw("<tr><th>")
+        .raw(label)
+        .raw("</th><td data-testid=\"")
+        .raw(testid)
+        .raw("\">")
+}
+
+/// One request: the call, the agent's story, the answers so far and the answer form.
+pub(crate) fn request(
+    f: &Frame<'_>,
+    r: &RequestView,
+    message: Option<&Message>,
+    reason_draft: &str,
+) -> String {
+    let mut h = Html::new();
+    h.raw("<h1>Held call: <code data-testid=\"request-tool\">")
+        .untrusted(&r.tool)
+        .raw("</code></h1><p>Status: <span data-testid=\"request-status\" data-status=\"")
+        .text(&r.status)
+        .raw("\" class=\"")
+        .raw(status_class(&r.status))
+        .raw("\">")
+        .text(&r.status)
+        .raw("</span></p>");
+    match message {
+        Some(Message::Notice(m)) => {
+            h.raw("<p class=\"notice\" role=\"status\" data-testid=\"notice\">")
+                .text(m)
+                .raw("</p>");
+        }
+        Some(Message::Refusal(m)) => {
+            h.raw("<p class=\"refusal\" role=\"alert\" data-testid=\"refusal\">")
+                .text(m)
+                .raw("</p>");
+        }
+        None => {}
+    }
+
+    h.raw("<div class=\"cols\"><section data-testid=\"request-call\"><h2>The call that runs if approved</h2><table class=\"kv\">");
+    kv(&mut h, "Action", "request-action")
+        .raw("<code>")
+        .untrusted(&r.tool)
+        .raw("</code></td></tr>");
+    kv(&mut h, "Agent", "request-principal")
+        .raw("<code>")
+        .untrusted(&r.principal)
+        .raw("</code></td></tr>");
+    kv(&mut h, "Session", "request-session");
+    session_link(&mut h, f.base, &r.session);
+    h.raw("</td></tr>");
+    kv(&mut h, "Category", "request-category")
+        .text(&r.category)
+        .raw("</td></tr>");
+    kv(&mut h, "Stakes", "request-stakes")
+        .text(&r.stakes)
+        .raw("</td></tr>");
+    kv(&mut h, "Rule", "request-rule")
+        .raw("<code>")
+        .text(&r.rule)
+        .raw("</code></td></tr>");
+    kv(&mut h, "Rule owner", "request-owner")
+        .text(&r.owner)
+        .raw("</td></tr>");
+    kv(&mut h, "Policy version", "request-policy-version")
+        .raw("<code>")
+        .text(&r.policy_version)
+        .raw("</code></td></tr>");
+    kv(&mut h, "Arguments digest", "request-digest")
+        .raw("<code>")
+        .text(&r.args_digest)
+        .raw("</code></td></tr>");
+    kv(&mut h, "Requested", "request-created")
+        .text(&timestamp(r.created_ms))
+        .raw("</td></tr>");
+    kv(&mut h, "Expires", "request-expires")
+        .text(&timestamp(r.expires_ms))
+        .raw(" (")
+        .text(&relative(r.expires_ms, f.now_ms))
+        .raw(")</td></tr>");
+    let approvals = r.answers.iter().filter(|a| a.approve).count();
+    kv(&mut h, "Approvals", "request-approvals")
+        .display(approvals)
+        .raw(" of ")
+        .display(r.approvals_needed)
+        .raw(if r.approvals_needed > 1 {
+            " (two different people)"
+        } else {
+            ""
+        })
+        .raw("</td></tr></table>");
+    let args = serde_json::to_string_pretty(&r.args).unwrap_or_else(|_| r.args.to_string());
+    h.raw("<h3>Arguments, exactly as they will be forwarded</h3>")
+        .raw("<p><span class=\"label\">untrusted</span> written by the agent</p>")
+        .raw("<pre data-testid=\"request-args\">")
+        .untrusted(&args)
+        .raw("</pre></section>");
+
+    h.raw("<section class=\"untrusted\" data-testid=\"request-evidence\"><h2>What the agent relied on</h2>")
+        .raw("<p data-testid=\"untrusted-warning\"><span class=\"label\">untrusted</span> This text came from the agent ")
+        .raw("and from tool output. It may contain instructions aimed at you: judge the call on the left, ")
+        .raw("and treat this as a claim to check.</p><h3>The agent's rationale</h3>");
+    match &r.rationale {
+        Some(text) => {
+            h.raw("<pre data-testid=\"request-rationale\">")
+                .untrusted(text)
+                .raw("</pre>");
+        }
+        None => {
+            h.raw("<p class=\"muted\" data-testid=\"request-rationale\">The agent gave none.</p>");
+        }
+    }
+    h.raw("<h3>Tool output it read in this session (")
+        .display(r.evidence.len())
+        .raw(")</h3>");
+    if r.evidence.is_empty() {
+        h.raw("<p class=\"muted\">None recorded.</p>");
+    } else {
+        h.raw("<ol>");
+        for e in &r.evidence {
+            h.raw("<li data-testid=\"evidence-item\"><span class=\"muted\">audit #")
+                .display(e.index)
+                .raw("</span> <code>")
+                .untrusted(&e.tool)
+                .raw("</code><pre>")
+                .untrusted(&e.summary)
+                .raw("</pre>");
+            if !e.findings.is_empty() {
+                h.raw("<ul class=\"findings\" data-testid=\"evidence-findings\">");
+                for finding in &e.findings {
+                    h.raw("<li>").untrusted(finding).raw("</li>");
+                }
+                h.raw("</ul>");
+            }
+            h.raw("</li>");
+        }
+        h.raw("</ol>");
+    }
+    h.raw("</section></div>");
+
+    h.raw("<section data-testid=\"request-answers\"><h2>Answers</h2>");
+    if r.answers.is_empty() {
+        h.raw("<p class=\"muted\">No one has answered yet.</p>");
+    } else {
+        h.raw("<table><thead><tr><th>When</th><th>Approver</th><th>Answer</th><th>Reason</th></tr></thead><tbody>");
+        for a in &r.answers {
+            h.raw("<tr data-testid=\"answer-row\"><td>")
+                .text(&timestamp(a.at_ms))
+                .raw("</td><td><code>")
+                .text(&a.approver)
+                .raw("</code></td><td>")
+                .raw(if a.approve { "approve" } else { "deny" })
+                .raw("</td><td>")
+                .text(&a.reason)
+                .raw("</td></tr>");
+        }
+        h.raw("</tbody></table>");
+    }
+    h.raw("</section>");
+
+    if r.status == "pending" {
+        h.raw("<section><h2>Your answer</h2><form method=\"post\" action=\"");
+        request_href(&mut h, f.base, &r.id);
+        h.raw("/decide\" data-testid=\"decide-form\">");
+        csrf_input(&mut h, f.who);
+        h.raw("<p><label for=\"reason\">Reason (required; recorded in the audit log with your id)</label>")
+            .raw("<textarea id=\"reason\" name=\"reason\" required maxlength=\"2000\" data-testid=\"reason\">")
+            .text(reason_draft)
+            .raw("</textarea></p><p>")
+            .raw("<button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\" data-testid=\"approve\">Approve</button>")
+            .raw("<button type=\"submit\" name=\"decision\" value=\"deny\" class=\"deny\" data-testid=\"deny\">Deny</button>")
+            .raw("</p></form></section>");
+    }
+    signed_in(f, &format!("Request {}", r.id), h)
+}
+
+fn events_table(h: &mut Html, base: &str, rows: &[DecisionView], testid: &'static str) {
+    h.raw("<table><thead><tr><th>#</th><th>Time</th><th>Event</th><th>Decision</th><th>Action</th>")
+        .raw("<th>Agent</th><th>Session</th><th>Rule (owner)</th><th>Arguments <span class=\"label\">untrusted</span></th><th>Detail</th></tr></thead><tbody>");
+    for d in rows {
+        h.raw("<tr data-testid=\"")
+            .raw(testid)
+            .raw("\"><td>")
+            .display(d.index)
+            .raw("</td><td>")
+            .text(&timestamp(d.time_ms))
+            .raw("</td><td>")
+            .text(&d.kind)
+            .raw("</td><td>");
+        if let Some(decision) = &d.decision {
+            h.raw("<span class=\"")
+                .raw(decision_class(decision))
+                .raw("\">")
+                .text(decision)
+                .raw("</span>");
+        }
+        h.raw("</td><td><code>")
+            .untrusted(&d.tool)
+            .raw("</code></td><td><code>")
+            .untrusted(&d.principal)
+            .raw("</code></td><td>");
+        session_link(h, base, &d.session);
+        h.raw("</td><td>");
+        if let Some(rule) = &d.rule {
+            h.raw("<code>").text(rule).raw("</code>");
+        }
+        if let Some(owner) = &d.owner {
+            h.raw(" (").text(owner).raw(")");
+        }
+        h.raw("</td><td><code>")
+            .untrusted(&cut(&d.args.to_string(), CELL_CHARS))
+            .raw("</code></td><td>")
+            .untrusted(&d.detail)
+            .raw("</td></tr>");
+    }
+    h.raw("</tbody></table>");
+}
+
+/// The latest decisions across all agents.
+pub(crate) fn decisions(f: &Frame<'_>, rows: &[DecisionView]) -> String {
+    let mut h = Html::new();
+    h.raw("<h1>Recent decisions</h1>");
+    if rows.is_empty() {
+        h.raw("<p data-testid=\"decisions-empty\">No decisions recorded yet.</p>");
+    } else {
+        events_table(&mut h, f.base, rows, "decision-row");
+    }
+    signed_in(f, "Recent decisions", h)
+}
+
+/// Everything one agent session did, in order.
+pub(crate) fn trail(f: &Frame<'_>, session: &str, rows: &[DecisionView]) -> String {
+    let mut h = Html::new();
+    h.raw("<h1>Session <code data-testid=\"trail-session\">")
+        .untrusted(session)
+        .raw("</code></h1>");
+    if rows.is_empty() {
+        h.raw("<p data-testid=\"trail-empty\">No events recorded for this session.</p>");
+    } else {
+        events_table(&mut h, f.base, rows, "trail-row");
+    }
+    signed_in(f, "Session trail", h)
+}
+
+/// A page that only says what went wrong.
+pub(crate) fn problem(f: &Frame<'_>, title: &str, message: &str) -> String {
+    let mut h = Html::new();
+    h.raw("<h1>")
+        .text(title)
+        .raw("</h1><p class=\"refusal\" data-testid=\"problem\">")
+        .text(message)
+        .raw("</p>");
+    signed_in(f, title, h)
+}

@@ -1,0 +1,416 @@
+//! The HTTP edge: extract, check, call the desk on a blocking task, render.
+//!
+//! Checks run in a fixed order that the handler signatures make visible: the session (a
+//! [`SignedIn`] extractor that runs before any body is read: GET without one redirects to the
+//! sign-in page, anything else is 401), then the CSRF token (403, nothing happens), then the
+//! form's content, and only then the desk. Desk failures are classified once in `desk_problem`:
+//! a refusal is shown as written, an internal failure is logged and shown as a generic line.
+
+use crate::auth::{self, Confirmed, Sessions, SignedIn};
+use crate::config::ApproverLogin;
+use crate::desk::{ApprovalDesk, DeskError, RequestView};
+use crate::pages::{self, Frame, Message};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Form, Router};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::Semaphore;
+
+/// Longest reason accepted, in characters.
+const MAX_REASON_CHARS: usize = 2000;
+/// Longest secret tried; longer ones are refused like any wrong one.
+const MAX_SECRET_BYTES: usize = 1024;
+/// Sign-ins verified at once (each Argon2 check takes ~19 MiB and real CPU time).
+pub(crate) const SIGN_IN_SLOTS: usize = 2;
+const DEFAULT_DECISIONS: usize = 100;
+const MAX_DECISIONS: usize = 1000;
+const LOGIN_FAILED: &str = "wrong approver or password";
+
+pub(crate) struct Console {
+    pub desk: Arc<dyn ApprovalDesk>,
+    pub approvers: Arc<[ApproverLogin]>,
+    pub sessions: Sessions,
+    /// The mount point without a trailing slash (`/console`, or empty at the root).
+    pub base: String,
+    pub secure_cookies: bool,
+    pub ttl: Duration,
+    pub sign_ins: Arc<Semaphore>,
+}
+
+impl Console {
+    /// The pending page's address.
+    fn home(&self) -> String {
+        if self.base.is_empty() {
+            "/".to_string()
+        } else {
+            self.base.clone()
+        }
+    }
+
+    fn frame<'a>(&'a self, who: &'a SignedIn) -> Frame<'a> {
+        Frame {
+            base: &self.base,
+            who,
+            now_ms: now_ms(),
+        }
+    }
+}
+
+type AppState = Arc<Console>;
+
+pub(crate) fn routes(state: AppState) -> Router {
+    use axum::routing::{get, post};
+    Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/", get(pending))
+        .route("/requests/{id}", get(request_page))
+        .route("/requests/{id}/decide", post(decide))
+        .route("/decisions", get(decisions))
+        .route("/sessions/{id}", get(trail))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// No session behind the request.
+pub(crate) enum NotSignedIn {
+    /// A page view: go and sign in.
+    Redirect(String),
+    /// Anything that would change state: refuse.
+    Unauthorized,
+}
+
+impl IntoResponse for NotSignedIn {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Redirect(to) => Redirect::to(&to).into_response(),
+            Self::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                Html("<!doctype html><p>sign in first</p>"),
+            )
+                .into_response(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = NotSignedIn;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, NotSignedIn> {
+        let found = auth::session_cookie(&parts.headers).and_then(|c| state.sessions.lookup(&c));
+        found.ok_or_else(|| {
+            if parts.method == Method::GET || parts.method == Method::HEAD {
+                NotSignedIn::Redirect(format!("{}/login", state.base))
+            } else {
+                NotSignedIn::Unauthorized
+            }
+        })
+    }
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    let set = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    for (name, value) in set {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// Runs a desk call off the async runtime.
+async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, DeskError> + Send + 'static,
+) -> Result<T, DeskError> {
+    tokio::task::spawn_blocking(call)
+        .await
+        .unwrap_or_else(|e| Err(DeskError::Internal(format!("desk task failed: {e}"))))
+}
+
+/// The one place a desk error becomes a page.
+fn desk_problem(console: &Console, who: &SignedIn, e: DeskError) -> Response {
+    let f = console.frame(who);
+    let (status, title, message) = match e {
+        DeskError::NotFound => (
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "no such request".to_string(),
+        ),
+        DeskError::Refused(m) => (StatusCode::CONFLICT, "Refused", m),
+        DeskError::Internal(detail) => {
+            tracing::error!(%detail, "console: approval desk failure");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "the approval desk is unavailable; try again, and tell the warden operator if it persists"
+                    .to_string(),
+            )
+        }
+    };
+    (status, Html(pages::problem(&f, title, &message))).into_response()
+}
+
+async fn login_form(State(console): State<AppState>) -> Html<String> {
+    Html(pages::login(&console.base, None))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    approver: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn login(State(console): State<AppState>, Form(form): Form<LoginForm>) -> Response {
+    let failed = |status: StatusCode, message: &str| {
+        (status, Html(pages::login(&console.base, Some(message)))).into_response()
+    };
+    if form.password.len() > MAX_SECRET_BYTES || form.approver.len() > MAX_SECRET_BYTES {
+        return failed(StatusCode::UNAUTHORIZED, LOGIN_FAILED);
+    }
+    let Ok(slot) = Arc::clone(&console.sign_ins).try_acquire_owned() else {
+        return failed(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many sign-in attempts at once; try again in a moment",
+        );
+    };
+    let approvers = Arc::clone(&console.approvers);
+    let attempted = form.approver.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        auth::check_login(&approvers, &form.approver, &form.password).cloned()
+    })
+    .await;
+    match checked {
+        Ok(Some(approver)) => {
+            tracing::info!(approver = %approver.id, "console: signed in");
+            let cookie = console.sessions.start(&approver);
+            let set = auth::set_cookie(
+                Some(&cookie),
+                &console.home(),
+                console.ttl,
+                console.secure_cookies,
+            );
+            ([(header::SET_COOKIE, set)], Redirect::to(&console.home())).into_response()
+        }
+        Ok(None) => {
+            tracing::info!(approver = ?attempted, "console: sign-in refused");
+            failed(StatusCode::UNAUTHORIZED, LOGIN_FAILED)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "console: sign-in check failed");
+            failed(StatusCode::INTERNAL_SERVER_ERROR, LOGIN_FAILED)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+fn forged() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Html("<!doctype html><p>this form is stale or did not come from the console; reload the page and try again</p>"),
+    )
+        .into_response()
+}
+
+async fn logout(
+    State(console): State<AppState>,
+    who: SignedIn,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if who.confirm(&form.csrf).is_none() {
+        return forged();
+    }
+    console.sessions.end(&who);
+    tracing::info!(approver = %who.approver_id, "console: signed out");
+    let clear = auth::set_cookie(None, &console.home(), console.ttl, console.secure_cookies);
+    (
+        [(header::SET_COOKIE, clear)],
+        Redirect::to(&format!("{}/login", console.base)),
+    )
+        .into_response()
+}
+
+async fn pending(State(console): State<AppState>, who: SignedIn) -> Response {
+    let desk = Arc::clone(&console.desk);
+    match blocking(move || desk.pending()).await {
+        Ok(list) => Html(pages::pending(&console.frame(&who), &list)).into_response(),
+        Err(e) => desk_problem(&console, &who, e),
+    }
+}
+
+async fn fetch(console: &Console, id: String) -> Result<RequestView, DeskError> {
+    let desk = Arc::clone(&console.desk);
+    blocking(move || desk.request(&id))
+        .await?
+        .ok_or(DeskError::NotFound)
+}
+
+async fn request_page(
+    State(console): State<AppState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    match fetch(&console, id).await {
+        Ok(r) => Html(pages::request(&console.frame(&who), &r, None, "")).into_response(),
+        Err(e) => desk_problem(&console, &who, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct DecideForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn decide(
+    State(console): State<AppState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<DecideForm>,
+) -> Response {
+    let Some(confirmed) = who.confirm(&form.csrf) else {
+        return forged();
+    };
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "deny" => false,
+        _ => return again(&console, &who, id, "choose approve or deny", &form.reason).await,
+    };
+    let reason = form.reason.trim();
+    if reason.is_empty() {
+        return again(&console, &who, id, "a reason is required", "").await;
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return again(
+            &console,
+            &who,
+            id,
+            "the reason is longer than 2000 characters",
+            reason,
+        )
+        .await;
+    }
+    answer(&console, confirmed, id, approve, reason.to_string()).await
+}
+
+/// Records an answer; reachable only with a [`Confirmed`] request.
+async fn answer(
+    console: &Console,
+    confirmed: Confirmed<'_>,
+    id: String,
+    approve: bool,
+    reason: String,
+) -> Response {
+    let who = confirmed.approver();
+    let desk = Arc::clone(&console.desk);
+    let approver = who.approver_id.clone();
+    let request_id = id.clone();
+    let draft = reason.clone();
+    let result = blocking(move || desk.decide(&request_id, &approver, approve, &reason)).await;
+    match result {
+        Ok(view) => {
+            tracing::info!(approver = %who.approver_id, request = %id, approve, "console: answer recorded");
+            let verb = if approve { "approval" } else { "denial" };
+            let note = Message::Notice(format!(
+                "your {verb} was recorded; the request is now {}",
+                view.status
+            ));
+            Html(pages::request(&console.frame(who), &view, Some(&note), "")).into_response()
+        }
+        Err(DeskError::Refused(m)) => {
+            tracing::info!(approver = %who.approver_id, request = %id, refusal = %m, "console: answer refused");
+            match fetch(console, id).await {
+                Ok(view) => {
+                    let page = pages::request(
+                        &console.frame(who),
+                        &view,
+                        Some(&Message::Refusal(m)),
+                        &draft,
+                    );
+                    (StatusCode::CONFLICT, Html(page)).into_response()
+                }
+                Err(_) => desk_problem(console, who, DeskError::Refused(m)),
+            }
+        }
+        Err(e) => desk_problem(console, who, e),
+    }
+}
+
+/// The request page again, with a message about what to fix; the desk is not asked to decide.
+async fn again(
+    console: &Console,
+    who: &SignedIn,
+    id: String,
+    message: &str,
+    draft: &str,
+) -> Response {
+    match fetch(console, id).await {
+        Ok(view) => {
+            let note = Message::Refusal(message.to_string());
+            let page = pages::request(&console.frame(who), &view, Some(&note), draft);
+            (StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response()
+        }
+        Err(e) => desk_problem(console, who, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct DecisionsQuery {
+    limit: Option<usize>,
+}
+
+async fn decisions(
+    State(console): State<AppState>,
+    who: SignedIn,
+    Query(q): Query<DecisionsQuery>,
+) -> Response {
+    let limit = q.limit.unwrap_or(DEFAULT_DECISIONS).clamp(1, MAX_DECISIONS);
+    let desk = Arc::clone(&console.desk);
+    match blocking(move || desk.recent_decisions(limit)).await {
+        Ok(rows) => Html(pages::decisions(&console.frame(&who), &rows)).into_response(),
+        Err(e) => desk_problem(&console, &who, e),
+    }
+}
+
+async fn trail(
+    State(console): State<AppState>,
+    who: SignedIn,
+    Path(session): Path<String>,
+) -> Response {
+    let desk = Arc::clone(&console.desk);
+    let s = session.clone();
+    match blocking(move || desk.session_trail(&s)).await {
+        Ok(rows) => Html(pages::trail(&console.frame(&who), &session, &rows)).into_response(),
+        Err(e) => desk_problem(&console, &who, e),
+    }
+}

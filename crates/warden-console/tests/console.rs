@@ -1,0 +1,787 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+//! The console driven through its router, mounted at `/console` as the gateway mounts it, over
+//! an in-memory desk that records every `decide` call.
+
+use argon2::password_hash::{PasswordHasher, SaltString};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tower::ServiceExt;
+use warden_console::{
+    AnswerView, ApprovalDesk, ApproverLogin, ConsoleConfig, DecisionView, DeskError, EvidenceView,
+    RequestView, router,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+struct Call {
+    id: String,
+    approver: String,
+    approve: bool,
+    reason: String,
+}
+
+struct FakeDesk {
+    requests: Mutex<Vec<RequestView>>,
+    calls: Mutex<Vec<Call>>,
+    events: Vec<DecisionView>,
+}
+
+impl FakeDesk {
+    fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl ApprovalDesk for FakeDesk {
+    fn pending(&self) -> Result<Vec<RequestView>, DeskError> {
+        let all = self.requests.lock().unwrap();
+        Ok(all
+            .iter()
+            .filter(|r| r.status == "pending")
+            .cloned()
+            .collect())
+    }
+
+    fn request(&self, id: &str) -> Result<Option<RequestView>, DeskError> {
+        Ok(self
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| r.id == id)
+            .cloned())
+    }
+
+    fn decide(
+        &self,
+        id: &str,
+        approver: &str,
+        approve: bool,
+        reason: &str,
+    ) -> Result<RequestView, DeskError> {
+        self.calls.lock().unwrap().push(Call {
+            id: id.into(),
+            approver: approver.into(),
+            approve,
+            reason: reason.into(),
+        });
+        let mut all = self.requests.lock().unwrap();
+        let r = all
+            .iter_mut()
+            .find(|r| r.id == id)
+            .ok_or(DeskError::NotFound)?;
+        if r.principal == format!("Approver::\"{approver}\"") {
+            return Err(DeskError::Refused("you requested this action".into()));
+        }
+        if r.answers.iter().any(|a| a.approver == approver) {
+            return Err(DeskError::Refused(
+                "a second, different approver is needed".into(),
+            ));
+        }
+        r.answers.push(AnswerView {
+            approver: approver.into(),
+            approve,
+            reason: reason.into(),
+            at_ms: 1,
+        });
+        let yes = r.answers.iter().filter(|a| a.approve).count();
+        if !approve {
+            r.status = "denied".into();
+        } else if yes >= usize::from(r.approvals_needed) {
+            r.status = "approved".into();
+        }
+        Ok(r.clone())
+    }
+
+    fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionView>, DeskError> {
+        Ok(self.events.iter().take(limit).cloned().collect())
+    }
+
+    fn session_trail(&self, session: &str) -> Result<Vec<DecisionView>, DeskError> {
+        Ok(self
+            .events
+            .iter()
+            .filter(|e| e.session == session)
+            .cloned()
+            .collect())
+    }
+}
+
+const SCRIPT: &str = "<script>alert('pwned')</script>";
+
+fn held(id: &str, tool: &str, needed: u8) -> RequestView {
+    RequestView {
+        id: id.into(),
+        created_ms: 1_780_000_000_000,
+        expires_ms: 4_102_444_800_000,
+        status: "pending".into(),
+        principal: "Agent::\"responder\"".into(),
+        session: "sess-7".into(),
+        tool: tool.into(),
+        category: "containment".into(),
+        stakes: "high".into(),
+        args: json!({ "host": "ws-042", "note": SCRIPT }),
+        args_digest: "sha256:abc123".into(),
+        rule: "containment.isolate_host.needs-approval".into(),
+        owner: "soc-containment-lead".into(),
+        policy_version: "sha256:policy42".into(),
+        approvals_needed: needed,
+        answers: vec![],
+        rationale: Some(format!("ws-042 beacons to a C2 host {SCRIPT}")),
+        evidence: vec![EvidenceView {
+            index: 12,
+            tool: "edr.get_alerts".into(),
+            summary: "<img src=x onerror=alert(1)> beacon every 60 s".into(),
+            findings: vec!["instruction-like text".into()],
+        }],
+    }
+}
+
+fn event(index: u64, session: &str, decision: &str) -> DecisionView {
+    DecisionView {
+        index,
+        time_ms: 1_780_000_000_000,
+        kind: "decision".into(),
+        principal: "Agent::\"responder\"".into(),
+        session: session.into(),
+        tool: "edr.isolate_host".into(),
+        decision: Some(decision.into()),
+        rule: Some("rule-x".into()),
+        owner: Some("owner-y".into()),
+        args: json!({ "host": SCRIPT }),
+        detail: String::new(),
+    }
+}
+
+fn sha(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// A cheap Argon2id hash so tests stay fast; verification reads the cost from the string.
+fn cheap_hash(password: &str) -> String {
+    let params = argon2::Params::new(1024, 1, 1, None).unwrap();
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    argon
+        .hash_password(
+            password.as_bytes(),
+            &SaltString::generate(&mut rand::rngs::OsRng),
+        )
+        .unwrap()
+        .to_string()
+}
+
+fn config(secure: bool, ttl: Duration) -> ConsoleConfig {
+    ConsoleConfig {
+        approvers: vec![
+            ApproverLogin {
+                id: "alice".into(),
+                name: "Alice Analyst".into(),
+                password_argon2: Some(cheap_hash("correct horse")),
+                token_sha256: Some(sha("alice-token")),
+            },
+            ApproverLogin {
+                id: "bob".into(),
+                name: "Bob".into(),
+                password_argon2: None,
+                token_sha256: Some(sha("bob-token")),
+            },
+        ],
+        secure_cookies: secure,
+        base_path: "/console".into(),
+        session_ttl: ttl,
+    }
+}
+
+fn setup_with(secure: bool, ttl: Duration) -> (Router, Arc<FakeDesk>) {
+    let desk = Arc::new(FakeDesk {
+        requests: Mutex::new(vec![
+            held("req-1", "edr.isolate_host", 1),
+            held("req-2", "idp.disable_account", 2),
+            RequestView {
+                status: "approved".into(),
+                ..held("req-old", "tickets.close", 1)
+            },
+            RequestView {
+                principal: "Approver::\"alice\"".into(),
+                ..held("req-self", "idp.reset", 1)
+            },
+        ]),
+        calls: Mutex::new(vec![]),
+        events: vec![event(40, "sess-7", "hold"), event(41, "sess-8", "deny")],
+    });
+    let app = Router::new().nest("/console", router(desk.clone(), config(secure, ttl)));
+    (app, desk)
+}
+
+fn setup() -> (Router, Arc<FakeDesk>) {
+    setup_with(false, Duration::from_secs(3600))
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Reply {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut b = Request::get(path);
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, format!("warden_console={c}"));
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+fn post(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Request<Body> {
+    let body = form
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut b =
+        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, format!("warden_console={c}"));
+    }
+    b.body(Body::from(body)).unwrap()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn set_cookie(r: &Reply) -> Option<String> {
+    r.headers
+        .get(header::SET_COOKIE)
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    let first = set_cookie.split(';').next().unwrap();
+    first.strip_prefix("warden_console=").unwrap().to_string()
+}
+
+fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("a csrf field") + marker.len();
+    let end = html[start..].find('"').unwrap();
+    html[start..start + end].to_string()
+}
+
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+async fn sign_in(app: &Router, approver: &str, secret: &str) -> Session {
+    let r = send(
+        app,
+        post(
+            "/console/login",
+            None,
+            &[("approver", approver), ("password", secret)],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let cookie = cookie_value(&set_cookie(&r).unwrap());
+    let page = send(app, get("/console", Some(&cookie))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    Session {
+        csrf: csrf_in(&page.body),
+        cookie,
+    }
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[tokio::test]
+async fn login_with_password_or_token_sets_a_hardened_cookie() {
+    let (app, _) = setup_with(true, Duration::from_secs(600));
+    let form = get("/console/login", None);
+    let r = send(&app, form).await;
+    assert_eq!(r.status, StatusCode::OK);
+    for id in [
+        "login-form",
+        "login-approver",
+        "login-password",
+        "login-submit",
+    ] {
+        assert!(r.body.contains(&format!("data-testid=\"{id}\"")), "{id}");
+    }
+
+    for (who, secret) in [
+        ("alice", "correct horse"),
+        ("alice", "alice-token"),
+        ("bob", "bob-token"),
+    ] {
+        let r = send(
+            &app,
+            post(
+                "/console/login",
+                None,
+                &[("approver", who), ("password", secret)],
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{who}");
+        assert_eq!(r.headers[header::LOCATION], "/console");
+        let c = set_cookie(&r).unwrap();
+        assert!(c.contains("HttpOnly"));
+        assert!(c.contains("SameSite=Strict"));
+        assert!(c.contains("Path=/console;"));
+        assert!(c.contains("Max-Age=600"));
+        assert!(c.ends_with("; Secure"));
+        assert_eq!(cookie_value(&c).len(), 64, "256-bit id in hex");
+    }
+}
+
+#[tokio::test]
+async fn cookie_is_not_secure_unless_configured() {
+    let (app, _) = setup();
+    let r = send(
+        &app,
+        post(
+            "/console/login",
+            None,
+            &[("approver", "bob"), ("password", "bob-token")],
+        ),
+    )
+    .await;
+    assert!(!set_cookie(&r).unwrap().contains("Secure"));
+}
+
+#[tokio::test]
+async fn wrong_password_unknown_approver_and_empty_secret_read_the_same() {
+    let (app, _) = setup();
+    let mut bodies = vec![];
+    for (who, secret) in [
+        ("alice", "wrong horse"),
+        ("mallory", "correct horse"),
+        ("bob", "alice-token"),
+        ("alice", ""),
+    ] {
+        let r = send(
+            &app,
+            post(
+                "/console/login",
+                None,
+                &[("approver", who), ("password", secret)],
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{who}");
+        assert!(set_cookie(&r).is_none());
+        assert!(r.body.contains("wrong approver or password"));
+        assert!(r.body.contains("data-testid=\"login-error\""));
+        bodies.push(r.body);
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "one uniform answer"
+    );
+}
+
+#[tokio::test]
+async fn pages_without_a_session_redirect_to_login() {
+    let (app, _) = setup();
+    for path in [
+        "/console",
+        "/console/requests/req-1",
+        "/console/decisions",
+        "/console/sessions/sess-7",
+    ] {
+        let r = send(&app, get(path, None)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(r.headers[header::LOCATION], "/console/login");
+        let r = send(&app, get(path, Some(&"0".repeat(64)))).await;
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "{path} with a made-up cookie"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pending_page_lists_pending_requests() {
+    let (app, _) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let r = send(&app, get("/console", Some(&s.cookie))).await;
+    assert_eq!(count(&r.body, "data-testid=\"pending-row\""), 3);
+    assert!(r.body.contains("data-request-id=\"req-1\""));
+    assert!(r.body.contains("href=\"/console/requests/req-2\""));
+    assert!(
+        !r.body.contains("req-old"),
+        "answered requests are not pending"
+    );
+    assert!(r.body.contains("Alice Analyst"));
+    assert!(r.body.contains("0 of 2"));
+}
+
+#[tokio::test]
+async fn request_page_shows_the_raw_call_and_the_evidence() {
+    let (app, _) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let r = send(&app, get("/console/requests/req-1", Some(&s.cookie))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    for needle in [
+        "data-testid=\"request-status\" data-status=\"pending\"",
+        "edr.isolate_host",
+        "sha256:abc123",
+        "sha256:policy42",
+        "containment.isolate_host.needs-approval",
+        "soc-containment-lead",
+        "&quot;host&quot;: &quot;ws-042&quot;",
+        "data-testid=\"evidence-item\"",
+        "instruction-like text",
+        "came from the agent",
+        "data-testid=\"reason\"",
+        "data-testid=\"approve\"",
+        "data-testid=\"deny\"",
+        "action=\"/console/requests/req-1/decide\"",
+    ] {
+        assert!(r.body.contains(needle), "missing {needle}");
+    }
+    let r = send(&app, get("/console/requests/req-old", Some(&s.cookie))).await;
+    assert!(
+        !r.body.contains("data-testid=\"approve\""),
+        "no form once answered"
+    );
+    let r = send(&app, get("/console/requests/nope", Some(&s.cookie))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn agent_text_is_escaped_everywhere() {
+    let (app, _) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    for path in [
+        "/console",
+        "/console/requests/req-1",
+        "/console/decisions",
+        "/console/sessions/sess-7",
+    ] {
+        let r = send(&app, get(path, Some(&s.cookie))).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(!r.body.contains("<script"), "{path} has a raw script tag");
+        assert!(!r.body.contains("<img"), "{path} has a raw img tag");
+        let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"));
+    }
+    let r = send(&app, get("/console/requests/req-1", Some(&s.cookie))).await;
+    assert!(
+        r.body
+            .contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;")
+    );
+    assert!(r.body.contains("&lt;img src=x onerror=alert(1)&gt;"));
+}
+
+#[tokio::test]
+async fn decide_without_csrf_is_forbidden_and_the_desk_sees_nothing() {
+    let (app, desk) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let path = "/console/requests/req-1/decide";
+    let missing = send(
+        &app,
+        post(
+            path,
+            Some(&s.cookie),
+            &[("decision", "approve"), ("reason", "ok")],
+        ),
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    let wrong = [("csrf", "0000"), ("decision", "approve"), ("reason", "ok")];
+    assert_eq!(
+        send(&app, post(path, Some(&s.cookie), &wrong)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Another session's token is wrong too.
+    let other = sign_in(&app, "bob", "bob-token").await;
+    let borrowed = [
+        ("csrf", other.csrf.as_str()),
+        ("decision", "approve"),
+        ("reason", "ok"),
+    ];
+    assert_eq!(
+        send(&app, post(path, Some(&s.cookie), &borrowed))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(desk.calls().is_empty());
+}
+
+#[tokio::test]
+async fn decide_without_session_is_unauthorized() {
+    let (app, desk) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let form = [
+        ("csrf", s.csrf.as_str()),
+        ("decision", "approve"),
+        ("reason", "ok"),
+    ];
+    let r = send(&app, post("/console/requests/req-1/decide", None, &form)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = send(
+        &app,
+        post("/console/logout", None, &[("csrf", s.csrf.as_str())]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(desk.calls().is_empty());
+}
+
+#[tokio::test]
+async fn approve_with_csrf_and_reason_reaches_the_desk_as_the_approver() {
+    let (app, desk) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let form = [
+        ("csrf", s.csrf.as_str()),
+        ("decision", "approve"),
+        ("reason", "  C2 beacon confirmed  "),
+    ];
+    let r = send(
+        &app,
+        post("/console/requests/req-1/decide", Some(&s.cookie), &form),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        desk.calls(),
+        vec![Call {
+            id: "req-1".into(),
+            approver: "alice".into(),
+            approve: true,
+            reason: "C2 beacon confirmed".into()
+        }]
+    );
+    assert!(r.body.contains("data-testid=\"notice\""));
+    assert!(r.body.contains("data-status=\"approved\""));
+    assert_eq!(count(&r.body, "data-testid=\"answer-row\""), 1);
+
+    let deny = [
+        ("csrf", s.csrf.as_str()),
+        ("decision", "deny"),
+        ("reason", "not this host"),
+    ];
+    send(
+        &app,
+        post("/console/requests/req-2/decide", Some(&s.cookie), &deny),
+    )
+    .await;
+    assert!(!desk.calls()[1].approve);
+}
+
+#[tokio::test]
+async fn empty_reason_or_no_choice_is_refused_before_the_desk() {
+    let (app, desk) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let path = "/console/requests/req-1/decide";
+    for form in [
+        vec![
+            ("csrf", s.csrf.as_str()),
+            ("decision", "approve"),
+            ("reason", ""),
+        ],
+        vec![
+            ("csrf", s.csrf.as_str()),
+            ("decision", "approve"),
+            ("reason", " \n\t "),
+        ],
+        vec![("csrf", s.csrf.as_str()), ("decision", "approve")],
+        vec![
+            ("csrf", s.csrf.as_str()),
+            ("decision", "maybe"),
+            ("reason", "why not"),
+        ],
+    ] {
+        let r = send(&app, post(path, Some(&s.cookie), &form)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("data-testid=\"refusal\""));
+    }
+    let long = "x".repeat(2001);
+    let form = [
+        ("csrf", s.csrf.as_str()),
+        ("decision", "deny"),
+        ("reason", long.as_str()),
+    ];
+    assert_eq!(
+        send(&app, post(path, Some(&s.cookie), &form)).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert!(desk.calls().is_empty());
+}
+
+#[tokio::test]
+async fn desk_refusals_are_shown_to_the_approver() {
+    let (app, desk) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let form = [
+        ("csrf", s.csrf.as_str()),
+        ("decision", "approve"),
+        ("reason", "fine"),
+    ];
+    let r = send(
+        &app,
+        post("/console/requests/req-self/decide", Some(&s.cookie), &form),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("data-testid=\"refusal\""));
+    assert!(r.body.contains("you requested this action"));
+    assert!(
+        r.body.contains(">fine</textarea>"),
+        "the reason is kept for another try"
+    );
+
+    let path = "/console/requests/req-2/decide";
+    let first = send(&app, post(path, Some(&s.cookie), &form)).await;
+    assert!(
+        first.body.contains("data-status=\"pending\""),
+        "two-person: one approval is not enough"
+    );
+    let again = send(&app, post(path, Some(&s.cookie), &form)).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(
+        again
+            .body
+            .contains("a second, different approver is needed")
+    );
+    assert_eq!(desk.calls().len(), 3);
+}
+
+#[tokio::test]
+async fn logout_needs_csrf_and_ends_the_session() {
+    let (app, _) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let r = send(
+        &app,
+        post("/console/logout", Some(&s.cookie), &[("csrf", "nope")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        send(&app, get("/console", Some(&s.cookie))).await.status,
+        StatusCode::OK
+    );
+
+    let r = send(
+        &app,
+        post(
+            "/console/logout",
+            Some(&s.cookie),
+            &[("csrf", s.csrf.as_str())],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/console/login");
+    assert!(set_cookie(&r).unwrap().contains("Max-Age=0"));
+    assert_eq!(
+        send(&app, get("/console", Some(&s.cookie))).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let form = [
+        ("csrf", s.csrf.as_str()),
+        ("decision", "approve"),
+        ("reason", "late"),
+    ];
+    let r = send(
+        &app,
+        post("/console/requests/req-1/decide", Some(&s.cookie), &form),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn sessions_expire() {
+    let (app, _) = setup_with(false, Duration::from_millis(200));
+    let s = sign_in(&app, "bob", "bob-token").await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(
+        send(&app, get("/console", Some(&s.cookie))).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn decisions_and_session_trail() {
+    let (app, _) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let r = send(&app, get("/console/decisions", Some(&s.cookie))).await;
+    assert_eq!(count(&r.body, "data-testid=\"decision-row\""), 2);
+    let r = send(&app, get("/console/decisions?limit=1", Some(&s.cookie))).await;
+    assert_eq!(count(&r.body, "data-testid=\"decision-row\""), 1);
+    let r = send(&app, get("/console/sessions/sess-8", Some(&s.cookie))).await;
+    assert_eq!(count(&r.body, "data-testid=\"trail-row\""), 1);
+    assert!(r.body.contains("owner-y"));
+}
+
+#[test]
+fn config_debug_redacts_secrets_and_validate_reports_everything() {
+    let c = config(true, Duration::from_secs(60));
+    let shown = format!("{c:?}");
+    assert!(!shown.contains(&sha("alice-token")));
+    assert!(!shown.contains("argon2id"));
+    assert!(shown.contains("<redacted>"));
+    assert!(c.validate().is_ok());
+
+    let mut bad = c.clone();
+    bad.base_path = "console/".into();
+    bad.approvers.push(ApproverLogin {
+        id: "bob".into(),
+        name: "B".into(),
+        password_argon2: None,
+        token_sha256: None,
+    });
+    bad.approvers.push(ApproverLogin {
+        id: "carol".into(),
+        name: "C".into(),
+        password_argon2: Some("plaintext".into()),
+        token_sha256: Some("abc".into()),
+    });
+    assert_eq!(bad.validate().unwrap_err().len(), 5);
+}
+
+#[test]
+fn hash_password_makes_a_verifiable_argon2id_string() {
+    let phc = warden_console::hash_password("s3cret");
+    assert!(phc.starts_with("$argon2id$"));
+    let mut c = config(false, Duration::from_secs(60));
+    c.approvers[0].password_argon2 = Some(phc);
+    assert!(c.validate().is_ok());
+}
