@@ -27,6 +27,9 @@ pub enum EventKind {
     /// The sealed content of an earlier leaf (`detail.index`) was deleted; the leaf and every
     /// proof over it stay valid, only the readable content is gone.
     Redaction,
+    /// A step of the human gate on a held call: asked, notified, approved, denied, expired,
+    /// executed (`detail.step`), with who and why.
+    Approval,
 }
 
 impl EventKind {
@@ -39,11 +42,12 @@ impl EventKind {
             EventKind::ConfigLoaded => "config_loaded",
             EventKind::Finding => "finding",
             EventKind::Redaction => "redaction",
+            EventKind::Approval => "approval",
         }
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::Decision,
         EventKind::Outcome,
         EventKind::ToolPinned,
@@ -51,6 +55,7 @@ impl EventKind {
         EventKind::ConfigLoaded,
         EventKind::Finding,
         EventKind::Redaction,
+        EventKind::Approval,
     ];
 
     /// The kind named `name` (as `as_str` writes it).

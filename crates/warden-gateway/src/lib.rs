@@ -4,6 +4,8 @@ pub mod approval;
 pub mod audit;
 pub mod catalog;
 pub mod front;
+pub mod gate;
+pub mod notify;
 pub mod pipeline;
 pub mod screening;
 pub mod upstream;

@@ -20,8 +20,9 @@ use warden_core::{
 use warden_policy::{BudgetScope, CallState, Config, Decision};
 use warden_store::{PendingRequest, Store};
 
-/// Proof that a call passed policy (or, later, a human) and was recorded: the only ticket to
-/// an upstream. Its fields are private and it is made only by `Authorized::permit` below.
+/// Proof that a call passed policy, or was approved by the humans it needed, and was recorded:
+/// the only ticket to an upstream. Its fields are private and it is made only by
+/// `Authorized::permit` and `Authorized::approved` below.
 #[derive(Debug)]
 pub struct Authorized {
     call: ToolCall,
@@ -34,6 +35,27 @@ impl Authorized {
         (decision.outcome() == Outcome::Allow).then(|| Self {
             call,
             rule: decision.rule().to_string(),
+            decision_index,
+        })
+    }
+
+    /// A held call whose request humans approved, bound to these exact arguments, this policy,
+    /// principal and session, and already moved to `executed` so it cannot be used again.
+    fn approved(
+        call: ToolCall,
+        decision: &Decision,
+        request: &PendingRequest,
+        decision_index: u64,
+    ) -> Option<Self> {
+        let bound = request.status == "executed"
+            && request.principal == call.principal.0
+            && request.session == call.session.0
+            && request.tool == call.tool.to_string()
+            && request.args_digest == ArgsDigest::of(&call.args_value()).0
+            && request.policy_version == decision.policy_version();
+        (decision.outcome() == Outcome::Hold && bound).then(|| Self {
+            rule: decision.rule().to_string(),
+            call,
             decision_index,
         })
     }
@@ -72,6 +94,8 @@ pub struct Gateway {
     pub audit: Arc<dyn AuditLog>,
     pub catalog: Arc<Catalog>,
     pub screening: Screening,
+    /// For webhooks.
+    pub(crate) http: reqwest::Client,
     upstreams: BTreeMap<String, Arc<Upstream>>,
     in_flight: Semaphore,
 }
@@ -92,6 +116,7 @@ impl Gateway {
             catalog: Arc::new(Catalog::new(config.tools.values().cloned())),
             in_flight: Semaphore::new(config.gateway.max_concurrent_calls),
             screening: Screening::new(config.screen.clone()),
+            http: reqwest::Client::new(),
             config,
             store,
             audit,
@@ -100,7 +125,7 @@ impl Gateway {
     }
 
     /// Runs a blocking store or audit operation off the async workers.
-    async fn blocking<T: Send + 'static>(
+    pub(crate) async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn Store, &dyn AuditLog) -> Result<T, String> + Send + 'static,
     ) -> Result<T, CallError> {
@@ -112,7 +137,7 @@ impl Gateway {
             .map_err(CallError::Internal)
     }
 
-    async fn record(&self, event: AuditEvent) -> Result<u64, CallError> {
+    pub(crate) async fn record(&self, event: AuditEvent) -> Result<u64, CallError> {
         self.blocking(move |_, audit| audit.append(&event).map_err(|e| e.to_string()))
             .await
     }
@@ -153,24 +178,53 @@ impl Gateway {
             );
         }
 
-        // 5. Audit: the decision is durable before anything happens.
-        let request_id = (decision.outcome() == Outcome::Hold).then(new_request_id);
+        // 5. Human gate, first half: a held call that humans already approved — same
+        //    principal, session, tool, arguments and policy — uses that approval, once.
+        let approved = match decision.outcome() {
+            Outcome::Hold => self.take_approval(&call, &decision).await?,
+            _ => None,
+        };
+        if let Some(request) = &approved
+            && let Some(exhausted) = self.consume_budgets(&call).await?
+        {
+            let id = request.id.clone();
+            decision = Decision::builtin_deny(
+                format!("budget:{exhausted}"),
+                request.owner.clone(),
+                spec.labels.category.clone(),
+                format!("budget `{exhausted}` is used up for this window (approval `{id}` not used)"),
+                decision.policy_version(),
+            );
+        }
+
+        // 6. Audit: the decision is durable before anything happens.
+        let request_id = match (&approved, decision.outcome()) {
+            (Some(r), Outcome::Hold) => Some(r.id.clone()),
+            (None, Outcome::Hold) => Some(new_request_id()),
+            _ => None,
+        };
         let event = decision_event(&call, &decision, request_id.as_deref());
         let decision_index = self.record(event).await?;
 
-        // 6. Act on the decision.
-        match decision.outcome() {
-            Outcome::Deny => return Ok(denied(&decision)),
-            Outcome::Hold => {
-                let id = request_id.unwrap_or_else(new_request_id);
-                self.hold(&call, &decision, &id).await?;
-                return Ok(held(&decision, &id));
+        // 7. Act on the decision; a new hold waits (up to `approvals.wait_secs`) for humans.
+        let authorized = match (decision.outcome(), approved, request_id) {
+            (Outcome::Deny, ..) => return Ok(denied(&decision)),
+            (Outcome::Hold, Some(request), _) => {
+                Authorized::approved(call, &decision, &request, decision_index)
             }
-            Outcome::Allow => {}
-        }
-        let Some(authorized) = Authorized::permit(call, &decision, decision_index) else {
+            (Outcome::Hold, None, Some(id)) => {
+                self.hold(&call, &decision, &id, &spec).await?;
+                match self.wait_for_approval(&id).await? {
+                    Some(request) => Authorized::approved(call, &decision, &request, decision_index),
+                    None => return Ok(held(&decision, &id)),
+                }
+            }
+            (Outcome::Hold, None, None) => None,
+            (Outcome::Allow, ..) => Authorized::permit(call, &decision, decision_index),
+        };
+        let Some(authorized) = authorized else {
             return Err(CallError::Internal(
-                "an allow decision did not authorise".into(),
+                "a decision did not authorise the call it was made for".into(),
             ));
         };
 
@@ -325,7 +379,15 @@ impl Gateway {
         .await
     }
 
-    async fn hold(&self, call: &ToolCall, decision: &Decision, id: &str) -> Result<(), CallError> {
+    async fn hold(
+        &self,
+        call: &ToolCall,
+        decision: &Decision,
+        id: &str,
+        spec: &warden_policy::ToolSpec,
+    ) -> Result<(), CallError> {
+        let now = now_ms();
+        let expiry = self.config.approvals.expiry_for(decision.category());
         let request = PendingRequest {
             id: id.to_string(),
             created_ms: now_ms(),
@@ -342,9 +404,22 @@ impl Gateway {
             },
             status: "pending".into(),
             rationale: call.rationale.clone(),
+            category: decision.category().to_string(),
+            stakes: spec.labels.stakes.as_str().to_string(),
+            owner: decision.owner().to_string(),
+            approvals_needed: match decision.approval() {
+                Some(warden_policy::Approval::TwoPerson) => 2,
+                _ => 1,
+            },
+            expires_ms: now + i64::try_from(expiry.as_millis()).unwrap_or(i64::MAX),
+            answers: Vec::new(),
+            evidence: self.evidence(call).await,
         };
-        self.blocking(move |store, _| store.create_pending(&request).map_err(|e| e.to_string()))
-            .await
+        let stored = request.clone();
+        self.blocking(move |store, _| store.create_pending(&stored).map_err(|e| e.to_string()))
+            .await?;
+        self.asked(&request).await;
+        Ok(())
     }
 
     async fn forward(&self, authorized: &Authorized) -> Result<CallToolResult, UpstreamError> {

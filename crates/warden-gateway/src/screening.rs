@@ -29,9 +29,13 @@ pub struct Taint {
 
 struct SessionState {
     taint: Taint,
+    /// The last results read: `<tool> — <screen summary>`, newest last, at most `MAX_READS`.
+    reads: Vec<String>,
     /// Random per session, so content cannot guess the marker that closes its data block.
     boundary: String,
 }
+
+const MAX_READS: usize = 20;
 
 pub struct Screening {
     screen: Screen,
@@ -71,6 +75,15 @@ impl Screening {
         self.screen.scan(text)
     }
 
+    /// What the session has read, for the humans who approve its requests.
+    pub fn reads(&self, principal: &Principal, session: &SessionId) -> Vec<String> {
+        self.sessions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(principal.clone(), session.clone())).map(|s| s.reads.clone()))
+            .unwrap_or_default()
+    }
+
     pub fn settings(&self) -> &ScreenSettings {
         &self.settings
     }
@@ -101,10 +114,15 @@ impl Screening {
             .entry((principal.clone(), session.clone()))
             .or_insert_with(|| SessionState {
                 taint: Taint::default(),
+                reads: Vec::new(),
                 boundary: new_boundary(),
             });
         let level = (f64::from(report.score) * 100.0).round() as i64;
         state.taint.read_untrusted = true;
+        if state.reads.len() >= MAX_READS {
+            state.reads.remove(0);
+        }
+        state.reads.push(format!("{tool} — {}", report.summary()));
         if level > state.taint.level {
             state.taint.level = level;
             state.taint.source = tool.to_string();

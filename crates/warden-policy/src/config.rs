@@ -37,6 +37,85 @@ pub struct RawConfig {
     pub servers: BTreeMap<String, RawServer>,
     #[serde(default)]
     pub budgets: Vec<RawBudget>,
+    #[serde(default)]
+    pub approvals: RawApprovals,
+    #[serde(default)]
+    pub approvers: BTreeMap<String, RawApprover>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawApprovals {
+    /// How long a held call waits for an answer before it returns "pending" (default 0: at once).
+    pub wait_secs: Option<u64>,
+    /// Minutes before a request expires (expiry means deny), per category; default 15.
+    #[serde(default)]
+    pub expiry_minutes: BTreeMap<String, u64>,
+    /// Webhook for approval requests and their outcomes (Slack-compatible, HMAC-signed).
+    pub webhook_url: Option<String>,
+    /// Environment variable holding the webhook's signing secret.
+    pub webhook_secret_env: Option<String>,
+    /// Where the console is reachable, for links in notifications.
+    pub console_url: Option<String>,
+}
+
+/// A human who may answer held calls.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApprover {
+    pub name: String,
+    /// Categories this person answers for (`"*"`: all).
+    pub categories: Vec<String>,
+    /// Argon2 PHC string of the console password.
+    pub password_argon2: Option<String>,
+    /// Hex SHA-256 of a console / CLI token.
+    pub token_sha256: Option<String>,
+}
+
+/// Approvers and the rhythm of the human gate.
+#[derive(Clone, Default)]
+pub struct ApprovalSettings {
+    pub wait: Duration,
+    pub expiry: BTreeMap<String, Duration>,
+    pub default_expiry: Duration,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub console_url: String,
+    pub approvers: Vec<ApproverSpec>,
+}
+
+impl fmt::Debug for ApprovalSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApprovalSettings")
+            .field("wait", &self.wait)
+            .field("approvers", &self.approvers.len())
+            .field("webhook_url", &self.webhook_url.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+impl ApprovalSettings {
+    pub fn expiry_for(&self, category: &str) -> Duration {
+        self.expiry.get(category).copied().unwrap_or(self.default_expiry)
+    }
+}
+
+#[derive(Clone)]
+pub struct ApproverSpec {
+    pub id: String,
+    pub name: String,
+    pub categories: Vec<String>,
+    pub password_argon2: Option<String>,
+    pub token_sha256: Option<String>,
+}
+
+impl fmt::Debug for ApproverSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApproverSpec")
+            .field("id", &self.id)
+            .field("categories", &self.categories)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -318,6 +397,7 @@ pub struct Config {
     pub servers: BTreeMap<String, ServerSpec>,
     pub tools: BTreeMap<ToolName, ToolSpec>,
     pub budgets: Vec<Budget>,
+    pub approvals: ApprovalSettings,
     pub engine: Engine,
 }
 
@@ -533,6 +613,7 @@ impl Resolver<'_> {
                 });
             }
         }
+        let approvals = self.approvals(&raw.approvals, &raw.approvers, &raw.agents, &raw.owners, env);
         let stdio_agent = raw.stdio.map(|s| {
             if !raw.agents.contains_key(&s.agent) && !is_identifier(&s.agent) {
                 self.error(
@@ -748,9 +829,92 @@ impl Resolver<'_> {
                 servers,
                 tools,
                 budgets,
+                approvals,
                 engine,
             }),
             _ => Err(ConfigErrors(self.errors)),
+        }
+    }
+}
+
+impl Resolver<'_> {
+    fn approvals(
+        &mut self,
+        a: &RawApprovals,
+        raw_approvers: &BTreeMap<String, RawApprover>,
+        agents: &BTreeMap<String, RawAgent>,
+        owners: &BTreeMap<String, String>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> ApprovalSettings {
+        let mut approvers = Vec::new();
+        for (id, ap) in raw_approvers {
+            let key = format!("approvers.{id}");
+            if !is_identifier(id) {
+                self.error(&key, format!("approver id `{id}` must be letters, digits, `_` or `-`"));
+            }
+            if agents.contains_key(id) {
+                self.error(&key, format!("`{id}` is also an agent: an agent can never approve"));
+            }
+            if ap.password_argon2.is_none() && ap.token_sha256.is_none() {
+                self.error(&key, "give `password_argon2` or `token_sha256` so the approver can sign in");
+            }
+            if let Some(h) = &ap.password_argon2
+                && !h.starts_with("$argon2")
+            {
+                self.error(&key, "`password_argon2` must be an Argon2 PHC string (`$argon2id$...`)");
+            }
+            if let Some(t) = &ap.token_sha256
+                && !(t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit()))
+            {
+                self.error(&key, "`token_sha256` must be 64 hex digits (a SHA-256)");
+            }
+            for c in &ap.categories {
+                if c != "*" && !owners.contains_key(c) {
+                    self.error(&key, format!("category `{c}` is not in [owners]"));
+                }
+            }
+            approvers.push(ApproverSpec {
+                id: id.clone(),
+                name: ap.name.clone(),
+                categories: ap.categories.clone(),
+                password_argon2: ap.password_argon2.clone(),
+                token_sha256: ap.token_sha256.clone(),
+            });
+        }
+        for (c, m) in &a.expiry_minutes {
+            if *m == 0 {
+                self.error("approvals.expiry_minutes", format!("category `{c}`: expiry must be at least a minute"));
+            }
+        }
+        let webhook_secret = match (&a.webhook_url, &a.webhook_secret_env) {
+            (Some(_), Some(var)) => match env(var) {
+                Some(s) if !s.is_empty() => Some(s),
+                _ => {
+                    self.error("approvals.webhook_secret_env", format!("environment variable `{var}` is not set"));
+                    None
+                }
+            },
+            (Some(_), None) => {
+                self.error("approvals.webhook_url", "a webhook needs `webhook_secret_env` to sign its deliveries");
+                None
+            }
+            _ => None,
+        };
+        ApprovalSettings {
+            wait: Duration::from_secs(a.wait_secs.unwrap_or(0)),
+            expiry: a
+                .expiry_minutes
+                .iter()
+                .map(|(c, m)| (c.clone(), Duration::from_secs(m * 60)))
+                .collect(),
+            default_expiry: Duration::from_secs(15 * 60),
+            webhook_url: a.webhook_url.clone(),
+            webhook_secret,
+            console_url: a
+                .console_url
+                .clone()
+                .unwrap_or_else(|| "http://127.0.0.1:8700/console".into()),
+            approvers,
         }
     }
 }

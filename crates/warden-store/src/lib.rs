@@ -47,6 +47,32 @@ pub struct PendingRequest {
     pub approval: String,
     pub status: String,
     pub rationale: Option<String>,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub stakes: String,
+    #[serde(default)]
+    pub owner: String,
+    /// Distinct approvers needed: 2 for a two-person rule.
+    #[serde(default)]
+    pub approvals_needed: u8,
+    /// After this instant the request is denied (expiry means deny).
+    #[serde(default)]
+    pub expires_ms: i64,
+    #[serde(default)]
+    pub answers: Vec<ApprovalAnswer>,
+    /// What the agent had read in the session when it asked: (ledger index, tool, screen summary).
+    #[serde(default)]
+    pub evidence: Vec<serde_json::Value>,
+}
+
+/// One human's answer to a held call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalAnswer {
+    pub approver: String,
+    pub approve: bool,
+    pub reason: String,
+    pub at_ms: i64,
 }
 
 /// Which ledger leaves `ledger_find` returns; `None` fields match everything.
@@ -116,6 +142,14 @@ pub trait Store: Send + Sync {
 
     fn create_pending(&self, request: &PendingRequest) -> Result<(), StoreError>;
     fn pending(&self) -> Result<Vec<PendingRequest>, StoreError>;
+    fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError>;
+    /// Replaces a request only if its stored status is still `expected_status` (compare and
+    /// swap), so two answers or two retries cannot both win; returns whether it was replaced.
+    fn update_pending(
+        &self,
+        request: &PendingRequest,
+        expected_status: &str,
+    ) -> Result<bool, StoreError>;
 
     /// Calls counted against `budget` for `scope` (an agent or a session) since `since_ms`.
     fn budget_used(&self, budget: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError>;
