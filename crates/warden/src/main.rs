@@ -4,6 +4,7 @@
 //! libraries return typed errors.
 
 mod cmd;
+mod desk;
 mod embedded;
 
 use clap::{Parser, Subcommand};

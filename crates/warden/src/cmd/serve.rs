@@ -3,6 +3,8 @@
 use super::ConfigArg;
 use anyhow::Context;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use warden_gateway::Gateway;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 use warden_gateway::catalog::Status;
@@ -40,14 +42,83 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // The line tests and scripts wait for; stable format.
     eprintln!("warden: listening on http://{local}/mcp");
     let shutdown = CancellationToken::new();
-    let app = warden_gateway::router(gateway, shutdown.clone());
+    let console = console(&gateway, local)?;
+    let app = warden_gateway::router(gateway.clone(), shutdown.clone()).nest("/console", console);
+
+    // Expiry means deny: overdue requests are expired (and recorded) every few seconds.
+    let sweeper = {
+        let g = gateway.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+            while !stop.is_cancelled() {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.cancelled() => break,
+                }
+                let (store, audit) = (g.store.clone(), g.audit.clone());
+                let now = warden_gateway::pipeline::now_ms();
+                let swept = tokio::task::spawn_blocking(move || {
+                    warden_gateway::gate::expire_overdue(store.as_ref(), audit.as_ref(), now)
+                })
+                .await;
+                if let Ok(Ok(ids)) = swept {
+                    for id in ids {
+                        tracing::info!(request = %id, "approval request expired: denied");
+                    }
+                }
+            }
+        })
+    };
+
     let signal = shutdown.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            let _ = tokio::signal::ctrl_c().await;
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+            }
             signal.cancel();
         })
         .await
         .context("the HTTP server failed")?;
+    shutdown.cancel();
+    let _ = sweeper.await;
+    let audit = gateway.audit.clone();
+    tokio::task::spawn_blocking(move || audit.shutdown())
+        .await?
+        .context("cannot close the audit log")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The approvers' console at `/console`. Cookies are `Secure` unless warden listens on
+/// loopback (where it is plain HTTP by construction; elsewhere a TLS proxy is expected).
+fn console(gateway: &Arc<Gateway>, local: SocketAddr) -> anyhow::Result<axum::Router> {
+    let config = warden_console::ConsoleConfig {
+        approvers: gateway
+            .config
+            .approvals
+            .approvers
+            .iter()
+            .map(|a| warden_console::ApproverLogin {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                password_argon2: a.password_argon2.clone(),
+                token_sha256: a.token_sha256.clone(),
+            })
+            .collect(),
+        secure_cookies: !local.ip().is_loopback(),
+        base_path: "/console".into(),
+        ..warden_console::ConsoleConfig::default()
+    };
+    if let Err(errors) = config.validate() {
+        let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        anyhow::bail!("console configuration: {}", lines.join("; "));
+    }
+    Ok(warden_console::router(
+        Arc::new(crate::desk::Desk(gateway.clone())),
+        config,
+    ))
 }
