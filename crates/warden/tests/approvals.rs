@@ -1,0 +1,186 @@
+//! The human gate over the wire: held calls, answers from the CLI, single use, two people,
+//! expiry, restarts and signed webhooks. The lab's state proves what ran.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::process::Command;
+
+fn request_id(text: &str) -> String {
+    let start = text.find("request `").expect("a request id") + "request `".len();
+    text[start..].split('`').next().unwrap().to_string()
+}
+
+fn answer(lab: &Lab, verb: &str, id: &str, who: &str, reason: &str) -> (bool, String, String) {
+    let out = Command::new(warden_bin())
+        .args(["approvals", verb, id, "--as", who, "--reason", reason, "--config"])
+        .arg(lab.config())
+        .env("WARDEN_APPROVER_TOKEN", format!("lab-{who}-token"))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn disabled(lab: &Lab, user: &str) -> bool {
+    lab.state("idp")["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == user)
+        .unwrap()["disabled"]
+        == true
+}
+
+fn count(lab: &Lab, server: &str, tool: &str) -> usize {
+    lab.received(server).iter().filter(|t| *t == tool).count()
+}
+
+#[tokio::test]
+async fn an_approved_call_runs_exactly_once_with_the_approved_arguments() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
+    let r = agent.call("idp.disable_account", args.clone()).await.unwrap();
+    let id = request_id(&text(&r));
+    assert!(lab.received("idp").is_empty());
+
+    let (ok, out, err) = answer(&lab, "approve", &id, "bob", "confirmed with the user's manager");
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("approved"), "{out}");
+
+    // Other arguments do not ride on the approval.
+    let r = agent
+        .call("idp.disable_account", json!({"user": "bob.ng", "reason": "credentials phished"}))
+        .await
+        .unwrap();
+    assert!(text(&r).contains("held for approval"), "{}", text(&r));
+    assert!(!disabled(&lab, "bob.ng"));
+
+    // The approved call runs, once.
+    let r = agent.call("idp.disable_account", args.clone()).await.unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert!(disabled(&lab, "alice.chen"));
+    let r = agent.call("idp.disable_account", args.clone()).await.unwrap();
+    assert!(text(&r).contains("held for approval"), "single use: {}", text(&r));
+    assert_eq!(count(&lab, "idp", "disable_account"), 1);
+
+    // Every step is on the record.
+    let (_, out, _) = lab.cli(&["audit", "show", "--kind", "approval"]);
+    let steps: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["request_id"] == id.as_str())
+        .map(|e| e["detail"]["step"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(steps, ["asked", "approved", "executed"], "{out}");
+}
+
+#[tokio::test]
+async fn a_denied_call_never_runs_and_the_agent_cannot_approve_itself() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let args = json!({"incident": "INC-1042", "resolution": "resolved"});
+    let r = agent.call("tickets.close_incident", args.clone()).await.unwrap();
+    let id = request_id(&text(&r));
+
+    // The agent's own identity and a wrong token are refused.
+    let out = Command::new(warden_bin())
+        .args(["approvals", "approve", &id, "--as", "responder", "--reason", "me", "--config"])
+        .arg(lab.config())
+        .env("WARDEN_APPROVER_TOKEN", RESPONDER)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let (ok, _, err) = {
+        let o = Command::new(warden_bin())
+            .args(["approvals", "approve", &id, "--as", "alice", "--reason", "x", "--config"])
+            .arg(lab.config())
+            .env("WARDEN_APPROVER_TOKEN", "lab-bob-token")
+            .output()
+            .unwrap();
+        (o.status.success(), (), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    assert!(!ok && err.contains("wrong approver or token"), "{err}");
+    // An approver of another category may not answer.
+    let (ok, _, err) = answer(&lab, "approve", &id, "bob", "not mine");
+    assert!(!ok && err.contains("not an approver"), "{err}");
+
+    let (ok, out, err) = answer(&lab, "deny", &id, "alice", "the incident is still active");
+    assert!(ok, "{out}{err}");
+    let r = agent.call("tickets.close_incident", args).await.unwrap();
+    assert!(text(&r).contains("held for approval"), "{}", text(&r));
+    assert_eq!(count(&lab, "tickets", "close_incident"), 0);
+    let (ok, _, err) = answer(&lab, "approve", &id, "dana", "too late");
+    assert!(!ok && err.contains("not pending"), "{err}");
+}
+
+#[tokio::test]
+async fn a_two_person_rule_needs_two_different_approvers() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let args = json!({"user": "carol.diaz"});
+    let r = agent.call("idp.disable_account", args.clone()).await.unwrap();
+    assert!(text(&r).contains("disable-executive-needs-two"), "{}", text(&r));
+    let id = request_id(&text(&r));
+
+    let (ok, out, _) = answer(&lab, "approve", &id, "bob", "CISO account shows impossible travel");
+    assert!(ok && out.contains("pending (1 of 2"), "{out}");
+    let (ok, _, err) = answer(&lab, "approve", &id, "bob", "really");
+    assert!(!ok && err.contains("already answered"), "{err}");
+    let r = agent.call("idp.disable_account", args.clone()).await.unwrap();
+    assert!(text(&r).contains("held for approval"), "one approval is not enough");
+    assert!(!disabled(&lab, "carol.diaz"));
+
+    let (ok, out, err) = answer(&lab, "approve", &id, "dana", "agreed");
+    assert!(ok && out.contains("approved (2 of 2"), "{out}{err}");
+    let r = agent.call("idp.disable_account", args).await.unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert!(disabled(&lab, "carol.diaz"));
+}
+
+#[tokio::test]
+async fn requests_survive_a_restart_and_expiry_means_deny() {
+    let lab = Lab::new();
+    let id = {
+        let warden = lab.serve();
+        let agent = warden.client(RESPONDER).await;
+        let r = agent.call("idp.disable_account", json!({"user": "dan.okafor"})).await.unwrap();
+        request_id(&text(&r))
+    };
+    // warden stopped; the request is still there.
+    let (_, out, _) = lab.cli(&["approvals", "list"]);
+    assert!(out.contains(&id), "{out}");
+
+    // Time moves past the expiry: the request is denied as expired, on the record.
+    let config = warden_policy::Config::load(&lab.config()).unwrap();
+    let store: std::sync::Arc<dyn warden_store::Store> =
+        std::sync::Arc::new(warden_store::SqliteStore::open(&config.store_path).unwrap());
+    let audit = warden_store::Ledger::open(
+        store.clone(),
+        &warden_store::LedgerSettings {
+            key_path: config.ledger.key_path.clone(),
+            origin: config.ledger.origin.clone(),
+            checkpoint_interval: config.ledger.checkpoint_interval,
+        },
+    )
+    .unwrap();
+    let later = warden_gateway::pipeline::now_ms() + 31 * 60 * 1000;
+    let expired = warden_gateway::gate::expire_overdue(store.as_ref(), &audit, later).unwrap();
+    assert_eq!(expired, vec![id.clone()]);
+    drop(audit);
+    let (ok, _, err) = answer(&lab, "approve", &id, "bob", "too late");
+    assert!(!ok && err.contains("expired"), "{err}");
+    assert_eq!(count(&lab, "idp", "disable_account"), 0);
+    let (ok, _, err) = lab.cli(&["audit", "verify"]);
+    assert!(ok, "{err}");
+}
