@@ -97,7 +97,14 @@ pub fn answer(
         .ok_or_else(|| AnswerError::NotFound(id.to_string()))?;
     let before = request.status.clone();
     let mut t = ticket(&request);
-    let outcome = approval::answer(&mut t, &approvers(config), approver, approve, reason, now_ms());
+    let outcome = approval::answer(
+        &mut t,
+        &approvers(config),
+        approver,
+        approve,
+        reason,
+        now_ms(),
+    );
     if let Err(approval::Refusal::Expired) = &outcome {
         expire_one(store, audit, &mut request, &before)?;
     }
@@ -145,7 +152,11 @@ fn expire_one(
         .map_err(|e| AnswerError::Internal(e.to_string()))?
     {
         audit
-            .append(&step_event(request, "expired", json!({"expires_ms": request.expires_ms})))
+            .append(&step_event(
+                request,
+                "expired",
+                json!({"expires_ms": request.expires_ms}),
+            ))
             .map_err(|e| AnswerError::Internal(e.to_string()))?;
         return Ok(true);
     }
@@ -197,7 +208,10 @@ impl Gateway {
                     && now < r.expires_ms
             }) {
                 r.status = "executed".into();
-                if store.update_pending(&r, "approved").map_err(|e| e.to_string())? {
+                if store
+                    .update_pending(&r, "approved")
+                    .map_err(|e| e.to_string())?
+                {
                     audit
                         .append(&step_event(&r, "executed", json!({})))
                         .map_err(|e| e.to_string())?;
@@ -231,7 +245,10 @@ impl Gateway {
                     match r.status.as_str() {
                         "approved" if now_ms() < r.expires_ms => {
                             r.status = "executed".into();
-                            if store.update_pending(&r, "approved").map_err(|e| e.to_string())? {
+                            if store
+                                .update_pending(&r, "approved")
+                                .map_err(|e| e.to_string())?
+                            {
                                 audit
                                     .append(&step_event(&r, "executed", json!({"waited": true})))
                                     .map_err(|e| e.to_string())?;
@@ -310,7 +327,11 @@ impl Gateway {
                 Ok(status) => json!({"status": status}),
                 Err(e) => json!({"error": e.to_string()}),
             };
-            let step = if result.is_ok() { "notified" } else { "notify-failed" };
+            let step = if result.is_ok() {
+                "notified"
+            } else {
+                "notify-failed"
+            };
             let ev = step_event(&r, step, detail);
             let _ = tokio::task::spawn_blocking(move || audit.append(&ev)).await;
         });

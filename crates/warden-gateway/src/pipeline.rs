@@ -192,7 +192,9 @@ impl Gateway {
                 format!("budget:{exhausted}"),
                 request.owner.clone(),
                 spec.labels.category.clone(),
-                format!("budget `{exhausted}` is used up for this window (approval `{id}` not used)"),
+                format!(
+                    "budget `{exhausted}` is used up for this window (approval `{id}` not used)"
+                ),
                 decision.policy_version(),
             );
         }
@@ -215,7 +217,9 @@ impl Gateway {
             (Outcome::Hold, None, Some(id)) => {
                 self.hold(&call, &decision, &id, &spec).await?;
                 match self.wait_for_approval(&id).await? {
-                    Some(request) => Authorized::approved(call, &decision, &request, decision_index),
+                    Some(request) => {
+                        Authorized::approved(call, &decision, &request, decision_index)
+                    }
                     None => return Ok(held(&decision, &id)),
                 }
             }

@@ -80,7 +80,10 @@ impl Screening {
         self.sessions
             .lock()
             .ok()
-            .and_then(|m| m.get(&(principal.clone(), session.clone())).map(|s| s.reads.clone()))
+            .and_then(|m| {
+                m.get(&(principal.clone(), session.clone()))
+                    .map(|s| s.reads.clone())
+            })
             .unwrap_or_default()
     }
 

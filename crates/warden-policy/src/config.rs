@@ -96,7 +96,10 @@ impl fmt::Debug for ApprovalSettings {
 
 impl ApprovalSettings {
     pub fn expiry_for(&self, category: &str) -> Duration {
-        self.expiry.get(category).copied().unwrap_or(self.default_expiry)
+        self.expiry
+            .get(category)
+            .copied()
+            .unwrap_or(self.default_expiry)
     }
 }
 
@@ -613,7 +616,13 @@ impl Resolver<'_> {
                 });
             }
         }
-        let approvals = self.approvals(&raw.approvals, &raw.approvers, &raw.agents, &raw.owners, env);
+        let approvals = self.approvals(
+            &raw.approvals,
+            &raw.approvers,
+            &raw.agents,
+            &raw.owners,
+            env,
+        );
         let stdio_agent = raw.stdio.map(|s| {
             if !raw.agents.contains_key(&s.agent) && !is_identifier(&s.agent) {
                 self.error(
@@ -850,18 +859,30 @@ impl Resolver<'_> {
         for (id, ap) in raw_approvers {
             let key = format!("approvers.{id}");
             if !is_identifier(id) {
-                self.error(&key, format!("approver id `{id}` must be letters, digits, `_` or `-`"));
+                self.error(
+                    &key,
+                    format!("approver id `{id}` must be letters, digits, `_` or `-`"),
+                );
             }
             if agents.contains_key(id) {
-                self.error(&key, format!("`{id}` is also an agent: an agent can never approve"));
+                self.error(
+                    &key,
+                    format!("`{id}` is also an agent: an agent can never approve"),
+                );
             }
             if ap.password_argon2.is_none() && ap.token_sha256.is_none() {
-                self.error(&key, "give `password_argon2` or `token_sha256` so the approver can sign in");
+                self.error(
+                    &key,
+                    "give `password_argon2` or `token_sha256` so the approver can sign in",
+                );
             }
             if let Some(h) = &ap.password_argon2
                 && !h.starts_with("$argon2")
             {
-                self.error(&key, "`password_argon2` must be an Argon2 PHC string (`$argon2id$...`)");
+                self.error(
+                    &key,
+                    "`password_argon2` must be an Argon2 PHC string (`$argon2id$...`)",
+                );
             }
             if let Some(t) = &ap.token_sha256
                 && !(t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit()))
@@ -883,19 +904,28 @@ impl Resolver<'_> {
         }
         for (c, m) in &a.expiry_minutes {
             if *m == 0 {
-                self.error("approvals.expiry_minutes", format!("category `{c}`: expiry must be at least a minute"));
+                self.error(
+                    "approvals.expiry_minutes",
+                    format!("category `{c}`: expiry must be at least a minute"),
+                );
             }
         }
         let webhook_secret = match (&a.webhook_url, &a.webhook_secret_env) {
             (Some(_), Some(var)) => match env(var) {
                 Some(s) if !s.is_empty() => Some(s),
                 _ => {
-                    self.error("approvals.webhook_secret_env", format!("environment variable `{var}` is not set"));
+                    self.error(
+                        "approvals.webhook_secret_env",
+                        format!("environment variable `{var}` is not set"),
+                    );
                     None
                 }
             },
             (Some(_), None) => {
-                self.error("approvals.webhook_url", "a webhook needs `webhook_secret_env` to sign its deliveries");
+                self.error(
+                    "approvals.webhook_url",
+                    "a webhook needs `webhook_secret_env` to sign its deliveries",
+                );
                 None
             }
             _ => None,

@@ -6,7 +6,7 @@ pub mod engine;
 pub mod table;
 
 pub use config::{
-    AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, Config, ConfigError, ConfigErrors, GatewaySettings, ResultMode,
-    ScreenSettings, ServerSpec, ToolSpec, Transport,
+    AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, Config, ConfigError,
+    ConfigErrors, GatewaySettings, ResultMode, ScreenSettings, ServerSpec, ToolSpec, Transport,
 };
 pub use engine::{Approval, ArgType, CallState, Decision, Engine};

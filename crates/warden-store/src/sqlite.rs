@@ -513,8 +513,12 @@ impl Store for SqliteStore {
 
     fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
         let body: Option<String> = self.with(|c| {
-            Ok(c.query_row("SELECT body FROM pending WHERE id = ?1", params![id], |r| r.get(0))
-                .optional()?)
+            Ok(
+                c.query_row("SELECT body FROM pending WHERE id = ?1", params![id], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
         })?;
         Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
     }

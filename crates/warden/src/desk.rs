@@ -4,7 +4,9 @@
 //! the web console cannot enforce different rules from the terminal.
 
 use std::sync::Arc;
-use warden_console::{AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView};
+use warden_console::{
+    AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView,
+};
 use warden_gateway::gate::{self, AnswerError};
 use warden_gateway::{AuditLog, Gateway};
 use warden_store::ledger::read_events;
@@ -101,7 +103,12 @@ impl ApprovalDesk for Desk {
     }
 
     fn request(&self, id: &str) -> Result<Option<RequestView>, DeskError> {
-        Ok(self.0.store.pending_request(id).map_err(internal)?.map(view))
+        Ok(self
+            .0
+            .store
+            .pending_request(id)
+            .map_err(internal)?
+            .map(view))
     }
 
     fn decide(
@@ -113,7 +120,15 @@ impl ApprovalDesk for Desk {
     ) -> Result<RequestView, DeskError> {
         let g = &self.0;
         let audit: &dyn AuditLog = g.audit.as_ref();
-        match gate::answer(g.store.as_ref(), audit, &g.config, id, approver, approve, reason) {
+        match gate::answer(
+            g.store.as_ref(),
+            audit,
+            &g.config,
+            id,
+            approver,
+            approve,
+            reason,
+        ) {
             Ok(r) => Ok(view(r)),
             Err(AnswerError::NotFound(_)) => Err(DeskError::NotFound),
             Err(e @ (AnswerError::Refused(_) | AnswerError::Conflict)) => {

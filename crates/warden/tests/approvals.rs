@@ -1,7 +1,12 @@
 //! The human gate over the wire: held calls, answers from the CLI, single use, two people,
 //! expiry, restarts and signed webhooks. The lab's state proves what ran.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -16,7 +21,16 @@ fn request_id(text: &str) -> String {
 
 fn answer(lab: &Lab, verb: &str, id: &str, who: &str, reason: &str) -> (bool, String, String) {
     let out = Command::new(warden_bin())
-        .args(["approvals", verb, id, "--as", who, "--reason", reason, "--config"])
+        .args([
+            "approvals",
+            verb,
+            id,
+            "--as",
+            who,
+            "--reason",
+            reason,
+            "--config",
+        ])
         .arg(lab.config())
         .env("WARDEN_APPROVER_TOKEN", format!("lab-{who}-token"))
         .output()
@@ -48,28 +62,50 @@ async fn an_approved_call_runs_exactly_once_with_the_approved_arguments() {
     let warden = lab.serve();
     let agent = warden.client(RESPONDER).await;
     let args = json!({"user": "alice.chen", "reason": "credentials phished"});
-    let r = agent.call("idp.disable_account", args.clone()).await.unwrap();
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
     let id = request_id(&text(&r));
     assert!(lab.received("idp").is_empty());
 
-    let (ok, out, err) = answer(&lab, "approve", &id, "bob", "confirmed with the user's manager");
+    let (ok, out, err) = answer(
+        &lab,
+        "approve",
+        &id,
+        "bob",
+        "confirmed with the user's manager",
+    );
     assert!(ok, "{out}{err}");
     assert!(out.contains("approved"), "{out}");
 
     // Other arguments do not ride on the approval.
     let r = agent
-        .call("idp.disable_account", json!({"user": "bob.ng", "reason": "credentials phished"}))
+        .call(
+            "idp.disable_account",
+            json!({"user": "bob.ng", "reason": "credentials phished"}),
+        )
         .await
         .unwrap();
     assert!(text(&r).contains("held for approval"), "{}", text(&r));
     assert!(!disabled(&lab, "bob.ng"));
 
     // The approved call runs, once.
-    let r = agent.call("idp.disable_account", args.clone()).await.unwrap();
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
     assert!(disabled(&lab, "alice.chen"));
-    let r = agent.call("idp.disable_account", args.clone()).await.unwrap();
-    assert!(text(&r).contains("held for approval"), "single use: {}", text(&r));
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    assert!(
+        text(&r).contains("held for approval"),
+        "single use: {}",
+        text(&r)
+    );
     assert_eq!(count(&lab, "idp", "disable_account"), 1);
 
     // Every step is on the record.
@@ -89,12 +125,24 @@ async fn a_denied_call_never_runs_and_the_agent_cannot_approve_itself() {
     let warden = lab.serve();
     let agent = warden.client(RESPONDER).await;
     let args = json!({"incident": "INC-1042", "resolution": "resolved"});
-    let r = agent.call("tickets.close_incident", args.clone()).await.unwrap();
+    let r = agent
+        .call("tickets.close_incident", args.clone())
+        .await
+        .unwrap();
     let id = request_id(&text(&r));
 
     // The agent's own identity and a wrong token are refused.
     let out = Command::new(warden_bin())
-        .args(["approvals", "approve", &id, "--as", "responder", "--reason", "me", "--config"])
+        .args([
+            "approvals",
+            "approve",
+            &id,
+            "--as",
+            "responder",
+            "--reason",
+            "me",
+            "--config",
+        ])
         .arg(lab.config())
         .env("WARDEN_APPROVER_TOKEN", RESPONDER)
         .output()
@@ -102,12 +150,25 @@ async fn a_denied_call_never_runs_and_the_agent_cannot_approve_itself() {
     assert!(!out.status.success());
     let (ok, _, err) = {
         let o = Command::new(warden_bin())
-            .args(["approvals", "approve", &id, "--as", "alice", "--reason", "x", "--config"])
+            .args([
+                "approvals",
+                "approve",
+                &id,
+                "--as",
+                "alice",
+                "--reason",
+                "x",
+                "--config",
+            ])
             .arg(lab.config())
             .env("WARDEN_APPROVER_TOKEN", "lab-bob-token")
             .output()
             .unwrap();
-        (o.status.success(), (), String::from_utf8_lossy(&o.stderr).into_owned())
+        (
+            o.status.success(),
+            (),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
     };
     assert!(!ok && err.contains("wrong approver or token"), "{err}");
     // An approver of another category may not answer.
@@ -129,16 +190,35 @@ async fn a_two_person_rule_needs_two_different_approvers() {
     let warden = lab.serve();
     let agent = warden.client(RESPONDER).await;
     let args = json!({"user": "carol.diaz"});
-    let r = agent.call("idp.disable_account", args.clone()).await.unwrap();
-    assert!(text(&r).contains("disable-executive-needs-two"), "{}", text(&r));
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    assert!(
+        text(&r).contains("disable-executive-needs-two"),
+        "{}",
+        text(&r)
+    );
     let id = request_id(&text(&r));
 
-    let (ok, out, _) = answer(&lab, "approve", &id, "bob", "CISO account shows impossible travel");
+    let (ok, out, _) = answer(
+        &lab,
+        "approve",
+        &id,
+        "bob",
+        "CISO account shows impossible travel",
+    );
     assert!(ok && out.contains("pending (1 of 2"), "{out}");
     let (ok, _, err) = answer(&lab, "approve", &id, "bob", "really");
     assert!(!ok && err.contains("already answered"), "{err}");
-    let r = agent.call("idp.disable_account", args.clone()).await.unwrap();
-    assert!(text(&r).contains("held for approval"), "one approval is not enough");
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    assert!(
+        text(&r).contains("held for approval"),
+        "one approval is not enough"
+    );
     assert!(!disabled(&lab, "carol.diaz"));
 
     let (ok, out, err) = answer(&lab, "approve", &id, "dana", "agreed");
@@ -154,7 +234,10 @@ async fn requests_survive_a_restart_and_expiry_means_deny() {
     let id = {
         let warden = lab.serve();
         let agent = warden.client(RESPONDER).await;
-        let r = agent.call("idp.disable_account", json!({"user": "dan.okafor"})).await.unwrap();
+        let r = agent
+            .call("idp.disable_account", json!({"user": "dan.okafor"}))
+            .await
+            .unwrap();
         request_id(&text(&r))
     };
     // warden stopped; the request is still there.

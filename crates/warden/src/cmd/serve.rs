@@ -3,10 +3,10 @@
 use super::ConfigArg;
 use anyhow::Context;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use warden_gateway::Gateway;
 use std::process::ExitCode;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+use warden_gateway::Gateway;
 use warden_gateway::catalog::Status;
 
 #[derive(clap::Args, Debug)]
