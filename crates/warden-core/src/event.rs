@@ -30,6 +30,11 @@ pub enum EventKind {
     /// A step of the human gate on a held call: asked, notified, approved, denied, expired,
     /// executed (`detail.step`), with who and why.
     Approval,
+    /// A kill switch was set on a scope (`detail.scope`), by a human or `monitor:<trigger>`,
+    /// with the evidence that made it.
+    Halt,
+    /// A halted scope was resumed by an authorised human, with why.
+    Resume,
 }
 
 impl EventKind {
@@ -43,11 +48,13 @@ impl EventKind {
             EventKind::Finding => "finding",
             EventKind::Redaction => "redaction",
             EventKind::Approval => "approval",
+            EventKind::Halt => "halt",
+            EventKind::Resume => "resume",
         }
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::Decision,
         EventKind::Outcome,
         EventKind::ToolPinned,
@@ -56,6 +63,8 @@ impl EventKind {
         EventKind::Finding,
         EventKind::Redaction,
         EventKind::Approval,
+        EventKind::Halt,
+        EventKind::Resume,
     ];
 
     /// The kind named `name` (as `as_str` writes it).

@@ -61,7 +61,7 @@ fn ticket(r: &PendingRequest) -> Ticket {
     }
 }
 
-fn step_event(r: &PendingRequest, step: &str, detail: serde_json::Value) -> AuditEvent {
+pub(crate) fn step_event(r: &PendingRequest, step: &str, detail: serde_json::Value) -> AuditEvent {
     let mut e = AuditEvent::new(EventKind::Approval, now_ms());
     e.principal = Some(r.principal.clone());
     e.session = Some(r.session.clone());

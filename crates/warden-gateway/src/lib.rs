@@ -5,6 +5,8 @@ pub mod audit;
 pub mod catalog;
 pub mod front;
 pub mod gate;
+pub mod halt;
+pub mod monitor;
 pub mod notify;
 pub mod pipeline;
 pub mod screening;

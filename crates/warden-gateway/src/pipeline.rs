@@ -6,19 +6,21 @@
 
 use crate::audit::AuditLog;
 use crate::catalog::{Catalog, Status, definition_digest};
+use crate::halt::{HaltCache, Scope};
+use crate::monitor::{Monitor, Observation};
 use crate::screening::Screening;
 use crate::upstream::{Upstream, UpstreamError};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
 use warden_core::{
     ArgsDigest, AuditEvent, EventKind, Outcome, ToolCall, ToolName, canonical_json, sha256_hex,
 };
 use warden_policy::{BudgetScope, CallState, Config, Decision};
-use warden_store::{PendingRequest, Store};
+use warden_store::{Halt, PendingRequest, Store};
 
 /// Proof that a call passed policy, or was approved by the humans it needed, and was recorded:
 /// the only ticket to an upstream. Its fields are private and it is made only by
@@ -98,6 +100,10 @@ pub struct Gateway {
     pub(crate) http: reqwest::Client,
     upstreams: BTreeMap<String, Arc<Upstream>>,
     in_flight: Semaphore,
+    /// The active halts, re-read from the store at most every `halt::REFRESH`.
+    pub(crate) halts: HaltCache,
+    /// Per-agent anomaly state; locked briefly, never across an `.await`.
+    pub(crate) monitor: Mutex<Monitor>,
 }
 
 impl Gateway {
@@ -117,6 +123,8 @@ impl Gateway {
             in_flight: Semaphore::new(config.gateway.max_concurrent_calls),
             screening: Screening::new(config.screen.clone()),
             http: reqwest::Client::new(),
+            halts: HaltCache::default(),
+            monitor: Mutex::new(Monitor::new(config.monitor.clone())),
             config,
             store,
             audit,
@@ -144,6 +152,25 @@ impl Gateway {
 
     /// One tool call, start to end. The stage order is the security argument; keep it here.
     pub async fn pipeline(&self, call: ToolCall) -> Result<CallToolResult, CallError> {
+        // 0. Halts: a halted session, agent, category or everything is refused before anything
+        //    else is looked at; the refusal is recorded, nothing is forwarded.
+        let category = self
+            .config
+            .tools
+            .get(&call.tool)
+            .map(|t| t.labels.category.clone());
+        if let Some((halt, scope)) = self.halted(&call, category.as_deref()).await? {
+            let decision = Decision::builtin_deny(
+                format!("halt:{scope}"),
+                halt.set_by.clone(),
+                category.unwrap_or_default(),
+                format!("`{scope}` is halted: {}", halt.reason),
+                self.config.engine.version(),
+            );
+            self.record(decision_event(&call, &decision, None)).await?;
+            return Ok(halted(&scope, &halt));
+        }
+
         // 1. Catalog: listed, pinned and unchanged — or it does not exist.
         let Some(spec) = self.catalog.callable(&call.tool) else {
             return Err(CallError::UnknownTool(call.tool.to_string()));
@@ -207,22 +234,35 @@ impl Gateway {
         };
         let event = decision_event(&call, &decision, request_id.as_deref());
         let decision_index = self.record(event).await?;
+        if let (Outcome::Hold, None, Some(id)) = (decision.outcome(), &approved, &request_id) {
+            self.hold(&call, &decision, id, &spec).await?;
+        }
 
-        // 7. Act on the decision; a new hold waits (up to `approvals.wait_secs`) for humans.
+        // 7. Monitor: anomaly triggers may alert or halt; a halt applies from the next call.
+        //    (After the hold is stored, so a halt of this scope expires it too.)
+        self.watch(Observation {
+            time_ms: now_ms(),
+            index: decision_index,
+            principal: call.principal.0.clone(),
+            session: call.session.0.clone(),
+            tool: call.tool.to_string(),
+            category: spec.labels.category.clone(),
+            stakes: spec.labels.stakes,
+            outcome: decision.outcome(),
+            tainted: state.session_tainted,
+        })
+        .await;
+
+        // 8. Act on the decision; a new hold waits (up to `approvals.wait_secs`) for humans.
         let authorized = match (decision.outcome(), approved, request_id) {
             (Outcome::Deny, ..) => return Ok(denied(&decision)),
             (Outcome::Hold, Some(request), _) => {
                 Authorized::approved(call, &decision, &request, decision_index)
             }
-            (Outcome::Hold, None, Some(id)) => {
-                self.hold(&call, &decision, &id, &spec).await?;
-                match self.wait_for_approval(&id).await? {
-                    Some(request) => {
-                        Authorized::approved(call, &decision, &request, decision_index)
-                    }
-                    None => return Ok(held(&decision, &id)),
-                }
-            }
+            (Outcome::Hold, None, Some(id)) => match self.wait_for_approval(&id).await? {
+                Some(request) => Authorized::approved(call, &decision, &request, decision_index),
+                None => return Ok(held(&decision, &id)),
+            },
             (Outcome::Hold, None, None) => None,
             (Outcome::Allow, ..) => Authorized::permit(call, &decision, decision_index),
         };
@@ -232,11 +272,11 @@ impl Gateway {
             ));
         };
 
-        // 7. Forward, within the concurrency and time limits.
+        // 9. Forward, within the concurrency and time limits.
         let started = Instant::now();
         let result = self.forward(&authorized).await;
 
-        // 8. Audit the outcome.
+        // 10. Audit the outcome.
         let (result, digest, is_error) = match result {
             Ok(r) => {
                 // Digest of what the upstream said, before screening changes its form.
@@ -317,6 +357,27 @@ impl Gateway {
             tracing::error!(error = %e, "outcome not recorded");
         }
         Ok(result)
+    }
+
+    /// The active halt covering this call, if any. Fails closed: an unreadable store refuses.
+    async fn halted(
+        &self,
+        call: &ToolCall,
+        category: Option<&str>,
+    ) -> Result<Option<(Halt, Scope)>, CallError> {
+        let halts = match self.halts.fresh() {
+            Some(h) => h,
+            None => {
+                let h = self
+                    .blocking(|store, _| store.active_halts().map_err(|e| e.to_string()))
+                    .await?;
+                self.halts.put(h)
+            }
+        };
+        Ok(
+            crate::halt::covering(&halts, &call.principal.0, &call.session.0, category)
+                .map(|(h, s)| (h.clone(), s)),
+        )
     }
 
     async fn call_state(&self, call: &ToolCall) -> Result<CallState, CallError> {
@@ -676,6 +737,14 @@ fn denied(d: &Decision) -> CallToolResult {
         "denied by warden: {} (owner: {}). This call was not executed.",
         d.reason(),
         d.owner()
+    ))])
+}
+
+fn halted(scope: &Scope, h: &Halt) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "halted by warden: `{scope}` was halted by {} ({}). This call was not executed; \
+         nothing in this scope runs until a human resumes it.",
+        h.set_by, h.reason
     ))])
 }
 

@@ -41,6 +41,113 @@ pub struct RawConfig {
     pub approvals: RawApprovals,
     #[serde(default)]
     pub approvers: BTreeMap<String, RawApprover>,
+    #[serde(default)]
+    pub monitor: MonitorSettings,
+}
+
+/// What a monitor trigger does when it fires. Every firing is a `finding` event (and a webhook
+/// when `approvals.webhook_url` is set); `halt` also sets a kill switch on the trigger's scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MonitorAction {
+    Off,
+    Alert,
+    Halt,
+}
+
+/// The anomaly monitor (`[monitor]`): triggers evaluated after every decision. Statistical
+/// signals never authorise anything: they can only alert or halt.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorSettings {
+    /// Off: no trigger is evaluated (halts set by humans still apply).
+    pub enabled: bool,
+    pub denial_burst: DenialBurst,
+    pub tainted_high_stakes: TaintedHighStakes,
+    pub new_category: NewCategory,
+    pub rate: Rate,
+}
+
+impl Default for MonitorSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            denial_burst: DenialBurst::default(),
+            tainted_high_stakes: TaintedHighStakes::default(),
+            new_category: NewCategory::default(),
+            rate: Rate::default(),
+        }
+    }
+}
+
+/// `count` or more denials in one session within `window_secs`: halts the session.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DenialBurst {
+    pub count: u32,
+    pub window_secs: u64,
+    pub action: MonitorAction,
+}
+
+impl Default for DenialBurst {
+    fn default() -> Self {
+        Self {
+            count: 5,
+            window_secs: 60,
+            action: MonitorAction::Halt,
+        }
+    }
+}
+
+/// A `high` or `critical` stakes call attempted by a tainted session: halts the session (the
+/// call itself is decided by policy as usual; the halt applies from the next call).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TaintedHighStakes {
+    pub action: MonitorAction,
+}
+
+impl Default for TaintedHighStakes {
+    fn default() -> Self {
+        Self {
+            action: MonitorAction::Halt,
+        }
+    }
+}
+
+/// A call in a tool category the agent did not use (in allowed calls) over the last
+/// `baseline_days`; an agent with no baseline yet is skipped. Alerts once per category.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NewCategory {
+    pub baseline_days: u64,
+    pub action: MonitorAction,
+}
+
+impl Default for NewCategory {
+    fn default() -> Self {
+        Self {
+            baseline_days: 14,
+            action: MonitorAction::Alert,
+        }
+    }
+}
+
+/// More than `per_minute` calls by one agent within 60 seconds: halts the agent.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rate {
+    pub per_minute: u32,
+    pub action: MonitorAction,
+}
+
+impl Default for Rate {
+    fn default() -> Self {
+        Self {
+            per_minute: 120,
+            action: MonitorAction::Halt,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -401,6 +508,7 @@ pub struct Config {
     pub tools: BTreeMap<ToolName, ToolSpec>,
     pub budgets: Vec<Budget>,
     pub approvals: ApprovalSettings,
+    pub monitor: MonitorSettings,
     pub engine: Engine,
 }
 
@@ -839,6 +947,7 @@ impl Resolver<'_> {
                 tools,
                 budgets,
                 approvals,
+                monitor: raw.monitor.clone(),
                 engine,
             }),
             _ => Err(ConfigErrors(self.errors)),

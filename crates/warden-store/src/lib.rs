@@ -75,6 +75,23 @@ pub struct ApprovalAnswer {
     pub at_ms: i64,
 }
 
+/// A kill switch on a scope (`session:<principal>:<session>`, `agent:<principal>`,
+/// `category:<category>`, `global`): while active, every call it covers is refused. Stored, so it
+/// survives restarts and reaches every process sharing the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Halt {
+    pub scope: String,
+    /// A human approver id, or `monitor:<trigger>`.
+    pub set_by: String,
+    pub reason: String,
+    /// What made the setter halt (for the monitor: the recent calls).
+    pub evidence: serde_json::Value,
+    pub created_ms: i64,
+    pub resumed_by: Option<String>,
+    pub resume_reason: Option<String>,
+    pub resumed_ms: Option<i64>,
+}
+
 /// Which ledger leaves `ledger_find` returns; `None` fields match everything.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
@@ -163,6 +180,20 @@ pub trait Store: Send + Sync {
         since_ms: i64,
         limit: u32,
     ) -> Result<bool, StoreError>;
+
+    /// Stores an active halt unless its scope already has one; whether it was stored.
+    fn add_halt(&self, halt: &Halt) -> Result<bool, StoreError>;
+    /// The halts not yet resumed, oldest first.
+    fn active_halts(&self) -> Result<Vec<Halt>, StoreError>;
+    /// Marks the active halt of `scope` resumed; the halt as resumed, or `None` if none was
+    /// active.
+    fn resume_halt(
+        &self,
+        scope: &str,
+        by: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Option<Halt>, StoreError>;
 
     fn pin(&self, tool: &str) -> Result<Option<String>, StoreError>;
     fn set_pin(&self, tool: &str, digest: &str, by: &str, now_ms: i64) -> Result<(), StoreError>;

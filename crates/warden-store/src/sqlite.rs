@@ -1,6 +1,6 @@
 //! The SQLite backend.
 
-use crate::{EventFilter, NewLeaf, PendingRequest, Store, StoreError, StoredCheckpoint};
+use crate::{EventFilter, Halt, NewLeaf, PendingRequest, Store, StoreError, StoredCheckpoint};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::Mutex;
@@ -83,7 +83,41 @@ CREATE TRIGGER ledger_checkpoints_no_update BEFORE UPDATE ON ledger_checkpoints
 CREATE TRIGGER ledger_checkpoints_no_delete BEFORE DELETE ON ledger_checkpoints
     BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 "#,
+    r#"
+-- Kill switches. At most one active (not resumed) halt per scope; resumed ones stay as history.
+CREATE TABLE halts (
+    id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    resumed_by TEXT,
+    resume_reason TEXT,
+    resumed_ms INTEGER
+);
+CREATE UNIQUE INDEX halts_active ON halts(scope) WHERE resumed_ms IS NULL;
+"#,
 ];
+
+fn halt_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Halt, String)> {
+    Ok((
+        Halt {
+            scope: r.get(0)?,
+            set_by: r.get(1)?,
+            reason: r.get(2)?,
+            evidence: serde_json::Value::Null,
+            created_ms: r.get(4)?,
+            resumed_by: r.get(5)?,
+            resume_reason: r.get(6)?,
+            resumed_ms: r.get(7)?,
+        },
+        r.get(3)?,
+    ))
+}
+
+const HALT_COLUMNS: &str =
+    "scope, set_by, reason, evidence, created_ms, resumed_by, resume_reason, resumed_ms";
 
 /// SQLite as the store. A file-backed store keeps a second connection for the ledger, so the
 /// ledger's group commits (one fsync each) never queue behind budget and pin queries, and the
@@ -576,6 +610,80 @@ impl Store for SqliteStore {
         })
     }
 
+    fn add_halt(&self, halt: &Halt) -> Result<bool, StoreError> {
+        let evidence = serde_json::to_string(&halt.evidence)?;
+        self.with(|c| {
+            let n = c.execute(
+                "INSERT OR IGNORE INTO halts (scope, set_by, reason, evidence, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    halt.scope,
+                    halt.set_by,
+                    halt.reason,
+                    evidence,
+                    halt.created_ms
+                ],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn active_halts(&self) -> Result<Vec<Halt>, StoreError> {
+        let rows = self.with(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {HALT_COLUMNS} FROM halts WHERE resumed_ms IS NULL ORDER BY id"
+            ))?;
+            let rows = stmt
+                .query_map([], halt_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })?;
+        rows.into_iter()
+            .map(|(mut h, evidence)| {
+                h.evidence = serde_json::from_str(&evidence)?;
+                Ok(h)
+            })
+            .collect()
+    }
+
+    fn resume_halt(
+        &self,
+        scope: &str,
+        by: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Option<Halt>, StoreError> {
+        let row = self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let row = tx
+                .query_row(
+                    &format!(
+                        "SELECT {HALT_COLUMNS} FROM halts WHERE scope = ?1 AND resumed_ms IS NULL"
+                    ),
+                    params![scope],
+                    halt_row,
+                )
+                .optional()?;
+            if row.is_some() {
+                tx.execute(
+                    "UPDATE halts SET resumed_by = ?2, resume_reason = ?3, resumed_ms = ?4
+                     WHERE scope = ?1 AND resumed_ms IS NULL",
+                    params![scope, by, reason, now_ms],
+                )?;
+            }
+            tx.commit()?;
+            Ok(row)
+        })?;
+        let Some((mut h, evidence)) = row else {
+            return Ok(None);
+        };
+        h.evidence = serde_json::from_str(&evidence)?;
+        h.resumed_by = Some(by.to_string());
+        h.resume_reason = Some(reason.to_string());
+        h.resumed_ms = Some(now_ms);
+        Ok(Some(h))
+    }
+
     fn pin(&self, tool: &str) -> Result<Option<String>, StoreError> {
         self.with(|c| {
             Ok(c.query_row(
@@ -664,6 +772,36 @@ mod tests {
         assert!(s.consume_budget("iso", "agent:b", 1010, 0, 3).unwrap());
         assert!(s.consume_budget("iso", "agent:a", 5000, 1500, 3).unwrap());
         assert_eq!(s.budget_used("iso", "agent:a", 0).unwrap(), 4);
+    }
+
+    #[test]
+    fn one_active_halt_per_scope_until_resumed() {
+        let s = SqliteStore::in_memory().unwrap();
+        let halt = Halt {
+            scope: "agent:responder".into(),
+            set_by: "dana".into(),
+            reason: "test".into(),
+            evidence: serde_json::json!({"calls": [1, 2]}),
+            created_ms: 1,
+            resumed_by: None,
+            resume_reason: None,
+            resumed_ms: None,
+        };
+        assert!(s.add_halt(&halt).unwrap());
+        assert!(!s.add_halt(&halt).unwrap());
+        assert_eq!(s.active_halts().unwrap(), vec![halt.clone()]);
+        let resumed = s
+            .resume_halt("agent:responder", "dana", "ok", 5)
+            .unwrap()
+            .unwrap();
+        assert_eq!(resumed.resumed_by.as_deref(), Some("dana"));
+        assert!(s.active_halts().unwrap().is_empty());
+        assert!(
+            s.resume_halt("agent:responder", "dana", "ok", 6)
+                .unwrap()
+                .is_none()
+        );
+        assert!(s.add_halt(&halt).unwrap());
     }
 
     #[test]

@@ -2,9 +2,12 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod halt;
 pub mod lab;
+pub mod monitor;
 pub mod policy;
 pub mod redteam;
+pub mod resume;
 pub mod screen;
 pub mod serve;
 pub mod stdio;
@@ -27,6 +30,22 @@ pub struct ConfigArg {
 pub fn load_config(arg: &ConfigArg) -> anyhow::Result<Config> {
     let path = crate::embedded::config_path(arg.config.clone())?;
     Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Checks that `approver` is a configured approver and `token` is theirs (digests compared, so
+/// timing reveals nothing useful).
+pub fn check_approver(config: &Config, approver: &str, token: Option<&str>) -> anyhow::Result<()> {
+    let known = config
+        .approvals
+        .approvers
+        .iter()
+        .find(|x| x.id == approver)
+        .and_then(|x| x.token_sha256.clone());
+    let presented = token.map(|t| warden_core::sha256_hex(t.trim().as_bytes()));
+    match (known, presented) {
+        (Some(k), Some(p)) if k == p => Ok(()),
+        _ => anyhow::bail!("wrong approver or token"),
+    }
 }
 
 pub fn open_store(path: &Path) -> anyhow::Result<Arc<dyn Store>> {

@@ -39,6 +39,13 @@ enum Command {
     /// List calls held for approval
     #[command(subcommand)]
     Approvals(cmd::approvals::Command),
+    /// Halt a session, an agent, a tool category or everything (kill switch); `halt list`
+    Halt(cmd::halt::Args),
+    /// Lift a halt (an approver, with their token)
+    Resume(cmd::resume::Args),
+    /// The anomaly monitor: inspect an agent's baseline
+    #[command(subcommand)]
+    Monitor(cmd::monitor::Command),
     /// Score text for prompt injection (stdin, or --jsonl FILE with a `text` field per line)
     Screen(cmd::screen::Args),
     /// The bundled lab: a simulated SOC of MCP servers
@@ -71,6 +78,9 @@ fn main() -> ExitCode {
             Command::Tools(c) => cmd::tools::run(c).await,
             Command::Audit(c) => cmd::audit::run(c).await,
             Command::Approvals(c) => cmd::approvals::run(c).await,
+            Command::Halt(a) => cmd::halt::run(a).await,
+            Command::Resume(a) => cmd::resume::run(a).await,
+            Command::Monitor(c) => cmd::monitor::run(c).await,
             Command::Screen(a) => cmd::screen::run(a).await,
             Command::Lab(c) => cmd::lab::run(c).await,
         }

@@ -26,7 +26,9 @@ async fn an_approver_approves_a_held_isolation_in_the_browser() {
         dir.join("node_modules/playwright-core").exists(),
         "playwright-core is not installed: run `npm ci --prefix tests/browser`"
     );
-    let lab = Lab::new();
+    // This test is about the console: the monitor only alerts on the tainted session's
+    // high-stakes call, instead of halting the session (which would expire the request).
+    let lab = Lab::with_config(|c| c + "\n[monitor.tainted_high_stakes]\naction = \"alert\"\n");
     let warden = lab.serve();
     let agent = warden.client(RESPONDER).await;
 

@@ -46,7 +46,14 @@ pub fn record(source: &Source<'_>, leaf: LeafRef<'_>) -> Value {
         Some(EventKind::Outcome) => outcome(e, leaf.effect),
         Some(EventKind::Finding | EventKind::ToolWithheld) => finding(source, leaf),
         Some(EventKind::ConfigLoaded) => lifecycle(source, e),
-        Some(EventKind::ToolPinned | EventKind::Redaction | EventKind::Approval) | None => base(e),
+        Some(
+            EventKind::ToolPinned
+            | EventKind::Redaction
+            | EventKind::Approval
+            | EventKind::Halt
+            | EventKind::Resume,
+        )
+        | None => base(e),
     };
     r.insert("time".into(), json!(e.time_ms));
     r.insert("metadata".into(), metadata(source, leaf));

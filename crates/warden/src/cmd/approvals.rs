@@ -5,7 +5,6 @@
 
 use super::ConfigArg;
 use std::process::ExitCode;
-use warden_core::sha256_hex;
 use warden_gateway::gate;
 
 #[derive(clap::Subcommand, Debug)]
@@ -86,17 +85,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 async fn answer(a: Answer, approve: bool) -> anyhow::Result<ExitCode> {
     let config = super::load_config(&a.config)?;
-    let known = config
-        .approvals
-        .approvers
-        .iter()
-        .find(|x| x.id == a.approver)
-        .and_then(|x| x.token_sha256.clone());
-    let presented = sha256_hex(a.token.trim().as_bytes());
-    // Compare digests, not tokens: equal-length hex of a hash leaks nothing useful by timing.
-    if known.as_deref() != Some(presented.as_str()) {
-        anyhow::bail!("wrong approver or token");
-    }
+    super::check_approver(&config, &a.approver, Some(&a.token))?;
     let store = super::open_store(&config.store_path)?;
     let audit = super::open_ledger(&config, store.clone())?;
     let r = gate::answer(

@@ -1,0 +1,281 @@
+//! Kill switches: halts on a session, an agent, a tool category or everything.
+//!
+//! A halt lives in the store, so it survives restarts and reaches every warden process sharing
+//! it. The pipeline checks halts first, before the catalog and policy, from an in-memory copy
+//! re-read from the store at most every [`REFRESH`] — so a halt set by another process (the CLI)
+//! takes effect within about a second, and a halt set here at once. Setting a halt expires the
+//! pending approval requests of its scope; only a human approver resumes one.
+
+use crate::audit::AuditLog;
+use crate::gate;
+use crate::pipeline::now_ms;
+use serde_json::{Value, json};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use warden_core::{AuditEvent, EventKind};
+use warden_store::{Halt, PendingRequest, Store};
+
+/// How stale the in-memory copy of the active halts may get.
+pub const REFRESH: Duration = Duration::from_millis(900);
+
+/// What a halt covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Session { principal: String, session: String },
+    Agent(String),
+    Category(String),
+    Global,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HaltError {
+    #[error(
+        "`{0}` is not a halt scope: use `session:<agent>:<session>`, `agent:<agent>`, `category:<category>` or `global`"
+    )]
+    BadScope(String),
+    #[error("no active halt on `{0}`")]
+    NotHalted(String),
+    #[error("warden could not record the halt: {0}")]
+    Internal(String),
+}
+
+impl Scope {
+    pub fn parse(s: &str) -> Result<Scope, HaltError> {
+        let bad = || HaltError::BadScope(s.to_string());
+        let nonempty = |x: &str| (!x.is_empty()).then(|| x.to_string()).ok_or_else(bad);
+        match s.split_once(':') {
+            None if s == "global" => Ok(Scope::Global),
+            Some(("agent", p)) => Ok(Scope::Agent(nonempty(p)?)),
+            Some(("category", c)) => Ok(Scope::Category(nonempty(c)?)),
+            Some(("session", rest)) => {
+                let (p, session) = rest.split_once(':').ok_or_else(bad)?;
+                Ok(Scope::Session {
+                    principal: nonempty(p)?,
+                    session: nonempty(session)?,
+                })
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    /// Whether a call by `principal` in `session` to a tool of `category` is covered.
+    pub fn covers(&self, principal: &str, session: &str, category: Option<&str>) -> bool {
+        match self {
+            Scope::Global => true,
+            Scope::Agent(p) => p == principal,
+            Scope::Session {
+                principal: p,
+                session: s,
+            } => p == principal && s == session,
+            Scope::Category(c) => Some(c.as_str()) == category,
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Session { principal, session } => write!(f, "session:{principal}:{session}"),
+            Scope::Agent(p) => write!(f, "agent:{p}"),
+            Scope::Category(c) => write!(f, "category:{c}"),
+            Scope::Global => f.write_str("global"),
+        }
+    }
+}
+
+/// The active halts, re-read from the store when older than [`REFRESH`].
+#[derive(Debug, Default)]
+pub struct HaltCache {
+    state: Mutex<Option<(Instant, Arc<Vec<Halt>>)>>,
+}
+
+impl HaltCache {
+    /// The cached halts if fresh enough.
+    pub fn fresh(&self) -> Option<Arc<Vec<Halt>>> {
+        let guard = self.state.lock().ok()?;
+        match guard.as_ref() {
+            Some((at, halts)) if at.elapsed() < REFRESH => Some(halts.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn put(&self, halts: Vec<Halt>) -> Arc<Vec<Halt>> {
+        let halts = Arc::new(halts);
+        if let Ok(mut guard) = self.state.lock() {
+            *guard = Some((Instant::now(), halts.clone()));
+        }
+        halts
+    }
+
+    /// Forces the next check to re-read the store.
+    pub fn invalidate(&self) {
+        if let Ok(mut guard) = self.state.lock() {
+            *guard = None;
+        }
+    }
+}
+
+/// The first active halt that covers the call.
+pub fn covering<'a>(
+    halts: &'a [Halt],
+    principal: &str,
+    session: &str,
+    category: Option<&str>,
+) -> Option<(&'a Halt, Scope)> {
+    halts.iter().find_map(|h| {
+        let scope = Scope::parse(&h.scope).ok()?;
+        scope
+            .covers(principal, session, category)
+            .then_some((h, scope))
+    })
+}
+
+fn halt_event(kind: EventKind, scope: &Scope, by: &str, reason: &str, detail: Value) -> AuditEvent {
+    let mut e = AuditEvent::new(kind, now_ms());
+    match scope {
+        Scope::Session { principal, session } => {
+            e.principal = Some(principal.clone());
+            e.session = Some(session.clone());
+        }
+        Scope::Agent(p) => e.principal = Some(p.clone()),
+        Scope::Category(c) => e.category = Some(c.clone()),
+        Scope::Global => {}
+    }
+    e.reason = Some(reason.trim().to_string());
+    let mut d = json!({"scope": scope.to_string(), "by": by});
+    if let (Some(o), Value::Object(extra)) = (d.as_object_mut(), detail) {
+        o.extend(extra);
+    }
+    e.detail = Some(d);
+    e
+}
+
+fn in_scope(scope: &Scope, r: &PendingRequest) -> bool {
+    matches!(r.status.as_str(), "pending" | "approved")
+        && scope.covers(&r.principal, &r.session, Some(&r.category))
+}
+
+/// Sets a halt (recorded before it is stored) and expires the scope's open approval requests.
+/// Whether it was set: `false` when the scope was already halted.
+pub fn set(
+    store: &dyn Store,
+    audit: &dyn AuditLog,
+    scope: &Scope,
+    set_by: &str,
+    reason: &str,
+    evidence: Value,
+) -> Result<bool, HaltError> {
+    let internal = |e: &dyn fmt::Display| HaltError::Internal(e.to_string());
+    let already = store
+        .active_halts()
+        .map_err(|e| internal(&e))?
+        .iter()
+        .any(|h| h.scope == scope.to_string());
+    if already {
+        return Ok(false);
+    }
+    audit
+        .append(&halt_event(
+            EventKind::Halt,
+            scope,
+            set_by,
+            reason,
+            json!({"evidence": evidence}),
+        ))
+        .map_err(|e| internal(&e))?;
+    let halt = Halt {
+        scope: scope.to_string(),
+        set_by: set_by.to_string(),
+        reason: reason.trim().to_string(),
+        evidence,
+        created_ms: now_ms(),
+        resumed_by: None,
+        resume_reason: None,
+        resumed_ms: None,
+    };
+    let set = store.add_halt(&halt).map_err(|e| internal(&e))?;
+    for mut r in store
+        .pending()
+        .map_err(|e| internal(&e))?
+        .into_iter()
+        .filter(|r| in_scope(scope, r))
+    {
+        let before = r.status.clone();
+        r.status = "expired".into();
+        if store
+            .update_pending(&r, &before)
+            .map_err(|e| internal(&e))?
+        {
+            audit
+                .append(&gate::step_event(
+                    &r,
+                    "expired",
+                    json!({"reason": "halted", "scope": scope.to_string()}),
+                ))
+                .map_err(|e| internal(&e))?;
+        }
+    }
+    Ok(set)
+}
+
+/// Resumes a halted scope. `by` must already be an authorised human (checked by the caller).
+pub fn resume(
+    store: &dyn Store,
+    audit: &dyn AuditLog,
+    scope: &Scope,
+    by: &str,
+    reason: &str,
+) -> Result<Halt, HaltError> {
+    let internal = |e: &dyn fmt::Display| HaltError::Internal(e.to_string());
+    let halt = store
+        .resume_halt(&scope.to_string(), by, reason.trim(), now_ms())
+        .map_err(|e| internal(&e))?
+        .ok_or_else(|| HaltError::NotHalted(scope.to_string()))?;
+    audit
+        .append(&halt_event(
+            EventKind::Resume,
+            scope,
+            by,
+            reason,
+            json!({"halted_by": halt.set_by, "halted_ms": halt.created_ms}),
+        ))
+        .map_err(|e| internal(&e))?;
+    Ok(halt)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn scopes_parse_print_and_cover() {
+        for s in [
+            "global",
+            "agent:responder",
+            "category:identity",
+            "session:triage:abc",
+        ] {
+            assert_eq!(Scope::parse(s).unwrap().to_string(), s);
+        }
+        for s in [
+            "",
+            "agent:",
+            "session:triage",
+            "session::x",
+            "host:x",
+            "globally",
+        ] {
+            assert!(Scope::parse(s).is_err(), "{s}");
+        }
+        let session = Scope::parse("session:triage:abc").unwrap();
+        assert!(session.covers("triage", "abc", None));
+        assert!(!session.covers("triage", "abd", None));
+        assert!(!session.covers("responder", "abc", None));
+        assert!(Scope::Agent("triage".into()).covers("triage", "x", Some("identity")));
+        assert!(Scope::Category("identity".into()).covers("x", "y", Some("identity")));
+        assert!(!Scope::Category("identity".into()).covers("x", "y", None));
+        assert!(Scope::Global.covers("x", "y", None));
+    }
+}

@@ -1,0 +1,95 @@
+//! `warden halt (--session A:S | --agent A | --category C | --global) --reason … --as ID` and
+//! `warden halt list`: the kill switch.
+//!
+//! A halt is stored, so it survives restarts, and a running `warden serve` sharing the store
+//! refuses calls in its scope within about a second. Setting one needs an approver's identity and
+//! token (`--as ID`, `WARDEN_APPROVER_TOKEN`), like answering a held call.
+
+use super::ConfigArg;
+use std::process::ExitCode;
+use warden_gateway::halt::{self, Scope};
+
+#[derive(clap::Args, Debug)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    group(clap::ArgGroup::new("scope").required(true).multiple(false))
+)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Halt one session of an agent
+    #[arg(long, value_name = "AGENT:SESSION", group = "scope")]
+    session: Option<String>,
+    /// Halt every session of an agent
+    #[arg(long, value_name = "AGENT", group = "scope")]
+    agent: Option<String>,
+    /// Halt every call to tools of a category
+    #[arg(long, group = "scope")]
+    category: Option<String>,
+    /// Halt everything
+    #[arg(long, group = "scope")]
+    global: bool,
+    /// Why (recorded in the audit log and shown to the agent)
+    #[arg(long, required = true)]
+    reason: Option<String>,
+    /// Your approver id from the config
+    #[arg(long = "as", required = true)]
+    approver: Option<String>,
+    /// Your approver token
+    #[arg(long, env = "WARDEN_APPROVER_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// List the active halts
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(Command::List { config }) = args.command {
+        let config = super::load_config(&config)?;
+        let store = super::open_store(&config.store_path)?;
+        for h in store.active_halts()? {
+            println!(
+                "{}  by {}  at {}  {}  evidence {}",
+                h.scope, h.set_by, h.created_ms, h.reason, h.evidence
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let scope = match (args.session, args.agent, args.category, args.global) {
+        (Some(s), ..) => Scope::parse(&format!("session:{s}"))?,
+        (_, Some(a), ..) => Scope::Agent(a),
+        (_, _, Some(c), _) => Scope::Category(c),
+        (.., true) => Scope::Global,
+        _ => anyhow::bail!("give one of --session, --agent, --category or --global"),
+    };
+    let reason = args.reason.unwrap_or_default();
+    let approver = args.approver.unwrap_or_default();
+    let config = super::load_config(&args.config)?;
+    super::check_approver(&config, &approver, args.token.as_deref())?;
+    let store = super::open_store(&config.store_path)?;
+    let audit = super::open_ledger(&config, store.clone())?;
+    let set = halt::set(
+        store.as_ref(),
+        audit.as_ref(),
+        &scope,
+        &approver,
+        &reason,
+        serde_json::json!({"cli": true}),
+    )?;
+    warden_gateway::AuditLog::shutdown(audit.as_ref())?;
+    if set {
+        println!("{scope}: halted");
+    } else {
+        println!("{scope}: already halted");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,390 @@
+//! Watching the agent: the anomaly monitor's halts and alerts, and the kill switch from the CLI,
+//! over the wire. The lab's call log proves what reached an upstream.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::process::Command;
+use std::time::Duration;
+
+/// Runs `warden` with an approver token in the environment; (ok, stdout, stderr).
+fn as_approver(lab: &Lab, token: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(warden_bin())
+        .args(args)
+        .arg("--config")
+        .arg(lab.config())
+        .env("WARDEN_APPROVER_TOKEN", token)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn events(lab: &Lab, kind: &str) -> Vec<Value> {
+    let (ok, out, err) = lab.cli(&["audit", "show", "--kind", kind]);
+    assert!(ok, "{err}");
+    out.lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .collect()
+}
+
+fn monitor_findings(lab: &Lab) -> Vec<Value> {
+    events(lab, "finding")
+        .into_iter()
+        .filter(|e| e["detail"]["detector"] == "monitor")
+        .collect()
+}
+
+fn halts(lab: &Lab) -> String {
+    let (ok, out, err) = lab.cli(&["halt", "list"]);
+    assert!(ok, "{err}");
+    out
+}
+
+fn request_id(text: &str) -> String {
+    let start = text.find("request `").expect("a request id") + "request `".len();
+    text[start..].split('`').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_normal_triage_session_raises_nothing() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(TRIAGE).await;
+    for i in 0..12 {
+        let (tool, args) = match i % 3 {
+            0 => ("siem.get_alert", json!({"alert_id": "ALR-2001"})),
+            1 => ("edr.get_host", json!({"host": "ws-042"})),
+            _ => ("siem.search_alerts", json!({})),
+        };
+        let r = agent.call(tool, args).await.unwrap();
+        assert!(!text(&r).contains("halted by warden"), "{}", text(&r));
+    }
+    assert!(monitor_findings(&lab).is_empty());
+    assert!(halts(&lab).trim().is_empty(), "{}", halts(&lab));
+}
+
+#[tokio::test]
+async fn a_denial_burst_halts_the_session_and_only_that_session() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(TRIAGE).await;
+    for _ in 0..5 {
+        let r = agent
+            .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
+            .await
+            .unwrap();
+        assert!(text(&r).contains("denied by warden"), "{}", text(&r));
+    }
+    let before = lab.received("siem").len();
+    let r = agent
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("halted by warden"), "{}", text(&r));
+    assert_eq!(
+        lab.received("siem").len(),
+        before,
+        "nothing reached the SIEM"
+    );
+
+    // Another session of the same agent still works.
+    let other = warden.client(TRIAGE).await;
+    let r = other
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert_eq!(lab.received("siem").len(), before + 1);
+
+    let findings = monitor_findings(&lab);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["detail"]["trigger"], "denial_burst");
+    assert_eq!(
+        findings[0]["detail"]["evidence"].as_array().unwrap().len(),
+        5
+    );
+    let halt = &events(&lab, "halt")[0];
+    assert_eq!(halt["detail"]["by"], "monitor:denial_burst");
+    let refused: Vec<Value> = events(&lab, "decision")
+        .into_iter()
+        .filter(|e| {
+            e["rule"]
+                .as_str()
+                .unwrap()
+                .starts_with("halt:session:triage:")
+        })
+        .collect();
+    assert_eq!(refused.len(), 1, "the refusal is a recorded decision");
+    assert_eq!(refused[0]["decision"], "deny");
+}
+
+#[tokio::test]
+async fn a_tainted_session_attempting_a_high_stakes_action_is_halted() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    agent
+        .call("mail.read_message", json!({"message_id": "MSG-3001"}))
+        .await
+        .unwrap();
+    // The policy decides this call as usual (held: the session is tainted)...
+    let r = agent
+        .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
+        .await
+        .unwrap();
+    assert!(text(&r).contains("held for approval"), "{}", text(&r));
+    let id = request_id(&text(&r));
+    // ...and the session is halted from the next call on; its pending request expired.
+    let r = agent
+        .call("edr.get_host", json!({"host": "ws-042"}))
+        .await
+        .unwrap();
+    assert!(text(&r).contains("halted by warden"), "{}", text(&r));
+    assert!(!lab.received("edr").contains(&"get_host".to_string()));
+    assert!(!lab.host_isolated("ws-042"));
+    let f = monitor_findings(&lab);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["detail"]["trigger"], "tainted_high_stakes");
+    let (ok, out, _) = lab.cli(&["approvals", "show", &id]);
+    assert!(ok);
+    assert!(out.contains("\"status\": \"expired\""), "{out}");
+}
+
+#[tokio::test]
+async fn a_halt_from_the_cli_stops_a_running_warden_and_survives_a_restart() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let read = json!({"host": "ws-042"});
+    let r = agent.call("edr.get_host", read.clone()).await.unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+
+    // A held request of the agent, expired by the halt.
+    let r = agent
+        .call(
+            "idp.disable_account",
+            json!({"user": "alice.chen", "reason": "phished"}),
+        )
+        .await
+        .unwrap();
+    let id = request_id(&text(&r));
+
+    // Halting needs an approver's token.
+    let halt = [
+        "halt",
+        "--agent",
+        "responder",
+        "--reason",
+        "suspected hijack",
+        "--as",
+        "dana",
+    ];
+    let (ok, _, err) = as_approver(&lab, "not-the-token", &halt);
+    assert!(!ok && err.contains("wrong approver or token"), "{err}");
+    let (ok, out, err) = as_approver(&lab, "lab-dana-token", &halt);
+    assert!(ok, "{out}{err}");
+    assert!(halts(&lab).contains("agent:responder"));
+    let (_, out, _) = lab.cli(&["approvals", "show", &id]);
+    assert!(out.contains("\"status\": \"expired\""), "{out}");
+    let expired = events(&lab, "approval")
+        .into_iter()
+        .find(|e| e["request_id"] == id.as_str() && e["detail"]["step"] == "expired")
+        .expect("an expiry step");
+    assert_eq!(expired["detail"]["reason"], "halted");
+
+    // The running warden refuses within about a second.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let before = lab.received("edr").len();
+    let r = agent.call("edr.get_host", read.clone()).await.unwrap();
+    assert!(text(&r).contains("halted by warden"), "{}", text(&r));
+    assert!(text(&r).contains("suspected hijack"), "{}", text(&r));
+    let triage = warden.client(TRIAGE).await;
+    let r = triage.call("edr.get_host", read.clone()).await.unwrap();
+    assert_ne!(r.is_error, Some(true), "another agent: {}", text(&r));
+
+    // After a restart, still halted.
+    drop(warden);
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let r = agent.call("edr.get_host", read.clone()).await.unwrap();
+    assert!(text(&r).contains("halted by warden"), "{}", text(&r));
+    assert_eq!(lab.received("edr").len(), before + 1, "only triage's read");
+
+    // Resuming needs a valid approver token, and is recorded.
+    let resume = [
+        "resume",
+        "agent:responder",
+        "--reason",
+        "credentials rotated",
+        "--as",
+        "bob",
+    ];
+    let (ok, _, err) = as_approver(&lab, "lab-dana-token", &resume);
+    assert!(!ok && err.contains("wrong approver or token"), "{err}");
+    let (ok, out, err) = as_approver(&lab, "lab-bob-token", &resume);
+    assert!(ok, "{out}{err}");
+    let resumed = events(&lab, "resume");
+    assert_eq!(resumed.len(), 1);
+    assert_eq!(resumed[0]["detail"]["by"], "bob");
+    assert_eq!(resumed[0]["reason"], "credentials rotated");
+    assert!(halts(&lab).trim().is_empty());
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let r = agent.call("edr.get_host", read).await.unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+}
+
+#[tokio::test]
+async fn the_baseline_lists_what_an_agent_used() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(TRIAGE).await;
+    agent
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    let (ok, out, err) = lab.cli(&["monitor", "baseline", "triage"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("siem.get_alert"), "{out}");
+    assert!(out.contains("triage"), "{out}");
+    assert!(out.contains("call rate"), "{out}");
+}
+
+/// Calls `tool` until warden answers "halted by warden"; how many calls were answered first.
+async fn calls_until_halt(agent: &Client, tool: &str, args: Value, max: usize) -> Option<usize> {
+    for n in 0..max {
+        let r = agent.call(tool, args.clone()).await.unwrap();
+        if text(&r).contains("halted by warden") {
+            return Some(n);
+        }
+    }
+    None
+}
+
+/// The numbers in `docs/benchmarks.md` ("Monitor"):
+/// `cargo test -p warden --test monitor -- --ignored --nocapture workloads`.
+#[tokio::test]
+#[ignore = "a measurement; run by hand"]
+async fn workloads() {
+    // Benign: 300 reads by the triage agent over 10 sessions, unthrottled (so the rate trigger
+    // is raised for this run; it is measured on its own below).
+    let lab = Lab::with_config(|c| c + "\n[monitor.rate]\nper_minute = 100000\n");
+    let warden = lab.serve();
+    let reads = [
+        ("siem.search_alerts", json!({})),
+        ("siem.get_alert", json!({"alert_id": "ALR-2001"})),
+        ("siem.search_logs", json!({"query": "ws-042"})),
+        ("edr.list_hosts", json!({})),
+        ("edr.get_host", json!({"host": "ws-042"})),
+        ("idp.get_user", json!({"user": "alice.chen"})),
+        ("tickets.list_incidents", json!({})),
+        ("tickets.get_incident", json!({"incident": "INC-1042"})),
+        ("mail.list_messages", json!({"mailbox": "soc"})),
+    ];
+    let mut calls = 0;
+    let mut refused = 0;
+    for s in 0..10 {
+        let agent = warden.client(TRIAGE).await;
+        for i in 0..30 {
+            let (tool, args) = &reads[(s + i) % reads.len()];
+            let r = agent.call(tool, args.clone()).await.unwrap();
+            calls += 1;
+            if text(&r).contains("halted by warden") {
+                refused += 1;
+            }
+        }
+    }
+    let benign_findings = monitor_findings(&lab).len();
+    let benign_halts = events(&lab, "halt").len();
+    let allowed = events(&lab, "decision")
+        .iter()
+        .filter(|e| e["decision"] == "allow")
+        .count();
+    println!(
+        "benign: {calls} calls ({allowed} allowed), {benign_findings} monitor findings, \
+         {benign_halts} halts, {refused} refused"
+    );
+    drop(warden);
+
+    // Misbehaviour, each in a fresh lab with the defaults.
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(TRIAGE).await;
+    let n = calls_until_halt(
+        &agent,
+        "edr.isolate_host",
+        isolate("ws-042", "INC-1042"),
+        50,
+    )
+    .await;
+    println!("denial burst (triage isolating a host): refused after {n:?} calls");
+
+    let agent = warden.client(RESPONDER).await;
+    agent
+        .call("mail.read_message", json!({"message_id": "MSG-3001"}))
+        .await
+        .unwrap();
+    let n = calls_until_halt(
+        &agent,
+        "edr.isolate_host",
+        isolate("ws-017", "INC-1042"),
+        50,
+    )
+    .await;
+    println!(
+        "tainted high-stakes (after reading MSG-3001): refused after {n:?} isolation attempts"
+    );
+
+    let agent = warden.client(TRIAGE).await;
+    let started = std::time::Instant::now();
+    let n = calls_until_halt(&agent, "edr.get_host", json!({"host": "ws-042"}), 500).await;
+    // (The triage agent's 5 isolation attempts above fall in the same minute.)
+    println!(
+        "rate (unthrottled reads): refused after {n:?} calls in {:?}",
+        started.elapsed()
+    );
+    drop(warden);
+
+    // New category: a baseline of reads, a restart, then a first containment call.
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    for _ in 0..5 {
+        agent
+            .call("edr.get_host", json!({"host": "ws-042"}))
+            .await
+            .unwrap();
+    }
+    drop(warden);
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    agent
+        .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
+        .await
+        .unwrap();
+    agent
+        .call("edr.isolate_host", isolate("ws-017", "INC-1042"))
+        .await
+        .unwrap();
+    let f: Vec<Value> = monitor_findings(&lab)
+        .into_iter()
+        .filter(|e| e["detail"]["trigger"] == "new_category")
+        .collect();
+    println!(
+        "new category (containment after a read-only baseline): {} alert(s), {} halts",
+        f.len(),
+        events(&lab, "halt").len()
+    );
+}
