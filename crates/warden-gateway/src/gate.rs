@@ -183,7 +183,72 @@ pub fn expire_overdue(
     Ok(expired)
 }
 
+/// Requests still pending after 80% of their time, whose category has an escalation contact:
+/// marked escalated (once) and recorded. Returns each with its contact, for the notification.
+pub fn escalate_due(
+    store: &dyn Store,
+    audit: &dyn AuditLog,
+    config: &Config,
+    now: i64,
+) -> Result<Vec<(PendingRequest, String)>, AnswerError> {
+    let mut due = Vec::new();
+    for mut r in store
+        .pending()
+        .map_err(|e| AnswerError::Internal(e.to_string()))?
+    {
+        let Some(contact) = config.approvals.escalation_for(&r.category) else {
+            continue;
+        };
+        let threshold = r.created_ms + (r.expires_ms - r.created_ms) * 4 / 5;
+        if r.status != "pending" || r.escalated || now < threshold || now >= r.expires_ms {
+            continue;
+        }
+        r.escalated = true;
+        if store
+            .update_pending(&r, "pending")
+            .map_err(|e| AnswerError::Internal(e.to_string()))?
+        {
+            audit
+                .append(&step_event(
+                    &r,
+                    "escalated",
+                    json!({"contact": contact, "expires_ms": r.expires_ms}),
+                ))
+                .map_err(|e| AnswerError::Internal(e.to_string()))?;
+            due.push((r, contact.to_string()));
+        }
+    }
+    Ok(due)
+}
+
 impl Gateway {
+    /// Tells escalation contacts about requests close to expiring (through the webhook).
+    pub async fn escalate(&self, due: Vec<(PendingRequest, String)>) {
+        let settings = &self.config.approvals;
+        let (Some(url), Some(secret)) = (&settings.webhook_url, &settings.webhook_secret) else {
+            return;
+        };
+        for (r, contact) in due {
+            let Ok(webhook) = Webhook::new(url, Secret::new(secret.as_bytes().to_vec())) else {
+                return;
+            };
+            let minutes = (r.expires_ms - now_ms()).max(0) / 60_000;
+            let text = format!(
+                "Escalation to {contact}: `{}` by `{}` (request {}) expires unanswered in {minutes} min; expiry means deny. {}/requests/{}",
+                r.tool,
+                r.principal,
+                r.id,
+                settings.console_url.trim_end_matches('/'),
+                r.id
+            );
+            let message =
+                json!({"text": text, "escalation": {"contact": contact, "request": r.id}});
+            if let Err(e) = webhook.deliver(&self.http, &message).await {
+                tracing::warn!(request = %r.id, error = %e, "escalation not delivered");
+            }
+        }
+    }
+
     /// The approved, unexpired, unused request for exactly this call, moved to `executed`.
     pub(crate) async fn take_approval(
         &self,

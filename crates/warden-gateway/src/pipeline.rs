@@ -479,6 +479,7 @@ impl Gateway {
             expires_ms: now + i64::try_from(expiry.as_millis()).unwrap_or(i64::MAX),
             answers: Vec::new(),
             evidence: self.evidence(call).await,
+            escalated: false,
         };
         let stored = request.clone();
         self.blocking(move |store, _| store.create_pending(&stored).map_err(|e| e.to_string()))

@@ -164,6 +164,10 @@ pub struct RawApprovals {
     pub webhook_secret_env: Option<String>,
     /// Where the console is reachable, for links in notifications.
     pub console_url: Option<String>,
+    /// Who is told when a request is about to expire unanswered, per category (`default` for
+    /// the rest); notified through the webhook once 80% of the expiry time has passed.
+    #[serde(default)]
+    pub escalation: BTreeMap<String, String>,
 }
 
 /// A human who may answer held calls.
@@ -189,6 +193,7 @@ pub struct ApprovalSettings {
     pub webhook_secret: Option<String>,
     pub console_url: String,
     pub approvers: Vec<ApproverSpec>,
+    pub escalation: BTreeMap<String, String>,
 }
 
 impl fmt::Debug for ApprovalSettings {
@@ -202,6 +207,14 @@ impl fmt::Debug for ApprovalSettings {
 }
 
 impl ApprovalSettings {
+    /// The escalation contact for a category, if any.
+    pub fn escalation_for(&self, category: &str) -> Option<&str> {
+        self.escalation
+            .get(category)
+            .or_else(|| self.escalation.get("default"))
+            .map(String::as_str)
+    }
+
     pub fn expiry_for(&self, category: &str) -> Duration {
         self.expiry
             .get(category)
@@ -1054,6 +1067,7 @@ impl Resolver<'_> {
                 .clone()
                 .unwrap_or_else(|| "http://127.0.0.1:8700/console".into()),
             approvers,
+            escalation: a.escalation.clone(),
         }
     }
 }

@@ -64,6 +64,9 @@ pub struct PendingRequest {
     /// What the agent had read in the session when it asked: (ledger index, tool, screen summary).
     #[serde(default)]
     pub evidence: Vec<serde_json::Value>,
+    /// Whether the escalation contact was told that this request is about to expire.
+    #[serde(default)]
+    pub escalated: bool,
 }
 
 /// One human's answer to a held call.

@@ -257,6 +257,18 @@ async fn requests_survive_a_restart_and_expiry_means_deny() {
         },
     )
     .unwrap();
+    // At 80% of the identity category's 30 minutes the escalation contact is due, once.
+    let soon = warden_gateway::pipeline::now_ms() + 25 * 60 * 1000;
+    let due = warden_gateway::gate::escalate_due(store.as_ref(), &audit, &config, soon).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].0.id, id);
+    assert_eq!(due[0].1, "soc-lead@northwind.example");
+    assert!(
+        warden_gateway::gate::escalate_due(store.as_ref(), &audit, &config, soon)
+            .unwrap()
+            .is_empty()
+    );
+
     let later = warden_gateway::pipeline::now_ms() + 31 * 60 * 1000;
     let expired = warden_gateway::gate::expire_overdue(store.as_ref(), &audit, later).unwrap();
     assert_eq!(expired, vec![id.clone()]);

@@ -67,6 +67,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         tracing::info!(request = %id, "approval request expired: denied");
                     }
                 }
+                let (store, audit, config) = (g.store.clone(), g.audit.clone(), g.config.clone());
+                let due = tokio::task::spawn_blocking(move || {
+                    warden_gateway::gate::escalate_due(store.as_ref(), audit.as_ref(), &config, now)
+                })
+                .await;
+                if let Ok(Ok(due)) = due
+                    && !due.is_empty()
+                {
+                    g.escalate(due).await;
+                }
             }
         })
     };
