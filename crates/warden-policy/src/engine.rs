@@ -208,6 +208,9 @@ struct Compiled {
     budget_ids: Vec<(String, u32)>,
     version: String,
     schema_text: String,
+    agent_type: cedar_policy::EntityTypeName,
+    /// Per tool: its action and its resource.
+    uids: BTreeMap<ToolName, (EntityUid, EntityUid)>,
 }
 
 /// Compiled, validated policies, ready to decide. Cheap to clone.
@@ -523,6 +526,31 @@ impl Engine {
             return Err(errors);
         }
         let version = format!("sha256:{}", hex::encode(hasher.finalize()));
+        let type_name = |name: &str| {
+            cedar_policy::EntityTypeName::from_str(name).map_err(|e| {
+                vec![ConfigError {
+                    location: "generated schema".into(),
+                    message: e.to_string(),
+                }]
+            })
+        };
+        let agent_type = type_name("Agent")?;
+        let action_type = type_name("Action")?;
+        let tool_type = type_name("Tool")?;
+        let uids = src
+            .tools
+            .keys()
+            .map(|t| {
+                let id = || cedar_policy::EntityId::new(t.to_string());
+                (
+                    t.clone(),
+                    (
+                        EntityUid::from_type_name_and_id(action_type.clone(), id()),
+                        EntityUid::from_type_name_and_id(tool_type.clone(), id()),
+                    ),
+                )
+            })
+            .collect();
         Ok(Engine {
             inner: Arc::new(Compiled {
                 schema,
@@ -548,6 +576,8 @@ impl Engine {
                     .collect(),
                 version,
                 schema_text,
+                agent_type,
+                uids,
             }),
             authorizer: Arc::new(Authorizer::new()),
         })
@@ -666,17 +696,13 @@ impl Engine {
         });
 
         let request = (|| -> Result<Request, String> {
+            // Type names and the tool's action and resource ids are parsed once, at load.
+            let Some((a, r)) = inner.uids.get(tool).cloned() else {
+                return Err(format!("`{tool}` has no Cedar action"));
+            };
             let p = EntityUid::from_type_name_and_id(
-                "Agent".parse().map_err(|e| format!("{e}"))?,
+                inner.agent_type.clone(),
                 principal.0.parse().map_err(|e| format!("{e}"))?,
-            );
-            let a = EntityUid::from_type_name_and_id(
-                "Action".parse().map_err(|e| format!("{e}"))?,
-                tool.to_string().parse().map_err(|e| format!("{e}"))?,
-            );
-            let r = EntityUid::from_type_name_and_id(
-                "Tool".parse().map_err(|e| format!("{e}"))?,
-                tool.to_string().parse().map_err(|e| format!("{e}"))?,
             );
             let ctx = Context::from_json_value(context, Some((&inner.schema, &a)))
                 .map_err(|e| e.to_string())?;
