@@ -19,8 +19,9 @@
 
 use crate::config::{ArgSpec, Budget, ConfigError, ToolSpec, line_of};
 use cedar_policy::{
-    Authorizer, Context, Decision as CedarDecision, Entities, EntityUid, PolicyId, PolicySet,
-    Request, Schema, SchemaFragment, ValidationMode, Validator,
+    Authorizer, Context, Decision as CedarDecision, Entities, EntityId, EntityTypeName, EntityUid,
+    PolicyId, PolicySet, Request, RestrictedExpression, Schema, SchemaFragment, ValidationMode,
+    Validator,
 };
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -81,19 +82,32 @@ impl ArgType {
         }
     }
 
-    /// The Cedar JSON form of an agent-supplied value, or why it does not fit.
-    fn to_cedar_json(&self, value: &Value) -> Result<Value, String> {
+    /// The Cedar value of an agent-supplied argument, or why it does not fit. Built directly
+    /// (not through Cedar's JSON parser, which dominated the cost of a decision); the request
+    /// is still validated against the schema.
+    fn to_cedar(
+        &self,
+        value: &Value,
+        types: &BTreeMap<String, EntityTypeName>,
+    ) -> Result<RestrictedExpression, String> {
         match (self, value) {
-            (ArgType::String, Value::String(_)) | (ArgType::Bool, Value::Bool(_)) => {
-                Ok(value.clone())
-            }
-            (ArgType::Long, Value::Number(n)) if n.is_i64() => Ok(value.clone()),
-            (ArgType::StringSet, Value::Array(items)) if items.iter().all(Value::is_string) => {
-                Ok(value.clone())
-            }
-            (ArgType::Entity(ty), Value::String(id)) => {
-                Ok(json!({"__entity": {"type": ty, "id": id}}))
-            }
+            (ArgType::String, Value::String(s)) => Ok(RestrictedExpression::new_string(s.clone())),
+            (ArgType::Bool, Value::Bool(b)) => Ok(RestrictedExpression::new_bool(*b)),
+            (ArgType::Long, Value::Number(n)) if n.is_i64() => Ok(RestrictedExpression::new_long(
+                n.as_i64().unwrap_or_default(),
+            )),
+            (ArgType::StringSet, Value::Array(items)) if items.iter().all(Value::is_string) => Ok(
+                RestrictedExpression::new_set(items.iter().filter_map(|v| {
+                    v.as_str()
+                        .map(|s| RestrictedExpression::new_string(s.to_string()))
+                })),
+            ),
+            (ArgType::Entity(ty), Value::String(id)) => match types.get(ty) {
+                Some(t) => Ok(RestrictedExpression::new_entity_uid(
+                    EntityUid::from_type_name_and_id(t.clone(), EntityId::new(id)),
+                )),
+                None => Err(format!("has entity type `{ty}`, which the schema lacks")),
+            },
             (ty, _) => Err(format!("must be {}", ty.describe())),
         }
     }
@@ -209,6 +223,8 @@ struct Compiled {
     version: String,
     schema_text: String,
     agent_type: cedar_policy::EntityTypeName,
+    /// Entity types that tool arguments refer to, parsed once.
+    entity_types: BTreeMap<String, EntityTypeName>,
     /// Per tool: its action and its resource.
     uids: BTreeMap<ToolName, (EntityUid, EntityUid)>,
 }
@@ -535,6 +551,14 @@ impl Engine {
             })
         };
         let agent_type = type_name("Agent")?;
+        let mut entity_types = BTreeMap::new();
+        for spec in src.tools.values().flat_map(|t| t.args.values()) {
+            if let ArgType::Entity(ty) = &spec.ty
+                && !entity_types.contains_key(ty)
+            {
+                entity_types.insert(ty.clone(), type_name(ty)?);
+            }
+        }
         let action_type = type_name("Action")?;
         let tool_type = type_name("Tool")?;
         let uids = src
@@ -577,6 +601,7 @@ impl Engine {
                 version,
                 schema_text,
                 agent_type,
+                entity_types,
                 uids,
             }),
             authorizer: Arc::new(Authorizer::new()),
@@ -642,7 +667,7 @@ impl Engine {
         };
 
         // Arguments: every one declared and well-typed, so policy sees all that is forwarded.
-        let mut cedar_args = Map::new();
+        let mut cedar_args: Vec<(String, RestrictedExpression)> = Vec::new();
         for (name, value) in args {
             let Some(spec) = declared.get(name) else {
                 return self.deny(
@@ -651,9 +676,9 @@ impl Engine {
                     format!("argument `{name}` is not declared for `{tool}`"),
                 );
             };
-            match spec.ty.to_cedar_json(value) {
+            match spec.ty.to_cedar(value, &inner.entity_types) {
                 Ok(v) => {
-                    cedar_args.insert(name.clone(), v);
+                    cedar_args.push((name.clone(), v));
                 }
                 Err(why) => {
                     return self.deny(
@@ -674,26 +699,59 @@ impl Engine {
             }
         }
 
-        let budgets: Map<String, Value> = inner
-            .budget_ids
-            .iter()
-            .map(|(id, limit)| {
-                let used = state.budgets_used.get(id).copied().unwrap_or(0);
-                (id.clone(), json!({"used": used, "limit": limit}))
-            })
-            .collect();
-        let context = json!({
-            "args": cedar_args,
-            "session": {
-                "id": session,
-                "tainted": state.session_tainted,
-                "taint_level": state.taint_level,
-                "taint_source": state.taint_source,
-                "read_untrusted": state.read_untrusted,
-            },
-            "budgets": budgets,
-            "now": state.now,
-        });
+        let record = |fields: Vec<(String, RestrictedExpression)>| {
+            RestrictedExpression::new_record(fields).map_err(|e| e.to_string())
+        };
+        let context = (|| -> Result<Vec<(String, RestrictedExpression)>, String> {
+            let budgets = inner
+                .budget_ids
+                .iter()
+                .map(|(id, limit)| {
+                    let used = state.budgets_used.get(id).copied().unwrap_or(0);
+                    let b = record(vec![
+                        (
+                            "used".into(),
+                            RestrictedExpression::new_long(i64::from(used)),
+                        ),
+                        (
+                            "limit".into(),
+                            RestrictedExpression::new_long(i64::from(*limit)),
+                        ),
+                    ])?;
+                    Ok((id.clone(), b))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok(vec![
+                ("args".into(), record(cedar_args)?),
+                (
+                    "session".into(),
+                    record(vec![
+                        (
+                            "id".into(),
+                            RestrictedExpression::new_string(session.to_string()),
+                        ),
+                        (
+                            "tainted".into(),
+                            RestrictedExpression::new_bool(state.session_tainted),
+                        ),
+                        (
+                            "taint_level".into(),
+                            RestrictedExpression::new_long(state.taint_level),
+                        ),
+                        (
+                            "taint_source".into(),
+                            RestrictedExpression::new_string(state.taint_source.clone()),
+                        ),
+                        (
+                            "read_untrusted".into(),
+                            RestrictedExpression::new_bool(state.read_untrusted),
+                        ),
+                    ])?,
+                ),
+                ("budgets".into(), record(budgets)?),
+                ("now".into(), RestrictedExpression::new_long(state.now)),
+            ])
+        })();
 
         let request = (|| -> Result<Request, String> {
             // Type names and the tool's action and resource ids are parsed once, at load.
@@ -704,8 +762,7 @@ impl Engine {
                 inner.agent_type.clone(),
                 principal.0.parse().map_err(|e| format!("{e}"))?,
             );
-            let ctx = Context::from_json_value(context, Some((&inner.schema, &a)))
-                .map_err(|e| e.to_string())?;
+            let ctx = Context::from_pairs(context?).map_err(|e| e.to_string())?;
             Request::new(p, a, r, ctx, Some(&inner.schema)).map_err(|e| e.to_string())
         })();
         let request = match request {
