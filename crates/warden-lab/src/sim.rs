@@ -81,6 +81,31 @@ pub(crate) enum CallError {
     Refused(String),
 }
 
+/// A record that tools look up by its exact id (`WS-042` is not `ws-042`: an agent must not act
+/// on a record the policy never saw named).
+pub(crate) trait Record {
+    fn id(&self) -> &str;
+    /// The refusal for an id that matches no record, telling the agent where valid ids come from.
+    fn unknown(id: &str) -> CallError;
+}
+
+pub(crate) fn find<'a, R: Record>(records: &'a [R], id: &str) -> Result<&'a R, CallError> {
+    records
+        .iter()
+        .find(|r| r.id() == id)
+        .ok_or_else(|| R::unknown(id))
+}
+
+pub(crate) fn find_mut<'a, R: Record>(
+    records: &'a mut [R],
+    id: &str,
+) -> Result<&'a mut R, CallError> {
+    records
+        .iter_mut()
+        .find(|r| r.id() == id)
+        .ok_or_else(|| R::unknown(id))
+}
+
 /// Parses a tool's arguments strictly: unknown fields are refused, so a misspelt optional
 /// argument is reported instead of silently ignored.
 pub(crate) fn parse_args<T: DeserializeOwned>(

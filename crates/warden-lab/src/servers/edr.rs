@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::sim::{
-    CallContext, CallError, NoArgs, Reply, Simulation, parse_args, reads, to_value, tool, writes,
+    CallContext, CallError, NoArgs, Record, Reply, Simulation, find, find_mut, parse_args, reads,
+    to_value, tool, writes,
 };
 
 pub(crate) struct Edr;
@@ -143,24 +144,16 @@ impl Simulation for Edr {
     }
 }
 
-fn find<'a>(hosts: &'a [Host], id: &str) -> Result<&'a Host, CallError> {
-    hosts
-        .iter()
-        .find(|host| host.id == id)
-        .ok_or_else(|| unknown_host(id))
-}
+impl Record for Host {
+    fn id(&self) -> &str {
+        &self.id
+    }
 
-fn find_mut<'a>(hosts: &'a mut [Host], id: &str) -> Result<&'a mut Host, CallError> {
-    hosts
-        .iter_mut()
-        .find(|host| host.id == id)
-        .ok_or_else(|| unknown_host(id))
-}
-
-fn unknown_host(id: &str) -> CallError {
-    CallError::Refused(format!(
-        "unknown host `{id}`; call list_hosts for the managed host ids"
-    ))
+    fn unknown(id: &str) -> CallError {
+        CallError::Refused(format!(
+            "unknown host `{id}`; call list_hosts for the managed host ids"
+        ))
+    }
 }
 
 fn isolate(state: &mut State, args: IsolateArgs, cx: &CallContext) -> Result<Reply, CallError> {

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::sim::{
-    CallContext, CallError, Reply, Simulation, parse_args, reads, to_value, tool, writes,
+    CallContext, CallError, Record, Reply, Simulation, find, find_mut, parse_args, reads, to_value,
+    tool, writes,
 };
 
 pub(crate) struct Idp;
@@ -136,24 +137,16 @@ impl Simulation for Idp {
     }
 }
 
-fn find<'a>(users: &'a [User], id: &str) -> Result<&'a User, CallError> {
-    users
-        .iter()
-        .find(|user| user.id == id)
-        .ok_or_else(|| unknown_user(id))
-}
+impl Record for User {
+    fn id(&self) -> &str {
+        &self.id
+    }
 
-fn find_mut<'a>(users: &'a mut [User], id: &str) -> Result<&'a mut User, CallError> {
-    users
-        .iter_mut()
-        .find(|user| user.id == id)
-        .ok_or_else(|| unknown_user(id))
-}
-
-fn unknown_user(id: &str) -> CallError {
-    CallError::Refused(format!(
-        "unknown user `{id}`; accounts are named like `alice.chen`"
-    ))
+    fn unknown(id: &str) -> CallError {
+        CallError::Refused(format!(
+            "unknown user `{id}`; accounts are named like `alice.chen`"
+        ))
+    }
 }
 
 fn set_disabled(

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::sim::{
-    CallContext, CallError, Reply, Simulation, parse_args, reads, to_value, tool, writes,
+    CallContext, CallError, Record, Reply, Simulation, find, find_mut, parse_args, reads, to_value,
+    tool, writes,
 };
 
 pub(crate) struct Tickets;
@@ -199,24 +200,16 @@ impl Simulation for Tickets {
     }
 }
 
-fn find<'a>(incidents: &'a [Incident], id: &str) -> Result<&'a Incident, CallError> {
-    incidents
-        .iter()
-        .find(|incident| incident.id == id)
-        .ok_or_else(|| unknown_incident(id))
-}
+impl Record for Incident {
+    fn id(&self) -> &str {
+        &self.id
+    }
 
-fn find_mut<'a>(incidents: &'a mut [Incident], id: &str) -> Result<&'a mut Incident, CallError> {
-    incidents
-        .iter_mut()
-        .find(|incident| incident.id == id)
-        .ok_or_else(|| unknown_incident(id))
-}
-
-fn unknown_incident(id: &str) -> CallError {
-    CallError::Refused(format!(
-        "unknown incident `{id}`; call list_incidents for the incident ids"
-    ))
+    fn unknown(id: &str) -> CallError {
+        CallError::Refused(format!(
+            "unknown incident `{id}`; call list_incidents for the incident ids"
+        ))
+    }
 }
 
 #[cfg(test)]
