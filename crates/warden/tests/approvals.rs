@@ -20,6 +20,18 @@ fn request_id(text: &str) -> String {
 }
 
 fn answer(lab: &Lab, verb: &str, id: &str, who: &str, reason: &str) -> (bool, String, String) {
+    answer_with_token(lab, verb, id, who, &format!("lab-{who}-token"), reason)
+}
+
+/// `warden approvals VERB ID --as WHO` with `token` as the approver's proof.
+fn answer_with_token(
+    lab: &Lab,
+    verb: &str,
+    id: &str,
+    who: &str,
+    token: &str,
+    reason: &str,
+) -> (bool, String, String) {
     let out = Command::new(warden_bin())
         .args([
             "approvals",
@@ -32,7 +44,7 @@ fn answer(lab: &Lab, verb: &str, id: &str, who: &str, reason: &str) -> (bool, St
             "--config",
         ])
         .arg(lab.config())
-        .env("WARDEN_APPROVER_TOKEN", format!("lab-{who}-token"))
+        .env("WARDEN_APPROVER_TOKEN", token)
         .output()
         .unwrap();
     (
@@ -132,44 +144,9 @@ async fn a_denied_call_never_runs_and_the_agent_cannot_approve_itself() {
     let id = request_id(&text(&r));
 
     // The agent's own identity and a wrong token are refused.
-    let out = Command::new(warden_bin())
-        .args([
-            "approvals",
-            "approve",
-            &id,
-            "--as",
-            "responder",
-            "--reason",
-            "me",
-            "--config",
-        ])
-        .arg(lab.config())
-        .env("WARDEN_APPROVER_TOKEN", RESPONDER)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let (ok, _, err) = {
-        let o = Command::new(warden_bin())
-            .args([
-                "approvals",
-                "approve",
-                &id,
-                "--as",
-                "alice",
-                "--reason",
-                "x",
-                "--config",
-            ])
-            .arg(lab.config())
-            .env("WARDEN_APPROVER_TOKEN", "lab-bob-token")
-            .output()
-            .unwrap();
-        (
-            o.status.success(),
-            (),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
+    let (ok, _, _) = answer_with_token(&lab, "approve", &id, "responder", RESPONDER, "me");
+    assert!(!ok);
+    let (ok, _, err) = answer_with_token(&lab, "approve", &id, "alice", "lab-bob-token", "x");
     assert!(!ok && err.contains("wrong approver or token"), "{err}");
     // An approver of another category may not answer.
     let (ok, _, err) = answer(&lab, "approve", &id, "bob", "not mine");
