@@ -36,7 +36,3 @@ impl AuditLog for Ledger {
         Ok(Ledger::shutdown(self)?)
     }
 }
-
-/// The audit log warden runs with: the store's Merkle ledger. (The name predates the ledger,
-/// when the log was a plain append-only table.)
-pub type StoreAudit = Ledger;

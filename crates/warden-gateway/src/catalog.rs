@@ -9,7 +9,7 @@
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 use warden_core::{Effect, ToolName, canonical_json, sha256_hex};
 use warden_policy::ToolSpec;
 
@@ -158,5 +158,3 @@ fn present(spec: &ToolSpec, upstream: &Tool) -> Tool {
     tool.icons = None;
     tool
 }
-
-pub type SharedCatalog = Arc<Catalog>;

@@ -12,6 +12,6 @@ pub mod pipeline;
 pub mod screening;
 pub mod upstream;
 
-pub use audit::{AuditError, AuditLog, StoreAudit};
+pub use audit::{AuditError, AuditLog};
 pub use front::{router, serve_stdio};
 pub use pipeline::{Authorized, CallError, Gateway};

@@ -279,62 +279,59 @@ impl Gateway {
         // 10. Audit the outcome.
         let (result, digest, is_error) = match result {
             Ok(r) => {
-                // Digest of what the upstream said, before screening changes its form.
-                let upstream_digest = serde_json::to_value(&r)
+                // One canonical encoding of what the upstream said: its size is checked against
+                // the limit and its digest goes into the outcome (and any finding) event.
+                let canonical = serde_json::to_value(&r)
                     .map(|v| canonical_json(&v))
-                    .ok()
-                    .and_then(|c| digest_of(c.as_bytes()));
-                let call = authorized.call();
-                let (r, screened) = self.screening.process(
-                    &call.principal,
-                    &call.session,
-                    &call.tool,
-                    spec.results,
-                    r,
-                );
-                if screened.report.verdict >= warden_screen::Verdict::Suspicious {
-                    let mut ev = AuditEvent::new(EventKind::Finding, now_ms());
-                    ev.principal = Some(call.principal.0.clone());
-                    ev.session = Some(call.session.0.clone());
-                    ev.tool = Some(call.tool.to_string());
-                    ev.result_digest = upstream_digest;
-                    ev.reason = Some(format!(
-                        "prompt injection screen: {}",
-                        screened.report.summary()
-                    ));
-                    ev.detail = Some(json!({
-                        "detector": "warden-screen",
-                        "score": screened.report.score,
-                        "verdict": screened.report.verdict.as_str(),
-                        "action": screened.action,
-                        "findings": screened.report.findings.iter().map(|f| json!({
-                            "kind": f.kind.as_str(), "detail": f.detail,
-                            "span": [f.span.start, f.span.end], "score": f.score,
-                        })).collect::<Vec<_>>(),
-                        "decision_index": authorized.decision_index(),
-                    }));
-                    if let Err(e) = self.record(ev).await {
-                        tracing::error!(error = %e, "screen finding not recorded");
-                    }
-                }
-                let bytes = serde_json::to_vec(&r).unwrap_or_default();
-                if bytes.len() > self.config.gateway.max_result_bytes {
+                    .unwrap_or_default();
+                let digest = digest_of(canonical.as_bytes());
+                if canonical.len() > self.config.gateway.max_result_bytes {
                     let msg = format!(
                         "the upstream result ({} bytes) exceeds the {} byte limit and was withheld",
-                        bytes.len(),
+                        canonical.len(),
                         self.config.gateway.max_result_bytes
                     );
                     (
                         CallToolResult::error(vec![ContentBlock::text(msg)]),
-                        digest_of(&bytes),
+                        digest,
                         true,
                     )
                 } else {
-                    let canonical = serde_json::from_slice(&bytes)
-                        .map(|v| canonical_json(&v))
-                        .unwrap_or_default();
+                    let call = authorized.call();
+                    let (r, screened) = self.screening.process(
+                        &call.principal,
+                        &call.session,
+                        &call.tool,
+                        spec.results,
+                        r,
+                    );
+                    if screened.report.verdict >= warden_screen::Verdict::Suspicious {
+                        let mut ev = AuditEvent::new(EventKind::Finding, now_ms());
+                        ev.principal = Some(call.principal.0.clone());
+                        ev.session = Some(call.session.0.clone());
+                        ev.tool = Some(call.tool.to_string());
+                        ev.result_digest = digest.clone();
+                        ev.reason = Some(format!(
+                            "prompt injection screen: {}",
+                            screened.report.summary()
+                        ));
+                        ev.detail = Some(json!({
+                            "detector": "warden-screen",
+                            "score": screened.report.score,
+                            "verdict": screened.report.verdict.as_str(),
+                            "action": screened.action,
+                            "findings": screened.report.findings.iter().map(|f| json!({
+                                "kind": f.kind.as_str(), "detail": f.detail,
+                                "span": [f.span.start, f.span.end], "score": f.score,
+                            })).collect::<Vec<_>>(),
+                            "decision_index": authorized.decision_index(),
+                        }));
+                        if let Err(e) = self.record(ev).await {
+                            tracing::error!(error = %e, "screen finding not recorded");
+                        }
+                    }
                     let e = r.is_error.unwrap_or(false);
-                    (r, digest_of(canonical.as_bytes()), e)
+                    (r, digest, e)
                 }
             }
             Err(e) => (
