@@ -2,6 +2,7 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod bench;
 pub mod halt;
 pub mod lab;
 pub mod monitor;

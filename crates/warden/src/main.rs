@@ -51,6 +51,8 @@ enum Command {
     /// The bundled lab: a simulated SOC of MCP servers
     #[command(subcommand)]
     Lab(cmd::lab::Command),
+    /// Measure what warden adds: the same MCP calls straight to a lab server and through warden
+    Bench(cmd::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
             Command::Monitor(c) => cmd::monitor::run(c).await,
             Command::Screen(a) => cmd::screen::run(a).await,
             Command::Lab(c) => cmd::lab::run(c).await,
+            Command::Bench(a) => cmd::bench::run(a).await,
         }
     });
     match result {
