@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
 use warden_core::{
     ArgsDigest, AuditEvent, EventKind, Outcome, ToolCall, ToolName, canonical_json, sha256_hex,
 };
@@ -104,6 +105,9 @@ pub struct Gateway {
     pub(crate) halts: HaltCache,
     /// Per-agent anomaly state; locked briefly, never across an `.await`.
     pub(crate) monitor: Mutex<Monitor>,
+    /// Audit appends the agent's answer does not wait for (outcomes), so that
+    /// [`Gateway::flush_audit`] can wait for them before the ledger closes.
+    detached: TaskTracker,
 }
 
 impl Gateway {
@@ -125,6 +129,7 @@ impl Gateway {
             http: reqwest::Client::new(),
             halts: HaltCache::default(),
             monitor: Mutex::new(Monitor::new(config.monitor.clone())),
+            detached: TaskTracker::new(),
             config,
             store,
             audit,
@@ -148,6 +153,27 @@ impl Gateway {
     pub(crate) async fn record(&self, event: AuditEvent) -> Result<u64, CallError> {
         self.blocking(move |_, audit| audit.append(&event).map_err(|e| e.to_string()))
             .await
+    }
+
+    /// Appends `event` without making the caller wait until it is durable: for what is recorded
+    /// after the action already happened (an outcome), where waiting protects nothing and only
+    /// delays the agent's answer by one group commit. A failure is logged as loudly as an
+    /// awaited one would be; [`Gateway::flush_audit`] waits for every such append.
+    fn record_detached(&self, event: AuditEvent) {
+        let audit = self.audit.clone();
+        self.detached.spawn_blocking(move || {
+            if let Err(e) = audit.append(&event) {
+                tracing::error!(error = %e, kind = ?event.kind, "audit event not recorded");
+            }
+        });
+    }
+
+    /// Waits until every detached audit append is durable (or failed); later ones still run.
+    /// Call before closing the audit log.
+    pub async fn flush_audit(&self) {
+        self.detached.close();
+        self.detached.wait().await;
+        self.detached.reopen();
     }
 
     /// One tool call, start to end. The stage order is the security argument; keep it here.
@@ -349,10 +375,9 @@ impl Gateway {
         outcome.is_error = Some(is_error);
         outcome.latency_us = u64::try_from(started.elapsed().as_micros()).ok();
         outcome.detail = Some(json!({ "decision_index": authorized.decision_index() }));
-        if let Err(e) = self.record(outcome).await {
-            // The action already happened; the agent gets its answer and operators a loud log.
-            tracing::error!(error = %e, "outcome not recorded");
-        }
+        // The action already happened: the agent gets its answer without waiting for the
+        // outcome's commit; a failure to record it is a loud log, as before.
+        self.record_detached(outcome);
         Ok(result)
     }
 

@@ -96,6 +96,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("the HTTP server failed")?;
     shutdown.cancel();
     let _ = sweeper.await;
+    gateway.flush_audit().await;
     let audit = gateway.audit.clone();
     tokio::task::spawn_blocking(move || audit.shutdown())
         .await?
