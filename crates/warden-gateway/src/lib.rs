@@ -9,6 +9,7 @@ pub mod halt;
 pub mod monitor;
 pub mod notify;
 pub mod pipeline;
+pub mod reload;
 pub mod screening;
 pub mod upstream;
 

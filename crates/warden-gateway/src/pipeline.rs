@@ -13,7 +13,7 @@ use crate::upstream::{Upstream, UpstreamError};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
 use warden_core::{
@@ -91,7 +91,10 @@ pub fn now_ms() -> i64 {
 }
 
 pub struct Gateway {
-    pub config: Arc<Config>,
+    /// The configuration in force; replaced whole by a policy reload. Read with `config()`,
+    /// which clones the `Arc` under a brief lock (never held across an `.await`), so one call
+    /// sees one configuration from start to end.
+    config: RwLock<Arc<Config>>,
     pub store: Arc<dyn Store>,
     pub audit: Arc<dyn AuditLog>,
     pub catalog: Arc<Catalog>,
@@ -125,11 +128,24 @@ impl Gateway {
             http: reqwest::Client::new(),
             halts: HaltCache::default(),
             monitor: Mutex::new(Monitor::new(config.monitor.clone())),
-            config,
+            config: RwLock::new(config),
             store,
             audit,
             upstreams,
         })
+    }
+
+    /// The configuration in force now.
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts `config` in force for every call that starts from now on.
+    pub(crate) fn put_config(&self, config: Arc<Config>) {
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
     }
 
     /// Runs a blocking store or audit operation off the async workers.
@@ -152,10 +168,11 @@ impl Gateway {
 
     /// One tool call, start to end. The stage order is the security argument; keep it here.
     pub async fn pipeline(&self, call: ToolCall) -> Result<CallToolResult, CallError> {
+        // One configuration for the whole call, even if a reload lands meanwhile.
+        let config = self.config();
         // 0. Halts: a halted session, agent, category or everything is refused before anything
         //    else is looked at; the refusal is recorded, nothing is forwarded.
-        let category = self
-            .config
+        let category = config
             .tools
             .get(&call.tool)
             .map(|t| t.labels.category.clone());
@@ -165,7 +182,7 @@ impl Gateway {
                 halt.set_by.clone(),
                 category.unwrap_or_default(),
                 format!("`{scope}` is halted: {}", halt.reason),
-                self.config.engine.version(),
+                config.engine.version(),
             );
             self.record(decision_event(&call, &decision, None)).await?;
             return Ok(halted(&scope, &halt));
@@ -180,7 +197,7 @@ impl Gateway {
         let state = self.call_state(&call).await?;
 
         // 3. Policy: forbid > permit-with-approval > permit > default deny.
-        let mut decision = self.config.engine.decide(
+        let mut decision = config.engine.decide(
             &call.principal,
             &call.tool,
             &call.args,
@@ -194,7 +211,7 @@ impl Gateway {
         {
             decision = Decision::builtin_deny(
                 format!("budget:{exhausted}"),
-                self.config
+                config
                     .owners
                     .get(&spec.labels.category)
                     .cloned()
@@ -285,11 +302,11 @@ impl Gateway {
                     .map(|v| canonical_json(&v))
                     .unwrap_or_default();
                 let digest = digest_of(canonical.as_bytes());
-                if canonical.len() > self.config.gateway.max_result_bytes {
+                if canonical.len() > config.gateway.max_result_bytes {
                     let msg = format!(
                         "the upstream result ({} bytes) exceeds the {} byte limit and was withheld",
                         canonical.len(),
-                        self.config.gateway.max_result_bytes
+                        config.gateway.max_result_bytes
                     );
                     (
                         CallToolResult::error(vec![ContentBlock::text(msg)]),
@@ -380,7 +397,7 @@ impl Gateway {
     async fn call_state(&self, call: &ToolCall) -> Result<CallState, CallError> {
         let now = now_ms();
         let budgets: Vec<(String, String, i64)> = self
-            .config
+            .config()
             .budgets
             .iter()
             .map(|b| {
@@ -417,7 +434,7 @@ impl Gateway {
     async fn consume_budgets(&self, call: &ToolCall) -> Result<Option<String>, CallError> {
         let now = now_ms();
         let budgets: Vec<(String, String, i64, u32)> = self
-            .config
+            .config()
             .budgets_for(&call.tool)
             .map(|b| {
                 let since = now - i64::try_from(b.window.as_millis()).unwrap_or(i64::MAX);
@@ -449,7 +466,7 @@ impl Gateway {
         spec: &warden_policy::ToolSpec,
     ) -> Result<(), CallError> {
         let now = now_ms();
-        let expiry = self.config.approvals.expiry_for(decision.category());
+        let expiry = self.config().approvals.expiry_for(decision.category());
         let request = PendingRequest {
             id: id.to_string(),
             created_ms: now_ms(),
@@ -494,7 +511,7 @@ impl Gateway {
             });
         };
         let _permit = match tokio::time::timeout(
-            self.config.gateway.upstream_timeout,
+            self.config().gateway.upstream_timeout,
             self.in_flight.acquire(),
         )
         .await
@@ -727,6 +744,9 @@ fn decision_event(call: &ToolCall, d: &Decision, request_id: Option<&str>) -> Au
     e.policy_version = Some(d.policy_version().to_string());
     e.request_id = request_id.map(str::to_string);
     e.rationale = call.rationale.clone();
+    if let Some(p) = d.permitted_by().filter(|p| *p != d.rule()) {
+        e.detail = Some(json!({"permitted_by": p}));
+    }
     e
 }
 

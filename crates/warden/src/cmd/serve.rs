@@ -20,7 +20,7 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let gateway = super::start(&args.config).await?;
-    let addr = args.listen.unwrap_or(gateway.config.gateway.listen);
+    let addr = args.listen.unwrap_or(gateway.config().gateway.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -34,8 +34,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         tracing::warn!(tool = %e.spec.name, status = ?e.status, "tool not available to agents");
     }
     tracing::info!(
-        config = %gateway.config.source.display(),
-        policy = %gateway.config.engine.version(),
+        config = %gateway.config().source.display(),
+        policy = %gateway.config().engine.version(),
         tools = available,
         "warden listening on http://{local}/mcp"
     );
@@ -67,7 +67,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         tracing::info!(request = %id, "approval request expired: denied");
                     }
                 }
-                let (store, audit, config) = (g.store.clone(), g.audit.clone(), g.config.clone());
+                let (store, audit, config) = (g.store.clone(), g.audit.clone(), g.config().clone());
                 let due = tokio::task::spawn_blocking(move || {
                     warden_gateway::gate::escalate_due(store.as_ref(), audit.as_ref(), &config, now)
                 })
@@ -76,6 +76,37 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     && !due.is_empty()
                 {
                     g.escalate(due).await;
+                }
+            }
+        })
+    };
+
+    // SIGHUP: reload the configuration and policies from the same file, recorded either way.
+    let reloader = {
+        let g = gateway.clone();
+        let stop = shutdown.clone();
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot listen for SIGHUP")?;
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = hup.recv() => {}
+                    _ = stop.cancelled() => break,
+                }
+                let path = g.config().source.clone();
+                let loaded =
+                    tokio::task::spawn_blocking(move || warden_policy::Config::load(&path)).await;
+                let Ok(loaded) = loaded else { continue };
+                match g.reload(loaded).await {
+                    Ok(r) if r.applied => {
+                        tracing::info!(old = %r.old, new = ?r.new, "policy reloaded")
+                    }
+                    Ok(r) => {
+                        tracing::warn!(errors = ?r.errors, "policy reload refused: the old policy stays in force")
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "policy reload not recorded: the old policy stays in force")
+                    }
                 }
             }
         })
@@ -96,6 +127,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("the HTTP server failed")?;
     shutdown.cancel();
     let _ = sweeper.await;
+    let _ = reloader.await;
     let audit = gateway.audit.clone();
     tokio::task::spawn_blocking(move || audit.shutdown())
         .await?
@@ -108,7 +140,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn console(gateway: &Arc<Gateway>, local: SocketAddr) -> anyhow::Result<axum::Router> {
     let config = warden_console::ConsoleConfig {
         approvers: gateway
-            .config
+            .config()
             .approvals
             .approvers
             .iter()

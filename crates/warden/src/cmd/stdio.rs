@@ -11,7 +11,7 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let gateway = super::start(&args.config).await?;
-    let Some(principal) = gateway.config.stdio_agent.clone() else {
+    let Some(principal) = gateway.config().stdio_agent.clone() else {
         anyhow::bail!(
             "the config has no `[stdio] agent`: stdio mode needs to know which agent it serves"
         );
