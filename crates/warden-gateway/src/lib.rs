@@ -10,6 +10,7 @@ pub mod monitor;
 pub mod notify;
 pub mod pipeline;
 pub mod reload;
+pub mod review;
 pub mod screening;
 pub mod upstream;
 

@@ -107,6 +107,8 @@ pub struct Gateway {
     pub(crate) halts: HaltCache,
     /// Per-agent anomaly state; locked briefly, never across an `.await`.
     pub(crate) monitor: Mutex<Monitor>,
+    /// Categories that need approval because their review fell behind (`review_check`).
+    pub(crate) tightened: crate::review::Tightened,
 }
 
 impl Gateway {
@@ -129,6 +131,7 @@ impl Gateway {
             halts: HaltCache::default(),
             monitor: Mutex::new(Monitor::new(config.monitor.clone())),
             config: RwLock::new(config),
+            tightened: crate::review::Tightened::default(),
             store,
             audit,
             upstreams,
@@ -204,6 +207,17 @@ impl Gateway {
             &call.session.0,
             &state,
         );
+
+        // 3b. Review: in a category whose review is overdue or whose error bound exceeds its
+        //     owner's tolerance (with `fallback = "approval"`), an allowed call needs a human.
+        if let Some(why) = self.tightened.reason(&spec.labels.category) {
+            let category = &spec.labels.category;
+            decision = decision.require_approval(
+                format!("review:{category}"),
+                config.owners.get(category).cloned().unwrap_or_default(),
+                format!("category `{category}` needs approval until it is reviewed: {why}"),
+            );
+        }
 
         // 4. Budgets: an allowed call is counted, atomically; past the limit it is denied.
         if decision.outcome() == Outcome::Allow

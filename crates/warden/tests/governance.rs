@@ -183,6 +183,17 @@ async fn sighup_reloads_the_policy_and_records_both_hashes() {
     assert_eq!(last["policy_version"], new);
 }
 
+/// Stops warden as an operator would (SIGTERM), so it signs a last checkpoint.
+fn stop(mut warden: Warden) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &warden.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    assert!(warden.child.wait().unwrap().success());
+}
+
 fn hup(warden: &Warden) {
     let ok = Command::new("kill")
         .args(["-HUP", &warden.child.id().to_string()])
@@ -236,4 +247,234 @@ async fn unused_permissions_are_listed() {
     assert!(pair("triage", "idp.enable_account"), "{out}");
     assert!(pair("responder", "edr.isolate_host"), "{out}");
     assert!(!pair("triage", "edr.isolate_host"), "{out}");
+}
+
+/// `warden review verdict INDEX --correct|--wrong` as `who`, with their lab token.
+fn verdict(lab: &Lab, index: u64, flag: &str, who: &str, token: &str) -> (bool, String, String) {
+    let out = Command::new(warden_bin())
+        .args([
+            "review",
+            "verdict",
+            &index.to_string(),
+            flag,
+            "--note",
+            "checked the incident and the host",
+            "--as",
+            who,
+            "--config",
+        ])
+        .arg(lab.config())
+        .env("WARDEN_APPROVER_TOKEN", token)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn an_overdue_review_tightens_its_category_until_it_is_reviewed() {
+    let lab = Lab::with_config(|t| {
+        t.replace(
+            "tolerance = 0.10\nfallback = \"approval\"",
+            "tolerance = 0.9\nevery = \"8s\"\nfallback = \"approval\"",
+        )
+    });
+    let warden = lab.serve();
+    let responder = warden.client(RESPONDER).await;
+    let r = responder
+        .call("edr.isolate_host", isolate("ws-017", "INC-1042"))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert_eq!(lab.received("edr"), ["isolate_host"]);
+
+    // Never reviewed, and a period has passed since the ledger began: containment tightens.
+    let tightened = wait_for_kind(&lab, "review_tightening", 1, 20).await;
+    assert_eq!(tightened[0]["category"], "containment");
+    assert_eq!(tightened[0]["detail"]["state"], "tightened");
+    assert_eq!(tightened[0]["detail"]["overdue"], true);
+    let r = responder
+        .call(
+            "edr.release_host",
+            json!({"host": "ws-017", "reason": "done"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.is_error, Some(true));
+    let t = text(&r);
+    assert!(t.contains("held for approval"), "{t}");
+    assert!(
+        t.contains("needs approval until it is reviewed: its review is overdue"),
+        "{t}"
+    );
+    assert_eq!(
+        lab.received("edr"),
+        ["isolate_host"],
+        "a tightened call ran"
+    );
+    let held = events(&lab, "decision").pop().unwrap();
+    assert_eq!(held["decision"], "hold");
+    assert_eq!(held["rule"], "review:containment");
+    assert_eq!(held["owner"], "ir-oncall@northwind.example");
+    // Other categories are untouched.
+    let r = responder
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+
+    // A reviewer outside containment, or with the wrong token, cannot record a verdict.
+    let first = events(&lab, "decision")[0]["index"].as_u64().unwrap();
+    let (ok, _, err) = verdict(&lab, first, "--correct", "bob", "lab-bob-token");
+    assert!(
+        !ok && err.contains("does not review category `containment`"),
+        "{err}"
+    );
+    let (ok, _, err) = verdict(&lab, first, "--correct", "alice", "lab-bob-token");
+    assert!(!ok && err.contains("wrong approver or token"), "{err}");
+    assert!(events(&lab, "review_verdict").is_empty());
+
+    // Alice reviews: the category relaxes, recorded, and policy decides alone again.
+    let (ok, out, err) = verdict(&lab, first, "--correct", "alice", "lab-alice-token");
+    assert!(ok, "{err}");
+    assert!(out.contains("judged correct by alice"), "{out}");
+    let changes = wait_for_kind(&lab, "review_tightening", 2, 10).await;
+    assert_eq!(changes[1]["detail"]["state"], "relaxed");
+    let r = responder
+        .call(
+            "edr.release_host",
+            json!({"host": "ws-017", "reason": "done"}),
+        )
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert_eq!(lab.received("edr"), ["isolate_host", "release_host"]);
+}
+
+/// The events of `kind` (read with the lab's own config) once there are at least `n`.
+async fn wait_for_kind(lab: &Lab, kind: &str, n: usize, secs: u64) -> Vec<Value> {
+    for _ in 0..secs * 5 {
+        let e = events(lab, kind);
+        if e.len() >= n {
+            return e;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("fewer than {n} `{kind}` events after {secs} s");
+}
+
+#[tokio::test]
+async fn the_sample_is_reproducible_from_its_checkpoint_and_verdicts_reach_the_reports() {
+    let lab = Lab::new();
+    {
+        let warden = lab.serve();
+        let triage = warden.client(TRIAGE).await;
+        let responder = warden.client(RESPONDER).await;
+        for i in 0..12 {
+            let id = format!("ALR-20{:02}", i % 10 + 1);
+            triage
+                .call("siem.get_alert", json!({"alert_id": id}))
+                .await
+                .unwrap();
+        }
+        for host in ["ws-017", "dc01"] {
+            responder
+                .call("edr.isolate_host", isolate(host, "INC-1042"))
+                .await
+                .unwrap();
+        }
+        triage
+            .call("edr.isolate_host", isolate("ws-017", "INC-1042"))
+            .await
+            .unwrap();
+        // Stopping signs a last checkpoint over everything.
+        stop(warden);
+    }
+    let sample = |extra: &[&str]| {
+        let mut args = vec!["review", "sample", "--size", "3"];
+        args.extend_from_slice(extra);
+        let (ok, out, err) = lab.cli(&args);
+        assert!(ok, "{err}");
+        out
+    };
+    let first = sample(&[]);
+    assert_eq!(
+        first,
+        sample(&[]),
+        "the same checkpoint must give the same sample"
+    );
+    let size: u64 = first
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Stratified: reads, allowed containment and both kinds of denial each get their own draw.
+    assert!(first.contains("triage / allow: 3 of 12"), "{first}");
+    assert!(first.contains("containment / allow: 1 of 1"), "{first}");
+    assert!(first.contains("containment / deny: 2 of 2"), "{first}");
+
+    // More decisions make a new checkpoint and a new population; the old one still re-derives.
+    {
+        let warden = lab.serve();
+        let triage = warden.client(TRIAGE).await;
+        triage
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await
+            .unwrap();
+        stop(warden);
+    }
+    let latest = sample(&[]);
+    assert_ne!(latest, first);
+    assert!(latest.contains("triage / allow: 3 of 13"), "{latest}");
+    assert_eq!(sample(&["--checkpoint", &size.to_string()]), first);
+
+    // A wrong verdict on the allowed isolation shows in the review and accountability reports.
+    let (_, json_out, _) = lab.cli(&["review", "sample", "--json"]);
+    let allowed: Value = json_out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["category"] == "containment" && v["decision"] == "allow")
+        .unwrap();
+    let index = allowed["index"].as_u64().unwrap();
+    let (ok, _, err) = verdict(&lab, index, "--wrong", "dana", "lab-dana-token");
+    assert!(ok, "{err}");
+    let (ok, report, err) = lab.cli(&["review", "report"]);
+    assert!(ok, "{err}");
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("containment"))
+        .unwrap();
+    // 1 wrong of 1: Wilson [20.7%, 100.0%], far over the 10% tolerated.
+    assert!(line.contains("[20.7%, 100.0%]"), "{line}");
+    assert!(line.contains("over tolerance"), "{line}");
+    assert!(line.contains("→ allowed calls need approval"), "{line}");
+    let (ok, acc, err) = lab.cli(&["report", "accountability", "--since", "1d"]);
+    assert!(ok, "{err}");
+    let at = acc
+        .lines()
+        .position(|l| l.starts_with(&format!("#{index} ")))
+        .unwrap();
+    let lines: Vec<&str> = acc.lines().collect();
+    assert!(
+        lines[at].contains("rule isolate-hosts-in-open-incident"),
+        "{}",
+        lines[at]
+    );
+    assert!(
+        lines[at].contains("owner ir-oncall@northwind.example"),
+        "{}",
+        lines[at]
+    );
+    assert!(
+        lines[at + 1].contains("review: WRONG by dana"),
+        "{}",
+        lines[at + 1]
+    );
 }

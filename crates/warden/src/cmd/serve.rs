@@ -20,6 +20,9 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let gateway = super::start(&args.config).await?;
+    if let Err(e) = gateway.review_check().await {
+        anyhow::bail!("cannot read the review state: {e}");
+    }
     let addr = args.listen.unwrap_or(gateway.config().gateway.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -76,6 +79,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     && !due.is_empty()
                 {
                     g.escalate(due).await;
+                }
+                // Review fallback: categories whose review fell behind need approval.
+                match g.review_check().await {
+                    Ok(changes) => {
+                        for (category, tightened) in changes {
+                            if tightened {
+                                tracing::warn!(%category, "review behind: allowed calls now need approval");
+                            } else {
+                                tracing::info!(%category, "review current: policy decides alone again");
+                            }
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot check the review state"),
                 }
             }
         })
