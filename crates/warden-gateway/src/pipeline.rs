@@ -208,6 +208,19 @@ impl Gateway {
             &state,
         );
 
+        // 3a. Shadow: a policy set on trial decides too; only the difference is kept (below).
+        let shadow = config.shadow.as_ref().and_then(|engine| {
+            let s = engine.decide(
+                &call.principal,
+                &call.tool,
+                &call.args,
+                &call.session.0,
+                &state,
+            );
+            (s.outcome() != decision.outcome() || s.rule() != decision.rule())
+                .then(|| shadow_event(&call, &decision, &s))
+        });
+
         // 3b. Review: in a category whose review is overdue or whose error bound exceeds its
         //     owner's tolerance (with `fallback = "approval"`), an allowed call needs a human.
         if let Some(why) = self.tightened.reason(&spec.labels.category) {
@@ -265,6 +278,15 @@ impl Gateway {
         };
         let event = decision_event(&call, &decision, request_id.as_deref());
         let decision_index = self.record(event).await?;
+        if let Some(mut ev) = shadow {
+            if let Some(d) = ev.detail.as_mut().and_then(|d| d.as_object_mut()) {
+                d.insert("decision_index".into(), json!(decision_index));
+            }
+            // Recorded for comparison only: a failure here changes nothing about the call.
+            if let Err(e) = self.record(ev).await {
+                tracing::error!(error = %e, "shadow difference not recorded");
+            }
+        }
         if let (Outcome::Hold, None, Some(id)) = (decision.outcome(), &approved, &request_id) {
             self.hold(&call, &decision, id, &spec).await?;
         }
@@ -761,6 +783,28 @@ fn decision_event(call: &ToolCall, d: &Decision, request_id: Option<&str>) -> Au
     if let Some(p) = d.permitted_by().filter(|p| *p != d.rule()) {
         e.detail = Some(json!({"permitted_by": p}));
     }
+    e
+}
+
+/// Where the shadow policy set decided differently from the enforced one.
+fn shadow_event(call: &ToolCall, enforced: &Decision, shadow: &Decision) -> AuditEvent {
+    let mut e = AuditEvent::new(EventKind::ShadowDiff, now_ms());
+    e.principal = Some(call.principal.0.clone());
+    e.session = Some(call.session.0.clone());
+    e.tool = Some(call.tool.to_string());
+    e.args_digest = Some(ArgsDigest::of(&call.args_value()).0);
+    // No `decision` column: filtering the ledger by decision finds decisions, not comparisons.
+    e.rule = Some(enforced.rule().to_string());
+    e.category = Some(enforced.category().to_string());
+    e.policy_version = Some(enforced.policy_version().to_string());
+    e.reason = Some(shadow.reason().to_string());
+    e.detail = Some(json!({
+        "enforced": enforced.outcome().as_str(),
+        "enforced_rule": enforced.rule(),
+        "shadow": shadow.outcome().as_str(),
+        "shadow_rule": shadow.rule(),
+        "shadow_version": shadow.policy_version(),
+    }));
     e
 }
 

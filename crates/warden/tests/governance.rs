@@ -478,3 +478,76 @@ async fn the_sample_is_reproducible_from_its_checkpoint_and_verdicts_reach_the_r
         lines[at + 1]
     );
 }
+
+#[tokio::test]
+async fn a_shadow_policy_is_recorded_and_never_changes_a_decision() {
+    let lab = Lab::with_config(|t| {
+        t.replace(
+            "files = [\"policies/soc.cedar\"]",
+            "files = [\"policies/soc.cedar\"]\nshadow = [\"policies/next.cedar\"]",
+        )
+    });
+    let enforced = std::fs::read_to_string(lab.dir.path().join("policies/soc.cedar")).unwrap();
+    // The trial set: alert reads are forbidden, and triage may isolate.
+    std::fs::write(
+        lab.dir.path().join("policies/next.cedar"),
+        format!(
+            "{enforced}\n@id(\"no-alert-reads\")\nforbid (principal, action == Action::\"siem.get_alert\", resource);\n\
+             @id(\"triage-isolates\")\npermit (principal == Agent::\"triage\", action == Action::\"edr.isolate_host\", resource);\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = lab.cli(&["policy", "check"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("shadow policy: 17 rules"), "{out}");
+    let warden = lab.serve();
+    let triage = warden.client(TRIAGE).await;
+
+    let r = triage
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert_ne!(
+        r.is_error,
+        Some(true),
+        "the shadow's forbid was enforced: {}",
+        text(&r)
+    );
+    let r = triage
+        .call("edr.isolate_host", isolate("ws-017", "INC-1042"))
+        .await
+        .unwrap();
+    assert_eq!(r.is_error, Some(true), "the shadow's permit was enforced");
+    assert!(!lab.received("edr").contains(&"isolate_host".to_string()));
+    // Where both agree nothing is recorded.
+    let r = triage
+        .call("siem.search_alerts", json!({"query": "x"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+
+    let diffs = events(&lab, "shadow_diff");
+    assert_eq!(diffs.len(), 2, "{diffs:#?}");
+    assert_eq!(diffs[0]["tool"], "siem.get_alert");
+    assert_eq!(diffs[0]["detail"]["enforced"], "allow");
+    assert_eq!(diffs[0]["detail"]["shadow"], "deny");
+    assert_eq!(diffs[0]["detail"]["shadow_rule"], "no-alert-reads");
+    assert_eq!(diffs[1]["detail"]["enforced"], "deny");
+    assert_eq!(diffs[1]["detail"]["shadow"], "allow");
+    assert_eq!(diffs[1]["detail"]["shadow_rule"], "triage-isolates");
+    // Each names the decision it shadows.
+    let decisions = events(&lab, "decision");
+    let shadowed = diffs[1]["detail"]["decision_index"].as_u64().unwrap();
+    let d = decisions.iter().find(|d| d["index"] == shadowed).unwrap();
+    assert_eq!(d["tool"], "edr.isolate_host");
+    assert_eq!(d["decision"], "deny");
+
+    let (ok, report, err) = lab.cli(&["policy", "shadow-report", "--since", "1h"]);
+    assert!(ok, "{err}");
+    assert!(report.contains("2 differences"), "{report}");
+    assert!(report.contains("edr.isolate_host"), "{report}");
+    assert!(
+        report.contains("shadow allow by triage-isolates"),
+        "{report}"
+    );
+}
