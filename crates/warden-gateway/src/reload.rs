@@ -31,6 +31,11 @@ impl Gateway {
     ) -> Result<Reloaded, CallError> {
         let current = self.config();
         let old = current.engine.version().to_string();
+        let shadow = loaded
+            .as_ref()
+            .ok()
+            .and_then(|c| c.shadow.as_ref())
+            .map(|e| e.version().to_string());
         let (new, errors, config) = match loaded {
             Err(e) => (None, e.0.iter().map(ToString::to_string).collect(), None),
             Ok(c) => {
@@ -49,6 +54,7 @@ impl Gateway {
             "new": new,
             "applied": applied,
             "errors": errors,
+            "shadow": shadow,
             "config": current.source.display().to_string(),
         }));
         // Recorded first: the new policy decides nothing that the ledger does not announce.

@@ -9,7 +9,8 @@
 //! expansion; budgets are compared field by field.
 //!
 //! Every expansion must be justified: by `@justification` on the new rule that decides it (a
-//! grant always carries one), or for a budget by its `justification` key.
+//! grant always carries one), or for a budget by its `justification` key — and the reason must
+//! be new: one carried over unchanged from OLD argued for the old scope, not the wider one.
 
 use crate::config::{Budget, BudgetScope, Config};
 use crate::engine::{Approval, ArgType, CallState, Decision, Engine};
@@ -313,9 +314,14 @@ pub fn diff(old: &Config, new: &Config, now: i64) -> DiffReport {
                     all.len(),
                     outcomes(widened.iter().map(|(_, _, n)| n))
                 );
-                report
-                    .expansions
-                    .push(expansion(kind, &subject, detail, &widened, &new.engine));
+                report.expansions.push(expansion(
+                    kind,
+                    &subject,
+                    detail,
+                    &widened,
+                    &old.engine,
+                    &new.engine,
+                ));
             }
             if !dropped.is_empty() {
                 let detail = format!(
@@ -331,6 +337,7 @@ pub fn diff(old: &Config, new: &Config, now: i64) -> DiffReport {
                     &subject,
                     detail,
                     &dropped,
+                    &old.engine,
                     &new.engine,
                 ));
             }
@@ -345,7 +352,10 @@ pub fn diff(old: &Config, new: &Config, now: i64) -> DiffReport {
                 detail,
                 example: None,
                 rules: Vec::new(),
-                justification: found.and_then(|n| n.justification.clone()),
+                // The reason must be new: the old one argued for the old size.
+                justification: found
+                    .and_then(|n| n.justification.clone())
+                    .filter(|j| b.justification.as_ref() != Some(j)),
             });
         }
     }
@@ -362,6 +372,7 @@ fn expansion(
     subject: &str,
     detail: String,
     cases: &[(&Situation, Decision, Decision)],
+    old: &Engine,
     engine: &Engine,
 ) -> Expansion {
     // The permits that let the calls through: they are what needs a reason.
@@ -369,7 +380,15 @@ fn expansion(
         .iter()
         .map(|(_, _, n)| n.permitted_by().unwrap_or(n.rule()).to_string())
         .collect();
-    let justifications: Vec<Option<&str>> = rules.iter().map(|r| engine.justification(r)).collect();
+    // A rule's reason counts when it is new: one carried over unchanged argued for the old scope.
+    let justifications: Vec<Option<&str>> = rules
+        .iter()
+        .map(|r| {
+            engine
+                .justification(r)
+                .filter(|j| old.justification(r) != Some(*j))
+        })
+        .collect();
     let justification = justifications.iter().all(Option::is_some).then(|| {
         justifications
             .iter()

@@ -328,6 +328,21 @@ fn diff_flags_a_growing_budget() {
     assert_eq!(e.kind, ExpansionKind::BudgetGrows);
     assert_eq!(e.detail, "limit 5 → 50");
     assert!(!e.justified());
+    // Keeping the old reason is no reason; a new one is.
+    let kept = Example::new(|t| t.replace("limit = 5\n", "limit = 50\n"), unchanged);
+    let report = diff(&old.config(), &kept.config(), NOW);
+    assert!(!report.expansions[0].justified());
+    let argued = Example::new(
+        |t| {
+            t.replace("limit = 5\n", "limit = 50\n").replace(
+                "justification = \"a bad detection rule",
+                "justification = \"INC-1050 outbreak: IR staffed for fifty (CHG-2400); a bad detection rule",
+            )
+        },
+        unchanged,
+    );
+    let report = diff(&old.config(), &argued.config(), NOW);
+    assert!(report.expansions[0].justified(), "{:#?}", report.expansions);
 }
 
 #[test]
@@ -360,7 +375,14 @@ fn diff_sees_an_extended_grant_as_an_expansion() {
     let report = diff(&old.config(), &new.config(), NOW);
     assert_eq!(report.expansions.len(), 1, "{:#?}", report.expansions);
     assert_eq!(report.expansions[0].kind, ExpansionKind::ScopeWidens);
-    assert!(report.expansions[0].justified());
+    // The old reason, carried over, does not justify the longer grant; a new one does.
+    assert!(!report.expansions[0].justified());
+    let renewed = Example::new(
+        |t| t + &grant("2026-12-01").replace("EDR tuning week", "EDR tuning extended to November"),
+        unchanged,
+    );
+    let report = diff(&old.config(), &renewed.config(), NOW);
+    assert!(report.expansions[0].justified(), "{:#?}", report.expansions);
 }
 
 #[test]

@@ -453,7 +453,7 @@ async fn the_sample_is_reproducible_from_its_checkpoint_and_verdicts_reach_the_r
         .unwrap();
     // 1 wrong of 1: Wilson [20.7%, 100.0%], far over the 10% tolerated.
     assert!(line.contains("[20.7%, 100.0%]"), "{line}");
-    assert!(line.contains("over tolerance"), "{line}");
+    assert!(line.contains("error rate over tolerance"), "{line}");
     assert!(line.contains("→ allowed calls need approval"), "{line}");
     let (ok, acc, err) = lab.cli(&["report", "accountability", "--since", "1d"]);
     assert!(ok, "{err}");

@@ -30,7 +30,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         match &e.justification {
             Some(j) => println!("    justified: {j}"),
             None => println!(
-                "    NOT JUSTIFIED: give the deciding rule a @justification(\"…\") (or the budget a `justification`)"
+                "    NOT JUSTIFIED: give the deciding rule a new @justification(\"…\") (a budget: a new `justification`)"
             ),
         }
     }

@@ -54,7 +54,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             state.push("OVERDUE".to_string());
         }
         if s.over_tolerance {
-            state.push("over tolerance".to_string());
+            match warden_gateway::review::needed_sample(rate, s.tolerance) {
+                // The rate seen is fine; the sample is too small to show it.
+                Some(n) => state.push(format!(
+                    "bound over tolerance: review {} more",
+                    n.saturating_sub(s.reviewed)
+                )),
+                None => state.push("error rate over tolerance".to_string()),
+            }
         }
         if state.is_empty() {
             state.push("ok".to_string());
