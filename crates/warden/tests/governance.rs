@@ -74,7 +74,7 @@ expires = "{expires}"
 
 #[tokio::test]
 async fn an_expired_grant_stops_permitting_without_a_restart() {
-    let expires = unix_now() + 6;
+    let expires = unix_now() + 15;
     let lab = Lab::with_config(|t| t + &release_grant(&rfc3339(expires)));
     let warden = lab.serve();
     let triage = warden.client(TRIAGE).await;
@@ -279,7 +279,7 @@ async fn an_overdue_review_tightens_its_category_until_it_is_reviewed() {
     let lab = Lab::with_config(|t| {
         t.replace(
             "tolerance = 0.10\nfallback = \"approval\"",
-            "tolerance = 0.9\nevery = \"8s\"\nfallback = \"approval\"",
+            "tolerance = 0.9\nevery = \"15s\"\nfallback = \"approval\"",
         )
     });
     let warden = lab.serve();
@@ -292,7 +292,7 @@ async fn an_overdue_review_tightens_its_category_until_it_is_reviewed() {
     assert_eq!(lab.received("edr"), ["isolate_host"]);
 
     // Never reviewed, and a period has passed since the ledger began: containment tightens.
-    let tightened = wait_for_kind(&lab, "review_tightening", 1, 20).await;
+    let tightened = wait_for_kind(&lab, "review_tightening", 1, 30).await;
     assert_eq!(tightened[0]["category"], "containment");
     assert_eq!(tightened[0]["detail"]["state"], "tightened");
     assert_eq!(tightened[0]["detail"]["overdue"], true);
@@ -477,6 +477,9 @@ async fn the_sample_is_reproducible_from_its_checkpoint_and_verdicts_reach_the_r
         "{}",
         lines[at + 1]
     );
+    // Verdicts are ordinary leaves: the whole ledger still verifies.
+    let (ok, out, err) = lab.cli(&["audit", "verify"]);
+    assert!(ok, "{out}{err}");
 }
 
 #[tokio::test]
@@ -549,5 +552,14 @@ async fn a_shadow_policy_is_recorded_and_never_changes_a_decision() {
     assert!(
         report.contains("shadow allow by triage-isolates"),
         "{report}"
+    );
+    drop(warden);
+    let (ok, out, err) = lab.cli(&["audit", "verify"]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = lab.cli(&["audit", "export", "--format", "ocsf"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("shadow policy would allow `edr.isolate_host` (enforced: deny)"),
+        "{out}"
     );
 }
