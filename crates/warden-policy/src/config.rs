@@ -746,7 +746,8 @@ impl Config {
     }
 
     /// Why `new` cannot replace this configuration in a running warden, if it cannot: the
-    /// upstreams, the tool catalog, the store and the ledger are fixed at start.
+    /// upstreams, the tool catalog, the store, the ledger, the screen, the monitor, the listen
+    /// address and the concurrency limit are fixed at start.
     pub fn reload_blocker(&self, new: &Config) -> Option<String> {
         let mut changed = Vec::new();
         if self.servers.len() != new.servers.len()
@@ -766,6 +767,17 @@ impl Config {
         }
         if self.ledger != new.ledger {
             changed.push("ledger");
+        }
+        if self.screen != new.screen {
+            changed.push("screen");
+        }
+        if self.monitor != new.monitor {
+            changed.push("monitor");
+        }
+        if self.gateway.listen != new.gateway.listen
+            || self.gateway.max_concurrent_calls != new.gateway.max_concurrent_calls
+        {
+            changed.push("gateway listen or max_concurrent_calls");
         }
         (!changed.is_empty()).then(|| {
             format!(

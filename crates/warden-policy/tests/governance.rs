@@ -400,3 +400,41 @@ fn permissions_list_what_each_agent_may_call() {
     );
     assert!(p[&grant].contains("grant:triage-enables-after-false-positive"));
 }
+
+#[test]
+fn a_reload_may_change_policy_but_not_the_catalog() {
+    let ex = Example::new(unchanged, unchanged);
+    let running = ex.config();
+    // Another config file beside the running one, as an operator edits it before SIGHUP.
+    let variant = |edit_toml: &dyn Fn(String) -> String, edit_cedar: &dyn Fn(String) -> String| {
+        let dir = ex.dir.path();
+        let cedar = std::fs::read_to_string(dir.join("policies/soc.cedar")).unwrap();
+        std::fs::write(dir.join("policies/variant.cedar"), edit_cedar(cedar)).unwrap();
+        let toml = std::fs::read_to_string(dir.join("warden.toml")).unwrap();
+        let toml = edit_toml(toml.replace("policies/soc.cedar", "policies/variant.cedar"));
+        std::fs::write(dir.join("variant.toml"), toml).unwrap();
+        Config::load(&dir.join("variant.toml")).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let policy_only = variant(&|t| t + &grant("2030-01-01"), &|c| {
+        c.replace(
+            "@id(\"reset-sessions\")",
+            "@id(\"reset-sessions\")\n@justification(\"containment of stolen sessions\")",
+        )
+    });
+    assert_ne!(policy_only.engine.version(), running.engine.version());
+    assert_eq!(running.reload_blocker(&policy_only), None);
+    let new_tool = variant(
+        &|t| {
+            t.replace(
+                "[servers.siem.tools.get_alert]",
+                "[servers.siem.tools.delete_alert]\neffect = \"write\"\nreversible = false\nstakes = \"high\"\ncategory = \"triage\"\nargs = { alert_id = \"string\" }\n\n[servers.siem.tools.get_alert]",
+            )
+        },
+        &unchanged,
+    );
+    let why = running.reload_blocker(&new_tool).unwrap();
+    assert!(why.contains("tools changed"), "{why}");
+    let screen = variant(&|t| t + "\n[screen]\ntaint_at = 0.9\n", &unchanged);
+    let why = running.reload_blocker(&screen).unwrap();
+    assert_eq!(why, "screen changed: restart warden to apply that");
+}
