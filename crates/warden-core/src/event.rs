@@ -35,6 +35,19 @@ pub enum EventKind {
     Halt,
     /// A halted scope was resumed by an authorised human, with why.
     Resume,
+    /// A reviewer's verdict on a sampled decision (`detail.decision_index`, `detail.verdict`
+    /// = `correct` / `wrong`, `detail.note`, `detail.reviewer`).
+    ReviewVerdict,
+    /// The running gateway reloaded its policy (SIGHUP): `detail.old` and `detail.new` policy
+    /// hashes, `detail.applied`, and the errors when it was refused.
+    PolicyReload,
+    /// The shadow policy set decided a call differently from the enforced one (recorded only;
+    /// the enforced decision stands).
+    ShadowDiff,
+    /// A category's allowed calls started (`detail.state = "tightened"`) or stopped
+    /// (`"relaxed"`) needing approval because its review is overdue or its error bound is over
+    /// its owner's tolerance.
+    ReviewTightening,
 }
 
 impl EventKind {
@@ -50,11 +63,15 @@ impl EventKind {
             EventKind::Approval => "approval",
             EventKind::Halt => "halt",
             EventKind::Resume => "resume",
+            EventKind::ReviewVerdict => "review_verdict",
+            EventKind::PolicyReload => "policy_reload",
+            EventKind::ShadowDiff => "shadow_diff",
+            EventKind::ReviewTightening => "review_tightening",
         }
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::Decision,
         EventKind::Outcome,
         EventKind::ToolPinned,
@@ -65,6 +82,10 @@ impl EventKind {
         EventKind::Approval,
         EventKind::Halt,
         EventKind::Resume,
+        EventKind::ReviewVerdict,
+        EventKind::PolicyReload,
+        EventKind::ShadowDiff,
+        EventKind::ReviewTightening,
     ];
 
     /// The kind named `name` (as `as_str` writes it).

@@ -175,10 +175,10 @@ async fn authenticate(State(tokens): State<Tokens>, mut req: Request, next: Next
 
 /// The HTTP application: `/mcp` for agents, `/healthz` for load balancers.
 pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Router {
-    let settings = &gateway.config.gateway;
+    let settings = &gateway.config().gateway;
     let tokens = Tokens(Arc::new(
         gateway
-            .config
+            .config()
             .agents
             .iter()
             .map(|a| (a.token_sha256, a.principal.clone()))

@@ -224,7 +224,7 @@ pub fn escalate_due(
 impl Gateway {
     /// Tells escalation contacts about requests close to expiring (through the webhook).
     pub async fn escalate(&self, due: Vec<(PendingRequest, String)>) {
-        let settings = &self.config.approvals;
+        let settings = &self.config().approvals;
         let (Some(url), Some(secret)) = (&settings.webhook_url, &settings.webhook_secret) else {
             return;
         };
@@ -294,7 +294,7 @@ impl Gateway {
         &self,
         id: &str,
     ) -> Result<Option<PendingRequest>, CallError> {
-        let wait = self.config.approvals.wait;
+        let wait = self.config().approvals.wait;
         if wait.is_zero() {
             return Ok(None);
         }
@@ -344,7 +344,7 @@ impl Gateway {
 
     /// Records that a request was asked and notifies its approvers.
     pub(crate) async fn asked(&self, request: &PendingRequest) {
-        let approvers = approvers(&self.config).of(&request.category);
+        let approvers = approvers(&self.config()).of(&request.category);
         let ev = step_event(
             request,
             "asked",
@@ -354,7 +354,7 @@ impl Gateway {
         if let Err(e) = self.record(ev).await {
             tracing::error!(error = %e, "approval request not recorded");
         }
-        let settings = &self.config.approvals;
+        let settings = &self.config().approvals;
         let (Some(url), Some(secret)) = (&settings.webhook_url, &settings.webhook_secret) else {
             return;
         };

@@ -9,6 +9,8 @@ pub mod halt;
 pub mod monitor;
 pub mod notify;
 pub mod pipeline;
+pub mod reload;
+pub mod review;
 pub mod screening;
 pub mod upstream;
 

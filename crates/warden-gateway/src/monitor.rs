@@ -283,7 +283,7 @@ impl Gateway {
             .lock()
             .is_ok_and(|m| m.settings().enabled && m.needs_baseline(&obs.principal));
         if needs {
-            let days = self.config.monitor.new_category.baseline_days;
+            let days = self.config().monitor.new_category.baseline_days;
             let since = obs.time_ms - secs_ms(days.saturating_mul(86_400));
             let (principal, before) = (obs.principal.clone(), obs.index);
             let loaded = self
@@ -346,7 +346,7 @@ impl Gateway {
 
     /// A signed webhook to `approvals.webhook_url`, when configured. Fire and forget.
     fn alert_security_lead(&self, reason: &str, detail: Value) {
-        let settings = &self.config.approvals;
+        let settings = &self.config().approvals;
         let (Some(url), Some(secret)) = (&settings.webhook_url, &settings.webhook_secret) else {
             return;
         };

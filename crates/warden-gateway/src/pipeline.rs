@@ -13,7 +13,7 @@ use crate::upstream::{Upstream, UpstreamError};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
@@ -92,7 +92,10 @@ pub fn now_ms() -> i64 {
 }
 
 pub struct Gateway {
-    pub config: Arc<Config>,
+    /// The configuration in force; replaced whole by a policy reload. Read with `config()`,
+    /// which clones the `Arc` under a brief lock (never held across an `.await`), so one call
+    /// sees one configuration from start to end.
+    config: RwLock<Arc<Config>>,
     pub store: Arc<dyn Store>,
     pub audit: Arc<dyn AuditLog>,
     pub catalog: Arc<Catalog>,
@@ -108,6 +111,8 @@ pub struct Gateway {
     /// Audit appends the agent's answer does not wait for (outcomes), so that
     /// [`Gateway::flush_audit`] can wait for them before the ledger closes.
     detached: TaskTracker,
+    /// Categories that need approval because their review fell behind (`review_check`).
+    pub(crate) tightened: crate::review::Tightened,
 }
 
 impl Gateway {
@@ -130,11 +135,25 @@ impl Gateway {
             halts: HaltCache::default(),
             monitor: Mutex::new(Monitor::new(config.monitor.clone())),
             detached: TaskTracker::new(),
-            config,
+            config: RwLock::new(config),
+            tightened: crate::review::Tightened::default(),
             store,
             audit,
             upstreams,
         })
+    }
+
+    /// The configuration in force now.
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts `config` in force for every call that starts from now on.
+    pub(crate) fn put_config(&self, config: Arc<Config>) {
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
     }
 
     /// Runs a blocking store or audit operation off the async workers.
@@ -178,10 +197,11 @@ impl Gateway {
 
     /// One tool call, start to end. The stage order is the security argument; keep it here.
     pub async fn pipeline(&self, call: ToolCall) -> Result<CallToolResult, CallError> {
+        // One configuration for the whole call, even if a reload lands meanwhile.
+        let config = self.config();
         // 0. Halts: a halted session, agent, category or everything is refused before anything
         //    else is looked at; the refusal is recorded, nothing is forwarded.
-        let category = self
-            .config
+        let category = config
             .tools
             .get(&call.tool)
             .map(|t| t.labels.category.clone());
@@ -191,7 +211,7 @@ impl Gateway {
                 halt.set_by.clone(),
                 category.unwrap_or_default(),
                 format!("`{scope}` is halted: {}", halt.reason),
-                self.config.engine.version(),
+                config.engine.version(),
             );
             self.record(decision_event(&call, &decision, None)).await?;
             return Ok(halted(&scope, &halt));
@@ -206,7 +226,7 @@ impl Gateway {
         let state = self.call_state(&call).await?;
 
         // 3. Policy: forbid > permit-with-approval > permit > default deny.
-        let mut decision = self.config.engine.decide(
+        let mut decision = config.engine.decide(
             &call.principal,
             &call.tool,
             &call.args,
@@ -214,13 +234,37 @@ impl Gateway {
             &state,
         );
 
+        // 3a. Shadow: a policy set on trial decides too; only the difference is kept (below).
+        let shadow = config.shadow.as_ref().and_then(|engine| {
+            let s = engine.decide(
+                &call.principal,
+                &call.tool,
+                &call.args,
+                &call.session.0,
+                &state,
+            );
+            (s.outcome() != decision.outcome() || s.rule() != decision.rule())
+                .then(|| shadow_event(&call, &decision, &s))
+        });
+
+        // 3b. Review: in a category whose review is overdue or whose error bound exceeds its
+        //     owner's tolerance (with `fallback = "approval"`), an allowed call needs a human.
+        if let Some(why) = self.tightened.reason(&spec.labels.category) {
+            let category = &spec.labels.category;
+            decision = decision.require_approval(
+                format!("review:{category}"),
+                config.owners.get(category).cloned().unwrap_or_default(),
+                format!("category `{category}` needs approval until it is reviewed: {why}"),
+            );
+        }
+
         // 4. Budgets: an allowed call is counted, atomically; past the limit it is denied.
         if decision.outcome() == Outcome::Allow
             && let Some(exhausted) = self.consume_budgets(&call).await?
         {
             decision = Decision::builtin_deny(
                 format!("budget:{exhausted}"),
-                self.config
+                config
                     .owners
                     .get(&spec.labels.category)
                     .cloned()
@@ -260,6 +304,15 @@ impl Gateway {
         };
         let event = decision_event(&call, &decision, request_id.as_deref());
         let decision_index = self.record(event).await?;
+        if let Some(mut ev) = shadow {
+            if let Some(d) = ev.detail.as_mut().and_then(|d| d.as_object_mut()) {
+                d.insert("decision_index".into(), json!(decision_index));
+            }
+            // Recorded for comparison only: a failure here changes nothing about the call.
+            if let Err(e) = self.record(ev).await {
+                tracing::error!(error = %e, "shadow difference not recorded");
+            }
+        }
         if let (Outcome::Hold, None, Some(id)) = (decision.outcome(), &approved, &request_id) {
             self.hold(&call, &decision, id, &spec).await?;
         }
@@ -311,11 +364,11 @@ impl Gateway {
                     .map(|v| canonical_json(&v))
                     .unwrap_or_default();
                 let digest = digest_of(canonical.as_bytes());
-                if canonical.len() > self.config.gateway.max_result_bytes {
+                if canonical.len() > config.gateway.max_result_bytes {
                     let msg = format!(
                         "the upstream result ({} bytes) exceeds the {} byte limit and was withheld",
                         canonical.len(),
-                        self.config.gateway.max_result_bytes
+                        config.gateway.max_result_bytes
                     );
                     (
                         CallToolResult::error(vec![ContentBlock::text(msg)]),
@@ -405,7 +458,7 @@ impl Gateway {
     async fn call_state(&self, call: &ToolCall) -> Result<CallState, CallError> {
         let now = now_ms();
         let budgets: Vec<(String, String, i64)> = self
-            .config
+            .config()
             .budgets
             .iter()
             .map(|b| {
@@ -442,7 +495,7 @@ impl Gateway {
     async fn consume_budgets(&self, call: &ToolCall) -> Result<Option<String>, CallError> {
         let now = now_ms();
         let budgets: Vec<(String, String, i64, u32)> = self
-            .config
+            .config()
             .budgets_for(&call.tool)
             .map(|b| {
                 let since = now - i64::try_from(b.window.as_millis()).unwrap_or(i64::MAX);
@@ -474,7 +527,7 @@ impl Gateway {
         spec: &warden_policy::ToolSpec,
     ) -> Result<(), CallError> {
         let now = now_ms();
-        let expiry = self.config.approvals.expiry_for(decision.category());
+        let expiry = self.config().approvals.expiry_for(decision.category());
         let request = PendingRequest {
             id: id.to_string(),
             created_ms: now_ms(),
@@ -519,7 +572,7 @@ impl Gateway {
             });
         };
         let _permit = match tokio::time::timeout(
-            self.config.gateway.upstream_timeout,
+            self.config().gateway.upstream_timeout,
             self.in_flight.acquire(),
         )
         .await
@@ -752,6 +805,31 @@ fn decision_event(call: &ToolCall, d: &Decision, request_id: Option<&str>) -> Au
     e.policy_version = Some(d.policy_version().to_string());
     e.request_id = request_id.map(str::to_string);
     e.rationale = call.rationale.clone();
+    if let Some(p) = d.permitted_by().filter(|p| *p != d.rule()) {
+        e.detail = Some(json!({"permitted_by": p}));
+    }
+    e
+}
+
+/// Where the shadow policy set decided differently from the enforced one.
+fn shadow_event(call: &ToolCall, enforced: &Decision, shadow: &Decision) -> AuditEvent {
+    let mut e = AuditEvent::new(EventKind::ShadowDiff, now_ms());
+    e.principal = Some(call.principal.0.clone());
+    e.session = Some(call.session.0.clone());
+    e.tool = Some(call.tool.to_string());
+    e.args_digest = Some(ArgsDigest::of(&call.args_value()).0);
+    // No `decision` column: filtering the ledger by decision finds decisions, not comparisons.
+    e.rule = Some(enforced.rule().to_string());
+    e.category = Some(enforced.category().to_string());
+    e.policy_version = Some(enforced.policy_version().to_string());
+    e.reason = Some(shadow.reason().to_string());
+    e.detail = Some(json!({
+        "enforced": enforced.outcome().as_str(),
+        "enforced_rule": enforced.rule(),
+        "shadow": shadow.outcome().as_str(),
+        "shadow_rule": shadow.rule(),
+        "shadow_version": shadow.policy_version(),
+    }));
     e
 }
 

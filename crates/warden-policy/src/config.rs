@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 use warden_core::{Effect, Principal, Stakes, ToolLabels, ToolName};
 
@@ -43,6 +44,60 @@ pub struct RawConfig {
     pub approvers: BTreeMap<String, RawApprover>,
     #[serde(default)]
     pub monitor: MonitorSettings,
+    #[serde(default)]
+    pub grants: Vec<RawGrant>,
+    #[serde(default)]
+    pub review: RawReview,
+}
+
+/// A permission given on purpose, for a time: compiled to a Cedar `permit` that holds only while
+/// `context.now` is before its expiry, so an expired grant stops permitting at that instant.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrant {
+    pub id: String,
+    /// The agent it is granted to.
+    pub agent: String,
+    /// Tools it permits, `<server>.<tool>`.
+    pub tools: Vec<String>,
+    /// An optional Cedar condition that scopes it (`context.args.host.tier > 0`).
+    pub when: Option<String>,
+    /// `required` or `two-person`: the grant permits only with human approval.
+    pub approval: Option<String>,
+    /// Why this permission exists (required).
+    pub justification: Option<String>,
+    /// The configured approver who agreed to it (required).
+    pub approver: Option<String>,
+    /// When it stops permitting (required): RFC 3339 (`2027-03-31T17:00:00Z`) or a date
+    /// (`2027-03-31`, the start of that day in UTC).
+    pub expires: Option<String>,
+}
+
+/// Review sampling and what happens when a category's review falls behind (`[review]`).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawReview {
+    /// How often each category is reviewed, e.g. `7d` (default).
+    pub every: Option<String>,
+    /// Decisions drawn per stratum (category × outcome); default 5.
+    pub size: Option<u32>,
+    /// Or: this fraction of each stratum (0 < rate ≤ 1), at least one decision.
+    pub rate: Option<f64>,
+    /// The error rate an owner tolerates, default 0.05.
+    pub tolerance: Option<f64>,
+    /// Per category: `every`, `tolerance`, `fallback`.
+    #[serde(default)]
+    pub categories: BTreeMap<String, RawCategoryReview>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawCategoryReview {
+    pub every: Option<String>,
+    pub tolerance: Option<f64>,
+    /// `approval`: while the review is overdue or the error bound exceeds the tolerance, calls
+    /// policy allows in this category need a human approval. Default `none`.
+    pub fallback: Option<String>,
 }
 
 /// What a monitor trigger does when it fires. Every firing is a `finding` event (and a webhook
@@ -321,6 +376,9 @@ pub enum ResultMode {
 #[serde(deny_unknown_fields)]
 pub struct RawPolicy {
     pub files: Vec<String>,
+    /// Policy files evaluated beside the enforced ones; differences are recorded, never applied.
+    #[serde(default)]
+    pub shadow: Vec<String>,
     /// A Cedar schema fragment declaring the team's own entity types (hosts, incidents, users).
     pub schema: Option<String>,
     /// Cedar entities (JSON) for those types.
@@ -371,6 +429,8 @@ pub struct RawTool {
     /// What reaches the agent of this tool's results.
     #[serde(default)]
     pub results: ResultMode,
+    /// Who is accountable for this tool's decisions, instead of its category's owner.
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -382,6 +442,8 @@ pub struct RawBudget {
     pub window_secs: u64,
     #[serde(default)]
     pub per: BudgetScope,
+    /// Why the budget is as large as it is (`warden policy diff` asks for one when it grows).
+    pub justification: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -459,19 +521,19 @@ pub enum Transport {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSpec {
     pub name: String,
     pub transport: Transport,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgSpec {
     pub ty: ArgType,
     pub required: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolSpec {
     pub name: ToolName,
     pub labels: ToolLabels,
@@ -479,6 +541,8 @@ pub struct ToolSpec {
     pub pin: Option<String>,
     pub description: Option<String>,
     pub results: ResultMode,
+    /// The tool's own accountable owner, when it is not its category's.
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -488,6 +552,118 @@ pub struct Budget {
     pub limit: u32,
     pub window: Duration,
     pub per: BudgetScope,
+    pub justification: Option<String>,
+}
+
+/// A resolved grant: who may call what, why, on whose word, until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub agent: Principal,
+    pub tools: Vec<ToolName>,
+    pub when: Option<String>,
+    pub approval: Option<String>,
+    pub justification: String,
+    pub approver: String,
+    /// Seconds since the Unix epoch from which the grant no longer permits.
+    pub expires: i64,
+    /// As written in the config.
+    pub expires_text: String,
+}
+
+impl Grant {
+    /// The Cedar rule id the grant's decisions name.
+    pub fn rule_id(&self) -> String {
+        format!("grant:{}", self.id)
+    }
+
+    /// The grant as a Cedar `permit`: it holds only while `context.now` is before the expiry.
+    pub fn cedar(&self) -> String {
+        let q = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+        let actions: Vec<String> = self
+            .tools
+            .iter()
+            .map(|t| format!("Action::{}", q(&t.to_string())))
+            .collect();
+        let mut text = format!(
+            "@id({})\n@justification({})\n@approver({})\n@expires({})\n",
+            q(&self.rule_id()),
+            q(&self.justification),
+            q(&self.approver),
+            q(&self.expires_text)
+        );
+        if let Some(a) = &self.approval {
+            text.push_str(&format!("@approval({})\n", q(a)));
+        }
+        text.push_str(&format!(
+            "permit (principal == Agent::{}, action in [{}], resource)\nwhen {{ context.now < {} }}",
+            q(&self.agent.0),
+            actions.join(", "),
+            self.expires
+        ));
+        if let Some(w) = &self.when {
+            text.push_str(&format!(" when {{ {w} }}"));
+        }
+        text.push_str(";\n");
+        text
+    }
+}
+
+/// Review sampling settings for one category.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryReview {
+    /// A review older than this is overdue.
+    pub every: Duration,
+    /// The error rate the category's owner tolerates.
+    pub tolerance: f64,
+    /// Whether allowed calls fall back to needing approval while the review is overdue or the
+    /// error bound exceeds the tolerance.
+    pub fallback_approval: bool,
+}
+
+/// `[review]`, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewSettings {
+    pub size: u32,
+    pub rate: Option<f64>,
+    pub default: CategoryReview,
+    pub categories: BTreeMap<String, CategoryReview>,
+}
+
+impl ReviewSettings {
+    pub fn for_category(&self, category: &str) -> &CategoryReview {
+        self.categories.get(category).unwrap_or(&self.default)
+    }
+}
+
+/// Parses `30s`, `15m`, `12h`, `7d` or `2w`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let secs = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return None,
+    };
+    n.checked_mul(secs).map(Duration::from_secs)
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 time or a date (the start of that day, UTC).
+pub fn parse_expiry(text: &str) -> Option<i64> {
+    use time::format_description::well_known::Rfc3339;
+    let t = text.trim();
+    if let Ok(at) = time::OffsetDateTime::parse(t, &Rfc3339) {
+        return Some(at.unix_timestamp());
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(t, &format)
+        .ok()
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
 }
 
 /// An agent's credential: only the SHA-256 of its bearer token is kept.
@@ -522,7 +698,11 @@ pub struct Config {
     pub budgets: Vec<Budget>,
     pub approvals: ApprovalSettings,
     pub monitor: MonitorSettings,
+    pub grants: Vec<Grant>,
+    pub review: ReviewSettings,
     pub engine: Engine,
+    /// Policies evaluated beside `engine` whose differences are recorded, never enforced.
+    pub shadow: Option<Engine>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
@@ -563,6 +743,48 @@ impl Config {
             errors: Vec::new(),
         }
         .resolve(raw, path, env)
+    }
+
+    /// Why `new` cannot replace this configuration in a running warden, if it cannot: the
+    /// upstreams, the tool catalog, the store, the ledger, the screen, the monitor, the listen
+    /// address and the concurrency limit are fixed at start.
+    pub fn reload_blocker(&self, new: &Config) -> Option<String> {
+        let mut changed = Vec::new();
+        if self.servers.len() != new.servers.len()
+            || self
+                .servers
+                .iter()
+                .zip(&new.servers)
+                .any(|((a, x), (b, y))| a != b || x.transport != y.transport)
+        {
+            changed.push("servers");
+        }
+        if self.tools != new.tools {
+            changed.push("tools");
+        }
+        if self.store_path != new.store_path {
+            changed.push("store");
+        }
+        if self.ledger != new.ledger {
+            changed.push("ledger");
+        }
+        if self.screen != new.screen {
+            changed.push("screen");
+        }
+        if self.monitor != new.monitor {
+            changed.push("monitor");
+        }
+        if self.gateway.listen != new.gateway.listen
+            || self.gateway.max_concurrent_calls != new.gateway.max_concurrent_calls
+        {
+            changed.push("gateway listen or max_concurrent_calls");
+        }
+        (!changed.is_empty()).then(|| {
+            format!(
+                "{} changed: restart warden to apply that",
+                changed.join(", ")
+            )
+        })
     }
 
     pub fn tool(&self, name: &ToolName) -> Option<&ToolSpec> {
@@ -805,6 +1027,11 @@ impl Resolver<'_> {
                         ),
                     );
                 }
+                if let Some(owner) = &tool.owner
+                    && owner.trim().is_empty()
+                {
+                    self.error(&tkey, format!("tool `{qualified}` has an empty owner"));
+                }
                 if !is_identifier(&tool.category) {
                     self.error(
                         &tkey,
@@ -845,6 +1072,7 @@ impl Resolver<'_> {
                         pin: tool.pin,
                         description: tool.description,
                         results: tool.results,
+                        owner: tool.owner,
                     },
                 );
             }
@@ -892,6 +1120,7 @@ impl Resolver<'_> {
                 limit: b.limit,
                 window: Duration::from_secs(b.window_secs),
                 per: b.per,
+                justification: b.justification,
             });
         }
 
@@ -924,6 +1153,55 @@ impl Resolver<'_> {
         };
         let user_schema = read_optional("policy.schema", &raw.policy.schema);
         let entities = read_optional("policy.entities", &raw.policy.entities);
+        let mut shadow_files = Vec::new();
+        for f in &raw.policy.shadow {
+            let p = self.path(f);
+            match std::fs::read_to_string(&p) {
+                Ok(text) => shadow_files.push((p, text)),
+                Err(e) => self.error(
+                    "policy.shadow",
+                    format!("cannot read `{}`: {e}", p.display()),
+                ),
+            }
+        }
+
+        let grants = self.grants(&raw.grants, &raw.agents, &stdio_agent, &tools, &approvals);
+        if !grants.is_empty() {
+            let text: String = grants.iter().map(Grant::cedar).collect();
+            let grants_path = PathBuf::from(format!("{} [grants]", self.file));
+            policy_files.push((grants_path.clone(), text.clone()));
+            if !shadow_files.is_empty() {
+                shadow_files.push((grants_path, text));
+            }
+        }
+        let review = self.review(&raw.review, &raw.owners);
+        let agent_principals: Vec<Principal> = agents
+            .iter()
+            .map(|a| a.principal.clone())
+            .chain(stdio_agent.clone())
+            .collect();
+        let shadow = if shadow_files.is_empty() {
+            None
+        } else {
+            match Engine::build(EngineSources {
+                policy_files: shadow_files,
+                user_schema: user_schema.clone(),
+                entities: entities.clone(),
+                tools: &tools,
+                budgets: &budgets,
+                agents: agent_principals.clone(),
+                owners: &raw.owners,
+            }) {
+                Ok(engine) => Some(engine),
+                Err(errors) => {
+                    self.errors.extend(errors.into_iter().map(|e| ConfigError {
+                        location: e.location,
+                        message: format!("shadow policy: {}", e.message),
+                    }));
+                    None
+                }
+            }
+        };
 
         let engine = Engine::build(EngineSources {
             policy_files,
@@ -931,11 +1209,7 @@ impl Resolver<'_> {
             entities,
             tools: &tools,
             budgets: &budgets,
-            agents: agents
-                .iter()
-                .map(|a| a.principal.clone())
-                .chain(stdio_agent.clone())
-                .collect(),
+            agents: agent_principals,
             owners: &raw.owners,
         });
         let engine = match engine {
@@ -961,7 +1235,10 @@ impl Resolver<'_> {
                 budgets,
                 approvals,
                 monitor: raw.monitor.clone(),
+                grants,
+                review,
                 engine,
+                shadow,
             }),
             _ => Err(ConfigErrors(self.errors)),
         }
@@ -969,6 +1246,206 @@ impl Resolver<'_> {
 }
 
 impl Resolver<'_> {
+    fn grants(
+        &mut self,
+        raw: &[RawGrant],
+        agents: &BTreeMap<String, RawAgent>,
+        stdio_agent: &Option<Principal>,
+        tools: &BTreeMap<ToolName, ToolSpec>,
+        approvals: &ApprovalSettings,
+    ) -> Vec<Grant> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, g) in raw.iter().enumerate() {
+            let key = format!("grants[{i}]");
+            let before = self.errors.len();
+            if !is_identifier(&g.id) {
+                self.error(
+                    &key,
+                    format!("grant id `{}` must be letters, digits, `_` or `-`", g.id),
+                );
+            }
+            if !seen.insert(g.id.clone()) {
+                self.error(&key, format!("grant id `{}` is declared twice", g.id));
+            }
+            let known_agent = agents.contains_key(&g.agent)
+                || stdio_agent.as_ref().is_some_and(|p| p.0 == g.agent);
+            if !known_agent {
+                self.error(
+                    &key,
+                    format!("grant `{}`: `{}` is not a configured agent", g.id, g.agent),
+                );
+            }
+            if g.tools.is_empty() {
+                self.error(&key, format!("grant `{}` names no tools", g.id));
+            }
+            let mut grant_tools = Vec::new();
+            for t in &g.tools {
+                match ToolName::parse(t) {
+                    Some(tn) if tools.contains_key(&tn) => grant_tools.push(tn),
+                    _ => self.error(
+                        &key,
+                        format!(
+                            "grant `{}` names `{t}`, which is not a configured tool",
+                            g.id
+                        ),
+                    ),
+                }
+            }
+            let justification = required(&g.justification).map(str::to_string);
+            if justification.is_none() {
+                self.error(
+                    &key,
+                    format!("grant `{}` has no `justification`: say why it exists", g.id),
+                );
+            }
+            let approver = required(&g.approver).map(str::to_string);
+            match &approver {
+                None => self.error(
+                    &key,
+                    format!("grant `{}` has no `approver`: name who agreed to it", g.id),
+                ),
+                Some(a) if !approvals.approvers.iter().any(|x| &x.id == a) => self.error(
+                    &key,
+                    format!("grant `{}`: approver `{a}` is not in [approvers]", g.id),
+                ),
+                Some(_) => {}
+            }
+            let expires_text = required(&g.expires).map(str::to_string);
+            let expires = match &expires_text {
+                None => {
+                    self.error(
+                        &key,
+                        format!("grant `{}` has no `expires`: every grant ends", g.id),
+                    );
+                    None
+                }
+                Some(text) => parse_expiry(text).or_else(|| {
+                    self.error(
+                        &key,
+                        format!(
+                            "grant `{}`: `expires = \"{text}\"` is not an RFC 3339 time or a date (YYYY-MM-DD)",
+                            g.id
+                        ),
+                    );
+                    None
+                }),
+            };
+            if let Some(a) = &g.approval
+                && a != "required"
+                && a != "two-person"
+            {
+                self.error(
+                    &key,
+                    format!(
+                        "grant `{}`: approval `{a}` must be `required` or `two-person`",
+                        g.id
+                    ),
+                );
+            }
+            if let Some(w) = &g.when
+                && let Err(e) = cedar_policy::Expression::from_str(w)
+            {
+                self.error(
+                    &key,
+                    format!("grant `{}`: `when` is not a Cedar expression: {e}", g.id),
+                );
+            }
+            if let (Some(justification), Some(approver), Some(expires), Some(expires_text)) =
+                (justification, approver, expires, expires_text)
+                && self.errors.len() == before
+            {
+                out.push(Grant {
+                    id: g.id.clone(),
+                    agent: Principal(g.agent.clone()),
+                    tools: grant_tools,
+                    when: g.when.clone(),
+                    approval: g.approval.clone(),
+                    justification,
+                    approver,
+                    expires,
+                    expires_text,
+                });
+            }
+        }
+        out
+    }
+
+    fn review(&mut self, raw: &RawReview, owners: &BTreeMap<String, String>) -> ReviewSettings {
+        let every =
+            |this: &mut Self, key: &str, text: &Option<String>, default: Duration| match text {
+                None => default,
+                Some(t) => parse_duration(t)
+                    .filter(|d| !d.is_zero())
+                    .unwrap_or_else(|| {
+                        this.error(
+                            key,
+                            format!("`{t}` is not a duration such as `7d`, `12h` or `30m`"),
+                        );
+                        default
+                    }),
+            };
+        let tolerance = |this: &mut Self, key: &str, t: Option<f64>, default: f64| match t {
+            None => default,
+            Some(t) if t > 0.0 && t < 1.0 => t,
+            Some(t) => {
+                this.error(key, format!("tolerance {t} must be between 0 and 1"));
+                default
+            }
+        };
+        let default_every = every(
+            self,
+            "review.every",
+            &raw.every,
+            Duration::from_secs(7 * 86_400),
+        );
+        let default_tolerance = tolerance(self, "review.tolerance", raw.tolerance, 0.05);
+        if let Some(r) = raw.rate
+            && !(r > 0.0 && r <= 1.0)
+        {
+            self.error("review.rate", format!("rate {r} must be in (0, 1]"));
+        }
+        if raw.size == Some(0) {
+            self.error("review.size", "size must be at least 1");
+        }
+        let mut categories = BTreeMap::new();
+        for (c, r) in &raw.categories {
+            let key = format!("review.categories.{c}");
+            if !owners.contains_key(c) {
+                self.error(&key, format!("category `{c}` is not in [owners]"));
+            }
+            let fallback_approval = match r.fallback.as_deref() {
+                None | Some("none") => false,
+                Some("approval") => true,
+                Some(other) => {
+                    self.error(
+                        &key,
+                        format!("fallback `{other}` must be `approval` or `none`"),
+                    );
+                    false
+                }
+            };
+            categories.insert(
+                c.clone(),
+                CategoryReview {
+                    every: every(self, &key, &r.every, default_every),
+                    tolerance: tolerance(self, &key, r.tolerance, default_tolerance),
+                    fallback_approval,
+                },
+            );
+        }
+        ReviewSettings {
+            size: raw.size.unwrap_or(5).max(1),
+            rate: raw.rate,
+            default: CategoryReview {
+                every: default_every,
+                tolerance: default_tolerance,
+                fallback_approval: false,
+            },
+            categories,
+        }
+    }
+
     fn approvals(
         &mut self,
         a: &RawApprovals,
@@ -1070,6 +1547,11 @@ impl Resolver<'_> {
             escalation: a.escalation.clone(),
         }
     }
+}
+
+/// A present, non-blank text field.
+fn required(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn is_identifier(s: &str) -> bool {

@@ -158,6 +158,8 @@ pub struct Decision {
     reason: String,
     approval: Option<Approval>,
     policy_version: String,
+    /// The permit that let the call through (for a hold, the permit beneath the hold rule).
+    permitted_by: Option<String>,
 }
 
 impl Decision {
@@ -178,8 +180,31 @@ impl Decision {
             reason: reason.into(),
             approval: None,
             policy_version: policy_version.into(),
+            permitted_by: None,
         }
     }
+    /// This decision made stricter by one of warden's own rules: an Allow becomes a Hold that
+    /// needs one approver (a category whose review fell behind). Anything else is returned as
+    /// it was, so this can never loosen a decision.
+    pub fn require_approval(
+        self,
+        rule: impl Into<String>,
+        owner: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        if self.outcome != Outcome::Allow {
+            return self;
+        }
+        Self {
+            outcome: Outcome::Hold,
+            rule: rule.into(),
+            owner: owner.into(),
+            reason: reason.into(),
+            approval: Some(Approval::Required),
+            ..self
+        }
+    }
+
     pub fn outcome(&self) -> Outcome {
         self.outcome
     }
@@ -201,6 +226,10 @@ impl Decision {
     pub fn policy_version(&self) -> &str {
         &self.policy_version
     }
+    /// The permit rule that allowed the call, when one did (also when a hold rule then held it).
+    pub fn permitted_by(&self) -> Option<&str> {
+        self.permitted_by.as_deref()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -208,6 +237,10 @@ struct RuleMeta {
     owner: Option<String>,
     category: Option<String>,
     approval: Option<Approval>,
+    /// `@justification("…")`: why the permission exists (grants always carry one).
+    justification: Option<String>,
+    /// Whether the rule is a `permit` (a permission) rather than a `forbid`.
+    permit: bool,
 }
 
 struct Compiled {
@@ -218,6 +251,8 @@ struct Compiled {
     rules: BTreeMap<String, RuleMeta>,
     owners: BTreeMap<String, String>,
     categories: BTreeMap<ToolName, String>,
+    /// Tools with an owner of their own.
+    tool_owners: BTreeMap<ToolName, String>,
     args: BTreeMap<ToolName, BTreeMap<String, ArgSpec>>,
     budget_ids: Vec<(String, u32)>,
     version: String,
@@ -449,6 +484,8 @@ impl Engine {
                         owner: p.annotation("owner").map(str::to_string),
                         category,
                         approval,
+                        justification: p.annotation("justification").map(str::to_string),
+                        permit: p.effect() == cedar_policy::Effect::Permit,
                     },
                 );
                 let target = if is_hold_rule {
@@ -588,6 +625,11 @@ impl Engine {
                     .iter()
                     .map(|(k, t)| (k.clone(), t.labels.category.clone()))
                     .collect(),
+                tool_owners: src
+                    .tools
+                    .iter()
+                    .filter_map(|(k, t)| t.owner.clone().map(|o| (k.clone(), o)))
+                    .collect(),
                 args: src
                     .tools
                     .iter()
@@ -629,6 +671,53 @@ impl Engine {
             .unwrap_or_default()
     }
 
+    /// The rule ids, each with whether it is a permit and its justification.
+    pub fn rules(&self) -> impl Iterator<Item = (&str, bool, Option<&str>)> {
+        self.inner
+            .rules
+            .iter()
+            .map(|(id, m)| (id.as_str(), m.permit, m.justification.as_deref()))
+    }
+
+    /// `@justification` of rule `id`, if it has one.
+    pub fn justification(&self, id: &str) -> Option<&str> {
+        self.inner.rules.get(id)?.justification.as_deref()
+    }
+
+    /// The team's entities, as (type, id) pairs.
+    pub fn entity_ids(&self) -> Vec<(String, String)> {
+        self.inner
+            .entities
+            .iter()
+            .map(|e| {
+                (
+                    e.uid().type_name().to_string(),
+                    e.uid().id().unescaped().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Literal strings and integers the policies compare arguments with; `like` patterns give
+    /// a string that matches them. Representative argument values for `policy diff`.
+    pub fn literals(&self) -> (Vec<String>, Vec<i64>) {
+        let mut strings = std::collections::BTreeSet::new();
+        let mut longs = std::collections::BTreeSet::new();
+        for set in [&self.inner.policies, &self.inner.hold_rules] {
+            for p in set.policies() {
+                if let Ok(est) = p.to_json() {
+                    collect_literals(&est, &mut strings, &mut longs);
+                }
+            }
+        }
+        (strings.into_iter().collect(), longs.into_iter().collect())
+    }
+
+    /// The declared arguments of `tool`.
+    pub fn tool_args(&self, tool: &ToolName) -> Option<&BTreeMap<String, ArgSpec>> {
+        self.inner.args.get(tool)
+    }
+
     fn deny(&self, rule: &str, category: &str, reason: String) -> Decision {
         Decision {
             outcome: Outcome::Deny,
@@ -638,11 +727,31 @@ impl Engine {
             reason,
             approval: None,
             policy_version: self.inner.version.clone(),
+            permitted_by: None,
         }
     }
 
     /// Decides one call. Never fails: anything that goes wrong is a Deny naming why.
     pub fn decide(
+        &self,
+        principal: &Principal,
+        tool: &ToolName,
+        args: &Map<String, Value>,
+        session: &str,
+        state: &CallState,
+    ) -> Decision {
+        let mut d = self.evaluate(principal, tool, args, session, state);
+        // A tool's own owner answers for its decisions unless the deciding rule names one.
+        let rule_owner = self.inner.rules.get(&d.rule).and_then(|m| m.owner.as_ref());
+        if rule_owner.is_none()
+            && let Some(owner) = self.inner.tool_owners.get(tool)
+        {
+            d.owner = owner.clone();
+        }
+        d
+    }
+
+    fn evaluate(
         &self,
         principal: &Principal,
         tool: &ToolName,
@@ -855,6 +964,7 @@ impl Engine {
                     .unwrap_or_else(|| category.clone());
                 Decision {
                     outcome,
+                    permitted_by: reasons.first().cloned(),
                     owner: self.owner_for(Some(&rule), &rule_category),
                     rule,
                     category: rule_category,
@@ -864,5 +974,50 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// Walks a policy's JSON form for literal values (`{"Value": …}`) and `like` patterns.
+fn collect_literals(
+    v: &Value,
+    strings: &mut std::collections::BTreeSet<String>,
+    longs: &mut std::collections::BTreeSet<i64>,
+) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("Value", Value::String(s)) => {
+                        strings.insert(s.clone());
+                    }
+                    ("Value", Value::Number(n)) => {
+                        if let Some(n) = n.as_i64() {
+                            longs.insert(n);
+                        }
+                    }
+                    ("pattern", Value::Array(parts)) => {
+                        let sample: String = parts
+                            .iter()
+                            .map(|p| match p {
+                                Value::Object(o) => o
+                                    .get("Literal")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or_default()
+                                    .to_string(),
+                                _ => "x".to_string(),
+                            })
+                            .collect();
+                        strings.insert(sample);
+                    }
+                    _ => collect_literals(x, strings, longs),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for x in items {
+                collect_literals(x, strings, longs);
+            }
+        }
+        _ => {}
     }
 }

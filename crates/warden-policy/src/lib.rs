@@ -2,12 +2,14 @@
 //! table tests that `warden policy test` runs.
 
 pub mod config;
+pub mod diff;
 pub mod engine;
 pub mod table;
 
+pub use config::ArgSpec;
 pub use config::{
-    AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, Config, ConfigError,
-    ConfigErrors, GatewaySettings, MonitorAction, MonitorSettings, ResultMode, ScreenSettings,
-    ServerSpec, ToolSpec, Transport,
+    AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, CategoryReview, Config,
+    ConfigError, ConfigErrors, GatewaySettings, Grant, MonitorAction, MonitorSettings, ResultMode,
+    ReviewSettings, ScreenSettings, ServerSpec, ToolSpec, Transport, parse_duration, parse_expiry,
 };
 pub use engine::{Approval, ArgType, CallState, Decision, Engine};

@@ -123,7 +123,7 @@ impl ApprovalDesk for Desk {
         match gate::answer(
             g.store.as_ref(),
             audit,
-            &g.config,
+            &g.config(),
             id,
             approver,
             approve,

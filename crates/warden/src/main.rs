@@ -43,6 +43,12 @@ enum Command {
     Halt(cmd::halt::Args),
     /// Lift a halt (an approver, with their token)
     Resume(cmd::resume::Args),
+    /// Review sampling: draw a sample, record verdicts, report error rates
+    #[command(subcommand)]
+    Review(cmd::review::Command),
+    /// Reports from the ledger for owners and auditors
+    #[command(subcommand)]
+    Report(cmd::report::Command),
     /// The anomaly monitor: inspect an agent's baseline
     #[command(subcommand)]
     Monitor(cmd::monitor::Command),
@@ -82,6 +88,8 @@ fn main() -> ExitCode {
             Command::Approvals(c) => cmd::approvals::run(c).await,
             Command::Halt(a) => cmd::halt::run(a).await,
             Command::Resume(a) => cmd::resume::run(a).await,
+            Command::Review(c) => cmd::review::run(c).await,
+            Command::Report(c) => cmd::report::run(c).await,
             Command::Monitor(c) => cmd::monitor::run(c).await,
             Command::Screen(a) => cmd::screen::run(a).await,
             Command::Lab(c) => cmd::lab::run(c).await,

@@ -10,7 +10,7 @@
 //! | `decision`, `outcome` | API Activity (6003): actor = agent, `api.operation` = tool, the policy and authorization result |
 //! | `finding`, `tool_withheld` | Detection Finding (2004), activity Create |
 //! | `config_loaded` | Application Lifecycle (6002), activity Start |
-//! | `tool_pinned`, `redaction` | Base Event (0), activity Other |
+//! | `tool_pinned`, `redaction`, `approval`, `halt`, `resume`, `review_verdict`, `policy_reload`, `shadow_diff`, `review_tightening` | Base Event (0), activity Other |
 
 use serde_json::{Map, Value, json};
 use warden_core::{AuditEvent, Effect, EventKind};
@@ -51,7 +51,11 @@ pub fn record(source: &Source<'_>, leaf: LeafRef<'_>) -> Value {
             | EventKind::Redaction
             | EventKind::Approval
             | EventKind::Halt
-            | EventKind::Resume,
+            | EventKind::Resume
+            | EventKind::ReviewVerdict
+            | EventKind::PolicyReload
+            | EventKind::ShadowDiff
+            | EventKind::ReviewTightening,
         )
         | None => base(e),
     };
@@ -321,10 +325,47 @@ fn base(e: &AuditEvent) -> Map<String, Value> {
                 .and_then(|d| d.get("index"))
                 .map_or_else(|| "?".into(), Value::to_string)
         ),
+        Some(EventKind::ReviewVerdict) => format!(
+            "review verdict `{}` on decision {} by {}",
+            detail_str(e, "verdict"),
+            detail_str(e, "decision_index"),
+            detail_str(e, "reviewer")
+        ),
+        Some(EventKind::PolicyReload) => format!(
+            "policy reload {}: {} → {}",
+            if e.detail.as_ref().and_then(|d| d.get("applied")) == Some(&json!(true)) {
+                "applied"
+            } else {
+                "refused"
+            },
+            detail_str(e, "old"),
+            detail_str(e, "new")
+        ),
+        Some(EventKind::ShadowDiff) => format!(
+            "shadow policy would {} `{}` (enforced: {})",
+            detail_str(e, "shadow"),
+            e.tool.as_deref().unwrap_or_default(),
+            detail_str(e, "enforced")
+        ),
+        Some(EventKind::ReviewTightening) => format!(
+            "category `{}` {}: {}",
+            e.category.as_deref().unwrap_or_default(),
+            detail_str(e, "state"),
+            e.reason.as_deref().unwrap_or_default()
+        ),
         _ => "warden event".into(),
     };
     r.insert("message".into(), json!(message));
     r
+}
+
+/// `detail.<key>` as text (strings unquoted), `?` when absent.
+fn detail_str(e: &AuditEvent, key: &str) -> String {
+    match e.detail.as_ref().and_then(|d| d.get(key)) {
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => "?".into(),
+    }
 }
 
 fn metadata(source: &Source<'_>, leaf: LeafRef<'_>) -> Value {
@@ -453,6 +494,52 @@ mod tests {
             (config, None),
             (redaction, None),
         ]
+    }
+
+    #[test]
+    fn governance_events_are_base_events_that_say_what_happened() {
+        let source = Source {
+            log_name: "warden.local/ledger",
+            product_version: "0.1.0",
+        };
+        let mut verdict = AuditEvent::new(EventKind::ReviewVerdict, 1);
+        verdict.detail =
+            Some(json!({"decision_index": 7, "verdict": "wrong", "reviewer": "dana", "note": "n"}));
+        let mut reload = AuditEvent::new(EventKind::PolicyReload, 2);
+        reload.detail = Some(json!({"old": "sha256:aa", "new": "sha256:bb", "applied": true}));
+        let mut shadow = AuditEvent::new(EventKind::ShadowDiff, 3);
+        shadow.tool = Some("edr.isolate_host".into());
+        shadow.detail = Some(json!({"enforced": "allow", "shadow": "hold"}));
+        let mut tight = AuditEvent::new(EventKind::ReviewTightening, 4);
+        tight.category = Some("containment".into());
+        tight.reason = Some("review overdue".into());
+        tight.detail = Some(json!({"state": "tightened"}));
+        let expected = [
+            (verdict, "review verdict `wrong` on decision 7 by dana"),
+            (reload, "policy reload applied: sha256:aa → sha256:bb"),
+            (
+                shadow,
+                "shadow policy would hold `edr.isolate_host` (enforced: allow)",
+            ),
+            (tight, "category `containment` tightened: review overdue"),
+        ];
+        for (i, (event, message)) in expected.iter().enumerate() {
+            let r = record(
+                &source,
+                LeafRef {
+                    index: i as u64,
+                    leaf_hash: "00",
+                    event,
+                    effect: None,
+                },
+            );
+            assert_eq!(r["class_uid"], 0);
+            assert_eq!(r["message"], *message);
+            assert_eq!(
+                r["unmapped"]["warden"]["event_kind"],
+                event.kind.unwrap().as_str()
+            );
+        }
     }
 
     #[test]

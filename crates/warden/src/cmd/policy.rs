@@ -1,4 +1,8 @@
-//! `warden policy check | test | schema`.
+//! `warden policy check | test | schema | diff | unused | shadow-report`.
+
+mod diff;
+mod shadow_report;
+mod unused;
 
 use super::ConfigArg;
 use std::path::PathBuf;
@@ -17,6 +21,13 @@ pub enum Command {
     },
     /// Print the Cedar schema warden generates from the tool catalog
     Schema(ConfigArg),
+    /// List every way config NEW permits more than config OLD; exits non-zero when an
+    /// expansion lacks a justification
+    Diff(diff::Args),
+    /// List permissions (rules, grants, agent × tool) not used in the ledger window
+    Unused(unused::Args),
+    /// Where the shadow policy set decided differently from the enforced one
+    ShadowReport(shadow_report::Args),
 }
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -24,13 +35,41 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check(arg) => match super::load_config(&arg) {
             Ok(c) => {
                 println!(
-                    "ok: {} tools on {} servers, {} rules, {} agents; policy version {}",
+                    "ok: {} tools on {} servers, {} rules, {} agents, {} grants; policy version {}",
                     c.tools.len(),
                     c.servers.len(),
                     c.engine.rule_count(),
                     c.agents.len(),
+                    c.grants.len(),
                     c.engine.version()
                 );
+                let now = warden_gateway::pipeline::now_ms() / 1000;
+                for g in &c.grants {
+                    let state = if g.expires <= now {
+                        "EXPIRED"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "grant {}: {} may call {} until {} ({state}; approved by {})",
+                        g.id,
+                        g.agent,
+                        g.tools
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        g.expires_text,
+                        g.approver
+                    );
+                }
+                if let Some(shadow) = &c.shadow {
+                    println!(
+                        "shadow policy: {} rules, version {} (recorded, never enforced)",
+                        shadow.rule_count(),
+                        shadow.version()
+                    );
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
@@ -67,5 +106,8 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             print!("{}", config.engine.schema_text());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Diff(a) => diff::run(a),
+        Command::Unused(a) => unused::run(a),
+        Command::ShadowReport(a) => shadow_report::run(a),
     }
 }

@@ -20,7 +20,10 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let gateway = super::start(&args.config).await?;
-    let addr = args.listen.unwrap_or(gateway.config.gateway.listen);
+    if let Err(e) = gateway.review_check().await {
+        anyhow::bail!("cannot read the review state: {e}");
+    }
+    let addr = args.listen.unwrap_or(gateway.config().gateway.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -34,8 +37,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         tracing::warn!(tool = %e.spec.name, status = ?e.status, "tool not available to agents");
     }
     tracing::info!(
-        config = %gateway.config.source.display(),
-        policy = %gateway.config.engine.version(),
+        config = %gateway.config().source.display(),
+        policy = %gateway.config().engine.version(),
         tools = available,
         "warden listening on http://{local}/mcp"
     );
@@ -67,7 +70,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         tracing::info!(request = %id, "approval request expired: denied");
                     }
                 }
-                let (store, audit, config) = (g.store.clone(), g.audit.clone(), g.config.clone());
+                let (store, audit, config) = (g.store.clone(), g.audit.clone(), g.config().clone());
                 let due = tokio::task::spawn_blocking(move || {
                     warden_gateway::gate::escalate_due(store.as_ref(), audit.as_ref(), &config, now)
                 })
@@ -76,6 +79,50 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     && !due.is_empty()
                 {
                     g.escalate(due).await;
+                }
+                // Review fallback: categories whose review fell behind need approval.
+                match g.review_check().await {
+                    Ok(changes) => {
+                        for (category, tightened) in changes {
+                            if tightened {
+                                tracing::warn!(%category, "review behind: allowed calls now need approval");
+                            } else {
+                                tracing::info!(%category, "review current: policy decides alone again");
+                            }
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot check the review state"),
+                }
+            }
+        })
+    };
+
+    // SIGHUP: reload the configuration and policies from the same file, recorded either way.
+    let reloader = {
+        let g = gateway.clone();
+        let stop = shutdown.clone();
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot listen for SIGHUP")?;
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = hup.recv() => {}
+                    _ = stop.cancelled() => break,
+                }
+                let path = g.config().source.clone();
+                let loaded =
+                    tokio::task::spawn_blocking(move || warden_policy::Config::load(&path)).await;
+                let Ok(loaded) = loaded else { continue };
+                match g.reload(loaded).await {
+                    Ok(r) if r.applied => {
+                        tracing::info!(old = %r.old, new = ?r.new, "policy reloaded")
+                    }
+                    Ok(r) => {
+                        tracing::warn!(errors = ?r.errors, "policy reload refused: the old policy stays in force")
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "policy reload not recorded: the old policy stays in force")
+                    }
                 }
             }
         })
@@ -97,6 +144,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     shutdown.cancel();
     let _ = sweeper.await;
     gateway.flush_audit().await;
+    let _ = reloader.await;
     let audit = gateway.audit.clone();
     tokio::task::spawn_blocking(move || audit.shutdown())
         .await?
@@ -109,7 +157,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn console(gateway: &Arc<Gateway>, local: SocketAddr) -> anyhow::Result<axum::Router> {
     let config = warden_console::ConsoleConfig {
         approvers: gateway
-            .config
+            .config()
             .approvals
             .approvers
             .iter()

@@ -11,11 +11,15 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let gateway = super::start(&args.config).await?;
-    let Some(principal) = gateway.config.stdio_agent.clone() else {
+    let Some(principal) = gateway.config().stdio_agent.clone() else {
         anyhow::bail!(
             "the config has no `[stdio] agent`: stdio mode needs to know which agent it serves"
         );
     };
+    // The review fallback as it stands at start (stdio sessions are short; `serve` rechecks).
+    if let Err(e) = gateway.review_check().await {
+        anyhow::bail!("cannot read the review state: {e}");
+    }
     warden_gateway::serve_stdio(gateway, principal)
         .await
         .map_err(|e| anyhow::anyhow!("stdio session failed: {e}"))?;

@@ -1,0 +1,73 @@
+//! Policy reloads: a running gateway replaces its configuration whole (SIGHUP).
+//!
+//! The new configuration is loaded and resolved off the data path; only a fully valid one that
+//! keeps the same upstreams, catalog, store and ledger replaces the old, and calls already in
+//! flight finish under the one they started with. Every attempt — applied or refused — is a
+//! `policy_reload` event with the old and new policy hashes, so the ledger says which policy
+//! decided each call.
+
+use crate::pipeline::{CallError, Gateway, now_ms};
+use serde_json::json;
+use std::sync::Arc;
+use warden_core::{AuditEvent, EventKind};
+use warden_policy::{Config, ConfigErrors};
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    pub old: String,
+    pub new: Option<String>,
+    pub applied: bool,
+    /// Why it was refused.
+    pub errors: Vec<String>,
+    pub index: u64,
+}
+
+impl Gateway {
+    /// Puts `loaded` in force if it is valid and compatible; records the attempt either way.
+    pub async fn reload(
+        &self,
+        loaded: Result<Config, ConfigErrors>,
+    ) -> Result<Reloaded, CallError> {
+        let current = self.config();
+        let old = current.engine.version().to_string();
+        let shadow = loaded
+            .as_ref()
+            .ok()
+            .and_then(|c| c.shadow.as_ref())
+            .map(|e| e.version().to_string());
+        let (new, errors, config) = match loaded {
+            Err(e) => (None, e.0.iter().map(ToString::to_string).collect(), None),
+            Ok(c) => {
+                let version = c.engine.version().to_string();
+                match current.reload_blocker(&c) {
+                    Some(why) => (Some(version), vec![why], None),
+                    None => (Some(version), Vec::new(), Some(c)),
+                }
+            }
+        };
+        let applied = config.is_some();
+        let mut ev = AuditEvent::new(EventKind::PolicyReload, now_ms());
+        ev.policy_version = new.clone().or_else(|| Some(old.clone()));
+        ev.detail = Some(json!({
+            "old": old,
+            "new": new,
+            "applied": applied,
+            "errors": errors,
+            "shadow": shadow,
+            "config": current.source.display().to_string(),
+        }));
+        // Recorded first: the new policy decides nothing that the ledger does not announce.
+        let index = self.record(ev).await?;
+        if let Some(c) = config {
+            self.put_config(Arc::new(c));
+        }
+        Ok(Reloaded {
+            old,
+            new,
+            applied,
+            errors,
+            index,
+        })
+    }
+}

@@ -1,0 +1,547 @@
+//! Review sampling: humans check a random, stratified sample of decisions, and a category whose
+//! review falls behind needs a human for every call policy allows.
+//!
+//! The pure core — the seed, the draw, the Wilson interval, the sample size, each category's
+//! status — takes values and returns values. The seed is the SHA-256 of a signed checkpoint's
+//! size and root, and the population is the decisions inside that checkpoint, so anyone holding
+//! the ledger and its public key re-derives the same sample: nobody chose which decisions were
+//! looked at. Within each stratum (category × outcome) the decisions with the smallest
+//! `SHA-256(seed ‖ index)` are drawn.
+//!
+//! Verdicts, and a category starting or stopping to need approval, are ledger events; the
+//! gateway's in-memory copy of the tightened categories is recomputed from them (`review_check`).
+
+use crate::pipeline::{CallError, Gateway, now_ms};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, PoisonError, RwLock};
+use warden_core::{AuditEvent, EventKind};
+use warden_policy::ReviewSettings;
+use warden_store::ledger::{LedgerEntry, read_events, read_range};
+use warden_store::{EventFilter, Store};
+
+/// The 97.5% quantile of the standard normal distribution: two-sided 95%.
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+/// A two-sided 95% confidence interval for an error rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    pub low: f64,
+    pub high: f64,
+}
+
+/// The Wilson score interval for `wrong` errors in `n` reviewed decisions; `None` for `n = 0`.
+/// Unlike the normal approximation it stays inside [0, 1] and is not zero-width at 0 errors.
+pub fn wilson(wrong: u64, n: u64) -> Option<Interval> {
+    if n == 0 || wrong > n {
+        return None;
+    }
+    let n = n as f64;
+    let p = wrong as f64 / n;
+    let z2 = Z95 * Z95;
+    let denominator = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denominator;
+    let half = Z95 / denominator * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    Some(Interval {
+        low: (centre - half).max(0.0),
+        high: (centre + half).min(1.0),
+    })
+}
+
+/// The fewest reviewed decisions whose Wilson upper bound is within `tolerance`, if the error
+/// rate stays at `rate`; `None` when no sample size can show it (`rate ≥ tolerance`).
+pub fn needed_sample(rate: f64, tolerance: f64) -> Option<u64> {
+    if !(0.0..1.0).contains(&rate) || rate >= tolerance {
+        return None;
+    }
+    let upper = |n: u64| {
+        let wrong = (rate * n as f64).round() as u64;
+        wilson(wrong, n).map_or(1.0, |i| i.high)
+    };
+    let (mut lo, mut hi) = (1_u64, 1_u64);
+    while upper(hi) > tolerance {
+        hi = hi.checked_mul(2)?;
+        if hi > 100_000_000 {
+            return None;
+        }
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if upper(mid) <= tolerance {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(hi)
+}
+
+/// The sample's seed: SHA-256 of a domain tag, the checkpoint's size and its root.
+pub fn seed(size: u64, root: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"warden review sample v1\n");
+    h.update(size.to_be_bytes());
+    h.update(root);
+    h.finalize().into()
+}
+
+/// Where a decision falls in the sample: its category and what happened to it.
+pub type Stratum = (String, String);
+
+/// One decision that may be drawn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub index: u64,
+    pub stratum: Stratum,
+}
+
+/// What was drawn from one stratum.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Drawn {
+    pub population: usize,
+    /// Leaf indices, in draw order.
+    pub chosen: Vec<u64>,
+}
+
+/// How many of `population` to draw: `rate` of it (at least one) or `size`.
+pub fn quota(population: usize, size: u32, rate: Option<f64>) -> usize {
+    let want = match rate {
+        Some(r) => ((population as f64) * r).ceil() as usize,
+        None => usize::try_from(size).unwrap_or(usize::MAX),
+    };
+    want.max(1).min(population)
+}
+
+/// Draws from each stratum the decisions with the smallest `SHA-256(seed ‖ index)`.
+pub fn draw(
+    seed: &[u8; 32],
+    candidates: &[Candidate],
+    size: u32,
+    rate: Option<f64>,
+) -> BTreeMap<Stratum, Drawn> {
+    let mut strata: BTreeMap<Stratum, Vec<([u8; 32], u64)>> = BTreeMap::new();
+    for c in candidates {
+        let mut h = Sha256::new();
+        h.update(seed);
+        h.update(c.index.to_be_bytes());
+        strata
+            .entry(c.stratum.clone())
+            .or_default()
+            .push((h.finalize().into(), c.index));
+    }
+    strata
+        .into_iter()
+        .map(|(s, mut ranked)| {
+            ranked.sort();
+            let k = quota(ranked.len(), size, rate);
+            let chosen = ranked.iter().take(k).map(|(_, i)| *i).collect();
+            (
+                s,
+                Drawn {
+                    population: ranked.len(),
+                    chosen,
+                },
+            )
+        })
+        .collect()
+}
+
+/// A reviewer's verdict, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub decision_index: u64,
+    pub category: String,
+    pub correct: bool,
+    pub reviewer: String,
+    pub note: String,
+    pub time_ms: i64,
+    pub index: u64,
+}
+
+impl Verdict {
+    pub fn from_entry(e: &LedgerEntry) -> Option<Self> {
+        let d = e.event.detail.as_ref()?;
+        Some(Self {
+            decision_index: d.get("decision_index")?.as_u64()?,
+            category: e.event.category.clone()?,
+            correct: d.get("verdict")?.as_str()? == "correct",
+            reviewer: d.get("reviewer")?.as_str()?.to_string(),
+            note: d
+                .get("note")
+                .and_then(|n| n.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            time_ms: e.event.time_ms,
+            index: e.index,
+        })
+    }
+}
+
+/// Where one category's review stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryStatus {
+    pub category: String,
+    /// Decisions with a verdict (the latest verdict on each counts).
+    pub reviewed: u64,
+    pub wrong: u64,
+    pub interval: Option<Interval>,
+    pub tolerance: f64,
+    /// Reviewed decisions needed to show the error rate within tolerance, at the observed rate
+    /// (0 when none reviewed yet); `None` when the observed rate is above it.
+    pub needed: Option<u64>,
+    pub last_review_ms: Option<i64>,
+    /// When the next review is due.
+    pub due_ms: i64,
+    pub overdue: bool,
+    /// The upper bound of the error rate exceeds the tolerance (only once there are verdicts).
+    pub over_tolerance: bool,
+    pub fallback_approval: bool,
+}
+
+impl CategoryStatus {
+    /// Whether allowed calls in this category need approval now.
+    pub fn tightened(&self) -> bool {
+        self.fallback_approval && (self.overdue || self.over_tolerance)
+    }
+
+    /// Why, for the decision's reason and the ledger.
+    pub fn why(&self) -> String {
+        let mut parts = Vec::new();
+        if self.overdue {
+            parts.push("its review is overdue".to_string());
+        }
+        if self.over_tolerance
+            && let Some(i) = self.interval
+        {
+            parts.push(format!(
+                "its error rate may be up to {:.1}% (95% bound), over the {:.1}% tolerated",
+                i.high * 100.0,
+                self.tolerance * 100.0
+            ));
+        }
+        parts.join(" and ")
+    }
+}
+
+/// Each category's review status at `now_ms`. A category never reviewed is due one period
+/// after `start_ms` (when the ledger began).
+pub fn status(
+    settings: &ReviewSettings,
+    categories: &BTreeSet<String>,
+    verdicts: &[Verdict],
+    start_ms: i64,
+    now_ms: i64,
+) -> Vec<CategoryStatus> {
+    // The latest verdict on each decision counts.
+    let mut latest: BTreeMap<u64, &Verdict> = BTreeMap::new();
+    for v in verdicts {
+        if latest
+            .get(&v.decision_index)
+            .is_none_or(|x| x.index < v.index)
+        {
+            latest.insert(v.decision_index, v);
+        }
+    }
+    categories
+        .iter()
+        .map(|c| {
+            let cfg = settings.for_category(c);
+            let mine: Vec<&&Verdict> = latest.values().filter(|v| &v.category == c).collect();
+            let reviewed = mine.len() as u64;
+            let wrong = mine.iter().filter(|v| !v.correct).count() as u64;
+            let interval = wilson(wrong, reviewed);
+            let rate = if reviewed == 0 {
+                0.0
+            } else {
+                wrong as f64 / reviewed as f64
+            };
+            let last_review_ms = verdicts
+                .iter()
+                .filter(|v| &v.category == c)
+                .map(|v| v.time_ms)
+                .max();
+            let every = i64::try_from(cfg.every.as_millis()).unwrap_or(i64::MAX);
+            let due_ms = last_review_ms.unwrap_or(start_ms).saturating_add(every);
+            CategoryStatus {
+                category: c.clone(),
+                reviewed,
+                wrong,
+                interval,
+                tolerance: cfg.tolerance,
+                needed: needed_sample(rate, cfg.tolerance),
+                last_review_ms,
+                due_ms,
+                overdue: now_ms >= due_ms,
+                over_tolerance: interval.is_some_and(|i| i.high > cfg.tolerance),
+                fallback_approval: cfg.fallback_approval,
+            }
+        })
+        .collect()
+}
+
+/// Everything the review status is computed from, read from the store.
+pub fn read_status(
+    store: &dyn Store,
+    settings: &ReviewSettings,
+    categories: &BTreeSet<String>,
+    now_ms: i64,
+) -> Result<Vec<CategoryStatus>, String> {
+    let verdicts: Vec<Verdict> = read_events(
+        store,
+        &EventFilter {
+            kind: Some(EventKind::ReviewVerdict.as_str().into()),
+            ..EventFilter::default()
+        },
+    )
+    .map_err(|e| e.to_string())?
+    .iter()
+    .filter_map(Verdict::from_entry)
+    .collect();
+    let start_ms = read_range(store, 0, 1)
+        .map_err(|e| e.to_string())?
+        .first()
+        .map_or(now_ms, |e| e.event.time_ms);
+    Ok(status(settings, categories, &verdicts, start_ms, now_ms))
+}
+
+/// The categories whose allowed calls need approval, each with why.
+#[derive(Debug, Default)]
+pub struct Tightened {
+    state: RwLock<Arc<BTreeMap<String, String>>>,
+}
+
+impl Tightened {
+    pub fn reason(&self, category: &str) -> Option<String> {
+        self.state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(category)
+            .cloned()
+    }
+
+    fn put(&self, map: BTreeMap<String, String>) {
+        *self.state.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(map);
+    }
+}
+
+impl Gateway {
+    /// Recomputes which categories need approval because of their review, records every change
+    /// (`review_tightening`, tightened or relaxed) and applies it to the following calls.
+    /// Returns the changes.
+    pub async fn review_check(&self) -> Result<Vec<(String, bool)>, CallError> {
+        let config = self.config();
+        let categories: BTreeSet<String> = config
+            .tools
+            .values()
+            .map(|t| t.labels.category.clone())
+            .collect();
+        let changes = self
+            .blocking(move |store, audit| {
+                let now = now_ms();
+                let statuses = read_status(store, &config.review, &categories, now)?;
+                let mut current: BTreeMap<String, bool> = BTreeMap::new();
+                for e in read_events(
+                    store,
+                    &EventFilter {
+                        kind: Some(EventKind::ReviewTightening.as_str().into()),
+                        ..EventFilter::default()
+                    },
+                )
+                .map_err(|e| e.to_string())?
+                {
+                    let tightened = e
+                        .event
+                        .detail
+                        .as_ref()
+                        .and_then(|d| d.get("state"))
+                        .is_some_and(|s| s == "tightened");
+                    current.insert(e.event.category.clone().unwrap_or_default(), tightened);
+                }
+                let mut changes = Vec::new();
+                let mut now_tight = BTreeMap::new();
+                for s in &statuses {
+                    let want = s.tightened();
+                    if want {
+                        now_tight.insert(s.category.clone(), s.why());
+                    }
+                    if current.get(&s.category).copied().unwrap_or(false) == want {
+                        continue;
+                    }
+                    let mut ev = AuditEvent::new(EventKind::ReviewTightening, now);
+                    ev.category = Some(s.category.clone());
+                    ev.owner = config.owners.get(&s.category).cloned();
+                    ev.reason = Some(if want {
+                        format!("allowed calls need approval: {}", s.why())
+                    } else {
+                        "the review is current and within tolerance: policy decides alone again"
+                            .into()
+                    });
+                    ev.detail = Some(json!({
+                        "state": if want { "tightened" } else { "relaxed" },
+                        "overdue": s.overdue,
+                        "over_tolerance": s.over_tolerance,
+                        "reviewed": s.reviewed,
+                        "wrong": s.wrong,
+                        "upper_bound": s.interval.map(|i| i.high),
+                        "tolerance": s.tolerance,
+                        "due_ms": s.due_ms,
+                    }));
+                    audit.append(&ev).map_err(|e| e.to_string())?;
+                    changes.push((s.category.clone(), want));
+                }
+                Ok((changes, now_tight))
+            })
+            .await?;
+        let (changes, tight) = changes;
+        self.tightened.put(tight);
+        Ok(changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_matches_the_worked_example() {
+        // 2 wrong of 50: p = 0.04, z² = 3.8415; centre = (0.04 + 0.038415) / 1.076829 = 0.072820,
+        // half-width = 1.959964 × sqrt(0.000768 + 0.000384146) / 1.076829 = 0.061781.
+        let i = wilson(2, 50).unwrap();
+        assert!((i.low - 0.011_039).abs() < 1e-5, "{i:?}");
+        assert!((i.high - 0.134_602).abs() < 1e-5, "{i:?}");
+        // No errors in 20: the upper bound is z² / (n + z²), not zero.
+        let i = wilson(0, 20).unwrap();
+        assert_eq!(i.low, 0.0);
+        assert!((i.high - 3.841_459 / 23.841_459).abs() < 1e-6, "{i:?}");
+        assert_eq!(wilson(0, 0), None);
+    }
+
+    #[test]
+    fn the_needed_sample_is_the_first_within_tolerance() {
+        // With no errors: n ≥ z²(1 − t)/t = 72.98 for t = 5%.
+        assert_eq!(needed_sample(0.0, 0.05), Some(73));
+        assert!(wilson(0, 73).unwrap().high <= 0.05);
+        assert!(wilson(0, 72).unwrap().high > 0.05);
+        let n = needed_sample(0.01, 0.05).unwrap();
+        assert!(n > 73, "{n}");
+        assert_eq!(needed_sample(0.06, 0.05), None);
+    }
+
+    fn candidates() -> Vec<Candidate> {
+        (0..300)
+            .map(|i| Candidate {
+                index: i,
+                stratum: (
+                    ["triage", "containment", "identity"][(i % 3) as usize].to_string(),
+                    if i % 10 == 0 { "deny" } else { "allow" }.to_string(),
+                ),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_sample_is_reproducible_from_the_checkpoint_and_stratified() {
+        let root = [7_u8; 32];
+        let a = draw(&seed(300, &root), &candidates(), 4, None);
+        let b = draw(&seed(300, &root), &candidates(), 4, None);
+        assert_eq!(a, b, "the same checkpoint gives the same sample");
+        // Every stratum is sampled, each from its own decisions only.
+        assert_eq!(a.len(), 6);
+        let all = candidates();
+        for (stratum, drawn) in &a {
+            assert_eq!(drawn.chosen.len(), 4);
+            let population = all.iter().filter(|c| &c.stratum == stratum).count();
+            assert_eq!(drawn.population, population);
+            for i in &drawn.chosen {
+                assert_eq!(&all[*i as usize].stratum, stratum);
+            }
+        }
+        // The rare stratum (denials: 10 per category) is sampled as fully as the common one.
+        assert_eq!(
+            a[&("triage".to_string(), "deny".to_string())].chosen.len(),
+            4
+        );
+        // Another checkpoint gives another sample.
+        let c = draw(&seed(301, &root), &candidates(), 4, None);
+        assert_ne!(a, c);
+        let d = draw(&seed(300, &[8; 32]), &candidates(), 4, None);
+        assert_ne!(a, d);
+        // A rate takes that share of each stratum, at least one.
+        let r = draw(&seed(300, &root), &candidates(), 4, Some(0.1));
+        assert_eq!(
+            r[&("triage".to_string(), "allow".to_string())].chosen.len(),
+            9
+        );
+        assert_eq!(
+            r[&("triage".to_string(), "deny".to_string())].chosen.len(),
+            1
+        );
+    }
+
+    fn settings(fallback: bool) -> ReviewSettings {
+        let c = warden_policy::CategoryReview {
+            every: std::time::Duration::from_secs(7 * 86_400),
+            tolerance: 0.1,
+            fallback_approval: fallback,
+        };
+        ReviewSettings {
+            size: 5,
+            rate: None,
+            default: c.clone(),
+            categories: BTreeMap::from([("containment".to_string(), c)]),
+        }
+    }
+
+    fn verdict(i: u64, correct: bool, time_ms: i64) -> Verdict {
+        Verdict {
+            decision_index: i,
+            category: "containment".into(),
+            correct,
+            reviewer: "dana".into(),
+            note: String::new(),
+            time_ms,
+            index: 1000 + i,
+        }
+    }
+
+    #[test]
+    fn a_category_is_overdue_one_period_after_its_last_review() {
+        let day = 86_400_000;
+        let cats = BTreeSet::from(["containment".to_string()]);
+        let s = &status(&settings(true), &cats, &[], 0, 6 * day)[0];
+        assert!(!s.overdue && !s.tightened());
+        let s = &status(&settings(true), &cats, &[], 0, 7 * day)[0];
+        assert!(
+            s.overdue && s.tightened(),
+            "never reviewed: due a period after the start"
+        );
+        // Enough correct verdicts, recently: current and within tolerance.
+        let vs: Vec<Verdict> = (0..40).map(|i| verdict(i, true, 6 * day)).collect();
+        let s = &status(&settings(true), &cats, &vs, 0, 8 * day)[0];
+        assert!(!s.overdue && !s.over_tolerance && !s.tightened(), "{s:?}");
+        assert_eq!(s.due_ms, 13 * day);
+        // Without fallback, the status is reported but nothing tightens.
+        let s = &status(&settings(false), &cats, &[], 0, 8 * day)[0];
+        assert!(s.overdue && !s.tightened());
+    }
+
+    #[test]
+    fn an_error_bound_over_tolerance_tightens_and_the_latest_verdict_counts() {
+        let cats = BTreeSet::from(["containment".to_string()]);
+        let mut vs: Vec<Verdict> = (0..40).map(|i| verdict(i, true, 1)).collect();
+        vs.extend((40..44).map(|i| verdict(i, false, 1)));
+        let s = &status(&settings(true), &cats, &vs, 0, 2)[0];
+        assert_eq!((s.reviewed, s.wrong), (44, 4));
+        assert!(s.over_tolerance && s.tightened(), "{s:?}");
+        assert!(s.needed.unwrap() > 44, "{s:?}");
+        // A reviewer corrects two of the wrong verdicts.
+        let mut later = verdict(40, true, 3);
+        later.index = 5000;
+        let mut later2 = verdict(41, true, 3);
+        later2.index = 5001;
+        vs.extend([later, later2]);
+        let s = &status(&settings(true), &cats, &vs, 0, 4)[0];
+        assert_eq!((s.reviewed, s.wrong), (44, 2));
+    }
+}

@@ -1,0 +1,60 @@
+//! `warden review`: draw a reproducible sample of decisions, record verdicts, report error rates.
+//!
+//! One file per subcommand under `review/`. `sample` and `report` only read; `verdict` appends
+//! a `review_verdict` event and needs a configured approver's token.
+
+mod report;
+mod sample;
+mod verdict;
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+use warden_policy::Config;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Draw a random sample of decisions per category and outcome, seeded by a signed checkpoint
+    Sample(sample::Args),
+    /// Record a verdict on a decision (its leaf index): --correct or --wrong, with a note
+    Verdict(verdict::Args),
+    /// Per category: reviewed, error rate with its Wilson 95% interval, sample size needed,
+    /// overdue reviews and whether allowed calls now need approval
+    Report(report::Args),
+}
+
+pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Sample(a) => sample::run(a),
+        Command::Verdict(a) => verdict::run(a),
+        Command::Report(a) => report::run(a),
+    }
+}
+
+/// The tool categories of the config: what is reviewed.
+fn categories(config: &Config) -> BTreeSet<String> {
+    config
+        .tools
+        .values()
+        .map(|t| t.labels.category.clone())
+        .collect()
+}
+
+/// A Unix time in milliseconds as `2026-12-01 23:50:12Z`.
+pub fn when(ms: i64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// What happened to a decision, for stratifying: allow and deny as decided; a hold by what the
+/// humans did with it (approved, denied, expired) or `held` while it waits.
+pub fn stratum_outcome(decision: &str, request_outcome: Option<&str>) -> String {
+    match (decision, request_outcome) {
+        ("hold", Some(o)) => o.to_string(),
+        ("hold", None) => "held".into(),
+        (d, _) => d.to_string(),
+    }
+}
