@@ -7,7 +7,7 @@ pub mod table;
 
 pub use config::{
     AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, Config, ConfigError,
-    ConfigErrors, GatewaySettings, MonitorAction, MonitorSettings, ResultMode, ScreenSettings,
-    ServerSpec, ToolSpec, Transport,
+    ConfigErrors, GatewaySettings, MonitorAction, MonitorSettings, PostgresLocation, ResultMode,
+    ScreenSettings, ServerSpec, StoreLocation, ToolSpec, Transport,
 };
 pub use engine::{Approval, ArgType, CallState, Decision, Engine};

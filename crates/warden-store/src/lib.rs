@@ -1,7 +1,9 @@
 //! Persistence behind one trait, so the gateway never knows which database it talks to.
 //!
 //! SQLite is the embedded default: one file in WAL mode with `synchronous = FULL`, so a committed
-//! write survives a crash. The trait is synchronous and object-safe; the async gateway calls it
+//! write survives a crash. PostgreSQL ([`PostgresStore`]) is for several gateway replicas that
+//! share one ledger, one approval queue and one set of halts and budgets; both backends pass
+//! the same story tests (`tests/story.rs`). The trait is synchronous and object-safe; the async gateway calls it
 //! from blocking tasks and never holds its lock across an `.await`.
 //!
 //! The audit ledger is stored through a handful of `ledger_*` methods that know nothing about
@@ -10,9 +12,11 @@
 //! backend only has to store rows.
 
 pub mod ledger;
+mod postgres;
 mod sqlite;
 
 pub use ledger::{Ledger, LedgerError, LedgerSettings};
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +26,11 @@ use warden_ledger::{Hash, SealedContent, StoredLeaf};
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
+    #[error("PostgreSQL error: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    /// No connection could be had in time (the server is down or every connection is busy).
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
     #[error("cannot encode a record: {0}")]
     Encode(#[from] serde_json::Error),
     #[error("cannot open the store at `{path}`: {message}")]
