@@ -41,6 +41,14 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached or answered with an error, as opposed to a
+    /// stored record being wrong: trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Db(_) | Self::Postgres(_) | Self::Unavailable(_))
+    }
+}
+
 /// A held call waiting for a human, bound to the exact arguments and policy that held it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingRequest {

@@ -45,7 +45,11 @@ impl TestDatabase {
         if let Ok(p) = std::env::var("WARDEN_TEST_PG_PASSWORD") {
             admin.password(p);
         }
-        let name = format!("warden_replicas_{}", std::process::id());
+        let name = format!(
+            "warden_replicas_{}_{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
         let mut client = admin.connect(::postgres::NoTls).unwrap();
         client
             .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -61,6 +65,29 @@ impl TestDatabase {
         }
     }
 }
+
+impl TestDatabase {
+    /// Runs `sql` as the server's administrator (blocking: call it off the async workers).
+    fn admin(&self, sql: &str) {
+        let mut c = self.admin.connect(::postgres::NoTls).unwrap();
+        c.batch_execute(sql).unwrap();
+    }
+
+    /// The `[store]` section for this database.
+    fn store_section(&self) -> String {
+        let password_env = if std::env::var("WARDEN_TEST_PG_PASSWORD").is_ok() {
+            "password_env = \"WARDEN_TEST_PG_PASSWORD\"\n"
+        } else {
+            ""
+        };
+        format!(
+            "[store]\nurl = \"{}\"\n{password_env}pool_size = 8\n",
+            self.url
+        )
+    }
+}
+
+const SQLITE_STORE: &str = "[store]\npath = \"state/warden.db\"   # relative to this file\n";
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
@@ -427,4 +454,85 @@ fn lab_received(state: &tempfile::TempDir, server: &str, tool: &str) -> usize {
         .into_iter()
         .filter(|c| c.tool == tool)
         .count()
+}
+
+#[test]
+fn while_postgresql_is_unreachable_calls_are_refused_and_service_resumes_after() {
+    let db = Arc::new(TestDatabase::create());
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(outage_story(db.clone()));
+}
+
+async fn outage_story(db: Arc<TestDatabase>) {
+    let lab = Lab::with_config(|c| {
+        assert!(c.contains(SQLITE_STORE));
+        c.replace(SQLITE_STORE, &db.store_section())
+    });
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let call = |host: &'static str| {
+        let args = isolate(host, "INC-1042");
+        let Value::Object(args) = args else {
+            unreachable!()
+        };
+        agent.0.peer().call_tool(
+            rmcp::model::CallToolRequestParams::new("edr.isolate_host").with_arguments(args),
+        )
+    };
+    let r = call("ws-042").await.unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+
+    // The database goes away: connections cut, new ones refused.
+    let name = db.name.clone();
+    let admin = db.clone();
+    tokio::task::spawn_blocking(move || {
+        admin.admin(&format!(
+            "ALTER DATABASE {name} ALLOW_CONNECTIONS false;
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
+        ))
+    })
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let err = call("ws-017").await.unwrap_err();
+    assert!(err.to_string().contains("not forwarded"), "{err}");
+    eprintln!("refused after {:?} without the database", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert!(!lab.host_isolated("ws-017"), "nothing reached the EDR");
+    assert_eq!(
+        lab.received("edr")
+            .iter()
+            .filter(|t| *t == "isolate_host")
+            .count(),
+        1
+    );
+
+    // It comes back: the pool reconnects and the ledger writer catches up.
+    let name = db.name.clone();
+    let admin = db.clone();
+    tokio::task::spawn_blocking(move || {
+        admin.admin(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match call("ws-017").await {
+            Ok(r) => {
+                assert_ne!(r.is_error, Some(true), "{}", text(&r));
+                break;
+            }
+            Err(e) => assert!(Instant::now() < deadline, "still refused: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(lab.host_isolated("ws-017"));
+    drop(agent);
+    drop(warden);
+    let (ok, out, err) = lab.cli(&["audit", "verify"]);
+    assert!(ok && out.starts_with("ok:"), "{out}{err}");
 }
