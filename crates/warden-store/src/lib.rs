@@ -26,8 +26,11 @@ use warden_ledger::{Hash, SealedContent, StoredLeaf};
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
-    #[error("PostgreSQL error: {0}")]
+    #[error("PostgreSQL: {}", postgres_detail(.0))]
     Postgres(#[from] ::postgres::Error),
+    /// The PostgreSQL store cannot be set up: a bad URL, a refused login, a newer schema.
+    #[error("{0}")]
+    Setup(String),
     /// No connection could be had in time (the server is down or every connection is busy).
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
@@ -39,6 +42,18 @@ pub enum StoreError {
     Poisoned,
     #[error("the stored ledger is unreadable: {0}")]
     Corrupt(String),
+}
+
+/// The server's own message when there is one (`password authentication failed …`), else the
+/// client's error and its cause.
+fn postgres_detail(e: &::postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    }
 }
 
 impl StoreError {

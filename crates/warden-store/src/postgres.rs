@@ -236,13 +236,10 @@ fn migrate(client: &mut Client) -> Result<u32, StoreError> {
         .try_get(0)?;
     let known = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
     if version > known {
-        return Err(StoreError::Open {
-            path: "postgres".into(),
-            message: format!(
-                "the database schema is at version {version}, newer than this warden's {known}: \
-                 upgrade warden"
-            ),
-        });
+        return Err(StoreError::Setup(format!(
+            "the database schema is at version {version}, newer than this warden's {known}: \
+             upgrade warden"
+        )));
     }
     for (n, migration) in (1..).zip(MIGRATIONS) {
         if n > version {
@@ -259,9 +256,10 @@ impl PostgresStore {
     /// Connects (failing at once when the server cannot be reached or refuses the login) and
     /// applies pending migrations.
     pub fn open(options: &PostgresOptions) -> Result<Self, StoreError> {
-        let mut config: postgres::Config = options.url.parse().map_err(|e| StoreError::Open {
-            path: "postgres".into(),
-            message: format!("`store.url` is not a PostgreSQL connection string: {e}"),
+        let mut config: postgres::Config = options.url.parse().map_err(|e| {
+            StoreError::Setup(format!(
+                "`store.url` is not a PostgreSQL connection string: {e}"
+            ))
         })?;
         if let Some(password) = &options.password {
             config.password(password);
@@ -274,11 +272,9 @@ impl PostgresStore {
         off_runtime(move || {
             // Connect once ourselves, so a wrong password or host is reported as such rather
             // than as a pool timeout.
-            let mut client =
-                r2d2::ManageConnection::connect(&manager).map_err(|e| StoreError::Open {
-                    path: "postgres".into(),
-                    message: format!("cannot connect: {e}"),
-                })?;
+            let mut client = r2d2::ManageConnection::connect(&manager).map_err(|e| {
+                StoreError::Setup(format!("cannot connect: {}", StoreError::from(e)))
+            })?;
             let migrated = migrate(&mut client);
             drop(client);
             migrated?;
@@ -287,10 +283,7 @@ impl PostgresStore {
                 .min_idle(Some(1))
                 .connection_timeout(CHECKOUT_TIMEOUT)
                 .build(manager)
-                .map_err(|e| StoreError::Open {
-                    path: "postgres".into(),
-                    message: format!("cannot open the connection pool: {e}"),
-                })?;
+                .map_err(|e| StoreError::Setup(format!("cannot open the connection pool: {e}")))?;
             Ok(Self { pool: Some(pool) })
         })
     }
