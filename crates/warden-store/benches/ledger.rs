@@ -4,7 +4,9 @@
 //! `cargo bench -p warden-store --bench ledger`. The store lives in a temporary folder
 //! (`WARDEN_BENCH_DIR` to choose the disk); `WARDEN_BENCH_VERIFY_EVENTS` sets the size of the
 //! verified ledger (default 1,000,000). With `WARDEN_BENCH_PG_URL` (an empty database; the
-//! password in `WARDEN_BENCH_PG_PASSWORD`) the same benchmarks run on PostgreSQL instead.
+//! password in `WARDEN_BENCH_PG_PASSWORD`) the appends run on PostgreSQL instead:
+//! `cargo bench -p warden-store --bench ledger -- ledger_durable_append` (the verify benchmark
+//! needs a database of its own).
 
 #![allow(
     clippy::unwrap_used,
