@@ -3,7 +3,7 @@
 //! calls go through all three; one replica is killed (SIGKILL) mid-stream. Then: the ledger
 //! verifies, every answered call is in it exactly once, the budget held across replicas, a halt
 //! the monitor set on one replica refused calls on the others, and a call held on one replica
-//! was released by an approval given from another process.
+//! was released by an approval given in another replica's console.
 //!
 //! Needs `WARDEN_TEST_PG_URL` (and `WARDEN_TEST_PG_PASSWORD`); `./scripts/test` starts a
 //! throwaway server and sets them.
@@ -226,15 +226,21 @@ async fn replicas_story(db: &TestDatabase) {
         c + "\n[monitor.denial_burst]\naction = \"off\"\n[monitor.tainted_high_stakes]\naction = \"off\"\n\
              [monitor.new_category]\naction = \"off\"\n[monitor.rate]\nper_minute = 40\naction = \"halt\"\n"
     });
+    // The three start at once on the empty database: one applies the migrations while the
+    // others wait, and they agree on one ledger key (the same config folder).
+    let config = lab.config();
+    let starting: Vec<_> = (0..3)
+        .map(|_| {
+            let config = config.clone();
+            std::thread::spawn(move || Warden::start(&config))
+        })
+        .collect();
+    let mut replicas: Vec<Warden> = starting.into_iter().map(|t| t.join().unwrap()).collect();
     let (ok, out, err) = lab.cli(&["db", "migrate"]);
     assert!(
         ok && out.contains("PostgreSQL") && out.contains("schema version 1"),
         "{out}{err}"
     );
-    // The first replica creates the ledger key the others then share (same config folder).
-    let mut replicas = vec![lab.serve()];
-    replicas.push(lab.serve());
-    replicas.push(lab.serve());
 
     // Concurrent calls through all three: per replica two responder sessions (isolations,
     // counted by the per-agent budget of 5, and reads) and one triage session.
@@ -397,7 +403,7 @@ async fn replicas_story(db: &TestDatabase) {
         "{out}"
     );
 
-    // A call held on replica B waits; an approval given from another process releases it.
+    // A call held on replica B waits; an approval given in replica A's console releases it.
     let responder_b = b.client(RESPONDER).await;
     let held = tokio::spawn(async move {
         try_call(
@@ -418,26 +424,7 @@ async fn replicas_story(db: &TestDatabase) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let out = Command::new(warden_bin())
-        .args([
-            "approvals",
-            "approve",
-            &id,
-            "--as",
-            "bob",
-            "--reason",
-            "confirmed",
-            "--config",
-        ])
-        .arg(lab.config())
-        .env("WARDEN_APPROVER_TOKEN", "lab-bob-token")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    approve_in_console(&a.base(), &id, "bob", "confirmed with the manager").await;
     let (text, is_error) = held.await.unwrap().expect("B answered the held call");
     assert!(!is_error, "{text}");
     assert_eq!(lab_received(&lab_state, "idp", "disable_account"), 1);
@@ -445,6 +432,86 @@ async fn replicas_story(db: &TestDatabase) {
     drop(replicas);
     let (ok, out, err) = lab.cli(&["audit", "verify"]);
     assert!(ok && out.starts_with("ok:"), "{out}{err}");
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// An `application/x-www-form-urlencoded` body.
+fn form(pairs: &[(&str, &str)]) -> String {
+    let encode = |v: &str| {
+        v.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Signs in to the console at `base` as `approver` and approves request `id`, as a browser
+/// would: the session cookie from the sign-in, the CSRF token from the request's page.
+async fn approve_in_console(base: &str, id: &str, approver: &str, reason: &str) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let password = format!("lab-{approver}-password");
+    let signed_in = http
+        .post(format!("{base}/console/login"))
+        .header(reqwest::header::CONTENT_TYPE, FORM)
+        .body(form(&[
+            ("approver", approver),
+            ("password", password.as_str()),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed_in
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .expect("signed in")
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = http
+        .get(format!("{base}/console/requests/{id}"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let at = page.find(marker).expect("a CSRF token on the page") + marker.len();
+    let csrf = page[at..].split('"').next().unwrap().to_string();
+    let answered = http
+        .post(format!("{base}/console/requests/{id}/decide"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .header(reqwest::header::CONTENT_TYPE, FORM)
+        .body(form(&[
+            ("csrf", csrf.as_str()),
+            ("decision", "approve"),
+            ("reason", reason),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        answered.status().is_success() || answered.status().is_redirection(),
+        "{}",
+        answered.status()
+    );
 }
 
 fn lab_received(state: &tempfile::TempDir, server: &str, tool: &str) -> usize {
