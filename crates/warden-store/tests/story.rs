@@ -166,6 +166,7 @@ stories!(
     a_budget_is_never_exceeded_by_concurrent_callers,
     halts_are_shared_set_once_and_resumed_once,
     pins_are_shared_and_replaced,
+    the_store_can_be_called_from_async_code,
 );
 
 fn settings(dir: &std::path::Path) -> LedgerSettings {
@@ -649,4 +650,45 @@ fn pins_are_shared_and_replaced(b: &Backend) {
         b.open().pin("edr.get_host").unwrap().as_deref(),
         Some("sha256:bb")
     );
+}
+
+/// Commands call the store straight from async code; the store must not mind which runtime
+/// (if any) drives the calling thread.
+fn the_store_can_be_called_from_async_code(b: &Backend) {
+    let store = b.open();
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = store.clone();
+    current.block_on(async move {
+        s.set_pin("edr.get_host", "sha256:aa", "test", 1).unwrap();
+    });
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = store.clone();
+    let pin = multi.block_on(async move {
+        let on_worker = tokio::spawn({
+            let s = s.clone();
+            async move { s.pin("edr.get_host").unwrap() }
+        })
+        .await
+        .unwrap();
+        let blocking = tokio::task::spawn_blocking(move || s.pin("edr.get_host").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(on_worker, blocking);
+        on_worker
+    });
+    assert_eq!(pin.as_deref(), Some("sha256:aa"));
+    drop(current);
+    drop(multi);
+    // Dropped inside a runtime too.
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(async move { drop(store) });
 }
