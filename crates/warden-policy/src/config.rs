@@ -312,13 +312,21 @@ pub struct RawGateway {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawStore {
+    /// The SQLite database file (the default: `warden.db`).
     pub path: Option<String>,
+    /// Or: a PostgreSQL database (`postgres://user@host:port/db`), shared by replicas.
+    pub url: Option<String>,
+    /// The environment variable that holds the PostgreSQL password (never in the file).
+    pub password_env: Option<String>,
+    /// PostgreSQL connections each process keeps at most (default 16).
+    pub pool_size: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawLedger {
-    /// The checkpoint signing key; default `ledger.key` beside the store.
+    /// The checkpoint signing key; default `ledger.key` beside the SQLite store (with
+    /// PostgreSQL: beside the config file).
     pub key: Option<String>,
     /// The checkpoint origin and key name; default `warden.local/ledger`.
     pub origin: Option<String>,
@@ -508,6 +516,46 @@ pub struct LedgerConfig {
 
 pub const DEFAULT_LEDGER_ORIGIN: &str = "warden.local/ledger";
 
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// The embedded default: one SQLite file, for one gateway (and its CLI).
+    Sqlite { path: PathBuf },
+    /// A PostgreSQL database that several replicas share.
+    Postgres(PostgresLocation),
+}
+
+pub const DEFAULT_PG_POOL_SIZE: u32 = 16;
+
+/// A PostgreSQL database and the password to reach it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresLocation {
+    /// The connection URL, without a password.
+    pub url: String,
+    /// Read from `store.password_env` when the config is loaded.
+    pub password: Option<String>,
+    pub pool_size: u32,
+}
+
+impl fmt::Debug for PostgresLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresLocation")
+            .field("url", &self.url)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+/// Whether a `postgres://` URL carries a password (`user:password@host`).
+fn url_has_password(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+}
+
 /// How to reach one upstream MCP server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transport {
@@ -687,7 +735,7 @@ impl fmt::Debug for AgentSpec {
 pub struct Config {
     pub source: PathBuf,
     pub gateway: GatewaySettings,
-    pub store_path: PathBuf,
+    pub store: StoreLocation,
     pub screen: ScreenSettings,
     pub ledger: LedgerConfig,
     pub owners: BTreeMap<String, String>,
@@ -762,7 +810,7 @@ impl Config {
         if self.tools != new.tools {
             changed.push("tools");
         }
-        if self.store_path != new.store_path {
+        if self.store != new.store {
             changed.push("store");
         }
         if self.ledger != new.ledger {
@@ -844,13 +892,66 @@ impl Resolver<'_> {
         }
     }
 
-    fn ledger(&mut self, raw: RawLedger, store_path: &Path) -> LedgerConfig {
-        let key_path = match &raw.key {
-            Some(k) => self.path(k),
-            None => store_path
-                .parent()
-                .unwrap_or(Path::new("."))
-                .join("ledger.key"),
+    fn store(&mut self, raw: RawStore, env: &dyn Fn(&str) -> Option<String>) -> StoreLocation {
+        let Some(url) = raw.url else {
+            if raw.password_env.is_some() || raw.pool_size.is_some() {
+                self.error(
+                    "store",
+                    "`password_env` and `pool_size` are PostgreSQL settings: they need `url`",
+                );
+            }
+            return StoreLocation::Sqlite {
+                path: self.path(raw.path.as_deref().unwrap_or("warden.db")),
+            };
+        };
+        if raw.path.is_some() {
+            self.error(
+                "store.url",
+                "give `path` (SQLite) or `url` (PostgreSQL), not both",
+            );
+        }
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            self.error(
+                "store.url",
+                "`url` must be a `postgres://user@host:port/database` URL",
+            );
+        }
+        if url_has_password(&url) {
+            self.error(
+                "store.url",
+                "the URL holds a password: remove it and name an environment variable that \
+                 holds it in `password_env`",
+            );
+        }
+        let password = raw.password_env.and_then(|var| match env(&var) {
+            Some(p) if !p.is_empty() => Some(p),
+            _ => {
+                self.error(
+                    "store.password_env",
+                    format!("environment variable `{var}` holding the password is not set"),
+                );
+                None
+            }
+        });
+        let pool_size = raw.pool_size.unwrap_or(DEFAULT_PG_POOL_SIZE);
+        if pool_size == 0 {
+            self.error("store.pool_size", "the pool needs at least one connection");
+        }
+        StoreLocation::Postgres(PostgresLocation {
+            url,
+            password,
+            pool_size: pool_size.max(1),
+        })
+    }
+
+    fn ledger(&mut self, raw: RawLedger, store: &StoreLocation) -> LedgerConfig {
+        let key_path = match (&raw.key, store) {
+            (Some(k), _) => self.path(k),
+            (None, StoreLocation::Sqlite { path }) => {
+                path.parent().unwrap_or(Path::new(".")).join("ledger.key")
+            }
+            // Every replica must sign with the same key: by default the one beside the config.
+            (None, StoreLocation::Postgres(_)) => self.path("ledger.key"),
         };
         let origin = raw
             .origin
@@ -905,8 +1006,8 @@ impl Resolver<'_> {
             max_concurrent_calls: raw.gateway.max_concurrent_calls.unwrap_or(256).max(1),
             allowed_hosts: raw.gateway.allowed_hosts,
         };
-        let store_path = self.path(raw.store.path.as_deref().unwrap_or("warden.db"));
-        let ledger = self.ledger(raw.ledger, &store_path);
+        let store = self.store(raw.store, env);
+        let ledger = self.ledger(raw.ledger, &store);
 
         for (category, owner) in &raw.owners {
             if owner.trim().is_empty() {
@@ -1224,7 +1325,7 @@ impl Resolver<'_> {
             Some(engine) if self.errors.is_empty() => Ok(Config {
                 source: path.to_path_buf(),
                 gateway,
-                store_path,
+                store,
                 screen: raw.screen.clone(),
                 ledger,
                 owners: raw.owners,

@@ -9,7 +9,8 @@ pub mod table;
 pub use config::ArgSpec;
 pub use config::{
     AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, CategoryReview, Config,
-    ConfigError, ConfigErrors, GatewaySettings, Grant, MonitorAction, MonitorSettings, ResultMode,
-    ReviewSettings, ScreenSettings, ServerSpec, ToolSpec, Transport, parse_duration, parse_expiry,
+    ConfigError, ConfigErrors, GatewaySettings, Grant, MonitorAction, MonitorSettings,
+    PostgresLocation, ResultMode, ReviewSettings, ScreenSettings, ServerSpec, StoreLocation,
+    ToolSpec, Transport, parse_duration, parse_expiry,
 };
 pub use engine::{Approval, ArgType, CallState, Decision, Engine};

@@ -9,7 +9,7 @@
 )]
 
 use std::path::Path;
-use warden_policy::{Config, table};
+use warden_policy::{Config, StoreLocation, table};
 
 fn example() -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/soc/warden.toml");
@@ -47,6 +47,14 @@ expect = "allow""#,
 }
 
 fn load_with(policy: &str, extra: &str) -> Result<Config, warden_policy::ConfigErrors> {
+    load_with_env(policy, extra, &|name| std::env::var(name).ok())
+}
+
+fn load_with_env(
+    policy: &str,
+    extra: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, warden_policy::ConfigErrors> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("p.cedar"), policy).unwrap();
     let toml = format!(
@@ -69,7 +77,7 @@ args = {{ query = "string" }}
     );
     let path = dir.path().join("warden.toml");
     std::fs::write(&path, &toml).unwrap();
-    Config::load(&path)
+    Config::from_toml(&toml, &path, env)
 }
 
 #[test]
@@ -123,4 +131,56 @@ fn an_unknown_key_is_an_error_not_ignored() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("listen_adress"), "{err}");
+}
+
+#[test]
+fn the_store_is_one_sqlite_file_or_a_postgres_database() {
+    let permit = r#"@id("r") permit (principal, action, resource);"#;
+    let config = load_with(permit, "").unwrap();
+    let StoreLocation::Sqlite { path } = &config.store else {
+        panic!("{:?}", config.store)
+    };
+    assert!(path.ends_with("warden.db"));
+    assert_eq!(config.ledger.key_path, path.with_file_name("ledger.key"));
+
+    let env = |name: &str| (name == "PG_PW").then(|| "s3cret".to_string());
+    let config = load_with_env(
+        permit,
+        "[store]\nurl = \"postgres://warden@db.internal:5432/warden\"\npassword_env = \"PG_PW\"\npool_size = 4\n",
+        &env,
+    )
+    .unwrap();
+    let StoreLocation::Postgres(pg) = &config.store else {
+        panic!("{:?}", config.store)
+    };
+    assert_eq!(pg.url, "postgres://warden@db.internal:5432/warden");
+    assert_eq!(pg.password.as_deref(), Some("s3cret"));
+    assert_eq!(pg.pool_size, 4);
+    assert!(!format!("{config:?}").contains("s3cret"), "never shown");
+    assert!(config.ledger.key_path.ends_with("ledger.key"));
+
+    // Every mistake at once, each with its line.
+    let err = load_with_env(
+        permit,
+        "[store]\npath = \"w.db\"\nurl = \"postgres://warden:hunter2@db/warden\"\npassword_env = \"NOPE\"\npool_size = 0\n",
+        &env,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("not both"), "{text}");
+    assert!(text.contains("the URL holds a password"), "{text}");
+    assert!(
+        text.contains("`NOPE` holding the password is not set"),
+        "{text}"
+    );
+    assert!(text.contains("at least one connection"), "{text}");
+    assert!(
+        !text.contains("hunter2"),
+        "the password is not repeated: {text}"
+    );
+    assert!(text.contains("warden.toml:"), "{text}");
+    let err = load_with(permit, "[store]\nurl = \"mysql://x/y\"\n").unwrap_err();
+    assert!(err.to_string().contains("must be a `postgres://"), "{err}");
+    let err = load_with(permit, "[store]\npool_size = 3\n").unwrap_err();
+    assert!(err.to_string().contains("they need `url`"), "{err}");
 }

@@ -3,7 +3,10 @@
 //!
 //! `cargo bench -p warden-store --bench ledger`. The store lives in a temporary folder
 //! (`WARDEN_BENCH_DIR` to choose the disk); `WARDEN_BENCH_VERIFY_EVENTS` sets the size of the
-//! verified ledger (default 1,000,000).
+//! verified ledger (default 1,000,000). With `WARDEN_BENCH_PG_URL` (an empty database; the
+//! password in `WARDEN_BENCH_PG_PASSWORD`) the appends run on PostgreSQL instead:
+//! `cargo bench -p warden-store --bench ledger -- ledger_durable_append` (the verify benchmark
+//! needs a database of its own).
 
 #![allow(
     clippy::unwrap_used,
@@ -18,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use warden_core::{AuditEvent, EventKind};
 use warden_store::ledger::{prepare, verify_store};
-use warden_store::{Ledger, LedgerSettings, SqliteStore, Store};
+use warden_store::{Ledger, LedgerSettings, PostgresOptions, PostgresStore, SqliteStore, Store};
 
 fn bench_dir() -> tempfile::TempDir {
     match std::env::var_os("WARDEN_BENCH_DIR") {
@@ -48,7 +51,17 @@ fn decision(i: u64) -> AuditEvent {
 }
 
 fn open(dir: &std::path::Path) -> (Arc<dyn Store>, Ledger) {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("bench.db")).unwrap());
+    let store: Arc<dyn Store> = match std::env::var("WARDEN_BENCH_PG_URL") {
+        Ok(url) => Arc::new(
+            PostgresStore::open(&PostgresOptions {
+                url,
+                password: std::env::var("WARDEN_BENCH_PG_PASSWORD").ok(),
+                pool_size: 4,
+            })
+            .unwrap(),
+        ),
+        Err(_) => Arc::new(SqliteStore::open(&dir.join("bench.db")).unwrap()),
+    };
     let ledger = Ledger::open(
         store.clone(),
         &LedgerSettings {

@@ -1,7 +1,9 @@
 //! Persistence behind one trait, so the gateway never knows which database it talks to.
 //!
 //! SQLite is the embedded default: one file in WAL mode with `synchronous = FULL`, so a committed
-//! write survives a crash. The trait is synchronous and object-safe; the async gateway calls it
+//! write survives a crash. PostgreSQL ([`PostgresStore`]) is for several gateway replicas that
+//! share one ledger, one approval queue and one set of halts and budgets; both backends pass
+//! the same story tests (`tests/story.rs`). The trait is synchronous and object-safe; the async gateway calls it
 //! from blocking tasks and never holds its lock across an `.await`.
 //!
 //! The audit ledger is stored through a handful of `ledger_*` methods that know nothing about
@@ -10,9 +12,11 @@
 //! backend only has to store rows.
 
 pub mod ledger;
+mod postgres;
 mod sqlite;
 
 pub use ledger::{Ledger, LedgerError, LedgerSettings};
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +26,14 @@ use warden_ledger::{Hash, SealedContent, StoredLeaf};
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {}", postgres_detail(.0))]
+    Postgres(#[from] ::postgres::Error),
+    /// The PostgreSQL store cannot be set up: a bad URL, a refused login, a newer schema.
+    #[error("{0}")]
+    Setup(String),
+    /// No connection could be had in time (the server is down or every connection is busy).
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
     #[error("cannot encode a record: {0}")]
     Encode(#[from] serde_json::Error),
     #[error("cannot open the store at `{path}`: {message}")]
@@ -30,6 +42,26 @@ pub enum StoreError {
     Poisoned,
     #[error("the stored ledger is unreadable: {0}")]
     Corrupt(String),
+}
+
+/// The server's own message when there is one (`password authentication failed …`), else the
+/// client's error and its cause.
+fn postgres_detail(e: &::postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+impl StoreError {
+    /// Whether the database could not be reached or answered with an error, as opposed to a
+    /// stored record being wrong: trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Db(_) | Self::Postgres(_) | Self::Unavailable(_))
+    }
 }
 
 /// A held call waiting for a human, bound to the exact arguments and policy that held it.

@@ -176,17 +176,17 @@ impl Drop for WalCheckpointer {
     }
 }
 
-fn to_u64(n: i64) -> u64 {
+pub(crate) fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-fn to_i64(n: u64) -> i64 {
+pub(crate) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// `(u16 field length, field, 32-byte salt, u32 content length, content)` per sealed field,
 /// lengths big-endian.
-fn pack_sealed(sealed: &[SealedContent]) -> Vec<u8> {
+pub(crate) fn pack_sealed(sealed: &[SealedContent]) -> Vec<u8> {
     let mut out = Vec::new();
     for s in sealed {
         let field = s.field.as_bytes();
@@ -204,7 +204,7 @@ fn pack_sealed(sealed: &[SealedContent]) -> Vec<u8> {
     out
 }
 
-fn unpack_sealed(mut packed: &[u8]) -> Option<Vec<SealedContent>> {
+pub(crate) fn unpack_sealed(mut packed: &[u8]) -> Option<Vec<SealedContent>> {
     fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
         let (head, rest) = bytes.split_at_checked(n)?;
         *bytes = rest;
@@ -284,6 +284,19 @@ impl SqliteStore {
         store.ledger = Some(Mutex::new(ledger));
         store._checkpointer = Some(WalCheckpointer::start(path)?);
         Ok(store)
+    }
+
+    /// The schema version now applied (SQLite's `user_version`).
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        self.with(|c| {
+            let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            Ok(u32::try_from(v).unwrap_or(0))
+        })
+    }
+
+    /// Schema versions this build knows.
+    pub fn latest_schema_version() -> u32 {
+        u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX)
     }
 
     pub fn in_memory() -> Result<Self, StoreError> {

@@ -3,6 +3,7 @@
 pub mod approvals;
 pub mod audit;
 pub mod bench;
+pub mod db;
 pub mod halt;
 pub mod lab;
 pub mod monitor;
@@ -17,11 +18,11 @@ pub mod stdio;
 pub mod tools;
 
 use anyhow::Context;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use warden_gateway::{AuditLog, Gateway};
-use warden_policy::Config;
-use warden_store::{Ledger, LedgerSettings, SqliteStore, Store};
+use warden_policy::{Config, StoreLocation};
+use warden_store::{Ledger, LedgerSettings, PostgresOptions, PostgresStore, SqliteStore, Store};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConfigArg {
@@ -51,10 +52,26 @@ pub fn check_approver(config: &Config, approver: &str, token: Option<&str>) -> a
     }
 }
 
-pub fn open_store(path: &Path) -> anyhow::Result<Arc<dyn Store>> {
-    let store = SqliteStore::open(path)
-        .with_context(|| format!("cannot open the store `{}`", path.display()))?;
-    Ok(Arc::new(store))
+/// The configured store: opens the SQLite file or connects to PostgreSQL, applying the
+/// backend's pending migrations either way.
+pub fn open_store(location: &StoreLocation) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match location {
+        StoreLocation::Sqlite { path } => Arc::new(
+            SqliteStore::open(path)
+                .with_context(|| format!("cannot open the store `{}`", path.display()))?,
+        ),
+        StoreLocation::Postgres(pg) => Arc::new(open_postgres(pg)?),
+    })
+}
+
+pub fn open_postgres(pg: &warden_policy::PostgresLocation) -> anyhow::Result<PostgresStore> {
+    let options = PostgresOptions {
+        url: pg.url.clone(),
+        password: pg.password.clone(),
+        pool_size: pg.pool_size,
+    };
+    PostgresStore::open(&options)
+        .with_context(|| format!("cannot open the PostgreSQL store `{}`", pg.url))
 }
 
 /// The audit ledger over `store`: loads or creates the signing key, rebuilds the tree and
@@ -74,7 +91,7 @@ pub fn open_ledger(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc
 /// events are signed into a checkpoint.
 pub async fn start(arg: &ConfigArg) -> anyhow::Result<Arc<Gateway>> {
     let config = Arc::new(load_config(arg)?);
-    let store = open_store(&config.store_path)?;
+    let store = open_store(&config.store)?;
     let audit: Arc<dyn AuditLog> = open_ledger(&config, store.clone())?;
     let mut ev = warden_core::AuditEvent::new(
         warden_core::EventKind::ConfigLoaded,

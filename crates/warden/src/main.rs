@@ -39,6 +39,9 @@ enum Command {
     /// List calls held for approval
     #[command(subcommand)]
     Approvals(cmd::approvals::Command),
+    /// The store's schema: `db migrate`
+    #[command(subcommand)]
+    Db(cmd::db::Command),
     /// Halt a session, an agent, a tool category or everything (kill switch); `halt list`
     Halt(cmd::halt::Args),
     /// Lift a halt (an approver, with their token)
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
             Command::Tools(c) => cmd::tools::run(c).await,
             Command::Audit(c) => cmd::audit::run(c).await,
             Command::Approvals(c) => cmd::approvals::run(c).await,
+            Command::Db(c) => cmd::db::run(c).await,
             Command::Halt(a) => cmd::halt::run(a).await,
             Command::Resume(a) => cmd::resume::run(a).await,
             Command::Review(c) => cmd::review::run(c).await,

@@ -223,8 +223,11 @@ async fn requests_survive_a_restart_and_expiry_means_deny() {
 
     // Time moves past the expiry: the request is denied as expired, on the record.
     let config = warden_policy::Config::load(&lab.config()).unwrap();
+    let warden_policy::StoreLocation::Sqlite { path } = &config.store else {
+        panic!("the lab stores in SQLite")
+    };
     let store: std::sync::Arc<dyn warden_store::Store> =
-        std::sync::Arc::new(warden_store::SqliteStore::open(&config.store_path).unwrap());
+        std::sync::Arc::new(warden_store::SqliteStore::open(path).unwrap());
     let audit = warden_store::Ledger::open(
         store.clone(),
         &warden_store::LedgerSettings {

@@ -50,14 +50,24 @@ pub fn load_or_create_signer(path: &Path, origin: &str) -> Result<NoteSigner, Le
     Ok(signer)
 }
 
+/// Writes a new key to a private temporary file, then links it into place: a process that
+/// starts at the same moment (another replica) either wins the link or loads the winner's
+/// complete key, never a half-written one.
 fn create(path: &Path, origin: &str) -> Result<NoteSigner, LedgerError> {
     let signer = NoteSigner::generate(origin, &mut rand::rngs::OsRng)
         .map_err(|e| key_error(path, format!("origin `{origin}` cannot name a key: {e}")))?;
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir).map_err(|e| key_error(path, e.to_string()))?;
-    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| key_error(path, e.to_string()))?;
+    let temp = dir.join(format!(
+        ".{}.{}-{:016x}.tmp",
+        path.file_name()
+            .map_or("ledger.key".into(), |n| n.to_string_lossy()),
+        std::process::id(),
+        rand::random::<u64>()
+    ));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -65,14 +75,27 @@ fn create(path: &Path, origin: &str) -> Result<NoteSigner, LedgerError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(path)
-        .map_err(|e| key_error(path, format!("cannot create: {e}")))?;
-    file.write_all(format!("{}\n", signer.private_key_text()).as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| key_error(path, format!("cannot write: {e}")))?;
-    tracing::info!(key = %path.display(), origin, "created the ledger signing key");
-    Ok(signer)
+    let written = options
+        .open(&temp)
+        .map_err(|e| key_error(&temp, format!("cannot create: {e}")))
+        .and_then(|mut file| {
+            file.write_all(format!("{}\n", signer.private_key_text()).as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(|e| key_error(&temp, format!("cannot write: {e}")))
+        })
+        .and_then(|()| match std::fs::hard_link(&temp, path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(key_error(path, format!("cannot create: {e}"))),
+        });
+    let _ = std::fs::remove_file(&temp);
+    if written? {
+        tracing::info!(key = %path.display(), origin, "created the ledger signing key");
+        Ok(signer)
+    } else {
+        // Another process created it first: use theirs.
+        load_or_create_signer(path, origin)
+    }
 }
 
 #[cfg(unix)]
@@ -123,6 +146,30 @@ mod tests {
         let v = read_verifier(dir.path().join("state/ledger.pub").to_str().unwrap()).unwrap();
         assert_eq!(v.origin(), "warden.test/ledger");
         assert_eq!(read_verifier(public.trim()).unwrap(), v);
+
+        // Replicas starting at once agree on one key.
+        let fresh = dir.path().join("shared/ledger.key");
+        let keys: Vec<String> = (0..8)
+            .map(|_| {
+                let fresh = fresh.clone();
+                std::thread::spawn(move || {
+                    load_or_create_signer(&fresh, "warden.test/ledger")
+                        .unwrap()
+                        .verifier_key()
+                        .to_string()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] == w[1]), "{keys:?}");
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("shared"))
+                .unwrap()
+                .count(),
+            2
+        );
 
         let err = load_or_create_signer(&path, "other.test/ledger").unwrap_err();
         assert!(

@@ -212,8 +212,15 @@ impl Writer {
                 // these events as recorded. Re-read what is stored, so the tree stays right
                 // whether or not the write landed.
                 tracing::error!(error = %message, "ledger append failed");
-                if let Err(e) = self.resync() {
-                    self.broken = Some(e.to_string());
+                match self.resync() {
+                    Ok(()) => {}
+                    // The store cannot be read right now (a lost connection): the tree is still
+                    // a prefix of what is stored, and the next append or checkpoint catches up
+                    // from the store before it adds anything.
+                    Err(LedgerError::Store(e)) if e.is_transient() => {
+                        tracing::warn!(error = %e, "cannot re-read the ledger; will catch up later");
+                    }
+                    Err(e) => self.broken = Some(e.to_string()),
                 }
                 for (reply, leaf) in replies.into_iter().zip(leaves) {
                     let _ = reply.send((Err(LedgerError::Write(message.clone())), leaf));

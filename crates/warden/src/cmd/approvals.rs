@@ -49,7 +49,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::List { config, all } => {
             let config = super::load_config(&config)?;
-            let store = super::open_store(&config.store_path)?;
+            let store = super::open_store(&config.store)?;
             let mut requests = store.pending()?;
             requests.sort_by_key(|r| (r.status != "pending", r.created_ms));
             for p in requests.iter().filter(|r| all || r.status == "pending") {
@@ -69,7 +69,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Show { id, config } => {
             let config = super::load_config(&config)?;
-            let store = super::open_store(&config.store_path)?;
+            let store = super::open_store(&config.store)?;
             match store.pending_request(&id)? {
                 Some(r) => {
                     println!("{}", serde_json::to_string_pretty(&r)?);
@@ -86,7 +86,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
 async fn answer(a: Answer, approve: bool) -> anyhow::Result<ExitCode> {
     let config = super::load_config(&a.config)?;
     super::check_approver(&config, &a.approver, Some(&a.token))?;
-    let store = super::open_store(&config.store_path)?;
+    let store = super::open_store(&config.store)?;
     let audit = super::open_ledger(&config, store.clone())?;
     let r = gate::answer(
         store.as_ref(),

@@ -54,7 +54,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
 /// The config and its store, for readers.
 fn open(arg: &ConfigArg) -> anyhow::Result<(Config, Arc<dyn Store>)> {
     let config = super::load_config(arg)?;
-    let store = super::open_store(&config.store_path)?;
+    let store = super::open_store(&config.store)?;
     Ok((config, store))
 }
 

@@ -386,7 +386,7 @@ fn check_ledger(exe: &Path, config: &Path) -> anyhow::Result<LedgerCheck> {
         );
     }
     let cfg = warden_policy::Config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store = super::open_store(&cfg.store_path)?;
+    let store = super::open_store(&cfg.store)?;
     let count = |kind: &str, decision: Option<&str>| -> anyhow::Result<u64> {
         let found = store.ledger_find(&warden_store::EventFilter {
             kind: Some(kind.into()),

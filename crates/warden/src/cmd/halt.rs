@@ -55,7 +55,7 @@ enum Command {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(Command::List { config }) = args.command {
         let config = super::load_config(&config)?;
-        let store = super::open_store(&config.store_path)?;
+        let store = super::open_store(&config.store)?;
         for h in store.active_halts()? {
             println!(
                 "{}  by {}  at {}  {}  evidence {}",
@@ -75,7 +75,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let approver = args.approver.unwrap_or_default();
     let config = super::load_config(&args.config)?;
     super::check_approver(&config, &approver, args.token.as_deref())?;
-    let store = super::open_store(&config.store_path)?;
+    let store = super::open_store(&config.store)?;
     let audit = super::open_ledger(&config, store.clone())?;
     let set = halt::set(
         store.as_ref(),

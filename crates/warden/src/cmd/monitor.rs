@@ -22,7 +22,7 @@ pub enum Command {
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let Command::Baseline { agent, config } = command;
     let config = super::load_config(&config)?;
-    let store = super::open_store(&config.store_path)?;
+    let store = super::open_store(&config.store)?;
     let days = config.monitor.new_category.baseline_days;
     let now = now_ms();
     let since = now - i64::try_from(days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);

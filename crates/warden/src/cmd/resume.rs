@@ -29,7 +29,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.reason.trim().is_empty() {
         anyhow::bail!("give a reason");
     }
-    let store = super::open_store(&config.store_path)?;
+    let store = super::open_store(&config.store)?;
     let audit = super::open_ledger(&config, store.clone())?;
     let h = halt::resume(
         store.as_ref(),

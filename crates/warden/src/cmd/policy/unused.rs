@@ -20,7 +20,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = crate::cmd::load_config(&args.config)?;
-    let store = crate::cmd::open_store(&config.store_path)?;
+    let store = crate::cmd::open_store(&config.store)?;
     let now = now_ms();
     let since = now - i64::try_from(args.days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
     let events = warden_store::ledger::read_events(

@@ -26,7 +26,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let config = crate::cmd::load_config(&a.config)?;
-    let store = crate::cmd::open_store(&config.store_path)?;
+    let store = crate::cmd::open_store(&config.store)?;
     let window = warden_policy::parse_duration(&a.since)
         .ok_or_else(|| anyhow::anyhow!("`{}` is not a duration such as `7d`", a.since))?;
     let since = now_ms() - i64::try_from(window.as_millis()).unwrap_or(i64::MAX);

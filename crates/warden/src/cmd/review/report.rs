@@ -16,7 +16,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let config = crate::cmd::load_config(&a.config)?;
-    let store = crate::cmd::open_store(&config.store_path)?;
+    let store = crate::cmd::open_store(&config.store)?;
     let now = now_ms();
     let statuses = read_status(
         store.as_ref(),

@@ -36,7 +36,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let config = crate::cmd::load_config(&a.config)?;
-    let store = crate::cmd::open_store(&config.store_path)?;
+    let store = crate::cmd::open_store(&config.store)?;
     let stored = match a.checkpoint {
         None => store.ledger_latest_checkpoint()?,
         Some(size) => store

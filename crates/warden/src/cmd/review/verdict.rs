@@ -39,7 +39,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if a.note.trim().is_empty() {
         anyhow::bail!("give a note: what did you check?");
     }
-    let store = crate::cmd::open_store(&config.store_path)?;
+    let store = crate::cmd::open_store(&config.store)?;
     let Some(entry) = read_range(store.as_ref(), a.index, 1)?
         .into_iter()
         .find(|e| e.index == a.index)

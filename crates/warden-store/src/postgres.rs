@@ -1,0 +1,707 @@
+//! The PostgreSQL backend, for several gateway replicas that share one ledger, one approval
+//! queue and one set of halts, budgets and pins.
+//!
+//! It keeps the SQLite backend's guarantees across processes and machines:
+//! - ledger indices are assigned inside the append transaction while it holds the row lock of
+//!   `ledger_head`, so appends from every replica form one dense sequence, and a writer that
+//!   gets index `n` knows every leaf below `n` is committed (its catch-up can read them);
+//! - a checkpoint is stored only if it is larger than every stored one, checked and inserted
+//!   under a table lock, so stored sizes never decrease; each replica signs the tree of the
+//!   leaves actually stored, a prefix of the one log, so no two checkpoints conflict;
+//! - a budget's check-and-count runs under a transaction-scoped advisory lock on the
+//!   (budget, scope) pair, so calls spread over replicas cannot exceed it;
+//! - a pending request changes only by compare-and-swap on its status, and at most one halt
+//!   per scope is active (a partial unique index);
+//! - triggers refuse UPDATE, DELETE and TRUNCATE on leaves and checkpoints.
+//!
+//! The client is the synchronous `postgres` crate behind a bounded `r2d2` pool. That client
+//! runs its own small tokio runtime per call, which tokio forbids inside an async task, so
+//! every call leaves the async context first ([`off_runtime`]): the store can be called from
+//! any thread, like the SQLite one. Any database error — a lost connection included — is a
+//! `StoreError`, and the gateway refuses the call.
+
+use crate::sqlite::{pack_sealed, to_i64, to_u64, unpack_sealed};
+use crate::{EventFilter, Halt, NewLeaf, PendingRequest, Store, StoreError, StoredCheckpoint};
+use postgres::{Client, GenericClient, NoTls, Row};
+use r2d2_postgres::PostgresConnectionManager;
+use r2d2_postgres::r2d2::{self, Pool};
+use std::time::Duration;
+use warden_ledger::{Hash, SealedContent, StoredLeaf};
+
+/// Schema versions, applied in order; `warden_schema` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE FUNCTION warden_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '%', TG_ARGV[0];
+END
+$$;
+
+-- One row, locked FOR UPDATE by every append: the ledger's sequencer.
+CREATE TABLE ledger_head (
+    one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one)
+);
+INSERT INTO ledger_head DEFAULT VALUES;
+
+CREATE TABLE ledger_leaves (
+    idx BIGINT PRIMARY KEY CHECK (idx >= 0),
+    leaf BYTEA NOT NULL,
+    leaf_hash BYTEA NOT NULL,
+    time_ms BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    principal TEXT,
+    session TEXT,
+    tool TEXT,
+    decision TEXT
+);
+CREATE INDEX ledger_leaves_session ON ledger_leaves(session);
+CREATE INDEX ledger_leaves_principal ON ledger_leaves(principal);
+CREATE INDEX ledger_leaves_tool ON ledger_leaves(tool);
+CREATE TRIGGER ledger_leaves_append_only BEFORE UPDATE OR DELETE ON ledger_leaves
+    FOR EACH ROW EXECUTE FUNCTION warden_refuse('the ledger is append-only');
+CREATE TRIGGER ledger_leaves_no_truncate BEFORE TRUNCATE ON ledger_leaves
+    FOR EACH STATEMENT EXECUTE FUNCTION warden_refuse('the ledger is append-only');
+
+-- One row per leaf with sealed fields, packed as in the SQLite backend.
+CREATE TABLE ledger_sealed (
+    idx BIGINT PRIMARY KEY,
+    sealed BYTEA NOT NULL
+);
+CREATE TRIGGER ledger_sealed_no_update BEFORE UPDATE ON ledger_sealed
+    FOR EACH ROW EXECUTE FUNCTION warden_refuse('sealed content can be redacted, never changed');
+
+CREATE TABLE ledger_checkpoints (
+    seq BIGSERIAL PRIMARY KEY,
+    size BIGINT NOT NULL UNIQUE,
+    root BYTEA NOT NULL,
+    note TEXT NOT NULL,
+    time_ms BIGINT NOT NULL
+);
+CREATE TRIGGER ledger_checkpoints_append_only BEFORE UPDATE OR DELETE ON ledger_checkpoints
+    FOR EACH ROW EXECUTE FUNCTION warden_refuse('checkpoints are append-only');
+CREATE TRIGGER ledger_checkpoints_no_truncate BEFORE TRUNCATE ON ledger_checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION warden_refuse('checkpoints are append-only');
+
+CREATE TABLE pending (
+    id TEXT PRIMARY KEY,
+    created_ms BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+
+CREATE TABLE budget_uses (
+    budget TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    time_ms BIGINT NOT NULL
+);
+CREATE INDEX budget_uses_key ON budget_uses(budget, scope, time_ms);
+
+CREATE TABLE tool_pins (
+    tool TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    pinned_by TEXT NOT NULL,
+    pinned_ms BIGINT NOT NULL
+);
+
+-- Kill switches. At most one active (not resumed) halt per scope; resumed ones stay as history.
+CREATE TABLE halts (
+    id BIGSERIAL PRIMARY KEY,
+    scope TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    resumed_by TEXT,
+    resume_reason TEXT,
+    resumed_ms BIGINT
+);
+CREATE UNIQUE INDEX halts_active ON halts(scope) WHERE resumed_ms IS NULL;
+"#];
+
+/// Advisory lock classes (the first key of `pg_advisory_xact_lock(int, int)`).
+const LOCK_MIGRATIONS: i32 = 0x5744_0001;
+const LOCK_BUDGET: i32 = 0x5744_0002;
+
+/// How long a call waits for a pooled connection before it fails (and the gateway refuses).
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where and how to connect.
+#[derive(Clone)]
+pub struct PostgresOptions {
+    /// A libpq-style URL (`postgres://user@host:port/db?…`) or key-value string, without the
+    /// password.
+    pub url: String,
+    /// The password, kept out of the URL (and out of every log line and `Debug`).
+    pub password: Option<String>,
+    /// Connections kept open at most.
+    pub pool_size: u32,
+}
+
+impl std::fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresOptions")
+            .field("url", &self.url)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+/// PostgreSQL as the store, shared by every replica that opens the same database.
+pub struct PostgresStore {
+    /// Always `Some` until dropped (see `Drop`).
+    pool: Option<Pool<PostgresConnectionManager<NoTls>>>,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Closing a connection blocks on the client's runtime too.
+        if let Some(pool) = self.pool.take() {
+            off_runtime(move || drop(pool));
+        }
+    }
+}
+
+/// Runs `f` where the synchronous client may block: directly on a plain thread, after handing
+/// the worker's other tasks off on a multi-threaded tokio runtime, or on a scoped thread
+/// inside a current-thread runtime.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Err(_) => f(),
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        Ok(_) => std::thread::scope(|s| match s.spawn(f).join() {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }),
+    }
+}
+
+fn pool_error(e: r2d2::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn leaf_of(r: &Row) -> Result<StoredLeaf<Vec<u8>>, StoreError> {
+    let idx: i64 = r.try_get(0)?;
+    let hash: &[u8] = r.try_get(2)?;
+    let leaf_hash = Hash::from_slice(hash)
+        .map_err(|_| StoreError::Corrupt(format!("leaf {idx}: the stored hash is not 32 bytes")))?;
+    Ok(StoredLeaf {
+        index: to_u64(idx),
+        data: r.try_get(1)?,
+        leaf_hash,
+    })
+}
+
+fn checkpoint_of(r: &Row) -> Result<StoredCheckpoint, StoreError> {
+    let size: i64 = r.try_get(0)?;
+    let root: &[u8] = r.try_get(1)?;
+    Ok(StoredCheckpoint {
+        size: to_u64(size),
+        root: Hash::from_slice(root).map_err(|_| {
+            StoreError::Corrupt(format!("checkpoint {size}: the root is not 32 bytes"))
+        })?,
+        note: r.try_get(2)?,
+        time_ms: r.try_get(3)?,
+    })
+}
+
+const HALT_COLUMNS: &str =
+    "scope, set_by, reason, evidence, created_ms, resumed_by, resume_reason, resumed_ms";
+
+fn halt_of(r: &Row) -> Result<Halt, StoreError> {
+    let evidence: String = r.try_get(3)?;
+    Ok(Halt {
+        scope: r.try_get(0)?,
+        set_by: r.try_get(1)?,
+        reason: r.try_get(2)?,
+        evidence: serde_json::from_str(&evidence)?,
+        created_ms: r.try_get(4)?,
+        resumed_by: r.try_get(5)?,
+        resume_reason: r.try_get(6)?,
+        resumed_ms: r.try_get(7)?,
+    })
+}
+
+/// Applies the migrations this database lacks, one replica at a time; the schema version.
+fn migrate(client: &mut Client) -> Result<u32, StoreError> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_MIGRATIONS])?;
+    // No "already exists, skipping" notices in the log on every start.
+    tx.batch_execute("SET LOCAL client_min_messages = warning")?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS warden_schema (version INTEGER NOT NULL);
+         INSERT INTO warden_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM warden_schema);",
+    )?;
+    let mut version: i32 = tx
+        .query_one("SELECT version FROM warden_schema", &[])?
+        .try_get(0)?;
+    let known = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
+    if version > known {
+        return Err(StoreError::Setup(format!(
+            "the database schema is at version {version}, newer than this warden's {known}: \
+             upgrade warden"
+        )));
+    }
+    for (n, migration) in (1..).zip(MIGRATIONS) {
+        if n > version {
+            tx.batch_execute(migration)?;
+            tx.execute("UPDATE warden_schema SET version = $1", &[&n])?;
+            version = n;
+        }
+    }
+    tx.commit()?;
+    Ok(u32::try_from(version).unwrap_or(0))
+}
+
+impl PostgresStore {
+    /// Connects (failing at once when the server cannot be reached or refuses the login) and
+    /// applies pending migrations.
+    pub fn open(options: &PostgresOptions) -> Result<Self, StoreError> {
+        let mut config: postgres::Config = options.url.parse().map_err(|e| {
+            StoreError::Setup(format!(
+                "`store.url` is not a PostgreSQL connection string: {e}"
+            ))
+        })?;
+        if let Some(password) = &options.password {
+            config.password(password);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CHECKOUT_TIMEOUT);
+        }
+        config.application_name("warden");
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        off_runtime(move || {
+            // Connect once ourselves, so a wrong password or host is reported as such rather
+            // than as a pool timeout.
+            let mut client = r2d2::ManageConnection::connect(&manager).map_err(|e| {
+                StoreError::Setup(format!("cannot connect: {}", StoreError::from(e)))
+            })?;
+            let migrated = migrate(&mut client);
+            drop(client);
+            migrated?;
+            let pool = Pool::builder()
+                .max_size(options.pool_size.max(1))
+                .min_idle(Some(1))
+                .connection_timeout(CHECKOUT_TIMEOUT)
+                .build(manager)
+                .map_err(|e| StoreError::Setup(format!("cannot open the connection pool: {e}")))?;
+            Ok(Self { pool: Some(pool) })
+        })
+    }
+
+    /// The schema version now applied.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        self.with(|c| {
+            let v: i32 = c
+                .query_one("SELECT version FROM warden_schema", &[])?
+                .try_get(0)?;
+            Ok(u32::try_from(v).unwrap_or(0))
+        })
+    }
+
+    /// Schema versions this build knows.
+    pub fn latest_schema_version() -> u32 {
+        u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX)
+    }
+
+    fn with<T: Send>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        off_runtime(|| {
+            let pool = self.pool.as_ref().ok_or(StoreError::Poisoned)?;
+            let mut conn = pool.get().map_err(pool_error)?;
+            f(&mut conn)
+        })
+    }
+}
+
+fn size_of(c: &mut impl GenericClient) -> Result<u64, StoreError> {
+    let n: i64 = c
+        .query_one("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_leaves", &[])?
+        .try_get(0)?;
+    Ok(to_u64(n))
+}
+
+impl Store for PostgresStore {
+    fn ledger_append(&self, leaves: &[NewLeaf]) -> Result<u64, StoreError> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            // The sequencer: appends from every replica queue here, one transaction at a time.
+            tx.execute("SELECT one FROM ledger_head FOR UPDATE", &[])?;
+            let first = size_of(&mut tx)?;
+            if leaves.is_empty() {
+                return Ok(first);
+            }
+            let first_i = to_i64(first);
+            let mut idx = Vec::with_capacity(leaves.len());
+            let mut bytes = Vec::with_capacity(leaves.len());
+            let mut hashes = Vec::with_capacity(leaves.len());
+            let mut times = Vec::with_capacity(leaves.len());
+            let mut kinds = Vec::with_capacity(leaves.len());
+            let mut principals = Vec::with_capacity(leaves.len());
+            let mut sessions = Vec::with_capacity(leaves.len());
+            let mut tools = Vec::with_capacity(leaves.len());
+            let mut decisions = Vec::with_capacity(leaves.len());
+            let mut sealed_idx = Vec::new();
+            let mut sealed = Vec::new();
+            for (i, l) in (first_i..).zip(leaves) {
+                idx.push(i);
+                bytes.push(l.bytes.as_slice());
+                hashes.push(l.hash.as_bytes().as_slice());
+                times.push(l.time_ms);
+                kinds.push(l.kind.as_str());
+                principals.push(l.principal.as_deref());
+                sessions.push(l.session.as_deref());
+                tools.push(l.tool.as_deref());
+                decisions.push(l.decision.as_deref());
+                if !l.sealed.is_empty() {
+                    sealed_idx.push(i);
+                    sealed.push(pack_sealed(&l.sealed));
+                }
+            }
+            // One statement per table for the whole batch.
+            tx.execute(
+                "INSERT INTO ledger_leaves
+                 (idx, leaf, leaf_hash, time_ms, kind, principal, session, tool, decision)
+                 SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::bytea[], $4::bigint[],
+                                      $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])",
+                &[
+                    &idx,
+                    &bytes,
+                    &hashes,
+                    &times,
+                    &kinds,
+                    &principals,
+                    &sessions,
+                    &tools,
+                    &decisions,
+                ],
+            )?;
+            if !sealed.is_empty() {
+                tx.execute(
+                    "INSERT INTO ledger_sealed (idx, sealed)
+                     SELECT * FROM UNNEST($1::bigint[], $2::bytea[])",
+                    &[&sealed_idx, &sealed],
+                )?;
+            }
+            tx.commit()?;
+            Ok(first)
+        })
+    }
+
+    fn ledger_size(&self) -> Result<u64, StoreError> {
+        self.with(size_of)
+    }
+
+    fn ledger_leaves(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
+        self.with(|c| {
+            c.query(
+                "SELECT idx, leaf, leaf_hash FROM ledger_leaves WHERE idx >= $1
+                 ORDER BY idx LIMIT $2",
+                &[&to_i64(from), &to_i64(limit as u64)],
+            )?
+            .iter()
+            .map(leaf_of)
+            .collect()
+        })
+    }
+
+    fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
+        let limit = filter
+            .limit
+            .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        self.with(|c| {
+            c.query(
+                "SELECT idx, leaf, leaf_hash FROM ledger_leaves
+                 WHERE ($1::text IS NULL OR session = $1) AND ($2::text IS NULL OR principal = $2)
+                   AND ($3::text IS NULL OR tool = $3) AND ($4::text IS NULL OR decision = $4)
+                   AND ($5::bigint IS NULL OR time_ms >= $5)
+                   AND ($6::bigint IS NULL OR time_ms <= $6)
+                   AND ($7::text IS NULL OR kind = $7)
+                 ORDER BY idx LIMIT $8",
+                &[
+                    &filter.session,
+                    &filter.principal,
+                    &filter.tool,
+                    &filter.decision,
+                    &filter.since_ms,
+                    &filter.until_ms,
+                    &filter.kind,
+                    &limit,
+                ],
+            )?
+            .iter()
+            .map(leaf_of)
+            .collect()
+        })
+    }
+
+    fn ledger_sealed(&self, from: u64, to: u64) -> Result<Vec<(u64, SealedContent)>, StoreError> {
+        self.with(|c| {
+            let rows = c.query(
+                "SELECT idx, sealed FROM ledger_sealed WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+                &[&to_i64(from), &to_i64(to)],
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                let idx = to_u64(row.try_get(0)?);
+                let packed: &[u8] = row.try_get(1)?;
+                for content in unpack_sealed(packed).ok_or_else(|| {
+                    StoreError::Corrupt(format!("leaf {idx}: sealed content is malformed"))
+                })? {
+                    out.push((idx, content));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn ledger_redact(&self, index: u64) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            let packed: Option<Vec<u8>> = c
+                .query_opt(
+                    "DELETE FROM ledger_sealed WHERE idx = $1 RETURNING sealed",
+                    &[&to_i64(index)],
+                )?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            let mut fields: Vec<String> = packed
+                .as_deref()
+                .and_then(unpack_sealed)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c.field)
+                .collect();
+            fields.sort();
+            Ok(fields)
+        })
+    }
+
+    fn ledger_add_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<bool, StoreError> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            // Readers go on; a second replica's check-and-insert waits for this one.
+            tx.batch_execute("LOCK TABLE ledger_checkpoints IN SHARE ROW EXCLUSIVE MODE")?;
+            let largest: Option<i64> = tx
+                .query_one("SELECT MAX(size) FROM ledger_checkpoints", &[])?
+                .try_get(0)?;
+            if largest.is_some_and(|l| to_u64(l) >= checkpoint.size) {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO ledger_checkpoints (size, root, note, time_ms) VALUES ($1, $2, $3, $4)",
+                &[
+                    &to_i64(checkpoint.size),
+                    &checkpoint.root.as_bytes().as_slice(),
+                    &checkpoint.note,
+                    &checkpoint.time_ms,
+                ],
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn ledger_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        self.with(|c| {
+            c.query(
+                "SELECT size, root, note, time_ms FROM ledger_checkpoints ORDER BY seq",
+                &[],
+            )?
+            .iter()
+            .map(checkpoint_of)
+            .collect()
+        })
+    }
+
+    fn ledger_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.with(|c| {
+            c.query_opt(
+                "SELECT size, root, note, time_ms FROM ledger_checkpoints
+                 ORDER BY seq DESC LIMIT 1",
+                &[],
+            )?
+            .as_ref()
+            .map(checkpoint_of)
+            .transpose()
+        })
+    }
+
+    fn create_pending(&self, request: &PendingRequest) -> Result<(), StoreError> {
+        let body = serde_json::to_string(request)?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO pending (id, created_ms, status, body) VALUES ($1, $2, $3, $4)",
+                &[&request.id, &request.created_ms, &request.status, &body],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn pending(&self) -> Result<Vec<PendingRequest>, StoreError> {
+        let bodies: Vec<String> = self.with(|c| {
+            c.query("SELECT body FROM pending ORDER BY created_ms, id", &[])?
+                .iter()
+                .map(|r| r.try_get(0).map_err(StoreError::from))
+                .collect()
+        })?;
+        bodies
+            .iter()
+            .map(|b| Ok(serde_json::from_str(b)?))
+            .collect()
+    }
+
+    fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
+        let body: Option<String> = self.with(|c| {
+            Ok(
+                c.query_opt("SELECT body FROM pending WHERE id = $1", &[&id])?
+                    .map(|r| r.try_get(0))
+                    .transpose()?,
+            )
+        })?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
+
+    fn update_pending(
+        &self,
+        request: &PendingRequest,
+        expected_status: &str,
+    ) -> Result<bool, StoreError> {
+        let body = serde_json::to_string(request)?;
+        self.with(|c| {
+            // READ COMMITTED re-checks the WHERE clause on the row a concurrent update left,
+            // so of two racing swaps from the same status exactly one matches.
+            let n = c.execute(
+                "UPDATE pending SET status = $1, body = $2 WHERE id = $3 AND status = $4",
+                &[&request.status, &body, &request.id, &expected_status],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn budget_used(&self, budget: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError> {
+        self.with(|c| {
+            let n: i64 = c
+                .query_one(
+                    "SELECT COUNT(*) FROM budget_uses
+                     WHERE budget = $1 AND scope = $2 AND time_ms > $3",
+                    &[&budget, &scope, &since_ms],
+                )?
+                .try_get(0)?;
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn consume_budget(
+        &self,
+        budget: &str,
+        scope: &str,
+        now_ms: i64,
+        since_ms: i64,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            // Every replica counting against this (budget, scope) waits here; the lock ends
+            // with the transaction.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2 || chr(31) || $3))",
+                &[&LOCK_BUDGET, &budget, &scope],
+            )?;
+            let n: i64 = tx
+                .query_one(
+                    "SELECT COUNT(*) FROM budget_uses
+                     WHERE budget = $1 AND scope = $2 AND time_ms > $3",
+                    &[&budget, &scope, &since_ms],
+                )?
+                .try_get(0)?;
+            if n >= i64::from(limit) {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO budget_uses (budget, scope, time_ms) VALUES ($1, $2, $3)",
+                &[&budget, &scope, &now_ms],
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn add_halt(&self, halt: &Halt) -> Result<bool, StoreError> {
+        let evidence = serde_json::to_string(&halt.evidence)?;
+        self.with(|c| {
+            let n = c.execute(
+                "INSERT INTO halts (scope, set_by, reason, evidence, created_ms)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                &[
+                    &halt.scope,
+                    &halt.set_by,
+                    &halt.reason,
+                    &evidence,
+                    &halt.created_ms,
+                ],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn active_halts(&self) -> Result<Vec<Halt>, StoreError> {
+        self.with(|c| {
+            c.query(
+                &format!("SELECT {HALT_COLUMNS} FROM halts WHERE resumed_ms IS NULL ORDER BY id"),
+                &[],
+            )?
+            .iter()
+            .map(halt_of)
+            .collect()
+        })
+    }
+
+    fn resume_halt(
+        &self,
+        scope: &str,
+        by: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Option<Halt>, StoreError> {
+        self.with(|c| {
+            c.query_opt(
+                &format!(
+                    "UPDATE halts SET resumed_by = $2, resume_reason = $3, resumed_ms = $4
+                     WHERE scope = $1 AND resumed_ms IS NULL RETURNING {HALT_COLUMNS}"
+                ),
+                &[&scope, &by, &reason, &now_ms],
+            )?
+            .as_ref()
+            .map(halt_of)
+            .transpose()
+        })
+    }
+
+    fn pin(&self, tool: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            Ok(
+                c.query_opt("SELECT digest FROM tool_pins WHERE tool = $1", &[&tool])?
+                    .map(|r| r.try_get(0))
+                    .transpose()?,
+            )
+        })
+    }
+
+    fn set_pin(&self, tool: &str, digest: &str, by: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO tool_pins (tool, digest, pinned_by, pinned_ms) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (tool) DO UPDATE
+                 SET digest = EXCLUDED.digest, pinned_by = EXCLUDED.pinned_by,
+                     pinned_ms = EXCLUDED.pinned_ms",
+                &[&tool, &digest, &by, &now_ms],
+            )?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,694 @@
+//! The storage story, told once and run against every backend: SQLite (a file, opened
+//! several times as several processes would) and a real PostgreSQL server (a fresh database
+//! per test, opened several times as several replicas would).
+//!
+//! PostgreSQL comes from `WARDEN_TEST_PG_URL` (a `postgres://user@host:port/db` URL of a role
+//! that may create databases) and `WARDEN_TEST_PG_PASSWORD`; `./scripts/test` starts a
+//! throwaway server and sets both. Without them the PostgreSQL half fails: it never skips.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use warden_core::{AuditEvent, EventKind};
+use warden_ledger::leaf::REDACTED;
+use warden_ledger::{Hash, leaf_hash, verify_tlog_proof};
+use warden_store::ledger::{consistency, prove, read_events, read_range, verify_store};
+use warden_store::{
+    EventFilter, Halt, Ledger, LedgerSettings, NewLeaf, PendingRequest, PostgresOptions,
+    PostgresStore, SqliteStore, Store, StoredCheckpoint,
+};
+
+/// Where a story runs; `open` is one more process on the same data.
+enum Backend {
+    Sqlite(tempfile::TempDir),
+    Postgres {
+        dir: tempfile::TempDir,
+        options: PostgresOptions,
+        _db: TestDatabase,
+    },
+}
+
+impl Backend {
+    fn sqlite() -> Self {
+        Self::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    fn postgres() -> Self {
+        let db = TestDatabase::create();
+        Self::Postgres {
+            dir: tempfile::tempdir().unwrap(),
+            options: db.options.clone(),
+            _db: db,
+        }
+    }
+
+    fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Self::Sqlite(dir) => Arc::new(SqliteStore::open(&dir.path().join("w.db")).unwrap()),
+            Self::Postgres { options, .. } => Arc::new(PostgresStore::open(options).unwrap()),
+        }
+    }
+
+    fn dir(&self) -> &std::path::Path {
+        match self {
+            Self::Sqlite(dir) | Self::Postgres { dir, .. } => dir.path(),
+        }
+    }
+
+    /// Runs `sql` directly against the database, bypassing the store: an error's text.
+    fn tamper(&self, sql: &str) -> String {
+        match self {
+            Self::Sqlite(dir) => rusqlite::Connection::open(dir.path().join("w.db"))
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap_err()
+                .to_string(),
+            Self::Postgres { options, .. } => {
+                let mut config: ::postgres::Config = options.url.parse().unwrap();
+                config.password(options.password.as_deref().unwrap_or_default());
+                let mut client = config.connect(::postgres::NoTls).unwrap();
+                let e = client.batch_execute(sql).unwrap_err();
+                e.as_db_error()
+                    .map_or(e.to_string(), |d| d.message().to_owned())
+            }
+        }
+    }
+}
+
+/// A fresh database on the test server, dropped afterwards.
+struct TestDatabase {
+    admin: PostgresOptions,
+    name: String,
+    options: PostgresOptions,
+}
+
+impl TestDatabase {
+    fn create() -> Self {
+        let url = std::env::var("WARDEN_TEST_PG_URL").unwrap_or_else(|_| {
+            panic!(
+                "the PostgreSQL story needs a server: set WARDEN_TEST_PG_URL (and \
+                 WARDEN_TEST_PG_PASSWORD), or run ./scripts/test, which starts one"
+            )
+        });
+        let admin = PostgresOptions {
+            url: url.clone(),
+            password: std::env::var("WARDEN_TEST_PG_PASSWORD").ok(),
+            pool_size: 1,
+        };
+        let name = format!(
+            "warden_story_{}_{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        );
+        admin_client(&admin)
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (base, _db) = url
+            .rsplit_once('/')
+            .expect("WARDEN_TEST_PG_URL ends in /<database>");
+        let options = PostgresOptions {
+            url: format!("{base}/{name}"),
+            password: admin.password.clone(),
+            pool_size: 8,
+        };
+        Self {
+            admin,
+            name,
+            options,
+        }
+    }
+}
+
+fn admin_client(admin: &PostgresOptions) -> ::postgres::Client {
+    let mut config: ::postgres::Config = admin.url.parse().unwrap();
+    if let Some(p) = &admin.password {
+        config.password(p);
+    }
+    config.connect(::postgres::NoTls).unwrap()
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let _ = admin_client(&self.admin).batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}
+
+/// Each story runs once per backend: `sqlite::<story>` and `postgres::<story>`.
+macro_rules! stories {
+    ($($story:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $story() { super::$story(&super::Backend::sqlite()) } )*
+        }
+        mod postgres {
+            $( #[test] fn $story() { super::$story(&super::Backend::postgres()) } )*
+        }
+    };
+}
+
+stories!(
+    the_ledger_story,
+    appends_from_many_writers_get_distinct_contiguous_indices,
+    two_replicas_writing_and_checkpointing_never_sign_conflicting_trees,
+    stored_checkpoints_only_grow,
+    the_ledger_refuses_changes,
+    exactly_one_answer_wins_a_pending_request,
+    a_budget_is_never_exceeded_by_concurrent_callers,
+    halts_are_shared_set_once_and_resumed_once,
+    pins_are_shared_and_replaced,
+    the_store_can_be_called_from_async_code,
+);
+
+fn settings(dir: &std::path::Path) -> LedgerSettings {
+    LedgerSettings {
+        key_path: dir.join("ledger.key"),
+        origin: "warden.test/ledger".into(),
+        checkpoint_interval: Duration::from_secs(3600),
+    }
+}
+
+fn decision(i: u64) -> AuditEvent {
+    let mut e = AuditEvent::new(EventKind::Decision, 1_000 + i as i64);
+    e.principal = Some(format!("agent-{}", i % 3));
+    e.session = Some("s1".into());
+    e.tool = Some("edr.get_host".into());
+    e.args = Some(json!({"host": format!("ws-{i:03}")}));
+    e.decision = Some("allow".into());
+    e.rationale = Some(format!("looking at host {i}"));
+    e
+}
+
+fn raw_leaf(text: &str) -> NewLeaf {
+    NewLeaf {
+        bytes: text.as_bytes().to_vec(),
+        hash: leaf_hash(text.as_bytes()),
+        time_ms: 1,
+        kind: "decision".into(),
+        principal: Some("triage".into()),
+        session: Some("s1".into()),
+        tool: None,
+        decision: None,
+        sealed: Vec::new(),
+    }
+}
+
+/// The ledger from end to end: group commit, checkpoints, a second writer, proofs, redaction.
+fn the_ledger_story(b: &Backend) {
+    let store = b.open();
+    let dir = b.dir();
+    let ledger = Arc::new(Ledger::open(store.clone(), &settings(dir)).unwrap());
+    // Concurrent appenders get distinct, dense indices.
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let ledger = ledger.clone();
+            std::thread::spawn(move || {
+                (0..50)
+                    .map(|i| ledger.append(&decision(t * 50 + i)).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let indices: BTreeSet<u64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    assert_eq!(indices, (0..400).collect());
+    let first = ledger.checkpoint().unwrap().unwrap();
+    assert_eq!(first.size, 400);
+    assert!(
+        ledger.checkpoint().unwrap().is_none(),
+        "nothing new to sign"
+    );
+    let verifier = ledger.verifier().clone();
+
+    // A second writer (another process, its own connections) appends in between; both stay
+    // consistent.
+    let other = Ledger::open(b.open(), &settings(dir)).unwrap();
+    assert_eq!(other.append(&decision(1000)).unwrap(), 400);
+    assert_eq!(ledger.append(&decision(1001)).unwrap(), 401);
+    other.shutdown().unwrap();
+    ledger.shutdown().unwrap();
+    assert!(ledger.append(&decision(1)).is_err(), "closed");
+
+    let report = verify_store(store.as_ref(), &verifier).unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.log.leaves, 402);
+    assert_eq!(report.log.latest_checkpoint.as_ref().unwrap().size, 402);
+    assert_eq!(report.sealed_checked, 402 * 2);
+
+    // Proofs.
+    let proof = prove(store.as_ref(), &verifier, 17).unwrap();
+    let bytes = proof.extra.clone().unwrap();
+    let verified = verify_tlog_proof(
+        &proof.to_text(),
+        &warden_ledger::leaf_hash(&bytes),
+        &verifier,
+    )
+    .unwrap();
+    assert_eq!(verified.index, 17);
+    let sizes: Vec<u64> = store
+        .ledger_checkpoints()
+        .unwrap()
+        .iter()
+        .map(|c| c.size)
+        .collect();
+    assert_eq!(sizes.first(), Some(&400));
+    let (a, b, path) = consistency(store.as_ref(), &verifier, 400, 402).unwrap();
+    assert_eq!((a.size, b.size), (400, 402));
+    assert!(!path.is_empty());
+
+    // Redaction removes the content and nothing else.
+    let ledger = Ledger::open(store.clone(), &settings(dir)).unwrap();
+    assert_eq!(store.ledger_redact(5).unwrap(), ["args", "rationale"]);
+    let mut redaction = AuditEvent::new(EventKind::Redaction, 5_000);
+    redaction.detail = Some(json!({"index": 5}));
+    assert_eq!(ledger.append(&redaction).unwrap(), 402);
+    ledger.shutdown().unwrap();
+    let shown = read_range(store.as_ref(), 5, 1).unwrap();
+    assert_eq!(shown[0].index, 5);
+    assert_eq!(shown[0].event.args, Some(json!(REDACTED)));
+    assert_eq!(shown[0].event.rationale.as_deref(), Some(REDACTED));
+    assert_eq!(shown[0].redacted, ["args", "rationale"]);
+    let redactions = read_events(
+        store.as_ref(),
+        &EventFilter {
+            kind: Some("redaction".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(redactions.len(), 1);
+    assert_eq!(redactions[0].event.detail, Some(json!({"index": 5})));
+    let report = verify_store(store.as_ref(), &verifier).unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.sealed_checked, 402 * 2 - 2);
+    let proof = prove(store.as_ref(), &verifier, 5).unwrap();
+    verify_tlog_proof(
+        &proof.to_text(),
+        &warden_ledger::leaf_hash(proof.extra.as_ref().unwrap()),
+        &verifier,
+    )
+    .unwrap();
+}
+
+/// Raw appends from several processes and threads at once: every batch gets its own range, the
+/// ranges tile 0..N with no gap, and each index holds the leaf its writer sent.
+fn appends_from_many_writers_get_distinct_contiguous_indices(b: &Backend) {
+    let stores = [b.open(), b.open()];
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let store = stores[t % 2].clone();
+            std::thread::spawn(move || {
+                (0..20)
+                    .map(|i| {
+                        let batch: Vec<NewLeaf> = (0..1 + (t + i) % 4)
+                            .map(|k| raw_leaf(&format!("w{t}-b{i}-{k}")))
+                            .collect();
+                        let first = store.ledger_append(&batch).unwrap();
+                        (first, batch)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut expected = Vec::new();
+    for h in handles {
+        for (first, batch) in h.join().unwrap() {
+            for (i, leaf) in (first..).zip(batch) {
+                expected.push((i, leaf.bytes));
+            }
+        }
+    }
+    expected.sort();
+    let n = expected.len() as u64;
+    let indices: Vec<u64> = expected.iter().map(|(i, _)| *i).collect();
+    assert_eq!(
+        indices,
+        (0..n).collect::<Vec<_>>(),
+        "distinct and contiguous"
+    );
+    assert_eq!(stores[0].ledger_size().unwrap(), n);
+    assert_eq!(
+        stores[1].ledger_append(&[]).unwrap(),
+        n,
+        "an empty batch is the size"
+    );
+    let stored = b.open().ledger_leaves(0, usize::MAX >> 1).unwrap();
+    let stored: Vec<(u64, Vec<u8>)> = stored.into_iter().map(|l| (l.index, l.data)).collect();
+    assert_eq!(
+        stored, expected,
+        "each index holds what its writer appended"
+    );
+}
+
+/// Two ledgers, as two replicas would run them, append and checkpoint at the same time; the
+/// stored log verifies, with every checkpoint consistent with every other.
+fn two_replicas_writing_and_checkpointing_never_sign_conflicting_trees(b: &Backend) {
+    let dir = b.dir();
+    let a = Arc::new(Ledger::open(b.open(), &settings(dir)).unwrap());
+    let c = Arc::new(Ledger::open(b.open(), &settings(dir)).unwrap());
+    let verifier = a.verifier().clone();
+    let handles: Vec<_> = (0..6u64)
+        .map(|t| {
+            let ledger = if t % 2 == 0 { a.clone() } else { c.clone() };
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                for i in 0..60 {
+                    got.push(ledger.append(&decision(t * 1000 + i)).unwrap());
+                    if i % 7 == 0 {
+                        ledger.checkpoint().unwrap();
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    let indices: BTreeSet<u64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    assert_eq!(indices, (0..360).collect());
+    a.shutdown().unwrap();
+    c.shutdown().unwrap();
+    let store = b.open();
+    let checkpoints = store.ledger_checkpoints().unwrap();
+    assert!(checkpoints.len() >= 2, "{} checkpoints", checkpoints.len());
+    let sizes: Vec<u64> = checkpoints.iter().map(|c| c.size).collect();
+    assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{sizes:?}");
+    assert_eq!(sizes.last(), Some(&360));
+    let report = verify_store(store.as_ref(), &verifier).unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.log.leaves, 360);
+}
+
+/// Racing "store if larger" calls leave strictly growing sizes; a smaller or equal one is
+/// refused.
+fn stored_checkpoints_only_grow(b: &Backend) {
+    let stores = [b.open(), b.open()];
+    let handles: Vec<_> = (0..8u64)
+        .map(|t| {
+            let store = stores[(t % 2) as usize].clone();
+            std::thread::spawn(move || {
+                (0..25u64)
+                    .filter(|i| {
+                        let size = 1 + (i * 8 + t) % 97;
+                        store
+                            .ledger_add_checkpoint(&StoredCheckpoint {
+                                size,
+                                root: Hash([t as u8; 32]),
+                                note: format!("note {size}"),
+                                time_ms: 1,
+                            })
+                            .unwrap()
+                    })
+                    .count()
+            })
+        })
+        .collect();
+    let stored: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let all = stores[0].ledger_checkpoints().unwrap();
+    assert_eq!(all.len(), stored);
+    let sizes: Vec<u64> = all.iter().map(|c| c.size).collect();
+    assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{sizes:?}");
+    let latest = stores[1].ledger_latest_checkpoint().unwrap().unwrap();
+    assert_eq!(Some(latest.size), sizes.last().copied());
+    assert!(
+        !stores[1]
+            .ledger_add_checkpoint(&StoredCheckpoint {
+                size: latest.size,
+                root: Hash([0; 32]),
+                note: "same size".into(),
+                time_ms: 2,
+            })
+            .unwrap()
+    );
+}
+
+/// Leaves and checkpoints cannot be changed or removed, even with SQL; sealed content can only
+/// be deleted (redaction).
+fn the_ledger_refuses_changes(b: &Backend) {
+    let store = b.open();
+    let ledger = Ledger::open(store.clone(), &settings(b.dir())).unwrap();
+    for i in 0..3 {
+        ledger.append(&decision(i)).unwrap();
+    }
+    ledger.shutdown().unwrap();
+    for sql in [
+        "UPDATE ledger_leaves SET leaf = leaf",
+        "DELETE FROM ledger_leaves",
+        "UPDATE ledger_checkpoints SET note = note",
+        "DELETE FROM ledger_checkpoints",
+        "UPDATE ledger_sealed SET sealed = sealed",
+    ] {
+        let err = b.tamper(sql);
+        assert!(
+            err.contains("append-only") || err.contains("never changed"),
+            "{sql}: {err}"
+        );
+    }
+    assert_eq!(store.ledger_size().unwrap(), 3);
+    assert_eq!(store.ledger_redact(1).unwrap(), ["args", "rationale"]);
+    assert_eq!(store.ledger_redact(1).unwrap(), Vec::<String>::new());
+}
+
+fn request(id: &str) -> PendingRequest {
+    PendingRequest {
+        id: id.into(),
+        created_ms: 1,
+        principal: "responder".into(),
+        session: "s1".into(),
+        tool: "edr.isolate_host".into(),
+        args: json!({"host": "ws-042"}),
+        args_digest: "sha256:00".into(),
+        policy_version: "v1".into(),
+        rule: "isolate-needs-approval".into(),
+        approval: "required".into(),
+        status: "approved".into(),
+        rationale: None,
+        category: "containment".into(),
+        stakes: "high".into(),
+        owner: "ir".into(),
+        approvals_needed: 1,
+        expires_ms: i64::MAX,
+        answers: Vec::new(),
+        evidence: Vec::new(),
+        escalated: false,
+    }
+}
+
+/// Many retries of one approved call, on two replicas at once: exactly one takes it.
+fn exactly_one_answer_wins_a_pending_request(b: &Backend) {
+    let stores = [b.open(), b.open()];
+    stores[0].create_pending(&request("apr_1")).unwrap();
+    assert!(
+        stores[1].create_pending(&request("apr_1")).is_err(),
+        "ids are unique"
+    );
+    let handles: Vec<_> = (0..16)
+        .map(|t| {
+            let store = stores[t % 2].clone();
+            std::thread::spawn(move || {
+                let mut r = request("apr_1");
+                r.status = "executed".into();
+                r.rationale = Some(format!("taker {t}"));
+                store.update_pending(&r, "approved").unwrap()
+            })
+        })
+        .collect();
+    let winners = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|won| *won)
+        .count();
+    assert_eq!(winners, 1);
+    let stored = stores[1].pending_request("apr_1").unwrap().unwrap();
+    assert_eq!(stored.status, "executed");
+    assert!(stored.rationale.unwrap().starts_with("taker "));
+    assert_eq!(stores[0].pending().unwrap().len(), 1);
+    assert!(stores[0].pending_request("apr_2").unwrap().is_none());
+}
+
+/// Calls spread over replicas and threads never exceed a budget; another scope has its own.
+fn a_budget_is_never_exceeded_by_concurrent_callers(b: &Backend) {
+    let stores = [b.open(), b.open(), b.open()];
+    let handles: Vec<_> = (0..12)
+        .map(|t| {
+            let store = stores[t % 3].clone();
+            std::thread::spawn(move || {
+                (0..10)
+                    .filter(|i| {
+                        store
+                            .consume_budget("isolate", "agent:responder", 1_000 + i, 0, 25)
+                            .unwrap()
+                    })
+                    .count()
+            })
+        })
+        .collect();
+    let counted: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(counted, 25);
+    assert_eq!(
+        stores[0]
+            .budget_used("isolate", "agent:responder", 0)
+            .unwrap(),
+        25
+    );
+    assert!(
+        stores[1]
+            .consume_budget("isolate", "agent:triage", 2_000, 0, 25)
+            .unwrap()
+    );
+    // The window slides: uses at or before `since` no longer count.
+    let s = &stores[2];
+    assert!(s.consume_budget("isolate", "session:s9", 10, 0, 2).unwrap());
+    assert!(s.consume_budget("isolate", "session:s9", 20, 0, 2).unwrap());
+    assert!(!s.consume_budget("isolate", "session:s9", 30, 0, 2).unwrap());
+    assert_eq!(s.budget_used("isolate", "session:s9", 10).unwrap(), 1);
+    assert!(
+        s.consume_budget("isolate", "session:s9", 30, 10, 2)
+            .unwrap()
+    );
+}
+
+fn halt(scope: &str, by: &str) -> Halt {
+    Halt {
+        scope: scope.into(),
+        set_by: by.into(),
+        reason: "test".into(),
+        evidence: json!({"calls": [1, 2]}),
+        created_ms: 1,
+        resumed_by: None,
+        resume_reason: None,
+        resumed_ms: None,
+    }
+}
+
+/// A halt set on one replica is active on the others; racing setters store one; it is resumed
+/// once, and can then be set again.
+fn halts_are_shared_set_once_and_resumed_once(b: &Backend) {
+    let stores = [b.open(), b.open()];
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let store = stores[t % 2].clone();
+            std::thread::spawn(move || store.add_halt(&halt("global", &format!("p{t}"))).unwrap())
+        })
+        .collect();
+    let set = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|s| *s)
+        .count();
+    assert_eq!(set, 1);
+    assert!(
+        stores[0]
+            .add_halt(&halt("agent:responder", "dana"))
+            .unwrap()
+    );
+    let active = stores[1].active_halts().unwrap();
+    let scopes: Vec<&str> = active.iter().map(|h| h.scope.as_str()).collect();
+    assert_eq!(scopes, ["global", "agent:responder"], "oldest first");
+    assert_eq!(active[1], halt("agent:responder", "dana"));
+
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let store = stores[t % 2].clone();
+            std::thread::spawn(move || {
+                store
+                    .resume_halt("global", "dana", "over", 5)
+                    .unwrap()
+                    .is_some()
+            })
+        })
+        .collect();
+    let resumed = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|r| *r)
+        .count();
+    assert_eq!(resumed, 1);
+    let lifted = stores[0]
+        .resume_halt("agent:responder", "dana", "ok", 6)
+        .unwrap()
+        .unwrap();
+    assert_eq!(lifted.resumed_by.as_deref(), Some("dana"));
+    assert_eq!(lifted.resume_reason.as_deref(), Some("ok"));
+    assert_eq!(lifted.resumed_ms, Some(6));
+    assert_eq!(lifted.evidence, json!({"calls": [1, 2]}));
+    assert!(stores[1].active_halts().unwrap().is_empty());
+    assert!(stores[1].add_halt(&halt("global", "dana")).unwrap());
+}
+
+/// A pin set by one replica is the pin on every other; setting it again replaces it.
+fn pins_are_shared_and_replaced(b: &Backend) {
+    let stores = [b.open(), b.open()];
+    assert_eq!(stores[0].pin("edr.get_host").unwrap(), None);
+    stores[0]
+        .set_pin("edr.get_host", "sha256:aa", "first-use", 1)
+        .unwrap();
+    assert_eq!(
+        stores[1].pin("edr.get_host").unwrap().as_deref(),
+        Some("sha256:aa")
+    );
+    stores[1]
+        .set_pin("edr.get_host", "sha256:bb", "dana", 2)
+        .unwrap();
+    assert_eq!(
+        stores[0].pin("edr.get_host").unwrap().as_deref(),
+        Some("sha256:bb")
+    );
+    assert_eq!(
+        b.open().pin("edr.get_host").unwrap().as_deref(),
+        Some("sha256:bb")
+    );
+}
+
+/// Commands call the store straight from async code; the store must not mind which runtime
+/// (if any) drives the calling thread.
+fn the_store_can_be_called_from_async_code(b: &Backend) {
+    let store = b.open();
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = store.clone();
+    current.block_on(async move {
+        s.set_pin("edr.get_host", "sha256:aa", "test", 1).unwrap();
+    });
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = store.clone();
+    let pin = multi.block_on(async move {
+        let on_worker = tokio::spawn({
+            let s = s.clone();
+            async move { s.pin("edr.get_host").unwrap() }
+        })
+        .await
+        .unwrap();
+        let blocking = tokio::task::spawn_blocking(move || s.pin("edr.get_host").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(on_worker, blocking);
+        on_worker
+    });
+    assert_eq!(pin.as_deref(), Some("sha256:aa"));
+    drop(current);
+    drop(multi);
+    // Dropped inside a runtime too.
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(async move { drop(store) });
+}
