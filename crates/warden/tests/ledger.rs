@@ -213,10 +213,15 @@ async fn consistency_between_two_checkpoints_is_proven() {
     );
     let (ok, out) = verify(&lab);
     assert!(ok, "{out}");
-    assert!(
-        out.contains("2 checkpoints") || out.contains("3 checkpoints"),
-        "{out}"
-    );
+    // Both checkpoints the proof used are there; the timer may have signed more in between
+    // (one a second), and every one of them was checked.
+    let checkpoints: u64 = out
+        .split_whitespace()
+        .zip(out.split_whitespace().skip(1))
+        .find(|(_, w)| w.trim_end_matches(',') == "checkpoints")
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or(0);
+    assert!(checkpoints >= 2, "{out}");
 }
 
 #[tokio::test]
