@@ -352,11 +352,9 @@ impl Store for SqliteStore {
     fn ledger_append(&self, leaves: &[NewLeaf]) -> Result<u64, StoreError> {
         self.with_ledger(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let first: i64 = tx.query_row(
-                "SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_leaves",
-                [],
-                |r| r.get(0),
-            )?;
+            let first: i64 = tx
+                .prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_leaves")?
+                .query_row([], |r| r.get(0))?;
             {
                 let mut leaf = tx.prepare_cached(
                     "INSERT INTO ledger_leaves
@@ -389,11 +387,9 @@ impl Store for SqliteStore {
 
     fn ledger_size(&self) -> Result<u64, StoreError> {
         self.with_ledger(|c| {
-            let n: i64 = c.query_row(
-                "SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_leaves",
-                [],
-                |r| r.get(0),
-            )?;
+            let n: i64 = c
+                .prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_leaves")?
+                .query_row([], |r| r.get(0))?;
             Ok(to_u64(n))
         })
     }
@@ -587,11 +583,11 @@ impl Store for SqliteStore {
 
     fn budget_used(&self, budget: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError> {
         self.with(|c| {
-            let n: i64 = c.query_row(
-                "SELECT COUNT(*) FROM budget_uses WHERE budget = ?1 AND scope = ?2 AND time_ms > ?3",
-                params![budget, scope, since_ms],
-                |r| r.get(0),
-            )?;
+            let n: i64 = c
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM budget_uses WHERE budget = ?1 AND scope = ?2 AND time_ms > ?3",
+                )?
+                .query_row(params![budget, scope, since_ms], |r| r.get(0))?;
             Ok(u32::try_from(n).unwrap_or(u32::MAX))
         })
     }
@@ -606,18 +602,16 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let n: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM budget_uses WHERE budget = ?1 AND scope = ?2 AND time_ms > ?3",
-                params![budget, scope, since_ms],
-                |r| r.get(0),
-            )?;
+            let n: i64 = tx
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM budget_uses WHERE budget = ?1 AND scope = ?2 AND time_ms > ?3",
+                )?
+                .query_row(params![budget, scope, since_ms], |r| r.get(0))?;
             if n >= i64::from(limit) {
                 return Ok(false);
             }
-            tx.execute(
-                "INSERT INTO budget_uses (budget, scope, time_ms) VALUES (?1, ?2, ?3)",
-                params![budget, scope, now_ms],
-            )?;
+            tx.prepare_cached("INSERT INTO budget_uses (budget, scope, time_ms) VALUES (?1, ?2, ?3)")?
+                .execute(params![budget, scope, now_ms])?;
             tx.commit()?;
             Ok(true)
         })
