@@ -141,6 +141,49 @@ pub struct EventFilter {
     pub limit: Option<usize>,
 }
 
+/// A value a filter condition compares with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FilterValue {
+    Text(String),
+    Int(i64),
+}
+
+impl EventFilter {
+    /// The SQL conditions for the fields that are set, joined with `AND` (`TRUE` when none
+    /// is), with `placeholder(n)` for the n-th value (from 1), and the values in order.
+    pub(crate) fn conditions(
+        &self,
+        placeholder: impl Fn(usize) -> String,
+    ) -> (String, Vec<FilterValue>) {
+        let mut clauses = Vec::new();
+        let mut values = Vec::new();
+        let text = [
+            ("kind", &self.kind),
+            ("session", &self.session),
+            ("principal", &self.principal),
+            ("tool", &self.tool),
+            ("decision", &self.decision),
+        ];
+        for (column, value) in text {
+            if let Some(v) = value {
+                values.push(FilterValue::Text(v.clone()));
+                clauses.push(format!("{column} = {}", placeholder(values.len())));
+            }
+        }
+        for (condition, value) in [("time_ms >=", self.since_ms), ("time_ms <=", self.until_ms)] {
+            if let Some(v) = value {
+                values.push(FilterValue::Int(v));
+                clauses.push(format!("{condition} {}", placeholder(values.len())));
+            }
+        }
+        if clauses.is_empty() {
+            ("TRUE".into(), values)
+        } else {
+            (clauses.join(" AND "), values)
+        }
+    }
+}
+
 /// One leaf to append: its bytes and hash, the columns readers filter on, and the content of
 /// its sealed fields, which lives beside the log until it is redacted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,4 +275,32 @@ pub trait Store: Send + Sync {
 
     fn pin(&self, tool: &str) -> Result<Option<String>, StoreError>;
     fn set_pin(&self, tool: &str, digest: &str, by: &str, now_ms: i64) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_filters_given_become_conditions() {
+        let none = EventFilter::default();
+        assert_eq!(none.conditions(|n| format!("?{n}")), ("TRUE".into(), vec![]));
+        let some = EventFilter {
+            kind: Some("decision".into()),
+            tool: Some("edr.isolate_host".into()),
+            since_ms: Some(5),
+            ..EventFilter::default()
+        };
+        assert_eq!(
+            some.conditions(|n| format!("${n}")),
+            (
+                "kind = $1 AND tool = $2 AND time_ms >= $3".into(),
+                vec![
+                    FilterValue::Text("decision".into()),
+                    FilterValue::Text("edr.isolate_host".into()),
+                    FilterValue::Int(5),
+                ]
+            )
+        );
+    }
 }

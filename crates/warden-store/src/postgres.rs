@@ -29,7 +29,8 @@ use std::time::Duration;
 use warden_ledger::{Hash, SealedContent, StoredLeaf};
 
 /// Schema versions, applied in order; `warden_schema` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE FUNCTION warden_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION '%', TG_ARGV[0];
@@ -115,7 +116,13 @@ CREATE TABLE halts (
     resumed_ms BIGINT
 );
 CREATE UNIQUE INDEX halts_active ON halts(scope) WHERE resumed_ms IS NULL;
-"#];
+"#,
+    r#"
+-- Readers that look for one kind of event (review verdicts and tightenings, checked every few
+-- seconds by each replica; `audit show --kind`) find it without scanning the whole ledger.
+CREATE INDEX ledger_leaves_kind ON ledger_leaves(kind, idx);
+"#,
+];
 
 /// Advisory lock classes (the first key of `pg_advisory_xact_lock(int, int)`).
 const LOCK_MIGRATIONS: i32 = 0x5744_0001;
@@ -411,32 +418,28 @@ impl Store for PostgresStore {
     }
 
     fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
+        // Only the filters given become conditions, so the planner can use their indexes.
+        let (conditions, values) = filter.conditions(|n| format!("${n}"));
         let limit = filter
             .limit
             .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
-        self.with(|c| {
-            c.query(
-                "SELECT idx, leaf, leaf_hash FROM ledger_leaves
-                 WHERE ($1::text IS NULL OR session = $1) AND ($2::text IS NULL OR principal = $2)
-                   AND ($3::text IS NULL OR tool = $3) AND ($4::text IS NULL OR decision = $4)
-                   AND ($5::bigint IS NULL OR time_ms >= $5)
-                   AND ($6::bigint IS NULL OR time_ms <= $6)
-                   AND ($7::text IS NULL OR kind = $7)
-                 ORDER BY idx LIMIT $8",
-                &[
-                    &filter.session,
-                    &filter.principal,
-                    &filter.tool,
-                    &filter.decision,
-                    &filter.since_ms,
-                    &filter.until_ms,
-                    &filter.kind,
-                    &limit,
-                ],
-            )?
-            .iter()
-            .map(leaf_of)
-            .collect()
+        let sql = format!(
+            "SELECT idx, leaf, leaf_hash FROM ledger_leaves WHERE {conditions} ORDER BY idx LIMIT ${}",
+            values.len() + 1
+        );
+        self.with(move |c| {
+            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = values
+                .iter()
+                .map(|v| match v {
+                    crate::FilterValue::Text(t) => t as &(dyn postgres::types::ToSql + Sync),
+                    crate::FilterValue::Int(i) => i as &(dyn postgres::types::ToSql + Sync),
+                })
+                .collect();
+            params.push(&limit);
+            c.query(sql.as_str(), &params)?
+                .iter()
+                .map(leaf_of)
+                .collect()
         })
     }
 

@@ -98,6 +98,11 @@ CREATE TABLE halts (
 );
 CREATE UNIQUE INDEX halts_active ON halts(scope) WHERE resumed_ms IS NULL;
 "#,
+    r#"
+-- Readers that look for one kind of event (review verdicts and tightenings, checked every few
+-- seconds by a running gateway; `audit show --kind`) find it without scanning the whole ledger.
+CREATE INDEX ledger_leaves_kind ON ledger_leaves(kind);
+"#,
 ];
 
 fn halt_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Halt, String)> {
@@ -410,31 +415,27 @@ impl Store for SqliteStore {
     }
 
     fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
+        // Only the filters given become conditions, so SQLite can use the index of the most
+        // selective one (`x IS NULL OR x = ?` defeats every index and scans the whole ledger).
+        let (conditions, values) = filter.conditions(|n| format!("?{n}"));
+        let limit = filter
+            .limit
+            .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let sql = format!(
+            "SELECT idx, leaf, leaf_hash FROM ledger_leaves WHERE {conditions} ORDER BY idx LIMIT ?{}",
+            values.len() + 1
+        );
         self.with_ledger(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT idx, leaf, leaf_hash FROM ledger_leaves
-                 WHERE (?1 IS NULL OR session = ?1) AND (?2 IS NULL OR principal = ?2)
-                   AND (?3 IS NULL OR tool = ?3) AND (?4 IS NULL OR decision = ?4)
-                   AND (?5 IS NULL OR time_ms >= ?5) AND (?6 IS NULL OR time_ms <= ?6)
-                   AND (?7 IS NULL OR kind = ?7)
-                 ORDER BY idx LIMIT ?8",
-            )?;
-            let limit = filter
-                .limit
-                .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
-            let rows = stmt.query_map(
-                params![
-                    filter.session,
-                    filter.principal,
-                    filter.tool,
-                    filter.decision,
-                    filter.since_ms,
-                    filter.until_ms,
-                    filter.kind,
-                    limit
-                ],
-                leaf_row,
-            )?;
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut params: Vec<&dyn rusqlite::ToSql> = values
+                .iter()
+                .map(|v| match v {
+                    crate::FilterValue::Text(t) => t as &dyn rusqlite::ToSql,
+                    crate::FilterValue::Int(i) => i as &dyn rusqlite::ToSql,
+                })
+                .collect();
+            params.push(&limit);
+            let rows = stmt.query_map(params.as_slice(), leaf_row)?;
             collect_leaves(rows)
         })
     }
