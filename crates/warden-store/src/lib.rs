@@ -284,7 +284,10 @@ mod tests {
     #[test]
     fn only_the_filters_given_become_conditions() {
         let none = EventFilter::default();
-        assert_eq!(none.conditions(|n| format!("?{n}")), ("TRUE".into(), vec![]));
+        assert_eq!(
+            none.conditions(|n| format!("?{n}")),
+            ("TRUE".into(), vec![])
+        );
         let some = EventFilter {
             kind: Some("decision".into()),
             tool: Some("edr.isolate_host".into()),
