@@ -237,8 +237,16 @@ async fn replicas_story(db: &TestDatabase) {
         .collect();
     let mut replicas: Vec<Warden> = starting.into_iter().map(|t| t.join().unwrap()).collect();
     let (ok, out, err) = lab.cli(&["db", "migrate"]);
+    // Already migrated by the replicas: the database is at the version this binary knows.
+    let version = |after: &str, until: char| {
+        out.split_once(after)
+            .and_then(|(_, rest)| rest.split(until).next())
+            .map(str::to_owned)
+    };
+    assert!(ok && out.contains("PostgreSQL"), "{out}{err}");
     assert!(
-        ok && out.contains("PostgreSQL") && out.contains("schema version 1"),
+        version("schema version ", ' ').is_some()
+            && version("schema version ", ' ') == version("knows ", ')'),
         "{out}{err}"
     );
 
