@@ -12,7 +12,6 @@ mod common;
 
 use common::*;
 use serde_json::{Value, json};
-use std::process::Command;
 
 fn request_id(text: &str) -> String {
     let start = text.find("request `").expect("a request id") + "request `".len();
@@ -32,25 +31,9 @@ fn answer_with_token(
     token: &str,
     reason: &str,
 ) -> (bool, String, String) {
-    let out = Command::new(warden_bin())
-        .args([
-            "approvals",
-            verb,
-            id,
-            "--as",
-            who,
-            "--reason",
-            reason,
-            "--config",
-        ])
-        .arg(lab.config())
-        .env("WARDEN_APPROVER_TOKEN", token)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    lab.cli_as(
+        token,
+        &["approvals", verb, id, "--as", who, "--reason", reason],
     )
 }
 

@@ -32,11 +32,7 @@ fn rfc3339(unix: i64) -> String {
 }
 
 fn events(lab: &Lab, kind: &str) -> Vec<Value> {
-    let (ok, out, err) = lab.cli(&["audit", "show", "--kind", kind]);
-    assert!(ok, "{err}");
-    out.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    lab.events(kind)
 }
 
 /// Events of `kind` read through `reader.toml`: the lab's config with the original policy, so
@@ -149,7 +145,7 @@ async fn sighup_reloads_the_policy_and_records_both_hashes() {
     .unwrap();
     std::fs::write(&policy, format!("{original}\nthis is not cedar")).unwrap();
     hup(&warden);
-    let refused = wait_for(&lab, "policy_reload", 1).await;
+    let refused = wait_for(&lab, events_via_reader, "policy_reload", 1, 10).await;
     assert_eq!(refused[0]["detail"]["applied"], false);
     assert_eq!(refused[0]["detail"]["old"], old.as_str());
     let r = triage
@@ -167,7 +163,7 @@ async fn sighup_reloads_the_policy_and_records_both_hashes() {
     )
     .unwrap();
     hup(&warden);
-    let reloads = wait_for(&lab, "policy_reload", 2).await;
+    let reloads = wait_for(&lab, events_via_reader, "policy_reload", 2, 10).await;
     let applied = &reloads[1];
     assert_eq!(applied["detail"]["applied"], true, "{applied}");
     assert_eq!(applied["detail"]["old"], old.as_str());
@@ -203,16 +199,22 @@ fn hup(warden: &Warden) {
     assert!(ok);
 }
 
-/// The events of `kind` once there are at least `n` (waits up to ten seconds).
-async fn wait_for(lab: &Lab, kind: &str, n: usize) -> Vec<Value> {
-    for _ in 0..100 {
-        let e = events_via_reader(lab, kind);
+/// The events of `kind`, read with `read`, once there are at least `n` (waits up to `secs`).
+async fn wait_for(
+    lab: &Lab,
+    read: fn(&Lab, &str) -> Vec<Value>,
+    kind: &str,
+    n: usize,
+    secs: u64,
+) -> Vec<Value> {
+    for _ in 0..secs * 10 {
+        let e = read(lab, kind);
         if e.len() >= n {
             return e;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("fewer than {n} `{kind}` events");
+    panic!("fewer than {n} `{kind}` events after {secs} s");
 }
 
 #[tokio::test]
@@ -251,26 +253,19 @@ async fn unused_permissions_are_listed() {
 
 /// `warden review verdict INDEX --correct|--wrong` as `who`, with their lab token.
 fn verdict(lab: &Lab, index: u64, flag: &str, who: &str, token: &str) -> (bool, String, String) {
-    let out = Command::new(warden_bin())
-        .args([
+    let index = index.to_string();
+    lab.cli_as(
+        token,
+        &[
             "review",
             "verdict",
-            &index.to_string(),
+            &index,
             flag,
             "--note",
             "checked the incident and the host",
             "--as",
             who,
-            "--config",
-        ])
-        .arg(lab.config())
-        .env("WARDEN_APPROVER_TOKEN", token)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        ],
     )
 }
 
@@ -292,7 +287,7 @@ async fn an_overdue_review_tightens_its_category_until_it_is_reviewed() {
     assert_eq!(lab.received("edr"), ["isolate_host"]);
 
     // Never reviewed, and a period has passed since the ledger began: containment tightens.
-    let tightened = wait_for_kind(&lab, "review_tightening", 1, 30).await;
+    let tightened = wait_for(&lab, events, "review_tightening", 1, 30).await;
     assert_eq!(tightened[0]["category"], "containment");
     assert_eq!(tightened[0]["detail"]["state"], "tightened");
     assert_eq!(tightened[0]["detail"]["overdue"], true);
@@ -341,7 +336,7 @@ async fn an_overdue_review_tightens_its_category_until_it_is_reviewed() {
     let (ok, out, err) = verdict(&lab, first, "--correct", "alice", "lab-alice-token");
     assert!(ok, "{err}");
     assert!(out.contains("judged correct by alice"), "{out}");
-    let changes = wait_for_kind(&lab, "review_tightening", 2, 10).await;
+    let changes = wait_for(&lab, events, "review_tightening", 2, 10).await;
     assert_eq!(changes[1]["detail"]["state"], "relaxed");
     let r = responder
         .call(
@@ -352,18 +347,6 @@ async fn an_overdue_review_tightens_its_category_until_it_is_reviewed() {
         .unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
     assert_eq!(lab.received("edr"), ["isolate_host", "release_host"]);
-}
-
-/// The events of `kind` (read with the lab's own config) once there are at least `n`.
-async fn wait_for_kind(lab: &Lab, kind: &str, n: usize, secs: u64) -> Vec<Value> {
-    for _ in 0..secs * 5 {
-        let e = events(lab, kind);
-        if e.len() >= n {
-            return e;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("fewer than {n} `{kind}` events after {secs} s");
 }
 
 #[tokio::test]

@@ -12,31 +12,14 @@ mod common;
 
 use common::*;
 use serde_json::{Value, json};
-use std::process::Command;
 use std::time::Duration;
 
-/// Runs `warden` with an approver token in the environment; (ok, stdout, stderr).
 fn as_approver(lab: &Lab, token: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(warden_bin())
-        .args(args)
-        .arg("--config")
-        .arg(lab.config())
-        .env("WARDEN_APPROVER_TOKEN", token)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    lab.cli_as(token, args)
 }
 
 fn events(lab: &Lab, kind: &str) -> Vec<Value> {
-    let (ok, out, err) = lab.cli(&["audit", "show", "--kind", kind]);
-    assert!(ok, "{err}");
-    out.lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .collect()
+    lab.events(kind)
 }
 
 fn monitor_findings(lab: &Lab) -> Vec<Value> {

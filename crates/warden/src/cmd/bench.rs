@@ -172,10 +172,10 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     if failed > 0 {
         bail!("{failed} calls failed: the figures above do not describe a working gateway");
     }
-    let through_warden: u64 = args
-        .clients
+    let through_warden: u64 = report
+        .levels
         .iter()
-        .map(|&c| (args.calls.max(c) + args.warmup) as u64)
+        .map(|l| (l.warden.calls + args.warmup) as u64)
         .sum();
     if report.ledger.decisions < through_warden {
         bail!("the ledger holds fewer allowed decisions than calls made through warden");

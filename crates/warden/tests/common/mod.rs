@@ -91,17 +91,35 @@ impl Lab {
 
     /// Runs a `warden` subcommand against this lab's config; (status ok, stdout, stderr).
     pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
-        let out = Command::new(warden_bin())
-            .args(args)
-            .arg("--config")
-            .arg(self.config())
-            .output()
-            .unwrap();
+        self.run_cli(args, None)
+    }
+
+    /// Runs a `warden` subcommand with an approver's token in `WARDEN_APPROVER_TOKEN`.
+    pub fn cli_as(&self, token: &str, args: &[&str]) -> (bool, String, String) {
+        self.run_cli(args, Some(token))
+    }
+
+    fn run_cli(&self, args: &[&str], token: Option<&str>) -> (bool, String, String) {
+        let mut command = Command::new(warden_bin());
+        command.args(args).arg("--config").arg(self.config());
+        if let Some(token) = token {
+            command.env("WARDEN_APPROVER_TOKEN", token);
+        }
+        let out = command.output().unwrap();
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+
+    /// The audit events of `kind`, as `warden audit show --kind` prints them.
+    pub fn events(&self, kind: &str) -> Vec<Value> {
+        let (ok, out, err) = self.cli(&["audit", "show", "--kind", kind]);
+        assert!(ok, "{err}");
+        out.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 }
 
