@@ -4,13 +4,18 @@
 //! `warden_store::Ledger`) can change without touching the pipeline. `append` returns once the
 //! event is durable, and its error stops the call: nothing is forwarded without a record.
 //!
-//! The trait stays synchronous: the pipeline calls it from `spawn_blocking`, and the ledger
-//! batches concurrent appends into one transaction and one fsync (group commit), so a blocked
-//! caller costs a parked thread, not a disk write of its own.
+//! The ledger batches concurrent appends into one transaction and one fsync (group commit). The
+//! pipeline uses `append_async`, which waits for that commit without holding a thread;
+//! `append` is for synchronous callers (the CLI, the console's blocking handlers).
 
 pub mod ocsf;
 
+use std::future::Future;
+use std::pin::Pin;
 use warden_store::{Ledger, LedgerError};
+
+/// The future of an [`AuditLog::append_async`].
+pub type Appending<'a> = Pin<Box<dyn Future<Output = Result<u64, AuditError>> + Send + 'a>>;
 
 #[derive(Debug, thiserror::Error)]
 #[error("the audit log could not record the event: {0}")]
@@ -19,6 +24,9 @@ pub struct AuditError(#[from] pub LedgerError);
 pub trait AuditLog: Send + Sync {
     /// Makes `event` durable and returns its index in the log.
     fn append(&self, event: &warden_core::AuditEvent) -> Result<u64, AuditError>;
+
+    /// [`AuditLog::append`] for async callers: resolves once `event` is durable.
+    fn append_async<'a>(&'a self, event: &'a warden_core::AuditEvent) -> Appending<'a>;
 
     /// Writes what is queued, signs a final checkpoint and refuses later appends. `warden serve`
     /// calls it when it stops.
@@ -30,6 +38,10 @@ pub trait AuditLog: Send + Sync {
 impl AuditLog for Ledger {
     fn append(&self, event: &warden_core::AuditEvent) -> Result<u64, AuditError> {
         Ok(Ledger::append(self, event)?)
+    }
+
+    fn append_async<'a>(&'a self, event: &'a warden_core::AuditEvent) -> Appending<'a> {
+        Box::pin(async move { Ok(Ledger::append_async(self, event).await?) })
     }
 
     fn shutdown(&self) -> Result<(), AuditError> {

@@ -170,8 +170,10 @@ impl Gateway {
     }
 
     pub(crate) async fn record(&self, event: AuditEvent) -> Result<u64, CallError> {
-        self.blocking(move |_, audit| audit.append(&event).map_err(|e| e.to_string()))
+        self.audit
+            .append_async(&event)
             .await
+            .map_err(|e| CallError::Internal(e.to_string()))
     }
 
     /// Appends `event` without making the caller wait until it is durable: for what is recorded
@@ -180,8 +182,8 @@ impl Gateway {
     /// awaited one would be; [`Gateway::flush_audit`] waits for every such append.
     fn record_detached(&self, event: AuditEvent) {
         let audit = self.audit.clone();
-        self.detached.spawn_blocking(move || {
-            if let Err(e) = audit.append(&event) {
+        self.detached.spawn(async move {
+            if let Err(e) = audit.append_async(&event).await {
                 tracing::error!(error = %e, kind = ?event.kind, "audit event not recorded");
             }
         });
@@ -457,17 +459,28 @@ impl Gateway {
 
     async fn call_state(&self, call: &ToolCall) -> Result<CallState, CallError> {
         let now = now_ms();
-        let budgets: Vec<(String, String, i64)> = self
-            .config()
+        // Only the counts that a rule which can match this tool reads (in the policy or the
+        // shadow policy): a read that calls no budgeted rule costs no store query.
+        let config = self.config();
+        let budgets: Vec<(String, String, i64)> = config
             .budgets
             .iter()
+            .filter(|b| {
+                config.engine.reads_budget(&call.tool, &b.id)
+                    || config
+                        .shadow
+                        .as_ref()
+                        .is_some_and(|s| s.reads_budget(&call.tool, &b.id))
+            })
             .map(|b| {
                 let since = now - i64::try_from(b.window.as_millis()).unwrap_or(i64::MAX);
                 (b.id.clone(), budget_scope(b.per, call), since)
             })
             .collect();
-        let budgets_used = self
-            .blocking(move |store, _| {
+        let budgets_used = if budgets.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.blocking(move |store, _| {
                 budgets
                     .into_iter()
                     .map(|(id, scope, since)| {
@@ -478,7 +491,8 @@ impl Gateway {
                     })
                     .collect::<Result<BTreeMap<_, _>, String>>()
             })
-            .await?;
+            .await?
+        };
         let taint = self.screening.taint(&call.principal, &call.session);
         Ok(CallState {
             session_tainted: taint.tainted,

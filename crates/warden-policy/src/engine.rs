@@ -18,6 +18,7 @@
 //! time. State is computed by warden and passed in, so the policies stay analysable.
 
 use crate::config::{ArgSpec, Budget, ConfigError, ToolSpec, line_of};
+use crate::slice::{BudgetReads, Slice, slice};
 use cedar_policy::{
     Authorizer, Context, Decision as CedarDecision, Entities, EntityId, EntityTypeName, EntityUid,
     PolicyId, PolicySet, Request, RestrictedExpression, Schema, SchemaFragment, ValidationMode,
@@ -133,7 +134,8 @@ pub struct CallState {
     pub taint_source: String,
     /// Whether the session has read any tool output at all (all of it is untrusted data).
     pub read_untrusted: bool,
-    /// Budget id → calls already counted in its window.
+    /// Budget id → calls already counted in its window (the gateway fills in only the budgets
+    /// that a rule which can match the tool reads; see `Engine::reads_budget`).
     pub budgets_used: BTreeMap<String, u32>,
     /// Seconds since the Unix epoch.
     pub now: i64,
@@ -262,6 +264,10 @@ struct Compiled {
     entity_types: BTreeMap<String, EntityTypeName>,
     /// Per tool: its action and its resource.
     uids: BTreeMap<ToolName, (EntityUid, EntityUid)>,
+    /// Per tool: the policies and the hold rules that can match it (see `slice`).
+    slices: BTreeMap<ToolName, (Slice, Slice)>,
+    /// Per tool: the budgets its rules read.
+    budget_reads: BTreeMap<ToolName, BudgetReads>,
 }
 
 /// Compiled, validated policies, ready to decide. Cheap to clone.
@@ -269,6 +275,8 @@ struct Compiled {
 pub struct Engine {
     inner: Arc<Compiled>,
     authorizer: Arc<Authorizer>,
+    /// Whether decisions evaluate per-tool slices (always, except in [`Engine::unsliced`]).
+    sliced: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -611,7 +619,39 @@ impl Engine {
                     ),
                 )
             })
-            .collect();
+            .collect::<BTreeMap<_, _>>();
+        let actions = schema.action_entities().map_err(|e| {
+            vec![ConfigError {
+                location: "generated schema".into(),
+                message: e.to_string(),
+            }]
+        })?;
+        let mut slices = BTreeMap::new();
+        let mut budget_reads = BTreeMap::new();
+        for (tool, (action, _)) in &uids {
+            let declared = src.tools.get(tool).map(|t| &t.args);
+            let empty = BTreeMap::new();
+            let declared = declared.unwrap_or(&empty);
+            let both = slice(&policies, action, declared, &actions)
+                .and_then(|p| Ok((p, slice(&hold_rules, action, declared, &actions)?)));
+            match both {
+                Ok(both) => {
+                    let mut reads = BudgetReads::default();
+                    both.0
+                        .policies()
+                        .chain(both.1.policies())
+                        .for_each(|p| reads.add(p));
+                    budget_reads.insert(tool.clone(), reads);
+                    slices.insert(tool.clone(), both);
+                }
+                Err(message) => {
+                    return Err(vec![ConfigError {
+                        location: format!("policies for `{tool}`"),
+                        message,
+                    }]);
+                }
+            }
+        }
         Ok(Engine {
             inner: Arc::new(Compiled {
                 schema,
@@ -645,9 +685,31 @@ impl Engine {
                 agent_type,
                 entity_types,
                 uids,
+                slices,
+                budget_reads,
             }),
             authorizer: Arc::new(Authorizer::new()),
+            sliced: true,
         })
+    }
+
+    /// The same engine evaluating the whole policy set on every call, as Cedar alone would:
+    /// the reference that the per-tool slices are checked against.
+    pub fn unsliced(&self) -> Engine {
+        Engine {
+            sliced: false,
+            ..self.clone()
+        }
+    }
+
+    /// Whether a rule that can match `tool` reads budget `id` (`context.budgets.<id>`). The
+    /// gateway looks up only those counts; the others reach the context as 0, which no rule
+    /// that could match the call reads.
+    pub fn reads_budget(&self, tool: &ToolName, id: &str) -> bool {
+        self.inner
+            .budget_reads
+            .get(tool)
+            .is_none_or(|r| r.reads(id))
     }
 
     /// The hash of everything that decides: generated schema, policy files, entities.
@@ -885,95 +947,136 @@ impl Engine {
             }
         };
 
-        let response = self
-            .authorizer
-            .is_authorized(&request, &inner.policies, &inner.entities);
-        let errors: Vec<String> = response
-            .diagnostics()
-            .errors()
-            .map(|e| e.to_string())
-            .collect();
-        if !errors.is_empty() {
+        let slices = inner.slices.get(tool).filter(|_| self.sliced);
+        let verdict = self.authorize(
+            &request,
+            slices.map(|(p, _)| p),
+            &inner.policies,
+            args,
+            declared,
+        );
+        if !verdict.errors.is_empty() {
             return self.deny(
                 "policy-error",
                 category,
                 format!(
                     "policy evaluation failed, so the call is denied: {}",
-                    errors.join("; ")
+                    verdict.errors.join("; ")
                 ),
             );
         }
-        let mut reasons: Vec<String> = response
-            .diagnostics()
-            .reason()
-            .map(|id| id.to_string())
-            .collect();
-        reasons.sort();
-        match response.decision() {
-            CedarDecision::Deny => match reasons.first() {
-                Some(rule) => self.deny(rule, category, format!("forbidden by rule `{rule}`")),
-                None => self.deny("default-deny", category, "no rule permits this call".into()),
-            },
-            CedarDecision::Allow => {
-                // Hold rules that match this call (only evaluated when there are any).
-                let mut holds = Vec::new();
-                if !inner.hold_rules.is_empty() {
-                    let r =
-                        self.authorizer
-                            .is_authorized(&request, &inner.hold_rules, &inner.entities);
-                    let errors: Vec<String> =
-                        r.diagnostics().errors().map(|e| e.to_string()).collect();
-                    if !errors.is_empty() {
-                        return self.deny(
-                            "policy-error",
-                            category,
-                            format!(
-                                "a hold rule failed to evaluate, so the call is denied: {}",
-                                errors.join("; ")
-                            ),
-                        );
-                    }
-                    holds.extend(r.diagnostics().reason().map(|id| id.to_string()));
-                }
-                // The strictest approval decides: two-person over one approver.
-                let held = reasons
-                    .iter()
-                    .chain(holds.iter())
-                    .filter_map(|r| {
-                        inner
-                            .rules
-                            .get(r)
-                            .and_then(|m| m.approval.map(|a| (r.clone(), a)))
-                    })
-                    .max_by_key(|(_, a)| *a == Approval::TwoPerson);
-                let (outcome, rule, approval, reason) = match held {
-                    Some((rule, approval)) => {
-                        let reason = format!("rule `{rule}` requires human approval");
-                        (Outcome::Hold, rule, Some(approval), reason)
-                    }
-                    None => {
-                        let rule = reasons.first().cloned().unwrap_or_default();
-                        let reason = format!("permitted by rule `{rule}`");
-                        (Outcome::Allow, rule, None, reason)
-                    }
-                };
-                let rule_category = inner
-                    .rules
-                    .get(&rule)
-                    .and_then(|m| m.category.clone())
-                    .unwrap_or_else(|| category.clone());
-                Decision {
-                    outcome,
-                    permitted_by: reasons.first().cloned(),
-                    owner: self.owner_for(Some(&rule), &rule_category),
-                    rule,
-                    category: rule_category,
-                    reason,
-                    approval,
-                    policy_version: inner.version.clone(),
-                }
-            }
+        if let Some(rule) = verdict.forbids.first() {
+            return self.deny(rule, category, format!("forbidden by rule `{rule}`"));
         }
+        let reasons = verdict.permits;
+        if reasons.is_empty() {
+            return self.deny("default-deny", category, "no rule permits this call".into());
+        }
+        // Hold rules that match this call (only evaluated when there are any).
+        let mut holds = Vec::new();
+        if !inner.hold_rules.is_empty() {
+            let r = self.authorize(
+                &request,
+                slices.map(|(_, h)| h),
+                &inner.hold_rules,
+                args,
+                declared,
+            );
+            if !r.errors.is_empty() {
+                return self.deny(
+                    "policy-error",
+                    category,
+                    format!(
+                        "a hold rule failed to evaluate, so the call is denied: {}",
+                        r.errors.join("; ")
+                    ),
+                );
+            }
+            holds = r.forbids;
+        }
+        // The strictest approval decides: two-person over one approver.
+        let held = reasons
+            .iter()
+            .chain(holds.iter())
+            .filter_map(|r| {
+                inner
+                    .rules
+                    .get(r)
+                    .and_then(|m| m.approval.map(|a| (r.clone(), a)))
+            })
+            .max_by_key(|(_, a)| *a == Approval::TwoPerson);
+        let (outcome, rule, approval, reason) = match held {
+            Some((rule, approval)) => {
+                let reason = format!("rule `{rule}` requires human approval");
+                (Outcome::Hold, rule, Some(approval), reason)
+            }
+            None => {
+                let rule = reasons.first().cloned().unwrap_or_default();
+                let reason = format!("permitted by rule `{rule}`");
+                (Outcome::Allow, rule, None, reason)
+            }
+        };
+        let rule_category = inner
+            .rules
+            .get(&rule)
+            .and_then(|m| m.category.clone())
+            .unwrap_or_else(|| category.clone());
+        Decision {
+            outcome,
+            permitted_by: reasons.first().cloned(),
+            owner: self.owner_for(Some(&rule), &rule_category),
+            rule,
+            category: rule_category,
+            reason,
+            approval,
+            policy_version: inner.version.clone(),
+        }
+    }
+}
+
+/// What Cedar found across the sets evaluated for one call: the satisfied rules by effect
+/// (each sorted) and every evaluation error.
+#[derive(Debug, Default)]
+struct Verdict {
+    permits: Vec<String>,
+    forbids: Vec<String>,
+    errors: Vec<String>,
+}
+
+impl Engine {
+    /// Evaluates the tool's slice of a policy set (or the whole set when the tool has none):
+    /// the same satisfied rules and errors as the whole set, in less time (see `slice`).
+    fn authorize(
+        &self,
+        request: &Request,
+        slice: Option<&Slice>,
+        whole: &PolicySet,
+        args: &Map<String, Value>,
+        declared: &BTreeMap<String, ArgSpec>,
+    ) -> Verdict {
+        let mut v = Verdict::default();
+        let mut one = |set: &PolicySet| {
+            let response = self
+                .authorizer
+                .is_authorized(request, set, &self.inner.entities);
+            v.errors
+                .extend(response.diagnostics().errors().map(|e| e.to_string()));
+            let to = match response.decision() {
+                CedarDecision::Allow => &mut v.permits,
+                // A Deny names the forbids that matched, or nothing.
+                CedarDecision::Deny => &mut v.forbids,
+            };
+            to.extend(response.diagnostics().reason().map(|id| id.to_string()));
+        };
+        match slice {
+            Some(s) => s.sets(args, declared).for_each(&mut one),
+            None => one(whole),
+        }
+        v.permits.sort();
+        v.forbids.sort();
+        // Cedar reports errors in no fixed order; the reason text should not vary.
+        v.errors.sort();
+        v
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod diff;
 pub mod engine;
+mod slice;
 pub mod table;
 
 pub use config::ArgSpec;

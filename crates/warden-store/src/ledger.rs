@@ -35,12 +35,12 @@ use crate::{NewLeaf, Store, StoreError, StoredCheckpoint};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use warden_core::AuditEvent;
 use warden_ledger::{CheckpointError, CheckpointVerifier, LeafError, leaf};
-use writer::{Request, Writer};
+use writer::{Reply, Request, Writer};
 
 /// Leaves one group commit writes at most.
 pub const MAX_BATCH: usize = 4096;
@@ -129,9 +129,32 @@ impl Ledger {
         let leaf = prepare(event)?;
         let (reply, answer) = sync_channel(1);
         self.sender
-            .send(Request::Append(leaf, reply))
+            .send(Request::Append(leaf, Reply::Blocking(reply)))
             .map_err(|_| LedgerError::Closed)?;
         let (index, _leaf) = answer.recv().map_err(|_| LedgerError::Closed)?;
+        index
+    }
+
+    /// [`Ledger::append`] for async callers: the event is encoded on the caller's thread and
+    /// the task waits for the group commit without holding a thread (no `spawn_blocking`, no
+    /// parked thread per append). Only a full queue makes the caller's thread wait.
+    pub async fn append_async(&self, event: &AuditEvent) -> Result<u64, LedgerError> {
+        let leaf = prepare(event)?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let request = Request::Append(leaf, Reply::Task(reply));
+        match self.sender.try_send(request) {
+            Ok(()) => {}
+            Err(TrySendError::Full(request)) => {
+                let sender = self.sender.clone();
+                tokio::task::spawn_blocking(move || sender.send(request).map_err(|_| ()))
+                    .await
+                    .map_err(|_| LedgerError::Closed)?
+                    .map_err(|_| LedgerError::Closed)?;
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(LedgerError::Closed),
+        }
+        // The leaf comes back to be freed here (see `writer::Reply`).
+        let (index, _leaf) = answer.await.map_err(|_| LedgerError::Closed)?;
         index
     }
 

@@ -3,7 +3,8 @@
 use crate::{EventFilter, Halt, NewLeaf, PendingRequest, Store, StoreError, StoredCheckpoint};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use warden_ledger::{Hash, Salt, SealedContent, StoredLeaf};
 
 const MIGRATIONS: &[&str] = &[
@@ -131,6 +132,9 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     ledger: Option<Mutex<Connection>>,
     _checkpointer: Option<WalCheckpointer>,
+    /// Set by the checkpointer when the WAL is long: the ledger writer then checkpoints after
+    /// its next commit (see `WalCheckpointer`).
+    restart_wal: Arc<AtomicBool>,
 }
 
 /// Copies the WAL into the database file from its own thread and connection, so the ledger's
@@ -144,8 +148,10 @@ struct WalCheckpointer {
 
 impl WalCheckpointer {
     const EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+    /// WAL length (in pages) past which the writer is asked to restart it: 16 MiB of 4 KiB pages.
+    const RESTART_AT_FRAMES: i64 = 4096;
 
-    fn start(path: &Path) -> Result<Self, StoreError> {
+    fn start(path: &Path, restart: Arc<AtomicBool>) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let (stop, stopped) = std::sync::mpsc::sync_channel::<()>(1);
@@ -155,9 +161,20 @@ impl WalCheckpointer {
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(Self::EVERY)
                 {
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
-                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    let frames = conn
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
+                    match frames {
+                        // Under steady load this checkpoint never finds the WAL fully copied
+                        // when the next write starts (the writer has always added more), so
+                        // SQLite never starts it over and it grows without bound (seen: 3 GB in
+                        // two minutes, its index mapped into memory). Once it is long, the
+                        // ledger writer checkpoints the little that is left itself, right
+                        // after a commit, so its next commit starts the WAL from the beginning.
+                        Ok(frames) if frames > Self::RESTART_AT_FRAMES => {
+                            restart.store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
                     }
                 }
             })
@@ -286,8 +303,10 @@ impl SqliteStore {
         let ledger = Connection::open(path)?;
         Self::configure(&ledger)?;
         ledger.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // After a restart, the WAL file is cut back to this size rather than kept at its peak.
+        ledger.pragma_update(None, "journal_size_limit", 16 * 1024 * 1024)?;
         store.ledger = Some(Mutex::new(ledger));
-        store._checkpointer = Some(WalCheckpointer::start(path)?);
+        store._checkpointer = Some(WalCheckpointer::start(path, store.restart_wal.clone())?);
         Ok(store)
     }
 
@@ -331,6 +350,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             ledger: None,
             _checkpointer: None,
+            restart_wal: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -386,6 +406,11 @@ impl Store for SqliteStore {
                 }
             }
             tx.commit()?;
+            if self.restart_wal.swap(false, Ordering::Relaxed)
+                && let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            {
+                tracing::warn!(error = %e, "WAL checkpoint before restart failed");
+            }
             Ok(to_u64(first))
         })
     }

@@ -23,7 +23,26 @@ pub(super) enum Request {
 /// The answer to an append, with the leaf handed back: the caller's thread allocated it and
 /// frees it. (glibc frees of another thread's allocations contend on its arena lock; returning
 /// the leaf made group commit markedly faster on two cores.)
-pub(super) type Reply = SyncSender<(Result<u64, LedgerError>, NewLeaf)>;
+pub(super) enum Reply {
+    /// A thread blocked in [`super::Ledger::append`].
+    Blocking(SyncSender<(Result<u64, LedgerError>, NewLeaf)>),
+    /// A task awaiting [`super::Ledger::append_async`]: no thread waits.
+    Task(tokio::sync::oneshot::Sender<(Result<u64, LedgerError>, NewLeaf)>),
+}
+
+impl Reply {
+    fn send(self, answer: (Result<u64, LedgerError>, NewLeaf)) {
+        // A caller that went away no longer needs its answer.
+        match self {
+            Reply::Blocking(s) => {
+                let _ = s.send(answer);
+            }
+            Reply::Task(s) => {
+                let _ = s.send(answer);
+            }
+        }
+    }
+}
 
 pub(super) struct Writer {
     store: Arc<dyn Store>,
@@ -189,7 +208,7 @@ impl Writer {
         if let Some(why) = &self.broken {
             let message = format!("the ledger is halted: {why}");
             for (reply, leaf) in replies.into_iter().zip(leaves) {
-                let _ = reply.send((Err(LedgerError::Write(message.clone())), leaf));
+                reply.send((Err(LedgerError::Write(message.clone())), leaf));
             }
             return;
         }
@@ -204,7 +223,7 @@ impl Writer {
         match outcome {
             Ok(first) => {
                 for ((i, reply), leaf) in (0u64..).zip(replies).zip(leaves) {
-                    let _ = reply.send((Ok(first + i), leaf));
+                    reply.send((Ok(first + i), leaf));
                 }
             }
             Err(message) => {
@@ -223,7 +242,7 @@ impl Writer {
                     Err(e) => self.broken = Some(e.to_string()),
                 }
                 for (reply, leaf) in replies.into_iter().zip(leaves) {
-                    let _ = reply.send((Err(LedgerError::Write(message.clone())), leaf));
+                    reply.send((Err(LedgerError::Write(message.clone())), leaf));
                 }
             }
         }
