@@ -652,7 +652,7 @@ impl Engine {
                 }
             }
         }
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(Compiled {
                 schema,
                 policies,
@@ -690,7 +690,14 @@ impl Engine {
             }),
             authorizer: Arc::new(Authorizer::new()),
             sliced: true,
-        })
+        };
+        engine.probe().map_err(|message| {
+            vec![ConfigError {
+                location: "generated schema".into(),
+                message: format!("a call's request would not fit the schema: {message}"),
+            }]
+        })?;
+        Ok(engine)
     }
 
     /// The same engine evaluating the whole policy set on every call, as Cedar alone would:
@@ -870,72 +877,7 @@ impl Engine {
             }
         }
 
-        let record = |fields: Vec<(String, RestrictedExpression)>| {
-            RestrictedExpression::new_record(fields).map_err(|e| e.to_string())
-        };
-        let context = (|| -> Result<Vec<(String, RestrictedExpression)>, String> {
-            let budgets = inner
-                .budget_ids
-                .iter()
-                .map(|(id, limit)| {
-                    let used = state.budgets_used.get(id).copied().unwrap_or(0);
-                    let b = record(vec![
-                        (
-                            "used".into(),
-                            RestrictedExpression::new_long(i64::from(used)),
-                        ),
-                        (
-                            "limit".into(),
-                            RestrictedExpression::new_long(i64::from(*limit)),
-                        ),
-                    ])?;
-                    Ok((id.clone(), b))
-                })
-                .collect::<Result<Vec<_>, String>>()?;
-            Ok(vec![
-                ("args".into(), record(cedar_args)?),
-                (
-                    "session".into(),
-                    record(vec![
-                        (
-                            "id".into(),
-                            RestrictedExpression::new_string(session.to_string()),
-                        ),
-                        (
-                            "tainted".into(),
-                            RestrictedExpression::new_bool(state.session_tainted),
-                        ),
-                        (
-                            "taint_level".into(),
-                            RestrictedExpression::new_long(state.taint_level),
-                        ),
-                        (
-                            "taint_source".into(),
-                            RestrictedExpression::new_string(state.taint_source.clone()),
-                        ),
-                        (
-                            "read_untrusted".into(),
-                            RestrictedExpression::new_bool(state.read_untrusted),
-                        ),
-                    ])?,
-                ),
-                ("budgets".into(), record(budgets)?),
-                ("now".into(), RestrictedExpression::new_long(state.now)),
-            ])
-        })();
-
-        let request = (|| -> Result<Request, String> {
-            // Type names and the tool's action and resource ids are parsed once, at load.
-            let Some((a, r)) = inner.uids.get(tool).cloned() else {
-                return Err(format!("`{tool}` has no Cedar action"));
-            };
-            let p = EntityUid::from_type_name_and_id(
-                inner.agent_type.clone(),
-                principal.0.parse().map_err(|e| format!("{e}"))?,
-            );
-            let ctx = Context::from_pairs(context?).map_err(|e| e.to_string())?;
-            Request::new(p, a, r, ctx, Some(&inner.schema)).map_err(|e| e.to_string())
-        })();
+        let request = self.request(principal, tool, cedar_args, session, state, None);
         let request = match request {
             Ok(r) => r,
             Err(why) => {
@@ -1031,6 +973,124 @@ impl Engine {
             approval,
             policy_version: inner.version.clone(),
         }
+    }
+}
+
+impl Engine {
+    /// The Cedar request for a call whose arguments are already converted (`ArgType::to_cedar`).
+    ///
+    /// Per call it is built without Cedar's schema check of the request (a third of a
+    /// decision's time): the context's shape is fixed per tool by the generated schema and the
+    /// argument types, and [`Engine::probe`] checks every tool's shape against the schema at
+    /// load, with all of its arguments and with only the required ones.
+    fn request(
+        &self,
+        principal: &Principal,
+        tool: &ToolName,
+        cedar_args: Vec<(String, RestrictedExpression)>,
+        session: &str,
+        state: &CallState,
+        schema: Option<&Schema>,
+    ) -> Result<Request, String> {
+        let inner = &self.inner;
+        let record = |fields: Vec<(String, RestrictedExpression)>| {
+            RestrictedExpression::new_record(fields).map_err(|e| e.to_string())
+        };
+        let budgets = inner
+            .budget_ids
+            .iter()
+            .map(|(id, limit)| {
+                let used = state.budgets_used.get(id).copied().unwrap_or(0);
+                let b = record(vec![
+                    (
+                        "used".into(),
+                        RestrictedExpression::new_long(i64::from(used)),
+                    ),
+                    (
+                        "limit".into(),
+                        RestrictedExpression::new_long(i64::from(*limit)),
+                    ),
+                ])?;
+                Ok((id.clone(), b))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let context = vec![
+            ("args".into(), record(cedar_args)?),
+            (
+                "session".into(),
+                record(vec![
+                    (
+                        "id".into(),
+                        RestrictedExpression::new_string(session.to_string()),
+                    ),
+                    (
+                        "tainted".into(),
+                        RestrictedExpression::new_bool(state.session_tainted),
+                    ),
+                    (
+                        "taint_level".into(),
+                        RestrictedExpression::new_long(state.taint_level),
+                    ),
+                    (
+                        "taint_source".into(),
+                        RestrictedExpression::new_string(state.taint_source.clone()),
+                    ),
+                    (
+                        "read_untrusted".into(),
+                        RestrictedExpression::new_bool(state.read_untrusted),
+                    ),
+                ])?,
+            ),
+            ("budgets".into(), record(budgets)?),
+            ("now".into(), RestrictedExpression::new_long(state.now)),
+        ];
+        // Type names and the tool's action and resource ids are parsed once, at load.
+        let Some((a, r)) = inner.uids.get(tool).cloned() else {
+            return Err(format!("`{tool}` has no Cedar action"));
+        };
+        let p = EntityUid::from_type_name_and_id(
+            inner.agent_type.clone(),
+            principal.0.parse().map_err(|e| format!("{e}"))?,
+        );
+        let ctx = Context::from_pairs(context).map_err(|e| e.to_string())?;
+        Request::new(p, a, r, ctx, schema).map_err(|e| e.to_string())
+    }
+
+    /// Checks, for every tool, that the request a call builds fits the schema: once with every
+    /// declared argument and once with only the required ones, with a value of each type.
+    fn probe(&self) -> Result<(), String> {
+        for (tool, declared) in &self.inner.args {
+            for all in [true, false] {
+                let mut args = Vec::new();
+                for (name, spec) in declared {
+                    if !all && !spec.required {
+                        continue;
+                    }
+                    let sample = match &spec.ty {
+                        ArgType::String | ArgType::Entity(_) => json!("probe"),
+                        ArgType::Long => json!(0),
+                        ArgType::Bool => json!(false),
+                        ArgType::StringSet => json!(["probe"]),
+                    };
+                    let v = spec
+                        .ty
+                        .to_cedar(&sample, &self.inner.entity_types)
+                        .map_err(|e| format!("`{tool}` argument `{name}` {e}"))?;
+                    args.push((name.clone(), v));
+                }
+                let state = CallState::default();
+                self.request(
+                    &Principal("probe".into()),
+                    tool,
+                    args,
+                    "probe",
+                    &state,
+                    Some(&self.inner.schema),
+                )
+                .map_err(|e| format!("`{tool}`: {e}"))?;
+            }
+        }
+        Ok(())
     }
 }
 
