@@ -169,6 +169,13 @@ pub async fn serve_http(
     );
     let router = axum::Router::new().nest_service(HTTP_PATH, service);
     tracing::info!(server = %server, address = %local, path = HTTP_PATH, "lab server listening");
+    // TCP_NODELAY, as warden's own listener (see `warden serve`): otherwise each response
+    // stream's end waits for the client's delayed ACK and connections are not reused.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+        }
+    });
     axum::serve(listener, router).await.map_err(LabError::Http)
 }
 
