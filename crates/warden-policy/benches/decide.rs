@@ -13,24 +13,14 @@
 
 use criterion::{BenchmarkId, Criterion, black_box, criterion_group, criterion_main};
 use serde_json::{Map, Value, json};
-use std::path::Path;
 use warden_core::{ArgsDigest, Principal, ToolName};
 use warden_policy::{CallState, Config};
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 fn config_with(n: usize) -> (tempfile::TempDir, Config) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/soc");
-    let dir = tempfile::tempdir().unwrap();
-    for f in [
-        "warden.toml",
-        "entities.cedarschema",
-        "entities.json",
-        "policies/soc.cedar",
-    ] {
-        let to = dir.path().join(f);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(src.join(f), to).unwrap();
-    }
-    let base = std::fs::read_to_string(src.join("policies/soc.cedar")).unwrap();
+    let base = std::fs::read_to_string(support::example_dir().join("policies/soc.cedar")).unwrap();
     let base_count = base.matches("@id(").count();
     let mut extra = String::new();
     for i in 0..n.saturating_sub(base_count) {
@@ -40,16 +30,7 @@ fn config_with(n: usize) -> (tempfile::TempDir, Config) {
             50 + i % 50
         ));
     }
-    std::fs::write(dir.path().join("policies/generated.cedar"), extra).unwrap();
-    let toml = std::fs::read_to_string(dir.path().join("warden.toml"))
-        .unwrap()
-        .replace(
-            "files = [\"policies/soc.cedar\"]",
-            "files = [\"policies/soc.cedar\", \"policies/generated.cedar\"]",
-        );
-    std::fs::write(dir.path().join("warden.toml"), toml).unwrap();
-    let config = Config::load(&dir.path().join("warden.toml")).unwrap();
-    (dir, config)
+    support::example_with(&extra)
 }
 
 fn args(v: Value) -> Map<String, Value> {

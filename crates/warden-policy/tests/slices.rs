@@ -10,7 +10,8 @@
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
-use std::path::Path;
+mod support;
+
 use warden_core::{Principal, ToolName};
 use warden_policy::{CallState, Config};
 
@@ -74,33 +75,12 @@ fn rule_text(i: usize, r: &Rule) -> String {
 }
 
 fn config_with(rules: &[Rule]) -> (tempfile::TempDir, Config) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/soc");
-    let dir = tempfile::tempdir().unwrap();
-    for f in [
-        "warden.toml",
-        "entities.cedarschema",
-        "entities.json",
-        "policies/soc.cedar",
-    ] {
-        let to = dir.path().join(f);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(src.join(f), to).unwrap();
-    }
     let text: String = rules
         .iter()
         .enumerate()
         .map(|(i, r)| rule_text(i, r))
         .collect();
-    std::fs::write(dir.path().join("policies/generated.cedar"), text).unwrap();
-    let toml = std::fs::read_to_string(dir.path().join("warden.toml"))
-        .unwrap()
-        .replace(
-            "files = [\"policies/soc.cedar\"]",
-            "files = [\"policies/soc.cedar\", \"policies/generated.cedar\"]",
-        );
-    std::fs::write(dir.path().join("warden.toml"), toml).unwrap();
-    let config = Config::load(&dir.path().join("warden.toml")).unwrap_or_else(|e| panic!("{e}"));
-    (dir, config)
+    support::example_with(&text)
 }
 
 fn rule() -> impl Strategy<Value = Rule> {
