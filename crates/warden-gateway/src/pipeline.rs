@@ -225,7 +225,7 @@ impl Gateway {
         };
 
         // 2. Context: warden's state about this call.
-        let state = self.call_state(&call).await?;
+        let state = self.call_state(&config, &call).await?;
 
         // 3. Policy: forbid > permit-with-approval > permit > default deny.
         let mut decision = config.engine.decide(
@@ -457,11 +457,12 @@ impl Gateway {
         )
     }
 
-    async fn call_state(&self, call: &ToolCall) -> Result<CallState, CallError> {
+    /// The state the policy sees, under `config` — the call's own, so that the budgets looked
+    /// up are the ones its engine's rules read even if a reload lands meanwhile.
+    async fn call_state(&self, config: &Config, call: &ToolCall) -> Result<CallState, CallError> {
         let now = now_ms();
         // Only the counts that a rule which can match this tool reads (in the policy or the
         // shadow policy): a read that calls no budgeted rule costs no store query.
-        let config = self.config();
         let budgets: Vec<(String, String, i64)> = config
             .budgets
             .iter()

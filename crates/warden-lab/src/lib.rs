@@ -170,7 +170,7 @@ pub async fn serve_http(
     let router = axum::Router::new().nest_service(HTTP_PATH, service);
     tracing::info!(server = %server, address = %local, path = HTTP_PATH, "lab server listening");
     // TCP_NODELAY, as warden's own listener (see `warden serve`): otherwise each response
-    // stream's end waits for the client's delayed ACK and connections are not reused.
+    // stream's end waits for the client's delayed ACK (about 40 ms).
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");

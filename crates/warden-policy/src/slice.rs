@@ -15,8 +15,8 @@
 //!   still seen (and denies).
 //!
 //! The result of evaluating the slices is the same set of satisfied rules and errors as
-//! evaluating the whole set; `tests::slices_decide_like_the_whole_set` checks that on generated
-//! rules and calls.
+//! evaluating the whole set; `slices_decide_like_the_whole_set` in `tests/slices.rs` checks that
+//! on generated rules and calls.
 
 use crate::config::ArgSpec;
 use crate::engine::ArgType;

@@ -171,7 +171,7 @@ impl WalCheckpointer {
                         // ledger writer checkpoints the little that is left itself, right
                         // after a commit, so its next commit starts the WAL from the beginning.
                         Ok(frames) if frames > Self::RESTART_AT_FRAMES => {
-                            restart.store(true, std::sync::atomic::Ordering::Relaxed);
+                            restart.store(true, Ordering::Relaxed);
                         }
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),

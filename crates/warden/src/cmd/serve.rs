@@ -130,8 +130,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let signal = shutdown.clone();
     // TCP_NODELAY: a response stream's last chunk is a small segment written after the answer;
-    // with Nagle's algorithm it waited for the client's delayed ACK (about 40 ms), the client
-    // gave up waiting and dropped the connection, and every call paid for a new one.
+    // with Nagle's algorithm it waited for the client's delayed ACK (about 40 ms) before the
+    // stream ended and the connection could carry the next call.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
