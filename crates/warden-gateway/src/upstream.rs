@@ -34,6 +34,25 @@ pub struct Upstream {
     connecting: tokio::sync::Mutex<()>,
 }
 
+/// The HTTP client for one Streamable HTTP upstream: kept-alive connections, no redirects.
+///
+/// rmcp's default client keeps no idle connection (`pool_max_idle_per_host(0)`), so every call
+/// opened and closed a TCP connection: a connect on each call's path and thousands of sockets
+/// in TIME-WAIT under load. rmcp does so for servers that send a stream's last chunk late
+/// (Nagle's algorithm against the client's delayed ACK): rmcp delivers the answer first and
+/// then reads the stream to its end (for at most 50 ms) so the connection can go back to the
+/// pool. Against such a server a connection comes back late and the next call opens a new one,
+/// which is what the default does on every call. Redirects are not followed: the configured URL
+/// is the upstream, and a 3xx from it is an error, not a new destination.
+pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_nodelay(true)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
 /// The executable that `command = "@self"` names: warden itself (the bundled lab runs this way).
 pub const SELF_COMMAND: &str = "@self";
 
@@ -100,7 +119,10 @@ impl Upstream {
                     .map_err(|e| self.unavailable(e.to_string()))
             }
             Transport::Http { url } => {
-                let transport = StreamableHttpClientTransport::from_config(
+                let http = http_client(self.timeout)
+                    .map_err(|e| self.unavailable(format!("cannot build an HTTP client: {e}")))?;
+                let transport = StreamableHttpClientTransport::with_client(
+                    http,
                     StreamableHttpClientTransportConfig::with_uri(url.as_str()),
                 );
                 ().serve(transport)

@@ -82,3 +82,45 @@ fn bench_refuses_zero_clients() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("`--clients`"));
 }
+
+#[test]
+fn a_paced_bench_offers_the_rate_asked_for() {
+    let out = Command::new(common::warden_bin())
+        .args([
+            "bench",
+            "--quick",
+            "--json",
+            "--clients",
+            "4",
+            "--calls",
+            "100",
+            "--warmup",
+            "10",
+            "--rate",
+            "200",
+        ])
+        .env("WARDEN_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "bench failed: {stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["workload"]["offered_calls_per_sec"], 200.0);
+    for path in ["direct", "warden"] {
+        let p = &report["levels"][0][path];
+        assert_eq!(p["errors"], 0, "{path}: {p}");
+        // 100 calls at 200 a second: the last one is due after 0.495 s, however fast the path.
+        assert!(p["seconds"].as_f64().unwrap() >= 0.49, "{path}: {p}");
+        assert!(p["calls_per_sec"].as_f64().unwrap() <= 205.0, "{path}: {p}");
+    }
+}
+
+#[test]
+fn bench_refuses_a_rate_of_zero() {
+    let out = Command::new(common::warden_bin())
+        .args(["bench", "--quick", "--rate", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`--rate`"));
+}

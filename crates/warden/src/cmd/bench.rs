@@ -43,6 +43,11 @@ pub struct Args {
     /// Unmeasured calls per level and path before measuring
     #[arg(long, default_value_t = 1_000)]
     pub warmup: usize,
+    /// Calls per second offered by all clients together, on a fixed schedule, instead of each
+    /// client calling again as soon as it is answered; latency then counts from each call's
+    /// scheduled time. Below saturation this shows what warden adds to a call, not queueing
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Seconds of load through warden after the levels, at the largest level, sampling memory
     #[arg(long, default_value_t = 0)]
     pub soak_secs: u64,
@@ -62,6 +67,9 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         args.calls = args.calls.min(300);
         args.warmup = args.warmup.min(50);
         args.soak_secs = args.soak_secs.min(2);
+    }
+    if args.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+        bail!("`--rate` needs a number of calls per second above zero");
     }
     if args.clients.is_empty() || args.clients.contains(&0) {
         bail!("`--clients` needs one or more counts above zero");
@@ -120,6 +128,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             clients,
             calls: args.calls.max(clients),
             warmup: args.warmup,
+            rate: args.rate,
         };
         let direct = measure(&work, &direct, &[lab.pid()]).await?;
         let warden_run = measure(&work, &through, &[lab.pid(), warden.pid()]).await?;
@@ -149,6 +158,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             "tool": format!("{SERVER}.{TOOL}"),
             "agent": "triage",
             "calls_per_level": args.calls,
+            "offered_calls_per_sec": args.rate,
             "warmup_per_level": args.warmup,
             "transport": "Streamable HTTP on loopback",
             "quick": args.quick,
@@ -161,7 +171,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report.render(args.calls));
+        print!("{}", report.render(args.calls, args.rate));
     }
     let failed: u64 = report
         .levels
@@ -405,15 +415,19 @@ fn check_ledger(exe: &Path, config: &Path) -> anyhow::Result<LedgerCheck> {
 
 impl Report {
     /// The report as Markdown tables, as `docs/benchmarks.md` shows them.
-    fn render(&self, calls: usize) -> String {
+    fn render(&self, calls: usize, rate: Option<f64>) -> String {
         use std::fmt::Write;
         let num = |v: Option<f64>, d: usize| v.map_or_else(|| "n/a".into(), |x| format!("{x:.d$}"));
         let mib = |k: Option<u64>| num(k.map(|k| k as f64 / 1024.0), 1);
         let mut s = String::new();
         let m = &self.machine;
+        let pace = rate.map_or_else(
+            || "each client calling as soon as it is answered".to_string(),
+            |r| format!("{r} calls/s offered, latency from each call's scheduled time"),
+        );
         let _ = writeln!(
             s,
-            "warden bench — {calls} calls of {SERVER}.{TOOL} per level and path; {} build, {} cpus ({}), {}\n",
+            "warden bench — {calls} calls of {SERVER}.{TOOL} per level and path, {pace}; {} build, {} cpus ({}), {}\n",
             m.profile, m.cpus, m.cpu, self.date
         );
         let _ = writeln!(

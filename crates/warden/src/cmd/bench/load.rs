@@ -28,6 +28,9 @@ pub struct Workload {
     pub calls: usize,
     /// Unmeasured calls first, to open connections and fill caches.
     pub warmup: usize,
+    /// Calls per second offered by all clients together, each client on a fixed schedule;
+    /// `None`: each client sends its next call as soon as the last one is answered.
+    pub rate: Option<f64>,
 }
 
 pub struct Run {
@@ -50,7 +53,14 @@ async fn connect(path: &Path) -> anyhow::Result<Client> {
     if let Some(token) = &path.token {
         config = config.auth_header(token.clone());
     }
-    let transport = StreamableHttpClientTransport::from_config(config);
+    // A kept-alive connection, as an agent's HTTP client keeps one (rmcp's default client opens
+    // a connection per call); the same client on both paths, and warden's own upstream client
+    // is pooled too (`warden_gateway::upstream::http_client`).
+    let http = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .context("cannot build an HTTP client")?;
+    let transport = StreamableHttpClientTransport::with_client(http, config);
     ().serve(transport)
         .await
         .with_context(|| format!("cannot open an MCP session with {}", path.url))
@@ -63,19 +73,35 @@ fn arguments() -> JsonObject {
     args
 }
 
-/// One call; its latency, or `None` when it failed or was refused.
-async fn call(peer: &Peer<RoleClient>, tool: &str, args: &JsonObject) -> Option<Duration> {
-    let start = Instant::now();
+/// One call; its latency, counted from `due` (when it should have been sent), or `None` when
+/// it failed or was refused.
+async fn call(
+    peer: &Peer<RoleClient>,
+    tool: &str,
+    args: &JsonObject,
+    due: Instant,
+) -> Option<Duration> {
     let request = CallToolRequestParams::new(tool.to_string()).with_arguments(args.clone());
     match tokio::time::timeout(CALL_TIMEOUT, peer.call_tool(request)).await {
-        Ok(Ok(result)) if result.is_error != Some(true) => Some(start.elapsed()),
+        Ok(Ok(result)) if result.is_error != Some(true) => Some(due.elapsed()),
         _ => None,
     }
 }
 
 /// `calls` calls spread over `peers`, all starting together; (latencies, errors).
-async fn drive(peers: &[Peer<RoleClient>], tool: &str, calls: usize) -> (Vec<u64>, u64) {
+///
+/// With a `rate`, client `i` of `n` sends its `k`-th call at `start + (k·n + i) / rate`. A call
+/// whose client is behind schedule (still waiting for its previous answer) counts from when it
+/// was due, so the wait is charged to the system (no coordinated omission); one on time counts
+/// from when the client's timer woke, so the timer's 1 ms steps are not charged to it.
+async fn drive(
+    peers: &[Peer<RoleClient>],
+    tool: &str,
+    calls: usize,
+    rate: Option<f64>,
+) -> (Vec<u64>, u64) {
     let n = peers.len().max(1);
+    let start = Instant::now();
     let mut tasks = Vec::with_capacity(n);
     for (i, peer) in peers.iter().enumerate() {
         let share = calls / n + usize::from(i < calls % n);
@@ -84,8 +110,22 @@ async fn drive(peers: &[Peer<RoleClient>], tool: &str, calls: usize) -> (Vec<u64
             let args = arguments();
             let mut latencies = Vec::with_capacity(share);
             let mut errors = 0u64;
-            for _ in 0..share {
-                match call(&peer, &tool, &args).await {
+            for k in 0..share {
+                let due = match rate {
+                    Some(r) => {
+                        let at = start + Duration::from_secs_f64((k * n + i) as f64 / r);
+                        if Instant::now() < at {
+                            // On time: counted from when the timer woke (it has 1 ms steps).
+                            tokio::time::sleep_until(at.into()).await;
+                            Instant::now()
+                        } else {
+                            // Behind schedule: the wait for the previous answer counts too.
+                            at
+                        }
+                    }
+                    None => Instant::now(),
+                };
+                match call(&peer, &tool, &args, due).await {
                     Some(d) => latencies.push(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
                     None => errors += 1,
                 }
@@ -131,7 +171,7 @@ pub async fn run(work: &Workload, path: &Path, pids: &[u32]) -> anyhow::Result<R
         clients.push(connect(path).await?);
     }
     let peers: Vec<Peer<RoleClient>> = clients.iter().map(|c| c.peer().clone()).collect();
-    let (_, warm_errors) = drive(&peers, &path.tool, work.warmup).await;
+    let (_, warm_errors) = drive(&peers, &path.tool, work.warmup, work.rate).await;
     if warm_errors > 0 {
         anyhow::bail!(
             "{warm_errors} of {} warm-up calls to `{}` at {} failed",
@@ -144,7 +184,7 @@ pub async fn run(work: &Workload, path: &Path, pids: &[u32]) -> anyhow::Result<R
     let sampler = sample_rss(pids.to_vec(), stop.clone());
     let cpu = ProcStat::own_cpu_secs();
     let start = Instant::now();
-    let (latencies_ns, errors) = drive(&peers, &path.tool, work.calls).await;
+    let (latencies_ns, errors) = drive(&peers, &path.tool, work.calls, work.rate).await;
     let wall = start.elapsed();
     let client_cpu_secs = ProcStat::own_cpu_secs() - cpu;
     stop.store(true, Ordering::Relaxed);
@@ -208,7 +248,7 @@ pub async fn soak(path: &Path, clients: usize, length: Duration, pid: u32) -> an
         tasks.push(tokio::spawn(async move {
             let args = arguments();
             while Instant::now() < deadline {
-                match call(&peer, &tool, &args).await {
+                match call(&peer, &tool, &args, Instant::now()).await {
                     Some(_) => done.fetch_add(1, Ordering::Relaxed),
                     None => failed.fetch_add(1, Ordering::Relaxed),
                 };
