@@ -28,6 +28,12 @@ pub trait AuditLog: Send + Sync {
     /// [`AuditLog::append`] for async callers: resolves once `event` is durable.
     fn append_async<'a>(&'a self, event: &'a warden_core::AuditEvent) -> Appending<'a>;
 
+    /// [`AuditLog::append_async`] for an event recorded after the action it describes (an
+    /// outcome): it may wait briefly to share another append's commit. Resolves once durable.
+    fn append_deferred<'a>(&'a self, event: &'a warden_core::AuditEvent) -> Appending<'a> {
+        self.append_async(event)
+    }
+
     /// Writes what is queued, signs a final checkpoint and refuses later appends. `warden serve`
     /// calls it when it stops.
     fn shutdown(&self) -> Result<(), AuditError> {
@@ -42,6 +48,10 @@ impl AuditLog for Ledger {
 
     fn append_async<'a>(&'a self, event: &'a warden_core::AuditEvent) -> Appending<'a> {
         Box::pin(async move { Ok(Ledger::append_async(self, event).await?) })
+    }
+
+    fn append_deferred<'a>(&'a self, event: &'a warden_core::AuditEvent) -> Appending<'a> {
+        Box::pin(async move { Ok(Ledger::append_deferred(self, event).await?) })
     }
 
     fn shutdown(&self) -> Result<(), AuditError> {

@@ -178,12 +178,13 @@ impl Gateway {
 
     /// Appends `event` without making the caller wait until it is durable: for what is recorded
     /// after the action already happened (an outcome), where waiting protects nothing and only
-    /// delays the agent's answer by one group commit. A failure is logged as loudly as an
+    /// delays the agent's answer by one group commit. The append is deferred: it shares the next
+    /// commit (within the ledger's `defer_within`) rather than paying an fsync of its own. A failure is logged as loudly as an
     /// awaited one would be; [`Gateway::flush_audit`] waits for every such append.
     fn record_detached(&self, event: AuditEvent) {
         let audit = self.audit.clone();
         self.detached.spawn(async move {
-            if let Err(e) = audit.append_async(&event).await {
+            if let Err(e) = audit.append_deferred(&event).await {
                 tracing::error!(error = %e, kind = ?event.kind, "audit event not recorded");
             }
         });

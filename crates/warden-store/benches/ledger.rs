@@ -68,6 +68,7 @@ fn open(dir: &std::path::Path) -> (Arc<dyn Store>, Ledger) {
             key_path: dir.join("ledger.key"),
             origin: "bench.warden/ledger".into(),
             checkpoint_interval: Duration::from_secs(10),
+            defer_within: warden_store::DEFER_WITHIN,
         },
     )
     .unwrap();

@@ -8,7 +8,9 @@
 //!   hash) on their own thread and hand it to one writer thread over a bounded channel; the
 //!   writer takes everything queued, writes it in one transaction with one fsync, and answers
 //!   each caller with its index. `append` returns only once the leaf is durable, so the gateway
-//!   forwards nothing that is not on the record.
+//!   forwards nothing that is not on the record. A *deferred* append (an outcome, recorded
+//!   after the action) waits up to `defer_within` for another commit to join instead of
+//!   forcing one of its own; it too resolves only once durable.
 //! - The writer signs a checkpoint every `checkpoint_interval` when the tree grew, and a last
 //!   one on [`Ledger::shutdown`] (also run on drop).
 //! - [`Ledger::open`] rebuilds the tree from the stored leaves and refuses to start when they
@@ -57,7 +59,14 @@ pub struct LedgerSettings {
     pub origin: String,
     /// How often to sign a checkpoint when the tree grew.
     pub checkpoint_interval: Duration,
+    /// How long a deferred append ([`Ledger::append_deferred`]) may wait to join another
+    /// commit before it is committed on its own.
+    pub defer_within: Duration,
 }
+
+/// The `defer_within` warden runs with: an outcome is durable within 10 ms of its call's
+/// answer, or with the next decision, whichever is first.
+pub const DEFER_WITHIN: Duration = Duration::from_millis(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -112,6 +121,7 @@ impl Ledger {
             frontier,
             checkpointed,
             settings.checkpoint_interval,
+            settings.defer_within,
         );
         let handle = std::thread::Builder::new()
             .name("warden-ledger".into())
@@ -139,9 +149,25 @@ impl Ledger {
     /// the task waits for the group commit without holding a thread (no `spawn_blocking`, no
     /// parked thread per append). Only a full queue makes the caller's thread wait.
     pub async fn append_async(&self, event: &AuditEvent) -> Result<u64, LedgerError> {
+        self.send_async(event, Request::Append).await
+    }
+
+    /// [`Ledger::append_async`] for an event nothing waits on before acting (a call's outcome,
+    /// recorded after the action): it is written with the next commit, or on its own once it
+    /// has waited `defer_within`, so a call costs one commit and one fsync, not two. It
+    /// resolves once the event is durable, like every append.
+    pub async fn append_deferred(&self, event: &AuditEvent) -> Result<u64, LedgerError> {
+        self.send_async(event, Request::Deferred).await
+    }
+
+    async fn send_async(
+        &self,
+        event: &AuditEvent,
+        request: fn(NewLeaf, Reply) -> Request,
+    ) -> Result<u64, LedgerError> {
         let leaf = prepare(event)?;
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let request = Request::Append(leaf, Reply::Task(reply));
+        let request = request(leaf, Reply::Task(reply));
         match self.sender.try_send(request) {
             Ok(()) => {}
             Err(TrySendError::Full(request)) => {

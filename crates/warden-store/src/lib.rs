@@ -15,7 +15,7 @@ pub mod ledger;
 mod postgres;
 mod sqlite;
 
-pub use ledger::{Ledger, LedgerError, LedgerSettings};
+pub use ledger::{DEFER_WITHIN, Ledger, LedgerError, LedgerSettings};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 

@@ -19,6 +19,7 @@ fn settings(dir: &std::path::Path) -> LedgerSettings {
         key_path: dir.join("ledger.key"),
         origin: "warden.test/ledger".into(),
         checkpoint_interval: Duration::from_secs(3600),
+        defer_within: warden_store::DEFER_WITHIN,
     }
 }
 
@@ -68,5 +69,80 @@ fn a_ledger_that_does_not_match_its_checkpoint_refuses_to_open() {
         err.to_string()
             .contains("does not verify with this ledger's key"),
         "{err}"
+    );
+}
+
+fn outcome(i: u64) -> AuditEvent {
+    let mut e = AuditEvent::new(EventKind::Outcome, 2_000 + i as i64);
+    e.principal = Some("agent-0".into());
+    e.tool = Some("edr.get_host".into());
+    e.is_error = Some(false);
+    e
+}
+
+fn open_with_defer(dir: &std::path::Path, defer: Duration) -> (Arc<dyn Store>, Arc<Ledger>) {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("w.db")).unwrap());
+    let mut s = settings(dir);
+    s.defer_within = defer;
+    let ledger = Arc::new(Ledger::open(store.clone(), &s).unwrap());
+    (store, ledger)
+}
+
+#[tokio::test]
+async fn a_deferred_append_joins_the_next_commit_and_is_durable_when_it_resolves() {
+    let dir = tempfile::tempdir().unwrap();
+    // A window far longer than the test: only another append can commit the outcome.
+    let (store, ledger) = open_with_defer(dir.path(), Duration::from_secs(600));
+    let l = ledger.clone();
+    let deferred = tokio::spawn(async move { l.append_deferred(&outcome(0)).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !deferred.is_finished(),
+        "a deferred append waits for a commit to join"
+    );
+    assert_eq!(store.ledger_size().unwrap(), 0, "nothing is written yet");
+
+    // The next decision commits both, in the order they were made.
+    let decision_index = ledger.append_async(&decision(1)).await.unwrap();
+    let outcome_index = deferred.await.unwrap().unwrap();
+    assert_eq!((outcome_index, decision_index), (0, 1));
+    assert_eq!(store.ledger_size().unwrap(), 2);
+    let kinds: Vec<Option<EventKind>> = store
+        .ledger_leaves(0, 10)
+        .unwrap()
+        .iter()
+        .map(|l| warden_ledger::leaf::decode(&l.data).unwrap().event.kind)
+        .collect();
+    assert_eq!(kinds, [Some(EventKind::Outcome), Some(EventKind::Decision)]);
+}
+
+#[tokio::test]
+async fn a_deferred_append_alone_is_committed_once_its_window_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ledger) = open_with_defer(dir.path(), Duration::from_millis(50));
+    let index = tokio::time::timeout(Duration::from_secs(30), ledger.append_deferred(&outcome(0)))
+        .await
+        .expect("committed without any other append")
+        .unwrap();
+    assert_eq!(index, 0);
+    assert_eq!(store.ledger_size().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn shutdown_writes_deferred_appends_before_the_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ledger) = open_with_defer(dir.path(), Duration::from_secs(600));
+    let l = ledger.clone();
+    let deferred = tokio::spawn(async move { l.append_deferred(&outcome(0)).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let l = ledger.clone();
+    tokio::task::spawn_blocking(move || l.shutdown().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(deferred.await.unwrap().unwrap(), 0);
+    let checkpoint = store.ledger_latest_checkpoint().unwrap().unwrap();
+    assert_eq!(
+        checkpoint.size, 1,
+        "the last checkpoint covers the deferred leaf"
     );
 }

@@ -174,6 +174,7 @@ fn settings(dir: &std::path::Path) -> LedgerSettings {
         key_path: dir.join("ledger.key"),
         origin: "warden.test/ledger".into(),
         checkpoint_interval: Duration::from_secs(3600),
+        defer_within: warden_store::DEFER_WITHIN,
     }
 }
 

@@ -81,6 +81,7 @@ pub fn open_ledger(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc
         key_path: config.ledger.key_path.clone(),
         origin: config.ledger.origin.clone(),
         checkpoint_interval: config.ledger.checkpoint_interval,
+        defer_within: warden_store::DEFER_WITHIN,
     };
     let ledger = Ledger::open(store, &settings).context("cannot open the audit ledger")?;
     Ok(Arc::new(ledger))

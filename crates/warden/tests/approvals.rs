@@ -217,6 +217,7 @@ async fn requests_survive_a_restart_and_expiry_means_deny() {
             key_path: config.ledger.key_path.clone(),
             origin: config.ledger.origin.clone(),
             checkpoint_interval: config.ledger.checkpoint_interval,
+            defer_within: warden_store::DEFER_WITHIN,
         },
     )
     .unwrap();

@@ -10,12 +10,13 @@ use warden_ledger::{Checkpoint, CheckpointVerifier, Frontier, NoteSigner, leaf_h
 /// Leaves read per query when rebuilding or catching up.
 const PAGE: usize = 8192;
 
-#[expect(
-    clippy::large_enum_variant,
-    reason = "appends are the hot path; a box would be one more allocation freed on another thread"
-)]
+/// The leaves travel unboxed: appends are the hot path, and a box would be one more
+/// allocation freed on another thread.
 pub(super) enum Request {
     Append(NewLeaf, Reply),
+    /// An append no caller is waiting on to act: it joins the next commit, or is committed
+    /// on its own once it has waited `Writer::defer`.
+    Deferred(NewLeaf, Reply),
     Checkpoint(SyncSender<Result<Option<StoredCheckpoint>, LedgerError>>),
     Shutdown(SyncSender<Result<(), LedgerError>>),
 }
@@ -52,6 +53,8 @@ pub(super) struct Writer {
     /// Size of the largest stored checkpoint.
     checkpointed: u64,
     interval: Duration,
+    /// How long a deferred append may wait for a commit to join.
+    defer: Duration,
     /// Set when the stored ledger no longer matches the frontier: every append fails from then
     /// on, because a checkpoint signed now could vouch for a wrong tree.
     broken: Option<String>,
@@ -130,6 +133,7 @@ impl Writer {
         frontier: Frontier,
         checkpointed: u64,
         interval: Duration,
+        defer: Duration,
     ) -> Self {
         Self {
             store,
@@ -137,22 +141,32 @@ impl Writer {
             frontier,
             checkpointed,
             interval: interval.max(Duration::from_millis(10)),
+            defer,
             broken: None,
         }
     }
 
     pub(super) fn run(mut self, requests: &Receiver<Request>) {
         let mut next_checkpoint = Instant::now() + self.interval;
+        // Deferred appends waiting for a commit, and when they stop waiting.
+        let mut deferred: Vec<(NewLeaf, Reply)> = Vec::new();
+        let mut flush_by: Option<Instant> = None;
         loop {
-            let wait = next_checkpoint.saturating_duration_since(Instant::now());
+            let until = flush_by.map_or(next_checkpoint, |f| f.min(next_checkpoint));
+            let wait = until.saturating_duration_since(Instant::now());
             match requests.recv_timeout(wait) {
                 Ok(Request::Append(leaf, reply)) => {
-                    // Group commit: everything already queued goes into this transaction.
-                    let mut batch = vec![(leaf, reply)];
+                    // Group commit: what is deferred and everything already queued goes into
+                    // this transaction, in the order it arrived.
+                    let mut batch = std::mem::take(&mut deferred);
+                    flush_by = None;
+                    batch.push((leaf, reply));
                     let mut control = None;
                     while batch.len() < MAX_BATCH {
                         match requests.try_recv() {
-                            Ok(Request::Append(leaf, reply)) => batch.push((leaf, reply)),
+                            Ok(Request::Append(leaf, reply) | Request::Deferred(leaf, reply)) => {
+                                batch.push((leaf, reply));
+                            }
                             Ok(other) => {
                                 control = Some(other);
                                 break;
@@ -167,16 +181,36 @@ impl Writer {
                         return;
                     }
                 }
+                Ok(Request::Deferred(leaf, reply)) => {
+                    deferred.push((leaf, reply));
+                    flush_by.get_or_insert_with(|| Instant::now() + self.defer);
+                    if deferred.len() >= MAX_BATCH {
+                        self.commit(std::mem::take(&mut deferred));
+                        flush_by = None;
+                    }
+                }
                 Ok(request) => {
+                    // A checkpoint or shutdown covers every append made before it.
+                    if !deferred.is_empty() {
+                        self.commit(std::mem::take(&mut deferred));
+                        flush_by = None;
+                    }
                     if self.control(request) {
                         return;
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
+                    if !deferred.is_empty() {
+                        self.commit(std::mem::take(&mut deferred));
+                    }
                     self.checkpoint_logged();
                     return;
                 }
+            }
+            if flush_by.is_some_and(|f| Instant::now() >= f) {
+                self.commit(std::mem::take(&mut deferred));
+                flush_by = None;
             }
             if Instant::now() >= next_checkpoint {
                 self.checkpoint_logged();
@@ -196,7 +230,7 @@ impl Writer {
                 let _ = reply.send(self.checkpoint().map(|_| ()));
                 true
             }
-            Request::Append(leaf, reply) => {
+            Request::Append(leaf, reply) | Request::Deferred(leaf, reply) => {
                 self.commit(vec![(leaf, reply)]);
                 false
             }
