@@ -22,7 +22,7 @@ use rmcp::transport::streamable_http_server::{
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use tokio_util::sync::CancellationToken;
 use warden_core::{Principal, SessionId, ToolCall, ToolName};
 
@@ -35,6 +35,51 @@ pub struct WardenServer {
     gateway: Arc<Gateway>,
     /// Set for stdio: one agent, one session, for the life of the connection.
     fixed: Option<(Principal, SessionId)>,
+    /// The MCP sessions this handler served, forgotten by the screen when it is dropped.
+    ended: Arc<SessionEnd>,
+}
+
+/// What the screen holds for an MCP session (taint, recent reads, the data boundary) is
+/// forgotten when the session ends, or it would be kept for as long as warden runs.
+///
+/// rmcp makes one handler per MCP session (`legacy_session_mode`, sessions with an
+/// `Mcp-Session-Id`) and drops it when the session ends: closed by the client, or idle past
+/// rmcp's keep-alive. Its id is refused from then on, so nothing can use the forgotten state.
+/// Only ids from that header are noted: a request served statelessly (no session id, protocol
+/// `2026-07-28`) gets a handler of its own, and the agent-wide key such requests share must
+/// outlive it, or each request would clear the taint the previous one left.
+struct SessionEnd {
+    gateway: Arc<Gateway>,
+    keys: std::sync::Mutex<Vec<(Principal, SessionId)>>,
+}
+
+impl SessionEnd {
+    fn new(gateway: Arc<Gateway>) -> Arc<Self> {
+        Arc::new(Self {
+            gateway,
+            keys: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn note(&self, principal: &Principal, session: &SessionId) {
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        if !keys.iter().any(|(p, s)| p == principal && s == session) {
+            keys.push((principal.clone(), session.clone()));
+        }
+    }
+}
+
+impl Drop for SessionEnd {
+    fn drop(&mut self) {
+        let keys = std::mem::take(self.keys.get_mut().unwrap_or_else(PoisonError::into_inner));
+        if !keys.is_empty() {
+            tracing::debug!(
+                sessions = keys.len(),
+                "MCP session ended; its screen state is forgotten"
+            );
+            self.gateway.screening.forget(keys);
+        }
+    }
 }
 
 impl WardenServer {
@@ -50,11 +95,26 @@ impl WardenServer {
             .and_then(|p| p.extensions.get::<Authenticated>())
             .map(|a| a.0.clone())
             .ok_or_else(|| ErrorData::new(ErrorCode::INVALID_REQUEST, "not authenticated", None))?;
+        // The header names a session only on rmcp's session path (a protocol with the
+        // `initialize` handshake), where rmcp has checked that the session exists. A request
+        // served statelessly (2026-07-28) is not checked: a header it carries is the client's
+        // own choice, and honouring it would let a client pick a fresh, untainted session.
+        let in_session = ctx.protocol_version().is_some_and(|v| v.has_initialize());
         let session = parts
+            .filter(|_| in_session)
             .and_then(|p| p.headers.get("mcp-session-id"))
-            .and_then(|v| v.to_str().ok())
-            .map_or_else(|| format!("{principal}:stateless"), str::to_string);
-        Ok((principal, SessionId(session)))
+            .and_then(|v| v.to_str().ok());
+        match session {
+            Some(id) => {
+                let session = SessionId(id.to_string());
+                self.ended.note(&principal, &session);
+                Ok((principal, session))
+            }
+            None => {
+                let session = SessionId(format!("{principal}:stateless"));
+                Ok((principal, session))
+            }
+        }
     }
 }
 
@@ -128,6 +188,7 @@ impl ServerHandler for WardenServer {
 pub async fn serve_stdio(gateway: Arc<Gateway>, principal: Principal) -> Result<(), String> {
     let session = SessionId(format!("stdio-{}", std::process::id()));
     let server = WardenServer {
+        ended: SessionEnd::new(gateway.clone()),
         gateway,
         fixed: Some((principal, session)),
     };
@@ -196,6 +257,7 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
             Ok(WardenServer {
                 gateway: g.clone(),
                 fixed: None,
+                ended: SessionEnd::new(g.clone()),
             })
         },
         Arc::new(LocalSessionManager::default()),

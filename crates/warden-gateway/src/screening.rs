@@ -10,7 +10,7 @@
 
 use rmcp::model::{CallToolResult, ContentBlock};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use warden_core::{Principal, SessionId, ToolName};
 use warden_policy::{ResultMode, ScreenSettings};
 use warden_screen::{Provenance, Report, Screen, ScreenConfig, Verdict};
@@ -79,11 +79,9 @@ impl Screening {
     pub fn reads(&self, principal: &Principal, session: &SessionId) -> Vec<String> {
         self.sessions
             .lock()
-            .ok()
-            .and_then(|m| {
-                m.get(&(principal.clone(), session.clone()))
-                    .map(|s| s.reads.clone())
-            })
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(principal.clone(), session.clone()))
+            .map(|s| s.reads.clone())
             .unwrap_or_default()
     }
 
@@ -91,15 +89,31 @@ impl Screening {
         &self.settings
     }
 
+    /// The session's taint. A map poisoned by a panic elsewhere is still read: answering
+    /// "untainted" instead would lift the restrictions on a tainted session.
     pub fn taint(&self, principal: &Principal, session: &SessionId) -> Taint {
         self.sessions
             .lock()
-            .ok()
-            .and_then(|m| {
-                m.get(&(principal.clone(), session.clone()))
-                    .map(|s| s.taint.clone())
-            })
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(principal.clone(), session.clone()))
+            .map(|s| s.taint.clone())
             .unwrap_or_default()
+    }
+
+    /// Forgets the screen's state of sessions that ended: their taint, reads and boundary.
+    pub fn forget(&self, sessions: impl IntoIterator<Item = (Principal, SessionId)>) {
+        let mut map = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        for key in sessions {
+            map.remove(&key);
+        }
+    }
+
+    /// How many sessions the screen holds state for.
+    pub fn sessions_held(&self) -> usize {
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     fn boundary_and_record(
@@ -109,10 +123,8 @@ impl Screening {
         tool: &ToolName,
         report: &Report,
     ) -> String {
-        let Ok(mut map) = self.sessions.lock() else {
-            // A poisoned map still gets a fresh, unguessable boundary.
-            return new_boundary();
-        };
+        // A map poisoned by a panic elsewhere still records the taint.
+        let mut map = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         let state = map
             .entry((principal.clone(), session.clone()))
             .or_insert_with(|| SessionState {
@@ -263,6 +275,27 @@ mod tests {
             s.taint(&Principal("triage".into()), &SessionId("s2".into())),
             Taint::default()
         );
+    }
+
+    #[test]
+    fn an_ended_session_is_forgotten_and_the_others_keep_their_taint() {
+        let s = Screening::new(ScreenSettings::default());
+        let triage = Principal("triage".into());
+        call(&s, INJECTION, ResultMode::Mark);
+        s.process(
+            &triage,
+            &SessionId("s2".into()),
+            &ToolName::new("mail", "read_message"),
+            ResultMode::Mark,
+            CallToolResult::success(vec![ContentBlock::text(INJECTION)]),
+        );
+        assert_eq!(s.sessions_held(), 2);
+
+        s.forget([(triage.clone(), SessionId("s1".into()))]);
+        assert_eq!(s.sessions_held(), 1);
+        assert_eq!(s.taint(&triage, &SessionId("s1".into())), Taint::default());
+        assert!(s.reads(&triage, &SessionId("s1".into())).is_empty());
+        assert!(s.taint(&triage, &SessionId("s2".into())).tainted);
     }
 
     #[test]

@@ -64,6 +64,30 @@ async fn an_injected_email_is_marked_recorded_and_taints_the_session() {
     assert!(lab.host_isolated("ws-042"));
 }
 
+#[tokio::test]
+async fn a_sessionless_client_cannot_name_a_fresh_session_to_shed_its_taint() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    // Sessionless requests of one agent share one taint: a read of the injected email...
+    let reader = warden.stateless_client(RESPONDER, None).await;
+    let r = reader
+        .call("mail.read_message", json!({"message_id": "MSG-3001"}))
+        .await
+        .unwrap();
+    assert!(text(&r).contains("UNTRUSTED-"), "{}", text(&r));
+    // ...holds the agent's next write, though that request names a session id of its own:
+    // rmcp checks no session on this path, so the header must not pick the taint.
+    let forger = warden
+        .stateless_client(RESPONDER, Some("a-fresh-session-of-my-choosing"))
+        .await;
+    let r = forger
+        .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
+        .await
+        .unwrap();
+    assert!(text(&r).contains("held for approval"), "{}", text(&r));
+    assert!(!lab.host_isolated("ws-042"));
+}
+
 #[test]
 fn the_red_team_gets_no_harmful_action_through_and_benign_twins_still_work() {
     let out = Command::new(warden_bin())

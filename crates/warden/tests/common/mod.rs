@@ -165,6 +165,29 @@ impl Warden {
         );
         Client(().serve(transport).await.unwrap())
     }
+
+    /// A client of the sessionless protocol (2026-07-28: `server/discover`, each request
+    /// self-contained), optionally sending an `Mcp-Session-Id` header of its own choosing.
+    pub async fn stateless_client(&self, token: &str, session_header: Option<&str>) -> Client {
+        use rmcp::model::ProtocolVersion;
+        use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(id) = session_header {
+            headers.insert("mcp-session-id", id.parse().unwrap());
+        }
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap();
+        let transport = StreamableHttpClientTransport::with_client(
+            http,
+            StreamableHttpClientTransportConfig::with_uri(self.url.as_str()).auth_header(token),
+        );
+        let lifecycle = ClientLifecycleMode::Discover {
+            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        };
+        Client(().serve_with_lifecycle(transport, lifecycle).await.unwrap())
+    }
 }
 
 impl Drop for Warden {
