@@ -65,6 +65,30 @@ async fn an_injected_email_is_marked_recorded_and_taints_the_session() {
 }
 
 #[tokio::test]
+async fn the_screen_forgets_a_session_once_it_ends() {
+    let lab = Lab::new();
+    let warden = lab.serve_logging("warn,warden_gateway::front=debug");
+    let client = warden.client(RESPONDER).await;
+    let r = client
+        .call("mail.read_message", json!({"message_id": "MSG-3001"}))
+        .await
+        .unwrap();
+    assert!(text(&r).contains("UNTRUSTED-"), "{}", text(&r));
+    assert!(warden.wait_for_log("MCP session ended", 0).is_none());
+    // The client closes its session (an HTTP DELETE); warden drops what it kept for it.
+    client.0.cancel().await.unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let line = warden.wait_for_log("MCP session ended", 30);
+        drop(warden);
+        line
+    })
+    .await
+    .unwrap()
+    .expect("warden logs that the ended session's screen state is forgotten");
+    assert!(line.contains("sessions=1"), "{line}");
+}
+
+#[tokio::test]
 async fn a_sessionless_client_cannot_name_a_fresh_session_to_shed_its_taint() {
     let lab = Lab::new();
     let warden = lab.serve();

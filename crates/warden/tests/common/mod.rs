@@ -89,6 +89,11 @@ impl Lab {
         Warden::start(&self.config())
     }
 
+    /// `serve` with `WARDEN_LOG` set to `filter`; its log lines are kept ([`Warden::log`]).
+    pub fn serve_logging(&self, filter: &str) -> Warden {
+        Warden::start_logging(&self.config(), filter)
+    }
+
     /// Runs a `warden` subcommand against this lab's config; (status ok, stdout, stderr).
     pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
         self.run_cli(args, None)
@@ -127,14 +132,19 @@ impl Lab {
 pub struct Warden {
     pub child: Child,
     pub url: String,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Warden {
     pub fn start(config: &Path) -> Self {
+        Self::start_logging(config, "warn")
+    }
+
+    pub fn start_logging(config: &Path, filter: &str) -> Self {
         let mut child = Command::new(warden_bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--config"])
             .arg(config)
-            .env("WARDEN_LOG", "warn")
+            .env("WARDEN_LOG", filter)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -150,9 +160,27 @@ impl Warden {
                 break url.to_string();
             }
         };
-        // Keep draining stderr so warden never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, url }
+        // Keep draining stderr so warden never blocks on a full pipe; the lines are kept.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
+        Self { child, url, log }
+    }
+
+    /// Waits up to `secs` for a log line that contains `needle`.
+    pub fn wait_for_log(&self, needle: &str, secs: u64) -> Option<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        while std::time::Instant::now() < deadline {
+            if let Some(line) = self.log.lock().unwrap().iter().find(|l| l.contains(needle)) {
+                return Some(line.clone());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 
     pub fn base(&self) -> String {
