@@ -485,9 +485,11 @@ impl Report {
             for x in soak.samples.iter().step_by(step) {
                 let _ = writeln!(
                     s,
-                    "  {:>6.0} s  {:>8} MiB  {:>9} calls",
+                    "  {:>6.0} s  {:>8} MiB (anonymous {:>6}, mapped files {:>6})  {:>9} calls",
                     x.t_secs,
                     mib(Some(x.rss_kib)),
+                    mib(Some(x.anon_kib)),
+                    mib(Some(x.file_kib)),
                     x.calls
                 );
             }

@@ -227,6 +227,10 @@ pub struct Soak {
 pub struct Sample {
     pub t_secs: f64,
     pub rss_kib: u64,
+    /// Of `rss_kib`: anonymous memory (heap, stacks).
+    pub anon_kib: u64,
+    /// Of `rss_kib`: file-backed and shared memory (mapped files).
+    pub file_kib: u64,
     /// Calls answered so far.
     pub calls: u64,
 }
@@ -264,6 +268,8 @@ pub async fn soak(path: &Path, clients: usize, length: Duration, pid: u32) -> an
             samples.push(Sample {
                 t_secs: start.elapsed().as_secs_f64(),
                 rss_kib: s.rss_kib,
+                anon_kib: s.anon_kib,
+                file_kib: s.file_kib,
                 calls: done.load(Ordering::Relaxed),
             });
         }

@@ -10,6 +10,11 @@ pub struct ProcStat {
     pub cpu_secs: f64,
     /// Resident memory now.
     pub rss_kib: u64,
+    /// Of which anonymous (heap, stacks): `RssAnon`.
+    pub anon_kib: u64,
+    /// Of which file-backed and shared (mapped files such as SQLite's WAL index): `RssFile` +
+    /// `RssShmem`.
+    pub file_kib: u64,
     /// The most resident memory the process has had (`VmHWM`).
     pub peak_rss_kib: u64,
 }
@@ -33,6 +38,8 @@ impl ProcStat {
         Some(ProcStat {
             cpu_secs: (utime + stime) / TICKS_PER_SEC,
             rss_kib: kib("VmRSS:")?,
+            anon_kib: kib("RssAnon:").unwrap_or(0),
+            file_kib: kib("RssFile:").unwrap_or(0) + kib("RssShmem:").unwrap_or(0),
             peak_rss_kib: kib("VmHWM:")?,
         })
     }
@@ -63,5 +70,6 @@ mod tests {
         let end = ProcStat::read(std::process::id()).unwrap();
         assert!(end.cpu_secs > start.cpu_secs, "{start:?} → {end:?}");
         assert!(end.rss_kib > 0 && end.peak_rss_kib >= end.rss_kib);
+        assert!(end.anon_kib > 0 && end.anon_kib + end.file_kib <= end.rss_kib + 4);
     }
 }
