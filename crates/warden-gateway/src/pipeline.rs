@@ -178,9 +178,10 @@ impl Gateway {
 
     /// Appends `event` without making the caller wait until it is durable: for what is recorded
     /// after the action already happened (an outcome), where waiting protects nothing and only
-    /// delays the agent's answer by one group commit. The append is deferred: it shares the next
-    /// commit (within the ledger's `defer_within`) rather than paying an fsync of its own. A failure is logged as loudly as an
-    /// awaited one would be; [`Gateway::flush_audit`] waits for every such append.
+    /// delays the agent's answer by one group commit. The append is deferred: it shares the
+    /// next commit (within the ledger's `defer_within`) rather than paying an fsync of its own.
+    /// A failure is logged as loudly as an awaited one would be; [`Gateway::flush_audit`] waits
+    /// for every such append.
     fn record_detached(&self, event: AuditEvent) {
         let audit = self.audit.clone();
         self.detached.spawn(async move {

@@ -12,7 +12,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use warden_core::{AuditEvent, EventKind};
-use warden_store::{Ledger, LedgerSettings, SqliteStore, Store};
+use warden_store::{Ledger, LedgerError, LedgerSettings, SqliteStore, Store};
 
 fn settings(dir: &std::path::Path) -> LedgerSettings {
     LedgerSettings {
@@ -88,13 +88,18 @@ fn open_with_defer(dir: &std::path::Path, defer: Duration) -> (Arc<dyn Store>, A
     (store, ledger)
 }
 
+/// A deferred append of an outcome, made on a task of its own.
+fn defer_outcome(ledger: &Arc<Ledger>) -> tokio::task::JoinHandle<Result<u64, LedgerError>> {
+    let ledger = ledger.clone();
+    tokio::spawn(async move { ledger.append_deferred(&outcome(0)).await })
+}
+
 #[tokio::test]
 async fn a_deferred_append_joins_the_next_commit_and_is_durable_when_it_resolves() {
     let dir = tempfile::tempdir().unwrap();
     // A window far longer than the test: only another append can commit the outcome.
     let (store, ledger) = open_with_defer(dir.path(), Duration::from_secs(600));
-    let l = ledger.clone();
-    let deferred = tokio::spawn(async move { l.append_deferred(&outcome(0)).await });
+    let deferred = defer_outcome(&ledger);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         !deferred.is_finished(),
@@ -132,8 +137,7 @@ async fn a_deferred_append_alone_is_committed_once_its_window_ends() {
 async fn shutdown_writes_deferred_appends_before_the_last_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let (store, ledger) = open_with_defer(dir.path(), Duration::from_secs(600));
-    let l = ledger.clone();
-    let deferred = tokio::spawn(async move { l.append_deferred(&outcome(0)).await });
+    let deferred = defer_outcome(&ledger);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let l = ledger.clone();
     tokio::task::spawn_blocking(move || l.shutdown().unwrap())

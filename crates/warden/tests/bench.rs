@@ -14,26 +14,22 @@ mod common;
 use serde_json::Value;
 use std::process::Command;
 
-#[test]
-fn short_bench_reports_both_paths_and_records_every_call() {
+/// `warden bench --quick --json` with `args`: the report, once the run succeeded.
+fn bench_json(args: &[&str]) -> Value {
     let out = Command::new(common::warden_bin())
-        .args([
-            "bench",
-            "--quick",
-            "--json",
-            "--clients",
-            "1,8",
-            "--calls",
-            "120",
-            "--warmup",
-            "10",
-        ])
+        .args(["bench", "--quick", "--json"])
+        .args(args)
         .env("WARDEN_LOG", "warn")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "bench failed: {stderr}");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn short_bench_reports_both_paths_and_records_every_call() {
+    let report = bench_json(&["--clients", "1,8", "--calls", "120", "--warmup", "10"]);
 
     let levels = report["levels"].as_array().unwrap();
     assert_eq!(
@@ -85,26 +81,16 @@ fn bench_refuses_zero_clients() {
 
 #[test]
 fn a_paced_bench_offers_the_rate_asked_for() {
-    let out = Command::new(common::warden_bin())
-        .args([
-            "bench",
-            "--quick",
-            "--json",
-            "--clients",
-            "4",
-            "--calls",
-            "100",
-            "--warmup",
-            "10",
-            "--rate",
-            "200",
-        ])
-        .env("WARDEN_LOG", "warn")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "bench failed: {stderr}");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = bench_json(&[
+        "--clients",
+        "4",
+        "--calls",
+        "100",
+        "--warmup",
+        "10",
+        "--rate",
+        "200",
+    ]);
     assert_eq!(report["workload"]["offered_calls_per_sec"], 200.0);
     for path in ["direct", "warden"] {
         let p = &report["levels"][0][path];

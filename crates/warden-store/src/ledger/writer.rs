@@ -45,6 +45,21 @@ impl Reply {
     }
 }
 
+/// Deferred appends waiting for a commit to join, and when they stop waiting.
+#[derive(Default)]
+struct Deferred {
+    leaves: Vec<(NewLeaf, Reply)>,
+    flush_by: Option<Instant>,
+}
+
+impl Deferred {
+    /// The waiting appends, leaving none (and no deadline).
+    fn take(&mut self) -> Vec<(NewLeaf, Reply)> {
+        self.flush_by = None;
+        std::mem::take(&mut self.leaves)
+    }
+}
+
 pub(super) struct Writer {
     store: Arc<dyn Store>,
     signer: NoteSigner,
@@ -148,18 +163,17 @@ impl Writer {
 
     pub(super) fn run(mut self, requests: &Receiver<Request>) {
         let mut next_checkpoint = Instant::now() + self.interval;
-        // Deferred appends waiting for a commit, and when they stop waiting.
-        let mut deferred: Vec<(NewLeaf, Reply)> = Vec::new();
-        let mut flush_by: Option<Instant> = None;
+        let mut deferred = Deferred::default();
         loop {
-            let until = flush_by.map_or(next_checkpoint, |f| f.min(next_checkpoint));
+            let until = deferred
+                .flush_by
+                .map_or(next_checkpoint, |f| f.min(next_checkpoint));
             let wait = until.saturating_duration_since(Instant::now());
             match requests.recv_timeout(wait) {
                 Ok(Request::Append(leaf, reply)) => {
                     // Group commit: what is deferred and everything already queued goes into
                     // this transaction, in the order it arrived.
-                    let mut batch = std::mem::take(&mut deferred);
-                    flush_by = None;
+                    let mut batch = deferred.take();
                     batch.push((leaf, reply));
                     let mut control = None;
                     while batch.len() < MAX_BATCH {
@@ -182,40 +196,43 @@ impl Writer {
                     }
                 }
                 Ok(Request::Deferred(leaf, reply)) => {
-                    deferred.push((leaf, reply));
-                    flush_by.get_or_insert_with(|| Instant::now() + self.defer);
-                    if deferred.len() >= MAX_BATCH {
-                        self.commit(std::mem::take(&mut deferred));
-                        flush_by = None;
+                    deferred.leaves.push((leaf, reply));
+                    deferred
+                        .flush_by
+                        .get_or_insert_with(|| Instant::now() + self.defer);
+                    if deferred.leaves.len() >= MAX_BATCH {
+                        self.flush(&mut deferred);
                     }
                 }
                 Ok(request) => {
                     // A checkpoint or shutdown covers every append made before it.
-                    if !deferred.is_empty() {
-                        self.commit(std::mem::take(&mut deferred));
-                        flush_by = None;
-                    }
+                    self.flush(&mut deferred);
                     if self.control(request) {
                         return;
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
-                    if !deferred.is_empty() {
-                        self.commit(std::mem::take(&mut deferred));
-                    }
+                    self.flush(&mut deferred);
                     self.checkpoint_logged();
                     return;
                 }
             }
-            if flush_by.is_some_and(|f| Instant::now() >= f) {
-                self.commit(std::mem::take(&mut deferred));
-                flush_by = None;
+            if deferred.flush_by.is_some_and(|f| Instant::now() >= f) {
+                self.flush(&mut deferred);
             }
             if Instant::now() >= next_checkpoint {
                 self.checkpoint_logged();
                 next_checkpoint = Instant::now() + self.interval;
             }
+        }
+    }
+
+    /// Commits the deferred appends, if there are any.
+    fn flush(&mut self, deferred: &mut Deferred) {
+        let batch = deferred.take();
+        if !batch.is_empty() {
+            self.commit(batch);
         }
     }
 

@@ -89,7 +89,7 @@ impl Lab {
         Warden::start(&self.config())
     }
 
-    /// `serve` with `WARDEN_LOG` set to `filter`; its log lines are kept ([`Warden::log`]).
+    /// `serve` with `WARDEN_LOG` set to `filter`; its log lines are kept ([`Warden::wait_for_log`]).
     pub fn serve_logging(&self, filter: &str) -> Warden {
         Warden::start_logging(&self.config(), filter)
     }
@@ -171,16 +171,18 @@ impl Warden {
         Self { child, url, log }
     }
 
-    /// Waits up to `secs` for a log line that contains `needle`.
+    /// A log line that contains `needle`, looked for now and then until `secs` have passed.
     pub fn wait_for_log(&self, needle: &str, secs: u64) -> Option<String> {
         let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-        while std::time::Instant::now() < deadline {
+        loop {
             if let Some(line) = self.log.lock().unwrap().iter().find(|l| l.contains(needle)) {
                 return Some(line.clone());
             }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
-        None
     }
 
     pub fn base(&self) -> String {
