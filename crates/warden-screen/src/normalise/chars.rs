@@ -17,7 +17,7 @@ use super::offsets::OffsetMap;
 const MIN_SELECTOR_RUN: usize = 3;
 
 /// What the pass saw, for findings. Spans are in the input of this pass.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(crate) struct CharSignals {
     /// Zero-width or other invisible characters inside words.
     pub(crate) invisible_in_words: Vec<Range<usize>>,
@@ -213,6 +213,21 @@ fn printable_text(s: &str) -> bool {
 }
 
 pub(crate) fn run(s: &str) -> CharPass {
+    // ASCII holds no invisible, bidi, tag or selector character, no look-alike letter and
+    // nothing NFKC changes: the pass is the identity (most tool output is ASCII JSON).
+    if s.is_ascii() {
+        let mut map = OffsetMap::new(s.len());
+        map.push_identity(0..s.len());
+        return CharPass {
+            text: s.to_owned(),
+            map,
+            signals: CharSignals::default(),
+        };
+    }
+    run_general(s)
+}
+
+fn run_general(s: &str) -> CharPass {
     let nfkc = is_nfkc_quick(s.chars()) != IsNormalized::Yes;
     let fold = homoglyph_words(s);
     let mut fold_iter = fold.iter().peekable();
@@ -356,6 +371,22 @@ fn push_tag(c: char, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The ASCII shortcut is what the full pass would have produced.
+        #[test]
+        fn ascii_shortcut_matches_the_full_pass(s in "[\\x00-\\x7f]{0,120}") {
+            let fast = run(&s);
+            let full = run_general(&s);
+            proptest::prop_assert_eq!(&fast.text, &full.text);
+            proptest::prop_assert_eq!(&fast.signals, &full.signals);
+            for a in 0..=s.len() {
+                for b in a..=s.len() {
+                    proptest::prop_assert_eq!(fast.map.map(a..b), full.map.map(a..b));
+                }
+            }
+        }
+    }
 
     #[test]
     fn folds_mixed_script_words_only() {
