@@ -1,4 +1,5 @@
-//! Throughput of leaf hashing, tree building and log auditing at one million leaves.
+//! Throughput of leaf hashing, tree building and log auditing at one million leaves, and the
+//! cost of encoding one decision as a leaf (what every governed call pays before its append).
 //!
 //! The target: hashing and building the tree of 1,000,000 leaves in well under two seconds.
 
@@ -13,6 +14,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;
+use serde_json::json;
+use warden_core::event::{AuditEvent, EventKind};
 use warden_ledger::{
     Checkpoint, CheckpointVerifier, Hash, MerkleTree, NoteSigner, StoredLeaf, leaf_hash,
     root_from_leaves, verify_inclusion, verify_log,
@@ -112,5 +115,33 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// An allowed decision as the pipeline records it: the call's arguments (sealed), their digest,
+/// the matched rule and its owner.
+fn decision() -> AuditEvent {
+    let args = json!({"alert_id": "ALR-1001", "fields": ["host", "user", "severity"]});
+    let mut e = AuditEvent::new(EventKind::Decision, 1_764_700_000_000);
+    e.principal = Some("triage".into());
+    e.session = Some("5f0c7e1a-2b9d-4c3e-8a61-0d2f4b7c9e15".into());
+    e.tool = Some("siem.get_alert".into());
+    e.args_digest = Some(warden_core::ArgsDigest::of(&args).0);
+    e.args = Some(args);
+    e.decision = Some("allow".into());
+    e.rule = Some("read-only-tools".into());
+    e.owner = Some("soc-lead@example.org".into());
+    e.category = Some("read".into());
+    e.reason = Some("permitted by read-only-tools".into());
+    e.policy_version = Some("sha256:3b8e0c1d".into());
+    e.rationale = Some("triaging the alert the analyst assigned".into());
+    e
+}
+
+fn encode(c: &mut Criterion) {
+    let event = decision();
+    let mut rng = rand::thread_rng();
+    c.bench_function("leaf encode (a decision)", |b| {
+        b.iter(|| warden_ledger::leaf::encode(black_box(&event), &mut rng));
+    });
+}
+
+criterion_group!(benches, bench, encode);
 criterion_main!(benches);
