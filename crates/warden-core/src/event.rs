@@ -48,6 +48,10 @@ pub enum EventKind {
     /// (`"relaxed"`) needing approval because its review is overdue or its error bound is over
     /// its owner's tolerance.
     ReviewTightening,
+    /// An authorised human cleared an agent's taint (`principal`) before it expired, with
+    /// why (`reason`); `detail.by`, and the taint that was in force: `level`, `source`,
+    /// `session`, `since_ms`, `until_ms`.
+    TaintCleared,
 }
 
 impl EventKind {
@@ -67,11 +71,12 @@ impl EventKind {
             EventKind::PolicyReload => "policy_reload",
             EventKind::ShadowDiff => "shadow_diff",
             EventKind::ReviewTightening => "review_tightening",
+            EventKind::TaintCleared => "taint_cleared",
         }
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::Decision,
         EventKind::Outcome,
         EventKind::ToolPinned,
@@ -86,6 +91,7 @@ impl EventKind {
         EventKind::PolicyReload,
         EventKind::ShadowDiff,
         EventKind::ReviewTightening,
+        EventKind::TaintCleared,
     ];
 
     /// The kind named `name` (as `as_str` writes it).

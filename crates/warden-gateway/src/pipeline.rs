@@ -20,8 +20,9 @@ use tokio_util::task::TaskTracker;
 use warden_core::{
     ArgsDigest, AuditEvent, EventKind, Outcome, ToolCall, ToolName, canonical_json, sha256_hex,
 };
-use warden_policy::{BudgetScope, CallState, Config, Decision};
-use warden_store::{Halt, PendingRequest, Store};
+use warden_policy::{ArgType, BudgetScope, CallState, Config, Decision, OutboundState};
+use warden_screen::outbound::OutboundReport;
+use warden_store::{AgentTaint, Halt, PendingRequest, Store};
 
 /// Proof that a call passed policy, or was approved by the humans it needed, and was recorded:
 /// the only ticket to an upstream. Its fields are private and it is made only by
@@ -200,7 +201,7 @@ impl Gateway {
     }
 
     /// One tool call, start to end. The stage order is the security argument; keep it here.
-    pub async fn pipeline(&self, call: ToolCall) -> Result<CallToolResult, CallError> {
+    pub async fn pipeline(&self, mut call: ToolCall) -> Result<CallToolResult, CallError> {
         // One configuration for the whole call, even if a reload lands meanwhile.
         let config = self.config();
         // 0. Halts: a halted session, agent, category or everything is refused before anything
@@ -226,10 +227,23 @@ impl Gateway {
             return Err(CallError::UnknownTool(call.tool.to_string()));
         };
 
-        // 2. Context: warden's state about this call.
-        let state = self.call_state(&config, &call).await?;
+        // 1b. Arguments in their canonical forms (addresses, URLs, host names normalised;
+        //     entity ids resolved to the known id they name): what policy decides on is exactly
+        //     what is recorded and forwarded. A value that cannot be read one way is denied by
+        //     the policy stage below.
+        call.args = config.engine.normalise_args(&call.tool, &call.args);
 
-        // 3. Policy: forbid > permit-with-approval > permit > default deny.
+        // 2a. Outbound: what the call would write (its `text` arguments) is screened before
+        //     policy sees it, for links out or to lookalikes, instructions to agents, secrets.
+        let outbound = self.screening.outbound(text_args(&spec, &call));
+
+        // 2b. Context: warden's state about this call, the agent's taint across its sessions.
+        let state = self
+            .call_state(&config, &call, outbound_state(&outbound))
+            .await?;
+
+        // 3. Policy: forbid > permit-with-approval > permit > default deny; then the floor: an
+        //    allowed high-stakes or irreversible write is held unless an autonomy grant covers it.
         let mut decision = config.engine.decide(
             &call.principal,
             &call.tool,
@@ -306,7 +320,8 @@ impl Gateway {
             (None, Outcome::Hold) => Some(new_request_id()),
             _ => None,
         };
-        let event = decision_event(&call, &decision, request_id.as_deref());
+        let mut event = decision_event(&call, &decision, request_id.as_deref());
+        add_context_detail(&mut event, &state, &outbound);
         let decision_index = self.record(event).await?;
         if let Some(mut ev) = shadow {
             if let Some(d) = ev.detail.as_mut().and_then(|d| d.as_object_mut()) {
@@ -318,7 +333,14 @@ impl Gateway {
             }
         }
         if let (Outcome::Hold, None, Some(id)) = (decision.outcome(), &approved, &request_id) {
-            self.hold(&call, &decision, id, &spec).await?;
+            self.hold(
+                &call,
+                &decision,
+                id,
+                &spec,
+                context_evidence(&state, &outbound),
+            )
+            .await?;
         }
 
         // 7. Monitor: anomaly triggers may alert or halt; a halt applies from the next call.
@@ -332,7 +354,7 @@ impl Gateway {
             category: spec.labels.category.clone(),
             stakes: spec.labels.stakes,
             outcome: decision.outcome(),
-            tainted: state.session_tainted,
+            tainted: state.session_tainted || state.agent_tainted,
         })
         .await;
 
@@ -388,6 +410,30 @@ impl Gateway {
                         spec.results,
                         r,
                     );
+                    // The read taints the agent, not only this session: recorded in the store
+                    // (every replica, every later session) before the agent sees the result.
+                    if screened.report.score >= self.screening.settings().taint_at {
+                        let now = now_ms();
+                        let window = i64::try_from(
+                            self.screening
+                                .settings()
+                                .taint_window_secs
+                                .saturating_mul(1000),
+                        )
+                        .unwrap_or(i64::MAX);
+                        let taint = AgentTaint {
+                            agent: call.principal.0.clone(),
+                            session: call.session.0.clone(),
+                            level: (f64::from(screened.report.score) * 100.0).round() as i64,
+                            source: call.tool.to_string(),
+                            at_ms: now,
+                            until_ms: now.saturating_add(window),
+                        };
+                        self.blocking(move |store, _| {
+                            store.raise_agent_taint(&taint).map_err(|e| e.to_string())
+                        })
+                        .await?;
+                    }
                     if screened.report.verdict >= warden_screen::Verdict::Suspicious {
                         let mut ev = AuditEvent::new(EventKind::Finding, now_ms());
                         ev.principal = Some(call.principal.0.clone());
@@ -461,7 +507,12 @@ impl Gateway {
 
     /// The state the policy sees, under `config` — the call's own, so that the budgets looked
     /// up are the ones its engine's rules read even if a reload lands meanwhile.
-    async fn call_state(&self, config: &Config, call: &ToolCall) -> Result<CallState, CallError> {
+    async fn call_state(
+        &self,
+        config: &Config,
+        call: &ToolCall,
+        outbound: OutboundState,
+    ) -> Result<CallState, CallError> {
         let now = now_ms();
         // Only the counts that a rule which can match this tool reads (in the policy or the
         // shadow policy): a read that calls no budgeted rule costs no store query.
@@ -480,11 +531,12 @@ impl Gateway {
                 (b.id.clone(), budget_scope(b.per, call), since)
             })
             .collect();
-        let budgets_used = if budgets.is_empty() {
-            BTreeMap::new()
-        } else {
-            self.blocking(move |store, _| {
-                budgets
+        // The agent's taint is read from the store on every call: it follows the agent across
+        // sessions and replicas, and a human's clear takes effect at once. Unreadable ⇒ refused.
+        let agent = call.principal.0.clone();
+        let (budgets_used, agent_taint) = self
+            .blocking(move |store, _| {
+                let used = budgets
                     .into_iter()
                     .map(|(id, scope, since)| {
                         let used = store
@@ -492,16 +544,21 @@ impl Gateway {
                             .map_err(|e| e.to_string())?;
                         Ok((id, used))
                     })
-                    .collect::<Result<BTreeMap<_, _>, String>>()
+                    .collect::<Result<BTreeMap<_, _>, String>>()?;
+                let taint = store.agent_taint(&agent, now).map_err(|e| e.to_string())?;
+                Ok((used, taint))
             })
-            .await?
-        };
+            .await?;
         let taint = self.screening.taint(&call.principal, &call.session);
         Ok(CallState {
             session_tainted: taint.tainted,
             taint_level: taint.level,
             taint_source: taint.source,
             read_untrusted: taint.read_untrusted,
+            agent_tainted: agent_taint.is_some(),
+            agent_taint_level: agent_taint.as_ref().map_or(0, |t| t.level),
+            agent_taint_source: agent_taint.map(|t| t.source).unwrap_or_default(),
+            outbound,
             budgets_used,
             now: now / 1000,
         })
@@ -542,7 +599,10 @@ impl Gateway {
         decision: &Decision,
         id: &str,
         spec: &warden_policy::ToolSpec,
+        context: Vec<serde_json::Value>,
     ) -> Result<(), CallError> {
+        let mut evidence = context;
+        evidence.extend(self.evidence(call).await);
         let now = now_ms();
         let expiry = self.config().approvals.expiry_for(decision.category());
         let request = PendingRequest {
@@ -570,7 +630,7 @@ impl Gateway {
             },
             expires_ms: now + i64::try_from(expiry.as_millis()).unwrap_or(i64::MAX),
             answers: Vec::new(),
-            evidence: self.evidence(call).await,
+            evidence,
             escalated: false,
         };
         let stored = request.clone();
@@ -794,6 +854,90 @@ fn budget_scope(per: BudgetScope, call: &ToolCall) -> String {
         BudgetScope::Agent => format!("agent:{}", call.principal),
         BudgetScope::Session => format!("session:{}:{}", call.principal, call.session),
     }
+}
+
+/// The call's free-text arguments: those its tool declares as `text`.
+fn text_args<'a>(
+    spec: &'a warden_policy::ToolSpec,
+    call: &'a ToolCall,
+) -> impl Iterator<Item = &'a str> + 'a {
+    call.args.iter().filter_map(|(name, value)| {
+        let declared = spec.args.get(name)?;
+        (declared.ty == ArgType::Text)
+            .then(|| value.as_str())
+            .flatten()
+    })
+}
+
+/// The outbound screen's report as policy sees it (`context.outbound`).
+fn outbound_state(r: &OutboundReport) -> OutboundState {
+    let mut domains: Vec<String> = r
+        .links
+        .iter()
+        .map(|l| l.registered_domain.clone())
+        .collect();
+    domains.sort();
+    domains.dedup();
+    OutboundState {
+        flagged: r.flagged(),
+        external_link: r.external_link,
+        lookalike_link: r.lookalike_link,
+        homograph_link: r.homograph_link,
+        link_text_mismatch: r.link_text_mismatch,
+        image_link: r.image_link,
+        agent_instructions: r.agent_instructions,
+        secret: r.secret,
+        encoded_blob: r.encoded_blob,
+        domains,
+    }
+}
+
+/// What the decision saw beyond the arguments, on its ledger record: the outbound screen's
+/// findings and the agent's taint.
+fn add_context_detail(event: &mut AuditEvent, state: &CallState, outbound: &OutboundReport) {
+    if !outbound.flagged() && !state.agent_tainted {
+        return;
+    }
+    let mut detail = match event.detail.take() {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    if outbound.flagged() {
+        detail.insert(
+            "outbound".into(),
+            json!({
+                "summary": outbound.summary(),
+                "findings": outbound.findings.iter().map(|f| json!({
+                    "kind": f.kind.as_str(), "detail": f.detail,
+                })).collect::<Vec<_>>(),
+            }),
+        );
+    }
+    if state.agent_tainted {
+        detail.insert(
+            "agent_taint".into(),
+            json!({"level": state.agent_taint_level, "source": state.agent_taint_source}),
+        );
+    }
+    event.detail = Some(serde_json::Value::Object(detail));
+}
+
+/// The same, for the humans who answer a held call.
+fn context_evidence(state: &CallState, outbound: &OutboundReport) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    if outbound.flagged() {
+        out.push(json!(format!(
+            "outbound screen of this call's text: {}",
+            outbound.summary()
+        )));
+    }
+    if state.agent_tainted {
+        out.push(json!(format!(
+            "the agent is tainted (level {}) since reading `{}`",
+            state.agent_taint_level, state.agent_taint_source
+        )));
+    }
+    out
 }
 
 fn digest_of(bytes: &[u8]) -> Option<String> {

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use warden_core::{Principal, SessionId, ToolName};
 use warden_policy::{ResultMode, ScreenSettings};
+use warden_screen::outbound::{Outbound, OutboundConfig, OutboundReport};
 use warden_screen::{Provenance, Report, Screen, ScreenConfig, Verdict};
 
 /// What a session has read, as far as the policy is concerned.
@@ -39,6 +40,8 @@ const MAX_READS: usize = 20;
 
 pub struct Screening {
     screen: Screen,
+    /// The screen for what an agent writes (`text` arguments of its calls).
+    outbound: Outbound,
     settings: ScreenSettings,
     sessions: Mutex<HashMap<(Principal, SessionId), SessionState>>,
 }
@@ -64,8 +67,12 @@ impl Screening {
             internal_domains: settings.internal_domains.clone(),
             ..ScreenConfig::default()
         });
+        let outbound = Outbound::new(OutboundConfig {
+            internal_domains: settings.internal_domains.clone(),
+        });
         Self {
             screen,
+            outbound,
             settings,
             sessions: Mutex::new(HashMap::new()),
         }
@@ -73,6 +80,25 @@ impl Screening {
 
     pub fn scan(&self, text: &str) -> Report {
         self.screen.scan(text)
+    }
+
+    /// Screens the free text a call would send on (its `text` arguments), as one report.
+    pub fn outbound<'a>(&self, texts: impl IntoIterator<Item = &'a str>) -> OutboundReport {
+        let mut all = OutboundReport::default();
+        for text in texts {
+            let r = self.outbound.scan(text);
+            all.links.extend(r.links);
+            all.external_link |= r.external_link;
+            all.lookalike_link |= r.lookalike_link;
+            all.homograph_link |= r.homograph_link;
+            all.link_text_mismatch |= r.link_text_mismatch;
+            all.image_link |= r.image_link;
+            all.agent_instructions |= r.agent_instructions;
+            all.secret |= r.secret;
+            all.encoded_blob |= r.encoded_blob;
+            all.findings.extend(r.findings);
+        }
+        all
     }
 
     /// What the session has read, for the humans who approve its requests.

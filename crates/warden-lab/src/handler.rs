@@ -133,6 +133,12 @@ fn call_context(context: &RequestContext<RoleServer>) -> (CallContext, u64) {
         })
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "unknown".to_owned());
+    let (now, at_unix_ms) = clock();
+    (CallContext { by, now }, at_unix_ms)
+}
+
+/// The time of a call: RFC 3339 UTC to the second, and milliseconds since the Unix epoch.
+pub(crate) fn clock() -> (String, u64) {
     let now = OffsetDateTime::now_utc();
     let rfc3339 = now
         .format(format_description!(
@@ -140,5 +146,5 @@ fn call_context(context: &RequestContext<RoleServer>) -> (CallContext, u64) {
         ))
         .unwrap_or_default();
     let at_unix_ms = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-    (CallContext { by, now: rfc3339 }, at_unix_ms)
+    (rfc3339, at_unix_ms)
 }

@@ -15,9 +15,15 @@
 //! (state, arguments, caller, time) in `servers/`; files and transports sit at the edges
 //! (`store`, `handler`). Nothing in this crate writes to stdout, which is the MCP channel
 //! in stdio mode.
+//!
+//! The lab also publishes its inventory, `<state_dir>/inventory.json` ([`INVENTORY_FILE`]):
+//! Cedar entities of its hosts, accounts and incidents in the format of
+//! `examples/soc/entities.json`, rewritten whenever the incident tracker's state changes, so a
+//! gateway's policy can follow incidents as they are contained and closed.
 
 mod error;
 mod handler;
+mod inventory;
 mod servers;
 mod sim;
 mod store;
@@ -38,6 +44,10 @@ pub use store::ReceivedCall;
 
 use handler::LabHandler;
 use servers::with_simulation;
+use sim::Simulation;
+
+/// The inventory's file name inside a state directory.
+pub const INVENTORY_FILE: &str = inventory::FILE;
 
 /// The path the Streamable HTTP endpoint is mounted at.
 pub const HTTP_PATH: &str = "/mcp";
@@ -135,7 +145,7 @@ where
     R: AsyncRead + Send + Unpin + 'static,
     W: AsyncWrite + Send + Unpin + 'static,
 {
-    store::prepare(state_dir)?;
+    store::prepare(state_dir, server)?;
     let running = LabHandler::new(server, state_dir)
         .serve((reader, writer))
         .await?;
@@ -155,7 +165,7 @@ pub async fn serve_http(
     state_dir: &Path,
     listener: tokio::net::TcpListener,
 ) -> Result<(), LabError> {
-    store::prepare(state_dir)?;
+    store::prepare(state_dir, server)?;
     let local = listener.local_addr().map_err(LabError::Http)?;
     let mut config = StreamableHttpServerConfig::default();
     if !is_loopback(local.ip()) {
@@ -198,6 +208,52 @@ pub fn read_state(server: LabServer, state_dir: &Path) -> Result<serde_json::Val
 /// to unknown tools and calls that failed. Empty when the server never got a call.
 pub fn received_calls(server: LabServer, state_dir: &Path) -> Result<Vec<ReceivedCall>, LabError> {
     store::received_calls(state_dir, servers::name(server))
+}
+
+/// The built-in seed of `server`, as JSON: what its state is before any call.
+pub fn seed_state(server: LabServer) -> Result<serde_json::Value, LabError> {
+    with_simulation!(server, S => serde_json::from_str(S::SEED).map_err(|source| LabError::Seed {
+        server: S::NAME,
+        source,
+    }))
+}
+
+/// Writes `<state_dir>/inventory.json` from the current state (the seed where a server was
+/// never used): Cedar entities `Incident` (`status`, `severity`), `Host` (`tier`, `role`; a
+/// child of each incident that names it) and `User` (`executive`, `break_glass`,
+/// `department`). The servers call this themselves when they start and whenever the tickets
+/// state changes; call it to (re)create the inventory of a lab that is not running.
+pub fn write_inventory(state_dir: &Path) -> Result<(), LabError> {
+    store::prepare(state_dir, LabServer::Tickets)
+}
+
+/// Runs one tool of `server` in this process, exactly as the server would run it for an MCP
+/// client named `by`: the call is logged first, then run against the state on disk. For
+/// operators and harnesses that set a lab up (isolating a host before a scenario that
+/// releases it); it is not a way around a gateway, since it never reaches one.
+///
+/// The outer `Result` is the lab failing; the inner one is the tool's answer, or the text of
+/// its refusal.
+pub fn call_tool(
+    server: LabServer,
+    state_dir: &Path,
+    tool: &str,
+    arguments: &serde_json::Map<String, serde_json::Value>,
+    by: &str,
+) -> Result<Result<serde_json::Value, String>, LabError> {
+    store::prepare(state_dir, server)?;
+    let (now, at_unix_ms) = handler::clock();
+    let cx = sim::CallContext {
+        by: by.to_owned(),
+        now,
+    };
+    let outcome = with_simulation!(server, S => store::execute::<S>(state_dir, tool, arguments, &cx, at_unix_ms))?;
+    Ok(outcome
+        .map(|reply| reply.value)
+        .map_err(|error| match error {
+            sim::CallError::UnknownTool => format!("unknown tool `{tool}`"),
+            sim::CallError::Refused(message) => message,
+        }))
 }
 
 #[cfg(test)]

@@ -184,6 +184,36 @@ pub(crate) mod tests {
                 "read_message",
                 serde_json::json!({"message_id": "MSG-3101"}),
             ),
+            (
+                LabServer::Mail,
+                "list_forwarding_rules",
+                serde_json::json!({"mailbox": "alice.chen"}),
+            ),
+            (
+                LabServer::Mail,
+                "create_forwarding_rule",
+                serde_json::json!({"mailbox": "soc", "forward_to": "erin.walsh@northwind.example"}),
+            ),
+            (
+                LabServer::Siem,
+                "update_alert",
+                serde_json::json!({"alert_id": "ALR-2015", "status": "closed", "note": "duplicate of ALR-2009"}),
+            ),
+            (
+                LabServer::Tickets,
+                "edit_comment",
+                serde_json::json!({"incident": "INC-1044", "comment_id": "CMT-0011", "text": "t"}),
+            ),
+            (
+                LabServer::Tickets,
+                "delete_comment",
+                serde_json::json!({"incident": "INC-1044", "comment_id": "CMT-0011"}),
+            ),
+            (
+                LabServer::Tickets,
+                "update_incident",
+                serde_json::json!({"incident": "INC-1044", "severity": "medium"}),
+            ),
         ];
         for (server, tool, arguments) in calls {
             call(server, tool, arguments).unwrap_or_else(|e| panic!("{server}.{tool}: {e:?}"));

@@ -27,6 +27,9 @@ pub(crate) trait Simulation {
     const SEED: &'static str;
     /// Everything the server remembers between calls.
     type State: Serialize + DeserializeOwned;
+    /// Whether a change of this server's state changes the inventory (`inventory.json`),
+    /// which `store` then rewrites in the same locked step.
+    const FEEDS_INVENTORY: bool = false;
     /// The tools with their built-in descriptions.
     fn tools() -> Vec<Tool>;
     /// Runs one tool against the state; mutations happen in place and set `Reply::changed`.

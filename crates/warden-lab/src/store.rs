@@ -7,6 +7,11 @@
 //! *before* the tool runs: it is the evidence of what reached the server, and must exist
 //! even when the tool then fails.
 //!
+//! The inventory (`inventory.json`, see `inventory`) is derived from the tickets, EDR and
+//! IdP states and rewritten, under the same lock, right after a change of the tickets state,
+//! and when a lab server starts (the tickets server always, the others only if there is
+//! none yet), so it exists from the lab's first start.
+//!
 //! Writers in one process are serialised by a mutex held only around this synchronous
 //! file work (never across an `.await`). Two processes mutating the same server's state
 //! at the same instant could lose an update; the lab runs one server process per state
@@ -23,8 +28,11 @@ use rmcp::model::JsonObject;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::LabError;
+use crate::servers::edr::Edr;
+use crate::servers::idp::Idp;
+use crate::servers::tickets::Tickets;
 use crate::sim::{CallContext, CallError, Reply, Simulation};
+use crate::{LabError, LabServer, inventory};
 
 /// One `tools/call` as the server received it, before it ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,7 +104,24 @@ pub(crate) fn execute<S: Simulation>(
     if changed || !on_disk {
         save(&files.state(), &state)?;
     }
+    if changed && S::FEEDS_INVENTORY {
+        write_inventory_locked(dir)?;
+    }
     Ok(outcome)
+}
+
+/// Rewrites `inventory.json` from the current states.
+pub(crate) fn write_inventory(dir: &Path) -> Result<(), LabError> {
+    let _guard = WRITE_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+    write_inventory_locked(dir)
+}
+
+fn write_inventory_locked(dir: &Path) -> Result<(), LabError> {
+    let (tickets, _) = load::<Tickets>(&Files::new(dir, Tickets::NAME))?;
+    let (edr, _) = load::<Edr>(&Files::new(dir, Edr::NAME))?;
+    let (idp, _) = load::<Idp>(&Files::new(dir, Idp::NAME))?;
+    let entities = inventory::entities(&tickets.inventory(), &edr.inventory(), &idp.inventory());
+    save(&dir.join(inventory::FILE), &entities)
 }
 
 /// The server's current state as JSON: the file if it exists, else the seed. Reading
@@ -148,12 +173,19 @@ pub(crate) fn description_overrides(
         .transpose()
 }
 
-/// Creates the state directory if needed, so a bad path fails at start, not at first call.
-pub(crate) fn prepare(dir: &Path) -> Result<(), LabError> {
+/// Creates the state directory if needed, so a bad path fails at start, not at first call,
+/// and writes the inventory: always when `server` is the tickets server, whose state it
+/// follows, and otherwise only when there is none yet (several servers start at once, and
+/// only the tickets server's view of the incidents is sure to be current).
+pub(crate) fn prepare(dir: &Path, server: LabServer) -> Result<(), LabError> {
     fs::create_dir_all(dir).map_err(|source| LabError::Io {
         path: dir.to_path_buf(),
         source,
-    })
+    })?;
+    if server == LabServer::Tickets || read_optional(&dir.join(inventory::FILE))?.is_none() {
+        write_inventory(dir)?;
+    }
+    Ok(())
 }
 
 fn load<S: Simulation>(files: &Files) -> Result<(S::State, bool), LabError> {

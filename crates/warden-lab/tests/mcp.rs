@@ -84,7 +84,7 @@ async fn every_server_lists_its_tools() {
     let expected: [(LabServer, &[&str]); 5] = [
         (
             LabServer::Siem,
-            &["search_alerts", "get_alert", "search_logs"],
+            &["search_alerts", "get_alert", "search_logs", "update_alert"],
         ),
         (
             LabServer::Edr,
@@ -105,12 +105,21 @@ async fn every_server_lists_its_tools() {
                 "list_incidents",
                 "get_incident",
                 "add_comment",
+                "edit_comment",
+                "delete_comment",
+                "update_incident",
                 "close_incident",
             ],
         ),
         (
             LabServer::Mail,
-            &["list_messages", "read_message", "send_mail"],
+            &[
+                "list_messages",
+                "read_message",
+                "send_mail",
+                "create_forwarding_rule",
+                "list_forwarding_rules",
+            ],
         ),
     ];
     for (server, tools) in expected {

@@ -46,9 +46,35 @@ pub struct RawConfig {
     pub monitor: MonitorSettings,
     #[serde(default)]
     pub grants: Vec<RawGrant>,
+    /// Autonomy grants: the only way a write the floor holds may run without a human.
+    #[serde(default)]
+    pub autonomy: Vec<RawGrant>,
+    #[serde(default)]
+    pub floor: RawFloor,
     #[serde(default)]
     pub review: RawReview,
 }
+
+/// `[floor]`: what warden enforces under every policy.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawFloor {
+    /// The budget every write tool without a configured one gets.
+    pub write_budget: Option<RawDefaultBudget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaultBudget {
+    pub limit: u32,
+    pub window_secs: u64,
+    #[serde(default)]
+    pub per: BudgetScope,
+}
+
+/// The default write budget when `[floor] write_budget` is not set: 20 calls of one write tool
+/// per agent per hour. Enough for an analyst's day of notes, too few for a mass action.
+pub const DEFAULT_WRITE_BUDGET: (u32, u64) = (20, 3600);
 
 /// A permission given on purpose, for a time: compiled to a Cedar `permit` that holds only while
 /// `context.now` is before its expiry, so an expired grant stops permitting at that instant.
@@ -62,8 +88,11 @@ pub struct RawGrant {
     pub tools: Vec<String>,
     /// An optional Cedar condition that scopes it (`context.args.host.tier > 0`).
     pub when: Option<String>,
-    /// `required` or `two-person`: the grant permits only with human approval.
+    /// `required` or `two-person`: the grant permits only with human approval (permission
+    /// grants only).
     pub approval: Option<String>,
+    /// Who answers for the calls it lets run unattended (autonomy grants only; required there).
+    pub owner: Option<String>,
     /// Why this permission exists (required).
     pub justification: Option<String>,
     /// The configured approver who agreed to it (required).
@@ -350,6 +379,9 @@ pub struct ScreenSettings {
     pub datamark: bool,
     /// Screen upstream tool descriptions; one flagged as an injection is withheld.
     pub descriptions: bool,
+    /// How long a read that tainted an agent keeps it tainted (`context.agent.tainted`), in
+    /// all its sessions and on every replica, unless a human clears it (default a day).
+    pub taint_window_secs: u64,
 }
 
 impl Default for ScreenSettings {
@@ -361,6 +393,7 @@ impl Default for ScreenSettings {
             internal_domains: Vec::new(),
             datamark: false,
             descriptions: true,
+            taint_window_secs: 86_400,
         }
     }
 }
@@ -601,16 +634,42 @@ pub struct Budget {
     pub window: Duration,
     pub per: BudgetScope,
     pub justification: Option<String>,
+    /// Made by the floor for a write tool that no configured budget counts.
+    pub default: bool,
+}
+
+/// The id of the floor's default budget for `tool`: a Cedar identifier.
+pub fn default_budget_id(tool: &ToolName) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect()
+    };
+    format!(
+        "default_{}__{}",
+        clean(&tool.server),
+        clean(tool.tool.as_str())
+    )
+}
+
+/// What a grant gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantKind {
+    /// `[[grants]]`: a permission (a Cedar permit), optionally only with human approval.
+    Permission { approval: Option<String> },
+    /// `[[autonomy]]`: no permission at all, but the floor's hold lifted for the calls it covers
+    /// (which policy must still permit), answered for by `owner`.
+    Autonomy { owner: String },
 }
 
 /// A resolved grant: who may call what, why, on whose word, until when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
+    pub kind: GrantKind,
     pub id: String,
     pub agent: Principal,
     pub tools: Vec<ToolName>,
     pub when: Option<String>,
-    pub approval: Option<String>,
     pub justification: String,
     pub approver: String,
     /// Seconds since the Unix epoch from which the grant no longer permits.
@@ -622,10 +681,18 @@ pub struct Grant {
 impl Grant {
     /// The Cedar rule id the grant's decisions name.
     pub fn rule_id(&self) -> String {
-        format!("grant:{}", self.id)
+        match self.kind {
+            GrantKind::Permission { .. } => format!("grant:{}", self.id),
+            GrantKind::Autonomy { .. } => format!("autonomy:{}", self.id),
+        }
+    }
+
+    pub fn is_autonomy(&self) -> bool {
+        matches!(self.kind, GrantKind::Autonomy { .. })
     }
 
     /// The grant as a Cedar `permit`: it holds only while `context.now` is before the expiry.
+    /// An autonomy grant's permit is evaluated in its own set, which only lifts the floor.
     pub fn cedar(&self) -> String {
         let q = |s: &str| serde_json::Value::String(s.to_string()).to_string();
         let actions: Vec<String> = self
@@ -640,8 +707,12 @@ impl Grant {
             q(&self.approver),
             q(&self.expires_text)
         );
-        if let Some(a) = &self.approval {
-            text.push_str(&format!("@approval({})\n", q(a)));
+        match &self.kind {
+            GrantKind::Permission { approval: Some(a) } => {
+                text.push_str(&format!("@approval({})\n", q(a)));
+            }
+            GrantKind::Permission { approval: None } => {}
+            GrantKind::Autonomy { owner } => text.push_str(&format!("@owner({})\n", q(owner))),
         }
         text.push_str(&format!(
             "permit (principal == Agent::{}, action in [{}], resource)\nwhen {{ context.now < {} }}",
@@ -746,6 +817,7 @@ pub struct Config {
     pub budgets: Vec<Budget>,
     pub approvals: ApprovalSettings,
     pub monitor: MonitorSettings,
+    /// Permission grants and autonomy grants (`Grant::kind`).
     pub grants: Vec<Grant>,
     pub review: ReviewSettings,
     pub engine: Engine,
@@ -1222,8 +1294,11 @@ impl Resolver<'_> {
                 window: Duration::from_secs(b.window_secs),
                 per: b.per,
                 justification: b.justification,
+                default: false,
             });
         }
+
+        self.default_write_budgets(&raw.floor, &tools, &mut budgets);
 
         let mut policy_files = Vec::new();
         if raw.policy.files.is_empty() {
@@ -1266,7 +1341,14 @@ impl Resolver<'_> {
             }
         }
 
-        let grants = self.grants(&raw.grants, &raw.agents, &stdio_agent, &tools, &approvals);
+        let mut grants = self.grants(
+            &raw.grants,
+            false,
+            &raw.agents,
+            &stdio_agent,
+            &tools,
+            &approvals,
+        );
         if !grants.is_empty() {
             let text: String = grants.iter().map(Grant::cedar).collect();
             let grants_path = PathBuf::from(format!("{} [grants]", self.file));
@@ -1275,6 +1357,31 @@ impl Resolver<'_> {
                 shadow_files.push((grants_path, text));
             }
         }
+        let autonomy = self.grants(
+            &raw.autonomy,
+            true,
+            &raw.agents,
+            &stdio_agent,
+            &tools,
+            &approvals,
+        );
+        for a in &autonomy {
+            if grants.iter().any(|g| g.id == a.id) {
+                self.error(
+                    "autonomy",
+                    format!("autonomy grant id `{}` is also a grant's id", a.id),
+                );
+            }
+        }
+        let autonomy_files: Vec<(PathBuf, String)> = if autonomy.is_empty() {
+            Vec::new()
+        } else {
+            vec![(
+                PathBuf::from(format!("{} [autonomy]", self.file)),
+                autonomy.iter().map(Grant::cedar).collect(),
+            )]
+        };
+        grants.extend(autonomy);
         let review = self.review(&raw.review, &raw.owners);
         let agent_principals: Vec<Principal> = agents
             .iter()
@@ -1286,6 +1393,7 @@ impl Resolver<'_> {
         } else {
             match Engine::build(EngineSources {
                 policy_files: shadow_files,
+                autonomy_files: autonomy_files.clone(),
                 user_schema: user_schema.clone(),
                 entities: entities.clone(),
                 tools: &tools,
@@ -1306,6 +1414,7 @@ impl Resolver<'_> {
 
         let engine = Engine::build(EngineSources {
             policy_files,
+            autonomy_files,
             user_schema,
             entities,
             tools: &tools,
@@ -1347,9 +1456,59 @@ impl Resolver<'_> {
 }
 
 impl Resolver<'_> {
+    /// Every write tool that no configured budget counts gets the floor's default budget, so a
+    /// mass action stops at it whatever the policy permits.
+    fn default_write_budgets(
+        &mut self,
+        floor: &RawFloor,
+        tools: &BTreeMap<ToolName, ToolSpec>,
+        budgets: &mut Vec<Budget>,
+    ) {
+        let (limit, window_secs, per) = match &floor.write_budget {
+            Some(b) => (b.limit, b.window_secs, b.per),
+            None => (
+                DEFAULT_WRITE_BUDGET.0,
+                DEFAULT_WRITE_BUDGET.1,
+                BudgetScope::Agent,
+            ),
+        };
+        if window_secs == 0 {
+            self.error(
+                "floor.write_budget",
+                "the default write budget needs a window of at least one second",
+            );
+        }
+        for (name, spec) in tools {
+            if spec.labels.effect != Effect::Write || budgets.iter().any(|b| b.tools.contains(name))
+            {
+                continue;
+            }
+            let id = default_budget_id(name);
+            if budgets.iter().any(|b| b.id == id) {
+                self.error(
+                    "budgets",
+                    format!("budget id `{id}` is reserved for the default budget of `{name}`"),
+                );
+                continue;
+            }
+            budgets.push(Budget {
+                id,
+                tools: vec![name.clone()],
+                limit,
+                window: Duration::from_secs(window_secs.max(1)),
+                per,
+                justification: Some("the floor's default budget for a write tool".into()),
+                default: true,
+            });
+        }
+    }
+
+    /// `[[grants]]` (`autonomy = false`) or `[[autonomy]]` (`autonomy = true`): both need a
+    /// known agent, configured tools, a justification, an approver and an expiry.
     fn grants(
         &mut self,
         raw: &[RawGrant],
+        autonomy: bool,
         agents: &BTreeMap<String, RawAgent>,
         stdio_agent: &Option<Principal>,
         tools: &BTreeMap<ToolName, ToolSpec>,
@@ -1357,8 +1516,9 @@ impl Resolver<'_> {
     ) -> Vec<Grant> {
         let mut out = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
+        let section = if autonomy { "autonomy" } else { "grants" };
         for (i, g) in raw.iter().enumerate() {
-            let key = format!("grants[{i}]");
+            let key = format!("{section}[{i}]");
             let before = self.errors.len();
             if !is_identifier(&g.id) {
                 self.error(
@@ -1432,6 +1592,56 @@ impl Resolver<'_> {
                     None
                 }),
             };
+            let kind = if autonomy {
+                if g.approval.is_some() {
+                    self.error(
+                        &key,
+                        format!(
+                            "autonomy grant `{}`: `approval` has no meaning here (an autonomy grant lets calls run without one)",
+                            g.id
+                        ),
+                    );
+                }
+                let owner = required(&g.owner).map(str::to_string);
+                if owner.is_none() {
+                    self.error(
+                        &key,
+                        format!(
+                            "autonomy grant `{}` has no `owner`: name who answers for what it lets run unattended",
+                            g.id
+                        ),
+                    );
+                }
+                for t in &grant_tools {
+                    if let Some(spec) = tools.get(t)
+                        && crate::engine::floor_label(&spec.labels).is_none()
+                    {
+                        self.error(
+                            &key,
+                            format!(
+                                "autonomy grant `{}` names `{t}`, which the floor does not hold (a read, or a low-stakes reversible write): grant nothing that is not needed",
+                                g.id
+                            ),
+                        );
+                    }
+                }
+                GrantKind::Autonomy {
+                    owner: owner.unwrap_or_default(),
+                }
+            } else {
+                if g.owner.is_some() {
+                    self.error(
+                        &key,
+                        format!(
+                            "grant `{}`: `owner` belongs to autonomy grants; a grant's decisions are owned by its tools' categories",
+                            g.id
+                        ),
+                    );
+                }
+                GrantKind::Permission {
+                    approval: g.approval.clone(),
+                }
+            };
             if let Some(a) = &g.approval
                 && a != "required"
                 && a != "two-person"
@@ -1457,11 +1667,11 @@ impl Resolver<'_> {
                 && self.errors.len() == before
             {
                 out.push(Grant {
+                    kind,
                     id: g.id.clone(),
                     agent: Principal(g.agent.clone()),
                     tools: grant_tools,
                     when: g.when.clone(),
-                    approval: g.approval.clone(),
                     justification,
                     approver,
                     expires,

@@ -134,6 +134,14 @@ impl Situation {
                 String::new()
             },
             read_untrusted: self.tainted,
+            agent_tainted: self.tainted,
+            agent_taint_level: if self.tainted { 100 } else { 0 },
+            agent_taint_source: if self.tainted {
+                "policy-diff".into()
+            } else {
+                String::new()
+            },
+            outbound: crate::engine::OutboundState::default(),
             budgets_used: BTreeMap::new(),
             now: self.now,
         }
@@ -191,7 +199,9 @@ impl Values {
 
     fn candidates(&self, ty: &ArgType, required: bool) -> Vec<Option<Value>> {
         let mut out: Vec<Option<Value>> = match ty {
-            ArgType::String => self.strings.iter().map(|s| Some(json!(s))).collect(),
+            ArgType::String | ArgType::Text => {
+                self.strings.iter().map(|s| Some(json!(s))).collect()
+            }
             ArgType::Long => self.longs.iter().map(|n| Some(json!(n))).collect(),
             ArgType::Bool => vec![Some(json!(true)), Some(json!(false))],
             ArgType::StringSet => std::iter::once(Some(json!([])))
@@ -201,6 +211,43 @@ impl Values {
                 Some(ids) => ids.iter().map(|id| Some(json!(id))).collect(),
                 None => vec![Some(json!("unknown"))],
             },
+            // Typed strings: values built from the policies' literals (a literal domain as an
+            // address or a link there), and one outside them, kept where the type accepts them.
+            ArgType::Email | ArgType::EmailSet | ArgType::Url | ArgType::Hostname => {
+                let hosts = self
+                    .strings
+                    .iter()
+                    .map(String::as_str)
+                    .chain(["unknown.example"]);
+                let texts: Vec<String> = hosts
+                    .flat_map(|h| {
+                        let h = h.trim_start_matches("*@").trim_start_matches('@');
+                        match ty {
+                            ArgType::Url => vec![format!("https://{h}/")],
+                            ArgType::Hostname => vec![h.to_string()],
+                            _ => vec![format!("probe@{h}"), h.to_string()],
+                        }
+                    })
+                    .collect();
+                let none = BTreeMap::new();
+                let mut seen = BTreeSet::new();
+                texts
+                    .into_iter()
+                    .map(|t| match ty {
+                        ArgType::EmailSet => json!([t]),
+                        _ => json!(t),
+                    })
+                    .filter_map(|v| ty.normalise(&v, &none).ok())
+                    .filter(|v| seen.insert(v.to_string()))
+                    .map(Some)
+                    .collect()
+            }
+            ArgType::Ip => ["192.0.2.1", "10.0.0.1", "::1"]
+                .iter()
+                .map(|ip| Some(json!(ip)))
+                .collect(),
+            ArgType::Path(root) => vec![Some(json!(root))],
+            ArgType::Enum(allowed) => allowed.iter().map(|v| Some(json!(v))).collect(),
         };
         if !required {
             out.push(None);
@@ -375,10 +422,17 @@ fn expansion(
     old: &Engine,
     engine: &Engine,
 ) -> Expansion {
-    // The permits that let the calls through: they are what needs a reason.
+    // The permits that let the calls through, or the autonomy grants that let them run
+    // without a human: they are what needs a reason.
     let rules: BTreeSet<String> = cases
         .iter()
-        .map(|(_, _, n)| n.permitted_by().unwrap_or(n.rule()).to_string())
+        .map(|(_, _, n)| {
+            if n.rule().starts_with("autonomy:") {
+                n.rule().to_string()
+            } else {
+                n.permitted_by().unwrap_or(n.rule()).to_string()
+            }
+        })
         .collect();
     // A rule's reason counts when it is new: one carried over unchanged argued for the old scope.
     let justifications: Vec<Option<&str>> = rules

@@ -17,6 +17,7 @@
 //! that tool's declared arguments with their types, the session's state, the budgets and the
 //! time. State is computed by warden and passed in, so the policies stay analysable.
 
+use crate::argtypes::IdIndex;
 use crate::config::{ArgSpec, Budget, ConfigError, ToolSpec, line_of};
 use crate::slice::{BudgetReads, Slice, slice};
 use cedar_policy::{
@@ -36,11 +37,31 @@ use warden_core::{Outcome, Principal, ToolName};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArgType {
     String,
+    /// Free text a write sends on (a mail body, a comment): a Cedar `String` that the outbound
+    /// screen reads before policy decides (`context.outbound`).
+    Text,
     Long,
     Bool,
     StringSet,
-    /// A reference to an entity of this type in the team's entities, e.g. `Host`.
+    /// A reference to an entity of this type in the team's entities, e.g. `Host`. The id is
+    /// matched after case-folding and NFKC; one confusable with a different known id is refused.
     Entity(String),
+    /// Exactly one mail address (`argtypes::Email`): Cedar sees `{address, local, domain}`.
+    Email,
+    /// A list of mail addresses, each one as `Email`: Cedar sees `{addresses, domains, count}`
+    /// (sets of the normalised addresses and of their domains), so a policy can ask whether
+    /// every recipient is internal: `["northwind.example"].containsAll(context.args.cc.domains)`.
+    EmailSet,
+    /// An absolute http(s) URL (`argtypes::Url`): Cedar sees `{url, scheme, host, domain, path}`.
+    Url,
+    /// A DNS host name, lower-cased ASCII (`argtypes::Hostname`).
+    Hostname,
+    /// An IP address: a Cedar `ipaddr`.
+    Ip,
+    /// A path under this root, lexically normalised (`argtypes::SafePath`).
+    Path(String),
+    /// One of these values, spelt exactly so.
+    Enum(Vec<String>),
 }
 
 impl ArgType {
@@ -54,9 +75,37 @@ impl ArgType {
         };
         let ty = match base {
             "string" => ArgType::String,
+            "text" => ArgType::Text,
             "long" => ArgType::Long,
             "bool" => ArgType::Bool,
             "set<string>" => ArgType::StringSet,
+            "email" => ArgType::Email,
+            "set<email>" => ArgType::EmailSet,
+            "url" => ArgType::Url,
+            "hostname" => ArgType::Hostname,
+            "ip" => ArgType::Ip,
+            path if path.starts_with("path:") => {
+                let root = path.trim_start_matches("path:").trim();
+                if !root.starts_with('/') {
+                    return Err(format!(
+                        "`{path}`: a path type names its absolute root, e.g. `path:/srv/reports`"
+                    ));
+                }
+                ArgType::Path(root.to_string())
+            }
+            values if values.starts_with("enum:") => {
+                let allowed: Vec<String> = values
+                    .trim_start_matches("enum:")
+                    .split('|')
+                    .map(|v| v.trim().to_string())
+                    .collect();
+                if allowed.iter().any(String::is_empty) {
+                    return Err(format!(
+                        "`{values}`: an enum lists its values, e.g. `enum:open|closed`"
+                    ));
+                }
+                ArgType::Enum(allowed)
+            }
             name if name.starts_with(|c: char| c.is_ascii_uppercase())
                 && name
                     .chars()
@@ -66,7 +115,7 @@ impl ArgType {
             }
             other => {
                 return Err(format!(
-                    "unknown type `{other}`: expected string, long, bool, set<string> or an entity type such as Host"
+                    "unknown type `{other}`: expected string, text, long, bool, set<string>, email, set<email>, url, hostname, ip, path:<root>, enum:<a|b|…> or an entity type such as Host"
                 ));
             }
         };
@@ -75,12 +124,72 @@ impl ArgType {
 
     fn cedar(&self) -> String {
         match self {
-            ArgType::String => "String".into(),
+            ArgType::String | ArgType::Text => "String".into(),
             ArgType::Long => "Long".into(),
             ArgType::Bool => "Bool".into(),
             ArgType::StringSet => "Set<String>".into(),
             ArgType::Entity(name) => name.clone(),
+            ArgType::Email => "Email".into(),
+            ArgType::EmailSet => "Emails".into(),
+            ArgType::Url => "Url".into(),
+            ArgType::Hostname | ArgType::Path(_) | ArgType::Enum(_) => "String".into(),
+            ArgType::Ip => "ipaddr".into(),
         }
+    }
+
+    /// The argument in its one canonical form, which is what policy sees and what is
+    /// forwarded: a parsed and normalised value, or why it is refused.
+    pub fn normalise(
+        &self,
+        value: &Value,
+        ids: &BTreeMap<String, IdIndex>,
+    ) -> Result<Value, String> {
+        use crate::argtypes::{Email, Hostname, SafePath, Url, check_enum, parse_ip};
+        let text = || {
+            value
+                .as_str()
+                .ok_or_else(|| format!("must be {}", self.describe()))
+        };
+        let e = |e: crate::argtypes::ArgError| e.to_string();
+        Ok(match self {
+            ArgType::Email => Value::String(Email::parse(text()?).map_err(e)?.to_string()),
+            ArgType::EmailSet => {
+                let items = value
+                    .as_array()
+                    .ok_or_else(|| format!("must be {}", self.describe()))?;
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    let one = item
+                        .as_str()
+                        .ok_or_else(|| format!("must be {}", self.describe()))?;
+                    out.push(Value::String(Email::parse(one).map_err(e)?.to_string()));
+                }
+                Value::Array(out)
+            }
+            ArgType::Url => Value::String(Url::parse(text()?).map_err(e)?.to_string()),
+            ArgType::Hostname => Value::String(Hostname::parse(text()?).map_err(e)?.to_string()),
+            ArgType::Ip => Value::String(parse_ip(text()?).map_err(e)?.to_string()),
+            ArgType::Path(root) => {
+                Value::String(SafePath::parse(text()?, root).map_err(e)?.to_string())
+            }
+            ArgType::Enum(allowed) => Value::String(check_enum(text()?, allowed).map_err(e)?),
+            ArgType::Entity(ty) => {
+                let given = text()?;
+                match ids.get(ty).map(|index| index.resolve(given)) {
+                    Some(Ok(known)) => Value::String(known),
+                    // Unknown ids stay as given: any attribute access on them fails, which denies.
+                    Some(Err(crate::argtypes::ArgError::UnknownEntity { .. })) | None => {
+                        Value::String(given.to_string())
+                    }
+                    Some(Err(why)) => return Err(format!("names a {ty}: {why}")),
+                }
+            }
+            ArgType::String
+            | ArgType::Text
+            | ArgType::Long
+            | ArgType::Bool
+            | ArgType::StringSet => value.clone(),
+        })
     }
 
     /// The Cedar value of an agent-supplied argument, or why it does not fit. Built directly
@@ -92,7 +201,9 @@ impl ArgType {
         types: &BTreeMap<String, EntityTypeName>,
     ) -> Result<RestrictedExpression, String> {
         match (self, value) {
-            (ArgType::String, Value::String(s)) => Ok(RestrictedExpression::new_string(s.clone())),
+            (ArgType::String | ArgType::Text, Value::String(s)) => {
+                Ok(RestrictedExpression::new_string(s.clone()))
+            }
             (ArgType::Bool, Value::Bool(b)) => Ok(RestrictedExpression::new_bool(*b)),
             (ArgType::Long, Value::Number(n)) if n.is_i64() => Ok(RestrictedExpression::new_long(
                 n.as_i64().unwrap_or_default(),
@@ -109,19 +220,96 @@ impl ArgType {
                 )),
                 None => Err(format!("has entity type `{ty}`, which the schema lacks")),
             },
+            (ArgType::Email, Value::String(s)) => email_record(s),
+            (ArgType::EmailSet, Value::Array(items)) => {
+                let mut addresses = Vec::with_capacity(items.len());
+                let mut domains = Vec::with_capacity(items.len());
+                for item in items {
+                    let one = item
+                        .as_str()
+                        .ok_or_else(|| format!("must be {}", self.describe()))?;
+                    let m = crate::argtypes::Email::parse(one).map_err(|e| e.to_string())?;
+                    addresses.push(RestrictedExpression::new_string(m.address().to_string()));
+                    domains.push(RestrictedExpression::new_string(m.domain().to_string()));
+                }
+                let count = i64::try_from(items.len()).unwrap_or(i64::MAX);
+                RestrictedExpression::new_record(vec![
+                    (
+                        "addresses".to_string(),
+                        RestrictedExpression::new_set(addresses),
+                    ),
+                    (
+                        "domains".to_string(),
+                        RestrictedExpression::new_set(domains),
+                    ),
+                    ("count".to_string(), RestrictedExpression::new_long(count)),
+                ])
+                .map_err(|e| e.to_string())
+            }
+            (ArgType::Url, Value::String(s)) => {
+                let u = crate::argtypes::Url::parse(s).map_err(|e| e.to_string())?;
+                let field = |k: &str, v: &str| {
+                    (
+                        k.to_string(),
+                        RestrictedExpression::new_string(v.to_string()),
+                    )
+                };
+                RestrictedExpression::new_record(vec![
+                    field("url", u.as_str()),
+                    field("scheme", u.scheme()),
+                    field("host", u.host()),
+                    field("domain", u.domain()),
+                    field("path", u.path()),
+                ])
+                .map_err(|e| e.to_string())
+            }
+            (ArgType::Hostname | ArgType::Path(_) | ArgType::Enum(_), Value::String(_)) => {
+                match self.normalise(value, &BTreeMap::new())? {
+                    Value::String(s) => Ok(RestrictedExpression::new_string(s)),
+                    _ => Err(format!("must be {}", self.describe())),
+                }
+            }
+            (ArgType::Ip, Value::String(s)) => {
+                let ip = crate::argtypes::parse_ip(s).map_err(|e| e.to_string())?;
+                Ok(RestrictedExpression::new_ip(ip.to_string()))
+            }
             (ty, _) => Err(format!("must be {}", ty.describe())),
         }
     }
 
     fn describe(&self) -> String {
         match self {
-            ArgType::String => "a string".into(),
+            ArgType::String | ArgType::Text => "a string".into(),
             ArgType::Long => "an integer".into(),
             ArgType::Bool => "a boolean".into(),
             ArgType::StringSet => "a list of strings".into(),
             ArgType::Entity(ty) => format!("the id of a {ty} (a string)"),
+            ArgType::Email => "one mail address (a string)".into(),
+            ArgType::EmailSet => "a list of mail addresses".into(),
+            ArgType::Url => "an http(s) URL (a string)".into(),
+            ArgType::Hostname => "a host name (a string)".into(),
+            ArgType::Ip => "an IP address (a string)".into(),
+            ArgType::Path(root) => format!("a path under `{root}` (a string)"),
+            ArgType::Enum(allowed) => format!("one of {}", allowed.join(", ")),
         }
     }
+}
+
+/// An address as the Cedar record `{address, local, domain}`.
+fn email_record(text: &str) -> Result<RestrictedExpression, String> {
+    let m = crate::argtypes::Email::parse(text).map_err(|e| e.to_string())?;
+    let field = |k: &str, v: &str| {
+        (
+            k.to_string(),
+            RestrictedExpression::new_string(v.to_string()),
+        )
+    };
+    RestrictedExpression::new_record(vec![
+        field("address", m.address()),
+        field("local", m.local()),
+        field("domain", m.domain()),
+    ])
+    .map_err(|e| e.to_string())
 }
 
 /// What warden knows about the call's situation, handed to Cedar as context.
@@ -134,11 +322,90 @@ pub struct CallState {
     pub taint_source: String,
     /// Whether the session has read any tool output at all (all of it is untrusted data).
     pub read_untrusted: bool,
+    /// The agent's taint across all its sessions (and replicas), within the taint window.
+    pub agent_tainted: bool,
+    /// 0 (clean) to 100, as `taint_level` but for the agent.
+    pub agent_taint_level: i64,
+    /// The tool whose output tainted the agent; empty when clean.
+    pub agent_taint_source: String,
+    /// What the outbound screen found in the call's free-text (`text`) arguments.
+    pub outbound: OutboundState,
     /// Budget id → calls already counted in its window (the gateway fills in only the budgets
     /// that a rule which can match the tool reads; see `Engine::reads_budget`).
     pub budgets_used: BTreeMap<String, u32>,
     /// Seconds since the Unix epoch.
     pub now: i64,
+}
+
+/// The outbound screen's findings on a write's free text, as policy sees them
+/// (`context.outbound`). All false for a call with no `text` argument.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboundState {
+    /// Any finding at all.
+    pub flagged: bool,
+    /// A link to a host outside the internal domains.
+    pub external_link: bool,
+    /// A link to a host that imitates an internal domain.
+    pub lookalike_link: bool,
+    /// A link to an internationalised or mixed-script host.
+    pub homograph_link: bool,
+    /// Link text that names another place than the link's target.
+    pub link_text_mismatch: bool,
+    /// An image that loads from an outside host when the text is rendered.
+    pub image_link: bool,
+    /// Text addressed to AI agents or automation, or a forged notice telling readers what to do.
+    pub agent_instructions: bool,
+    /// Credentials or secrets.
+    pub secret: bool,
+    /// A long encoded blob.
+    pub encoded_blob: bool,
+    /// The registered domains the links point to.
+    pub domains: Vec<String>,
+}
+
+/// Why the floor holds a tool's calls for a human whatever the policy permits. The strictest
+/// label of a tool names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FloorLabel {
+    /// `reversible = false`.
+    Irreversible,
+    /// `stakes = "high"`.
+    HighStakes,
+    /// `stakes = "critical"`: two people.
+    Critical,
+}
+
+impl FloorLabel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FloorLabel::Irreversible => "irreversible",
+            FloorLabel::HighStakes => "high-stakes",
+            FloorLabel::Critical => "critical",
+        }
+    }
+    /// The rule id of a decision the floor holds: `floor:<label>`.
+    pub fn rule(self) -> String {
+        format!("floor:{}", self.as_str())
+    }
+    pub fn approval(self) -> Approval {
+        match self {
+            FloorLabel::Critical => Approval::TwoPerson,
+            _ => Approval::Required,
+        }
+    }
+}
+
+/// The floor's label for a tool: a write that is high or critical stakes or irreversible.
+pub fn floor_label(labels: &warden_core::ToolLabels) -> Option<FloorLabel> {
+    if labels.effect != warden_core::Effect::Write {
+        return None;
+    }
+    match labels.stakes {
+        warden_core::Stakes::Critical => Some(FloorLabel::Critical),
+        warden_core::Stakes::High => Some(FloorLabel::HighStakes),
+        warden_core::Stakes::Low if !labels.reversible => Some(FloorLabel::Irreversible),
+        warden_core::Stakes::Low => None,
+    }
 }
 
 /// How many distinct humans must approve a held call.
@@ -249,6 +516,11 @@ struct Compiled {
     schema: Schema,
     policies: PolicySet,
     hold_rules: PolicySet,
+    /// Autonomy grants: evaluated only for an Allow the floor would hold; a satisfied one lets
+    /// the call run unattended, naming it.
+    autonomy: PolicySet,
+    /// Tools the floor holds, with why.
+    floors: BTreeMap<ToolName, FloorLabel>,
     entities: Entities,
     rules: BTreeMap<String, RuleMeta>,
     owners: BTreeMap<String, String>,
@@ -262,6 +534,8 @@ struct Compiled {
     agent_type: cedar_policy::EntityTypeName,
     /// Entity types that tool arguments refer to, parsed once.
     entity_types: BTreeMap<String, EntityTypeName>,
+    /// Per entity type, the known ids: an argument's id is resolved against them.
+    ids: BTreeMap<String, IdIndex>,
     /// Per tool: its action and its resource.
     uids: BTreeMap<ToolName, (EntityUid, EntityUid)>,
     /// Per tool: the policies and the hold rules that can match it (see `slice`).
@@ -290,6 +564,8 @@ impl std::fmt::Debug for Engine {
 
 pub struct EngineSources<'a> {
     pub policy_files: Vec<(PathBuf, String)>,
+    /// The autonomy grants, compiled to permits (`Grant::cedar`).
+    pub autonomy_files: Vec<(PathBuf, String)>,
     pub user_schema: Option<(PathBuf, String)>,
     pub entities: Option<(PathBuf, String)>,
     pub tools: &'a BTreeMap<ToolName, ToolSpec>,
@@ -309,7 +585,12 @@ fn generated_schema(tools: &BTreeMap<ToolName, ToolSpec>, budgets: &[Budget]) ->
         "entity Agent;\n\
          entity Tool = { server: String, effect: String, reversible: Bool, stakes: String, category: String };\n\
          type Session = { id: String, tainted: Bool, taint_level: Long, taint_source: String, read_untrusted: Bool };\n\
-         type Budget = { used: Long, limit: Long };\n",
+         type AgentState = { id: String, tainted: Bool, taint_level: Long, taint_source: String };\n\
+         type Outbound = { flagged: Bool, external_link: Bool, lookalike_link: Bool, homograph_link: Bool, link_text_mismatch: Bool, image_link: Bool, agent_instructions: Bool, secret: Bool, encoded_blob: Bool, domains: Set<String> };\n\
+         type Budget = { used: Long, limit: Long };\n\
+         type Email = { address: String, local: String, domain: String };\n\
+         type Emails = { addresses: Set<String>, domains: Set<String>, count: Long };\n\
+         type Url = { url: String, scheme: String, host: String, domain: String, path: String };\n",
     );
     s.push_str("type Budgets = {");
     for (i, b) in budgets.iter().enumerate() {
@@ -343,7 +624,7 @@ fn generated_schema(tools: &BTreeMap<ToolName, ToolSpec>, budgets: &[Budget]) ->
             })
             .collect();
         s.push_str(&format!(
-            "action {} in [{}, {}, {}, {}] appliesTo {{ principal: [Agent], resource: [Tool], context: {{ args: {{ {} }}, session: Session, budgets: Budgets, now: Long }} }};\n",
+            "action {} in [{}, {}, {}, {}] appliesTo {{ principal: [Agent], resource: [Tool], context: {{ args: {{ {} }}, session: Session, agent: AgentState, outbound: Outbound, budgets: Budgets, now: Long }} }};\n",
             cedar_str(&t.name.to_string()),
             cedar_str(&format!("effect:{}", t.labels.effect.as_str())),
             cedar_str(&format!("category:{}", t.labels.category)),
@@ -416,11 +697,17 @@ impl Engine {
         // renamed to its `@id` so decisions name rules people wrote.
         let mut policies = PolicySet::new();
         let mut hold_rules = PolicySet::new();
+        let mut autonomy = PolicySet::new();
         let mut rules = BTreeMap::new();
         let mut hasher = Sha256::new();
         hasher.update(schema_text.as_bytes());
         let mut origin: BTreeMap<String, String> = BTreeMap::new();
-        for (path, text) in &src.policy_files {
+        let files = src
+            .policy_files
+            .iter()
+            .map(|f| (f, false))
+            .chain(src.autonomy_files.iter().map(|f| (f, true)));
+        for ((path, text), is_autonomy) in files {
             hasher.update(
                 path.file_name()
                     .map(|n| n.as_encoded_bytes())
@@ -496,7 +783,9 @@ impl Engine {
                         permit: p.effect() == cedar_policy::Effect::Permit,
                     },
                 );
-                let target = if is_hold_rule {
+                let target = if is_autonomy {
+                    &mut autonomy
+                } else if is_hold_rule {
                     &mut hold_rules
                 } else {
                     &mut policies
@@ -511,11 +800,17 @@ impl Engine {
         }
 
         let mut entities = Entities::empty();
+        let mut known_ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
         if let Some(schema) = &schema {
             let validator = Validator::new(schema.clone());
             let result = validator.validate(&policies, ValidationMode::Strict);
             let holds = validator.validate(&hold_rules, ValidationMode::Strict);
-            for e in result.validation_errors().chain(holds.validation_errors()) {
+            let lifts = validator.validate(&autonomy, ValidationMode::Strict);
+            for e in result
+                .validation_errors()
+                .chain(holds.validation_errors())
+                .chain(lifts.validation_errors())
+            {
                 let id = e.policy_id().to_string();
                 errors.push(ConfigError {
                     location: origin
@@ -560,6 +855,17 @@ impl Engine {
                     },
                     "parents": []
                 }));
+            }
+            for e in &all {
+                if let (Some(ty), Some(id)) = (
+                    e.pointer("/uid/type").and_then(Value::as_str),
+                    e.pointer("/uid/id").and_then(Value::as_str),
+                ) {
+                    known_ids
+                        .entry(ty.to_string())
+                        .or_default()
+                        .push(id.to_string());
+                }
             }
             match Entities::from_json_value(Value::Array(all), Some(schema)) {
                 Ok(e) => entities = e,
@@ -657,6 +963,12 @@ impl Engine {
                 schema,
                 policies,
                 hold_rules,
+                autonomy,
+                floors: src
+                    .tools
+                    .iter()
+                    .filter_map(|(k, t)| floor_label(&t.labels).map(|l| (k.clone(), l)))
+                    .collect(),
                 entities,
                 rules,
                 owners: src.owners.clone(),
@@ -684,6 +996,10 @@ impl Engine {
                 schema_text,
                 agent_type,
                 entity_types,
+                ids: known_ids
+                    .into_iter()
+                    .map(|(ty, ids)| (ty, IdIndex::new(ids)))
+                    .collect(),
                 uids,
                 slices,
                 budget_reads,
@@ -782,6 +1098,25 @@ impl Engine {
         (strings.into_iter().collect(), longs.into_iter().collect())
     }
 
+    /// The call's arguments in their canonical forms (addresses, URLs and host names
+    /// normalised, entity ids resolved to the known id they name): what policy sees and what is
+    /// forwarded. An argument that is refused is left as given; `decide` then denies the call
+    /// with the reason.
+    pub fn normalise_args(&self, tool: &ToolName, args: &Map<String, Value>) -> Map<String, Value> {
+        let Some(declared) = self.inner.args.get(tool) else {
+            return args.clone();
+        };
+        args.iter()
+            .map(|(name, value)| {
+                let v = declared
+                    .get(name)
+                    .and_then(|spec| spec.ty.normalise(value, &self.inner.ids).ok())
+                    .unwrap_or_else(|| value.clone());
+                (name.clone(), v)
+            })
+            .collect()
+    }
+
     /// The declared arguments of `tool`.
     pub fn tool_args(&self, tool: &ToolName) -> Option<&BTreeMap<String, ArgSpec>> {
         self.inner.args.get(tool)
@@ -846,6 +1181,9 @@ impl Engine {
 
         // Arguments: every one declared and well-typed, so policy sees all that is forwarded.
         let mut cedar_args: Vec<(String, RestrictedExpression)> = Vec::new();
+        // The canonical arguments: what Cedar sees, and what the slices must select rules by
+        // (a rule filed under `Host::"dc01"` must not be skipped for an agent's `DC01`).
+        let mut canonical = Map::new();
         for (name, value) in args {
             let Some(spec) = declared.get(name) else {
                 return self.deny(
@@ -854,9 +1192,14 @@ impl Engine {
                     format!("argument `{name}` is not declared for `{tool}`"),
                 );
             };
-            match spec.ty.to_cedar(value, &inner.entity_types) {
-                Ok(v) => {
-                    cedar_args.push((name.clone(), v));
+            let converted = spec.ty.normalise(value, &inner.ids).and_then(|v| {
+                let c = spec.ty.to_cedar(&v, &inner.entity_types)?;
+                Ok((v, c))
+            });
+            match converted {
+                Ok((v, c)) => {
+                    cedar_args.push((name.clone(), c));
+                    canonical.insert(name.clone(), v);
                 }
                 Err(why) => {
                     return self.deny(
@@ -894,7 +1237,7 @@ impl Engine {
             &request,
             slices.map(|(p, _)| p),
             &inner.policies,
-            args,
+            &canonical,
             declared,
         );
         if !verdict.errors.is_empty() {
@@ -921,7 +1264,7 @@ impl Engine {
                 &request,
                 slices.map(|(_, h)| h),
                 &inner.hold_rules,
-                args,
+                &canonical,
                 declared,
             );
             if !r.errors.is_empty() {
@@ -948,15 +1291,55 @@ impl Engine {
             })
             .max_by_key(|(_, a)| *a == Approval::TwoPerson);
         let (outcome, rule, approval, reason) = match held {
+            // A critical write needs two people, whatever the rule that held it asked for.
+            Some((rule, Approval::Required))
+                if inner.floors.get(tool) == Some(&FloorLabel::Critical) =>
+            {
+                let reason = format!(
+                    "rule `{rule}` requires human approval, and `{tool}` is critical: the floor asks for two people"
+                );
+                let floor = FloorLabel::Critical;
+                (Outcome::Hold, floor.rule(), Some(floor.approval()), reason)
+            }
             Some((rule, approval)) => {
                 let reason = format!("rule `{rule}` requires human approval");
                 (Outcome::Hold, rule, Some(approval), reason)
             }
-            None => {
-                let rule = reasons.first().cloned().unwrap_or_default();
-                let reason = format!("permitted by rule `{rule}`");
-                (Outcome::Allow, rule, None, reason)
-            }
+            None => match inner.floors.get(tool) {
+                // The floor: whatever the policy permits, a high-stakes or irreversible write
+                // runs unattended only under an autonomy grant that covers this very call.
+                Some(label) => match self.autonomy_for(&request) {
+                    Err(errors) => {
+                        return self.deny(
+                            "policy-error",
+                            category,
+                            format!(
+                                "an autonomy grant failed to evaluate, so the call is denied: {}",
+                                errors.join("; ")
+                            ),
+                        );
+                    }
+                    Ok(Some(grant)) => {
+                        let reason = format!(
+                            "permitted by rule `{}`; runs without a human under autonomy grant `{grant}`",
+                            reasons.first().map_or("", String::as_str)
+                        );
+                        (Outcome::Allow, grant, None, reason)
+                    }
+                    Ok(None) => {
+                        let reason = format!(
+                            "`{tool}` is a {} write: the floor holds it for a human whatever the policy permits (no autonomy grant covers this call)",
+                            label.as_str()
+                        );
+                        (Outcome::Hold, label.rule(), Some(label.approval()), reason)
+                    }
+                },
+                None => {
+                    let rule = reasons.first().cloned().unwrap_or_default();
+                    let reason = format!("permitted by rule `{rule}`");
+                    (Outcome::Allow, rule, None, reason)
+                }
+            },
         };
         let rule_category = inner
             .rules
@@ -977,6 +1360,42 @@ impl Engine {
 }
 
 impl Engine {
+    /// The autonomy grant that covers this request, if any (the first by id); Cedar's errors
+    /// when one failed to evaluate (an erroring grant never lifts the floor).
+    fn autonomy_for(&self, request: &Request) -> Result<Option<String>, Vec<String>> {
+        let inner = &self.inner;
+        if inner.autonomy.is_empty() {
+            return Ok(None);
+        }
+        let response = self
+            .authorizer
+            .is_authorized(request, &inner.autonomy, &inner.entities);
+        let mut errors: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(|e| e.to_string())
+            .collect();
+        if !errors.is_empty() {
+            errors.sort();
+            return Err(errors);
+        }
+        if response.decision() != CedarDecision::Allow {
+            return Ok(None);
+        }
+        let mut ids: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(|id| id.to_string())
+            .collect();
+        ids.sort();
+        Ok(ids.into_iter().next())
+    }
+
+    /// The floor's label of `tool`, when the floor holds its calls.
+    pub fn floor(&self, tool: &ToolName) -> Option<FloorLabel> {
+        self.inner.floors.get(tool).copied()
+    }
+
     /// The Cedar request for a call whose arguments are already converted (`ArgType::to_cedar`).
     ///
     /// Per call it is built without Cedar's schema check of the request (a third of a
@@ -1041,6 +1460,28 @@ impl Engine {
                     ),
                 ])?,
             ),
+            (
+                "agent".into(),
+                record(vec![
+                    (
+                        "id".into(),
+                        RestrictedExpression::new_string(principal.0.clone()),
+                    ),
+                    (
+                        "tainted".into(),
+                        RestrictedExpression::new_bool(state.agent_tainted),
+                    ),
+                    (
+                        "taint_level".into(),
+                        RestrictedExpression::new_long(state.agent_taint_level),
+                    ),
+                    (
+                        "taint_source".into(),
+                        RestrictedExpression::new_string(state.agent_taint_source.clone()),
+                    ),
+                ])?,
+            ),
+            ("outbound".into(), outbound_record(&state.outbound)?),
             ("budgets".into(), record(budgets)?),
             ("now".into(), RestrictedExpression::new_long(state.now)),
         ];
@@ -1067,7 +1508,16 @@ impl Engine {
                         continue;
                     }
                     let sample = match &spec.ty {
-                        ArgType::String | ArgType::Entity(_) => json!("probe"),
+                        ArgType::String | ArgType::Text | ArgType::Entity(_) => json!("probe"),
+                        ArgType::Email => json!("probe@probe.example"),
+                        ArgType::EmailSet => json!(["probe@probe.example"]),
+                        ArgType::Url => json!("https://probe.example/"),
+                        ArgType::Hostname => json!("probe.example"),
+                        ArgType::Ip => json!("192.0.2.1"),
+                        ArgType::Path(root) => json!(root),
+                        ArgType::Enum(allowed) => {
+                            json!(allowed.first().cloned().unwrap_or_default())
+                        }
                         ArgType::Long => json!(0),
                         ArgType::Bool => json!(false),
                         ArgType::StringSet => json!(["probe"]),
@@ -1092,6 +1542,31 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// `context.outbound` as a Cedar record.
+fn outbound_record(o: &OutboundState) -> Result<RestrictedExpression, String> {
+    let flag = |name: &str, v: bool| (name.to_string(), RestrictedExpression::new_bool(v));
+    RestrictedExpression::new_record(vec![
+        flag("flagged", o.flagged),
+        flag("external_link", o.external_link),
+        flag("lookalike_link", o.lookalike_link),
+        flag("homograph_link", o.homograph_link),
+        flag("link_text_mismatch", o.link_text_mismatch),
+        flag("image_link", o.image_link),
+        flag("agent_instructions", o.agent_instructions),
+        flag("secret", o.secret),
+        flag("encoded_blob", o.encoded_blob),
+        (
+            "domains".to_string(),
+            RestrictedExpression::new_set(
+                o.domains
+                    .iter()
+                    .map(|d| RestrictedExpression::new_string(d.clone())),
+            ),
+        ),
+    ])
+    .map_err(|e| e.to_string())
 }
 
 /// What Cedar found across the sets evaluated for one call: the satisfied rules by effect

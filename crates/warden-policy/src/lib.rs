@@ -1,6 +1,7 @@
 //! warden's policy: the configuration model, Cedar evaluation into Allow / Hold / Deny, and the
 //! table tests that `warden policy test` runs.
 
+pub mod argtypes;
 pub mod config;
 pub mod diff;
 pub mod engine;
@@ -10,8 +11,10 @@ pub mod table;
 pub use config::ArgSpec;
 pub use config::{
     AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, CategoryReview, Config,
-    ConfigError, ConfigErrors, GatewaySettings, Grant, MonitorAction, MonitorSettings,
+    ConfigError, ConfigErrors, GatewaySettings, Grant, GrantKind, MonitorAction, MonitorSettings,
     PostgresLocation, ResultMode, ReviewSettings, ScreenSettings, ServerSpec, StoreLocation,
-    ToolSpec, Transport, parse_duration, parse_expiry,
+    ToolSpec, Transport, default_budget_id, parse_duration, parse_expiry,
 };
-pub use engine::{Approval, ArgType, CallState, Decision, Engine};
+pub use engine::{
+    Approval, ArgType, CallState, Decision, Engine, FloorLabel, OutboundState, floor_label,
+};

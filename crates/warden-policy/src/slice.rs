@@ -37,7 +37,7 @@ impl Key {
     /// The key of an agent-supplied argument that already passed its type check.
     fn of_arg(ty: &ArgType, value: &Value) -> Option<Key> {
         match (ty, value) {
-            (ArgType::String, Value::String(s)) => Some(Key::Str(s.clone())),
+            (ArgType::String | ArgType::Text, Value::String(s)) => Some(Key::Str(s.clone())),
             (ArgType::Long, Value::Number(n)) => n.as_i64().map(Key::Long),
             (ArgType::Bool, Value::Bool(b)) => Some(Key::Bool(*b)),
             (ArgType::Entity(t), Value::String(id)) => Some(Key::Entity(t.clone(), id.clone())),
@@ -159,7 +159,11 @@ pub(crate) fn slice(
                 declared.get(arg).is_some_and(|s| {
                     matches!(
                         s.ty,
-                        ArgType::String | ArgType::Long | ArgType::Bool | ArgType::Entity(_)
+                        ArgType::String
+                            | ArgType::Text
+                            | ArgType::Long
+                            | ArgType::Bool
+                            | ArgType::Entity(_)
                     )
                 })
             });

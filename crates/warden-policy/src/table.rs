@@ -4,7 +4,7 @@
 //! FILE` runs every case against the compiled policies and reports each mismatch.
 
 use crate::config::Config;
-use crate::engine::CallState;
+use crate::engine::{CallState, OutboundState};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -31,6 +31,14 @@ pub struct TestCase {
     pub taint_level: i64,
     #[serde(default)]
     pub read_untrusted: bool,
+    /// The agent is tainted (across its sessions): `context.agent.tainted`.
+    #[serde(default)]
+    pub agent_tainted: bool,
+    /// What the outbound screen found in the call's free text, by name (`external_link`,
+    /// `lookalike_link`, `homograph_link`, `link_text_mismatch`, `image_link`,
+    /// `agent_instructions`, `secret`, `encoded_blob`): `context.outbound`.
+    #[serde(default)]
+    pub outbound: Vec<String>,
     /// Budget id → calls already used in the window.
     #[serde(default)]
     pub budgets: BTreeMap<String, u32>,
@@ -78,11 +86,19 @@ pub fn run(config: &Config, text: &str) -> Result<Vec<CaseResult>, TableError> {
                 message: format!("tool `{tool}` is not in the configuration"),
             });
         }
+        let outbound = outbound_state(&case.outbound).map_err(|message| TableError::Case {
+            case: case.name.clone(),
+            message,
+        })?;
         let state = CallState {
             session_tainted: case.tainted,
             taint_level: case.taint_level,
             taint_source: String::new(),
             read_untrusted: case.tainted || case.read_untrusted,
+            agent_tainted: case.agent_tainted,
+            agent_taint_level: if case.agent_tainted { 100 } else { 0 },
+            agent_taint_source: String::new(),
+            outbound,
             budgets_used: case.budgets.clone(),
             now: case.now.unwrap_or(1_767_225_600),
         };
@@ -107,4 +123,25 @@ pub fn run(config: &Config, text: &str) -> Result<Vec<CaseResult>, TableError> {
         });
     }
     Ok(results)
+}
+
+/// The outbound findings a case names, as policy sees them.
+fn outbound_state(names: &[String]) -> Result<OutboundState, String> {
+    let mut o = OutboundState::default();
+    for name in names {
+        let flag = match name.as_str() {
+            "external_link" => &mut o.external_link,
+            "lookalike_link" => &mut o.lookalike_link,
+            "homograph_link" => &mut o.homograph_link,
+            "link_text_mismatch" => &mut o.link_text_mismatch,
+            "image_link" => &mut o.image_link,
+            "agent_instructions" => &mut o.agent_instructions,
+            "secret" => &mut o.secret,
+            "encoded_blob" => &mut o.encoded_blob,
+            other => return Err(format!("`{other}` is not an outbound finding")),
+        };
+        *flag = true;
+        o.flagged = true;
+    }
+    Ok(o)
 }

@@ -66,6 +66,23 @@ fn args(v: Value) -> Map<String, Value> {
     m
 }
 
+/// The isolation budget's limit in the example, to change that budget and no other.
+const ISOLATIONS_LIMIT: &str = "id = \"isolations\"\ntools = [\"edr.isolate_host\"]\nlimit = 5\n";
+
+fn permitted_by(config: &Config, agent: &str, tool: &str, a: Value, now: i64) -> Option<String> {
+    let d = config.engine.decide(
+        &Principal(agent.into()),
+        &ToolName::parse(tool).unwrap(),
+        &args(a),
+        "s",
+        &CallState {
+            now,
+            ..CallState::default()
+        },
+    );
+    d.permitted_by().map(str::to_string)
+}
+
 fn decide(config: &Config, agent: &str, tool: &str, a: Value, now: i64) -> (Outcome, String) {
     let d = config.engine.decide(
         &Principal(agent.into()),
@@ -193,9 +210,15 @@ fn a_grant_permits_until_its_expiry_and_not_one_second_after() {
     let config = ex.config();
     let expires = 1_789_992_000; // 2026-09-21T12:00:00Z
     let call = || json!({"host": "ws-017"});
+    // The grant permits; releasing a host is a high-stakes write, so the floor holds it for a
+    // human (no autonomy grant covers it), and the permission behind the hold is the grant's.
     assert_eq!(
         decide(&config, "triage", "edr.release_host", call(), expires - 1),
-        (Outcome::Allow, "grant:triage-releases".into())
+        (Outcome::Hold, "floor:high-stakes".into())
+    );
+    assert_eq!(
+        permitted_by(&config, "triage", "edr.release_host", call(), expires - 1),
+        Some("grant:triage-releases".into())
     );
     assert_eq!(
         decide(&config, "triage", "edr.release_host", call(), expires),
@@ -239,8 +262,8 @@ fn diff_flags_a_widened_argument_scope_without_justification() {
     // Mail may now go anywhere: the forbid on outside addresses is gone.
     let new = Example::new(unchanged, |c| {
         c.replace(
-            "unless { context.args.to like \"*@northwind.example\" };",
-            "when { false };",
+            "forbid (principal, action == Action::\"mail.send_mail\", resource)\nunless {",
+            "forbid (principal, action == Action::\"mail.send_mail\", resource)\nunless { true ||",
         )
     });
     let report = diff(&old.config(), &new.config(), NOW);
@@ -261,23 +284,32 @@ fn diff_flags_a_widened_argument_scope_without_justification() {
             .all(|e| e.rules == vec!["internal-mail".to_string()])
     );
     let example = widened[0].example.as_ref().unwrap();
+    // Some recipient of the example is outside the company.
+    let recipients: Vec<&str> = ["to", "cc", "bcc"]
+        .iter()
+        .flat_map(|k| match &example["args"][k] {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        })
+        .collect();
     assert!(
-        !example["args"]["to"]
-            .as_str()
-            .unwrap()
-            .ends_with("@northwind.example")
+        recipients
+            .iter()
+            .any(|r| !r.ends_with("@northwind.example")),
+        "{example}"
     );
     assert!(report.unjustified().count() > 0);
 
     // The same change with a justification on the rule that now decides passes.
     let justified = Example::new(unchanged, |c| {
         c.replace(
-            "unless { context.args.to like \"*@northwind.example\" };",
-            "when { false };",
+            "forbid (principal, action == Action::\"mail.send_mail\", resource)\nunless {",
+            "forbid (principal, action == Action::\"mail.send_mail\", resource)\nunless { true ||",
         )
         .replace(
-            "@id(\"internal-mail\")",
-            "@id(\"internal-mail\")\n@justification(\"partners receive incident notices (CHG-3000)\")",
+            "@justification(\"agents acknowledge reports and brief colleagues inside the company\")",
+            "@justification(\"partners receive incident notices (CHG-3000)\")",
         )
     });
     let report = diff(&old.config(), &justified.config(), NOW);
@@ -288,10 +320,12 @@ fn diff_flags_a_widened_argument_scope_without_justification() {
 #[test]
 fn diff_flags_a_dropped_approval_requirement() {
     let old = Example::new(unchanged, unchanged);
+    // Executives' accounts needed two people; now one. (Dropping an approval on a write the
+    // floor holds changes nothing: see `the_floor_holds_whatever_the_policy_permits`.)
     let new = Example::new(unchanged, |c| {
         c.replace(
-            "@id(\"close-incident-needs-approval\")\n@owner(\"soc-lead@northwind.example\")\n@approval(\"required\")",
-            "@id(\"close-incident-needs-approval\")\n@owner(\"soc-lead@northwind.example\")",
+            "@id(\"disable-executive-needs-two\")\n@owner(\"iam-owners@northwind.example\")\n@approval(\"two-person\")",
+            "@id(\"disable-executive-needs-two\")\n@owner(\"iam-owners@northwind.example\")\n@approval(\"required\")",
         )
     });
     let report = diff(&old.config(), &new.config(), NOW);
@@ -301,9 +335,9 @@ fn diff_flags_a_dropped_approval_requirement() {
         .filter(|e| e.kind == ExpansionKind::ApprovalDropped)
         .collect();
     assert_eq!(dropped.len(), 1, "{:#?}", report.expansions);
-    assert_eq!(dropped[0].subject, "responder tickets.close_incident");
+    assert_eq!(dropped[0].subject, "responder idp.disable_account");
     assert!(
-        dropped[0].detail.contains("hold → allow"),
+        dropped[0].detail.contains("hold (two people) → hold"),
         "{}",
         dropped[0].detail
     );
@@ -315,7 +349,11 @@ fn diff_flags_a_growing_budget() {
     let old = Example::new(unchanged, unchanged);
     let new = Example::new(
         |t| {
-            t.replace("limit = 5\n", "limit = 50\n").replace(
+            t.replace(
+                ISOLATIONS_LIMIT,
+                &ISOLATIONS_LIMIT.replace("limit = 5", "limit = 50"),
+            )
+            .replace(
                 "justification = \"a bad detection rule",
                 "# was: \"a bad detection rule",
             )
@@ -329,12 +367,20 @@ fn diff_flags_a_growing_budget() {
     assert_eq!(e.detail, "limit 5 → 50");
     assert!(!e.justified());
     // Keeping the old reason is no reason; a new one is.
-    let kept = Example::new(|t| t.replace("limit = 5\n", "limit = 50\n"), unchanged);
+    let kept = Example::new(
+        |t| {
+            t.replace(
+                ISOLATIONS_LIMIT,
+                &ISOLATIONS_LIMIT.replace("limit = 5", "limit = 50"),
+            )
+        },
+        unchanged,
+    );
     let report = diff(&old.config(), &kept.config(), NOW);
     assert!(!report.expansions[0].justified());
     let argued = Example::new(
         |t| {
-            t.replace("limit = 5\n", "limit = 50\n").replace(
+            t.replace(ISOLATIONS_LIMIT, &ISOLATIONS_LIMIT.replace("limit = 5", "limit = 50")).replace(
                 "justification = \"a bad detection rule",
                 "justification = \"INC-1050 outbreak: IR staffed for fifty (CHG-2400); a bad detection rule",
             )
@@ -417,8 +463,8 @@ fn a_reload_may_change_policy_but_not_the_catalog() {
     };
     let policy_only = variant(&|t| t + &grant("2030-01-01"), &|c| {
         c.replace(
-            "@id(\"reset-sessions\")",
-            "@id(\"reset-sessions\")\n@justification(\"containment of stolen sessions\")",
+            "@id(\"agents-may-comment\")",
+            "@id(\"agents-may-comment\")\n@justification(\"case notes are how the SOC hands over\")",
         )
     });
     assert_ne!(policy_only.engine.version(), running.engine.version());

@@ -77,6 +77,17 @@ impl RuleSet {
     }
 }
 
+/// Phrase and markup rule hits on text that is already normalised: (kind, detail, range in
+/// `text`, score). For other screens that combine these with their own evidence.
+pub(crate) fn phrase_hits(text: &str) -> Vec<(FindingKind, &'static str, Range<usize>, f32)> {
+    phrases::rules()
+        .matches(text)
+        .into_iter()
+        .chain(markup::rules().matches(text))
+        .map(|(rule, range)| (rule.kind, rule.detail, range, rule.score))
+        .collect()
+}
+
 /// Extra score for a phrase found inside text a human reader would not have seen.
 const HIDDEN_BONUS: f32 = 0.15;
 

@@ -13,6 +13,9 @@
 //! 3. The evidence is combined into one score in `0..=1` and a [`Verdict`] (see [`screen`] for the
 //!    formula).
 //!
+//! [`outbound`] is a separate screen for text an agent wants to *write* (mail, ticket comments):
+//! links to outside or lookalike hosts, instructions planted for other agents, secrets and blobs.
+//!
 //! [`spotlight`] holds the helpers the gateway uses to hand untrusted text to a model as data.
 //! Every stage is linear in the input (bounded decoding, `regex` automata), and nothing panics.
 
@@ -20,11 +23,16 @@ pub mod detect;
 mod finding;
 pub mod model;
 pub mod normalise;
+pub mod outbound;
 pub mod screen;
 pub mod spotlight;
 
 pub use finding::{Finding, FindingKind};
 pub use model::{Model, ModelError};
 pub use normalise::{Normalised, normalise};
+pub use outbound::{
+    LinkCarrier, Outbound, OutboundConfig, OutboundFinding, OutboundKind, OutboundLink,
+    OutboundReport,
+};
 pub use screen::{Report, Screen, ScreenConfig, Verdict};
 pub use spotlight::{Provenance, datamark, redact_spans, wrap_untrusted};

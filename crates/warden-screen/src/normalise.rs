@@ -24,6 +24,8 @@ use decode::Encoding;
 use html::HiddenHtml;
 use offsets::OffsetMap;
 
+pub(crate) use chars::is_concealing;
+
 /// Normalised text with a way back to the original bytes.
 #[derive(Debug, Clone)]
 pub struct Normalised {

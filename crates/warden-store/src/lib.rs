@@ -42,6 +42,9 @@ pub enum StoreError {
     Poisoned,
     #[error("the stored ledger is unreadable: {0}")]
     Corrupt(String),
+    /// A record the caller built is out of range (nothing was stored).
+    #[error("invalid record: {0}")]
+    Invalid(String),
 }
 
 /// The server's own message when there is one (`password authentication failed …`), else the
@@ -125,6 +128,79 @@ pub struct Halt {
     pub resumed_by: Option<String>,
     pub resume_reason: Option<String>,
     pub resumed_ms: Option<i64>,
+}
+
+/// A read that tainted an agent: it read text the injection screen flagged. Taint belongs to the
+/// agent principal, not to the MCP session it read in, so a new session (or another replica)
+/// starts tainted too; it lasts until `until_ms`, unless a human clears it sooner
+/// ([`Store::clear_agent_taint`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentTaint {
+    /// The agent principal.
+    pub agent: String,
+    /// The session the read happened in, kept as evidence; it does not limit the taint.
+    pub session: String,
+    /// The screen's score of what was read, 0 to 100.
+    pub level: i64,
+    /// The tool whose result was flagged, e.g. `mail.read_message`.
+    pub source: String,
+    /// When the agent read it (milliseconds since the Unix epoch).
+    pub at_ms: i64,
+    /// The taint counts while `now < until_ms`.
+    pub until_ms: i64,
+}
+
+impl AgentTaint {
+    /// Levels are the screen's scores.
+    pub const LEVELS: std::ops::RangeInclusive<i64> = 0..=100;
+
+    /// Refuses a level outside [`Self::LEVELS`] before it reaches the database (whose `CHECK`
+    /// would refuse it too, less readably).
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        if Self::LEVELS.contains(&self.level) {
+            Ok(())
+        } else {
+            Err(StoreError::Invalid(format!(
+                "taint level `{}` of agent `{}` is not within 0..=100",
+                self.level, self.agent
+            )))
+        }
+    }
+}
+
+/// The taint queries both backends share (placeholders are `?n` in SQLite, `$n` in
+/// PostgreSQL, so each backend rewrites them). A record counts when it has not expired and no
+/// clear of its agent came at or after it: `NOT EXISTS` a clear with `cleared_ms >= at_ms`
+/// is "after the agent's last clear".
+pub(crate) mod taint_sql {
+    pub const COLUMNS: &str = "agent, session, level, source, at_ms, until_ms";
+
+    /// `$1` agent, `$2` now.
+    pub const IN_FORCE: &str = "SELECT agent, session, level, source, at_ms, until_ms
+        FROM agent_taints t
+        WHERE agent = $1 AND until_ms > $2
+          AND NOT EXISTS (SELECT 1 FROM agent_taint_clears c
+                          WHERE c.agent = t.agent AND c.cleared_ms >= t.at_ms)
+        ORDER BY level DESC, at_ms DESC, id DESC
+        LIMIT 1";
+
+    /// `$1` agent, `$2` now: the records in force that a clear at `now` stops.
+    pub const COUNT_CLEARED: &str = "SELECT COUNT(*) FROM agent_taints t
+        WHERE agent = $1 AND until_ms > $2 AND at_ms <= $2
+          AND NOT EXISTS (SELECT 1 FROM agent_taint_clears c
+                          WHERE c.agent = t.agent AND c.cleared_ms >= t.at_ms)";
+
+    /// `$1` now: per agent, the record `IN_FORCE` would pick.
+    pub const ALL_IN_FORCE: &str = "SELECT agent, session, level, source, at_ms, until_ms
+        FROM (SELECT agent, session, level, source, at_ms, until_ms,
+                     ROW_NUMBER() OVER (PARTITION BY agent
+                                        ORDER BY level DESC, at_ms DESC, id DESC) AS pick
+              FROM agent_taints t
+              WHERE until_ms > $1
+                AND NOT EXISTS (SELECT 1 FROM agent_taint_clears c
+                                WHERE c.agent = t.agent AND c.cleared_ms >= t.at_ms)) AS f
+        WHERE pick = 1
+        ORDER BY agent";
 }
 
 /// Which ledger leaves `ledger_find` returns; `None` fields match everything.
@@ -272,6 +348,28 @@ pub trait Store: Send + Sync {
         reason: &str,
         now_ms: i64,
     ) -> Result<Option<Halt>, StoreError>;
+
+    /// Records a read that tainted `taint.agent`. Records are kept; none replaces another.
+    fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<(), StoreError>;
+    /// The agent's taint in force at `now_ms`: of its records with `until_ms > now_ms` and
+    /// `at_ms` after the agent's last clear, the one with the highest level (ties: the
+    /// latest), or `None`. Whichever session or replica raised it; a record stamped after
+    /// `now_ms` (another replica's clock runs ahead) counts already.
+    fn agent_taint(&self, agent: &str, now_ms: i64) -> Result<Option<AgentTaint>, StoreError>;
+    /// A human clears the agent's taint: every record with `at_ms <= now_ms` stops counting (a
+    /// later read taints again). The clear is stored beside the records, which stay as
+    /// history. Returns how many records were in force and stopped counting. `by` must
+    /// already be an authorised human (checked by the caller).
+    fn clear_agent_taint(
+        &self,
+        agent: &str,
+        now_ms: i64,
+        by: &str,
+        reason: &str,
+    ) -> Result<u32, StoreError>;
+    /// Every agent with taint in force at `now_ms`, each with the record `agent_taint` would
+    /// return, by agent.
+    fn tainted_agents(&self, now_ms: i64) -> Result<Vec<AgentTaint>, StoreError>;
 
     fn pin(&self, tool: &str) -> Result<Option<String>, StoreError>;
     fn set_pin(&self, tool: &str, digest: &str, by: &str, now_ms: i64) -> Result<(), StoreError>;

@@ -21,7 +21,10 @@
 //! `StoreError`, and the gateway refuses the call.
 
 use crate::sqlite::{pack_sealed, to_i64, to_u64, unpack_sealed};
-use crate::{EventFilter, Halt, NewLeaf, PendingRequest, Store, StoreError, StoredCheckpoint};
+use crate::{
+    AgentTaint, EventFilter, Halt, NewLeaf, PendingRequest, Store, StoreError, StoredCheckpoint,
+    taint_sql,
+};
 use postgres::{Client, GenericClient, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::r2d2::{self, Pool};
@@ -121,6 +124,32 @@ CREATE UNIQUE INDEX halts_active ON halts(scope) WHERE resumed_ms IS NULL;
 -- Readers that look for one kind of event (review verdicts and tightenings, checked every few
 -- seconds by each replica; `audit show --kind`) find it without scanning the whole ledger.
 CREATE INDEX ledger_leaves_kind ON ledger_leaves(kind, idx);
+"#,
+    r#"
+-- Taint follows the agent principal across its sessions and every replica, not one MCP session.
+-- A record per flagged read; a human's clear is its own row, and records at or before it stop
+-- counting. Nothing is deleted: both tables are history.
+CREATE TABLE agent_taints (
+    id BIGSERIAL PRIMARY KEY,
+    agent TEXT NOT NULL,
+    session TEXT NOT NULL,
+    level BIGINT NOT NULL CHECK (level BETWEEN 0 AND 100),
+    source TEXT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    until_ms BIGINT NOT NULL
+);
+-- The per-call lookup: one agent's records that have not expired.
+CREATE INDEX agent_taints_agent ON agent_taints(agent, until_ms);
+-- `warden taint list`: every agent's records that have not expired.
+CREATE INDEX agent_taints_until ON agent_taints(until_ms);
+CREATE TABLE agent_taint_clears (
+    id BIGSERIAL PRIMARY KEY,
+    agent TEXT NOT NULL,
+    cleared_ms BIGINT NOT NULL,
+    cleared_by TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX agent_taint_clears_agent ON agent_taint_clears(agent, cleared_ms);
 "#,
 ];
 
@@ -225,6 +254,17 @@ fn halt_of(r: &Row) -> Result<Halt, StoreError> {
         resumed_by: r.try_get(5)?,
         resume_reason: r.try_get(6)?,
         resumed_ms: r.try_get(7)?,
+    })
+}
+
+fn taint_of(r: &Row) -> Result<AgentTaint, StoreError> {
+    Ok(AgentTaint {
+        agent: r.try_get(0)?,
+        session: r.try_get(1)?,
+        level: r.try_get(2)?,
+        source: r.try_get(3)?,
+        at_ms: r.try_get(4)?,
+        until_ms: r.try_get(5)?,
     })
 }
 
@@ -682,6 +722,70 @@ impl Store for PostgresStore {
             .as_ref()
             .map(halt_of)
             .transpose()
+        })
+    }
+
+    fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<(), StoreError> {
+        taint.check()?;
+        self.with(|c| {
+            c.execute(
+                &format!(
+                    "INSERT INTO agent_taints ({}) VALUES ($1, $2, $3, $4, $5, $6)",
+                    taint_sql::COLUMNS
+                ),
+                &[
+                    &taint.agent,
+                    &taint.session,
+                    &taint.level,
+                    &taint.source,
+                    &taint.at_ms,
+                    &taint.until_ms,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn agent_taint(&self, agent: &str, now_ms: i64) -> Result<Option<AgentTaint>, StoreError> {
+        self.with(|c| {
+            c.query_opt(taint_sql::IN_FORCE, &[&agent, &now_ms])?
+                .as_ref()
+                .map(taint_of)
+                .transpose()
+        })
+    }
+
+    fn clear_agent_taint(
+        &self,
+        agent: &str,
+        now_ms: i64,
+        by: &str,
+        reason: &str,
+    ) -> Result<u32, StoreError> {
+        self.with(|c| {
+            // Whether a record counts is decided by its `at_ms` against the stored clear, so a
+            // read another replica records meanwhile needs no lock: the count may miss it, the
+            // clear does not.
+            let mut tx = c.transaction()?;
+            let n: i64 = tx
+                .query_one(taint_sql::COUNT_CLEARED, &[&agent, &now_ms])?
+                .try_get(0)?;
+            tx.execute(
+                "INSERT INTO agent_taint_clears (agent, cleared_ms, cleared_by, reason)
+                 VALUES ($1, $2, $3, $4)",
+                &[&agent, &now_ms, &by, &reason],
+            )?;
+            tx.commit()?;
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn tainted_agents(&self, now_ms: i64) -> Result<Vec<AgentTaint>, StoreError> {
+        self.with(|c| {
+            c.query(taint_sql::ALL_IN_FORCE, &[&now_ms])?
+                .iter()
+                .map(taint_of)
+                .collect()
         })
     }
 

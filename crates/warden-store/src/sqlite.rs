@@ -1,6 +1,9 @@
 //! The SQLite backend.
 
-use crate::{EventFilter, Halt, NewLeaf, PendingRequest, Store, StoreError, StoredCheckpoint};
+use crate::{
+    AgentTaint, EventFilter, Halt, NewLeaf, PendingRequest, Store, StoreError, StoredCheckpoint,
+    taint_sql,
+};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -104,6 +107,32 @@ CREATE UNIQUE INDEX halts_active ON halts(scope) WHERE resumed_ms IS NULL;
 -- seconds by a running gateway; `audit show --kind`) find it without scanning the whole ledger.
 CREATE INDEX ledger_leaves_kind ON ledger_leaves(kind);
 "#,
+    r#"
+-- Taint follows the agent principal across its sessions (and processes), not one MCP session.
+-- A record per flagged read; a human's clear is its own row, and records at or before it stop
+-- counting. Nothing is deleted: both tables are history.
+CREATE TABLE agent_taints (
+    id INTEGER PRIMARY KEY,
+    agent TEXT NOT NULL,
+    session TEXT NOT NULL,
+    level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 100),
+    source TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    until_ms INTEGER NOT NULL
+);
+-- The per-call lookup: one agent's records that have not expired.
+CREATE INDEX agent_taints_agent ON agent_taints(agent, until_ms);
+-- `warden taint list`: every agent's records that have not expired.
+CREATE INDEX agent_taints_until ON agent_taints(until_ms);
+CREATE TABLE agent_taint_clears (
+    id INTEGER PRIMARY KEY,
+    agent TEXT NOT NULL,
+    cleared_ms INTEGER NOT NULL,
+    cleared_by TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX agent_taint_clears_agent ON agent_taint_clears(agent, cleared_ms);
+"#,
 ];
 
 fn halt_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Halt, String)> {
@@ -124,6 +153,22 @@ fn halt_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Halt, String)> {
 
 const HALT_COLUMNS: &str =
     "scope, set_by, reason, evidence, created_ms, resumed_by, resume_reason, resumed_ms";
+
+fn taint_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentTaint> {
+    Ok(AgentTaint {
+        agent: r.get(0)?,
+        session: r.get(1)?,
+        level: r.get(2)?,
+        source: r.get(3)?,
+        at_ms: r.get(4)?,
+        until_ms: r.get(5)?,
+    })
+}
+
+/// A shared query with SQLite's numbered placeholders (`?1` for `$1`).
+fn sqlite_sql(sql: &str) -> String {
+    sql.replace('$', "?")
+}
 
 /// SQLite as the store. A file-backed store keeps a second connection for the ledger, so the
 /// ledger's group commits (one fsync each) never queue behind budget and pin queries, and the
@@ -715,6 +760,63 @@ impl Store for SqliteStore {
         h.resume_reason = Some(reason.to_string());
         h.resumed_ms = Some(now_ms);
         Ok(Some(h))
+    }
+
+    fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<(), StoreError> {
+        taint.check()?;
+        self.with(|c| {
+            c.prepare_cached(&format!(
+                "INSERT INTO agent_taints ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                taint_sql::COLUMNS
+            ))?
+            .execute(params![
+                taint.agent,
+                taint.session,
+                taint.level,
+                taint.source,
+                taint.at_ms,
+                taint.until_ms
+            ])?;
+            Ok(())
+        })
+    }
+
+    fn agent_taint(&self, agent: &str, now_ms: i64) -> Result<Option<AgentTaint>, StoreError> {
+        self.with(|c| {
+            Ok(c.prepare_cached(&sqlite_sql(taint_sql::IN_FORCE))?
+                .query_row(params![agent, now_ms], taint_row)
+                .optional()?)
+        })
+    }
+
+    fn clear_agent_taint(
+        &self,
+        agent: &str,
+        now_ms: i64,
+        by: &str,
+        reason: &str,
+    ) -> Result<u32, StoreError> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n: i64 = tx
+                .prepare_cached(&sqlite_sql(taint_sql::COUNT_CLEARED))?
+                .query_row(params![agent, now_ms], |r| r.get(0))?;
+            tx.prepare_cached(
+                "INSERT INTO agent_taint_clears (agent, cleared_ms, cleared_by, reason)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![agent, now_ms, by, reason])?;
+            tx.commit()?;
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn tainted_agents(&self, now_ms: i64) -> Result<Vec<AgentTaint>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(&sqlite_sql(taint_sql::ALL_IN_FORCE))?;
+            let rows = stmt.query_map(params![now_ms], taint_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
     }
 
     fn pin(&self, tool: &str) -> Result<Option<String>, StoreError> {

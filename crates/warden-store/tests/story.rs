@@ -22,8 +22,8 @@ use warden_ledger::leaf::REDACTED;
 use warden_ledger::{Hash, leaf_hash, verify_tlog_proof};
 use warden_store::ledger::{consistency, prove, read_events, read_range, verify_store};
 use warden_store::{
-    EventFilter, Halt, Ledger, LedgerSettings, NewLeaf, PendingRequest, PostgresOptions,
-    PostgresStore, SqliteStore, Store, StoredCheckpoint,
+    AgentTaint, EventFilter, Halt, Ledger, LedgerSettings, NewLeaf, PendingRequest,
+    PostgresOptions, PostgresStore, SqliteStore, Store, StoreError, StoredCheckpoint,
 };
 
 /// Where a story runs; `open` is one more process on the same data.
@@ -166,6 +166,7 @@ stories!(
     a_budget_is_never_exceeded_by_concurrent_callers,
     halts_are_shared_set_once_and_resumed_once,
     pins_are_shared_and_replaced,
+    taint_follows_the_agent_across_sessions_and_replicas,
     the_store_can_be_called_from_async_code,
 );
 
@@ -651,6 +652,134 @@ fn pins_are_shared_and_replaced(b: &Backend) {
         b.open().pin("edr.get_host").unwrap().as_deref(),
         Some("sha256:bb")
     );
+}
+
+fn taint(agent: &str, session: &str, level: i64, at_ms: i64, until_ms: i64) -> AgentTaint {
+    AgentTaint {
+        agent: agent.into(),
+        session: session.into(),
+        level,
+        source: "mail.read_message".into(),
+        at_ms,
+        until_ms,
+    }
+}
+
+/// Taint raised in one session on one replica is the agent's on every replica, whatever
+/// session it calls from, until it expires; the highest level wins; a human's clear stops the
+/// records before it, and a later read taints again.
+fn taint_follows_the_agent_across_sessions_and_replicas(b: &Backend) {
+    let stores = [b.open(), b.open()];
+    assert_eq!(stores[0].agent_taint("responder", 1_000).unwrap(), None);
+    assert!(stores[0].tainted_agents(1_000).unwrap().is_empty());
+
+    // Read in session A on one replica; the lookup takes no session, so any session of the
+    // agent, on any replica, sees it.
+    let a = taint("responder", "sess-a", 60, 1_000, 11_000);
+    stores[0].raise_agent_taint(&a).unwrap();
+    assert_eq!(
+        stores[1].agent_taint("responder", 1_500).unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(stores[1].agent_taint("triage", 1_500).unwrap(), None);
+    // It counts until `until_ms`, not at it.
+    assert_eq!(
+        stores[1].agent_taint("responder", 10_999).unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(stores[1].agent_taint("responder", 11_000).unwrap(), None);
+
+    // The highest level in force wins, whatever came later; among equals, the latest.
+    let low = taint("responder", "sess-b", 30, 2_000, 20_000);
+    let high = taint("responder", "sess-b", 90, 3_000, 8_000);
+    let tie = taint("responder", "sess-c", 30, 5_000, 20_000);
+    for t in [&low, &high, &tie] {
+        stores[1].raise_agent_taint(t).unwrap();
+    }
+    let at = |now| stores[0].agent_taint("responder", now).unwrap();
+    // A read stamped after `now` (a replica whose clock runs ahead) counts already: taint is
+    // never ignored for a clock.
+    assert_eq!(at(2_500), Some(high.clone()));
+    assert_eq!(at(4_000), Some(high.clone()));
+    assert_eq!(at(8_000), Some(a.clone()), "the 90 expired");
+    assert_eq!(at(12_000), Some(tie.clone()), "two 30s: the later");
+
+    let other = taint("triage", "sess-t", 40, 1_000, 9_000);
+    stores[0].raise_agent_taint(&other).unwrap();
+    assert_eq!(
+        stores[1].tainted_agents(4_000).unwrap(),
+        [high.clone(), other.clone()],
+        "one record per agent, by agent"
+    );
+    assert_eq!(stores[1].tainted_agents(12_000).unwrap(), vec![tie.clone()]);
+
+    // A clear stops every record of that agent read at or before it, on every replica.
+    assert_eq!(
+        stores[0]
+            .clear_agent_taint("responder", 6_000, "dana", "mailbox cleaned")
+            .unwrap(),
+        4
+    );
+    assert_eq!(stores[1].agent_taint("responder", 6_001).unwrap(), None);
+    assert_eq!(stores[1].agent_taint("responder", 12_000).unwrap(), None);
+    assert_eq!(
+        stores[1].agent_taint("triage", 6_001).unwrap(),
+        Some(other.clone()),
+        "another agent's taint stays"
+    );
+    assert_eq!(
+        stores[1].tainted_agents(6_001).unwrap(),
+        vec![other.clone()]
+    );
+
+    // A read after the clear taints again.
+    let again = taint("responder", "sess-d", 20, 7_000, 17_000);
+    stores[1].raise_agent_taint(&again).unwrap();
+    assert_eq!(
+        stores[0].agent_taint("responder", 7_500).unwrap(),
+        Some(again.clone())
+    );
+    assert_eq!(
+        stores[0].tainted_agents(7_500).unwrap(),
+        [again.clone(), other.clone()]
+    );
+    assert_eq!(
+        stores[1]
+            .clear_agent_taint("responder", 8_000, "bob", "checked")
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        stores[1]
+            .clear_agent_taint("responder", 8_001, "bob", "again")
+            .unwrap(),
+        0,
+        "nothing was in force"
+    );
+    // A read at the very instant of a clear is cleared by it ("at or before").
+    stores[0]
+        .raise_agent_taint(&taint("responder", "sess-d", 10, 8_001, 9_000))
+        .unwrap();
+    assert_eq!(stores[0].agent_taint("responder", 8_002).unwrap(), None);
+
+    // Levels are scores: 0 and 100 are stored, anything outside is refused.
+    for level in [0, 100] {
+        stores[0]
+            .raise_agent_taint(&taint("intake", "s", level, 1, 2))
+            .unwrap();
+    }
+    for level in [-1, 101] {
+        assert!(matches!(
+            stores[0].raise_agent_taint(&taint("intake", "s", level, 1, 2)),
+            Err(StoreError::Invalid(_))
+        ));
+    }
+    // The database refuses one too, should a caller get past the check.
+    let err = b.tamper(
+        "INSERT INTO agent_taints (agent, session, level, source, at_ms, until_ms)
+         VALUES ('x', 's', 101, 't', 1, 2)",
+    );
+    assert!(err.to_lowercase().contains("check"), "{err}");
 }
 
 /// Commands call the store straight from async code; the store must not mind which runtime

@@ -15,6 +15,7 @@ pub mod review;
 pub mod screen;
 pub mod serve;
 pub mod stdio;
+pub mod taint;
 pub mod tools;
 
 use anyhow::Context;

@@ -46,6 +46,9 @@ enum Command {
     Halt(cmd::halt::Args),
     /// Lift a halt (an approver, with their token)
     Resume(cmd::resume::Args),
+    /// Agents' taint from flagged reads: `taint list`, `taint clear` (an approver, with their token)
+    #[command(subcommand)]
+    Taint(cmd::taint::Command),
     /// Review sampling: draw a sample, record verdicts, report error rates
     #[command(subcommand)]
     Review(cmd::review::Command),
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
             Command::Db(c) => cmd::db::run(c).await,
             Command::Halt(a) => cmd::halt::run(a).await,
             Command::Resume(a) => cmd::resume::run(a).await,
+            Command::Taint(c) => cmd::taint::run(c).await,
             Command::Review(c) => cmd::review::run(c).await,
             Command::Report(c) => cmd::report::run(c).await,
             Command::Monitor(c) => cmd::monitor::run(c).await,

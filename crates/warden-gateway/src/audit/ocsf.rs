@@ -55,7 +55,8 @@ pub fn record(source: &Source<'_>, leaf: LeafRef<'_>) -> Value {
             | EventKind::ReviewVerdict
             | EventKind::PolicyReload
             | EventKind::ShadowDiff
-            | EventKind::ReviewTightening,
+            | EventKind::ReviewTightening
+            | EventKind::TaintCleared,
         )
         | None => base(e),
     };
@@ -353,6 +354,12 @@ fn base(e: &AuditEvent) -> Map<String, Value> {
             detail_str(e, "state"),
             e.reason.as_deref().unwrap_or_default()
         ),
+        Some(EventKind::TaintCleared) => format!(
+            "taint of agent `{}` cleared by {}: {}",
+            e.principal.as_deref().unwrap_or_default(),
+            detail_str(e, "by"),
+            e.reason.as_deref().unwrap_or_default()
+        ),
         _ => "warden event".into(),
     };
     r.insert("message".into(), json!(message));
@@ -514,6 +521,10 @@ mod tests {
         tight.category = Some("containment".into());
         tight.reason = Some("review overdue".into());
         tight.detail = Some(json!({"state": "tightened"}));
+        let mut cleared = AuditEvent::new(EventKind::TaintCleared, 5);
+        cleared.principal = Some("responder".into());
+        cleared.reason = Some("mailbox cleaned".into());
+        cleared.detail = Some(json!({"by": "dana", "level": 80}));
         let expected = [
             (verdict, "review verdict `wrong` on decision 7 by dana"),
             (reload, "policy reload applied: sha256:aa → sha256:bb"),
@@ -522,6 +533,10 @@ mod tests {
                 "shadow policy would hold `edr.isolate_host` (enforced: allow)",
             ),
             (tight, "category `containment` tightened: review overdue"),
+            (
+                cleared,
+                "taint of agent `responder` cleared by dana: mailbox cleaned",
+            ),
         ];
         for (i, (event, message)) in expected.iter().enumerate() {
             let r = record(

@@ -144,6 +144,20 @@ impl Simulation for Edr {
     }
 }
 
+impl State {
+    /// What the inventory needs of each host, in console order.
+    pub(crate) fn inventory(&self) -> Vec<crate::inventory::HostFacts<'_>> {
+        self.hosts
+            .iter()
+            .map(|host| crate::inventory::HostFacts {
+                id: &host.id,
+                tier: host.tier,
+                role: &host.role,
+            })
+            .collect()
+    }
+}
+
 impl Record for Host {
     fn id(&self) -> &str {
         &self.id

@@ -137,6 +137,21 @@ impl Simulation for Idp {
     }
 }
 
+impl State {
+    /// What the inventory needs of each account, in directory order.
+    pub(crate) fn inventory(&self) -> Vec<crate::inventory::UserFacts<'_>> {
+        self.users
+            .iter()
+            .map(|user| crate::inventory::UserFacts {
+                id: &user.id,
+                executive: user.executive,
+                break_glass: user.break_glass,
+                department: &user.department,
+            })
+            .collect()
+    }
+}
+
 impl Record for User {
     fn id(&self) -> &str {
         &self.id

@@ -67,6 +67,17 @@ fn is_tag(c: char) -> bool {
     ('\u{E0000}'..='\u{E007F}').contains(&c)
 }
 
+/// A character that changes nothing a reader sees but can split or disguise a word: invisible,
+/// bidi control or mark, tag character or variation selector. Other screens (outbound text) drop
+/// these before reading link targets.
+pub(crate) fn is_concealing(c: char) -> bool {
+    is_invisible(c)
+        || is_bidi_control(c)
+        || is_bidi_mark(c)
+        || is_tag(c)
+        || selector_byte(c).is_some()
+}
+
 fn selector_byte(c: char) -> Option<u8> {
     let v = u32::from(c);
     match v {

@@ -35,16 +35,17 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check(arg) => match super::load_config(&arg) {
             Ok(c) => {
                 println!(
-                    "ok: {} tools on {} servers, {} rules, {} agents, {} grants; policy version {}",
+                    "ok: {} tools on {} servers, {} rules, {} agents, {} grants, {} autonomy grants; policy version {}",
                     c.tools.len(),
                     c.servers.len(),
                     c.engine.rule_count(),
                     c.agents.len(),
-                    c.grants.len(),
+                    c.grants.iter().filter(|g| !g.is_autonomy()).count(),
+                    c.grants.iter().filter(|g| g.is_autonomy()).count(),
                     c.engine.version()
                 );
                 let now = warden_gateway::pipeline::now_ms() / 1000;
-                for g in &c.grants {
+                for g in c.grants.iter().filter(|g| !g.is_autonomy()) {
                     let state = if g.expires <= now {
                         "EXPIRED"
                     } else {
@@ -63,6 +64,8 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                         g.approver
                     );
                 }
+                print_floor(&c, now);
+                print_budgets(&c);
                 if let Some(shadow) = &c.shadow {
                     println!(
                         "shadow policy: {} rules, version {} (recorded, never enforced)",
@@ -109,5 +112,70 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Diff(a) => diff::run(a),
         Command::Unused(a) => unused::run(a),
         Command::ShadowReport(a) => shadow_report::run(a),
+    }
+}
+
+/// Every path by which a write the floor holds can run without a human: the autonomy grants
+/// that cover it (nothing else can lift the floor).
+fn print_floor(c: &warden_policy::Config, now: i64) {
+    println!(
+        "floor: writes held for a human whatever the policy permits, and what may run them unattended:"
+    );
+    for (name, _) in c.tools.iter() {
+        let Some(label) = c.engine.floor(name) else {
+            continue;
+        };
+        let lifts: Vec<&warden_policy::Grant> = c
+            .grants
+            .iter()
+            .filter(|g| g.is_autonomy() && g.tools.contains(name))
+            .collect();
+        if lifts.is_empty() {
+            println!("  {name} ({}): always held", label.as_str());
+            continue;
+        }
+        println!("  {name} ({}): held, except:", label.as_str());
+        for g in lifts {
+            let owner = match &g.kind {
+                warden_policy::GrantKind::Autonomy { owner } => owner.as_str(),
+                warden_policy::GrantKind::Permission { .. } => "",
+            };
+            let state = if g.expires <= now {
+                "EXPIRED"
+            } else {
+                "active"
+            };
+            println!(
+                "    autonomy grant {}: agent {} when {} — until {} ({state}; approved by {}, owned by {owner})",
+                g.id,
+                g.agent,
+                g.when.as_deref().unwrap_or("always"),
+                g.expires_text,
+                g.approver,
+            );
+        }
+    }
+}
+
+/// The budgets in force, the floor's defaults among them.
+fn print_budgets(c: &warden_policy::Config) {
+    println!("budgets:");
+    for b in &c.budgets {
+        let per = match b.per {
+            warden_policy::BudgetScope::Agent => "agent",
+            warden_policy::BudgetScope::Session => "session",
+        };
+        println!(
+            "  {}: {} calls per {per} per {} s of {}{}",
+            b.id,
+            b.limit,
+            b.window.as_secs(),
+            b.tools
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if b.default { " (floor default)" } else { "" }
+        );
     }
 }

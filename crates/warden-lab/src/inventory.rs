@@ -1,0 +1,162 @@
+//! The lab's inventory as Cedar entities: what a gateway's policy knows about hosts, accounts
+//! and incidents, derived from the lab's own state.
+//!
+//! A policy such as "isolate only hosts of an open incident" is only as good as the facts it
+//! reads, and those facts change while agents work: an incident gets closed, and from then on
+//! its hosts no longer belong to an open one. So the lab publishes its inventory in the format
+//! of `examples/soc/entities.json` (types `Incident`, `Host`, `User`, same attributes) and
+//! rewrites it whenever the incident tracker's state changes; a gateway can watch the file.
+//!
+//! This module is the pure half: facts in, entities out. `store::write_inventory` reads the
+//! state files and writes `inventory.json` atomically.
+
+use serde_json::{Value, json};
+
+/// The file name of the inventory inside a state directory.
+pub const FILE: &str = "inventory.json";
+
+/// An incident as the inventory sees it.
+pub(crate) struct IncidentFacts<'a> {
+    pub id: &'a str,
+    /// `open`, `contained` or `closed`.
+    pub status: &'static str,
+    pub severity: &'a str,
+    /// The hosts the incident names; each becomes a child of the incident.
+    pub hosts: &'a [String],
+}
+
+/// A managed host as the inventory sees it.
+pub(crate) struct HostFacts<'a> {
+    pub id: &'a str,
+    pub tier: u8,
+    /// The EDR's free-text role, e.g. `domain controller (PDC emulator, DNS)`.
+    pub role: &'a str,
+}
+
+/// An account as the inventory sees it.
+pub(crate) struct UserFacts<'a> {
+    pub id: &'a str,
+    pub executive: bool,
+    pub break_glass: bool,
+    pub department: &'a str,
+}
+
+/// Cedar entities: incidents, then hosts (each a child of every incident that names it), then
+/// accounts, each in the order of its server's state.
+pub(crate) fn entities(
+    incidents: &[IncidentFacts<'_>],
+    hosts: &[HostFacts<'_>],
+    users: &[UserFacts<'_>],
+) -> Value {
+    let incident_entities = incidents.iter().map(|incident| {
+        json!({
+            "uid": { "type": "Incident", "id": incident.id },
+            "attrs": { "status": incident.status, "severity": incident.severity },
+            "parents": [],
+        })
+    });
+    let host_entities = hosts.iter().map(|host| {
+        let parents: Vec<Value> = incidents
+            .iter()
+            .filter(|incident| incident.hosts.iter().any(|h| h == host.id))
+            .map(|incident| json!({ "type": "Incident", "id": incident.id }))
+            .collect();
+        json!({
+            "uid": { "type": "Host", "id": host.id },
+            "attrs": { "tier": host.tier, "role": role_kind(host.role) },
+            "parents": parents,
+        })
+    });
+    let user_entities = users.iter().map(|user| {
+        json!({
+            "uid": { "type": "User", "id": user.id },
+            "attrs": {
+                "executive": user.executive,
+                "break_glass": user.break_glass,
+                "department": user.department,
+            },
+            "parents": [],
+        })
+    });
+    Value::Array(
+        incident_entities
+            .chain(host_entities)
+            .chain(user_entities)
+            .collect(),
+    )
+}
+
+/// The short role a policy compares against (`workstation`, `web server`, `database server`,
+/// `domain controller`, `bastion`), from the EDR's descriptive role; a role none of these
+/// describe is passed through as it is.
+fn role_kind(role: &str) -> String {
+    let role = role.to_lowercase();
+    let kinds = [
+        "domain controller",
+        "web server",
+        "database server",
+        "bastion",
+        "workstation",
+    ];
+    kinds
+        .iter()
+        .find(|kind| role.contains(*kind))
+        .map_or(role.clone(), |kind| (*kind).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_shorten_to_their_kind() {
+        assert_eq!(
+            role_kind("domain controller (PDC emulator, DNS)"),
+            "domain controller"
+        );
+        assert_eq!(
+            role_kind("public web server (Apache 2.4, supplier portal)"),
+            "web server"
+        );
+        assert_eq!(role_kind("finance workstation (treasury)"), "workstation");
+        assert_eq!(role_kind("Label printer"), "label printer");
+    }
+
+    #[test]
+    fn hosts_are_children_of_the_incidents_naming_them() {
+        let hosts = ["ws-1".to_owned()];
+        let value = entities(
+            &[
+                IncidentFacts {
+                    id: "INC-1",
+                    status: "open",
+                    severity: "high",
+                    hosts: &hosts,
+                },
+                IncidentFacts {
+                    id: "INC-2",
+                    status: "closed",
+                    severity: "low",
+                    hosts: &[],
+                },
+            ],
+            &[HostFacts {
+                id: "ws-1",
+                tier: 2,
+                role: "workstation",
+            }],
+            &[UserFacts {
+                id: "u",
+                executive: true,
+                break_glass: false,
+                department: "IT",
+            }],
+        );
+        assert_eq!(
+            value[2]["parents"],
+            json!([{ "type": "Incident", "id": "INC-1" }])
+        );
+        assert_eq!(value[1]["attrs"]["status"], "closed");
+        assert_eq!(value[3]["attrs"]["executive"], true);
+    }
+}

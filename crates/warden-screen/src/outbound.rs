@@ -1,0 +1,361 @@
+//! Outbound screening: free text an agent wants to *write* (a mail subject or body, a ticket
+//! comment, an incident resolution), read before policy decides whether the write goes out.
+//!
+//! The inbound [`Screen`](crate::Screen) asks "would this text steer the agent that reads it?".
+//! Here the agent is the author and may be compromised: a permitted write tool becomes the
+//! weapon, and the harm is in the content. The screen looks for the *causes* of that harm, not
+//! for known strings, so rephrasing an attack does not step around it:
+//!
+//! | cause | detector | module |
+//! | --- | --- | --- |
+//! | a click or a render sends the reader somewhere outside | every link target, in every carrier a client renders (markdown, HTML attributes, CSS `url()`, bare and scheme-less URLs, `mailto:`, UNC paths), is resolved to a host and compared with the internal domains | `links`, `domain` |
+//! | the host only *looks* internal | UTS 39 confusable skeletons plus a visual fold (`0→o`, `1/i→l`, `rn→m`, …), the internal name embedded in another registered domain, one or two edits away, or hidden behind `internal@` userinfo | `domain` |
+//! | the host is written in another script | IDNA decoding of punycode, mixed-script and whole-script-confusable labels | `domain` |
+//! | the visible text promises another place | the host a link's text names (or the internal brand it names) differs from its target | `links` |
+//! | the text addresses other readers as instructions | cues (addressing AI or automation, fake platform notices, forged authority, directives that weaken containment or stop analysis, urgency) scored in a sliding window, plus the crate's override and chat-markup phrase rules; no cue alone except addressing an AI decides | `instructions` |
+//! | the text carries what must not leave | credential formats and assignments, and long encoded blobs (with hash lengths exempt) | `secrets` |
+//!
+//! Two views of the text are read. Links are read from a *visible* view: HTML character
+//! references decoded, invisible, bidi, tag and selector characters dropped, NFKC applied, but
+//! no homoglyph folding, because a Cyrillic `о` inside a host is the evidence. Instructions and
+//! secrets are read from the crate's [`normalise`] output as well, so homoglyph spelling, zero-width
+//! splitting and base64/hex wrapping do not hide them.
+//!
+//! The screen is pure and total: values in, a [`OutboundReport`] out, every pass linear in the
+//! input (regex automata, bounded windows) with fixed caps on links and findings, and no panics.
+//! It reports evidence; whether an external link or a secret may leave is policy's decision.
+
+mod domain;
+mod instructions;
+mod links;
+mod secrets;
+
+use serde::Serialize;
+
+use crate::normalise::normalise;
+use domain::Internal;
+
+/// Most links kept in a report; a text with more is long past any review anyway.
+const MAX_LINKS: usize = 256;
+/// Most findings kept in a report.
+const MAX_FINDINGS: usize = 64;
+
+/// Settings of the outbound screen.
+#[derive(Debug, Clone, Default)]
+pub struct OutboundConfig {
+    /// The organisation's own domains, e.g. `northwind.example`. A host equal to one of them or
+    /// under it is internal; a host that imitates one is a lookalike. Empty means every link is
+    /// external and nothing can be a lookalike.
+    pub internal_domains: Vec<String>,
+}
+
+/// The outbound screen, with its internal domains resolved once.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    internal: Vec<Internal>,
+}
+
+/// How a link reaches the reader; images and embeds load without a click.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkCarrier {
+    /// `[text](url)` or a reference-style markdown link.
+    MarkdownLink,
+    /// `![alt](url)` or a reference-style markdown image.
+    MarkdownImage,
+    /// `<a href>`, `<area href>`, `<form action>`.
+    HtmlLink,
+    /// Fetched on render: `<img src>`, `srcset`, `<iframe>`, `poster`, `background`, CSS `url()`.
+    HtmlEmbed,
+    /// A bare URL with a scheme.
+    Url,
+    /// A bare host name without a scheme (`www.example.com`, `login.example.com/reset`).
+    Domain,
+    /// A `mailto:` link or a bare mail address. Addresses are checked for lookalike and
+    /// homograph hosts but are not external *links*.
+    Email,
+    /// A Windows UNC path (`\\host\share`); opening one sends the user's NTLM credentials.
+    UncPath,
+}
+
+/// One link target found in the text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboundLink {
+    /// The target as written (invisible characters removed), cut at 2 KiB.
+    pub url: String,
+    /// Host, lower-cased and IDNA-decoded to Unicode where possible, so a homograph shows.
+    pub host: String,
+    /// Registered domain of the host (last two labels, three under a known multi-label public
+    /// suffix), used to compare hosts; an IP literal is its own registered domain.
+    pub registered_domain: String,
+    /// Host is one of the internal domains or under one.
+    pub internal: bool,
+    /// Loaded by rendering the text, without a click.
+    pub image: bool,
+    pub carrier: LinkCarrier,
+}
+
+/// The class of an outbound finding; each sets the [`OutboundReport`] flag of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboundKind {
+    ExternalLink,
+    LookalikeLink,
+    HomographLink,
+    LinkTextMismatch,
+    ImageLink,
+    AgentInstructions,
+    Secret,
+    EncodedBlob,
+}
+
+impl OutboundKind {
+    /// Stable name, equal to the report field it sets.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ExternalLink => "external_link",
+            Self::LookalikeLink => "lookalike_link",
+            Self::HomographLink => "homograph_link",
+            Self::LinkTextMismatch => "link_text_mismatch",
+            Self::ImageLink => "image_link",
+            Self::AgentInstructions => "agent_instructions",
+            Self::Secret => "secret",
+            Self::EncodedBlob => "encoded_blob",
+        }
+    }
+}
+
+impl std::fmt::Display for OutboundKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One piece of evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboundFinding {
+    pub kind: OutboundKind,
+    /// Short and human-readable; names the host where there is one, never a secret's value.
+    pub detail: String,
+}
+
+/// What the outbound screen found. Every flag has at least one finding of its kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OutboundReport {
+    /// Every link target found (at most 256).
+    pub links: Vec<OutboundLink>,
+    /// A link (not a bare mail address) whose host is not internal.
+    pub external_link: bool,
+    /// A link or address host that imitates an internal domain.
+    pub lookalike_link: bool,
+    /// An IDN host: punycode, non-ASCII, mixed-script or whole-script-confusable labels.
+    pub homograph_link: bool,
+    /// A link whose visible text names another host, or the internal name, than its target.
+    pub link_text_mismatch: bool,
+    /// An image or other render-fetched resource on a host that is not internal.
+    pub image_link: bool,
+    /// Text that instructs other readers (AI agents, automation, responders) or forges a notice
+    /// or authority to make them stand down.
+    pub agent_instructions: bool,
+    /// A credential: private key, cloud or SaaS token, JWT, bearer token, password assignment.
+    pub secret: bool,
+    /// A long base64, base32 or hex blob, or a run that decodes to hidden text.
+    pub encoded_blob: bool,
+    /// The evidence, in detector order (at most 64).
+    pub findings: Vec<OutboundFinding>,
+}
+
+impl OutboundReport {
+    /// Whether any detector fired.
+    pub fn flagged(&self) -> bool {
+        self.external_link
+            || self.lookalike_link
+            || self.homograph_link
+            || self.link_text_mismatch
+            || self.image_link
+            || self.agent_instructions
+            || self.secret
+            || self.encoded_blob
+    }
+
+    /// One line for logs and approval prompts: the flags raised and the first few details.
+    pub fn summary(&self) -> String {
+        if !self.flagged() {
+            return "outbound text clean".to_owned();
+        }
+        let mut kinds: Vec<OutboundKind> = self.findings.iter().map(|f| f.kind).collect();
+        kinds.sort();
+        kinds.dedup();
+        let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let details: Vec<&str> = self
+            .findings
+            .iter()
+            .take(4)
+            .map(|f| f.detail.as_str())
+            .collect();
+        let more = self.findings.len().saturating_sub(4);
+        let tail = if more > 0 {
+            format!(" (+{more} more)")
+        } else {
+            String::new()
+        };
+        format!("{}: {}{tail}", names.join(", "), details.join("; "))
+    }
+
+    fn add(&mut self, kind: OutboundKind, detail: String) {
+        match kind {
+            OutboundKind::ExternalLink => self.external_link = true,
+            OutboundKind::LookalikeLink => self.lookalike_link = true,
+            OutboundKind::HomographLink => self.homograph_link = true,
+            OutboundKind::LinkTextMismatch => self.link_text_mismatch = true,
+            OutboundKind::ImageLink => self.image_link = true,
+            OutboundKind::AgentInstructions => self.agent_instructions = true,
+            OutboundKind::Secret => self.secret = true,
+            OutboundKind::EncodedBlob => self.encoded_blob = true,
+        }
+        // The flag is always set; the list is capped and free of repeats.
+        if self.findings.len() < MAX_FINDINGS
+            && !self
+                .findings
+                .iter()
+                .any(|f| f.kind == kind && f.detail == detail)
+        {
+            self.findings.push(OutboundFinding { kind, detail });
+        }
+    }
+}
+
+impl Outbound {
+    pub fn new(cfg: OutboundConfig) -> Self {
+        let internal = cfg
+            .internal_domains
+            .iter()
+            .filter_map(|d| Internal::new(d))
+            .collect();
+        Self { internal }
+    }
+
+    /// Screens `text`. Linear in its length; never panics.
+    pub fn scan(&self, text: &str) -> OutboundReport {
+        let mut report = OutboundReport::default();
+        let view = links::visible(text);
+        let normalised = normalise(text);
+
+        // Links: read from the visible view, so look-alike letters stay as written.
+        let found = links::extract(&view, &self.internal);
+        let mut internal_spans = Vec::new();
+        for raw in found.into_iter() {
+            let Some(target) = links::parse_target(&raw.target, raw.carrier, &self.internal) else {
+                continue;
+            };
+            let link = self.assess(&raw, &target, &mut report);
+            if link.internal {
+                internal_spans.push(raw.span.clone());
+            }
+            if report.links.len() < MAX_LINKS {
+                report.links.push(link);
+            }
+        }
+
+        for (kind, detail) in instructions::scan(&normalised) {
+            report.add(kind, detail);
+        }
+        for detail in secrets::secrets(&view)
+            .into_iter()
+            .chain(secrets::secrets(normalised.text()))
+        {
+            report.add(OutboundKind::Secret, detail);
+        }
+        for detail in secrets::blobs(&view, &internal_spans) {
+            report.add(OutboundKind::EncodedBlob, detail);
+        }
+        for detail in secrets::decoded_runs(&normalised) {
+            report.add(OutboundKind::EncodedBlob, detail);
+        }
+        report
+    }
+
+    /// Resolves one link and records what it is evidence of.
+    fn assess(
+        &self,
+        raw: &links::RawLink,
+        target: &links::Target,
+        report: &mut OutboundReport,
+    ) -> OutboundLink {
+        let host = &target.host;
+        let shown = domain::display(host);
+        let registered = domain::registered_domain(host);
+        let internal = self.internal.iter().any(|d| d.contains(host));
+        let image = matches!(
+            raw.carrier,
+            LinkCarrier::MarkdownImage | LinkCarrier::HtmlEmbed
+        );
+
+        if target.password {
+            report.add(
+                OutboundKind::Secret,
+                format!("password in the userinfo of a link to `{shown}`"),
+            );
+        }
+        if !internal {
+            match raw.carrier {
+                LinkCarrier::Email => {}
+                LinkCarrier::UncPath => report.add(
+                    OutboundKind::ExternalLink,
+                    format!("UNC path to outside host `{shown}` (sends Windows credentials)"),
+                ),
+                _ => report.add(
+                    OutboundKind::ExternalLink,
+                    format!("link to outside host `{shown}`"),
+                ),
+            }
+            if image {
+                report.add(
+                    OutboundKind::ImageLink,
+                    format!("image or embed loads from outside host `{shown}` when rendered"),
+                );
+            }
+            if let Some(look) = domain::lookalike(host, &registered, &self.internal) {
+                report.add(
+                    OutboundKind::LookalikeLink,
+                    format!(
+                        "host `{shown}` imitates internal `{}` ({})",
+                        look.internal, look.reason
+                    ),
+                );
+            }
+            if let Some(user) = &target.userinfo
+                && let Some(d) = self.internal.iter().find(|d| d.named_in(user))
+            {
+                report.add(
+                    OutboundKind::LookalikeLink,
+                    format!(
+                        "link shows internal `{}` before `@` but goes to `{shown}`",
+                        d.domain()
+                    ),
+                );
+            }
+        }
+        if let Some(why) = domain::homograph(host, target.punycode_error) {
+            report.add(OutboundKind::HomographLink, format!("host `{shown}` {why}"));
+        }
+        if let Some(text) = &raw.text
+            && let Some(why) =
+                links::text_mismatch(text, host, &registered, internal, &self.internal)
+        {
+            report.add(
+                OutboundKind::LinkTextMismatch,
+                format!("{why} but the link goes to `{shown}`"),
+            );
+        }
+
+        OutboundLink {
+            url: links::capped(&raw.target, 2048),
+            host: host.clone(),
+            registered_domain: registered,
+            internal,
+            image,
+            carrier: raw.carrier,
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! What must not leave in a message: credentials and encoded blobs.
+//!
+//! Credentials are recognised by format where the issuer gives one a format (PEM private key
+//! blocks, AWS, GitHub, GitLab, Slack, Stripe, Google, OpenAI/Anthropic, npm, PyPI, SendGrid,
+//! Azure keys, JWTs, bearer and `Authorization` headers, crypt and NTLM hashes), and otherwise
+//! by a credential name assigned a value (`password=…`, `api_key: …`, "the password is …") whose
+//! value is not a placeholder or an everyday word. Details name the kind, never the value.
+//!
+//! A blob is a run a reader cannot read: base64 of at least [`MIN_BASE64`] characters that looks
+//! random (all three character classes, frequent class changes, not a path), a base64 block over
+//! several lines, base32, or hex longer than a SHA-512 digest ([`MAX_HASH_HEX`]), `\x`-escaped or
+//! byte-list shellcode. Hex digests (MD5 to SHA-512) and base64 digests of SHA-384/512 are common
+//! in security text and are not blobs. A base64 or hex run that the crate's normaliser decodes to
+//! readable text is reported too: it hides words from a reviewer.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexSet};
+
+use crate::finding::FindingKind;
+use crate::normalise::Normalised;
+
+/// Shortest base64 run that is a blob.
+const MIN_BASE64: usize = 64;
+/// Longest hex run that may be a digest (SHA-512).
+const MAX_HASH_HEX: usize = 128;
+/// Base64 lengths of SHA-384 and SHA-512 digests (unpadded and padded).
+const DIGEST_BASE64: &[usize] = &[64, 86, 88];
+
+struct Format {
+    detail: &'static str,
+    pattern: &'static str,
+}
+
+static FORMATS: &[Format] = &[
+    Format {
+        detail: "private key block",
+        pattern: r"-----BEGIN[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key-File-\d",
+    },
+    Format {
+        detail: "AWS access key id",
+        pattern: r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA|ASCA)[A-Z0-9]{16}(?-u:\b)",
+    },
+    Format {
+        detail: "AWS secret access key",
+        pattern: r#"(?i)aws[\w\s.-]{0,20}?(?:secret|key)[\w\s.-]{0,20}?["']?\s*[=:]\s*["']?[A-Za-z0-9/+]{40}(?-u:\b)"#,
+    },
+    Format {
+        detail: "GitHub token",
+        pattern: r"(?-u:\b)(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}|(?-u:\b)github_pat_[A-Za-z0-9_]{22,255}",
+    },
+    Format {
+        detail: "GitLab token",
+        pattern: r"(?-u:\b)glpat-[A-Za-z0-9_-]{20,}",
+    },
+    Format {
+        detail: "Slack token",
+        pattern: r"(?-u:\b)xox[abposre]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+",
+    },
+    Format {
+        detail: "Stripe key",
+        pattern: r"(?-u:\b)(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}",
+    },
+    Format {
+        detail: "Google API key or OAuth token",
+        pattern: r"(?-u:\b)AIza[0-9A-Za-z_-]{35}|(?-u:\b)ya29\.[0-9A-Za-z_-]{20,}",
+    },
+    Format {
+        detail: "AI provider API key",
+        pattern: r"(?-u:\b)sk-(?:ant-|proj-|live-|svcacct-)?[A-Za-z0-9_-]{20,}",
+    },
+    Format {
+        detail: "package registry token",
+        pattern: r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)|(?-u:\b)pypi-[A-Za-z0-9_-]{50,}",
+    },
+    Format {
+        detail: "SendGrid key",
+        pattern: r"(?-u:\b)SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}",
+    },
+    Format {
+        detail: "Telegram bot token",
+        pattern: r"(?-u:\b)\d{8,10}:AA[0-9A-Za-z_-]{33}",
+    },
+    Format {
+        detail: "Azure storage key or SAS signature",
+        pattern: r"(?i)AccountKey=[A-Za-z0-9+/]{40,}={0,2}|(?i)SharedAccessKey=[A-Za-z0-9+/]{30,}={0,2}|[?&]sig=[A-Za-z0-9%+/]{30,}",
+    },
+    Format {
+        detail: "JSON web token",
+        pattern: r"(?-u:\b)eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    },
+    Format {
+        detail: "bearer token",
+        pattern: r"(?i)(?-u:\b)bearer\s+[A-Za-z0-9\-._~+/]{16,}=*",
+    },
+    Format {
+        detail: "Authorization header",
+        pattern: r"(?i)(?-u:\b)(?:proxy-)?authorization\s*[:=]\s*[\x22']?(?:basic|bearer|token|digest|negotiate|ntlm|sharedkey)\s+[A-Za-z0-9\-._~+/=:]{8,}",
+    },
+    Format {
+        detail: "password hash",
+        pattern: r"\$(?:2[abxy]|5|6|y|argon2(?:id|i|d)|pbkdf2[\w-]*)\$[^\s$]{1,40}\$[./A-Za-z0-9+=$,]{20,}|[^\s:]{1,64}:\d{1,10}:[0-9a-fA-F]{32}:[0-9a-fA-F]{32}:::",
+    },
+];
+
+static FORMAT_SET: LazyLock<Option<(RegexSet, Vec<Regex>)>> = LazyLock::new(|| {
+    let set = RegexSet::new(FORMATS.iter().map(|f| f.pattern)).ok()?;
+    let res = FORMATS
+        .iter()
+        .map(|f| Regex::new(f.pattern).ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some((set, res))
+});
+
+/// `name = value`, `name: value`, `"name": "value"`.
+static ASSIGNMENT: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?-u:\b)(password|passwd|passphrase|pass|pwd|secret|client[_-]?secret|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|session[_-]?token|private[_-]?key|token|credentials?|pin)["']?\s*(?:[:=]|=>|:=)\s*["']?([^\s"',;<>]{4,})"#).ok()
+});
+
+/// "the password is …", "temporary password: …".
+static SPOKEN: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?-u:\b)(?:password|passcode|passphrase|pwd|pin)\s+(?:is|was|are|will\s+be|(?:has\s+been\s+|was\s+|is\s+)?(?:set|changed|reset)\s+to)\s+["'“]?([^\s"'”]{4,})"#).ok()
+});
+
+/// Values that stand in for a secret, or everyday words that follow a credential name.
+const NOT_SECRETS: &[&str] = &[
+    "redacted",
+    "[redacted]",
+    "<redacted>",
+    "hidden",
+    "removed",
+    "none",
+    "null",
+    "nil",
+    "n/a",
+    "empty",
+    "unset",
+    "unknown",
+    "example",
+    "placeholder",
+    "reset",
+    "expired",
+    "changed",
+    "required",
+    "updated",
+    "rotated",
+    "revoked",
+    "invalid",
+    "incorrect",
+    "wrong",
+    "protected",
+    "policy",
+    "manager",
+    "prompt",
+    "field",
+    "length",
+    "change",
+    "rotation",
+    "false",
+    "true",
+    "enabled",
+    "disabled",
+    "missing",
+    "provided",
+    "sent",
+    "stored",
+    "vault",
+    "compromised",
+    "leaked",
+    "exposed",
+    "strength",
+    "complexity",
+    "expiry",
+    "expiration",
+    "request",
+    "spray",
+    "spraying",
+    "authentication",
+    "auth",
+    "login",
+    "based",
+    "only",
+    "used",
+    "being",
+    "still",
+];
+
+fn placeholder(v: &str) -> bool {
+    let l = v.to_ascii_lowercase();
+    let l = l.trim_end_matches(['.', ')', ']', '}']);
+    NOT_SECRETS.contains(&l)
+        || l.chars()
+            .all(|c| matches!(c, '*' | 'x' | '•' | '.' | '-' | '_' | '#'))
+        || (l.starts_with('<') && l.ends_with('>'))
+        || l.starts_with("{{")
+        || l.starts_with("${")
+        || l.starts_with('%')
+        || l.starts_with("your")
+        || l.starts_with("env:")
+        || l.starts_with("$env")
+        || l.contains("redacted")
+}
+
+/// A value with more than letters in it: a digit, a symbol, or mixed case.
+fn complex(v: &str) -> bool {
+    let digit = v.chars().any(|c| c.is_ascii_digit());
+    let symbol = v.chars().any(|c| !c.is_alphanumeric());
+    let upper = v.chars().any(char::is_uppercase);
+    let lower = v.chars().any(char::is_lowercase);
+    digit || symbol || (upper && lower)
+}
+
+fn credential_value(name: &str, value: &str) -> bool {
+    if placeholder(value) {
+        return false;
+    }
+    let name = name.to_ascii_lowercase();
+    let password = matches!(
+        name.as_str(),
+        "password" | "passwd" | "passphrase" | "pass" | "pwd"
+    );
+    if password {
+        return value.chars().count() >= 4;
+    }
+    if name == "pin" {
+        return value.chars().all(|c| c.is_ascii_digit()) && (4..=8).contains(&value.len());
+    }
+    value.chars().count() >= 8 && complex(value)
+}
+
+/// Credentials in `text`, as finding details.
+pub(super) fn secrets(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some((set, res)) = FORMAT_SET.as_ref() {
+        for i in set.matches(text).iter() {
+            if let (Some(f), Some(_)) = (FORMATS.get(i), res.get(i)) {
+                out.push(format!("credential: {}", f.detail));
+            }
+        }
+    }
+    if let Some(re) = ASSIGNMENT.as_ref() {
+        for caps in re.captures_iter(text).take(256) {
+            if let (Some(name), Some(value)) = (caps.get(1), caps.get(2))
+                && credential_value(name.as_str(), value.as_str())
+            {
+                out.push(format!(
+                    "credential: `{}` assigned a value",
+                    name.as_str().to_ascii_lowercase()
+                ));
+                break;
+            }
+        }
+    }
+    if let Some(re) = SPOKEN.as_ref() {
+        for caps in re.captures_iter(text).take(256) {
+            if let Some(value) = caps.get(1)
+                && !placeholder(value.as_str())
+                && complex(value.as_str())
+            {
+                out.push("credential: a password given in prose".to_owned());
+                break;
+            }
+        }
+    }
+    out
+}
+
+static BASE64_RUN: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/_-]{32,}={0,3}").ok());
+static ESCAPED_BYTES: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?:\\x[0-9a-fA-F]{2}){32,}|(?:0x[0-9a-fA-F]{2}\s*,\s*){32,}|(?:[0-9a-fA-F]{2}[: -]){64,}[0-9a-fA-F]{2}").ok()
+});
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Upper,
+    Lower,
+    Digit,
+    Other,
+}
+
+fn class(c: char) -> Class {
+    if c.is_ascii_uppercase() {
+        Class::Upper
+    } else if c.is_ascii_lowercase() {
+        Class::Lower
+    } else if c.is_ascii_digit() {
+        Class::Digit
+    } else {
+        Class::Other
+    }
+}
+
+/// Why a run of base64-alphabet characters is a blob, if it is.
+fn blob_kind(run: &str) -> Option<String> {
+    // A digest written with its algorithm (`sha512-…`, subresource integrity) is a digest.
+    let run = [
+        "sha512-", "sha384-", "sha256-", "sha1-", "md5-", "sha512_", "sha256_",
+    ]
+    .iter()
+    .find_map(|p| run.strip_prefix(p))
+    .unwrap_or(run);
+    let body = run.trim_end_matches('=');
+    let len = body.len();
+    if body.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return (len > MAX_HASH_HEX).then(|| format!("hex blob of {len} characters"));
+    }
+    let base32 = body
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b));
+    if base32 {
+        let distinct = {
+            let mut seen = [false; 256];
+            body.bytes().for_each(|b| {
+                if let Some(s) = seen.get_mut(usize::from(b)) {
+                    *s = true;
+                }
+            });
+            seen.iter().filter(|&&s| s).count()
+        };
+        return (len >= MIN_BASE64 && distinct >= 16)
+            .then(|| format!("base32 blob of {len} characters"));
+    }
+    if len < MIN_BASE64 || DIGEST_BASE64.contains(&run.len()) || DIGEST_BASE64.contains(&len) {
+        return None;
+    }
+    // A path or a long kebab/snake identifier: many short segments.
+    let separators = body
+        .bytes()
+        .filter(|b| matches!(b, b'/' | b'-' | b'_'))
+        .count();
+    if separators >= 3 && len / (separators + 1) < 16 {
+        return None;
+    }
+    let classes: Vec<Class> = body.chars().map(class).collect();
+    let has = |c: Class| classes.contains(&c);
+    if !(has(Class::Upper) && has(Class::Lower) && has(Class::Digit)) {
+        return None;
+    }
+    let changes = classes.windows(2).filter(|w| w.first() != w.get(1)).count();
+    (changes * 4 >= len).then(|| format!("base64 blob of {len} characters"))
+}
+
+fn overlaps(r: &Range<usize>, spans: &[Range<usize>]) -> bool {
+    spans.iter().any(|s| s.start < r.end && r.start < s.end)
+}
+
+/// Encoded blobs in `view`, skipping runs inside internal links.
+pub(super) fn blobs(view: &str, internal_links: &[Range<usize>]) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(re) = BASE64_RUN.as_ref() {
+        for m in re.find_iter(view).take(4096) {
+            if overlaps(&m.range(), internal_links) {
+                continue;
+            }
+            if let Some(d) = blob_kind(m.as_str()) {
+                out.push(d);
+                break;
+            }
+        }
+    }
+    // Base64 wrapped over lines (PEM bodies, MIME parts): each line alone may be short.
+    let mut lines = 0usize;
+    let mut total = 0usize;
+    for line in view.lines().chain(std::iter::once("")) {
+        let t = line.trim();
+        let b64 = t.len() >= 40
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+            && t.bytes().any(|b| b.is_ascii_digit())
+            && t.bytes().any(|b| b.is_ascii_uppercase())
+            && t.bytes().any(|b| b.is_ascii_lowercase());
+        if b64 {
+            lines += 1;
+            total += t.len();
+        } else {
+            if lines >= 2 && total >= MIN_BASE64 {
+                out.push(format!("base64 block over {lines} lines"));
+                break;
+            }
+            lines = 0;
+            total = 0;
+        }
+    }
+    if let Some(re) = ESCAPED_BYTES.as_ref()
+        && re
+            .find(view)
+            .is_some_and(|m| !overlaps(&m.range(), internal_links))
+    {
+        out.push("escaped byte sequence".to_owned());
+    }
+    out
+}
+
+/// Base64 or hex runs the normaliser decoded to readable text.
+pub(super) fn decoded_runs(n: &Normalised) -> Vec<String> {
+    n.findings()
+        .iter()
+        .filter(|f| {
+            f.kind == FindingKind::EncodedText
+                && (f.detail.starts_with("base64") || f.detail.starts_with("hex"))
+        })
+        .take(1)
+        .map(|f| format!("{} (hidden from a reader)", f.detail))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_compile() {
+        assert!(FORMAT_SET.is_some());
+        assert!(ASSIGNMENT.is_some() && SPOKEN.is_some());
+        assert!(BASE64_RUN.is_some() && ESCAPED_BYTES.is_some());
+    }
+
+    #[test]
+    fn digests_are_not_blobs() {
+        for n in [32, 40, 56, 64, 96, 128] {
+            assert!(blob_kind(&"a1".repeat(n / 2)).is_none(), "{n}");
+        }
+        assert!(blob_kind(&"a1".repeat(65)).is_some());
+    }
+}

@@ -1,0 +1,105 @@
+//! `warden taint list` and `warden taint clear --agent A --reason … --as ID`: the taint an
+//! agent carries after reading text the injection screen flagged.
+//!
+//! Taint is stored per agent principal, not per MCP session, so it follows the agent into a new
+//! session and onto every replica sharing the store, until its window ends. Only a human clears
+//! it sooner: a configured approver presenting their token (`--as ID`,
+//! `WARDEN_APPROVER_TOKEN`), like `warden resume`. The clear is recorded in the ledger before it
+//! is stored, so no taint is ever cleared without a record of who did it and why.
+
+use super::ConfigArg;
+use serde_json::json;
+use std::process::ExitCode;
+use warden_core::{AuditEvent, EventKind};
+use warden_gateway::AuditLog;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Agents with taint in force: agent, level, source, session, since, until
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Clear an agent's taint before it expires (an approver, with their token); recorded
+    Clear(ClearArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ClearArgs {
+    /// The agent principal whose taint to clear
+    #[arg(long)]
+    agent: String,
+    /// Why (recorded in the audit log)
+    #[arg(long)]
+    reason: String,
+    /// Your approver id from the config
+    #[arg(long = "as")]
+    approver: String,
+    /// Your approver token
+    #[arg(long, env = "WARDEN_APPROVER_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::List { config } => list(&config),
+        Command::Clear(args) => clear(args),
+    }
+}
+
+fn list(config: &ConfigArg) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(config)?;
+    let store = super::open_store(&config.store)?;
+    let when = super::review::when;
+    for t in store.tainted_agents(warden_gateway::pipeline::now_ms())? {
+        println!(
+            "{}  level {}  from {}  session {}  since {}  until {}",
+            t.agent,
+            t.level,
+            t.source,
+            t.session,
+            when(t.at_ms),
+            when(t.until_ms)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn clear(args: ClearArgs) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(&args.config)?;
+    super::check_approver(&config, &args.approver, args.token.as_deref())?;
+    let reason = args.reason.trim();
+    if reason.is_empty() {
+        anyhow::bail!("give a reason");
+    }
+    let agent = args.agent.as_str();
+    let store = super::open_store(&config.store)?;
+    // One instant for the record and the clear: what the event shows in force is what stops.
+    let now = warden_gateway::pipeline::now_ms();
+    let Some(taint) = store.agent_taint(agent, now)? else {
+        println!("agent `{agent}`: no taint in force");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let audit = super::open_ledger(&config, store.clone())?;
+    let mut event = AuditEvent::new(EventKind::TaintCleared, now);
+    event.principal = Some(agent.to_string());
+    event.reason = Some(reason.to_string());
+    event.detail = Some(json!({
+        "by": args.approver,
+        "level": taint.level,
+        "source": taint.source,
+        "session": taint.session,
+        "since_ms": taint.at_ms,
+        "until_ms": taint.until_ms,
+    }));
+    AuditLog::append(audit.as_ref(), &event)?;
+    let cleared = store.clear_agent_taint(agent, now, &args.approver, reason)?;
+    AuditLog::shutdown(audit.as_ref())?;
+    println!(
+        "agent `{agent}`: taint cleared ({cleared} in force, the highest level {} from {})",
+        taint.level, taint.source
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,179 @@
+//! `warden taint list` and `warden taint clear` against the store a running warden would use:
+//! taint seeded straight into the lab's SQLite file (as the gateway records it when a read is
+//! flagged), then listed, refused to a wrong token, cleared by an approver and recorded.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+use warden_store::{AgentTaint, SqliteStore, Store};
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_millis()).unwrap()
+}
+
+/// The lab's store (`[store] path` in the example config), opened as another process would.
+fn store(lab: &Lab) -> SqliteStore {
+    SqliteStore::open(&lab.dir.path().join("state/warden.db")).unwrap()
+}
+
+fn taint(agent: &str, session: &str, level: i64, at_ms: i64, until_ms: i64) -> AgentTaint {
+    AgentTaint {
+        agent: agent.into(),
+        session: session.into(),
+        level,
+        source: "mail.read_message".into(),
+        at_ms,
+        until_ms,
+    }
+}
+
+fn list(lab: &Lab) -> Vec<String> {
+    let (ok, out, err) = lab.cli(&["taint", "list"]);
+    assert!(ok, "{err}");
+    out.lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn an_approver_clears_an_agents_taint_and_the_clear_is_recorded() {
+    let lab = Lab::new();
+    let now = now_ms();
+    {
+        let s = store(&lab);
+        s.raise_agent_taint(&taint(
+            "responder",
+            "sess-a",
+            45,
+            now - 60_000,
+            now + 3_600_000,
+        ))
+        .unwrap();
+        s.raise_agent_taint(&taint(
+            "responder",
+            "sess-b",
+            80,
+            now - 1_000,
+            now + 3_600_000,
+        ))
+        .unwrap();
+        s.raise_agent_taint(&taint("triage", "sess-t", 70, now - 1_000, now + 3_600_000))
+            .unwrap();
+        // Expired: not listed, not counted.
+        s.raise_agent_taint(&taint("intake", "sess-i", 90, now - 7_200_000, now - 1))
+            .unwrap();
+    }
+
+    let listed = list(&lab);
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let responder = &listed[0];
+    assert!(
+        responder.starts_with("responder  level 80  "),
+        "{responder}"
+    );
+    for part in [
+        "from mail.read_message",
+        "session sess-b",
+        "since 2",
+        "until 2",
+    ] {
+        assert!(responder.contains(part), "{part}: {responder}");
+    }
+    assert!(listed[1].starts_with("triage  level 70  "), "{listed:?}");
+
+    // Clearing needs an approver's token: nothing is cleared or recorded without one.
+    let clear = [
+        "taint",
+        "clear",
+        "--agent",
+        "responder",
+        "--reason",
+        "mailbox cleaned, credentials rotated",
+        "--as",
+        "dana",
+    ];
+    let (ok, _, err) = lab.cli_as("lab-bob-token", &clear);
+    assert!(!ok && err.contains("wrong approver or token"), "{err}");
+    let (ok, _, err) = lab.cli(&clear);
+    assert!(!ok && err.contains("wrong approver or token"), "{err}");
+    assert_eq!(list(&lab).len(), 2);
+    assert!(lab.events("taint_cleared").is_empty());
+
+    let (ok, out, err) = lab.cli_as("lab-dana-token", &clear);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("agent `responder`: taint cleared (2 in force"),
+        "{out}"
+    );
+    let listed = list(&lab);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(
+        listed[0].starts_with("triage  "),
+        "another agent's taint stays"
+    );
+
+    let events = lab.events("taint_cleared");
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e["principal"], "responder");
+    assert_eq!(e["reason"], "mailbox cleaned, credentials rotated");
+    assert_eq!(e["detail"]["by"], "dana");
+    assert_eq!(e["detail"]["level"], 80);
+    assert_eq!(e["detail"]["source"], "mail.read_message");
+    assert_eq!(e["detail"]["session"], "sess-b");
+    assert_eq!(e["detail"]["since_ms"], now - 1_000);
+
+    // Nothing left to clear: said so, and nothing more recorded.
+    let (ok, out, err) = lab.cli_as("lab-dana-token", &clear);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("no taint in force"), "{out}");
+    assert_eq!(lab.events("taint_cleared").len(), 1);
+
+    // A read after the clear taints the agent again, in whatever session.
+    store(&lab)
+        .raise_agent_taint(&taint(
+            "responder",
+            "sess-c",
+            30,
+            now_ms() + 1,
+            now + 3_600_000,
+        ))
+        .unwrap();
+    assert!(
+        list(&lab)
+            .iter()
+            .any(|l| l.starts_with("responder  level 30  ")),
+        "{:?}",
+        list(&lab)
+    );
+
+    let (ok, out, err) = lab.cli(&["audit", "verify"]);
+    assert!(ok, "{out}{err}");
+}
+
+#[test]
+fn a_clear_needs_a_reason() {
+    let lab = Lab::new();
+    let (ok, _, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "taint",
+            "clear",
+            "--agent",
+            "responder",
+            "--reason",
+            " ",
+            "--as",
+            "dana",
+        ],
+    );
+    assert!(!ok && err.contains("give a reason"), "{err}");
+}
