@@ -52,6 +52,11 @@ pub enum EventKind {
     /// why (`reason`); `detail.by`, and the taint that was in force: `level`, `source`,
     /// `session`, `since_ms`, `until_ms`.
     TaintCleared,
+    /// The live inventory changed and its entities decide from here on: `detail.source`,
+    /// `detail.digest` (SHA-256 of the bytes read), `detail.entities` (how many),
+    /// `detail.previous_digest` (of the entities in force before); `policy_version` is the
+    /// version that now decides.
+    InventoryRefresh,
 }
 
 impl EventKind {
@@ -72,11 +77,12 @@ impl EventKind {
             EventKind::ShadowDiff => "shadow_diff",
             EventKind::ReviewTightening => "review_tightening",
             EventKind::TaintCleared => "taint_cleared",
+            EventKind::InventoryRefresh => "inventory_refresh",
         }
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::Decision,
         EventKind::Outcome,
         EventKind::ToolPinned,
@@ -92,6 +98,7 @@ impl EventKind {
         EventKind::ShadowDiff,
         EventKind::ReviewTightening,
         EventKind::TaintCleared,
+        EventKind::InventoryRefresh,
     ];
 
     /// The kind named `name` (as `as_str` writes it).

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod front;
 pub mod gate;
 pub mod halt;
+pub mod inventory;
 pub mod monitor;
 pub mod notify;
 pub mod pipeline;

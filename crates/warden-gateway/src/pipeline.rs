@@ -114,6 +114,8 @@ pub struct Gateway {
     detached: TaskTracker,
     /// Categories that need approval because their review fell behind (`review_check`).
     pub(crate) tightened: crate::review::Tightened,
+    /// The live inventory's age and entities (`inventory.rs`).
+    pub inventory: crate::inventory::LiveInventory,
 }
 
 impl Gateway {
@@ -138,6 +140,7 @@ impl Gateway {
             detached: TaskTracker::new(),
             config: RwLock::new(config),
             tightened: crate::review::Tightened::default(),
+            inventory: crate::inventory::LiveInventory::new(now_ms()),
             store,
             audit,
             upstreams,
@@ -274,6 +277,12 @@ impl Gateway {
                 config.owners.get(category).cloned().unwrap_or_default(),
                 format!("category `{category}` needs approval until it is reviewed: {why}"),
             );
+        }
+
+        // 3c. Inventory: entities no refresh confirmed within `max_age_secs` scope nothing; a
+        //     call that names one is denied (`inventory-stale`), whatever policy said.
+        if let Some(stale) = self.inventory_stale(&config, &spec, now_ms()) {
+            decision = stale;
         }
 
         // 4. Budgets: an allowed call is counted, atomically; past the limit it is denied.

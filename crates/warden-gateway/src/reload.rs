@@ -8,7 +8,6 @@
 
 use crate::pipeline::{CallError, Gateway, now_ms};
 use serde_json::json;
-use std::sync::Arc;
 use warden_core::{AuditEvent, EventKind};
 use warden_policy::{Config, ConfigErrors};
 
@@ -31,20 +30,21 @@ impl Gateway {
     ) -> Result<Reloaded, CallError> {
         let current = self.config();
         let old = current.engine.version().to_string();
-        let shadow = loaded
-            .as_ref()
-            .ok()
-            .and_then(|c| c.shadow.as_ref())
-            .map(|e| e.version().to_string());
+        // The loaded configuration decides with the baseline `[policy] entities`; the live
+        // inventory, once a refresh succeeded, replaces them (and a reload it does not fit is
+        // refused), so a reload never brings back entities a refresh superseded.
+        let loaded = loaded.map(|c| match current.reload_blocker(&c) {
+            Some(why) => Err((c, why)),
+            None => self.with_live_inventory(c),
+        });
+        let shadow = match &loaded {
+            Ok(Ok(c)) | Ok(Err((c, _))) => c.shadow.as_ref().map(|e| e.version().to_string()),
+            Err(_) => None,
+        };
         let (new, errors, config) = match loaded {
             Err(e) => (None, e.0.iter().map(ToString::to_string).collect(), None),
-            Ok(c) => {
-                let version = c.engine.version().to_string();
-                match current.reload_blocker(&c) {
-                    Some(why) => (Some(version), vec![why], None),
-                    None => (Some(version), Vec::new(), Some(c)),
-                }
-            }
+            Ok(Err((c, why))) => (Some(c.engine.version().to_string()), vec![why], None),
+            Ok(Ok(c)) => (Some(c.engine.version().to_string()), Vec::new(), Some(c)),
         };
         let applied = config.is_some();
         let mut ev = AuditEvent::new(EventKind::PolicyReload, now_ms());
@@ -60,7 +60,7 @@ impl Gateway {
         // Recorded first: the new policy decides nothing that the ledger does not announce.
         let index = self.record(ev).await?;
         if let Some(c) = config {
-            self.put_config(Arc::new(c));
+            self.put_reloaded(c);
         }
         Ok(Reloaded {
             old,

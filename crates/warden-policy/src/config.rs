@@ -7,6 +7,7 @@
 //! problem found is reported at once, each with the place it comes from.
 
 use crate::engine::{ArgType, Engine, EngineSources};
+use crate::inventory::{InventorySettings, InventorySource, RawInventory};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -53,6 +54,9 @@ pub struct RawConfig {
     pub floor: RawFloor,
     #[serde(default)]
     pub review: RawReview,
+    /// Where the team's entities come from while warden runs (`[policy] entities` is the
+    /// baseline until the first successful refresh).
+    pub inventory: Option<RawInventory>,
 }
 
 /// `[floor]`: what warden enforces under every policy.
@@ -823,6 +827,8 @@ pub struct Config {
     pub engine: Engine,
     /// Policies evaluated beside `engine` whose differences are recorded, never enforced.
     pub shadow: Option<Engine>,
+    /// The live inventory's source and ages; `None`: the baseline entities are final.
+    pub inventory: Option<InventorySettings>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
@@ -866,8 +872,9 @@ impl Config {
     }
 
     /// Why `new` cannot replace this configuration in a running warden, if it cannot: the
-    /// upstreams, the tool catalog, the store, the ledger, the screen, the monitor, the listen
-    /// address and the concurrency limit are fixed at start.
+    /// upstreams, the tool catalog, the store, the ledger, the screen, the monitor, the
+    /// inventory's source and rhythm, the listen address and the concurrency limit are fixed
+    /// at start.
     pub fn reload_blocker(&self, new: &Config) -> Option<String> {
         let mut changed = Vec::new();
         if self.servers.len() != new.servers.len()
@@ -894,6 +901,9 @@ impl Config {
         if self.monitor != new.monitor {
             changed.push("monitor");
         }
+        if self.inventory != new.inventory {
+            changed.push("inventory");
+        }
         if self.gateway.listen != new.gateway.listen
             || self.gateway.max_concurrent_calls != new.gateway.max_concurrent_calls
         {
@@ -909,6 +919,30 @@ impl Config {
 
     pub fn tool(&self, name: &ToolName) -> Option<&ToolSpec> {
         self.tools.get(name)
+    }
+
+    /// This configuration deciding with the entities `text` (a live inventory, named `origin`
+    /// in errors) instead of its own: the enforced and the shadow engine both get them, the
+    /// policies stay compiled. Everything else is cloned.
+    pub fn with_entities(&self, origin: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
+        let engine = self.engine.with_entities(origin, text)?;
+        let shadow = match &self.shadow {
+            Some(s) => Some(s.with_entities(origin, text).map_err(|errors| {
+                errors
+                    .into_iter()
+                    .map(|e| ConfigError {
+                        message: format!("shadow policy: {}", e.message),
+                        ..e
+                    })
+                    .collect::<Vec<_>>()
+            })?),
+            None => None,
+        };
+        Ok(Config {
+            engine,
+            shadow,
+            ..self.clone()
+        })
     }
 
     /// Budgets that count calls of `tool`.
@@ -1383,6 +1417,7 @@ impl Resolver<'_> {
         };
         grants.extend(autonomy);
         let review = self.review(&raw.review, &raw.owners);
+        let inventory = raw.inventory.as_ref().and_then(|i| self.inventory(i));
         let agent_principals: Vec<Principal> = agents
             .iter()
             .map(|a| a.principal.clone())
@@ -1449,6 +1484,7 @@ impl Resolver<'_> {
                 review,
                 engine,
                 shadow,
+                inventory,
             }),
             _ => Err(ConfigErrors(self.errors)),
         }
@@ -1456,6 +1492,87 @@ impl Resolver<'_> {
 }
 
 impl Resolver<'_> {
+    /// `[inventory]`: exactly one source; paths against the config's folder, `{config_dir}`
+    /// expanded as in `[servers]`; a maximum age longer than the refresh interval.
+    fn inventory(&mut self, raw: &RawInventory) -> Option<InventorySettings> {
+        let before = self.errors.len();
+        let dir = self.base.display().to_string();
+        let dir = if dir.is_empty() { ".".to_string() } else { dir };
+        let expand = |v: &str| v.replace("{config_dir}", &dir);
+        let source = match (&raw.file, &raw.command, &raw.url) {
+            (Some(file), None, None) => Some(InventorySource::File(self.path(&expand(file)))),
+            (None, Some(command), None) => match command.split_first() {
+                Some((program, args)) if !program.trim().is_empty() => {
+                    Some(InventorySource::Command {
+                        program: expand(program),
+                        args: args.iter().map(|a| expand(a)).collect(),
+                    })
+                }
+                _ => {
+                    self.error(
+                        "inventory",
+                        "`command` names no program: give `[\"program\", \"arg\", …]`",
+                    );
+                    None
+                }
+            },
+            (None, None, Some(url)) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    self.error("inventory", format!("`url`: `{url}` is not an http(s) URL"));
+                }
+                Some(InventorySource::Url(url.clone()))
+            }
+            _ => {
+                self.error(
+                    "inventory",
+                    "give exactly one of `file`, `command` or `url` as the inventory's source",
+                );
+                None
+            }
+        };
+        // Errors point at the `[inventory]` header: its keys (`command`, `url`) also appear
+        // under `[servers]`, where a search for the key would land.
+        let mut secs = |key: &str, value: Option<u64>, default: u64| {
+            let v = value.unwrap_or(default);
+            if v == 0 {
+                self.error("inventory", format!("`{key}` must be at least one second"));
+            }
+            Duration::from_secs(v)
+        };
+        let refresh = secs(
+            "refresh_secs",
+            raw.refresh_secs,
+            crate::inventory::DEFAULT_REFRESH_SECS,
+        );
+        let max_age = secs(
+            "max_age_secs",
+            raw.max_age_secs,
+            crate::inventory::DEFAULT_MAX_AGE_SECS,
+        );
+        let timeout = secs(
+            "timeout_secs",
+            raw.timeout_secs,
+            crate::inventory::DEFAULT_TIMEOUT_SECS,
+        );
+        if !max_age.is_zero() && !refresh.is_zero() && max_age <= refresh {
+            self.error(
+                "inventory",
+                format!(
+                    "`max_age_secs = {}` must be longer than `refresh_secs = {}`, or the inventory goes stale between two refreshes",
+                    max_age.as_secs(),
+                    refresh.as_secs()
+                ),
+            );
+        }
+        let source = source?;
+        (self.errors.len() == before).then_some(InventorySettings {
+            source,
+            refresh,
+            max_age,
+            timeout,
+        })
+    }
+
     /// Every write tool that no configured budget counts gets the floor's default budget, so a
     /// mass action stops at it whatever the policy permits.
     fn default_write_budgets(

@@ -521,7 +521,11 @@ struct Compiled {
     autonomy: PolicySet,
     /// Tools the floor holds, with why.
     floors: BTreeMap<ToolName, FloorLabel>,
-    entities: Entities,
+    /// The hash of the schema and the policy files, before the entities: an inventory swapped
+    /// in (`Engine::with_entities`) is hashed onto it, so the version is the one `build` gives.
+    policy_hasher: Sha256,
+    /// warden's own entities (one per agent and per tool), added to every inventory.
+    builtin_entities: Vec<Value>,
     rules: BTreeMap<String, RuleMeta>,
     owners: BTreeMap<String, String>,
     categories: BTreeMap<ToolName, String>,
@@ -529,13 +533,10 @@ struct Compiled {
     tool_owners: BTreeMap<ToolName, String>,
     args: BTreeMap<ToolName, BTreeMap<String, ArgSpec>>,
     budget_ids: Vec<(String, u32)>,
-    version: String,
     schema_text: String,
     agent_type: cedar_policy::EntityTypeName,
     /// Entity types that tool arguments refer to, parsed once.
     entity_types: BTreeMap<String, EntityTypeName>,
-    /// Per entity type, the known ids: an argument's id is resolved against them.
-    ids: BTreeMap<String, IdIndex>,
     /// Per tool: its action and its resource.
     uids: BTreeMap<ToolName, (EntityUid, EntityUid)>,
     /// Per tool: the policies and the hold rules that can match it (see `slice`).
@@ -544,10 +545,25 @@ struct Compiled {
     budget_reads: BTreeMap<ToolName, BudgetReads>,
 }
 
+/// The team's entities an engine decides with: the part of an engine that a live inventory
+/// replaces (`Engine::with_entities`) while the compiled policies stay shared.
+struct Facts {
+    entities: Entities,
+    /// Per entity type, the known ids: an argument's id is resolved against them.
+    ids: BTreeMap<String, IdIndex>,
+    /// The hash of everything that decides: schema, policy files, entities.
+    version: String,
+    /// How many entities the team's inventory holds (warden's own agents and tools aside).
+    size: usize,
+    /// `sha256:<hex>` of the inventory's bytes, when there is one.
+    digest: Option<String>,
+}
+
 /// Compiled, validated policies, ready to decide. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Compiled>,
+    facts: Arc<Facts>,
     authorizer: Arc<Authorizer>,
     /// Whether decisions evaluate per-tool slices (always, except in [`Engine::unsliced`]).
     sliced: bool,
@@ -556,7 +572,7 @@ pub struct Engine {
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("version", &self.inner.version)
+            .field("version", &self.facts.version)
             .field("rules", &self.inner.rules.len())
             .finish()
     }
@@ -634,6 +650,99 @@ fn generated_schema(tools: &BTreeMap<ToolName, ToolSpec>, budgets: &[Budget]) ->
         ));
     }
     s
+}
+
+/// warden's own entities: one per agent and one per tool (with its labels).
+fn builtin_entities(agents: &[Principal], tools: &BTreeMap<ToolName, ToolSpec>) -> Vec<Value> {
+    let mut agents = agents.to_vec();
+    agents.sort();
+    agents.dedup();
+    let mut all = Vec::with_capacity(agents.len() + tools.len());
+    for a in &agents {
+        all.push(json!({"uid": {"type": "Agent", "id": a.0}, "attrs": {}, "parents": []}));
+    }
+    for t in tools.values() {
+        all.push(json!({
+            "uid": {"type": "Tool", "id": t.name.to_string()},
+            "attrs": {
+                "server": t.name.server,
+                "effect": t.labels.effect.as_str(),
+                "reversible": t.labels.reversible,
+                "stakes": t.labels.stakes.as_str(),
+                "category": t.labels.category,
+            },
+            "parents": []
+        }));
+    }
+    all
+}
+
+/// The team's entities (`team`: where they come from and their JSON text) with warden's own,
+/// checked against the schema; the version is `policy_hasher` with the entities' text hashed on.
+fn load_facts(
+    schema: &Schema,
+    policy_hasher: &Sha256,
+    team: Option<(String, &str)>,
+    builtin: &[Value],
+) -> Result<Facts, Vec<ConfigError>> {
+    let mut all = Vec::new();
+    let mut hasher = policy_hasher.clone();
+    let mut size = 0;
+    let mut digest = None;
+    if let Some((origin, text)) = &team {
+        hasher.update(text.as_bytes());
+        digest = Some(format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(text.as_bytes()))
+        ));
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Array(items)) => {
+                size = items.len();
+                all.extend(items);
+            }
+            Ok(_) => {
+                return Err(vec![ConfigError {
+                    location: origin.clone(),
+                    message: "entities must be a JSON array of Cedar entities".into(),
+                }]);
+            }
+            Err(e) => {
+                return Err(vec![ConfigError {
+                    location: format!("{origin}:{}", e.line()),
+                    message: e.to_string(),
+                }]);
+            }
+        }
+    }
+    all.extend(builtin.iter().cloned());
+    let mut known_ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in &all {
+        if let (Some(ty), Some(id)) = (
+            e.pointer("/uid/type").and_then(Value::as_str),
+            e.pointer("/uid/id").and_then(Value::as_str),
+        ) {
+            known_ids
+                .entry(ty.to_string())
+                .or_default()
+                .push(id.to_string());
+        }
+    }
+    let entities = Entities::from_json_value(Value::Array(all), Some(schema)).map_err(|e| {
+        vec![ConfigError {
+            location: team.map_or_else(|| "entities".into(), |(origin, _)| origin),
+            message: diag_message(&e, &e),
+        }]
+    })?;
+    Ok(Facts {
+        entities,
+        ids: known_ids
+            .into_iter()
+            .map(|(ty, ids)| (ty, IdIndex::new(ids)))
+            .collect(),
+        version: format!("sha256:{}", hex::encode(hasher.finalize())),
+        size,
+        digest,
+    })
 }
 
 fn diag_location(path: &std::path::Path, text: &str, diag: &dyn miette::Diagnostic) -> String {
@@ -799,8 +908,10 @@ impl Engine {
             }
         }
 
-        let mut entities = Entities::empty();
-        let mut known_ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let builtin_entities = builtin_entities(&src.agents, src.tools);
+        // The version hashes the entities last, so a live inventory can be hashed onto this.
+        let policy_hasher = hasher.clone();
+        let mut facts = None;
         if let Some(schema) = &schema {
             let validator = Validator::new(schema.clone());
             let result = validator.validate(&policies, ValidationMode::Strict);
@@ -822,60 +933,13 @@ impl Engine {
             }
 
             // Entities: the team's own, plus one per agent and per tool.
-            let mut all = Vec::new();
-            if let Some((path, text)) = &src.entities {
-                hasher.update(text.as_bytes());
-                match serde_json::from_str::<Value>(text) {
-                    Ok(Value::Array(items)) => all.extend(items),
-                    Ok(_) => errors.push(ConfigError {
-                        location: path.display().to_string(),
-                        message: "entities must be a JSON array of Cedar entities".into(),
-                    }),
-                    Err(e) => errors.push(ConfigError {
-                        location: format!("{}:{}", path.display(), e.line()),
-                        message: e.to_string(),
-                    }),
-                }
-            }
-            let mut agents = src.agents.clone();
-            agents.sort();
-            agents.dedup();
-            for a in &agents {
-                all.push(json!({"uid": {"type": "Agent", "id": a.0}, "attrs": {}, "parents": []}));
-            }
-            for t in src.tools.values() {
-                all.push(json!({
-                    "uid": {"type": "Tool", "id": t.name.to_string()},
-                    "attrs": {
-                        "server": t.name.server,
-                        "effect": t.labels.effect.as_str(),
-                        "reversible": t.labels.reversible,
-                        "stakes": t.labels.stakes.as_str(),
-                        "category": t.labels.category,
-                    },
-                    "parents": []
-                }));
-            }
-            for e in &all {
-                if let (Some(ty), Some(id)) = (
-                    e.pointer("/uid/type").and_then(Value::as_str),
-                    e.pointer("/uid/id").and_then(Value::as_str),
-                ) {
-                    known_ids
-                        .entry(ty.to_string())
-                        .or_default()
-                        .push(id.to_string());
-                }
-            }
-            match Entities::from_json_value(Value::Array(all), Some(schema)) {
-                Ok(e) => entities = e,
-                Err(e) => errors.push(ConfigError {
-                    location: src
-                        .entities
-                        .as_ref()
-                        .map_or("entities".into(), |(p, _)| p.display().to_string()),
-                    message: diag_message(&e, &e),
-                }),
+            let team = src
+                .entities
+                .as_ref()
+                .map(|(path, text)| (path.display().to_string(), text.as_str()));
+            match load_facts(schema, &policy_hasher, team, &builtin_entities) {
+                Ok(f) => facts = Some(f),
+                Err(e) => errors.extend(e),
             }
         }
 
@@ -886,13 +950,12 @@ impl Engine {
             });
         }
 
-        let Some(schema) = schema else {
+        let (Some(schema), Some(facts)) = (schema, facts) else {
             return Err(errors);
         };
         if !errors.is_empty() {
             return Err(errors);
         }
-        let version = format!("sha256:{}", hex::encode(hasher.finalize()));
         let type_name = |name: &str| {
             cedar_policy::EntityTypeName::from_str(name).map_err(|e| {
                 vec![ConfigError {
@@ -969,7 +1032,8 @@ impl Engine {
                     .iter()
                     .filter_map(|(k, t)| floor_label(&t.labels).map(|l| (k.clone(), l)))
                     .collect(),
-                entities,
+                policy_hasher,
+                builtin_entities,
                 rules,
                 owners: src.owners.clone(),
                 categories: src
@@ -992,18 +1056,14 @@ impl Engine {
                     .iter()
                     .map(|b| (b.id.clone(), b.limit))
                     .collect(),
-                version,
                 schema_text,
                 agent_type,
                 entity_types,
-                ids: known_ids
-                    .into_iter()
-                    .map(|(ty, ids)| (ty, IdIndex::new(ids)))
-                    .collect(),
                 uids,
                 slices,
                 budget_reads,
             }),
+            facts: Arc::new(facts),
             authorizer: Arc::new(Authorizer::new()),
             sliced: true,
         };
@@ -1014,6 +1074,34 @@ impl Engine {
             }]
         })?;
         Ok(engine)
+    }
+
+    /// The same policies deciding with another inventory: `text` (a JSON array of Cedar
+    /// entities, checked against the schema) replaces the team's entities. The policies, the
+    /// schema and the per-tool slices are shared, not rebuilt. The version is the one
+    /// [`Engine::build`] gives for these entities: it hashes everything that decides, so an
+    /// approval given under one inventory is not taken under another.
+    pub fn with_entities(&self, origin: &str, text: &str) -> Result<Engine, Vec<ConfigError>> {
+        let facts = load_facts(
+            &self.inner.schema,
+            &self.inner.policy_hasher,
+            Some((origin.to_string(), text)),
+            &self.inner.builtin_entities,
+        )?;
+        Ok(Engine {
+            facts: Arc::new(facts),
+            ..self.clone()
+        })
+    }
+
+    /// How many of the team's entities this engine decides with (its agents and tools aside).
+    pub fn inventory_size(&self) -> usize {
+        self.facts.size
+    }
+
+    /// `sha256:<hex>` of the entities' JSON text this engine decides with; `None` without any.
+    pub fn inventory_digest(&self) -> Option<&str> {
+        self.facts.digest.as_deref()
     }
 
     /// The same engine evaluating the whole policy set on every call, as Cedar alone would:
@@ -1037,7 +1125,7 @@ impl Engine {
 
     /// The hash of everything that decides: generated schema, policy files, entities.
     pub fn version(&self) -> &str {
-        &self.inner.version
+        &self.facts.version
     }
 
     pub fn schema_text(&self) -> &str {
@@ -1071,7 +1159,7 @@ impl Engine {
 
     /// The team's entities, as (type, id) pairs.
     pub fn entity_ids(&self) -> Vec<(String, String)> {
-        self.inner
+        self.facts
             .entities
             .iter()
             .map(|e| {
@@ -1110,7 +1198,7 @@ impl Engine {
             .map(|(name, value)| {
                 let v = declared
                     .get(name)
-                    .and_then(|spec| spec.ty.normalise(value, &self.inner.ids).ok())
+                    .and_then(|spec| spec.ty.normalise(value, &self.facts.ids).ok())
                     .unwrap_or_else(|| value.clone());
                 (name.clone(), v)
             })
@@ -1130,7 +1218,7 @@ impl Engine {
             category: category.into(),
             reason,
             approval: None,
-            policy_version: self.inner.version.clone(),
+            policy_version: self.facts.version.clone(),
             permitted_by: None,
         }
     }
@@ -1192,7 +1280,7 @@ impl Engine {
                     format!("argument `{name}` is not declared for `{tool}`"),
                 );
             };
-            let converted = spec.ty.normalise(value, &inner.ids).and_then(|v| {
+            let converted = spec.ty.normalise(value, &self.facts.ids).and_then(|v| {
                 let c = spec.ty.to_cedar(&v, &inner.entity_types)?;
                 Ok((v, c))
             });
@@ -1354,7 +1442,7 @@ impl Engine {
             category: rule_category,
             reason,
             approval,
-            policy_version: inner.version.clone(),
+            policy_version: self.facts.version.clone(),
         }
     }
 }
@@ -1367,9 +1455,9 @@ impl Engine {
         if inner.autonomy.is_empty() {
             return Ok(None);
         }
-        let response = self
-            .authorizer
-            .is_authorized(request, &inner.autonomy, &inner.entities);
+        let response =
+            self.authorizer
+                .is_authorized(request, &inner.autonomy, &self.facts.entities);
         let mut errors: Vec<String> = response
             .diagnostics()
             .errors()
@@ -1593,7 +1681,7 @@ impl Engine {
         let mut one = |set: &PolicySet| {
             let response = self
                 .authorizer
-                .is_authorized(request, set, &self.inner.entities);
+                .is_authorized(request, set, &self.facts.entities);
             v.errors
                 .extend(response.diagnostics().errors().map(|e| e.to_string()));
             let to = match response.decision() {

@@ -5,6 +5,7 @@ pub mod argtypes;
 pub mod config;
 pub mod diff;
 pub mod engine;
+pub mod inventory;
 mod slice;
 pub mod table;
 
@@ -18,3 +19,4 @@ pub use config::{
 pub use engine::{
     Approval, ArgType, CallState, Decision, Engine, FloorLabel, OutboundState, floor_label,
 };
+pub use inventory::{InventorySettings, InventorySource};

@@ -15,6 +15,11 @@
 //! | the text addresses other readers as instructions | cues (addressing AI or automation, fake platform notices, forged authority, directives that weaken containment or stop analysis, urgency) scored in a sliding window, plus the crate's override and chat-markup phrase rules; no cue alone except addressing an AI decides | `instructions` |
 //! | the text carries what must not leave | credential formats and assignments, and long encoded blobs (with hash lengths exempt) | `secrets` |
 //!
+//! Defanged links (`hxxps://evil[.]com`, `bob[at]evil[.]com`, `evil dot com/x`) are links: a
+//! human follows them and some clients re-fang them. They are rewritten before links are read
+//! (`defang`), checked like any other link, and marked `defanged` in the report and its details,
+//! so a SOC note quoting an indicator can be told apart by policy without hiding the link.
+//!
 //! Two views of the text are read. Links are read from a *visible* view: HTML character
 //! references decoded, invisible, bidi, tag and selector characters dropped, NFKC applied, but
 //! no homoglyph folding, because a Cyrillic `о` inside a host is the evidence. Instructions and
@@ -25,6 +30,7 @@
 //! input (regex automata, bounded windows) with fixed caps on links and findings, and no panics.
 //! It reports evidence; whether an external link or a secret may leave is policy's decision.
 
+mod defang;
 mod domain;
 mod instructions;
 mod links;
@@ -92,6 +98,9 @@ pub struct OutboundLink {
     pub internal: bool,
     /// Loaded by rendering the text, without a click.
     pub image: bool,
+    /// Written defanged (`hxxps://`, `[.]`, `[at]`, ` dot `): not clickable as written, but a
+    /// reader or a re-fanging client still follows it. Quoted indicators look like this too.
+    pub defanged: bool,
     pub carrier: LinkCarrier,
 }
 
@@ -241,14 +250,18 @@ impl Outbound {
         let view = links::visible(text);
         let normalised = normalise(text);
 
-        // Links: read from the visible view, so look-alike letters stay as written.
-        let found = links::extract(&view, &self.internal);
+        // Links: read from the visible view, so look-alike letters stay as written, with
+        // defanged links written back as links.
+        let refanged = defang::refang(&view, &self.internal);
+        let found = links::extract(&refanged.text, &self.internal, &refanged.edits);
         let mut internal_spans = Vec::new();
         for raw in found.into_iter() {
             let Some(target) = links::parse_target(&raw.target, raw.carrier, &self.internal) else {
                 continue;
             };
-            let link = self.assess(&raw, &target, &mut report);
+            // The span holds a rewrite and the target as found was not written so.
+            let defanged = refanged.touches(&raw.span) && !view.contains(raw.target.as_str());
+            let link = self.assess(&raw, &target, defanged, &mut report);
             if link.internal {
                 internal_spans.push(raw.span.clone());
             }
@@ -266,7 +279,8 @@ impl Outbound {
         {
             report.add(OutboundKind::Secret, detail);
         }
-        for detail in secrets::blobs(&view, &internal_spans) {
+        // Spans are offsets in the refanged view, which equals `view` when nothing was defanged.
+        for detail in secrets::blobs(&refanged.text, &internal_spans) {
             report.add(OutboundKind::EncodedBlob, detail);
         }
         for detail in secrets::decoded_runs(&normalised) {
@@ -280,10 +294,12 @@ impl Outbound {
         &self,
         raw: &links::RawLink,
         target: &links::Target,
+        defanged: bool,
         report: &mut OutboundReport,
     ) -> OutboundLink {
         let host = &target.host;
         let shown = domain::display(host);
+        let how = if defanged { "defanged " } else { "" };
         let registered = domain::registered_domain(host);
         let internal = self.internal.iter().any(|d| d.contains(host));
         let image = matches!(
@@ -302,11 +318,11 @@ impl Outbound {
                 LinkCarrier::Email => {}
                 LinkCarrier::UncPath => report.add(
                     OutboundKind::ExternalLink,
-                    format!("UNC path to outside host `{shown}` (sends Windows credentials)"),
+                    format!("{how}UNC path to outside host `{shown}` (sends Windows credentials)"),
                 ),
                 _ => report.add(
                     OutboundKind::ExternalLink,
-                    format!("link to outside host `{shown}`"),
+                    format!("{how}link to outside host `{shown}`"),
                 ),
             }
             if image {
@@ -319,7 +335,7 @@ impl Outbound {
                 report.add(
                     OutboundKind::LookalikeLink,
                     format!(
-                        "host `{shown}` imitates internal `{}` ({})",
+                        "{how}host `{shown}` imitates internal `{}` ({})",
                         look.internal, look.reason
                     ),
                 );
@@ -337,7 +353,10 @@ impl Outbound {
             }
         }
         if let Some(why) = domain::homograph(host, target.punycode_error) {
-            report.add(OutboundKind::HomographLink, format!("host `{shown}` {why}"));
+            report.add(
+                OutboundKind::HomographLink,
+                format!("{how}host `{shown}` {why}"),
+            );
         }
         if let Some(text) = &raw.text
             && let Some(why) =
@@ -355,6 +374,7 @@ impl Outbound {
             registered_domain: registered,
             internal,
             image,
+            defanged,
             carrier: raw.carrier,
         }
     }

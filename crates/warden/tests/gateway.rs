@@ -64,7 +64,7 @@ async fn an_unlisted_tool_is_invisible_and_unknown() {
 
 #[tokio::test]
 async fn isolating_a_domain_controller_is_denied_and_never_reaches_the_edr() {
-    let lab = Lab::new();
+    let lab = Lab::with_unattended_isolations();
     let warden = lab.serve();
     let client = warden.client(RESPONDER).await;
     let r = client
@@ -76,7 +76,8 @@ async fn isolating_a_domain_controller_is_denied_and_never_reaches_the_edr() {
     assert!(!lab.received("edr").contains(&"isolate_host".to_string()));
     assert!(!lab.host_isolated("dc01"));
 
-    // The same agent may isolate a workstation of the incident: the EDR really does it.
+    // The same agent may isolate a workstation of the incident (under the autonomy grant):
+    // the EDR really does it.
     let r = client
         .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
         .await
@@ -103,7 +104,7 @@ async fn isolating_a_domain_controller_is_denied_and_never_reaches_the_edr() {
 
 #[tokio::test]
 async fn a_budget_stops_the_sixth_isolation_in_an_hour() {
-    let lab = Lab::new();
+    let lab = Lab::with_unattended_isolations();
     let warden = lab.serve();
     let client = warden.client(RESPONDER).await;
     for i in 0..5 {
@@ -275,4 +276,32 @@ async fn mail_outside_the_company_is_denied() {
     assert_eq!(r.is_error, Some(true));
     assert!(text(&r).contains("no-mail-outside-company"), "{}", text(&r));
     assert!(lab.received("mail").is_empty());
+}
+
+#[tokio::test]
+async fn without_an_autonomy_grant_a_permitted_isolation_waits_for_a_human() {
+    // The floor: the policy permits this isolation, but a high-stakes write is a human's call.
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let client = warden.client(RESPONDER).await;
+    let r = client
+        .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
+        .await
+        .unwrap();
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("held for approval"), "{}", text(&r));
+    assert!(!lab.received("edr").contains(&"isolate_host".to_string()));
+    assert!(!lab.host_isolated("ws-042"));
+    let held = lab.events("decision");
+    let d = held
+        .iter()
+        .find(|e| e["tool"] == "edr.isolate_host")
+        .unwrap();
+    assert_eq!(d["decision"], "hold");
+    assert_eq!(d["rule"], "floor:high-stakes");
+    assert_eq!(d["owner"], "ir-oncall@northwind.example");
+    assert_eq!(
+        d["detail"]["permitted_by"],
+        "isolate-hosts-in-open-incident"
+    );
 }

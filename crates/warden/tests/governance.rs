@@ -71,7 +71,11 @@ expires = "{expires}"
 #[tokio::test]
 async fn an_expired_grant_stops_permitting_without_a_restart() {
     let expires = unix_now() + 15;
-    let lab = Lab::with_config(|t| t + &release_grant(&rfc3339(expires)));
+    // The grant permits; an autonomy grant lets the release run unattended (the floor).
+    let lab = Lab::with_config(|t| {
+        t + &release_grant(&rfc3339(expires))
+            + &autonomy("tests-triage-releases", "triage", &["edr.release_host"])
+    });
     let warden = lab.serve();
     let triage = warden.client(TRIAGE).await;
     let release = || json!({"host": "ws-017", "reason": "false positive"});
@@ -111,7 +115,12 @@ async fn an_expired_grant_stops_permitting_without_a_restart() {
         .filter(|e| e["tool"] == "edr.release_host")
         .map(|e| e["rule"].as_str().unwrap())
         .collect();
-    assert_eq!(rules, ["grant:triage-releases", "default-deny"]);
+    assert_eq!(rules, ["autonomy:tests-triage-releases", "default-deny"]);
+    let first = decisions
+        .iter()
+        .find(|e| e["tool"] == "edr.release_host")
+        .unwrap();
+    assert_eq!(first["detail"]["permitted_by"], "grant:triage-releases");
 }
 
 #[tokio::test]
@@ -275,6 +284,10 @@ async fn an_overdue_review_tightens_its_category_until_it_is_reviewed() {
         t.replace(
             "tolerance = 0.10\nfallback = \"approval\"",
             "tolerance = 0.9\nevery = \"15s\"\nfallback = \"approval\"",
+        ) + &autonomy(
+            "tests-containment",
+            "responder",
+            &["edr.isolate_host", "edr.release_host"],
         )
     });
     let warden = lab.serve();
@@ -351,7 +364,7 @@ async fn an_overdue_review_tightens_its_category_until_it_is_reviewed() {
 
 #[tokio::test]
 async fn the_sample_is_reproducible_from_its_checkpoint_and_verdicts_reach_the_reports() {
-    let lab = Lab::new();
+    let lab = Lab::with_unattended_isolations();
     {
         let warden = lab.serve();
         let triage = warden.client(TRIAGE).await;
@@ -445,8 +458,9 @@ async fn the_sample_is_reproducible_from_its_checkpoint_and_verdicts_reach_the_r
         .position(|l| l.starts_with(&format!("#{index} ")))
         .unwrap();
     let lines: Vec<&str> = acc.lines().collect();
+    // The autonomy grant decided that the isolation could run unattended: it answers for it.
     assert!(
-        lines[at].contains("rule isolate-hosts-in-open-incident"),
+        lines[at].contains("rule autonomy:tests-isolations"),
         "{}",
         lines[at]
     );
@@ -471,7 +485,7 @@ async fn a_shadow_policy_is_recorded_and_never_changes_a_decision() {
         t.replace(
             "files = [\"policies/soc.cedar\"]",
             "files = [\"policies/soc.cedar\"]\nshadow = [\"policies/next.cedar\"]",
-        )
+        ) + &autonomy("tests-triage-isolations", "triage", &["edr.isolate_host"])
     });
     let enforced = std::fs::read_to_string(lab.dir.path().join("policies/soc.cedar")).unwrap();
     // The trial set: alert reads are forbidden, and triage may isolate.
@@ -485,7 +499,29 @@ async fn a_shadow_policy_is_recorded_and_never_changes_a_decision() {
     .unwrap();
     let (ok, out, err) = lab.cli(&["policy", "check"]);
     assert!(ok, "{err}");
-    assert!(out.contains("shadow policy: 17 rules"), "{out}");
+    // The shadow set is the enforced one and two more rules.
+    let count = |prefix: &str| -> usize {
+        let at = out.find(prefix).unwrap() + prefix.len();
+        out[at..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let enforced_rules = out
+        .lines()
+        .next()
+        .unwrap()
+        .split(" rules")
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse::<usize>()
+        .unwrap();
+    assert_eq!(count("shadow policy: "), enforced_rules + 2, "{out}");
     let warden = lab.serve();
     let triage = warden.client(TRIAGE).await;
 
@@ -520,7 +556,11 @@ async fn a_shadow_policy_is_recorded_and_never_changes_a_decision() {
     assert_eq!(diffs[0]["detail"]["shadow_rule"], "no-alert-reads");
     assert_eq!(diffs[1]["detail"]["enforced"], "deny");
     assert_eq!(diffs[1]["detail"]["shadow"], "allow");
-    assert_eq!(diffs[1]["detail"]["shadow_rule"], "triage-isolates");
+    // The shadow's permit would let triage isolate, unattended under the autonomy grant.
+    assert_eq!(
+        diffs[1]["detail"]["shadow_rule"],
+        "autonomy:tests-triage-isolations"
+    );
     // Each names the decision it shadows.
     let decisions = events(&lab, "decision");
     let shadowed = diffs[1]["detail"]["decision_index"].as_u64().unwrap();
@@ -533,7 +573,7 @@ async fn a_shadow_policy_is_recorded_and_never_changes_a_decision() {
     assert!(report.contains("2 differences"), "{report}");
     assert!(report.contains("edr.isolate_host"), "{report}");
     assert!(
-        report.contains("shadow allow by triage-isolates"),
+        report.contains("shadow allow by autonomy:tests-triage-isolations"),
         "{report}"
     );
     drop(warden);

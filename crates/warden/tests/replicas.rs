@@ -222,6 +222,16 @@ async fn replicas_story(db: &TestDatabase) {
         }
         assert!(c.contains("wait_secs = 0"));
         c = c.replace("wait_secs = 0", "wait_secs = 30");
+        // Isolations run unattended here (an autonomy grant): this test is about what several
+        // replicas do with calls that run. Comments count per session, so the policy's hold on
+        // a sixth comment in an hour does not make these sessions wait for a human.
+        let comments = "id = \"comments\"\ntools = [\"tickets.add_comment\"]\nlimit = 30\nwindow_secs = 3600\nper = \"agent\"";
+        assert!(c.contains(comments));
+        c = c.replace(
+            comments,
+            &comments.replace("per = \"agent\"", "per = \"session\""),
+        );
+        c += &autonomy("tests-isolations", "responder", &["edr.isolate_host"]);
         // Only the rate trigger: it is what halts an agent on one replica below.
         c + "\n[monitor.denial_burst]\naction = \"off\"\n[monitor.tainted_high_stakes]\naction = \"off\"\n\
              [monitor.new_category]\naction = \"off\"\n[monitor.rate]\nper_minute = 40\naction = \"halt\"\n"
@@ -546,6 +556,7 @@ async fn outage_story(db: Arc<TestDatabase>) {
     let lab = Lab::with_config(|c| {
         assert!(c.contains(SQLITE_STORE));
         c.replace(SQLITE_STORE, &db.store_section())
+            + &autonomy("tests-isolations", "responder", &["edr.isolate_host"])
     });
     let warden = lab.serve();
     let agent = warden.client(RESPONDER).await;

@@ -56,7 +56,8 @@ pub fn record(source: &Source<'_>, leaf: LeafRef<'_>) -> Value {
             | EventKind::PolicyReload
             | EventKind::ShadowDiff
             | EventKind::ReviewTightening
-            | EventKind::TaintCleared,
+            | EventKind::TaintCleared
+            | EventKind::InventoryRefresh,
         )
         | None => base(e),
     };
@@ -360,6 +361,13 @@ fn base(e: &AuditEvent) -> Map<String, Value> {
             detail_str(e, "by"),
             e.reason.as_deref().unwrap_or_default()
         ),
+        Some(EventKind::InventoryRefresh) => format!(
+            "inventory from {} refreshed: {} entities, {} → {}",
+            detail_str(e, "source"),
+            detail_str(e, "entities"),
+            detail_str(e, "previous_digest"),
+            detail_str(e, "digest")
+        ),
         _ => "warden event".into(),
     };
     r.insert("message".into(), json!(message));
@@ -525,6 +533,11 @@ mod tests {
         cleared.principal = Some("responder".into());
         cleared.reason = Some("mailbox cleaned".into());
         cleared.detail = Some(json!({"by": "dana", "level": 80}));
+        let mut refresh = AuditEvent::new(EventKind::InventoryRefresh, 6);
+        refresh.detail = Some(json!({
+            "source": "file:/srv/inventory.json", "digest": "sha256:bb", "entities": 12,
+            "previous_digest": "sha256:aa",
+        }));
         let expected = [
             (verdict, "review verdict `wrong` on decision 7 by dana"),
             (reload, "policy reload applied: sha256:aa → sha256:bb"),
@@ -536,6 +549,10 @@ mod tests {
             (
                 cleared,
                 "taint of agent `responder` cleared by dana: mailbox cleaned",
+            ),
+            (
+                refresh,
+                "inventory from file:/srv/inventory.json refreshed: 12 entities, sha256:aa → sha256:bb",
             ),
         ];
         for (i, (event, message)) in expected.iter().enumerate() {

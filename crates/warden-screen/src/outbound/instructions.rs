@@ -4,6 +4,10 @@
 //!
 //! - address a machine reader: "note to any AI agent", "automation processing this ticket
 //!   must", "if you are an automated system" (0.8, enough alone);
+//! - address readers who may be machines without naming AI: `@agents`, "agents processing
+//!   INC-1042:", "any automated workflow", "for machine consumption", `[automation]`/`[bot]`
+//!   tags, `AUTOMATION:` or "playbook note:" headers (0.5; helpdesk agents and bot-authored
+//!   labels look the same, so a directive must join them);
 //! - forge a channel: a platform, system or SOC "notice"/"directive" header, a `[SYSTEM]` tag
 //!   (0.5);
 //! - direct a group of readers: "Responders:", "all analysts must" (0.3);
@@ -11,7 +15,9 @@
 //! - claim a verdict: "confirmed benign", "authorised pen test" (0.2);
 //! - tell the reader to weaken defences, as an imperative or with a modal: release or
 //!   un-isolate a host, disable EDR or logging, suppress or allow-list alerts and indicators,
-//!   close or downgrade the incident, mark it benign, delete logs, grant admin rights (0.6);
+//!   close, downgrade or lower the severity of the incident, mark or set it benign, suppressed,
+//!   resolved or low, leave items out of summaries and reports, delete logs, grant admin
+//!   rights (0.6);
 //! - tell the reader to stop working the case: "stop analysis", "investigation must be halted"
 //!   (0.6), "do not escalate / investigate / isolate" (0.5), "do not verify or contact" (0.4);
 //! - press for speed: "immediately", "no exceptions" (0.2);
@@ -45,6 +51,10 @@ const PER_RULE: usize = 8;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cue {
     AddressMachine,
+    /// Addresses readers who may be machines: `@agents`, "agents processing INC-1042:",
+    /// "any automated workflow", "for machine consumption". Human helpdesk agents are
+    /// addressed the same way, so it needs a second cue.
+    AddressAgents,
     AddressGroup,
     Notice,
     Authority,
@@ -70,6 +80,12 @@ const MACHINE: &str = r"(?:ai|a\.i\.|llms?|gpts?|chatgpt|claude|gemini|copilots?
 const CLAUSE: &str = r"(?:^[\s>*•\-–—\d.)#]*|[.!?;:,]\s*|\n\s*|(?-u:\b)(?:and|then|so|also)\s+)";
 /// A directive's modal or politeness marker before the verb.
 const MODAL: &str = r"(?-u:\b)(?:must|should|shall|need\s+to|needs\s+to|have\s+to|has\s+to|are\s+to|is\s+to|(?:are|is)\s+(?:required|instructed|directed|ordered|asked|expected|advised|requested|authori[sz]ed|hereby\s+(?:instructed|directed|ordered|authori[sz]ed))\s+to|please|kindly|immediately|now|go\s+ahead\s+and|proceed\s+to|you\s+(?:can|may|must|should|are\s+to|need\s+to))\s+";
+
+/// States that take an alert or incident out of anyone's queue.
+const STANDDOWN: &str = r"suppressed|dismissed|ignored|muted|snoozed|silenced|acknowledged|inactive|benign|resolved|closed|false[\s_-]positive|low(?:\s+(?:priority|severity|risk))?|informational|p[45]|sev[\s-]?[45]|test(?:\s+data)?|duplicates?|noise|not\s+applicable|n/a|won'?t\s+fix|no\s+action(?:\s+needed|\s+required)?";
+
+/// Where findings are rolled up for people: leaving an item out of one hides it.
+const REPORTS: &str = r"(?:the\s+|any\s+|all\s+|your\s+|their\s+|its\s+|daily\s+|weekly\s+|shift\s+|incident\s+|executive\s+|management\s+|final\s+|soc\s+|alert\s+)*(?:summar(?:y|ies)|reports?|reporting|digests?|briefings?|handovers?|hand-?offs?|dashboards?|metrics|counts?|statistics|stats|roll-?ups?|recaps?|overviews?|write-?ups?|timelines?|notifications?|escalations?)";
 
 /// Adverbs between a modal and its verb ("please quietly close").
 const ADVERB: &str = r"(?:immediately|now|also|just|all|quietly|silently|discreetly|simply|promptly|then|go\s+ahead\s+and)\s+";
@@ -143,6 +159,66 @@ fn rules() -> Vec<CueRule> {
             pattern: r"(?i)\(\s*(?:humans?|person|people|analysts?)\s+(?:or|and|/)\s+(?:ai|agents?|bots?|machines?|automation|llms?)\s*\)|\(\s*(?:ai|agents?|bots?|machines?|automation|llms?)\s+(?:or|and|/)\s+(?:humans?|person|people|analysts?)\s*\)".to_owned(),
         },
         CueRule {
+            cue: Cue::AddressMachine,
+            weight: 0.8,
+            detail: "addresses AI agents or automation",
+            pattern: format!(
+                r"(?i)(?-u:\b)(?:{MACHINE})\s+(?:that\s+(?:is|are)\s+|currently\s+)?(?:reading|processing|handling|triaging|reviewing|parsing|summari[sz]ing|ingesting|analy[sz]ing|consuming|working\s+on|picking\s+up|receiving|seeing)\s+(?:this|these|the|any|all|incoming|new|[a-z]{{2,}}-?\d+)(?-u:\b)[^.!?\n:]{{0,60}}?\s*[:—–]"
+            ),
+        },
+        CueRule {
+            cue: Cue::AddressMachine,
+            weight: 0.8,
+            detail: "addresses AI agents or automation",
+            pattern: format!(
+                r"(?im)(?:^|[.!?;]\s+)[\s>*•\-#]*(?:to|for)\s+(?:the|our|all|any|every)\s+{MACHINE}\s*[,:!\-–—]"
+            ),
+        },
+        CueRule {
+            cue: Cue::AddressMachine,
+            weight: 0.8,
+            detail: "addresses AI agents or automation",
+            pattern: r"(?i)(?-u:\b)(?:any|all|every|each)\s+(?:automated|autonomous|automatic|ai|llm)\s+(?:systems?|process(?:es)?|workflows?|tools?|pipelines?|agents?|readers?|consumers?|parsers?|jobs?|integrations?|triage|assistants?)\s*(?::|(?:must|should|shall|are\s+to|is\s+to|needs?\s+to|please)(?-u:\b))".to_owned(),
+        },
+        CueRule {
+            cue: Cue::AddressAgents,
+            weight: 0.5,
+            detail: "addresses agents or automated readers",
+            pattern: format!(
+                r"(?im)(?:^|[.!?;]\s+)[\s>*•\-#]*(?:all\s+|any\s+|dear\s+|the\s+)?{MACHINE}\s*,\s"
+            ),
+        },
+        CueRule {
+            cue: Cue::AddressAgents,
+            weight: 0.5,
+            detail: "addresses agents or automated readers",
+            pattern: r"(?i)(?:^|[^\w@.])@(?:agents?|automation|bots?|ai|llms?|soar|copilot|assistants?|workflows?|playbooks?|machines?|everyone-ai|[a-z0-9]+[-_]?bot)(?-u:\b)".to_owned(),
+        },
+        CueRule {
+            cue: Cue::AddressAgents,
+            weight: 0.5,
+            detail: "addresses agents or automated readers",
+            pattern: r"(?i)(?-u:\b)(?:agents?|assistants?|models?|systems?|tools?|workflows?|processes|scripts?|integrations?|consumers?|readers?|workers?)\s+(?:that\s+(?:is|are)\s+|currently\s+)?(?:reading|processing|handling|triaging|reviewing|parsing|summari[sz]ing|ingesting|consuming|working\s+on|picking\s+up|receiving)\s+(?:this|these|the|any|all|incoming|new|[a-z]{2,}-?\d+)(?-u:\b)[^.!?\n:]{0,60}?\s*[:,—–]".to_owned(),
+        },
+        CueRule {
+            cue: Cue::AddressAgents,
+            weight: 0.5,
+            detail: "addresses agents or automated readers",
+            pattern: r"(?i)(?-u:\b)(?:(?:any|all|every|each)\s+(?:automated|autonomous|automatic)\s+(?:systems?|process(?:es)?|workflows?|tools?|pipelines?|agents?|readers?|consumers?|parsers?|jobs?|integrations?|triage)|(?:for|to)\s+(?:machine|automated|automatic|programmatic)\s+(?:consumption|processing|readers?|parsing|ingestion|use)|machine[\s-]readable\s+(?:instructions?|directives?|notes?|commands?))(?-u:\b)".to_owned(),
+        },
+        CueRule {
+            cue: Cue::Notice,
+            weight: 0.5,
+            detail: "tags text for agents or automation",
+            pattern: r"(?i)[\[(<{]\s*(?:bots?|agents|ai[\s_-]?agents?|llms?|soar|playbooks?|copilot|assistants?|workflows?|orchestration|machines?|robots?|rpa|triage[\s_-]?bots?|auto[\s_-]?triage|automated)(?:[\s_/-]+[a-z]+){0,2}\s*[\])>}]|(?-u:\b)(?:playbook|soar|automation|bot|workflow|orchestration|orchestrator|agent|ai|llm|machine|integration)\s+(?:note|notice|instructions?|directive|hint|input|guidance|memo|override|context)\s*[:\-–—]".to_owned(),
+        },
+        CueRule {
+            cue: Cue::Notice,
+            weight: 0.5,
+            detail: "tags text for agents or automation",
+            pattern: r"(?m)(?:^|[.!?;]\s+)[\s>*•\-#]*(?:AGENTS?|ASSISTANTS?|AUTOMATION|BOTS?|LLMS?|AI|SOAR|PLAYBOOK|MACHINES?|RPA|COPILOT)\s*[:\-–—]\s*\S".to_owned(),
+        },
+        CueRule {
             cue: Cue::AddressGroup,
             weight: 0.3,
             detail: "directs a group of readers",
@@ -198,7 +274,7 @@ fn rules() -> Vec<CueRule> {
             cue: Cue::Verdict,
             weight: 0.2,
             detail: "claims a benign verdict",
-            pattern: r"(?i)(?-u:\b)(?:(?:confirmed|verified|determined|deemed|validated|classified)\s+(?:as\s+|to\s+be\s+)?(?:benign|false[\s-]positive|safe|clean|legitimate|authori[sz]ed|expected|harmless|not\s+malicious)|(?:authori[sz]ed|sanctioned|approved|scheduled|planned)\s+(?:pen(?:etration)?[\s-]?test(?:ing)?|red[\s-]team(?:ing)?|exercise|activity|testing|scan(?:ning)?|assessment|simulation)|known[\s-](?:good|benign)|false[\s-]positive|benign\s+(?:activity|true\s+positive)|nothing\s+(?:malicious|suspicious))(?-u:\b)".to_owned(),
+            pattern: r"(?i)(?-u:\b)(?:(?:confirmed|verified|determined|deemed|validated|classified)\s+(?:as\s+|to\s+be\s+)?(?:benign|false[\s-]positive|safe|clean|legitimate|authori[sz]ed|expected|harmless|not\s+malicious)|(?:authori[sz]ed|sanctioned|approved|scheduled|planned)\s+(?:pen(?:etration)?[\s-]?test(?:ing)?|red[\s-]team(?:ing)?|exercise|activity|testing|scan(?:ning)?|assessment|simulation)|known[\s-](?:good|benign)|false[\s-]positive|benign\s+(?:activity|true\s+positive)|nothing\s+(?:malicious|suspicious)|(?:are|is)\s+(?:just\s+|only\s+|all\s+)?(?:test\s+(?:data|alerts?|events?|traffic|noise)|noise|expected\s+(?:behaviou?r|activity)))(?-u:\b)".to_owned(),
         },
         // Directives that weaken defences.
         CueRule {
@@ -260,7 +336,41 @@ fn rules() -> Vec<CueRule> {
             weight: 0.6,
             detail: "directs readers to mark the case benign",
             pattern: format!(
-                r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:mark|set|change|reclassify|re-?classify|classify|tag|label|flag|downgrade|lower|update|treat|record|close|resolve)(?-u:\b)(?:[^.!?\n]|[.!?][A-Za-z0-9/:_-]){{0,40}}?(?-u:\b)(?:as|to)\s+(?:an?\s+)?(?:benign|false[\s-]positive|low|informational|info|resolved|closed|safe|clean|legitimate|expected|no\s+threat|not\s+malicious|authori[sz]ed|approved|whitelisted)(?-u:\b)"
+                r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:mark|set|change|reclassify|re-?classify|classify|tag|label|flag|downgrade|lower|update|treat|record|close|resolve)(?-u:\b)(?:[^.!?\n]|[.!?][A-Za-z0-9/:_-]){{0,40}}?(?-u:\b)(?:(?:as|to)\s+(?:an?\s+)?(?:benign|false[\s-]positive|low|informational|info|resolved|closed|safe|clean|legitimate|expected|no\s+threat|not\s+malicious|authori[sz]ed|approved|whitelisted|{STANDDOWN}))(?-u:\b)"
+            ),
+        },
+        CueRule {
+            cue: Cue::Weaken,
+            weight: 0.6,
+            detail: "directs readers to mark the case benign",
+            pattern: format!(
+                r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:mark|flag|tag|label|leave)\s+(?:[\w-]+,?\s+){{0,5}}?(?:{STANDDOWN})(?-u:\b)"
+            ),
+        },
+        CueRule {
+            cue: Cue::Weaken,
+            weight: 0.6,
+            detail: "directs readers to hide items from summaries or reports",
+            pattern: directive(
+                r"skip|omit|exclude|drop|remove|hide|filter\s+out|strip|redact|suppress|ignore|leave|keep|hold\s+back",
+                &format!(r"(?:out\s+of|from|off)\s+{REPORTS}|(?:in|during|when\s+(?:writing|building|compiling))\s+{REPORTS}"),
+            ),
+        },
+        CueRule {
+            cue: Cue::Weaken,
+            weight: 0.6,
+            detail: "directs readers to hide items from summaries or reports",
+            pattern: format!(
+                r"(?i)(?-u:\b)(?:do\s+not|don'?t|never|must\s+not|should\s+not|shall\s+not|not\s+to|no\s+need\s+to|are\s+not\s+to|is\s+not\s+to)\s+(?:mention|include|list|report|surface|show|count|flag|reference|call\s+out|escalate|add)(?-u:\b)(?:[^.!?\n]|[.!?][A-Za-z0-9/:_-]){{0,60}}?(?:in|into|to|within|on)\s+{REPORTS}"
+            ),
+        },
+        CueRule {
+            cue: Cue::Weaken,
+            weight: 0.6,
+            detail: "directs readers to close or downgrade the case",
+            pattern: directive(
+                r"lower|reduce|drop|downgrade|decrease|de-?prioriti[sz]e",
+                r"(?:severity|priority|risk(?:\s+score)?|criticality|urgency|sev)",
             ),
         },
         CueRule {
@@ -301,6 +411,12 @@ fn rules() -> Vec<CueRule> {
             weight: 0.6,
             detail: "directs readers to stop the investigation",
             pattern: r"(?i)(?-u:\b)(?:analysis|investigation|triage|review|monitoring|escalation|response|containment|hunting|forensics|alerting|work)(?:\s+[\w-]+){0,4}?\s+(?:(?:must|should|shall|is\s+to|are\s+to|needs\s+to|has\s+to)\s+(?:now\s+|immediately\s+)?(?:be\s+)?|be\s+)(?:stop(?:ped)?|ceased?|halted?|discontinued?|terminated?|aborted?|suspended?|paused?|ended?|closed|dropped|abandoned|concluded)(?-u:\b)|(?-u:\b)stand\s+down(?-u:\b)".to_owned(),
+        },
+        CueRule {
+            cue: Cue::DoNotAct,
+            weight: 0.5,
+            detail: "tells readers not to investigate or contain",
+            pattern: r"(?i)(?-u:\b)(?:no\s+need\s+to|there\s+is\s+no\s+need\s+to|refrain\s+from|hold\s+off\s+(?:on\s+)?|avoid)\s+(?:escalat(?:e|ing)|notify(?:ing)?|pag(?:e|ing)|alert(?:ing)?\s+(?:the\s+)?(?:soc|on-?call|team|analysts?|anyone)|open(?:ing)?\s+an?\s+(?:incident|ticket|case)|investigat(?:e|ing)|isolat(?:e|ing)|contain(?:ing)?)(?-u:\b)".to_owned(),
         },
         CueRule {
             cue: Cue::DoNotAct,

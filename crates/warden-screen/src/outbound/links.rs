@@ -21,6 +21,7 @@ use regex::Regex;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 use super::LinkCarrier;
+use super::defang::refang;
 use super::domain::{self, Internal};
 use crate::normalise::is_concealing;
 
@@ -77,7 +78,7 @@ const SCHEMES: &[&str] = &[
 
 /// Top-level domains a scheme-less token may end in and still be taken for a host without
 /// `www.` or a path. English words and file extensions are left out on purpose.
-const COMMON_TLDS: &[&str] = &[
+pub(super) const COMMON_TLDS: &[&str] = &[
     "com",
     "net",
     "org",
@@ -383,8 +384,14 @@ impl Collector {
     }
 }
 
-/// Every link target in `view` (the output of [`visible`]).
-pub(super) fn extract(view: &str, internal: &[Internal]) -> Vec<RawLink> {
+/// Every link target in `view` (the output of [`visible`], refanged). `defanged` are the byte
+/// ranges a refang rewrote: a scheme-less token holding one is read as a host on weaker
+/// evidence, because its writer marked it as one.
+pub(super) fn extract(
+    view: &str,
+    internal: &[Internal],
+    defanged: &[Range<usize>],
+) -> Vec<RawLink> {
     let mut c = Collector {
         links: Vec::new(),
         claimed: Vec::new(),
@@ -392,7 +399,7 @@ pub(super) fn extract(view: &str, internal: &[Internal]) -> Vec<RawLink> {
     markdown(view, 0, true, &mut c);
     markdown_references(view, &mut c);
     html(view, &mut c);
-    bare(view, internal, &mut c);
+    bare(view, internal, defanged, &mut c);
     c.links
 }
 
@@ -643,7 +650,7 @@ fn trim_url_end(url: &str) -> &str {
     }
 }
 
-fn bare(view: &str, internal: &[Internal], c: &mut Collector) {
+fn bare(view: &str, internal: &[Internal], defanged: &[Range<usize>], c: &mut Collector) {
     if let Some(re) = BARE_URL.as_ref()
         && view.contains(':')
     {
@@ -705,7 +712,10 @@ fn bare(view: &str, internal: &[Internal], c: &mut Collector) {
             if c.overlaps(&span) || !free_standing(view, span.start) {
                 continue;
             }
-            if plausible_host(token, internal) {
+            let marked = defanged
+                .iter()
+                .any(|e| e.start < span.end && span.start < e.end);
+            if plausible_host(token, internal) || (marked && defanged_host(token)) {
                 c.push(token, LinkCarrier::Domain, None, span.clone());
                 c.claim(span);
             }
@@ -763,6 +773,22 @@ fn plausible_host(token: &str, internal: &[Internal]) -> bool {
         return true;
     }
     has_path && tld.chars().all(|c| c.is_ascii_alphabetic())
+}
+
+/// Whether a scheme-less token with a defanged dot in it names a host: any alphabetic
+/// top-level domain will do (`evil[.]zip`), and so will an IP address (`198.51.100[.]7`).
+fn defanged_host(token: &str) -> bool {
+    let authority_end = token.find(['/', '?', '#']).unwrap_or(token.len());
+    let authority = token.get(..authority_end).unwrap_or(token);
+    let written = authority.split(':').next().unwrap_or(authority);
+    let Some(host) = domain::canonical_host(written) else {
+        return false;
+    };
+    if domain::is_ip_literal(&host) {
+        return true;
+    }
+    let tld = host.rsplit('.').next().unwrap_or_default();
+    host.contains('.') && tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic)
 }
 
 /// A link target with its host parsed.
@@ -852,7 +878,12 @@ pub(super) fn parse_target(
             return None;
         }
         stripped
-    } else if !s.starts_with(['/', '.', '#', '?']) && plausible_host(s, internal) {
+    } else if !s.starts_with(['/', '.', '#', '?'])
+        && (plausible_host(s, internal)
+            // Bare tokens reach here only after `bare` read them as hosts, some on the
+            // weaker evidence of a defanged dot.
+            || (carrier == LinkCarrier::Domain && defanged_host(s)))
+    {
         // Scheme-less: a host name only when it reads as one; `report.pdf` is a relative link.
         s
     } else {
@@ -906,12 +937,12 @@ fn finish(host: &str, userinfo: Option<&str>) -> Option<Target> {
 
 /// Hosts a piece of visible text names: URLs, mail addresses and host names in it.
 fn hosts_named(text: &str, internal: &[Internal]) -> Vec<String> {
-    let view = visible(text);
+    let view = refang(&visible(text), internal);
     let mut c = Collector {
         links: Vec::new(),
         claimed: Vec::new(),
     };
-    bare(&view, internal, &mut c);
+    bare(&view.text, internal, &view.edits, &mut c);
     c.links
         .iter()
         .filter_map(|l| parse_target(&l.target, l.carrier, internal))
@@ -960,7 +991,8 @@ mod tests {
     }
 
     fn hosts(text: &str) -> Vec<(String, LinkCarrier)> {
-        extract(&visible(text), &nw())
+        let view = refang(&visible(text), &nw());
+        extract(&view.text, &nw(), &view.edits)
             .into_iter()
             .filter_map(|l| parse_target(&l.target, l.carrier, &nw()).map(|t| (t.host, l.carrier)))
             .collect()

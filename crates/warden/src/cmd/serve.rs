@@ -28,6 +28,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    // The live inventory (`[inventory]`): read once before the first call, then every
+    // `refresh_secs`.
+    let inventory = gateway.start_inventory_refresher(shutdown.clone()).await;
     let entries = gateway.catalog.entries();
     let available = entries
         .iter()
@@ -44,7 +48,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     // The line tests and scripts wait for; stable format.
     eprintln!("warden: listening on http://{local}/mcp");
-    let shutdown = CancellationToken::new();
     let console = console(&gateway, local)?;
     let app = warden_gateway::router(gateway.clone(), shutdown.clone()).nest("/console", console);
 
@@ -151,6 +154,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("the HTTP server failed")?;
     shutdown.cancel();
     let _ = sweeper.await;
+    if let Some(inventory) = inventory {
+        let _ = inventory.await;
+    }
     gateway.flush_audit().await;
     let _ = reloader.await;
     let audit = gateway.audit.clone();

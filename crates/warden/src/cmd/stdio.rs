@@ -20,8 +20,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Err(e) = gateway.review_check().await {
         anyhow::bail!("cannot read the review state: {e}");
     }
-    warden_gateway::serve_stdio(gateway, principal)
-        .await
-        .map_err(|e| anyhow::anyhow!("stdio session failed: {e}"))?;
+    // The live inventory is refreshed here too: a stdio session can outlast `max_age_secs`.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let inventory = gateway.start_inventory_refresher(stop.clone()).await;
+    let served = warden_gateway::serve_stdio(gateway, principal).await;
+    stop.cancel();
+    if let Some(inventory) = inventory {
+        let _ = inventory.await;
+    }
+    served.map_err(|e| anyhow::anyhow!("stdio session failed: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -28,9 +28,35 @@ pub struct Lab {
     pub dir: tempfile::TempDir,
 }
 
+/// An autonomy grant for `agent` on `tools`, for tests that exercise what happens to a write
+/// that runs (budgets, the ledger, reviews, replicas): the example holds every high-stakes write
+/// for a human (the floor), and only an autonomy grant lets one run unattended.
+pub fn autonomy(id: &str, agent: &str, tools: &[&str]) -> String {
+    let tools: Vec<String> = tools.iter().map(|t| format!("\"{t}\"")).collect();
+    format!(
+        r#"
+[[autonomy]]
+id = "{id}"
+agent = "{agent}"
+tools = [{}]
+justification = "test: what happens to a write that runs unattended"
+approver = "dana"
+owner = "ir-oncall@northwind.example"
+expires = "2099-01-01"
+"#,
+        tools.join(", ")
+    )
+}
+
 impl Lab {
     pub fn new() -> Self {
         Self::with_config(|c| c)
+    }
+
+    /// The example with the responder's isolations running unattended (an autonomy grant);
+    /// the policy still decides which isolations are permitted.
+    pub fn with_unattended_isolations() -> Self {
+        Self::with_config(|c| c + &autonomy("tests-isolations", "responder", &["edr.isolate_host"]))
     }
 
     /// Copies the example, letting the test edit the config text.

@@ -1,0 +1,433 @@
+//! The live inventory at run time: the team's entities re-read from their source while warden
+//! runs, so that a closed incident stops scoping isolations without a restart.
+//!
+//! A refresh reads the configured source (`[inventory]`: a file, a command's stdout or a URL).
+//! Bytes equal to the entities in force only confirm them (their age starts again). Different
+//! bytes are checked against the schema by building the configuration in force again with them
+//! (`Config::with_entities`: the policies stay compiled); a valid inventory is announced in the
+//! ledger (`inventory_refresh`, with the digests before and after) and only then swapped in
+//! whole, like a reload, so a call in flight finishes under the configuration it started with.
+//! A failed read or an invalid inventory changes nothing and records nothing: the entities in
+//! force keep growing older until the pipeline's staleness stage denies every call that names
+//! an entity (`warden_policy::inventory`, rule `inventory-stale`).
+//!
+//! A SIGHUP reload builds its configuration from `[policy] entities`, the baseline; the live
+//! entities are applied to it before it is put in force (`reload.rs`), and a reload they do not
+//! fit is refused. Refreshes and reloads both derive a configuration from the one in force and
+//! put it back; `LiveInventory::swap` keeps one from undoing the other.
+
+use crate::pipeline::{CallError, Gateway, now_ms};
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use warden_core::{AuditEvent, EventKind, sha256_hex};
+use warden_policy::inventory::{MAX_INVENTORY_BYTES, stale_decision};
+use warden_policy::{Config, Decision, InventorySettings, InventorySource, ToolSpec};
+
+/// What the gateway knows about its live inventory.
+pub struct LiveInventory {
+    state: Mutex<State>,
+    /// Held while a configuration derived from the one in force is put in force (a refresh's
+    /// entities, a reload's configuration), so neither undoes the other. Held for synchronous
+    /// work only, never across an `.await`.
+    swap: Mutex<()>,
+}
+
+struct State {
+    /// When the entities in force were last confirmed by a successful refresh (milliseconds
+    /// since the epoch); warden's start until the first one, so the baseline counts as fresh
+    /// for `max_age_secs` from then.
+    confirmed_ms: i64,
+    /// The entities of the last successful refresh, re-applied to a reloaded configuration.
+    live: Option<Live>,
+}
+
+#[derive(Clone)]
+struct Live {
+    origin: String,
+    text: Arc<str>,
+    digest: String,
+}
+
+impl LiveInventory {
+    pub(crate) fn new(started_ms: i64) -> Self {
+        Self {
+            state: Mutex::new(State {
+                confirmed_ms: started_ms,
+                live: None,
+            }),
+            swap: Mutex::new(()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// When the entities in force were last confirmed, in milliseconds since the epoch.
+    pub fn confirmed_ms(&self) -> i64 {
+        self.state().confirmed_ms
+    }
+
+    fn live(&self) -> Option<Live> {
+        self.state().live.clone()
+    }
+
+    fn confirm(&self, live: Live, now_ms: i64) {
+        let mut state = self.state();
+        state.confirmed_ms = now_ms;
+        state.live = Some(live);
+    }
+}
+
+/// What one refresh did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refreshed {
+    /// The source holds the entities in force: they are confirmed, nothing is recorded.
+    Unchanged,
+    /// New entities decide from ledger entry `index` on.
+    Applied {
+        index: u64,
+        digest: String,
+        entities: usize,
+    },
+}
+
+/// Why a refresh changed nothing. The entities in force stay, and keep ageing.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("cannot read the inventory from {source_name}: {why}")]
+    Read { source_name: String, why: String },
+    #[error("the inventory from {source_name} is not valid: {why}")]
+    Invalid { source_name: String, why: String },
+    #[error("the inventory refresh was not recorded, so it is not applied: {0}")]
+    Record(CallError),
+}
+
+/// Reads the configured source, bounded in size and time.
+pub struct Fetcher {
+    source: InventorySource,
+    timeout: Duration,
+    /// For a URL source: no redirects, the refresh's timeout.
+    http: reqwest::Client,
+}
+
+impl Fetcher {
+    pub fn new(settings: &InventorySettings) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(settings.timeout)
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            source: settings.source.clone(),
+            timeout: settings.timeout,
+            http,
+        })
+    }
+
+    /// How the ledger and the logs name the source.
+    pub fn describe(&self) -> String {
+        self.source.describe()
+    }
+
+    /// The source's bytes, or why there are none.
+    pub async fn fetch(&self) -> Result<Vec<u8>, String> {
+        let read = async {
+            match &self.source {
+                InventorySource::File(path) => read_file(path).await,
+                InventorySource::Command { program, args } => run(program, args).await,
+                InventorySource::Url(url) => get(&self.http, url).await,
+            }
+        };
+        tokio::time::timeout(self.timeout, read)
+            .await
+            .map_err(|_| format!("no answer within {} s", self.timeout.as_secs()))?
+    }
+}
+
+fn too_large() -> String {
+    format!("larger than {MAX_INVENTORY_BYTES} bytes")
+}
+
+async fn read_file(path: &PathBuf) -> Result<Vec<u8>, String> {
+    let meta = tokio::fs::metadata(path).await.map_err(|e| e.to_string())?;
+    if meta.len() > MAX_INVENTORY_BYTES as u64 {
+        return Err(too_large());
+    }
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| e.to_string())?;
+    read_bounded(file).await
+}
+
+/// Everything `reader` gives, unless it is more than the limit.
+async fn read_bounded(reader: impl AsyncRead + Unpin) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_INVENTORY_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| e.to_string())?;
+    if bytes.len() > MAX_INVENTORY_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// The program's stdout when it exits with status 0. Its stderr is drained (a full pipe would
+/// stall it) and its start quoted in the error; the child is killed if the refresh is dropped.
+async fn run(program: &str, args: &[String]) -> Result<Vec<u8>, String> {
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run `{program}`: {e}"))?;
+    let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(format!("`{program}` has no output pipes"));
+    };
+    let drain_stderr = async {
+        let mut kept = Vec::new();
+        let mut chunk = [0_u8; 4096];
+        while let Ok(n) = stderr.read(&mut chunk).await {
+            if n == 0 {
+                break;
+            }
+            let room = 1024_usize.saturating_sub(kept.len());
+            kept.extend(chunk.iter().take(n.min(room)));
+        }
+        kept
+    };
+    let (out, err) = tokio::join!(read_bounded(stdout), drain_stderr);
+    let out = out?;
+    let status = child.wait().await.map_err(|e| e.to_string())?;
+    if !status.success() {
+        let err = String::from_utf8_lossy(&err);
+        return Err(format!("`{program}` failed ({status}): {}", err.trim()));
+    }
+    Ok(out)
+}
+
+/// The body of a 2xx answer to a GET; anything else (a redirect included) is an error.
+async fn get(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
+    let mut response = http.get(url).send().await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("HTTP {status}"));
+    }
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_INVENTORY_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_INVENTORY_BYTES {
+            return Err(too_large());
+        }
+    }
+    Ok(bytes)
+}
+
+impl Gateway {
+    /// The `inventory-stale` denial of a call of `tool` under `config` at `now_ms`, when the
+    /// entities in force were not confirmed within `max_age_secs` and the tool names one.
+    pub(crate) fn inventory_stale(
+        &self,
+        config: &Config,
+        tool: &ToolSpec,
+        now_ms: i64,
+    ) -> Option<Decision> {
+        stale_decision(config, tool, self.inventory.confirmed_ms(), now_ms)
+    }
+
+    /// One refresh from `fetcher`'s source (see the module's header).
+    pub async fn refresh_inventory(&self, fetcher: &Fetcher) -> Result<Refreshed, RefreshError> {
+        let source_name = fetcher.describe();
+        let bytes = fetcher.fetch().await.map_err(|why| RefreshError::Read {
+            source_name: source_name.clone(),
+            why,
+        })?;
+        let digest = format!("sha256:{}", sha256_hex(&bytes));
+        let invalid = |why: String| RefreshError::Invalid {
+            source_name: source_name.clone(),
+            why,
+        };
+        let text: Arc<str> = String::from_utf8(bytes)
+            .map_err(|_| invalid("not UTF-8 text".into()))?
+            .into();
+        let live = Live {
+            origin: source_name.clone(),
+            text,
+            digest: digest.clone(),
+        };
+        let base = self.config();
+        if base.engine.inventory_digest() == Some(digest.as_str()) {
+            self.inventory.confirm(live, now_ms());
+            return Ok(Refreshed::Unchanged);
+        }
+        let joined = |errors: Vec<warden_policy::ConfigError>| {
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let candidate = base
+            .with_entities(&source_name, &live.text)
+            .map_err(|e| invalid(joined(e)))?;
+        let entities = candidate.engine.inventory_size();
+
+        // Recorded first: the new entities decide nothing that the ledger does not announce.
+        let mut ev = AuditEvent::new(EventKind::InventoryRefresh, now_ms());
+        ev.policy_version = Some(candidate.engine.version().to_string());
+        ev.detail = Some(json!({
+            "source": source_name,
+            "digest": digest,
+            "entities": entities,
+            "previous_digest": base.engine.inventory_digest(),
+        }));
+        let index = self.record(ev).await.map_err(RefreshError::Record)?;
+
+        let _swap = self
+            .inventory
+            .swap
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = self.config();
+        let config = if Arc::ptr_eq(&now, &base) {
+            candidate
+        } else {
+            // A reload landed meanwhile: the new entities go onto its configuration.
+            now.with_entities(&source_name, &live.text)
+                .map_err(|e| invalid(joined(e)))?
+        };
+        self.inventory.confirm(live, now_ms());
+        self.put_config(Arc::new(config));
+        Ok(Refreshed::Applied {
+            index,
+            digest,
+            entities,
+        })
+    }
+
+    /// `config` (a reload's, built from the baseline entities) with the live entities in
+    /// place of the baseline, when a refresh has succeeded; when they do not fit it, `config`
+    /// back with why.
+    pub(crate) fn with_live_inventory(&self, config: Config) -> Result<Config, (Config, String)> {
+        let Some(live) = self.inventory.live() else {
+            return Ok(config);
+        };
+        match config.with_entities(&live.origin, &live.text) {
+            Ok(c) => Ok(c),
+            Err(errors) => {
+                let why: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                let why = format!(
+                    "the live inventory does not fit the new configuration: {}",
+                    why.join("; ")
+                );
+                Err((config, why))
+            }
+        }
+    }
+
+    /// Puts a reloaded configuration in force, with the live entities of a refresh that
+    /// landed after [`Gateway::with_live_inventory`] applied the previous ones.
+    pub(crate) fn put_reloaded(&self, config: Config) {
+        let _swap = self
+            .inventory
+            .swap
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let config = match self.inventory.live() {
+            Some(live) if config.engine.inventory_digest() != Some(live.digest.as_str()) => {
+                match config.with_entities(&live.origin, &live.text) {
+                    Ok(c) => c,
+                    Err(errors) => {
+                        tracing::error!(
+                            errors = ?errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                            "the newest live inventory does not fit the reloaded configuration: it decides with the previous one"
+                        );
+                        config
+                    }
+                }
+            }
+            _ => config,
+        };
+        self.put_config(Arc::new(config));
+    }
+
+    /// Refreshes the inventory once, then every `refresh_secs` until `stop`, when the
+    /// configuration has an `[inventory]`. The first refresh is awaited, so the live entities
+    /// (when their source can be read) are in force before warden takes its first call.
+    pub async fn start_inventory_refresher(
+        self: &Arc<Self>,
+        stop: CancellationToken,
+    ) -> Option<JoinHandle<()>> {
+        let settings = self.config().inventory.clone()?;
+        let fetcher = match Fetcher::new(&settings) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot set up the inventory refresh: the inventory will go stale");
+                return None;
+            }
+        };
+        // Logged once per streak of failures, not every few seconds.
+        let mut failing = false;
+        log_refresh(
+            &fetcher,
+            self.refresh_inventory(&fetcher).await,
+            &mut failing,
+        );
+        let gateway = self.clone();
+        Some(tokio::spawn(async move {
+            let start = tokio::time::Instant::now() + settings.refresh;
+            let mut tick = tokio::time::interval_at(start, settings.refresh);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.cancelled() => break,
+                }
+                let result = tokio::select! {
+                    r = gateway.refresh_inventory(&fetcher) => r,
+                    _ = stop.cancelled() => break,
+                };
+                log_refresh(&fetcher, result, &mut failing);
+            }
+        }))
+    }
+}
+
+fn log_refresh(fetcher: &Fetcher, result: Result<Refreshed, RefreshError>, failing: &mut bool) {
+    match result {
+        Ok(refreshed) => {
+            if *failing {
+                tracing::info!(source = %fetcher.describe(), "inventory refresh works again");
+            }
+            *failing = false;
+            if let Refreshed::Applied {
+                index,
+                digest,
+                entities,
+            } = refreshed
+            {
+                tracing::info!(index, %digest, entities, "inventory refreshed");
+            }
+        }
+        Err(e) if *failing => tracing::debug!(error = %e, "inventory refresh failed"),
+        Err(e) => {
+            *failing = true;
+            tracing::warn!(error = %e, "inventory refresh failed: the entities in force stay and grow older");
+        }
+    }
+}
