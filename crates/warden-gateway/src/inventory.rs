@@ -321,23 +321,20 @@ impl Gateway {
     }
 
     /// `config` (a reload's, built from the baseline entities) with the live entities in
-    /// place of the baseline, when a refresh has succeeded; when they do not fit it, `config`
-    /// back with why.
-    pub(crate) fn with_live_inventory(&self, config: Config) -> Result<Config, (Config, String)> {
+    /// place of the baseline, when a refresh has succeeded; why not, when they do not fit it.
+    pub(crate) fn with_live_inventory(&self, config: Config) -> Result<Config, String> {
         let Some(live) = self.inventory.live() else {
             return Ok(config);
         };
-        match config.with_entities(&live.origin, &live.text) {
-            Ok(c) => Ok(c),
-            Err(errors) => {
+        config
+            .with_entities(&live.origin, &live.text)
+            .map_err(|errors| {
                 let why: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                let why = format!(
+                format!(
                     "the live inventory does not fit the new configuration: {}",
                     why.join("; ")
-                );
-                Err((config, why))
-            }
-        }
+                )
+            })
     }
 
     /// Puts a reloaded configuration in force, with the live entities of a refresh that

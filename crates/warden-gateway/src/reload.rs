@@ -33,18 +33,30 @@ impl Gateway {
         // The loaded configuration decides with the baseline `[policy] entities`; the live
         // inventory, once a refresh succeeded, replaces them (and a reload it does not fit is
         // refused), so a reload never brings back entities a refresh superseded.
-        let loaded = loaded.map(|c| match current.reload_blocker(&c) {
-            Some(why) => Err((c, why)),
-            None => self.with_live_inventory(c),
-        });
-        let shadow = match &loaded {
-            Ok(Ok(c)) | Ok(Err((c, _))) => c.shadow.as_ref().map(|e| e.version().to_string()),
-            Err(_) => None,
-        };
-        let (new, errors, config) = match loaded {
-            Err(e) => (None, e.0.iter().map(ToString::to_string).collect(), None),
-            Ok(Err((c, why))) => (Some(c.engine.version().to_string()), vec![why], None),
-            Ok(Ok(c)) => (Some(c.engine.version().to_string()), Vec::new(), Some(c)),
+        let shadow_version = |c: &Config| c.shadow.as_ref().map(|e| e.version().to_string());
+        let (new, errors, shadow, config) = match loaded {
+            Err(e) => (
+                None,
+                e.0.iter().map(ToString::to_string).collect(),
+                None,
+                None,
+            ),
+            Ok(c) => {
+                let version = Some(c.engine.version().to_string());
+                let shadow = shadow_version(&c);
+                match current.reload_blocker(&c) {
+                    Some(why) => (version, vec![why], shadow, None),
+                    None => match self.with_live_inventory(c) {
+                        Ok(c) => (
+                            Some(c.engine.version().to_string()),
+                            Vec::new(),
+                            shadow_version(&c),
+                            Some(c),
+                        ),
+                        Err(why) => (version, vec![why], shadow, None),
+                    },
+                }
+            }
         };
         let applied = config.is_some();
         let mut ev = AuditEvent::new(EventKind::PolicyReload, now_ms());

@@ -1006,9 +1006,12 @@ impl Engine {
             match both {
                 Ok(both) => {
                     let mut reads = BudgetReads::default();
+                    // Autonomy grants are evaluated whole (there are few): whatever budget one
+                    // reads must be looked up for every tool, or its condition would see 0.
                     both.0
                         .policies()
                         .chain(both.1.policies())
+                        .chain(autonomy.policies())
                         .for_each(|p| reads.add(p));
                     budget_reads.insert(tool.clone(), reads);
                     slices.insert(tool.clone(), both);

@@ -408,17 +408,56 @@ fn every_write_has_a_budget_and_the_default_is_configurable() {
     let comment = c
         .budgets
         .iter()
-        .find(|b| b.tools == [ToolName::new("tickets", "add_comment")])
+        .find(|b| b.tools == [ToolName::new("tickets", "edit_comment")])
         .unwrap();
     assert!(comment.default);
     assert_eq!((comment.limit, comment.window.as_secs()), (10, 3600));
-    // Configured budgets stay as written.
+    // Configured budgets stay as written, and a tool they count gets no default.
     let mail = c.budgets.iter().find(|b| b.id == "mail").unwrap();
     assert!(!mail.default);
+    let comments = ToolName::new("tickets", "add_comment");
+    assert_eq!(
+        c.budgets
+            .iter()
+            .filter(|b| b.tools.contains(&comments))
+            .count(),
+        1
+    );
     // Policy reads it like any budget (the gateway's budget stage counts and enforces it).
     assert!(
         c.engine
             .schema_text()
-            .contains("default_tickets__add_comment: Budget")
+            .contains("default_tickets__edit_comment: Budget")
+    );
+}
+
+#[test]
+fn a_budget_an_autonomy_grant_reads_is_looked_up_for_its_tools() {
+    // The example's mail grant runs only the first three notes an hour unattended: the gateway
+    // must fetch that count, or the grant's condition would see 0 and never stop.
+    let c = Example::new(|t| t, None).config();
+    let mail = ToolName::new("mail", "send_mail");
+    assert!(c.engine.reads_budget(&mail, "mail"));
+    let mut used = std::collections::BTreeMap::new();
+    used.insert("mail".to_string(), 3);
+    let note = json!({"to": "alice.chen@northwind.example", "subject": "s", "body": "b"});
+    assert_eq!(
+        decide(&c, "triage", "mail.send_mail", note.clone()).1,
+        "autonomy:plain-internal-notes"
+    );
+    assert_eq!(
+        decide_with(
+            &c,
+            "triage",
+            "mail.send_mail",
+            note,
+            CallState {
+                now: NOW,
+                budgets_used: used,
+                ..CallState::default()
+            }
+        )
+        .1,
+        "floor:high-stakes"
     );
 }

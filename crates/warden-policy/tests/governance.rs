@@ -480,7 +480,10 @@ fn a_reload_may_change_policy_but_not_the_catalog() {
     );
     let why = running.reload_blocker(&new_tool).unwrap();
     assert!(why.contains("tools changed"), "{why}");
-    let screen = variant(&|t| t + "\n[screen]\ntaint_at = 0.9\n", &unchanged);
+    let screen = variant(
+        &|t| t.replace("[screen]\n", "[screen]\ntaint_at = 0.9\n"),
+        &unchanged,
+    );
     let why = running.reload_blocker(&screen).unwrap();
     assert_eq!(why, "screen changed: restart warden to apply that");
 }

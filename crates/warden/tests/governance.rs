@@ -248,6 +248,8 @@ async fn unused_permissions_are_listed() {
     );
     assert!(rules.contains("isolate-hosts-in-open-incident"), "{out}");
     assert!(!rules.contains("agents-may-read"), "{out}");
+    // An idle autonomy grant is a permission nobody needed: reported like the others.
+    assert!(rules.contains("autonomy:plain-internal-notes"), "{out}");
     let pair = |agent: &str, tool: &str| {
         pairs
             .lines()
