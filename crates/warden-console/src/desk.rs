@@ -5,6 +5,10 @@
 //! expiry) lives behind `decide`, so there is one place that enforces them and the web layer
 //! cannot drift from the CLI or any other front. The methods are synchronous because the
 //! implementations are storage-backed; the console calls them on blocking tasks.
+//!
+//! Clearing an agent's taint follows the same rule: the console passes the signed-in approver
+//! and the reason to `clear_taint`, and the desk records the clear in the ledger before it
+//! clears, exactly as `warden taint clear` does.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +32,18 @@ pub trait ApprovalDesk: Send + Sync + 'static {
     fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionView>, DeskError>;
     /// Every audit event of one agent session, in log order.
     fn session_trail(&self, session: &str) -> Result<Vec<DecisionView>, DeskError>;
+    /// Agents whose taint is in force now, by agent, each with the record that counts (the
+    /// highest level).
+    fn tainted_agents(&self) -> Result<Vec<TaintView>, DeskError>;
+    /// An approver clears an agent's taint before it ends. The desk records the clear in the
+    /// audit log (who, why, what was in force) before it clears, refuses an empty reason, and
+    /// returns `None` when the agent has no taint in force (nothing recorded, nothing changed).
+    fn clear_taint(
+        &self,
+        agent: &str,
+        approver: &str,
+        reason: &str,
+    ) -> Result<Option<TaintCleared>, DeskError>;
 }
 
 /// A held tool call as an approver needs to judge it.
@@ -106,6 +122,32 @@ pub struct DecisionView {
     /// Untrusted: written by the agent.
     pub args: serde_json::Value,
     pub detail: String,
+}
+
+/// An agent's taint in force: it read text the injection screen flagged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaintView {
+    /// The agent principal. Untrusted: names come from the agent's credentials, not a person.
+    pub agent: String,
+    /// The screen's score of what it read, 0 to 100.
+    pub level: i64,
+    /// The tool whose output was flagged. Untrusted: named by an upstream.
+    pub source: String,
+    /// The agent session it read in, kept as evidence. Untrusted.
+    pub session: String,
+    /// When it read it (Unix milliseconds).
+    pub since_ms: i64,
+    /// When the taint ends unless cleared (Unix milliseconds).
+    pub until_ms: i64,
+}
+
+/// What a clear stopped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaintCleared {
+    /// The record that counted when it was cleared.
+    pub taint: TaintView,
+    /// How many of the agent's records were in force and stopped counting.
+    pub records: u32,
 }
 
 /// Why the desk did not do what was asked.

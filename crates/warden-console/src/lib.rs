@@ -1,4 +1,5 @@
-//! The approvers' web console: where a named human signs in and answers held tool calls.
+//! The approvers' web console: where a named human signs in, answers held tool calls and clears
+//! an agent's taint early.
 //!
 //! Design choices:
 //! - **Storage-agnostic.** The console talks only to [`ApprovalDesk`]; the desk, not the
@@ -27,13 +28,16 @@ mod routes;
 
 pub use auth::{CSRF_FIELD, SESSION_COOKIE};
 pub use config::{ApproverLogin, ConfigError, ConsoleConfig, hash_password};
-pub use desk::{AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView};
+pub use desk::{
+    AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView, TaintCleared,
+    TaintView,
+};
 
 use std::sync::Arc;
 
 /// The console's routes, relative to `config.base_path`: `GET/POST /login`, `POST /logout`,
 /// `GET /`, `GET /requests/{id}`, `POST /requests/{id}/decide`, `GET /decisions`,
-/// `GET /sessions/{id}`.
+/// `GET /sessions/{id}`, `GET /taint`, `POST /taint/clear`.
 ///
 /// Call [`ConsoleConfig::validate`] first; an approver whose verifiers do not parse simply
 /// cannot sign in.

@@ -6,7 +6,7 @@
 //! needs carries a `data-testid`.
 
 use crate::auth::{CSRF_FIELD, SignedIn};
-use crate::desk::{DecisionView, RequestView};
+use crate::desk::{DecisionView, RequestView, TaintCleared, TaintView};
 use crate::html::{Html, path_segment, relative, timestamp};
 
 /// What every signed-in page needs besides its content.
@@ -20,6 +20,21 @@ pub(crate) struct Frame<'a> {
 pub(crate) enum Message {
     Notice(String),
     Refusal(String),
+}
+
+/// A line shown above the tainted agents. Agent names are the agent's text, so they are
+/// rendered as untrusted, never folded into a plain message.
+pub(crate) enum TaintNote<'a> {
+    /// The desk recorded and cleared the agent's taint.
+    Cleared(&'a TaintCleared),
+    /// The agent had no taint in force; nothing was recorded or cleared.
+    NotInForce(&'a str),
+    /// The clear was refused; `draft` goes back into that agent's form.
+    Refusal {
+        agent: &'a str,
+        message: &'a str,
+        draft: &'a str,
+    },
 }
 
 /// Longest argument text shown in a table cell before it is cut.
@@ -50,6 +65,7 @@ section{background:#fff;border:1px solid #d6d9de;padding:.8em 1em;margin-bottom:
 textarea{width:100%;min-height:5em;font:inherit}
 button{font:inherit;padding:.4em 1.2em;margin-right:.6em;cursor:pointer}
 button.approve{background:#047857;color:#fff;border:0}button.deny{background:#b91c1c;color:#fff;border:0}
+td form textarea{min-height:3em}
 .muted{color:#6b7280}
 </style>";
 
@@ -74,7 +90,9 @@ fn header(f: &Frame<'_>) -> Html {
         .text(if f.base.is_empty() { "/" } else { f.base })
         .raw("\">Pending</a><a data-testid=\"nav-decisions\" href=\"")
         .text(f.base)
-        .raw("/decisions\">Recent decisions</a>")
+        .raw("/decisions\">Recent decisions</a><a data-testid=\"nav-taint\" href=\"")
+        .text(f.base)
+        .raw("/taint\">Tainted agents</a>")
         .raw("<span class=\"who\">Signed in as <strong data-testid=\"signed-in-as\">")
         .text(&f.who.approver_name)
         .raw("</strong> (<code>")
@@ -451,6 +469,97 @@ pub(crate) fn trail(f: &Frame<'_>, session: &str, rows: &[DecisionView]) -> Stri
         events_table(&mut h, f.base, rows, "trail-row");
     }
     signed_in(f, "Session trail", h)
+}
+
+/// Agents whose taint is in force, each with a form to clear it early.
+pub(crate) fn taint(f: &Frame<'_>, agents: &[TaintView], note: Option<&TaintNote<'_>>) -> String {
+    let mut h = Html::new();
+    h.raw("<h1>Tainted agents</h1>")
+        .raw("<p class=\"muted\">An agent is tainted once it reads text the injection screen flagged: ")
+        .raw("the taint follows it into every session until its window ends. Clear it early only ")
+        .raw("when you know what it read is harmless or dealt with; the clear is recorded in the ")
+        .raw("audit log with your id and reason, and a later flagged read taints the agent again.</p>");
+    let mut draft_for: Option<(&str, &str)> = None;
+    match note {
+        Some(TaintNote::Cleared(c)) => {
+            h.raw(
+                "<p class=\"notice\" role=\"status\" data-testid=\"notice\">Taint of agent <code>",
+            )
+            .untrusted(&c.taint.agent)
+            .raw("</code> cleared (")
+            .display(c.records)
+            .raw(" in force, the highest level ")
+            .display(c.taint.level)
+            .raw(" from <code>")
+            .untrusted(&c.taint.source)
+            .raw("</code>); recorded in the audit log with your id.</p>");
+        }
+        Some(TaintNote::NotInForce(agent)) => {
+            h.raw("<p class=\"notice\" role=\"status\" data-testid=\"notice\">Agent <code>")
+                .untrusted(agent)
+                .raw("</code> has no taint in force; nothing was cleared.</p>");
+        }
+        Some(TaintNote::Refusal {
+            agent,
+            message,
+            draft,
+        }) => {
+            h.raw("<p class=\"refusal\" role=\"alert\" data-testid=\"refusal\">")
+                .text(message)
+                .raw(" (agent <code>")
+                .untrusted(agent)
+                .raw("</code>)</p>");
+            draft_for = Some((agent, draft));
+        }
+        None => {}
+    }
+    if agents.is_empty() {
+        h.raw("<p data-testid=\"taint-empty\">No agent is tainted.</p>");
+        return signed_in(f, "Tainted agents", h);
+    }
+    h.raw("<table data-testid=\"taint-table\"><thead><tr><th>Agent <span class=\"label\">untrusted</span></th>")
+        .raw("<th>Level</th><th>Source tool <span class=\"label\">untrusted</span></th>")
+        .raw("<th>Session <span class=\"label\">untrusted</span></th><th>Since</th><th>Until</th>")
+        .raw("<th>Clear early</th></tr></thead><tbody>");
+    for t in agents {
+        h.raw("<tr data-testid=\"taint-row\" data-agent=\"")
+            .text(&t.agent)
+            .raw("\"><td><code data-testid=\"taint-agent\">")
+            .untrusted(&t.agent)
+            .raw("</code></td><td data-testid=\"taint-level\">")
+            .display(t.level)
+            .raw("</td><td><code data-testid=\"taint-source\">")
+            .untrusted(&t.source)
+            .raw("</code></td><td>");
+        if t.session.is_empty() {
+            h.raw("<span class=\"muted\">none</span>");
+        } else {
+            session_link(&mut h, f.base, &t.session);
+        }
+        h.raw("</td><td>")
+            .text(&timestamp(t.since_ms))
+            .raw(" (")
+            .text(&relative(t.since_ms, f.now_ms))
+            .raw(")</td><td>")
+            .text(&timestamp(t.until_ms))
+            .raw(" (")
+            .text(&relative(t.until_ms, f.now_ms))
+            .raw(")</td><td><form method=\"post\" action=\"")
+            .text(f.base)
+            .raw("/taint/clear\" data-testid=\"taint-clear-form\">");
+        csrf_input(&mut h, f.who);
+        let draft = draft_for
+            .filter(|(agent, _)| *agent == t.agent)
+            .map_or("", |(_, d)| d);
+        h.raw("<input type=\"hidden\" name=\"agent\" value=\"")
+            .text(&t.agent)
+            .raw("\"><label>Reason (required; recorded in the audit log with your id)")
+            .raw("<textarea name=\"reason\" required maxlength=\"2000\" data-testid=\"taint-reason\">")
+            .text(draft)
+            .raw("</textarea></label><button type=\"submit\" data-testid=\"taint-clear\">Clear taint</button></form></td></tr>");
+    }
+    h.raw("</tbody></table>");
+    signed_in(f, "Tainted agents", h)
 }
 
 /// A page that only says what went wrong.

@@ -9,7 +9,7 @@
 use crate::auth::{self, Confirmed, Sessions, SignedIn};
 use crate::config::ApproverLogin;
 use crate::desk::{ApprovalDesk, DeskError, RequestView};
-use crate::pages::{self, Frame, Message};
+use crate::pages::{self, Frame, Message, TaintNote};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -72,6 +72,8 @@ pub(crate) fn routes(state: AppState) -> Router {
         .route("/requests/{id}/decide", post(decide))
         .route("/decisions", get(decisions))
         .route("/sessions/{id}", get(trail))
+        .route("/taint", get(taint_page))
+        .route("/taint/clear", post(clear_taint))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
@@ -412,5 +414,103 @@ async fn trail(
     match blocking(move || desk.session_trail(&s)).await {
         Ok(rows) => Html(pages::trail(&console.frame(&who), &session, &rows)).into_response(),
         Err(e) => desk_problem(&console, &who, e),
+    }
+}
+
+async fn taint_page(State(console): State<AppState>, who: SignedIn) -> Response {
+    taint_list(&console, &who, StatusCode::OK, None).await
+}
+
+/// The tainted agents, with `note` above them, answered with `status`.
+async fn taint_list(
+    console: &Console,
+    who: &SignedIn,
+    status: StatusCode,
+    note: Option<TaintNote<'_>>,
+) -> Response {
+    let desk = Arc::clone(&console.desk);
+    match blocking(move || desk.tainted_agents()).await {
+        Ok(agents) => {
+            let page = pages::taint(&console.frame(who), &agents, note.as_ref());
+            (status, Html(page)).into_response()
+        }
+        Err(e) => desk_problem(console, who, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ClearTaintForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    agent: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Clears an agent's taint early. The approver is the signed-in one; the form names only the
+/// agent and the reason.
+async fn clear_taint(
+    State(console): State<AppState>,
+    who: SignedIn,
+    Form(form): Form<ClearTaintForm>,
+) -> Response {
+    let Some(confirmed) = who.confirm(&form.csrf) else {
+        return forged();
+    };
+    let refuse = |message: &'static str, draft| TaintNote::Refusal {
+        agent: &form.agent,
+        message,
+        draft,
+    };
+    let unfit = StatusCode::UNPROCESSABLE_ENTITY;
+    if form.agent.is_empty() {
+        let note = refuse("choose an agent whose taint to clear", "");
+        return taint_list(&console, &who, unfit, Some(note)).await;
+    }
+    let reason = form.reason.trim();
+    if reason.is_empty() {
+        let note = refuse("a reason is required to clear an agent's taint", "");
+        return taint_list(&console, &who, unfit, Some(note)).await;
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        let note = refuse("the reason is longer than 2000 characters", reason);
+        return taint_list(&console, &who, unfit, Some(note)).await;
+    }
+    clear(&console, confirmed, form.agent.clone(), reason.to_string()).await
+}
+
+/// Asks the desk to record and clear; reachable only with a [`Confirmed`] request.
+async fn clear(
+    console: &Console,
+    confirmed: Confirmed<'_>,
+    agent: String,
+    reason: String,
+) -> Response {
+    let who = confirmed.approver();
+    let desk = Arc::clone(&console.desk);
+    let approver = who.approver_id.clone();
+    let (target, draft) = (agent.clone(), reason.clone());
+    let result = blocking(move || desk.clear_taint(&target, &approver, &reason)).await;
+    match result {
+        Ok(Some(cleared)) => {
+            tracing::info!(approver = %who.approver_id, agent = %agent, records = cleared.records, "console: taint cleared");
+            let note = TaintNote::Cleared(&cleared);
+            taint_list(console, who, StatusCode::OK, Some(note)).await
+        }
+        Ok(None) => {
+            let note = TaintNote::NotInForce(&agent);
+            taint_list(console, who, StatusCode::OK, Some(note)).await
+        }
+        Err(DeskError::Refused(m)) => {
+            tracing::info!(approver = %who.approver_id, agent = %agent, refusal = %m, "console: taint clear refused");
+            let note = TaintNote::Refusal {
+                agent: &agent,
+                message: &m,
+                draft: &draft,
+            };
+            taint_list(console, who, StatusCode::CONFLICT, Some(note)).await
+        }
+        Err(e) => desk_problem(console, who, e),
     }
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use tower::ServiceExt;
 use warden_console::{
     AnswerView, ApprovalDesk, ApproverLogin, ConsoleConfig, DecisionView, DeskError, EvidenceView,
-    RequestView, router,
+    RequestView, TaintCleared, TaintView, router,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,15 +30,24 @@ struct Call {
     reason: String,
 }
 
+/// One `clear_taint` call: (agent, approver, reason).
+type Clear = (String, String, String);
+
 struct FakeDesk {
     requests: Mutex<Vec<RequestView>>,
     calls: Mutex<Vec<Call>>,
     events: Vec<DecisionView>,
+    taints: Mutex<Vec<TaintView>>,
+    clears: Mutex<Vec<Clear>>,
 }
 
 impl FakeDesk {
     fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
+    }
+
+    fn clears(&self) -> Vec<Clear> {
+        self.clears.lock().unwrap().clone()
     }
 }
 
@@ -115,6 +124,30 @@ impl ApprovalDesk for FakeDesk {
             .cloned()
             .collect())
     }
+
+    fn tainted_agents(&self) -> Result<Vec<TaintView>, DeskError> {
+        Ok(self.taints.lock().unwrap().clone())
+    }
+
+    fn clear_taint(
+        &self,
+        agent: &str,
+        approver: &str,
+        reason: &str,
+    ) -> Result<Option<TaintCleared>, DeskError> {
+        self.clears
+            .lock()
+            .unwrap()
+            .push((agent.into(), approver.into(), reason.into()));
+        let mut all = self.taints.lock().unwrap();
+        let Some(at) = all.iter().position(|t| t.agent == agent) else {
+            return Ok(None);
+        };
+        Ok(Some(TaintCleared {
+            taint: all.remove(at),
+            records: 2,
+        }))
+    }
 }
 
 const SCRIPT: &str = "<script>alert('pwned')</script>";
@@ -160,6 +193,21 @@ fn event(index: u64, session: &str, decision: &str) -> DecisionView {
         owner: Some("owner-y".into()),
         args: json!({ "host": SCRIPT }),
         detail: String::new(),
+    }
+}
+
+/// The agent names, tool and session come from agents and upstreams: a script and a
+/// right-to-left override stand in for what a hostile one would send.
+const HOSTILE_AGENT: &str = "evil\u{202E}<script>alert('agent')</script>";
+
+fn tainted(agent: &str, source: &str, session: &str, level: i64) -> TaintView {
+    TaintView {
+        agent: agent.into(),
+        level,
+        source: source.into(),
+        session: session.into(),
+        since_ms: 1_780_000_000_000,
+        until_ms: 4_102_444_800_000,
     }
 }
 
@@ -218,6 +266,16 @@ fn setup_with(secure: bool, ttl: Duration) -> (Router, Arc<FakeDesk>) {
         ]),
         calls: Mutex::new(vec![]),
         events: vec![event(40, "sess-7", "hold"), event(41, "sess-8", "deny")],
+        taints: Mutex::new(vec![
+            tainted("responder", "mail.read_message", "sess-7", 80),
+            tainted(
+                HOSTILE_AGENT,
+                "<img src=x onerror=alert(1)>.read",
+                "sess-<b>9</b>",
+                45,
+            ),
+        ]),
+        clears: Mutex::new(vec![]),
     });
     let app = Router::new().nest("/console", router(desk.clone(), config(secure, ttl)));
     (app, desk)
@@ -421,6 +479,7 @@ async fn pages_without_a_session_redirect_to_login() {
         "/console/requests/req-1",
         "/console/decisions",
         "/console/sessions/sess-7",
+        "/console/taint",
     ] {
         let r = send(&app, get(path, None)).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
@@ -492,6 +551,7 @@ async fn agent_text_is_escaped_everywhere() {
         "/console/requests/req-1",
         "/console/decisions",
         "/console/sessions/sess-7",
+        "/console/taint",
     ] {
         let r = send(&app, get(path, Some(&s.cookie))).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
@@ -784,4 +844,197 @@ fn hash_password_makes_a_verifiable_argon2id_string() {
     let mut c = config(false, Duration::from_secs(60));
     c.approvers[0].password_argon2 = Some(phc);
     assert!(c.validate().is_ok());
+}
+
+#[tokio::test]
+async fn taint_page_lists_tainted_agents_as_untrusted_text() {
+    let (app, desk) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let home = send(&app, get("/console", Some(&s.cookie))).await;
+    assert!(
+        home.body
+            .contains("data-testid=\"nav-taint\" href=\"/console/taint\""),
+        "linked from the navigation"
+    );
+
+    let r = send(&app, get("/console/taint", Some(&s.cookie))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(count(&r.body, "data-testid=\"taint-row\""), 2);
+    assert_eq!(count(&r.body, "data-testid=\"taint-clear-form\""), 2);
+    assert_eq!(
+        count(&r.body, "action=\"/console/taint/clear\""),
+        2,
+        "one form per agent"
+    );
+    for needle in [
+        "data-agent=\"responder\"",
+        "<code data-testid=\"taint-agent\">responder</code>",
+        "<td data-testid=\"taint-level\">80</td>",
+        "mail.read_message",
+        "href=\"/console/sessions/sess-7\"",
+        "2026-",
+        "name=\"agent\" value=\"responder\"",
+        "data-testid=\"taint-reason\"",
+        "Agent <span class=\"label\">untrusted</span>",
+        "Source tool <span class=\"label\">untrusted</span>",
+        "Session <span class=\"label\">untrusted</span>",
+    ] {
+        assert!(r.body.contains(needle), "missing {needle}");
+    }
+    // Hostile names are escaped, and the shown one reveals its hidden override.
+    assert!(!r.body.contains("<script"), "a raw script tag");
+    assert!(!r.body.contains("<img"), "a raw img tag");
+    assert!(!r.body.contains("<b>9"), "a raw b tag");
+    assert!(
+        r.body
+            .contains("evil⟦U+202E⟧&lt;script&gt;alert(&#39;agent&#39;)&lt;/script&gt;</code>")
+    );
+    assert!(r.body.contains("&lt;img src=x onerror=alert(1)&gt;.read"));
+    assert!(r.body.contains("sess-&lt;b&gt;9&lt;/b&gt;"));
+    // The form carries the exact name (escaped in the attribute), so it clears that agent.
+    assert!(r.body.contains(
+        "name=\"agent\" value=\"evil\u{202E}&lt;script&gt;alert(&#39;agent&#39;)&lt;/script&gt;\""
+    ));
+    assert!(desk.clears().is_empty(), "viewing clears nothing");
+
+    desk.taints.lock().unwrap().clear();
+    let r = send(&app, get("/console/taint", Some(&s.cookie))).await;
+    assert!(r.body.contains("data-testid=\"taint-empty\""));
+    assert!(!r.body.contains("data-testid=\"taint-table\""));
+}
+
+#[tokio::test]
+async fn clearing_taint_without_csrf_or_session_is_refused_and_the_desk_sees_nothing() {
+    let (app, desk) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let other = sign_in(&app, "bob", "bob-token").await;
+    let path = "/console/taint/clear";
+    for form in [
+        vec![("agent", "responder"), ("reason", "dealt with")],
+        vec![
+            ("csrf", "0000"),
+            ("agent", "responder"),
+            ("reason", "dealt with"),
+        ],
+        vec![
+            ("csrf", other.csrf.as_str()),
+            ("agent", "responder"),
+            ("reason", "dealt with"),
+        ],
+    ] {
+        let r = send(&app, post(path, Some(&s.cookie), &form)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{form:?}");
+    }
+    let form = [
+        ("csrf", s.csrf.as_str()),
+        ("agent", "responder"),
+        ("reason", "dealt with"),
+    ];
+    let r = send(&app, post(path, None, &form)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(desk.clears().is_empty());
+    assert_eq!(desk.taints.lock().unwrap().len(), 2, "nothing changed");
+}
+
+#[tokio::test]
+async fn clearing_taint_needs_a_reason_and_an_agent() {
+    let (app, desk) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let path = "/console/taint/clear";
+    for form in [
+        vec![("csrf", s.csrf.as_str()), ("agent", "responder")],
+        vec![
+            ("csrf", s.csrf.as_str()),
+            ("agent", "responder"),
+            ("reason", ""),
+        ],
+        vec![
+            ("csrf", s.csrf.as_str()),
+            ("agent", "responder"),
+            ("reason", " \n\t "),
+        ],
+    ] {
+        let r = send(&app, post(path, Some(&s.cookie), &form)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{form:?}");
+        assert!(r.body.contains("data-testid=\"refusal\""));
+        assert!(
+            r.body
+                .contains("a reason is required to clear an agent&#39;s taint"),
+            "{}",
+            r.body
+        );
+        assert_eq!(
+            count(&r.body, "data-testid=\"taint-row\""),
+            2,
+            "still listed"
+        );
+    }
+    let no_agent = [("csrf", s.csrf.as_str()), ("reason", "dealt with")];
+    let r = send(&app, post(path, Some(&s.cookie), &no_agent)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("choose an agent whose taint to clear"));
+    let long = "x".repeat(2001);
+    let form = [
+        ("csrf", s.csrf.as_str()),
+        ("agent", "responder"),
+        ("reason", long.as_str()),
+    ];
+    let r = send(&app, post(path, Some(&s.cookie), &form)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains(&format!(">{long}</textarea>")),
+        "the draft is kept for another try"
+    );
+    assert!(desk.clears().is_empty());
+    assert_eq!(desk.taints.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn clearing_taint_reaches_the_desk_as_the_signed_in_approver() {
+    let (app, desk) = setup();
+    let s = sign_in(&app, "bob", "bob-token").await;
+    // A forged `approver` field changes nothing: the approver is the session's.
+    let form = [
+        ("csrf", s.csrf.as_str()),
+        ("agent", "responder"),
+        ("reason", "  mailbox cleaned, credentials rotated  "),
+        ("approver", "alice"),
+    ];
+    let r = send(&app, post("/console/taint/clear", Some(&s.cookie), &form)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        desk.clears(),
+        vec![(
+            "responder".to_string(),
+            "bob".to_string(),
+            "mailbox cleaned, credentials rotated".to_string()
+        )]
+    );
+    assert!(r.body.contains("data-testid=\"notice\""));
+    assert!(r.body.contains(
+        "Taint of agent <code>responder</code> cleared (2 in force, the highest level 80 from <code>mail.read_message</code>)"
+    ));
+    assert_eq!(count(&r.body, "data-testid=\"taint-row\""), 1);
+    assert!(!r.body.contains("data-agent=\"responder\""));
+
+    // Again: the desk finds nothing in force, and the page says so.
+    let r = send(&app, post("/console/taint/clear", Some(&s.cookie), &form)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body
+            .contains("has no taint in force; nothing was cleared")
+    );
+    assert_eq!(desk.clears().len(), 2);
+
+    // The hostile agent is cleared by its exact name, which the page shows escaped.
+    let form = [
+        ("csrf", s.csrf.as_str()),
+        ("agent", HOSTILE_AGENT),
+        ("reason", "false positive"),
+    ];
+    let r = send(&app, post("/console/taint/clear", Some(&s.cookie), &form)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.body.contains("<script"));
+    assert_eq!(desk.clears()[2].0, HOSTILE_AGENT);
+    assert!(r.body.contains("data-testid=\"taint-empty\""));
 }

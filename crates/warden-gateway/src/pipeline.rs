@@ -239,10 +239,11 @@ impl Gateway {
         // 2a. Outbound: what the call would write (its `text` arguments) is screened before
         //     policy sees it, for links out or to lookalikes, instructions to agents, secrets.
         let outbound = self.screening.outbound(text_args(&spec, &call));
+        let text_length: usize = text_args(&spec, &call).map(|t| t.chars().count()).sum();
 
         // 2b. Context: warden's state about this call, the agent's taint across its sessions.
         let state = self
-            .call_state(&config, &call, outbound_state(&outbound))
+            .call_state(&config, &call, outbound_state(&outbound, text_length))
             .await?;
 
         // 3. Policy: forbid > permit-with-approval > permit > default deny; then the floor: an
@@ -879,7 +880,8 @@ fn text_args<'a>(
 }
 
 /// The outbound screen's report as policy sees it (`context.outbound`).
-fn outbound_state(r: &OutboundReport) -> OutboundState {
+fn outbound_state(r: &OutboundReport, length: usize) -> OutboundState {
+    let length = i64::try_from(length).unwrap_or(i64::MAX);
     let mut domains: Vec<String> = r
         .links
         .iter()
@@ -898,6 +900,7 @@ fn outbound_state(r: &OutboundReport) -> OutboundState {
         secret: r.secret,
         encoded_blob: r.encoded_blob,
         domains,
+        length,
     }
 }
 

@@ -46,7 +46,8 @@ pub enum ArgType {
     /// A reference to an entity of this type in the team's entities, e.g. `Host`. The id is
     /// matched after case-folding and NFKC; one confusable with a different known id is refused.
     Entity(String),
-    /// Exactly one mail address (`argtypes::Email`): Cedar sees `{address, local, domain}`.
+    /// Exactly one mail address (`argtypes::Email`): Cedar sees `{address, local, mailbox,
+    /// domain}`, `mailbox` being the local part without a `+tag` (where the mail is delivered).
     Email,
     /// A list of mail addresses, each one as `Email`: Cedar sees `{addresses, domains, count}`
     /// (sets of the normalised addresses and of their domains), so a policy can ask whether
@@ -304,9 +305,12 @@ fn email_record(text: &str) -> Result<RestrictedExpression, String> {
             RestrictedExpression::new_string(v.to_string()),
         )
     };
+    // The mailbox a `+tag` local part delivers to: `all-staff+q3` is `all-staff`'s.
+    let mailbox = m.local().split('+').next().unwrap_or_default();
     RestrictedExpression::new_record(vec![
         field("address", m.address()),
         field("local", m.local()),
+        field("mailbox", mailbox),
         field("domain", m.domain()),
     ])
     .map_err(|e| e.to_string())
@@ -361,6 +365,9 @@ pub struct OutboundState {
     pub encoded_blob: bool,
     /// The registered domains the links point to.
     pub domains: Vec<String>,
+    /// Characters of free text the call would send, all `text` arguments together: a plain
+    /// note is short; a long one may carry what the agent read.
+    pub length: i64,
 }
 
 /// Why the floor holds a tool's calls for a human whatever the policy permits. The strictest
@@ -602,9 +609,9 @@ fn generated_schema(tools: &BTreeMap<ToolName, ToolSpec>, budgets: &[Budget]) ->
          entity Tool = { server: String, effect: String, reversible: Bool, stakes: String, category: String };\n\
          type Session = { id: String, tainted: Bool, taint_level: Long, taint_source: String, read_untrusted: Bool };\n\
          type AgentState = { id: String, tainted: Bool, taint_level: Long, taint_source: String };\n\
-         type Outbound = { flagged: Bool, external_link: Bool, lookalike_link: Bool, homograph_link: Bool, link_text_mismatch: Bool, image_link: Bool, agent_instructions: Bool, secret: Bool, encoded_blob: Bool, domains: Set<String> };\n\
+         type Outbound = { flagged: Bool, external_link: Bool, lookalike_link: Bool, homograph_link: Bool, link_text_mismatch: Bool, image_link: Bool, agent_instructions: Bool, secret: Bool, encoded_blob: Bool, domains: Set<String>, length: Long };\n\
          type Budget = { used: Long, limit: Long };\n\
-         type Email = { address: String, local: String, domain: String };\n\
+         type Email = { address: String, local: String, mailbox: String, domain: String };\n\
          type Emails = { addresses: Set<String>, domains: Set<String>, count: Long };\n\
          type Url = { url: String, scheme: String, host: String, domain: String, path: String };\n",
     );
@@ -1655,6 +1662,10 @@ fn outbound_record(o: &OutboundState) -> Result<RestrictedExpression, String> {
                     .iter()
                     .map(|d| RestrictedExpression::new_string(d.clone())),
             ),
+        ),
+        (
+            "length".to_string(),
+            RestrictedExpression::new_long(o.length),
         ),
     ])
     .map_err(|e| e.to_string())

@@ -86,10 +86,25 @@ pub fn run(config: &Config, text: &str) -> Result<Vec<CaseResult>, TableError> {
                 message: format!("tool `{tool}` is not in the configuration"),
             });
         }
-        let outbound = outbound_state(&case.outbound).map_err(|message| TableError::Case {
+        let mut outbound = outbound_state(&case.outbound).map_err(|message| TableError::Case {
             case: case.name.clone(),
             message,
         })?;
+        // The length of the free text is measured, as the gateway does.
+        if let Some(spec) = config.tool(&tool) {
+            let chars: usize = case
+                .args
+                .iter()
+                .filter(|(name, _)| {
+                    spec.args
+                        .get(*name)
+                        .is_some_and(|a| a.ty == crate::engine::ArgType::Text)
+                })
+                .filter_map(|(_, v)| v.as_str())
+                .map(|t| t.chars().count())
+                .sum();
+            outbound.length = i64::try_from(chars).unwrap_or(i64::MAX);
+        }
         let state = CallState {
             session_tainted: case.tainted,
             taint_level: case.taint_level,

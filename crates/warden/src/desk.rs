@@ -1,16 +1,19 @@
 //! The console's `ApprovalDesk`, backed by the store, the ledger and the gate's rules.
 //!
 //! Every answer goes through `warden_gateway::gate::answer`, the same function the CLI uses, so
-//! the web console cannot enforce different rules from the terminal.
+//! the web console cannot enforce different rules from the terminal. Likewise a taint cleared in
+//! the console goes through `cmd::taint::record_and_clear`, the function behind
+//! `warden taint clear`: the same `taint_cleared` event, written before the store changes.
 
 use std::sync::Arc;
 use warden_console::{
-    AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView,
+    AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView, TaintCleared,
+    TaintView,
 };
 use warden_gateway::gate::{self, AnswerError};
 use warden_gateway::{AuditLog, Gateway};
 use warden_store::ledger::read_events;
-use warden_store::{EventFilter, PendingRequest};
+use warden_store::{AgentTaint, EventFilter, PendingRequest};
 
 pub struct Desk(pub Arc<Gateway>);
 
@@ -60,6 +63,17 @@ fn view(r: PendingRequest) -> RequestView {
         policy_version: r.policy_version,
         approvals_needed: r.approvals_needed.max(1),
         rationale: r.rationale,
+    }
+}
+
+fn taint_view(t: AgentTaint) -> TaintView {
+    TaintView {
+        agent: t.agent,
+        level: t.level,
+        source: t.source,
+        session: t.session,
+        since_ms: t.at_ms,
+        until_ms: t.until_ms,
     }
 }
 
@@ -154,5 +168,55 @@ impl ApprovalDesk for Desk {
             session: Some(session.to_string()),
             ..EventFilter::default()
         })
+    }
+
+    fn tainted_agents(&self) -> Result<Vec<TaintView>, DeskError> {
+        let now = warden_gateway::pipeline::now_ms();
+        let all = self.0.store.tainted_agents(now).map_err(internal)?;
+        Ok(all.into_iter().map(taint_view).collect())
+    }
+
+    fn clear_taint(
+        &self,
+        agent: &str,
+        approver: &str,
+        reason: &str,
+    ) -> Result<Option<TaintCleared>, DeskError> {
+        let g = &self.0;
+        // As `warden taint clear`: any configured approver may clear, whatever their
+        // categories. Checked against the configuration in force, so an approver removed by a
+        // reload cannot clear from a session that outlived them.
+        if !g
+            .config()
+            .approvals
+            .approvers
+            .iter()
+            .any(|a| a.id == approver)
+        {
+            return Err(DeskError::Refused(format!(
+                "`{approver}` is not a configured approver"
+            )));
+        }
+        if reason.trim().is_empty() {
+            return Err(DeskError::Refused("give a reason".into()));
+        }
+        // One instant for the record and the clear: what the event shows in force is what stops.
+        let now = warden_gateway::pipeline::now_ms();
+        let Some(taint) = g.store.agent_taint(agent, now).map_err(internal)? else {
+            return Ok(None);
+        };
+        let records = crate::cmd::taint::record_and_clear(
+            g.store.as_ref(),
+            g.audit.as_ref(),
+            &taint,
+            approver,
+            reason,
+            now,
+        )
+        .map_err(|e| internal(format!("{e:#}")))?;
+        Ok(Some(TaintCleared {
+            taint: taint_view(taint),
+            records,
+        }))
     }
 }

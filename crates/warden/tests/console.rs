@@ -1,8 +1,10 @@
 //! The approvers' console in a real browser (Debian's Chromium driven by playwright-core): an
 //! approver signs in, approves a held isolation, and the lab's host is isolated when the agent
 //! retries. A forged decision without the CSRF token, and one without a session, are refused.
+//! Over plain HTTP, an approver clears an agent's taint on the "Tainted agents" page, and the
+//! clear is the same ledger event and store change as `warden taint clear`.
 //!
-//! Needs `/usr/bin/chromium` (or `CHROMIUM`) and `npm ci --prefix tests/browser`; `.ci/run`
+//! The browser test needs `/usr/bin/chromium` (or `CHROMIUM`) and `npm ci --prefix tests/browser`; `.ci/run`
 //! installs both. `WARDEN_SCREENSHOTS=DIR` saves screenshots of the console there.
 
 #![allow(
@@ -18,6 +20,7 @@ use common::*;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
+use warden_store::{AgentTaint, SqliteStore, Store};
 
 #[tokio::test]
 async fn an_approver_approves_a_held_isolation_in_the_browser() {
@@ -91,5 +94,141 @@ async fn an_approver_approves_a_held_isolation_in_the_browser() {
             .filter(|t| *t == "isolate_host")
             .count(),
         1
+    );
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// An `application/x-www-form-urlencoded` body.
+fn form(pairs: &[(&str, &str)]) -> String {
+    let encode = |v: &str| {
+        v.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_millis()).unwrap()
+}
+
+#[tokio::test]
+async fn an_approver_clears_an_agents_taint_in_the_console() {
+    let lab = Lab::new();
+    let now = now_ms();
+    {
+        // As the gateway records a flagged read, in the store `warden serve` will use.
+        let store = SqliteStore::open(&lab.dir.path().join("state/warden.db")).unwrap();
+        for (agent, session, level) in [("responder", "sess-r", 80), ("triage", "sess-t", 70)] {
+            store
+                .raise_agent_taint(&AgentTaint {
+                    agent: agent.into(),
+                    session: session.into(),
+                    level,
+                    source: "mail.read_message".into(),
+                    at_ms: now - 1_000,
+                    until_ms: now + 3_600_000,
+                })
+                .unwrap();
+        }
+    }
+    let warden = lab.serve();
+    let base = format!("{}/console", warden.base());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let signed_in = http
+        .post(format!("{base}/login"))
+        .header(reqwest::header::CONTENT_TYPE, FORM)
+        .body(form(&[
+            ("approver", "dana"),
+            ("password", "lab-dana-password"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed_in
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .expect("signed in")
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = http
+        .get(format!("{base}/taint"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data-agent=\"responder\""), "{page}");
+    assert!(page.contains("data-agent=\"triage\""), "{page}");
+    let marker = "name=\"csrf\" value=\"";
+    let at = page.find(marker).expect("a CSRF token on the page") + marker.len();
+    let csrf = page[at..].split('"').next().unwrap().to_string();
+
+    let clear = |reason: &'static str| {
+        http.post(format!("{base}/taint/clear"))
+            .header(reqwest::header::COOKIE, &cookie)
+            .header(reqwest::header::CONTENT_TYPE, FORM)
+            .body(form(&[
+                ("csrf", csrf.as_str()),
+                ("agent", "responder"),
+                ("reason", reason),
+            ]))
+            .send()
+    };
+    // Without a reason nothing is recorded or cleared.
+    let refused = clear("  ").await.unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(lab.events("taint_cleared").is_empty());
+
+    let cleared = clear("mailbox cleaned, credentials rotated").await.unwrap();
+    assert_eq!(cleared.status(), reqwest::StatusCode::OK);
+    let body = cleared.text().await.unwrap();
+    assert!(
+        body.contains("Taint of agent <code>responder</code> cleared (1 in force"),
+        "{body}"
+    );
+    assert!(!body.contains("data-agent=\"responder\""), "{body}");
+
+    let events = lab.events("taint_cleared");
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e["principal"], "responder");
+    assert_eq!(e["reason"], "mailbox cleaned, credentials rotated");
+    assert_eq!(e["detail"]["by"], "dana");
+    assert_eq!(e["detail"]["level"], 80);
+    assert_eq!(e["detail"]["session"], "sess-r");
+
+    let (ok, out, err) = lab.cli(&["taint", "list"]);
+    assert!(ok, "{err}");
+    assert!(
+        !out.lines().any(|l| l.starts_with("responder ")),
+        "responder is no longer tainted: {out}"
+    );
+    assert!(
+        out.lines().any(|l| l.starts_with("triage ")),
+        "another agent's taint stays: {out}"
     );
 }
