@@ -12,7 +12,7 @@ use crate::screening::Screening;
 use crate::upstream::{Upstream, UpstreamError};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
@@ -116,6 +116,10 @@ pub struct Gateway {
     pub(crate) tightened: crate::review::Tightened,
     /// The live inventory's age and entities (`inventory.rs`).
     pub inventory: crate::inventory::LiveInventory,
+    /// Per agent: held from reading budget counts to counting the call, for tools whose policy
+    /// reads a count ("a sixth comment needs a human"), so that concurrent calls cannot all
+    /// decide on the same count. The map is locked briefly; the per-agent lock is async.
+    deciding: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Gateway {
@@ -140,6 +144,7 @@ impl Gateway {
             detached: TaskTracker::new(),
             config: RwLock::new(config),
             tightened: crate::review::Tightened::default(),
+            deciding: Mutex::new(HashMap::new()),
             inventory: crate::inventory::LiveInventory::new(now_ms()),
             store,
             audit,
@@ -242,6 +247,12 @@ impl Gateway {
         let text_length: usize = text_args(&spec, &call).map(|t| t.chars().count()).sum();
 
         // 2b. Context: warden's state about this call, the agent's taint across its sessions.
+        //     Where the policy reads a budget's count, the agent's calls decide one at a time
+        //     until the call is counted (stage 4), so the count each decision reads is true.
+        let deciding = match reads_a_count(&config, &call) {
+            true => Some(self.deciding_lock(&call.principal.0).lock_owned().await),
+            false => None,
+        };
         let state = self
             .call_state(&config, &call, outbound_state(&outbound, text_length))
             .await?;
@@ -287,9 +298,12 @@ impl Gateway {
         }
 
         // 4. Budgets: an allowed call is counted, atomically; past the limit it is denied.
-        if decision.outcome() == Outcome::Allow
-            && let Some(exhausted) = self.consume_budgets(&call).await?
-        {
+        let exhausted = match decision.outcome() {
+            Outcome::Allow => self.consume_budgets(&call).await?,
+            _ => None,
+        };
+        drop(deciding);
+        if let Some(exhausted) = exhausted {
             decision = Decision::builtin_deny(
                 format!("budget:{exhausted}"),
                 config
@@ -492,6 +506,16 @@ impl Gateway {
         // outcome's commit; a failure to record it is a loud log, as before.
         self.record_detached(outcome);
         Ok(result)
+    }
+
+    /// The agent's deciding lock (one per agent, kept for warden's life: agents are configured).
+    fn deciding_lock(&self, agent: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.deciding
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(agent.to_string())
+            .or_default()
+            .clone()
     }
 
     /// The active halt covering this call, if any. Fails closed: an unreadable store refuses.
@@ -864,6 +888,14 @@ fn budget_scope(per: BudgetScope, call: &ToolCall) -> String {
         BudgetScope::Agent => format!("agent:{}", call.principal),
         BudgetScope::Session => format!("session:{}:{}", call.principal, call.session),
     }
+}
+
+/// Whether a rule that can decide `call` reads a budget's count (`context.budgets.<id>`).
+fn reads_a_count(config: &Config, call: &ToolCall) -> bool {
+    config
+        .budgets
+        .iter()
+        .any(|b| config.engine.reads_budget(&call.tool, &b.id))
 }
 
 /// The call's free-text arguments: those its tool declares as `text`.

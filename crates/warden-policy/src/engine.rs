@@ -1014,11 +1014,20 @@ impl Engine {
                 Ok(both) => {
                     let mut reads = BudgetReads::default();
                     // Autonomy grants are evaluated whole (there are few): whatever budget one
-                    // reads must be looked up for every tool, or its condition would see 0.
+                    // reads must be looked up for each tool it names, or its condition sees 0.
                     both.0
                         .policies()
                         .chain(both.1.policies())
-                        .chain(autonomy.policies())
+                        .chain(autonomy.policies().filter(|p| {
+                            match p.action_constraint() {
+                                cedar_policy::ActionConstraint::Any => true,
+                                cedar_policy::ActionConstraint::Eq(a) => &a == action,
+                                // A group (not a tool's own action) may hold this tool.
+                                cedar_policy::ActionConstraint::In(list) => list
+                                    .iter()
+                                    .any(|a| a == action || !uids.values().any(|(t, _)| t == a)),
+                            }
+                        }))
                         .for_each(|p| reads.add(p));
                     budget_reads.insert(tool.clone(), reads);
                     slices.insert(tool.clone(), both);

@@ -420,3 +420,51 @@ async fn a_write_whose_text_plants_instructions_or_a_lookalike_link_waits_for_a_
     assert!(ok, "{err}");
     assert!(shown.contains("outbound screen"), "{shown}");
 }
+
+#[tokio::test]
+async fn concurrent_calls_cannot_all_decide_on_the_same_budget_count() {
+    // "A sixth comment in an hour needs a human" reads the comments budget's count: calls sent
+    // at once, from several sessions, must not all see the count before any was counted.
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        clients.push(std::sync::Arc::new(warden.client(RESPONDER).await));
+    }
+    let mut calls = Vec::new();
+    for i in 0..16 {
+        let client = clients[i % clients.len()].clone();
+        calls.push(tokio::spawn(async move {
+            let r = client
+                .call(
+                    "tickets.add_comment",
+                    json!({"incident": "INC-1043", "comment": format!("note {i}")}),
+                )
+                .await
+                .unwrap();
+            r.is_error != Some(true)
+        }));
+    }
+    let mut ran = 0;
+    for c in calls {
+        if c.await.unwrap() {
+            ran += 1;
+        }
+    }
+    let stored = lab
+        .received("tickets")
+        .iter()
+        .filter(|t| *t == "add_comment")
+        .count();
+    assert_eq!(ran, stored);
+    assert_eq!(
+        stored, 5,
+        "five comments run unattended, the rest wait for a human"
+    );
+    let held = lab
+        .events("decision")
+        .into_iter()
+        .filter(|d| d["rule"] == "bulk-comments-need-approval")
+        .count();
+    assert_eq!(held, 11);
+}
