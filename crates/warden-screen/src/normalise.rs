@@ -25,6 +25,7 @@ use html::HiddenHtml;
 use offsets::OffsetMap;
 
 pub(crate) use chars::is_concealing;
+pub(crate) use decode::decode_percent;
 
 /// Normalised text with a way back to the original bytes.
 #[derive(Debug, Clone)]

@@ -61,27 +61,6 @@ fn is_internal(host: &str, internal: &[String]) -> bool {
     })
 }
 
-fn percent_decoded(s: &str) -> String {
-    let mut out = Vec::with_capacity(s.len());
-    let b = s.as_bytes();
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        if c == b'%'
-            && let Some(v) = b
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(if c == b'+' { b' ' } else { c });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// What the URL could carry: (detail, score for an auto-fetched image).
 fn payload(url: &str) -> Option<(&'static str, f32)> {
     if PLACEHOLDER.as_ref().is_some_and(|re| re.is_match(url)) {
@@ -93,7 +72,7 @@ fn payload(url: &str) -> Option<(&'static str, f32)> {
     let longest = query
         .split('&')
         .filter_map(|kv| kv.split_once('=').map(|(_, v)| v).or(Some(kv)))
-        .map(percent_decoded)
+        .map(|q| String::from_utf8_lossy(&crate::normalise::decode_percent(q, true)).into_owned())
         .max_by_key(String::len)?;
     let words = longest.split_whitespace().count();
     if longest.len() >= 24 && words >= 4 {

@@ -105,7 +105,9 @@ fn decode_hex_digits(digits: &[u8]) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn decode_percent(run: &str) -> Vec<u8> {
+/// Undoes %-escapes (two hex digits; anything else is kept as written). With `plus_as_space`,
+/// `+` is a space, as in a query string or form; in a host or path it is itself.
+pub(crate) fn decode_percent(run: &str, plus_as_space: bool) -> Vec<u8> {
     let b = run.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -120,7 +122,7 @@ fn decode_percent(run: &str) -> Vec<u8> {
             i += 3;
             continue;
         }
-        out.push(if c == b'+' { b' ' } else { c });
+        out.push(if plus_as_space && c == b'+' { b' ' } else { c });
         i += 1;
     }
     out
@@ -181,7 +183,7 @@ fn try_decode(run: &str, which: &regex::Captures<'_>) -> Option<(Encoding, Strin
         if run.bytes().filter(|&b| b == b'%').count() < 3 {
             return None;
         }
-        let bytes = decode_percent(capped(run, MAX_RUN, 1));
+        let bytes = decode_percent(capped(run, MAX_RUN, 1), true);
         // Only worth reporting when the escapes hid words, not a path or a query value.
         let text = readable(&bytes)?;
         return text

@@ -804,30 +804,6 @@ pub(super) struct Target {
     pub(super) punycode_error: bool,
 }
 
-fn percent_decode(s: &str) -> String {
-    if !s.contains('%') {
-        return s.to_owned();
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        if c == b'%'
-            && let Some(v) = b
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(c);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Parses a link target's host. `None` for relative links and for schemes without a host
 /// (`javascript:`, `data:`, `tel:`, …).
 pub(super) fn parse_target(
@@ -980,6 +956,14 @@ pub(super) fn capped(s: &str, max: usize) -> String {
     s.get(..floor_boundary(s, max))
         .unwrap_or_default()
         .to_owned()
+}
+
+/// A host, user info or path with its %-escapes undone (`+` is itself there).
+fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    String::from_utf8_lossy(&crate::normalise::decode_percent(s, false)).into_owned()
 }
 
 #[cfg(test)]
