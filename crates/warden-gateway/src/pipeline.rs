@@ -243,8 +243,9 @@ impl Gateway {
 
         // 2a. Outbound: what the call would write (its `text` arguments) is screened before
         //     policy sees it, for links out or to lookalikes, instructions to agents, secrets.
-        let outbound = self.screening.outbound(text_args(&spec, &call));
-        let text_length: usize = text_args(&spec, &call).map(|t| t.chars().count()).sum();
+        let texts: Vec<&str> = text_args(&spec, &call).collect();
+        let outbound = self.screening.outbound(texts.iter().copied());
+        let text_length: usize = texts.iter().map(|t| t.chars().count()).sum();
 
         // 2b. Context: warden's state about this call, the agent's taint across its sessions.
         //     Where the policy reads a budget's count, the agent's calls decide one at a time

@@ -86,17 +86,7 @@ impl Screening {
     pub fn outbound<'a>(&self, texts: impl IntoIterator<Item = &'a str>) -> OutboundReport {
         let mut all = OutboundReport::default();
         for text in texts {
-            let r = self.outbound.scan(text);
-            all.links.extend(r.links);
-            all.external_link |= r.external_link;
-            all.lookalike_link |= r.lookalike_link;
-            all.homograph_link |= r.homograph_link;
-            all.link_text_mismatch |= r.link_text_mismatch;
-            all.image_link |= r.image_link;
-            all.agent_instructions |= r.agent_instructions;
-            all.secret |= r.secret;
-            all.encoded_blob |= r.encoded_blob;
-            all.findings.extend(r.findings);
+            all.absorb(self.outbound.scan(text));
         }
         all
     }

@@ -175,6 +175,20 @@ pub struct OutboundReport {
 }
 
 impl OutboundReport {
+    /// Adds what `other` found (another text of the same call) to this report.
+    pub fn absorb(&mut self, other: OutboundReport) {
+        self.links.extend(other.links);
+        self.external_link |= other.external_link;
+        self.lookalike_link |= other.lookalike_link;
+        self.homograph_link |= other.homograph_link;
+        self.link_text_mismatch |= other.link_text_mismatch;
+        self.image_link |= other.image_link;
+        self.agent_instructions |= other.agent_instructions;
+        self.secret |= other.secret;
+        self.encoded_blob |= other.encoded_blob;
+        self.findings.extend(other.findings);
+    }
+
     /// Whether any detector fired.
     pub fn flagged(&self) -> bool {
         self.external_link

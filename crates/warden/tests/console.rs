@@ -20,7 +20,6 @@ use common::*;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
-use warden_store::{AgentTaint, SqliteStore, Store};
 
 #[tokio::test]
 async fn an_approver_approves_a_held_isolation_in_the_browser() {
@@ -118,32 +117,13 @@ fn form(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    i64::try_from(since.as_millis()).unwrap()
-}
-
 #[tokio::test]
 async fn an_approver_clears_an_agents_taint_in_the_console() {
     let lab = Lab::new();
     let now = now_ms();
-    {
-        // As the gateway records a flagged read, in the store `warden serve` will use.
-        let store = SqliteStore::open(&lab.dir.path().join("state/warden.db")).unwrap();
-        for (agent, session, level) in [("responder", "sess-r", 80), ("triage", "sess-t", 70)] {
-            store
-                .raise_agent_taint(&AgentTaint {
-                    agent: agent.into(),
-                    session: session.into(),
-                    level,
-                    source: "mail.read_message".into(),
-                    at_ms: now - 1_000,
-                    until_ms: now + 3_600_000,
-                })
-                .unwrap();
-        }
+    // As the gateway records a flagged read, in the store `warden serve` will use.
+    for (agent, session, level) in [("responder", "sess-r", 80), ("triage", "sess-t", 70)] {
+        lab.taint(agent, session, level, now - 1_000, now + 3_600_000);
     }
     let warden = lab.serve();
     let base = format!("{}/console", warden.base());

@@ -12,30 +12,6 @@
 mod common;
 
 use common::*;
-use warden_store::{AgentTaint, SqliteStore, Store};
-
-fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    i64::try_from(since.as_millis()).unwrap()
-}
-
-/// The lab's store (`[store] path` in the example config), opened as another process would.
-fn store(lab: &Lab) -> SqliteStore {
-    SqliteStore::open(&lab.dir.path().join("state/warden.db")).unwrap()
-}
-
-fn taint(agent: &str, session: &str, level: i64, at_ms: i64, until_ms: i64) -> AgentTaint {
-    AgentTaint {
-        agent: agent.into(),
-        session: session.into(),
-        level,
-        source: "mail.read_message".into(),
-        at_ms,
-        until_ms,
-    }
-}
 
 fn list(lab: &Lab) -> Vec<String> {
     let (ok, out, err) = lab.cli(&["taint", "list"]);
@@ -47,30 +23,11 @@ fn list(lab: &Lab) -> Vec<String> {
 fn an_approver_clears_an_agents_taint_and_the_clear_is_recorded() {
     let lab = Lab::new();
     let now = now_ms();
-    {
-        let s = store(&lab);
-        s.raise_agent_taint(&taint(
-            "responder",
-            "sess-a",
-            45,
-            now - 60_000,
-            now + 3_600_000,
-        ))
-        .unwrap();
-        s.raise_agent_taint(&taint(
-            "responder",
-            "sess-b",
-            80,
-            now - 1_000,
-            now + 3_600_000,
-        ))
-        .unwrap();
-        s.raise_agent_taint(&taint("triage", "sess-t", 70, now - 1_000, now + 3_600_000))
-            .unwrap();
-        // Expired: not listed, not counted.
-        s.raise_agent_taint(&taint("intake", "sess-i", 90, now - 7_200_000, now - 1))
-            .unwrap();
-    }
+    lab.taint("responder", "sess-a", 45, now - 60_000, now + 3_600_000);
+    lab.taint("responder", "sess-b", 80, now - 1_000, now + 3_600_000);
+    lab.taint("triage", "sess-t", 70, now - 1_000, now + 3_600_000);
+    // Expired: not listed, not counted.
+    lab.taint("intake", "sess-i", 90, now - 7_200_000, now - 1);
 
     let listed = list(&lab);
     assert_eq!(listed.len(), 2, "{listed:?}");
@@ -138,15 +95,7 @@ fn an_approver_clears_an_agents_taint_and_the_clear_is_recorded() {
     assert_eq!(lab.events("taint_cleared").len(), 1);
 
     // A read after the clear taints the agent again, in whatever session.
-    store(&lab)
-        .raise_agent_taint(&taint(
-            "responder",
-            "sess-c",
-            30,
-            now_ms() + 1,
-            now + 3_600_000,
-        ))
-        .unwrap();
+    lab.taint("responder", "sess-c", 30, now_ms() + 1, now + 3_600_000);
     assert!(
         list(&lab)
             .iter()

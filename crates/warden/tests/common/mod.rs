@@ -15,6 +15,14 @@ use std::time::Duration;
 pub const TRIAGE: &str = "lab-triage-token";
 pub const RESPONDER: &str = "lab-responder-token";
 
+/// Milliseconds since the Unix epoch, as warden reads time.
+pub fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_millis()).unwrap()
+}
+
 pub fn warden_bin() -> &'static str {
     env!("CARGO_BIN_EXE_warden")
 }
@@ -93,6 +101,26 @@ impl Lab {
             .into_iter()
             .map(|c| c.tool)
             .collect()
+    }
+
+    /// The lab's warden store (`[store] path` of the example), opened as another process would.
+    pub fn store(&self) -> warden_store::SqliteStore {
+        warden_store::SqliteStore::open(&self.dir.path().join("state/warden.db")).unwrap()
+    }
+
+    /// Records that `agent` read a flagged text, as the gateway does, straight into the store.
+    pub fn taint(&self, agent: &str, session: &str, level: i64, at_ms: i64, until_ms: i64) {
+        use warden_store::Store;
+        self.store()
+            .raise_agent_taint(&warden_store::AgentTaint {
+                agent: agent.into(),
+                session: session.into(),
+                level,
+                source: "mail.read_message".into(),
+                at_ms,
+                until_ms,
+            })
+            .unwrap();
     }
 
     pub fn state(&self, server: &str) -> Value {
