@@ -11,6 +11,7 @@
 //! clears, exactly as `warden taint clear` does.
 
 use serde::{Deserialize, Serialize};
+use warden_core::{ApprovalStatus, Verdict};
 
 /// Where held calls live. Implemented by the gateway over its store; tests use an in-memory fake.
 pub trait ApprovalDesk: Send + Sync + 'static {
@@ -25,7 +26,7 @@ pub trait ApprovalDesk: Send + Sync + 'static {
         &self,
         id: &str,
         approver: &str,
-        approve: bool,
+        verdict: Verdict,
         reason: &str,
     ) -> Result<RequestView, DeskError>;
     /// The latest audit events that carry a decision, newest first, at most `limit`.
@@ -54,8 +55,7 @@ pub struct RequestView {
     pub created_ms: i64,
     /// Unix milliseconds; after this the request can only expire, never be approved.
     pub expires_ms: i64,
-    /// `pending`, `approved`, `denied`, `expired` or `executed`.
-    pub status: String,
+    pub status: ApprovalStatus,
     /// The agent that asked (`Agent::"responder"`).
     pub principal: String,
     /// The agent session it asked in; links to that session's trail.
@@ -86,7 +86,8 @@ pub struct RequestView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AnswerView {
     pub approver: String,
-    pub approve: bool,
+    #[serde(rename = "approve")]
+    pub verdict: Verdict,
     pub reason: String,
     pub at_ms: i64,
 }

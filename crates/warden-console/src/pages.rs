@@ -8,6 +8,7 @@
 use crate::auth::{CSRF_FIELD, SignedIn};
 use crate::desk::{DecisionView, RequestView, TaintCleared, TaintView};
 use crate::html::{Html, path_segment, relative, timestamp};
+use warden_core::{ApprovalStatus, Verdict};
 
 /// What every signed-in page needs besides its content.
 pub(crate) struct Frame<'a> {
@@ -119,13 +120,13 @@ fn signed_in(f: &Frame<'_>, title: &str, content: Html) -> String {
     document(title, body)
 }
 
-fn status_class(status: &str) -> &'static str {
+fn status_class(status: ApprovalStatus) -> &'static str {
     match status {
-        "pending" => "status st-pending",
-        "approved" => "status st-approved",
-        "executed" => "status st-executed",
-        "denied" => "status st-denied",
-        _ => "status",
+        ApprovalStatus::Pending => "status st-pending",
+        ApprovalStatus::Approved => "status st-approved",
+        ApprovalStatus::Executed => "status st-executed",
+        ApprovalStatus::Denied => "status st-denied",
+        ApprovalStatus::Expired => "status",
     }
 }
 
@@ -194,7 +195,11 @@ pub(crate) fn pending(f: &Frame<'_>, requests: &[RequestView]) -> String {
     h.raw("<table data-testid=\"pending-table\"><thead><tr><th>Requested</th><th>Action</th><th>Agent</th>")
         .raw("<th>Session</th><th>Category / stakes</th><th>Rule (owner)</th><th>Approvals</th><th>Expires</th></tr></thead><tbody>");
     for r in requests {
-        let approvals = r.answers.iter().filter(|a| a.approve).count();
+        let approvals = r
+            .answers
+            .iter()
+            .filter(|a| a.verdict == Verdict::Approve)
+            .count();
         h.raw("<tr data-testid=\"pending-row\" data-request-id=\"")
             .text(&r.id)
             .raw("\"><td>")
@@ -246,11 +251,11 @@ pub(crate) fn request(
     h.raw("<h1>Held call: <code data-testid=\"request-tool\">")
         .untrusted(&r.tool)
         .raw("</code></h1><p>Status: <span data-testid=\"request-status\" data-status=\"")
-        .text(&r.status)
+        .text(r.status.as_str())
         .raw("\" class=\"")
-        .raw(status_class(&r.status))
+        .raw(status_class(r.status))
         .raw("\">")
-        .text(&r.status)
+        .text(r.status.as_str())
         .raw("</span></p>");
     match message {
         Some(Message::Notice(m)) => {
@@ -307,7 +312,11 @@ pub(crate) fn request(
         .raw(" (")
         .text(&relative(r.expires_ms, f.now_ms))
         .raw(")</td></tr>");
-    let approvals = r.answers.iter().filter(|a| a.approve).count();
+    let approvals = r
+        .answers
+        .iter()
+        .filter(|a| a.verdict == Verdict::Approve)
+        .count();
     kv(&mut h, "Approvals", "request-approvals")
         .display(approvals)
         .raw(" of ")
@@ -378,7 +387,10 @@ pub(crate) fn request(
                 .raw("</td><td><code>")
                 .text(&a.approver)
                 .raw("</code></td><td>")
-                .raw(if a.approve { "approve" } else { "deny" })
+                .raw(match a.verdict {
+                    Verdict::Approve => "approve",
+                    Verdict::Deny => "deny",
+                })
                 .raw("</td><td>")
                 .text(&a.reason)
                 .raw("</td></tr>");
@@ -387,7 +399,7 @@ pub(crate) fn request(
     }
     h.raw("</section>");
 
-    if r.status == "pending" {
+    if r.status == ApprovalStatus::Pending {
         h.raw("<section><h2>Your answer</h2><form method=\"post\" action=\"");
         request_href(&mut h, f.base, &r.id);
         h.raw("/decide\" data-testid=\"decide-form\">");

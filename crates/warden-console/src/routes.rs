@@ -19,6 +19,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
+use warden_core::Verdict;
 
 /// Longest reason accepted, in characters.
 const MAX_REASON_CHARS: usize = 2000;
@@ -338,7 +339,9 @@ async fn answer(
     let approver = who.approver_id.clone();
     let request_id = id.clone();
     let draft = reason.clone();
-    let result = blocking(move || desk.decide(&request_id, &approver, approve, &reason)).await;
+    let result =
+        blocking(move || desk.decide(&request_id, &approver, Verdict::from(approve), &reason))
+            .await;
     match result {
         Ok(view) => {
             tracing::info!(approver = %who.approver_id, request = %id, approve, "console: answer recorded");

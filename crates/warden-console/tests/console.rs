@@ -21,6 +21,7 @@ use warden_console::{
     AnswerView, ApprovalDesk, ApproverLogin, ConsoleConfig, DecisionView, DeskError, EvidenceView,
     RequestView, TaintCleared, TaintView, router,
 };
+use warden_core::{ApprovalStatus, Verdict};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Call {
@@ -56,7 +57,7 @@ impl ApprovalDesk for FakeDesk {
         let all = self.requests.lock().unwrap();
         Ok(all
             .iter()
-            .filter(|r| r.status == "pending")
+            .filter(|r| r.status == ApprovalStatus::Pending)
             .cloned()
             .collect())
     }
@@ -75,9 +76,10 @@ impl ApprovalDesk for FakeDesk {
         &self,
         id: &str,
         approver: &str,
-        approve: bool,
+        verdict: Verdict,
         reason: &str,
     ) -> Result<RequestView, DeskError> {
+        let approve = verdict == Verdict::Approve;
         self.calls.lock().unwrap().push(Call {
             id: id.into(),
             approver: approver.into(),
@@ -99,15 +101,19 @@ impl ApprovalDesk for FakeDesk {
         }
         r.answers.push(AnswerView {
             approver: approver.into(),
-            approve,
+            verdict,
             reason: reason.into(),
             at_ms: 1,
         });
-        let yes = r.answers.iter().filter(|a| a.approve).count();
+        let yes = r
+            .answers
+            .iter()
+            .filter(|a| a.verdict == Verdict::Approve)
+            .count();
         if !approve {
-            r.status = "denied".into();
+            r.status = ApprovalStatus::Denied;
         } else if yes >= usize::from(r.approvals_needed) {
-            r.status = "approved".into();
+            r.status = ApprovalStatus::Approved;
         }
         Ok(r.clone())
     }
@@ -157,7 +163,7 @@ fn held(id: &str, tool: &str, needed: u8) -> RequestView {
         id: id.into(),
         created_ms: 1_780_000_000_000,
         expires_ms: 4_102_444_800_000,
-        status: "pending".into(),
+        status: ApprovalStatus::Pending,
         principal: "Agent::\"responder\"".into(),
         session: "sess-7".into(),
         tool: tool.into(),
@@ -256,7 +262,7 @@ fn setup_with(secure: bool, ttl: Duration) -> (Router, Arc<FakeDesk>) {
             held("req-1", "edr.isolate_host", 1),
             held("req-2", "idp.disable_account", 2),
             RequestView {
-                status: "approved".into(),
+                status: ApprovalStatus::Approved,
                 ..held("req-old", "tickets.close", 1)
             },
             RequestView {

@@ -4,10 +4,12 @@
 //! decision and the audit event are plain data, so the policy, ledger and screen crates can be
 //! tested with values alone.
 
+pub mod approval;
 pub mod canonical;
 pub mod event;
 pub mod tool;
 
+pub use approval::{ApprovalAnswer, ApprovalKind, ApprovalStatus, UnknownName, Verdict};
 pub use canonical::{ArgsDigest, canonical_json, sha256_hex};
 pub use event::{AuditEvent, EventKind};
 pub use tool::{Effect, Outcome, Principal, SessionId, Stakes, ToolCall, ToolLabels, ToolName};

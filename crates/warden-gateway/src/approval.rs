@@ -10,61 +10,9 @@
 //! - an approval is used once: `consume` moves it to `executed`, and only an `approved` request
 //!   bound to the same principal, session, tool, argument digest and policy version matches.
 
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Pending,
-    Approved,
-    Denied,
-    Expired,
-    Executed,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Approved => "approved",
-            Status::Denied => "denied",
-            Status::Expired => "expired",
-            Status::Executed => "executed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        [
-            Status::Pending,
-            Status::Approved,
-            Status::Denied,
-            Status::Expired,
-            Status::Executed,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Answer {
-    pub approver: String,
-    pub approve: bool,
-    pub reason: String,
-    pub at_ms: i64,
-}
-
-/// What the state machine needs of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ticket {
-    pub principal: String,
-    pub category: String,
-    pub approvals_needed: u8,
-    pub expires_ms: i64,
-    pub status: Status,
-    pub answers: Vec<Answer>,
-}
+use warden_core::{ApprovalAnswer, ApprovalStatus, Verdict};
+use warden_store::PendingRequest;
 
 /// Who may answer what: approver id → categories.
 #[derive(Debug, Clone, Default)]
@@ -109,58 +57,57 @@ pub enum Refusal {
     AlreadyAnswered(String),
 }
 
-/// Applies an answer. On `Err` the ticket is unchanged — except that an expired pending request
-/// is moved to `Expired` (and the caller should record that).
+/// Applies an answer to `request` (its status and answers). On `Err` the request is unchanged
+/// — except that an expired open request is moved to `Expired` (and the caller records that).
 pub fn answer(
-    ticket: &mut Ticket,
+    request: &mut PendingRequest,
     approvers: &Approvers,
     approver: &str,
-    approve: bool,
+    verdict: Verdict,
     reason: &str,
     now_ms: i64,
-) -> Result<Status, Refusal> {
-    if expire(ticket, now_ms) {
+) -> Result<ApprovalStatus, Refusal> {
+    if expire(request, now_ms) {
         return Err(Refusal::Expired);
     }
-    if ticket.status != Status::Pending {
-        return Err(Refusal::NotPending(ticket.status.as_str()));
+    if request.status != ApprovalStatus::Pending {
+        return Err(Refusal::NotPending(request.status.as_str()));
     }
-    if approver == ticket.principal {
+    if approver == request.principal {
         return Err(Refusal::Requester);
     }
-    if !approvers.may_answer(approver, &ticket.category) {
+    if !approvers.may_answer(approver, &request.category) {
         return Err(Refusal::NotAnApprover(
             approver.to_string(),
-            ticket.category.clone(),
+            request.category.clone(),
         ));
     }
     if reason.trim().is_empty() {
         return Err(Refusal::NoReason);
     }
-    if ticket.answers.iter().any(|a| a.approver == approver) {
+    if request.answers.iter().any(|a| a.approver == approver) {
         return Err(Refusal::AlreadyAnswered(approver.to_string()));
     }
-    ticket.answers.push(Answer {
+    request.answers.push(ApprovalAnswer {
         approver: approver.to_string(),
-        approve,
+        verdict,
         reason: reason.trim().to_string(),
         at_ms: now_ms,
     });
-    let approvals = ticket.answers.iter().filter(|a| a.approve).count();
-    ticket.status = if !approve {
-        Status::Denied
-    } else if approvals >= usize::from(ticket.approvals_needed.max(1)) {
-        Status::Approved
-    } else {
-        Status::Pending
+    request.status = match verdict {
+        Verdict::Deny => ApprovalStatus::Denied,
+        Verdict::Approve if request.approvals() >= usize::from(request.approvals_needed()) => {
+            ApprovalStatus::Approved
+        }
+        Verdict::Approve => ApprovalStatus::Pending,
     };
-    Ok(ticket.status)
+    Ok(request.status)
 }
 
 /// Moves a pending or approved-but-unused request past its expiry to `Expired`.
-pub fn expire(ticket: &mut Ticket, now_ms: i64) -> bool {
-    if matches!(ticket.status, Status::Pending | Status::Approved) && now_ms >= ticket.expires_ms {
-        ticket.status = Status::Expired;
+pub fn expire(request: &mut PendingRequest, now_ms: i64) -> bool {
+    if request.status.is_open() && now_ms >= request.expires_ms {
+        request.status = ApprovalStatus::Expired;
         return true;
     }
     false
@@ -181,15 +128,16 @@ mod tests {
         ]))
     }
 
-    fn ticket(needed: u8) -> Ticket {
-        Ticket {
-            principal: "responder".into(),
-            category: "containment".into(),
-            approvals_needed: needed,
-            expires_ms: 1_000,
-            status: Status::Pending,
-            answers: vec![],
-        }
+    fn ticket(needed: u8) -> PendingRequest {
+        serde_json::from_value(serde_json::json!({
+            "id": "apr_1", "created_ms": 0, "principal": "responder", "session": "s",
+            "tool": "edr.isolate_host", "args": {}, "args_digest": "sha256:00",
+            "policy_version": "v", "rule": "r",
+            "approval": if needed == 2 { "two-person" } else { "required" },
+            "status": "pending", "rationale": null, "category": "containment",
+            "expires_ms": 1_000
+        }))
+        .unwrap()
     }
 
     #[test]
@@ -200,15 +148,15 @@ mod tests {
                 &mut t,
                 &approvers(),
                 "alice",
-                true,
+                Verdict::Approve,
                 "host is compromised",
                 10
             ),
-            Ok(Status::Approved)
+            Ok(ApprovalStatus::Approved)
         );
         assert_eq!(t.answers.len(), 1);
         assert_eq!(
-            answer(&mut t, &approvers(), "bob", false, "late", 11),
+            answer(&mut t, &approvers(), "bob", Verdict::Deny, "late", 11),
             Err(Refusal::NotPending("approved"))
         );
     }
@@ -217,17 +165,24 @@ mod tests {
     fn two_person_needs_two_different_people() {
         let mut t = ticket(2);
         assert_eq!(
-            answer(&mut t, &approvers(), "alice", true, "yes", 10),
-            Ok(Status::Pending)
+            answer(&mut t, &approvers(), "alice", Verdict::Approve, "yes", 10),
+            Ok(ApprovalStatus::Pending)
         );
         assert_eq!(
-            answer(&mut t, &approvers(), "alice", true, "yes again", 11),
+            answer(
+                &mut t,
+                &approvers(),
+                "alice",
+                Verdict::Approve,
+                "yes again",
+                11
+            ),
             Err(Refusal::AlreadyAnswered("alice".into()))
         );
-        assert_eq!(t.status, Status::Pending);
+        assert_eq!(t.status, ApprovalStatus::Pending);
         assert_eq!(
-            answer(&mut t, &approvers(), "bob", true, "agreed", 12),
-            Ok(Status::Approved)
+            answer(&mut t, &approvers(), "bob", Verdict::Approve, "agreed", 12),
+            Ok(ApprovalStatus::Approved)
         );
     }
 
@@ -235,10 +190,17 @@ mod tests {
     fn the_requester_never_approves_even_if_configured_as_approver() {
         let mut t = ticket(1);
         assert_eq!(
-            answer(&mut t, &approvers(), "responder", true, "trust me", 10),
+            answer(
+                &mut t,
+                &approvers(),
+                "responder",
+                Verdict::Approve,
+                "trust me",
+                10
+            ),
             Err(Refusal::Requester)
         );
-        assert_eq!(t.status, Status::Pending);
+        assert_eq!(t.status, ApprovalStatus::Pending);
         assert!(t.answers.is_empty());
     }
 
@@ -247,34 +209,41 @@ mod tests {
         let mut t = ticket(1);
         t.category = "identity".into();
         assert!(matches!(
-            answer(&mut t, &approvers(), "alice", true, "x", 10),
+            answer(&mut t, &approvers(), "alice", Verdict::Approve, "x", 10),
             Err(Refusal::NotAnApprover(..))
         ));
         assert!(matches!(
-            answer(&mut t, &approvers(), "mallory", true, "x", 10),
+            answer(&mut t, &approvers(), "mallory", Verdict::Approve, "x", 10),
             Err(Refusal::NotAnApprover(..))
         ));
         assert_eq!(
-            answer(&mut t, &approvers(), "bob", true, "  ", 10),
+            answer(&mut t, &approvers(), "bob", Verdict::Approve, "  ", 10),
             Err(Refusal::NoReason)
         );
-        assert_eq!(t.status, Status::Pending);
+        assert_eq!(t.status, ApprovalStatus::Pending);
     }
 
     #[test]
     fn a_denial_denies_and_expiry_denies() {
         let mut t = ticket(2);
-        answer(&mut t, &approvers(), "alice", true, "ok", 10).unwrap();
+        answer(&mut t, &approvers(), "alice", Verdict::Approve, "ok", 10).unwrap();
         assert_eq!(
-            answer(&mut t, &approvers(), "bob", false, "not this host", 11),
-            Ok(Status::Denied)
+            answer(
+                &mut t,
+                &approvers(),
+                "bob",
+                Verdict::Deny,
+                "not this host",
+                11
+            ),
+            Ok(ApprovalStatus::Denied)
         );
 
         let mut t = ticket(1);
         assert_eq!(
-            answer(&mut t, &approvers(), "alice", true, "ok", 1_000),
+            answer(&mut t, &approvers(), "alice", Verdict::Approve, "ok", 1_000),
             Err(Refusal::Expired)
         );
-        assert_eq!(t.status, Status::Expired);
+        assert_eq!(t.status, ApprovalStatus::Expired);
     }
 }

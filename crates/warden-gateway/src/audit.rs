@@ -21,6 +21,37 @@ pub type Appending<'a> = Pin<Box<dyn Future<Output = Result<u64, AuditError>> + 
 #[error("the audit log could not record the event: {0}")]
 pub struct AuditError(#[from] pub LedgerError);
 
+/// A value whose event the audit log made durable, and the index it got: a receipt. Only
+/// [`record`] makes one, after the append succeeded — so code that holds a `Recorded<Decision>`
+/// holds proof that the decision is on the record (as rustls makes a verified certificate only
+/// through its verifier).
+#[derive(Debug)]
+pub struct Recorded<T> {
+    value: T,
+    index: u64,
+}
+
+impl<T> Recorded<T> {
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// The event's index in the log.
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+}
+
+/// Makes `event`, which records `value`, durable; the receipt for `value` once it is.
+pub async fn record<T>(
+    log: &dyn AuditLog,
+    event: &warden_core::AuditEvent,
+    value: T,
+) -> Result<Recorded<T>, AuditError> {
+    let index = log.append_async(event).await?;
+    Ok(Recorded { value, index })
+}
+
 pub trait AuditLog: Send + Sync {
     /// Makes `event` durable and returns its index in the log.
     fn append(&self, event: &warden_core::AuditEvent) -> Result<u64, AuditError>;

@@ -2,21 +2,61 @@
 //! the console, expiry, single use, notifications — and an audit event for every step.
 //!
 //! A held call returns at once with its request id (or waits up to `approvals.wait_secs`). Once
-//! humans approve, the agent retries the *same* call in the *same* session: the pipeline finds
-//! the approved request bound to that principal, session, tool, argument digest and policy
-//! version, moves it to `executed` by compare-and-swap, and only then forwards. A retry with other
-//! arguments, from another session, or after the policy changed, is a new request.
+//! humans approve, the agent retries the *same* call in the *same* session. Before that retry
+//! runs, three things must hold, in this order:
+//! 1. **The ledger proves the approvals** ([`prove`]): the approval steps recorded for exactly
+//!    this request — its arguments and policy version — name enough distinct approvers of the
+//!    category (two for a two-person rule, whatever the stored row says), none of them the agent,
+//!    and no denial. The `pending` row is working state; someone who edits it approves nothing.
+//! 2. **The budgets have room**: an approval is spent only on a call that is forwarded.
+//! 3. **The request is taken**, by one compare-and-swap from `approved` to `executed`, so it runs
+//!    once. Only then is `executed` recorded.
+//!
+//! Every change to a request is one compare-and-swap on its whole row (status and answers), and
+//! its ledger step is written after the change it records: two approvers answering at the same
+//! moment both count, and the ledger never shows an answer that did not take effect.
 
-use crate::approval::{self, Approvers, Status, Ticket};
-use crate::audit::AuditLog;
+use crate::approval::{self, Approvers};
+use crate::audit::{AuditError, AuditLog};
 use crate::notify::{HeldCall, Secret, Webhook, slack_message};
-use crate::pipeline::{CallError, Gateway, now_ms};
+use crate::pipeline::{CallError, Gateway};
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-use warden_core::{ArgsDigest, AuditEvent, EventKind, ToolCall};
+use warden_core::{ApprovalStatus, ArgsDigest, AuditEvent, EventKind, ToolCall, Verdict};
 use warden_policy::{Config, Decision};
-use warden_store::{ApprovalAnswer, PendingRequest, Store};
+use warden_store::{EventFilter, PendingRequest, Store, StoreError};
+
+/// How often a change to a request is re-applied after another writer changed it first.
+const RETRIES: usize = 32;
+
+/// warden could not read or change the gate's state, or record a step.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("request `{0}` kept changing while warden updated it; try again")]
+    Busy(String),
+}
+
+impl GateError {
+    /// Whether trying again later may succeed (the store was unreachable or busy), as opposed
+    /// to a stored record being wrong.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Store(e) => e.is_transient(),
+            Self::Audit(_) | Self::Busy(_) => true,
+        }
+    }
+}
+
+impl From<GateError> for CallError {
+    fn from(e: GateError) -> Self {
+        CallError::Internal(e.to_string())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
@@ -24,10 +64,20 @@ pub enum AnswerError {
     NotFound(String),
     #[error("{0}")]
     Refused(#[from] approval::Refusal),
-    #[error("the request changed while you answered; look again")]
-    Conflict,
     #[error("warden could not record the answer: {0}")]
-    Internal(String),
+    Failed(#[from] GateError),
+}
+
+impl From<StoreError> for AnswerError {
+    fn from(e: StoreError) -> Self {
+        Self::Failed(GateError::Store(e))
+    }
+}
+
+impl From<AuditError> for AnswerError {
+    fn from(e: AuditError) -> Self {
+        Self::Failed(GateError::Audit(e))
+    }
 }
 
 pub fn approvers(config: &Config) -> Approvers {
@@ -41,28 +91,46 @@ pub fn approvers(config: &Config) -> Approvers {
     )
 }
 
-fn ticket(r: &PendingRequest) -> Ticket {
-    Ticket {
-        principal: r.principal.clone(),
-        category: r.category.clone(),
-        approvals_needed: r.approvals_needed.max(1),
-        expires_ms: r.expires_ms,
-        status: Status::parse(&r.status).unwrap_or(Status::Denied),
-        answers: r
-            .answers
-            .iter()
-            .map(|a| approval::Answer {
-                approver: a.approver.clone(),
-                approve: a.approve,
-                reason: a.reason.clone(),
-                at_ms: a.at_ms,
-            })
-            .collect(),
-    }
+/// The outcome of [`swap`].
+enum Swap<T> {
+    /// No such request.
+    Missing,
+    /// `change` wanted no change.
+    Kept,
+    /// The request as stored now, and what `change` returned.
+    Done(Box<PendingRequest>, T),
 }
 
-pub(crate) fn step_event(r: &PendingRequest, step: &str, detail: serde_json::Value) -> AuditEvent {
-    let mut e = AuditEvent::new(EventKind::Approval, now_ms());
+/// Reads request `id`, lets `change` edit it, and stores the edit only if nobody changed the
+/// request meanwhile; otherwise reads it again and re-applies `change` to what is there now.
+/// `change` returns `Ok(None)` to leave the request as it is.
+fn swap<T, E: From<StoreError> + From<GateError>>(
+    store: &dyn Store,
+    id: &str,
+    mut change: impl FnMut(&mut PendingRequest) -> Result<Option<T>, E>,
+) -> Result<Swap<T>, E> {
+    for _ in 0..RETRIES {
+        let Some(mut r) = store.pending_request(id)? else {
+            return Ok(Swap::Missing);
+        };
+        let Some(t) = change(&mut r)? else {
+            return Ok(Swap::Kept);
+        };
+        if store.update_pending(&r)? {
+            r.revision += 1;
+            return Ok(Swap::Done(Box::new(r), t));
+        }
+    }
+    Err(GateError::Busy(id.to_string()).into())
+}
+
+pub(crate) fn step_event(
+    r: &PendingRequest,
+    step: &str,
+    detail: serde_json::Value,
+    now_ms: i64,
+) -> AuditEvent {
+    let mut e = AuditEvent::new(EventKind::Approval, now_ms);
     e.principal = Some(r.principal.clone());
     e.session = Some(r.session.clone());
     e.tool = Some(r.tool.clone());
@@ -72,7 +140,7 @@ pub(crate) fn step_event(r: &PendingRequest, step: &str, detail: serde_json::Val
     e.request_id = Some(r.id.clone());
     e.args_digest = Some(r.args_digest.clone());
     e.policy_version = Some(r.policy_version.clone());
-    e.decision = Some(r.status.clone());
+    e.decision = Some(r.status.as_str().to_string());
     let mut d = json!({"step": step});
     if let (Some(o), serde_json::Value::Object(extra)) = (d.as_object_mut(), detail) {
         o.extend(extra);
@@ -81,103 +149,94 @@ pub(crate) fn step_event(r: &PendingRequest, step: &str, detail: serde_json::Val
     e
 }
 
-/// Records an approver's answer. Synchronous: the CLI and the console call it directly.
+/// Records an approver's answer at `now_ms`. Synchronous: the CLI and the console call it
+/// directly. The answer and the request's new status are stored in one compare-and-swap (an
+/// answer that raced another is applied again to what that one left); the ledger step follows.
+#[allow(clippy::too_many_arguments)]
 pub fn answer(
     store: &dyn Store,
     audit: &dyn AuditLog,
     config: &Config,
     id: &str,
     approver: &str,
-    approve: bool,
+    verdict: Verdict,
     reason: &str,
+    now_ms: i64,
 ) -> Result<PendingRequest, AnswerError> {
-    let mut request = store
-        .pending_request(id)
-        .map_err(|e| AnswerError::Internal(e.to_string()))?
-        .ok_or_else(|| AnswerError::NotFound(id.to_string()))?;
-    let before = request.status.clone();
-    let mut t = ticket(&request);
-    let outcome = approval::answer(
-        &mut t,
-        &approvers(config),
-        approver,
-        approve,
-        reason,
-        now_ms(),
-    );
-    if let Err(approval::Refusal::Expired) = &outcome {
-        expire_one(store, audit, &mut request, &before)?;
-    }
-    let status = outcome?;
-    request.status = status.as_str().to_string();
-    request.answers = t
-        .answers
-        .iter()
-        .map(|a| ApprovalAnswer {
-            approver: a.approver.clone(),
-            approve: a.approve,
-            reason: a.reason.clone(),
-            at_ms: a.at_ms,
-        })
-        .collect();
-    // The answer is on the record before it can take effect.
-    let step = if approve { "approved" } else { "denied" };
-    audit
-        .append(&step_event(
-            &request,
-            step,
-            json!({"approver": approver, "reason": reason.trim(),
-                   "approvals": t.answers.iter().filter(|a| a.approve).count(),
-                   "approvals_needed": request.approvals_needed}),
-        ))
-        .map_err(|e| AnswerError::Internal(e.to_string()))?;
-    if !store
-        .update_pending(&request, &before)
-        .map_err(|e| AnswerError::Internal(e.to_string()))?
-    {
-        return Err(AnswerError::Conflict);
-    }
+    let approvers = approvers(config);
+    let swapped = swap(store, id, |r| {
+        match approval::answer(r, &approvers, approver, verdict, reason, now_ms) {
+            Ok(_) => Ok(Some(None)),
+            // The expiry is stored (and recorded below) before the refusal is returned.
+            Err(approval::Refusal::Expired) => Ok(Some(Some(approval::Refusal::Expired))),
+            Err(refusal) => Err(AnswerError::Refused(refusal)),
+        }
+    })?;
+    let request = match swapped {
+        Swap::Missing | Swap::Kept => return Err(AnswerError::NotFound(id.to_string())),
+        Swap::Done(r, Some(refusal)) => {
+            audit.append(&step_event(
+                &r,
+                "expired",
+                json!({"expires_ms": r.expires_ms}),
+                now_ms,
+            ))?;
+            return Err(refusal.into());
+        }
+        Swap::Done(r, None) => *r,
+    };
+    audit.append(&step_event(
+        &request,
+        verdict.step(),
+        json!({"approver": approver, "reason": reason.trim(),
+               "approvals": request.approvals(),
+               "approvals_needed": request.approvals_needed()}),
+        now_ms,
+    ))?;
     Ok(request)
 }
 
-fn expire_one(
+/// Moves request `id` to `expired` if it is still open; records the step. Whether it moved.
+pub(crate) fn expire_request(
     store: &dyn Store,
     audit: &dyn AuditLog,
-    request: &mut PendingRequest,
-    before: &str,
-) -> Result<bool, AnswerError> {
-    request.status = Status::Expired.as_str().to_string();
-    if store
-        .update_pending(request, before)
-        .map_err(|e| AnswerError::Internal(e.to_string()))?
-    {
-        audit
-            .append(&step_event(
-                request,
-                "expired",
-                json!({"expires_ms": request.expires_ms}),
-            ))
-            .map_err(|e| AnswerError::Internal(e.to_string()))?;
-        return Ok(true);
+    id: &str,
+    detail: serde_json::Value,
+    now_ms: i64,
+    due: impl Fn(&PendingRequest) -> bool,
+) -> Result<bool, GateError> {
+    let swapped = swap::<(), GateError>(store, id, |r| {
+        Ok((r.status.is_open() && due(r)).then(|| r.status = ApprovalStatus::Expired))
+    })?;
+    match swapped {
+        Swap::Done(r, ()) => {
+            audit.append(&step_event(&r, "expired", detail, now_ms))?;
+            Ok(true)
+        }
+        Swap::Missing | Swap::Kept => Ok(false),
     }
-    Ok(false)
 }
 
 /// Moves every overdue pending or unused approved request to `expired` (expiry means deny).
 pub fn expire_overdue(
     store: &dyn Store,
     audit: &dyn AuditLog,
-    now: i64,
-) -> Result<Vec<String>, AnswerError> {
+    now_ms: i64,
+) -> Result<Vec<String>, GateError> {
     let mut expired = Vec::new();
-    for mut r in store
-        .pending()
-        .map_err(|e| AnswerError::Internal(e.to_string()))?
-    {
-        let mut t = ticket(&r);
-        let before = r.status.clone();
-        if approval::expire(&mut t, now) && expire_one(store, audit, &mut r, &before)? {
-            expired.push(r.id.clone());
+    for r in store.pending()? {
+        if r.status.is_open()
+            && now_ms >= r.expires_ms
+            && expire_request(
+                store,
+                audit,
+                &r.id,
+                json!({"expires_ms": r.expires_ms}),
+                now_ms,
+                |r| now_ms >= r.expires_ms,
+            )?
+        {
+            expired.push(r.id);
         }
     }
     Ok(expired)
@@ -189,41 +248,201 @@ pub fn escalate_due(
     store: &dyn Store,
     audit: &dyn AuditLog,
     config: &Config,
-    now: i64,
-) -> Result<Vec<(PendingRequest, String)>, AnswerError> {
-    let mut due = Vec::new();
-    for mut r in store
-        .pending()
-        .map_err(|e| AnswerError::Internal(e.to_string()))?
-    {
+    now_ms: i64,
+) -> Result<Vec<(PendingRequest, String)>, GateError> {
+    let due = |r: &PendingRequest| {
+        let threshold = r.created_ms + (r.expires_ms - r.created_ms) * 4 / 5;
+        r.status == ApprovalStatus::Pending
+            && !r.escalated
+            && now_ms >= threshold
+            && now_ms < r.expires_ms
+    };
+    let mut escalated = Vec::new();
+    for r in store.pending()? {
         let Some(contact) = config.approvals.escalation_for(&r.category) else {
             continue;
         };
-        let threshold = r.created_ms + (r.expires_ms - r.created_ms) * 4 / 5;
-        if r.status != "pending" || r.escalated || now < threshold || now >= r.expires_ms {
+        if !due(&r) {
             continue;
         }
-        r.escalated = true;
-        if store
-            .update_pending(&r, "pending")
-            .map_err(|e| AnswerError::Internal(e.to_string()))?
-        {
-            audit
-                .append(&step_event(
-                    &r,
-                    "escalated",
-                    json!({"contact": contact, "expires_ms": r.expires_ms}),
-                ))
-                .map_err(|e| AnswerError::Internal(e.to_string()))?;
-            due.push((r, contact.to_string()));
+        let swapped =
+            swap::<(), GateError>(store, &r.id, |r| Ok(due(r).then(|| r.escalated = true)))?;
+        if let Swap::Done(r, ()) = swapped {
+            audit.append(&step_event(
+                &r,
+                "escalated",
+                json!({"contact": contact, "expires_ms": r.expires_ms}),
+                now_ms,
+            ))?;
+            escalated.push((*r, contact.to_string()));
         }
     }
-    Ok(due)
+    Ok(escalated)
+}
+
+/// A text member of an event's detail.
+fn text<'a>(detail: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    detail.get(key).and_then(|v| v.as_str())
+}
+
+/// Why the ledger does not back an approved request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unproven {
+    #[error(
+        "request `{id}` is marked approved, but the ledger records {found} of the {needed} \
+         approvals it needs; it was refused"
+    )]
+    TooFew {
+        id: String,
+        found: usize,
+        needed: u8,
+    },
+    #[error("request `{id}` is marked approved, but the ledger records a denial; it was refused")]
+    Denied { id: String },
+}
+
+/// Checks in the ledger that request `r` was approved as `decision` requires: distinct
+/// approvers of the decision's category (not the agent), each recorded approving exactly these
+/// arguments under this policy version, at least as many as the decision's approval kind needs,
+/// and no denial. The stored row's own answers and counts are not trusted.
+pub fn prove(
+    store: &dyn Store,
+    config: &Config,
+    r: &PendingRequest,
+    decision: &Decision,
+) -> Result<Result<(), Unproven>, StoreError> {
+    let needed = match decision.approval() {
+        Some(warden_policy::Approval::TwoPerson) => 2,
+        _ => 1,
+    }
+    .max(r.approvals_needed());
+    let approvers = approvers(config);
+    let filter = EventFilter {
+        kind: Some(EventKind::Approval.as_str().to_string()),
+        principal: Some(r.principal.clone()),
+        session: Some(r.session.clone()),
+        tool: Some(r.tool.clone()),
+        ..EventFilter::default()
+    };
+    let mut approved = BTreeSet::new();
+    for entry in warden_store::ledger::read_events(store, &filter)? {
+        let e = entry.event;
+        let bound = e.request_id.as_deref() == Some(r.id.as_str())
+            && e.principal.as_deref() == Some(r.principal.as_str())
+            && e.tool.as_deref() == Some(r.tool.as_str())
+            && e.args_digest.as_deref() == Some(r.args_digest.as_str())
+            && e.policy_version.as_deref() == Some(decision.policy_version());
+        if !bound {
+            continue;
+        }
+        let detail = e.detail.unwrap_or_default();
+        let approver = text(&detail, "approver").unwrap_or_default();
+        match text(&detail, "step") {
+            Some("denied") => return Ok(Err(Unproven::Denied { id: r.id.clone() })),
+            Some("approved")
+                if approver != r.principal
+                    && approvers.may_answer(approver, decision.category()) =>
+            {
+                approved.insert(approver.to_string());
+            }
+            _ => {}
+        }
+    }
+    if approved.len() < usize::from(needed) {
+        return Ok(Err(Unproven::TooFew {
+            id: r.id.clone(),
+            found: approved.len(),
+            needed,
+        }));
+    }
+    Ok(Ok(()))
+}
+
+/// An approved request, proven by the ledger and moved to `executed` for exactly one call. Made
+/// only by [`Gateway::take_approval`]; the one way to an upstream for a held call.
+#[derive(Debug)]
+pub struct Taken {
+    request: PendingRequest,
+}
+
+impl Taken {
+    pub fn request(&self) -> &PendingRequest {
+        &self.request
+    }
+}
+
+/// A request the ledger shows as executed without the approvals it asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnapprovedExecution {
+    pub request_id: String,
+    pub index: u64,
+    pub approvals: usize,
+    pub needed: u64,
+}
+
+impl std::fmt::Display for UnapprovedExecution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "leaf {}: request `{}` executed with {} of the {} approvals it needed",
+            self.index, self.request_id, self.approvals, self.needed
+        )
+    }
+}
+
+/// Every request the ledger shows executed without its approvals: fewer distinct approvers
+/// recorded before the `executed` step than its `asked` step needed (an `executed` with no
+/// `asked` needed at least one), or a recorded denial.
+pub fn unapproved_executions(store: &dyn Store) -> Result<Vec<UnapprovedExecution>, StoreError> {
+    #[derive(Default)]
+    struct Seen {
+        needed: Option<u64>,
+        approvers: BTreeSet<String>,
+        denied: bool,
+    }
+    let filter = EventFilter {
+        kind: Some(EventKind::Approval.as_str().to_string()),
+        ..EventFilter::default()
+    };
+    let mut requests: BTreeMap<String, Seen> = BTreeMap::new();
+    let mut found = Vec::new();
+    for entry in warden_store::ledger::read_events(store, &filter)? {
+        let Some(id) = entry.event.request_id.clone() else {
+            continue;
+        };
+        let detail = entry.event.detail.unwrap_or_default();
+        let seen = requests.entry(id.clone()).or_default();
+        match text(&detail, "step") {
+            Some("asked") => {
+                seen.needed = detail.get("approvals_needed").and_then(|n| n.as_u64());
+            }
+            Some("approved") => {
+                if let Some(who) = text(&detail, "approver") {
+                    seen.approvers.insert(who.to_string());
+                }
+            }
+            Some("denied") => seen.denied = true,
+            Some("executed") => {
+                let needed = seen.needed.unwrap_or(1).max(1);
+                let approvals = seen.approvers.len();
+                if seen.denied || (approvals as u64) < needed {
+                    found.push(UnapprovedExecution {
+                        request_id: id,
+                        index: entry.index,
+                        approvals,
+                        needed,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(found)
 }
 
 impl Gateway {
     /// Tells escalation contacts about requests close to expiring (through the webhook).
-    pub async fn escalate(&self, due: Vec<(PendingRequest, String)>) {
+    pub async fn escalate(&self, due: Vec<(PendingRequest, String)>, now_ms: i64) {
         let settings = &self.config().approvals;
         let (Some(url), Some(secret)) = (&settings.webhook_url, &settings.webhook_secret) else {
             return;
@@ -232,7 +451,7 @@ impl Gateway {
             let Ok(webhook) = Webhook::new(url, Secret::new(secret.as_bytes().to_vec())) else {
                 return;
             };
-            let minutes = (r.expires_ms - now_ms()).max(0) / 60_000;
+            let minutes = (r.expires_ms - now_ms).max(0) / 60_000;
             let text = format!(
                 "Escalation to {contact}: `{}` by `{}` (request {}) expires unanswered in {minutes} min; expiry means deny. {}/requests/{}",
                 r.tool,
@@ -249,52 +468,105 @@ impl Gateway {
         }
     }
 
-    /// The approved, unexpired, unused request for exactly this call, moved to `executed`.
-    pub(crate) async fn take_approval(
+    /// The approved, unexpired request bound to exactly this call — principal, session, tool,
+    /// argument digest and policy version — if there is one. Nothing changes yet.
+    pub(crate) async fn approved_for(
         &self,
         call: &ToolCall,
         decision: &Decision,
+        now_ms: i64,
     ) -> Result<Option<PendingRequest>, CallError> {
         let principal = call.principal.0.clone();
         let session = call.session.0.clone();
         let tool = call.tool.to_string();
         let digest = ArgsDigest::of(&call.args_value()).0;
         let version = decision.policy_version().to_string();
-        self.blocking(move |store, audit| {
-            let now = now_ms();
-            let candidates = store.pending().map_err(|e| e.to_string())?;
-            for mut r in candidates.into_iter().filter(|r| {
-                r.status == "approved"
+        self.blocking(move |store, _| {
+            Ok::<_, StoreError>(store.pending()?.into_iter().find(|r| {
+                r.status == ApprovalStatus::Approved
                     && r.principal == principal
                     && r.session == session
                     && r.tool == tool
                     && r.args_digest == digest
                     && r.policy_version == version
-                    && now < r.expires_ms
-            }) {
-                r.status = "executed".into();
-                if store
-                    .update_pending(&r, "approved")
-                    .map_err(|e| e.to_string())?
-                {
-                    audit
-                        .append(&step_event(&r, "executed", json!({})))
-                        .map_err(|e| e.to_string())?;
-                    return Ok(Some(r));
-                }
-            }
-            Ok(None)
+                    && now_ms < r.expires_ms
+            }))
         })
         .await
     }
 
-    /// Waits up to `approvals.wait_secs` for a held request to be answered; the approved request
-    /// (already moved to `executed`) when humans said yes in time.
+    /// Checks request `r` against the ledger ([`prove`]) under `config`.
+    pub(crate) async fn prove(
+        &self,
+        config: &std::sync::Arc<Config>,
+        r: &PendingRequest,
+        decision: &Decision,
+    ) -> Result<Result<(), Unproven>, CallError> {
+        let (config, r, decision) = (config.clone(), r.clone(), decision.clone());
+        self.blocking(move |store, _| prove(store, &config, &r, &decision))
+            .await
+    }
+
+    /// Moves approved request `r` to `executed` by compare-and-swap, if it is still approved,
+    /// bound to this call and unexpired: exactly one retry gets it. The caller proved it and
+    /// counted the budgets; the `executed` step is recorded by [`Gateway::executed`].
+    pub(crate) async fn take_approval(
+        &self,
+        call: &ToolCall,
+        r: &PendingRequest,
+        now_ms: i64,
+    ) -> Result<Option<Taken>, CallError> {
+        let id = r.id.clone();
+        let principal = call.principal.0.clone();
+        let session = call.session.0.clone();
+        let tool = call.tool.to_string();
+        let digest = ArgsDigest::of(&call.args_value()).0;
+        let version = r.policy_version.clone();
+        self.blocking(move |store, _| {
+            let swapped = swap::<(), GateError>(store, &id, |r| {
+                let bound = r.status == ApprovalStatus::Approved
+                    && r.principal == principal
+                    && r.session == session
+                    && r.tool == tool
+                    && r.args_digest == digest
+                    && r.policy_version == version
+                    && now_ms < r.expires_ms;
+                Ok(bound.then(|| r.status = ApprovalStatus::Executed))
+            })?;
+            Ok::<_, GateError>(match swapped {
+                Swap::Done(request, ()) => Some(Taken { request: *request }),
+                Swap::Missing | Swap::Kept => None,
+            })
+        })
+        .await
+    }
+
+    /// Records that the taken approval runs now. The call is forwarded only once this is durable.
+    pub(crate) async fn executed(
+        &self,
+        taken: &Taken,
+        decision_index: u64,
+        waited: bool,
+        now_ms: i64,
+    ) -> Result<(), CallError> {
+        self.record(step_event(
+            &taken.request,
+            "executed",
+            json!({"decision_index": decision_index, "waited": waited}),
+            now_ms,
+        ))
+        .await
+        .map(|_| ())
+    }
+
+    /// Waits up to `approvals.wait_secs` for a held request to be answered; the request once
+    /// humans approved it in time (still `approved`: the caller proves and takes it).
     pub(crate) async fn wait_for_approval(
         &self,
+        config: &Config,
         id: &str,
     ) -> Result<Option<PendingRequest>, CallError> {
-        let wait = self.config().approvals.wait;
+        let wait = config.approvals.wait;
         if wait.is_zero() {
             return Ok(None);
         }
@@ -302,32 +574,13 @@ impl Gateway {
         while tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let id = id.to_string();
-            let taken = self
-                .blocking(move |store, audit| {
-                    let Some(mut r) = store.pending_request(&id).map_err(|e| e.to_string())? else {
-                        return Ok(None);
-                    };
-                    match r.status.as_str() {
-                        "approved" if now_ms() < r.expires_ms => {
-                            r.status = "executed".into();
-                            if store
-                                .update_pending(&r, "approved")
-                                .map_err(|e| e.to_string())?
-                            {
-                                audit
-                                    .append(&step_event(&r, "executed", json!({"waited": true})))
-                                    .map_err(|e| e.to_string())?;
-                                return Ok(Some(Some(r)));
-                            }
-                            Ok(Some(None))
-                        }
-                        "pending" => Ok(None),
-                        _ => Ok(Some(None)),
-                    }
-                })
+            let request = self
+                .blocking(move |store, _| store.pending_request(&id))
                 .await?;
-            if let Some(answer) = taken {
-                return Ok(answer);
+            match request {
+                Some(r) if r.status == ApprovalStatus::Approved => return Ok(Some(r)),
+                Some(r) if r.status == ApprovalStatus::Pending => {}
+                _ => return Ok(None),
             }
         }
         Ok(None)
@@ -343,18 +596,19 @@ impl Gateway {
     }
 
     /// Records that a request was asked and notifies its approvers.
-    pub(crate) async fn asked(&self, request: &PendingRequest) {
-        let approvers = approvers(&self.config()).of(&request.category);
+    pub(crate) async fn asked(&self, config: &Config, request: &PendingRequest, now_ms: i64) {
+        let approvers = approvers(config).of(&request.category);
         let ev = step_event(
             request,
             "asked",
-            json!({"approvers": approvers, "approvals_needed": request.approvals_needed,
+            json!({"approvers": approvers, "approvals_needed": request.approvals_needed(),
                    "expires_ms": request.expires_ms}),
+            now_ms,
         );
         if let Err(e) = self.record(ev).await {
             tracing::error!(error = %e, "approval request not recorded");
         }
-        let settings = &self.config().approvals;
+        let settings = &config.approvals;
         let (Some(url), Some(secret)) = (&settings.webhook_url, &settings.webhook_secret) else {
             return;
         };
@@ -377,7 +631,7 @@ impl Gateway {
             principal: &request.principal,
             rule: &request.rule,
             owner: &request.owner,
-            approvals_needed: request.approvals_needed,
+            approvals_needed: request.approvals_needed(),
             expires_ms: request.expires_ms,
             evidence: &evidence,
             rationale: request.rationale.as_deref(),
@@ -397,7 +651,7 @@ impl Gateway {
             } else {
                 "notify-failed"
             };
-            let ev = step_event(&r, step, detail);
+            let ev = step_event(&r, step, detail, crate::pipeline::now_ms());
             let _ = tokio::task::spawn_blocking(move || audit.append(&ev)).await;
         });
     }

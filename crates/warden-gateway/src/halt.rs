@@ -152,8 +152,7 @@ fn halt_event(kind: EventKind, scope: &Scope, by: &str, reason: &str, detail: Va
 }
 
 fn in_scope(scope: &Scope, r: &PendingRequest) -> bool {
-    matches!(r.status.as_str(), "pending" | "approved")
-        && scope.covers(&r.principal, &r.session, Some(&r.category))
+    r.status.is_open() && scope.covers(&r.principal, &r.session, Some(&r.category))
 }
 
 /// Sets a halt (recorded before it is stored) and expires the scope's open approval requests.
@@ -195,26 +194,23 @@ pub fn set(
         resumed_ms: None,
     };
     let set = store.add_halt(&halt).map_err(|e| internal(&e))?;
-    for mut r in store
+    // Each open request in scope moves to `expired` by compare-and-swap; one answered
+    // meanwhile is looked at again as it is now.
+    for r in store
         .pending()
         .map_err(|e| internal(&e))?
         .into_iter()
         .filter(|r| in_scope(scope, r))
     {
-        let before = r.status.clone();
-        r.status = "expired".into();
-        if store
-            .update_pending(&r, &before)
-            .map_err(|e| internal(&e))?
-        {
-            audit
-                .append(&gate::step_event(
-                    &r,
-                    "expired",
-                    json!({"reason": "halted", "scope": scope.to_string()}),
-                ))
-                .map_err(|e| internal(&e))?;
-        }
+        gate::expire_request(
+            store,
+            audit,
+            &r.id,
+            json!({"reason": "halted", "scope": scope.to_string()}),
+            now_ms(),
+            |r| in_scope(scope, r),
+        )
+        .map_err(|e| internal(&e))?;
     }
     Ok(set)
 }

@@ -4,8 +4,9 @@
 //! an upstream is `Upstream::call(&Authorized)`, and an `Authorized` can only be made in this
 //! module from an Allow decision that is already in the audit log.
 
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, Recorded};
 use crate::catalog::{Catalog, Status, definition_digest};
+use crate::gate::Taken;
 use crate::halt::{HaltCache, Scope};
 use crate::monitor::{Monitor, Observation};
 use crate::screening::Screening;
@@ -18,15 +19,38 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use warden_core::{
-    ArgsDigest, AuditEvent, EventKind, Outcome, ToolCall, ToolName, canonical_json, sha256_hex,
+    ApprovalKind, ApprovalStatus, ArgsDigest, AuditEvent, EventKind, Outcome, ToolCall, ToolName,
+    canonical_json, sha256_hex,
 };
 use warden_policy::{ArgType, BudgetScope, CallState, Config, Decision, OutboundState};
 use warden_screen::outbound::OutboundReport;
 use warden_store::{AgentTaint, Halt, PendingRequest, Store};
 
+/// What the gate (steps 4–5) made of a decision: one of four, and only a hold that humans
+/// approved carries the approval it will spend.
+#[derive(Debug)]
+pub enum Gate {
+    Deny(Decision),
+    /// Held for humans: a new request.
+    Hold(Decision),
+    /// Held, and humans approved exactly this call: the ledger proved it, the budgets counted
+    /// it, and the approval is taken.
+    Approved(Decision, Box<Taken>),
+    Allow(Decision),
+}
+
+impl Gate {
+    pub fn decision(&self) -> &Decision {
+        match self {
+            Self::Deny(d) | Self::Hold(d) | Self::Approved(d, _) | Self::Allow(d) => d,
+        }
+    }
+}
+
 /// Proof that a call passed policy, or was approved by the humans it needed, and was recorded:
-/// the only ticket to an upstream. Its fields are private and it is made only by
-/// `Authorized::permit` and `Authorized::approved` below.
+/// the only ticket to an upstream. Its fields are private and it is made only from the audit
+/// log's receipt for the gate's answer ([`Recorded<Gate>`]), by `Authorized::permit` and
+/// `Authorized::approved` below.
 #[derive(Debug)]
 pub struct Authorized {
     call: ToolCall,
@@ -35,23 +59,26 @@ pub struct Authorized {
 }
 
 impl Authorized {
-    fn permit(call: ToolCall, decision: &Decision, decision_index: u64) -> Option<Self> {
-        (decision.outcome() == Outcome::Allow).then(|| Self {
-            call,
-            rule: decision.rule().to_string(),
-            decision_index,
-        })
+    /// A call the recorded decision allows.
+    fn permit(call: ToolCall, recorded: &Recorded<Gate>) -> Option<Self> {
+        match recorded.value() {
+            Gate::Allow(decision) if decision.outcome() == Outcome::Allow => Some(Self {
+                call,
+                rule: decision.rule().to_string(),
+                decision_index: recorded.index(),
+            }),
+            _ => None,
+        }
     }
 
-    /// A held call whose request humans approved, bound to these exact arguments, this policy,
-    /// principal and session, and already moved to `executed` so it cannot be used again.
-    fn approved(
-        call: ToolCall,
-        decision: &Decision,
-        request: &PendingRequest,
-        decision_index: u64,
-    ) -> Option<Self> {
-        let bound = request.status == "executed"
+    /// A held call whose recorded gate answer carries the approval taken for it, bound to these
+    /// exact arguments, this policy, principal and session, and already `executed`.
+    fn approved(call: ToolCall, recorded: &Recorded<Gate>) -> Option<Self> {
+        let Gate::Approved(decision, taken) = recorded.value() else {
+            return None;
+        };
+        let request = taken.request();
+        let bound = request.status == ApprovalStatus::Executed
             && request.principal == call.principal.0
             && request.session == call.session.0
             && request.tool == call.tool.to_string()
@@ -60,7 +87,7 @@ impl Authorized {
         (decision.outcome() == Outcome::Hold && bound).then(|| Self {
             rule: decision.rule().to_string(),
             call,
-            decision_index,
+            decision_index: recorded.index(),
         })
     }
 
@@ -166,16 +193,16 @@ impl Gateway {
     }
 
     /// Runs a blocking store or audit operation off the async workers.
-    pub(crate) async fn blocking<T: Send + 'static>(
+    pub(crate) async fn blocking<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
         &self,
-        f: impl FnOnce(&dyn Store, &dyn AuditLog) -> Result<T, String> + Send + 'static,
+        f: impl FnOnce(&dyn Store, &dyn AuditLog) -> Result<T, E> + Send + 'static,
     ) -> Result<T, CallError> {
         let store = self.store.clone();
         let audit = self.audit.clone();
         tokio::task::spawn_blocking(move || f(store.as_ref(), audit.as_ref()))
             .await
             .map_err(|e| CallError::Internal(e.to_string()))?
-            .map_err(CallError::Internal)
+            .map_err(|e| CallError::Internal(e.to_string()))
     }
 
     pub(crate) async fn record(&self, event: AuditEvent) -> Result<u64, CallError> {
@@ -298,110 +325,198 @@ impl Gateway {
             decision = stale;
         }
 
-        // 4. Budgets: an allowed call is counted, atomically; past the limit it is denied.
-        let exhausted = match decision.outcome() {
-            Outcome::Allow => self.consume_budgets(&call).await?,
-            _ => None,
-        };
+        // 4–5. The gate: budgets and approvals decided together, so that an approval is spent
+        //      only on a call that is forwarded. An allowed call is counted (past a budget it is
+        //      denied); a held call that humans approved — the ledger proves it, for exactly these
+        //      arguments and this policy — is counted, then takes its approval, once.
+        let now = now_ms();
+        let gate = self.gate(&config, &call, &spec, decision, now).await?;
         drop(deciding);
-        if let Some(exhausted) = exhausted {
-            decision = Decision::builtin_deny(
-                format!("budget:{exhausted}"),
-                config
-                    .owners
-                    .get(&spec.labels.category)
-                    .cloned()
-                    .unwrap_or_default(),
-                spec.labels.category.clone(),
-                format!("budget `{exhausted}` is used up for this window"),
-                decision.policy_version(),
-            );
-        }
-
-        // 5. Human gate, first half: a held call that humans already approved — same
-        //    principal, session, tool, arguments and policy — uses that approval, once.
-        let approved = match decision.outcome() {
-            Outcome::Hold => self.take_approval(&call, &decision).await?,
-            _ => None,
-        };
-        if let Some(request) = &approved
-            && let Some(exhausted) = self.consume_budgets(&call).await?
-        {
-            let id = request.id.clone();
-            decision = Decision::builtin_deny(
-                format!("budget:{exhausted}"),
-                request.owner.clone(),
-                spec.labels.category.clone(),
-                format!(
-                    "budget `{exhausted}` is used up for this window (approval `{id}` not used)"
-                ),
-                decision.policy_version(),
-            );
-        }
 
         // 6. Audit: the decision is durable before anything happens.
-        let request_id = match (&approved, decision.outcome()) {
-            (Some(r), Outcome::Hold) => Some(r.id.clone()),
-            (None, Outcome::Hold) => Some(new_request_id()),
-            _ => None,
+        let request_id = match &gate {
+            Gate::Approved(_, taken) => Some(taken.request().id.clone()),
+            Gate::Hold(_) => Some(new_request_id()),
+            Gate::Deny(_) | Gate::Allow(_) => None,
         };
-        let mut event = decision_event(&call, &decision, request_id.as_deref());
+        let mut event = decision_event(&call, gate.decision(), request_id.as_deref());
         add_context_detail(&mut event, &state, &outbound);
-        let decision_index = self.record(event).await?;
+        let recorded = self.record_decision(&event, gate).await?;
         if let Some(mut ev) = shadow {
             if let Some(d) = ev.detail.as_mut().and_then(|d| d.as_object_mut()) {
-                d.insert("decision_index".into(), json!(decision_index));
+                d.insert("decision_index".into(), json!(recorded.index()));
             }
             // Recorded for comparison only: a failure here changes nothing about the call.
             if let Err(e) = self.record(ev).await {
                 tracing::error!(error = %e, "shadow difference not recorded");
             }
         }
-        if let (Outcome::Hold, None, Some(id)) = (decision.outcome(), &approved, &request_id) {
-            self.hold(
-                &call,
-                &decision,
-                id,
-                &spec,
-                context_evidence(&state, &outbound),
-            )
-            .await?;
+        if let (Gate::Hold(decision), Some(id)) = (recorded.value(), &request_id) {
+            let evidence = context_evidence(&state, &outbound);
+            self.hold(&config, &call, decision, id, &spec, evidence, now)
+                .await?;
         }
 
         // 7. Monitor: anomaly triggers may alert or halt; a halt applies from the next call.
         //    (After the hold is stored, so a halt of this scope expires it too.)
         self.watch(Observation {
             time_ms: now_ms(),
-            index: decision_index,
+            index: recorded.index(),
             principal: call.principal.0.clone(),
             session: call.session.0.clone(),
             tool: call.tool.to_string(),
             category: spec.labels.category.clone(),
             stakes: spec.labels.stakes,
-            outcome: decision.outcome(),
+            outcome: recorded.value().decision().outcome(),
             tainted: state.session_tainted || state.agent_tainted,
         })
         .await;
 
-        // 8. Act on the decision; a new hold waits (up to `approvals.wait_secs`) for humans.
-        let authorized = match (decision.outcome(), approved, request_id) {
-            (Outcome::Deny, ..) => return Ok(denied(&decision)),
-            (Outcome::Hold, Some(request), _) => {
-                Authorized::approved(call, &decision, &request, decision_index)
+        // 8. Act on the decision. A new hold waits (up to `approvals.wait_secs`) for humans; an
+        //    approval that arrives in time passes the same gate as a retry would.
+        let authorized = match (recorded.value(), request_id) {
+            (Gate::Deny(decision), _) => return Ok(denied(decision)),
+            (Gate::Hold(decision), Some(id)) => {
+                let decision = decision.clone();
+                return self.await_humans(&config, call, &spec, decision, &id).await;
             }
-            (Outcome::Hold, None, Some(id)) => match self.wait_for_approval(&id).await? {
-                Some(request) => Authorized::approved(call, &decision, &request, decision_index),
-                None => return Ok(held(&decision, &id)),
-            },
-            (Outcome::Hold, None, None) => None,
-            (Outcome::Allow, ..) => Authorized::permit(call, &decision, decision_index),
+            (Gate::Hold(_), None) => None,
+            (Gate::Allow(_), _) => Authorized::permit(call, &recorded),
+            (Gate::Approved(_, taken), _) => {
+                self.executed(taken, recorded.index(), false, now_ms())
+                    .await?;
+                Authorized::approved(call, &recorded)
+            }
         };
         let Some(authorized) = authorized else {
             return Err(CallError::Internal(
                 "a decision did not authorise the call it was made for".into(),
             ));
         };
+        self.forward_and_audit(&config, &spec, authorized).await
+    }
 
+    /// A held call that waits for humans: the approval, if it comes in time, passes the gate
+    /// (proof, budgets, single use) and its decision is recorded before the call is forwarded.
+    async fn await_humans(
+        &self,
+        config: &Arc<Config>,
+        call: ToolCall,
+        spec: &warden_policy::ToolSpec,
+        decision: Decision,
+        id: &str,
+    ) -> Result<CallToolResult, CallError> {
+        let Some(request) = self.wait_for_approval(config, id).await? else {
+            return Ok(held(&decision, id));
+        };
+        let gate = self
+            .use_approval(config, &call, spec, decision.clone(), request, now_ms())
+            .await?;
+        let event = decision_event(&call, gate.decision(), Some(id));
+        let recorded = match gate {
+            Gate::Approved(..) | Gate::Deny(_) => self.record_decision(&event, gate).await?,
+            Gate::Hold(_) | Gate::Allow(_) => return Ok(held(&decision, id)),
+        };
+        let authorized = match recorded.value() {
+            Gate::Approved(_, taken) => {
+                self.executed(taken, recorded.index(), true, now_ms())
+                    .await?;
+                Authorized::approved(call, &recorded)
+            }
+            Gate::Deny(decision) => return Ok(denied(decision)),
+            Gate::Hold(_) | Gate::Allow(_) => None,
+        };
+        let Some(authorized) = authorized else {
+            return Err(CallError::Internal(
+                "an approval did not authorise the call it was made for".into(),
+            ));
+        };
+        self.forward_and_audit(config, spec, authorized).await
+    }
+
+    /// Steps 4–5 of the pipeline: what the call gets, budgets counted and approvals taken.
+    async fn gate(
+        &self,
+        config: &Arc<Config>,
+        call: &ToolCall,
+        spec: &warden_policy::ToolSpec,
+        decision: Decision,
+        now: i64,
+    ) -> Result<Gate, CallError> {
+        match decision.outcome() {
+            Outcome::Deny => Ok(Gate::Deny(decision)),
+            Outcome::Allow => match self.consume_budgets(config, call, now).await? {
+                Some(exhausted) => Ok(Gate::Deny(budget_denial(
+                    config, spec, &decision, &exhausted, None,
+                ))),
+                None => Ok(Gate::Allow(decision)),
+            },
+            Outcome::Hold => match self.approved_for(call, &decision, now).await? {
+                Some(request) => {
+                    self.use_approval(config, call, spec, decision, request, now)
+                        .await
+                }
+                None => Ok(Gate::Hold(decision)),
+            },
+        }
+    }
+
+    /// An approved request for this held call: proven by the ledger, then the budgets counted,
+    /// then taken (once). Refused when the ledger does not back it or a budget is used up — the
+    /// approval then stays unspent.
+    async fn use_approval(
+        &self,
+        config: &Arc<Config>,
+        call: &ToolCall,
+        spec: &warden_policy::ToolSpec,
+        decision: Decision,
+        request: PendingRequest,
+        now: i64,
+    ) -> Result<Gate, CallError> {
+        if let Err(unproven) = self.prove(config, &request, &decision).await? {
+            tracing::error!(request = %request.id, "{unproven}");
+            return Ok(Gate::Deny(Decision::builtin_deny(
+                "approval-unproven",
+                request.owner.clone(),
+                spec.labels.category.clone(),
+                unproven.to_string(),
+                decision.policy_version(),
+            )));
+        }
+        if let Some(exhausted) = self.consume_budgets(config, call, now).await? {
+            return Ok(Gate::Deny(budget_denial(
+                config,
+                spec,
+                &decision,
+                &exhausted,
+                Some(&request.id),
+            )));
+        }
+        Ok(match self.take_approval(call, &request, now).await? {
+            Some(taken) => Gate::Approved(decision, Box::new(taken)),
+            // Another retry took it first: this one is a new request.
+            None => Gate::Hold(decision),
+        })
+    }
+
+    /// Makes the decision `event` records durable: the receipt the upstream needs.
+    async fn record_decision(
+        &self,
+        event: &AuditEvent,
+        gate: Gate,
+    ) -> Result<Recorded<Gate>, CallError> {
+        crate::audit::record(self.audit.as_ref(), event, gate)
+            .await
+            .map_err(|e| CallError::Internal(e.to_string()))
+    }
+
+    /// Steps 9–10: forwards an authorised call and audits what came back.
+    async fn forward_and_audit(
+        &self,
+        config: &Config,
+        spec: &warden_policy::ToolSpec,
+        authorized: Authorized,
+    ) -> Result<CallToolResult, CallError> {
         // 9. Forward, within the concurrency and time limits.
         let started = Instant::now();
         let result = self.forward(&authorized).await;
@@ -581,7 +696,7 @@ impl Gateway {
                     })
                     .collect::<Result<BTreeMap<_, _>, String>>()?;
                 let taint = store.agent_taint(&agent, now).map_err(|e| e.to_string())?;
-                Ok((used, taint))
+                Ok::<_, String>((used, taint))
             })
             .await?;
         let taint = self.screening.taint(&call.principal, &call.session);
@@ -601,10 +716,13 @@ impl Gateway {
 
     /// Counts the call against each budget that covers its tool; the id of the first budget
     /// that is used up, if any.
-    async fn consume_budgets(&self, call: &ToolCall) -> Result<Option<String>, CallError> {
-        let now = now_ms();
-        let budgets: Vec<(String, String, i64, u32)> = self
-            .config()
+    async fn consume_budgets(
+        &self,
+        config: &Config,
+        call: &ToolCall,
+        now: i64,
+    ) -> Result<Option<String>, CallError> {
+        let budgets: Vec<(String, String, i64, u32)> = config
             .budgets_for(&call.tool)
             .map(|b| {
                 let since = now - i64::try_from(b.window.as_millis()).unwrap_or(i64::MAX);
@@ -620,7 +738,7 @@ impl Gateway {
                     .consume_budget(&id, &scope, now, since, limit)
                     .map_err(|e| e.to_string())?
                 {
-                    return Ok(Some(id));
+                    return Ok::<_, String>(Some(id));
                 }
             }
             Ok(None)
@@ -628,21 +746,23 @@ impl Gateway {
         .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn hold(
         &self,
+        config: &Config,
         call: &ToolCall,
         decision: &Decision,
         id: &str,
         spec: &warden_policy::ToolSpec,
         context: Vec<serde_json::Value>,
+        now: i64,
     ) -> Result<(), CallError> {
         let mut evidence = context;
         evidence.extend(self.evidence(call).await);
-        let now = now_ms();
-        let expiry = self.config().approvals.expiry_for(decision.category());
+        let expiry = config.approvals.expiry_for(decision.category());
         let request = PendingRequest {
             id: id.to_string(),
-            created_ms: now_ms(),
+            created_ms: now,
             principal: call.principal.0.clone(),
             session: call.session.0.clone(),
             tool: call.tool.to_string(),
@@ -651,27 +771,24 @@ impl Gateway {
             policy_version: decision.policy_version().to_string(),
             rule: decision.rule().to_string(),
             approval: match decision.approval() {
-                Some(warden_policy::Approval::TwoPerson) => "two-person".into(),
-                _ => "required".into(),
+                Some(warden_policy::Approval::TwoPerson) => ApprovalKind::TwoPerson,
+                _ => ApprovalKind::Required,
             },
-            status: "pending".into(),
+            status: ApprovalStatus::Pending,
             rationale: call.rationale.clone(),
             category: decision.category().to_string(),
             stakes: spec.labels.stakes.as_str().to_string(),
             owner: decision.owner().to_string(),
-            approvals_needed: match decision.approval() {
-                Some(warden_policy::Approval::TwoPerson) => 2,
-                _ => 1,
-            },
             expires_ms: now + i64::try_from(expiry.as_millis()).unwrap_or(i64::MAX),
             answers: Vec::new(),
             evidence,
             escalated: false,
+            revision: 0,
         };
         let stored = request.clone();
-        self.blocking(move |store, _| store.create_pending(&stored).map_err(|e| e.to_string()))
+        self.blocking(move |store, _| store.create_pending(&stored))
             .await?;
-        self.asked(&request).await;
+        self.asked(config, &request, now).await;
         Ok(())
     }
 
@@ -813,7 +930,7 @@ impl Gateway {
                     }
                 },
             };
-            Ok(if pinned == seen {
+            Ok::<_, String>(if pinned == seen {
                 Status::Available
             } else {
                 Status::Withheld { pinned, seen }
@@ -1037,6 +1154,28 @@ fn shadow_event(call: &ToolCall, enforced: &Decision, shadow: &Decision) -> Audi
         "shadow_version": shadow.policy_version(),
     }));
     e
+}
+
+/// A denial because budget `exhausted` is used up; for a held call, `approval` names the
+/// request whose approval stays unspent.
+fn budget_denial(
+    config: &Config,
+    spec: &warden_policy::ToolSpec,
+    decision: &Decision,
+    exhausted: &str,
+    approval: Option<&str>,
+) -> Decision {
+    let category = &spec.labels.category;
+    let unspent = approval.map_or_else(String::new, |id| {
+        format!(" (approval `{id}` not used; it stays valid until it expires)")
+    });
+    Decision::builtin_deny(
+        format!("budget:{exhausted}"),
+        config.owners.get(category).cloned().unwrap_or_default(),
+        category.clone(),
+        format!("budget `{exhausted}` is used up for this window{unspent}"),
+        decision.policy_version(),
+    )
 }
 
 fn denied(d: &Decision) -> CallToolResult {

@@ -390,7 +390,7 @@ impl Gateway {
                     audit.append(&ev).map_err(|e| e.to_string())?;
                     changes.push((s.category.clone(), want));
                 }
-                Ok((changes, now_tight))
+                Ok::<_, String>((changes, now_tight))
             })
             .await?;
         let (changes, tight) = changes;

@@ -20,6 +20,7 @@ pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use serde::{Deserialize, Serialize};
+pub use warden_core::{ApprovalAnswer, ApprovalKind, ApprovalStatus, Verdict};
 use warden_ledger::{Hash, SealedContent, StoredLeaf};
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +69,10 @@ impl StoreError {
 }
 
 /// A held call waiting for a human, bound to the exact arguments and policy that held it.
+///
+/// This row is the gate's working state, not its proof: before an approved call runs, the
+/// gateway finds the approvals it needs in the ledger (`warden_gateway::gate`), so a row edited
+/// by someone with the database file approves nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingRequest {
     pub id: String,
@@ -79,8 +84,8 @@ pub struct PendingRequest {
     pub args_digest: String,
     pub policy_version: String,
     pub rule: String,
-    pub approval: String,
-    pub status: String,
+    pub approval: ApprovalKind,
+    pub status: ApprovalStatus,
     pub rationale: Option<String>,
     #[serde(default)]
     pub category: String,
@@ -88,9 +93,6 @@ pub struct PendingRequest {
     pub stakes: String,
     #[serde(default)]
     pub owner: String,
-    /// Distinct approvers needed: 2 for a two-person rule.
-    #[serde(default)]
-    pub approvals_needed: u8,
     /// After this instant the request is denied (expiry means deny).
     #[serde(default)]
     pub expires_ms: i64,
@@ -102,15 +104,48 @@ pub struct PendingRequest {
     /// Whether the escalation contact was told that this request is about to expire.
     #[serde(default)]
     pub escalated: bool,
+    /// How many times the row changed: [`Store::update_pending`] swaps only the revision it
+    /// read, so two answers at the same moment cannot overwrite each other. Kept in its own
+    /// column, not in the body.
+    #[serde(skip)]
+    pub revision: i64,
 }
 
-/// One human's answer to a held call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApprovalAnswer {
-    pub approver: String,
-    pub approve: bool,
-    pub reason: String,
-    pub at_ms: i64,
+impl PendingRequest {
+    /// Distinct approvers needed: 2 for a two-person rule.
+    pub fn approvals_needed(&self) -> u8 {
+        self.approval.approvals_needed()
+    }
+
+    /// Approvers who said yes so far.
+    pub fn approvals(&self) -> usize {
+        self.answers
+            .iter()
+            .filter(|a| a.verdict == Verdict::Approve)
+            .count()
+    }
+
+    /// Reads a stored row: the body, with the status column it must agree with. Anything
+    /// warden did not write is an error, never a default.
+    pub(crate) fn from_row(
+        status: &str,
+        body: &str,
+        revision: i64,
+    ) -> Result<PendingRequest, StoreError> {
+        let mut r: PendingRequest = serde_json::from_str(body)
+            .map_err(|e| StoreError::Corrupt(format!("a pending request: {e}")))?;
+        let column: ApprovalStatus = status
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("pending request `{}`: {e}", r.id)))?;
+        if column != r.status {
+            return Err(StoreError::Corrupt(format!(
+                "pending request `{}` is `{column}` in its status column but `{}` in its record",
+                r.id, r.status
+            )));
+        }
+        r.revision = revision;
+        Ok(r)
+    }
 }
 
 /// A kill switch on a scope (`session:<principal>:<session>`, `agent:<principal>`,
@@ -314,13 +349,10 @@ pub trait Store: Send + Sync {
     fn create_pending(&self, request: &PendingRequest) -> Result<(), StoreError>;
     fn pending(&self) -> Result<Vec<PendingRequest>, StoreError>;
     fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError>;
-    /// Replaces a request only if its stored status is still `expected_status` (compare and
-    /// swap), so two answers or two retries cannot both win; returns whether it was replaced.
-    fn update_pending(
-        &self,
-        request: &PendingRequest,
-        expected_status: &str,
-    ) -> Result<bool, StoreError>;
+    /// Replaces a request only if it is still at the revision it was read at (compare and swap
+    /// on the whole row: status, answers and all), so two answers or two retries cannot both
+    /// win and neither can overwrite the other; returns whether it was replaced.
+    fn update_pending(&self, request: &PendingRequest) -> Result<bool, StoreError>;
 
     /// Calls counted against `budget` for `scope` (an agent or a session) since `since_ms`.
     fn budget_used(&self, budget: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError>;

@@ -151,6 +151,11 @@ CREATE TABLE agent_taint_clears (
 );
 CREATE INDEX agent_taint_clears_agent ON agent_taint_clears(agent, cleared_ms);
 "#,
+    r#"
+-- A pending request changes by compare-and-swap on its revision (the whole row), not on its
+-- status alone: two answers to a two-person request at the same moment both land.
+ALTER TABLE pending ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Advisory lock classes (the first key of `pg_advisory_xact_lock(int, int)`).
@@ -578,49 +583,61 @@ impl Store for PostgresStore {
         let body = serde_json::to_string(request)?;
         self.with(|c| {
             c.execute(
-                "INSERT INTO pending (id, created_ms, status, body) VALUES ($1, $2, $3, $4)",
-                &[&request.id, &request.created_ms, &request.status, &body],
+                "INSERT INTO pending (id, created_ms, status, body, revision)
+                 VALUES ($1, $2, $3, $4, 0)",
+                &[
+                    &request.id,
+                    &request.created_ms,
+                    &request.status.as_str(),
+                    &body,
+                ],
             )?;
             Ok(())
         })
     }
 
     fn pending(&self) -> Result<Vec<PendingRequest>, StoreError> {
-        let bodies: Vec<String> = self.with(|c| {
-            c.query("SELECT body FROM pending ORDER BY created_ms, id", &[])?
-                .iter()
-                .map(|r| r.try_get(0).map_err(StoreError::from))
-                .collect()
-        })?;
-        bodies
+        let rows: Vec<(String, String, i64)> = self.with(|c| {
+            c.query(
+                "SELECT status, body, revision FROM pending ORDER BY created_ms, id",
+                &[],
+            )?
             .iter()
-            .map(|b| Ok(serde_json::from_str(b)?))
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+        })?;
+        rows.iter()
+            .map(|(status, body, revision)| PendingRequest::from_row(status, body, *revision))
             .collect()
     }
 
     fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
-        let body: Option<String> = self.with(|c| {
-            Ok(
-                c.query_opt("SELECT body FROM pending WHERE id = $1", &[&id])?
-                    .map(|r| r.try_get(0))
-                    .transpose()?,
-            )
+        let row: Option<(String, String, i64)> = self.with(|c| {
+            c.query_opt(
+                "SELECT status, body, revision FROM pending WHERE id = $1",
+                &[&id],
+            )?
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose()
         })?;
-        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+        row.map(|(status, body, revision)| PendingRequest::from_row(&status, &body, revision))
+            .transpose()
     }
 
-    fn update_pending(
-        &self,
-        request: &PendingRequest,
-        expected_status: &str,
-    ) -> Result<bool, StoreError> {
+    fn update_pending(&self, request: &PendingRequest) -> Result<bool, StoreError> {
         let body = serde_json::to_string(request)?;
         self.with(|c| {
             // READ COMMITTED re-checks the WHERE clause on the row a concurrent update left,
-            // so of two racing swaps from the same status exactly one matches.
+            // so of two racing swaps from the same revision exactly one matches.
             let n = c.execute(
-                "UPDATE pending SET status = $1, body = $2 WHERE id = $3 AND status = $4",
-                &[&request.status, &body, &request.id, &expected_status],
+                "UPDATE pending SET status = $1, body = $2, revision = revision + 1
+                 WHERE id = $3 AND revision = $4",
+                &[
+                    &request.status.as_str(),
+                    &body,
+                    &request.id,
+                    &request.revision,
+                ],
             )?;
             Ok(n == 1)
         })

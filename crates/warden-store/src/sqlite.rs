@@ -133,6 +133,11 @@ CREATE TABLE agent_taint_clears (
 );
 CREATE INDEX agent_taint_clears_agent ON agent_taint_clears(agent, cleared_ms);
 "#,
+    r#"
+-- A pending request changes by compare-and-swap on its revision (the whole row), not on its
+-- status alone: two answers to a two-person request at the same moment both land.
+ALTER TABLE pending ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 fn halt_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Halt, String)> {
@@ -332,17 +337,65 @@ fn checkpoint_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<StoredCheckp
         }))
 }
 
+/// Creates `dir` (and its parents) readable by this user only; an existing folder is left as
+/// it is (it may be shared on purpose).
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// The database and its WAL and shared-memory files are readable and writable by warden's user
+/// alone: they hold every held call's arguments and the gate's state. A new database is created
+/// so (SQLite gives its WAL the database's mode); one created more openly by an earlier version
+/// is tightened.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = Path::new(&name);
+            match std::fs::metadata(file) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => std::fs::set_permissions(
+                    file,
+                    std::fs::Permissions::from_mode(m.permissions().mode() & 0o700),
+                )?,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let open_error = |e: std::io::Error| StoreError::Open {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
+            private_dir(dir).map_err(open_error)?;
         }
+        private_file(path).map_err(open_error)?;
         let conn = Connection::open(path)?;
         let mut store = Self::init(conn)?;
         let ledger = Connection::open(path)?;
@@ -606,47 +659,51 @@ impl Store for SqliteStore {
         let body = serde_json::to_string(request)?;
         self.with(|c| {
             c.execute(
-                "INSERT INTO pending (id, created_ms, status, body) VALUES (?1, ?2, ?3, ?4)",
-                params![request.id, request.created_ms, request.status, body],
+                "INSERT INTO pending (id, created_ms, status, body, revision)
+                 VALUES (?1, ?2, ?3, ?4, 0)",
+                params![
+                    request.id,
+                    request.created_ms,
+                    request.status.as_str(),
+                    body
+                ],
             )?;
             Ok(())
         })
     }
 
     fn pending(&self) -> Result<Vec<PendingRequest>, StoreError> {
-        self.with(|c| {
-            let mut stmt = c.prepare("SELECT body FROM pending ORDER BY created_ms, id")?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            let mut out = Vec::new();
-            for row in rows {
-                out.push(serde_json::from_str(&row?)?);
-            }
-            Ok(out)
-        })
+        let rows: Vec<(String, String, i64)> = self.with(|c| {
+            let mut stmt =
+                c.prepare("SELECT status, body, revision FROM pending ORDER BY created_ms, id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })?;
+        rows.iter()
+            .map(|(status, body, revision)| PendingRequest::from_row(status, body, *revision))
+            .collect()
     }
 
     fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
-        let body: Option<String> = self.with(|c| {
-            Ok(
-                c.query_row("SELECT body FROM pending WHERE id = ?1", params![id], |r| {
-                    r.get(0)
-                })
-                .optional()?,
+        let row: Option<(String, String, i64)> = self.with(|c| {
+            Ok(c.query_row(
+                "SELECT status, body, revision FROM pending WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
+            .optional()?)
         })?;
-        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+        row.map(|(status, body, revision)| PendingRequest::from_row(&status, &body, revision))
+            .transpose()
     }
 
-    fn update_pending(
-        &self,
-        request: &PendingRequest,
-        expected_status: &str,
-    ) -> Result<bool, StoreError> {
+    fn update_pending(&self, request: &PendingRequest) -> Result<bool, StoreError> {
         let body = serde_json::to_string(request)?;
         self.with(|c| {
             let n = c.execute(
-                "UPDATE pending SET status = ?1, body = ?2 WHERE id = ?3 AND status = ?4",
-                params![request.status, body, request.id, expected_status],
+                "UPDATE pending SET status = ?1, body = ?2, revision = revision + 1
+                 WHERE id = ?3 AND revision = ?4",
+                params![request.status.as_str(), body, request.id, request.revision],
             )?;
             Ok(n == 1)
         })

@@ -22,8 +22,9 @@ use warden_ledger::leaf::REDACTED;
 use warden_ledger::{Hash, leaf_hash, verify_tlog_proof};
 use warden_store::ledger::{consistency, prove, read_events, read_range, verify_store};
 use warden_store::{
-    AgentTaint, EventFilter, Halt, Ledger, LedgerSettings, NewLeaf, PendingRequest,
-    PostgresOptions, PostgresStore, SqliteStore, Store, StoreError, StoredCheckpoint,
+    AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, EventFilter, Halt, Ledger,
+    LedgerSettings, NewLeaf, PendingRequest, PostgresOptions, PostgresStore, SqliteStore, Store,
+    StoreError, StoredCheckpoint, Verdict,
 };
 
 /// Where a story runs; `open` is one more process on the same data.
@@ -163,6 +164,7 @@ stories!(
     stored_checkpoints_only_grow,
     the_ledger_refuses_changes,
     exactly_one_answer_wins_a_pending_request,
+    a_change_to_a_request_made_from_a_stale_read_loses,
     a_budget_is_never_exceeded_by_concurrent_callers,
     halts_are_shared_set_once_and_resumed_once,
     pins_are_shared_and_replaced,
@@ -474,17 +476,17 @@ fn request(id: &str) -> PendingRequest {
         args_digest: "sha256:00".into(),
         policy_version: "v1".into(),
         rule: "isolate-needs-approval".into(),
-        approval: "required".into(),
-        status: "approved".into(),
+        approval: ApprovalKind::Required,
+        status: ApprovalStatus::Approved,
         rationale: None,
         category: "containment".into(),
         stakes: "high".into(),
         owner: "ir".into(),
-        approvals_needed: 1,
         expires_ms: i64::MAX,
         answers: Vec::new(),
         evidence: Vec::new(),
         escalated: false,
+        revision: 0,
     }
 }
 
@@ -501,9 +503,9 @@ fn exactly_one_answer_wins_a_pending_request(b: &Backend) {
             let store = stores[t % 2].clone();
             std::thread::spawn(move || {
                 let mut r = request("apr_1");
-                r.status = "executed".into();
+                r.status = ApprovalStatus::Executed;
                 r.rationale = Some(format!("taker {t}"));
-                store.update_pending(&r, "approved").unwrap()
+                store.update_pending(&r).unwrap()
             })
         })
         .collect();
@@ -514,10 +516,45 @@ fn exactly_one_answer_wins_a_pending_request(b: &Backend) {
         .count();
     assert_eq!(winners, 1);
     let stored = stores[1].pending_request("apr_1").unwrap().unwrap();
-    assert_eq!(stored.status, "executed");
+    assert_eq!(stored.status, ApprovalStatus::Executed);
     assert!(stored.rationale.unwrap().starts_with("taker "));
     assert_eq!(stores[0].pending().unwrap().len(), 1);
     assert!(stores[0].pending_request("apr_2").unwrap().is_none());
+}
+
+/// Two approvers read a two-person request at the same moment and each adds an answer: the
+/// second write is from a stale read and must lose (not overwrite the first answer), and
+/// applied again to what is stored now, both answers are there.
+fn a_change_to_a_request_made_from_a_stale_read_loses(b: &Backend) {
+    let stores = [b.open(), b.open()];
+    let mut pending = request("apr_2p");
+    pending.status = ApprovalStatus::Pending;
+    pending.approval = ApprovalKind::TwoPerson;
+    stores[0].create_pending(&pending).unwrap();
+    let answer = |who: &str| ApprovalAnswer {
+        approver: who.into(),
+        verdict: Verdict::Approve,
+        reason: "checked".into(),
+        at_ms: 2,
+    };
+    let mut bob = stores[0].pending_request("apr_2p").unwrap().unwrap();
+    let mut dana = stores[1].pending_request("apr_2p").unwrap().unwrap();
+    bob.answers.push(answer("bob"));
+    dana.answers.push(answer("dana"));
+    assert!(stores[0].update_pending(&bob).unwrap());
+    assert!(
+        !stores[1].update_pending(&dana).unwrap(),
+        "a write from a stale read must not overwrite bob's answer"
+    );
+    let mut dana = stores[1].pending_request("apr_2p").unwrap().unwrap();
+    assert_eq!(dana.answers.len(), 1);
+    dana.answers.push(answer("dana"));
+    dana.status = ApprovalStatus::Approved;
+    assert!(stores[1].update_pending(&dana).unwrap());
+    let stored = stores[0].pending_request("apr_2p").unwrap().unwrap();
+    assert_eq!(stored.approvals(), 2);
+    assert_eq!(stored.status, ApprovalStatus::Approved);
+    assert!(stored.revision > bob.revision);
 }
 
 /// Calls spread over replicas and threads never exceed a budget; another scope has its own.

@@ -10,6 +10,7 @@ use warden_console::{
     AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView, TaintCleared,
     TaintView,
 };
+use warden_core::{ApprovalStatus, Verdict};
 use warden_gateway::gate::{self, AnswerError};
 use warden_gateway::{AuditLog, Gateway};
 use warden_store::ledger::read_events;
@@ -18,6 +19,7 @@ use warden_store::{AgentTaint, EventFilter, PendingRequest};
 pub struct Desk(pub Arc<Gateway>);
 
 fn view(r: PendingRequest) -> RequestView {
+    let approvals_needed = r.approvals_needed();
     RequestView {
         evidence: r
             .evidence
@@ -42,7 +44,7 @@ fn view(r: PendingRequest) -> RequestView {
             .iter()
             .map(|a| AnswerView {
                 approver: a.approver.clone(),
-                approve: a.approve,
+                verdict: a.verdict,
                 reason: a.reason.clone(),
                 at_ms: a.at_ms,
             })
@@ -61,7 +63,7 @@ fn view(r: PendingRequest) -> RequestView {
         rule: r.rule,
         owner: r.owner,
         policy_version: r.policy_version,
-        approvals_needed: r.approvals_needed.max(1),
+        approvals_needed,
         rationale: r.rationale,
     }
 }
@@ -112,7 +114,7 @@ impl Desk {
 impl ApprovalDesk for Desk {
     fn pending(&self) -> Result<Vec<RequestView>, DeskError> {
         let mut all = self.0.store.pending().map_err(internal)?;
-        all.retain(|r| r.status == "pending");
+        all.retain(|r| r.status == ApprovalStatus::Pending);
         Ok(all.into_iter().map(view).collect())
     }
 
@@ -129,7 +131,7 @@ impl ApprovalDesk for Desk {
         &self,
         id: &str,
         approver: &str,
-        approve: bool,
+        verdict: Verdict,
         reason: &str,
     ) -> Result<RequestView, DeskError> {
         let g = &self.0;
@@ -140,15 +142,14 @@ impl ApprovalDesk for Desk {
             &g.config(),
             id,
             approver,
-            approve,
+            verdict,
             reason,
+            warden_gateway::pipeline::now_ms(),
         ) {
             Ok(r) => Ok(view(r)),
             Err(AnswerError::NotFound(_)) => Err(DeskError::NotFound),
-            Err(e @ (AnswerError::Refused(_) | AnswerError::Conflict)) => {
-                Err(DeskError::Refused(e.to_string()))
-            }
-            Err(AnswerError::Internal(e)) => Err(DeskError::Internal(e)),
+            Err(e @ AnswerError::Refused(_)) => Err(DeskError::Refused(e.to_string())),
+            Err(AnswerError::Failed(e)) => Err(DeskError::Internal(e.to_string())),
         }
     }
 

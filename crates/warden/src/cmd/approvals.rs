@@ -5,6 +5,7 @@
 
 use super::ConfigArg;
 use std::process::ExitCode;
+use warden_core::{ApprovalStatus, Verdict};
 use warden_gateway::gate;
 
 #[derive(clap::Subcommand, Debug)]
@@ -51,8 +52,11 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let config = super::load_config(&config)?;
             let store = super::open_store(&config.store)?;
             let mut requests = store.pending()?;
-            requests.sort_by_key(|r| (r.status != "pending", r.created_ms));
-            for p in requests.iter().filter(|r| all || r.status == "pending") {
+            requests.sort_by_key(|r| (r.status != ApprovalStatus::Pending, r.created_ms));
+            for p in requests
+                .iter()
+                .filter(|r| all || r.status == ApprovalStatus::Pending)
+            {
                 println!(
                     "{}  {:<8}  {}  {}  {}  rule `{}`  needs {}  {}",
                     p.id,
@@ -61,7 +65,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     p.tool,
                     p.args,
                     p.rule,
-                    p.approvals_needed.max(1),
+                    p.approvals_needed(),
                     p.args_digest
                 );
             }
@@ -78,12 +82,12 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 None => anyhow::bail!("no request `{id}`"),
             }
         }
-        Command::Approve(a) => answer(a, true).await,
-        Command::Deny(a) => answer(a, false).await,
+        Command::Approve(a) => answer(a, Verdict::Approve).await,
+        Command::Deny(a) => answer(a, Verdict::Deny).await,
     }
 }
 
-async fn answer(a: Answer, approve: bool) -> anyhow::Result<ExitCode> {
+async fn answer(a: Answer, verdict: Verdict) -> anyhow::Result<ExitCode> {
     let config = super::load_config(&a.config)?;
     super::check_approver(&config, &a.approver, Some(&a.token))?;
     let store = super::open_store(&config.store)?;
@@ -94,17 +98,17 @@ async fn answer(a: Answer, approve: bool) -> anyhow::Result<ExitCode> {
         &config,
         &a.id,
         &a.approver,
-        approve,
+        verdict,
         &a.reason,
+        warden_gateway::pipeline::now_ms(),
     )?;
     warden_gateway::AuditLog::shutdown(audit.as_ref())?;
-    let approvals = r.answers.iter().filter(|x| x.approve).count();
     println!(
         "{}: {} ({} of {} approvals)",
         r.id,
         r.status,
-        approvals,
-        r.approvals_needed.max(1)
+        r.approvals(),
+        r.approvals_needed()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -81,7 +81,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 if let Ok(Ok(due)) = due
                     && !due.is_empty()
                 {
-                    g.escalate(due).await;
+                    g.escalate(due, now).await;
                 }
                 // Review fallback: categories whose review fell behind need approval.
                 match g.review_check().await {

@@ -19,6 +19,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let verifier = super::verifier(&config, a.key.as_deref())?;
     let started = std::time::Instant::now();
     let report = verify_store(store.as_ref(), &verifier)?;
+    // The gate's own record: every executed request had the approvals it asked for.
+    let unapproved = warden_gateway::gate::unapproved_executions(store.as_ref())?;
     let log = &report.log;
     let latest = log.latest_checkpoint.as_ref().map_or_else(
         || "no checkpoint".to_owned(),
@@ -33,7 +35,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         report.sealed_checked,
         started.elapsed()
     );
-    if report.is_clean() {
+    if report.is_clean() && unapproved.is_empty() {
         println!("ok: {summary}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -41,6 +43,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         println!("FAILED: {finding}");
     }
     if let Some(finding) = &report.content {
+        println!("FAILED: {finding}");
+    }
+    for finding in &unapproved {
         println!("FAILED: {finding}");
     }
     println!("checked before the problem: {summary}");

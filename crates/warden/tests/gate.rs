@@ -1,0 +1,425 @@
+//! Attacks on the human gate itself: someone who can write warden's store, approvers answering
+//! at the same moment, and a budget that runs out between an approval and its use. Each test is
+//! an attack that succeeded once; the gate must now hold.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::sync::{Arc, Barrier};
+use warden_store::Store;
+
+fn request_id(text: &str) -> String {
+    let start = text.find("request `").expect("a request id") + "request `".len();
+    text[start..].split('`').next().unwrap().to_string()
+}
+
+fn answer(lab: &Lab, verb: &str, id: &str, who: &str, reason: &str) -> (bool, String, String) {
+    lab.cli_as(
+        &format!("lab-{who}-token"),
+        &["approvals", verb, id, "--as", who, "--reason", reason],
+    )
+}
+
+fn disabled(lab: &Lab, user: &str) -> bool {
+    lab.state("idp")["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == user)
+        .unwrap()["disabled"]
+        == true
+}
+
+/// The approval steps recorded for request `id`, in order.
+fn steps(lab: &Lab, id: &str) -> Vec<String> {
+    lab.events("approval")
+        .into_iter()
+        .filter(|e| e["request_id"] == id)
+        .map(|e| e["detail"]["step"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn sql(lab: &Lab, statement: &str, id: &str) {
+    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    db.execute(statement, [id]).unwrap();
+}
+
+/// Someone who can write `warden.db` (with `warden stdio`, the agent's own OS user) marks a
+/// held two-person request approved. The retry must not run: approvals are proven by the
+/// ledger, not by a row.
+#[tokio::test]
+async fn a_request_row_edited_to_approved_runs_nothing() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let args = json!({"user": "carol.diaz"});
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    let id = request_id(&text(&r));
+
+    // The forged approval: the status column, the body, even made-up answers.
+    sql(
+        &lab,
+        "UPDATE pending SET status = 'approved', body = json_set(body, '$.status', 'approved', \
+         '$.answers', json('[{\"approver\":\"bob\",\"approve\":true,\"reason\":\"x\",\"at_ms\":1},\
+         {\"approver\":\"dana\",\"approve\":true,\"reason\":\"y\",\"at_ms\":2}]')) WHERE id = ?1",
+        &id,
+    );
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    assert!(!disabled(&lab, "carol.diaz"), "{}", text(&r));
+    assert_eq!(lab.received("idp").len(), 0);
+    assert!(
+        !steps(&lab, &id).contains(&"executed".to_string()),
+        "{:?}",
+        steps(&lab, &id)
+    );
+    // The refusal names what is missing, and is on the record.
+    assert!(text(&r).contains("approval"), "{}", text(&r));
+    let refused = lab
+        .events("decision")
+        .into_iter()
+        .filter(|e| e["tool"] == "idp.disable_account")
+        .count();
+    assert_eq!(refused, 2, "both calls decided and recorded");
+    drop(warden);
+    let (ok, out, err) = lab.cli(&["audit", "verify"]);
+    assert!(ok, "{out}{err}");
+}
+
+/// One approval by the ledger, two needed: the same forged row, after one real approval.
+#[tokio::test]
+async fn one_real_approval_and_a_forged_second_runs_nothing() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let args = json!({"user": "carol.diaz"});
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    let id = request_id(&text(&r));
+    let (ok, out, err) = answer(&lab, "approve", &id, "bob", "impossible travel");
+    assert!(ok && out.contains("1 of 2"), "{out}{err}");
+    sql(
+        &lab,
+        "UPDATE pending SET status = 'approved', body = json_set(body, '$.status', 'approved', \
+         '$.approvals_needed', 1) WHERE id = ?1",
+        &id,
+    );
+    let r = agent.call("idp.disable_account", args).await.unwrap();
+    assert!(!disabled(&lab, "carol.diaz"), "{}", text(&r));
+}
+
+/// An approved call whose budget ran out in the meantime is refused — and the approval is not
+/// spent: the request stays approved and the ledger does not say it ran.
+#[tokio::test]
+async fn an_approval_refused_by_its_budget_is_not_spent() {
+    let lab = Lab::with_config(|c| {
+        c.replace(
+            "write_budget = { limit = 10,",
+            "write_budget = { limit = 1,",
+        )
+    });
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let first = json!({"user": "alice.chen", "reason": "credentials phished"});
+    let second = json!({"user": "bob.ng", "reason": "credentials phished"});
+    let a = request_id(&text(
+        &agent
+            .call("idp.disable_account", first.clone())
+            .await
+            .unwrap(),
+    ));
+    let b = request_id(&text(
+        &agent
+            .call("idp.disable_account", second.clone())
+            .await
+            .unwrap(),
+    ));
+    for id in [&a, &b] {
+        let (ok, out, err) = answer(&lab, "approve", id, "bob", "phished, confirmed");
+        assert!(ok, "{out}{err}");
+    }
+    let r = agent.call("idp.disable_account", first).await.unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert!(disabled(&lab, "alice.chen"));
+
+    // The one-an-hour budget is used: the second approved call is refused …
+    let r = agent
+        .call("idp.disable_account", second.clone())
+        .await
+        .unwrap();
+    assert!(text(&r).contains("budget"), "{}", text(&r));
+    assert!(!disabled(&lab, "bob.ng"));
+    // … and its approval is still there, unspent, with no "executed" on the record.
+    let stored = lab.store().pending_request(&b).unwrap().unwrap();
+    assert_eq!(stored.status, warden_core::ApprovalStatus::Approved);
+    assert_eq!(steps(&lab, &b), ["asked", "approved"]);
+    assert_eq!(steps(&lab, &a), ["asked", "approved", "executed"]);
+}
+
+fn open_gate(lab: &Lab) -> (warden_policy::Config, Arc<dyn Store>, warden_store::Ledger) {
+    let config = warden_policy::Config::load(&lab.config()).unwrap();
+    let store: Arc<dyn Store> = Arc::new(lab.store());
+    let audit = warden_store::Ledger::open(
+        store.clone(),
+        &warden_store::LedgerSettings {
+            key_path: config.ledger.key_path.clone(),
+            origin: config.ledger.origin.clone(),
+            checkpoint_interval: config.ledger.checkpoint_interval,
+            defer_within: warden_store::DEFER_WITHIN,
+        },
+    )
+    .unwrap();
+    (config, store, audit)
+}
+
+/// A pending two-person request as the gateway stores it when it holds a call.
+fn held(id: &str) -> warden_store::PendingRequest {
+    serde_json::from_value(json!({
+        "id": id, "created_ms": now_ms(), "principal": "responder", "session": "s1",
+        "tool": "idp.disable_account", "args": {"user": "carol.diaz"},
+        "args_digest": "sha256:00", "policy_version": "v1",
+        "rule": "disable-executive-needs-two", "approval": "two-person", "status": "pending",
+        "rationale": null, "category": "identity", "stakes": "high",
+        "owner": "iam@northwind.example", "approvals_needed": 2,
+        "expires_ms": now_ms() + 3_600_000, "answers": [], "evidence": [], "escalated": false
+    }))
+    .unwrap()
+}
+
+/// What the ledger says each approver answered on request `id`.
+fn answered_on_record(store: &dyn Store, id: &str) -> Vec<(String, String)> {
+    let filter = warden_store::EventFilter {
+        kind: Some("approval".into()),
+        ..Default::default()
+    };
+    let mut out: Vec<(String, String)> = warden_store::ledger::read_events(store, &filter)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.request_id.as_deref() == Some(id))
+        .filter_map(|e| {
+            let detail = e.event.detail.unwrap_or(Value::Null);
+            let step = detail["step"].as_str()?.to_string();
+            let who = detail["approver"].as_str()?.to_string();
+            Some((who, step))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Two approvers answer a two-person request at the same instant, many times over: both
+/// answers count every time, and the ledger records exactly the answers the request holds.
+#[test]
+fn concurrent_approvals_are_neither_lost_nor_recorded_twice() {
+    let lab = Lab::new();
+    let (config, store, audit) = open_gate(&lab);
+    let audit = Arc::new(audit);
+    let config = Arc::new(config);
+    for round in 0..12 {
+        let id = format!("apr_race{round}");
+        store.create_pending(&held(&id)).unwrap();
+        let barrier = Arc::new(Barrier::new(2));
+        let handles: Vec<_> = ["bob", "dana"]
+            .into_iter()
+            .map(|who| {
+                let (store, audit, config, barrier, id) = (
+                    store.clone(),
+                    audit.clone(),
+                    config.clone(),
+                    barrier.clone(),
+                    id.clone(),
+                );
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    warden_gateway::gate::answer(
+                        store.as_ref(),
+                        audit.as_ref(),
+                        &config,
+                        &id,
+                        who,
+                        warden_core::Verdict::Approve,
+                        "impossible travel, confirmed",
+                        now_ms(),
+                    )
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap(), Ok(()), "round {round}");
+        }
+        let stored = store.pending_request(&id).unwrap().unwrap();
+        assert_eq!(
+            stored.status,
+            warden_core::ApprovalStatus::Approved,
+            "round {round}"
+        );
+        assert_eq!(stored.answers.len(), 2, "round {round}");
+        assert_eq!(
+            answered_on_record(store.as_ref(), &id),
+            [
+                ("bob".to_string(), "approved".to_string()),
+                ("dana".to_string(), "approved".to_string())
+            ],
+            "round {round}"
+        );
+    }
+}
+
+/// An approval racing a denial: whichever lands, the ledger records exactly the answers that
+/// took effect — never a "denied" step on a request that ended approved.
+#[test]
+fn an_approval_racing_a_denial_leaves_a_record_that_matches_the_outcome() {
+    let lab = Lab::new();
+    let (config, store, audit) = open_gate(&lab);
+    let audit = Arc::new(audit);
+    let config = Arc::new(config);
+    for round in 0..12 {
+        let id = format!("apr_deny{round}");
+        let mut request = held(&id);
+        request.approval = serde_json::from_value(json!("required")).unwrap();
+        store.create_pending(&request).unwrap();
+        let barrier = Arc::new(Barrier::new(2));
+        let handles: Vec<_> = [("bob", true), ("dana", false)]
+            .into_iter()
+            .map(|(who, approve)| {
+                let (store, audit, config, barrier, id) = (
+                    store.clone(),
+                    audit.clone(),
+                    config.clone(),
+                    barrier.clone(),
+                    id.clone(),
+                );
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let _ = warden_gateway::gate::answer(
+                        store.as_ref(),
+                        audit.as_ref(),
+                        &config,
+                        &id,
+                        who,
+                        warden_core::Verdict::from(approve),
+                        "checked",
+                        now_ms(),
+                    );
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let stored = store.pending_request(&id).unwrap().unwrap();
+        let in_state: Vec<(String, String)> = stored
+            .answers
+            .iter()
+            .map(|a| (a.approver.clone(), a.verdict.step().to_string()))
+            .collect();
+        assert_eq!(in_state.len(), 1, "one answer decides: round {round}");
+        assert_eq!(
+            answered_on_record(store.as_ref(), &id),
+            in_state,
+            "round {round}"
+        );
+    }
+}
+
+/// A ledger that says a request ran without the approvals it needed fails `audit verify`,
+/// whoever wrote it.
+#[test]
+fn audit_verify_reports_an_executed_request_without_its_approvals() {
+    let lab = Lab::new();
+    {
+        let (_, _, audit) = open_gate(&lab);
+        for (step, approver) in [
+            ("asked", None),
+            ("approved", Some("bob")),
+            ("executed", None),
+        ] {
+            let mut e = warden_core::AuditEvent::new(warden_core::EventKind::Approval, now_ms());
+            e.principal = Some("responder".into());
+            e.session = Some("s1".into());
+            e.tool = Some("idp.disable_account".into());
+            e.category = Some("identity".into());
+            e.rule = Some("disable-executive-needs-two".into());
+            e.request_id = Some("apr_forged".into());
+            let mut detail = json!({"step": step, "approvals_needed": 2});
+            if let Some(who) = approver {
+                detail["approver"] = json!(who);
+            }
+            e.detail = Some(detail);
+            audit.append(&e).unwrap();
+        }
+        audit.shutdown().unwrap();
+    }
+    let (ok, out, err) = lab.cli(&["audit", "verify"]);
+    assert!(!ok, "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("apr_forged"),
+        "names the request: {out}{err}"
+    );
+}
+
+/// warden's store and keys are readable by warden alone.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_store_and_the_ledger_key_are_private_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let _ = warden.client(RESPONDER).await;
+    let config = warden_policy::Config::load(&lab.config()).unwrap();
+    let db = lab.dir.path().join("state/warden.db");
+    for path in [db.clone(), config.ledger.key_path.clone()] {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{} is mode {mode:o}", path.display());
+    }
+    let wal = lab.dir.path().join("state/warden.db-wal");
+    if wal.exists() {
+        let mode = std::fs::metadata(&wal).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "the WAL is mode {mode:o}");
+    }
+}
+
+/// A status warden never writes is an error wherever it is read — never read as some state,
+/// not even "denied", which would hide the edit.
+#[tokio::test]
+async fn an_unknown_request_status_is_an_error_not_a_default() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let args = json!({"user": "carol.diaz"});
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    let id = request_id(&text(&r));
+    sql(
+        &lab,
+        "UPDATE pending SET status = 'aproved', body = json_set(body, '$.status', 'aproved') \
+         WHERE id = ?1",
+        &id,
+    );
+    let (ok, out, err) = lab.cli(&["approvals", "list", "--all"]);
+    assert!(!ok, "{out}{err}");
+    assert!(err.contains("aproved"), "{err}");
+    let _ = agent.call("idp.disable_account", args).await;
+    assert!(!disabled(&lab, "carol.diaz"));
+    assert!(lab.received("idp").is_empty());
+}
