@@ -640,6 +640,7 @@ impl Gateway {
         let r = request.clone();
         let audit = self.audit.clone();
         let client = self.http.clone();
+        let clock = self.clock();
         tokio::spawn(async move {
             let result = webhook.deliver(&client, &message).await;
             let detail = match &result {
@@ -651,7 +652,7 @@ impl Gateway {
             } else {
                 "notify-failed"
             };
-            let ev = step_event(&r, step, detail, crate::pipeline::now_ms());
+            let ev = step_event(&r, step, detail, clock.now_ms());
             let _ = tokio::task::spawn_blocking(move || audit.append(&ev)).await;
         });
     }

@@ -16,7 +16,7 @@
 //! fit is refused. Refreshes and reloads both derive a configuration from the one in force and
 //! put it back; `LiveInventory::swap` keeps one from undoing the other.
 
-use crate::pipeline::{CallError, Gateway, now_ms};
+use crate::pipeline::{CallError, Gateway};
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -272,7 +272,7 @@ impl Gateway {
         };
         let base = self.config();
         if base.engine.inventory_digest() == Some(digest.as_str()) {
-            self.inventory.confirm(live, now_ms());
+            self.inventory.confirm(live, self.now());
             return Ok(Refreshed::Unchanged);
         }
         let joined = |errors: Vec<warden_policy::ConfigError>| {
@@ -288,7 +288,7 @@ impl Gateway {
         let entities = candidate.engine.inventory_size();
 
         // Recorded first: the new entities decide nothing that the ledger does not announce.
-        let mut ev = AuditEvent::new(EventKind::InventoryRefresh, now_ms());
+        let mut ev = AuditEvent::new(EventKind::InventoryRefresh, self.now());
         ev.policy_version = Some(candidate.engine.version().to_string());
         ev.detail = Some(json!({
             "source": source_name,
@@ -311,7 +311,7 @@ impl Gateway {
             now.with_entities(&source_name, &live.text)
                 .map_err(|e| invalid(joined(e)))?
         };
-        self.inventory.confirm(live, now_ms());
+        self.inventory.confirm(live, self.now());
         self.put_config(Arc::new(config));
         Ok(Refreshed::Applied {
             index,

@@ -3,6 +3,8 @@
 pub mod approval;
 pub mod audit;
 pub mod catalog;
+pub mod clock;
+pub mod desk;
 pub mod front;
 pub mod gate;
 pub mod halt;
@@ -13,8 +15,12 @@ pub mod pipeline;
 pub mod reload;
 pub mod review;
 pub mod screening;
+pub mod server;
+pub mod taint;
 pub mod upstream;
 
 pub use audit::{AuditError, AuditLog};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use front::{router, serve_stdio};
-pub use pipeline::{Authorized, CallError, Gateway};
+pub use pipeline::{Authorized, CallError, Gateway, GatewayParts};
+pub use upstream::{McpUpstream, Upstream, UpstreamError};

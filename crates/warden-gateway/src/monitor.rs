@@ -14,7 +14,7 @@
 //! - `rate`: more than `per_minute` calls by one agent within 60 s ⇒ halt agent.
 
 use crate::halt::{self, Scope};
-use crate::pipeline::{CallError, Gateway, now_ms};
+use crate::pipeline::{CallError, Gateway};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use warden_core::{AuditEvent, EventKind, Outcome, Stakes};
@@ -314,7 +314,7 @@ impl Gateway {
     async fn fire(&self, obs: &Observation, f: Firing) -> Result<(), CallError> {
         tracing::warn!(trigger = f.trigger.as_str(), scope = %f.scope, reason = %f.reason,
             "monitor fired");
-        let mut ev = AuditEvent::new(EventKind::Finding, now_ms());
+        let mut ev = AuditEvent::new(EventKind::Finding, self.now());
         ev.principal = Some(obs.principal.clone());
         ev.session = Some(obs.session.clone());
         ev.tool = Some(obs.tool.clone());

@@ -6,16 +6,17 @@
 
 use crate::audit::{AuditLog, Recorded};
 use crate::catalog::{Catalog, Status, definition_digest};
+use crate::clock::{Clock, SystemClock};
 use crate::gate::Taken;
 use crate::halt::{HaltCache, Scope};
 use crate::monitor::{Monitor, Observation};
 use crate::screening::Screening;
-use crate::upstream::{Upstream, UpstreamError};
+use crate::upstream::{McpUpstream, Upstream, UpstreamError};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use warden_core::{
@@ -113,10 +114,21 @@ pub enum CallError {
     Internal(String),
 }
 
+/// The system clock, for callers outside a gateway (the CLI); a gateway reads its own
+/// [`Clock`].
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    crate::clock::system_now_ms()
+}
+
+/// What a gateway is made of. `Gateway::new` fills in the system clock and MCP upstreams for
+/// the configured servers; tests give a manual clock and scripted upstreams.
+pub struct GatewayParts {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub audit: Arc<dyn AuditLog>,
+    pub clock: Arc<dyn Clock>,
+    /// By server name; `None`: an [`McpUpstream`] for each configured server.
+    pub upstreams: Option<Vec<Arc<dyn Upstream>>>,
 }
 
 pub struct Gateway {
@@ -130,8 +142,10 @@ pub struct Gateway {
     pub screening: Screening,
     /// For webhooks.
     pub(crate) http: reqwest::Client,
-    upstreams: BTreeMap<String, Arc<Upstream>>,
+    upstreams: BTreeMap<String, Arc<dyn Upstream>>,
     in_flight: Semaphore,
+    /// Where every stage reads "now".
+    clock: Arc<dyn Clock>,
     /// The active halts, re-read from the store at most every `halt::REFRESH`.
     pub(crate) halts: HaltCache,
     /// Per-agent anomaly state; locked briefly, never across an `.await`.
@@ -151,15 +165,36 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn new(config: Arc<Config>, store: Arc<dyn Store>, audit: Arc<dyn AuditLog>) -> Arc<Self> {
-        let upstreams = config
-            .servers
-            .values()
-            .map(|s| {
-                (
-                    s.name.clone(),
-                    Arc::new(Upstream::new(s.clone(), config.gateway.upstream_timeout)),
-                )
+        Self::assemble(GatewayParts {
+            config,
+            store,
+            audit,
+            clock: Arc::new(SystemClock),
+            upstreams: None,
+        })
+    }
+
+    pub fn assemble(parts: GatewayParts) -> Arc<Self> {
+        let GatewayParts {
+            config,
+            store,
+            audit,
+            clock,
+            upstreams,
+        } = parts;
+        let upstreams = upstreams
+            .unwrap_or_else(|| {
+                config
+                    .servers
+                    .values()
+                    .map(|s| {
+                        Arc::new(McpUpstream::new(s.clone(), config.gateway.upstream_timeout))
+                            as Arc<dyn Upstream>
+                    })
+                    .collect()
             })
+            .into_iter()
+            .map(|u| (u.name().to_string(), u))
             .collect();
         Arc::new(Self {
             catalog: Arc::new(Catalog::new(config.tools.values().cloned())),
@@ -172,11 +207,22 @@ impl Gateway {
             config: RwLock::new(config),
             tightened: crate::review::Tightened::default(),
             deciding: Mutex::new(HashMap::new()),
-            inventory: crate::inventory::LiveInventory::new(now_ms()),
+            inventory: crate::inventory::LiveInventory::new(clock.now_ms()),
+            clock,
             store,
             audit,
             upstreams,
         })
+    }
+
+    /// Now, by this gateway's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// This gateway's clock, for work that outlives a call (a webhook's delivery).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
     }
 
     /// The configuration in force now.
@@ -253,7 +299,8 @@ impl Gateway {
                 format!("`{scope}` is halted: {}", halt.reason),
                 config.engine.version(),
             );
-            self.record(decision_event(&call, &decision, None)).await?;
+            self.record(decision_event(&call, &decision, None, self.now()))
+                .await?;
             return Ok(halted(&scope, &halt));
         }
 
@@ -305,7 +352,7 @@ impl Gateway {
                 &state,
             );
             (s.outcome() != decision.outcome() || s.rule() != decision.rule())
-                .then(|| shadow_event(&call, &decision, &s))
+                .then(|| shadow_event(&call, &decision, &s, self.now()))
         });
 
         // 3b. Review: in a category whose review is overdue or whose error bound exceeds its
@@ -321,7 +368,7 @@ impl Gateway {
 
         // 3c. Inventory: entities no refresh confirmed within `max_age_secs` scope nothing; a
         //     call that names one is denied (`inventory-stale`), whatever policy said.
-        if let Some(stale) = self.inventory_stale(&config, &spec, now_ms()) {
+        if let Some(stale) = self.inventory_stale(&config, &spec, self.now()) {
             decision = stale;
         }
 
@@ -329,7 +376,7 @@ impl Gateway {
         //      only on a call that is forwarded. An allowed call is counted (past a budget it is
         //      denied); a held call that humans approved — the ledger proves it, for exactly these
         //      arguments and this policy — is counted, then takes its approval, once.
-        let now = now_ms();
+        let now = self.now();
         let gate = self.gate(&config, &call, &spec, decision, now).await?;
         drop(deciding);
 
@@ -339,7 +386,7 @@ impl Gateway {
             Gate::Hold(_) => Some(new_request_id()),
             Gate::Deny(_) | Gate::Allow(_) => None,
         };
-        let mut event = decision_event(&call, gate.decision(), request_id.as_deref());
+        let mut event = decision_event(&call, gate.decision(), request_id.as_deref(), now);
         add_context_detail(&mut event, &state, &outbound);
         let recorded = self.record_decision(&event, gate).await?;
         if let Some(mut ev) = shadow {
@@ -360,7 +407,7 @@ impl Gateway {
         // 7. Monitor: anomaly triggers may alert or halt; a halt applies from the next call.
         //    (After the hold is stored, so a halt of this scope expires it too.)
         self.watch(Observation {
-            time_ms: now_ms(),
+            time_ms: self.now(),
             index: recorded.index(),
             principal: call.principal.0.clone(),
             session: call.session.0.clone(),
@@ -383,7 +430,7 @@ impl Gateway {
             (Gate::Hold(_), None) => None,
             (Gate::Allow(_), _) => Authorized::permit(call, &recorded),
             (Gate::Approved(_, taken), _) => {
-                self.executed(taken, recorded.index(), false, now_ms())
+                self.executed(taken, recorded.index(), false, self.now())
                     .await?;
                 Authorized::approved(call, &recorded)
             }
@@ -410,16 +457,16 @@ impl Gateway {
             return Ok(held(&decision, id));
         };
         let gate = self
-            .use_approval(config, &call, spec, decision.clone(), request, now_ms())
+            .use_approval(config, &call, spec, decision.clone(), request, self.now())
             .await?;
-        let event = decision_event(&call, gate.decision(), Some(id));
+        let event = decision_event(&call, gate.decision(), Some(id), self.now());
         let recorded = match gate {
             Gate::Approved(..) | Gate::Deny(_) => self.record_decision(&event, gate).await?,
             Gate::Hold(_) | Gate::Allow(_) => return Ok(held(&decision, id)),
         };
         let authorized = match recorded.value() {
             Gate::Approved(_, taken) => {
-                self.executed(taken, recorded.index(), true, now_ms())
+                self.executed(taken, recorded.index(), true, self.now())
                     .await?;
                 Authorized::approved(call, &recorded)
             }
@@ -553,7 +600,7 @@ impl Gateway {
                     // The read taints the agent, not only this session: recorded in the store
                     // (every replica, every later session) before the agent sees the result.
                     if screened.report.score >= self.screening.settings().taint_at {
-                        let now = now_ms();
+                        let now = self.now();
                         let window = i64::try_from(
                             self.screening
                                 .settings()
@@ -575,7 +622,7 @@ impl Gateway {
                         .await?;
                     }
                     if screened.report.verdict >= warden_screen::Verdict::Suspicious {
-                        let mut ev = AuditEvent::new(EventKind::Finding, now_ms());
+                        let mut ev = AuditEvent::new(EventKind::Finding, self.now());
                         ev.principal = Some(call.principal.0.clone());
                         ev.session = Some(call.session.0.clone());
                         ev.tool = Some(call.tool.to_string());
@@ -609,7 +656,7 @@ impl Gateway {
                 true,
             ),
         };
-        let mut outcome = AuditEvent::new(EventKind::Outcome, now_ms());
+        let mut outcome = AuditEvent::new(EventKind::Outcome, self.now());
         outcome.principal = Some(authorized.call().principal.0.clone());
         outcome.session = Some(authorized.call().session.0.clone());
         outcome.tool = Some(authorized.call().tool.to_string());
@@ -663,7 +710,7 @@ impl Gateway {
         call: &ToolCall,
         outbound: OutboundState,
     ) -> Result<CallState, CallError> {
-        let now = now_ms();
+        let now = self.now();
         // Only the counts that a rule which can match this tool reads (in the policy or the
         // shadow policy): a read that calls no budgeted rule costs no store query.
         let budgets: Vec<(String, String, i64)> = config
@@ -861,7 +908,7 @@ impl Gateway {
                     if self.catalog.status(&name) != Some(status.clone()) {
                         tracing::warn!(tool = %name, screen = %report.summary(),
                             "upstream description flagged as prompt injection: tool withheld");
-                        let mut ev = AuditEvent::new(EventKind::Finding, now_ms());
+                        let mut ev = AuditEvent::new(EventKind::Finding, self.now());
                         ev.tool = Some(name.to_string());
                         ev.reason = Some(format!("tool description flagged: {}", report.summary()));
                         ev.detail = Some(
@@ -891,7 +938,7 @@ impl Gateway {
                 {
                     tracing::warn!(tool = %name, pinned = %pinned, seen = %seen,
                         "upstream definition changed: tool withheld until re-pinned");
-                    let mut ev = AuditEvent::new(EventKind::ToolWithheld, now_ms());
+                    let mut ev = AuditEvent::new(EventKind::ToolWithheld, self.now());
                     ev.tool = Some(name.to_string());
                     ev.detail = Some(json!({"pinned": pinned, "seen": seen}));
                     if let Err(e) = self.record(ev).await {
@@ -912,6 +959,7 @@ impl Gateway {
     ) -> Result<Status, CallError> {
         let key = name.to_string();
         let seen = digest.to_string();
+        let now = self.now();
         self.blocking(move |store, audit| {
             let pinned = match config_pin {
                 Some(p) => p,
@@ -920,9 +968,9 @@ impl Gateway {
                     None => {
                         // First sight: pin it, on the record.
                         store
-                            .set_pin(&key, &seen, "first-use", now_ms())
+                            .set_pin(&key, &seen, "first-use", now)
                             .map_err(|e| e.to_string())?;
-                        let mut ev = AuditEvent::new(EventKind::ToolPinned, now_ms());
+                        let mut ev = AuditEvent::new(EventKind::ToolPinned, now);
                         ev.tool = Some(key.clone());
                         ev.detail = Some(json!({"digest": seen, "by": "first-use"}));
                         audit.append(&ev).map_err(|e| e.to_string())?;
@@ -966,12 +1014,13 @@ impl Gateway {
                 let key = name.to_string();
                 let by = by.to_string();
                 let d = digest.clone();
+                let now = self.now();
                 let r = self
                     .blocking(move |store, audit| {
                         store
-                            .set_pin(&key, &d, &by, now_ms())
+                            .set_pin(&key, &d, &by, now)
                             .map_err(|e| e.to_string())?;
-                        let mut ev = AuditEvent::new(EventKind::ToolPinned, now_ms());
+                        let mut ev = AuditEvent::new(EventKind::ToolPinned, now);
                         ev.tool = Some(key);
                         ev.detail = Some(json!({"digest": d, "by": by}));
                         audit.append(&ev).map_err(|e| e.to_string())
@@ -1112,9 +1161,14 @@ fn new_request_id() -> String {
     format!("apr_{n:016x}")
 }
 
-fn decision_event(call: &ToolCall, d: &Decision, request_id: Option<&str>) -> AuditEvent {
+fn decision_event(
+    call: &ToolCall,
+    d: &Decision,
+    request_id: Option<&str>,
+    time_ms: i64,
+) -> AuditEvent {
     let args = call.args_value();
-    let mut e = AuditEvent::new(EventKind::Decision, now_ms());
+    let mut e = AuditEvent::new(EventKind::Decision, time_ms);
     e.principal = Some(call.principal.0.clone());
     e.session = Some(call.session.0.clone());
     e.tool = Some(call.tool.to_string());
@@ -1135,8 +1189,13 @@ fn decision_event(call: &ToolCall, d: &Decision, request_id: Option<&str>) -> Au
 }
 
 /// Where the shadow policy set decided differently from the enforced one.
-fn shadow_event(call: &ToolCall, enforced: &Decision, shadow: &Decision) -> AuditEvent {
-    let mut e = AuditEvent::new(EventKind::ShadowDiff, now_ms());
+fn shadow_event(
+    call: &ToolCall,
+    enforced: &Decision,
+    shadow: &Decision,
+    time_ms: i64,
+) -> AuditEvent {
+    let mut e = AuditEvent::new(EventKind::ShadowDiff, time_ms);
     e.principal = Some(call.principal.0.clone());
     e.session = Some(call.session.0.clone());
     e.tool = Some(call.tool.to_string());

@@ -6,7 +6,7 @@
 //! `policy_reload` event with the old and new policy hashes, so the ledger says which policy
 //! decided each call.
 
-use crate::pipeline::{CallError, Gateway, now_ms};
+use crate::pipeline::{CallError, Gateway};
 use serde_json::json;
 use warden_core::{AuditEvent, EventKind};
 use warden_policy::{Config, ConfigErrors};
@@ -59,7 +59,7 @@ impl Gateway {
             }
         };
         let applied = config.is_some();
-        let mut ev = AuditEvent::new(EventKind::PolicyReload, now_ms());
+        let mut ev = AuditEvent::new(EventKind::PolicyReload, self.now());
         ev.policy_version = new.clone().or_else(|| Some(old.clone()));
         ev.detail = Some(json!({
             "old": old,

@@ -11,7 +11,7 @@
 //! Verdicts, and a category starting or stopping to need approval, are ledger events; the
 //! gateway's in-memory copy of the tightened categories is recomputed from them (`review_check`).
 
-use crate::pipeline::{CallError, Gateway, now_ms};
+use crate::pipeline::{CallError, Gateway};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -336,9 +336,9 @@ impl Gateway {
             .values()
             .map(|t| t.labels.category.clone())
             .collect();
+        let now = self.now();
         let changes = self
             .blocking(move |store, audit| {
-                let now = now_ms();
                 let statuses = read_status(store, &config.review, &categories, now)?;
                 let mut current: BTreeMap<String, bool> = BTreeMap::new();
                 for e in read_events(

@@ -17,6 +17,23 @@ use warden_policy::{ServerSpec, Transport};
 
 type Client = RunningService<RoleClient, ()>;
 
+/// The future an [`Upstream`] method returns.
+pub type UpstreamFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, UpstreamError>> + Send + 'a>>;
+
+/// An MCP server behind warden. The pipeline reaches one only through [`Upstream::call`], which
+/// takes an [`Authorized`]: a value only the pipeline makes, from a recorded allowing decision
+/// or a proven, taken approval. [`McpUpstream`] speaks MCP over stdio or Streamable HTTP; tests
+/// put scripted upstreams behind the same pipeline.
+pub trait Upstream: Send + Sync {
+    /// The server's name in the config (`[servers.<name>]`).
+    fn name(&self) -> &str;
+    /// The server's current tool definitions.
+    fn list_tools(&self) -> UpstreamFuture<'_, Vec<Tool>>;
+    /// Forwards an authorised call.
+    fn call<'a>(&'a self, authorized: &'a Authorized) -> UpstreamFuture<'a, CallToolResult>;
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     #[error("upstream `{server}` is unavailable: {message}")]
@@ -27,7 +44,8 @@ pub enum UpstreamError {
     Failed { server: String, message: String },
 }
 
-pub struct Upstream {
+/// An upstream MCP server reached with rmcp's client, over stdio or Streamable HTTP.
+pub struct McpUpstream {
     spec: ServerSpec,
     timeout: Duration,
     current: RwLock<Option<Arc<Client>>>,
@@ -56,7 +74,7 @@ pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
 /// The executable that `command = "@self"` names: warden itself (the bundled lab runs this way).
 pub const SELF_COMMAND: &str = "@self";
 
-impl Upstream {
+impl McpUpstream {
     pub fn new(spec: ServerSpec, timeout: Duration) -> Self {
         Self {
             spec,
@@ -64,10 +82,6 @@ impl Upstream {
             current: RwLock::new(None),
             connecting: tokio::sync::Mutex::new(()),
         }
-    }
-
-    pub fn name(&self) -> &str {
-        &self.spec.name
     }
 
     fn unavailable(&self, message: impl Into<String>) -> UpstreamError {
@@ -132,8 +146,7 @@ impl Upstream {
         }
     }
 
-    /// The upstream's current tool definitions.
-    pub async fn list_tools(&self) -> Result<Vec<Tool>, UpstreamError> {
+    async fn tools(&self) -> Result<Vec<Tool>, UpstreamError> {
         let client = self.client().await?;
         match tokio::time::timeout(self.timeout, client.peer().list_all_tools()).await {
             Ok(Ok(tools)) => Ok(tools),
@@ -145,8 +158,7 @@ impl Upstream {
         }
     }
 
-    /// Forwards an authorised call. Only an `Authorized` can get here.
-    pub async fn call(&self, authorized: &Authorized) -> Result<CallToolResult, UpstreamError> {
+    async fn forward(&self, authorized: &Authorized) -> Result<CallToolResult, UpstreamError> {
         let client = self.client().await?;
         let call = authorized.call();
         let params =
@@ -162,5 +174,19 @@ impl Upstream {
                 secs: self.timeout.as_secs(),
             }),
         }
+    }
+}
+
+impl Upstream for McpUpstream {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    fn list_tools(&self) -> UpstreamFuture<'_, Vec<Tool>> {
+        Box::pin(self.tools())
+    }
+
+    fn call<'a>(&'a self, authorized: &'a Authorized) -> UpstreamFuture<'a, CallToolResult> {
+        Box::pin(self.forward(authorized))
     }
 }

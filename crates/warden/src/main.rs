@@ -4,7 +4,6 @@
 //! libraries return typed errors.
 
 mod cmd;
-mod desk;
 mod embedded;
 
 use clap::{Parser, Subcommand};

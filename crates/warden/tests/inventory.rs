@@ -142,13 +142,13 @@ async fn an_inventory_that_cannot_be_refreshed_denies_once_too_old() {
     let booted = Instant::now();
     let warden = lab.serve();
     let triage = warden.client(TRIAGE).await;
-    let started = Instant::now();
-    // Fresh for `max_age_secs` from warden's start: the baseline decides.
+    // Fresh for `max_age_secs` from warden's start: the baseline decides. (Checked only when
+    // this call is answered soon enough after the process started, whatever the machine's load.)
     let r = triage
         .call("edr.get_host", json!({"host": "ws-042"}))
         .await
         .unwrap();
-    if started.elapsed() < Duration::from_millis(1500) {
+    if booted.elapsed() < Duration::from_millis(1500) {
         assert_ne!(r.is_error, Some(true), "{}", text(&r));
         assert_eq!(last_decision(&lab)["decision"], "allow");
     }

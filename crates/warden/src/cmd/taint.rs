@@ -6,15 +6,12 @@
 //! it sooner: a configured approver presenting their token (`--as ID`,
 //! `WARDEN_APPROVER_TOKEN`), like `warden resume`. The clear is recorded in the ledger before it
 //! is stored, so no taint is ever cleared without a record of who did it and why. The console's
-//! "Tainted agents" page clears through [`record_and_clear`] too, so both fronts write the same
+//! "Tainted agents" page clears through `warden_gateway::taint::record_and_clear` too, so both fronts write the same
 //! event in the same order.
 
 use super::ConfigArg;
-use serde_json::json;
 use std::process::ExitCode;
-use warden_core::{AuditEvent, EventKind};
 use warden_gateway::AuditLog;
-use warden_store::{AgentTaint, Store};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -86,7 +83,7 @@ fn clear(args: ClearArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let audit = super::open_ledger(&config, store.clone())?;
-    let cleared = record_and_clear(
+    let cleared = warden_gateway::taint::record_and_clear(
         store.as_ref(),
         audit.as_ref(),
         &taint,
@@ -100,36 +97,4 @@ fn clear(args: ClearArgs) -> anyhow::Result<ExitCode> {
         taint.level, taint.source
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Records that approver `by` clears `taint` (the agent's taint in force at `now_ms`, as
-/// `Store::agent_taint` returned it) for `reason`, then clears it; how many records stopped
-/// counting. The `taint_cleared` event is durable before the store changes, so a clear that
-/// fails half-way leaves a record and the taint, never a silent clear. `by` must already be an
-/// authorised approver (the CLI checks the token, the console the session).
-pub fn record_and_clear(
-    store: &dyn Store,
-    audit: &dyn AuditLog,
-    taint: &AgentTaint,
-    by: &str,
-    reason: &str,
-    now_ms: i64,
-) -> anyhow::Result<u32> {
-    let reason = reason.trim();
-    if reason.is_empty() {
-        anyhow::bail!("give a reason");
-    }
-    let mut event = AuditEvent::new(EventKind::TaintCleared, now_ms);
-    event.principal = Some(taint.agent.clone());
-    event.reason = Some(reason.to_string());
-    event.detail = Some(json!({
-        "by": by,
-        "level": taint.level,
-        "source": taint.source,
-        "session": taint.session,
-        "since_ms": taint.at_ms,
-        "until_ms": taint.until_ms,
-    }));
-    audit.append(&event)?;
-    Ok(store.clear_agent_taint(&taint.agent, now_ms, by, reason)?)
 }

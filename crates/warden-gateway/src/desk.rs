@@ -1,18 +1,18 @@
 //! The console's `ApprovalDesk`, backed by the store, the ledger and the gate's rules.
 //!
-//! Every answer goes through `warden_gateway::gate::answer`, the same function the CLI uses, so
+//! Every answer goes through `gate::answer`, the same function the CLI uses, so
 //! the web console cannot enforce different rules from the terminal. Likewise a taint cleared in
-//! the console goes through `cmd::taint::record_and_clear`, the function behind
+//! the console goes through `taint::record_and_clear`, the function behind
 //! `warden taint clear`: the same `taint_cleared` event, written before the store changes.
 
+use crate::gate::{self, AnswerError};
+use crate::{AuditLog, Gateway};
 use std::sync::Arc;
 use warden_console::{
     AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView, TaintCleared,
     TaintView,
 };
 use warden_core::{ApprovalStatus, Verdict};
-use warden_gateway::gate::{self, AnswerError};
-use warden_gateway::{AuditLog, Gateway};
 use warden_store::ledger::read_events;
 use warden_store::{AgentTaint, EventFilter, PendingRequest};
 
@@ -144,7 +144,7 @@ impl ApprovalDesk for Desk {
             approver,
             verdict,
             reason,
-            warden_gateway::pipeline::now_ms(),
+            self.0.now(),
         ) {
             Ok(r) => Ok(view(r)),
             Err(AnswerError::NotFound(_)) => Err(DeskError::NotFound),
@@ -172,7 +172,7 @@ impl ApprovalDesk for Desk {
     }
 
     fn tainted_agents(&self) -> Result<Vec<TaintView>, DeskError> {
-        let now = warden_gateway::pipeline::now_ms();
+        let now = self.0.now();
         let all = self.0.store.tainted_agents(now).map_err(internal)?;
         Ok(all.into_iter().map(taint_view).collect())
     }
@@ -202,11 +202,11 @@ impl ApprovalDesk for Desk {
             return Err(DeskError::Refused("give a reason".into()));
         }
         // One instant for the record and the clear: what the event shows in force is what stops.
-        let now = warden_gateway::pipeline::now_ms();
+        let now = self.0.now();
         let Some(taint) = g.store.agent_taint(agent, now).map_err(internal)? else {
             return Ok(None);
         };
-        let records = crate::cmd::taint::record_and_clear(
+        let records = crate::taint::record_and_clear(
             g.store.as_ref(),
             g.audit.as_ref(),
             &taint,

@@ -1,0 +1,567 @@
+//! The whole pipeline in process: the example SOC's policy, a real SQLite store and ledger,
+//! scripted upstreams that log what reaches them, and a manual clock — no sockets, no sleeps.
+//!
+//! The property at the end is the gateway's central promise: whatever sequence of calls,
+//! answers, expiries, halts and reloads happens, no call reaches an upstream without a recorded
+//! allowing decision, and no held call reaches one without the approvals its rule needs, on the
+//! record, used once.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use proptest::prelude::*;
+use rmcp::model::{CallToolResult, ContentBlock, Tool};
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use warden_core::{
+    ApprovalStatus, ArgsDigest, EventKind, Principal, SessionId, ToolCall, ToolName, Verdict,
+};
+use warden_gateway::upstream::UpstreamFuture;
+use warden_gateway::{Authorized, Gateway, GatewayParts, ManualClock, Upstream};
+use warden_store::ledger::read_events;
+use warden_store::{EventFilter, Ledger, LedgerSettings, SqliteStore, Store};
+
+/// 2026-12-01T00:00:00Z: inside every grant's validity in the example.
+const START_MS: i64 = 1_796_083_200_000;
+
+/// What reached a scripted upstream: the call and the decision it ran on.
+#[derive(Debug, Clone)]
+struct Forwarded {
+    tool: String,
+    args: Value,
+    decision_index: u64,
+}
+
+/// An upstream that offers the tools the config declares for it and answers every call with a
+/// short text, logging the call first.
+struct Scripted {
+    name: String,
+    tools: Vec<Tool>,
+    log: Arc<Mutex<Vec<Forwarded>>>,
+}
+
+impl Upstream for Scripted {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn list_tools(&self) -> UpstreamFuture<'_, Vec<Tool>> {
+        let tools = self.tools.clone();
+        Box::pin(async move { Ok(tools) })
+    }
+
+    fn call<'a>(&'a self, authorized: &'a Authorized) -> UpstreamFuture<'a, CallToolResult> {
+        let call = authorized.call();
+        self.log.lock().unwrap().push(Forwarded {
+            tool: call.tool.to_string(),
+            args: call.args_value(),
+            decision_index: authorized.decision_index(),
+        });
+        Box::pin(async move { Ok(CallToolResult::success(vec![ContentBlock::text("done")])) })
+    }
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    gateway: Arc<Gateway>,
+    clock: Arc<ManualClock>,
+    store: Arc<dyn Store>,
+    audit: Arc<Ledger>,
+    forwarded: Arc<Mutex<Vec<Forwarded>>>,
+    config: Arc<warden_policy::Config>,
+}
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// The example SOC, in process: its config and policy (without the live inventory file, which
+/// the lab writes), a fresh store and ledger, and a scripted upstream per server.
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let src = repo().join("examples/soc");
+    for f in [
+        "entities.cedarschema",
+        "entities.json",
+        "policies/soc.cedar",
+    ] {
+        let to = dir.path().join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(f), to).unwrap();
+    }
+    let text = std::fs::read_to_string(src.join("warden.toml")).unwrap();
+    let text = text.replace(
+        "[inventory]\nfile = \"state/lab/inventory.json\"\nrefresh_secs = 2\nmax_age_secs = 600\n",
+        "",
+    );
+    std::fs::write(dir.path().join("warden.toml"), text).unwrap();
+    let config = Arc::new(warden_policy::Config::load(&dir.path().join("warden.toml")).unwrap());
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("state/warden.db")).unwrap());
+    let audit = Arc::new(
+        Ledger::open(
+            store.clone(),
+            &LedgerSettings {
+                key_path: dir.path().join("state/ledger.key"),
+                origin: "warden.test/pipeline".into(),
+                checkpoint_interval: Duration::from_secs(3600),
+                defer_within: warden_store::DEFER_WITHIN,
+            },
+        )
+        .unwrap(),
+    );
+    let forwarded = Arc::new(Mutex::new(Vec::new()));
+    let upstreams: Vec<Arc<dyn Upstream>> = config
+        .servers
+        .keys()
+        .map(|server| {
+            let tools = config
+                .tools
+                .values()
+                .filter(|t| &t.name.server == server)
+                .map(|t| {
+                    let schema: Map<String, Value> =
+                        serde_json::from_value(json!({"type": "object"})).unwrap();
+                    Tool::new(t.name.tool.clone(), "a scripted tool", Arc::new(schema))
+                })
+                .collect();
+            Arc::new(Scripted {
+                name: server.clone(),
+                tools,
+                log: forwarded.clone(),
+            }) as Arc<dyn Upstream>
+        })
+        .collect();
+    let clock = Arc::new(ManualClock::at(START_MS));
+    let gateway = Gateway::assemble(GatewayParts {
+        config: config.clone(),
+        store: store.clone(),
+        audit: audit.clone(),
+        clock: clock.clone(),
+        upstreams: Some(upstreams),
+    });
+    gateway.refresh_catalog().await;
+    Harness {
+        _dir: dir,
+        gateway,
+        clock,
+        store,
+        audit,
+        forwarded,
+        config,
+    }
+}
+
+impl Harness {
+    async fn call(&self, agent: &str, session: &str, tool: &str, args: Value) -> String {
+        let call = ToolCall {
+            principal: Principal(agent.into()),
+            session: SessionId(session.into()),
+            tool: ToolName::parse(tool).unwrap(),
+            args: args.as_object().cloned().unwrap_or_default(),
+            rationale: None,
+        };
+        match self.gateway.pipeline(call).await {
+            Ok(r) => r
+                .content
+                .iter()
+                .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    fn answer(&self, id: &str, who: &str, verdict: Verdict) -> Result<(), String> {
+        warden_gateway::gate::answer(
+            self.store.as_ref(),
+            self.audit.as_ref(),
+            &self.config,
+            id,
+            who,
+            verdict,
+            "checked with the owner",
+            self.clock.now_ms(),
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+
+    fn forwarded(&self, tool: &str) -> usize {
+        self.forwarded
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|f| f.tool == tool)
+            .count()
+    }
+}
+
+trait ClockExt {
+    fn now_ms(&self) -> i64;
+}
+
+impl ClockExt for Arc<ManualClock> {
+    fn now_ms(&self) -> i64 {
+        warden_gateway::Clock::now_ms(self.as_ref())
+    }
+}
+
+fn request_id(text: &str) -> String {
+    let start = text.find("request `").expect("a request id") + "request `".len();
+    text[start..].split('`').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_held_call_runs_once_after_its_approval_and_not_before() {
+    let h = harness().await;
+    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
+    let text = h
+        .call("responder", "s1", "idp.disable_account", args.clone())
+        .await;
+    assert!(text.contains("held for approval"), "{text}");
+    let id = request_id(&text);
+    assert_eq!(h.forwarded("idp.disable_account"), 0);
+    let again = h
+        .call("responder", "s1", "idp.disable_account", args.clone())
+        .await;
+    assert!(again.contains("held for approval"), "{again}");
+    assert_eq!(h.forwarded("idp.disable_account"), 0);
+
+    h.answer(&id, "bob", Verdict::Approve).unwrap();
+    let ran = h
+        .call("responder", "s1", "idp.disable_account", args.clone())
+        .await;
+    assert!(ran.contains("\ndone\n"), "{ran}");
+    assert_eq!(h.forwarded("idp.disable_account"), 1);
+    let once = h.call("responder", "s1", "idp.disable_account", args).await;
+    assert!(once.contains("held for approval"), "single use: {once}");
+    assert_eq!(h.forwarded("idp.disable_account"), 1);
+}
+
+/// A request row marked approved by someone with the database runs nothing: the ledger holds
+/// no approval for it.
+#[tokio::test]
+async fn a_forged_approval_runs_nothing() {
+    let h = harness().await;
+    let args = json!({"user": "carol.diaz"});
+    let id = request_id(
+        &h.call("responder", "s1", "idp.disable_account", args.clone())
+            .await,
+    );
+    let mut r = h.store.pending_request(&id).unwrap().unwrap();
+    r.status = ApprovalStatus::Approved;
+    assert!(h.store.update_pending(&r).unwrap());
+    let text = h.call("responder", "s1", "idp.disable_account", args).await;
+    assert!(
+        text.contains("ledger records 0 of the 2 approvals"),
+        "{text}"
+    );
+    assert_eq!(h.forwarded("idp.disable_account"), 0);
+}
+
+/// Time moves by the clock, not by sleeping: an unanswered request expires at the sweep, and
+/// an answer after that is refused.
+#[tokio::test]
+async fn expiry_means_deny_on_the_injected_clock() {
+    let h = harness().await;
+    let args = json!({"user": "bob.ng"});
+    let id = request_id(
+        &h.call("responder", "s1", "idp.disable_account", args.clone())
+            .await,
+    );
+    h.clock.advance(Duration::from_secs(29 * 60));
+    h.gateway.sweep().await;
+    let r = h.store.pending_request(&id).unwrap().unwrap();
+    assert_eq!(r.status, ApprovalStatus::Pending);
+    assert!(r.escalated, "escalated at 80% of its time");
+    h.clock.advance(Duration::from_secs(2 * 60));
+    h.gateway.sweep().await;
+    let r = h.store.pending_request(&id).unwrap().unwrap();
+    assert_eq!(r.status, ApprovalStatus::Expired);
+    let refused = h.answer(&id, "bob", Verdict::Approve).unwrap_err();
+    assert!(refused.contains("not pending"), "{refused}");
+    let again = h.call("responder", "s1", "idp.disable_account", args).await;
+    assert!(again.contains("held for approval"), "{again}");
+    assert_eq!(h.forwarded("idp.disable_account"), 0);
+}
+
+/// One step of what can happen around the gate.
+#[derive(Debug, Clone)]
+enum Step {
+    Call {
+        agent: usize,
+        session: usize,
+        target: usize,
+    },
+    Read {
+        agent: usize,
+    },
+    Comment {
+        n: usize,
+    },
+    Answer {
+        request: usize,
+        approver: usize,
+        approve: bool,
+    },
+    /// The agent asks again for exactly what a request holds.
+    Retry {
+        request: usize,
+    },
+    /// Someone with the database marks a request approved.
+    Forge {
+        request: usize,
+    },
+    Advance {
+        minutes: u64,
+    },
+    Sweep,
+    Halt {
+        agent: usize,
+    },
+    Resume {
+        agent: usize,
+    },
+    Reload,
+}
+
+const AGENTS: [&str; 2] = ["responder", "triage"];
+const USERS: [&str; 3] = ["alice.chen", "carol.diaz", "bob.ng"];
+const APPROVERS: [&str; 4] = ["bob", "dana", "erin", "responder"];
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0..2usize, 0..2usize, 0..3usize)
+            .prop_map(|(agent, session, target)| Step::Call { agent, session, target }),
+        1 => (0..2usize).prop_map(|agent| Step::Read { agent }),
+        1 => (0..4usize).prop_map(|n| Step::Comment { n }),
+        4 => (0..3usize, 0..4usize, proptest::bool::weighted(0.8))
+            .prop_map(|(request, approver, approve)| Step::Answer { request, approver, approve }),
+        4 => (0..3usize).prop_map(|request| Step::Retry { request }),
+        2 => (0..3usize).prop_map(|request| Step::Forge { request }),
+        1 => (1..40u64).prop_map(|minutes| Step::Advance { minutes }),
+        1 => Just(Step::Sweep),
+        1 => (0..2usize).prop_map(|agent| Step::Halt { agent }),
+        1 => (0..2usize).prop_map(|agent| Step::Resume { agent }),
+        1 => Just(Step::Reload),
+    ]
+}
+
+impl Harness {
+    async fn run(&self, step: &Step, requests: &mut Vec<String>) {
+        if let Step::Retry { request } = *step {
+            if let Some(id) = requests.get(request)
+                && let Some(r) = self.store.pending_request(id).unwrap()
+            {
+                self.call(&r.principal, &r.session, &r.tool, r.args).await;
+            }
+            return;
+        }
+        match *step {
+            Step::Call {
+                agent,
+                session,
+                target,
+            } => {
+                let text = self
+                    .call(
+                        AGENTS[agent],
+                        &format!("s{session}"),
+                        "idp.disable_account",
+                        json!({"user": USERS[target]}),
+                    )
+                    .await;
+                if text.contains("request `") && text.contains("held for approval") {
+                    let id = request_id(&text);
+                    if !requests.contains(&id) {
+                        requests.push(id);
+                    }
+                }
+            }
+            Step::Read { agent } => {
+                self.call(AGENTS[agent], "s0", "siem.search_alerts", json!({}))
+                    .await;
+            }
+            Step::Comment { n } => {
+                self.call(
+                    "responder",
+                    "s0",
+                    "tickets.add_comment",
+                    json!({"incident": "INC-1042", "comment": format!("note {n}")}),
+                )
+                .await;
+            }
+            Step::Retry { .. } => {}
+            Step::Answer {
+                request,
+                approver,
+                approve,
+            } => {
+                if let Some(id) = requests.get(request) {
+                    let _ = self.answer(id, APPROVERS[approver], Verdict::from(approve));
+                }
+            }
+            Step::Forge { request } => {
+                if let Some(id) = requests.get(request)
+                    && let Some(mut r) = self.store.pending_request(id).unwrap()
+                {
+                    r.status = ApprovalStatus::Approved;
+                    let _ = self.store.update_pending(&r).unwrap();
+                }
+            }
+            Step::Advance { minutes } => self.clock.advance(Duration::from_secs(minutes * 60)),
+            Step::Sweep => self.gateway.sweep().await,
+            Step::Halt { agent } => {
+                let scope = warden_gateway::halt::Scope::Agent(AGENTS[agent].into());
+                let (store, audit) = (self.store.clone(), self.audit.clone());
+                tokio::task::spawn_blocking(move || {
+                    warden_gateway::halt::set(
+                        store.as_ref(),
+                        audit.as_ref(),
+                        &scope,
+                        "dana",
+                        "checking",
+                        json!([]),
+                    )
+                })
+                .await
+                .unwrap()
+                .unwrap();
+            }
+            Step::Resume { agent } => {
+                let scope = warden_gateway::halt::Scope::Agent(AGENTS[agent].into());
+                let (store, audit) = (self.store.clone(), self.audit.clone());
+                let _ = tokio::task::spawn_blocking(move || {
+                    warden_gateway::halt::resume(
+                        store.as_ref(),
+                        audit.as_ref(),
+                        &scope,
+                        "dana",
+                        "ok",
+                    )
+                })
+                .await
+                .unwrap();
+            }
+            Step::Reload => {
+                let config = warden_policy::Config::load(&self.config.source);
+                self.gateway.reload(config).await.unwrap();
+            }
+        }
+    }
+
+    /// The invariant: every forwarded call ran on a recorded decision for exactly that call,
+    /// which allowed it — or held it, and the ledger shows the request approved by enough
+    /// distinct approvers of its category (not the agent), with no denial, used once.
+    fn check(&self) {
+        let events = read_events(self.store.as_ref(), &EventFilter::default()).unwrap();
+        let by_index: BTreeMap<u64, &warden_core::AuditEvent> =
+            events.iter().map(|e| (e.index, &e.event)).collect();
+        let approvers: BTreeMap<&str, Vec<&str>> = self
+            .config
+            .approvals
+            .approvers
+            .iter()
+            .map(|a| {
+                (
+                    a.id.as_str(),
+                    a.categories.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        let mut used = BTreeSet::new();
+        for f in self.forwarded.lock().unwrap().iter() {
+            let d = by_index
+                .get(&f.decision_index)
+                .unwrap_or_else(|| panic!("{f:?} ran on no recorded event"));
+            assert_eq!(d.kind, Some(EventKind::Decision), "{f:?}");
+            assert_eq!(d.tool.as_deref(), Some(f.tool.as_str()));
+            assert_eq!(
+                d.args_digest.as_deref(),
+                Some(ArgsDigest::of(&f.args).0.as_str())
+            );
+            match d.decision.as_deref() {
+                Some("allow") => {}
+                Some("hold") => {
+                    let id = d
+                        .request_id
+                        .clone()
+                        .expect("a held decision names its request");
+                    assert!(used.insert(id.clone()), "request {id} ran twice");
+                    let category = d.category.clone().unwrap_or_default();
+                    let steps: Vec<&warden_core::AuditEvent> = events
+                        .iter()
+                        .map(|e| &e.event)
+                        .filter(|e| {
+                            e.kind == Some(EventKind::Approval)
+                                && e.request_id.as_deref() == Some(id.as_str())
+                        })
+                        .collect();
+                    let step = |e: &warden_core::AuditEvent| {
+                        e.detail
+                            .as_ref()
+                            .and_then(|d| d["step"].as_str())
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    assert!(
+                        !steps.iter().any(|e| step(e) == "denied"),
+                        "{id} was denied"
+                    );
+                    let needed = steps
+                        .iter()
+                        .find(|e| step(e) == "asked")
+                        .and_then(|e| e.detail.as_ref()?["approvals_needed"].as_u64())
+                        .expect("asked");
+                    let distinct: BTreeSet<String> = steps
+                        .iter()
+                        .filter(|e| step(e) == "approved")
+                        .filter_map(|e| e.detail.as_ref()?["approver"].as_str().map(String::from))
+                        .filter(|who| {
+                            approvers.get(who.as_str()).is_some_and(|cats| {
+                                cats.iter().any(|c| *c == category || *c == "*")
+                            }) && Some(who.as_str()) != d.principal.as_deref()
+                        })
+                        .collect();
+                    assert!(
+                        distinct.len() as u64 >= needed,
+                        "{id} ran with {distinct:?}, needing {needed}"
+                    );
+                }
+                other => panic!("{f:?} ran on a `{other:?}` decision"),
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn nothing_is_forwarded_without_a_recorded_allowing_decision_or_its_approvals(
+        steps in proptest::collection::vec(step(), 1..40)
+    ) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let h = harness().await;
+            let mut requests = Vec::new();
+            for s in &steps {
+                h.run(s, &mut requests).await;
+            }
+            h.gateway.flush_audit().await;
+            h.check();
+        });
+    }
+}
