@@ -19,8 +19,8 @@ pub(crate) use error::line_of;
 pub use error::{ConfigError, ConfigErrors};
 pub use raw::{
     RawAgent, RawApprovals, RawApprover, RawBudget, RawCategoryReview, RawConfig, RawDefaultBudget,
-    RawFloor, RawGateway, RawGrant, RawLedger, RawPolicy, RawReview, RawServer, RawStdio, RawStore,
-    RawTool,
+    RawFloor, RawGateway, RawGrant, RawInventory, RawLedger, RawPolicy, RawReview, RawServer,
+    RawStdio, RawStore, RawTool,
 };
 pub use resolve::{parse_duration, parse_expiry};
 pub use resolved::{

@@ -5,6 +5,9 @@ use std::fmt;
 /// One problem in the configuration, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// Where to look: `file:line:column (key)` for a value in the config file (the place comes
+    /// from the parser's span of that value), `file:line` inside a policy, schema or entities
+    /// file, or a name (`generated schema`) where no file holds the problem.
     pub location: String,
     pub message: String,
 }

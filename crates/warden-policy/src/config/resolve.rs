@@ -3,17 +3,27 @@
 //! The resolver keeps going after a problem, so one load reports every error in the file, each
 //! with its place.
 
-use super::raw::*;
-use super::resolved::*;
+use super::raw::{
+    RawAgent, RawApprovals, RawApprover, RawConfig, RawFloor, RawGrant, RawInventory, RawLedger,
+    RawReview, RawStore,
+};
+use super::resolved::{
+    AgentSpec, ApprovalSettings, ApproverSpec, ArgSpec, Budget, BudgetScope, CategoryReview,
+    Config, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN, DEFAULT_PG_POOL_SIZE, DEFAULT_WRITE_BUDGET,
+    GatewaySettings, Grant, GrantKind, LedgerConfig, PostgresLocation, ReviewSettings, ServerSpec,
+    StoreLocation, ToolSpec, Transport, default_budget_id,
+};
 use super::{ConfigError, ConfigErrors, line_of};
 use crate::engine::{ArgType, Engine, EngineSources};
-use crate::inventory::{InventorySettings, InventorySource, RawInventory};
+use crate::inventory::{InventorySettings, InventorySource};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
+use toml::Spanned;
 use warden_core::{Effect, Principal, ToolLabels, ToolName};
 
 impl Config {
@@ -38,7 +48,7 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             ConfigErrors(vec![ConfigError {
                 location: match e.span() {
-                    Some(span) => format!("{file}:{}", line_of(text, span.start)),
+                    Some(span) => place(&file, text, span.start),
                     None => file.clone(),
                 },
                 message: e.message().to_string(),
@@ -94,6 +104,21 @@ pub fn parse_expiry(text: &str) -> Option<i64> {
         .map(|d| d.midnight().assume_utc().unix_timestamp())
 }
 
+/// `file:line:column` of byte `offset` in `text` (both 1-based; the column counts characters).
+fn place(file: &str, text: &str, offset: usize) -> String {
+    let before = text.get(..offset).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).map_or(0, |l| l.chars().count()) + 1;
+    format!("{file}:{}:{column}", line_of(text, offset))
+}
+
+/// A present, non-blank text field, with where it is written.
+fn required(v: &Option<Spanned<String>>) -> Option<(&str, Range<usize>)> {
+    let v = v.as_ref()?;
+    let text = v.get_ref().trim();
+    (!text.is_empty()).then(|| (text, v.span()))
+}
+
 struct Resolver<'a> {
     file: String,
     text: &'a str,
@@ -102,24 +127,19 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    /// Location of the TOML key path `key` (e.g. `servers.edr.tools`) as `file:line`, found by
-    /// looking for its table header or assignment; the file alone when it cannot be found.
-    fn at(&self, key: &str) -> String {
-        let last = key.rsplit('.').next().unwrap_or(key);
-        let header = format!("[{key}]");
-        let found = self
-            .text
-            .find(&header)
-            .or_else(|| self.text.find(&format!("{last} =")))
-            .or_else(|| self.text.find(&format!("{last}=")));
-        match found {
-            Some(offset) => format!("{}:{} ({key})", self.file, line_of(self.text, offset)),
+    /// Records a problem with the value written at `span` (its byte range, from the parser)
+    /// under the key path `key` (`servers.edr.tools.isolate`), located as `file:line:column
+    /// (key)`. With no span (a value warden supplied, not one written), the file and key alone.
+    fn error(
+        &mut self,
+        span: impl Into<Option<Range<usize>>>,
+        key: &str,
+        message: impl Into<String>,
+    ) {
+        let location = match span.into() {
+            Some(span) => format!("{} ({key})", place(&self.file, self.text, span.start)),
             None => format!("{} ({key})", self.file),
-        }
-    }
-
-    fn error(&mut self, key: &str, message: impl Into<String>) {
-        let location = self.at(key);
+        };
         self.errors.push(ConfigError {
             location,
             message: message.into(),
@@ -137,9 +157,20 @@ impl Resolver<'_> {
 
     fn store(&mut self, raw: RawStore, env: &dyn Fn(&str) -> Option<String>) -> StoreLocation {
         let Some(url) = raw.url else {
-            if raw.password_env.is_some() || raw.pool_size.is_some() {
+            // Either PostgreSQL setting without a URL: the error points at the one written.
+            let stray = raw
+                .password_env
+                .as_ref()
+                .map(|v| ("store.password_env", v.span()))
+                .or_else(|| {
+                    raw.pool_size
+                        .as_ref()
+                        .map(|v| ("store.pool_size", v.span()))
+                });
+            if let Some((key, span)) = stray {
                 self.error(
-                    "store",
+                    span,
+                    key,
                     "`password_env` and `pool_size` are PostgreSQL settings: they need `url`",
                 );
             }
@@ -147,38 +178,53 @@ impl Resolver<'_> {
                 path: self.path(raw.path.as_deref().unwrap_or("warden.db")),
             };
         };
+        let (url_span, url) = (url.span(), url.into_inner());
         if raw.path.is_some() {
             self.error(
+                url_span.clone(),
                 "store.url",
                 "give `path` (SQLite) or `url` (PostgreSQL), not both",
             );
         }
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             self.error(
+                url_span.clone(),
                 "store.url",
                 "`url` must be a `postgres://user@host:port/database` URL",
             );
         }
         if url_has_password(&url) {
             self.error(
+                url_span,
                 "store.url",
                 "the URL holds a password: remove it and name an environment variable that \
                  holds it in `password_env`",
             );
         }
-        let password = raw.password_env.and_then(|var| match env(&var) {
+        let password = raw.password_env.and_then(|var| match env(var.get_ref()) {
             Some(p) if !p.is_empty() => Some(p),
             _ => {
                 self.error(
+                    var.span(),
                     "store.password_env",
-                    format!("environment variable `{var}` holding the password is not set"),
+                    format!(
+                        "environment variable `{}` holding the password is not set",
+                        var.get_ref()
+                    ),
                 );
                 None
             }
         });
-        let pool_size = raw.pool_size.unwrap_or(DEFAULT_PG_POOL_SIZE);
+        let pool_size = raw
+            .pool_size
+            .as_ref()
+            .map_or(DEFAULT_PG_POOL_SIZE, |p| *p.get_ref());
         if pool_size == 0 {
-            self.error("store.pool_size", "the pool needs at least one connection");
+            self.error(
+                raw.pool_size.map(|p| p.span()),
+                "store.pool_size",
+                "the pool needs at least one connection",
+            );
         }
         StoreLocation::Postgres(PostgresLocation {
             url,
@@ -196,9 +242,10 @@ impl Resolver<'_> {
             // Every replica must sign with the same key: by default the one beside the config.
             (None, StoreLocation::Postgres(_)) => self.path("ledger.key"),
         };
+        let origin_span = raw.origin.as_ref().map(Spanned::span);
         let origin = raw
             .origin
-            .unwrap_or_else(|| DEFAULT_LEDGER_ORIGIN.to_string());
+            .map_or_else(|| DEFAULT_LEDGER_ORIGIN.to_string(), Spanned::into_inner);
         // The origin is also the signing key's name (C2SP signed-note rules).
         if origin.is_empty()
             || origin
@@ -206,13 +253,18 @@ impl Resolver<'_> {
                 .any(|c| c.is_whitespace() || c.is_control() || c == '+')
         {
             self.error(
+                origin_span,
                 "ledger.origin",
                 format!("origin `{origin}` must be non-empty, without spaces or `+`"),
             );
         }
-        let secs = raw.checkpoint_interval_secs.unwrap_or(10);
+        let secs = raw
+            .checkpoint_interval_secs
+            .as_ref()
+            .map_or(10, |s| *s.get_ref());
         if secs == 0 {
             self.error(
+                raw.checkpoint_interval_secs.map(|s| s.span()),
                 "ledger.checkpoint_interval_secs",
                 "the checkpoint interval must be at least one second",
             );
@@ -230,11 +282,17 @@ impl Resolver<'_> {
         path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigErrors> {
-        let listen_text = raw.gateway.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen_span = raw.gateway.listen.as_ref().map(Spanned::span);
+        let listen_text = raw
+            .gateway
+            .listen
+            .as_ref()
+            .map_or(DEFAULT_LISTEN, |l| l.get_ref().as_str());
         let listen = match listen_text.parse::<SocketAddr>() {
             Ok(a) => a,
             Err(e) => {
                 self.error(
+                    listen_span,
                     "gateway.listen",
                     format!("`{listen_text}` is not an address: {e}"),
                 );
@@ -253,46 +311,68 @@ impl Resolver<'_> {
         let ledger = self.ledger(raw.ledger, &store);
 
         for (category, owner) in &raw.owners {
-            if owner.trim().is_empty() {
+            if owner.get_ref().trim().is_empty() {
                 self.error(
+                    owner.span(),
                     &format!("owners.{category}"),
                     format!("category `{category}` has an empty owner"),
                 );
             }
         }
+        // What the rest of the resolution and the engine read: the owners without their places.
+        let owners: BTreeMap<String, String> = raw
+            .owners
+            .iter()
+            .map(|(category, owner)| (category.clone(), owner.get_ref().clone()))
+            .collect();
 
         let mut agents = Vec::new();
         for (id, agent) in &raw.agents {
             let key = format!("agents.{id}");
+            let table = agent.span();
+            let agent = agent.get_ref();
             if !is_identifier(id) {
                 self.error(
+                    table.clone(),
                     &key,
                     format!("agent id `{id}` must be letters, digits, `_` or `-`"),
                 );
             }
             let digest = match (&agent.token_sha256, &agent.token_env) {
-                (Some(hex_digest), None) => match hex::decode(hex_digest.trim()) {
+                (Some(hex_digest), None) => match hex::decode(hex_digest.get_ref().trim()) {
                     Ok(bytes) => <[u8; 32]>::try_from(bytes.as_slice()).ok(),
                     Err(_) => None,
                 }
                 .or_else(|| {
-                    self.error(&key, "`token_sha256` must be 64 hex digits (a SHA-256)");
+                    self.error(
+                        hex_digest.span(),
+                        &key,
+                        "`token_sha256` must be 64 hex digits (a SHA-256)",
+                    );
                     None
                 }),
-                (None, Some(var)) => match env(var) {
+                (None, Some(var)) => match env(var.get_ref()) {
                     Some(token) if !token.is_empty() => {
                         Some(Sha256::digest(token.as_bytes()).into())
                     }
                     _ => {
                         self.error(
+                            var.span(),
                             &key,
-                            format!("environment variable `{var}` holding the token is not set"),
+                            format!(
+                                "environment variable `{}` holding the token is not set",
+                                var.get_ref()
+                            ),
                         );
                         None
                     }
                 },
                 _ => {
-                    self.error(&key, "give exactly one of `token_sha256` or `token_env`");
+                    self.error(
+                        table,
+                        &key,
+                        "give exactly one of `token_sha256` or `token_env`",
+                    );
                     None
                 }
             };
@@ -303,29 +383,28 @@ impl Resolver<'_> {
                 });
             }
         }
-        let approvals = self.approvals(
-            &raw.approvals,
-            &raw.approvers,
-            &raw.agents,
-            &raw.owners,
-            env,
-        );
+        let approvals = self.approvals(&raw.approvals, &raw.approvers, &raw.agents, &owners, env);
         let stdio_agent = raw.stdio.map(|s| {
-            if !raw.agents.contains_key(&s.agent) && !is_identifier(&s.agent) {
+            let (span, agent) = (s.agent.span(), s.agent.into_inner());
+            if !raw.agents.contains_key(&agent) && !is_identifier(&agent) {
                 self.error(
+                    span,
                     "stdio.agent",
-                    format!("`{}` is not a valid agent id", s.agent),
+                    format!("`{agent}` is not a valid agent id"),
                 );
             }
-            Principal(s.agent)
+            Principal(agent)
         });
 
         let mut servers = BTreeMap::new();
         let mut tools = BTreeMap::new();
         for (name, server) in raw.servers {
             let key = format!("servers.{name}");
+            let table = server.span();
+            let server = server.into_inner();
             if !is_identifier(&name) {
                 self.error(
+                    table.clone(),
                     &key,
                     format!("server name `{name}` must be letters, digits, `_` or `-`"),
                 );
@@ -346,13 +425,15 @@ impl Resolver<'_> {
                     }
                 }
                 (None, Some(url)) => {
+                    let (span, url) = (url.span(), url.into_inner());
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
-                        self.error(&key, format!("`{url}` is not an http(s) URL"));
+                        self.error(span, &key, format!("`{url}` is not an http(s) URL"));
                     }
                     Transport::Http { url }
                 }
                 _ => {
                     self.error(
+                        table,
                         &key,
                         "give exactly one of `command` (stdio) or `url` (HTTP)",
                     );
@@ -361,45 +442,55 @@ impl Resolver<'_> {
             };
             for (tool_name, tool) in server.tools {
                 let tkey = format!("{key}.tools.{tool_name}");
+                let tool = tool.into_inner();
                 let qualified = ToolName::new(name.clone(), tool_name.clone());
-                if !raw.owners.contains_key(&tool.category) {
+                let (category_span, category) = (tool.category.span(), tool.category.into_inner());
+                if !raw.owners.contains_key(&category) {
                     self.error(
+                        category_span.clone(),
                         &tkey,
-                        format!(
-                            "category `{}` has no owner: add it to [owners]",
-                            tool.category
-                        ),
+                        format!("category `{category}` has no owner: add it to [owners]"),
                     );
                 }
                 if let Some(owner) = &tool.owner
-                    && owner.trim().is_empty()
+                    && owner.get_ref().trim().is_empty()
                 {
-                    self.error(&tkey, format!("tool `{qualified}` has an empty owner"));
-                }
-                if !is_identifier(&tool.category) {
                     self.error(
+                        owner.span(),
                         &tkey,
-                        format!(
-                            "category `{}` must be letters, digits, `_` or `-`",
-                            tool.category
-                        ),
+                        format!("tool `{qualified}` has an empty owner"),
+                    );
+                }
+                if !is_identifier(&category) {
+                    self.error(
+                        category_span,
+                        &tkey,
+                        format!("category `{category}` must be letters, digits, `_` or `-`"),
                     );
                 }
                 let mut args = BTreeMap::new();
                 for (arg, ty_text) in &tool.args {
-                    match ArgType::parse(ty_text) {
+                    match ArgType::parse(ty_text.get_ref()) {
                         Ok((ty, required)) => {
                             args.insert(arg.clone(), ArgSpec { ty, required });
                         }
-                        Err(message) => self.error(&tkey, format!("argument `{arg}`: {message}")),
+                        Err(message) => self.error(
+                            ty_text.span(),
+                            &tkey,
+                            format!("argument `{arg}`: {message}"),
+                        ),
                     }
                 }
                 if let Some(pin) = &tool.pin
-                    && !is_pin(pin)
+                    && !is_pin(pin.get_ref())
                 {
                     self.error(
+                        pin.span(),
                         &tkey,
-                        format!("pin `{pin}` must be `sha256:` and 64 hex digits"),
+                        format!(
+                            "pin `{}` must be `sha256:` and 64 hex digits",
+                            pin.get_ref()
+                        ),
                     );
                 }
                 tools.insert(
@@ -410,13 +501,13 @@ impl Resolver<'_> {
                             effect: tool.effect,
                             reversible: tool.reversible,
                             stakes: tool.stakes,
-                            category: tool.category,
+                            category,
                         },
                         args,
-                        pin: tool.pin,
+                        pin: tool.pin.map(Spanned::into_inner),
                         description: tool.description,
                         results: tool.results,
-                        owner: tool.owner,
+                        owner: tool.owner.map(Spanned::into_inner),
                     },
                 );
             }
@@ -424,92 +515,96 @@ impl Resolver<'_> {
         }
 
         let mut budgets = Vec::new();
-        let mut seen = std::collections::BTreeSet::new();
+        // Each configured budget's id, with its key and where it is written.
+        let mut declared: BTreeMap<String, (String, Range<usize>)> = BTreeMap::new();
         for (i, b) in raw.budgets.into_iter().enumerate() {
             let key = format!("budgets[{i}]");
-            if !is_cedar_ident(&b.id) {
+            let b = b.into_inner();
+            let (id_span, id) = (b.id.span(), b.id.into_inner());
+            if !is_cedar_ident(&id) {
                 self.error(
+                    id_span.clone(),
                     &key,
-                    format!(
-                        "budget id `{}` must be a Cedar identifier (letters, digits, `_`)",
-                        b.id
-                    ),
+                    format!("budget id `{id}` must be a Cedar identifier (letters, digits, `_`)"),
                 );
             }
-            if !seen.insert(b.id.clone()) {
-                self.error(&key, format!("budget id `{}` is declared twice", b.id));
-            }
-            if b.window_secs == 0 {
+            if declared.contains_key(&id) {
                 self.error(
+                    id_span.clone(),
                     &key,
-                    format!("budget `{}` needs a window of at least one second", b.id),
+                    format!("budget id `{id}` is declared twice"),
+                );
+            } else {
+                declared.insert(id.clone(), (key.clone(), id_span));
+            }
+            if *b.window_secs.get_ref() == 0 {
+                self.error(
+                    b.window_secs.span(),
+                    &key,
+                    format!("budget `{id}` needs a window of at least one second"),
                 );
             }
             let mut budget_tools = Vec::new();
             for t in &b.tools {
-                match ToolName::parse(t) {
+                match ToolName::parse(t.get_ref()) {
                     Some(tn) if tools.contains_key(&tn) => budget_tools.push(tn),
                     _ => self.error(
+                        t.span(),
                         &key,
                         format!(
-                            "budget `{}` names `{t}`, which is not a configured tool",
-                            b.id
+                            "budget `{id}` names `{}`, which is not a configured tool",
+                            t.get_ref()
                         ),
                     ),
                 }
             }
             budgets.push(Budget {
-                id: b.id,
+                id,
                 tools: budget_tools,
                 limit: b.limit,
-                window: Duration::from_secs(b.window_secs),
+                window: Duration::from_secs(b.window_secs.into_inner()),
                 per: b.per,
                 justification: b.justification,
                 default: false,
             });
         }
 
-        self.default_write_budgets(&raw.floor, &tools, &mut budgets);
+        self.default_write_budgets(&raw.floor, &tools, &declared, &mut budgets);
 
         let mut policy_files = Vec::new();
-        if raw.policy.files.is_empty() {
+        if raw.policy.files.get_ref().is_empty() {
             self.error(
+                raw.policy.files.span(),
                 "policy.files",
                 "no policy files: with no policy every call is denied; list at least one",
             );
         }
-        for f in &raw.policy.files {
-            let p = self.path(f);
-            match std::fs::read_to_string(&p) {
-                Ok(text) => policy_files.push((p, text)),
-                Err(e) => self.error(
-                    "policy.files",
-                    format!("cannot read `{}`: {e}", p.display()),
-                ),
-            }
-        }
-        let mut read_optional = |key: &str, f: &Option<String>| -> Option<(PathBuf, String)> {
-            let p = self.path(f.as_deref()?);
+        let mut read = |key: &str, f: &Spanned<String>| -> Option<(PathBuf, String)> {
+            let p = self.path(f.get_ref());
             match std::fs::read_to_string(&p) {
                 Ok(text) => Some((p, text)),
                 Err(e) => {
-                    self.error(key, format!("cannot read `{}`: {e}", p.display()));
+                    self.error(f.span(), key, format!("cannot read `{}`: {e}", p.display()));
                     None
                 }
             }
         };
-        let user_schema = read_optional("policy.schema", &raw.policy.schema);
-        let entities = read_optional("policy.entities", &raw.policy.entities);
+        for f in raw.policy.files.get_ref() {
+            policy_files.extend(read("policy.files", f));
+        }
+        let user_schema = raw
+            .policy
+            .schema
+            .as_ref()
+            .and_then(|f| read("policy.schema", f));
+        let entities = raw
+            .policy
+            .entities
+            .as_ref()
+            .and_then(|f| read("policy.entities", f));
         let mut shadow_files = Vec::new();
         for f in &raw.policy.shadow {
-            let p = self.path(f);
-            match std::fs::read_to_string(&p) {
-                Ok(text) => shadow_files.push((p, text)),
-                Err(e) => self.error(
-                    "policy.shadow",
-                    format!("cannot read `{}`: {e}", p.display()),
-                ),
-            }
+            shadow_files.extend(read("policy.shadow", f));
         }
 
         let mut grants = self.grants(
@@ -538,8 +633,19 @@ impl Resolver<'_> {
         );
         for a in &autonomy {
             if grants.iter().any(|g| g.id == a.id) {
+                // The autonomy grant as written, so the error names its line.
+                let written = raw
+                    .autonomy
+                    .iter()
+                    .enumerate()
+                    .find(|(_, g)| g.get_ref().id.get_ref() == &a.id);
+                let (key, span) = match written {
+                    Some((i, g)) => (format!("autonomy[{i}]"), Some(g.get_ref().id.span())),
+                    None => ("autonomy".to_string(), None),
+                };
                 self.error(
-                    "autonomy",
+                    span,
+                    &key,
                     format!("autonomy grant id `{}` is also a grant's id", a.id),
                 );
             }
@@ -553,7 +659,7 @@ impl Resolver<'_> {
             )]
         };
         grants.extend(autonomy);
-        let review = self.review(&raw.review, &raw.owners);
+        let review = self.review(&raw.review, &owners);
         let inventory = raw.inventory.as_ref().and_then(|i| self.inventory(i));
         let agent_principals: Vec<Principal> = agents
             .iter()
@@ -571,7 +677,7 @@ impl Resolver<'_> {
                 tools: &tools,
                 budgets: &budgets,
                 agents: agent_principals.clone(),
-                owners: &raw.owners,
+                owners: &owners,
             }) {
                 Ok(engine) => Some(engine),
                 Err(errors) => {
@@ -592,7 +698,7 @@ impl Resolver<'_> {
             tools: &tools,
             budgets: &budgets,
             agents: agent_principals,
-            owners: &raw.owners,
+            owners: &owners,
         });
         let engine = match engine {
             Ok(engine) => Some(engine),
@@ -609,7 +715,7 @@ impl Resolver<'_> {
                 store,
                 screen: raw.screen.clone(),
                 ledger,
-                owners: raw.owners,
+                owners,
                 agents,
                 stdio_agent,
                 servers,
@@ -631,14 +737,16 @@ impl Resolver<'_> {
 impl Resolver<'_> {
     /// `[inventory]`: exactly one source; paths against the config's folder, `{config_dir}`
     /// expanded as in `[servers]`; a maximum age longer than the refresh interval.
-    fn inventory(&mut self, raw: &RawInventory) -> Option<InventorySettings> {
+    fn inventory(&mut self, raw: &Spanned<RawInventory>) -> Option<InventorySettings> {
         let before = self.errors.len();
+        let table = raw.span();
+        let raw = raw.get_ref();
         let dir = self.base.display().to_string();
         let dir = if dir.is_empty() { ".".to_string() } else { dir };
         let expand = |v: &str| v.replace("{config_dir}", &dir);
         let source = match (&raw.file, &raw.command, &raw.url) {
             (Some(file), None, None) => Some(InventorySource::File(self.path(&expand(file)))),
-            (None, Some(command), None) => match command.split_first() {
+            (None, Some(command), None) => match command.get_ref().split_first() {
                 Some((program, args)) if !program.trim().is_empty() => {
                     Some(InventorySource::Command {
                         program: expand(program),
@@ -647,53 +755,69 @@ impl Resolver<'_> {
                 }
                 _ => {
                     self.error(
-                        "inventory",
+                        command.span(),
+                        "inventory.command",
                         "`command` names no program: give `[\"program\", \"arg\", …]`",
                     );
                     None
                 }
             },
             (None, None, Some(url)) => {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    self.error("inventory", format!("`url`: `{url}` is not an http(s) URL"));
+                let text = url.get_ref();
+                if !(text.starts_with("http://") || text.starts_with("https://")) {
+                    self.error(
+                        url.span(),
+                        "inventory.url",
+                        format!("`url`: `{text}` is not an http(s) URL"),
+                    );
                 }
-                Some(InventorySource::Url(url.clone()))
+                Some(InventorySource::Url(text.clone()))
             }
             _ => {
                 self.error(
+                    table.clone(),
                     "inventory",
                     "give exactly one of `file`, `command` or `url` as the inventory's source",
                 );
                 None
             }
         };
-        // Errors point at the `[inventory]` header: its keys (`command`, `url`) also appear
-        // under `[servers]`, where a search for the key would land.
-        let mut secs = |key: &str, value: Option<u64>, default: u64| {
-            let v = value.unwrap_or(default);
+        let mut secs = |key: &str, value: &Option<Spanned<u64>>, default: u64| {
+            let v = value.as_ref().map_or(default, |v| *v.get_ref());
             if v == 0 {
-                self.error("inventory", format!("`{key}` must be at least one second"));
+                self.error(
+                    value.as_ref().map(Spanned::span),
+                    &format!("inventory.{key}"),
+                    format!("`{key}` must be at least one second"),
+                );
             }
             Duration::from_secs(v)
         };
         let refresh = secs(
             "refresh_secs",
-            raw.refresh_secs,
+            &raw.refresh_secs,
             crate::inventory::DEFAULT_REFRESH_SECS,
         );
         let max_age = secs(
             "max_age_secs",
-            raw.max_age_secs,
+            &raw.max_age_secs,
             crate::inventory::DEFAULT_MAX_AGE_SECS,
         );
         let timeout = secs(
             "timeout_secs",
-            raw.timeout_secs,
+            &raw.timeout_secs,
             crate::inventory::DEFAULT_TIMEOUT_SECS,
         );
         if !max_age.is_zero() && !refresh.is_zero() && max_age <= refresh {
+            // At the one of the two that is written (`max_age_secs` first), else the table.
+            let (key, span) = match (&raw.max_age_secs, &raw.refresh_secs) {
+                (Some(m), _) => ("inventory.max_age_secs", m.span()),
+                (None, Some(r)) => ("inventory.refresh_secs", r.span()),
+                (None, None) => ("inventory", table),
+            };
             self.error(
-                "inventory",
+                span,
+                key,
                 format!(
                     "`max_age_secs = {}` must be longer than `refresh_secs = {}`, or the inventory goes stale between two refreshes",
                     max_age.as_secs(),
@@ -716,10 +840,11 @@ impl Resolver<'_> {
         &mut self,
         floor: &RawFloor,
         tools: &BTreeMap<ToolName, ToolSpec>,
+        declared: &BTreeMap<String, (String, Range<usize>)>,
         budgets: &mut Vec<Budget>,
     ) {
         let (limit, window_secs, per) = match &floor.write_budget {
-            Some(b) => (b.limit, b.window_secs, b.per),
+            Some(b) => (b.limit, *b.window_secs.get_ref(), b.per),
             None => (
                 DEFAULT_WRITE_BUDGET.0,
                 DEFAULT_WRITE_BUDGET.1,
@@ -728,7 +853,8 @@ impl Resolver<'_> {
         };
         if window_secs == 0 {
             self.error(
-                "floor.write_budget",
+                floor.write_budget.as_ref().map(|b| b.window_secs.span()),
+                "floor.write_budget.window_secs",
                 "the default write budget needs a window of at least one second",
             );
         }
@@ -739,8 +865,14 @@ impl Resolver<'_> {
             }
             let id = default_budget_id(name);
             if budgets.iter().any(|b| b.id == id) {
+                // At the configured budget that took the id, when one did.
+                let (key, span) = match declared.get(&id) {
+                    Some((key, span)) => (key.as_str(), Some(span.clone())),
+                    None => ("budgets", None),
+                };
                 self.error(
-                    "budgets",
+                    span,
+                    key,
                     format!("budget id `{id}` is reserved for the default budget of `{name}`"),
                 );
                 continue;
@@ -761,9 +893,9 @@ impl Resolver<'_> {
     /// known agent, configured tools, a justification, an approver and an expiry.
     fn grants(
         &mut self,
-        raw: &[RawGrant],
+        raw: &[Spanned<RawGrant>],
         autonomy: bool,
-        agents: &BTreeMap<String, RawAgent>,
+        agents: &BTreeMap<String, Spanned<RawAgent>>,
         stdio_agent: &Option<Principal>,
         tools: &BTreeMap<ToolName, ToolSpec>,
         approvals: &ApprovalSettings,
@@ -774,107 +906,128 @@ impl Resolver<'_> {
         for (i, g) in raw.iter().enumerate() {
             let key = format!("{section}[{i}]");
             let before = self.errors.len();
-            if !is_identifier(&g.id) {
+            // A missing field is reported at the grant's table; a wrong one at its value.
+            let table = g.span();
+            let g = g.get_ref();
+            let at = |field: &Option<Spanned<String>>| {
+                field.as_ref().map_or(table.clone(), Spanned::span)
+            };
+            let id = g.id.get_ref();
+            if !is_identifier(id) {
                 self.error(
+                    g.id.span(),
                     &key,
-                    format!("grant id `{}` must be letters, digits, `_` or `-`", g.id),
+                    format!("grant id `{id}` must be letters, digits, `_` or `-`"),
                 );
             }
-            if !seen.insert(g.id.clone()) {
-                self.error(&key, format!("grant id `{}` is declared twice", g.id));
+            if !seen.insert(id.clone()) {
+                self.error(
+                    g.id.span(),
+                    &key,
+                    format!("grant id `{id}` is declared twice"),
+                );
             }
-            let known_agent = agents.contains_key(&g.agent)
-                || stdio_agent.as_ref().is_some_and(|p| p.0 == g.agent);
+            let agent = g.agent.get_ref();
+            let known_agent =
+                agents.contains_key(agent) || stdio_agent.as_ref().is_some_and(|p| &p.0 == agent);
             if !known_agent {
                 self.error(
+                    g.agent.span(),
                     &key,
-                    format!("grant `{}`: `{}` is not a configured agent", g.id, g.agent),
+                    format!("grant `{id}`: `{agent}` is not a configured agent"),
                 );
             }
             if g.tools.is_empty() {
-                self.error(&key, format!("grant `{}` names no tools", g.id));
+                self.error(table.clone(), &key, format!("grant `{id}` names no tools"));
             }
             let mut grant_tools = Vec::new();
             for t in &g.tools {
-                match ToolName::parse(t) {
-                    Some(tn) if tools.contains_key(&tn) => grant_tools.push(tn),
+                match ToolName::parse(t.get_ref()) {
+                    Some(tn) if tools.contains_key(&tn) => grant_tools.push((tn, t.span())),
                     _ => self.error(
+                        t.span(),
                         &key,
                         format!(
-                            "grant `{}` names `{t}`, which is not a configured tool",
-                            g.id
+                            "grant `{id}` names `{}`, which is not a configured tool",
+                            t.get_ref()
                         ),
                     ),
                 }
             }
-            let justification = required(&g.justification).map(str::to_string);
+            let justification = required(&g.justification).map(|(j, _)| j.to_string());
             if justification.is_none() {
                 self.error(
+                    at(&g.justification),
                     &key,
-                    format!("grant `{}` has no `justification`: say why it exists", g.id),
+                    format!("grant `{id}` has no `justification`: say why it exists"),
                 );
             }
-            let approver = required(&g.approver).map(str::to_string);
+            let approver = required(&g.approver);
             match &approver {
                 None => self.error(
+                    at(&g.approver),
                     &key,
-                    format!("grant `{}` has no `approver`: name who agreed to it", g.id),
+                    format!("grant `{id}` has no `approver`: name who agreed to it"),
                 ),
-                Some(a) if !approvals.approvers.iter().any(|x| &x.id == a) => self.error(
+                Some((a, span)) if !approvals.approvers.iter().any(|x| x.id == *a) => self.error(
+                    span.clone(),
                     &key,
-                    format!("grant `{}`: approver `{a}` is not in [approvers]", g.id),
+                    format!("grant `{id}`: approver `{a}` is not in [approvers]"),
                 ),
                 Some(_) => {}
             }
-            let expires_text = required(&g.expires).map(str::to_string);
+            let approver = approver.map(|(a, _)| a.to_string());
+            let expires_text = required(&g.expires);
             let expires = match &expires_text {
                 None => {
                     self.error(
+                        at(&g.expires),
                         &key,
-                        format!("grant `{}` has no `expires`: every grant ends", g.id),
+                        format!("grant `{id}` has no `expires`: every grant ends"),
                     );
                     None
                 }
-                Some(text) => parse_expiry(text).or_else(|| {
+                Some((text, span)) => parse_expiry(text).or_else(|| {
                     self.error(
+                        span.clone(),
                         &key,
                         format!(
-                            "grant `{}`: `expires = \"{text}\"` is not an RFC 3339 time or a date (YYYY-MM-DD)",
-                            g.id
+                            "grant `{id}`: `expires = \"{text}\"` is not an RFC 3339 time or a date (YYYY-MM-DD)"
                         ),
                     );
                     None
                 }),
             };
+            let expires_text = expires_text.map(|(text, _)| text.to_string());
             let kind = if autonomy {
-                if g.approval.is_some() {
+                if let Some(a) = &g.approval {
                     self.error(
+                        a.span(),
                         &key,
                         format!(
-                            "autonomy grant `{}`: `approval` has no meaning here (an autonomy grant lets calls run without one)",
-                            g.id
+                            "autonomy grant `{id}`: `approval` has no meaning here (an autonomy grant lets calls run without one)"
                         ),
                     );
                 }
-                let owner = required(&g.owner).map(str::to_string);
+                let owner = required(&g.owner).map(|(o, _)| o.to_string());
                 if owner.is_none() {
                     self.error(
+                        at(&g.owner),
                         &key,
                         format!(
-                            "autonomy grant `{}` has no `owner`: name who answers for what it lets run unattended",
-                            g.id
+                            "autonomy grant `{id}` has no `owner`: name who answers for what it lets run unattended"
                         ),
                     );
                 }
-                for t in &grant_tools {
+                for (t, span) in &grant_tools {
                     if let Some(spec) = tools.get(t)
                         && crate::engine::floor_label(&spec.labels).is_none()
                     {
                         self.error(
+                            span.clone(),
                             &key,
                             format!(
-                                "autonomy grant `{}` names `{t}`, which the floor does not hold (a read, or a low-stakes reversible write): grant nothing that is not needed",
-                                g.id
+                                "autonomy grant `{id}` names `{t}`, which the floor does not hold (a read, or a low-stakes reversible write): grant nothing that is not needed"
                             ),
                         );
                     }
@@ -883,37 +1036,39 @@ impl Resolver<'_> {
                     owner: owner.unwrap_or_default(),
                 }
             } else {
-                if g.owner.is_some() {
+                if let Some(o) = &g.owner {
                     self.error(
+                        o.span(),
                         &key,
                         format!(
-                            "grant `{}`: `owner` belongs to autonomy grants; a grant's decisions are owned by its tools' categories",
-                            g.id
+                            "grant `{id}`: `owner` belongs to autonomy grants; a grant's decisions are owned by its tools' categories"
                         ),
                     );
                 }
                 GrantKind::Permission {
-                    approval: g.approval.clone(),
+                    approval: g.approval.as_ref().map(|a| a.get_ref().clone()),
                 }
             };
             if let Some(a) = &g.approval
-                && a != "required"
-                && a != "two-person"
+                && a.get_ref() != "required"
+                && a.get_ref() != "two-person"
             {
                 self.error(
+                    a.span(),
                     &key,
                     format!(
-                        "grant `{}`: approval `{a}` must be `required` or `two-person`",
-                        g.id
+                        "grant `{id}`: approval `{}` must be `required` or `two-person`",
+                        a.get_ref()
                     ),
                 );
             }
             if let Some(w) = &g.when
-                && let Err(e) = cedar_policy::Expression::from_str(w)
+                && let Err(e) = cedar_policy::Expression::from_str(w.get_ref())
             {
                 self.error(
+                    w.span(),
                     &key,
-                    format!("grant `{}`: `when` is not a Cedar expression: {e}", g.id),
+                    format!("grant `{id}`: `when` is not a Cedar expression: {e}"),
                 );
             }
             if let (Some(justification), Some(approver), Some(expires), Some(expires_text)) =
@@ -922,10 +1077,10 @@ impl Resolver<'_> {
             {
                 out.push(Grant {
                     kind,
-                    id: g.id.clone(),
-                    agent: Principal(g.agent.clone()),
-                    tools: grant_tools,
-                    when: g.when.clone(),
+                    id: id.clone(),
+                    agent: Principal(agent.clone()),
+                    tools: grant_tools.into_iter().map(|(t, _)| t).collect(),
+                    when: g.when.as_ref().map(|w| w.get_ref().clone()),
                     justification,
                     approver,
                     expires,
@@ -938,24 +1093,34 @@ impl Resolver<'_> {
 
     fn review(&mut self, raw: &RawReview, owners: &BTreeMap<String, String>) -> ReviewSettings {
         let every =
-            |this: &mut Self, key: &str, text: &Option<String>, default: Duration| match text {
-                None => default,
-                Some(t) => parse_duration(t)
+            |this: &mut Self, key: &str, text: &Option<Spanned<String>>, default: Duration| {
+                let Some(t) = text else { return default };
+                parse_duration(t.get_ref())
                     .filter(|d| !d.is_zero())
                     .unwrap_or_else(|| {
                         this.error(
+                            t.span(),
                             key,
-                            format!("`{t}` is not a duration such as `7d`, `12h` or `30m`"),
+                            format!(
+                                "`{}` is not a duration such as `7d`, `12h` or `30m`",
+                                t.get_ref()
+                            ),
                         );
                         default
-                    }),
+                    })
             };
-        let tolerance = |this: &mut Self, key: &str, t: Option<f64>, default: f64| match t {
-            None => default,
-            Some(t) if t > 0.0 && t < 1.0 => t,
-            Some(t) => {
-                this.error(key, format!("tolerance {t} must be between 0 and 1"));
-                default
+        let tolerance = |this: &mut Self, key: &str, t: &Option<Spanned<f64>>, default: f64| {
+            let Some(t) = t else { return default };
+            match *t.get_ref() {
+                v if v > 0.0 && v < 1.0 => v,
+                v => {
+                    this.error(
+                        t.span(),
+                        key,
+                        format!("tolerance {v} must be between 0 and 1"),
+                    );
+                    default
+                }
             }
         };
         let default_every = every(
@@ -964,44 +1129,56 @@ impl Resolver<'_> {
             &raw.every,
             Duration::from_secs(7 * 86_400),
         );
-        let default_tolerance = tolerance(self, "review.tolerance", raw.tolerance, 0.05);
-        if let Some(r) = raw.rate
-            && !(r > 0.0 && r <= 1.0)
+        let default_tolerance = tolerance(self, "review.tolerance", &raw.tolerance, 0.05);
+        if let Some(r) = &raw.rate
+            && !(*r.get_ref() > 0.0 && *r.get_ref() <= 1.0)
         {
-            self.error("review.rate", format!("rate {r} must be in (0, 1]"));
+            self.error(
+                r.span(),
+                "review.rate",
+                format!("rate {} must be in (0, 1]", r.get_ref()),
+            );
         }
-        if raw.size == Some(0) {
-            self.error("review.size", "size must be at least 1");
+        if let Some(size) = &raw.size
+            && *size.get_ref() == 0
+        {
+            self.error(size.span(), "review.size", "size must be at least 1");
         }
         let mut categories = BTreeMap::new();
         for (c, r) in &raw.categories {
             let key = format!("review.categories.{c}");
+            let table = r.span();
+            let r = r.get_ref();
             if !owners.contains_key(c) {
-                self.error(&key, format!("category `{c}` is not in [owners]"));
+                self.error(table, &key, format!("category `{c}` is not in [owners]"));
             }
-            let fallback_approval = match r.fallback.as_deref() {
-                None | Some("none") => false,
-                Some("approval") => true,
-                Some(other) => {
-                    self.error(
-                        &key,
-                        format!("fallback `{other}` must be `approval` or `none`"),
-                    );
-                    false
-                }
+            let fallback_approval = match &r.fallback {
+                None => false,
+                Some(f) => match f.get_ref().as_str() {
+                    "none" => false,
+                    "approval" => true,
+                    other => {
+                        self.error(
+                            f.span(),
+                            &key,
+                            format!("fallback `{other}` must be `approval` or `none`"),
+                        );
+                        false
+                    }
+                },
             };
             categories.insert(
                 c.clone(),
                 CategoryReview {
                     every: every(self, &key, &r.every, default_every),
-                    tolerance: tolerance(self, &key, r.tolerance, default_tolerance),
+                    tolerance: tolerance(self, &key, &r.tolerance, default_tolerance),
                     fallback_approval,
                 },
             );
         }
         ReviewSettings {
-            size: raw.size.unwrap_or(5).max(1),
-            rate: raw.rate,
+            size: raw.size.as_ref().map_or(5, |s| *s.get_ref()).max(1),
+            rate: raw.rate.as_ref().map(|r| *r.get_ref()),
             default: CategoryReview {
                 every: default_every,
                 tolerance: default_tolerance,
@@ -1014,79 +1191,97 @@ impl Resolver<'_> {
     fn approvals(
         &mut self,
         a: &RawApprovals,
-        raw_approvers: &BTreeMap<String, RawApprover>,
-        agents: &BTreeMap<String, RawAgent>,
+        raw_approvers: &BTreeMap<String, Spanned<RawApprover>>,
+        agents: &BTreeMap<String, Spanned<RawAgent>>,
         owners: &BTreeMap<String, String>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> ApprovalSettings {
         let mut approvers = Vec::new();
         for (id, ap) in raw_approvers {
             let key = format!("approvers.{id}");
+            let table = ap.span();
+            let ap = ap.get_ref();
             if !is_identifier(id) {
                 self.error(
+                    table.clone(),
                     &key,
                     format!("approver id `{id}` must be letters, digits, `_` or `-`"),
                 );
             }
             if agents.contains_key(id) {
                 self.error(
+                    table.clone(),
                     &key,
                     format!("`{id}` is also an agent: an agent can never approve"),
                 );
             }
             if ap.password_argon2.is_none() && ap.token_sha256.is_none() {
                 self.error(
+                    table,
                     &key,
                     "give `password_argon2` or `token_sha256` so the approver can sign in",
                 );
             }
             if let Some(h) = &ap.password_argon2
-                && !h.starts_with("$argon2")
+                && !h.get_ref().starts_with("$argon2")
             {
                 self.error(
+                    h.span(),
                     &key,
                     "`password_argon2` must be an Argon2 PHC string (`$argon2id$...`)",
                 );
             }
             if let Some(t) = &ap.token_sha256
-                && !(t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit()))
+                && !(t.get_ref().len() == 64 && t.get_ref().chars().all(|c| c.is_ascii_hexdigit()))
             {
-                self.error(&key, "`token_sha256` must be 64 hex digits (a SHA-256)");
+                self.error(
+                    t.span(),
+                    &key,
+                    "`token_sha256` must be 64 hex digits (a SHA-256)",
+                );
             }
             for c in &ap.categories {
-                if c != "*" && !owners.contains_key(c) {
-                    self.error(&key, format!("category `{c}` is not in [owners]"));
+                if c.get_ref() != "*" && !owners.contains_key(c.get_ref()) {
+                    self.error(
+                        c.span(),
+                        &key,
+                        format!("category `{}` is not in [owners]", c.get_ref()),
+                    );
                 }
             }
+            let text = |v: &Option<Spanned<String>>| v.as_ref().map(|v| v.get_ref().clone());
             approvers.push(ApproverSpec {
                 id: id.clone(),
                 name: ap.name.clone(),
-                categories: ap.categories.clone(),
-                password_argon2: ap.password_argon2.clone(),
-                token_sha256: ap.token_sha256.clone(),
+                categories: ap.categories.iter().map(|c| c.get_ref().clone()).collect(),
+                password_argon2: text(&ap.password_argon2),
+                token_sha256: text(&ap.token_sha256),
             });
         }
         for (c, m) in &a.expiry_minutes {
-            if *m == 0 {
+            if *m.get_ref() == 0 {
                 self.error(
-                    "approvals.expiry_minutes",
+                    m.span(),
+                    &format!("approvals.expiry_minutes.{c}"),
                     format!("category `{c}`: expiry must be at least a minute"),
                 );
             }
         }
         let webhook_secret = match (&a.webhook_url, &a.webhook_secret_env) {
-            (Some(_), Some(var)) => match env(var) {
+            (Some(_), Some(var)) => match env(var.get_ref()) {
                 Some(s) if !s.is_empty() => Some(s),
                 _ => {
                     self.error(
+                        var.span(),
                         "approvals.webhook_secret_env",
-                        format!("environment variable `{var}` is not set"),
+                        format!("environment variable `{}` is not set", var.get_ref()),
                     );
                     None
                 }
             },
-            (Some(_), None) => {
+            (Some(url), None) => {
                 self.error(
+                    url.span(),
                     "approvals.webhook_url",
                     "a webhook needs `webhook_secret_env` to sign its deliveries",
                 );
@@ -1099,10 +1294,10 @@ impl Resolver<'_> {
             expiry: a
                 .expiry_minutes
                 .iter()
-                .map(|(c, m)| (c.clone(), Duration::from_secs(m * 60)))
+                .map(|(c, m)| (c.clone(), Duration::from_secs(m.get_ref() * 60)))
                 .collect(),
             default_expiry: Duration::from_secs(15 * 60),
-            webhook_url: a.webhook_url.clone(),
+            webhook_url: a.webhook_url.as_ref().map(|u| u.get_ref().clone()),
             webhook_secret,
             console_url: a
                 .console_url
@@ -1112,11 +1307,6 @@ impl Resolver<'_> {
             escalation: a.escalation.clone(),
         }
     }
-}
-
-/// A present, non-blank text field.
-fn required(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn is_identifier(s: &str) -> bool {
