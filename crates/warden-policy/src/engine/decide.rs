@@ -2,6 +2,7 @@
 //! slice of the policies evaluated, then the hold rules, the floor and the autonomy grants.
 //! Never fails: anything that goes wrong is a Deny naming why.
 
+use super::decision::Verdict;
 use super::schema::ArgType;
 use super::{Approval, Decision, Engine};
 use crate::config::ArgSpec;
@@ -11,7 +12,7 @@ use cedar_policy::{
 };
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use warden_core::{Outcome, Principal, ToolName};
+use warden_core::{Principal, ToolName};
 
 /// What warden knows about the call's situation, handed to Cedar as context.
 #[derive(Debug, Clone, Default)]
@@ -123,12 +124,11 @@ impl Engine {
 
     fn deny(&self, rule: &str, category: &str, reason: String) -> Decision {
         Decision {
-            outcome: Outcome::Deny,
+            verdict: Verdict::Deny,
             rule: rule.into(),
             owner: self.owner_for(Some(rule), category),
             category: category.into(),
             reason,
-            approval: None,
             policy_version: self.facts.version.clone(),
             permitted_by: None,
         }
@@ -289,7 +289,7 @@ impl Engine {
                     .and_then(|m| m.approval.map(|a| (r.clone(), a)))
             })
             .max_by_key(|(_, a)| *a == Approval::TwoPerson);
-        let (outcome, rule, approval, reason) = match held {
+        let (verdict, rule, reason) = match held {
             // A critical write needs two people, whatever the rule that held it asked for.
             Some((rule, Approval::Required))
                 if inner.floors.get(tool) == Some(&FloorLabel::Critical) =>
@@ -298,11 +298,11 @@ impl Engine {
                     "rule `{rule}` requires human approval, and `{tool}` is critical: the floor asks for two people"
                 );
                 let floor = FloorLabel::Critical;
-                (Outcome::Hold, floor.rule(), Some(floor.approval()), reason)
+                (Verdict::Hold(floor.approval()), floor.rule(), reason)
             }
             Some((rule, approval)) => {
                 let reason = format!("rule `{rule}` requires human approval");
-                (Outcome::Hold, rule, Some(approval), reason)
+                (Verdict::Hold(approval), rule, reason)
             }
             None => match inner.floors.get(tool) {
                 // The floor: whatever the policy permits, a high-stakes or irreversible write
@@ -323,20 +323,20 @@ impl Engine {
                             "permitted by rule `{}`; runs without a human under autonomy grant `{grant}`",
                             reasons.first().map_or("", String::as_str)
                         );
-                        (Outcome::Allow, grant, None, reason)
+                        (Verdict::Allow, grant, reason)
                     }
                     Ok(None) => {
                         let reason = format!(
                             "`{tool}` is a {} write: the floor holds it for a human whatever the policy permits (no autonomy grant covers this call)",
                             label.as_str()
                         );
-                        (Outcome::Hold, label.rule(), Some(label.approval()), reason)
+                        (Verdict::Hold(label.approval()), label.rule(), reason)
                     }
                 },
                 None => {
                     let rule = reasons.first().cloned().unwrap_or_default();
                     let reason = format!("permitted by rule `{rule}`");
-                    (Outcome::Allow, rule, None, reason)
+                    (Verdict::Allow, rule, reason)
                 }
             },
         };
@@ -346,13 +346,12 @@ impl Engine {
             .and_then(|m| m.category.clone())
             .unwrap_or_else(|| category.clone());
         Decision {
-            outcome,
+            verdict,
             permitted_by: reasons.first().cloned(),
             owner: self.owner_for(Some(&rule), &rule_category),
             rule,
             category: rule_category,
             reason,
-            approval,
             policy_version: self.facts.version.clone(),
         }
     }
@@ -572,7 +571,7 @@ fn outbound_record(o: &OutboundState) -> Result<RestrictedExpression, String> {
 /// What Cedar found across the sets evaluated for one call: the satisfied rules by effect
 /// (each sorted) and every evaluation error.
 #[derive(Debug, Default)]
-struct Verdict {
+struct Matched {
     permits: Vec<String>,
     forbids: Vec<String>,
     errors: Vec<String>,
@@ -588,8 +587,8 @@ impl Engine {
         whole: &PolicySet,
         args: &Map<String, Value>,
         declared: &BTreeMap<String, ArgSpec>,
-    ) -> Verdict {
-        let mut v = Verdict::default();
+    ) -> Matched {
+        let mut v = Matched::default();
         let mut one = |set: &PolicySet| {
             let response = self
                 .authorizer
