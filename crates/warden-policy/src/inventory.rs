@@ -12,33 +12,18 @@
 
 use crate::config::{Config, ToolSpec};
 use crate::engine::{ArgType, Decision};
-use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// `[inventory]` as written: it lives with the rest of the raw configuration, whose resolution
+/// checks it.
+pub use crate::config::RawInventory;
 
 /// The rule id of a decision denied because the inventory is too old.
 pub const STALE_RULE: &str = "inventory-stale";
 
 /// The most bytes one refresh reads; a larger inventory is a failed refresh.
 pub const MAX_INVENTORY_BYTES: usize = 32 << 20;
-
-/// `[inventory]` as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawInventory {
-    /// A JSON file of Cedar entities, re-read when its content changes.
-    pub file: Option<String>,
-    /// Or: a program and its arguments, run every `refresh_secs`; its stdout is the entities.
-    pub command: Option<Vec<String>>,
-    /// Or: an http(s) URL polled every `refresh_secs` (redirects are not followed).
-    pub url: Option<String>,
-    /// Seconds between two refreshes (default 5).
-    pub refresh_secs: Option<u64>,
-    /// Entities not confirmed by a refresh for this long decide nothing (default 300).
-    pub max_age_secs: Option<u64>,
-    /// How long a command or a URL may take before the refresh counts as failed (default 10).
-    pub timeout_secs: Option<u64>,
-}
 
 /// Where the live entities come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

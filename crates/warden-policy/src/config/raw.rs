@@ -1,0 +1,291 @@
+//! The configuration file as written: serde structs that mirror the TOML strictly.
+//!
+//! Every struct denies unknown fields, so a misspelt key is an error rather than a guardrail
+//! silently left out. Nothing here is checked beyond its TOML type: the values are turned into
+//! [`Config`](super::Config) by `resolve`, which reports every problem at once.
+//!
+//! A value whose problems are reported with a place is kept `Spanned`: its byte range in the
+//! file comes from the parser, so an error names the line where the value is written, not the
+//! first line where its key's name happens to appear (`url` is a key of `[store]`, of every
+//! `[servers.*]` and of `[inventory]`). A table is spanned where a problem belongs to it as a
+//! whole (a missing key, a bad id); a field, where the problem is its value.
+
+use super::resolved::{BudgetScope, MonitorSettings, ResultMode, ScreenSettings};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+use warden_core::{Effect, Stakes};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub gateway: RawGateway,
+    #[serde(default)]
+    pub store: RawStore,
+    #[serde(default)]
+    pub ledger: RawLedger,
+    #[serde(default)]
+    pub screen: ScreenSettings,
+    pub policy: RawPolicy,
+    #[serde(default)]
+    pub owners: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub agents: BTreeMap<String, Spanned<RawAgent>>,
+    pub stdio: Option<RawStdio>,
+    #[serde(default)]
+    pub servers: BTreeMap<String, Spanned<RawServer>>,
+    #[serde(default)]
+    pub budgets: Vec<Spanned<RawBudget>>,
+    #[serde(default)]
+    pub approvals: RawApprovals,
+    #[serde(default)]
+    pub approvers: BTreeMap<String, Spanned<RawApprover>>,
+    #[serde(default)]
+    pub monitor: MonitorSettings,
+    #[serde(default)]
+    pub grants: Vec<Spanned<RawGrant>>,
+    /// Autonomy grants: the only way a write the floor holds may run without a human.
+    #[serde(default)]
+    pub autonomy: Vec<Spanned<RawGrant>>,
+    #[serde(default)]
+    pub floor: RawFloor,
+    #[serde(default)]
+    pub review: RawReview,
+    /// Where the team's entities come from while warden runs (`[policy] entities` is the
+    /// baseline until the first successful refresh).
+    pub inventory: Option<Spanned<RawInventory>>,
+}
+
+/// `[floor]`: what warden enforces under every policy.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawFloor {
+    /// The budget every write tool without a configured one gets.
+    pub write_budget: Option<RawDefaultBudget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaultBudget {
+    pub limit: u32,
+    pub window_secs: Spanned<u64>,
+    #[serde(default)]
+    pub per: BudgetScope,
+}
+
+/// A permission given on purpose, for a time: compiled to a Cedar `permit` that holds only while
+/// `context.now` is before its expiry, so an expired grant stops permitting at that instant.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrant {
+    pub id: Spanned<String>,
+    /// The agent it is granted to.
+    pub agent: Spanned<String>,
+    /// Tools it permits, `<server>.<tool>`.
+    pub tools: Vec<Spanned<String>>,
+    /// An optional Cedar condition that scopes it (`context.args.host.tier > 0`).
+    pub when: Option<Spanned<String>>,
+    /// `required` or `two-person`: the grant permits only with human approval (permission
+    /// grants only).
+    pub approval: Option<Spanned<String>>,
+    /// Who answers for the calls it lets run unattended (autonomy grants only; required there).
+    pub owner: Option<Spanned<String>>,
+    /// Why this permission exists (required).
+    pub justification: Option<Spanned<String>>,
+    /// The configured approver who agreed to it (required).
+    pub approver: Option<Spanned<String>>,
+    /// When it stops permitting (required): RFC 3339 (`2027-03-31T17:00:00Z`) or a date
+    /// (`2027-03-31`, the start of that day in UTC).
+    pub expires: Option<Spanned<String>>,
+}
+
+/// Review sampling and what happens when a category's review falls behind (`[review]`).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawReview {
+    /// How often each category is reviewed, e.g. `7d` (default).
+    pub every: Option<Spanned<String>>,
+    /// Decisions drawn per stratum (category × outcome); default 5.
+    pub size: Option<Spanned<u32>>,
+    /// Or: this fraction of each stratum (0 < rate ≤ 1), at least one decision.
+    pub rate: Option<Spanned<f64>>,
+    /// The error rate an owner tolerates, default 0.05.
+    pub tolerance: Option<Spanned<f64>>,
+    /// Per category: `every`, `tolerance`, `fallback`.
+    #[serde(default)]
+    pub categories: BTreeMap<String, Spanned<RawCategoryReview>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawCategoryReview {
+    pub every: Option<Spanned<String>>,
+    pub tolerance: Option<Spanned<f64>>,
+    /// `approval`: while the review is overdue or the error bound exceeds the tolerance, calls
+    /// policy allows in this category need a human approval. Default `none`.
+    pub fallback: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawApprovals {
+    /// How long a held call waits for an answer before it returns "pending" (default 0: at once).
+    pub wait_secs: Option<u64>,
+    /// Minutes before a request expires (expiry means deny), per category; default 15.
+    #[serde(default)]
+    pub expiry_minutes: BTreeMap<String, Spanned<u64>>,
+    /// Webhook for approval requests and their outcomes (Slack-compatible, HMAC-signed).
+    pub webhook_url: Option<Spanned<String>>,
+    /// Environment variable holding the webhook's signing secret.
+    pub webhook_secret_env: Option<Spanned<String>>,
+    /// Where the console is reachable, for links in notifications.
+    pub console_url: Option<String>,
+    /// Who is told when a request is about to expire unanswered, per category (`default` for
+    /// the rest); notified through the webhook once 80% of the expiry time has passed.
+    #[serde(default)]
+    pub escalation: BTreeMap<String, String>,
+}
+
+/// A human who may answer held calls.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApprover {
+    pub name: String,
+    /// Categories this person answers for (`"*"`: all).
+    pub categories: Vec<Spanned<String>>,
+    /// Argon2 PHC string of the console password.
+    pub password_argon2: Option<Spanned<String>>,
+    /// Hex SHA-256 of a console / CLI token.
+    pub token_sha256: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawGateway {
+    pub listen: Option<Spanned<String>>,
+    pub max_request_bytes: Option<usize>,
+    pub max_result_bytes: Option<usize>,
+    pub upstream_timeout_secs: Option<u64>,
+    pub max_concurrent_calls: Option<usize>,
+    /// Extra `Host` header values to accept besides loopback (DNS-rebinding protection).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// The SQLite database file (the default: `warden.db`).
+    pub path: Option<String>,
+    /// Or: a PostgreSQL database (`postgres://user@host:port/db`), shared by replicas.
+    pub url: Option<Spanned<String>>,
+    /// The environment variable that holds the PostgreSQL password (never in the file).
+    pub password_env: Option<Spanned<String>>,
+    /// PostgreSQL connections each process keeps at most (default 16).
+    pub pool_size: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLedger {
+    /// The checkpoint signing key; default `ledger.key` beside the SQLite store (with
+    /// PostgreSQL: beside the config file).
+    pub key: Option<String>,
+    /// The checkpoint origin and key name; default `warden.local/ledger`.
+    pub origin: Option<Spanned<String>>,
+    /// Seconds between checkpoints (only when the log grew); default 10.
+    pub checkpoint_interval_secs: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub files: Spanned<Vec<Spanned<String>>>,
+    /// Policy files evaluated beside the enforced ones; differences are recorded, never applied.
+    #[serde(default)]
+    pub shadow: Vec<Spanned<String>>,
+    /// A Cedar schema fragment declaring the team's own entity types (hosts, incidents, users).
+    pub schema: Option<Spanned<String>>,
+    /// Cedar entities (JSON) for those types.
+    pub entities: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAgent {
+    /// Hex SHA-256 of the agent's bearer token.
+    pub token_sha256: Option<Spanned<String>>,
+    /// Name of an environment variable holding the bearer token itself.
+    pub token_env: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStdio {
+    pub agent: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub command: Option<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub url: Option<Spanned<String>>,
+    #[serde(default)]
+    pub tools: BTreeMap<String, Spanned<RawTool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTool {
+    pub effect: Effect,
+    pub reversible: bool,
+    pub stakes: Stakes,
+    pub category: Spanned<String>,
+    #[serde(default)]
+    pub args: BTreeMap<String, Spanned<String>>,
+    /// `sha256:<hex>` of the upstream definition this tool was reviewed at.
+    pub pin: Option<Spanned<String>>,
+    /// Replaces the upstream description shown to the agent.
+    pub description: Option<String>,
+    /// What reaches the agent of this tool's results.
+    #[serde(default)]
+    pub results: ResultMode,
+    /// Who is accountable for this tool's decisions, instead of its category's owner.
+    pub owner: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    pub id: Spanned<String>,
+    pub tools: Vec<Spanned<String>>,
+    pub limit: u32,
+    pub window_secs: Spanned<u64>,
+    #[serde(default)]
+    pub per: BudgetScope,
+    /// Why the budget is as large as it is (`warden policy diff` asks for one when it grows).
+    pub justification: Option<String>,
+}
+
+/// `[inventory]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInventory {
+    /// A JSON file of Cedar entities, re-read when its content changes.
+    pub file: Option<String>,
+    /// Or: a program and its arguments, run every `refresh_secs`; its stdout is the entities.
+    pub command: Option<Spanned<Vec<String>>>,
+    /// Or: an http(s) URL polled every `refresh_secs` (redirects are not followed).
+    pub url: Option<Spanned<String>>,
+    /// Seconds between two refreshes (default 5).
+    pub refresh_secs: Option<Spanned<u64>>,
+    /// Entities not confirmed by a refresh for this long decide nothing (default 300).
+    pub max_age_secs: Option<Spanned<u64>>,
+    /// How long a command or a URL may take before the refresh counts as failed (default 10).
+    pub timeout_secs: Option<Spanned<u64>>,
+}

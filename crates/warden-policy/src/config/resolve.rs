@@ -1,0 +1,811 @@
+//! The resolution: raw configuration → [`Config`], checking everything on the way.
+//!
+//! The resolver keeps going after a problem, so one load reports every error in the file, each
+//! with its place. The sections with most to check (grants, approvers, review, the inventory)
+//! each have a module of their own.
+
+mod approvals;
+mod grants;
+mod inventory;
+mod review;
+
+use super::raw::{RawConfig, RawFloor, RawLedger, RawStore};
+use super::resolved::{
+    AgentSpec, ArgSpec, Budget, BudgetScope, Config, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN,
+    DEFAULT_PG_POOL_SIZE, DEFAULT_WRITE_BUDGET, GatewaySettings, Grant, LedgerConfig,
+    PostgresLocation, ServerSpec, StoreLocation, ToolSpec, Transport, default_budget_id,
+};
+use super::{ConfigError, ConfigErrors, line_of};
+use crate::engine::{ArgType, Engine, EngineSources};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+use warden_core::{Effect, Principal, ToolLabels, ToolName};
+
+impl Config {
+    /// Reads and resolves `path`; the environment supplies `token_env` references.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                location: path.display().to_string(),
+                message: format!("cannot read the config file: {e}"),
+            }])
+        })?;
+        Self::from_toml(&text, path, &|name| std::env::var(name).ok())
+    }
+
+    /// Resolves config text as if it were read from `path` (relative paths start at its folder).
+    pub fn from_toml(
+        text: &str,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigErrors> {
+        let file = path.display().to_string();
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                location: match e.span() {
+                    Some(span) => place(&file, text, span.start),
+                    None => file.clone(),
+                },
+                message: e.message().to_string(),
+            }])
+        })?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        Resolver {
+            file,
+            text,
+            base,
+            errors: Vec::new(),
+        }
+        .resolve(raw, path, env)
+    }
+}
+
+/// Whether a `postgres://` URL carries a password (`user:password@host`).
+fn url_has_password(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+}
+
+/// Parses `30s`, `15m`, `12h`, `7d` or `2w`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let secs = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return None,
+    };
+    n.checked_mul(secs).map(Duration::from_secs)
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 time or a date (the start of that day, UTC).
+pub fn parse_expiry(text: &str) -> Option<i64> {
+    use time::format_description::well_known::Rfc3339;
+    let t = text.trim();
+    if let Ok(at) = time::OffsetDateTime::parse(t, &Rfc3339) {
+        return Some(at.unix_timestamp());
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(t, &format)
+        .ok()
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
+}
+
+/// `file:line:column` of byte `offset` in `text` (both 1-based; the column counts characters).
+fn place(file: &str, text: &str, offset: usize) -> String {
+    let before = text.get(..offset).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).map_or(0, |l| l.chars().count()) + 1;
+    format!("{file}:{}:{column}", line_of(text, offset))
+}
+
+/// A present, non-blank text field, with where it is written.
+fn required(v: &Option<Spanned<String>>) -> Option<(&str, Range<usize>)> {
+    let v = v.as_ref()?;
+    let text = v.get_ref().trim();
+    (!text.is_empty()).then(|| (text, v.span()))
+}
+
+/// Resolution in progress: the file's name and text (for places), its folder (for relative
+/// paths) and every problem found so far.
+struct Resolver<'a> {
+    file: String,
+    text: &'a str,
+    base: PathBuf,
+    errors: Vec<ConfigError>,
+}
+
+impl Resolver<'_> {
+    /// Records a problem with the value written at `span` (its byte range, from the parser)
+    /// under the key path `key` (`servers.edr.tools.isolate`), located as `file:line:column
+    /// (key)`. With no span (a value warden supplied, not one written), the file and key alone.
+    fn error(
+        &mut self,
+        span: impl Into<Option<Range<usize>>>,
+        key: &str,
+        message: impl Into<String>,
+    ) {
+        let location = match span.into() {
+            Some(span) => format!("{} ({key})", place(&self.file, self.text, span.start)),
+            None => format!("{} ({key})", self.file),
+        };
+        self.errors.push(ConfigError {
+            location,
+            message: message.into(),
+        });
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        }
+    }
+
+    fn store(&mut self, raw: RawStore, env: &dyn Fn(&str) -> Option<String>) -> StoreLocation {
+        let Some(url) = raw.url else {
+            // Either PostgreSQL setting without a URL: the error points at the one written.
+            let stray = raw
+                .password_env
+                .as_ref()
+                .map(|v| ("store.password_env", v.span()))
+                .or_else(|| {
+                    raw.pool_size
+                        .as_ref()
+                        .map(|v| ("store.pool_size", v.span()))
+                });
+            if let Some((key, span)) = stray {
+                self.error(
+                    span,
+                    key,
+                    "`password_env` and `pool_size` are PostgreSQL settings: they need `url`",
+                );
+            }
+            return StoreLocation::Sqlite {
+                path: self.path(raw.path.as_deref().unwrap_or("warden.db")),
+            };
+        };
+        let (url_span, url) = (url.span(), url.into_inner());
+        if raw.path.is_some() {
+            self.error(
+                url_span.clone(),
+                "store.url",
+                "give `path` (SQLite) or `url` (PostgreSQL), not both",
+            );
+        }
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            self.error(
+                url_span.clone(),
+                "store.url",
+                "`url` must be a `postgres://user@host:port/database` URL",
+            );
+        }
+        if url_has_password(&url) {
+            self.error(
+                url_span,
+                "store.url",
+                "the URL holds a password: remove it and name an environment variable that \
+                 holds it in `password_env`",
+            );
+        }
+        let password = raw.password_env.and_then(|var| match env(var.get_ref()) {
+            Some(p) if !p.is_empty() => Some(p),
+            _ => {
+                self.error(
+                    var.span(),
+                    "store.password_env",
+                    format!(
+                        "environment variable `{}` holding the password is not set",
+                        var.get_ref()
+                    ),
+                );
+                None
+            }
+        });
+        let pool_size = raw
+            .pool_size
+            .as_ref()
+            .map_or(DEFAULT_PG_POOL_SIZE, |p| *p.get_ref());
+        if pool_size == 0 {
+            self.error(
+                raw.pool_size.map(|p| p.span()),
+                "store.pool_size",
+                "the pool needs at least one connection",
+            );
+        }
+        StoreLocation::Postgres(PostgresLocation {
+            url,
+            password,
+            pool_size: pool_size.max(1),
+        })
+    }
+
+    fn ledger(&mut self, raw: RawLedger, store: &StoreLocation) -> LedgerConfig {
+        let key_path = match (&raw.key, store) {
+            (Some(k), _) => self.path(k),
+            (None, StoreLocation::Sqlite { path }) => {
+                path.parent().unwrap_or(Path::new(".")).join("ledger.key")
+            }
+            // Every replica must sign with the same key: by default the one beside the config.
+            (None, StoreLocation::Postgres(_)) => self.path("ledger.key"),
+        };
+        let origin_span = raw.origin.as_ref().map(Spanned::span);
+        let origin = raw
+            .origin
+            .map_or_else(|| DEFAULT_LEDGER_ORIGIN.to_string(), Spanned::into_inner);
+        // The origin is also the signing key's name (C2SP signed-note rules).
+        if origin.is_empty()
+            || origin
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '+')
+        {
+            self.error(
+                origin_span,
+                "ledger.origin",
+                format!("origin `{origin}` must be non-empty, without spaces or `+`"),
+            );
+        }
+        let secs = raw
+            .checkpoint_interval_secs
+            .as_ref()
+            .map_or(10, |s| *s.get_ref());
+        if secs == 0 {
+            self.error(
+                raw.checkpoint_interval_secs.map(|s| s.span()),
+                "ledger.checkpoint_interval_secs",
+                "the checkpoint interval must be at least one second",
+            );
+        }
+        LedgerConfig {
+            key_path,
+            origin,
+            checkpoint_interval: Duration::from_secs(secs.max(1)),
+        }
+    }
+
+    fn resolve(
+        mut self,
+        raw: RawConfig,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigErrors> {
+        let listen_span = raw.gateway.listen.as_ref().map(Spanned::span);
+        let listen_text = raw
+            .gateway
+            .listen
+            .as_ref()
+            .map_or(DEFAULT_LISTEN, |l| l.get_ref().as_str());
+        let listen = match listen_text.parse::<SocketAddr>() {
+            Ok(a) => a,
+            Err(e) => {
+                self.error(
+                    listen_span,
+                    "gateway.listen",
+                    format!("`{listen_text}` is not an address: {e}"),
+                );
+                SocketAddr::from(([127, 0, 0, 1], 8700))
+            }
+        };
+        let gateway = GatewaySettings {
+            listen,
+            max_request_bytes: raw.gateway.max_request_bytes.unwrap_or(1 << 20),
+            max_result_bytes: raw.gateway.max_result_bytes.unwrap_or(4 << 20),
+            upstream_timeout: Duration::from_secs(raw.gateway.upstream_timeout_secs.unwrap_or(30)),
+            max_concurrent_calls: raw.gateway.max_concurrent_calls.unwrap_or(256).max(1),
+            allowed_hosts: raw.gateway.allowed_hosts,
+        };
+        let store = self.store(raw.store, env);
+        let ledger = self.ledger(raw.ledger, &store);
+
+        for (category, owner) in &raw.owners {
+            if owner.get_ref().trim().is_empty() {
+                self.error(
+                    owner.span(),
+                    &format!("owners.{category}"),
+                    format!("category `{category}` has an empty owner"),
+                );
+            }
+        }
+        // What the rest of the resolution and the engine read: the owners without their places.
+        let owners: BTreeMap<String, String> = raw
+            .owners
+            .iter()
+            .map(|(category, owner)| (category.clone(), owner.get_ref().clone()))
+            .collect();
+
+        let mut agents = Vec::new();
+        for (id, agent) in &raw.agents {
+            let key = format!("agents.{id}");
+            let table = agent.span();
+            let agent = agent.get_ref();
+            if !is_identifier(id) {
+                self.error(
+                    table.clone(),
+                    &key,
+                    format!("agent id `{id}` must be letters, digits, `_` or `-`"),
+                );
+            }
+            let digest = match (&agent.token_sha256, &agent.token_env) {
+                (Some(hex_digest), None) => match hex::decode(hex_digest.get_ref().trim()) {
+                    Ok(bytes) => <[u8; 32]>::try_from(bytes.as_slice()).ok(),
+                    Err(_) => None,
+                }
+                .or_else(|| {
+                    self.error(
+                        hex_digest.span(),
+                        &key,
+                        "`token_sha256` must be 64 hex digits (a SHA-256)",
+                    );
+                    None
+                }),
+                (None, Some(var)) => match env(var.get_ref()) {
+                    Some(token) if !token.is_empty() => {
+                        Some(Sha256::digest(token.as_bytes()).into())
+                    }
+                    _ => {
+                        self.error(
+                            var.span(),
+                            &key,
+                            format!(
+                                "environment variable `{}` holding the token is not set",
+                                var.get_ref()
+                            ),
+                        );
+                        None
+                    }
+                },
+                _ => {
+                    self.error(
+                        table,
+                        &key,
+                        "give exactly one of `token_sha256` or `token_env`",
+                    );
+                    None
+                }
+            };
+            if let Some(token_sha256) = digest {
+                agents.push(AgentSpec {
+                    principal: Principal(id.clone()),
+                    token_sha256,
+                });
+            }
+        }
+        let approvals = self.approvals(&raw.approvals, &raw.approvers, &raw.agents, &owners, env);
+        let stdio_agent = raw.stdio.map(|s| {
+            let (span, agent) = (s.agent.span(), s.agent.into_inner());
+            if !raw.agents.contains_key(&agent) && !is_identifier(&agent) {
+                self.error(
+                    span,
+                    "stdio.agent",
+                    format!("`{agent}` is not a valid agent id"),
+                );
+            }
+            Principal(agent)
+        });
+
+        let mut servers = BTreeMap::new();
+        let mut tools = BTreeMap::new();
+        for (name, server) in raw.servers {
+            let key = format!("servers.{name}");
+            let table = server.span();
+            let server = server.into_inner();
+            if !is_identifier(&name) {
+                self.error(
+                    table.clone(),
+                    &key,
+                    format!("server name `{name}` must be letters, digits, `_` or `-`"),
+                );
+            }
+            let transport = match (server.command, server.url) {
+                (Some(command), None) => {
+                    let dir = self.base.display().to_string();
+                    let dir = if dir.is_empty() { ".".to_string() } else { dir };
+                    let expand = |v: &String| v.replace("{config_dir}", &dir);
+                    Transport::Stdio {
+                        command: expand(&command),
+                        args: server.args.iter().map(expand).collect(),
+                        env: server
+                            .env
+                            .iter()
+                            .map(|(k, v)| (k.clone(), expand(v)))
+                            .collect(),
+                    }
+                }
+                (None, Some(url)) => {
+                    let (span, url) = (url.span(), url.into_inner());
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        self.error(span, &key, format!("`{url}` is not an http(s) URL"));
+                    }
+                    Transport::Http { url }
+                }
+                _ => {
+                    self.error(
+                        table,
+                        &key,
+                        "give exactly one of `command` (stdio) or `url` (HTTP)",
+                    );
+                    continue;
+                }
+            };
+            for (tool_name, tool) in server.tools {
+                let tkey = format!("{key}.tools.{tool_name}");
+                let tool = tool.into_inner();
+                let qualified = ToolName::new(name.clone(), tool_name.clone());
+                let (category_span, category) = (tool.category.span(), tool.category.into_inner());
+                if !raw.owners.contains_key(&category) {
+                    self.error(
+                        category_span.clone(),
+                        &tkey,
+                        format!("category `{category}` has no owner: add it to [owners]"),
+                    );
+                }
+                if let Some(owner) = &tool.owner
+                    && owner.get_ref().trim().is_empty()
+                {
+                    self.error(
+                        owner.span(),
+                        &tkey,
+                        format!("tool `{qualified}` has an empty owner"),
+                    );
+                }
+                if !is_identifier(&category) {
+                    self.error(
+                        category_span,
+                        &tkey,
+                        format!("category `{category}` must be letters, digits, `_` or `-`"),
+                    );
+                }
+                let mut args = BTreeMap::new();
+                for (arg, ty_text) in &tool.args {
+                    match ArgType::parse(ty_text.get_ref()) {
+                        Ok((ty, required)) => {
+                            args.insert(arg.clone(), ArgSpec { ty, required });
+                        }
+                        Err(message) => self.error(
+                            ty_text.span(),
+                            &tkey,
+                            format!("argument `{arg}`: {message}"),
+                        ),
+                    }
+                }
+                if let Some(pin) = &tool.pin
+                    && !is_pin(pin.get_ref())
+                {
+                    self.error(
+                        pin.span(),
+                        &tkey,
+                        format!(
+                            "pin `{}` must be `sha256:` and 64 hex digits",
+                            pin.get_ref()
+                        ),
+                    );
+                }
+                tools.insert(
+                    qualified.clone(),
+                    ToolSpec {
+                        name: qualified,
+                        labels: ToolLabels {
+                            effect: tool.effect,
+                            reversible: tool.reversible,
+                            stakes: tool.stakes,
+                            category,
+                        },
+                        args,
+                        pin: tool.pin.map(Spanned::into_inner),
+                        description: tool.description,
+                        results: tool.results,
+                        owner: tool.owner.map(Spanned::into_inner),
+                    },
+                );
+            }
+            servers.insert(name.clone(), ServerSpec { name, transport });
+        }
+
+        let mut budgets = Vec::new();
+        // Each configured budget's id, with its key and where it is written.
+        let mut declared: BTreeMap<String, (String, Range<usize>)> = BTreeMap::new();
+        for (i, b) in raw.budgets.into_iter().enumerate() {
+            let key = format!("budgets[{i}]");
+            let b = b.into_inner();
+            let (id_span, id) = (b.id.span(), b.id.into_inner());
+            if !is_cedar_ident(&id) {
+                self.error(
+                    id_span.clone(),
+                    &key,
+                    format!("budget id `{id}` must be a Cedar identifier (letters, digits, `_`)"),
+                );
+            }
+            if declared.contains_key(&id) {
+                self.error(
+                    id_span.clone(),
+                    &key,
+                    format!("budget id `{id}` is declared twice"),
+                );
+            } else {
+                declared.insert(id.clone(), (key.clone(), id_span));
+            }
+            if *b.window_secs.get_ref() == 0 {
+                self.error(
+                    b.window_secs.span(),
+                    &key,
+                    format!("budget `{id}` needs a window of at least one second"),
+                );
+            }
+            let mut budget_tools = Vec::new();
+            for t in &b.tools {
+                match ToolName::parse(t.get_ref()) {
+                    Some(tn) if tools.contains_key(&tn) => budget_tools.push(tn),
+                    _ => self.error(
+                        t.span(),
+                        &key,
+                        format!(
+                            "budget `{id}` names `{}`, which is not a configured tool",
+                            t.get_ref()
+                        ),
+                    ),
+                }
+            }
+            budgets.push(Budget {
+                id,
+                tools: budget_tools,
+                limit: b.limit,
+                window: Duration::from_secs(b.window_secs.into_inner()),
+                per: b.per,
+                justification: b.justification,
+                default: false,
+            });
+        }
+
+        self.default_write_budgets(&raw.floor, &tools, &declared, &mut budgets);
+
+        let mut policy_files = Vec::new();
+        if raw.policy.files.get_ref().is_empty() {
+            self.error(
+                raw.policy.files.span(),
+                "policy.files",
+                "no policy files: with no policy every call is denied; list at least one",
+            );
+        }
+        let mut read = |key: &str, f: &Spanned<String>| -> Option<(PathBuf, String)> {
+            let p = self.path(f.get_ref());
+            match std::fs::read_to_string(&p) {
+                Ok(text) => Some((p, text)),
+                Err(e) => {
+                    self.error(f.span(), key, format!("cannot read `{}`: {e}", p.display()));
+                    None
+                }
+            }
+        };
+        for f in raw.policy.files.get_ref() {
+            policy_files.extend(read("policy.files", f));
+        }
+        let user_schema = raw
+            .policy
+            .schema
+            .as_ref()
+            .and_then(|f| read("policy.schema", f));
+        let entities = raw
+            .policy
+            .entities
+            .as_ref()
+            .and_then(|f| read("policy.entities", f));
+        let mut shadow_files = Vec::new();
+        for f in &raw.policy.shadow {
+            shadow_files.extend(read("policy.shadow", f));
+        }
+
+        let mut grants = self.grants(
+            &raw.grants,
+            false,
+            &raw.agents,
+            &stdio_agent,
+            &tools,
+            &approvals,
+        );
+        if !grants.is_empty() {
+            let text: String = grants.iter().map(Grant::cedar).collect();
+            let grants_path = PathBuf::from(format!("{} [grants]", self.file));
+            policy_files.push((grants_path.clone(), text.clone()));
+            if !shadow_files.is_empty() {
+                shadow_files.push((grants_path, text));
+            }
+        }
+        let autonomy = self.grants(
+            &raw.autonomy,
+            true,
+            &raw.agents,
+            &stdio_agent,
+            &tools,
+            &approvals,
+        );
+        for a in &autonomy {
+            if grants.iter().any(|g| g.id == a.id) {
+                // The autonomy grant as written, so the error names its line.
+                let written = raw
+                    .autonomy
+                    .iter()
+                    .enumerate()
+                    .find(|(_, g)| g.get_ref().id.get_ref() == &a.id);
+                let (key, span) = match written {
+                    Some((i, g)) => (format!("autonomy[{i}]"), Some(g.get_ref().id.span())),
+                    None => ("autonomy".to_string(), None),
+                };
+                self.error(
+                    span,
+                    &key,
+                    format!("autonomy grant id `{}` is also a grant's id", a.id),
+                );
+            }
+        }
+        let autonomy_files: Vec<(PathBuf, String)> = if autonomy.is_empty() {
+            Vec::new()
+        } else {
+            vec![(
+                PathBuf::from(format!("{} [autonomy]", self.file)),
+                autonomy.iter().map(Grant::cedar).collect(),
+            )]
+        };
+        grants.extend(autonomy);
+        let review = self.review(&raw.review, &owners);
+        let inventory = raw.inventory.as_ref().and_then(|i| self.inventory(i));
+        let agent_principals: Vec<Principal> = agents
+            .iter()
+            .map(|a| a.principal.clone())
+            .chain(stdio_agent.clone())
+            .collect();
+        let shadow = if shadow_files.is_empty() {
+            None
+        } else {
+            match Engine::build(EngineSources {
+                policy_files: shadow_files,
+                autonomy_files: autonomy_files.clone(),
+                user_schema: user_schema.clone(),
+                entities: entities.clone(),
+                tools: &tools,
+                budgets: &budgets,
+                agents: agent_principals.clone(),
+                owners: &owners,
+            }) {
+                Ok(engine) => Some(engine),
+                Err(errors) => {
+                    self.errors.extend(errors.into_iter().map(|e| ConfigError {
+                        location: e.location,
+                        message: format!("shadow policy: {}", e.message),
+                    }));
+                    None
+                }
+            }
+        };
+
+        let engine = Engine::build(EngineSources {
+            policy_files,
+            autonomy_files,
+            user_schema,
+            entities,
+            tools: &tools,
+            budgets: &budgets,
+            agents: agent_principals,
+            owners: &owners,
+        });
+        let engine = match engine {
+            Ok(engine) => Some(engine),
+            Err(errors) => {
+                self.errors.extend(errors);
+                None
+            }
+        };
+
+        match engine {
+            Some(engine) if self.errors.is_empty() => Ok(Config {
+                source: path.to_path_buf(),
+                gateway,
+                store,
+                screen: raw.screen.clone(),
+                ledger,
+                owners,
+                agents,
+                stdio_agent,
+                servers,
+                tools,
+                budgets,
+                approvals,
+                monitor: raw.monitor.clone(),
+                grants,
+                review,
+                engine,
+                shadow,
+                inventory,
+            }),
+            _ => Err(ConfigErrors(self.errors)),
+        }
+    }
+}
+
+impl Resolver<'_> {
+    /// Every write tool that no configured budget counts gets the floor's default budget, so a
+    /// mass action stops at it whatever the policy permits.
+    fn default_write_budgets(
+        &mut self,
+        floor: &RawFloor,
+        tools: &BTreeMap<ToolName, ToolSpec>,
+        declared: &BTreeMap<String, (String, Range<usize>)>,
+        budgets: &mut Vec<Budget>,
+    ) {
+        let (limit, window_secs, per) = match &floor.write_budget {
+            Some(b) => (b.limit, *b.window_secs.get_ref(), b.per),
+            None => (
+                DEFAULT_WRITE_BUDGET.0,
+                DEFAULT_WRITE_BUDGET.1,
+                BudgetScope::Agent,
+            ),
+        };
+        if window_secs == 0 {
+            self.error(
+                floor.write_budget.as_ref().map(|b| b.window_secs.span()),
+                "floor.write_budget.window_secs",
+                "the default write budget needs a window of at least one second",
+            );
+        }
+        for (name, spec) in tools {
+            if spec.labels.effect != Effect::Write || budgets.iter().any(|b| b.tools.contains(name))
+            {
+                continue;
+            }
+            let id = default_budget_id(name);
+            if budgets.iter().any(|b| b.id == id) {
+                // At the configured budget that took the id, when one did.
+                let (key, span) = match declared.get(&id) {
+                    Some((key, span)) => (key.as_str(), Some(span.clone())),
+                    None => ("budgets", None),
+                };
+                self.error(
+                    span,
+                    key,
+                    format!("budget id `{id}` is reserved for the default budget of `{name}`"),
+                );
+                continue;
+            }
+            budgets.push(Budget {
+                id,
+                tools: vec![name.clone()],
+                limit,
+                window: Duration::from_secs(window_secs.max(1)),
+                per,
+                justification: Some("the floor's default budget for a write tool".into()),
+                default: true,
+            });
+        }
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn is_cedar_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_pin(s: &str) -> bool {
+    s.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
+}

@@ -1,0 +1,131 @@
+//! `[approvers]` and `[approvals]`: the humans who answer held calls, and the rhythm of the
+//! human gate.
+
+use super::{Resolver, is_identifier};
+use crate::config::raw::{RawAgent, RawApprovals, RawApprover};
+use crate::config::resolved::{ApprovalSettings, ApproverSpec};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use toml::Spanned;
+
+impl Resolver<'_> {
+    pub(super) fn approvals(
+        &mut self,
+        a: &RawApprovals,
+        raw_approvers: &BTreeMap<String, Spanned<RawApprover>>,
+        agents: &BTreeMap<String, Spanned<RawAgent>>,
+        owners: &BTreeMap<String, String>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> ApprovalSettings {
+        let mut approvers = Vec::new();
+        for (id, ap) in raw_approvers {
+            let key = format!("approvers.{id}");
+            let table = ap.span();
+            let ap = ap.get_ref();
+            if !is_identifier(id) {
+                self.error(
+                    table.clone(),
+                    &key,
+                    format!("approver id `{id}` must be letters, digits, `_` or `-`"),
+                );
+            }
+            if agents.contains_key(id) {
+                self.error(
+                    table.clone(),
+                    &key,
+                    format!("`{id}` is also an agent: an agent can never approve"),
+                );
+            }
+            if ap.password_argon2.is_none() && ap.token_sha256.is_none() {
+                self.error(
+                    table,
+                    &key,
+                    "give `password_argon2` or `token_sha256` so the approver can sign in",
+                );
+            }
+            if let Some(h) = &ap.password_argon2
+                && !h.get_ref().starts_with("$argon2")
+            {
+                self.error(
+                    h.span(),
+                    &key,
+                    "`password_argon2` must be an Argon2 PHC string (`$argon2id$...`)",
+                );
+            }
+            if let Some(t) = &ap.token_sha256
+                && !(t.get_ref().len() == 64 && t.get_ref().chars().all(|c| c.is_ascii_hexdigit()))
+            {
+                self.error(
+                    t.span(),
+                    &key,
+                    "`token_sha256` must be 64 hex digits (a SHA-256)",
+                );
+            }
+            for c in &ap.categories {
+                if c.get_ref() != "*" && !owners.contains_key(c.get_ref()) {
+                    self.error(
+                        c.span(),
+                        &key,
+                        format!("category `{}` is not in [owners]", c.get_ref()),
+                    );
+                }
+            }
+            let text = |v: &Option<Spanned<String>>| v.as_ref().map(|v| v.get_ref().clone());
+            approvers.push(ApproverSpec {
+                id: id.clone(),
+                name: ap.name.clone(),
+                categories: ap.categories.iter().map(|c| c.get_ref().clone()).collect(),
+                password_argon2: text(&ap.password_argon2),
+                token_sha256: text(&ap.token_sha256),
+            });
+        }
+        for (c, m) in &a.expiry_minutes {
+            if *m.get_ref() == 0 {
+                self.error(
+                    m.span(),
+                    &format!("approvals.expiry_minutes.{c}"),
+                    format!("category `{c}`: expiry must be at least a minute"),
+                );
+            }
+        }
+        let webhook_secret = match (&a.webhook_url, &a.webhook_secret_env) {
+            (Some(_), Some(var)) => match env(var.get_ref()) {
+                Some(s) if !s.is_empty() => Some(s),
+                _ => {
+                    self.error(
+                        var.span(),
+                        "approvals.webhook_secret_env",
+                        format!("environment variable `{}` is not set", var.get_ref()),
+                    );
+                    None
+                }
+            },
+            (Some(url), None) => {
+                self.error(
+                    url.span(),
+                    "approvals.webhook_url",
+                    "a webhook needs `webhook_secret_env` to sign its deliveries",
+                );
+                None
+            }
+            _ => None,
+        };
+        ApprovalSettings {
+            wait: Duration::from_secs(a.wait_secs.unwrap_or(0)),
+            expiry: a
+                .expiry_minutes
+                .iter()
+                .map(|(c, m)| (c.clone(), Duration::from_secs(m.get_ref() * 60)))
+                .collect(),
+            default_expiry: Duration::from_secs(15 * 60),
+            webhook_url: a.webhook_url.as_ref().map(|u| u.get_ref().clone()),
+            webhook_secret,
+            console_url: a
+                .console_url
+                .clone()
+                .unwrap_or_else(|| "http://127.0.0.1:8700/console".into()),
+            approvers,
+            escalation: a.escalation.clone(),
+        }
+    }
+}

@@ -1,0 +1,587 @@
+//! The resolved configuration: what the rest of warden reads.
+//!
+//! Every value here has been through `resolve`: paths are absolute or relative to the config
+//! file's folder, token references are read, tools are joined to their servers and the policies
+//! are compiled. The settings that need no resolution (the screen's thresholds, the monitor's
+//! triggers) are deserialised straight into their resolved type.
+
+use crate::engine::{ArgType, Engine};
+use crate::inventory::InventorySettings;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use warden_core::{Principal, ToolLabels, ToolName};
+
+use super::ConfigError;
+
+/// The default write budget when `[floor] write_budget` is not set: 20 calls of one write tool
+/// per agent per hour. Enough for an analyst's day of notes, too few for a mass action.
+pub const DEFAULT_WRITE_BUDGET: (u32, u64) = (20, 3600);
+
+/// What a monitor trigger does when it fires. Every firing is a `finding` event (and a webhook
+/// when `approvals.webhook_url` is set); `halt` also sets a kill switch on the trigger's scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MonitorAction {
+    Off,
+    Alert,
+    Halt,
+}
+
+/// The anomaly monitor (`[monitor]`): triggers evaluated after every decision. Statistical
+/// signals never authorise anything: they can only alert or halt.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorSettings {
+    /// Off: no trigger is evaluated (halts set by humans still apply).
+    pub enabled: bool,
+    pub denial_burst: DenialBurst,
+    pub tainted_high_stakes: TaintedHighStakes,
+    pub new_category: NewCategory,
+    pub rate: Rate,
+}
+
+impl Default for MonitorSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            denial_burst: DenialBurst::default(),
+            tainted_high_stakes: TaintedHighStakes::default(),
+            new_category: NewCategory::default(),
+            rate: Rate::default(),
+        }
+    }
+}
+
+/// `count` or more denials in one session within `window_secs`: halts the session.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DenialBurst {
+    pub count: u32,
+    pub window_secs: u64,
+    pub action: MonitorAction,
+}
+
+impl Default for DenialBurst {
+    fn default() -> Self {
+        Self {
+            count: 5,
+            window_secs: 60,
+            action: MonitorAction::Halt,
+        }
+    }
+}
+
+/// A `high` or `critical` stakes call attempted by a tainted session: halts the session (the
+/// call itself is decided by policy as usual; the halt applies from the next call).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TaintedHighStakes {
+    pub action: MonitorAction,
+}
+
+impl Default for TaintedHighStakes {
+    fn default() -> Self {
+        Self {
+            action: MonitorAction::Halt,
+        }
+    }
+}
+
+/// A call in a tool category the agent did not use (in allowed calls) over the last
+/// `baseline_days`; an agent with no baseline yet is skipped. Alerts once per category.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NewCategory {
+    pub baseline_days: u64,
+    pub action: MonitorAction,
+}
+
+impl Default for NewCategory {
+    fn default() -> Self {
+        Self {
+            baseline_days: 14,
+            action: MonitorAction::Alert,
+        }
+    }
+}
+
+/// More than `per_minute` calls by one agent within 60 seconds: halts the agent.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rate {
+    pub per_minute: u32,
+    pub action: MonitorAction,
+}
+
+impl Default for Rate {
+    fn default() -> Self {
+        Self {
+            per_minute: 120,
+            action: MonitorAction::Halt,
+        }
+    }
+}
+
+/// Approvers and the rhythm of the human gate.
+#[derive(Clone, Default)]
+pub struct ApprovalSettings {
+    pub wait: Duration,
+    pub expiry: BTreeMap<String, Duration>,
+    pub default_expiry: Duration,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub console_url: String,
+    pub approvers: Vec<ApproverSpec>,
+    pub escalation: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for ApprovalSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApprovalSettings")
+            .field("wait", &self.wait)
+            .field("approvers", &self.approvers.len())
+            .field("webhook_url", &self.webhook_url.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+impl ApprovalSettings {
+    /// The escalation contact for a category, if any.
+    pub fn escalation_for(&self, category: &str) -> Option<&str> {
+        self.escalation
+            .get(category)
+            .or_else(|| self.escalation.get("default"))
+            .map(String::as_str)
+    }
+
+    pub fn expiry_for(&self, category: &str) -> Duration {
+        self.expiry
+            .get(category)
+            .copied()
+            .unwrap_or(self.default_expiry)
+    }
+}
+
+#[derive(Clone)]
+pub struct ApproverSpec {
+    pub id: String,
+    pub name: String,
+    pub categories: Vec<String>,
+    pub password_argon2: Option<String>,
+    pub token_sha256: Option<String>,
+}
+
+impl fmt::Debug for ApproverSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApproverSpec")
+            .field("id", &self.id)
+            .field("categories", &self.categories)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How tool results are screened for prompt injection and handed to the agent.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScreenSettings {
+    /// Score (0..1) from which a text is suspicious; 0.5 is the screen's 1% false-positive point.
+    pub suspicious_at: f32,
+    /// Score from which a text is an injection; 0.8 is the 0.1% point.
+    pub injection_at: f32,
+    /// Score from which reading a text taints the session (`context.session.tainted`).
+    pub taint_at: f32,
+    /// Domains links and images may point at without counting as exfiltration.
+    pub internal_domains: Vec<String>,
+    /// Also interleave a marker in the whitespace of untrusted text (spotlighting datamarking).
+    pub datamark: bool,
+    /// Screen upstream tool descriptions; one flagged as an injection is withheld.
+    pub descriptions: bool,
+    /// How long a read that tainted an agent keeps it tainted (`context.agent.tainted`), in
+    /// all its sessions and on every replica, unless a human clears it (default a day).
+    pub taint_window_secs: u64,
+}
+
+impl Default for ScreenSettings {
+    fn default() -> Self {
+        Self {
+            suspicious_at: 0.5,
+            injection_at: 0.8,
+            taint_at: 0.5,
+            internal_domains: Vec::new(),
+            datamark: false,
+            descriptions: true,
+            taint_window_secs: 86_400,
+        }
+    }
+}
+
+/// What reaches the agent of a tool's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultMode {
+    /// Unchanged (for results warden's own operators vouch for).
+    Pass,
+    /// Wrapped as untrusted data with its provenance and screen summary (the default).
+    #[default]
+    Mark,
+    /// Marked, with the spans the screen flagged blanked out.
+    Redact,
+    /// Marked when clean; replaced by a notice when the screen flags it.
+    Withhold,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BudgetScope {
+    #[default]
+    Agent,
+    Session,
+}
+
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    pub listen: SocketAddr,
+    pub max_request_bytes: usize,
+    pub max_result_bytes: usize,
+    pub upstream_timeout: Duration,
+    pub max_concurrent_calls: usize,
+    pub allowed_hosts: Vec<String>,
+}
+
+/// The audit ledger's key, origin and checkpoint rhythm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerConfig {
+    /// The Ed25519 signing key; its verifier key is written beside it with extension `.pub`.
+    pub key_path: PathBuf,
+    /// The checkpoint origin, also the key's name.
+    pub origin: String,
+    pub checkpoint_interval: Duration,
+}
+
+pub const DEFAULT_LEDGER_ORIGIN: &str = "warden.local/ledger";
+
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// The embedded default: one SQLite file, for one gateway (and its CLI).
+    Sqlite { path: PathBuf },
+    /// A PostgreSQL database that several replicas share.
+    Postgres(PostgresLocation),
+}
+
+pub const DEFAULT_PG_POOL_SIZE: u32 = 16;
+
+/// A PostgreSQL database and the password to reach it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresLocation {
+    /// The connection URL, without a password.
+    pub url: String,
+    /// Read from `store.password_env` when the config is loaded.
+    pub password: Option<String>,
+    pub pool_size: u32,
+}
+
+impl fmt::Debug for PostgresLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresLocation")
+            .field("url", &self.url)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+/// How to reach one upstream MCP server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    Stdio {
+        command: String,
+        args: Vec<String>,
+        env: BTreeMap<String, String>,
+    },
+    Http {
+        url: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSpec {
+    pub name: String,
+    pub transport: Transport,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgSpec {
+    pub ty: ArgType,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolSpec {
+    pub name: ToolName,
+    pub labels: ToolLabels,
+    pub args: BTreeMap<String, ArgSpec>,
+    pub pin: Option<String>,
+    pub description: Option<String>,
+    pub results: ResultMode,
+    /// The tool's own accountable owner, when it is not its category's.
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Budget {
+    pub id: String,
+    pub tools: Vec<ToolName>,
+    pub limit: u32,
+    pub window: Duration,
+    pub per: BudgetScope,
+    pub justification: Option<String>,
+    /// Made by the floor for a write tool that no configured budget counts.
+    pub default: bool,
+}
+
+/// The id of the floor's default budget for `tool`: a Cedar identifier.
+pub fn default_budget_id(tool: &ToolName) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect()
+    };
+    format!(
+        "default_{}__{}",
+        clean(&tool.server),
+        clean(tool.tool.as_str())
+    )
+}
+
+/// What a grant gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantKind {
+    /// `[[grants]]`: a permission (a Cedar permit), optionally only with human approval.
+    Permission { approval: Option<String> },
+    /// `[[autonomy]]`: no permission at all, but the floor's hold lifted for the calls it covers
+    /// (which policy must still permit), answered for by `owner`.
+    Autonomy { owner: String },
+}
+
+/// A resolved grant: who may call what, why, on whose word, until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub kind: GrantKind,
+    pub id: String,
+    pub agent: Principal,
+    pub tools: Vec<ToolName>,
+    pub when: Option<String>,
+    pub justification: String,
+    pub approver: String,
+    /// Seconds since the Unix epoch from which the grant no longer permits.
+    pub expires: i64,
+    /// As written in the config.
+    pub expires_text: String,
+}
+
+impl Grant {
+    /// The Cedar rule id the grant's decisions name.
+    pub fn rule_id(&self) -> String {
+        match self.kind {
+            GrantKind::Permission { .. } => format!("grant:{}", self.id),
+            GrantKind::Autonomy { .. } => format!("autonomy:{}", self.id),
+        }
+    }
+
+    pub fn is_autonomy(&self) -> bool {
+        matches!(self.kind, GrantKind::Autonomy { .. })
+    }
+
+    /// The grant as a Cedar `permit`: it holds only while `context.now` is before the expiry.
+    /// An autonomy grant's permit is evaluated in its own set, which only lifts the floor.
+    pub fn cedar(&self) -> String {
+        let q = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+        let actions: Vec<String> = self
+            .tools
+            .iter()
+            .map(|t| format!("Action::{}", q(&t.to_string())))
+            .collect();
+        let mut text = format!(
+            "@id({})\n@justification({})\n@approver({})\n@expires({})\n",
+            q(&self.rule_id()),
+            q(&self.justification),
+            q(&self.approver),
+            q(&self.expires_text)
+        );
+        match &self.kind {
+            GrantKind::Permission { approval: Some(a) } => {
+                text.push_str(&format!("@approval({})\n", q(a)));
+            }
+            GrantKind::Permission { approval: None } => {}
+            GrantKind::Autonomy { owner } => text.push_str(&format!("@owner({})\n", q(owner))),
+        }
+        text.push_str(&format!(
+            "permit (principal == Agent::{}, action in [{}], resource)\nwhen {{ context.now < {} }}",
+            q(&self.agent.0),
+            actions.join(", "),
+            self.expires
+        ));
+        if let Some(w) = &self.when {
+            text.push_str(&format!(" when {{ {w} }}"));
+        }
+        text.push_str(";\n");
+        text
+    }
+}
+
+/// Review sampling settings for one category.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryReview {
+    /// A review older than this is overdue.
+    pub every: Duration,
+    /// The error rate the category's owner tolerates.
+    pub tolerance: f64,
+    /// Whether allowed calls fall back to needing approval while the review is overdue or the
+    /// error bound exceeds the tolerance.
+    pub fallback_approval: bool,
+}
+
+/// `[review]`, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewSettings {
+    pub size: u32,
+    pub rate: Option<f64>,
+    pub default: CategoryReview,
+    pub categories: BTreeMap<String, CategoryReview>,
+}
+
+impl ReviewSettings {
+    pub fn for_category(&self, category: &str) -> &CategoryReview {
+        self.categories.get(category).unwrap_or(&self.default)
+    }
+}
+
+/// An agent's credential: only the SHA-256 of its bearer token is kept.
+#[derive(Clone)]
+pub struct AgentSpec {
+    pub principal: Principal,
+    pub token_sha256: [u8; 32],
+}
+
+impl fmt::Debug for AgentSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentSpec")
+            .field("principal", &self.principal)
+            .field("token_sha256", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The resolved configuration: everything warden needs, already checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub source: PathBuf,
+    pub gateway: GatewaySettings,
+    pub store: StoreLocation,
+    pub screen: ScreenSettings,
+    pub ledger: LedgerConfig,
+    pub owners: BTreeMap<String, String>,
+    pub agents: Vec<AgentSpec>,
+    pub stdio_agent: Option<Principal>,
+    pub servers: BTreeMap<String, ServerSpec>,
+    pub tools: BTreeMap<ToolName, ToolSpec>,
+    pub budgets: Vec<Budget>,
+    pub approvals: ApprovalSettings,
+    pub monitor: MonitorSettings,
+    /// Permission grants and autonomy grants (`Grant::kind`).
+    pub grants: Vec<Grant>,
+    pub review: ReviewSettings,
+    pub engine: Engine,
+    /// Policies evaluated beside `engine` whose differences are recorded, never enforced.
+    pub shadow: Option<Engine>,
+    /// The live inventory's source and ages; `None`: the baseline entities are final.
+    pub inventory: Option<InventorySettings>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
+
+impl Config {
+    /// Why `new` cannot replace this configuration in a running warden, if it cannot: the
+    /// upstreams, the tool catalog, the store, the ledger, the screen, the monitor, the
+    /// inventory's source and rhythm, the listen address and the concurrency limit are fixed
+    /// at start.
+    pub fn reload_blocker(&self, new: &Config) -> Option<String> {
+        let mut changed = Vec::new();
+        if self.servers.len() != new.servers.len()
+            || self
+                .servers
+                .iter()
+                .zip(&new.servers)
+                .any(|((a, x), (b, y))| a != b || x.transport != y.transport)
+        {
+            changed.push("servers");
+        }
+        if self.tools != new.tools {
+            changed.push("tools");
+        }
+        if self.store != new.store {
+            changed.push("store");
+        }
+        if self.ledger != new.ledger {
+            changed.push("ledger");
+        }
+        if self.screen != new.screen {
+            changed.push("screen");
+        }
+        if self.monitor != new.monitor {
+            changed.push("monitor");
+        }
+        if self.inventory != new.inventory {
+            changed.push("inventory");
+        }
+        if self.gateway.listen != new.gateway.listen
+            || self.gateway.max_concurrent_calls != new.gateway.max_concurrent_calls
+        {
+            changed.push("gateway listen or max_concurrent_calls");
+        }
+        (!changed.is_empty()).then(|| {
+            format!(
+                "{} changed: restart warden to apply that",
+                changed.join(", ")
+            )
+        })
+    }
+
+    pub fn tool(&self, name: &ToolName) -> Option<&ToolSpec> {
+        self.tools.get(name)
+    }
+
+    /// This configuration deciding with the entities `text` (a live inventory, named `origin`
+    /// in errors) instead of its own: the enforced and the shadow engine both get them, the
+    /// policies stay compiled. Everything else is cloned.
+    pub fn with_entities(&self, origin: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
+        let engine = self.engine.with_entities(origin, text)?;
+        let shadow = match &self.shadow {
+            Some(s) => Some(s.with_entities(origin, text).map_err(|errors| {
+                errors
+                    .into_iter()
+                    .map(|e| ConfigError {
+                        message: format!("shadow policy: {}", e.message),
+                        ..e
+                    })
+                    .collect::<Vec<_>>()
+            })?),
+            None => None,
+        };
+        Ok(Config {
+            engine,
+            shadow,
+            ..self.clone()
+        })
+    }
+
+    /// Budgets that count calls of `tool`.
+    pub fn budgets_for<'a>(&'a self, tool: &'a ToolName) -> impl Iterator<Item = &'a Budget> {
+        self.budgets.iter().filter(move |b| b.tools.contains(tool))
+    }
+}
