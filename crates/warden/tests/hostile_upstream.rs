@@ -91,7 +91,8 @@ impl ServerHandler for Hostile {
     }
 }
 
-/// Starts the hostile upstream on a loopback port; its MCP URL.
+/// Starts the hostile upstream on a loopback port; its MCP URL. (The tests run on a runtime
+/// with two workers: starting warden blocks one while warden lists this upstream's tools.)
 async fn hostile_upstream() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -158,7 +159,7 @@ async fn assert_tainted(lab: &Lab, warden: &Warden) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injections_outside_text_blocks_reach_the_agent_only_marked_and_taint_it() {
     let lab = lab_with_hostile_siem().await;
     let warden = lab.serve();
@@ -185,7 +186,7 @@ async fn injections_outside_text_blocks_reach_the_agent_only_marked_and_taint_it
     assert_tainted(&lab, &warden).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstreams_error_message_reaches_the_agent_only_marked_and_taints_it() {
     let lab = lab_with_hostile_siem().await;
     let warden = lab.serve();
