@@ -156,5 +156,8 @@ fn present(spec: &ToolSpec, upstream: &Tool) -> Tool {
     tool.annotations = Some(annotations);
     tool.meta = None;
     tool.icons = None;
+    // Structured content reaches the agent only as marked text (`screening`), so a client must
+    // not expect (and validate) a structured result.
+    tool.output_schema = None;
     tool
 }

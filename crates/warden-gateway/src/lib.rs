@@ -1,5 +1,6 @@
 //! warden's runtime: the MCP front, the pipeline, the catalog and the upstream connections.
 
+mod answer;
 pub mod approval;
 pub mod audit;
 pub mod catalog;

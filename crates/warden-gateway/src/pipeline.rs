@@ -21,11 +21,11 @@ use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use warden_core::{
     ApprovalKind, ApprovalStatus, ArgsDigest, AuditEvent, EventKind, Outcome, ToolCall, ToolName,
-    canonical_json, sha256_hex,
+    sha256_hex,
 };
 use warden_policy::{ArgType, BudgetScope, CallState, Config, Decision, OutboundState};
 use warden_screen::outbound::OutboundReport;
-use warden_store::{AgentTaint, Halt, PendingRequest, Store};
+use warden_store::{Halt, PendingRequest, Store};
 
 /// What the gate (steps 4–5) made of a decision: one of four, and only a hold that humans
 /// approved carries the approval it will spend.
@@ -568,94 +568,12 @@ impl Gateway {
         let started = Instant::now();
         let result = self.forward(&authorized).await;
 
-        // 10. Audit the outcome.
-        let (result, digest, is_error) = match result {
-            Ok(r) => {
-                // One canonical encoding of what the upstream said: its size is checked against
-                // the limit and its digest goes into the outcome (and any finding) event.
-                let canonical = serde_json::to_value(&r)
-                    .map(|v| canonical_json(&v))
-                    .unwrap_or_default();
-                let digest = digest_of(canonical.as_bytes());
-                if canonical.len() > config.gateway.max_result_bytes {
-                    let msg = format!(
-                        "the upstream result ({} bytes) exceeds the {} byte limit and was withheld",
-                        canonical.len(),
-                        config.gateway.max_result_bytes
-                    );
-                    (
-                        CallToolResult::error(vec![ContentBlock::text(msg)]),
-                        digest,
-                        true,
-                    )
-                } else {
-                    let call = authorized.call();
-                    let (r, screened) = self.screening.process(
-                        &call.principal,
-                        &call.session,
-                        &call.tool,
-                        spec.results,
-                        r,
-                    );
-                    // The read taints the agent, not only this session: recorded in the store
-                    // (every replica, every later session) before the agent sees the result.
-                    if screened.report.score >= self.screening.settings().taint_at {
-                        let now = self.now();
-                        let window = i64::try_from(
-                            self.screening
-                                .settings()
-                                .taint_window_secs
-                                .saturating_mul(1000),
-                        )
-                        .unwrap_or(i64::MAX);
-                        let taint = AgentTaint {
-                            agent: call.principal.0.clone(),
-                            session: call.session.0.clone(),
-                            level: (f64::from(screened.report.score) * 100.0).round() as i64,
-                            source: call.tool.to_string(),
-                            at_ms: now,
-                            until_ms: now.saturating_add(window),
-                        };
-                        self.blocking(move |store, _| {
-                            store.raise_agent_taint(&taint).map_err(|e| e.to_string())
-                        })
-                        .await?;
-                    }
-                    if screened.report.verdict >= warden_screen::Verdict::Suspicious {
-                        let mut ev = AuditEvent::new(EventKind::Finding, self.now());
-                        ev.principal = Some(call.principal.0.clone());
-                        ev.session = Some(call.session.0.clone());
-                        ev.tool = Some(call.tool.to_string());
-                        ev.result_digest = digest.clone();
-                        ev.reason = Some(format!(
-                            "prompt injection screen: {}",
-                            screened.report.summary()
-                        ));
-                        ev.detail = Some(json!({
-                            "detector": "warden-screen",
-                            "score": screened.report.score,
-                            "verdict": screened.report.verdict.as_str(),
-                            "action": screened.action,
-                            "findings": screened.report.findings.iter().map(|f| json!({
-                                "kind": f.kind.as_str(), "detail": f.detail,
-                                "span": [f.span.start, f.span.end], "score": f.score,
-                            })).collect::<Vec<_>>(),
-                            "decision_index": authorized.decision_index(),
-                        }));
-                        if let Err(e) = self.record(ev).await {
-                            tracing::error!(error = %e, "screen finding not recorded");
-                        }
-                    }
-                    let e = r.is_error.unwrap_or(false);
-                    (r, digest, e)
-                }
-            }
-            Err(e) => (
-                CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
-                None,
-                true,
-            ),
-        };
+        // 10. Screen what came back (a result or an upstream's error: untrusted text either way),
+        //     taint the agent and record a finding if it reads as an injection; audit the outcome.
+        let answer = self
+            .answer(config, &authorized, spec.results, result)
+            .await?;
+        let (result, digest, is_error) = (answer.result, answer.digest, answer.is_error);
         let mut outcome = AuditEvent::new(EventKind::Outcome, self.now());
         outcome.principal = Some(authorized.call().principal.0.clone());
         outcome.session = Some(authorized.call().session.0.clone());
@@ -1151,7 +1069,7 @@ fn context_evidence(state: &CallState, outbound: &OutboundReport) -> Vec<serde_j
     out
 }
 
-fn digest_of(bytes: &[u8]) -> Option<String> {
+pub(crate) fn digest_of(bytes: &[u8]) -> Option<String> {
     Some(format!("sha256:{}", sha256_hex(bytes)))
 }
 

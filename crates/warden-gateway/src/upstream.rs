@@ -6,7 +6,7 @@
 
 use crate::pipeline::Authorized;
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
-use rmcp::service::{RoleClient, RunningService, ServiceExt};
+use rmcp::service::{RoleClient, RunningService, ServiceError, ServiceExt};
 use rmcp::transport::{
     StreamableHttpClientTransport, TokioChildProcess,
     streamable_http_client::StreamableHttpClientTransportConfig,
@@ -34,14 +34,55 @@ pub trait Upstream: Send + Sync {
     fn call<'a>(&'a self, authorized: &'a Authorized) -> UpstreamFuture<'a, CallToolResult>;
 }
 
+/// Why an upstream gave no result. What warden says about it ([`UpstreamError::summary`]) is
+/// kept apart from what the upstream or its transport said ([`UpstreamError::said`]): the
+/// latter is untrusted text, screened and handed to the agent as data like any result.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
+    /// warden could not reach the upstream; `message` is warden's own words.
     #[error("upstream `{server}` is unavailable: {message}")]
     Unavailable { server: String, message: String },
     #[error("upstream `{server}` did not answer within {secs} s")]
     Timeout { server: String, secs: u64 },
-    #[error("upstream `{server}` failed: {message}")]
-    Failed { server: String, message: String },
+    /// The connection or the call failed; `said` is the error as the upstream or its transport
+    /// reported it.
+    #[error("upstream `{server}` failed: {said}")]
+    Failed { server: String, said: String },
+    /// The upstream answered the call with a JSON-RPC error: its message, and its data if any.
+    #[error("upstream `{server}` answered with error {code}: {said}")]
+    Refused {
+        server: String,
+        code: i32,
+        said: String,
+    },
+}
+
+impl UpstreamError {
+    /// warden's account of the failure, in its own words only.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Unavailable { server, message } => {
+                format!("the upstream `{server}` is unavailable: {message}")
+            }
+            Self::Timeout { server, secs } => {
+                format!("the upstream `{server}` did not answer within {secs} s")
+            }
+            Self::Failed { server, .. } => format!("the call to the upstream `{server}` failed"),
+            Self::Refused { server, code, .. } => {
+                format!("the upstream `{server}` answered with an error (code {code})")
+            }
+        }
+    }
+
+    /// What the upstream or its transport said about the failure: untrusted text.
+    pub fn said(&self) -> Option<&str> {
+        match self {
+            Self::Failed { said, .. } | Self::Refused { said, .. } => {
+                Some(said.as_str()).filter(|s| !s.trim().is_empty())
+            }
+            Self::Unavailable { .. } | Self::Timeout { .. } => None,
+        }
+    }
 }
 
 /// An upstream MCP server reached with rmcp's client, over stdio or Streamable HTTP.
@@ -91,6 +132,14 @@ impl McpUpstream {
         }
     }
 
+    /// A failure reported by rmcp: its text may hold the upstream's words.
+    fn failed(&self, error: impl std::fmt::Display) -> UpstreamError {
+        UpstreamError::Failed {
+            server: self.spec.name.clone(),
+            said: error.to_string(),
+        }
+    }
+
     fn live(&self) -> Option<Arc<Client>> {
         let guard = self.current.read().ok()?;
         guard.as_ref().filter(|c| !c.is_transport_closed()).cloned()
@@ -128,9 +177,7 @@ impl McpUpstream {
                     .stderr(std::process::Stdio::inherit())
                     .spawn()
                     .map_err(|e| self.unavailable(format!("cannot start `{command}`: {e}")))?;
-                ().serve(transport)
-                    .await
-                    .map_err(|e| self.unavailable(e.to_string()))
+                ().serve(transport).await.map_err(|e| self.failed(e))
             }
             Transport::Http { url } => {
                 let http = http_client(self.timeout)
@@ -139,9 +186,7 @@ impl McpUpstream {
                     http,
                     StreamableHttpClientTransportConfig::with_uri(url.as_str()),
                 );
-                ().serve(transport)
-                    .await
-                    .map_err(|e| self.unavailable(e.to_string()))
+                ().serve(transport).await.map_err(|e| self.failed(e))
             }
         }
     }
@@ -150,7 +195,7 @@ impl McpUpstream {
         let client = self.client().await?;
         match tokio::time::timeout(self.timeout, client.peer().list_all_tools()).await {
             Ok(Ok(tools)) => Ok(tools),
-            Ok(Err(e)) => Err(self.unavailable(e.to_string())),
+            Ok(Err(e)) => Err(self.failed(e)),
             Err(_) => Err(UpstreamError::Timeout {
                 server: self.spec.name.clone(),
                 secs: self.timeout.as_secs(),
@@ -165,10 +210,15 @@ impl McpUpstream {
             CallToolRequestParams::new(call.tool.tool.clone()).with_arguments(call.args.clone());
         match tokio::time::timeout(self.timeout, client.peer().call_tool(params)).await {
             Ok(Ok(result)) => Ok(result),
-            Ok(Err(e)) => Err(UpstreamError::Failed {
+            Ok(Err(ServiceError::McpError(e))) => Err(UpstreamError::Refused {
                 server: self.spec.name.clone(),
-                message: e.to_string(),
+                code: e.code.0,
+                said: match &e.data {
+                    Some(data) => format!("{}\n{data}", e.message),
+                    None => e.message.to_string(),
+                },
             }),
+            Ok(Err(e)) => Err(self.failed(e)),
             Err(_) => Err(UpstreamError::Timeout {
                 server: self.spec.name.clone(),
                 secs: self.timeout.as_secs(),

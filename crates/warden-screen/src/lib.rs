@@ -11,7 +11,8 @@
 //!    markup, exfiltration URLs) over the normalised text; [`model`] scores it with a small
 //!    hashed n-gram logistic regression shipped in the crate.
 //! 3. The evidence is combined into one score in `0..=1` and a [`Verdict`] (see [`screen`] for the
-//!    formula).
+//!    formula). Text that holds JSON goes through 1–3 twice: as it is, and as the decoded strings
+//!    of its JSON, where escapes and punctuation no longer hide what a reader of the value reads.
 //!
 //! [`outbound`] is a separate screen for text an agent wants to *write* (mail, ticket comments):
 //! links to outside or lookalike hosts, instructions planted for other agents, secrets and blobs.

@@ -12,6 +12,8 @@
 //! * The score is the larger of that and the strongest single finding: a rule that is
 //!   unambiguous on its own ("ignore all previous instructions", `<|im_start|>`) carries the
 //!   verdict whatever the model says.
+//! * Text that holds JSON is assessed twice, as it is and as the decoded strings of its JSON
+//!   ([`json`]); the report is the worse of the two, with the findings of both.
 //!
 //! The thresholds were fitted on the *combined* score, so findings that floor the score use up
 //! the same false-positive budget as the model. Verdicts come from [`ScreenConfig`] thresholds,
@@ -23,6 +25,8 @@ use crate::detect::{self, RuleConfig};
 use crate::finding::{Finding, FindingKind};
 use crate::model::{Calibration, Model};
 use crate::normalise::normalise;
+
+mod json;
 
 /// Verdict levels, ordered by severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -170,6 +174,10 @@ impl Screen {
     }
 
     /// Screens one text. Bounded time, never panics.
+    ///
+    /// Text that holds JSON is read twice: as it is, and as the decoded strings of its JSON
+    /// ([`json`]), which is how the reader of a tool's JSON answer reads it. The report is the
+    /// worse of the two; findings in the strings point at their literals in `text`.
     pub fn scan(&self, text: &str) -> Report {
         let mut findings = Vec::new();
         let mut cut = text.len().min(self.config.max_input_bytes);
@@ -186,7 +194,55 @@ impl Screen {
             });
         }
 
-        let n = normalise(screened);
+        let (mut score, mut changed) = self.assess(screened, &mut findings);
+        if let Some(view) = json::view(screened) {
+            let mut inner = Vec::new();
+            let (s, c) = self.assess(view.text(), &mut inner);
+            score = score.max(s);
+            changed |= c;
+            findings.extend(inner.into_iter().map(|f| Finding {
+                detail: format!("{} (in a JSON string)", f.detail),
+                span: view.original_span(f.span),
+                ..f
+            }));
+            if view.truncated {
+                findings.push(Finding {
+                    kind: FindingKind::HiddenText,
+                    detail: format!(
+                        "JSON nested more than {} levels deep was not screened past that point",
+                        json::MAX_DEPTH
+                    ),
+                    span: 0..screened.len(),
+                    score: self.config.suspicious_at,
+                });
+            }
+        }
+
+        let floor = findings.iter().map(|f| f.score).fold(0.0f32, f32::max);
+        let score = score.max(floor).clamp(0.0, 1.0);
+        let verdict = if score >= self.config.injection_at {
+            Verdict::Injection
+        } else if score >= self.config.suspicious_at {
+            Verdict::Suspicious
+        } else {
+            Verdict::Clean
+        };
+        findings.sort_by(|a, b| {
+            (a.span.start, a.span.end, a.kind).cmp(&(b.span.start, b.span.end, b.kind))
+        });
+        Report {
+            score,
+            verdict,
+            findings,
+            normalised_changed: changed,
+        }
+    }
+
+    /// Normalises `text`, runs the rules and the model, and adds what they found to `findings`
+    /// (whose earlier entries count as evidence too). The combined score before the findings'
+    /// floor, and whether normalisation changed the text.
+    fn assess(&self, text: &str, findings: &mut Vec<Finding>) -> (f32, bool) {
+        let n = normalise(text);
         findings.extend_from_slice(n.findings());
         findings.extend(detect::rules(&n, &self.rules));
 
@@ -194,7 +250,7 @@ impl Screen {
             Some(model) => {
                 let c = model.calibration();
                 let (logit, chunk) = model.scan(n.text()).unwrap_or((f32::NEG_INFINITY, 0..0));
-                let z = evidence_logit(logit, &findings, c.rule_gain);
+                let z = evidence_logit(logit, findings, c.rule_gain);
                 let model_alone = calibrated(logit, &c);
                 if model_alone >= self.config.suspicious_at {
                     findings.push(Finding {
@@ -216,24 +272,7 @@ impl Screen {
                 0.0
             }
         };
-        let floor = findings.iter().map(|f| f.score).fold(0.0f32, f32::max);
-        let score = score.max(floor).clamp(0.0, 1.0);
-        let verdict = if score >= self.config.injection_at {
-            Verdict::Injection
-        } else if score >= self.config.suspicious_at {
-            Verdict::Suspicious
-        } else {
-            Verdict::Clean
-        };
-        findings.sort_by(|a, b| {
-            (a.span.start, a.span.end, a.kind).cmp(&(b.span.start, b.span.end, b.kind))
-        });
-        Report {
-            score,
-            verdict,
-            findings,
-            normalised_changed: n.changed(),
-        }
+        (score, n.changed())
     }
 }
 

@@ -1,0 +1,140 @@
+//! Stage 10: what the upstream returned — a result or an error — becomes the agent's answer.
+//!
+//! Both are untrusted text and take the same path: over-size results are withheld; everything
+//! else is screened and marked as data ([`Screening`](crate::screening::Screening)); a read at
+//! `taint_at` or more taints the *agent* in the store (every replica, every later session)
+//! before the agent sees the answer; a flagged read is a `finding` in the ledger. warden's own
+//! words about a failure stay outside the data markers, the upstream's inside.
+
+use crate::pipeline::{Authorized, CallError, Gateway, digest_of};
+use crate::screening::ResultScreen;
+use crate::upstream::UpstreamError;
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::json;
+use warden_core::{AuditEvent, EventKind, canonical_json};
+use warden_policy::{Config, ResultMode};
+use warden_store::AgentTaint;
+
+/// The agent's answer, with what the outcome record says about it.
+pub(crate) struct Answer {
+    pub result: CallToolResult,
+    /// `sha256:` of the canonical JSON of what the upstream returned (its error message for an
+    /// error), as the outcome and finding events record it.
+    pub digest: Option<String>,
+    pub is_error: bool,
+}
+
+impl Gateway {
+    /// Screens what the upstream returned for `authorized` and records what the screen found.
+    pub(crate) async fn answer(
+        &self,
+        config: &Config,
+        authorized: &Authorized,
+        mode: ResultMode,
+        returned: Result<CallToolResult, UpstreamError>,
+    ) -> Result<Answer, CallError> {
+        let call = authorized.call();
+        let (result, digest, screened) = match returned {
+            Ok(r) => {
+                // One canonical encoding of what the upstream said: its size is checked against
+                // the limit and its digest goes into the outcome (and any finding) event.
+                let canonical = serde_json::to_value(&r)
+                    .map(|v| canonical_json(&v))
+                    .unwrap_or_default();
+                let digest = digest_of(canonical.as_bytes());
+                if canonical.len() > config.gateway.max_result_bytes {
+                    let msg = format!(
+                        "the upstream result ({} bytes) exceeds the {} byte limit and was withheld",
+                        canonical.len(),
+                        config.gateway.max_result_bytes
+                    );
+                    return Ok(Answer {
+                        result: CallToolResult::error(vec![ContentBlock::text(msg)]),
+                        digest,
+                        is_error: true,
+                    });
+                }
+                let (r, screened) =
+                    self.screening
+                        .process(&call.principal, &call.session, &call.tool, mode, r);
+                (r, digest, Some(screened))
+            }
+            Err(e) => {
+                let digest = e.said().and_then(|s| digest_of(s.as_bytes()));
+                let (r, screened) = self.screening.process_error(
+                    &call.principal,
+                    &call.session,
+                    &call.tool,
+                    mode,
+                    &e,
+                );
+                (r, digest, screened)
+            }
+        };
+        if let Some(screened) = &screened {
+            self.taint_and_report(authorized, screened, digest.as_deref())
+                .await?;
+        }
+        let is_error = result.is_error.unwrap_or(false);
+        Ok(Answer {
+            result,
+            digest,
+            is_error,
+        })
+    }
+
+    /// A read at `taint_at` or more taints the agent, durably, before it sees the answer; a
+    /// flagged read is recorded as a finding.
+    async fn taint_and_report(
+        &self,
+        authorized: &Authorized,
+        screened: &ResultScreen,
+        digest: Option<&str>,
+    ) -> Result<(), CallError> {
+        let call = authorized.call();
+        let settings = self.screening.settings();
+        if screened.report.score >= settings.taint_at {
+            let now = self.now();
+            let window =
+                i64::try_from(settings.taint_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+            let taint = AgentTaint {
+                agent: call.principal.0.clone(),
+                session: call.session.0.clone(),
+                level: (f64::from(screened.report.score) * 100.0).round() as i64,
+                source: call.tool.to_string(),
+                at_ms: now,
+                until_ms: now.saturating_add(window),
+            };
+            self.blocking(move |store, _| {
+                store.raise_agent_taint(&taint).map_err(|e| e.to_string())
+            })
+            .await?;
+        }
+        if screened.report.verdict >= warden_screen::Verdict::Suspicious {
+            let mut ev = AuditEvent::new(EventKind::Finding, self.now());
+            ev.principal = Some(call.principal.0.clone());
+            ev.session = Some(call.session.0.clone());
+            ev.tool = Some(call.tool.to_string());
+            ev.result_digest = digest.map(str::to_owned);
+            ev.reason = Some(format!(
+                "prompt injection screen: {}",
+                screened.report.summary()
+            ));
+            ev.detail = Some(json!({
+                "detector": "warden-screen",
+                "score": screened.report.score,
+                "verdict": screened.report.verdict.as_str(),
+                "action": screened.action,
+                "findings": screened.report.findings.iter().map(|f| json!({
+                    "kind": f.kind.as_str(), "detail": f.detail,
+                    "span": [f.span.start, f.span.end], "score": f.score,
+                })).collect::<Vec<_>>(),
+                "decision_index": authorized.decision_index(),
+            }));
+            if let Err(e) = self.record(ev).await {
+                tracing::error!(error = %e, "screen finding not recorded");
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,276 @@
+//! Every place in a tool's answer where an upstream can put text, and what of it the agent gets.
+//!
+//! An MCP result is more than its text blocks: an embedded resource carries text (or a blob that
+//! decodes to text), a resource link a name, title, description and URI, the result and each
+//! block may carry `_meta`, each block annotations, the result structured content, and a failed
+//! call an error message. Each is a way for an upstream, or whoever wrote the data it serves, to
+//! reach the model, so [`Answer::of`] takes a result apart into:
+//!
+//! * **parts the agent receives**, each as one text: text blocks as they are; an embedded
+//!   resource as its URI, media type and text; a resource link as its fields (warden forwards no
+//!   resources, so a link is only information); structured content as its JSON, unless a text
+//!   block already carries the same value (as the MCP specification asks servers to do). Each is
+//!   screened and handed over as a text block between the session's data markers ([`Answer::deliver`]).
+//!   Images and audio stay media blocks, their media type checked. A blob that is not text
+//!   becomes a one-line note: the agent gets no bytes warden cannot screen.
+//! * **parts the agent does not receive**: the result's and every block's `_meta`, block
+//!   annotations, the icons of resource links, a media type that is not one. warden strips them
+//!   (upstream protocol metadata is not for the model; warden's own labels are what decide), but
+//!   the screen still reads them: an upstream that hides an injection where the model was not
+//!   meant to look is hostile, and the agent that called it is tainted as if it had read it.
+//!
+//! In the `pass` mode the result goes through unchanged (it is still screened).
+
+use base64::Engine as _;
+use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
+use serde_json::{Value, json};
+
+/// Where a text came from, for the data block's header and the screen's findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    Text,
+    Resource,
+    ResourceLink,
+    StructuredContent,
+    /// Stripped before the agent sees the result; screened all the same.
+    Metadata,
+    /// The message of an upstream's error.
+    Error,
+}
+
+impl Part {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Resource => "embedded resource",
+            Self::ResourceLink => "resource link",
+            Self::StructuredContent => "structured content",
+            Self::Metadata => "metadata",
+            Self::Error => "error message",
+        }
+    }
+}
+
+/// One block of what the agent receives.
+enum Block {
+    /// Upstream text, screened and marked as data on delivery.
+    Text(Part, String),
+    /// An image or audio block, `_meta` and annotations removed.
+    Media(Box<ContentBlock>),
+}
+
+/// A result taken apart (see the module documentation).
+pub(crate) struct Answer {
+    blocks: Vec<Block>,
+    /// Text the agent does not receive but the screen reads.
+    stripped: Vec<String>,
+    is_error: Option<bool>,
+}
+
+impl Answer {
+    pub(crate) fn of(result: &CallToolResult) -> Self {
+        let mut answer = Self {
+            blocks: Vec::new(),
+            stripped: Vec::new(),
+            is_error: result.is_error,
+        };
+        for block in &result.content {
+            answer.block(block);
+        }
+        if let Some(value) = &result.structured_content
+            && !answer.carries(value)
+        {
+            let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
+            answer
+                .blocks
+                .push(Block::Text(Part::StructuredContent, text));
+        }
+        if let Some(meta) = &result.meta {
+            answer.strip(&json!({ "_meta": meta }));
+        }
+        answer
+    }
+
+    /// An upstream's error message, as an answer of one part.
+    pub(crate) fn error(message: &str) -> Self {
+        Self {
+            blocks: vec![Block::Text(Part::Error, message.to_owned())],
+            stripped: Vec::new(),
+            is_error: Some(true),
+        }
+    }
+
+    pub(crate) fn is_error(&self) -> Option<bool> {
+        self.is_error
+    }
+
+    /// Every text the screen reads: what the agent receives and what is stripped.
+    pub(crate) fn texts(&self) -> impl Iterator<Item = (Part, &str)> {
+        let delivered = self.blocks.iter().filter_map(|b| match b {
+            Block::Text(part, text) => Some((*part, text.as_str())),
+            Block::Media(_) => None,
+        });
+        delivered.chain(self.stripped.iter().map(|t| (Part::Metadata, t.as_str())))
+    }
+
+    /// The result the agent receives: each text made into a text block by `mark`.
+    pub(crate) fn deliver(self, mut mark: impl FnMut(Part, &str) -> String) -> CallToolResult {
+        let content = self
+            .blocks
+            .into_iter()
+            .map(|b| match b {
+                Block::Text(part, text) => ContentBlock::text(mark(part, &text)),
+                Block::Media(media) => *media,
+            })
+            .collect();
+        let mut result = CallToolResult::success(content);
+        result.is_error = self.is_error;
+        result
+    }
+
+    fn block(&mut self, block: &ContentBlock) {
+        match block {
+            ContentBlock::Text(t) => {
+                self.strip_extras(t.meta.as_ref(), t.annotations.as_ref());
+                self.blocks.push(Block::Text(Part::Text, t.text.clone()));
+            }
+            ContentBlock::Resource(r) => {
+                self.strip_extras(r.meta.as_ref(), r.annotations.as_ref());
+                let text = match &r.resource {
+                    ResourceContents::TextResourceContents {
+                        uri,
+                        mime_type,
+                        text,
+                        meta,
+                    } => {
+                        self.strip_extras(meta.as_ref(), None::<&()>);
+                        format!("resource {uri}{}\n{text}", media(mime_type.as_deref()))
+                    }
+                    ResourceContents::BlobResourceContents {
+                        uri,
+                        mime_type,
+                        blob,
+                        meta,
+                    } => {
+                        self.strip_extras(meta.as_ref(), None::<&()>);
+                        let kind = media(mime_type.as_deref());
+                        match blob_text(blob) {
+                            Some(text) => format!("resource {uri}{kind}\n{text}"),
+                            None => format!(
+                                "resource {uri}{kind}: {} bytes of base64 data that is not \
+                                 text, not forwarded by warden",
+                                blob.len()
+                            ),
+                        }
+                    }
+                    // A kind of resource contents this version of warden does not know.
+                    other => serde_json::to_string_pretty(other).unwrap_or_default(),
+                };
+                self.blocks.push(Block::Text(Part::Resource, text));
+            }
+            ContentBlock::ResourceLink(link) => {
+                self.strip_extras(link.meta.as_ref(), link.annotations.as_ref());
+                if let Some(icons) = &link.icons {
+                    self.strip(&json!({ "icons": icons }));
+                }
+                let mut text = format!("resource link {}\nname: {}", link.uri, link.name);
+                for (label, value) in [
+                    ("title", &link.title),
+                    ("description", &link.description),
+                    ("media type", &link.mime_type),
+                ] {
+                    if let Some(value) = value {
+                        text.push_str(&format!("\n{label}: {value}"));
+                    }
+                }
+                self.blocks.push(Block::Text(Part::ResourceLink, text));
+            }
+            ContentBlock::Image(image) => {
+                self.strip_extras(image.meta.as_ref(), image.annotations.as_ref());
+                let mime = self.media_type(&image.mime_type);
+                self.blocks.push(Block::Media(Box::new(ContentBlock::image(
+                    image.data.clone(),
+                    mime,
+                ))));
+            }
+            ContentBlock::Audio(audio) => {
+                self.strip_extras(audio.meta.as_ref(), audio.annotations.as_ref());
+                let mime = self.media_type(&audio.mime_type);
+                self.blocks.push(Block::Media(Box::new(ContentBlock::audio(
+                    audio.data.clone(),
+                    mime,
+                ))));
+            }
+            // A kind of block this version of warden does not know: its JSON, as text.
+            other => {
+                let text = serde_json::to_string_pretty(other).unwrap_or_default();
+                self.blocks.push(Block::Text(Part::Text, text));
+            }
+        }
+    }
+
+    /// Whether a text block already carries `value` (its JSON, as the specification asks).
+    fn carries(&self, value: &Value) -> bool {
+        self.blocks.iter().any(|b| match b {
+            Block::Text(Part::Text, text) if text.trim_start().starts_with(['{', '[']) => {
+                serde_json::from_str::<Value>(text).is_ok_and(|v| &v == value)
+            }
+            _ => false,
+        })
+    }
+
+    fn strip_extras<M: serde::Serialize, A: serde::Serialize>(
+        &mut self,
+        meta: Option<&M>,
+        annotations: Option<&A>,
+    ) {
+        if meta.is_none() && annotations.is_none() {
+            return;
+        }
+        self.strip(&json!({ "_meta": meta, "annotations": annotations }));
+    }
+
+    fn strip(&mut self, value: &Value) {
+        self.stripped.push(value.to_string());
+    }
+
+    /// `mime` if it is a media type (`type/subtype`, token characters), else a neutral one; what
+    /// was there instead is screened.
+    fn media_type(&mut self, mime: &str) -> String {
+        let token = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+        };
+        let valid = mime.len() <= 127
+            && mime
+                .split_once('/')
+                .is_some_and(|(kind, sub)| token(kind) && token(sub));
+        if valid {
+            mime.to_owned()
+        } else {
+            self.strip(&json!({ "mimeType": mime }));
+            "application/octet-stream".to_owned()
+        }
+    }
+}
+
+fn media(mime: Option<&str>) -> String {
+    mime.map(|m| format!(" ({m})")).unwrap_or_default()
+}
+
+/// The text a base64 blob holds, if it decodes to UTF-8 without control characters other than
+/// whitespace: such a blob is a text the agent can read.
+fn blob_text(blob: &str) -> Option<String> {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let compact: String = blob.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let compact = compact.trim_end_matches('=');
+    let bytes = STANDARD_NO_PAD
+        .decode(compact)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(compact))
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    text.chars()
+        .all(|c| !c.is_control() || c.is_whitespace())
+        .then_some(text)
+}
