@@ -71,16 +71,12 @@ fn escape_into(out: &mut String, s: &str) {
     }
 }
 
-/// Characters that render as nothing or reorder the text around them.
+/// Characters that render as nothing or reorder the text around them: every default-ignorable
+/// code point (Unicode's own list, not a hand-picked few), the Mongolian vowel separator, line
+/// and paragraph separators, and controls other than newline and tab.
 fn is_hidden(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}'
-        | '\u{200B}'..='\u{200F}'
-        | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}'
-        | '\u{2066}'..='\u{2069}'
-        | '\u{FEFF}'
-        | '\u{E0000}'..='\u{E007F}')
+    warden_core::text::is_default_ignorable(c)
+        || matches!(c, '\u{180E}' | '\u{2028}' | '\u{2029}')
         || (c.is_control() && c != '\n' && c != '\t')
 }
 
@@ -148,6 +144,10 @@ mod tests {
         let mut h = Html::new();
         h.untrusted("ok\u{202E}gpj.exe\u{200B}<b>\n");
         assert_eq!(h.into_string(), "ok⟦U+202E⟧gpj.exe⟦U+200B⟧&lt;b&gt;\n");
+        // Hangul filler and the combining grapheme joiner render as nothing too.
+        let mut h = Html::new();
+        h.untrusted("ap\u{3164}prove\u{034F}d\u{FE0F}");
+        assert_eq!(h.into_string(), "ap⟦U+3164⟧prove⟦U+034F⟧d⟦U+FE0F⟧");
     }
 
     #[test]

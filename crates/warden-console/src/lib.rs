@@ -25,6 +25,7 @@ mod desk;
 mod html;
 mod pages;
 mod routes;
+mod signin;
 
 pub use auth::{CSRF_FIELD, SESSION_COOKIE};
 pub use config::{ApproverLogin, ConfigError, ConsoleConfig, hash_password};
@@ -44,12 +45,14 @@ use std::sync::Arc;
 pub fn router(desk: Arc<dyn ApprovalDesk>, config: ConsoleConfig) -> axum::Router {
     let state = routes::Console {
         desk,
-        approvers: config.approvers.into(),
+        approvers: config.approvers.clone().into(),
         sessions: auth::Sessions::new(config.session_ttl),
         base: config.base_path.trim_end_matches('/').to_string(),
         secure_cookies: config.secure_cookies,
         ttl: config.session_ttl,
-        sign_ins: Arc::new(tokio::sync::Semaphore::new(routes::SIGN_IN_SLOTS)),
+        sign_ins: Arc::new(signin::SignInGate::new(
+            config.approvers.iter().map(|a| a.id.as_str()),
+        )),
     };
     routes::routes(Arc::new(state))
 }

@@ -18,15 +18,12 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::Semaphore;
 use warden_core::Verdict;
 
 /// Longest reason accepted, in characters.
 const MAX_REASON_CHARS: usize = 2000;
 /// Longest secret tried; longer ones are refused like any wrong one.
 const MAX_SECRET_BYTES: usize = 1024;
-/// Sign-ins verified at once (each Argon2 check takes ~19 MiB and real CPU time).
-pub(crate) const SIGN_IN_SLOTS: usize = 2;
 const DEFAULT_DECISIONS: usize = 100;
 const MAX_DECISIONS: usize = 1000;
 const LOGIN_FAILED: &str = "wrong approver or password";
@@ -39,7 +36,7 @@ pub(crate) struct Console {
     pub base: String,
     pub secure_cookies: bool,
     pub ttl: Duration,
-    pub sign_ins: Arc<Semaphore>,
+    pub sign_ins: Arc<crate::signin::SignInGate>,
 }
 
 impl Console {
@@ -191,11 +188,24 @@ async fn login(State(console): State<AppState>, Form(form): Form<LoginForm>) -> 
     if form.password.len() > MAX_SECRET_BYTES || form.approver.len() > MAX_SECRET_BYTES {
         return failed(StatusCode::UNAUTHORIZED, LOGIN_FAILED);
     }
-    let Ok(slot) = Arc::clone(&console.sign_ins).try_acquire_owned() else {
-        return failed(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many sign-in attempts at once; try again in a moment",
-        );
+    let slot = match console.sign_ins.admit(&form.approver).await {
+        Ok(slot) => slot,
+        Err(crate::signin::NotChecked::Locked(left)) => {
+            tracing::warn!(approver = ?form.approver, "console: sign-in refused, account locked");
+            let minutes = left.as_secs().div_ceil(60).max(1);
+            return failed(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "this account is locked after repeated failed sign-ins; try again in {minutes} min (approvers can still answer from the CLI with their token)"
+                ),
+            );
+        }
+        Err(crate::signin::NotChecked::Busy) => {
+            return failed(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many sign-in attempts for this account; try again in a moment",
+            );
+        }
     };
     let approvers = Arc::clone(&console.approvers);
     let attempted = form.approver.clone();
@@ -204,6 +214,9 @@ async fn login(State(console): State<AppState>, Form(form): Form<LoginForm>) -> 
         auth::check_login(&approvers, &form.approver, &form.password).cloned()
     })
     .await;
+    if let Ok(result) = &checked {
+        console.sign_ins.record(&attempted, result.is_some());
+    }
     match checked {
         Ok(Some(approver)) => {
             tracing::info!(approver = %approver.id, "console: signed in");

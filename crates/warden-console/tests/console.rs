@@ -1044,3 +1044,55 @@ async fn clearing_taint_reaches_the_desk_as_the_signed_in_approver() {
     assert_eq!(desk.clears()[2].0, HOSTILE_AGENT);
     assert!(r.body.contains("data-testid=\"taint-empty\""));
 }
+
+/// Guessing at one approver's password locks that account after five failures — the right
+/// password included — while attackers spraying made-up names at the same moment never keep a
+/// real approver from signing in.
+#[tokio::test]
+async fn guessing_locks_the_account_and_spraying_names_does_not_lock_out_others() {
+    let (app, _) = setup();
+    let attempt = move |who: &'static str, secret: &'static str| {
+        let app = app.clone();
+        async move {
+            send(
+                &app,
+                post(
+                    "/console/login",
+                    None,
+                    &[("approver", who), ("password", secret)],
+                ),
+            )
+            .await
+        }
+    };
+    // Four attack loops on made-up names, running while bob signs in.
+    let spray: Vec<_> = (0..4)
+        .map(|_| {
+            let attempt = attempt.clone();
+            tokio::spawn(async move {
+                for _ in 0..3 {
+                    attempt("mallory", "guess").await;
+                }
+            })
+        })
+        .collect();
+    for _ in 0..3 {
+        let r = attempt("bob", "bob-token").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    for s in spray {
+        s.await.unwrap();
+    }
+    // Five wrong guesses at alice: the sixth attempt is refused unchecked, right password or not.
+    for _ in 0..5 {
+        let r = attempt("alice", "wrong horse").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = attempt("alice", "correct horse").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(r.body.contains("locked"), "{}", r.body);
+    assert!(set_cookie(&r).is_none());
+    // Other accounts are not affected.
+    let r = attempt("bob", "bob-token").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}

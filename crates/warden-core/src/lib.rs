@@ -7,6 +7,7 @@
 pub mod approval;
 pub mod canonical;
 pub mod event;
+pub mod text;
 pub mod tool;
 
 pub use approval::{ApprovalAnswer, ApprovalKind, ApprovalStatus, UnknownName, Verdict};

@@ -124,7 +124,10 @@ impl Catalog {
     }
 }
 
-/// An upstream definition as warden presents it: namespaced, labelled by warden.
+/// An upstream definition as warden presents it: namespaced, labelled by warden, and made only
+/// of what the pin covers ([`definition_digest`]: the description and the input schema). The
+/// upstream's title, annotations, icons, output schema and `_meta` — or any field a later MCP
+/// revision adds — are not passed on: an upstream could change them after the pin.
 fn present(spec: &ToolSpec, upstream: &Tool) -> Tool {
     let labels = &spec.labels;
     let mut annotations = ToolAnnotations::default();
@@ -136,8 +139,11 @@ fn present(spec: &ToolSpec, upstream: &Tool) -> Tool {
         .clone()
         .or_else(|| upstream.description.as_ref().map(|d| d.to_string()))
         .unwrap_or_default();
-    let mut tool = upstream.clone();
-    tool.name = spec.name.to_string().into();
+    let mut tool = Tool::new(
+        spec.name.to_string(),
+        String::new(),
+        upstream.input_schema.clone(),
+    );
     tool.description = Some(
         format!(
             "{description}\n[warden: server `{}`, {} {}, stakes {}, category {}]",
@@ -154,10 +160,7 @@ fn present(spec: &ToolSpec, upstream: &Tool) -> Tool {
         .into(),
     );
     tool.annotations = Some(annotations);
-    tool.meta = None;
-    tool.icons = None;
     // Structured content reaches the agent only as marked text (`screening`), so a client must
-    // not expect (and validate) a structured result.
-    tool.output_schema = None;
+    // not expect (and validate) a structured result: no output schema either.
     tool
 }

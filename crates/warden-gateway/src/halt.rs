@@ -36,11 +36,58 @@ pub enum HaltError {
     BadScope(String),
     #[error("no active halt on `{0}`")]
     NotHalted(String),
+    /// A scope that names no configured agent or no category of a configured tool: it would
+    /// halt nothing, and a typo must not look like a kill switch that is on.
+    #[error("`{scope}` halts nothing: {why}")]
+    Unknown { scope: String, why: String },
     #[error("warden could not record the halt: {0}")]
     Internal(String),
 }
 
 impl Scope {
+    /// Checks that the scope names what `config` knows: a configured agent, a category of a
+    /// configured tool.
+    pub fn check(&self, config: &warden_policy::Config) -> Result<(), HaltError> {
+        let agents: Vec<&str> = config
+            .agents
+            .iter()
+            .map(|a| a.principal.0.as_str())
+            .collect();
+        let unknown = |why: String| HaltError::Unknown {
+            scope: self.to_string(),
+            why,
+        };
+        match self {
+            Scope::Session { principal, .. } | Scope::Agent(principal)
+                if !agents.contains(&principal.as_str()) =>
+            {
+                Err(unknown(format!(
+                    "no agent `{principal}` is configured (agents: {})",
+                    agents.join(", ")
+                )))
+            }
+            Scope::Category(category)
+                if !config
+                    .tools
+                    .values()
+                    .any(|t| &t.labels.category == category) =>
+            {
+                let mut categories: Vec<&str> = config
+                    .tools
+                    .values()
+                    .map(|t| t.labels.category.as_str())
+                    .collect();
+                categories.sort_unstable();
+                categories.dedup();
+                Err(unknown(format!(
+                    "no tool has category `{category}` (categories: {})",
+                    categories.join(", ")
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Scope, HaltError> {
         let bad = || HaltError::BadScope(s.to_string());
         let nonempty = |x: &str| (!x.is_empty()).then(|| x.to_string()).ok_or_else(bad);

@@ -304,9 +304,12 @@ impl Gateway {
             return Ok(halted(&scope, &halt));
         }
 
-        // 1. Catalog: listed, pinned and unchanged — or it does not exist.
+        // 1. Catalog: listed, pinned and unchanged — or it does not exist. Asking for a tool
+        //    that does not exist (or is withheld) is recorded and watched like a denial, so an
+        //    agent probing for tools leaves a trace and trips the denial burst; its answer stays
+        //    "unknown tool", whichever of the three it was.
         let Some(spec) = self.catalog.callable(&call.tool) else {
-            return Err(CallError::UnknownTool(call.tool.to_string()));
+            return Err(self.unknown_tool(&config, call).await);
         };
 
         // 1b. Arguments in their canonical forms (addresses, URLs, host names normalised;
@@ -587,6 +590,48 @@ impl Gateway {
         // outcome's commit; a failure to record it is a loud log, as before.
         self.record_detached(outcome);
         Ok(result)
+    }
+
+    /// Records and watches a call to a tool that is not callable; the error the agent gets.
+    async fn unknown_tool(&self, config: &Config, mut call: ToolCall) -> CallError {
+        /// Longer names are cut in the record: the name is the agent's text.
+        const KEEP: usize = 128;
+        let asked = call.tool.to_string();
+        let shown: String = asked.chars().take(KEEP).collect();
+        if shown != asked {
+            call.tool = ToolName::parse(&shown).unwrap_or(call.tool);
+        }
+        let decision = Decision::builtin_deny(
+            "unknown-tool",
+            String::new(),
+            String::new(),
+            format!("`{shown}` is not a tool this gateway offers"),
+            config.engine.version(),
+        );
+        // The arguments of a call to nothing are not kept.
+        call.args = serde_json::Map::new();
+        let now = self.now();
+        match self
+            .record(decision_event(&call, &decision, None, now))
+            .await
+        {
+            Ok(index) => {
+                self.watch(Observation {
+                    time_ms: now,
+                    index,
+                    principal: call.principal.0.clone(),
+                    session: call.session.0.clone(),
+                    tool: shown,
+                    category: String::new(),
+                    stakes: warden_core::Stakes::Low,
+                    outcome: Outcome::Deny,
+                    tainted: false,
+                })
+                .await;
+                CallError::UnknownTool(asked)
+            }
+            Err(e) => e,
+        }
     }
 
     /// The agent's deciding lock (one per agent, kept for warden's life: agents are configured).

@@ -177,6 +177,18 @@ async fn a_halt_from_the_cli_stops_a_running_warden_and_survives_a_restart() {
     ];
     let (ok, _, err) = as_approver(&lab, "not-the-token", &halt);
     assert!(!ok && err.contains("wrong approver or token"), "{err}");
+    // A scope that names nothing warden knows would halt nothing: refused, not "halted".
+    for typo in [
+        ["--agent", "responderr"],
+        ["--category", "containmnet"],
+        ["--session", "ghost:s1"],
+    ] {
+        let mut args = halt.to_vec();
+        args.splice(1..3, typo);
+        let (ok, out, err) = as_approver(&lab, "lab-dana-token", &args);
+        assert!(!ok && err.contains("halts nothing"), "{out}{err}");
+    }
+    assert!(!halts(&lab).contains("responderr"));
     let (ok, out, err) = as_approver(&lab, "lab-dana-token", &halt);
     assert!(ok, "{out}{err}");
     assert!(halts(&lab).contains("agent:responder"));

@@ -75,6 +75,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let approver = args.approver.unwrap_or_default();
     let config = super::load_config(&args.config)?;
     super::check_approver(&config, &approver, args.token.as_deref())?;
+    scope.check(&config)?;
     let store = super::open_store(&config.store)?;
     let audit = super::open_ledger(&config, store.clone())?;
     let set = halt::set(

@@ -13,15 +13,22 @@ pub struct Args {
     /// Why (recorded in the ledger, in the clear: do not repeat the redacted data here)
     #[arg(long)]
     reason: String,
-    /// Who asked for it (recorded in the ledger)
-    #[arg(long)]
-    by: Option<String>,
+    /// Your approver id from the config: redaction erases evidence, so it takes an approver
+    #[arg(long = "as")]
+    approver: String,
+    /// Your approver token
+    #[arg(long, env = "WARDEN_APPROVER_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// On whose request (recorded in the ledger, e.g. the data-protection officer)
+    #[arg(long = "for")]
+    requested_by: Option<String>,
     #[command(flatten)]
     config: ConfigArg,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (config, store) = super::open(&a.config)?;
+    crate::cmd::check_approver(&config, &a.approver, a.token.as_deref())?;
     let size = store.ledger_size()?;
     if a.index >= size {
         anyhow::bail!("leaf {} does not exist (the ledger has {size})", a.index);
@@ -41,7 +48,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     // Recorded first: a redaction that happened is never missing from the log.
     let mut event = AuditEvent::new(EventKind::Redaction, warden_gateway::pipeline::now_ms());
     event.reason = Some(a.reason);
-    event.detail = Some(json!({"index": a.index, "fields": fields, "by": a.by}));
+    event.detail = Some(json!({"index": a.index, "fields": fields, "by": a.approver,
+                               "requested_by": a.requested_by}));
     let recorded = ledger
         .append(&event)
         .context("cannot record the redaction")?;
