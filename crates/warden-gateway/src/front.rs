@@ -5,6 +5,10 @@
 //! token or a wrong one is a 401 and nothing reaches the pipeline. Over stdio the principal is
 //! the one the config names. The handler turns wire requests into `ToolCall`s, runs the pipeline
 //! and maps `CallError` to the wire in one place (`to_wire`).
+//!
+//! An agent holds at most `[gateway] max_sessions_per_agent` MCP sessions (`sessions`).
+
+mod sessions;
 
 use crate::pipeline::{CallError, Gateway};
 use axum::extract::{Request, State};
@@ -252,6 +256,8 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
         .with_max_request_body_bytes(settings.max_request_bytes)
         .with_cancellation_token(shutdown.child_token());
     let g = gateway.clone();
+    let manager = Arc::new(LocalSessionManager::default());
+    let cap = sessions::SessionCap::new(settings.max_sessions_per_agent, manager.clone());
     let mcp = StreamableHttpService::new(
         move || {
             Ok(WardenServer {
@@ -260,12 +266,16 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
                 ended: SessionEnd::new(g.clone()),
             })
         },
-        Arc::new(LocalSessionManager::default()),
+        manager,
         config,
     );
     let limit = settings.max_request_bytes;
     let mcp = axum::Router::new()
         .nest_service("/mcp", mcp)
+        .layer(axum::middleware::from_fn_with_state(
+            cap,
+            sessions::cap_sessions,
+        ))
         .layer(axum::middleware::from_fn(move |req, next| {
             check_json_rpc(limit, req, next)
         }))
@@ -278,12 +288,17 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
         .merge(mcp)
 }
 
-fn json_rpc_error(status: StatusCode, code: i32, message: String) -> Response {
+fn json_rpc_error(
+    status: StatusCode,
+    id: serde_json::Value,
+    code: i32,
+    message: String,
+) -> Response {
     (
         status,
         axum::Json(serde_json::json!({
             "jsonrpc": "2.0",
-            "id": null,
+            "id": id,
             "error": {"code": code, "message": message}
         })),
     )
@@ -291,38 +306,79 @@ fn json_rpc_error(status: StatusCode, code: i32, message: String) -> Response {
 }
 
 /// Answers a POST body that is not JSON-RPC with a JSON-RPC error (parse error -32700, invalid
-/// request -32600), as the specification asks, instead of a transport-level rejection.
+/// request -32600), as the specification asks, instead of a transport-level rejection; a body
+/// that does not arrive within the body timeout is answered 408. Marks an `initialize` without
+/// a session id, which makes a session, for the cap on sessions.
 async fn check_json_rpc(limit: usize, req: Request, next: Next) -> Response {
     if req.method() != http::Method::POST {
         return next.run(req).await;
     }
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
+        Err(e) if timed_out(&e) => {
+            return json_rpc_error(
+                StatusCode::REQUEST_TIMEOUT,
+                serde_json::Value::Null,
+                -32600,
+                e.to_string(),
+            );
+        }
         Err(_) => {
             return json_rpc_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
+                serde_json::Value::Null,
                 -32600,
                 format!("request larger than {limit} bytes"),
             );
         }
     };
-    let valid = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+    let message = match serde_json::from_slice::<serde_json::Value>(&bytes) {
         Err(e) => {
-            return json_rpc_error(StatusCode::BAD_REQUEST, -32700, format!("parse error: {e}"));
+            return json_rpc_error(
+                StatusCode::BAD_REQUEST,
+                serde_json::Value::Null,
+                -32700,
+                format!("parse error: {e}"),
+            );
         }
-        Ok(serde_json::Value::Array(items)) => !items.is_empty() && items.iter().all(is_message),
-        Ok(v) => is_message(&v),
+        Ok(message) => message,
+    };
+    let valid = match &message {
+        serde_json::Value::Array(items) => !items.is_empty() && items.iter().all(is_message),
+        v => is_message(v),
     };
     if !valid {
         return json_rpc_error(
             StatusCode::BAD_REQUEST,
+            serde_json::Value::Null,
             -32600,
             "invalid request: not a JSON-RPC 2.0 message".into(),
         );
     }
+    if message.get("method").and_then(|m| m.as_str()) == Some("initialize")
+        && !parts.headers.contains_key("mcp-session-id")
+    {
+        let id = message
+            .get("id")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        parts.extensions.insert(sessions::Opening(id));
+    }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
+}
+
+/// Whether reading a body failed because it missed the body timeout.
+fn timed_out(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(e) = source {
+        if e.is::<crate::server::BodyTimedOut>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 fn is_message(v: &serde_json::Value) -> bool {

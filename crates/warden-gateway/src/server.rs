@@ -3,6 +3,14 @@
 //! live inventory and policy reloads — behind one call, [`serve`]. The binary parses arguments,
 //! binds the listener and turns signals into a [`Control`]; tests run the same server in
 //! process.
+//!
+//! The HTTP front runs on an accept loop of warden's own (`connections`), which bounds what a
+//! client without a token can hold: how long it may take to send a request, and how many
+//! connections are open.
+
+mod connections;
+
+pub(crate) use connections::BodyTimedOut;
 
 use crate::Gateway;
 use std::net::SocketAddr;
@@ -23,8 +31,6 @@ pub enum ServerError {
     Console(String),
     #[error("the listener has no local address: {0}")]
     Listener(std::io::Error),
-    #[error("the HTTP server failed: {0}")]
-    Http(std::io::Error),
     #[error("cannot close the audit log: {0}")]
     Close(String),
 }
@@ -59,18 +65,8 @@ pub async fn serve(
     let sweeper = tokio::spawn(sweep_every(gateway.clone(), shutdown.clone()));
     let reloader = tokio::spawn(reload_on(gateway.clone(), control));
 
-    // TCP_NODELAY: a response stream's last chunk is a small segment written after the answer;
-    // with Nagle's algorithm it waited for the client's delayed ACK (about 40 ms) before the
-    // stream ended and the connection could carry the next call.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
-        }
-    });
-    let stop = shutdown.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await;
+    let limits = gateway.config().gateway.limits;
+    connections::serve(listener, app, limits, shutdown.clone()).await;
     shutdown.cancel();
     let _ = sweeper.await;
     if let Some(inventory) = inventory {
@@ -80,7 +76,6 @@ pub async fn serve(
     let _ = reloader.await;
     let audit = gateway.audit.clone();
     let closed = tokio::task::spawn_blocking(move || audit.shutdown()).await;
-    served.map_err(ServerError::Http)?;
     match closed {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(ServerError::Close(e.to_string())),

@@ -25,8 +25,9 @@ pub use raw::{
 pub use resolve::{parse_duration, parse_expiry};
 pub use resolved::{
     AgentSpec, ApprovalSettings, ApproverSpec, ArgSpec, Budget, BudgetScope, CategoryReview,
-    Config, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN, DEFAULT_PG_POOL_SIZE, DEFAULT_WRITE_BUDGET,
-    DenialBurst, GatewaySettings, Grant, GrantKind, LedgerConfig, MonitorAction, MonitorSettings,
-    NewCategory, PostgresLocation, Rate, ResultMode, ReviewSettings, ScreenSettings, ServerSpec,
-    StoreLocation, TaintedHighStakes, ToolSpec, Transport, default_budget_id,
+    Config, ConnectionLimits, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN, DEFAULT_PG_POOL_SIZE,
+    DEFAULT_WRITE_BUDGET, DenialBurst, GatewaySettings, Grant, GrantKind, LedgerConfig,
+    MonitorAction, MonitorSettings, NewCategory, PostgresLocation, Rate, ResultMode,
+    ReviewSettings, ScreenSettings, ServerSpec, StoreLocation, TaintedHighStakes, ToolSpec,
+    Transport, default_budget_id,
 };

@@ -223,3 +223,44 @@ token_env = "NIGHT_TOKEN"
         place(&toml, "\"NIGHT_TOKEN\"", 0, "agents.night shift")
     );
 }
+
+#[test]
+fn a_zero_connection_limit_is_refused_at_its_line() {
+    let toml = format!(
+        r#"[gateway]
+header_timeout_secs = 0
+body_timeout_secs = 0
+idle_timeout_secs = 0
+max_connections = 0
+max_sessions_per_agent = 0
+{BASE}"#
+    );
+    let errors = errors(&toml);
+    for (message, key) in [
+        (
+            "the header timeout must be at least one second, not 0",
+            "header_timeout_secs",
+        ),
+        (
+            "the body timeout must be at least one second, not 0",
+            "body_timeout_secs",
+        ),
+        (
+            "the idle timeout must be at least one second, not 0",
+            "idle_timeout_secs",
+        ),
+        (
+            "warden must take at least one connection, not 0",
+            "max_connections",
+        ),
+        (
+            "an agent must be allowed at least one session, not 0",
+            "max_sessions_per_agent",
+        ),
+    ] {
+        assert_eq!(
+            located(&errors, message),
+            after(&toml, &format!("{key} = "), 0, &format!("gateway.{key}"))
+        );
+    }
+}

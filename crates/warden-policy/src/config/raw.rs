@@ -171,6 +171,16 @@ pub struct RawGateway {
     /// Extra `Host` header values to accept besides loopback (DNS-rebinding protection).
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    /// Seconds a connection has to send a complete request head (default 10).
+    pub header_timeout_secs: Option<Spanned<u64>>,
+    /// Seconds a request has to send its whole body once its head is in (default 30).
+    pub body_timeout_secs: Option<Spanned<u64>>,
+    /// Seconds a keep-alive connection may wait between requests (default 60).
+    pub idle_timeout_secs: Option<Spanned<u64>>,
+    /// Connections served at once (default 512).
+    pub max_connections: Option<Spanned<usize>>,
+    /// MCP sessions one agent may hold open at once (default 64).
+    pub max_sessions_per_agent: Option<Spanned<usize>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

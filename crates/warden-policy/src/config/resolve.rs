@@ -11,9 +11,11 @@ mod review;
 
 use super::raw::{RawConfig, RawFloor, RawLedger, RawStore};
 use super::resolved::{
-    AgentSpec, ArgSpec, Budget, BudgetScope, Config, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN,
-    DEFAULT_PG_POOL_SIZE, DEFAULT_WRITE_BUDGET, GatewaySettings, Grant, LedgerConfig,
-    PostgresLocation, ServerSpec, StoreLocation, ToolSpec, Transport, default_budget_id,
+    AgentSpec, ArgSpec, Budget, BudgetScope, Config, ConnectionLimits, DEFAULT_BODY_TIMEOUT_SECS,
+    DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS_PER_AGENT, DEFAULT_PG_POOL_SIZE,
+    DEFAULT_WRITE_BUDGET, GatewaySettings, Grant, LedgerConfig, PostgresLocation, ServerSpec,
+    StoreLocation, ToolSpec, Transport, default_budget_id,
 };
 use super::{ConfigError, ConfigErrors, line_of};
 use crate::engine::{ArgType, Engine, EngineSources};
@@ -146,6 +148,25 @@ impl Resolver<'_> {
             location,
             message: message.into(),
         });
+    }
+
+    /// A count or a number of seconds that must not be zero: `default` when not written; a
+    /// written zero is an error (the default stands in, so the resolution goes on).
+    fn at_least_one<T: Copy + Default + PartialEq>(
+        &mut self,
+        value: Option<Spanned<T>>,
+        key: &str,
+        default: T,
+        message: &str,
+    ) -> T {
+        match value {
+            None => default,
+            Some(v) if *v.get_ref() == T::default() => {
+                self.error(v.span(), key, format!("{message}, not 0"));
+                default
+            }
+            Some(v) => v.into_inner(),
+        }
     }
 
     fn path(&self, p: &str) -> PathBuf {
@@ -307,6 +328,38 @@ impl Resolver<'_> {
             max_result_bytes: raw.gateway.max_result_bytes.unwrap_or(4 << 20),
             upstream_timeout: Duration::from_secs(raw.gateway.upstream_timeout_secs.unwrap_or(30)),
             max_concurrent_calls: raw.gateway.max_concurrent_calls.unwrap_or(256).max(1),
+            limits: ConnectionLimits {
+                header_timeout: Duration::from_secs(self.at_least_one(
+                    raw.gateway.header_timeout_secs,
+                    "gateway.header_timeout_secs",
+                    DEFAULT_HEADER_TIMEOUT_SECS,
+                    "the header timeout must be at least one second",
+                )),
+                body_timeout: Duration::from_secs(self.at_least_one(
+                    raw.gateway.body_timeout_secs,
+                    "gateway.body_timeout_secs",
+                    DEFAULT_BODY_TIMEOUT_SECS,
+                    "the body timeout must be at least one second",
+                )),
+                idle_timeout: Duration::from_secs(self.at_least_one(
+                    raw.gateway.idle_timeout_secs,
+                    "gateway.idle_timeout_secs",
+                    DEFAULT_IDLE_TIMEOUT_SECS,
+                    "the idle timeout must be at least one second",
+                )),
+                max_connections: self.at_least_one(
+                    raw.gateway.max_connections,
+                    "gateway.max_connections",
+                    DEFAULT_MAX_CONNECTIONS,
+                    "warden must take at least one connection",
+                ),
+            },
+            max_sessions_per_agent: self.at_least_one(
+                raw.gateway.max_sessions_per_agent,
+                "gateway.max_sessions_per_agent",
+                DEFAULT_MAX_SESSIONS_PER_AGENT,
+                "an agent must be allowed at least one session",
+            ),
             allowed_hosts: raw.gateway.allowed_hosts,
         };
         let store = self.store(raw.store, env);

@@ -250,7 +250,46 @@ pub struct GatewaySettings {
     pub upstream_timeout: Duration,
     pub max_concurrent_calls: usize,
     pub allowed_hosts: Vec<String>,
+    /// The connection limits of the HTTP front: what a client without a token can hold.
+    pub limits: ConnectionLimits,
+    /// MCP sessions one agent may hold open at once; one more is refused. rmcp closes a session
+    /// idle for five minutes, which frees its place.
+    pub max_sessions_per_agent: usize,
 }
+
+/// How long a client may take over each part of a request, and how many connections are
+/// served at once. A connection that has not sent a complete request holds nothing of value,
+/// so these bound how long it can hold a place (see `warden_gateway::server`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// From a connection's start, or the first byte of a later request, to the end of the
+    /// request's head.
+    pub header_timeout: Duration,
+    /// From the end of a request's head to the end of its body.
+    pub body_timeout: Duration,
+    /// From the end of a response to the next request's first byte.
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SECS),
+            body_timeout: Duration::from_secs(DEFAULT_BODY_TIMEOUT_SECS),
+            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
+/// Below the common open-files limit of 1024 (`ulimit -n`), with room for the store, the
+/// ledger and the upstreams' sockets.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+pub const DEFAULT_MAX_SESSIONS_PER_AGENT: usize = 64;
 
 /// The audit ledger's key, origin and checkpoint rhythm.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -541,8 +580,10 @@ impl Config {
         }
         if self.gateway.listen != new.gateway.listen
             || self.gateway.max_concurrent_calls != new.gateway.max_concurrent_calls
+            || self.gateway.limits != new.gateway.limits
+            || self.gateway.max_sessions_per_agent != new.gateway.max_sessions_per_agent
         {
-            changed.push("gateway listen or max_concurrent_calls");
+            changed.push("gateway listen, max_concurrent_calls or connection limits");
         }
         (!changed.is_empty()).then(|| {
             format!(
