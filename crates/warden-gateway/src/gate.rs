@@ -299,6 +299,11 @@ pub enum Unproven {
     },
     #[error("request `{id}` is marked approved, but the ledger records a denial; it was refused")]
     Denied { id: String },
+    #[error(
+        "request `{id}` is marked approved, but the ledger records that it already ran: an \
+         approval is used once; it was refused"
+    )]
+    Used { id: String },
 }
 
 /// Checks in the ledger that request `r` was approved as `decision` requires: distinct
@@ -327,25 +332,29 @@ pub fn prove(
     let mut approved = BTreeSet::new();
     for entry in warden_store::ledger::read_events(store, &filter)? {
         let e = entry.event;
-        let bound = e.request_id.as_deref() == Some(r.id.as_str())
-            && e.principal.as_deref() == Some(r.principal.as_str())
-            && e.tool.as_deref() == Some(r.tool.as_str())
-            && e.args_digest.as_deref() == Some(r.args_digest.as_str())
-            && e.policy_version.as_deref() == Some(decision.policy_version());
-        if !bound {
+        if e.request_id.as_deref() != Some(r.id.as_str()) {
             continue;
         }
         let detail = e.detail.unwrap_or_default();
-        let approver = text(&detail, "approver").unwrap_or_default();
+        // A denial or an earlier execution of this request ends it, whatever else the steps
+        // are bound to: an approval is used once, and a row set back to `approved` replays
+        // nothing.
         match text(&detail, "step") {
             Some("denied") => return Ok(Err(Unproven::Denied { id: r.id.clone() })),
-            Some("approved")
-                if approver != r.principal
-                    && approvers.may_answer(approver, decision.category()) =>
-            {
-                approved.insert(approver.to_string());
-            }
+            Some("executed") => return Ok(Err(Unproven::Used { id: r.id.clone() })),
             _ => {}
+        }
+        let bound = e.principal.as_deref() == Some(r.principal.as_str())
+            && e.tool.as_deref() == Some(r.tool.as_str())
+            && e.args_digest.as_deref() == Some(r.args_digest.as_str())
+            && e.policy_version.as_deref() == Some(decision.policy_version());
+        let approver = text(&detail, "approver").unwrap_or_default();
+        if bound
+            && text(&detail, "step") == Some("approved")
+            && approver != r.principal
+            && approvers.may_answer(approver, decision.category())
+        {
+            approved.insert(approver.to_string());
         }
     }
     if approved.len() < usize::from(needed) {
@@ -378,10 +387,19 @@ pub struct UnapprovedExecution {
     pub index: u64,
     pub approvals: usize,
     pub needed: u64,
+    /// The request had already executed: its approval was used twice.
+    pub again: bool,
 }
 
 impl std::fmt::Display for UnapprovedExecution {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.again {
+            return write!(
+                f,
+                "leaf {}: request `{}` executed a second time on one approval",
+                self.index, self.request_id
+            );
+        }
         write!(
             f,
             "leaf {}: request `{}` executed with {} of the {} approvals it needed",
@@ -392,13 +410,14 @@ impl std::fmt::Display for UnapprovedExecution {
 
 /// Every request the ledger shows executed without its approvals: fewer distinct approvers
 /// recorded before the `executed` step than its `asked` step needed (an `executed` with no
-/// `asked` needed at least one), or a recorded denial.
+/// `asked` needed at least one), a recorded denial, or an execution before (used twice).
 pub fn unapproved_executions(store: &dyn Store) -> Result<Vec<UnapprovedExecution>, StoreError> {
     #[derive(Default)]
     struct Seen {
         needed: Option<u64>,
         approvers: BTreeSet<String>,
         denied: bool,
+        executed: bool,
     }
     let filter = EventFilter {
         kind: Some(EventKind::Approval.as_str().to_string()),
@@ -425,12 +444,14 @@ pub fn unapproved_executions(store: &dyn Store) -> Result<Vec<UnapprovedExecutio
             Some("executed") => {
                 let needed = seen.needed.unwrap_or(1).max(1);
                 let approvals = seen.approvers.len();
-                if seen.denied || (approvals as u64) < needed {
+                let again = std::mem::replace(&mut seen.executed, true);
+                if again || seen.denied || (approvals as u64) < needed {
                     found.push(UnapprovedExecution {
                         request_id: id,
                         index: entry.index,
                         approvals,
                         needed,
+                        again,
                     });
                 }
             }

@@ -333,6 +333,30 @@ async fn probing_for_tools_is_recorded_and_trips_the_denial_burst() {
     );
 }
 
+/// A used approval set back to `approved` in the database replays nothing: the ledger records
+/// that the request already ran. (Found by the property below.)
+#[tokio::test]
+async fn a_used_approval_set_back_to_approved_runs_nothing() {
+    let h = harness().await;
+    let args = json!({"user": "bob.ng"});
+    let id = request_id(
+        &h.call("responder", "s0", "idp.disable_account", args.clone())
+            .await,
+    );
+    h.answer(&id, "bob", Verdict::Approve).unwrap();
+    let ran = h
+        .call("responder", "s0", "idp.disable_account", args.clone())
+        .await;
+    assert!(ran.contains("\ndone\n"), "{ran}");
+    let mut r = h.store.pending_request(&id).unwrap().unwrap();
+    assert_eq!(r.status, ApprovalStatus::Executed);
+    r.status = ApprovalStatus::Approved;
+    assert!(h.store.update_pending(&r).unwrap());
+    let again = h.call("responder", "s0", "idp.disable_account", args).await;
+    assert!(again.contains("already ran"), "{again}");
+    assert_eq!(h.forwarded("idp.disable_account"), 1);
+}
+
 /// Time moves by the clock, not by sleeping: an unanswered request expires at the sweep, and
 /// an answer after that is refused.
 #[tokio::test]

@@ -291,3 +291,54 @@ async fn an_agent_opens_at_most_its_cap_of_sessions_and_others_are_not_counted()
     let r = initialize(&http, &warden.url, TRIAGE).await;
     assert_eq!(r.status(), 200);
 }
+
+/// One agent's token cannot close, read or write to another agent's session: a session id it
+/// did not open is answered as if it did not exist, and the session lives on for its agent.
+#[tokio::test]
+async fn an_agent_cannot_touch_another_agents_session() {
+    let lab = limited();
+    let warden = lab.serve();
+    let http = reqwest::Client::new();
+    let r = initialize(&http, &warden.url, RESPONDER).await;
+    assert_eq!(r.status(), 200);
+    let theirs = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
+
+    let r = http
+        .delete(&warden.url)
+        .bearer_auth(TRIAGE)
+        .header("mcp-session-id", &theirs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = http
+        .get(&warden.url)
+        .bearer_auth(TRIAGE)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &theirs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "no reading another agent's stream");
+    let r = http
+        .post(&warden.url)
+        .bearer_auth(TRIAGE)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-session-id", &theirs)
+        .body(r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // The owner's session is still there: it can close it itself.
+    let r = http
+        .delete(&warden.url)
+        .bearer_auth(RESPONDER)
+        .header("mcp-session-id", &theirs)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}

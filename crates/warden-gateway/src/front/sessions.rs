@@ -15,7 +15,7 @@ use super::Authenticated;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -57,6 +57,18 @@ impl SessionCap {
 
     fn agents(&self) -> std::sync::MutexGuard<'_, HashMap<Principal, Held>> {
         self.agents.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether `session` is one rmcp made for `agent`.
+    fn owns(&self, agent: &Principal, session: &str) -> bool {
+        self.agents()
+            .get(agent)
+            .is_some_and(|held| held.noted.iter().any(|id| id.as_ref() == session))
+    }
+
+    /// Whether rmcp holds a session with this id (of any agent).
+    async fn exists(&self, session: &str) -> bool {
+        self.manager.sessions.read().await.contains_key(session)
     }
 
     /// A place for one more session of `agent`, or `None` when it holds the cap.
@@ -116,6 +128,12 @@ impl Drop for Place {
 
 /// Lets an `initialize` without a session id through only while its agent holds fewer
 /// sessions than the cap; one more is answered 429 with a JSON-RPC error that names the cap.
+///
+/// A request that names a live session (`Mcp-Session-Id`: a call, the event stream, a DELETE)
+/// goes through only if that session was opened by the same agent; another agent's session is
+/// answered 404, as rmcp answers one that does not exist: a token opens its own sessions, never
+/// reads, writes to or closes another agent's. (A name that is no live session is left to
+/// rmcp: refused on the session path, ignored by a stateless request.)
 pub(super) async fn cap_sessions(
     State(cap): State<Arc<SessionCap>>,
     req: Request,
@@ -123,6 +141,17 @@ pub(super) async fn cap_sessions(
 ) -> Response {
     let opening = req.extensions().get::<Opening>().cloned();
     let agent = req.extensions().get::<Authenticated>().map(|a| a.0.clone());
+    let named = req
+        .headers()
+        .get("mcp-session-id")
+        .map(|v| v.to_str().unwrap_or_default().to_string());
+    if let (Some(session), Some(agent)) = (&named, &agent)
+        && !cap.owns(agent, session)
+        && cap.exists(session).await
+    {
+        tracing::warn!(%agent, "a request named a session this agent did not open: refused");
+        return (StatusCode::NOT_FOUND, "session not found").into_response();
+    }
     let (Some(Opening(id)), Some(agent)) = (opening, agent) else {
         return next.run(req).await;
     };
