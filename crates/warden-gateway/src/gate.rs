@@ -367,6 +367,39 @@ pub fn prove(
     Ok(Ok(()))
 }
 
+/// What an approval is bound to: the agent, its session, the tool, the digest of the exact
+/// arguments and the policy version. Computed once per call; every place that matches a request
+/// to a call compares the same five values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Binding {
+    principal: String,
+    session: String,
+    tool: String,
+    args_digest: String,
+    policy_version: String,
+}
+
+impl Binding {
+    pub(crate) fn of(call: &ToolCall, policy_version: &str) -> Self {
+        Self {
+            principal: call.principal.0.clone(),
+            session: call.session.0.clone(),
+            tool: call.tool.to_string(),
+            args_digest: ArgsDigest::of(&call.args_value()).0,
+            policy_version: policy_version.to_string(),
+        }
+    }
+
+    /// Whether request `r` was made for exactly this call.
+    pub(crate) fn matches(&self, r: &PendingRequest) -> bool {
+        r.principal == self.principal
+            && r.session == self.session
+            && r.tool == self.tool
+            && r.args_digest == self.args_digest
+            && r.policy_version == self.policy_version
+    }
+}
+
 /// An approved request, proven by the ledger and moved to `executed` for exactly one call. Made
 /// only by [`Gateway::take_approval`]; the one way to an upstream for a held call.
 #[derive(Debug)]
@@ -493,24 +526,13 @@ impl Gateway {
     /// argument digest and policy version — if there is one. Nothing changes yet.
     pub(crate) async fn approved_for(
         &self,
-        call: &ToolCall,
-        decision: &Decision,
+        binding: &Binding,
         now_ms: i64,
     ) -> Result<Option<PendingRequest>, CallError> {
-        let principal = call.principal.0.clone();
-        let session = call.session.0.clone();
-        let tool = call.tool.to_string();
-        let digest = ArgsDigest::of(&call.args_value()).0;
-        let version = decision.policy_version().to_string();
+        let binding = binding.clone();
         self.blocking(move |store, _| {
             Ok::<_, StoreError>(store.pending()?.into_iter().find(|r| {
-                r.status == ApprovalStatus::Approved
-                    && r.principal == principal
-                    && r.session == session
-                    && r.tool == tool
-                    && r.args_digest == digest
-                    && r.policy_version == version
-                    && now_ms < r.expires_ms
+                r.status == ApprovalStatus::Approved && binding.matches(r) && now_ms < r.expires_ms
             }))
         })
         .await
@@ -533,24 +555,16 @@ impl Gateway {
     /// counted the budgets; the `executed` step is recorded by [`Gateway::executed`].
     pub(crate) async fn take_approval(
         &self,
-        call: &ToolCall,
+        binding: &Binding,
         r: &PendingRequest,
         now_ms: i64,
     ) -> Result<Option<Taken>, CallError> {
         let id = r.id.clone();
-        let principal = call.principal.0.clone();
-        let session = call.session.0.clone();
-        let tool = call.tool.to_string();
-        let digest = ArgsDigest::of(&call.args_value()).0;
-        let version = r.policy_version.clone();
+        let binding = binding.clone();
         self.blocking(move |store, _| {
             let swapped = swap::<(), GateError>(store, &id, |r| {
                 let bound = r.status == ApprovalStatus::Approved
-                    && r.principal == principal
-                    && r.session == session
-                    && r.tool == tool
-                    && r.args_digest == digest
-                    && r.policy_version == version
+                    && binding.matches(r)
                     && now_ms < r.expires_ms;
                 Ok(bound.then(|| r.status = ApprovalStatus::Executed))
             })?;

@@ -7,7 +7,7 @@
 use crate::audit::{AuditLog, Recorded};
 use crate::catalog::{Catalog, Status, definition_digest};
 use crate::clock::{Clock, SystemClock};
-use crate::gate::Taken;
+use crate::gate::{Binding, Taken};
 use crate::halt::{HaltCache, Scope};
 use crate::monitor::{Monitor, Observation};
 use crate::screening::Screening;
@@ -79,12 +79,9 @@ impl Authorized {
             return None;
         };
         let request = taken.request();
+        // Checked again here, from the call itself: the ticket is made for no other call.
         let bound = request.status == ApprovalStatus::Executed
-            && request.principal == call.principal.0
-            && request.session == call.session.0
-            && request.tool == call.tool.to_string()
-            && request.args_digest == ArgsDigest::of(&call.args_value()).0
-            && request.policy_version == decision.policy_version();
+            && Binding::of(&call, decision.policy_version()).matches(request);
         (decision.outcome() == Outcome::Hold && bound).then(|| Self {
             rule: decision.rule().to_string(),
             call,
@@ -459,8 +456,17 @@ impl Gateway {
         let Some(request) = self.wait_for_approval(config, id).await? else {
             return Ok(held(&decision, id));
         };
+        let binding = Binding::of(&call, decision.policy_version());
         let gate = self
-            .use_approval(config, &call, spec, decision.clone(), request, self.now())
+            .use_approval(
+                config,
+                &call,
+                &binding,
+                spec,
+                decision.clone(),
+                request,
+                self.now(),
+            )
             .await?;
         let event = decision_event(&call, gate.decision(), Some(id), self.now());
         let recorded = match gate {
@@ -501,23 +507,28 @@ impl Gateway {
                 ))),
                 None => Ok(Gate::Allow(decision)),
             },
-            Outcome::Hold => match self.approved_for(call, &decision, now).await? {
-                Some(request) => {
-                    self.use_approval(config, call, spec, decision, request, now)
-                        .await
+            Outcome::Hold => {
+                let binding = Binding::of(call, decision.policy_version());
+                match self.approved_for(&binding, now).await? {
+                    Some(request) => {
+                        self.use_approval(config, call, &binding, spec, decision, request, now)
+                            .await
+                    }
+                    None => Ok(Gate::Hold(decision)),
                 }
-                None => Ok(Gate::Hold(decision)),
-            },
+            }
         }
     }
 
     /// An approved request for this held call: proven by the ledger, then the budgets counted,
     /// then taken (once). Refused when the ledger does not back it or a budget is used up — the
     /// approval then stays unspent.
+    #[allow(clippy::too_many_arguments)]
     async fn use_approval(
         &self,
         config: &Arc<Config>,
         call: &ToolCall,
+        binding: &Binding,
         spec: &warden_policy::ToolSpec,
         decision: Decision,
         request: PendingRequest,
@@ -542,7 +553,7 @@ impl Gateway {
                 Some(&request.id),
             )));
         }
-        Ok(match self.take_approval(call, &request, now).await? {
+        Ok(match self.take_approval(binding, &request, now).await? {
             Some(taken) => Gate::Approved(decision, Box::new(taken)),
             // Another retry took it first: this one is a new request.
             None => Gate::Hold(decision),

@@ -24,7 +24,7 @@ use warden_core::{
     ApprovalStatus, ArgsDigest, EventKind, Principal, SessionId, ToolCall, ToolName, Verdict,
 };
 use warden_gateway::upstream::UpstreamFuture;
-use warden_gateway::{Authorized, Gateway, GatewayParts, ManualClock, Upstream};
+use warden_gateway::{Authorized, Clock, Gateway, GatewayParts, ManualClock, Upstream};
 use warden_store::ledger::read_events;
 use warden_store::{EventFilter, Ledger, LedgerSettings, SqliteStore, Store};
 
@@ -208,16 +208,6 @@ impl Harness {
             .iter()
             .filter(|f| f.tool == tool)
             .count()
-    }
-}
-
-trait ClockExt {
-    fn now_ms(&self) -> i64;
-}
-
-impl ClockExt for Arc<ManualClock> {
-    fn now_ms(&self) -> i64 {
-        warden_gateway::Clock::now_ms(self.as_ref())
     }
 }
 

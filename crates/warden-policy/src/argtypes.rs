@@ -976,34 +976,7 @@ fn matching(pairs: &[(String, String)], key: &str) -> Vec<String> {
 /// characters: none has a place in an address, host or id, and each is a place where two
 /// parsers disagree (one trims or deletes what another keeps).
 fn is_unsafe_char(c: char) -> bool {
-    c.is_whitespace() || c.is_control() || is_default_ignorable(c)
-}
-
-/// Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt, Unicode 15.1): characters
-/// that render as nothing, among them zero-width spaces and joiners, bidi controls, the soft
-/// hyphen, variation selectors and tags. Also the other format controls that render as nothing
-/// (U+0600..U+0605 and similar are visible and not listed).
-fn is_default_ignorable(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{034F}'
-            | '\u{061C}'
-            | '\u{115F}'..='\u{1160}'
-            | '\u{17B4}'..='\u{17B5}'
-            | '\u{180B}'..='\u{180F}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-            | '\u{FFF0}'..='\u{FFF8}'
-            | '\u{1BCA0}'..='\u{1BCA3}'
-            | '\u{1D173}'..='\u{1D17A}'
-            | '\u{E0000}'..='\u{E0FFF}'
-    )
+    c.is_whitespace() || c.is_control() || warden_core::text::is_default_ignorable(c)
 }
 
 /// A user's value for an error message: control, whitespace other than space, and invisible

@@ -47,6 +47,15 @@ fn steps(lab: &Lab, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// Asks for `args` as the agent; the id of the request that holds it.
+async fn hold(agent: &Client, args: &Value) -> String {
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    request_id(&text(&r))
+}
+
 fn sql(lab: &Lab, statement: &str, id: &str) {
     let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
     db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
@@ -62,11 +71,7 @@ async fn a_request_row_edited_to_approved_runs_nothing() {
     let warden = lab.serve();
     let agent = warden.client(RESPONDER).await;
     let args = json!({"user": "carol.diaz"});
-    let r = agent
-        .call("idp.disable_account", args.clone())
-        .await
-        .unwrap();
-    let id = request_id(&text(&r));
+    let id = hold(&agent, &args).await;
 
     // The forged approval: the status column, the body, even made-up answers.
     sql(
@@ -107,11 +112,7 @@ async fn one_real_approval_and_a_forged_second_runs_nothing() {
     let warden = lab.serve();
     let agent = warden.client(RESPONDER).await;
     let args = json!({"user": "carol.diaz"});
-    let r = agent
-        .call("idp.disable_account", args.clone())
-        .await
-        .unwrap();
-    let id = request_id(&text(&r));
+    let id = hold(&agent, &args).await;
     let (ok, out, err) = answer(&lab, "approve", &id, "bob", "impossible travel");
     assert!(ok && out.contains("1 of 2"), "{out}{err}");
     sql(
@@ -405,11 +406,7 @@ async fn an_unknown_request_status_is_an_error_not_a_default() {
     let warden = lab.serve();
     let agent = warden.client(RESPONDER).await;
     let args = json!({"user": "carol.diaz"});
-    let r = agent
-        .call("idp.disable_account", args.clone())
-        .await
-        .unwrap();
-    let id = request_id(&text(&r));
+    let id = hold(&agent, &args).await;
     sql(
         &lab,
         "UPDATE pending SET status = 'aproved', body = json_set(body, '$.status', 'aproved') \
