@@ -167,12 +167,7 @@ impl ServerHandler for WardenServer {
         let Some(tool) = ToolName::parse(&request.name) else {
             return Err(to_wire(CallError::UnknownTool(request.name.to_string())));
         };
-        let rationale = request
-            .meta
-            .as_ref()
-            .and_then(|m| m.get("rationale"))
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
+        let rationale = rationale(&context, &request);
         let call = ToolCall {
             principal,
             session,
@@ -186,6 +181,22 @@ impl ServerHandler for WardenServer {
             .map(Into::into)
             .map_err(to_wire)
     }
+}
+
+/// The agent's stated reason for a call: `_meta.rationale`, a string. rmcp moves a request's
+/// `_meta` into the request context before the handler runs, so it is read from there, and from
+/// the params for a transport that leaves it in place. Any other shape is ignored: the reason
+/// is evidence for the approver and the ledger, never an input to the decision.
+fn rationale(
+    context: &RequestContext<RoleServer>,
+    request: &CallToolRequestParams,
+) -> Option<String> {
+    let from = |meta: &serde_json::Map<String, serde_json::Value>| {
+        meta.get("rationale")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    from(&context.meta).or_else(|| request.meta.as_ref().and_then(|m| from(m)))
 }
 
 /// Serves one agent over stdin/stdout until the client disconnects.
@@ -253,6 +264,8 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
     hosts.extend(settings.allowed_hosts.iter().cloned());
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(hosts)
+        .with_allowed_origins(settings.allowed_origins.iter().cloned())
+        .enforce_origin_validation()
         .with_max_request_body_bytes(settings.max_request_bytes)
         .with_cancellation_token(shutdown.child_token());
     let g = gateway.clone();

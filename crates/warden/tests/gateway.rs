@@ -468,3 +468,87 @@ async fn concurrent_calls_cannot_all_decide_on_the_same_budget_count() {
         .count();
     assert_eq!(held, 11);
 }
+
+/// A web page the agent's user happens to open (or one reached by DNS rebinding) posts to
+/// warden from the browser: it carries that page's `Origin`. Only origins the config lists
+/// may call `/mcp`; agents that are not browsers send no `Origin` and are unaffected.
+#[tokio::test]
+async fn a_request_from_a_foreign_browser_origin_is_refused_before_anything_runs() {
+    let lab = Lab::with_config(|c| {
+        c.replace(
+            "[gateway]",
+            "[gateway]\nallowed_origins = [\"https://console.northwind.example\"]",
+        )
+    });
+    let warden = lab.serve();
+    let http = reqwest::Client::new();
+    let sessionless_read = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "siem.get_alert", "arguments": {"alert_id": "ALR-2001"},
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "page", "version": "1"}}});
+    let post = |origin: Option<&str>, body: &serde_json::Value| {
+        let mut req = http
+            .post(&warden.url)
+            .header("authorization", format!("Bearer {RESPONDER}"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .json(body);
+        if body["method"] == "tools/call" {
+            req = req
+                .header("mcp-protocol-version", "2026-07-28")
+                .header("mcp-method", "tools/call")
+                .header("mcp-name", "siem.get_alert");
+        }
+        if let Some(origin) = origin {
+            req = req.header("origin", origin);
+        }
+        req.send()
+    };
+    for origin in [
+        "http://evil.example",
+        "null",
+        "https://console.northwind.example.evil.example",
+        "http://console.northwind.example",
+        "http://127.0.0.1:8700",
+    ] {
+        for body in [&sessionless_read, &initialize] {
+            let resp = post(Some(origin), body).await.unwrap();
+            assert_eq!(resp.status(), 403, "{origin} {}", body["method"]);
+        }
+    }
+    assert!(
+        lab.received("siem").is_empty(),
+        "no refused request reached the SIEM"
+    );
+    // The listed origin, and a client that sends no Origin at all, are served.
+    for origin in [Some("https://console.northwind.example"), None] {
+        let resp = post(origin, &sessionless_read).await.unwrap();
+        assert_eq!(resp.status(), 200, "{origin:?}");
+        let body = resp.text().await.unwrap();
+        assert!(body.contains("ALR-2001"), "{origin:?}: {body}");
+    }
+    assert_eq!(lab.received("siem").len(), 2);
+}
+
+#[test]
+fn an_allowed_origin_that_could_never_match_is_a_config_error() {
+    for bad in [
+        "evil.example",
+        "https://ok.example/path",
+        "ftp://x.example",
+        " ",
+    ] {
+        let lab = Lab::with_config(|c| {
+            c.replace(
+                "[gateway]",
+                &format!("[gateway]\nallowed_origins = [{bad:?}]"),
+            )
+        });
+        let (ok, _, err) = lab.cli(&["policy", "check"]);
+        assert!(!ok, "{bad:?} was accepted");
+        assert!(err.contains("allowed_origins"), "{bad:?}: {err}");
+    }
+}

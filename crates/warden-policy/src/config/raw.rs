@@ -171,6 +171,10 @@ pub struct RawGateway {
     /// Extra `Host` header values to accept besides loopback (DNS-rebinding protection).
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    /// Browser origins (`scheme://host[:port]`) allowed to call `/mcp`; a request with any
+    /// other `Origin` header is refused (DNS-rebinding and cross-site protection).
+    #[serde(default)]
+    pub allowed_origins: Vec<Spanned<String>>,
     /// Seconds a connection has to send a complete request head (default 10).
     pub header_timeout_secs: Option<Spanned<u64>>,
     /// Seconds a request has to send its whole body once its head is in (default 30).

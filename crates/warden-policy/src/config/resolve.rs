@@ -169,6 +169,37 @@ impl Resolver<'_> {
         }
     }
 
+    /// `[gateway] allowed_origins`: each an origin as a browser sends it, `scheme://host` with
+    /// an optional `:port` (`*` for any port), or `null`. A path, a missing scheme or a blank
+    /// entry would never match an `Origin` header, so it is an error rather than a dead rule.
+    fn origins(&mut self, raw: Vec<Spanned<String>>) -> Vec<String> {
+        let mut origins = Vec::with_capacity(raw.len());
+        for entry in raw {
+            let span = entry.span();
+            let origin = entry.into_inner();
+            let well_formed = origin == "null"
+                || origin.split_once("://").is_some_and(|(scheme, authority)| {
+                    matches!(scheme, "http" | "https")
+                        && !authority.is_empty()
+                        && !authority.contains(['/', '?', '#', '@'])
+                        && !authority.chars().any(char::is_whitespace)
+                });
+            if well_formed {
+                origins.push(origin);
+            } else {
+                self.error(
+                    span,
+                    "gateway.allowed_origins",
+                    format!(
+                        "`{origin}` is not an origin: write `https://host` or `http://host:port` \
+                         (no path), or `null`"
+                    ),
+                );
+            }
+        }
+        origins
+    }
+
     fn path(&self, p: &str) -> PathBuf {
         let p = Path::new(p);
         if p.is_absolute() {
@@ -361,6 +392,7 @@ impl Resolver<'_> {
                 "an agent must be allowed at least one session",
             ),
             allowed_hosts: raw.gateway.allowed_hosts,
+            allowed_origins: self.origins(raw.gateway.allowed_origins),
         };
         let store = self.store(raw.store, env);
         let ledger = self.ledger(raw.ledger, &store);

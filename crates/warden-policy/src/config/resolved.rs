@@ -250,6 +250,9 @@ pub struct GatewaySettings {
     pub upstream_timeout: Duration,
     pub max_concurrent_calls: usize,
     pub allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call `/mcp`. A request that carries any other `Origin` is
+    /// refused with 403; agents that are not browsers send none.
+    pub allowed_origins: Vec<String>,
     /// The connection limits of the HTTP front: what a client without a token can hold.
     pub limits: ConnectionLimits,
     /// MCP sessions one agent may hold open at once; one more is refused. rmcp closes a session
