@@ -5,15 +5,18 @@
 //! cloned handle, so no lock is held across a call.
 
 use crate::pipeline::Authorized;
+use rmcp::model::ProtocolVersion;
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
-use rmcp::service::{RoleClient, RunningService, ServiceError, ServiceExt};
+use rmcp::service::{
+    ClientLifecycleMode, ClientServiceExt, RoleClient, RunningService, ServiceError,
+};
 use rmcp::transport::{
     StreamableHttpClientTransport, TokioChildProcess,
     streamable_http_client::StreamableHttpClientTransportConfig,
 };
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use warden_policy::{ServerSpec, Transport};
+use warden_policy::{ServerSpec, Transport, UpstreamProtocol};
 
 type Client = RunningService<RoleClient, ()>;
 
@@ -177,7 +180,7 @@ impl McpUpstream {
                     .stderr(std::process::Stdio::inherit())
                     .spawn()
                     .map_err(|e| self.unavailable(format!("cannot start `{command}`: {e}")))?;
-                ().serve(transport).await.map_err(|e| self.failed(e))
+                self.open(transport).await
             }
             Transport::Http { url } => {
                 let http = http_client(self.timeout)
@@ -186,9 +189,31 @@ impl McpUpstream {
                     http,
                     StreamableHttpClientTransportConfig::with_uri(url.as_str()),
                 );
-                ().serve(transport).await.map_err(|e| self.failed(e))
+                self.open(transport).await
             }
         }
+    }
+
+    /// Opens the MCP connection in the server's protocol era ([`UpstreamProtocol`]).
+    async fn open<T, E, A>(&self, transport: T) -> Result<Client, UpstreamError>
+    where
+        T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let modern = vec![ProtocolVersion::V_2026_07_28];
+        let lifecycle = match self.spec.protocol {
+            UpstreamProtocol::Initialize => ClientLifecycleMode::Initialize,
+            UpstreamProtocol::Sessionless => ClientLifecycleMode::Discover {
+                preferred_versions: modern,
+            },
+            UpstreamProtocol::Auto => ClientLifecycleMode::Auto {
+                preferred_versions: modern,
+                legacy_version: None,
+            },
+        };
+        ().serve_with_lifecycle(transport, lifecycle)
+            .await
+            .map_err(|e| self.failed(e))
     }
 
     async fn tools(&self) -> Result<Vec<Tool>, UpstreamError> {

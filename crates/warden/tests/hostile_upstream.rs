@@ -60,7 +60,7 @@ impl ServerHandler for Hostile {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let id = request
             .arguments
@@ -73,9 +73,13 @@ impl ServerHandler for Hostile {
         // `inputResponses` here came from the agent, through warden.
         if id == "ALR-STATE" {
             let saw = format!(
-                "requestState: {:?}; inputResponses: {}",
+                "requestState: {:?}; inputResponses: {}; protocol: {}",
                 request.request_state,
-                request.input_responses.is_some()
+                request.input_responses.is_some(),
+                context
+                    .meta
+                    .protocol_version()
+                    .map_or("initialize".to_string(), |v| v.to_string())
             );
             return Ok(CallToolResult::success(vec![ContentBlock::text(saw)]).into());
         }
@@ -282,6 +286,8 @@ async fn a_request_state_an_agent_forges_never_reaches_the_upstream() {
         said.contains("requestState: None; inputResponses: false"),
         "{v}"
     );
+    // An HTTP upstream that offers the sessionless revision is spoken to in it.
+    assert!(said.contains("protocol: 2026-07-28"), "{v}");
 }
 
 /// An upstream that answers a call with `input_required` gets the agent an error: warden does

@@ -208,3 +208,93 @@ fn the_python_sdk_works_through_warden_over_http() {
 fn the_python_sdk_works_through_warden_over_stdio() {
     over_stdio(Sdk::Python);
 }
+
+/// A legacy-line MCP server (`@modelcontextprotocol/sdk` 1.x over Streamable HTTP), running
+/// until dropped; its URL.
+struct LegacyServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl LegacyServer {
+    fn start() -> Self {
+        use std::io::BufRead;
+        let dir = tests_dir().join("interop");
+        let mut child = Command::new("node")
+            .arg(dir.join("legacy-server.mjs"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("node must be installed");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        Self {
+            child,
+            url: line.trim().to_string(),
+        }
+    }
+}
+
+impl Drop for LegacyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lab_with_siem_at(url: &str, protocol: Option<&str>) -> Lab {
+    Lab::with_config(|c| {
+        let siem = "[servers.siem]\ncommand = \"@self\"\nargs = [\"lab\", \"server\", \"siem\", \"--state-dir\", \"{config_dir}/state/lab\"]\n";
+        assert!(c.contains(siem));
+        let protocol = protocol.map_or(String::new(), |p| format!("protocol = \"{p}\"\n"));
+        c.replace(
+            siem,
+            &format!("[servers.siem]\nurl = \"{url}\"\n{protocol}"),
+        )
+    })
+}
+
+/// warden probes an HTTP upstream for the sessionless revision and falls back to the handshake
+/// when the server knows only that: a legacy server behind warden keeps working.
+#[tokio::test]
+async fn a_legacy_http_upstream_is_reached_through_the_handshake() {
+    let legacy = LegacyServer::start();
+    let lab = lab_with_siem_at(&legacy.url, None);
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let r = agent
+        .call(
+            "siem.get_alert",
+            serde_json::json!({"alert_id": "ALR-2001"}),
+        )
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert!(
+        text(&r).contains("Alert ALR-2001 from a legacy server"),
+        "{}",
+        text(&r)
+    );
+}
+
+/// `protocol = "2026-07-28"` pins the sessionless revision: a server that does not offer it is
+/// not connected to, and the agent gets an error rather than a call in another era.
+#[tokio::test]
+async fn an_upstream_pinned_to_the_sessionless_revision_must_offer_it() {
+    let legacy = LegacyServer::start();
+    let lab = lab_with_siem_at(&legacy.url, Some("2026-07-28"));
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let r = agent
+        .call(
+            "siem.get_alert",
+            serde_json::json!({"alert_id": "ALR-2001"}),
+        )
+        .await;
+    let refused = match &r {
+        Err(_) => true,
+        Ok(r) => r.is_error == Some(true),
+    };
+    assert!(refused, "{r:?}");
+}

@@ -10,7 +10,7 @@
 //! `[servers.*]` and of `[inventory]`). A table is spanned where a problem belongs to it as a
 //! whole (a missing key, a bad id); a field, where the problem is its value.
 
-use super::resolved::{BudgetScope, MonitorSettings, ResultMode, ScreenSettings};
+use super::resolved::{BudgetScope, MonitorSettings, ResultMode, ScreenSettings, UpstreamProtocol};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
@@ -249,6 +249,9 @@ pub struct RawServer {
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     pub url: Option<Spanned<String>>,
+    /// How warden opens its MCP connection to this server (default: `auto` over HTTP,
+    /// `initialize` over stdio).
+    pub protocol: Option<UpstreamProtocol>,
     #[serde(default)]
     pub tools: BTreeMap<String, Spanned<RawTool>>,
 }

@@ -15,7 +15,7 @@ use super::resolved::{
     DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS_PER_AGENT, DEFAULT_PG_POOL_SIZE,
     DEFAULT_WRITE_BUDGET, GatewaySettings, Grant, LedgerConfig, PostgresLocation, ServerSpec,
-    StoreLocation, ToolSpec, Transport, default_budget_id,
+    StoreLocation, ToolSpec, Transport, UpstreamProtocol, default_budget_id,
 };
 use super::{ConfigError, ConfigErrors, line_of};
 use crate::engine::{ArgType, Engine, EngineSources};
@@ -598,7 +598,17 @@ impl Resolver<'_> {
                     },
                 );
             }
-            servers.insert(name.clone(), ServerSpec { name, transport });
+            let protocol = server
+                .protocol
+                .unwrap_or_else(|| UpstreamProtocol::default_for(&transport));
+            servers.insert(
+                name.clone(),
+                ServerSpec {
+                    name,
+                    transport,
+                    protocol,
+                },
+            );
         }
 
         let mut budgets = Vec::new();

@@ -350,10 +350,40 @@ pub enum Transport {
     },
 }
 
+/// How warden opens its MCP connection to an upstream: which protocol era it speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+pub enum UpstreamProtocol {
+    /// Ask `server/discover` first and speak the sessionless 2026-07-28 revision when the server
+    /// offers it; fall back to the `initialize` handshake when it answers as a legacy server.
+    #[serde(rename = "auto")]
+    Auto,
+    /// The `initialize` handshake only (revisions up to 2025-11-25). Right for a stdio server
+    /// that exits on any request before `initialize`.
+    #[serde(rename = "initialize")]
+    Initialize,
+    /// The sessionless 2026-07-28 revision only: a server that does not offer it fails to
+    /// connect.
+    #[serde(rename = "2026-07-28")]
+    Sessionless,
+}
+
+impl UpstreamProtocol {
+    /// What a server gets when its table names no `protocol`: a probe over HTTP, where a legacy
+    /// server answers it with an error; the handshake over stdio, where some legacy servers
+    /// exit on a request they do not know.
+    pub fn default_for(transport: &Transport) -> Self {
+        match transport {
+            Transport::Http { .. } => Self::Auto,
+            Transport::Stdio { .. } => Self::Initialize,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSpec {
     pub name: String,
     pub transport: Transport,
+    pub protocol: UpstreamProtocol,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
