@@ -165,7 +165,11 @@ impl ServerHandler for WardenServer {
     ) -> Result<CallToolResponse, ErrorData> {
         let (principal, session) = self.identity(&context)?;
         let Some(tool) = ToolName::parse(&request.name) else {
-            return Err(to_wire(CallError::UnknownTool(request.name.to_string())));
+            let refused = self
+                .gateway
+                .unknown_name(principal, session, request.name.to_string())
+                .await;
+            return Err(to_wire(refused));
         };
         let rationale = rationale(&context, &request);
         let call = ToolCall {

@@ -604,14 +604,41 @@ impl Gateway {
     }
 
     /// Records and watches a call to a tool that is not callable; the error the agent gets.
-    async fn unknown_tool(&self, config: &Config, mut call: ToolCall) -> CallError {
+    async fn unknown_tool(&self, config: &Config, call: ToolCall) -> CallError {
+        let asked = call.tool.to_string();
+        self.refuse_unknown(config, call, asked).await
+    }
+
+    /// A call whose tool name is not even `<server>.<tool>`: recorded and watched like a call to
+    /// any tool that does not exist, so no name an agent tries is off the record.
+    pub async fn unknown_name(
+        &self,
+        principal: warden_core::Principal,
+        session: warden_core::SessionId,
+        asked: String,
+    ) -> CallError {
+        let config = self.config();
+        let call = ToolCall {
+            principal,
+            session,
+            tool: ToolName::new("", ""),
+            args: serde_json::Map::new(),
+            rationale: None,
+        };
+        self.refuse_unknown(&config, call, asked).await
+    }
+
+    /// Records `asked` (cut to a bounded length: it is the agent's text) as a denial by the
+    /// built-in `unknown-tool` rule, and counts it in the monitor's denial burst.
+    async fn refuse_unknown(
+        &self,
+        config: &Config,
+        mut call: ToolCall,
+        asked: String,
+    ) -> CallError {
         /// Longer names are cut in the record: the name is the agent's text.
         const KEEP: usize = 128;
-        let asked = call.tool.to_string();
         let shown: String = asked.chars().take(KEEP).collect();
-        if shown != asked {
-            call.tool = ToolName::parse(&shown).unwrap_or(call.tool);
-        }
         let decision = Decision::builtin_deny(
             "unknown-tool",
             String::new(),
@@ -619,13 +646,13 @@ impl Gateway {
             format!("`{shown}` is not a tool this gateway offers"),
             config.engine.version(),
         );
-        // The arguments of a call to nothing are not kept.
+        // The arguments and reason of a call to nothing are not kept.
         call.args = serde_json::Map::new();
+        call.rationale = None;
         let now = self.now();
-        match self
-            .record(decision_event(&call, &decision, None, now))
-            .await
-        {
+        let mut event = decision_event(&call, &decision, None, now);
+        event.tool = Some(shown.clone());
+        match self.record(event).await {
             Ok(index) => {
                 self.watch(Observation {
                     time_ms: now,

@@ -60,6 +60,22 @@ async fn an_unlisted_tool_is_invisible_and_unknown() {
         assert!(err.to_string().contains("unknown tool"), "{tool}: {err}");
     }
     assert!(lab.received("edr").is_empty(), "nothing reached the EDR");
+    // Every name the agent tried is on the record, a name that is not even `server.tool` too:
+    // probing leaves a trace whatever the agent sends.
+    let tried: Vec<String> = lab
+        .events("decision")
+        .into_iter()
+        .filter(|e| e["rule"] == "unknown-tool" && e["decision"] == "deny")
+        .map(|e| e["tool"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for tool in [
+        "edr.list_hosts",
+        "edr.format_disk",
+        "nowhere.tool",
+        "no_namespace",
+    ] {
+        assert!(tried.iter().any(|t| t == tool), "{tool}: {tried:?}");
+    }
 }
 
 #[tokio::test]
