@@ -317,10 +317,26 @@ async fn probing_for_tools_is_recorded_and_trips_the_denial_burst() {
         "the arguments of a call to nothing are not kept"
     );
     let halts = h.store.active_halts().unwrap();
+    let halt = halts
+        .iter()
+        .find(|x| x.scope == "session:triage:probe")
+        .unwrap_or_else(|| panic!("{halts:?}"));
+    // The halt and its ledger step are stamped by the gateway's clock, not the machine's.
+    assert_eq!(halt.created_ms, h.clock.now_ms());
+    let steps = read_events(
+        h.store.as_ref(),
+        &EventFilter {
+            kind: Some("halt".into()),
+            ..EventFilter::default()
+        },
+    )
+    .unwrap();
     assert!(
-        halts.iter().any(|x| x.scope == "session:triage:probe"),
-        "{halts:?}"
+        steps.iter().all(|e| e.event.time_ms == h.clock.now_ms()),
+        "{:?}",
+        steps.iter().map(|e| e.event.time_ms).collect::<Vec<_>>()
     );
+    assert!(!steps.is_empty());
 }
 
 /// A used approval set back to `approved` in the database replays nothing: the ledger records
@@ -502,6 +518,7 @@ impl Harness {
             Step::Halt { agent } => {
                 let scope = warden_gateway::halt::Scope::Agent(AGENTS[agent].into());
                 let (store, audit) = (self.store.clone(), self.audit.clone());
+                let now = self.clock.now_ms();
                 tokio::task::spawn_blocking(move || {
                     warden_gateway::halt::set(
                         store.as_ref(),
@@ -510,6 +527,7 @@ impl Harness {
                         "dana",
                         "checking",
                         json!([]),
+                        now,
                     )
                 })
                 .await
@@ -519,6 +537,7 @@ impl Harness {
             Step::Resume { agent } => {
                 let scope = warden_gateway::halt::Scope::Agent(AGENTS[agent].into());
                 let (store, audit) = (self.store.clone(), self.audit.clone());
+                let now = self.clock.now_ms();
                 let _ = tokio::task::spawn_blocking(move || {
                     warden_gateway::halt::resume(
                         store.as_ref(),
@@ -526,6 +545,7 @@ impl Harness {
                         &scope,
                         "dana",
                         "ok",
+                        now,
                     )
                 })
                 .await

@@ -85,6 +85,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         &approver,
         &reason,
         serde_json::json!({"cli": true}),
+        warden_gateway::clock::system_now_ms(),
     )?;
     warden_gateway::AuditLog::shutdown(audit.as_ref())?;
     if set {
