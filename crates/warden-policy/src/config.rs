@@ -14,6 +14,7 @@ mod error;
 mod raw;
 mod resolve;
 mod resolved;
+mod secret;
 
 pub(crate) use error::line_of;
 pub use error::{ConfigError, ConfigErrors};
@@ -31,3 +32,4 @@ pub use resolved::{
     ReviewSettings, ScreenSettings, ServerSpec, StoreLocation, TaintedHighStakes, ToolSpec,
     Transport, UpstreamProtocol, default_budget_id,
 };
+pub use secret::{RawSecret, RawSecretFrom, Secret, SecretError, SecretSource};

@@ -11,6 +11,7 @@
 //! whole (a missing key, a bad id); a field, where the problem is its value.
 
 use super::resolved::{BudgetScope, MonitorSettings, ResultMode, ScreenSettings, UpstreamProtocol};
+use super::secret::RawSecret;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
@@ -246,9 +247,14 @@ pub struct RawServer {
     pub command: Option<String>,
     #[serde(default)]
     pub args: Vec<String>,
+    /// The stdio server's environment: each value written here, or `{ env = "VAR" }` /
+    /// `{ file = "path" }` to keep secrets out of the file.
     #[serde(default)]
-    pub env: BTreeMap<String, String>,
+    pub env: BTreeMap<String, RawSecret>,
     pub url: Option<Spanned<String>>,
+    /// HTTP headers sent to an HTTP server, each value as `env` takes it
+    /// (`Authorization = { env = "SPLUNK_TOKEN", prefix = "Bearer " }`).
+    pub headers: Option<Spanned<BTreeMap<String, RawSecret>>>,
     /// How warden opens its MCP connection to this server (default: `auto` over HTTP,
     /// `initialize` over stdio).
     pub protocol: Option<UpstreamProtocol>,

@@ -17,6 +17,7 @@ use super::resolved::{
     DEFAULT_WRITE_BUDGET, GatewaySettings, Grant, LedgerConfig, PostgresLocation, ServerSpec,
     StoreLocation, ToolSpec, Transport, UpstreamProtocol, default_budget_id,
 };
+use super::secret::{RawSecret, RawSecretFrom, SecretSource};
 use super::{ConfigError, ConfigErrors, line_of};
 use crate::engine::{ArgType, Engine, EngineSources};
 use sha2::{Digest, Sha256};
@@ -198,6 +199,51 @@ impl Resolver<'_> {
             }
         }
         origins
+    }
+
+    /// A header value or environment entry: where it comes from, checked (exactly one of `env`
+    /// and `file`; a literal without control characters). The value itself is read when warden
+    /// connects ([`SecretSource::read`]).
+    fn secret(
+        &mut self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        raw: RawSecret,
+    ) -> Option<SecretSource> {
+        match raw {
+            RawSecret::Literal(v) => {
+                if v.chars().any(|c| c.is_control() && c != '\t') {
+                    self.error(
+                        span,
+                        key,
+                        "a value with a line break or a control character",
+                    );
+                    return None;
+                }
+                Some(SecretSource::Literal(v))
+            }
+            RawSecret::From(RawSecretFrom {
+                env: Some(var),
+                file: None,
+                prefix,
+            }) if !var.trim().is_empty() => Some(SecretSource::Env { var, prefix }),
+            RawSecret::From(RawSecretFrom {
+                env: None,
+                file: Some(file),
+                prefix,
+            }) if !file.trim().is_empty() => Some(SecretSource::File {
+                path: self.path(&file),
+                prefix,
+            }),
+            RawSecret::From(_) => {
+                self.error(
+                    span,
+                    key,
+                    "give exactly one of `env = \"VAR\"` or `file = \"path\"` (and an optional `prefix`)",
+                );
+                None
+            }
+        }
     }
 
     fn path(&self, p: &str) -> PathBuf {
@@ -496,19 +542,37 @@ impl Resolver<'_> {
                     format!("server name `{name}` must be letters, digits, `_` or `-`"),
                 );
             }
+            let (headers_span, headers) = match server.headers {
+                Some(h) => (h.span(), h.into_inner()),
+                None => (table.clone(), BTreeMap::new()),
+            };
             let transport = match (server.command, server.url) {
                 (Some(command), None) => {
                     let dir = self.base.display().to_string();
                     let dir = if dir.is_empty() { ".".to_string() } else { dir };
                     let expand = |v: &String| v.replace("{config_dir}", &dir);
+                    if !headers.is_empty() {
+                        self.error(
+                            headers_span,
+                            &format!("{key}.headers"),
+                            "`headers` are for an HTTP server (`url`)",
+                        );
+                    }
+                    let mut env = BTreeMap::new();
+                    for (k, v) in server.env {
+                        let ekey = format!("{key}.env.{k}");
+                        if let Some(source) = self.secret(table.clone(), &ekey, v) {
+                            let source = match source {
+                                SecretSource::Literal(v) => SecretSource::Literal(expand(&v)),
+                                other => other,
+                            };
+                            env.insert(k, source);
+                        }
+                    }
                     Transport::Stdio {
                         command: expand(&command),
                         args: server.args.iter().map(expand).collect(),
-                        env: server
-                            .env
-                            .iter()
-                            .map(|(k, v)| (k.clone(), expand(v)))
-                            .collect(),
+                        env,
                     }
                 }
                 (None, Some(url)) => {
@@ -516,7 +580,36 @@ impl Resolver<'_> {
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
                         self.error(span, &key, format!("`{url}` is not an http(s) URL"));
                     }
-                    Transport::Http { url }
+                    if !server.env.is_empty() {
+                        self.error(
+                            table.clone(),
+                            &format!("{key}.env"),
+                            "`env` is for a stdio server (`command`); an HTTP server takes `headers`",
+                        );
+                    }
+                    let mut resolved = BTreeMap::new();
+                    for (name, v) in headers {
+                        let hkey = format!("{key}.headers.{name}");
+                        let token = !name.is_empty()
+                            && name.bytes().all(|b| {
+                                b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+                            });
+                        if !token {
+                            self.error(
+                                headers_span.clone(),
+                                &hkey,
+                                format!("`{name}` is not an HTTP header name"),
+                            );
+                            continue;
+                        }
+                        if let Some(source) = self.secret(headers_span.clone(), &hkey, v) {
+                            resolved.insert(name, source);
+                        }
+                    }
+                    Transport::Http {
+                        url,
+                        headers: resolved,
+                    }
                 }
                 _ => {
                     self.error(

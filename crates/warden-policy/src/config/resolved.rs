@@ -5,6 +5,7 @@
 //! are compiled. The settings that need no resolution (the screen's thresholds, the monitor's
 //! triggers) are deserialised straight into their resolved type.
 
+use super::secret::SecretSource;
 use crate::engine::{ArgType, Engine};
 use crate::inventory::InventorySettings;
 use serde::Deserialize;
@@ -343,10 +344,13 @@ pub enum Transport {
     Stdio {
         command: String,
         args: Vec<String>,
-        env: BTreeMap<String, String>,
+        /// Read when the server is started, so a secret never sits in the config.
+        env: BTreeMap<String, SecretSource>,
     },
     Http {
         url: String,
+        /// Sent with every request; values read when warden connects.
+        headers: BTreeMap<String, SecretSource>,
     },
 }
 

@@ -144,6 +144,11 @@ impl Lab {
     }
 
     /// `serve` with `WARDEN_LOG` set to `filter`; its log lines are kept ([`Warden::wait_for_log`]).
+    /// Serves with `vars` added to warden's environment (and `filter` as its log level).
+    pub fn serve_with_env(&self, filter: &str, vars: &[(&str, &str)]) -> Warden {
+        Warden::start_with_env(&self.config(), filter, vars)
+    }
+
     pub fn serve_logging(&self, filter: &str) -> Warden {
         Warden::start_logging(&self.config(), filter)
     }
@@ -195,16 +200,23 @@ impl Warden {
     }
 
     pub fn start_logging(config: &Path, filter: &str) -> Self {
+        Self::start_with_env(config, filter, &[])
+    }
+
+    /// Starts warden with `vars` added to its environment.
+    pub fn start_with_env(config: &Path, filter: &str, vars: &[(&str, &str)]) -> Self {
         let mut child = Command::new(warden_bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--config"])
             .arg(config)
             .env("WARDEN_LOG", filter)
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let mut lines = BufReader::new(stderr).lines();
+        let mut before = Vec::new();
         let url = loop {
             let line = lines
                 .next()
@@ -213,9 +225,10 @@ impl Warden {
             if let Some(url) = line.strip_prefix("warden: listening on ") {
                 break url.to_string();
             }
+            before.push(line);
         };
-        // Keep draining stderr so warden never blocks on a full pipe; the lines are kept.
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        // Keep draining stderr so warden never blocks on a full pipe; every line is kept.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(before));
         let kept = log.clone();
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
