@@ -818,10 +818,7 @@ impl Gateway {
             args_digest: ArgsDigest::of(&call.args_value()).0,
             policy_version: decision.policy_version().to_string(),
             rule: decision.rule().to_string(),
-            approval: match decision.approval() {
-                Some(warden_policy::Approval::TwoPerson) => ApprovalKind::TwoPerson,
-                _ => ApprovalKind::Required,
-            },
+            approval: decision.approval().unwrap_or(ApprovalKind::Required),
             status: ApprovalStatus::Pending,
             rationale: call.rationale.clone(),
             category: decision.category().to_string(),
