@@ -29,5 +29,5 @@ pub use resolved::{
     DEFAULT_WRITE_BUDGET, DenialBurst, GatewaySettings, Grant, GrantKind, LedgerConfig,
     MonitorAction, MonitorSettings, NewCategory, PostgresLocation, Rate, ResultMode,
     ReviewSettings, ScreenSettings, ServerSpec, StoreLocation, TaintedHighStakes, ToolSpec,
-    Transport, default_budget_id,
+    Transport, WitnessConfig, default_budget_id,
 };

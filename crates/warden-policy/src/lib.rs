@@ -14,7 +14,8 @@ pub use config::{
     AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, CategoryReview, Config,
     ConfigError, ConfigErrors, ConnectionLimits, GatewaySettings, Grant, GrantKind, MonitorAction,
     MonitorSettings, PostgresLocation, ResultMode, ReviewSettings, ScreenSettings, ServerSpec,
-    StoreLocation, ToolSpec, Transport, default_budget_id, parse_duration, parse_expiry,
+    StoreLocation, ToolSpec, Transport, WitnessConfig, default_budget_id, parse_duration,
+    parse_expiry,
 };
 pub use engine::{
     Approval, ArgType, CallState, Decision, Engine, FloorLabel, OutboundState, floor_label,

@@ -183,6 +183,7 @@ fn open_gate(lab: &Lab) -> (warden_policy::Config, Arc<dyn Store>, warden_store:
             origin: config.ledger.origin.clone(),
             checkpoint_interval: config.ledger.checkpoint_interval,
             defer_within: warden_store::DEFER_WITHIN,
+            witnesses: Vec::new(),
         },
     )
     .unwrap();
