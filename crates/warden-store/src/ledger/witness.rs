@@ -81,17 +81,16 @@ impl CheckpointSink for CommandSink {
             .stdout(Stdio::null())
             .spawn()
             .map_err(|e| format!("`{program}`: {e}"))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(checkpoint.note.as_bytes())
-                .map_err(|e| format!("`{program}`: {e}"))?;
-        }
+        // Written, then the pipe closed, then waited for, whatever the write did: a program
+        // that exits without reading is reaped, and its exit status is the better error.
+        let written = child.stdin.take().map_or(Ok(()), |mut stdin| {
+            stdin.write_all(checkpoint.note.as_bytes())
+        });
         let status = child.wait().map_err(|e| format!("`{program}`: {e}"))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("`{program}` exited with {status}"))
+        if !status.success() {
+            return Err(format!("`{program}` exited with {status}"));
         }
+        written.map_err(|e| format!("`{program}`: {e}"))
     }
 }
 
@@ -252,4 +251,78 @@ pub fn check_published(
         }
     }
     Ok(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use warden_ledger::Hash;
+
+    fn checkpoint(size: u64) -> StoredCheckpoint {
+        StoredCheckpoint {
+            size,
+            root: Hash([size as u8; 32]),
+            note: format!("warden.test/ledger\n{size}\nroot\n\n— sig\n"),
+            time_ms: 1,
+        }
+    }
+
+    #[test]
+    fn a_file_witness_appends_one_line_per_checkpoint_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("published.jsonl");
+        let sink = FileSink(path.clone());
+        sink.publish(&checkpoint(3)).unwrap();
+        sink.publish(&checkpoint(5)).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+        assert_eq!(
+            read_published(&path).unwrap(),
+            [checkpoint(3).note, checkpoint(5).note]
+        );
+        std::fs::write(&path, "not json\n").unwrap();
+        assert!(read_published(&path).is_err(), "a damaged file is an error");
+    }
+
+    #[test]
+    fn a_command_witness_gets_the_note_on_stdin_and_a_failure_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("got");
+        let sink = CommandSink(vec![
+            "sh".into(),
+            "-c".into(),
+            format!("cat > '{}'", out.display()),
+        ]);
+        sink.publish(&checkpoint(7)).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), checkpoint(7).note);
+        let failing = CommandSink(vec!["sh".into(), "-c".into(), "exit 3".into()]);
+        assert!(
+            failing
+                .publish(&checkpoint(8))
+                .unwrap_err()
+                .contains("exited")
+        );
+        assert!(CommandSink(Vec::new()).publish(&checkpoint(9)).is_err());
+    }
+
+    #[derive(Debug, Default)]
+    struct Recorder(std::sync::Mutex<Vec<u64>>);
+
+    impl CheckpointSink for Recorder {
+        fn publish(&self, checkpoint: &StoredCheckpoint) -> Result<(), String> {
+            self.0.lock().unwrap().push(checkpoint.size);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_publisher_drains_its_queue_when_it_finishes() {
+        let recorder = Arc::new(Recorder::default());
+        let mut publisher = Publisher::start(vec![recorder.clone()]).unwrap();
+        for size in 1..=5 {
+            publisher.publish(&checkpoint(size));
+        }
+        publisher.finish();
+        assert_eq!(*recorder.0.lock().unwrap(), [1, 2, 3, 4, 5]);
+    }
 }
