@@ -113,6 +113,7 @@ async fn harness() -> Harness {
                 origin: "warden.test/pipeline".into(),
                 checkpoint_interval: Duration::from_secs(3600),
                 defer_within: warden_store::DEFER_WITHIN,
+                witnesses: Vec::new(),
             },
         )
         .unwrap(),

@@ -30,6 +30,6 @@ pub use resolved::{
     DEFAULT_WRITE_BUDGET, DenialBurst, GatewaySettings, Grant, GrantKind, LedgerConfig,
     MonitorAction, MonitorSettings, NewCategory, PostgresLocation, Rate, ResultMode,
     ReviewSettings, ScreenSettings, ServerSpec, StoreLocation, TaintedHighStakes, ToolSpec,
-    Transport, UpstreamProtocol, default_budget_id,
+    Transport, UpstreamProtocol, WitnessConfig, default_budget_id,
 };
 pub use secret::{RawSecret, RawSecretFrom, Secret, SecretError, SecretSource};

@@ -15,7 +15,7 @@ pub use config::{
     ConfigError, ConfigErrors, ConnectionLimits, GatewaySettings, Grant, GrantKind, MonitorAction,
     MonitorSettings, PostgresLocation, ResultMode, ReviewSettings, ScreenSettings, Secret,
     SecretError, SecretSource, ServerSpec, StoreLocation, ToolSpec, Transport, UpstreamProtocol,
-    default_budget_id, parse_duration, parse_expiry,
+    WitnessConfig, default_budget_id, parse_duration, parse_expiry,
 };
 pub use engine::{
     Approval, ArgType, CallState, Decision, Engine, FloorLabel, OutboundState, floor_label,

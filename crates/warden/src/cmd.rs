@@ -22,7 +22,8 @@ use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;
 use warden_gateway::{AuditLog, Gateway};
-use warden_policy::{Config, StoreLocation};
+use warden_policy::{Config, StoreLocation, WitnessConfig};
+use warden_store::ledger::{CheckpointSink, CommandSink, FileSink};
 use warden_store::{Ledger, LedgerSettings, PostgresOptions, PostgresStore, SqliteStore, Store};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -83,6 +84,17 @@ pub fn open_ledger(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc
         origin: config.ledger.origin.clone(),
         checkpoint_interval: config.ledger.checkpoint_interval,
         defer_within: warden_store::DEFER_WITHIN,
+        witnesses: config
+            .ledger
+            .witnesses
+            .iter()
+            .map(|w| -> Arc<dyn CheckpointSink> {
+                match w {
+                    WitnessConfig::File(path) => Arc::new(FileSink(path.clone())),
+                    WitnessConfig::Command(command) => Arc::new(CommandSink(command.clone())),
+                }
+            })
+            .collect(),
     };
     let ledger = Ledger::open(store, &settings).context("cannot open the audit ledger")?;
     Ok(Arc::new(ledger))

@@ -211,6 +211,20 @@ pub struct RawLedger {
     pub origin: Option<Spanned<String>>,
     /// Seconds between checkpoints (only when the log grew); default 10.
     pub checkpoint_interval_secs: Option<Spanned<u64>>,
+    /// Where each signed checkpoint is published, so a removed tail can be caught by
+    /// comparing the store with what was published.
+    #[serde(default)]
+    pub witness: Vec<Spanned<RawWitness>>,
+}
+
+/// One place checkpoints are published: exactly one of `file` and `command`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWitness {
+    /// A file each signed checkpoint is appended to (one JSON line each).
+    pub file: Option<String>,
+    /// A program (and its arguments) given each signed checkpoint on its standard input.
+    pub command: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

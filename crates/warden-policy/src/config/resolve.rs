@@ -9,13 +9,13 @@ mod grants;
 mod inventory;
 mod review;
 
-use super::raw::{RawConfig, RawFloor, RawLedger, RawStore};
+use super::raw::{RawConfig, RawFloor, RawLedger, RawStore, RawWitness};
 use super::resolved::{
     AgentSpec, ArgSpec, Budget, BudgetScope, Config, ConnectionLimits, DEFAULT_BODY_TIMEOUT_SECS,
     DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS_PER_AGENT, DEFAULT_PG_POOL_SIZE,
     DEFAULT_WRITE_BUDGET, GatewaySettings, Grant, LedgerConfig, PostgresLocation, ServerSpec,
-    StoreLocation, ToolSpec, Transport, UpstreamProtocol, default_budget_id,
+    StoreLocation, ToolSpec, Transport, UpstreamProtocol, WitnessConfig, default_budget_id,
 };
 use super::secret::{RawSecret, RawSecretFrom, SecretSource};
 use super::{ConfigError, ConfigErrors, line_of};
@@ -369,10 +369,30 @@ impl Resolver<'_> {
                 "the checkpoint interval must be at least one second",
             );
         }
+        let mut witnesses = Vec::new();
+        for witness in raw.witness {
+            let span = witness.span();
+            match witness.into_inner() {
+                RawWitness {
+                    file: Some(file),
+                    command: None,
+                } => witnesses.push(WitnessConfig::File(self.path(&file))),
+                RawWitness {
+                    file: None,
+                    command: Some(command),
+                } if !command.is_empty() => witnesses.push(WitnessConfig::Command(command)),
+                _ => self.error(
+                    span,
+                    "ledger.witness",
+                    "a witness is exactly one of `file` and `command` (a non-empty list)",
+                ),
+            }
+        }
         LedgerConfig {
             key_path,
             origin,
             checkpoint_interval: Duration::from_secs(secs.max(1)),
+            witnesses,
         }
     }
 

@@ -303,6 +303,17 @@ pub struct LedgerConfig {
     /// The checkpoint origin, also the key's name.
     pub origin: String,
     pub checkpoint_interval: Duration,
+    /// Where each signed checkpoint is published.
+    pub witnesses: Vec<WitnessConfig>,
+}
+
+/// A place signed checkpoints are published, outside the store's reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WitnessConfig {
+    /// Appended, one JSON line (`{"size":…,"root":…,"note":…}`) per checkpoint.
+    File(PathBuf),
+    /// Run once per checkpoint with the signed note on its standard input.
+    Command(Vec<String>),
 }
 
 pub const DEFAULT_LEDGER_ORIGIN: &str = "warden.local/ledger";

@@ -21,10 +21,13 @@ use warden_store::ledger::{public_key_path, read_verifier};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// List events, oldest first, as JSON lines (redacted content reads "[redacted]")
+    /// List events, oldest first, as JSON lines (redacted content reads "[redacted]"; a leaf
+    /// whose bytes do not match its hash carries `"hash_mismatch": true`, a row whose index
+    /// columns disagree with its leaf `"column_mismatch"`)
     Show(show::Args),
     /// Check the whole ledger: leaf hashes and order, checkpoint signatures and consistency,
-    /// sealed content against its commitments. Exits non-zero on the first problem
+    /// sealed content against its commitments and missing content against redaction events,
+    /// index columns against their leaves, leaf MACs. Exits non-zero on any problem
     Verify(verify::Args),
     /// Print a C2SP tlog-proof that leaf N is in the log, against the latest checkpoint
     Prove(prove::Args),

@@ -48,6 +48,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         if let Some(o) = v.as_object_mut() {
             o.insert("index".into(), entry.index.into());
             o.insert("leaf_hash".into(), entry.leaf_hash.to_hex().into());
+            // What the reader must not trust: bytes that are not the ones the tree holds,
+            // columns that say something else than the leaf.
+            if entry.hash_mismatch {
+                o.insert("hash_mismatch".into(), true.into());
+            }
+            if !entry.column_mismatch.is_empty() {
+                o.insert("column_mismatch".into(), entry.column_mismatch.into());
+            }
         }
         println!("{v}");
     }
