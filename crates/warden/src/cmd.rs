@@ -3,8 +3,10 @@
 pub mod approvals;
 pub mod audit;
 pub mod bench;
+pub mod completions;
 pub mod db;
 pub mod halt;
+pub mod hash;
 pub mod lab;
 pub mod monitor;
 pub mod policy;
@@ -39,17 +41,23 @@ pub fn load_config(arg: &ConfigArg) -> anyhow::Result<Config> {
 }
 
 /// Checks that `approver` is a configured approver and `token` is theirs (digests compared, so
-/// timing reveals nothing useful).
+/// timing reveals nothing useful). No token at all is the caller's mistake, not a failed
+/// check, and says which variable to set.
 pub fn check_approver(config: &Config, approver: &str, token: Option<&str>) -> anyhow::Result<()> {
+    let Some(token) = token.filter(|t| !t.trim().is_empty()) else {
+        anyhow::bail!(
+            "no approver token: set `WARDEN_APPROVER_TOKEN` to the token of approver `{approver}` (or give --token)"
+        );
+    };
     let known = config
         .approvals
         .approvers
         .iter()
         .find(|x| x.id == approver)
         .and_then(|x| x.token_sha256.clone());
-    let presented = token.map(|t| warden_core::sha256_hex(t.trim().as_bytes()));
-    match (known, presented) {
-        (Some(k), Some(p)) if k == p => Ok(()),
+    let presented = warden_core::sha256_hex(token.trim().as_bytes());
+    match known {
+        Some(k) if k == presented => Ok(()),
         _ => anyhow::bail!("wrong approver or token"),
     }
 }

@@ -5,6 +5,7 @@
 
 mod cmd;
 mod embedded;
+mod output;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -64,10 +65,33 @@ enum Command {
     Lab(cmd::lab::Command),
     /// Measure what warden adds: the same MCP calls straight to a lab server and through warden
     Bench(cmd::bench::Args),
+    /// What the config stores for a secret read from stdin or a prompt: `hash token` or
+    /// `hash password`
+    Hash(cmd::hash::Args),
+    /// Print a shell completion script: `warden completions bash > …`
+    Completions(cmd::completions::Args),
+}
+
+impl Command {
+    /// Whether the command serves or runs upstream servers: a closed pipe to a child (or a
+    /// client) is an error to handle there, never a reason to die.
+    fn runs_servers(&self) -> bool {
+        matches!(
+            self,
+            Command::Serve(_)
+                | Command::Stdio(_)
+                | Command::Tools(_)
+                | Command::Lab(_)
+                | Command::Bench(_)
+        )
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !cli.command.runs_servers() {
+        output::die_on_closed_stdout();
+    }
     // Logs go to stderr: stdout is the MCP channel for `stdio` and the lab servers.
     // Colours only on a terminal: a log file or journal gets plain text.
     tracing_subscriber::fmt()
@@ -103,6 +127,8 @@ fn main() -> ExitCode {
             Command::Screen(a) => cmd::screen::run(a).await,
             Command::Lab(c) => cmd::lab::run(c).await,
             Command::Bench(a) => cmd::bench::run(a).await,
+            Command::Hash(a) => cmd::hash::run(a),
+            Command::Completions(a) => cmd::completions::run::<Cli>(a),
         }
     });
     match result {

@@ -4,6 +4,7 @@
 //! writer; only `redact`, which records a new leaf, opens the ledger itself.
 
 mod checkpoint;
+mod checkpoints;
 mod consistency;
 mod export;
 mod prove;
@@ -35,6 +36,8 @@ pub enum Command {
     Consistency(consistency::Args),
     /// Print the latest signed checkpoint
     Checkpoint(checkpoint::Args),
+    /// List the stored checkpoints: size, time, root (the sizes `consistency` takes)
+    Checkpoints(checkpoints::Args),
     /// Delete the sealed content (arguments, rationale) of leaf N; the leaf and all proofs stay
     /// valid, and the redaction is itself recorded
     Redact(redact::Args),
@@ -49,6 +52,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Prove(a) => prove::run(a),
         Command::Consistency(a) => consistency::run(a),
         Command::Checkpoint(a) => checkpoint::run(a),
+        Command::Checkpoints(a) => checkpoints::run(a),
         Command::Redact(a) => redact::run(a),
         Command::Export(a) => export::run(a),
     }

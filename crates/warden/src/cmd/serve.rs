@@ -38,8 +38,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         tools = available,
         "warden listening on http://{local}/mcp"
     );
-    // The line tests and scripts wait for; stable format.
-    eprintln!("warden: listening on http://{local}/mcp");
+    // The first line is the one tests and scripts wait for; stable format.
+    eprint!("{}", banner(local, args.config.config.is_none()));
 
     let control = Control::default();
     // SIGINT / SIGTERM stop; SIGHUP reloads the configuration from the same file.
@@ -66,4 +66,37 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _ = signals.await;
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `serve` tells the person who started it: where agents and approvers go and, for the
+/// bundled lab only, the demo credentials it was started with.
+fn banner(local: SocketAddr, lab: bool) -> String {
+    let mut text = format!(
+        "warden: listening on http://{local}/mcp\nwarden: approvers' console at http://{local}/console\n"
+    );
+    if lab {
+        text.push_str(
+            "warden: the bundled lab's demo credentials (never reuse them outside the lab):\n\
+             warden:   agents' bearer tokens: triage `lab-triage-token`, responder `lab-responder-token`\n\
+             warden:   approvers alice, bob, dana: console password `lab-<id>-password`, CLI token `lab-<id>-token` (WARDEN_APPROVER_TOKEN)\n",
+        );
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_banner_names_the_console_and_only_the_lab_names_its_tokens() {
+        let at: SocketAddr = "127.0.0.1:8700".parse().unwrap();
+        let lab = banner(at, true);
+        assert!(lab.starts_with("warden: listening on http://127.0.0.1:8700/mcp\n"));
+        assert!(lab.contains("console at http://127.0.0.1:8700/console"));
+        assert!(lab.contains("`lab-responder-token`"));
+        let own = banner(at, false);
+        assert!(own.contains("console at http://127.0.0.1:8700/console"));
+        assert!(!own.contains("lab-"), "{own}");
+    }
 }
