@@ -161,6 +161,11 @@ fn empty_listings_say_none_on_stdout_for_people_and_on_stderr_for_programs() {
         assert_eq!(out, "", "{json:?}: a pipe reads nothing");
         assert!(err.contains(none), "{json:?}: {err}");
     }
+    // `audit show` prints JSON lines only: an empty answer is said on stderr.
+    let (ok, out, err) = lab.cli(&["audit", "show", "--tool", "nowhere.nothing"]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "");
+    assert!(err.contains("no events match"), "{err}");
 }
 
 #[test]

@@ -43,6 +43,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             limit: a.limit,
         },
     )?;
+    if events.is_empty() {
+        // JSON lines on stdout stay clean for a pipe; the person at the terminal is told.
+        eprintln!("no events match");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut text = String::new();
     for entry in events {
         let mut v = serde_json::to_value(&entry.event)?;
         if let Some(o) = v.as_object_mut() {
@@ -57,7 +63,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 o.insert("column_mismatch".into(), entry.column_mismatch.into());
             }
         }
-        println!("{v}");
+        text.push_str(&v.to_string());
+        text.push('\n');
     }
+    crate::output::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
