@@ -246,3 +246,43 @@ fn a_secret_written_in_two_ways_or_a_bad_header_is_a_config_error() {
         assert!(err.contains(needle), "{headers}: {err}");
     }
 }
+
+/// A stdio upstream's environment entry read from a file: the child gets the value, the config
+/// holds only where it comes from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stdio_upstream_gets_its_environment_entry_from_a_file() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/interop/legacy-server.mjs")
+        .canonicalize()
+        .unwrap();
+    let lab = Lab::with_config(|c| {
+        let siem = "[servers.siem]\ncommand = \"@self\"\nargs = [\"lab\", \"server\", \"siem\", \"--state-dir\", \"{config_dir}/state/lab\"]\n";
+        assert!(c.contains(siem));
+        c.replace(
+            siem,
+            &format!(
+                "[servers.siem]\ncommand = \"node\"\nargs = [{:?}, \"stdio\"]\nenv = {{ SIEM_TOKEN = {{ file = \"siem.token\" }} }}\n",
+                script.display().to_string()
+            ),
+        )
+    });
+    std::fs::write(
+        lab.config().with_file_name("siem.token"),
+        format!("{SECRET}\n"),
+    )
+    .unwrap();
+    let warden = lab.serve();
+    let r = warden
+        .client(TRIAGE)
+        .await
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert!(
+        text(&r).contains(&format!("SIEM_TOKEN={SECRET}")),
+        "the child has the value: {}",
+        text(&r)
+    );
+    let config = std::fs::read_to_string(lab.config()).unwrap();
+    assert!(!config.contains(SECRET));
+}
