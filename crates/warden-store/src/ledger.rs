@@ -45,7 +45,7 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use warden_core::AuditEvent;
-use warden_ledger::{CheckpointError, CheckpointVerifier, LeafError, LeafKey, leaf};
+use warden_ledger::{CheckpointError, CheckpointVerifier, LeafColumns, LeafError, LeafKey, leaf};
 use writer::{Reply, Request, Writer};
 
 /// Leaves one group commit writes at most.
@@ -242,12 +242,7 @@ pub fn prepare(event: &AuditEvent) -> Result<NewLeaf, LeafError> {
     Ok(NewLeaf {
         bytes: encoded.bytes,
         hash: encoded.hash,
-        time_ms: event.time_ms,
-        kind: event.kind.map_or("unknown", |k| k.as_str()).to_owned(),
-        principal: event.principal.clone(),
-        session: event.session.clone(),
-        tool: event.tool.clone(),
-        decision: event.decision.clone(),
+        columns: LeafColumns::of(event),
         sealed: encoded.sealed,
     })
 }

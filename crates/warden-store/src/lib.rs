@@ -317,27 +317,9 @@ impl EventFilter {
 pub struct NewLeaf {
     pub bytes: Vec<u8>,
     pub hash: Hash,
-    pub time_ms: i64,
-    pub kind: String,
-    pub principal: Option<String>,
-    pub session: Option<String>,
-    pub tool: Option<String>,
-    pub decision: Option<String>,
+    /// The index columns stored beside the leaf, copied from its event.
+    pub columns: LeafColumns,
     pub sealed: Vec<SealedContent>,
-}
-
-impl NewLeaf {
-    /// The index columns stored beside the leaf.
-    pub fn columns(&self) -> LeafColumns {
-        LeafColumns {
-            time_ms: self.time_ms,
-            kind: self.kind.clone(),
-            principal: self.principal.clone(),
-            session: self.session.clone(),
-            tool: self.tool.clone(),
-            decision: self.decision.clone(),
-        }
-    }
 }
 
 /// A stored leaf with everything stored beside it: the MAC of the writer that appended it and

@@ -425,12 +425,13 @@ impl Store for PostgresStore {
                 idx.push(i);
                 bytes.push(l.bytes.as_slice());
                 hashes.push(l.hash.as_bytes().as_slice());
-                times.push(l.time_ms);
-                kinds.push(l.kind.as_str());
-                principals.push(l.principal.as_deref());
-                sessions.push(l.session.as_deref());
-                tools.push(l.tool.as_deref());
-                decisions.push(l.decision.as_deref());
+                let c = &l.columns;
+                times.push(c.time_ms);
+                kinds.push(c.kind.as_str());
+                principals.push(c.principal.as_deref());
+                sessions.push(c.session.as_deref());
+                tools.push(c.tool.as_deref());
+                decisions.push(c.decision.as_deref());
                 macs.push(key.mac(to_u64(i), &l.hash).as_bytes().to_vec());
                 if !l.sealed.is_empty() {
                     sealed_idx.push(i);

@@ -546,12 +546,12 @@ impl Store for SqliteStore {
                         idx,
                         l.bytes,
                         l.hash.as_bytes().as_slice(),
-                        l.time_ms,
-                        l.kind,
-                        l.principal,
-                        l.session,
-                        l.tool,
-                        l.decision,
+                        l.columns.time_ms,
+                        l.columns.kind,
+                        l.columns.principal,
+                        l.columns.session,
+                        l.columns.tool,
+                        l.columns.decision,
                         key.mac(to_u64(idx), &l.hash).as_bytes().as_slice()
                     ])?;
                     if !l.sealed.is_empty() {
@@ -980,12 +980,14 @@ mod tests {
         NewLeaf {
             bytes: text.as_bytes().to_vec(),
             hash: leaf_hash(text.as_bytes()),
-            time_ms: 1,
-            kind: "decision".into(),
-            principal: None,
-            session: Some("s1".into()),
-            tool: None,
-            decision: None,
+            columns: LeafColumns {
+                time_ms: 1,
+                kind: "decision".into(),
+                principal: None,
+                session: Some("s1".into()),
+                tool: None,
+                decision: None,
+            },
             sealed: vec![SealedContent {
                 field: "args".into(),
                 salt: Salt([7; 32]),

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use warden_core::{AuditEvent, EventKind};
 use warden_ledger::leaf::REDACTED;
-use warden_ledger::{Hash, LeafKey, NoteSigner, leaf_hash, verify_tlog_proof};
+use warden_ledger::{Hash, LeafColumns, LeafKey, NoteSigner, leaf_hash, verify_tlog_proof};
 use warden_store::ledger::{
     ContentFinding, consistency, prove, read_events, read_leaf_key, read_range, verify_store,
 };
@@ -252,12 +252,14 @@ fn raw_leaf(text: &str) -> NewLeaf {
     NewLeaf {
         bytes: text.as_bytes().to_vec(),
         hash: leaf_hash(text.as_bytes()),
-        time_ms: 1,
-        kind: "decision".into(),
-        principal: Some("triage".into()),
-        session: Some("s1".into()),
-        tool: None,
-        decision: None,
+        columns: LeafColumns {
+            time_ms: 1,
+            kind: "decision".into(),
+            principal: Some("triage".into()),
+            session: Some("s1".into()),
+            tool: None,
+            decision: None,
+        },
         sealed: Vec::new(),
     }
 }
@@ -538,6 +540,7 @@ fn signed_ledger(b: &Backend, n: u64) -> (Arc<dyn Store>, warden_ledger::Checkpo
 /// is the literal stored as its MAC.
 fn forged_insert(b: &Backend, index: u64, event: &AuditEvent, mac: &str) -> String {
     let leaf = warden_store::ledger::prepare(event).unwrap();
+    let c = &leaf.columns;
     let text = |v: &Option<String>| v.as_ref().map_or("NULL".into(), |t| format!("'{t}'"));
     format!(
         "INSERT INTO ledger_leaves (idx, leaf, leaf_hash, time_ms, kind, principal, session,
@@ -545,12 +548,12 @@ fn forged_insert(b: &Backend, index: u64, event: &AuditEvent, mac: &str) -> Stri
          VALUES ({index}, {}, {}, {}, '{}', {}, {}, {}, {}, {mac});",
         b.blob(&leaf.bytes),
         b.blob(leaf.hash.as_bytes()),
-        leaf.time_ms,
-        leaf.kind,
-        text(&leaf.principal),
-        text(&leaf.session),
-        text(&leaf.tool),
-        text(&leaf.decision),
+        c.time_ms,
+        c.kind,
+        text(&c.principal),
+        text(&c.session),
+        text(&c.tool),
+        text(&c.decision),
     )
 }
 
