@@ -18,13 +18,13 @@ use axum::response::{IntoResponse, Response};
 use common::*;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::{Arc, Mutex};
 
 const SECRET: &str = "splunk-7d1f0c2a9e4b";
@@ -43,16 +43,7 @@ impl ServerHandler for Siem {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let Value::Object(schema) = json!({"type": "object",
-            "properties": {"alert_id": {"type": "string"}}, "required": ["alert_id"]})
-        else {
-            unreachable!()
-        };
-        Ok(ListToolsResult::with_all_items(vec![Tool::new(
-            "get_alert",
-            "One SIEM alert by id.",
-            schema,
-        )]))
+        Ok(ListToolsResult::with_all_items(vec![get_alert_tool()]))
     }
 
     async fn call_tool(
@@ -103,14 +94,7 @@ async fn guarded_siem() -> (String, Seen) {
 
 /// The lab with its SIEM replaced by the guarded one, `headers` written in its table.
 fn lab_with_siem(url: &str, headers: &str) -> Lab {
-    Lab::with_config(|c| {
-        let siem = "[servers.siem]\ncommand = \"@self\"\nargs = [\"lab\", \"server\", \"siem\", \"--state-dir\", \"{config_dir}/state/lab\"]\n";
-        assert!(c.contains(siem));
-        c.replace(
-            siem,
-            &format!("[servers.siem]\nurl = \"{url}\"\nheaders = {headers}\n"),
-        )
-    })
+    Lab::with_siem(&format!("url = \"{url}\"\nheaders = {headers}\n"))
 }
 
 /// Whatever a person or the agent can read of warden: the ledger, `policy check`, the log.
@@ -255,17 +239,10 @@ async fn a_stdio_upstream_gets_its_environment_entry_from_a_file() {
         .join("../../tests/interop/legacy-server.mjs")
         .canonicalize()
         .unwrap();
-    let lab = Lab::with_config(|c| {
-        let siem = "[servers.siem]\ncommand = \"@self\"\nargs = [\"lab\", \"server\", \"siem\", \"--state-dir\", \"{config_dir}/state/lab\"]\n";
-        assert!(c.contains(siem));
-        c.replace(
-            siem,
-            &format!(
-                "[servers.siem]\ncommand = \"node\"\nargs = [{:?}, \"stdio\"]\nenv = {{ SIEM_TOKEN = {{ file = \"siem.token\" }} }}\n",
-                script.display().to_string()
-            ),
-        )
-    });
+    let lab = Lab::with_siem(&format!(
+        "command = \"node\"\nargs = [{:?}, \"stdio\"]\nenv = {{ SIEM_TOKEN = {{ file = \"siem.token\" }} }}\n",
+        script.display().to_string()
+    ));
     std::fs::write(
         lab.config().with_file_name("siem.token"),
         format!("{SECRET}\n"),

@@ -16,7 +16,6 @@ use common::*;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
     InputRequiredResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
-    Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -45,16 +44,7 @@ impl ServerHandler for Hostile {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let schema = json!({"type": "object",
-            "properties": {"alert_id": {"type": "string"}}, "required": ["alert_id"]});
-        let Value::Object(schema) = schema else {
-            unreachable!()
-        };
-        Ok(ListToolsResult::with_all_items(vec![Tool::new(
-            "get_alert",
-            "One SIEM alert by id.",
-            schema,
-        )]))
+        Ok(ListToolsResult::with_all_items(vec![get_alert_tool()]))
     }
 
     async fn call_tool(
@@ -130,11 +120,7 @@ async fn hostile_upstream() -> String {
 /// The example lab with its SIEM replaced by the hostile upstream.
 async fn lab_with_hostile_siem() -> Lab {
     let url = hostile_upstream().await;
-    Lab::with_config(|c| {
-        let siem = "[servers.siem]\ncommand = \"@self\"\nargs = [\"lab\", \"server\", \"siem\", \"--state-dir\", \"{config_dir}/state/lab\"]\n";
-        assert!(c.contains(siem));
-        c.replace(siem, &format!("[servers.siem]\nurl = \"{url}\"\n"))
-    })
+    Lab::with_siem(&format!("url = \"{url}\"\n"))
 }
 
 /// What the agent reads outside every data block of `text`.

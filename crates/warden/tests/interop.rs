@@ -244,15 +244,8 @@ impl Drop for LegacyServer {
 }
 
 fn lab_with_siem_at(url: &str, protocol: Option<&str>) -> Lab {
-    Lab::with_config(|c| {
-        let siem = "[servers.siem]\ncommand = \"@self\"\nargs = [\"lab\", \"server\", \"siem\", \"--state-dir\", \"{config_dir}/state/lab\"]\n";
-        assert!(c.contains(siem));
-        let protocol = protocol.map_or(String::new(), |p| format!("protocol = \"{p}\"\n"));
-        c.replace(
-            siem,
-            &format!("[servers.siem]\nurl = \"{url}\"\n{protocol}"),
-        )
-    })
+    let protocol = protocol.map_or(String::new(), |p| format!("protocol = \"{p}\"\n"));
+    Lab::with_siem(&format!("url = \"{url}\"\n{protocol}"))
 }
 
 /// warden probes an HTTP upstream for the sessionless revision and falls back to the handshake

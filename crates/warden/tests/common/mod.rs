@@ -85,6 +85,16 @@ impl Lab {
         Self { dir }
     }
 
+    /// The example with its SIEM served by something else: `table` is what follows the
+    /// `[servers.siem]` header (`url = "…"`, or a `command` with its `args` and `env`).
+    pub fn with_siem(table: &str) -> Self {
+        const LAB_SIEM: &str = "[servers.siem]\ncommand = \"@self\"\nargs = [\"lab\", \"server\", \"siem\", \"--state-dir\", \"{config_dir}/state/lab\"]\n";
+        Self::with_config(|c| {
+            assert!(c.contains(LAB_SIEM), "the example's SIEM table changed");
+            c.replace(LAB_SIEM, &format!("[servers.siem]\n{table}"))
+        })
+    }
+
     pub fn config(&self) -> PathBuf {
         self.dir.path().join("warden.toml")
     }
@@ -336,6 +346,16 @@ pub fn text(result: &CallToolResult) -> String {
         .filter_map(|c| c.as_text().map(|t| t.text.clone()))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `get_alert` as an in-test SIEM lists it: the name and argument the lab's config declares.
+pub fn get_alert_tool() -> rmcp::model::Tool {
+    let Value::Object(schema) = json!({"type": "object",
+        "properties": {"alert_id": {"type": "string"}}, "required": ["alert_id"]})
+    else {
+        unreachable!()
+    };
+    rmcp::model::Tool::new("get_alert", "One SIEM alert by id.", schema)
 }
 
 pub fn isolate(host: &str, incident: &str) -> Value {
