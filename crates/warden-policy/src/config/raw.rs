@@ -33,6 +33,9 @@ pub struct RawConfig {
     pub owners: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     pub agents: BTreeMap<String, Spanned<RawAgent>>,
+    /// Agents authenticated with OAuth 2.1 access tokens (JWTs) from the team's identity
+    /// provider, beside static tokens.
+    pub oauth: Option<Spanned<RawOAuth>>,
     pub stdio: Option<RawStdio>,
     #[serde(default)]
     pub servers: BTreeMap<String, Spanned<RawServer>>,
@@ -247,6 +250,39 @@ pub struct RawAgent {
     pub token_sha256: Option<Spanned<String>>,
     /// Name of an environment variable holding the bearer token itself.
     pub token_env: Option<Spanned<String>>,
+    /// The value of `[oauth] principal_claim` in access tokens that authenticate this agent.
+    pub oauth_subject: Option<Spanned<String>>,
+}
+
+/// `[oauth]`: warden as an OAuth 2.1 protected resource (RFC 9728) for its agents.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOAuth {
+    /// The authorization server's issuer identifier; a token's `iss` must equal it.
+    pub issuer: Spanned<String>,
+    /// A token's `aud` must contain this (warden's resource identifier at the IdP).
+    pub audience: Spanned<String>,
+    /// This resource's URL as agents reach it (RFC 9728 `resource`); default: `audience`.
+    pub resource: Option<Spanned<String>>,
+    /// Authorization servers named in the metadata; default: the issuer.
+    #[serde(default)]
+    pub authorization_servers: Vec<Spanned<String>>,
+    /// Where the issuer's signing keys are published (JWKS), fetched and cached.
+    pub jwks_url: Option<Spanned<String>>,
+    /// Or: a JWKS file, read at start.
+    pub jwks_file: Option<Spanned<String>>,
+    /// The claim that names the agent (default `sub`).
+    pub principal_claim: Option<Spanned<String>>,
+    /// Scopes every token must carry (in `scope` or `scp`).
+    #[serde(default)]
+    pub scopes: Vec<Spanned<String>>,
+    /// Signature algorithms accepted (default: every asymmetric one warden knows).
+    #[serde(default)]
+    pub algorithms: Vec<Spanned<String>>,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds (default 60).
+    pub leeway_secs: Option<Spanned<u64>>,
+    /// Seconds between fetches of `jwks_url` (default 300).
+    pub jwks_refresh_secs: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,6 +7,7 @@
 mod approvals;
 mod grants;
 mod inventory;
+mod oauth;
 mod review;
 
 use super::raw::{RawConfig, RawFloor, RawLedger, RawStore, RawWitness};
@@ -480,6 +481,7 @@ impl Resolver<'_> {
             .collect();
 
         let mut agents = Vec::new();
+        let mut subjects: BTreeMap<String, String> = BTreeMap::new();
         for (id, agent) in &raw.agents {
             let key = format!("agents.{id}");
             let table = agent.span();
@@ -496,6 +498,7 @@ impl Resolver<'_> {
                     Ok(bytes) => <[u8; 32]>::try_from(bytes.as_slice()).ok(),
                     Err(_) => None,
                 }
+                .map(Some)
                 .or_else(|| {
                     self.error(
                         hex_digest.span(),
@@ -506,7 +509,7 @@ impl Resolver<'_> {
                 }),
                 (None, Some(var)) => match env(var.get_ref()) {
                     Some(token) if !token.is_empty() => {
-                        Some(Sha256::digest(token.as_bytes()).into())
+                        Some(Some(Sha256::digest(token.as_bytes()).into()))
                     }
                     _ => {
                         self.error(
@@ -520,22 +523,54 @@ impl Resolver<'_> {
                         None
                     }
                 },
-                _ => {
+                (None, None) => Some(None),
+                (Some(_), Some(_)) => {
                     self.error(
-                        table,
+                        table.clone(),
                         &key,
-                        "give exactly one of `token_sha256` or `token_env`",
+                        "give one of `token_sha256` or `token_env`, not both",
                     );
                     None
                 }
             };
-            if let Some(token_sha256) = digest {
-                agents.push(AgentSpec {
+            let subject = agent.oauth_subject.as_ref().and_then(|s| {
+                let text = s.get_ref().as_str();
+                if raw.oauth.is_none() {
+                    self.error(
+                        s.span(),
+                        &key,
+                        "`oauth_subject` needs an `[oauth]` section saying which tokens to trust",
+                    );
+                    None
+                } else if text.trim().is_empty() {
+                    self.error(s.span(), &key, "`oauth_subject` is empty");
+                    None
+                } else if let Some(other) = subjects.insert(text.to_string(), id.clone()) {
+                    self.error(
+                        s.span(),
+                        &key,
+                        format!("agents `{other}` and `{id}` have the same `oauth_subject`"),
+                    );
+                    None
+                } else {
+                    Some(text.to_string())
+                }
+            });
+            match digest {
+                Some(None) if agent.oauth_subject.is_none() => self.error(
+                    table,
+                    &key,
+                    "give `token_sha256`, `token_env` or `oauth_subject` so the agent can authenticate",
+                ),
+                Some(token_sha256) => agents.push(AgentSpec {
                     principal: Principal(id.clone()),
                     token_sha256,
-                });
+                    oauth_subject: subject,
+                }),
+                None => {}
             }
         }
+        let oauth = raw.oauth.as_ref().and_then(|o| self.oauth(o));
         let approvals = self.approvals(&raw.approvals, &raw.approvers, &raw.agents, &owners, env);
         let stdio_agent = raw.stdio.map(|s| {
             let (span, agent) = (s.agent.span(), s.agent.into_inner());
@@ -927,6 +962,7 @@ impl Resolver<'_> {
                 ledger,
                 owners,
                 agents,
+                oauth,
                 stdio_agent,
                 servers,
                 tools,

@@ -552,15 +552,112 @@ impl ReviewSettings {
 #[derive(Clone)]
 pub struct AgentSpec {
     pub principal: Principal,
-    pub token_sha256: [u8; 32],
+    /// The SHA-256 of the agent's static bearer token, when it has one.
+    pub token_sha256: Option<[u8; 32]>,
+    /// The value of `[oauth] principal_claim` in the access tokens that authenticate it.
+    pub oauth_subject: Option<String>,
 }
 
 impl fmt::Debug for AgentSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AgentSpec")
             .field("principal", &self.principal)
-            .field("token_sha256", &"<redacted>")
+            .field("token_sha256", &self.token_sha256.map(|_| "<redacted>"))
+            .field("oauth_subject", &self.oauth_subject)
             .finish()
+    }
+}
+
+/// Where the issuer's signing keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksSource {
+    /// Fetched at start and every `jwks_refresh`, and again (at most once per refresh
+    /// interval's tenth) when a token names a key the cached set lacks.
+    Url(url::Url),
+    /// Read once at start.
+    File(PathBuf),
+}
+
+/// A JWT signature algorithm warden accepts. Only asymmetric ones exist here: with a shared
+/// secret, anyone who can check a token could mint one, and `none` is no signature at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JwtAlgorithm {
+    Rs256,
+    Rs384,
+    Rs512,
+    Ps256,
+    Ps384,
+    Ps512,
+    Es256,
+    Es384,
+    EdDsa,
+}
+
+impl JwtAlgorithm {
+    pub const ALL: [Self; 9] = [
+        Self::Rs256,
+        Self::Rs384,
+        Self::Rs512,
+        Self::Ps256,
+        Self::Ps384,
+        Self::Ps512,
+        Self::Es256,
+        Self::Es384,
+        Self::EdDsa,
+    ];
+
+    /// The JOSE name (`alg`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Rs384 => "RS384",
+            Self::Rs512 => "RS512",
+            Self::Ps256 => "PS256",
+            Self::Ps384 => "PS384",
+            Self::Ps512 => "PS512",
+            Self::Es256 => "ES256",
+            Self::Es384 => "ES384",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+/// `[oauth]`: agents that present a JWT access token from the team's identity provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthSettings {
+    pub issuer: String,
+    pub audience: String,
+    /// This protected resource's identifier (RFC 9728 `resource`).
+    pub resource: url::Url,
+    pub authorization_servers: Vec<String>,
+    pub jwks: JwksSource,
+    pub principal_claim: String,
+    pub required_scopes: Vec<String>,
+    pub algorithms: Vec<JwtAlgorithm>,
+    pub leeway: Duration,
+    pub jwks_refresh: Duration,
+}
+
+impl OAuthSettings {
+    /// Where the RFC 9728 metadata for `resource` is served: the well-known path inserted
+    /// between the host and the resource's path.
+    pub fn metadata_url(&self) -> String {
+        let mut origin = self.resource.clone();
+        origin.set_query(None);
+        origin.set_fragment(None);
+        let path = self.resource.path().trim_end_matches('/').to_string();
+        origin.set_path(&format!("/.well-known/oauth-protected-resource{path}"));
+        origin.to_string()
+    }
+
+    /// The metadata's path on warden itself.
+    pub fn metadata_path(&self) -> String {
+        let path = self.resource.path().trim_end_matches('/');
+        format!("/.well-known/oauth-protected-resource{path}")
     }
 }
 
@@ -574,6 +671,8 @@ pub struct Config {
     pub ledger: LedgerConfig,
     pub owners: BTreeMap<String, String>,
     pub agents: Vec<AgentSpec>,
+    /// Agents may also authenticate with JWT access tokens (`None`: static tokens only).
+    pub oauth: Option<OAuthSettings>,
     pub stdio_agent: Option<Principal>,
     pub servers: BTreeMap<String, ServerSpec>,
     pub tools: BTreeMap<ToolName, ToolSpec>,
@@ -625,6 +724,9 @@ impl Config {
         }
         if self.inventory != new.inventory {
             changed.push("inventory");
+        }
+        if self.oauth != new.oauth {
+            changed.push("oauth");
         }
         if self.gateway.listen != new.gateway.listen
             || self.gateway.max_concurrent_calls != new.gateway.max_concurrent_calls
