@@ -1,11 +1,14 @@
 // The official MCP TypeScript SDK as an agent would use it, against warden, in its default mode.
 // usage: node client.mjs SDK http URL TOKEN      (Streamable HTTP with a bearer token)
+//        node client.mjs v1 oauth URL ID:SECRET ISSUER (Streamable HTTP, the SDK's OAuth client
+//                                                 credentials flow: it finds the authorization
+//                                                 server from warden's 401 and metadata)
 //        node client.mjs SDK stdio WARDEN CONFIG (launches `warden stdio --config CONFIG`)
 // SDK is `v2` (`@modelcontextprotocol/client`, the current line, in its default mode: the
 // `initialize` handshake), `v2-auto` (the same package probing `server/discover`: the sessionless
 // 2026-07-28 revision) or `v1` (`@modelcontextprotocol/sdk`, the legacy line).
 // Prints one JSON object: the tools it saw and the results of a few calls.
-const [sdk, mode, target, extra] = process.argv.slice(2);
+const [sdk, mode, target, extra, issuer] = process.argv.slice(2);
 const lib =
   sdk.startsWith("v2")
     ? {
@@ -17,10 +20,21 @@ const lib =
         ...(await import("@modelcontextprotocol/sdk/client/streamableHttp.js")),
         ...(await import("@modelcontextprotocol/sdk/client/stdio.js")),
       };
+async function clientCredentials(idAndSecret, expectedIssuer) {
+  const { ClientCredentialsProvider } = await import(
+    "@modelcontextprotocol/sdk/client/auth-extensions.js"
+  );
+  const [clientId, clientSecret] = idAndSecret.split(":");
+  return new ClientCredentialsProvider({ clientId, clientSecret, expectedIssuer });
+}
 const transport =
   mode === "http"
     ? new lib.StreamableHTTPClientTransport(new URL(target), {
         requestInit: { headers: { Authorization: `Bearer ${extra}` } },
+      })
+    : mode === "oauth"
+    ? new lib.StreamableHTTPClientTransport(new URL(target), {
+        authProvider: await clientCredentials(extra, issuer),
       })
     : new lib.StdioClientTransport({ command: target, args: ["stdio", "--config", extra], stderr: "ignore" });
 

@@ -417,3 +417,150 @@ async fn unsafe_oauth_settings_are_refused_at_load() {
     let (ok, _, err) = lab.cli(&["policy", "check"]);
     assert!(!ok && err.contains("needs an `[oauth]` section"), "{err}");
 }
+
+/// The official TypeScript SDK's client-credentials flow, end to end: the SDK meets warden's
+/// 401, reads the resource metadata it names, finds the authorization server's metadata, gets
+/// a token for warden's resource (RFC 8707 `resource`) and calls through warden with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_typescript_sdk_finds_the_issuer_and_authenticates_with_client_credentials() {
+    let interop = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop");
+    assert!(
+        interop
+            .join("node_modules/@modelcontextprotocol/sdk")
+            .exists(),
+        "the MCP TypeScript SDK is not installed: run `npm ci --prefix tests/interop`"
+    );
+    // warden's own URL must be known to its config (it is the resource the token is for).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let resource = format!("http://127.0.0.1:{port}/mcp");
+    let ed = SigningKey::generate(&mut rand::rngs::OsRng);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let requested: Arc<std::sync::Mutex<Vec<Value>>> = Arc::default();
+    let app = {
+        let (issuer, ed, requested) = (issuer.clone(), ed.clone(), requested.clone());
+        let metadata = json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/authorize"),
+            "token_endpoint": format!("{issuer}/token"),
+            "jwks_uri": format!("{issuer}/jwks"),
+            "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+            "response_types_supported": ["token"],
+        });
+        let jwks = json!({"keys": [ed_jwk(&ed, "idp-ed-1")]});
+        axum::Router::new()
+            .route(
+                "/.well-known/oauth-authorization-server",
+                axum::routing::get(move || {
+                    let m = metadata.clone();
+                    async move { axum::Json(m) }
+                }),
+            )
+            .route(
+                "/jwks",
+                axum::routing::get(move || {
+                    let j = jwks.clone();
+                    async move { axum::Json(j) }
+                }),
+            )
+            .route(
+                "/token",
+                axum::routing::post(
+                    move |headers: axum::http::HeaderMap,
+                          axum::Form(form): axum::Form<
+                        std::collections::HashMap<String, String>,
+                    >| {
+                        let (issuer, ed, requested) =
+                            (issuer.clone(), ed.clone(), requested.clone());
+                        async move {
+                            requested.lock().unwrap().push(json!(form));
+                            let basic = headers
+                                .get("authorization")
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.strip_prefix("Basic "))
+                                .and_then(|b| {
+                                    base64::engine::general_purpose::STANDARD.decode(b).ok()
+                                })
+                                .map(|b| String::from_utf8(b).unwrap());
+                            if basic.as_deref() != Some("triage-client:s3cret")
+                                || form.get("grant_type").map(String::as_str)
+                                    != Some("client_credentials")
+                            {
+                                return (
+                                    axum::http::StatusCode::UNAUTHORIZED,
+                                    axum::Json(json!({"error": "invalid_client"})),
+                                );
+                            }
+                            let now = now_ms() / 1000;
+                            let claims = json!({
+                                "iss": issuer, "sub": "triage-client", "iat": now,
+                                "exp": now + 600, "scope": "mcp:tools",
+                                // The audience is the resource the client asked for.
+                                "aud": form.get("resource").cloned().unwrap_or_default(),
+                            });
+                            let mut header = Header::new(Algorithm::EdDSA);
+                            header.kid = Some("idp-ed-1".into());
+                            let der = ed.to_pkcs8_der().unwrap();
+                            let token = jsonwebtoken::encode(
+                                &header,
+                                &claims,
+                                &EncodingKey::from_ed_der(der.as_bytes()),
+                            )
+                            .unwrap();
+                            (
+                                axum::http::StatusCode::OK,
+                                axum::Json(json!({"access_token": token,
+                                                  "token_type": "Bearer", "expires_in": 600})),
+                            )
+                        }
+                    },
+                ),
+            )
+    };
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let lab = Lab::with_config(|c| {
+        c.replace(
+            "[agents.triage]\n",
+            "[agents.triage]\noauth_subject = \"triage-client\"\n",
+        ) + &format!(
+            "\n[oauth]\nissuer = \"{issuer}\"\naudience = \"{resource}\"\n\
+             jwks_url = \"{issuer}/jwks\"\nscopes = [\"mcp:tools\"]\n"
+        )
+    });
+    let w = lab.serve_at(&format!("127.0.0.1:{port}"));
+    assert_eq!(w.url, resource);
+    let issuer_arg = issuer.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let issuer = issuer_arg;
+        std::process::Command::new("node")
+            .arg(interop.join("client.mjs"))
+            .args(["v1", "oauth", &resource, "triage-client:s3cret", &issuer])
+            .output()
+            .expect("node must be installed")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["read"]["isError"], false, "{v}");
+    assert_eq!(v["forbidden"]["isError"], true, "{v}");
+    let requested = requested.lock().unwrap().clone();
+    assert_eq!(requested.len(), 1, "{requested:?}");
+    assert_eq!(requested[0]["resource"], w.url.as_str(), "{requested:?}");
+    let reads: Vec<Value> = lab
+        .events("decision")
+        .into_iter()
+        .filter(|e| e["tool"] == "siem.get_alert")
+        .collect();
+    assert_eq!(reads.len(), 1);
+    assert_eq!(reads[0]["principal"], "triage");
+}

@@ -163,6 +163,11 @@ impl Lab {
         Warden::start_logging(&self.config(), filter)
     }
 
+    /// `serve` on a given address (for a config that must name warden's own URL).
+    pub fn serve_at(&self, listen: &str) -> Warden {
+        Warden::start_at(&self.config(), "warn", &[], listen)
+    }
+
     /// Runs a `warden` subcommand against this lab's config; (status ok, stdout, stderr).
     pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
         self.run_cli(args, None)
@@ -215,8 +220,12 @@ impl Warden {
 
     /// Starts warden with `vars` added to its environment.
     pub fn start_with_env(config: &Path, filter: &str, vars: &[(&str, &str)]) -> Self {
+        Self::start_at(config, filter, vars, "127.0.0.1:0")
+    }
+
+    pub fn start_at(config: &Path, filter: &str, vars: &[(&str, &str)], listen: &str) -> Self {
         let mut child = Command::new(warden_bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .args(["serve", "--listen", listen, "--config"])
             .arg(config)
             .env("WARDEN_LOG", filter)
             .envs(vars.iter().copied())
