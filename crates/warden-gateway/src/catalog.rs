@@ -140,7 +140,7 @@ fn present(spec: &ToolSpec, upstream: &Tool) -> Tool {
         .or_else(|| upstream.description.as_ref().map(|d| d.to_string()))
         .unwrap_or_default();
     let mut tool = Tool::new(
-        spec.name.to_string(),
+        spec.wire_name.clone(),
         String::new(),
         upstream.input_schema.clone(),
     );

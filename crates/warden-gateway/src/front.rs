@@ -28,7 +28,7 @@ use rmcp::{ErrorData, ServerHandler, ServiceExt};
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, PoisonError};
 use tokio_util::sync::CancellationToken;
-use warden_core::{Principal, SessionId, ToolCall, ToolName};
+use warden_core::{Principal, SessionId, ToolCall};
 
 /// An agent identity established by the front, carried to the handler.
 #[derive(Debug, Clone)]
@@ -151,11 +151,22 @@ impl ServerHandler for WardenServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        self.identity(&context)?;
+        let (principal, _) = self.identity(&context)?;
         self.gateway.refresh_catalog().await;
-        Ok(ListToolsResult::with_all_items(
-            self.gateway.catalog.visible(),
-        ))
+        // Only what some rule could let this agent do: the rest does not exist for it.
+        let config = self.gateway.config();
+        let tools = self
+            .gateway
+            .catalog
+            .visible()
+            .into_iter()
+            .filter(|t| {
+                config
+                    .tool_called(&t.name)
+                    .is_some_and(|n| config.engine.could_allow(&principal, &n))
+            })
+            .collect();
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn call_tool(
@@ -164,7 +175,7 @@ impl ServerHandler for WardenServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let (principal, session) = self.identity(&context)?;
-        let Some(tool) = ToolName::parse(&request.name) else {
+        let Some(tool) = self.gateway.config().tool_called(&request.name) else {
             let refused = self
                 .gateway
                 .unknown_name(principal, session, request.name.to_string())
@@ -172,6 +183,7 @@ impl ServerHandler for WardenServer {
             return Err(to_wire(refused));
         };
         let rationale = rationale(&context, &request);
+        let asked = request.name.to_string();
         let call = ToolCall {
             principal,
             session,
@@ -179,11 +191,16 @@ impl ServerHandler for WardenServer {
             args: request.arguments.unwrap_or_default(),
             rationale,
         };
+        // An unknown tool is named as the agent named it, whichever form it used and whether
+        // the tool is missing or hidden from this agent: the answers are the same.
         self.gateway
             .pipeline(call)
             .await
             .map(Into::into)
-            .map_err(to_wire)
+            .map_err(|e| match e {
+                CallError::UnknownTool(_) => to_wire(CallError::UnknownTool(asked)),
+                other => to_wire(other),
+            })
     }
 }
 

@@ -308,6 +308,11 @@ impl Gateway {
         let Some(spec) = self.catalog.callable(&call.tool) else {
             return Err(self.unknown_tool(&config, call).await);
         };
+        // A tool no rule could ever let this agent call is not shown to it (`tools/list`). A
+        // call to it is decided and recorded like any other (the ledger, the shadow policy and
+        // the monitor see the denial and its rule), and answered as if the tool did not exist.
+        let hidden = (!config.engine.could_allow(&call.principal, &call.tool))
+            .then(|| call.tool.to_string());
 
         // 1b. Arguments in their canonical forms (addresses, URLs, host names normalised;
         //     entity ids resolved to the known id they name): what policy decides on is exactly
@@ -422,7 +427,7 @@ impl Gateway {
         // 8. Act on the decision. A new hold waits (up to `approvals.wait_secs`) for humans; an
         //    approval that arrives in time passes the same gate as a retry would.
         let authorized = match (recorded.value(), request_id) {
-            (Gate::Deny(decision), _) => return Ok(denied(decision)),
+            (Gate::Deny(decision), _) => return refused(decision, hidden),
             (Gate::Hold(decision), Some(id)) => {
                 let decision = decision.clone();
                 return self.await_humans(&config, call, &spec, decision, &id).await;
@@ -606,7 +611,9 @@ impl Gateway {
     /// Records and watches a call to a tool that is not callable; the error the agent gets.
     async fn unknown_tool(&self, config: &Config, call: ToolCall) -> CallError {
         let asked = call.tool.to_string();
-        self.refuse_unknown(config, call, asked).await
+        let shown: String = asked.chars().take(128).collect();
+        let reason = format!("`{shown}` is not a tool this gateway offers");
+        self.refuse_unknown(config, call, asked, reason).await
     }
 
     /// A call whose tool name is not even `<server>.<tool>`: recorded and watched like a call to
@@ -625,7 +632,9 @@ impl Gateway {
             args: serde_json::Map::new(),
             rationale: None,
         };
-        self.refuse_unknown(&config, call, asked).await
+        let shown: String = asked.chars().take(128).collect();
+        let reason = format!("`{shown}` is not a tool this gateway offers");
+        self.refuse_unknown(&config, call, asked, reason).await
     }
 
     /// Records `asked` (cut to a bounded length: it is the agent's text) as a denial by the
@@ -635,6 +644,7 @@ impl Gateway {
         config: &Config,
         mut call: ToolCall,
         asked: String,
+        reason: String,
     ) -> CallError {
         /// Longer names are cut in the record: the name is the agent's text.
         const KEEP: usize = 128;
@@ -643,7 +653,7 @@ impl Gateway {
             "unknown-tool",
             String::new(),
             String::new(),
-            format!("`{shown}` is not a tool this gateway offers"),
+            reason,
             config.engine.version(),
         );
         // The arguments and reason of a call to nothing are not kept.
@@ -1233,6 +1243,15 @@ fn budget_denial(
         format!("budget `{exhausted}` is used up for this window{unspent}"),
         decision.policy_version(),
     )
+}
+
+/// A denial as the agent gets it: a tool error naming the rule, or, for a tool the agent is
+/// not shown, the error a tool that does not exist gets.
+fn refused(d: &Decision, hidden: Option<String>) -> Result<CallToolResult, CallError> {
+    match hidden {
+        Some(name) => Err(CallError::UnknownTool(name)),
+        None => Ok(denied(d)),
+    }
 }
 
 fn denied(d: &Decision) -> CallToolResult {

@@ -178,13 +178,15 @@ async fn sighup_reloads_the_policy_and_records_both_hashes() {
     assert_eq!(applied["detail"]["old"], old.as_str());
     let new = applied["detail"]["new"].as_str().unwrap();
     assert_ne!(new, old);
-    let r = triage
+    // A rule that forbids every call of the tool takes it out of sight: the agent is told
+    // it does not exist, and the record names the rule that denied it.
+    let refused = triage
         .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
         .await
-        .unwrap();
-    assert_eq!(r.is_error, Some(true));
-    assert!(text(&r).contains("no-alert-reads"), "{}", text(&r));
+        .unwrap_err();
+    assert!(refused.to_string().contains("unknown tool"), "{refused}");
     let last = events(&lab, "decision").pop().unwrap();
+    assert_eq!(last["rule"], "no-alert-reads", "{last}");
     assert_eq!(last["policy_version"], new);
 }
 
@@ -441,10 +443,11 @@ async fn the_sample_is_reproducible_from_its_checkpoint_and_verdicts_reach_the_r
                 .await
                 .unwrap();
         }
-        triage
+        // A tool triage is not shown: refused as unknown, and recorded as a denial.
+        let refused = triage
             .call("edr.isolate_host", isolate("ws-017", "INC-1042"))
-            .await
-            .unwrap();
+            .await;
+        assert!(refused.is_err(), "{refused:?}");
         // Stopping signs a last checkpoint over everything.
         stop(warden);
     }
@@ -596,9 +599,8 @@ async fn a_shadow_policy_is_recorded_and_never_changes_a_decision() {
     );
     let r = triage
         .call("edr.isolate_host", isolate("ws-017", "INC-1042"))
-        .await
-        .unwrap();
-    assert_eq!(r.is_error, Some(true), "the shadow's permit was enforced");
+        .await;
+    assert!(r.is_err(), "the shadow's permit was enforced: {r:?}");
     assert!(!lab.received("edr").contains(&"isolate_host".to_string()));
     // Where both agree nothing is recorded.
     let r = triage

@@ -107,13 +107,13 @@ fn check(sdk: Sdk, v: &Value) {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert!(names.contains(&"siem.get_alert"), "{names:?}");
-    assert!(names.contains(&"edr.isolate_host"), "{names:?}");
+    assert!(names.contains(&"siem__get_alert"), "{names:?}");
+    assert!(names.contains(&"edr__isolate_host"), "{names:?}");
     let get_alert = v["tools"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|t| t["name"] == "siem.get_alert");
+        .find(|t| t["name"] == "siem__get_alert");
     assert_eq!(
         get_alert.unwrap()["readOnly"],
         true,

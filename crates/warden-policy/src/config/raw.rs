@@ -168,6 +168,9 @@ pub struct RawApprover {
 #[serde(deny_unknown_fields)]
 pub struct RawGateway {
     pub listen: Option<Spanned<String>>,
+    /// How tools are named to agents: a template with `{server}` and `{tool}` (default
+    /// `{server}__{tool}`, valid for every model API).
+    pub tool_names: Option<Spanned<String>>,
     pub max_request_bytes: Option<usize>,
     pub max_result_bytes: Option<usize>,
     pub upstream_timeout_secs: Option<u64>,

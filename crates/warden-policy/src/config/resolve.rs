@@ -9,6 +9,7 @@ mod grants;
 mod inventory;
 mod oauth;
 mod review;
+mod wire_names;
 
 use super::raw::{RawConfig, RawFloor, RawLedger, RawStore, RawWitness};
 use super::resolved::{
@@ -732,6 +733,7 @@ impl Resolver<'_> {
                     qualified.clone(),
                     ToolSpec {
                         name: qualified,
+                        wire_name: String::new(),
                         labels: ToolLabels {
                             effect: tool.effect,
                             reversible: tool.reversible,
@@ -758,6 +760,7 @@ impl Resolver<'_> {
                 },
             );
         }
+        let wire_names = self.wire_names(raw.gateway.tool_names.as_ref(), &mut tools);
 
         let mut budgets = Vec::new();
         // Each configured budget's id, with its key and where it is written.
@@ -966,6 +969,7 @@ impl Resolver<'_> {
                 stdio_agent,
                 servers,
                 tools,
+                wire_names,
                 budgets,
                 approvals,
                 monitor: raw.monitor.clone(),

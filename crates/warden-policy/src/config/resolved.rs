@@ -410,6 +410,8 @@ pub struct ArgSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolSpec {
     pub name: ToolName,
+    /// The name agents see and call it by (`[gateway] tool_names`).
+    pub wire_name: String,
     pub labels: ToolLabels,
     pub args: BTreeMap<String, ArgSpec>,
     pub pin: Option<String>,
@@ -676,6 +678,8 @@ pub struct Config {
     pub stdio_agent: Option<Principal>,
     pub servers: BTreeMap<String, ServerSpec>,
     pub tools: BTreeMap<ToolName, ToolSpec>,
+    /// Each tool's name on the wire, to the tool.
+    pub wire_names: BTreeMap<String, ToolName>,
     pub budgets: Vec<Budget>,
     pub approvals: ApprovalSettings,
     pub monitor: MonitorSettings,
@@ -690,6 +694,10 @@ pub struct Config {
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
+
+/// Tool names agents see: `siem__get_alert`, valid for the Anthropic and OpenAI APIs
+/// (`^[a-zA-Z0-9_-]{1,64}$`).
+pub const DEFAULT_TOOL_NAMES: &str = "{server}__{tool}";
 
 impl Config {
     /// Why `new` cannot replace this configuration in a running warden, if it cannot: the
@@ -745,6 +753,17 @@ impl Config {
 
     pub fn tool(&self, name: &ToolName) -> Option<&ToolSpec> {
         self.tools.get(name)
+    }
+
+    /// The tool an agent means by `name`: its name on the wire, or its qualified name
+    /// `<server>.<tool>` (what policies, the ledger and the console call it). `None` when
+    /// `name` is neither form; a well-formed name of a tool that does not exist is returned
+    /// as such, and the catalog refuses it.
+    pub fn tool_called(&self, name: &str) -> Option<ToolName> {
+        self.wire_names
+            .get(name)
+            .cloned()
+            .or_else(|| ToolName::parse(name))
     }
 
     /// This configuration deciding with the entities `text` (a live inventory, named `origin`
