@@ -276,7 +276,7 @@ async fn tools_are_listed_with_only_what_the_pin_covers() {
         assert_eq!(t.title, None, "{}", t.name);
         assert_eq!(t.output_schema, None, "{}", t.name);
         assert_eq!(t.meta, None, "{}", t.name);
-        assert!(t.name.contains('.'), "namespaced: {}", t.name);
+        assert!(t.name.contains("__"), "namespaced: {}", t.name);
     }
 }
 

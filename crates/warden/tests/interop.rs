@@ -166,7 +166,14 @@ fn over_http(sdk: Sdk) {
 }
 
 fn over_stdio(sdk: Sdk) {
-    let lab = Lab::new();
+    // The responder, as over HTTP: the agent that may ask to isolate, and so sees the tool.
+    let lab = Lab::with_config(|c| {
+        assert!(c.contains("[stdio]\nagent = \"triage\""));
+        c.replace(
+            "[stdio]\nagent = \"triage\"",
+            "[stdio]\nagent = \"responder\"",
+        )
+    });
     let config = lab.config();
     let v = sdk_client(sdk, &["stdio", warden_bin(), config.to_str().unwrap()]);
     check(sdk, &v);

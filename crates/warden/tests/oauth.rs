@@ -552,7 +552,13 @@ async fn the_typescript_sdk_finds_the_issuer_and_authenticates_with_client_crede
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["read"]["isError"], false, "{v}");
-    assert_eq!(v["forbidden"]["isError"], true, "{v}");
+    // Triage is not shown the isolation at all.
+    assert!(
+        v["forbidden"]["protocolError"]
+            .as_str()
+            .is_some_and(|e| e.contains("unknown tool")),
+        "{v}"
+    );
     let requested = requested.lock().unwrap().clone();
     assert_eq!(requested.len(), 1, "{requested:?}");
     assert_eq!(requested[0]["resource"], w.url.as_str(), "{requested:?}");
