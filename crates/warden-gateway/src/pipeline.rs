@@ -134,8 +134,11 @@ pub struct Gateway {
     /// sees one configuration from start to end.
     config: RwLock<Arc<Config>>,
     pub store: Arc<dyn Store>,
+    /// The audit log, counted on its way (`metrics::Metered`).
     pub audit: Arc<dyn AuditLog>,
     pub catalog: Arc<Catalog>,
+    /// Prometheus metrics (`metrics.rs`), served by `server::metrics` when configured.
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub screening: Screening,
     /// For webhooks.
     pub(crate) http: reqwest::Client,
@@ -193,7 +196,11 @@ impl Gateway {
             .into_iter()
             .map(|u| (u.name().to_string(), u))
             .collect();
+        let metrics = Arc::new(crate::metrics::Metrics::new(&config));
+        let audit: Arc<dyn AuditLog> =
+            Arc::new(crate::metrics::Metered::new(audit, metrics.clone()));
         Arc::new(Self {
+            metrics,
             catalog: Arc::new(Catalog::new(config.tools.values().cloned())),
             in_flight: Semaphore::new(config.gateway.max_concurrent_calls),
             screening: Screening::new(config.screen.clone()),
@@ -232,6 +239,7 @@ impl Gateway {
 
     /// Puts `config` in force for every call that starts from now on.
     pub(crate) fn put_config(&self, config: Arc<Config>) {
+        self.metrics.configure(&config);
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
     }
 
@@ -859,7 +867,14 @@ impl Gateway {
                 });
             }
         };
-        upstream.call(authorized).await
+        let started = Instant::now();
+        let answered = upstream.call(authorized).await;
+        self.metrics.upstream(
+            server,
+            started.elapsed().as_secs_f64(),
+            answered.as_ref().err(),
+        );
+        answered
     }
 
     /// Re-reads every upstream's tool list and checks each configured tool against its pin.

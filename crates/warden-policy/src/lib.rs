@@ -12,10 +12,10 @@ pub mod table;
 pub use config::ArgSpec;
 pub use config::{
     AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, CategoryReview, Config,
-    ConfigError, ConfigErrors, ConnectionLimits, GatewaySettings, Grant, GrantKind, MonitorAction,
-    MonitorSettings, PostgresLocation, ResultMode, ReviewSettings, ScreenSettings, Secret,
-    SecretError, SecretSource, ServerSpec, StoreLocation, ToolSpec, Transport, UpstreamProtocol,
-    WitnessConfig, default_budget_id, parse_duration, parse_expiry,
+    ConfigError, ConfigErrors, ConnectionLimits, GatewaySettings, Grant, GrantKind,
+    MetricsSettings, MonitorAction, MonitorSettings, PostgresLocation, ResultMode, ReviewSettings,
+    ScreenSettings, Secret, SecretError, SecretSource, ServerSpec, StoreLocation, ToolSpec,
+    Transport, UpstreamProtocol, WitnessConfig, default_budget_id, parse_duration, parse_expiry,
 };
 pub use engine::{
     Approval, ArgType, CallState, Decision, Engine, FloorLabel, OutboundState, floor_label,
