@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
 use warden_core::{
     ApprovalKind, ApprovalStatus, ArgsDigest, AuditEvent, EventKind, Outcome, ToolCall, ToolName,
     sha256_hex,
@@ -287,6 +288,17 @@ impl Gateway {
     }
 
     /// One tool call, start to end. The stage order is the security argument; keep it here.
+    ///
+    /// A trace's span (`tools/call`, debug level) with a child span per stage; the decision,
+    /// its rule and its ledger index are recorded on it once the decision is durable.
+    #[tracing::instrument(name = "tools/call", level = "debug", skip_all, fields(
+        warden.tool = %call.tool,
+        warden.agent = %call.principal.0,
+        warden.session = %call.session.0,
+        warden.decision = tracing::field::Empty,
+        warden.rule = tracing::field::Empty,
+        warden.ledger_index = tracing::field::Empty,
+    ))]
     pub async fn pipeline(&self, mut call: ToolCall) -> Result<CallToolResult, CallError> {
         // One configuration for the whole call, even if a reload lands meanwhile.
         let config = self.config();
@@ -296,7 +308,11 @@ impl Gateway {
             .tools
             .get(&call.tool)
             .map(|t| t.labels.category.clone());
-        if let Some((halt, scope)) = self.halted(&call, category.as_deref()).await? {
+        if let Some((halt, scope)) = self
+            .halted(&call, category.as_deref())
+            .instrument(tracing::debug_span!("halt"))
+            .await?
+        {
             let decision = Decision::builtin_deny(
                 format!("halt:{scope}"),
                 halt.set_by.clone(),
@@ -304,8 +320,10 @@ impl Gateway {
                 format!("`{scope}` is halted: {}", halt.reason),
                 config.engine.version(),
             );
-            self.record(decision_event(&call, &decision, None, self.now()))
+            let index = self
+                .record(decision_event(&call, &decision, None, self.now()))
                 .await?;
+            on_span(&decision, index);
             return Ok(halted(&scope, &halt));
         }
 
@@ -326,7 +344,8 @@ impl Gateway {
         // 2a. Outbound: what the call would write (its `text` arguments) is screened before
         //     policy sees it, for links out or to lookalikes, instructions to agents, secrets.
         let texts: Vec<&str> = text_args(&spec, &call).collect();
-        let outbound = self.screening.outbound(texts.iter().copied());
+        let outbound = tracing::debug_span!("outbound")
+            .in_scope(|| self.screening.outbound(texts.iter().copied()));
         let text_length: usize = texts.iter().map(|t| t.chars().count()).sum();
 
         // 2b. Context: warden's state about this call, the agent's taint across its sessions.
@@ -338,17 +357,20 @@ impl Gateway {
         };
         let state = self
             .call_state(&config, &call, outbound_state(&outbound, text_length))
+            .instrument(tracing::debug_span!("context"))
             .await?;
 
         // 3. Policy: forbid > permit-with-approval > permit > default deny; then the floor: an
         //    allowed high-stakes or irreversible write is held unless an autonomy grant covers it.
-        let mut decision = config.engine.decide(
-            &call.principal,
-            &call.tool,
-            &call.args,
-            &call.session.0,
-            &state,
-        );
+        let mut decision = tracing::debug_span!("policy").in_scope(|| {
+            config.engine.decide(
+                &call.principal,
+                &call.tool,
+                &call.args,
+                &call.session.0,
+                &state,
+            )
+        });
 
         // 3a. Shadow: a policy set on trial decides too; only the difference is kept (below).
         let shadow = config.shadow.as_ref().and_then(|engine| {
@@ -385,7 +407,10 @@ impl Gateway {
         //      denied); a held call that humans approved — the ledger proves it, for exactly these
         //      arguments and this policy — is counted, then takes its approval, once.
         let now = self.now();
-        let gate = self.gate(&config, &call, &spec, decision, now).await?;
+        let gate = self
+            .gate(&config, &call, &spec, decision, now)
+            .instrument(tracing::debug_span!("gate"))
+            .await?;
         drop(deciding);
 
         // 6. Audit: the decision is durable before anything happens.
@@ -396,7 +421,11 @@ impl Gateway {
         };
         let mut event = decision_event(&call, gate.decision(), request_id.as_deref(), now);
         add_context_detail(&mut event, &state, &outbound);
-        let recorded = self.record_decision(&event, gate).await?;
+        let recorded = self
+            .record_decision(&event, gate)
+            .instrument(tracing::debug_span!("audit"))
+            .await?;
+        on_span(recorded.value().decision(), recorded.index());
         if let Some(mut ev) = shadow {
             if let Some(d) = ev.detail.as_mut().and_then(|d| d.as_object_mut()) {
                 d.insert("decision_index".into(), json!(recorded.index()));
@@ -409,6 +438,7 @@ impl Gateway {
         if let (Gate::Hold(decision), Some(id)) = (recorded.value(), &request_id) {
             let evidence = context_evidence(&state, &outbound);
             self.hold(&config, &call, decision, id, &spec, evidence, now)
+                .instrument(tracing::debug_span!("hold"))
                 .await?;
         }
 
@@ -481,6 +511,7 @@ impl Gateway {
             Gate::Approved(..) | Gate::Deny(_) => self.record_decision(&event, gate).await?,
             Gate::Hold(_) | Gate::Allow(_) => return Ok(held(&decision, id)),
         };
+        on_span(recorded.value().decision(), recorded.index());
         let authorized = match recorded.value() {
             Gate::Approved(_, taken) => {
                 self.executed(taken, recorded.index(), true, self.now())
@@ -588,12 +619,19 @@ impl Gateway {
     ) -> Result<CallToolResult, CallError> {
         // 9. Forward, within the concurrency and time limits.
         let started = Instant::now();
-        let result = self.forward(&authorized).await;
+        let result = self
+            .forward(&authorized)
+            .instrument(tracing::debug_span!(
+                "upstream",
+                warden.server = %authorized.call().tool.server
+            ))
+            .await;
 
         // 10. Screen what came back (a result or an upstream's error: untrusted text either way),
         //     taint the agent and record a finding if it reads as an injection; audit the outcome.
         let answer = self
             .answer(config, &authorized, spec.results, result)
+            .instrument(tracing::debug_span!("screen"))
             .await?;
         let (result, digest, is_error) = (answer.result, answer.digest, answer.is_error);
         let mut outcome = AuditEvent::new(EventKind::Outcome, self.now());
@@ -1162,6 +1200,18 @@ fn context_evidence(state: &CallState, outbound: &OutboundReport) -> Vec<serde_j
         )));
     }
     out
+}
+
+/// The decision on the call's trace span, once it is durable at `index`.
+fn on_span(decision: &Decision, index: u64) {
+    let span = tracing::Span::current();
+    span.record("warden.decision", decision.outcome().as_str());
+    span.record("warden.rule", decision.rule());
+    // An integer attribute (a u64 would be exported as text).
+    span.record(
+        "warden.ledger_index",
+        i64::try_from(index).unwrap_or(i64::MAX),
+    );
 }
 
 pub(crate) fn digest_of(bytes: &[u8]) -> Option<String> {
