@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 use warden_core::{Principal, SessionId, ToolCall, ToolName};
 
 /// An agent identity established by the front, carried to the handler.
@@ -179,8 +180,15 @@ impl ServerHandler for WardenServer {
             args: request.arguments.unwrap_or_default(),
             rationale,
         };
+        // A W3C `traceparent` from the agent makes this call part of the agent's trace.
+        let span = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| self.gateway.request_span(&p.headers))
+            .unwrap_or_else(tracing::Span::none);
         self.gateway
             .pipeline(call)
+            .instrument(span)
             .await
             .map(Into::into)
             .map_err(to_wire)

@@ -162,7 +162,13 @@ pub struct Gateway {
     /// reads a count ("a sixth comment needs a human"), so that concurrent calls cannot all
     /// decide on the same count. The map is locked briefly; the per-agent lock is async.
     deciding: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Makes a span the child of the trace an agent's HTTP request names (W3C `traceparent`),
+    /// when the binary exports traces; unset, requests start their own traces.
+    trace_parent: std::sync::OnceLock<TraceParent>,
 }
+
+/// Sets a span's parent from an HTTP request's headers (the binary's OpenTelemetry propagator).
+pub type TraceParent = Arc<dyn Fn(&tracing::Span, &http::HeaderMap) + Send + Sync>;
 
 impl Gateway {
     pub fn new(config: Arc<Config>, store: Arc<dyn Store>, audit: Arc<dyn AuditLog>) -> Arc<Self> {
@@ -212,12 +218,28 @@ impl Gateway {
             config: RwLock::new(config),
             tightened: crate::review::Tightened::default(),
             deciding: Mutex::new(HashMap::new()),
+            trace_parent: std::sync::OnceLock::new(),
             inventory: crate::inventory::LiveInventory::new(clock.now_ms()),
             clock,
             store,
             audit,
             upstreams,
         })
+    }
+
+    /// How spans adopt the trace an agent's request names; set once, by the binary.
+    pub fn set_trace_parent(&self, parent: TraceParent) {
+        let _ = self.trace_parent.set(parent);
+    }
+
+    /// A span for a call that arrived with `headers`, in the agent's trace when the request
+    /// names one and traces are exported; `None` otherwise.
+    pub fn request_span(&self, headers: &http::HeaderMap) -> Option<tracing::Span> {
+        let parent = self.trace_parent.get()?;
+        headers.get("traceparent")?;
+        let span = tracing::debug_span!("mcp.request");
+        parent(&span, headers);
+        Some(span)
     }
 
     /// Now, by this gateway's clock.

@@ -44,3 +44,25 @@ where
 {
     tracing_opentelemetry::layer().with_tracer(provider.tracer("warden"))
 }
+
+/// Makes each tool call that arrives with a W3C `traceparent` header a part of that trace.
+pub fn adopt_agents_traces(gateway: &warden_gateway::Gateway) {
+    gateway.set_trace_parent(std::sync::Arc::new(|span, headers| {
+        use opentelemetry::propagation::TextMapPropagator as _;
+        use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+        let parent = opentelemetry_sdk::propagation::TraceContextPropagator::new()
+            .extract(&Headers(headers));
+        let _ = span.set_parent(parent);
+    }));
+}
+
+struct Headers<'a>(&'a axum::http::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}

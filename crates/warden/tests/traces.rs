@@ -135,3 +135,56 @@ async fn each_tool_call_is_one_trace_with_its_stages_and_its_decision() {
     // Two calls, two traces.
     assert_ne!(calls[0].trace_id, calls[1].trace_id);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_that_names_the_agents_trace_joins_it() {
+    use rmcp::service::ServiceExt;
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+    const PARENT: &str = "b7ad6b7169203331";
+    let (endpoint, spans) = receiver().await;
+    let lab = Lab::new();
+    let warden = lab.serve_with_env(
+        "warn",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+        ],
+    );
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "traceparent",
+        format!("00-{TRACE}-{PARENT}-01").parse().unwrap(),
+    );
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    let transport = StreamableHttpClientTransport::with_client(
+        http,
+        StreamableHttpClientTransportConfig::with_uri(warden.url.as_str()).auth_header(TRIAGE),
+    );
+    let agent = Client(().serve(transport).await.unwrap());
+    let r = agent
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+
+    let got = wait_for_calls(&spans, 1).await;
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let call = got.iter().find(|s| s.name == "tools/call").unwrap();
+    assert_eq!(
+        hex(&call.trace_id),
+        TRACE,
+        "the call is in the agent's trace"
+    );
+    // The call hangs under the agent's span, through warden's request span.
+    let request = got
+        .iter()
+        .find(|s| s.span_id == call.parent_span_id)
+        .expect("the call span's parent was exported");
+    assert_eq!(request.name, "mcp.request");
+    assert_eq!(hex(&request.parent_span_id), PARENT);
+}

@@ -19,6 +19,8 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let gateway = super::start(&args.config).await?;
+    #[cfg(feature = "otlp")]
+    crate::traces::adopt_agents_traces(&gateway);
     let addr = args.listen.unwrap_or(gateway.config().gateway.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
