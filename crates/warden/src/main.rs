@@ -107,16 +107,17 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn")),
         );
     #[cfg(feature = "otlp")]
-    let traces = match cli.command.runs_servers() && traces::wanted() {
-        true => match traces::provider() {
-            Ok(p) => Some(p),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-        false => None,
-    };
+    let traces =
+        match matches!(cli.command, Command::Serve(_) | Command::Stdio(_)) && traces::wanted() {
+            true => match traces::provider() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            false => None,
+        };
     #[cfg(feature = "otlp")]
     let spans = traces.as_ref().map(|p| {
         traces::layer(p).with_filter(
