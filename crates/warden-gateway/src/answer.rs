@@ -72,6 +72,8 @@ impl Gateway {
             }
         };
         if let Some(screened) = &screened {
+            self.metrics
+                .screened(&call.tool.to_string(), screened.report.verdict);
             self.taint_and_report(authorized, screened, digest.as_deref())
                 .await?;
         }

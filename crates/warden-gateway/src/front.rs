@@ -28,6 +28,7 @@ use rmcp::{ErrorData, ServerHandler, ServiceExt};
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, PoisonError};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 use warden_core::{Principal, SessionId, ToolCall};
 
 /// An agent identity established by the front, carried to the handler.
@@ -191,10 +192,17 @@ impl ServerHandler for WardenServer {
             args: request.arguments.unwrap_or_default(),
             rationale,
         };
+        // A W3C `traceparent` from the agent makes this call part of the agent's trace.
+        let span = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| self.gateway.request_span(&p.headers))
+            .unwrap_or_else(tracing::Span::none);
         // An unknown tool is named as the agent named it, whichever form it used and whether
         // the tool is missing or hidden from this agent: the answers are the same.
         self.gateway
             .pipeline(call)
+            .instrument(span)
             .await
             .map(Into::into)
             .map_err(|e| match e {

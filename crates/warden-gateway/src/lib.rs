@@ -10,6 +10,7 @@ pub mod front;
 pub mod gate;
 pub mod halt;
 pub mod inventory;
+pub mod metrics;
 pub mod monitor;
 pub mod notify;
 pub mod pipeline;

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
 use warden_core::{
     ApprovalKind, ApprovalStatus, ArgsDigest, AuditEvent, EventKind, Outcome, ToolCall, ToolName,
     sha256_hex,
@@ -134,8 +135,11 @@ pub struct Gateway {
     /// sees one configuration from start to end.
     config: RwLock<Arc<Config>>,
     pub store: Arc<dyn Store>,
+    /// The audit log, counted on its way (`metrics::Metered`).
     pub audit: Arc<dyn AuditLog>,
     pub catalog: Arc<Catalog>,
+    /// Prometheus metrics (`metrics.rs`), served by `server::metrics` when configured.
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub screening: Screening,
     /// For webhooks.
     pub(crate) http: reqwest::Client,
@@ -158,7 +162,13 @@ pub struct Gateway {
     /// reads a count ("a sixth comment needs a human"), so that concurrent calls cannot all
     /// decide on the same count. The map is locked briefly; the per-agent lock is async.
     deciding: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Makes a span the child of the trace an agent's HTTP request names (W3C `traceparent`),
+    /// when the binary exports traces; unset, requests start their own traces.
+    trace_parent: std::sync::OnceLock<TraceParent>,
 }
+
+/// Sets a span's parent from an HTTP request's headers (the binary's OpenTelemetry propagator).
+pub type TraceParent = Arc<dyn Fn(&tracing::Span, &http::HeaderMap) + Send + Sync>;
 
 impl Gateway {
     pub fn new(config: Arc<Config>, store: Arc<dyn Store>, audit: Arc<dyn AuditLog>) -> Arc<Self> {
@@ -193,7 +203,11 @@ impl Gateway {
             .into_iter()
             .map(|u| (u.name().to_string(), u))
             .collect();
+        let metrics = Arc::new(crate::metrics::Metrics::new(&config));
+        let audit: Arc<dyn AuditLog> =
+            Arc::new(crate::metrics::Metered::new(audit, metrics.clone()));
         Arc::new(Self {
+            metrics,
             catalog: Arc::new(Catalog::new(config.tools.values().cloned())),
             in_flight: Semaphore::new(config.gateway.max_concurrent_calls),
             screening: Screening::new(config.screen.clone()),
@@ -204,12 +218,28 @@ impl Gateway {
             config: RwLock::new(config),
             tightened: crate::review::Tightened::default(),
             deciding: Mutex::new(HashMap::new()),
+            trace_parent: std::sync::OnceLock::new(),
             inventory: crate::inventory::LiveInventory::new(clock.now_ms()),
             clock,
             store,
             audit,
             upstreams,
         })
+    }
+
+    /// How spans adopt the trace an agent's request names; set once, by the binary.
+    pub fn set_trace_parent(&self, parent: TraceParent) {
+        let _ = self.trace_parent.set(parent);
+    }
+
+    /// A span for a call that arrived with `headers`, in the agent's trace when the request
+    /// names one and traces are exported; `None` otherwise.
+    pub fn request_span(&self, headers: &http::HeaderMap) -> Option<tracing::Span> {
+        let parent = self.trace_parent.get()?;
+        headers.get("traceparent")?;
+        let span = tracing::debug_span!("mcp.request");
+        parent(&span, headers);
+        Some(span)
     }
 
     /// Now, by this gateway's clock.
@@ -232,6 +262,7 @@ impl Gateway {
 
     /// Puts `config` in force for every call that starts from now on.
     pub(crate) fn put_config(&self, config: Arc<Config>) {
+        self.metrics.configure(&config);
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
     }
 
@@ -279,6 +310,17 @@ impl Gateway {
     }
 
     /// One tool call, start to end. The stage order is the security argument; keep it here.
+    ///
+    /// A trace's span (`tools/call`, debug level) with a child span per stage; the decision,
+    /// its rule and its ledger index are recorded on it once the decision is durable.
+    #[tracing::instrument(name = "tools/call", level = "debug", skip_all, fields(
+        warden.tool = %call.tool,
+        warden.agent = %call.principal.0,
+        warden.session = %call.session.0,
+        warden.decision = tracing::field::Empty,
+        warden.rule = tracing::field::Empty,
+        warden.ledger_index = tracing::field::Empty,
+    ))]
     pub async fn pipeline(&self, mut call: ToolCall) -> Result<CallToolResult, CallError> {
         // One configuration for the whole call, even if a reload lands meanwhile.
         let config = self.config();
@@ -288,7 +330,11 @@ impl Gateway {
             .tools
             .get(&call.tool)
             .map(|t| t.labels.category.clone());
-        if let Some((halt, scope)) = self.halted(&call, category.as_deref()).await? {
+        if let Some((halt, scope)) = self
+            .halted(&call, category.as_deref())
+            .instrument(tracing::debug_span!("halt"))
+            .await?
+        {
             let decision = Decision::builtin_deny(
                 format!("halt:{scope}"),
                 halt.set_by.clone(),
@@ -296,8 +342,10 @@ impl Gateway {
                 format!("`{scope}` is halted: {}", halt.reason),
                 config.engine.version(),
             );
-            self.record(decision_event(&call, &decision, None, self.now()))
+            let index = self
+                .record(decision_event(&call, &decision, None, self.now()))
                 .await?;
+            on_span(&decision, index);
             return Ok(halted(&scope, &halt));
         }
 
@@ -323,7 +371,8 @@ impl Gateway {
         // 2a. Outbound: what the call would write (its `text` arguments) is screened before
         //     policy sees it, for links out or to lookalikes, instructions to agents, secrets.
         let texts: Vec<&str> = text_args(&spec, &call).collect();
-        let outbound = self.screening.outbound(texts.iter().copied());
+        let outbound = tracing::debug_span!("outbound")
+            .in_scope(|| self.screening.outbound(texts.iter().copied()));
         let text_length: usize = texts.iter().map(|t| t.chars().count()).sum();
 
         // 2b. Context: warden's state about this call, the agent's taint across its sessions.
@@ -335,17 +384,20 @@ impl Gateway {
         };
         let state = self
             .call_state(&config, &call, outbound_state(&outbound, text_length))
+            .instrument(tracing::debug_span!("context"))
             .await?;
 
         // 3. Policy: forbid > permit-with-approval > permit > default deny; then the floor: an
         //    allowed high-stakes or irreversible write is held unless an autonomy grant covers it.
-        let mut decision = config.engine.decide(
-            &call.principal,
-            &call.tool,
-            &call.args,
-            &call.session.0,
-            &state,
-        );
+        let mut decision = tracing::debug_span!("policy").in_scope(|| {
+            config.engine.decide(
+                &call.principal,
+                &call.tool,
+                &call.args,
+                &call.session.0,
+                &state,
+            )
+        });
 
         // 3a. Shadow: a policy set on trial decides too; only the difference is kept (below).
         let shadow = config.shadow.as_ref().and_then(|engine| {
@@ -382,7 +434,10 @@ impl Gateway {
         //      denied); a held call that humans approved — the ledger proves it, for exactly these
         //      arguments and this policy — is counted, then takes its approval, once.
         let now = self.now();
-        let gate = self.gate(&config, &call, &spec, decision, now).await?;
+        let gate = self
+            .gate(&config, &call, &spec, decision, now)
+            .instrument(tracing::debug_span!("gate"))
+            .await?;
         drop(deciding);
 
         // 6. Audit: the decision is durable before anything happens.
@@ -393,7 +448,11 @@ impl Gateway {
         };
         let mut event = decision_event(&call, gate.decision(), request_id.as_deref(), now);
         add_context_detail(&mut event, &state, &outbound);
-        let recorded = self.record_decision(&event, gate).await?;
+        let recorded = self
+            .record_decision(&event, gate)
+            .instrument(tracing::debug_span!("audit"))
+            .await?;
+        on_span(recorded.value().decision(), recorded.index());
         if let Some(mut ev) = shadow {
             if let Some(d) = ev.detail.as_mut().and_then(|d| d.as_object_mut()) {
                 d.insert("decision_index".into(), json!(recorded.index()));
@@ -406,6 +465,7 @@ impl Gateway {
         if let (Gate::Hold(decision), Some(id)) = (recorded.value(), &request_id) {
             let evidence = context_evidence(&state, &outbound);
             self.hold(&config, &call, decision, id, &spec, evidence, now)
+                .instrument(tracing::debug_span!("hold"))
                 .await?;
         }
 
@@ -478,6 +538,7 @@ impl Gateway {
             Gate::Approved(..) | Gate::Deny(_) => self.record_decision(&event, gate).await?,
             Gate::Hold(_) | Gate::Allow(_) => return Ok(held(&decision, id)),
         };
+        on_span(recorded.value().decision(), recorded.index());
         let authorized = match recorded.value() {
             Gate::Approved(_, taken) => {
                 self.executed(taken, recorded.index(), true, self.now())
@@ -585,12 +646,19 @@ impl Gateway {
     ) -> Result<CallToolResult, CallError> {
         // 9. Forward, within the concurrency and time limits.
         let started = Instant::now();
-        let result = self.forward(&authorized).await;
+        let result = self
+            .forward(&authorized)
+            .instrument(tracing::debug_span!(
+                "upstream",
+                warden.server = %authorized.call().tool.server
+            ))
+            .await;
 
         // 10. Screen what came back (a result or an upstream's error: untrusted text either way),
         //     taint the agent and record a finding if it reads as an injection; audit the outcome.
         let answer = self
             .answer(config, &authorized, spec.results, result)
+            .instrument(tracing::debug_span!("screen"))
             .await?;
         let (result, digest, is_error) = (answer.result, answer.digest, answer.is_error);
         let mut outcome = AuditEvent::new(EventKind::Outcome, self.now());
@@ -869,7 +937,14 @@ impl Gateway {
                 });
             }
         };
-        upstream.call(authorized).await
+        let started = Instant::now();
+        let answered = upstream.call(authorized).await;
+        self.metrics.upstream(
+            server,
+            started.elapsed().as_secs_f64(),
+            answered.as_ref().err(),
+        );
+        answered
     }
 
     /// Re-reads every upstream's tool list and checks each configured tool against its pin.
@@ -1157,6 +1232,18 @@ fn context_evidence(state: &CallState, outbound: &OutboundReport) -> Vec<serde_j
         )));
     }
     out
+}
+
+/// The decision on the call's trace span, once it is durable at `index`.
+fn on_span(decision: &Decision, index: u64) {
+    let span = tracing::Span::current();
+    span.record("warden.decision", decision.outcome().as_str());
+    span.record("warden.rule", decision.rule());
+    // An integer attribute (a u64 would be exported as text).
+    span.record(
+        "warden.ledger_index",
+        i64::try_from(index).unwrap_or(i64::MAX),
+    );
 }
 
 pub(crate) fn digest_of(bytes: &[u8]) -> Option<String> {

@@ -9,6 +9,7 @@
 //! connections are open.
 
 mod connections;
+pub mod metrics;
 
 pub(crate) use connections::BodyTimedOut;
 

@@ -13,10 +13,10 @@ pub use config::ArgSpec;
 pub use config::{
     AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, CategoryReview, Config,
     ConfigError, ConfigErrors, ConnectionLimits, GatewaySettings, Grant, GrantKind, JwksSource,
-    JwtAlgorithm, MonitorAction, MonitorSettings, OAuthSettings, PostgresLocation, ResultMode,
-    ReviewSettings, ScreenSettings, Secret, SecretError, SecretSource, ServerSpec, StoreLocation,
-    ToolSpec, Transport, UpstreamProtocol, WitnessConfig, default_budget_id, parse_duration,
-    parse_expiry,
+    JwtAlgorithm, MetricsSettings, MonitorAction, MonitorSettings, OAuthSettings, PostgresLocation,
+    ResultMode, ReviewSettings, ScreenSettings, Secret, SecretError, SecretSource, ServerSpec,
+    StoreLocation, ToolSpec, Transport, UpstreamProtocol, WitnessConfig, default_budget_id,
+    parse_duration, parse_expiry,
 };
 pub use engine::{
     Approval, ArgType, CallState, Decision, Engine, FloorLabel, OutboundState, floor_label,

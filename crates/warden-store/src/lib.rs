@@ -342,6 +342,25 @@ pub struct StoredCheckpoint {
     pub time_ms: i64,
 }
 
+/// The requests that wait for a human, as a count and the creation time of the oldest: what a
+/// dashboard shows without reading every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenRequests {
+    pub count: u64,
+    pub oldest_created_ms: Option<i64>,
+}
+
+/// How a pooled backend's connections are used right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Open connections, idle or lent out.
+    pub open: u32,
+    /// Open connections not lent out.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
 pub trait Store: Send + Sync {
     /// Appends `leaves` in one durable transaction at the end of the ledger and returns the
     /// index of the first. Indices are assigned inside the transaction, so several writers
@@ -373,6 +392,8 @@ pub trait Store: Send + Sync {
 
     fn create_pending(&self, request: &PendingRequest) -> Result<(), StoreError>;
     fn pending(&self) -> Result<Vec<PendingRequest>, StoreError>;
+    /// The requests still `pending` (counted by the store, no request read).
+    fn open_requests(&self) -> Result<OpenRequests, StoreError>;
     fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError>;
     /// Replaces a request only if it is still at the revision it was read at (compare and swap
     /// on the whole row: status, answers and all), so two answers or two retries cannot both
@@ -430,6 +451,11 @@ pub trait Store: Send + Sync {
 
     fn pin(&self, tool: &str) -> Result<Option<String>, StoreError>;
     fn set_pin(&self, tool: &str, digest: &str, by: &str, now_ms: i64) -> Result<(), StoreError>;
+
+    /// The connection pool's use, for a backend that pools connections; `None` otherwise.
+    fn pool_use(&self) -> Option<PoolUse> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@
 
 use crate::sqlite::{leaf_row_of, pack_sealed, to_i64, to_u64, unpack_sealed};
 use crate::{
-    AgentTaint, EventFilter, Halt, LeafRow, NewLeaf, PendingRequest, Store, StoreError,
-    StoredCheckpoint, taint_sql,
+    AgentTaint, ApprovalStatus, EventFilter, Halt, LeafRow, NewLeaf, OpenRequests, PendingRequest,
+    PoolUse, Store, StoreError, StoredCheckpoint, taint_sql,
 };
 use postgres::{Client, GenericClient, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
@@ -634,6 +634,30 @@ impl Store for PostgresStore {
                 ],
             )?;
             Ok(())
+        })
+    }
+
+    fn open_requests(&self) -> Result<OpenRequests, StoreError> {
+        let (count, oldest): (i64, Option<i64>) = self.with(|c| {
+            let row = c.query_one(
+                "SELECT COUNT(*), MIN(created_ms) FROM pending WHERE status = $1",
+                &[&ApprovalStatus::Pending.as_str()],
+            )?;
+            Ok((row.try_get(0)?, row.try_get(1)?))
+        })?;
+        Ok(OpenRequests {
+            count: to_u64(count),
+            oldest_created_ms: oldest,
+        })
+    }
+
+    fn pool_use(&self) -> Option<PoolUse> {
+        let pool = self.pool.as_ref()?;
+        let state = pool.state();
+        Some(PoolUse {
+            open: state.connections,
+            idle: state.idle_connections,
+            max: pool.max_size(),
         })
     }
 

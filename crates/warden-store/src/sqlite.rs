@@ -1,8 +1,8 @@
 //! The SQLite backend.
 
 use crate::{
-    AgentTaint, EventFilter, Halt, LeafRow, NewLeaf, PendingRequest, Store, StoreError,
-    StoredCheckpoint, taint_sql,
+    AgentTaint, ApprovalStatus, EventFilter, Halt, LeafRow, NewLeaf, OpenRequests, PendingRequest,
+    Store, StoreError, StoredCheckpoint, taint_sql,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
@@ -735,6 +735,20 @@ impl Store for SqliteStore {
                 ],
             )?;
             Ok(())
+        })
+    }
+
+    fn open_requests(&self) -> Result<OpenRequests, StoreError> {
+        let (count, oldest): (i64, Option<i64>) = self.with(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*), MIN(created_ms) FROM pending WHERE status = ?1",
+                [ApprovalStatus::Pending.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })?;
+        Ok(OpenRequests {
+            count: to_u64(count),
+            oldest_created_ms: oldest,
         })
     }
 

@@ -25,8 +25,8 @@ use warden_store::ledger::{
 };
 use warden_store::{
     AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, EventFilter, Halt, Ledger,
-    LedgerError, LedgerSettings, NewLeaf, PendingRequest, PostgresOptions, PostgresStore,
-    SqliteStore, Store, StoreError, StoredCheckpoint, Verdict,
+    LedgerError, LedgerSettings, NewLeaf, OpenRequests, PendingRequest, PostgresOptions,
+    PostgresStore, SqliteStore, Store, StoreError, StoredCheckpoint, Verdict,
 };
 
 /// Where a story runs; `open` is one more process on the same data.
@@ -209,6 +209,7 @@ stories!(
     rewritten_index_columns_are_reported_and_filtered_out,
     sealed_content_deleted_without_a_redaction_event_is_reported,
     exactly_one_answer_wins_a_pending_request,
+    open_requests_count_only_what_waits_for_a_human,
     a_change_to_a_request_made_from_a_stale_read_loses,
     a_budget_is_never_exceeded_by_concurrent_callers,
     halts_are_shared_set_once_and_resumed_once,
@@ -775,6 +776,50 @@ fn exactly_one_answer_wins_a_pending_request(b: &Backend) {
     assert!(stored.rationale.unwrap().starts_with("taker "));
     assert_eq!(stores[0].pending().unwrap().len(), 1);
     assert!(stores[0].pending_request("apr_2").unwrap().is_none());
+}
+
+/// What a dashboard reads at each scrape: only requests still `pending` count, the oldest of
+/// them by creation time; an answered one leaves the count. The pool's use where there is one.
+fn open_requests_count_only_what_waits_for_a_human(b: &Backend) {
+    let store = b.open();
+    assert_eq!(store.open_requests().unwrap(), OpenRequests::default());
+    for (id, created, status) in [
+        ("apr_o1", 300, ApprovalStatus::Pending),
+        ("apr_o2", 100, ApprovalStatus::Executed),
+        ("apr_o3", 200, ApprovalStatus::Pending),
+        ("apr_o4", 50, ApprovalStatus::Expired),
+    ] {
+        let mut r = request(id);
+        r.created_ms = created;
+        r.status = status;
+        store.create_pending(&r).unwrap();
+    }
+    assert_eq!(
+        store.open_requests().unwrap(),
+        OpenRequests {
+            count: 2,
+            oldest_created_ms: Some(200)
+        }
+    );
+    let mut answered = store.pending_request("apr_o3").unwrap().unwrap();
+    answered.status = ApprovalStatus::Denied;
+    assert!(store.update_pending(&answered).unwrap());
+    assert_eq!(
+        store.open_requests().unwrap(),
+        OpenRequests {
+            count: 1,
+            oldest_created_ms: Some(300)
+        }
+    );
+    match b {
+        Backend::Sqlite(_) => assert_eq!(store.pool_use(), None),
+        Backend::Postgres { .. } => {
+            let pool = store
+                .pool_use()
+                .expect("a pooled backend says how its pool is used");
+            assert!(pool.max >= 1 && pool.open <= pool.max && pool.idle <= pool.open);
+        }
+    }
 }
 
 /// Two approvers read a two-person request at the same moment and each adds an answer: the

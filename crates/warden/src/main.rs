@@ -6,6 +6,8 @@
 mod cmd;
 mod embedded;
 mod output;
+#[cfg(feature = "otlp")]
+mod traces;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -94,14 +96,38 @@ fn main() -> ExitCode {
     }
     // Logs go to stderr: stdout is the MCP channel for `stdio` and the lab servers.
     // Colours only on a terminal: a log file or journal gets plain text.
-    tracing_subscriber::fmt()
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
+        .with_filter(
             tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn")),
+        );
+    #[cfg(feature = "otlp")]
+    let traces =
+        match matches!(cli.command, Command::Serve(_) | Command::Stdio(_)) && traces::wanted() {
+            true => match traces::provider() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            false => None,
+        };
+    #[cfg(feature = "otlp")]
+    let spans = traces.as_ref().map(|p| {
+        traces::layer(p).with_filter(
+            tracing_subscriber::filter::Targets::new()
+                .with_target("warden_gateway", tracing::Level::DEBUG),
         )
-        .init();
+    });
+    #[cfg(not(feature = "otlp"))]
+    let spans: Option<tracing_subscriber::layer::Identity> = None;
+    tracing_subscriber::registry().with(logs).with(spans).init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -131,6 +157,13 @@ fn main() -> ExitCode {
             Command::Completions(a) => cmd::completions::run::<Cli>(a),
         }
     });
+    #[cfg(feature = "otlp")]
+    if let Some(provider) = traces {
+        // Sends the spans still batched.
+        if let Err(e) = provider.shutdown() {
+            eprintln!("warden: traces not all exported: {e}");
+        }
+    }
     match result {
         Ok(code) => code,
         Err(e) => {

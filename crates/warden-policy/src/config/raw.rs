@@ -59,6 +59,18 @@ pub struct RawConfig {
     /// Where the team's entities come from while warden runs (`[policy] entities` is the
     /// baseline until the first successful refresh).
     pub inventory: Option<Spanned<RawInventory>>,
+    /// Prometheus metrics on an address of their own; absent: none are served.
+    pub metrics: Option<Spanned<RawMetrics>>,
+}
+
+/// `[metrics]`: where Prometheus scrapes warden.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    /// `host:port` of the metrics listener, apart from the agents' and approvers' address.
+    pub listen: Spanned<String>,
+    /// SHA-256 of the bearer token a scraper must send (`warden hash token`); absent: none.
+    pub token_sha256: Option<Spanned<String>>,
 }
 
 /// `[floor]`: what warden enforces under every policy.

@@ -7,6 +7,7 @@
 mod approvals;
 mod grants;
 mod inventory;
+mod metrics;
 mod oauth;
 mod review;
 mod wire_names;
@@ -908,6 +909,10 @@ impl Resolver<'_> {
         };
         grants.extend(autonomy);
         let review = self.review(&raw.review, &owners);
+        let metrics = raw
+            .metrics
+            .as_ref()
+            .map(|m| self.metrics(m, gateway.listen));
         let inventory = raw.inventory.as_ref().and_then(|i| self.inventory(i));
         let agent_principals: Vec<Principal> = agents
             .iter()
@@ -978,6 +983,7 @@ impl Resolver<'_> {
                 engine,
                 shadow,
                 inventory,
+                metrics,
             }),
             _ => Err(ConfigErrors(self.errors)),
         }

@@ -691,6 +691,26 @@ pub struct Config {
     pub shadow: Option<Engine>,
     /// The live inventory's source and ages; `None`: the baseline entities are final.
     pub inventory: Option<InventorySettings>,
+    /// `[metrics]`: where Prometheus metrics are served; `None`: they are not.
+    pub metrics: Option<MetricsSettings>,
+}
+
+/// Where warden serves its Prometheus metrics, and the token a scraper must send.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsSettings {
+    pub listen: SocketAddr,
+    /// SHA-256 of the scraper's bearer token; `None`: the listener is open to whoever reaches
+    /// it (keep it on loopback or a private network).
+    pub token_sha256: Option<[u8; 32]>,
+}
+
+impl fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field("listen", &self.listen)
+            .field("token_sha256", &self.token_sha256.map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
@@ -735,6 +755,9 @@ impl Config {
         }
         if self.oauth != new.oauth {
             changed.push("oauth");
+        }
+        if self.metrics != new.metrics {
+            changed.push("metrics");
         }
         if self.gateway.listen != new.gateway.listen
             || self.gateway.max_concurrent_calls != new.gateway.max_concurrent_calls

@@ -17,7 +17,7 @@ pub struct Args {
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Secret {
-    /// `token_sha256` for `[agents.<id>]` or `[approvers.<id>]`
+    /// `token_sha256` for `[agents.<id>]`, `[approvers.<id>]` or `[metrics]`
     Token,
     /// `password_argon2` for `[approvers.<id>]` (the console's sign-in)
     Password,

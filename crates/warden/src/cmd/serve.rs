@@ -19,6 +19,8 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let gateway = super::start(&args.config).await?;
+    #[cfg(feature = "otlp")]
+    crate::traces::adopt_agents_traces(&gateway);
     let addr = args.listen.unwrap_or(gateway.config().gateway.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -38,10 +40,30 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         tools = available,
         "warden listening on http://{local}/mcp"
     );
+    // Metrics on their own address (`[metrics]`), bound before the banner so that a port in
+    // use stops warden instead of leaving it unobserved.
+    let metrics = match gateway.config().metrics.clone() {
+        Some(m) => {
+            let listener = tokio::net::TcpListener::bind(m.listen)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {}", m.listen))?;
+            Some((listener.local_addr()?, listener, m.token_sha256))
+        }
+        None => None,
+    };
     // The first line is the one tests and scripts wait for; stable format.
     eprint!("{}", banner(local, args.config.config.is_none()));
 
     let control = Control::default();
+    let metrics = metrics.map(|(at, listener, token)| {
+        eprintln!("warden: metrics at http://{at}/metrics");
+        tokio::spawn(server::metrics::serve(
+            gateway.clone(),
+            listener,
+            token,
+            control.shutdown.clone(),
+        ))
+    });
     // SIGINT / SIGTERM stop; SIGHUP reloads the configuration from the same file.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot listen for SIGTERM")?;
@@ -64,6 +86,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let served = server::serve(gateway, listener, control.clone()).await;
     control.shutdown.cancel();
     let _ = signals.await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     served?;
     Ok(ExitCode::SUCCESS)
 }
