@@ -8,6 +8,7 @@
 //!
 //! An agent holds at most `[gateway] max_sessions_per_agent` MCP sessions (`sessions`).
 
+mod hooks;
 mod sessions;
 
 use crate::pipeline::{CallError, Gateway};
@@ -253,7 +254,8 @@ async fn authenticate(State(tokens): State<Tokens>, mut req: Request, next: Next
     }
 }
 
-/// The HTTP application: `/mcp` for agents, `/healthz` for load balancers.
+/// The HTTP application: `/mcp` for agents, `/hooks/claude-code` for Claude Code's hooks,
+/// `/healthz` for load balancers.
 pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Router {
     let settings = &gateway.config().gateway;
     let tokens = Tokens(Arc::new(
@@ -287,6 +289,17 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
         config,
     );
     let limit = settings.max_request_bytes;
+    // Claude Code's hooks, behind the same authentication as `/mcp`.
+    let hooks = axum::Router::new()
+        .route(
+            "/hooks/claude-code",
+            axum::routing::post(hooks::claude_code),
+        )
+        .with_state(gateway.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            tokens.clone(),
+            authenticate,
+        ));
     let mcp = axum::Router::new()
         .nest_service("/mcp", mcp)
         .layer(axum::middleware::from_fn_with_state(
@@ -302,6 +315,7 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
         ));
     axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .merge(hooks)
         .merge(mcp)
 }
 

@@ -48,6 +48,35 @@ impl Gate {
     }
 }
 
+/// Which front a call came through: it decides which part of the catalog it may reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// An MCP `tools/call`: upstream tools, which warden forwards.
+    Mcp,
+    /// A Claude Code hook: the tools Claude Code runs itself (`claude.*`).
+    Hook,
+}
+
+/// What stages 0–7 made of a call.
+#[derive(Debug)]
+pub enum Verdict {
+    /// A halt covers it; recorded as a denial by `halt:<scope>`.
+    Halted(Scope, Halt),
+    Denied(Decision),
+    /// Held for humans: request `request` is stored and its approvers asked.
+    Held {
+        call: ToolCall,
+        spec: warden_policy::ToolSpec,
+        decision: Decision,
+        request: String,
+    },
+    /// Allowed, or approved, and recorded: the ticket.
+    Authorized {
+        authorized: Authorized,
+        spec: warden_policy::ToolSpec,
+    },
+}
+
 /// Proof that a call passed policy, or was approved by the humans it needed, and was recorded:
 /// the only ticket to an upstream. Its fields are private and it is made only from the audit
 /// log's receipt for the gate's answer ([`Recorded<Gate>`]), by `Authorized::permit` and
@@ -278,8 +307,39 @@ impl Gateway {
         self.detached.reopen();
     }
 
-    /// One tool call, start to end. The stage order is the security argument; keep it here.
-    pub async fn pipeline(&self, mut call: ToolCall) -> Result<CallToolResult, CallError> {
+    /// One tool call, start to end. The stage order is the security argument: stages 0–7 are
+    /// [`Gateway::admit`], shared with Claude Code's hooks; 8–10 act on its verdict.
+    pub async fn pipeline(&self, call: ToolCall) -> Result<CallToolResult, CallError> {
+        let (config, verdict) = self.admit(call, Via::Mcp).await?;
+        // 8. Act on the verdict. A new hold waits (up to `approvals.wait_secs`) for humans; an
+        //    approval that arrives in time passes the same gate as a retry would.
+        match verdict {
+            Verdict::Halted(scope, halt) => Ok(halted(&scope, &halt)),
+            Verdict::Denied(decision) => Ok(denied(&decision)),
+            Verdict::Held {
+                call,
+                spec,
+                decision,
+                request,
+            } => {
+                self.await_humans(&config, call, &spec, decision, &request)
+                    .await
+            }
+            // 9–10. Forward, screen, audit the outcome.
+            Verdict::Authorized { authorized, spec } => {
+                self.forward_and_audit(&config, &spec, authorized).await
+            }
+        }
+    }
+
+    /// Stages 0–7 of a call: what it may do, decided and recorded. The MCP front forwards what
+    /// this authorises; Claude Code's hooks (`via` [`Via::Hook`]) answer with it, and Claude
+    /// Code runs the tool itself.
+    pub(crate) async fn admit(
+        &self,
+        mut call: ToolCall,
+        via: Via,
+    ) -> Result<(Arc<Config>, Verdict), CallError> {
         // One configuration for the whole call, even if a reload lands meanwhile.
         let config = self.config();
         // 0. Halts: a halted session, agent, category or everything is refused before anything
@@ -298,14 +358,19 @@ impl Gateway {
             );
             self.record(decision_event(&call, &decision, None, self.now()))
                 .await?;
-            return Ok(halted(&scope, &halt));
+            return Ok((config, Verdict::Halted(scope, halt)));
         }
 
         // 1. Catalog: listed, pinned and unchanged — or it does not exist. Asking for a tool
         //    that does not exist (or is withheld) is recorded and watched like a denial, so an
         //    agent probing for tools leaves a trace and trips the denial burst; its answer stays
         //    "unknown tool", whichever of the three it was.
-        let Some(spec) = self.catalog.callable(&call.tool) else {
+        //    MCP calls reach only upstream tools; hooks only the tools Claude Code runs itself.
+        let spec = match via {
+            Via::Mcp => self.catalog.callable(&call.tool),
+            Via::Hook => self.catalog.client_run(&call.tool),
+        };
+        let Some(spec) = spec else {
             return Err(self.unknown_tool(&config, call).await);
         };
 
@@ -419,13 +484,21 @@ impl Gateway {
         })
         .await;
 
-        // 8. Act on the decision. A new hold waits (up to `approvals.wait_secs`) for humans; an
-        //    approval that arrives in time passes the same gate as a retry would.
+        // Only an Allow, or a hold humans approved, authorises the call; the ticket is made
+        // from the recorded decision.
         let authorized = match (recorded.value(), request_id) {
-            (Gate::Deny(decision), _) => return Ok(denied(decision)),
-            (Gate::Hold(decision), Some(id)) => {
+            (Gate::Deny(decision), _) => return Ok((config, Verdict::Denied(decision.clone()))),
+            (Gate::Hold(decision), Some(request)) => {
                 let decision = decision.clone();
-                return self.await_humans(&config, call, &spec, decision, &id).await;
+                return Ok((
+                    config,
+                    Verdict::Held {
+                        call,
+                        spec,
+                        decision,
+                        request,
+                    },
+                ));
             }
             (Gate::Hold(_), None) => None,
             (Gate::Allow(_), _) => Authorized::permit(call, &recorded),
@@ -440,7 +513,7 @@ impl Gateway {
                 "a decision did not authorise the call it was made for".into(),
             ));
         };
-        self.forward_and_audit(&config, &spec, authorized).await
+        Ok((config, Verdict::Authorized { authorized, spec }))
     }
 
     /// A held call that waits for humans: the approval, if it comes in time, passes the gate

@@ -56,6 +56,35 @@ pub struct RawConfig {
     /// Where the team's entities come from while warden runs (`[policy] entities` is the
     /// baseline until the first successful refresh).
     pub inventory: Option<Spanned<RawInventory>>,
+    /// Claude Code's own tools (`claude.bash`, `claude.write`…), decided through its hooks.
+    pub claude_code: Option<Spanned<RawClaudeCode>>,
+}
+
+/// `[claude_code]`: the built-in tool catalog is in force, and how its calls are answered.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawClaudeCode {
+    /// The built-in tools' category (default `claude-code`); it needs an owner.
+    pub category: Option<Spanned<String>>,
+    /// Folders a Bash command may write under without `writes_outside` (normalised absolute).
+    #[serde(default)]
+    pub write_roots: Vec<Spanned<String>>,
+    /// A held call's answer: `deny` naming the request (default), or `danger-ask-local-user`,
+    /// which lets whoever sits at Claude Code's prompt answer instead of warden's approvers.
+    pub on_hold: Option<Spanned<String>>,
+    /// Labels replacing a built-in tool's, by warden's tool name (`bash`, `web_fetch`…).
+    #[serde(default)]
+    pub tools: BTreeMap<String, Spanned<RawBuiltinLabels>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuiltinLabels {
+    pub effect: Option<Effect>,
+    pub reversible: Option<bool>,
+    pub stakes: Option<Stakes>,
+    pub category: Option<Spanned<String>>,
+    pub owner: Option<Spanned<String>>,
 }
 
 /// `[floor]`: what warden enforces under every policy.

@@ -588,6 +588,26 @@ pub struct Config {
     pub shadow: Option<Engine>,
     /// The live inventory's source and ages; `None`: the baseline entities are final.
     pub inventory: Option<InventorySettings>,
+    /// `[claude_code]`: Claude Code's built-in tools are in the catalog (as `claude.*`).
+    pub claude_code: Option<ClaudeCodeSettings>,
+}
+
+/// How warden answers Claude Code's hooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaudeCodeSettings {
+    pub on_hold: OnHold,
+    pub write_roots: Vec<String>,
+}
+
+/// What a `PreToolUse` hook answers for a held call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnHold {
+    /// `deny`, naming the pending request: the agent retries after approval.
+    #[default]
+    Deny,
+    /// `ask`: Claude Code asks whoever is at its prompt; warden's approvers are bypassed for
+    /// this call (the hold is still recorded).
+    DangerAskLocalUser,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";

@@ -46,6 +46,10 @@ impl Tool {
         let (status, detail) = match &e.status {
             Status::Available => ("available", None),
             Status::Missing => ("missing", None),
+            Status::ClientRun => (
+                "claude-code",
+                Some("run by Claude Code, decided through its hooks".into()),
+            ),
             Status::Flagged { summary } => ("flagged", Some(summary.clone())),
             Status::Withheld { pinned, seen } => {
                 ("changed", Some(format!("pinned {pinned}, now {seen}")))
