@@ -152,6 +152,8 @@ async fn http_hook_decides_claude_code_tools_by_policy_and_records_them() {
     let reply = ask(&w, &edr_rest_call()).await;
     let (d, why) = decision(&reply);
     assert_eq!(d, "deny", "{why}");
+    assert!(why.contains("edr-only-through-warden"), "{why}");
+    assert!(why.contains("ir-oncall@northwind.example"), "{why}");
 
     // The same exfiltration, hidden: quoting, a path, `bash -c`, a variable as the program
     // (each in a session of its own: five denials in one session halt it, below).
