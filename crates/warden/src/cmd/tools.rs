@@ -69,6 +69,7 @@ impl Tool {
     fn human(&self) -> String {
         let status = match (self.status, &self.detail) {
             ("missing", _) => "missing upstream".to_string(),
+            ("claude-code", _) => "run by Claude Code, decided through its hooks".to_string(),
             ("flagged", Some(summary)) => {
                 format!("WITHHELD: description flagged by the injection screen ({summary})")
             }
