@@ -22,8 +22,13 @@ use warden_core::{AuditEvent, EventKind, Principal, SessionId, ToolCall, canonic
 use warden_policy::claude_code;
 use warden_policy::{OnHold, ResultMode};
 
-/// The longest `tool_name` and `session_id` taken; longer ones are not Claude Code's.
+/// The longest `tool_name`, `session_id` and `tool_use_id` taken; longer ones are not Claude
+/// Code's.
 const MAX_NAME: usize = 256;
+/// Allowed calls whose `PostToolUse` has not come yet, remembered at most (a tool Claude Code
+/// never reports back on must not grow the map for ever); past it the oldest are forgotten, and
+/// their outcomes are recorded without the decision's index.
+pub const MAX_PENDING_OUTCOMES: usize = 4096;
 
 /// A hook event as Claude Code sends it: the documented common fields and those of the tool
 /// events. Unknown fields are ignored (Claude Code adds some over versions); none of them
@@ -84,6 +89,11 @@ fn checked(event: &HookEvent) -> Result<(), String> {
     {
         return Err("`tool_name` must be 1 to 256 printable characters".into());
     }
+    if let Some(id) = &event.tool_use_id
+        && bad(id)
+    {
+        return Err("`tool_use_id` must be 1 to 256 printable characters".into());
+    }
     Ok(())
 }
 
@@ -126,6 +136,7 @@ impl Gateway {
         };
         let input = event.tool_input.clone().unwrap_or(Value::Null);
         let (tool, args) = claude_code::call_for(tool_name, &input);
+        let agent = principal.0.clone();
         let call = ToolCall {
             principal,
             session,
@@ -169,10 +180,15 @@ impl Gateway {
                 }
             }
             // Claude Code runs the tool itself; the ledger already records the allow.
-            Ok((_, Verdict::Authorized { authorized, .. })) => pre_tool_use(
-                "allow",
-                &format!("allowed by warden (rule `{}`)", authorized.rule()),
-            ),
+            Ok((_, Verdict::Authorized { authorized, .. })) => {
+                if let Some(id) = &event.tool_use_id {
+                    self.remember_allowed(agent, id.clone(), authorized.decision_index());
+                }
+                pre_tool_use(
+                    "allow",
+                    &format!("allowed by warden (rule `{}`)", authorized.rule()),
+                )
+            }
         }
     }
 
@@ -222,6 +238,10 @@ impl Gateway {
                 });
             }
         }
+        let decision_index = event
+            .tool_use_id
+            .as_ref()
+            .and_then(|id| self.take_allowed(&call.principal.0, id));
         let mut outcome = AuditEvent::new(EventKind::Outcome, self.now());
         outcome.principal = Some(call.principal.0.clone());
         outcome.session = Some(call.session.0.clone());
@@ -232,6 +252,7 @@ impl Gateway {
             "via": "claude-code-hook",
             "tool_name": tool_name,
             "tool_use_id": event.tool_use_id,
+            "decision_index": decision_index,
             "screen": screen_summary,
         }));
         if let Err(e) = self.record(outcome).await {
@@ -253,6 +274,30 @@ impl Gateway {
                 "additionalContext": context,
             }
         })
+    }
+}
+
+impl Gateway {
+    fn remember_allowed(&self, agent: String, tool_use_id: String, index: u64) {
+        let mut map = self
+            .hook_decisions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= MAX_PENDING_OUTCOMES {
+            // Forget the oldest half: the lowest ledger indices.
+            let mut indices: Vec<u64> = map.values().copied().collect();
+            indices.sort_unstable();
+            let cut = indices.get(indices.len() / 2).copied().unwrap_or(u64::MAX);
+            map.retain(|_, i| *i >= cut);
+        }
+        map.insert((agent, tool_use_id), index);
+    }
+
+    fn take_allowed(&self, agent: &str, tool_use_id: &str) -> Option<u64> {
+        self.hook_decisions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&(agent.to_string(), tool_use_id.to_string()))
     }
 }
 

@@ -187,6 +187,9 @@ pub struct Gateway {
     /// reads a count ("a sixth comment needs a human"), so that concurrent calls cannot all
     /// decide on the same count. The map is locked briefly; the per-agent lock is async.
     deciding: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Claude Code calls warden allowed, by (agent, `tool_use_id`): the decision's ledger index,
+    /// for the outcome its `PostToolUse` records. Bounded (`hooks::MAX_PENDING_OUTCOMES`).
+    pub(crate) hook_decisions: Mutex<HashMap<(String, String), u64>>,
 }
 
 impl Gateway {
@@ -233,6 +236,7 @@ impl Gateway {
             config: RwLock::new(config),
             tightened: crate::review::Tightened::default(),
             deciding: Mutex::new(HashMap::new()),
+            hook_decisions: Mutex::new(HashMap::new()),
             inventory: crate::inventory::LiveInventory::new(clock.now_ms()),
             clock,
             store,

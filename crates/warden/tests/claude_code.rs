@@ -408,7 +408,13 @@ async fn a_flagged_output_taints_the_agent_and_is_recorded() {
     let lab = Lab::claude_code();
     let w = lab.serve();
 
-    // A clean read: marked as untrusted data, nothing more.
+    // A clean read, allowed then reported: marked as untrusted data, nothing more.
+    let allowed = ask(
+        &w,
+        &pre("Read", json!({"file_path": "/cases/c-101/notes.md"})),
+    )
+    .await;
+    assert_eq!(decision(&allowed).0, "allow");
     let reply = ask(
         &w,
         &post(
@@ -423,6 +429,26 @@ async fn a_flagged_output_taints_the_agent_and_is_recorded() {
         .unwrap();
     assert!(context.contains("untrusted data"), "{reply}");
     assert!(!context.contains("flagged"), "{reply}");
+
+    // The outcome names the decision that let the read run (same `tool_use_id`).
+    let reads = lab.events("decision");
+    let read = reads
+        .iter()
+        .find(|e| e["tool"] == "claude.read" && e["decision"] == "allow")
+        .expect("the read was decided");
+    let outcome = lab
+        .events("outcome")
+        .into_iter()
+        .find(|o| o["tool"] == "claude.read")
+        .expect("the read's outcome is recorded");
+    assert_eq!(
+        outcome["detail"]["tool_use_id"], "toolu_01ABCDEF",
+        "{outcome}"
+    );
+    assert_eq!(
+        outcome["detail"]["decision_index"], read["index"],
+        "{outcome} {read}"
+    );
 
     // Writing is fine before the agent reads anything hostile.
     let write = pre(
