@@ -8,6 +8,7 @@
 //!
 //! An agent holds at most `[gateway] max_sessions_per_agent` MCP sessions (`sessions`).
 
+mod hooks;
 pub mod oauth;
 mod sessions;
 
@@ -372,7 +373,8 @@ fn resource_metadata(settings: &warden_policy::OAuthSettings) -> serde_json::Val
     })
 }
 
-/// The HTTP application: `/mcp` for agents, `/healthz` for load balancers.
+/// The HTTP application: `/mcp` for agents, `/hooks/claude-code` for Claude Code's hooks,
+/// `/healthz` for load balancers.
 pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Router {
     // `warden serve` checks the key set before it listens (`server::serve`); a failure here
     // leaves JWTs refused and static tokens working.
@@ -410,6 +412,17 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
         config,
     );
     let limit = settings.max_request_bytes;
+    // Claude Code's hooks, behind the same authentication as `/mcp`.
+    let hooks = axum::Router::new()
+        .route(
+            "/hooks/claude-code",
+            axum::routing::post(hooks::claude_code),
+        )
+        .with_state(gateway.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            auth.clone(),
+            authenticate,
+        ));
     let mcp = axum::Router::new()
         .nest_service("/mcp", mcp)
         .layer(axum::middleware::from_fn_with_state(
@@ -425,6 +438,7 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
         ));
     let mut app = axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .merge(hooks)
         .merge(mcp);
     if let Some(oauth) = oauth {
         let metadata = resource_metadata(oauth.settings());

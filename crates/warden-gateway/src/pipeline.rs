@@ -49,6 +49,35 @@ impl Gate {
     }
 }
 
+/// Which front a call came through: it decides which part of the catalog it may reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// An MCP `tools/call`: upstream tools, which warden forwards.
+    Mcp,
+    /// A Claude Code hook: the tools Claude Code runs itself (`claude.*`).
+    Hook,
+}
+
+/// What stages 0–7 made of a call.
+#[derive(Debug)]
+pub enum Verdict {
+    /// A halt covers it; recorded as a denial by `halt:<scope>`.
+    Halted(Scope, Halt),
+    Denied(Decision),
+    /// Held for humans: request `request` is stored and its approvers asked.
+    Held {
+        call: ToolCall,
+        spec: warden_policy::ToolSpec,
+        decision: Decision,
+        request: String,
+    },
+    /// Allowed, or approved, and recorded: the ticket.
+    Authorized {
+        authorized: Authorized,
+        spec: warden_policy::ToolSpec,
+    },
+}
+
 /// Proof that a call passed policy, or was approved by the humans it needed, and was recorded:
 /// the only ticket to an upstream. Its fields are private and it is made only from the audit
 /// log's receipt for the gate's answer ([`Recorded<Gate>`]), by `Authorized::permit` and
@@ -165,6 +194,9 @@ pub struct Gateway {
     /// Makes a span the child of the trace an agent's HTTP request names (W3C `traceparent`),
     /// when the binary exports traces; unset, requests start their own traces.
     trace_parent: std::sync::OnceLock<TraceParent>,
+    /// Claude Code calls warden allowed, by (agent, `tool_use_id`): the decision's ledger index,
+    /// for the outcome its `PostToolUse` records. Bounded (`hooks::MAX_PENDING_OUTCOMES`).
+    pub(crate) hook_decisions: Mutex<HashMap<(String, String), u64>>,
 }
 
 /// Sets a span's parent from an HTTP request's headers (the binary's OpenTelemetry propagator).
@@ -219,6 +251,7 @@ impl Gateway {
             tightened: crate::review::Tightened::default(),
             deciding: Mutex::new(HashMap::new()),
             trace_parent: std::sync::OnceLock::new(),
+            hook_decisions: Mutex::new(HashMap::new()),
             inventory: crate::inventory::LiveInventory::new(clock.now_ms()),
             clock,
             store,
@@ -309,7 +342,8 @@ impl Gateway {
         self.detached.reopen();
     }
 
-    /// One tool call, start to end. The stage order is the security argument; keep it here.
+    /// One tool call, start to end. The stage order is the security argument: stages 0–7 are
+    /// [`Gateway::admit`], shared with Claude Code's hooks; 8–10 act on its verdict.
     ///
     /// A trace's span (`tools/call`, debug level) with a child span per stage; the decision,
     /// its rule and its ledger index are recorded on it once the decision is durable.
@@ -321,7 +355,45 @@ impl Gateway {
         warden.rule = tracing::field::Empty,
         warden.ledger_index = tracing::field::Empty,
     ))]
-    pub async fn pipeline(&self, mut call: ToolCall) -> Result<CallToolResult, CallError> {
+    pub async fn pipeline(&self, call: ToolCall) -> Result<CallToolResult, CallError> {
+        let (principal, tool) = (call.principal.clone(), call.tool.clone());
+        let (config, verdict) = self.admit(call, Via::Mcp).await?;
+        // 8. Act on the verdict. A new hold waits (up to `approvals.wait_secs`) for humans; an
+        //    approval that arrives in time passes the same gate as a retry would.
+        match verdict {
+            Verdict::Halted(scope, halt) => Ok(halted(&scope, &halt)),
+            // A tool no rule could ever let this agent call is not shown to it (`tools/list`);
+            // a call to it was decided and recorded like any other (the ledger, the shadow
+            // policy and the monitor see the denial and its rule), and is answered as if the
+            // tool did not exist.
+            Verdict::Denied(_) if !config.engine.could_allow(&principal, &tool) => {
+                Err(CallError::UnknownTool(tool.to_string()))
+            }
+            Verdict::Denied(decision) => Ok(denied(&decision)),
+            Verdict::Held {
+                call,
+                spec,
+                decision,
+                request,
+            } => {
+                self.await_humans(&config, call, &spec, decision, &request)
+                    .await
+            }
+            // 9–10. Forward, screen, audit the outcome.
+            Verdict::Authorized { authorized, spec } => {
+                self.forward_and_audit(&config, &spec, authorized).await
+            }
+        }
+    }
+
+    /// Stages 0–7 of a call: what it may do, decided and recorded. The MCP front forwards what
+    /// this authorises; Claude Code's hooks (`via` [`Via::Hook`]) answer with it, and Claude
+    /// Code runs the tool itself.
+    pub(crate) async fn admit(
+        &self,
+        mut call: ToolCall,
+        via: Via,
+    ) -> Result<(Arc<Config>, Verdict), CallError> {
         // One configuration for the whole call, even if a reload lands meanwhile.
         let config = self.config();
         // 0. Halts: a halted session, agent, category or everything is refused before anything
@@ -346,21 +418,21 @@ impl Gateway {
                 .record(decision_event(&call, &decision, None, self.now()))
                 .await?;
             on_span(&decision, index);
-            return Ok(halted(&scope, &halt));
+            return Ok((config, Verdict::Halted(scope, halt)));
         }
 
         // 1. Catalog: listed, pinned and unchanged — or it does not exist. Asking for a tool
         //    that does not exist (or is withheld) is recorded and watched like a denial, so an
         //    agent probing for tools leaves a trace and trips the denial burst; its answer stays
         //    "unknown tool", whichever of the three it was.
-        let Some(spec) = self.catalog.callable(&call.tool) else {
+        //    MCP calls reach only upstream tools; hooks only the tools Claude Code runs itself.
+        let spec = match via {
+            Via::Mcp => self.catalog.callable(&call.tool),
+            Via::Hook => self.catalog.client_run(&call.tool),
+        };
+        let Some(spec) = spec else {
             return Err(self.unknown_tool(&config, call).await);
         };
-        // A tool no rule could ever let this agent call is not shown to it (`tools/list`). A
-        // call to it is decided and recorded like any other (the ledger, the shadow policy and
-        // the monitor see the denial and its rule), and answered as if the tool did not exist.
-        let hidden = (!config.engine.could_allow(&call.principal, &call.tool))
-            .then(|| call.tool.to_string());
 
         // 1b. Arguments in their canonical forms (addresses, URLs, host names normalised;
         //     entity ids resolved to the known id they name): what policy decides on is exactly
@@ -484,13 +556,21 @@ impl Gateway {
         })
         .await;
 
-        // 8. Act on the decision. A new hold waits (up to `approvals.wait_secs`) for humans; an
-        //    approval that arrives in time passes the same gate as a retry would.
+        // Only an Allow, or a hold humans approved, authorises the call; the ticket is made
+        // from the recorded decision.
         let authorized = match (recorded.value(), request_id) {
-            (Gate::Deny(decision), _) => return refused(decision, hidden),
-            (Gate::Hold(decision), Some(id)) => {
+            (Gate::Deny(decision), _) => return Ok((config, Verdict::Denied(decision.clone()))),
+            (Gate::Hold(decision), Some(request)) => {
                 let decision = decision.clone();
-                return self.await_humans(&config, call, &spec, decision, &id).await;
+                return Ok((
+                    config,
+                    Verdict::Held {
+                        call,
+                        spec,
+                        decision,
+                        request,
+                    },
+                ));
             }
             (Gate::Hold(_), None) => None,
             (Gate::Allow(_), _) => Authorized::permit(call, &recorded),
@@ -505,7 +585,7 @@ impl Gateway {
                 "a decision did not authorise the call it was made for".into(),
             ));
         };
-        self.forward_and_audit(&config, &spec, authorized).await
+        Ok((config, Verdict::Authorized { authorized, spec }))
     }
 
     /// A held call that waits for humans: the approval, if it comes in time, passes the gate
@@ -1330,15 +1410,6 @@ fn budget_denial(
         format!("budget `{exhausted}` is used up for this window{unspent}"),
         decision.policy_version(),
     )
-}
-
-/// A denial as the agent gets it: a tool error naming the rule, or, for a tool the agent is
-/// not shown, the error a tool that does not exist gets.
-fn refused(d: &Decision, hidden: Option<String>) -> Result<CallToolResult, CallError> {
-    match hidden {
-        Some(name) => Err(CallError::UnknownTool(name)),
-        None => Ok(denied(d)),
-    }
 }
 
 fn denied(d: &Decision) -> CallToolResult {

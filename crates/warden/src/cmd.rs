@@ -7,6 +7,7 @@ pub mod completions;
 pub mod db;
 pub mod halt;
 pub mod hash;
+pub mod hook;
 pub mod lab;
 pub mod monitor;
 pub mod policy;

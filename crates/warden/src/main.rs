@@ -62,6 +62,10 @@ enum Command {
     Monitor(cmd::monitor::Command),
     /// Score text for prompt injection (stdin, or --jsonl FILE with a `text` field per line)
     Screen(cmd::screen::Args),
+    /// Claude Code's command hook: `hook claude-code` answers one hook event (stdin) from the
+    /// running warden, blocking when warden cannot answer
+    #[command(subcommand)]
+    Hook(cmd::hook::Command),
     /// The bundled lab: a simulated SOC of MCP servers
     #[command(subcommand)]
     Lab(cmd::lab::Command),
@@ -151,6 +155,7 @@ fn main() -> ExitCode {
             Command::Report(c) => cmd::report::run(c).await,
             Command::Monitor(c) => cmd::monitor::run(c).await,
             Command::Screen(a) => cmd::screen::run(a).await,
+            Command::Hook(c) => cmd::hook::run(c).await,
             Command::Lab(c) => cmd::lab::run(c).await,
             Command::Bench(a) => cmd::bench::run(a).await,
             Command::Hash(a) => cmd::hash::run(a),

@@ -61,6 +61,8 @@ pub struct RawConfig {
     pub inventory: Option<Spanned<RawInventory>>,
     /// Prometheus metrics on an address of their own; absent: none are served.
     pub metrics: Option<Spanned<RawMetrics>>,
+    /// Claude Code's own tools (`claude.bash`, `claude.write`…), decided through its hooks.
+    pub claude_code: Option<Spanned<RawClaudeCode>>,
 }
 
 /// `[metrics]`: where Prometheus scrapes warden.
@@ -71,6 +73,33 @@ pub struct RawMetrics {
     pub listen: Spanned<String>,
     /// SHA-256 of the bearer token a scraper must send (`warden hash token`); absent: none.
     pub token_sha256: Option<Spanned<String>>,
+}
+
+/// `[claude_code]`: the built-in tool catalog is in force, and how its calls are answered.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawClaudeCode {
+    /// The built-in tools' category (default `claude-code`); it needs an owner.
+    pub category: Option<Spanned<String>>,
+    /// Folders a Bash command may write under without `writes_outside` (normalised absolute).
+    #[serde(default)]
+    pub write_roots: Vec<Spanned<String>>,
+    /// A held call's answer: `deny` naming the request (default), or `danger-ask-local-user`,
+    /// which lets whoever sits at Claude Code's prompt answer instead of warden's approvers.
+    pub on_hold: Option<Spanned<String>>,
+    /// Labels replacing a built-in tool's, by warden's tool name (`bash`, `web_fetch`…).
+    #[serde(default)]
+    pub tools: BTreeMap<String, Spanned<RawBuiltinLabels>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuiltinLabels {
+    pub effect: Option<Effect>,
+    pub reversible: Option<bool>,
+    pub stakes: Option<Stakes>,
+    pub category: Option<Spanned<String>>,
+    pub owner: Option<Spanned<String>>,
 }
 
 /// `[floor]`: what warden enforces under every policy.

@@ -401,7 +401,7 @@ impl Resolver<'_> {
 
     fn resolve(
         mut self,
-        raw: RawConfig,
+        mut raw: RawConfig,
         path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigErrors> {
@@ -818,6 +818,11 @@ impl Resolver<'_> {
             });
         }
 
+        let claude_code = raw
+            .claude_code
+            .take()
+            .map(|c| self.claude_code(c, &raw.owners, &servers, &mut tools));
+
         self.default_write_budgets(&raw.floor, &tools, &declared, &mut budgets);
 
         let mut policy_files = Vec::new();
@@ -984,6 +989,7 @@ impl Resolver<'_> {
                 shadow,
                 inventory,
                 metrics,
+                claude_code,
             }),
             _ => Err(ConfigErrors(self.errors)),
         }
@@ -991,6 +997,115 @@ impl Resolver<'_> {
 }
 
 impl Resolver<'_> {
+    /// `[claude_code]`: the built-in tools join the catalog under the server `claude`.
+    fn claude_code(
+        &mut self,
+        raw: Spanned<crate::config::RawClaudeCode>,
+        owners: &BTreeMap<String, Spanned<String>>,
+        servers: &BTreeMap<String, ServerSpec>,
+        tools: &mut BTreeMap<ToolName, ToolSpec>,
+    ) -> crate::config::ClaudeCodeSettings {
+        use crate::claude_code::{BUILTINS, DEFAULT_CATEGORY, LabelOverride, SERVER};
+        use crate::config::{ClaudeCodeSettings, OnHold};
+        let key = "claude_code";
+        let span = raw.span();
+        let raw = raw.into_inner();
+        if servers.contains_key(SERVER) {
+            self.error(
+                span.clone(),
+                key,
+                format!("`[servers.{SERVER}]` clashes with Claude Code's built-in tools, which are `{SERVER}.*`"),
+            );
+        }
+        let (category, category_span) = match raw.category {
+            Some(c) => (c.get_ref().clone(), c.span()),
+            None => (DEFAULT_CATEGORY.to_string(), span.clone()),
+        };
+        let check_category = |this: &mut Self, c: &str, at: Range<usize>| {
+            if !owners.contains_key(c) {
+                this.error(
+                    at.clone(),
+                    key,
+                    format!("category `{c}` has no owner: add it to [owners]"),
+                );
+            }
+            if !is_identifier(c) {
+                this.error(
+                    at,
+                    key,
+                    format!("category `{c}` must be letters, digits, `_` or `-`"),
+                );
+            }
+        };
+        check_category(self, &category, category_span);
+        let on_hold = match raw.on_hold {
+            None => OnHold::Deny,
+            Some(v) => match v.get_ref().as_str() {
+                "deny" => OnHold::Deny,
+                "danger-ask-local-user" => OnHold::DangerAskLocalUser,
+                other => {
+                    self.error(
+                        v.span(),
+                        key,
+                        format!("on_hold `{other}` must be `deny` or `danger-ask-local-user`"),
+                    );
+                    OnHold::Deny
+                }
+            },
+        };
+        let mut write_roots = Vec::new();
+        for r in raw.write_roots {
+            let text = r.get_ref();
+            match crate::argtypes::SafePath::parse(text, "/") {
+                Ok(p) if p.as_str() == text.as_str() => write_roots.push(p.to_string()),
+                _ => self.error(
+                    r.span(),
+                    key,
+                    format!("write root `{text}` must be a normalised absolute path"),
+                ),
+            }
+        }
+        let mut overrides = BTreeMap::new();
+        for (tool, labels) in raw.tools {
+            let at = labels.span();
+            let labels = labels.into_inner();
+            if !BUILTINS.iter().any(|b| b.tool == tool) {
+                self.error(
+                    at.clone(),
+                    key,
+                    format!(
+                        "`{tool}` is not one of Claude Code's built-in tools in warden's catalog"
+                    ),
+                );
+            }
+            if let Some(c) = &labels.category {
+                check_category(self, c.get_ref(), c.span());
+            }
+            overrides.insert(
+                tool,
+                LabelOverride {
+                    effect: labels.effect,
+                    reversible: labels.reversible,
+                    stakes: labels.stakes,
+                    category: labels.category.map(Spanned::into_inner),
+                    owner: labels.owner.map(Spanned::into_inner),
+                },
+            );
+        }
+        match crate::claude_code::specs(&category, &write_roots, &overrides) {
+            Ok(specs) => {
+                for spec in specs {
+                    tools.insert(spec.name.clone(), spec);
+                }
+            }
+            Err(e) => self.error(span, key, e),
+        }
+        ClaudeCodeSettings {
+            on_hold,
+            write_roots,
+        }
+    }
+
     /// Every write tool that no configured budget counts gets the floor's default budget, so a
     /// mass action stops at it whatever the policy permits.
     fn default_write_budgets(

@@ -693,6 +693,8 @@ pub struct Config {
     pub inventory: Option<InventorySettings>,
     /// `[metrics]`: where Prometheus metrics are served; `None`: they are not.
     pub metrics: Option<MetricsSettings>,
+    /// `[claude_code]`: Claude Code's built-in tools are in the catalog (as `claude.*`).
+    pub claude_code: Option<ClaudeCodeSettings>,
 }
 
 /// Where warden serves its Prometheus metrics, and the token a scraper must send.
@@ -711,6 +713,24 @@ impl fmt::Debug for MetricsSettings {
             .field("token_sha256", &self.token_sha256.map(|_| "<redacted>"))
             .finish()
     }
+}
+
+/// How warden answers Claude Code's hooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaudeCodeSettings {
+    pub on_hold: OnHold,
+    pub write_roots: Vec<String>,
+}
+
+/// What a `PreToolUse` hook answers for a held call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnHold {
+    /// `deny`, naming the pending request: the agent retries after approval.
+    #[default]
+    Deny,
+    /// `ask`: Claude Code asks whoever is at its prompt; warden's approvers are bypassed for
+    /// this call (the hold is still recorded).
+    DangerAskLocalUser,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";

@@ -540,6 +540,7 @@ impl Engine {
                         }
                         ArgType::Long => json!(0),
                         ArgType::Bool => json!(false),
+                        ArgType::Command(_) => json!("true"),
                         ArgType::StringSet => json!(["probe"]),
                     };
                     let v = spec

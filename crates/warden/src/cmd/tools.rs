@@ -46,6 +46,10 @@ impl Tool {
         let (status, detail) = match &e.status {
             Status::Available => ("available", None),
             Status::Missing => ("missing", None),
+            Status::ClientRun => (
+                "claude-code",
+                Some("run by Claude Code, decided through its hooks".into()),
+            ),
             Status::Flagged { summary } => ("flagged", Some(summary.clone())),
             Status::Withheld { pinned, seen } => {
                 ("changed", Some(format!("pinned {pinned}, now {seen}")))
@@ -65,6 +69,7 @@ impl Tool {
     fn human(&self) -> String {
         let status = match (self.status, &self.detail) {
             ("missing", _) => "missing upstream".to_string(),
+            ("claude-code", _) => "run by Claude Code, decided through its hooks".to_string(),
             ("flagged", Some(summary)) => {
                 format!("WITHHELD: description flagged by the injection screen ({summary})")
             }

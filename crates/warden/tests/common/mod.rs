@@ -85,6 +85,19 @@ impl Lab {
         Self { dir }
     }
 
+    /// A private copy of `examples/claude-code`: an investigator whose Claude Code tools are
+    /// decided through its hooks.
+    pub fn claude_code() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let src = repo().join("examples/claude-code");
+        for f in ["warden.toml", "policies/investigator.cedar"] {
+            let to = dir.path().join(f);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(src.join(f), to).unwrap();
+        }
+        Self { dir }
+    }
+
     /// The example with its SIEM served by something else: `table` is what follows the
     /// `[servers.siem]` header (`url = "…"`, or a `command` with its `args` and `env`).
     pub fn with_siem(table: &str) -> Self {
