@@ -364,9 +364,10 @@ impl Gateway {
         // call to it was decided (or refused by a halt) and recorded like any other — the
         // ledger, the shadow policy and the monitor see it with its rule — and is answered as
         // if the tool did not exist, as a halt answers nothing about a missing tool either.
-        let hidden = !config.engine.could_allow(&principal, &tool);
         match verdict {
-            Verdict::Halted(..) | Verdict::Denied(_) if hidden => {
+            Verdict::Halted(..) | Verdict::Denied(_)
+                if !config.engine.could_allow(&principal, &tool) =>
+            {
                 Err(CallError::UnknownTool(tool.to_string()))
             }
             Verdict::Halted(scope, halt) => Ok(halted(&scope, &halt)),
@@ -760,9 +761,7 @@ impl Gateway {
     /// Records and watches a call to a tool that is not callable; the error the agent gets.
     async fn unknown_tool(&self, config: &Config, call: ToolCall) -> CallError {
         let asked = call.tool.to_string();
-        let shown: String = asked.chars().take(128).collect();
-        let reason = format!("`{shown}` is not a tool this gateway offers");
-        self.refuse_unknown(config, call, asked, reason).await
+        self.refuse_unknown(config, call, asked).await
     }
 
     /// A call whose tool name is not even `<server>.<tool>`: recorded and watched like a call to
@@ -781,9 +780,7 @@ impl Gateway {
             args: serde_json::Map::new(),
             rationale: None,
         };
-        let shown: String = asked.chars().take(128).collect();
-        let reason = format!("`{shown}` is not a tool this gateway offers");
-        self.refuse_unknown(&config, call, asked, reason).await
+        self.refuse_unknown(&config, call, asked).await
     }
 
     /// Records `asked` (cut to a bounded length: it is the agent's text) as a denial by the
@@ -793,7 +790,6 @@ impl Gateway {
         config: &Config,
         mut call: ToolCall,
         asked: String,
-        reason: String,
     ) -> CallError {
         /// Longer names are cut in the record: the name is the agent's text.
         const KEEP: usize = 128;
@@ -802,7 +798,7 @@ impl Gateway {
             "unknown-tool",
             String::new(),
             String::new(),
-            reason,
+            format!("`{shown}` is not a tool this gateway offers"),
             config.engine.version(),
         );
         // The arguments and reason of a call to nothing are not kept.
