@@ -74,6 +74,9 @@ enum Command {
     /// What the config stores for a secret read from stdin or a prompt: `hash token` or
     /// `hash password`
     Hash(cmd::hash::Args),
+    /// Connect to an MCP server and write a draft config section for its tools and a
+    /// read-only policy skeleton (never overwriting a file)
+    Init(cmd::init::Args),
     /// Print a shell completion script: `warden completions bash > …`
     Completions(cmd::completions::Args),
 }
@@ -89,6 +92,7 @@ impl Command {
                 | Command::Tools(_)
                 | Command::Lab(_)
                 | Command::Bench(_)
+                | Command::Init(_)
         )
     }
 }
@@ -158,6 +162,7 @@ fn main() -> ExitCode {
             Command::Hook(c) => cmd::hook::run(c).await,
             Command::Lab(c) => cmd::lab::run(c).await,
             Command::Bench(a) => cmd::bench::run(a).await,
+            Command::Init(a) => cmd::init::run(a).await,
             Command::Hash(a) => cmd::hash::run(a),
             Command::Completions(a) => cmd::completions::run::<Cli>(a),
         }

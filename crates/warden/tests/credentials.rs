@@ -263,3 +263,70 @@ async fn a_stdio_upstream_gets_its_environment_entry_from_a_file() {
     let config = std::fs::read_to_string(lab.config()).unwrap();
     assert!(!config.contains(SECRET));
 }
+
+/// `warden init` against an HTTP upstream that needs a token: the token, given as `${VAR}`,
+/// reaches the upstream, and the draft names the variable, never the value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_reads_a_guarded_upstream_and_writes_where_its_token_comes_from() {
+    let (url, seen) = guarded_siem().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("siem.toml");
+    let run = {
+        let (url, out) = (url.clone(), out.clone());
+        move |header: &str| {
+            std::process::Command::new(warden_bin())
+                .args([
+                    "init", "--server", "siem", "--url", &url, "--header", header,
+                ])
+                .arg("--out")
+                .arg(&out)
+                .env("SIEM_TOKEN", SECRET)
+                .output()
+                .unwrap()
+        }
+    };
+    let init = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run("Authorization=Bearer ${SIEM_TOKEN}")
+    })
+    .await
+    .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    assert!(seen.lock().unwrap().contains(&format!("Bearer {SECRET}")));
+    let draft = std::fs::read_to_string(&out).unwrap();
+    assert!(!draft.contains(SECRET), "the token is in the draft");
+    let parsed: toml::Table = toml::from_str(&draft).unwrap();
+    let server = &parsed["servers"]["siem"];
+    assert_eq!(server["url"].as_str(), Some(url.as_str()));
+    assert_eq!(
+        server["headers"]["Authorization"]["env"].as_str(),
+        Some("SIEM_TOKEN")
+    );
+    assert_eq!(
+        server["headers"]["Authorization"]["prefix"].as_str(),
+        Some("Bearer ")
+    );
+    // get_alert says nothing of being read-only: a held write until a human relabels it.
+    let tool = &server["tools"]["get_alert"];
+    assert_eq!(tool["effect"].as_str(), Some("write"));
+    assert_eq!(tool["args"]["alert_id"].as_str(), Some("string"));
+
+    // A refused token fails the command, says why, writes nothing, and shows no token.
+    std::fs::remove_file(&out).unwrap();
+    std::fs::remove_file(dir.path().join("siem.cedar")).unwrap();
+    let refused = tokio::task::spawn_blocking(move || run("Authorization=Bearer wrong-token"))
+        .await
+        .unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("cannot read the tools of `siem`"), "{err}");
+    assert!(
+        !err.contains("wrong-token") && !err.contains(SECRET),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
