@@ -330,3 +330,187 @@ async fn init_reads_a_guarded_upstream_and_writes_where_its_token_comes_from() {
     );
     assert!(!out.exists());
 }
+
+/// The identity provider's side of the client credentials grant: `tok-<n>` for the client
+/// `warden` with the right secret in HTTP Basic, 401 otherwise. `valid` is what the upstream
+/// accepts: every token issued and not revoked.
+#[derive(Default)]
+struct Idp {
+    issued: Mutex<Vec<String>>,
+    revoked: Mutex<Vec<String>>,
+}
+
+const CLIENT_SECRET: &str = "cs-5b0e9d1f77aa";
+
+async fn idp_token(
+    State(idp): State<Arc<Idp>>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> Response {
+    use base64::Engine as _;
+    let basic = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .unwrap_or_default();
+    let form: Vec<(String, String)> = url_pairs(&body);
+    let granted = form.contains(&("grant_type".into(), "client_credentials".into()))
+        && form.contains(&("scope".into(), "siem:read".into()));
+    if basic != format!("warden:{CLIENT_SECRET}").into_bytes() || !granted {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
+    }
+    let mut issued = idp.issued.lock().unwrap();
+    let token = format!("tok-{}", issued.len() + 1);
+    issued.push(token.clone());
+    axum::Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": 3600}))
+        .into_response()
+}
+
+fn url_pairs(body: &str) -> Vec<(String, String)> {
+    body.split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.replace("%3A", ":").replace('+', " ")))
+        .collect()
+}
+
+async fn check_issued(State(idp): State<Arc<Idp>>, req: Request, next: Next) -> Response {
+    let token = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_string();
+    let ok = idp.issued.lock().unwrap().contains(&token)
+        && !idp.revoked.lock().unwrap().contains(&token);
+    if ok {
+        next.run(req).await
+    } else {
+        (
+            axum::http::StatusCode::UNAUTHORIZED,
+            [("www-authenticate", "Bearer error=\"invalid_token\"")],
+            "bad token",
+        )
+            .into_response()
+    }
+}
+
+/// A token endpoint at `/token` and a SIEM at `/mcp` that accepts only the tokens it issued.
+async fn idp_and_siem() -> (String, Arc<Idp>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let idp = Arc::new(Idp::default());
+    let service = StreamableHttpService::new(
+        || Ok(Siem),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let mcp = axum::Router::new().nest_service("/mcp", service).layer(
+        axum::middleware::from_fn_with_state(idp.clone(), check_issued),
+    );
+    let router = axum::Router::new()
+        .route("/token", axum::routing::post(idp_token))
+        .with_state(idp.clone())
+        .merge(mcp);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{addr}"), idp)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_behind_oauth_gets_one_token_for_many_calls_and_a_new_one_when_revoked() {
+    let (base, idp) = idp_and_siem().await;
+    let lab = Lab::with_siem(&format!(
+        "url = \"{base}/mcp\"\n\
+         oauth = {{ token_url = \"{base}/token\", client_id = \"warden\", \
+         client_secret = {{ env = \"SIEM_CLIENT_SECRET\" }}, scopes = [\"siem:read\"] }}\n"
+    ));
+    let warden = lab.serve_with_env("info", &[("SIEM_CLIENT_SECRET", CLIENT_SECRET)]);
+    let client = warden.client(TRIAGE).await;
+    for _ in 0..3 {
+        let r = client
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await;
+        assert!(text(&r.unwrap()).contains("authorised read"));
+    }
+    assert_eq!(
+        idp.issued.lock().unwrap().len(),
+        1,
+        "one token for the connection and every call"
+    );
+
+    // The identity provider revokes the token: the call that meets the 401 fails, and the
+    // next one fetches a new token and goes through.
+    idp.revoked.lock().unwrap().push("tok-1".into());
+    let mut answered = false;
+    for _ in 0..3 {
+        if let Ok(r) = client
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await
+            && text(&r).contains("authorised read")
+        {
+            answered = true;
+            break;
+        }
+    }
+    assert!(answered, "no call went through with a new token");
+    assert_eq!(idp.issued.lock().unwrap().len(), 2);
+
+    drop(client);
+    assert_nowhere(&lab, &warden, CLIENT_SECRET);
+    assert_nowhere(&lab, &warden, "tok-2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_client_secret_fails_the_call_and_never_reaches_the_upstream() {
+    let (base, idp) = idp_and_siem().await;
+    let lab = Lab::with_siem(&format!(
+        "url = \"{base}/mcp\"\n\
+         oauth = {{ token_url = \"{base}/token\", client_id = \"warden\", \
+         client_secret = {{ env = \"SIEM_CLIENT_SECRET\" }}, scopes = [\"siem:read\"] }}\n"
+    ));
+    let warden = lab.serve_with_env("info", &[("SIEM_CLIENT_SECRET", "wrong-secret-71")]);
+    let client = warden.client(TRIAGE).await;
+    let r = client
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await;
+    let shown = match &r {
+        Ok(r) => text(r),
+        Err(e) => e.to_string(),
+    };
+    assert!(!shown.contains("authorised read"), "{shown}");
+    assert!(idp.issued.lock().unwrap().is_empty());
+    drop(client);
+    assert_nowhere(&lab, &warden, "wrong-secret-71");
+}
+
+#[test]
+fn a_client_secret_written_in_the_config_or_a_token_endpoint_over_plain_http_is_refused() {
+    for (oauth, says) in [
+        (
+            r#"oauth = { token_url = "https://idp.example/token", client_id = "w", client_secret = "in-the-file" }"#,
+            "must not be written in the config",
+        ),
+        (
+            r#"oauth = { token_url = "http://idp.example/token", client_id = "w", client_secret = { env = "S" } }"#,
+            "plain HTTP",
+        ),
+        (
+            r#"tls = { client_cert = "c.pem" }"#,
+            "give both `client_cert` and `client_key`",
+        ),
+    ] {
+        let lab = Lab::with_siem(&format!("url = \"https://siem.example/mcp\"\n{oauth}\n"));
+        let (ok, _, err) = lab.cli(&["policy", "check"]);
+        assert!(!ok);
+        assert!(err.contains(says), "{err}");
+        assert!(
+            !err.contains("in-the-file"),
+            "the secret is repeated: {err}"
+        );
+    }
+}

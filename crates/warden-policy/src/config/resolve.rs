@@ -10,6 +10,7 @@ mod inventory;
 mod metrics;
 mod oauth;
 mod review;
+mod upstream_auth;
 mod wire_names;
 
 use super::raw::{RawConfig, RawFloor, RawLedger, RawStore, RawWitness};
@@ -615,6 +616,18 @@ impl Resolver<'_> {
                             "`headers` are for an HTTP server (`url`)",
                         );
                     }
+                    for (what, given) in [
+                        ("oauth", server.oauth.as_ref().map(Spanned::span)),
+                        ("tls", server.tls.as_ref().map(Spanned::span)),
+                    ] {
+                        if let Some(span) = given {
+                            self.error(
+                                span,
+                                &format!("{key}.{what}"),
+                                format!("`{what}` is for an HTTP server (`url`)"),
+                            );
+                        }
+                    }
                     let mut env = BTreeMap::new();
                     for (k, v) in server.env {
                         let ekey = format!("{key}.env.{k}");
@@ -663,9 +676,30 @@ impl Resolver<'_> {
                             resolved.insert(name, source);
                         }
                     }
+                    if server.oauth.is_some()
+                        && resolved
+                            .keys()
+                            .any(|h| h.eq_ignore_ascii_case("authorization"))
+                    {
+                        self.error(
+                            headers_span.clone(),
+                            &format!("{key}.headers"),
+                            "an `Authorization` header and `oauth` both set it: give one",
+                        );
+                    }
+                    let oauth = server
+                        .oauth
+                        .and_then(|o| self.upstream_oauth(&key, o))
+                        .map(Box::new);
+                    let tls = server
+                        .tls
+                        .map(|t| self.upstream_tls(&key, t))
+                        .unwrap_or_default();
                     Transport::Http {
                         url,
                         headers: resolved,
+                        oauth,
+                        tls,
                     }
                 }
                 _ => {

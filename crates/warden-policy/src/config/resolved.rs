@@ -5,6 +5,7 @@
 //! are compiled. The settings that need no resolution (the screen's thresholds, the monitor's
 //! triggers) are deserialised straight into their resolved type.
 
+pub use super::raw::ClientAuth;
 use super::secret::SecretSource;
 use crate::engine::{ArgType, Engine};
 use crate::inventory::InventorySettings;
@@ -362,7 +363,39 @@ pub enum Transport {
         url: String,
         /// Sent with every request; values read when warden connects.
         headers: BTreeMap<String, SecretSource>,
+        /// An access token fetched with the client credentials grant, sent as
+        /// `Authorization: Bearer` and refreshed before it expires.
+        oauth: Option<Box<ClientCredentials>>,
+        tls: UpstreamTls,
     },
+}
+
+/// The OAuth 2.1 client credentials grant warden uses for an HTTP upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCredentials {
+    pub token_url: String,
+    pub client_id: String,
+    /// Read at each token request, never written anywhere.
+    pub client_secret: SecretSource,
+    pub scopes: Vec<String>,
+    pub audience: Option<String>,
+    pub resource: Option<String>,
+    pub client_auth: ClientAuth,
+}
+
+/// TLS settings for an HTTP upstream; each file is read when warden connects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpstreamTls {
+    /// Trusted instead of the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// A client certificate and its key, for mutual TLS.
+    pub client_identity: Option<ClientIdentity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 /// How warden opens its MCP connection to an upstream: which protocol era it speaks.

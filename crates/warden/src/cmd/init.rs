@@ -288,6 +288,8 @@ fn connection(args: &Args) -> anyhow::Result<(Transport, Written)> {
             let transport = Transport::Http {
                 url: url.clone(),
                 headers: sources(&headers),
+                oauth: None,
+                tls: Default::default(),
             };
             Ok((
                 transport,
