@@ -514,3 +514,138 @@ fn a_client_secret_written_in_the_config_or_a_token_endpoint_over_plain_http_is_
         );
     }
 }
+
+fn tls_fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tls")
+        .join(name)
+}
+
+/// The SIEM over TLS with the fixture server certificate, asking for a client certificate
+/// issued by the fixture CA. Returns its URL and the subjects of the client certificates it saw.
+async fn siem_over_mutual_tls() -> (String, Seen) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(tls_fixture("ca.pem")).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let chain: Vec<CertificateDer> = CertificateDer::pem_file_iter(tls_fixture("server.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(tls_fixture("server.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen: Seen = Arc::default();
+    let service = StreamableHttpService::new(
+        || Ok(Siem),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let router = axum::Router::new().nest_service("/mcp", service);
+    let clients = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, router, clients) = (acceptor.clone(), router.clone(), clients.clone());
+            tokio::spawn(async move {
+                // A client without an acceptable certificate fails here, in the handshake.
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    clients.lock().unwrap().push("handshake refused".into());
+                    return;
+                };
+                let subject = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .map(|c| format!("client certificate of {} bytes", c[0].len()))
+                    .unwrap_or_default();
+                clients.lock().unwrap().push(subject);
+                let service = hyper_util::service::TowerToHyperService::new(router);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    (format!("https://127.0.0.1:{}/mcp", addr.port()), seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_reaches_an_upstream_that_trusts_only_its_own_ca() {
+    let (url, seen) = siem_over_mutual_tls().await;
+    let file = |n: &str| tls_fixture(n).display().to_string();
+    let with_tls = |tls: String| Lab::with_siem(&format!("url = \"{url}\"\ntls = {tls}\n"));
+
+    // The upstream's CA trusted, warden's client certificate presented: the call goes through.
+    let lab = with_tls(format!(
+        "{{ ca_file = {:?}, client_cert = {:?}, client_key = {:?} }}",
+        file("ca.pem"),
+        file("client.pem"),
+        file("client.key")
+    ));
+    let warden = lab.serve();
+    let client = warden.client(TRIAGE).await;
+    let r = client
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert!(text(&r).contains("authorised read"), "{}", text(&r));
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|s| s.starts_with("client certificate")),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    drop(client);
+    drop(warden);
+
+    // Without a client certificate the upstream refuses the handshake; trusting another CA,
+    // warden refuses the upstream (a man in the middle with some other certificate); with the
+    // system's roots alone it refuses it too. No call goes through.
+    for tls in [
+        format!("{{ ca_file = {:?} }}", file("ca.pem")),
+        format!(
+            "{{ ca_file = {:?}, client_cert = {:?}, client_key = {:?} }}",
+            file("other-ca.pem"),
+            file("client.pem"),
+            file("client.key")
+        ),
+        format!(
+            "{{ client_cert = {:?}, client_key = {:?} }}",
+            file("client.pem"),
+            file("client.key")
+        ),
+    ] {
+        let lab = with_tls(tls.clone());
+        let warden = lab.serve();
+        let client = warden.client(TRIAGE).await;
+        let r = client
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await;
+        let shown = match &r {
+            Ok(r) => text(r),
+            Err(e) => e.to_string(),
+        };
+        assert!(!shown.contains("authorised read"), "{tls}: {shown}");
+    }
+}
