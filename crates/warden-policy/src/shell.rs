@@ -663,6 +663,9 @@ impl Walker {
             facts.unknown("commands nested too deeply");
             return;
         }
+        if let Some(why) = hidden::runs_hidden(&program, rest) {
+            facts.unknown(why);
+        }
         match program.as_str() {
             // Wrappers: the program they run follows their own options.
             // `env -S 'curl …'` splits its value into a command of its own.
@@ -1316,6 +1319,8 @@ fn clean_host(host: &str) -> String {
     }
     h
 }
+
+mod hidden;
 
 #[cfg(test)]
 mod tests;
