@@ -545,7 +545,10 @@ fn sequences(records: &[Value]) -> Vec<u64> {
         .collect()
 }
 
-async fn some_calls(warden: &Warden, n: usize) {
+/// `n` reads by triage, returned once their outcomes are in the ledger too (an outcome is
+/// committed shortly after its answer).
+async fn some_calls(lab: &Lab, warden: &Warden, n: usize) {
+    let before = lab.events("outcome").len();
     let triage = warden.client(TRIAGE).await;
     for i in 0..n {
         let alert = format!("ALR-200{}", 1 + i % 3);
@@ -554,6 +557,9 @@ async fn some_calls(warden: &Warden, n: usize) {
             .await
             .unwrap();
     }
+    wait_until(30, "the outcomes", || {
+        lab.events("outcome").len() >= before + n
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -566,7 +572,7 @@ async fn a_splunk_stream_survives_a_killed_exporter_and_a_busy_collector_with_no
     .await;
     let lab = Lab::new();
     let warden = lab.serve();
-    some_calls(&warden, 3).await;
+    some_calls(&lab, &warden, 3).await;
     let follow = [
         "--follow",
         "--to",
@@ -590,7 +596,7 @@ async fn a_splunk_stream_survives_a_killed_exporter_and_a_busy_collector_with_no
     assert!(seen.lock().unwrap().requests >= 3);
     drop(first); // SIGKILL: no goodbye, no final cursor write
 
-    some_calls(&warden, 4).await;
+    some_calls(&lab, &warden, 4).await;
     let _second = exporter(&lab, &follow, token);
     let total = leaves(&lab);
     assert!(total > n);
@@ -628,7 +634,7 @@ async fn an_elastic_export_resumes_from_its_cursor_and_a_lost_cursor_only_makes_
     .await;
     let lab = Lab::new();
     let warden = lab.serve();
-    some_calls(&warden, 2).await;
+    some_calls(&lab, &warden, 2).await;
     let key_file = lab.dir.path().join("es.key");
     std::fs::write(&key_file, "es-test-key\n").unwrap();
     let cursor = lab.dir.path().join("es.cursor");
@@ -690,7 +696,7 @@ async fn an_elastic_export_resumes_from_its_cursor_and_a_lost_cursor_only_makes_
     );
 
     // New leaves only, from the cursor.
-    some_calls(&warden, 2).await;
+    some_calls(&lab, &warden, 2).await;
     let sent_before = seen.lock().unwrap().records.len();
     run(&lab);
     let total = leaves(&lab);
@@ -720,7 +726,7 @@ async fn an_elastic_export_resumes_from_its_cursor_and_a_lost_cursor_only_makes_
 async fn a_file_stream_appends_from_its_cursor() {
     let lab = Lab::new();
     let warden = lab.serve();
-    some_calls(&warden, 1).await;
+    some_calls(&lab, &warden, 1).await;
     let file = lab.dir.path().join("siem.jsonl");
     let cursor = lab.dir.path().join("file.cursor");
     let args = [
@@ -737,7 +743,7 @@ async fn a_file_stream_appends_from_its_cursor() {
     ];
     let (ok, _, err) = lab.cli(&args);
     assert!(ok, "{err}");
-    some_calls(&warden, 2).await;
+    some_calls(&lab, &warden, 2).await;
     let (ok, _, err) = lab.cli(&args);
     assert!(ok, "{err}");
     let records = read_jsonl(&file);
@@ -758,4 +764,72 @@ async fn a_file_stream_appends_from_its_cursor() {
         cursor.to_str().unwrap(),
     ]);
     assert!(!ok && err.contains("plain HTTP"), "{err}");
+}
+
+/// The exporter's own view of what arrived: distinct indexes and how many records in all.
+fn arrived(seen: &Mutex<Seen>) -> (BTreeSet<u64>, usize) {
+    let seen = seen.lock().unwrap();
+    let all = sequences(&seen.records);
+    (all.iter().copied().collect(), all.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_streams_its_ledger_to_splunk_and_resumes_after_being_killed() {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let url = start_collector(Collector {
+        seen: seen.clone(),
+        fail_first: 1,
+    })
+    .await;
+    let lab = Lab::with_config(|c| {
+        c + &format!(
+            "\n[export]\nto = \"splunk-hec\"\nurl = \"{url}\"\ntoken = {{ env = \"TEST_HEC_TOKEN\" }}\nbatch = 3\n"
+        )
+    });
+    let vars = [("TEST_HEC_TOKEN", "hec-test-token")];
+    let warden = lab.serve_with_env("warn", &vars);
+    some_calls(&lab, &warden, 3).await;
+    let n = leaves(&lab);
+    wait_until(30, "the first leaves at the collector", || {
+        arrived(&seen).0.len() >= n
+    });
+    drop(warden); // SIGKILL, the stream with it
+
+    let warden = lab.serve_with_env("warn", &vars);
+    some_calls(&lab, &warden, 2).await;
+    wait_until(30, "every leaf at the collector", || {
+        arrived(&seen).0.len() == leaves(&lab)
+    });
+    let total = leaves(&lab) as u64;
+    let (distinct, all) = arrived(&seen);
+    assert_eq!(distinct, (0..total).collect::<BTreeSet<_>>(), "no gap");
+    assert!(all - distinct.len() <= 3, "copies only within one batch");
+    assert!(seen.lock().unwrap().complaints.is_empty());
+    let cursor =
+        std::fs::read_to_string(lab.dir.path().join("state/export-splunk-hec.cursor")).unwrap();
+    assert_eq!(cursor.trim(), total.to_string());
+    drop(warden);
+}
+
+#[test]
+fn an_export_section_that_would_leak_its_token_is_refused() {
+    for (section, says) in [
+        (
+            "[export]\nto = \"splunk-hec\"\nurl = \"https://splunk.example:8088\"\ntoken = \"hec-literal\"\n",
+            "must not be written in the config",
+        ),
+        (
+            "[export]\nto = \"elastic-bulk\"\nurl = \"http://elastic.example:9200\"\ntoken = { env = \"ES_KEY\" }\n",
+            "in clear",
+        ),
+        (
+            "[export]\nto = \"splunk-hec\"\nurl = \"https://splunk.example:8088\"\n",
+            "needs `token",
+        ),
+        ("[export]\nto = \"kafka\"\n", "not a destination"),
+    ] {
+        let lab = Lab::with_config(|c| c + "\n" + section);
+        let (ok, out, err) = lab.cli(&["policy", "check"]);
+        assert!(!ok && err.contains(says), "{section}: {out}{err}");
+    }
 }

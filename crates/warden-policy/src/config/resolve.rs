@@ -5,6 +5,7 @@
 //! each have a module of their own.
 
 mod approvals;
+mod export;
 mod grants;
 mod inventory;
 mod metrics;
@@ -919,6 +920,7 @@ impl Resolver<'_> {
             .as_ref()
             .map(|m| self.metrics(m, gateway.listen));
         let inventory = raw.inventory.as_ref().and_then(|i| self.inventory(i));
+        let export = raw.export.map(|e| self.export(e, &store));
         let agent_principals: Vec<Principal> = agents
             .iter()
             .map(|a| a.principal.clone())
@@ -990,6 +992,7 @@ impl Resolver<'_> {
                 inventory,
                 metrics,
                 claude_code,
+                export: export.flatten(),
             }),
             _ => Err(ConfigErrors(self.errors)),
         }

@@ -6,7 +6,7 @@
 mod checkpoint;
 mod checkpoints;
 mod consistency;
-mod export;
+pub(crate) mod export;
 mod prove;
 mod redact;
 mod show;

@@ -23,10 +23,12 @@ use serde_json::Value;
 use sink::{Destination, Sink};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 use warden_core::ToolName;
 use warden_gateway::audit::ocsf::{LeafRef, Source, record};
-use warden_policy::{Config, StoreLocation};
+use warden_policy::{Config, ExportDestination, StoreLocation};
 use warden_store::Store;
 use warden_store::ledger::read_range;
 
@@ -102,48 +104,96 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     // A one-off export to a named file replaces it, as before; a resumable one appends.
     let replace = a.to.is_none() && cursor.is_none();
-    let mut sink = Sink::open(
+    // The destination is checked before the token is read: a URL that would carry the token
+    // in clear is refused whether or not one is at hand.
+    let token = match (to.is_collector(), &a.url) {
+        (true, Some(url)) => {
+            sink::collector_url(url, to)?;
+            Some(sink::read_token(&a.token_env, a.token_file.as_ref())?)
+        }
+        _ => None,
+    };
+    let sink = Sink::open(
         to,
         sink::Options {
             out: a.out.clone(),
             url: a.url.clone(),
-            token_env: a.token_env.clone(),
-            token_file: a.token_file.clone(),
+            token,
             index: a.index.clone(),
             replace,
         },
     )?;
-    let mut next = match (a.from, &cursor) {
+    let from = match (a.from, &cursor) {
         (Some(from), _) => from,
         (None, Some(c)) => c.read()?.unwrap_or(0),
         (None, None) => 0,
     };
-    let source = Source {
-        log_name: &config.ledger.origin,
-        product_version: env!("CARGO_PKG_VERSION"),
+    let plan = Plan {
+        sink,
+        cursor,
+        from,
+        batch: usize::try_from(a.batch).unwrap_or(500),
+        poll: Duration::from_millis(a.poll_ms.max(10)),
+        max_backoff: Duration::from_secs(a.max_backoff_secs.max(1)),
+        follow: a.follow,
     };
-    let batch = usize::try_from(a.batch).unwrap_or(500);
-    let poll = Duration::from_millis(a.poll_ms.max(10));
-    let max_backoff = Duration::from_secs(a.max_backoff_secs.max(1));
-    let stop = tokio_util::sync::CancellationToken::new();
+    let stop = CancellationToken::new();
     {
         let stop = stop.clone();
         tokio::spawn(async move {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let terminated = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
-                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+                () = terminated => {}
             }
             stop.cancel();
         });
     }
+    stream(&config, store.as_ref(), plan, &stop).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One export: where to, from where, how.
+pub(crate) struct Plan {
+    sink: Sink,
+    cursor: Option<Cursor>,
+    /// The first leaf index to export.
+    from: u64,
+    batch: usize,
+    poll: Duration,
+    max_backoff: Duration,
+    /// Keep looking for new leaves once the end is reached.
+    follow: bool,
+}
+
+/// Exports leaves from `plan.from` on, batch by batch, each batch sent until the destination
+/// takes it and only then marked in the cursor; with `plan.follow`, until `stop`.
+pub(crate) async fn stream(
+    config: &Config,
+    store: &dyn Store,
+    mut plan: Plan,
+    stop: &CancellationToken,
+) -> anyhow::Result<()> {
+    let source = Source {
+        log_name: &config.ledger.origin,
+        product_version: env!("CARGO_PKG_VERSION"),
+    };
+    let mut next = plan.from;
     loop {
-        let page = match read_range(store.as_ref(), next, batch) {
+        let page = match read_range(store, next, plan.batch) {
             Ok(page) => page,
-            Err(e) if a.follow => {
+            Err(e) if plan.follow => {
                 tracing::warn!(error = %e, "cannot read the ledger; trying again");
-                if pause(&stop, poll).await {
+                if pause(stop, plan.poll).await {
                     break;
                 }
                 continue;
@@ -151,7 +201,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             Err(e) => return Err(e.into()),
         };
         let Some(last) = page.last().map(|e| e.index) else {
-            if !a.follow || pause(&stop, poll).await {
+            if !plan.follow || pause(stop, plan.poll).await {
                 break;
             }
             continue;
@@ -185,23 +235,28 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         // The same batch again until the destination takes it; the cursor stays put meanwhile.
         let mut wait = Duration::from_millis(200);
         loop {
-            match sink.deliver(&records).await {
+            match plan.sink.deliver(&records).await {
                 Ok(()) => break,
                 Err(e) => {
-                    tracing::warn!(error = %format!("{e:#}"), first = next, last, retry_in_ms = wait.as_millis() as u64,
-                        "the export destination did not take the batch");
-                    if pause(&stop, wait).await {
-                        return Ok(ExitCode::SUCCESS);
+                    tracing::warn!(
+                        error = %format!("{e:#}"),
+                        first = next,
+                        last,
+                        retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "the export destination did not take the batch"
+                    );
+                    if pause(stop, wait).await {
+                        return Ok(());
                     }
-                    wait = (wait * 2).min(max_backoff);
+                    wait = (wait * 2).min(plan.max_backoff);
                 }
             }
         }
         next = last.saturating_add(1);
-        if let Some(c) = &cursor {
+        if let Some(c) = &plan.cursor {
             c.write(next)?;
         }
-        let lag = lag(store.as_ref(), next);
+        let lag = lag(store, next);
         tracing::info!(
             exported = records.len(),
             next,
@@ -209,8 +264,91 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             "exported up to leaf {last}"
         );
     }
-    sink.finish()?;
-    Ok(ExitCode::SUCCESS)
+    plan.sink.finish()?;
+    Ok(())
+}
+
+/// `[export]` under `warden serve`: the stream runs on a thread and runtime of its own, so a
+/// slow collector, a fsync or a store read never takes a thread the gateway decides on. It
+/// stops with `stop`; an error (a gap in the store, a cursor that cannot be written) is logged
+/// and the stream starts again from its cursor a little later. `None` without `[export]`.
+pub(crate) fn spawn_for_serve(
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    stop: CancellationToken,
+) -> anyhow::Result<Option<std::thread::JoinHandle<()>>> {
+    let Some(settings) = config.export.clone() else {
+        return Ok(None);
+    };
+    let (to, out, url, token) = match &settings.to {
+        ExportDestination::File(path) => (Destination::File, Some(path.clone()), None, None),
+        ExportDestination::SplunkHec { url, token } => {
+            (Destination::SplunkHec, None, Some(url.clone()), Some(token))
+        }
+        ExportDestination::ElasticBulk { url, token } => (
+            Destination::ElasticBulk,
+            None,
+            Some(url.clone()),
+            Some(token),
+        ),
+    };
+    // Read now, so a missing variable or file stops `serve` with a clear error.
+    let token = match token {
+        Some(source) => Some(
+            source
+                .read()
+                .map_err(|e| anyhow::anyhow!("[export] token: {e}"))?
+                .expose()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let options = move || sink::Options {
+        out: out.clone(),
+        url: url.clone(),
+        token: token.clone(),
+        index: settings.index.clone(),
+        replace: false,
+    };
+    // Checked now too: a bad destination stops `serve` before it listens.
+    Sink::open(to, options())?;
+    let cursor_path = settings.cursor.clone();
+    let batch = settings.batch;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let thread = std::thread::Builder::new()
+        .name("warden-export".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                loop {
+                    let cursor = Cursor::new(cursor_path.clone());
+                    let attempt = async {
+                        let from = cursor.read()?.unwrap_or(0);
+                        let plan = Plan {
+                            sink: Sink::open(to, options())?,
+                            cursor: Some(cursor),
+                            from,
+                            batch,
+                            poll: Duration::from_millis(250),
+                            max_backoff: Duration::from_secs(30),
+                            follow: true,
+                        };
+                        stream(&config, store.as_ref(), plan, &stop).await
+                    };
+                    match attempt.await {
+                        Ok(()) => break,
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "the export stopped; starting again from its cursor in 30 s");
+                            if pause(&stop, Duration::from_secs(30)).await {
+                                break;
+                            }
+                        }
+                    }
+                }
+            });
+        })?;
+    Ok(Some(thread))
 }
 
 /// Leaves committed but not yet exported (0 when the store cannot say).
@@ -222,7 +360,7 @@ fn lag(store: &dyn Store, next: u64) -> u64 {
 }
 
 /// Waits `d`; whether the export was asked to stop meanwhile.
-async fn pause(stop: &tokio_util::sync::CancellationToken, d: Duration) -> bool {
+async fn pause(stop: &CancellationToken, d: Duration) -> bool {
     tokio::select! {
         () = stop.cancelled() => true,
         () = tokio::time::sleep(d) => false,

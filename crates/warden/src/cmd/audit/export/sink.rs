@@ -48,8 +48,8 @@ impl Destination {
 pub struct Options {
     pub out: Option<PathBuf>,
     pub url: Option<String>,
-    pub token_env: String,
-    pub token_file: Option<PathBuf>,
+    /// The collector's token, already read (`read_token`, or the config's secret).
+    pub token: Option<String>,
     pub index: Option<String>,
     /// Replace the file instead of appending to it.
     pub replace: bool,
@@ -111,7 +111,7 @@ impl Sink {
                     .url
                     .with_context(|| format!("--to {} needs --url", to.name()))?;
                 let url = collector_url(&base, to)?;
-                let token = read_token(&o.token_env, o.token_file.as_ref())?;
+                let token = Token(o.token.context("no collector token: set `WARDEN_EXPORT_TOKEN` (or give --token-env or --token-file)")?);
                 let client = reqwest::Client::builder()
                     .redirect(reqwest::redirect::Policy::none())
                     .timeout(Duration::from_secs(30))
@@ -212,7 +212,7 @@ impl Http {
 
 /// The collector's endpoint: the base URL with the API's path, if not already there. HTTPS,
 /// or HTTP to a loopback host.
-fn collector_url(base: &str, to: Destination) -> anyhow::Result<reqwest::Url> {
+pub fn collector_url(base: &str, to: Destination) -> anyhow::Result<reqwest::Url> {
     let mut url = reqwest::Url::parse(base).with_context(|| format!("`{base}` is not a URL"))?;
     let host = url.host_str().unwrap_or_default();
     let loopback = host == "localhost"
@@ -240,7 +240,8 @@ fn collector_url(base: &str, to: Destination) -> anyhow::Result<reqwest::Url> {
     Ok(url)
 }
 
-fn read_token(env: &str, file: Option<&PathBuf>) -> anyhow::Result<Token> {
+/// The collector's token from the file, else the environment variable `env`.
+pub fn read_token(env: &str, file: Option<&PathBuf>) -> anyhow::Result<String> {
     let token = match file {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the token file `{}`", path.display()))?,
@@ -253,7 +254,7 @@ fn read_token(env: &str, file: Option<&PathBuf>) -> anyhow::Result<Token> {
             None => bail!("no collector token: set `{env}` (or give --token-env or --token-file)"),
         }
     }
-    Ok(Token(token))
+    Ok(token)
 }
 
 /// Splunk HEC's event format: one JSON object per event, in one body.
