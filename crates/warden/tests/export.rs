@@ -833,3 +833,44 @@ fn an_export_section_that_would_leak_its_token_is_refused() {
         assert!(!ok && err.contains(says), "{section}: {out}{err}");
     }
 }
+
+/// A collector that takes the connection and never answers.
+async fn start_hanging_collector() -> String {
+    let app = axum::Router::new().route(
+        "/services/collector/event",
+        post(|| async { std::future::pending::<StatusCode>().await }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_that_never_answers_never_holds_up_a_decision() {
+    let url = start_hanging_collector().await;
+    let lab = Lab::with_config(|c| {
+        c + &format!(
+            "\n[export]\nto = \"splunk-hec\"\nurl = \"{url}\"\ntoken = {{ env = \"TEST_HEC_TOKEN\" }}\nbatch = 1\n"
+        )
+    });
+    let warden = lab.serve_with_env("warn", &[("TEST_HEC_TOKEN", "hec-test-token")]);
+    // Every call is decided and answered while the export waits on the collector.
+    some_calls(&lab, &warden, 5).await;
+    let r = warden
+        .client(RESPONDER)
+        .await
+        .call("edr.isolate_host", isolate("dc01", "INC-1042"))
+        .await;
+    assert!(r.is_err() || r.unwrap().is_error == Some(true), "denied");
+    // Nothing was acknowledged, so nothing is marked as exported.
+    assert!(
+        !lab.dir
+            .path()
+            .join("state/export-splunk-hec.cursor")
+            .exists()
+    );
+    // A graceful stop does not wait on the collector either.
+    let mut warden = warden;
+    interrupt(&mut warden.child);
+}

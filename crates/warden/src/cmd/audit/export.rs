@@ -235,7 +235,13 @@ pub(crate) async fn stream(
         // The same batch again until the destination takes it; the cursor stays put meanwhile.
         let mut wait = Duration::from_millis(200);
         loop {
-            match plan.sink.deliver(&records).await {
+            // A stop ends a request in flight: it was not acknowledged, so it is sent again
+            // next time. (File and stdout writes have no await point: never cut mid-line.)
+            let delivered = tokio::select! {
+                r = plan.sink.deliver(&records) => r,
+                () = stop.cancelled() => return Ok(()),
+            };
+            match delivered {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(
