@@ -5,10 +5,11 @@
 //! standard output, a file (appended, JSON lines), Splunk's HTTP Event Collector or
 //! Elasticsearch's bulk API (`export/sink.rs`).
 //!
-//! Design choice: the stream runs as its own process beside `warden serve`, reading the
-//! committed ledger from the store. A slow or dead collector then never touches the gateway's
-//! decisions (the gateway does not know the exporter exists); the cost is export lag, which
-//! the exporter logs with every batch. Delivery is at least once: the cursor (`export/cursor.rs`)
+//! Design choice: the stream reads the committed ledger from the store, either as its own
+//! process beside `warden serve` or, with an `[export]` section, inside `serve` on a thread and
+//! runtime of its own ([`spawn_for_serve`]). Either way a slow or dead collector never touches
+//! the gateway's decisions (the pipeline does not know the exporter exists); the cost is export
+//! lag, which the exporter logs with every batch. Delivery is at least once: the cursor (`export/cursor.rs`)
 //! moves only after the destination acknowledged a batch, so a crash between the two resends
 //! that batch, and collectors drop the copies by `metadata.uid` (the leaf hash; the Elastic sink
 //! uses it as the document id, so a resent record is refused as a duplicate).
