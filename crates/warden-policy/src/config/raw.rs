@@ -63,6 +63,29 @@ pub struct RawConfig {
     pub metrics: Option<Spanned<RawMetrics>>,
     /// Claude Code's own tools (`claude.bash`, `claude.write`…), decided through its hooks.
     pub claude_code: Option<Spanned<RawClaudeCode>>,
+    /// The ledger streamed to a SIEM as OCSF while `warden serve` runs; absent: no stream.
+    pub export: Option<Spanned<RawExport>>,
+}
+
+/// `[export]`: where `warden serve` streams its ledger (OCSF JSON lines), and how.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExport {
+    /// `file`, `splunk-hec` or `elastic-bulk`.
+    pub to: Spanned<String>,
+    /// The collector's base URL (collectors only).
+    pub url: Option<Spanned<String>>,
+    /// The collector's token: `{ env = "VAR" }` or `{ file = "path" }`, never a literal.
+    pub token: Option<super::RawSecret>,
+    /// The file records are appended to (`to = "file"`).
+    pub path: Option<String>,
+    /// Elasticsearch index (default `warden-ocsf`) or Splunk index (default: the token's).
+    pub index: Option<String>,
+    /// Where the next index to export is kept; default `export-<to>.cursor` beside the SQLite
+    /// store.
+    pub cursor: Option<String>,
+    /// Records per batch (default 500).
+    pub batch: Option<Spanned<u64>>,
 }
 
 /// `[metrics]`: where Prometheus scrapes warden.

@@ -5,6 +5,7 @@
 //! each have a module of their own.
 
 mod approvals;
+mod export;
 mod grants;
 mod inventory;
 mod metrics;
@@ -953,6 +954,7 @@ impl Resolver<'_> {
             .as_ref()
             .map(|m| self.metrics(m, gateway.listen));
         let inventory = raw.inventory.as_ref().and_then(|i| self.inventory(i));
+        let export = raw.export.map(|e| self.export(e, &store));
         let agent_principals: Vec<Principal> = agents
             .iter()
             .map(|a| a.principal.clone())
@@ -1024,6 +1026,7 @@ impl Resolver<'_> {
                 inventory,
                 metrics,
                 claude_code,
+                export: export.flatten(),
             }),
             _ => Err(ConfigErrors(self.errors)),
         }

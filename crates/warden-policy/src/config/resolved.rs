@@ -728,6 +728,29 @@ pub struct Config {
     pub metrics: Option<MetricsSettings>,
     /// `[claude_code]`: Claude Code's built-in tools are in the catalog (as `claude.*`).
     pub claude_code: Option<ClaudeCodeSettings>,
+    /// `[export]`: the ledger streamed to a SIEM while warden serves; `None`: no stream.
+    pub export: Option<ExportSettings>,
+}
+
+/// Where `warden serve` streams its ledger as OCSF JSON lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportDestination {
+    /// Appended to a file, fsynced per batch.
+    File(PathBuf),
+    /// Splunk's HTTP Event Collector: base URL and token.
+    SplunkHec { url: String, token: SecretSource },
+    /// Elasticsearch's bulk API: base URL and API key.
+    ElasticBulk { url: String, token: SecretSource },
+}
+
+/// `[export]`, resolved: the destination, where the cursor is kept, the batch size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportSettings {
+    pub to: ExportDestination,
+    pub index: Option<String>,
+    /// The next leaf index to export, written after each acknowledged batch.
+    pub cursor: PathBuf,
+    pub batch: usize,
 }
 
 /// Where warden serves its Prometheus metrics, and the token a scraper must send.
@@ -811,6 +834,9 @@ impl Config {
         }
         if self.metrics != new.metrics {
             changed.push("metrics");
+        }
+        if self.export != new.export {
+            changed.push("export");
         }
         if self.gateway.listen != new.gateway.listen
             || self.gateway.max_concurrent_calls != new.gateway.max_concurrent_calls
