@@ -280,7 +280,7 @@ impl McpUpstream {
                             .await
                     }
                     Some(grant) => {
-                        let tokens = self.token_source(grant, tls, &http);
+                        let tokens = self.token_source(grant, tls)?;
                         let client = WithToken { http, tokens };
                         self.open(StreamableHttpClientTransport::with_client(client, config))
                             .await
@@ -295,23 +295,28 @@ impl McpUpstream {
         &self,
         grant: &warden_policy::ClientCredentials,
         tls: &UpstreamTls,
-        http: &reqwest::Client,
-    ) -> Arc<TokenSource> {
+    ) -> Result<Arc<TokenSource>, UpstreamError> {
         if let Ok(guard) = self.tokens.read()
             && let Some(t) = guard.as_ref()
         {
-            return t.clone();
+            return Ok(t.clone());
         }
         // The token endpoint gets no default headers of the upstream's: a header meant for
-        // the MCP server is not the identity provider's business.
+        // the MCP server is not the identity provider's business. Its requests are bounded
+        // as a whole, answer included.
         let plain = with_tls(http_builder(self.timeout, Default::default()), tls)
-            .and_then(|b| b.build().map_err(|e| e.to_string()))
-            .unwrap_or_else(|_| http.clone());
-        let source = Arc::new(TokenSource::new(grant.clone(), plain, self.clock.clone()));
+            .and_then(|b| b.timeout(self.timeout).build().map_err(|e| e.to_string()))
+            .map_err(|e| self.unavailable(format!("the token endpoint's client: {e}")))?;
+        let source = Arc::new(TokenSource::new(
+            grant.clone(),
+            plain,
+            self.clock.clone(),
+            self.timeout,
+        ));
         if let Ok(mut guard) = self.tokens.write() {
             *guard = Some(source.clone());
         }
-        source
+        Ok(source)
     }
 
     /// Opens the MCP connection in the server's protocol era ([`UpstreamProtocol`]).

@@ -281,6 +281,7 @@ async fn init_reads_a_guarded_upstream_and_writes_where_its_token_comes_from() {
                 .arg("--out")
                 .arg(&out)
                 .env("SIEM_TOKEN", SECRET)
+                .env("WRONG_TOKEN", "wrong-token")
                 .output()
                 .unwrap()
         }
@@ -318,7 +319,7 @@ async fn init_reads_a_guarded_upstream_and_writes_where_its_token_comes_from() {
     // A refused token fails the command, says why, writes nothing, and shows no token.
     std::fs::remove_file(&out).unwrap();
     std::fs::remove_file(dir.path().join("siem.cedar")).unwrap();
-    let refused = tokio::task::spawn_blocking(move || run("Authorization=Bearer wrong-token"))
+    let refused = tokio::task::spawn_blocking(move || run("Authorization=Bearer ${WRONG_TOKEN}"))
         .await
         .unwrap();
     assert!(!refused.status.success());
@@ -505,6 +506,27 @@ fn a_client_secret_written_in_the_config_or_a_token_endpoint_over_plain_http_is_
         ),
     ] {
         let lab = Lab::with_siem(&format!("url = \"https://siem.example/mcp\"\n{oauth}\n"));
+        let (ok, _, err) = lab.cli(&["policy", "check"]);
+        assert!(!ok);
+        assert!(err.contains(says), "{err}");
+        assert!(
+            !err.contains("in-the-file"),
+            "the secret is repeated: {err}"
+        );
+    }
+    // A bearer token never goes to an upstream in clear, and TLS settings on a plain-HTTP URL
+    // are refused rather than silently unused.
+    for (table, says) in [
+        (
+            r#"oauth = { token_url = "https://idp.example/token", client_id = "w", client_secret = { env = "S" } }"#,
+            "plain HTTP",
+        ),
+        (
+            r#"tls = { ca_file = "ca.pem" }"#,
+            "`tls` needs an https URL",
+        ),
+    ] {
+        let lab = Lab::with_siem(&format!("url = \"http://siem.example/mcp\"\n{table}\n"));
         let (ok, _, err) = lab.cli(&["policy", "check"]);
         assert!(!ok);
         assert!(err.contains(says), "{err}");

@@ -749,6 +749,12 @@ async fn a_file_stream_appends_from_its_cursor() {
     let records = read_jsonl(&file);
     let total = leaves(&lab) as u64;
     assert_eq!(sequences(&records), (0..total).collect::<Vec<_>>());
+    // A cursor moved past the ledger's end (a tampered or foreign one) would wait silently for
+    // leaves that are never coming: it is an error, and nothing is written.
+    std::fs::write(&cursor, "999999999\n").unwrap();
+    let (ok, _, err) = lab.cli(&args);
+    assert!(!ok && err.contains("not this ledger's"), "{err}");
+    assert_eq!(read_jsonl(&file).len(), records.len());
     // A collector URL over plain HTTP to another host is refused: the token would travel in
     // clear.
     let (ok, _, err) = lab.cli(&[

@@ -34,6 +34,12 @@ const REFRESH_AHEAD: Duration = Duration::from_secs(60);
 const DEFAULT_LIFE: Duration = Duration::from_secs(300);
 /// A token endpoint's answer larger than this is refused.
 const MAX_TOKEN_RESPONSE: usize = 64 * 1024;
+/// A token is used for at least this long, whatever `expires_in` says (`0` would otherwise send
+/// every call to the token endpoint); an upstream that refuses it sooner gets a new one.
+const MIN_LIFE: Duration = Duration::from_secs(10);
+/// After a failed request, callers get the same failure for this long instead of each asking
+/// the token endpoint again.
+const FAILURE_PAUSE: Duration = Duration::from_secs(1);
 
 /// Why no access token could be had. Names the token endpoint's error code, never a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +52,8 @@ pub enum TokenError {
     Refused { status: u16, code: Option<String> },
     #[error("the token endpoint's answer is not a bearer access token")]
     Malformed,
+    #[error("the token endpoint did not answer within {0} s")]
+    Timeout(u64),
 }
 
 #[derive(Clone)]
@@ -60,7 +68,11 @@ pub struct TokenSource {
     grant: ClientCredentials,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
+    /// How long one token request may take, answer included.
+    timeout: Duration,
     current: RwLock<Option<Token>>,
+    /// The last failure and when it happened, in the clock's milliseconds.
+    failed: RwLock<Option<(i64, TokenError)>>,
     refreshing: tokio::sync::Mutex<()>,
 }
 
@@ -87,14 +99,31 @@ struct TokenErrorResponse {
 
 impl TokenSource {
     /// `http` reaches the token endpoint (the upstream's TLS settings apply to it too).
-    pub fn new(grant: ClientCredentials, http: reqwest::Client, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        grant: ClientCredentials,
+        http: reqwest::Client,
+        clock: Arc<dyn Clock>,
+        timeout: Duration,
+    ) -> Self {
         Self {
             grant,
             http,
             clock,
+            timeout,
             current: RwLock::new(None),
+            failed: RwLock::new(None),
             refreshing: tokio::sync::Mutex::new(()),
         }
+    }
+
+    fn recent_failure(&self) -> Option<TokenError> {
+        let now = self.clock.now_ms();
+        let pause = i64::try_from(FAILURE_PAUSE.as_millis()).unwrap_or(i64::MAX);
+        let guard = self.failed.read().ok()?;
+        guard
+            .as_ref()
+            .filter(|(at, _)| now >= *at && now - *at < pause)
+            .map(|(_, e)| e.clone())
     }
 
     fn fresh(&self) -> Option<Secret> {
@@ -115,7 +144,22 @@ impl TokenSource {
         if let Some(t) = self.fresh() {
             return Ok(t);
         }
-        let token = self.fetch().await?;
+        if let Some(e) = self.recent_failure() {
+            return Err(e);
+        }
+        let fetched = match tokio::time::timeout(self.timeout, self.fetch()).await {
+            Ok(r) => r,
+            Err(_) => Err(TokenError::Timeout(self.timeout.as_secs())),
+        };
+        let token = match fetched {
+            Ok(t) => t,
+            Err(e) => {
+                if let Ok(mut guard) = self.failed.write() {
+                    *guard = Some((self.clock.now_ms(), e.clone()));
+                }
+                return Err(e);
+            }
+        };
         let value = token.value.clone();
         if let Ok(mut guard) = self.current.write() {
             *guard = Some(token);
@@ -207,7 +251,8 @@ impl TokenSource {
         let life = answer
             .expires_in
             .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_LIFE);
+            .unwrap_or(DEFAULT_LIFE)
+            .max(MIN_LIFE);
         let ahead = REFRESH_AHEAD.min(life / 4);
         let refresh_in = i64::try_from(life.saturating_sub(ahead).as_millis()).unwrap_or(i64::MAX);
         Ok(Token {
@@ -504,6 +549,7 @@ mod tests {
             grant(&url, ClientAuth::Basic, secret.path()),
             reqwest::Client::new(),
             clock.clone(),
+            Duration::from_secs(10),
         ));
         let calls: Vec<_> = (0..16)
             .map(|_| {
@@ -564,6 +610,7 @@ mod tests {
             grant(&url, ClientAuth::Post, secret.path()),
             reqwest::Client::new(),
             Arc::new(ManualClock::at(0)),
+            Duration::from_secs(10),
         );
         source.bearer().await.unwrap();
         let (headers, body) = e.last.lock().unwrap().clone().unwrap();
@@ -579,10 +626,12 @@ mod tests {
     async fn a_refusal_or_a_strange_answer_gives_no_token_and_shows_no_secret() {
         let (url, e) = endpoint().await;
         let secret = secret_file();
+        let clock = Arc::new(ManualClock::at(0));
         let source = TokenSource::new(
             grant(&url, ClientAuth::Basic, secret.path()),
             reqwest::Client::new(),
-            Arc::new(ManualClock::at(0)),
+            clock.clone(),
+            Duration::from_secs(10),
         );
         let cases = [
             (
@@ -621,9 +670,14 @@ mod tests {
         ];
         for (status, body, want) in cases {
             *e.answer.lock().unwrap() = Some((status, body));
+            let before = e.requests.load(Ordering::SeqCst);
             let err = source.bearer().await.unwrap_err();
             assert_eq!(err, want);
             assert!(!err.to_string().contains("s3cr3t"));
+            // Within a second of a failure, callers get it again without a new request.
+            assert_eq!(source.bearer().await.unwrap_err(), want);
+            assert_eq!(e.requests.load(Ordering::SeqCst), before + 1);
+            clock.advance(FAILURE_PAUSE);
         }
 
         // A missing secret file: no request is made at all.
@@ -636,6 +690,7 @@ mod tests {
             ),
             reqwest::Client::new(),
             Arc::new(ManualClock::at(0)),
+            Duration::from_secs(10),
         );
         assert!(matches!(gone.bearer().await, Err(TokenError::Secret(_))));
         assert_eq!(e.requests.load(Ordering::SeqCst), before);

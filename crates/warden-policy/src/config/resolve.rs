@@ -649,7 +649,7 @@ impl Resolver<'_> {
                 (None, Some(url)) => {
                     let (span, url) = (url.span(), url.into_inner());
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
-                        self.error(span, &key, format!("`{url}` is not an http(s) URL"));
+                        self.error(span.clone(), &key, format!("`{url}` is not an http(s) URL"));
                     }
                     if !server.env.is_empty() {
                         self.error(
@@ -686,6 +686,24 @@ impl Resolver<'_> {
                             headers_span.clone(),
                             &format!("{key}.headers"),
                             "an `Authorization` header and `oauth` both set it: give one",
+                        );
+                    }
+                    // A bearer token is never sent in clear, and TLS settings on a plain-HTTP
+                    // URL would be silently unused.
+                    if server.oauth.is_some() {
+                        let _ = self.secure_url(
+                            &Spanned::new(span.clone(), url.clone()),
+                            &key,
+                            "an upstream with `oauth`,",
+                        );
+                    }
+                    if let Some(tls) = &server.tls
+                        && !url.starts_with("https://")
+                    {
+                        self.error(
+                            tls.span(),
+                            &format!("{key}.tls"),
+                            format!("`tls` needs an https URL, not `{url}`"),
                         );
                     }
                     let oauth = server

@@ -189,6 +189,14 @@ pub(crate) async fn stream(
         product_version: env!("CARGO_PKG_VERSION"),
     };
     let mut next = plan.from;
+    // A cursor (or --from) beyond the ledger's end would wait, silently, for leaves that already
+    // exist below it: a tampered or foreign cursor is an error, not a quiet gap.
+    let size = store.ledger_size()?;
+    if next > size {
+        anyhow::bail!(
+            "the export would start at leaf {next}, but the ledger has {size}: the cursor is not this ledger's; remove it (or give --from) to export from the start"
+        );
+    }
     loop {
         let page = match read_range(store, next, plan.batch) {
             Ok(page) => page,

@@ -192,7 +192,7 @@ impl Http {
             .await
             .with_context(|| format!("cannot reach `{}`", self.url))?;
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
+        let text = bounded_text(response).await;
         if !status.is_success() {
             bail!("`{}` answered {status}: {}", self.url, clip(&text));
         }
@@ -210,10 +210,33 @@ impl Http {
     }
 }
 
+/// A collector's answer larger than this is cut: only its verdict matters.
+const MAX_ANSWER: usize = 1024 * 1024;
+
+/// The answer's text, at most [`MAX_ANSWER`] bytes of it (a hostile collector cannot grow
+/// warden's memory with an endless body).
+async fn bounded_text(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_ANSWER.saturating_sub(body.len());
+        body.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
+        if body.len() >= MAX_ANSWER {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
+}
+
 /// The collector's endpoint: the base URL with the API's path, if not already there. HTTPS,
-/// or HTTP to a loopback host.
+/// or HTTP to a loopback host; no user or password in it (the token is the credential, and an
+/// error message names the URL).
 pub fn collector_url(base: &str, to: Destination) -> anyhow::Result<reqwest::Url> {
     let mut url = reqwest::Url::parse(base).with_context(|| format!("`{base}` is not a URL"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        bail!(
+            "the collector URL carries a user or password: give the credential as the token (--token-env or --token-file), not in the URL"
+        );
+    }
     let host = url.host_str().unwrap_or_default();
     let loopback = host == "localhost"
         || host
@@ -330,6 +353,18 @@ fn clip(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_collector_url_with_a_password_is_refused_without_repeating_it() {
+        let err = collector_url(
+            "https://u:hunter2@splunk.example:8088",
+            Destination::SplunkHec,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("user or password"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
 
     #[test]
     fn tokens_go_to_loopback_or_over_https_only() {
