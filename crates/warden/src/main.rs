@@ -136,11 +136,23 @@ fn main() -> ExitCode {
     #[cfg(not(feature = "otlp"))]
     let spans: Option<tracing_subscriber::layer::Identity> = None;
     tracing_subscriber::registry().with(logs).with(spans).init();
+    // Claude Code runs the tool when a hook exits with anything but 2: whatever goes wrong in
+    // `warden hook` (no runtime, a panic, an error) blocks the call.
+    let fails_closed = matches!(cli.command, Command::Hook(_));
+    let failure = if fails_closed {
+        std::panic::set_hook(Box::new(|info| {
+            eprintln!("warden: {info}; the tool call is blocked");
+            std::process::exit(2);
+        }));
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
+            return failure;
         }
     };
     let result = runtime.block_on(async {
@@ -178,7 +190,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            failure
         }
     }
 }
