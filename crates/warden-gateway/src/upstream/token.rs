@@ -309,23 +309,26 @@ pub struct WithToken {
 type HttpError = StreamableHttpError<reqwest::Error>;
 
 impl WithToken {
-    async fn token(&self) -> Result<Secret, HttpError> {
-        self.tokens.bearer().await.map_err(|e| {
+    /// Sends one request with the current token (`send` gets the `auth_header` rmcp's reqwest
+    /// client takes) and forgets the token when the upstream refuses it, so the next call
+    /// asks for a new one.
+    async fn authorised<T, F>(&self, send: impl FnOnce(Option<String>) -> F) -> Result<T, HttpError>
+    where
+        F: std::future::Future<Output = Result<T, HttpError>>,
+    {
+        let token = self.tokens.bearer().await.map_err(|e| {
             StreamableHttpError::UnexpectedServerResponse(Cow::Owned(format!(
                 "no access token for the upstream: {e}"
             )))
-        })
-    }
-
-    /// Forgets a token the upstream refused, so the next call asks for a new one.
-    fn after<T>(&self, token: &Secret, result: Result<T, HttpError>) -> Result<T, HttpError> {
+        })?;
+        let result = send(Some(token.expose().to_string())).await;
         let refused = match &result {
             Err(StreamableHttpError::AuthRequired(_)) => true,
             Err(StreamableHttpError::HttpStatus(e)) => e.status == 401,
             _ => false,
         };
         if refused {
-            self.tokens.forget(token);
+            self.tokens.forget(&token);
         }
         result
     }
@@ -362,19 +365,17 @@ impl StreamableHttpClient for WithToken {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<StreamableHttpPostResponse, HttpError> {
-        let token = self.token().await?;
-        let result = self
-            .http
-            .post_message_with_max_sse_event_size(
+        self.authorised(|auth| {
+            self.http.post_message_with_max_sse_event_size(
                 uri,
                 message,
                 session_id,
-                Some(token.expose().to_string()),
+                auth,
                 custom_headers,
                 max_sse_event_size,
             )
-            .await;
-        self.after(&token, result)
+        })
+        .await
     }
 
     async fn post_message_with_response_limits(
@@ -386,19 +387,17 @@ impl StreamableHttpClient for WithToken {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         limits: StreamableHttpResponseLimits,
     ) -> Result<StreamableHttpPostResponse, HttpError> {
-        let token = self.token().await?;
-        let result = self
-            .http
-            .post_message_with_response_limits(
+        self.authorised(|auth| {
+            self.http.post_message_with_response_limits(
                 uri,
                 message,
                 session_id,
-                Some(token.expose().to_string()),
+                auth,
                 custom_headers,
                 limits,
             )
-            .await;
-        self.after(&token, result)
+        })
+        .await
     }
 
     async fn delete_session(
@@ -408,17 +407,11 @@ impl StreamableHttpClient for WithToken {
         _auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), HttpError> {
-        let token = self.token().await?;
-        let result = self
-            .http
-            .delete_session(
-                uri,
-                session_id,
-                Some(token.expose().to_string()),
-                custom_headers,
-            )
-            .await;
-        self.after(&token, result)
+        self.authorised(|auth| {
+            self.http
+                .delete_session(uri, session_id, auth, custom_headers)
+        })
+        .await
     }
 
     async fn get_stream(
@@ -429,18 +422,11 @@ impl StreamableHttpClient for WithToken {
         _auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, HttpError> {
-        let token = self.token().await?;
-        let result = self
-            .http
-            .get_stream(
-                uri,
-                session_id,
-                last_event_id,
-                Some(token.expose().to_string()),
-                custom_headers,
-            )
-            .await;
-        self.after(&token, result)
+        self.authorised(|auth| {
+            self.http
+                .get_stream(uri, session_id, last_event_id, auth, custom_headers)
+        })
+        .await
     }
 
     async fn get_stream_with_max_sse_event_size(
@@ -452,19 +438,17 @@ impl StreamableHttpClient for WithToken {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, HttpError> {
-        let token = self.token().await?;
-        let result = self
-            .http
-            .get_stream_with_max_sse_event_size(
+        self.authorised(|auth| {
+            self.http.get_stream_with_max_sse_event_size(
                 uri,
                 session_id,
                 last_event_id,
-                Some(token.expose().to_string()),
+                auth,
                 custom_headers,
                 max_sse_event_size,
             )
-            .await;
-        self.after(&token, result)
+        })
+        .await
     }
 }
 
