@@ -422,14 +422,20 @@ async fn idp_and_siem() -> (String, Arc<Idp>) {
     (format!("http://{addr}"), idp)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_upstream_behind_oauth_gets_one_token_for_many_calls_and_a_new_one_when_revoked() {
-    let (base, idp) = idp_and_siem().await;
-    let lab = Lab::with_siem(&format!(
+/// The lab with its SIEM at `base`, reached with a token from `base`'s token endpoint; the
+/// client secret in `SIEM_CLIENT_SECRET`.
+fn lab_behind_oauth(base: &str) -> Lab {
+    Lab::with_siem(&format!(
         "url = \"{base}/mcp\"\n\
          oauth = {{ token_url = \"{base}/token\", client_id = \"warden\", \
          client_secret = {{ env = \"SIEM_CLIENT_SECRET\" }}, scopes = [\"siem:read\"] }}\n"
-    ));
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_behind_oauth_gets_one_token_for_many_calls_and_a_new_one_when_revoked() {
+    let (base, idp) = idp_and_siem().await;
+    let lab = lab_behind_oauth(&base);
     let warden = lab.serve_with_env("info", &[("SIEM_CLIENT_SECRET", CLIENT_SECRET)]);
     let client = warden.client(TRIAGE).await;
     for _ in 0..3 {
@@ -469,11 +475,7 @@ async fn an_upstream_behind_oauth_gets_one_token_for_many_calls_and_a_new_one_wh
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_client_secret_fails_the_call_and_never_reaches_the_upstream() {
     let (base, idp) = idp_and_siem().await;
-    let lab = Lab::with_siem(&format!(
-        "url = \"{base}/mcp\"\n\
-         oauth = {{ token_url = \"{base}/token\", client_id = \"warden\", \
-         client_secret = {{ env = \"SIEM_CLIENT_SECRET\" }}, scopes = [\"siem:read\"] }}\n"
-    ));
+    let lab = lab_behind_oauth(&base);
     let warden = lab.serve_with_env("info", &[("SIEM_CLIENT_SECRET", "wrong-secret-71")]);
     let client = warden.client(TRIAGE).await;
     let r = client
