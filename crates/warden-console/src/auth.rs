@@ -1,5 +1,8 @@
 //! Sign-in, sessions and CSRF tokens.
 //!
+//! Sessions live in this process's memory, or in the desk's [`SessionTable`] when it has one
+//! (the gateway's stores them beside the ledger, MAC'd, so several replicas share them).
+//!
 //! A session id is 256 random bits, sent only in an `HttpOnly; SameSite=Strict` cookie scoped to
 //! the console's path. The table keeps the SHA-256 of each id, not the id, so a lookup's timing
 //! says nothing useful about a valid id and a memory dump holds no usable cookie. Sessions end a
@@ -11,11 +14,12 @@
 //! for an unknown approver, and all failures read "wrong approver or password".
 
 use crate::config::{ApproverLogin, token_digest};
+use crate::desk::{DeskError, SessionRecord, SessionTable};
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
@@ -84,27 +88,40 @@ struct Session {
     expires: Instant,
 }
 
-/// The in-memory session table.
+/// The session table: this process's memory, or a [`SessionTable`] that every replica sharing
+/// the store reads (so a sign-in works whichever replica a load balancer picks).
 pub(crate) struct Sessions {
     ttl: Duration,
     table: Mutex<HashMap<[u8; 32], Session>>,
+    shared: Option<Arc<dyn SessionTable>>,
 }
 
 impl Sessions {
-    pub(crate) fn new(ttl: Duration) -> Self {
+    pub(crate) fn new(ttl: Duration, shared: Option<Arc<dyn SessionTable>>) -> Self {
         Self {
             ttl,
             table: Mutex::new(HashMap::new()),
+            shared,
         }
     }
 
-    /// Starts a session and returns the cookie value. Always a fresh id (no fixation).
-    pub(crate) fn start(&self, approver: &ApproverLogin) -> String {
+    /// Starts a session and returns the cookie value. Always a fresh id (no fixation). Blocks
+    /// on the shared table: call it on a blocking task.
+    pub(crate) fn start(&self, approver: &ApproverLogin) -> Result<String, DeskError> {
         let id = random_hex();
-        let session = Session {
+        let record = SessionRecord {
             approver_id: approver.id.clone(),
             approver_name: approver.name.clone(),
             csrf: random_hex(),
+        };
+        if let Some(shared) = &self.shared {
+            shared.start(key(&id), &record, self.ttl)?;
+            return Ok(id);
+        }
+        let session = Session {
+            approver_id: record.approver_id,
+            approver_name: record.approver_name,
+            csrf: record.csrf,
             expires: Instant::now() + self.ttl,
         };
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
@@ -117,12 +134,28 @@ impl Sessions {
             }
         }
         table.insert(key(&id), session);
-        id
+        Ok(id)
     }
 
-    /// The live session behind a cookie value, if any.
+    /// The live session behind a cookie value, if any. A shared table that cannot answer
+    /// counts as no session: the request is refused, never let through. Blocks on the shared
+    /// table: call it on a blocking task.
     pub(crate) fn lookup(&self, cookie: &str) -> Option<SignedIn> {
         let k = key(cookie);
+        if let Some(shared) = &self.shared {
+            return match shared.live(k) {
+                Ok(found) => found.map(|s| SignedIn {
+                    approver_id: s.approver_id,
+                    approver_name: s.approver_name,
+                    csrf: s.csrf,
+                    key: k,
+                }),
+                Err(e) => {
+                    tracing::error!(error = %e, "console: the session table cannot be read");
+                    None
+                }
+            };
+        }
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
         let live = table.get(&k).is_some_and(|s| s.expires > Instant::now());
         if !live {
@@ -138,9 +171,13 @@ impl Sessions {
     }
 
     /// Ends a session; its cookie is worthless from now on.
-    pub(crate) fn end(&self, session: &SignedIn) {
+    pub(crate) fn end(&self, session: &SignedIn) -> Result<(), DeskError> {
+        if let Some(shared) = &self.shared {
+            return shared.end(session.key);
+        }
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
         table.remove(&session.key);
+        Ok(())
     }
 }
 
@@ -252,27 +289,27 @@ mod tests {
 
     #[test]
     fn sessions_expire_and_end() {
-        let sessions = Sessions::new(Duration::from_millis(30));
+        let sessions = Sessions::new(Duration::from_millis(30), None);
         let a = approver(None, Some("t"));
-        let id = sessions.start(&a);
+        let id = sessions.start(&a).unwrap();
         let s = sessions.lookup(&id);
         assert_eq!(s.as_ref().map(|s| s.approver_id.as_str()), Some("alice"));
         assert!(sessions.lookup("not-a-session").is_none());
         std::thread::sleep(Duration::from_millis(40));
         assert!(sessions.lookup(&id).is_none());
 
-        let sessions = Sessions::new(Duration::from_secs(60));
-        let id = sessions.start(&a);
+        let sessions = Sessions::new(Duration::from_secs(60), None);
+        let id = sessions.start(&a).unwrap();
         let s = sessions.lookup(&id).unwrap();
-        sessions.end(&s);
+        sessions.end(&s).unwrap();
         assert!(sessions.lookup(&id).is_none());
         assert!(!format!("{s:?}").contains(s.csrf()));
     }
 
     #[test]
     fn csrf_must_match_exactly() {
-        let sessions = Sessions::new(Duration::from_secs(60));
-        let id = sessions.start(&approver(None, Some("t")));
+        let sessions = Sessions::new(Duration::from_secs(60), None);
+        let id = sessions.start(&approver(None, Some("t"))).unwrap();
         let s = sessions.lookup(&id).unwrap();
         let token = s.csrf().to_string();
         assert!(s.confirm(&token).is_some());

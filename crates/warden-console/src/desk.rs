@@ -11,6 +11,8 @@
 //! clears, exactly as `warden taint clear` does.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
 use warden_core::{ApprovalStatus, Verdict};
 
 /// Where held calls live. Implemented by the gateway over its store; tests use an in-memory fake.
@@ -45,6 +47,43 @@ pub trait ApprovalDesk: Send + Sync + 'static {
         approver: &str,
         reason: &str,
     ) -> Result<Option<TaintCleared>, DeskError>;
+    /// Where sign-in sessions live when they must outlive this process or be seen by other
+    /// replicas; `None` keeps them in the console's memory (a restart signs everyone out).
+    fn session_table(&self) -> Option<Arc<dyn SessionTable>> {
+        None
+    }
+}
+
+/// A sign-in session: who signed in and the CSRF token of their forms.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub approver_id: String,
+    pub approver_name: String,
+    pub csrf: String,
+}
+
+impl std::fmt::Debug for SessionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRecord")
+            .field("approver_id", &self.approver_id)
+            .field("approver_name", &self.approver_name)
+            .field("csrf", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Sign-in sessions shared by the replicas. Keys are the SHA-256 of the cookie value, never
+/// the cookie. The methods block (they are storage-backed); the console calls them on
+/// blocking tasks.
+pub trait SessionTable: Send + Sync + 'static {
+    /// Stores a new session under `key`, live for `ttl`.
+    fn start(&self, key: [u8; 32], session: &SessionRecord, ttl: Duration)
+    -> Result<(), DeskError>;
+    /// The session under `key` when it is live and was written by this table's owner; `None`
+    /// when it is unknown, expired, or a row nobody holding the key wrote.
+    fn live(&self, key: [u8; 32]) -> Result<Option<SessionRecord>, DeskError>;
+    /// Ends the session under `key`.
+    fn end(&self, key: [u8; 32]) -> Result<(), DeskError>;
 }
 
 /// A held tool call as an approver needs to judge it.

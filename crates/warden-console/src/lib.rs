@@ -10,9 +10,11 @@
 //!   every response carries a CSP that allows no script at all, as a second line of defence.
 //! - **Checked state as types.** Handlers that change state need a `SignedIn` (a live
 //!   session) and a `Confirmed` (its CSRF token matched); see `routes` for the order.
-//! - **Sessions in memory.** 256-bit ids in an `HttpOnly; SameSite=Strict` cookie on the
-//!   console's path, hashed in a bounded table, fixed lifetime. A restart signs everyone out,
-//!   which is the safe failure.
+//! - **Sessions in memory or in the store.** 256-bit ids in an `HttpOnly; SameSite=Strict`
+//!   cookie on the console's path, hashed in a bounded table, fixed lifetime. The table is the
+//!   desk's [`SessionTable`] when it has one (the gateway's: rows beside the ledger, each MAC'd
+//!   with a key derived from the ledger's, so every replica knows a sign-in and a row written
+//!   straight into the database signs nobody in); else this process's memory.
 //! - **The agent's words are labelled.** Arguments, rationale and tool output are shown as
 //!   untrusted text, with invisible characters made visible, beside the raw call.
 //!
@@ -30,8 +32,8 @@ mod signin;
 pub use auth::{CSRF_FIELD, SESSION_COOKIE};
 pub use config::{ApproverLogin, ConfigError, ConsoleConfig, hash_password};
 pub use desk::{
-    AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView, TaintCleared,
-    TaintView,
+    AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView, SessionRecord,
+    SessionTable, TaintCleared, TaintView,
 };
 
 use std::sync::Arc;
@@ -43,10 +45,11 @@ use std::sync::Arc;
 /// Call [`ConsoleConfig::validate`] first; an approver whose verifiers do not parse simply
 /// cannot sign in.
 pub fn router(desk: Arc<dyn ApprovalDesk>, config: ConsoleConfig) -> axum::Router {
+    let sessions = auth::Sessions::new(config.session_ttl, desk.session_table());
     let state = routes::Console {
         desk,
         approvers: config.approvers.clone().into(),
-        sessions: auth::Sessions::new(config.session_ttl),
+        sessions,
         base: config.base_path.trim_end_matches('/').to_string(),
         secure_cookies: config.secure_cookies,
         ttl: config.session_ttl,

@@ -27,6 +27,8 @@ const MAX_SECRET_BYTES: usize = 1024;
 const DEFAULT_DECISIONS: usize = 100;
 const MAX_DECISIONS: usize = 1000;
 const LOGIN_FAILED: &str = "wrong approver or password";
+const SESSION_UNAVAILABLE: &str =
+    "signed in, but the session cannot be stored right now; try again in a moment";
 
 pub(crate) struct Console {
     pub desk: Arc<dyn ApprovalDesk>,
@@ -107,7 +109,16 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = NotSignedIn;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, NotSignedIn> {
-        let found = auth::session_cookie(&parts.headers).and_then(|c| state.sessions.lookup(&c));
+        let found = match auth::session_cookie(&parts.headers) {
+            Some(cookie) => {
+                let state = Arc::clone(state);
+                tokio::task::spawn_blocking(move || state.sessions.lookup(&cookie))
+                    .await
+                    .ok()
+                    .flatten()
+            }
+            None => None,
+        };
         found.ok_or_else(|| {
             if parts.method == Method::GET || parts.method == Method::HEAD {
                 NotSignedIn::Redirect(format!("{}/login", state.base))
@@ -219,8 +230,21 @@ async fn login(State(console): State<AppState>, Form(form): Form<LoginForm>) -> 
     }
     match checked {
         Ok(Some(approver)) => {
-            tracing::info!(approver = %approver.id, "console: signed in");
-            let cookie = console.sessions.start(&approver);
+            let id = approver.id.clone();
+            let sessions = Arc::clone(&console);
+            let started =
+                tokio::task::spawn_blocking(move || sessions.sessions.start(&approver)).await;
+            let started = started
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            let cookie = match started {
+                Ok(cookie) => cookie,
+                Err(error) => {
+                    tracing::error!(%error, "console: cannot store the session");
+                    return failed(StatusCode::SERVICE_UNAVAILABLE, SESSION_UNAVAILABLE);
+                }
+            };
+            tracing::info!(approver = %id, "console: signed in");
             let set = auth::set_cookie(
                 Some(&cookie),
                 &console.home(),
@@ -262,7 +286,15 @@ async fn logout(
     if who.confirm(&form.csrf).is_none() {
         return forged();
     }
-    console.sessions.end(&who);
+    let sessions = Arc::clone(&console);
+    let ended = {
+        let who = who.clone();
+        tokio::task::spawn_blocking(move || sessions.sessions.end(&who)).await
+    };
+    if !matches!(ended, Ok(Ok(()))) {
+        // The cookie is cleared below either way; the stored session runs out at its expiry.
+        tracing::error!(approver = %who.approver_id, "console: cannot end the stored session");
+    }
     tracing::info!(approver = %who.approver_id, "console: signed out");
     let clear = auth::set_cookie(None, &console.home(), console.ttl, console.secure_cookies);
     (

@@ -70,6 +70,12 @@ pub trait AuditLog: Send + Sync {
     fn shutdown(&self) -> Result<(), AuditError> {
         Ok(())
     }
+
+    /// The key that MACs console sign-in sessions stored beside this log, when the log holds
+    /// a signing key; `None` keeps sessions in the console's memory.
+    fn session_key(&self) -> Option<&warden_ledger::RecordKey> {
+        None
+    }
 }
 
 impl AuditLog for Ledger {
@@ -87,5 +93,9 @@ impl AuditLog for Ledger {
 
     fn shutdown(&self) -> Result<(), AuditError> {
         Ok(Ledger::shutdown(self)?)
+    }
+
+    fn session_key(&self) -> Option<&warden_ledger::RecordKey> {
+        Some(Ledger::session_key(self))
     }
 }

@@ -8,15 +8,105 @@
 use crate::gate::{self, AnswerError};
 use crate::{AuditLog, Gateway};
 use std::sync::Arc;
+use std::time::Duration;
 use warden_console::{
-    AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView, TaintCleared,
-    TaintView,
+    AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView, SessionRecord,
+    SessionTable, TaintCleared, TaintView,
 };
 use warden_core::{ApprovalStatus, Verdict};
+use warden_ledger::RecordKey;
 use warden_store::ledger::read_events;
-use warden_store::{AgentTaint, EventFilter, PendingRequest};
+use warden_store::{AgentTaint, ConsoleSessionRow, EventFilter, PendingRequest};
 
 pub struct Desk(pub Arc<Gateway>);
+
+/// Sessions stored beyond one console (several replicas behind one address) are capped like the
+/// in-memory table: the ones that expire first go.
+const MAX_SESSIONS: usize = 4096;
+
+/// Console sign-in sessions in the store, so a sign-in on one replica holds on every replica.
+///
+/// Each row carries a MAC, under a key derived from the ledger's signing key, over the cookie's
+/// hash, the approver, the CSRF token and the expiry: someone who can write the database but
+/// does not hold the key cannot add a session for an approver (and so approve as them), extend
+/// one, or move one to another approver. Such a row is refused and reported.
+struct StoredSessions {
+    gateway: Arc<Gateway>,
+    key: RecordKey,
+}
+
+fn session_fields(row: &ConsoleSessionRow) -> [Vec<u8>; 5] {
+    [
+        row.key.to_vec(),
+        row.approver_id.as_bytes().to_vec(),
+        row.approver_name.as_bytes().to_vec(),
+        row.csrf.as_bytes().to_vec(),
+        row.expires_ms.to_be_bytes().to_vec(),
+    ]
+}
+
+fn mac_of(key: &RecordKey, row: &ConsoleSessionRow) -> [u8; 32] {
+    let fields = session_fields(row);
+    let refs: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
+    key.mac(&refs)
+}
+
+impl SessionTable for StoredSessions {
+    fn start(
+        &self,
+        key: [u8; 32],
+        session: &SessionRecord,
+        ttl: Duration,
+    ) -> Result<(), DeskError> {
+        let now = self.gateway.now();
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let mut row = ConsoleSessionRow {
+            key,
+            approver_id: session.approver_id.clone(),
+            approver_name: session.approver_name.clone(),
+            csrf: session.csrf.clone(),
+            expires_ms: now.saturating_add(ttl_ms),
+            mac: [0; 32],
+        };
+        row.mac = mac_of(&self.key, &row);
+        self.gateway
+            .store
+            .console_session_put(&row, now, MAX_SESSIONS)
+            .map_err(internal)
+    }
+
+    fn live(&self, key: [u8; 32]) -> Result<Option<SessionRecord>, DeskError> {
+        let Some(row) = self.gateway.store.console_session(&key).map_err(internal)? else {
+            return Ok(None);
+        };
+        let fields = session_fields(&row);
+        let refs: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
+        if !self.key.verify(&refs, &row.mac) {
+            tracing::error!(
+                approver = %row.approver_id,
+                "console: a stored session was not written by a holder of the ledger's key \
+                 (the database was written to directly); refused"
+            );
+            return Ok(None);
+        }
+        if row.expires_ms <= self.gateway.now() {
+            return Ok(None);
+        }
+        Ok(Some(SessionRecord {
+            approver_id: row.approver_id,
+            approver_name: row.approver_name,
+            csrf: row.csrf,
+        }))
+    }
+
+    fn end(&self, key: [u8; 32]) -> Result<(), DeskError> {
+        self.gateway
+            .store
+            .console_session_delete(&key)
+            .map(|_| ())
+            .map_err(internal)
+    }
+}
 
 fn view(r: PendingRequest) -> RequestView {
     let approvals_needed = r.approvals_needed();
@@ -154,14 +244,14 @@ impl ApprovalDesk for Desk {
     }
 
     fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionView>, DeskError> {
-        let mut all = self.events(EventFilter {
+        // The store reads only the newest `limit`: a page costs the same after a million
+        // decisions (an agent flooding calls cannot make the console slow).
+        self.events(EventFilter {
             kind: Some("decision".into()),
+            limit: Some(limit),
+            newest_first: true,
             ..EventFilter::default()
-        })?;
-        let keep = all.len().saturating_sub(limit);
-        let mut recent = all.split_off(keep);
-        recent.reverse();
-        Ok(recent)
+        })
     }
 
     fn session_trail(&self, session: &str) -> Result<Vec<DecisionView>, DeskError> {
@@ -169,6 +259,14 @@ impl ApprovalDesk for Desk {
             session: Some(session.to_string()),
             ..EventFilter::default()
         })
+    }
+
+    fn session_table(&self) -> Option<Arc<dyn SessionTable>> {
+        let key = self.0.audit.session_key()?.clone();
+        Some(Arc::new(StoredSessions {
+            gateway: Arc::clone(&self.0),
+            key,
+        }))
     }
 
     fn tainted_agents(&self) -> Result<Vec<TaintView>, DeskError> {

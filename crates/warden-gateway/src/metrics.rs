@@ -620,6 +620,10 @@ impl AuditLog for Metered {
     fn shutdown(&self) -> Result<(), AuditError> {
         self.inner.shutdown()
     }
+
+    fn session_key(&self) -> Option<&warden_ledger::RecordKey> {
+        self.inner.session_key()
+    }
 }
 
 #[cfg(test)]

@@ -103,6 +103,52 @@ impl LeafKey {
     }
 }
 
+/// The label the console-session key is derived under.
+pub const SESSION_KEY_LABEL: &str = "warden/console/session-key/v1";
+
+/// A key for MACs over working-state rows that are not leaves (console sign-in sessions), so a
+/// row written by someone who can write the database but does not hold the ledger's key is
+/// told from one a replica wrote. Derived from the signing key under its own label, so it
+/// never makes a leaf MAC.
+#[derive(Clone)]
+pub struct RecordKey(Hmac<Sha256>);
+
+impl fmt::Debug for RecordKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecordKey(<redacted>)")
+    }
+}
+
+impl RecordKey {
+    /// The key derived from `signer` under `label`.
+    #[must_use]
+    pub fn derive(signer: &NoteSigner, label: &str) -> Self {
+        Self(hmac_sha256(&signer.derive_secret(label)))
+    }
+
+    /// Each field length-prefixed, so no two lists of fields give one input.
+    fn keyed(&self, fields: &[&[u8]]) -> Hmac<Sha256> {
+        let mut mac = self.0.clone();
+        for field in fields {
+            mac.update(&u64::try_from(field.len()).unwrap_or(u64::MAX).to_be_bytes());
+            mac.update(field);
+        }
+        mac
+    }
+
+    /// The MAC of `fields`, in order.
+    #[must_use]
+    pub fn mac(&self, fields: &[&[u8]]) -> [u8; 32] {
+        self.keyed(fields).finalize().into_bytes().into()
+    }
+
+    /// Whether `mac` is the MAC of `fields` (compared in constant time).
+    #[must_use]
+    pub fn verify(&self, fields: &[&[u8]], mac: &[u8; 32]) -> bool {
+        self.keyed(fields).verify_slice(mac).is_ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
@@ -131,5 +177,20 @@ mod tests {
         flipped.0[0] ^= 1;
         assert!(!key.verify(7, &hash, &flipped));
         assert_eq!(format!("{key:?}"), "LeafKey(<redacted>)");
+    }
+
+    #[test]
+    fn a_record_mac_binds_key_label_and_every_field() {
+        let signer = NoteSigner::generate("warden.test/ledger", &mut rand::rngs::OsRng).unwrap();
+        let key = RecordKey::derive(&signer, SESSION_KEY_LABEL);
+        let mac = key.mac(&[b"ab", b"c"]);
+        assert!(key.verify(&[b"ab", b"c"], &mac));
+        assert!(
+            !key.verify(&[b"a", b"bc"], &mac),
+            "fields are not concatenated"
+        );
+        assert!(!key.verify(&[b"ab", b"d"], &mac));
+        assert!(!RecordKey::derive(&signer, "another/label").verify(&[b"ab", b"c"], &mac));
+        assert_eq!(format!("{key:?}"), "RecordKey(<redacted>)");
     }
 }

@@ -32,7 +32,7 @@ pub mod tlog_proof;
 pub mod tree;
 
 pub use audit::{Finding, LogReport, StoredLeaf, verify_log};
-pub use auth::{LeafKey, LeafMac};
+pub use auth::{LeafKey, LeafMac, RecordKey};
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointVerifier, SignedCheckpoint};
 pub use hash::{EMPTY_ROOT, Hash, HashParseError, leaf_hash, node_hash};
 pub use leaf::{

@@ -45,7 +45,9 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use warden_core::AuditEvent;
-use warden_ledger::{CheckpointError, CheckpointVerifier, LeafColumns, LeafError, LeafKey, leaf};
+use warden_ledger::{
+    CheckpointError, CheckpointVerifier, LeafColumns, LeafError, LeafKey, RecordKey, leaf,
+};
 use writer::{Reply, Request, Writer};
 
 /// Leaves one group commit writes at most.
@@ -110,6 +112,7 @@ pub struct Ledger {
     sender: SyncSender<Request>,
     writer: Mutex<Option<JoinHandle<()>>>,
     verifier: CheckpointVerifier,
+    session_key: RecordKey,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -127,6 +130,7 @@ impl Ledger {
         let signer = load_or_create_signer(&settings.key_path, &settings.origin)?;
         let verifier = CheckpointVerifier::for_key(signer.verifier_key());
         let leaf_key = LeafKey::derive(&signer);
+        let session_key = RecordKey::derive(&signer, warden_ledger::auth::SESSION_KEY_LABEL);
         let (frontier, checkpointed) = writer::recover(store.as_ref(), &verifier, &leaf_key)?;
         let publisher = witness::Publisher::start(settings.witnesses.clone())?;
         let (sender, receiver) = sync_channel(QUEUE);
@@ -147,7 +151,14 @@ impl Ledger {
             sender,
             writer: Mutex::new(Some(handle)),
             verifier,
+            session_key,
         })
+    }
+
+    /// The key that signs console sign-in sessions stored beside the ledger: every replica
+    /// holding the ledger's key derives the same one.
+    pub fn session_key(&self) -> &RecordKey {
+        &self.session_key
     }
 
     /// Appends `event` and returns its leaf index once the leaf is durable.

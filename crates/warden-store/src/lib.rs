@@ -240,6 +240,41 @@ pub(crate) mod taint_sql {
         ORDER BY agent";
 }
 
+/// A console sign-in session as stored, so that every replica sharing the store knows it.
+/// The row is a claim: whoever writes it must hold the MAC key (see the gateway's desk), or
+/// the console ignores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSessionRow {
+    /// SHA-256 of the cookie value; the cookie itself is never stored.
+    pub key: [u8; 32],
+    pub approver_id: String,
+    pub approver_name: String,
+    pub csrf: String,
+    pub expires_ms: i64,
+    /// HMAC over every other field, under a key derived from the ledger's signing key.
+    pub mac: [u8; 32],
+}
+
+/// A stored session row: (key, approver id, approver name, csrf, expiry, mac).
+type SessionColumns = (Vec<u8>, String, String, String, i64, Vec<u8>);
+
+fn console_session_of(
+    (key, approver_id, approver_name, csrf, expires_ms, mac): SessionColumns,
+) -> Result<ConsoleSessionRow, StoreError> {
+    let bytes = |v: Vec<u8>, what: &str| {
+        <[u8; 32]>::try_from(v)
+            .map_err(|_| StoreError::Corrupt(format!("a console session's {what} is not 32 bytes")))
+    };
+    Ok(ConsoleSessionRow {
+        key: bytes(key, "key")?,
+        approver_id,
+        approver_name,
+        csrf,
+        expires_ms,
+        mac: bytes(mac, "MAC")?,
+    })
+}
+
 /// Which ledger leaves `ledger_find` returns; `None` fields match everything.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
@@ -252,6 +287,9 @@ pub struct EventFilter {
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
     pub limit: Option<usize>,
+    /// Newest first, so `limit` keeps the latest matches instead of the earliest: a page of
+    /// recent events reads `limit` rows, however long the ledger has grown.
+    pub newest_first: bool,
 }
 
 impl EventFilter {
@@ -278,6 +316,11 @@ pub(crate) enum FilterValue {
 }
 
 impl EventFilter {
+    /// `ORDER BY` for `ledger_find`.
+    pub(crate) fn order(&self) -> &'static str {
+        if self.newest_first { "idx DESC" } else { "idx" }
+    }
+
     /// The SQL conditions for the fields that are set, joined with `AND` (`TRUE` when none
     /// is), with `placeholder(n)` for the n-th value (from 1), and the values in order.
     pub(crate) fn conditions(
@@ -453,6 +496,19 @@ pub trait Store: Send + Sync {
 
     fn pin(&self, tool: &str) -> Result<Option<String>, StoreError>;
     fn set_pin(&self, tool: &str, digest: &str, by: &str, now_ms: i64) -> Result<(), StoreError>;
+
+    /// Stores a console sign-in session, after removing every session expired at `now_ms`
+    /// and, when `max` are stored, the ones that expire first.
+    fn console_session_put(
+        &self,
+        session: &ConsoleSessionRow,
+        now_ms: i64,
+        max: usize,
+    ) -> Result<(), StoreError>;
+    /// The session stored under `key` (the SHA-256 of its cookie), expired or not.
+    fn console_session(&self, key: &[u8; 32]) -> Result<Option<ConsoleSessionRow>, StoreError>;
+    /// Ends a session; `false` when there was none.
+    fn console_session_delete(&self, key: &[u8; 32]) -> Result<bool, StoreError>;
 
     /// The connection pool's use, for a backend that pools connections; `None` otherwise.
     fn pool_use(&self) -> Option<PoolUse> {

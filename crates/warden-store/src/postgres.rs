@@ -26,8 +26,8 @@
 
 use crate::sqlite::{leaf_row_of, pack_sealed, to_i64, to_u64, unpack_sealed};
 use crate::{
-    AgentTaint, ApprovalStatus, EventFilter, Halt, LeafRow, NewLeaf, OpenRequests, PendingRequest,
-    PoolUse, Store, StoreError, StoredCheckpoint, taint_sql,
+    AgentTaint, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt, LeafRow, NewLeaf,
+    OpenRequests, PendingRequest, PoolUse, Store, StoreError, StoredCheckpoint, taint_sql,
 };
 use postgres::config::SslMode;
 use postgres::{Client, GenericClient, Row};
@@ -170,6 +170,19 @@ ALTER TABLE pending ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
 -- a row inserted by anyone without the key is refused before a checkpoint could sign it.
 -- Leaves stored before this column are vouched for by the checkpoints that cover them.
 ALTER TABLE ledger_leaves ADD COLUMN leaf_mac BYTEA;
+"#,
+    r#"
+-- Console sign-in sessions, shared by the replicas; `key` is the SHA-256 of the cookie, and
+-- `mac` binds the row to a holder of the ledger's key.
+CREATE TABLE console_sessions (
+    key BYTEA PRIMARY KEY,
+    approver_id TEXT NOT NULL,
+    approver_name TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    expires_ms BIGINT NOT NULL,
+    mac BYTEA NOT NULL
+);
+CREATE INDEX console_sessions_expiry ON console_sessions(expires_ms);
 "#,
 ];
 
@@ -556,7 +569,8 @@ impl Store for PostgresStore {
             .limit
             .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
         let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM ledger_leaves WHERE {conditions} ORDER BY idx LIMIT ${}",
+            "SELECT {ROW_COLUMNS} FROM ledger_leaves WHERE {conditions} ORDER BY {} LIMIT ${}",
+            filter.order(),
             values.len() + 1
         );
         self.with(move |c| {
@@ -935,5 +949,72 @@ impl Store for PostgresStore {
             )?;
             Ok(())
         })
+    }
+
+    fn console_session_put(
+        &self,
+        session: &ConsoleSessionRow,
+        now_ms: i64,
+        max: usize,
+    ) -> Result<(), StoreError> {
+        let keep = i64::try_from(max.saturating_sub(1)).unwrap_or(i64::MAX);
+        let key = session.key.as_slice();
+        let mac = session.mac.as_slice();
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            tx.execute(
+                "DELETE FROM console_sessions WHERE expires_ms <= $1",
+                &[&now_ms],
+            )?;
+            tx.execute(
+                "DELETE FROM console_sessions WHERE key NOT IN \
+                 (SELECT key FROM console_sessions ORDER BY expires_ms DESC LIMIT $1)",
+                &[&keep],
+            )?;
+            tx.execute(
+                "INSERT INTO console_sessions \
+                 (key, approver_id, approver_name, csrf, expires_ms, mac) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &key,
+                    &session.approver_id,
+                    &session.approver_name,
+                    &session.csrf,
+                    &session.expires_ms,
+                    &mac,
+                ],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn console_session(&self, key: &[u8; 32]) -> Result<Option<ConsoleSessionRow>, StoreError> {
+        let key = key.as_slice();
+        self.with(|c| {
+            let row = c.query_opt(
+                "SELECT key, approver_id, approver_name, csrf, expires_ms, mac \
+                 FROM console_sessions WHERE key = $1",
+                &[&key],
+            )?;
+            row.map(|r| -> Result<_, StoreError> {
+                Ok((
+                    r.try_get::<_, Vec<u8>>(0)?,
+                    r.try_get::<_, String>(1)?,
+                    r.try_get::<_, String>(2)?,
+                    r.try_get::<_, String>(3)?,
+                    r.try_get::<_, i64>(4)?,
+                    r.try_get::<_, Vec<u8>>(5)?,
+                ))
+            })
+            .transpose()?
+            .map(crate::console_session_of)
+            .transpose()
+        })
+    }
+
+    fn console_session_delete(&self, key: &[u8; 32]) -> Result<bool, StoreError> {
+        let key = key.as_slice();
+        self.with(|c| Ok(c.execute("DELETE FROM console_sessions WHERE key = $1", &[&key])? > 0))
     }
 }

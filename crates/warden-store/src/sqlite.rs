@@ -1,8 +1,8 @@
 //! The SQLite backend.
 
 use crate::{
-    AgentTaint, ApprovalStatus, EventFilter, Halt, LeafRow, NewLeaf, OpenRequests, PendingRequest,
-    Store, StoreError, StoredCheckpoint, taint_sql,
+    AgentTaint, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt, LeafRow, NewLeaf,
+    OpenRequests, PendingRequest, Store, StoreError, StoredCheckpoint, taint_sql,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
@@ -143,6 +143,19 @@ ALTER TABLE pending ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
 -- a row inserted by anyone without the key is refused before a checkpoint could sign it.
 -- Leaves stored before this column are vouched for by the checkpoints that cover them.
 ALTER TABLE ledger_leaves ADD COLUMN leaf_mac BLOB;
+"#,
+    r#"
+-- Console sign-in sessions, shared by the replicas; `key` is the SHA-256 of the cookie, and
+-- `mac` binds the row to a holder of the ledger's key.
+CREATE TABLE console_sessions (
+    key BLOB PRIMARY KEY,
+    approver_id TEXT NOT NULL,
+    approver_name TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    mac BLOB NOT NULL
+);
+CREATE INDEX console_sessions_expiry ON console_sessions(expires_ms);
 "#,
 ];
 
@@ -611,7 +624,8 @@ impl Store for SqliteStore {
             .limit
             .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
         let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM ledger_leaves WHERE {conditions} ORDER BY idx LIMIT ?{}",
+            "SELECT {ROW_COLUMNS} FROM ledger_leaves WHERE {conditions} ORDER BY {} LIMIT ?{}",
+            filter.order(),
             values.len() + 1
         );
         self.with_ledger(|c| {
@@ -975,6 +989,75 @@ impl Store for SqliteStore {
                 params![tool, digest, by, now_ms],
             )?;
             Ok(())
+        })
+    }
+
+    fn console_session_put(
+        &self,
+        session: &ConsoleSessionRow,
+        now_ms: i64,
+        max: usize,
+    ) -> Result<(), StoreError> {
+        let keep = i64::try_from(max.saturating_sub(1)).unwrap_or(i64::MAX);
+        let key = session.key.as_slice();
+        let mac = session.mac.as_slice();
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "DELETE FROM console_sessions WHERE expires_ms <= ?1",
+                params![now_ms],
+            )?;
+            tx.execute(
+                "DELETE FROM console_sessions WHERE key NOT IN \
+                 (SELECT key FROM console_sessions ORDER BY expires_ms DESC LIMIT ?1)",
+                params![keep],
+            )?;
+            tx.execute(
+                "INSERT INTO console_sessions \
+                 (key, approver_id, approver_name, csrf, expires_ms, mac) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    key,
+                    session.approver_id,
+                    session.approver_name,
+                    session.csrf,
+                    session.expires_ms,
+                    mac
+                ],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn console_session(&self, key: &[u8; 32]) -> Result<Option<ConsoleSessionRow>, StoreError> {
+        let key = key.as_slice();
+        self.with(|c| {
+            let row = c
+                .query_row(
+                    "SELECT key, approver_id, approver_name, csrf, expires_ms, mac \
+                     FROM console_sessions WHERE key = ?1",
+                    params![key],
+                    |r| {
+                        Ok((
+                            r.get::<_, Vec<u8>>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, i64>(4)?,
+                            r.get::<_, Vec<u8>>(5)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            row.map(crate::console_session_of).transpose()
+        })
+    }
+
+    fn console_session_delete(&self, key: &[u8; 32]) -> Result<bool, StoreError> {
+        let key = key.as_slice();
+        self.with(|c| {
+            Ok(c.execute("DELETE FROM console_sessions WHERE key = ?1", params![key])? > 0)
         })
     }
 }

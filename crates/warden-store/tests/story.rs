@@ -24,8 +24,8 @@ use warden_store::ledger::{
     ContentFinding, consistency, prove, read_events, read_leaf_key, read_range, verify_store,
 };
 use warden_store::{
-    AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, EventFilter, Halt, Ledger,
-    LedgerError, LedgerSettings, NewLeaf, OpenRequests, PendingRequest, PostgresOptions,
+    AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt,
+    Ledger, LedgerError, LedgerSettings, NewLeaf, OpenRequests, PendingRequest, PostgresOptions,
     PostgresStore, PostgresTls, SqliteStore, Store, StoreError, StoredCheckpoint, Verdict,
 };
 
@@ -209,6 +209,7 @@ stories!(
     the_ledger_refuses_changes,
     a_forged_leaf_is_refused_at_open_by_the_writer_and_by_verify,
     rewritten_index_columns_are_reported_and_filtered_out,
+    the_newest_events_are_read_without_reading_the_rest,
     sealed_content_deleted_without_a_redaction_event_is_reported,
     exactly_one_answer_wins_a_pending_request,
     open_requests_count_only_what_waits_for_a_human,
@@ -218,6 +219,7 @@ stories!(
     pins_are_shared_and_replaced,
     taint_follows_the_agent_across_sessions_and_replicas,
     the_store_can_be_called_from_async_code,
+    console_sessions_are_shared_pruned_and_capped,
 );
 
 fn settings(dir: &std::path::Path) -> LedgerSettings {
@@ -678,6 +680,44 @@ fn rewritten_index_columns_are_reported_and_filtered_out(b: &Backend) {
     let all = read_range(store.as_ref(), 0, 10).unwrap();
     assert_eq!(all[2].column_mismatch, ["kind", "session"]);
     assert!(all[0].column_mismatch.is_empty());
+}
+
+/// The console's recent decisions: the newest `limit` matches, newest first, whatever the
+/// ledger's length; the oldest-first reading keeps its order.
+fn the_newest_events_are_read_without_reading_the_rest(b: &Backend) {
+    let (store, _) = signed_ledger(b, 12);
+    let newest = |principal: Option<&str>, limit| {
+        read_events(
+            store.as_ref(),
+            &EventFilter {
+                kind: Some("decision".into()),
+                principal: principal.map(str::to_owned),
+                limit: Some(limit),
+                newest_first: true,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .iter()
+        .map(|e| e.index)
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(newest(None, 3), [11, 10, 9]);
+    assert_eq!(
+        newest(Some("agent-1"), 2),
+        [10, 7],
+        "the filter applies before the limit"
+    );
+    assert_eq!(newest(None, 100).len(), 12);
+    let oldest = read_events(
+        store.as_ref(),
+        &EventFilter {
+            limit: Some(2),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(oldest.iter().map(|e| e.index).collect::<Vec<_>>(), [0, 1]);
 }
 
 /// Sealed content is deletable (that is how redaction works), so deleting it with SQL left no
@@ -1160,4 +1200,46 @@ fn the_store_can_be_called_from_async_code(b: &Backend) {
         .build()
         .unwrap()
         .block_on(async move { drop(store) });
+}
+
+fn console_session(n: u8, expires_ms: i64) -> ConsoleSessionRow {
+    ConsoleSessionRow {
+        key: [n; 32],
+        approver_id: format!("approver-{n}"),
+        approver_name: format!("Approver {n}"),
+        csrf: format!("csrf-{n}"),
+        expires_ms,
+        mac: [n.wrapping_add(1); 32],
+    }
+}
+
+/// A sign-in stored by one replica is read by another; expired sessions go at the next
+/// sign-in, and at the cap the ones that expire first make room.
+fn console_sessions_are_shared_pruned_and_capped(b: &Backend) {
+    let (one, two) = (b.open(), b.open());
+    one.console_session_put(&console_session(1, 500), 0, 10)
+        .unwrap();
+    assert_eq!(
+        two.console_session(&[1; 32]).unwrap(),
+        Some(console_session(1, 500)),
+        "another replica reads it, expired or not: the caller judges"
+    );
+    two.console_session_put(&console_session(2, 2_000), 1_000, 10)
+        .unwrap();
+    assert_eq!(
+        one.console_session(&[1; 32]).unwrap(),
+        None,
+        "expired at 1000: pruned"
+    );
+    for n in 3..=5 {
+        one.console_session_put(&console_session(n, 2_000 + i64::from(n)), 1_000, 3)
+            .unwrap();
+    }
+    let left: Vec<u8> = (2..=5)
+        .filter(|n| one.console_session(&[*n; 32]).unwrap().is_some())
+        .collect();
+    assert_eq!(left, [3, 4, 5], "at most 3, the one expiring first went");
+    assert!(two.console_session_delete(&[4; 32]).unwrap());
+    assert!(!one.console_session_delete(&[4; 32]).unwrap());
+    assert_eq!(one.console_session(&[4; 32]).unwrap(), None);
 }

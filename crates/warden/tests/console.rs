@@ -212,3 +212,124 @@ async fn an_approver_clears_an_agents_taint_in_the_console() {
         "another agent's taint stays: {out}"
     );
 }
+
+/// Signs in over plain HTTP and returns the `name=value` of the session cookie.
+async fn sign_in(http: &reqwest::Client, base: &str, approver: &str) -> String {
+    let password = format!("lab-{approver}-password");
+    let signed_in = http
+        .post(format!("{base}/login"))
+        .header(reqwest::header::CONTENT_TYPE, FORM)
+        .body(form(&[("approver", approver), ("password", &password)]))
+        .send()
+        .await
+        .unwrap();
+    signed_in
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .expect("signed in")
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// The approver id the console's home page says is signed in with `cookie`; `None` when it sends the
+/// browser to the sign-in page.
+async fn signed_in_as(http: &reqwest::Client, base: &str, cookie: &str) -> Option<String> {
+    let page = http
+        .get(base)
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    if page.status().is_redirection() {
+        return None;
+    }
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let body = page.text().await.unwrap();
+    let marker = "data-testid=\"signed-in-as\">";
+    let at = body.find(marker).expect("the page names who is signed in") + marker.len();
+    let rest = &body[at..];
+    let id = &rest[rest.find("<code>").unwrap() + "<code>".len()..];
+    id.split('<').next().map(str::to_owned)
+}
+
+/// Someone who can write warden's database (the state directory) but does not hold the ledger's
+/// key tries to sign in as an approver by writing a session row: a new one for a cookie of
+/// their choosing, a genuine one copied under their cookie, one moved to another approver, one
+/// kept alive past its end. None signs anyone in. A genuine sign-in survives a restart, since
+/// sessions are stored (which is what lets replicas share them).
+#[tokio::test]
+async fn a_session_row_written_into_the_database_signs_nobody_in() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let base = format!("{}/console", warden.base());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let dana = sign_in(&http, &base, "dana").await;
+    assert_eq!(
+        signed_in_as(&http, &base, &dana).await.as_deref(),
+        Some("dana")
+    );
+
+    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+    let hash = |cookie_value: &str| -> Vec<u8> {
+        use sha2::Digest;
+        sha2::Sha256::digest(cookie_value.as_bytes()).to_vec()
+    };
+    let cookie_of = |value: &str| format!("{}={value}", warden_console::SESSION_COOKIE);
+    let far = now_ms() + 86_400_000;
+
+    // A made-up row for Bob, under the attacker's own cookie.
+    db.execute(
+        "INSERT INTO console_sessions (key, approver_id, approver_name, csrf, expires_ms, mac) \
+         VALUES (?1, 'bob', 'Bob', 'x', ?2, ?3)",
+        rusqlite::params![hash("forged"), far, vec![7u8; 32]],
+    )
+    .unwrap();
+    assert_eq!(signed_in_as(&http, &base, &cookie_of("forged")).await, None);
+
+    // Dana's genuine row, MAC and all, copied under the attacker's cookie.
+    let dana_value = dana.split_once('=').unwrap().1;
+    db.execute(
+        "INSERT INTO console_sessions (key, approver_id, approver_name, csrf, expires_ms, mac) \
+         SELECT ?1, approver_id, approver_name, csrf, expires_ms, mac FROM console_sessions \
+         WHERE key = ?2",
+        rusqlite::params![hash("copied"), hash(dana_value)],
+    )
+    .unwrap();
+    assert_eq!(signed_in_as(&http, &base, &cookie_of("copied")).await, None);
+
+    // Dana's row kept alive past its end, then moved to Bob: her cookie signs nobody in.
+    db.execute(
+        "UPDATE console_sessions SET expires_ms = expires_ms + 86400000 WHERE key = ?1",
+        rusqlite::params![hash(dana_value)],
+    )
+    .unwrap();
+    assert_eq!(signed_in_as(&http, &base, &dana).await, None, "extended");
+    db.execute(
+        "UPDATE console_sessions SET expires_ms = expires_ms - 86400000, approver_id = 'bob', \
+         approver_name = 'Bob' WHERE key = ?1",
+        rusqlite::params![hash(dana_value)],
+    )
+    .unwrap();
+    assert_eq!(
+        signed_in_as(&http, &base, &dana).await,
+        None,
+        "moved to Bob"
+    );
+
+    // A genuine session outlives a restart of the gateway.
+    let alice = sign_in(&http, &base, "alice").await;
+    drop(warden);
+    let warden = lab.serve();
+    let base = format!("{}/console", warden.base());
+    assert_eq!(
+        signed_in_as(&http, &base, &alice).await.as_deref(),
+        Some("alice")
+    );
+}

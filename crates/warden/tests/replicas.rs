@@ -454,7 +454,16 @@ async fn replicas_story(db: &TestDatabase) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    approve_in_console(&a.base(), &id, "bob", "confirmed with the manager").await;
+    // Bob signs in on replica B; the load balancer sends his next requests to A: the session
+    // is in the store, so A knows him.
+    approve_in_console(
+        &b.base(),
+        &a.base(),
+        &id,
+        "bob",
+        "confirmed with the manager",
+    )
+    .await;
     let (text, is_error) = held.await.unwrap().expect("B answered the held call");
     assert!(!is_error, "{text}");
     assert_eq!(lab_received(&lab_state, "idp", "disable_account"), 1);
@@ -485,16 +494,17 @@ fn form(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-/// Signs in to the console at `base` as `approver` and approves request `id`, as a browser
-/// would: the session cookie from the sign-in, the CSRF token from the request's page.
-async fn approve_in_console(base: &str, id: &str, approver: &str, reason: &str) {
+/// Signs in to the console at `sign_in` as `approver` and approves request `id` in the console
+/// at `base`, as a browser would: the session cookie from the sign-in, the CSRF token from the
+/// request's page.
+async fn approve_in_console(sign_in: &str, base: &str, id: &str, approver: &str, reason: &str) {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let password = format!("lab-{approver}-password");
     let signed_in = http
-        .post(format!("{base}/console/login"))
+        .post(format!("{sign_in}/console/login"))
         .header(reqwest::header::CONTENT_TYPE, FORM)
         .body(form(&[
             ("approver", approver),

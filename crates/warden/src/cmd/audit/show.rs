@@ -41,6 +41,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             since_ms: a.since_ms,
             until_ms: None,
             limit: a.limit,
+            newest_first: false,
         },
     )?;
     if events.is_empty() {
