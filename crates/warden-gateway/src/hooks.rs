@@ -115,6 +115,12 @@ impl Gateway {
         match event.hook_event_name.as_str() {
             "PreToolUse" => self.pre_tool_use(principal, session, &event).await,
             "PostToolUse" => self.post_tool_use(principal, session, &event).await,
+            // The session is over: the screen forgets its reads and markers, as it does when an
+            // MCP session closes. The agent's taint is in the store and stays.
+            "SessionEnd" => {
+                self.screening.forget([(principal, session)]);
+                json!({})
+            }
             // Other events gate nothing warden decides on: no opinion.
             _ => json!({}),
         }

@@ -19,6 +19,7 @@ use crate::upstream::UpstreamError;
 use carriers::{Answer, Part};
 use rmcp::model::{CallToolResult, ContentBlock};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use warden_core::{Principal, SessionId, ToolName};
 use warden_policy::{ResultMode, ScreenSettings};
@@ -43,9 +44,18 @@ struct SessionState {
     reads: Vec<String>,
     /// Random per session, so content cannot guess the marker that closes its data block.
     boundary: String,
+    /// When a result was last screened for the session, in records made (not time).
+    touched: u64,
 }
 
 const MAX_READS: usize = 20;
+
+/// Sessions the screen keeps state for at most. Sessions whose end warden never sees (a Claude
+/// Code hook session without its `SessionEnd`, or many made up by whoever holds a hook token)
+/// must not grow the map for ever: past the cap the least recently screened eighth is
+/// forgotten. That sheds only session state: an agent's taint lives in the store, and a fresh
+/// session id already starts with none.
+pub const MAX_SESSIONS: usize = 16_384;
 
 pub struct Screening {
     screen: Screen,
@@ -53,6 +63,9 @@ pub struct Screening {
     outbound: Outbound,
     settings: ScreenSettings,
     sessions: Mutex<HashMap<(Principal, SessionId), SessionState>>,
+    /// Records made, for `SessionState::touched`.
+    records: AtomicU64,
+    cap: usize,
 }
 
 /// The screen's verdict on one result, for the audit log.
@@ -60,6 +73,19 @@ pub struct Screening {
 pub struct ResultScreen {
     pub report: Report,
     pub action: &'static str,
+}
+
+/// Forgets the `n` sessions screened least recently.
+fn shed_oldest(map: &mut HashMap<(Principal, SessionId), SessionState>, n: usize) {
+    let mut ages: Vec<u64> = map.values().map(|s| s.touched).collect();
+    let Some(cut) = n.checked_sub(1) else { return };
+    if cut >= ages.len() {
+        map.clear();
+        return;
+    }
+    let (_, nth, _) = ages.select_nth_unstable(cut);
+    let nth = *nth;
+    map.retain(|_, s| s.touched > nth);
 }
 
 fn new_boundary() -> String {
@@ -84,7 +110,16 @@ impl Screening {
             outbound,
             settings,
             sessions: Mutex::new(HashMap::new()),
+            records: AtomicU64::new(0),
+            cap: MAX_SESSIONS,
         }
+    }
+
+    /// A screen that keeps state for at most `cap` sessions (tests of the cap).
+    #[must_use]
+    pub fn with_session_cap(mut self, cap: usize) -> Self {
+        self.cap = cap.max(8);
+        self
     }
 
     pub fn scan(&self, text: &str) -> Report {
@@ -148,15 +183,20 @@ impl Screening {
         tool: &ToolName,
         report: &Report,
     ) -> String {
+        let touched = self.records.fetch_add(1, Ordering::Relaxed);
         // A map poisoned by a panic elsewhere still records the taint.
         let mut map = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        let state = map
-            .entry((principal.clone(), session.clone()))
-            .or_insert_with(|| SessionState {
-                taint: Taint::default(),
-                reads: Vec::new(),
-                boundary: new_boundary(),
-            });
+        let key = (principal.clone(), session.clone());
+        if map.len() >= self.cap && !map.contains_key(&key) {
+            shed_oldest(&mut map, self.cap / 8);
+        }
+        let state = map.entry(key).or_insert_with(|| SessionState {
+            taint: Taint::default(),
+            reads: Vec::new(),
+            boundary: new_boundary(),
+            touched,
+        });
+        state.touched = touched;
         let level = (f64::from(report.score) * 100.0).round() as i64;
         state.taint.read_untrusted = true;
         if state.reads.len() >= MAX_READS {
@@ -368,6 +408,46 @@ mod tests {
         assert_eq!(s.taint(&triage, &SessionId("s1".into())), Taint::default());
         assert!(s.reads(&triage, &SessionId("s1".into())).is_empty());
         assert!(s.taint(&triage, &SessionId("s2".into())).tainted);
+    }
+
+    /// Whoever holds a hook token can invent a session id per call; the screen's memory stays
+    /// bounded, and the sessions shed are the ones screened least recently.
+    #[test]
+    fn made_up_sessions_cannot_grow_the_screen_without_bound() {
+        let s = Screening::new(ScreenSettings::default()).with_session_cap(64);
+        let agent = Principal("triage".into());
+        let read = |session: &str| {
+            s.process(
+                &agent,
+                &SessionId(session.into()),
+                &ToolName::new("mail", "read_message"),
+                ResultMode::Mark,
+                CallToolResult::success(vec![ContentBlock::text(INJECTION)]),
+            );
+        };
+        for n in 0..64 {
+            read(&format!("s{n}"));
+        }
+        assert_eq!(s.sessions_held(), 64);
+        read("s0");
+        read("new-1");
+        assert_eq!(s.sessions_held(), 57, "an eighth shed, then the new one");
+        assert!(
+            s.taint(&agent, &SessionId("s0".into())).tainted,
+            "recent: kept"
+        );
+        for n in 1..=8 {
+            assert!(
+                !s.taint(&agent, &SessionId(format!("s{n}"))).tainted,
+                "s{n}: oldest"
+            );
+        }
+        assert!(s.taint(&agent, &SessionId("s9".into())).tainted);
+        for n in 0..10_000 {
+            read(&format!("flood-{n}"));
+        }
+        assert!(s.sessions_held() <= 64);
+        assert!(s.taint(&agent, &SessionId("flood-9999".into())).tainted);
     }
 
     #[test]
