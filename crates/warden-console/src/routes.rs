@@ -292,8 +292,16 @@ async fn logout(
         tokio::task::spawn_blocking(move || sessions.sessions.end(&who)).await
     };
     if !matches!(ended, Ok(Ok(()))) {
-        // The cookie is cleared below either way; the stored session runs out at its expiry.
+        // The session would stay live for whoever holds a copy of the cookie: say so.
         tracing::error!(approver = %who.approver_id, "console: cannot end the stored session");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Html(
+                "<!doctype html><p>the session could not be ended right now, so you are still \
+                 signed in; go back and try again in a moment</p>",
+            ),
+        )
+            .into_response();
     }
     tracing::info!(approver = %who.approver_id, "console: signed out");
     let clear = auth::set_cookie(None, &console.home(), console.ttl, console.secure_cookies);

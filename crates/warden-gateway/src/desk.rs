@@ -23,6 +23,9 @@ pub struct Desk(pub Arc<Gateway>);
 /// Sessions stored beyond one console (several replicas behind one address) are capped like the
 /// in-memory table: the ones that expire first go.
 const MAX_SESSIONS: usize = 4096;
+/// Sessions one approver may hold at once; past it their own oldest goes, so an approver (or
+/// whoever has their password) signing in over and over cannot push the others out.
+const MAX_SESSIONS_PER_APPROVER: usize = 16;
 
 /// Console sign-in sessions in the store, so a sign-in on one replica holds on every replica.
 ///
@@ -35,18 +38,38 @@ struct StoredSessions {
     key: RecordKey,
 }
 
-fn session_fields(row: &ConsoleSessionRow) -> [Vec<u8>; 5] {
+/// What the approver signs in with now, as configured: a session is bound to it, so changing an
+/// approver's password or token, or removing the approver, ends their sessions on every replica
+/// (as a restart did when sessions lived in memory). `None` for an approver not configured.
+fn credentials_of(gateway: &Gateway, approver: &str) -> Option<Vec<u8>> {
+    let config = gateway.config();
+    let a = config
+        .approvals
+        .approvers
+        .iter()
+        .find(|a| a.id == approver)?;
+    let mut bound = Vec::new();
+    for part in [&a.password_argon2, &a.token_sha256] {
+        let part = part.as_deref().unwrap_or_default().as_bytes();
+        bound.extend(u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
+        bound.extend(part);
+    }
+    Some(bound)
+}
+
+fn session_fields(row: &ConsoleSessionRow, credentials: &[u8]) -> [Vec<u8>; 6] {
     [
         row.key.to_vec(),
         row.approver_id.as_bytes().to_vec(),
         row.approver_name.as_bytes().to_vec(),
         row.csrf.as_bytes().to_vec(),
         row.expires_ms.to_be_bytes().to_vec(),
+        credentials.to_vec(),
     ]
 }
 
-fn mac_of(key: &RecordKey, row: &ConsoleSessionRow) -> [u8; 32] {
-    let fields = session_fields(row);
+fn mac_of(key: &RecordKey, row: &ConsoleSessionRow, credentials: &[u8]) -> [u8; 32] {
+    let fields = session_fields(row, credentials);
     let refs: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
     key.mac(&refs)
 }
@@ -68,10 +91,12 @@ impl SessionTable for StoredSessions {
             expires_ms: now.saturating_add(ttl_ms),
             mac: [0; 32],
         };
-        row.mac = mac_of(&self.key, &row);
+        let credentials = credentials_of(&self.gateway, &row.approver_id)
+            .ok_or_else(|| DeskError::Internal("the approver is no longer configured".into()))?;
+        row.mac = mac_of(&self.key, &row, &credentials);
         self.gateway
             .store
-            .console_session_put(&row, now, MAX_SESSIONS)
+            .console_session_put(&row, now, MAX_SESSIONS_PER_APPROVER, MAX_SESSIONS)
             .map_err(internal)
     }
 
@@ -79,13 +104,17 @@ impl SessionTable for StoredSessions {
         let Some(row) = self.gateway.store.console_session(&key).map_err(internal)? else {
             return Ok(None);
         };
-        let fields = session_fields(&row);
+        let Some(credentials) = credentials_of(&self.gateway, &row.approver_id) else {
+            // Removed from the configuration: signed out.
+            return Ok(None);
+        };
+        let fields = session_fields(&row, &credentials);
         let refs: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
         if !self.key.verify(&refs, &row.mac) {
             tracing::error!(
                 approver = %row.approver_id,
-                "console: a stored session was not written by a holder of the ledger's key \
-                 (the database was written to directly); refused"
+                "console: a stored session does not verify: written to the database directly \
+                 (without the ledger's key), or the approver's credentials changed; refused"
             );
             return Ok(None);
         }

@@ -217,18 +217,23 @@ fn store_tls_is_read_from_the_url_as_libpq_writes_it_and_never_downgradeable() {
     assert!(client.cert_file.is_absolute(), "{client:?}");
     assert_eq!(client.key_file, std::path::Path::new("/keys/c.key"));
 
-    // `require` and `verify-ca` check the chain, not the name; the system's roots by default.
+    // `require` and `verify-ca` check the chain against the CA named, not the name.
     for mode in ["require", "verify-ca"] {
-        let p = pg(&format!("postgres://warden@db/warden?sslmode={mode}"));
+        let p = pg(&format!(
+            "postgres://warden@db/warden?sslmode={mode}&options=-c%20statement_timeout%3D5000&sslrootcert=/etc/ca.pem"
+        ));
         assert_eq!(
             p.tls,
             PostgresTls::Verified {
                 verify_name: false,
-                roots: None,
+                roots: Some("/etc/ca.pem".into()),
                 client_identity: None
             }
         );
-        assert_eq!(p.url, "postgres://warden@db/warden");
+        assert_eq!(
+            p.url, "postgres://warden@db/warden?options=-c%20statement_timeout%3D5000",
+            "the other parameters exactly as written"
+        );
     }
     let system = pg("postgres://warden@db/warden?sslmode=verify-full&sslrootcert=system");
     assert!(matches!(
@@ -243,6 +248,18 @@ fn store_tls_is_read_from_the_url_as_libpq_writes_it_and_never_downgradeable() {
 
     // What an attacker on the path could exploit, or a typo would hide, is refused by name.
     for (url, says) in [
+        (
+            "postgres://w@db/w?sslmode=require",
+            "needs `sslrootcert=PATH`",
+        ),
+        (
+            "postgres://w@db/w?sslmode=verify-ca&sslrootcert=system",
+            "needs `sslrootcert=PATH`",
+        ),
+        (
+            "postgres://w@db/w?sslmode=verify-full&password=s3cret",
+            "the URL holds a password",
+        ),
         (
             "postgres://w@db/w?sslmode=prefer",
             "falls back to plain TCP",

@@ -498,11 +498,13 @@ pub trait Store: Send + Sync {
     fn set_pin(&self, tool: &str, digest: &str, by: &str, now_ms: i64) -> Result<(), StoreError>;
 
     /// Stores a console sign-in session, after removing every session expired at `now_ms`
-    /// and, when `max` are stored, the ones that expire first.
+    /// and, so that at most `per_approver` of its approver's and `max` in all are stored with
+    /// it, the ones that expire first (the approver's own first).
     fn console_session_put(
         &self,
         session: &ConsoleSessionRow,
         now_ms: i64,
+        per_approver: usize,
         max: usize,
     ) -> Result<(), StoreError>;
     /// The session stored under `key` (the SHA-256 of its cookie), expired or not.

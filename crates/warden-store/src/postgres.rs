@@ -382,10 +382,14 @@ impl PostgresStore {
         // The TLS settings decide, whatever the URL says: never `prefer`, which falls back to
         // plain TCP when the server (or whoever answers for it) declines TLS.
         if options.tls == PostgresTls::Off {
-            for host in config.get_hosts() {
-                if let postgres::config::Host::Tcp(name) = host
-                    && !is_loopback(name)
-                {
+            let hosts = config.get_hosts().iter().filter_map(|h| match h {
+                postgres::config::Host::Tcp(name) => Some(name.clone()),
+                _ => None,
+            });
+            // The client connects to `hostaddr` where one is given, whatever `host` says.
+            let addrs = config.get_hostaddrs().iter().map(ToString::to_string);
+            for name in hosts.chain(addrs) {
+                if !is_loopback(&name) {
                     tracing::warn!(
                         host = %name,
                         "the PostgreSQL store is reached over plain TCP: the ledger, approvals \
@@ -955,9 +959,11 @@ impl Store for PostgresStore {
         &self,
         session: &ConsoleSessionRow,
         now_ms: i64,
+        per_approver: usize,
         max: usize,
     ) -> Result<(), StoreError> {
         let keep = i64::try_from(max.saturating_sub(1)).unwrap_or(i64::MAX);
+        let keep_own = i64::try_from(per_approver.saturating_sub(1)).unwrap_or(i64::MAX);
         let key = session.key.as_slice();
         let mac = session.mac.as_slice();
         self.with(|c| {
@@ -965,6 +971,12 @@ impl Store for PostgresStore {
             tx.execute(
                 "DELETE FROM console_sessions WHERE expires_ms <= $1",
                 &[&now_ms],
+            )?;
+            tx.execute(
+                "DELETE FROM console_sessions WHERE approver_id = $1 AND key NOT IN \
+                 (SELECT key FROM console_sessions WHERE approver_id = $1 \
+                  ORDER BY expires_ms DESC LIMIT $2)",
+                &[&session.approver_id, &keep_own],
             )?;
             tx.execute(
                 "DELETE FROM console_sessions WHERE key NOT IN \

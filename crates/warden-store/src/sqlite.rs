@@ -996,9 +996,11 @@ impl Store for SqliteStore {
         &self,
         session: &ConsoleSessionRow,
         now_ms: i64,
+        per_approver: usize,
         max: usize,
     ) -> Result<(), StoreError> {
         let keep = i64::try_from(max.saturating_sub(1)).unwrap_or(i64::MAX);
+        let keep_own = i64::try_from(per_approver.saturating_sub(1)).unwrap_or(i64::MAX);
         let key = session.key.as_slice();
         let mac = session.mac.as_slice();
         self.with(|c| {
@@ -1006,6 +1008,12 @@ impl Store for SqliteStore {
             tx.execute(
                 "DELETE FROM console_sessions WHERE expires_ms <= ?1",
                 params![now_ms],
+            )?;
+            tx.execute(
+                "DELETE FROM console_sessions WHERE approver_id = ?1 AND key NOT IN \
+                 (SELECT key FROM console_sessions WHERE approver_id = ?1 \
+                  ORDER BY expires_ms DESC LIMIT ?2)",
+                params![session.approver_id, keep_own],
             )?;
             tx.execute(
                 "DELETE FROM console_sessions WHERE key NOT IN \

@@ -1214,17 +1214,17 @@ fn console_session(n: u8, expires_ms: i64) -> ConsoleSessionRow {
 }
 
 /// A sign-in stored by one replica is read by another; expired sessions go at the next
-/// sign-in, and at the cap the ones that expire first make room.
+/// sign-in, and at the caps (per approver, then in all) the ones that expire first make room.
 fn console_sessions_are_shared_pruned_and_capped(b: &Backend) {
     let (one, two) = (b.open(), b.open());
-    one.console_session_put(&console_session(1, 500), 0, 10)
+    one.console_session_put(&console_session(1, 500), 0, 10, 10)
         .unwrap();
     assert_eq!(
         two.console_session(&[1; 32]).unwrap(),
         Some(console_session(1, 500)),
         "another replica reads it, expired or not: the caller judges"
     );
-    two.console_session_put(&console_session(2, 2_000), 1_000, 10)
+    two.console_session_put(&console_session(2, 2_000), 1_000, 10, 10)
         .unwrap();
     assert_eq!(
         one.console_session(&[1; 32]).unwrap(),
@@ -1232,7 +1232,7 @@ fn console_sessions_are_shared_pruned_and_capped(b: &Backend) {
         "expired at 1000: pruned"
     );
     for n in 3..=5 {
-        one.console_session_put(&console_session(n, 2_000 + i64::from(n)), 1_000, 3)
+        one.console_session_put(&console_session(n, 2_000 + i64::from(n)), 1_000, 10, 3)
             .unwrap();
     }
     let left: Vec<u8> = (2..=5)
@@ -1242,4 +1242,20 @@ fn console_sessions_are_shared_pruned_and_capped(b: &Backend) {
     assert!(two.console_session_delete(&[4; 32]).unwrap());
     assert!(!one.console_session_delete(&[4; 32]).unwrap());
     assert_eq!(one.console_session(&[4; 32]).unwrap(), None);
+
+    // One approver signing in again and again pushes out only their own sessions.
+    for n in 10..20u8 {
+        let mut own = console_session(n, 3_000 + i64::from(n));
+        own.approver_id = "flooder".into();
+        one.console_session_put(&own, 1_000, 2, 100).unwrap();
+    }
+    let flooder: Vec<u8> = (10..20)
+        .filter(|n| one.console_session(&[*n; 32]).unwrap().is_some())
+        .collect();
+    assert_eq!(flooder, [18, 19], "the flooder's newest two");
+    assert!(
+        one.console_session(&[3; 32]).unwrap().is_some(),
+        "the others stay"
+    );
+    assert!(one.console_session(&[5; 32]).unwrap().is_some());
 }

@@ -260,7 +260,8 @@ async fn signed_in_as(http: &reqwest::Client, base: &str, cookie: &str) -> Optio
 /// key tries to sign in as an approver by writing a session row: a new one for a cookie of
 /// their choosing, a genuine one copied under their cookie, one moved to another approver, one
 /// kept alive past its end. None signs anyone in. A genuine sign-in survives a restart, since
-/// sessions are stored (which is what lets replicas share them).
+/// sessions are stored (which is what lets replicas share them), but not a change of the
+/// approver's password.
 #[tokio::test]
 async fn a_session_row_written_into_the_database_signs_nobody_in() {
     let lab = Lab::new();
@@ -331,5 +332,28 @@ async fn a_session_row_written_into_the_database_signs_nobody_in() {
     assert_eq!(
         signed_in_as(&http, &base, &alice).await.as_deref(),
         Some("alice")
+    );
+
+    // Alice's password is changed (it leaked): her sessions end with it, though stored.
+    drop(warden);
+    let config = std::fs::read_to_string(lab.config()).unwrap();
+    let at = config.find("[approvers.alice]").unwrap();
+    let line = config[at..]
+        .lines()
+        .find(|l| l.starts_with("password_argon2"))
+        .unwrap()
+        .to_string();
+    let new_hash = warden_console::hash_password("a new password for alice");
+    std::fs::write(
+        lab.config(),
+        config.replacen(&line, &format!("password_argon2 = \"{new_hash}\""), 1),
+    )
+    .unwrap();
+    let warden = lab.serve();
+    let base = format!("{}/console", warden.base());
+    assert_eq!(
+        signed_in_as(&http, &base, &alice).await,
+        None,
+        "password changed"
     );
 }

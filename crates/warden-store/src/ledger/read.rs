@@ -511,8 +511,10 @@ fn entry(row: LeafRow, sealed: &[SealedContent]) -> Result<LedgerEntry, StoreErr
     })
 }
 
-/// Events that match `filter`, oldest first. The store finds rows by their index columns; a
-/// row whose leaf does not itself match (its columns were rewritten) is left out.
+/// Events that match `filter`, oldest first (newest first with `newest_first`). The store finds
+/// rows by their index columns; a row whose leaf does not itself match (its columns were
+/// rewritten) is left out, so with a `limit` fewer may come back when rows were tampered with
+/// (`audit verify` names them).
 pub fn read_events(
     store: &dyn Store,
     filter: &EventFilter,

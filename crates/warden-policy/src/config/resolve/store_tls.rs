@@ -3,8 +3,10 @@
 //!
 //! They are taken out of the URL and resolved into [`PostgresTls`], relative paths from the
 //! config's folder. What differs from libpq, on purpose: `allow` and `prefer` are refused (they
-//! fall back to plain TCP when TLS is declined, which whoever sits on the path can force), and
-//! `require` checks the server's chain as `verify-ca` does instead of trusting any certificate.
+//! fall back to plain TCP when TLS is declined, which whoever sits on the path can force),
+//! `require` checks the server's chain as `verify-ca` does instead of trusting any certificate,
+//! and both need `sslrootcert` to name a CA file (with the system's roots, a certificate any
+//! public CA issued to anyone would pass a check that ignores the name).
 //! Certificate settings beside a mode that does not encrypt are an error, not ignored.
 
 use super::Resolver;
@@ -21,15 +23,29 @@ impl Resolver<'_> {
             return (url.to_string(), PostgresTls::Off);
         };
         let (mut mode, mut root, mut cert, mut key) = (None, None, None, None);
-        let mut kept = form_urlencoded::Serializer::new(String::new());
-        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        // The other parameters are passed on exactly as written: re-encoding them would change
+        // what the client decodes (`%20` would become `+`, which it does not read as a space).
+        let mut kept = Vec::new();
+        for piece in query.split('&') {
+            let Some((name, value)) = form_urlencoded::parse(piece.as_bytes()).next() else {
+                continue;
+            };
             let slot = match &*name {
                 "sslmode" => &mut mode,
                 "sslrootcert" => &mut root,
                 "sslcert" => &mut cert,
                 "sslkey" => &mut key,
+                "password" => {
+                    self.error(
+                        span.clone(),
+                        KEY,
+                        "the URL holds a password: remove it and name an environment variable \
+                         that holds it in `password_env`",
+                    );
+                    continue;
+                }
                 _ => {
-                    kept.append_pair(&name, &value);
+                    kept.push(piece);
                     continue;
                 }
             };
@@ -37,11 +53,10 @@ impl Resolver<'_> {
                 self.error(span.clone(), KEY, format!("`{name}` is given twice"));
             }
         }
-        let kept = kept.finish();
         let url = if kept.is_empty() {
             base.to_string()
         } else {
-            format!("{base}?{kept}")
+            format!("{base}?{}", kept.join("&"))
         };
         let verify_name = match mode.as_deref() {
             None | Some("disable") => {
@@ -87,7 +102,23 @@ impl Resolver<'_> {
             }
         };
         let roots = match root.as_deref() {
-            None | Some("system") => None,
+            None | Some("system") => {
+                // Any public CA vouches for some certificate an attacker can get: without the
+                // name check, the system's roots would accept it for the database.
+                if !verify_name {
+                    self.error(
+                        span.clone(),
+                        KEY,
+                        format!(
+                            "`sslmode={}` checks the certificate's chain but not its name, so it \
+                             needs `sslrootcert=PATH` naming the CA that issues the database's \
+                             certificate; with the system's roots use `sslmode=verify-full`",
+                            mode.as_deref().unwrap_or_default()
+                        ),
+                    );
+                }
+                None
+            }
             Some(path) => Some(self.path(path)),
         };
         let client_identity = match (cert, key) {
