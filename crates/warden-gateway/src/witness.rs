@@ -1,0 +1,335 @@
+//! Publishing checkpoints to a C2SP tlog-witness (<https://c2sp.org/tlog-witness>) and
+//! keeping what it cosigns.
+//!
+//! Each checkpoint the ledger signs is posted to `<url>/add-checkpoint` with a consistency
+//! proof from the size the witness last cosigned (kept in a record beside the ledger key, see
+//! `warden_store::ledger::CosignedRecord`). The witness checks the log's signature and the
+//! proof, remembers the new size and answers with its cosignature, which is checked with the
+//! configured key before it is kept; a line that does not verify, or that another key signed,
+//! is refused, counted and not kept.
+//!
+//! What this catches: the witness never cosigns a tree that does not extend the one it last
+//! cosigned. When the ledger's tail was deleted together with the checkpoints covering it, the
+//! next publish is answered `409` with a larger size than the log now has, or `422` when the
+//! log grew again on a different history; both are logged as errors naming the truncation, and
+//! the kept record lets `warden audit verify` show that the store is shorter than, or differs
+//! from, a checkpoint the witness cosigned. Someone who can delete the state directory deletes
+//! the record as well; the witness still refuses, so the publish still fails loudly, and anyone
+//! holding a cosigned checkpoint can prove the truncation offline.
+//!
+//! Design choice: the sink runs on the ledger's publisher thread (never on the append path; a
+//! hung witness only makes the publisher skip checkpoints), and drives an async `reqwest`
+//! client on a current-thread runtime of its own. The consistency proof comes from a Merkle
+//! tree of the stored leaves that the sink extends as the log grows, so each publish reads only
+//! the leaves added since the last one.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use warden_ledger::{
+    CosignerKey, MerkleTree, Note, add_checkpoint_request, leaf_hash, parse_tlog_size,
+};
+use warden_store::ledger::{
+    CheckpointSink, CosignedRecord, cosigned_path, read_cosigned, write_cosigned,
+};
+use warden_store::{Store, StoredCheckpoint};
+
+/// Leaves read per query when the tree catches up with the store.
+const PAGE: usize = 8192;
+
+/// The most of a witness's answer that is read.
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// Why a tlog-witness sink could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError {
+    #[error("witness key `{key}`: {error}")]
+    Key {
+        key: String,
+        error: warden_ledger::KeyError,
+    },
+    #[error("witness `{url}`: {error}")]
+    Client { url: String, error: String },
+}
+
+/// A C2SP tlog-witness that the ledger's checkpoints are sent to.
+pub struct HttpWitness {
+    endpoint: String,
+    key: CosignerKey,
+    record: std::path::PathBuf,
+    store: Arc<dyn Store>,
+    client: reqwest::Client,
+    /// `None` only while dropping (see `Drop`).
+    runtime: Option<tokio::runtime::Runtime>,
+    /// The tree of the stored leaves up to the last checkpoint sent.
+    tree: Mutex<MerkleTree>,
+    refused: AtomicU64,
+}
+
+impl fmt::Debug for HttpWitness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpWitness")
+            .field("endpoint", &self.endpoint)
+            .field(
+                "key",
+                &format_args!("{}+{}", self.key.name(), self.key.id()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one `add-checkpoint` request got back.
+struct Answer {
+    status: reqwest::StatusCode,
+    body: String,
+}
+
+impl HttpWitness {
+    /// A witness at submission prefix `url` whose cosignatures verify with `key`; what it
+    /// cosigns is recorded beside the ledger key at `key_path`.
+    pub fn new(
+        url: &str,
+        key: &str,
+        timeout: Duration,
+        key_path: &Path,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, WitnessError> {
+        let key = CosignerKey::parse(key).map_err(|error| WitnessError::Key {
+            key: key.to_owned(),
+            error,
+        })?;
+        let client_error = |error: String| WitnessError::Client {
+            url: url.to_owned(),
+            error,
+        };
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| client_error(e.to_string()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| client_error(e.to_string()))?;
+        Ok(Self {
+            endpoint: format!("{}/add-checkpoint", url.trim_end_matches('/')),
+            record: cosigned_path(key_path, &key),
+            key,
+            store,
+            client,
+            runtime: Some(runtime),
+            tree: Mutex::new(MerkleTree::new()),
+            refused: AtomicU64::new(0),
+        })
+    }
+
+    /// Cosignatures refused so far (not verifying, or by another key).
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Where what this witness cosigned is recorded.
+    pub fn record_path(&self) -> &Path {
+        &self.record
+    }
+
+    fn post(&self, body: String) -> Result<Answer, String> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| "the witness client is shut down".to_owned())?;
+        runtime.block_on(async {
+            let mut response = self
+                .client
+                .post(&self.endpoint)
+                .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| format!("`{}`: {e}", self.endpoint))?;
+            let status = response.status();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| format!("`{}`: {e}", self.endpoint))?
+            {
+                bytes.extend_from_slice(&chunk);
+                if bytes.len() > MAX_ANSWER {
+                    return Err(format!(
+                        "`{}`: the answer is longer than {MAX_ANSWER} bytes",
+                        self.endpoint
+                    ));
+                }
+            }
+            Ok(Answer {
+                status,
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+            })
+        })
+    }
+
+    /// The tree of the first `checkpoint.size` stored leaves, checked against the checkpoint's
+    /// root; rebuilt from the store once when the kept one disagrees.
+    fn tree_for(
+        &self,
+        checkpoint: &StoredCheckpoint,
+    ) -> Result<std::sync::MutexGuard<'_, MerkleTree>, String> {
+        let mut tree = self
+            .tree
+            .lock()
+            .map_err(|_| "the witness tree lock is poisoned".to_owned())?;
+        for fresh in [false, true] {
+            if fresh || tree.len() > checkpoint.size {
+                *tree = MerkleTree::new();
+            }
+            extend(&mut tree, self.store.as_ref(), checkpoint.size)?;
+            if tree.root_at(checkpoint.size).ok() == Some(checkpoint.root) {
+                return Ok(tree);
+            }
+        }
+        Err(format!(
+            "the first {} stored leaves do not have the root of the checkpoint being published",
+            checkpoint.size
+        ))
+    }
+
+    fn truncated(&self, cosigned: u64, size: u64) -> String {
+        let message = format!(
+            "the witness `{}` has cosigned a tree of {cosigned} leaves, but the ledger's \
+             checkpoint covers only {size}: the ledger was truncated (its tail deleted with the \
+             checkpoints covering it); run `warden audit verify`",
+            self.key.name()
+        );
+        tracing::error!(witness = %self.endpoint, cosigned, size, "{message}");
+        message
+    }
+
+    fn inconsistent(&self, old: u64, size: u64, answer: &str) -> String {
+        let message = format!(
+            "the witness `{}` refuses checkpoint {size}: it is not consistent with the tree of \
+             {old} leaves the witness cosigned (`{}`): the ledger was rewritten or truncated and \
+             grew again; run `warden audit verify`",
+            self.key.name(),
+            answer.trim()
+        );
+        tracing::error!(witness = %self.endpoint, old, size, "{message}");
+        message
+    }
+
+    fn refuse(&self, why: String) -> String {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        format!("cosignature refused, nothing kept: {why}")
+    }
+
+    /// Checks the witness's answer with its key and records the cosigned checkpoint.
+    fn keep(&self, checkpoint: &StoredCheckpoint, answer: &str) -> Result<(), String> {
+        if answer.is_empty() || !answer.ends_with('\n') {
+            return Err(self.refuse("the witness answered no signature lines".into()));
+        }
+        let note = Note::parse(&format!("{}{answer}", checkpoint.note))
+            .map_err(|e| self.refuse(format!("the witness's answer: {e}")))?;
+        // Only the witness's own lines count: the log's line is already in the note.
+        let cosignatures = self
+            .key
+            .verify(&note)
+            .map_err(|e| self.refuse(e.to_string()))?;
+        let mut kept = checkpoint.note.clone();
+        for c in &cosignatures {
+            kept.push_str(c.line());
+            kept.push('\n');
+        }
+        write_cosigned(
+            &self.record,
+            &CosignedRecord {
+                witness: self.key.to_string(),
+                size: checkpoint.size,
+                note: kept,
+            },
+        )
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// Pushes stored leaves onto `tree` until it holds `size`.
+fn extend(tree: &mut MerkleTree, store: &dyn Store, size: u64) -> Result<(), String> {
+    while tree.len() < size {
+        let want = usize::try_from(size - tree.len()).unwrap_or(PAGE).min(PAGE);
+        let page = store
+            .ledger_leaves(tree.len(), want)
+            .map_err(|e| e.to_string())?;
+        if page.is_empty() {
+            return Err(format!(
+                "the store holds {} leaves, fewer than the checkpoint's {size}",
+                tree.len()
+            ));
+        }
+        for leaf in page {
+            if leaf.index != tree.len() {
+                return Err(format!("leaf {} is missing from the store", tree.len()));
+            }
+            tree.push(leaf_hash(&leaf.data));
+        }
+    }
+    Ok(())
+}
+
+impl CheckpointSink for HttpWitness {
+    fn publish(&self, checkpoint: &StoredCheckpoint) -> Result<(), String> {
+        let size = checkpoint.size;
+        let mut old = read_cosigned(&self.record)
+            .map_err(|e| e.to_string())?
+            .map_or(0, |r| r.size);
+        if old > size {
+            return Err(self.truncated(old, size));
+        }
+        let tree = self.tree_for(checkpoint)?;
+        // Once as recorded, and once more from the size a 409 names.
+        for retry in [false, true] {
+            let proof = tree
+                .consistency_proof(old, size)
+                .map_err(|e| e.to_string())?;
+            let answer = self.post(add_checkpoint_request(old, &proof, &checkpoint.note))?;
+            match answer.status.as_u16() {
+                200 => return self.keep(checkpoint, &answer.body),
+                409 => {
+                    let cosigned = parse_tlog_size(&answer.body).ok_or_else(|| {
+                        format!(
+                            "the witness answered 409 without its size (`{}`)",
+                            answer.body.trim()
+                        )
+                    })?;
+                    if cosigned > size {
+                        return Err(self.truncated(cosigned, size));
+                    }
+                    if retry {
+                        return Err(format!(
+                            "the witness answered 409 twice (it names size {cosigned})"
+                        ));
+                    }
+                    old = cosigned;
+                }
+                422 => return Err(self.inconsistent(old, size, &answer.body)),
+                status => {
+                    return Err(format!(
+                        "the witness answered {status}: {}",
+                        answer.body.trim()
+                    ));
+                }
+            }
+        }
+        Err("the witness answered 409 twice".into())
+    }
+}
+
+impl Drop for HttpWitness {
+    fn drop(&mut self) {
+        // Dropping a runtime inside another runtime's task panics; this never blocks.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
