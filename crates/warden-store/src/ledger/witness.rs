@@ -5,7 +5,10 @@
 //! that cover them; what is left is a shorter log that verifies on its own. A checkpoint that
 //! was also published elsewhere (a file on another volume or host, a program that forwards it
 //! to a SIEM or a transparency witness) still names the larger tree: [`check_published`]
-//! fails when the store's tree is smaller than, or different from, one of them.
+//! fails when the store's tree is smaller than, or different from, one of them. A C2SP
+//! tlog-witness (the sink lives in `warden_gateway::witness`, beside the HTTP client) goes
+//! further: it refuses to cosign a tree that does not extend the last one it cosigned, and
+//! what it cosigned is kept here as a [`CosignedRecord`] beside the ledger key.
 //!
 //! Design choice: sinks run on a publisher thread of their own, fed through a bounded channel,
 //! so a slow or hung witness never delays an append. Only the newest checkpoint matters to a
