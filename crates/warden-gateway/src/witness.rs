@@ -197,15 +197,24 @@ impl HttpWitness {
         ))
     }
 
-    fn truncated(&self, cosigned: u64, size: u64) -> String {
+    /// The witness has cosigned `cosigned` leaves, more than this checkpoint's `size`: an
+    /// older checkpoint when the store holds that many leaves (another process published a
+    /// newer one first, which covers this one), a truncated ledger when it does not.
+    fn behind(&self, cosigned: u64, size: u64) -> Result<(), String> {
+        let stored = self.store.ledger_size().map_err(|e| e.to_string())?;
+        if stored >= cosigned {
+            tracing::debug!(witness = %self.endpoint, cosigned, size,
+                "the witness already cosigned a newer checkpoint");
+            return Ok(());
+        }
         let message = format!(
-            "the witness `{}` has cosigned a tree of {cosigned} leaves, but the ledger's \
-             checkpoint covers only {size}: the ledger was truncated (its tail deleted with the \
-             checkpoints covering it); run `warden audit verify`",
+            "the witness `{}` has cosigned a tree of {cosigned} leaves, but the store holds \
+             only {stored}: the ledger was truncated (its tail deleted with the checkpoints \
+             covering it); run `warden audit verify`",
             self.key.name()
         );
-        tracing::error!(witness = %self.endpoint, cosigned, size, "{message}");
-        message
+        tracing::error!(witness = %self.endpoint, cosigned, stored, "{message}");
+        Err(message)
     }
 
     fn inconsistent(&self, old: u64, size: u64, answer: &str) -> String {
@@ -284,7 +293,7 @@ impl CheckpointSink for HttpWitness {
             .map_err(|e| e.to_string())?
             .map_or(0, |r| r.size);
         if old > size {
-            return Err(self.truncated(old, size));
+            return self.behind(old, size);
         }
         let tree = self.tree_for(checkpoint)?;
         // Once as recorded, and once more from the size a 409 names.
@@ -303,7 +312,7 @@ impl CheckpointSink for HttpWitness {
                         )
                     })?;
                     if cosigned > size {
-                        return Err(self.truncated(cosigned, size));
+                        return self.behind(cosigned, size);
                     }
                     if retry {
                         return Err(format!(

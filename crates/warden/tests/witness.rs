@@ -156,6 +156,17 @@ fn each_checkpoint_is_cosigned_and_a_restart_continues_from_what_the_witness_cos
         read_cosigned(&record_path).unwrap().unwrap().size,
         fourth.size
     );
+
+    // An older checkpoint published after a newer one (two processes on one log) is no
+    // truncation: the store holds what the witness cosigned, so it is let go, and never sent.
+    let seen = witness.seen().len();
+    let late = sink(&witness, dir.path(), &store, 30_000);
+    late.publish(&first).unwrap();
+    assert_eq!(witness.seen().len(), seen, "known to be behind: not sent");
+    std::fs::remove_file(&record_path).unwrap();
+    late.publish(&first).unwrap();
+    assert_eq!(witness.seen()[seen..], [(0, first.size, 409)]);
+    assert_eq!(witness.size(), fourth.size);
 }
 
 #[test]
@@ -264,7 +275,7 @@ fn a_truncated_ledger_is_refused_by_the_witness_and_named() {
         .unwrap_err();
     assert!(
         err.contains(&format!("has cosigned a tree of {cosigned} leaves"))
-            && err.contains("covers only 7: the ledger was truncated"),
+            && err.contains("the store holds only 7: the ledger was truncated"),
         "{err}"
     );
     // With the record deleted as well, the witness still remembers and refuses (409).
