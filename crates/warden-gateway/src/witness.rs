@@ -241,6 +241,12 @@ impl HttpWitness {
         }
         let note = Note::parse(&format!("{}{answer}", checkpoint.note))
             .map_err(|e| self.refuse(format!("the witness's answer: {e}")))?;
+        // A blank line in the answer would make the lines after it sign something other than
+        // the checkpoint: the signed text must be the checkpoint's.
+        let body = Note::parse(&checkpoint.note).map_err(|e| e.to_string())?;
+        if note.text() != body.text() {
+            return Err(self.refuse("the witness's answer is not only signature lines".into()));
+        }
         // Only the witness's own lines count: the log's line is already in the note.
         let cosignatures = self
             .key

@@ -194,10 +194,17 @@ fn a_cosignature_by_another_key_or_over_another_checkpoint_is_refused_and_not_ke
     assert_eq!(sink.refused(), 2);
     assert!(!record_path.exists(), "nothing kept");
 
+    witness.set_mode(Mode::BlankLine);
+    let checkpoint = grow(&ledger, 1);
+    let err = sink.publish(&checkpoint).unwrap_err();
+    assert!(err.contains("not only signature lines"), "{err}");
+    assert_eq!(sink.refused(), 3);
+    assert!(!record_path.exists(), "nothing kept");
+
     witness.set_mode(Mode::Honest);
     let checkpoint = grow(&ledger, 1);
     sink.publish(&checkpoint).unwrap();
-    assert_eq!(sink.refused(), 2);
+    assert_eq!(sink.refused(), 3);
     assert_eq!(
         read_cosigned(&record_path).unwrap().unwrap().size,
         checkpoint.size

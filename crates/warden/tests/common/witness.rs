@@ -30,6 +30,9 @@ pub enum Mode {
     WrongKey,
     /// Cosigns, with its own key, a checkpoint one leaf larger than the one sent.
     OtherCheckpoint,
+    /// Answers a blank line, then a valid cosignature over the whole signed note (so the
+    /// line would verify if the blank line moved where the note's text ends).
+    BlankLine,
     /// Waits, before reading the request, until the test releases it.
     Hang,
 }
@@ -214,8 +217,17 @@ fn answer(s: &Shared, mode: Mode, body: &str) -> (StatusCode, String) {
     drop(cosigned);
     let text = request.note.split_once("\n\n").unwrap().0.to_owned() + "\n";
     let time = 1_800_000_000;
+    if mode == Mode::BlankLine {
+        return (
+            StatusCode::OK,
+            format!(
+                "\n{}",
+                cosign(WITNESS_NAME, &s.key, &request.note, 1_800_000_000)
+            ),
+        );
+    }
     let line = match mode {
-        Mode::Honest | Mode::Hang => cosign(WITNESS_NAME, &s.key, &text, time),
+        Mode::Honest | Mode::Hang | Mode::BlankLine => cosign(WITNESS_NAME, &s.key, &text, time),
         Mode::WrongKey => cosign(WITNESS_NAME, &s.wrong_key, &text, time),
         Mode::OtherCheckpoint => {
             let other = text.replacen(&format!("\n{size}\n"), &format!("\n{}\n", size + 1), 1);
