@@ -1273,7 +1273,7 @@ fn http_witness(
     let key = key.ok_or_else(|| {
         format!("witness `{url}` needs `key`, the witness's cosigning key, to check what it signs")
     })?;
-    let shaped = match key.split('+').collect::<Vec<_>>().as_slice() {
+    let shaped = match key.splitn(3, '+').collect::<Vec<_>>().as_slice() {
         [name, id, material] => {
             !name.is_empty()
                 && !name.chars().any(char::is_whitespace)
