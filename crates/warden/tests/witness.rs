@@ -337,13 +337,14 @@ fn wait_for_cosigned(lab: &Lab, witness: &TestWitness) -> u64 {
 async fn serve_publishes_to_a_tlog_witness_and_a_truncated_ledger_is_caught() {
     let witness = TestWitness::start(std::path::PathBuf::new());
     let lab = Lab::with_config(|c| {
-        c.replace(
+        let c = c.replace(
             "checkpoint_interval_secs = 10",
             &format!(
                 "checkpoint_interval_secs = 1\nwitness = [{{ url = \"{}\", key = \"{}\" }}]",
                 witness.url, witness.vkey
             ),
-        )
+        );
+        format!("{c}\n[metrics]\nlisten = \"127.0.0.1:0\"\n")
     });
     witness.trust(pub_key(&lab));
     {
@@ -360,6 +361,21 @@ async fn serve_publishes_to_a_tlog_witness_and_a_truncated_ledger_is_caught() {
             assert_ne!(r.is_error, Some(true), "{}", text(&r));
         }
         wait_for_cosigned(&lab, &witness);
+        // What the witness cosigned is a gauge beside the ledger's size.
+        let metrics = warden
+            .wait_for_log("warden: metrics at ", 10)
+            .unwrap()
+            .trim_start_matches("warden: metrics at ")
+            .to_owned();
+        let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+        let gauge = format!("warden_ledger_witness_cosigned_size{{witness=\"{WITNESS_NAME}\"}} ");
+        let cosigned: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&gauge))
+            .unwrap_or_else(|| panic!("{text}"))
+            .parse()
+            .unwrap();
+        assert!(cosigned > 0 && cosigned <= leaves(&lab), "{text}");
         interrupt(&mut warden.child);
     }
     // Stopped cleanly: its last checkpoint was published before it exited.
