@@ -31,8 +31,8 @@ pub use resolved::{
     DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN, DEFAULT_PG_POOL_SIZE, DEFAULT_WRITE_BUDGET, DenialBurst,
     ExportDestination, ExportSettings, GatewaySettings, Grant, GrantKind, JwksSource, JwtAlgorithm,
     LedgerConfig, MetricsSettings, MonitorAction, MonitorSettings, NewCategory, OAuthSettings,
-    OnHold, PostgresLocation, Rate, ResultMode, ReviewSettings, ScreenSettings, ServerSpec,
-    StoreLocation, TaintedHighStakes, ToolSpec, Transport, UpstreamProtocol, UpstreamTls,
-    WitnessConfig, default_budget_id,
+    OnHold, PostgresLocation, PostgresTls, Rate, ResultMode, ReviewSettings, ScreenSettings,
+    ServerSpec, StoreLocation, TaintedHighStakes, ToolSpec, Transport, UpstreamProtocol,
+    UpstreamTls, WitnessConfig, default_budget_id,
 };
 pub use secret::{RawSecret, RawSecretFrom, Secret, SecretError, SecretSource};

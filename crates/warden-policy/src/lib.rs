@@ -17,9 +17,10 @@ pub use config::{
     ClaudeCodeSettings, ClientAuth, ClientCredentials, ClientIdentity, Config, ConfigError,
     ConfigErrors, ConnectionLimits, ExportDestination, ExportSettings, GatewaySettings, Grant,
     GrantKind, JwksSource, JwtAlgorithm, MetricsSettings, MonitorAction, MonitorSettings,
-    OAuthSettings, OnHold, PostgresLocation, ResultMode, ReviewSettings, ScreenSettings, Secret,
-    SecretError, SecretSource, ServerSpec, StoreLocation, ToolSpec, Transport, UpstreamProtocol,
-    UpstreamTls, WitnessConfig, default_budget_id, parse_duration, parse_expiry,
+    OAuthSettings, OnHold, PostgresLocation, PostgresTls, ResultMode, ReviewSettings,
+    ScreenSettings, Secret, SecretError, SecretSource, ServerSpec, StoreLocation, ToolSpec,
+    Transport, UpstreamProtocol, UpstreamTls, WitnessConfig, default_budget_id, parse_duration,
+    parse_expiry,
 };
 pub use engine::{
     Approval, ArgType, CallState, Decision, Engine, FloorLabel, OutboundState, floor_label,

@@ -9,7 +9,7 @@
 )]
 
 use std::path::Path;
-use warden_policy::{Config, StoreLocation, WitnessConfig, table};
+use warden_policy::{Config, PostgresTls, StoreLocation, WitnessConfig, table};
 
 fn example() -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/soc/warden.toml");
@@ -183,6 +183,94 @@ fn the_store_is_one_sqlite_file_or_a_postgres_database() {
     assert!(err.to_string().contains("must be a `postgres://"), "{err}");
     let err = load_with(permit, "[store]\npool_size = 3\n").unwrap_err();
     assert!(err.to_string().contains("they need `url`"), "{err}");
+}
+
+#[test]
+fn store_tls_is_read_from_the_url_as_libpq_writes_it_and_never_downgradeable() {
+    let permit = r#"@id("r") permit (principal, action, resource);"#;
+    let pg = |url: &str| {
+        let config = load_with(permit, &format!("[store]\nurl = \"{url}\"\n")).unwrap();
+        let StoreLocation::Postgres(pg) = config.store else {
+            panic!("{:?}", config.store)
+        };
+        pg
+    };
+    let full = pg(
+        "postgres://warden@db.internal/warden?application_name=x&sslmode=verify-full&sslrootcert=certs/ca.pem&sslcert=c.pem&sslkey=%2Fkeys%2Fc.key",
+    );
+    assert_eq!(
+        full.url, "postgres://warden@db.internal/warden?application_name=x",
+        "the TLS parameters leave the URL; the others stay"
+    );
+    let PostgresTls::Verified {
+        verify_name: true,
+        roots: Some(roots),
+        client_identity: Some(client),
+    } = &full.tls
+    else {
+        panic!("{:?}", full.tls)
+    };
+    assert!(
+        roots.is_absolute() && roots.ends_with("certs/ca.pem"),
+        "{roots:?}"
+    );
+    assert!(client.cert_file.is_absolute(), "{client:?}");
+    assert_eq!(client.key_file, std::path::Path::new("/keys/c.key"));
+
+    // `require` and `verify-ca` check the chain, not the name; the system's roots by default.
+    for mode in ["require", "verify-ca"] {
+        let p = pg(&format!("postgres://warden@db/warden?sslmode={mode}"));
+        assert_eq!(
+            p.tls,
+            PostgresTls::Verified {
+                verify_name: false,
+                roots: None,
+                client_identity: None
+            }
+        );
+        assert_eq!(p.url, "postgres://warden@db/warden");
+    }
+    let system = pg("postgres://warden@db/warden?sslmode=verify-full&sslrootcert=system");
+    assert!(matches!(
+        system.tls,
+        PostgresTls::Verified { roots: None, .. }
+    ));
+    assert_eq!(pg("postgres://warden@db/warden").tls, PostgresTls::Off);
+    assert_eq!(
+        pg("postgres://warden@db/warden?sslmode=disable").tls,
+        PostgresTls::Off
+    );
+
+    // What an attacker on the path could exploit, or a typo would hide, is refused by name.
+    for (url, says) in [
+        (
+            "postgres://w@db/w?sslmode=prefer",
+            "falls back to plain TCP",
+        ),
+        ("postgres://w@db/w?sslmode=allow", "falls back to plain TCP"),
+        ("postgres://w@db/w?sslmode=verify_full", "is not one of"),
+        (
+            "postgres://w@db/w?sslrootcert=ca.pem",
+            "`sslrootcert` needs TLS",
+        ),
+        (
+            "postgres://w@db/w?sslmode=disable&sslcert=c.pem",
+            "`sslcert` needs TLS",
+        ),
+        (
+            "postgres://w@db/w?sslmode=verify-full&sslcert=c.pem",
+            "both `sslcert` and `sslkey`",
+        ),
+        (
+            "postgres://w@db/w?sslmode=require&sslmode=disable",
+            "`sslmode` is given twice",
+        ),
+    ] {
+        let err = load_with(permit, &format!("[store]\nurl = \"{url}\"\n")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(says), "{url}: {text}");
+        assert!(text.contains("store.url"), "{url}: {text}");
+    }
 }
 
 #[test]

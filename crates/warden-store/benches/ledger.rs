@@ -57,6 +57,7 @@ fn open(dir: &std::path::Path) -> (Arc<dyn Store>, Ledger) {
                 url,
                 password: std::env::var("WARDEN_BENCH_PG_PASSWORD").ok(),
                 pool_size: 4,
+                tls: warden_store::PostgresTls::Off,
             })
             .unwrap(),
         ),

@@ -16,7 +16,9 @@ mod postgres;
 mod sqlite;
 
 pub use ledger::{DEFER_WITHIN, Ledger, LedgerError, LedgerSettings};
-pub use postgres::{PostgresOptions, PostgresStore};
+pub use postgres::{
+    ClientCertificate, NameCheck, PostgresOptions, PostgresStore, PostgresTls, TlsRoots,
+};
 pub use sqlite::SqliteStore;
 
 use serde::{Deserialize, Serialize};

@@ -14,6 +14,10 @@
 //!   per scope is active (a partial unique index);
 //! - triggers refuse UPDATE, DELETE and TRUNCATE on leaves and checkpoints.
 //!
+//! The connection is plain or TLS that is always verified ([`PostgresTls`]): `require` and
+//! `verify-ca` check the server's chain, `verify-full` its name too, and a connection that asks
+//! for TLS never falls back to plain TCP.
+//!
 //! The client is the synchronous `postgres` crate behind a bounded `r2d2` pool. That client
 //! runs its own small tokio runtime per call, which tokio forbids inside an async task, so
 //! every call leaves the async context first ([`off_runtime`]): the store can be called from
@@ -25,11 +29,16 @@ use crate::{
     AgentTaint, ApprovalStatus, EventFilter, Halt, LeafRow, NewLeaf, OpenRequests, PendingRequest,
     PoolUse, Store, StoreError, StoredCheckpoint, taint_sql,
 };
-use postgres::{Client, GenericClient, NoTls, Row};
+use postgres::config::SslMode;
+use postgres::{Client, GenericClient, Row};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::r2d2::{self, Pool};
 use std::time::Duration;
+use tokio_postgres_rustls::MakeRustlsConnect;
 use warden_ledger::{Hash, LeafColumns, LeafKey, SealedContent, StoredLeaf};
+
+mod tls;
+pub use tls::{ClientCertificate, NameCheck, PostgresTls, TlsRoots};
 
 /// Schema versions, applied in order; `warden_schema` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -181,6 +190,8 @@ pub struct PostgresOptions {
     pub password: Option<String>,
     /// Connections kept open at most.
     pub pool_size: u32,
+    /// Plain, or TLS with the server's certificate checked.
+    pub tls: PostgresTls,
 }
 
 impl std::fmt::Debug for PostgresOptions {
@@ -189,6 +200,7 @@ impl std::fmt::Debug for PostgresOptions {
             .field("url", &self.url)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("pool_size", &self.pool_size)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -196,7 +208,7 @@ impl std::fmt::Debug for PostgresOptions {
 /// PostgreSQL as the store, shared by every replica that opens the same database.
 pub struct PostgresStore {
     /// Always `Some` until dropped (see `Drop`).
-    pool: Option<Pool<PostgresConnectionManager<NoTls>>>,
+    pool: Option<Pool<PostgresConnectionManager<MakeRustlsConnect>>>,
 }
 
 impl Drop for PostgresStore {
@@ -220,6 +232,16 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
             Err(panic) => std::panic::resume_unwind(panic),
         }),
     }
+}
+
+/// `localhost` or a loopback address: a link that never leaves the machine.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn pool_error(e: r2d2::Error) -> StoreError {
@@ -344,7 +366,28 @@ impl PostgresStore {
             config.connect_timeout(CHECKOUT_TIMEOUT);
         }
         config.application_name("warden");
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        // The TLS settings decide, whatever the URL says: never `prefer`, which falls back to
+        // plain TCP when the server (or whoever answers for it) declines TLS.
+        if options.tls == PostgresTls::Off {
+            for host in config.get_hosts() {
+                if let postgres::config::Host::Tcp(name) = host
+                    && !is_loopback(name)
+                {
+                    tracing::warn!(
+                        host = %name,
+                        "the PostgreSQL store is reached over plain TCP: the ledger, approvals \
+                         and login cross the network readable and changeable; add \
+                         `sslmode=verify-full` to `store.url`"
+                    );
+                }
+            }
+        }
+        config.ssl_mode(match options.tls {
+            PostgresTls::Off => SslMode::Disable,
+            PostgresTls::Verified { .. } => SslMode::Require,
+        });
+        let tls = MakeRustlsConnect::new(tls::client_config(&options.tls)?);
+        let manager = PostgresConnectionManager::new(config, tls);
         off_runtime(move || {
             // Connect once ourselves, so a wrong password or host is reported as such rather
             // than as a pool timeout.

@@ -26,7 +26,7 @@ use warden_store::ledger::{
 use warden_store::{
     AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, EventFilter, Halt, Ledger,
     LedgerError, LedgerSettings, NewLeaf, OpenRequests, PendingRequest, PostgresOptions,
-    PostgresStore, SqliteStore, Store, StoreError, StoredCheckpoint, Verdict,
+    PostgresStore, PostgresTls, SqliteStore, Store, StoreError, StoredCheckpoint, Verdict,
 };
 
 /// Where a story runs; `open` is one more process on the same data.
@@ -35,7 +35,7 @@ enum Backend {
     Postgres {
         dir: tempfile::TempDir,
         options: PostgresOptions,
-        _db: TestDatabase,
+        _db: Box<TestDatabase>,
     },
 }
 
@@ -49,7 +49,7 @@ impl Backend {
         Self::Postgres {
             dir: tempfile::tempdir().unwrap(),
             options: db.options.clone(),
-            _db: db,
+            _db: Box::new(db),
         }
     }
 
@@ -145,6 +145,7 @@ impl TestDatabase {
             url: url.clone(),
             password: std::env::var("WARDEN_TEST_PG_PASSWORD").ok(),
             pool_size: 1,
+            tls: PostgresTls::Off,
         };
         let name = format!(
             "warden_story_{}_{:016x}",
@@ -161,6 +162,7 @@ impl TestDatabase {
             url: format!("{base}/{name}"),
             password: admin.password.clone(),
             pool_size: 8,
+            tls: PostgresTls::Off,
         };
         Self {
             admin,

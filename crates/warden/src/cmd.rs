@@ -29,7 +29,10 @@ use warden_gateway::witness::HttpWitness;
 use warden_gateway::{AuditLog, Gateway};
 use warden_policy::{Config, StoreLocation, WitnessConfig};
 use warden_store::ledger::{CheckpointSink, CommandSink, FileSink};
-use warden_store::{Ledger, LedgerSettings, PostgresOptions, PostgresStore, SqliteStore, Store};
+use warden_store::{
+    ClientCertificate, Ledger, LedgerSettings, NameCheck, PostgresOptions, PostgresStore,
+    PostgresTls, SqliteStore, Store, TlsRoots,
+};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConfigArg {
@@ -78,10 +81,30 @@ pub fn open_store(location: &StoreLocation) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 pub fn open_postgres(pg: &warden_policy::PostgresLocation) -> anyhow::Result<PostgresStore> {
+    let tls = match &pg.tls {
+        warden_policy::PostgresTls::Off => PostgresTls::Off,
+        warden_policy::PostgresTls::Verified {
+            verify_name,
+            roots,
+            client_identity,
+        } => PostgresTls::Verified {
+            name: if *verify_name {
+                NameCheck::ChainAndName
+            } else {
+                NameCheck::ChainOnly
+            },
+            roots: roots.clone().map_or(TlsRoots::System, TlsRoots::File),
+            client: client_identity.as_ref().map(|c| ClientCertificate {
+                cert_file: c.cert_file.clone(),
+                key_file: c.key_file.clone(),
+            }),
+        },
+    };
     let options = PostgresOptions {
         url: pg.url.clone(),
         password: pg.password.clone(),
         pool_size: pg.pool_size,
+        tls,
     };
     PostgresStore::open(&options)
         .with_context(|| format!("cannot open the PostgreSQL store `{}`", pg.url))

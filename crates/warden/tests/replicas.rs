@@ -80,10 +80,31 @@ impl TestDatabase {
         } else {
             ""
         };
+        // The test server serves TLS with a certificate from the test CA: the replicas check
+        // it, name included.
+        let ca = std::env::var("WARDEN_TEST_PG_TLS_CA").unwrap_or_else(|_| {
+            panic!(
+                "WARDEN_TEST_PG_TLS_CA (the CA of the test server's certificate) is not set: \
+                 run ./scripts/test, which starts a server with TLS"
+            )
+        });
         format!(
-            "[store]\nurl = \"{}\"\n{password_env}pool_size = 8\n",
+            "[store]\nurl = \"{}?sslmode=verify-full&sslrootcert={ca}\"\n{password_env}pool_size = 8\n",
             self.url
         )
+    }
+
+    /// Sessions open to this database, and how many of them are encrypted (blocking).
+    fn sessions(&self) -> (i64, i64) {
+        let mut c = self.admin.connect(::postgres::NoTls).unwrap();
+        let row = c
+            .query_one(
+                "SELECT count(*), count(*) FILTER (WHERE s.ssl) \
+                 FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.datname = $1",
+                &[&self.name],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
     }
 }
 
@@ -195,21 +216,9 @@ async fn replicas_story(db: &TestDatabase) {
         lab_servers.push(server);
         urls.insert(name, url);
     }
-    let password_env = if std::env::var("WARDEN_TEST_PG_PASSWORD").is_ok() {
-        "password_env = \"WARDEN_TEST_PG_PASSWORD\"\n"
-    } else {
-        ""
-    };
     let lab = Lab::with_config(|mut c| {
-        let sqlite = "[store]\npath = \"state/warden.db\"   # relative to this file\n";
-        assert!(c.contains(sqlite));
-        c = c.replace(
-            sqlite,
-            &format!(
-                "[store]\nurl = \"{}\"\n{password_env}pool_size = 8\n",
-                db.url
-            ),
-        );
+        assert!(c.contains(SQLITE_STORE));
+        c = c.replace(SQLITE_STORE, &db.store_section());
         for name in SERVERS {
             let stdio = format!(
                 "[servers.{name}]\ncommand = \"@self\"\nargs = [\"lab\", \"server\", \"{name}\", \"--state-dir\", \"{{config_dir}}/state/lab\"]\n"
@@ -246,6 +255,9 @@ async fn replicas_story(db: &TestDatabase) {
         })
         .collect();
     let mut replicas: Vec<Warden> = starting.into_iter().map(|t| t.join().unwrap()).collect();
+    let (open, encrypted) = tokio::task::block_in_place(|| db.sessions());
+    assert!(open >= 3, "each replica keeps a connection: {open}");
+    assert_eq!(open, encrypted, "every replica's session runs over TLS");
     let (ok, out, err) = lab.cli(&["db", "migrate"]);
     // Already migrated by the replicas: the database is at the version this binary knows.
     let version = |after: &str, until: char| {

@@ -11,6 +11,7 @@ mod inventory;
 mod metrics;
 mod oauth;
 mod review;
+mod store_tls;
 mod upstream_auth;
 mod wire_names;
 
@@ -301,7 +302,7 @@ impl Resolver<'_> {
         }
         if url_has_password(&url) {
             self.error(
-                url_span,
+                url_span.clone(),
                 "store.url",
                 "the URL holds a password: remove it and name an environment variable that \
                  holds it in `password_env`",
@@ -332,10 +333,12 @@ impl Resolver<'_> {
                 "the pool needs at least one connection",
             );
         }
+        let (url, tls) = self.postgres_tls(&url, url_span);
         StoreLocation::Postgres(PostgresLocation {
             url,
             password,
             pool_size: pool_size.max(1),
+            tls,
         })
     }
 

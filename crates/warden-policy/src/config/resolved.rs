@@ -353,6 +353,24 @@ pub struct PostgresLocation {
     /// Read from `store.password_env` when the config is loaded.
     pub password: Option<String>,
     pub pool_size: u32,
+    /// From the URL's `sslmode`, `sslrootcert`, `sslcert` and `sslkey`, which `url` no longer
+    /// holds.
+    pub tls: PostgresTls,
+}
+
+/// How warden reaches its PostgreSQL server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostgresTls {
+    /// Plain TCP or a local socket: no `sslmode`, or `sslmode=disable`.
+    Off,
+    /// TLS, required, the server's chain always checked.
+    Verified {
+        /// `verify-full`: the certificate must also name the host.
+        verify_name: bool,
+        /// A PEM bundle of the CAs to trust; `None` for the system's.
+        roots: Option<PathBuf>,
+        client_identity: Option<ClientIdentity>,
+    },
 }
 
 impl fmt::Debug for PostgresLocation {
@@ -361,6 +379,7 @@ impl fmt::Debug for PostgresLocation {
             .field("url", &self.url)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("pool_size", &self.pool_size)
+            .field("tls", &self.tls)
             .finish()
     }
 }
