@@ -207,26 +207,23 @@ impl HttpWitness {
                 "the witness already cosigned a newer checkpoint");
             return Ok(());
         }
-        let message = format!(
+        // The publisher logs it as an error.
+        Err(format!(
             "the witness `{}` has cosigned a tree of {cosigned} leaves, but the store holds \
              only {stored}: the ledger was truncated (its tail deleted with the checkpoints \
              covering it); run `warden audit verify`",
             self.key.name()
-        );
-        tracing::error!(witness = %self.endpoint, cosigned, stored, "{message}");
-        Err(message)
+        ))
     }
 
     fn inconsistent(&self, old: u64, size: u64, answer: &str) -> String {
-        let message = format!(
+        format!(
             "the witness `{}` refuses checkpoint {size}: it is not consistent with the tree of \
              {old} leaves the witness cosigned (`{}`): the ledger was rewritten or truncated and \
              grew again; run `warden audit verify`",
             self.key.name(),
             answer.trim()
-        );
-        tracing::error!(witness = %self.endpoint, old, size, "{message}");
-        message
+        )
     }
 
     fn refuse(&self, why: String) -> String {
