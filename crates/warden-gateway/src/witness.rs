@@ -19,9 +19,10 @@
 //!
 //! Design choice: the sink runs on the ledger's publisher thread (never on the append path; a
 //! hung witness only makes the publisher skip checkpoints), and drives an async `reqwest`
-//! client on a current-thread runtime of its own. The consistency proof comes from a Merkle
-//! tree of the stored leaves that the sink extends as the log grows, so each publish reads only
-//! the leaves added since the last one.
+//! client on a current-thread runtime of its own. The consistency proof comes from the frontier
+//! of the tree the witness cosigned (O(log n) hashes, kept between publishes) and the leaves
+//! stored since, so each publish reads only what was appended since the last one and memory
+//! does not grow with the log.
 
 use std::fmt;
 use std::path::Path;
@@ -30,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use warden_ledger::{
-    CosignerKey, MerkleTree, Note, add_checkpoint_request, leaf_hash, parse_tlog_size,
+    CosignerKey, Frontier, Hash, Note, add_checkpoint_request, leaf_hash, parse_tlog_size,
 };
 use warden_store::ledger::{
     CheckpointSink, CosignedRecord, cosigned_path, read_cosigned, write_cosigned,
@@ -64,8 +65,8 @@ pub struct HttpWitness {
     client: reqwest::Client,
     /// `None` only while dropping (see `Drop`).
     runtime: Option<tokio::runtime::Runtime>,
-    /// The tree of the stored leaves up to the last checkpoint sent.
-    tree: Mutex<MerkleTree>,
+    /// The frontier of the stored leaves at the size the witness last cosigned.
+    frontier: Mutex<Frontier>,
     refused: AtomicU64,
 }
 
@@ -121,7 +122,7 @@ impl HttpWitness {
             store,
             client,
             runtime: Some(runtime),
-            tree: Mutex::new(MerkleTree::new()),
+            frontier: Mutex::new(Frontier::new()),
             refused: AtomicU64::new(0),
         })
     }
@@ -172,23 +173,42 @@ impl HttpWitness {
         })
     }
 
-    /// The tree of the first `checkpoint.size` stored leaves, checked against the checkpoint's
-    /// root; rebuilt from the store once when the kept one disagrees.
-    fn tree_for(
+    /// The frontier of the first `from` stored leaves (extended from `cached` when it is not
+    /// larger) and the stored leaf hashes from `from` to `to`.
+    fn parts(
         &self,
+        cached: &Frontier,
+        from: u64,
+        to: u64,
+    ) -> Result<(Frontier, Vec<Hash>), String> {
+        let mut base = if cached.size() <= from {
+            cached.clone()
+        } else {
+            Frontier::new()
+        };
+        let start = base.size();
+        read_leaves(self.store.as_ref(), start, from, |h| base.push(h))?;
+        let mut added = Vec::new();
+        read_leaves(self.store.as_ref(), from, to, |h| added.push(h))?;
+        Ok((base, added))
+    }
+
+    /// [`Self::parts`] for `checkpoint`, checked against its root; rebuilt from the first leaf
+    /// once when the kept frontier disagrees.
+    fn parts_for(
+        &self,
+        cached: &Frontier,
+        from: u64,
         checkpoint: &StoredCheckpoint,
-    ) -> Result<std::sync::MutexGuard<'_, MerkleTree>, String> {
-        let mut tree = self
-            .tree
-            .lock()
-            .map_err(|_| "the witness tree lock is poisoned".to_owned())?;
-        for fresh in [false, true] {
-            if fresh || tree.len() > checkpoint.size {
-                *tree = MerkleTree::new();
+    ) -> Result<(Frontier, Vec<Hash>, Frontier), String> {
+        for start in [cached, &Frontier::new()] {
+            let (base, added) = self.parts(start, from, checkpoint.size)?;
+            let mut full = base.clone();
+            for h in &added {
+                full.push(*h);
             }
-            extend(&mut tree, self.store.as_ref(), checkpoint.size)?;
-            if tree.root_at(checkpoint.size).ok() == Some(checkpoint.root) {
-                return Ok(tree);
+            if full.root() == checkpoint.root {
+                return Ok((base, added, full));
             }
         }
         Err(format!(
@@ -266,24 +286,28 @@ impl HttpWitness {
     }
 }
 
-/// Pushes stored leaves onto `tree` until it holds `size`.
-fn extend(tree: &mut MerkleTree, store: &dyn Store, size: u64) -> Result<(), String> {
-    while tree.len() < size {
-        let want = usize::try_from(size - tree.len()).unwrap_or(PAGE).min(PAGE);
-        let page = store
-            .ledger_leaves(tree.len(), want)
-            .map_err(|e| e.to_string())?;
+/// Hands the hashes of stored leaves `from..to` to `each`, in order.
+fn read_leaves(
+    store: &dyn Store,
+    from: u64,
+    to: u64,
+    mut each: impl FnMut(Hash),
+) -> Result<(), String> {
+    let mut next = from;
+    while next < to {
+        let want = usize::try_from(to - next).unwrap_or(PAGE).min(PAGE);
+        let page = store.ledger_leaves(next, want).map_err(|e| e.to_string())?;
         if page.is_empty() {
             return Err(format!(
-                "the store holds {} leaves, fewer than the checkpoint's {size}",
-                tree.len()
+                "the store holds {next} leaves, fewer than the checkpoint's {to}"
             ));
         }
         for leaf in page {
-            if leaf.index != tree.len() {
-                return Err(format!("leaf {} is missing from the store", tree.len()));
+            if leaf.index != next {
+                return Err(format!("leaf {next} is missing from the store"));
             }
-            tree.push(leaf_hash(&leaf.data));
+            each(leaf_hash(&leaf.data));
+            next += 1;
         }
     }
     Ok(())
@@ -298,15 +322,24 @@ impl CheckpointSink for HttpWitness {
         if old > size {
             return self.behind(old, size);
         }
-        let tree = self.tree_for(checkpoint)?;
+        let cached = self
+            .frontier
+            .lock()
+            .map_err(|_| "the witness frontier lock is poisoned".to_owned())?
+            .clone();
+        let (mut base, mut added, full) = self.parts_for(&cached, old, checkpoint)?;
         // Once as recorded, and once more from the size a 409 names.
         for retry in [false, true] {
-            let proof = tree
-                .consistency_proof(old, size)
-                .map_err(|e| e.to_string())?;
+            let proof = base.consistency_proof(&added).map_err(|e| e.to_string())?;
             let answer = self.post(add_checkpoint_request(old, &proof, &checkpoint.note))?;
             match answer.status.as_u16() {
-                200 => return self.keep(checkpoint, &answer.body),
+                200 => {
+                    self.keep(checkpoint, &answer.body)?;
+                    if let Ok(mut kept) = self.frontier.lock() {
+                        *kept = full;
+                    }
+                    return Ok(());
+                }
                 409 => {
                     let cosigned = parse_tlog_size(&answer.body).ok_or_else(|| {
                         format!(
@@ -323,6 +356,7 @@ impl CheckpointSink for HttpWitness {
                         ));
                     }
                     old = cosigned;
+                    (base, added) = self.parts(&base, old, size)?;
                 }
                 422 => return Err(self.inconsistent(old, size, &answer.body)),
                 status => {
