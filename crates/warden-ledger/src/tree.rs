@@ -6,7 +6,9 @@
 //! `MTH(D[a:b])`, is found in O(log n) by looking up at most one stored perfect subtree per
 //! level. Proofs therefore cost O(log² n) lookups and no rehashing of leaves, which keeps a log
 //! audit with many checkpoints linear in the number of leaves. [`Frontier`] is the O(log n)
-//! memory alternative for a writer that only needs the running root.
+//! memory alternative for a writer that only needs the running root, and for a publisher that
+//! proves each new checkpoint consistent with the last one it sent (the old tree's part of a
+//! consistency proof is always frontier nodes).
 
 use crate::hash::{EMPTY_ROOT, Hash, node_hash};
 
@@ -494,6 +496,24 @@ mod tests {
                     "{old} -> {new}"
                 );
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn a_frontier_proof_matches_the_tree_for_larger_sizes(
+            old in 0usize..3000,
+            more in 0usize..3000,
+        ) {
+            let leaves: Vec<Hash> =
+                (0..(old + more) as u32).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+            let tree = MerkleTree::from_leaf_hashes(leaves.iter().copied());
+            let frontier = Frontier::new().tap_all(&leaves[..old]);
+            proptest::prop_assert_eq!(
+                frontier.consistency_proof(&leaves[old..]),
+                tree.consistency_proof(old as u64, (old + more) as u64)
+            );
         }
     }
 
