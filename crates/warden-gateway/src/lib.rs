@@ -21,6 +21,7 @@ pub mod screening;
 pub mod server;
 pub mod taint;
 pub mod upstream;
+pub mod witness;
 
 pub use audit::{AuditError, AuditLog};
 pub use clock::{Clock, ManualClock, SystemClock};

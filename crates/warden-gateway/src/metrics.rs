@@ -105,6 +105,11 @@ struct UpstreamErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WitnessLabels {
+    witness: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ScopeLabels {
     scope: String,
 }
@@ -221,6 +226,7 @@ pub struct Metrics {
     ledger_leaves: Gauge,
     checkpoint_age: Optional,
     checkpoint_size: Optional,
+    witness_cosigned: Family<WitnessLabels, Gauge>,
     pool_connections: Family<StateLabels, Gauge>,
     pool_max: Optional,
     scrape_errors: Counter,
@@ -240,6 +246,9 @@ pub struct StoreState {
     pub halts: Vec<String>,
     pub ledger_size: u64,
     pub checkpoint: Option<StoredCheckpoint>,
+    /// Each tlog-witness's name and the size it last cosigned (0 before the first), from the
+    /// records beside the ledger key.
+    pub witnesses: Vec<(String, u64)>,
     pub pool: Option<PoolUse>,
 }
 
@@ -339,6 +348,13 @@ impl Metrics {
             "Leaves covered by the latest signed checkpoint; absent before the first",
             checkpoint_size.clone(),
         );
+        let witness_cosigned = Family::<WitnessLabels, Gauge>::default();
+        registry.register(
+            "ledger_witness_cosigned_size",
+            "Leaves covered by the latest checkpoint each tlog-witness cosigned (0 before the \
+             first); above ledger_leaves, the ledger lost its tail",
+            witness_cosigned.clone(),
+        );
         let pool_connections = Family::<StateLabels, Gauge>::default();
         registry.register(
             "store_pool_connections",
@@ -375,6 +391,7 @@ impl Metrics {
             ledger_leaves,
             checkpoint_age,
             checkpoint_size,
+            witness_cosigned,
             pool_connections,
             pool_max,
             scrape_errors,
@@ -522,6 +539,13 @@ impl Metrics {
             self.checkpoint_size
                 .get_or_create(&Vec::new())
                 .set(c.size as f64);
+        }
+        for (witness, size) in &state.witnesses {
+            self.witness_cosigned
+                .get_or_create(&WitnessLabels {
+                    witness: witness.clone(),
+                })
+                .set(i64::try_from(*size).unwrap_or(i64::MAX));
         }
         if let Some(pool) = state.pool {
             let in_use = pool.open.saturating_sub(pool.idle);

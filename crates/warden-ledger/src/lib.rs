@@ -15,6 +15,8 @@
 //! - [`proof`]: inclusion and consistency verification per RFC 9162.
 //! - [`note`]: C2SP signed notes with Ed25519 keys.
 //! - [`checkpoint`]: C2SP tlog-checkpoints.
+//! - [`cosignature`]: witness cosignatures (C2SP tlog-cosignature) and the tlog-witness
+//!   request and answer formats.
 //! - [`tlog_proof`]: C2SP tlog-proof receipts.
 //! - [`audit`]: checking a stored log against its checkpoints.
 //! - [`auth`]: leaf MACs, so leaves not yet checkpointed are known to come from a key holder.
@@ -24,6 +26,7 @@
 pub mod audit;
 pub mod auth;
 pub mod checkpoint;
+pub mod cosignature;
 pub mod hash;
 pub mod leaf;
 pub mod note;
@@ -34,6 +37,10 @@ pub mod tree;
 pub use audit::{Finding, LogReport, StoredLeaf, verify_log};
 pub use auth::{LeafKey, LeafMac, RecordKey};
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointVerifier, SignedCheckpoint};
+pub use cosignature::{
+    AddCheckpoint, Cosignature, CosignatureError, CosignerKey, add_checkpoint_request,
+    parse_tlog_size,
+};
 pub use hash::{EMPTY_ROOT, Hash, HashParseError, leaf_hash, node_hash};
 pub use leaf::{
     EncodedLeaf, LEAF_VERSION, Leaf, LeafColumns, LeafError, LeafIndex, OpenedEvent, Salt,

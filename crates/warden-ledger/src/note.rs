@@ -36,9 +36,16 @@ impl KeyId {
     /// The id of an Ed25519 key under `name`.
     #[must_use]
     pub fn ed25519(name: &str, key: &VerifyingKey) -> Self {
+        Self::of_type(name, ED25519_TYPE, key)
+    }
+
+    /// The id of an Ed25519 key under `name` for signature type `key_type` (a witness's
+    /// cosigning key has type 0x04, so the same key gets another id).
+    #[must_use]
+    pub(crate) fn of_type(name: &str, key_type: u8, key: &VerifyingKey) -> Self {
         let mut hasher = Sha256::new();
         hasher.update(name.as_bytes());
-        hasher.update([b'\n', ED25519_TYPE]);
+        hasher.update([b'\n', key_type]);
         hasher.update(key.as_bytes());
         let digest: [u8; 32] = hasher.finalize().into();
         let [a, b, c, d, ..] = digest;
@@ -70,7 +77,8 @@ pub enum KeyError {
     /// Not of the form `PRIVATE+KEY+<name>+<hex key id>+<base64 key>`.
     #[error("malformed private key")]
     MalformedPrivateKey,
-    /// Only Ed25519 (type 0x01) keys are supported.
+    /// The key is not of the expected type: Ed25519 (0x01) for a log, Ed25519 cosignature
+    /// (0x04) for a witness.
     #[error("unsupported key type 0x{0:02x}")]
     UnsupportedType(u8),
     /// The stated key id is not the one the key material gives.
@@ -125,7 +133,7 @@ pub enum NoteError {
 }
 
 /// A key name is non-empty and holds neither white space nor `+`.
-fn check_name(name: &str) -> Result<(), KeyError> {
+pub(crate) fn check_name(name: &str) -> Result<(), KeyError> {
     if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
         return Err(KeyError::InvalidName(name.to_owned()));
     }
@@ -133,13 +141,21 @@ fn check_name(name: &str) -> Result<(), KeyError> {
 }
 
 /// How the `<hex key id>+<base64(type || key)>` tail of a key text failed.
-enum KeyMaterialError {
+pub(crate) enum KeyMaterialError {
     Malformed,
     UnsupportedType(u8),
 }
 
 /// Reads `<hex key id>+<base64(type || key)>` into the id and the 32 key bytes after the type.
 fn parse_id_and_key(rest: &str) -> Result<(KeyId, [u8; 32]), KeyMaterialError> {
+    parse_typed_id_and_key(rest, ED25519_TYPE)
+}
+
+/// [`parse_id_and_key`] for keys of signature type `expected`.
+pub(crate) fn parse_typed_id_and_key(
+    rest: &str,
+    expected: u8,
+) -> Result<(KeyId, [u8; 32]), KeyMaterialError> {
     let (id_hex, key_b64) = rest.split_once('+').ok_or(KeyMaterialError::Malformed)?;
     if id_hex.len() != 8 {
         return Err(KeyMaterialError::Malformed);
@@ -150,7 +166,7 @@ fn parse_id_and_key(rest: &str) -> Result<(KeyId, [u8; 32]), KeyMaterialError> {
         .decode(key_b64)
         .map_err(|_| KeyMaterialError::Malformed)?;
     let (&key_type, key) = material.split_first().ok_or(KeyMaterialError::Malformed)?;
-    if key_type != ED25519_TYPE {
+    if key_type != expected {
         return Err(KeyMaterialError::UnsupportedType(key_type));
     }
     let key = <[u8; 32]>::try_from(key).map_err(|_| KeyMaterialError::Malformed)?;
@@ -397,6 +413,15 @@ pub struct NoteSignature {
 impl NoteSignature {
     fn key_label(&self) -> String {
         format!("{}+{}", self.name, self.id)
+    }
+
+    /// The signature line, `— <name> <base64(key id || signature)>`, without its newline.
+    #[must_use]
+    pub fn to_line(&self) -> String {
+        let mut blob = Vec::with_capacity(4 + self.signature.len());
+        blob.extend_from_slice(&self.id.0);
+        blob.extend_from_slice(&self.signature);
+        format!("{SIGNATURE_PREFIX}{} {}", self.name, BASE64.encode(blob))
     }
 }
 

@@ -6,7 +6,9 @@
 //! `MTH(D[a:b])`, is found in O(log n) by looking up at most one stored perfect subtree per
 //! level. Proofs therefore cost O(log² n) lookups and no rehashing of leaves, which keeps a log
 //! audit with many checkpoints linear in the number of leaves. [`Frontier`] is the O(log n)
-//! memory alternative for a writer that only needs the running root.
+//! memory alternative for a writer that only needs the running root, and for a publisher that
+//! proves each new checkpoint consistent with the last one it sent (the old tree's part of a
+//! consistency proof is always frontier nodes).
 
 use crate::hash::{EMPTY_ROOT, Hash, node_hash};
 
@@ -46,6 +48,12 @@ pub enum TreeError {
         expected: u32,
         /// The nodes supplied.
         got: usize,
+    },
+    /// A consistency proof needed a hash of the old tree that is not one of its frontier nodes.
+    #[error("the consistency proof from size {size} needs an old hash the frontier lacks")]
+    NotInFrontier {
+        /// The old tree size.
+        size: u64,
     },
 }
 
@@ -134,6 +142,83 @@ impl Frontier {
         }
         self.nodes.push(node);
         self.size += 1;
+    }
+
+    /// The RFC 6962 consistency proof from this tree to this tree with `added` appended,
+    /// without the old leaves: every hash the proof takes from the old tree is one of the
+    /// frontier's nodes (the recursion only descends into the old part along the binary
+    /// decomposition of its size), and the rest is hashed from `added`. So a publisher can
+    /// keep O(log n) hashes instead of the whole tree, and read only what was appended.
+    pub fn consistency_proof(&self, added: &[Hash]) -> Result<Vec<Hash>, TreeError> {
+        let old = self.size;
+        let new = old.saturating_add(added.len() as u64);
+        let mut proof = Vec::new();
+        if old > 0 && old < new {
+            self.subproof(old, 0, new, true, added, &mut proof)
+                .ok_or(TreeError::NotInFrontier { size: old })?;
+        }
+        Ok(proof)
+    }
+
+    /// The frontier node over `[start, start + width)`, if there is one.
+    fn node_at(&self, start: u64, width: u64) -> Option<Hash> {
+        let mut at = 0u64;
+        let mut rest = self.size;
+        for node in &self.nodes {
+            let w = 1u64 << (63 - rest.leading_zeros());
+            if at == start && w == width {
+                return Some(*node);
+            }
+            at += w;
+            rest -= w;
+        }
+        None
+    }
+
+    /// `MTH(D[start:end])` of the extended tree: old parts from the frontier, new parts hashed
+    /// from `added`.
+    fn range_hash(&self, start: u64, end: u64, added: &[Hash]) -> Option<Hash> {
+        let old = self.size;
+        if end <= old {
+            return self.node_at(start, end - start);
+        }
+        if start >= old {
+            let from = usize::try_from(start - old).ok()?;
+            let to = usize::try_from(end - old).ok()?;
+            return Some(root_from_leaves(added.get(from..to)?));
+        }
+        let k = split_point(end - start);
+        let left = self.range_hash(start, start + k, added)?;
+        let right = self.range_hash(start + k, end, added)?;
+        Some(node_hash(&left, &right))
+    }
+
+    /// `SUBPROOF(m, D[start:end], complete)` over the extended tree.
+    fn subproof(
+        &self,
+        m: u64,
+        start: u64,
+        end: u64,
+        complete: bool,
+        added: &[Hash],
+        out: &mut Vec<Hash>,
+    ) -> Option<()> {
+        let n = end - start;
+        if m == n {
+            if !complete {
+                out.push(self.range_hash(start, end, added)?);
+            }
+            return Some(());
+        }
+        let k = split_point(n);
+        if m <= k {
+            self.subproof(m, start, start + k, complete, added, out)?;
+            out.push(self.range_hash(start + k, end, added)?);
+        } else {
+            self.subproof(m - k, start + k, end, false, added, out)?;
+            out.push(self.range_hash(start, start + k, added)?);
+        }
+        Some(())
     }
 
     /// Root of the tree so far.
@@ -392,6 +477,53 @@ mod tests {
         let resumed = Frontier::from_parts(frontier.size(), frontier.nodes().to_vec()).unwrap();
         assert_eq!(resumed.root(), tree.root());
         assert!(Frontier::from_parts(3, vec![EMPTY_ROOT]).is_err());
+    }
+
+    #[test]
+    fn a_frontier_proves_consistency_like_the_whole_tree() {
+        let leaves: Vec<Hash> = (0..140u32).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let tree = MerkleTree::from_leaf_hashes(leaves.iter().copied());
+        for old in 0..=leaves.len() {
+            let frontier = Frontier::from_parts(
+                old as u64,
+                Frontier::new().tap_all(&leaves[..old]).nodes().to_vec(),
+            )
+            .unwrap();
+            for new in old..=leaves.len() {
+                assert_eq!(
+                    frontier.consistency_proof(&leaves[old..new]),
+                    tree.consistency_proof(old as u64, new as u64),
+                    "{old} -> {new}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn a_frontier_proof_matches_the_tree_for_larger_sizes(
+            old in 0usize..3000,
+            more in 0usize..3000,
+        ) {
+            let leaves: Vec<Hash> =
+                (0..(old + more) as u32).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+            let tree = MerkleTree::from_leaf_hashes(leaves.iter().copied());
+            let frontier = Frontier::new().tap_all(&leaves[..old]);
+            proptest::prop_assert_eq!(
+                frontier.consistency_proof(&leaves[old..]),
+                tree.consistency_proof(old as u64, (old + more) as u64)
+            );
+        }
+    }
+
+    impl Frontier {
+        fn tap_all(mut self, leaves: &[Hash]) -> Self {
+            for leaf in leaves {
+                self.push(*leaf);
+            }
+            self
+        }
     }
 
     #[test]

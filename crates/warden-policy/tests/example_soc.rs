@@ -291,18 +291,32 @@ fn store_tls_is_read_from_the_url_as_libpq_writes_it_and_never_downgradeable() {
 }
 
 #[test]
-fn ledger_witnesses_are_a_file_or_a_command() {
+fn ledger_witnesses_are_a_file_a_command_or_a_tlog_witness() {
     let permit = r#"@id("r") permit (principal, action, resource);"#;
+    // Base64 may hold `+`: only the first two separate the parts.
+    let vkey = "witness.example/w1+01234567+BKL0+zYv";
     let config = load_with(
         permit,
-        "[ledger]\nwitness = [{ file = \"published.jsonl\" }, { command = [\"ship\", \"-q\"] }]\n",
+        &format!(
+            "[ledger]\nwitness = [{{ file = \"published.jsonl\" }}, {{ command = [\"ship\", \"-q\"] }}, \
+             {{ url = \"https://witness.example/w1/\", key = \"{vkey}\" }}, \
+             {{ url = \"http://127.0.0.1:9/\", key = \"{vkey}\", timeout_ms = 250 }}]\n"
+        ),
     )
     .unwrap();
-    let [WitnessConfig::File(path), WitnessConfig::Command(command)] =
-        config.ledger.witnesses.as_slice()
+    let [
+        WitnessConfig::File(path),
+        WitnessConfig::Command(command),
+        WitnessConfig::Http { url, key, timeout },
+        WitnessConfig::Http { timeout: short, .. },
+    ] = config.ledger.witnesses.as_slice()
     else {
         panic!("{:?}", config.ledger.witnesses)
     };
+    assert_eq!(url, "https://witness.example/w1", "no trailing slash");
+    assert_eq!(key, vkey);
+    assert_eq!(*timeout, std::time::Duration::from_millis(5000));
+    assert_eq!(*short, std::time::Duration::from_millis(250));
     assert!(
         path.is_absolute() && path.ends_with("published.jsonl"),
         "{path:?}"
@@ -322,4 +336,25 @@ fn ledger_witnesses_are_a_file_or_a_command() {
         3,
         "{err}"
     );
+    let err = load_with(
+        permit,
+        &format!(
+            "[ledger]\nwitness = [{{ url = \"https://w.example\" }}, \
+             {{ url = \"ftp://w.example\", key = \"{vkey}\" }}, \
+             {{ url = \"https://w.example\", key = \"w+zz+AA\" }}, \
+             {{ file = \"a\", key = \"{vkey}\" }}, \
+             {{ url = \"https://w.example\", key = \"{vkey}\", timeout_ms = 0 }}]\n"
+        ),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    for expected in [
+        "needs `key`",
+        "`ftp://w.example` must be an http or https URL",
+        "witness key `w+zz+AA` is not of the form",
+        "a witness is exactly one of",
+        "`timeout_ms` must be at least 1",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
 }

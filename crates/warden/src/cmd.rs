@@ -25,6 +25,7 @@ pub mod tools;
 use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;
+use warden_gateway::witness::HttpWitness;
 use warden_gateway::{AuditLog, Gateway};
 use warden_policy::{Config, StoreLocation, WitnessConfig};
 use warden_store::ledger::{CheckpointSink, CommandSink, FileSink};
@@ -121,13 +122,20 @@ pub fn open_ledger(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc
             .ledger
             .witnesses
             .iter()
-            .map(|w| -> Arc<dyn CheckpointSink> {
-                match w {
+            .map(|w| -> anyhow::Result<Arc<dyn CheckpointSink>> {
+                Ok(match w {
                     WitnessConfig::File(path) => Arc::new(FileSink(path.clone())),
                     WitnessConfig::Command(command) => Arc::new(CommandSink(command.clone())),
-                }
+                    WitnessConfig::Http { url, key, timeout } => Arc::new(HttpWitness::new(
+                        url,
+                        key,
+                        *timeout,
+                        &config.ledger.key_path,
+                        store.clone(),
+                    )?),
+                })
             })
-            .collect(),
+            .collect::<anyhow::Result<_>>()?,
     };
     let ledger = Ledger::open(store, &settings).context("cannot open the audit ledger")?;
     Ok(Arc::new(ledger))

@@ -81,8 +81,10 @@ impl Gateway {
     /// values and counts a scrape error; the counters are still served.
     pub async fn metrics_text(&self) -> Result<String, std::fmt::Error> {
         let store = self.store.clone();
+        let config = self.config();
         let read = tokio::task::spawn_blocking(move || {
             Ok::<_, warden_store::StoreError>(StoreState {
+                witnesses: cosigned_sizes(&config),
                 open: store.open_requests()?,
                 halts: store.active_halts()?.into_iter().map(|h| h.scope).collect(),
                 ledger_size: store.ledger_size()?,
@@ -104,4 +106,25 @@ impl Gateway {
         }
         self.metrics.encode()
     }
+}
+
+/// Each tlog-witness's name and the size of the checkpoint it last cosigned, from the records
+/// beside the ledger key (0 when it has cosigned nothing yet). A record that cannot be read
+/// leaves its series as it was, with a warning.
+fn cosigned_sizes(config: &warden_policy::Config) -> Vec<(String, u64)> {
+    use warden_store::ledger::{cosigned_path, read_cosigned};
+    let mut sizes = Vec::new();
+    for witness in &config.ledger.witnesses {
+        let warden_policy::WitnessConfig::Http { key, .. } = witness else {
+            continue;
+        };
+        let Ok(key) = warden_ledger::CosignerKey::parse(key) else {
+            continue;
+        };
+        match read_cosigned(&cosigned_path(&config.ledger.key_path, &key)) {
+            Ok(record) => sizes.push((key.name().to_owned(), record.map_or(0, |r| r.size))),
+            Err(e) => tracing::warn!(error = %e, "metrics: cannot read a witness record"),
+        }
+    }
+    sizes
 }

@@ -287,7 +287,7 @@ pub struct RawLedger {
     pub witness: Vec<Spanned<RawWitness>>,
 }
 
-/// One place checkpoints are published: exactly one of `file` and `command`.
+/// One place checkpoints are published: exactly one of `file`, `command` and `url`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWitness {
@@ -295,6 +295,14 @@ pub struct RawWitness {
     pub file: Option<String>,
     /// A program (and its arguments) given each signed checkpoint on its standard input.
     pub command: Option<Vec<String>>,
+    /// A C2SP tlog-witness's submission prefix: checkpoints are posted to
+    /// `<url>/add-checkpoint` with a consistency proof, and the witness cosigns them.
+    pub url: Option<String>,
+    /// The witness's cosigning key (`<name>+<hex id>+<base64>`, type 0x04); with `url` only.
+    pub key: Option<String>,
+    /// How long one request to the witness may take, in milliseconds (default 5000); with
+    /// `url` only.
+    pub timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,8 +20,9 @@ use super::resolved::{
     AgentSpec, ArgSpec, Budget, BudgetScope, Config, ConnectionLimits, DEFAULT_BODY_TIMEOUT_SECS,
     DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS_PER_AGENT, DEFAULT_PG_POOL_SIZE,
-    DEFAULT_WRITE_BUDGET, GatewaySettings, Grant, LedgerConfig, PostgresLocation, ServerSpec,
-    StoreLocation, ToolSpec, Transport, UpstreamProtocol, WitnessConfig, default_budget_id,
+    DEFAULT_WITNESS_TIMEOUT_MS, DEFAULT_WRITE_BUDGET, GatewaySettings, Grant, LedgerConfig,
+    PostgresLocation, ServerSpec, StoreLocation, ToolSpec, Transport, UpstreamProtocol,
+    WitnessConfig, default_budget_id,
 };
 use super::secret::{RawSecret, RawSecretFrom, SecretSource};
 use super::{ConfigError, ConfigErrors, line_of};
@@ -384,15 +385,32 @@ impl Resolver<'_> {
                 RawWitness {
                     file: Some(file),
                     command: None,
+                    url: None,
+                    key: None,
+                    timeout_ms: None,
                 } => witnesses.push(WitnessConfig::File(self.path(&file))),
                 RawWitness {
                     file: None,
                     command: Some(command),
+                    url: None,
+                    key: None,
+                    timeout_ms: None,
                 } if !command.is_empty() => witnesses.push(WitnessConfig::Command(command)),
+                RawWitness {
+                    file: None,
+                    command: None,
+                    url: Some(url),
+                    key,
+                    timeout_ms,
+                } => match http_witness(&url, key.as_deref(), timeout_ms) {
+                    Ok(w) => witnesses.push(w),
+                    Err(message) => self.error(span, "ledger.witness", message),
+                },
                 _ => self.error(
                     span,
                     "ledger.witness",
-                    "a witness is exactly one of `file` and `command` (a non-empty list)",
+                    "a witness is exactly one of `file`, `command` (a non-empty list) and \
+                     `url` (with `key`)",
                 ),
             }
         }
@@ -1235,4 +1253,51 @@ fn is_cedar_ident(s: &str) -> bool {
 fn is_pin(s: &str) -> bool {
     s.strip_prefix("sha256:")
         .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A tlog-witness entry: an `http`/`https` URL without query or fragment, a cosigning key of
+/// the shape `<name>+<8 hex>+<base64>`, a timeout of at least one millisecond.
+fn http_witness(
+    url: &str,
+    key: Option<&str>,
+    timeout_ms: Option<u64>,
+) -> Result<WitnessConfig, String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("witness url `{url}`: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || parsed.host_str().is_none()
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+    {
+        return Err(format!(
+            "witness url `{url}` must be an http or https URL without query or fragment \
+             (the submission prefix)"
+        ));
+    }
+    let key = key.ok_or_else(|| {
+        format!("witness `{url}` needs `key`, the witness's cosigning key, to check what it signs")
+    })?;
+    let shaped = match key.splitn(3, '+').collect::<Vec<_>>().as_slice() {
+        [name, id, material] => {
+            !name.is_empty()
+                && !name.chars().any(char::is_whitespace)
+                && id.len() == 8
+                && id.bytes().all(|b| b.is_ascii_hexdigit())
+                && !material.is_empty()
+        }
+        _ => false,
+    };
+    if !shaped {
+        return Err(format!(
+            "witness key `{key}` is not of the form `<name>+<hex key id>+<base64 key>`"
+        ));
+    }
+    let timeout_ms = timeout_ms.unwrap_or(DEFAULT_WITNESS_TIMEOUT_MS);
+    if timeout_ms == 0 {
+        return Err("a witness's `timeout_ms` must be at least 1".to_owned());
+    }
+    Ok(WitnessConfig::Http {
+        url: url.trim_end_matches('/').to_owned(),
+        key: key.to_owned(),
+        timeout: Duration::from_millis(timeout_ms),
+    })
 }

@@ -315,7 +315,22 @@ pub enum WitnessConfig {
     File(PathBuf),
     /// Run once per checkpoint with the signed note on its standard input.
     Command(Vec<String>),
+    /// A C2SP tlog-witness, sent each checkpoint with a consistency proof; its cosignatures
+    /// are checked with `key` and kept.
+    Http {
+        /// The submission prefix (`https://host/path`, no trailing slash); requests go to
+        /// `<url>/add-checkpoint`.
+        url: String,
+        /// The witness's cosigning key text, `<name>+<hex id>+<base64(0x04 || key)>`; its
+        /// shape is checked here, the key itself when the ledger opens.
+        key: String,
+        /// The limit on one request.
+        timeout: Duration,
+    },
 }
+
+/// The default limit on one request to a tlog-witness.
+pub const DEFAULT_WITNESS_TIMEOUT_MS: u64 = 5000;
 
 pub const DEFAULT_LEDGER_ORIGIN: &str = "warden.local/ledger";
 

@@ -5,7 +5,10 @@
 //! that cover them; what is left is a shorter log that verifies on its own. A checkpoint that
 //! was also published elsewhere (a file on another volume or host, a program that forwards it
 //! to a SIEM or a transparency witness) still names the larger tree: [`check_published`]
-//! fails when the store's tree is smaller than, or different from, one of them.
+//! fails when the store's tree is smaller than, or different from, one of them. A C2SP
+//! tlog-witness (the sink lives in `warden_gateway::witness`, beside the HTTP client) goes
+//! further: it refuses to cosign a tree that does not extend the last one it cosigned, and
+//! what it cosigned is kept here as a [`CosignedRecord`] beside the ledger key.
 //!
 //! Design choice: sinks run on a publisher thread of their own, fed through a bounded channel,
 //! so a slow or hung witness never delays an append. Only the newest checkpoint matters to a
@@ -22,7 +25,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
-use warden_ledger::CheckpointVerifier;
+use warden_ledger::{CheckpointVerifier, Cosignature, CosignerKey, Note};
 
 /// Checkpoints waiting for the publisher before newer ones are skipped.
 const BACKLOG: usize = 16;
@@ -183,6 +186,107 @@ pub fn read_published(path: &Path) -> Result<Vec<String>, LedgerError> {
                 })
         })
         .collect()
+}
+
+/// The latest checkpoint a tlog-witness cosigned, kept beside the ledger key: where a
+/// restarted publisher continues from, what `audit verify` compares the store with, and the
+/// cosignature lines a handed-out checkpoint carries.
+///
+/// Design choice: a file beside the signing key rather than a table in the store. Whoever
+/// can rewrite the database (a PostgreSQL login, a copied SQLite file) cannot reach it; whoever
+/// holds the state directory can delete it too, but not what the witness remembers: its next
+/// answer still names the size it cosigned.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CosignedRecord {
+    /// The witness's cosigning key text.
+    pub witness: String,
+    /// The size of the cosigned checkpoint.
+    pub size: u64,
+    /// The log's signed checkpoint note followed by the witness's verified cosignature lines.
+    pub note: String,
+}
+
+/// Where the record of what `witness` cosigned lives: `<key>.witness-<key id>.json`, beside
+/// the ledger's signing key.
+#[must_use]
+pub fn cosigned_path(key_path: &Path, witness: &CosignerKey) -> PathBuf {
+    key_path.with_extension(format!("witness-{}.json", witness.id()))
+}
+
+/// The record at `path`; `None` when there is none yet.
+pub fn read_cosigned(path: &Path) -> Result<Option<CosignedRecord>, LedgerError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(LedgerError::Proof(format!(
+                "cosigned checkpoint `{}`: {e}",
+                path.display()
+            )));
+        }
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| LedgerError::Proof(format!("cosigned checkpoint `{}`: {e}", path.display())))
+}
+
+/// Replaces the record at `path` whole: written beside it, synced, renamed over it.
+pub fn write_cosigned(path: &Path, record: &CosignedRecord) -> Result<(), LedgerError> {
+    let error = |e: &dyn fmt::Display| {
+        LedgerError::Write(format!("cosigned checkpoint `{}`: {e}", path.display()))
+    };
+    let text = serde_json::to_string(record).map_err(|e| error(&e))?;
+    let partial = path.with_extension("json.partial");
+    let mut file = std::fs::File::create(&partial).map_err(|e| error(&e))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| error(&e))?;
+    std::fs::rename(&partial, path).map_err(|e| error(&e))?;
+    // The rename is durable once the directory is.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| error(&e))?;
+    }
+    Ok(())
+}
+
+/// The witness's cosignatures on a record's note, checked with its key: a record edited by
+/// hand, or kept for another key, is an error.
+pub fn check_cosigned(
+    record: &CosignedRecord,
+    witness: &CosignerKey,
+) -> Result<Vec<Cosignature>, LedgerError> {
+    let note = Note::parse(&record.note).map_err(|e| LedgerError::Proof(e.to_string()))?;
+    witness
+        .verify(&note)
+        .map_err(|e| LedgerError::Proof(e.to_string()))
+}
+
+/// `note` with the cosignature lines of every record that cosigned the same checkpoint text
+/// appended: the checkpoint as a C2SP tlog-proof or an auditor takes it. Each record's lines
+/// are checked with its witness's key first; a line that does not verify is left out.
+#[must_use]
+pub fn with_cosignatures(note: &str, records: &[(CosignerKey, CosignedRecord)]) -> String {
+    let Ok(parsed) = Note::parse(note) else {
+        return note.to_owned();
+    };
+    let mut out = note.to_owned();
+    for (witness, record) in records {
+        let same_text = Note::parse(&record.note).is_ok_and(|r| r.text() == parsed.text());
+        if !same_text {
+            continue;
+        }
+        if let Ok(cosignatures) = check_cosigned(record, witness) {
+            for c in cosignatures {
+                if !out.lines().any(|l| l == c.line()) {
+                    out.push_str(c.line());
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Why the store disagrees with a published checkpoint.

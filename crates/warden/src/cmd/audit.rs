@@ -15,10 +15,12 @@ mod verify;
 use super::ConfigArg;
 use std::process::ExitCode;
 use std::sync::Arc;
-use warden_ledger::CheckpointVerifier;
-use warden_policy::Config;
+use warden_ledger::{CheckpointVerifier, CosignerKey};
+use warden_policy::{Config, WitnessConfig};
 use warden_store::Store;
-use warden_store::ledger::{public_key_path, read_verifier};
+use warden_store::ledger::{
+    CosignedRecord, cosigned_path, public_key_path, read_cosigned, read_verifier,
+};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -30,11 +32,12 @@ pub enum Command {
     /// sealed content against its commitments and missing content against redaction events,
     /// index columns against their leaves, leaf MACs. Exits non-zero on any problem
     Verify(verify::Args),
-    /// Print a C2SP tlog-proof that leaf N is in the log, against the latest checkpoint
+    /// Print a C2SP tlog-proof that leaf N is in the log, against the latest checkpoint (with
+    /// the cosignatures the tlog-witnesses made on it)
     Prove(prove::Args),
     /// Print and check a consistency proof between the stored checkpoints of sizes A and B
     Consistency(consistency::Args),
-    /// Print the latest signed checkpoint
+    /// Print the latest signed checkpoint, with the cosignatures the tlog-witnesses made on it
     Checkpoint(checkpoint::Args),
     /// List the stored checkpoints: size, time, root (the sizes `consistency` takes)
     Checkpoints(checkpoints::Args),
@@ -75,4 +78,33 @@ fn verifier(config: &Config, key: Option<&str>) -> anyhow::Result<CheckpointVeri
         None => default.display().to_string(),
     };
     Ok(read_verifier(&source)?)
+}
+
+/// Each configured tlog-witness's key and the record of what it last cosigned (`None` when it
+/// has cosigned nothing yet).
+fn cosigned(config: &Config) -> anyhow::Result<Vec<(CosignerKey, Option<CosignedRecord>)>> {
+    config
+        .ledger
+        .witnesses
+        .iter()
+        .filter_map(|w| match w {
+            WitnessConfig::Http { key, .. } => Some(key),
+            _ => None,
+        })
+        .map(|key| {
+            let key =
+                CosignerKey::parse(key).map_err(|e| anyhow::anyhow!("witness key `{key}`: {e}"))?;
+            let record = read_cosigned(&cosigned_path(&config.ledger.key_path, &key))?;
+            Ok((key, record))
+        })
+        .collect()
+}
+
+/// `note` with the cosignatures the configured witnesses made on that same checkpoint.
+fn cosign(config: &Config, note: &str) -> anyhow::Result<String> {
+    let records: Vec<_> = cosigned(config)?
+        .into_iter()
+        .filter_map(|(key, record)| Some((key, record?)))
+        .collect();
+    Ok(warden_store::ledger::with_cosignatures(note, &records))
 }

@@ -1,4 +1,5 @@
-//! `warden audit checkpoint`: the latest signed tree head.
+//! `warden audit checkpoint`: the latest signed tree head, with the cosignature lines of the
+//! tlog-witnesses that cosigned it.
 
 use crate::cmd::ConfigArg;
 use std::process::ExitCode;
@@ -10,10 +11,10 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let (_, store) = super::open(&a.config)?;
+    let (config, store) = super::open(&a.config)?;
     let Some(latest) = store.ledger_latest_checkpoint()? else {
         anyhow::bail!("the ledger has no checkpoint yet");
     };
-    print!("{}", latest.note);
+    print!("{}", super::cosign(&config, &latest.note)?);
     Ok(ExitCode::SUCCESS)
 }

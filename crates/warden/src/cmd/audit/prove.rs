@@ -1,4 +1,5 @@
-//! `warden audit prove`: an inclusion receipt for one leaf.
+//! `warden audit prove`: an inclusion receipt for one leaf; its checkpoint carries the
+//! cosignatures the tlog-witnesses made on it.
 
 use crate::cmd::ConfigArg;
 use std::process::ExitCode;
@@ -17,7 +18,8 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (config, store) = super::open(&a.config)?;
     let verifier = super::verifier(&config, a.key.as_deref())?;
-    let proof = warden_store::ledger::prove(store.as_ref(), &verifier, a.index)?;
+    let mut proof = warden_store::ledger::prove(store.as_ref(), &verifier, a.index)?;
+    proof.checkpoint = super::cosign(&config, &proof.checkpoint)?;
     print!("{}", proof.to_text());
     Ok(ExitCode::SUCCESS)
 }

@@ -2,14 +2,16 @@
 //!
 //! Leaf MACs are checked with the key derived from the configured signing key when this user
 //! can read it; an auditor who holds only the verifier key (`--key`) still gets every other
-//! check, and a leaf without a MAC beyond the last checkpoint is still found.
+//! check, and a leaf without a MAC beyond the last checkpoint is still found. The store is
+//! compared with the checkpoints published to file witnesses and with the latest checkpoint
+//! each tlog-witness cosigned (kept beside the signing key).
 
 use crate::cmd::ConfigArg;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_policy::WitnessConfig;
 use warden_store::ledger::{
-    MacCheck, check_published, read_leaf_key, read_published, verify_store,
+    MacCheck, check_cosigned, check_published, read_leaf_key, read_published, verify_store,
 };
 
 #[derive(clap::Args, Debug)]
@@ -60,6 +62,27 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         published_checked += notes.len();
         against_published.extend(check_published(store.as_ref(), &verifier, &notes)?);
     }
+    // What each tlog-witness cosigned, kept beside the key: its cosignature must verify, and
+    // the store must hold that tree.
+    let mut against_cosigned = Vec::new();
+    let mut cosigned_checked = 0;
+    for (witness, record) in super::cosigned(&config)? {
+        let Some(record) = record else { continue };
+        cosigned_checked += 1;
+        if let Err(e) = check_cosigned(&record, &witness) {
+            against_cosigned.push(format!(
+                "the checkpoint kept as cosigned by witness `{}` does not verify: {e}",
+                witness.name()
+            ));
+            continue;
+        }
+        for finding in check_published(store.as_ref(), &verifier, &[record.note])? {
+            against_cosigned.push(format!(
+                "cosigned by witness `{}`: {finding}",
+                witness.name()
+            ));
+        }
+    }
     // The gate's own record: every executed request had the approvals it asked for.
     let unapproved = warden_gateway::gate::unapproved_executions(store.as_ref())?;
     let log = &report.log;
@@ -75,7 +98,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         "{} leaves, {} checkpoints, {latest}, {} leaves not yet checkpointed; \
          {} sealed values match their commitments, {} redacted on the record; \
          index columns match their leaves; {macs}; {published_checked} published \
-         checkpoints agree ({:.2?})",
+         checkpoints agree; {cosigned_checked} witness-cosigned checkpoints agree ({:.2?})",
         log.leaves,
         log.checkpoints,
         log.unsigned_leaves(),
@@ -83,7 +106,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         report.redacted,
         started.elapsed()
     );
-    if report.is_clean() && unapproved.is_empty() && against_published.is_empty() {
+    if report.is_clean()
+        && unapproved.is_empty()
+        && against_published.is_empty()
+        && against_cosigned.is_empty()
+    {
         println!("ok: {summary}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -100,6 +127,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         );
     }
     for finding in &against_published {
+        println!("FAILED: {finding}");
+    }
+    for finding in &against_cosigned {
         println!("FAILED: {finding}");
     }
     for finding in &unapproved {

@@ -1,0 +1,381 @@
+//! Publishing checkpoints to a C2SP tlog-witness (<https://c2sp.org/tlog-witness>) and
+//! keeping what it cosigns.
+//!
+//! Each checkpoint the ledger signs is posted to `<url>/add-checkpoint` with a consistency
+//! proof from the size the witness last cosigned (kept in a record beside the ledger key, see
+//! `warden_store::ledger::CosignedRecord`). The witness checks the log's signature and the
+//! proof, remembers the new size and answers with its cosignature, which is checked with the
+//! configured key before it is kept; a line that does not verify, or that another key signed,
+//! is refused, counted and not kept.
+//!
+//! What this catches: the witness never cosigns a tree that does not extend the one it last
+//! cosigned. When the ledger's tail was deleted together with the checkpoints covering it, the
+//! next publish is answered `409` with a larger size than the log now has, or `422` when the
+//! log grew again on a different history; both are logged as errors naming the truncation, and
+//! the kept record lets `warden audit verify` show that the store is shorter than, or differs
+//! from, a checkpoint the witness cosigned. Someone who can delete the state directory deletes
+//! the record as well; the witness still refuses, so the publish still fails loudly, and anyone
+//! holding a cosigned checkpoint can prove the truncation offline.
+//!
+//! Design choice: the sink runs on the ledger's publisher thread (never on the append path; a
+//! hung witness only makes the publisher skip checkpoints), and drives an async `reqwest`
+//! client on a current-thread runtime of its own. The consistency proof comes from the frontier
+//! of the tree the witness cosigned (O(log n) hashes, kept between publishes) and the leaves
+//! stored since, so each publish reads only what was appended since the last one and memory
+//! does not grow with the log.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use warden_ledger::{
+    CosignerKey, Frontier, Hash, Note, add_checkpoint_request, leaf_hash, parse_tlog_size,
+};
+use warden_store::ledger::{
+    CheckpointSink, CosignedRecord, cosigned_path, read_cosigned, write_cosigned,
+};
+use warden_store::{Store, StoredCheckpoint};
+
+/// Leaves read per query when the tree catches up with the store.
+const PAGE: usize = 8192;
+
+/// The most of a witness's answer that is read.
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// Why a tlog-witness sink could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError {
+    #[error("witness key `{key}`: {error}")]
+    Key {
+        key: String,
+        error: warden_ledger::KeyError,
+    },
+    #[error("witness `{url}`: {error}")]
+    Client { url: String, error: String },
+}
+
+/// A C2SP tlog-witness that the ledger's checkpoints are sent to.
+pub struct HttpWitness {
+    endpoint: String,
+    key: CosignerKey,
+    record: std::path::PathBuf,
+    store: Arc<dyn Store>,
+    client: reqwest::Client,
+    /// `None` only while dropping (see `Drop`).
+    runtime: Option<tokio::runtime::Runtime>,
+    /// The frontier of the stored leaves at the size the witness last cosigned.
+    frontier: Mutex<Frontier>,
+    refused: AtomicU64,
+}
+
+impl fmt::Debug for HttpWitness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpWitness")
+            .field("endpoint", &self.endpoint)
+            .field(
+                "key",
+                &format_args!("{}+{}", self.key.name(), self.key.id()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one `add-checkpoint` request got back.
+struct Answer {
+    status: reqwest::StatusCode,
+    body: String,
+}
+
+impl HttpWitness {
+    /// A witness at submission prefix `url` whose cosignatures verify with `key`; what it
+    /// cosigns is recorded beside the ledger key at `key_path`.
+    pub fn new(
+        url: &str,
+        key: &str,
+        timeout: Duration,
+        key_path: &Path,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, WitnessError> {
+        let key = CosignerKey::parse(key).map_err(|error| WitnessError::Key {
+            key: key.to_owned(),
+            error,
+        })?;
+        let client_error = |error: String| WitnessError::Client {
+            url: url.to_owned(),
+            error,
+        };
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| client_error(e.to_string()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| client_error(e.to_string()))?;
+        Ok(Self {
+            endpoint: format!("{}/add-checkpoint", url.trim_end_matches('/')),
+            record: cosigned_path(key_path, &key),
+            key,
+            store,
+            client,
+            runtime: Some(runtime),
+            frontier: Mutex::new(Frontier::new()),
+            refused: AtomicU64::new(0),
+        })
+    }
+
+    /// Cosignatures refused so far (not verifying, or by another key).
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Where what this witness cosigned is recorded.
+    pub fn record_path(&self) -> &Path {
+        &self.record
+    }
+
+    fn post(&self, body: String) -> Result<Answer, String> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| "the witness client is shut down".to_owned())?;
+        runtime.block_on(async {
+            let mut response = self
+                .client
+                .post(&self.endpoint)
+                .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| format!("`{}`: {e}", self.endpoint))?;
+            let status = response.status();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| format!("`{}`: {e}", self.endpoint))?
+            {
+                bytes.extend_from_slice(&chunk);
+                if bytes.len() > MAX_ANSWER {
+                    return Err(format!(
+                        "`{}`: the answer is longer than {MAX_ANSWER} bytes",
+                        self.endpoint
+                    ));
+                }
+            }
+            Ok(Answer {
+                status,
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+            })
+        })
+    }
+
+    /// The frontier of the first `from` stored leaves (extended from `cached` when it is not
+    /// larger) and the stored leaf hashes from `from` to `to`.
+    fn parts(
+        &self,
+        cached: &Frontier,
+        from: u64,
+        to: u64,
+    ) -> Result<(Frontier, Vec<Hash>), String> {
+        let mut base = if cached.size() <= from {
+            cached.clone()
+        } else {
+            Frontier::new()
+        };
+        let start = base.size();
+        read_leaves(self.store.as_ref(), start, from, |h| base.push(h))?;
+        let mut added = Vec::new();
+        read_leaves(self.store.as_ref(), from, to, |h| added.push(h))?;
+        Ok((base, added))
+    }
+
+    /// [`Self::parts`] for `checkpoint`, checked against its root; rebuilt from the first leaf
+    /// once when the kept frontier disagrees.
+    fn parts_for(
+        &self,
+        cached: &Frontier,
+        from: u64,
+        checkpoint: &StoredCheckpoint,
+    ) -> Result<(Frontier, Vec<Hash>, Frontier), String> {
+        for start in [cached, &Frontier::new()] {
+            let (base, added) = self.parts(start, from, checkpoint.size)?;
+            let mut full = base.clone();
+            for h in &added {
+                full.push(*h);
+            }
+            if full.root() == checkpoint.root {
+                return Ok((base, added, full));
+            }
+        }
+        Err(format!(
+            "the first {} stored leaves do not have the root of the checkpoint being published",
+            checkpoint.size
+        ))
+    }
+
+    /// The witness has cosigned `cosigned` leaves, more than this checkpoint's `size`: an
+    /// older checkpoint when the store holds that many leaves (another process published a
+    /// newer one first, which covers this one), a truncated ledger when it does not.
+    fn behind(&self, cosigned: u64, size: u64) -> Result<(), String> {
+        let stored = self.store.ledger_size().map_err(|e| e.to_string())?;
+        if stored >= cosigned {
+            tracing::debug!(witness = %self.endpoint, cosigned, size,
+                "the witness already cosigned a newer checkpoint");
+            return Ok(());
+        }
+        // The publisher logs it as an error.
+        Err(format!(
+            "the witness `{}` has cosigned a tree of {cosigned} leaves, but the store holds \
+             only {stored}: the ledger was truncated (its tail deleted with the checkpoints \
+             covering it); run `warden audit verify`",
+            self.key.name()
+        ))
+    }
+
+    fn inconsistent(&self, old: u64, size: u64, answer: &str) -> String {
+        format!(
+            "the witness `{}` refuses checkpoint {size}: it is not consistent with the tree of \
+             {old} leaves the witness cosigned (`{}`): the ledger was rewritten or truncated and \
+             grew again; run `warden audit verify`",
+            self.key.name(),
+            answer.trim()
+        )
+    }
+
+    fn refuse(&self, why: String) -> String {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        format!("cosignature refused, nothing kept: {why}")
+    }
+
+    /// Checks the witness's answer with its key and records the cosigned checkpoint.
+    fn keep(&self, checkpoint: &StoredCheckpoint, answer: &str) -> Result<(), String> {
+        if answer.is_empty() || !answer.ends_with('\n') {
+            return Err(self.refuse("the witness answered no signature lines".into()));
+        }
+        let note = Note::parse(&format!("{}{answer}", checkpoint.note))
+            .map_err(|e| self.refuse(format!("the witness's answer: {e}")))?;
+        // A blank line in the answer would make the lines after it sign something other than
+        // the checkpoint: the signed text must be the checkpoint's.
+        let body = Note::parse(&checkpoint.note).map_err(|e| e.to_string())?;
+        if note.text() != body.text() {
+            return Err(self.refuse("the witness's answer is not only signature lines".into()));
+        }
+        // Only the witness's own lines count: the log's line is already in the note.
+        let cosignatures = self
+            .key
+            .verify(&note)
+            .map_err(|e| self.refuse(e.to_string()))?;
+        let mut kept = checkpoint.note.clone();
+        for c in &cosignatures {
+            kept.push_str(c.line());
+            kept.push('\n');
+        }
+        write_cosigned(
+            &self.record,
+            &CosignedRecord {
+                witness: self.key.to_string(),
+                size: checkpoint.size,
+                note: kept,
+            },
+        )
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// Hands the hashes of stored leaves `from..to` to `each`, in order.
+fn read_leaves(
+    store: &dyn Store,
+    from: u64,
+    to: u64,
+    mut each: impl FnMut(Hash),
+) -> Result<(), String> {
+    let mut next = from;
+    while next < to {
+        let want = usize::try_from(to - next).unwrap_or(PAGE).min(PAGE);
+        let page = store.ledger_leaves(next, want).map_err(|e| e.to_string())?;
+        if page.is_empty() {
+            return Err(format!(
+                "the store holds {next} leaves, fewer than the checkpoint's {to}"
+            ));
+        }
+        for leaf in page {
+            if leaf.index != next {
+                return Err(format!("leaf {next} is missing from the store"));
+            }
+            each(leaf_hash(&leaf.data));
+            next += 1;
+        }
+    }
+    Ok(())
+}
+
+impl CheckpointSink for HttpWitness {
+    fn publish(&self, checkpoint: &StoredCheckpoint) -> Result<(), String> {
+        let size = checkpoint.size;
+        let mut old = read_cosigned(&self.record)
+            .map_err(|e| e.to_string())?
+            .map_or(0, |r| r.size);
+        if old > size {
+            return self.behind(old, size);
+        }
+        let cached = self
+            .frontier
+            .lock()
+            .map_err(|_| "the witness frontier lock is poisoned".to_owned())?
+            .clone();
+        let (mut base, mut added, full) = self.parts_for(&cached, old, checkpoint)?;
+        // Once as recorded, and once more from the size a 409 names.
+        for retry in [false, true] {
+            let proof = base.consistency_proof(&added).map_err(|e| e.to_string())?;
+            let answer = self.post(add_checkpoint_request(old, &proof, &checkpoint.note))?;
+            match answer.status.as_u16() {
+                200 => {
+                    self.keep(checkpoint, &answer.body)?;
+                    if let Ok(mut kept) = self.frontier.lock() {
+                        *kept = full;
+                    }
+                    return Ok(());
+                }
+                409 => {
+                    let cosigned = parse_tlog_size(&answer.body).ok_or_else(|| {
+                        format!(
+                            "the witness answered 409 without its size (`{}`)",
+                            answer.body.trim()
+                        )
+                    })?;
+                    if cosigned > size {
+                        return self.behind(cosigned, size);
+                    }
+                    if retry {
+                        return Err(format!(
+                            "the witness answered 409 twice (it names size {cosigned})"
+                        ));
+                    }
+                    old = cosigned;
+                    (base, added) = self.parts(&base, old, size)?;
+                }
+                422 => return Err(self.inconsistent(old, size, &answer.body)),
+                status => {
+                    return Err(format!(
+                        "the witness answered {status}: {}",
+                        answer.body.trim()
+                    ));
+                }
+            }
+        }
+        Err("the witness answered 409 twice".into())
+    }
+}
+
+impl Drop for HttpWitness {
+    fn drop(&mut self) {
+        // Dropping a runtime inside another runtime's task panics; this never blocks.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}

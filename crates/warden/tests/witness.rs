@@ -1,0 +1,452 @@
+//! Checkpoints published to a C2SP tlog-witness over HTTP: the witness cosigns each one with a
+//! consistency proof from the last, a restart continues where it left off, a cosignature that
+//! does not verify is refused, a hung witness never holds up an append, and a ledger whose tail
+//! was deleted is refused by the witness and named by warden.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+#[path = "common/ledger.rs"]
+mod ledger_support;
+#[path = "common/witness.rs"]
+mod witness_server;
+
+use common::*;
+use ledger_support::*;
+use serde_json::json;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use warden_core::{AuditEvent, EventKind};
+use warden_gateway::witness::HttpWitness;
+use warden_ledger::{CheckpointVerifier, CosignerKey};
+use warden_store::ledger::{
+    CheckpointSink, check_cosigned, cosigned_path, read_cosigned, with_cosignatures,
+};
+use warden_store::{Ledger, LedgerSettings, SqliteStore, Store, StoredCheckpoint};
+use witness_server::{Mode, TestWitness, WITNESS_NAME};
+
+fn settings(dir: &Path, witnesses: Vec<Arc<dyn CheckpointSink>>) -> LedgerSettings {
+    LedgerSettings {
+        key_path: dir.join("ledger.key"),
+        origin: "warden.test/ledger".into(),
+        checkpoint_interval: Duration::from_secs(3600),
+        defer_within: warden_store::DEFER_WITHIN,
+        witnesses,
+    }
+}
+
+fn event(i: u64) -> AuditEvent {
+    let mut e = AuditEvent::new(EventKind::Decision, 1_000 + i as i64);
+    e.principal = Some("agent".into());
+    e.tool = Some("edr.get_host".into());
+    e.args = Some(json!({"host": format!("ws-{i:03}")}));
+    e.decision = Some("allow".into());
+    e
+}
+
+fn store(dir: &Path) -> Arc<dyn Store> {
+    Arc::new(SqliteStore::open(&dir.join("w.db")).unwrap())
+}
+
+fn sink(
+    witness: &TestWitness,
+    dir: &Path,
+    store: &Arc<dyn Store>,
+    timeout: u64,
+) -> Arc<HttpWitness> {
+    Arc::new(
+        HttpWitness::new(
+            &witness.url,
+            &witness.vkey,
+            Duration::from_millis(timeout),
+            &dir.join("ledger.key"),
+            store.clone(),
+        )
+        .unwrap(),
+    )
+}
+
+/// Appends `n` events and signs a checkpoint of them.
+fn grow(ledger: &Ledger, n: u64) -> StoredCheckpoint {
+    for i in 0..n {
+        ledger.append(&event(i)).unwrap();
+    }
+    ledger.checkpoint().unwrap().unwrap()
+}
+
+fn witness_key(witness: &TestWitness) -> CosignerKey {
+    CosignerKey::parse(&witness.vkey).unwrap()
+}
+
+#[test]
+fn each_checkpoint_is_cosigned_and_a_restart_continues_from_what_the_witness_cosigned() {
+    let dir = tempfile::tempdir().unwrap();
+    let witness = TestWitness::start(dir.path().join("ledger.pub"));
+    let store = store(dir.path());
+    let (first, second) = {
+        let sink = sink(&witness, dir.path(), &store, 30_000);
+        let ledger =
+            Ledger::open(store.clone(), &settings(dir.path(), vec![sink.clone()])).unwrap();
+        let first = grow(&ledger, 5);
+        let second = grow(&ledger, 3);
+        ledger.shutdown().unwrap(); // drains the publisher
+        assert_eq!(sink.refused(), 0);
+        (first, second)
+    };
+    assert_eq!(
+        witness.seen(),
+        [(0, first.size, 200), (first.size, second.size, 200)],
+        "the second came with a proof from the first"
+    );
+    let key = witness_key(&witness);
+    let record_path = cosigned_path(&dir.path().join("ledger.key"), &key);
+    let record = read_cosigned(&record_path).unwrap().unwrap();
+    assert_eq!(record.size, second.size);
+    assert_eq!(check_cosigned(&record, &key).unwrap().len(), 1);
+    // The checkpoint as handed out carries the cosignature and still opens with the log key.
+    let handed_out = with_cosignatures(&second.note, &[(key.clone(), record.clone())]);
+    assert!(handed_out.starts_with(&second.note), "{handed_out}");
+    assert!(
+        handed_out.contains(&format!("\u{2014} {WITNESS_NAME} ")),
+        "{handed_out}"
+    );
+    let log = CheckpointVerifier::parse(
+        std::fs::read_to_string(dir.path().join("ledger.pub"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    assert_eq!(log.open(&handed_out).unwrap().size(), second.size);
+    assert_eq!(
+        with_cosignatures(&first.note, &[(key.clone(), record)]),
+        first.note
+    );
+
+    // A restart continues from the recorded size: no 409, no extra round.
+    let third = {
+        let sink = sink(&witness, dir.path(), &store, 30_000);
+        let ledger = Ledger::open(store.clone(), &settings(dir.path(), vec![sink])).unwrap();
+        let third = grow(&ledger, 2);
+        ledger.shutdown().unwrap();
+        third
+    };
+    assert_eq!(witness.seen()[2], (second.size, third.size, 200));
+    assert_eq!(witness.size(), third.size);
+
+    // The record lost: the witness answers 409 with its size, and one retry from it succeeds.
+    std::fs::remove_file(&record_path).unwrap();
+    let fourth = {
+        let sink = sink(&witness, dir.path(), &store, 30_000);
+        let ledger = Ledger::open(store.clone(), &settings(dir.path(), vec![sink])).unwrap();
+        let fourth = grow(&ledger, 2);
+        ledger.shutdown().unwrap();
+        fourth
+    };
+    assert_eq!(
+        witness.seen()[3..],
+        [(0, fourth.size, 409), (third.size, fourth.size, 200)]
+    );
+    assert_eq!(
+        read_cosigned(&record_path).unwrap().unwrap().size,
+        fourth.size
+    );
+
+    // An older checkpoint published after a newer one (two processes on one log) is no
+    // truncation: the store holds what the witness cosigned, so it is let go, and never sent.
+    let seen = witness.seen().len();
+    let late = sink(&witness, dir.path(), &store, 30_000);
+    late.publish(&first).unwrap();
+    assert_eq!(witness.seen().len(), seen, "known to be behind: not sent");
+    std::fs::remove_file(&record_path).unwrap();
+    late.publish(&first).unwrap();
+    assert_eq!(witness.seen()[seen..], [(0, first.size, 409)]);
+    assert_eq!(witness.size(), fourth.size);
+}
+
+#[test]
+fn a_cosignature_by_another_key_or_over_another_checkpoint_is_refused_and_not_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let witness = TestWitness::start(dir.path().join("ledger.pub"));
+    let store = store(dir.path());
+    let ledger = Ledger::open(store.clone(), &settings(dir.path(), Vec::new())).unwrap();
+    let sink = sink(&witness, dir.path(), &store, 30_000);
+    let record_path = cosigned_path(&dir.path().join("ledger.key"), &witness_key(&witness));
+
+    witness.set_mode(Mode::WrongKey);
+    let err = sink.publish(&grow(&ledger, 3)).unwrap_err();
+    assert!(
+        err.contains("cosignature refused") && err.contains("no cosignature by"),
+        "{err}"
+    );
+    assert_eq!(sink.refused(), 1);
+    assert!(!record_path.exists(), "nothing kept");
+
+    witness.set_mode(Mode::OtherCheckpoint);
+    let checkpoint = grow(&ledger, 3);
+    let err = sink.publish(&checkpoint).unwrap_err();
+    assert!(err.contains("does not verify"), "{err}");
+    assert_eq!(sink.refused(), 2);
+    assert!(!record_path.exists(), "nothing kept");
+
+    witness.set_mode(Mode::BlankLine);
+    let checkpoint = grow(&ledger, 1);
+    let err = sink.publish(&checkpoint).unwrap_err();
+    assert!(err.contains("not only signature lines"), "{err}");
+    assert_eq!(sink.refused(), 3);
+    assert!(!record_path.exists(), "nothing kept");
+
+    witness.set_mode(Mode::Honest);
+    let checkpoint = grow(&ledger, 1);
+    sink.publish(&checkpoint).unwrap();
+    assert_eq!(sink.refused(), 3);
+    assert_eq!(
+        read_cosigned(&record_path).unwrap().unwrap().size,
+        checkpoint.size
+    );
+}
+
+#[test]
+fn a_hung_witness_never_holds_up_an_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let witness = TestWitness::start(dir.path().join("ledger.pub"));
+    witness.set_mode(Mode::Hang);
+    let store = store(dir.path());
+    let sink = sink(&witness, dir.path(), &store, 600_000);
+    let ledger = Ledger::open(store.clone(), &settings(dir.path(), vec![sink])).unwrap();
+    grow(&ledger, 1);
+    witness.wait_until_entered();
+    // The publisher is stuck in the witness: far more checkpoints than its queue holds, and
+    // every append and checkpoint still completes.
+    for round in 0..40 {
+        ledger.append(&event(round)).unwrap();
+        assert!(ledger.checkpoint().unwrap().is_some());
+    }
+    assert_eq!(store.ledger_size().unwrap(), 41);
+    assert!(
+        witness.seen().is_empty(),
+        "the witness has answered nothing yet"
+    );
+    witness.release();
+    ledger.shutdown().unwrap();
+    assert!(witness.size() > 0, "once released, the witness cosigned");
+    assert!(witness.seen().iter().all(|(_, _, status)| *status == 200));
+}
+
+/// Deletes the leaves from `cut` on and the checkpoints covering them, as someone with the
+/// database file would.
+fn truncate(db: &Path, cut: u64) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(&format!(
+        "DROP TRIGGER IF EXISTS ledger_leaves_no_delete;
+         DROP TRIGGER IF EXISTS ledger_checkpoints_no_delete;
+         DELETE FROM ledger_leaves WHERE idx >= {cut};
+         DELETE FROM ledger_sealed WHERE idx >= {cut};
+         DELETE FROM ledger_checkpoints WHERE size > {cut};"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn a_truncated_ledger_is_refused_by_the_witness_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let witness = TestWitness::start(dir.path().join("ledger.pub"));
+    let key_path = dir.path().join("ledger.key");
+    let record_path = cosigned_path(&key_path, &witness_key(&witness));
+    let cosigned = {
+        let store = store(dir.path());
+        let ledger = Ledger::open(store.clone(), &settings(dir.path(), Vec::new())).unwrap();
+        let checkpoint = grow(&ledger, 10);
+        sink(&witness, dir.path(), &store, 30_000)
+            .publish(&checkpoint)
+            .unwrap();
+        checkpoint.size
+    };
+    assert_eq!(witness.size(), cosigned);
+
+    truncate(&dir.path().join("w.db"), 6);
+    let store = store(dir.path());
+    // The shorter log opens: nothing in the store remembers the tail.
+    let ledger = Ledger::open(store.clone(), &settings(dir.path(), Vec::new())).unwrap();
+    let shorter = grow(&ledger, 1);
+    assert_eq!(shorter.size, 7);
+
+    // With the record beside the key, warden knows before asking.
+    let err = sink(&witness, dir.path(), &store, 30_000)
+        .publish(&shorter)
+        .unwrap_err();
+    assert!(
+        err.contains(&format!("has cosigned a tree of {cosigned} leaves"))
+            && err.contains("the store holds only 7: the ledger was truncated"),
+        "{err}"
+    );
+    // With the record deleted as well, the witness still remembers and refuses (409).
+    std::fs::remove_file(&record_path).unwrap();
+    let err = sink(&witness, dir.path(), &store, 30_000)
+        .publish(&shorter)
+        .unwrap_err();
+    assert!(err.contains("the ledger was truncated"), "{err}");
+    assert_eq!(witness.seen().last(), Some(&(0, 7, 409)));
+
+    // Grown past the cosigned size on the rewritten history: the proof fails (422).
+    let regrown = grow(&ledger, 8);
+    assert!(regrown.size > cosigned);
+    let err = sink(&witness, dir.path(), &store, 30_000)
+        .publish(&regrown)
+        .unwrap_err();
+    assert!(err.contains("is not consistent with the tree of"), "{err}");
+    let seen = witness.seen();
+    assert_eq!(
+        seen[seen.len() - 2..],
+        [(0, regrown.size, 409), (cosigned, regrown.size, 422)]
+    );
+    assert_eq!(
+        witness.size(),
+        cosigned,
+        "the witness never cosigned the other history"
+    );
+    assert!(!record_path.exists());
+}
+
+/// Until the witness has cosigned a checkpoint covering every stored leaf.
+fn wait_for_cosigned(lab: &Lab, witness: &TestWitness) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let n = leaves(lab);
+        if witness.size() == n {
+            return n;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the witness cosigned {} of {n}",
+            witness.size()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Through the real binary: `warden serve` publishes to the witness, `audit checkpoint` and
+/// `audit prove` hand out the cosigned checkpoint, and a tail deleted with its checkpoints is
+/// named by `audit verify` and refused by the witness at the next start.
+#[tokio::test]
+async fn serve_publishes_to_a_tlog_witness_and_a_truncated_ledger_is_caught() {
+    let witness = TestWitness::start(std::path::PathBuf::new());
+    let lab = Lab::with_config(|c| {
+        let c = c.replace(
+            "checkpoint_interval_secs = 10",
+            &format!(
+                "checkpoint_interval_secs = 1\nwitness = [{{ url = \"{}\", key = \"{}\" }}]",
+                witness.url, witness.vkey
+            ),
+        );
+        format!("{c}\n[metrics]\nlisten = \"127.0.0.1:0\"\n")
+    });
+    witness.trust(pub_key(&lab));
+    {
+        let mut warden = lab.serve();
+        let triage = warden.client(TRIAGE).await;
+        for i in 0..3 {
+            let r = triage
+                .call(
+                    "siem.search_logs",
+                    json!({"query": format!("host:ws-{i:03}")}),
+                )
+                .await
+                .unwrap();
+            assert_ne!(r.is_error, Some(true), "{}", text(&r));
+        }
+        wait_for_cosigned(&lab, &witness);
+        // What the witness cosigned is a gauge beside the ledger's size.
+        let metrics = warden
+            .wait_for_log("warden: metrics at ", 10)
+            .unwrap()
+            .trim_start_matches("warden: metrics at ")
+            .to_owned();
+        let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+        let gauge = format!("warden_ledger_witness_cosigned_size{{witness=\"{WITNESS_NAME}\"}} ");
+        let cosigned: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&gauge))
+            .unwrap_or_else(|| panic!("{text}"))
+            .parse()
+            .unwrap();
+        assert!(cosigned > 0 && cosigned <= leaves(&lab), "{text}");
+        interrupt(&mut warden.child);
+    }
+    // Stopped cleanly: its last checkpoint was published before it exited.
+    let size = checkpoint_size(&lab);
+    assert_eq!(witness.size(), size);
+    assert!(
+        witness.seen().iter().all(|(_, _, status)| *status == 200),
+        "{:?}",
+        witness.seen()
+    );
+    let cosignature = format!("\u{2014} {WITNESS_NAME} ");
+    let (ok, checkpoint, err) = lab.cli(&["audit", "checkpoint"]);
+    assert!(ok && checkpoint.contains(&cosignature), "{checkpoint}{err}");
+    let (ok, receipt, err) = lab.cli(&["audit", "prove", "1"]);
+    assert!(ok && receipt.ends_with(&checkpoint), "{receipt}{err}");
+    let (ok, out) = verify(&lab);
+    assert!(
+        ok && out.contains("1 witness-cosigned checkpoints agree"),
+        "{out}"
+    );
+
+    // The tail deleted with the checkpoints covering it: the store alone verifies, but not
+    // against the checkpoint the witness cosigned.
+    let cut = size - 3;
+    tamper(
+        &lab,
+        &format!(
+            "DELETE FROM ledger_leaves WHERE idx >= {cut};
+             DELETE FROM ledger_sealed WHERE idx >= {cut};
+             DELETE FROM ledger_checkpoints WHERE size > {cut};"
+        ),
+    );
+    let (ok, out) = verify(&lab);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "FAILED: cosigned by witness `{WITNESS_NAME}`: published checkpoint {size}: the \
+             store holds only {cut} leaves: its tail was removed"
+        )),
+        "{out}"
+    );
+
+    // Whoever holds the state directory deletes warden's record too; the witness still
+    // remembers, refuses the shorter or rewritten log, and warden says so.
+    let record = cosigned_path(
+        &lab.dir.path().join("state/ledger.key"),
+        &witness_key(&witness),
+    );
+    std::fs::remove_file(&record).unwrap();
+    let (ok, out) = verify(&lab);
+    assert!(ok, "without the record the store looks whole: {out}");
+    let before = witness.seen().len();
+    let warden = lab.serve();
+    let line = warden.wait_for_log("truncated", 30);
+    assert!(line.is_some(), "no error names the truncation");
+    let line = line.unwrap();
+    assert!(
+        line.contains("ERROR") && line.contains(WITNESS_NAME),
+        "{line}"
+    );
+    let refused = &witness.seen()[before..];
+    assert!(
+        refused
+            .first()
+            .is_some_and(|(old, _, status)| *old == 0 && *status == 409),
+        "{refused:?}"
+    );
+    assert_eq!(
+        witness.size(),
+        size,
+        "the witness cosigned nothing shorter or different"
+    );
+    drop(warden);
+}
