@@ -30,9 +30,13 @@ const MAX_SESSIONS_PER_APPROVER: usize = 16;
 /// Console sign-in sessions in the store, so a sign-in on one replica holds on every replica.
 ///
 /// Each row carries a MAC, under a key derived from the ledger's signing key, over the cookie's
-/// hash, the approver, the CSRF token and the expiry: someone who can write the database but
-/// does not hold the key cannot add a session for an approver (and so approve as them), extend
-/// one, or move one to another approver. Such a row is refused and reported.
+/// hash, the approver, the expiry and the approver's configured credentials: someone who can
+/// write the database but does not hold the key cannot add a session for an approver (and so
+/// approve as them), extend one, or move one to another approver, and a changed password ends
+/// the approver's sessions. Such a row is refused and reported. The CSRF token is derived from
+/// the key and the cookie's hash, never stored. What the MAC cannot stop: someone who can write
+/// the database and holds a stolen cookie putting back a row deleted by its sign-out; the
+/// session still ends at its fixed lifetime.
 struct StoredSessions {
     gateway: Arc<Gateway>,
     key: RecordKey,
@@ -83,11 +87,13 @@ impl SessionTable for StoredSessions {
     ) -> Result<(), DeskError> {
         let now = self.gateway.now();
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        // The CSRF token is not stored: `live` derives it from the key, so reading the
+        // database gives no usable token.
         let mut row = ConsoleSessionRow {
             key,
             approver_id: session.approver_id.clone(),
             approver_name: session.approver_name.clone(),
-            csrf: session.csrf.clone(),
+            csrf: String::new(),
             expires_ms: now.saturating_add(ttl_ms),
             mac: [0; 32],
         };
@@ -121,10 +127,11 @@ impl SessionTable for StoredSessions {
         if row.expires_ms <= self.gateway.now() {
             return Ok(None);
         }
+        let csrf = hex::encode(self.key.mac(&[b"console-csrf", &row.key]));
         Ok(Some(SessionRecord {
             approver_id: row.approver_id,
             approver_name: row.approver_name,
-            csrf: row.csrf,
+            csrf,
         }))
     }
 

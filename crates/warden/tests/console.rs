@@ -283,6 +283,31 @@ async fn a_session_row_written_into_the_database_signs_nobody_in() {
         sha2::Sha256::digest(cookie_value.as_bytes()).to_vec()
     };
     let cookie_of = |value: &str| format!("{}={value}", warden_console::SESSION_COOKIE);
+    // Reading the database gives neither the cookie nor the CSRF token of Dana's forms.
+    let page = http
+        .get(format!("{base}/taint"))
+        .header(reqwest::header::COOKIE, &dana)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let at = page.find(marker).expect("a CSRF token on the page") + marker.len();
+    let csrf = page[at..].split('"').next().unwrap().to_string();
+    let dump: Vec<String> = db
+        .prepare("SELECT hex(key) || approver_id || csrf || hex(mac) FROM console_sessions")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let dana_value = dana.split_once('=').unwrap().1;
+    for row in &dump {
+        assert!(!row.to_lowercase().contains(&csrf), "{row}");
+        assert!(!row.to_lowercase().contains(dana_value), "{row}");
+    }
     let far = now_ms() + 86_400_000;
 
     // A made-up row for Bob, under the attacker's own cookie.
@@ -295,7 +320,6 @@ async fn a_session_row_written_into_the_database_signs_nobody_in() {
     assert_eq!(signed_in_as(&http, &base, &cookie_of("forged")).await, None);
 
     // Dana's genuine row, MAC and all, copied under the attacker's cookie.
-    let dana_value = dana.split_once('=').unwrap().1;
     db.execute(
         "INSERT INTO console_sessions (key, approver_id, approver_name, csrf, expires_ms, mac) \
          SELECT ?1, approver_id, approver_name, csrf, expires_ms, mac FROM console_sessions \
