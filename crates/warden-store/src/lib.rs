@@ -290,6 +290,10 @@ pub struct EventFilter {
     /// Newest first, so `limit` keeps the latest matches instead of the earliest: a page of
     /// recent events reads `limit` rows, however long the ledger has grown.
     pub newest_first: bool,
+    /// Only leaves at this index or later.
+    pub index_from: Option<u64>,
+    /// Only leaves before this index.
+    pub index_below: Option<u64>,
 }
 
 impl EventFilter {
@@ -342,7 +346,13 @@ impl EventFilter {
                 clauses.push(format!("{column} = {}", placeholder(values.len())));
             }
         }
-        for (condition, value) in [("time_ms >=", self.since_ms), ("time_ms <=", self.until_ms)] {
+        let index = |i: Option<u64>| i.map(|i| i64::try_from(i).unwrap_or(i64::MAX));
+        for (condition, value) in [
+            ("time_ms >=", self.since_ms),
+            ("time_ms <=", self.until_ms),
+            ("idx >=", index(self.index_from)),
+            ("idx <", index(self.index_below)),
+        ] {
             if let Some(v) = value {
                 values.push(FilterValue::Int(v));
                 clauses.push(format!("{condition} {}", placeholder(values.len())));

@@ -718,6 +718,11 @@ fn the_newest_events_are_read_without_reading_the_rest(b: &Backend) {
     )
     .unwrap();
     assert_eq!(oldest.iter().map(|e| e.index).collect::<Vec<_>>(), [0, 1]);
+
+    // Rows relabelled to fill the page are left out, and the page is still full.
+    b.attack("UPDATE ledger_leaves SET principal = 'agent-1' WHERE idx IN (8, 11);");
+    assert_eq!(newest(Some("agent-1"), 2), [10, 7]);
+    assert_eq!(newest(Some("agent-1"), 3), [10, 7, 4]);
 }
 
 /// Sealed content is deletable (that is how redaction works), so deleting it with SQL left no

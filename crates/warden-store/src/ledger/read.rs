@@ -520,19 +520,38 @@ pub fn read_events(
     filter: &EventFilter,
 ) -> Result<Vec<LedgerEntry>, StoreError> {
     let mut out = Vec::new();
-    for row in store.ledger_find(filter)? {
-        let index = row.leaf.index;
-        let sealed: Vec<SealedContent> = store
-            .ledger_sealed(index, index.saturating_add(1))?
-            .into_iter()
-            .map(|(_, c)| c)
-            .collect();
-        let entry = entry(row, &sealed)?;
-        if filter.matches(&LeafColumns::of(&entry.event)) {
-            out.push(entry);
+    let mut page = filter.clone();
+    loop {
+        let rows = store.ledger_find(&page)?;
+        let full_page = page.limit.is_some_and(|l| rows.len() >= l);
+        let last = rows.last().map(|r| r.leaf.index);
+        for row in rows {
+            let index = row.leaf.index;
+            let sealed: Vec<SealedContent> = store
+                .ledger_sealed(index, index.saturating_add(1))?
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect();
+            let entry = entry(row, &sealed)?;
+            if filter.matches(&LeafColumns::of(&entry.event)) {
+                out.push(entry);
+            }
+        }
+        // A row whose columns were rewritten took a place in the page and was left out: read
+        // on past it until `limit` events match or the rows run out.
+        let wanted = filter.limit.unwrap_or(usize::MAX);
+        match last {
+            Some(last) if full_page && out.len() < wanted => {
+                page.limit = Some(wanted - out.len());
+                if filter.newest_first {
+                    page.index_below = Some(last);
+                } else {
+                    page.index_from = Some(last.saturating_add(1));
+                }
+            }
+            _ => return Ok(out),
         }
     }
-    Ok(out)
 }
 
 /// Up to `limit` events from index `from` on, oldest first: the pages of an export.

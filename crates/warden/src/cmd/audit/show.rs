@@ -42,6 +42,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             until_ms: None,
             limit: a.limit,
             newest_first: false,
+            index_from: None,
+            index_below: None,
         },
     )?;
     if events.is_empty() {
