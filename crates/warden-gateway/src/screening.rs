@@ -50,19 +50,64 @@ struct SessionState {
 
 const MAX_READS: usize = 20;
 
-/// Sessions the screen keeps state for at most. Sessions whose end warden never sees (a Claude
-/// Code hook session without its `SessionEnd`, or many made up by whoever holds a hook token)
-/// must not grow the map for ever: past the cap the least recently screened eighth is
-/// forgotten. That sheds only session state: an agent's taint lives in the store, and a fresh
-/// session id already starts with none.
-pub const MAX_SESSIONS: usize = 16_384;
+/// Sessions the screen keeps state for at most, per agent. Sessions whose end warden never sees
+/// (Claude Code hook sessions, or many made up by whoever holds an agent's hook token) must not
+/// grow the map for ever: past the cap the agent's own least recently used eighth is forgotten.
+/// Per agent, so one agent's flood never sheds another's (tainted) sessions; for the flooder it
+/// sheds nothing a fresh session id would not: its agent taint lives in the store.
+pub const MAX_SESSIONS_PER_AGENT: usize = 4_096;
+
+/// The sessions held, and how many each agent has.
+#[derive(Default)]
+struct Held {
+    map: HashMap<(Principal, SessionId), SessionState>,
+    per_agent: HashMap<Principal, usize>,
+}
+
+impl Held {
+    fn remove(&mut self, key: &(Principal, SessionId)) {
+        if self.map.remove(key).is_some()
+            && let Some(n) = self.per_agent.get_mut(&key.0)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_agent.remove(&key.0);
+            }
+        }
+    }
+
+    /// Forgets `agent`'s `n` sessions used least recently.
+    fn shed_oldest(&mut self, agent: &Principal, n: usize) {
+        let mut ages: Vec<u64> = self
+            .map
+            .iter()
+            .filter(|((p, _), _)| p == agent)
+            .map(|(_, s)| s.touched)
+            .collect();
+        let Some(cut) = n.checked_sub(1) else { return };
+        let nth = if cut >= ages.len() {
+            u64::MAX
+        } else {
+            *ages.select_nth_unstable(cut).1
+        };
+        let shed: Vec<_> = self
+            .map
+            .iter()
+            .filter(|((p, _), s)| p == agent && s.touched <= nth)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &shed {
+            self.remove(key);
+        }
+    }
+}
 
 pub struct Screening {
     screen: Screen,
     /// The screen for what an agent writes (`text` arguments of its calls).
     outbound: Outbound,
     settings: ScreenSettings,
-    sessions: Mutex<HashMap<(Principal, SessionId), SessionState>>,
+    sessions: Mutex<Held>,
     /// Records made, for `SessionState::touched`.
     records: AtomicU64,
     cap: usize,
@@ -73,19 +118,6 @@ pub struct Screening {
 pub struct ResultScreen {
     pub report: Report,
     pub action: &'static str,
-}
-
-/// Forgets the `n` sessions screened least recently.
-fn shed_oldest(map: &mut HashMap<(Principal, SessionId), SessionState>, n: usize) {
-    let mut ages: Vec<u64> = map.values().map(|s| s.touched).collect();
-    let Some(cut) = n.checked_sub(1) else { return };
-    if cut >= ages.len() {
-        map.clear();
-        return;
-    }
-    let (_, nth, _) = ages.select_nth_unstable(cut);
-    let nth = *nth;
-    map.retain(|_, s| s.touched > nth);
 }
 
 fn new_boundary() -> String {
@@ -109,13 +141,13 @@ impl Screening {
             screen,
             outbound,
             settings,
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(Held::default()),
             records: AtomicU64::new(0),
-            cap: MAX_SESSIONS,
+            cap: MAX_SESSIONS_PER_AGENT,
         }
     }
 
-    /// A screen that keeps state for at most `cap` sessions (tests of the cap).
+    /// A screen that keeps state for at most `cap` sessions per agent (tests of the cap).
     #[must_use]
     pub fn with_session_cap(mut self, cap: usize) -> Self {
         self.cap = cap.max(8);
@@ -140,6 +172,7 @@ impl Screening {
         self.sessions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .map
             .get(&(principal.clone(), session.clone()))
             .map(|s| s.reads.clone())
             .unwrap_or_default()
@@ -151,20 +184,24 @@ impl Screening {
 
     /// The session's taint. A map poisoned by a panic elsewhere is still read: answering
     /// "untainted" instead would lift the restrictions on a tainted session.
+    /// Reading it counts as a use: a tainted session that keeps calling is not the first shed.
     pub fn taint(&self, principal: &Principal, session: &SessionId) -> Taint {
-        self.sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&(principal.clone(), session.clone()))
-            .map(|s| s.taint.clone())
-            .unwrap_or_default()
+        let touched = self.records.fetch_add(1, Ordering::Relaxed);
+        let mut held = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        match held.map.get_mut(&(principal.clone(), session.clone())) {
+            Some(s) => {
+                s.touched = touched;
+                s.taint.clone()
+            }
+            None => Taint::default(),
+        }
     }
 
     /// Forgets the screen's state of sessions that ended: their taint, reads and boundary.
     pub fn forget(&self, sessions: impl IntoIterator<Item = (Principal, SessionId)>) {
-        let mut map = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut held = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         for key in sessions {
-            map.remove(&key);
+            held.remove(&key);
         }
     }
 
@@ -173,6 +210,7 @@ impl Screening {
         self.sessions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .map
             .len()
     }
 
@@ -185,12 +223,15 @@ impl Screening {
     ) -> String {
         let touched = self.records.fetch_add(1, Ordering::Relaxed);
         // A map poisoned by a panic elsewhere still records the taint.
-        let mut map = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut held = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         let key = (principal.clone(), session.clone());
-        if map.len() >= self.cap && !map.contains_key(&key) {
-            shed_oldest(&mut map, self.cap / 8);
+        if !held.map.contains_key(&key) {
+            if held.per_agent.get(principal).copied().unwrap_or(0) >= self.cap {
+                held.shed_oldest(principal, self.cap / 8);
+            }
+            *held.per_agent.entry(principal.clone()).or_insert(0) += 1;
         }
-        let state = map.entry(key).or_insert_with(|| SessionState {
+        let state = held.map.entry(key).or_insert_with(|| SessionState {
             taint: Taint::default(),
             reads: Vec::new(),
             boundary: new_boundary(),
@@ -411,43 +452,60 @@ mod tests {
     }
 
     /// Whoever holds a hook token can invent a session id per call; the screen's memory stays
-    /// bounded, and the sessions shed are the ones screened least recently.
+    /// bounded per agent, the sessions shed are that agent's least recently used, and another
+    /// agent's tainted session is never shed by the flood.
     #[test]
     fn made_up_sessions_cannot_grow_the_screen_without_bound() {
         let s = Screening::new(ScreenSettings::default()).with_session_cap(64);
-        let agent = Principal("triage".into());
-        let read = |session: &str| {
+        let (flooder, other) = (Principal("triage".into()), Principal("responder".into()));
+        let read = |agent: &Principal, session: &str| {
             s.process(
-                &agent,
+                agent,
                 &SessionId(session.into()),
                 &ToolName::new("mail", "read_message"),
                 ResultMode::Mark,
                 CallToolResult::success(vec![ContentBlock::text(INJECTION)]),
             );
         };
+        read(&other, "victim");
         for n in 0..64 {
-            read(&format!("s{n}"));
+            read(&flooder, &format!("s{n}"));
         }
-        assert_eq!(s.sessions_held(), 64);
-        read("s0");
-        read("new-1");
-        assert_eq!(s.sessions_held(), 57, "an eighth shed, then the new one");
+        assert_eq!(s.sessions_held(), 65);
+        read(&flooder, "s0");
         assert!(
-            s.taint(&agent, &SessionId("s0".into())).tainted,
+            s.taint(&flooder, &SessionId("s1".into())).tainted,
+            "a read is a use"
+        );
+        read(&flooder, "new-1");
+        assert_eq!(
+            s.sessions_held(),
+            58,
+            "an eighth of the flooder's shed, then the new one"
+        );
+        assert!(
+            s.taint(&flooder, &SessionId("s0".into())).tainted,
             "recent: kept"
         );
-        for n in 1..=8 {
+        assert!(
+            s.taint(&flooder, &SessionId("s1".into())).tainted,
+            "recent: kept"
+        );
+        for n in 2..=9 {
             assert!(
-                !s.taint(&agent, &SessionId(format!("s{n}"))).tainted,
+                !s.taint(&flooder, &SessionId(format!("s{n}"))).tainted,
                 "s{n}: oldest"
             );
         }
-        assert!(s.taint(&agent, &SessionId("s9".into())).tainted);
         for n in 0..10_000 {
-            read(&format!("flood-{n}"));
+            read(&flooder, &format!("flood-{n}"));
         }
-        assert!(s.sessions_held() <= 64);
-        assert!(s.taint(&agent, &SessionId("flood-9999".into())).tainted);
+        assert!(s.sessions_held() <= 65);
+        assert!(s.taint(&flooder, &SessionId("flood-9999".into())).tainted);
+        assert!(
+            s.taint(&other, &SessionId("victim".into())).tainted,
+            "another agent's session is not shed by the flood"
+        );
     }
 
     #[test]
