@@ -13,6 +13,9 @@
     reason = "shared with the other binary, which uses other parts"
 )]
 mod devdata;
+#[path = "synth.rs"]
+#[allow(dead_code, reason = "shared with the trainer, which uses other parts")]
+mod synth;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -20,7 +23,10 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, bail};
 
 use devdata::{Data, Half, UNSPLIT};
-use warden_screen::{Screen, ScreenConfig};
+use warden_screen::{Model, Screen, ScreenConfig};
+
+/// Positives (and as many negatives) of the synthetic test split.
+const SYNTHETIC_PER_CLASS: usize = 4000;
 
 struct Row {
     source: String,
@@ -114,22 +120,41 @@ fn table(rows: &[Row]) -> String {
 fn main() -> Result<()> {
     let mut data_dir: Option<PathBuf> = None;
     let mut config = ScreenConfig::default();
+    let mut model: Option<Model> = None;
+    let mut show_errors = 0usize;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--data" => data_dir = args.next().map(PathBuf::from),
+            "--model" => {
+                let path = args.next().context("--model needs a weights file")?;
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("cannot read `{path}`"))?;
+                model = Some(Model::from_bytes(&bytes).with_context(|| format!("`{path}`"))?);
+            }
+            "--show-errors" => {
+                show_errors = args
+                    .next()
+                    .context("--show-errors needs a count")?
+                    .parse()?;
+            }
             "--internal-domain" => config
                 .internal_domains
                 .push(args.next().context("--internal-domain needs a domain")?),
             "-h" | "--help" => {
-                println!("usage: warden-screen-eval --data DIR [--internal-domain D]...");
+                println!(
+                    "usage: warden-screen-eval --data DIR [--model WEIGHTS] [--show-errors N] [--internal-domain D]..."
+                );
                 return Ok(());
             }
             other => bail!("unknown argument `{other}`"),
         }
     }
     let data = Data::open(&data_dir.context("--data DIR is required")?)?;
-    let screen = Screen::new(config);
+    let screen = match model {
+        Some(m) => Screen::with_model(config, Some(m)),
+        None => Screen::new(config),
+    };
     let started = std::time::Instant::now();
     let mut held = Vec::new();
     let mut texts_scanned = 0usize;
@@ -137,10 +162,24 @@ fn main() -> Result<()> {
     let mut push = |rows: &mut Vec<Row>, source: String, split, texts: Vec<(String, bool)>| {
         texts_scanned += texts.len();
         bytes_scanned += texts.iter().map(|t| t.0.len()).sum::<usize>();
+        let scores = scan_all(&screen, texts.clone());
+        if show_errors > 0 {
+            let wrong = texts
+                .iter()
+                .zip(&scores)
+                .filter(|(_, (score, label))| (*score >= 0.5) != *label);
+            for ((text, label), (score, _)) in wrong.take(show_errors) {
+                let shown: String = text.chars().take(400).collect();
+                eprintln!(
+                    "[{source}] label {} score {score:.2}: {shown:?}",
+                    u8::from(*label)
+                );
+            }
+        }
         rows.push(Row {
             source,
             split,
-            scores: scan_all(&screen, texts),
+            scores,
         });
     };
 
@@ -178,6 +217,31 @@ fn main() -> Result<()> {
             push(&mut fit, u.name.to_owned(), "fit half", rows);
         }
     }
+    // Synthetic tool outputs, test split: another seed and other carriers than training, every
+    // family; the held-out family was never generated for training.
+    let mut synthetic = Vec::new();
+    let samples = devdata::synthetic(&data, Half::Held, SYNTHETIC_PER_CLASS)?;
+    let mut families: Vec<&str> = synth::FAMILIES.to_vec();
+    families.sort_unstable();
+    for family in families {
+        let rows: Vec<(String, bool)> = samples
+            .iter()
+            .filter(|s| s.label && s.family.split('/').next() == Some(family))
+            .map(|s| (s.text.clone(), true))
+            .collect();
+        let split = if family == synth::HELD_OUT_FAMILY {
+            "held-out family"
+        } else {
+            "test"
+        };
+        push(&mut synthetic, format!("synthetic {family}"), split, rows);
+    }
+    let rows: Vec<(String, bool)> = samples
+        .iter()
+        .filter(|s| !s.label)
+        .map(|s| (s.text.clone(), false))
+        .collect();
+    push(&mut synthetic, "synthetic benign".to_owned(), "test", rows);
     let elapsed = started.elapsed();
 
     // Benign held data, each source weighing the same (as the thresholds were fitted).
@@ -201,6 +265,8 @@ fn main() -> Result<()> {
         pct(Some(mean(0.5))),
         pct(Some(mean(0.8)))
     );
+    println!("### Synthetic tool outputs (`warden-screen-gen --split test`)\n");
+    println!("{}", table(&synthetic));
     println!(
         "### Fit halves of the benign sources (training data; thresholds were placed on these)\n"
     );
