@@ -276,6 +276,13 @@ impl Screen {
     }
 }
 
+/// The decoded strings of the JSON in `text`, as [`Screen::scan`] reads them in its second
+/// pass, or `None` when `text` holds no JSON. For training and evaluation tools, which must
+/// score what the screen scores.
+pub fn json_strings(text: &str) -> Option<String> {
+    json::view(text).map(|v| v.text().to_owned())
+}
+
 impl Default for Screen {
     fn default() -> Self {
         Self::new(ScreenConfig::default())

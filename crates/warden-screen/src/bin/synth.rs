@@ -819,6 +819,54 @@ fn benign_sentence(rng: &mut Rng, pool: &Pool) -> String {
     }
 }
 
+/// Benign sentences that name addresses, links, files and secrets the way mail and records do.
+fn with_entities(rng: &mut Rng, p: &str, d: &str) -> String {
+    let e = ext_email(rng);
+    let u = url(rng);
+    let f = file(rng);
+    match rng.below(20) {
+        0 => format!("You can download the report at {u}."),
+        1 => format!("Contact {e} if you have any questions."),
+        2 => format!("The slides are attached as {f}."),
+        3 => format!("Track your parcel at {u}?id={}.", rng.below(999_999)),
+        4 => format!("{p} sent {f} to the auditors on {d}."),
+        5 => format!("Your password was changed on {d}. If this wasn't you, contact the helpdesk."),
+        6 => format!(
+            "Your verification code is {}. It expires in 10 minutes.",
+            rng.below(999_999)
+        ),
+        7 => format!("Send your feedback to {e}."),
+        8 => format!("Reply to {e} to unsubscribe from this list."),
+        9 => format!("Please forward the invoice to {e} for processing."),
+        10 => format!("Meeting link: {u}"),
+        11 => format!("The API key for the staging environment was rotated by {p} on {d}."),
+        12 => format!(
+            "{} was transferred to account {} on {d}.",
+            amount(rng),
+            iban(rng)
+        ),
+        13 => format!(
+            "New sign-in to your account from {}. If this was you, no action is needed.",
+            host(rng)
+        ),
+        14 => format!(
+            "Join the #{} channel for updates.",
+            pick(rng, &["general", "release", "oncall"])
+        ),
+        15 => format!("Read the full story at {u}."),
+        16 => format!("{p} asked {e} to share the draft before {d}."),
+        17 => format!(
+            "Please pay invoice {} by {d}; bank details are in {f}.",
+            rng.below(99_999)
+        ),
+        18 => format!("![logo]({u}/logo.png)"),
+        _ => format!(
+            "Questions about your order? Email {e} or call +1 555 {:04}.",
+            rng.below(9999)
+        ),
+    }
+}
+
 /// Benign text that looks like an injection to a careless reader: instructions to humans,
 /// mentions of assistants, prose about injections and attacks.
 fn hard_negative(rng: &mut Rng) -> (&'static str, String) {
@@ -955,7 +1003,61 @@ const CARRIERS: &[&str] = &[
     "chat",
     "review",
     "file",
+    "table",
+    "csv",
 ];
+
+/// A table of `rows` records with one cell holding `slot` (when it is not empty).
+fn table(rng: &mut Rng, rows: usize, slot: &str, csv: bool) -> Vec<Vec<String>> {
+    let columns: &[&str] = match rng.below(4) {
+        0 => &["Year", "Title", "Role", "Notes"],
+        1 => &["Name", "Team", "Goals", "Assists", "Comment"],
+        2 => &["Date", "Host", "User", "Event", "Details"],
+        _ => &["Item", "Qty", "Price", "Supplier", "Remarks"],
+    };
+    let at = rng.below(rows.max(1));
+    let mut out = vec![columns.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>()];
+    for r in 0..rows {
+        let mut row = Vec::new();
+        for c in 0..columns.len() {
+            let last = c + 1 == columns.len();
+            let cell = if last && r == at && !slot.is_empty() {
+                slot.to_owned()
+            } else if c == 0 {
+                format!("{}", 1950 + rng.below(75))
+            } else if c == 1 {
+                display_name(rng)
+            } else if last {
+                if chance(rng, 50) {
+                    String::new()
+                } else {
+                    pick(
+                        rng,
+                        &[
+                            "Nominated - Best Actress",
+                            "on loan",
+                            "discontinued",
+                            "see footnote 3",
+                            "Filmfare Award for Best Film",
+                            "backordered until March",
+                            "failed login from 10.0.4.2",
+                        ],
+                    )
+                    .to_owned()
+                }
+            } else {
+                format!("{}", rng.below(5000))
+            };
+            row.push(if csv && cell.contains(',') {
+                format!("\"{}\"", cell.replace('"', "\"\""))
+            } else {
+                cell
+            });
+        }
+        out.push(row);
+    }
+    out
+}
 
 /// A tool output of kind `carrier` whose free text is `slot`.
 fn carrier(rng: &mut Rng, pool: &Pool, kind: &str, slot: &str) -> String {
@@ -1183,6 +1285,19 @@ fn carrier(rng: &mut Rng, pool: &Pool, kind: &str, slot: &str) -> String {
             benign_sentence(rng, pool),
             1 + rng.below(5)
         ),
+        "table" => {
+            let rows = 3 + rng.below(12);
+            let t = table(rng, rows, slot, false);
+            t.iter()
+                .map(|r| format!("| {} |", r.join(" | ")))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+        "csv" => {
+            let rows = 3 + rng.below(12);
+            let t = table(rng, rows, slot, true);
+            t.iter().map(|r| r.join(",")).collect::<Vec<_>>().join("\n")
+        }
         _ => format!(
             "File: {}\nSize: {} bytes\nModified: {ts}\n\n{slot}",
             file(rng),
@@ -1194,7 +1309,7 @@ fn carrier(rng: &mut Rng, pool: &Pool, kind: &str, slot: &str) -> String {
 /// One sample. `families` are the wrapper families positives are drawn from.
 pub fn sample(rng: &mut Rng, pool: &Pool, label: bool, families: &[&str]) -> Sample {
     let kind = pick(rng, CARRIERS);
-    let short = kind.starts_with("log") || kind == "dns-txt" || kind == "whois";
+    let short = kind.starts_with("log") || matches!(kind, "dns-txt" | "whois" | "table" | "csv");
     let sentences = if short {
         rng.below(2)
     } else {
@@ -1204,7 +1319,9 @@ pub fn sample(rng: &mut Rng, pool: &Pool, label: bool, families: &[&str]) -> Sam
         let hard = chance(rng, 60);
         let n = if short { sentences.max(1) } else { sentences };
         let (body, k) = filler(rng, pool, n, hard);
-        let body = if kind == "log-apache" {
+        let body = if matches!(kind, "table" | "csv") && chance(rng, 60) {
+            String::new()
+        } else if kind == "log-apache" {
             pick(
                 rng,
                 &[
