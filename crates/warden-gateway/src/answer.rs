@@ -72,8 +72,15 @@ impl Gateway {
             }
         };
         if let Some(screened) = &screened {
-            self.taint_and_report(authorized, screened, digest.as_deref())
-                .await?;
+            self.metrics
+                .screened(&call.tool.to_string(), screened.report.verdict);
+            self.taint_and_report(
+                authorized.call(),
+                Some(authorized.decision_index()),
+                screened,
+                digest.as_deref(),
+            )
+            .await?;
         }
         let is_error = result.is_error.unwrap_or(false);
         Ok(Answer {
@@ -84,14 +91,15 @@ impl Gateway {
     }
 
     /// A read at `taint_at` or more taints the agent, durably, before it sees the answer; a
-    /// flagged read is recorded as a finding.
-    async fn taint_and_report(
+    /// flagged read is recorded as a finding (naming the decision that let the call run, when
+    /// warden knows it).
+    pub(crate) async fn taint_and_report(
         &self,
-        authorized: &Authorized,
+        call: &warden_core::ToolCall,
+        decision_index: Option<u64>,
         screened: &ResultScreen,
         digest: Option<&str>,
     ) -> Result<(), CallError> {
-        let call = authorized.call();
         let settings = self.screening.settings();
         if screened.report.score >= settings.taint_at {
             let now = self.now();
@@ -129,7 +137,7 @@ impl Gateway {
                     "kind": f.kind.as_str(), "detail": f.detail,
                     "span": [f.span.start, f.span.end], "score": f.score,
                 })).collect::<Vec<_>>(),
-                "decision_index": authorized.decision_index(),
+                "decision_index": decision_index,
             }));
             if let Err(e) = self.record(ev).await {
                 tracing::error!(error = %e, "screen finding not recorded");

@@ -36,6 +36,9 @@ pub enum Status {
     Flagged {
         summary: String,
     },
+    /// One of Claude Code's own tools (`claude.*`): it has no upstream, Claude Code runs it
+    /// after warden's hook answers `allow`. Never listed or callable over MCP.
+    ClientRun,
 }
 
 #[derive(Debug, Clone)]
@@ -56,13 +59,18 @@ impl Catalog {
         let entries = specs
             .into_iter()
             .map(|spec| {
+                let status = if warden_policy::claude_code::is_builtin(&spec.name) {
+                    Status::ClientRun
+                } else {
+                    Status::Missing
+                };
                 (
                     spec.name.clone(),
                     Entry {
                         spec,
                         upstream: None,
                         digest: None,
-                        status: Status::Missing,
+                        status,
                     },
                 )
             })
@@ -78,6 +86,13 @@ impl Catalog {
         let guard = self.entries.read().ok()?;
         let e = guard.get(name)?;
         (e.status == Status::Available).then(|| e.spec.clone())
+    }
+
+    /// The entry for one of Claude Code's own tools, for its hooks; `None` for any other.
+    pub fn client_run(&self, name: &ToolName) -> Option<ToolSpec> {
+        let guard = self.entries.read().ok()?;
+        let e = guard.get(name)?;
+        (e.status == Status::ClientRun).then(|| e.spec.clone())
     }
 
     pub fn entries(&self) -> Vec<Entry> {
@@ -140,7 +155,7 @@ fn present(spec: &ToolSpec, upstream: &Tool) -> Tool {
         .or_else(|| upstream.description.as_ref().map(|d| d.to_string()))
         .unwrap_or_default();
     let mut tool = Tool::new(
-        spec.name.to_string(),
+        spec.wire_name.clone(),
         String::new(),
         upstream.input_schema.clone(),
     );

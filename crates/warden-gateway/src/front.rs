@@ -8,6 +8,8 @@
 //!
 //! An agent holds at most `[gateway] max_sessions_per_agent` MCP sessions (`sessions`).
 
+mod hooks;
+pub mod oauth;
 mod sessions;
 
 use crate::pipeline::{CallError, Gateway};
@@ -25,10 +27,10 @@ use rmcp::transport::streamable_http_server::{
 };
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::sync::{Arc, PoisonError};
 use tokio_util::sync::CancellationToken;
-use warden_core::{Principal, SessionId, ToolCall, ToolName};
+use tracing::Instrument as _;
+use warden_core::{Principal, SessionId, ToolCall};
 
 /// An agent identity established by the front, carried to the handler.
 #[derive(Debug, Clone)]
@@ -151,11 +153,22 @@ impl ServerHandler for WardenServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        self.identity(&context)?;
+        let (principal, _) = self.identity(&context)?;
         self.gateway.refresh_catalog().await;
-        Ok(ListToolsResult::with_all_items(
-            self.gateway.catalog.visible(),
-        ))
+        // Only what some rule could let this agent do: the rest does not exist for it.
+        let config = self.gateway.config();
+        let tools = self
+            .gateway
+            .catalog
+            .visible()
+            .into_iter()
+            .filter(|t| {
+                config
+                    .tool_called(&t.name)
+                    .is_some_and(|n| config.engine.could_allow(&principal, &n))
+            })
+            .collect();
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn call_tool(
@@ -164,15 +177,15 @@ impl ServerHandler for WardenServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let (principal, session) = self.identity(&context)?;
-        let Some(tool) = ToolName::parse(&request.name) else {
-            return Err(to_wire(CallError::UnknownTool(request.name.to_string())));
+        let Some(tool) = self.gateway.config().tool_called(&request.name) else {
+            let refused = self
+                .gateway
+                .unknown_name(principal, session, request.name.to_string())
+                .await;
+            return Err(to_wire(refused));
         };
-        let rationale = request
-            .meta
-            .as_ref()
-            .and_then(|m| m.get("rationale"))
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
+        let rationale = rationale(&context, &request);
+        let asked = request.name.to_string();
         let call = ToolCall {
             principal,
             session,
@@ -180,12 +193,40 @@ impl ServerHandler for WardenServer {
             args: request.arguments.unwrap_or_default(),
             rationale,
         };
+        // A W3C `traceparent` from the agent makes this call part of the agent's trace.
+        let span = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| self.gateway.request_span(&p.headers))
+            .unwrap_or_else(tracing::Span::none);
+        // An unknown tool is named as the agent named it, whichever form it used and whether
+        // the tool is missing or hidden from this agent: the answers are the same.
         self.gateway
             .pipeline(call)
+            .instrument(span)
             .await
             .map(Into::into)
-            .map_err(to_wire)
+            .map_err(|e| match e {
+                CallError::UnknownTool(_) => to_wire(CallError::UnknownTool(asked)),
+                other => to_wire(other),
+            })
     }
+}
+
+/// The agent's stated reason for a call: `_meta.rationale`, a string. rmcp moves a request's
+/// `_meta` into the request context before the handler runs, so it is read from there, and from
+/// the params for a transport that leaves it in place. Any other shape is ignored: the reason
+/// is evidence for the approver and the ledger, never an input to the decision.
+fn rationale(
+    context: &RequestContext<RoleServer>,
+    request: &CallToolRequestParams,
+) -> Option<String> {
+    let from = |meta: &serde_json::Map<String, serde_json::Value>| {
+        meta.get("rationale")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    from(&context.meta).or_else(|| request.meta.as_ref().and_then(|m| from(m)))
 }
 
 /// Serves one agent over stdin/stdout until the client disconnects.
@@ -204,55 +245,156 @@ pub async fn serve_stdio(gateway: Arc<Gateway>, principal: Principal) -> Result<
     Ok(())
 }
 
+/// What authenticates agents over HTTP: the current configuration's static tokens (so a
+/// reload that removes an agent or changes its token takes effect at once) and, when
+/// `[oauth]` is set, JWT access tokens from the identity provider.
 #[derive(Clone)]
-struct Tokens(Arc<HashMap<[u8; 32], Principal>>);
+struct AgentAuth {
+    gateway: Arc<Gateway>,
+    oauth: Option<Arc<oauth::OAuth>>,
+}
 
-async fn authenticate(State(tokens): State<Tokens>, mut req: Request, next: Next) -> Response {
+async fn authenticate(State(auth): State<AgentAuth>, mut req: Request, next: Next) -> Response {
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| <[u8; 32]>::from(Sha256::digest(t.trim().as_bytes())));
-    match presented.and_then(|digest| tokens.0.get(&digest)) {
-        Some(principal) => {
-            req.extensions_mut()
-                .insert(Authenticated(principal.clone()));
-            next.run(req).await
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    let Some(token) = presented else {
+        return unauthorized(auth.oauth.as_deref(), None);
+    };
+    let config = auth.gateway.config();
+    let digest = <[u8; 32]>::from(Sha256::digest(token.as_bytes()));
+    let by_token = config
+        .agents
+        .iter()
+        .find(|a| a.token_sha256 == Some(digest))
+        .map(|a| a.principal.clone());
+    let principal = match (by_token, &auth.oauth) {
+        (Some(p), _) => p,
+        (None, Some(oauth)) if looks_like_jwt(&token) => {
+            match oauth.authenticate(&token, &config.agents).await {
+                Ok(p) => p,
+                Err(refusal) => {
+                    tracing::info!(reason = %refusal, "refused an agent's access token");
+                    return unauthorized(Some(oauth), Some(&refusal));
+                }
+            }
         }
-        None => {
-            let mut response = (
-                StatusCode::UNAUTHORIZED,
-                axum::Json(serde_json::json!({
-                    "error": "unauthorized",
-                    "message": "a valid bearer token is required"
-                })),
-            )
-                .into_response();
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"warden\""),
-            );
-            response
-        }
-    }
+        (None, oauth) => return unauthorized(oauth.as_deref(), None),
+    };
+    req.extensions_mut().insert(Authenticated(principal));
+    next.run(req).await
 }
 
-/// The HTTP application: `/mcp` for agents, `/healthz` for load balancers.
+/// A JWT is three base64url parts; anything else is a static token that matched nobody.
+fn looks_like_jwt(token: &str) -> bool {
+    token.split('.').count() == 3
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// 401 (no or a bad token) or 403 (a good token without the scope or agent it needs), with the
+/// `WWW-Authenticate` challenge RFC 6750 and RFC 9728 describe: where the resource's metadata
+/// is, so an MCP client can find the authorization server.
+fn unauthorized(oauth: Option<&oauth::OAuth>, refusal: Option<&oauth::Refusal>) -> Response {
+    use oauth::Refusal;
+    let (status, error, message) = match refusal {
+        None => (
+            StatusCode::UNAUTHORIZED,
+            None,
+            "a valid bearer token is required",
+        ),
+        Some(Refusal::Invalid(_)) => (
+            StatusCode::UNAUTHORIZED,
+            Some("invalid_token"),
+            "the access token is not valid for this resource",
+        ),
+        Some(Refusal::InsufficientScope(_)) => (
+            StatusCode::FORBIDDEN,
+            Some("insufficient_scope"),
+            "the access token lacks a required scope",
+        ),
+        Some(Refusal::UnknownSubject { .. }) => (
+            StatusCode::FORBIDDEN,
+            Some("insufficient_scope"),
+            "the access token names no agent warden knows",
+        ),
+    };
+    let mut challenge = String::from("Bearer realm=\"warden\"");
+    if let Some(oauth) = oauth {
+        challenge.push_str(&format!(
+            ", resource_metadata=\"{}\"",
+            oauth.settings().metadata_url()
+        ));
+        if !oauth.settings().required_scopes.is_empty() {
+            challenge.push_str(&format!(
+                ", scope=\"{}\"",
+                oauth.settings().required_scopes.join(" ")
+            ));
+        }
+    }
+    if let Some(error) = error {
+        challenge.push_str(&format!(", error=\"{error}\""));
+    }
+    let mut response = (
+        status,
+        axum::Json(serde_json::json!({
+            "error": error.unwrap_or("unauthorized"),
+            "message": message
+        })),
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// The protected resource's metadata (RFC 9728): what it is, who issues its tokens, which
+/// scopes it asks for.
+fn resource_metadata(settings: &warden_policy::OAuthSettings) -> serde_json::Value {
+    serde_json::json!({
+        "resource": settings.resource.as_str(),
+        "authorization_servers": settings.authorization_servers,
+        "scopes_supported": settings.required_scopes,
+        "bearer_methods_supported": ["header"],
+        "resource_signing_alg_values_supported":
+            settings.algorithms.iter().map(|a| a.name()).collect::<Vec<_>>(),
+        "resource_name": "warden",
+    })
+}
+
+/// The HTTP application: `/mcp` for agents, `/hooks/claude-code` for Claude Code's hooks,
+/// `/healthz` for load balancers.
 pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Router {
+    // `warden serve` checks the key set before it listens (`server::serve`); a failure here
+    // leaves JWTs refused and static tokens working.
+    let oauth = gateway.config().oauth.clone().and_then(|settings| {
+        oauth::OAuth::new(settings, gateway.clock())
+            .map(Arc::new)
+            .inspect_err(|e| tracing::error!(error = %e, "agents' access tokens will be refused"))
+            .ok()
+    });
     let settings = &gateway.config().gateway;
-    let tokens = Tokens(Arc::new(
-        gateway
-            .config()
-            .agents
-            .iter()
-            .map(|a| (a.token_sha256, a.principal.clone()))
-            .collect(),
-    ));
+    let auth = AgentAuth {
+        gateway: gateway.clone(),
+        oauth: oauth.clone(),
+    };
     let mut hosts = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
     hosts.extend(settings.allowed_hosts.iter().cloned());
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(hosts)
+        .with_allowed_origins(settings.allowed_origins.iter().cloned())
+        .enforce_origin_validation()
         .with_max_request_body_bytes(settings.max_request_bytes)
         .with_cancellation_token(shutdown.child_token());
     let g = gateway.clone();
@@ -270,6 +412,17 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
         config,
     );
     let limit = settings.max_request_bytes;
+    // Claude Code's hooks, behind the same authentication as `/mcp`.
+    let hooks = axum::Router::new()
+        .route(
+            "/hooks/claude-code",
+            axum::routing::post(hooks::claude_code),
+        )
+        .with_state(gateway.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            auth.clone(),
+            authenticate,
+        ));
     let mcp = axum::Router::new()
         .nest_service("/mcp", mcp)
         .layer(axum::middleware::from_fn_with_state(
@@ -279,13 +432,28 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
         .layer(axum::middleware::from_fn(move |req, next| {
             check_json_rpc(limit, req, next)
         }))
-        .layer(axum::middleware::from_fn_with_state(tokens, authenticate))
+        .layer(axum::middleware::from_fn_with_state(auth, authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(
             settings.max_request_bytes,
         ));
-    axum::Router::new()
+    let mut app = axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .merge(mcp)
+        .merge(hooks)
+        .merge(mcp);
+    if let Some(oauth) = oauth {
+        let metadata = resource_metadata(oauth.settings());
+        let serve = move || {
+            let metadata = metadata.clone();
+            async move { axum::Json(metadata) }
+        };
+        let path = oauth.settings().metadata_path();
+        let root = "/.well-known/oauth-protected-resource";
+        if path != root {
+            app = app.route(&path, axum::routing::get(serve.clone()));
+        }
+        app = app.route(root, axum::routing::get(serve));
+    }
+    app
 }
 
 fn json_rpc_error(

@@ -23,7 +23,9 @@ use crate::pipeline::{CallError, Gateway};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-use warden_core::{ApprovalStatus, ArgsDigest, AuditEvent, EventKind, ToolCall, Verdict};
+use warden_core::{
+    ApprovalKind, ApprovalStatus, ArgsDigest, AuditEvent, EventKind, ToolCall, Verdict,
+};
 use warden_policy::{Config, Decision};
 use warden_store::{EventFilter, PendingRequest, Store, StoreError};
 
@@ -316,11 +318,10 @@ pub fn prove(
     r: &PendingRequest,
     decision: &Decision,
 ) -> Result<Result<(), Unproven>, StoreError> {
-    let needed = match decision.approval() {
-        Some(warden_policy::Approval::TwoPerson) => 2,
-        _ => 1,
-    }
-    .max(r.approvals_needed());
+    let needed = decision
+        .approval()
+        .map_or(1, ApprovalKind::approvals_needed)
+        .max(r.approvals_needed());
     let approvers = approvers(config);
     let filter = EventFilter {
         kind: Some(EventKind::Approval.as_str().to_string()),

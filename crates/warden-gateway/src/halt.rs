@@ -8,7 +8,6 @@
 
 use crate::audit::AuditLog;
 use crate::gate;
-use crate::pipeline::now_ms;
 use serde_json::{Value, json};
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -178,8 +177,15 @@ pub fn covering<'a>(
     })
 }
 
-fn halt_event(kind: EventKind, scope: &Scope, by: &str, reason: &str, detail: Value) -> AuditEvent {
-    let mut e = AuditEvent::new(kind, now_ms());
+fn halt_event(
+    kind: EventKind,
+    scope: &Scope,
+    by: &str,
+    reason: &str,
+    detail: Value,
+    now: i64,
+) -> AuditEvent {
+    let mut e = AuditEvent::new(kind, now);
     match scope {
         Scope::Session { principal, session } => {
             e.principal = Some(principal.clone());
@@ -203,7 +209,7 @@ fn in_scope(scope: &Scope, r: &PendingRequest) -> bool {
 }
 
 /// Sets a halt (recorded before it is stored) and expires the scope's open approval requests.
-/// Whether it was set: `false` when the scope was already halted.
+/// Whether it was set: `false` when the scope was already halted. `now` is the caller's clock.
 pub fn set(
     store: &dyn Store,
     audit: &dyn AuditLog,
@@ -211,6 +217,7 @@ pub fn set(
     set_by: &str,
     reason: &str,
     evidence: Value,
+    now: i64,
 ) -> Result<bool, HaltError> {
     let internal = |e: &dyn fmt::Display| HaltError::Internal(e.to_string());
     let already = store
@@ -228,6 +235,7 @@ pub fn set(
             set_by,
             reason,
             json!({"evidence": evidence}),
+            now,
         ))
         .map_err(|e| internal(&e))?;
     let halt = Halt {
@@ -235,7 +243,7 @@ pub fn set(
         set_by: set_by.to_string(),
         reason: reason.trim().to_string(),
         evidence,
-        created_ms: now_ms(),
+        created_ms: now,
         resumed_by: None,
         resume_reason: None,
         resumed_ms: None,
@@ -254,7 +262,7 @@ pub fn set(
             audit,
             &r.id,
             json!({"reason": "halted", "scope": scope.to_string()}),
-            now_ms(),
+            now,
             |r| in_scope(scope, r),
         )
         .map_err(|e| internal(&e))?;
@@ -262,17 +270,19 @@ pub fn set(
     Ok(set)
 }
 
-/// Resumes a halted scope. `by` must already be an authorised human (checked by the caller).
+/// Resumes a halted scope. `by` must already be an authorised human (checked by the caller);
+/// `now` is the caller's clock.
 pub fn resume(
     store: &dyn Store,
     audit: &dyn AuditLog,
     scope: &Scope,
     by: &str,
     reason: &str,
+    now: i64,
 ) -> Result<Halt, HaltError> {
     let internal = |e: &dyn fmt::Display| HaltError::Internal(e.to_string());
     let halt = store
-        .resume_halt(&scope.to_string(), by, reason.trim(), now_ms())
+        .resume_halt(&scope.to_string(), by, reason.trim(), now)
         .map_err(|e| internal(&e))?
         .ok_or_else(|| HaltError::NotHalted(scope.to_string()))?;
     audit
@@ -282,6 +292,7 @@ pub fn resume(
             by,
             reason,
             json!({"halted_by": halt.set_by, "halted_ms": halt.created_ms}),
+            now,
         ))
         .map_err(|e| internal(&e))?;
     Ok(halt)

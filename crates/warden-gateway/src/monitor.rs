@@ -381,9 +381,10 @@ impl Gateway {
         evidence: Value,
     ) -> Result<bool, CallError> {
         let (scope_s, set_by, reason) = (scope.clone(), set_by.to_string(), reason.to_string());
+        let now = self.now();
         let set = self
             .blocking(move |store, audit| {
-                halt::set(store, audit, &scope_s, &set_by, &reason, evidence)
+                halt::set(store, audit, &scope_s, &set_by, &reason, evidence, now)
                     .map_err(|e| e.to_string())
             })
             .await?;

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
 use warden_core::{
     ApprovalKind, ApprovalStatus, ArgsDigest, AuditEvent, EventKind, Outcome, ToolCall, ToolName,
     sha256_hex,
@@ -46,6 +47,35 @@ impl Gate {
             Self::Deny(d) | Self::Hold(d) | Self::Approved(d, _) | Self::Allow(d) => d,
         }
     }
+}
+
+/// Which front a call came through: it decides which part of the catalog it may reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// An MCP `tools/call`: upstream tools, which warden forwards.
+    Mcp,
+    /// A Claude Code hook: the tools Claude Code runs itself (`claude.*`).
+    Hook,
+}
+
+/// What stages 0–7 made of a call.
+#[derive(Debug)]
+pub enum Verdict {
+    /// A halt covers it; recorded as a denial by `halt:<scope>`.
+    Halted(Scope, Halt),
+    Denied(Decision),
+    /// Held for humans: request `request` is stored and its approvers asked.
+    Held {
+        call: ToolCall,
+        spec: warden_policy::ToolSpec,
+        decision: Decision,
+        request: String,
+    },
+    /// Allowed, or approved, and recorded: the ticket.
+    Authorized {
+        authorized: Authorized,
+        spec: warden_policy::ToolSpec,
+    },
 }
 
 /// Proof that a call passed policy, or was approved by the humans it needed, and was recorded:
@@ -134,8 +164,11 @@ pub struct Gateway {
     /// sees one configuration from start to end.
     config: RwLock<Arc<Config>>,
     pub store: Arc<dyn Store>,
+    /// The audit log, counted on its way (`metrics::Metered`).
     pub audit: Arc<dyn AuditLog>,
     pub catalog: Arc<Catalog>,
+    /// Prometheus metrics (`metrics.rs`), served by `server::metrics` when configured.
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub screening: Screening,
     /// For webhooks.
     pub(crate) http: reqwest::Client,
@@ -158,7 +191,16 @@ pub struct Gateway {
     /// reads a count ("a sixth comment needs a human"), so that concurrent calls cannot all
     /// decide on the same count. The map is locked briefly; the per-agent lock is async.
     deciding: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Makes a span the child of the trace an agent's HTTP request names (W3C `traceparent`),
+    /// when the binary exports traces; unset, requests start their own traces.
+    trace_parent: std::sync::OnceLock<TraceParent>,
+    /// Claude Code calls warden allowed, by (agent, `tool_use_id`): the decision's ledger index,
+    /// for the outcome its `PostToolUse` records. Bounded (`hooks::MAX_PENDING_OUTCOMES`).
+    pub(crate) hook_decisions: Mutex<HashMap<(String, String), (u64, ToolName)>>,
 }
+
+/// Sets a span's parent from an HTTP request's headers (the binary's OpenTelemetry propagator).
+pub type TraceParent = Arc<dyn Fn(&tracing::Span, &http::HeaderMap) + Send + Sync>;
 
 impl Gateway {
     pub fn new(config: Arc<Config>, store: Arc<dyn Store>, audit: Arc<dyn AuditLog>) -> Arc<Self> {
@@ -193,7 +235,11 @@ impl Gateway {
             .into_iter()
             .map(|u| (u.name().to_string(), u))
             .collect();
+        let metrics = Arc::new(crate::metrics::Metrics::new(&config));
+        let audit: Arc<dyn AuditLog> =
+            Arc::new(crate::metrics::Metered::new(audit, metrics.clone()));
         Arc::new(Self {
+            metrics,
             catalog: Arc::new(Catalog::new(config.tools.values().cloned())),
             in_flight: Semaphore::new(config.gateway.max_concurrent_calls),
             screening: Screening::new(config.screen.clone()),
@@ -204,12 +250,29 @@ impl Gateway {
             config: RwLock::new(config),
             tightened: crate::review::Tightened::default(),
             deciding: Mutex::new(HashMap::new()),
+            trace_parent: std::sync::OnceLock::new(),
+            hook_decisions: Mutex::new(HashMap::new()),
             inventory: crate::inventory::LiveInventory::new(clock.now_ms()),
             clock,
             store,
             audit,
             upstreams,
         })
+    }
+
+    /// How spans adopt the trace an agent's request names; set once, by the binary.
+    pub fn set_trace_parent(&self, parent: TraceParent) {
+        let _ = self.trace_parent.set(parent);
+    }
+
+    /// A span for a call that arrived with `headers`, in the agent's trace when the request
+    /// names one and traces are exported; `None` otherwise.
+    pub fn request_span(&self, headers: &http::HeaderMap) -> Option<tracing::Span> {
+        let parent = self.trace_parent.get()?;
+        headers.get("traceparent")?;
+        let span = tracing::debug_span!("mcp.request");
+        parent(&span, headers);
+        Some(span)
     }
 
     /// Now, by this gateway's clock.
@@ -232,6 +295,7 @@ impl Gateway {
 
     /// Puts `config` in force for every call that starts from now on.
     pub(crate) fn put_config(&self, config: Arc<Config>) {
+        self.metrics.configure(&config);
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
     }
 
@@ -278,8 +342,60 @@ impl Gateway {
         self.detached.reopen();
     }
 
-    /// One tool call, start to end. The stage order is the security argument; keep it here.
-    pub async fn pipeline(&self, mut call: ToolCall) -> Result<CallToolResult, CallError> {
+    /// One tool call, start to end. The stage order is the security argument: stages 0–7 are
+    /// [`Gateway::admit`], shared with Claude Code's hooks; 8–10 act on its verdict.
+    ///
+    /// A trace's span (`tools/call`, debug level) with a child span per stage; the decision,
+    /// its rule and its ledger index are recorded on it once the decision is durable.
+    #[tracing::instrument(name = "tools/call", level = "debug", skip_all, fields(
+        warden.tool = %call.tool,
+        warden.agent = %call.principal.0,
+        warden.session = %call.session.0,
+        warden.decision = tracing::field::Empty,
+        warden.rule = tracing::field::Empty,
+        warden.ledger_index = tracing::field::Empty,
+    ))]
+    pub async fn pipeline(&self, call: ToolCall) -> Result<CallToolResult, CallError> {
+        let (principal, tool) = (call.principal.clone(), call.tool.clone());
+        let (config, verdict) = self.admit(call, Via::Mcp).await?;
+        // 8. Act on the verdict. A new hold waits (up to `approvals.wait_secs`) for humans; an
+        //    approval that arrives in time passes the same gate as a retry would.
+        // A tool no rule could ever let this agent call is not shown to it (`tools/list`); a
+        // call to it was decided (or refused by a halt) and recorded like any other — the
+        // ledger, the shadow policy and the monitor see it with its rule — and is answered as
+        // if the tool did not exist, as a halt answers nothing about a missing tool either.
+        match verdict {
+            Verdict::Halted(..) | Verdict::Denied(_)
+                if !config.engine.could_allow(&principal, &tool) =>
+            {
+                Err(CallError::UnknownTool(tool.to_string()))
+            }
+            Verdict::Halted(scope, halt) => Ok(halted(&scope, &halt)),
+            Verdict::Denied(decision) => Ok(denied(&decision)),
+            Verdict::Held {
+                call,
+                spec,
+                decision,
+                request,
+            } => {
+                self.await_humans(&config, call, &spec, decision, &request)
+                    .await
+            }
+            // 9–10. Forward, screen, audit the outcome.
+            Verdict::Authorized { authorized, spec } => {
+                self.forward_and_audit(&config, &spec, authorized).await
+            }
+        }
+    }
+
+    /// Stages 0–7 of a call: what it may do, decided and recorded. The MCP front forwards what
+    /// this authorises; Claude Code's hooks (`via` [`Via::Hook`]) answer with it, and Claude
+    /// Code runs the tool itself.
+    pub(crate) async fn admit(
+        &self,
+        mut call: ToolCall,
+        via: Via,
+    ) -> Result<(Arc<Config>, Verdict), CallError> {
         // One configuration for the whole call, even if a reload lands meanwhile.
         let config = self.config();
         // 0. Halts: a halted session, agent, category or everything is refused before anything
@@ -288,7 +404,11 @@ impl Gateway {
             .tools
             .get(&call.tool)
             .map(|t| t.labels.category.clone());
-        if let Some((halt, scope)) = self.halted(&call, category.as_deref()).await? {
+        if let Some((halt, scope)) = self
+            .halted(&call, category.as_deref())
+            .instrument(tracing::debug_span!("halt"))
+            .await?
+        {
             let decision = Decision::builtin_deny(
                 format!("halt:{scope}"),
                 halt.set_by.clone(),
@@ -296,16 +416,23 @@ impl Gateway {
                 format!("`{scope}` is halted: {}", halt.reason),
                 config.engine.version(),
             );
-            self.record(decision_event(&call, &decision, None, self.now()))
+            let index = self
+                .record(decision_event(&call, &decision, None, self.now()))
                 .await?;
-            return Ok(halted(&scope, &halt));
+            on_span(&decision, index);
+            return Ok((config, Verdict::Halted(scope, halt)));
         }
 
         // 1. Catalog: listed, pinned and unchanged — or it does not exist. Asking for a tool
         //    that does not exist (or is withheld) is recorded and watched like a denial, so an
         //    agent probing for tools leaves a trace and trips the denial burst; its answer stays
         //    "unknown tool", whichever of the three it was.
-        let Some(spec) = self.catalog.callable(&call.tool) else {
+        //    MCP calls reach only upstream tools; hooks only the tools Claude Code runs itself.
+        let spec = match via {
+            Via::Mcp => self.catalog.callable(&call.tool),
+            Via::Hook => self.catalog.client_run(&call.tool),
+        };
+        let Some(spec) = spec else {
             return Err(self.unknown_tool(&config, call).await);
         };
 
@@ -318,7 +445,8 @@ impl Gateway {
         // 2a. Outbound: what the call would write (its `text` arguments) is screened before
         //     policy sees it, for links out or to lookalikes, instructions to agents, secrets.
         let texts: Vec<&str> = text_args(&spec, &call).collect();
-        let outbound = self.screening.outbound(texts.iter().copied());
+        let outbound = tracing::debug_span!("outbound")
+            .in_scope(|| self.screening.outbound(texts.iter().copied()));
         let text_length: usize = texts.iter().map(|t| t.chars().count()).sum();
 
         // 2b. Context: warden's state about this call, the agent's taint across its sessions.
@@ -330,17 +458,20 @@ impl Gateway {
         };
         let state = self
             .call_state(&config, &call, outbound_state(&outbound, text_length))
+            .instrument(tracing::debug_span!("context"))
             .await?;
 
         // 3. Policy: forbid > permit-with-approval > permit > default deny; then the floor: an
         //    allowed high-stakes or irreversible write is held unless an autonomy grant covers it.
-        let mut decision = config.engine.decide(
-            &call.principal,
-            &call.tool,
-            &call.args,
-            &call.session.0,
-            &state,
-        );
+        let mut decision = tracing::debug_span!("policy").in_scope(|| {
+            config.engine.decide(
+                &call.principal,
+                &call.tool,
+                &call.args,
+                &call.session.0,
+                &state,
+            )
+        });
 
         // 3a. Shadow: a policy set on trial decides too; only the difference is kept (below).
         let shadow = config.shadow.as_ref().and_then(|engine| {
@@ -377,7 +508,10 @@ impl Gateway {
         //      denied); a held call that humans approved — the ledger proves it, for exactly these
         //      arguments and this policy — is counted, then takes its approval, once.
         let now = self.now();
-        let gate = self.gate(&config, &call, &spec, decision, now).await?;
+        let gate = self
+            .gate(&config, &call, &spec, decision, now)
+            .instrument(tracing::debug_span!("gate"))
+            .await?;
         drop(deciding);
 
         // 6. Audit: the decision is durable before anything happens.
@@ -388,7 +522,11 @@ impl Gateway {
         };
         let mut event = decision_event(&call, gate.decision(), request_id.as_deref(), now);
         add_context_detail(&mut event, &state, &outbound);
-        let recorded = self.record_decision(&event, gate).await?;
+        let recorded = self
+            .record_decision(&event, gate)
+            .instrument(tracing::debug_span!("audit"))
+            .await?;
+        on_span(recorded.value().decision(), recorded.index());
         if let Some(mut ev) = shadow {
             if let Some(d) = ev.detail.as_mut().and_then(|d| d.as_object_mut()) {
                 d.insert("decision_index".into(), json!(recorded.index()));
@@ -401,6 +539,7 @@ impl Gateway {
         if let (Gate::Hold(decision), Some(id)) = (recorded.value(), &request_id) {
             let evidence = context_evidence(&state, &outbound);
             self.hold(&config, &call, decision, id, &spec, evidence, now)
+                .instrument(tracing::debug_span!("hold"))
                 .await?;
         }
 
@@ -419,13 +558,21 @@ impl Gateway {
         })
         .await;
 
-        // 8. Act on the decision. A new hold waits (up to `approvals.wait_secs`) for humans; an
-        //    approval that arrives in time passes the same gate as a retry would.
+        // Only an Allow, or a hold humans approved, authorises the call; the ticket is made
+        // from the recorded decision.
         let authorized = match (recorded.value(), request_id) {
-            (Gate::Deny(decision), _) => return Ok(denied(decision)),
-            (Gate::Hold(decision), Some(id)) => {
+            (Gate::Deny(decision), _) => return Ok((config, Verdict::Denied(decision.clone()))),
+            (Gate::Hold(decision), Some(request)) => {
                 let decision = decision.clone();
-                return self.await_humans(&config, call, &spec, decision, &id).await;
+                return Ok((
+                    config,
+                    Verdict::Held {
+                        call,
+                        spec,
+                        decision,
+                        request,
+                    },
+                ));
             }
             (Gate::Hold(_), None) => None,
             (Gate::Allow(_), _) => Authorized::permit(call, &recorded),
@@ -440,7 +587,7 @@ impl Gateway {
                 "a decision did not authorise the call it was made for".into(),
             ));
         };
-        self.forward_and_audit(&config, &spec, authorized).await
+        Ok((config, Verdict::Authorized { authorized, spec }))
     }
 
     /// A held call that waits for humans: the approval, if it comes in time, passes the gate
@@ -473,6 +620,7 @@ impl Gateway {
             Gate::Approved(..) | Gate::Deny(_) => self.record_decision(&event, gate).await?,
             Gate::Hold(_) | Gate::Allow(_) => return Ok(held(&decision, id)),
         };
+        on_span(recorded.value().decision(), recorded.index());
         let authorized = match recorded.value() {
             Gate::Approved(_, taken) => {
                 self.executed(taken, recorded.index(), true, self.now())
@@ -580,12 +728,19 @@ impl Gateway {
     ) -> Result<CallToolResult, CallError> {
         // 9. Forward, within the concurrency and time limits.
         let started = Instant::now();
-        let result = self.forward(&authorized).await;
+        let result = self
+            .forward(&authorized)
+            .instrument(tracing::debug_span!(
+                "upstream",
+                warden.server = %authorized.call().tool.server
+            ))
+            .await;
 
         // 10. Screen what came back (a result or an upstream's error: untrusted text either way),
         //     taint the agent and record a finding if it reads as an injection; audit the outcome.
         let answer = self
             .answer(config, &authorized, spec.results, result)
+            .instrument(tracing::debug_span!("screen"))
             .await?;
         let (result, digest, is_error) = (answer.result, answer.digest, answer.is_error);
         let mut outcome = AuditEvent::new(EventKind::Outcome, self.now());
@@ -604,14 +759,41 @@ impl Gateway {
     }
 
     /// Records and watches a call to a tool that is not callable; the error the agent gets.
-    async fn unknown_tool(&self, config: &Config, mut call: ToolCall) -> CallError {
+    async fn unknown_tool(&self, config: &Config, call: ToolCall) -> CallError {
+        let asked = call.tool.to_string();
+        self.refuse_unknown(config, call, asked).await
+    }
+
+    /// A call whose tool name is not even `<server>.<tool>`: recorded and watched like a call to
+    /// any tool that does not exist, so no name an agent tries is off the record.
+    pub async fn unknown_name(
+        &self,
+        principal: warden_core::Principal,
+        session: warden_core::SessionId,
+        asked: String,
+    ) -> CallError {
+        let config = self.config();
+        let call = ToolCall {
+            principal,
+            session,
+            tool: ToolName::new("", ""),
+            args: serde_json::Map::new(),
+            rationale: None,
+        };
+        self.refuse_unknown(&config, call, asked).await
+    }
+
+    /// Records `asked` (cut to a bounded length: it is the agent's text) as a denial by the
+    /// built-in `unknown-tool` rule, and counts it in the monitor's denial burst.
+    async fn refuse_unknown(
+        &self,
+        config: &Config,
+        mut call: ToolCall,
+        asked: String,
+    ) -> CallError {
         /// Longer names are cut in the record: the name is the agent's text.
         const KEEP: usize = 128;
-        let asked = call.tool.to_string();
         let shown: String = asked.chars().take(KEEP).collect();
-        if shown != asked {
-            call.tool = ToolName::parse(&shown).unwrap_or(call.tool);
-        }
         let decision = Decision::builtin_deny(
             "unknown-tool",
             String::new(),
@@ -619,13 +801,13 @@ impl Gateway {
             format!("`{shown}` is not a tool this gateway offers"),
             config.engine.version(),
         );
-        // The arguments of a call to nothing are not kept.
+        // The arguments and reason of a call to nothing are not kept.
         call.args = serde_json::Map::new();
+        call.rationale = None;
         let now = self.now();
-        match self
-            .record(decision_event(&call, &decision, None, now))
-            .await
-        {
+        let mut event = decision_event(&call, &decision, None, now);
+        event.tool = Some(shown.clone());
+        match self.record(event).await {
             Ok(index) => {
                 self.watch(Observation {
                     time_ms: now,
@@ -791,10 +973,7 @@ impl Gateway {
             args_digest: ArgsDigest::of(&call.args_value()).0,
             policy_version: decision.policy_version().to_string(),
             rule: decision.rule().to_string(),
-            approval: match decision.approval() {
-                Some(warden_policy::Approval::TwoPerson) => ApprovalKind::TwoPerson,
-                _ => ApprovalKind::Required,
-            },
+            approval: decision.approval().unwrap_or(ApprovalKind::Required),
             status: ApprovalStatus::Pending,
             rationale: call.rationale.clone(),
             category: decision.category().to_string(),
@@ -835,7 +1014,14 @@ impl Gateway {
                 });
             }
         };
-        upstream.call(authorized).await
+        let started = Instant::now();
+        let answered = upstream.call(authorized).await;
+        self.metrics.upstream(
+            server,
+            started.elapsed().as_secs_f64(),
+            answered.as_ref().err(),
+        );
+        answered
     }
 
     /// Re-reads every upstream's tool list and checks each configured tool against its pin.
@@ -1123,6 +1309,18 @@ fn context_evidence(state: &CallState, outbound: &OutboundReport) -> Vec<serde_j
         )));
     }
     out
+}
+
+/// The decision on the call's trace span, once it is durable at `index`.
+fn on_span(decision: &Decision, index: u64) {
+    let span = tracing::Span::current();
+    span.record("warden.decision", decision.outcome().as_str());
+    span.record("warden.rule", decision.rule());
+    // An integer attribute (a u64 would be exported as text).
+    span.record(
+        "warden.ledger_index",
+        i64::try_from(index).unwrap_or(i64::MAX),
+    );
 }
 
 pub(crate) fn digest_of(bytes: &[u8]) -> Option<String> {

@@ -9,6 +9,7 @@
 //! connections are open.
 
 mod connections;
+pub mod metrics;
 
 pub(crate) use connections::BodyTimedOut;
 
@@ -29,6 +30,8 @@ pub enum ServerError {
     Review(String),
     #[error("console configuration: {0}")]
     Console(String),
+    #[error("[oauth]: {0}")]
+    OAuth(String),
     #[error("the listener has no local address: {0}")]
     Listener(std::io::Error),
     #[error("cannot close the audit log: {0}")]
@@ -61,6 +64,9 @@ pub async fn serve(
     // `refresh_secs`.
     let inventory = gateway.start_inventory_refresher(shutdown.clone()).await;
     let console = console(&gateway, local)?;
+    if let Some(settings) = gateway.config().oauth.clone() {
+        crate::front::oauth::OAuth::new(settings, gateway.clock()).map_err(ServerError::OAuth)?;
+    }
     let app = crate::router(gateway.clone(), shutdown.clone()).nest("/console", console);
     let sweeper = tokio::spawn(sweep_every(gateway.clone(), shutdown.clone()));
     let reloader = tokio::spawn(reload_on(gateway.clone(), control));

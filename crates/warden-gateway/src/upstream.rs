@@ -5,15 +5,18 @@
 //! cloned handle, so no lock is held across a call.
 
 use crate::pipeline::Authorized;
+use rmcp::model::ProtocolVersion;
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
-use rmcp::service::{RoleClient, RunningService, ServiceError, ServiceExt};
+use rmcp::service::{
+    ClientLifecycleMode, ClientServiceExt, RoleClient, RunningService, ServiceError,
+};
 use rmcp::transport::{
     StreamableHttpClientTransport, TokioChildProcess,
     streamable_http_client::StreamableHttpClientTransportConfig,
 };
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use warden_policy::{ServerSpec, Transport};
+use warden_policy::{ServerSpec, Transport, UpstreamProtocol};
 
 type Client = RunningService<RoleClient, ()>;
 
@@ -103,8 +106,12 @@ pub struct McpUpstream {
 /// pool. Against such a server a connection comes back late and the next call opens a new one,
 /// which is what the default does on every call. Redirects are not followed: the configured URL
 /// is the upstream, and a 3xx from it is an error, not a new destination.
-pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+pub fn http_client(
+    timeout: Duration,
+    headers: reqwest::header::HeaderMap,
+) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
+        .default_headers(headers)
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
         .connect_timeout(timeout)
@@ -172,23 +179,69 @@ impl McpUpstream {
                     command.into()
                 };
                 let mut cmd = tokio::process::Command::new(program);
-                cmd.args(args).envs(env).kill_on_drop(true);
+                cmd.args(args).kill_on_drop(true);
+                for (name, source) in env {
+                    let value = source.read().map_err(|e| {
+                        self.unavailable(format!("environment entry `{name}`: {e}"))
+                    })?;
+                    cmd.env(name, value.expose());
+                }
                 let (transport, _stderr) = TokioChildProcess::builder(cmd)
                     .stderr(std::process::Stdio::inherit())
                     .spawn()
                     .map_err(|e| self.unavailable(format!("cannot start `{command}`: {e}")))?;
-                ().serve(transport).await.map_err(|e| self.failed(e))
+                self.open(transport).await
             }
-            Transport::Http { url } => {
-                let http = http_client(self.timeout)
+            Transport::Http { url, headers } => {
+                let mut sent = reqwest::header::HeaderMap::new();
+                for (name, source) in headers {
+                    let value = source
+                        .read()
+                        .map_err(|e| self.unavailable(format!("header `{name}`: {e}")))?;
+                    let (Ok(name), Ok(mut value)) = (
+                        reqwest::header::HeaderName::try_from(name.as_str()),
+                        reqwest::header::HeaderValue::from_str(value.expose()),
+                    ) else {
+                        return Err(self.unavailable(format!(
+                            "header `{name}` from {} is not a valid header",
+                            source.describe()
+                        )));
+                    };
+                    // Kept out of hyper's debug output and marked for HTTP/2 header compression.
+                    value.set_sensitive(true);
+                    sent.insert(name, value);
+                }
+                let http = http_client(self.timeout, sent)
                     .map_err(|e| self.unavailable(format!("cannot build an HTTP client: {e}")))?;
                 let transport = StreamableHttpClientTransport::with_client(
                     http,
                     StreamableHttpClientTransportConfig::with_uri(url.as_str()),
                 );
-                ().serve(transport).await.map_err(|e| self.failed(e))
+                self.open(transport).await
             }
         }
+    }
+
+    /// Opens the MCP connection in the server's protocol era ([`UpstreamProtocol`]).
+    async fn open<T, E, A>(&self, transport: T) -> Result<Client, UpstreamError>
+    where
+        T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let modern = vec![ProtocolVersion::V_2026_07_28];
+        let lifecycle = match self.spec.protocol {
+            UpstreamProtocol::Initialize => ClientLifecycleMode::Initialize,
+            UpstreamProtocol::Sessionless => ClientLifecycleMode::Discover {
+                preferred_versions: modern,
+            },
+            UpstreamProtocol::Auto => ClientLifecycleMode::Auto {
+                preferred_versions: modern,
+                legacy_version: None,
+            },
+        };
+        ().serve_with_lifecycle(transport, lifecycle)
+            .await
+            .map_err(|e| self.failed(e))
     }
 
     async fn tools(&self) -> Result<Vec<Tool>, UpstreamError> {

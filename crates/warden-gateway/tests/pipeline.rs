@@ -113,6 +113,7 @@ async fn harness() -> Harness {
                 origin: "warden.test/pipeline".into(),
                 checkpoint_interval: Duration::from_secs(3600),
                 defer_within: warden_store::DEFER_WITHIN,
+                witnesses: Vec::new(),
             },
         )
         .unwrap(),
@@ -275,7 +276,7 @@ async fn tools_are_listed_with_only_what_the_pin_covers() {
         assert_eq!(t.title, None, "{}", t.name);
         assert_eq!(t.output_schema, None, "{}", t.name);
         assert_eq!(t.meta, None, "{}", t.name);
-        assert!(t.name.contains('.'), "namespaced: {}", t.name);
+        assert!(t.name.contains("__"), "namespaced: {}", t.name);
     }
 }
 
@@ -317,10 +318,26 @@ async fn probing_for_tools_is_recorded_and_trips_the_denial_burst() {
         "the arguments of a call to nothing are not kept"
     );
     let halts = h.store.active_halts().unwrap();
+    let halt = halts
+        .iter()
+        .find(|x| x.scope == "session:triage:probe")
+        .unwrap_or_else(|| panic!("{halts:?}"));
+    // The halt and its ledger step are stamped by the gateway's clock, not the machine's.
+    assert_eq!(halt.created_ms, h.clock.now_ms());
+    let steps = read_events(
+        h.store.as_ref(),
+        &EventFilter {
+            kind: Some("halt".into()),
+            ..EventFilter::default()
+        },
+    )
+    .unwrap();
     assert!(
-        halts.iter().any(|x| x.scope == "session:triage:probe"),
-        "{halts:?}"
+        steps.iter().all(|e| e.event.time_ms == h.clock.now_ms()),
+        "{:?}",
+        steps.iter().map(|e| e.event.time_ms).collect::<Vec<_>>()
     );
+    assert!(!steps.is_empty());
 }
 
 /// A used approval set back to `approved` in the database replays nothing: the ledger records
@@ -502,6 +519,7 @@ impl Harness {
             Step::Halt { agent } => {
                 let scope = warden_gateway::halt::Scope::Agent(AGENTS[agent].into());
                 let (store, audit) = (self.store.clone(), self.audit.clone());
+                let now = self.clock.now_ms();
                 tokio::task::spawn_blocking(move || {
                     warden_gateway::halt::set(
                         store.as_ref(),
@@ -510,6 +528,7 @@ impl Harness {
                         "dana",
                         "checking",
                         json!([]),
+                        now,
                     )
                 })
                 .await
@@ -519,6 +538,7 @@ impl Harness {
             Step::Resume { agent } => {
                 let scope = warden_gateway::halt::Scope::Agent(AGENTS[agent].into());
                 let (store, audit) = (self.store.clone(), self.audit.clone());
+                let now = self.clock.now_ms();
                 let _ = tokio::task::spawn_blocking(move || {
                     warden_gateway::halt::resume(
                         store.as_ref(),
@@ -526,6 +546,7 @@ impl Harness {
                         &scope,
                         "dana",
                         "ok",
+                        now,
                     )
                 })
                 .await

@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
-use warden_core::{AuditEvent, canonical_json};
+use warden_core::{AuditEvent, EventKind, canonical_json};
 
 /// The encoding version this module writes and reads.
 pub const LEAF_VERSION: u64 = 1;
@@ -310,6 +310,102 @@ pub fn commitments(bytes: &[u8]) -> Result<BTreeMap<String, String>, LeafError> 
     }
 }
 
+/// The values of an event that storage copies into index columns, so readers can filter
+/// without parsing every leaf. They are copies, never the record: a verifier derives them again
+/// from the leaf ([`index_of`]) and reports a row whose columns say otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafColumns {
+    pub time_ms: i64,
+    /// The event kind's name, `unknown` for an event without one.
+    pub kind: String,
+    pub principal: Option<String>,
+    pub session: Option<String>,
+    pub tool: Option<String>,
+    pub decision: Option<String>,
+}
+
+impl LeafColumns {
+    /// The columns of `event`.
+    #[must_use]
+    pub fn of(event: &AuditEvent) -> Self {
+        Self {
+            time_ms: event.time_ms,
+            kind: kind_name(event.kind).to_owned(),
+            principal: event.principal.clone(),
+            session: event.session.clone(),
+            tool: event.tool.clone(),
+            decision: event.decision.clone(),
+        }
+    }
+
+    /// The names of the columns whose values differ from `other`'s.
+    #[must_use]
+    pub fn differences(&self, other: &Self) -> Vec<&'static str> {
+        [
+            ("time_ms", self.time_ms == other.time_ms),
+            ("kind", self.kind == other.kind),
+            ("principal", self.principal == other.principal),
+            ("session", self.session == other.session),
+            ("tool", self.tool == other.tool),
+            ("decision", self.decision == other.decision),
+        ]
+        .into_iter()
+        .filter(|(_, same)| !same)
+        .map(|(name, _)| name)
+        .collect()
+    }
+}
+
+fn kind_name(kind: Option<EventKind>) -> &'static str {
+    kind.map_or("unknown", EventKind::as_str)
+}
+
+/// What a verifier needs from each leaf besides its hash: the index columns it implies and the
+/// fields it seals, read without building the whole event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafIndex {
+    pub columns: LeafColumns,
+    /// The sealed field paths the leaf commits to.
+    pub sealed: Vec<String>,
+}
+
+/// Reads the [`LeafIndex`] of version-1 leaf bytes.
+pub fn index_of(bytes: &[u8]) -> Result<LeafIndex, LeafError> {
+    #[derive(Deserialize)]
+    struct Head {
+        v: Option<Value>,
+        kind: Option<EventKind>,
+        time_ms: i64,
+        principal: Option<String>,
+        session: Option<String>,
+        tool: Option<String>,
+        decision: Option<String>,
+        #[serde(default)]
+        sealed: BTreeMap<String, serde::de::IgnoredAny>,
+    }
+    let head: Head =
+        serde_json::from_slice(bytes).map_err(|e| LeafError::NotAnEvent(e.to_string()))?;
+    match head.v {
+        Some(v) if v.as_u64() == Some(LEAF_VERSION) => {}
+        other => {
+            return Err(LeafError::UnsupportedVersion(
+                other.map_or_else(|| "none".into(), |v| v.to_string()),
+            ));
+        }
+    }
+    Ok(LeafIndex {
+        columns: LeafColumns {
+            time_ms: head.time_ms,
+            kind: kind_name(head.kind).to_owned(),
+            principal: head.principal,
+            session: head.session,
+            tool: head.tool,
+            decision: head.decision,
+        },
+        sealed: head.sealed.into_keys().collect(),
+    })
+}
+
 /// Checks stored contents against the commitments of a leaf: each must be for a field the
 /// leaf seals, and hash to its commitment.
 pub fn check_sealed(
@@ -515,6 +611,34 @@ mod tests {
                 field: "rationale".into()
             })
         );
+    }
+
+    #[test]
+    fn the_index_of_a_leaf_is_the_columns_of_its_event() {
+        let event = decision();
+        let leaf = encode(&event, &mut rand::rngs::OsRng).unwrap();
+        let index = index_of(&leaf.bytes).unwrap();
+        assert_eq!(index.columns, LeafColumns::of(&event));
+        assert_eq!(
+            index.sealed,
+            ["args", "args_digest", "detail.sensitive", "rationale"]
+        );
+        let bare = AuditEvent {
+            time_ms: 5,
+            ..Default::default()
+        };
+        let index = index_of(&encode(&bare, &mut rand::rngs::OsRng).unwrap().bytes).unwrap();
+        assert_eq!(index.columns, LeafColumns::of(&bare));
+        assert_eq!(index.columns.kind, "unknown");
+        assert!(index.sealed.is_empty());
+        let mut moved = LeafColumns::of(&event);
+        moved.decision = Some("rewritten".into());
+        moved.session = None;
+        assert_eq!(
+            moved.differences(&LeafColumns::of(&event)),
+            ["session", "decision"]
+        );
+        assert!(index_of(b"{\"v\":2,\"time_ms\":1}").is_err());
     }
 
     #[test]

@@ -17,10 +17,12 @@
 //! - [`checkpoint`]: C2SP tlog-checkpoints.
 //! - [`tlog_proof`]: C2SP tlog-proof receipts.
 //! - [`audit`]: checking a stored log against its checkpoints.
+//! - [`auth`]: leaf MACs, so leaves not yet checkpointed are known to come from a key holder.
 //! - [`leaf`]: the versioned leaf encoding of an audit event, with salted commitments for the
 //!   fields that may later be redacted.
 
 pub mod audit;
+pub mod auth;
 pub mod checkpoint;
 pub mod hash;
 pub mod leaf;
@@ -30,9 +32,13 @@ pub mod tlog_proof;
 pub mod tree;
 
 pub use audit::{Finding, LogReport, StoredLeaf, verify_log};
+pub use auth::{LeafKey, LeafMac};
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointVerifier, SignedCheckpoint};
 pub use hash::{EMPTY_ROOT, Hash, HashParseError, leaf_hash, node_hash};
-pub use leaf::{EncodedLeaf, LEAF_VERSION, Leaf, LeafError, OpenedEvent, Salt, SealedContent};
+pub use leaf::{
+    EncodedLeaf, LEAF_VERSION, Leaf, LeafColumns, LeafError, LeafIndex, OpenedEvent, Salt,
+    SealedContent,
+};
 pub use note::{
     KeyError, KeyId, Note, NoteError, NoteSignature, NoteSigner, VerifiedNote, VerifierKey,
     open_note,

@@ -322,6 +322,17 @@ impl NoteSigner {
         self.id
     }
 
+    /// A 32-byte secret for another purpose, derived from this key's seed and `label`
+    /// (HMAC-SHA-256 keyed by the seed, as HKDF-Expand does with a uniform key): whoever holds
+    /// the signing key can recompute it, nobody else can, and it reveals nothing of the seed.
+    #[must_use]
+    pub fn derive_secret(&self, label: &str) -> [u8; 32] {
+        use hmac::Mac as _;
+        let mut mac = crate::auth::hmac_sha256(self.key.as_bytes());
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// The matching verifier key.
     #[must_use]
     pub fn verifier_key(&self) -> VerifierKey {

@@ -14,20 +14,23 @@ mod error;
 mod raw;
 mod resolve;
 mod resolved;
+mod secret;
 
 pub(crate) use error::line_of;
 pub use error::{ConfigError, ConfigErrors};
 pub use raw::{
-    RawAgent, RawApprovals, RawApprover, RawBudget, RawCategoryReview, RawConfig, RawDefaultBudget,
-    RawFloor, RawGateway, RawGrant, RawInventory, RawLedger, RawPolicy, RawReview, RawServer,
-    RawStdio, RawStore, RawTool,
+    RawAgent, RawApprovals, RawApprover, RawBudget, RawBuiltinLabels, RawCategoryReview,
+    RawClaudeCode, RawConfig, RawDefaultBudget, RawFloor, RawGateway, RawGrant, RawInventory,
+    RawLedger, RawMetrics, RawOAuth, RawPolicy, RawReview, RawServer, RawStdio, RawStore, RawTool,
 };
 pub use resolve::{parse_duration, parse_expiry};
 pub use resolved::{
     AgentSpec, ApprovalSettings, ApproverSpec, ArgSpec, Budget, BudgetScope, CategoryReview,
-    Config, ConnectionLimits, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN, DEFAULT_PG_POOL_SIZE,
-    DEFAULT_WRITE_BUDGET, DenialBurst, GatewaySettings, Grant, GrantKind, LedgerConfig,
-    MonitorAction, MonitorSettings, NewCategory, PostgresLocation, Rate, ResultMode,
-    ReviewSettings, ScreenSettings, ServerSpec, StoreLocation, TaintedHighStakes, ToolSpec,
-    Transport, default_budget_id,
+    ClaudeCodeSettings, Config, ConnectionLimits, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN,
+    DEFAULT_PG_POOL_SIZE, DEFAULT_WRITE_BUDGET, DenialBurst, GatewaySettings, Grant, GrantKind,
+    JwksSource, JwtAlgorithm, LedgerConfig, MetricsSettings, MonitorAction, MonitorSettings,
+    NewCategory, OAuthSettings, OnHold, PostgresLocation, Rate, ResultMode, ReviewSettings,
+    ScreenSettings, ServerSpec, StoreLocation, TaintedHighStakes, ToolSpec, Transport,
+    UpstreamProtocol, WitnessConfig, default_budget_id,
 };
+pub use secret::{RawSecret, RawSecretFrom, Secret, SecretError, SecretSource};

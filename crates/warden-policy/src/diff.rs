@@ -248,6 +248,15 @@ impl Values {
                 .collect(),
             ArgType::Path(root) => vec![Some(json!(root))],
             ArgType::Enum(allowed) => allowed.iter().map(|v| Some(json!(v))).collect(),
+            // Commands built from the policies' literals: each as a program, and as a host
+            // reached by curl, and one that cannot be read.
+            ArgType::Command(_) => self
+                .strings
+                .iter()
+                .flat_map(|s| [json!(s), json!(format!("curl https://{s}/"))])
+                .chain([json!("ls"), json!("$X")])
+                .map(Some)
+                .collect(),
         };
         if !required {
             out.push(None);

@@ -2,19 +2,23 @@
 //! table tests that `warden policy test` runs.
 
 pub mod argtypes;
+pub mod claude_code;
 pub mod config;
 pub mod diff;
 pub mod engine;
 pub mod inventory;
+pub mod shell;
 mod slice;
 pub mod table;
 
 pub use config::ArgSpec;
 pub use config::{
-    AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, CategoryReview, Config,
-    ConfigError, ConfigErrors, ConnectionLimits, GatewaySettings, Grant, GrantKind, MonitorAction,
-    MonitorSettings, PostgresLocation, ResultMode, ReviewSettings, ScreenSettings, ServerSpec,
-    StoreLocation, ToolSpec, Transport, default_budget_id, parse_duration, parse_expiry,
+    AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, CategoryReview,
+    ClaudeCodeSettings, Config, ConfigError, ConfigErrors, ConnectionLimits, GatewaySettings,
+    Grant, GrantKind, JwksSource, JwtAlgorithm, MetricsSettings, MonitorAction, MonitorSettings,
+    OAuthSettings, OnHold, PostgresLocation, ResultMode, ReviewSettings, ScreenSettings, Secret,
+    SecretError, SecretSource, ServerSpec, StoreLocation, ToolSpec, Transport, UpstreamProtocol,
+    WitnessConfig, default_budget_id, parse_duration, parse_expiry,
 };
 pub use engine::{
     Approval, ArgType, CallState, Decision, Engine, FloorLabel, OutboundState, floor_label,

@@ -9,7 +9,7 @@
 )]
 
 use std::path::Path;
-use warden_policy::{Config, StoreLocation, table};
+use warden_policy::{Config, StoreLocation, WitnessConfig, table};
 
 fn example() -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/soc/warden.toml");
@@ -183,4 +183,38 @@ fn the_store_is_one_sqlite_file_or_a_postgres_database() {
     assert!(err.to_string().contains("must be a `postgres://"), "{err}");
     let err = load_with(permit, "[store]\npool_size = 3\n").unwrap_err();
     assert!(err.to_string().contains("they need `url`"), "{err}");
+}
+
+#[test]
+fn ledger_witnesses_are_a_file_or_a_command() {
+    let permit = r#"@id("r") permit (principal, action, resource);"#;
+    let config = load_with(
+        permit,
+        "[ledger]\nwitness = [{ file = \"published.jsonl\" }, { command = [\"ship\", \"-q\"] }]\n",
+    )
+    .unwrap();
+    let [WitnessConfig::File(path), WitnessConfig::Command(command)] =
+        config.ledger.witnesses.as_slice()
+    else {
+        panic!("{:?}", config.ledger.witnesses)
+    };
+    assert!(
+        path.is_absolute() && path.ends_with("published.jsonl"),
+        "{path:?}"
+    );
+    assert_eq!(command, &["ship", "-q"]);
+    assert!(load_with(permit, "").unwrap().ledger.witnesses.is_empty());
+
+    let err = load_with(
+        permit,
+        "[ledger]\nwitness = [{ file = \"a\", command = [\"b\"] }, { command = [] }, {}]\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string()
+            .matches("a witness is exactly one of")
+            .count(),
+        3,
+        "{err}"
+    );
 }

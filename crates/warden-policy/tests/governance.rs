@@ -486,4 +486,16 @@ fn a_reload_may_change_policy_but_not_the_catalog() {
     );
     let why = running.reload_blocker(&screen).unwrap();
     assert_eq!(why, "screen changed: restart warden to apply that");
+    // The metrics listener is bound at start: turning it on (or moving it) needs a restart.
+    let metrics = variant(
+        &|t| t + "\n[metrics]\nlisten = \"127.0.0.1:9464\"\n",
+        &unchanged,
+    );
+    assert_eq!(
+        metrics.metrics.as_ref().map(|m| m.listen.to_string()),
+        Some("127.0.0.1:9464".to_string())
+    );
+    assert_eq!(running.metrics, None);
+    let why = running.reload_blocker(&metrics).unwrap();
+    assert_eq!(why, "metrics changed: restart warden to apply that");
 }

@@ -69,6 +69,7 @@ fn open(dir: &std::path::Path) -> (Arc<dyn Store>, Ledger) {
             origin: "bench.warden/ledger".into(),
             checkpoint_interval: Duration::from_secs(10),
             defer_within: warden_store::DEFER_WITHIN,
+            witnesses: Vec::new(),
         },
     )
     .unwrap();
@@ -125,6 +126,9 @@ fn verify(c: &mut Criterion) {
         .unwrap_or(1_000_000);
     let dir = bench_dir();
     let (store, ledger) = open(dir.path());
+    let key =
+        warden_store::ledger::read_leaf_key(&dir.path().join("ledger.key"), "bench.warden/ledger")
+            .unwrap();
     let started = Instant::now();
     const BATCH: u64 = 10_000;
     let mut next = 0;
@@ -133,7 +137,7 @@ fn verify(c: &mut Criterion) {
         let leaves: Vec<_> = (next..next + n)
             .map(|i| prepare(&decision(i)).unwrap())
             .collect();
-        store.ledger_append(&leaves).unwrap();
+        store.ledger_append(&leaves, &key).unwrap();
         ledger.checkpoint().unwrap();
         next += n;
     }
@@ -149,7 +153,7 @@ fn verify(c: &mut Criterion) {
     group.throughput(Throughput::Elements(events));
     group.bench_function(BenchmarkId::new("events", events), |b| {
         b.iter(|| {
-            let report = verify_store(store.as_ref(), &verifier).unwrap();
+            let report = verify_store(store.as_ref(), &verifier, Some(&key)).unwrap();
             assert!(report.is_clean());
             assert_eq!(report.log.leaves, events);
         });

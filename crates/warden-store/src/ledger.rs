@@ -25,12 +25,16 @@
 
 mod key;
 mod read;
+mod witness;
 mod writer;
 
-pub use key::{load_or_create_signer, public_key_path, read_verifier};
+pub use key::{load_or_create_signer, public_key_path, read_leaf_key, read_verifier};
 pub use read::{
-    ContentFinding, LedgerEntry, LedgerReport, consistency, prove, read_events, read_range,
-    tree_of, verify_store,
+    ContentFinding, LedgerEntry, LedgerReport, MAX_FINDINGS, MacCheck, consistency, prove,
+    read_events, read_range, tree_of, verify_store,
+};
+pub use witness::{
+    CheckpointSink, CommandSink, FileSink, PublishedFinding, check_published, read_published,
 };
 
 use crate::{NewLeaf, Store, StoreError, StoredCheckpoint};
@@ -41,7 +45,7 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use warden_core::AuditEvent;
-use warden_ledger::{CheckpointError, CheckpointVerifier, LeafError, leaf};
+use warden_ledger::{CheckpointError, CheckpointVerifier, LeafColumns, LeafError, LeafKey, leaf};
 use writer::{Reply, Request, Writer};
 
 /// Leaves one group commit writes at most.
@@ -62,6 +66,8 @@ pub struct LedgerSettings {
     /// How long a deferred append ([`Ledger::append_deferred`]) may wait to join another
     /// commit before it is committed on its own.
     pub defer_within: Duration,
+    /// Where each checkpoint this process signs is published (`witness`).
+    pub witnesses: Vec<Arc<dyn CheckpointSink>>,
 }
 
 /// The `defer_within` warden runs with: an outcome is durable within 10 ms of its call's
@@ -84,6 +90,13 @@ pub enum LedgerError {
          (run `warden audit verify` for details)"
     )]
     Diverged(String),
+    /// A stored leaf was not appended by a writer holding the ledger key (a row inserted
+    /// into the database directly): nothing is appended or signed after it.
+    #[error(
+        "the ledger holds a forged leaf: {0}; refusing to sign it \
+         (run `warden audit verify` for details)"
+    )]
+    Forged(String),
     #[error("the ledger writer could not make the event durable: {0}")]
     Write(String),
     #[error("the ledger is shut down")]
@@ -113,7 +126,9 @@ impl Ledger {
     pub fn open(store: Arc<dyn Store>, settings: &LedgerSettings) -> Result<Self, LedgerError> {
         let signer = load_or_create_signer(&settings.key_path, &settings.origin)?;
         let verifier = CheckpointVerifier::for_key(signer.verifier_key());
-        let (frontier, checkpointed) = writer::recover(store.as_ref(), &verifier)?;
+        let leaf_key = LeafKey::derive(&signer);
+        let (frontier, checkpointed) = writer::recover(store.as_ref(), &verifier, &leaf_key)?;
+        let publisher = witness::Publisher::start(settings.witnesses.clone())?;
         let (sender, receiver) = sync_channel(QUEUE);
         let writer = Writer::new(
             store,
@@ -122,6 +137,7 @@ impl Ledger {
             checkpointed,
             settings.checkpoint_interval,
             settings.defer_within,
+            publisher,
         );
         let handle = std::thread::Builder::new()
             .name("warden-ledger".into())
@@ -226,12 +242,7 @@ pub fn prepare(event: &AuditEvent) -> Result<NewLeaf, LeafError> {
     Ok(NewLeaf {
         bytes: encoded.bytes,
         hash: encoded.hash,
-        time_ms: event.time_ms,
-        kind: event.kind.map_or("unknown", |k| k.as_str()).to_owned(),
-        principal: event.principal.clone(),
-        session: event.session.clone(),
-        tool: event.tool.clone(),
-        decision: event.decision.clone(),
+        columns: LeafColumns::of(event),
         sealed: encoded.sealed,
     })
 }

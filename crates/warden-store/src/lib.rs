@@ -21,7 +21,7 @@ pub use sqlite::SqliteStore;
 
 use serde::{Deserialize, Serialize};
 pub use warden_core::{ApprovalAnswer, ApprovalKind, ApprovalStatus, Verdict};
-use warden_ledger::{Hash, SealedContent, StoredLeaf};
+use warden_ledger::{Hash, LeafColumns, LeafKey, LeafMac, SealedContent, StoredLeaf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -252,6 +252,22 @@ pub struct EventFilter {
     pub limit: Option<usize>,
 }
 
+impl EventFilter {
+    /// Whether an event with these columns matches (the filter's `limit` aside).
+    pub fn matches(&self, columns: &LeafColumns) -> bool {
+        let text = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|w| have == Some(w))
+        };
+        text(&self.kind, Some(columns.kind.as_str()))
+            && text(&self.session, columns.session.as_deref())
+            && text(&self.principal, columns.principal.as_deref())
+            && text(&self.tool, columns.tool.as_deref())
+            && text(&self.decision, columns.decision.as_deref())
+            && self.since_ms.is_none_or(|s| columns.time_ms >= s)
+            && self.until_ms.is_none_or(|u| columns.time_ms <= u)
+    }
+}
+
 /// A value a filter condition compares with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum FilterValue {
@@ -301,13 +317,19 @@ impl EventFilter {
 pub struct NewLeaf {
     pub bytes: Vec<u8>,
     pub hash: Hash,
-    pub time_ms: i64,
-    pub kind: String,
-    pub principal: Option<String>,
-    pub session: Option<String>,
-    pub tool: Option<String>,
-    pub decision: Option<String>,
+    /// The index columns stored beside the leaf, copied from its event.
+    pub columns: LeafColumns,
     pub sealed: Vec<SealedContent>,
+}
+
+/// A stored leaf with everything stored beside it: the MAC of the writer that appended it and
+/// the index columns readers filter on. Both are claims of the row, checked by a verifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafRow {
+    pub leaf: StoredLeaf<Vec<u8>>,
+    /// `None` for a leaf stored before leaves carried MACs (or whose MAC was removed).
+    pub mac: Option<LeafMac>,
+    pub columns: LeafColumns,
 }
 
 /// A signed checkpoint as stored: the note is the record, size and root are copies for queries.
@@ -320,11 +342,31 @@ pub struct StoredCheckpoint {
     pub time_ms: i64,
 }
 
+/// The requests that wait for a human, as a count and the creation time of the oldest: what a
+/// dashboard shows without reading every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenRequests {
+    pub count: u64,
+    pub oldest_created_ms: Option<i64>,
+}
+
+/// How a pooled backend's connections are used right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Open connections, idle or lent out.
+    pub open: u32,
+    /// Open connections not lent out.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
 pub trait Store: Send + Sync {
     /// Appends `leaves` in one durable transaction at the end of the ledger and returns the
     /// index of the first. Indices are assigned inside the transaction, so several writers
-    /// (processes) never collide. An empty batch returns the current size.
-    fn ledger_append(&self, leaves: &[NewLeaf]) -> Result<u64, StoreError>;
+    /// (processes) never collide; each leaf is stored with its MAC under `key` at the index it
+    /// got. An empty batch returns the current size.
+    fn ledger_append(&self, leaves: &[NewLeaf], key: &LeafKey) -> Result<u64, StoreError>;
     /// Number of leaves stored (one more than the highest index).
     fn ledger_size(&self) -> Result<u64, StoreError>;
     /// Up to `limit` leaves with index `from` or more, by index.
@@ -333,8 +375,10 @@ pub trait Store: Send + Sync {
         from: u64,
         limit: usize,
     ) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError>;
+    /// Up to `limit` leaves with index `from` or more, by index, with their MACs and columns.
+    fn ledger_rows(&self, from: u64, limit: usize) -> Result<Vec<LeafRow>, StoreError>;
     /// Leaves whose columns match `filter`, by index.
-    fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError>;
+    fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<LeafRow>, StoreError>;
     /// Sealed content of leaves with index in `from..to`, by index then field.
     fn ledger_sealed(&self, from: u64, to: u64) -> Result<Vec<(u64, SealedContent)>, StoreError>;
     /// Deletes the sealed content (values and salts) of leaf `index`; the fields it removed.
@@ -348,6 +392,8 @@ pub trait Store: Send + Sync {
 
     fn create_pending(&self, request: &PendingRequest) -> Result<(), StoreError>;
     fn pending(&self) -> Result<Vec<PendingRequest>, StoreError>;
+    /// The requests still `pending` (counted by the store, no request read).
+    fn open_requests(&self) -> Result<OpenRequests, StoreError>;
     fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError>;
     /// Replaces a request only if it is still at the revision it was read at (compare and swap
     /// on the whole row: status, answers and all), so two answers or two retries cannot both
@@ -405,6 +451,11 @@ pub trait Store: Send + Sync {
 
     fn pin(&self, tool: &str) -> Result<Option<String>, StoreError>;
     fn set_pin(&self, tool: &str, digest: &str, by: &str, now_ms: i64) -> Result<(), StoreError>;
+
+    /// The connection pool's use, for a backend that pools connections; `None` otherwise.
+    fn pool_use(&self) -> Option<PoolUse> {
+        None
+    }
 }
 
 #[cfg(test)]

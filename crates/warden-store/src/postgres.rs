@@ -20,16 +20,16 @@
 //! any thread, like the SQLite one. Any database error — a lost connection included — is a
 //! `StoreError`, and the gateway refuses the call.
 
-use crate::sqlite::{pack_sealed, to_i64, to_u64, unpack_sealed};
+use crate::sqlite::{leaf_row_of, pack_sealed, to_i64, to_u64, unpack_sealed};
 use crate::{
-    AgentTaint, EventFilter, Halt, NewLeaf, PendingRequest, Store, StoreError, StoredCheckpoint,
-    taint_sql,
+    AgentTaint, ApprovalStatus, EventFilter, Halt, LeafRow, NewLeaf, OpenRequests, PendingRequest,
+    PoolUse, Store, StoreError, StoredCheckpoint, taint_sql,
 };
 use postgres::{Client, GenericClient, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::r2d2::{self, Pool};
 use std::time::Duration;
-use warden_ledger::{Hash, SealedContent, StoredLeaf};
+use warden_ledger::{Hash, LeafColumns, LeafKey, SealedContent, StoredLeaf};
 
 /// Schema versions, applied in order; `warden_schema` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -156,6 +156,12 @@ CREATE INDEX agent_taint_clears_agent ON agent_taint_clears(agent, cleared_ms);
 -- status alone: two answers to a two-person request at the same moment both land.
 ALTER TABLE pending ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- Each leaf's MAC under a key derived from the ledger's signing key (`warden_ledger::auth`):
+-- a row inserted by anyone without the key is refused before a checkpoint could sign it.
+-- Leaves stored before this column are vouched for by the checkpoints that cover them.
+ALTER TABLE ledger_leaves ADD COLUMN leaf_mac BYTEA;
+"#,
 ];
 
 /// Advisory lock classes (the first key of `pg_advisory_xact_lock(int, int)`).
@@ -230,6 +236,24 @@ fn leaf_of(r: &Row) -> Result<StoredLeaf<Vec<u8>>, StoreError> {
         data: r.try_get(1)?,
         leaf_hash,
     })
+}
+
+/// The columns `row_of` reads.
+const ROW_COLUMNS: &str =
+    "idx, leaf, leaf_hash, leaf_mac, time_ms, kind, principal, session, tool, decision";
+
+fn row_of(r: &Row) -> Result<LeafRow, StoreError> {
+    let hash: &[u8] = r.try_get(2)?;
+    let mac: Option<&[u8]> = r.try_get(3)?;
+    let columns = LeafColumns {
+        time_ms: r.try_get(4)?,
+        kind: r.try_get(5)?,
+        principal: r.try_get(6)?,
+        session: r.try_get(7)?,
+        tool: r.try_get(8)?,
+        decision: r.try_get(9)?,
+    };
+    leaf_row_of(r.try_get(0)?, r.try_get(1)?, hash, mac, columns)
 }
 
 fn checkpoint_of(r: &Row) -> Result<StoredCheckpoint, StoreError> {
@@ -375,7 +399,7 @@ fn size_of(c: &mut impl GenericClient) -> Result<u64, StoreError> {
 }
 
 impl Store for PostgresStore {
-    fn ledger_append(&self, leaves: &[NewLeaf]) -> Result<u64, StoreError> {
+    fn ledger_append(&self, leaves: &[NewLeaf], key: &LeafKey) -> Result<u64, StoreError> {
         self.with(|c| {
             let mut tx = c.transaction()?;
             // The sequencer: appends from every replica queue here, one transaction at a time.
@@ -394,18 +418,21 @@ impl Store for PostgresStore {
             let mut sessions = Vec::with_capacity(leaves.len());
             let mut tools = Vec::with_capacity(leaves.len());
             let mut decisions = Vec::with_capacity(leaves.len());
+            let mut macs = Vec::with_capacity(leaves.len());
             let mut sealed_idx = Vec::new();
             let mut sealed = Vec::new();
             for (i, l) in (first_i..).zip(leaves) {
                 idx.push(i);
                 bytes.push(l.bytes.as_slice());
                 hashes.push(l.hash.as_bytes().as_slice());
-                times.push(l.time_ms);
-                kinds.push(l.kind.as_str());
-                principals.push(l.principal.as_deref());
-                sessions.push(l.session.as_deref());
-                tools.push(l.tool.as_deref());
-                decisions.push(l.decision.as_deref());
+                let c = &l.columns;
+                times.push(c.time_ms);
+                kinds.push(c.kind.as_str());
+                principals.push(c.principal.as_deref());
+                sessions.push(c.session.as_deref());
+                tools.push(c.tool.as_deref());
+                decisions.push(c.decision.as_deref());
+                macs.push(key.mac(to_u64(i), &l.hash).as_bytes().to_vec());
                 if !l.sealed.is_empty() {
                     sealed_idx.push(i);
                     sealed.push(pack_sealed(&l.sealed));
@@ -414,9 +441,11 @@ impl Store for PostgresStore {
             // One statement per table for the whole batch.
             tx.execute(
                 "INSERT INTO ledger_leaves
-                 (idx, leaf, leaf_hash, time_ms, kind, principal, session, tool, decision)
+                 (idx, leaf, leaf_hash, time_ms, kind, principal, session, tool, decision,
+                  leaf_mac)
                  SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::bytea[], $4::bigint[],
-                                      $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])",
+                                      $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                                      $10::bytea[])",
                 &[
                     &idx,
                     &bytes,
@@ -427,6 +456,7 @@ impl Store for PostgresStore {
                     &sessions,
                     &tools,
                     &decisions,
+                    &macs,
                 ],
             )?;
             if !sealed.is_empty() {
@@ -462,14 +492,28 @@ impl Store for PostgresStore {
         })
     }
 
-    fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
+    fn ledger_rows(&self, from: u64, limit: usize) -> Result<Vec<LeafRow>, StoreError> {
+        self.with(|c| {
+            c.query(
+                &format!(
+                    "SELECT {ROW_COLUMNS} FROM ledger_leaves WHERE idx >= $1 ORDER BY idx LIMIT $2"
+                ),
+                &[&to_i64(from), &to_i64(limit as u64)],
+            )?
+            .iter()
+            .map(row_of)
+            .collect()
+        })
+    }
+
+    fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<LeafRow>, StoreError> {
         // Only the filters given become conditions, so the planner can use their indexes.
         let (conditions, values) = filter.conditions(|n| format!("${n}"));
         let limit = filter
             .limit
             .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
         let sql = format!(
-            "SELECT idx, leaf, leaf_hash FROM ledger_leaves WHERE {conditions} ORDER BY idx LIMIT ${}",
+            "SELECT {ROW_COLUMNS} FROM ledger_leaves WHERE {conditions} ORDER BY idx LIMIT ${}",
             values.len() + 1
         );
         self.with(move |c| {
@@ -481,10 +525,7 @@ impl Store for PostgresStore {
                 })
                 .collect();
             params.push(&limit);
-            c.query(sql.as_str(), &params)?
-                .iter()
-                .map(leaf_of)
-                .collect()
+            c.query(sql.as_str(), &params)?.iter().map(row_of).collect()
         })
     }
 
@@ -593,6 +634,30 @@ impl Store for PostgresStore {
                 ],
             )?;
             Ok(())
+        })
+    }
+
+    fn open_requests(&self) -> Result<OpenRequests, StoreError> {
+        let (count, oldest): (i64, Option<i64>) = self.with(|c| {
+            let row = c.query_one(
+                "SELECT COUNT(*), MIN(created_ms) FROM pending WHERE status = $1",
+                &[&ApprovalStatus::Pending.as_str()],
+            )?;
+            Ok((row.try_get(0)?, row.try_get(1)?))
+        })?;
+        Ok(OpenRequests {
+            count: to_u64(count),
+            oldest_created_ms: oldest,
+        })
+    }
+
+    fn pool_use(&self) -> Option<PoolUse> {
+        let pool = self.pool.as_ref()?;
+        let state = pool.state();
+        Some(PoolUse {
+            open: state.connections,
+            idle: state.idle_connections,
+            max: pool.max_size(),
         })
     }
 

@@ -1,14 +1,14 @@
 //! The SQLite backend.
 
 use crate::{
-    AgentTaint, EventFilter, Halt, NewLeaf, PendingRequest, Store, StoreError, StoredCheckpoint,
-    taint_sql,
+    AgentTaint, ApprovalStatus, EventFilter, Halt, LeafRow, NewLeaf, OpenRequests, PendingRequest,
+    Store, StoreError, StoredCheckpoint, taint_sql,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use warden_ledger::{Hash, Salt, SealedContent, StoredLeaf};
+use warden_ledger::{Hash, LeafColumns, LeafKey, LeafMac, Salt, SealedContent, StoredLeaf};
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -137,6 +137,12 @@ CREATE INDEX agent_taint_clears_agent ON agent_taint_clears(agent, cleared_ms);
 -- A pending request changes by compare-and-swap on its revision (the whole row), not on its
 -- status alone: two answers to a two-person request at the same moment both land.
 ALTER TABLE pending ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+"#,
+    r#"
+-- Each leaf's MAC under a key derived from the ledger's signing key (`warden_ledger::auth`):
+-- a row inserted by anyone without the key is refused before a checkpoint could sign it.
+-- Leaves stored before this column are vouched for by the checkpoints that cover them.
+ALTER TABLE ledger_leaves ADD COLUMN leaf_mac BLOB;
 "#,
 ];
 
@@ -298,14 +304,14 @@ pub(crate) fn unpack_sealed(mut packed: &[u8]) -> Option<Vec<SealedContent>> {
     Some(out)
 }
 
-type LeafRow = (i64, Vec<u8>, Vec<u8>);
+type RawLeaf = (i64, Vec<u8>, Vec<u8>);
 
-fn leaf_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LeafRow> {
+fn leaf_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawLeaf> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
 }
 
 fn collect_leaves(
-    rows: impl Iterator<Item = rusqlite::Result<LeafRow>>,
+    rows: impl Iterator<Item = rusqlite::Result<RawLeaf>>,
 ) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
     let mut out = Vec::new();
     for row in rows {
@@ -320,6 +326,54 @@ fn collect_leaves(
         });
     }
     Ok(out)
+}
+
+/// The columns `full_row` reads.
+const ROW_COLUMNS: &str =
+    "idx, leaf, leaf_hash, leaf_mac, time_ms, kind, principal, session, tool, decision";
+
+fn full_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<LeafRow, StoreError>> {
+    let idx: i64 = r.get(0)?;
+    let hash: Vec<u8> = r.get(2)?;
+    let mac: Option<Vec<u8>> = r.get(3)?;
+    let columns = LeafColumns {
+        time_ms: r.get(4)?,
+        kind: r.get(5)?,
+        principal: r.get(6)?,
+        session: r.get(7)?,
+        tool: r.get(8)?,
+        decision: r.get(9)?,
+    };
+    let data: Vec<u8> = r.get(1)?;
+    Ok(leaf_row_of(idx, data, &hash, mac.as_deref(), columns))
+}
+
+/// A [`LeafRow`] from its stored parts; a hash or MAC of the wrong length is corrupt.
+pub(crate) fn leaf_row_of(
+    idx: i64,
+    data: Vec<u8>,
+    hash: &[u8],
+    mac: Option<&[u8]>,
+    columns: LeafColumns,
+) -> Result<LeafRow, StoreError> {
+    let leaf_hash = Hash::from_slice(hash)
+        .map_err(|_| StoreError::Corrupt(format!("leaf {idx}: the stored hash is not 32 bytes")))?;
+    let mac = mac
+        .map(|m| {
+            LeafMac::from_slice(m).ok_or_else(|| {
+                StoreError::Corrupt(format!("leaf {idx}: the stored MAC is not 32 bytes"))
+            })
+        })
+        .transpose()?;
+    Ok(LeafRow {
+        leaf: StoredLeaf {
+            index: to_u64(idx),
+            data,
+            leaf_hash,
+        },
+        mac,
+        columns,
+    })
 }
 
 fn checkpoint_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<StoredCheckpoint, StoreError>> {
@@ -472,7 +526,7 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn ledger_append(&self, leaves: &[NewLeaf]) -> Result<u64, StoreError> {
+    fn ledger_append(&self, leaves: &[NewLeaf], key: &LeafKey) -> Result<u64, StoreError> {
         self.with_ledger(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let first: i64 = tx
@@ -481,8 +535,9 @@ impl Store for SqliteStore {
             {
                 let mut leaf = tx.prepare_cached(
                     "INSERT INTO ledger_leaves
-                     (idx, leaf, leaf_hash, time_ms, kind, principal, session, tool, decision)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     (idx, leaf, leaf_hash, time_ms, kind, principal, session, tool, decision,
+                      leaf_mac)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )?;
                 let mut sealed =
                     tx.prepare_cached("INSERT INTO ledger_sealed (idx, sealed) VALUES (?1, ?2)")?;
@@ -491,12 +546,13 @@ impl Store for SqliteStore {
                         idx,
                         l.bytes,
                         l.hash.as_bytes().as_slice(),
-                        l.time_ms,
-                        l.kind,
-                        l.principal,
-                        l.session,
-                        l.tool,
-                        l.decision
+                        l.columns.time_ms,
+                        l.columns.kind,
+                        l.columns.principal,
+                        l.columns.session,
+                        l.columns.tool,
+                        l.columns.decision,
+                        key.mac(to_u64(idx), &l.hash).as_bytes().as_slice()
                     ])?;
                     if !l.sealed.is_empty() {
                         sealed.execute(params![idx, pack_sealed(&l.sealed)])?;
@@ -537,7 +593,17 @@ impl Store for SqliteStore {
         })
     }
 
-    fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
+    fn ledger_rows(&self, from: u64, limit: usize) -> Result<Vec<LeafRow>, StoreError> {
+        self.with_ledger(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {ROW_COLUMNS} FROM ledger_leaves WHERE idx >= ?1 ORDER BY idx LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![to_i64(from), to_i64(limit as u64)], full_row)?;
+            rows.map(|r| r?).collect()
+        })
+    }
+
+    fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<LeafRow>, StoreError> {
         // Only the filters given become conditions, so SQLite can use the index of the most
         // selective one (`x IS NULL OR x = ?` defeats every index and scans the whole ledger).
         let (conditions, values) = filter.conditions(|n| format!("?{n}"));
@@ -545,7 +611,7 @@ impl Store for SqliteStore {
             .limit
             .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
         let sql = format!(
-            "SELECT idx, leaf, leaf_hash FROM ledger_leaves WHERE {conditions} ORDER BY idx LIMIT ?{}",
+            "SELECT {ROW_COLUMNS} FROM ledger_leaves WHERE {conditions} ORDER BY idx LIMIT ?{}",
             values.len() + 1
         );
         self.with_ledger(|c| {
@@ -558,8 +624,8 @@ impl Store for SqliteStore {
                 })
                 .collect();
             params.push(&limit);
-            let rows = stmt.query_map(params.as_slice(), leaf_row)?;
-            collect_leaves(rows)
+            let rows = stmt.query_map(params.as_slice(), full_row)?;
+            rows.map(|r| r?).collect()
         })
     }
 
@@ -669,6 +735,20 @@ impl Store for SqliteStore {
                 ],
             )?;
             Ok(())
+        })
+    }
+
+    fn open_requests(&self) -> Result<OpenRequests, StoreError> {
+        let (count, oldest): (i64, Option<i64>) = self.with(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*), MIN(created_ms) FROM pending WHERE status = ?1",
+                [ApprovalStatus::Pending.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })?;
+        Ok(OpenRequests {
+            count: to_u64(count),
+            oldest_created_ms: oldest,
         })
     }
 
@@ -902,18 +982,26 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use warden_ledger::leaf_hash;
+    use warden_ledger::{NoteSigner, leaf_hash};
+
+    fn key() -> LeafKey {
+        LeafKey::derive(
+            &NoteSigner::generate("warden.test/ledger", &mut rand::rngs::OsRng).unwrap(),
+        )
+    }
 
     fn leaf(text: &str) -> NewLeaf {
         NewLeaf {
             bytes: text.as_bytes().to_vec(),
             hash: leaf_hash(text.as_bytes()),
-            time_ms: 1,
-            kind: "decision".into(),
-            principal: None,
-            session: Some("s1".into()),
-            tool: None,
-            decision: None,
+            columns: LeafColumns {
+                time_ms: 1,
+                kind: "decision".into(),
+                principal: None,
+                session: Some("s1".into()),
+                tool: None,
+                decision: None,
+            },
             sealed: vec![SealedContent {
                 field: "args".into(),
                 salt: Salt([7; 32]),
@@ -925,8 +1013,8 @@ mod tests {
     #[test]
     fn leaves_are_numbered_from_zero_and_cannot_be_changed() {
         let s = SqliteStore::in_memory().unwrap();
-        assert_eq!(s.ledger_append(&[leaf("a")]).unwrap(), 0);
-        assert_eq!(s.ledger_append(&[leaf("b"), leaf("c")]).unwrap(), 1);
+        assert_eq!(s.ledger_append(&[leaf("a")], &key()).unwrap(), 0);
+        assert_eq!(s.ledger_append(&[leaf("b"), leaf("c")], &key()).unwrap(), 1);
         assert_eq!(s.ledger_size().unwrap(), 3);
         let got = s
             .ledger_find(&EventFilter {
@@ -1003,10 +1091,10 @@ mod tests {
         {
             let s = SqliteStore::open(&path).unwrap();
             s.set_pin("edr.get_host", "sha256:aa", "test", 1).unwrap();
-            s.ledger_append(&[leaf("a")]).unwrap();
+            s.ledger_append(&[leaf("a")], &key()).unwrap();
         }
         let s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.pin("edr.get_host").unwrap().as_deref(), Some("sha256:aa"));
-        assert_eq!(s.ledger_append(&[leaf("b")]).unwrap(), 1);
+        assert_eq!(s.ledger_append(&[leaf("b")], &key()).unwrap(), 1);
     }
 }

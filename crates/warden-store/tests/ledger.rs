@@ -20,6 +20,7 @@ fn settings(dir: &std::path::Path) -> LedgerSettings {
         origin: "warden.test/ledger".into(),
         checkpoint_interval: Duration::from_secs(3600),
         defer_within: warden_store::DEFER_WITHIN,
+        witnesses: Vec::new(),
     }
 }
 

@@ -19,12 +19,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use warden_core::{AuditEvent, EventKind};
 use warden_ledger::leaf::REDACTED;
-use warden_ledger::{Hash, leaf_hash, verify_tlog_proof};
-use warden_store::ledger::{consistency, prove, read_events, read_range, verify_store};
+use warden_ledger::{Hash, LeafColumns, LeafKey, NoteSigner, leaf_hash, verify_tlog_proof};
+use warden_store::ledger::{
+    ContentFinding, consistency, prove, read_events, read_leaf_key, read_range, verify_store,
+};
 use warden_store::{
     AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, EventFilter, Halt, Ledger,
-    LedgerSettings, NewLeaf, PendingRequest, PostgresOptions, PostgresStore, SqliteStore, Store,
-    StoreError, StoredCheckpoint, Verdict,
+    LedgerError, LedgerSettings, NewLeaf, OpenRequests, PendingRequest, PostgresOptions,
+    PostgresStore, SqliteStore, Store, StoreError, StoredCheckpoint, Verdict,
 };
 
 /// Where a story runs; `open` is one more process on the same data.
@@ -80,6 +82,46 @@ impl Backend {
                 e.as_db_error()
                     .map_or(e.to_string(), |d| d.message().to_owned())
             }
+        }
+    }
+}
+
+impl Backend {
+    /// Runs `sql` as an attacker who can write the database: the append-only triggers are
+    /// taken off first (SQLite: dropped; PostgreSQL: disabled, as the tables' owner may).
+    fn attack(&self, sql: &str) {
+        match self {
+            Self::Sqlite(dir) => {
+                let conn = rusqlite::Connection::open(dir.path().join("w.db")).unwrap();
+                conn.execute_batch(
+                    "DROP TRIGGER IF EXISTS ledger_leaves_no_update;
+                     DROP TRIGGER IF EXISTS ledger_leaves_no_delete;
+                     DROP TRIGGER IF EXISTS ledger_checkpoints_no_delete;",
+                )
+                .unwrap();
+                conn.execute_batch(sql).unwrap();
+            }
+            Self::Postgres { options, .. } => {
+                let mut config: ::postgres::Config = options.url.parse().unwrap();
+                config.password(options.password.as_deref().unwrap_or_default());
+                let mut client = config.connect(::postgres::NoTls).unwrap();
+                client
+                    .batch_execute(
+                        "ALTER TABLE ledger_leaves DISABLE TRIGGER USER;
+                         ALTER TABLE ledger_checkpoints DISABLE TRIGGER USER;",
+                    )
+                    .unwrap();
+                client.batch_execute(sql).unwrap();
+            }
+        }
+    }
+
+    /// `bytes` as a blob literal in this backend's SQL.
+    fn blob(&self, bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        match self {
+            Self::Sqlite(_) => format!("x'{hex}'"),
+            Self::Postgres { .. } => format!("'\\x{hex}'::bytea"),
         }
     }
 }
@@ -163,7 +205,11 @@ stories!(
     two_replicas_writing_and_checkpointing_never_sign_conflicting_trees,
     stored_checkpoints_only_grow,
     the_ledger_refuses_changes,
+    a_forged_leaf_is_refused_at_open_by_the_writer_and_by_verify,
+    rewritten_index_columns_are_reported_and_filtered_out,
+    sealed_content_deleted_without_a_redaction_event_is_reported,
     exactly_one_answer_wins_a_pending_request,
+    open_requests_count_only_what_waits_for_a_human,
     a_change_to_a_request_made_from_a_stale_read_loses,
     a_budget_is_never_exceeded_by_concurrent_callers,
     halts_are_shared_set_once_and_resumed_once,
@@ -178,7 +224,18 @@ fn settings(dir: &std::path::Path) -> LedgerSettings {
         origin: "warden.test/ledger".into(),
         checkpoint_interval: Duration::from_secs(3600),
         defer_within: warden_store::DEFER_WITHIN,
+        witnesses: Vec::new(),
     }
+}
+
+/// The leaf key of the ledger whose signing key is in `dir`, as an auditor holding it reads it.
+fn leaf_key(dir: &std::path::Path) -> LeafKey {
+    read_leaf_key(&dir.join("ledger.key"), "warden.test/ledger").unwrap()
+}
+
+/// A key of no ledger, for raw appends that nothing verifies.
+fn test_key() -> LeafKey {
+    LeafKey::derive(&NoteSigner::generate("warden.test/ledger", &mut rand::rngs::OsRng).unwrap())
 }
 
 fn decision(i: u64) -> AuditEvent {
@@ -196,12 +253,14 @@ fn raw_leaf(text: &str) -> NewLeaf {
     NewLeaf {
         bytes: text.as_bytes().to_vec(),
         hash: leaf_hash(text.as_bytes()),
-        time_ms: 1,
-        kind: "decision".into(),
-        principal: Some("triage".into()),
-        session: Some("s1".into()),
-        tool: None,
-        decision: None,
+        columns: LeafColumns {
+            time_ms: 1,
+            kind: "decision".into(),
+            principal: Some("triage".into()),
+            session: Some("s1".into()),
+            tool: None,
+            decision: None,
+        },
         sealed: Vec::new(),
     }
 }
@@ -244,7 +303,7 @@ fn the_ledger_story(b: &Backend) {
     ledger.shutdown().unwrap();
     assert!(ledger.append(&decision(1)).is_err(), "closed");
 
-    let report = verify_store(store.as_ref(), &verifier).unwrap();
+    let report = verify_store(store.as_ref(), &verifier, Some(&leaf_key(dir))).unwrap();
     assert!(report.is_clean(), "{report:?}");
     assert_eq!(report.log.leaves, 402);
     assert_eq!(report.log.latest_checkpoint.as_ref().unwrap().size, 402);
@@ -293,7 +352,7 @@ fn the_ledger_story(b: &Backend) {
     .unwrap();
     assert_eq!(redactions.len(), 1);
     assert_eq!(redactions[0].event.detail, Some(json!({"index": 5})));
-    let report = verify_store(store.as_ref(), &verifier).unwrap();
+    let report = verify_store(store.as_ref(), &verifier, Some(&leaf_key(dir))).unwrap();
     assert!(report.is_clean(), "{report:?}");
     assert_eq!(report.sealed_checked, 402 * 2 - 2);
     let proof = prove(store.as_ref(), &verifier, 5).unwrap();
@@ -318,7 +377,7 @@ fn appends_from_many_writers_get_distinct_contiguous_indices(b: &Backend) {
                         let batch: Vec<NewLeaf> = (0..1 + (t + i) % 4)
                             .map(|k| raw_leaf(&format!("w{t}-b{i}-{k}")))
                             .collect();
-                        let first = store.ledger_append(&batch).unwrap();
+                        let first = store.ledger_append(&batch, &test_key()).unwrap();
                         (first, batch)
                     })
                     .collect::<Vec<_>>()
@@ -343,7 +402,7 @@ fn appends_from_many_writers_get_distinct_contiguous_indices(b: &Backend) {
     );
     assert_eq!(stores[0].ledger_size().unwrap(), n);
     assert_eq!(
-        stores[1].ledger_append(&[]).unwrap(),
+        stores[1].ledger_append(&[], &test_key()).unwrap(),
         n,
         "an empty batch is the size"
     );
@@ -390,7 +449,7 @@ fn two_replicas_writing_and_checkpointing_never_sign_conflicting_trees(b: &Backe
     let sizes: Vec<u64> = checkpoints.iter().map(|c| c.size).collect();
     assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{sizes:?}");
     assert_eq!(sizes.last(), Some(&360));
-    let report = verify_store(store.as_ref(), &verifier).unwrap();
+    let report = verify_store(store.as_ref(), &verifier, Some(&leaf_key(dir))).unwrap();
     assert!(report.is_clean(), "{report:?}");
     assert_eq!(report.log.leaves, 360);
 }
@@ -465,6 +524,203 @@ fn the_ledger_refuses_changes(b: &Backend) {
     assert_eq!(store.ledger_redact(1).unwrap(), Vec::<String>::new());
 }
 
+/// A ledger of `n` decisions, every one covered by the last checkpoint.
+fn signed_ledger(b: &Backend, n: u64) -> (Arc<dyn Store>, warden_ledger::CheckpointVerifier) {
+    let store = b.open();
+    let ledger = Ledger::open(store.clone(), &settings(b.dir())).unwrap();
+    for i in 0..n {
+        ledger.append(&decision(i)).unwrap();
+    }
+    let verifier = ledger.verifier().clone();
+    ledger.shutdown().unwrap();
+    (store, verifier)
+}
+
+/// The SQL that inserts a well-formed leaf for `event` at `index`, with its true hash and
+/// columns, as an attacker who can write the database but does not hold the key would; `mac`
+/// is the literal stored as its MAC.
+fn forged_insert(b: &Backend, index: u64, event: &AuditEvent, mac: &str) -> String {
+    let leaf = warden_store::ledger::prepare(event).unwrap();
+    let c = &leaf.columns;
+    let text = |v: &Option<String>| v.as_ref().map_or("NULL".into(), |t| format!("'{t}'"));
+    format!(
+        "INSERT INTO ledger_leaves (idx, leaf, leaf_hash, time_ms, kind, principal, session,
+                                    tool, decision, leaf_mac)
+         VALUES ({index}, {}, {}, {}, '{}', {}, {}, {}, {}, {mac});",
+        b.blob(&leaf.bytes),
+        b.blob(leaf.hash.as_bytes()),
+        c.time_ms,
+        c.kind,
+        text(&c.principal),
+        text(&c.session),
+        text(&c.tool),
+        text(&c.decision),
+    )
+}
+
+/// A row INSERTed by someone without the key, after the last checkpoint: the chain alone (what
+/// `audit verify` checked before leaves carried MACs) finds nothing wrong with it, and a writer
+/// would have signed it into the next checkpoint. Now warden refuses to start on it, a running
+/// writer refuses to sign it (and fails every append after it), and verify names it; with or
+/// without a MAC copied from a real leaf.
+fn a_forged_leaf_is_refused_at_open_by_the_writer_and_by_verify(b: &Backend) {
+    let (store, verifier) = signed_ledger(b, 5);
+    let dir = b.dir();
+    let mut forged = decision(99);
+    forged.decision = Some("allow".into());
+    forged.reason = Some("approved by nobody".into());
+    b.attack(&forged_insert(b, 5, &forged, "NULL"));
+
+    let report = verify_store(store.as_ref(), &verifier, Some(&leaf_key(dir))).unwrap();
+    assert!(report.log.is_clean(), "the chain alone accepts it");
+    assert_eq!(report.log.leaves, 6);
+    // (Its sealed values are missing too: the attacker did not store any.)
+    assert_eq!(
+        report.content.first(),
+        Some(&ContentFinding::Forged {
+            index: 5,
+            why: "it has no MAC and no checkpoint covers it"
+        })
+    );
+    assert!(report.content.iter().all(|f| f.index() == 5), "{report:?}");
+    // An auditor with the public key alone still finds a row without a MAC.
+    let report = verify_store(store.as_ref(), &verifier, None).unwrap();
+    assert!(matches!(
+        report.content[0],
+        ContentFinding::Forged { index: 5, .. }
+    ));
+    let err = Ledger::open(b.open(), &settings(dir)).unwrap_err();
+    assert!(
+        matches!(err, LedgerError::Forged(_)) && err.to_string().contains("leaf 5"),
+        "{err}"
+    );
+
+    // A MAC copied from a genuine leaf does not fit another index or leaf.
+    b.attack("DELETE FROM ledger_leaves WHERE idx = 5");
+    let copied = "(SELECT leaf_mac FROM ledger_leaves WHERE idx = 4)";
+    b.attack(&forged_insert(b, 5, &forged, copied));
+    let report = verify_store(store.as_ref(), &verifier, Some(&leaf_key(dir))).unwrap();
+    assert_eq!(
+        report.content.first(),
+        Some(&ContentFinding::Forged {
+            index: 5,
+            why: "its MAC is wrong"
+        })
+    );
+    let err = Ledger::open(b.open(), &settings(dir)).unwrap_err();
+    assert!(
+        err.to_string().contains("leaf 5: its MAC is wrong"),
+        "{err}"
+    );
+
+    // A running writer catches a row inserted behind its back before it signs anything.
+    b.attack("DELETE FROM ledger_leaves WHERE idx = 5");
+    let ledger = Ledger::open(b.open(), &settings(dir)).unwrap();
+    assert_eq!(ledger.append(&decision(5)).unwrap(), 5);
+    b.attack(&forged_insert(b, 6, &forged, "NULL"));
+    let err = ledger.append(&decision(7)).unwrap_err();
+    assert!(err.to_string().contains("forged leaf"), "{err}");
+    assert!(ledger.checkpoint().is_err(), "nothing is signed after it");
+    assert!(
+        ledger.append(&decision(8)).is_err(),
+        "the writer stays halted"
+    );
+    drop(ledger);
+    let latest = store.ledger_latest_checkpoint().unwrap().unwrap();
+    assert!(
+        latest.size <= 6,
+        "no checkpoint covers the forged leaf: {}",
+        latest.size
+    );
+}
+
+/// Index columns rewritten with SQL: the chain still verifies (the leaf is untouched), so the
+/// old verify passed while `audit show --decision deny` and the console lost the denial. Now
+/// verify names each rewritten column, and readers leave out a row whose leaf does not match.
+fn rewritten_index_columns_are_reported_and_filtered_out(b: &Backend) {
+    let (store, verifier) = signed_ledger(b, 4);
+    let dir = b.dir();
+    b.attack(
+        "UPDATE ledger_leaves SET decision = 'deny' WHERE idx = 1;
+         UPDATE ledger_leaves SET kind = 'outcome', session = 's9' WHERE idx = 2;
+         UPDATE ledger_leaves SET principal = 'agent-9', tool = 'x', time_ms = 7 WHERE idx = 3;",
+    );
+    let report = verify_store(store.as_ref(), &verifier, Some(&leaf_key(dir))).unwrap();
+    assert!(report.log.is_clean(), "the chain alone accepts it");
+    assert_eq!(
+        report.content,
+        [
+            ContentFinding::ColumnMismatch {
+                index: 1,
+                columns: vec!["decision"]
+            },
+            ContentFinding::ColumnMismatch {
+                index: 2,
+                columns: vec!["kind", "session"]
+            },
+            ContentFinding::ColumnMismatch {
+                index: 3,
+                columns: vec!["time_ms", "principal", "tool"]
+            },
+        ]
+    );
+    let denials = read_events(
+        store.as_ref(),
+        &EventFilter {
+            decision: Some("deny".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(denials.is_empty(), "the leaf says allow: {denials:?}");
+    let all = read_range(store.as_ref(), 0, 10).unwrap();
+    assert_eq!(all[2].column_mismatch, ["kind", "session"]);
+    assert!(all[0].column_mismatch.is_empty());
+}
+
+/// Sealed content is deletable (that is how redaction works), so deleting it with SQL left no
+/// trace the old verify could see. Now every missing sealed value needs a redaction event that
+/// names it; a real redaction still verifies.
+fn sealed_content_deleted_without_a_redaction_event_is_reported(b: &Backend) {
+    let (store, verifier) = signed_ledger(b, 4);
+    let dir = b.dir();
+    // A real redaction of leaf 1: recorded, then erased.
+    let ledger = Ledger::open(b.open(), &settings(dir)).unwrap();
+    let mut redaction = AuditEvent::new(EventKind::Redaction, 5_000);
+    redaction.detail = Some(json!({"index": 1, "fields": ["args", "rationale"]}));
+    assert_eq!(ledger.append(&redaction).unwrap(), 4);
+    assert_eq!(store.ledger_redact(1).unwrap(), ["args", "rationale"]);
+    // A redaction that names only `args` of leaf 3 covers only that field.
+    let mut partial = AuditEvent::new(EventKind::Redaction, 5_001);
+    partial.detail = Some(json!({"index": 3, "fields": ["args"]}));
+    assert_eq!(ledger.append(&partial).unwrap(), 5);
+    ledger.shutdown().unwrap();
+    let report = verify_store(store.as_ref(), &verifier, Some(&leaf_key(dir))).unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.redacted, 2);
+
+    b.attack("DELETE FROM ledger_sealed WHERE idx IN (2, 3)");
+    let report = verify_store(store.as_ref(), &verifier, Some(&leaf_key(dir))).unwrap();
+    assert!(report.log.is_clean(), "the chain alone accepts it");
+    let missing = |index: u64, field: &str| ContentFinding::SealedMissing {
+        index,
+        field: field.into(),
+    };
+    assert_eq!(
+        report.content,
+        [
+            missing(2, "args"),
+            missing(2, "rationale"),
+            missing(3, "rationale")
+        ]
+    );
+    assert!(
+        report.content[0]
+            .to_string()
+            .contains("no redaction event names it")
+    );
+}
+
 fn request(id: &str) -> PendingRequest {
     PendingRequest {
         id: id.into(),
@@ -520,6 +776,50 @@ fn exactly_one_answer_wins_a_pending_request(b: &Backend) {
     assert!(stored.rationale.unwrap().starts_with("taker "));
     assert_eq!(stores[0].pending().unwrap().len(), 1);
     assert!(stores[0].pending_request("apr_2").unwrap().is_none());
+}
+
+/// What a dashboard reads at each scrape: only requests still `pending` count, the oldest of
+/// them by creation time; an answered one leaves the count. The pool's use where there is one.
+fn open_requests_count_only_what_waits_for_a_human(b: &Backend) {
+    let store = b.open();
+    assert_eq!(store.open_requests().unwrap(), OpenRequests::default());
+    for (id, created, status) in [
+        ("apr_o1", 300, ApprovalStatus::Pending),
+        ("apr_o2", 100, ApprovalStatus::Executed),
+        ("apr_o3", 200, ApprovalStatus::Pending),
+        ("apr_o4", 50, ApprovalStatus::Expired),
+    ] {
+        let mut r = request(id);
+        r.created_ms = created;
+        r.status = status;
+        store.create_pending(&r).unwrap();
+    }
+    assert_eq!(
+        store.open_requests().unwrap(),
+        OpenRequests {
+            count: 2,
+            oldest_created_ms: Some(200)
+        }
+    );
+    let mut answered = store.pending_request("apr_o3").unwrap().unwrap();
+    answered.status = ApprovalStatus::Denied;
+    assert!(store.update_pending(&answered).unwrap());
+    assert_eq!(
+        store.open_requests().unwrap(),
+        OpenRequests {
+            count: 1,
+            oldest_created_ms: Some(300)
+        }
+    );
+    match b {
+        Backend::Sqlite(_) => assert_eq!(store.pool_use(), None),
+        Backend::Postgres { .. } => {
+            let pool = store
+                .pool_use()
+                .expect("a pooled backend says how its pool is used");
+            assert!(pool.max >= 1 && pool.open <= pool.max && pool.idle <= pool.open);
+        }
+    }
 }
 
 /// Two approvers read a two-person request at the same moment and each adds an answer: the

@@ -3,8 +3,11 @@
 pub mod approvals;
 pub mod audit;
 pub mod bench;
+pub mod completions;
 pub mod db;
 pub mod halt;
+pub mod hash;
+pub mod hook;
 pub mod lab;
 pub mod monitor;
 pub mod policy;
@@ -22,7 +25,8 @@ use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;
 use warden_gateway::{AuditLog, Gateway};
-use warden_policy::{Config, StoreLocation};
+use warden_policy::{Config, StoreLocation, WitnessConfig};
+use warden_store::ledger::{CheckpointSink, CommandSink, FileSink};
 use warden_store::{Ledger, LedgerSettings, PostgresOptions, PostgresStore, SqliteStore, Store};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -38,17 +42,23 @@ pub fn load_config(arg: &ConfigArg) -> anyhow::Result<Config> {
 }
 
 /// Checks that `approver` is a configured approver and `token` is theirs (digests compared, so
-/// timing reveals nothing useful).
+/// timing reveals nothing useful). No token at all is the caller's mistake, not a failed
+/// check, and says which variable to set.
 pub fn check_approver(config: &Config, approver: &str, token: Option<&str>) -> anyhow::Result<()> {
+    let Some(token) = token.filter(|t| !t.trim().is_empty()) else {
+        anyhow::bail!(
+            "no approver token: set `WARDEN_APPROVER_TOKEN` to the token of approver `{approver}` (or give --token)"
+        );
+    };
     let known = config
         .approvals
         .approvers
         .iter()
         .find(|x| x.id == approver)
         .and_then(|x| x.token_sha256.clone());
-    let presented = token.map(|t| warden_core::sha256_hex(t.trim().as_bytes()));
-    match (known, presented) {
-        (Some(k), Some(p)) if k == p => Ok(()),
+    let presented = warden_core::sha256_hex(token.trim().as_bytes());
+    match known {
+        Some(k) if k == presented => Ok(()),
         _ => anyhow::bail!("wrong approver or token"),
     }
 }
@@ -83,6 +93,17 @@ pub fn open_ledger(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc
         origin: config.ledger.origin.clone(),
         checkpoint_interval: config.ledger.checkpoint_interval,
         defer_within: warden_store::DEFER_WITHIN,
+        witnesses: config
+            .ledger
+            .witnesses
+            .iter()
+            .map(|w| -> Arc<dyn CheckpointSink> {
+                match w {
+                    WitnessConfig::File(path) => Arc::new(FileSink(path.clone())),
+                    WitnessConfig::Command(command) => Arc::new(CommandSink(command.clone())),
+                }
+            })
+            .collect(),
     };
     let ledger = Ledger::open(store, &settings).context("cannot open the audit ledger")?;
     Ok(Arc::new(ledger))

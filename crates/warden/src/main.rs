@@ -5,6 +5,9 @@
 
 mod cmd;
 mod embedded;
+mod output;
+#[cfg(feature = "otlp")]
+mod traces;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -59,25 +62,76 @@ enum Command {
     Monitor(cmd::monitor::Command),
     /// Score text for prompt injection (stdin, or --jsonl FILE with a `text` field per line)
     Screen(cmd::screen::Args),
+    /// Claude Code's command hook: `hook claude-code` answers one hook event (stdin) from the
+    /// running warden, blocking when warden cannot answer
+    #[command(subcommand)]
+    Hook(cmd::hook::Command),
     /// The bundled lab: a simulated SOC of MCP servers
     #[command(subcommand)]
     Lab(cmd::lab::Command),
     /// Measure what warden adds: the same MCP calls straight to a lab server and through warden
     Bench(cmd::bench::Args),
+    /// What the config stores for a secret read from stdin or a prompt: `hash token` or
+    /// `hash password`
+    Hash(cmd::hash::Args),
+    /// Print a shell completion script: `warden completions bash > …`
+    Completions(cmd::completions::Args),
+}
+
+impl Command {
+    /// Whether the command serves or runs upstream servers: a closed pipe to a child (or a
+    /// client) is an error to handle there, never a reason to die.
+    fn runs_servers(&self) -> bool {
+        matches!(
+            self,
+            Command::Serve(_)
+                | Command::Stdio(_)
+                | Command::Tools(_)
+                | Command::Lab(_)
+                | Command::Bench(_)
+        )
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !cli.command.runs_servers() {
+        output::die_on_closed_stdout();
+    }
     // Logs go to stderr: stdout is the MCP channel for `stdio` and the lab servers.
     // Colours only on a terminal: a log file or journal gets plain text.
-    tracing_subscriber::fmt()
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
+        .with_filter(
             tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn")),
+        );
+    #[cfg(feature = "otlp")]
+    let traces =
+        match matches!(cli.command, Command::Serve(_) | Command::Stdio(_)) && traces::wanted() {
+            true => match traces::provider() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            false => None,
+        };
+    #[cfg(feature = "otlp")]
+    let spans = traces.as_ref().map(|p| {
+        traces::layer(p).with_filter(
+            tracing_subscriber::filter::Targets::new()
+                .with_target("warden_gateway", tracing::Level::DEBUG),
         )
-        .init();
+    });
+    #[cfg(not(feature = "otlp"))]
+    let spans: Option<tracing_subscriber::layer::Identity> = None;
+    tracing_subscriber::registry().with(logs).with(spans).init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -101,10 +155,20 @@ fn main() -> ExitCode {
             Command::Report(c) => cmd::report::run(c).await,
             Command::Monitor(c) => cmd::monitor::run(c).await,
             Command::Screen(a) => cmd::screen::run(a).await,
+            Command::Hook(c) => cmd::hook::run(c).await,
             Command::Lab(c) => cmd::lab::run(c).await,
             Command::Bench(a) => cmd::bench::run(a).await,
+            Command::Hash(a) => cmd::hash::run(a),
+            Command::Completions(a) => cmd::completions::run::<Cli>(a),
         }
     });
+    #[cfg(feature = "otlp")]
+    if let Some(provider) = traces {
+        // Sends the spans still batched.
+        if let Err(e) = provider.shutdown() {
+            eprintln!("warden: traces not all exported: {e}");
+        }
+    }
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -218,6 +218,7 @@ async fn requests_survive_a_restart_and_expiry_means_deny() {
             origin: config.ledger.origin.clone(),
             checkpoint_interval: config.ledger.checkpoint_interval,
             defer_within: warden_store::DEFER_WITHIN,
+            witnesses: Vec::new(),
         },
     )
     .unwrap();

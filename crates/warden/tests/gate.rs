@@ -125,6 +125,73 @@ async fn one_real_approval_and_a_forged_second_runs_nothing() {
     assert!(!disabled(&lab, "carol.diaz"), "{}", text(&r));
 }
 
+/// One real approval, and a forged second one INSERTed into the ledger itself: a copy of the
+/// real approval leaf under another approver's name, with a correct leaf hash and the real
+/// sealed row, and the request row set to approved. The gate reads that leaf, but the decision
+/// that would let the call run never commits: the writer refuses to append after a leaf that no
+/// holder of the ledger key wrote, so nothing is forwarded, and `audit verify` names the leaf.
+#[tokio::test]
+async fn a_forged_approval_leaf_runs_nothing() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let args = json!({"user": "carol.diaz"});
+    let id = hold(&agent, &args).await;
+    let (ok, out, err) = answer(&lab, "approve", &id, "bob", "impossible travel");
+    assert!(ok && out.contains("1 of 2"), "{out}{err}");
+
+    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let (real, leaf): (i64, Vec<u8>) = db
+        .query_row(
+            "SELECT idx, leaf FROM ledger_leaves WHERE kind = 'approval'
+             AND instr(CAST(leaf AS TEXT), '\"approver\":\"bob\"') > 0
+             AND instr(CAST(leaf AS TEXT), ?1) > 0",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let forged = String::from_utf8(leaf)
+        .unwrap()
+        .replace("\"approver\":\"bob\"", "\"approver\":\"dana\"")
+        .into_bytes();
+    let hash = warden_ledger::leaf_hash(&forged);
+    db.execute(
+        "INSERT INTO ledger_leaves (idx, leaf, leaf_hash, time_ms, kind, principal, session,
+                                    tool, decision)
+         SELECT (SELECT MAX(idx) + 1 FROM ledger_leaves), ?1, ?2, time_ms, kind, principal,
+                session, tool, decision
+         FROM ledger_leaves WHERE idx = ?3",
+        rusqlite::params![forged, hash.as_bytes().as_slice(), real],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO ledger_sealed (idx, sealed)
+         SELECT (SELECT MAX(idx) FROM ledger_leaves), sealed FROM ledger_sealed WHERE idx = ?1",
+        [real],
+    )
+    .unwrap();
+    sql(
+        &lab,
+        "UPDATE pending SET status = 'approved', body = json_set(body, '$.status', 'approved')
+         WHERE id = ?1",
+        &id,
+    );
+
+    // Fail closed: an error, not a result.
+    let err = agent.call("idp.disable_account", args).await.unwrap_err();
+    assert!(err.to_string().contains("not forwarded"), "{err}");
+    assert!(!disabled(&lab, "carol.diaz"));
+    assert_eq!(lab.received("idp").len(), 0);
+    drop(warden);
+    let (ok, out, err) = lab.cli(&["audit", "verify"]);
+    assert!(!ok, "{out}{err}");
+    assert!(
+        out.contains("it has no MAC and no checkpoint covers it"),
+        "{out}{err}"
+    );
+}
+
 /// An approved call whose budget ran out in the meantime is refused — and the approval is not
 /// spent: the request stays approved and the ledger does not say it ran.
 #[tokio::test]
@@ -183,6 +250,7 @@ fn open_gate(lab: &Lab) -> (warden_policy::Config, Arc<dyn Store>, warden_store:
             origin: config.ledger.origin.clone(),
             checkpoint_interval: config.ledger.checkpoint_interval,
             defer_within: warden_store::DEFER_WITHIN,
+            witnesses: Vec::new(),
         },
     )
     .unwrap();

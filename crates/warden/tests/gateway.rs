@@ -45,7 +45,10 @@ async fn an_unlisted_tool_is_invisible_and_unknown() {
     let warden = lab.serve();
     let client = warden.client(RESPONDER).await;
     let names = client.tool_names().await;
-    assert!(names.contains(&"edr.isolate_host".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"edr__isolate_host".to_string()),
+        "{names:?}"
+    );
     assert!(!names.iter().any(|n| n.contains("list_hosts")), "{names:?}");
     for tool in [
         "edr.list_hosts",
@@ -60,6 +63,22 @@ async fn an_unlisted_tool_is_invisible_and_unknown() {
         assert!(err.to_string().contains("unknown tool"), "{tool}: {err}");
     }
     assert!(lab.received("edr").is_empty(), "nothing reached the EDR");
+    // Every name the agent tried is on the record, a name that is not even `server.tool` too:
+    // probing leaves a trace whatever the agent sends.
+    let tried: Vec<String> = lab
+        .events("decision")
+        .into_iter()
+        .filter(|e| e["rule"] == "unknown-tool" && e["decision"] == "deny")
+        .map(|e| e["tool"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for tool in [
+        "edr.list_hosts",
+        "edr.format_disk",
+        "nowhere.tool",
+        "no_namespace",
+    ] {
+        assert!(tried.iter().any(|t| t == tool), "{tool}: {tried:?}");
+    }
 }
 
 #[tokio::test]
@@ -138,7 +157,7 @@ async fn a_changed_tool_description_withholds_the_tool_until_re_pinned() {
         client
             .tool_names()
             .await
-            .contains(&"edr.get_host".to_string())
+            .contains(&"edr__get_host".to_string())
     );
 
     // The upstream changes its description (a "rug pull").
@@ -148,9 +167,9 @@ async fn a_changed_tool_description_withholds_the_tool_until_re_pinned() {
     )
     .unwrap();
     let names = client.tool_names().await;
-    assert!(!names.contains(&"edr.get_host".to_string()), "{names:?}");
+    assert!(!names.contains(&"edr__get_host".to_string()), "{names:?}");
     assert!(
-        names.contains(&"edr.list_hosts".to_string()),
+        names.contains(&"edr__list_hosts".to_string()),
         "other tools stay"
     );
     let err = client
@@ -168,7 +187,7 @@ async fn a_changed_tool_description_withholds_the_tool_until_re_pinned() {
         client
             .tool_names()
             .await
-            .contains(&"edr.get_host".to_string())
+            .contains(&"edr__get_host".to_string())
     );
 }
 
@@ -467,4 +486,280 @@ async fn concurrent_calls_cannot_all_decide_on_the_same_budget_count() {
         .filter(|d| d["rule"] == "bulk-comments-need-approval")
         .count();
     assert_eq!(held, 11);
+}
+
+/// A web page the agent's user happens to open (or one reached by DNS rebinding) posts to
+/// warden from the browser: it carries that page's `Origin`. Only origins the config lists
+/// may call `/mcp`; agents that are not browsers send no `Origin` and are unaffected.
+#[tokio::test]
+async fn a_request_from_a_foreign_browser_origin_is_refused_before_anything_runs() {
+    let lab = Lab::with_config(|c| {
+        c.replace(
+            "[gateway]",
+            "[gateway]\nallowed_origins = [\"https://console.northwind.example\"]",
+        )
+    });
+    let warden = lab.serve();
+    let http = reqwest::Client::new();
+    let sessionless_read = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "siem.get_alert", "arguments": {"alert_id": "ALR-2001"},
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "page", "version": "1"}}});
+    let post = |origin: Option<&str>, body: &serde_json::Value| {
+        let mut req = http
+            .post(&warden.url)
+            .header("authorization", format!("Bearer {RESPONDER}"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .json(body);
+        if body["method"] == "tools/call" {
+            req = req
+                .header("mcp-protocol-version", "2026-07-28")
+                .header("mcp-method", "tools/call")
+                .header("mcp-name", "siem.get_alert");
+        }
+        if let Some(origin) = origin {
+            req = req.header("origin", origin);
+        }
+        req.send()
+    };
+    for origin in [
+        "http://evil.example",
+        "null",
+        "https://console.northwind.example.evil.example",
+        "http://console.northwind.example",
+        "http://127.0.0.1:8700",
+    ] {
+        for body in [&sessionless_read, &initialize] {
+            let resp = post(Some(origin), body).await.unwrap();
+            assert_eq!(resp.status(), 403, "{origin} {}", body["method"]);
+        }
+    }
+    assert!(
+        lab.received("siem").is_empty(),
+        "no refused request reached the SIEM"
+    );
+    // The listed origin, and a client that sends no Origin at all, are served.
+    for origin in [Some("https://console.northwind.example"), None] {
+        let resp = post(origin, &sessionless_read).await.unwrap();
+        assert_eq!(resp.status(), 200, "{origin:?}");
+        let body = resp.text().await.unwrap();
+        assert!(body.contains("ALR-2001"), "{origin:?}: {body}");
+    }
+    assert_eq!(lab.received("siem").len(), 2);
+}
+
+#[test]
+fn an_allowed_origin_that_could_never_match_is_a_config_error() {
+    for bad in [
+        "evil.example",
+        "https://ok.example/path",
+        "ftp://x.example",
+        " ",
+    ] {
+        let lab = Lab::with_config(|c| {
+            c.replace(
+                "[gateway]",
+                &format!("[gateway]\nallowed_origins = [{bad:?}]"),
+            )
+        });
+        let (ok, _, err) = lab.cli(&["policy", "check"]);
+        assert!(!ok, "{bad:?} was accepted");
+        assert!(err.contains("allowed_origins"), "{bad:?}: {err}");
+    }
+}
+
+/// Least privilege in what an agent can see: `tools/list` shows an agent only the tools some
+/// rule or grant could let it call (or hold for a human), and a call to any other is answered
+/// exactly as a call to a tool that does not exist, while the record keeps the denial.
+#[tokio::test]
+async fn each_agent_sees_only_the_tools_a_rule_could_let_it_call() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let triage = warden.client(TRIAGE).await;
+    let responder = warden.client(RESPONDER).await;
+    let seen = triage.tool_names().await;
+    let responder_seen = responder.tool_names().await;
+    // Reads are every agent's; containment and account changes are the responder's only.
+    for read in [
+        "siem__get_alert",
+        "siem__search_logs",
+        "tickets__get_incident",
+    ] {
+        assert!(seen.iter().any(|t| t == read), "{read}: {seen:?}");
+    }
+    for hidden in [
+        "edr__isolate_host",
+        "edr__release_host",
+        "idp__disable_account",
+        "tickets__close_incident",
+    ] {
+        assert!(!seen.iter().any(|t| t == hidden), "{hidden}: {seen:?}");
+        assert!(
+            responder_seen.iter().any(|t| t == hidden),
+            "{hidden}: {responder_seen:?}"
+        );
+    }
+    // A grant is a rule too: triage may ask to re-enable accounts (with approval).
+    assert!(seen.iter().any(|t| t == "idp__enable_account"), "{seen:?}");
+    assert!(seen.len() < responder_seen.len());
+
+    // Calling a hidden tool: the same answer as a tool that does not exist.
+    let hidden = triage
+        .call(
+            "edr.isolate_host",
+            json!({"host": "ws-042", "incident": "INC-1042"}),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    let missing = triage
+        .call("edr.format_disk", json!({"host": "ws-042"}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        hidden.replace("edr.isolate_host", "X"),
+        missing.replace("edr.format_disk", "X")
+    );
+    assert!(lab.received("edr").is_empty(), "nothing reached the EDR");
+    let probe = lab
+        .events("decision")
+        .into_iter()
+        .find(|e| e["tool"] == "edr.isolate_host")
+        .expect("the probe is recorded");
+    // Recorded as what it is: a denial by the rule that decided it.
+    assert_eq!(probe["decision"], "deny", "{probe}");
+    assert_eq!(probe["rule"], "default-deny", "{probe}");
+    assert_eq!(probe["principal"], "triage");
+}
+
+/// Tool names every model API accepts: the names an agent sees match the Anthropic Messages
+/// API's and OpenAI's pattern, a call by that name (or by the qualified name policies use)
+/// reaches the tool, and the record names the tool as policies do.
+#[tokio::test]
+async fn tool_names_on_the_wire_are_valid_for_model_apis() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let client = warden.client(RESPONDER).await;
+    let names = client.tool_names().await;
+    assert!(names.len() > 10, "{names:?}");
+    for name in &names {
+        assert!(
+            !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+            "`{name}` is not a valid tool name for model APIs"
+        );
+    }
+    assert!(names.contains(&"siem__get_alert".to_string()), "{names:?}");
+    for name in ["siem__get_alert", "siem.get_alert"] {
+        let r = client
+            .call(name, json!({"alert_id": "ALR-2001"}))
+            .await
+            .unwrap();
+        assert_ne!(r.is_error, Some(true), "{name}: {}", text(&r));
+    }
+    let reads = lab
+        .events("decision")
+        .into_iter()
+        .filter(|e| e["tool"] == "siem.get_alert" && e["decision"] == "allow")
+        .count();
+    assert_eq!(reads, 2);
+    // A name that is neither form is unknown, answered with the name as the agent sent it.
+    let err = client
+        .call("siem__get_alert_x", json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("unknown tool `siem__get_alert_x`"),
+        "{err}"
+    );
+}
+
+/// Two tools that would get the same name stop the configuration, as does a template that
+/// does not name the tool.
+#[test]
+fn tool_names_that_would_collide_are_refused_at_load() {
+    let second_siem = "\n[servers.siem2]\nurl = \"http://127.0.0.1:1/mcp\"\n\n\
+        [servers.siem2.tools.get_alert]\neffect = \"read\"\nreversible = true\nstakes = \"low\"\n\
+        category = \"triage\"\nargs = { alert_id = \"string\" }\n";
+    let lab = Lab::with_config(|c| {
+        c.replace("[gateway]\n", "[gateway]\ntool_names = \"{tool}\"\n") + second_siem
+    });
+    let (ok, out, err) = lab.cli(&["policy", "check"]);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("`siem.get_alert` and `siem2.get_alert` would both be called `get_alert`")
+            || err.contains(
+                "`siem2.get_alert` and `siem.get_alert` would both be called `get_alert`"
+            ),
+        "{err}"
+    );
+    let lab =
+        Lab::with_config(|c| c.replace("[gateway]\n", "[gateway]\ntool_names = \"{server}\"\n"));
+    let (ok, _, err) = lab.cli(&["policy", "check"]);
+    assert!(!ok && err.contains("must contain `{tool}`"), "{err}");
+    let lab = Lab::with_config(|c| {
+        c.replace(
+            "[gateway]\n",
+            &format!(
+                "[gateway]\ntool_names = \"{}_{{server}}_{{tool}}\"\n",
+                "x".repeat(50)
+            ),
+        )
+    });
+    let (ok, _, err) = lab.cli(&["policy", "check"]);
+    assert!(
+        !ok && err.contains("longer than the 64 characters"),
+        "{err}"
+    );
+}
+
+/// A halt must not tell an agent which tools exist: while the agent is halted, a tool hidden
+/// from it gets the same answer as a tool that does not exist, and only the tools it is shown
+/// answer "halted".
+#[tokio::test]
+async fn a_halt_does_not_reveal_tools_hidden_from_the_agent() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let (ok, out, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "halt", "--agent", "triage", "--reason", "drill", "--as", "dana",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let triage = warden.client(TRIAGE).await;
+    let hidden = triage
+        .call(
+            "edr__isolate_host",
+            json!({"host": "ws-042", "incident": "INC-1042"}),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    let missing = triage
+        .call("edr__format_disk", json!({"host": "ws-042"}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        hidden.replace("edr__isolate_host", "X"),
+        missing.replace("edr__format_disk", "X")
+    );
+    let shown = triage
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert!(
+        text(&shown).contains("halted by warden"),
+        "{}",
+        text(&shown)
+    );
 }

@@ -112,6 +112,51 @@ async fn calls_through_serve_verify_and_each_kind_of_tampering_is_named() {
             "checkpoint at position",
         ),
         (
+            "a forged row inserted after the last checkpoint (a replayed leaf, no MAC)",
+            format!(
+                "INSERT INTO ledger_leaves (idx, leaf, leaf_hash, time_ms, kind, principal,
+                                            session, tool, decision)
+                 SELECT {size}, leaf, leaf_hash, time_ms, kind, principal, session, tool, decision
+                 FROM ledger_leaves WHERE idx = 3"
+            ),
+            "it has no MAC and no checkpoint covers it",
+        ),
+        (
+            "a forged row with a MAC copied from a real one",
+            format!(
+                "INSERT INTO ledger_leaves (idx, leaf, leaf_hash, time_ms, kind, principal,
+                                            session, tool, decision, leaf_mac)
+                 SELECT {size}, leaf, leaf_hash, time_ms, kind, principal, session, tool,
+                        decision, leaf_mac
+                 FROM ledger_leaves WHERE idx = 3"
+            ),
+            "its MAC is wrong",
+        ),
+        (
+            "a denial's decision column rewritten",
+            "UPDATE ledger_leaves SET decision = 'allow' WHERE decision = 'deny'".into(),
+            "index columns (decision) do not match the leaf",
+        ),
+        (
+            "a decision's kind column rewritten",
+            "UPDATE ledger_leaves SET kind = 'outcome'
+             WHERE idx = (SELECT MIN(idx) FROM ledger_leaves WHERE kind = 'decision')"
+                .into(),
+            "index columns (kind) do not match the leaf",
+        ),
+        (
+            "a session column rewritten",
+            "UPDATE ledger_leaves SET session = 'elsewhere'
+             WHERE idx = (SELECT MIN(idx) FROM ledger_leaves WHERE session IS NOT NULL)"
+                .into(),
+            "index columns (session) do not match the leaf",
+        ),
+        (
+            "sealed arguments deleted without a redaction",
+            "DELETE FROM ledger_sealed WHERE idx = (SELECT MIN(idx) FROM ledger_sealed)".into(),
+            "no redaction event names it",
+        ),
+        (
             "altered sealed arguments",
             "UPDATE ledger_sealed SET sealed = (SELECT sealed FROM ledger_sealed ORDER BY idx DESC LIMIT 1)
              WHERE idx = (SELECT MIN(idx) FROM ledger_sealed)".into(),
@@ -129,6 +174,21 @@ async fn calls_through_serve_verify_and_each_kind_of_tampering_is_named() {
             "{what}: expected `{expected}` in:\n{out}"
         );
     }
+
+    // warden refuses to start, or sign anything, on a row that no key holder appended.
+    restore(&lab, &pristine);
+    tamper(
+        &lab,
+        &format!(
+            "INSERT INTO ledger_leaves (idx, leaf, leaf_hash, time_ms, kind, principal, session,
+                                        tool, decision)
+             SELECT {size}, leaf, leaf_hash, time_ms, kind, principal, session, tool, decision
+             FROM ledger_leaves WHERE idx = 3"
+        ),
+    );
+    let (ok, _, err) = lab.cli(&["tools", "list"]);
+    assert!(!ok);
+    assert!(err.contains("forged leaf"), "{err}");
 
     // warden itself refuses to start on a ledger that disagrees with its checkpoint.
     restore(&lab, &pristine);
@@ -247,7 +307,7 @@ async fn redaction_removes_the_content_and_every_proof_still_verifies() {
         "dpo@northwind.example",
     ];
     let (ok, _, err) = lab.cli(&redact);
-    assert!(!ok && err.contains("wrong approver or token"), "{err}");
+    assert!(!ok && err.contains("no approver token"), "{err}");
     let (ok, _, err) = lab.cli_as("lab-bob-token", &redact);
     assert!(!ok && err.contains("wrong approver or token"), "{err}");
     assert_eq!(
@@ -414,4 +474,94 @@ async fn a_killed_warden_loses_no_answered_decision() {
             .collect();
     let lost: Vec<_> = answered.difference(&recorded).collect();
     assert!(lost.is_empty(), "answered but not in the ledger: {lost:?}");
+}
+
+/// The newest leaves deleted together with the checkpoints that cover them: what is left is a
+/// shorter log that verifies on its own (as the old verify said), but the checkpoints warden
+/// published to its file witness still name the larger tree.
+#[tokio::test]
+async fn a_tail_removed_with_its_checkpoints_is_caught_by_the_published_checkpoints() {
+    let lab = Lab::with_config(|c| {
+        c.replace(
+            "checkpoint_interval_secs = 10",
+            "checkpoint_interval_secs = 1\nwitness = [{ file = \"state/published.jsonl\" }]",
+        )
+    });
+    let size = some_calls(&lab).await;
+    let published = lab.dir.path().join("state/published.jsonl");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&published)
+        .unwrap_or_default()
+        .contains(&format!("\"size\":{size},"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "checkpoint {size} was not published"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (ok, out) = verify(&lab);
+    assert!(ok, "{out}");
+    assert!(out.contains("published checkpoints agree"), "{out}");
+
+    let cut = size - 3;
+    tamper(
+        &lab,
+        &format!(
+            "DELETE FROM ledger_leaves WHERE idx >= {cut};
+             DELETE FROM ledger_sealed WHERE idx >= {cut};
+             DELETE FROM ledger_checkpoints WHERE size > {cut};"
+        ),
+    );
+    // Against nothing published, the shorter log passes.
+    let nothing = lab.dir.path().join("nothing.jsonl");
+    std::fs::write(&nothing, "").unwrap();
+    let (ok, out, err) = lab.cli(&["audit", "verify", "--published", nothing.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    // Against what was published, it fails: by default (the configured file) and by path.
+    let (ok, out) = verify(&lab);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "FAILED: published checkpoint {size}: the store holds only {cut} leaves"
+        )),
+        "{out}"
+    );
+    let (ok, out, _) = lab.cli(&[
+        "audit",
+        "verify",
+        "--published",
+        published.to_str().unwrap(),
+    ]);
+    assert!(!ok && out.contains("its tail was removed"), "{out}");
+}
+
+/// A leaf whose bytes were rewritten in place: `audit show` marks it (and the column that no
+/// longer matches), so a reader does not take it for the record.
+#[tokio::test]
+async fn show_marks_a_leaf_whose_bytes_do_not_match_its_hash() {
+    let lab = lab();
+    some_calls(&lab).await;
+    let denial = &show(&lab, &["--decision", "deny"])[0];
+    let index = denial["index"].as_u64().unwrap();
+    assert!(denial.get("hash_mismatch").is_none(), "{denial}");
+    tamper(
+        &lab,
+        &format!(
+            "UPDATE ledger_leaves
+             SET leaf = CAST(replace(CAST(leaf AS TEXT), '\"decision\":\"deny\"',
+                                     '\"decision\":\"allow\"') AS BLOB)
+             WHERE idx = {index}"
+        ),
+    );
+    let all = show(&lab, &[]);
+    let shown = all.iter().find(|e| e["index"] == index).unwrap();
+    assert_eq!(shown["decision"], "allow", "{shown}");
+    assert_eq!(shown["hash_mismatch"], true, "{shown}");
+    assert_eq!(shown["column_mismatch"], json!(["decision"]), "{shown}");
+    let others = all
+        .iter()
+        .filter(|e| e.get("hash_mismatch").is_some())
+        .count();
+    assert_eq!(others, 1, "only the rewritten leaf is marked");
 }

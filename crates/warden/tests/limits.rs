@@ -170,7 +170,7 @@ async fn half_sent_requests_neither_hold_connections_nor_starve_health_and_agent
     })
     .await
     .expect("an agent must be served during the attack");
-    assert!(names.contains(&"edr.get_host".to_string()), "{names:?}");
+    assert!(names.contains(&"edr__get_host".to_string()), "{names:?}");
 
     // The console's login page too.
     let r = tokio::time::timeout(

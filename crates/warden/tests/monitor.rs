@@ -30,7 +30,7 @@ fn monitor_findings(lab: &Lab) -> Vec<Value> {
 }
 
 fn halts(lab: &Lab) -> String {
-    let (ok, out, err) = lab.cli(&["halt", "list"]);
+    let (ok, out, err) = lab.cli(&["halt", "list", "--json"]);
     assert!(ok, "{err}");
     out
 }
@@ -63,12 +63,14 @@ async fn a_denial_burst_halts_the_session_and_only_that_session() {
     let lab = Lab::new();
     let warden = lab.serve();
     let agent = warden.client(TRIAGE).await;
+    // Triage is not shown the EDR's isolation: each try is refused as an unknown tool, and
+    // recorded and counted as the denial it is.
     for _ in 0..5 {
-        let r = agent
+        let err = agent
             .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
             .await
-            .unwrap();
-        assert!(text(&r).contains("denied by warden"), "{}", text(&r));
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown tool"), "{err}");
     }
     let before = lab.received("siem").len();
     let r = agent
@@ -141,7 +143,7 @@ async fn a_tainted_session_attempting_a_high_stakes_action_is_halted() {
     let f = monitor_findings(&lab);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0]["detail"]["trigger"], "tainted_high_stakes");
-    let (ok, out, _) = lab.cli(&["approvals", "show", &id]);
+    let (ok, out, _) = lab.cli(&["approvals", "show", &id, "--json"]);
     assert!(ok);
     assert!(out.contains("\"status\": \"expired\""), "{out}");
 }
@@ -192,7 +194,7 @@ async fn a_halt_from_the_cli_stops_a_running_warden_and_survives_a_restart() {
     let (ok, out, err) = as_approver(&lab, "lab-dana-token", &halt);
     assert!(ok, "{out}{err}");
     assert!(halts(&lab).contains("agent:responder"));
-    let (_, out, _) = lab.cli(&["approvals", "show", &id]);
+    let (_, out, _) = lab.cli(&["approvals", "show", &id, "--json"]);
     assert!(out.contains("\"status\": \"expired\""), "{out}");
     let expired = events(&lab, "approval")
         .into_iter()

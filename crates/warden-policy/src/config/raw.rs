@@ -10,7 +10,8 @@
 //! `[servers.*]` and of `[inventory]`). A table is spanned where a problem belongs to it as a
 //! whole (a missing key, a bad id); a field, where the problem is its value.
 
-use super::resolved::{BudgetScope, MonitorSettings, ResultMode, ScreenSettings};
+use super::resolved::{BudgetScope, MonitorSettings, ResultMode, ScreenSettings, UpstreamProtocol};
+use super::secret::RawSecret;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
@@ -32,6 +33,9 @@ pub struct RawConfig {
     pub owners: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     pub agents: BTreeMap<String, Spanned<RawAgent>>,
+    /// Agents authenticated with OAuth 2.1 access tokens (JWTs) from the team's identity
+    /// provider, beside static tokens.
+    pub oauth: Option<Spanned<RawOAuth>>,
     pub stdio: Option<RawStdio>,
     #[serde(default)]
     pub servers: BTreeMap<String, Spanned<RawServer>>,
@@ -55,6 +59,47 @@ pub struct RawConfig {
     /// Where the team's entities come from while warden runs (`[policy] entities` is the
     /// baseline until the first successful refresh).
     pub inventory: Option<Spanned<RawInventory>>,
+    /// Prometheus metrics on an address of their own; absent: none are served.
+    pub metrics: Option<Spanned<RawMetrics>>,
+    /// Claude Code's own tools (`claude.bash`, `claude.write`…), decided through its hooks.
+    pub claude_code: Option<Spanned<RawClaudeCode>>,
+}
+
+/// `[metrics]`: where Prometheus scrapes warden.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    /// `host:port` of the metrics listener, apart from the agents' and approvers' address.
+    pub listen: Spanned<String>,
+    /// SHA-256 of the bearer token a scraper must send (`warden hash token`); absent: none.
+    pub token_sha256: Option<Spanned<String>>,
+}
+
+/// `[claude_code]`: the built-in tool catalog is in force, and how its calls are answered.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawClaudeCode {
+    /// The built-in tools' category (default `claude-code`); it needs an owner.
+    pub category: Option<Spanned<String>>,
+    /// Folders a Bash command may write under without `writes_outside` (normalised absolute).
+    #[serde(default)]
+    pub write_roots: Vec<Spanned<String>>,
+    /// A held call's answer: `deny` naming the request (default), or `danger-ask-local-user`,
+    /// which lets whoever sits at Claude Code's prompt answer instead of warden's approvers.
+    pub on_hold: Option<Spanned<String>>,
+    /// Labels replacing a built-in tool's, by warden's tool name (`bash`, `web_fetch`…).
+    #[serde(default)]
+    pub tools: BTreeMap<String, Spanned<RawBuiltinLabels>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuiltinLabels {
+    pub effect: Option<Effect>,
+    pub reversible: Option<bool>,
+    pub stakes: Option<Stakes>,
+    pub category: Option<Spanned<String>>,
+    pub owner: Option<Spanned<String>>,
 }
 
 /// `[floor]`: what warden enforces under every policy.
@@ -164,6 +209,9 @@ pub struct RawApprover {
 #[serde(deny_unknown_fields)]
 pub struct RawGateway {
     pub listen: Option<Spanned<String>>,
+    /// How tools are named to agents: a template with `{server}` and `{tool}` (default
+    /// `{server}__{tool}`, valid for every model API).
+    pub tool_names: Option<Spanned<String>>,
     pub max_request_bytes: Option<usize>,
     pub max_result_bytes: Option<usize>,
     pub upstream_timeout_secs: Option<u64>,
@@ -171,6 +219,10 @@ pub struct RawGateway {
     /// Extra `Host` header values to accept besides loopback (DNS-rebinding protection).
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    /// Browser origins (`scheme://host[:port]`) allowed to call `/mcp`; a request with any
+    /// other `Origin` header is refused (DNS-rebinding and cross-site protection).
+    #[serde(default)]
+    pub allowed_origins: Vec<Spanned<String>>,
     /// Seconds a connection has to send a complete request head (default 10).
     pub header_timeout_secs: Option<Spanned<u64>>,
     /// Seconds a request has to send its whole body once its head is in (default 30).
@@ -206,6 +258,20 @@ pub struct RawLedger {
     pub origin: Option<Spanned<String>>,
     /// Seconds between checkpoints (only when the log grew); default 10.
     pub checkpoint_interval_secs: Option<Spanned<u64>>,
+    /// Where each signed checkpoint is published, so a removed tail can be caught by
+    /// comparing the store with what was published.
+    #[serde(default)]
+    pub witness: Vec<Spanned<RawWitness>>,
+}
+
+/// One place checkpoints are published: exactly one of `file` and `command`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWitness {
+    /// A file each signed checkpoint is appended to (one JSON line each).
+    pub file: Option<String>,
+    /// A program (and its arguments) given each signed checkpoint on its standard input.
+    pub command: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -228,6 +294,39 @@ pub struct RawAgent {
     pub token_sha256: Option<Spanned<String>>,
     /// Name of an environment variable holding the bearer token itself.
     pub token_env: Option<Spanned<String>>,
+    /// The value of `[oauth] principal_claim` in access tokens that authenticate this agent.
+    pub oauth_subject: Option<Spanned<String>>,
+}
+
+/// `[oauth]`: warden as an OAuth 2.1 protected resource (RFC 9728) for its agents.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOAuth {
+    /// The authorization server's issuer identifier; a token's `iss` must equal it.
+    pub issuer: Spanned<String>,
+    /// A token's `aud` must contain this (warden's resource identifier at the IdP).
+    pub audience: Spanned<String>,
+    /// This resource's URL as agents reach it (RFC 9728 `resource`); default: `audience`.
+    pub resource: Option<Spanned<String>>,
+    /// Authorization servers named in the metadata; default: the issuer.
+    #[serde(default)]
+    pub authorization_servers: Vec<Spanned<String>>,
+    /// Where the issuer's signing keys are published (JWKS), fetched and cached.
+    pub jwks_url: Option<Spanned<String>>,
+    /// Or: a JWKS file, read at start.
+    pub jwks_file: Option<Spanned<String>>,
+    /// The claim that names the agent (default `sub`).
+    pub principal_claim: Option<Spanned<String>>,
+    /// Scopes every token must carry (in `scope` or `scp`).
+    #[serde(default)]
+    pub scopes: Vec<Spanned<String>>,
+    /// Signature algorithms accepted (default: every asymmetric one warden knows).
+    #[serde(default)]
+    pub algorithms: Vec<Spanned<String>>,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds (default 60).
+    pub leeway_secs: Option<Spanned<u64>>,
+    /// Seconds between fetches of `jwks_url` (default 300).
+    pub jwks_refresh_secs: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,9 +341,17 @@ pub struct RawServer {
     pub command: Option<String>,
     #[serde(default)]
     pub args: Vec<String>,
+    /// The stdio server's environment: each value written here, or `{ env = "VAR" }` /
+    /// `{ file = "path" }` to keep secrets out of the file.
     #[serde(default)]
-    pub env: BTreeMap<String, String>,
+    pub env: BTreeMap<String, RawSecret>,
     pub url: Option<Spanned<String>>,
+    /// HTTP headers sent to an HTTP server, each value as `env` takes it
+    /// (`Authorization = { env = "SPLUNK_TOKEN", prefix = "Bearer " }`).
+    pub headers: Option<Spanned<BTreeMap<String, RawSecret>>>,
+    /// How warden opens its MCP connection to this server (default: `auto` over HTTP,
+    /// `initialize` over stdio).
+    pub protocol: Option<UpstreamProtocol>,
     #[serde(default)]
     pub tools: BTreeMap<String, Spanned<RawTool>>,
 }

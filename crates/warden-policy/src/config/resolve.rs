@@ -7,16 +7,20 @@
 mod approvals;
 mod grants;
 mod inventory;
+mod metrics;
+mod oauth;
 mod review;
+mod wire_names;
 
-use super::raw::{RawConfig, RawFloor, RawLedger, RawStore};
+use super::raw::{RawConfig, RawFloor, RawLedger, RawStore, RawWitness};
 use super::resolved::{
     AgentSpec, ArgSpec, Budget, BudgetScope, Config, ConnectionLimits, DEFAULT_BODY_TIMEOUT_SECS,
     DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS_PER_AGENT, DEFAULT_PG_POOL_SIZE,
     DEFAULT_WRITE_BUDGET, GatewaySettings, Grant, LedgerConfig, PostgresLocation, ServerSpec,
-    StoreLocation, ToolSpec, Transport, default_budget_id,
+    StoreLocation, ToolSpec, Transport, UpstreamProtocol, WitnessConfig, default_budget_id,
 };
+use super::secret::{RawSecret, RawSecretFrom, SecretSource};
 use super::{ConfigError, ConfigErrors, line_of};
 use crate::engine::{ArgType, Engine, EngineSources};
 use sha2::{Digest, Sha256};
@@ -169,6 +173,82 @@ impl Resolver<'_> {
         }
     }
 
+    /// `[gateway] allowed_origins`: each an origin as a browser sends it, `scheme://host` with
+    /// an optional `:port` (`*` for any port), or `null`. A path, a missing scheme or a blank
+    /// entry would never match an `Origin` header, so it is an error rather than a dead rule.
+    fn origins(&mut self, raw: Vec<Spanned<String>>) -> Vec<String> {
+        let mut origins = Vec::with_capacity(raw.len());
+        for entry in raw {
+            let span = entry.span();
+            let origin = entry.into_inner();
+            let well_formed = origin == "null"
+                || origin.split_once("://").is_some_and(|(scheme, authority)| {
+                    matches!(scheme, "http" | "https")
+                        && !authority.is_empty()
+                        && !authority.contains(['/', '?', '#', '@'])
+                        && !authority.chars().any(char::is_whitespace)
+                });
+            if well_formed {
+                origins.push(origin);
+            } else {
+                self.error(
+                    span,
+                    "gateway.allowed_origins",
+                    format!(
+                        "`{origin}` is not an origin: write `https://host` or `http://host:port` \
+                         (no path), or `null`"
+                    ),
+                );
+            }
+        }
+        origins
+    }
+
+    /// A header value or environment entry: where it comes from, checked (exactly one of `env`
+    /// and `file`; a literal without control characters). The value itself is read when warden
+    /// connects ([`SecretSource::read`]).
+    fn secret(
+        &mut self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        raw: RawSecret,
+    ) -> Option<SecretSource> {
+        match raw {
+            RawSecret::Literal(v) => {
+                if v.chars().any(|c| c.is_control() && c != '\t') {
+                    self.error(
+                        span,
+                        key,
+                        "a value with a line break or a control character",
+                    );
+                    return None;
+                }
+                Some(SecretSource::Literal(v))
+            }
+            RawSecret::From(RawSecretFrom {
+                env: Some(var),
+                file: None,
+                prefix,
+            }) if !var.trim().is_empty() => Some(SecretSource::Env { var, prefix }),
+            RawSecret::From(RawSecretFrom {
+                env: None,
+                file: Some(file),
+                prefix,
+            }) if !file.trim().is_empty() => Some(SecretSource::File {
+                path: self.path(&file),
+                prefix,
+            }),
+            RawSecret::From(_) => {
+                self.error(
+                    span,
+                    key,
+                    "give exactly one of `env = \"VAR\"` or `file = \"path\"` (and an optional `prefix`)",
+                );
+                None
+            }
+        }
+    }
+
     fn path(&self, p: &str) -> PathBuf {
         let p = Path::new(p);
         if p.is_absolute() {
@@ -292,16 +372,36 @@ impl Resolver<'_> {
                 "the checkpoint interval must be at least one second",
             );
         }
+        let mut witnesses = Vec::new();
+        for witness in raw.witness {
+            let span = witness.span();
+            match witness.into_inner() {
+                RawWitness {
+                    file: Some(file),
+                    command: None,
+                } => witnesses.push(WitnessConfig::File(self.path(&file))),
+                RawWitness {
+                    file: None,
+                    command: Some(command),
+                } if !command.is_empty() => witnesses.push(WitnessConfig::Command(command)),
+                _ => self.error(
+                    span,
+                    "ledger.witness",
+                    "a witness is exactly one of `file` and `command` (a non-empty list)",
+                ),
+            }
+        }
         LedgerConfig {
             key_path,
             origin,
             checkpoint_interval: Duration::from_secs(secs.max(1)),
+            witnesses,
         }
     }
 
     fn resolve(
         mut self,
-        raw: RawConfig,
+        mut raw: RawConfig,
         path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigErrors> {
@@ -361,6 +461,7 @@ impl Resolver<'_> {
                 "an agent must be allowed at least one session",
             ),
             allowed_hosts: raw.gateway.allowed_hosts,
+            allowed_origins: self.origins(raw.gateway.allowed_origins),
         };
         let store = self.store(raw.store, env);
         let ledger = self.ledger(raw.ledger, &store);
@@ -382,6 +483,7 @@ impl Resolver<'_> {
             .collect();
 
         let mut agents = Vec::new();
+        let mut subjects: BTreeMap<String, String> = BTreeMap::new();
         for (id, agent) in &raw.agents {
             let key = format!("agents.{id}");
             let table = agent.span();
@@ -398,6 +500,7 @@ impl Resolver<'_> {
                     Ok(bytes) => <[u8; 32]>::try_from(bytes.as_slice()).ok(),
                     Err(_) => None,
                 }
+                .map(Some)
                 .or_else(|| {
                     self.error(
                         hex_digest.span(),
@@ -408,7 +511,7 @@ impl Resolver<'_> {
                 }),
                 (None, Some(var)) => match env(var.get_ref()) {
                     Some(token) if !token.is_empty() => {
-                        Some(Sha256::digest(token.as_bytes()).into())
+                        Some(Some(Sha256::digest(token.as_bytes()).into()))
                     }
                     _ => {
                         self.error(
@@ -422,22 +525,54 @@ impl Resolver<'_> {
                         None
                     }
                 },
-                _ => {
+                (None, None) => Some(None),
+                (Some(_), Some(_)) => {
                     self.error(
-                        table,
+                        table.clone(),
                         &key,
-                        "give exactly one of `token_sha256` or `token_env`",
+                        "give one of `token_sha256` or `token_env`, not both",
                     );
                     None
                 }
             };
-            if let Some(token_sha256) = digest {
-                agents.push(AgentSpec {
+            let subject = agent.oauth_subject.as_ref().and_then(|s| {
+                let text = s.get_ref().as_str();
+                if raw.oauth.is_none() {
+                    self.error(
+                        s.span(),
+                        &key,
+                        "`oauth_subject` needs an `[oauth]` section saying which tokens to trust",
+                    );
+                    None
+                } else if text.trim().is_empty() {
+                    self.error(s.span(), &key, "`oauth_subject` is empty");
+                    None
+                } else if let Some(other) = subjects.insert(text.to_string(), id.clone()) {
+                    self.error(
+                        s.span(),
+                        &key,
+                        format!("agents `{other}` and `{id}` have the same `oauth_subject`"),
+                    );
+                    None
+                } else {
+                    Some(text.to_string())
+                }
+            });
+            match digest {
+                Some(None) if agent.oauth_subject.is_none() => self.error(
+                    table,
+                    &key,
+                    "give `token_sha256`, `token_env` or `oauth_subject` so the agent can authenticate",
+                ),
+                Some(token_sha256) => agents.push(AgentSpec {
                     principal: Principal(id.clone()),
                     token_sha256,
-                });
+                    oauth_subject: subject,
+                }),
+                None => {}
             }
         }
+        let oauth = raw.oauth.as_ref().and_then(|o| self.oauth(o));
         let approvals = self.approvals(&raw.approvals, &raw.approvers, &raw.agents, &owners, env);
         let stdio_agent = raw.stdio.map(|s| {
             let (span, agent) = (s.agent.span(), s.agent.into_inner());
@@ -464,19 +599,37 @@ impl Resolver<'_> {
                     format!("server name `{name}` must be letters, digits, `_` or `-`"),
                 );
             }
+            let (headers_span, headers) = match server.headers {
+                Some(h) => (h.span(), h.into_inner()),
+                None => (table.clone(), BTreeMap::new()),
+            };
             let transport = match (server.command, server.url) {
                 (Some(command), None) => {
                     let dir = self.base.display().to_string();
                     let dir = if dir.is_empty() { ".".to_string() } else { dir };
                     let expand = |v: &String| v.replace("{config_dir}", &dir);
+                    if !headers.is_empty() {
+                        self.error(
+                            headers_span,
+                            &format!("{key}.headers"),
+                            "`headers` are for an HTTP server (`url`)",
+                        );
+                    }
+                    let mut env = BTreeMap::new();
+                    for (k, v) in server.env {
+                        let ekey = format!("{key}.env.{k}");
+                        if let Some(source) = self.secret(table.clone(), &ekey, v) {
+                            let source = match source {
+                                SecretSource::Literal(v) => SecretSource::Literal(expand(&v)),
+                                other => other,
+                            };
+                            env.insert(k, source);
+                        }
+                    }
                     Transport::Stdio {
                         command: expand(&command),
                         args: server.args.iter().map(expand).collect(),
-                        env: server
-                            .env
-                            .iter()
-                            .map(|(k, v)| (k.clone(), expand(v)))
-                            .collect(),
+                        env,
                     }
                 }
                 (None, Some(url)) => {
@@ -484,7 +637,36 @@ impl Resolver<'_> {
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
                         self.error(span, &key, format!("`{url}` is not an http(s) URL"));
                     }
-                    Transport::Http { url }
+                    if !server.env.is_empty() {
+                        self.error(
+                            table.clone(),
+                            &format!("{key}.env"),
+                            "`env` is for a stdio server (`command`); an HTTP server takes `headers`",
+                        );
+                    }
+                    let mut resolved = BTreeMap::new();
+                    for (name, v) in headers {
+                        let hkey = format!("{key}.headers.{name}");
+                        let token = !name.is_empty()
+                            && name.bytes().all(|b| {
+                                b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+                            });
+                        if !token {
+                            self.error(
+                                headers_span.clone(),
+                                &hkey,
+                                format!("`{name}` is not an HTTP header name"),
+                            );
+                            continue;
+                        }
+                        if let Some(source) = self.secret(headers_span.clone(), &hkey, v) {
+                            resolved.insert(name, source);
+                        }
+                    }
+                    Transport::Http {
+                        url,
+                        headers: resolved,
+                    }
                 }
                 _ => {
                     self.error(
@@ -552,6 +734,7 @@ impl Resolver<'_> {
                     qualified.clone(),
                     ToolSpec {
                         name: qualified,
+                        wire_name: String::new(),
                         labels: ToolLabels {
                             effect: tool.effect,
                             reversible: tool.reversible,
@@ -566,8 +749,19 @@ impl Resolver<'_> {
                     },
                 );
             }
-            servers.insert(name.clone(), ServerSpec { name, transport });
+            let protocol = server
+                .protocol
+                .unwrap_or_else(|| UpstreamProtocol::default_for(&transport));
+            servers.insert(
+                name.clone(),
+                ServerSpec {
+                    name,
+                    transport,
+                    protocol,
+                },
+            );
         }
+        let wire_names = self.wire_names(raw.gateway.tool_names.as_ref(), &mut tools);
 
         let mut budgets = Vec::new();
         // Each configured budget's id, with its key and where it is written.
@@ -623,6 +817,11 @@ impl Resolver<'_> {
                 default: false,
             });
         }
+
+        let claude_code = raw
+            .claude_code
+            .take()
+            .map(|c| self.claude_code(c, &raw.owners, &servers, &mut tools));
 
         self.default_write_budgets(&raw.floor, &tools, &declared, &mut budgets);
 
@@ -715,6 +914,10 @@ impl Resolver<'_> {
         };
         grants.extend(autonomy);
         let review = self.review(&raw.review, &owners);
+        let metrics = raw
+            .metrics
+            .as_ref()
+            .map(|m| self.metrics(m, gateway.listen));
         let inventory = raw.inventory.as_ref().and_then(|i| self.inventory(i));
         let agent_principals: Vec<Principal> = agents
             .iter()
@@ -772,9 +975,11 @@ impl Resolver<'_> {
                 ledger,
                 owners,
                 agents,
+                oauth,
                 stdio_agent,
                 servers,
                 tools,
+                wire_names,
                 budgets,
                 approvals,
                 monitor: raw.monitor.clone(),
@@ -783,6 +988,8 @@ impl Resolver<'_> {
                 engine,
                 shadow,
                 inventory,
+                metrics,
+                claude_code,
             }),
             _ => Err(ConfigErrors(self.errors)),
         }
@@ -790,6 +997,115 @@ impl Resolver<'_> {
 }
 
 impl Resolver<'_> {
+    /// `[claude_code]`: the built-in tools join the catalog under the server `claude`.
+    fn claude_code(
+        &mut self,
+        raw: Spanned<crate::config::RawClaudeCode>,
+        owners: &BTreeMap<String, Spanned<String>>,
+        servers: &BTreeMap<String, ServerSpec>,
+        tools: &mut BTreeMap<ToolName, ToolSpec>,
+    ) -> crate::config::ClaudeCodeSettings {
+        use crate::claude_code::{BUILTINS, DEFAULT_CATEGORY, LabelOverride, SERVER};
+        use crate::config::{ClaudeCodeSettings, OnHold};
+        let key = "claude_code";
+        let span = raw.span();
+        let raw = raw.into_inner();
+        if servers.contains_key(SERVER) {
+            self.error(
+                span.clone(),
+                key,
+                format!("`[servers.{SERVER}]` clashes with Claude Code's built-in tools, which are `{SERVER}.*`"),
+            );
+        }
+        let (category, category_span) = match raw.category {
+            Some(c) => (c.get_ref().clone(), c.span()),
+            None => (DEFAULT_CATEGORY.to_string(), span.clone()),
+        };
+        let check_category = |this: &mut Self, c: &str, at: Range<usize>| {
+            if !owners.contains_key(c) {
+                this.error(
+                    at.clone(),
+                    key,
+                    format!("category `{c}` has no owner: add it to [owners]"),
+                );
+            }
+            if !is_identifier(c) {
+                this.error(
+                    at,
+                    key,
+                    format!("category `{c}` must be letters, digits, `_` or `-`"),
+                );
+            }
+        };
+        check_category(self, &category, category_span);
+        let on_hold = match raw.on_hold {
+            None => OnHold::Deny,
+            Some(v) => match v.get_ref().as_str() {
+                "deny" => OnHold::Deny,
+                "danger-ask-local-user" => OnHold::DangerAskLocalUser,
+                other => {
+                    self.error(
+                        v.span(),
+                        key,
+                        format!("on_hold `{other}` must be `deny` or `danger-ask-local-user`"),
+                    );
+                    OnHold::Deny
+                }
+            },
+        };
+        let mut write_roots = Vec::new();
+        for r in raw.write_roots {
+            let text = r.get_ref();
+            match crate::argtypes::SafePath::parse(text, "/") {
+                Ok(p) if p.as_str() == text.as_str() => write_roots.push(p.to_string()),
+                _ => self.error(
+                    r.span(),
+                    key,
+                    format!("write root `{text}` must be a normalised absolute path"),
+                ),
+            }
+        }
+        let mut overrides = BTreeMap::new();
+        for (tool, labels) in raw.tools {
+            let at = labels.span();
+            let labels = labels.into_inner();
+            if !BUILTINS.iter().any(|b| b.tool == tool) {
+                self.error(
+                    at.clone(),
+                    key,
+                    format!(
+                        "`{tool}` is not one of Claude Code's built-in tools in warden's catalog"
+                    ),
+                );
+            }
+            if let Some(c) = &labels.category {
+                check_category(self, c.get_ref(), c.span());
+            }
+            overrides.insert(
+                tool,
+                LabelOverride {
+                    effect: labels.effect,
+                    reversible: labels.reversible,
+                    stakes: labels.stakes,
+                    category: labels.category.map(Spanned::into_inner),
+                    owner: labels.owner.map(Spanned::into_inner),
+                },
+            );
+        }
+        match crate::claude_code::specs(&category, &write_roots, &overrides) {
+            Ok(specs) => {
+                for spec in specs {
+                    tools.insert(spec.name.clone(), spec);
+                }
+            }
+            Err(e) => self.error(span, key, e),
+        }
+        ClaudeCodeSettings {
+            on_hold,
+            write_roots,
+        }
+    }
+
     /// Every write tool that no configured budget counts gets the floor's default budget, so a
     /// mass action stops at it whatever the policy permits.
     fn default_write_budgets(

@@ -5,6 +5,7 @@
 //! are compiled. The settings that need no resolution (the screen's thresholds, the monitor's
 //! triggers) are deserialised straight into their resolved type.
 
+use super::secret::SecretSource;
 use crate::engine::{ArgType, Engine};
 use crate::inventory::InventorySettings;
 use serde::Deserialize;
@@ -250,6 +251,9 @@ pub struct GatewaySettings {
     pub upstream_timeout: Duration,
     pub max_concurrent_calls: usize,
     pub allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call `/mcp`. A request that carries any other `Origin` is
+    /// refused with 403; agents that are not browsers send none.
+    pub allowed_origins: Vec<String>,
     /// The connection limits of the HTTP front: what a client without a token can hold.
     pub limits: ConnectionLimits,
     /// MCP sessions one agent may hold open at once; one more is refused. rmcp closes a session
@@ -299,6 +303,17 @@ pub struct LedgerConfig {
     /// The checkpoint origin, also the key's name.
     pub origin: String,
     pub checkpoint_interval: Duration,
+    /// Where each signed checkpoint is published.
+    pub witnesses: Vec<WitnessConfig>,
+}
+
+/// A place signed checkpoints are published, outside the store's reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WitnessConfig {
+    /// Appended, one JSON line (`{"size":…,"root":…,"note":…}`) per checkpoint.
+    File(PathBuf),
+    /// Run once per checkpoint with the signed note on its standard input.
+    Command(Vec<String>),
 }
 
 pub const DEFAULT_LEDGER_ORIGIN: &str = "warden.local/ledger";
@@ -340,17 +355,50 @@ pub enum Transport {
     Stdio {
         command: String,
         args: Vec<String>,
-        env: BTreeMap<String, String>,
+        /// Read when the server is started, so a secret never sits in the config.
+        env: BTreeMap<String, SecretSource>,
     },
     Http {
         url: String,
+        /// Sent with every request; values read when warden connects.
+        headers: BTreeMap<String, SecretSource>,
     },
+}
+
+/// How warden opens its MCP connection to an upstream: which protocol era it speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+pub enum UpstreamProtocol {
+    /// Ask `server/discover` first and speak the sessionless 2026-07-28 revision when the server
+    /// offers it; fall back to the `initialize` handshake when it answers as a legacy server.
+    #[serde(rename = "auto")]
+    Auto,
+    /// The `initialize` handshake only (revisions up to 2025-11-25). Right for a stdio server
+    /// that exits on any request before `initialize`.
+    #[serde(rename = "initialize")]
+    Initialize,
+    /// The sessionless 2026-07-28 revision only: a server that does not offer it fails to
+    /// connect.
+    #[serde(rename = "2026-07-28")]
+    Sessionless,
+}
+
+impl UpstreamProtocol {
+    /// What a server gets when its table names no `protocol`: a probe over HTTP, where a legacy
+    /// server answers it with an error; the handshake over stdio, where some legacy servers
+    /// exit on a request they do not know.
+    pub fn default_for(transport: &Transport) -> Self {
+        match transport {
+            Transport::Http { .. } => Self::Auto,
+            Transport::Stdio { .. } => Self::Initialize,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSpec {
     pub name: String,
     pub transport: Transport,
+    pub protocol: UpstreamProtocol,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -362,6 +410,8 @@ pub struct ArgSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolSpec {
     pub name: ToolName,
+    /// The name agents see and call it by (`[gateway] tool_names`).
+    pub wire_name: String,
     pub labels: ToolLabels,
     pub args: BTreeMap<String, ArgSpec>,
     pub pin: Option<String>,
@@ -504,15 +554,112 @@ impl ReviewSettings {
 #[derive(Clone)]
 pub struct AgentSpec {
     pub principal: Principal,
-    pub token_sha256: [u8; 32],
+    /// The SHA-256 of the agent's static bearer token, when it has one.
+    pub token_sha256: Option<[u8; 32]>,
+    /// The value of `[oauth] principal_claim` in the access tokens that authenticate it.
+    pub oauth_subject: Option<String>,
 }
 
 impl fmt::Debug for AgentSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AgentSpec")
             .field("principal", &self.principal)
-            .field("token_sha256", &"<redacted>")
+            .field("token_sha256", &self.token_sha256.map(|_| "<redacted>"))
+            .field("oauth_subject", &self.oauth_subject)
             .finish()
+    }
+}
+
+/// Where the issuer's signing keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksSource {
+    /// Fetched at start and every `jwks_refresh`, and again (at most once per refresh
+    /// interval's tenth) when a token names a key the cached set lacks.
+    Url(url::Url),
+    /// Read once at start.
+    File(PathBuf),
+}
+
+/// A JWT signature algorithm warden accepts. Only asymmetric ones exist here: with a shared
+/// secret, anyone who can check a token could mint one, and `none` is no signature at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JwtAlgorithm {
+    Rs256,
+    Rs384,
+    Rs512,
+    Ps256,
+    Ps384,
+    Ps512,
+    Es256,
+    Es384,
+    EdDsa,
+}
+
+impl JwtAlgorithm {
+    pub const ALL: [Self; 9] = [
+        Self::Rs256,
+        Self::Rs384,
+        Self::Rs512,
+        Self::Ps256,
+        Self::Ps384,
+        Self::Ps512,
+        Self::Es256,
+        Self::Es384,
+        Self::EdDsa,
+    ];
+
+    /// The JOSE name (`alg`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Rs384 => "RS384",
+            Self::Rs512 => "RS512",
+            Self::Ps256 => "PS256",
+            Self::Ps384 => "PS384",
+            Self::Ps512 => "PS512",
+            Self::Es256 => "ES256",
+            Self::Es384 => "ES384",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+/// `[oauth]`: agents that present a JWT access token from the team's identity provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthSettings {
+    pub issuer: String,
+    pub audience: String,
+    /// This protected resource's identifier (RFC 9728 `resource`).
+    pub resource: url::Url,
+    pub authorization_servers: Vec<String>,
+    pub jwks: JwksSource,
+    pub principal_claim: String,
+    pub required_scopes: Vec<String>,
+    pub algorithms: Vec<JwtAlgorithm>,
+    pub leeway: Duration,
+    pub jwks_refresh: Duration,
+}
+
+impl OAuthSettings {
+    /// Where the RFC 9728 metadata for `resource` is served: the well-known path inserted
+    /// between the host and the resource's path.
+    pub fn metadata_url(&self) -> String {
+        let mut origin = self.resource.clone();
+        origin.set_query(None);
+        origin.set_fragment(None);
+        let path = self.resource.path().trim_end_matches('/').to_string();
+        origin.set_path(&format!("/.well-known/oauth-protected-resource{path}"));
+        origin.to_string()
+    }
+
+    /// The metadata's path on warden itself.
+    pub fn metadata_path(&self) -> String {
+        let path = self.resource.path().trim_end_matches('/');
+        format!("/.well-known/oauth-protected-resource{path}")
     }
 }
 
@@ -526,9 +673,13 @@ pub struct Config {
     pub ledger: LedgerConfig,
     pub owners: BTreeMap<String, String>,
     pub agents: Vec<AgentSpec>,
+    /// Agents may also authenticate with JWT access tokens (`None`: static tokens only).
+    pub oauth: Option<OAuthSettings>,
     pub stdio_agent: Option<Principal>,
     pub servers: BTreeMap<String, ServerSpec>,
     pub tools: BTreeMap<ToolName, ToolSpec>,
+    /// Each tool's name on the wire, to the tool.
+    pub wire_names: BTreeMap<String, ToolName>,
     pub budgets: Vec<Budget>,
     pub approvals: ApprovalSettings,
     pub monitor: MonitorSettings,
@@ -540,9 +691,53 @@ pub struct Config {
     pub shadow: Option<Engine>,
     /// The live inventory's source and ages; `None`: the baseline entities are final.
     pub inventory: Option<InventorySettings>,
+    /// `[metrics]`: where Prometheus metrics are served; `None`: they are not.
+    pub metrics: Option<MetricsSettings>,
+    /// `[claude_code]`: Claude Code's built-in tools are in the catalog (as `claude.*`).
+    pub claude_code: Option<ClaudeCodeSettings>,
+}
+
+/// Where warden serves its Prometheus metrics, and the token a scraper must send.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsSettings {
+    pub listen: SocketAddr,
+    /// SHA-256 of the scraper's bearer token; `None`: the listener is open to whoever reaches
+    /// it (keep it on loopback or a private network).
+    pub token_sha256: Option<[u8; 32]>,
+}
+
+impl fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field("listen", &self.listen)
+            .field("token_sha256", &self.token_sha256.map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// How warden answers Claude Code's hooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaudeCodeSettings {
+    pub on_hold: OnHold,
+    pub write_roots: Vec<String>,
+}
+
+/// What a `PreToolUse` hook answers for a held call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnHold {
+    /// `deny`, naming the pending request: the agent retries after approval.
+    #[default]
+    Deny,
+    /// `ask`: Claude Code asks whoever is at its prompt; warden's approvers are bypassed for
+    /// this call (the hold is still recorded).
+    DangerAskLocalUser,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
+
+/// Tool names agents see: `siem__get_alert`, valid for the Anthropic and OpenAI APIs
+/// (`^[a-zA-Z0-9_-]{1,64}$`).
+pub const DEFAULT_TOOL_NAMES: &str = "{server}__{tool}";
 
 impl Config {
     /// Why `new` cannot replace this configuration in a running warden, if it cannot: the
@@ -578,6 +773,12 @@ impl Config {
         if self.inventory != new.inventory {
             changed.push("inventory");
         }
+        if self.oauth != new.oauth {
+            changed.push("oauth");
+        }
+        if self.metrics != new.metrics {
+            changed.push("metrics");
+        }
         if self.gateway.listen != new.gateway.listen
             || self.gateway.max_concurrent_calls != new.gateway.max_concurrent_calls
             || self.gateway.limits != new.gateway.limits
@@ -595,6 +796,17 @@ impl Config {
 
     pub fn tool(&self, name: &ToolName) -> Option<&ToolSpec> {
         self.tools.get(name)
+    }
+
+    /// The tool an agent means by `name`: its name on the wire, or its qualified name
+    /// `<server>.<tool>` (what policies, the ledger and the console call it). `None` when
+    /// `name` is neither form; a well-formed name of a tool that does not exist is returned
+    /// as such, and the catalog refuses it.
+    pub fn tool_called(&self, name: &str) -> Option<ToolName> {
+        self.wire_names
+            .get(name)
+            .cloned()
+            .or_else(|| ToolName::parse(name))
     }
 
     /// This configuration deciding with the entities `text` (a live inventory, named `origin`

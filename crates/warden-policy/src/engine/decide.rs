@@ -386,6 +386,31 @@ impl Engine {
         Ok(ids.into_iter().next())
     }
 
+    /// Whether any call of `tool` by `principal` could be permitted (or held for a human) by
+    /// these policies, whatever its arguments and the session's state: Cedar evaluates the
+    /// policies with the call's context unknown, and only a certain Deny (no permit that could
+    /// match, or a forbid that matches every such call) answers `false`. What an agent could
+    /// never be allowed, it is not shown (`tools/list`), and a call to it is answered like a
+    /// call to a tool that does not exist. An evaluation that errors answers `true`: the call's
+    /// own decision still decides.
+    pub fn could_allow(&self, principal: &Principal, tool: &ToolName) -> bool {
+        let inner = &self.inner;
+        let Some((action, resource)) = inner.uids.get(tool).cloned() else {
+            return false;
+        };
+        let id = cedar_policy::EntityId::new(&principal.0);
+        let agent = EntityUid::from_type_name_and_id(inner.agent_type.clone(), id);
+        let request = cedar_policy::RequestBuilder::default()
+            .principal(agent)
+            .action(action)
+            .resource(resource)
+            .build();
+        let response =
+            self.authorizer
+                .is_authorized_partial(&request, &inner.policies, &self.facts.entities);
+        response.decision() != Some(CedarDecision::Deny)
+    }
+
     /// The floor's label of `tool`, when the floor holds its calls.
     pub fn floor(&self, tool: &ToolName) -> Option<FloorLabel> {
         self.inner.floors.get(tool).copied()
@@ -515,6 +540,7 @@ impl Engine {
                         }
                         ArgType::Long => json!(0),
                         ArgType::Bool => json!(false),
+                        ArgType::Command(_) => json!("true"),
                         ArgType::StringSet => json!(["probe"]),
                     };
                     let v = spec

@@ -6,13 +6,10 @@
 
 use warden_core::Outcome;
 
-/// How many distinct humans must approve a held call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Approval {
-    Required,
-    TwoPerson,
-}
+/// How many distinct humans must approve a held call: the same type the gate stores with a
+/// request (`warden_core::ApprovalKind`), so what policy asked for is what the gate enforces
+/// with no translation between two enums.
+pub use warden_core::ApprovalKind as Approval;
 
 /// What a decision lets happen. The approval is part of the hold, not a field beside the
 /// outcome, so no value says "allow" and "wait for a human" at once.

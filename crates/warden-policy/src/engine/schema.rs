@@ -40,6 +40,11 @@ pub enum ArgType {
     Path(String),
     /// One of these values, spelt exactly so.
     Enum(Vec<String>),
+    /// A shell command line (`shell::analyse`): Cedar sees `{text, programs, args, hosts,
+    /// writes_paths, writes_outside, network, pipes_to_network, opaque}`, where
+    /// `writes_outside` says a write goes outside every one of these roots (all writes, when
+    /// there are none).
+    Command(Vec<String>),
 }
 
 impl ArgType {
@@ -71,6 +76,22 @@ impl ArgType {
                 }
                 ArgType::Path(root.to_string())
             }
+            "command" => ArgType::Command(Vec::new()),
+            roots if roots.starts_with("command:") => {
+                let roots: Vec<String> = roots
+                    .trim_start_matches("command:")
+                    .split('|')
+                    .map(|r| r.trim().to_string())
+                    .collect();
+                if roots.iter().any(|r| {
+                    crate::argtypes::SafePath::parse(r, "/").map(|p| p.to_string()) != Ok(r.clone())
+                }) {
+                    return Err(
+                        "a command type names the normalised absolute roots it may write under, e.g. `command:/cases|/tmp`".into(),
+                    );
+                }
+                ArgType::Command(roots)
+            }
             values if values.starts_with("enum:") => {
                 let allowed: Vec<String> = values
                     .trim_start_matches("enum:")
@@ -93,7 +114,7 @@ impl ArgType {
             }
             other => {
                 return Err(format!(
-                    "unknown type `{other}`: expected string, text, long, bool, set<string>, email, set<email>, url, hostname, ip, path:<root>, enum:<a|b|…> or an entity type such as Host"
+                    "unknown type `{other}`: expected string, text, long, bool, set<string>, email, set<email>, url, hostname, ip, path:<root>, enum:<a|b|…>, command, command:<root|…> or an entity type such as Host"
                 ));
             }
         };
@@ -112,6 +133,7 @@ impl ArgType {
             ArgType::Url => "Url".into(),
             ArgType::Hostname | ArgType::Path(_) | ArgType::Enum(_) => "String".into(),
             ArgType::Ip => "ipaddr".into(),
+            ArgType::Command(_) => "Command".into(),
         }
     }
 
@@ -162,6 +184,8 @@ impl ArgType {
                     Some(Err(why)) => return Err(format!("names a {ty}: {why}")),
                 }
             }
+            // The command runs as written: policy reads its analysis, never a rewritten text.
+            ArgType::Command(_) => Value::String(text()?.to_string()),
             ArgType::String
             | ArgType::Text
             | ArgType::Long
@@ -247,6 +271,7 @@ impl ArgType {
                     _ => Err(format!("must be {}", self.describe())),
                 }
             }
+            (ArgType::Command(roots), Value::String(s)) => command_record(s, roots),
             (ArgType::Ip, Value::String(s)) => {
                 let ip = crate::argtypes::parse_ip(s).map_err(|e| e.to_string())?;
                 Ok(RestrictedExpression::new_ip(ip.to_string()))
@@ -269,8 +294,48 @@ impl ArgType {
             ArgType::Ip => "an IP address (a string)".into(),
             ArgType::Path(root) => format!("a path under `{root}` (a string)"),
             ArgType::Enum(allowed) => format!("one of {}", allowed.join(", ")),
+            ArgType::Command(_) => "a shell command (a string)".into(),
         }
     }
+}
+
+/// A command line as the Cedar record of its analysis.
+fn command_record(text: &str, roots: &[String]) -> Result<RestrictedExpression, String> {
+    let facts = crate::shell::analyse(text);
+    let set = |items: &std::collections::BTreeSet<String>| {
+        RestrictedExpression::new_set(
+            items
+                .iter()
+                .map(|s| RestrictedExpression::new_string(s.clone())),
+        )
+    };
+    RestrictedExpression::new_record(vec![
+        (
+            "text".to_string(),
+            RestrictedExpression::new_string(text.to_string()),
+        ),
+        ("programs".to_string(), set(&facts.programs)),
+        ("args".to_string(), set(&facts.args)),
+        ("hosts".to_string(), set(&facts.hosts)),
+        ("writes_paths".to_string(), set(&facts.writes_paths)),
+        (
+            "writes_outside".to_string(),
+            RestrictedExpression::new_bool(facts.writes_outside(roots)),
+        ),
+        (
+            "network".to_string(),
+            RestrictedExpression::new_bool(facts.network),
+        ),
+        (
+            "pipes_to_network".to_string(),
+            RestrictedExpression::new_bool(facts.pipes_to_network),
+        ),
+        (
+            "opaque".to_string(),
+            RestrictedExpression::new_bool(facts.opaque),
+        ),
+    ])
+    .map_err(|e| e.to_string())
 }
 
 /// An address as the Cedar record `{address, local, domain}`.
@@ -309,7 +374,8 @@ pub(super) fn generated_schema(tools: &BTreeMap<ToolName, ToolSpec>, budgets: &[
          type Budget = { used: Long, limit: Long };\n\
          type Email = { address: String, local: String, mailbox: String, domain: String };\n\
          type Emails = { addresses: Set<String>, domains: Set<String>, count: Long };\n\
-         type Url = { url: String, scheme: String, host: String, domain: String, path: String };\n",
+         type Url = { url: String, scheme: String, host: String, domain: String, path: String };\n\
+         type Command = { text: String, programs: Set<String>, args: Set<String>, hosts: Set<String>, writes_paths: Set<String>, writes_outside: Bool, network: Bool, pipes_to_network: Bool, opaque: Bool };\n",
     );
     s.push_str("type Budgets = {");
     for (i, b) in budgets.iter().enumerate() {

@@ -3,7 +3,7 @@
 use super::LedgerError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use warden_ledger::{CheckpointVerifier, NoteSigner};
+use warden_ledger::{CheckpointVerifier, LeafKey, NoteSigner};
 
 /// Where the verifier key (`<name>+<id>+<base64>`) of the key at `key_path` is written: the
 /// same path with the extension `pub` (`ledger.key` → `ledger.pub`).
@@ -110,6 +110,22 @@ fn warn_if_readable_by_others(path: &Path) {
 
 #[cfg(not(unix))]
 fn warn_if_readable_by_others(_path: &Path) {}
+
+/// The key that makes and checks leaf MACs, derived from the signing key at `key_path` (which
+/// must sign as `origin`), for an auditor that holds it. Never creates a key.
+pub fn read_leaf_key(key_path: &Path, origin: &str) -> Result<LeafKey, LedgerError> {
+    let text = std::fs::read_to_string(key_path)
+        .map_err(|e| key_error(key_path, format!("cannot read: {e}")))?;
+    let signer = NoteSigner::from_private_key(text.trim())
+        .map_err(|e| key_error(key_path, format!("not a signing key: {e}")))?;
+    if signer.name() != origin {
+        return Err(key_error(
+            key_path,
+            format!("the key signs as `{}`, not `{origin}`", signer.name()),
+        ));
+    }
+    Ok(LeafKey::derive(&signer))
+}
 
 /// Reads a verifier key file (or the text itself, when `text_or_path` is not a file) as the
 /// trusted key for checkpoints whose origin is the key's name.

@@ -1,7 +1,7 @@
 //! Reading the ledger back: auditing it, proving leaves, showing events.
 
 use super::LedgerError;
-use crate::{EventFilter, Store, StoreError, StoredCheckpoint};
+use crate::{EventFilter, LeafRow, Store, StoreError, StoredCheckpoint};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
@@ -10,19 +10,34 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use warden_core::AuditEvent;
 use warden_ledger::leaf;
 use warden_ledger::{
-    CheckpointVerifier, Hash, LogReport, MerkleTree, Salt, SealedContent, SignedCheckpoint,
-    StoredLeaf, TlogProof, leaf_hash, verify_consistency, verify_log,
+    CheckpointVerifier, Hash, LeafColumns, LeafKey, LogReport, MerkleTree, Salt, SealedContent,
+    SignedCheckpoint, StoredLeaf, TlogProof, leaf_hash, verify_consistency, verify_log,
 };
 
 /// Leaves read per query.
 const PAGE: usize = 8192;
 
-/// A problem with the content kept beside the leaves, found beside
-/// `warden_ledger::verify_log`'s checks of the chain.
+/// Findings kept at most; more are counted, not kept.
+pub const MAX_FINDINGS: usize = 100;
+
+/// A problem with what is stored beside the leaves (sealed content, index columns, MACs) or
+/// with what a leaf says, found beside `warden_ledger::verify_log`'s checks of the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContentFinding {
     /// Stored sealed content is not what the leaf commits to: it was altered or moved.
     SealMismatch { index: u64, field: String },
+    /// A sealed value the leaf commits to is gone, and no redaction event names it.
+    SealedMissing { index: u64, field: String },
+    /// The row's index columns say something other than its leaf: a reader filtering on them
+    /// (`audit show`, the console, the gate) would miss or misfile the event.
+    ColumnMismatch {
+        index: u64,
+        columns: Vec<&'static str>,
+    },
+    /// The leaf was not appended by a writer holding the ledger key.
+    Forged { index: u64, why: &'static str },
+    /// The leaf's bytes are not an event this build reads.
+    Unreadable { index: u64, error: String },
 }
 
 impl fmt::Display for ContentFinding {
@@ -33,8 +48,37 @@ impl fmt::Display for ContentFinding {
                 "leaf {index}: the stored content of `{field}` does not match the leaf's \
                  commitment (it was altered)"
             ),
+            Self::SealedMissing { index, field } => write!(
+                f,
+                "leaf {index}: the sealed content of `{field}` is missing and no redaction \
+                 event names it (it was deleted off the record)"
+            ),
+            Self::ColumnMismatch { index, columns } => write!(
+                f,
+                "leaf {index}: the stored index columns ({}) do not match the leaf (they were \
+                 rewritten)",
+                columns.join(", ")
+            ),
+            Self::Forged { index, why } => write!(
+                f,
+                "leaf {index}: {why}: it was not appended by a writer holding the ledger key \
+                 (a forged row)"
+            ),
+            Self::Unreadable { index, error } => {
+                write!(f, "leaf {index}: cannot be read as an event: {error}")
+            }
         }
     }
+}
+
+/// Whether leaf MACs were checked, and why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacCheck {
+    /// Every MAC was checked with the key derived from the signing key.
+    Checked,
+    /// Only the verifier key was at hand: a leaf without a MAC that no checkpoint covers is
+    /// still found, but a wrong MAC is not.
+    NoSigningKey,
 }
 
 /// What `verify_store` established.
@@ -44,14 +88,118 @@ pub struct LedgerReport {
     pub log: LogReport,
     /// Sealed values checked against their leaves' commitments (redacted ones are gone).
     pub sealed_checked: u64,
-    /// The first problem with sealed content, if any.
-    pub content: Option<ContentFinding>,
+    /// Sealed values gone with a redaction event that names them.
+    pub redacted: u64,
+    /// Problems with content, columns and MACs, in leaf order, at most [`MAX_FINDINGS`].
+    pub content: Vec<ContentFinding>,
+    /// Problems found beyond the first [`MAX_FINDINGS`].
+    pub content_left_off: u64,
+    pub macs: MacCheck,
 }
 
 impl LedgerReport {
     pub fn is_clean(&self) -> bool {
-        self.log.is_clean() && self.content.is_none()
+        self.log.is_clean() && self.content.is_empty()
     }
+}
+
+/// A redaction event: leaf `at` says the sealed `fields` (all of them when `None`) of leaf
+/// `target` were erased.
+#[derive(Debug, Clone)]
+struct Redaction {
+    at: u64,
+    target: u64,
+    fields: Option<Vec<String>>,
+}
+
+/// What the reading thread found in one page, besides the bytes it hands over.
+#[derive(Default)]
+struct RowChecks {
+    findings: Vec<ContentFinding>,
+    /// `(index, field)`: sealed values the leaf commits to that are not stored.
+    missing: Vec<(u64, String)>,
+    redactions: Vec<Redaction>,
+    /// The highest index of a leaf stored without a MAC.
+    last_without_mac: Option<u64>,
+}
+
+/// Checks each row of a page against its own leaf: MAC, index columns, sealed values present
+/// or missing, and collects redaction events. Runs on the reading thread, beside the hashing.
+fn check_rows(
+    rows: &[LeafRow],
+    sealed: &[(u64, SealedContent)],
+    key: Option<&LeafKey>,
+) -> RowChecks {
+    let mut checks = RowChecks::default();
+    let mut stored = sealed.iter().peekable();
+    for row in rows {
+        let index = row.leaf.index;
+        let mut present = Vec::new();
+        while let Some((i, content)) = stored.peek() {
+            if *i > index {
+                break;
+            }
+            if *i == index {
+                present.push(content.field.as_str());
+            }
+            stored.next();
+        }
+        match (&row.mac, key) {
+            (None, _) => checks.last_without_mac = Some(index),
+            (Some(mac), Some(key)) if !key.verify(index, &row.leaf.leaf_hash, mac) => {
+                checks.findings.push(ContentFinding::Forged {
+                    index,
+                    why: "its MAC is wrong",
+                });
+            }
+            (Some(_), _) => {}
+        }
+        let parsed = match leaf::index_of(&row.leaf.data) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                checks.findings.push(ContentFinding::Unreadable {
+                    index,
+                    error: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let columns = parsed.columns.differences(&row.columns);
+        if !columns.is_empty() {
+            checks
+                .findings
+                .push(ContentFinding::ColumnMismatch { index, columns });
+        }
+        for field in parsed.sealed {
+            if !present.contains(&field.as_str()) {
+                checks.missing.push((index, field));
+            }
+        }
+        if parsed.columns.kind == warden_core::EventKind::Redaction.as_str() {
+            match redaction_of(index, &row.leaf.data) {
+                Some(r) => checks.redactions.push(r),
+                None => checks.findings.push(ContentFinding::Unreadable {
+                    index,
+                    error: "a redaction event that names no leaf index".into(),
+                }),
+            }
+        }
+    }
+    checks
+}
+
+fn redaction_of(at: u64, bytes: &[u8]) -> Option<Redaction> {
+    let event = leaf::decode(bytes).ok()?.event;
+    let detail = event.detail?;
+    let target = detail.get("index")?.as_u64()?;
+    let fields = detail.get("fields").and_then(|f| {
+        f.as_array().map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+    });
+    Some(Redaction { at, target, fields })
 }
 
 /// One page of leaves and their sealed content, packed into two buffers by the reading thread.
@@ -60,6 +208,7 @@ impl LedgerReport {
 /// leaf. Freeing memory that another thread allocated is slow with glibc (the arenas lock
 /// against each other), and that made the two-thread pipeline no faster than one thread.
 struct Packed {
+    checks: RowChecks,
     /// `(index, stored hash, range in leaf_bytes)`, in index order.
     leaves: Vec<(u64, Hash, Range<usize>)>,
     leaf_bytes: Vec<u8>,
@@ -71,13 +220,20 @@ struct Packed {
 /// `(index, field, salt, range in sealed_bytes)`.
 type SealedRef = (u64, &'static str, Salt, Range<usize>);
 
-fn read_page(store: &dyn Store, from: u64) -> Result<Option<Packed>, StoreError> {
-    let leaves = store.ledger_leaves(from, PAGE)?;
-    let (Some(first), Some(last)) = (leaves.first(), leaves.last()) else {
+fn read_page(
+    store: &dyn Store,
+    from: u64,
+    key: Option<&LeafKey>,
+) -> Result<Option<Packed>, StoreError> {
+    let rows = store.ledger_rows(from, PAGE)?;
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
         return Ok(None);
     };
-    let sealed = store.ledger_sealed(first.index, last.index.saturating_add(1))?;
+    let sealed = store.ledger_sealed(first.leaf.index, last.leaf.index.saturating_add(1))?;
+    let checks = check_rows(&rows, &sealed, key);
+    let leaves: Vec<StoredLeaf<Vec<u8>>> = rows.into_iter().map(|r| r.leaf).collect();
     let mut packed = Packed {
+        checks,
         leaves: Vec::with_capacity(leaves.len()),
         leaf_bytes: Vec::with_capacity(leaves.iter().map(|l| l.data.len()).sum()),
         sealed: Vec::with_capacity(sealed.len()),
@@ -107,10 +263,14 @@ fn read_page(store: &dyn Store, from: u64) -> Result<Option<Packed>, StoreError>
 }
 
 /// Reads pages ahead on its own thread, so SQLite reads overlap with hashing.
-fn read_pages(store: &dyn Store, pages: &SyncSender<Result<Packed, StoreError>>) {
+fn read_pages(
+    store: &dyn Store,
+    key: Option<&LeafKey>,
+    pages: &SyncSender<Result<Packed, StoreError>>,
+) {
     let mut next = 0;
     loop {
-        let page = match read_page(store, next) {
+        let page = match read_page(store, next, key) {
             Ok(Some(page)) => page,
             Ok(None) => return,
             Err(e) => {
@@ -154,7 +314,20 @@ struct Pages<'a> {
 struct PageState {
     error: Option<StoreError>,
     sealed_checked: u64,
-    content: Option<ContentFinding>,
+    /// Findings in the order found (each page's row checks, then its seal checks).
+    content: Vec<ContentFinding>,
+    missing: Vec<(u64, String)>,
+    redactions: Vec<Redaction>,
+    last_without_mac: Option<u64>,
+}
+
+impl PageState {
+    fn take(&mut self, checks: RowChecks) {
+        self.content.extend(checks.findings);
+        self.missing.extend(checks.missing);
+        self.redactions.extend(checks.redactions);
+        self.last_without_mac = checks.last_without_mac.or(self.last_without_mac);
+    }
 }
 
 impl Pages<'_> {
@@ -171,8 +344,8 @@ impl Pages<'_> {
             }
             self.state.sealed_checked += 1;
             let content = self.sealed_bytes.get(range).unwrap_or_default();
-            if self.state.content.is_none() && !leaf::is_committed(field, &salt, content, leaf) {
-                self.state.content = Some(ContentFinding::SealMismatch {
+            if !leaf::is_committed(field, &salt, content, leaf) {
+                self.state.content.push(ContentFinding::SealMismatch {
                     index,
                     field: field.to_owned(),
                 });
@@ -189,6 +362,7 @@ impl Iterator for Pages<'_> {
             Some(leaf) => leaf,
             None => match self.pages.recv() {
                 Ok(Ok(page)) => {
+                    self.state.take(page.checks);
                     self.leaves = page.leaves.into_iter();
                     self.leaf_bytes = Rc::new(page.leaf_bytes);
                     self.sealed = page.sealed.into_iter().peekable();
@@ -215,18 +389,22 @@ impl Iterator for Pages<'_> {
     }
 }
 
-/// Audits the stored ledger: `warden_ledger::verify_log` over the leaves and checkpoints, and
-/// every stored sealed value against its leaf's commitment. A store error is an `Err`; a
-/// problem in the data is a finding in the report.
+/// Audits the stored ledger: `warden_ledger::verify_log` over the leaves and checkpoints;
+/// every stored sealed value against its leaf's commitment, and every missing one against the
+/// redaction events; every row's index columns against its leaf; and every leaf's MAC under
+/// `key` (the one derived from the signing key, when the auditor holds it), or, without it,
+/// that no leaf beyond the last checkpoint lacks a MAC. A store error is an `Err`; a problem
+/// in the data is a finding in the report.
 pub fn verify_store(
     store: &dyn Store,
     verifier: &CheckpointVerifier,
+    key: Option<&LeafKey>,
 ) -> Result<LedgerReport, StoreError> {
     let checkpoints = store.ledger_checkpoints()?;
     let mut state = PageState::default();
     let log = std::thread::scope(|scope| {
         let (sender, receiver) = sync_channel(4);
-        scope.spawn(move || read_pages(store, &sender));
+        scope.spawn(move || read_pages(store, key, &sender));
         verify_log(
             Pages {
                 pages: receiver,
@@ -244,11 +422,58 @@ pub fn verify_store(
     if let Some(e) = state.error {
         return Err(e);
     }
+    let mut content = std::mem::take(&mut state.content);
+    // A leaf without a MAC is vouched for only by a checkpoint that covers it.
+    let covered = log.latest_checkpoint.as_ref().map_or(0, |c| c.size);
+    if let Some(index) = state.last_without_mac
+        && index >= covered
+    {
+        content.push(ContentFinding::Forged {
+            index,
+            why: "it has no MAC and no checkpoint covers it",
+        });
+    }
+    let mut redacted = 0;
+    for (index, field) in std::mem::take(&mut state.missing) {
+        let named = state.redactions.iter().any(|r| {
+            r.target == index
+                && r.at > index
+                && r.fields.as_ref().is_none_or(|f| f.contains(&field))
+        });
+        if named {
+            redacted += 1;
+        } else {
+            content.push(ContentFinding::SealedMissing { index, field });
+        }
+    }
+    content.sort_by_key(ContentFinding::index);
+    let left_off = content.len().saturating_sub(MAX_FINDINGS);
+    content.truncate(MAX_FINDINGS);
     Ok(LedgerReport {
         log,
         sealed_checked: state.sealed_checked,
-        content: state.content,
+        redacted,
+        content,
+        content_left_off: left_off as u64,
+        macs: if key.is_some() {
+            MacCheck::Checked
+        } else {
+            MacCheck::NoSigningKey
+        },
     })
+}
+
+impl ContentFinding {
+    /// The leaf the finding is about.
+    pub fn index(&self) -> u64 {
+        match self {
+            Self::SealMismatch { index, .. }
+            | Self::SealedMissing { index, .. }
+            | Self::ColumnMismatch { index, .. }
+            | Self::Forged { index, .. }
+            | Self::Unreadable { index, .. } => *index,
+        }
+    }
 }
 
 /// One event read back from the ledger.
@@ -262,34 +487,48 @@ pub struct LedgerEntry {
     pub redacted: Vec<String>,
     /// Sealed fields whose stored content does not match the leaf.
     pub altered: Vec<String>,
+    /// The leaf's bytes do not hash to its stored hash: they (or the hash) were changed, and
+    /// the event shown is not the one the tree committed to.
+    pub hash_mismatch: bool,
+    /// Index columns of the row that say something other than its leaf.
+    pub column_mismatch: Vec<&'static str>,
 }
 
-fn entry(l: StoredLeaf<Vec<u8>>, sealed: &[SealedContent]) -> Result<LedgerEntry, StoreError> {
+fn entry(row: LeafRow, sealed: &[SealedContent]) -> Result<LedgerEntry, StoreError> {
+    let l = row.leaf;
     let decoded =
         leaf::decode(&l.data).map_err(|e| StoreError::Corrupt(format!("leaf {}: {e}", l.index)))?;
+    let column_mismatch = LeafColumns::of(&decoded.event).differences(&row.columns);
     let opened = decoded.open(sealed);
     Ok(LedgerEntry {
         index: l.index,
+        hash_mismatch: leaf_hash(&l.data) != l.leaf_hash,
         leaf_hash: l.leaf_hash,
         event: opened.event,
         redacted: opened.redacted,
         altered: opened.altered,
+        column_mismatch,
     })
 }
 
-/// Events whose columns match `filter`, oldest first.
+/// Events that match `filter`, oldest first. The store finds rows by their index columns; a
+/// row whose leaf does not itself match (its columns were rewritten) is left out.
 pub fn read_events(
     store: &dyn Store,
     filter: &EventFilter,
 ) -> Result<Vec<LedgerEntry>, StoreError> {
     let mut out = Vec::new();
-    for l in store.ledger_find(filter)? {
+    for row in store.ledger_find(filter)? {
+        let index = row.leaf.index;
         let sealed: Vec<SealedContent> = store
-            .ledger_sealed(l.index, l.index.saturating_add(1))?
+            .ledger_sealed(index, index.saturating_add(1))?
             .into_iter()
             .map(|(_, c)| c)
             .collect();
-        out.push(entry(l, &sealed)?);
+        let entry = entry(row, &sealed)?;
+        if filter.matches(&LeafColumns::of(&entry.event)) {
+            out.push(entry);
+        }
     }
     Ok(out)
 }
@@ -300,17 +539,16 @@ pub fn read_range(
     from: u64,
     limit: usize,
 ) -> Result<Vec<LedgerEntry>, StoreError> {
-    let leaves = store.ledger_leaves(from, limit)?;
-    let to = leaves.last().map_or(from, |l| l.index.saturating_add(1));
+    let rows = store.ledger_rows(from, limit)?;
+    let to = rows.last().map_or(from, |r| r.leaf.index.saturating_add(1));
     let mut sealed: BTreeMap<u64, Vec<SealedContent>> = BTreeMap::new();
     for (index, content) in store.ledger_sealed(from, to)? {
         sealed.entry(index).or_default().push(content);
     }
-    leaves
-        .into_iter()
-        .map(|l| {
-            let contents = sealed.remove(&l.index).unwrap_or_default();
-            entry(l, &contents)
+    rows.into_iter()
+        .map(|r| {
+            let contents = sealed.remove(&r.leaf.index).unwrap_or_default();
+            entry(r, &contents)
         })
         .collect()
 }

@@ -1,11 +1,12 @@
 //! The writer thread: group commit, catching up with other writers, timed checkpoints.
 
+use super::witness::Publisher;
 use super::{LedgerError, MAX_BATCH};
-use crate::{NewLeaf, Store, StoreError, StoredCheckpoint};
+use crate::{LeafRow, NewLeaf, Store, StoreError, StoredCheckpoint};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use warden_ledger::{Checkpoint, CheckpointVerifier, Frontier, NoteSigner, leaf_hash};
+use warden_ledger::{Checkpoint, CheckpointVerifier, Frontier, LeafKey, NoteSigner, leaf_hash};
 
 /// Leaves read per query when rebuilding or catching up.
 const PAGE: usize = 8192;
@@ -63,6 +64,8 @@ impl Deferred {
 pub(super) struct Writer {
     store: Arc<dyn Store>,
     signer: NoteSigner,
+    /// Makes the MAC of every leaf this writer appends and checks those of other writers.
+    leaf_key: LeafKey,
     /// The tree of every stored leaf (see the module INVARIANT).
     frontier: Frontier,
     /// Size of the largest stored checkpoint.
@@ -70,6 +73,9 @@ pub(super) struct Writer {
     interval: Duration,
     /// How long a deferred append may wait for a commit to join.
     defer: Duration,
+    /// Publishes each checkpoint this writer stores to the witnesses; dropped (and drained)
+    /// when the writer stops.
+    publisher: Publisher,
     /// Set when the stored ledger no longer matches the frontier: every append fails from then
     /// on, because a checkpoint signed now could vouch for a wrong tree.
     broken: Option<String>,
@@ -81,11 +87,36 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Rebuilds the tree from the stored leaves and checks it against the latest checkpoint;
-/// returns the tree and the checkpoint's size.
+/// Whether a writer holding `key` appended `row`: its MAC checks, or it has none and is one of
+/// the first `covered` leaves, which a signed checkpoint vouches for (leaves stored before
+/// leaves carried MACs). The MAC is over the hash of the bytes, not the stored hash.
+pub(super) fn authenticate(
+    key: &LeafKey,
+    row: &LeafRow,
+    hash: &warden_ledger::Hash,
+    covered: u64,
+) -> Result<(), String> {
+    let index = row.leaf.index;
+    match &row.mac {
+        Some(mac) if key.verify(index, hash, mac) => Ok(()),
+        Some(_) => Err(format!(
+            "leaf {index}: its MAC is wrong: it was not appended by a writer holding the \
+             ledger key"
+        )),
+        None if index < covered => Ok(()),
+        None => Err(format!(
+            "leaf {index}: it has no MAC and no checkpoint covers it: it was not appended by \
+             a writer holding the ledger key"
+        )),
+    }
+}
+
+/// Rebuilds the tree from the stored leaves and checks it against the latest checkpoint, and
+/// every leaf's MAC (see [`authenticate`]); returns the tree and the checkpoint's size.
 pub(super) fn recover(
     store: &dyn Store,
     verifier: &CheckpointVerifier,
+    key: &LeafKey,
 ) -> Result<(Frontier, u64), LedgerError> {
     let latest = match store.ledger_latest_checkpoint()? {
         Some(stored) => {
@@ -108,12 +139,14 @@ pub(super) fn recover(
         _ => Ok(()),
     };
     check(&frontier)?;
+    let checkpointed = latest.map_or(0, |(size, _)| size);
     loop {
-        let page = store.ledger_leaves(frontier.size(), PAGE)?;
+        let page = store.ledger_rows(frontier.size(), PAGE)?;
         if page.is_empty() {
             break;
         }
-        for leaf in page {
+        for row in page {
+            let leaf = &row.leaf;
             if leaf.index != frontier.size() {
                 return Err(LedgerError::Diverged(format!(
                     "leaf {} is missing",
@@ -127,11 +160,11 @@ pub(super) fn recover(
                     leaf.index
                 )));
             }
+            authenticate(key, &row, &hash, checkpointed).map_err(LedgerError::Forged)?;
             frontier.push(hash);
             check(&frontier)?;
         }
     }
-    let checkpointed = latest.map_or(0, |(size, _)| size);
     if frontier.size() < checkpointed {
         return Err(LedgerError::Diverged(format!(
             "the store holds {} leaves but the checkpoint covers {checkpointed}: leaves were removed",
@@ -149,14 +182,17 @@ impl Writer {
         checkpointed: u64,
         interval: Duration,
         defer: Duration,
+        publisher: Publisher,
     ) -> Self {
         Self {
             store,
+            leaf_key: LeafKey::derive(&signer),
             signer,
             frontier,
             checkpointed,
             interval: interval.max(Duration::from_millis(10)),
             defer,
+            publisher,
             broken: None,
         }
     }
@@ -263,7 +299,10 @@ impl Writer {
             }
             return;
         }
-        let outcome = self.store.ledger_append(&leaves).map_err(|e| e.to_string());
+        let outcome = self
+            .store
+            .ledger_append(&leaves, &self.leaf_key)
+            .map_err(|e| e.to_string());
         let outcome = outcome.and_then(|first| {
             self.catch_up(first).map_err(|e| e.to_string())?;
             for leaf in &leaves {
@@ -299,7 +338,8 @@ impl Writer {
         }
     }
 
-    /// Pushes the leaves stored by others up to index `to` (exclusive).
+    /// Pushes the leaves stored by others up to index `to` (exclusive), each of which must
+    /// carry a good MAC: a leaf that no key holder appended is never signed.
     fn catch_up(&mut self, to: u64) -> Result<(), LedgerError> {
         if to < self.frontier.size() {
             return Err(LedgerError::Write(format!(
@@ -311,7 +351,7 @@ impl Writer {
             let want = usize::try_from(to - self.frontier.size()).unwrap_or(PAGE);
             let page = self
                 .store
-                .ledger_leaves(self.frontier.size(), want.min(PAGE))?;
+                .ledger_rows(self.frontier.size(), want.min(PAGE))?;
             if page.is_empty() {
                 return Err(StoreError::Corrupt(format!(
                     "leaves {}..{to} vanished",
@@ -319,15 +359,19 @@ impl Writer {
                 ))
                 .into());
             }
-            for leaf in page {
-                if leaf.index != self.frontier.size() || leaf.index >= to {
+            for row in page {
+                let index = row.leaf.index;
+                if index != self.frontier.size() || index >= to {
                     return Err(StoreError::Corrupt(format!(
                         "leaf {} is missing",
                         self.frontier.size()
                     ))
                     .into());
                 }
-                self.frontier.push(leaf_hash(&leaf.data));
+                let hash = leaf_hash(&row.leaf.data);
+                // Only what the store held at start-up predates MACs; every leaf since has one.
+                authenticate(&self.leaf_key, &row, &hash, 0).map_err(LedgerError::Forged)?;
+                self.frontier.push(hash);
             }
         }
         Ok(())
@@ -364,6 +408,7 @@ impl Writer {
         };
         if self.store.ledger_add_checkpoint(&stored)? {
             self.checkpointed = size;
+            self.publisher.publish(&stored);
             Ok(Some(stored))
         } else {
             // Another writer stored a larger one first.

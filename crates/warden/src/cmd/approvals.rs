@@ -4,9 +4,12 @@
 //! `WARDEN_APPROVER_TOKEN` (or `--token`), checked against the config's `token_sha256`.
 
 use super::ConfigArg;
+use crate::output::{self, Format, when};
 use std::process::ExitCode;
 use warden_core::{ApprovalStatus, Verdict};
+use warden_gateway::clock::system_now_ms;
 use warden_gateway::gate;
+use warden_store::PendingRequest;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -17,12 +20,17 @@ pub enum Command {
         /// Also show answered, expired and executed requests
         #[arg(long)]
         all: bool,
+        #[command(flatten)]
+        format: Format,
     },
-    /// Show one request in full, as JSON
+    /// Show one request in full
     Show {
         id: String,
         #[command(flatten)]
         config: ConfigArg,
+        /// The stored request as JSON, for programs (times as Unix milliseconds)
+        #[arg(long)]
+        json: bool,
     },
     /// Approve a held call
     Approve(Answer),
@@ -41,46 +49,47 @@ pub struct Answer {
     approver: String,
     /// Your approver token
     #[arg(long, env = "WARDEN_APPROVER_TOKEN", hide_env_values = true)]
-    token: String,
+    token: Option<String>,
     #[command(flatten)]
     config: ConfigArg,
 }
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::List { config, all } => {
+        Command::List {
+            config,
+            all,
+            format,
+        } => {
             let config = super::load_config(&config)?;
             let store = super::open_store(&config.store)?;
-            let mut requests = store.pending()?;
-            requests.sort_by_key(|r| (r.status != ApprovalStatus::Pending, r.created_ms));
-            for p in requests
-                .iter()
+            let mut requests: Vec<PendingRequest> = store
+                .pending()?
+                .into_iter()
                 .filter(|r| all || r.status == ApprovalStatus::Pending)
-            {
-                println!(
-                    "{}  {:<8}  {}  {}  {}  rule `{}`  needs {}  {}",
-                    p.id,
-                    p.status,
-                    p.principal,
-                    p.tool,
-                    p.args,
-                    p.rule,
-                    p.approvals_needed(),
-                    p.args_digest
-                );
-            }
+                .collect();
+            requests.sort_by_key(|r| (r.status != ApprovalStatus::Pending, r.created_ms));
+            let none = if all {
+                "no requests"
+            } else {
+                "no pending requests"
+            };
+            list(&requests, format, none, system_now_ms())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Show { id, config } => {
+        Command::Show { id, config, json } => {
             let config = super::load_config(&config)?;
             let store = super::open_store(&config.store)?;
-            match store.pending_request(&id)? {
-                Some(r) => {
-                    println!("{}", serde_json::to_string_pretty(&r)?);
-                    Ok(ExitCode::SUCCESS)
-                }
-                None => anyhow::bail!("no request `{id}`"),
-            }
+            let Some(r) = store.pending_request(&id)? else {
+                anyhow::bail!("no request `{id}`");
+            };
+            let text = if json {
+                serde_json::to_string_pretty(&r)?
+            } else {
+                show(&r, system_now_ms())
+            };
+            output::print(&format!("{text}\n"))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Approve(a) => answer(a, Verdict::Approve).await,
         Command::Deny(a) => answer(a, Verdict::Deny).await,
@@ -89,7 +98,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 async fn answer(a: Answer, verdict: Verdict) -> anyhow::Result<ExitCode> {
     let config = super::load_config(&a.config)?;
-    super::check_approver(&config, &a.approver, Some(&a.token))?;
+    super::check_approver(&config, &a.approver, a.token.as_deref())?;
     let store = super::open_store(&config.store)?;
     let audit = super::open_ledger(&config, store.clone())?;
     let r = gate::answer(
@@ -111,4 +120,81 @@ async fn answer(a: Answer, verdict: Verdict) -> anyhow::Result<ExitCode> {
         r.approvals_needed()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per request, times relative to `now_ms`.
+fn list(
+    requests: &[PendingRequest],
+    format: Format,
+    none: &str,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    output::listing(requests, format, none, |p| {
+        format!(
+            "{}  {:<8}  {}  {}  {}  rule `{}`  needs {}  asked {}  expires {}  {}",
+            p.id,
+            p.status,
+            p.principal,
+            p.tool,
+            p.args,
+            p.rule,
+            p.approvals_needed(),
+            when(p.created_ms, now_ms),
+            when(p.expires_ms, now_ms),
+            p.args_digest
+        )
+    })
+}
+
+/// A request for an approver to read, times relative to `now_ms`.
+fn show(r: &PendingRequest, now_ms: i64) -> String {
+    let mut text = String::new();
+    let mut field = |name: &str, value: &dyn std::fmt::Display| {
+        text.push_str(&format!("{name:<10} {value}\n"));
+    };
+    field("request", &r.id);
+    field("status", &r.status);
+    field("agent", &r.principal);
+    field("session", &r.session);
+    field("tool", &r.tool);
+    field("arguments", &r.args);
+    field("digest", &r.args_digest);
+    field(
+        "rule",
+        &format_args!("`{}` ({})", r.rule, r.approval.as_str()),
+    );
+    field("category", &r.category);
+    field("stakes", &r.stakes);
+    field("owner", &r.owner);
+    field("policy", &r.policy_version);
+    field(
+        "approvals",
+        &format_args!("{} of {}", r.approvals(), r.approvals_needed()),
+    );
+    field("asked", &when(r.created_ms, now_ms));
+    let expires = if r.status == ApprovalStatus::Pending {
+        "expires"
+    } else {
+        "expiry"
+    };
+    field(expires, &when(r.expires_ms, now_ms));
+    if let Some(rationale) = &r.rationale {
+        field("rationale", rationale);
+    }
+    for a in &r.answers {
+        field(
+            "answer",
+            &format_args!(
+                "{} {} at {}: {}",
+                a.approver,
+                a.verdict.step(),
+                when(a.at_ms, now_ms),
+                a.reason
+            ),
+        );
+    }
+    for e in &r.evidence {
+        field("evidence", e);
+    }
+    text.trim_end().to_string()
 }

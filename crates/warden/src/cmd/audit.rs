@@ -4,6 +4,7 @@
 //! writer; only `redact`, which records a new leaf, opens the ledger itself.
 
 mod checkpoint;
+mod checkpoints;
 mod consistency;
 mod export;
 mod prove;
@@ -21,10 +22,13 @@ use warden_store::ledger::{public_key_path, read_verifier};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// List events, oldest first, as JSON lines (redacted content reads "[redacted]")
+    /// List events, oldest first, as JSON lines (redacted content reads "[redacted]"; a leaf
+    /// whose bytes do not match its hash carries `"hash_mismatch": true`, a row whose index
+    /// columns disagree with its leaf `"column_mismatch"`)
     Show(show::Args),
     /// Check the whole ledger: leaf hashes and order, checkpoint signatures and consistency,
-    /// sealed content against its commitments. Exits non-zero on the first problem
+    /// sealed content against its commitments and missing content against redaction events,
+    /// index columns against their leaves, leaf MACs. Exits non-zero on any problem
     Verify(verify::Args),
     /// Print a C2SP tlog-proof that leaf N is in the log, against the latest checkpoint
     Prove(prove::Args),
@@ -32,6 +36,8 @@ pub enum Command {
     Consistency(consistency::Args),
     /// Print the latest signed checkpoint
     Checkpoint(checkpoint::Args),
+    /// List the stored checkpoints: size, time, root (the sizes `consistency` takes)
+    Checkpoints(checkpoints::Args),
     /// Delete the sealed content (arguments, rationale) of leaf N; the leaf and all proofs stay
     /// valid, and the redaction is itself recorded
     Redact(redact::Args),
@@ -46,6 +52,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Prove(a) => prove::run(a),
         Command::Consistency(a) => consistency::run(a),
         Command::Checkpoint(a) => checkpoint::run(a),
+        Command::Checkpoints(a) => checkpoints::run(a),
         Command::Redact(a) => redact::run(a),
         Command::Export(a) => export::run(a),
     }

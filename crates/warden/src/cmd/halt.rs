@@ -6,8 +6,11 @@
 //! token (`--as ID`, `WARDEN_APPROVER_TOKEN`), like answering a held call.
 
 use super::ConfigArg;
+use crate::output::{self, Format, when};
 use std::process::ExitCode;
+use warden_gateway::clock::system_now_ms;
 use warden_gateway::halt::{self, Scope};
+use warden_store::Halt;
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -49,19 +52,16 @@ enum Command {
     List {
         #[command(flatten)]
         config: ConfigArg,
+        #[command(flatten)]
+        format: Format,
     },
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if let Some(Command::List { config }) = args.command {
+    if let Some(Command::List { config, format }) = args.command {
         let config = super::load_config(&config)?;
         let store = super::open_store(&config.store)?;
-        for h in store.active_halts()? {
-            println!(
-                "{}  by {}  at {}  {}  evidence {}",
-                h.scope, h.set_by, h.created_ms, h.reason, h.evidence
-            );
-        }
+        list(&store.active_halts()?, format, system_now_ms())?;
         return Ok(ExitCode::SUCCESS);
     }
     let scope = match (args.session, args.agent, args.category, args.global) {
@@ -85,6 +85,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         &approver,
         &reason,
         serde_json::json!({"cli": true}),
+        warden_gateway::clock::system_now_ms(),
     )?;
     warden_gateway::AuditLog::shutdown(audit.as_ref())?;
     if set {
@@ -93,4 +94,18 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("{scope}: already halted");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The active halts, as of `now_ms`.
+fn list(halts: &[Halt], format: Format, now_ms: i64) -> anyhow::Result<()> {
+    output::listing(halts, format, "no active halts", |h| {
+        format!(
+            "{}  by {}  since {}  {}  evidence {}",
+            h.scope,
+            h.set_by,
+            when(h.created_ms, now_ms),
+            h.reason,
+            h.evidence
+        )
+    })
 }

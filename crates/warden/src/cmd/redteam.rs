@@ -30,6 +30,8 @@
     reason = "only serde_json `Value` indexing, which yields Null for a missing key and never panics"
 )]
 
+mod hooks;
+
 use anyhow::Context;
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::ServiceExt;
@@ -2351,6 +2353,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         rows.push((c, a, b));
     }
 
+    let claude = hooks::play().await?;
+    let claude_harmful = claude.iter().filter(|(_, a, _)| a.allowed()).count();
+    let claude_completed = claude.iter().filter(|(_, _, b)| b.allowed()).count();
+
     let harmful = rows.iter().filter(|(_, a, _)| a.executed).count();
     let useful = |b: &Outcome| b.executed && b.all_allowed();
     let completed = rows.iter().filter(|(_, _, b)| useful(b)).count();
@@ -2379,10 +2385,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "total": t, "benign_completed": u})
             })
             .collect();
+        let claude_code: Vec<Value> = claude
+            .iter()
+            .map(|(c, a, b)| {
+                json!({"cause": c.cause, "attack": c.attack, "warden": a.decision,
+                "decided_by": a.rule(), "harmful_executed": a.allowed(),
+                "benign_twin": c.twin, "twin_warden": b.decision,
+                "twin_completed_without_approval": b.allowed()})
+            })
+            .collect();
         println!(
             "{}",
             json!({"scenarios": v, "by_cause": causes, "harmful_executed": harmful,
-                "benign_completed": completed, "total": rows.len()})
+                "benign_completed": completed, "total": rows.len(),
+                "claude_code": {"scenarios": claude_code, "harmful_executed": claude_harmful,
+                    "benign_completed": claude_completed, "total": claude.len()}})
         );
     } else {
         println!(
@@ -2412,8 +2429,31 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             rows.len(),
             rows.len()
         );
+        println!("\nClaude Code's own tools, through its hooks (`examples/claude-code`):\n");
+        println!(
+            "| cause | attack | warden | decided by | Claude Code would run it | benign twin | twin: warden | twin runs without approval |"
+        );
+        println!("|---|---|---|---|---|---|---|---|");
+        for (c, a, b) in &claude {
+            println!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                c.cause,
+                cell(c.attack),
+                a.decision,
+                cell(&a.rule()),
+                if a.allowed() { "**YES**" } else { "no" },
+                cell(c.twin),
+                b.decision,
+                if b.allowed() { "yes" } else { "**no**" }
+            );
+        }
+        println!(
+            "\nClaude Code tool calls warden allowed to harm: {claude_harmful} of {}; benign twins allowed: {claude_completed} of {}",
+            claude.len(),
+            claude.len()
+        );
     }
-    Ok(if harmful == 0 {
+    Ok(if harmful == 0 && claude_harmful == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -37,6 +37,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         &scope,
         &args.approver,
         &args.reason,
+        warden_gateway::clock::system_now_ms(),
     )?;
     warden_gateway::AuditLog::shutdown(audit.as_ref())?;
     println!("{scope}: resumed (halted by {}: {})", h.set_by, h.reason);

@@ -39,14 +39,11 @@ fn categories(config: &Config) -> BTreeSet<String> {
         .collect()
 }
 
-/// A Unix time in milliseconds as `2026-12-01 23:50:12Z`.
+/// A Unix time in milliseconds as RFC 3339, `2026-12-01T23:50:12Z`: without the relative part
+/// that live listings show, since a sample or a report is a record that must read the same
+/// whenever it is re-derived.
 pub fn when(ms: i64) -> String {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_else(|| ms.to_string())
+    crate::output::rfc3339(ms)
 }
 
 /// What happened to a decision, for stratifying: allow and deny as decided; a hold by what the

@@ -19,6 +19,8 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let gateway = super::start(&args.config).await?;
+    #[cfg(feature = "otlp")]
+    crate::traces::adopt_agents_traces(&gateway);
     let addr = args.listen.unwrap_or(gateway.config().gateway.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -38,10 +40,30 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         tools = available,
         "warden listening on http://{local}/mcp"
     );
-    // The line tests and scripts wait for; stable format.
-    eprintln!("warden: listening on http://{local}/mcp");
+    // Metrics on their own address (`[metrics]`), bound before the banner so that a port in
+    // use stops warden instead of leaving it unobserved.
+    let metrics = match gateway.config().metrics.clone() {
+        Some(m) => {
+            let listener = tokio::net::TcpListener::bind(m.listen)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {}", m.listen))?;
+            Some((listener.local_addr()?, listener, m.token_sha256))
+        }
+        None => None,
+    };
+    // The first line is the one tests and scripts wait for; stable format.
+    eprint!("{}", banner(local, args.config.config.is_none()));
 
     let control = Control::default();
+    let metrics = metrics.map(|(at, listener, token)| {
+        eprintln!("warden: metrics at http://{at}/metrics");
+        tokio::spawn(server::metrics::serve(
+            gateway.clone(),
+            listener,
+            token,
+            control.shutdown.clone(),
+        ))
+    });
     // SIGINT / SIGTERM stop; SIGHUP reloads the configuration from the same file.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot listen for SIGTERM")?;
@@ -64,6 +86,42 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let served = server::serve(gateway, listener, control.clone()).await;
     control.shutdown.cancel();
     let _ = signals.await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `serve` tells the person who started it: where agents and approvers go and, for the
+/// bundled lab only, the demo credentials it was started with.
+fn banner(local: SocketAddr, lab: bool) -> String {
+    let mut text = format!(
+        "warden: listening on http://{local}/mcp\nwarden: approvers' console at http://{local}/console\n"
+    );
+    if lab {
+        text.push_str(
+            "warden: the bundled lab's demo credentials (never reuse them outside the lab):\n\
+             warden:   agents' bearer tokens: triage `lab-triage-token`, responder `lab-responder-token`\n\
+             warden:   approvers alice, bob, dana: console password `lab-<id>-password`, CLI token `lab-<id>-token` (WARDEN_APPROVER_TOKEN)\n",
+        );
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_banner_names_the_console_and_only_the_lab_names_its_tokens() {
+        let at: SocketAddr = "127.0.0.1:8700".parse().unwrap();
+        let lab = banner(at, true);
+        assert!(lab.starts_with("warden: listening on http://127.0.0.1:8700/mcp\n"));
+        assert!(lab.contains("console at http://127.0.0.1:8700/console"));
+        assert!(lab.contains("`lab-responder-token`"));
+        let own = banner(at, false);
+        assert!(own.contains("console at http://127.0.0.1:8700/console"));
+        assert!(!own.contains("lab-"), "{own}");
+    }
 }

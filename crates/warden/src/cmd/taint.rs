@@ -10,8 +10,12 @@
 //! event in the same order.
 
 use super::ConfigArg;
+use crate::output::{self, Format, when};
+use serde::Serialize;
 use std::process::ExitCode;
 use warden_gateway::AuditLog;
+use warden_gateway::clock::system_now_ms;
+use warden_store::AgentTaint;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -19,6 +23,8 @@ pub enum Command {
     List {
         #[command(flatten)]
         config: ConfigArg,
+        #[command(flatten)]
+        format: Format,
     },
     /// Clear an agent's taint before it expires (an approver, with their token); recorded
     Clear(ClearArgs),
@@ -44,27 +50,56 @@ pub struct ClearArgs {
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::List { config } => list(&config),
+        Command::List { config, format } => list(&config, format),
         Command::Clear(args) => clear(args),
     }
 }
 
-fn list(config: &ConfigArg) -> anyhow::Result<ExitCode> {
+fn list(config: &ConfigArg, format: Format) -> anyhow::Result<ExitCode> {
     let config = super::load_config(config)?;
     let store = super::open_store(&config.store)?;
-    let when = super::review::when;
-    for t in store.tainted_agents(warden_gateway::pipeline::now_ms())? {
-        println!(
+    let now = system_now_ms();
+    let taints: Vec<Taint> = store
+        .tainted_agents(now)?
+        .into_iter()
+        .map(Taint::from)
+        .collect();
+    output::listing(&taints, format, "no tainted agents", |t| {
+        format!(
             "{}  level {}  from {}  session {}  since {}  until {}",
             t.agent,
             t.level,
             t.source,
             t.session,
-            when(t.at_ms),
-            when(t.until_ms)
-        );
-    }
+            when(t.at_ms, now),
+            when(t.until_ms, now)
+        )
+    })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A taint in force, as `--json` prints it.
+#[derive(Serialize)]
+struct Taint {
+    agent: String,
+    level: i64,
+    source: String,
+    session: String,
+    at_ms: i64,
+    until_ms: i64,
+}
+
+impl From<AgentTaint> for Taint {
+    fn from(t: AgentTaint) -> Self {
+        Self {
+            agent: t.agent,
+            level: t.level,
+            source: t.source,
+            session: t.session,
+            at_ms: t.at_ms,
+            until_ms: t.until_ms,
+        }
+    }
 }
 
 fn clear(args: ClearArgs) -> anyhow::Result<ExitCode> {

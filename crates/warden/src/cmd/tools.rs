@@ -1,13 +1,20 @@
 //! `warden tools list | pin`.
 
 use super::ConfigArg;
+use crate::output::{self, Format};
+use serde::Serialize;
 use std::process::ExitCode;
-use warden_gateway::catalog::Status;
+use warden_gateway::catalog::{Entry, Status};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Show each configured tool, its labels and whether agents can use it
-    List(ConfigArg),
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        format: Format,
+    },
     /// Re-approve every tool's current upstream definition (after reviewing the change)
     Pin {
         #[command(flatten)]
@@ -18,50 +25,95 @@ pub enum Command {
     },
 }
 
+/// A catalog entry, as `--json` prints it.
+#[derive(Serialize)]
+struct Tool {
+    name: String,
+    effect: &'static str,
+    reversible: bool,
+    stakes: &'static str,
+    category: String,
+    /// `available`, `missing`, `flagged` or `changed`: only `available` tools reach agents.
+    status: &'static str,
+    /// Why a tool is withheld: the screen's summary, or the pinned and seen digests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+impl Tool {
+    fn of(e: &Entry) -> Self {
+        let l = &e.spec.labels;
+        let (status, detail) = match &e.status {
+            Status::Available => ("available", None),
+            Status::Missing => ("missing", None),
+            Status::ClientRun => (
+                "claude-code",
+                Some("run by Claude Code, decided through its hooks".into()),
+            ),
+            Status::Flagged { summary } => ("flagged", Some(summary.clone())),
+            Status::Withheld { pinned, seen } => {
+                ("changed", Some(format!("pinned {pinned}, now {seen}")))
+            }
+        };
+        Self {
+            name: e.spec.name.to_string(),
+            effect: l.effect.as_str(),
+            reversible: l.reversible,
+            stakes: l.stakes.as_str(),
+            category: l.category.clone(),
+            status,
+            detail,
+        }
+    }
+
+    fn human(&self) -> String {
+        let status = match (self.status, &self.detail) {
+            ("missing", _) => "missing upstream".to_string(),
+            ("claude-code", _) => "run by Claude Code, decided through its hooks".to_string(),
+            ("flagged", Some(summary)) => {
+                format!("WITHHELD: description flagged by the injection screen ({summary})")
+            }
+            ("changed", Some(detail)) => format!("WITHHELD: definition changed ({detail})"),
+            (status, _) => status.to_string(),
+        };
+        format!(
+            "{:<28} {:<5} {:<12} {:<8} {:<13} {}",
+            self.name,
+            self.effect,
+            if self.reversible {
+                "reversible"
+            } else {
+                "irreversible"
+            },
+            self.stakes,
+            self.category,
+            status
+        )
+    }
+}
+
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::List(arg) => {
-            let gateway = super::start(&arg).await?;
-            for e in gateway.catalog.entries() {
-                let l = &e.spec.labels;
-                let status = match &e.status {
-                    Status::Available => "available".to_string(),
-                    Status::Missing => "missing upstream".to_string(),
-                    Status::Flagged { summary } => {
-                        format!("WITHHELD: description flagged by the injection screen ({summary})")
-                    }
-                    Status::Withheld { pinned, seen } => {
-                        format!("WITHHELD: definition changed (pinned {pinned}, now {seen})")
-                    }
-                };
-                println!(
-                    "{:<28} {:<5} {:<12} {:<8} {:<13} {}",
-                    e.spec.name.to_string(),
-                    l.effect.as_str(),
-                    if l.reversible {
-                        "reversible"
-                    } else {
-                        "irreversible"
-                    },
-                    l.stakes.as_str(),
-                    l.category,
-                    status
-                );
-            }
+        Command::List { config, format } => {
+            let gateway = super::start(&config).await?;
+            let tools: Vec<Tool> = gateway.catalog.entries().iter().map(Tool::of).collect();
+            output::listing(&tools, format, "no tools configured", Tool::human)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Pin { config, by } => {
             let gateway = super::start(&config).await?;
             let mut failed = false;
+            let mut text = String::new();
             for (name, r) in gateway.pin_all(&by).await {
                 match r {
-                    Ok(digest) => println!("pinned {name} {digest}"),
+                    Ok(digest) => text.push_str(&format!("pinned {name} {digest}\n")),
                     Err(e) => {
                         failed = true;
-                        println!("cannot pin {name}: {e}");
+                        text.push_str(&format!("cannot pin {name}: {e}\n"));
                     }
                 }
             }
+            output::print(&text)?;
             Ok(if failed {
                 ExitCode::FAILURE
             } else {

@@ -85,6 +85,29 @@ impl Lab {
         Self { dir }
     }
 
+    /// A private copy of `examples/claude-code`: an investigator whose Claude Code tools are
+    /// decided through its hooks.
+    pub fn claude_code() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let src = repo().join("examples/claude-code");
+        for f in ["warden.toml", "policies/investigator.cedar"] {
+            let to = dir.path().join(f);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(src.join(f), to).unwrap();
+        }
+        Self { dir }
+    }
+
+    /// The example with its SIEM served by something else: `table` is what follows the
+    /// `[servers.siem]` header (`url = "…"`, or a `command` with its `args` and `env`).
+    pub fn with_siem(table: &str) -> Self {
+        const LAB_SIEM: &str = "[servers.siem]\ncommand = \"@self\"\nargs = [\"lab\", \"server\", \"siem\", \"--state-dir\", \"{config_dir}/state/lab\"]\n";
+        Self::with_config(|c| {
+            assert!(c.contains(LAB_SIEM), "the example's SIEM table changed");
+            c.replace(LAB_SIEM, &format!("[servers.siem]\n{table}"))
+        })
+    }
+
     pub fn config(&self) -> PathBuf {
         self.dir.path().join("warden.toml")
     }
@@ -144,8 +167,18 @@ impl Lab {
     }
 
     /// `serve` with `WARDEN_LOG` set to `filter`; its log lines are kept ([`Warden::wait_for_log`]).
+    /// Serves with `vars` added to warden's environment (and `filter` as its log level).
+    pub fn serve_with_env(&self, filter: &str, vars: &[(&str, &str)]) -> Warden {
+        Warden::start_with_env(&self.config(), filter, vars)
+    }
+
     pub fn serve_logging(&self, filter: &str) -> Warden {
         Warden::start_logging(&self.config(), filter)
+    }
+
+    /// `serve` on a given address (for a config that must name warden's own URL).
+    pub fn serve_at(&self, listen: &str) -> Warden {
+        Warden::start_at(&self.config(), "warn", &[], listen)
     }
 
     /// Runs a `warden` subcommand against this lab's config; (status ok, stdout, stderr).
@@ -195,16 +228,27 @@ impl Warden {
     }
 
     pub fn start_logging(config: &Path, filter: &str) -> Self {
+        Self::start_with_env(config, filter, &[])
+    }
+
+    /// Starts warden with `vars` added to its environment.
+    pub fn start_with_env(config: &Path, filter: &str, vars: &[(&str, &str)]) -> Self {
+        Self::start_at(config, filter, vars, "127.0.0.1:0")
+    }
+
+    pub fn start_at(config: &Path, filter: &str, vars: &[(&str, &str)], listen: &str) -> Self {
         let mut child = Command::new(warden_bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .args(["serve", "--listen", listen, "--config"])
             .arg(config)
             .env("WARDEN_LOG", filter)
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let mut lines = BufReader::new(stderr).lines();
+        let mut before = Vec::new();
         let url = loop {
             let line = lines
                 .next()
@@ -213,9 +257,10 @@ impl Warden {
             if let Some(url) = line.strip_prefix("warden: listening on ") {
                 break url.to_string();
             }
+            before.push(line);
         };
-        // Keep draining stderr so warden never blocks on a full pipe; the lines are kept.
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        // Keep draining stderr so warden never blocks on a full pipe; every line is kept.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(before));
         let kept = log.clone();
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
@@ -323,6 +368,16 @@ pub fn text(result: &CallToolResult) -> String {
         .filter_map(|c| c.as_text().map(|t| t.text.clone()))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `get_alert` as an in-test SIEM lists it: the name and argument the lab's config declares.
+pub fn get_alert_tool() -> rmcp::model::Tool {
+    let Value::Object(schema) = json!({"type": "object",
+        "properties": {"alert_id": {"type": "string"}}, "required": ["alert_id"]})
+    else {
+        unreachable!()
+    };
+    rmcp::model::Tool::new("get_alert", "One SIEM alert by id.", schema)
 }
 
 pub fn isolate(host: &str, incident: &str) -> Value {

@@ -43,13 +43,29 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             limit: a.limit,
         },
     )?;
+    if events.is_empty() {
+        // JSON lines on stdout stay clean for a pipe; the person at the terminal is told.
+        eprintln!("no events match");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut text = String::new();
     for entry in events {
         let mut v = serde_json::to_value(&entry.event)?;
         if let Some(o) = v.as_object_mut() {
             o.insert("index".into(), entry.index.into());
             o.insert("leaf_hash".into(), entry.leaf_hash.to_hex().into());
+            // What the reader must not trust: bytes that are not the ones the tree holds,
+            // columns that say something else than the leaf.
+            if entry.hash_mismatch {
+                o.insert("hash_mismatch".into(), true.into());
+            }
+            if !entry.column_mismatch.is_empty() {
+                o.insert("column_mismatch".into(), entry.column_mismatch.into());
+            }
         }
-        println!("{v}");
+        text.push_str(&v.to_string());
+        text.push('\n');
     }
+    crate::output::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,8 +1,16 @@
 //! `warden audit verify`: the offline audit of a stored ledger.
+//!
+//! Leaf MACs are checked with the key derived from the configured signing key when this user
+//! can read it; an auditor who holds only the verifier key (`--key`) still gets every other
+//! check, and a leaf without a MAC beyond the last checkpoint is still found.
 
 use crate::cmd::ConfigArg;
+use std::path::PathBuf;
 use std::process::ExitCode;
-use warden_store::ledger::verify_store;
+use warden_policy::WitnessConfig;
+use warden_store::ledger::{
+    MacCheck, check_published, read_leaf_key, read_published, verify_store,
+};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -12,13 +20,46 @@ pub struct Args {
     /// `.pub` file beside the configured signing key
     #[arg(long)]
     key: Option<String>,
+    /// Checkpoints published by a file witness (one JSON line each), to compare the store
+    /// with: fails when the store's tree is smaller than, or not the same as, one of them.
+    /// Default: every file witness in the config
+    #[arg(long)]
+    published: Vec<PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (config, store) = super::open(&a.config)?;
     let verifier = super::verifier(&config, a.key.as_deref())?;
+    let leaf_key = match read_leaf_key(&config.ledger.key_path, &config.ledger.origin) {
+        Ok(key) => Some(key),
+        Err(e) => {
+            eprintln!("note: leaf MACs are not checked without the signing key ({e})");
+            None
+        }
+    };
     let started = std::time::Instant::now();
-    let report = verify_store(store.as_ref(), &verifier)?;
+    let report = verify_store(store.as_ref(), &verifier, leaf_key.as_ref())?;
+    // What was published outside the store catches a tail removed with its checkpoints.
+    let published = if a.published.is_empty() {
+        config
+            .ledger
+            .witnesses
+            .iter()
+            .filter_map(|w| match w {
+                WitnessConfig::File(path) if path.exists() => Some(path.clone()),
+                _ => None,
+            })
+            .collect()
+    } else {
+        a.published.clone()
+    };
+    let mut against_published = Vec::new();
+    let mut published_checked = 0;
+    for path in &published {
+        let notes = read_published(path)?;
+        published_checked += notes.len();
+        against_published.extend(check_published(store.as_ref(), &verifier, &notes)?);
+    }
     // The gate's own record: every executed request had the approvals it asked for.
     let unapproved = warden_gateway::gate::unapproved_executions(store.as_ref())?;
     let log = &report.log;
@@ -26,23 +67,39 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         || "no checkpoint".to_owned(),
         |c| format!("latest checkpoint {} (root {})", c.size, c.root.to_base64()),
     );
+    let macs = match report.macs {
+        MacCheck::Checked => "every leaf MAC checked",
+        MacCheck::NoSigningKey => "leaf MACs not checked",
+    };
     let summary = format!(
         "{} leaves, {} checkpoints, {latest}, {} leaves not yet checkpointed; \
-         {} sealed values match their commitments ({:.2?})",
+         {} sealed values match their commitments, {} redacted on the record; \
+         index columns match their leaves; {macs}; {published_checked} published \
+         checkpoints agree ({:.2?})",
         log.leaves,
         log.checkpoints,
         log.unsigned_leaves(),
         report.sealed_checked,
+        report.redacted,
         started.elapsed()
     );
-    if report.is_clean() && unapproved.is_empty() {
+    if report.is_clean() && unapproved.is_empty() && against_published.is_empty() {
         println!("ok: {summary}");
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(finding) = &log.finding {
         println!("FAILED: {finding}");
     }
-    if let Some(finding) = &report.content {
+    for finding in &report.content {
+        println!("FAILED: {finding}");
+    }
+    if report.content_left_off > 0 {
+        println!(
+            "FAILED: {} more problems not listed",
+            report.content_left_off
+        );
+    }
+    for finding in &against_published {
         println!("FAILED: {finding}");
     }
     for finding in &unapproved {

@@ -116,6 +116,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             println!("        review: {r}");
         }
     }
+    if a.json && decisions.is_empty() {
+        // Said on stderr: a pipe of JSON lines reads nothing.
+        eprintln!("no decisions since {}", crate::cmd::review::when(since));
+    }
     if !a.json {
         println!(
             "{} decisions since {}",

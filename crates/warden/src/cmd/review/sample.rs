@@ -168,6 +168,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if drawn.values().all(|d| d.chosen.is_empty()) {
+        // On stderr with --json: a pipe of JSON lines reads nothing.
+        let none = "no decisions drawn: none were recorded in the window";
+        if a.json {
+            eprintln!("{none}");
+        } else {
+            println!("{none}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

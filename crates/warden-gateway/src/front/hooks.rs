@@ -1,0 +1,31 @@
+//! `POST /hooks/claude-code`: Claude Code's HTTP hooks, behind the same authentication as
+//! `/mcp` (the bearer token names the agent).
+//!
+//! Claude Code treats an HTTP hook that fails (a non-2xx status, no answer) as a non-blocking
+//! error and runs the tool, so once the agent is authenticated every answer is a 200 whose JSON
+//! blocks unless warden allowed: a body too large or not a hook event is refused in the hook's
+//! own terms ([`crate::hooks::refusal`]).
+
+use super::Authenticated;
+use crate::Gateway;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+pub(super) async fn claude_code(State(gateway): State<Arc<Gateway>>, req: Request) -> Response {
+    let Some(principal) = req.extensions().get::<Authenticated>().map(|a| a.0.clone()) else {
+        // The route is only mounted behind `authenticate`; refuse if it ever is not.
+        return axum::Json(crate::hooks::refusal(b"", "not authenticated")).into_response();
+    };
+    let limit = gateway.config().gateway.max_request_bytes;
+    let body = match axum::body::to_bytes(req.into_body(), limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            let why = format!(
+                "the hook event is larger than {limit} bytes (`[gateway] max_request_bytes`) or did not arrive in time"
+            );
+            return axum::Json(crate::hooks::refusal(b"", &why)).into_response();
+        }
+    };
+    axum::Json(gateway.hook(principal, &body).await).into_response()
+}

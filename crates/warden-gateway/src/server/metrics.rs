@@ -1,0 +1,107 @@
+//! The metrics listener (`[metrics] listen`): `GET /metrics` in the Prometheus text format, on
+//! an address of its own so that neither agents nor the console's users reach it by default,
+//! and behind a bearer token when `token_sha256` is set. Anything else is 404.
+//!
+//! It runs on the same accept loop as the front (`connections`), within the gateway's
+//! connection limits, so a client that connects and sends nothing holds nothing.
+
+use crate::Gateway;
+use crate::metrics::{CONTENT_TYPE, StoreState};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone)]
+struct Scrape {
+    gateway: Arc<Gateway>,
+    token_sha256: Option<[u8; 32]>,
+}
+
+/// Serves the gateway's metrics on `listener` until `stop`.
+pub async fn serve(
+    gateway: Arc<Gateway>,
+    listener: TcpListener,
+    token_sha256: Option<[u8; 32]>,
+    stop: CancellationToken,
+) {
+    let limits = gateway.config().gateway.limits;
+    super::connections::serve(listener, router(gateway, token_sha256), limits, stop).await;
+}
+
+/// `/metrics` and nothing else.
+pub fn router(gateway: Arc<Gateway>, token_sha256: Option<[u8; 32]>) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(scrape))
+        .with_state(Scrape {
+            gateway,
+            token_sha256,
+        })
+}
+
+async fn scrape(State(s): State<Scrape>, headers: HeaderMap) -> Response {
+    if let Some(expected) = s.token_sha256 {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| <[u8; 32]>::from(Sha256::digest(t.trim().as_bytes())));
+        if presented != Some(expected) {
+            let mut response = (
+                StatusCode::UNAUTHORIZED,
+                "a valid bearer token is required\n",
+            )
+                .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"warden-metrics\""),
+            );
+            return response;
+        }
+    }
+    match s.gateway.metrics_text().await {
+        Ok(text) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode the metrics");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot encode the metrics\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+impl Gateway {
+    /// The metrics as Prometheus scrapes them: the state gauges read from the store now, the
+    /// counters as they stand. A store that cannot be read leaves the gauges at their last
+    /// values and counts a scrape error; the counters are still served.
+    pub async fn metrics_text(&self) -> Result<String, std::fmt::Error> {
+        let store = self.store.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            Ok::<_, warden_store::StoreError>(StoreState {
+                open: store.open_requests()?,
+                halts: store.active_halts()?.into_iter().map(|h| h.scope).collect(),
+                ledger_size: store.ledger_size()?,
+                checkpoint: store.ledger_latest_checkpoint()?,
+                pool: store.pool_use(),
+            })
+        })
+        .await;
+        match read {
+            Ok(Ok(state)) => self.metrics.observe_store(&state, self.now()),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "metrics: cannot read the store");
+                self.metrics.scrape_failed();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "metrics: the store read failed");
+                self.metrics.scrape_failed();
+            }
+        }
+        self.metrics.encode()
+    }
+}

@@ -1,0 +1,56 @@
+//! `[metrics]`: the address Prometheus scrapes, apart from the agents' one, and the digest of
+//! the token it must send.
+
+use super::Resolver;
+use crate::config::raw::RawMetrics;
+use crate::config::resolved::MetricsSettings;
+use std::net::SocketAddr;
+use toml::Spanned;
+
+impl Resolver<'_> {
+    pub(super) fn metrics(
+        &mut self,
+        raw: &Spanned<RawMetrics>,
+        gateway: SocketAddr,
+    ) -> MetricsSettings {
+        let m = raw.get_ref();
+        let text = m.listen.get_ref();
+        let listen = match text.parse::<SocketAddr>() {
+            Ok(a) => a,
+            Err(e) => {
+                self.error(
+                    m.listen.span(),
+                    "metrics.listen",
+                    format!("`{text}` is not an address: {e}"),
+                );
+                SocketAddr::from(([127, 0, 0, 1], 0))
+            }
+        };
+        if listen == gateway && listen.port() != 0 {
+            self.error(
+                m.listen.span(),
+                "metrics.listen",
+                format!(
+                    "`{listen}` is the gateway's address: metrics need an address of their own"
+                ),
+            );
+        }
+        let token_sha256 = m.token_sha256.as_ref().and_then(|t| {
+            let digest = hex::decode(t.get_ref().trim())
+                .ok()
+                .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok());
+            if digest.is_none() {
+                self.error(
+                    t.span(),
+                    "metrics.token_sha256",
+                    "`token_sha256` must be 64 hex digits (a SHA-256; `warden hash token`)",
+                );
+            }
+            digest
+        });
+        MetricsSettings {
+            listen,
+            token_sha256,
+        }
+    }
+}

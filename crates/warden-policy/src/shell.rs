@@ -1,0 +1,1321 @@
+//! What a shell command would do, as facts a policy can read: the programs it runs, the hosts
+//! it reaches, the paths it writes, whether it sends local data to the network.
+//!
+//! The command is parsed by a real shell parser (`brush-parser`, the parser of the brush shell),
+//! never matched with regular expressions. The design choice is that the analysis is an upper
+//! bound, not a guess: wherever a command's meaning depends on something only known when it
+//! runs — a variable or a command substitution as a program name, `eval`, `bash -c` with a
+//! computed string, a script read from a pipe, a program that runs code (`python -c`), text
+//! that does not parse — the facts say so with [`UNKNOWN`] in the set concerned and `opaque`
+//! set. A policy that allow-lists (`["cat", "grep"].containsAll(programs)`,
+//! `["lab.example"].containsAll(hosts)`) therefore denies what it cannot read, and one that
+//! forbids on `opaque` refuses it outright.
+//!
+//! What is followed: sequences, pipelines, `&&`/`||`, subshells, groups, `if`/`for`/`while`/
+//! `case`, command and process substitutions (their commands count), `bash -c '…'`/`sh -c` and
+//! `eval` with literal text (parsed in turn, to a bounded depth), wrappers that run another
+//! program (`env`, `sudo`, `nohup`, `timeout`, `xargs`, `find -exec`, …), quoting (`c''url` is
+//! `curl`), paths (`/usr/bin/curl` is `curl`), redirections (including `/dev/tcp/…`).
+//!
+//! The module is pure and bounded: no I/O, input longer than [`MAX_COMMAND`] or nested deeper
+//! than [`MAX_DEPTH`] is opaque.
+
+use std::collections::BTreeSet;
+
+use brush_parser::ast::{
+    AndOr, Assignment, AssignmentValue, Command, CommandPrefixOrSuffixItem, CompoundCommand,
+    CompoundList, IoFileRedirectKind, IoFileRedirectTarget, IoRedirect, Pipeline, SimpleCommand,
+    Word,
+};
+use brush_parser::word::{WordPiece, WordPieceWithSource};
+use brush_parser::{Parser, ParserOptions};
+
+/// The member of `programs`, `hosts` or `writes_paths` that stands for "something warden could
+/// not read": no real program, host name or path is spelt so.
+pub const UNKNOWN: &str = "?";
+/// Longer commands are not parsed: opaque.
+pub const MAX_COMMAND: usize = 32 * 1024;
+/// How deep `bash -c`, `eval` and substitutions may nest before the rest is opaque.
+pub const MAX_DEPTH: usize = 6;
+
+/// What a command would do, as far as can be read without running it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandFacts {
+    /// Programs run, by base name, lower-cased (`/usr/bin/Curl` is `curl`); [`UNKNOWN`] for one
+    /// that is not known until the command runs.
+    pub programs: BTreeSet<String>,
+    /// Every literal argument of every program.
+    pub args: BTreeSet<String>,
+    /// Hosts a network program would reach, lower-cased; [`UNKNOWN`] where one is not literal.
+    pub hosts: BTreeSet<String>,
+    /// Paths written (redirections, `tee`, `cp`/`mv` targets, deletions, `-o` outputs…),
+    /// absolute ones lexically normalised; [`UNKNOWN`] where one is not literal.
+    pub writes_paths: BTreeSet<String>,
+    /// A program that reaches the network runs (or may: an interpreter, an unknown program).
+    pub network: bool,
+    /// Local data goes to the network: a network program fed by a pipe, a redirection or an
+    /// upload option (`curl -d @file`, `-T`, `--data-binary @-`, `wget --post-file`), or a write
+    /// to `/dev/tcp/…`.
+    pub pipes_to_network: bool,
+    /// Something could not be read: the sets hold [`UNKNOWN`] and this says why.
+    pub opaque: bool,
+    /// Why the command is opaque, for the record and the denial.
+    pub reasons: Vec<String>,
+}
+
+impl CommandFacts {
+    /// Whether a write goes outside every one of `roots` (normalised absolute directories); a
+    /// relative or unknown path is outside.
+    pub fn writes_outside(&self, roots: &[String]) -> bool {
+        self.writes_paths
+            .iter()
+            .any(|p| !roots.iter().any(|r| under(p, r)))
+    }
+
+    fn unknown(&mut self, why: impl Into<String>) {
+        self.opaque = true;
+        self.programs.insert(UNKNOWN.into());
+        self.hosts.insert(UNKNOWN.into());
+        self.writes_paths.insert(UNKNOWN.into());
+        self.network = true;
+        self.pipes_to_network = true;
+        let why = why.into();
+        if !self.reasons.contains(&why) && self.reasons.len() < 8 {
+            self.reasons.push(why);
+        }
+    }
+
+    fn merge(&mut self, other: CommandFacts) {
+        self.programs.extend(other.programs);
+        self.args.extend(other.args);
+        self.hosts.extend(other.hosts);
+        self.writes_paths.extend(other.writes_paths);
+        self.network |= other.network;
+        self.pipes_to_network |= other.pipes_to_network;
+        self.opaque |= other.opaque;
+        for r in other.reasons {
+            if !self.reasons.contains(&r) && self.reasons.len() < 8 {
+                self.reasons.push(r);
+            }
+        }
+    }
+}
+
+/// Whether `path` is `root` or below it (both normalised absolute paths).
+fn under(path: &str, root: &str) -> bool {
+    let root = root.trim_end_matches('/');
+    path.starts_with('/')
+        && (root.is_empty()
+            || path == root
+            || path
+                .strip_prefix(root)
+                .is_some_and(|rest| rest.starts_with('/')))
+}
+
+/// The facts of `command`, a shell command line as Claude Code's `Bash` tool runs it.
+pub fn analyse(command: &str) -> CommandFacts {
+    let mut facts = CommandFacts::default();
+    Walker { depth: 0 }.text(command, &mut facts);
+    facts
+}
+
+/// Programs that reach the network, and how their arguments name hosts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Net {
+    /// URLs, or bare host names as curl accepts them.
+    Url,
+    /// `[user@]host[:path]` destinations (ssh, scp, rsync, sftp).
+    Remote,
+    /// The first operand is a host (nc, telnet, ping, dig…).
+    FirstOperand,
+    /// socat's `TCP:host:port` addresses.
+    Socat,
+    /// Reaches the network, hosts not read from its arguments (mail, git, cloud CLIs).
+    Opaque,
+}
+
+fn network_kind(program: &str) -> Option<Net> {
+    Some(match program {
+        "curl" | "wget" | "http" | "https" | "xh" | "aria2c" | "lftp" | "links" | "lynx"
+        | "w3m" => Net::Url,
+        "ssh" | "scp" | "sftp" | "rsync" => Net::Remote,
+        "nc" | "ncat" | "netcat" | "telnet" | "ping" | "ping6" | "dig" | "nslookup" | "host"
+        | "ftp" | "tftp" | "traceroute" | "whois" | "smbclient" => Net::FirstOperand,
+        "socat" => Net::Socat,
+        "openssl" | "mail" | "mailx" | "sendmail" | "mutt" | "git" | "gh" | "aws" | "gcloud"
+        | "az" | "kubectl" | "docker" | "pip" | "pip3" | "npm" | "npx" | "apt" | "apt-get" => {
+            Net::Opaque
+        }
+        _ => return None,
+    })
+}
+
+/// Programs that run code given to them (which may do anything, the network included).
+fn is_interpreter(program: &str) -> bool {
+    matches!(
+        program,
+        "python"
+            | "python2"
+            | "python3"
+            | "perl"
+            | "ruby"
+            | "node"
+            | "nodejs"
+            | "deno"
+            | "bun"
+            | "php"
+            | "lua"
+            | "pwsh"
+            | "powershell"
+            | "osascript"
+            | "tclsh"
+            | "expect"
+            | "irb"
+            | "jshell"
+            | "R"
+            | "rscript"
+            // Programs that run a command given in their own syntax or options, or change how
+            // the one they run reaches the network.
+            | "awk"
+            | "gawk"
+            | "mawk"
+            | "nawk"
+            | "flock"
+            | "script"
+            | "su"
+            | "runuser"
+            | "pkexec"
+            | "chroot"
+            | "unshare"
+            | "nsenter"
+            | "firejail"
+            | "bwrap"
+            | "proxychains"
+            | "proxychains4"
+            | "torsocks"
+            | "torify"
+            | "systemd-run"
+            | "toybox"
+            | "vim"
+            | "vi"
+            | "nvim"
+            | "ex"
+            | "emacs"
+            | "gdb"
+            | "make"
+            | "parallel"
+            | "at"
+            | "batch"
+            | "sg"
+            | "newgrp"
+            | "dbus-launch"
+            | "ssh-agent"
+    ) || program.starts_with("python3.")
+}
+
+fn is_shell(program: &str) -> bool {
+    matches!(
+        program,
+        "sh" | "bash"
+            | "dash"
+            | "zsh"
+            | "ksh"
+            | "mksh"
+            | "fish"
+            | "csh"
+            | "tcsh"
+            | "ash"
+            | "busybox"
+    )
+}
+
+/// Options of curl and wget that take a value, and what the value is.
+enum OptValue {
+    Plain,
+    Upload,
+    Output,
+    Url,
+    Host,
+    Config,
+}
+
+fn curl_option(opt: &str) -> Option<OptValue> {
+    Some(match opt {
+        "-d" | "--data" | "--data-binary" | "--data-raw" | "--data-urlencode" | "--data-ascii"
+        | "-F" | "--form" | "--form-string" | "-T" | "--upload-file" | "--json" => OptValue::Upload,
+        "-o" | "--output" | "-c" | "--cookie-jar" | "--dump-header" | "-D" | "--trace"
+        | "--trace-ascii" | "--stderr" => OptValue::Output,
+        "--url" => OptValue::Url,
+        "-x" | "--proxy" | "--preproxy" | "--interface" => OptValue::Host,
+        // These send a URL's request to another address than its host names: where the
+        // traffic goes is not what the URL says.
+        "--resolve" | "--connect-to" | "--doh-url" | "--socks4" | "--socks4a" | "--socks5"
+        | "--socks5-hostname" => OptValue::Config,
+        // `-e` is curl's referer but wget's `--execute` (any `.wgetrc` command, a proxy too).
+        "-K" | "--config" | "-e" => OptValue::Config,
+        "-H" | "--header" | "-u" | "--user" | "-X" | "--request" | "-A" | "--user-agent"
+        | "--referer" | "-b" | "--cookie" | "-w" | "--write-out" | "-m" | "--max-time"
+        | "--retry" | "-r" | "--range" | "-E" | "--cert" | "--key" | "--cacert" | "-U"
+        | "--proxy-user" | "--connect-timeout" | "-Y" | "-y" | "-z" | "-C" | "--limit-rate" => {
+            OptValue::Plain
+        }
+        // wget
+        "--post-file" | "--body-file" | "--post-data" | "--body-data" => OptValue::Upload,
+        "-O" | "--output-document" | "-a" | "--append-output" | "-P" | "--directory-prefix" => {
+            OptValue::Output
+        }
+        "-i" | "--input-file" | "--execute" => OptValue::Config,
+        "-t" | "--tries" | "--timeout" | "--password" => OptValue::Plain,
+        _ => return None,
+    })
+}
+
+/// A word's text once the shell has removed quotes, if nothing in it is computed when the
+/// command runs. Commands inside substitutions are analysed into `facts` either way.
+#[derive(Clone)]
+struct Literal {
+    text: Option<String>,
+    /// Unquoted glob or brace characters: the shell may expand the word into several.
+    expands: bool,
+}
+
+struct Walker {
+    depth: usize,
+}
+
+impl Walker {
+    fn deeper(&self) -> Walker {
+        Walker {
+            depth: self.depth + 1,
+        }
+    }
+
+    fn text(&self, command: &str, facts: &mut CommandFacts) {
+        if command.len() > MAX_COMMAND {
+            facts.unknown(format!("command longer than {MAX_COMMAND} bytes"));
+            return;
+        }
+        if self.depth > MAX_DEPTH {
+            facts.unknown("commands nested too deeply");
+            return;
+        }
+        if command.contains('\0') {
+            facts.unknown("command contains a NUL character");
+            return;
+        }
+        let mut parser = Parser::new(
+            std::io::Cursor::new(command.as_bytes()),
+            &ParserOptions::default(),
+        );
+        match parser.parse_program() {
+            Ok(program) => {
+                for list in &program.complete_commands {
+                    self.list(list, facts);
+                }
+            }
+            Err(e) => facts.unknown(format!("does not parse as a shell command: {e}")),
+        }
+    }
+
+    fn list(&self, list: &CompoundList, facts: &mut CommandFacts) {
+        for item in &list.0 {
+            let and_or = &item.0;
+            self.pipeline(&and_or.first, facts);
+            for next in &and_or.additional {
+                match next {
+                    AndOr::And(p) | AndOr::Or(p) => self.pipeline(p, facts),
+                }
+            }
+        }
+    }
+
+    fn pipeline(&self, pipeline: &Pipeline, facts: &mut CommandFacts) {
+        for (i, command) in pipeline.seq.iter().enumerate() {
+            let mut one = CommandFacts::default();
+            let fed = self.command(command, &mut one);
+            // Data flows into this command from the one before it, or from a file.
+            if (i > 0 || fed) && one.network {
+                one.pipes_to_network = true;
+            }
+            facts.merge(one);
+        }
+    }
+
+    /// Analyses one command into `facts`; whether its standard input is redirected from a
+    /// file, a here-document or a here-string.
+    fn command(&self, command: &Command, facts: &mut CommandFacts) -> bool {
+        match command {
+            Command::Simple(simple) => self.simple(simple, facts),
+            Command::Compound(compound, redirects) => {
+                let mut fed = false;
+                if let Some(list) = redirects {
+                    for r in &list.0 {
+                        fed |= self.redirect(r, facts);
+                    }
+                }
+                self.compound(compound, facts);
+                fed
+            }
+            Command::Function(_) => {
+                facts.unknown("defines a shell function");
+                false
+            }
+            Command::ExtendedTest(test, _) => {
+                let text = format!("{}", test.expr);
+                if text.contains("$(") || text.contains('`') {
+                    facts.unknown("a test runs a command substitution");
+                }
+                false
+            }
+        }
+    }
+
+    fn compound(&self, compound: &CompoundCommand, facts: &mut CommandFacts) {
+        match compound {
+            CompoundCommand::BraceGroup(g) => self.list(&g.list, facts),
+            CompoundCommand::Subshell(s) => self.list(&s.list, facts),
+            CompoundCommand::ForClause(f) => {
+                for w in f.values.iter().flatten() {
+                    self.word(w, facts);
+                }
+                self.list(&f.body.list, facts);
+            }
+            CompoundCommand::IfClause(i) => {
+                self.list(&i.condition, facts);
+                self.list(&i.then, facts);
+                for e in i.elses.iter().flatten() {
+                    if let Some(c) = &e.condition {
+                        self.list(c, facts);
+                    }
+                    self.list(&e.body, facts);
+                }
+            }
+            CompoundCommand::WhileClause(w) | CompoundCommand::UntilClause(w) => {
+                self.list(&w.0, facts);
+                self.list(&w.1.list, facts);
+            }
+            CompoundCommand::CaseClause(c) => {
+                self.word(&c.value, facts);
+                for item in &c.cases {
+                    if let Some(list) = &item.cmd {
+                        self.list(list, facts);
+                    }
+                }
+            }
+            CompoundCommand::ArithmeticForClause(f) => {
+                let text = format!("{compound}");
+                if text.contains("$(") || text.contains('`') {
+                    facts.unknown("arithmetic runs a command substitution");
+                }
+                self.list(&f.body.list, facts);
+            }
+            CompoundCommand::Arithmetic(_) => {
+                let text = format!("{compound}");
+                if text.contains("$(") || text.contains('`') {
+                    facts.unknown("arithmetic runs a command substitution");
+                }
+            }
+            CompoundCommand::Coprocess(_) => facts.unknown("starts a coprocess"),
+        }
+    }
+
+    /// The literal text of `word`; commands in its substitutions are analysed into `facts`.
+    fn word(&self, word: &Word, facts: &mut CommandFacts) -> Literal {
+        match brush_parser::word::parse(&word.value, &ParserOptions::default()) {
+            Ok(pieces) => {
+                let mut text = Some(String::new());
+                let mut expands = false;
+                self.pieces(&pieces, false, &mut text, &mut expands, facts);
+                Literal { text, expands }
+            }
+            Err(_) => {
+                facts.unknown("a word does not parse");
+                Literal {
+                    text: None,
+                    expands: false,
+                }
+            }
+        }
+    }
+
+    fn pieces(
+        &self,
+        pieces: &[WordPieceWithSource],
+        quoted: bool,
+        text: &mut Option<String>,
+        expands: &mut bool,
+        facts: &mut CommandFacts,
+    ) {
+        for piece in pieces {
+            match &piece.piece {
+                WordPiece::Text(s) => {
+                    if !quoted && s.contains(['*', '?', '[', '{', '}']) {
+                        *expands = true;
+                    }
+                    if let Some(t) = text.as_mut() {
+                        t.push_str(s);
+                    }
+                }
+                WordPiece::SingleQuotedText(s) => {
+                    if let Some(t) = text.as_mut() {
+                        t.push_str(s);
+                    }
+                }
+                WordPiece::EscapeSequence(s) => {
+                    let escaped = s.strip_prefix('\\').unwrap_or(s);
+                    // A backslash-newline is a line continuation: it disappears.
+                    if let Some(t) = text.as_mut()
+                        && escaped != "\n"
+                    {
+                        t.push_str(escaped);
+                    }
+                }
+                WordPiece::DoubleQuotedSequence(inner)
+                | WordPiece::GettextDoubleQuotedSequence(inner) => {
+                    self.pieces(inner, true, text, expands, facts);
+                }
+                WordPiece::CommandSubstitution(inner)
+                | WordPiece::BackquotedCommandSubstitution(inner) => {
+                    self.deeper().text(inner, facts);
+                    *text = None;
+                }
+                WordPiece::ArithmeticExpression(expr) => {
+                    if expr.value.contains("$(") || expr.value.contains('`') {
+                        facts.unknown("arithmetic runs a command substitution");
+                    }
+                    *text = None;
+                }
+                // `$'\x63url'`, `~`, `$X`: known only when the command runs.
+                WordPiece::AnsiCQuotedText(_)
+                | WordPiece::TildeExpansion(_)
+                | WordPiece::ParameterExpansion(_) => *text = None,
+            }
+        }
+    }
+
+    /// Analyses a redirection; whether it feeds the command's standard input.
+    fn redirect(&self, redirect: &IoRedirect, facts: &mut CommandFacts) -> bool {
+        match redirect {
+            IoRedirect::File(fd, kind, target) => {
+                let writes = matches!(
+                    kind,
+                    IoFileRedirectKind::Write
+                        | IoFileRedirectKind::Append
+                        | IoFileRedirectKind::Clobber
+                        | IoFileRedirectKind::ReadAndWrite
+                        | IoFileRedirectKind::DuplicateOutput
+                );
+                match target {
+                    IoFileRedirectTarget::Filename(w) | IoFileRedirectTarget::Duplicate(w) => {
+                        let lit = self.word(w, facts);
+                        // `>&2`, `2>&1`, `<&-`: descriptors, not files.
+                        let is_fd = matches!(
+                            kind,
+                            IoFileRedirectKind::DuplicateOutput
+                                | IoFileRedirectKind::DuplicateInput
+                        ) && lit
+                            .text
+                            .as_deref()
+                            .is_some_and(|t| t == "-" || t.chars().all(|c| c.is_ascii_digit()));
+                        if is_fd {
+                            return false;
+                        }
+                        self.device(lit.text.as_deref(), facts);
+                        if writes {
+                            add_path(&mut facts.writes_paths, &lit);
+                        }
+                        matches!(
+                            kind,
+                            IoFileRedirectKind::Read | IoFileRedirectKind::ReadAndWrite
+                        ) && fd.is_none_or(|fd| fd == 0)
+                    }
+                    IoFileRedirectTarget::Fd(_) => false,
+                    IoFileRedirectTarget::ProcessSubstitution(_, sub) => {
+                        self.deeper().list(&sub.list, facts);
+                        matches!(kind, IoFileRedirectKind::Read)
+                    }
+                }
+            }
+            IoRedirect::HereDocument(_, doc) => {
+                if doc.requires_expansion {
+                    let body = &doc.doc.value;
+                    if body.contains("$(") || body.contains('`') {
+                        facts.unknown("a here-document runs a command substitution");
+                    }
+                }
+                true
+            }
+            IoRedirect::HereString(_, w) => {
+                self.word(w, facts);
+                true
+            }
+            IoRedirect::OutputAndError(w, _) => {
+                let lit = self.word(w, facts);
+                self.device(lit.text.as_deref(), facts);
+                add_path(&mut facts.writes_paths, &lit);
+                false
+            }
+        }
+    }
+
+    /// `/dev/tcp/<host>/<port>` and `/dev/udp/…`: bash opens a socket.
+    fn device(&self, path: Option<&str>, facts: &mut CommandFacts) {
+        let Some(path) = path else { return };
+        for prefix in ["/dev/tcp/", "/dev/udp/"] {
+            if let Some(rest) = path.strip_prefix(prefix) {
+                facts.network = true;
+                facts.pipes_to_network = true;
+                let host = rest.split('/').next().unwrap_or_default();
+                facts.hosts.insert(clean_host(host));
+            }
+        }
+    }
+
+    fn assignment(&self, a: &Assignment, facts: &mut CommandFacts) -> Option<String> {
+        match &a.value {
+            AssignmentValue::Scalar(w) => {
+                self.word(w, facts);
+            }
+            AssignmentValue::Array(items) => {
+                for (k, v) in items {
+                    if let Some(k) = k {
+                        self.word(k, facts);
+                    }
+                    self.word(v, facts);
+                }
+            }
+        }
+        Some(format!("{}", a.name))
+    }
+
+    /// One simple command: assignments, redirections, the program and its arguments.
+    fn simple(&self, simple: &SimpleCommand, facts: &mut CommandFacts) -> bool {
+        let mut fed = false;
+        let mut words: Vec<Literal> = Vec::new();
+        let mut assigned: Vec<String> = Vec::new();
+        let items = simple
+            .prefix
+            .iter()
+            .flat_map(|p| p.0.iter())
+            .map(Some)
+            .chain(std::iter::once(None))
+            .chain(simple.suffix.iter().flat_map(|s| s.0.iter()).map(Some));
+        for item in items {
+            match item {
+                None => {
+                    if let Some(w) = &simple.word_or_name {
+                        words.push(self.word(w, facts));
+                    }
+                }
+                Some(CommandPrefixOrSuffixItem::IoRedirect(r)) => fed |= self.redirect(r, facts),
+                Some(CommandPrefixOrSuffixItem::Word(w)) => words.push(self.word(w, facts)),
+                Some(CommandPrefixOrSuffixItem::AssignmentWord(a, w)) => {
+                    // Before the program an assignment sets its environment; after it
+                    // (`declare X=1`) it is an argument.
+                    if words.is_empty() {
+                        if let Some(name) = self.assignment(a, facts) {
+                            assigned.push(name);
+                        }
+                    } else {
+                        words.push(self.word(w, facts));
+                    }
+                }
+                Some(CommandPrefixOrSuffixItem::ProcessSubstitution(kind, sub)) => {
+                    self.deeper().list(&sub.list, facts);
+                    if matches!(kind, brush_parser::ast::ProcessSubstitutionKind::Read) {
+                        fed = true;
+                    }
+                    words.push(Literal {
+                        text: None,
+                        expands: false,
+                    });
+                }
+            }
+        }
+        // A prefix assignment changes the command it precedes; a bare one changes every later
+        // command of the shell (`http_proxy=…; export http_proxy; curl …`, `PATH=/tmp; curl`).
+        if assigned.iter().any(|n| dangerous_variable(n)) {
+            facts.unknown("sets a variable that changes which program runs or what it loads");
+        }
+        self.run(&words, facts);
+        fed
+    }
+
+    /// `words` run as a command: the program is the first.
+    fn run(&self, words: &[Literal], facts: &mut CommandFacts) {
+        let Some((first, rest)) = words.split_first() else {
+            return;
+        };
+        let program = match (&first.text, first.expands) {
+            (Some(text), false) if !text.is_empty() => program_name(text),
+            _ => {
+                facts.unknown("the program to run is not known until the command runs");
+                return;
+            }
+        };
+        facts.programs.insert(program.clone());
+        for w in rest {
+            if let Some(t) = &w.text {
+                facts.args.insert(t.clone());
+            }
+        }
+        if self.depth > MAX_DEPTH {
+            facts.unknown("commands nested too deeply");
+            return;
+        }
+        match program.as_str() {
+            // Wrappers: the program they run follows their own options.
+            // `env -S 'curl …'` splits its value into a command of its own.
+            "env"
+                if rest.iter().any(|w| {
+                    w.text.as_deref().is_none_or(|t| {
+                        t.starts_with("-S")
+                            || t.starts_with("--split-string")
+                            || t.starts_with("-vS")
+                    })
+                }) =>
+            {
+                facts.unknown("`env -S` runs a command split from one argument");
+            }
+            "env" => self.wrapped(rest, &["-u", "--unset", "-C", "--chdir"], true, facts),
+            "sudo" | "doas" => self.wrapped(
+                rest,
+                &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"],
+                false,
+                facts,
+            ),
+            "nohup" | "setsid" | "time" | "builtin" | "exec" | "unbuffer" | "stdbuf" | "ionice"
+            | "strace" | "ltrace" | "nice" => {
+                self.wrapped(
+                    rest,
+                    &["-n", "-c", "-p", "-o", "-e", "-s", "-a"],
+                    false,
+                    facts,
+                );
+            }
+            // A CPU mask or a priority comes before the command: `taskset 1 curl …`.
+            "taskset" | "chrt" => {
+                let skip = skip_options(rest, &["-p"]);
+                self.run(rest.get(skip + 1..).unwrap_or_default(), facts);
+            }
+            "caffeinate" => self.wrapped(rest, &["-t", "-w"], false, facts),
+            // `command -v x` only looks a name up.
+            "command"
+                if !rest
+                    .iter()
+                    .any(|w| matches!(w.text.as_deref(), Some("-v" | "-V"))) =>
+            {
+                self.wrapped(rest, &[], false, facts);
+            }
+            "timeout" => {
+                // timeout [options] DURATION COMMAND…
+                let skip = skip_options(rest, &["-s", "--signal", "-k", "--kill-after"]);
+                self.run(rest.get(skip + 1..).unwrap_or_default(), facts);
+            }
+            "xargs" => {
+                let skip = skip_options(
+                    rest,
+                    &[
+                        "-I",
+                        "-i",
+                        "-n",
+                        "-P",
+                        "-d",
+                        "-a",
+                        "-L",
+                        "-s",
+                        "-E",
+                        "--delimiter",
+                    ],
+                );
+                let inner = rest.get(skip..).unwrap_or_default();
+                if inner.is_empty() {
+                    // xargs runs `echo` by default.
+                    facts.programs.insert("echo".into());
+                } else {
+                    // Its arguments come from standard input: unknown.
+                    let mut sub = CommandFacts::default();
+                    self.run(inner, &mut sub);
+                    if sub.network {
+                        sub.hosts.insert(UNKNOWN.into());
+                        sub.pipes_to_network = true;
+                    }
+                    if !sub.writes_paths.is_empty() {
+                        sub.writes_paths.insert(UNKNOWN.into());
+                    }
+                    facts.merge(sub);
+                }
+            }
+            "find" => {
+                let mut i = 0;
+                while let Some(w) = rest.get(i) {
+                    let is_exec = matches!(
+                        w.text.as_deref(),
+                        Some("-exec" | "-execdir" | "-ok" | "-okdir")
+                    );
+                    if is_exec {
+                        let start = i + 1;
+                        let end = rest
+                            .iter()
+                            .skip(start)
+                            .position(|w| matches!(w.text.as_deref(), Some(";" | "+")))
+                            .map_or(rest.len(), |p| start + p);
+                        self.run(rest.get(start..end).unwrap_or_default(), facts);
+                        i = end;
+                    }
+                    if matches!(w.text.as_deref(), Some("-delete" | "-fprint" | "-fls")) {
+                        facts.writes_paths.insert(UNKNOWN.into());
+                    }
+                    i += 1;
+                }
+            }
+            "eval" => match literal_join(rest) {
+                Some(text) => self.deeper().text(&text, facts),
+                None => facts.unknown("`eval` of text not known until the command runs"),
+            },
+            "source" | "." => facts.unknown("runs a script file"),
+            // `export http_proxy=…` changes what later commands do, as an assignment does.
+            "export" | "declare" | "typeset" | "readonly" | "local" => {
+                let dangerous = rest.iter().any(|w| match &w.text {
+                    Some(t) => t
+                        .split_once('=')
+                        .is_some_and(|(name, _)| dangerous_variable(name)),
+                    None => true,
+                });
+                if dangerous {
+                    facts.unknown("sets a variable that changes what later commands do");
+                }
+            }
+            "alias" | "trap" | "enable" | "hash" => {
+                facts.unknown(format!("`{program}` changes what later commands run"));
+            }
+            "watch" => match literal_join(operands_after(rest, &["-n", "-d", "-x"]).as_slice()) {
+                Some(text) => self.deeper().text(&text, facts),
+                None => facts.unknown("`watch` of a command not known until it runs"),
+            },
+            p if is_shell(p) => self.shell(rest, facts),
+            p if is_interpreter(p) => {
+                // Code the interpreter runs may reach any host.
+                facts.network = true;
+                facts.hosts.insert(UNKNOWN.into());
+                facts.writes_paths.insert(UNKNOWN.into());
+            }
+            _ => {}
+        }
+        if let Some(kind) = network_kind(&program) {
+            self.network(&program, kind, rest, facts);
+        }
+        self.writes(&program, rest, facts);
+    }
+
+    /// A wrapper's command: after its options (`takes_value` lists those with a value) and,
+    /// for `env`, its `NAME=value` assignments.
+    fn wrapped(
+        &self,
+        rest: &[Literal],
+        takes_value: &[&str],
+        assignments: bool,
+        facts: &mut CommandFacts,
+    ) {
+        let mut i = skip_options(rest, takes_value);
+        while assignments
+            && let Some(w) = rest.get(i)
+            && let Some(text) = &w.text
+            && let Some((name, _)) = text.split_once('=')
+            && !name.is_empty()
+            && !name.contains('/')
+        {
+            if dangerous_variable(name) {
+                facts.unknown("sets a variable that changes which program runs or what it loads");
+            }
+            i += 1;
+        }
+        if rest.get(i).is_some_and(|w| w.text.is_none()) {
+            facts.unknown("the program to run is not known until the command runs");
+            return;
+        }
+        self.run(rest.get(i..).unwrap_or_default(), facts);
+    }
+
+    /// `bash -c '…'`: the string is a command in turn; a shell reading a script or its
+    /// standard input runs code warden cannot see.
+    fn shell(&self, rest: &[Literal], facts: &mut CommandFacts) {
+        let mut i = 0;
+        while let Some(w) = rest.get(i) {
+            let Some(text) = &w.text else {
+                facts.unknown("a shell option is not known until the command runs");
+                return;
+            };
+            if text == "-c"
+                || (text.starts_with('-') && !text.starts_with("--") && text.contains('c'))
+            {
+                match rest.get(i + 1).and_then(|w| w.text.clone()) {
+                    Some(script) => self.deeper().text(&script, facts),
+                    None => facts.unknown("a shell runs a command not known until it runs"),
+                }
+                return;
+            }
+            if !text.starts_with('-') && !text.starts_with('+') {
+                break;
+            }
+            // `-o option` takes a value.
+            if text == "-o" || text == "+o" {
+                i += 1;
+            }
+            i += 1;
+        }
+        facts.unknown("a shell runs a script or its standard input");
+    }
+
+    fn network(&self, program: &str, kind: Net, rest: &[Literal], facts: &mut CommandFacts) {
+        facts.network = true;
+        let mut hosts = BTreeSet::new();
+        let mut unknown = false;
+        let mut i = 0;
+        let mut first_operand = true;
+        while let Some(w) = rest.get(i) {
+            i += 1;
+            let Some(text) = w.text.as_deref() else {
+                unknown = true;
+                continue;
+            };
+            if kind == Net::Url {
+                // `--opt=value` and `-oVALUE` forms.
+                let (opt, inline) = match text.split_once('=') {
+                    Some((o, v)) if o.starts_with("--") => (o, Some(v.to_string())),
+                    _ => (text, None),
+                };
+                if let Some(what) = curl_option(opt) {
+                    let value = match inline {
+                        Some(v) => Some(v),
+                        None => {
+                            let v = rest.get(i).and_then(|w| w.text.clone());
+                            if rest.get(i).is_some_and(|w| w.text.is_none()) {
+                                unknown = true;
+                            }
+                            i += 1;
+                            v
+                        }
+                    };
+                    match what {
+                        OptValue::Upload => facts.pipes_to_network = true,
+                        OptValue::Output => match value {
+                            Some(v) if v != "-" => {
+                                add_path(
+                                    &mut facts.writes_paths,
+                                    &Literal {
+                                        text: Some(v),
+                                        expands: false,
+                                    },
+                                );
+                            }
+                            Some(_) => {}
+                            None => {
+                                facts.writes_paths.insert(UNKNOWN.into());
+                            }
+                        },
+                        OptValue::Url => match value.as_deref().map(url_host) {
+                            Some(Some(h)) => {
+                                hosts.insert(h);
+                            }
+                            _ => unknown = true,
+                        },
+                        OptValue::Host => match value {
+                            Some(v) => {
+                                hosts.insert(host_of_authority(&v));
+                            }
+                            None => unknown = true,
+                        },
+                        OptValue::Config => {
+                            unknown = true;
+                            facts.pipes_to_network = true;
+                        }
+                        OptValue::Plain => {}
+                    }
+                    continue;
+                }
+                if text.starts_with('-') {
+                    // Short options bundled with an upload (`-sd@x`) are uploads too.
+                    if !text.starts_with("--")
+                        && (text.contains('d') || text.contains('T') || text.contains('F'))
+                    {
+                        facts.pipes_to_network = true;
+                        unknown |= text.len() > 2;
+                    }
+                    continue;
+                }
+                match url_host(text) {
+                    Some(h) => {
+                        hosts.insert(h);
+                    }
+                    None => unknown = true,
+                }
+                continue;
+            }
+            if text.starts_with('-') {
+                // Options that send the connection elsewhere or run a command of their own
+                // (`-o HostName=…`, `-o ProxyCommand=…`, a config file, rsync's remote shell):
+                // where it goes is not the host named.
+                if matches!(kind, Net::Remote)
+                    && (text.starts_with("-o")
+                        || text.starts_with("-F")
+                        || text.starts_with("-S")
+                        || text.starts_with("-e")
+                        || text.starts_with("--rsh")
+                        || text.starts_with("--rsync-path")
+                        || text.starts_with("--config"))
+                {
+                    unknown = true;
+                    facts.pipes_to_network = true;
+                }
+                // ssh-like options that take a value; a jump host is a host too.
+                if matches!(kind, Net::Remote)
+                    && matches!(
+                        text,
+                        "-p" | "-P"
+                            | "-i"
+                            | "-l"
+                            | "-o"
+                            | "-F"
+                            | "-L"
+                            | "-R"
+                            | "-D"
+                            | "-b"
+                            | "-c"
+                            | "-E"
+                            | "-m"
+                            | "-O"
+                            | "-Q"
+                            | "-S"
+                            | "-W"
+                            | "-w"
+                            | "-e"
+                    )
+                {
+                    i += 1;
+                }
+                if matches!(kind, Net::Remote) && text == "-J" {
+                    match rest.get(i).and_then(|w| w.text.as_deref()) {
+                        Some(j) => {
+                            hosts.insert(host_of_authority(j));
+                        }
+                        None => unknown = true,
+                    }
+                    i += 1;
+                }
+                if matches!(kind, Net::FirstOperand)
+                    && matches!(text, "-p" | "-w" | "-s" | "-c" | "-i" | "-W" | "-q" | "-e")
+                {
+                    i += 1;
+                }
+                continue;
+            }
+            match kind {
+                Net::Remote => {
+                    if program == "ssh" {
+                        if first_operand {
+                            hosts.insert(host_of_authority(text));
+                        }
+                    } else if let Some((host, _)) = text.split_once(':')
+                        && !host.contains('/')
+                    {
+                        hosts.insert(host_of_authority(host));
+                    } else if text.contains("://") {
+                        match url_host(text) {
+                            Some(h) => {
+                                hosts.insert(h);
+                            }
+                            None => unknown = true,
+                        }
+                    }
+                }
+                Net::FirstOperand => {
+                    if first_operand {
+                        hosts.insert(host_of_authority(text));
+                    }
+                }
+                Net::Socat => {
+                    let upper = text.to_ascii_uppercase();
+                    if ["TCP", "UDP", "OPENSSL", "SSL", "SOCKS", "PROXY"]
+                        .iter()
+                        .any(|p| upper.starts_with(p))
+                    {
+                        match text.split(':').nth(1) {
+                            Some(h) if !h.is_empty() => {
+                                hosts.insert(clean_host(h.split(',').next().unwrap_or_default()));
+                            }
+                            _ => unknown = true,
+                        }
+                    } else if upper.starts_with("EXEC") || upper.starts_with("SYSTEM") {
+                        facts.unknown("socat runs a command");
+                    }
+                }
+                Net::Opaque | Net::Url => {}
+            }
+            first_operand = false;
+        }
+        if kind == Net::Opaque || (kind != Net::Url && hosts.is_empty()) {
+            unknown = true;
+        }
+        if unknown {
+            hosts.insert(UNKNOWN.into());
+        }
+        facts.hosts.extend(hosts);
+    }
+
+    /// Paths a well-known program writes.
+    fn writes(&self, program: &str, rest: &[Literal], facts: &mut CommandFacts) {
+        let ops: Vec<&Literal> = rest.iter().filter(|w| !is_option(w)).collect();
+        match program {
+            "tee" | "touch" | "mkdir" | "rm" | "rmdir" | "shred" | "unlink" | "truncate"
+            | "mkfifo" => {
+                for w in &ops {
+                    add_path(&mut facts.writes_paths, w);
+                }
+            }
+            "cp" | "mv" | "install" | "ln" | "rsync" | "scp" => {
+                let target = rest
+                    .iter()
+                    .position(|w| matches!(w.text.as_deref(), Some("-t" | "--target-directory")))
+                    .and_then(|p| rest.get(p + 1))
+                    .or_else(|| ops.last().copied());
+                if let Some(w) = target {
+                    // A remote target (`host:path`) is not a local write.
+                    let remote = w
+                        .text
+                        .as_deref()
+                        .and_then(|t| t.split_once(':'))
+                        .is_some_and(|(h, _)| !h.contains('/'));
+                    if !remote {
+                        add_path(&mut facts.writes_paths, w);
+                    }
+                }
+            }
+            "chmod" | "chown" | "chgrp" => {
+                for w in ops.iter().skip(1) {
+                    add_path(&mut facts.writes_paths, w);
+                }
+            }
+            "dd" => {
+                for w in rest {
+                    match w.text.as_deref() {
+                        Some(t) => {
+                            if let Some(p) = t.strip_prefix("of=") {
+                                add_path(
+                                    &mut facts.writes_paths,
+                                    &Literal {
+                                        text: Some(p.to_string()),
+                                        expands: false,
+                                    },
+                                );
+                            }
+                        }
+                        None => {
+                            facts.writes_paths.insert(UNKNOWN.into());
+                        }
+                    }
+                }
+            }
+            "sed" | "perl" | "ruby" => {
+                let in_place = rest.iter().any(|w| {
+                    w.text.as_deref().is_some_and(|t| {
+                        t.starts_with("-i")
+                            || t == "--in-place"
+                            || (t.starts_with('-') && !t.starts_with("--") && t.contains('i'))
+                    })
+                });
+                if in_place {
+                    for w in ops.iter().skip(1) {
+                        add_path(&mut facts.writes_paths, w);
+                    }
+                }
+            }
+            "sort" => {
+                if let Some(p) = rest
+                    .iter()
+                    .position(|w| matches!(w.text.as_deref(), Some("-o" | "--output")))
+                {
+                    match rest.get(p + 1) {
+                        Some(w) => add_path(&mut facts.writes_paths, w),
+                        None => {
+                            facts.writes_paths.insert(UNKNOWN.into());
+                        }
+                    }
+                }
+            }
+            "tar" | "unzip" | "gzip" | "gunzip" | "zip" | "patch" | "git" => {
+                // Archivers and patchers write where their options and contents say.
+                let writes = match program {
+                    "tar" => rest
+                        .iter()
+                        .filter_map(|w| w.text.as_deref())
+                        .any(|t| !t.starts_with("--") && (t.contains('x') || t.contains('c'))),
+                    "git" => rest.iter().any(|w| {
+                        matches!(
+                            w.text.as_deref(),
+                            Some(
+                                "clone"
+                                    | "checkout"
+                                    | "pull"
+                                    | "reset"
+                                    | "apply"
+                                    | "commit"
+                                    | "init"
+                            )
+                        )
+                    }),
+                    _ => true,
+                };
+                if writes {
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Variables that change which program a name runs, or what it loads on start.
+fn dangerous_variable(name: &str) -> bool {
+    matches!(
+        name,
+        "PATH"
+            | "IFS"
+            | "BASH_ENV"
+            | "ENV"
+            | "SHELLOPTS"
+            | "BASHOPTS"
+            | "PROMPT_COMMAND"
+            | "PYTHONSTARTUP"
+            | "PYTHONPATH"
+            | "NODE_OPTIONS"
+            | "PERL5OPT"
+            | "RUBYOPT"
+            | "GIT_SSH_COMMAND"
+            | "GIT_EXEC_PATH"
+            | "GIT_SSH"
+            | "GIT_PROXY_COMMAND"
+            | "RSYNC_RSH"
+            | "RSYNC_CONNECT_PROG"
+    ) || name.starts_with("LD_")
+        // A proxy (or a client's own config file) sends a request elsewhere than its URL's
+        // host: `http_proxy=http://evil curl http://lab/…` reaches evil.
+        || {
+            let lower = name.to_ascii_lowercase();
+            lower.ends_with("_proxy") || matches!(lower.as_str(), "curl_home" | "wgetrc")
+        }
+        || name.starts_with("DYLD_")
+        || name.starts_with("BASH_FUNC_")
+}
+
+/// A program's base name, lower-cased: `/usr/bin/Curl` runs what `curl` names on a
+/// case-insensitive file system.
+fn program_name(text: &str) -> String {
+    let base = text.rsplit('/').next().unwrap_or(text);
+    let base = if base.is_empty() { text } else { base };
+    base.to_lowercase()
+}
+
+fn is_option(w: &Literal) -> bool {
+    w.text
+        .as_deref()
+        .is_some_and(|t| t.starts_with('-') && t.len() > 1)
+}
+
+/// How many leading words are options (those in `takes_value` with their value); `--` ends them.
+fn skip_options(rest: &[Literal], takes_value: &[&str]) -> usize {
+    let mut i = 0;
+    while let Some(w) = rest.get(i) {
+        match w.text.as_deref() {
+            Some("--") => return i + 1,
+            Some(t) if t.starts_with('-') && t.len() > 1 => {
+                i += if takes_value.contains(&t) { 2 } else { 1 };
+            }
+            _ => break,
+        }
+    }
+    i
+}
+
+fn operands_after(rest: &[Literal], takes_value: &[&str]) -> Vec<Literal> {
+    let skip = skip_options(rest, takes_value);
+    rest.get(skip..).unwrap_or_default().to_vec()
+}
+
+/// The words joined by spaces, as `eval` does, if all are literal.
+fn literal_join(words: &[Literal]) -> Option<String> {
+    let parts: Option<Vec<&str>> = words.iter().map(|w| w.text.as_deref()).collect();
+    parts.map(|p| p.join(" "))
+}
+
+fn add_path(paths: &mut BTreeSet<String>, w: &Literal) {
+    match (&w.text, w.expands) {
+        (Some(t), false) if !t.is_empty() => {
+            paths.insert(normal_path(t));
+        }
+        _ => {
+            paths.insert(UNKNOWN.into());
+        }
+    }
+}
+
+/// An absolute path lexically normalised (`//`, `.` removed); one with `..` is unknown, since a
+/// symlink decides where it leads. A relative path is kept as written.
+fn normal_path(text: &str) -> String {
+    if !text.starts_with('/') {
+        return text.to_string();
+    }
+    let parts: Vec<&str> = text
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.contains(&"..") {
+        return UNKNOWN.into();
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// The host of a URL, or of a bare `host[:port][/path]` as curl accepts it.
+fn url_host(text: &str) -> Option<String> {
+    if text.contains("://") {
+        let parsed = url::Url::parse(text).ok()?;
+        return parsed.host_str().map(clean_host).filter(|h| !h.is_empty());
+    }
+    let authority = text.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host_of_authority(authority);
+    (!host.is_empty() && host != UNKNOWN).then_some(host)
+}
+
+/// `user@host:port` → `host`.
+fn host_of_authority(text: &str) -> String {
+    let after_user = text.rsplit('@').next().unwrap_or(text);
+    let host = if let Some(v6) = after_user.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        after_user.split(':').next().unwrap_or_default()
+    };
+    let host = clean_host(host);
+    if host.is_empty() {
+        UNKNOWN.into()
+    } else {
+        host
+    }
+}
+
+fn clean_host(host: &str) -> String {
+    let h = host.trim_end_matches('.').to_lowercase();
+    if h.is_empty()
+        || h.contains(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_')))
+    {
+        // Not a plain name or address (unicode, glob, escape): unknown.
+        return if h.is_empty() {
+            String::new()
+        } else {
+            UNKNOWN.into()
+        };
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests;

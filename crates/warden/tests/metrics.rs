@@ -1,0 +1,415 @@
+//! Prometheus metrics over the wire: a real `warden serve` with `[metrics]` on, real MCP
+//! clients making allowed, denied and held calls, and the scrape parsed as Prometheus parses
+//! it. The counts are checked against the ledger, which records every decision.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+use prometheus_parse::{Sample, Scrape, Value};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The lab with metrics on a port of their own, and `extra` lines in `[metrics]`.
+fn lab_with_metrics(extra: &str) -> Lab {
+    Lab::with_config(|c| format!("{c}\n[metrics]\nlisten = \"127.0.0.1:0\"\n{extra}"))
+}
+
+/// Where this warden serves its metrics, from its start-up lines.
+fn metrics_url(warden: &Warden) -> String {
+    let line = warden
+        .wait_for_log("warden: metrics at ", 10)
+        .expect("warden names its metrics address");
+    line.trim_start_matches("warden: metrics at ").to_string()
+}
+
+async fn get(url: &str, token: Option<&str>) -> (u16, String, String) {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, content_type, response.text().await.unwrap())
+}
+
+/// One scrape, parsed by a Prometheus text-format parser.
+async fn scrape(url: &str, token: Option<&str>) -> Vec<Sample> {
+    let (status, content_type, body) = get(url, token).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
+        .unwrap()
+        .samples
+}
+
+fn value(s: &Sample) -> f64 {
+    match &s.value {
+        Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
+        Value::Histogram(buckets) => buckets.iter().map(|b| b.count).fold(0.0, f64::max),
+        Value::Summary(_) => panic!("no summaries here"),
+    }
+}
+
+/// The sum of `metric` over the samples whose labels include every pair of `labels`.
+fn sum(samples: &[Sample], metric: &str, labels: &[(&str, &str)]) -> f64 {
+    samples
+        .iter()
+        .filter(|s| s.metric == metric)
+        .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(value)
+        .sum()
+}
+
+fn series<'a>(samples: &'a [Sample], metric: &'a str) -> impl Iterator<Item = &'a Sample> {
+    samples.iter().filter(move |s| s.metric == metric)
+}
+
+fn decisions(
+    samples: &[Sample],
+    outcome: &str,
+    rule: &str,
+    tool: &str,
+    category: &str,
+    agent: &str,
+) -> f64 {
+    sum(
+        samples,
+        "warden_decisions_total",
+        &[
+            ("outcome", outcome),
+            ("rule", rule),
+            ("tool", tool),
+            ("category", category),
+            ("agent", agent),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn allowed_denied_and_held_calls_are_counted_as_the_ledger_records_them() {
+    let lab = lab_with_metrics("");
+    let warden = lab.serve();
+    let url = metrics_url(&warden);
+
+    let triage = warden.client(TRIAGE).await;
+    for _ in 0..3 {
+        let r = triage
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await
+            .unwrap();
+        assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    }
+    // Triage is not shown the isolation: refused as unknown, counted as the denial it is.
+    for _ in 0..2 {
+        let err = triage
+            .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown tool"), "{err}");
+    }
+    let responder = warden.client(RESPONDER).await;
+    let r = responder
+        .call(
+            "idp.disable_account",
+            json!({"user": "alice.chen", "reason": "phished"}),
+        )
+        .await
+        .unwrap();
+    assert!(text(&r).contains("held for approval"), "{}", text(&r));
+
+    let m = scrape(&url, None).await;
+    assert_eq!(
+        decisions(
+            &m,
+            "allow",
+            "agents-may-read",
+            "siem.get_alert",
+            "triage",
+            "triage"
+        ),
+        3.0
+    );
+    assert_eq!(
+        sum(
+            &m,
+            "warden_decisions_total",
+            &[
+                ("outcome", "deny"),
+                ("tool", "edr.isolate_host"),
+                ("agent", "triage")
+            ]
+        ),
+        2.0
+    );
+    assert_eq!(
+        decisions(
+            &m,
+            "hold",
+            "disable-account-needs-approval",
+            "idp.disable_account",
+            "identity",
+            "responder"
+        ),
+        1.0
+    );
+    // The hold waits, asked of humans; the state gauges say so.
+    assert_eq!(sum(&m, "warden_holds_pending", &[]), 1.0);
+    assert!(sum(&m, "warden_holds_oldest_age_seconds", &[]) >= 0.0);
+    assert_eq!(
+        sum(
+            &m,
+            "warden_approval_steps_total",
+            &[("step", "asked"), ("category", "identity")]
+        ),
+        1.0
+    );
+    assert_eq!(sum(&m, "warden_halts_active", &[]), 0.0);
+    // Three forwarded reads: three upstream answers timed, three results screened.
+    assert_eq!(
+        sum(
+            &m,
+            "warden_upstream_call_seconds_count",
+            &[("server", "siem")]
+        ),
+        3.0
+    );
+    assert_eq!(
+        sum(
+            &m,
+            "warden_screen_verdicts_total",
+            &[("tool", "siem.get_alert")]
+        ),
+        3.0
+    );
+    assert_eq!(sum(&m, "warden_upstream_errors_total", &[]), 0.0);
+    assert!(sum(&m, "warden_ledger_commit_seconds_count", &[]) >= 6.0);
+
+    // Every decision series is exactly what the ledger holds for its labels.
+    let mut ledger: BTreeMap<(String, String, String, String, String), f64> = BTreeMap::new();
+    for e in lab.events("decision") {
+        let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+        *ledger
+            .entry((
+                s("decision"),
+                s("rule"),
+                s("tool"),
+                s("category"),
+                s("principal"),
+            ))
+            .or_default() += 1.0;
+    }
+    let counted: BTreeMap<(String, String, String, String, String), f64> =
+        series(&m, "warden_decisions_total")
+            .map(|s| {
+                let l = |k: &str| s.labels.get(k).unwrap().to_string();
+                (
+                    (
+                        l("outcome"),
+                        l("rule"),
+                        l("tool"),
+                        l("category"),
+                        l("agent"),
+                    ),
+                    value(s),
+                )
+            })
+            .collect();
+    assert_eq!(counted, ledger);
+
+    // After the human answers, the hold is no longer pending and the answer is counted.
+    let id = {
+        use warden_store::Store;
+        let pending = lab.store().pending().unwrap();
+        assert_eq!(pending.len(), 1);
+        pending[0].id.clone()
+    };
+    let (ok, _, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "approvals",
+            "deny",
+            &id,
+            "--reason",
+            "not this one",
+            "--as",
+            "dana",
+        ],
+    );
+    assert!(ok, "{err}");
+    let m = scrape(&url, None).await;
+    assert_eq!(sum(&m, "warden_holds_pending", &[]), 0.0);
+    assert_eq!(sum(&m, "warden_holds_oldest_age_seconds", &[]), 0.0);
+    // The ledger grew by every event: its size is read from the store at each scrape.
+    let (ok, out, err) = lab.cli(&["audit", "show"]);
+    assert!(ok, "{err}");
+    assert!(sum(&m, "warden_ledger_leaves", &[]) >= out.lines().count() as f64 - 1.0);
+}
+
+#[tokio::test]
+async fn tool_names_an_agent_makes_up_add_no_series() {
+    let lab = lab_with_metrics("");
+    let warden = lab.serve();
+    let url = metrics_url(&warden);
+    let agent = warden.client(TRIAGE).await;
+    let r = agent
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+
+    let made_up: Vec<String> = (0..40)
+        .map(|i| match i % 4 {
+            0 => format!("edr.wipe_disk_{i}"),
+            1 => format!("siem.get_alert\u{200b}{i}"),
+            2 => format!("nope{i}"),
+            _ => format!("edr.{}", "x".repeat(300 + i)),
+        })
+        .collect();
+    for name in &made_up {
+        // Unknown, then (after the denial burst) halted: refused either way.
+        match agent.call(name, json!({"host": "ws-042"})).await {
+            Ok(r) => assert!(text(&r).contains("halted by warden"), "{}", text(&r)),
+            Err(e) => assert!(e.to_string().contains("unknown tool"), "{e}"),
+        }
+    }
+
+    let m = scrape(&url, None).await;
+    let configured: BTreeSet<String> = [
+        "siem.get_alert",
+        "siem.search_alerts",
+        "siem.search_logs",
+        "siem.update_alert",
+        "edr.list_hosts",
+        "edr.get_host",
+        "edr.isolate_host",
+        "edr.release_host",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for s in &m {
+        for (name, v) in s.labels.iter() {
+            assert!(
+                !made_up
+                    .iter()
+                    .any(|n| n.contains(v.as_str()) && v.len() > 4)
+                    || configured.contains(v.as_str()),
+                "{} has the agent's text in `{name}`: {v}",
+                s.metric
+            );
+            assert!(v.len() < 100, "{}: {name} = {v}", s.metric);
+        }
+    }
+    // Forty names: one series for them all, by rule, and one for the halt of this session.
+    let refused: Vec<&Sample> = series(&m, "warden_decisions_total")
+        .filter(|s| s.labels.get("tool") == Some("unknown"))
+        .collect();
+    assert!(
+        refused.len() <= 2,
+        "{:?}",
+        refused.iter().map(|s| &s.labels).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        refused.iter().map(|s| value(s)).sum::<f64>(),
+        made_up.len() as f64
+    );
+    // The denial burst halts the session after five; the halt reaches the pipeline within
+    // its refresh, so some more may be refused as unknown first.
+    let unknown = decisions(&m, "deny", "unknown-tool", "unknown", "none", "triage");
+    let halted = sum(
+        &m,
+        "warden_decisions_total",
+        &[
+            ("rule", "halt:session"),
+            ("tool", "unknown"),
+            ("agent", "triage"),
+        ],
+    );
+    assert!(unknown >= 5.0 && halted >= 1.0, "{unknown} {halted}");
+    assert_eq!(unknown + halted, made_up.len() as f64);
+    assert_eq!(sum(&m, "warden_halts_active", &[("scope", "session")]), 1.0);
+    assert!(sum(&m, "warden_findings_total", &[("detector", "monitor")]) >= 1.0);
+}
+
+#[tokio::test]
+async fn the_agents_port_does_not_serve_metrics() {
+    let lab = lab_with_metrics("");
+    let warden = lab.serve();
+    let url = metrics_url(&warden);
+    let agent_port = format!("{}/metrics", warden.base());
+    assert_ne!(url, agent_port);
+    for token in [None, Some(TRIAGE)] {
+        let (status, _, body) = get(&agent_port, token).await;
+        assert!(status == 401 || status == 404, "{status}: {body}");
+        assert!(!body.contains("warden_"), "{body}");
+    }
+    // The metrics port serves only `/metrics`.
+    let other = url.replace("/metrics", "/mcp");
+    let (status, _, _) = get(&other, None).await;
+    assert_eq!(status, 404);
+    assert!(!scrape(&url, None).await.is_empty());
+}
+
+/// What `warden hash token` prints for `token` read from stdin: `token_sha256 = "…"`.
+fn hash_token(token: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(warden_bin())
+        .args(["hash", "token"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{token}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn with_a_token_configured_a_scrape_without_it_is_refused() {
+    let lab = lab_with_metrics(&hash_token("scrape-secret"));
+    let warden = lab.serve();
+    let url = metrics_url(&warden);
+    for token in [None, Some("wrong"), Some(TRIAGE), Some("")] {
+        let (status, _, body) = get(&url, token).await;
+        assert_eq!(status, 401, "{token:?}: {body}");
+        assert!(!body.contains("warden_"), "{body}");
+    }
+    let m = scrape(&url, Some("scrape-secret")).await;
+    assert_eq!(series(&m, "warden_ledger_leaves").count(), 1);
+}
+
+#[test]
+fn a_bad_metrics_table_is_a_config_error_naming_the_key() {
+    let lab = Lab::with_config(|c| {
+        format!("{c}\n[metrics]\nlisten = \"everywhere\"\ntoken_sha256 = \"abc\"\n")
+    });
+    let (ok, _, err) = lab.cli(&["policy", "check"]);
+    assert!(!ok);
+    assert!(
+        err.contains("(metrics.listen)") && err.contains("`everywhere`"),
+        "{err}"
+    );
+    assert!(err.contains("(metrics.token_sha256)"), "{err}");
+    let lab =
+        Lab::with_config(|c| format!("{c}\n[metrics]\nlisten = \"127.0.0.1:9464\"\nport = 1\n"));
+    let (ok, _, err) = lab.cli(&["policy", "check"]);
+    assert!(!ok);
+    assert!(err.contains("port"), "{err}");
+}
