@@ -251,6 +251,62 @@ fn the_labs_planted_carriers_are_flagged() {
     flagged(&siem["logs"]["apache"].to_string());
 }
 
+fn lab_records(file: &str, list: &str) -> Vec<serde_json::Value> {
+    let records = lab(file)
+        .get(list)
+        .and_then(serde_json::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    assert!(!records.is_empty(), "no `{list}` in {file}");
+    records
+}
+
+#[track_caller]
+fn record_clean(r: &serde_json::Value) {
+    clean(&r.to_string());
+    clean(&serde_json::to_string_pretty(r).unwrap_or_default());
+}
+
+/// Known false positives of the shipped model: the lab's directory and hosts as its tools return
+/// them (one JSON record each): names, addresses and identifiers. The model scores a lone address
+/// 0.73 and every user record 0.52-0.62, so an agent that looks a user up is tainted and the gate
+/// holds its ordinary work (the lab's end-to-end red team and budget tests fail on this). A model
+/// trained with directory records and bare addresses among the benign carriers passed this test
+/// but let a WHOIS record's instruction through, so it was not shipped; see docs/screen-eval.md.
+#[test]
+#[ignore = "known false positives of the shipped model (0.52-0.73); see docs/screen-eval.md"]
+fn the_labs_directory_and_host_records_stay_clean() {
+    for r in lab_records("idp.json", "users") {
+        record_clean(&r);
+    }
+    for r in lab_records("edr.json", "hosts") {
+        record_clean(&r);
+    }
+    for s in lab_strings("idp.json", "@northwind.example") {
+        clean(&s);
+    }
+}
+
+/// Known false positives of the shipped model: incidents whose analysts tell colleagues to ignore
+/// an earlier notice (INC-1038, INC-1041, INC-1043, INC-1044) and SIEM alerts that describe an
+/// attack (ALR-2001, -2002, -2004, -2010) score 0.51-0.65 as records. Kept so that the next model
+/// is measured against them; see docs/screen-eval.md.
+#[test]
+#[ignore = "known false positives of the shipped model (0.51-0.65); see docs/screen-eval.md"]
+fn the_labs_benign_incidents_and_alerts_stay_clean() {
+    let planted = |r: &serde_json::Value| {
+        let t = r.to_string();
+        t.contains("SOC PLATFORM NOTICE") || t.contains("collector.evil.example")
+    };
+    for file in [("tickets.json", "incidents"), ("siem.json", "alerts")] {
+        for r in lab_records(file.0, file.1) {
+            if !planted(&r) {
+                record_clean(&r);
+            }
+        }
+    }
+}
+
 #[test]
 fn benign_hard_negatives_stay_clean() {
     clean(&email(

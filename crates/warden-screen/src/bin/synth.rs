@@ -1277,93 +1277,7 @@ const CARRIERS: &[&str] = &[
     "file",
     "table",
     "csv",
-    "directory",
-    "mail-headers",
 ];
-
-/// An address as directories and headers list them: the organisation's own or an outside one.
-fn any_address(rng: &mut Rng) -> String {
-    if chance(rng, 50) {
-        format!("{}@{}", person(rng), domain(rng))
-    } else {
-        ext_email(rng)
-    }
-}
-
-/// A bare value a record holds on its own: an address, a name with its address, a link, a host.
-fn entity(rng: &mut Rng) -> String {
-    match rng.below(6) {
-        0 | 1 => any_address(rng),
-        2 => format!("{} <{}>", display_name(rng), any_address(rng)),
-        3 => url(rng),
-        4 => format!("{}.corp.{}", host(rng), domain(rng)),
-        _ => format!("{}, {}", any_address(rng), any_address(rng)),
-    }
-}
-
-/// A directory's user records (identity provider, HR, CRM), `slot` in one free-text field.
-fn directory(rng: &mut Rng, slot: &str) -> String {
-    let n = 1 + rng.below(4);
-    let at = rng.below(n);
-    let org = domain(rng);
-    let mut records = Vec::with_capacity(n);
-    for i in 0..n {
-        let p = person(rng);
-        let mut r = serde_json::Map::new();
-        let mut put = |k: &str, v: serde_json::Value| {
-            r.insert(k.to_owned(), v);
-        };
-        put("id", p.clone().into());
-        put("name", display_name(rng).into());
-        put(
-            "title",
-            pick(
-                rng,
-                &[
-                    "Senior Financial Analyst",
-                    "SOC Analyst",
-                    "Chief Information Security Officer",
-                    "Accounts Payable Clerk",
-                    "Site Reliability Engineer",
-                    "Sales Manager",
-                    "Intern",
-                ],
-            )
-            .into(),
-        );
-        put("email", format!("{p}@{org}").into());
-        put("manager", person(rng).into());
-        put("disabled", chance(rng, 10).into());
-        put("mfa", chance(rng, 80).into());
-        if chance(rng, 40) {
-            put("personal_email", ext_email(rng).into());
-        }
-        if chance(rng, 30) {
-            put("website", url(rng).into());
-        }
-        if i == at && !slot.is_empty() {
-            let field = pick(
-                rng,
-                &[
-                    "notes",
-                    "status_message",
-                    "about",
-                    "description",
-                    "location",
-                    "title",
-                ],
-            );
-            put(field, slot.into());
-        }
-        records.push(serde_json::Value::Object(r));
-    }
-    let v = serde_json::Value::Array(records);
-    if chance(rng, 50) {
-        serde_json::to_string_pretty(&v).unwrap_or_default()
-    } else {
-        v.to_string()
-    }
-}
 
 /// A table of `rows` records with one cell holding `slot` (when it is not empty).
 fn table(rng: &mut Rng, rows: usize, slot: &str, csv: bool) -> Vec<Vec<String>> {
@@ -1419,42 +1333,6 @@ fn table(rng: &mut Rng, rows: usize, slot: &str, csv: bool) -> Vec<Vec<String>> 
 
 /// A tool output of kind `carrier` whose free text is `slot`.
 fn carrier(rng: &mut Rng, pool: &Pool, kind: &str, slot: &str) -> String {
-    if kind == "directory" {
-        return directory(rng, slot);
-    }
-    if kind == "mail-headers" {
-        let mut h = format!(
-            "From: {} <{}>\nTo: {}\n",
-            display_name(rng),
-            any_address(rng),
-            any_address(rng)
-        );
-        if chance(rng, 40) {
-            let _ = writeln!(h, "Cc: {}", entity(rng));
-        }
-        let _ = write!(
-            h,
-            "Subject: {}\nDate: 2025-{:02}-{:02}",
-            pick(
-                rng,
-                &[
-                    "Re: invoice",
-                    "Weekly report",
-                    "Your order",
-                    "Meeting",
-                    "Access request",
-                    "Fwd: contract"
-                ]
-            ),
-            1 + rng.below(12),
-            1 + rng.below(28)
-        );
-        return if slot.is_empty() {
-            h
-        } else {
-            format!("{h}\n\n{slot}")
-        };
-    }
     let p = person(rng);
     let name = display_name(rng);
     let ts = format!(
@@ -1703,8 +1581,7 @@ fn carrier(rng: &mut Rng, pool: &Pool, kind: &str, slot: &str) -> String {
 /// One sample. `families` are the wrapper families positives are drawn from.
 pub fn sample(rng: &mut Rng, pool: &Pool, label: bool, families: &[&str]) -> Sample {
     let kind = pick(rng, CARRIERS);
-    let short = kind.starts_with("log")
-        || matches!(kind, "dns-txt" | "whois" | "table" | "csv" | "directory");
+    let short = kind.starts_with("log") || matches!(kind, "dns-txt" | "whois" | "table" | "csv");
     let sentences = if short {
         rng.below(2)
     } else {
@@ -1714,34 +1591,24 @@ pub fn sample(rng: &mut Rng, pool: &Pool, label: bool, families: &[&str]) -> Sam
         let hard = chance(rng, 60);
         let n = if short { sentences.max(1) } else { sentences };
         let (body, k) = filler(rng, pool, n, hard);
-        let body =
-            if matches!(kind, "table" | "csv" | "directory" | "mail-headers") && chance(rng, 50) {
-                String::new()
-            } else if chance(rng, 8) {
-                // A field that holds only an address, a name and address, a link or a host.
-                entity(rng)
-            } else if kind == "log-apache" {
-                pick(
-                    rng,
-                    &[
-                        "Windows NT 10.0; Win64; x64",
-                        "compatible; Googlebot/2.1; +http://www.google.com/bot.html",
-                        "Macintosh; Intel Mac OS X 14_1",
-                        "compatible; AhrefsBot/7.0",
-                    ],
-                )
-                .to_owned()
-            } else {
-                body
-            };
-        // Some tools answer with one value: an address, a link, a host.
-        let text = if chance(rng, 3) {
-            entity(rng)
+        let body = if matches!(kind, "table" | "csv") && chance(rng, 60) {
+            String::new()
+        } else if kind == "log-apache" {
+            pick(
+                rng,
+                &[
+                    "Windows NT 10.0; Win64; x64",
+                    "compatible; Googlebot/2.1; +http://www.google.com/bot.html",
+                    "Macintosh; Intel Mac OS X 14_1",
+                    "compatible; AhrefsBot/7.0",
+                ],
+            )
+            .to_owned()
         } else {
-            carrier(rng, pool, kind, &body)
+            body
         };
         return Sample {
-            text,
+            text: carrier(rng, pool, kind, &body),
             label,
             family: format!("benign/{kind}/{k}"),
             carrier: kind,
