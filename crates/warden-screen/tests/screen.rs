@@ -50,10 +50,9 @@ fn benign_security_text_is_clean() {
     }
 }
 
-/// A known false positive of the shipped model (0.502, just over the line); see
-/// docs/screen-eval.md. Kept so that the next model is measured against it.
+/// A one-line ticket summary: model v3 scored it 0.502, just over the line; see
+/// docs/screen-eval.md.
 #[test]
-#[ignore = "known false positive of the shipped model (0.502); see docs/screen-eval.md"]
 fn a_short_ticket_summary_is_clean() {
     let t = "Ticket 4411: user reports VPN drops every 10 minutes since the last update.";
     let r = screen().scan(t);
