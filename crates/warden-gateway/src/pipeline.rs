@@ -227,8 +227,11 @@ impl Gateway {
                     .servers
                     .values()
                     .map(|s| {
-                        Arc::new(McpUpstream::new(s.clone(), config.gateway.upstream_timeout))
-                            as Arc<dyn Upstream>
+                        Arc::new(McpUpstream::with_clock(
+                            s.clone(),
+                            config.gateway.upstream_timeout,
+                            clock.clone(),
+                        )) as Arc<dyn Upstream>
                     })
                     .collect()
             })

@@ -4,6 +4,11 @@
 //! child, a dropped HTTP session); one task reconnects at a time while calls keep using a shared,
 //! cloned handle, so no lock is held across a call.
 
+mod token;
+
+pub use token::{TokenError, TokenSource, WithToken};
+
+use crate::clock::{Clock, SystemClock};
 use crate::pipeline::Authorized;
 use rmcp::model::ProtocolVersion;
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
@@ -16,7 +21,7 @@ use rmcp::transport::{
 };
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use warden_policy::{ServerSpec, Transport, UpstreamProtocol};
+use warden_policy::{ServerSpec, Transport, UpstreamProtocol, UpstreamTls};
 
 type Client = RunningService<RoleClient, ()>;
 
@@ -92,6 +97,10 @@ impl UpstreamError {
 pub struct McpUpstream {
     spec: ServerSpec,
     timeout: Duration,
+    clock: Arc<dyn Clock>,
+    /// The OAuth token source, made at the first connection and kept across reconnections so a
+    /// token outlives a dropped session.
+    tokens: RwLock<Option<Arc<TokenSource>>>,
     current: RwLock<Option<Arc<Client>>>,
     connecting: tokio::sync::Mutex<()>,
 }
@@ -110,13 +119,49 @@ pub fn http_client(
     timeout: Duration,
     headers: reqwest::header::HeaderMap,
 ) -> reqwest::Result<reqwest::Client> {
+    http_builder(timeout, headers).build()
+}
+
+fn http_builder(timeout: Duration, headers: reqwest::header::HeaderMap) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .default_headers(headers)
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
         .connect_timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .build()
+}
+
+/// Applies an upstream's TLS settings: its CA bundle instead of the system's roots, and its
+/// client certificate. Each file is read now; a message names the file, never its content.
+fn with_tls(
+    mut builder: reqwest::ClientBuilder,
+    tls: &UpstreamTls,
+) -> Result<reqwest::ClientBuilder, String> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {}", path.display(), e.kind()))
+    };
+    if let Some(ca) = &tls.ca_file {
+        let certs = reqwest::Certificate::from_pem_bundle(&read(ca)?)
+            .map_err(|_| format!("`{}` is not a PEM certificate bundle", ca.display()))?;
+        if certs.is_empty() {
+            return Err(format!("`{}` holds no certificate", ca.display()));
+        }
+        builder = builder.tls_certs_only(certs);
+    }
+    if let Some(id) = &tls.client_identity {
+        let mut pem = read(&id.cert_file)?;
+        pem.push(b'\n');
+        pem.extend(read(&id.key_file)?);
+        let identity = reqwest::Identity::from_pem(&pem).map_err(|_| {
+            format!(
+                "`{}` and `{}` are not a PEM certificate and its private key",
+                id.cert_file.display(),
+                id.key_file.display()
+            )
+        })?;
+        builder = builder.identity(identity);
+    }
+    Ok(builder)
 }
 
 /// The executable that `command = "@self"` names: warden itself (the bundled lab runs this way).
@@ -124,9 +169,16 @@ pub const SELF_COMMAND: &str = "@self";
 
 impl McpUpstream {
     pub fn new(spec: ServerSpec, timeout: Duration) -> Self {
+        Self::with_clock(spec, timeout, Arc::new(SystemClock))
+    }
+
+    /// `clock` decides when an OAuth access token is due for refresh.
+    pub fn with_clock(spec: ServerSpec, timeout: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
             spec,
             timeout,
+            clock,
+            tokens: RwLock::new(None),
             current: RwLock::new(None),
             connecting: tokio::sync::Mutex::new(()),
         }
@@ -192,7 +244,12 @@ impl McpUpstream {
                     .map_err(|e| self.unavailable(format!("cannot start `{command}`: {e}")))?;
                 self.open(transport).await
             }
-            Transport::Http { url, headers } => {
+            Transport::Http {
+                url,
+                headers,
+                oauth,
+                tls,
+            } => {
                 let mut sent = reqwest::header::HeaderMap::new();
                 for (name, source) in headers {
                     let value = source
@@ -211,15 +268,55 @@ impl McpUpstream {
                     value.set_sensitive(true);
                     sent.insert(name, value);
                 }
-                let http = http_client(self.timeout, sent)
+                let builder = with_tls(http_builder(self.timeout, sent), tls)
+                    .map_err(|e| self.unavailable(format!("TLS: {e}")))?;
+                let http = builder
+                    .build()
                     .map_err(|e| self.unavailable(format!("cannot build an HTTP client: {e}")))?;
-                let transport = StreamableHttpClientTransport::with_client(
-                    http,
-                    StreamableHttpClientTransportConfig::with_uri(url.as_str()),
-                );
-                self.open(transport).await
+                let config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
+                match oauth {
+                    None => {
+                        self.open(StreamableHttpClientTransport::with_client(http, config))
+                            .await
+                    }
+                    Some(grant) => {
+                        let tokens = self.token_source(grant, tls)?;
+                        let client = WithToken { http, tokens };
+                        self.open(StreamableHttpClientTransport::with_client(client, config))
+                            .await
+                    }
+                }
             }
         }
+    }
+
+    /// The upstream's token source, made once: reconnecting keeps the token it holds.
+    fn token_source(
+        &self,
+        grant: &warden_policy::ClientCredentials,
+        tls: &UpstreamTls,
+    ) -> Result<Arc<TokenSource>, UpstreamError> {
+        if let Ok(guard) = self.tokens.read()
+            && let Some(t) = guard.as_ref()
+        {
+            return Ok(t.clone());
+        }
+        // The token endpoint gets no default headers of the upstream's: a header meant for
+        // the MCP server is not the identity provider's business. Its requests are bounded
+        // as a whole, answer included.
+        let plain = with_tls(http_builder(self.timeout, Default::default()), tls)
+            .and_then(|b| b.timeout(self.timeout).build().map_err(|e| e.to_string()))
+            .map_err(|e| self.unavailable(format!("the token endpoint's client: {e}")))?;
+        let source = Arc::new(TokenSource::new(
+            grant.clone(),
+            plain,
+            self.clock.clone(),
+            self.timeout,
+        ));
+        if let Ok(mut guard) = self.tokens.write() {
+            *guard = Some(source.clone());
+        }
+        Ok(source)
     }
 
     /// Opens the MCP connection in the server's protocol era ([`UpstreamProtocol`]).

@@ -20,17 +20,19 @@ pub(crate) use error::line_of;
 pub use error::{ConfigError, ConfigErrors};
 pub use raw::{
     RawAgent, RawApprovals, RawApprover, RawBudget, RawBuiltinLabels, RawCategoryReview,
-    RawClaudeCode, RawConfig, RawDefaultBudget, RawFloor, RawGateway, RawGrant, RawInventory,
-    RawLedger, RawMetrics, RawOAuth, RawPolicy, RawReview, RawServer, RawStdio, RawStore, RawTool,
+    RawClaudeCode, RawConfig, RawDefaultBudget, RawExport, RawFloor, RawGateway, RawGrant,
+    RawInventory, RawLedger, RawMetrics, RawOAuth, RawPolicy, RawReview, RawServer, RawStdio,
+    RawStore, RawTool,
 };
 pub use resolve::{parse_duration, parse_expiry};
 pub use resolved::{
     AgentSpec, ApprovalSettings, ApproverSpec, ArgSpec, Budget, BudgetScope, CategoryReview,
-    ClaudeCodeSettings, Config, ConnectionLimits, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN,
-    DEFAULT_PG_POOL_SIZE, DEFAULT_WRITE_BUDGET, DenialBurst, GatewaySettings, Grant, GrantKind,
-    JwksSource, JwtAlgorithm, LedgerConfig, MetricsSettings, MonitorAction, MonitorSettings,
-    NewCategory, OAuthSettings, OnHold, PostgresLocation, Rate, ResultMode, ReviewSettings,
-    ScreenSettings, ServerSpec, StoreLocation, TaintedHighStakes, ToolSpec, Transport,
-    UpstreamProtocol, WitnessConfig, default_budget_id,
+    ClaudeCodeSettings, ClientAuth, ClientCredentials, ClientIdentity, Config, ConnectionLimits,
+    DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN, DEFAULT_PG_POOL_SIZE, DEFAULT_WRITE_BUDGET, DenialBurst,
+    ExportDestination, ExportSettings, GatewaySettings, Grant, GrantKind, JwksSource, JwtAlgorithm,
+    LedgerConfig, MetricsSettings, MonitorAction, MonitorSettings, NewCategory, OAuthSettings,
+    OnHold, PostgresLocation, Rate, ResultMode, ReviewSettings, ScreenSettings, ServerSpec,
+    StoreLocation, TaintedHighStakes, ToolSpec, Transport, UpstreamProtocol, UpstreamTls,
+    WitnessConfig, default_budget_id,
 };
 pub use secret::{RawSecret, RawSecretFrom, Secret, SecretError, SecretSource};

@@ -14,11 +14,12 @@ pub mod table;
 pub use config::ArgSpec;
 pub use config::{
     AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, CategoryReview,
-    ClaudeCodeSettings, Config, ConfigError, ConfigErrors, ConnectionLimits, GatewaySettings,
-    Grant, GrantKind, JwksSource, JwtAlgorithm, MetricsSettings, MonitorAction, MonitorSettings,
+    ClaudeCodeSettings, ClientAuth, ClientCredentials, ClientIdentity, Config, ConfigError,
+    ConfigErrors, ConnectionLimits, ExportDestination, ExportSettings, GatewaySettings, Grant,
+    GrantKind, JwksSource, JwtAlgorithm, MetricsSettings, MonitorAction, MonitorSettings,
     OAuthSettings, OnHold, PostgresLocation, ResultMode, ReviewSettings, ScreenSettings, Secret,
     SecretError, SecretSource, ServerSpec, StoreLocation, ToolSpec, Transport, UpstreamProtocol,
-    WitnessConfig, default_budget_id, parse_duration, parse_expiry,
+    UpstreamTls, WitnessConfig, default_budget_id, parse_duration, parse_expiry,
 };
 pub use engine::{
     Approval, ArgType, CallState, Decision, Engine, FloorLabel, OutboundState, floor_label,

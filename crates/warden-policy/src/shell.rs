@@ -200,6 +200,8 @@ fn is_interpreter(program: &str) -> bool {
             | "vi"
             | "nvim"
             | "ex"
+            | "ed"
+            | "red"
             | "emacs"
             | "gdb"
             | "make"
@@ -663,6 +665,9 @@ impl Walker {
             facts.unknown("commands nested too deeply");
             return;
         }
+        if let Some(why) = hidden::runs_hidden(&program, rest) {
+            facts.unknown(why);
+        }
         match program.as_str() {
             // Wrappers: the program they run follows their own options.
             // `env -S 'curl …'` splits its value into a command of its own.
@@ -763,7 +768,10 @@ impl Walker {
                         self.run(rest.get(start..end).unwrap_or_default(), facts);
                         i = end;
                     }
-                    if matches!(w.text.as_deref(), Some("-delete" | "-fprint" | "-fls")) {
+                    if matches!(
+                        w.text.as_deref(),
+                        Some("-delete" | "-fprint" | "-fprint0" | "-fprintf" | "-fls")
+                    ) {
                         facts.writes_paths.insert(UNKNOWN.into());
                     }
                     i += 1;
@@ -1197,7 +1205,24 @@ fn dangerous_variable(name: &str) -> bool {
             | "GIT_PROXY_COMMAND"
             | "RSYNC_RSH"
             | "RSYNC_CONNECT_PROG"
+            // Options or helpers given to a program through its environment: a command it runs.
+            | "TAR_OPTIONS"
+            | "ZIPOPT"
+            | "UNZIPOPT"
+            | "LESSOPEN"
+            | "LESSCLOSE"
+            | "MANOPT"
+            | "MANPAGER"
+            | "PAGER"
+            | "BROWSER"
+            | "EDITOR"
+            | "VISUAL"
+            | "GIT_PAGER"
+            | "GIT_EDITOR"
+            | "GIT_CONFIG_PARAMETERS"
+            | "SQLITE_INIT"
     ) || name.starts_with("LD_")
+        || name.starts_with("GIT_CONFIG_")
         // A proxy (or a client's own config file) sends a request elsewhere than its URL's
         // host: `http_proxy=http://evil curl http://lab/…` reaches evil.
         || {
@@ -1316,6 +1341,8 @@ fn clean_host(host: &str) -> String {
     }
     h
 }
+
+mod hidden;
 
 #[cfg(test)]
 mod tests;

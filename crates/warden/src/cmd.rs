@@ -8,6 +8,7 @@ pub mod db;
 pub mod halt;
 pub mod hash;
 pub mod hook;
+pub mod init;
 pub mod lab;
 pub mod monitor;
 pub mod policy;

@@ -74,6 +74,9 @@ enum Command {
     /// What the config stores for a secret read from stdin or a prompt: `hash token` or
     /// `hash password`
     Hash(cmd::hash::Args),
+    /// Connect to an MCP server and write a draft config section for its tools and a
+    /// read-only policy skeleton (never overwriting a file)
+    Init(cmd::init::Args),
     /// Print a shell completion script: `warden completions bash > …`
     Completions(cmd::completions::Args),
 }
@@ -89,6 +92,7 @@ impl Command {
                 | Command::Tools(_)
                 | Command::Lab(_)
                 | Command::Bench(_)
+                | Command::Init(_)
         )
     }
 }
@@ -132,11 +136,23 @@ fn main() -> ExitCode {
     #[cfg(not(feature = "otlp"))]
     let spans: Option<tracing_subscriber::layer::Identity> = None;
     tracing_subscriber::registry().with(logs).with(spans).init();
+    // Claude Code runs the tool when a hook exits with anything but 2: whatever goes wrong in
+    // `warden hook` (no runtime, a panic, an error) blocks the call.
+    let fails_closed = matches!(cli.command, Command::Hook(_));
+    let failure = if fails_closed {
+        std::panic::set_hook(Box::new(|info| {
+            eprintln!("warden: {info}; the tool call is blocked");
+            std::process::exit(2);
+        }));
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
+            return failure;
         }
     };
     let result = runtime.block_on(async {
@@ -158,6 +174,7 @@ fn main() -> ExitCode {
             Command::Hook(c) => cmd::hook::run(c).await,
             Command::Lab(c) => cmd::lab::run(c).await,
             Command::Bench(a) => cmd::bench::run(a).await,
+            Command::Init(a) => cmd::init::run(a).await,
             Command::Hash(a) => cmd::hash::run(a),
             Command::Completions(a) => cmd::completions::run::<Cli>(a),
         }
@@ -173,7 +190,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            failure
         }
     }
 }

@@ -3,14 +3,28 @@
 //! Design choice: the OCSF record is a *projection* of a ledger leaf, never the record of
 //! truth. Every record carries the leaf's index (`metadata.sequence`) and hash (`metadata.uid`,
 //! and again under `unmapped.warden`), so a SIEM copy can be checked against the log with
-//! `warden audit prove`, and gaps show up as missing sequence numbers.
+//! `warden audit prove`, gaps show up as missing sequence numbers, and a collector that is sent
+//! a record twice (the streaming export is at-least-once) can drop the copy by `metadata.uid`.
 //!
-//! | event kind | OCSF class |
+//! Every event kind has a class of its own kind of thing (OCSF 1.8.0; the reasons are in
+//! `docs/operations.md`):
+//!
+//! | event kind | OCSF class (activity) |
 //! |---|---|
-//! | `decision`, `outcome` | API Activity (6003): actor = agent, `api.operation` = tool, the policy and authorization result |
-//! | `finding`, `tool_withheld` | Detection Finding (2004), activity Create |
-//! | `config_loaded` | Application Lifecycle (6002), activity Start |
-//! | `tool_pinned`, `redaction`, `approval`, `halt`, `resume`, `review_verdict`, `policy_reload`, `shadow_diff`, `review_tightening` | Base Event (0), activity Other |
+//! | `decision`, `outcome` | API Activity 6003 (Read / Update / Other), profile `security_control` |
+//! | `finding`, `tool_withheld`, `shadow_diff` | Detection Finding 2004 (Create) |
+//! | `config_loaded`, `policy_reload` | Application Lifecycle 6002 (Start / Update) |
+//! | `approval` | Entity Management 3004: the approval request (Create when asked, Update after) |
+//! | `tool_pinned` | Entity Management 3004: the tool definition (Create on first use, Update) |
+//! | `halt`, `resume` | Entity Management 3004: the halted scope (Suspend / Resume) |
+//! | `review_verdict` | Entity Management 3004: the reviewed decision (Update) |
+//! | `review_tightening` | Entity Management 3004: the category's approval requirement (Enable / Disable) |
+//! | `taint_cleared` | Entity Management 3004: the agent's taint (Deactivate) |
+//! | `inventory_refresh` | Entity Management 3004: the inventory (Update) |
+//! | `redaction` | Entity Management 3004: the leaf's sealed content (Delete) |
+//!
+//! Nothing secret reaches a record: events carry no tokens or credentials (the ledger never
+//! holds them), and approvers and reviewers appear by their configured id only.
 
 use serde_json::{Map, Value, json};
 use warden_core::{AuditEvent, Effect, EventKind};
@@ -41,11 +55,20 @@ pub struct LeafRef<'a> {
 /// The OCSF record for one leaf.
 pub fn record(source: &Source<'_>, leaf: LeafRef<'_>) -> Value {
     let e = leaf.event;
+    let mut profiles: &[&str] = &[];
     let mut r = match e.kind {
-        Some(EventKind::Decision) => decision(e, leaf.effect),
-        Some(EventKind::Outcome) => outcome(e, leaf.effect),
-        Some(EventKind::Finding | EventKind::ToolWithheld) => finding(source, leaf),
-        Some(EventKind::ConfigLoaded) => lifecycle(source, e),
+        Some(EventKind::Decision) => {
+            profiles = &["security_control"];
+            decision(source, leaf)
+        }
+        Some(EventKind::Outcome) => {
+            profiles = &["security_control"];
+            outcome(source, leaf)
+        }
+        Some(EventKind::Finding | EventKind::ToolWithheld | EventKind::ShadowDiff) => {
+            finding(source, leaf)
+        }
+        Some(EventKind::ConfigLoaded | EventKind::PolicyReload) => lifecycle(source, e),
         Some(
             EventKind::ToolPinned
             | EventKind::Redaction
@@ -53,16 +76,14 @@ pub fn record(source: &Source<'_>, leaf: LeafRef<'_>) -> Value {
             | EventKind::Halt
             | EventKind::Resume
             | EventKind::ReviewVerdict
-            | EventKind::PolicyReload
-            | EventKind::ShadowDiff
             | EventKind::ReviewTightening
             | EventKind::TaintCleared
             | EventKind::InventoryRefresh,
-        )
-        | None => base(e),
+        ) => entity_management(source, e),
+        None => base(),
     };
     r.insert("time".into(), json!(e.time_ms));
-    r.insert("metadata".into(), metadata(source, leaf));
+    r.insert("metadata".into(), metadata(source, leaf, profiles));
     r.insert("unmapped".into(), unmapped(leaf));
     Value::Object(r)
 }
@@ -96,6 +117,14 @@ const MEDIUM: (u32, &str) = (3, "Medium");
 const HIGH: (u32, &str) = (4, "High");
 const CRITICAL: (u32, &str) = (5, "Critical");
 
+const SUCCESS: (u32, &str) = (1, "Success");
+const FAILURE: (u32, &str) = (2, "Failure");
+
+fn status(r: &mut Map<String, Value>, s: (u32, &str)) {
+    r.insert("status_id".into(), json!(s.0));
+    r.insert("status".into(), json!(s.1));
+}
+
 /// API Activity's activity: what the tool does to its resource.
 fn api_activity(effect: Option<Effect>) -> (u32, &'static str) {
     match effect {
@@ -114,43 +143,68 @@ fn api_class(effect: Option<Effect>, severity: (u32, &str)) -> Map<String, Value
     )
 }
 
+/// The agent that made a call: an OCSF user of type Other ("AI Agent"), with its session.
 fn actor(e: &AuditEvent) -> Value {
     let mut actor = Map::new();
     if let Some(p) = &e.principal {
         actor.insert(
             "user".into(),
-            json!({"uid": p, "name": p, "type": "AI agent"}),
+            json!({"uid": p, "name": p, "type_id": 99, "type": "AI Agent"}),
         );
     }
     if let Some(s) = &e.session {
         actor.insert("session".into(), json!({"uid": s}));
     }
+    if actor.is_empty() {
+        return warden_actor();
+    }
     Value::Object(actor)
 }
 
-fn api(e: &AuditEvent) -> Value {
-    let tool = e.tool.as_deref().unwrap_or_default();
-    let server = tool.split_once('.').map_or(tool, |(s, _)| s);
-    let mut request = Map::new();
-    if let Some(id) = &e.request_id {
-        request.insert("uid".into(), json!(id));
-    }
-    if let Some(args) = &e.args {
-        request.insert("data".into(), args.clone());
-    }
-    json!({
-        "operation": tool,
-        "service": {"name": server},
-        "request": request,
-    })
+/// warden itself, for what the gateway did on its own (an expiry, a pin on first use).
+fn warden_actor() -> Value {
+    json!({"app_name": "warden"})
 }
 
-fn policy(e: &AuditEvent) -> Value {
-    let mut p = Map::new();
-    if let Some(rule) = &e.rule {
-        p.insert("uid".into(), json!(rule));
-        p.insert("name".into(), json!(rule));
+/// A person named by their configured id (an approver, a reviewer), or warden itself for
+/// `monitor:<trigger>` and other automatic actors.
+fn human_or_warden(by: Option<&str>) -> Value {
+    match by {
+        Some(by) if !by.is_empty() && !by.contains(':') && by != "first-use" => {
+            json!({"user": {"uid": by, "name": by, "type_id": 1, "type": "User"}})
+        }
+        Some(by) if !by.is_empty() => json!({"app_name": "warden", "app_uid": by}),
+        _ => warden_actor(),
     }
+}
+
+fn server_of(tool: &str) -> &str {
+    tool.split_once('.').map_or(tool, |(s, _)| s)
+}
+
+/// The API a tool call reaches; `request_uid` names the call (OCSF's request requires a uid).
+fn api(e: &AuditEvent, request_uid: Option<String>) -> Value {
+    let tool = e.tool.as_deref().unwrap_or("unknown");
+    let mut api = Map::new();
+    api.insert("operation".into(), json!(tool));
+    api.insert("service".into(), json!({"name": server_of(tool)}));
+    if let Some(uid) = request_uid {
+        let mut request = Map::new();
+        request.insert("uid".into(), json!(uid));
+        if let Some(args) = &e.args {
+            request.insert("data".into(), args.clone());
+        }
+        api.insert("request".into(), Value::Object(request));
+    }
+    Value::Object(api)
+}
+
+/// The policy rule that decided, when one did (OCSF's policy needs a name or uid).
+fn policy(e: &AuditEvent) -> Option<Value> {
+    let rule = e.rule.as_ref()?;
+    let mut p = Map::new();
+    p.insert("uid".into(), json!(rule));
+    p.insert("name".into(), json!(rule));
     if let Some(v) = &e.policy_version {
         p.insert("version".into(), json!(v));
     }
@@ -164,20 +218,20 @@ fn policy(e: &AuditEvent) -> Value {
         p.insert("data".into(), json!({"owner": owner}));
     }
     p.insert("is_applied".into(), json!(true));
-    Value::Object(p)
+    Some(Value::Object(p))
 }
 
 fn endpoints(r: &mut Map<String, Value>, e: &AuditEvent) {
-    let tool = e.tool.as_deref().unwrap_or_default();
-    let server = tool.split_once('.').map_or(tool, |(s, _)| s);
+    let tool = e.tool.as_deref().unwrap_or("unknown");
     r.insert(
         "src_endpoint".into(),
         json!({"name": e.principal.as_deref().unwrap_or("unknown")}),
     );
-    r.insert("dst_endpoint".into(), json!({"svc_name": server}));
+    r.insert("dst_endpoint".into(), json!({"svc_name": server_of(tool)}));
 }
 
-fn decision(e: &AuditEvent, effect: Option<Effect>) -> Map<String, Value> {
+fn decision(source: &Source<'_>, leaf: LeafRef<'_>) -> Map<String, Value> {
+    let e = leaf.event;
     let verdict = e.decision.as_deref().unwrap_or("unknown");
     let (severity, action, disposition) = match verdict {
         "allow" => (INFORMATIONAL, (1, "Allowed"), (1, "Allowed")),
@@ -185,18 +239,36 @@ fn decision(e: &AuditEvent, effect: Option<Effect>) -> Map<String, Value> {
         "hold" => (LOW, (99, "Held for approval"), (14, "Delayed")),
         _ => (MEDIUM, (0, "Unknown"), (0, "Unknown")),
     };
-    let mut r = api_class(effect, severity);
+    let mut r = api_class(leaf.effect, severity);
     r.insert("action_id".into(), json!(action.0));
     r.insert("action".into(), json!(action.1));
     r.insert("disposition_id".into(), json!(disposition.0));
     r.insert("disposition".into(), json!(disposition.1));
     r.insert("actor".into(), actor(e));
-    r.insert("api".into(), api(e));
+    let uid = e
+        .request_id
+        .clone()
+        .unwrap_or_else(|| format!("{}#{}", source.log_name, leaf.index));
+    r.insert("api".into(), api(e, Some(uid)));
     endpoints(&mut r, e);
-    r.insert("policy".into(), policy(e));
-    r.insert(
-        "authorizations".into(),
-        json!([{"decision": verdict, "policy": policy(e)}]),
+    if let Some(p) = policy(e) {
+        r.insert(
+            "authorizations".into(),
+            json!([{"decision": verdict, "policy": p.clone()}]),
+        );
+        r.insert("policy".into(), p);
+    } else {
+        r.insert("authorizations".into(), json!([{"decision": verdict}]));
+    }
+    // A refusal is what a SOC alerts on; an allowed call is not.
+    r.insert("is_alert".into(), json!(verdict == "deny"));
+    status(
+        &mut r,
+        if verdict == "allow" || verdict == "hold" {
+            SUCCESS
+        } else {
+            FAILURE
+        },
     );
     if let Some(reason) = &e.reason {
         r.insert("message".into(), json!(reason));
@@ -204,25 +276,41 @@ fn decision(e: &AuditEvent, effect: Option<Effect>) -> Map<String, Value> {
     r
 }
 
-fn outcome(e: &AuditEvent, effect: Option<Effect>) -> Map<String, Value> {
+fn outcome(source: &Source<'_>, leaf: LeafRef<'_>) -> Map<String, Value> {
+    let e = leaf.event;
     let failed = e.is_error.unwrap_or(false);
-    let mut r = api_class(effect, if failed { LOW } else { INFORMATIONAL });
-    r.insert("status_id".into(), json!(if failed { 2 } else { 1 }));
-    r.insert(
-        "status".into(),
-        json!(if failed { "Failure" } else { "Success" }),
-    );
+    let mut r = api_class(leaf.effect, if failed { LOW } else { INFORMATIONAL });
+    status(&mut r, if failed { FAILURE } else { SUCCESS });
     r.insert("action_id".into(), json!(1));
     r.insert("action".into(), json!("Allowed"));
     r.insert("disposition_id".into(), json!(1));
     r.insert("disposition".into(), json!("Allowed"));
     r.insert("actor".into(), actor(e));
-    r.insert("api".into(), api(e));
+    let uid = e
+        .detail
+        .as_ref()
+        .and_then(|d| d.get("decision_index"))
+        .map(|i| format!("{}#{i}", source.log_name));
+    r.insert("api".into(), api(e, uid));
     endpoints(&mut r, e);
-    r.insert("policy".into(), policy(e));
+    if let Some(p) = policy(e) {
+        r.insert("policy".into(), p);
+    }
     if let Some(us) = e.latency_us {
         r.insert("duration".into(), json!(us / 1000));
     }
+    r.insert(
+        "message".into(),
+        json!(format!(
+            "`{}` {}",
+            e.tool.as_deref().unwrap_or("unknown"),
+            if failed {
+                "answered with an error"
+            } else {
+                "answered"
+            }
+        )),
+    );
     r
 }
 
@@ -236,15 +324,30 @@ fn finding(source: &Source<'_>, leaf: LeafRef<'_>) -> Map<String, Value> {
         Some("low") => LOW,
         Some("high") => HIGH,
         Some("critical") => CRITICAL,
+        _ if e.kind == Some(EventKind::ShadowDiff) => INFORMATIONAL,
         _ => MEDIUM,
     };
-    let (title, analytic) = if e.kind == Some(EventKind::ToolWithheld) {
-        (
+    let (title, analytic, kind) = match e.kind {
+        Some(EventKind::ToolWithheld) => (
             "upstream tool definition changed: tool withheld until re-pinned".to_owned(),
             "tool-pin".to_owned(),
-        )
-    } else {
-        (
+            "Tool Definition Changed",
+        ),
+        Some(EventKind::ShadowDiff) => (
+            format!(
+                "shadow policy would {} `{}` (enforced: {})",
+                detail_str(e, "shadow"),
+                e.tool.as_deref().unwrap_or_default(),
+                detail_str(e, "enforced")
+            ),
+            detail
+                .and_then(|d| d.get("shadow_rule"))
+                .and_then(Value::as_str)
+                .unwrap_or("shadow-policy")
+                .to_owned(),
+            "Shadow Policy Difference",
+        ),
+        _ => (
             e.reason.clone().unwrap_or_else(|| "finding".into()),
             e.rule
                 .clone()
@@ -255,7 +358,8 @@ fn finding(source: &Source<'_>, leaf: LeafRef<'_>) -> Map<String, Value> {
                         .map(str::to_owned)
                 })
                 .unwrap_or_else(|| "warden".into()),
-        )
+            "Injection or Anomaly",
+        ),
     };
     let mut r = class(
         (2, "Findings"),
@@ -268,13 +372,21 @@ fn finding(source: &Source<'_>, leaf: LeafRef<'_>) -> Map<String, Value> {
         json!({
             "uid": format!("{}#{}", source.log_name, leaf.index),
             "title": title,
+            "types": [kind],
             "analytic": {"name": analytic, "type_id": 1, "type": "Rule"},
         }),
     );
-    r.insert("is_alert".into(), json!(true));
+    // Finding's own status: New.
+    r.insert("status_id".into(), json!(1));
+    r.insert("status".into(), json!("New"));
+    // A shadow difference is for the policy's owner to read, not an alert.
+    r.insert(
+        "is_alert".into(),
+        json!(e.kind != Some(EventKind::ShadowDiff)),
+    );
     let mut evidence = Map::new();
     if e.tool.is_some() {
-        evidence.insert("api".into(), api(e));
+        evidence.insert("api".into(), api(e, None));
     }
     if e.principal.is_some() {
         evidence.insert("actor".into(), actor(e));
@@ -282,116 +394,372 @@ fn finding(source: &Source<'_>, leaf: LeafRef<'_>) -> Map<String, Value> {
     if let Some(d) = detail {
         evidence.insert("data".into(), d.clone());
     }
-    r.insert("evidences".into(), json!([evidence]));
+    if !evidence.is_empty() {
+        r.insert("evidences".into(), json!([evidence]));
+    }
     r.insert("message".into(), json!(title));
     r
 }
 
 fn lifecycle(source: &Source<'_>, e: &AuditEvent) -> Map<String, Value> {
+    let reload = e.kind == Some(EventKind::PolicyReload);
+    let applied = e.detail.as_ref().and_then(|d| d.get("applied")) == Some(&json!(true));
     let mut r = class(
         (6, "Application Activity"),
         (6002, "Application Lifecycle"),
-        (3, "Start"),
-        INFORMATIONAL,
+        if reload { (8, "Update") } else { (3, "Start") },
+        if reload && !applied {
+            MEDIUM
+        } else {
+            INFORMATIONAL
+        },
     );
     r.insert(
         "app".into(),
         json!({"name": "warden", "vendor_name": "warden", "version": source.product_version}),
     );
-    r.insert(
-        "message".into(),
-        json!(format!(
-            "warden started with policy {}",
-            e.policy_version.as_deref().unwrap_or("unknown")
-        )),
-    );
-    r
-}
-
-fn base(e: &AuditEvent) -> Map<String, Value> {
-    let mut r = class(
-        (0, "Uncategorized"),
-        (0, "Base Event"),
-        (99, "Other"),
-        INFORMATIONAL,
-    );
-    let message = match e.kind {
-        Some(EventKind::ToolPinned) => format!(
-            "tool `{}` pinned to its upstream definition",
-            e.tool.as_deref().unwrap_or_default()
-        ),
-        Some(EventKind::Redaction) => format!(
-            "sealed content of leaf {} redacted",
-            e.detail
-                .as_ref()
-                .and_then(|d| d.get("index"))
-                .map_or_else(|| "?".into(), Value::to_string)
-        ),
-        Some(EventKind::ReviewVerdict) => format!(
-            "review verdict `{}` on decision {} by {}",
-            detail_str(e, "verdict"),
-            detail_str(e, "decision_index"),
-            detail_str(e, "reviewer")
-        ),
-        Some(EventKind::PolicyReload) => format!(
+    let message = if reload {
+        status(&mut r, if applied { SUCCESS } else { FAILURE });
+        format!(
             "policy reload {}: {} → {}",
-            if e.detail.as_ref().and_then(|d| d.get("applied")) == Some(&json!(true)) {
-                "applied"
-            } else {
-                "refused"
-            },
+            if applied { "applied" } else { "refused" },
             detail_str(e, "old"),
             detail_str(e, "new")
-        ),
-        Some(EventKind::ShadowDiff) => format!(
-            "shadow policy would {} `{}` (enforced: {})",
-            detail_str(e, "shadow"),
-            e.tool.as_deref().unwrap_or_default(),
-            detail_str(e, "enforced")
-        ),
-        Some(EventKind::ReviewTightening) => format!(
-            "category `{}` {}: {}",
-            e.category.as_deref().unwrap_or_default(),
-            detail_str(e, "state"),
-            e.reason.as_deref().unwrap_or_default()
-        ),
-        Some(EventKind::TaintCleared) => format!(
-            "taint of agent `{}` cleared by {}: {}",
-            e.principal.as_deref().unwrap_or_default(),
-            detail_str(e, "by"),
-            e.reason.as_deref().unwrap_or_default()
-        ),
-        Some(EventKind::InventoryRefresh) => format!(
-            "inventory from {} refreshed: {} entities, {} → {}",
-            detail_str(e, "source"),
-            detail_str(e, "entities"),
-            detail_str(e, "previous_digest"),
-            detail_str(e, "digest")
-        ),
-        _ => "warden event".into(),
+        )
+    } else {
+        status(&mut r, SUCCESS);
+        format!(
+            "warden started with policy {}",
+            e.policy_version.as_deref().unwrap_or("unknown")
+        )
     };
     r.insert("message".into(), json!(message));
     r
 }
 
-/// `detail.<key>` as text (strings unquoted), `?` when absent.
-fn detail_str(e: &AuditEvent, key: &str) -> String {
+/// What an Entity Management record says: the entity, what was done to it, by whom.
+struct Managed {
+    activity: (u32, &'static str),
+    severity: (u32, &'static str),
+    status: (u32, &'static str),
+    actor: Value,
+    entity: Value,
+    result: Option<Value>,
+    message: String,
+}
+
+fn managed(
+    uid: impl Into<String>,
+    name: impl Into<String>,
+    kind: &str,
+    data: Option<Value>,
+) -> Value {
+    let mut m = Map::new();
+    m.insert("uid".into(), json!(uid.into()));
+    m.insert("name".into(), json!(name.into()));
+    m.insert("type".into(), json!(kind));
+    if let Some(d) = data {
+        m.insert("data".into(), d);
+    }
+    Value::Object(m)
+}
+
+fn detail_value(e: &AuditEvent, key: &str) -> Option<Value> {
+    e.detail.as_ref().and_then(|d| d.get(key)).cloned()
+}
+
+fn detail_opt(e: &AuditEvent, key: &str) -> Option<String> {
     match e.detail.as_ref().and_then(|d| d.get(key)) {
-        Some(Value::String(s)) => s.clone(),
-        Some(v) => v.to_string(),
-        None => "?".into(),
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Null) | None => None,
+        Some(v) => Some(v.to_string()),
     }
 }
 
-fn metadata(source: &Source<'_>, leaf: LeafRef<'_>) -> Value {
-    let e = leaf.event;
-    let mut m = json!({
-        "version": OCSF_VERSION,
-        "product": {"name": "warden", "vendor_name": "warden", "version": source.product_version},
-        "uid": leaf.leaf_hash,
-        "sequence": leaf.index,
-        "log_name": source.log_name,
+fn entity_management(source: &Source<'_>, e: &AuditEvent) -> Map<String, Value> {
+    let m = match e.kind {
+        Some(EventKind::Approval) => approval(e),
+        Some(EventKind::ToolPinned) => {
+            let tool = e.tool.clone().unwrap_or_default();
+            let by = detail_opt(e, "by");
+            let first = by.as_deref() == Some("first-use");
+            Managed {
+                activity: if first { (1, "Create") } else { (3, "Update") },
+                severity: INFORMATIONAL,
+                status: SUCCESS,
+                actor: human_or_warden(by.as_deref()),
+                entity: managed(
+                    tool.clone(),
+                    tool.clone(),
+                    "MCP Tool Definition",
+                    Some(json!({"digest": detail_value(e, "digest")})),
+                ),
+                result: None,
+                message: format!(
+                    "tool `{tool}` pinned to its upstream definition{}",
+                    if first { " on first use" } else { "" }
+                ),
+            }
+        }
+        Some(EventKind::Halt | EventKind::Resume) => {
+            let halt = e.kind == Some(EventKind::Halt);
+            let scope = detail_str(e, "scope");
+            let by = detail_opt(e, "by");
+            Managed {
+                activity: if halt {
+                    (12, "Suspend")
+                } else {
+                    (13, "Resume")
+                },
+                severity: if halt { HIGH } else { LOW },
+                status: SUCCESS,
+                actor: human_or_warden(by.as_deref()),
+                entity: managed(scope.clone(), scope.clone(), "Halt Scope", None),
+                result: None,
+                message: format!(
+                    "{} `{scope}` by {}: {}",
+                    if halt { "halted" } else { "resumed" },
+                    by.as_deref().unwrap_or("?"),
+                    e.reason.as_deref().unwrap_or_default()
+                ),
+            }
+        }
+        Some(EventKind::ReviewVerdict) => {
+            let index = detail_str(e, "decision_index");
+            let verdict = detail_str(e, "verdict");
+            let reviewer = detail_opt(e, "reviewer");
+            Managed {
+                activity: (3, "Update"),
+                severity: if verdict == "wrong" {
+                    MEDIUM
+                } else {
+                    INFORMATIONAL
+                },
+                status: SUCCESS,
+                actor: human_or_warden(reviewer.as_deref()),
+                entity: managed(
+                    format!("{}#{index}", source.log_name),
+                    format!("decision {index}"),
+                    "Decision",
+                    None,
+                ),
+                result: Some(managed(
+                    format!("{}#{index}", source.log_name),
+                    format!("decision {index}"),
+                    "Decision",
+                    Some(json!({"verdict": verdict, "note": detail_value(e, "note")})),
+                )),
+                message: format!(
+                    "review verdict `{verdict}` on decision {index} by {}",
+                    reviewer.as_deref().unwrap_or("?")
+                ),
+            }
+        }
+        Some(EventKind::ReviewTightening) => {
+            let category = e.category.clone().unwrap_or_default();
+            let state = detail_str(e, "state");
+            let tightened = state == "tightened";
+            Managed {
+                activity: if tightened {
+                    (8, "Enable")
+                } else {
+                    (9, "Disable")
+                },
+                severity: if tightened { MEDIUM } else { INFORMATIONAL },
+                status: SUCCESS,
+                actor: warden_actor(),
+                entity: managed(
+                    format!("approval-requirement:{category}"),
+                    category.clone(),
+                    "Approval Requirement",
+                    None,
+                ),
+                result: None,
+                message: format!(
+                    "category `{category}` {state}: {}",
+                    e.reason.as_deref().unwrap_or_default()
+                ),
+            }
+        }
+        Some(EventKind::TaintCleared) => {
+            let agent = e.principal.clone().unwrap_or_default();
+            let by = detail_opt(e, "by");
+            Managed {
+                activity: (11, "Deactivate"),
+                severity: LOW,
+                status: SUCCESS,
+                actor: human_or_warden(by.as_deref()),
+                entity: managed(
+                    format!("taint:{agent}"),
+                    agent.clone(),
+                    "Agent Taint",
+                    Some(json!({"level": detail_value(e, "level")})),
+                ),
+                result: None,
+                message: format!(
+                    "taint of agent `{agent}` cleared by {}: {}",
+                    by.as_deref().unwrap_or("?"),
+                    e.reason.as_deref().unwrap_or_default()
+                ),
+            }
+        }
+        Some(EventKind::InventoryRefresh) => {
+            let from = detail_str(e, "source");
+            Managed {
+                activity: (3, "Update"),
+                severity: INFORMATIONAL,
+                status: SUCCESS,
+                actor: warden_actor(),
+                entity: managed(
+                    from.clone(),
+                    from.clone(),
+                    "Inventory",
+                    Some(json!({"digest": detail_value(e, "digest"),
+                                "entities": detail_value(e, "entities")})),
+                ),
+                result: None,
+                message: format!(
+                    "inventory from {from} refreshed: {} entities, {} → {}",
+                    detail_str(e, "entities"),
+                    detail_str(e, "previous_digest"),
+                    detail_str(e, "digest")
+                ),
+            }
+        }
+        // Redaction, and nothing else reaches here.
+        _ => {
+            let index = detail_str(e, "index");
+            let by = detail_opt(e, "by");
+            Managed {
+                activity: (4, "Delete"),
+                severity: LOW,
+                status: SUCCESS,
+                actor: human_or_warden(by.as_deref()),
+                entity: managed(
+                    format!("{}#{index}", source.log_name),
+                    format!("leaf {index}"),
+                    "Sealed Ledger Content",
+                    Some(json!({"fields": detail_value(e, "fields")})),
+                ),
+                result: None,
+                message: format!("sealed content of leaf {index} redacted"),
+            }
+        }
+    };
+    let mut r = class(
+        (3, "Identity & Access Management"),
+        (3004, "Entity Management"),
+        m.activity,
+        m.severity,
+    );
+    status(&mut r, m.status);
+    r.insert("actor".into(), m.actor);
+    r.insert("entity".into(), m.entity);
+    if let Some(result) = m.result {
+        r.insert("entity_result".into(), result);
+    }
+    if let Some(reason) = &e.reason {
+        r.insert("comment".into(), json!(reason));
+    }
+    r.insert("message".into(), json!(m.message));
+    r
+}
+
+/// A step of the human gate: the approval request is the managed entity.
+fn approval(e: &AuditEvent) -> Managed {
+    let step = detail_str(e, "step");
+    let id = e.request_id.clone().unwrap_or_default();
+    let tool = e.tool.clone().unwrap_or_default();
+    let approver = detail_opt(e, "approver");
+    let (activity, severity, status) = match step.as_str() {
+        "asked" => ((1, "Create"), INFORMATIONAL, SUCCESS),
+        "denied" | "expired" | "escalated" => ((3, "Update"), LOW, SUCCESS),
+        "notify-failed" => ((3, "Update"), MEDIUM, FAILURE),
+        _ => ((3, "Update"), INFORMATIONAL, SUCCESS),
+    };
+    let actor = match step.as_str() {
+        "approved" | "denied" => human_or_warden(approver.as_deref()),
+        _ => warden_actor(),
+    };
+    let mut data = Map::new();
+    data.insert("step".into(), json!(step));
+    for (key, value) in [
+        ("agent", e.principal.as_ref().map(|v| json!(v))),
+        ("session", e.session.as_ref().map(|v| json!(v))),
+        ("rule", e.rule.as_ref().map(|v| json!(v))),
+        ("category", e.category.as_ref().map(|v| json!(v))),
+        ("owner", e.owner.as_ref().map(|v| json!(v))),
+    ] {
+        if let Some(v) = value {
+            data.insert(key.into(), v);
+        }
+    }
+    let entity = managed(
+        id.clone(),
+        tool.clone(),
+        "Approval Request",
+        Some(Value::Object(data)),
+    );
+    let result = e.decision.as_ref().map(|s| {
+        managed(
+            id.clone(),
+            tool.clone(),
+            "Approval Request",
+            Some(json!({"status": s})),
+        )
     });
+    let by = match (&approver, step.as_str()) {
+        (Some(a), "approved" | "denied") => format!(" by {a}"),
+        _ => String::new(),
+    };
+    Managed {
+        activity,
+        severity,
+        status,
+        actor,
+        entity,
+        result,
+        message: format!(
+            "approval request `{id}` for `{tool}` by agent `{}`: {step}{by}",
+            e.principal.as_deref().unwrap_or("?")
+        ),
+    }
+}
+
+/// An event of no known kind (a newer warden's leaf read by an older one).
+fn base() -> Map<String, Value> {
+    let mut r = class(
+        (0, "Uncategorized"),
+        (0, "Base Event"),
+        (0, "Unknown"),
+        INFORMATIONAL,
+    );
+    r.insert("message".into(), json!("warden event of an unknown kind"));
+    r
+}
+
+/// `detail.<key>` as text (strings unquoted), `?` when absent.
+fn detail_str(e: &AuditEvent, key: &str) -> String {
+    detail_opt(e, key).unwrap_or_else(|| "?".into())
+}
+
+fn metadata(source: &Source<'_>, leaf: LeafRef<'_>, profiles: &[&str]) -> Value {
+    let e = leaf.event;
+    let mut m = Map::new();
+    m.insert("version".into(), json!(OCSF_VERSION));
+    m.insert(
+        "product".into(),
+        json!({"name": "warden", "vendor_name": "warden", "version": source.product_version}),
+    );
+    m.insert("uid".into(), json!(leaf.leaf_hash));
+    m.insert("sequence".into(), json!(leaf.index));
+    m.insert("log_name".into(), json!(source.log_name));
+    if let Some(kind) = e.kind {
+        m.insert("event_code".into(), json!(kind.as_str()));
+    }
+    if !profiles.is_empty() {
+        m.insert("profiles".into(), json!(profiles));
+    }
     let correlation = match e.kind {
         Some(EventKind::Outcome) => e
             .detail
@@ -403,12 +771,13 @@ fn metadata(source: &Source<'_>, leaf: LeafRef<'_>) -> Value {
                 .clone()
                 .unwrap_or_else(|| format!("{}#{}", source.log_name, leaf.index)),
         ),
+        Some(EventKind::Approval) => e.request_id.clone(),
         _ => None,
     };
-    if let (Some(c), Some(m)) = (correlation, m.as_object_mut()) {
+    if let Some(c) = correlation {
         m.insert("correlation_uid".into(), json!(c));
     }
-    m
+    Value::Object(m)
 }
 
 fn unmapped(leaf: LeafRef<'_>) -> Value {
@@ -499,7 +868,35 @@ mod tests {
         redaction.reason = Some("erasure request 2026-114".into());
         redaction.detail = Some(json!({"index": 0, "fields": ["args", "rationale"]}));
 
+        let mut pinned = AuditEvent::new(EventKind::ToolPinned, t + 8);
+        pinned.tool = Some("edr.get_host".into());
+        pinned.detail = Some(json!({"digest": "sha256:aa", "by": "first-use"}));
+
+        let mut approved = AuditEvent::new(EventKind::Approval, t + 9);
+        approved.principal = Some("responder".into());
+        approved.session = Some("sess-1".into());
+        approved.tool = Some("idp.disable_account".into());
+        approved.rule = Some("disable-account-needs-approval".into());
+        approved.request_id = Some("apr_00000000000000aa".into());
+        approved.decision = Some("approved".into());
+        approved.detail = Some(json!({"step": "approved", "approver": "alice",
+                                      "reason": "confirmed phishing", "approvals": 1}));
+
+        let mut halt = AuditEvent::new(EventKind::Halt, t + 10);
+        halt.principal = Some("responder".into());
+        halt.reason = Some("denial burst".into());
+        halt.detail = Some(json!({"scope": "agent:responder", "by": "monitor:denial-burst"}));
+
+        let mut resume = AuditEvent::new(EventKind::Resume, t + 11);
+        resume.principal = Some("responder".into());
+        resume.reason = Some("checked".into());
+        resume.detail = Some(json!({"scope": "agent:responder", "by": "dana"}));
+
         vec![
+            (pinned, None),
+            (approved, Some(Effect::Write)),
+            (halt, None),
+            (resume, None),
             (allow, Some(Effect::Write)),
             (deny, Some(Effect::Write)),
             (hold, Some(Effect::Write)),
@@ -512,7 +909,7 @@ mod tests {
     }
 
     #[test]
-    fn governance_events_are_base_events_that_say_what_happened() {
+    fn governance_events_have_classes_of_their_own_and_say_what_happened() {
         let source = Source {
             log_name: "warden.local/ledger",
             product_version: "0.1.0",
@@ -539,23 +936,38 @@ mod tests {
             "previous_digest": "sha256:aa",
         }));
         let expected = [
-            (verdict, "review verdict `wrong` on decision 7 by dana"),
-            (reload, "policy reload applied: sha256:aa → sha256:bb"),
+            (
+                verdict,
+                300403,
+                "review verdict `wrong` on decision 7 by dana",
+            ),
+            (
+                reload,
+                600208,
+                "policy reload applied: sha256:aa → sha256:bb",
+            ),
             (
                 shadow,
+                200401,
                 "shadow policy would hold `edr.isolate_host` (enforced: allow)",
             ),
-            (tight, "category `containment` tightened: review overdue"),
+            (
+                tight,
+                300408,
+                "category `containment` tightened: review overdue",
+            ),
             (
                 cleared,
+                300411,
                 "taint of agent `responder` cleared by dana: mailbox cleaned",
             ),
             (
                 refresh,
+                300403,
                 "inventory from file:/srv/inventory.json refreshed: 12 entities, sha256:aa → sha256:bb",
             ),
         ];
-        for (i, (event, message)) in expected.iter().enumerate() {
+        for (i, (event, type_uid, message)) in expected.iter().enumerate() {
             let r = record(
                 &source,
                 LeafRef {
@@ -565,7 +977,7 @@ mod tests {
                     effect: None,
                 },
             );
-            assert_eq!(r["class_uid"], 0);
+            assert_eq!(r["type_uid"], *type_uid, "{r:#}");
             assert_eq!(r["message"], *message);
             assert_eq!(
                 r["unmapped"]["warden"]["event_kind"],

@@ -63,6 +63,29 @@ pub struct RawConfig {
     pub metrics: Option<Spanned<RawMetrics>>,
     /// Claude Code's own tools (`claude.bash`, `claude.write`…), decided through its hooks.
     pub claude_code: Option<Spanned<RawClaudeCode>>,
+    /// The ledger streamed to a SIEM as OCSF while `warden serve` runs; absent: no stream.
+    pub export: Option<Spanned<RawExport>>,
+}
+
+/// `[export]`: where `warden serve` streams its ledger (OCSF JSON lines), and how.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExport {
+    /// `file`, `splunk-hec` or `elastic-bulk`.
+    pub to: Spanned<String>,
+    /// The collector's base URL (collectors only).
+    pub url: Option<Spanned<String>>,
+    /// The collector's token: `{ env = "VAR" }` or `{ file = "path" }`, never a literal.
+    pub token: Option<super::RawSecret>,
+    /// The file records are appended to (`to = "file"`).
+    pub path: Option<String>,
+    /// Elasticsearch index (default `warden-ocsf`) or Splunk index (default: the token's).
+    pub index: Option<String>,
+    /// Where the next index to export is kept; default `export-<to>.cursor` beside the SQLite
+    /// store.
+    pub cursor: Option<String>,
+    /// Records per batch (default 500).
+    pub batch: Option<Spanned<u64>>,
 }
 
 /// `[metrics]`: where Prometheus scrapes warden.
@@ -349,11 +372,61 @@ pub struct RawServer {
     /// HTTP headers sent to an HTTP server, each value as `env` takes it
     /// (`Authorization = { env = "SPLUNK_TOKEN", prefix = "Bearer " }`).
     pub headers: Option<Spanned<BTreeMap<String, RawSecret>>>,
+    /// OAuth 2.1 client credentials for an HTTP server: warden fetches the access token from the
+    /// token endpoint and refreshes it before it expires.
+    pub oauth: Option<Spanned<RawUpstreamOAuth>>,
+    /// TLS for an HTTP server: a CA bundle trusted instead of the system's roots, and a client
+    /// certificate for mutual TLS.
+    pub tls: Option<Spanned<RawUpstreamTls>>,
     /// How warden opens its MCP connection to this server (default: `auto` over HTTP,
     /// `initialize` over stdio).
     pub protocol: Option<UpstreamProtocol>,
     #[serde(default)]
     pub tools: BTreeMap<String, Spanned<RawTool>>,
+}
+
+/// `[servers.<name>.oauth]` as written: the client credentials grant (RFC 6749 section 4.4).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstreamOAuth {
+    /// The authorization server's token endpoint (https, or http to loopback).
+    pub token_url: Spanned<String>,
+    pub client_id: Spanned<String>,
+    /// `{ env = "VAR" }` or `{ file = "path" }`; a literal secret in the file is refused.
+    pub client_secret: Spanned<RawSecret>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Sent as `audience` (the form several identity providers use for the API's identifier).
+    pub audience: Option<String>,
+    /// Sent as `resource` (RFC 8707): the MCP server's canonical URL.
+    pub resource: Option<String>,
+    /// How the client authenticates at the token endpoint: `basic` (HTTP Basic, the default)
+    /// or `post` (in the form body).
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+}
+
+/// How warden authenticates at a token endpoint (RFC 6749 section 2.3.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAuth {
+    /// `client_secret_basic`.
+    #[default]
+    Basic,
+    /// `client_secret_post`.
+    Post,
+}
+
+/// `[servers.<name>.tls]` as written. Paths are relative to the config's folder.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstreamTls {
+    /// PEM certificates trusted for this server instead of the system's roots.
+    pub ca_file: Option<String>,
+    /// PEM client certificate (chain) for mutual TLS, with its key in `client_key`.
+    pub client_cert: Option<String>,
+    /// PEM private key of `client_cert`.
+    pub client_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

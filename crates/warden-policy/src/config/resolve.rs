@@ -5,11 +5,13 @@
 //! each have a module of their own.
 
 mod approvals;
+mod export;
 mod grants;
 mod inventory;
 mod metrics;
 mod oauth;
 mod review;
+mod upstream_auth;
 mod wire_names;
 
 use super::raw::{RawConfig, RawFloor, RawLedger, RawStore, RawWitness};
@@ -615,6 +617,18 @@ impl Resolver<'_> {
                             "`headers` are for an HTTP server (`url`)",
                         );
                     }
+                    for (what, given) in [
+                        ("oauth", server.oauth.as_ref().map(Spanned::span)),
+                        ("tls", server.tls.as_ref().map(Spanned::span)),
+                    ] {
+                        if let Some(span) = given {
+                            self.error(
+                                span,
+                                &format!("{key}.{what}"),
+                                format!("`{what}` is for an HTTP server (`url`)"),
+                            );
+                        }
+                    }
                     let mut env = BTreeMap::new();
                     for (k, v) in server.env {
                         let ekey = format!("{key}.env.{k}");
@@ -635,7 +649,7 @@ impl Resolver<'_> {
                 (None, Some(url)) => {
                     let (span, url) = (url.span(), url.into_inner());
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
-                        self.error(span, &key, format!("`{url}` is not an http(s) URL"));
+                        self.error(span.clone(), &key, format!("`{url}` is not an http(s) URL"));
                     }
                     if !server.env.is_empty() {
                         self.error(
@@ -663,9 +677,48 @@ impl Resolver<'_> {
                             resolved.insert(name, source);
                         }
                     }
+                    if server.oauth.is_some()
+                        && resolved
+                            .keys()
+                            .any(|h| h.eq_ignore_ascii_case("authorization"))
+                    {
+                        self.error(
+                            headers_span.clone(),
+                            &format!("{key}.headers"),
+                            "an `Authorization` header and `oauth` both set it: give one",
+                        );
+                    }
+                    // A bearer token is never sent in clear, and TLS settings on a plain-HTTP
+                    // URL would be silently unused.
+                    if server.oauth.is_some() {
+                        let _ = self.secure_url(
+                            &Spanned::new(span.clone(), url.clone()),
+                            &key,
+                            "an upstream with `oauth`,",
+                        );
+                    }
+                    if let Some(tls) = &server.tls
+                        && !url.starts_with("https://")
+                    {
+                        self.error(
+                            tls.span(),
+                            &format!("{key}.tls"),
+                            format!("`tls` needs an https URL, not `{url}`"),
+                        );
+                    }
+                    let oauth = server
+                        .oauth
+                        .and_then(|o| self.upstream_oauth(&key, o))
+                        .map(Box::new);
+                    let tls = server
+                        .tls
+                        .map(|t| self.upstream_tls(&key, t))
+                        .unwrap_or_default();
                     Transport::Http {
                         url,
                         headers: resolved,
+                        oauth,
+                        tls,
                     }
                 }
                 _ => {
@@ -919,6 +972,7 @@ impl Resolver<'_> {
             .as_ref()
             .map(|m| self.metrics(m, gateway.listen));
         let inventory = raw.inventory.as_ref().and_then(|i| self.inventory(i));
+        let export = raw.export.map(|e| self.export(e, &store));
         let agent_principals: Vec<Principal> = agents
             .iter()
             .map(|a| a.principal.clone())
@@ -990,6 +1044,7 @@ impl Resolver<'_> {
                 inventory,
                 metrics,
                 claude_code,
+                export: export.flatten(),
             }),
             _ => Err(ConfigErrors(self.errors)),
         }

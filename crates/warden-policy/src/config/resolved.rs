@@ -5,6 +5,7 @@
 //! are compiled. The settings that need no resolution (the screen's thresholds, the monitor's
 //! triggers) are deserialised straight into their resolved type.
 
+pub use super::raw::ClientAuth;
 use super::secret::SecretSource;
 use crate::engine::{ArgType, Engine};
 use crate::inventory::InventorySettings;
@@ -362,7 +363,39 @@ pub enum Transport {
         url: String,
         /// Sent with every request; values read when warden connects.
         headers: BTreeMap<String, SecretSource>,
+        /// An access token fetched with the client credentials grant, sent as
+        /// `Authorization: Bearer` and refreshed before it expires.
+        oauth: Option<Box<ClientCredentials>>,
+        tls: UpstreamTls,
     },
+}
+
+/// The OAuth 2.1 client credentials grant warden uses for an HTTP upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCredentials {
+    pub token_url: String,
+    pub client_id: String,
+    /// Read at each token request, never written anywhere.
+    pub client_secret: SecretSource,
+    pub scopes: Vec<String>,
+    pub audience: Option<String>,
+    pub resource: Option<String>,
+    pub client_auth: ClientAuth,
+}
+
+/// TLS settings for an HTTP upstream; each file is read when warden connects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpstreamTls {
+    /// Trusted instead of the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// A client certificate and its key, for mutual TLS.
+    pub client_identity: Option<ClientIdentity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 /// How warden opens its MCP connection to an upstream: which protocol era it speaks.
@@ -695,6 +728,29 @@ pub struct Config {
     pub metrics: Option<MetricsSettings>,
     /// `[claude_code]`: Claude Code's built-in tools are in the catalog (as `claude.*`).
     pub claude_code: Option<ClaudeCodeSettings>,
+    /// `[export]`: the ledger streamed to a SIEM while warden serves; `None`: no stream.
+    pub export: Option<ExportSettings>,
+}
+
+/// Where `warden serve` streams its ledger as OCSF JSON lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportDestination {
+    /// Appended to a file, fsynced per batch.
+    File(PathBuf),
+    /// Splunk's HTTP Event Collector: base URL and token.
+    SplunkHec { url: String, token: SecretSource },
+    /// Elasticsearch's bulk API: base URL and API key.
+    ElasticBulk { url: String, token: SecretSource },
+}
+
+/// `[export]`, resolved: the destination, where the cursor is kept, the batch size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportSettings {
+    pub to: ExportDestination,
+    pub index: Option<String>,
+    /// The next leaf index to export, written after each acknowledged batch.
+    pub cursor: PathBuf,
+    pub batch: usize,
 }
 
 /// Where warden serves its Prometheus metrics, and the token a scraper must send.
@@ -778,6 +834,9 @@ impl Config {
         }
         if self.metrics != new.metrics {
             changed.push("metrics");
+        }
+        if self.export != new.export {
+            changed.push("export");
         }
         if self.gateway.listen != new.gateway.listen
             || self.gateway.max_concurrent_calls != new.gateway.max_concurrent_calls

@@ -99,6 +99,11 @@ impl fmt::Debug for SecretSource {
 pub struct Secret(String);
 
 impl Secret {
+    /// A value obtained elsewhere (an access token) that must be kept out of sight the same way.
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
     /// The value, for the one place that hands it on (a header, a child's environment).
     pub fn expose(&self) -> &str {
         &self.0

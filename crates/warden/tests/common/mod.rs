@@ -85,6 +85,20 @@ impl Lab {
         Self { dir }
     }
 
+    /// A private copy of `examples/<name>`: its `warden.toml`, edited by the test, and `files`.
+    pub fn from_example(name: &str, files: &[&str], edit: impl FnOnce(String) -> String) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let src = repo().join("examples").join(name);
+        for f in files {
+            let to = dir.path().join(f);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(src.join(f), to).unwrap();
+        }
+        let text = std::fs::read_to_string(src.join("warden.toml")).unwrap();
+        std::fs::write(dir.path().join("warden.toml"), edit(text)).unwrap();
+        Self { dir }
+    }
+
     /// A private copy of `examples/claude-code`: an investigator whose Claude Code tools are
     /// decided through its hooks.
     pub fn claude_code() -> Self {

@@ -157,7 +157,12 @@ impl Resolver<'_> {
     }
 
     /// An `https` URL, or `http` to a loopback address (a local identity provider or a test).
-    fn secure_url(&mut self, text: &Spanned<String>, key: &str, what: &str) -> Option<url::Url> {
+    pub(super) fn secure_url(
+        &mut self,
+        text: &Spanned<String>,
+        key: &str,
+        what: &str,
+    ) -> Option<url::Url> {
         let raw = text.get_ref().trim();
         match url::Url::parse(raw) {
             Ok(u) if u.scheme() == "https" && u.host().is_some() => Some(u),
