@@ -16,7 +16,9 @@
 //!   ([`json`]); the report is the worse of the two, with the findings of both. In the second
 //!   pass the model's logit is the worst of the strings read in context and of each value of a
 //!   few words read on its own, so a short injected value is not diluted by the keys and values
-//!   around it; a finding of the model then points at that value's literal.
+//!   around it; a finding of the model then points at that value's literal. Values of `key:
+//!   value` lines (YAML, WHOIS, a command's text output) are read on their own the same way
+//!   ([`lines`]).
 //!
 //! The thresholds were fitted on the *combined* score, so findings that floor the score use up
 //! the same false-positive budget as the model. Verdicts come from [`ScreenConfig`] thresholds,
@@ -32,6 +34,7 @@ use crate::model::{Calibration, Model};
 use crate::normalise::normalise;
 
 mod json;
+mod lines;
 
 /// Verdict levels, ordered by severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -182,8 +185,8 @@ impl Screen {
     ///
     /// Text that holds JSON is read twice: as it is, and as the decoded strings of its JSON
     /// ([`json`]), which is how the reader of a tool's JSON answer reads it, each value of a few
-    /// words also on its own. The report is the worse of the two; findings in the strings point
-    /// at their literals in `text`.
+    /// words also on its own (and so are the values of `key: value` lines, [`lines`]). The report
+    /// is the worse of the two; findings in the strings point at their literals in `text`.
     pub fn scan(&self, text: &str) -> Report {
         let mut findings = Vec::new();
         let mut cut = text.len().min(self.config.max_input_bytes);
@@ -200,10 +203,13 @@ impl Screen {
             });
         }
 
-        let (mut score, mut changed) = self.assess(screened, &[], &mut findings);
+        let (mut score, mut changed) =
+            self.assess(screened, &lines::values(screened), &mut findings);
         if let Some(view) = json::view(screened) {
             let mut inner = Vec::new();
-            let (s, c) = self.assess(view.text(), &view.values(), &mut inner);
+            let mut values = view.values();
+            values.extend(lines::values(view.text()));
+            let (s, c) = self.assess(view.text(), &values, &mut inner);
             score = score.max(s);
             changed |= c;
             findings.extend(inner.into_iter().map(|f| Finding {
