@@ -158,7 +158,11 @@ fn view(r: PendingRequest) -> RequestView {
                     index: u64::try_from(i).unwrap_or(0),
                     tool: tool.to_string(),
                     summary: summary.to_string(),
+                    // The screen's summary is the first line; a flagged passage follows.
                     findings: summary
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
                         .split_once(": ")
                         .map(|(_, k)| k.split(", ").map(str::to_string).collect())
                         .unwrap_or_default(),

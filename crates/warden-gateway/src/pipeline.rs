@@ -1058,11 +1058,12 @@ impl Gateway {
                     continue;
                 };
                 let digest = definition_digest(upstream);
-                // The description is upstream text the model will read: screen it like a result.
-                let description = upstream.description.as_deref().unwrap_or_default();
-                let report = self.screening.scan(description);
+                // The description and the schema are upstream text the model will read, and a
+                // title an upstream wrote: screen them like a result.
+                let report = self
+                    .screening
+                    .scan_definition(upstream, entry.spec.description.is_none());
                 if self.screening.settings().descriptions
-                    && entry.spec.description.is_none()
                     && report.verdict >= warden_screen::Verdict::Injection
                 {
                     let status = Status::Flagged {
@@ -1070,10 +1071,10 @@ impl Gateway {
                     };
                     if self.catalog.status(&name) != Some(status.clone()) {
                         tracing::warn!(tool = %name, screen = %report.summary(),
-                            "upstream description flagged as prompt injection: tool withheld");
+                            "upstream definition flagged as prompt injection: tool withheld");
                         let mut ev = AuditEvent::new(EventKind::Finding, self.now());
                         ev.tool = Some(name.to_string());
-                        ev.reason = Some(format!("tool description flagged: {}", report.summary()));
+                        ev.reason = Some(format!("tool definition flagged: {}", report.summary()));
                         ev.detail = Some(
                             json!({"detector": "warden-screen", "subject": "tool_description",
                             "score": report.score, "digest": digest}),

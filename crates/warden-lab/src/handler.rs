@@ -20,6 +20,7 @@ use time::macros::format_description;
 
 use crate::servers::{self, with_simulation};
 use crate::sim::{CallContext, CallError, Reply};
+use crate::store::DefinitionOverride;
 use crate::{LabError, LabServer, store};
 
 /// One lab server bound to its state directory; cheap to clone per session.
@@ -37,13 +38,24 @@ impl LabHandler {
         }
     }
 
-    /// The catalog with any override descriptions applied.
+    /// The catalog with any override descriptions and titles applied.
     fn catalog(server: LabServer, dir: &Path) -> Result<ListToolsResult, LabError> {
         let mut tools = servers::tools(server);
         if let Some(overrides) = store::description_overrides(dir, servers::name(server))? {
             for tool in &mut tools {
-                if let Some(description) = overrides.get(tool.name.as_ref()) {
-                    tool.description = Some(description.clone().into());
+                match overrides.get(tool.name.as_ref()) {
+                    Some(DefinitionOverride::Description(description)) => {
+                        tool.description = Some(description.clone().into());
+                    }
+                    Some(DefinitionOverride::Fields { description, title }) => {
+                        if let Some(d) = description {
+                            tool.description = Some(d.clone().into());
+                        }
+                        if let Some(t) = title {
+                            tool.title = Some(t.clone());
+                        }
+                    }
+                    None => {}
                 }
             }
         }

@@ -160,11 +160,26 @@ pub(crate) fn received_calls(
         .collect()
 }
 
-/// The tool description override, read afresh on every `tools/list`; `None` when absent.
+/// What a test makes a server say about one of its tools (a "rug pull"): a new description, or
+/// a description and a title.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum DefinitionOverride {
+    Description(String),
+    Fields {
+        #[serde(default)]
+        description: Option<String>,
+        #[serde(default)]
+        title: Option<String>,
+    },
+}
+
+/// The tool definition overrides (`<server>.descriptions.json`: tool name → a description, or
+/// `{"description", "title"}`), read afresh on every `tools/list`; `None` when absent.
 pub(crate) fn description_overrides(
     dir: &Path,
     name: &'static str,
-) -> Result<Option<BTreeMap<String, String>>, LabError> {
+) -> Result<Option<BTreeMap<String, DefinitionOverride>>, LabError> {
     let path = Files::new(dir, name).descriptions();
     read_optional(&path)?
         .map(|text| {

@@ -9,10 +9,13 @@
 //!    text) and keeps a map back to the original bytes. Every trick found is itself a finding.
 //! 2. [`detect`] runs rule detectors (instruction override, role switch, fake chat or tool-call
 //!    markup, exfiltration URLs) over the normalised text; [`model`] scores it with a small
-//!    hashed n-gram logistic regression shipped in the crate.
+//!    model shipped in the crate (hashed n-grams and sentence-form cues, a linear part and a
+//!    small hidden layer).
 //! 3. The evidence is combined into one score in `0..=1` and a [`Verdict`] (see [`screen`] for the
 //!    formula). Text that holds JSON goes through 1–3 twice: as it is, and as the decoded strings
-//!    of its JSON, where escapes and punctuation no longer hide what a reader of the value reads.
+//!    of its JSON, where escapes and punctuation no longer hide what a reader of the value reads;
+//!    there the model also scores each value of a few words on its own, so that a short value is
+//!    not diluted by the keys and values around it (as it does for `key: value` lines).
 //!
 //! [`outbound`] is a separate screen for text an agent wants to *write* (mail, ticket comments):
 //! links to outside or lookalike hosts, instructions planted for other agents, secrets and blobs.

@@ -1,8 +1,10 @@
-//! The learned detector: logistic regression over hashed word and character n-grams
-//! ([`features`]), scored per overlapping chunk of the normalised text; a text scores as its
-//! worst chunk, so one injected sentence in a long email is not averaged away.
+//! The learned detector: a linear model plus a small hidden layer of ReLU units, both over
+//! hashed word and character n-grams and sentence-form cues ([`features`]), scored per
+//! overlapping chunk of the normalised text; a text scores as its worst chunk, so one injected
+//! sentence in a long email is not averaged away.
 //!
-//! Weights ship in the crate (`model/weights.bin`, 16-bit fixed point, about 256 KiB) and are
+//! Weights ship in the crate (`model/weights.bin`, 16-bit fixed point, `2 × 2^17 × (1 + units)`
+//! bytes: about 4.3 MiB with 16 units) and are
 //! produced by `warden-screen-train` with [`train`], which is plain deterministic Rust. The file
 //! also holds the calibration the screen needs to turn evidence into a score (see
 //! [`crate::screen`]): two logit thresholds fitted on benign development data, and the gain that
@@ -16,19 +18,27 @@ use std::ops::Range;
 use thiserror::Error;
 
 use features::{DIM, DIM_BITS};
+use train::Linear;
 
-const MAGIC: &[u8; 4] = b"WSM1";
-const HEADER_LEN: usize = 4 + 4 + 4 * 5;
+const MAGIC: &[u8; 4] = b"WSM2";
+/// Magic, hash bits, hidden units, then six `f32`: scale, bias, the calibration's three values
+/// and the hidden layer's scale.
+const HEADER_LEN: usize = 4 + 4 + 4 + 4 * 6;
 
 static EMBEDDED: &[u8] = include_bytes!("../model/weights.bin");
+
+/// Most hidden units a weights file may declare (bounds the memory a file can ask for).
+pub const MAX_HIDDEN_UNITS: u32 = 64;
 
 /// Why a weights file could not be used.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ModelError {
-    #[error("weights file does not start with `WSM1`")]
+    #[error("weights file does not start with `WSM2`")]
     BadMagic,
     #[error("weights file is for {found} hash bits, this build uses {expected}")]
     Dimension { found: u32, expected: u32 },
+    #[error("weights file declares {0} hidden units, more than {MAX_HIDDEN_UNITS}")]
+    HiddenUnits(u32),
     #[error("weights file is {found} bytes, expected {expected}")]
     Length { found: usize, expected: usize },
     #[error("weights file holds a non-finite parameter")]
@@ -46,6 +56,16 @@ pub struct Calibration {
     pub rule_gain: f32,
 }
 
+/// The hidden layer, quantised: `units` ReLU units, input weights feature-major.
+#[derive(Clone, PartialEq)]
+struct QHidden {
+    units: usize,
+    weights: Vec<i16>,
+    scale: f32,
+    biases: Vec<f32>,
+    out: Vec<f32>,
+}
+
 /// A loaded model.
 #[derive(Clone)]
 pub struct Model {
@@ -53,12 +73,14 @@ pub struct Model {
     scale: f32,
     bias: f32,
     calibration: Calibration,
+    hidden: Option<QHidden>,
 }
 
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Model")
             .field("dim", &self.weights.len())
+            .field("hidden_units", &self.hidden.as_ref().map_or(0, |h| h.units))
             .field("bias", &self.bias)
             .field("calibration", &self.calibration)
             .finish_non_exhaustive()
@@ -75,6 +97,40 @@ fn word_at(bytes: &[u8], at: usize) -> [u8; 4] {
 
 fn f32_at(bytes: &[u8], at: usize) -> f32 {
     f32::from_le_bytes(word_at(bytes, at))
+}
+
+fn i16s(bytes: &[u8]) -> Vec<i16> {
+    bytes
+        .chunks_exact(2)
+        .map(|p| {
+            i16::from_le_bytes([
+                p.first().copied().unwrap_or(0),
+                p.get(1).copied().unwrap_or(0),
+            ])
+        })
+        .collect()
+}
+
+fn f32s(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|p| f32_at(p, 0)).collect()
+}
+
+/// Scale that maps the largest magnitude onto `i16::MAX`, and the quantised values.
+fn quantise(values: &[f32], len: usize) -> (f32, Vec<i16>) {
+    let max = values.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+    let scale = if max > 0.0 {
+        max / f32::from(i16::MAX)
+    } else {
+        1.0
+    };
+    let q = (0..len)
+        .map(|i| {
+            let w = values.get(i).copied().unwrap_or(0.0) / scale;
+            // INVARIANT: |w| <= i16::MAX by the choice of `scale`, so the cast does not wrap.
+            w.round().clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16
+        })
+        .collect();
+    (scale, q)
 }
 
 impl Model {
@@ -95,88 +151,104 @@ impl Model {
                 expected: DIM_BITS,
             });
         }
-        let expected = HEADER_LEN + 2 * DIM;
+        let units = u32::from_le_bytes(word_at(bytes, 8));
+        if units > MAX_HIDDEN_UNITS {
+            return Err(ModelError::HiddenUnits(units));
+        }
+        let units = units as usize;
+        let expected = HEADER_LEN + 2 * DIM + 2 * DIM * units + 8 * units;
         if bytes.len() != expected {
             return Err(ModelError::Length {
                 found: bytes.len(),
                 expected,
             });
         }
-        let scale = f32_at(bytes, 8);
-        let bias = f32_at(bytes, 12);
-        let calibration = Calibration {
-            suspicious_logit: f32_at(bytes, 16),
-            injection_logit: f32_at(bytes, 20),
-            rule_gain: f32_at(bytes, 24),
-        };
-        let header = [
-            scale,
-            bias,
-            calibration.suspicious_logit,
-            calibration.injection_logit,
-            calibration.rule_gain,
-        ];
+        let header: Vec<f32> = (0..6).map(|k| f32_at(bytes, 12 + 4 * k)).collect();
         if header.iter().any(|v| !v.is_finite()) {
             return Err(ModelError::NotFinite);
         }
-        let weights = bytes
-            .get(HEADER_LEN..)
-            .unwrap_or_default()
-            .chunks_exact(2)
-            .map(|p| {
-                i16::from_le_bytes([
-                    p.first().copied().unwrap_or(0),
-                    p.get(1).copied().unwrap_or(0),
-                ])
+        let h = |k: usize| header.get(k).copied().unwrap_or(0.0);
+        let calibration = Calibration {
+            suspicious_logit: h(2),
+            injection_logit: h(3),
+            rule_gain: h(4),
+        };
+        let linear_end = HEADER_LEN + 2 * DIM;
+        let hidden_end = linear_end + 2 * DIM * units;
+        let weights = i16s(bytes.get(HEADER_LEN..linear_end).unwrap_or_default());
+        let hidden = if units == 0 {
+            None
+        } else {
+            let tail = f32s(bytes.get(hidden_end..).unwrap_or_default());
+            if tail.iter().any(|v| !v.is_finite()) {
+                return Err(ModelError::NotFinite);
+            }
+            Some(QHidden {
+                units,
+                weights: i16s(bytes.get(linear_end..hidden_end).unwrap_or_default()),
+                scale: h(5),
+                biases: tail.get(..units).unwrap_or_default().to_vec(),
+                out: tail.get(units..).unwrap_or_default().to_vec(),
             })
-            .collect();
+        };
         Ok(Self {
             weights,
-            scale,
-            bias,
+            scale: h(0),
+            bias: h(1),
             calibration,
+            hidden,
         })
     }
 
-    /// Quantises trained weights (length [`DIM`]) into a model.
-    pub fn from_weights(weights: &[f32], bias: f32, calibration: Calibration) -> Self {
-        let max = weights.iter().fold(0.0f32, |m, w| m.max(w.abs()));
-        let scale = if max > 0.0 {
-            max / f32::from(i16::MAX)
-        } else {
-            1.0
-        };
-        let weights = (0..DIM)
-            .map(|i| {
-                let w = weights.get(i).copied().unwrap_or(0.0) / scale;
-                // INVARIANT: |w| <= i16::MAX by the choice of `scale`, so the cast does not wrap.
-                w.round().clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16
-            })
-            .collect();
+    /// Quantises trained parameters into a model.
+    pub fn from_fitted(fitted: &Linear, calibration: Calibration) -> Self {
+        let (scale, weights) = quantise(&fitted.weights, DIM);
+        let hidden = fitted.hidden.as_ref().map(|h| {
+            let (scale, weights) = quantise(&h.weights, DIM * h.units);
+            QHidden {
+                units: h.units,
+                weights,
+                scale,
+                biases: h.biases.clone(),
+                out: h.out.clone(),
+            }
+        });
         Self {
             weights,
             scale,
-            bias,
+            bias: fitted.bias,
             calibration,
+            hidden,
         }
     }
 
     /// The weights file.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_LEN + 2 * DIM);
+        let units = self.hidden.as_ref().map_or(0, |h| h.units);
+        let mut out = Vec::with_capacity(HEADER_LEN + 2 * DIM * (1 + units) + 8 * units);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&DIM_BITS.to_le_bytes());
+        out.extend_from_slice(&u32::try_from(units).unwrap_or(0).to_le_bytes());
         for v in [
             self.scale,
             self.bias,
             self.calibration.suspicious_logit,
             self.calibration.injection_logit,
             self.calibration.rule_gain,
+            self.hidden.as_ref().map_or(1.0, |h| h.scale),
         ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
         for w in &self.weights {
             out.extend_from_slice(&w.to_le_bytes());
+        }
+        if let Some(h) = &self.hidden {
+            for w in &h.weights {
+                out.extend_from_slice(&w.to_le_bytes());
+            }
+            for v in h.biases.iter().chain(&h.out) {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
         }
         out
     }
@@ -194,11 +266,28 @@ impl Model {
     /// Logit of one chunk.
     pub fn chunk_logit(&self, chunk: &str) -> f32 {
         let mut sum = 0.0f32;
+        let units = self.hidden.as_ref().map_or(0, |h| h.units);
+        let mut acc = [0.0f32; MAX_HIDDEN_UNITS as usize];
         let n = features::for_each_feature(chunk, |i, s| {
             let w = self.weights.get(i as usize).copied().unwrap_or(0);
             sum += s * f32::from(w);
+            if let Some(h) = &self.hidden {
+                let at = i as usize * units;
+                if let Some(row) = h.weights.get(at..at + units) {
+                    acc.iter_mut()
+                        .zip(row)
+                        .for_each(|(a, w)| *a += s * f32::from(*w));
+                }
+            }
         });
-        self.bias + sum * self.scale / (n.max(1) as f32).sqrt()
+        let norm = 1.0 / (n.max(1) as f32).sqrt();
+        let mut logit = self.bias + sum * self.scale * norm;
+        if let Some(h) = &self.hidden {
+            for ((a, b), o) in acc.iter().zip(&h.biases).zip(&h.out) {
+                logit += (b + a * h.scale * norm).max(0.0) * o;
+            }
+        }
+        logit
     }
 
     /// Highest chunk logit of `text` and that chunk's range, or `None` for blank text.
@@ -231,10 +320,24 @@ mod tests {
             injection_logit: 1.0,
             rule_gain: 3.0,
         };
-        let m = Model::from_weights(&w, -2.0, cal);
+        let mut hidden = vec![0.0; DIM * 2];
+        hidden[14] = 0.25;
+        let fitted = Linear {
+            weights: w,
+            bias: -2.0,
+            hidden: Some(train::Hidden {
+                units: 2,
+                weights: hidden,
+                biases: vec![0.1, -0.1],
+                out: vec![1.0, -1.0],
+            }),
+        };
+        let m = Model::from_fitted(&fitted, cal);
         let back = Model::from_bytes(&m.to_bytes()).unwrap();
         assert_eq!(back.weights, m.weights);
+        assert!(back.hidden == m.hidden);
         assert_eq!(back.calibration(), cal);
+        assert_eq!(back.chunk_logit("some text"), m.chunk_logit("some text"));
         assert_eq!(
             Model::from_bytes(b"nope").unwrap_err(),
             ModelError::BadMagic

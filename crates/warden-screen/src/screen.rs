@@ -13,11 +13,18 @@
 //!   unambiguous on its own ("ignore all previous instructions", `<|im_start|>`) carries the
 //!   verdict whatever the model says.
 //! * Text that holds JSON is assessed twice, as it is and as the decoded strings of its JSON
-//!   ([`json`]); the report is the worse of the two, with the findings of both.
+//!   ([`json`]); the report is the worse of the two, with the findings of both. In the second
+//!   pass the model's logit is the worst of the strings read in context and of each value of a
+//!   few words read on its own, so a short injected value is not diluted by the keys and values
+//!   around it; a finding of the model then points at that value's literal. Values of `key:
+//!   value` lines (YAML, WHOIS, a command's text output) are read on their own the same way
+//!   ([`lines`]).
 //!
 //! The thresholds were fitted on the *combined* score, so findings that floor the score use up
 //! the same false-positive budget as the model. Verdicts come from [`ScreenConfig`] thresholds,
 //! by default those same 0.5 and 0.8.
+
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +34,7 @@ use crate::model::{Calibration, Model};
 use crate::normalise::normalise;
 
 mod json;
+mod lines;
 
 /// Verdict levels, ordered by severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -176,8 +184,9 @@ impl Screen {
     /// Screens one text. Bounded time, never panics.
     ///
     /// Text that holds JSON is read twice: as it is, and as the decoded strings of its JSON
-    /// ([`json`]), which is how the reader of a tool's JSON answer reads it. The report is the
-    /// worse of the two; findings in the strings point at their literals in `text`.
+    /// ([`json`]), which is how the reader of a tool's JSON answer reads it, each value of a few
+    /// words also on its own (and so are the values of `key: value` lines, [`lines`]). The report
+    /// is the worse of the two; findings in the strings point at their literals in `text`.
     pub fn scan(&self, text: &str) -> Report {
         let mut findings = Vec::new();
         let mut cut = text.len().min(self.config.max_input_bytes);
@@ -194,10 +203,13 @@ impl Screen {
             });
         }
 
-        let (mut score, mut changed) = self.assess(screened, &mut findings);
+        let (mut score, mut changed) =
+            self.assess(screened, &lines::values(screened), &mut findings);
         if let Some(view) = json::view(screened) {
             let mut inner = Vec::new();
-            let (s, c) = self.assess(view.text(), &mut inner);
+            let mut values = view.values();
+            values.extend(lines::values(view.text()));
+            let (s, c) = self.assess(view.text(), &values, &mut inner);
             score = score.max(s);
             changed |= c;
             findings.extend(inner.into_iter().map(|f| Finding {
@@ -239,9 +251,15 @@ impl Screen {
     }
 
     /// Normalises `text`, runs the rules and the model, and adds what they found to `findings`
-    /// (whose earlier entries count as evidence too). The combined score before the findings'
-    /// floor, and whether normalisation changed the text.
-    fn assess(&self, text: &str, findings: &mut Vec<Finding>) -> (f32, bool) {
+    /// (whose earlier entries count as evidence too). The model also scores each of `alone` (ranges
+    /// of `text`: the values of a JSON view) as a text of its own, and the worst of all counts.
+    /// The combined score before the findings' floor, and whether normalisation changed the text.
+    fn assess(
+        &self,
+        text: &str,
+        alone: &[Range<usize>],
+        findings: &mut Vec<Finding>,
+    ) -> (f32, bool) {
         let n = normalise(text);
         findings.extend_from_slice(n.findings());
         findings.extend(detect::rules(&n, &self.rules));
@@ -249,14 +267,31 @@ impl Screen {
         let score = match &self.model {
             Some(model) => {
                 let c = model.calibration();
-                let (logit, chunk) = model.scan(n.text()).unwrap_or((f32::NEG_INFINITY, 0..0));
+                let mut worst = model
+                    .scan(n.text())
+                    .map_or((f32::NEG_INFINITY, 0..0), |(l, chunk)| {
+                        (l, n.original_span(chunk))
+                    });
+                for range in alone {
+                    let Some(value) = text.get(range.clone()) else {
+                        continue;
+                    };
+                    let v = normalise(value);
+                    if let Some((l, chunk)) = model.scan(v.text())
+                        && l > worst.0
+                    {
+                        let span = v.original_span(chunk);
+                        worst = (l, range.start + span.start..range.start + span.end);
+                    }
+                }
+                let (logit, span) = worst;
                 let z = evidence_logit(logit, findings, c.rule_gain);
                 let model_alone = calibrated(logit, &c);
                 if model_alone >= self.config.suspicious_at {
                     findings.push(Finding {
                         kind: FindingKind::Model,
                         detail: "learned model scores this passage as an injection".to_owned(),
-                        span: n.original_span(chunk),
+                        span,
                         score: model_alone,
                     });
                 }
@@ -274,6 +309,13 @@ impl Screen {
         };
         (score, n.changed())
     }
+}
+
+/// The decoded strings of the JSON in `text`, as [`Screen::scan`] reads them in its second
+/// pass, or `None` when `text` holds no JSON. For training and evaluation tools, which must
+/// score what the screen scores.
+pub fn json_strings(text: &str) -> Option<String> {
+    json::view(text).map(|v| v.text().to_owned())
 }
 
 impl Default for Screen {

@@ -54,6 +54,20 @@ async fn an_injected_email_is_marked_recorded_and_taints_the_session() {
         text(&r)
     );
     assert!(!lab.host_isolated("ws-042"));
+    // The approver sees what the session read, with the passage the screen flagged in it.
+    let t = text(&r);
+    let start = t.find("request `").unwrap() + "request `".len();
+    let id = t[start..].split('`').next().unwrap().to_string();
+    let (ok, shown, err) = lab.cli(&["approvals", "show", &id]);
+    assert!(ok, "{err}");
+    assert!(shown.contains("mail.read_message"), "{shown}");
+    assert!(shown.contains("flagged passage: "), "{shown}");
+    assert!(
+        shown
+            .to_lowercase()
+            .contains("ignore previous instructions"),
+        "{shown}"
+    );
     // ...and neither may a fresh session of the same agent: the taint follows the agent.
     let fresh = warden.client(RESPONDER).await;
     let r = fresh

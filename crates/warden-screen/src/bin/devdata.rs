@@ -236,3 +236,29 @@ impl Unsplit {
         }
     }
 }
+
+/// Synthetic tool outputs ([`crate::synth`]) for one half: `Fit` is the training split (its own
+/// seed, BIPIA train mail bodies and fit log halves as carriers, the held-out family left out),
+/// `Held` the test split (another seed, BIPIA test mail bodies, held log halves, every family).
+pub fn synthetic(data: &Data, which: Half, n: usize) -> Result<Vec<crate::synth::Sample>> {
+    let (split, seed) = match which {
+        Half::Fit => ("train", 0x5157_7a11),
+        Half::Held => ("test", 0x07e5_75e7),
+    };
+    let mut mails = data.bipia_contexts("email", split)?;
+    mails.extend(data.bipia_contexts("code", split)?);
+    let mut log_lines = Vec::new();
+    for u in UNSPLIT.iter().filter(|u| u.field.is_none()) {
+        log_lines.extend(u.rows(data, which)?.into_iter().map(|(_, t)| t));
+    }
+    let pool = crate::synth::Pool {
+        sentences: crate::synth::sentences_of(&mails),
+        log_lines,
+    };
+    let families: Vec<&str> = crate::synth::FAMILIES
+        .iter()
+        .copied()
+        .filter(|f| which == Half::Held || *f != crate::synth::HELD_OUT_FAMILY)
+        .collect();
+    Ok(crate::synth::generate(seed, &pool, n, &families))
+}

@@ -13,6 +13,9 @@
     reason = "shared with the other binary, which uses other parts"
 )]
 mod devdata;
+#[path = "synth.rs"]
+#[allow(dead_code, reason = "shared with the trainer, which uses other parts")]
+mod synth;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -20,7 +23,10 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, bail};
 
 use devdata::{Data, Half, UNSPLIT};
-use warden_screen::{Screen, ScreenConfig};
+use warden_screen::{Model, Screen, ScreenConfig};
+
+/// Positives (and as many negatives) of the synthetic test split.
+const SYNTHETIC_PER_CLASS: usize = 4000;
 
 struct Row {
     source: String,
@@ -111,25 +117,104 @@ fn table(rows: &[Row]) -> String {
     out
 }
 
+/// Thresholds a deployment might choose, and what each costs and buys: false positives on every
+/// benign row (mean and worst source, per split), detection on every injected row.
+fn operating_points(held: &[Row], synthetic: &[Row]) -> String {
+    let mut out = String::new();
+    out.push_str("| threshold | shared benign FPR (mean / worst source) | synthetic benign FPR | shared injected TPR (mean over sources) | synthetic TPR (mean over families) | held-out family TPR |\n");
+    out.push_str("|--:|--:|--:|--:|--:|--:|\n");
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    for at in [0.3f32, 0.4, 0.5, 0.6, 0.7, 0.8] {
+        let fpr: Vec<f64> = held
+            .iter()
+            .filter_map(|r| rate(&r.scores, false, at))
+            .collect();
+        let worst = fpr.iter().copied().fold(0.0f64, f64::max);
+        let tpr: Vec<f64> = held
+            .iter()
+            .filter_map(|r| rate(&r.scores, true, at))
+            .collect();
+        let syn_fpr: Vec<f64> = synthetic
+            .iter()
+            .filter_map(|r| rate(&r.scores, false, at))
+            .collect();
+        let syn_tpr: Vec<f64> = synthetic
+            .iter()
+            .filter(|r| r.split == "test")
+            .filter_map(|r| rate(&r.scores, true, at))
+            .collect();
+        let held_out: Vec<f64> = synthetic
+            .iter()
+            .filter(|r| r.split == "held-out family")
+            .filter_map(|r| rate(&r.scores, true, at))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {at:.1} | {} / {} | {} | {} | {} | {} |",
+            pct(Some(mean(&fpr))),
+            pct(Some(worst)),
+            pct(Some(mean(&syn_fpr))),
+            pct(Some(mean(&tpr))),
+            pct(Some(mean(&syn_tpr))),
+            pct(Some(mean(&held_out))),
+        );
+    }
+    out
+}
+
 fn main() -> Result<()> {
     let mut data_dir: Option<PathBuf> = None;
     let mut config = ScreenConfig::default();
+    let mut model: Option<Model> = None;
+    let mut show_errors = 0usize;
+    let mut scan: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--data" => data_dir = args.next().map(PathBuf::from),
+            "--model" => {
+                let path = args.next().context("--model needs a weights file")?;
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("cannot read `{path}`"))?;
+                model = Some(Model::from_bytes(&bytes).with_context(|| format!("`{path}`"))?);
+            }
+            "--show-errors" => {
+                show_errors = args
+                    .next()
+                    .context("--show-errors needs a count")?
+                    .parse()?;
+            }
+            "--scan" => scan = args.next().map(PathBuf::from),
             "--internal-domain" => config
                 .internal_domains
                 .push(args.next().context("--internal-domain needs a domain")?),
             "-h" | "--help" => {
-                println!("usage: warden-screen-eval --data DIR [--internal-domain D]...");
+                println!(
+                    "usage: warden-screen-eval --data DIR [--model WEIGHTS] [--show-errors N] [--scan JSONL] [--internal-domain D]..."
+                );
                 return Ok(());
             }
             other => bail!("unknown argument `{other}`"),
         }
     }
+    let screen = match model {
+        Some(m) => Screen::with_model(config, Some(m)),
+        None => Screen::new(config),
+    };
+    if let Some(path) = scan {
+        // One JSON object with a `text` field per line: print each score and summary.
+        let content = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        for line in content.lines().filter(|l| !l.trim().is_empty()) {
+            let v: serde_json::Value = serde_json::from_str(line).context("not JSON")?;
+            let text = v.get("text").and_then(|t| t.as_str()).unwrap_or_default();
+            let r = screen.scan(text);
+            let shown: String = text.chars().take(80).collect();
+            println!("{:.3}\t{}\t{shown:?}", r.score, r.summary());
+        }
+        return Ok(());
+    }
     let data = Data::open(&data_dir.context("--data DIR is required")?)?;
-    let screen = Screen::new(config);
     let started = std::time::Instant::now();
     let mut held = Vec::new();
     let mut texts_scanned = 0usize;
@@ -137,10 +222,28 @@ fn main() -> Result<()> {
     let mut push = |rows: &mut Vec<Row>, source: String, split, texts: Vec<(String, bool)>| {
         texts_scanned += texts.len();
         bytes_scanned += texts.iter().map(|t| t.0.len()).sum::<usize>();
+        let scores = scan_all(&screen, texts.clone());
+        if show_errors > 0 {
+            // Up to `show_errors` false positives, then as many false negatives.
+            let wrong = |want: bool| {
+                texts
+                    .iter()
+                    .zip(&scores)
+                    .filter(move |(_, (score, label))| *label == want && (*score >= 0.5) != want)
+                    .take(show_errors)
+            };
+            for ((text, label), (score, _)) in wrong(false).chain(wrong(true)) {
+                let shown: String = text.chars().take(400).collect();
+                eprintln!(
+                    "[{source}] label {} score {score:.2}: {shown:?}",
+                    u8::from(*label)
+                );
+            }
+        }
         rows.push(Row {
             source,
             split,
-            scores: scan_all(&screen, texts),
+            scores,
         });
     };
 
@@ -178,6 +281,31 @@ fn main() -> Result<()> {
             push(&mut fit, u.name.to_owned(), "fit half", rows);
         }
     }
+    // Synthetic tool outputs, test split: another seed and other carriers than training, every
+    // family; the held-out family was never generated for training.
+    let mut synthetic = Vec::new();
+    let samples = devdata::synthetic(&data, Half::Held, SYNTHETIC_PER_CLASS)?;
+    let mut families: Vec<&str> = synth::FAMILIES.to_vec();
+    families.sort_unstable();
+    for family in families {
+        let rows: Vec<(String, bool)> = samples
+            .iter()
+            .filter(|s| s.label && s.family.split('/').next() == Some(family))
+            .map(|s| (s.text.clone(), true))
+            .collect();
+        let split = if family == synth::HELD_OUT_FAMILY {
+            "held-out family"
+        } else {
+            "test"
+        };
+        push(&mut synthetic, format!("synthetic {family}"), split, rows);
+    }
+    let rows: Vec<(String, bool)> = samples
+        .iter()
+        .filter(|s| !s.label)
+        .map(|s| (s.text.clone(), false))
+        .collect();
+    push(&mut synthetic, "synthetic benign".to_owned(), "test", rows);
     let elapsed = started.elapsed();
 
     // Benign held data, each source weighing the same (as the thresholds were fitted).
@@ -201,6 +329,10 @@ fn main() -> Result<()> {
         pct(Some(mean(0.5))),
         pct(Some(mean(0.8)))
     );
+    println!("### Synthetic tool outputs (`warden-screen-gen --split test`)\n");
+    println!("{}", table(&synthetic));
+    println!("### Operating points\n");
+    println!("{}", operating_points(&held, &synthetic));
     println!(
         "### Fit halves of the benign sources (training data; thresholds were placed on these)\n"
     );

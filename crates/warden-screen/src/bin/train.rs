@@ -15,6 +15,12 @@
     reason = "shared with the other binary, which uses other parts"
 )]
 mod devdata;
+#[path = "synth.rs"]
+#[allow(
+    dead_code,
+    reason = "shared with the generator, which uses other parts"
+)]
+mod synth;
 
 use std::ops::Range;
 use std::path::PathBuf;
@@ -27,7 +33,7 @@ use warden_screen::detect::{self, RuleConfig};
 use warden_screen::model::features::{self, DIM_BITS};
 use warden_screen::model::train::{self, BenignScore, Example, Linear, Rng, TrainConfig};
 use warden_screen::model::{Calibration, Model};
-use warden_screen::screen::evidence_logit;
+use warden_screen::screen::{evidence_logit, json_strings};
 use warden_screen::{Finding, normalise};
 
 const FOLDS: u64 = 5;
@@ -35,6 +41,10 @@ const RULE_GAIN: f32 = 3.0;
 const SUSPICIOUS_FPR: f64 = 0.01;
 const INJECTION_FPR: f64 = 0.001;
 const ATTACKS_PER_CONTEXT: usize = 4;
+/// Units of the model's hidden layer.
+const HIDDEN_UNITS: usize = 16;
+/// Synthetic positives (and as many negatives) generated for training.
+const SYNTHETIC_PER_CLASS: usize = 6000;
 
 struct Sample {
     /// Training source (for weights).
@@ -43,8 +53,12 @@ struct Sample {
     group: Option<usize>,
     label: bool,
     fold: u64,
-    findings: Vec<Finding>,
+    /// Findings of each view of the text (as it is, and the strings of its JSON), which the
+    /// screen assesses separately and reports the worse of.
+    findings: Vec<Vec<Finding>>,
     chunks: Vec<Vec<(u32, f32)>>,
+    /// The view each chunk belongs to.
+    view_of: Vec<usize>,
     /// Chunks that may hold the injection (all of them when its place is unknown).
     candidates: Vec<usize>,
 }
@@ -79,43 +93,50 @@ impl Builder {
         raw: &str,
         attack: Option<&str>,
     ) {
-        let n = normalise(raw);
-        let mut findings = n.findings().to_vec();
-        findings.extend(detect::rules(&n, &self.rules));
-        let text = n.text();
-        let ranges = features::chunks(text);
-        if ranges.is_empty() {
+        let mut views = vec![raw.to_owned()];
+        if let Some(strings) = json_strings(raw) {
+            views.push(strings);
+        }
+        let mut findings = Vec::new();
+        let mut chunks = Vec::new();
+        let mut view_of = Vec::new();
+        let mut candidates = Vec::new();
+        for (v, view) in views.iter().enumerate() {
+            let n = normalise(view);
+            let mut found = n.findings().to_vec();
+            found.extend(detect::rules(&n, &self.rules));
+            findings.push(found);
+            let text = n.text();
+            let ranges = features::chunks(text);
+            let place: Option<Range<usize>> = attack.and_then(|a| {
+                let a = normalise(a);
+                let a = a.text().trim();
+                text.find(a).map(|i| i..i + a.len())
+            });
+            if let Some(p) = &place {
+                let want = (p.end - p.start) / 2;
+                candidates.extend(
+                    ranges
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| {
+                            r.end.min(p.end).saturating_sub(r.start.max(p.start))
+                                >= want.min((r.end - r.start) / 2)
+                        })
+                        .map(|(i, _)| i + chunks.len()),
+                );
+            }
+            for r in ranges {
+                chunks.push(features::vector(text.get(r).unwrap_or_default()));
+                view_of.push(v);
+            }
+        }
+        if chunks.is_empty() {
             return;
         }
-        let place: Option<Range<usize>> = attack.and_then(|a| {
-            let a = normalise(a);
-            let a = a.text().trim();
-            text.find(a).map(|i| i..i + a.len())
-        });
-        let candidates: Vec<usize> = match &place {
-            Some(p) => {
-                let want = (p.end - p.start) / 2;
-                let c: Vec<usize> = ranges
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| {
-                        r.end.min(p.end).saturating_sub(r.start.max(p.start))
-                            >= want.min((r.end - r.start) / 2)
-                    })
-                    .map(|(i, _)| i)
-                    .collect();
-                if c.is_empty() {
-                    (0..ranges.len()).collect()
-                } else {
-                    c
-                }
-            }
-            None => (0..ranges.len()).collect(),
-        };
-        let chunks = ranges
-            .iter()
-            .map(|r| features::vector(text.get(r.clone()).unwrap_or_default()))
-            .collect();
+        if candidates.is_empty() {
+            candidates = (0..chunks.len()).collect();
+        }
         if let Some(s) = self.sources.get_mut(source) {
             s.2 += 1;
         }
@@ -126,6 +147,7 @@ impl Builder {
             fold: stable_hash(key) % FOLDS,
             findings,
             chunks,
+            view_of,
             candidates,
         });
     }
@@ -187,10 +209,22 @@ fn examples(
     out
 }
 
-fn max_logit(m: &Linear, s: &Sample) -> f32 {
-    s.chunks
+/// The screen's evidence logit for a sample: per view, the worst chunk's logit plus the rule
+/// evidence of that view; the worse view counts.
+fn evidence_of(m: &Linear, s: &Sample) -> f32 {
+    s.findings
         .iter()
-        .map(|c| m.logit(c))
+        .enumerate()
+        .map(|(v, found)| {
+            let logit = s
+                .chunks
+                .iter()
+                .zip(&s.view_of)
+                .filter(|(_, of)| **of == v)
+                .map(|(c, _)| m.logit(c))
+                .fold(f32::NEG_INFINITY, f32::max);
+            evidence_logit(logit, found, RULE_GAIN)
+        })
         .fold(f32::NEG_INFINITY, f32::max)
 }
 
@@ -215,7 +249,10 @@ fn main() -> Result<()> {
         }
     }
     let data = Data::open(&data_dir.context("--data DIR is required")?)?;
-    let config = TrainConfig::default();
+    let config = TrainConfig {
+        hidden_units: HIDDEN_UNITS,
+        ..TrainConfig::default()
+    };
     let mut b = Builder {
         samples: Vec::new(),
         sources: Vec::new(),
@@ -267,6 +304,25 @@ fn main() -> Result<()> {
         }
     }
 
+    // Synthetic tool outputs, training split (the held-out family is not in it).
+    let synthetic = devdata::synthetic(&data, Half::Fit, SYNTHETIC_PER_CLASS)?;
+    let g = b.group("synthetic benign (train split)");
+    let neg = b.source("synthetic benign (train split)", false);
+    for (i, s) in synthetic.iter().enumerate() {
+        let key = format!("synthetic-{i}");
+        if s.label {
+            let family = s.family.split('/').next().unwrap_or_default();
+            let name = format!("synthetic {family} (train split)");
+            let src = match b.sources.iter().position(|x| x.0 == name) {
+                Some(i) => i,
+                None => b.source(&name, true),
+            };
+            b.add(src, None, true, &key, &s.text, s.payload.as_deref());
+        } else {
+            b.add(neg, Some(g), false, &key, &s.text, None);
+        }
+    }
+
     // Equal weight per source, and the two classes weigh the same in total.
     let n_pos = b.sources.iter().filter(|s| s.1 && s.2 > 0).count().max(1) as f32;
     let n_neg = b.sources.iter().filter(|s| !s.1 && s.2 > 0).count().max(1) as f32;
@@ -306,15 +362,19 @@ fn main() -> Result<()> {
             if s.fold == k
                 && let Some(o) = oof.get_mut(i)
             {
-                *o = max_logit(&m, s);
+                *o = evidence_of(&m, s);
             }
         }
         eprintln!("fold {k} done");
     }
-    let evidence = |i: usize, s: &Sample| {
-        evidence_logit(oof.get(i).copied().unwrap_or(0.0), &s.findings, RULE_GAIN)
+    let evidence = |i: usize, _: &Sample| oof.get(i).copied().unwrap_or(0.0);
+    let floor = |s: &Sample| {
+        s.findings
+            .iter()
+            .flatten()
+            .map(|f| f.score)
+            .fold(0.0f32, f32::max)
     };
-    let floor = |s: &Sample| s.findings.iter().map(|f| f.score).fold(0.0f32, f32::max);
     let benign: Vec<BenignScore> = samples
         .iter()
         .enumerate()
@@ -360,7 +420,7 @@ fn main() -> Result<()> {
     }
 
     let final_model = train::fit(&examples(samples, Some(&picks), &weights, None), &config);
-    let model = Model::from_weights(&final_model.weights, final_model.bias, calibration);
+    let model = Model::from_fitted(&final_model, calibration);
     let bytes = model.to_bytes();
     // The written file must load.
     Model::from_bytes(&bytes).context("trained model does not round-trip")?;
@@ -368,12 +428,14 @@ fn main() -> Result<()> {
         .with_context(|| format!("cannot create `{}`", out_dir.display()))?;
     std::fs::write(out_dir.join("weights.bin"), &bytes).context("cannot write weights.bin")?;
     let meta = json!({
-        "format": "WSM1: magic, u32 hash bits, f32 scale, bias, suspicious_logit, injection_logit, rule_gain, then i16 weights (little endian)",
+        "format": "WSM2: magic, u32 hash bits, u32 hidden units H, f32 scale, bias, suspicious_logit, injection_logit, rule_gain, hidden scale, then i16 linear weights (2^bits), i16 hidden weights (2^bits x H, feature-major), f32 hidden biases (H), f32 output weights (H); little endian",
         "hash_bits": DIM_BITS,
         "seed": config.seed,
         "epochs": config.epochs,
         "learning_rate": config.learning_rate,
         "l2": config.l2,
+        "hidden_units": config.hidden_units,
+        "hidden_learning_rate": config.hidden_learning_rate,
         "attacks_per_context": ATTACKS_PER_CONTEXT,
         "calibration": {
             "suspicious_logit": suspicious_logit,
@@ -387,6 +449,7 @@ fn main() -> Result<()> {
         "training_files": {
             "bipia": ["bipia/text_attack_train.json", "bipia/code_attack_train.json", "bipia/email/train.jsonl", "bipia/code/train.jsonl"],
             "unsplit_fit_halves": fit_files,
+            "synthetic": format!("warden-screen-gen --split train --n {SYNTHETIC_PER_CLASS} (carriers: bipia email and code train contexts, fit halves of the logs; held-out family `{}` not generated)", synth::HELD_OUT_FAMILY),
         },
         "sources": per_source,
     });

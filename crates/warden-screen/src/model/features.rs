@@ -1,7 +1,12 @@
 //! Hashed features of a text chunk: word unigrams and bigrams and character 3- to 5-grams of
 //! the lower-cased chunk, digits folded to `0`, each hashed (FNV-1a, stable across platforms and
 //! releases) to one of [`DIM`] buckets with a hash-derived sign. Character n-grams carry the
-//! model across languages and spelling tricks; words carry the phrasing.
+//! model across languages and spelling tricks; words carry the phrasing. Email addresses and
+//! links are read as their kind ([`fold`]), and [`form`] adds what n-grams cannot see: which
+//! cues of sentence form (addressed to an AI, second person, an imperative, an action verb, a
+//! target, a secret, override, urgency, "first", concealment) occur *together in one sentence*.
+
+pub mod form;
 
 use std::ops::Range;
 
@@ -62,35 +67,87 @@ fn bucket(h: u64) -> (u32, f32) {
     (idx, sign)
 }
 
-/// Calls `f(bucket, sign)` for every feature of `chunk`; returns how many there were.
-pub fn for_each_feature(chunk: &str, mut f: impl FnMut(u32, f32)) -> usize {
+/// What a whitespace-separated token stands for when it is an address: the model learns that
+/// an instruction names *an* email address or *a* link, not which one, so attacker domains it
+/// never saw weigh like those it did.
+fn entity(token: &str) -> Option<(&str, &'static str)> {
+    let lower_starts = |p: &str| {
+        token.char_indices().find_map(|(i, _)| {
+            token
+                .get(i..i + p.len())
+                .filter(|t| t.eq_ignore_ascii_case(p))
+                .map(|_| i)
+        })
+    };
+    if let Some(at) = lower_starts("http://")
+        .or_else(|| lower_starts("https://"))
+        .or_else(|| lower_starts("www."))
+    {
+        let rest = token.get(at..).unwrap_or_default();
+        let params = rest.contains('?') || rest.contains('=');
+        let prefix = token.get(..at).unwrap_or_default();
+        return Some((
+            prefix,
+            if params {
+                "urladdr urlparams"
+            } else {
+                "urladdr"
+            },
+        ));
+    }
+    let (user, host) = token.split_once('@')?;
+    let host = host.trim_end_matches(|c: char| !c.is_alphanumeric());
+    let user = user.trim_start_matches(|c: char| !c.is_alphanumeric());
+    let ok = !user.is_empty()
+        && host.contains('.')
+        && host
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+    ok.then_some(("", "emailaddr"))
+}
+
+/// The chunk as the model reads it: lower case, digits folded to `0`, whitespace runs as one
+/// space, addresses replaced by their kind ([`entity`]), with a space at both ends.
+pub fn fold(chunk: &str) -> Vec<char> {
     let mut chars: Vec<char> = Vec::with_capacity(chunk.len() + 2);
     chars.push(' ');
-    let mut last_space = true;
-    for c in chunk.chars() {
-        if c.is_whitespace() {
-            if !last_space {
+    for token in chunk.split_whitespace() {
+        let (prefix, kind) = match entity(token) {
+            Some((prefix, kind)) => (prefix, Some(kind)),
+            None => (token, None),
+        };
+        for c in prefix.chars() {
+            if c.is_ascii() {
+                chars.push(if c.is_ascii_digit() {
+                    '0'
+                } else {
+                    c.to_ascii_lowercase()
+                });
+            } else if c.is_numeric() {
+                chars.push('0');
+            } else {
+                chars.extend(c.to_lowercase());
+            }
+        }
+        if let Some(kind) = kind {
+            if !prefix.is_empty() {
                 chars.push(' ');
             }
-            last_space = true;
-            continue;
+            chars.extend(kind.chars());
         }
-        last_space = false;
-        if c.is_ascii() {
-            chars.push(if c.is_ascii_digit() {
-                '0'
-            } else {
-                c.to_ascii_lowercase()
-            });
-        } else if c.is_numeric() {
-            chars.push('0');
-        } else {
-            chars.extend(c.to_lowercase());
-        }
-    }
-    if !last_space {
         chars.push(' ');
     }
+    chars
+}
+
+/// Calls `f(bucket, sign)` for every feature of `chunk`; returns how many there were.
+pub fn for_each_feature(chunk: &str, mut f: impl FnMut(u32, f32)) -> usize {
+    let chars = fold(chunk);
+    for_each_ngram(&chars, &mut f) + form::for_each(&chars, &mut f)
+}
+
+/// Character 3- to 5-grams and word uni- and bigrams of folded text.
+fn for_each_ngram(chars: &[char], f: &mut impl FnMut(u32, f32)) -> usize {
     let mut n = 0;
     for width in 3..=5u32 {
         for w in chars.windows(width as usize) {
@@ -190,8 +247,8 @@ mod tests {
         assert_eq!(bucket(fnv(3, "abc".chars().map(u32::from))), (39_247, -1.0));
     }
 
-    /// The features as first written, byte-at-a-time FNV-1a over `Vec<char>` windows: the
-    /// shipped weights were trained on exactly these, so any faster path must match it.
+    /// The n-grams as first written, byte-at-a-time FNV-1a over `Vec<char>` windows of the folded
+    /// text: the shipped weights were trained on exactly these, so any faster path must match.
     fn reference_features(chunk: &str) -> Vec<(u32, f32)> {
         fn fnv(seed: u64, values: impl IntoIterator<Item = u32>) -> u64 {
             let mut h = FNV_OFFSET ^ seed;
@@ -206,26 +263,7 @@ mod tests {
             h ^= h >> 33;
             h
         }
-        let mut chars: Vec<char> = vec![' '];
-        let mut last_space = true;
-        for c in chunk.chars() {
-            if c.is_whitespace() {
-                if !last_space {
-                    chars.push(' ');
-                }
-                last_space = true;
-                continue;
-            }
-            last_space = false;
-            if c.is_numeric() {
-                chars.push('0');
-            } else {
-                chars.extend(c.to_lowercase());
-            }
-        }
-        if !last_space {
-            chars.push(' ');
-        }
+        let chars = fold(chunk);
         let mut out = Vec::new();
         for width in 3..=5u32 {
             for w in chars.windows(width as usize) {
@@ -255,9 +293,23 @@ mod tests {
 
     fn features(chunk: &str) -> Vec<(u32, f32)> {
         let mut out = Vec::new();
-        let n = for_each_feature(chunk, |i, s| out.push((i, s)));
+        let n = for_each_ngram(&fold(chunk), &mut |i, s| out.push((i, s)));
         assert_eq!(n, out.len());
+        let mut all = Vec::new();
+        let total = for_each_feature(chunk, |i, s| all.push((i, s)));
+        assert_eq!(total, all.len());
+        assert_eq!(all.get(..n), Some(out.as_slice()));
         out
+    }
+
+    #[test]
+    fn addresses_read_as_their_kind() {
+        let folded: String = fold("Mail x.y@evil-9.example, see ![a](https://h.example/p?d=1) now")
+            .into_iter()
+            .collect();
+        assert_eq!(folded, " mail emailaddr see ![a]( urladdr urlparams now ");
+        let folded: String = fold("user@localhost and a@b").into_iter().collect();
+        assert_eq!(folded, " user@localhost and a@b ");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Training, pure and deterministic: the same examples and seed give the same bytes.
 //!
-//! Logistic regression with L2 regularisation, fitted by AdaGrad SGD over shuffled examples (a
-//! fixed-seed xorshift decides the order). Examples carry weights so every data source counts the
+//! Logistic regression with L2 regularisation and an optional hidden layer of ReLU units beside
+//! the linear part, fitted jointly by AdaGrad SGD over shuffled examples (a fixed-seed xorshift
+//! decides the order and the initial weights). Examples carry weights so every data source counts the
 //! same whatever its size. Threshold fitting lives here too, so the trainer binary only does I/O.
 
 use super::features::DIM;
@@ -20,6 +21,10 @@ pub struct TrainConfig {
     pub learning_rate: f32,
     pub l2: f32,
     pub seed: u64,
+    /// Units of the hidden layer; 0 fits the linear part alone.
+    pub hidden_units: usize,
+    /// Learning rate of the hidden layer.
+    pub hidden_learning_rate: f32,
 }
 
 impl Default for TrainConfig {
@@ -29,24 +34,62 @@ impl Default for TrainConfig {
             learning_rate: 0.2,
             l2: 1e-6,
             seed: 0x5eed_2024,
+            hidden_units: 0,
+            hidden_learning_rate: 0.05,
         }
     }
 }
 
-/// Fitted parameters before quantisation.
+/// The hidden layer: `units` ReLU units over the same hashed features, feature-major (the
+/// `units` weights of one bucket are adjacent, so a sparse input reads contiguous memory).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hidden {
+    pub units: usize,
+    /// `DIM * units` input weights.
+    pub weights: Vec<f32>,
+    pub biases: Vec<f32>,
+    /// Output weight of each unit.
+    pub out: Vec<f32>,
+}
+
+/// Fitted parameters before quantisation: a linear part and, optionally, a hidden layer whose
+/// units add to the same logit (a "wide and deep" model in miniature).
 #[derive(Debug, Clone)]
 pub struct Linear {
     pub weights: Vec<f32>,
     pub bias: f32,
+    pub hidden: Option<Hidden>,
+}
+
+impl Hidden {
+    /// Pre-activations of the units for `features`.
+    fn pre(&self, features: &[(u32, f32)]) -> Vec<f32> {
+        let mut acc = self.biases.clone();
+        for &(i, v) in features {
+            let at = i as usize * self.units;
+            if let Some(row) = self.weights.get(at..at + self.units) {
+                acc.iter_mut().zip(row).for_each(|(a, w)| *a += v * w);
+            }
+        }
+        acc
+    }
+
+    fn output(&self, pre: &[f32]) -> f32 {
+        pre.iter().zip(&self.out).map(|(p, o)| p.max(0.0) * o).sum()
+    }
 }
 
 impl Linear {
     pub fn logit(&self, features: &[(u32, f32)]) -> f32 {
-        self.bias
+        let linear = self.bias
             + features
                 .iter()
                 .map(|&(i, v)| self.weights.get(i as usize).copied().unwrap_or(0.0) * v)
-                .sum::<f32>()
+                .sum::<f32>();
+        match &self.hidden {
+            Some(h) => linear + h.output(&h.pre(features)),
+            None => linear,
+        }
     }
 }
 
@@ -76,6 +119,11 @@ impl Rng {
         usize::try_from(self.next_u64() % (n as u64)).unwrap_or(0)
     }
 
+    /// Uniform in `-1..1`.
+    pub fn symmetric(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+
     pub fn shuffle<T>(&mut self, v: &mut [T]) {
         for i in (1..v.len()).rev() {
             let j = self.below(i + 1);
@@ -88,7 +136,14 @@ fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
-/// Fits a logistic regression.
+/// AdaGrad step on one parameter.
+#[inline]
+fn step(w: &mut f32, g2: &mut f32, grad: f32, lr: f32) {
+    *g2 += grad * grad;
+    *w -= lr * grad / g2.sqrt();
+}
+
+/// Fits the model by AdaGrad SGD on the logistic loss.
 pub fn fit(examples: &[Example], config: &TrainConfig) -> Linear {
     let mut w = vec![0.0f32; DIM];
     let mut g2 = vec![1e-8f32; DIM];
@@ -96,31 +151,85 @@ pub fn fit(examples: &[Example], config: &TrainConfig) -> Linear {
     let mut bias_g2 = 1e-8f32;
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut rng = Rng::new(config.seed);
+    let units = config.hidden_units;
+    // Small random input weights break the symmetry between units; output weights start at
+    // alternating signs so that the layer starts near zero but its units differ.
+    let mut hidden = (units > 0).then(|| Hidden {
+        units,
+        weights: (0..DIM * units).map(|_| 0.05 * rng.symmetric()).collect(),
+        biases: vec![0.0; units],
+        out: (0..units)
+            .map(|u| if u % 2 == 0 { 0.1 } else { -0.1 })
+            .collect(),
+    });
+    let mut hg2 = vec![1e-8f32; DIM * units];
+    let mut hb_g2 = vec![1e-8f32; units];
+    let mut ho_g2 = vec![1e-8f32; units];
     let lr = config.learning_rate;
+    let hlr = config.hidden_learning_rate;
     for _ in 0..config.epochs {
         rng.shuffle(&mut order);
         for &k in &order {
             let Some(ex) = examples.get(k) else { continue };
+            let pre = hidden.as_ref().map(|h| h.pre(&ex.features));
             let z = bias
                 + ex.features
                     .iter()
                     .map(|&(i, v)| w.get(i as usize).copied().unwrap_or(0.0) * v)
-                    .sum::<f32>();
+                    .sum::<f32>()
+                + match (&hidden, &pre) {
+                    (Some(h), Some(p)) => h.output(p),
+                    _ => 0.0,
+                };
             let y = if ex.label { 1.0 } else { 0.0 };
             let err = (sigmoid(z) - y) * ex.weight;
             for &(i, v) in &ex.features {
                 let i = i as usize;
                 if let (Some(wi), Some(gi)) = (w.get_mut(i), g2.get_mut(i)) {
                     let grad = err * v + config.l2 * *wi;
-                    *gi += grad * grad;
-                    *wi -= lr * grad / gi.sqrt();
+                    step(wi, gi, grad, lr);
                 }
             }
-            bias_g2 += err * err;
-            bias -= lr * err / bias_g2.sqrt();
+            step(&mut bias, &mut bias_g2, err, lr);
+            if let (Some(h), Some(pre)) = (hidden.as_mut(), pre) {
+                // Gradient at each active unit's pre-activation, before the output weights move.
+                let d: Vec<f32> = pre
+                    .iter()
+                    .zip(&h.out)
+                    .map(|(p, o)| if *p > 0.0 { err * o } else { 0.0 })
+                    .collect();
+                for ((o, g), p) in h.out.iter_mut().zip(ho_g2.iter_mut()).zip(&pre) {
+                    let grad = err * p.max(0.0) + config.l2 * *o;
+                    step(o, g, grad, hlr);
+                }
+                for ((b, g), du) in h.biases.iter_mut().zip(hb_g2.iter_mut()).zip(&d) {
+                    if *du != 0.0 {
+                        step(b, g, *du, hlr);
+                    }
+                }
+                for &(i, v) in &ex.features {
+                    let at = i as usize * units;
+                    let (Some(row), Some(grow)) = (
+                        h.weights.get_mut(at..at + units),
+                        hg2.get_mut(at..at + units),
+                    ) else {
+                        continue;
+                    };
+                    for ((wu, gu), du) in row.iter_mut().zip(grow.iter_mut()).zip(&d) {
+                        if *du != 0.0 {
+                            let grad = du * v + config.l2 * *wu;
+                            step(wu, gu, grad, hlr);
+                        }
+                    }
+                }
+            }
         }
     }
-    Linear { weights: w, bias }
+    Linear {
+        weights: w,
+        bias,
+        hidden,
+    }
 }
 
 /// A benign development sample for threshold fitting.
@@ -201,6 +310,74 @@ mod tests {
         assert!(m.logit(&[(2, 1.0), (100, 1.0)]) < -1.0);
         let again = fit(&data, &TrainConfig::default());
         assert_eq!(again.weights, m.weights);
+    }
+
+    #[test]
+    fn hidden_layer_learns_what_a_line_cannot() {
+        // XOR of features 1 and 2: no linear model separates it.
+        let ex = |f: &[u32], label| Example {
+            features: f.iter().map(|&i| (i, 1.0)).chain([(100, 1.0)]).collect(),
+            label,
+            weight: 1.0,
+        };
+        let data: Vec<Example> = (0..50)
+            .flat_map(|_| {
+                [
+                    ex(&[1], true),
+                    ex(&[2], true),
+                    ex(&[1, 2], false),
+                    ex(&[], false),
+                ]
+            })
+            .collect();
+        let config = TrainConfig {
+            hidden_units: 8,
+            epochs: 60,
+            hidden_learning_rate: 0.2,
+            ..TrainConfig::default()
+        };
+        let m = fit(&data, &config);
+        let logit = |f: &[u32]| {
+            m.logit(
+                &f.iter()
+                    .map(|&i| (i, 1.0))
+                    .chain([(100, 1.0)])
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert!(
+            logit(&[1]) > 0.0 && logit(&[2]) > 0.0,
+            "{} {}",
+            logit(&[1]),
+            logit(&[2])
+        );
+        assert!(
+            logit(&[1, 2]) < 0.0 && logit(&[]) < 0.0,
+            "{} {}",
+            logit(&[1, 2]),
+            logit(&[])
+        );
+        let linear = fit(
+            &data,
+            &TrainConfig {
+                epochs: 60,
+                ..TrainConfig::default()
+            },
+        );
+        let wrong = [&[1][..], &[2], &[1, 2], &[]]
+            .iter()
+            .zip([true, true, false, false])
+            .filter(|(f, y)| {
+                (linear.logit(
+                    &f.iter()
+                        .map(|&i| (i, 1.0))
+                        .chain([(100, 1.0)])
+                        .collect::<Vec<_>>(),
+                ) > 0.0)
+                    != *y
+            })
+            .count();
+        assert!(wrong >= 1, "a linear model cannot fit XOR");
     }
 
     #[test]

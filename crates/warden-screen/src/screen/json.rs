@@ -6,8 +6,17 @@
 //! [`View`]: every string literal (keys and values) of the JSON in a text, decoded, each as its
 //! own paragraph; a string that holds JSON again is read the same way, to [`MAX_DEPTH`] levels.
 //! The model scores overlapping windows of about 40 words and the rules are local, so one view
-//! scores each string as the text it is, at the cost of one more scan of at most the input's size
-//! rather than one scan per string (a hostile upstream can send hundreds of thousands).
+//! reads the strings in context (a key beside its value, one comment after another) at the cost of
+//! one more scan of at most the input's size.
+//!
+//! In context, a short value is diluted: a one-line injected comment shares its window with the
+//! keys and the comment before it, whose words are those of benign records. So the view also
+//! names its *values* ([`View::values`]): every string that is not a key and has at least
+//! [`MIN_VALUE_WORDS`] words, which the screen scores once more each on its own. Shorter strings
+//! (ids, names, states, addresses) are read only in context: alone they are too short to read as
+//! anything. Values are pieces of the view, so scoring them alone reads each byte of the view at
+//! most once more; at most [`MAX_VALUES`] are scored alone (a hostile upstream can send hundreds
+//! of thousands), the rest only in context.
 //!
 //! The lexer does not validate. Truncated or invalid JSON, or JSON nested deeper than a parser
 //! accepts, still yields its strings (an unterminated literal runs to the end), so breaking the
@@ -29,13 +38,30 @@ const MAX_GROWTH: usize = 2;
 /// Between two strings in the view: a paragraph break, so each string starts a line.
 const SEPARATOR: &str = "\n\n";
 
+/// Fewest words a string needs to be scored on its own as well as in context.
+pub(crate) const MIN_VALUE_WORDS: usize = 4;
+
+/// Most values of one view scored on their own.
+pub(crate) const MAX_VALUES: usize = 4096;
+
+/// One string of the view.
+#[derive(Debug, Clone)]
+struct Piece {
+    /// Where it lies in the view's text.
+    at: Range<usize>,
+    /// The span of its literal's content in the original text (for a string decoded from a
+    /// string, the outer literal's).
+    span: Range<usize>,
+    /// Whether it is an object's key (a literal followed by `:`).
+    key: bool,
+}
+
 /// The decoded strings of the JSON in a text.
 #[derive(Debug, Default)]
 pub(crate) struct View {
     text: String,
-    /// Per string, in order: where it starts in `text`, and the span of its literal's content in
-    /// the original text (for a string decoded from a string, the outer literal's).
-    pieces: Vec<(usize, Range<usize>)>,
+    /// Every string, in order.
+    pieces: Vec<Piece>,
     /// Whether nesting deeper than [`MAX_DEPTH`], or the size cap, left strings unread.
     pub truncated: bool,
 }
@@ -45,14 +71,34 @@ impl View {
         &self.text
     }
 
+    /// The ranges of [`Self::text`] that hold a value of [`MIN_VALUE_WORDS`] words or more, at
+    /// most [`MAX_VALUES`] of them, in order. None when the view is one such value alone (its
+    /// context is itself).
+    pub(crate) fn values(&self) -> Vec<Range<usize>> {
+        let values: Vec<Range<usize>> = self
+            .pieces
+            .iter()
+            .filter(|p| !p.key)
+            .filter(|p| {
+                self.text
+                    .get(p.at.clone())
+                    .is_some_and(|t| t.split_whitespace().nth(MIN_VALUE_WORDS - 1).is_some())
+            })
+            .take(MAX_VALUES)
+            .map(|p| p.at.clone())
+            .collect();
+        match values.as_slice() {
+            [only] if self.pieces.len() == 1 && only.len() == self.text.len() => Vec::new(),
+            _ => values,
+        }
+    }
+
     /// The span in the original text of a range of the view: from the literal holding its start
     /// to the one holding its end.
     pub(crate) fn original_span(&self, range: Range<usize>) -> Range<usize> {
         let piece = |at: usize| {
-            let i = self.pieces.partition_point(|(start, _)| *start <= at);
-            self.pieces
-                .get(i.saturating_sub(1))
-                .map(|(_, span)| span.clone())
+            let i = self.pieces.partition_point(|p| p.at.start <= at);
+            self.pieces.get(i.saturating_sub(1)).map(|p| p.span.clone())
         };
         let last = range.end.saturating_sub(1).max(range.start);
         match (piece(range.start), piece(last)) {
@@ -62,7 +108,7 @@ impl View {
         }
     }
 
-    fn push(&mut self, text: &str, span: Range<usize>, cap: usize) {
+    fn push(&mut self, text: &str, span: Range<usize>, key: bool, cap: usize) {
         if text.trim().is_empty() {
             return;
         }
@@ -73,8 +119,13 @@ impl View {
         if !self.text.is_empty() {
             self.text.push_str(SEPARATOR);
         }
-        self.pieces.push((self.text.len(), span));
+        let start = self.text.len();
         self.text.push_str(text);
+        self.pieces.push(Piece {
+            at: start..self.text.len(),
+            span,
+            key,
+        });
     }
 }
 
@@ -98,7 +149,10 @@ fn collect(text: &str, outer: Option<&Range<usize>>, depth: usize, cap: usize, v
         let close = literal_end(text, open);
         let raw = text.get(open..close).unwrap_or_default();
         let span = outer.cloned().unwrap_or(open..close);
-        string(&unescape(raw), span, depth, cap, view);
+        let key = text
+            .get(close + 1..)
+            .is_some_and(|rest| rest.trim_start().starts_with(':'));
+        string(&unescape(raw), span, key, depth, cap, view);
         if view.truncated {
             return;
         }
@@ -130,20 +184,20 @@ fn literal_end(text: &str, open: usize) -> usize {
 
 /// One decoded string: read as text, and if it holds JSON with something left to decode, that
 /// JSON's strings too (a string that *is* JSON is then read only through its strings).
-fn string(s: &str, span: Range<usize>, depth: usize, cap: usize, view: &mut View) {
+fn string(s: &str, span: Range<usize>, key: bool, depth: usize, cap: usize, view: &mut View) {
     let is_json = s.trim_start().starts_with(['{', '[']);
     let holds_json = s.contains('"') && s.contains(['{', '[']) && (is_json || s.contains('\\'));
     if !holds_json {
-        view.push(s, span, cap);
+        view.push(s, span, key, cap);
         return;
     }
     if depth >= MAX_DEPTH {
         view.truncated = true;
-        view.push(s, span, cap);
+        view.push(s, span, key, cap);
         return;
     }
     if !is_json {
-        view.push(s, span.clone(), cap);
+        view.push(s, span.clone(), key, cap);
     }
     collect(s, Some(&span), depth + 1, cap, view);
 }
@@ -218,16 +272,9 @@ mod tests {
         let Some(v) = view(text) else {
             return Vec::new();
         };
-        let starts: Vec<usize> = v.pieces.iter().map(|(start, _)| *start).collect();
-        let ends = starts
+        v.pieces
             .iter()
-            .skip(1)
-            .map(|s| s - SEPARATOR.len())
-            .chain([v.text.len()]);
-        starts
-            .iter()
-            .zip(ends)
-            .map(|(s, e)| v.text[*s..e].to_owned())
+            .map(|p| v.text[p.at.clone()].to_owned())
             .collect()
     }
 
@@ -245,6 +292,40 @@ mod tests {
                 "n"
             ]
         );
+    }
+
+    #[test]
+    fn values_of_a_few_words_are_named_keys_and_short_values_are_not() {
+        let inner = serde_json::json!({"note": "escaped once more, read alone"}).to_string();
+        let text = serde_json::json!({
+            "id": "INC-1",
+            "a key of five words here": "x",
+            "comments": [
+                {"author": "t.berg", "text": "Reset the client profile; retry tomorrow."},
+                {"author": "n.okafor", "text": "three words only"},
+            ],
+            "raw": inner,
+        })
+        .to_string();
+        let v = view(&text).unwrap();
+        let values: Vec<&str> = v.values().into_iter().map(|r| &v.text()[r]).collect();
+        assert_eq!(
+            values,
+            [
+                "Reset the client profile; retry tomorrow.",
+                "escaped once more, read alone"
+            ]
+        );
+        // A text that is one value alone is its own context.
+        let one = r#""a value of several words alone""#;
+        assert!(view(&format!("[{one}]")).unwrap().values().is_empty());
+    }
+
+    #[test]
+    fn the_number_of_values_read_alone_is_capped() {
+        let many: Vec<&str> = vec!["one two three four"; MAX_VALUES + 10];
+        let v = view(&serde_json::json!(many).to_string()).unwrap();
+        assert_eq!(v.values().len(), MAX_VALUES);
     }
 
     #[test]

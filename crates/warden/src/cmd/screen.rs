@@ -1,10 +1,15 @@
 //! `warden screen`: score text for prompt injection, the way the gateway does.
 //!
-//! Reads standard input as one text, or a JSON-lines file whose objects carry a `text` field,
-//! and prints one JSON line per input: score, verdict at the configured thresholds, findings.
+//! Reads standard input as one text, or a JSON-lines file whose objects carry a `text` field
+//! (and optionally `id` and `source`), and prints one JSON line per input: score, verdict at the
+//! configured thresholds, findings. With `--jsonl` it then prints, on standard error, a table per
+//! `source`: how many texts, how many were flagged (score at or above the threshold), the rate
+//! and its Wilson 95% interval, so a labelled file gives detection and false-positive rates with
+//! their uncertainty.
 
 use super::ConfigArg;
-use std::io::Read;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_gateway::screening::Screening;
@@ -14,50 +19,160 @@ pub struct Args {
     /// A JSON-lines file (one object with a `text` field per line); default: stdin as one text
     #[arg(long)]
     pub jsonl: Option<PathBuf>,
+    /// Score from which a text counts as flagged (and is at least suspicious); default: the
+    /// configured `suspicious_at`
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Print only the per-source table, not one line per text
+    #[arg(long, requires = "jsonl")]
+    pub summary_only: bool,
     #[command(flatten)]
     pub config: ConfigArg,
 }
 
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let settings = super::load_config(&args.config)?.screen;
-    let screening = Screening::new(settings);
-    let texts: Vec<(Option<serde_json::Value>, String)> = match &args.jsonl {
-        None => {
-            let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text)?;
-            vec![(None, text)]
-        }
-        Some(path) => {
-            let content = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
-            let mut out = Vec::new();
-            for (i, line) in content
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-            {
-                let v: serde_json::Value = serde_json::from_str(line)
-                    .map_err(|e| anyhow::anyhow!("{}:{}: not JSON: {e}", path.display(), i + 1))?;
-                let Some(text) = v.get("text").and_then(|t| t.as_str()).map(str::to_string) else {
-                    anyhow::bail!("{}:{}: no string field `text`", path.display(), i + 1);
-                };
-                out.push((v.get("id").cloned(), text));
-            }
-            out
-        }
+/// Texts read: id, source, text.
+type Inputs = Vec<(Option<serde_json::Value>, Option<String>, String)>;
+
+fn read_inputs(path: Option<&PathBuf>) -> anyhow::Result<Inputs> {
+    let Some(path) = path else {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        return Ok(vec![(None, None, text)]);
     };
-    for (id, text) in texts {
+    let content = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in content
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| anyhow::anyhow!("{}:{}: not JSON: {e}", path.display(), i + 1))?;
+        let Some(text) = v.get("text").and_then(|t| t.as_str()).map(str::to_string) else {
+            anyhow::bail!("{}:{}: no string field `text`", path.display(), i + 1);
+        };
+        let source = match v.get("source") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(_) => anyhow::bail!(
+                "{}:{}: field `source` is not a string",
+                path.display(),
+                i + 1
+            ),
+        };
+        out.push((v.get("id").cloned(), source, text));
+    }
+    Ok(out)
+}
+
+/// Wilson score interval for `k` successes in `n` trials at 95% confidence.
+fn wilson(k: usize, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let z = 1.959_964f64;
+    let n = n as f64;
+    let p = k as f64 / n;
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / denom;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// The per-source table, Markdown.
+fn table(counts: &BTreeMap<String, (usize, usize)>, threshold: f32) -> String {
+    let mut out = format!(
+        "| source | n | flagged (score >= {threshold}) | rate | Wilson 95% |\n|---|--:|--:|--:|--:|\n"
+    );
+    for (source, (n, k)) in counts {
+        let (lo, hi) = wilson(*k, *n);
+        let rate = if *n == 0 { 0.0 } else { *k as f64 / *n as f64 };
+        out.push_str(&format!(
+            "| {source} | {n} | {k} | {:.1}% | {:.1}–{:.1}% |\n",
+            rate * 100.0,
+            lo * 100.0,
+            hi * 100.0
+        ));
+    }
+    out
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut settings = super::load_config(&args.config)?.screen;
+    if let Some(t) = args.threshold {
+        if !(0.0..=1.0).contains(&t) {
+            anyhow::bail!("--threshold must be between 0 and 1, not `{t}`");
+        }
+        settings.suspicious_at = t;
+        settings.injection_at = settings.injection_at.max(t);
+    }
+    let threshold = settings.suspicious_at;
+    let screening = Screening::new(settings);
+    let texts = read_inputs(args.jsonl.as_ref())?;
+    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for (id, source, text) in texts {
         let report = screening.scan(&text);
+        let entry = counts
+            .entry(source.clone().unwrap_or_else(|| "(no source)".to_owned()))
+            .or_default();
+        entry.0 += 1;
+        if report.score >= threshold {
+            entry.1 += 1;
+        }
+        if args.summary_only {
+            continue;
+        }
         let mut line = serde_json::json!({
             "score": report.score,
             "verdict": report.verdict.as_str(),
             "findings": report.findings,
             "normalised_changed": report.normalised_changed,
         });
-        if let (Some(id), Some(o)) = (id, line.as_object_mut()) {
-            o.insert("id".into(), id);
+        if let Some(o) = line.as_object_mut() {
+            if let Some(id) = id {
+                o.insert("id".into(), id);
+            }
+            if let Some(source) = source {
+                o.insert("source".into(), source.into());
+            }
         }
-        println!("{line}");
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    if args.jsonl.is_some() {
+        eprint!("{}", table(&counts, threshold));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_interval_matches_known_values() {
+        // 0 of 10: upper bound 27.8%; 50 of 100: 40.4–59.6%.
+        let (lo, hi) = wilson(0, 10);
+        assert_eq!(lo, 0.0);
+        assert!((hi - 0.2775).abs() < 1e-3, "{hi}");
+        let (lo, hi) = wilson(50, 100);
+        assert!(
+            (lo - 0.4038).abs() < 1e-3 && (hi - 0.5962).abs() < 1e-3,
+            "{lo} {hi}"
+        );
+        assert_eq!(wilson(0, 0), (0.0, 1.0));
+    }
+
+    #[test]
+    fn table_counts_each_source() {
+        let mut c = BTreeMap::new();
+        c.insert("a".to_owned(), (4, 1));
+        c.insert("b".to_owned(), (2, 2));
+        let t = table(&c, 0.5);
+        assert!(t.contains("| a | 4 | 1 | 25.0% |"), "{t}");
+        assert!(t.contains("| b | 2 | 2 | 100.0% |"), "{t}");
+    }
 }

@@ -71,7 +71,7 @@ impl Tool {
             ("missing", _) => "missing upstream".to_string(),
             ("claude-code", _) => "run by Claude Code, decided through its hooks".to_string(),
             ("flagged", Some(summary)) => {
-                format!("WITHHELD: description flagged by the injection screen ({summary})")
+                format!("WITHHELD: definition flagged by the injection screen ({summary})")
             }
             ("changed", Some(detail)) => format!("WITHHELD: definition changed ({detail})"),
             (status, _) => status.to_string(),
