@@ -307,9 +307,62 @@ pub fn check_cosigned(
         .map_err(|e| LedgerError::Proof(e.to_string()))
 }
 
+/// A kept record whose cosignature verified with its witness's key, and the size of the
+/// checkpoint that the witness signed. Only [`open_cosigned`] makes one: the size is read from
+/// the signed checkpoint text, never from the record's own `size` field, which nothing signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CosignedCheckpoint {
+    size: u64,
+    record: CosignedRecord,
+}
+
+impl CosignedCheckpoint {
+    /// The size of the checkpoint the witness cosigned.
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The record as read.
+    #[must_use]
+    pub fn record(&self) -> &CosignedRecord {
+        &self.record
+    }
+}
+
+/// Checks `record`'s cosignature with `witness` and reads the size from the checkpoint it
+/// signed.
+pub fn open_cosigned(
+    record: CosignedRecord,
+    witness: &CosignerKey,
+) -> Result<CosignedCheckpoint, LedgerError> {
+    check_cosigned(&record, witness)?;
+    let note = Note::parse(&record.note).map_err(|e| LedgerError::Proof(e.to_string()))?;
+    let checkpoint = warden_ledger::Checkpoint::parse_body(note.text())
+        .map_err(|e| LedgerError::Proof(format!("the cosigned checkpoint: {e}")))?;
+    Ok(CosignedCheckpoint {
+        size: checkpoint.size,
+        record,
+    })
+}
+
+/// The record at `path`, read and checked with `witness`'s key: `None` when there is none
+/// yet, an error when it cannot be read, does not parse or does not verify.
+pub fn read_verified_cosigned(
+    path: &Path,
+    witness: &CosignerKey,
+) -> Result<Option<CosignedCheckpoint>, LedgerError> {
+    read_cosigned(path)?
+        .map(|record| open_cosigned(record, witness))
+        .transpose()
+        .map_err(|e| LedgerError::Proof(format!("cosigned checkpoint `{}`: {e}", path.display())))
+}
+
 /// `note` with the cosignature lines of every record that cosigned the same checkpoint text
 /// appended: the checkpoint as a C2SP tlog-proof or an auditor takes it. Each record's lines
-/// are checked with its witness's key first; a line that does not verify is left out.
+/// are checked with its witness's key first; a line that does not verify is left out, and of
+/// the lines that do, only the newest per witness is added (a record holding many lines would
+/// otherwise push the note past what a verifier opens).
 #[must_use]
 pub fn with_cosignatures(note: &str, records: &[(CosignerKey, CosignedRecord)]) -> String {
     let Ok(parsed) = Note::parse(note) else {
@@ -321,13 +374,14 @@ pub fn with_cosignatures(note: &str, records: &[(CosignerKey, CosignedRecord)]) 
         if !same_text {
             continue;
         }
-        if let Ok(cosignatures) = check_cosigned(record, witness) {
-            for c in cosignatures {
-                if !out.lines().any(|l| l == c.line()) {
-                    out.push_str(c.line());
-                    out.push('\n');
-                }
-            }
+        let newest = check_cosigned(record, witness)
+            .ok()
+            .and_then(|c| c.into_iter().max_by_key(Cosignature::timestamp));
+        if let Some(c) = newest
+            && !out.lines().any(|l| l == c.line())
+        {
+            out.push_str(c.line());
+            out.push('\n');
         }
     }
     out
