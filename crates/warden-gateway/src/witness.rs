@@ -128,7 +128,8 @@ pub struct HttpWitness {
     runtime: Option<tokio::runtime::Runtime>,
     /// The frontier of the stored leaves at the size the witness last cosigned.
     frontier: Mutex<Frontier>,
-    refused: AtomicU64,
+    /// Shared with the metrics (`Gateway::watch_witness_refusals`).
+    refused: Arc<AtomicU64>,
     backoff: Mutex<Backoff>,
 }
 
@@ -198,7 +199,7 @@ impl HttpWitness {
             client,
             runtime: Some(runtime),
             frontier: Mutex::new(Frontier::new()),
-            refused: AtomicU64::new(0),
+            refused: Arc::new(AtomicU64::new(0)),
             backoff: Mutex::new(Backoff::default()),
         })
     }
@@ -208,6 +209,11 @@ impl HttpWitness {
     /// cosigned before.
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
+    }
+
+    /// The witness's name and its refusal count, shared, for the metrics.
+    pub fn refusals(&self) -> (String, Arc<AtomicU64>) {
+        (self.key.name().to_owned(), self.refused.clone())
     }
 
     /// Where what this witness cosigned is recorded.

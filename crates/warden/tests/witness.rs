@@ -569,6 +569,12 @@ async fn serve_publishes_to_a_tlog_witness_and_a_truncated_ledger_is_caught() {
             .parse()
             .unwrap();
         assert!(cosigned > 0 && cosigned <= leaves(&lab), "{text}");
+        // Beside it, the answers refused: none from an honest witness.
+        assert!(
+            text.lines().any(|l| l
+                == format!("warden_ledger_witness_refused_total{{witness=\"{WITNESS_NAME}\"}} 0")),
+            "{text}"
+        );
         interrupt(&mut warden.child);
     }
     // Stopped cleanly: its last checkpoint was published before it exited.

@@ -93,6 +93,13 @@ impl Gateway {
             })
         })
         .await;
+        if let Some(refusals) = self.witness_refusals.get() {
+            let refused: Vec<_> = refusals
+                .iter()
+                .map(|(w, n)| (w.clone(), n.load(std::sync::atomic::Ordering::Relaxed)))
+                .collect();
+            self.metrics.observe_witness_refusals(&refused);
+        }
         match read {
             Ok(Ok(state)) => self.metrics.observe_store(&state, self.now()),
             Ok(Err(e)) => {
