@@ -6,7 +6,16 @@
 //! `warden_store::ledger::CosignedRecord`). The witness checks the log's signature and the
 //! proof, remembers the new size and answers with its cosignature, which is checked with the
 //! configured key before it is kept; a line that does not verify, or that another key signed,
-//! is refused, counted and not kept.
+//! is refused, counted and not kept. Of the lines that verify only the newest is kept.
+//!
+//! Nothing the witness says is taken on trust: a `409` naming a size above the checkpoint is
+//! let go only when a checkpoint signed here reaches that size, and one naming a size below
+//! what the kept record verifies is an error (a rolled-back or impersonated witness), never
+//! retried from. The kept record's size is read from the checkpoint the witness cosigned, and
+//! a record that cannot be used is treated as absent, so the witness's answer still decides.
+//! After failures in a row the witness is asked again only after 1, 3, 7, at most
+//! [`MAX_SKIP`] skipped checkpoints (counted, not timed), so a refusing witness does not make
+//! each checkpoint re-read the log since its last cosigned size.
 //!
 //! What this catches: the witness never cosigns a tree that does not extend the one it last
 //! cosigned. When the ledger's tail was deleted together with the checkpoints covering it, the
