@@ -227,6 +227,7 @@ pub struct Metrics {
     checkpoint_age: Optional,
     checkpoint_size: Optional,
     witness_cosigned: Family<WitnessLabels, Gauge>,
+    witness_refused: Family<WitnessLabels, Counter>,
     pool_connections: Family<StateLabels, Gauge>,
     pool_max: Optional,
     scrape_errors: Counter,
@@ -355,6 +356,14 @@ impl Metrics {
              first); above ledger_leaves, the ledger lost its tail",
             witness_cosigned.clone(),
         );
+        let witness_refused = Family::<WitnessLabels, Counter>::default();
+        registry.register(
+            "ledger_witness_refused",
+            "Answers from each tlog-witness that warden refused: a cosignature that does not \
+             verify or is by another key, a size no checkpoint here reaches, a size below what \
+             it cosigned before",
+            witness_refused.clone(),
+        );
         let pool_connections = Family::<StateLabels, Gauge>::default();
         registry.register(
             "store_pool_connections",
@@ -392,6 +401,7 @@ impl Metrics {
             checkpoint_age,
             checkpoint_size,
             witness_cosigned,
+            witness_refused,
             pool_connections,
             pool_max,
             scrape_errors,
@@ -508,6 +518,20 @@ impl Metrics {
     }
 
     /// Sets the state gauges from what the store says now (`now_ms`, the gateway's clock).
+    /// Each tlog-witness's name and the answers refused so far by its client (which counts
+    /// them): the counter catches up with it.
+    pub fn observe_witness_refusals(&self, refused: &[(String, u64)]) {
+        for (witness, n) in refused {
+            let counter = self.witness_refused.get_or_create(&WitnessLabels {
+                witness: witness.clone(),
+            });
+            let seen = counter.get();
+            if *n > seen {
+                counter.inc_by(n - seen);
+            }
+        }
+    }
+
     pub fn observe_store(&self, state: &StoreState, now_ms: i64) {
         let seconds = |ms: i64| ms.max(0) as f64 / 1000.0;
         self.holds_pending

@@ -15,6 +15,7 @@ use crate::upstream::{McpUpstream, Upstream, UpstreamError};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 use tokio::sync::Semaphore;
@@ -197,6 +198,9 @@ pub struct Gateway {
     /// Claude Code calls warden allowed, by (agent, `tool_use_id`): the decision's ledger index,
     /// for the outcome its `PostToolUse` records. Bounded (`hooks::MAX_PENDING_OUTCOMES`).
     pub(crate) hook_decisions: Mutex<HashMap<(String, String), (u64, ToolName)>>,
+    /// Each tlog-witness client's name and its count of refused answers, for the metrics; set
+    /// once, by the binary, from the ledger's sinks.
+    pub(crate) witness_refusals: std::sync::OnceLock<Vec<(String, Arc<AtomicU64>)>>,
 }
 
 /// Sets a span's parent from an HTTP request's headers (the binary's OpenTelemetry propagator).
@@ -255,12 +259,18 @@ impl Gateway {
             deciding: Mutex::new(HashMap::new()),
             trace_parent: std::sync::OnceLock::new(),
             hook_decisions: Mutex::new(HashMap::new()),
+            witness_refusals: std::sync::OnceLock::new(),
             inventory: crate::inventory::LiveInventory::new(clock.now_ms()),
             clock,
             store,
             audit,
             upstreams,
         })
+    }
+
+    /// The tlog-witness clients' refusal counts the metrics export; set once, by the binary.
+    pub fn watch_witness_refusals(&self, refusals: Vec<(String, Arc<AtomicU64>)>) {
+        let _ = self.witness_refusals.set(refusals);
     }
 
     /// How spans adopt the trace an agent's request names; set once, by the binary.

@@ -6,7 +6,16 @@
 //! `warden_store::ledger::CosignedRecord`). The witness checks the log's signature and the
 //! proof, remembers the new size and answers with its cosignature, which is checked with the
 //! configured key before it is kept; a line that does not verify, or that another key signed,
-//! is refused, counted and not kept.
+//! is refused, counted and not kept. Of the lines that verify only the newest is kept.
+//!
+//! Nothing the witness says is taken on trust: a `409` naming a size above the checkpoint is
+//! let go only when a checkpoint signed here reaches that size, and one naming a size below
+//! what the kept record verifies is an error (a rolled-back or impersonated witness), never
+//! retried from. The kept record's size is read from the checkpoint the witness cosigned, and
+//! a record that cannot be used is treated as absent, so the witness's answer still decides.
+//! After failures in a row the witness is asked again only after 1, 3, 7, at most
+//! [`MAX_SKIP`] skipped checkpoints (counted, not timed), so a refusing witness does not make
+//! each checkpoint re-read the log since its last cosigned size.
 //!
 //! What this catches: the witness never cosigns a tree that does not extend the one it last
 //! cosigned. When the ledger's tail was deleted together with the checkpoints covering it, the
@@ -34,7 +43,7 @@ use warden_ledger::{
     CosignerKey, Frontier, Hash, Note, add_checkpoint_request, leaf_hash, parse_tlog_size,
 };
 use warden_store::ledger::{
-    CheckpointSink, CosignedRecord, cosigned_path, read_cosigned, write_cosigned,
+    CheckpointSink, CosignedRecord, cosigned_path, read_verified_cosigned, write_cosigned,
 };
 use warden_store::{Store, StoredCheckpoint};
 
@@ -43,6 +52,12 @@ const PAGE: usize = 8192;
 
 /// The most of a witness's answer that is read.
 const MAX_ANSWER: usize = 64 * 1024;
+
+/// The most of a witness's answer that is shown in an error.
+const SHOWN_ANSWER: usize = 200;
+
+/// The most checkpoints skipped after failures in a row (the wait doubles up to it).
+const MAX_SKIP: u32 = 15;
 
 /// Why a tlog-witness sink could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +69,61 @@ pub enum WitnessError {
     },
     #[error("witness `{url}`: {error}")]
     Client { url: String, error: String },
+    #[error("witness url `{url}`: {error}")]
+    Url { url: String, error: String },
+}
+
+/// How many of the next checkpoints are not sent, after failures in a row: a witness that
+/// refuses, times out or fails is asked again after 1, then 3, 7 and at most [`MAX_SKIP`]
+/// skipped checkpoints, so a refusing witness does not make every checkpoint re-read the leaves
+/// since the size it last cosigned. One answer that is kept resets it.
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+    skip: u32,
+}
+
+impl Backoff {
+    /// Whether this checkpoint is skipped (and counted as waited for).
+    fn skip(&mut self) -> bool {
+        if self.skip == 0 {
+            return false;
+        }
+        self.skip -= 1;
+        true
+    }
+
+    fn record(&mut self, ok: bool) {
+        if ok {
+            *self = Self::default();
+        } else {
+            self.failures = self.failures.saturating_add(1);
+            self.skip = 1u32
+                .checked_shl(self.failures)
+                .map_or(MAX_SKIP, |n| (n - 1).min(MAX_SKIP));
+        }
+    }
+}
+
+/// `url` without its userinfo, for messages.
+fn shown_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
+/// A witness's answer as an error shows it: at most [`SHOWN_ANSWER`] bytes, on one line, with
+/// control characters escaped, so an answer cannot forge log lines or flood the log.
+fn shown_answer(answer: &str) -> String {
+    let answer = answer.trim();
+    let mut end = answer.len().min(SHOWN_ANSWER);
+    while !answer.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = answer.get(..end).unwrap_or_default();
+    let more = if end < answer.len() { "…" } else { "" };
+    format!("{}{more}", cut.escape_debug())
 }
 
 /// A C2SP tlog-witness that the ledger's checkpoints are sent to.
@@ -67,7 +137,9 @@ pub struct HttpWitness {
     runtime: Option<tokio::runtime::Runtime>,
     /// The frontier of the stored leaves at the size the witness last cosigned.
     frontier: Mutex<Frontier>,
-    refused: AtomicU64,
+    /// Shared with the metrics (`Gateway::watch_witness_refusals`).
+    refused: Arc<AtomicU64>,
+    backoff: Mutex<Backoff>,
 }
 
 impl fmt::Debug for HttpWitness {
@@ -98,6 +170,19 @@ impl HttpWitness {
         key_path: &Path,
         store: Arc<dyn Store>,
     ) -> Result<Self, WitnessError> {
+        // The URL shows up in logs and errors: credentials have no place in it.
+        let parsed = url::Url::parse(url).map_err(|e| WitnessError::Url {
+            url: "(not shown)".to_owned(),
+            error: e.to_string(),
+        })?;
+        let url = shown_url(&parsed);
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(WitnessError::Url {
+                url,
+                error: "a witness url carries no user or password".to_owned(),
+            });
+        }
+        let url = url.as_str();
         let key = CosignerKey::parse(key).map_err(|error| WitnessError::Key {
             key: key.to_owned(),
             error,
@@ -123,13 +208,21 @@ impl HttpWitness {
             client,
             runtime: Some(runtime),
             frontier: Mutex::new(Frontier::new()),
-            refused: AtomicU64::new(0),
+            refused: Arc::new(AtomicU64::new(0)),
+            backoff: Mutex::new(Backoff::default()),
         })
     }
 
-    /// Cosignatures refused so far (not verifying, or by another key).
+    /// Answers refused so far: cosignatures that do not verify or are by another key, and
+    /// sizes the witness names that no checkpoint here reaches or that are below what it
+    /// cosigned before.
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
+    }
+
+    /// The witness's name and its refusal count, shared, for the metrics.
+    pub fn refusals(&self) -> (String, Arc<AtomicU64>) {
+        (self.key.name().to_owned(), self.refused.clone())
     }
 
     /// Where what this witness cosigned is recorded.
@@ -218,20 +311,48 @@ impl HttpWitness {
     }
 
     /// The witness has cosigned `cosigned` leaves, more than this checkpoint's `size`: an
-    /// older checkpoint when the store holds that many leaves (another process published a
-    /// newer one first, which covers this one), a truncated ledger when it does not.
+    /// older checkpoint when a checkpoint signed here covers that many (another process
+    /// published a newer one first, which covers this one), a truncated ledger when the store
+    /// holds fewer leaves, and otherwise a size nobody could have had cosigned (a ledger
+    /// truncated that grew again, or an answer that is not the witness's). Only the first is
+    /// let go: a size merely below the store's leaf count would let whoever answers for the
+    /// witness stop the cosigning for good without a word.
     fn behind(&self, cosigned: u64, size: u64) -> Result<(), String> {
-        let stored = self.store.ledger_size().map_err(|e| e.to_string())?;
-        if stored >= cosigned {
-            tracing::debug!(witness = %self.endpoint, cosigned, size,
+        let signed = self
+            .store
+            .ledger_latest_checkpoint()
+            .map_err(|e| e.to_string())?
+            .map_or(0, |c| c.size);
+        if signed >= cosigned {
+            tracing::debug!(witness = %self.key.name(), cosigned, size,
                 "the witness already cosigned a newer checkpoint");
             return Ok(());
         }
+        let stored = self.store.ledger_size().map_err(|e| e.to_string())?;
         // The publisher logs it as an error.
-        Err(format!(
-            "the witness `{}` has cosigned a tree of {cosigned} leaves, but the store holds \
-             only {stored}: the ledger was truncated (its tail deleted with the checkpoints \
-             covering it); run `warden audit verify`",
+        if stored < cosigned {
+            return Err(format!(
+                "the witness `{}` has cosigned a tree of {cosigned} leaves, but the store holds \
+                 only {stored}: the ledger was truncated (its tail deleted with the checkpoints \
+                 covering it); run `warden audit verify`",
+                self.key.name()
+            ));
+        }
+        Err(self.refuse(format!(
+            "the witness `{}` names a cosigned tree of {cosigned} leaves, but no checkpoint \
+             here reaches it (the latest covers {signed}): the ledger was truncated and grew \
+             again, or the answer is not the witness's; run `warden audit verify`",
+            self.key.name()
+        )))
+    }
+
+    /// The witness names `cosigned`, below the `kept` size it cosigned before: a witness does
+    /// not forget, so it was rolled back or someone else answers for it. Not retried: a
+    /// retry from the smaller size would have it cosign over its own earlier cosignature.
+    fn rolled_back(&self, cosigned: u64, kept: u64) -> String {
+        self.refuse(format!(
+            "the witness `{}` names a cosigned tree of {cosigned} leaves, but it cosigned \
+             {kept} leaves before: it was rolled back or the answer is not the witness's",
             self.key.name()
         ))
     }
@@ -242,7 +363,7 @@ impl HttpWitness {
              {old} leaves the witness cosigned (`{}`): the ledger was rewritten or truncated and \
              grew again; run `warden audit verify`",
             self.key.name(),
-            answer.trim()
+            shown_answer(answer)
         )
     }
 
@@ -269,11 +390,15 @@ impl HttpWitness {
             .key
             .verify(&note)
             .map_err(|e| self.refuse(e.to_string()))?;
+        // One line per witness, the newest: more would only grow every receipt handed out,
+        // past what a verifier opens.
+        let newest = cosignatures
+            .iter()
+            .max_by_key(|c| c.timestamp())
+            .ok_or_else(|| self.refuse("the witness answered no signature lines".into()))?;
         let mut kept = checkpoint.note.clone();
-        for c in &cosignatures {
-            kept.push_str(c.line());
-            kept.push('\n');
-        }
+        kept.push_str(newest.line());
+        kept.push('\n');
         write_cosigned(
             &self.record,
             &CosignedRecord {
@@ -313,12 +438,26 @@ fn read_leaves(
     Ok(())
 }
 
-impl CheckpointSink for HttpWitness {
-    fn publish(&self, checkpoint: &StoredCheckpoint) -> Result<(), String> {
+impl HttpWitness {
+    /// The size the witness cosigned, from the kept record checked with its key; `None`
+    /// without a record, or with one that cannot be read or does not verify (logged): then
+    /// the request goes from 0 and the witness's answer says where it stands, so a damaged
+    /// record never hides a refusal.
+    fn kept(&self) -> Option<u64> {
+        match read_verified_cosigned(&self.record, &self.key) {
+            Ok(kept) => kept.map(|k| k.size()),
+            Err(e) => {
+                tracing::warn!(witness = %self.key.name(), error = %e,
+                    "the kept cosigned checkpoint is unusable: sending from size 0");
+                None
+            }
+        }
+    }
+
+    fn publish_now(&self, checkpoint: &StoredCheckpoint) -> Result<(), String> {
         let size = checkpoint.size;
-        let mut old = read_cosigned(&self.record)
-            .map_err(|e| e.to_string())?
-            .map_or(0, |r| r.size);
+        let kept = self.kept();
+        let mut old = kept.unwrap_or(0);
         if old > size {
             return self.behind(old, size);
         }
@@ -344,9 +483,14 @@ impl CheckpointSink for HttpWitness {
                     let cosigned = parse_tlog_size(&answer.body).ok_or_else(|| {
                         format!(
                             "the witness answered 409 without its size (`{}`)",
-                            answer.body.trim()
+                            shown_answer(&answer.body)
                         )
                     })?;
+                    if let Some(kept) = kept
+                        && cosigned < kept
+                    {
+                        return Err(self.rolled_back(cosigned, kept));
+                    }
                     if cosigned > size {
                         return self.behind(cosigned, size);
                     }
@@ -361,13 +505,33 @@ impl CheckpointSink for HttpWitness {
                 422 => return Err(self.inconsistent(old, size, &answer.body)),
                 status => {
                     return Err(format!(
-                        "the witness answered {status}: {}",
-                        answer.body.trim()
+                        "the witness answered {status}: `{}`",
+                        shown_answer(&answer.body)
                     ));
                 }
             }
         }
         Err("the witness answered 409 twice".into())
+    }
+}
+
+impl CheckpointSink for HttpWitness {
+    fn publish(&self, checkpoint: &StoredCheckpoint) -> Result<(), String> {
+        let skip = self
+            .backoff
+            .lock()
+            .map_err(|_| "the witness backoff lock is poisoned".to_owned())?
+            .skip();
+        if skip {
+            tracing::debug!(witness = %self.key.name(), size = checkpoint.size,
+                "the witness failed lately: checkpoint not sent, a later one covers it");
+            return Ok(());
+        }
+        let result = self.publish_now(checkpoint);
+        if let Ok(mut backoff) = self.backoff.lock() {
+            backoff.record(result.is_ok());
+        }
+        result
     }
 }
 

@@ -343,12 +343,17 @@ fn ledger_witnesses_are_a_file_a_command_or_a_tlog_witness() {
              {{ url = \"ftp://w.example\", key = \"{vkey}\" }}, \
              {{ url = \"https://w.example\", key = \"w+zz+AA\" }}, \
              {{ file = \"a\", key = \"{vkey}\" }}, \
-             {{ url = \"https://w.example\", key = \"{vkey}\", timeout_ms = 0 }}]\n"
+             {{ url = \"https://w.example\", key = \"{vkey}\", timeout_ms = 0 }}, \
+             {{ url = \"http://w.example/w1\", key = \"{vkey}\" }}, \
+             {{ url = \"https://ops:hunter2@w.example/w1\", key = \"{vkey}\" }}]\n"
         ),
     )
     .unwrap_err();
     let text = err.to_string();
+    assert!(!text.contains("hunter2"), "{text}");
     for expected in [
+        "`http://w.example/w1` is plain HTTP: use https",
+        "witness url `https://w.example/w1` carries a user or password",
         "needs `key`",
         "`ftp://w.example` must be an http or https URL",
         "witness key `w+zz+AA` is not of the form",

@@ -34,9 +34,9 @@ pub use read::{
     read_events, read_range, tree_of, verify_store,
 };
 pub use witness::{
-    CheckpointSink, CommandSink, CosignedRecord, FileSink, PublishedFinding, check_cosigned,
-    check_published, cosigned_path, read_cosigned, read_published, with_cosignatures,
-    write_cosigned,
+    CheckpointSink, CommandSink, CosignedCheckpoint, CosignedRecord, FileSink, PublishedFinding,
+    check_cosigned, check_published, cosigned_path, open_cosigned, read_cosigned, read_published,
+    read_verified_cosigned, with_cosignatures, write_cosigned,
 };
 
 use crate::{NewLeaf, Store, StoreError, StoredCheckpoint};

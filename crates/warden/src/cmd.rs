@@ -25,6 +25,7 @@ pub mod tools;
 use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use warden_gateway::witness::HttpWitness;
 use warden_gateway::{AuditLog, Gateway};
 use warden_policy::{Config, StoreLocation, WitnessConfig};
@@ -113,32 +114,47 @@ pub fn open_postgres(pg: &warden_policy::PostgresLocation) -> anyhow::Result<Pos
 /// The audit ledger over `store`: loads or creates the signing key, rebuilds the tree and
 /// checks it against the latest checkpoint (an error when they disagree).
 pub fn open_ledger(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc<Ledger>> {
+    Ok(open_ledger_watched(config, store)?.0)
+}
+
+/// Each tlog-witness client's name and its count of refused answers.
+type Refusals = Vec<(String, Arc<AtomicU64>)>;
+
+/// [`open_ledger`], and the refusal counts of its tlog-witness clients for the metrics.
+fn open_ledger_watched(
+    config: &Config,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<(Arc<Ledger>, Refusals)> {
+    let mut refusals = Vec::new();
+    let mut witnesses: Vec<Arc<dyn CheckpointSink>> = Vec::new();
+    for w in &config.ledger.witnesses {
+        match w {
+            WitnessConfig::File(path) => witnesses.push(Arc::new(FileSink(path.clone()))),
+            WitnessConfig::Command(command) => {
+                witnesses.push(Arc::new(CommandSink(command.clone())));
+            }
+            WitnessConfig::Http { url, key, timeout } => {
+                let witness = Arc::new(HttpWitness::new(
+                    url,
+                    key,
+                    *timeout,
+                    &config.ledger.key_path,
+                    store.clone(),
+                )?);
+                refusals.push(witness.refusals());
+                witnesses.push(witness);
+            }
+        }
+    }
     let settings = LedgerSettings {
         key_path: config.ledger.key_path.clone(),
         origin: config.ledger.origin.clone(),
         checkpoint_interval: config.ledger.checkpoint_interval,
         defer_within: warden_store::DEFER_WITHIN,
-        witnesses: config
-            .ledger
-            .witnesses
-            .iter()
-            .map(|w| -> anyhow::Result<Arc<dyn CheckpointSink>> {
-                Ok(match w {
-                    WitnessConfig::File(path) => Arc::new(FileSink(path.clone())),
-                    WitnessConfig::Command(command) => Arc::new(CommandSink(command.clone())),
-                    WitnessConfig::Http { url, key, timeout } => Arc::new(HttpWitness::new(
-                        url,
-                        key,
-                        *timeout,
-                        &config.ledger.key_path,
-                        store.clone(),
-                    )?),
-                })
-            })
-            .collect::<anyhow::Result<_>>()?,
+        witnesses,
     };
     let ledger = Ledger::open(store, &settings).context("cannot open the audit ledger")?;
-    Ok(Arc::new(ledger))
+    Ok((Arc::new(ledger), refusals))
 }
 
 /// Config, store and gateway, with the catalog checked against the upstreams once. The
@@ -147,7 +163,8 @@ pub fn open_ledger(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc
 pub async fn start(arg: &ConfigArg) -> anyhow::Result<Arc<Gateway>> {
     let config = Arc::new(load_config(arg)?);
     let store = open_store(&config.store)?;
-    let audit: Arc<dyn AuditLog> = open_ledger(&config, store.clone())?;
+    let (ledger, refusals) = open_ledger_watched(&config, store.clone())?;
+    let audit: Arc<dyn AuditLog> = ledger;
     let mut ev = warden_core::AuditEvent::new(
         warden_core::EventKind::ConfigLoaded,
         warden_gateway::pipeline::now_ms(),
@@ -156,6 +173,7 @@ pub async fn start(arg: &ConfigArg) -> anyhow::Result<Arc<Gateway>> {
     ev.detail = Some(serde_json::json!({"config": config.source.display().to_string()}));
     warden_gateway::AuditLog::append(audit.as_ref(), &ev).context("cannot write the audit log")?;
     let gateway = Gateway::new(config, store, audit);
+    gateway.watch_witness_refusals(refusals);
     gateway.refresh_catalog().await;
     Ok(gateway)
 }

@@ -175,10 +175,12 @@ fn a_cosignature_by_another_key_or_over_another_checkpoint_is_refused_and_not_ke
     let witness = TestWitness::start(dir.path().join("ledger.pub"));
     let store = store(dir.path());
     let ledger = Ledger::open(store.clone(), &settings(dir.path(), Vec::new())).unwrap();
-    let sink = sink(&witness, dir.path(), &store, 30_000);
+    // A sink of its own per round: after a failure a sink waits before asking again.
+    let fresh = || sink(&witness, dir.path(), &store, 30_000);
     let record_path = cosigned_path(&dir.path().join("ledger.key"), &witness_key(&witness));
 
     witness.set_mode(Mode::WrongKey);
+    let sink = fresh();
     let err = sink.publish(&grow(&ledger, 3)).unwrap_err();
     assert!(
         err.contains("cosignature refused") && err.contains("no cosignature by"),
@@ -189,22 +191,25 @@ fn a_cosignature_by_another_key_or_over_another_checkpoint_is_refused_and_not_ke
 
     witness.set_mode(Mode::OtherCheckpoint);
     let checkpoint = grow(&ledger, 3);
+    let sink = fresh();
     let err = sink.publish(&checkpoint).unwrap_err();
     assert!(err.contains("does not verify"), "{err}");
-    assert_eq!(sink.refused(), 2);
+    assert_eq!(sink.refused(), 1);
     assert!(!record_path.exists(), "nothing kept");
 
     witness.set_mode(Mode::BlankLine);
     let checkpoint = grow(&ledger, 1);
+    let sink = fresh();
     let err = sink.publish(&checkpoint).unwrap_err();
     assert!(err.contains("not only signature lines"), "{err}");
-    assert_eq!(sink.refused(), 3);
+    assert_eq!(sink.refused(), 1);
     assert!(!record_path.exists(), "nothing kept");
 
     witness.set_mode(Mode::Honest);
     let checkpoint = grow(&ledger, 1);
+    let sink = fresh();
     sink.publish(&checkpoint).unwrap();
-    assert_eq!(sink.refused(), 3);
+    assert_eq!(sink.refused(), 0);
     assert_eq!(
         read_cosigned(&record_path).unwrap().unwrap().size,
         checkpoint.size
@@ -236,6 +241,194 @@ fn a_hung_witness_never_holds_up_an_append() {
     ledger.shutdown().unwrap();
     assert!(witness.size() > 0, "once released, the witness cosigned");
     assert!(witness.seen().iter().all(|(_, _, status)| *status == 200));
+}
+
+/// A ledger with `n` leaves under a checkpoint, published to the honest `witness` and kept.
+fn cosigned_ledger(
+    witness: &TestWitness,
+    dir: &Path,
+    n: u64,
+) -> (Arc<dyn Store>, Ledger, StoredCheckpoint) {
+    let store = store(dir);
+    let ledger = Ledger::open(store.clone(), &settings(dir, Vec::new())).unwrap();
+    let checkpoint = grow(&ledger, n);
+    sink(witness, dir, &store, 30_000)
+        .publish(&checkpoint)
+        .unwrap();
+    assert_eq!(witness.size(), checkpoint.size);
+    (store, ledger, checkpoint)
+}
+
+#[test]
+fn a_conflict_naming_a_size_no_stored_checkpoint_reaches_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let witness = TestWitness::start(dir.path().join("ledger.pub"));
+    let store = store(dir.path());
+    let ledger = Ledger::open(store.clone(), &settings(dir.path(), Vec::new())).unwrap();
+    let checkpoint = grow(&ledger, 5);
+    // Leaves appended since, not yet under a checkpoint.
+    for i in 0..5 {
+        ledger.append(&event(i)).unwrap();
+    }
+    assert_eq!(store.ledger_size().unwrap(), 10);
+    // Someone answers for the witness that it cosigned 8 leaves: more than this checkpoint,
+    // fewer than the store holds. No checkpoint of 8 or more was ever signed, so nobody
+    // could have had it cosigned: a let-go here would stop cosigning silently for good.
+    witness.set_mode(Mode::Claims(8));
+    let sink = sink(&witness, dir.path(), &store, 30_000);
+    let err = sink.publish(&checkpoint).unwrap_err();
+    assert!(
+        err.contains("8 leaves") && err.contains("no checkpoint"),
+        "{err}"
+    );
+    assert_eq!(sink.refused(), 1);
+}
+
+#[test]
+fn a_conflict_below_the_kept_record_is_a_rolled_back_witness_and_not_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let witness = TestWitness::start(dir.path().join("ledger.pub"));
+    let (store, ledger, kept) = cosigned_ledger(&witness, dir.path(), 5);
+    let next = grow(&ledger, 3);
+    witness.set_mode(Mode::Claims(2));
+    let seen = witness.seen().len();
+    let err = sink(&witness, dir.path(), &store, 30_000)
+        .publish(&next)
+        .unwrap_err();
+    assert!(
+        err.contains("rolled back") && err.contains(&format!("{} leaves", kept.size)),
+        "{err}"
+    );
+    assert_eq!(
+        witness.seen()[seen..],
+        [(kept.size, next.size, 409)],
+        "no retry from the smaller size"
+    );
+}
+
+#[test]
+fn a_damaged_record_does_not_stop_publishing_and_its_size_field_is_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let witness = TestWitness::start(dir.path().join("ledger.pub"));
+    let (store, ledger, first) = cosigned_ledger(&witness, dir.path(), 5);
+    let record_path = cosigned_path(&dir.path().join("ledger.key"), &witness_key(&witness));
+
+    // The size field edited: `old` comes from the checkpoint the witness cosigned.
+    let mut record = read_cosigned(&record_path).unwrap().unwrap();
+    record.size = 1;
+    std::fs::write(&record_path, serde_json::to_string(&record).unwrap()).unwrap();
+    let second = grow(&ledger, 2);
+    let seen = witness.seen().len();
+    sink(&witness, dir.path(), &store, 30_000)
+        .publish(&second)
+        .unwrap();
+    assert_eq!(witness.seen()[seen..], [(first.size, second.size, 200)]);
+
+    // A record that does not parse: sent from 0, and the witness's 409 tells the truth.
+    std::fs::write(&record_path, "{not json").unwrap();
+    let third = grow(&ledger, 2);
+    let seen = witness.seen().len();
+    sink(&witness, dir.path(), &store, 30_000)
+        .publish(&third)
+        .unwrap();
+    assert_eq!(
+        witness.seen()[seen..],
+        [(0, third.size, 409), (second.size, third.size, 200)]
+    );
+    assert_eq!(
+        read_cosigned(&record_path).unwrap().unwrap().size,
+        third.size
+    );
+}
+
+#[test]
+fn many_valid_lines_from_the_witness_keep_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let witness = TestWitness::start(dir.path().join("ledger.pub"));
+    witness.set_mode(Mode::ManyLines);
+    let (_store, _ledger, checkpoint) = cosigned_ledger(&witness, dir.path(), 3);
+    let key = witness_key(&witness);
+    let record = read_cosigned(&cosigned_path(&dir.path().join("ledger.key"), &key))
+        .unwrap()
+        .unwrap();
+    let kept = check_cosigned(&record, &key).unwrap();
+    assert_eq!(kept.len(), 1, "{}", record.note);
+    assert_eq!(kept[0].timestamp(), 1_800_000_000 + 98, "the newest");
+    // Handed out, the checkpoint carries that one line.
+    let handed_out = with_cosignatures(&checkpoint.note, &[(key, record)]);
+    assert_eq!(
+        handed_out.lines().count(),
+        checkpoint.note.lines().count() + 1
+    );
+}
+
+#[test]
+fn a_witness_answer_reaches_the_error_cut_short_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let witness = TestWitness::start(dir.path().join("ledger.pub"));
+    witness.set_mode(Mode::Noisy);
+    let store = store(dir.path());
+    let ledger = Ledger::open(store.clone(), &settings(dir.path(), Vec::new())).unwrap();
+    let err = sink(&witness, dir.path(), &store, 30_000)
+        .publish(&grow(&ledger, 2))
+        .unwrap_err();
+    assert!(err.contains("500"), "{err}");
+    assert!(!err.contains('\n'), "{err}");
+    assert!(err.contains("ERROR forged log line\\n"), "{err}");
+    assert!(err.len() < 600, "{} bytes: {err}", err.len());
+}
+
+#[test]
+fn a_failing_witness_is_asked_less_often_until_it_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let witness = TestWitness::start(dir.path().join("ledger.pub"));
+    witness.set_mode(Mode::Noisy);
+    let store = store(dir.path());
+    let ledger = Ledger::open(store.clone(), &settings(dir.path(), Vec::new())).unwrap();
+    let sink = sink(&witness, dir.path(), &store, 30_000);
+    // Which of 12 checkpoints in a row reach the witness while it fails each time.
+    let mut asked = Vec::new();
+    for round in 0..12 {
+        let before = witness.seen().len();
+        let _ = sink.publish(&grow(&ledger, 1));
+        if witness.seen().len() > before {
+            asked.push(round);
+        }
+    }
+    assert_eq!(asked, [0, 2, 6], "waiting 1, then 3, then 7 checkpoints");
+    // Once it answers again, every checkpoint is sent.
+    witness.set_mode(Mode::Honest);
+    let mut answered = 0;
+    for _ in 0..20 {
+        let before = witness.seen().len();
+        sink.publish(&grow(&ledger, 1)).unwrap();
+        if witness.seen().len() > before {
+            answered += 1;
+        }
+    }
+    assert_eq!(answered, 18, "after the 2 left of the last wait");
+    let before = witness.seen().len();
+    sink.publish(&grow(&ledger, 1)).unwrap();
+    sink.publish(&grow(&ledger, 1)).unwrap();
+    assert_eq!(witness.seen().len(), before + 2);
+}
+
+#[test]
+fn a_witness_url_with_credentials_is_refused_without_showing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let witness = TestWitness::start(dir.path().join("ledger.pub"));
+    let store = store(dir.path());
+    let err = HttpWitness::new(
+        &witness.url.replace("http://", "http://user:s3cret@"),
+        &witness.vkey,
+        Duration::from_secs(1),
+        &dir.path().join("ledger.key"),
+        store,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(!err.contains("s3cret"), "{err}");
+    assert!(err.contains("user or password"), "{err}");
 }
 
 /// Deletes the leaves from `cut` on and the checkpoints covering them, as someone with the
@@ -376,15 +569,74 @@ async fn serve_publishes_to_a_tlog_witness_and_a_truncated_ledger_is_caught() {
             .parse()
             .unwrap();
         assert!(cosigned > 0 && cosigned <= leaves(&lab), "{text}");
+        // Beside it, the answers refused: none from an honest witness, one counted once it
+        // signs with another key.
+        let refused = format!("warden_ledger_witness_refused_total{{witness=\"{WITNESS_NAME}\"}} ");
+        let count = |text: &str| -> u64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&refused))
+                .unwrap_or_else(|| panic!("{text}"))
+                .parse()
+                .unwrap()
+        };
+        assert_eq!(count(&text), 0, "{text}");
+        witness.set_mode(Mode::WrongKey);
+        let before = witness.seen().len();
+        triage
+            .call("siem.search_logs", json!({"query": "host:ws-100"}))
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while witness.seen().len() == before {
+            assert!(Instant::now() < deadline, "nothing published");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        witness.set_mode(Mode::Honest);
+        loop {
+            let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+            if count(&text) >= 1 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no refusal counted: {text}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        // After the failure the witness is asked again a checkpoint later: new events until
+        // it has cosigned them all.
+        for i in 0.. {
+            triage
+                .call(
+                    "siem.search_logs",
+                    json!({"query": format!("host:ws-{}", 101 + i)}),
+                )
+                .await
+                .unwrap();
+            let round = Instant::now() + Duration::from_secs(5);
+            while witness.size() != leaves(&lab) && Instant::now() < round {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if witness.size() == leaves(&lab) {
+                break;
+            }
+            assert!(
+                i < 10,
+                "the witness cosigned {} of {}",
+                witness.size(),
+                leaves(&lab)
+            );
+        }
         interrupt(&mut warden.child);
     }
     // Stopped cleanly: its last checkpoint was published before it exited.
     let size = checkpoint_size(&lab);
     assert_eq!(witness.size(), size);
+    // One 409 at most: the round after the refused cosignature, which the witness counted as
+    // cosigned and warden did not keep.
+    let seen = witness.seen();
     assert!(
-        witness.seen().iter().all(|(_, _, status)| *status == 200),
-        "{:?}",
-        witness.seen()
+        seen.iter()
+            .all(|(_, _, status)| [200, 409].contains(status))
+            && seen.iter().filter(|(_, _, status)| *status == 409).count() <= 1,
+        "{seen:?}"
     );
     let cosignature = format!("\u{2014} {WITNESS_NAME} ");
     let (ok, checkpoint, err) = lab.cli(&["audit", "checkpoint"]);
@@ -396,6 +648,30 @@ async fn serve_publishes_to_a_tlog_witness_and_a_truncated_ledger_is_caught() {
         ok && out.contains("1 witness-cosigned checkpoints agree"),
         "{out}"
     );
+
+    // A damaged record: `audit checkpoint` and `audit prove` still answer (without its
+    // cosignature, with a warning), and `audit verify` names it instead of stopping.
+    let record_path = cosigned_path(
+        &lab.dir.path().join("state/ledger.key"),
+        &witness_key(&witness),
+    );
+    let kept = std::fs::read(&record_path).unwrap();
+    std::fs::write(&record_path, "{not json").unwrap();
+    let (ok, plain, err) = lab.cli(&["audit", "checkpoint"]);
+    assert!(
+        ok && !plain.contains(&cosignature) && err.contains("left out"),
+        "{plain}{err}"
+    );
+    let (ok, _, err) = lab.cli(&["audit", "prove", "1"]);
+    assert!(ok, "{err}");
+    let (ok, out) = verify(&lab);
+    assert!(
+        !ok && out.contains(&format!(
+            "FAILED: the checkpoint kept as cosigned by witness `{WITNESS_NAME}` cannot be used"
+        )),
+        "{out}"
+    );
+    std::fs::write(&record_path, kept).unwrap();
 
     // The tail deleted with the checkpoints covering it: the store alone verifies, but not
     // against the checkpoint the witness cosigned.

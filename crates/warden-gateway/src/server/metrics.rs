@@ -93,6 +93,13 @@ impl Gateway {
             })
         })
         .await;
+        if let Some(refusals) = self.witness_refusals.get() {
+            let refused: Vec<_> = refusals
+                .iter()
+                .map(|(w, n)| (w.clone(), n.load(std::sync::atomic::Ordering::Relaxed)))
+                .collect();
+            self.metrics.observe_witness_refusals(&refused);
+        }
         match read {
             Ok(Ok(state)) => self.metrics.observe_store(&state, self.now()),
             Ok(Err(e)) => {
@@ -109,10 +116,11 @@ impl Gateway {
 }
 
 /// Each tlog-witness's name and the size of the checkpoint it last cosigned, from the records
-/// beside the ledger key (0 when it has cosigned nothing yet). A record that cannot be read
-/// leaves its series as it was, with a warning.
+/// beside the ledger key, each checked with the witness's key (0 when it has cosigned nothing
+/// yet). A record that cannot be read or does not verify leaves its series as it was, with a
+/// warning.
 fn cosigned_sizes(config: &warden_policy::Config) -> Vec<(String, u64)> {
-    use warden_store::ledger::{cosigned_path, read_cosigned};
+    use warden_store::ledger::{cosigned_path, read_verified_cosigned};
     let mut sizes = Vec::new();
     for witness in &config.ledger.witnesses {
         let warden_policy::WitnessConfig::Http { key, .. } = witness else {
@@ -121,8 +129,8 @@ fn cosigned_sizes(config: &warden_policy::Config) -> Vec<(String, u64)> {
         let Ok(key) = warden_ledger::CosignerKey::parse(key) else {
             continue;
         };
-        match read_cosigned(&cosigned_path(&config.ledger.key_path, &key)) {
-            Ok(record) => sizes.push((key.name().to_owned(), record.map_or(0, |r| r.size))),
+        match read_verified_cosigned(&cosigned_path(&config.ledger.key_path, &key), &key) {
+            Ok(record) => sizes.push((key.name().to_owned(), record.map_or(0, |r| r.size()))),
             Err(e) => tracing::warn!(error = %e, "metrics: cannot read a witness record"),
         }
     }

@@ -1255,14 +1255,32 @@ fn is_pin(s: &str) -> bool {
         .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-/// A tlog-witness entry: an `http`/`https` URL without query or fragment, a cosigning key of
-/// the shape `<name>+<8 hex>+<base64>`, a timeout of at least one millisecond.
+/// A tlog-witness entry: an `https` URL (`http` to loopback only: a checkpoint and its
+/// cosignature in clear could be answered by anyone on the path) without user, password,
+/// query or fragment (the URL shows in logs), a cosigning key of the shape
+/// `<name>+<8 hex>+<base64>`, a timeout of at least one millisecond.
 fn http_witness(
     url: &str,
     key: Option<&str>,
     timeout_ms: Option<u64>,
 ) -> Result<WitnessConfig, String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("witness url `{url}`: {e}"))?;
+    // Not echoed: it may hold a password.
+    let parsed = url::Url::parse(url).map_err(|e| format!("a witness url does not parse: {e}"))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        let mut shown = parsed.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        return Err(format!(
+            "witness url `{shown}` carries a user or password: a witness takes none, and the \
+             url shows in logs"
+        ));
+    }
+    if parsed.scheme() == "http" && !oauth::is_loopback(&parsed) {
+        return Err(format!(
+            "witness url `{url}` is plain HTTP: use https (plain HTTP is allowed to loopback \
+             only)"
+        ));
+    }
     if !matches!(parsed.scheme(), "http" | "https")
         || parsed.host_str().is_none()
         || parsed.query().is_some()

@@ -13,8 +13,9 @@
 //! Design choice: sinks run on a publisher thread of their own, fed through a bounded channel,
 //! so a slow or hung witness never delays an append. Only the newest checkpoint matters to a
 //! witness, so when the channel is full a checkpoint is skipped (with a warning) rather than
-//! waited for; the next one covers it. The thread drains on shutdown, so the last checkpoint
-//! is published before the ledger closes.
+//! waited for; the next one covers it. On shutdown the thread publishes the newest queued
+//! checkpoint (it covers the others) and stops, so the last checkpoint is published before the
+//! ledger closes without waiting for a whole queue of slow publishes.
 
 use super::{LedgerError, tree_of};
 use crate::{Store, StoredCheckpoint};
@@ -23,6 +24,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use warden_ledger::{CheckpointVerifier, Cosignature, CosignerKey, Note};
@@ -101,6 +103,9 @@ impl CheckpointSink for CommandSink {
 pub(super) struct Publisher {
     sender: Option<SyncSender<StoredCheckpoint>>,
     handle: Option<JoinHandle<()>>,
+    /// Set when the ledger closes: from then on only the newest queued checkpoint is
+    /// published (it covers the others), so a shutdown waits for one round, not the queue.
+    closing: Arc<AtomicBool>,
 }
 
 impl Publisher {
@@ -110,16 +115,20 @@ impl Publisher {
             return Ok(Self {
                 sender: None,
                 handle: None,
+                closing: Arc::new(AtomicBool::new(false)),
             });
         }
         let (sender, receiver) = sync_channel(BACKLOG);
+        let closing = Arc::new(AtomicBool::new(false));
+        let closed = closing.clone();
         let handle = std::thread::Builder::new()
             .name("warden-witness".into())
-            .spawn(move || publish_all(&sinks, &receiver))
+            .spawn(move || publish_all(&sinks, &receiver, &closed))
             .map_err(|e| LedgerError::Write(format!("cannot start the publisher thread: {e}")))?;
         Ok(Self {
             sender: Some(sender),
             handle: Some(handle),
+            closing,
         })
     }
 
@@ -140,8 +149,9 @@ impl Publisher {
         }
     }
 
-    /// Publishes what is queued and stops.
+    /// Publishes the newest queued checkpoint and stops.
     pub(super) fn finish(&mut self) {
+        self.closing.store(true, Ordering::SeqCst);
         self.sender = None;
         if let Some(handle) = self.handle.take() {
             let _ = handle.join();
@@ -155,8 +165,18 @@ impl Drop for Publisher {
     }
 }
 
-fn publish_all(sinks: &[Arc<dyn CheckpointSink>], receiver: &Receiver<StoredCheckpoint>) {
-    for checkpoint in receiver {
+fn publish_all(
+    sinks: &[Arc<dyn CheckpointSink>],
+    receiver: &Receiver<StoredCheckpoint>,
+    closing: &AtomicBool,
+) {
+    while let Ok(mut checkpoint) = receiver.recv() {
+        if closing.load(Ordering::SeqCst) {
+            // Shutting down: the newest queued checkpoint covers the others.
+            while let Ok(newer) = receiver.try_recv() {
+                checkpoint = newer;
+            }
+        }
         for sink in sinks {
             if let Err(e) = sink.publish(&checkpoint) {
                 tracing::error!(witness = ?sink, size = checkpoint.size, error = %e,
@@ -230,18 +250,42 @@ pub fn read_cosigned(path: &Path) -> Result<Option<CosignedRecord>, LedgerError>
         .map_err(|e| LedgerError::Proof(format!("cosigned checkpoint `{}`: {e}", path.display())))
 }
 
-/// Replaces the record at `path` whole: written beside it, synced, renamed over it.
+/// Replaces the record at `path` whole: written to a new file beside it, synced, renamed over
+/// it.
+///
+/// The file is named afresh for each write (process id and a random number) and created with
+/// `create_new`, which refuses any existing name, a symlink included: someone who can create
+/// files beside the key cannot make this write through a link into another file, and two
+/// processes never share one. It is removed again when the write fails.
 pub fn write_cosigned(path: &Path, record: &CosignedRecord) -> Result<(), LedgerError> {
     let error = |e: &dyn fmt::Display| {
         LedgerError::Write(format!("cosigned checkpoint `{}`: {e}", path.display()))
     };
     let text = serde_json::to_string(record).map_err(|e| error(&e))?;
-    let partial = path.with_extension("json.partial");
-    let mut file = std::fs::File::create(&partial).map_err(|e| error(&e))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
+    let name = path
+        .file_name()
+        .ok_or_else(|| error(&"not a file name"))?
+        .to_string_lossy();
+    let partial = path.with_file_name(format!(
+        ".{name}.{}-{:016x}.partial",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial)
         .map_err(|e| error(&e))?;
-    std::fs::rename(&partial, path).map_err(|e| error(&e))?;
+    let written = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&partial, path));
+    drop(file);
+    if let Err(e) = written {
+        // Ours: made by `create_new` above.
+        let _ = std::fs::remove_file(&partial);
+        return Err(error(&e));
+    }
     // The rename is durable once the directory is.
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::File::open(dir)
@@ -263,9 +307,62 @@ pub fn check_cosigned(
         .map_err(|e| LedgerError::Proof(e.to_string()))
 }
 
+/// A kept record whose cosignature verified with its witness's key, and the size of the
+/// checkpoint that the witness signed. Only [`open_cosigned`] makes one: the size is read from
+/// the signed checkpoint text, never from the record's own `size` field, which nothing signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CosignedCheckpoint {
+    size: u64,
+    record: CosignedRecord,
+}
+
+impl CosignedCheckpoint {
+    /// The size of the checkpoint the witness cosigned.
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The record as read.
+    #[must_use]
+    pub fn record(&self) -> &CosignedRecord {
+        &self.record
+    }
+}
+
+/// Checks `record`'s cosignature with `witness` and reads the size from the checkpoint it
+/// signed.
+pub fn open_cosigned(
+    record: CosignedRecord,
+    witness: &CosignerKey,
+) -> Result<CosignedCheckpoint, LedgerError> {
+    check_cosigned(&record, witness)?;
+    let note = Note::parse(&record.note).map_err(|e| LedgerError::Proof(e.to_string()))?;
+    let checkpoint = warden_ledger::Checkpoint::parse_body(note.text())
+        .map_err(|e| LedgerError::Proof(format!("the cosigned checkpoint: {e}")))?;
+    Ok(CosignedCheckpoint {
+        size: checkpoint.size,
+        record,
+    })
+}
+
+/// The record at `path`, read and checked with `witness`'s key: `None` when there is none
+/// yet, an error when it cannot be read, does not parse or does not verify.
+pub fn read_verified_cosigned(
+    path: &Path,
+    witness: &CosignerKey,
+) -> Result<Option<CosignedCheckpoint>, LedgerError> {
+    read_cosigned(path)?
+        .map(|record| open_cosigned(record, witness))
+        .transpose()
+        .map_err(|e| LedgerError::Proof(format!("cosigned checkpoint `{}`: {e}", path.display())))
+}
+
 /// `note` with the cosignature lines of every record that cosigned the same checkpoint text
 /// appended: the checkpoint as a C2SP tlog-proof or an auditor takes it. Each record's lines
-/// are checked with its witness's key first; a line that does not verify is left out.
+/// are checked with its witness's key first; a line that does not verify is left out, and of
+/// the lines that do, only the newest per witness is added (a record holding many lines would
+/// otherwise push the note past what a verifier opens).
 #[must_use]
 pub fn with_cosignatures(note: &str, records: &[(CosignerKey, CosignedRecord)]) -> String {
     let Ok(parsed) = Note::parse(note) else {
@@ -277,13 +374,14 @@ pub fn with_cosignatures(note: &str, records: &[(CosignerKey, CosignedRecord)]) 
         if !same_text {
             continue;
         }
-        if let Ok(cosignatures) = check_cosigned(record, witness) {
-            for c in cosignatures {
-                if !out.lines().any(|l| l == c.line()) {
-                    out.push_str(c.line());
-                    out.push('\n');
-                }
-            }
+        let newest = check_cosigned(record, witness)
+            .ok()
+            .and_then(|c| c.into_iter().max_by_key(Cosignature::timestamp));
+        if let Some(c) = newest
+            && !out.lines().any(|l| l == c.line())
+        {
+            out.push_str(c.line());
+            out.push('\n');
         }
     }
     out
@@ -420,13 +518,116 @@ mod tests {
     }
 
     #[test]
-    fn the_publisher_drains_its_queue_when_it_finishes() {
+    fn the_publisher_publishes_the_newest_checkpoint_before_it_finishes() {
         let recorder = Arc::new(Recorder::default());
         let mut publisher = Publisher::start(vec![recorder.clone()]).unwrap();
         for size in 1..=5 {
             publisher.publish(&checkpoint(size));
         }
         publisher.finish();
-        assert_eq!(*recorder.0.lock().unwrap(), [1, 2, 3, 4, 5]);
+        let seen = recorder.0.lock().unwrap().clone();
+        assert_eq!(seen.last(), Some(&5), "{seen:?}");
+        assert!(seen.is_sorted(), "{seen:?}");
+    }
+
+    /// Blocks in its first publish until `release` says so, then records.
+    #[derive(Debug)]
+    struct Gate {
+        entered: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+        release: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+        seen: std::sync::Mutex<Vec<u64>>,
+    }
+
+    impl CheckpointSink for Gate {
+        fn publish(&self, checkpoint: &StoredCheckpoint) -> Result<(), String> {
+            let first = self.seen.lock().unwrap().is_empty();
+            if first {
+                self.entered.lock().unwrap().send(()).unwrap();
+                self.release.lock().unwrap().recv().unwrap();
+            }
+            self.seen.lock().unwrap().push(checkpoint.size);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn finishing_publishes_only_the_newest_queued_checkpoint() {
+        let (entered_tx, entered) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel();
+        let gate = Arc::new(Gate {
+            entered: std::sync::Mutex::new(entered_tx),
+            release: std::sync::Mutex::new(release_rx),
+            seen: std::sync::Mutex::new(Vec::new()),
+        });
+        let mut publisher = Publisher::start(vec![gate.clone()]).unwrap();
+        publisher.publish(&checkpoint(1));
+        entered.recv().unwrap();
+        // The sink is busy with 1; 2..=5 wait in the queue when the ledger shuts down.
+        for size in 2..=5 {
+            publisher.publish(&checkpoint(size));
+        }
+        let closing = publisher.closing.clone();
+        let finished = std::thread::spawn(move || publisher.finish());
+        while !closing.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        release.send(()).unwrap();
+        finished.join().unwrap();
+        assert_eq!(
+            *gate.seen.lock().unwrap(),
+            [1, 5],
+            "a shutdown waits for the newest checkpoint only: it covers the others"
+        );
+    }
+
+    fn record(path: &Path) -> CosignedRecord {
+        CosignedRecord {
+            witness: "w".into(),
+            size: 3,
+            note: format!("{}", path.display()),
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_symlink_beside_the_record_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("checkpoints.jsonl");
+        std::fs::write(&victim, "precious\n").unwrap();
+        let path = dir.path().join("ledger.witness-0a0b0c0d.json");
+        // Whoever can create files beside the key plants the names a writer might use.
+        std::os::unix::fs::symlink(&victim, path.with_extension("json.partial")).unwrap();
+        write_cosigned(&path, &record(&path)).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        assert_eq!(read_cosigned(&path).unwrap().unwrap(), record(&path));
+        assert!(
+            std::fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_file(),
+            "the record is a file of its own"
+        );
+        // Nothing of the writer's is left behind.
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains("partial") && !n.ends_with(".json.partial"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn a_failed_record_write_leaves_no_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the record goes: the rename over it fails.
+        let path = dir.path().join("ledger.witness-0a0b0c0d.json");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("keep"), "x").unwrap();
+        assert!(write_cosigned(&path, &record(&path)).is_err());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["ledger.witness-0a0b0c0d.json"], "{names:?}");
     }
 }

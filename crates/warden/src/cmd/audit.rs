@@ -19,7 +19,7 @@ use warden_ledger::{CheckpointVerifier, CosignerKey};
 use warden_policy::{Config, WitnessConfig};
 use warden_store::Store;
 use warden_store::ledger::{
-    CosignedRecord, cosigned_path, public_key_path, read_cosigned, read_verifier,
+    CosignedCheckpoint, cosigned_path, public_key_path, read_verified_cosigned, read_verifier,
 };
 
 #[derive(clap::Subcommand, Debug)]
@@ -80,9 +80,13 @@ fn verifier(config: &Config, key: Option<&str>) -> anyhow::Result<CheckpointVeri
     Ok(read_verifier(&source)?)
 }
 
-/// Each configured tlog-witness's key and the record of what it last cosigned (`None` when it
-/// has cosigned nothing yet).
-fn cosigned(config: &Config) -> anyhow::Result<Vec<(CosignerKey, Option<CosignedRecord>)>> {
+/// What a witness cosigned as kept beside the key, checked, or why it cannot be used.
+type KeptRecord = Result<Option<CosignedCheckpoint>, String>;
+
+/// Each configured tlog-witness's key and the record of what it last cosigned, checked with
+/// that key: `Ok(None)` when it has cosigned nothing yet, an error (for the caller to report)
+/// when the record cannot be read or does not verify.
+fn cosigned(config: &Config) -> anyhow::Result<Vec<(CosignerKey, KeptRecord)>> {
     config
         .ledger
         .witnesses
@@ -94,17 +98,26 @@ fn cosigned(config: &Config) -> anyhow::Result<Vec<(CosignerKey, Option<Cosigned
         .map(|key| {
             let key =
                 CosignerKey::parse(key).map_err(|e| anyhow::anyhow!("witness key `{key}`: {e}"))?;
-            let record = read_cosigned(&cosigned_path(&config.ledger.key_path, &key))?;
+            let record =
+                read_verified_cosigned(&cosigned_path(&config.ledger.key_path, &key), &key)
+                    .map_err(|e| e.to_string());
             Ok((key, record))
         })
         .collect()
 }
 
-/// `note` with the cosignatures the configured witnesses made on that same checkpoint.
+/// `note` with the cosignatures the configured witnesses made on that same checkpoint; a
+/// record that cannot be used is left out with a warning (`audit verify` reports it).
 fn cosign(config: &Config, note: &str) -> anyhow::Result<String> {
     let records: Vec<_> = cosigned(config)?
         .into_iter()
-        .filter_map(|(key, record)| Some((key, record?)))
+        .filter_map(|(key, record)| match record {
+            Ok(record) => Some((key, record?.record().clone())),
+            Err(e) => {
+                eprintln!("warning: {e}: its cosignature is left out");
+                None
+            }
+        })
         .collect();
     Ok(warden_store::ledger::with_cosignatures(note, &records))
 }

@@ -35,6 +35,13 @@ pub enum Mode {
     BlankLine,
     /// Waits, before reading the request, until the test releases it.
     Hang,
+    /// Answers every request `409` naming this size, whatever it cosigned (a hostile witness,
+    /// or someone on the path).
+    Claims(u64),
+    /// Cosigns as the spec says, but answers 99 valid lines, each with another timestamp.
+    ManyLines,
+    /// Answers `500` with a long text of many lines.
+    Noisy,
 }
 
 /// One request as the witness saw it: `(old, checkpoint size, status answered)`.
@@ -184,6 +191,14 @@ fn answer(s: &Shared, mode: Mode, body: &str) -> (StatusCode, String) {
     let Ok(request) = AddCheckpoint::parse(body) else {
         return (StatusCode::BAD_REQUEST, "malformed request\n".into());
     };
+    match mode {
+        Mode::Claims(size) => return (StatusCode::CONFLICT, format!("{size}\n")),
+        Mode::Noisy => {
+            let text = format!("ERROR forged log line\n{}\n", "x".repeat(10_000));
+            return (StatusCode::INTERNAL_SERVER_ERROR, text);
+        }
+        _ => {}
+    }
     let log_pub = s.log_pub.lock().unwrap().clone();
     let Ok(vkey) = std::fs::read_to_string(log_pub) else {
         return (StatusCode::NOT_FOUND, "unknown log\n".into());
@@ -226,8 +241,19 @@ fn answer(s: &Shared, mode: Mode, body: &str) -> (StatusCode, String) {
             ),
         );
     }
+    if mode == Mode::ManyLines {
+        let lines: String = (0..99)
+            .map(|i| cosign(WITNESS_NAME, &s.key, &text, time + i))
+            .collect();
+        return (StatusCode::OK, lines);
+    }
     let line = match mode {
-        Mode::Honest | Mode::Hang | Mode::BlankLine => cosign(WITNESS_NAME, &s.key, &text, time),
+        Mode::Honest
+        | Mode::Hang
+        | Mode::BlankLine
+        | Mode::ManyLines
+        | Mode::Claims(_)
+        | Mode::Noisy => cosign(WITNESS_NAME, &s.key, &text, time),
         Mode::WrongKey => cosign(WITNESS_NAME, &s.wrong_key, &text, time),
         Mode::OtherCheckpoint => {
             let other = text.replacen(&format!("\n{size}\n"), &format!("\n{}\n", size + 1), 1);

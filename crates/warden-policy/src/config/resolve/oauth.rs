@@ -189,7 +189,7 @@ impl Resolver<'_> {
     }
 }
 
-fn is_loopback(u: &url::Url) -> bool {
+pub(super) fn is_loopback(u: &url::Url) -> bool {
     match u.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_policy::WitnessConfig;
 use warden_store::ledger::{
-    MacCheck, check_cosigned, check_published, read_leaf_key, read_published, verify_store,
+    MacCheck, check_published, read_leaf_key, read_published, verify_store,
 };
 
 #[derive(clap::Args, Debug)]
@@ -67,16 +67,20 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut against_cosigned = Vec::new();
     let mut cosigned_checked = 0;
     for (witness, record) in super::cosigned(&config)? {
-        let Some(record) = record else { continue };
+        let record = match record {
+            Ok(Some(record)) => record,
+            Ok(None) => continue,
+            Err(e) => {
+                against_cosigned.push(format!(
+                    "the checkpoint kept as cosigned by witness `{}` cannot be used: {e}",
+                    witness.name()
+                ));
+                continue;
+            }
+        };
         cosigned_checked += 1;
-        if let Err(e) = check_cosigned(&record, &witness) {
-            against_cosigned.push(format!(
-                "the checkpoint kept as cosigned by witness `{}` does not verify: {e}",
-                witness.name()
-            ));
-            continue;
-        }
-        for finding in check_published(store.as_ref(), &verifier, &[record.note])? {
+        for finding in check_published(store.as_ref(), &verifier, &[record.record().note.clone()])?
+        {
             against_cosigned.push(format!(
                 "cosigned by witness `{}`: {finding}",
                 witness.name()
