@@ -74,8 +74,7 @@ fn session_fields(row: &ConsoleSessionRow, credentials: &[u8]) -> [Vec<u8>; 6] {
 
 fn mac_of(key: &RecordKey, row: &ConsoleSessionRow, credentials: &[u8]) -> [u8; 32] {
     let fields = session_fields(row, credentials);
-    let refs: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
-    key.mac(&refs)
+    key.mac(&fields.each_ref().map(Vec::as_slice))
 }
 
 impl SessionTable for StoredSessions {
@@ -115,8 +114,10 @@ impl SessionTable for StoredSessions {
             return Ok(None);
         };
         let fields = session_fields(&row, &credentials);
-        let refs: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
-        if !self.key.verify(&refs, &row.mac) {
+        if !self
+            .key
+            .verify(&fields.each_ref().map(Vec::as_slice), &row.mac)
+        {
             tracing::error!(
                 approver = %row.approver_id,
                 "console: a stored session does not verify: written to the database directly \

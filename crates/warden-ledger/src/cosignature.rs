@@ -19,9 +19,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::{Signature, VerifyingKey};
 
 use crate::hash::Hash;
-use crate::note::{
-    KeyError, KeyId, KeyMaterialError, Note, NoteError, check_name, parse_typed_id_and_key,
-};
+use crate::note::{KeyError, KeyId, Note, NoteError, check_name, parse_verifier_text};
 
 /// Signature type byte of a timestamped Ed25519 cosignature.
 pub const COSIGNATURE_TYPE: u8 = 0x04;
@@ -77,14 +75,7 @@ impl CosignerKey {
 
     /// Reads the `<name>+<hex key id>+<base64(0x04 || key)>` text form.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
-        let (name, rest) = text.split_once('+').ok_or(KeyError::MalformedVerifierKey)?;
-        check_name(name)?;
-        let (stated, bytes) =
-            parse_typed_id_and_key(rest, COSIGNATURE_TYPE).map_err(|e| match e {
-                KeyMaterialError::Malformed => KeyError::MalformedVerifierKey,
-                KeyMaterialError::UnsupportedType(t) => KeyError::UnsupportedType(t),
-            })?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::InvalidPublicKey)?;
+        let (name, stated, key) = parse_verifier_text(text, COSIGNATURE_TYPE)?;
         let cosigner = Self::new(name, key)?;
         if cosigner.id != stated {
             return Err(KeyError::KeyIdMismatch {

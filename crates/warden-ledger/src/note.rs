@@ -151,6 +151,22 @@ fn parse_id_and_key(rest: &str) -> Result<(KeyId, [u8; 32]), KeyMaterialError> {
     parse_typed_id_and_key(rest, ED25519_TYPE)
 }
 
+/// Reads a verifier key text `<name>+<hex key id>+<base64(key_type || key)>` into the name,
+/// the key id it states and the Ed25519 public key; the caller checks the stated id.
+pub(crate) fn parse_verifier_text(
+    text: &str,
+    key_type: u8,
+) -> Result<(&str, KeyId, VerifyingKey), KeyError> {
+    let (name, rest) = text.split_once('+').ok_or(KeyError::MalformedVerifierKey)?;
+    check_name(name)?;
+    let (stated, bytes) = parse_typed_id_and_key(rest, key_type).map_err(|e| match e {
+        KeyMaterialError::Malformed => KeyError::MalformedVerifierKey,
+        KeyMaterialError::UnsupportedType(t) => KeyError::UnsupportedType(t),
+    })?;
+    let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::InvalidPublicKey)?;
+    Ok((name, stated, key))
+}
+
 /// [`parse_id_and_key`] for keys of signature type `expected`.
 pub(crate) fn parse_typed_id_and_key(
     rest: &str,
@@ -196,13 +212,7 @@ impl VerifierKey {
 
     /// Reads the `<name>+<hex key id>+<base64 key>` text form.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
-        let (name, rest) = text.split_once('+').ok_or(KeyError::MalformedVerifierKey)?;
-        check_name(name)?;
-        let (stated, bytes) = parse_id_and_key(rest).map_err(|e| match e {
-            KeyMaterialError::Malformed => KeyError::MalformedVerifierKey,
-            KeyMaterialError::UnsupportedType(t) => KeyError::UnsupportedType(t),
-        })?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::InvalidPublicKey)?;
+        let (name, stated, key) = parse_verifier_text(text, ED25519_TYPE)?;
         let verifier = Self::new(name, key)?;
         if verifier.id != stated {
             return Err(KeyError::KeyIdMismatch {

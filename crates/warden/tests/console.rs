@@ -132,26 +132,7 @@ async fn an_approver_clears_an_agents_taint_in_the_console() {
         .build()
         .unwrap();
 
-    let signed_in = http
-        .post(format!("{base}/login"))
-        .header(reqwest::header::CONTENT_TYPE, FORM)
-        .body(form(&[
-            ("approver", "dana"),
-            ("password", "lab-dana-password"),
-        ]))
-        .send()
-        .await
-        .unwrap();
-    let cookie = signed_in
-        .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .expect("signed in")
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = sign_in(&http, &base, "dana").await;
     let page = http
         .get(format!("{base}/taint"))
         .header(reqwest::header::COOKIE, &cookie)
