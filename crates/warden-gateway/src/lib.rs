@@ -26,5 +26,5 @@ pub mod witness;
 pub use audit::{AuditError, AuditLog};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use front::{router, serve_stdio};
-pub use pipeline::{Authorized, CallError, Gateway, GatewayParts, Verdict, Via};
+pub use pipeline::{Authorized, CallError, Gateway, GatewayParts, ReadAhead, Ticket, Verdict, Via};
 pub use upstream::{McpUpstream, Upstream, UpstreamError};

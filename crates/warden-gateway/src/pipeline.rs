@@ -22,8 +22,8 @@ use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 use warden_core::{
-    ApprovalKind, ApprovalStatus, ArgsDigest, AuditEvent, EventKind, Outcome, ToolCall, ToolName,
-    sha256_hex,
+    ApprovalKind, ApprovalStatus, ArgsDigest, AuditEvent, Effect, EventKind, Outcome, ToolCall,
+    ToolName, sha256_hex,
 };
 use warden_policy::{ArgType, BudgetScope, CallState, Config, Decision, OutboundState};
 use warden_screen::outbound::OutboundReport;
@@ -77,6 +77,86 @@ pub enum Verdict {
         authorized: Authorized,
         spec: warden_policy::ToolSpec,
     },
+}
+
+/// What stages 0–5 made of a call.
+pub(crate) enum Decided {
+    /// A halt covers it; the refusal is already recorded.
+    Halted(Arc<Config>, Box<(Scope, Halt)>),
+    /// The gate's answer and the event that records it, not yet recorded.
+    Gated(Box<Gated>),
+}
+
+pub(crate) struct Gated {
+    gate: Gate,
+    event: AuditEvent,
+    after: AfterRecord,
+}
+
+/// What the stages after the record (7, and the verdict) need from the earlier ones.
+pub(crate) struct AfterRecord {
+    config: Arc<Config>,
+    call: ToolCall,
+    spec: warden_policy::ToolSpec,
+    state: CallState,
+    outbound: OutboundReport,
+    shadow: Option<AuditEvent>,
+    request_id: Option<String>,
+    now: i64,
+}
+
+/// A read the gate allowed, whose decision is still being made durable. It may reach the
+/// upstream now: a read changes nothing there, so forwarding it while the decision commits
+/// only saves the agent the wait. What comes back is held until the decision is durable and
+/// discarded if it cannot be made so ([`Gateway::read_ahead`] is the only place that forwards
+/// one). Made only by [`ReadAhead::of`], from an Allow of a tool the configuration labels a
+/// read; writes, and every call humans approved, wait for their record.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadAhead<'a> {
+    call: &'a ToolCall,
+}
+
+impl<'a> ReadAhead<'a> {
+    fn of(gate: &Gate, after: &'a AfterRecord) -> Option<Self> {
+        let reads = after.spec.labels.effect == Effect::Read;
+        match gate {
+            Gate::Allow(decision) if decision.outcome() == Outcome::Allow && reads => {
+                Some(Self { call: &after.call })
+            }
+            Gate::Allow(_) | Gate::Deny(_) | Gate::Hold(_) | Gate::Approved(..) => None,
+        }
+    }
+
+    pub fn call(&self) -> &ToolCall {
+        self.call
+    }
+}
+
+/// What lets a call reach an upstream ([`crate::Upstream::call`]); only the pipeline has one
+/// to give.
+#[derive(Debug, Clone, Copy)]
+pub enum Ticket<'a> {
+    /// A recorded allowing decision, or a proven, taken approval.
+    Recorded(&'a Authorized),
+    /// A read whose allowing decision is committing; its result waits for the commit.
+    ReadAhead(ReadAhead<'a>),
+}
+
+impl Ticket<'_> {
+    pub fn call(&self) -> &ToolCall {
+        match self {
+            Self::Recorded(authorized) => authorized.call(),
+            Self::ReadAhead(ahead) => ahead.call(),
+        }
+    }
+
+    /// The ledger index of the decision, where it is already durable.
+    pub fn decision_index(&self) -> Option<u64> {
+        match self {
+            Self::Recorded(authorized) => Some(authorized.decision_index()),
+            Self::ReadAhead(_) => None,
+        }
+    }
 }
 
 /// Proof that a call passed policy, or was approved by the humans it needed, and was recorded:
@@ -370,7 +450,25 @@ impl Gateway {
     ))]
     pub async fn pipeline(&self, call: ToolCall) -> Result<CallToolResult, CallError> {
         let (principal, tool) = (call.principal.clone(), call.tool.clone());
-        let (config, verdict) = self.admit(call, Via::Mcp).await?;
+        let (config, verdict) = match self.decide(call, Via::Mcp).await? {
+            Decided::Halted(config, halted) => {
+                let (scope, halt) = *halted;
+                (config, Verdict::Halted(scope, halt))
+            }
+            Decided::Gated(gated) => {
+                let Gated { gate, event, after } = *gated;
+                // 6. Audit: the decision is durable before anything happens — and before any
+                //    result reaches the agent. A read may be forwarded while it commits.
+                if ReadAhead::of(&gate, &after).is_some() {
+                    return self.read_ahead(gate, event, after).await;
+                }
+                let recorded = self
+                    .record_decision(&event, gate)
+                    .instrument(tracing::debug_span!("audit"))
+                    .await?;
+                self.settle(after, recorded).await?
+            }
+        };
         // 8. Act on the verdict. A new hold waits (up to `approvals.wait_secs`) for humans; an
         //    approval that arrives in time passes the same gate as a retry would.
         // A tool no rule could ever let this agent call is not shown to it (`tools/list`); a
@@ -406,9 +504,30 @@ impl Gateway {
     /// Code runs the tool itself.
     pub(crate) async fn admit(
         &self,
-        mut call: ToolCall,
+        call: ToolCall,
         via: Via,
     ) -> Result<(Arc<Config>, Verdict), CallError> {
+        match self.decide(call, via).await? {
+            Decided::Halted(config, halted) => {
+                let (scope, halt) = *halted;
+                Ok((config, Verdict::Halted(scope, halt)))
+            }
+            Decided::Gated(gated) => {
+                let Gated { gate, event, after } = *gated;
+                // 6. Audit: the decision is durable before anything happens.
+                let recorded = self
+                    .record_decision(&event, gate)
+                    .instrument(tracing::debug_span!("audit"))
+                    .await?;
+                self.settle(after, recorded).await
+            }
+        }
+    }
+
+    /// Stages 0–5 of a call: what the gate made of it, with the event that records it (step 6
+    /// is the caller's: [`Gateway::admit`] waits for it; a read may be forwarded meanwhile,
+    /// [`Gateway::read_ahead`]).
+    async fn decide(&self, mut call: ToolCall, via: Via) -> Result<Decided, CallError> {
         // One configuration for the whole call, even if a reload lands meanwhile.
         let config = self.config();
         // 0. Halts: a halted session, agent, category or everything is refused before anything
@@ -433,7 +552,7 @@ impl Gateway {
                 .record(decision_event(&call, &decision, None, self.now()))
                 .await?;
             on_span(&decision, index);
-            return Ok((config, Verdict::Halted(scope, halt)));
+            return Ok(Decided::Halted(config, Box::new((scope, halt))));
         }
 
         // 1. Catalog: listed, pinned and unchanged — or it does not exist. Asking for a tool
@@ -527,7 +646,7 @@ impl Gateway {
             .await?;
         drop(deciding);
 
-        // 6. Audit: the decision is durable before anything happens.
+        // The event that records the gate's answer (step 6).
         let request_id = match &gate {
             Gate::Approved(_, taken) => Some(taken.request().id.clone()),
             Gate::Hold(_) => Some(new_request_id()),
@@ -535,10 +654,38 @@ impl Gateway {
         };
         let mut event = decision_event(&call, gate.decision(), request_id.as_deref(), now);
         add_context_detail(&mut event, &state, &outbound);
-        let recorded = self
-            .record_decision(&event, gate)
-            .instrument(tracing::debug_span!("audit"))
-            .await?;
+        Ok(Decided::Gated(Box::new(Gated {
+            gate,
+            event,
+            after: AfterRecord {
+                config,
+                call,
+                spec,
+                state,
+                outbound,
+                shadow,
+                request_id,
+                now,
+            },
+        })))
+    }
+
+    /// Stage 7 and the verdict, once the gate's answer is recorded at `recorded`.
+    async fn settle(
+        &self,
+        after: AfterRecord,
+        recorded: Recorded<Gate>,
+    ) -> Result<(Arc<Config>, Verdict), CallError> {
+        let AfterRecord {
+            config,
+            call,
+            spec,
+            state,
+            outbound,
+            shadow,
+            request_id,
+            now,
+        } = after;
         on_span(recorded.value().decision(), recorded.index());
         if let Some(mut ev) = shadow {
             if let Some(d) = ev.detail.as_mut().and_then(|d| d.as_object_mut()) {
@@ -732,6 +879,43 @@ impl Gateway {
             .map_err(|e| CallError::Internal(e.to_string()))
     }
 
+    /// Steps 6 and 9 at once for a read the gate allowed: its decision commits while the
+    /// upstream answers, and the answer is released only with the decision's receipt. A failed
+    /// commit refuses the call and discards what came back, unread; so does a crash, since
+    /// nothing reaches the agent before the commit is done.
+    async fn read_ahead(
+        &self,
+        gate: Gate,
+        event: AuditEvent,
+        after: AfterRecord,
+    ) -> Result<CallToolResult, CallError> {
+        let started = Instant::now();
+        let Some(ahead) = ReadAhead::of(&gate, &after) else {
+            return Err(CallError::Internal(
+                "a call was read ahead that is not an allowed read".into(),
+            ));
+        };
+        let (recorded, result) = tokio::join!(
+            self.record_decision(&event, gate)
+                .instrument(tracing::debug_span!("audit")),
+            self.forward(Ticket::ReadAhead(ahead))
+                .instrument(tracing::debug_span!(
+                    "upstream",
+                    warden.server = %after.call.tool.server
+                )),
+        );
+        // Without the receipt the result is dropped here: the agent gets warden's refusal.
+        let recorded = recorded?;
+        let (config, verdict) = self.settle(after, recorded).await?;
+        let Verdict::Authorized { authorized, spec } = verdict else {
+            return Err(CallError::Internal(
+                "a recorded allowing decision did not authorise its read".into(),
+            ));
+        };
+        self.audit_answer(&config, &spec, authorized, result, started)
+            .await
+    }
+
     /// Steps 9–10: forwards an authorised call and audits what came back.
     async fn forward_and_audit(
         &self,
@@ -742,13 +926,25 @@ impl Gateway {
         // 9. Forward, within the concurrency and time limits.
         let started = Instant::now();
         let result = self
-            .forward(&authorized)
+            .forward(Ticket::Recorded(&authorized))
             .instrument(tracing::debug_span!(
                 "upstream",
                 warden.server = %authorized.call().tool.server
             ))
             .await;
+        self.audit_answer(config, spec, authorized, result, started)
+            .await
+    }
 
+    /// Step 10 for what the upstream answered a call forwarded at `started`.
+    async fn audit_answer(
+        &self,
+        config: &Config,
+        spec: &warden_policy::ToolSpec,
+        authorized: Authorized,
+        result: Result<CallToolResult, UpstreamError>,
+        started: Instant,
+    ) -> Result<CallToolResult, CallError> {
         // 10. Screen what came back (a result or an upstream's error: untrusted text either way),
         //     taint the agent and record a finding if it reads as an injection; audit the outcome.
         let answer = self
@@ -1005,8 +1201,8 @@ impl Gateway {
         Ok(())
     }
 
-    async fn forward(&self, authorized: &Authorized) -> Result<CallToolResult, UpstreamError> {
-        let server = &authorized.call().tool.server;
+    async fn forward(&self, ticket: Ticket<'_>) -> Result<CallToolResult, UpstreamError> {
+        let server = &ticket.call().tool.server;
         let Some(upstream) = self.upstreams.get(server) else {
             return Err(UpstreamError::Unavailable {
                 server: server.clone(),
@@ -1028,7 +1224,7 @@ impl Gateway {
             }
         };
         let started = Instant::now();
-        let answered = upstream.call(authorized).await;
+        let answered = upstream.call(ticket).await;
         self.metrics.upstream(
             server,
             started.elapsed().as_secs_f64(),

@@ -9,7 +9,7 @@ mod token;
 pub use token::{TokenError, TokenSource, WithToken};
 
 use crate::clock::{Clock, SystemClock};
-use crate::pipeline::Authorized;
+use crate::pipeline::Ticket;
 use rmcp::model::ProtocolVersion;
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
 use rmcp::service::{
@@ -30,8 +30,9 @@ pub type UpstreamFuture<'a, T> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, UpstreamError>> + Send + 'a>>;
 
 /// An MCP server behind warden. The pipeline reaches one only through [`Upstream::call`], which
-/// takes an [`Authorized`]: a value only the pipeline makes, from a recorded allowing decision
-/// or a proven, taken approval. [`McpUpstream`] speaks MCP over stdio or Streamable HTTP; tests
+/// takes a [`Ticket`]: a value only the pipeline makes, from a recorded allowing decision, a
+/// proven, taken approval, or an allowed read whose decision is committing (whose result the
+/// pipeline holds until the commit is done). [`McpUpstream`] speaks MCP over stdio or Streamable HTTP; tests
 /// put scripted upstreams behind the same pipeline.
 pub trait Upstream: Send + Sync {
     /// The server's name in the config (`[servers.<name>]`).
@@ -39,7 +40,7 @@ pub trait Upstream: Send + Sync {
     /// The server's current tool definitions.
     fn list_tools(&self) -> UpstreamFuture<'_, Vec<Tool>>;
     /// Forwards an authorised call.
-    fn call<'a>(&'a self, authorized: &'a Authorized) -> UpstreamFuture<'a, CallToolResult>;
+    fn call<'a>(&'a self, ticket: Ticket<'a>) -> UpstreamFuture<'a, CallToolResult>;
 }
 
 /// Why an upstream gave no result. What warden says about it ([`UpstreamError::summary`]) is
@@ -353,9 +354,9 @@ impl McpUpstream {
         }
     }
 
-    async fn forward(&self, authorized: &Authorized) -> Result<CallToolResult, UpstreamError> {
+    async fn forward(&self, ticket: Ticket<'_>) -> Result<CallToolResult, UpstreamError> {
         let client = self.client().await?;
-        let call = authorized.call();
+        let call = ticket.call();
         let params =
             CallToolRequestParams::new(call.tool.tool.clone()).with_arguments(call.args.clone());
         match tokio::time::timeout(self.timeout, client.peer().call_tool(params)).await {
@@ -386,7 +387,7 @@ impl Upstream for McpUpstream {
         Box::pin(self.tools())
     }
 
-    fn call<'a>(&'a self, authorized: &'a Authorized) -> UpstreamFuture<'a, CallToolResult> {
-        Box::pin(self.forward(authorized))
+    fn call<'a>(&'a self, ticket: Ticket<'a>) -> UpstreamFuture<'a, CallToolResult> {
+        Box::pin(self.forward(ticket))
     }
 }

@@ -23,20 +23,23 @@ use std::time::Duration;
 use warden_core::{
     ApprovalStatus, ArgsDigest, EventKind, Principal, SessionId, ToolCall, ToolName, Verdict,
 };
+use warden_gateway::audit::{Appending, AuditError, AuditLog};
 use warden_gateway::upstream::UpstreamFuture;
-use warden_gateway::{Authorized, Clock, Gateway, GatewayParts, ManualClock, Upstream};
+use warden_gateway::{Clock, Gateway, GatewayParts, ManualClock, Ticket, Upstream};
 use warden_store::ledger::read_events;
-use warden_store::{EventFilter, Ledger, LedgerSettings, SqliteStore, Store};
+use warden_store::{EventFilter, Ledger, LedgerError, LedgerSettings, SqliteStore, Store};
 
 /// 2026-12-01T00:00:00Z: inside every grant's validity in the example.
 const START_MS: i64 = 1_796_083_200_000;
 
-/// What reached a scripted upstream: the call and the decision it ran on.
+/// What reached a scripted upstream: the call and the decision it ran on — its ledger index
+/// where the decision was durable when the call was forwarded, `None` for a read forwarded
+/// while its decision committed.
 #[derive(Debug, Clone)]
 struct Forwarded {
     tool: String,
     args: Value,
-    decision_index: u64,
+    decision_index: Option<u64>,
 }
 
 /// An upstream that offers the tools the config declares for it and answers every call with a
@@ -45,6 +48,52 @@ struct Scripted {
     name: String,
     tools: Vec<Tool>,
     log: Arc<Mutex<Vec<Forwarded>>>,
+}
+
+/// The ledger under a disk that is slow or failing for decisions: while `held`, a decision's
+/// append waits until it is released (what a slow fsync looks like to a call); while `failing`,
+/// it fails. Other events pass straight through.
+struct Stalled {
+    ledger: Arc<Ledger>,
+    held: tokio::sync::watch::Sender<bool>,
+    failing: std::sync::atomic::AtomicBool,
+    /// Told each time a decision's append starts to wait.
+    waiting: tokio::sync::Notify,
+}
+
+impl Stalled {
+    fn hold(&self) {
+        self.held.send_replace(true);
+    }
+    fn release(&self) {
+        self.held.send_replace(false);
+    }
+    fn fail(&self) {
+        self.failing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl AuditLog for Stalled {
+    fn append(&self, event: &warden_core::AuditEvent) -> Result<u64, AuditError> {
+        self.ledger.append(event).map_err(AuditError)
+    }
+
+    fn append_async<'a>(&'a self, event: &'a warden_core::AuditEvent) -> Appending<'a> {
+        Box::pin(async move {
+            if event.kind == Some(EventKind::Decision) {
+                let mut held = self.held.subscribe();
+                if *held.borrow() {
+                    self.waiting.notify_one();
+                }
+                held.wait_for(|held| !held).await.unwrap();
+                if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+                    return Err(AuditError(LedgerError::Write("the disk is full".into())));
+                }
+            }
+            self.ledger.append_async(event).await.map_err(AuditError)
+        })
+    }
 }
 
 impl Upstream for Scripted {
@@ -57,12 +106,12 @@ impl Upstream for Scripted {
         Box::pin(async move { Ok(tools) })
     }
 
-    fn call<'a>(&'a self, authorized: &'a Authorized) -> UpstreamFuture<'a, CallToolResult> {
-        let call = authorized.call();
+    fn call<'a>(&'a self, ticket: Ticket<'a>) -> UpstreamFuture<'a, CallToolResult> {
+        let call = ticket.call();
         self.log.lock().unwrap().push(Forwarded {
             tool: call.tool.to_string(),
             args: call.args_value(),
-            decision_index: authorized.decision_index(),
+            decision_index: ticket.decision_index(),
         });
         Box::pin(async move { Ok(CallToolResult::success(vec![ContentBlock::text("done")])) })
     }
@@ -74,6 +123,7 @@ struct Harness {
     clock: Arc<ManualClock>,
     store: Arc<dyn Store>,
     audit: Arc<Ledger>,
+    stalled: Arc<Stalled>,
     forwarded: Arc<Mutex<Vec<Forwarded>>>,
     config: Arc<warden_policy::Config>,
 }
@@ -118,6 +168,12 @@ async fn harness() -> Harness {
         )
         .unwrap(),
     );
+    let stalled = Arc::new(Stalled {
+        ledger: audit.clone(),
+        held: tokio::sync::watch::channel(false).0,
+        failing: false.into(),
+        waiting: tokio::sync::Notify::new(),
+    });
     let forwarded = Arc::new(Mutex::new(Vec::new()));
     let upstreams: Vec<Arc<dyn Upstream>> = config
         .servers
@@ -151,7 +207,7 @@ async fn harness() -> Harness {
     let gateway = Gateway::assemble(GatewayParts {
         config: config.clone(),
         store: store.clone(),
-        audit: audit.clone(),
+        audit: stalled.clone(),
         clock: clock.clone(),
         upstreams: Some(upstreams),
     });
@@ -162,29 +218,68 @@ async fn harness() -> Harness {
         clock,
         store,
         audit,
+        stalled,
         forwarded,
         config,
     }
 }
 
+fn tool_call(agent: &str, session: &str, tool: &str, args: Value) -> ToolCall {
+    ToolCall {
+        principal: Principal(agent.into()),
+        session: SessionId(session.into()),
+        tool: ToolName::parse(tool).unwrap(),
+        args: args.as_object().cloned().unwrap_or_default(),
+        rationale: None,
+    }
+}
+
+/// What the agent reads of a call's answer: its text, or warden's error.
+fn answer_text(answer: Result<CallToolResult, warden_gateway::CallError>) -> String {
+    match answer {
+        Ok(r) => r
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
 impl Harness {
     async fn call(&self, agent: &str, session: &str, tool: &str, args: Value) -> String {
-        let call = ToolCall {
-            principal: Principal(agent.into()),
-            session: SessionId(session.into()),
-            tool: ToolName::parse(tool).unwrap(),
-            args: args.as_object().cloned().unwrap_or_default(),
-            rationale: None,
-        };
-        match self.gateway.pipeline(call).await {
-            Ok(r) => r
-                .content
-                .iter()
-                .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Err(e) => format!("error: {e}"),
-        }
+        answer_text(
+            self.gateway
+                .pipeline(tool_call(agent, session, tool, args))
+                .await,
+        )
+    }
+
+    /// Starts a call on its own task, as a concurrent agent request.
+    fn start(
+        &self,
+        agent: &str,
+        tool: &str,
+        args: Value,
+    ) -> tokio::task::JoinHandle<Result<CallToolResult, warden_gateway::CallError>> {
+        let (gateway, call) = (self.gateway.clone(), tool_call(agent, "s1", tool, args));
+        tokio::spawn(async move { gateway.pipeline(call).await })
+    }
+
+    /// The recorded events of `kind` about `tool`.
+    fn recorded(&self, kind: &str, tool: &str) -> Vec<warden_store::ledger::LedgerEntry> {
+        read_events(
+            self.store.as_ref(),
+            &EventFilter {
+                kind: Some(kind.into()),
+                ..EventFilter::default()
+            },
+        )
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.tool.as_deref() == Some(tool))
+        .collect()
     }
 
     fn answer(&self, id: &str, who: &str, verdict: Verdict) -> Result<(), String> {
@@ -263,6 +358,137 @@ async fn a_forged_approval_runs_nothing() {
         "{text}"
     );
     assert_eq!(h.forwarded("idp.disable_account"), 0);
+}
+
+/// Lets every other task run until it waits on something this task has not released.
+async fn let_others_run() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// The refined durability rule, read half: a read the policy allows may reach the upstream
+/// while its decision commits, but its answer reaches the agent only once the decision is
+/// durable.
+#[tokio::test]
+async fn a_read_runs_while_its_decision_commits_and_is_answered_only_after() {
+    let h = harness().await;
+    h.stalled.hold();
+    let call = h.start(
+        "triage",
+        "siem.search_alerts",
+        json!({"query": "host:ws-0042"}),
+    );
+    h.stalled.waiting.notified().await;
+    let_others_run().await;
+    assert_eq!(
+        h.forwarded("siem.search_alerts"),
+        1,
+        "the read waited for its decision's commit"
+    );
+    assert!(
+        !call.is_finished(),
+        "the read's answer reached the agent before its decision was durable"
+    );
+    assert!(h.recorded("decision", "siem.search_alerts").is_empty());
+
+    h.stalled.release();
+    let text = answer_text(call.await.unwrap());
+    assert!(text.contains("done"), "{text}");
+    let decisions = h.recorded("decision", "siem.search_alerts");
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].event.decision.as_deref(), Some("allow"));
+    h.gateway.flush_audit().await;
+    let outcomes = h.recorded("outcome", "siem.search_alerts");
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(
+        outcomes[0].event.detail.as_ref().unwrap()["decision_index"],
+        json!(decisions[0].index),
+        "the outcome names the decision it ran on"
+    );
+}
+
+/// A read whose decision cannot be made durable is refused, and what the upstream answered is
+/// discarded: the agent learns nothing the ledger does not record.
+#[tokio::test]
+async fn a_read_whose_decision_fails_to_commit_is_refused_and_its_answer_discarded() {
+    let h = harness().await;
+    h.stalled.fail();
+    let text = h
+        .call("triage", "s1", "siem.search_alerts", json!({}))
+        .await;
+    assert!(
+        text.starts_with("error: warden could not process this call safely"),
+        "{text}"
+    );
+    assert!(!text.contains("done"), "{text}");
+    // The rule lets the read reach the upstream meanwhile; it changed nothing there.
+    assert_eq!(h.forwarded("siem.search_alerts"), 1);
+    h.gateway.flush_audit().await;
+    assert!(h.recorded("decision", "siem.search_alerts").is_empty());
+    assert!(h.recorded("outcome", "siem.search_alerts").is_empty());
+}
+
+/// warden stops (a crash, a kill) between forwarding a read and its decision's commit: the
+/// upstream saw the read, the agent got nothing.
+#[tokio::test]
+async fn a_stop_between_a_reads_forward_and_its_commit_answers_nothing() {
+    let h = harness().await;
+    h.stalled.hold();
+    let call = h.start("triage", "siem.search_alerts", json!({}));
+    h.stalled.waiting.notified().await;
+    let_others_run().await;
+    call.abort();
+    let stopped = call.await;
+    assert!(stopped.unwrap_err().is_cancelled(), "the call was answered");
+    assert_eq!(h.forwarded("siem.search_alerts"), 1);
+    assert!(h.recorded("outcome", "siem.search_alerts").is_empty());
+}
+
+/// The refined durability rule, write half: a write waits for its decision's commit before it
+/// is forwarded, and is never forwarded when the commit fails.
+#[tokio::test]
+async fn a_write_is_forwarded_only_after_its_decision_commits() {
+    let h = harness().await;
+    let comment = json!({"incident": "INC-1042", "comment": "contained"});
+    h.stalled.hold();
+    let call = h.start("responder", "tickets.add_comment", comment.clone());
+    h.stalled.waiting.notified().await;
+    let_others_run().await;
+    assert_eq!(
+        h.forwarded("tickets.add_comment"),
+        0,
+        "a write reached its upstream before its decision was durable"
+    );
+    h.stalled.release();
+    let text = answer_text(call.await.unwrap());
+    assert!(text.contains("done"), "{text}");
+    let forwarded = h.forwarded.lock().unwrap().clone();
+    let decisions = h.recorded("decision", "tickets.add_comment");
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(
+        forwarded
+            .iter()
+            .filter(|f| f.tool == "tickets.add_comment")
+            .map(|f| f.decision_index)
+            .collect::<Vec<_>>(),
+        [Some(decisions[0].index)],
+        "the write ran on its durable decision"
+    );
+
+    h.stalled.fail();
+    let text = h
+        .call("responder", "s1", "tickets.add_comment", comment)
+        .await;
+    assert!(
+        text.starts_with("error: warden could not process"),
+        "{text}"
+    );
+    assert_eq!(
+        h.forwarded("tickets.add_comment"),
+        1,
+        "the failed write ran"
+    );
 }
 
 /// What an agent reads about a tool is what the pin covers: the upstream's title, output
@@ -579,9 +805,40 @@ impl Harness {
             })
             .collect();
         let mut used = BTreeSet::new();
-        for f in self.forwarded.lock().unwrap().iter() {
+        let forwarded = self.forwarded.lock().unwrap().clone();
+        // A call forwarded on a durable decision names it; a read forwarded while its decision
+        // committed gets its own recorded allow of that read, one decision per call.
+        let named: BTreeSet<u64> = forwarded.iter().filter_map(|f| f.decision_index).collect();
+        let mut read_ahead = BTreeSet::new();
+        for f in &forwarded {
+            let index = match f.decision_index {
+                Some(index) => index,
+                None => {
+                    let tool = warden_core::ToolName::parse(&f.tool).unwrap();
+                    assert_eq!(
+                        self.config.tools[&tool].labels.effect,
+                        warden_core::Effect::Read,
+                        "{f:?} was forwarded before its decision was recorded"
+                    );
+                    let digest = ArgsDigest::of(&f.args).0;
+                    let index = events
+                        .iter()
+                        .find(|e| {
+                            e.event.kind == Some(EventKind::Decision)
+                                && e.event.decision.as_deref() == Some("allow")
+                                && e.event.tool.as_deref() == Some(f.tool.as_str())
+                                && e.event.args_digest.as_deref() == Some(digest.as_str())
+                                && !named.contains(&e.index)
+                                && !read_ahead.contains(&e.index)
+                        })
+                        .unwrap_or_else(|| panic!("{f:?} was read with no recorded allow"))
+                        .index;
+                    read_ahead.insert(index);
+                    index
+                }
+            };
             let d = by_index
-                .get(&f.decision_index)
+                .get(&index)
                 .unwrap_or_else(|| panic!("{f:?} ran on no recorded event"));
             assert_eq!(d.kind, Some(EventKind::Decision), "{f:?}");
             assert_eq!(d.tool.as_deref(), Some(f.tool.as_str()));
