@@ -2,7 +2,9 @@
 //!
 //! The gateway knows only `AuditLog`; what sits behind it (the store's Merkle ledger,
 //! `warden_store::Ledger`) can change without touching the pipeline. `append` returns once the
-//! event is durable, and its error stops the call: nothing is forwarded without a record.
+//! event is durable, and its error stops the call: no write is forwarded and no result reaches
+//! the agent without a record (an allowed read may be forwarded while its decision commits; the
+//! pipeline holds its result until then).
 //!
 //! The ledger batches concurrent appends into one transaction and one fsync (group commit). The
 //! pipeline uses `append_async`, which waits for that commit without holding a thread;

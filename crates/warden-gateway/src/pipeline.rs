@@ -15,7 +15,7 @@ use crate::upstream::{McpUpstream, Upstream, UpstreamError};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 use tokio::sync::Semaphore;
@@ -117,11 +117,13 @@ pub struct ReadAhead<'a> {
 }
 
 impl<'a> ReadAhead<'a> {
-    fn of(gate: &Gate, after: &'a AfterRecord) -> Option<Self> {
-        let reads = after.spec.labels.effect == Effect::Read;
+    /// `call`, when the gate allowed it and its tool is configured as a read. `call` must be
+    /// the call `gate` decided (the caller passes `after`'s, or a copy of it).
+    fn of(gate: &Gate, spec: &warden_policy::ToolSpec, call: &'a ToolCall) -> Option<Self> {
+        let reads = spec.labels.effect == Effect::Read && spec.name == call.tool;
         match gate {
             Gate::Allow(decision) if decision.outcome() == Outcome::Allow && reads => {
-                Some(Self { call: &after.call })
+                Some(Self { call })
             }
             Gate::Allow(_) | Gate::Deny(_) | Gate::Hold(_) | Gate::Approved(..) => None,
         }
@@ -160,7 +162,8 @@ impl Ticket<'_> {
 }
 
 /// Proof that a call passed policy, or was approved by the humans it needed, and was recorded:
-/// the only ticket to an upstream. Its fields are private and it is made only from the audit
+/// the ticket to an upstream for every call but a read forwarded ahead ([`ReadAhead`]), and the
+/// only one under which an answer is released. Its fields are private and it is made only from the audit
 /// log's receipt for the gate's answer ([`Recorded<Gate>`]), by `Authorized::permit` and
 /// `Authorized::approved` below.
 #[derive(Debug)]
@@ -278,6 +281,9 @@ pub struct Gateway {
     /// Claude Code calls warden allowed, by (agent, `tool_use_id`): the decision's ledger index,
     /// for the outcome its `PostToolUse` records. Bounded (`hooks::MAX_PENDING_OUTCOMES`).
     pub(crate) hook_decisions: Mutex<HashMap<(String, String), (u64, ToolName)>>,
+    /// Set when a decision's append failed, cleared when one commits: while set, no read is
+    /// forwarded ahead of its decision's commit (a failing ledger forwards nothing).
+    decisions_failing: AtomicBool,
     /// Each tlog-witness client's name and its count of refused answers, for the metrics; set
     /// once, by the binary, from the ledger's sinks.
     pub(crate) witness_refusals: std::sync::OnceLock<Vec<(String, Arc<AtomicU64>)>>,
@@ -340,6 +346,7 @@ impl Gateway {
             trace_parent: std::sync::OnceLock::new(),
             hook_decisions: Mutex::new(HashMap::new()),
             witness_refusals: std::sync::OnceLock::new(),
+            decisions_failing: AtomicBool::new(false),
             inventory: crate::inventory::LiveInventory::new(clock.now_ms()),
             clock,
             store,
@@ -435,8 +442,10 @@ impl Gateway {
         self.detached.reopen();
     }
 
-    /// One tool call, start to end. The stage order is the security argument: stages 0–7 are
-    /// [`Gateway::admit`], shared with Claude Code's hooks; 8–10 act on its verdict.
+    /// One tool call, start to end. The stage order is the security argument: stages 0–5 are
+    /// `decide`, then step 6 records the decision and `settle` runs stage 7 on the receipt
+    /// (together they are [`Gateway::admit`], which Claude Code's hooks use); 8–10 act on the
+    /// verdict. An allowed read overlaps 6–7 with its upstream call ([`Gateway::read_ahead`]).
     ///
     /// A trace's span (`tools/call`, debug level) with a child span per stage; the decision,
     /// its rule and its ledger index are recorded on it once the decision is durable.
@@ -459,7 +468,9 @@ impl Gateway {
                 let Gated { gate, event, after } = *gated;
                 // 6. Audit: the decision is durable before anything happens — and before any
                 //    result reaches the agent. A read may be forwarded while it commits.
-                if ReadAhead::of(&gate, &after).is_some() {
+                //    Not while decisions fail to commit: then nothing is forwarded at all.
+                let failing = self.decisions_failing.load(Ordering::Relaxed);
+                if !failing && ReadAhead::of(&gate, &after.spec, &after.call).is_some() {
                     return self.read_ahead(gate, event, after).await;
                 }
                 let recorded = self
@@ -868,45 +879,63 @@ impl Gateway {
         })
     }
 
-    /// Makes the decision `event` records durable: the receipt the upstream needs.
+    /// Makes the decision `event` records durable: the receipt the upstream needs. A failure
+    /// turns reading ahead off until a decision commits again.
     async fn record_decision(
         &self,
         event: &AuditEvent,
         gate: Gate,
     ) -> Result<Recorded<Gate>, CallError> {
-        crate::audit::record(self.audit.as_ref(), event, gate)
-            .await
-            .map_err(|e| CallError::Internal(e.to_string()))
+        let recorded = crate::audit::record(self.audit.as_ref(), event, gate).await;
+        self.decisions_failing
+            .store(recorded.is_err(), Ordering::Relaxed);
+        recorded.map_err(|e| CallError::Internal(e.to_string()))
     }
 
-    /// Steps 6 and 9 at once for a read the gate allowed: its decision commits while the
-    /// upstream answers, and the answer is released only with the decision's receipt. A failed
-    /// commit refuses the call and discards what came back, unread; so does a crash, since
-    /// nothing reaches the agent before the commit is done.
+    /// Steps 6–9 at once for a read the gate allowed: its decision commits (then stage 7, the
+    /// monitor, runs on it) while the upstream answers, and the answer is released only with
+    /// the decision's receipt. The decision is queued first; a commit that fails, at once or
+    /// later, drops the upstream call and what it answered, unread, and refuses the call. The
+    /// read keeps its in-flight permit until the receipt, so a stalled ledger cannot pile up
+    /// answers or load on the upstream beyond `max_concurrent_calls`.
     async fn read_ahead(
         &self,
         gate: Gate,
         event: AuditEvent,
         after: AfterRecord,
     ) -> Result<CallToolResult, CallError> {
-        let started = Instant::now();
-        let Some(ahead) = ReadAhead::of(&gate, &after) else {
+        let call = after.call.clone();
+        let Some(ahead) = ReadAhead::of(&gate, &after.spec, &call) else {
             return Err(CallError::Internal(
                 "a call was read ahead that is not an allowed read".into(),
             ));
         };
-        let (recorded, result) = tokio::join!(
-            self.record_decision(&event, gate)
-                .instrument(tracing::debug_span!("audit")),
-            self.forward(Ticket::ReadAhead(ahead))
-                .instrument(tracing::debug_span!(
-                    "upstream",
-                    warden.server = %after.call.tool.server
-                )),
-        );
-        // Without the receipt the result is dropped here: the agent gets warden's refusal.
-        let recorded = recorded?;
-        let (config, verdict) = self.settle(after, recorded).await?;
+        let settled = async {
+            let recorded = self
+                .record_decision(&event, gate)
+                .instrument(tracing::debug_span!("audit"))
+                .await?;
+            self.settle(after, recorded).await
+        };
+        let forwarded = async {
+            let started = Instant::now();
+            let server = &ahead.call().tool.server;
+            let answered = match self.in_flight_permit(server).await {
+                Ok(permit) => (
+                    Some(permit),
+                    self.forward_with_permit(Ticket::ReadAhead(ahead))
+                        .instrument(tracing::debug_span!("upstream", warden.server = %server))
+                        .await,
+                ),
+                Err(refused) => (None, Err(refused)),
+            };
+            Ok::<_, CallError>((answered, started))
+        };
+        // Without the receipt the upstream's answer is dropped here, unread, and the agent gets
+        // warden's refusal.
+        let ((config, verdict), ((permit, result), started)) =
+            tokio::try_join!(biased; settled, forwarded)?;
+        drop(permit);
         let Verdict::Authorized { authorized, spec } = verdict else {
             return Err(CallError::Internal(
                 "a recorded allowing decision did not authorise its read".into(),
@@ -1202,26 +1231,41 @@ impl Gateway {
     }
 
     async fn forward(&self, ticket: Ticket<'_>) -> Result<CallToolResult, UpstreamError> {
+        let _permit = self.in_flight_permit(&ticket.call().tool.server).await?;
+        self.forward_with_permit(ticket).await
+    }
+
+    /// One of the `max_concurrent_calls` upstream calls in flight, waited for up to
+    /// `upstream_timeout`.
+    async fn in_flight_permit(
+        &self,
+        server: &str,
+    ) -> Result<tokio::sync::SemaphorePermit<'_>, UpstreamError> {
+        match tokio::time::timeout(
+            self.config().gateway.upstream_timeout,
+            self.in_flight.acquire(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(UpstreamError::Unavailable {
+                server: server.to_string(),
+                message: "too many calls in flight".into(),
+            }),
+        }
+    }
+
+    /// [`Gateway::forward`] for a caller that holds an in-flight permit.
+    async fn forward_with_permit(
+        &self,
+        ticket: Ticket<'_>,
+    ) -> Result<CallToolResult, UpstreamError> {
         let server = &ticket.call().tool.server;
         let Some(upstream) = self.upstreams.get(server) else {
             return Err(UpstreamError::Unavailable {
                 server: server.clone(),
                 message: "not configured".into(),
             });
-        };
-        let _permit = match tokio::time::timeout(
-            self.config().gateway.upstream_timeout,
-            self.in_flight.acquire(),
-        )
-        .await
-        {
-            Ok(Ok(permit)) => permit,
-            _ => {
-                return Err(UpstreamError::Unavailable {
-                    server: server.clone(),
-                    message: "too many calls in flight".into(),
-                });
-            }
         };
         let started = Instant::now();
         let answered = upstream.call(ticket).await;
