@@ -139,6 +139,14 @@ fn to_wire(e: CallError) -> ErrorData {
                 None,
             )
         }
+        CallError::Unrecorded(detail) => {
+            tracing::error!(%detail, "read refused: its decision was not recorded");
+            ErrorData::new(
+                ErrorCode::INTERNAL_ERROR,
+                CallError::Unrecorded(String::new()).to_string(),
+                None,
+            )
+        }
     }
 }
 

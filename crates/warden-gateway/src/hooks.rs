@@ -150,7 +150,7 @@ impl Gateway {
             Err(CallError::UnknownTool(name)) => deny(format!(
                 "denied by warden: `{name}` is not a tool this gateway offers. This call was not executed."
             )),
-            Err(CallError::Internal(detail)) => {
+            Err(CallError::Internal(detail) | CallError::Unrecorded(detail)) => {
                 tracing::error!(%detail, "hook refused: internal failure");
                 deny(CallError::Internal(String::new()).to_string())
             }

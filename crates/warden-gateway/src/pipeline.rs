@@ -15,9 +15,9 @@ use crate::upstream::{McpUpstream, Upstream, UpstreamError};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
@@ -77,6 +77,37 @@ pub enum Verdict {
         authorized: Authorized,
         spec: warden_policy::ToolSpec,
     },
+}
+
+/// Whether the audit log is failing, as the appends the gateway awaited saw it. Each append
+/// takes an attempt number before it is queued; a failure marks the log failing until an append
+/// that was queued after it succeeds, so that a success of an earlier batch, whose task happens
+/// to wake later, does not clear it.
+#[derive(Debug, Default)]
+struct LedgerHealth {
+    attempts: AtomicU64,
+    last_failed: AtomicU64,
+    last_succeeded: AtomicU64,
+}
+
+impl LedgerHealth {
+    /// The number of an append about to be queued (from 1).
+    fn attempt(&self) -> u64 {
+        self.attempts.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    fn settled(&self, attempt: u64, ok: bool) {
+        let mark = if ok {
+            &self.last_succeeded
+        } else {
+            &self.last_failed
+        };
+        mark.fetch_max(attempt, Ordering::SeqCst);
+    }
+
+    fn failing(&self) -> bool {
+        self.last_failed.load(Ordering::SeqCst) > self.last_succeeded.load(Ordering::SeqCst)
+    }
 }
 
 /// What stages 0–5 made of a call.
@@ -223,6 +254,13 @@ pub enum CallError {
     /// warden itself failed (store, audit log): the call is refused, never forwarded.
     #[error("warden could not process this call safely, so it was not forwarded")]
     Internal(String),
+    /// An allowed read's decision could not be recorded: the call is refused, and whatever the
+    /// upstream answered (the read may have been forwarded while its decision committed) is
+    /// discarded unread.
+    #[error(
+        "warden could not record this call's decision, so it was refused; anything the upstream answered was discarded"
+    )]
+    Unrecorded(String),
 }
 
 /// The system clock, for callers outside a gateway (the CLI); a gateway reads its own
@@ -281,9 +319,9 @@ pub struct Gateway {
     /// Claude Code calls warden allowed, by (agent, `tool_use_id`): the decision's ledger index,
     /// for the outcome its `PostToolUse` records. Bounded (`hooks::MAX_PENDING_OUTCOMES`).
     pub(crate) hook_decisions: Mutex<HashMap<(String, String), (u64, ToolName)>>,
-    /// Set when a decision's append failed, cleared when one commits: while set, no read is
-    /// forwarded ahead of its decision's commit (a failing ledger forwards nothing).
-    decisions_failing: AtomicBool,
+    /// Whether the ledger is failing: no read is forwarded ahead of its decision's commit while
+    /// it is ([`LedgerHealth`]).
+    ledger_health: LedgerHealth,
     /// Each tlog-witness client's name and its count of refused answers, for the metrics; set
     /// once, by the binary, from the ledger's sinks.
     pub(crate) witness_refusals: std::sync::OnceLock<Vec<(String, Arc<AtomicU64>)>>,
@@ -346,7 +384,7 @@ impl Gateway {
             trace_parent: std::sync::OnceLock::new(),
             hook_decisions: Mutex::new(HashMap::new()),
             witness_refusals: std::sync::OnceLock::new(),
-            decisions_failing: AtomicBool::new(false),
+            ledger_health: LedgerHealth::default(),
             inventory: crate::inventory::LiveInventory::new(clock.now_ms()),
             clock,
             store,
@@ -413,10 +451,10 @@ impl Gateway {
     }
 
     pub(crate) async fn record(&self, event: AuditEvent) -> Result<u64, CallError> {
-        self.audit
-            .append_async(&event)
-            .await
-            .map_err(|e| CallError::Internal(e.to_string()))
+        let attempt = self.ledger_health.attempt();
+        let appended = self.audit.append_async(&event).await;
+        self.ledger_health.settled(attempt, appended.is_ok());
+        appended.map_err(|e| CallError::Internal(e.to_string()))
     }
 
     /// Appends `event` without making the caller wait until it is durable: for what is recorded
@@ -468,8 +506,8 @@ impl Gateway {
                 let Gated { gate, event, after } = *gated;
                 // 6. Audit: the decision is durable before anything happens — and before any
                 //    result reaches the agent. A read may be forwarded while it commits.
-                //    Not while decisions fail to commit: then nothing is forwarded at all.
-                let failing = self.decisions_failing.load(Ordering::Relaxed);
+                //    Not while the ledger is failing: then nothing is forwarded at all.
+                let failing = self.ledger_health.failing();
                 if !failing && ReadAhead::of(&gate, &after.spec, &after.call).is_some() {
                     return self.read_ahead(gate, event, after).await;
                 }
@@ -886,9 +924,9 @@ impl Gateway {
         event: &AuditEvent,
         gate: Gate,
     ) -> Result<Recorded<Gate>, CallError> {
+        let attempt = self.ledger_health.attempt();
         let recorded = crate::audit::record(self.audit.as_ref(), event, gate).await;
-        self.decisions_failing
-            .store(recorded.is_err(), Ordering::Relaxed);
+        self.ledger_health.settled(attempt, recorded.is_ok());
         recorded.map_err(|e| CallError::Internal(e.to_string()))
     }
 
@@ -910,30 +948,38 @@ impl Gateway {
                 "a call was read ahead that is not an allowed read".into(),
             ));
         };
+        // The read's branch learns whether the commit succeeded, for when it must wait for it.
+        let (committed, commit) = tokio::sync::oneshot::channel::<()>();
         let settled = async {
             let recorded = self
                 .record_decision(&event, gate)
                 .instrument(tracing::debug_span!("audit"))
-                .await?;
+                .await
+                .map_err(|e| CallError::Unrecorded(e.to_string()))?;
+            let _ = committed.send(());
             self.settle(after, recorded).await
         };
         let forwarded = async {
-            let started = Instant::now();
             let server = &ahead.call().tool.server;
-            let answered = match self.in_flight_permit(server).await {
-                Ok(permit) => (
-                    Some(permit),
-                    self.forward_with_permit(Ticket::ReadAhead(ahead))
-                        .instrument(tracing::debug_span!("upstream", warden.server = %server))
-                        .await,
-                ),
-                Err(refused) => (None, Err(refused)),
+            let permit = match self.in_flight_permit(server).await {
+                Ok(permit) => permit,
+                Err(refused) => return Ok((None, Err(refused), Duration::ZERO)),
             };
-            Ok::<_, CallError>((answered, started))
+            // The ledger may have started failing while this read waited for its permit: then
+            // it waits for its own commit, and is dropped with it if that fails.
+            if self.ledger_health.failing() && commit.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            let started = Instant::now();
+            let result = self
+                .forward_with_permit(Ticket::ReadAhead(ahead))
+                .instrument(tracing::debug_span!("upstream", warden.server = %server))
+                .await;
+            Ok::<_, CallError>((Some(permit), result, started.elapsed()))
         };
         // Without the receipt the upstream's answer is dropped here, unread, and the agent gets
         // warden's refusal.
-        let ((config, verdict), ((permit, result), started)) =
+        let ((config, verdict), (permit, result, latency)) =
             tokio::try_join!(biased; settled, forwarded)?;
         drop(permit);
         let Verdict::Authorized { authorized, spec } = verdict else {
@@ -941,7 +987,7 @@ impl Gateway {
                 "a recorded allowing decision did not authorise its read".into(),
             ));
         };
-        self.audit_answer(&config, &spec, authorized, result, started)
+        self.audit_answer(&config, &spec, authorized, result, latency)
             .await
     }
 
@@ -961,18 +1007,18 @@ impl Gateway {
                 warden.server = %authorized.call().tool.server
             ))
             .await;
-        self.audit_answer(config, spec, authorized, result, started)
+        self.audit_answer(config, spec, authorized, result, started.elapsed())
             .await
     }
 
-    /// Step 10 for what the upstream answered a call forwarded at `started`.
+    /// Step 10 for what the upstream answered, in `latency`, a call forwarded for `authorized`.
     async fn audit_answer(
         &self,
         config: &Config,
         spec: &warden_policy::ToolSpec,
         authorized: Authorized,
         result: Result<CallToolResult, UpstreamError>,
-        started: Instant,
+        latency: Duration,
     ) -> Result<CallToolResult, CallError> {
         // 10. Screen what came back (a result or an upstream's error: untrusted text either way),
         //     taint the agent and record a finding if it reads as an injection; audit the outcome.
@@ -988,7 +1034,7 @@ impl Gateway {
         outcome.rule = Some(authorized.rule().to_string());
         outcome.result_digest = digest;
         outcome.is_error = Some(is_error);
-        outcome.latency_us = u64::try_from(started.elapsed().as_micros()).ok();
+        outcome.latency_us = u64::try_from(latency.as_micros()).ok();
         outcome.detail = Some(json!({ "decision_index": authorized.decision_index() }));
         // The action already happened: the agent gets its answer without waiting for the
         // outcome's commit; a failure to record it is a loud log, as before.
@@ -1685,4 +1731,32 @@ fn held(d: &Decision, id: &str) -> CallToolResult {
          This call was not executed; do not retry it until it is approved.",
         d.reason()
     ))])
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::LedgerHealth;
+
+    #[test]
+    fn ledger_health_follows_the_order_appends_were_queued_in() {
+        let health = LedgerHealth::default();
+        assert!(!health.failing());
+        let (earlier, failed) = (health.attempt(), health.attempt());
+        health.settled(failed, false);
+        assert!(health.failing());
+        // A success queued before the failure, whose task woke later, clears nothing.
+        health.settled(earlier, true);
+        assert!(health.failing());
+        // One queued after it does.
+        let later = health.attempt();
+        health.settled(later, true);
+        assert!(!health.failing());
+        // And a failure queued before that success, reported late, does not set it again.
+        let (stale, newer) = (health.attempt(), health.attempt());
+        health.settled(newer, true);
+        health.settled(stale, false);
+        assert!(!health.failing());
+    }
 }
