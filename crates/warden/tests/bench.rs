@@ -61,7 +61,7 @@ fn bench_json(args: &[&str]) -> Value {
 }
 
 #[test]
-fn short_bench_reports_both_paths_and_records_every_call() {
+fn short_bench_reports_each_path_and_records_every_call() {
     let report = bench_json(&["--clients", "1,8", "--calls", "120", "--warmup", "10"]);
 
     let levels = report["levels"].as_array().unwrap();

@@ -216,8 +216,9 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         }),
         nginx: NginxInfo {
             skipped: nginx_binary.is_none().then(|| {
-                "nginx was not found on PATH or at /usr/sbin/nginx: path (c), the plain \
-                 reverse-proxy hop, was skipped, and with it the targets stated against it"
+                "path (c) skipped: nginx was not found on PATH or at /usr/sbin/nginx \
+                 (`--nginx PATH` names one), so the plain reverse-proxy hop and the targets \
+                 stated against it were not measured"
                     .to_string()
             }),
             binary: nginx_binary.map(|b| b.display().to_string()),
@@ -633,7 +634,7 @@ impl Report {
         let n = &self.nginx;
         match (&n.skipped, &n.binary) {
             (Some(why), _) => {
-                let _ = writeln!(s, "path (c) skipped: {why}\n");
+                let _ = writeln!(s, "{why}\n");
             }
             (None, Some(binary)) => {
                 let _ = writeln!(
