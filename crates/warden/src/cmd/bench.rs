@@ -8,7 +8,8 @@
 //! nginx, (b) through warden — and the report puts them side by side: latency percentiles,
 //! calls per second, CPU seconds per 1,000 calls of the server processes, their peak memory,
 //! the ratios, and the targets, which are stated against the plain hop and this disk's
-//! fsync latency (measured in the same run, in the folder holding warden's ledger).
+//! fsync latency (measured at each level just before the run through warden, in the folder
+//! holding warden's ledger, so that both see the disk in the same state).
 //!
 //! The only change to the example configuration: the monitor's rate trigger is off, since a
 //! benchmark is by design an agent calling far faster than the 120 calls a minute that trigger
@@ -103,10 +104,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find warden's own binary")?;
     let nginx_binary = nginx::find(args.nginx.as_deref())?;
     let nginx_version = nginx_binary.as_deref().map(nginx::version).transpose()?;
-    // Before any server runs, so nothing else writes to the disk meanwhile.
     let fsync_writes = if args.quick { 200 } else { FSYNC_WRITES };
-    let fsync = fsync::probe(&dir.join("state"), fsync_writes)
-        .context("cannot measure this disk's fsync latency")?;
 
     let lab = Proc::spawn(
         Command::new(&exe)
@@ -169,6 +167,9 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             (Some(route), Some(n)) => Some(measure(&work, route, lab.pid(), &n.pids).await?),
             _ => None,
         };
+        // The disk as warden's ledger is about to find it; no path is running meanwhile.
+        let fsync = fsync::probe(&dir.join("state"), fsync_writes)
+            .context("cannot measure this disk's fsync latency")?;
         let warden_run = measure(&work, &through, lab.pid(), &[warden.pid()]).await?;
         if !args.json {
             let paths = if plain.is_some() {
@@ -179,12 +180,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("{clients:>3} clients: {paths} measured");
         }
         levels.push(Level::new(
-            clients,
-            direct,
-            plain,
-            warden_run,
-            fsync.p50_us,
-            args.rate,
+            clients, direct, plain, warden_run, fsync, args.rate,
         ));
     }
     let soak = if args.soak_secs > 0 {
@@ -225,7 +221,6 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             version: nginx_version,
             processes: nginx_processes,
         },
-        fsync,
         levels,
         warden_peak_rss_kib,
         soak,
@@ -263,8 +258,6 @@ struct Report {
     workload: Value,
     /// Path (c): which nginx ran, or why it was skipped.
     nginx: NginxInfo,
-    /// This disk's durable-write latency, measured before the levels.
-    fsync: Fsync,
     levels: Vec<Level>,
     /// warden's peak resident memory over the whole run (`VmHWM`).
     warden_peak_rss_kib: Option<u64>,
@@ -310,6 +303,8 @@ struct Level {
     /// Through nginx; `None` where path (c) was skipped.
     nginx: Option<PathFigures>,
     warden: PathFigures,
+    /// This disk's durable-write latency, measured just before the run through warden.
+    fsync: Fsync,
     /// warden ÷ direct for each figure.
     ratio: Ratios,
     /// warden − direct for the latency percentiles: what warden adds to each call.
@@ -428,14 +423,14 @@ impl Level {
         direct: PathFigures,
         nginx: Option<PathFigures>,
         warden: PathFigures,
-        fsync_p50_us: Option<f64>,
+        fsync: Fsync,
         rate: Option<f64>,
     ) -> Level {
         let added_us = Added::of(&direct, &warden);
         let nginx_added_us = nginx.as_ref().map(|n| Added::of(&direct, n));
         let mut targets = Vec::new();
         if let (Some(n), Some(hop)) = (&nginx, &nginx_added_us) {
-            let allowed = || Some(hop.p50? + fsync_p50_us? + ADDED_P50_ALLOWANCE_US);
+            let allowed = || Some(hop.p50? + fsync.p50_us? + ADDED_P50_ALLOWANCE_US);
             targets.push(Target::at_most(
                 "added_p50",
                 "warden's added p50 ≤ nginx's added p50 + fsync p50 + 150 µs",
@@ -473,6 +468,7 @@ impl Level {
             direct,
             nginx,
             warden,
+            fsync,
         }
     }
 }
@@ -647,15 +643,6 @@ impl Report {
             }
             (None, None) => {}
         }
-        let f = &self.fsync;
-        let _ = writeln!(
-            s,
-            "fsync: {} writes of {} bytes + fdatasync in the ledger's folder: p50 {} µs, p99 {} µs\n",
-            f.writes,
-            f.bytes_per_write,
-            num(f.p50_us, 0),
-            num(f.p99_us, 0)
-        );
         let _ = writeln!(
             s,
             "| clients | path | p50 µs | p99 µs | p999 µs | calls/s | server CPU s/1k calls | of which the hop | client CPU s/1k | server peak RSS MiB |"
@@ -700,6 +687,18 @@ impl Report {
             }
         }
         let _ = writeln!(s);
+        for l in &self.levels {
+            let f = &l.fsync;
+            let _ = writeln!(
+                s,
+                "fsync at {} clients: {} writes of {} bytes + fdatasync in the ledger's folder, just before the run through warden: p50 {} µs, p99 {} µs",
+                l.clients,
+                f.writes,
+                f.bytes_per_write,
+                num(f.p50_us, 0),
+                num(f.p99_us, 0)
+            );
+        }
         for l in &self.levels {
             let mut line = String::new();
             if let Some(a) = &l.nginx_added_us {
