@@ -223,6 +223,11 @@ fn a_paced_bench_offers_the_rate_asked_for() {
         .unwrap();
     assert_eq!(paced["limit"], 2000.0);
     assert!(paced["met"].is_boolean(), "{paced}");
+    // Paced, every path delivers the offered rate: throughput is not judged.
+    assert!(
+        targets.iter().all(|t| t["name"] != "throughput"),
+        "{targets:?}"
+    );
     let paths: &[&str] = if nginx().is_some() {
         &["direct", "nginx", "warden"]
     } else {
