@@ -2,10 +2,14 @@
 //!
 //! One process tree: this process plays N concurrent MCP clients; a lab SIEM server runs as a
 //! child over Streamable HTTP; a `warden serve` child fronts that same server with the example
-//! SOC configuration (policy, durable ledger, result screen, monitor). Each level of
-//! concurrency is run twice with the same workload — (a) straight to the lab server, (b) through
-//! warden — and the report puts them side by side: latency percentiles, calls per second, CPU
-//! seconds per 1,000 calls of the server processes, their peak memory, and the ratio (b)/(a).
+//! SOC configuration (policy, durable ledger, result screen, monitor); where nginx is installed,
+//! an nginx child fronts it too as a plain keep-alive reverse proxy. Each level of concurrency
+//! runs the same workload on each path in turn — (a) straight to the lab server, (c) through
+//! nginx, (b) through warden — and the report puts them side by side: latency percentiles,
+//! calls per second, CPU seconds per 1,000 calls of the server processes, their peak memory,
+//! the ratios, and the issue's targets, which are stated against the plain hop and this disk's
+//! fsync latency (measured at each level just before the run through warden, in the folder
+//! holding warden's ledger, so that both see the disk in the same state).
 //!
 //! The only change to the example configuration: the monitor's rate trigger is off, since a
 //! benchmark is by design an agent calling far faster than the 120 calls a minute that trigger
@@ -13,7 +17,9 @@
 //! with `warden audit verify` and its decision events are counted, so the report also proves
 //! that every measured call went through the guardrails.
 
+mod fsync;
 mod load;
+mod nginx;
 mod procstat;
 
 use anyhow::{Context, bail};
@@ -24,7 +30,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Duration;
 
+use fsync::Fsync;
 use load::{Path as Route, Workload};
+use nginx::Nginx;
 use procstat::ProcStat;
 
 /// The lab tool every call uses: a benign alert, about 500 bytes of JSON.
@@ -60,7 +68,14 @@ pub struct Args {
     /// Keep the run's configuration, ledger and lab state here (default: a temporary folder)
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// The nginx binary for path (c), the plain reverse-proxy hop (default: `nginx` on `PATH`,
+    /// else `/usr/sbin/nginx`; where there is none, path (c) is skipped and the report says so)
+    #[arg(long, value_name = "PATH")]
+    pub nginx: Option<PathBuf>,
 }
+
+/// Durable writes timed for the fsync figure (fewer with `--quick`).
+const FSYNC_WRITES: usize = 2_000;
 
 pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     if args.quick {
@@ -87,6 +102,9 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let exe = std::env::current_exe().context("cannot find warden's own binary")?;
+    let nginx_binary = nginx::find(args.nginx.as_deref())?;
+    let nginx_version = nginx_binary.as_deref().map(nginx::version).transpose()?;
+    let fsync_writes = if args.quick { 200 } else { FSYNC_WRITES };
 
     let lab = Proc::spawn(
         Command::new(&exe)
@@ -111,6 +129,14 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         "warden: listening on ",
     )
     .context("cannot start warden")?;
+    let most_clients = args.clients.iter().copied().max().unwrap_or(1);
+    let proxy = match &nginx_binary {
+        Some(binary) => Some(
+            Nginx::start(binary, &dir.join("nginx"), &lab.url, most_clients)
+                .context("cannot start nginx for path (c)")?,
+        ),
+        None => None,
+    };
 
     let direct = Route {
         url: lab.url.clone(),
@@ -122,6 +148,11 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         token: Some(AGENT_TOKEN.to_string()),
         tool: format!("{SERVER}.{TOOL}"),
     };
+    let hop = proxy.as_ref().map(|n| Route {
+        url: n.url.clone(),
+        token: None,
+        tool: TOOL.to_string(),
+    });
     let mut levels = Vec::new();
     for &clients in &args.clients {
         let work = Workload {
@@ -130,22 +161,38 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             warmup: args.warmup,
             rate: args.rate,
         };
-        let direct = measure(&work, &direct, &[lab.pid()]).await?;
-        let warden_run = measure(&work, &through, &[lab.pid(), warden.pid()]).await?;
+        // Interleaved per level: direct, the plain hop, warden.
+        let direct = measure(&work, &direct, lab.pid(), &[]).await?;
+        let plain = match (&hop, &proxy) {
+            (Some(route), Some(n)) => Some(measure(&work, route, lab.pid(), &n.pids).await?),
+            _ => None,
+        };
+        // The disk as warden's ledger is about to find it; no path is running meanwhile.
+        let fsync = fsync::probe(&dir.join("state"), fsync_writes)
+            .context("cannot measure this disk's fsync latency")?;
+        let warden_run = measure(&work, &through, lab.pid(), &[warden.pid()]).await?;
         if !args.json {
-            eprintln!("{clients:>3} clients: direct and through warden measured");
+            let paths = if plain.is_some() {
+                "direct, through nginx and through warden"
+            } else {
+                "direct and through warden"
+            };
+            eprintln!("{clients:>3} clients: {paths} measured");
         }
-        levels.push(Level::new(clients, direct, warden_run));
+        levels.push(Level::new(
+            clients, direct, plain, warden_run, fsync, args.rate,
+        ));
     }
     let soak = if args.soak_secs > 0 {
-        let clients = args.clients.iter().copied().max().unwrap_or(1);
         let length = Duration::from_secs(args.soak_secs);
-        Some(load::soak(&through, clients, length, warden.pid()).await?)
+        Some(load::soak(&through, most_clients, length, warden.pid()).await?)
     } else {
         None
     };
     let warden_peak_rss_kib = ProcStat::read(warden.pid()).map(|s| s.peak_rss_kib);
+    let nginx_processes = proxy.as_ref().map(|n| n.pids.len());
     drop(warden);
+    drop(proxy);
     drop(lab);
 
     let ledger = check_ledger(&exe, &config)?;
@@ -163,6 +210,17 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             "transport": "Streamable HTTP on loopback",
             "quick": args.quick,
         }),
+        nginx: NginxInfo {
+            skipped: nginx_binary.is_none().then(|| {
+                "path (c) skipped: nginx was not found on PATH or at /usr/sbin/nginx \
+                 (`--nginx PATH` names one), so the plain reverse-proxy hop and the targets \
+                 stated against it were not measured"
+                    .to_string()
+            }),
+            binary: nginx_binary.map(|b| b.display().to_string()),
+            version: nginx_version,
+            processes: nginx_processes,
+        },
         levels,
         warden_peak_rss_kib,
         soak,
@@ -176,7 +234,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     let failed: u64 = report
         .levels
         .iter()
-        .map(|l| l.direct.errors + l.warden.errors)
+        .map(|l| l.direct.errors + l.nginx.as_ref().map_or(0, |n| n.errors) + l.warden.errors)
         .chain(report.soak.as_ref().map(|s| s.errors))
         .sum();
     if failed > 0 {
@@ -198,11 +256,23 @@ struct Report {
     date: String,
     machine: Machine,
     workload: Value,
+    /// Path (c): which nginx ran, or why it was skipped.
+    nginx: NginxInfo,
     levels: Vec<Level>,
     /// warden's peak resident memory over the whole run (`VmHWM`).
     warden_peak_rss_kib: Option<u64>,
     soak: Option<load::Soak>,
     ledger: LedgerCheck,
+}
+
+#[derive(Debug, Serialize)]
+struct NginxInfo {
+    binary: Option<String>,
+    version: Option<String>,
+    /// The master and its workers.
+    processes: Option<usize>,
+    /// Why path (c) did not run; `None` when it did.
+    skipped: Option<String>,
 }
 
 /// One path at one level of concurrency.
@@ -215,10 +285,11 @@ struct PathFigures {
     p50_us: Option<f64>,
     p99_us: Option<f64>,
     p999_us: Option<f64>,
-    /// CPU seconds per 1,000 calls of the server processes (the lab; the lab and warden).
+    /// CPU seconds per 1,000 calls of the server processes: the lab, plus the hop's.
     server_cpu_secs_per_1000: Option<f64>,
-    /// CPU seconds per 1,000 calls of warden alone (through warden only).
-    warden_cpu_secs_per_1000: Option<f64>,
+    /// CPU seconds per 1,000 calls of the hop's processes alone: warden, or nginx's master and
+    /// workers (`None` on the direct path).
+    hop_cpu_secs_per_1000: Option<f64>,
     /// CPU seconds per 1,000 calls of the clients (this process).
     client_cpu_secs_per_1000: f64,
     /// The most memory the server processes held together during the run.
@@ -229,12 +300,74 @@ struct PathFigures {
 struct Level {
     clients: usize,
     direct: PathFigures,
+    /// Through nginx; `None` where path (c) was skipped.
+    nginx: Option<PathFigures>,
     warden: PathFigures,
-    /// (b)/(a) for each figure.
+    /// This disk's durable-write latency, measured just before the run through warden.
+    fsync: Fsync,
+    /// warden ÷ direct for each figure.
     ratio: Ratios,
-    /// (b) − (a) for the latency percentiles: what warden adds to each call.
+    /// warden − direct for the latency percentiles: what warden adds to each call.
     added_us: Added,
+    /// nginx ÷ direct.
+    nginx_ratio: Option<Ratios>,
+    /// nginx − direct: what a plain hop adds to each call.
+    nginx_added_us: Option<Added>,
+    /// The issue's targets, computed from this level's figures.
+    targets: Vec<Target>,
 }
+
+/// A target the issue states, checked against this run's figures.
+#[derive(Debug, Serialize)]
+struct Target {
+    name: &'static str,
+    /// The rule, in words.
+    rule: &'static str,
+    value: Option<f64>,
+    limit: Option<f64>,
+    /// `None` when a figure it needs is missing.
+    met: Option<bool>,
+}
+
+impl Target {
+    fn at_most(
+        name: &'static str,
+        rule: &'static str,
+        value: Option<f64>,
+        limit: Option<f64>,
+    ) -> Target {
+        let met = match (value, limit) {
+            (Some(v), Some(l)) => Some(v <= l),
+            _ => None,
+        };
+        Target {
+            name,
+            rule,
+            value,
+            limit,
+            met,
+        }
+    }
+
+    fn at_least(name: &'static str, rule: &'static str, value: Option<f64>, limit: f64) -> Target {
+        Target {
+            name,
+            rule,
+            value,
+            limit: Some(limit),
+            met: value.map(|v| v >= limit),
+        }
+    }
+}
+
+/// What the issue allows warden to add at p50 beyond a plain hop and a durable write.
+const ADDED_P50_ALLOWANCE_US: f64 = 150.0;
+/// The most warden may add at p99 at a paced rate below saturation.
+const ADDED_P99_PACED_US: f64 = 2_000.0;
+/// warden's throughput as a share of the plain hop's, at least.
+const THROUGHPUT_SHARE: f64 = 0.8;
+/// warden's CPU per call as a multiple of the plain hop's, at most.
+const CPU_MULTIPLE: f64 = 2.0;
 
 #[derive(Debug, Serialize)]
 struct Ratios {
@@ -252,32 +385,94 @@ struct Added {
     p999: Option<f64>,
 }
 
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) if x > 0.0 => Some(y / x),
+        _ => None,
+    }
+}
+
+impl Ratios {
+    /// `b` ÷ `a` for each figure.
+    fn of(a: &PathFigures, b: &PathFigures) -> Ratios {
+        Ratios {
+            p50: ratio(a.p50_us, b.p50_us),
+            p99: ratio(a.p99_us, b.p99_us),
+            p999: ratio(a.p999_us, b.p999_us),
+            calls_per_sec: ratio(Some(a.calls_per_sec), Some(b.calls_per_sec)),
+            server_cpu_secs_per_1000: ratio(a.server_cpu_secs_per_1000, b.server_cpu_secs_per_1000),
+        }
+    }
+}
+
+impl Added {
+    /// `b` − `a` for each latency percentile.
+    fn of(a: &PathFigures, b: &PathFigures) -> Added {
+        let minus = |x: Option<f64>, y: Option<f64>| Some(y? - x?);
+        Added {
+            p50: minus(a.p50_us, b.p50_us),
+            p99: minus(a.p99_us, b.p99_us),
+            p999: minus(a.p999_us, b.p999_us),
+        }
+    }
+}
+
 impl Level {
-    fn new(clients: usize, direct: PathFigures, warden: PathFigures) -> Level {
-        let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
-            (Some(x), Some(y)) if x > 0.0 => Some(y / x),
-            _ => None,
-        };
-        let added = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+    fn new(
+        clients: usize,
+        direct: PathFigures,
+        nginx: Option<PathFigures>,
+        warden: PathFigures,
+        fsync: Fsync,
+        rate: Option<f64>,
+    ) -> Level {
+        let added_us = Added::of(&direct, &warden);
+        let nginx_added_us = nginx.as_ref().map(|n| Added::of(&direct, n));
+        let mut targets = Vec::new();
+        if let (Some(n), Some(hop)) = (&nginx, &nginx_added_us) {
+            let allowed = || Some(hop.p50? + fsync.p50_us? + ADDED_P50_ALLOWANCE_US);
+            targets.push(Target::at_most(
+                "added_p50",
+                "warden's added p50 ≤ nginx's added p50 + fsync p50 + 150 µs",
+                added_us.p50,
+                allowed(),
+            ));
+            // At a paced rate every path that keeps up delivers the rate offered: throughput
+            // is a target only where each client calls as fast as it is answered.
+            if rate.is_none() {
+                targets.push(Target::at_least(
+                    "throughput",
+                    "warden's calls/s ≥ 0.8 × nginx's",
+                    ratio(Some(n.calls_per_sec), Some(warden.calls_per_sec)),
+                    THROUGHPUT_SHARE,
+                ));
+            }
+            targets.push(Target::at_most(
+                "cpu_per_call",
+                "warden's CPU per call ≤ 2 × nginx's (the hop's own processes)",
+                ratio(n.hop_cpu_secs_per_1000, warden.hop_cpu_secs_per_1000),
+                Some(CPU_MULTIPLE),
+            ));
+        }
+        if rate.is_some() {
+            targets.push(Target::at_most(
+                "added_p99_paced",
+                "warden's added p99 at a paced rate below saturation ≤ 2 ms",
+                added_us.p99,
+                Some(ADDED_P99_PACED_US),
+            ));
+        }
         Level {
             clients,
-            ratio: Ratios {
-                p50: ratio(direct.p50_us, warden.p50_us),
-                p99: ratio(direct.p99_us, warden.p99_us),
-                p999: ratio(direct.p999_us, warden.p999_us),
-                calls_per_sec: ratio(Some(direct.calls_per_sec), Some(warden.calls_per_sec)),
-                server_cpu_secs_per_1000: ratio(
-                    direct.server_cpu_secs_per_1000,
-                    warden.server_cpu_secs_per_1000,
-                ),
-            },
-            added_us: Added {
-                p50: added(direct.p50_us, warden.p50_us),
-                p99: added(direct.p99_us, warden.p99_us),
-                p999: added(direct.p999_us, warden.p999_us),
-            },
+            ratio: Ratios::of(&direct, &warden),
+            added_us,
+            nginx_ratio: nginx.as_ref().map(|n| Ratios::of(&direct, n)),
+            nginx_added_us,
+            targets,
             direct,
+            nginx,
             warden,
+            fsync,
         }
     }
 }
@@ -350,13 +545,20 @@ fn bench_config(dir: &Path, lab_url: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// One run of `work` on `route`, with CPU and memory of the server processes `pids`; the last
-/// of them is warden when the route goes through it.
-async fn measure(work: &Workload, route: &Route, pids: &[u32]) -> anyhow::Result<PathFigures> {
+/// One run of `work` on `route`, with CPU and memory of the server processes: the lab and the
+/// hop's processes (none on the direct path; warden; nginx's master and workers).
+async fn measure(
+    work: &Workload,
+    route: &Route,
+    lab: u32,
+    hop: &[u32],
+) -> anyhow::Result<PathFigures> {
+    let pids: Vec<u32> = std::iter::once(lab).chain(hop.iter().copied()).collect();
     let before: Vec<ProcStat> = pids.iter().filter_map(|&p| ProcStat::read(p)).collect();
-    let run = load::run(work, route, pids).await?;
+    let run = load::run(work, route, &pids).await?;
     let after: Vec<ProcStat> = pids.iter().filter_map(|&p| ProcStat::read(p)).collect();
     let complete = before.len() == pids.len() && after.len() == pids.len();
+    // The first is the lab's; the rest are the hop's.
     let used: Vec<f64> = after
         .iter()
         .zip(&before)
@@ -364,6 +566,7 @@ async fn measure(work: &Workload, route: &Route, pids: &[u32]) -> anyhow::Result
         .collect();
     let calls = run.latencies_ns.len() as f64;
     let per_1000 = |cpu: f64| cpu * 1000.0 / calls.max(1.0);
+    let hop_used: f64 = used.iter().skip(1).sum();
     Ok(PathFigures {
         calls: run.latencies_ns.len(),
         errors: run.errors,
@@ -373,9 +576,7 @@ async fn measure(work: &Workload, route: &Route, pids: &[u32]) -> anyhow::Result
         p99_us: load::percentile_us(&run.latencies_ns, 0.99),
         p999_us: load::percentile_us(&run.latencies_ns, 0.999),
         server_cpu_secs_per_1000: complete.then(|| per_1000(used.iter().sum())),
-        warden_cpu_secs_per_1000: (complete && pids.len() > 1)
-            .then(|| used.last().copied().map(per_1000))
-            .flatten(),
+        hop_cpu_secs_per_1000: (complete && !hop.is_empty()).then(|| per_1000(hop_used)),
         client_cpu_secs_per_1000: per_1000(run.client_cpu_secs),
         server_peak_rss_kib: run.peak_rss_kib,
     })
@@ -430,13 +631,34 @@ impl Report {
             "warden bench — {calls} calls of {SERVER}.{TOOL} per level and path, {pace}; {} build, {} cpus ({}), {}\n",
             m.profile, m.cpus, m.cpu, self.date
         );
+        let n = &self.nginx;
+        match (&n.skipped, &n.binary) {
+            (Some(why), _) => {
+                let _ = writeln!(s, "{why}\n");
+            }
+            (None, Some(binary)) => {
+                let _ = writeln!(
+                    s,
+                    "path (c): {} ({}) as a keep-alive reverse proxy, {} processes (master and workers)\n",
+                    binary,
+                    n.version.as_deref().unwrap_or("version unknown"),
+                    n.processes.map_or_else(|| "n/a".into(), |p| p.to_string()),
+                );
+            }
+            (None, None) => {}
+        }
         let _ = writeln!(
             s,
-            "| clients | path | p50 µs | p99 µs | p999 µs | calls/s | server CPU s/1k calls | of which warden | client CPU s/1k | server peak RSS MiB |"
+            "| clients | path | p50 µs | p99 µs | p999 µs | calls/s | server CPU s/1k calls | of which the hop | client CPU s/1k | server peak RSS MiB |"
         );
         let _ = writeln!(s, "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|");
         for l in &self.levels {
-            for (name, p) in [("(a) direct", &l.direct), ("(b) warden", &l.warden)] {
+            let paths = [
+                Some(("(a) direct", &l.direct)),
+                l.nginx.as_ref().map(|p| ("(c) nginx", p)),
+                Some(("(b) warden", &l.warden)),
+            ];
+            for (name, p) in paths.into_iter().flatten() {
                 let _ = writeln!(
                     s,
                     "| {} | {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -446,34 +668,86 @@ impl Report {
                     num(p.p999_us, 0),
                     num(Some(p.calls_per_sec), 0),
                     num(p.server_cpu_secs_per_1000, 3),
-                    num(p.warden_cpu_secs_per_1000, 3),
+                    num(p.hop_cpu_secs_per_1000, 3),
                     num(Some(p.client_cpu_secs_per_1000), 3),
                     mib(p.server_peak_rss_kib),
                 );
             }
-            let q = &l.ratio;
-            let _ = writeln!(
-                s,
-                "| {} | (b)/(a) | {} | {} | {} | {} | {} | | | |",
-                l.clients,
-                num(q.p50, 2),
-                num(q.p99, 2),
-                num(q.p999, 2),
-                num(q.calls_per_sec, 2),
-                num(q.server_cpu_secs_per_1000, 2),
-            );
+            let ratios = [
+                l.nginx_ratio.as_ref().map(|q| ("(c)/(a)", q)),
+                Some(("(b)/(a)", &l.ratio)),
+            ];
+            for (name, q) in ratios.into_iter().flatten() {
+                let _ = writeln!(
+                    s,
+                    "| {} | {name} | {} | {} | {} | {} | {} | | | |",
+                    l.clients,
+                    num(q.p50, 2),
+                    num(q.p99, 2),
+                    num(q.p999, 2),
+                    num(q.calls_per_sec, 2),
+                    num(q.server_cpu_secs_per_1000, 2),
+                );
+            }
         }
         let _ = writeln!(s);
         for l in &self.levels {
+            let f = &l.fsync;
+            let _ = writeln!(
+                s,
+                "fsync at {} clients: {} writes of {} bytes + fdatasync in the ledger's folder, just before the run through warden: p50 {} µs, p99 {} µs",
+                l.clients,
+                f.writes,
+                f.bytes_per_write,
+                num(f.p50_us, 0),
+                num(f.p99_us, 0)
+            );
+        }
+        for l in &self.levels {
+            let mut line = String::new();
+            if let Some(a) = &l.nginx_added_us {
+                let _ = write!(
+                    line,
+                    "nginx p50 {} µs, p99 {} µs, p999 {} µs; ",
+                    num(a.p50, 0),
+                    num(a.p99, 0),
+                    num(a.p999, 0)
+                );
+            }
             let a = &l.added_us;
             let _ = writeln!(
                 s,
-                "added by warden at {} clients: p50 {} µs, p99 {} µs, p999 {} µs",
+                "added at {} clients: {line}warden p50 {} µs, p99 {} µs, p999 {} µs",
                 l.clients,
                 num(a.p50, 0),
                 num(a.p99, 0),
                 num(a.p999, 0)
             );
+        }
+        let targets: Vec<_> = self
+            .levels
+            .iter()
+            .flat_map(|l| l.targets.iter().map(move |t| (l.clients, t)))
+            .collect();
+        if !targets.is_empty() {
+            let _ = writeln!(s, "\n| clients | target | value | limit | met |");
+            let _ = writeln!(s, "|--:|---|--:|--:|---|");
+            for (clients, t) in targets {
+                // The latency targets are in µs; the others are ratios.
+                let digits = if t.name.starts_with("added") { 0 } else { 2 };
+                let _ = writeln!(
+                    s,
+                    "| {clients} | {} | {} | {} | {} |",
+                    t.rule,
+                    num(t.value, digits),
+                    num(t.limit, digits),
+                    match t.met {
+                        Some(true) => "met",
+                        Some(false) => "not met",
+                        None => "n/a",
+                    }
+                );
+            }
         }
         if let Some(soak) = &self.soak {
             let _ = writeln!(

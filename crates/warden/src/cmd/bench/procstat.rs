@@ -44,6 +44,37 @@ impl ProcStat {
         })
     }
 
+    /// The processes whose parent is `pid` (an nginx master's workers); none where `/proc` is
+    /// absent.
+    pub fn children(pid: u32) -> Vec<u32> {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        let mut found: Vec<u32> = entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&p| ProcStat::parent(p) == Some(pid))
+            .collect();
+        found.sort_unstable();
+        found
+    }
+
+    /// The parent of `pid`: field 4 of `/proc/<pid>/stat`.
+    fn parent(pid: u32) -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+
+    /// The command name of `pid` (`/proc/<pid>/comm`).
+    pub fn name(pid: u32) -> Option<String> {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        Some(comm.trim_end().to_string())
+    }
+
     /// CPU time used by this process so far.
     pub fn own_cpu_secs() -> f64 {
         ProcStat::read(std::process::id()).map_or(0.0, |s| s.cpu_secs)
@@ -71,5 +102,21 @@ mod tests {
         assert!(end.cpu_secs > start.cpu_secs, "{start:?} → {end:?}");
         assert!(end.rss_kib > 0 && end.peak_rss_kib >= end.rss_kib);
         assert!(end.anon_kib > 0 && end.anon_kib + end.file_kib <= end.rss_kib + 4);
+    }
+
+    #[test]
+    fn finds_a_child_by_its_parent() {
+        if !cfg!(target_os = "linux") {
+            return;
+        }
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let found = ProcStat::children(std::process::id());
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(found.contains(&child.id()), "{found:?}");
+        assert!(ProcStat::name(std::process::id()).is_some());
     }
 }
