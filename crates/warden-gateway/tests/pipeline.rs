@@ -147,6 +147,11 @@ fn repo() -> &'static Path {
 /// The example SOC, in process: its config and policy (without the live inventory file, which
 /// the lab writes), a fresh store and ledger, and a scripted upstream per server.
 async fn harness() -> Harness {
+    harness_with_policy("").await
+}
+
+/// [`harness`] with `extra` Cedar rules after the example's.
+async fn harness_with_policy(extra: &str) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let src = repo().join("examples/soc");
     for f in [
@@ -158,6 +163,9 @@ async fn harness() -> Harness {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(src.join(f), to).unwrap();
     }
+    let policy = dir.path().join("policies/soc.cedar");
+    let rules = std::fs::read_to_string(&policy).unwrap() + extra;
+    std::fs::write(&policy, rules).unwrap();
     let text = std::fs::read_to_string(src.join("warden.toml")).unwrap();
     let text = text.replace(
         "[inventory]\nfile = \"state/lab/inventory.json\"\nrefresh_secs = 2\nmax_age_secs = 600\n",
@@ -421,6 +429,45 @@ async fn a_read_runs_while_its_decision_commits_and_is_answered_only_after() {
         json!(decisions[0].index),
         "the outcome names the decision it ran on"
     );
+}
+
+/// A read held for a human, once approved, is forwarded only after its decision (and the
+/// approval it spends) is durable: only an allowed read runs ahead of its commit.
+#[tokio::test]
+async fn an_approved_read_waits_for_its_decision_before_it_is_forwarded() {
+    let h = harness_with_policy(
+        "\n@id(\"log-search-needs-approval\")\n@approval(\"required\")\n\
+         permit (principal, action == Action::\"siem.search_logs\", resource);\n",
+    )
+    .await;
+    let args = json!({"query": "user:alice.chen"});
+    let text = h
+        .call("triage", "s1", "siem.search_logs", args.clone())
+        .await;
+    assert!(text.contains("held for approval"), "{text}");
+    h.answer(&request_id(&text), "dana", Verdict::Approve)
+        .unwrap();
+
+    h.stalled.hold();
+    let call = h.start("triage", "siem.search_logs", args);
+    h.stalled.waiting.notified().await;
+    let_others_run().await;
+    assert_eq!(
+        h.forwarded("siem.search_logs"),
+        0,
+        "an approved read reached its upstream before its decision was durable"
+    );
+    h.stalled.release();
+    let text = answer_text(call.await.unwrap());
+    assert!(text.contains("done"), "{text}");
+    let ran = h.forwarded.lock().unwrap().clone();
+    assert!(
+        ran.iter()
+            .filter(|f| f.tool == "siem.search_logs")
+            .all(|f| f.decision_index.is_some()),
+        "{ran:?}"
+    );
+    assert_eq!(h.forwarded("siem.search_logs"), 1);
 }
 
 /// What an attacker plants in a read's answer.
