@@ -152,6 +152,12 @@ async fn harness() -> Harness {
 
 /// [`harness`] with `extra` Cedar rules after the example's.
 async fn harness_with_policy(extra: &str) -> Harness {
+    harness_with(extra, &[]).await
+}
+
+/// [`harness`] with `extra` Cedar rules after the example's and `edits` (text, replacement)
+/// made to its config.
+async fn harness_with(extra: &str, edits: &[(&str, &str)]) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let src = repo().join("examples/soc");
     for f in [
@@ -167,10 +173,14 @@ async fn harness_with_policy(extra: &str) -> Harness {
     let rules = std::fs::read_to_string(&policy).unwrap() + extra;
     std::fs::write(&policy, rules).unwrap();
     let text = std::fs::read_to_string(src.join("warden.toml")).unwrap();
-    let text = text.replace(
+    let mut text = text.replace(
         "[inventory]\nfile = \"state/lab/inventory.json\"\nrefresh_secs = 2\nmax_age_secs = 600\n",
         "",
     );
+    for (from, to) in edits {
+        assert!(text.contains(from), "the example config has no `{from}`");
+        text = text.replace(from, to);
+    }
     std::fs::write(dir.path().join("warden.toml"), text).unwrap();
     let config = Arc::new(warden_policy::Config::load(&dir.path().join("warden.toml")).unwrap());
     let store: Arc<dyn Store> =
@@ -468,6 +478,35 @@ async fn an_approved_read_waits_for_its_decision_before_it_is_forwarded() {
         "{ran:?}"
     );
     assert_eq!(h.forwarded("siem.search_logs"), 1);
+}
+
+/// A read forwarded ahead keeps its upstream slot until its decision is durable, so a stalled
+/// ledger cannot let a flood of reads run at the upstream beyond `max_concurrent_calls`.
+#[tokio::test]
+async fn a_read_keeps_its_upstream_slot_until_its_decision_commits() {
+    let h = harness_with(
+        "",
+        &[("max_concurrent_calls = 256", "max_concurrent_calls = 1")],
+    )
+    .await;
+    h.stalled.hold();
+    let first = h.start("triage", "siem.search_alerts", json!({"query": "a"}));
+    h.stalled.waiting.notified().await;
+    let_others_run().await;
+    assert_eq!(h.forwarded("siem.search_alerts"), 1);
+    let second = h.start("triage", "siem.search_alerts", json!({"query": "b"}));
+    h.stalled.waiting.notified().await;
+    let_others_run().await;
+    assert_eq!(
+        h.forwarded("siem.search_alerts"),
+        1,
+        "a second read ran while the first held its answer for the commit"
+    );
+    h.stalled.release();
+    for call in [first, second] {
+        assert!(answer_text(call.await.unwrap()).contains("done"));
+    }
+    assert_eq!(h.forwarded("siem.search_alerts"), 2);
 }
 
 /// What an attacker plants in a read's answer.
