@@ -451,10 +451,21 @@ impl Gateway {
     }
 
     pub(crate) async fn record(&self, event: AuditEvent) -> Result<u64, CallError> {
+        self.tracked(self.audit.append_async(&event))
+            .await
+            .map_err(|e| CallError::Internal(e.to_string()))
+    }
+
+    /// Awaits `append`, an audit append not yet polled (so not yet queued), and tells the
+    /// ledger's health how it went.
+    async fn tracked<T, E>(
+        &self,
+        append: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
         let attempt = self.ledger_health.attempt();
-        let appended = self.audit.append_async(&event).await;
+        let appended = append.await;
         self.ledger_health.settled(attempt, appended.is_ok());
-        appended.map_err(|e| CallError::Internal(e.to_string()))
+        appended
     }
 
     /// Appends `event` without making the caller wait until it is durable: for what is recorded
@@ -497,26 +508,18 @@ impl Gateway {
     ))]
     pub async fn pipeline(&self, call: ToolCall) -> Result<CallToolResult, CallError> {
         let (principal, tool) = (call.principal.clone(), call.tool.clone());
+        // 6. Audit: the decision is durable before any effect and before any result reaches the
+        //    agent. A read may be forwarded while it commits; not while the ledger is failing:
+        //    then nothing is forwarded at all.
         let (config, verdict) = match self.decide(call, Via::Mcp).await? {
-            Decided::Halted(config, halted) => {
-                let (scope, halt) = *halted;
-                (config, Verdict::Halted(scope, halt))
+            Decided::Gated(gated)
+                if !self.ledger_health.failing()
+                    && ReadAhead::of(&gated.gate, &gated.after.spec, &gated.after.call)
+                        .is_some() =>
+            {
+                return self.read_ahead(*gated).await;
             }
-            Decided::Gated(gated) => {
-                let Gated { gate, event, after } = *gated;
-                // 6. Audit: the decision is durable before anything happens — and before any
-                //    result reaches the agent. A read may be forwarded while it commits.
-                //    Not while the ledger is failing: then nothing is forwarded at all.
-                let failing = self.ledger_health.failing();
-                if !failing && ReadAhead::of(&gate, &after.spec, &after.call).is_some() {
-                    return self.read_ahead(gate, event, after).await;
-                }
-                let recorded = self
-                    .record_decision(&event, gate)
-                    .instrument(tracing::debug_span!("audit"))
-                    .await?;
-                self.settle(after, recorded).await?
-            }
+            decided => self.conclude(decided).await?,
         };
         // 8. Act on the verdict. A new hold waits (up to `approvals.wait_secs`) for humans; an
         //    approval that arrives in time passes the same gate as a retry would.
@@ -556,14 +559,20 @@ impl Gateway {
         call: ToolCall,
         via: Via,
     ) -> Result<(Arc<Config>, Verdict), CallError> {
-        match self.decide(call, via).await? {
+        let decided = self.decide(call, via).await?;
+        self.conclude(decided).await
+    }
+
+    /// The verdict on what stages 0–5 decided: a gated call's decision made durable (step 6),
+    /// then stage 7 on its receipt.
+    async fn conclude(&self, decided: Decided) -> Result<(Arc<Config>, Verdict), CallError> {
+        match decided {
             Decided::Halted(config, halted) => {
                 let (scope, halt) = *halted;
                 Ok((config, Verdict::Halted(scope, halt)))
             }
             Decided::Gated(gated) => {
                 let Gated { gate, event, after } = *gated;
-                // 6. Audit: the decision is durable before anything happens.
                 let recorded = self
                     .record_decision(&event, gate)
                     .instrument(tracing::debug_span!("audit"))
@@ -924,10 +933,9 @@ impl Gateway {
         event: &AuditEvent,
         gate: Gate,
     ) -> Result<Recorded<Gate>, CallError> {
-        let attempt = self.ledger_health.attempt();
-        let recorded = crate::audit::record(self.audit.as_ref(), event, gate).await;
-        self.ledger_health.settled(attempt, recorded.is_ok());
-        recorded.map_err(|e| CallError::Internal(e.to_string()))
+        self.tracked(crate::audit::record(self.audit.as_ref(), event, gate))
+            .await
+            .map_err(|e| CallError::Internal(e.to_string()))
     }
 
     /// Steps 6–9 at once for a read the gate allowed: its decision commits (then stage 7, the
@@ -936,12 +944,8 @@ impl Gateway {
     /// later, drops the upstream call and what it answered, unread, and refuses the call. The
     /// read keeps its in-flight permit until the receipt, so a stalled ledger cannot pile up
     /// answers or load on the upstream beyond `max_concurrent_calls`.
-    async fn read_ahead(
-        &self,
-        gate: Gate,
-        event: AuditEvent,
-        after: AfterRecord,
-    ) -> Result<CallToolResult, CallError> {
+    async fn read_ahead(&self, gated: Gated) -> Result<CallToolResult, CallError> {
+        let Gated { gate, event, after } = gated;
         let call = after.call.clone();
         let Some(ahead) = ReadAhead::of(&gate, &after.spec, &call) else {
             return Err(CallError::Internal(

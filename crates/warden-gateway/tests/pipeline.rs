@@ -300,6 +300,20 @@ impl Harness {
         tokio::spawn(async move { gateway.pipeline(call).await })
     }
 
+    /// [`Harness::start`] while the ledger holds decisions: returns once the call's decision is
+    /// waiting for its commit and every other task has run as far as it can meanwhile.
+    async fn start_stalled(
+        &self,
+        agent: &str,
+        tool: &str,
+        args: Value,
+    ) -> tokio::task::JoinHandle<Result<CallToolResult, warden_gateway::CallError>> {
+        let call = self.start(agent, tool, args);
+        self.stalled.waiting.notified().await;
+        let_others_run().await;
+        call
+    }
+
     /// The recorded events of `kind` about `tool`.
     fn recorded(&self, kind: &str, tool: &str) -> Vec<warden_store::ledger::LedgerEntry> {
         read_events(
@@ -407,13 +421,13 @@ async fn let_others_run() {
 async fn a_read_runs_while_its_decision_commits_and_is_answered_only_after() {
     let h = harness().await;
     h.stalled.hold();
-    let call = h.start(
-        "triage",
-        "siem.search_alerts",
-        json!({"query": "host:ws-0042"}),
-    );
-    h.stalled.waiting.notified().await;
-    let_others_run().await;
+    let call = h
+        .start_stalled(
+            "triage",
+            "siem.search_alerts",
+            json!({"query": "host:ws-0042"}),
+        )
+        .await;
     assert_eq!(
         h.forwarded("siem.search_alerts"),
         1,
@@ -459,9 +473,7 @@ async fn an_approved_read_waits_for_its_decision_before_it_is_forwarded() {
         .unwrap();
 
     h.stalled.hold();
-    let call = h.start("triage", "siem.search_logs", args);
-    h.stalled.waiting.notified().await;
-    let_others_run().await;
+    let call = h.start_stalled("triage", "siem.search_logs", args).await;
     assert_eq!(
         h.forwarded("siem.search_logs"),
         0,
@@ -490,13 +502,13 @@ async fn a_read_keeps_its_upstream_slot_until_its_decision_commits() {
     )
     .await;
     h.stalled.hold();
-    let first = h.start("triage", "siem.search_alerts", json!({"query": "a"}));
-    h.stalled.waiting.notified().await;
-    let_others_run().await;
+    let first = h
+        .start_stalled("triage", "siem.search_alerts", json!({"query": "a"}))
+        .await;
     assert_eq!(h.forwarded("siem.search_alerts"), 1);
-    let second = h.start("triage", "siem.search_alerts", json!({"query": "b"}));
-    h.stalled.waiting.notified().await;
-    let_others_run().await;
+    let second = h
+        .start_stalled("triage", "siem.search_alerts", json!({"query": "b"}))
+        .await;
     assert_eq!(
         h.forwarded("siem.search_alerts"),
         1,
@@ -522,9 +534,9 @@ async fn a_read_whose_decision_fails_to_commit_is_refused_and_its_answer_discard
     let h = harness().await;
     *h.reply.lock().unwrap() = PLANTED.to_string();
     h.stalled.hold();
-    let call = h.start("triage", "siem.search_alerts", json!({}));
-    h.stalled.waiting.notified().await;
-    let_others_run().await;
+    let call = h
+        .start_stalled("triage", "siem.search_alerts", json!({}))
+        .await;
     // The rule lets the read reach the upstream while its decision commits.
     assert_eq!(h.forwarded("siem.search_alerts"), 1);
     h.stalled.fail();
@@ -583,9 +595,9 @@ async fn a_failing_ledger_forwards_no_read() {
     // After a failure the next read waits for its commit: held, it reaches nothing.
     h.stalled.recover();
     h.stalled.hold();
-    let call = h.start("triage", "siem.search_alerts", json!({}));
-    h.stalled.waiting.notified().await;
-    let_others_run().await;
+    let call = h
+        .start_stalled("triage", "siem.search_alerts", json!({}))
+        .await;
     assert_eq!(h.forwarded("siem.search_alerts"), 0);
     h.stalled.release();
     assert!(answer_text(call.await.unwrap()).contains("done"));
@@ -593,9 +605,9 @@ async fn a_failing_ledger_forwards_no_read() {
 
     // Once a decision committed, reads run ahead of their commits again.
     h.stalled.hold();
-    let call = h.start("triage", "siem.search_alerts", json!({}));
-    h.stalled.waiting.notified().await;
-    let_others_run().await;
+    let call = h
+        .start_stalled("triage", "siem.search_alerts", json!({}))
+        .await;
     assert_eq!(h.forwarded("siem.search_alerts"), 2);
     h.stalled.release();
     assert!(answer_text(call.await.unwrap()).contains("done"));
@@ -608,9 +620,9 @@ async fn a_failing_ledger_forwards_no_read() {
 async fn a_stop_between_a_reads_forward_and_its_commit_answers_nothing() {
     let h = harness().await;
     h.stalled.hold();
-    let call = h.start("triage", "siem.search_alerts", json!({}));
-    h.stalled.waiting.notified().await;
-    let_others_run().await;
+    let call = h
+        .start_stalled("triage", "siem.search_alerts", json!({}))
+        .await;
     assert_eq!(h.forwarded("siem.search_alerts"), 1);
     call.abort();
     let stopped = call.await;
@@ -628,9 +640,9 @@ async fn a_write_is_forwarded_only_after_its_decision_commits() {
     let h = harness().await;
     let comment = json!({"incident": "INC-1042", "comment": "contained"});
     h.stalled.hold();
-    let call = h.start("responder", "tickets.add_comment", comment.clone());
-    h.stalled.waiting.notified().await;
-    let_others_run().await;
+    let call = h
+        .start_stalled("responder", "tickets.add_comment", comment.clone())
+        .await;
     assert_eq!(
         h.forwarded("tickets.add_comment"),
         0,

@@ -824,16 +824,22 @@ impl Proc {
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        // SIGTERM first, so warden signs its last checkpoint; then make sure.
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        for _ in 0..50 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // SIGTERM first, so warden signs its last checkpoint.
+        terminate(&mut self.child);
     }
+}
+
+/// Stops `child`: SIGTERM, up to 5 s for it to exit, then SIGKILL. Whether it had to be killed.
+fn terminate(child: &mut Child) -> bool {
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    for _ in 0..50 {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    true
 }

@@ -241,16 +241,9 @@ fn nginx_logs(folder: &Path) -> String {
 impl Drop for Nginx {
     fn drop(&mut self) {
         // SIGTERM: the master stops its workers and exits; then make sure.
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        for _ in 0..50 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        if !super::terminate(&mut self.child) {
+            return;
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
         // A worker outliving a killed master would hold the port: stop the ones we started,
         // where that pid still names an nginx process.
         for &worker in self.pids.iter().skip(1) {
