@@ -364,7 +364,7 @@ async fn replicas_story(db: &TestDatabase) {
         allowed_isolations <= 5,
         "{allowed_isolations} isolations allowed"
     );
-    let reached = lab_received(&lab_state, "edr", "isolate_host");
+    let reached = lab_received(lab_state.path(), "edr", "isolate_host");
     assert!(
         (1..=5).contains(&reached),
         "{reached} isolations reached the EDR"
@@ -466,7 +466,7 @@ async fn replicas_story(db: &TestDatabase) {
     .await;
     let (text, is_error) = held.await.unwrap().expect("B answered the held call");
     assert!(!is_error, "{text}");
-    assert_eq!(lab_received(&lab_state, "idp", "disable_account"), 1);
+    assert_eq!(lab_received(lab_state.path(), "idp", "disable_account"), 1);
 
     drop(replicas);
     let (ok, out, err) = lab.cli(&["audit", "verify"]);
@@ -554,9 +554,10 @@ async fn approve_in_console(sign_in: &str, base: &str, id: &str, approver: &str,
     );
 }
 
-fn lab_received(state: &tempfile::TempDir, server: &str, tool: &str) -> usize {
+/// How many `tool` calls the lab server `server` with state in `state` received.
+fn lab_received(state: &std::path::Path, server: &str, tool: &str) -> usize {
     let s: warden_lab::LabServer = server.parse().unwrap();
-    warden_lab::received_calls(s, state.path())
+    warden_lab::received_calls(s, state)
         .unwrap()
         .into_iter()
         .filter(|c| c.tool == tool)
@@ -643,4 +644,134 @@ async fn outage_story(db: Arc<TestDatabase>) {
     drop(warden);
     let (ok, out, err) = lab.cli(&["audit", "verify"]);
     assert!(ok && out.starts_with("ok:"), "{out}{err}");
+}
+
+/// An exclusive lock on the ledger's leaves, held by another session of the database until
+/// dropped: every append waits for it; reading the ledger does not.
+struct LedgerLock {
+    release: Option<std::sync::mpsc::Sender<()>>,
+    holder: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LedgerLock {
+    /// Blocking: call it off the async workers.
+    fn take(db: &TestDatabase) -> Self {
+        let mut config: ::postgres::Config = db.url.parse().unwrap();
+        if let Ok(p) = std::env::var("WARDEN_TEST_PG_PASSWORD") {
+            config.password(p);
+        }
+        let mut client = config.connect(::postgres::NoTls).unwrap();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let mut tx = client.transaction().unwrap();
+            tx.batch_execute("LOCK TABLE ledger_leaves IN EXCLUSIVE MODE")
+                .unwrap();
+            locked.send(()).unwrap();
+            let _ = released.recv();
+            tx.rollback().unwrap();
+        });
+        is_locked.recv().unwrap();
+        Self {
+            release: Some(release),
+            holder: Some(holder),
+        }
+    }
+}
+
+impl Drop for LedgerLock {
+    fn drop(&mut self) {
+        drop(self.release.take());
+        if let Some(h) = self.holder.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The attack on the read-ahead rule: warden dies after forwarding an allowed read and before
+/// its decision commits. The upstream served the read, but the agent never sees the result and
+/// the ledger holds no record of it; a write sent just before it, also waiting for its commit,
+/// never reaches its upstream at all.
+#[test]
+fn a_crash_between_forwarding_a_read_and_its_commit_gives_the_agent_nothing() {
+    let db = Arc::new(TestDatabase::create());
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(crash_story(db.clone()));
+}
+
+async fn crash_story(db: Arc<TestDatabase>) {
+    let lab = Lab::with_config(|c| {
+        assert!(c.contains(SQLITE_STORE));
+        c.replace(SQLITE_STORE, &db.store_section())
+            + &autonomy("tests-isolations", "responder", &["edr.isolate_host"])
+    });
+    let mut warden = lab.serve();
+    let triage = Arc::new(warden.client(TRIAGE).await);
+    let responder = Arc::new(warden.client(RESPONDER).await);
+    // Both paths work before the ledger stalls.
+    let (read, is_error) = try_call(&triage, "siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert!(!is_error && read.contains("ALR-2001"), "{read}");
+    let reads_before = lab_received(&lab.state_dir(), "siem", "get_alert");
+    let before = decisions(&lab).len();
+
+    let lock = {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || LedgerLock::take(&db))
+            .await
+            .unwrap()
+    };
+    let write = {
+        let responder = responder.clone();
+        tokio::spawn(async move {
+            try_call(
+                &responder,
+                "edr.isolate_host",
+                isolate("ws-042", "INC-1042"),
+            )
+            .await
+        })
+    };
+    let read = {
+        let triage = triage.clone();
+        tokio::spawn(async move {
+            try_call(&triage, "siem.get_alert", json!({"alert_id": "ALR-2001"})).await
+        })
+    };
+    // The read reaches the SIEM while its decision waits on the lock.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while lab_received(&lab.state_dir(), "siem", "get_alert") == reads_before {
+        assert!(
+            Instant::now() < deadline,
+            "the allowed read was not forwarded while its decision waited to commit"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        !read.is_finished() && !write.is_finished(),
+        "a call was answered while the ledger could not commit"
+    );
+
+    // warden dies before either decision commits.
+    warden.child.kill().unwrap();
+    warden.child.wait().unwrap();
+    assert_eq!(
+        read.await.unwrap(),
+        None,
+        "the read's result reached the agent without a recorded decision"
+    );
+    assert_eq!(write.await.unwrap(), None);
+    assert!(!lab.host_isolated("ws-042"), "the write ran unrecorded");
+    assert_eq!(lab_received(&lab.state_dir(), "edr", "isolate_host"), 0);
+    drop(lock);
+
+    // The ledger verifies and holds neither decision: the transaction died with warden.
+    let (ok, out, err) = lab.cli(&["audit", "verify"]);
+    assert!(ok && out.starts_with("ok:"), "{out}{err}");
+    assert_eq!(decisions(&lab).len(), before);
 }
