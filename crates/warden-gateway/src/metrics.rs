@@ -218,6 +218,7 @@ pub struct Metrics {
     verdicts: Family<VerdictLabels, Counter>,
     upstream_seconds: Family<ServerLabels, Histogram, fn() -> Histogram>,
     upstream_errors: Family<UpstreamErrorLabels, Counter>,
+    reads_unrecorded: Family<ServerLabels, Counter>,
     commit_seconds: Histogram,
     append_errors: Counter,
     holds_pending: Gauge,
@@ -300,6 +301,12 @@ impl Metrics {
             "upstream_errors",
             "Forwarded calls that got no upstream answer, by server and kind (unavailable, timeout, failed, refused)",
             upstream_errors.clone(),
+        );
+        let reads_unrecorded = Family::<ServerLabels, Counter>::default();
+        registry.register(
+            "reads_unrecorded",
+            "Reads forwarded while their decision committed whose commit then failed, by server: the upstream may have served them, the agent got nothing, the ledger holds no decision",
+            reads_unrecorded.clone(),
         );
         let commit_seconds = Histogram::new(exponential_buckets(0.000_1, 2.0, 16));
         registry.register(
@@ -392,6 +399,7 @@ impl Metrics {
             verdicts,
             upstream_seconds,
             upstream_errors,
+            reads_unrecorded,
             commit_seconds,
             append_errors,
             holds_pending,
@@ -515,6 +523,14 @@ impl Metrics {
                 })
                 .inc();
         }
+    }
+
+    /// A read on `server` was forwarded ahead of its decision's commit, and the commit failed.
+    pub(crate) fn read_unrecorded(&self, server: &str) {
+        let server = self.known().server(server);
+        self.reads_unrecorded
+            .get_or_create(&ServerLabels { server })
+            .inc();
     }
 
     /// Sets the state gauges from what the store says now (`now_ms`, the gateway's clock).

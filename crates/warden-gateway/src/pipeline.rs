@@ -963,6 +963,9 @@ impl Gateway {
             let _ = committed.send(());
             self.settle(after, recorded).await
         };
+        // Set once the read is on its way to the upstream: a commit that fails after that
+        // leaves a read the upstream may have served and the ledger does not hold.
+        let sent = std::sync::atomic::AtomicBool::new(false);
         let forwarded = async {
             let server = &ahead.call().tool.server;
             let permit = match self.in_flight_permit(server).await {
@@ -974,6 +977,7 @@ impl Gateway {
             if self.ledger_health.failing() && commit.await.is_err() {
                 std::future::pending::<()>().await;
             }
+            sent.store(true, std::sync::atomic::Ordering::Relaxed);
             let started = Instant::now();
             let result = self
                 .forward_with_permit(Ticket::ReadAhead(ahead))
@@ -983,8 +987,18 @@ impl Gateway {
         };
         // Without the receipt the upstream's answer is dropped here, unread, and the agent gets
         // warden's refusal.
-        let ((config, verdict), (permit, result, latency)) =
-            tokio::try_join!(biased; settled, forwarded)?;
+        let ((config, verdict), (permit, result, latency)) = match tokio::try_join!(biased; settled, forwarded)
+        {
+            Ok(both) => both,
+            Err(e) => {
+                if matches!(e, CallError::Unrecorded(_))
+                    && sent.load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    self.metrics.read_unrecorded(&call.tool.server);
+                }
+                return Err(e);
+            }
+        };
         drop(permit);
         let Verdict::Authorized { authorized, spec } = verdict else {
             return Err(CallError::Internal(

@@ -556,6 +556,8 @@ async fn a_read_whose_decision_fails_to_commit_is_refused_and_its_answer_discard
         None,
         "a discarded answer tainted the agent"
     );
+    // Operators see the read the upstream served and the ledger does not hold.
+    assert_eq!(unrecorded_reads(&h), 1.0);
 
     // The same answer on a commit that succeeds is screened: the check above can fail.
     h.stalled.recover();
@@ -569,6 +571,14 @@ async fn a_read_whose_decision_fails_to_commit_is_refused_and_its_answer_discard
             .unwrap()
             .is_some()
     );
+}
+
+/// `warden_reads_unrecorded_total` for the SIEM, as the metrics listener would serve it.
+fn unrecorded_reads(h: &Harness) -> f64 {
+    let text = h.gateway.metrics.encode().unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("warden_reads_unrecorded_total{server=\"siem\"} "))
+        .map_or(0.0, |v| v.parse().unwrap())
 }
 
 /// A ledger that fails decisions forwards nothing, reads included: a read whose append fails
@@ -591,6 +601,8 @@ async fn a_failing_ledger_forwards_no_read() {
         assert!(text.starts_with("error: warden could not"), "{text}");
     }
     assert_eq!(h.forwarded("siem.search_alerts"), 0);
+    // Refused before it was sent: nothing unrecorded reached the upstream.
+    assert_eq!(unrecorded_reads(&h), 0.0);
 
     // After a failure the next read waits for its commit: held, it reaches nothing.
     h.stalled.recover();
