@@ -78,6 +78,13 @@ pub trait AuditLog: Send + Sync {
     fn session_key(&self) -> Option<&warden_ledger::RecordKey> {
         None
     }
+
+    /// The key that tells the leaves this log's writers appended from rows written into the
+    /// store by anyone else; `None` where the log holds no key: then no stored event can be
+    /// trusted, and nothing that needs one (a human's approval, a review) is proven.
+    fn leaf_key(&self) -> Option<&warden_ledger::LeafKey> {
+        None
+    }
 }
 
 impl AuditLog for Ledger {
@@ -99,5 +106,9 @@ impl AuditLog for Ledger {
 
     fn session_key(&self) -> Option<&warden_ledger::RecordKey> {
         Some(Ledger::session_key(self))
+    }
+
+    fn leaf_key(&self) -> Option<&warden_ledger::LeafKey> {
+        Some(Ledger::leaf_key(self))
     }
 }

@@ -279,7 +279,9 @@ impl ApprovalDesk for Desk {
         ) {
             Ok(r) => Ok(view(r)),
             Err(AnswerError::NotFound(_)) => Err(DeskError::NotFound),
-            Err(e @ AnswerError::Refused(_)) => Err(DeskError::Refused(e.to_string())),
+            Err(e @ (AnswerError::Refused(_) | AnswerError::Altered { .. })) => {
+                Err(DeskError::Refused(e.to_string()))
+            }
             Err(AnswerError::Failed(e)) => Err(DeskError::Internal(e.to_string())),
         }
     }

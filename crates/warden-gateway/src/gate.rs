@@ -26,7 +26,9 @@ use std::time::Duration;
 use warden_core::{
     ApprovalKind, ApprovalStatus, ArgsDigest, AuditEvent, EventKind, ToolCall, Verdict,
 };
+use warden_ledger::LeafKey;
 use warden_policy::{Config, Decision};
+use warden_store::ledger::read_authentic_events;
 use warden_store::{EventFilter, PendingRequest, Store, StoreError};
 
 /// How often a change to a request is re-applied after another writer changed it first.
@@ -68,6 +70,11 @@ pub enum AnswerError {
     Refused(#[from] approval::Refusal),
     #[error("warden could not record the answer: {0}")]
     Failed(#[from] GateError),
+    #[error(
+        "request `{id}` cannot be answered: {why}. The request was changed in the database \
+         after warden stored it; what it shows is not what the agent asked for"
+    )]
+    Altered { id: String, why: &'static str },
 }
 
 impl From<StoreError> for AnswerError {
@@ -151,6 +158,47 @@ pub(crate) fn step_event(
     e
 }
 
+/// Whether the stored request `r` is what warden held: its arguments hash to its digest, and
+/// the ledger records this call held for approval (an `asked` step a writer holding `key`
+/// appended, bound to the agent, session, tool, digest and policy version). What an approver
+/// is shown and answers is the row; this is what makes the row the agent's call.
+pub fn check_request(
+    store: &dyn Store,
+    key: Option<&LeafKey>,
+    r: &PendingRequest,
+) -> Result<Result<(), &'static str>, StoreError> {
+    if ArgsDigest::of(&r.args).0 != r.args_digest {
+        return Ok(Err("its arguments do not hash to its digest"));
+    }
+    let Some(key) = key else {
+        return Ok(Err(
+            "this process holds no ledger key to check it against the ledger",
+        ));
+    };
+    let filter = EventFilter {
+        kind: Some(EventKind::Approval.as_str().to_string()),
+        principal: Some(r.principal.clone()),
+        session: Some(r.session.clone()),
+        tool: Some(r.tool.clone()),
+        ..EventFilter::default()
+    };
+    let asked = read_authentic_events(store, &filter, key)?
+        .events
+        .into_iter()
+        .any(|a| {
+            let e = a.event();
+            e.request_id.as_deref() == Some(r.id.as_str())
+                && e.detail.as_ref().and_then(|d| text(d, "step")) == Some("asked")
+                && e.args_digest.as_deref() == Some(r.args_digest.as_str())
+                && e.policy_version.as_deref() == Some(r.policy_version.as_str())
+        });
+    Ok(if asked {
+        Ok(())
+    } else {
+        Err("the ledger records no such call held for approval")
+    })
+}
+
 /// Records an approver's answer at `now_ms`. Synchronous: the CLI and the console call it
 /// directly. The answer and the request's new status are stored in one compare-and-swap (an
 /// answer that raced another is applied again to what that one left); the ledger step follows.
@@ -166,7 +214,26 @@ pub fn answer(
     now_ms: i64,
 ) -> Result<PendingRequest, AnswerError> {
     let approvers = approvers(config);
+    // The row is checked against the ledger first; the swap then takes it only unchanged.
+    let Some(stored) = store.pending_request(id)? else {
+        return Err(AnswerError::NotFound(id.to_string()));
+    };
+    if let Err(why) = check_request(store, audit.leaf_key(), &stored)? {
+        return Err(AnswerError::Altered {
+            id: id.to_string(),
+            why,
+        });
+    }
     let swapped = swap(store, id, |r| {
+        if r.args != stored.args
+            || r.args_digest != stored.args_digest
+            || r.policy_version != stored.policy_version
+        {
+            return Err(AnswerError::Altered {
+                id: r.id.clone(),
+                why: "it changed while it was being answered",
+            });
+        }
         match approval::answer(r, &approvers, approver, verdict, reason, now_ms) {
             Ok(_) => Ok(Some(None)),
             // The expiry is stored (and recorded below) before the refusal is returned.
@@ -306,22 +373,48 @@ pub enum Unproven {
          approval is used once; it was refused"
     )]
     Used { id: String },
+    #[error(
+        "request `{id}` is marked approved, but the ledger records that it expired (or it is \
+         past the expiry the ledger recorded when it was asked): expiry means deny; it was refused"
+    )]
+    Expired { id: String },
+    #[error(
+        "request `{id}` is marked approved, but the ledger holds no record of this call being \
+         held for approval: the request was not made by warden; it was refused"
+    )]
+    NotAsked { id: String },
+    #[error(
+        "request `{id}` is marked approved, but this gateway holds no ledger key to tell \
+         recorded approvals from rows written into the store; it was refused"
+    )]
+    NoKey { id: String },
 }
 
-/// Checks in the ledger that request `r` was approved as `decision` requires: distinct
+/// Checks in the ledger that request `r` was approved as `decision` requires, at `now_ms`:
+/// the ledger records this exact call held for approval (an `asked` step bound to the agent,
+/// the tool, the digest of the arguments and the policy version) and not expired, and distinct
 /// approvers of the decision's category (not the agent), each recorded approving exactly these
-/// arguments under this policy version, at least as many as the decision's approval kind needs,
-/// and no denial. The stored row's own answers and counts are not trusted.
+/// arguments under this policy version, at least as many as the decision's approval kind or
+/// the `asked` step needs, and no denial, expiry or earlier execution. Only leaves a writer
+/// holding `key` appended count ([`read_authentic_events`]): the stored row, its answers,
+/// counts and expiry, and any row written into the ledger's table by hand are not trusted.
 pub fn prove(
     store: &dyn Store,
+    key: Option<&LeafKey>,
     config: &Config,
     r: &PendingRequest,
     decision: &Decision,
+    now_ms: i64,
 ) -> Result<Result<(), Unproven>, StoreError> {
-    let needed = decision
-        .approval()
-        .map_or(1, ApprovalKind::approvals_needed)
-        .max(r.approvals_needed());
+    let Some(key) = key else {
+        return Ok(Err(Unproven::NoKey { id: r.id.clone() }));
+    };
+    let mut needed = u64::from(
+        decision
+            .approval()
+            .map_or(1, ApprovalKind::approvals_needed)
+            .max(r.approvals_needed()),
+    );
     let approvers = approvers(config);
     let filter = EventFilter {
         kind: Some(EventKind::Approval.as_str().to_string()),
@@ -330,39 +423,64 @@ pub fn prove(
         tool: Some(r.tool.clone()),
         ..EventFilter::default()
     };
+    let found = read_authentic_events(store, &filter, key)?;
+    if !found.rejected.is_empty() {
+        tracing::error!(
+            request = %r.id,
+            leaves = ?found.rejected,
+            "ledger rows that no warden writer appended were found and ignored: the store was \
+             written to by hand (run `warden audit verify`)"
+        );
+    }
+    let mut asked = false;
     let mut approved = BTreeSet::new();
-    for entry in warden_store::ledger::read_events(store, &filter)? {
-        let e = entry.event;
+    for authentic in found.events {
+        let e = authentic.into_event();
         if e.request_id.as_deref() != Some(r.id.as_str()) {
             continue;
         }
         let detail = e.detail.unwrap_or_default();
-        // A denial or an earlier execution of this request ends it, whatever else the steps
-        // are bound to: an approval is used once, and a row set back to `approved` replays
-        // nothing.
-        match text(&detail, "step") {
-            Some("denied") => return Ok(Err(Unproven::Denied { id: r.id.clone() })),
-            Some("executed") => return Ok(Err(Unproven::Used { id: r.id.clone() })),
-            _ => {}
-        }
         let bound = e.principal.as_deref() == Some(r.principal.as_str())
             && e.tool.as_deref() == Some(r.tool.as_str())
             && e.args_digest.as_deref() == Some(r.args_digest.as_str())
             && e.policy_version.as_deref() == Some(decision.policy_version());
-        let approver = text(&detail, "approver").unwrap_or_default();
-        if bound
-            && text(&detail, "step") == Some("approved")
-            && approver != r.principal
-            && approvers.may_answer(approver, decision.category())
-        {
-            approved.insert(approver.to_string());
+        // A denial, an expiry or an earlier execution of this request ends it, whatever else
+        // the steps are bound to: an approval is used once, expiry means deny, and a row set
+        // back to `approved` replays nothing.
+        match text(&detail, "step") {
+            Some("denied") => return Ok(Err(Unproven::Denied { id: r.id.clone() })),
+            Some("executed") => return Ok(Err(Unproven::Used { id: r.id.clone() })),
+            Some("expired") => return Ok(Err(Unproven::Expired { id: r.id.clone() })),
+            Some("asked") if bound => {
+                asked = true;
+                if let Some(n) = detail.get("approvals_needed").and_then(|n| n.as_u64()) {
+                    needed = needed.max(n);
+                }
+                let expires = detail.get("expires_ms").and_then(|n| n.as_i64());
+                if expires.is_some_and(|at| now_ms >= at) {
+                    return Ok(Err(Unproven::Expired { id: r.id.clone() }));
+                }
+            }
+            Some("approved") => {
+                let approver = text(&detail, "approver").unwrap_or_default();
+                if bound
+                    && approver != r.principal
+                    && approvers.may_answer(approver, decision.category())
+                {
+                    approved.insert(approver.to_string());
+                }
+            }
+            _ => {}
         }
     }
-    if approved.len() < usize::from(needed) {
+    if !asked {
+        return Ok(Err(Unproven::NotAsked { id: r.id.clone() }));
+    }
+    if (approved.len() as u64) < needed {
         return Ok(Err(Unproven::TooFew {
             id: r.id.clone(),
             found: approved.len(),
-            needed,
+            needed: u8::try_from(needed).unwrap_or(u8::MAX),
         }));
     }
     Ok(Ok(()))
@@ -444,8 +562,13 @@ impl std::fmt::Display for UnapprovedExecution {
 
 /// Every request the ledger shows executed without its approvals: fewer distinct approvers
 /// recorded before the `executed` step than its `asked` step needed (an `executed` with no
-/// `asked` needed at least one), a recorded denial, or an execution before (used twice).
-pub fn unapproved_executions(store: &dyn Store) -> Result<Vec<UnapprovedExecution>, StoreError> {
+/// `asked` needed at least one), a recorded denial, or an execution before (used twice). With
+/// the ledger's `key`, only leaves its writers appended count as approvals, so an approval
+/// written into the store by hand leaves its execution unapproved here.
+pub fn unapproved_executions(
+    store: &dyn Store,
+    key: Option<&LeafKey>,
+) -> Result<Vec<UnapprovedExecution>, StoreError> {
     #[derive(Default)]
     struct Seen {
         needed: Option<u64>,
@@ -459,7 +582,7 @@ pub fn unapproved_executions(store: &dyn Store) -> Result<Vec<UnapprovedExecutio
     };
     let mut requests: BTreeMap<String, Seen> = BTreeMap::new();
     let mut found = Vec::new();
-    for entry in warden_store::ledger::read_events(store, &filter)? {
+    for entry in warden_store::ledger::read_deciding_events(store, &filter, key)? {
         let Some(id) = entry.event.request_id.clone() else {
             continue;
         };
@@ -539,16 +662,19 @@ impl Gateway {
         .await
     }
 
-    /// Checks request `r` against the ledger ([`prove`]) under `config`.
+    /// Checks request `r` against the ledger ([`prove`]) under `config` at `now_ms`.
     pub(crate) async fn prove(
         &self,
         config: &std::sync::Arc<Config>,
         r: &PendingRequest,
         decision: &Decision,
+        now_ms: i64,
     ) -> Result<Result<(), Unproven>, CallError> {
         let (config, r, decision) = (config.clone(), r.clone(), decision.clone());
-        self.blocking(move |store, _| prove(store, &config, &r, &decision))
-            .await
+        self.blocking(move |store, audit| {
+            prove(store, audit.leaf_key(), &config, &r, &decision, now_ms)
+        })
+        .await
     }
 
     /// Moves approved request `r` to `executed` by compare-and-swap, if it is still approved,

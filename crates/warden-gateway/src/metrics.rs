@@ -688,6 +688,10 @@ impl AuditLog for Metered {
     fn session_key(&self) -> Option<&warden_ledger::RecordKey> {
         self.inner.session_key()
     }
+
+    fn leaf_key(&self) -> Option<&warden_ledger::LeafKey> {
+        self.inner.leaf_key()
+    }
 }
 
 #[cfg(test)]

@@ -251,13 +251,16 @@ fn evidence<'a>(calls: impl DoubleEndedIterator<Item = &'a Observation>) -> Valu
 
 /// Categories of the agent's allowed calls since `since_ms`, in ledger leaves before
 /// `before_index` (the decision being observed is not its own baseline).
+/// With the ledger's `key`, only decisions its writers appended count: allowed calls written
+/// into the store by hand do not make a new category look usual.
 pub fn baseline(
     store: &dyn warden_store::Store,
+    key: Option<&warden_ledger::LeafKey>,
     principal: &str,
     since_ms: i64,
     before_index: u64,
 ) -> Result<BTreeSet<String>, warden_store::StoreError> {
-    let events = warden_store::ledger::read_events(
+    let events = warden_store::ledger::read_deciding_events(
         store,
         &EventFilter {
             kind: Some(EventKind::Decision.as_str().into()),
@@ -266,6 +269,7 @@ pub fn baseline(
             since_ms: Some(since_ms),
             ..EventFilter::default()
         },
+        key,
     )?;
     Ok(events
         .into_iter()
@@ -287,8 +291,9 @@ impl Gateway {
             let since = obs.time_ms - secs_ms(days.saturating_mul(86_400));
             let (principal, before) = (obs.principal.clone(), obs.index);
             let loaded = self
-                .blocking(move |store, _| {
-                    baseline(store, &principal, since, before).map_err(|e| e.to_string())
+                .blocking(move |store, audit| {
+                    baseline(store, audit.leaf_key(), &principal, since, before)
+                        .map_err(|e| e.to_string())
                 })
                 .await;
             match loaded {

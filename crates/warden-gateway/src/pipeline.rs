@@ -900,7 +900,7 @@ impl Gateway {
         request: PendingRequest,
         now: i64,
     ) -> Result<Gate, CallError> {
-        if let Err(unproven) = self.prove(config, &request, &decision).await? {
+        if let Err(unproven) = self.prove(config, &request, &decision, now).await? {
             tracing::error!(request = %request.id, "{unproven}");
             return Ok(Gate::Deny(Decision::builtin_deny(
                 "approval-unproven",

@@ -17,8 +17,9 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, PoisonError, RwLock};
 use warden_core::{AuditEvent, EventKind};
+use warden_ledger::LeafKey;
 use warden_policy::ReviewSettings;
-use warden_store::ledger::{LedgerEntry, read_events, read_range};
+use warden_store::ledger::{LedgerEntry, read_deciding_events, read_range};
 use warden_store::{EventFilter, Store};
 
 /// The 97.5% quantile of the standard normal distribution: two-sided 95%.
@@ -281,18 +282,23 @@ pub fn status(
 }
 
 /// Everything the review status is computed from, read from the store.
+/// With the ledger's `key`, only verdicts its writers appended count
+/// ([`read_deciding_events`]): a verdict written into the store by hand keeps no category
+/// from being tightened.
 pub fn read_status(
     store: &dyn Store,
+    key: Option<&LeafKey>,
     settings: &ReviewSettings,
     categories: &BTreeSet<String>,
     now_ms: i64,
 ) -> Result<Vec<CategoryStatus>, String> {
-    let verdicts: Vec<Verdict> = read_events(
+    let verdicts: Vec<Verdict> = read_deciding_events(
         store,
         &EventFilter {
             kind: Some(EventKind::ReviewVerdict.as_str().into()),
             ..EventFilter::default()
         },
+        key,
     )
     .map_err(|e| e.to_string())?
     .iter()
@@ -339,14 +345,16 @@ impl Gateway {
         let now = self.now();
         let changes = self
             .blocking(move |store, audit| {
-                let statuses = read_status(store, &config.review, &categories, now)?;
+                let key = audit.leaf_key();
+                let statuses = read_status(store, key, &config.review, &categories, now)?;
                 let mut current: BTreeMap<String, bool> = BTreeMap::new();
-                for e in read_events(
+                for e in read_deciding_events(
                     store,
                     &EventFilter {
                         kind: Some(EventKind::ReviewTightening.as_str().into()),
                         ..EventFilter::default()
                     },
+                    key,
                 )
                 .map_err(|e| e.to_string())?
                 {

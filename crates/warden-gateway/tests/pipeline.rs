@@ -102,6 +102,10 @@ impl AuditLog for Stalled {
             self.ledger.append_async(event).await.map_err(AuditError)
         })
     }
+
+    fn leaf_key(&self) -> Option<&warden_ledger::LeafKey> {
+        Some(self.ledger.leaf_key())
+    }
 }
 
 impl Upstream for Scripted {

@@ -30,8 +30,9 @@ mod writer;
 
 pub use key::{load_or_create_signer, public_key_path, read_leaf_key, read_verifier};
 pub use read::{
-    ContentFinding, LedgerEntry, LedgerReport, MAX_FINDINGS, MacCheck, consistency, prove,
-    read_events, read_range, tree_of, verify_store,
+    Authentic, AuthenticEvents, ContentFinding, LedgerEntry, LedgerReport, MAX_FINDINGS, MacCheck,
+    consistency, prove, read_authentic_events, read_deciding_events, read_events, read_range,
+    tree_of, verify_store,
 };
 pub use witness::{
     CheckpointSink, CommandSink, CosignedCheckpoint, CosignedRecord, FileSink, PublishedFinding,
@@ -115,6 +116,7 @@ pub struct Ledger {
     writer: Mutex<Option<JoinHandle<()>>>,
     verifier: CheckpointVerifier,
     session_key: RecordKey,
+    leaf_key: LeafKey,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -154,6 +156,7 @@ impl Ledger {
             writer: Mutex::new(Some(handle)),
             verifier,
             session_key,
+            leaf_key,
         })
     }
 
@@ -161,6 +164,12 @@ impl Ledger {
     /// holding the ledger's key derives the same one.
     pub fn session_key(&self) -> &RecordKey {
         &self.session_key
+    }
+
+    /// The key whose MACs tell the leaves this ledger's writers appended from rows written into
+    /// the store by anyone else ([`read_authentic_events`]).
+    pub fn leaf_key(&self) -> &LeafKey {
+        &self.leaf_key
     }
 
     /// Appends `event` and returns its leaf index once the leaf is durable.

@@ -369,6 +369,14 @@ pub(crate) fn leaf_row_of(
     mac: Option<&[u8]>,
     columns: LeafColumns,
 ) -> Result<LeafRow, StoreError> {
+    // warden writes leaves from index 0 up; a row below it was put there by someone else, and
+    // is never read as leaf 0.
+    let index = u64::try_from(idx).map_err(|_| {
+        StoreError::Corrupt(format!(
+            "a ledger row has index {idx}: warden never writes one below 0; the store was \
+             written to by something other than warden"
+        ))
+    })?;
     let leaf_hash = Hash::from_slice(hash)
         .map_err(|_| StoreError::Corrupt(format!("leaf {idx}: the stored hash is not 32 bytes")))?;
     let mac = mac
@@ -380,7 +388,7 @@ pub(crate) fn leaf_row_of(
         .transpose()?;
     Ok(LeafRow {
         leaf: StoredLeaf {
-            index: to_u64(idx),
+            index,
             data,
             leaf_hash,
         },

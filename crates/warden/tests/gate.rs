@@ -192,6 +192,110 @@ async fn a_forged_approval_leaf_runs_nothing() {
     );
 }
 
+/// Someone who can write `warden.db` copies a real approval leaf under a second approver's
+/// name with a correct hash and inserts it at a negative index, below every leaf the tree,
+/// the MACs, the checkpoints and the writer look at, then marks the two-person request
+/// approved. The gate must not count it: only leaves a writer holding the ledger key appended
+/// prove an approval; and `audit verify` must not pass.
+#[tokio::test]
+async fn a_forged_approval_below_the_first_leaf_runs_nothing() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let args = json!({"user": "carol.diaz"});
+    let id = hold(&agent, &args).await;
+    let (ok, out, err) = answer(&lab, "approve", &id, "bob", "impossible travel");
+    assert!(ok && out.contains("1 of 2"), "{out}{err}");
+
+    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let (real, leaf, mac): (i64, Vec<u8>, Vec<u8>) = db
+        .query_row(
+            "SELECT idx, leaf, leaf_mac FROM ledger_leaves WHERE kind = 'approval'
+             AND instr(CAST(leaf AS TEXT), '\"approver\":\"bob\"') > 0
+             AND instr(CAST(leaf AS TEXT), ?1) > 0",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let forged = String::from_utf8(leaf)
+        .unwrap()
+        .replace("\"approver\":\"bob\"", "\"approver\":\"dana\"")
+        .into_bytes();
+    let hash = warden_ledger::leaf_hash(&forged);
+    // The real leaf's MAC goes along: the forger has no key to make one.
+    db.execute(
+        "INSERT INTO ledger_leaves (idx, leaf, leaf_hash, time_ms, kind, principal, session,
+                                    tool, decision, leaf_mac)
+         SELECT -1, ?1, ?2, time_ms, kind, principal, session, tool, decision, ?4
+         FROM ledger_leaves WHERE idx = ?3",
+        rusqlite::params![forged, hash.as_bytes().as_slice(), real, mac],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO ledger_sealed (idx, sealed) SELECT -1, sealed FROM ledger_sealed
+         WHERE idx = ?1",
+        [real],
+    )
+    .unwrap();
+    sql(
+        &lab,
+        "UPDATE pending SET status = 'approved', body = json_set(body, '$.status', 'approved')
+         WHERE id = ?1",
+        &id,
+    );
+
+    let answer = agent.call("idp.disable_account", args).await;
+    assert!(!disabled(&lab, "carol.diaz"), "{answer:?}");
+    assert_eq!(lab.received("idp").len(), 0);
+    drop(warden);
+    let (ok, out, err) = lab.cli(&["audit", "verify"]);
+    assert!(!ok, "the forged row passed: {out}{err}");
+}
+
+/// Someone who can write `warden.db` changes what a held request shows the approver: the
+/// arguments (keeping the digest the approval binds), or the digest with them. An approver
+/// who answers it must be refused, so no human approves a call they were not shown.
+#[tokio::test]
+async fn a_request_altered_in_the_database_cannot_be_approved() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let args = json!({"user": "carol.diaz"});
+    let id = hold(&agent, &args).await;
+    let shown = json!({"user": "test.account"});
+
+    // Harmless arguments shown; the digest of the real ones kept.
+    sql(
+        &lab,
+        &format!(
+            "UPDATE pending SET body = json_set(body, '$.args', json('{shown}')) WHERE id = ?1"
+        ),
+        &id,
+    );
+    let (ok, out, err) = answer(&lab, "approve", &id, "bob", "a test account");
+    assert!(!ok, "{out}{err}");
+    assert!(err.contains("cannot be answered"), "{out}{err}");
+
+    // The digest made to match what is shown: the ledger says the agent asked for another.
+    let digest = warden_core::ArgsDigest::of(&shown).0;
+    sql(
+        &lab,
+        &format!(
+            "UPDATE pending SET body = json_set(body, '$.args_digest', '{digest}') WHERE id = ?1"
+        ),
+        &id,
+    );
+    let (ok, out, err) = answer(&lab, "approve", &id, "bob", "a test account");
+    assert!(!ok, "{out}{err}");
+    assert!(err.contains("no such call held"), "{out}{err}");
+    assert!(
+        !steps(&lab, &id).contains(&"approved".to_string()),
+        "{:?}",
+        steps(&lab, &id)
+    );
+}
+
 /// An approved call whose budget ran out in the meantime is refused — and the approval is not
 /// spent: the request stays approved and the ledger does not say it ran.
 #[tokio::test]
@@ -257,12 +361,35 @@ fn open_gate(lab: &Lab) -> (warden_policy::Config, Arc<dyn Store>, warden_store:
     (config, store, audit)
 }
 
+/// Stores `request` and records it held, as the gateway does when it holds a call: the
+/// `asked` step an approver's answer is checked against.
+fn store_held(
+    store: &dyn Store,
+    audit: &warden_store::Ledger,
+    request: &warden_store::PendingRequest,
+) {
+    store.create_pending(request).unwrap();
+    let mut asked = warden_core::AuditEvent::new(warden_core::EventKind::Approval, now_ms());
+    asked.principal = Some(request.principal.clone());
+    asked.session = Some(request.session.clone());
+    asked.tool = Some(request.tool.clone());
+    asked.request_id = Some(request.id.clone());
+    asked.args_digest = Some(request.args_digest.clone());
+    asked.policy_version = Some(request.policy_version.clone());
+    asked.detail = Some(
+        json!({"step": "asked", "approvals_needed": request.approvals_needed(),
+                               "expires_ms": request.expires_ms}),
+    );
+    audit.append(&asked).unwrap();
+}
+
 /// A pending two-person request as the gateway stores it when it holds a call.
 fn held(id: &str) -> warden_store::PendingRequest {
     serde_json::from_value(json!({
         "id": id, "created_ms": now_ms(), "principal": "responder", "session": "s1",
         "tool": "idp.disable_account", "args": {"user": "carol.diaz"},
-        "args_digest": "sha256:00", "policy_version": "v1",
+        "args_digest": warden_core::ArgsDigest::of(&json!({"user": "carol.diaz"})).0,
+        "policy_version": "v1",
         "rule": "disable-executive-needs-two", "approval": "two-person", "status": "pending",
         "rationale": null, "category": "identity", "stakes": "high",
         "owner": "iam@northwind.example", "approvals_needed": 2,
@@ -302,7 +429,7 @@ fn concurrent_approvals_are_neither_lost_nor_recorded_twice() {
     let config = Arc::new(config);
     for round in 0..12 {
         let id = format!("apr_race{round}");
-        store.create_pending(&held(&id)).unwrap();
+        store_held(store.as_ref(), &audit, &held(&id));
         let barrier = Arc::new(Barrier::new(2));
         let handles: Vec<_> = ["bob", "dana"]
             .into_iter()
@@ -364,7 +491,7 @@ fn an_approval_racing_a_denial_leaves_a_record_that_matches_the_outcome() {
         let id = format!("apr_deny{round}");
         let mut request = held(&id);
         request.approval = serde_json::from_value(json!("required")).unwrap();
-        store.create_pending(&request).unwrap();
+        store_held(store.as_ref(), &audit, &request);
         let barrier = Arc::new(Barrier::new(2));
         let handles: Vec<_> = [("bob", true), ("dana", false)]
             .into_iter()

@@ -514,11 +514,99 @@ fn entry(row: LeafRow, sealed: &[SealedContent]) -> Result<LedgerEntry, StoreErr
 /// Events that match `filter`, oldest first (newest first with `newest_first`). The store finds
 /// rows by their index columns; a row whose leaf does not itself match (its columns were
 /// rewritten) is left out, so with a `limit` fewer may come back when rows were tampered with
-/// (`audit verify` names them).
+/// (`audit verify` names them). For showing the ledger: what decides anything reads
+/// [`read_authentic_events`].
 pub fn read_events(
     store: &dyn Store,
     filter: &EventFilter,
 ) -> Result<Vec<LedgerEntry>, StoreError> {
+    Ok(find(store, filter)?.into_iter().map(|(e, _)| e).collect())
+}
+
+/// An event whose leaf a writer holding the ledger key appended: the leaf's bytes hash to its
+/// stored hash and its MAC checks at its index. Made only by [`read_authentic_events`], so a
+/// reader that decides on events (the gate's proof of approvals, reviews, the monitor) cannot
+/// be handed a row someone wrote into the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authentic(LedgerEntry);
+
+impl Authentic {
+    pub fn entry(&self) -> &LedgerEntry {
+        &self.0
+    }
+
+    pub fn event(&self) -> &AuditEvent {
+        &self.0.event
+    }
+
+    pub fn into_event(self) -> AuditEvent {
+        self.0.event
+    }
+}
+
+/// What [`read_authentic_events`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuthenticEvents {
+    /// The events a writer holding the key appended, in the filter's order.
+    pub events: Vec<Authentic>,
+    /// Indexes of rows that matched the filter but that no such writer appended (inserted, or
+    /// rewritten in place, without the key; or stored before leaves carried MACs): left out.
+    pub rejected: Vec<u64>,
+}
+
+/// The events matching `filter` (as [`read_events`]) that a writer holding `key` appended. A
+/// row whose bytes do not hash to its stored hash, whose MAC is missing or does not check at
+/// its index, is left out and named in `rejected`: someone with write access to the store put
+/// it there, and nothing may trust it. A leaf stored before leaves carried MACs is left out
+/// too: what decides (a pending approval, a review) is recent, and an old leaf cannot vouch for
+/// itself without the whole tree.
+pub fn read_authentic_events(
+    store: &dyn Store,
+    filter: &EventFilter,
+    key: &LeafKey,
+) -> Result<AuthenticEvents, StoreError> {
+    let mut found = AuthenticEvents::default();
+    for (entry, mac) in find(store, filter)? {
+        let genuine = !entry.hash_mismatch
+            && mac.is_some_and(|m| key.verify(entry.index, &entry.leaf_hash, &m));
+        if genuine {
+            found.events.push(Authentic(entry));
+        } else {
+            found.rejected.push(entry.index);
+        }
+    }
+    Ok(found)
+}
+
+/// The events matching `filter` that a reader decides on (review verdicts, the monitor's
+/// baseline, executions checked against their approvals). With the ledger's `key`, only those
+/// its writers appended ([`read_authentic_events`]; the others are logged and left out); a
+/// reader without the key (a report run by someone who cannot read it) gets every stored event,
+/// as [`read_events`].
+pub fn read_deciding_events(
+    store: &dyn Store,
+    filter: &EventFilter,
+    key: Option<&LeafKey>,
+) -> Result<Vec<LedgerEntry>, StoreError> {
+    let Some(key) = key else {
+        return read_events(store, filter);
+    };
+    let found = read_authentic_events(store, filter, key)?;
+    if !found.rejected.is_empty() {
+        tracing::error!(
+            leaves = ?found.rejected,
+            "ledger rows that no warden writer appended were found and ignored: the store was \
+             written to by hand (run `warden audit verify`)"
+        );
+    }
+    Ok(found.events.into_iter().map(|a| a.0).collect())
+}
+
+/// [`read_events`] with each row's MAC beside its entry.
+fn find(
+    store: &dyn Store,
+    filter: &EventFilter,
+) -> Result<Vec<(LedgerEntry, Option<warden_ledger::LeafMac>)>, StoreError> {
     let mut out = Vec::new();
     let mut page = filter.clone();
     loop {
@@ -532,9 +620,10 @@ pub fn read_events(
                 .into_iter()
                 .map(|(_, c)| c)
                 .collect();
+            let mac = row.mac;
             let entry = entry(row, &sealed)?;
             if filter.matches(&LeafColumns::of(&entry.event)) {
-                out.push(entry);
+                out.push((entry, mac));
             }
         }
         // A row whose columns were rewritten took a place in the page and was left out: read

@@ -88,7 +88,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
     }
     // The gate's own record: every executed request had the approvals it asked for.
-    let unapproved = warden_gateway::gate::unapproved_executions(store.as_ref())?;
+    let unapproved =
+        warden_gateway::gate::unapproved_executions(store.as_ref(), leaf_key.as_ref())?;
     let log = &report.log;
     let latest = log.latest_checkpoint.as_ref().map_or_else(
         || "no checkpoint".to_owned(),
