@@ -5,6 +5,11 @@
 //! re-read from the store at most every [`REFRESH`] — so a halt set by another process (the CLI)
 //! takes effect within about a second, and a halt set here at once. Setting a halt expires the
 //! pending approval requests of its scope; only a human approver resumes one.
+//!
+//! The row is not all a halt is: the ledger records each halt before it is stored and each
+//! resume after, and [`active`] is the union of the rows and the halts the ledger's own leaves
+//! (MACs checked) show set and not resumed. A halt row deleted or marked resumed in the
+//! database lifts nothing.
 
 use crate::audit::AuditLog;
 use crate::gate;
@@ -162,6 +167,71 @@ impl HaltCache {
     }
 }
 
+/// The active halts: every halt row not resumed, and every halt the ledger records set and not
+/// since resumed (only leaves whose MAC checks under `key` count), one per scope. A row deleted
+/// or marked resumed by someone writing the database does not lift a halt the ledger records.
+pub fn active(
+    store: &dyn Store,
+    key: Option<&warden_ledger::LeafKey>,
+) -> Result<Vec<Halt>, warden_store::StoreError> {
+    let mut halts = store.active_halts()?;
+    for halt in recorded(store, key)? {
+        if !halts.iter().any(|h| h.scope == halt.scope) {
+            halts.push(halt);
+        }
+    }
+    Ok(halts)
+}
+
+/// The halts the ledger records set and not since resumed, oldest first.
+fn recorded(
+    store: &dyn Store,
+    key: Option<&warden_ledger::LeafKey>,
+) -> Result<Vec<Halt>, warden_store::StoreError> {
+    let Some(key) = key else {
+        return Ok(Vec::new());
+    };
+    let mut steps = Vec::new();
+    for kind in [EventKind::Halt, EventKind::Resume] {
+        let filter = warden_store::EventFilter {
+            kind: Some(kind.as_str().to_string()),
+            ..warden_store::EventFilter::default()
+        };
+        steps.extend(warden_store::ledger::read_deciding_events(
+            store,
+            &filter,
+            Some(key),
+        )?);
+    }
+    steps.sort_by_key(|e| e.index);
+    let mut by_scope: std::collections::BTreeMap<String, Option<Halt>> = Default::default();
+    for entry in steps {
+        let e = entry.event;
+        let detail = e.detail.unwrap_or_default();
+        let Some(scope) = detail.get("scope").and_then(Value::as_str) else {
+            continue;
+        };
+        let halt = (e.kind == Some(EventKind::Halt)).then(|| Halt {
+            scope: scope.to_string(),
+            set_by: detail
+                .get("by")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            reason: e.reason.unwrap_or_default(),
+            evidence: detail.get("evidence").cloned().unwrap_or(Value::Null),
+            created_ms: e.time_ms,
+            resumed_by: None,
+            resume_reason: None,
+            resumed_ms: None,
+        });
+        by_scope.insert(scope.to_string(), halt);
+    }
+    let mut halts: Vec<Halt> = by_scope.into_values().flatten().collect();
+    halts.sort_by_key(|h| h.created_ms);
+    Ok(halts)
+}
+
 /// The first active halt that covers the call.
 pub fn covering<'a>(
     halts: &'a [Halt],
@@ -228,6 +298,15 @@ pub fn set(
     if already {
         return Ok(false);
     }
+    // Still halted on the record (its row gone): stored again, not recorded twice.
+    let on_record = recorded(store, audit.leaf_key())
+        .map_err(|e| internal(&e))?
+        .into_iter()
+        .find(|h| h.scope == scope.to_string());
+    if let Some(halt) = on_record {
+        store.add_halt(&halt).map_err(|e| internal(&e))?;
+        return Ok(false);
+    }
     audit
         .append(&halt_event(
             EventKind::Halt,
@@ -281,10 +360,19 @@ pub fn resume(
     now: i64,
 ) -> Result<Halt, HaltError> {
     let internal = |e: &dyn fmt::Display| HaltError::Internal(e.to_string());
-    let halt = store
+    let stored = store
         .resume_halt(&scope.to_string(), by, reason.trim(), now)
-        .map_err(|e| internal(&e))?
-        .ok_or_else(|| HaltError::NotHalted(scope.to_string()))?;
+        .map_err(|e| internal(&e))?;
+    // A halt the ledger records but whose row is gone (or was resumed without its record)
+    // is resumed on the record.
+    let halt = match stored {
+        Some(halt) => halt,
+        None => recorded(store, audit.leaf_key())
+            .map_err(|e| internal(&e))?
+            .into_iter()
+            .find(|h| h.scope == scope.to_string())
+            .ok_or_else(|| HaltError::NotHalted(scope.to_string()))?,
+    };
     audit
         .append(&halt_event(
             EventKind::Resume,

@@ -1149,7 +1149,9 @@ impl Gateway {
             Some(h) => h,
             None => {
                 let h = self
-                    .blocking(|store, _| store.active_halts().map_err(|e| e.to_string()))
+                    .blocking(|store, audit| {
+                        crate::halt::active(store, audit.leaf_key()).map_err(|e| e.to_string())
+                    })
                     .await?;
                 self.halts.put(h)
             }

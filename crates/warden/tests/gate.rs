@@ -296,6 +296,65 @@ async fn a_request_altered_in_the_database_cannot_be_approved() {
     );
 }
 
+/// A halt is a kill switch: someone who can write `warden.db` deletes the halt row (or marks
+/// it resumed) to let a halted agent act again. The ledger records the halt, and nothing but a
+/// recorded resume by a human lifts it. (warden restarts after each edit, so the call reads
+/// the halts afresh.)
+#[tokio::test]
+async fn a_halt_row_deleted_from_the_database_lifts_nothing() {
+    let lab = Lab::new();
+    let (ok, out, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "halt", "--agent", "triage", "--reason", "drill", "--as", "dana",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let read = json!({"alert_id": "ALR-2001"});
+    let halted = |r: &rmcp::model::CallToolResult| text(r).contains("halted by warden");
+    for tamper in [
+        "UPDATE halts SET resumed_ms = 1, resumed_by = 'dana', resume_reason = 'x'",
+        "DELETE FROM halts",
+    ] {
+        sql(&lab, &format!("{tamper} WHERE scope = ?1"), "agent:triage");
+        let warden = lab.serve();
+        let r = warden
+            .client(TRIAGE)
+            .await
+            .call("siem.get_alert", read.clone())
+            .await
+            .unwrap();
+        assert!(halted(&r), "{tamper}: {}", text(&r));
+        let (ok, out, err) = lab.cli(&["halt", "list"]);
+        assert!(ok && out.contains("agent:triage"), "{tamper}: {out}{err}");
+    }
+    assert_eq!(lab.received("siem").len(), 0);
+
+    // A human's resume, recorded, lifts it.
+    let (ok, out, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "resume",
+            "agent:triage",
+            "--reason",
+            "drill over",
+            "--as",
+            "dana",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let warden = lab.serve();
+    let r = warden
+        .client(TRIAGE)
+        .await
+        .call("siem.get_alert", read)
+        .await
+        .unwrap();
+    assert!(!halted(&r), "{}", text(&r));
+    let (ok, out, err) = lab.cli(&["halt", "list"]);
+    assert!(ok && !out.contains("agent:triage"), "{out}{err}");
+}
+
 /// An approved call whose budget ran out in the meantime is refused — and the approval is not
 /// spent: the request stays approved and the ledger does not say it ran.
 #[tokio::test]

@@ -81,12 +81,16 @@ impl Gateway {
     /// values and counts a scrape error; the counters are still served.
     pub async fn metrics_text(&self) -> Result<String, std::fmt::Error> {
         let store = self.store.clone();
+        let audit = self.audit.clone();
         let config = self.config();
         let read = tokio::task::spawn_blocking(move || {
             Ok::<_, warden_store::StoreError>(StoreState {
                 witnesses: cosigned_sizes(&config),
                 open: store.open_requests()?,
-                halts: store.active_halts()?.into_iter().map(|h| h.scope).collect(),
+                halts: crate::halt::active(store.as_ref(), audit.leaf_key())?
+                    .into_iter()
+                    .map(|h| h.scope)
+                    .collect(),
                 ledger_size: store.ledger_size()?,
                 checkpoint: store.ledger_latest_checkpoint()?,
                 pool: store.pool_use(),

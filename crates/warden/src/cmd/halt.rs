@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use warden_gateway::clock::system_now_ms;
 use warden_gateway::halt::{self, Scope};
 use warden_store::Halt;
+use warden_store::ledger::read_leaf_key;
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -61,7 +62,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(Command::List { config, format }) = args.command {
         let config = super::load_config(&config)?;
         let store = super::open_store(&config.store)?;
-        list(&store.active_halts()?, format, system_now_ms())?;
+        // With the ledger key (when this user can read it), halts the ledger records count
+        // too: the list shows what the gateway enforces.
+        let key = read_leaf_key(&config.ledger.key_path, &config.ledger.origin).ok();
+        list(
+            &warden_gateway::halt::active(store.as_ref(), key.as_ref())?,
+            format,
+            system_now_ms(),
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let scope = match (args.session, args.agent, args.category, args.global) {
