@@ -101,6 +101,7 @@ impl Gateway {
         digest: Option<&str>,
     ) -> Result<(), CallError> {
         let settings = self.screening.settings();
+        let mut raised = None;
         if screened.report.score >= settings.taint_at {
             let now = self.now();
             let window =
@@ -113,12 +114,13 @@ impl Gateway {
                 at_ms: now,
                 until_ms: now.saturating_add(window),
             };
+            raised = Some(json!({"level": taint.level, "until_ms": taint.until_ms}));
             self.blocking(move |store, _| {
                 store.raise_agent_taint(&taint).map_err(|e| e.to_string())
             })
             .await?;
         }
-        if screened.report.verdict >= warden_screen::Verdict::Suspicious {
+        if raised.is_some() || screened.report.verdict >= warden_screen::Verdict::Suspicious {
             let mut ev = AuditEvent::new(EventKind::Finding, self.now());
             ev.principal = Some(call.principal.0.clone());
             ev.session = Some(call.session.0.clone());
@@ -138,9 +140,15 @@ impl Gateway {
                     "span": [f.span.start, f.span.end], "score": f.score,
                 })).collect::<Vec<_>>(),
                 "decision_index": decision_index,
+                // The taint this read raised: the ledger's own record of it, which a row
+                // deleted from the store does not lift (`taint::RecordedTaints`).
+                "taint": raised,
             }));
-            if let Err(e) = self.record(ev).await {
-                tracing::error!(error = %e, "screen finding not recorded");
+            match self.record(ev).await {
+                // A taint is on the record before the agent reads on.
+                Err(e) if raised.is_some() => return Err(e),
+                Err(e) => tracing::error!(error = %e, "screen finding not recorded"),
+                Ok(_) => {}
             }
         }
         Ok(())

@@ -300,6 +300,8 @@ pub struct Gateway {
     clock: Arc<dyn Clock>,
     /// The active halts, re-read from the store at most every `halt::REFRESH`.
     pub(crate) halts: HaltCache,
+    /// The agents' taints as the ledger records them, beside the store's rows.
+    pub(crate) recorded_taints: Arc<crate::taint::RecordedTaints>,
     /// Per-agent anomaly state; locked briefly, never across an `.await`.
     pub(crate) monitor: Mutex<Monitor>,
     /// Audit appends the agent's answer does not wait for (outcomes), so that
@@ -376,6 +378,7 @@ impl Gateway {
             screening: Screening::new(config.screen.clone()),
             http: reqwest::Client::new(),
             halts: HaltCache::default(),
+            recorded_taints: Arc::default(),
             monitor: Mutex::new(Monitor::new(config.monitor.clone())),
             detached: TaskTracker::new(),
             config: RwLock::new(config),
@@ -1190,9 +1193,18 @@ impl Gateway {
             .collect();
         // The agent's taint is read from the store on every call: it follows the agent across
         // sessions and replicas, and a human's clear takes effect at once. Unreadable ⇒ refused.
+        // A taint the ledger records counts even where its row is gone.
         let agent = call.principal.0.clone();
+        let recorded = self.recorded_taints.clone();
+        let window_ms = i64::try_from(
+            self.screening
+                .settings()
+                .taint_window_secs
+                .saturating_mul(1000),
+        )
+        .unwrap_or(i64::MAX);
         let (budgets_used, agent_taint) = self
-            .blocking(move |store, _| {
+            .blocking(move |store, audit| {
                 let used = budgets
                     .into_iter()
                     .map(|(id, scope, since)| {
@@ -1202,7 +1214,12 @@ impl Gateway {
                         Ok((id, used))
                     })
                     .collect::<Result<BTreeMap<_, _>, String>>()?;
-                let taint = store.agent_taint(&agent, now).map_err(|e| e.to_string())?;
+                let taint = match store.agent_taint(&agent, now).map_err(|e| e.to_string())? {
+                    Some(row) => Some(row),
+                    None => recorded
+                        .in_force(store, audit.leaf_key(), &agent, now, window_ms)
+                        .map_err(|e| e.to_string())?,
+                };
                 Ok::<_, String>((used, taint))
             })
             .await?;

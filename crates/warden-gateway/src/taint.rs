@@ -1,10 +1,16 @@
 //! Clearing an agent's taint: one function behind `warden taint clear` and the console's
-//! "Tainted agents" page, so both fronts write the same event in the same order.
+//! "Tainted agents" page, so both fronts write the same event in the same order. And the taints
+//! the ledger records ([`RecordedTaints`]): a read that taints an agent is a `finding` whose
+//! `detail.taint` says how much and until when, so a taint row deleted (or a clear row
+//! inserted) in the database lifts nothing the ledger shows.
 
 use crate::audit::{AuditError, AuditLog};
 use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
 use warden_core::{AuditEvent, EventKind};
-use warden_store::{AgentTaint, Store, StoreError};
+use warden_store::{AgentTaint, EventFilter, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClearError {
@@ -46,4 +52,133 @@ pub fn record_and_clear(
     }));
     audit.append(&event)?;
     Ok(store.clear_agent_taint(&taint.agent, now_ms, by, reason)?)
+}
+
+/// The agents' taints as the ledger records them: each `finding` with a `detail.taint`, until a
+/// later `taint_cleared` for the agent; only leaves a writer holding the ledger key appended
+/// count. Kept in memory and brought up to date from the leaves appended since, every
+/// [`crate::halt::REFRESH`] and on each look at an agent it shows tainted: the ledger only
+/// grows, so each refresh reads only what is new.
+#[derive(Debug, Default)]
+pub struct RecordedTaints {
+    state: Mutex<Recorded>,
+}
+
+#[derive(Debug, Default)]
+struct Recorded {
+    /// The first leaf not yet read; `None` before the first read.
+    next: Option<u64>,
+    refreshed: Option<Instant>,
+    by_agent: BTreeMap<String, AgentTaint>,
+}
+
+impl RecordedTaints {
+    /// The taint the ledger shows on `agent` at `now_ms`, reading the leaves appended since the
+    /// last refresh first when that was long enough ago. On the first read, only findings of
+    /// the last `window_ms` are read. Without `key` the ledger vouches for nothing: `None`.
+    pub fn in_force(
+        &self,
+        store: &dyn Store,
+        key: Option<&warden_ledger::LeafKey>,
+        agent: &str,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<Option<AgentTaint>, StoreError> {
+        let Some(key) = key else {
+            return Ok(None);
+        };
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Read on when it is time, and whenever the agent looks tainted: a clear recorded
+        // meanwhile (by the CLI, the console, another replica) takes effect at once.
+        let due = state
+            .refreshed
+            .is_none_or(|at| at.elapsed() >= crate::halt::REFRESH)
+            || state
+                .by_agent
+                .get(agent)
+                .is_some_and(|t| now_ms < t.until_ms);
+        if due {
+            state.refresh(store, key, now_ms, window_ms)?;
+        }
+        Ok(state
+            .by_agent
+            .get(agent)
+            .filter(|t| now_ms < t.until_ms)
+            .cloned())
+    }
+}
+
+impl Recorded {
+    fn refresh(
+        &mut self,
+        store: &dyn Store,
+        key: &warden_ledger::LeafKey,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut entries = Vec::new();
+        for kind in [EventKind::Finding, EventKind::TaintCleared] {
+            let filter = EventFilter {
+                kind: Some(kind.as_str().to_string()),
+                index_from: self.next,
+                since_ms: self
+                    .next
+                    .is_none()
+                    .then(|| now_ms.saturating_sub(window_ms)),
+                ..EventFilter::default()
+            };
+            entries.extend(warden_store::ledger::read_deciding_events(
+                store,
+                &filter,
+                Some(key),
+            )?);
+        }
+        entries.sort_by_key(|e| e.index);
+        let mut next = self.next.unwrap_or(0);
+        for entry in entries {
+            next = next.max(entry.index.saturating_add(1));
+            let e = entry.event;
+            let Some(agent) = e.principal else { continue };
+            if e.kind == Some(EventKind::TaintCleared) {
+                self.by_agent.remove(&agent);
+                continue;
+            }
+            let Some(taint) = e.detail.as_ref().and_then(|d| d.get("taint")) else {
+                continue;
+            };
+            let field = |name: &str| taint.get(name).and_then(serde_json::Value::as_i64);
+            let (Some(level), Some(until_ms)) = (field("level"), field("until_ms")) else {
+                continue;
+            };
+            match self.by_agent.get_mut(&agent) {
+                // Taint only rises while it is in force: the higher level, the later end.
+                Some(t) if e.time_ms < t.until_ms => {
+                    if level > t.level {
+                        t.level = level;
+                        t.source = e.tool.unwrap_or_default();
+                    }
+                    t.until_ms = t.until_ms.max(until_ms);
+                }
+                _ => {
+                    self.by_agent.insert(
+                        agent.clone(),
+                        AgentTaint {
+                            agent,
+                            session: e.session.unwrap_or_default(),
+                            level,
+                            source: e.tool.unwrap_or_default(),
+                            at_ms: e.time_ms,
+                            until_ms,
+                        },
+                    );
+                }
+            }
+        }
+        self.next = Some(next);
+        self.refreshed = Some(Instant::now());
+        Ok(())
+    }
 }

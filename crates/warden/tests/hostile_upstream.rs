@@ -202,6 +202,55 @@ async fn injections_outside_text_blocks_reach_the_agent_only_marked_and_taint_it
     assert_tainted(&lab, &warden).await;
 }
 
+/// Someone who can write `warden.db` lifts the agent's taint after it read the injection:
+/// deletes its taint rows and adds a clear nobody recorded. The ledger records the taint, so
+/// the agent stays tainted, in a new session of a restarted warden too, until a human's
+/// recorded clear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taint_deleted_from_the_database_lifts_nothing() {
+    let lab = lab_with_hostile_siem().await;
+    let warden = lab.serve();
+    warden
+        .client(TRIAGE)
+        .await
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    drop(warden);
+    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+    db.execute_batch(&format!(
+        "DELETE FROM agent_taints;
+         INSERT INTO agent_taint_clears (agent, cleared_ms, cleared_by, reason)
+         VALUES ('triage', {}, 'dana', 'looks fine');",
+        now_ms()
+    ))
+    .unwrap();
+    drop(db);
+    let (ok, out, _) = lab.cli(&["taint", "list"]);
+    assert!(ok && !out.contains("triage"), "the rows are gone: {out}");
+
+    let warden = lab.serve();
+    let comment = json!({"incident": "INC-1043", "comment": "web shell process tree attached"});
+    let r = warden
+        .client(TRIAGE)
+        .await
+        .call("tickets.add_comment", comment)
+        .await
+        .unwrap();
+    assert!(
+        text(&r).contains("tainted-agent-writes-need-approval"),
+        "{}",
+        text(&r)
+    );
+    let findings = lab.events("finding");
+    assert!(
+        findings
+            .iter()
+            .any(|e| e["tool"] == "siem.get_alert" && e["detail"]["taint"]["level"].is_number()),
+        "{findings:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstreams_error_message_reaches_the_agent_only_marked_and_taints_it() {
     let lab = lab_with_hostile_siem().await;
