@@ -519,6 +519,28 @@ impl Binding {
     }
 }
 
+/// The requests this process took (approved → executed), for its lifetime: a request taken
+/// once is refused again whatever the store and the ledger's index columns are later made to
+/// say. (Across restarts and replicas the ledger's `executed` step refuses it.)
+#[derive(Debug, Default)]
+pub(crate) struct TakenRequests(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl TakenRequests {
+    fn contains(&self, id: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(id)
+    }
+
+    fn insert(&self, id: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.to_string());
+    }
+}
+
 /// An approved request, proven by the ledger and moved to `executed` for exactly one call. Made
 /// only by [`Gateway::take_approval`]; the one way to an upstream for a held call.
 #[derive(Debug)]
@@ -670,6 +692,11 @@ impl Gateway {
         decision: &Decision,
         now_ms: i64,
     ) -> Result<Result<(), Unproven>, CallError> {
+        // This process took it once already: whatever the store and the ledger's index
+        // columns say now (a row set back to `approved`, an `executed` leaf hidden), it ran.
+        if self.taken_requests.contains(&r.id) {
+            return Ok(Err(Unproven::Used { id: r.id.clone() }));
+        }
         let (config, r, decision) = (config.clone(), r.clone(), decision.clone());
         self.blocking(move |store, audit| {
             prove(store, audit.leaf_key(), &config, &r, &decision, now_ms)
@@ -688,6 +715,7 @@ impl Gateway {
     ) -> Result<Option<Taken>, CallError> {
         let id = r.id.clone();
         let binding = binding.clone();
+        let taken = self.taken_requests.clone();
         self.blocking(move |store, _| {
             let swapped = swap::<(), GateError>(store, &id, |r| {
                 let bound = r.status == ApprovalStatus::Approved
@@ -696,7 +724,10 @@ impl Gateway {
                 Ok(bound.then(|| r.status = ApprovalStatus::Executed))
             })?;
             Ok::<_, GateError>(match swapped {
-                Swap::Done(request, ()) => Some(Taken { request: *request }),
+                Swap::Done(request, ()) => {
+                    taken.insert(&request.id);
+                    Some(Taken { request: *request })
+                }
                 Swap::Missing | Swap::Kept => None,
             })
         })

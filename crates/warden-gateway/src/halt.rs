@@ -168,14 +168,16 @@ impl HaltCache {
 }
 
 /// The active halts: every halt row not resumed, and every halt the ledger records set and not
-/// since resumed (only leaves whose MAC checks under `key` count), one per scope. A row deleted
-/// or marked resumed by someone writing the database does not lift a halt the ledger records.
+/// since resumed (only leaves whose MAC checks under `key` count; `recorded` keeps what was
+/// read, and reads on from there), one per scope. A row deleted or marked resumed by someone
+/// writing the database does not lift a halt the ledger records.
 pub fn active(
     store: &dyn Store,
     key: Option<&warden_ledger::LeafKey>,
+    recorded: &mut RecordedHalts,
 ) -> Result<Vec<Halt>, warden_store::StoreError> {
     let mut halts = store.active_halts()?;
-    for halt in recorded(store, key)? {
+    for halt in recorded.refresh(store, key)? {
         if !halts.iter().any(|h| h.scope == halt.scope) {
             halts.push(halt);
         }
@@ -183,53 +185,64 @@ pub fn active(
     Ok(halts)
 }
 
-/// The halts the ledger records set and not since resumed, oldest first.
+/// The halts the ledger records, as read so far: each scope's last halt or resume. Read on
+/// incrementally, so a refresh costs only the leaves appended since the last, and a halt read
+/// once stays known to this process whatever later happens to its row.
+#[derive(Debug, Default)]
+pub struct RecordedHalts {
+    cursor: crate::recorded::Cursor,
+    by_scope: std::collections::BTreeMap<String, Option<Halt>>,
+}
+
+impl RecordedHalts {
+    /// Reads the halt and resume leaves appended since the last read; the halts the ledger
+    /// records set and not since resumed, oldest first. Without `key` the ledger vouches for
+    /// nothing: none.
+    pub fn refresh(
+        &mut self,
+        store: &dyn Store,
+        key: Option<&warden_ledger::LeafKey>,
+    ) -> Result<Vec<Halt>, warden_store::StoreError> {
+        let Some(key) = key else {
+            return Ok(Vec::new());
+        };
+        for entry in
+            self.cursor
+                .read_new(store, key, &[EventKind::Halt, EventKind::Resume], None)?
+        {
+            let e = entry.event;
+            let detail = e.detail.unwrap_or_default();
+            let Some(scope) = detail.get("scope").and_then(Value::as_str) else {
+                continue;
+            };
+            let halt = (e.kind == Some(EventKind::Halt)).then(|| Halt {
+                scope: scope.to_string(),
+                set_by: detail
+                    .get("by")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                reason: e.reason.unwrap_or_default(),
+                evidence: detail.get("evidence").cloned().unwrap_or(Value::Null),
+                created_ms: e.time_ms,
+                resumed_by: None,
+                resume_reason: None,
+                resumed_ms: None,
+            });
+            self.by_scope.insert(scope.to_string(), halt);
+        }
+        let mut halts: Vec<Halt> = self.by_scope.values().flatten().cloned().collect();
+        halts.sort_by_key(|h| h.created_ms);
+        Ok(halts)
+    }
+}
+
+/// The halts the ledger records set and not since resumed, read from the first leaf.
 fn recorded(
     store: &dyn Store,
     key: Option<&warden_ledger::LeafKey>,
 ) -> Result<Vec<Halt>, warden_store::StoreError> {
-    let Some(key) = key else {
-        return Ok(Vec::new());
-    };
-    let mut steps = Vec::new();
-    for kind in [EventKind::Halt, EventKind::Resume] {
-        let filter = warden_store::EventFilter {
-            kind: Some(kind.as_str().to_string()),
-            ..warden_store::EventFilter::default()
-        };
-        steps.extend(warden_store::ledger::read_deciding_events(
-            store,
-            &filter,
-            Some(key),
-        )?);
-    }
-    steps.sort_by_key(|e| e.index);
-    let mut by_scope: std::collections::BTreeMap<String, Option<Halt>> = Default::default();
-    for entry in steps {
-        let e = entry.event;
-        let detail = e.detail.unwrap_or_default();
-        let Some(scope) = detail.get("scope").and_then(Value::as_str) else {
-            continue;
-        };
-        let halt = (e.kind == Some(EventKind::Halt)).then(|| Halt {
-            scope: scope.to_string(),
-            set_by: detail
-                .get("by")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            reason: e.reason.unwrap_or_default(),
-            evidence: detail.get("evidence").cloned().unwrap_or(Value::Null),
-            created_ms: e.time_ms,
-            resumed_by: None,
-            resume_reason: None,
-            resumed_ms: None,
-        });
-        by_scope.insert(scope.to_string(), halt);
-    }
-    let mut halts: Vec<Halt> = by_scope.into_values().flatten().collect();
-    halts.sort_by_key(|h| h.created_ms);
-    Ok(halts)
+    RecordedHalts::default().refresh(store, key)
 }
 
 /// The first active halt that covers the call.

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod monitor;
 pub mod notify;
 pub mod pipeline;
+mod recorded;
 pub mod reload;
 pub mod review;
 pub mod screening;

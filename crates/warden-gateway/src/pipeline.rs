@@ -302,6 +302,10 @@ pub struct Gateway {
     pub(crate) halts: HaltCache,
     /// The agents' taints as the ledger records them, beside the store's rows.
     pub(crate) recorded_taints: Arc<crate::taint::RecordedTaints>,
+    /// The halts as the ledger records them, read on incrementally.
+    pub(crate) recorded_halts: Arc<std::sync::Mutex<crate::halt::RecordedHalts>>,
+    /// The approvals this process took, refused a second time whatever the store says.
+    pub(crate) taken_requests: Arc<crate::gate::TakenRequests>,
     /// Per-agent anomaly state; locked briefly, never across an `.await`.
     pub(crate) monitor: Mutex<Monitor>,
     /// Audit appends the agent's answer does not wait for (outcomes), so that
@@ -379,6 +383,8 @@ impl Gateway {
             http: reqwest::Client::new(),
             halts: HaltCache::default(),
             recorded_taints: Arc::default(),
+            recorded_halts: Arc::default(),
+            taken_requests: Arc::default(),
             monitor: Mutex::new(Monitor::new(config.monitor.clone())),
             detached: TaskTracker::new(),
             config: RwLock::new(config),
@@ -1151,9 +1157,14 @@ impl Gateway {
         let halts = match self.halts.fresh() {
             Some(h) => h,
             None => {
+                let recorded = self.recorded_halts.clone();
                 let h = self
-                    .blocking(|store, audit| {
-                        crate::halt::active(store, audit.leaf_key()).map_err(|e| e.to_string())
+                    .blocking(move |store, audit| {
+                        let mut recorded = recorded
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        crate::halt::active(store, audit.leaf_key(), &mut recorded)
+                            .map_err(|e| e.to_string())
                     })
                     .await?;
                 self.halts.put(h)

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 use warden_core::{AuditEvent, EventKind};
-use warden_store::{AgentTaint, EventFilter, Store, StoreError};
+use warden_store::{AgentTaint, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClearError {
@@ -66,8 +66,7 @@ pub struct RecordedTaints {
 
 #[derive(Debug, Default)]
 struct Recorded {
-    /// The first leaf not yet read; `None` before the first read.
-    next: Option<u64>,
+    cursor: crate::recorded::Cursor,
     refreshed: Option<Instant>,
     by_agent: BTreeMap<String, AgentTaint>,
 }
@@ -119,27 +118,13 @@ impl Recorded {
         now_ms: i64,
         window_ms: i64,
     ) -> Result<(), StoreError> {
-        let mut entries = Vec::new();
-        for kind in [EventKind::Finding, EventKind::TaintCleared] {
-            let filter = EventFilter {
-                kind: Some(kind.as_str().to_string()),
-                index_from: self.next,
-                since_ms: self
-                    .next
-                    .is_none()
-                    .then(|| now_ms.saturating_sub(window_ms)),
-                ..EventFilter::default()
-            };
-            entries.extend(warden_store::ledger::read_deciding_events(
-                store,
-                &filter,
-                Some(key),
-            )?);
-        }
-        entries.sort_by_key(|e| e.index);
-        let mut next = self.next.unwrap_or(0);
+        let entries = self.cursor.read_new(
+            store,
+            key,
+            &[EventKind::Finding, EventKind::TaintCleared],
+            Some(now_ms.saturating_sub(window_ms)),
+        )?;
         for entry in entries {
-            next = next.max(entry.index.saturating_add(1));
             let e = entry.event;
             let Some(agent) = e.principal else { continue };
             if e.kind == Some(EventKind::TaintCleared) {
@@ -177,7 +162,6 @@ impl Recorded {
                 }
             }
         }
-        self.next = Some(next);
         self.refreshed = Some(Instant::now());
         Ok(())
     }

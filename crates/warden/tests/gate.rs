@@ -355,6 +355,60 @@ async fn a_halt_row_deleted_from_the_database_lifts_nothing() {
     assert!(ok && !out.contains("agent:triage"), "{out}{err}");
 }
 
+/// Someone who can write `warden.db` replays an approval that already ran: hides its
+/// `executed` step from the ledger's index (the leaf's `kind` column rewritten, the guard
+/// trigger dropped) and sets the request back to approved. The running warden took it once
+/// and refuses it again.
+#[tokio::test]
+async fn an_executed_approval_replayed_by_hiding_its_record_runs_once() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let args = json!({"user": "carol.diaz"});
+    let id = hold(&agent, &args).await;
+    for who in ["bob", "dana"] {
+        let (ok, out, err) = answer(&lab, "approve", &id, who, "impossible travel");
+        assert!(ok, "{out}{err}");
+    }
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    assert!(disabled(&lab, "carol.diaz"), "{}", text(&r));
+    assert_eq!(
+        steps(&lab, &id).last().map(String::as_str),
+        Some("executed")
+    );
+
+    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    db.execute_batch("DROP TRIGGER ledger_leaves_no_update")
+        .unwrap();
+    let hidden = db
+        .execute(
+            "UPDATE ledger_leaves SET kind = 'outcome' WHERE kind = 'approval'
+             AND instr(CAST(leaf AS TEXT), '\"step\":\"executed\"') > 0
+             AND instr(CAST(leaf AS TEXT), ?1) > 0",
+            [&id],
+        )
+        .unwrap();
+    assert_eq!(hidden, 1);
+    drop(db);
+    sql(
+        &lab,
+        "UPDATE pending SET status = 'approved', body = json_set(body, '$.status', 'approved')
+         WHERE id = ?1",
+        &id,
+    );
+    let _ = agent.call("idp.disable_account", args).await;
+    let disables = lab
+        .received("idp")
+        .iter()
+        .filter(|t| *t == "disable_account")
+        .count();
+    assert_eq!(disables, 1, "the approval ran twice");
+}
+
 /// An approved call whose budget ran out in the meantime is refused — and the approval is not
 /// spent: the request stays approved and the ledger does not say it ran.
 #[tokio::test]

@@ -82,12 +82,16 @@ impl Gateway {
     pub async fn metrics_text(&self) -> Result<String, std::fmt::Error> {
         let store = self.store.clone();
         let audit = self.audit.clone();
+        let recorded = self.recorded_halts.clone();
         let config = self.config();
         let read = tokio::task::spawn_blocking(move || {
+            let mut recorded = recorded
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             Ok::<_, warden_store::StoreError>(StoreState {
                 witnesses: cosigned_sizes(&config),
                 open: store.open_requests()?,
-                halts: crate::halt::active(store.as_ref(), audit.leaf_key())?
+                halts: crate::halt::active(store.as_ref(), audit.leaf_key(), &mut recorded)?
                     .into_iter()
                     .map(|h| h.scope)
                     .collect(),

@@ -66,7 +66,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         // too: the list shows what the gateway enforces.
         let key = read_leaf_key(&config.ledger.key_path, &config.ledger.origin).ok();
         list(
-            &warden_gateway::halt::active(store.as_ref(), key.as_ref())?,
+            &warden_gateway::halt::active(
+                store.as_ref(),
+                key.as_ref(),
+                &mut warden_gateway::halt::RecordedHalts::default(),
+            )?,
             format,
             system_now_ms(),
         )?;
