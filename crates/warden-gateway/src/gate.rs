@@ -182,21 +182,33 @@ pub fn check_request(
         tool: Some(r.tool.clone()),
         ..EventFilter::default()
     };
-    let asked = read_authentic_events(store, &filter, key)?
-        .events
-        .into_iter()
-        .any(|a| {
-            let e = a.event();
-            e.request_id.as_deref() == Some(r.id.as_str())
-                && e.detail.as_ref().and_then(|d| text(d, "step")) == Some("asked")
-                && e.args_digest.as_deref() == Some(r.args_digest.as_str())
-                && e.policy_version.as_deref() == Some(r.policy_version.as_str())
-        });
-    Ok(if asked {
-        Ok(())
-    } else {
-        Err("the ledger records no such call held for approval")
+    let shown = shown_digest(r);
+    let mut asked = None;
+    for a in read_authentic_events(store, &filter, key)?.events {
+        let e = a.event();
+        let detail = e.detail.as_ref();
+        if e.request_id.as_deref() == Some(r.id.as_str())
+            && detail.and_then(|d| text(d, "step")) == Some("asked")
+            && e.args_digest.as_deref() == Some(r.args_digest.as_str())
+            && e.policy_version.as_deref() == Some(r.policy_version.as_str())
+        {
+            asked = Some(detail.and_then(|d| text(d, "shown_digest")) == Some(shown.as_str()));
+        }
+    }
+    Ok(match asked {
+        Some(true) => Ok(()),
+        Some(false) => Err(
+            "what it shows beside the call (the agent's rationale, what it read, warden's own \
+             warnings) is not what warden recorded when the call was held",
+        ),
+        None => Err("the ledger records no such call held for approval"),
     })
+}
+
+/// The digest of what an approver is shown beside the call: the agent's rationale and what it
+/// read (with warden's own warnings), recorded in the `asked` step and checked before an answer.
+fn shown_digest(r: &PendingRequest) -> String {
+    ArgsDigest::of(&json!({"rationale": r.rationale, "evidence": r.evidence})).0
 }
 
 /// Records an approver's answer at `now_ms`. Synchronous: the CLI and the console call it
@@ -795,7 +807,7 @@ impl Gateway {
             request,
             "asked",
             json!({"approvers": approvers, "approvals_needed": request.approvals_needed(),
-                   "expires_ms": request.expires_ms}),
+                   "expires_ms": request.expires_ms, "shown_digest": shown_digest(request)}),
             now_ms,
         );
         if let Err(e) = self.record(ev).await {

@@ -251,6 +251,7 @@ async fn a_forged_approval_below_the_first_leaf_runs_nothing() {
     drop(warden);
     let (ok, out, err) = lab.cli(&["audit", "verify"]);
     assert!(!ok, "the forged row passed: {out}{err}");
+    assert!(err.contains("index -1"), "{out}{err}");
 }
 
 /// Someone who can write `warden.db` changes what a held request shows the approver: the
@@ -289,6 +290,22 @@ async fn a_request_altered_in_the_database_cannot_be_approved() {
     let (ok, out, err) = answer(&lab, "approve", &id, "bob", "a test account");
     assert!(!ok, "{out}{err}");
     assert!(err.contains("no such call held"), "{out}{err}");
+
+    // The arguments put back, and what surrounds them changed: the rationale, what the agent
+    // read and warden's warnings about it.
+    let real = warden_core::ArgsDigest::of(&args).0;
+    sql(
+        &lab,
+        &format!(
+            "UPDATE pending SET body = json_set(body, '$.args', json('{args}'), \
+             '$.args_digest', '{real}', '$.rationale', 'routine offboarding', \
+             '$.evidence', json('[]')) WHERE id = ?1"
+        ),
+        &id,
+    );
+    let (ok, out, err) = answer(&lab, "approve", &id, "bob", "offboarding");
+    assert!(!ok, "{out}{err}");
+    assert!(err.contains("not what warden recorded"), "{out}{err}");
     assert!(
         !steps(&lab, &id).contains(&"approved".to_string()),
         "{:?}",
@@ -489,10 +506,13 @@ fn store_held(
     asked.request_id = Some(request.id.clone());
     asked.args_digest = Some(request.args_digest.clone());
     asked.policy_version = Some(request.policy_version.clone());
-    asked.detail = Some(
-        json!({"step": "asked", "approvals_needed": request.approvals_needed(),
-                               "expires_ms": request.expires_ms}),
-    );
+    let shown = json!({"rationale": request.rationale, "evidence": request.evidence});
+    asked.detail = Some(json!({
+        "step": "asked",
+        "approvals_needed": request.approvals_needed(),
+        "expires_ms": request.expires_ms,
+        "shown_digest": warden_core::ArgsDigest::of(&shown).0,
+    }));
     audit.append(&asked).unwrap();
 }
 
