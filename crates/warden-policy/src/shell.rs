@@ -11,6 +11,17 @@
 //! `["lab.example"].containsAll(hosts)`) therefore denies what it cannot read, and one that
 //! forbids on `opaque` refuses it outright.
 //!
+//! The same bound holds for programs: only those on a built-in list of known-local programs
+//! (`cat`, `grep`, `sort`, `cp`…, whose reads and writes the analysis models) count as local;
+//! any other program (`setarch`, `prlimit`, `crontab`, `claude`, a compiled tool) may reach any
+//! host and write anywhere, so it leaves [`UNKNOWN`] in `hosts` and `writes_paths`. The options
+//! of curl, wget, dig and host, and of the programs whose writes are recorded, are read as their
+//! own parsers read them (short clusters with attached values, GNU long-option prefixes, `=`
+//! where accepted); an option the reader does not know makes the destination unknown. A URL
+//! whose host curl and the WHATWG parser would read differently names no host. A variable set
+//! in a network program's environment may name its config file, proxy or resolver: its hosts
+//! are unknown. A link (`ln`, `cp -s`/`-l`) writes what it points at, too.
+//!
 //! What is followed: sequences, pipelines, `&&`/`||`, subshells, groups, `if`/`for`/`while`/
 //! `case`, command and process substitutions (their commands count), `bash -c '…'`/`sh -c` and
 //! `eval` with literal text (parsed in turn, to a bounded depth), wrappers that run another
@@ -122,32 +133,189 @@ pub fn analyse(command: &str) -> CommandFacts {
 /// Programs that reach the network, and how their arguments name hosts.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Net {
-    /// URLs, or bare host names as curl accepts them.
-    Url,
+    /// curl: URLs, or bare host names; options read as curl reads them.
+    Curl,
+    /// wget: URLs; options read as GNU getopt reads them.
+    Wget,
+    /// dig, host, nslookup: every name is a query the name servers see, `@server` a server.
+    Dns,
     /// `[user@]host[:path]` destinations (ssh, scp, rsync, sftp).
     Remote,
-    /// The first operand is a host (nc, telnet, ping, dig…).
+    /// The first operand is a host (nc, telnet, ping…).
     FirstOperand,
     /// socat's `TCP:host:port` addresses.
     Socat,
-    /// Reaches the network, hosts not read from its arguments (mail, git, cloud CLIs).
+    /// Reaches the network, hosts not read from its arguments (mail, git, cloud CLIs, HTTP
+    /// clients whose options and request items this reader does not follow).
     Opaque,
 }
 
 fn network_kind(program: &str) -> Option<Net> {
     Some(match program {
-        "curl" | "wget" | "http" | "https" | "xh" | "aria2c" | "lftp" | "links" | "lynx"
-        | "w3m" => Net::Url,
+        "curl" => Net::Curl,
+        "wget" => Net::Wget,
+        "dig" | "nslookup" | "host" => Net::Dns,
         "ssh" | "scp" | "sftp" | "rsync" => Net::Remote,
-        "nc" | "ncat" | "netcat" | "telnet" | "ping" | "ping6" | "dig" | "nslookup" | "host"
-        | "ftp" | "tftp" | "traceroute" | "whois" | "smbclient" => Net::FirstOperand,
+        "nc" | "ncat" | "netcat" | "telnet" | "ping" | "ping6" | "ftp" | "tftp" | "traceroute"
+        | "whois" | "smbclient" => Net::FirstOperand,
         "socat" => Net::Socat,
         "openssl" | "mail" | "mailx" | "sendmail" | "mutt" | "git" | "gh" | "aws" | "gcloud"
-        | "az" | "kubectl" | "docker" | "pip" | "pip3" | "npm" | "npx" | "apt" | "apt-get" => {
-            Net::Opaque
-        }
+        | "az" | "kubectl" | "docker" | "pip" | "pip3" | "npm" | "npx" | "apt" | "apt-get"
+        | "http" | "https" | "xh" | "aria2c" | "lftp" | "links" | "lynx" | "w3m" => Net::Opaque,
         _ => return None,
     })
+}
+
+/// Programs whose every effect the analysis models: they reach no network, run nothing they
+/// are given, and write only what [`Walker::writes`] records (or nothing but standard output).
+/// Every other program may reach any host and write anywhere: the default is the upper bound.
+fn is_known_local(program: &str) -> bool {
+    matches!(
+        program,
+        // Shell builtins that change nothing the analysis reads (`read`, `printf -v` and
+        // `set -k` are checked in `run`).
+        ":" | "true"
+            | "false"
+            | "test"
+            | "["
+            | "echo"
+            | "printf"
+            | "cd"
+            | "pwd"
+            | "exit"
+            | "return"
+            | "break"
+            | "continue"
+            | "shift"
+            | "wait"
+            | "jobs"
+            | "bg"
+            | "fg"
+            | "disown"
+            | "unset"
+            | "umask"
+            | "ulimit"
+            | "times"
+            | "set"
+            | "type"
+            | "which"
+            | "help"
+            | "command"
+            | "let"
+            | "read"
+            | "mapfile"
+            | "readarray"
+            | "getopts"
+            | "dirs"
+            | "pushd"
+            | "popd"
+            // Readers: standard output only.
+            | "cat"
+            | "tac"
+            | "nl"
+            | "head"
+            | "tail"
+            | "grep"
+            | "egrep"
+            | "fgrep"
+            | "zgrep"
+            | "zegrep"
+            | "zfgrep"
+            | "zcat"
+            | "bzcat"
+            | "xzcat"
+            | "wc"
+            | "cut"
+            | "tr"
+            | "comm"
+            | "join"
+            | "paste"
+            | "column"
+            | "fold"
+            | "fmt"
+            | "rev"
+            | "expand"
+            | "unexpand"
+            | "diff"
+            | "cmp"
+            | "cksum"
+            | "sum"
+            | "md5sum"
+            | "sha1sum"
+            | "sha224sum"
+            | "sha256sum"
+            | "sha384sum"
+            | "sha512sum"
+            | "b2sum"
+            | "base32"
+            | "basenc"
+            | "od"
+            | "hexdump"
+            | "hd"
+            | "strings"
+            | "stat"
+            | "ls"
+            | "du"
+            | "df"
+            | "date"
+            | "basename"
+            | "dirname"
+            | "realpath"
+            | "readlink"
+            | "whoami"
+            | "id"
+            | "groups"
+            | "uname"
+            | "seq"
+            | "expr"
+            | "sleep"
+            | "yes"
+            | "nproc"
+            | "uptime"
+            | "printenv"
+            | "tty"
+            | "numfmt"
+            | "factor"
+            | "jq"
+            | "ps"
+            | "pgrep"
+            | "who"
+            | "man"
+            // Writers whose writes `writes` records.
+            | "base64"
+            | "file"
+            | "tee"
+            | "touch"
+            | "mkdir"
+            | "rm"
+            | "rmdir"
+            | "shred"
+            | "unlink"
+            | "truncate"
+            | "mkfifo"
+            | "cp"
+            | "mv"
+            | "install"
+            | "ln"
+            | "chmod"
+            | "chown"
+            | "chgrp"
+            | "dd"
+            | "sed"
+            | "sort"
+            | "uniq"
+            | "split"
+            | "tar"
+            | "unzip"
+            | "gzip"
+            | "gunzip"
+            | "zip"
+            | "patch"
+            | "sqlite3"
+            | "tcpdump"
+            // Followed by `run`: what they run is analysed in turn.
+            | "find"
+    )
 }
 
 /// Programs that run code given to them (which may do anything, the network included).
@@ -229,47 +397,6 @@ fn is_shell(program: &str) -> bool {
             | "ash"
             | "busybox"
     )
-}
-
-/// Options of curl and wget that take a value, and what the value is.
-enum OptValue {
-    Plain,
-    Upload,
-    Output,
-    Url,
-    Host,
-    Config,
-}
-
-fn curl_option(opt: &str) -> Option<OptValue> {
-    Some(match opt {
-        "-d" | "--data" | "--data-binary" | "--data-raw" | "--data-urlencode" | "--data-ascii"
-        | "-F" | "--form" | "--form-string" | "-T" | "--upload-file" | "--json" => OptValue::Upload,
-        "-o" | "--output" | "-c" | "--cookie-jar" | "--dump-header" | "-D" | "--trace"
-        | "--trace-ascii" | "--stderr" => OptValue::Output,
-        "--url" => OptValue::Url,
-        "-x" | "--proxy" | "--preproxy" | "--interface" => OptValue::Host,
-        // These send a URL's request to another address than its host names: where the
-        // traffic goes is not what the URL says.
-        "--resolve" | "--connect-to" | "--doh-url" | "--socks4" | "--socks4a" | "--socks5"
-        | "--socks5-hostname" => OptValue::Config,
-        // `-e` is curl's referer but wget's `--execute` (any `.wgetrc` command, a proxy too).
-        "-K" | "--config" | "-e" => OptValue::Config,
-        "-H" | "--header" | "-u" | "--user" | "-X" | "--request" | "-A" | "--user-agent"
-        | "--referer" | "-b" | "--cookie" | "-w" | "--write-out" | "-m" | "--max-time"
-        | "--retry" | "-r" | "--range" | "-E" | "--cert" | "--key" | "--cacert" | "-U"
-        | "--proxy-user" | "--connect-timeout" | "-Y" | "-y" | "-z" | "-C" | "--limit-rate" => {
-            OptValue::Plain
-        }
-        // wget
-        "--post-file" | "--body-file" | "--post-data" | "--body-data" => OptValue::Upload,
-        "-O" | "--output-document" | "-a" | "--append-output" | "-P" | "--directory-prefix" => {
-            OptValue::Output
-        }
-        "-i" | "--input-file" | "--execute" => OptValue::Config,
-        "-t" | "--tries" | "--timeout" | "--password" => OptValue::Plain,
-        _ => return None,
-    })
 }
 
 /// A word's text once the shell has removed quotes, if nothing in it is computed when the
@@ -639,7 +766,12 @@ impl Walker {
         if assigned.iter().any(|n| dangerous_variable(n)) {
             facts.unknown("sets a variable that changes which program runs or what it loads");
         }
-        self.run(&words, facts);
+        let mut ran = CommandFacts::default();
+        self.run(&words, &mut ran);
+        if !assigned.is_empty() && !words.is_empty() {
+            environment_set(&mut ran);
+        }
+        facts.merge(ran);
         fed
     }
 
@@ -808,7 +940,46 @@ impl Walker {
                 facts.hosts.insert(UNKNOWN.into());
                 facts.writes_paths.insert(UNKNOWN.into());
             }
-            _ => {}
+            // Builtins that set variables by name: `read PATH`, `printf -v PATH`, and `set -k`,
+            // which makes `NAME=value` after a program its environment.
+            "read" | "mapfile" | "readarray" | "getopts"
+                if rest
+                    .iter()
+                    .any(|w| w.text.as_deref().is_none_or(dangerous_variable)) =>
+            {
+                facts.unknown("sets a variable that changes which program runs or what it loads");
+            }
+            "printf" if printf_sets_dangerous(rest) => {
+                facts.unknown("sets a variable that changes which program runs or what it loads");
+            }
+            "set"
+                if rest.iter().any(|w| {
+                    w.text.as_deref().is_none_or(|t| {
+                        t == "keyword"
+                            || ((t.starts_with('-') || t.starts_with('+'))
+                                && !t.starts_with("--")
+                                && t.contains('k'))
+                    })
+                }) =>
+            {
+                facts.unknown("`set -k` makes later assignments a program's environment");
+            }
+            "install"
+                if rest
+                    .iter()
+                    .any(|w| w.text.as_deref().is_none_or(|t| t.starts_with("--strip-p"))) =>
+            {
+                facts.unknown("install runs a strip program named in its options");
+            }
+            p if network_kind(p).is_some() || is_known_local(p) => {}
+            // A program the analysis does not model (a wrapper such as `setarch` or `prlimit`
+            // that runs the rest of its line, a shell not listed, a scheduler, a compiled
+            // tool): it may reach any host and write anywhere.
+            _ => {
+                facts.network = true;
+                facts.hosts.insert(UNKNOWN.into());
+                facts.writes_paths.insert(UNKNOWN.into());
+            }
         }
         if let Some(kind) = network_kind(&program) {
             self.network(&program, kind, rest, facts);
@@ -842,7 +1013,12 @@ impl Walker {
             facts.unknown("the program to run is not known until the command runs");
             return;
         }
-        self.run(rest.get(i..).unwrap_or_default(), facts);
+        let mut ran = CommandFacts::default();
+        self.run(rest.get(i..).unwrap_or_default(), &mut ran);
+        if assignments && i > skip_options(rest, takes_value) {
+            environment_set(&mut ran);
+        }
+        facts.merge(ran);
     }
 
     /// `bash -c '…'`: the string is a command in turn; a shell reading a script or its
@@ -877,6 +1053,126 @@ impl Walker {
 
     fn network(&self, program: &str, kind: Net, rest: &[Literal], facts: &mut CommandFacts) {
         facts.network = true;
+        match kind {
+            Net::Curl | Net::Wget => self.url_client(kind, rest, facts),
+            Net::Dns => dns(program, rest, facts),
+            _ => self.host_operands(program, kind, rest, facts),
+        }
+    }
+
+    /// curl and wget: URLs and the options that send a request elsewhere, upload or write.
+    fn url_client(&self, kind: Net, rest: &[Literal], facts: &mut CommandFacts) {
+        let grammar = if kind == Net::Wget {
+            &options::WGET
+        } else {
+            &options::CURL
+        };
+        let mut hosts = BTreeSet::new();
+        let mut unknown = false;
+        let mut names_its_output = false;
+        let mut spider = false;
+        for item in options::parse(rest, grammar) {
+            match item {
+                options::Item::Unknown => {
+                    // An option this reader does not know may take any value: a proxy, a
+                    // config file, an upload, an output.
+                    unknown = true;
+                    facts.pipes_to_network = true;
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+                options::Item::Operand(Some(text)) => match url_host(&text) {
+                    Some(h) => {
+                        hosts.insert(h);
+                    }
+                    None => unknown = true,
+                },
+                options::Item::Operand(None) => unknown = true,
+                options::Item::Opt(options::Opt::Flag, _) => {}
+                options::Item::Opt(options::Opt::Writes, _) => {
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+                options::Item::Opt(options::Opt::Spans, _) => unknown = true,
+                options::Item::Opt(options::Opt::Takes(what), value) => {
+                    use options::Value;
+                    match what {
+                        Value::Plain => {}
+                        Value::Upload => facts.pipes_to_network = true,
+                        Value::Output => {
+                            names_its_output = true;
+                            match value {
+                                Some(v) if v == "-" => {}
+                                Some(v) => add_path(
+                                    &mut facts.writes_paths,
+                                    &Literal {
+                                        text: Some(v),
+                                        expands: false,
+                                    },
+                                ),
+                                None => {
+                                    facts.writes_paths.insert(UNKNOWN.into());
+                                }
+                            }
+                        }
+                        Value::Url => match value.as_deref().map(url_host) {
+                            Some(Some(h)) => {
+                                hosts.insert(h);
+                            }
+                            _ => unknown = true,
+                        },
+                        Value::Host => match value.as_deref().map(proxy_host) {
+                            Some(Some(h)) => {
+                                hosts.insert(h);
+                            }
+                            _ => unknown = true,
+                        },
+                        Value::Config => {
+                            unknown = true;
+                            facts.pipes_to_network = true;
+                            facts.writes_paths.insert(UNKNOWN.into());
+                        }
+                        Value::Header => {
+                            if value.as_deref().is_none_or(|v| v.starts_with('@')) {
+                                facts.pipes_to_network = true;
+                            }
+                        }
+                        Value::Cookie => {
+                            if value.as_deref().is_none_or(|v| !v.contains('=')) {
+                                facts.pipes_to_network = true;
+                            }
+                        }
+                        Value::WriteOut => {
+                            if value
+                                .as_deref()
+                                .is_none_or(|v| v.starts_with('@') || v.contains("%output"))
+                            {
+                                facts.writes_paths.insert(UNKNOWN.into());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if kind == Net::Wget {
+            spider = rest.iter().any(|w| {
+                w.text
+                    .as_deref()
+                    .is_some_and(|t| t.len() > 3 && "--spider".starts_with(t))
+            });
+        }
+        // wget saves what it fetches under a name the server's answer chooses, unless told
+        // where (`-O`, `-P`) or only to check (`--spider`).
+        if kind == Net::Wget && !names_its_output && !spider {
+            facts.writes_paths.insert(UNKNOWN.into());
+        }
+        // No URL: where it goes comes from a config file (`~/.curlrc`, `-K`): unknown.
+        if unknown || hosts.is_empty() {
+            hosts.insert(UNKNOWN.into());
+        }
+        facts.hosts.extend(hosts);
+    }
+
+    /// ssh, nc, socat… : hosts named by their operands.
+    fn host_operands(&self, program: &str, kind: Net, rest: &[Literal], facts: &mut CommandFacts) {
         let mut hosts = BTreeSet::new();
         let mut unknown = false;
         let mut i = 0;
@@ -887,79 +1183,6 @@ impl Walker {
                 unknown = true;
                 continue;
             };
-            if kind == Net::Url {
-                // `--opt=value` and `-oVALUE` forms.
-                let (opt, inline) = match text.split_once('=') {
-                    Some((o, v)) if o.starts_with("--") => (o, Some(v.to_string())),
-                    _ => (text, None),
-                };
-                if let Some(what) = curl_option(opt) {
-                    let value = match inline {
-                        Some(v) => Some(v),
-                        None => {
-                            let v = rest.get(i).and_then(|w| w.text.clone());
-                            if rest.get(i).is_some_and(|w| w.text.is_none()) {
-                                unknown = true;
-                            }
-                            i += 1;
-                            v
-                        }
-                    };
-                    match what {
-                        OptValue::Upload => facts.pipes_to_network = true,
-                        OptValue::Output => match value {
-                            Some(v) if v != "-" => {
-                                add_path(
-                                    &mut facts.writes_paths,
-                                    &Literal {
-                                        text: Some(v),
-                                        expands: false,
-                                    },
-                                );
-                            }
-                            Some(_) => {}
-                            None => {
-                                facts.writes_paths.insert(UNKNOWN.into());
-                            }
-                        },
-                        OptValue::Url => match value.as_deref().map(url_host) {
-                            Some(Some(h)) => {
-                                hosts.insert(h);
-                            }
-                            _ => unknown = true,
-                        },
-                        OptValue::Host => match value {
-                            Some(v) => {
-                                hosts.insert(host_of_authority(&v));
-                            }
-                            None => unknown = true,
-                        },
-                        OptValue::Config => {
-                            unknown = true;
-                            facts.pipes_to_network = true;
-                        }
-                        OptValue::Plain => {}
-                    }
-                    continue;
-                }
-                if text.starts_with('-') {
-                    // Short options bundled with an upload (`-sd@x`) are uploads too.
-                    if !text.starts_with("--")
-                        && (text.contains('d') || text.contains('T') || text.contains('F'))
-                    {
-                        facts.pipes_to_network = true;
-                        unknown |= text.len() > 2;
-                    }
-                    continue;
-                }
-                match url_host(text) {
-                    Some(h) => {
-                        hosts.insert(h);
-                    }
-                    None => unknown = true,
-                }
-                continue;
-            }
             if text.starts_with('-') {
                 // Options that send the connection elsewhere or run a command of their own
                 // (`-o HostName=…`, `-o ProxyCommand=…`, a config file, rsync's remote shell):
@@ -1058,11 +1281,11 @@ impl Walker {
                         facts.unknown("socat runs a command");
                     }
                 }
-                Net::Opaque | Net::Url => {}
+                Net::Opaque | Net::Curl | Net::Wget | Net::Dns => {}
             }
             first_operand = false;
         }
-        if kind == Net::Opaque || (kind != Net::Url && hosts.is_empty()) {
+        if kind == Net::Opaque || hosts.is_empty() {
             unknown = true;
         }
         if unknown {
@@ -1081,13 +1304,9 @@ impl Walker {
                     add_path(&mut facts.writes_paths, w);
                 }
             }
-            "cp" | "mv" | "install" | "ln" | "rsync" | "scp" => {
-                let target = rest
-                    .iter()
-                    .position(|w| matches!(w.text.as_deref(), Some("-t" | "--target-directory")))
-                    .and_then(|p| rest.get(p + 1))
-                    .or_else(|| ops.last().copied());
-                if let Some(w) = target {
+            "cp" | "mv" | "install" | "ln" => copy_like(program, rest, facts),
+            "rsync" | "scp" => {
+                if let Some(w) = ops.last() {
                     // A remote target (`host:path`) is not a local write.
                     let remote = w
                         .text
@@ -1098,6 +1317,102 @@ impl Walker {
                         add_path(&mut facts.writes_paths, w);
                     }
                 }
+            }
+            "uniq" => {
+                // uniq [INPUT [OUTPUT]]
+                let g = gnu(rest, "fsw", &["skip-fields", "skip-chars", "check-chars"]);
+                if g.computed {
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+                if let Some(w) = g.operands.get(1) {
+                    add_path(&mut facts.writes_paths, w);
+                }
+            }
+            "split" => {
+                // split [FILE [PREFIX]]: writes PREFIXaa, PREFIXab… (`xaa` here by default).
+                let g = gnu(
+                    rest,
+                    "abClnt",
+                    &[
+                        "suffix-length",
+                        "additional-suffix",
+                        "bytes",
+                        "line-bytes",
+                        "lines",
+                        "number",
+                        "separator",
+                        "filter",
+                    ],
+                );
+                let prefix = match g.operands.get(1) {
+                    Some(w) => w.text.clone(),
+                    None => Some("x".into()),
+                };
+                add_path(
+                    &mut facts.writes_paths,
+                    &Literal {
+                        text: prefix.map(|p| format!("{p}aa")),
+                        expands: g.computed,
+                    },
+                );
+            }
+            "file" => {
+                let g = gnu(
+                    rest,
+                    "efFmP",
+                    &[
+                        "exclude",
+                        "separator",
+                        "files-from",
+                        "magic-file",
+                        "parameter",
+                    ],
+                );
+                if g.computed
+                    || g.flags
+                        .iter()
+                        .any(|f| f == "C" || "compile".starts_with(f.as_str()) && f.len() > 1)
+                {
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+            }
+            "base64" | "tcpdump" => {
+                // `base64 -o FILE` (BSD), `tcpdump -w FILE` (rotated with a numeric suffix).
+                let (short, long, out): (&str, &[&str], &[&str]) = if program == "base64" {
+                    (
+                        "wbio",
+                        &["wrap", "break", "input", "output"],
+                        &["o", "output"],
+                    )
+                } else {
+                    ("BcCDEFGiIjmMrsTVwWyzZ", &[], &["w"])
+                };
+                let g = gnu(rest, short, long);
+                if g.computed {
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+                for (name, value) in &g.values {
+                    if out.contains(&name.as_str()) {
+                        add_path(&mut facts.writes_paths, value);
+                        if program == "tcpdump" {
+                            add_path(
+                                &mut facts.writes_paths,
+                                &Literal {
+                                    text: value.text.as_ref().map(|t| format!("{t}0")),
+                                    expands: value.expands,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            // The database is written unless opened read-only.
+            "sqlite3"
+                if !rest
+                    .iter()
+                    .any(|w| matches!(w.text.as_deref(), Some("-readonly" | "--readonly"))) =>
+            {
+                facts.writes_paths.insert(UNKNOWN.into());
             }
             "chmod" | "chown" | "chgrp" => {
                 for w in ops.iter().skip(1) {
@@ -1139,15 +1454,31 @@ impl Walker {
                 }
             }
             "sort" => {
-                if let Some(p) = rest
-                    .iter()
-                    .position(|w| matches!(w.text.as_deref(), Some("-o" | "--output")))
-                {
-                    match rest.get(p + 1) {
-                        Some(w) => add_path(&mut facts.writes_paths, w),
-                        None => {
-                            facts.writes_paths.insert(UNKNOWN.into());
-                        }
+                // `-o FILE`, `-oFILE`, `--output=FILE`, `--out FILE`; temporary files go to
+                // `-T DIR`.
+                let g = gnu(
+                    rest,
+                    "kotST",
+                    &[
+                        "output",
+                        "key",
+                        "field-separator",
+                        "buffer-size",
+                        "temporary-directory",
+                        "parallel",
+                        "batch-size",
+                        "files0-from",
+                        "random-source",
+                        "sort",
+                        "compress-program",
+                    ],
+                );
+                if g.computed {
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+                for (name, value) in &g.values {
+                    if matches!(name.as_str(), "o" | "output" | "T" | "temporary-directory") {
+                        add_path(&mut facts.writes_paths, value);
                     }
                 }
             }
@@ -1180,6 +1511,208 @@ impl Walker {
             }
             _ => {}
         }
+    }
+}
+
+/// A GNU-style command's words: options (clusters, values attached or next, long options by
+/// unique prefix, `--opt=value`), operands anywhere before `--`.
+struct Gnu {
+    operands: Vec<Literal>,
+    /// Options with a value, by letter or full long name.
+    values: Vec<(String, Literal)>,
+    /// Options without one: letters, or long names as given.
+    flags: Vec<String>,
+    /// A word is computed when the command runs: it may be any option.
+    computed: bool,
+}
+
+/// `rest` read as GNU getopt would, given the letters (`short_values`) and long options
+/// (`long_values`) that take a value.
+fn gnu(rest: &[Literal], short_values: &str, long_values: &[&str]) -> Gnu {
+    let mut g = Gnu {
+        operands: Vec::new(),
+        values: Vec::new(),
+        flags: Vec::new(),
+        computed: false,
+    };
+    let missing = Literal {
+        text: None,
+        expands: false,
+    };
+    let mut i = 0;
+    while let Some(w) = rest.get(i) {
+        i += 1;
+        let Some(text) = w.text.as_deref() else {
+            g.computed = true;
+            g.operands.push(w.clone());
+            continue;
+        };
+        if text == "--" {
+            g.operands
+                .extend(rest.get(i..).unwrap_or_default().iter().cloned());
+            break;
+        }
+        if let Some(long) = text.strip_prefix("--") {
+            let (given, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (long, None),
+            };
+            let mut named = long_values.iter().filter(|n| n.starts_with(given));
+            let full = match (named.next(), named.next()) {
+                (Some(n), None) if !given.is_empty() => Some(*n),
+                _ => long_values.iter().find(|n| **n == given).copied(),
+            };
+            match (full, inline) {
+                (Some(n), Some(v)) => g.values.push((
+                    n.to_string(),
+                    Literal {
+                        text: Some(v.to_string()),
+                        expands: w.expands,
+                    },
+                )),
+                (Some(n), None) => {
+                    g.values.push((
+                        n.to_string(),
+                        rest.get(i).cloned().unwrap_or(missing.clone()),
+                    ));
+                    i += 1;
+                }
+                (None, _) => g.flags.push(given.to_string()),
+            }
+            continue;
+        }
+        let Some(cluster) = text.strip_prefix('-').filter(|c| !c.is_empty()) else {
+            g.operands.push(w.clone());
+            continue;
+        };
+        for (at, c) in cluster.char_indices() {
+            if short_values.contains(c) {
+                let tail = cluster.get(at + c.len_utf8()..).unwrap_or_default();
+                let value = if tail.is_empty() {
+                    let v = rest.get(i).cloned().unwrap_or(missing.clone());
+                    i += 1;
+                    v
+                } else {
+                    Literal {
+                        text: Some(tail.to_string()),
+                        expands: w.expands,
+                    }
+                };
+                g.values.push((c.to_string(), value));
+                break;
+            }
+            g.flags.push(c.to_string());
+        }
+    }
+    g
+}
+
+/// cp, mv, install, ln: the target (`-t DIR` in any form, else the last operand) is written;
+/// a link (`ln`, `cp -s`/`-l`) is also a write to what it points at, since writing through
+/// it lands there.
+fn copy_like(program: &str, rest: &[Literal], facts: &mut CommandFacts) {
+    let (short, long): (&str, &[&str]) = match program {
+        "install" => (
+            "gmoSt",
+            &[
+                "group",
+                "mode",
+                "owner",
+                "suffix",
+                "target-directory",
+                "strip-program",
+            ],
+        ),
+        _ => ("St", &["suffix", "target-directory"]),
+    };
+    let g = gnu(rest, short, long);
+    if g.computed {
+        facts.writes_paths.insert(UNKNOWN.into());
+    }
+    let target_dir = g
+        .values
+        .iter()
+        .rev()
+        .find(|(n, _)| n == "t" || n == "target-directory")
+        .map(|(_, v)| v.clone());
+    let (target, sources): (Option<Literal>, &[Literal]) = match &target_dir {
+        Some(t) => (Some(t.clone()), g.operands.as_slice()),
+        None => match g.operands.split_last() {
+            // `ln -s TARGET` links into the working directory.
+            Some((last, [])) if program == "ln" => (
+                Some(Literal {
+                    text: None,
+                    expands: false,
+                }),
+                std::slice::from_ref(last),
+            ),
+            Some((last, others)) => (Some(last.clone()), others),
+            None => (None, &[]),
+        },
+    };
+    if let Some(t) = &target {
+        add_path(&mut facts.writes_paths, t);
+    }
+    let long_flag = |name: &str| {
+        g.flags
+            .iter()
+            .any(|f| f.len() > 1 && name.starts_with(f.as_str()))
+    };
+    let symbolic =
+        g.flags.iter().any(|f| f == "s") || long_flag("symbolic") || long_flag("symbolic-link");
+    let link = program == "ln"
+        || (program == "cp" && (symbolic || g.flags.iter().any(|f| f == "l") || long_flag("link")));
+    if !link {
+        return;
+    }
+    for src in sources {
+        let text = src.text.as_deref();
+        match (text, target.as_ref().and_then(|t| t.text.as_deref())) {
+            // A relative symbolic link resolves from the link's folder: the target folder
+            // itself, or its parent when the target names the link.
+            (Some(rel), Some(dest))
+                if symbolic && !rel.starts_with('/') && dest.starts_with('/') =>
+            {
+                let parent = dest
+                    .rsplit_once('/')
+                    .map_or("/", |(p, _)| if p.is_empty() { "/" } else { p });
+                for base in [dest, parent] {
+                    add_path(
+                        &mut facts.writes_paths,
+                        &Literal {
+                            text: Some(format!("{base}/{rel}")),
+                            expands: src.expands,
+                        },
+                    );
+                }
+            }
+            _ => add_path(&mut facts.writes_paths, src),
+        }
+    }
+}
+
+/// Whether `printf -v NAME` (or `-vNAME`) sets a variable that changes what runs, or one
+/// whose name is computed.
+fn printf_sets_dangerous(rest: &[Literal]) -> bool {
+    match rest.first().map(|w| w.text.as_deref()) {
+        Some(None) => true,
+        Some(Some("-v")) => rest
+            .get(1)
+            .is_none_or(|w| w.text.as_deref().is_none_or(dangerous_variable)),
+        Some(Some(t)) => t.strip_prefix("-v").is_some_and(dangerous_variable),
+        None => false,
+    }
+}
+
+/// A command run with variables set in its environment: a network program may read its
+/// configuration, proxy or resolver from any of them (`HOME` and `XDG_CONFIG_HOME` name the
+/// config files, `CURL_HOME`, `WGETRC`, `*_proxy`…), so where it goes and what it sends or
+/// writes are unknown.
+fn environment_set(facts: &mut CommandFacts) {
+    if facts.network {
+        facts.hosts.insert(UNKNOWN.into());
+        facts.writes_paths.insert(UNKNOWN.into());
+        facts.pipes_to_network = true;
     }
 }
 
@@ -1221,6 +1754,17 @@ fn dangerous_variable(name: &str) -> bool {
             | "GIT_EDITOR"
             | "GIT_CONFIG_PARAMETERS"
             | "SQLITE_INIT"
+            // Where programs read their configuration (`~/.curlrc`, `~/.wgetrc`, `.gitconfig`,
+            // `.sqliterc`, `.digrc`), and how names resolve or what code TLS loads.
+            | "HOME"
+            | "XDG_CONFIG_HOME"
+            | "HOSTALIASES"
+            | "LOCALDOMAIN"
+            | "RES_OPTIONS"
+            | "GCONV_PATH"
+            | "OPENSSL_CONF"
+            | "OPENSSL_ENGINES"
+            | "OPENSSL_MODULES"
     ) || name.starts_with("LD_")
         || name.starts_with("GIT_CONFIG_")
         // A proxy (or a client's own config file) sends a request elsewhere than its URL's
@@ -1300,15 +1844,147 @@ fn normal_path(text: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// The host of a URL, or of a bare `host[:port][/path]` as curl accepts it.
+/// The host of a URL, or of a bare `host[:port][/path]` as curl accepts it; `None` where
+/// parsers disagree. The WHATWG parser reads a backslash as `/` and decodes `%6d`, while curl takes
+/// the authority up to the first `/`, `?` or `#` and the host after its last `@`: a URL whose
+/// host differs between the two readings, or that holds a backslash, names no host warden can
+/// trust.
 fn url_host(text: &str) -> Option<String> {
-    if text.contains("://") {
-        let parsed = url::Url::parse(text).ok()?;
-        return parsed.host_str().map(clean_host).filter(|h| !h.is_empty());
+    if text.contains('\\') || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
     }
-    let authority = text.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = host_of_authority(authority);
+    let Some((_, after_scheme)) = text.split_once("://") else {
+        let authority = text.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = host_of_authority(authority);
+        return (!host.is_empty() && host != UNKNOWN).then_some(host);
+    };
+    let parsed = url::Url::parse(text).ok()?;
+    let whatwg = parsed
+        .host_str()
+        .map(clean_host)
+        .filter(|h| !h.is_empty())?;
+    let authority = after_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let raw = host_of_authority(authority);
+    let raw = raw.trim_start_matches('[').trim_end_matches(']');
+    let whatwg_bare = whatwg.trim_start_matches('[').trim_end_matches(']');
+    (raw == whatwg_bare && whatwg != UNKNOWN).then_some(whatwg)
+}
+
+/// A proxy's host: a URL (`http://evil:8080`, `socks5h://evil`) or `[user@]host[:port]`.
+fn proxy_host(text: &str) -> Option<String> {
+    if text.contains("://") {
+        return url_host(text);
+    }
+    let host = host_of_authority(text);
     (!host.is_empty() && host != UNKNOWN).then_some(host)
+}
+
+/// A name or address given to a DNS tool.
+fn dns_name(text: &str) -> String {
+    if let Ok(ip) = text.parse::<std::net::IpAddr>() {
+        return ip.to_string();
+    }
+    let host = clean_host(text);
+    if host.is_empty() {
+        UNKNOWN.into()
+    } else {
+        host
+    }
+}
+
+/// Resource record types and classes dig reads as such, not as names.
+fn dns_type_or_class(word: &str) -> bool {
+    let upper = word.to_ascii_uppercase();
+    matches!(
+        upper.as_str(),
+        "A" | "AAAA"
+            | "MX"
+            | "TXT"
+            | "NS"
+            | "CNAME"
+            | "SOA"
+            | "PTR"
+            | "SRV"
+            | "ANY"
+            | "CAA"
+            | "DS"
+            | "DNSKEY"
+            | "RRSIG"
+            | "NSEC"
+            | "NSEC3"
+            | "HINFO"
+            | "NAPTR"
+            | "TLSA"
+            | "SSHFP"
+            | "SPF"
+            | "AXFR"
+            | "IXFR"
+            | "HTTPS"
+            | "SVCB"
+            | "IN"
+            | "CH"
+            | "HS"
+            | "CHAOS"
+            | "HESIOD"
+    ) || upper
+        .strip_prefix("TYPE")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// dig, host and nslookup: every name is a query (its labels reach the name's own servers),
+/// every server named (`@server`, host's and nslookup's second operand) is reached.
+fn dns(program: &str, rest: &[Literal], facts: &mut CommandFacts) {
+    let mut hosts = BTreeSet::new();
+    let mut unknown = false;
+    if program == "nslookup" {
+        // `-option[=value]` words; `-` or no name reads commands from standard input.
+        for w in rest {
+            match w.text.as_deref() {
+                None | Some("-") => unknown = true,
+                Some(t) if t.starts_with('-') => {}
+                Some(t) => {
+                    hosts.insert(dns_name(t));
+                }
+            }
+        }
+    } else {
+        let grammar = if program == "dig" {
+            &options::DIG
+        } else {
+            &options::HOST
+        };
+        for item in options::parse(rest, grammar) {
+            match item {
+                options::Item::Unknown | options::Item::Operand(None) => unknown = true,
+                options::Item::Operand(Some(t)) => {
+                    if let Some(server) = t.strip_prefix('@') {
+                        hosts.insert(dns_name(server));
+                    } else if program == "dig" && (t.starts_with('+') || dns_type_or_class(&t)) {
+                        // A query option (`+short`), or a type or class.
+                    } else {
+                        hosts.insert(dns_name(&t));
+                    }
+                }
+                options::Item::Opt(options::Opt::Takes(options::Value::Host), v) => match v {
+                    Some(v) => {
+                        hosts.insert(dns_name(&v));
+                    }
+                    None => unknown = true,
+                },
+                options::Item::Opt(options::Opt::Takes(options::Value::Config), _) => {
+                    unknown = true;
+                }
+                options::Item::Opt(..) => {}
+            }
+        }
+    }
+    if unknown || hosts.is_empty() {
+        hosts.insert(UNKNOWN.into());
+    }
+    facts.hosts.extend(hosts);
 }
 
 /// `user@host:port` → `host`.
@@ -1343,6 +2019,7 @@ fn clean_host(host: &str) -> String {
 }
 
 mod hidden;
+mod options;
 
 #[cfg(test)]
 mod tests;
