@@ -846,9 +846,38 @@ impl Walker {
                 facts.unknown("`env -S` runs a command split from one argument");
             }
             "env" => self.wrapped(rest, &["-u", "--unset", "-C", "--chdir"], true, facts),
+            // `sudo -e` runs an editor on its operands; `-s`/`-i` with no command, a shell
+            // reading its standard input.
+            "sudo" | "doas" if sudo_runs_unseen(rest) => {
+                facts.unknown("sudo runs a shell or an editor of its own");
+            }
             "sudo" | "doas" => self.wrapped(
                 rest,
-                &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"],
+                &[
+                    "-u",
+                    "-g",
+                    "-C",
+                    "-D",
+                    "-h",
+                    "-p",
+                    "-r",
+                    "-t",
+                    "-U",
+                    "-T",
+                    "-R",
+                    "-c",
+                    "--user",
+                    "--group",
+                    "--host",
+                    "--prompt",
+                    "--role",
+                    "--type",
+                    "--other-user",
+                    "--command-timeout",
+                    "--chdir",
+                    "--chroot",
+                    "--close-from",
+                ],
                 false,
                 facts,
             ),
@@ -1851,6 +1880,48 @@ fn copy_like(program: &str, rest: &[Literal], facts: &mut CommandFacts) {
     }
 }
 
+/// Whether sudo (or doas) runs an editor (`-e`, `--edit`) or a shell reading its standard
+/// input (`-s`, `-i` with no command).
+fn sudo_runs_unseen(rest: &[Literal]) -> bool {
+    const VALUES: &str = "ugCDhprtUTRc";
+    let mut shell = false;
+    let mut i = 0;
+    while let Some(w) = rest.get(i) {
+        i += 1;
+        let Some(t) = w.text.as_deref() else {
+            return true;
+        };
+        if t == "--" {
+            break;
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            let name = long.split_once('=').map_or(long, |(n, _)| n);
+            if name.len() >= 2 && "edit".starts_with(name) {
+                return true;
+            }
+            shell |= name.len() >= 2 && ("shell".starts_with(name) || "login".starts_with(name));
+            continue;
+        }
+        let Some(cluster) = t.strip_prefix('-').filter(|c| !c.is_empty()) else {
+            // The command.
+            return false;
+        };
+        for (at, c) in cluster.char_indices() {
+            match c {
+                'e' => return true,
+                's' | 'i' => shell = true,
+                c if VALUES.contains(c) => {
+                    i += usize::from(cluster.get(at + 1..).is_none_or(str::is_empty));
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    // Options only: a shell if `-s`/`-i`, else sudo only prints or validates.
+    shell
+}
+
 /// Builtins that evaluate array subscripts or arithmetic in their arguments.
 fn evaluates_subscripts(program: &str) -> bool {
     matches!(
@@ -1937,6 +2008,7 @@ fn dangerous_variable(name: &str) -> bool {
             | "BROWSER"
             | "EDITOR"
             | "VISUAL"
+            | "SUDO_EDITOR"
             | "GIT_PAGER"
             | "GIT_EDITOR"
             | "GIT_CONFIG_PARAMETERS"
@@ -1979,13 +2051,29 @@ fn is_option(w: &Literal) -> bool {
 }
 
 /// How many leading words are options (those in `takes_value` with their value); `--` ends them.
+/// Short options are read in clusters as getopt does: in `-Eu man`, `u` takes `man`; in
+/// `-n10`, `10` is attached to `n`.
 fn skip_options(rest: &[Literal], takes_value: &[&str]) -> usize {
     let mut i = 0;
     while let Some(w) = rest.get(i) {
         match w.text.as_deref() {
             Some("--") => return i + 1,
-            Some(t) if t.starts_with('-') && t.len() > 1 => {
+            Some(t) if t.starts_with("--") => {
                 i += if takes_value.contains(&t) { 2 } else { 1 };
+            }
+            Some(t) if t.starts_with('-') && t.len() > 1 => {
+                let cluster = t.get(1..).unwrap_or_default();
+                let mut next_is_value = false;
+                for (at, c) in cluster.char_indices() {
+                    if takes_value.iter().any(|o| {
+                        o.strip_prefix('-')
+                            .is_some_and(|l| l.len() == c.len_utf8() && l.starts_with(c))
+                    }) {
+                        next_is_value = cluster.get(at + c.len_utf8()..).is_none_or(str::is_empty);
+                        break;
+                    }
+                }
+                i += if next_is_value { 2 } else { 1 };
             }
             _ => break,
         }
