@@ -72,6 +72,9 @@ pub struct CommandFacts {
     pub opaque: bool,
     /// Why the command is opaque, for the record and the denial.
     pub reasons: Vec<String>,
+    /// A variable is set or exported for the commands after it: a network program among them
+    /// may read its configuration, proxy or key log from it.
+    env_changed: bool,
 }
 
 impl CommandFacts {
@@ -103,6 +106,7 @@ impl CommandFacts {
         self.writes_paths.extend(other.writes_paths);
         self.network |= other.network;
         self.pipes_to_network |= other.pipes_to_network;
+        self.env_changed |= other.env_changed;
         self.opaque |= other.opaque;
         for r in other.reasons {
             if !self.reasons.contains(&r) && self.reasons.len() < 8 {
@@ -127,6 +131,9 @@ fn under(path: &str, root: &str) -> bool {
 pub fn analyse(command: &str) -> CommandFacts {
     let mut facts = CommandFacts::default();
     Walker { depth: 0 }.text(command, &mut facts);
+    if facts.env_changed {
+        environment_set(&mut facts);
+    }
     facts
 }
 
@@ -789,8 +796,14 @@ impl Walker {
         }
         let mut ran = CommandFacts::default();
         self.run(&words, &mut ran);
-        if !assigned.is_empty() && !words.is_empty() {
-            environment_set(&mut ran);
+        if !assigned.is_empty() {
+            if words.is_empty() {
+                // `NAME=value;` changes the environment of later commands when NAME is
+                // exported (inherited, or by `export` later).
+                ran.env_changed = true;
+            } else {
+                environment_set(&mut ran);
+            }
         }
         facts.merge(ran);
         fed
@@ -976,6 +989,7 @@ impl Walker {
             "source" | "." => facts.unknown("runs a script file"),
             // `export http_proxy=…` changes what later commands do, as an assignment does.
             "export" | "declare" | "typeset" | "readonly" | "local" => {
+                facts.env_changed |= !rest.is_empty();
                 let dangerous = rest.iter().any(|w| match &w.text {
                     Some(t) => t
                         .split_once('=')
@@ -2013,6 +2027,7 @@ fn dangerous_variable(name: &str) -> bool {
             | "GIT_EDITOR"
             | "GIT_CONFIG_PARAMETERS"
             | "SQLITE_INIT"
+            | "SYSTEM_WGETRC"
             // Where programs read their configuration (`~/.curlrc`, `~/.wgetrc`, `.gitconfig`,
             // `.sqliterc`, `.digrc`), and how names resolve or what code TLS loads.
             | "HOME"

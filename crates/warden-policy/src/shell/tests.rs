@@ -859,3 +859,22 @@ fn wrapper_option_clusters_do_not_hide_the_program() {
         );
     }
 }
+
+/// A variable set or exported for later commands may be one a network program reads (its
+/// config file, proxy, key log): with a network program in the same command, its hosts and
+/// writes are unknown.
+#[test]
+fn a_variable_set_for_later_commands_leaves_a_network_program_unbounded() {
+    for cmd in [
+        "SYSTEM_WGETRC=/cases/w; export SYSTEM_WGETRC; wget -qO- https://siem.lab.example/",
+        "export SSLKEYLOGFILE=/tmp/k; curl -s https://siem.lab.example/",
+        "declare -x CURL_CA_BUNDLE=/cases/ca; curl -s https://siem.lab.example/",
+        "NETRC=/cases/n; export NETRC; curl -s --netrc https://siem.lab.example/",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.hosts.contains(UNKNOWN), "{cmd}: {f:?}");
+        assert!(f.writes_paths.contains(UNKNOWN), "{cmd}: {f:?}");
+    }
+    let f = analyse("F=/cases/x; grep -c a $F");
+    assert!(f.hosts.is_empty() && !f.network, "{f:?}");
+}
