@@ -1403,7 +1403,52 @@ impl Walker {
                 }
             }
             "cp" | "mv" | "install" | "ln" => copy_like(program, rest, facts),
+            // sftp's batch or interactive `get` writes local files it names itself.
+            "sftp" => {
+                facts.writes_paths.insert(UNKNOWN.into());
+            }
+            // `ssh -E LOG` writes a log file; `-S`/`-o` may name a control socket or log.
+            "ssh"
+                if rest.iter().any(|w| {
+                    w.text.as_deref().is_none_or(|t| {
+                        !t.starts_with("--")
+                            && t.starts_with('-')
+                            && t.contains(['E', 'S', 'o', 'F'])
+                    })
+                }) =>
+            {
+                facts.writes_paths.insert(UNKNOWN.into());
+            }
             "rsync" | "scp" => {
+                // rsync's side files (`--log-file`, `--backup-dir`, `--temp-dir`,
+                // `--partial-dir`, `--write-batch`, `-T`…) land where their options say.
+                if program == "rsync"
+                    && rest.iter().any(|w| {
+                        w.text.as_deref().is_none_or(|t| {
+                            (t.starts_with("--")
+                                && !matches!(
+                                    t,
+                                    "--archive"
+                                        | "--verbose"
+                                        | "--compress"
+                                        | "--recursive"
+                                        | "--progress"
+                                        | "--partial"
+                                        | "--delete"
+                                        | "--dry-run"
+                                        | "--human-readable"
+                                        | "--stats"
+                                        | "--checksum"
+                                        | "--times"
+                                        | "--perms"
+                                        | "--"
+                                ))
+                                || (t.starts_with('-') && !t.starts_with("--") && t.contains('T'))
+                        })
+                    })
+                {
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
                 if let Some(w) = ops.last() {
                     // A remote target (`host:path`) is not a local write.
                     let remote = w

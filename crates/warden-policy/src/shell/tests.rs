@@ -910,3 +910,24 @@ fn socket_tools_reach_every_host_they_name_or_unknown_ones() {
         assert_eq!(analyse(cmd).hosts, set(&["siem.lab.example"]), "{cmd}");
     }
 }
+
+/// ssh's log file, sftp's batch `get`s and rsync's side files are local writes too.
+#[test]
+fn remote_copy_tools_write_their_side_files() {
+    let roots = vec!["/cases".to_string()];
+    for cmd in [
+        "ssh -E /etc/cron.d/x siem.lab.example uptime",
+        "sftp -b /cases/batch siem.lab.example",
+        "rsync -a --log-file=/etc/cron.d/x siem.lab.example:/x /cases/x",
+        "rsync -a --backup-dir=/etc --backup siem.lab.example:/x /cases/x",
+        "rsync -a -T /etc siem.lab.example:/x /cases/x",
+    ] {
+        assert!(analyse(cmd).writes_outside(&roots), "{cmd}");
+    }
+    for cmd in [
+        "rsync -avz siem.lab.example:/logs/ /cases/c1/logs/",
+        "scp siem.lab.example:/x /cases/c1/x",
+    ] {
+        assert!(!analyse(cmd).writes_outside(&roots), "{cmd}");
+    }
+}
