@@ -181,6 +181,45 @@ pub const BUILTINS: &[Builtin] = &[
         stakes: Stakes::Low,
         args: &[("shell_id", "string")],
     },
+    // The subagent tool (`Task` before it was renamed): a subagent's own tool calls come
+    // through the same hooks and are decided one by one.
+    Builtin {
+        claude: "Agent",
+        tool: "agent",
+        effect: Effect::Write,
+        reversible: true,
+        stakes: Stakes::Low,
+        args: &[
+            ("description", "string"),
+            ("prompt", "text"),
+            ("subagent_type", "string?"),
+            ("model", "string?"),
+            ("run_in_background", "bool?"),
+            ("resume", "string?"),
+            ("isolation", "string?"),
+        ],
+    },
+    // `BashOutput` and `KillShell` as renamed: read a background task's output, stop it.
+    Builtin {
+        claude: "TaskOutput",
+        tool: "task_output",
+        effect: Effect::Read,
+        reversible: true,
+        stakes: Stakes::Low,
+        args: &[
+            ("task_id", "string"),
+            ("block", "bool?"),
+            ("timeout", "long?"),
+        ],
+    },
+    Builtin {
+        claude: "TaskStop",
+        tool: "task_stop",
+        effect: Effect::Write,
+        reversible: true,
+        stakes: Stakes::Low,
+        args: &[("task_id", "string?"), ("shell_id", "string?")],
+    },
     Builtin {
         claude: "",
         tool: OTHER,
@@ -300,6 +339,27 @@ mod tests {
         assert_eq!(a.get("x"), Some(&json!(1)));
         let (t, _) = call_for("", &json!({}));
         assert_eq!(t.to_string(), "claude.other");
+    }
+
+    /// Claude Code's current names for its subagent and background-task tools are in the
+    /// catalog, with their own labels, not left to `claude.other`.
+    #[test]
+    fn current_tool_names_are_in_the_catalog() {
+        for (claude, tool, effect) in [
+            ("Agent", "agent", Effect::Write),
+            ("TaskOutput", "task_output", Effect::Read),
+            ("TaskStop", "task_stop", Effect::Write),
+            ("Task", "task", Effect::Write),
+            ("BashOutput", "bash_output", Effect::Read),
+            ("KillShell", "kill_shell", Effect::Write),
+        ] {
+            let b = builtin_for(claude);
+            assert_eq!(b.tool, tool, "{claude}");
+            assert_eq!(b.effect, effect, "{claude}");
+            assert_eq!(b.stakes, Stakes::Low, "{claude}");
+        }
+        let (t, _) = call_for("TaskStop", &json!({"task_id": "b1"}));
+        assert_eq!(t.to_string(), "claude.task_stop");
     }
 
     #[test]

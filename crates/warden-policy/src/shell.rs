@@ -11,6 +11,17 @@
 //! `["lab.example"].containsAll(hosts)`) therefore denies what it cannot read, and one that
 //! forbids on `opaque` refuses it outright.
 //!
+//! The same bound holds for programs: only those on a built-in list of known-local programs
+//! (`cat`, `grep`, `sort`, `cp`…, whose reads and writes the analysis models) count as local;
+//! any other program (`setarch`, `prlimit`, `crontab`, `claude`, a compiled tool) may reach any
+//! host and write anywhere, so it leaves [`UNKNOWN`] in `hosts` and `writes_paths`. The options
+//! of curl, wget, dig and host, and of the programs whose writes are recorded, are read as their
+//! own parsers read them (short clusters with attached values, GNU long-option prefixes, `=`
+//! where accepted); an option the reader does not know makes the destination unknown. A URL
+//! whose host curl and the WHATWG parser would read differently names no host. A variable set
+//! in a network program's environment may name its config file, proxy or resolver: its hosts
+//! are unknown. A link (`ln`, `cp -s`/`-l`) writes what it points at, too.
+//!
 //! What is followed: sequences, pipelines, `&&`/`||`, subshells, groups, `if`/`for`/`while`/
 //! `case`, command and process substitutions (their commands count), `bash -c '…'`/`sh -c` and
 //! `eval` with literal text (parsed in turn, to a bounded depth), wrappers that run another
@@ -61,6 +72,9 @@ pub struct CommandFacts {
     pub opaque: bool,
     /// Why the command is opaque, for the record and the denial.
     pub reasons: Vec<String>,
+    /// A variable is set or exported for the commands after it: a network program among them
+    /// may read its configuration, proxy or key log from it.
+    env_changed: bool,
 }
 
 impl CommandFacts {
@@ -92,6 +106,7 @@ impl CommandFacts {
         self.writes_paths.extend(other.writes_paths);
         self.network |= other.network;
         self.pipes_to_network |= other.pipes_to_network;
+        self.env_changed |= other.env_changed;
         self.opaque |= other.opaque;
         for r in other.reasons {
             if !self.reasons.contains(&r) && self.reasons.len() < 8 {
@@ -116,38 +131,198 @@ fn under(path: &str, root: &str) -> bool {
 pub fn analyse(command: &str) -> CommandFacts {
     let mut facts = CommandFacts::default();
     Walker { depth: 0 }.text(command, &mut facts);
+    if facts.env_changed {
+        environment_set(&mut facts);
+    }
     facts
 }
 
 /// Programs that reach the network, and how their arguments name hosts.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Net {
-    /// URLs, or bare host names as curl accepts them.
-    Url,
+    /// curl: URLs, or bare host names; options read as curl reads them.
+    Curl,
+    /// wget: URLs; options read as GNU getopt reads them.
+    Wget,
+    /// dig, host, nslookup: every name is a query the name servers see, `@server` a server.
+    Dns,
     /// `[user@]host[:path]` destinations (ssh, scp, rsync, sftp).
     Remote,
-    /// The first operand is a host (nc, telnet, ping, dig…).
+    /// The first operand is a host (nc, telnet, ping…).
     FirstOperand,
     /// socat's `TCP:host:port` addresses.
     Socat,
-    /// Reaches the network, hosts not read from its arguments (mail, git, cloud CLIs).
+    /// Reaches the network, hosts not read from its arguments (mail, git, cloud CLIs, HTTP
+    /// clients whose options and request items this reader does not follow).
     Opaque,
 }
 
 fn network_kind(program: &str) -> Option<Net> {
     Some(match program {
-        "curl" | "wget" | "http" | "https" | "xh" | "aria2c" | "lftp" | "links" | "lynx"
-        | "w3m" => Net::Url,
+        "curl" => Net::Curl,
+        "wget" => Net::Wget,
+        "dig" | "nslookup" | "host" => Net::Dns,
         "ssh" | "scp" | "sftp" | "rsync" => Net::Remote,
-        "nc" | "ncat" | "netcat" | "telnet" | "ping" | "ping6" | "dig" | "nslookup" | "host"
-        | "ftp" | "tftp" | "traceroute" | "whois" | "smbclient" => Net::FirstOperand,
+        "nc" | "ncat" | "netcat" | "telnet" | "ping" | "ping6" | "ftp" | "tftp" | "traceroute"
+        | "whois" | "smbclient" => Net::FirstOperand,
         "socat" => Net::Socat,
         "openssl" | "mail" | "mailx" | "sendmail" | "mutt" | "git" | "gh" | "aws" | "gcloud"
-        | "az" | "kubectl" | "docker" | "pip" | "pip3" | "npm" | "npx" | "apt" | "apt-get" => {
-            Net::Opaque
-        }
+        | "az" | "kubectl" | "docker" | "pip" | "pip3" | "npm" | "npx" | "apt" | "apt-get"
+        | "http" | "https" | "xh" | "aria2c" | "lftp" | "links" | "lynx" | "w3m" => Net::Opaque,
         _ => return None,
     })
+}
+
+/// Programs whose every effect the analysis models: they reach no network, run nothing they
+/// are given, and write only what [`Walker::writes`] records (or nothing but standard output).
+/// Every other program may reach any host and write anywhere: the default is the upper bound.
+fn is_known_local(program: &str) -> bool {
+    matches!(
+        program,
+        // Shell builtins that change nothing the analysis reads (`read`, `printf -v` and
+        // `set -k` are checked in `run`).
+        ":" | "true"
+            | "false"
+            | "test"
+            | "["
+            | "echo"
+            | "printf"
+            | "cd"
+            | "pwd"
+            | "exit"
+            | "return"
+            | "break"
+            | "continue"
+            | "shift"
+            | "wait"
+            | "jobs"
+            | "bg"
+            | "fg"
+            | "disown"
+            | "unset"
+            | "umask"
+            | "ulimit"
+            | "times"
+            | "set"
+            | "type"
+            | "which"
+            | "help"
+            | "command"
+            | "let"
+            | "read"
+            | "mapfile"
+            | "readarray"
+            | "getopts"
+            | "dirs"
+            | "pushd"
+            | "popd"
+            // Readers: standard output only.
+            | "cat"
+            | "tac"
+            | "nl"
+            | "head"
+            | "tail"
+            | "grep"
+            | "egrep"
+            | "fgrep"
+            | "zgrep"
+            | "zegrep"
+            | "zfgrep"
+            | "zcat"
+            | "bzcat"
+            | "xzcat"
+            | "wc"
+            | "cut"
+            | "tr"
+            | "comm"
+            | "join"
+            | "paste"
+            | "column"
+            | "fold"
+            | "fmt"
+            | "rev"
+            | "expand"
+            | "unexpand"
+            | "diff"
+            | "cmp"
+            | "cksum"
+            | "sum"
+            | "md5sum"
+            | "sha1sum"
+            | "sha224sum"
+            | "sha256sum"
+            | "sha384sum"
+            | "sha512sum"
+            | "b2sum"
+            | "base32"
+            | "basenc"
+            | "od"
+            | "hexdump"
+            | "hd"
+            | "strings"
+            | "stat"
+            | "ls"
+            | "du"
+            | "df"
+            | "date"
+            | "basename"
+            | "dirname"
+            | "realpath"
+            | "readlink"
+            | "whoami"
+            | "id"
+            | "groups"
+            | "uname"
+            | "seq"
+            | "expr"
+            | "sleep"
+            | "yes"
+            | "nproc"
+            | "uptime"
+            | "printenv"
+            | "tty"
+            | "numfmt"
+            | "factor"
+            | "jq"
+            | "ps"
+            | "pgrep"
+            | "who"
+            | "man"
+            // Writers whose writes `writes` records.
+            | "base64"
+            | "file"
+            | "tee"
+            | "touch"
+            | "mkdir"
+            | "rm"
+            | "rmdir"
+            | "shred"
+            | "unlink"
+            | "truncate"
+            | "mkfifo"
+            | "cp"
+            | "mv"
+            | "install"
+            | "ln"
+            | "chmod"
+            | "chown"
+            | "chgrp"
+            | "dd"
+            | "sed"
+            | "sort"
+            | "uniq"
+            | "split"
+            | "tar"
+            | "unzip"
+            | "gzip"
+            | "gunzip"
+            | "zip"
+            | "patch"
+            | "sqlite3"
+            | "tcpdump"
+            // Followed by `run`: what they run is analysed in turn.
+            | "find"
+    )
 }
 
 /// Programs that run code given to them (which may do anything, the network included).
@@ -229,47 +404,6 @@ fn is_shell(program: &str) -> bool {
             | "ash"
             | "busybox"
     )
-}
-
-/// Options of curl and wget that take a value, and what the value is.
-enum OptValue {
-    Plain,
-    Upload,
-    Output,
-    Url,
-    Host,
-    Config,
-}
-
-fn curl_option(opt: &str) -> Option<OptValue> {
-    Some(match opt {
-        "-d" | "--data" | "--data-binary" | "--data-raw" | "--data-urlencode" | "--data-ascii"
-        | "-F" | "--form" | "--form-string" | "-T" | "--upload-file" | "--json" => OptValue::Upload,
-        "-o" | "--output" | "-c" | "--cookie-jar" | "--dump-header" | "-D" | "--trace"
-        | "--trace-ascii" | "--stderr" => OptValue::Output,
-        "--url" => OptValue::Url,
-        "-x" | "--proxy" | "--preproxy" | "--interface" => OptValue::Host,
-        // These send a URL's request to another address than its host names: where the
-        // traffic goes is not what the URL says.
-        "--resolve" | "--connect-to" | "--doh-url" | "--socks4" | "--socks4a" | "--socks5"
-        | "--socks5-hostname" => OptValue::Config,
-        // `-e` is curl's referer but wget's `--execute` (any `.wgetrc` command, a proxy too).
-        "-K" | "--config" | "-e" => OptValue::Config,
-        "-H" | "--header" | "-u" | "--user" | "-X" | "--request" | "-A" | "--user-agent"
-        | "--referer" | "-b" | "--cookie" | "-w" | "--write-out" | "-m" | "--max-time"
-        | "--retry" | "-r" | "--range" | "-E" | "--cert" | "--key" | "--cacert" | "-U"
-        | "--proxy-user" | "--connect-timeout" | "-Y" | "-y" | "-z" | "-C" | "--limit-rate" => {
-            OptValue::Plain
-        }
-        // wget
-        "--post-file" | "--body-file" | "--post-data" | "--body-data" => OptValue::Upload,
-        "-O" | "--output-document" | "-a" | "--append-output" | "-P" | "--directory-prefix" => {
-            OptValue::Output
-        }
-        "-i" | "--input-file" | "--execute" => OptValue::Config,
-        "-t" | "--tries" | "--timeout" | "--password" => OptValue::Plain,
-        _ => return None,
-    })
 }
 
 /// A word's text once the shell has removed quotes, if nothing in it is computed when the
@@ -487,10 +621,18 @@ impl Walker {
                     }
                     *text = None;
                 }
+                // `${X:-$(cmd)}`, `${a[$(cmd)]}` run a command; `${!X}` expands a name the
+                // variable holds, whose subscript the shell evaluates.
+                WordPiece::ParameterExpansion(expr) => {
+                    // The expression's words are kept as source text (its `Debug` shows them).
+                    let source = format!("{expr:?}");
+                    if runs_if_evaluated(&source) || source.contains("indirect: true") {
+                        facts.unknown("a parameter expansion runs a command or an indirect name");
+                    }
+                    *text = None;
+                }
                 // `$'\x63url'`, `~`, `$X`: known only when the command runs.
-                WordPiece::AnsiCQuotedText(_)
-                | WordPiece::TildeExpansion(_)
-                | WordPiece::ParameterExpansion(_) => *text = None,
+                WordPiece::AnsiCQuotedText(_) | WordPiece::TildeExpansion(_) => *text = None,
             }
         }
     }
@@ -574,18 +716,31 @@ impl Walker {
     }
 
     fn assignment(&self, a: &Assignment, facts: &mut CommandFacts) -> Option<String> {
+        // A value that runs a command when arithmetic later evaluates it
+        // (`X='a[$(curl …)]'; echo $((X))`).
+        let kept = |lit: Literal, facts: &mut CommandFacts| {
+            if lit.text.as_deref().is_some_and(runs_if_evaluated) {
+                facts.unknown("a variable holds a command that arithmetic would run");
+            }
+        };
         match &a.value {
             AssignmentValue::Scalar(w) => {
-                self.word(w, facts);
+                let lit = self.word(w, facts);
+                kept(lit, facts);
             }
             AssignmentValue::Array(items) => {
                 for (k, v) in items {
                     if let Some(k) = k {
-                        self.word(k, facts);
+                        let lit = self.word(k, facts);
+                        kept(lit, facts);
                     }
-                    self.word(v, facts);
+                    let lit = self.word(v, facts);
+                    kept(lit, facts);
                 }
             }
+        }
+        if runs_if_evaluated(&format!("{}", a.name)) {
+            facts.unknown("an assignment's subscript runs a command");
         }
         Some(format!("{}", a.name))
     }
@@ -639,7 +794,18 @@ impl Walker {
         if assigned.iter().any(|n| dangerous_variable(n)) {
             facts.unknown("sets a variable that changes which program runs or what it loads");
         }
-        self.run(&words, facts);
+        let mut ran = CommandFacts::default();
+        self.run(&words, &mut ran);
+        if !assigned.is_empty() {
+            if words.is_empty() {
+                // `NAME=value;` changes the environment of later commands when NAME is
+                // exported (inherited, or by `export` later).
+                ran.env_changed = true;
+            } else {
+                environment_set(&mut ran);
+            }
+        }
+        facts.merge(ran);
         fed
     }
 
@@ -668,6 +834,16 @@ impl Walker {
         if let Some(why) = hidden::runs_hidden(&program, rest) {
             facts.unknown(why);
         }
+        // Builtins that take variable names or arithmetic evaluate an array subscript, which
+        // runs the command substitutions in it even when the word was quoted:
+        // `let 'a[$(curl …)]=1'`, `declare`, `read`, `printf -v`, `unset`, `test -v`.
+        if evaluates_subscripts(&program)
+            && rest
+                .iter()
+                .any(|w| w.text.as_deref().is_some_and(runs_if_evaluated))
+        {
+            facts.unknown("a builtin evaluates a subscript that runs a command");
+        }
         match program.as_str() {
             // Wrappers: the program they run follows their own options.
             // `env -S 'curl …'` splits its value into a command of its own.
@@ -683,9 +859,38 @@ impl Walker {
                 facts.unknown("`env -S` runs a command split from one argument");
             }
             "env" => self.wrapped(rest, &["-u", "--unset", "-C", "--chdir"], true, facts),
+            // `sudo -e` runs an editor on its operands; `-s`/`-i` with no command, a shell
+            // reading its standard input.
+            "sudo" | "doas" if sudo_runs_unseen(rest) => {
+                facts.unknown("sudo runs a shell or an editor of its own");
+            }
             "sudo" | "doas" => self.wrapped(
                 rest,
-                &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"],
+                &[
+                    "-u",
+                    "-g",
+                    "-C",
+                    "-D",
+                    "-h",
+                    "-p",
+                    "-r",
+                    "-t",
+                    "-U",
+                    "-T",
+                    "-R",
+                    "-c",
+                    "--user",
+                    "--group",
+                    "--host",
+                    "--prompt",
+                    "--role",
+                    "--type",
+                    "--other-user",
+                    "--command-timeout",
+                    "--chdir",
+                    "--chroot",
+                    "--close-from",
+                ],
                 false,
                 facts,
             ),
@@ -784,6 +989,7 @@ impl Walker {
             "source" | "." => facts.unknown("runs a script file"),
             // `export http_proxy=…` changes what later commands do, as an assignment does.
             "export" | "declare" | "typeset" | "readonly" | "local" => {
+                facts.env_changed |= !rest.is_empty();
                 let dangerous = rest.iter().any(|w| match &w.text {
                     Some(t) => t
                         .split_once('=')
@@ -808,7 +1014,46 @@ impl Walker {
                 facts.hosts.insert(UNKNOWN.into());
                 facts.writes_paths.insert(UNKNOWN.into());
             }
-            _ => {}
+            // Builtins that set variables by name: `read PATH`, `printf -v PATH`, and `set -k`,
+            // which makes `NAME=value` after a program its environment.
+            "read" | "mapfile" | "readarray" | "getopts"
+                if rest
+                    .iter()
+                    .any(|w| w.text.as_deref().is_none_or(dangerous_variable)) =>
+            {
+                facts.unknown("sets a variable that changes which program runs or what it loads");
+            }
+            "printf" if printf_sets_dangerous(rest) => {
+                facts.unknown("sets a variable that changes which program runs or what it loads");
+            }
+            "set"
+                if rest.iter().any(|w| {
+                    w.text.as_deref().is_none_or(|t| {
+                        t == "keyword"
+                            || ((t.starts_with('-') || t.starts_with('+'))
+                                && !t.starts_with("--")
+                                && t.contains('k'))
+                    })
+                }) =>
+            {
+                facts.unknown("`set -k` makes later assignments a program's environment");
+            }
+            "install"
+                if rest
+                    .iter()
+                    .any(|w| w.text.as_deref().is_none_or(|t| t.starts_with("--strip-p"))) =>
+            {
+                facts.unknown("install runs a strip program named in its options");
+            }
+            p if network_kind(p).is_some() || is_known_local(p) => {}
+            // A program the analysis does not model (a wrapper such as `setarch` or `prlimit`
+            // that runs the rest of its line, a shell not listed, a scheduler, a compiled
+            // tool): it may reach any host and write anywhere.
+            _ => {
+                facts.network = true;
+                facts.hosts.insert(UNKNOWN.into());
+                facts.writes_paths.insert(UNKNOWN.into());
+            }
         }
         if let Some(kind) = network_kind(&program) {
             self.network(&program, kind, rest, facts);
@@ -836,13 +1081,24 @@ impl Walker {
             if dangerous_variable(name) {
                 facts.unknown("sets a variable that changes which program runs or what it loads");
             }
+            if text
+                .split_once('=')
+                .is_some_and(|(_, v)| runs_if_evaluated(v))
+            {
+                facts.unknown("a variable holds a command that arithmetic would run");
+            }
             i += 1;
         }
         if rest.get(i).is_some_and(|w| w.text.is_none()) {
             facts.unknown("the program to run is not known until the command runs");
             return;
         }
-        self.run(rest.get(i..).unwrap_or_default(), facts);
+        let mut ran = CommandFacts::default();
+        self.run(rest.get(i..).unwrap_or_default(), &mut ran);
+        if assignments && i > skip_options(rest, takes_value) {
+            environment_set(&mut ran);
+        }
+        facts.merge(ran);
     }
 
     /// `bash -c '…'`: the string is a command in turn; a shell reading a script or its
@@ -877,6 +1133,126 @@ impl Walker {
 
     fn network(&self, program: &str, kind: Net, rest: &[Literal], facts: &mut CommandFacts) {
         facts.network = true;
+        match kind {
+            Net::Curl | Net::Wget => self.url_client(kind, rest, facts),
+            Net::Dns => dns(program, rest, facts),
+            _ => self.host_operands(program, kind, rest, facts),
+        }
+    }
+
+    /// curl and wget: URLs and the options that send a request elsewhere, upload or write.
+    fn url_client(&self, kind: Net, rest: &[Literal], facts: &mut CommandFacts) {
+        let grammar = if kind == Net::Wget {
+            &options::WGET
+        } else {
+            &options::CURL
+        };
+        let mut hosts = BTreeSet::new();
+        let mut unknown = false;
+        let mut names_its_output = false;
+        let mut spider = false;
+        for item in options::parse(rest, grammar) {
+            match item {
+                options::Item::Unknown => {
+                    // An option this reader does not know may take any value: a proxy, a
+                    // config file, an upload, an output.
+                    unknown = true;
+                    facts.pipes_to_network = true;
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+                options::Item::Operand(Some(text)) => match url_host(&text) {
+                    Some(h) => {
+                        hosts.insert(h);
+                    }
+                    None => unknown = true,
+                },
+                options::Item::Operand(None) => unknown = true,
+                options::Item::Opt(options::Opt::Flag, _) => {}
+                options::Item::Opt(options::Opt::Writes, _) => {
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+                options::Item::Opt(options::Opt::Spans, _) => unknown = true,
+                options::Item::Opt(options::Opt::Takes(what), value) => {
+                    use options::Value;
+                    match what {
+                        Value::Plain => {}
+                        Value::Upload => facts.pipes_to_network = true,
+                        Value::Output => {
+                            names_its_output = true;
+                            match value {
+                                Some(v) if v == "-" => {}
+                                Some(v) => add_path(
+                                    &mut facts.writes_paths,
+                                    &Literal {
+                                        text: Some(v),
+                                        expands: false,
+                                    },
+                                ),
+                                None => {
+                                    facts.writes_paths.insert(UNKNOWN.into());
+                                }
+                            }
+                        }
+                        Value::Url => match value.as_deref().map(url_host) {
+                            Some(Some(h)) => {
+                                hosts.insert(h);
+                            }
+                            _ => unknown = true,
+                        },
+                        Value::Host => match value.as_deref().map(proxy_host) {
+                            Some(Some(h)) => {
+                                hosts.insert(h);
+                            }
+                            _ => unknown = true,
+                        },
+                        Value::Config => {
+                            unknown = true;
+                            facts.pipes_to_network = true;
+                            facts.writes_paths.insert(UNKNOWN.into());
+                        }
+                        Value::Header => {
+                            if value.as_deref().is_none_or(|v| v.starts_with('@')) {
+                                facts.pipes_to_network = true;
+                            }
+                        }
+                        Value::Cookie => {
+                            if value.as_deref().is_none_or(|v| !v.contains('=')) {
+                                facts.pipes_to_network = true;
+                            }
+                        }
+                        Value::WriteOut => {
+                            if value
+                                .as_deref()
+                                .is_none_or(|v| v.starts_with('@') || v.contains("%output"))
+                            {
+                                facts.writes_paths.insert(UNKNOWN.into());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if kind == Net::Wget {
+            spider = rest.iter().any(|w| {
+                w.text
+                    .as_deref()
+                    .is_some_and(|t| t.len() > 3 && "--spider".starts_with(t))
+            });
+        }
+        // wget saves what it fetches under a name the server's answer chooses, unless told
+        // where (`-O`, `-P`) or only to check (`--spider`).
+        if kind == Net::Wget && !names_its_output && !spider {
+            facts.writes_paths.insert(UNKNOWN.into());
+        }
+        // No URL: where it goes comes from a config file (`~/.curlrc`, `-K`): unknown.
+        if unknown || hosts.is_empty() {
+            hosts.insert(UNKNOWN.into());
+        }
+        facts.hosts.extend(hosts);
+    }
+
+    /// ssh, nc, socat… : hosts named by their operands.
+    fn host_operands(&self, program: &str, kind: Net, rest: &[Literal], facts: &mut CommandFacts) {
         let mut hosts = BTreeSet::new();
         let mut unknown = false;
         let mut i = 0;
@@ -887,79 +1263,6 @@ impl Walker {
                 unknown = true;
                 continue;
             };
-            if kind == Net::Url {
-                // `--opt=value` and `-oVALUE` forms.
-                let (opt, inline) = match text.split_once('=') {
-                    Some((o, v)) if o.starts_with("--") => (o, Some(v.to_string())),
-                    _ => (text, None),
-                };
-                if let Some(what) = curl_option(opt) {
-                    let value = match inline {
-                        Some(v) => Some(v),
-                        None => {
-                            let v = rest.get(i).and_then(|w| w.text.clone());
-                            if rest.get(i).is_some_and(|w| w.text.is_none()) {
-                                unknown = true;
-                            }
-                            i += 1;
-                            v
-                        }
-                    };
-                    match what {
-                        OptValue::Upload => facts.pipes_to_network = true,
-                        OptValue::Output => match value {
-                            Some(v) if v != "-" => {
-                                add_path(
-                                    &mut facts.writes_paths,
-                                    &Literal {
-                                        text: Some(v),
-                                        expands: false,
-                                    },
-                                );
-                            }
-                            Some(_) => {}
-                            None => {
-                                facts.writes_paths.insert(UNKNOWN.into());
-                            }
-                        },
-                        OptValue::Url => match value.as_deref().map(url_host) {
-                            Some(Some(h)) => {
-                                hosts.insert(h);
-                            }
-                            _ => unknown = true,
-                        },
-                        OptValue::Host => match value {
-                            Some(v) => {
-                                hosts.insert(host_of_authority(&v));
-                            }
-                            None => unknown = true,
-                        },
-                        OptValue::Config => {
-                            unknown = true;
-                            facts.pipes_to_network = true;
-                        }
-                        OptValue::Plain => {}
-                    }
-                    continue;
-                }
-                if text.starts_with('-') {
-                    // Short options bundled with an upload (`-sd@x`) are uploads too.
-                    if !text.starts_with("--")
-                        && (text.contains('d') || text.contains('T') || text.contains('F'))
-                    {
-                        facts.pipes_to_network = true;
-                        unknown |= text.len() > 2;
-                    }
-                    continue;
-                }
-                match url_host(text) {
-                    Some(h) => {
-                        hosts.insert(h);
-                    }
-                    None => unknown = true,
-                }
-                continue;
-            }
             if text.starts_with('-') {
                 // Options that send the connection elsewhere or run a command of their own
                 // (`-o HostName=…`, `-o ProxyCommand=…`, a config file, rsync's remote shell):
@@ -1011,10 +1314,25 @@ impl Walker {
                     }
                     i += 1;
                 }
-                if matches!(kind, Net::FirstOperand)
-                    && matches!(text, "-p" | "-w" | "-s" | "-c" | "-i" | "-W" | "-q" | "-e")
-                {
-                    i += 1;
+                if matches!(kind, Net::FirstOperand) {
+                    // A listener serves whoever connects; `-e`/`-c`/`--exec` run a program for
+                    // the peer; a proxy (`-x`) or a whois server (`-h`) is reached, its value
+                    // perhaps attached: where it goes is not read here.
+                    let cluster = text.strip_prefix('-').unwrap_or(text);
+                    let nc = matches!(program, "nc" | "ncat" | "netcat");
+                    if (nc
+                        && (text.starts_with("--") || cluster.contains(['l', 'e', 'c', 'x', 'X'])))
+                        || (program == "whois" && cluster.contains('h'))
+                    {
+                        unknown = true;
+                        facts.pipes_to_network = true;
+                    }
+                    if matches!(
+                        text,
+                        "-p" | "-w" | "-s" | "-c" | "-e" | "-i" | "-W" | "-q" | "-I"
+                    ) {
+                        i += 1;
+                    }
                 }
                 continue;
             }
@@ -1038,7 +1356,10 @@ impl Walker {
                     }
                 }
                 Net::FirstOperand => {
-                    if first_operand {
+                    // The first operand is the host; a later one is a port, or else a host too.
+                    let port =
+                        !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == '-');
+                    if first_operand || !port {
                         hosts.insert(host_of_authority(text));
                     }
                 }
@@ -1058,11 +1379,11 @@ impl Walker {
                         facts.unknown("socat runs a command");
                     }
                 }
-                Net::Opaque | Net::Url => {}
+                Net::Opaque | Net::Curl | Net::Wget | Net::Dns => {}
             }
             first_operand = false;
         }
-        if kind == Net::Opaque || (kind != Net::Url && hosts.is_empty()) {
+        if kind == Net::Opaque || hosts.is_empty() {
             unknown = true;
         }
         if unknown {
@@ -1081,13 +1402,54 @@ impl Walker {
                     add_path(&mut facts.writes_paths, w);
                 }
             }
-            "cp" | "mv" | "install" | "ln" | "rsync" | "scp" => {
-                let target = rest
-                    .iter()
-                    .position(|w| matches!(w.text.as_deref(), Some("-t" | "--target-directory")))
-                    .and_then(|p| rest.get(p + 1))
-                    .or_else(|| ops.last().copied());
-                if let Some(w) = target {
+            "cp" | "mv" | "install" | "ln" => copy_like(program, rest, facts),
+            // sftp's batch or interactive `get` writes local files it names itself.
+            "sftp" => {
+                facts.writes_paths.insert(UNKNOWN.into());
+            }
+            // `ssh -E LOG` writes a log file; `-S`/`-o` may name a control socket or log.
+            "ssh"
+                if rest.iter().any(|w| {
+                    w.text.as_deref().is_none_or(|t| {
+                        !t.starts_with("--")
+                            && t.starts_with('-')
+                            && t.contains(['E', 'S', 'o', 'F'])
+                    })
+                }) =>
+            {
+                facts.writes_paths.insert(UNKNOWN.into());
+            }
+            "rsync" | "scp" => {
+                // rsync's side files (`--log-file`, `--backup-dir`, `--temp-dir`,
+                // `--partial-dir`, `--write-batch`, `-T`…) land where their options say.
+                if program == "rsync"
+                    && rest.iter().any(|w| {
+                        w.text.as_deref().is_none_or(|t| {
+                            (t.starts_with("--")
+                                && !matches!(
+                                    t,
+                                    "--archive"
+                                        | "--verbose"
+                                        | "--compress"
+                                        | "--recursive"
+                                        | "--progress"
+                                        | "--partial"
+                                        | "--delete"
+                                        | "--dry-run"
+                                        | "--human-readable"
+                                        | "--stats"
+                                        | "--checksum"
+                                        | "--times"
+                                        | "--perms"
+                                        | "--"
+                                ))
+                                || (t.starts_with('-') && !t.starts_with("--") && t.contains('T'))
+                        })
+                    })
+                {
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+                if let Some(w) = ops.last() {
                     // A remote target (`host:path`) is not a local write.
                     let remote = w
                         .text
@@ -1099,8 +1461,108 @@ impl Walker {
                     }
                 }
             }
+            "uniq" => {
+                // uniq [INPUT [OUTPUT]]
+                let g = gnu(rest, "fsw", &["skip-fields", "skip-chars", "check-chars"]);
+                if g.computed {
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+                if let Some(w) = g.operands.get(1) {
+                    add_path(&mut facts.writes_paths, w);
+                }
+            }
+            "split" => {
+                // split [FILE [PREFIX]]: writes PREFIXaa, PREFIXab… (`xaa` here by default).
+                let g = gnu(
+                    rest,
+                    "abClnt",
+                    &[
+                        "suffix-length",
+                        "additional-suffix",
+                        "bytes",
+                        "line-bytes",
+                        "lines",
+                        "number",
+                        "separator",
+                        "filter",
+                    ],
+                );
+                let prefix = match g.operands.get(1) {
+                    Some(w) => w.text.clone(),
+                    None => Some("x".into()),
+                };
+                add_path(
+                    &mut facts.writes_paths,
+                    &Literal {
+                        text: prefix.map(|p| format!("{p}aa")),
+                        expands: g.computed,
+                    },
+                );
+            }
+            "file" => {
+                let g = gnu(
+                    rest,
+                    "efFmP",
+                    &[
+                        "exclude",
+                        "separator",
+                        "files-from",
+                        "magic-file",
+                        "parameter",
+                    ],
+                );
+                if g.computed
+                    || g.flags
+                        .iter()
+                        .any(|f| f == "C" || "compile".starts_with(f.as_str()) && f.len() > 1)
+                {
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+            }
+            "base64" | "tcpdump" => {
+                // `base64 -o FILE` (BSD), `tcpdump -w FILE` (rotated with a numeric suffix).
+                let (short, long, out): (&str, &[&str], &[&str]) = if program == "base64" {
+                    (
+                        "wbio",
+                        &["wrap", "break", "input", "output"],
+                        &["o", "output"],
+                    )
+                } else {
+                    ("BcCDEFGiIjmMrsTVwWyzZ", &[], &["w"])
+                };
+                let g = gnu(rest, short, long);
+                if g.computed {
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+                for (name, value) in &g.values {
+                    if out.contains(&name.as_str()) {
+                        add_path(&mut facts.writes_paths, value);
+                        if program == "tcpdump" {
+                            add_path(
+                                &mut facts.writes_paths,
+                                &Literal {
+                                    text: value.text.as_ref().map(|t| format!("{t}0")),
+                                    expands: value.expands,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            // The database is written unless opened read-only.
+            "sqlite3"
+                if !rest
+                    .iter()
+                    .any(|w| matches!(w.text.as_deref(), Some("-readonly" | "--readonly"))) =>
+            {
+                facts.writes_paths.insert(UNKNOWN.into());
+            }
             "chmod" | "chown" | "chgrp" => {
-                for w in ops.iter().skip(1) {
+                // The mode or owner comes first, unless `--reference` gives it.
+                let reference = rest
+                    .iter()
+                    .any(|w| w.text.as_deref().is_none_or(|t| t.starts_with("--ref")));
+                for w in ops.iter().skip(usize::from(!reference)) {
                     add_path(&mut facts.writes_paths, w);
                 }
             }
@@ -1124,7 +1586,8 @@ impl Walker {
                     }
                 }
             }
-            "sed" | "perl" | "ruby" => {
+            "sed" => sed_in_place(rest, facts),
+            "perl" | "ruby" => {
                 let in_place = rest.iter().any(|w| {
                     w.text.as_deref().is_some_and(|t| {
                         t.starts_with("-i")
@@ -1139,25 +1602,38 @@ impl Walker {
                 }
             }
             "sort" => {
-                if let Some(p) = rest
-                    .iter()
-                    .position(|w| matches!(w.text.as_deref(), Some("-o" | "--output")))
-                {
-                    match rest.get(p + 1) {
-                        Some(w) => add_path(&mut facts.writes_paths, w),
-                        None => {
-                            facts.writes_paths.insert(UNKNOWN.into());
-                        }
+                // `-o FILE`, `-oFILE`, `--output=FILE`, `--out FILE`; temporary files go to
+                // `-T DIR`.
+                let g = gnu(
+                    rest,
+                    "kotST",
+                    &[
+                        "output",
+                        "key",
+                        "field-separator",
+                        "buffer-size",
+                        "temporary-directory",
+                        "parallel",
+                        "batch-size",
+                        "files0-from",
+                        "random-source",
+                        "sort",
+                        "compress-program",
+                    ],
+                );
+                if g.computed {
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+                for (name, value) in &g.values {
+                    if matches!(name.as_str(), "o" | "output" | "T" | "temporary-directory") {
+                        add_path(&mut facts.writes_paths, value);
                     }
                 }
             }
             "tar" | "unzip" | "gzip" | "gunzip" | "zip" | "patch" | "git" => {
                 // Archivers and patchers write where their options and contents say.
                 let writes = match program {
-                    "tar" => rest
-                        .iter()
-                        .filter_map(|w| w.text.as_deref())
-                        .any(|t| !t.starts_with("--") && (t.contains('x') || t.contains('c'))),
+                    "tar" => !tar_only_lists(rest),
                     "git" => rest.iter().any(|w| {
                         matches!(
                             w.text.as_deref(),
@@ -1180,6 +1656,398 @@ impl Walker {
             }
             _ => {}
         }
+    }
+}
+
+/// A GNU-style command's words: options (clusters, values attached or next, long options by
+/// unique prefix, `--opt=value`), operands anywhere before `--`.
+struct Gnu {
+    operands: Vec<Literal>,
+    /// Options with a value, by letter or full long name.
+    values: Vec<(String, Literal)>,
+    /// Options without one: letters, or long names as given.
+    flags: Vec<String>,
+    /// A word is computed when the command runs: it may be any option.
+    computed: bool,
+}
+
+/// `rest` read as GNU getopt would, given the letters (`short_values`) and long options
+/// (`long_values`) that take a value.
+fn gnu(rest: &[Literal], short_values: &str, long_values: &[&str]) -> Gnu {
+    let mut g = Gnu {
+        operands: Vec::new(),
+        values: Vec::new(),
+        flags: Vec::new(),
+        computed: false,
+    };
+    let missing = Literal {
+        text: None,
+        expands: false,
+    };
+    let mut i = 0;
+    while let Some(w) = rest.get(i) {
+        i += 1;
+        let Some(text) = w.text.as_deref() else {
+            g.computed = true;
+            g.operands.push(w.clone());
+            continue;
+        };
+        if text == "--" {
+            g.operands
+                .extend(rest.get(i..).unwrap_or_default().iter().cloned());
+            break;
+        }
+        if let Some(long) = text.strip_prefix("--") {
+            let (given, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (long, None),
+            };
+            let mut named = long_values.iter().filter(|n| n.starts_with(given));
+            let full = match (named.next(), named.next()) {
+                (Some(n), None) if !given.is_empty() => Some(*n),
+                _ => long_values.iter().find(|n| **n == given).copied(),
+            };
+            match (full, inline) {
+                (Some(n), Some(v)) => g.values.push((
+                    n.to_string(),
+                    Literal {
+                        text: Some(v.to_string()),
+                        expands: w.expands,
+                    },
+                )),
+                (Some(n), None) => {
+                    g.values.push((
+                        n.to_string(),
+                        rest.get(i).cloned().unwrap_or(missing.clone()),
+                    ));
+                    i += 1;
+                }
+                (None, _) => g.flags.push(given.to_string()),
+            }
+            continue;
+        }
+        let Some(cluster) = text.strip_prefix('-').filter(|c| !c.is_empty()) else {
+            g.operands.push(w.clone());
+            continue;
+        };
+        for (at, c) in cluster.char_indices() {
+            if short_values.contains(c) {
+                let tail = cluster.get(at + c.len_utf8()..).unwrap_or_default();
+                let value = if tail.is_empty() {
+                    let v = rest.get(i).cloned().unwrap_or(missing.clone());
+                    i += 1;
+                    v
+                } else {
+                    Literal {
+                        text: Some(tail.to_string()),
+                        expands: w.expands,
+                    }
+                };
+                g.values.push((c.to_string(), value));
+                break;
+            }
+            g.flags.push(c.to_string());
+        }
+    }
+    g
+}
+
+/// Whether tar only lists an archive: a `t` mode (`-t`, `tvf`, `--list`) and no mode that
+/// writes (`x`, `c`, `r`, `u`, `A`, `--extract`, `--create`… by any prefix).
+fn tar_only_lists(rest: &[Literal]) -> bool {
+    const WRITING: &[&str] = &[
+        "extract",
+        "get",
+        "create",
+        "append",
+        "update",
+        "catenate",
+        "concatenate",
+        "delete",
+    ];
+    let mut lists = false;
+    for (n, w) in rest.iter().enumerate() {
+        let Some(t) = w.text.as_deref() else {
+            return false;
+        };
+        if let Some(long) = t.strip_prefix("--") {
+            let name = long.split_once('=').map_or(long, |(n, _)| n);
+            if name.len() >= 2 && WRITING.iter().any(|m| m.starts_with(name)) {
+                return false;
+            }
+            lists |= name.len() >= 2 && "list".starts_with(name);
+            continue;
+        }
+        let cluster = match t.strip_prefix('-') {
+            Some(c) => c,
+            None if n == 0 => t,
+            None => continue,
+        };
+        // Letters after `f`, `C`, `T`, `X` or `b` are that option's value.
+        for c in cluster.chars() {
+            match c {
+                'x' | 'c' | 'r' | 'u' | 'A' => return false,
+                't' => lists = true,
+                'f' | 'C' | 'T' | 'X' | 'b' | 'K' | 'N' | 'g' | 'L' | 'V' | 'H' => break,
+                _ => {}
+            }
+        }
+    }
+    lists
+}
+
+/// `sed -i`: every file operand is rewritten; the first operand is the script unless one is
+/// given by `-e`/`-f` (attached `-es/a/b/`, `--expression=…`, any prefix).
+fn sed_in_place(rest: &[Literal], facts: &mut CommandFacts) {
+    let mut in_place = false;
+    let mut script_given = false;
+    let mut operands: Vec<&Literal> = Vec::new();
+    let mut i = 0;
+    while let Some(w) = rest.get(i) {
+        i += 1;
+        let Some(t) = w.text.as_deref() else {
+            // A computed word may be any option.
+            in_place = true;
+            script_given = true;
+            operands.push(w);
+            continue;
+        };
+        if t == "--" {
+            operands.extend(rest.get(i..).unwrap_or_default());
+            break;
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, _)) => (n, true),
+                None => (long, false),
+            };
+            let is = |full: &str| !name.is_empty() && full.starts_with(name);
+            if is("in-place") {
+                in_place = true;
+            } else if is("expression") || is("file") {
+                script_given = true;
+                i += usize::from(!inline);
+            } else if is("line-length") {
+                i += usize::from(!inline);
+            }
+            continue;
+        }
+        let Some(cluster) = t.strip_prefix('-').filter(|c| !c.is_empty()) else {
+            operands.push(w);
+            continue;
+        };
+        for (at, c) in cluster.char_indices() {
+            let tail_empty = cluster.get(at + c.len_utf8()..).is_none_or(str::is_empty);
+            match c {
+                // `-i[SUFFIX]`: the rest of the word is the suffix.
+                'i' => {
+                    in_place = true;
+                    break;
+                }
+                'e' | 'f' | 'l' => {
+                    script_given |= c != 'l';
+                    i += usize::from(tail_empty);
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    if in_place {
+        for w in operands.iter().skip(usize::from(!script_given)) {
+            add_path(&mut facts.writes_paths, w);
+        }
+    }
+}
+
+/// cp, mv, install, ln: the target (`-t DIR` in any form, else the last operand) is written;
+/// a link (`ln`, `cp -s`/`-l`) is also a write to what it points at, since writing through
+/// it lands there.
+fn copy_like(program: &str, rest: &[Literal], facts: &mut CommandFacts) {
+    let (short, long): (&str, &[&str]) = match program {
+        "install" => (
+            "gmoSt",
+            &[
+                "group",
+                "mode",
+                "owner",
+                "suffix",
+                "target-directory",
+                "strip-program",
+            ],
+        ),
+        _ => ("St", &["suffix", "target-directory"]),
+    };
+    let g = gnu(rest, short, long);
+    if g.computed {
+        facts.writes_paths.insert(UNKNOWN.into());
+    }
+    let target_dir = g
+        .values
+        .iter()
+        .rev()
+        .find(|(n, _)| n == "t" || n == "target-directory")
+        .map(|(_, v)| v.clone());
+    let (target, sources): (Option<Literal>, &[Literal]) = match &target_dir {
+        Some(t) => (Some(t.clone()), g.operands.as_slice()),
+        None => match g.operands.split_last() {
+            // `ln -s TARGET` links into the working directory.
+            Some((last, [])) if program == "ln" => (
+                Some(Literal {
+                    text: None,
+                    expands: false,
+                }),
+                std::slice::from_ref(last),
+            ),
+            Some((last, others)) => (Some(last.clone()), others),
+            None => (None, &[]),
+        },
+    };
+    if let Some(t) = &target {
+        add_path(&mut facts.writes_paths, t);
+    }
+    let long_flag_given = |name: &str| {
+        g.flags
+            .iter()
+            .any(|f| f.len() > 1 && name.starts_with(f.as_str()))
+    };
+    // `install -d` creates every operand; `mv` removes what it moves.
+    if (program == "install" && (g.flags.iter().any(|f| f == "d") || long_flag_given("directory")))
+        || program == "mv"
+    {
+        for src in sources {
+            add_path(&mut facts.writes_paths, src);
+        }
+    }
+    let long_flag = |name: &str| {
+        g.flags
+            .iter()
+            .any(|f| f.len() > 1 && name.starts_with(f.as_str()))
+    };
+    let symbolic =
+        g.flags.iter().any(|f| f == "s") || long_flag("symbolic") || long_flag("symbolic-link");
+    let link = program == "ln"
+        || (program == "cp" && (symbolic || g.flags.iter().any(|f| f == "l") || long_flag("link")));
+    if !link {
+        return;
+    }
+    for src in sources {
+        let text = src.text.as_deref();
+        match (text, target.as_ref().and_then(|t| t.text.as_deref())) {
+            // A relative symbolic link resolves from the link's folder: the target folder
+            // itself, or its parent when the target names the link.
+            (Some(rel), Some(dest))
+                if symbolic && !rel.starts_with('/') && dest.starts_with('/') =>
+            {
+                let parent = dest
+                    .rsplit_once('/')
+                    .map_or("/", |(p, _)| if p.is_empty() { "/" } else { p });
+                for base in [dest, parent] {
+                    add_path(
+                        &mut facts.writes_paths,
+                        &Literal {
+                            text: Some(format!("{base}/{rel}")),
+                            expands: src.expands,
+                        },
+                    );
+                }
+            }
+            _ => add_path(&mut facts.writes_paths, src),
+        }
+    }
+}
+
+/// Whether sudo (or doas) runs an editor (`-e`, `--edit`) or a shell reading its standard
+/// input (`-s`, `-i` with no command).
+fn sudo_runs_unseen(rest: &[Literal]) -> bool {
+    const VALUES: &str = "ugCDhprtUTRc";
+    let mut shell = false;
+    let mut i = 0;
+    while let Some(w) = rest.get(i) {
+        i += 1;
+        let Some(t) = w.text.as_deref() else {
+            return true;
+        };
+        if t == "--" {
+            break;
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            let name = long.split_once('=').map_or(long, |(n, _)| n);
+            if name.len() >= 2 && "edit".starts_with(name) {
+                return true;
+            }
+            shell |= name.len() >= 2 && ("shell".starts_with(name) || "login".starts_with(name));
+            continue;
+        }
+        let Some(cluster) = t.strip_prefix('-').filter(|c| !c.is_empty()) else {
+            // The command.
+            return false;
+        };
+        for (at, c) in cluster.char_indices() {
+            match c {
+                'e' => return true,
+                's' | 'i' => shell = true,
+                c if VALUES.contains(c) => {
+                    i += usize::from(cluster.get(at + 1..).is_none_or(str::is_empty));
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    // Options only: a shell if `-s`/`-i`, else sudo only prints or validates.
+    shell
+}
+
+/// Builtins that evaluate array subscripts or arithmetic in their arguments.
+fn evaluates_subscripts(program: &str) -> bool {
+    matches!(
+        program,
+        "let"
+            | "read"
+            | "mapfile"
+            | "readarray"
+            | "getopts"
+            | "printf"
+            | "unset"
+            | "test"
+            | "["
+            | "wait"
+            | "export"
+            | "declare"
+            | "typeset"
+            | "readonly"
+            | "local"
+    )
+}
+
+/// Whether text would run a command if the shell evaluated it as arithmetic or a subscript.
+fn runs_if_evaluated(text: &str) -> bool {
+    text.contains("$(") || text.contains('`') || text.contains("<(") || text.contains(">(")
+}
+
+/// Whether `printf -v NAME` (or `-vNAME`) sets a variable that changes what runs, or one
+/// whose name is computed.
+fn printf_sets_dangerous(rest: &[Literal]) -> bool {
+    match rest.first().map(|w| w.text.as_deref()) {
+        Some(None) => true,
+        Some(Some("-v")) => rest
+            .get(1)
+            .is_none_or(|w| w.text.as_deref().is_none_or(dangerous_variable)),
+        Some(Some(t)) => t.strip_prefix("-v").is_some_and(dangerous_variable),
+        None => false,
+    }
+}
+
+/// A command run with variables set in its environment: a network program may read its
+/// configuration, proxy or resolver from any of them (`HOME` and `XDG_CONFIG_HOME` name the
+/// config files, `CURL_HOME`, `WGETRC`, `*_proxy`…), so where it goes and what it sends or
+/// writes are unknown.
+fn environment_set(facts: &mut CommandFacts) {
+    if facts.network {
+        facts.hosts.insert(UNKNOWN.into());
+        facts.writes_paths.insert(UNKNOWN.into());
+        facts.pipes_to_network = true;
     }
 }
 
@@ -1217,10 +2085,23 @@ fn dangerous_variable(name: &str) -> bool {
             | "BROWSER"
             | "EDITOR"
             | "VISUAL"
+            | "SUDO_EDITOR"
             | "GIT_PAGER"
             | "GIT_EDITOR"
             | "GIT_CONFIG_PARAMETERS"
             | "SQLITE_INIT"
+            | "SYSTEM_WGETRC"
+            // Where programs read their configuration (`~/.curlrc`, `~/.wgetrc`, `.gitconfig`,
+            // `.sqliterc`, `.digrc`), and how names resolve or what code TLS loads.
+            | "HOME"
+            | "XDG_CONFIG_HOME"
+            | "HOSTALIASES"
+            | "LOCALDOMAIN"
+            | "RES_OPTIONS"
+            | "GCONV_PATH"
+            | "OPENSSL_CONF"
+            | "OPENSSL_ENGINES"
+            | "OPENSSL_MODULES"
     ) || name.starts_with("LD_")
         || name.starts_with("GIT_CONFIG_")
         // A proxy (or a client's own config file) sends a request elsewhere than its URL's
@@ -1248,13 +2129,29 @@ fn is_option(w: &Literal) -> bool {
 }
 
 /// How many leading words are options (those in `takes_value` with their value); `--` ends them.
+/// Short options are read in clusters as getopt does: in `-Eu man`, `u` takes `man`; in
+/// `-n10`, `10` is attached to `n`.
 fn skip_options(rest: &[Literal], takes_value: &[&str]) -> usize {
     let mut i = 0;
     while let Some(w) = rest.get(i) {
         match w.text.as_deref() {
             Some("--") => return i + 1,
-            Some(t) if t.starts_with('-') && t.len() > 1 => {
+            Some(t) if t.starts_with("--") => {
                 i += if takes_value.contains(&t) { 2 } else { 1 };
+            }
+            Some(t) if t.starts_with('-') && t.len() > 1 => {
+                let cluster = t.get(1..).unwrap_or_default();
+                let mut next_is_value = false;
+                for (at, c) in cluster.char_indices() {
+                    if takes_value.iter().any(|o| {
+                        o.strip_prefix('-')
+                            .is_some_and(|l| l.len() == c.len_utf8() && l.starts_with(c))
+                    }) {
+                        next_is_value = cluster.get(at + c.len_utf8()..).is_none_or(str::is_empty);
+                        break;
+                    }
+                }
+                i += if next_is_value { 2 } else { 1 };
             }
             _ => break,
         }
@@ -1300,15 +2197,147 @@ fn normal_path(text: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// The host of a URL, or of a bare `host[:port][/path]` as curl accepts it.
+/// The host of a URL, or of a bare `host[:port][/path]` as curl accepts it; `None` where
+/// parsers disagree. The WHATWG parser reads a backslash as `/` and decodes `%6d`, while curl takes
+/// the authority up to the first `/`, `?` or `#` and the host after its last `@`: a URL whose
+/// host differs between the two readings, or that holds a backslash, names no host warden can
+/// trust.
 fn url_host(text: &str) -> Option<String> {
-    if text.contains("://") {
-        let parsed = url::Url::parse(text).ok()?;
-        return parsed.host_str().map(clean_host).filter(|h| !h.is_empty());
+    if text.contains('\\') || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
     }
-    let authority = text.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = host_of_authority(authority);
+    let Some((_, after_scheme)) = text.split_once("://") else {
+        let authority = text.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = host_of_authority(authority);
+        return (!host.is_empty() && host != UNKNOWN).then_some(host);
+    };
+    let parsed = url::Url::parse(text).ok()?;
+    let whatwg = parsed
+        .host_str()
+        .map(clean_host)
+        .filter(|h| !h.is_empty())?;
+    let authority = after_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let raw = host_of_authority(authority);
+    let raw = raw.trim_start_matches('[').trim_end_matches(']');
+    let whatwg_bare = whatwg.trim_start_matches('[').trim_end_matches(']');
+    (raw == whatwg_bare && whatwg != UNKNOWN).then_some(whatwg)
+}
+
+/// A proxy's host: a URL (`http://evil:8080`, `socks5h://evil`) or `[user@]host[:port]`.
+fn proxy_host(text: &str) -> Option<String> {
+    if text.contains("://") {
+        return url_host(text);
+    }
+    let host = host_of_authority(text);
     (!host.is_empty() && host != UNKNOWN).then_some(host)
+}
+
+/// A name or address given to a DNS tool.
+fn dns_name(text: &str) -> String {
+    if let Ok(ip) = text.parse::<std::net::IpAddr>() {
+        return ip.to_string();
+    }
+    let host = clean_host(text);
+    if host.is_empty() {
+        UNKNOWN.into()
+    } else {
+        host
+    }
+}
+
+/// Resource record types and classes dig reads as such, not as names.
+fn dns_type_or_class(word: &str) -> bool {
+    let upper = word.to_ascii_uppercase();
+    matches!(
+        upper.as_str(),
+        "A" | "AAAA"
+            | "MX"
+            | "TXT"
+            | "NS"
+            | "CNAME"
+            | "SOA"
+            | "PTR"
+            | "SRV"
+            | "ANY"
+            | "CAA"
+            | "DS"
+            | "DNSKEY"
+            | "RRSIG"
+            | "NSEC"
+            | "NSEC3"
+            | "HINFO"
+            | "NAPTR"
+            | "TLSA"
+            | "SSHFP"
+            | "SPF"
+            | "AXFR"
+            | "IXFR"
+            | "HTTPS"
+            | "SVCB"
+            | "IN"
+            | "CH"
+            | "HS"
+            | "CHAOS"
+            | "HESIOD"
+    ) || upper
+        .strip_prefix("TYPE")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// dig, host and nslookup: every name is a query (its labels reach the name's own servers),
+/// every server named (`@server`, host's and nslookup's second operand) is reached.
+fn dns(program: &str, rest: &[Literal], facts: &mut CommandFacts) {
+    let mut hosts = BTreeSet::new();
+    let mut unknown = false;
+    if program == "nslookup" {
+        // `-option[=value]` words; `-` or no name reads commands from standard input.
+        for w in rest {
+            match w.text.as_deref() {
+                None | Some("-") => unknown = true,
+                Some(t) if t.starts_with('-') => {}
+                Some(t) => {
+                    hosts.insert(dns_name(t));
+                }
+            }
+        }
+    } else {
+        let grammar = if program == "dig" {
+            &options::DIG
+        } else {
+            &options::HOST
+        };
+        for item in options::parse(rest, grammar) {
+            match item {
+                options::Item::Unknown | options::Item::Operand(None) => unknown = true,
+                options::Item::Operand(Some(t)) => {
+                    if let Some(server) = t.strip_prefix('@') {
+                        hosts.insert(dns_name(server));
+                    } else if program == "dig" && (t.starts_with('+') || dns_type_or_class(&t)) {
+                        // A query option (`+short`), or a type or class.
+                    } else {
+                        hosts.insert(dns_name(&t));
+                    }
+                }
+                options::Item::Opt(options::Opt::Takes(options::Value::Host), v) => match v {
+                    Some(v) => {
+                        hosts.insert(dns_name(&v));
+                    }
+                    None => unknown = true,
+                },
+                options::Item::Opt(options::Opt::Takes(options::Value::Config), _) => {
+                    unknown = true;
+                }
+                options::Item::Opt(..) => {}
+            }
+        }
+    }
+    if unknown || hosts.is_empty() {
+        hosts.insert(UNKNOWN.into());
+    }
+    facts.hosts.extend(hosts);
 }
 
 /// `user@host:port` → `host`.
@@ -1343,6 +2372,7 @@ fn clean_host(host: &str) -> String {
 }
 
 mod hidden;
+mod options;
 
 #[cfg(test)]
 mod tests;
