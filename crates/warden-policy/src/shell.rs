@@ -827,6 +827,13 @@ impl Walker {
                 facts.args.insert(t.clone());
             }
         }
+        // A word the shell expands becomes several words, options among them: braces
+        // (`find {-exec,sh,-c,…}`, `cp {-t,/etc} x`), or a glob that a file the agent named
+        // matches (`sort *` beside a file `--compress-program=sh`). Nothing read below sees
+        // those words: opaque. Only a glob under a path cannot become an option.
+        if rest.iter().any(may_become_options) {
+            facts.unknown("a word the shell expands may become options of the program");
+        }
         if self.depth > MAX_DEPTH {
             facts.unknown("commands nested too deeply");
             return;
@@ -1906,24 +1913,36 @@ fn copy_like(program: &str, rest: &[Literal], facts: &mut CommandFacts) {
     if let Some(t) = &target {
         add_path(&mut facts.writes_paths, t);
     }
-    let long_flag_given = |name: &str| {
+    let long_flag = |name: &str| {
         g.flags
             .iter()
             .any(|f| f.len() > 1 && name.starts_with(f.as_str()))
     };
     // `install -d` creates every operand; `mv` removes what it moves.
-    if (program == "install" && (g.flags.iter().any(|f| f == "d") || long_flag_given("directory")))
+    if (program == "install" && (g.flags.iter().any(|f| f == "d") || long_flag("directory")))
         || program == "mv"
     {
         for src in sources {
             add_path(&mut facts.writes_paths, src);
         }
     }
-    let long_flag = |name: &str| {
-        g.flags
-            .iter()
-            .any(|f| f.len() > 1 && name.starts_with(f.as_str()))
-    };
+    // `cp --parents SRC… DIR` writes DIR/SRC, `..` in SRC included.
+    if program == "cp" && long_flag("parents") {
+        for src in sources {
+            let dest = target.as_ref().and_then(|t| t.text.as_deref());
+            let written = match (dest, src.text.as_deref()) {
+                (Some(dest), Some(src_text)) => Literal {
+                    text: Some(format!("{dest}/{src_text}")),
+                    expands: src.expands,
+                },
+                _ => Literal {
+                    text: None,
+                    expands: false,
+                },
+            };
+            add_path(&mut facts.writes_paths, &written);
+        }
+    }
     let symbolic =
         g.flags.iter().any(|f| f == "s") || long_flag("symbolic") || long_flag("symbolic-link");
     let link = program == "ln"
@@ -2376,3 +2395,18 @@ mod options;
 
 #[cfg(test)]
 mod tests;
+
+/// Whether the shell may expand `w` into words that start with `-` or that the readers below
+/// would take for something else: any brace expansion (`{-exec,sh,-c,…}`,
+/// `/cases/{a,../../etc/x}`), and a glob that starts with a pattern or a dash (`*.log` matches
+/// a file named `--output=x.log`). A glob after a literal start (`/cases/*.log`,
+/// `https://host/a?b`) keeps that start in every word it becomes.
+fn may_become_options(w: &Literal) -> bool {
+    if !w.expands {
+        return false;
+    }
+    match &w.text {
+        None => true,
+        Some(t) => t.contains(['{', '}']) || t.starts_with(['*', '?', '[', '-']),
+    }
+}

@@ -105,7 +105,14 @@ fn short_bench_reports_each_path_and_records_every_call() {
                 "{level}"
             );
             for t in targets {
-                assert!(t["value"].is_f64() && t["limit"].is_f64(), "{t}");
+                assert!(t["limit"].is_f64(), "{t}");
+                // CPU is read in clock ticks (10 ms): over 120 calls nginx may use none, and a
+                // ratio to nothing is left unjudged, never guessed.
+                if t["name"] == "cpu_per_call" && p["hop_cpu_secs_per_1000"].as_f64() == Some(0.0) {
+                    assert!(t["value"].is_null() && t["met"].is_null(), "{t}");
+                    continue;
+                }
+                assert!(t["value"].is_f64(), "{t}");
                 assert!(t["met"].is_boolean(), "{t}");
             }
             // The p50 allowance is nginx's added p50 + the run's fsync p50 + 150 µs.

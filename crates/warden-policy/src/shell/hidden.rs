@@ -39,18 +39,18 @@ pub(super) fn runs_hidden(program: &str, rest: &[Literal]) -> Option<&'static st
     match program {
         "sed" | "gsed" => sed(&words),
         "tar" | "gtar" | "bsdtar" => tar(&words),
-        "zip" => (long(&options, "unzip-command", 3) || short(&options, "-TT"))
+        "zip" => (long(&options, "unzip-command", 1) || short(&options, "-TT"))
             .then_some("zip is told to test the archive with a command of its own"),
         "tcpdump" => cluster_has(&options, 'z')
             .then_some("tcpdump runs a command on each file it saves (`-z`)"),
         "man" => (cluster_has(&options, 'P')
             || cluster_has(&options, 'H')
-            || long(&options, "pager", 3)
-            || long(&options, "html", 3))
+            || long(&options, "pager", 1)
+            || long(&options, "html", 1))
         .then_some("man runs a pager or browser named in its options"),
         "split" => long(&options, "filter", 1)
             .then_some("split runs a command of its own on each piece (`--filter`)"),
-        "sort" => long(&options, "compress-program", 3)
+        "sort" => long(&options, "compress-program", 1)
             .then_some("sort runs a compressor named in its options"),
         "sqlite3" => sqlite3(&words),
         _ => None,
@@ -68,7 +68,11 @@ fn options_of<'a>(words: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// Whether a long option abbreviates `name` (at least `min` characters of it), as GNU
-/// getopt_long accepts any unique prefix: `--to-com=x` for `--to-command=x`.
+/// getopt_long accepts any unique prefix: `--to-com=x` for `--to-command=x`. An option that
+/// makes a program run something is looked for with `min` 1: which prefixes are unique
+/// depends on the program's version (sort takes `--co` for `--compress-program`), and an
+/// ambiguous one only makes the program refuse. Only an option that makes a call safer
+/// (`--force-local`) needs enough of its name to be unique.
 fn long(options: &[&str], name: &str, min: usize) -> bool {
     options.iter().any(|o| {
         o.strip_prefix("--").is_some_and(|o| {
@@ -342,15 +346,16 @@ fn script_runs_or_writes(script: &str) -> bool {
     }
 }
 
-/// GNU tar's long options that run a program, by the shortest prefix that names only them.
+/// GNU tar's long options that run a program, each with the fewest characters that can name
+/// it: any prefix, except that `--checkpoint` itself is another option (an exact name wins).
 const TAR_RUNS: &[(&str, usize)] = &[
-    ("to-command", 4),
-    ("use-compress-program", 3),
+    ("to-command", 1),
+    ("use-compress-program", 1),
     ("checkpoint-action", 11),
-    ("info-script", 3),
-    ("new-volume-script", 4),
-    ("rsh-command", 2),
-    ("rmt-command", 2),
+    ("info-script", 1),
+    ("new-volume-script", 1),
+    ("rsh-command", 1),
+    ("rmt-command", 1),
 ];
 
 fn tar(words: &[&str]) -> Option<&'static str> {
@@ -362,7 +367,7 @@ fn tar(words: &[&str]) -> Option<&'static str> {
         return Some("tar is told to run a program of its own");
     }
     // bsdtar's `--options` set format options, some of which name programs.
-    if long(&options, "options", 3) {
+    if long(&options, "options", 1) {
         return Some("tar is given format options this reader does not follow");
     }
     // `-I PROG` (a compressor) and `-F SCRIPT` (an end-of-volume script), alone or in a
