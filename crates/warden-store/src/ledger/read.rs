@@ -562,9 +562,9 @@ pub struct AuthenticEvents {
 
 /// The events matching `filter` (as [`read_events`]) that a writer holding `key` appended. A
 /// row whose bytes do not hash to its stored hash, whose MAC is missing or does not check at
-/// its index, is left out and named in `rejected`: someone with write access to the store put
-/// it there, and nothing may trust it. A leaf stored before leaves carried MACs is left out
-/// too: what decides (a pending approval, a review) is recent, and an old leaf cannot vouch for
+/// its index, is left out, named in `rejected` and logged: someone with write access to the
+/// store put it there, and nothing may trust it. A leaf stored before leaves carried MACs is
+/// left out too: what decides (a pending approval, a review) is recent, and an old leaf cannot vouch for
 /// itself without the whole tree.
 pub fn read_authentic_events(
     store: &dyn Store,
@@ -581,12 +581,19 @@ pub fn read_authentic_events(
             found.rejected.push(entry.index);
         }
     }
+    if !found.rejected.is_empty() {
+        tracing::error!(
+            leaves = ?found.rejected,
+            "ledger rows that no warden writer appended were found and ignored: the store was \
+             written to by hand (run `warden audit verify`)"
+        );
+    }
     Ok(found)
 }
 
 /// The events matching `filter` that a reader decides on (review verdicts, the monitor's
 /// baseline, executions checked against their approvals). With the ledger's `key`, only those
-/// its writers appended ([`read_authentic_events`]; the others are logged and left out); a
+/// its writers appended ([`read_authentic_events`]); a
 /// reader without the key (a report run by someone who cannot read it) gets every stored event,
 /// as [`read_events`].
 pub fn read_deciding_events(
@@ -598,13 +605,6 @@ pub fn read_deciding_events(
         return read_events(store, filter);
     };
     let found = read_authentic_events(store, filter, key)?;
-    if !found.rejected.is_empty() {
-        tracing::error!(
-            leaves = ?found.rejected,
-            "ledger rows that no warden writer appended were found and ignored: the store was \
-             written to by hand (run `warden audit verify`)"
-        );
-    }
     Ok(found.events.into_iter().map(|a| a.0).collect())
 }
 
