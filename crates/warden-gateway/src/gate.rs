@@ -175,20 +175,11 @@ pub fn check_request(
             "this process holds no ledger key to check it against the ledger",
         ));
     };
-    let filter = EventFilter {
-        kind: Some(EventKind::Approval.as_str().to_string()),
-        principal: Some(r.principal.clone()),
-        session: Some(r.session.clone()),
-        tool: Some(r.tool.clone()),
-        ..EventFilter::default()
-    };
     let shown = shown_digest(r);
     let mut asked = None;
-    for a in read_authentic_events(store, &filter, key)?.events {
-        let e = a.event();
+    for e in recorded_steps(store, key, r)? {
         let detail = e.detail.as_ref();
-        if e.request_id.as_deref() == Some(r.id.as_str())
-            && detail.and_then(|d| text(d, "step")) == Some("asked")
+        if detail.and_then(|d| text(d, "step")) == Some("asked")
             && e.args_digest.as_deref() == Some(r.args_digest.as_str())
             && e.policy_version.as_deref() == Some(r.policy_version.as_str())
         {
@@ -203,6 +194,27 @@ pub fn check_request(
         ),
         None => Err("the ledger records no such call held for approval"),
     })
+}
+
+/// The gate's steps on request `r` that a writer holding `key` appended, oldest first.
+fn recorded_steps(
+    store: &dyn Store,
+    key: &LeafKey,
+    r: &PendingRequest,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let filter = EventFilter {
+        kind: Some(EventKind::Approval.as_str().to_string()),
+        principal: Some(r.principal.clone()),
+        session: Some(r.session.clone()),
+        tool: Some(r.tool.clone()),
+        ..EventFilter::default()
+    };
+    Ok(read_authentic_events(store, &filter, key)?
+        .events
+        .into_iter()
+        .map(|a| a.into_event())
+        .filter(|e| e.request_id.as_deref() == Some(r.id.as_str()))
+        .collect())
 }
 
 /// The digest of what an approver is shown beside the call: the agent's rationale and what it
@@ -428,21 +440,9 @@ pub fn prove(
             .max(r.approvals_needed()),
     );
     let approvers = approvers(config);
-    let filter = EventFilter {
-        kind: Some(EventKind::Approval.as_str().to_string()),
-        principal: Some(r.principal.clone()),
-        session: Some(r.session.clone()),
-        tool: Some(r.tool.clone()),
-        ..EventFilter::default()
-    };
-    let found = read_authentic_events(store, &filter, key)?;
     let mut asked = false;
     let mut approved = BTreeSet::new();
-    for authentic in found.events {
-        let e = authentic.into_event();
-        if e.request_id.as_deref() != Some(r.id.as_str()) {
-            continue;
-        }
+    for e in recorded_steps(store, key, r)? {
         let detail = e.detail.unwrap_or_default();
         let bound = e.principal.as_deref() == Some(r.principal.as_str())
             && e.tool.as_deref() == Some(r.tool.as_str())

@@ -125,6 +125,57 @@ async fn one_real_approval_and_a_forged_second_runs_nothing() {
     assert!(!disabled(&lab, "carol.diaz"), "{}", text(&r));
 }
 
+/// Forges a second approval of request `id` (which bob approved) in the ledger's own table: a
+/// copy of bob's approval leaf under dana's name, with a correct leaf hash and the real sealed
+/// row, inserted at index `at` (with the real leaf's MAC, since the forger has no key to make
+/// one), or at the tail with no MAC; then marks the request approved.
+fn forge_second_approval(lab: &Lab, id: &str, at: Option<i64>) {
+    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let (real, leaf, mac): (i64, Vec<u8>, Vec<u8>) = db
+        .query_row(
+            "SELECT idx, leaf, leaf_mac FROM ledger_leaves WHERE kind = 'approval'
+             AND instr(CAST(leaf AS TEXT), '\"approver\":\"bob\"') > 0
+             AND instr(CAST(leaf AS TEXT), ?1) > 0",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let forged = String::from_utf8(leaf)
+        .unwrap()
+        .replace("\"approver\":\"bob\"", "\"approver\":\"dana\"")
+        .into_bytes();
+    let hash = warden_ledger::leaf_hash(&forged);
+    let (at, mac) = match at {
+        Some(at) => (at, Some(mac)),
+        None => (
+            db.query_row("SELECT MAX(idx) + 1 FROM ledger_leaves", [], |r| r.get(0))
+                .unwrap(),
+            None,
+        ),
+    };
+    db.execute(
+        "INSERT INTO ledger_leaves (idx, leaf, leaf_hash, time_ms, kind, principal, session,
+                                    tool, decision, leaf_mac)
+         SELECT ?4, ?1, ?2, time_ms, kind, principal, session, tool, decision, ?5
+         FROM ledger_leaves WHERE idx = ?3",
+        rusqlite::params![forged, hash.as_bytes().as_slice(), real, at, mac],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO ledger_sealed (idx, sealed) SELECT ?2, sealed FROM ledger_sealed
+         WHERE idx = ?1",
+        [real, at],
+    )
+    .unwrap();
+    sql(
+        lab,
+        "UPDATE pending SET status = 'approved', body = json_set(body, '$.status', 'approved')
+         WHERE id = ?1",
+        id,
+    );
+}
+
 /// One real approval, and a forged second one INSERTed into the ledger itself: a copy of the
 /// real approval leaf under another approver's name, with a correct leaf hash and the real
 /// sealed row, and the request row set to approved. The gate reads that leaf, but the decision
@@ -140,44 +191,7 @@ async fn a_forged_approval_leaf_runs_nothing() {
     let (ok, out, err) = answer(&lab, "approve", &id, "bob", "impossible travel");
     assert!(ok && out.contains("1 of 2"), "{out}{err}");
 
-    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    let (real, leaf): (i64, Vec<u8>) = db
-        .query_row(
-            "SELECT idx, leaf FROM ledger_leaves WHERE kind = 'approval'
-             AND instr(CAST(leaf AS TEXT), '\"approver\":\"bob\"') > 0
-             AND instr(CAST(leaf AS TEXT), ?1) > 0",
-            [&id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    let forged = String::from_utf8(leaf)
-        .unwrap()
-        .replace("\"approver\":\"bob\"", "\"approver\":\"dana\"")
-        .into_bytes();
-    let hash = warden_ledger::leaf_hash(&forged);
-    db.execute(
-        "INSERT INTO ledger_leaves (idx, leaf, leaf_hash, time_ms, kind, principal, session,
-                                    tool, decision)
-         SELECT (SELECT MAX(idx) + 1 FROM ledger_leaves), ?1, ?2, time_ms, kind, principal,
-                session, tool, decision
-         FROM ledger_leaves WHERE idx = ?3",
-        rusqlite::params![forged, hash.as_bytes().as_slice(), real],
-    )
-    .unwrap();
-    db.execute(
-        "INSERT INTO ledger_sealed (idx, sealed)
-         SELECT (SELECT MAX(idx) FROM ledger_leaves), sealed FROM ledger_sealed WHERE idx = ?1",
-        [real],
-    )
-    .unwrap();
-    sql(
-        &lab,
-        "UPDATE pending SET status = 'approved', body = json_set(body, '$.status', 'approved')
-         WHERE id = ?1",
-        &id,
-    );
-
+    forge_second_approval(&lab, &id, None);
     // Fail closed: an error, not a result.
     let err = agent.call("idp.disable_account", args).await.unwrap_err();
     assert!(err.to_string().contains("not forwarded"), "{err}");
@@ -207,43 +221,7 @@ async fn a_forged_approval_below_the_first_leaf_runs_nothing() {
     let (ok, out, err) = answer(&lab, "approve", &id, "bob", "impossible travel");
     assert!(ok && out.contains("1 of 2"), "{out}{err}");
 
-    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    let (real, leaf, mac): (i64, Vec<u8>, Vec<u8>) = db
-        .query_row(
-            "SELECT idx, leaf, leaf_mac FROM ledger_leaves WHERE kind = 'approval'
-             AND instr(CAST(leaf AS TEXT), '\"approver\":\"bob\"') > 0
-             AND instr(CAST(leaf AS TEXT), ?1) > 0",
-            [&id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
-    let forged = String::from_utf8(leaf)
-        .unwrap()
-        .replace("\"approver\":\"bob\"", "\"approver\":\"dana\"")
-        .into_bytes();
-    let hash = warden_ledger::leaf_hash(&forged);
-    // The real leaf's MAC goes along: the forger has no key to make one.
-    db.execute(
-        "INSERT INTO ledger_leaves (idx, leaf, leaf_hash, time_ms, kind, principal, session,
-                                    tool, decision, leaf_mac)
-         SELECT -1, ?1, ?2, time_ms, kind, principal, session, tool, decision, ?4
-         FROM ledger_leaves WHERE idx = ?3",
-        rusqlite::params![forged, hash.as_bytes().as_slice(), real, mac],
-    )
-    .unwrap();
-    db.execute(
-        "INSERT INTO ledger_sealed (idx, sealed) SELECT -1, sealed FROM ledger_sealed
-         WHERE idx = ?1",
-        [real],
-    )
-    .unwrap();
-    sql(
-        &lab,
-        "UPDATE pending SET status = 'approved', body = json_set(body, '$.status', 'approved')
-         WHERE id = ?1",
-        &id,
-    );
+    forge_second_approval(&lab, &id, Some(-1));
 
     let answer = agent.call("idp.disable_account", args).await;
     assert!(!disabled(&lab, "carol.diaz"), "{answer:?}");
@@ -266,46 +244,39 @@ async fn a_request_altered_in_the_database_cannot_be_approved() {
     let id = hold(&agent, &args).await;
     let shown = json!({"user": "test.account"});
 
+    // An approver answers after each edit, and is refused for the reason given.
+    let refused_after = |edit: String, why: &str| {
+        sql(&lab, &edit, &id);
+        let (ok, out, err) = answer(&lab, "approve", &id, "bob", "looks harmless");
+        assert!(!ok, "{out}{err}");
+        assert!(err.contains(why), "{out}{err}");
+    };
     // Harmless arguments shown; the digest of the real ones kept.
-    sql(
-        &lab,
-        &format!(
+    refused_after(
+        format!(
             "UPDATE pending SET body = json_set(body, '$.args', json('{shown}')) WHERE id = ?1"
         ),
-        &id,
+        "cannot be answered",
     );
-    let (ok, out, err) = answer(&lab, "approve", &id, "bob", "a test account");
-    assert!(!ok, "{out}{err}");
-    assert!(err.contains("cannot be answered"), "{out}{err}");
-
     // The digest made to match what is shown: the ledger says the agent asked for another.
     let digest = warden_core::ArgsDigest::of(&shown).0;
-    sql(
-        &lab,
-        &format!(
+    refused_after(
+        format!(
             "UPDATE pending SET body = json_set(body, '$.args_digest', '{digest}') WHERE id = ?1"
         ),
-        &id,
+        "no such call held",
     );
-    let (ok, out, err) = answer(&lab, "approve", &id, "bob", "a test account");
-    assert!(!ok, "{out}{err}");
-    assert!(err.contains("no such call held"), "{out}{err}");
-
     // The arguments put back, and what surrounds them changed: the rationale, what the agent
     // read and warden's warnings about it.
     let real = warden_core::ArgsDigest::of(&args).0;
-    sql(
-        &lab,
-        &format!(
+    refused_after(
+        format!(
             "UPDATE pending SET body = json_set(body, '$.args', json('{args}'), \
              '$.args_digest', '{real}', '$.rationale', 'routine offboarding', \
              '$.evidence', json('[]')) WHERE id = ?1"
         ),
-        &id,
+        "not what warden recorded",
     );
-    let (ok, out, err) = answer(&lab, "approve", &id, "bob", "offboarding");
-    assert!(!ok, "{out}{err}");
-    assert!(err.contains("not what warden recorded"), "{out}{err}");
     assert!(
         !steps(&lab, &id).contains(&"approved".to_string()),
         "{:?}",

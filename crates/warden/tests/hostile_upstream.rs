@@ -147,9 +147,9 @@ fn unmarked(text: &str) -> String {
     out + rest
 }
 
-/// The agent is tainted by what it read: its next write (a harmless comment the same agent
-/// may post alone) is held for a human, on the taint's account.
-async fn assert_tainted(lab: &Lab, warden: &Warden) {
+/// The agent's next write, in a new session (a harmless comment it may post alone), is held
+/// for a human on the taint's account.
+async fn assert_next_write_held(warden: &Warden) {
     let comment = json!({"incident": "INC-1043", "comment": "web shell process tree attached"});
     let r = warden
         .client(TRIAGE)
@@ -162,6 +162,12 @@ async fn assert_tainted(lab: &Lab, warden: &Warden) {
         "{}",
         text(&r)
     );
+}
+
+/// The agent is tainted by what it read: its next write is held, and the taint and the
+/// finding are on the record.
+async fn assert_tainted(lab: &Lab, warden: &Warden) {
+    assert_next_write_held(warden).await;
     let (ok, out, err) = lab.cli(&["taint", "list"]);
     assert!(ok, "{err}");
     assert!(
@@ -230,18 +236,7 @@ async fn a_taint_deleted_from_the_database_lifts_nothing() {
     assert!(ok && !out.contains("triage"), "the rows are gone: {out}");
 
     let warden = lab.serve();
-    let comment = json!({"incident": "INC-1043", "comment": "web shell process tree attached"});
-    let r = warden
-        .client(TRIAGE)
-        .await
-        .call("tickets.add_comment", comment)
-        .await
-        .unwrap();
-    assert!(
-        text(&r).contains("tainted-agent-writes-need-approval"),
-        "{}",
-        text(&r)
-    );
+    assert_next_write_held(&warden).await;
     let findings = lab.events("finding");
     assert!(
         findings

@@ -564,23 +564,36 @@ fn lab_received(state: &std::path::Path, server: &str, tool: &str) -> usize {
         .count()
 }
 
-#[test]
-fn while_postgresql_is_unreachable_calls_are_refused_and_service_resumes_after() {
+/// Runs `story` on a fresh database, on a runtime of two workers. The database is made and
+/// dropped outside the runtime: the synchronous client blocks.
+fn on_fresh_database<F: std::future::Future<Output = ()>>(
+    story: impl FnOnce(Arc<TestDatabase>) -> F,
+) {
     let db = Arc::new(TestDatabase::create());
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap()
-        .block_on(outage_story(db.clone()));
+        .block_on(story(db.clone()));
 }
 
-async fn outage_story(db: Arc<TestDatabase>) {
-    let lab = Lab::with_config(|c| {
+/// The example lab on `db`, the responder's isolations running unattended.
+fn lab_on(db: &TestDatabase) -> Lab {
+    Lab::with_config(|c| {
         assert!(c.contains(SQLITE_STORE));
         c.replace(SQLITE_STORE, &db.store_section())
             + &autonomy("tests-isolations", "responder", &["edr.isolate_host"])
-    });
+    })
+}
+
+#[test]
+fn while_postgresql_is_unreachable_calls_are_refused_and_service_resumes_after() {
+    on_fresh_database(outage_story);
+}
+
+async fn outage_story(db: Arc<TestDatabase>) {
+    let lab = lab_on(&db);
     let warden = lab.serve();
     let agent = warden.client(RESPONDER).await;
     let call = |host: &'static str| {
@@ -694,21 +707,11 @@ impl Drop for LedgerLock {
 /// never reaches its upstream at all.
 #[test]
 fn a_crash_between_forwarding_a_read_and_its_commit_gives_the_agent_nothing() {
-    let db = Arc::new(TestDatabase::create());
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(crash_story(db.clone()));
+    on_fresh_database(crash_story);
 }
 
 async fn crash_story(db: Arc<TestDatabase>) {
-    let lab = Lab::with_config(|c| {
-        assert!(c.contains(SQLITE_STORE));
-        c.replace(SQLITE_STORE, &db.store_section())
-            + &autonomy("tests-isolations", "responder", &["edr.isolate_host"])
-    });
+    let lab = lab_on(&db);
     let mut warden = lab.serve();
     let triage = Arc::new(warden.client(TRIAGE).await);
     let responder = Arc::new(warden.client(RESPONDER).await);
