@@ -73,17 +73,24 @@ pub trait AuditLog: Send + Sync {
         Ok(())
     }
 
-    /// The key that MACs console sign-in sessions stored beside this log, when the log holds
-    /// a signing key; `None` keeps sessions in the console's memory.
-    fn session_key(&self) -> Option<&warden_ledger::RecordKey> {
+    /// The ledger behind this log, when it is one: what decides on the record (the gate's
+    /// proof, halts, taints) reads it through the ledger's own index
+    /// ([`Ledger::recorded`]). `None` where the log holds no key: then no stored event can be
+    /// trusted, and nothing that needs one (a human's approval, a review) is proven.
+    fn ledger(&self) -> Option<&Ledger> {
         None
     }
 
+    /// The key that MACs console sign-in sessions stored beside this log, when the log holds
+    /// a signing key; `None` keeps sessions in the console's memory.
+    fn session_key(&self) -> Option<&warden_ledger::RecordKey> {
+        self.ledger().map(Ledger::session_key)
+    }
+
     /// The key that tells the leaves this log's writers appended from rows written into the
-    /// store by anyone else; `None` where the log holds no key: then no stored event can be
-    /// trusted, and nothing that needs one (a human's approval, a review) is proven.
+    /// store by anyone else; `None` where the log holds no key.
     fn leaf_key(&self) -> Option<&warden_ledger::LeafKey> {
-        None
+        self.ledger().map(Ledger::leaf_key)
     }
 }
 
@@ -104,11 +111,7 @@ impl AuditLog for Ledger {
         Ok(Ledger::shutdown(self)?)
     }
 
-    fn session_key(&self) -> Option<&warden_ledger::RecordKey> {
-        Some(Ledger::session_key(self))
-    }
-
-    fn leaf_key(&self) -> Option<&warden_ledger::LeafKey> {
-        Some(Ledger::leaf_key(self))
+    fn ledger(&self) -> Option<&Ledger> {
+        Some(self)
     }
 }

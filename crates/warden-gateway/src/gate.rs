@@ -28,8 +28,7 @@ use warden_core::{
 };
 use warden_ledger::LeafKey;
 use warden_policy::{Config, Decision};
-use warden_store::ledger::read_authentic_events;
-use warden_store::{EventFilter, PendingRequest, Store, StoreError};
+use warden_store::{EventFilter, Ledger, LedgerError, PendingRequest, Store, StoreError};
 
 /// How often a change to a request is re-applied after another writer changed it first.
 const RETRIES: usize = 32;
@@ -86,6 +85,12 @@ impl From<StoreError> for AnswerError {
 impl From<AuditError> for AnswerError {
     fn from(e: AuditError) -> Self {
         Self::Failed(GateError::Audit(e))
+    }
+}
+
+impl From<LedgerError> for AnswerError {
+    fn from(e: LedgerError) -> Self {
+        Self::Failed(GateError::Audit(AuditError(e)))
     }
 }
 
@@ -163,21 +168,20 @@ pub(crate) fn step_event(
 /// appended, bound to the agent, session, tool, digest and policy version). What an approver
 /// is shown and answers is the row; this is what makes the row the agent's call.
 pub fn check_request(
-    store: &dyn Store,
-    key: Option<&LeafKey>,
+    ledger: Option<&Ledger>,
     r: &PendingRequest,
-) -> Result<Result<(), &'static str>, StoreError> {
+) -> Result<Result<(), &'static str>, LedgerError> {
     if ArgsDigest::of(&r.args).0 != r.args_digest {
         return Ok(Err("its arguments do not hash to its digest"));
     }
-    let Some(key) = key else {
+    let Some(ledger) = ledger else {
         return Ok(Err(
             "this process holds no ledger key to check it against the ledger",
         ));
     };
     let shown = shown_digest(r);
     let mut asked = None;
-    for e in recorded_steps(store, key, r)? {
+    for e in recorded_steps(ledger, r)? {
         let detail = e.detail.as_ref();
         if detail.and_then(|d| text(d, "step")) == Some("asked")
             && e.args_digest.as_deref() == Some(r.args_digest.as_str())
@@ -196,24 +200,20 @@ pub fn check_request(
     })
 }
 
-/// The gate's steps on request `r` that a writer holding `key` appended, oldest first.
-fn recorded_steps(
-    store: &dyn Store,
-    key: &LeafKey,
-    r: &PendingRequest,
-) -> Result<Vec<AuditEvent>, StoreError> {
-    let filter = EventFilter {
-        kind: Some(EventKind::Approval.as_str().to_string()),
-        principal: Some(r.principal.clone()),
-        session: Some(r.session.clone()),
-        tool: Some(r.tool.clone()),
-        ..EventFilter::default()
-    };
-    Ok(read_authentic_events(store, &filter, key)?
-        .events
+/// The gate's steps on request `r` as the ledger records them, oldest first: found through the
+/// ledger's own index of every leaf, read in order by its writer ([`Ledger::recorded_steps`]),
+/// so a step's row rewritten or deleted in the store is an error, never a step missed.
+fn recorded_steps(ledger: &Ledger, r: &PendingRequest) -> Result<Vec<AuditEvent>, LedgerError> {
+    Ok(ledger
+        .recorded_steps(&r.id)?
         .into_iter()
         .map(|a| a.into_event())
-        .filter(|e| e.request_id.as_deref() == Some(r.id.as_str()))
+        .filter(|e| {
+            e.request_id.as_deref() == Some(r.id.as_str())
+                && e.principal.as_deref() == Some(r.principal.as_str())
+                && e.session.as_deref() == Some(r.session.as_str())
+                && e.tool.as_deref() == Some(r.tool.as_str())
+        })
         .collect())
 }
 
@@ -242,7 +242,7 @@ pub fn answer(
     let Some(stored) = store.pending_request(id)? else {
         return Err(AnswerError::NotFound(id.to_string()));
     };
-    if let Err(why) = check_request(store, audit.leaf_key(), &stored)? {
+    if let Err(why) = check_request(audit.ledger(), &stored)? {
         return Err(AnswerError::Altered {
             id: id.to_string(),
             why,
@@ -423,14 +423,13 @@ pub enum Unproven {
 /// holding `key` appended count ([`read_authentic_events`]): the stored row, its answers,
 /// counts and expiry, and any row written into the ledger's table by hand are not trusted.
 pub fn prove(
-    store: &dyn Store,
-    key: Option<&LeafKey>,
+    ledger: Option<&Ledger>,
     config: &Config,
     r: &PendingRequest,
     decision: &Decision,
     now_ms: i64,
-) -> Result<Result<(), Unproven>, StoreError> {
-    let Some(key) = key else {
+) -> Result<Result<(), Unproven>, LedgerError> {
+    let Some(ledger) = ledger else {
         return Ok(Err(Unproven::NoKey { id: r.id.clone() }));
     };
     let mut needed = u64::from(
@@ -442,7 +441,7 @@ pub fn prove(
     let approvers = approvers(config);
     let mut asked = false;
     let mut approved = BTreeSet::new();
-    for e in recorded_steps(store, key, r)? {
+    for e in recorded_steps(ledger, r)? {
         let detail = e.detail.unwrap_or_default();
         let bound = e.principal.as_deref() == Some(r.principal.as_str())
             && e.tool.as_deref() == Some(r.tool.as_str())
@@ -702,10 +701,8 @@ impl Gateway {
             return Ok(Err(Unproven::Used { id: r.id.clone() }));
         }
         let (config, r, decision) = (config.clone(), r.clone(), decision.clone());
-        self.blocking(move |store, audit| {
-            prove(store, audit.leaf_key(), &config, &r, &decision, now_ms)
-        })
-        .await
+        self.blocking(move |_, audit| prove(audit.ledger(), &config, &r, &decision, now_ms))
+            .await
     }
 
     /// Moves approved request `r` to `executed` by compare-and-swap, if it is still approved,

@@ -18,7 +18,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use warden_core::{AuditEvent, EventKind};
-use warden_store::{Halt, PendingRequest, Store};
+use warden_store::ledger::Deciding;
+use warden_store::{Halt, Ledger, LedgerError, PendingRequest, Store};
 
 /// How stale the in-memory copy of the active halts may get.
 pub const REFRESH: Duration = Duration::from_millis(900);
@@ -168,16 +169,17 @@ impl HaltCache {
 }
 
 /// The active halts: every halt row not resumed, and every halt the ledger records set and not
-/// since resumed (only leaves whose MAC checks under `key` count; `recorded` keeps what was
-/// read, and reads on from there), one per scope. A row deleted or marked resumed by someone
-/// writing the database does not lift a halt the ledger records.
+/// since resumed (read through the ledger's own index, [`Ledger::recorded`]; `recorded` keeps
+/// what was read, and reads on from there), one per scope. A row deleted or marked resumed by
+/// someone writing the database, or a halt leaf's index columns rewritten, does not lift a
+/// halt the ledger records; a halt leaf deleted from the store is an error.
 pub fn active(
     store: &dyn Store,
-    key: Option<&warden_ledger::LeafKey>,
+    ledger: Option<&Ledger>,
     recorded: &mut RecordedHalts,
-) -> Result<Vec<Halt>, warden_store::StoreError> {
+) -> Result<Vec<Halt>, LedgerError> {
     let mut halts = store.active_halts()?;
-    for halt in recorded.refresh(store, key)? {
+    for halt in recorded.refresh(ledger)? {
         if !halts.iter().any(|h| h.scope == halt.scope) {
             halts.push(halt);
         }
@@ -196,19 +198,15 @@ pub struct RecordedHalts {
 
 impl RecordedHalts {
     /// Reads the halt and resume leaves appended since the last read; the halts the ledger
-    /// records set and not since resumed, oldest first. Without `key` the ledger vouches for
-    /// nothing: none.
-    pub fn refresh(
-        &mut self,
-        store: &dyn Store,
-        key: Option<&warden_ledger::LeafKey>,
-    ) -> Result<Vec<Halt>, warden_store::StoreError> {
-        let Some(key) = key else {
+    /// records set and not since resumed, oldest first. Without a ledger (no key) the record
+    /// vouches for nothing: none.
+    pub fn refresh(&mut self, ledger: Option<&Ledger>) -> Result<Vec<Halt>, LedgerError> {
+        let Some(ledger) = ledger else {
             return Ok(Vec::new());
         };
-        for entry in
-            self.cursor
-                .read_new(store, key, &[EventKind::Halt, EventKind::Resume], None)?
+        for entry in self
+            .cursor
+            .read_new(ledger, &[Deciding::Halt, Deciding::Resume], None)?
         {
             let e = entry.event;
             let detail = e.detail.unwrap_or_default();
@@ -238,11 +236,8 @@ impl RecordedHalts {
 }
 
 /// The halts the ledger records set and not since resumed, read from the first leaf.
-fn recorded(
-    store: &dyn Store,
-    key: Option<&warden_ledger::LeafKey>,
-) -> Result<Vec<Halt>, warden_store::StoreError> {
-    RecordedHalts::default().refresh(store, key)
+fn recorded(ledger: Option<&Ledger>) -> Result<Vec<Halt>, LedgerError> {
+    RecordedHalts::default().refresh(ledger)
 }
 
 /// The first active halt that covers the call.
@@ -312,7 +307,7 @@ pub fn set(
         return Ok(false);
     }
     // Still halted on the record (its row gone): stored again, not recorded twice.
-    let on_record = recorded(store, audit.leaf_key())
+    let on_record = recorded(audit.ledger())
         .map_err(|e| internal(&e))?
         .into_iter()
         .find(|h| h.scope == scope.to_string());
@@ -380,7 +375,7 @@ pub fn resume(
     // is resumed on the record.
     let halt = match stored {
         Some(halt) => halt,
-        None => recorded(store, audit.leaf_key())
+        None => recorded(audit.ledger())
             .map_err(|e| internal(&e))?
             .into_iter()
             .find(|h| h.scope == scope.to_string())

@@ -685,12 +685,8 @@ impl AuditLog for Metered {
         self.inner.shutdown()
     }
 
-    fn session_key(&self) -> Option<&warden_ledger::RecordKey> {
-        self.inner.session_key()
-    }
-
-    fn leaf_key(&self) -> Option<&warden_ledger::LeafKey> {
-        self.inner.leaf_key()
+    fn ledger(&self) -> Option<&warden_store::Ledger> {
+        self.inner.ledger()
     }
 }
 

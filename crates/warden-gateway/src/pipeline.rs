@@ -1163,7 +1163,7 @@ impl Gateway {
                         let mut recorded = recorded
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        crate::halt::active(store, audit.leaf_key(), &mut recorded)
+                        crate::halt::active(store, audit.ledger(), &mut recorded)
                             .map_err(|e| e.to_string())
                     })
                     .await?;
@@ -1228,7 +1228,7 @@ impl Gateway {
                 let taint = match store.agent_taint(&agent, now).map_err(|e| e.to_string())? {
                     Some(row) => Some(row),
                     None => recorded
-                        .in_force(store, audit.leaf_key(), &agent, now, window_ms)
+                        .in_force(audit.ledger(), &agent, now, window_ms)
                         .map_err(|e| e.to_string())?,
                 };
                 Ok::<_, String>((used, taint))

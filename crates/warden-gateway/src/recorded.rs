@@ -1,10 +1,36 @@
 //! Reading the ledger's own record incrementally: a [`Cursor`] remembers the first leaf not yet
 //! read, so each refresh reads only the leaves appended since (the ledger only grows), and
 //! what was read stays known to this process even if its row is later rewritten or deleted.
+//! The leaves are found through the ledger's deciding index ([`Ledger::recorded`]), which its
+//! writer built from every leaf in order, never through the store's index columns.
 
-use warden_core::EventKind;
-use warden_store::ledger::LedgerEntry;
-use warden_store::{EventFilter, Store, StoreError};
+use warden_store::ledger::{Deciding, LedgerEntry, LedgerError, read_events};
+use warden_store::{EventFilter, Ledger, Store};
+
+/// Every event of `kind` on the record: with the ledger, those its writers appended, found
+/// through its own index ([`Ledger::recorded`]); without it (a report run by someone who
+/// cannot read the key), every stored row of that kind, unchecked.
+pub(crate) fn every(
+    store: &dyn Store,
+    ledger: Option<&Ledger>,
+    kind: Deciding,
+) -> Result<Vec<LedgerEntry>, LedgerError> {
+    match ledger {
+        Some(ledger) => Ok(ledger
+            .recorded(&[kind], 0, None)?
+            .0
+            .into_iter()
+            .map(|a| a.into_entry())
+            .collect()),
+        None => Ok(read_events(
+            store,
+            &EventFilter {
+                kind: Some(kind.kind().as_str().to_string()),
+                ..EventFilter::default()
+            },
+        )?),
+    }
+}
 
 /// Where the next read of the ledger starts.
 #[derive(Debug, Default)]
@@ -14,43 +40,23 @@ pub(crate) struct Cursor {
 }
 
 impl Cursor {
-    /// The events of `kinds` appended since the last read, oldest first, that a writer holding
-    /// `key` appended (the others are logged and left out). The first read starts at
-    /// `first_since_ms` when given (only events from then on), else at the first leaf.
+    /// The events of `kinds` appended since the last read, oldest first. The first read starts
+    /// at `first_since_ms` when given (only events from then on), else at the first leaf. An
+    /// error (a leaf the ledger read is gone from the store) reads nothing: the next read
+    /// starts where this one did.
     pub(crate) fn read_new(
         &mut self,
-        store: &dyn Store,
-        key: &warden_ledger::LeafKey,
-        kinds: &[EventKind],
+        ledger: &Ledger,
+        kinds: &[Deciding],
         first_since_ms: Option<i64>,
-    ) -> Result<Vec<LedgerEntry>, StoreError> {
-        let mut entries = Vec::new();
-        for kind in kinds {
-            let filter = EventFilter {
-                kind: Some(kind.as_str().to_string()),
-                index_from: self.next,
-                since_ms: if self.next.is_none() {
-                    first_since_ms
-                } else {
-                    None
-                },
-                ..EventFilter::default()
-            };
-            entries.extend(warden_store::ledger::read_deciding_events(
-                store,
-                &filter,
-                Some(key),
-            )?);
-        }
-        entries.sort_by_key(|e| e.index);
-        let next = entries
-            .last()
-            .map(|e| e.index.saturating_add(1))
-            .into_iter()
-            .chain(self.next)
-            .max()
-            .unwrap_or(0);
-        self.next = Some(next);
-        Ok(entries)
+    ) -> Result<Vec<LedgerEntry>, LedgerError> {
+        let since = if self.next.is_none() {
+            first_since_ms
+        } else {
+            None
+        };
+        let (found, size) = ledger.recorded(kinds, self.next.unwrap_or(0), since)?;
+        self.next = Some(size);
+        Ok(found.into_iter().map(|a| a.into_entry()).collect())
     }
 }

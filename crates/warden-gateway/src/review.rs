@@ -17,10 +17,9 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, PoisonError, RwLock};
 use warden_core::{AuditEvent, EventKind};
-use warden_ledger::LeafKey;
 use warden_policy::ReviewSettings;
-use warden_store::ledger::{LedgerEntry, read_deciding_events, read_range};
-use warden_store::{EventFilter, Store};
+use warden_store::ledger::{Deciding, LedgerEntry, read_deciding_events, read_range};
+use warden_store::{EventFilter, Ledger, Store};
 
 /// The 97.5% quantile of the standard normal distribution: two-sided 95%.
 pub const Z95: f64 = 1.959_963_984_540_054;
@@ -282,28 +281,22 @@ pub fn status(
 }
 
 /// Everything the review status is computed from, read from the store.
-/// With the ledger's `key`, only verdicts its writers appended count
-/// ([`read_deciding_events`]): a verdict written into the store by hand keeps no category
-/// from being tightened.
+/// With the ledger, only verdicts its writers appended count, found through its own index
+/// ([`crate::recorded::every`]): a verdict written into the store by hand keeps no category
+/// from being tightened, and a `wrong` verdict hidden from the store's index columns still
+/// counts.
 pub fn read_status(
     store: &dyn Store,
-    key: Option<&LeafKey>,
+    ledger: Option<&Ledger>,
     settings: &ReviewSettings,
     categories: &BTreeSet<String>,
     now_ms: i64,
 ) -> Result<Vec<CategoryStatus>, String> {
-    let verdicts: Vec<Verdict> = read_deciding_events(
-        store,
-        &EventFilter {
-            kind: Some(EventKind::ReviewVerdict.as_str().into()),
-            ..EventFilter::default()
-        },
-        key,
-    )
-    .map_err(|e| e.to_string())?
-    .iter()
-    .filter_map(Verdict::from_entry)
-    .collect();
+    let verdicts: Vec<Verdict> = crate::recorded::every(store, ledger, Deciding::ReviewVerdict)
+        .map_err(|e| e.to_string())?
+        .iter()
+        .filter_map(Verdict::from_entry)
+        .collect();
     let start_ms = read_range(store, 0, 1)
         .map_err(|e| e.to_string())?
         .first()
@@ -346,7 +339,8 @@ impl Gateway {
         let changes = self
             .blocking(move |store, audit| {
                 let key = audit.leaf_key();
-                let statuses = read_status(store, key, &config.review, &categories, now)?;
+                let statuses =
+                    read_status(store, audit.ledger(), &config.review, &categories, now)?;
                 let mut current: BTreeMap<String, bool> = BTreeMap::new();
                 for e in read_deciding_events(
                     store,

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 use warden_core::{AuditEvent, EventKind};
-use warden_store::{AgentTaint, Store, StoreError};
+use warden_store::ledger::Deciding;
+use warden_store::{AgentTaint, Ledger, LedgerError, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClearError {
@@ -74,16 +75,16 @@ struct Recorded {
 impl RecordedTaints {
     /// The taint the ledger shows on `agent` at `now_ms`, reading the leaves appended since the
     /// last refresh first when that was long enough ago. On the first read, only findings of
-    /// the last `window_ms` are read. Without `key` the ledger vouches for nothing: `None`.
+    /// the last `window_ms` are read. Without a ledger (no key) the record vouches for
+    /// nothing: `None`.
     pub fn in_force(
         &self,
-        store: &dyn Store,
-        key: Option<&warden_ledger::LeafKey>,
+        ledger: Option<&Ledger>,
         agent: &str,
         now_ms: i64,
         window_ms: i64,
-    ) -> Result<Option<AgentTaint>, StoreError> {
-        let Some(key) = key else {
+    ) -> Result<Option<AgentTaint>, LedgerError> {
+        let Some(ledger) = ledger else {
             return Ok(None);
         };
         let mut state = self
@@ -100,7 +101,7 @@ impl RecordedTaints {
                 .get(agent)
                 .is_some_and(|t| now_ms < t.until_ms);
         if due {
-            state.refresh(store, key, now_ms, window_ms)?;
+            state.refresh(ledger, now_ms, window_ms)?;
         }
         Ok(state
             .by_agent
@@ -111,17 +112,10 @@ impl RecordedTaints {
 }
 
 impl Recorded {
-    fn refresh(
-        &mut self,
-        store: &dyn Store,
-        key: &warden_ledger::LeafKey,
-        now_ms: i64,
-        window_ms: i64,
-    ) -> Result<(), StoreError> {
+    fn refresh(&mut self, ledger: &Ledger, now_ms: i64, window_ms: i64) -> Result<(), LedgerError> {
         let entries = self.cursor.read_new(
-            store,
-            key,
-            &[EventKind::Finding, EventKind::TaintCleared],
+            ledger,
+            &[Deciding::Finding, Deciding::TaintCleared],
             Some(now_ms.saturating_sub(window_ms)),
         )?;
         for entry in entries {

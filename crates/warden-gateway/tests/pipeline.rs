@@ -103,8 +103,8 @@ impl AuditLog for Stalled {
         })
     }
 
-    fn leaf_key(&self) -> Option<&warden_ledger::LeafKey> {
-        Some(self.ledger.leaf_key())
+    fn ledger(&self) -> Option<&warden_store::Ledger> {
+        Some(&self.ledger)
     }
 }
 

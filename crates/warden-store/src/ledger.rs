@@ -23,11 +23,13 @@
 //! another process (a `warden audit redact`, a `warden tools pin`) appended in between before
 //! it pushes its own, so checkpoints stay consistent with several writers on one store.
 
+mod index;
 mod key;
 mod read;
 mod witness;
 mod writer;
 
+pub use index::{Deciding, DecidingIndex, Indexed};
 pub use key::{load_or_create_signer, public_key_path, read_leaf_key, read_verifier};
 pub use read::{
     Authentic, AuthenticEvents, ContentFinding, LedgerEntry, LedgerReport, MAX_FINDINGS, MacCheck,
@@ -117,6 +119,9 @@ pub struct Ledger {
     verifier: CheckpointVerifier,
     session_key: RecordKey,
     leaf_key: LeafKey,
+    store: Arc<dyn Store>,
+    /// The deciding leaves the writer read (see [`DecidingIndex`]).
+    index: Arc<DecidingIndex>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -135,14 +140,14 @@ impl Ledger {
         let verifier = CheckpointVerifier::for_key(signer.verifier_key());
         let leaf_key = LeafKey::derive(&signer);
         let session_key = RecordKey::derive(&signer, warden_ledger::auth::SESSION_KEY_LABEL);
-        let (frontier, checkpointed) = writer::recover(store.as_ref(), &verifier, &leaf_key)?;
+        let recovered = writer::recover(store.as_ref(), &verifier, &leaf_key)?;
+        let index = recovered.index.clone();
         let publisher = witness::Publisher::start(settings.witnesses.clone())?;
         let (sender, receiver) = sync_channel(QUEUE);
         let writer = Writer::new(
-            store,
+            store.clone(),
             signer,
-            frontier,
-            checkpointed,
+            recovered,
             settings.checkpoint_interval,
             settings.defer_within,
             publisher,
@@ -157,7 +162,61 @@ impl Ledger {
             verifier,
             session_key,
             leaf_key,
+            store,
+            index,
         })
+    }
+
+    /// Brings the deciding index to every leaf stored now: the leaves other writers (the CLI,
+    /// the console, other replicas) appended since this process last read are read in order
+    /// and checked as at start. Fails when leaves this process read are gone from the store,
+    /// or a leaf since was not appended by a key holder: nothing may be decided then.
+    pub fn sync(&self) -> Result<(), LedgerError> {
+        // Read what is known first: the store only grows, so a store found smaller than that
+        // lost leaves.
+        let known = self.index.size();
+        let stored = self.store.ledger_size()?;
+        if stored < known {
+            return Err(StoreError::Corrupt(format!(
+                "the store holds {stored} ledger leaves, fewer than the {known} this process                  read: leaves were removed"
+            ))
+            .into());
+        }
+        if stored > known {
+            let (reply, answer) = sync_channel(1);
+            self.sender
+                .send(Request::Sync(reply))
+                .map_err(|_| LedgerError::Closed)?;
+            answer.recv().map_err(|_| LedgerError::Closed)??;
+            let read = self.index.size();
+            if read < stored {
+                return Err(LedgerError::Write(format!(
+                    "the ledger's index reached leaf {read} of {stored}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The deciding leaves of `kinds` from index `from` on (and from `since_ms` on, when
+    /// given), oldest first, as stored now ([`Ledger::sync`] first), each read back and checked
+    /// against what the writer read; and the index to read on from next time.
+    pub fn recorded(
+        &self,
+        kinds: &[Deciding],
+        from: u64,
+        since_ms: Option<i64>,
+    ) -> Result<(Vec<Authentic>, u64), LedgerError> {
+        self.sync()?;
+        let (leaves, size) = self.index.of_kinds(kinds, from, since_ms);
+        Ok((read::read_indexed(self.store.as_ref(), &leaves)?, size))
+    }
+
+    /// The approval steps of request `id`, oldest first, as [`Ledger::recorded`] reads them.
+    pub fn recorded_steps(&self, id: &str) -> Result<Vec<Authentic>, LedgerError> {
+        self.sync()?;
+        let leaves = self.index.of_request(id);
+        Ok(read::read_indexed(self.store.as_ref(), &leaves)?)
     }
 
     /// The key that signs console sign-in sessions stored beside the ledger: every replica

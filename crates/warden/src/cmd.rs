@@ -117,6 +117,18 @@ pub fn open_ledger(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc
     Ok(open_ledger_watched(config, store)?.0)
 }
 
+/// [`open_ledger`] for a report that reads the record: the ledger when this user can read its
+/// key (so the report counts what the gateway counts), `None` otherwise (no key is created).
+pub fn open_ledger_if_readable(
+    config: &Config,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<Option<Arc<Ledger>>> {
+    match warden_store::ledger::read_leaf_key(&config.ledger.key_path, &config.ledger.origin) {
+        Ok(_) => Ok(Some(open_ledger(config, store)?)),
+        Err(_) => Ok(None),
+    }
+}
+
 /// Each tlog-witness client's name and its count of refused answers.
 type Refusals = Vec<(String, Arc<AtomicU64>)>;
 

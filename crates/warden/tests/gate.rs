@@ -300,11 +300,19 @@ async fn a_halt_row_deleted_from_the_database_lifts_nothing() {
     assert!(ok, "{out}{err}");
     let read = json!({"alert_id": "ALR-2001"});
     let halted = |r: &rmcp::model::CallToolResult| text(r).contains("halted by warden");
+    // The last one also hides the halt's leaf from the store's index columns: the ledger's
+    // own index reads the leaf's bytes.
     for tamper in [
         "UPDATE halts SET resumed_ms = 1, resumed_by = 'dana', resume_reason = 'x'",
         "DELETE FROM halts",
+        "DROP TRIGGER IF EXISTS ledger_leaves_no_update;
+         UPDATE ledger_leaves SET kind = 'outcome' WHERE kind = 'halt';
+         DELETE FROM halts",
     ] {
-        sql(&lab, &format!("{tamper} WHERE scope = ?1"), "agent:triage");
+        let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+        db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        db.execute_batch(tamper).unwrap();
+        drop(db);
         let warden = lab.serve();
         let r = warden
             .client(TRIAGE)
@@ -344,14 +352,18 @@ async fn a_halt_row_deleted_from_the_database_lifts_nothing() {
 }
 
 /// Someone who can write `warden.db` replays an approval that already ran: hides its
-/// `executed` step from the ledger's index (the leaf's `kind` column rewritten, the guard
-/// trigger dropped) and sets the request back to approved. The running warden took it once
-/// and refuses it again.
+/// `executed` step from the ledger's index columns (the leaf's `kind` column rewritten, the
+/// guard trigger dropped) and sets the request back to approved. Neither the gateway that ran
+/// it, nor a second replica on the same store that never read that step, nor a gateway
+/// restarted afterwards runs it again: the ledger's own index is built from the leaves' bytes,
+/// read in order, never from a column. (The agent speaks MCP without sessions, so every
+/// gateway sees the same session: the approval is bound to it.)
 #[tokio::test]
 async fn an_executed_approval_replayed_by_hiding_its_record_runs_once() {
     let lab = Lab::new();
     let warden = lab.serve();
-    let agent = warden.client(RESPONDER).await;
+    let replica = lab.serve();
+    let agent = warden.stateless_client(RESPONDER, None).await;
     let args = json!({"user": "carol.diaz"});
     let id = hold(&agent, &args).await;
     for who in ["bob", "dana"] {
@@ -368,33 +380,58 @@ async fn an_executed_approval_replayed_by_hiding_its_record_runs_once() {
         Some("executed")
     );
 
-    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    db.execute_batch("DROP TRIGGER ledger_leaves_no_update")
-        .unwrap();
-    let hidden = db
-        .execute(
+    let replay = || {
+        let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+        db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        db.execute_batch("DROP TRIGGER IF EXISTS ledger_leaves_no_update")
+            .unwrap();
+        db.execute(
             "UPDATE ledger_leaves SET kind = 'outcome' WHERE kind = 'approval'
              AND instr(CAST(leaf AS TEXT), '\"step\":\"executed\"') > 0
              AND instr(CAST(leaf AS TEXT), ?1) > 0",
             [&id],
         )
         .unwrap();
-    assert_eq!(hidden, 1);
-    drop(db);
-    sql(
-        &lab,
-        "UPDATE pending SET status = 'approved', body = json_set(body, '$.status', 'approved')
-         WHERE id = ?1",
-        &id,
+        drop(db);
+        sql(
+            &lab,
+            "UPDATE pending SET status = 'approved', body = json_set(body, '$.status', 'approved')
+             WHERE id = ?1",
+            &id,
+        );
+    };
+    let disables = || {
+        lab.received("idp")
+            .iter()
+            .filter(|t| *t == "disable_account")
+            .count()
+    };
+    replay();
+    let _ = agent.call("idp.disable_account", args.clone()).await;
+    assert_eq!(disables(), 1, "the gateway that ran it ran it again");
+    replay();
+    let r = replica
+        .stateless_client(RESPONDER, None)
+        .await
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    assert_eq!(disables(), 1, "a second replica ran it again: {}", text(&r));
+    drop((warden, replica));
+    replay();
+    let restarted = lab.serve();
+    let r = restarted
+        .stateless_client(RESPONDER, None)
+        .await
+        .call("idp.disable_account", args)
+        .await
+        .unwrap();
+    assert_eq!(
+        disables(),
+        1,
+        "a restarted gateway ran it again: {}",
+        text(&r)
     );
-    let _ = agent.call("idp.disable_account", args).await;
-    let disables = lab
-        .received("idp")
-        .iter()
-        .filter(|t| *t == "disable_account")
-        .count();
-    assert_eq!(disables, 1, "the approval ran twice");
 }
 
 /// An approved call whose budget ran out in the meantime is refused — and the approval is not

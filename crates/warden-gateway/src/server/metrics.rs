@@ -91,7 +91,11 @@ impl Gateway {
             Ok::<_, warden_store::StoreError>(StoreState {
                 witnesses: cosigned_sizes(&config),
                 open: store.open_requests()?,
-                halts: crate::halt::active(store.as_ref(), audit.leaf_key(), &mut recorded)?
+                halts: crate::halt::active(store.as_ref(), audit.ledger(), &mut recorded)
+                    .map_err(|e| match e {
+                        warden_store::LedgerError::Store(e) => e,
+                        other => warden_store::StoreError::Corrupt(other.to_string()),
+                    })?
                     .into_iter()
                     .map(|h| h.scope)
                     .collect(),

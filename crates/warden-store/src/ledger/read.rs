@@ -548,6 +548,10 @@ impl Authentic {
     pub fn into_event(self) -> AuditEvent {
         self.0.event
     }
+
+    pub fn into_entry(self) -> LedgerEntry {
+        self.0
+    }
 }
 
 /// What [`read_authentic_events`] found.
@@ -606,6 +610,45 @@ pub fn read_deciding_events(
     };
     let found = read_authentic_events(store, filter, key)?;
     Ok(found.events.into_iter().map(|a| a.0).collect())
+}
+
+/// The leaves the writer indexed ([`super::DecidingIndex`]), read back by index: each must still
+/// be stored at its index with the bytes the writer read. A leaf gone or changed since (a row
+/// deleted, or rewritten) is an error, so that no reader decides without it.
+pub(super) fn read_indexed(
+    store: &dyn Store,
+    leaves: &[super::Indexed],
+) -> Result<Vec<Authentic>, StoreError> {
+    let mut out = Vec::with_capacity(leaves.len());
+    for indexed in leaves {
+        let index = indexed.index;
+        let gone = |what: &str| {
+            tracing::error!(
+                leaf = index,
+                "a ledger leaf this process read was {what} in the store since: the store was                  written to by hand (run `warden audit verify`)"
+            );
+            StoreError::Corrupt(format!(
+                "ledger leaf {index} ({:?}) was {what} in the store after warden read it",
+                indexed.kind
+            ))
+        };
+        let row = store
+            .ledger_rows(index, 1)?
+            .into_iter()
+            .next()
+            .filter(|r| r.leaf.index == index)
+            .ok_or_else(|| gone("deleted"))?;
+        if leaf_hash(&row.leaf.data) != indexed.hash {
+            return Err(gone("rewritten"));
+        }
+        let sealed: Vec<SealedContent> = store
+            .ledger_sealed(index, index.saturating_add(1))?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect();
+        out.push(Authentic(entry(row, &sealed)?));
+    }
+    Ok(out)
 }
 
 /// [`read_events`] with each row's MAC beside its entry.

@@ -1,11 +1,13 @@
 //! The writer thread: group commit, catching up with other writers, timed checkpoints.
 
+use super::index::{DecidingIndex, Read};
 use super::witness::Publisher;
 use super::{LedgerError, MAX_BATCH};
 use crate::{LeafRow, NewLeaf, Store, StoreError, StoredCheckpoint};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use warden_core::EventKind;
 use warden_ledger::{Checkpoint, CheckpointVerifier, Frontier, LeafKey, NoteSigner, leaf_hash};
 
 /// Leaves read per query when rebuilding or catching up.
@@ -19,6 +21,9 @@ pub(super) enum Request {
     /// on its own once it has waited `Writer::defer`.
     Deferred(NewLeaf, Reply),
     Checkpoint(SyncSender<Result<Option<StoredCheckpoint>, LedgerError>>),
+    /// Read on to the stored head (the leaves other writers appended), so the deciding index
+    /// knows every leaf stored when the request was sent.
+    Sync(SyncSender<Result<(), LedgerError>>),
     Shutdown(SyncSender<Result<(), LedgerError>>),
 }
 
@@ -68,6 +73,9 @@ pub(super) struct Writer {
     leaf_key: LeafKey,
     /// The tree of every stored leaf (see the module INVARIANT).
     frontier: Frontier,
+    /// The deciding leaves among them, read from the same bytes: always as large as the
+    /// frontier once a batch is in.
+    index: Arc<DecidingIndex>,
     /// Size of the largest stored checkpoint.
     checkpointed: u64,
     interval: Duration,
@@ -111,13 +119,22 @@ pub(super) fn authenticate(
     }
 }
 
+/// What [`recover`] read: the tree of the stored leaves, the size the latest checkpoint covers,
+/// and the deciding leaves among them.
+pub(super) struct Recovered {
+    pub frontier: Frontier,
+    pub checkpointed: u64,
+    pub index: Arc<DecidingIndex>,
+}
+
 /// Rebuilds the tree from the stored leaves and checks it against the latest checkpoint, and
-/// every leaf's MAC (see [`authenticate`]); returns the tree and the checkpoint's size.
+/// every leaf's MAC (see [`authenticate`]), indexing the deciding leaves on the way.
 pub(super) fn recover(
     store: &dyn Store,
     verifier: &CheckpointVerifier,
     key: &LeafKey,
-) -> Result<(Frontier, u64), LedgerError> {
+) -> Result<Recovered, LedgerError> {
+    let index = DecidingIndex::default();
     let latest = match store.ledger_latest_checkpoint()? {
         Some(stored) => {
             let signed = verifier.open(&stored.note).map_err(|e| {
@@ -145,7 +162,8 @@ pub(super) fn recover(
         if page.is_empty() {
             break;
         }
-        for row in page {
+        let mut read = Vec::with_capacity(page.len());
+        for row in &page {
             let leaf = &row.leaf;
             if leaf.index != frontier.size() {
                 return Err(LedgerError::Diverged(format!(
@@ -160,10 +178,17 @@ pub(super) fn recover(
                     leaf.index
                 )));
             }
-            authenticate(key, &row, &hash, checkpointed).map_err(LedgerError::Forged)?;
+            authenticate(key, row, &hash, checkpointed).map_err(LedgerError::Forged)?;
             frontier.push(hash);
             check(&frontier)?;
+            read.push(Read {
+                index: leaf.index,
+                data: &leaf.data,
+                hash,
+                kind: None,
+            });
         }
+        index.extend(read)?;
     }
     if frontier.size() < checkpointed {
         return Err(LedgerError::Diverged(format!(
@@ -171,15 +196,18 @@ pub(super) fn recover(
             frontier.size()
         )));
     }
-    Ok((frontier, checkpointed))
+    Ok(Recovered {
+        frontier,
+        checkpointed,
+        index: Arc::new(index),
+    })
 }
 
 impl Writer {
     pub(super) fn new(
         store: Arc<dyn Store>,
         signer: NoteSigner,
-        frontier: Frontier,
-        checkpointed: u64,
+        recovered: Recovered,
         interval: Duration,
         defer: Duration,
         publisher: Publisher,
@@ -188,8 +216,9 @@ impl Writer {
             store,
             leaf_key: LeafKey::derive(&signer),
             signer,
-            frontier,
-            checkpointed,
+            frontier: recovered.frontier,
+            index: recovered.index,
+            checkpointed: recovered.checkpointed,
             interval: interval.max(Duration::from_millis(10)),
             defer,
             publisher,
@@ -279,6 +308,10 @@ impl Writer {
                 let _ = reply.send(self.checkpoint());
                 false
             }
+            Request::Sync(reply) => {
+                let _ = reply.send(self.sync());
+                false
+            }
             Request::Shutdown(reply) => {
                 let _ = reply.send(self.checkpoint().map(|_| ()));
                 true
@@ -308,6 +341,14 @@ impl Writer {
             for leaf in &leaves {
                 self.frontier.push(leaf.hash);
             }
+            self.index
+                .extend((first..).zip(&leaves).map(|(index, leaf)| Read {
+                    index,
+                    data: &leaf.bytes,
+                    hash: leaf.hash,
+                    kind: EventKind::parse(&leaf.columns.kind),
+                }))
+                .map_err(|e| e.to_string())?;
             Ok(first)
         });
         match outcome {
@@ -359,7 +400,8 @@ impl Writer {
                 ))
                 .into());
             }
-            for row in page {
+            let mut read = Vec::with_capacity(page.len());
+            for row in &page {
                 let index = row.leaf.index;
                 if index != self.frontier.size() || index >= to {
                     return Err(StoreError::Corrupt(format!(
@@ -370,11 +412,34 @@ impl Writer {
                 }
                 let hash = leaf_hash(&row.leaf.data);
                 // Only what the store held at start-up predates MACs; every leaf since has one.
-                authenticate(&self.leaf_key, &row, &hash, 0).map_err(LedgerError::Forged)?;
+                authenticate(&self.leaf_key, row, &hash, 0).map_err(LedgerError::Forged)?;
                 self.frontier.push(hash);
+                read.push(Read {
+                    index,
+                    data: &row.leaf.data,
+                    hash,
+                    kind: None,
+                });
             }
+            self.index.extend(read)?;
         }
         Ok(())
+    }
+
+    /// Answers [`Request::Sync`]: reads on to the stored head. A leaf no key holder appended,
+    /// or one gone, halts the ledger as an append would.
+    fn sync(&mut self) -> Result<(), LedgerError> {
+        if let Some(why) = &self.broken {
+            return Err(LedgerError::Write(format!("the ledger is halted: {why}")));
+        }
+        match self.resync() {
+            Ok(()) => Ok(()),
+            Err(LedgerError::Store(e)) if e.is_transient() => Err(LedgerError::Store(e)),
+            Err(e) => {
+                self.broken = Some(e.to_string());
+                Err(e)
+            }
+        }
     }
 
     fn resync(&mut self) -> Result<(), LedgerError> {

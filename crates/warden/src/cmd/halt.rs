@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use warden_gateway::clock::system_now_ms;
 use warden_gateway::halt::{self, Scope};
 use warden_store::Halt;
-use warden_store::ledger::read_leaf_key;
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -64,11 +63,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let store = super::open_store(&config.store)?;
         // With the ledger key (when this user can read it), halts the ledger records count
         // too: the list shows what the gateway enforces.
-        let key = read_leaf_key(&config.ledger.key_path, &config.ledger.origin).ok();
+        let ledger = super::open_ledger_if_readable(&config, store.clone())?;
         list(
             &warden_gateway::halt::active(
                 store.as_ref(),
-                key.as_ref(),
+                ledger.as_deref(),
                 &mut warden_gateway::halt::RecordedHalts::default(),
             )?,
             format,

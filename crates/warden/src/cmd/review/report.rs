@@ -4,7 +4,6 @@ use crate::cmd::ConfigArg;
 use std::process::ExitCode;
 use warden_gateway::pipeline::now_ms;
 use warden_gateway::review::read_status;
-use warden_store::ledger::read_leaf_key;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -21,10 +20,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let now = now_ms();
     // With the ledger key (when this user can read it) the report counts what the gateway
     // counts: only verdicts warden's writers appended.
-    let key = read_leaf_key(&config.ledger.key_path, &config.ledger.origin).ok();
+    let ledger = crate::cmd::open_ledger_if_readable(&config, store.clone())?;
     let statuses = read_status(
         store.as_ref(),
-        key.as_ref(),
+        ledger.as_deref(),
         &config.review,
         &super::categories(&config),
         now,

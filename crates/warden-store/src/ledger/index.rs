@@ -1,0 +1,268 @@
+//! What decides, as the ledger's writer read it: the leaves that approve, halt, resume, taint
+//! and clear, found by reading every leaf in order.
+//!
+//! The store's index columns (`kind`, `principal`, …) are claims of a row: someone who can
+//! write the database can rewrite them, or delete a row, and hide a leaf from every reader
+//! that finds leaves through them. The writer reads every leaf in order, without gaps, when it
+//! starts (and checks the tree against the latest signed checkpoint), when it catches up with
+//! other writers and when it appends; this index is built from what it read there — the
+//! leaves' own bytes, whose MACs it checked — and never from a column. A reader that decides
+//! (the gate's proof, the halts, the taints) asks the index which leaves exist, after
+//! [`super::Ledger::sync`] brought it to the stored head, and reads those leaves back by index;
+//! a leaf the index knows that is gone or changed is an error, so the reader refuses instead of
+//! deciding without it.
+
+use crate::StoreError;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+use warden_core::EventKind;
+use warden_ledger::{Hash, leaf};
+
+/// The kinds of event that decide something later: the index keeps every leaf of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Deciding {
+    /// A step of the human gate (asked, approved, denied, expired, executed).
+    Approval,
+    Halt,
+    Resume,
+    /// A detection; one whose `detail.taint` is set taints its agent.
+    Finding,
+    TaintCleared,
+    ToolPinned,
+    ReviewVerdict,
+}
+
+impl Deciding {
+    pub const ALL: [Deciding; 7] = [
+        Deciding::Approval,
+        Deciding::Halt,
+        Deciding::Resume,
+        Deciding::Finding,
+        Deciding::TaintCleared,
+        Deciding::ToolPinned,
+        Deciding::ReviewVerdict,
+    ];
+
+    pub fn kind(self) -> EventKind {
+        match self {
+            Deciding::Approval => EventKind::Approval,
+            Deciding::Halt => EventKind::Halt,
+            Deciding::Resume => EventKind::Resume,
+            Deciding::Finding => EventKind::Finding,
+            Deciding::TaintCleared => EventKind::TaintCleared,
+            Deciding::ToolPinned => EventKind::ToolPinned,
+            Deciding::ReviewVerdict => EventKind::ReviewVerdict,
+        }
+    }
+
+    pub fn of(kind: EventKind) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.kind() == kind)
+    }
+}
+
+/// One deciding leaf as the writer read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Indexed {
+    pub index: u64,
+    pub kind: Deciding,
+    /// The event's own time.
+    pub time_ms: i64,
+    /// The hash of the bytes the writer read: the leaf read back must still hash to it.
+    pub hash: Hash,
+}
+
+/// The deciding leaves among the first `size` leaves of the ledger. Shared by the writer, which
+/// adds to it, and the readers.
+#[derive(Debug, Default)]
+pub struct DecidingIndex {
+    state: RwLock<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Leaves read, from index 0 without gaps.
+    size: u64,
+    /// The deciding ones among them, by index.
+    leaves: Vec<Indexed>,
+    /// Positions in `leaves` of each request's approval steps.
+    by_request: HashMap<String, Vec<usize>>,
+}
+
+/// A leaf the writer read, on its way into the index.
+pub(super) struct Read<'a> {
+    pub index: u64,
+    pub data: &'a [u8],
+    pub hash: Hash,
+    /// The kind, where the writer knows it from the event it encoded itself; `None` for a leaf
+    /// read from the store, whose bytes say.
+    pub kind: Option<EventKind>,
+}
+
+/// The few fields the index needs, read without building the whole event.
+#[derive(Deserialize)]
+struct Head {
+    kind: Option<String>,
+}
+
+impl DecidingIndex {
+    /// Leaves read so far: the index knows every deciding leaf below this.
+    pub fn size(&self) -> u64 {
+        self.read().size
+    }
+
+    /// Adds leaves read in order, the first at the current size. A leaf out of order is an
+    /// error and adds nothing: the index would no longer know every leaf below its size.
+    pub(super) fn extend<'a>(
+        &self,
+        leaves: impl IntoIterator<Item = Read<'a>>,
+    ) -> Result<(), StoreError> {
+        let mut found = Vec::new();
+        let mut size = self.size();
+        for read in leaves {
+            if read.index != size {
+                return Err(StoreError::Corrupt(format!(
+                    "leaf {} read where leaf {size} was due",
+                    read.index
+                )));
+            }
+            size += 1;
+            if let Some(entry) = deciding(&read)? {
+                found.push(entry);
+            }
+        }
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        for (indexed, request) in found {
+            if let Some(id) = request {
+                let at = state.leaves.len();
+                state.by_request.entry(id).or_default().push(at);
+            }
+            state.leaves.push(indexed);
+        }
+        state.size = state.size.max(size);
+        Ok(())
+    }
+
+    /// The deciding leaves of `kinds` at index `from` or later (and at `since_ms` or later,
+    /// when given), oldest first, and the size they were read to.
+    pub fn of_kinds(
+        &self,
+        kinds: &[Deciding],
+        from: u64,
+        since_ms: Option<i64>,
+    ) -> (Vec<Indexed>, u64) {
+        let state = self.read();
+        let start = state.leaves.partition_point(|l| l.index < from);
+        let found = state
+            .leaves
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|l| kinds.contains(&l.kind) && since_ms.is_none_or(|s| l.time_ms >= s))
+            .copied()
+            .collect();
+        (found, state.size)
+    }
+
+    /// The approval steps recorded for request `id`, oldest first.
+    pub fn of_request(&self, id: &str) -> Vec<Indexed> {
+        let state = self.read();
+        state
+            .by_request
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter_map(|&at| state.leaves.get(at).copied())
+            .collect()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The index entry of a deciding leaf, with the request its approval step is about; `None` for
+/// every other leaf. A leaf the writer authenticated but cannot read is an error: it may be
+/// one that decides.
+fn deciding(read: &Read<'_>) -> Result<Option<(Indexed, Option<String>)>, StoreError> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        StoreError::Corrupt(format!(
+            "leaf {}: appended by a writer holding the key, but unreadable: {e}",
+            read.index
+        ))
+    };
+    let kind = match read.kind {
+        Some(kind) => Some(kind),
+        None => serde_json::from_slice::<Head>(read.data)
+            .map_err(|e| unreadable(&e))?
+            .kind
+            .as_deref()
+            .and_then(EventKind::parse),
+    };
+    let Some(kind) = kind.and_then(Deciding::of) else {
+        return Ok(None);
+    };
+    let event = leaf::decode(read.data).map_err(|e| unreadable(&e))?.event;
+    let request = match kind {
+        Deciding::Approval => event.request_id,
+        _ => None,
+    };
+    Ok(Some((
+        Indexed {
+            index: read.index,
+            kind,
+            time_ms: event.time_ms,
+            hash: read.hash,
+        },
+        request,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use warden_core::AuditEvent;
+
+    fn leaf_of(event: &AuditEvent) -> (Vec<u8>, Hash) {
+        let encoded = leaf::encode(event, &mut rand::thread_rng()).unwrap();
+        (encoded.bytes, encoded.hash)
+    }
+
+    #[test]
+    fn keeps_deciding_leaves_read_from_their_bytes_and_refuses_a_gap() {
+        let mut step = AuditEvent::new(EventKind::Approval, 5);
+        step.request_id = Some("r1".into());
+        let events = [
+            AuditEvent::new(EventKind::Decision, 1),
+            step,
+            AuditEvent::new(EventKind::Halt, 7),
+        ];
+        let leaves: Vec<_> = events.iter().map(leaf_of).collect();
+        let index = DecidingIndex::default();
+        index
+            .extend(leaves.iter().enumerate().map(|(i, (data, hash))| Read {
+                index: i as u64,
+                data,
+                hash: *hash,
+                kind: None,
+            }))
+            .unwrap();
+        assert_eq!(index.size(), 3);
+        let (halts, size) = index.of_kinds(&[Deciding::Halt], 0, None);
+        assert_eq!((halts.len(), halts[0].index, size), (1, 2, 3));
+        assert_eq!(index.of_request("r1")[0].index, 1);
+        assert!(index.of_kinds(&[Deciding::Approval], 2, None).0.is_empty());
+        assert!(index.of_kinds(&[Deciding::Halt], 0, Some(8)).0.is_empty());
+
+        let (data, hash) = &leaves[0];
+        let gap = index.extend([Read {
+            index: 4,
+            data,
+            hash: *hash,
+            kind: None,
+        }]);
+        assert!(gap.is_err());
+        assert_eq!(index.size(), 3);
+    }
+}
