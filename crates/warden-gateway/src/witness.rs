@@ -43,7 +43,8 @@ use warden_ledger::{
     CosignerKey, Frontier, Hash, Note, add_checkpoint_request, leaf_hash, parse_tlog_size,
 };
 use warden_store::ledger::{
-    CheckpointSink, CosignedRecord, cosigned_path, read_verified_cosigned, write_cosigned,
+    CheckpointSink, CosignedRecord, cosigned_path, largest_opened, read_verified_cosigned,
+    write_cosigned,
 };
 use warden_store::{Store, StoredCheckpoint};
 
@@ -532,6 +533,19 @@ impl CheckpointSink for HttpWitness {
             backoff.record(result.is_ok());
         }
         result
+    }
+
+    /// The checkpoint the witness last cosigned, from the record kept beside the key (an
+    /// unusable record counts as none, as when publishing: the witness itself still refuses
+    /// a shorter log).
+    fn latest(
+        &self,
+        verifier: &warden_ledger::CheckpointVerifier,
+    ) -> Result<Option<(u64, warden_ledger::Hash)>, String> {
+        Ok(read_verified_cosigned(&self.record, &self.key)
+            .ok()
+            .flatten()
+            .and_then(|kept| largest_opened(verifier, &[kept.record().note.as_str()])))
     }
 }
 

@@ -38,8 +38,8 @@ pub use read::{
 };
 pub use witness::{
     CheckpointSink, CommandSink, CosignedCheckpoint, CosignedRecord, FileSink, PublishedFinding,
-    check_cosigned, check_published, cosigned_path, open_cosigned, read_cosigned, read_published,
-    read_verified_cosigned, with_cosignatures, write_cosigned,
+    check_cosigned, check_published, cosigned_path, largest_opened, open_cosigned, read_cosigned,
+    read_published, read_verified_cosigned, with_cosignatures, write_cosigned,
 };
 
 use crate::{NewLeaf, Store, StoreError, StoredCheckpoint};
@@ -140,7 +140,22 @@ impl Ledger {
         let verifier = CheckpointVerifier::for_key(signer.verifier_key());
         let leaf_key = LeafKey::derive(&signer);
         let session_key = RecordKey::derive(&signer, warden_ledger::auth::SESSION_KEY_LABEL);
-        let recovered = writer::recover(store.as_ref(), &verifier, &leaf_key)?;
+        // What the witnesses hold lives outside the store: a store that holds fewer leaves
+        // than one of them, or other ones, lost its tail with the checkpoints covering it.
+        let mut published = Vec::new();
+        for w in &settings.witnesses {
+            let latest = w.latest(&verifier).map_err(|e| {
+                LedgerError::Diverged(format!("cannot read what witness {w:?} holds: {e}"))
+            })?;
+            if let Some((size, root)) = latest {
+                published.push(writer::Published {
+                    by: format!("{w:?}"),
+                    size,
+                    root,
+                });
+            }
+        }
+        let recovered = writer::recover(store.as_ref(), &verifier, &leaf_key, &published)?;
         let index = recovered.index.clone();
         let publisher = witness::Publisher::start(settings.witnesses.clone())?;
         let (sender, receiver) = sync_channel(QUEUE);

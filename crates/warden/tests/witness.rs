@@ -26,7 +26,7 @@ use warden_core::{AuditEvent, EventKind};
 use warden_gateway::witness::HttpWitness;
 use warden_ledger::{CheckpointVerifier, CosignerKey};
 use warden_store::ledger::{
-    CheckpointSink, check_cosigned, cosigned_path, read_cosigned, with_cosignatures,
+    CheckpointSink, FileSink, check_cosigned, cosigned_path, read_cosigned, with_cosignatures,
 };
 use warden_store::{Ledger, LedgerSettings, SqliteStore, Store, StoredCheckpoint};
 use witness_server::{Mode, TestWitness, WITNESS_NAME};
@@ -504,6 +504,52 @@ fn a_truncated_ledger_is_refused_by_the_witness_and_named() {
         "the witness never cosigned the other history"
     );
     assert!(!record_path.exists());
+}
+
+/// Someone with the database deletes the newest leaves together with the checkpoints that
+/// cover them: an `executed` approval step or a `halt` among them would be undone for a
+/// gateway that starts on the shorter log, which verifies on its own. A ledger whose witnesses
+/// hold a larger checkpoint — a file on another volume, or the record of what a tlog-witness
+/// cosigned — refuses to open instead.
+#[test]
+fn a_ledger_truncated_below_what_its_witnesses_hold_refuses_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let published = dir.path().join("published.jsonl");
+    let file = || -> Vec<Arc<dyn CheckpointSink>> { vec![Arc::new(FileSink(published.clone()))] };
+    {
+        let ledger = Ledger::open(store(dir.path()), &settings(dir.path(), file())).unwrap();
+        grow(&ledger, 10);
+        ledger.shutdown().unwrap();
+    }
+    truncate(&dir.path().join("w.db"), 6);
+    let err = Ledger::open(store(dir.path()), &settings(dir.path(), file()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("holds a checkpoint of 10 leaves, but the store holds only 6"),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let witness = TestWitness::start(dir.path().join("ledger.pub"));
+    {
+        let store = store(dir.path());
+        let ledger = Ledger::open(store.clone(), &settings(dir.path(), Vec::new())).unwrap();
+        let checkpoint = grow(&ledger, 10);
+        sink(&witness, dir.path(), &store, 30_000)
+            .publish(&checkpoint)
+            .unwrap();
+    }
+    truncate(&dir.path().join("w.db"), 6);
+    let store = store(dir.path());
+    let tlog: Arc<dyn CheckpointSink> = sink(&witness, dir.path(), &store, 30_000);
+    let err = Ledger::open(store.clone(), &settings(dir.path(), vec![tlog]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("holds a checkpoint of 10 leaves, but the store holds only 6"),
+        "{err}"
+    );
 }
 
 /// Until the witness has cosigned a checkpoint covering every stored leaf.

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
-use warden_ledger::{CheckpointVerifier, Cosignature, CosignerKey, Note};
+use warden_ledger::{CheckpointVerifier, Cosignature, CosignerKey, Hash, Note};
 
 /// Checkpoints waiting for the publisher before newer ones are skipped.
 const BACKLOG: usize = 16;
@@ -35,6 +35,23 @@ const BACKLOG: usize = 16;
 /// Somewhere a signed checkpoint is published.
 pub trait CheckpointSink: Send + Sync + fmt::Debug {
     fn publish(&self, checkpoint: &StoredCheckpoint) -> Result<(), String>;
+
+    /// The largest checkpoint of this log (one `verifier` opens) that the sink holds and can
+    /// read back, as its size and root: a starting ledger refuses a store that holds fewer
+    /// leaves, or other ones. `None` where the sink keeps nothing to read back (a program).
+    fn latest(&self, _verifier: &CheckpointVerifier) -> Result<Option<(u64, Hash)>, String> {
+        Ok(None)
+    }
+}
+
+/// The largest of `notes` that `verifier` opens, as its size and root; notes it does not open
+/// (another log's, or damaged) are left out.
+pub fn largest_opened(verifier: &CheckpointVerifier, notes: &[&str]) -> Option<(u64, Hash)> {
+    notes
+        .iter()
+        .filter_map(|note| verifier.open(note).ok())
+        .map(|c| (c.size(), *c.root()))
+        .max_by_key(|(size, _)| *size)
 }
 
 /// Appends each checkpoint to a file as one JSON line `{"size":…,"root":…,"note":…}`, and
@@ -66,6 +83,16 @@ impl CheckpointSink for FileSink {
         file.write_all(format!("{line}\n").as_bytes())
             .and_then(|()| file.sync_data())
             .map_err(|e| format!("`{}`: {e}", self.0.display()))
+    }
+
+    fn latest(&self, verifier: &CheckpointVerifier) -> Result<Option<(u64, Hash)>, String> {
+        match std::fs::symlink_metadata(&self.0) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            _ => {}
+        }
+        let notes = read_published(&self.0).map_err(|e| e.to_string())?;
+        let notes: Vec<&str> = notes.iter().map(String::as_str).collect();
+        Ok(largest_opened(verifier, &notes))
     }
 }
 

@@ -127,12 +127,22 @@ pub(super) struct Recovered {
     pub index: Arc<DecidingIndex>,
 }
 
-/// Rebuilds the tree from the stored leaves and checks it against the latest checkpoint, and
-/// every leaf's MAC (see [`authenticate`]), indexing the deciding leaves on the way.
+/// A checkpoint a witness holds, outside the store.
+pub(super) struct Published {
+    /// The witness, as a reader knows it.
+    pub by: String,
+    pub size: u64,
+    pub root: warden_ledger::Hash,
+}
+
+/// Rebuilds the tree from the stored leaves and checks it against the latest checkpoint, the
+/// checkpoints the witnesses hold (`published`), and every leaf's MAC (see [`authenticate`]),
+/// indexing the deciding leaves on the way.
 pub(super) fn recover(
     store: &dyn Store,
     verifier: &CheckpointVerifier,
     key: &LeafKey,
+    published: &[Published],
 ) -> Result<Recovered, LedgerError> {
     let index = DecidingIndex::default();
     let latest = match store.ledger_latest_checkpoint()? {
@@ -147,13 +157,26 @@ pub(super) fn recover(
         None => None,
     };
     let mut frontier = Frontier::new();
-    let check = |frontier: &Frontier| match latest {
-        Some((size, root)) if size == frontier.size() && root != frontier.root() => {
-            Err(LedgerError::Diverged(format!(
+    let check = |frontier: &Frontier| {
+        if let Some((size, root)) = latest
+            && size == frontier.size()
+            && root != frontier.root()
+        {
+            return Err(LedgerError::Diverged(format!(
                 "the root of the first {size} stored leaves is not the checkpoint's root"
-            )))
+            )));
         }
-        _ => Ok(()),
+        match published
+            .iter()
+            .find(|p| p.size == frontier.size() && p.root != frontier.root())
+        {
+            Some(p) => Err(LedgerError::Diverged(format!(
+                "the first {} stored leaves are not the ones of the checkpoint witness {} \
+                 holds: the ledger was rewritten",
+                p.size, p.by
+            ))),
+            None => Ok(()),
+        }
     };
     check(&frontier)?;
     let checkpointed = latest.map_or(0, |(size, _)| size);
@@ -193,6 +216,15 @@ pub(super) fn recover(
     if frontier.size() < checkpointed {
         return Err(LedgerError::Diverged(format!(
             "the store holds {} leaves but the checkpoint covers {checkpointed}: leaves were removed",
+            frontier.size()
+        )));
+    }
+    if let Some(p) = published.iter().find(|p| p.size > frontier.size()) {
+        return Err(LedgerError::Diverged(format!(
+            "witness {} holds a checkpoint of {} leaves, but the store holds only {}: the \
+             newest leaves were removed with the checkpoints covering them",
+            p.by,
+            p.size,
             frontier.size()
         )));
     }
