@@ -304,6 +304,8 @@ pub struct Gateway {
     pub(crate) recorded_taints: Arc<crate::taint::RecordedTaints>,
     /// The halts as the ledger records them, read on incrementally.
     pub(crate) recorded_halts: Arc<std::sync::Mutex<crate::halt::RecordedHalts>>,
+    /// The tool pins the ledger records, read on incrementally.
+    recorded_pins: Arc<std::sync::Mutex<crate::recorded::RecordedPins>>,
     /// The approvals this process took, refused a second time whatever the store says.
     pub(crate) taken_requests: Arc<crate::gate::TakenRequests>,
     /// Per-agent anomaly state; locked briefly, never across an `.await`.
@@ -384,6 +386,7 @@ impl Gateway {
             halts: HaltCache::default(),
             recorded_taints: Arc::default(),
             recorded_halts: Arc::default(),
+            recorded_pins: Arc::default(),
             taken_requests: Arc::default(),
             monitor: Mutex::new(Monitor::new(config.monitor.clone())),
             detached: TaskTracker::new(),
@@ -1468,23 +1471,32 @@ impl Gateway {
         let key = name.to_string();
         let seen = digest.to_string();
         let now = self.now();
+        let recorded = self.recorded_pins.clone();
         self.blocking(move |store, audit| {
-            let pinned = match config_pin {
+            // With the ledger, what it records pinned decides (the row is a copy someone who
+            // can write the database could rewrite); without it, the row.
+            let pinned = match (config_pin, audit.ledger()) {
+                (Some(p), _) => Some(p),
+                (None, Some(ledger)) => recorded
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .pinned(ledger, &key)
+                    .map_err(|e| e.to_string())?,
+                (None, None) => store.pin(&key).map_err(|e| e.to_string())?,
+            };
+            let pinned = match pinned {
                 Some(p) => p,
-                None => match store.pin(&key).map_err(|e| e.to_string())? {
-                    Some(p) => p,
-                    None => {
-                        // First sight: pin it, on the record.
-                        store
-                            .set_pin(&key, &seen, "first-use", now)
-                            .map_err(|e| e.to_string())?;
-                        let mut ev = AuditEvent::new(EventKind::ToolPinned, now);
-                        ev.tool = Some(key.clone());
-                        ev.detail = Some(json!({"digest": seen, "by": "first-use"}));
-                        audit.append(&ev).map_err(|e| e.to_string())?;
-                        seen.clone()
-                    }
-                },
+                None => {
+                    // First sight: pin it, on the record first.
+                    let mut ev = AuditEvent::new(EventKind::ToolPinned, now);
+                    ev.tool = Some(key.clone());
+                    ev.detail = Some(json!({"digest": seen, "by": "first-use"}));
+                    audit.append(&ev).map_err(|e| e.to_string())?;
+                    store
+                        .set_pin(&key, &seen, "first-use", now)
+                        .map_err(|e| e.to_string())?;
+                    seen.clone()
+                }
             };
             Ok::<_, String>(if pinned == seen {
                 Status::Available
@@ -1525,13 +1537,11 @@ impl Gateway {
                 let now = self.now();
                 let r = self
                     .blocking(move |store, audit| {
-                        store
-                            .set_pin(&key, &d, &by, now)
-                            .map_err(|e| e.to_string())?;
                         let mut ev = AuditEvent::new(EventKind::ToolPinned, now);
-                        ev.tool = Some(key);
+                        ev.tool = Some(key.clone());
                         ev.detail = Some(json!({"digest": d, "by": by}));
-                        audit.append(&ev).map_err(|e| e.to_string())
+                        audit.append(&ev).map_err(|e| e.to_string())?;
+                        store.set_pin(&key, &d, &by, now).map_err(|e| e.to_string())
                     })
                     .await;
                 out.push((name, r.map(|_| digest).map_err(|e| e.to_string())));

@@ -60,3 +60,36 @@ impl Cursor {
         Ok(found.into_iter().map(|a| a.into_entry()).collect())
     }
 }
+
+/// The tool pins the ledger records, as read so far: each tool's digest from its latest
+/// `tool_pinned` leaf (first use or `warden tools pin`). Read on incrementally through a
+/// [`Cursor`]. The `tool_pins` row is a copy for readers without the key: someone who can write
+/// the database rewrites or deletes it to have a changed definition served, so with a ledger
+/// the record, not the row, says what is pinned.
+#[derive(Debug, Default)]
+pub struct RecordedPins {
+    cursor: Cursor,
+    by_tool: std::collections::BTreeMap<String, String>,
+}
+
+impl RecordedPins {
+    /// The digest the ledger records pinned for `tool`, after reading the leaves appended
+    /// since the last read.
+    pub fn pinned(&mut self, ledger: &Ledger, tool: &str) -> Result<Option<String>, LedgerError> {
+        for entry in self
+            .cursor
+            .read_new(ledger, &[Deciding::ToolPinned], None)?
+        {
+            let e = entry.event;
+            let digest = e
+                .detail
+                .as_ref()
+                .and_then(|d| d.get("digest"))
+                .and_then(serde_json::Value::as_str);
+            if let (Some(tool), Some(digest)) = (e.tool, digest) {
+                self.by_tool.insert(tool, digest.to_string());
+            }
+        }
+        Ok(self.by_tool.get(tool).cloned())
+    }
+}

@@ -193,6 +193,70 @@ async fn a_changed_tool_description_withholds_the_tool_until_re_pinned() {
     );
 }
 
+/// Someone who can write `warden.db` lets a changed definition through by editing the pin:
+/// the row set to the new digest, or deleted so the next sight pins it afresh. With the ledger,
+/// what it records pinned decides, so the tool stays withheld — in the running gateway and
+/// after a restart — until a human pins it again.
+#[tokio::test]
+async fn a_pin_rewritten_or_deleted_in_the_database_releases_no_changed_tool() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let client = warden.client(TRIAGE).await;
+    assert!(
+        client
+            .tool_names()
+            .await
+            .contains(&"edr__get_host".to_string())
+    );
+    std::fs::write(
+        lab.state_dir().join("edr.descriptions.json"),
+        r#"{"get_host": "Get host details, with the owner's personal phone number."}"#,
+    )
+    .unwrap();
+    assert!(
+        !client
+            .tool_names()
+            .await
+            .contains(&"edr__get_host".to_string())
+    );
+    let seen = lab
+        .events("tool_withheld")
+        .last()
+        .unwrap()
+        .pointer("/detail/seen")
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_string();
+    let db = || {
+        let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+        db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        db
+    };
+    for tamper in [
+        format!("UPDATE tool_pins SET digest = '{seen}' WHERE tool = 'edr.get_host'"),
+        "DELETE FROM tool_pins WHERE tool = 'edr.get_host'".to_string(),
+    ] {
+        db().execute_batch(&tamper).unwrap();
+        let names = client.tool_names().await;
+        assert!(!names.contains(&"edr__get_host".to_string()), "{tamper}");
+        let restarted = lab.serve();
+        let names = restarted.client(TRIAGE).await.tool_names().await;
+        assert!(
+            !names.contains(&"edr__get_host".to_string()),
+            "{tamper}, restarted: {names:?}"
+        );
+    }
+    assert!(!lab.received("edr").contains(&"get_host".to_string()));
+    let (ok, out, err) = lab.cli(&["tools", "pin", "--by", "alice@northwind.example"]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        client
+            .tool_names()
+            .await
+            .contains(&"edr__get_host".to_string())
+    );
+}
+
 /// The pin covers a tool's name, description and input schema, not its title; an upstream that
 /// writes an injection into the title (or any part the screen reads) has its tool withheld by
 /// the screen, pinned or not, and re-pinning does not bring it back.
