@@ -17,8 +17,8 @@ use warden_core::{ApprovalStatus, Judgement, Verdict};
 
 /// Where held calls live. Implemented by the gateway over its store; tests use an in-memory fake.
 pub trait ApprovalDesk: Send + Sync + 'static {
-    /// Requests still waiting for an answer, oldest first.
-    fn pending(&self) -> Result<Vec<RequestView>, DeskError>;
+    /// At most `limit` requests still waiting for an answer, oldest first.
+    fn pending(&self, limit: usize) -> Result<Vec<RequestView>, DeskError>;
     /// One request in any state; `None` when the id is unknown.
     fn request(&self, id: &str) -> Result<Option<RequestView>, DeskError>;
     /// Records an approver's answer. The desk enforces who may answer (category approvers,

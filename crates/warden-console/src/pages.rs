@@ -304,6 +304,13 @@ pub(crate) fn pending(f: &Frame<'_>, requests: &[RequestView], filters: &Filters
         return signed_in(f, "Pending", h);
     }
     filter_form(&mut h, f, filters, false);
+    if requests.len() >= crate::routes::MAX_PENDING_READ {
+        h.raw("<p class=\"refusal\" data-testid=\"pending-backlog\">At least ")
+            .display(requests.len())
+            .raw(" calls are waiting: only the oldest ")
+            .display(requests.len())
+            .raw(" are listed and filtered here.</p>");
+    }
     let shown: Vec<&RequestView> = requests.iter().filter(|r| filters.admits(r)).collect();
     if shown.is_empty() {
         h.raw("<p data-testid=\"pending-none-match\">None of the ")
@@ -685,7 +692,7 @@ pub(crate) fn decisions(f: &Frame<'_>, found: &DecisionPage, filters: &Filters) 
     filter_form(&mut h, f, filters, true);
     h.raw("<form method=\"get\" class=\"filters\" data-testid=\"review-jump\" action=\"")
         .text(f.base)
-        .raw("/review\"><label>Review decision # (from <code>warden review sample</code>)<input name=\"index\" inputmode=\"numeric\" data-testid=\"review-index\"></label><button type=\"submit\">Open</button></form>");
+        .raw("/review\"><label>Review decision # (from <code>warden review sample</code>)<input name=\"index\" inputmode=\"numeric\" data-testid=\"review-jump-index\"></label><button type=\"submit\">Open</button></form>");
     if found.rows.is_empty() {
         if filters.any() {
             h.raw("<p data-testid=\"decisions-empty\">No decision matches these filters");

@@ -26,6 +26,9 @@ const MAX_REASON_CHARS: usize = 2000;
 const MAX_SECRET_BYTES: usize = 1024;
 const DEFAULT_DECISIONS: usize = 100;
 const MAX_DECISIONS: usize = 1000;
+/// Most waiting requests one pending page reads (and filters); more are a backlog the page
+/// names rather than a page that grows without bound.
+pub(crate) const MAX_PENDING_READ: usize = 1000;
 /// Longest filter value accepted; a longer one matches nothing anyone typed.
 const MAX_FILTER_CHARS: usize = 200;
 const LOGIN_FAILED: &str = "wrong approver or password";
@@ -323,7 +326,7 @@ async fn pending(
 ) -> Response {
     let filters = q.filters();
     let desk = Arc::clone(&console.desk);
-    match blocking(move || desk.pending()).await {
+    match blocking(move || desk.pending(MAX_PENDING_READ)).await {
         Ok(list) => Html(pages::pending(&console.frame(&who), &list, &filters)).into_response(),
         Err(e) => desk_problem(&console, &who, e),
     }

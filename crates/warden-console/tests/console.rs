@@ -44,8 +44,10 @@ struct FakeDesk {
     taints: Mutex<Vec<TaintView>>,
     clears: Mutex<Vec<Clear>>,
     judged: Mutex<Vec<Judged>>,
-    /// The last query the recent page asked for.
+    /// The queries the recent page asked for.
     queries: Mutex<Vec<DecisionQuery>>,
+    /// The limits the pending page asked for.
+    pending_limits: Mutex<Vec<usize>>,
 }
 
 impl FakeDesk {
@@ -63,11 +65,13 @@ impl FakeDesk {
 }
 
 impl ApprovalDesk for FakeDesk {
-    fn pending(&self) -> Result<Vec<RequestView>, DeskError> {
+    fn pending(&self, limit: usize) -> Result<Vec<RequestView>, DeskError> {
+        self.pending_limits.lock().unwrap().push(limit);
         let all = self.requests.lock().unwrap();
         Ok(all
             .iter()
             .filter(|r| r.status == ApprovalStatus::Pending)
+            .take(limit)
             .cloned()
             .collect())
     }
@@ -365,6 +369,7 @@ fn setup_with(secure: bool, ttl: Duration) -> (Router, Arc<FakeDesk>) {
         clears: Mutex::new(vec![]),
         judged: Mutex::new(vec![]),
         queries: Mutex::new(vec![]),
+        pending_limits: Mutex::new(vec![]),
     });
     let app = Router::new().nest("/console", router(desk.clone(), config(secure, ttl)));
     (app, desk)
@@ -1288,6 +1293,12 @@ async fn filters_narrow_the_pending_and_recent_pages() {
         r.body.contains("data-testid=\"pending-none-match\""),
         "{}",
         r.body
+    );
+    // Every pending page reads a bounded number of waiting requests, filtered or not.
+    let limits = desk.pending_limits.lock().unwrap().clone();
+    assert!(
+        !limits.is_empty() && limits.iter().all(|l| *l == 1000),
+        "{limits:?}"
     );
 
     let r = send(

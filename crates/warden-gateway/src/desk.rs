@@ -15,7 +15,7 @@ use warden_console::{
     RequestView, ReviewView, SessionRecord, SessionTable, TaintCleared, TaintView, TargetView,
     VerdictView,
 };
-use warden_core::{ApprovalStatus, EventKind, Judgement, ToolName, Verdict};
+use warden_core::{EventKind, Judgement, ToolName, Verdict};
 use warden_ledger::RecordKey;
 use warden_policy::{ArgType, Config};
 use warden_store::ledger::{LedgerEntry, read_deciding_events, read_events, read_range};
@@ -354,9 +354,9 @@ impl Desk {
 }
 
 impl ApprovalDesk for Desk {
-    fn pending(&self) -> Result<Vec<RequestView>, DeskError> {
-        let mut all = self.0.store.pending().map_err(internal)?;
-        all.retain(|r| r.status == ApprovalStatus::Pending);
+    fn pending(&self, limit: usize) -> Result<Vec<RequestView>, DeskError> {
+        // Only the waiting rows, and at most `limit`: the store keeps every answered request.
+        let all = self.0.store.waiting(limit).map_err(internal)?;
         let config = self.0.config();
         Ok(all.into_iter().map(|r| view(&config, r)).collect())
     }
