@@ -68,6 +68,16 @@ async fn an_approver_approves_a_held_isolation_in_the_browser() {
         "{seen}"
     );
     assert_eq!(seen["pendingListed"], true, "{seen}");
+    assert!(
+        seen["pendingToolLines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n == 1),
+        "an action name broke across lines: {seen}"
+    );
+    assert_eq!(seen["otherToolListed"], 0, "{seen}");
+    assert_eq!(seen["searchListed"], 1, "{seen}");
     assert_eq!(seen["tool"], "edr.isolate_host", "{seen}");
     assert!(seen["args"].as_str().unwrap().contains("ws-042"), "{seen}");
     assert_eq!(seen["untrustedWarning"], true, "{seen}");
