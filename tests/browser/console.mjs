@@ -23,6 +23,19 @@ try {
   const row = page.locator(`[data-testid="pending-row"][data-request-id="${requestId}"]`);
   out.pendingListed = (await row.count()) === 1;
   if (shots) await page.screenshot({ path: `${shots}/console-pending.png`, fullPage: true });
+  // Action names stay whole in the table (`idp.disable_a|ccount` was split mid-word).
+  out.pendingToolLines = await page.$$eval('[data-testid="cell-tool"] code', (els) =>
+    els.map((e) => e.getClientRects().length));
+  // Filters: by another tool the call is not listed; by its own it is.
+  await page.getByTestId("filter-tool").fill("idp.disable_account");
+  await page.getByTestId("filter-submit").click();
+  await page.getByTestId("filters").waitFor();
+  out.otherToolListed = await page.locator(`[data-testid="pending-row"][data-request-id="${requestId}"]`).count();
+  await page.getByTestId("filter-tool").fill("");
+  await page.getByTestId("filter-q").fill("WS-042");
+  await page.getByTestId("filter-submit").click();
+  await page.getByTestId("pending-table").waitFor();
+  out.searchListed = await page.locator(`[data-testid="pending-row"][data-request-id="${requestId}"]`).count();
 
   await row.getByTestId("pending-link").click();
   await page.getByTestId("decide-form").waitFor();

@@ -13,12 +13,12 @@
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
-use warden_core::{ApprovalStatus, Verdict};
+use warden_core::{ApprovalStatus, Judgement, Verdict};
 
 /// Where held calls live. Implemented by the gateway over its store; tests use an in-memory fake.
 pub trait ApprovalDesk: Send + Sync + 'static {
-    /// Requests still waiting for an answer, oldest first.
-    fn pending(&self) -> Result<Vec<RequestView>, DeskError>;
+    /// At most `limit` requests still waiting for an answer, oldest first.
+    fn pending(&self, limit: usize) -> Result<Vec<RequestView>, DeskError>;
     /// One request in any state; `None` when the id is unknown.
     fn request(&self, id: &str) -> Result<Option<RequestView>, DeskError>;
     /// Records an approver's answer. The desk enforces who may answer (category approvers,
@@ -31,8 +31,22 @@ pub trait ApprovalDesk: Send + Sync + 'static {
         verdict: Verdict,
         reason: &str,
     ) -> Result<RequestView, DeskError>;
-    /// The latest audit events that carry a decision, newest first, at most `limit`.
-    fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionView>, DeskError>;
+    /// The latest decisions that match `query`, newest first, at most `query.limit`. The desk
+    /// reads a bounded number of the newest decisions, never the whole ledger.
+    fn recent_decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, DeskError>;
+    /// One decision as a reviewer judges it, with the verdicts given on it so far; `None` when
+    /// the leaf is unknown or not a decision.
+    fn review(&self, decision_index: u64) -> Result<Option<ReviewView>, DeskError>;
+    /// Records a reviewer's verdict on the decision at leaf `decision_index`. The desk enforces
+    /// who may review it (an approver of its category) with the same code as
+    /// `warden review verdict`, and records it as a `review_verdict` event.
+    fn record_verdict(
+        &self,
+        decision_index: u64,
+        reviewer: &str,
+        judgement: Judgement,
+        note: &str,
+    ) -> Result<VerdictView, DeskError>;
     /// Every audit event of one agent session, in log order.
     fn session_trail(&self, session: &str) -> Result<Vec<DecisionView>, DeskError>;
     /// Agents whose taint is in force now, by agent, each with the record that counts (the
@@ -119,6 +133,28 @@ pub struct RequestView {
     pub rationale: Option<String>,
     /// What the agent read in that session before asking. Untrusted: tool output.
     pub evidence: Vec<EvidenceView>,
+    /// The entities the arguments name (a host, a user, an incident), with what the inventory
+    /// says of them.
+    pub targets: Vec<TargetView>,
+    /// From the tool's catalog entry: whether its effect can be undone; `None` when the tool is
+    /// no longer configured.
+    pub reversible: Option<bool>,
+    /// From the tool's catalog entry: how its effect is undone (`undo`), when it says.
+    pub undo: Option<String>,
+}
+
+/// An entity an argument names, as the inventory in force describes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetView {
+    /// The argument that names it (`host`).
+    pub argument: String,
+    /// The entity type (`Host`).
+    pub entity_type: String,
+    /// The id as given in the arguments. Untrusted: written by the agent.
+    pub id: String,
+    /// The inventory's attributes (name, value as JSON text), in name order; `None` when the
+    /// inventory does not know the id.
+    pub attributes: Option<Vec<(String, String)>>,
 }
 
 /// One approver's answer to a request.
@@ -162,6 +198,55 @@ pub struct DecisionView {
     /// Untrusted: written by the agent.
     pub args: serde_json::Value,
     pub detail: String,
+    /// The tool's category, when the event names one.
+    pub category: Option<String>,
+    /// For a held call: the approval request's recorded steps after the hold, oldest first
+    /// (`approved`, `executed`, `denied`, `expired`); empty while it waits or for other events.
+    pub steps: Vec<String>,
+}
+
+/// What the recent-decisions page asks for. Every field but `limit` narrows; `None` matches all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DecisionQuery {
+    /// The agent principal, exactly.
+    pub agent: Option<String>,
+    /// `<server>.<tool>`, exactly.
+    pub tool: Option<String>,
+    pub category: Option<String>,
+    /// `allow`, `hold`, `deny`.
+    pub decision: Option<String>,
+    /// Case-insensitive text searched in the tool, agent, session, rule, arguments and detail.
+    pub text: Option<String>,
+    pub limit: usize,
+}
+
+/// The decisions found for a query.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DecisionPage {
+    pub rows: Vec<DecisionView>,
+    /// How many of the newest decisions were read to find them.
+    pub searched: usize,
+    /// Whether the search stopped at its bound with older decisions left unread.
+    pub truncated: bool,
+}
+
+/// A decision under review.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReviewView {
+    pub decision: DecisionView,
+    /// Verdicts already given on it, oldest first.
+    pub verdicts: Vec<VerdictView>,
+}
+
+/// A reviewer's recorded verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerdictView {
+    /// The `review_verdict` event's leaf index.
+    pub index: u64,
+    pub reviewer: String,
+    pub judgement: Judgement,
+    pub note: String,
+    pub at_ms: i64,
 }
 
 /// An agent's taint in force: it read text the injection screen flagged.

@@ -32,14 +32,17 @@ mod signin;
 pub use auth::{CSRF_FIELD, SESSION_COOKIE};
 pub use config::{ApproverLogin, ConfigError, ConsoleConfig, hash_password};
 pub use desk::{
-    AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView, SessionRecord,
-    SessionTable, TaintCleared, TaintView,
+    AnswerView, ApprovalDesk, DecisionPage, DecisionQuery, DecisionView, DeskError, EvidenceView,
+    RequestView, ReviewView, SessionRecord, SessionTable, TaintCleared, TaintView, TargetView,
+    VerdictView,
 };
 
 use std::sync::Arc;
 
 /// The console's routes, relative to `config.base_path`: `GET/POST /login`, `POST /logout`,
-/// `GET /`, `GET /requests/{id}`, `POST /requests/{id}/decide`, `GET /decisions`,
+/// `GET /` (filters: `agent`, `tool`, `category`, `q`), `GET /requests/{id}`,
+/// `POST /requests/{id}/decide`, `GET /decisions` (filters: the same and `decision`, `limit`),
+/// `GET /review/{index}`, `POST /review/{index}`,
 /// `GET /sessions/{id}`, `GET /taint`, `POST /taint/clear`.
 ///
 /// Call [`ConsoleConfig::validate`] first; an approver whose verifiers do not parse simply

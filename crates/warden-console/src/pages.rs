@@ -6,7 +6,7 @@
 //! needs carries a `data-testid`.
 
 use crate::auth::{CSRF_FIELD, SignedIn};
-use crate::desk::{DecisionView, RequestView, TaintCleared, TaintView};
+use crate::desk::{DecisionPage, DecisionView, RequestView, ReviewView, TaintCleared, TaintView};
 use crate::html::{Html, path_segment, relative, timestamp};
 use warden_core::{ApprovalStatus, Verdict};
 
@@ -40,6 +40,54 @@ pub(crate) enum TaintNote<'a> {
 
 /// Longest argument text shown in a table cell before it is cut.
 const CELL_CHARS: usize = 300;
+/// Most pending requests listed on one page; the rest are counted, and filters find them.
+const MAX_PENDING_ROWS: usize = 200;
+
+/// The filters of the pending and recent pages, cleaned by the routes: `None` matches all.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Filters {
+    pub agent: Option<String>,
+    pub tool: Option<String>,
+    pub category: Option<String>,
+    /// Recent page only: `allow`, `hold`, `deny`.
+    pub decision: Option<String>,
+    /// Case-insensitive, anywhere in the request.
+    pub text: Option<String>,
+    pub limit: usize,
+}
+
+impl Filters {
+    fn any(&self) -> bool {
+        self.agent.is_some()
+            || self.tool.is_some()
+            || self.category.is_some()
+            || self.decision.is_some()
+            || self.text.is_some()
+    }
+
+    /// Whether a pending request passes the filters.
+    fn admits(&self, r: &RequestView) -> bool {
+        let exact = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        exact(&self.agent, &r.principal)
+            && exact(&self.tool, &r.tool)
+            && exact(&self.category, &r.category)
+            && self.text.as_deref().is_none_or(|t| {
+                let t = t.to_lowercase();
+                [
+                    r.id.as_str(),
+                    &r.tool,
+                    &r.principal,
+                    &r.session,
+                    &r.rule,
+                    &r.category,
+                    &r.args.to_string(),
+                    r.rationale.as_deref().unwrap_or_default(),
+                ]
+                .iter()
+                .any(|field| field.to_lowercase().contains(&t))
+            })
+    }
+}
 
 const STYLE: &str = "<style>
 body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
@@ -52,6 +100,14 @@ th,td{border:1px solid #d6d9de;padding:.3em .5em;text-align:left;vertical-align:
 table.kv th{width:11em;background:#f0f2f5}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;border:1px solid #d6d9de;padding:.5em;margin:.2em 0;max-height:32em;overflow:auto}
 code{overflow-wrap:anywhere}
+td code,td .id{overflow-wrap:normal;word-break:normal}
+td.id{white-space:nowrap}
+td.args code,td.detail{overflow-wrap:break-word;word-break:break-word;min-width:14em}
+.scroll{overflow-x:auto}
+form.filters{display:flex;flex-wrap:wrap;gap:.6em;align-items:end;margin-bottom:1em}
+form.filters label{display:flex;flex-direction:column;font-size:.85em}
+form.filters input,form.filters select{font:inherit;padding:.2em .3em}
+.fate{font-size:.85em;white-space:nowrap}
 .cols{display:grid;grid-template-columns:1fr 1fr;gap:1.2em}
 @media(max-width:900px){.cols{grid-template-columns:1fr}}
 section{background:#fff;border:1px solid #d6d9de;padding:.8em 1em;margin-bottom:1em}
@@ -184,17 +240,94 @@ pub(crate) fn login(base: &str, error: Option<&str>) -> String {
     document("Sign in", h)
 }
 
-/// Requests waiting for an answer.
-pub(crate) fn pending(f: &Frame<'_>, requests: &[RequestView]) -> String {
+/// A text box of the filter form, holding its current value.
+fn filter_input(h: &mut Html, name: &'static str, label: &'static str, value: Option<&str>) {
+    h.raw("<label>")
+        .raw(label)
+        .raw("<input name=\"")
+        .raw(name)
+        .raw("\" data-testid=\"filter-")
+        .raw(name)
+        .raw("\" value=\"")
+        .text(value.unwrap_or_default())
+        .raw("\"></label>");
+}
+
+/// The address of the recent page, or of the pending page (the console's home).
+fn page_href(h: &mut Html, f: &Frame<'_>, decisions: bool) {
+    if decisions {
+        h.text(f.base).raw("/decisions");
+    } else if f.base.is_empty() {
+        h.raw("/");
+    } else {
+        h.text(f.base);
+    }
+}
+
+/// The filter form of the pending (`decisions = false`) or recent page; a GET, so the filtered
+/// page has an address to share.
+fn filter_form(h: &mut Html, f: &Frame<'_>, filters: &Filters, decisions: bool) {
+    h.raw("<form method=\"get\" class=\"filters\" data-testid=\"filters\" action=\"");
+    page_href(h, f, decisions);
+    h.raw("\">");
+    filter_input(h, "agent", "Agent", filters.agent.as_deref());
+    filter_input(h, "tool", "Tool (server.tool)", filters.tool.as_deref());
+    filter_input(h, "category", "Category", filters.category.as_deref());
+    if decisions {
+        h.raw("<label>Decision<select name=\"decision\" data-testid=\"filter-decision\"><option value=\"\">any</option>");
+        for d in ["allow", "hold", "deny"] {
+            let selected = filters.decision.as_deref() == Some(d);
+            h.raw("<option")
+                .raw(if selected { " selected" } else { "" })
+                .raw(">")
+                .text(d)
+                .raw("</option>");
+        }
+        h.raw("</select></label>");
+    }
+    filter_input(h, "q", "Search", filters.text.as_deref());
+    h.raw("<button type=\"submit\" data-testid=\"filter-submit\">Filter</button>");
+    if filters.any() {
+        h.raw("<a data-testid=\"filter-clear\" href=\"");
+        page_href(h, f, decisions);
+        h.raw("\">Clear filters</a>");
+    }
+    h.raw("</form>");
+}
+
+/// Requests waiting for an answer, narrowed by `filters`.
+pub(crate) fn pending(f: &Frame<'_>, requests: &[RequestView], filters: &Filters) -> String {
     let mut h = Html::new();
     h.raw("<h1>Waiting for approval</h1>");
     if requests.is_empty() {
         h.raw("<p data-testid=\"pending-empty\">No held calls are waiting.</p>");
         return signed_in(f, "Pending", h);
     }
-    h.raw("<table data-testid=\"pending-table\"><thead><tr><th>Requested</th><th>Action</th><th>Agent</th>")
+    filter_form(&mut h, f, filters, false);
+    if requests.len() >= crate::routes::MAX_PENDING_READ {
+        h.raw("<p class=\"refusal\" data-testid=\"pending-backlog\">At least ")
+            .display(requests.len())
+            .raw(" calls are waiting: only the oldest ")
+            .display(requests.len())
+            .raw(" are listed and filtered here.</p>");
+    }
+    let shown: Vec<&RequestView> = requests.iter().filter(|r| filters.admits(r)).collect();
+    if shown.is_empty() {
+        h.raw("<p data-testid=\"pending-none-match\">None of the ")
+            .display(requests.len())
+            .raw(" waiting calls match these filters.</p>");
+        return signed_in(f, "Pending", h);
+    }
+    if shown.len() > MAX_PENDING_ROWS {
+        h.raw("<p class=\"muted\" data-testid=\"pending-more\">Showing the oldest ")
+            .display(MAX_PENDING_ROWS)
+            .raw(" of ")
+            .display(shown.len())
+            .raw("; filter to find the others.</p>");
+    }
+    h.raw("<div class=\"scroll\"><table data-testid=\"pending-table\"><thead><tr><th>Requested</th><th>Action</th><th>Agent</th>")
         .raw("<th>Session</th><th>Category / stakes</th><th>Rule (owner)</th><th>Approvals</th><th>Expires</th></tr></thead><tbody>");
-    for r in requests {
+    for r in shown.into_iter().take(MAX_PENDING_ROWS) {
         let approvals = r
             .answers
             .iter()
@@ -204,13 +337,13 @@ pub(crate) fn pending(f: &Frame<'_>, requests: &[RequestView]) -> String {
             .text(&r.id)
             .raw("\"><td>")
             .text(&timestamp(r.created_ms))
-            .raw("</td><td><a data-testid=\"pending-link\" href=\"");
+            .raw("</td><td class=\"id\" data-testid=\"cell-tool\"><a data-testid=\"pending-link\" href=\"");
         request_href(&mut h, f.base, &r.id);
         h.raw("\"><code>")
             .untrusted(&r.tool)
-            .raw("</code></a></td><td><code>")
+            .raw("</code></a></td><td class=\"id\"><code>")
             .untrusted(&r.principal)
-            .raw("</code></td><td>");
+            .raw("</code></td><td class=\"id\">");
         session_link(&mut h, f.base, &r.session);
         h.raw("</td><td>")
             .text(&r.category)
@@ -228,7 +361,7 @@ pub(crate) fn pending(f: &Frame<'_>, requests: &[RequestView]) -> String {
             .text(&relative(r.expires_ms, f.now_ms))
             .raw("</td></tr>");
     }
-    h.raw("</tbody></table>");
+    h.raw("</tbody></table></div>");
     signed_in(f, "Pending", h)
 }
 
@@ -326,7 +459,26 @@ pub(crate) fn request(
         } else {
             ""
         })
-        .raw("</td></tr></table>");
+        .raw("</td></tr>");
+    kv(&mut h, "Reversible", "request-reversible");
+    match r.reversible {
+        Some(true) => {
+            h.raw("<span data-reversible=\"yes\">yes</span>");
+        }
+        Some(false) => {
+            h.raw("<strong data-reversible=\"no\">no: its effect cannot be undone</strong>");
+        }
+        None => {
+            h.raw("<span class=\"muted\" data-reversible=\"unknown\">unknown: the tool is no longer configured</span>");
+        }
+    }
+    if let Some(undo) = &r.undo {
+        h.raw("<br><span data-testid=\"request-undo\">Undo: ")
+            .text(undo)
+            .raw("</span>");
+    }
+    h.raw("</td></tr></table>");
+    targets(&mut h, r);
     let args = serde_json::to_string_pretty(&r.args).unwrap_or_else(|_| r.args.to_string());
     h.raw("<h3>Arguments, exactly as they will be forwarded</h3>")
         .raw("<p><span class=\"label\">untrusted</span> written by the agent</p>")
@@ -415,19 +567,94 @@ pub(crate) fn request(
     signed_in(f, &format!("Request {}", r.id), h)
 }
 
+/// What the arguments name, as the inventory describes it: the approver sees which host,
+/// user or incident the call acts on, not only its id.
+fn targets(h: &mut Html, r: &RequestView) {
+    if r.targets.is_empty() {
+        return;
+    }
+    h.raw("<h3>The target, as the inventory describes it</h3>");
+    for t in &r.targets {
+        h.raw("<table class=\"kv\" data-testid=\"request-target\" data-argument=\"")
+            .text(&t.argument)
+            .raw("\"><tr><th>")
+            .text(&t.entity_type)
+            .raw(" (<code>")
+            .text(&t.argument)
+            .raw("</code>)</th><td><code data-testid=\"target-id\">")
+            .untrusted(&t.id)
+            .raw("</code></td></tr>");
+        match &t.attributes {
+            None => {
+                h.raw("<tr><td colspan=\"2\" class=\"refusal\" data-testid=\"target-unknown\">The inventory does not know this ")
+                    .text(&t.entity_type)
+                    .raw(".</td></tr>");
+            }
+            Some(attributes) => {
+                for (name, value) in attributes {
+                    h.raw("<tr data-testid=\"target-attribute\" data-name=\"")
+                        .text(name)
+                        .raw("\"><th>")
+                        .text(name)
+                        .raw("</th><td><code>")
+                        .untrusted(value)
+                        .raw("</code></td></tr>");
+                }
+            }
+        }
+        h.raw("</table>");
+    }
+}
+
+/// How a decision row's call ended, after the policy's decision: `hold → approved → executed`.
+fn fate(h: &mut Html, d: &DecisionView) {
+    if d.steps.is_empty() {
+        if d.decision.as_deref() == Some("hold") {
+            h.raw("<div class=\"fate muted\" data-testid=\"decision-fate\">waiting or unanswered</div>");
+        }
+        return;
+    }
+    h.raw("<div class=\"fate\" data-testid=\"decision-fate\">");
+    for (i, step) in d.steps.iter().enumerate() {
+        if i > 0 {
+            h.raw(" ");
+        }
+        h.raw("→ <span class=\"")
+            .raw(match step.as_str() {
+                "approved" => "status st-approved",
+                "executed" => "status st-executed",
+                "denied" => "status st-denied",
+                _ => "status",
+            })
+            .raw("\">")
+            .text(step)
+            .raw("</span>");
+    }
+    h.raw("</div>");
+}
+
 fn events_table(h: &mut Html, base: &str, rows: &[DecisionView], testid: &'static str) {
-    h.raw("<table><thead><tr><th>#</th><th>Time</th><th>Event</th><th>Decision</th><th>Action</th>")
+    h.raw("<div class=\"scroll\"><table><thead><tr><th>#</th><th>Time</th><th>Event</th><th>Decision</th><th>Action</th>")
         .raw("<th>Agent</th><th>Session</th><th>Rule (owner)</th><th>Arguments <span class=\"label\">untrusted</span></th><th>Detail</th></tr></thead><tbody>");
     for d in rows {
         h.raw("<tr data-testid=\"")
             .raw(testid)
-            .raw("\"><td>")
+            .raw("\" data-index=\"")
             .display(d.index)
-            .raw("</td><td>")
+            .raw("\"><td>")
+            .display(d.index);
+        if d.kind == "decision" {
+            h.raw("<br><a data-testid=\"review-link\" href=\"")
+                .text(base)
+                .raw("/review/")
+                .display(d.index)
+                .raw("\">review</a>");
+        }
+        h.raw("</td><td>")
             .text(&timestamp(d.time_ms))
             .raw("</td><td>")
             .text(&d.kind)
-            .raw("</td><td>");
+            .raw("</td><td class=\"id\" data-testid=\"cell-decision\">");
         if let Some(decision) = &d.decision {
             h.raw("<span class=\"")
                 .raw(decision_class(decision))
@@ -435,11 +662,12 @@ fn events_table(h: &mut Html, base: &str, rows: &[DecisionView], testid: &'stati
                 .text(decision)
                 .raw("</span>");
         }
-        h.raw("</td><td><code>")
+        fate(h, d);
+        h.raw("</td><td class=\"id\" data-testid=\"cell-tool\"><code>")
             .untrusted(&d.tool)
-            .raw("</code></td><td><code>")
+            .raw("</code></td><td class=\"id\"><code>")
             .untrusted(&d.principal)
-            .raw("</code></td><td>");
+            .raw("</code></td><td class=\"id\">");
         session_link(h, base, &d.session);
         h.raw("</td><td>");
         if let Some(rule) = &d.rule {
@@ -448,25 +676,150 @@ fn events_table(h: &mut Html, base: &str, rows: &[DecisionView], testid: &'stati
         if let Some(owner) = &d.owner {
             h.raw(" (").text(owner).raw(")");
         }
-        h.raw("</td><td><code>")
+        h.raw("</td><td class=\"args\"><code>")
             .untrusted(&cut(&d.args.to_string(), CELL_CHARS))
-            .raw("</code></td><td>")
+            .raw("</code></td><td class=\"detail\">")
             .untrusted(&d.detail)
             .raw("</td></tr>");
     }
-    h.raw("</tbody></table>");
+    h.raw("</tbody></table></div>");
 }
 
-/// The latest decisions across all agents.
-pub(crate) fn decisions(f: &Frame<'_>, rows: &[DecisionView]) -> String {
+/// The latest decisions across all agents, narrowed by `filters`.
+pub(crate) fn decisions(f: &Frame<'_>, found: &DecisionPage, filters: &Filters) -> String {
     let mut h = Html::new();
     h.raw("<h1>Recent decisions</h1>");
-    if rows.is_empty() {
-        h.raw("<p data-testid=\"decisions-empty\">No decisions recorded yet.</p>");
+    filter_form(&mut h, f, filters, true);
+    h.raw("<form method=\"get\" class=\"filters\" data-testid=\"review-jump\" action=\"")
+        .text(f.base)
+        .raw("/review\"><label>Review decision # (from <code>warden review sample</code>)<input name=\"index\" inputmode=\"numeric\" data-testid=\"review-jump-index\"></label><button type=\"submit\">Open</button></form>");
+    if found.rows.is_empty() {
+        if filters.any() {
+            h.raw("<p data-testid=\"decisions-empty\">No decision matches these filters");
+        } else {
+            h.raw("<p data-testid=\"decisions-empty\">No decisions recorded yet");
+        }
+        h.raw(" (searched the latest ")
+            .display(found.searched)
+            .raw(").</p>");
     } else {
-        events_table(&mut h, f.base, rows, "decision-row");
+        events_table(&mut h, f.base, &found.rows, "decision-row");
+    }
+    if found.truncated {
+        h.raw("<p class=\"muted\" data-testid=\"decisions-truncated\">The search read the latest ")
+            .display(found.searched)
+            .raw(" decisions; older ones were not searched. Narrow by agent, tool or decision to reach further back.</p>");
     }
     signed_in(f, "Recent decisions", h)
+}
+
+/// One decision under review: what was decided, the verdicts so far, and the verdict form.
+pub(crate) fn review(
+    f: &Frame<'_>,
+    v: &ReviewView,
+    message: Option<&Message>,
+    note_draft: &str,
+) -> String {
+    let d = &v.decision;
+    let mut h = Html::new();
+    h.raw("<h1>Review decision #<span data-testid=\"review-index\">")
+        .display(d.index)
+        .raw("</span></h1>");
+    match message {
+        Some(Message::Notice(m)) => {
+            h.raw("<p class=\"notice\" role=\"status\" data-testid=\"notice\">")
+                .text(m)
+                .raw("</p>");
+        }
+        Some(Message::Refusal(m)) => {
+            h.raw("<p class=\"refusal\" role=\"alert\" data-testid=\"refusal\">")
+                .text(m)
+                .raw("</p>");
+        }
+        None => {}
+    }
+    h.raw("<section data-testid=\"review-decision\"><table class=\"kv\">");
+    kv(&mut h, "Time", "review-time")
+        .text(&timestamp(d.time_ms))
+        .raw("</td></tr>");
+    kv(&mut h, "Decision", "review-decision-value");
+    if let Some(decision) = &d.decision {
+        h.raw("<span class=\"")
+            .raw(decision_class(decision))
+            .raw("\">")
+            .text(decision)
+            .raw("</span>");
+    }
+    fate(&mut h, d);
+    h.raw("</td></tr>");
+    kv(&mut h, "Action", "review-tool")
+        .raw("<code>")
+        .untrusted(&d.tool)
+        .raw("</code></td></tr>");
+    kv(&mut h, "Agent", "review-agent")
+        .raw("<code>")
+        .untrusted(&d.principal)
+        .raw("</code></td></tr>");
+    kv(&mut h, "Session", "review-session");
+    session_link(&mut h, f.base, &d.session);
+    h.raw("</td></tr>");
+    kv(&mut h, "Category", "review-category")
+        .text(d.category.as_deref().unwrap_or("none"))
+        .raw("</td></tr>");
+    kv(&mut h, "Rule (owner)", "review-rule");
+    if let Some(rule) = &d.rule {
+        h.raw("<code>").text(rule).raw("</code>");
+    }
+    if let Some(owner) = &d.owner {
+        h.raw(" (").text(owner).raw(")");
+    }
+    h.raw("</td></tr>");
+    kv(&mut h, "Reason", "review-detail")
+        .untrusted(&d.detail)
+        .raw("</td></tr></table>");
+    let args = serde_json::to_string_pretty(&d.args).unwrap_or_else(|_| d.args.to_string());
+    h.raw("<h3>Arguments <span class=\"label\">untrusted</span></h3><pre data-testid=\"review-args\">")
+        .untrusted(&args)
+        .raw("</pre></section>");
+
+    h.raw("<section data-testid=\"review-verdicts\"><h2>Verdicts</h2>");
+    if v.verdicts.is_empty() {
+        h.raw("<p class=\"muted\">No one has reviewed this decision yet.</p>");
+    } else {
+        h.raw("<table><thead><tr><th>When</th><th>Reviewer</th><th>Verdict</th><th>Note</th><th>Leaf</th></tr></thead><tbody>");
+        for x in &v.verdicts {
+            h.raw("<tr data-testid=\"verdict-row\"><td>")
+                .text(&timestamp(x.at_ms))
+                .raw("</td><td><code>")
+                .text(&x.reviewer)
+                .raw("</code></td><td data-testid=\"verdict-value\">")
+                .text(x.judgement.as_str())
+                .raw("</td><td>")
+                .text(&x.note)
+                .raw("</td><td>")
+                .display(x.index)
+                .raw("</td></tr>");
+        }
+        h.raw("</tbody></table>");
+    }
+    h.raw("</section>");
+
+    h.raw("<section><h2>Your verdict</h2><p class=\"muted\">Was the policy right to decide this way? ")
+        .raw("Your verdict counts toward this category's error rate (<code>warden review report</code>); ")
+        .raw("only approvers of the decision's category may give one.</p><form method=\"post\" action=\"")
+        .text(f.base)
+        .raw("/review/")
+        .display(d.index)
+        .raw("\" data-testid=\"verdict-form\">");
+    csrf_input(&mut h, f.who);
+    h.raw("<p><label for=\"note\">Note (required: what did you check? recorded in the audit log with your id)</label>")
+        .raw("<textarea id=\"note\" name=\"note\" required maxlength=\"2000\" data-testid=\"verdict-note\">")
+        .text(note_draft)
+        .raw("</textarea></p><p>")
+        .raw("<button type=\"submit\" name=\"verdict\" value=\"correct\" class=\"approve\" data-testid=\"verdict-correct\">Correct</button>")
+        .raw("<button type=\"submit\" name=\"verdict\" value=\"wrong\" class=\"deny\" data-testid=\"verdict-wrong\">Wrong</button>")
+        .raw("</p></form></section>");
+    signed_in(f, "Review", h)
 }
 
 /// Everything one agent session did, in order.

@@ -8,8 +8,8 @@
 
 use crate::auth::{self, Confirmed, Sessions, SignedIn};
 use crate::config::ApproverLogin;
-use crate::desk::{ApprovalDesk, DeskError, RequestView};
-use crate::pages::{self, Frame, Message, TaintNote};
+use crate::desk::{ApprovalDesk, DecisionQuery, DeskError, RequestView};
+use crate::pages::{self, Filters, Frame, Message, TaintNote};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -18,7 +18,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use warden_core::Verdict;
+use warden_core::{Judgement, Verdict};
 
 /// Longest reason accepted, in characters.
 const MAX_REASON_CHARS: usize = 2000;
@@ -26,6 +26,11 @@ const MAX_REASON_CHARS: usize = 2000;
 const MAX_SECRET_BYTES: usize = 1024;
 const DEFAULT_DECISIONS: usize = 100;
 const MAX_DECISIONS: usize = 1000;
+/// Most waiting requests one pending page reads (and filters); more are a backlog the page
+/// names rather than a page that grows without bound.
+pub(crate) const MAX_PENDING_READ: usize = 1000;
+/// Longest filter value accepted; a longer one matches nothing anyone typed.
+const MAX_FILTER_CHARS: usize = 200;
 const LOGIN_FAILED: &str = "wrong approver or password";
 const SESSION_UNAVAILABLE: &str =
     "signed in, but the session cannot be stored right now; try again in a moment";
@@ -71,6 +76,8 @@ pub(crate) fn routes(state: AppState) -> Router {
         .route("/requests/{id}", get(request_page))
         .route("/requests/{id}/decide", post(decide))
         .route("/decisions", get(decisions))
+        .route("/review", get(review_jump))
+        .route("/review/{index}", get(review_page).post(review_verdict))
         .route("/sessions/{id}", get(trail))
         .route("/taint", get(taint_page))
         .route("/taint/clear", post(clear_taint))
@@ -312,10 +319,15 @@ async fn logout(
         .into_response()
 }
 
-async fn pending(State(console): State<AppState>, who: SignedIn) -> Response {
+async fn pending(
+    State(console): State<AppState>,
+    who: SignedIn,
+    Query(q): Query<FilterQuery>,
+) -> Response {
+    let filters = q.filters();
     let desk = Arc::clone(&console.desk);
-    match blocking(move || desk.pending()).await {
-        Ok(list) => Html(pages::pending(&console.frame(&who), &list)).into_response(),
+    match blocking(move || desk.pending(MAX_PENDING_READ)).await {
+        Ok(list) => Html(pages::pending(&console.frame(&who), &list, &filters)).into_response(),
         Err(e) => desk_problem(&console, &who, e),
     }
 }
@@ -442,21 +454,184 @@ async fn again(
     }
 }
 
-#[derive(Deserialize)]
-struct DecisionsQuery {
+/// The filters of the pending and recent pages, as the form sends them (empty fields too).
+#[derive(Deserialize, Default)]
+struct FilterQuery {
+    agent: Option<String>,
+    tool: Option<String>,
+    category: Option<String>,
+    decision: Option<String>,
+    q: Option<String>,
     limit: Option<usize>,
+}
+
+impl FilterQuery {
+    /// Blank fields are no filter; an over-long one is cut (it matches nothing either way).
+    fn filters(self) -> Filters {
+        let clean = |v: Option<String>| {
+            v.map(|s| s.trim().chars().take(MAX_FILTER_CHARS).collect::<String>())
+                .filter(|s| !s.is_empty())
+        };
+        Filters {
+            agent: clean(self.agent),
+            tool: clean(self.tool),
+            category: clean(self.category),
+            decision: clean(self.decision),
+            text: clean(self.q),
+            limit: self
+                .limit
+                .unwrap_or(DEFAULT_DECISIONS)
+                .clamp(1, MAX_DECISIONS),
+        }
+    }
 }
 
 async fn decisions(
     State(console): State<AppState>,
     who: SignedIn,
-    Query(q): Query<DecisionsQuery>,
+    Query(q): Query<FilterQuery>,
 ) -> Response {
-    let limit = q.limit.unwrap_or(DEFAULT_DECISIONS).clamp(1, MAX_DECISIONS);
+    let filters = q.filters();
+    let query = DecisionQuery {
+        agent: filters.agent.clone(),
+        tool: filters.tool.clone(),
+        category: filters.category.clone(),
+        decision: filters.decision.clone(),
+        text: filters.text.clone(),
+        limit: filters.limit,
+    };
     let desk = Arc::clone(&console.desk);
-    match blocking(move || desk.recent_decisions(limit)).await {
-        Ok(rows) => Html(pages::decisions(&console.frame(&who), &rows)).into_response(),
+    match blocking(move || desk.recent_decisions(&query)).await {
+        Ok(found) => Html(pages::decisions(&console.frame(&who), &found, &filters)).into_response(),
         Err(e) => desk_problem(&console, &who, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct JumpQuery {
+    #[serde(default)]
+    index: String,
+}
+
+/// The "review decision #" box: on to that decision's review page.
+async fn review_jump(
+    State(console): State<AppState>,
+    _who: SignedIn,
+    Query(q): Query<JumpQuery>,
+) -> Response {
+    match q.index.trim().trim_start_matches('#').parse::<u64>() {
+        Ok(index) => Redirect::to(&format!("{}/review/{index}", console.base)).into_response(),
+        Err(_) => Redirect::to(&format!("{}/decisions", console.base)).into_response(),
+    }
+}
+
+/// One decision, the verdicts on it and the verdict form; `status` and `note` for an answer.
+async fn review_view(
+    console: &Console,
+    who: &SignedIn,
+    index: u64,
+    status: StatusCode,
+    note: Option<&Message>,
+    draft: &str,
+) -> Response {
+    let desk = Arc::clone(&console.desk);
+    match blocking(move || desk.review(index)).await {
+        Ok(Some(view)) => {
+            let page = pages::review(&console.frame(who), &view, note, draft);
+            (status, Html(page)).into_response()
+        }
+        Ok(None) => desk_problem(
+            console,
+            who,
+            DeskError::Refused(format!("leaf {index} is not a decision in the ledger")),
+        ),
+        Err(e) => desk_problem(console, who, e),
+    }
+}
+
+async fn review_page(
+    State(console): State<AppState>,
+    who: SignedIn,
+    Path(index): Path<u64>,
+) -> Response {
+    review_view(&console, &who, index, StatusCode::OK, None, "").await
+}
+
+#[derive(Deserialize)]
+struct VerdictForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    verdict: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// A reviewer's verdict on a decision. Session, then CSRF, then the form; the desk decides
+/// whether this reviewer may judge this decision.
+async fn review_verdict(
+    State(console): State<AppState>,
+    who: SignedIn,
+    Path(index): Path<u64>,
+    Form(form): Form<VerdictForm>,
+) -> Response {
+    let Some(confirmed) = who.confirm(&form.csrf) else {
+        return forged();
+    };
+    let unfit = StatusCode::UNPROCESSABLE_ENTITY;
+    let Some(judgement) = Judgement::parse(&form.verdict) else {
+        let note = Message::Refusal("choose correct or wrong".into());
+        return review_view(&console, &who, index, unfit, Some(&note), &form.note).await;
+    };
+    let text = form.note.trim();
+    if text.is_empty() {
+        let note = Message::Refusal("a note is required: what did you check?".into());
+        return review_view(&console, &who, index, unfit, Some(&note), "").await;
+    }
+    if text.chars().count() > MAX_REASON_CHARS {
+        let note = Message::Refusal("the note is longer than 2000 characters".into());
+        return review_view(&console, &who, index, unfit, Some(&note), text).await;
+    }
+    judge(&console, confirmed, index, judgement, text.to_string()).await
+}
+
+/// Records a verdict; reachable only with a [`Confirmed`] request.
+async fn judge(
+    console: &Console,
+    confirmed: Confirmed<'_>,
+    index: u64,
+    judgement: Judgement,
+    text: String,
+) -> Response {
+    let who = confirmed.approver();
+    let desk = Arc::clone(&console.desk);
+    let reviewer = who.approver_id.clone();
+    let draft = text.clone();
+    let result = blocking(move || desk.record_verdict(index, &reviewer, judgement, &text)).await;
+    match result {
+        Ok(v) => {
+            tracing::info!(reviewer = %who.approver_id, decision = index, verdict = judgement.as_str(), leaf = v.index, "console: review verdict recorded");
+            let note = Message::Notice(format!(
+                "your verdict ({}) was recorded in the audit log as leaf {}",
+                judgement.as_str(),
+                v.index
+            ));
+            review_view(console, who, index, StatusCode::OK, Some(&note), "").await
+        }
+        Err(DeskError::Refused(m)) => {
+            tracing::info!(reviewer = %who.approver_id, decision = index, refusal = %m, "console: review verdict refused");
+            let note = Message::Refusal(m);
+            review_view(
+                console,
+                who,
+                index,
+                StatusCode::FORBIDDEN,
+                Some(&note),
+                &draft,
+            )
+            .await
+        }
+        Err(e) => desk_problem(console, who, e),
     }
 }
 

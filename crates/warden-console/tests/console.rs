@@ -18,10 +18,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tower::ServiceExt;
 use warden_console::{
-    AnswerView, ApprovalDesk, ApproverLogin, ConsoleConfig, DecisionView, DeskError, EvidenceView,
-    RequestView, TaintCleared, TaintView, router,
+    AnswerView, ApprovalDesk, ApproverLogin, ConsoleConfig, DecisionPage, DecisionQuery,
+    DecisionView, DeskError, EvidenceView, RequestView, ReviewView, TaintCleared, TaintView,
+    TargetView, VerdictView, router,
 };
-use warden_core::{ApprovalStatus, Verdict};
+use warden_core::{ApprovalStatus, Judgement, Verdict};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Call {
@@ -33,6 +34,8 @@ struct Call {
 
 /// One `clear_taint` call: (agent, approver, reason).
 type Clear = (String, String, String);
+/// One `record_verdict` call: (decision index, reviewer, judgement, note).
+type Judged = (u64, String, Judgement, String);
 
 struct FakeDesk {
     requests: Mutex<Vec<RequestView>>,
@@ -40,9 +43,18 @@ struct FakeDesk {
     events: Vec<DecisionView>,
     taints: Mutex<Vec<TaintView>>,
     clears: Mutex<Vec<Clear>>,
+    judged: Mutex<Vec<Judged>>,
+    /// The queries the recent page asked for.
+    queries: Mutex<Vec<DecisionQuery>>,
+    /// The limits the pending page asked for.
+    pending_limits: Mutex<Vec<usize>>,
 }
 
 impl FakeDesk {
+    fn judged(&self) -> Vec<Judged> {
+        self.judged.lock().unwrap().clone()
+    }
+
     fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
@@ -53,11 +65,13 @@ impl FakeDesk {
 }
 
 impl ApprovalDesk for FakeDesk {
-    fn pending(&self) -> Result<Vec<RequestView>, DeskError> {
+    fn pending(&self, limit: usize) -> Result<Vec<RequestView>, DeskError> {
+        self.pending_limits.lock().unwrap().push(limit);
         let all = self.requests.lock().unwrap();
         Ok(all
             .iter()
             .filter(|r| r.status == ApprovalStatus::Pending)
+            .take(limit)
             .cloned()
             .collect())
     }
@@ -118,8 +132,62 @@ impl ApprovalDesk for FakeDesk {
         Ok(r.clone())
     }
 
-    fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionView>, DeskError> {
-        Ok(self.events.iter().take(limit).cloned().collect())
+    fn recent_decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, DeskError> {
+        self.queries.lock().unwrap().push(query.clone());
+        let rows: Vec<DecisionView> = self
+            .events
+            .iter()
+            .filter(|e| {
+                query
+                    .decision
+                    .as_deref()
+                    .is_none_or(|d| e.decision.as_deref() == Some(d))
+            })
+            .take(query.limit)
+            .cloned()
+            .collect();
+        Ok(DecisionPage {
+            searched: self.events.len(),
+            truncated: false,
+            rows,
+        })
+    }
+
+    fn review(&self, decision_index: u64) -> Result<Option<ReviewView>, DeskError> {
+        Ok(self
+            .events
+            .iter()
+            .find(|e| e.index == decision_index)
+            .map(|e| ReviewView {
+                decision: e.clone(),
+                verdicts: vec![],
+            }))
+    }
+
+    fn record_verdict(
+        &self,
+        decision_index: u64,
+        reviewer: &str,
+        judgement: Judgement,
+        note: &str,
+    ) -> Result<VerdictView, DeskError> {
+        self.judged
+            .lock()
+            .unwrap()
+            .push((decision_index, reviewer.into(), judgement, note.into()));
+        // As the gateway's desk: bob does not review containment.
+        if reviewer == "bob" {
+            return Err(DeskError::Refused(
+                "`bob` does not review category `containment`".into(),
+            ));
+        }
+        Ok(VerdictView {
+            index: 99,
+            reviewer: reviewer.into(),
+            judgement,
+            note: note.into(),
+            at_ms: 1,
+        })
     }
 
     fn session_trail(&self, session: &str) -> Result<Vec<DecisionView>, DeskError> {
@@ -183,6 +251,17 @@ fn held(id: &str, tool: &str, needed: u8) -> RequestView {
             summary: "<img src=x onerror=alert(1)> beacon every 60 s".into(),
             findings: vec!["instruction-like text".into()],
         }],
+        targets: vec![TargetView {
+            argument: "host".into(),
+            entity_type: "Host".into(),
+            id: "ws-042".into(),
+            attributes: Some(vec![
+                ("owner".into(), "finance".into()),
+                ("tier".into(), "2".into()),
+            ]),
+        }],
+        reversible: Some(true),
+        undo: Some("edr.release_host".into()),
     }
 }
 
@@ -199,6 +278,12 @@ fn event(index: u64, session: &str, decision: &str) -> DecisionView {
         owner: Some("owner-y".into()),
         args: json!({ "host": SCRIPT }),
         detail: String::new(),
+        category: Some("containment".into()),
+        steps: if decision == "hold" {
+            vec!["approved".into(), "executed".into()]
+        } else {
+            vec![]
+        },
     }
 }
 
@@ -282,6 +367,9 @@ fn setup_with(secure: bool, ttl: Duration) -> (Router, Arc<FakeDesk>) {
             ),
         ]),
         clears: Mutex::new(vec![]),
+        judged: Mutex::new(vec![]),
+        queries: Mutex::new(vec![]),
+        pending_limits: Mutex::new(vec![]),
     });
     let app = Router::new().nest("/console", router(desk.clone(), config(secure, ttl)));
     (app, desk)
@@ -1095,4 +1183,177 @@ async fn guessing_locks_the_account_and_spraying_names_does_not_lock_out_others(
     // Other accounts are not affected.
     let r = attempt("bob", "bob-token").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_verdict_without_a_session_or_csrf_reaches_nothing() {
+    let (app, desk) = setup();
+    let form = [("verdict", "correct"), ("note", "checked the EDR alert")];
+    // Not signed in: 401, whatever the form carries.
+    let mut with_token = form.to_vec();
+    with_token.push(("csrf", "x"));
+    let r = send(&app, post("/console/review/40", None, &with_token)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = send(&app, get("/console/review/40", None)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // Signed in, without the CSRF token, with a wrong one, with another session's.
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let other = sign_in(&app, "bob", "bob-token").await;
+    for csrf in [None, Some("0000"), Some(other.csrf.as_str())] {
+        let mut f = form.to_vec();
+        if let Some(c) = csrf {
+            f.push(("csrf", c));
+        }
+        let r = send(&app, post("/console/review/40", Some(&s.cookie), &f)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{csrf:?}");
+    }
+    assert!(desk.judged().is_empty(), "{:?}", desk.judged());
+}
+
+#[tokio::test]
+async fn a_verdict_needs_a_choice_and_a_note_and_goes_to_the_desk_as_the_signed_in_reviewer() {
+    let (app, desk) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let page = send(&app, get("/console/review/40", Some(&s.cookie))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("data-testid=\"verdict-form\""));
+    assert!(page.body.contains("action=\"/console/review/40\""));
+    let csrf = s.csrf.as_str();
+    for bad in [
+        vec![("csrf", csrf), ("verdict", "maybe"), ("note", "x")],
+        vec![("csrf", csrf), ("verdict", "correct"), ("note", "   ")],
+    ] {
+        let r = send(&app, post("/console/review/40", Some(&s.cookie), &bad)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    assert!(desk.judged().is_empty());
+    // The form cannot name the reviewer: an extra field is ignored.
+    let ok = [
+        ("csrf", csrf),
+        ("verdict", "wrong"),
+        ("note", " should have been allowed "),
+        ("reviewer", "dana"),
+    ];
+    let r = send(&app, post("/console/review/40", Some(&s.cookie), &ok)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("recorded in the audit log as leaf 99"));
+    assert_eq!(
+        desk.judged(),
+        vec![(
+            40,
+            "alice".to_string(),
+            Judgement::Wrong,
+            "should have been allowed".to_string()
+        )]
+    );
+    // A desk refusal (not this reviewer's category) is shown, with the note kept.
+    let bob = sign_in(&app, "bob", "bob-token").await;
+    let r = send(
+        &app,
+        post(
+            "/console/review/40",
+            Some(&bob.cookie),
+            &[
+                ("csrf", &bob.csrf),
+                ("verdict", "correct"),
+                ("note", "looked fine"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("does not review category"), "{}", r.body);
+    assert!(r.body.contains(">looked fine</textarea>"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn filters_narrow_the_pending_and_recent_pages() {
+    let (app, desk) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let r = send(
+        &app,
+        get("/console?tool=idp.disable_account&agent=", Some(&s.cookie)),
+    )
+    .await;
+    assert_eq!(
+        count(&r.body, "data-testid=\"pending-row\""),
+        1,
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("data-request-id=\"req-2\""));
+    assert!(
+        r.body.contains("value=\"idp.disable_account\""),
+        "the form keeps the filter"
+    );
+    let r = send(&app, get("/console?q=REQ-SELF", Some(&s.cookie))).await;
+    assert_eq!(count(&r.body, "data-testid=\"pending-row\""), 1);
+    let r = send(&app, get("/console?category=identity", Some(&s.cookie))).await;
+    assert!(
+        r.body.contains("data-testid=\"pending-none-match\""),
+        "{}",
+        r.body
+    );
+    // Every pending page reads a bounded number of waiting requests, filtered or not.
+    let limits = desk.pending_limits.lock().unwrap().clone();
+    assert!(
+        !limits.is_empty() && limits.iter().all(|l| *l == 1000),
+        "{limits:?}"
+    );
+
+    let r = send(
+        &app,
+        get(
+            "/console/decisions?decision=hold&category=containment&q=ws-042&agent=%20&limit=5000",
+            Some(&s.cookie),
+        ),
+    )
+    .await;
+    assert_eq!(
+        count(&r.body, "data-testid=\"decision-row\""),
+        1,
+        "{}",
+        r.body
+    );
+    let asked = desk.queries.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        asked,
+        DecisionQuery {
+            agent: None,
+            tool: None,
+            category: Some("containment".into()),
+            decision: Some("hold".into()),
+            text: Some("ws-042".into()),
+            limit: 1000,
+        },
+        "blank filters are none and the limit is bounded"
+    );
+}
+
+#[tokio::test]
+async fn a_held_call_shows_what_became_of_it_and_a_request_shows_its_target() {
+    let (app, _) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let r = send(&app, get("/console/decisions", Some(&s.cookie))).await;
+    let fate = r
+        .body
+        .find("data-testid=\"decision-fate\"")
+        .expect("a fate");
+    let fate = &r.body[fate..fate + 300];
+    assert!(
+        fate.contains(">approved<") && fate.contains(">executed<"),
+        "{fate}"
+    );
+    assert!(r.body.contains("href=\"/console/review/40\""));
+
+    let r = send(&app, get("/console/requests/req-1", Some(&s.cookie))).await;
+    for needle in [
+        "data-testid=\"request-target\" data-argument=\"host\"",
+        "data-name=\"owner\"",
+        "finance",
+        "data-reversible=\"yes\"",
+        "Undo: edr.release_host",
+    ] {
+        assert!(r.body.contains(needle), "missing {needle}");
+    }
 }

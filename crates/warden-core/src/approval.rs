@@ -154,6 +154,35 @@ impl From<Verdict> for bool {
     }
 }
 
+/// A reviewer's judgement of one past decision (`review_verdict`): a check on policy after the
+/// fact, not an answer to a held call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Judgement {
+    Correct,
+    /// Too strict or too loose: the reviewer's note says how.
+    Wrong,
+}
+
+impl Judgement {
+    /// As recorded in the event's `detail.verdict`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Correct => "correct",
+            Self::Wrong => "wrong",
+        }
+    }
+
+    /// The recorded name back; `None` for any other text.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "correct" => Some(Self::Correct),
+            "wrong" => Some(Self::Wrong),
+            _ => None,
+        }
+    }
+}
+
 /// One human's answer to a held call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalAnswer {

@@ -10,7 +10,7 @@ pub mod event;
 pub mod text;
 pub mod tool;
 
-pub use approval::{ApprovalAnswer, ApprovalKind, ApprovalStatus, UnknownName, Verdict};
+pub use approval::{ApprovalAnswer, ApprovalKind, ApprovalStatus, Judgement, UnknownName, Verdict};
 pub use canonical::{ArgsDigest, canonical_json, sha256_hex};
 pub use event::{AuditEvent, EventKind};
 pub use tool::{Effect, Outcome, Principal, SessionId, Stakes, ToolCall, ToolLabels, ToolName};

@@ -6,16 +6,19 @@
 //! `warden taint clear`: the same `taint_cleared` event, written before the store changes.
 
 use crate::gate::{self, AnswerError};
+use crate::review::{VerdictError, record_verdict};
 use crate::{AuditLog, Gateway};
 use std::sync::Arc;
 use std::time::Duration;
 use warden_console::{
-    AnswerView, ApprovalDesk, DecisionView, DeskError, EvidenceView, RequestView, SessionRecord,
-    SessionTable, TaintCleared, TaintView,
+    AnswerView, ApprovalDesk, DecisionPage, DecisionQuery, DecisionView, DeskError, EvidenceView,
+    RequestView, ReviewView, SessionRecord, SessionTable, TaintCleared, TaintView, TargetView,
+    VerdictView,
 };
-use warden_core::{ApprovalStatus, Verdict};
+use warden_core::{EventKind, Judgement, ToolName, Verdict};
 use warden_ledger::RecordKey;
-use warden_store::ledger::read_events;
+use warden_policy::{ArgType, Config};
+use warden_store::ledger::{LedgerEntry, read_deciding_events, read_events, read_range};
 use warden_store::{AgentTaint, ConsoleSessionRow, EventFilter, PendingRequest};
 
 pub struct Desk(pub Arc<Gateway>);
@@ -26,6 +29,13 @@ const MAX_SESSIONS: usize = 4096;
 /// Sessions one approver may hold at once; past it their own oldest goes, so an approver (or
 /// whoever has their password) signing in over and over cannot push the others out.
 const MAX_SESSIONS_PER_APPROVER: usize = 16;
+/// Most decisions one recent-page query reads, newest first: a search by category or text
+/// that the store cannot narrow stops here, and the page says so.
+const MAX_SCANNED: usize = 5000;
+/// Decisions read per store query while searching.
+const SCAN_PAGE: usize = 500;
+/// Approval steps read per held call on the recent page (a request has a handful).
+const MAX_STEPS: usize = 64;
 
 /// Console sign-in sessions in the store, so a sign-in on one replica holds on every replica.
 ///
@@ -145,9 +155,39 @@ impl SessionTable for StoredSessions {
     }
 }
 
-fn view(r: PendingRequest) -> RequestView {
+/// The entities the arguments name, with what the inventory in force says of them.
+fn targets(
+    config: &Config,
+    tool: Option<&warden_policy::ToolSpec>,
+    args: &serde_json::Value,
+) -> Vec<TargetView> {
+    let Some(spec) = tool else {
+        return Vec::new();
+    };
+    spec.args
+        .iter()
+        .filter_map(|(name, arg)| match &arg.ty {
+            ArgType::Entity(ty) => {
+                let id = args.get(name)?.as_str()?;
+                Some(TargetView {
+                    argument: name.clone(),
+                    entity_type: ty.clone(),
+                    id: id.to_string(),
+                    attributes: config.engine.entity_attributes(ty, id),
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn view(config: &Config, r: PendingRequest) -> RequestView {
     let approvals_needed = r.approvals_needed();
+    let spec = ToolName::parse(&r.tool).and_then(|t| config.tool(&t));
     RequestView {
+        targets: targets(config, spec, &r.args),
+        reversible: spec.map(|s| s.labels.reversible),
+        undo: spec.and_then(|s| s.undo.clone()),
         evidence: r
             .evidence
             .iter()
@@ -214,39 +254,111 @@ fn internal(e: impl std::fmt::Display) -> DeskError {
     DeskError::Internal(e.to_string())
 }
 
+/// A ledger entry as a row of the console's tables.
+fn decision_view(entry: LedgerEntry) -> DecisionView {
+    let e = entry.event;
+    DecisionView {
+        index: entry.index,
+        time_ms: e.time_ms,
+        kind: e.kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
+        principal: e.principal.unwrap_or_default(),
+        session: e.session.unwrap_or_default(),
+        tool: e.tool.unwrap_or_default(),
+        decision: e.decision,
+        rule: e.rule,
+        owner: e.owner,
+        args: e.args.unwrap_or(serde_json::Value::Null),
+        detail: e
+            .reason
+            .or_else(|| e.detail.map(|d| d.to_string()))
+            .unwrap_or_default(),
+        category: e.category,
+        steps: Vec::new(),
+    }
+}
+
+/// Whether a decision matches the query's filters that the store cannot apply.
+fn matches(query: &DecisionQuery, e: &LedgerEntry) -> bool {
+    let ev = &e.event;
+    let category = query
+        .category
+        .as_deref()
+        .is_none_or(|c| ev.category.as_deref() == Some(c));
+    let text = query.text.as_deref().is_none_or(|t| {
+        let t = t.to_lowercase();
+        let args = ev
+            .args
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let detail = ev
+            .detail
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        [
+            ev.tool.as_deref(),
+            ev.principal.as_deref(),
+            ev.session.as_deref(),
+            ev.rule.as_deref(),
+            ev.reason.as_deref(),
+            ev.request_id.as_deref(),
+            Some(args.as_str()),
+            Some(detail.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|field| field.to_lowercase().contains(&t))
+    });
+    category && text
+}
+
 impl Desk {
     fn events(&self, filter: EventFilter) -> Result<Vec<DecisionView>, DeskError> {
         let entries = read_events(self.0.store.as_ref(), &filter).map_err(internal)?;
-        Ok(entries
-            .into_iter()
-            .map(|entry| {
-                let e = entry.event;
-                DecisionView {
-                    index: entry.index,
-                    time_ms: e.time_ms,
-                    kind: e.kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
-                    principal: e.principal.unwrap_or_default(),
-                    session: e.session.unwrap_or_default(),
-                    tool: e.tool.unwrap_or_default(),
-                    decision: e.decision,
-                    rule: e.rule,
-                    owner: e.owner,
-                    args: e.args.unwrap_or(serde_json::Value::Null),
-                    detail: e
-                        .reason
-                        .or_else(|| e.detail.map(|d| d.to_string()))
-                        .unwrap_or_default(),
-                }
+        Ok(entries.into_iter().map(decision_view).collect())
+    }
+
+    /// What became of a held call: its request's recorded steps after the hold (`approved`,
+    /// `executed`, `denied`, `expired`), read from the ledger, only those its writers appended.
+    fn steps(&self, held: &LedgerEntry) -> Result<Vec<String>, DeskError> {
+        let e = &held.event;
+        let Some(request) = e.request_id.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let filter = EventFilter {
+            kind: Some(EventKind::Approval.as_str().into()),
+            principal: e.principal.clone(),
+            session: e.session.clone(),
+            tool: e.tool.clone(),
+            index_from: Some(held.index),
+            limit: Some(MAX_STEPS),
+            ..EventFilter::default()
+        };
+        let key = self.0.audit.leaf_key();
+        let found = read_deciding_events(self.0.store.as_ref(), &filter, key).map_err(internal)?;
+        Ok(found
+            .iter()
+            .filter(|a| a.event.request_id.as_deref() == Some(request))
+            .filter_map(|a| {
+                a.event
+                    .detail
+                    .as_ref()?
+                    .get("step")?
+                    .as_str()
+                    .map(str::to_string)
             })
+            .filter(|step| step != "asked")
             .collect())
     }
 }
 
 impl ApprovalDesk for Desk {
-    fn pending(&self) -> Result<Vec<RequestView>, DeskError> {
-        let mut all = self.0.store.pending().map_err(internal)?;
-        all.retain(|r| r.status == ApprovalStatus::Pending);
-        Ok(all.into_iter().map(view).collect())
+    fn pending(&self, limit: usize) -> Result<Vec<RequestView>, DeskError> {
+        // Only the waiting rows, and at most `limit`: the store keeps every answered request.
+        let all = self.0.store.waiting(limit).map_err(internal)?;
+        let config = self.0.config();
+        Ok(all.into_iter().map(|r| view(&config, r)).collect())
     }
 
     fn request(&self, id: &str) -> Result<Option<RequestView>, DeskError> {
@@ -255,7 +367,7 @@ impl ApprovalDesk for Desk {
             .store
             .pending_request(id)
             .map_err(internal)?
-            .map(view))
+            .map(|r| view(&self.0.config(), r)))
     }
 
     fn decide(
@@ -277,7 +389,7 @@ impl ApprovalDesk for Desk {
             reason,
             self.0.now(),
         ) {
-            Ok(r) => Ok(view(r)),
+            Ok(r) => Ok(view(&g.config(), r)),
             Err(AnswerError::NotFound(_)) => Err(DeskError::NotFound),
             Err(e @ (AnswerError::Refused(_) | AnswerError::Altered { .. })) => {
                 Err(DeskError::Refused(e.to_string()))
@@ -286,15 +398,153 @@ impl ApprovalDesk for Desk {
         }
     }
 
-    fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionView>, DeskError> {
-        // The store reads only the newest `limit`: a page costs the same after a million
-        // decisions (an agent flooding calls cannot make the console slow).
-        self.events(EventFilter {
-            kind: Some("decision".into()),
-            limit: Some(limit),
-            newest_first: true,
-            ..EventFilter::default()
+    fn recent_decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, DeskError> {
+        // Newest first, page by page, the store narrowing by agent, tool and decision; category
+        // and text are matched here. At most MAX_SCANNED decisions are read, so a page costs
+        // the same after a million decisions (an agent flooding calls cannot make it slow).
+        let mut page = DecisionPage::default();
+        let mut below: Option<u64> = None;
+        let mut matched = Vec::new();
+        // Without a filter the store cannot apply, every row read is shown: read no more.
+        let exact = query.category.is_none() && query.text.is_none();
+        while matched.len() < query.limit {
+            let room = MAX_SCANNED.saturating_sub(page.searched);
+            if room == 0 {
+                page.truncated = true;
+                break;
+            }
+            let want = if exact {
+                room.min(query.limit - matched.len())
+            } else {
+                room.min(SCAN_PAGE)
+            };
+            let batch = read_events(
+                self.0.store.as_ref(),
+                &EventFilter {
+                    kind: Some(EventKind::Decision.as_str().into()),
+                    principal: query.agent.clone(),
+                    tool: query.tool.clone(),
+                    decision: query.decision.clone(),
+                    index_below: below,
+                    limit: Some(want),
+                    newest_first: true,
+                    ..EventFilter::default()
+                },
+            )
+            .map_err(internal)?;
+            let Some(oldest) = batch.last().map(|e| e.index) else {
+                break;
+            };
+            let full = batch.len() == want;
+            page.searched += batch.len();
+            for entry in batch {
+                if matched.len() < query.limit && matches(query, &entry) {
+                    matched.push(entry);
+                }
+            }
+            if !full || oldest == 0 {
+                break;
+            }
+            below = Some(oldest);
+        }
+        for entry in matched {
+            let steps = if entry.event.decision.as_deref() == Some("hold") {
+                self.steps(&entry)?
+            } else {
+                Vec::new()
+            };
+            page.rows.push(DecisionView {
+                steps,
+                ..decision_view(entry)
+            });
+        }
+        Ok(page)
+    }
+
+    fn review(&self, decision_index: u64) -> Result<Option<ReviewView>, DeskError> {
+        let store = self.0.store.as_ref();
+        let Some(entry) = read_range(store, decision_index, 1)
+            .map_err(internal)?
+            .into_iter()
+            .find(|e| e.index == decision_index)
+        else {
+            return Ok(None);
+        };
+        if entry.event.kind != Some(EventKind::Decision) {
+            return Ok(None);
+        }
+        let steps = if entry.event.decision.as_deref() == Some("hold") {
+            self.steps(&entry)?
+        } else {
+            Vec::new()
+        };
+        // Verdicts follow their decision, and name it by index.
+        let verdicts = read_deciding_events(
+            store,
+            &EventFilter {
+                kind: Some(EventKind::ReviewVerdict.as_str().into()),
+                principal: entry.event.principal.clone(),
+                tool: entry.event.tool.clone(),
+                index_from: Some(decision_index),
+                ..EventFilter::default()
+            },
+            self.0.audit.leaf_key(),
+        )
+        .map_err(internal)?
+        .iter()
+        .filter_map(crate::review::Verdict::from_entry)
+        .filter(|v| v.decision_index == decision_index)
+        .map(|v| VerdictView {
+            index: v.index,
+            reviewer: v.reviewer,
+            judgement: if v.correct {
+                Judgement::Correct
+            } else {
+                Judgement::Wrong
+            },
+            note: v.note,
+            at_ms: v.time_ms,
         })
+        .collect();
+        Ok(Some(ReviewView {
+            decision: DecisionView {
+                steps,
+                ..decision_view(entry)
+            },
+            verdicts,
+        }))
+    }
+
+    fn record_verdict(
+        &self,
+        decision_index: u64,
+        reviewer: &str,
+        judgement: Judgement,
+        note: &str,
+    ) -> Result<VerdictView, DeskError> {
+        let g = &self.0;
+        let now = g.now();
+        // The function behind `warden review verdict`: the same rules, the same event.
+        match record_verdict(
+            g.store.as_ref(),
+            g.audit.as_ref(),
+            &g.config(),
+            decision_index,
+            reviewer,
+            judgement,
+            note,
+            now,
+        ) {
+            Ok(v) => Ok(VerdictView {
+                index: v.index,
+                reviewer: reviewer.to_string(),
+                judgement: v.judgement,
+                note: note.trim().to_string(),
+                at_ms: now,
+            }),
+            Err(VerdictError::Failed(e)) => Err(DeskError::Internal(e)),
+            Err(e) => Err(DeskError::Refused(e.to_string())),
+        }
     }
 
     fn session_trail(&self, session: &str) -> Result<Vec<DecisionView>, DeskError> {

@@ -232,6 +232,12 @@ pub struct Metrics {
     pool_connections: Family<StateLabels, Gauge>,
     pool_max: Optional,
     scrape_errors: Counter,
+    /// The first leaf `[export]` has not yet delivered; `u64::MAX` while no export runs.
+    export_next: std::sync::atomic::AtomicU64,
+    /// When `[export]` last had a batch acknowledged (Unix milliseconds); `i64::MIN` before.
+    export_delivered_ms: std::sync::atomic::AtomicI64,
+    export_lag: Optional,
+    export_delivery_age: Optional,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -356,6 +362,20 @@ impl Metrics {
             "Leaves covered by the latest signed checkpoint; absent before the first",
             checkpoint_size.clone(),
         );
+        let export_lag = Optional::default();
+        registry.register(
+            "export_lag_leaves",
+            "Leaves committed to the ledger that the streaming export ([export]) has not yet \
+             delivered; absent when no export runs",
+            export_lag.clone(),
+        );
+        let export_delivery_age = Optional::default();
+        registry.register(
+            "export_last_delivery_age_seconds",
+            "Time since the streaming export's destination last acknowledged a batch; absent \
+             before the first",
+            export_delivery_age.clone(),
+        );
         let witness_cosigned = Family::<WitnessLabels, Gauge>::default();
         registry.register(
             "ledger_witness_cosigned_size",
@@ -413,6 +433,22 @@ impl Metrics {
             pool_connections,
             pool_max,
             scrape_errors,
+            export_next: std::sync::atomic::AtomicU64::new(u64::MAX),
+            export_delivered_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+            export_lag,
+            export_delivery_age,
+        }
+    }
+
+    /// The streaming export (`[export]` under `serve`) will deliver leaf `next` next: at its
+    /// start (from its cursor) and after each batch its destination acknowledged (`delivered`).
+    /// The lag is worked out at scrape time against the ledger's size then, so an export that
+    /// stalls shows a growing lag without reporting anything.
+    pub fn observe_export(&self, next: u64, delivered_at_ms: Option<i64>) {
+        use std::sync::atomic::Ordering;
+        self.export_next.store(next, Ordering::Relaxed);
+        if let Some(at) = delivered_at_ms {
+            self.export_delivered_ms.store(at, Ordering::Relaxed);
         }
     }
 
@@ -586,6 +622,20 @@ impl Metrics {
                     witness: witness.clone(),
                 })
                 .set(i64::try_from(*size).unwrap_or(i64::MAX));
+        }
+        let next = self.export_next.load(std::sync::atomic::Ordering::Relaxed);
+        if next != u64::MAX {
+            self.export_lag
+                .get_or_create(&Vec::new())
+                .set(state.ledger_size.saturating_sub(next) as f64);
+        }
+        let delivered = self
+            .export_delivered_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if delivered != i64::MIN {
+            self.export_delivery_age
+                .get_or_create(&Vec::new())
+                .set(seconds(now_ms - delivered));
         }
         if let Some(pool) = state.pool {
             let in_use = pool.open.saturating_sub(pool.idle);

@@ -16,7 +16,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, PoisonError, RwLock};
-use warden_core::{AuditEvent, EventKind};
+use warden_core::{AuditEvent, EventKind, Judgement};
 use warden_policy::ReviewSettings;
 use warden_store::ledger::{Deciding, LedgerEntry, read_deciding_events, read_range};
 use warden_store::{EventFilter, Ledger, Store};
@@ -176,6 +176,114 @@ impl Verdict {
             index: e.index,
         })
     }
+}
+
+/// Why a verdict was not recorded. Every front (`warden review verdict`, the console) gets
+/// these from [`record_verdict`], so none can apply a looser rule.
+#[derive(Debug, thiserror::Error)]
+pub enum VerdictError {
+    #[error("give a note: what did you check?")]
+    NoNote,
+    #[error("`{0}` is not a configured approver")]
+    NotAnApprover(String),
+    #[error("the ledger has no leaf {0}")]
+    NoLeaf(u64),
+    #[error("leaf {index} is a `{kind}` event, not a decision")]
+    NotADecision { index: u64, kind: String },
+    #[error("`{reviewer}` does not review category `{category}`")]
+    NotTheirCategory { reviewer: String, category: String },
+    #[error("the verdict could not be recorded: {0}")]
+    Failed(String),
+}
+
+impl VerdictError {
+    /// Whether the reviewer can do something about it (a refusal), as opposed to a failure
+    /// inside warden.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, Self::Failed(_))
+    }
+}
+
+/// A verdict as recorded: its own leaf and the decision it judges.
+#[derive(Debug, Clone)]
+pub struct RecordedVerdict {
+    /// The `review_verdict` event's leaf index.
+    pub index: u64,
+    pub decision: LedgerEntry,
+    pub judgement: Judgement,
+}
+
+/// Records `reviewer`'s judgement of the decision at leaf `decision_index` as a
+/// `review_verdict` event. The one place the rules live: the reviewer is a configured approver
+/// of the decision's category (or `*`), the leaf is a decision, and the note says what was
+/// checked. Who the reviewer is (token, console session) is established by the caller.
+#[expect(clippy::too_many_arguments, reason = "each is one fact of the verdict")]
+pub fn record_verdict(
+    store: &dyn Store,
+    audit: &dyn crate::AuditLog,
+    config: &warden_policy::Config,
+    decision_index: u64,
+    reviewer: &str,
+    judgement: Judgement,
+    note: &str,
+    now_ms: i64,
+) -> Result<RecordedVerdict, VerdictError> {
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(VerdictError::NoNote);
+    }
+    let Some(approver) = config.approvals.approvers.iter().find(|x| x.id == reviewer) else {
+        return Err(VerdictError::NotAnApprover(reviewer.to_string()));
+    };
+    let Some(entry) = read_range(store, decision_index, 1)
+        .map_err(|e| VerdictError::Failed(e.to_string()))?
+        .into_iter()
+        .find(|e| e.index == decision_index)
+    else {
+        return Err(VerdictError::NoLeaf(decision_index));
+    };
+    let d = &entry.event;
+    if d.kind != Some(EventKind::Decision) {
+        return Err(VerdictError::NotADecision {
+            index: decision_index,
+            kind: d.kind.map_or("unknown", EventKind::as_str).to_string(),
+        });
+    }
+    let category = d.category.clone().unwrap_or_default();
+    if !approver
+        .categories
+        .iter()
+        .any(|c| c == "*" || *c == category)
+    {
+        return Err(VerdictError::NotTheirCategory {
+            reviewer: reviewer.to_string(),
+            category,
+        });
+    }
+    let mut ev = AuditEvent::new(EventKind::ReviewVerdict, now_ms);
+    ev.principal = d.principal.clone();
+    ev.session = d.session.clone();
+    ev.tool = d.tool.clone();
+    ev.decision = d.decision.clone();
+    ev.rule = d.rule.clone();
+    ev.owner = d.owner.clone();
+    ev.category = d.category.clone();
+    ev.policy_version = d.policy_version.clone();
+    ev.reason = Some(note.to_string());
+    ev.detail = Some(json!({
+        "decision_index": decision_index,
+        "verdict": judgement.as_str(),
+        "note": note,
+        "reviewer": reviewer,
+    }));
+    let index = audit
+        .append(&ev)
+        .map_err(|e| VerdictError::Failed(e.to_string()))?;
+    Ok(RecordedVerdict {
+        index,
+        decision: entry,
+        judgement,
+    })
 }
 
 /// Where one category's review stands.

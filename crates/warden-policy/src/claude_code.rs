@@ -313,6 +313,7 @@ pub fn specs(
                 description: None,
                 results: ResultMode::default(),
                 owner: o.owner,
+                undo: None,
             })
         })
         .collect()

@@ -242,6 +242,31 @@ impl Engine {
             .collect()
     }
 
+    /// What the team's inventory says of the entity `id` of type `ty` (a `Host`, a `User`):
+    /// its attributes as (name, value as JSON text), in name order. `None` when the type is not
+    /// one that tool arguments name, or the inventory does not know the id. For the approver's
+    /// view of a call's target; deciding reads the entities through Cedar, not through this.
+    pub fn entity_attributes(&self, ty: &str, id: &str) -> Option<Vec<(String, String)>> {
+        let type_name = self.inner.entity_types.get(ty)?;
+        let uid =
+            EntityUid::from_type_name_and_id(type_name.clone(), cedar_policy::EntityId::new(id));
+        let entity = self.facts.entities.get(&uid)?;
+        let json = entity.to_json_value().ok()?;
+        let attrs = json.get("attrs")?.as_object()?;
+        let mut out: Vec<(String, String)> = attrs
+            .iter()
+            .map(|(name, value)| {
+                let text = match value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (name.clone(), text)
+            })
+            .collect();
+        out.sort();
+        Some(out)
+    }
+
     /// The declared arguments of `tool`.
     pub fn tool_args(&self, tool: &ToolName) -> Option<&BTreeMap<String, ArgSpec>> {
         self.inner.args.get(tool)

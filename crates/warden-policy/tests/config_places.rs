@@ -264,3 +264,40 @@ max_sessions_per_agent = 0
         );
     }
 }
+
+#[test]
+fn an_undo_on_an_irreversible_tool_is_placed_at_the_undo() {
+    // Telling approvers how to undo what cannot be undone would mislead them.
+    let toml = format!(
+        r#"{BASE}
+[servers.idp]
+command = "true"
+[servers.idp.tools.reset_sessions]
+effect = "write"
+reversible = false
+undo = "idp.restore_sessions"
+stakes = "high"
+category = "triage"
+[servers.idp.tools.disable_account]
+effect = "write"
+reversible = true
+undo = "  "
+stakes = "high"
+category = "triage"
+"#
+    );
+    let errors = errors(&toml);
+    assert_eq!(
+        located(&errors, "says how to undo it but is not `reversible`"),
+        place(
+            &toml,
+            "\"idp.restore_sessions\"",
+            0,
+            "servers.idp.tools.reset_sessions"
+        )
+    );
+    assert_eq!(
+        located(&errors, "has an empty undo"),
+        place(&toml, "\"  \"", 0, "servers.idp.tools.disable_account")
+    );
+}

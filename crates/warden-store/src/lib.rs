@@ -449,6 +449,9 @@ pub trait Store: Send + Sync {
     fn pending(&self) -> Result<Vec<PendingRequest>, StoreError>;
     /// The requests still `pending` (counted by the store, no request read).
     fn open_requests(&self) -> Result<OpenRequests, StoreError>;
+    /// At most `limit` requests still `pending`, oldest first: what a page of waiting calls
+    /// reads, however many answered requests the store keeps.
+    fn waiting(&self, limit: usize) -> Result<Vec<PendingRequest>, StoreError>;
     fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError>;
     /// Replaces a request only if it is still at the revision it was read at (compare and swap
     /// on the whole row: status, answers and all), so two answers or two retries cannot both

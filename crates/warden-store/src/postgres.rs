@@ -722,6 +722,23 @@ impl Store for PostgresStore {
         })
     }
 
+    fn waiting(&self, limit: usize) -> Result<Vec<PendingRequest>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows: Vec<(String, String, i64)> = self.with(|c| {
+            c.query(
+                "SELECT status, body, revision FROM pending WHERE status = $1 \
+                 ORDER BY created_ms, id LIMIT $2",
+                &[&ApprovalStatus::Pending.as_str(), &limit],
+            )?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+        })?;
+        rows.iter()
+            .map(|(status, body, revision)| PendingRequest::from_row(status, body, *revision))
+            .collect()
+    }
+
     fn pending(&self) -> Result<Vec<PendingRequest>, StoreError> {
         let rows: Vec<(String, String, i64)> = self.with(|c| {
             c.query(

@@ -774,6 +774,24 @@ impl Store for SqliteStore {
         })
     }
 
+    fn waiting(&self, limit: usize) -> Result<Vec<PendingRequest>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows: Vec<(String, String, i64)> = self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT status, body, revision FROM pending WHERE status = ?1 \
+                 ORDER BY created_ms, id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(
+                rusqlite::params![ApprovalStatus::Pending.as_str(), limit],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })?;
+        rows.iter()
+            .map(|(status, body, revision)| PendingRequest::from_row(status, body, *revision))
+            .collect()
+    }
+
     fn pending(&self) -> Result<Vec<PendingRequest>, StoreError> {
         let rows: Vec<(String, String, i64)> = self.with(|c| {
             let mut stmt =

@@ -848,6 +848,17 @@ fn open_requests_count_only_what_waits_for_a_human(b: &Backend) {
             oldest_created_ms: Some(200)
         }
     );
+    // A page of waiting calls reads only those, oldest first, at most as many as asked.
+    let ids = |limit| {
+        store
+            .waiting(limit)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(10), ["apr_o3", "apr_o1"]);
+    assert_eq!(ids(1), ["apr_o3"]);
     let mut answered = store.pending_request("apr_o3").unwrap().unwrap();
     answered.status = ApprovalStatus::Denied;
     assert!(store.update_pending(&answered).unwrap());

@@ -2,7 +2,10 @@
 //! approver signs in, approves a held isolation, and the lab's host is isolated when the agent
 //! retries. A forged decision without the CSRF token, and one without a session, are refused.
 //! Over plain HTTP, an approver clears an agent's taint on the "Tainted agents" page, and the
-//! clear is the same ledger event and store change as `warden taint clear`.
+//! clear is the same ledger event and store change as `warden taint clear`. Later a reviewer
+//! sees the held call as approved and executed, filters the recent decisions, records a verdict
+//! (an approver of another category is refused, as by `warden review verdict`), and reads the
+//! request's target as the inventory describes it.
 //!
 //! The browser test needs `/usr/bin/chromium` (or `CHROMIUM`) and `npm ci --prefix tests/browser`; `.ci/run`
 //! installs both. `WARDEN_SCREENSHOTS=DIR` saves screenshots of the console there.
@@ -65,6 +68,16 @@ async fn an_approver_approves_a_held_isolation_in_the_browser() {
         "{seen}"
     );
     assert_eq!(seen["pendingListed"], true, "{seen}");
+    assert!(
+        seen["pendingToolLines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n == 1),
+        "an action name broke across lines: {seen}"
+    );
+    assert_eq!(seen["otherToolListed"], 0, "{seen}");
+    assert_eq!(seen["searchListed"], 1, "{seen}");
     assert_eq!(seen["tool"], "edr.isolate_host", "{seen}");
     assert!(seen["args"].as_str().unwrap().contains("ws-042"), "{seen}");
     assert_eq!(seen["untrustedWarning"], true, "{seen}");
@@ -94,6 +107,212 @@ async fn an_approver_approves_a_held_isolation_in_the_browser() {
             .count(),
         1
     );
+
+    // A reviewer, later: what became of the held call, filters, a verdict, the target.
+    let held = lab
+        .events("decision")
+        .into_iter()
+        .find(|d| d["tool"] == "edr.isolate_host" && d["decision"] == "hold")
+        .expect("the hold was recorded");
+    let index = held["index"].as_u64().unwrap();
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("review.mjs"))
+        .arg(warden.base())
+        .arg(&id)
+        .arg(index.to_string());
+    if let Ok(shots) = std::env::var("WARDEN_SCREENSHOTS") {
+        cmd.arg(shots);
+    }
+    let out = cmd.output().expect("node must be installed");
+    assert!(
+        out.status.success(),
+        "browser run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        seen["fate"].as_str().unwrap().replace(' ', ""),
+        "hold→approved→executed",
+        "{seen}"
+    );
+    for cell in seen["toolLines"].as_array().unwrap() {
+        assert_eq!(
+            cell["lines"], 1,
+            "an action name broke across lines: {seen}"
+        );
+    }
+    assert!(
+        seen["filteredUrl"]
+            .as_str()
+            .unwrap()
+            .contains("tool=edr.isolate_host"),
+        "{seen}"
+    );
+    assert!(
+        !seen["filteredTools"].as_array().unwrap().is_empty(),
+        "{seen}"
+    );
+    assert!(
+        seen["filteredTools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t == "edr.isolate_host"),
+        "{seen}"
+    );
+    assert!(
+        seen["filteredDecisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d == "hold"),
+        "{seen}"
+    );
+    assert_eq!(seen["searchEmpty"], true, "{seen}");
+    assert!(
+        seen["otherRefusal"]
+            .as_str()
+            .unwrap()
+            .contains("`bob` does not review category `containment`"),
+        "{seen}"
+    );
+    assert!(
+        seen["verdictNotice"]
+            .as_str()
+            .unwrap()
+            .contains("your verdict (correct) was recorded"),
+        "{seen}"
+    );
+    assert_eq!(seen["verdicts"], json!(["correct"]), "{seen}");
+    let verdicts = lab.events("review_verdict");
+    assert_eq!(verdicts.len(), 1, "only Alice's verdict: {verdicts:?}");
+    assert_eq!(verdicts[0]["detail"]["reviewer"], "alice");
+    assert_eq!(verdicts[0]["detail"]["decision_index"], index);
+    assert_eq!(verdicts[0]["detail"]["verdict"], "correct");
+    assert_eq!(verdicts[0]["category"], "containment");
+    let host = seen["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["argument"] == "host")
+        .unwrap_or_else(|| panic!("the host is shown: {seen}"));
+    assert_eq!(host["id"], "ws-042");
+    assert_eq!(host["attributes"]["role"], "workstation", "{seen}");
+    assert_eq!(host["attributes"]["tier"], "2", "{seen}");
+    let incident = seen["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["argument"] == "incident")
+        .unwrap_or_else(|| panic!("the incident is shown: {seen}"));
+    assert_eq!(incident["attributes"]["status"], "open", "{seen}");
+    let reversible = seen["reversible"].as_str().unwrap();
+    assert!(
+        reversible.starts_with("yes") && reversible.contains("edr.release_host"),
+        "{seen}"
+    );
+}
+
+/// The verdict form against the real gateway, over plain HTTP: without a session, without the
+/// CSRF token, and from an approver whose categories do not include the decision's, nothing is
+/// recorded; the CLI's rules and the console's are one function, so the CLI refuses the same.
+#[tokio::test]
+async fn a_verdict_outside_the_reviewers_categories_or_without_csrf_is_not_recorded() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let r = agent
+        .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
+        .await
+        .unwrap();
+    assert!(text(&r).contains("held for approval"), "{}", text(&r));
+    let held = lab
+        .events("decision")
+        .into_iter()
+        .find(|d| d["tool"] == "edr.isolate_host")
+        .unwrap();
+    let index = held["index"].as_u64().unwrap();
+    let base = format!("{}/console", warden.base());
+    let path = format!("{base}/review/{index}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let send = |cookie: Option<String>, pairs: Vec<(&'static str, String)>| {
+        let mut req = http
+            .post(&path)
+            .header(reqwest::header::CONTENT_TYPE, FORM)
+            .body(form(
+                &pairs
+                    .iter()
+                    .map(|(k, v)| (*k, v.as_str()))
+                    .collect::<Vec<_>>(),
+            ));
+        if let Some(c) = cookie {
+            req = req.header(reqwest::header::COOKIE, c);
+        }
+        req.send()
+    };
+    let note = || ("note", "checked the EDR alert".to_string());
+    let correct = || ("verdict", "correct".to_string());
+
+    // Not signed in.
+    let r = send(None, vec![("csrf", "x".into()), correct(), note()])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
+
+    // Alice, who reviews containment, but without her form's CSRF token.
+    let alice = sign_in(&http, &base, "alice").await;
+    let r = send(Some(alice.clone()), vec![correct(), note()])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+
+    // Bob reviews identity only: signed in, with his own token, refused.
+    let bob = sign_in(&http, &base, "bob").await;
+    let page = http
+        .get(&path)
+        .header(reqwest::header::COOKIE, &bob)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let at = page.find(marker).expect("a CSRF token on the page") + marker.len();
+    let csrf = page[at..].split('"').next().unwrap().to_string();
+    let r = send(Some(bob), vec![("csrf", csrf), correct(), note()])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("`bob` does not review category `containment`"),
+        "{body}"
+    );
+    assert!(lab.events("review_verdict").is_empty());
+
+    // The CLI gives Bob the same answer, from the same rule.
+    let (ok, _, err) = lab.cli_as(
+        "lab-bob-token",
+        &[
+            "review",
+            "verdict",
+            &index.to_string(),
+            "--correct",
+            "--note",
+            "looked fine",
+            "--as",
+            "bob",
+        ],
+    );
+    assert!(
+        !ok && err.contains("`bob` does not review category `containment`"),
+        "{err}"
+    );
+    assert!(lab.events("review_verdict").is_empty());
 }
 
 const FORM: &str = "application/x-www-form-urlencoded";

@@ -413,3 +413,76 @@ fn a_bad_metrics_table_is_a_config_error_naming_the_key() {
     assert!(!ok);
     assert!(err.contains("port"), "{err}");
 }
+
+/// Scrapes until `done` holds of a scrape (up to 20 s), and returns that scrape.
+async fn scrape_until(url: &str, what: &str, done: impl Fn(&[Sample]) -> bool) -> Vec<Sample> {
+    for _ in 0..400 {
+        let m = scrape(url, None).await;
+        if done(&m) {
+            return m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// `[export]` under `serve`: how far the stream is behind the ledger's head is a gauge worked
+/// out at scrape time, so an export that cannot deliver shows a lag that grows with the
+/// ledger, and one that keeps up shows none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_export_lag_is_how_far_the_stream_is_behind_the_ledger() {
+    // A collector that refuses every connection: nothing is delivered.
+    let lab = lab_with_metrics(
+        "[export]\nto = \"splunk-hec\"\nurl = \"http://127.0.0.1:9\"\ntoken = { env = \"TEST_HEC_TOKEN\" }\n",
+    );
+    let warden = lab.serve_with_env("warn", &[("TEST_HEC_TOKEN", "hec-test-token")]);
+    let url = metrics_url(&warden);
+    let triage = warden.client(TRIAGE).await;
+    for alert in ["ALR-2001", "ALR-2002"] {
+        triage
+            .call("siem.get_alert", json!({"alert_id": alert}))
+            .await
+            .unwrap();
+    }
+    let m = scrape_until(&url, "a lag as large as the ledger", |m| {
+        let leaves = sum(m, "warden_ledger_leaves", &[]);
+        leaves >= 4.0 && sum(m, "warden_export_lag_leaves", &[]) == leaves
+    })
+    .await;
+    assert_eq!(
+        series(&m, "warden_export_last_delivery_age_seconds").count(),
+        0,
+        "nothing was ever delivered"
+    );
+    drop(warden);
+
+    // To a file: every leaf delivered, no lag, and a recent delivery.
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("ocsf.jsonl");
+    let lab = lab_with_metrics(&format!(
+        "[export]\nto = \"file\"\npath = \"{}\"\n",
+        path.display()
+    ));
+    let warden = lab.serve();
+    let url = metrics_url(&warden);
+    warden
+        .client(TRIAGE)
+        .await
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    let m = scrape_until(&url, "the export to catch up", |m| {
+        sum(m, "warden_ledger_leaves", &[]) >= 2.0
+            && series(m, "warden_export_lag_leaves").count() == 1
+            && sum(m, "warden_export_lag_leaves", &[]) == 0.0
+            && series(m, "warden_export_last_delivery_age_seconds").count() == 1
+    })
+    .await;
+    assert!(sum(&m, "warden_export_last_delivery_age_seconds", &[]) < 60.0);
+
+    // Without `[export]` the series are absent: no stream, nothing to be behind.
+    let lab = lab_with_metrics("");
+    let warden = lab.serve();
+    let m = scrape(&metrics_url(&warden), None).await;
+    assert_eq!(series(&m, "warden_export_lag_leaves").count(), 0);
+}

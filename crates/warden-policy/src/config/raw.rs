@@ -455,6 +455,9 @@ pub struct RawTool {
     pub results: ResultMode,
     /// Who is accountable for this tool's decisions, instead of its category's owner.
     pub owner: Option<Spanned<String>>,
+    /// How its effect is undone, shown to approvers: the tool that reverses it
+    /// (`idp.enable_account`) or a sentence. Only for a `reversible` tool.
+    pub undo: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -804,6 +804,23 @@ impl Resolver<'_> {
                         ),
                     );
                 }
+                if let Some(undo) = &tool.undo {
+                    if !tool.reversible {
+                        self.error(
+                            undo.span(),
+                            &tkey,
+                            format!(
+                                "tool `{qualified}` says how to undo it but is not `reversible`"
+                            ),
+                        );
+                    } else if undo.get_ref().trim().is_empty() {
+                        self.error(
+                            undo.span(),
+                            &tkey,
+                            format!("tool `{qualified}` has an empty undo"),
+                        );
+                    }
+                }
                 tools.insert(
                     qualified.clone(),
                     ToolSpec {
@@ -820,6 +837,7 @@ impl Resolver<'_> {
                         description: tool.description,
                         results: tool.results,
                         owner: tool.owner.map(Spanned::into_inner),
+                        undo: tool.undo.map(Spanned::into_inner),
                     },
                 );
             }

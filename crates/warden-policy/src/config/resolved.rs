@@ -486,6 +486,8 @@ pub struct ToolSpec {
     pub results: ResultMode,
     /// The tool's own accountable owner, when it is not its category's.
     pub owner: Option<String>,
+    /// How a reversible tool's effect is undone (`undo`), for the approver deciding on it.
+    pub undo: Option<String>,
 }
 
 #[derive(Debug, Clone)]

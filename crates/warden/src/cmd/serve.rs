@@ -59,6 +59,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let export = super::audit::export::spawn_for_serve(
         gateway.config(),
         gateway.store.clone(),
+        gateway.metrics.clone(),
         control.shutdown.clone(),
     )?;
     let metrics = metrics.map(|(at, listener, token)| {

@@ -9,7 +9,8 @@
 //! process beside `warden serve` or, with an `[export]` section, inside `serve` on a thread and
 //! runtime of its own ([`spawn_for_serve`]). Either way a slow or dead collector never touches
 //! the gateway's decisions (the pipeline does not know the exporter exists); the cost is export
-//! lag, which the exporter logs with every batch. Delivery is at least once: the cursor (`export/cursor.rs`)
+//! lag, which the exporter logs with every batch and, under `serve`, the metrics show
+//! (`warden_export_lag_leaves`, `warden_export_last_delivery_age_seconds`). Delivery is at least once: the cursor (`export/cursor.rs`)
 //! moves only after the destination acknowledged a batch, so a crash between the two resends
 //! that batch, and collectors drop the copies by `metadata.uid` (the leaf hash; the Elastic sink
 //! uses it as the document id, so a resent record is refused as a duplicate).
@@ -29,6 +30,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use warden_core::ToolName;
 use warden_gateway::audit::ocsf::{LeafRef, Source, record};
+use warden_gateway::metrics::Metrics;
 use warden_policy::{Config, ExportDestination, StoreLocation};
 use warden_store::Store;
 use warden_store::ledger::read_range;
@@ -137,6 +139,8 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         poll: Duration::from_millis(a.poll_ms.max(10)),
         max_backoff: Duration::from_secs(a.max_backoff_secs.max(1)),
         follow: a.follow,
+        // Its own process: no metrics listener; the lag is in its log lines.
+        progress: None,
     };
     let stop = CancellationToken::new();
     {
@@ -174,6 +178,8 @@ pub(crate) struct Plan {
     max_backoff: Duration,
     /// Keep looking for new leaves once the end is reached.
     follow: bool,
+    /// Where `serve`'s metrics learn how far the export has come (`warden_export_lag_leaves`).
+    progress: Option<Arc<Metrics>>,
 }
 
 /// Exports leaves from `plan.from` on, batch by batch, each batch sent until the destination
@@ -196,6 +202,9 @@ pub(crate) async fn stream(
         anyhow::bail!(
             "the export would start at leaf {next}, but the ledger has {size}: the cursor is not this ledger's; remove it (or give --from) to export from the start"
         );
+    }
+    if let Some(m) = &plan.progress {
+        m.observe_export(next, None);
     }
     loop {
         let page = match read_range(store, next, plan.batch) {
@@ -271,6 +280,9 @@ pub(crate) async fn stream(
         if let Some(c) = &plan.cursor {
             c.write(next)?;
         }
+        if let Some(m) = &plan.progress {
+            m.observe_export(next, Some(warden_gateway::pipeline::now_ms()));
+        }
         let lag = lag(store, next);
         tracing::info!(
             exported = records.len(),
@@ -290,6 +302,7 @@ pub(crate) async fn stream(
 pub(crate) fn spawn_for_serve(
     config: Arc<Config>,
     store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
     stop: CancellationToken,
 ) -> anyhow::Result<Option<std::thread::JoinHandle<()>>> {
     let Some(settings) = config.export.clone() else {
@@ -348,6 +361,7 @@ pub(crate) fn spawn_for_serve(
                             poll: Duration::from_millis(250),
                             max_backoff: Duration::from_secs(30),
                             follow: true,
+                            progress: Some(Arc::clone(&metrics)),
                         };
                         stream(&config, store.as_ref(), plan, &stop).await
                     };

@@ -1,13 +1,14 @@
 //! `warden review verdict INDEX --correct|--wrong --note … --as ID`: a reviewer's judgement of
 //! one decision, recorded in the ledger. Only a configured approver of the decision's category,
-//! presenting their token, may give one.
+//! presenting their token, may give one (`warden_gateway::review::record_verdict`, which the
+//! console's verdict form calls too).
 
 use crate::cmd::ConfigArg;
-use serde_json::json;
 use std::process::ExitCode;
-use warden_core::{AuditEvent, EventKind};
+use std::sync::Arc;
+use warden_core::Judgement;
 use warden_gateway::pipeline::now_ms;
-use warden_store::ledger::read_range;
+use warden_gateway::review::record_verdict;
 
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("verdict").required(true).args(["correct", "wrong"])))]
@@ -40,56 +41,34 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("give a note: what did you check?");
     }
     let store = crate::cmd::open_store(&config.store)?;
-    let Some(entry) = read_range(store.as_ref(), a.index, 1)?
-        .into_iter()
-        .find(|e| e.index == a.index)
-    else {
-        anyhow::bail!("the ledger has no leaf {}", a.index);
+    let audit = crate::cmd::open_ledger(&config, Arc::clone(&store))?;
+    let judgement = if a.correct {
+        Judgement::Correct
+    } else {
+        Judgement::Wrong
     };
-    let d = &entry.event;
-    if d.kind != Some(EventKind::Decision) {
-        anyhow::bail!(
-            "leaf {} is a `{}` event, not a decision",
-            a.index,
-            d.kind.map_or("unknown", EventKind::as_str)
-        );
-    }
-    let category = d.category.clone().unwrap_or_default();
-    let may = config
-        .approvals
-        .approvers
-        .iter()
-        .find(|x| x.id == a.reviewer)
-        .is_some_and(|x| x.categories.iter().any(|c| c == "*" || *c == category));
-    if !may {
-        anyhow::bail!("`{}` does not review category `{category}`", a.reviewer);
-    }
-    let verdict = if a.correct { "correct" } else { "wrong" };
-    let mut ev = AuditEvent::new(EventKind::ReviewVerdict, now_ms());
-    ev.principal = d.principal.clone();
-    ev.session = d.session.clone();
-    ev.tool = d.tool.clone();
-    ev.decision = d.decision.clone();
-    ev.rule = d.rule.clone();
-    ev.owner = d.owner.clone();
-    ev.category = d.category.clone();
-    ev.policy_version = d.policy_version.clone();
-    ev.reason = Some(a.note.trim().to_string());
-    ev.detail = Some(json!({
-        "decision_index": a.index,
-        "verdict": verdict,
-        "note": a.note.trim(),
-        "reviewer": a.reviewer,
-    }));
-    let audit = crate::cmd::open_ledger(&config, store)?;
-    let index = warden_gateway::AuditLog::append(audit.as_ref(), &ev)?;
+    // The same rules as the console's verdict form: `record_verdict` holds them.
+    let recorded = record_verdict(
+        store.as_ref(),
+        audit.as_ref(),
+        &config,
+        a.index,
+        &a.reviewer,
+        judgement,
+        &a.note,
+        now_ms(),
+    );
     warden_gateway::AuditLog::shutdown(audit.as_ref())?;
+    let recorded = recorded?;
+    let d = &recorded.decision.event;
     println!(
-        "leaf {index}: decision {} ({} {} by `{}`) judged {verdict} by {}",
+        "leaf {}: decision {} ({} {} by `{}`) judged {} by {}",
+        recorded.index,
         a.index,
         d.decision.as_deref().unwrap_or_default(),
         d.tool.as_deref().unwrap_or_default(),
         d.rule.as_deref().unwrap_or_default(),
+        judgement.as_str(),
         a.reviewer
     );
     Ok(ExitCode::SUCCESS)
