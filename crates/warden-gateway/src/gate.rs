@@ -28,6 +28,7 @@ use warden_core::{
 };
 use warden_ledger::LeafKey;
 use warden_policy::{Config, Decision};
+use warden_store::ledger::LedgerEntry;
 use warden_store::{EventFilter, Ledger, LedgerError, PendingRequest, Store, StoreError};
 
 /// How often a change to a request is re-applied after another writer changed it first.
@@ -181,7 +182,7 @@ pub fn check_request(
     };
     let shown = shown_digest(r);
     let mut asked = None;
-    for e in recorded_steps(ledger, r)? {
+    for LedgerEntry { event: e, .. } in recorded_steps(ledger, r)? {
         let detail = e.detail.as_ref();
         if detail.and_then(|d| text(d, "step")) == Some("asked")
             && e.args_digest.as_deref() == Some(r.args_digest.as_str())
@@ -203,12 +204,12 @@ pub fn check_request(
 /// The gate's steps on request `r` as the ledger records them, oldest first: found through the
 /// ledger's own index of every leaf, read in order by its writer ([`Ledger::recorded_steps`]),
 /// so a step's row rewritten or deleted in the store is an error, never a step missed.
-fn recorded_steps(ledger: &Ledger, r: &PendingRequest) -> Result<Vec<AuditEvent>, LedgerError> {
+fn recorded_steps(ledger: &Ledger, r: &PendingRequest) -> Result<Vec<LedgerEntry>, LedgerError> {
     Ok(ledger
         .recorded_steps(&r.id)?
         .into_iter()
-        .map(|a| a.into_event())
-        .filter(|e| {
+        .map(|a| a.into_entry())
+        .filter(|LedgerEntry { event: e, .. }| {
             e.request_id.as_deref() == Some(r.id.as_str())
                 && e.principal.as_deref() == Some(r.principal.as_str())
                 && e.session.as_deref() == Some(r.session.as_str())
@@ -441,7 +442,7 @@ pub fn prove(
     let approvers = approvers(config);
     let mut asked = false;
     let mut approved = BTreeSet::new();
-    for e in recorded_steps(ledger, r)? {
+    for LedgerEntry { event: e, .. } in recorded_steps(ledger, r)? {
         let detail = e.detail.unwrap_or_default();
         let bound = e.principal.as_deref() == Some(r.principal.as_str())
             && e.tool.as_deref() == Some(r.tool.as_str())
@@ -743,14 +744,48 @@ impl Gateway {
         waited: bool,
         now_ms: i64,
     ) -> Result<(), CallError> {
-        self.record(step_event(
-            &taken.request,
-            "executed",
-            json!({"decision_index": decision_index, "waited": waited}),
-            now_ms,
-        ))
-        .await
-        .map(|_| ())
+        let index = self
+            .record(step_event(
+                &taken.request,
+                "executed",
+                json!({"decision_index": decision_index, "waited": waited}),
+                now_ms,
+            ))
+            .await?;
+        // Another replica on the same store may have taken the same approval at the same
+        // moment: the row's compare-and-swap is the store's, and someone who can write the
+        // store can undo it, so both proofs may have passed. Of the `executed` steps the
+        // ledger records for the request, only the first runs.
+        let r = taken.request.clone();
+        let first = self
+            .blocking(move |_, audit| {
+                let Some(ledger) = audit.ledger() else {
+                    return Ok(None);
+                };
+                Ok::<_, LedgerError>(
+                    recorded_steps(ledger, &r)?
+                        .into_iter()
+                        .find(|e| {
+                            e.event
+                                .detail
+                                .as_ref()
+                                .and_then(|d| text(d, "step"))
+                                .is_some_and(|s| s == "executed")
+                        })
+                        .map(|e| e.index),
+                )
+            })
+            .await?;
+        if first != Some(index) {
+            tracing::error!(request = %taken.request.id, ?first, index,
+                "an approval was taken twice: another gateway on this store ran it first");
+            return Err(CallError::Internal(format!(
+                "request `{}` ran already: the ledger records an earlier execution; this call \
+                 was not forwarded",
+                taken.request.id
+            )));
+        }
+        Ok(())
     }
 
     /// Waits up to `approvals.wait_secs` for a held request to be answered; the request once

@@ -1228,11 +1228,16 @@ impl Gateway {
                         Ok((id, used))
                     })
                     .collect::<Result<BTreeMap<_, _>, String>>()?;
-                let taint = match store.agent_taint(&agent, now).map_err(|e| e.to_string())? {
-                    Some(row) => Some(row),
-                    None => recorded
-                        .in_force(audit.ledger(), &agent, now, window_ms)
-                        .map_err(|e| e.to_string())?,
+                // The row and the record both count, the stronger winning: a row rewritten to
+                // a lower level lowers nothing the ledger records.
+                let row = store.agent_taint(&agent, now).map_err(|e| e.to_string())?;
+                let on_record = recorded
+                    .in_force(audit.ledger(), &agent, now, window_ms)
+                    .map_err(|e| e.to_string())?;
+                let taint = match (row, on_record) {
+                    (Some(row), Some(record)) if record.level > row.level => Some(record),
+                    (Some(row), _) => Some(row),
+                    (None, record) => record,
                 };
                 Ok::<_, String>((used, taint))
             })

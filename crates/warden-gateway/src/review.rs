@@ -405,10 +405,15 @@ pub fn read_status(
         .iter()
         .filter_map(Verdict::from_entry)
         .collect();
-    let start_ms = read_range(store, 0, 1)
-        .map_err(|e| e.to_string())?
-        .first()
-        .map_or(now_ms, |e| e.event.time_ms);
+    // When the ledger began: with the ledger, as its writer read leaf 0.
+    let start_ms = match ledger {
+        Some(ledger) => ledger.began_ms(),
+        None => read_range(store, 0, 1)
+            .map_err(|e| e.to_string())?
+            .first()
+            .map(|e| e.event.time_ms),
+    }
+    .unwrap_or(now_ms);
     Ok(status(settings, categories, &verdicts, start_ms, now_ms))
 }
 
@@ -444,6 +449,13 @@ impl Gateway {
             .map(|t| t.labels.category.clone())
             .collect();
         let now = self.now();
+        // Where the record cannot be read (a verdict's row deleted or rewritten, the store
+        // down), every category with the approval fallback needs approval until it can.
+        let unknown: BTreeMap<String, String> = categories
+            .iter()
+            .filter(|c| config.review.for_category(c).fallback_approval)
+            .map(|c| (c.clone(), "its review state cannot be read".to_string()))
+            .collect();
         let changes = self
             .blocking(move |store, audit| {
                 let key = audit.leaf_key();
@@ -502,8 +514,14 @@ impl Gateway {
                 }
                 Ok::<_, String>((changes, now_tight))
             })
-            .await?;
-        let (changes, tight) = changes;
+            .await;
+        let (changes, tight) = match changes {
+            Ok(changes) => changes,
+            Err(e) => {
+                self.tightened.put(unknown);
+                return Err(e);
+            }
+        };
         self.tightened.put(tight);
         Ok(changes)
     }

@@ -63,6 +63,9 @@ struct Stalled {
     failing: std::sync::atomic::AtomicBool,
     /// Told each time a decision's append starts to wait.
     waiting: tokio::sync::Notify,
+    /// While set, each `executed` approval step lands second: the same step is appended
+    /// first, as another replica that took the same approval at the same moment would.
+    raced: std::sync::atomic::AtomicBool,
 }
 
 impl Stalled {
@@ -98,6 +101,14 @@ impl AuditLog for Stalled {
                 if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
                     return Err(AuditError(LedgerError::Write("the disk is full".into())));
                 }
+            }
+            let executed = event.kind == Some(EventKind::Approval)
+                && event
+                    .detail
+                    .as_ref()
+                    .is_some_and(|d| d["step"] == "executed");
+            if executed && self.raced.load(std::sync::atomic::Ordering::SeqCst) {
+                self.ledger.append_async(event).await.map_err(AuditError)?;
             }
             self.ledger.append_async(event).await.map_err(AuditError)
         })
@@ -207,6 +218,7 @@ async fn harness_with(extra: &str, edits: &[(&str, &str)]) -> Harness {
         held: tokio::sync::watch::channel(false).0,
         failing: false.into(),
         waiting: tokio::sync::Notify::new(),
+        raced: std::sync::atomic::AtomicBool::new(false),
     });
     let forwarded = Arc::new(Mutex::new(Vec::new()));
     let reply = Arc::new(Mutex::new("done".to_string()));
@@ -792,6 +804,27 @@ async fn a_used_approval_set_back_to_approved_runs_nothing() {
     let again = h.call("responder", "s0", "idp.disable_account", args).await;
     assert!(again.contains("already ran"), "{again}");
     assert_eq!(h.forwarded("idp.disable_account"), 1);
+}
+
+/// Two replicas on one store take the same approval at the same moment: the request row's
+/// compare-and-swap is the store's, and someone who can write the store can undo it, so both
+/// proofs pass before either `executed` step is recorded. Of the two steps the ledger records,
+/// only the first runs: this gateway's landed second, so it forwards nothing.
+#[tokio::test]
+async fn an_approval_taken_by_another_replica_at_the_same_moment_runs_there_only() {
+    let h = harness().await;
+    let args = json!({"user": "bob.ng"});
+    let id = request_id(
+        &h.call("responder", "s0", "idp.disable_account", args.clone())
+            .await,
+    );
+    h.answer(&id, "bob", Verdict::Approve).unwrap();
+    h.stalled
+        .raced
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let raced = h.call("responder", "s0", "idp.disable_account", args).await;
+    assert_eq!(h.forwarded("idp.disable_account"), 0, "{raced}");
+    assert!(raced.contains("not forwarded"), "{raced}");
 }
 
 /// Time moves by the clock, not by sleeping: an unanswered request expires at the sweep, and

@@ -227,6 +227,12 @@ impl Ledger {
         Ok((read::read_indexed(self.store.as_ref(), &leaves)?, size))
     }
 
+    /// When the ledger began: the time of its first leaf, as the writer read it (checked as
+    /// every leaf is), never a row read on its own. `None` while it is empty.
+    pub fn began_ms(&self) -> Option<i64> {
+        self.index.began_ms()
+    }
+
     /// The approval steps of request `id`, oldest first, as [`Ledger::recorded`] reads them.
     pub fn recorded_steps(&self, id: &str) -> Result<Vec<Authentic>, LedgerError> {
         self.sync()?;

@@ -123,9 +123,19 @@ pub fn open_ledger_if_readable(
     config: &Config,
     store: Arc<dyn Store>,
 ) -> anyhow::Result<Option<Arc<Ledger>>> {
-    match warden_store::ledger::read_leaf_key(&config.ledger.key_path, &config.ledger.origin) {
-        Ok(_) => Ok(Some(open_ledger(config, store)?)),
-        Err(_) => Ok(None),
+    if warden_store::ledger::read_leaf_key(&config.ledger.key_path, &config.ledger.origin).is_err()
+    {
+        return Ok(None);
+    }
+    match open_ledger(config, store) {
+        Ok(ledger) => Ok(Some(ledger)),
+        Err(e) => {
+            eprintln!(
+                "warning: {e:#}; showing the store's rows only, unchecked against the ledger \
+                 (run `warden audit verify`)"
+            );
+            Ok(None)
+        }
     }
 }
 

@@ -421,6 +421,31 @@ async fn an_overdue_review_tightens_its_category_until_it_is_reviewed() {
         .unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
     assert_eq!(lab.received("edr"), ["isolate_host", "release_host"]);
+
+    // Someone who can write `warden.db` deletes the verdict's leaf. The review state can no
+    // longer be read from the record, so every category with the approval fallback needs
+    // approval until it can: nothing relaxes on a record that cannot be read.
+    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    db.execute_batch(
+        "DROP TRIGGER IF EXISTS ledger_leaves_no_delete;
+         DELETE FROM ledger_leaves WHERE kind = 'review_verdict'",
+    )
+    .unwrap();
+    drop(db);
+    assert!(
+        warden
+            .wait_for_log("cannot check the review state", 15)
+            .is_some()
+    );
+    let r = responder
+        .call("edr.isolate_host", isolate("ws-017", "INC-1042"))
+        .await
+        .unwrap();
+    let t = text(&r);
+    assert!(t.contains("held for approval"), "{t}");
+    assert!(t.contains("its review state cannot be read"), "{t}");
+    assert_eq!(lab.received("edr"), ["isolate_host", "release_host"]);
 }
 
 #[tokio::test]

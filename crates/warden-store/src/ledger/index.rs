@@ -87,6 +87,8 @@ struct State {
     leaves: Vec<Indexed>,
     /// Positions in `leaves` of each request's approval steps.
     by_request: HashMap<String, Vec<usize>>,
+    /// The time of leaf 0: when the ledger began.
+    began_ms: Option<i64>,
 }
 
 /// A leaf the writer read, on its way into the index.
@@ -103,12 +105,18 @@ pub(super) struct Read<'a> {
 #[derive(Deserialize)]
 struct Head {
     kind: Option<String>,
+    time_ms: Option<i64>,
 }
 
 impl DecidingIndex {
     /// Leaves read so far: the index knows every deciding leaf below this.
     pub fn size(&self) -> u64 {
         self.read().size
+    }
+
+    /// The time of the first leaf, as the writer read it: when the ledger began.
+    pub fn began_ms(&self) -> Option<i64> {
+        self.read().began_ms
     }
 
     /// Adds leaves read in order, the first at the current size. A leaf out of order is an
@@ -119,12 +127,18 @@ impl DecidingIndex {
     ) -> Result<(), StoreError> {
         let mut found = Vec::new();
         let mut size = self.size();
+        let mut began_ms = None;
         for read in leaves {
             if read.index != size {
                 return Err(StoreError::Corrupt(format!(
                     "leaf {} read where leaf {size} was due",
                     read.index
                 )));
+            }
+            if read.index == 0 {
+                began_ms = serde_json::from_slice::<Head>(read.data)
+                    .ok()
+                    .and_then(|h| h.time_ms);
             }
             size += 1;
             if let Some(entry) = deciding(&read)? {
@@ -140,6 +154,9 @@ impl DecidingIndex {
             state.leaves.push(indexed);
         }
         state.size = state.size.max(size);
+        if began_ms.is_some() {
+            state.began_ms = began_ms;
+        }
         Ok(())
     }
 
@@ -249,6 +266,7 @@ mod tests {
             }))
             .unwrap();
         assert_eq!(index.size(), 3);
+        assert_eq!(index.began_ms(), Some(1));
         let (halts, size) = index.of_kinds(&[Deciding::Halt], 0, None);
         assert_eq!((halts.len(), halts[0].index, size), (1, 2, 3));
         assert_eq!(index.of_request("r1")[0].index, 1);

@@ -368,6 +368,17 @@ impl Writer {
             .store
             .ledger_append(&leaves, &self.leaf_key)
             .map_err(|e| e.to_string());
+        // The store numbered the batch below leaves already read: leaves were removed, and the
+        // tree no longer matches the store. Nothing is appended or signed from here on.
+        if let Ok(first) = outcome
+            && first < self.frontier.size()
+        {
+            self.broken = Some(format!(
+                "the store numbered a new leaf {first}, below the {} leaves already read: \
+                 leaves were removed from the store",
+                self.frontier.size()
+            ));
+        }
         let outcome = outcome.and_then(|first| {
             self.catch_up(first).map_err(|e| e.to_string())?;
             for leaf in &leaves {
