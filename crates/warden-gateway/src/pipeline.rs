@@ -724,6 +724,9 @@ impl Gateway {
         };
         let mut event = decision_event(&call, gate.decision(), request_id.as_deref(), now);
         add_context_detail(&mut event, &state, &outbound);
+        if matches!(gate, Gate::Allow(_) | Gate::Approved(..)) {
+            add_budgets_detail(&mut event, &config, &call);
+        }
         Ok(Decided::Gated(Box::new(Gated {
             gate,
             event,
@@ -845,7 +848,10 @@ impl Gateway {
                 self.now(),
             )
             .await?;
-        let event = decision_event(&call, gate.decision(), Some(id), self.now());
+        let mut event = decision_event(&call, gate.decision(), Some(id), self.now());
+        if matches!(gate, Gate::Approved(..)) {
+            add_budgets_detail(&mut event, config, &call);
+        }
         let recorded = match gate {
             Gate::Approved(..) | Gate::Deny(_) => self.record_decision(&event, gate).await?,
             Gate::Hold(_) | Gate::Allow(_) => return Ok(held(&decision, id)),
@@ -1222,9 +1228,16 @@ impl Gateway {
                 let used = budgets
                     .into_iter()
                     .map(|(id, scope, since)| {
-                        let used = store
+                        let mut used = store
                             .budget_used(&id, &scope, since)
                             .map_err(|e| e.to_string())?;
+                        if let Some(ledger) = audit.ledger() {
+                            used = used.max(
+                                ledger
+                                    .budget_used(&id, &scope, since)
+                                    .map_err(|e| e.to_string())?,
+                            );
+                        }
                         Ok((id, used))
                     })
                     .collect::<Result<BTreeMap<_, _>, String>>()?;
@@ -1275,13 +1288,23 @@ impl Gateway {
         if budgets.is_empty() {
             return Ok(None);
         }
-        self.blocking(move |store, _| {
+        self.blocking(move |store, audit| {
             for (id, scope, since, limit) in budgets {
+                // The ledger's count is a floor under the store's: rows deleted from the
+                // store free nothing the ledger records counted.
+                if let Some(ledger) = audit.ledger()
+                    && ledger
+                        .budget_used(&id, &scope, since)
+                        .map_err(|e| e.to_string())?
+                        >= limit
+                {
+                    return Ok::<_, String>(Some(id));
+                }
                 if !store
                     .consume_budget(&id, &scope, now, since, limit)
                     .map_err(|e| e.to_string())?
                 {
-                    return Ok::<_, String>(Some(id));
+                    return Ok(Some(id));
                 }
             }
             Ok(None)
@@ -1628,6 +1651,24 @@ fn outbound_state(r: &OutboundReport, length: usize) -> OutboundState {
 
 /// What the decision saw beyond the arguments, on its ledger record: the outbound screen's
 /// findings and the agent's taint.
+/// Names in an allowing decision's `detail.budgets` the budgets it counted against (id and
+/// scope): the ledger's own count of each budget ([`warden_store::Ledger::budget_used`]).
+fn add_budgets_detail(event: &mut AuditEvent, config: &Config, call: &ToolCall) {
+    let counted: Vec<serde_json::Value> = config
+        .budgets_for(&call.tool)
+        .map(|b| json!({"id": b.id, "scope": budget_scope(b.per, call)}))
+        .collect();
+    if counted.is_empty() {
+        return;
+    }
+    let mut detail = match event.detail.take() {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    detail.insert("budgets".into(), serde_json::Value::Array(counted));
+    event.detail = Some(serde_json::Value::Object(detail));
+}
+
 fn add_context_detail(event: &mut AuditEvent, state: &CallState, outbound: &OutboundReport) {
     if !outbound.flagged() && !state.agent_tainted {
         return;

@@ -227,6 +227,14 @@ impl Ledger {
         Ok((read::read_indexed(self.store.as_ref(), &leaves)?, size))
     }
 
+    /// Decisions the ledger records counted against budget `id` for `scope` from `since_ms`
+    /// on (each allowing decision's `detail.budgets`), as stored now ([`Ledger::sync`] first):
+    /// a floor under the store's count that no row deleted lowers.
+    pub fn budget_used(&self, id: &str, scope: &str, since_ms: i64) -> Result<u32, LedgerError> {
+        self.sync()?;
+        Ok(self.index.budget_used(id, scope, since_ms))
+    }
+
     /// When the ledger began: the time of its first leaf, as the writer read it (checked as
     /// every leaf is), never a row read on its own. `None` while it is empty.
     pub fn began_ms(&self) -> Option<i64> {

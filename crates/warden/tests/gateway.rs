@@ -146,6 +146,40 @@ async fn a_budget_stops_the_sixth_isolation_in_an_hour() {
         .filter(|t| *t == "isolate_host")
         .count();
     assert_eq!(isolations, 5, "the sixth never reached the EDR");
+
+    // Someone who can write `warden.db` deletes the budget's counted uses. The ledger records
+    // each isolation that counted against it: the budget stays spent, in the running gateway
+    // and after a restart.
+    let clear = || {
+        let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+        db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        db.execute_batch("DELETE FROM budget_uses").unwrap();
+    };
+    clear();
+    let r = client
+        .call("edr.isolate_host", isolate("ws-017", "INC-1042"))
+        .await
+        .unwrap();
+    assert!(text(&r).contains("budget `isolations`"), "{}", text(&r));
+    drop((client, warden));
+    clear();
+    let warden = lab.serve();
+    let r = warden
+        .client(RESPONDER)
+        .await
+        .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
+        .await
+        .unwrap();
+    assert!(text(&r).contains("budget `isolations`"), "{}", text(&r));
+    let isolations = lab
+        .received("edr")
+        .iter()
+        .filter(|t| *t == "isolate_host")
+        .count();
+    assert_eq!(
+        isolations, 5,
+        "an isolation past the budget reached the EDR"
+    );
 }
 
 #[tokio::test]

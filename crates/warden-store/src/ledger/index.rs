@@ -89,6 +89,9 @@ struct State {
     by_request: HashMap<String, Vec<usize>>,
     /// The time of leaf 0: when the ledger began.
     began_ms: Option<i64>,
+    /// The times of the decisions that counted against each budget (by budget id and scope),
+    /// oldest first: from each allowing decision's `detail.budgets`.
+    budgets: HashMap<(String, String), Vec<i64>>,
 }
 
 /// A leaf the writer read, on its way into the index.
@@ -112,6 +115,18 @@ impl DecidingIndex {
     /// Leaves read so far: the index knows every deciding leaf below this.
     pub fn size(&self) -> u64 {
         self.read().size
+    }
+
+    /// Decisions the ledger records counted against budget `id` for `scope` at `since_ms` or
+    /// later.
+    pub fn budget_used(&self, id: &str, scope: &str, since_ms: i64) -> u32 {
+        let state = self.read();
+        let times = state
+            .budgets
+            .get(&(id.to_string(), scope.to_string()))
+            .map_or(&[][..], Vec::as_slice);
+        let from = times.partition_point(|t| *t < since_ms);
+        u32::try_from(times.len() - from.min(times.len())).unwrap_or(u32::MAX)
     }
 
     /// The time of the first leaf, as the writer read it: when the ledger began.
@@ -146,12 +161,24 @@ impl DecidingIndex {
             }
         }
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        for (indexed, request) in found {
-            if let Some(id) = request {
-                let at = state.leaves.len();
-                state.by_request.entry(id).or_default().push(at);
+        for entry in found {
+            match entry {
+                Found::Leaf(indexed, request) => {
+                    if let Some(id) = request {
+                        let at = state.leaves.len();
+                        state.by_request.entry(id).or_default().push(at);
+                    }
+                    state.leaves.push(indexed);
+                }
+                Found::Counted(time_ms, budgets) => {
+                    for key in budgets {
+                        let times = state.budgets.entry(key).or_default();
+                        // Leaves come in index order, their times nearly so: keep them sorted.
+                        let at = times.partition_point(|t| *t <= time_ms);
+                        times.insert(at, time_ms);
+                    }
+                }
             }
-            state.leaves.push(indexed);
         }
         state.size = state.size.max(size);
         if began_ms.is_some() {
@@ -198,10 +225,17 @@ impl DecidingIndex {
     }
 }
 
-/// The index entry of a deciding leaf, with the request its approval step is about; `None` for
-/// every other leaf. A leaf the writer authenticated but cannot read is an error: it may be
-/// one that decides.
-fn deciding(read: &Read<'_>) -> Result<Option<(Indexed, Option<String>)>, StoreError> {
+/// What one leaf adds to the index.
+enum Found {
+    /// A deciding leaf, with the request its approval step is about.
+    Leaf(Indexed, Option<String>),
+    /// A decision that counted against budgets (id, scope) at its time.
+    Counted(i64, Vec<(String, String)>),
+}
+
+/// What a leaf adds to the index; `None` for most. A leaf the writer authenticated but cannot
+/// read is an error: it may be one that decides.
+fn deciding(read: &Read<'_>) -> Result<Option<Found>, StoreError> {
     let unreadable = |e: &dyn std::fmt::Display| {
         StoreError::Corrupt(format!(
             "leaf {}: appended by a writer holding the key, but unreadable: {e}",
@@ -216,6 +250,28 @@ fn deciding(read: &Read<'_>) -> Result<Option<(Indexed, Option<String>)>, StoreE
             .as_deref()
             .and_then(EventKind::parse),
     };
+    if kind == Some(EventKind::Decision) {
+        // Only a decision that counted against a budget says `"budgets":` outside a string
+        // (the arguments and the rationale are sealed, so not in the bytes): the others are
+        // not parsed.
+        if memchr::memmem::find(read.data, b"\"budgets\":").is_none() {
+            return Ok(None);
+        }
+        let event = leaf::decode(read.data).map_err(|e| unreadable(&e))?.event;
+        let budgets: Vec<(String, String)> = event
+            .detail
+            .as_ref()
+            .and_then(|d| d.get("budgets"))
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|b| {
+                let text = |k: &str| b.get(k).and_then(serde_json::Value::as_str);
+                Some((text("id")?.to_string(), text("scope")?.to_string()))
+            })
+            .collect();
+        return Ok((!budgets.is_empty()).then_some(Found::Counted(event.time_ms, budgets)));
+    }
     let Some(kind) = kind.and_then(Deciding::of) else {
         return Ok(None);
     };
@@ -224,7 +280,7 @@ fn deciding(read: &Read<'_>) -> Result<Option<(Indexed, Option<String>)>, StoreE
         Deciding::Approval => event.request_id,
         _ => None,
     };
-    Ok(Some((
+    Ok(Some(Found::Leaf(
         Indexed {
             index: read.index,
             kind,
@@ -282,5 +338,31 @@ mod tests {
         }]);
         assert!(gap.is_err());
         assert_eq!(index.size(), 3);
+    }
+
+    #[test]
+    fn counts_the_decisions_that_name_a_budget() {
+        let mut counted = AuditEvent::new(EventKind::Decision, 10);
+        counted.detail =
+            Some(serde_json::json!({"budgets": [{"id": "isolations", "scope": "agent:r"}]}));
+        // Text that only mentions budgets inside a string counts nothing.
+        let mut mention = AuditEvent::new(EventKind::Decision, 20);
+        mention.reason = Some("over \"budgets\": none".into());
+        let index = DecidingIndex::default();
+        let leaves: Vec<_> = [counted.clone(), mention, counted]
+            .iter()
+            .map(leaf_of)
+            .collect();
+        index
+            .extend(leaves.iter().enumerate().map(|(i, (data, hash))| Read {
+                index: i as u64,
+                data,
+                hash: *hash,
+                kind: Some(EventKind::Decision),
+            }))
+            .unwrap();
+        assert_eq!(index.budget_used("isolations", "agent:r", 0), 2);
+        assert_eq!(index.budget_used("isolations", "agent:r", 11), 0);
+        assert_eq!(index.budget_used("isolations", "agent:other", 0), 0);
     }
 }
