@@ -17,7 +17,7 @@
 
 use crate::pipeline::{CallError, Gateway, Verdict, Via, digest_of};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use warden_core::{
     AuditEvent, EventKind, Principal, SessionId, ToolCall, ToolName, canonical_json,
 };
@@ -51,6 +51,15 @@ pub struct HookEvent {
     pub tool_response: Option<Value>,
     #[serde(default)]
     pub tool_use_id: Option<String>,
+    /// Where this call's paths really lead, as `warden hook claude-code` resolved them on the
+    /// agent's machine (it follows symbolic links there, where the files are): a path argument
+    /// → its real path, and `command` → the real paths of the writes it names, for those that
+    /// differ from the path as spelt; `?` for one that could not be resolved. Claude Code never
+    /// sends it and the model cannot set it (it writes `tool_input` only); an event sent with
+    /// the agent's token by anyone else runs nothing. An HTTP hook has none: its paths are
+    /// checked as spelt.
+    #[serde(default)]
+    pub warden_real_paths: Option<Map<String, Value>>,
 }
 
 /// `PreToolUse`'s answer: `hookSpecificOutput.permissionDecision` and its reason.
@@ -138,6 +147,11 @@ impl Gateway {
         };
         let input = event.tool_input.clone().unwrap_or(Value::Null);
         let (tool, args) = claude_code::call_for(tool_name, &input);
+        let (args, links) = match with_real_paths(tool_name, args, event.warden_real_paths.as_ref())
+        {
+            Ok(applied) => applied,
+            Err(why) => return deny(format!("warden refused this hook event: {why}")),
+        };
         let agent = principal.0.clone();
         let call = ToolCall {
             principal,
@@ -146,7 +160,7 @@ impl Gateway {
             args,
             rationale: None,
         };
-        match self.admit(call, Via::Hook).await {
+        let reply = match self.admit(call, Via::Hook).await {
             Err(CallError::UnknownTool(name)) => deny(format!(
                 "denied by warden: `{name}` is not a tool this gateway offers. This call was not executed."
             )),
@@ -196,7 +210,8 @@ impl Gateway {
                     &format!("allowed by warden (rule `{}`)", authorized.rule()),
                 )
             }
-        }
+        };
+        with_note(reply, &links)
     }
 
     async fn post_tool_use(
@@ -325,6 +340,80 @@ impl Gateway {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&(agent.to_string(), tool_use_id.to_string()))
     }
+}
+
+/// The call's arguments with the real paths the command hook resolved put in place of the
+/// paths as spelt (a path argument becomes where it leads; a command keeps its text and gains
+/// the real paths of its writes), and a note that says so for the reply; an error for a
+/// resolution that does not fit the call.
+fn with_real_paths(
+    claude_tool_name: &str,
+    mut args: Map<String, Value>,
+    real: Option<&Map<String, Value>>,
+) -> Result<(Map<String, Value>, String), String> {
+    let builtin = claude_code::builtin_for(claude_tool_name);
+    let command = builtin
+        .args
+        .iter()
+        .find(|(_, ty)| *ty == "{command}")
+        .map(|(name, _)| *name);
+    // Only this function makes a command's object form, never the model's `tool_input`.
+    if let Some(name) = command
+        && args.get(name).is_some_and(Value::is_object)
+    {
+        return Err(format!("`{name}` must be a string"));
+    }
+    let mut note = String::new();
+    for (field, value) in real.into_iter().flatten() {
+        let ty = builtin
+            .args
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, ty)| *ty);
+        let asked = args.get(field).and_then(Value::as_str).map(str::to_string);
+        match (ty, asked, value) {
+            (Some(ty), Some(asked), Value::String(real)) if ty.starts_with("path:") => {
+                note.push_str(&if real == warden_policy::shell::UNKNOWN {
+                    format!(" warden's hook could not resolve where `{asked}` leads.")
+                } else {
+                    format!(" `{asked}` leads to `{real}`.")
+                });
+                args.insert(field.clone(), Value::String(real.clone()));
+            }
+            (Some("{command}"), Some(text), Value::Array(paths))
+                if !paths.is_empty() && paths.iter().all(Value::is_string) =>
+            {
+                let shown: Vec<&str> = paths.iter().filter_map(Value::as_str).collect();
+                note.push_str(&format!(
+                    " Its writes through links land on `{}`.",
+                    shown.join("`, `")
+                ));
+                let with_links = warden_policy::CommandWithLinks {
+                    text,
+                    writes_through_links: shown.iter().map(|p| (*p).to_string()).collect(),
+                };
+                let value = serde_json::to_value(with_links).map_err(|e| e.to_string())?;
+                args.insert(field.clone(), value);
+            }
+            _ => {
+                return Err(format!(
+                    "`warden_real_paths` names `{field}`, which is not a path this call carries"
+                ));
+            }
+        }
+    }
+    Ok((args, note))
+}
+
+/// `reply` with `note` added to its reason.
+fn with_note(mut reply: Value, note: &str) -> Value {
+    if let Some(Value::String(reason)) = reply
+        .get_mut("hookSpecificOutput")
+        .and_then(|o| o.get_mut("permissionDecisionReason"))
+    {
+        reason.push_str(note);
+    }
+    reply
 }
 
 /// The text a tool's response carries: the string itself, or every string inside it.

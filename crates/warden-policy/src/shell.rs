@@ -86,6 +86,20 @@ impl CommandFacts {
             .any(|p| !roots.iter().any(|r| under(p, r)))
     }
 
+    /// Adds where the command's literal write targets really land (through symbolic links, as
+    /// resolved where the files are): each as a write of its own, normalised like the others;
+    /// one that is not a clean absolute path (`?`: it could not be resolved) is unknown.
+    pub fn add_real_writes(&mut self, real: &[String]) {
+        for path in real {
+            let p = normal_path(path);
+            if p.starts_with('/') {
+                self.writes_paths.insert(p);
+            } else {
+                self.writes_paths.insert(UNKNOWN.into());
+            }
+        }
+    }
+
     fn unknown(&mut self, why: impl Into<String>) {
         self.opaque = true;
         self.programs.insert(UNKNOWN.into());

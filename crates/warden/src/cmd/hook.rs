@@ -7,6 +7,9 @@
 //! exits 2, which Claude Code treats as a blocking error (a `PreToolUse` tool call does not run).
 //! Any other exit code would let the tool run.
 
+mod real_path;
+
+use serde_json::{Map, Value};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -66,6 +69,7 @@ async fn ask(args: &ClaudeCodeArgs) -> Result<serde_json::Value, String> {
     if event.len() as u64 > MAX_EVENT {
         return Err(format!("the hook event is larger than {MAX_EVENT} bytes"));
     }
+    let event = with_real_paths(event);
     let token = args
         .token
         .as_deref()
@@ -101,4 +105,93 @@ async fn ask(args: &ClaudeCodeArgs) -> Result<serde_json::Value, String> {
         Ok(reply @ serde_json::Value::Object(_)) => Ok(reply),
         _ => Err("warden's answer is not a hook reply".into()),
     }
+}
+
+/// The event with `warden_real_paths` added where a path of a `PreToolUse` leads elsewhere
+/// than it is spelt (through a symbolic link on this machine) or cannot be resolved (`?`): a
+/// path argument of Claude Code's tool (`file_path`, `notebook_path`, `path`), and the literal
+/// absolute write targets the Bash command names. warden decides on where the call lands. Any
+/// other body goes as it came (warden answers what it cannot read).
+fn with_real_paths(body: Vec<u8>) -> Vec<u8> {
+    let Ok(Value::Object(mut event)) = serde_json::from_slice::<Value>(&body) else {
+        return body;
+    };
+    if event.get("hook_event_name").and_then(Value::as_str) != Some("PreToolUse") {
+        return body;
+    }
+    let tool_name = event
+        .get("tool_name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let builtin = warden_policy::claude_code::builtin_for(tool_name);
+    let Some(Value::Object(input)) = event.get("tool_input") else {
+        return body;
+    };
+    let real = real_paths(builtin, input);
+    // Only this command says where paths lead: whatever the event carried under that name goes.
+    let carried = event.remove("warden_real_paths").is_some();
+    if real.is_empty() && !carried {
+        return body;
+    }
+    if !real.is_empty() {
+        event.insert("warden_real_paths".into(), Value::Object(real));
+    }
+    serde_json::to_vec(&Value::Object(event)).unwrap_or(body)
+}
+
+/// For each path argument of `builtin` in `input` whose real path differs from the path as
+/// spelt: that real path (`?` where it cannot be resolved); for a command: the real paths of
+/// its literal absolute write targets that differ.
+fn real_paths(
+    builtin: &warden_policy::claude_code::Builtin,
+    input: &Map<String, Value>,
+) -> Map<String, Value> {
+    let unknown = warden_policy::shell::UNKNOWN;
+    let resolve = |path: &str| -> Option<String> {
+        match real_path::real_path(path) {
+            Ok(real) if real == lexical(path) => None,
+            Ok(real) => Some(real),
+            Err(why) => {
+                eprintln!("warden: where `{path}` leads is unknown: {why}");
+                Some(unknown.to_string())
+            }
+        }
+    };
+    let mut out = Map::new();
+    for (name, ty) in builtin.args {
+        let Some(text) = input.get(*name).and_then(Value::as_str) else {
+            continue;
+        };
+        if ty.starts_with("path:") {
+            // A relative path or one with `..` is refused by warden as spelt.
+            if text.starts_with('/')
+                && !text.split('/').any(|c| c == "..")
+                && let Some(real) = resolve(text)
+            {
+                out.insert((*name).to_string(), Value::String(real));
+            }
+        } else if *ty == "{command}" {
+            let facts = warden_policy::shell::analyse(text);
+            let real: Vec<Value> = facts
+                .writes_paths
+                .iter()
+                .filter(|p| p.starts_with('/'))
+                .filter_map(|p| resolve(p))
+                .map(Value::String)
+                .collect();
+            if !real.is_empty() {
+                out.insert((*name).to_string(), Value::Array(real));
+            }
+        }
+    }
+    out
+}
+
+/// `path` with empty and `.` components dropped: how warden spells it.
+fn lexical(path: &str) -> String {
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    format!("/{}", parts.join("/"))
 }
