@@ -770,3 +770,112 @@ async fn a_link_inside_the_case_folder_is_judged_by_where_it_leads() {
     });
     assert!(landed, "the decision records the real path");
 }
+
+/// Runs `command` as Claude Code runs a command hook (through the shell, the event on stdin);
+/// (exit code, stdout, stderr).
+fn as_claude_code_runs(command: &str, event: &[u8]) -> (i32, String, String) {
+    let mut child = Command::new("sh")
+        .args(["-c", command])
+        .env("WARDEN_AGENT_TOKEN", INVESTIGATOR)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(event).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Claude Code runs the tool when a command hook exits with anything but 2, so the example's
+/// hook blocks whatever goes wrong with it: the binary missing where the settings say (the shell
+/// would exit 127), warden down, warden never answering, the event never ending. Installed and
+/// with warden up, it answers.
+#[tokio::test]
+async fn the_example_hook_command_blocks_whatever_goes_wrong() {
+    let settings: Value =
+        serde_json::from_str(include_str!("../../../examples/claude-code/settings.json")).unwrap();
+    let lab = Lab::claude_code();
+    let w = lab.serve();
+    let read = pre("Read", json!({"file_path": "/cases/c-101/notes.md"}));
+    let read = read.to_string();
+    let missing = tempfile::tempdir().unwrap();
+    let missing = missing.path().join("bin/warden");
+    for event in ["PreToolUse", "PostToolUse"] {
+        let command = settings["hooks"][event][0]["hooks"][0]["command"]
+            .as_str()
+            .unwrap();
+        let program = command.split_whitespace().next().unwrap();
+        assert!(
+            program.starts_with('/'),
+            "{event}: the binary by its absolute path, not looked up on Claude Code's PATH: {command}"
+        );
+        // Not installed where the settings say.
+        let absent = command.replacen(program, missing.to_str().unwrap(), 1);
+        let (code, _, err) = as_claude_code_runs(&absent, read.as_bytes());
+        assert_eq!(code, 2, "{event}: {command}: {err}");
+        // Installed; warden is not listening.
+        let installed = command.replacen(program, common::warden_bin(), 1);
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("WARDEN_URL=http://{} {installed}", l.local_addr().unwrap())
+        };
+        let (code, _, err) = as_claude_code_runs(&closed, read.as_bytes());
+        assert_eq!(code, 2, "{event}: {err}");
+        // Installed; warden answers.
+        let up = format!("WARDEN_URL={} {installed}", w.base());
+        let (code, out, err) = as_claude_code_runs(&up, read.as_bytes());
+        assert_eq!(code, 0, "{event}: {err}");
+        assert_eq!(
+            decision(&serde_json::from_str(&out).unwrap()).0,
+            "allow",
+            "{out}"
+        );
+    }
+
+    // Warden accepts the connection and never answers; the event never ends: blocked within
+    // the command's own deadline, before Claude Code's hook timeout would let the tool run.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let (code, _, err) =
+        command_hook_with(&silent_url, &["--timeout-secs", "1"], Some(read.as_bytes()));
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = command_hook_with(&w.base(), &["--timeout-secs", "1"], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("blocked"), "{err}");
+    drop(silent);
+}
+
+/// `warden hook claude-code` with `extra` arguments; `event` on stdin, or stdin left open
+/// (never ending) when `None`.
+fn command_hook_with(url: &str, extra: &[&str], event: Option<&[u8]>) -> (i32, String, String) {
+    let mut child = Command::new(common::warden_bin())
+        .args(["hook", "claude-code", "--url", url])
+        .args(extra)
+        .env("WARDEN_AGENT_TOKEN", INVESTIGATOR)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let kept = match event {
+        Some(e) => {
+            let mut stdin = stdin;
+            stdin.write_all(e).unwrap();
+            None
+        }
+        None => Some(stdin),
+    };
+    let out = child.wait_with_output().unwrap();
+    drop(kept);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -5,7 +5,11 @@
 //! It fails closed: when warden cannot be reached, does not answer within the timeout, refuses
 //! the token or answers something that is not a hook reply, the command says why on stderr and
 //! exits 2, which Claude Code treats as a blocking error (a `PreToolUse` tool call does not run).
-//! Any other exit code would let the tool run.
+//! Any other exit code would let the tool run, so every failure of the command itself blocks
+//! too: a panic, an unusable argument, a runtime that does not start, an event that never ends
+//! (one deadline, `--timeout-secs`, covers the whole answer). What the command cannot do is
+//! exit at all when it is not there: the settings name it by its absolute path and end with
+//! `|| exit 2`, so the shell blocks when the binary is missing or dies by a signal.
 
 mod real_path;
 
@@ -35,14 +39,25 @@ pub struct ClaudeCodeArgs {
     /// The agent's bearer token (prefer the environment variable)
     #[arg(long, env = "WARDEN_AGENT_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Seconds to wait for warden's answer
+    /// Seconds the whole answer may take, reading the event included (keep it below the hook's
+    /// `timeout` in Claude Code's settings, past which Claude Code runs the tool)
     #[arg(long, default_value_t = 30)]
     pub timeout_secs: u64,
 }
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let Command::ClaudeCode(args) = command;
-    Ok(match ask(&args).await {
+    // One deadline for the whole answer, the event's arrival included: Claude Code runs the
+    // tool when its own hook timeout passes, so warden's hook must block before then.
+    let deadline = Duration::from_secs(args.timeout_secs);
+    let answer = match tokio::time::timeout(deadline, ask(&args)).await {
+        Ok(answer) => answer,
+        Err(_) => Err(format!(
+            "no answer within {} s (`--timeout-secs`)",
+            args.timeout_secs
+        )),
+    };
+    Ok(match answer {
         Ok(reply) => {
             let mut out = std::io::stdout().lock();
             match writeln!(out, "{reply}").and_then(|()| out.flush()) {
@@ -61,10 +76,21 @@ fn block(why: &str) -> ExitCode {
 
 /// warden's reply to the event on stdin, or why there is none.
 async fn ask(args: &ClaudeCodeArgs) -> Result<serde_json::Value, String> {
-    let mut event = Vec::new();
-    std::io::stdin()
-        .take(MAX_EVENT + 1)
-        .read_to_end(&mut event)
+    // Read on a thread of its own, which the deadline can leave behind (the process exits
+    // without it) if the event never ends.
+    let (sent, event) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut event = Vec::new();
+        let read = std::io::stdin()
+            .take(MAX_EVENT + 1)
+            .read_to_end(&mut event)
+            .map(|_| event);
+        // The receiver is gone only when the deadline passed: nothing to tell.
+        let _ = sent.send(read);
+    });
+    let event = event
+        .await
+        .map_err(|_| "the hook event was not read".to_string())?
         .map_err(|e| format!("cannot read the hook event: {e}"))?;
     if event.len() as u64 > MAX_EVENT {
         return Err(format!("the hook event is larger than {MAX_EVENT} bytes"));
