@@ -640,6 +640,11 @@ fn the_example_hooks_send_every_tool_to_warden() {
             assert!(!groups.is_empty(), "{file} {event}");
             for g in groups {
                 assert_eq!(g["matcher"], "*", "{file} {event}");
+                // A hook that cannot start, times out or fails otherwise blocks the call
+                // (Claude Code runs it otherwise).
+                for h in g["hooks"].as_array().unwrap() {
+                    assert_eq!(h["onFailure"], "block", "{file} {event}");
+                }
             }
         }
     }
