@@ -15,9 +15,10 @@
 //! deny (or, where the event is unknown, `continue: false`, which stops Claude Code), because
 //! Claude Code treats an HTTP hook's errors (non-2xx, no answer) as "go on".
 
-use crate::pipeline::{CallError, Gateway, Verdict, Via, digest_of};
+use crate::pipeline::{Awaited, CallError, Gateway, Verdict, Via, digest_of};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use std::time::Duration;
 use warden_core::{
     AuditEvent, EventKind, Principal, SessionId, ToolCall, ToolName, canonical_json,
 };
@@ -60,6 +61,26 @@ pub struct HookEvent {
     /// checked as spelt.
     #[serde(default)]
     pub warden_real_paths: Option<Map<String, Value>>,
+    /// How long `warden hook claude-code` waits for this answer, in milliseconds from when it
+    /// sent the event: a held call waits for humans (`approvals.wait_secs`) only while the hook
+    /// is sure to still be waiting, so an approval is never taken for a call whose hook gave up
+    /// (the call would be recorded as run, and never run). An HTTP hook has none, since warden
+    /// does not know when Claude Code stops waiting: its held calls answer at once.
+    #[serde(default)]
+    pub warden_answer_within_ms: Option<u64>,
+}
+
+/// What a held call's wait leaves for warden to record the approval and answer before the
+/// command hook gives up.
+const ANSWER_MARGIN: Duration = Duration::from_secs(2);
+
+/// How long a held hook call waits for humans: `approvals.wait_secs`, cut to end
+/// [`ANSWER_MARGIN`] before the hook stops waiting (`within`, counted from `elapsed` ago);
+/// none when the hook did not say.
+pub fn hook_wait(configured: Duration, within: Option<Duration>, elapsed: Duration) -> Duration {
+    within.map_or(Duration::ZERO, |within| {
+        configured.min(within.saturating_sub(elapsed + ANSWER_MARGIN))
+    })
 }
 
 /// `PreToolUse`'s answer: `hookSpecificOutput.permissionDecision` and its reason.
@@ -135,6 +156,7 @@ impl Gateway {
         session: SessionId,
         event: &HookEvent,
     ) -> Value {
+        let started = tokio::time::Instant::now();
         let deny = |reason: String| pre_tool_use("deny", &reason);
         let Some(tool_name) = &event.tool_name else {
             return deny("warden refused this hook event: `tool_name` is missing".into());
@@ -179,11 +201,60 @@ impl Gateway {
                 d.owner()
             )),
             Ok((
-                _,
+                config,
                 Verdict::Held {
-                    decision, request, ..
+                    call,
+                    spec,
+                    decision,
+                    request,
                 },
             )) => {
+                // As an MCP call does: wait for humans, within what the hook waits for.
+                let within = event.warden_answer_within_ms.map(Duration::from_millis);
+                let wait = hook_wait(config.approvals.wait, within, started.elapsed());
+                if settings.on_hold == OnHold::Deny && !wait.is_zero() {
+                    let awaited = self
+                        .await_approval(&config, call, &spec, &decision, &request, wait)
+                        .await;
+                    match awaited {
+                        Ok(Awaited::Authorized(authorized)) => {
+                            if let Some(id) = &event.tool_use_id {
+                                self.remember_allowed(
+                                    agent,
+                                    id.clone(),
+                                    authorized.decision_index(),
+                                    authorized.call().tool.clone(),
+                                );
+                            }
+                            return with_note(
+                                pre_tool_use(
+                                    "allow",
+                                    &format!(
+                                        "allowed by warden: request `{request}` was approved by a human (rule `{}`)",
+                                        authorized.rule()
+                                    ),
+                                ),
+                                &links,
+                            );
+                        }
+                        Ok(Awaited::Denied(d)) => {
+                            return with_note(
+                                deny(format!(
+                                    "denied by warden: {} (rule `{}`, owner: {}). This call was not executed.",
+                                    d.reason(),
+                                    d.rule(),
+                                    d.owner()
+                                )),
+                                &links,
+                            );
+                        }
+                        Ok(Awaited::StillHeld) => {}
+                        Err(e) => {
+                            tracing::error!(error = %e, "hook refused: waiting for an approval failed");
+                            return deny(CallError::Internal(String::new()).to_string());
+                        }
+                    }
+                }
                 let reason = format!(
                     "held for approval by warden: request `{request}` waits for a human approver ({}, rule `{}`, owner: {}). This call was not executed; retry exactly the same call once it is approved.",
                     decision.reason(),
@@ -436,4 +507,21 @@ fn is_error(v: &Value) -> bool {
     v.get("is_error").and_then(Value::as_bool) == Some(true)
         || v.get("success").and_then(Value::as_bool) == Some(false)
         || v.get("interrupted").and_then(Value::as_bool) == Some(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A held hook call waits as configured, but ends the margin before the command hook stops
+    /// waiting, and not at all for a hook that did not say when that is (the HTTP form).
+    #[test]
+    fn a_held_hook_waits_only_while_its_hook_does() {
+        let s = Duration::from_secs;
+        assert_eq!(hook_wait(s(20), None, s(0)), s(0));
+        assert_eq!(hook_wait(s(20), Some(s(60)), s(1)), s(20));
+        assert_eq!(hook_wait(s(20), Some(s(10)), s(1)), s(7));
+        assert_eq!(hook_wait(s(20), Some(s(2)), s(0)), s(0));
+        assert_eq!(hook_wait(s(0), Some(s(60)), s(0)), s(0));
+    }
 }

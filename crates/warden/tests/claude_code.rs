@@ -884,3 +884,84 @@ fn command_hook_with(url: &str, extra: &[&str], event: Option<&[u8]>) -> (i32, S
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A held call waits for humans as an MCP call does (`approvals.wait_secs`), for no longer than
+/// the command hook waits for its answer: approved in time, the same hook call answers `allow`
+/// and the ledger records the approval as executed after a wait; a hook that waits less is
+/// answered before it gives up, with the call held.
+#[tokio::test]
+async fn a_held_hook_call_waits_for_an_approver_within_the_hooks_own_deadline() {
+    let lab = Lab::claude_code();
+    let config = lab.config();
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("[approvals]\n"));
+    std::fs::write(
+        &config,
+        text.replace("[approvals]\n", "[approvals]\nwait_secs = 20\n"),
+    )
+    .unwrap();
+    let w = lab.serve();
+    let base = w.base();
+
+    let fetch = pre(
+        "WebFetch",
+        json!({"url": "https://blog.example.org/apt-report", "prompt": "summarise the IOCs"}),
+    );
+    let hook = {
+        let (base, event) = (base.clone(), fetch.to_string());
+        std::thread::spawn(move || command_hook(&base, Some(INVESTIGATOR), event.as_bytes()))
+    };
+    // The request appears while the hook waits; a human approves it.
+    let id = (0..2000)
+        .find_map(|_| {
+            let (_, out, _) = lab.cli(&["approvals", "list"]);
+            out.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .find(|w| w.starts_with("apr_"))
+                .map(str::to_string)
+        })
+        .expect("the held call's request is listed");
+    let (ok, _, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "approvals",
+            "approve",
+            &id,
+            "--as",
+            "dana",
+            "--reason",
+            "known vendor blog",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (code, out, err) = hook.join().unwrap();
+    assert_eq!(code, 0, "{err}");
+    let reply: Value = serde_json::from_str(&out).unwrap();
+    let (d, why) = decision(&reply);
+    assert_eq!(d, "allow", "{why}");
+    assert!(why.contains(&id), "{why}");
+    let waited = lab.events("approval").into_iter().any(|e| {
+        e["request_id"] == id.as_str()
+            && e.to_string().contains("executed")
+            && e.to_string().contains("\"waited\":true")
+    });
+    assert!(
+        waited,
+        "the ledger records the approved call as run after a wait"
+    );
+
+    // A hook that waits three seconds: warden answers within them, the call still held.
+    let other = pre(
+        "WebFetch",
+        json!({"url": "https://blog.example.org/other", "prompt": "summarise"}),
+    );
+    let (code, out, err) = command_hook_with(
+        &base,
+        &["--timeout-secs", "3"],
+        Some(other.to_string().as_bytes()),
+    );
+    assert_eq!(code, 0, "{err}");
+    let reply: Value = serde_json::from_str(&out).unwrap();
+    let (d, why) = decision(&reply);
+    assert_eq!(d, "deny", "{why}");
+    assert!(why.contains("held for approval"), "{why}");
+}

@@ -49,8 +49,8 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let Command::ClaudeCode(args) = command;
     // One deadline for the whole answer, the event's arrival included: Claude Code runs the
     // tool when its own hook timeout passes, so warden's hook must block before then.
-    let deadline = Duration::from_secs(args.timeout_secs);
-    let answer = match tokio::time::timeout(deadline, ask(&args)).await {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout_secs);
+    let answer = match tokio::time::timeout_at(deadline, ask(&args, deadline)).await {
         Ok(answer) => answer,
         Err(_) => Err(format!(
             "no answer within {} s (`--timeout-secs`)",
@@ -75,7 +75,10 @@ fn block(why: &str) -> ExitCode {
 }
 
 /// warden's reply to the event on stdin, or why there is none.
-async fn ask(args: &ClaudeCodeArgs) -> Result<serde_json::Value, String> {
+async fn ask(
+    args: &ClaudeCodeArgs,
+    deadline: tokio::time::Instant,
+) -> Result<serde_json::Value, String> {
     // Read on a thread of its own, which the deadline can leave behind (the process exits
     // without it) if the event never ends.
     let (sent, event) = tokio::sync::oneshot::channel();
@@ -95,7 +98,7 @@ async fn ask(args: &ClaudeCodeArgs) -> Result<serde_json::Value, String> {
     if event.len() as u64 > MAX_EVENT {
         return Err(format!("the hook event is larger than {MAX_EVENT} bytes"));
     }
-    let event = with_real_paths(event);
+    let event = prepared(event, deadline);
     let token = args
         .token
         .as_deref()
@@ -133,12 +136,14 @@ async fn ask(args: &ClaudeCodeArgs) -> Result<serde_json::Value, String> {
     }
 }
 
-/// The event with `warden_real_paths` added where a path of a `PreToolUse` leads elsewhere
-/// than it is spelt (through a symbolic link on this machine) or cannot be resolved (`?`): a
-/// path argument of Claude Code's tool (`file_path`, `notebook_path`, `path`), and the literal
-/// absolute write targets the Bash command names. warden decides on where the call lands. Any
-/// other body goes as it came (warden answers what it cannot read).
-fn with_real_paths(body: Vec<u8>) -> Vec<u8> {
+/// A `PreToolUse` event with what only this command can tell warden: `warden_real_paths`,
+/// where a path leads elsewhere than it is spelt (through a symbolic link on this machine) or
+/// cannot be resolved (`?`) — a path argument of Claude Code's tool (`file_path`,
+/// `notebook_path`, `path`) and the literal absolute write targets the Bash command names, so
+/// that warden decides on where the call lands — and `warden_answer_within_ms`, how long this
+/// command still waits for the answer (a held call waits for humans only that long). Any other
+/// body goes as it came (warden answers what it cannot read).
+fn prepared(body: Vec<u8>, deadline: tokio::time::Instant) -> Vec<u8> {
     let Ok(Value::Object(mut event)) = serde_json::from_slice::<Value>(&body) else {
         return body;
     };
@@ -150,18 +155,18 @@ fn with_real_paths(body: Vec<u8>) -> Vec<u8> {
         .and_then(Value::as_str)
         .unwrap_or_default();
     let builtin = warden_policy::claude_code::builtin_for(tool_name);
-    let Some(Value::Object(input)) = event.get("tool_input") else {
-        return body;
+    let real = match event.get("tool_input") {
+        Some(Value::Object(input)) => real_paths(builtin, input),
+        _ => Map::new(),
     };
-    let real = real_paths(builtin, input);
-    // Only this command says where paths lead: whatever the event carried under that name goes.
-    let carried = event.remove("warden_real_paths").is_some();
-    if real.is_empty() && !carried {
-        return body;
-    }
+    // Only this command says these: whatever the event carried under those names goes.
+    event.remove("warden_real_paths");
     if !real.is_empty() {
         event.insert("warden_real_paths".into(), Value::Object(real));
     }
+    let within = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let within_ms = u64::try_from(within.as_millis()).unwrap_or(u64::MAX);
+    event.insert("warden_answer_within_ms".into(), Value::from(within_ms));
     serde_json::to_vec(&Value::Object(event)).unwrap_or(body)
 }
 
