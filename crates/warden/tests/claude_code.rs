@@ -655,6 +655,15 @@ fn the_example_hooks_send_every_tool_to_warden() {
         !readme.contains("\"matcher\": \"Bash|"),
         "the README's block"
     );
+    // The agent may write its case folder, which is Claude Code's working directory: a
+    // `.claude/settings.local.json` it plants there (`{"disableAllHooks": true}`) would turn
+    // warden's hooks off for the next session unless project settings are not read.
+    let start = include_str!("../../../examples/claude-code/warden.toml")
+        .lines()
+        .find(|l| l.contains("claude --settings"))
+        .unwrap();
+    assert!(start.contains("--setting-sources user"), "{start}");
+    assert!(readme.contains("--setting-sources user"), "the README");
 }
 
 /// A symbolic link inside the case folder that leads out of it (one unpacked from evidence,
