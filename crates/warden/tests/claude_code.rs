@@ -976,3 +976,226 @@ async fn a_held_hook_call_waits_for_an_approver_within_the_hooks_own_deadline() 
     assert_eq!(d, "deny", "{why}");
     assert!(why.contains("held for approval"), "{why}");
 }
+
+/// A scripted model on loopback, speaking the Messages API as Claude Code calls it: the answer
+/// to a request is the next tool call of `script` (by how many assistant turns the request
+/// carries), then a final text. Every request's last message (the tool results Claude Code
+/// sends back) is kept in `seen`.
+struct ScriptedModel {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl ScriptedModel {
+    async fn start(script: Vec<(&'static str, Value)>) -> Self {
+        use axum::response::IntoResponse;
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let script = std::sync::Arc::new(script);
+        let answer = {
+            let seen = seen.clone();
+            move |uri: axum::http::Uri, body: axum::body::Bytes| {
+                let (seen, script) = (seen.clone(), script.clone());
+                async move {
+                    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    if uri.path().ends_with("count_tokens") {
+                        return axum::Json(json!({"input_tokens": 10})).into_response();
+                    }
+                    let messages = request["messages"].as_array().cloned().unwrap_or_default();
+                    if let Some(last) = messages.last() {
+                        seen.lock().unwrap().push(last.to_string());
+                    }
+                    let step = messages.iter().filter(|m| m["role"] == "assistant").count();
+                    let model = request["model"].clone();
+                    let mut events = vec![(
+                        "message_start",
+                        json!({"type": "message_start", "message": {"id": format!("msg_{step}"),
+                            "type": "message", "role": "assistant", "model": model, "content": [],
+                            "stop_reason": null, "stop_sequence": null,
+                            "usage": {"input_tokens": 1, "output_tokens": 1}}}),
+                    )];
+                    let (block, delta, stop) = match script.get(step) {
+                        Some((name, input)) => (
+                            json!({"type": "tool_use", "id": format!("toolu_{step:04}"), "name": name, "input": {}}),
+                            json!({"type": "input_json_delta", "partial_json": input.to_string()}),
+                            "tool_use",
+                        ),
+                        None => (
+                            json!({"type": "text", "text": ""}),
+                            json!({"type": "text_delta", "text": "done"}),
+                            "end_turn",
+                        ),
+                    };
+                    events.extend([
+                        (
+                            "content_block_start",
+                            json!({"type": "content_block_start", "index": 0, "content_block": block}),
+                        ),
+                        (
+                            "content_block_delta",
+                            json!({"type": "content_block_delta", "index": 0, "delta": delta}),
+                        ),
+                        (
+                            "content_block_stop",
+                            json!({"type": "content_block_stop", "index": 0}),
+                        ),
+                        (
+                            "message_delta",
+                            json!({"type": "message_delta", "delta": {"stop_reason": stop,
+                                "stop_sequence": null}, "usage": {"output_tokens": 1}}),
+                        ),
+                        ("message_stop", json!({"type": "message_stop"})),
+                    ]);
+                    let text: String = events
+                        .iter()
+                        .map(|(event, data)| format!("event: {event}\ndata: {data}\n\n"))
+                        .collect();
+                    ([("content-type", "text/event-stream")], text).into_response()
+                }
+            }
+        };
+        let app = axum::Router::new().fallback(axum::routing::post(answer));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            url,
+            seen,
+            _server: server,
+        }
+    }
+
+    fn seen(&self) -> String {
+        self.seen.lock().unwrap().join("\n")
+    }
+}
+
+/// Runs Claude Code itself (`tests/claude-code`, installed by `scripts/test`) once in `cwd`,
+/// non-interactively, with `settings` as its only settings besides its own home's, against
+/// `model`, with the agent's token and warden's URL in its environment.
+async fn run_claude_code(
+    settings: &Value,
+    cwd: &std::path::Path,
+    model: &ScriptedModel,
+    warden: &str,
+) {
+    let claude = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/claude-code/node_modules/.bin/claude");
+    assert!(
+        claude.exists(),
+        "Claude Code is not installed: run ./scripts/test, or `npm ci --prefix tests/claude-code`"
+    );
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("settings.json");
+    std::fs::write(&file, settings.to_string()).unwrap();
+    let mut child = tokio::process::Command::new(claude)
+        .args(["-p", "triage the case", "--settings"])
+        .arg(&file)
+        .args(["--setting-sources", "user", "--max-turns", "12"])
+        .current_dir(cwd)
+        .env("HOME", home.path())
+        .env("ANTHROPIC_API_KEY", "sk-ant-test")
+        .env("ANTHROPIC_BASE_URL", &model.url)
+        .env("DISABLE_AUTOUPDATER", "1")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("WARDEN_URL", warden)
+        .env("WARDEN_AGENT_TOKEN", INVESTIGATOR)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(180), child.wait())
+        .await
+        .expect("Claude Code finishes its scripted turns")
+        .unwrap();
+    assert!(status.success(), "Claude Code exited with {status}");
+}
+
+/// Claude Code itself (the npm package, pinned), with the example's settings, its hooks running
+/// `warden hook claude-code`, and a scripted model asking for each call: it runs what warden
+/// allows and nothing else — a Bash write in the case folder runs; curl to an outside host, a
+/// Bash write outside and a `Write` through a link out of the case folder do not. And with the
+/// binary missing where the settings name it, nothing runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn claude_code_itself_runs_what_warden_allows_and_nothing_else() {
+    let top = tempfile::tempdir().unwrap();
+    let t = top.path().canonicalize().unwrap();
+    let root = t.to_str().unwrap().to_string();
+    for dir in ["cases/c-101", "home/analyst/.ssh"] {
+        std::fs::create_dir_all(t.join(dir)).unwrap();
+    }
+    std::os::unix::fs::symlink(t.join("home/analyst/.ssh"), t.join("cases/c-101/ssh")).unwrap();
+    let lab = Lab::claude_code_rooted(&t);
+    let w = lab.serve();
+    let case = |p: &str| format!("{root}/cases/c-101/{p}");
+    let model = ScriptedModel::start(vec![
+        (
+            "Bash",
+            json!({"command": format!("echo triaged > {}", case("allowed.txt"))}),
+        ),
+        (
+            "Bash",
+            json!({"command": format!("curl -s -m 1 https://evil.example/ ; echo ran > {}", case("curl-ran.txt"))}),
+        ),
+        (
+            "Bash",
+            json!({"command": format!("echo x > {root}/home/analyst/.ssh/bash-wrote")}),
+        ),
+        (
+            "Write",
+            json!({"file_path": case("ssh/authorized_keys"), "content": "ssh-ed25519 AAAA attacker\n"}),
+        ),
+        (
+            "Write",
+            json!({"file_path": case("notes.md"), "content": "triage notes\n"}),
+        ),
+    ])
+    .await;
+    let example: Value =
+        serde_json::from_str(include_str!("../../../examples/claude-code/settings.json")).unwrap();
+    let installed: Value = serde_json::from_str(
+        &example
+            .to_string()
+            .replace("/usr/local/bin/warden", common::warden_bin()),
+    )
+    .unwrap();
+    run_claude_code(&installed, &t.join("cases/c-101"), &model, &w.base()).await;
+
+    assert!(
+        t.join("cases/c-101/allowed.txt").exists(),
+        "{}",
+        model.seen()
+    );
+    assert!(t.join("cases/c-101/notes.md").exists(), "{}", model.seen());
+    assert!(!t.join("cases/c-101/curl-ran.txt").exists());
+    assert!(!t.join("home/analyst/.ssh/bash-wrote").exists());
+    assert!(!t.join("home/analyst/.ssh/authorized_keys").exists());
+    let seen = model.seen();
+    assert!(seen.contains("bash-network-only-to-lab-hosts"), "{seen}");
+    assert!(seen.contains("leads to"), "{seen}");
+
+    // The same, with warden's binary missing where the settings name it: nothing runs.
+    std::fs::remove_file(t.join("cases/c-101/allowed.txt")).unwrap();
+    let model = ScriptedModel::start(vec![(
+        "Bash",
+        json!({"command": format!("echo triaged > {}", case("allowed.txt"))}),
+    )])
+    .await;
+    let missing: Value = serde_json::from_str(
+        &example
+            .to_string()
+            .replace("/usr/local/bin/warden", &format!("{root}/bin/warden")),
+    )
+    .unwrap();
+    run_claude_code(&missing, &t.join("cases/c-101"), &model, &w.base()).await;
+    assert!(
+        !t.join("cases/c-101/allowed.txt").exists(),
+        "{}",
+        model.seen()
+    );
+    assert!(model.seen().contains("not found"), "{}", model.seen());
+}
