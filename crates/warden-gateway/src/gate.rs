@@ -788,14 +788,14 @@ impl Gateway {
         Ok(())
     }
 
-    /// Waits up to `approvals.wait_secs` for a held request to be answered; the request once
-    /// humans approved it in time (still `approved`: the caller proves and takes it).
+    /// Waits up to `wait` (`approvals.wait_secs`, or less where the caller must answer
+    /// sooner) for a held request to be answered; the request once humans approved it in time
+    /// (still `approved`: the caller proves and takes it). Time is tokio's, which tests pause.
     pub(crate) async fn wait_for_approval(
         &self,
-        config: &Config,
+        wait: Duration,
         id: &str,
     ) -> Result<Option<PendingRequest>, CallError> {
-        let wait = config.approvals.wait;
         if wait.is_zero() {
             return Ok(None);
         }

@@ -15,9 +15,10 @@
 //! deny (or, where the event is unknown, `continue: false`, which stops Claude Code), because
 //! Claude Code treats an HTTP hook's errors (non-2xx, no answer) as "go on".
 
-use crate::pipeline::{CallError, Gateway, Verdict, Via, digest_of};
+use crate::pipeline::{Awaited, CallError, Gateway, Verdict, Via, digest_of};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+use std::time::Duration;
 use warden_core::{
     AuditEvent, EventKind, Principal, SessionId, ToolCall, ToolName, canonical_json,
 };
@@ -51,6 +52,35 @@ pub struct HookEvent {
     pub tool_response: Option<Value>,
     #[serde(default)]
     pub tool_use_id: Option<String>,
+    /// Where this call's paths really lead, as `warden hook claude-code` resolved them on the
+    /// agent's machine (it follows symbolic links there, where the files are): a path argument
+    /// → its real path, and `command` → the real paths of the writes it names, for those that
+    /// differ from the path as spelt; `?` for one that could not be resolved. Claude Code never
+    /// sends it and the model cannot set it (it writes `tool_input` only); an event sent with
+    /// the agent's token by anyone else runs nothing. An HTTP hook has none: its paths are
+    /// checked as spelt.
+    #[serde(default)]
+    pub warden_real_paths: Option<Map<String, Value>>,
+    /// How long `warden hook claude-code` waits for this answer, in milliseconds from when it
+    /// sent the event: a held call waits for humans (`approvals.wait_secs`) only while the hook
+    /// is sure to still be waiting, so an approval is never taken for a call whose hook gave up
+    /// (the call would be recorded as run, and never run). An HTTP hook has none, since warden
+    /// does not know when Claude Code stops waiting: its held calls answer at once.
+    #[serde(default)]
+    pub warden_answer_within_ms: Option<u64>,
+}
+
+/// What a held call's wait leaves for warden to record the approval and answer before the
+/// command hook gives up.
+const ANSWER_MARGIN: Duration = Duration::from_secs(2);
+
+/// How long a held hook call waits for humans: `approvals.wait_secs`, cut to end
+/// [`ANSWER_MARGIN`] before the hook stops waiting (`within`, counted from `elapsed` ago);
+/// none when the hook did not say.
+pub fn hook_wait(configured: Duration, within: Option<Duration>, elapsed: Duration) -> Duration {
+    within.map_or(Duration::ZERO, |within| {
+        configured.min(within.saturating_sub(elapsed + ANSWER_MARGIN))
+    })
 }
 
 /// `PreToolUse`'s answer: `hookSpecificOutput.permissionDecision` and its reason.
@@ -126,6 +156,7 @@ impl Gateway {
         session: SessionId,
         event: &HookEvent,
     ) -> Value {
+        let started = tokio::time::Instant::now();
         let deny = |reason: String| pre_tool_use("deny", &reason);
         let Some(tool_name) = &event.tool_name else {
             return deny("warden refused this hook event: `tool_name` is missing".into());
@@ -138,6 +169,11 @@ impl Gateway {
         };
         let input = event.tool_input.clone().unwrap_or(Value::Null);
         let (tool, args) = claude_code::call_for(tool_name, &input);
+        let (args, links) = match with_real_paths(tool_name, args, event.warden_real_paths.as_ref())
+        {
+            Ok(applied) => applied,
+            Err(why) => return deny(format!("warden refused this hook event: {why}")),
+        };
         let agent = principal.0.clone();
         let call = ToolCall {
             principal,
@@ -146,7 +182,7 @@ impl Gateway {
             args,
             rationale: None,
         };
-        match self.admit(call, Via::Hook).await {
+        let reply = match self.admit(call, Via::Hook).await {
             Err(CallError::UnknownTool(name)) => deny(format!(
                 "denied by warden: `{name}` is not a tool this gateway offers. This call was not executed."
             )),
@@ -165,11 +201,60 @@ impl Gateway {
                 d.owner()
             )),
             Ok((
-                _,
+                config,
                 Verdict::Held {
-                    decision, request, ..
+                    call,
+                    spec,
+                    decision,
+                    request,
                 },
             )) => {
+                // As an MCP call does: wait for humans, within what the hook waits for.
+                let within = event.warden_answer_within_ms.map(Duration::from_millis);
+                let wait = hook_wait(config.approvals.wait, within, started.elapsed());
+                if settings.on_hold == OnHold::Deny && !wait.is_zero() {
+                    let awaited = self
+                        .await_approval(&config, call, &spec, &decision, &request, wait)
+                        .await;
+                    match awaited {
+                        Ok(Awaited::Authorized(authorized)) => {
+                            if let Some(id) = &event.tool_use_id {
+                                self.remember_allowed(
+                                    agent,
+                                    id.clone(),
+                                    authorized.decision_index(),
+                                    authorized.call().tool.clone(),
+                                );
+                            }
+                            return with_note(
+                                pre_tool_use(
+                                    "allow",
+                                    &format!(
+                                        "allowed by warden: request `{request}` was approved by a human (rule `{}`)",
+                                        authorized.rule()
+                                    ),
+                                ),
+                                &links,
+                            );
+                        }
+                        Ok(Awaited::Denied(d)) => {
+                            return with_note(
+                                deny(format!(
+                                    "denied by warden: {} (rule `{}`, owner: {}). This call was not executed.",
+                                    d.reason(),
+                                    d.rule(),
+                                    d.owner()
+                                )),
+                                &links,
+                            );
+                        }
+                        Ok(Awaited::StillHeld) => {}
+                        Err(e) => {
+                            tracing::error!(error = %e, "hook refused: waiting for an approval failed");
+                            return deny(CallError::Internal(String::new()).to_string());
+                        }
+                    }
+                }
                 let reason = format!(
                     "held for approval by warden: request `{request}` waits for a human approver ({}, rule `{}`, owner: {}). This call was not executed; retry exactly the same call once it is approved.",
                     decision.reason(),
@@ -196,7 +281,8 @@ impl Gateway {
                     &format!("allowed by warden (rule `{}`)", authorized.rule()),
                 )
             }
-        }
+        };
+        with_note(reply, &links)
     }
 
     async fn post_tool_use(
@@ -327,6 +413,80 @@ impl Gateway {
     }
 }
 
+/// The call's arguments with the real paths the command hook resolved put in place of the
+/// paths as spelt (a path argument becomes where it leads; a command keeps its text and gains
+/// the real paths of its writes), and a note that says so for the reply; an error for a
+/// resolution that does not fit the call.
+fn with_real_paths(
+    claude_tool_name: &str,
+    mut args: Map<String, Value>,
+    real: Option<&Map<String, Value>>,
+) -> Result<(Map<String, Value>, String), String> {
+    let builtin = claude_code::builtin_for(claude_tool_name);
+    let command = builtin
+        .args
+        .iter()
+        .find(|(_, ty)| *ty == "{command}")
+        .map(|(name, _)| *name);
+    // Only this function makes a command's object form, never the model's `tool_input`.
+    if let Some(name) = command
+        && args.get(name).is_some_and(Value::is_object)
+    {
+        return Err(format!("`{name}` must be a string"));
+    }
+    let mut note = String::new();
+    for (field, value) in real.into_iter().flatten() {
+        let ty = builtin
+            .args
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, ty)| *ty);
+        let asked = args.get(field).and_then(Value::as_str).map(str::to_string);
+        match (ty, asked, value) {
+            (Some(ty), Some(asked), Value::String(real)) if ty.starts_with("path:") => {
+                note.push_str(&if real == warden_policy::shell::UNKNOWN {
+                    format!(" warden's hook could not resolve where `{asked}` leads.")
+                } else {
+                    format!(" `{asked}` leads to `{real}`.")
+                });
+                args.insert(field.clone(), Value::String(real.clone()));
+            }
+            (Some("{command}"), Some(text), Value::Array(paths))
+                if !paths.is_empty() && paths.iter().all(Value::is_string) =>
+            {
+                let shown: Vec<&str> = paths.iter().filter_map(Value::as_str).collect();
+                note.push_str(&format!(
+                    " Its writes through links land on `{}`.",
+                    shown.join("`, `")
+                ));
+                let with_links = warden_policy::CommandWithLinks {
+                    text,
+                    writes_through_links: shown.iter().map(|p| (*p).to_string()).collect(),
+                };
+                let value = serde_json::to_value(with_links).map_err(|e| e.to_string())?;
+                args.insert(field.clone(), value);
+            }
+            _ => {
+                return Err(format!(
+                    "`warden_real_paths` names `{field}`, which is not a path this call carries"
+                ));
+            }
+        }
+    }
+    Ok((args, note))
+}
+
+/// `reply` with `note` added to its reason.
+fn with_note(mut reply: Value, note: &str) -> Value {
+    if let Some(Value::String(reason)) = reply
+        .get_mut("hookSpecificOutput")
+        .and_then(|o| o.get_mut("permissionDecisionReason"))
+    {
+        reason.push_str(note);
+    }
+    reply
+}
+
 /// The text a tool's response carries: the string itself, or every string inside it.
 fn response_text(v: &Value) -> String {
     fn walk(v: &Value, out: &mut Vec<String>) {
@@ -347,4 +507,21 @@ fn is_error(v: &Value) -> bool {
     v.get("is_error").and_then(Value::as_bool) == Some(true)
         || v.get("success").and_then(Value::as_bool) == Some(false)
         || v.get("interrupted").and_then(Value::as_bool) == Some(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A held hook call waits as configured, but ends the margin before the command hook stops
+    /// waiting, and not at all for a hook that did not say when that is (the HTTP form).
+    #[test]
+    fn a_held_hook_waits_only_while_its_hook_does() {
+        let s = Duration::from_secs;
+        assert_eq!(hook_wait(s(20), None, s(0)), s(0));
+        assert_eq!(hook_wait(s(20), Some(s(60)), s(1)), s(20));
+        assert_eq!(hook_wait(s(20), Some(s(10)), s(1)), s(7));
+        assert_eq!(hook_wait(s(20), Some(s(2)), s(0)), s(0));
+        assert_eq!(hook_wait(s(0), Some(s(60)), s(0)), s(0));
+    }
 }

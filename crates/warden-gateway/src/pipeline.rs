@@ -59,6 +59,17 @@ pub enum Via {
     Hook,
 }
 
+/// What humans made of a new hold while the call waited for them.
+#[derive(Debug)]
+pub(crate) enum Awaited {
+    /// Approved in time: taken, and its execution recorded.
+    Authorized(Authorized),
+    /// The approval could not be used (the ledger does not back it, a budget is used up).
+    Denied(Decision),
+    /// No answer in time (or a refusal): the call stays held, its request pending or answered.
+    StillHeld,
+}
+
 /// What stages 0–7 made of a call.
 #[derive(Debug)]
 pub enum Verdict {
@@ -833,8 +844,32 @@ impl Gateway {
         decision: Decision,
         id: &str,
     ) -> Result<CallToolResult, CallError> {
-        let Some(request) = self.wait_for_approval(config, id).await? else {
-            return Ok(held(&decision, id));
+        let awaited = self
+            .await_approval(config, call, spec, &decision, id, config.approvals.wait)
+            .await?;
+        match awaited {
+            Awaited::StillHeld => Ok(held(&decision, id)),
+            Awaited::Denied(decision) => Ok(denied(&decision)),
+            Awaited::Authorized(authorized) => {
+                self.forward_and_audit(config, spec, authorized).await
+            }
+        }
+    }
+
+    /// Waits up to `wait` for humans to answer new hold `id`; an approval that arrives in time
+    /// passes the same gate as a retry would, is taken and its execution recorded. The MCP
+    /// front forwards what this authorises; Claude Code's hooks answer `allow` with it.
+    pub(crate) async fn await_approval(
+        &self,
+        config: &Arc<Config>,
+        call: ToolCall,
+        spec: &warden_policy::ToolSpec,
+        decision: &Decision,
+        id: &str,
+        wait: Duration,
+    ) -> Result<Awaited, CallError> {
+        let Some(request) = self.wait_for_approval(wait, id).await? else {
+            return Ok(Awaited::StillHeld);
         };
         let binding = Binding::of(&call, decision.policy_version());
         let gate = self
@@ -854,7 +889,7 @@ impl Gateway {
         }
         let recorded = match gate {
             Gate::Approved(..) | Gate::Deny(_) => self.record_decision(&event, gate).await?,
-            Gate::Hold(_) | Gate::Allow(_) => return Ok(held(&decision, id)),
+            Gate::Hold(_) | Gate::Allow(_) => return Ok(Awaited::StillHeld),
         };
         on_span(recorded.value().decision(), recorded.index());
         let authorized = match recorded.value() {
@@ -863,15 +898,12 @@ impl Gateway {
                     .await?;
                 Authorized::approved(call, &recorded)
             }
-            Gate::Deny(decision) => return Ok(denied(decision)),
+            Gate::Deny(decision) => return Ok(Awaited::Denied(decision.clone())),
             Gate::Hold(_) | Gate::Allow(_) => None,
         };
-        let Some(authorized) = authorized else {
-            return Err(CallError::Internal(
-                "an approval did not authorise the call it was made for".into(),
-            ));
-        };
-        self.forward_and_audit(config, spec, authorized).await
+        authorized.map(Awaited::Authorized).ok_or_else(|| {
+            CallError::Internal("an approval did not authorise the call it was made for".into())
+        })
     }
 
     /// Steps 4–5 of the pipeline: what the call gets, budgets counted and approvals taken.

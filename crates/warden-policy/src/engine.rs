@@ -30,7 +30,7 @@ mod schema;
 pub use build::EngineSources;
 pub use decide::{CallState, FloorLabel, OutboundState, floor_label};
 pub use decision::{Approval, Decision};
-pub use schema::ArgType;
+pub use schema::{ArgType, CommandWithLinks};
 
 use crate::argtypes::IdIndex;
 use crate::config::{ArgSpec, ConfigError};

@@ -23,6 +23,7 @@ pub use config::{
     parse_expiry,
 };
 pub use engine::{
-    Approval, ArgType, CallState, Decision, Engine, FloorLabel, OutboundState, floor_label,
+    Approval, ArgType, CallState, CommandWithLinks, Decision, Engine, FloorLabel, OutboundState,
+    floor_label,
 };
 pub use inventory::{InventorySettings, InventorySource};

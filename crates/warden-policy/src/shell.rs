@@ -18,7 +18,9 @@
 //! of curl, wget, dig and host, and of the programs whose writes are recorded, are read as their
 //! own parsers read them (short clusters with attached values, GNU long-option prefixes, `=`
 //! where accepted); an option the reader does not know makes the destination unknown. A URL
-//! whose host curl and the WHATWG parser would read differently names no host. A variable set
+//! whose host curl and the WHATWG parser would read differently names no host. A followed
+//! redirect (`curl -L`; wget follows by default) reaches a host only the answer names, so the
+//! hosts are unknown unless redirects are off (`--max-redirs 0`). A variable set
 //! in a network program's environment may name its config file, proxy or resolver: its hosts
 //! are unknown. A link (`ln`, `cp -s`/`-l`) writes what it points at, too.
 //!
@@ -84,6 +86,20 @@ impl CommandFacts {
         self.writes_paths
             .iter()
             .any(|p| !roots.iter().any(|r| under(p, r)))
+    }
+
+    /// Adds where the command's literal write targets really land (through symbolic links, as
+    /// resolved where the files are): each as a write of its own, normalised like the others;
+    /// one that is not a clean absolute path (`?`: it could not be resolved) is unknown.
+    pub fn add_real_writes(&mut self, real: &[String]) {
+        for path in real {
+            let p = normal_path(path);
+            if p.starts_with('/') {
+                self.writes_paths.insert(p);
+            } else {
+                self.writes_paths.insert(UNKNOWN.into());
+            }
+        }
     }
 
     fn unknown(&mut self, why: impl Into<String>) {
@@ -1168,6 +1184,10 @@ impl Walker {
         let mut unknown = false;
         let mut names_its_output = false;
         let mut spider = false;
+        // wget follows redirects unless told not to; curl only with `-L`. The last
+        // `--max-redirs` given counts; only `0` keeps the request on the host it names.
+        let mut follows = kind == Net::Wget;
+        let mut max_redirects: Option<Option<String>> = None;
         for item in options::parse(rest, grammar) {
             match item {
                 options::Item::Unknown => {
@@ -1189,10 +1209,12 @@ impl Walker {
                     facts.writes_paths.insert(UNKNOWN.into());
                 }
                 options::Item::Opt(options::Opt::Spans, _) => unknown = true,
+                options::Item::Opt(options::Opt::Redirects, _) => follows = true,
                 options::Item::Opt(options::Opt::Takes(what), value) => {
                     use options::Value;
                     match what {
                         Value::Plain => {}
+                        Value::MaxRedirects => max_redirects = Some(value),
                         Value::Upload => facts.pipes_to_network = true,
                         Value::Output => {
                             names_its_output = true;
@@ -1260,6 +1282,12 @@ impl Walker {
         // where (`-O`, `-P`) or only to check (`--spider`).
         if kind == Net::Wget && !names_its_output && !spider {
             facts.writes_paths.insert(UNKNOWN.into());
+        }
+        // A followed redirect goes wherever the answer says.
+        let none_followed =
+            max_redirects.is_some_and(|v| v.is_some_and(|n| n.trim().parse::<i64>() == Ok(0)));
+        if follows && !none_followed {
+            unknown = true;
         }
         // No URL: where it goes comes from a config file (`~/.curlrc`, `-K`): unknown.
         if unknown || hosts.is_empty() {

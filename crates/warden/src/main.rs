@@ -99,7 +99,15 @@ impl Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if !cli.command.runs_servers() {
+    // Claude Code runs the tool when a hook exits with anything but 2: whatever goes wrong in
+    // `warden hook` (no runtime, a panic, an error, a closed stdout) blocks the call.
+    let fails_closed = matches!(cli.command, Command::Hook(_));
+    if fails_closed {
+        std::panic::set_hook(Box::new(|info| {
+            eprintln!("warden: {info}; the tool call is blocked");
+            std::process::exit(2);
+        }));
+    } else if !cli.command.runs_servers() {
         output::die_on_closed_stdout();
     }
     // Logs go to stderr: stdout is the MCP channel for `stdio` and the lab servers.
@@ -136,14 +144,7 @@ fn main() -> ExitCode {
     #[cfg(not(feature = "otlp"))]
     let spans: Option<tracing_subscriber::layer::Identity> = None;
     tracing_subscriber::registry().with(logs).with(spans).init();
-    // Claude Code runs the tool when a hook exits with anything but 2: whatever goes wrong in
-    // `warden hook` (no runtime, a panic, an error) blocks the call.
-    let fails_closed = matches!(cli.command, Command::Hook(_));
     let failure = if fails_closed {
-        std::panic::set_hook(Box::new(|info| {
-            eprintln!("warden: {info}; the tool call is blocked");
-            std::process::exit(2);
-        }));
         ExitCode::from(2)
     } else {
         ExitCode::FAILURE

@@ -191,6 +191,18 @@ impl Engine {
                     format!("argument `{name}` is not declared for `{tool}`"),
                 );
             };
+            // A command with the real paths of its writes comes only from Claude Code's hook
+            // (`CommandWithLinks`); any other tool would forward an object, not the text read.
+            if matches!(spec.ty, ArgType::Command(_))
+                && value.is_object()
+                && !crate::claude_code::is_builtin(tool)
+            {
+                return self.deny(
+                    "argument-check",
+                    category,
+                    format!("argument `{name}` must be a shell command (a string)"),
+                );
+            }
             let converted = spec.ty.normalise(value, &self.facts.ids).and_then(|v| {
                 let c = spec.ty.to_cedar(&v, &inner.entity_types)?;
                 Ok((v, c))

@@ -43,8 +43,23 @@ pub enum ArgType {
     /// A shell command line (`shell::analyse`): Cedar sees `{text, programs, args, hosts,
     /// writes_paths, writes_outside, network, pipes_to_network, opaque}`, where
     /// `writes_outside` says a write goes outside every one of these roots (all writes, when
-    /// there are none).
+    /// there are none). Claude Code's command hook may give it as a [`CommandWithLinks`]
+    /// object instead: the text, and where the writes it names really land.
     Command(Vec<String>),
+}
+
+/// A command whose literal write targets pass through symbolic links, as Claude Code's command
+/// hook gives it (it resolves them on the agent's machine, where the files are): the text that
+/// runs, and the real paths those writes land on (`?` for one it could not resolve). The real
+/// paths only add to the writes the analysis reads, so the form can make a decision stricter,
+/// never looser. Only the gateway's hook handler makes it, and only for Claude Code's own tools
+/// (`decide` refuses it for any other): an MCP server would be forwarded an object, not the
+/// text that was read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandWithLinks {
+    pub text: String,
+    pub writes_through_links: Vec<String>,
 }
 
 impl ArgType {
@@ -185,7 +200,14 @@ impl ArgType {
                 }
             }
             // The command runs as written: policy reads its analysis, never a rewritten text.
-            ArgType::Command(_) => Value::String(text()?.to_string()),
+            ArgType::Command(_) => match value {
+                Value::Object(_) => {
+                    let c: CommandWithLinks = serde_json::from_value(value.clone())
+                        .map_err(|_| format!("must be {}", self.describe()))?;
+                    serde_json::to_value(c).map_err(|e| e.to_string())?
+                }
+                _ => Value::String(text()?.to_string()),
+            },
             ArgType::String
             | ArgType::Text
             | ArgType::Long
@@ -271,7 +293,12 @@ impl ArgType {
                     _ => Err(format!("must be {}", self.describe())),
                 }
             }
-            (ArgType::Command(roots), Value::String(s)) => command_record(s, roots),
+            (ArgType::Command(roots), Value::String(s)) => command_record(s, &[], roots),
+            (ArgType::Command(roots), Value::Object(_)) => {
+                let c: CommandWithLinks = serde_json::from_value(value.clone())
+                    .map_err(|_| format!("must be {}", self.describe()))?;
+                command_record(&c.text, &c.writes_through_links, roots)
+            }
             (ArgType::Ip, Value::String(s)) => {
                 let ip = crate::argtypes::parse_ip(s).map_err(|e| e.to_string())?;
                 Ok(RestrictedExpression::new_ip(ip.to_string()))
@@ -299,9 +326,15 @@ impl ArgType {
     }
 }
 
-/// A command line as the Cedar record of its analysis.
-fn command_record(text: &str, roots: &[String]) -> Result<RestrictedExpression, String> {
-    let facts = crate::shell::analyse(text);
+/// A command line as the Cedar record of its analysis; `real_writes` are where its literal
+/// write targets really land (through links), added to the writes it names.
+fn command_record(
+    text: &str,
+    real_writes: &[String],
+    roots: &[String],
+) -> Result<RestrictedExpression, String> {
+    let mut facts = crate::shell::analyse(text);
+    facts.add_real_writes(real_writes);
     let set = |items: &std::collections::BTreeSet<String>| {
         RestrictedExpression::new_set(
             items

@@ -16,6 +16,9 @@ pub(super) enum Opt {
     Writes,
     /// A flag that reaches hosts its words do not name (`wget -H`, `--metalink`).
     Spans,
+    /// A flag that follows redirects (`curl -L`): the answer names the next host, so the hosts
+    /// reached are unknown unless redirects are limited to none ([`Value::MaxRedirects`]).
+    Redirects,
     /// An option with a value.
     Takes(Value),
 }
@@ -40,6 +43,9 @@ pub(super) enum Value {
     Cookie,
     /// curl's `-w` format: `%output{file}` or `@file` writes.
     WriteOut,
+    /// How many redirects are followed (`--max-redirs`, `--max-redirect`): only `0` keeps the
+    /// request on the host it names.
+    MaxRedirects,
 }
 
 /// One parsed word (or a word and its value).
@@ -80,7 +86,7 @@ fn long_option(table: &[(&'static str, Opt)], given: &str) -> Option<Opt> {
     given
         .strip_prefix("no-")
         .and_then(|rest| long_option(table, rest))
-        .filter(|o| matches!(o, Opt::Flag | Opt::Spans | Opt::Writes))
+        .filter(|o| matches!(o, Opt::Flag | Opt::Spans | Opt::Writes | Opt::Redirects))
 }
 
 /// `words` read with `grammar`.
@@ -158,14 +164,15 @@ pub(super) fn parse(words: &[Literal], grammar: &Grammar) -> Vec<Item> {
     out
 }
 
-use Opt::{Flag, Spans, Takes, Writes};
-use Value::{Config, Cookie, Header, Host, Output, Plain, Upload, Url, WriteOut};
+use Opt::{Flag, Redirects, Spans, Takes, Writes};
+use Value::{Config, Cookie, Header, Host, MaxRedirects, Output, Plain, Upload, Url, WriteOut};
 
 fn curl_short(c: char) -> Option<Opt> {
     Some(match c {
         '0' | '1' | '2' | '3' | '4' | '6' | 'a' | 'B' | 'f' | 'G' | 'g' | 'I' | 'i' | 'j' | 'J'
-        | 'k' | 'L' | 'l' | 'M' | 'N' | 'n' | 'p' | 'q' | 'R' | 'S' | 's' | 'V' | 'v' | 'Z'
-        | '#' | ':' | 'h' => Flag,
+        | 'k' | 'l' | 'M' | 'N' | 'n' | 'p' | 'q' | 'R' | 'S' | 's' | 'V' | 'v' | 'Z' | '#'
+        | ':' | 'h' => Flag,
+        'L' => Redirects,
         'O' => Writes,
         'A' | 'C' | 'E' | 'e' | 'm' | 'Q' | 'r' | 't' | 'U' | 'u' | 'X' | 'Y' | 'y' | 'z' => {
             Takes(Plain)
@@ -188,8 +195,8 @@ const CURL_LONG: &[(&str, Opt)] = &[
     ("fail", Flag),
     ("fail-with-body", Flag),
     ("fail-early", Flag),
-    ("location", Flag),
-    ("location-trusted", Flag),
+    ("location", Redirects),
+    ("location-trusted", Redirects),
     ("insecure", Flag),
     ("compressed", Flag),
     ("compressed-ssh", Flag),
@@ -324,7 +331,7 @@ const CURL_LONG: &[(&str, Opt)] = &[
     ("proxy-user", Takes(Plain)),
     ("limit-rate", Takes(Plain)),
     ("max-filesize", Takes(Plain)),
-    ("max-redirs", Takes(Plain)),
+    ("max-redirs", Takes(MaxRedirects)),
     ("oauth2-bearer", Takes(Plain)),
     ("noproxy", Takes(Plain)),
     ("cert-type", Takes(Plain)),
@@ -478,7 +485,7 @@ const WGET_LONG: &[(&str, Opt)] = &[
     ("ca-directory", Takes(Plain)),
     ("certificate", Takes(Plain)),
     ("private-key", Takes(Plain)),
-    ("max-redirect", Takes(Plain)),
+    ("max-redirect", Takes(MaxRedirects)),
     ("compression", Takes(Plain)),
     ("restrict-file-names", Takes(Plain)),
     ("default-page", Takes(Plain)),

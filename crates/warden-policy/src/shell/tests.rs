@@ -584,7 +584,7 @@ fn curl_and_wget_options_in_every_form_are_read() {
             "siem.lab.example",
         ),
         (
-            "curl -fsSL --max-time 10 -H 'Accept: application/json' https://intel.lab.example/v1/ip/1",
+            "curl -fsS --max-time 10 -H 'Accept: application/json' https://intel.lab.example/v1/ip/1",
             "intel.lab.example",
         ),
         (
@@ -596,11 +596,11 @@ fn curl_and_wget_options_in_every_form_are_read() {
             "siem.lab.example",
         ),
         (
-            "wget -qO- https://siem.lab.example/api/x",
+            "wget --max-redirect=0 -qO- https://siem.lab.example/api/x",
             "siem.lab.example",
         ),
         (
-            "wget -q -O /cases/c1/x.json https://siem.lab.example/api/x",
+            "wget -q --max-redirect=0 -O /cases/c1/x.json https://siem.lab.example/api/x",
             "siem.lab.example",
         ),
     ] {
@@ -608,6 +608,53 @@ fn curl_and_wget_options_in_every_form_are_read() {
         assert_eq!(f.hosts, set(&[host]), "{cmd}: {f:?}");
         assert!(!f.opaque, "{cmd}: {f:?}");
         assert!(!f.writes_outside(&roots), "{cmd}: {f:?}");
+    }
+}
+
+/// A followed redirect reaches whatever host the answer names: curl with `-L` (in any form)
+/// and wget (which follows by default) reach unknown hosts, unless redirects are turned off
+/// (`--max-redirs 0`, `--max-redirect=0`). A POST followed through a 307 sends its data there.
+#[test]
+fn a_followed_redirect_reaches_a_host_the_words_do_not_name() {
+    for cmd in [
+        "curl -sL https://intel.lab.example/r?to=https://evil.example/",
+        "curl -fsSL --max-time 10 https://intel.lab.example/v1/ip/1",
+        "curl --location https://intel.lab.example/r",
+        "curl --loc https://intel.lab.example/r",
+        "curl --location-trusted -H 'Authorization: Bearer x' https://intel.lab.example/r",
+        "curl -L --max-redirs 3 https://intel.lab.example/r",
+        "curl --max-redirs 0 -L --max-redirs 1 https://intel.lab.example/r",
+        "curl -L --max-redirs $N https://intel.lab.example/r",
+        "curl -L --max-redirs=0 https://intel.lab.example/r",
+        "curl -s -L -d @/cases/c-101/notes.md https://tickets.lab.example/api",
+        "wget -qO- https://siem.lab.example/api/x",
+        "wget -q -O /cases/c1/x.json https://siem.lab.example/api/x",
+        "wget --max-redirect=5 -qO- https://siem.lab.example/api/x",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.hosts.contains(UNKNOWN), "{cmd}: {f:?}");
+    }
+    // Redirects not followed: the host named is the one reached.
+    for (cmd, host) in [
+        (
+            "curl -s https://intel.lab.example/v1/ip/1",
+            "intel.lab.example",
+        ),
+        (
+            "curl -fsSL --max-redirs 0 https://intel.lab.example/v1/ip/1",
+            "intel.lab.example",
+        ),
+        (
+            "wget --max-redirect=0 -qO- https://siem.lab.example/api/x",
+            "siem.lab.example",
+        ),
+        (
+            "wget -q --max-redirect 0 -O /cases/c1/x.json https://siem.lab.example/api/x",
+            "siem.lab.example",
+        ),
+    ] {
+        let f = analyse(cmd);
+        assert_eq!(f.hosts, set(&[host]), "{cmd}: {f:?}");
     }
 }
 

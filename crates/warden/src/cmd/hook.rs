@@ -5,8 +5,15 @@
 //! It fails closed: when warden cannot be reached, does not answer within the timeout, refuses
 //! the token or answers something that is not a hook reply, the command says why on stderr and
 //! exits 2, which Claude Code treats as a blocking error (a `PreToolUse` tool call does not run).
-//! Any other exit code would let the tool run.
+//! Any other exit code would let the tool run, so every failure of the command itself blocks
+//! too: a panic, an unusable argument, a runtime that does not start, an event that never ends
+//! (one deadline, `--timeout-secs`, covers the whole answer). What the command cannot do is
+//! exit at all when it is not there: the settings name it by its absolute path and end with
+//! `|| exit 2`, so the shell blocks when the binary is missing or dies by a signal.
 
+mod real_path;
+
+use serde_json::{Map, Value};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -32,14 +39,25 @@ pub struct ClaudeCodeArgs {
     /// The agent's bearer token (prefer the environment variable)
     #[arg(long, env = "WARDEN_AGENT_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Seconds to wait for warden's answer
+    /// Seconds the whole answer may take, reading the event included (keep it below the hook's
+    /// `timeout` in Claude Code's settings, past which Claude Code runs the tool)
     #[arg(long, default_value_t = 30)]
     pub timeout_secs: u64,
 }
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let Command::ClaudeCode(args) = command;
-    Ok(match ask(&args).await {
+    // One deadline for the whole answer, the event's arrival included: Claude Code runs the
+    // tool when its own hook timeout passes, so warden's hook must block before then.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout_secs);
+    let answer = match tokio::time::timeout_at(deadline, ask(&args, deadline)).await {
+        Ok(answer) => answer,
+        Err(_) => Err(format!(
+            "no answer within {} s (`--timeout-secs`)",
+            args.timeout_secs
+        )),
+    };
+    Ok(match answer {
         Ok(reply) => {
             let mut out = std::io::stdout().lock();
             match writeln!(out, "{reply}").and_then(|()| out.flush()) {
@@ -57,15 +75,30 @@ fn block(why: &str) -> ExitCode {
 }
 
 /// warden's reply to the event on stdin, or why there is none.
-async fn ask(args: &ClaudeCodeArgs) -> Result<serde_json::Value, String> {
-    let mut event = Vec::new();
-    std::io::stdin()
-        .take(MAX_EVENT + 1)
-        .read_to_end(&mut event)
+async fn ask(
+    args: &ClaudeCodeArgs,
+    deadline: tokio::time::Instant,
+) -> Result<serde_json::Value, String> {
+    // Read on a thread of its own, which the deadline can leave behind (the process exits
+    // without it) if the event never ends.
+    let (sent, event) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut event = Vec::new();
+        let read = std::io::stdin()
+            .take(MAX_EVENT + 1)
+            .read_to_end(&mut event)
+            .map(|_| event);
+        // The receiver is gone only when the deadline passed: nothing to tell.
+        let _ = sent.send(read);
+    });
+    let event = event
+        .await
+        .map_err(|_| "the hook event was not read".to_string())?
         .map_err(|e| format!("cannot read the hook event: {e}"))?;
     if event.len() as u64 > MAX_EVENT {
         return Err(format!("the hook event is larger than {MAX_EVENT} bytes"));
     }
+    let event = prepared(event, deadline);
     let token = args
         .token
         .as_deref()
@@ -101,4 +134,95 @@ async fn ask(args: &ClaudeCodeArgs) -> Result<serde_json::Value, String> {
         Ok(reply @ serde_json::Value::Object(_)) => Ok(reply),
         _ => Err("warden's answer is not a hook reply".into()),
     }
+}
+
+/// A `PreToolUse` event with what only this command can tell warden: `warden_real_paths`,
+/// where a path leads elsewhere than it is spelt (through a symbolic link on this machine) or
+/// cannot be resolved (`?`) — a path argument of Claude Code's tool (`file_path`,
+/// `notebook_path`, `path`) and the literal absolute write targets the Bash command names, so
+/// that warden decides on where the call lands — and `warden_answer_within_ms`, how long this
+/// command still waits for the answer (a held call waits for humans only that long). Any other
+/// body goes as it came (warden answers what it cannot read).
+fn prepared(body: Vec<u8>, deadline: tokio::time::Instant) -> Vec<u8> {
+    let Ok(Value::Object(mut event)) = serde_json::from_slice::<Value>(&body) else {
+        return body;
+    };
+    if event.get("hook_event_name").and_then(Value::as_str) != Some("PreToolUse") {
+        return body;
+    }
+    let tool_name = event
+        .get("tool_name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let builtin = warden_policy::claude_code::builtin_for(tool_name);
+    let real = match event.get("tool_input") {
+        Some(Value::Object(input)) => real_paths(builtin, input),
+        _ => Map::new(),
+    };
+    // Only this command says these: whatever the event carried under those names goes.
+    event.remove("warden_real_paths");
+    if !real.is_empty() {
+        event.insert("warden_real_paths".into(), Value::Object(real));
+    }
+    let within = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let within_ms = u64::try_from(within.as_millis()).unwrap_or(u64::MAX);
+    event.insert("warden_answer_within_ms".into(), Value::from(within_ms));
+    serde_json::to_vec(&Value::Object(event)).unwrap_or(body)
+}
+
+/// For each path argument of `builtin` in `input` whose real path differs from the path as
+/// spelt: that real path (`?` where it cannot be resolved); for a command: the real paths of
+/// its literal absolute write targets that differ.
+fn real_paths(
+    builtin: &warden_policy::claude_code::Builtin,
+    input: &Map<String, Value>,
+) -> Map<String, Value> {
+    let unknown = warden_policy::shell::UNKNOWN;
+    let resolve = |path: &str| -> Option<String> {
+        match real_path::real_path(path) {
+            Ok(real) if real == lexical(path) => None,
+            Ok(real) => Some(real),
+            Err(why) => {
+                eprintln!("warden: where `{path}` leads is unknown: {why}");
+                Some(unknown.to_string())
+            }
+        }
+    };
+    let mut out = Map::new();
+    for (name, ty) in builtin.args {
+        let Some(text) = input.get(*name).and_then(Value::as_str) else {
+            continue;
+        };
+        if ty.starts_with("path:") {
+            // A relative path or one with `..` is refused by warden as spelt.
+            if text.starts_with('/')
+                && !text.split('/').any(|c| c == "..")
+                && let Some(real) = resolve(text)
+            {
+                out.insert((*name).to_string(), Value::String(real));
+            }
+        } else if *ty == "{command}" {
+            let facts = warden_policy::shell::analyse(text);
+            let real: Vec<Value> = facts
+                .writes_paths
+                .iter()
+                .filter(|p| p.starts_with('/'))
+                .filter_map(|p| resolve(p))
+                .map(Value::String)
+                .collect();
+            if !real.is_empty() {
+                out.insert((*name).to_string(), Value::Array(real));
+            }
+        }
+    }
+    out
+}
+
+/// `path` with empty and `.` components dropped: how warden spells it.
+fn lexical(path: &str) -> String {
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    format!("/{}", parts.join("/"))
 }

@@ -112,6 +112,22 @@ impl Lab {
         Self { dir }
     }
 
+    /// [`Lab::claude_code`] with its case and evidence folders moved under `root` (a real
+    /// directory the test lays out): `/cases` is `<root>/cases` in the config and the policy.
+    pub fn claude_code_rooted(root: &Path) -> Self {
+        let lab = Self::claude_code();
+        let root = root.to_str().unwrap();
+        for f in ["warden.toml", "policies/investigator.cedar"] {
+            let path = lab.dir.path().join(f);
+            let text = std::fs::read_to_string(&path).unwrap();
+            let moved = text
+                .replace("\"/cases", &format!("\"{root}/cases"))
+                .replace("\"/srv/evidence", &format!("\"{root}/srv/evidence"));
+            std::fs::write(&path, moved).unwrap();
+        }
+        lab
+    }
+
     /// The example with its SIEM served by something else: `table` is what follows the
     /// `[servers.siem]` header (`url = "…"`, or a `command` with its `args` and `env`).
     pub fn with_siem(table: &str) -> Self {
