@@ -26,7 +26,8 @@ pub enum Deciding {
     Approval,
     Halt,
     Resume,
-    /// A detection; one whose `detail.taint` is set taints its agent.
+    /// A detection that taints its agent (`detail.taint` set); other findings decide nothing
+    /// and are not kept.
     Finding,
     TaintCleared,
     ToolPinned,
@@ -276,6 +277,15 @@ fn deciding(read: &Read<'_>) -> Result<Option<Found>, StoreError> {
         return Ok(None);
     };
     let event = leaf::decode(read.data).map_err(|e| unreadable(&e))?.event;
+    if kind == Deciding::Finding
+        && event
+            .detail
+            .as_ref()
+            .and_then(|d| d.get("taint"))
+            .is_none()
+    {
+        return Ok(None);
+    }
     let request = match kind {
         Deciding::Approval => event.request_id,
         _ => None,
