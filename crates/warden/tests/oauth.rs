@@ -493,6 +493,92 @@ async fn unsafe_oauth_settings_are_refused_at_load() {
     assert!(!ok && err.contains("needs an `[oauth]` section"), "{err}");
 }
 
+/// The official Python SDK, as an agent holding a token from its identity provider uses it:
+/// the SDK's streamable-HTTP client with an `Authorization` header. `tests/interop-py/client.py`
+/// prints what the SDK saw, or the first HTTP error it got and its challenge, exiting with 3.
+fn python_sdk(url: &str, token: &str) -> (Option<i32>, Value) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop-py");
+    let python = dir.join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "the MCP Python SDK is not installed: run ./scripts/test, or \
+         `python3 -m venv tests/interop-py/.venv && \
+         tests/interop-py/.venv/bin/pip install -r tests/interop-py/requirements.txt`"
+    );
+    let out = std::process::Command::new(python)
+        .arg(dir.join("client.py"))
+        .args(["http", url, token])
+        .output()
+        .unwrap();
+    let printed = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), printed)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_python_sdk_calls_with_a_token_from_the_issuer_and_is_refused_an_expired_one() {
+    let idp = Idp::start().await;
+    let lab = lab(&idp, "");
+    let w = lab.serve();
+    let url = w.url.clone();
+    let valid = idp.ed_token(&idp.claims());
+    let now = now_ms() / 1000;
+    let expired = idp.ed_token(&idp.with(|c| {
+        c.insert("iat".into(), json!(now - 900));
+        c.insert("exp".into(), json!(now - 300));
+    }));
+    let (code, v) = {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || python_sdk(&url, &valid))
+            .await
+            .unwrap()
+    };
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["read"]["isError"], false, "{v}");
+    assert!(
+        v["forbidden"]["protocolError"]
+            .as_str()
+            .is_some_and(|e| e.contains("unknown tool")),
+        "triage is not shown the isolation: {v}"
+    );
+    let reads: Vec<Value> = lab
+        .events("decision")
+        .into_iter()
+        .filter(|e| e["tool"] == "siem.get_alert")
+        .collect();
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0]["principal"], "triage");
+
+    let (code, v) = tokio::task::spawn_blocking(move || python_sdk(&url, &expired))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(3), "the SDK got in with an expired token: {v}");
+    let refused = &v["refused"];
+    assert_eq!(refused["status"], 401, "{v}");
+    assert_refused(
+        401,
+        refused["challenge"].as_str().unwrap_or_default(),
+        "an expired token through the Python SDK",
+    );
+    assert!(
+        refused["challenge"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("Bearer ")),
+        "{v}"
+    );
+    let after: Vec<Value> = lab
+        .events("decision")
+        .into_iter()
+        .filter(|e| e["tool"] == "siem.get_alert")
+        .collect();
+    assert_eq!(after.len(), 1, "the expired token reached the pipeline");
+}
+
 /// The official TypeScript SDK's client-credentials flow, end to end: the SDK meets warden's
 /// 401, reads the resource metadata it names, finds the authorization server's metadata, gets
 /// a token for warden's resource (RFC 8707 `resource`) and calls through warden with it.
