@@ -66,6 +66,11 @@ struct Stalled {
     /// While set, each `executed` approval step lands second: the same step is appended
     /// first, as another replica that took the same approval at the same moment would.
     raced: std::sync::atomic::AtomicBool,
+    /// While `true`, a finding's append (what the monitor records when a trigger fires) waits:
+    /// the monitor is still at work on a call.
+    held_findings: tokio::sync::watch::Sender<bool>,
+    /// Told each time a finding's append starts to wait.
+    finding_waiting: tokio::sync::Notify,
 }
 
 impl Stalled {
@@ -101,6 +106,13 @@ impl AuditLog for Stalled {
                 if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
                     return Err(AuditError(LedgerError::Write("the disk is full".into())));
                 }
+            }
+            if event.kind == Some(EventKind::Finding) {
+                let mut held = self.held_findings.subscribe();
+                if *held.borrow() {
+                    self.finding_waiting.notify_one();
+                }
+                held.wait_for(|held| !held).await.unwrap();
             }
             let executed = event.kind == Some(EventKind::Approval)
                 && event
@@ -219,6 +231,8 @@ async fn harness_with(extra: &str, edits: &[(&str, &str)]) -> Harness {
         failing: false.into(),
         waiting: tokio::sync::Notify::new(),
         raced: std::sync::atomic::AtomicBool::new(false),
+        held_findings: tokio::sync::watch::channel(false).0,
+        finding_waiting: tokio::sync::Notify::new(),
     });
     let forwarded = Arc::new(Mutex::new(Vec::new()));
     let reply = Arc::new(Mutex::new("done".to_string()));
@@ -705,6 +719,65 @@ async fn a_write_is_forwarded_only_after_its_decision_commits() {
         1,
         "the failed write ran"
     );
+}
+
+/// Stage 7 before the answer: the monitor sees a call's decision before the agent gets the
+/// call's result, so a halt the call trips is in force when the agent can make its next call.
+/// Both paths: a read forwarded while its decision commits, and a write forwarded after. The
+/// monitor's finding is held on the ledger; while it waits, the agent has no answer.
+#[tokio::test]
+async fn the_monitor_sees_a_call_before_its_answer_is_released() {
+    let h = harness_with(
+        "",
+        &[(
+            "[stdio]\n",
+            "[monitor.rate]\nper_minute = 2\naction = \"halt\"\n\n[stdio]\n",
+        )],
+    )
+    .await;
+    for (agent, tool, args) in [
+        (
+            "triage",
+            "siem.search_alerts",
+            json!({"query": "host:ws-0042"}),
+        ),
+        (
+            "responder",
+            "tickets.add_comment",
+            json!({"incident": "INC-1042", "comment": "contained"}),
+        ),
+    ] {
+        for _ in 0..2 {
+            let text = h.call(agent, "s1", tool, args.clone()).await;
+            assert!(text.contains("done"), "{agent}: {text}");
+        }
+        // The third call within a minute trips the rate trigger, which halts the agent.
+        h.stalled.held_findings.send_replace(true);
+        let call = h.start(agent, tool, args.clone());
+        h.stalled.finding_waiting.notified().await;
+        let_others_run().await;
+        assert!(
+            !call.is_finished(),
+            "{agent}: the answer reached the agent before the monitor had recorded what it saw"
+        );
+        h.stalled.held_findings.send_replace(false);
+        // The call itself was allowed: the halt applies from the next one.
+        let text = answer_text(call.await.unwrap());
+        assert!(text.contains("done"), "{agent}: {text}");
+        let scope = format!("agent:{agent}");
+        assert!(
+            h.store
+                .active_halts()
+                .unwrap()
+                .iter()
+                .any(|x| x.scope == scope),
+            "{agent}: the answer came back before the halt it tripped was in force"
+        );
+        let before = h.forwarded(tool);
+        let next = h.call(agent, "s1", tool, args).await;
+        assert!(next.contains("halted by warden"), "{agent}: {next}");
+        assert_eq!(h.forwarded(tool), before, "{agent}: the next call ran");
+    }
 }
 
 /// What an agent reads about a tool is what the pin covers: the upstream's title, output

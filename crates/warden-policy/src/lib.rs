@@ -16,7 +16,7 @@ pub use config::{
     AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, CategoryReview,
     ClaudeCodeSettings, ClientAuth, ClientCredentials, ClientIdentity, Config, ConfigError,
     ConfigErrors, ConnectionLimits, ExportDestination, ExportSettings, GatewaySettings, Grant,
-    GrantKind, JwksSource, JwtAlgorithm, MetricsSettings, MonitorAction, MonitorSettings,
+    GrantKind, JwksSource, JwtAlgorithm, JwtType, MetricsSettings, MonitorAction, MonitorSettings,
     OAuthSettings, OnHold, PostgresLocation, PostgresTls, ResultMode, ReviewSettings,
     ScreenSettings, Secret, SecretError, SecretSource, ServerSpec, StoreLocation, ToolSpec,
     Transport, UpstreamProtocol, UpstreamTls, WitnessConfig, default_budget_id, parse_duration,

@@ -100,6 +100,15 @@ impl Idp {
         jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(der.as_bytes())).unwrap()
     }
 
+    /// A token signed by the issuer's Ed25519 key with `typ` in its header (`None`: no `typ`).
+    fn ed_token_typed(&self, typ: Option<&str>, claims: &Value) -> String {
+        let der = self.ed.to_pkcs8_der().unwrap();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("idp-ed-1".into());
+        header.typ = typ.map(str::to_string);
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(der.as_bytes())).unwrap()
+    }
+
     fn rsa_token(&self, claims: &Value) -> String {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some("idp-rsa-1".into());
@@ -335,6 +344,70 @@ async fn forged_expired_and_misdirected_tokens_are_refused() {
     );
 }
 
+/// An identity provider signs its ID tokens with the key that signs its access tokens, and an
+/// ID token for the same client can carry warden's audience (OpenID Connect sets `aud` to the
+/// client id, and some providers let it be chosen). Only the header's `typ` tells an RFC 9068
+/// access token (`at+jwt`) from it; with `require_typ`, warden refuses anything else.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_id_token_is_not_an_access_token_where_the_type_is_required() {
+    let idp = Idp::start().await;
+    let id_token_claims = idp.with(|c| {
+        c.insert("nonce".into(), json!("n-0S6_WzA2Mj"));
+        c.insert("auth_time".into(), json!(now_ms() / 1000 - 5));
+    });
+    let id_token = idp.ed_token_typed(Some("JWT"), &id_token_claims);
+    let untyped = idp.ed_token_typed(None, &idp.claims());
+    let access = idp.ed_token_typed(Some("at+jwt"), &idp.claims());
+
+    // Not required: the ID token with warden's audience passes, as any JWT from the issuer.
+    let open = lab(&idp, "");
+    let w = open.serve();
+    assert_eq!(initialize(&w, Some(&id_token)).await.0, 200);
+    assert_eq!(initialize(&w, Some(&access)).await.0, 200);
+    drop(w);
+
+    let strict = lab(&idp, "require_typ = \"at+jwt\"");
+    let w = strict.serve();
+    for (what, token) in [
+        ("an ID token (typ JWT)", &id_token),
+        ("a token without typ", &untyped),
+        (
+            "a token typed as a logout token",
+            &idp.ed_token_typed(Some("logout+jwt"), &idp.claims()),
+        ),
+        (
+            "another media type whose subtype is at+jwt",
+            &idp.ed_token_typed(Some("text/at+jwt"), &idp.claims()),
+        ),
+    ] {
+        let (status, challenge) = initialize(&w, Some(token)).await;
+        assert_refused(status, &challenge, what);
+    }
+    // The type compares as RFC 7515 says: case-insensitive, `application/` prefix optional.
+    for typ in [
+        "at+jwt",
+        "AT+JWT",
+        "application/at+jwt",
+        "Application/AT+JWT",
+    ] {
+        let token = idp.ed_token_typed(Some(typ), &idp.claims());
+        assert_eq!(initialize(&w, Some(&token)).await.0, 200, "typ {typ}");
+    }
+    // And an access token through a real client reaches the tool.
+    let client = w.client(&access).await;
+    let read = client
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert_ne!(read.is_error, Some(true), "{}", text(&read));
+    let reads: Vec<Value> = strict
+        .events("decision")
+        .into_iter()
+        .filter(|e| e["tool"] == "siem.get_alert")
+        .collect();
+    assert_eq!(reads.len(), 1, "{reads:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_good_token_without_the_scope_or_the_agent_is_forbidden() {
     let idp = Idp::start().await;
@@ -397,6 +470,8 @@ async fn unsafe_oauth_settings_are_refused_at_load() {
             "symmetric algorithms are refused",
         ),
         ("algorithms = [\"none\"]", "no signature at all"),
+        ("require_typ = \"\"", "is not a JWT type"),
+        ("require_typ = \"text/at+jwt\"", "is not a JWT type"),
     ] {
         let lab = lab(&idp, extra);
         let (ok, _, err) = lab.cli(&["policy", "check"]);
@@ -416,6 +491,92 @@ async fn unsafe_oauth_settings_are_refused_at_load() {
     });
     let (ok, _, err) = lab.cli(&["policy", "check"]);
     assert!(!ok && err.contains("needs an `[oauth]` section"), "{err}");
+}
+
+/// The official Python SDK, as an agent holding a token from its identity provider uses it:
+/// the SDK's streamable-HTTP client with an `Authorization` header. `tests/interop-py/client.py`
+/// prints what the SDK saw, or the first HTTP error it got and its challenge, exiting with 3.
+fn python_sdk(url: &str, token: &str) -> (Option<i32>, Value) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop-py");
+    let python = dir.join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "the MCP Python SDK is not installed: run ./scripts/test, or \
+         `python3 -m venv tests/interop-py/.venv && \
+         tests/interop-py/.venv/bin/pip install -r tests/interop-py/requirements.txt`"
+    );
+    let out = std::process::Command::new(python)
+        .arg(dir.join("client.py"))
+        .args(["http", url, token])
+        .output()
+        .unwrap();
+    let printed = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), printed)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_python_sdk_calls_with_a_token_from_the_issuer_and_is_refused_an_expired_one() {
+    let idp = Idp::start().await;
+    let lab = lab(&idp, "");
+    let w = lab.serve();
+    let url = w.url.clone();
+    let valid = idp.ed_token(&idp.claims());
+    let now = now_ms() / 1000;
+    let expired = idp.ed_token(&idp.with(|c| {
+        c.insert("iat".into(), json!(now - 900));
+        c.insert("exp".into(), json!(now - 300));
+    }));
+    let (code, v) = {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || python_sdk(&url, &valid))
+            .await
+            .unwrap()
+    };
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["read"]["isError"], false, "{v}");
+    assert!(
+        v["forbidden"]["protocolError"]
+            .as_str()
+            .is_some_and(|e| e.contains("unknown tool")),
+        "triage is not shown the isolation: {v}"
+    );
+    let reads: Vec<Value> = lab
+        .events("decision")
+        .into_iter()
+        .filter(|e| e["tool"] == "siem.get_alert")
+        .collect();
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0]["principal"], "triage");
+
+    let (code, v) = tokio::task::spawn_blocking(move || python_sdk(&url, &expired))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(3), "the SDK got in with an expired token: {v}");
+    let refused = &v["refused"];
+    assert_eq!(refused["status"], 401, "{v}");
+    assert_refused(
+        401,
+        refused["challenge"].as_str().unwrap_or_default(),
+        "an expired token through the Python SDK",
+    );
+    assert!(
+        refused["challenge"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("Bearer ")),
+        "{v}"
+    );
+    let after: Vec<Value> = lab
+        .events("decision")
+        .into_iter()
+        .filter(|e| e["tool"] == "siem.get_alert")
+        .collect();
+    assert_eq!(after.len(), 1, "the expired token reached the pipeline");
 }
 
 /// The official TypeScript SDK's client-credentials flow, end to end: the SDK meets warden's

@@ -3,6 +3,8 @@
 //!
 //! A token is a JWT signed by one of the issuer's published keys (a JWKS fetched from a URL and
 //! cached, or read from a file). Warden accepts it only when every one of these holds:
+//! - the header's `typ` is the one configured, when one is (`at+jwt`, RFC 9068: an ID token
+//!   signed by the same key is not an access token), compared as RFC 7515 says;
 //! - the header's `alg` is one of the configured asymmetric algorithms *and* fits the key the
 //!   `kid` names (its type, its curve, its declared `alg`): `none`, `HS256` signed with the public
 //!   key as the secret, or an RSA key presented as an EC one are refused before any signature
@@ -133,6 +135,18 @@ impl OAuth {
     ) -> Result<Principal, Refusal> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| Refusal::Invalid(format!("unreadable header: {e}")))?;
+        if let Some(required) = &self.settings.required_typ
+            && !required.matches(header.typ.as_deref())
+        {
+            return Err(Refusal::Invalid(format!(
+                "the token's type is {}, not `{}`",
+                header
+                    .typ
+                    .as_deref()
+                    .map_or("not given".into(), |t| format!("`{t}`")),
+                required.as_str()
+            )));
+        }
         let allowed = self
             .settings
             .algorithms
@@ -536,6 +550,7 @@ mod tests {
             principal_claim: "sub".into(),
             required_scopes: vec![],
             algorithms: JwtAlgorithm::ALL.to_vec(),
+            required_typ: None,
             leeway: Duration::from_secs(0),
             jwks_refresh: Duration::from_secs(300),
         };

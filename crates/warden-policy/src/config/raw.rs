@@ -354,6 +354,8 @@ pub struct RawOAuth {
     /// Signature algorithms accepted (default: every asymmetric one warden knows).
     #[serde(default)]
     pub algorithms: Vec<Spanned<String>>,
+    /// The header `typ` every token must carry, e.g. `at+jwt` (RFC 9068); default: any.
+    pub require_typ: Option<Spanned<String>>,
     /// Clock skew tolerated on `exp` and `nbf`, in seconds (default 60).
     pub leeway_secs: Option<Spanned<u64>>,
     /// Seconds between fetches of `jwks_url` (default 300).

@@ -697,6 +697,37 @@ impl JwtAlgorithm {
     }
 }
 
+/// A JWT header's `typ`, as RFC 7515 compares it: a media type without its `application/`
+/// prefix (which may be left out when the type has no other `/`), in lower case. `at+jwt` is
+/// RFC 9068's access token; an identity provider signs ID tokens (`JWT`, or no `typ`) and
+/// others with the same key, and only the `typ` tells them apart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct JwtType(String);
+
+impl JwtType {
+    /// The type `text` names, or `None` when it names none (empty, or with a space, a
+    /// parameter or a `/` other than the `application/` prefix).
+    pub fn parse(text: &str) -> Option<Self> {
+        let lower = text.trim().to_ascii_lowercase();
+        let bare = lower.strip_prefix("application/").unwrap_or(&lower);
+        let ok = !bare.is_empty()
+            && bare
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c));
+        ok.then(|| Self(bare.to_string()))
+    }
+
+    /// Whether a header's `typ` (if any) is this type.
+    pub fn matches(&self, typ: Option<&str>) -> bool {
+        typ.and_then(Self::parse).is_some_and(|t| t == *self)
+    }
+
+    /// The short form, as RFC 7515 recommends writing it (`at+jwt`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// `[oauth]`: agents that present a JWT access token from the team's identity provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthSettings {
@@ -709,6 +740,10 @@ pub struct OAuthSettings {
     pub principal_claim: String,
     pub required_scopes: Vec<String>,
     pub algorithms: Vec<JwtAlgorithm>,
+    /// The header `typ` every token must carry (`None`: any, or none). Set it to `at+jwt` where
+    /// the identity provider signs ID tokens with the key that signs access tokens, so that an
+    /// ID token cannot pass for an access token.
+    pub required_typ: Option<JwtType>,
     pub leeway: Duration,
     pub jwks_refresh: Duration,
 }

@@ -8,7 +8,7 @@
 
 use super::Resolver;
 use crate::config::raw::RawOAuth;
-use crate::config::resolved::{JwksSource, JwtAlgorithm, OAuthSettings};
+use crate::config::resolved::{JwksSource, JwtAlgorithm, JwtType, OAuthSettings};
 use std::time::Duration;
 use toml::Spanned;
 
@@ -117,6 +117,20 @@ impl Resolver<'_> {
         if raw.algorithms.is_empty() {
             algorithms = JwtAlgorithm::ALL.to_vec();
         }
+        let required_typ = raw.require_typ.as_ref().and_then(|t| {
+            let parsed = JwtType::parse(t.get_ref());
+            if parsed.is_none() {
+                self.error(
+                    t.span(),
+                    "oauth.require_typ",
+                    format!(
+                        "`{}` is not a JWT type (a media type such as `at+jwt`)",
+                        t.get_ref()
+                    ),
+                );
+            }
+            parsed
+        });
         let leeway = raw
             .leeway_secs
             .as_ref()
@@ -151,6 +165,7 @@ impl Resolver<'_> {
             principal_claim,
             required_scopes,
             algorithms,
+            required_typ,
             leeway: Duration::from_secs(leeway),
             jwks_refresh: Duration::from_secs(refresh),
         })
