@@ -771,6 +771,10 @@ impl Gateway {
             now,
         } = after;
         on_span(recorded.value().decision(), recorded.index());
+        if matches!(recorded.value(), Gate::Allow(_) | Gate::Approved(..)) {
+            self.within_budgets_on_record(&config, &call, recorded.index(), now)
+                .await?;
+        }
         if let Some(mut ev) = shadow {
             if let Some(d) = ev.detail.as_mut().and_then(|d| d.as_object_mut()) {
                 d.insert("decision_index".into(), json!(recorded.index()));
@@ -892,6 +896,10 @@ impl Gateway {
             Gate::Hold(_) | Gate::Allow(_) => return Ok(Awaited::StillHeld),
         };
         on_span(recorded.value().decision(), recorded.index());
+        if matches!(recorded.value(), Gate::Approved(..)) {
+            self.within_budgets_on_record(config, &call, recorded.index(), self.now())
+                .await?;
+        }
         let authorized = match recorded.value() {
             Gate::Approved(_, taken) => {
                 self.executed(taken, recorded.index(), true, self.now())
@@ -1280,7 +1288,7 @@ impl Gateway {
                     .in_force(audit.ledger(), &agent, now, window_ms)
                     .map_err(|e| e.to_string())?;
                 let taint = match (row, on_record) {
-                    (Some(row), Some(record)) if record.level > row.level => Some(record),
+                    (Some(row), Some(record)) if record.level >= row.level => Some(record),
                     (Some(row), _) => Some(row),
                     (None, record) => record,
                 };
@@ -1342,6 +1350,53 @@ impl Gateway {
             Ok(None)
         })
         .await
+    }
+
+    /// Once an allowing decision is recorded at leaf `index`: the decisions the ledger records
+    /// against each of its budgets before it stay under the limit, or the call is refused. The
+    /// store's count decided first; this holds the limit where the store's count was made to
+    /// lag (its rows kept from counting) and many calls passed it at once.
+    async fn within_budgets_on_record(
+        &self,
+        config: &Config,
+        call: &ToolCall,
+        index: u64,
+        now: i64,
+    ) -> Result<(), CallError> {
+        let budgets: Vec<(String, String, i64, u32)> = config
+            .budgets_for(&call.tool)
+            .map(|b| {
+                let since = now - i64::try_from(b.window.as_millis()).unwrap_or(i64::MAX);
+                (b.id.clone(), budget_scope(b.per, call), since, b.limit)
+            })
+            .collect();
+        if budgets.is_empty() {
+            return Ok(());
+        }
+        let over = self
+            .blocking(move |_, audit| {
+                let Some(ledger) = audit.ledger() else {
+                    return Ok(None);
+                };
+                for (id, scope, since, limit) in budgets {
+                    if ledger.budget_used_below(&id, &scope, since, index)? >= limit {
+                        return Ok(Some(id));
+                    }
+                }
+                Ok::<_, warden_store::LedgerError>(None)
+            })
+            .await?;
+        match over {
+            None => Ok(()),
+            Some(id) => {
+                tracing::error!(budget = %id, index,
+                    "a call passed the store's budget count but the ledger records the budget \
+                     spent before its decision: refused (the store's count lags the record)");
+                Err(CallError::Internal(format!(
+                    "budget `{id}` is used up on the record; this call was not forwarded"
+                )))
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

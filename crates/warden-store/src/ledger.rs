@@ -52,6 +52,7 @@ use std::time::Duration;
 use warden_core::AuditEvent;
 use warden_ledger::{
     CheckpointError, CheckpointVerifier, LeafColumns, LeafError, LeafKey, RecordKey, leaf,
+    leaf_hash,
 };
 use writer::{Reply, Request, Writer};
 
@@ -189,13 +190,30 @@ impl Ledger {
     pub fn sync(&self) -> Result<(), LedgerError> {
         // Read what is known first: the store only grows, so a store found smaller than that
         // lost leaves.
-        let known = self.index.size();
+        let (known, last) = self.index.head();
         let stored = self.store.ledger_size()?;
         if stored < known {
             return Err(StoreError::Corrupt(format!(
-                "the store holds {stored} ledger leaves, fewer than the {known} this process                  read: leaves were removed"
+                "the store holds {stored} ledger leaves, fewer than the {known} this process \
+                 read: leaves were removed"
             ))
             .into());
+        }
+        // The newest leaf read must still be the one stored there: leaves removed and others
+        // appended in their place (by another gateway) leave the count as it was.
+        if let (Some(last), Some(at)) = (last, known.checked_sub(1)) {
+            let same = self
+                .store
+                .ledger_rows(at, 1)?
+                .first()
+                .is_some_and(|r| r.leaf.index == at && leaf_hash(&r.leaf.data) == last);
+            if !same {
+                return Err(StoreError::Corrupt(format!(
+                    "ledger leaf {at}, which this process read, was removed or replaced in \
+                     the store"
+                ))
+                .into());
+            }
         }
         if stored > known {
             let (reply, answer) = sync_channel(1);
@@ -233,6 +251,18 @@ impl Ledger {
     pub fn budget_used(&self, id: &str, scope: &str, since_ms: i64) -> Result<u32, LedgerError> {
         self.sync()?;
         Ok(self.index.budget_used(id, scope, since_ms))
+    }
+
+    /// [`Ledger::budget_used`] counting only the decisions recorded before leaf `below`.
+    pub fn budget_used_below(
+        &self,
+        id: &str,
+        scope: &str,
+        since_ms: i64,
+        below: u64,
+    ) -> Result<u32, LedgerError> {
+        self.sync()?;
+        Ok(self.index.budget_used_below(id, scope, since_ms, below))
     }
 
     /// When the ledger began: the time of its first leaf, as the writer read it (checked as

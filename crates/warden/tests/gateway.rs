@@ -182,6 +182,35 @@ async fn a_budget_stops_the_sixth_isolation_in_an_hour() {
     );
 }
 
+/// Someone who can write `warden.db` keeps the store from counting a budget at all (a trigger
+/// deletes each counted use as it is stored), and the agent sends many isolations at once, so
+/// each passes the store's count before any decision is on the record. The ledger's count of
+/// the decisions recorded before each one still holds the limit.
+#[tokio::test]
+async fn a_budget_the_store_no_longer_counts_still_stops_concurrent_calls() {
+    let lab = Lab::with_unattended_isolations();
+    let warden = lab.serve();
+    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER budget_uses_forgotten AFTER INSERT ON budget_uses
+         BEGIN DELETE FROM budget_uses WHERE rowid = NEW.rowid; END",
+    )
+    .unwrap();
+    drop(db);
+    let client = warden.client(RESPONDER).await;
+    let calls = (0..12).map(|i| {
+        let host = if i % 2 == 0 { "ws-042" } else { "ws-017" };
+        client.call("edr.isolate_host", isolate(host, "INC-1042"))
+    });
+    let _ = futures::future::join_all(calls).await;
+    let isolations = lab
+        .received("edr")
+        .iter()
+        .filter(|t| *t == "isolate_host")
+        .count();
+    assert!(isolations <= 5, "{isolations} isolations reached the EDR");
+}
+
 #[tokio::test]
 async fn a_changed_tool_description_withholds_the_tool_until_re_pinned() {
     let lab = Lab::new();

@@ -552,6 +552,36 @@ fn a_ledger_truncated_below_what_its_witnesses_hold_refuses_to_open() {
     );
 }
 
+/// Someone who can write the database removes the newest leaves while warden runs, and another
+/// writer (a second gateway, the CLI) appends in their place, so the count looks as before. The
+/// running ledger notices that the leaf it read last is no longer stored there: it neither
+/// hands its readers a record that lost leaves nor signs a tree that is not the store's.
+#[test]
+fn newest_leaves_replaced_under_a_running_ledger_are_noticed() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = Ledger::open(store(dir.path()), &settings(dir.path(), Vec::new())).unwrap();
+    for i in 0..10 {
+        running.append(&event(i)).unwrap();
+    }
+    running.sync().unwrap();
+    truncate(&dir.path().join("w.db"), 8);
+    {
+        let other = Ledger::open(store(dir.path()), &settings(dir.path(), Vec::new())).unwrap();
+        for i in 100..103 {
+            other.append(&event(i)).unwrap();
+        }
+        other.shutdown().unwrap();
+    }
+    let err = running.sync().unwrap_err().to_string();
+    assert!(err.contains("leaf 9"), "{err}");
+    let err = running.checkpoint().unwrap_err().to_string();
+    assert!(err.contains("removed or replaced"), "{err}");
+    assert!(
+        running.append(&event(11)).is_err(),
+        "a halted ledger appends nothing"
+    );
+}
+
 /// Until the witness has cosigned a checkpoint covering every stored leaf.
 fn wait_for_cosigned(lab: &Lab, witness: &TestWitness) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -90,9 +90,11 @@ struct State {
     by_request: HashMap<String, Vec<usize>>,
     /// The time of leaf 0: when the ledger began.
     began_ms: Option<i64>,
-    /// The times of the decisions that counted against each budget (by budget id and scope),
-    /// oldest first: from each allowing decision's `detail.budgets`.
-    budgets: HashMap<(String, String), Vec<i64>>,
+    /// The hash of the last leaf read (index `size - 1`).
+    last: Option<Hash>,
+    /// The times and leaf indexes of the decisions that counted against each budget (by
+    /// budget id and scope), by time: from each allowing decision's `detail.budgets`.
+    budgets: HashMap<(String, String), Vec<(i64, u64)>>,
 }
 
 /// A leaf the writer read, on its way into the index.
@@ -118,16 +120,34 @@ impl DecidingIndex {
         self.read().size
     }
 
+    /// Leaves read so far and the hash of the last of them, read together.
+    pub fn head(&self) -> (u64, Option<Hash>) {
+        let state = self.read();
+        (state.size, state.last)
+    }
+
     /// Decisions the ledger records counted against budget `id` for `scope` at `since_ms` or
     /// later.
     pub fn budget_used(&self, id: &str, scope: &str, since_ms: i64) -> u32 {
+        self.budget_used_below(id, scope, since_ms, u64::MAX)
+    }
+
+    /// [`DecidingIndex::budget_used`], counting only decisions at leaf indexes below `below`:
+    /// the ones recorded before a given decision.
+    pub fn budget_used_below(&self, id: &str, scope: &str, since_ms: i64, below: u64) -> u32 {
         let state = self.read();
-        let times = state
+        let counted = state
             .budgets
             .get(&(id.to_string(), scope.to_string()))
             .map_or(&[][..], Vec::as_slice);
-        let from = times.partition_point(|t| *t < since_ms);
-        u32::try_from(times.len() - from.min(times.len())).unwrap_or(u32::MAX)
+        let from = counted.partition_point(|(t, _)| *t < since_ms);
+        let n = counted
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|(_, index)| *index < below)
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
     }
 
     /// The time of the first leaf, as the writer read it: when the ledger began.
@@ -144,6 +164,7 @@ impl DecidingIndex {
         let mut found = Vec::new();
         let mut size = self.size();
         let mut began_ms = None;
+        let mut last = None;
         for read in leaves {
             if read.index != size {
                 return Err(StoreError::Corrupt(format!(
@@ -157,6 +178,7 @@ impl DecidingIndex {
                     .and_then(|h| h.time_ms);
             }
             size += 1;
+            last = Some(read.hash);
             if let Some(entry) = deciding(&read)? {
                 found.push(entry);
             }
@@ -171,12 +193,12 @@ impl DecidingIndex {
                     }
                     state.leaves.push(indexed);
                 }
-                Found::Counted(time_ms, budgets) => {
+                Found::Counted(index, time_ms, budgets) => {
                     for key in budgets {
-                        let times = state.budgets.entry(key).or_default();
+                        let counted = state.budgets.entry(key).or_default();
                         // Leaves come in index order, their times nearly so: keep them sorted.
-                        let at = times.partition_point(|t| *t <= time_ms);
-                        times.insert(at, time_ms);
+                        let at = counted.partition_point(|(t, _)| *t <= time_ms);
+                        counted.insert(at, (time_ms, index));
                     }
                 }
             }
@@ -184,6 +206,9 @@ impl DecidingIndex {
         state.size = state.size.max(size);
         if began_ms.is_some() {
             state.began_ms = began_ms;
+        }
+        if last.is_some() {
+            state.last = last;
         }
         Ok(())
     }
@@ -230,8 +255,8 @@ impl DecidingIndex {
 enum Found {
     /// A deciding leaf, with the request its approval step is about.
     Leaf(Indexed, Option<String>),
-    /// A decision that counted against budgets (id, scope) at its time.
-    Counted(i64, Vec<(String, String)>),
+    /// A decision (its leaf index and time) that counted against budgets (id, scope).
+    Counted(u64, i64, Vec<(String, String)>),
 }
 
 /// What a leaf adds to the index; `None` for most. A leaf the writer authenticated but cannot
@@ -271,19 +296,17 @@ fn deciding(read: &Read<'_>) -> Result<Option<Found>, StoreError> {
                 Some((text("id")?.to_string(), text("scope")?.to_string()))
             })
             .collect();
-        return Ok((!budgets.is_empty()).then_some(Found::Counted(event.time_ms, budgets)));
+        return Ok((!budgets.is_empty()).then_some(Found::Counted(
+            read.index,
+            event.time_ms,
+            budgets,
+        )));
     }
     let Some(kind) = kind.and_then(Deciding::of) else {
         return Ok(None);
     };
     let event = leaf::decode(read.data).map_err(|e| unreadable(&e))?.event;
-    if kind == Deciding::Finding
-        && event
-            .detail
-            .as_ref()
-            .and_then(|d| d.get("taint"))
-            .is_none()
-    {
+    if kind == Deciding::Finding && event.detail.as_ref().and_then(|d| d.get("taint")).is_none() {
         return Ok(None);
     }
     let request = match kind {
@@ -374,5 +397,6 @@ mod tests {
         assert_eq!(index.budget_used("isolations", "agent:r", 0), 2);
         assert_eq!(index.budget_used("isolations", "agent:r", 11), 0);
         assert_eq!(index.budget_used("isolations", "agent:other", 0), 0);
+        assert_eq!(index.budget_used_below("isolations", "agent:r", 0, 2), 1);
     }
 }

@@ -625,7 +625,8 @@ pub(super) fn read_indexed(
         let gone = |what: &str| {
             tracing::error!(
                 leaf = index,
-                "a ledger leaf this process read was {what} in the store since: the store was                  written to by hand (run `warden audit verify`)"
+                "a ledger leaf this process read was {what} in the store since: the store was \
+                 written to by hand (run `warden audit verify`)"
             );
             StoreError::Corrupt(format!(
                 "ledger leaf {index} ({:?}) was {what} in the store after warden read it",

@@ -431,6 +431,9 @@ impl Writer {
                 self.frontier.size()
             )));
         }
+        if self.frontier.size() < to {
+            self.check_newest()?;
+        }
         while self.frontier.size() < to {
             let want = usize::try_from(to - self.frontier.size()).unwrap_or(PAGE);
             let page = self
@@ -485,6 +488,31 @@ impl Writer {
         }
     }
 
+    /// The newest leaf this writer read must still be the one stored at its index: leaves
+    /// removed and others appended in their place leave the count as it was, and a tree signed
+    /// over what was read would no longer be the store's.
+    fn check_newest(&self) -> Result<(), LedgerError> {
+        let (size, last) = self.index.head();
+        let (Some(last), Some(at)) = (last, size.checked_sub(1)) else {
+            return Ok(());
+        };
+        if size != self.frontier.size() {
+            return Ok(());
+        }
+        let same = self
+            .store
+            .ledger_rows(at, 1)?
+            .first()
+            .is_some_and(|r| r.leaf.index == at && leaf_hash(&r.leaf.data) == last);
+        if same {
+            Ok(())
+        } else {
+            Err(LedgerError::Diverged(format!(
+                "leaf {at}, which this writer read, was removed or replaced in the store"
+            )))
+        }
+    }
+
     fn resync(&mut self) -> Result<(), LedgerError> {
         let size = self.store.ledger_size()?;
         self.catch_up(size)
@@ -505,6 +533,12 @@ impl Writer {
         let size = self.frontier.size();
         if size <= self.checkpointed {
             return Ok(None);
+        }
+        if let Err(e) = self.check_newest() {
+            if !matches!(&e, LedgerError::Store(s) if s.is_transient()) {
+                self.broken = Some(e.to_string());
+            }
+            return Err(e);
         }
         let root = self.frontier.root();
         let signed = Checkpoint::new(self.signer.name(), size, root).sign(&self.signer)?;
