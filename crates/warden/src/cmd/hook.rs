@@ -14,6 +14,7 @@
 mod real_path;
 
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -203,13 +204,32 @@ fn real_paths(
             }
         } else if *ty == "{command}" {
             let facts = warden_policy::shell::analyse(text);
-            let real: Vec<Value> = facts
+            let mut real: BTreeSet<String> = facts
                 .writes_paths
                 .iter()
                 .filter(|p| p.starts_with('/'))
                 .filter_map(|p| resolve(p))
-                .map(Value::String)
                 .collect();
+            // Writes into a directory land through the links below it; a copy that keeps
+            // links makes them again where it lands.
+            let mut budget = real_path::MAX_ENTRIES;
+            let below = facts
+                .writes_into
+                .iter()
+                .flat_map(|d| real_path::links_below(d, &mut budget))
+                .collect::<Vec<_>>();
+            let copied = facts
+                .links_copied
+                .iter()
+                .flat_map(|s| real_path::copied_links(s, &mut budget))
+                .collect::<Vec<_>>();
+            for found in below.into_iter().chain(copied) {
+                real.insert(found.unwrap_or_else(|why| {
+                    eprintln!("warden: where a write through a link leads is unknown: {why}");
+                    unknown.to_string()
+                }));
+            }
+            let real: Vec<Value> = real.into_iter().map(Value::String).collect();
             if !real.is_empty() {
                 out.insert((*name).to_string(), Value::Array(real));
             }
