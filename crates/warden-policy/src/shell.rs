@@ -22,8 +22,8 @@
 //! redirect (`curl -L`; wget follows by default) reaches a host only the answer names, so the
 //! hosts are unknown unless redirects are off (`--max-redirs 0`); each curl transfer
 //! (`--next`) has its own. An option that connects elsewhere than the URL's host (a proxy, a
-//! resolver, `--connect-to`, an `--alt-svc` or `--hsts` cache, a config file) leaves the host
-//! unknown or names the host it reaches. A variable set
+//! resolver, `--connect-to`, an `--alt-svc` or `--hsts` cache, a config file, `~/.curlrc`
+//! unless `-q` comes first) leaves the host unknown or names the host it reaches. A variable set
 //! in a network program's environment may name its config file, proxy or resolver: its hosts
 //! are unknown. A link (`ln`, `cp -s`/`-l`) writes what it points at, too; so does what a copy
 //! that keeps links copies (`cp -P`/`-d`/`-a`/`-r` unless `-L`, `mv`, `rsync -a`/`-l`): an
@@ -1239,6 +1239,17 @@ impl Walker {
             match item {
                 options::Item::Opt(options::Opt::Next, _) => {
                     unknown |= followed(follows, &max_redirects);
+                    // curl reads `~/.curlrc` (or `$CURL_HOME`'s, `$XDG_CONFIG_HOME`'s), which may name a
+                    // proxy, a resolver or an upload, unless `-q` (`--disable`) is its first word.
+                    if kind == Net::Curl
+                        && rest.first().is_none_or(|w| {
+                            w.text
+                                .as_deref()
+                                .is_none_or(|t| !(t == "-q" || t.eq_ignore_ascii_case("--disable")))
+                        })
+                    {
+                        unknown = true;
+                    }
                     follows = kind == Net::Wget;
                     max_redirects = None;
                 }
@@ -1346,6 +1357,17 @@ impl Walker {
             facts.writes_paths.insert(UNKNOWN.into());
         }
         unknown |= followed(follows, &max_redirects);
+        // curl reads `~/.curlrc` (or `$CURL_HOME`'s, `$XDG_CONFIG_HOME`'s), which may name a
+        // proxy, a resolver or an upload, unless `-q` (`--disable`) is its first word.
+        if kind == Net::Curl
+            && rest.first().is_none_or(|w| {
+                w.text
+                    .as_deref()
+                    .is_none_or(|t| !(t == "-q" || t.eq_ignore_ascii_case("--disable")))
+            })
+        {
+            unknown = true;
+        }
         // No URL: where it goes comes from a config file (`~/.curlrc`, `-K`): unknown.
         if unknown || hosts.is_empty() {
             hosts.insert(UNKNOWN.into());
