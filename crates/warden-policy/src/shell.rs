@@ -802,6 +802,9 @@ impl Walker {
     /// One simple command: assignments, redirections, the program and its arguments.
     fn simple(&self, simple: &SimpleCommand, facts: &mut CommandFacts) -> bool {
         let mut fed = false;
+        // The redirections' writes, merged last: a command substitution in the words may
+        // make a link they write below.
+        let mut redirected = CommandFacts::default();
         let mut words: Vec<Literal> = Vec::new();
         let mut assigned: Vec<String> = Vec::new();
         let items = simple
@@ -818,7 +821,9 @@ impl Walker {
                         words.push(self.word(w, facts));
                     }
                 }
-                Some(CommandPrefixOrSuffixItem::IoRedirect(r)) => fed |= self.redirect(r, facts),
+                Some(CommandPrefixOrSuffixItem::IoRedirect(r)) => {
+                    fed |= self.redirect(r, &mut redirected);
+                }
                 Some(CommandPrefixOrSuffixItem::Word(w)) => words.push(self.word(w, facts)),
                 Some(CommandPrefixOrSuffixItem::AssignmentWord(a, w)) => {
                     // Before the program an assignment sets its environment; after it
@@ -860,6 +865,7 @@ impl Walker {
             }
         }
         facts.merge(ran);
+        facts.merge(redirected);
         fed
     }
 

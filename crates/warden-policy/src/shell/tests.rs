@@ -1144,6 +1144,9 @@ fn a_write_below_a_link_the_same_script_makes_is_unknown() {
         "cp -a /cases/c-101/stage /cases/c-101/t && echo x > /cases/c-101/t/d/.bashrc",
         "mv /cases/c-101/stage /cases/c-101/t; echo x > /cases/c-101/t/d/x",
         "ln -s /cases/c-101/sub /cases/c-101/dir/ && echo x > /cases/c-101/dir/sub/x",
+        "echo $(ln -s /cases/c-101/s /cases/c-101/l) > /cases/c-101/l/x",
+        "{ ln -s /cases/c-101/s /cases/c-101/l; } > /cases/c-101/l/x",
+        "find /cases/c-101 -exec ln -s /cases/c-101/s /cases/c-101/l \\; -exec cp a /cases/c-101/l/x \\;",
     ] {
         let f = analyse(cmd);
         assert!(f.writes_outside(&roots), "{cmd}: {f:?}");
