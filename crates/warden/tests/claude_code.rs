@@ -669,6 +669,8 @@ fn the_example_hooks_send_every_tool_to_warden() {
         .find(|l| l.contains("claude --settings"))
         .unwrap();
     assert!(start.contains("--setting-sources user"), "{start}");
+    // Its settings by an absolute path: a relative one is read from that same folder.
+    assert!(start.contains("--settings \"$PWD/"), "{start}");
     assert!(readme.contains("--setting-sources user"), "the README");
 }
 
