@@ -23,7 +23,7 @@
 //! hosts are unknown unless redirects are off (`--max-redirs 0`); each curl transfer
 //! (`--next`) has its own. An option that connects elsewhere than the URL's host (a proxy, a
 //! resolver, `--connect-to`, an `--alt-svc` or `--hsts` cache, a config file, `~/.curlrc`
-//! unless `-q` comes first) leaves the host unknown or names the host it reaches. A variable set
+//! unless `-q` comes first, `~/.wgetrc` unless `--no-config`) leaves the host unknown or names the host it reaches. A variable set
 //! in a network program's environment may name its config file, proxy or resolver: its hosts
 //! are unknown. A link (`ln`, `cp -s`/`-l`) writes what it points at, too; so does what a copy
 //! that keeps links copies (`cp -P`/`-d`/`-a`/`-r` unless `-L`, `mv`, `rsync -a`/`-l`): an
@@ -1371,6 +1371,16 @@ impl Walker {
                     .as_deref()
                     .is_none_or(|t| !(t == "-q" || t.eq_ignore_ascii_case("--disable")))
             })
+        {
+            unknown = true;
+        }
+        // wget reads `/etc/wgetrc` and `~/.wgetrc` (a proxy, a `post_file`…) unless told not
+        // to (`--no-config`).
+        if kind == Net::Wget
+            && !rest
+                .iter()
+                .take_while(|w| w.text.as_deref() != Some("--"))
+                .any(|w| w.text.as_deref() == Some("--no-config"))
         {
             unknown = true;
         }

@@ -420,6 +420,7 @@ const WGET_LONG: &[(&str, Opt)] = &[
     ("no-directories", Flag),
     ("no-host-directories", Flag),
     ("no-parent", Flag),
+    ("no-config", Flag),
     ("inet4-only", Flag),
     ("inet6-only", Flag),
     ("check-certificate", Flag),

@@ -150,7 +150,7 @@ fn remote_and_socket_hosts_are_found() {
     let f = analyse("curl -q --url https://evil.example/ -o /tmp/out");
     assert_eq!(f.hosts, set(&["evil.example"]));
     assert_eq!(f.writes_paths, set(&["/tmp/out"]));
-    // curl -q refuses `--opt=value`: a form it does not take is not read as one it does.
+    // curl refuses `--opt=value`: a form it does not take is not read as one it does.
     let f = analyse("curl -q --url=https://evil.example/ -o /tmp/out");
     assert!(f.hosts.contains(UNKNOWN), "{f:?}");
 }
@@ -484,7 +484,7 @@ fn known_local_programs_stay_local() {
     }
 }
 
-/// F1: curl -q and wget read short options as getopt does (a value attached to its letter, in
+/// F1: curl and wget read short options as getopt does (a value attached to its letter, in
 /// a cluster), long options by any unique prefix, and an option this reader does not know
 /// makes the destination unknown.
 #[test]
@@ -562,7 +562,7 @@ fn curl_and_wget_options_in_every_form_are_read() {
         let f = analyse(cmd);
         assert!(f.pipes_to_network, "{cmd}: {f:?}");
     }
-    // Writes attached to their letter, and the files curl -q and wget name themselves.
+    // Writes attached to their letter, and the files curl and wget name themselves.
     let roots = vec!["/cases".to_string()];
     for cmd in [
         "curl -q -so/etc/cron.d/x https://siem.lab.example/",
@@ -596,11 +596,11 @@ fn curl_and_wget_options_in_every_form_are_read() {
             "siem.lab.example",
         ),
         (
-            "wget --max-redirect=0 -qO- https://siem.lab.example/api/x",
+            "wget --no-config --max-redirect=0 -qO- https://siem.lab.example/api/x",
             "siem.lab.example",
         ),
         (
-            "wget -q --max-redirect=0 -O /cases/c1/x.json https://siem.lab.example/api/x",
+            "wget --no-config -q --max-redirect=0 -O /cases/c1/x.json https://siem.lab.example/api/x",
             "siem.lab.example",
         ),
     ] {
@@ -611,7 +611,7 @@ fn curl_and_wget_options_in_every_form_are_read() {
     }
 }
 
-/// A followed redirect reaches whatever host the answer names: curl -q with `-L` (in any form)
+/// A followed redirect reaches whatever host the answer names: curl with `-L` (in any form)
 /// and wget (which follows by default) reach unknown hosts, unless redirects are turned off
 /// (`--max-redirs 0`, `--max-redirect=0`). A POST followed through a 307 sends its data there.
 #[test]
@@ -645,11 +645,11 @@ fn a_followed_redirect_reaches_a_host_the_words_do_not_name() {
             "intel.lab.example",
         ),
         (
-            "wget --max-redirect=0 -qO- https://siem.lab.example/api/x",
+            "wget --no-config --max-redirect=0 -qO- https://siem.lab.example/api/x",
             "siem.lab.example",
         ),
         (
-            "wget -q --max-redirect 0 -O /cases/c1/x.json https://siem.lab.example/api/x",
+            "wget --no-config -q --max-redirect 0 -O /cases/c1/x.json https://siem.lab.example/api/x",
             "siem.lab.example",
         ),
     ] {
@@ -865,8 +865,8 @@ fn more_write_forms_are_found() {
     }
 }
 
-/// A wrapper's options in clusters with a value attached or next (`sudo -Eu man curl -q …` runs
-/// curl -q as the user `man`, not the program `man`); a wrapper that runs a shell of its own.
+/// A wrapper's options in clusters with a value attached or next (`sudo -Eu man curl …` runs
+/// curl as the user `man`, not the program `man`); a wrapper that runs a shell of its own.
 #[test]
 fn wrapper_option_clusters_do_not_hide_the_program() {
     for cmd in [
@@ -1252,4 +1252,16 @@ fn curl_reads_its_config_file_unless_told_not_to_first() {
         let f = analyse(cmd);
         assert_eq!(f.hosts, set(&["intel.lab.example"]), "{cmd}: {f:?}");
     }
+}
+
+/// wget reads `/etc/wgetrc` and `~/.wgetrc` (`http_proxy`, `post_file`…) unless given
+/// `--no-config`: without it, the host reached is unknown.
+#[test]
+fn wget_reads_its_config_files_unless_told_not_to() {
+    let f = analyse("wget --max-redirect=0 -qO- https://siem.lab.example/api/x");
+    assert!(f.hosts.contains(UNKNOWN), "{f:?}");
+    let f = analyse("wget --max-redirect=0 -qO- https://siem.lab.example/api/x -- --no-config");
+    assert!(f.hosts.contains(UNKNOWN), "{f:?}");
+    let f = analyse("wget --max-redirect=0 -qO- --no-config https://siem.lab.example/api/x");
+    assert_eq!(f.hosts, set(&["siem.lab.example"]), "{f:?}");
 }
