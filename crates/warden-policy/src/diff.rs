@@ -253,7 +253,7 @@ impl Values {
             ArgType::Command(_) => self
                 .strings
                 .iter()
-                .flat_map(|s| [json!(s), json!(format!("curl https://{s}/"))])
+                .flat_map(|s| [json!(s), json!(format!("curl -q https://{s}/"))])
                 .chain([json!("ls"), json!("$X")])
                 .map(Some)
                 .collect(),

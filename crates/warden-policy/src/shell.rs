@@ -20,9 +20,17 @@
 //! where accepted); an option the reader does not know makes the destination unknown. A URL
 //! whose host curl and the WHATWG parser would read differently names no host. A followed
 //! redirect (`curl -L`; wget follows by default) reaches a host only the answer names, so the
-//! hosts are unknown unless redirects are off (`--max-redirs 0`). A variable set
+//! hosts are unknown unless redirects are off (`--max-redirs 0`); each curl transfer
+//! (`--next`) has its own. An option that connects elsewhere than the URL's host (a proxy, a
+//! resolver, `--connect-to`, an `--alt-svc` or `--hsts` cache, a config file, `~/.curlrc`
+//! unless `-q` comes first, `~/.wgetrc` unless `--no-config`) leaves the host unknown or names the host it reaches. A variable set
 //! in a network program's environment may name its config file, proxy or resolver: its hosts
-//! are unknown. A link (`ln`, `cp -s`/`-l`) writes what it points at, too.
+//! are unknown. A link (`ln`, `cp -s`/`-l`) writes what it points at, too; so does what a copy
+//! that keeps links copies (`cp -P`/`-d`/`-a`/`-r` unless `-L`, `mv`, `rsync -a`/`-l`): an
+//! existing link such as `/proc/self/root` copied as a link leads anywhere. A write below a
+//! link that another command of the same script makes lands where the link leads, known only
+//! when it runs: unknown. The destinations written into and what link-keeping copies copy are
+//! named (`writes_into`, `links_copied`) for the hook, which resolves the links found there.
 //!
 //! What is followed: sequences, pipelines, `&&`/`||`, subshells, groups, `if`/`for`/`while`/
 //! `case`, command and process substitutions (their commands count), `bash -c '…'`/`sh -c` and
@@ -74,6 +82,17 @@ pub struct CommandFacts {
     pub opaque: bool,
     /// Why the command is opaque, for the record and the denial.
     pub reasons: Vec<String>,
+    /// Directories written into (a copy's, move's or link's destination), absolute and
+    /// normalised: every existing entry below one may be written, through its links too, so
+    /// the hook resolves the links it finds there. Each is also in `writes_paths`.
+    pub writes_into: BTreeSet<String>,
+    /// Paths copied or moved with their symbolic links kept (`cp -P`/`-a`/`-r`, `mv`): each
+    /// link in them is made again where the copy lands, pointing where it points, so the hook
+    /// judges where each leads. Each is also in `writes_paths`.
+    pub links_copied: BTreeSet<String>,
+    /// Where the command may make a link (absolute, normalised): a write below one, by another
+    /// command of the same script, lands where that link leads, which nothing reads beforehand.
+    links_made: BTreeSet<String>,
     /// A variable is set or exported for the commands after it: a network program among them
     /// may read its configuration, proxy or key log from it.
     env_changed: bool,
@@ -116,6 +135,24 @@ impl CommandFacts {
     }
 
     fn merge(&mut self, other: CommandFacts) {
+        // One command's writes below a link another one makes land where the link leads.
+        let below = |paths: &BTreeSet<String>, links: &BTreeSet<String>| {
+            paths
+                .iter()
+                .any(|p| links.iter().any(|l| p != l && under(p, l)))
+        };
+        if below(&other.writes_paths, &self.links_made)
+            || below(&self.writes_paths, &other.links_made)
+        {
+            self.writes_paths.insert(UNKNOWN.into());
+            let why = "writes below a link the same command makes".to_string();
+            if !self.reasons.contains(&why) && self.reasons.len() < 8 {
+                self.reasons.push(why);
+            }
+        }
+        self.writes_into.extend(other.writes_into);
+        self.links_copied.extend(other.links_copied);
+        self.links_made.extend(other.links_made);
         self.programs.extend(other.programs);
         self.args.extend(other.args);
         self.hosts.extend(other.hosts);
@@ -765,6 +802,9 @@ impl Walker {
     /// One simple command: assignments, redirections, the program and its arguments.
     fn simple(&self, simple: &SimpleCommand, facts: &mut CommandFacts) -> bool {
         let mut fed = false;
+        // The redirections' writes, merged last: a command substitution in the words may
+        // make a link they write below.
+        let mut redirected = CommandFacts::default();
         let mut words: Vec<Literal> = Vec::new();
         let mut assigned: Vec<String> = Vec::new();
         let items = simple
@@ -781,7 +821,9 @@ impl Walker {
                         words.push(self.word(w, facts));
                     }
                 }
-                Some(CommandPrefixOrSuffixItem::IoRedirect(r)) => fed |= self.redirect(r, facts),
+                Some(CommandPrefixOrSuffixItem::IoRedirect(r)) => {
+                    fed |= self.redirect(r, &mut redirected);
+                }
                 Some(CommandPrefixOrSuffixItem::Word(w)) => words.push(self.word(w, facts)),
                 Some(CommandPrefixOrSuffixItem::AssignmentWord(a, w)) => {
                     // Before the program an assignment sets its environment; after it
@@ -823,6 +865,7 @@ impl Walker {
             }
         }
         facts.merge(ran);
+        facts.merge(redirected);
         fed
     }
 
@@ -998,7 +1041,9 @@ impl Walker {
                             .skip(start)
                             .position(|w| matches!(w.text.as_deref(), Some(";" | "+")))
                             .map_or(rest.len(), |p| start + p);
-                        self.run(rest.get(start..end).unwrap_or_default(), facts);
+                        let mut ran = CommandFacts::default();
+                        self.run(rest.get(start..end).unwrap_or_default(), &mut ran);
+                        facts.merge(ran);
                         i = end;
                     }
                     if matches!(
@@ -1185,11 +1230,35 @@ impl Walker {
         let mut names_its_output = false;
         let mut spider = false;
         // wget follows redirects unless told not to; curl only with `-L`. The last
-        // `--max-redirs` given counts; only `0` keeps the request on the host it names.
+        // `--max-redirs` given counts; only `0` keeps the request on the host it names. Each
+        // curl transfer (`--next` starts one) has its own.
         let mut follows = kind == Net::Wget;
         let mut max_redirects: Option<Option<String>> = None;
+        // A followed redirect goes wherever the answer says.
+        let followed = |follows: bool, max: &Option<Option<String>>| {
+            let none_followed = max
+                .as_ref()
+                .is_some_and(|v| v.as_ref().is_some_and(|n| n.trim().parse::<i64>() == Ok(0)));
+            follows && !none_followed
+        };
         for item in options::parse(rest, grammar) {
             match item {
+                options::Item::Opt(options::Opt::Next, _) => {
+                    unknown |= followed(follows, &max_redirects);
+                    // curl reads `~/.curlrc` (or `$CURL_HOME`'s, `$XDG_CONFIG_HOME`'s), which may name a
+                    // proxy, a resolver or an upload, unless `-q` (`--disable`) is its first word.
+                    if kind == Net::Curl
+                        && rest.first().is_none_or(|w| {
+                            w.text
+                                .as_deref()
+                                .is_none_or(|t| !(t == "-q" || t.eq_ignore_ascii_case("--disable")))
+                        })
+                    {
+                        unknown = true;
+                    }
+                    follows = kind == Net::Wget;
+                    max_redirects = None;
+                }
                 options::Item::Unknown => {
                     // An option this reader does not know may take any value: a proxy, a
                     // config file, an upload, an output.
@@ -1244,6 +1313,16 @@ impl Walker {
                             }
                             _ => unknown = true,
                         },
+                        Value::Routes => {
+                            unknown = true;
+                            add_path(
+                                &mut facts.writes_paths,
+                                &Literal {
+                                    text: value,
+                                    expands: false,
+                                },
+                            );
+                        }
                         Value::Config => {
                             unknown = true;
                             facts.pipes_to_network = true;
@@ -1283,10 +1362,26 @@ impl Walker {
         if kind == Net::Wget && !names_its_output && !spider {
             facts.writes_paths.insert(UNKNOWN.into());
         }
-        // A followed redirect goes wherever the answer says.
-        let none_followed =
-            max_redirects.is_some_and(|v| v.is_some_and(|n| n.trim().parse::<i64>() == Ok(0)));
-        if follows && !none_followed {
+        unknown |= followed(follows, &max_redirects);
+        // curl reads `~/.curlrc` (or `$CURL_HOME`'s, `$XDG_CONFIG_HOME`'s), which may name a
+        // proxy, a resolver or an upload, unless `-q` (`--disable`) is its first word.
+        if kind == Net::Curl
+            && rest.first().is_none_or(|w| {
+                w.text
+                    .as_deref()
+                    .is_none_or(|t| !(t == "-q" || t.eq_ignore_ascii_case("--disable")))
+            })
+        {
+            unknown = true;
+        }
+        // wget reads `/etc/wgetrc` and `~/.wgetrc` (a proxy, a `post_file`…) unless told not
+        // to (`--no-config`).
+        if kind == Net::Wget
+            && !rest
+                .iter()
+                .take_while(|w| w.text.as_deref() != Some("--"))
+                .any(|w| w.text.as_deref() == Some("--no-config"))
+        {
             unknown = true;
         }
         // No URL: where it goes comes from a config file (`~/.curlrc`, `-K`): unknown.
@@ -1503,6 +1598,25 @@ impl Walker {
                         .is_some_and(|(h, _)| !h.contains('/'));
                     if !remote {
                         add_path(&mut facts.writes_paths, w);
+                        add_absolute(&mut facts.writes_into, w);
+                    }
+                }
+                // `rsync -a`/`-l` makes each link it copies again at the destination: a local
+                // source is written as a link's target is; a remote one's links point anywhere.
+                if program == "rsync" && rsync_keeps_links(rest) {
+                    for w in ops.iter().rev().skip(1) {
+                        let remote = w.text.as_deref().is_none_or(|t| {
+                            t.split_once(':').is_some_and(|(h, _)| !h.contains('/'))
+                        });
+                        if remote {
+                            facts.writes_paths.insert(UNKNOWN.into());
+                        } else {
+                            add_path(&mut facts.writes_paths, w);
+                            add_absolute(&mut facts.links_copied, w);
+                        }
+                    }
+                    if let Some(w) = ops.last() {
+                        add_absolute(&mut facts.links_made, w);
                     }
                 }
             }
@@ -1950,12 +2064,24 @@ fn copy_like(program: &str, rest: &[Literal], facts: &mut CommandFacts) {
     };
     if let Some(t) = &target {
         add_path(&mut facts.writes_paths, t);
+        // An existing directory is written below, and through the links it holds.
+        add_absolute(&mut facts.writes_into, t);
     }
     let long_flag = |name: &str| {
         g.flags
             .iter()
             .any(|f| f.len() > 1 && name.starts_with(f.as_str()))
     };
+    // A copy that keeps symbolic links makes each link it copies again at the destination,
+    // pointing where it points (`cp -P /proc/self/root DIR/r` makes `DIR/r → /`): what it
+    // copies is written as a link's target is, and links may appear below the destination.
+    let keeps_links = program == "mv" || (program == "cp" && cp_keeps_links(rest, &g.flags));
+    if keeps_links {
+        for src in sources {
+            add_path(&mut facts.writes_paths, src);
+            add_absolute(&mut facts.links_copied, src);
+        }
+    }
     // `install -d` creates every operand; `mv` removes what it moves.
     if (program == "install" && (g.flags.iter().any(|f| f == "d") || long_flag("directory")))
         || program == "mv"
@@ -1985,6 +2111,12 @@ fn copy_like(program: &str, rest: &[Literal], facts: &mut CommandFacts) {
         g.flags.iter().any(|f| f == "s") || long_flag("symbolic") || long_flag("symbolic-link");
     let link = program == "ln"
         || (program == "cp" && (symbolic || g.flags.iter().any(|f| f == "l") || long_flag("link")));
+    if (link || keeps_links)
+        && let Some(t) = &target
+    {
+        // Links made there: a later write below them lands where they lead.
+        add_absolute(&mut facts.links_made, t);
+    }
     if !link {
         return;
     }
@@ -2010,6 +2142,78 @@ fn copy_like(program: &str, rest: &[Literal], facts: &mut CommandFacts) {
                 }
             }
             _ => add_path(&mut facts.writes_paths, src),
+        }
+    }
+}
+
+/// Whether cp, given these words (`flags` as [`gnu`] read them, in order), may copy a
+/// symbolic link as a link: `-P`, `-d`, `-a`, `--no-dereference`, `--archive`, or a recursive
+/// copy (`-r`, `-R`, which do not follow links below what they copy), or `--preserve` with
+/// `links` or `all` — unless a later `-L` (`--dereference`) follows every link.
+fn cp_keeps_links(rest: &[Literal], flags: &[String]) -> bool {
+    let long = |f: &str, name: &str| f.len() > 1 && name.starts_with(f);
+    let mut dereference = None;
+    let mut recursive = false;
+    for f in flags {
+        if f == "L" || long(f, "dereference") {
+            dereference = Some(true);
+        } else if matches!(f.as_str(), "P" | "d" | "a")
+            || long(f, "no-dereference")
+            || long(f, "archive")
+        {
+            dereference = Some(false);
+        }
+        recursive |=
+            matches!(f.as_str(), "r" | "R" | "a") || long(f, "recursive") || long(f, "archive");
+    }
+    let preserves_links = rest.iter().any(|w| {
+        w.text.as_deref().is_none_or(|t| {
+            t.strip_prefix("--").is_some_and(|l| {
+                let (name, value) = l.split_once('=').unwrap_or((l, ""));
+                name.len() >= 2
+                    && "preserve".starts_with(name)
+                    && (value.contains("links") || value.contains("all"))
+            })
+        })
+    });
+    match dereference {
+        Some(true) => false,
+        Some(false) => true,
+        None => recursive || preserves_links,
+    }
+}
+
+/// Whether rsync copies symbolic links as links (`-l`, `-a`, `--links`, `--archive`) and does
+/// not follow them all (`-L`, `--copy-links`).
+fn rsync_keeps_links(rest: &[Literal]) -> bool {
+    let mut keeps = false;
+    let mut follows = false;
+    for w in rest {
+        let Some(t) = w.text.as_deref() else {
+            return true;
+        };
+        if t == "--" {
+            break;
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            let name = long.split_once('=').map_or(long, |(n, _)| n);
+            let is = |full: &str| name.len() >= 3 && full.starts_with(name);
+            keeps |= is("links") || is("archive");
+            follows |= is("copy-links");
+        } else if let Some(cluster) = t.strip_prefix('-') {
+            keeps |= cluster.contains(['a', 'l']);
+            follows |= cluster.contains('L');
+        }
+    }
+    keeps && !follows
+}
+
+/// Adds `w`'s path to `paths` when it is a literal absolute one (the hook looks only there).
+fn add_absolute(paths: &mut BTreeSet<String>, w: &Literal) {
+    if let (Some(t), false) = (&w.text, w.expands) {
+        let p = normal_path(t);
+        if p.starts_with('/') {
+            paths.insert(p);
         }
     }
 }

@@ -19,6 +19,9 @@ pub(super) enum Opt {
     /// A flag that follows redirects (`curl -L`): the answer names the next host, so the hosts
     /// reached are unknown unless redirects are limited to none ([`Value::MaxRedirects`]).
     Redirects,
+    /// curl's `--next` (`-:`): a new transfer starts, its per-transfer options (`-L`,
+    /// `--max-redirs`…) afresh.
+    Next,
     /// An option with a value.
     Takes(Value),
 }
@@ -43,6 +46,10 @@ pub(super) enum Value {
     Cookie,
     /// curl's `-w` format: `%output{file}` or `@file` writes.
     WriteOut,
+    /// A cache file read for where to connect and written back (`--alt-svc` maps a host to
+    /// another, `--hsts` changes the scheme and port): the host connected to is not only the
+    /// one named.
+    Routes,
     /// How many redirects are followed (`--max-redirs`, `--max-redirect`): only `0` keeps the
     /// request on the host it names.
     MaxRedirects,
@@ -164,14 +171,17 @@ pub(super) fn parse(words: &[Literal], grammar: &Grammar) -> Vec<Item> {
     out
 }
 
-use Opt::{Flag, Redirects, Spans, Takes, Writes};
-use Value::{Config, Cookie, Header, Host, MaxRedirects, Output, Plain, Upload, Url, WriteOut};
+use Opt::{Flag, Next, Redirects, Spans, Takes, Writes};
+use Value::{
+    Config, Cookie, Header, Host, MaxRedirects, Output, Plain, Routes, Upload, Url, WriteOut,
+};
 
 fn curl_short(c: char) -> Option<Opt> {
     Some(match c {
         '0' | '1' | '2' | '3' | '4' | '6' | 'a' | 'B' | 'f' | 'G' | 'g' | 'I' | 'i' | 'j' | 'J'
         | 'k' | 'l' | 'M' | 'N' | 'n' | 'p' | 'q' | 'R' | 'S' | 's' | 'V' | 'v' | 'Z' | '#'
-        | ':' | 'h' => Flag,
+        | 'h' => Flag,
+        ':' => Next,
         'L' => Redirects,
         'O' => Writes,
         'A' | 'C' | 'E' | 'e' | 'm' | 'Q' | 'r' | 't' | 'U' | 'u' | 'X' | 'Y' | 'y' | 'z' => {
@@ -254,7 +264,7 @@ const CURL_LONG: &[(&str, Opt)] = &[
     ("version", Flag),
     ("parallel", Flag),
     ("parallel-immediate", Flag),
-    ("next", Flag),
+    ("next", Next),
     ("proxytunnel", Flag),
     ("proxy-insecure", Flag),
     ("suppress-connect-headers", Flag),
@@ -295,8 +305,8 @@ const CURL_LONG: &[(&str, Opt)] = &[
     ("trace-ascii", Takes(Output)),
     ("stderr", Takes(Output)),
     ("etag-save", Takes(Output)),
-    ("hsts", Takes(Output)),
-    ("alt-svc", Takes(Output)),
+    ("hsts", Takes(Routes)),
+    ("alt-svc", Takes(Routes)),
     ("libcurl", Takes(Output)),
     ("write-out", Takes(WriteOut)),
     ("proxy", Takes(Host)),
@@ -410,6 +420,7 @@ const WGET_LONG: &[(&str, Opt)] = &[
     ("no-directories", Flag),
     ("no-host-directories", Flag),
     ("no-parent", Flag),
+    ("no-config", Flag),
     ("inet4-only", Flag),
     ("inet6-only", Flag),
     ("check-certificate", Flag),

@@ -14,6 +14,7 @@
 mod real_path;
 
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -139,7 +140,8 @@ async fn ask(
 /// A `PreToolUse` event with what only this command can tell warden: `warden_real_paths`,
 /// where a path leads elsewhere than it is spelt (through a symbolic link on this machine) or
 /// cannot be resolved (`?`) — a path argument of Claude Code's tool (`file_path`,
-/// `notebook_path`, `path`) and the literal absolute write targets the Bash command names, so
+/// `notebook_path`, `path`), the literal absolute write targets the Bash command names, the
+/// links below the directories it writes into and the links its link-keeping copies make, so
 /// that warden decides on where the call lands — and `warden_answer_within_ms`, how long this
 /// command still waits for the answer (a held call waits for humans only that long). Any other
 /// body goes as it came (warden answers what it cannot read).
@@ -172,7 +174,8 @@ fn prepared(body: Vec<u8>, deadline: tokio::time::Instant) -> Vec<u8> {
 
 /// For each path argument of `builtin` in `input` whose real path differs from the path as
 /// spelt: that real path (`?` where it cannot be resolved); for a command: the real paths of
-/// its literal absolute write targets that differ.
+/// its literal absolute write targets that differ, and where the links its writes may go
+/// through lead (below a directory written into, or made again by a link-keeping copy).
 fn real_paths(
     builtin: &warden_policy::claude_code::Builtin,
     input: &Map<String, Value>,
@@ -203,13 +206,32 @@ fn real_paths(
             }
         } else if *ty == "{command}" {
             let facts = warden_policy::shell::analyse(text);
-            let real: Vec<Value> = facts
+            let mut real: BTreeSet<String> = facts
                 .writes_paths
                 .iter()
                 .filter(|p| p.starts_with('/'))
                 .filter_map(|p| resolve(p))
-                .map(Value::String)
                 .collect();
+            // Writes into a directory land through the links below it; a copy that keeps
+            // links makes them again where it lands.
+            let mut budget = real_path::MAX_ENTRIES;
+            let below = facts
+                .writes_into
+                .iter()
+                .flat_map(|d| real_path::links_below(d, &mut budget))
+                .collect::<Vec<_>>();
+            let copied = facts
+                .links_copied
+                .iter()
+                .flat_map(|s| real_path::copied_links(s, &mut budget))
+                .collect::<Vec<_>>();
+            for found in below.into_iter().chain(copied) {
+                real.insert(found.unwrap_or_else(|why| {
+                    eprintln!("warden: where a write through a link leads is unknown: {why}");
+                    unknown.to_string()
+                }));
+            }
+            let real: Vec<Value> = real.into_iter().map(Value::String).collect();
             if !real.is_empty() {
                 out.insert((*name).to_string(), Value::Array(real));
             }
