@@ -135,11 +135,10 @@ impl CommandFacts {
     }
 
     fn merge(&mut self, other: CommandFacts) {
-        // One command's writes below a link another one makes land where the link leads.
+        // One command's writes at or below a link another one makes land where the link
+        // leads.
         let below = |paths: &BTreeSet<String>, links: &BTreeSet<String>| {
-            paths
-                .iter()
-                .any(|p| links.iter().any(|l| p != l && under(p, l)))
+            paths.iter().any(|p| links.iter().any(|l| under(p, l)))
         };
         if below(&other.writes_paths, &self.links_made)
             || below(&self.writes_paths, &other.links_made)
@@ -822,7 +821,11 @@ impl Walker {
                     }
                 }
                 Some(CommandPrefixOrSuffixItem::IoRedirect(r)) => {
-                    fed |= self.redirect(r, &mut redirected);
+                    // Each on its own, merged in order: bash runs them left to right, so a
+                    // link one makes (`<<< "$(ln -s …)"`) is there for the next one's write.
+                    let mut one = CommandFacts::default();
+                    fed |= self.redirect(r, &mut one);
+                    redirected.merge(one);
                 }
                 Some(CommandPrefixOrSuffixItem::Word(w)) => words.push(self.word(w, facts)),
                 Some(CommandPrefixOrSuffixItem::AssignmentWord(a, w)) => {
@@ -2111,6 +2114,13 @@ fn copy_like(program: &str, rest: &[Literal], facts: &mut CommandFacts) {
         g.flags.iter().any(|f| f == "s") || long_flag("symbolic") || long_flag("symbolic-link");
     let link = program == "ln"
         || (program == "cp" && (symbolic || g.flags.iter().any(|f| f == "l") || long_flag("link")));
+    // A hard link (`ln`, `cp -l`) of a symbolic link is that link again, at the target: where
+    // it leads is judged as a kept link's is.
+    if link && !symbolic {
+        for src in sources {
+            add_absolute(&mut facts.links_copied, src);
+        }
+    }
     if (link || keeps_links)
         && let Some(t) = &target
     {

@@ -1147,10 +1147,17 @@ fn a_write_below_a_link_the_same_script_makes_is_unknown() {
         "echo $(ln -s /cases/c-101/s /cases/c-101/l) > /cases/c-101/l/x",
         "{ ln -s /cases/c-101/s /cases/c-101/l; } > /cases/c-101/l/x",
         "find /cases/c-101 -exec ln -s /cases/c-101/s /cases/c-101/l \\; -exec cp a /cases/c-101/l/x \\;",
+        // Review 5: a write at the link itself, and a here-string's link before a redirection.
+        "cp -P /cases/c-101/s/L /cases/c-101/ev/M && cp /cases/c-101/payload /cases/c-101/ev/M",
+        "ln /cases/c-101/s/L /cases/c-101/ev/N && echo x | tee /cases/c-101/ev/N",
+        "cat /cases/c-101/payload <<< \"$(ln -s /cases/c-101/in /cases/c-101/l)\" > /cases/c-101/l/x",
     ] {
         let f = analyse(cmd);
         assert!(f.writes_outside(&roots), "{cmd}: {f:?}");
     }
+    // A hard link of a (possibly symbolic) link is judged as a kept link is, where it leads.
+    let f = analyse("ln /cases/c-101/s/L /cases/c-101/ev/N");
+    assert!(f.links_copied.contains("/cases/c-101/s/L"), "{f:?}");
     // A link made beside the writes, not above them: known.
     let f = analyse("ln -s /cases/c-101/a /cases/c-101/l && echo x > /cases/c-101/b");
     assert!(!f.writes_outside(&roots), "{f:?}");
