@@ -1318,13 +1318,7 @@ impl Gateway {
         call: &ToolCall,
         now: i64,
     ) -> Result<Option<String>, CallError> {
-        let budgets: Vec<(String, String, i64, u32)> = config
-            .budgets_for(&call.tool)
-            .map(|b| {
-                let since = now - i64::try_from(b.window.as_millis()).unwrap_or(i64::MAX);
-                (b.id.clone(), budget_scope(b.per, call), since, b.limit)
-            })
-            .collect();
+        let budgets = budget_windows(config, call, now);
         if budgets.is_empty() {
             return Ok(None);
         }
@@ -1363,13 +1357,7 @@ impl Gateway {
         index: u64,
         now: i64,
     ) -> Result<(), CallError> {
-        let budgets: Vec<(String, String, i64, u32)> = config
-            .budgets_for(&call.tool)
-            .map(|b| {
-                let since = now - i64::try_from(b.window.as_millis()).unwrap_or(i64::MAX);
-                (b.id.clone(), budget_scope(b.per, call), since, b.limit)
-            })
-            .collect();
+        let budgets = budget_windows(config, call, now);
         if budgets.is_empty() {
             return Ok(());
         }
@@ -1681,6 +1669,18 @@ where
         }
     }
     out
+}
+
+/// The budgets a call to this tool counts against: id, scope, the start of the window at
+/// `now`, and the limit.
+fn budget_windows(config: &Config, call: &ToolCall, now: i64) -> Vec<(String, String, i64, u32)> {
+    config
+        .budgets_for(&call.tool)
+        .map(|b| {
+            let since = now - i64::try_from(b.window.as_millis()).unwrap_or(i64::MAX);
+            (b.id.clone(), budget_scope(b.per, call), since, b.limit)
+        })
+        .collect()
 }
 
 fn budget_scope(per: BudgetScope, call: &ToolCall) -> String {

@@ -52,7 +52,6 @@ use std::time::Duration;
 use warden_core::AuditEvent;
 use warden_ledger::{
     CheckpointError, CheckpointVerifier, LeafColumns, LeafError, LeafKey, RecordKey, leaf,
-    leaf_hash,
 };
 use writer::{Reply, Request, Writer};
 
@@ -190,7 +189,7 @@ impl Ledger {
     pub fn sync(&self) -> Result<(), LedgerError> {
         // Read what is known first: the store only grows, so a store found smaller than that
         // lost leaves.
-        let (known, last) = self.index.head();
+        let known = self.index.size();
         let stored = self.store.ledger_size()?;
         if stored < known {
             return Err(StoreError::Corrupt(format!(
@@ -199,21 +198,12 @@ impl Ledger {
             ))
             .into());
         }
-        // The newest leaf read must still be the one stored there: leaves removed and others
-        // appended in their place (by another gateway) leave the count as it was.
-        if let (Some(last), Some(at)) = (last, known.checked_sub(1)) {
-            let same = self
-                .store
-                .ledger_rows(at, 1)?
-                .first()
-                .is_some_and(|r| r.leaf.index == at && leaf_hash(&r.leaf.data) == last);
-            if !same {
-                return Err(StoreError::Corrupt(format!(
-                    "ledger leaf {at}, which this process read, was removed or replaced in \
-                     the store"
-                ))
-                .into());
-            }
+        // The newest leaf read must still be the one stored there.
+        if let Some(at) = self.index.newest_replaced(self.store.as_ref())? {
+            return Err(StoreError::Corrupt(format!(
+                "ledger leaf {at}, which this process read, was removed or replaced in the store"
+            ))
+            .into());
         }
         if stored > known {
             let (reply, answer) = sync_channel(1);

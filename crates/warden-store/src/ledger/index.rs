@@ -12,12 +12,12 @@
 //! a leaf the index knows that is gone or changed is an error, so the reader refuses instead of
 //! deciding without it.
 
-use crate::StoreError;
+use crate::{Store, StoreError};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
 use warden_core::EventKind;
-use warden_ledger::{Hash, leaf};
+use warden_ledger::{Hash, leaf, leaf_hash};
 
 /// The kinds of event that decide something later: the index keeps every leaf of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,6 +124,20 @@ impl DecidingIndex {
     pub fn head(&self) -> (u64, Option<Hash>) {
         let state = self.read();
         (state.size, state.last)
+    }
+
+    /// The index of the newest leaf read when `store` no longer holds it there (leaves removed,
+    /// and others appended in their place, leave the count as it was); `None` while it does.
+    pub(super) fn newest_replaced(&self, store: &dyn Store) -> Result<Option<u64>, StoreError> {
+        let (size, last) = self.head();
+        let (Some(last), Some(at)) = (last, size.checked_sub(1)) else {
+            return Ok(None);
+        };
+        let same = store
+            .ledger_rows(at, 1)?
+            .first()
+            .is_some_and(|r| r.leaf.index == at && leaf_hash(&r.leaf.data) == last);
+        Ok((!same).then_some(at))
     }
 
     /// Decisions the ledger records counted against budget `id` for `scope` at `since_ms` or

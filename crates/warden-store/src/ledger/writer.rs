@@ -492,24 +492,14 @@ impl Writer {
     /// removed and others appended in their place leave the count as it was, and a tree signed
     /// over what was read would no longer be the store's.
     fn check_newest(&self) -> Result<(), LedgerError> {
-        let (size, last) = self.index.head();
-        let (Some(last), Some(at)) = (last, size.checked_sub(1)) else {
-            return Ok(());
-        };
-        if size != self.frontier.size() {
+        if self.index.size() != self.frontier.size() {
             return Ok(());
         }
-        let same = self
-            .store
-            .ledger_rows(at, 1)?
-            .first()
-            .is_some_and(|r| r.leaf.index == at && leaf_hash(&r.leaf.data) == last);
-        if same {
-            Ok(())
-        } else {
-            Err(LedgerError::Diverged(format!(
+        match self.index.newest_replaced(self.store.as_ref())? {
+            None => Ok(()),
+            Some(at) => Err(LedgerError::Diverged(format!(
                 "leaf {at}, which this writer read, was removed or replaced in the store"
-            )))
+            ))),
         }
     }
 
