@@ -57,9 +57,7 @@ async fn hold(agent: &Client, args: &Value) -> String {
 }
 
 fn sql(lab: &Lab, statement: &str, id: &str) {
-    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    db.execute(statement, [id]).unwrap();
+    lab.database().execute(statement, [id]).unwrap();
 }
 
 /// Someone who can write `warden.db` (with `warden stdio`, the agent's own OS user) marks a
@@ -130,8 +128,7 @@ async fn one_real_approval_and_a_forged_second_runs_nothing() {
 /// row, inserted at index `at` (with the real leaf's MAC, since the forger has no key to make
 /// one), or at the tail with no MAC; then marks the request approved.
 fn forge_second_approval(lab: &Lab, id: &str, at: Option<i64>) {
-    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let db = lab.database();
     let (real, leaf, mac): (i64, Vec<u8>, Vec<u8>) = db
         .query_row(
             "SELECT idx, leaf, leaf_mac FROM ledger_leaves WHERE kind = 'approval'
@@ -309,10 +306,7 @@ async fn a_halt_row_deleted_from_the_database_lifts_nothing() {
          UPDATE ledger_leaves SET kind = 'outcome' WHERE kind = 'halt';
          DELETE FROM halts",
     ] {
-        let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
-        db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-        db.execute_batch(tamper).unwrap();
-        drop(db);
+        lab.tamper(tamper);
         let warden = lab.serve();
         let r = warden
             .client(TRIAGE)
@@ -381,8 +375,7 @@ async fn an_executed_approval_replayed_by_hiding_its_record_runs_once() {
     );
 
     let replay = || {
-        let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
-        db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        let db = lab.database();
         db.execute_batch("DROP TRIGGER IF EXISTS ledger_leaves_no_update")
             .unwrap();
         db.execute(

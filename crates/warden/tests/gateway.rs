@@ -150,11 +150,7 @@ async fn a_budget_stops_the_sixth_isolation_in_an_hour() {
     // Someone who can write `warden.db` deletes the budget's counted uses. The ledger records
     // each isolation that counted against it: the budget stays spent, in the running gateway
     // and after a restart.
-    let clear = || {
-        let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
-        db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-        db.execute_batch("DELETE FROM budget_uses").unwrap();
-    };
+    let clear = || lab.tamper("DELETE FROM budget_uses");
     clear();
     let r = client
         .call("edr.isolate_host", isolate("ws-017", "INC-1042"))
@@ -190,13 +186,10 @@ async fn a_budget_stops_the_sixth_isolation_in_an_hour() {
 async fn a_budget_the_store_no_longer_counts_still_stops_concurrent_calls() {
     let lab = Lab::with_unattended_isolations();
     let warden = lab.serve();
-    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
-    db.execute_batch(
+    lab.tamper(
         "CREATE TRIGGER budget_uses_forgotten AFTER INSERT ON budget_uses
          BEGIN DELETE FROM budget_uses WHERE rowid = NEW.rowid; END",
-    )
-    .unwrap();
-    drop(db);
+    );
     let client = warden.client(RESPONDER).await;
     let calls = (0..12).map(|i| {
         let host = if i % 2 == 0 { "ws-042" } else { "ws-017" };
@@ -290,16 +283,11 @@ async fn a_pin_rewritten_or_deleted_in_the_database_releases_no_changed_tool() {
         .and_then(Value::as_str)
         .unwrap()
         .to_string();
-    let db = || {
-        let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
-        db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-        db
-    };
     for tamper in [
         format!("UPDATE tool_pins SET digest = '{seen}' WHERE tool = 'edr.get_host'"),
         "DELETE FROM tool_pins WHERE tool = 'edr.get_host'".to_string(),
     ] {
-        db().execute_batch(&tamper).unwrap();
+        lab.tamper(&tamper);
         let names = client.tool_names().await;
         assert!(!names.contains(&"edr__get_host".to_string()), "{tamper}");
         let restarted = lab.serve();

@@ -425,14 +425,10 @@ async fn an_overdue_review_tightens_its_category_until_it_is_reviewed() {
     // Someone who can write `warden.db` deletes the verdict's leaf. The review state can no
     // longer be read from the record, so every category with the approval fallback needs
     // approval until it can: nothing relaxes on a record that cannot be read.
-    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    db.execute_batch(
+    lab.tamper(
         "DROP TRIGGER IF EXISTS ledger_leaves_no_delete;
          DELETE FROM ledger_leaves WHERE kind = 'review_verdict'",
-    )
-    .unwrap();
-    drop(db);
+    );
     assert!(
         warden
             .wait_for_log("cannot check the review state", 15)

@@ -161,6 +161,19 @@ impl Lab {
         warden_store::SqliteStore::open(&self.dir.path().join("state/warden.db")).unwrap()
     }
 
+    /// `warden.db` opened as someone with the state directory would, waiting out warden's own
+    /// writes.
+    pub fn database(&self) -> rusqlite::Connection {
+        let db = rusqlite::Connection::open(self.dir.path().join("state/warden.db")).unwrap();
+        db.busy_timeout(Duration::from_secs(5)).unwrap();
+        db
+    }
+
+    /// Runs `sql` on `warden.db` as someone with the state directory would ([`Lab::database`]).
+    pub fn tamper(&self, sql: &str) {
+        self.database().execute_batch(sql).unwrap();
+    }
+
     /// Records that `agent` read a flagged text, as the gateway does, straight into the store.
     pub fn taint(&self, agent: &str, session: &str, level: i64, at_ms: i64, until_ms: i64) {
         use warden_store::Store;
