@@ -192,6 +192,17 @@ pub enum VerdictError {
     NotADecision { index: u64, kind: String },
     #[error("`{reviewer}` does not review category `{category}`")]
     NotTheirCategory { reviewer: String, category: String },
+    /// The reviewer made the decision under review, or part of it: another approver of the
+    /// category judges it.
+    #[error(
+        "`{reviewer}` cannot judge decision {index}: it is their own ({how}); another approver \
+         of its category reviews it"
+    )]
+    OwnDecision {
+        reviewer: String,
+        index: u64,
+        how: String,
+    },
     #[error("the verdict could not be recorded: {0}")]
     Failed(String),
 }
@@ -260,6 +271,13 @@ pub fn record_verdict(
             category,
         });
     }
+    if let Some(how) = own_part(store, audit, config, &entry, reviewer)? {
+        return Err(VerdictError::OwnDecision {
+            reviewer: reviewer.to_string(),
+            index: decision_index,
+            how,
+        });
+    }
     let mut ev = AuditEvent::new(EventKind::ReviewVerdict, now_ms);
     ev.principal = d.principal.clone();
     ev.session = d.session.clone();
@@ -284,6 +302,67 @@ pub fn record_verdict(
         decision: entry,
         judgement,
     })
+}
+
+/// What part `reviewer` had in the decision at `entry`, if any: they are its agent, they
+/// approved the grant whose rule decided it, or they answered its request (approved or denied
+/// it, on the hold or on the retry that ran). The request's steps are read from the ledger's
+/// own index where this process holds the key, so a row rewritten to hide an answer hides
+/// nothing.
+fn own_part(
+    store: &dyn Store,
+    audit: &dyn crate::AuditLog,
+    config: &warden_policy::Config,
+    entry: &LedgerEntry,
+    reviewer: &str,
+) -> Result<Option<String>, VerdictError> {
+    let d = &entry.event;
+    if d.principal.as_deref() == Some(reviewer) {
+        return Ok(Some("they are the agent that made the call".into()));
+    }
+    if let Some(rule) = d.rule.as_deref()
+        && let Some(g) = config
+            .grants
+            .iter()
+            .find(|g| g.approver == reviewer && g.rule_id() == rule)
+    {
+        return Ok(Some(format!(
+            "they approved grant `{}`, which decided it",
+            g.id
+        )));
+    }
+    let Some(request) = d.request_id.as_deref() else {
+        return Ok(None);
+    };
+    let failed = |e: &dyn std::fmt::Display| VerdictError::Failed(e.to_string());
+    let steps: Vec<AuditEvent> = match audit.ledger() {
+        Some(ledger) => ledger
+            .recorded_steps(request)
+            .map_err(|e| failed(&e))?
+            .into_iter()
+            .map(|a| a.into_event())
+            .collect(),
+        None => read_deciding_events(
+            store,
+            &EventFilter {
+                kind: Some(EventKind::Approval.as_str().into()),
+                session: d.session.clone(),
+                ..Default::default()
+            },
+            None,
+        )
+        .map_err(|e| failed(&e))?
+        .into_iter()
+        .map(|e| e.event)
+        .filter(|e| e.request_id.as_deref() == Some(request))
+        .collect(),
+    };
+    Ok(steps.iter().find_map(|e| {
+        let detail = e.detail.as_ref()?;
+        let step = detail.get("step")?.as_str()?;
+        (detail.get("approver")?.as_str()? == reviewer)
+            .then(|| format!("they {step} its request `{request}`"))
+    }))
 }
 
 /// Where one category's review stands.

@@ -444,6 +444,83 @@ async fn an_overdue_review_tightens_its_category_until_it_is_reviewed() {
     assert_eq!(lab.received("edr"), ["isolate_host", "release_host"]);
 }
 
+/// A review is a second pair of eyes: nobody judges a decision they made themselves. An
+/// approver who answered the held call (approving or denying it), or who approved the grant
+/// that let it run unattended, cannot record a verdict on it — not on the hold, not on the
+/// approved retry that ran; another approver of the category can.
+#[tokio::test]
+async fn nobody_reviews_a_decision_they_answered_or_granted() {
+    let lab = Lab::with_unattended_isolations();
+    let warden = lab.serve();
+    let responder = warden.client(RESPONDER).await;
+    // Unattended under the autonomy grant dana approved.
+    let r = responder
+        .call("edr.isolate_host", isolate("ws-017", "INC-1042"))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    // Held; bob approves; the retry runs.
+    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
+    let r = responder
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    let t = text(&r);
+    let start = t.find("request `").unwrap() + "request `".len();
+    let id = t[start..].split('`').next().unwrap().to_string();
+    let (ok, _, err) = lab.cli_as(
+        "lab-bob-token",
+        &[
+            "approvals",
+            "approve",
+            &id,
+            "--as",
+            "bob",
+            "--reason",
+            "manager confirmed",
+        ],
+    );
+    assert!(ok, "{err}");
+    let r = responder.call("idp.disable_account", args).await.unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert_eq!(lab.received("idp"), ["disable_account"]);
+
+    let decisions = events(&lab, "decision");
+    let index_of = |tool: &str, decision: &str| {
+        decisions
+            .iter()
+            .find(|d| d["tool"] == tool && d["decision"] == decision)
+            .unwrap()["index"]
+            .as_u64()
+            .unwrap()
+    };
+    let isolation = index_of("edr.isolate_host", "allow");
+    let hold = index_of("idp.disable_account", "hold");
+    let ran = decisions
+        .iter()
+        .filter(|d| d["tool"] == "idp.disable_account")
+        .map(|d| d["index"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert_ne!(ran, hold);
+
+    for (index, who) in [(hold, "bob"), (ran, "bob"), (isolation, "dana")] {
+        let (ok, _, err) = verdict(&lab, index, "--correct", who, &format!("lab-{who}-token"));
+        assert!(
+            !ok,
+            "{who} judged decision {index}, which they made themselves"
+        );
+        assert!(err.contains("their own"), "{err}");
+    }
+    assert!(events(&lab, "review_verdict").is_empty());
+    // Others may.
+    for (index, who) in [(hold, "dana"), (ran, "dana"), (isolation, "alice")] {
+        let (ok, _, err) = verdict(&lab, index, "--correct", who, &format!("lab-{who}-token"));
+        assert!(ok, "{who} on {index}: {err}");
+    }
+    assert_eq!(events(&lab, "review_verdict").len(), 3);
+}
+
 #[tokio::test]
 async fn the_sample_is_reproducible_from_its_checkpoint_and_verdicts_reach_the_reports() {
     let lab = Lab::with_unattended_isolations();
@@ -522,7 +599,7 @@ async fn the_sample_is_reproducible_from_its_checkpoint_and_verdicts_reach_the_r
         .find(|v| v["category"] == "containment" && v["decision"] == "allow")
         .unwrap();
     let index = allowed["index"].as_u64().unwrap();
-    let (ok, _, err) = verdict(&lab, index, "--wrong", "dana", "lab-dana-token");
+    let (ok, _, err) = verdict(&lab, index, "--wrong", "alice", "lab-alice-token");
     assert!(ok, "{err}");
     let (ok, report, err) = lab.cli(&["review", "report"]);
     assert!(ok, "{err}");
@@ -553,7 +630,7 @@ async fn the_sample_is_reproducible_from_its_checkpoint_and_verdicts_reach_the_r
         lines[at]
     );
     assert!(
-        lines[at + 1].contains("review: WRONG by dana"),
+        lines[at + 1].contains("review: WRONG by alice"),
         "{}",
         lines[at + 1]
     );
