@@ -1,6 +1,7 @@
 // After a held call was approved and ran: a reviewer in a real browser reads what became of it,
 // filters the recent decisions, records a verdict on it, and reads the request's target.
-// Another approver, whose categories do not include it, is refused.
+// Another approver, whose categories do not include it, is refused; so is the approver who
+// answered the held call (nobody reviews their own decision).
 // usage: node review.mjs BASE_URL REQUEST_ID DECISION_INDEX [SCREENSHOT_DIR]
 // Prints one JSON object with what it saw.
 import { chromium } from "playwright-core";
@@ -26,7 +27,7 @@ async function signIn(context, who) {
 try {
   // A laptop-sized window: the width at which action names used to break mid-word.
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  const page = await signIn(context, "alice");
+  const page = await signIn(context, "dana");
   await page.goto(`${base}/console/decisions`);
   const row = page.locator(`[data-testid="decision-row"][data-index="${decisionIndex}"]`);
   await row.waitFor();
@@ -57,6 +58,16 @@ try {
   await bob.getByTestId("refusal").waitFor();
   out.otherRefusal = (await bob.getByTestId("refusal").textContent()).trim();
   await other.close();
+
+  // Alice approved the call: she may not judge it.
+  const own = await browser.newContext();
+  const alice = await signIn(own, "alice");
+  await alice.goto(`${base}/console/review/${decisionIndex}`);
+  await alice.getByTestId("verdict-note").fill("I approved it, so it was right");
+  await alice.getByTestId("verdict-correct").click();
+  await alice.getByTestId("refusal").waitFor();
+  out.ownRefusal = (await alice.getByTestId("refusal").textContent()).trim();
+  await own.close();
 
   // The verdict, from the recent page's review link.
   await page.goto(`${base}/console/decisions`);

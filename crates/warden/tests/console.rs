@@ -108,7 +108,8 @@ async fn an_approver_approves_a_held_isolation_in_the_browser() {
         1
     );
 
-    // A reviewer, later: what became of the held call, filters, a verdict, the target.
+    // A reviewer, later (Dana: Alice approved it, so she may not judge it): what became of the
+    // held call, filters, a verdict, the target.
     let held = lab
         .events("decision")
         .into_iter()
@@ -177,6 +178,13 @@ async fn an_approver_approves_a_held_isolation_in_the_browser() {
         "{seen}"
     );
     assert!(
+        seen["ownRefusal"]
+            .as_str()
+            .unwrap()
+            .contains("`alice` cannot judge decision"),
+        "{seen}"
+    );
+    assert!(
         seen["verdictNotice"]
             .as_str()
             .unwrap()
@@ -185,8 +193,8 @@ async fn an_approver_approves_a_held_isolation_in_the_browser() {
     );
     assert_eq!(seen["verdicts"], json!(["correct"]), "{seen}");
     let verdicts = lab.events("review_verdict");
-    assert_eq!(verdicts.len(), 1, "only Alice's verdict: {verdicts:?}");
-    assert_eq!(verdicts[0]["detail"]["reviewer"], "alice");
+    assert_eq!(verdicts.len(), 1, "only Dana's verdict: {verdicts:?}");
+    assert_eq!(verdicts[0]["detail"]["reviewer"], "dana");
     assert_eq!(verdicts[0]["detail"]["decision_index"], index);
     assert_eq!(verdicts[0]["detail"]["verdict"], "correct");
     assert_eq!(verdicts[0]["category"], "containment");
