@@ -233,6 +233,7 @@ body_timeout_secs = 0
 idle_timeout_secs = 0
 max_connections = 0
 max_sessions_per_agent = 0
+max_tool_name_chars = 0
 {BASE}"#
     );
     let errors = errors(&toml);
@@ -256,6 +257,10 @@ max_sessions_per_agent = 0
         (
             "an agent must be allowed at least one session, not 0",
             "max_sessions_per_agent",
+        ),
+        (
+            "`0` must be between 1 and 64 (the longest name model APIs accept)",
+            "max_tool_name_chars",
         ),
     ] {
         assert_eq!(

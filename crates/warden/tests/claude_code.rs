@@ -1,6 +1,7 @@
 //! Claude Code's own tools under warden: recorded hook payloads (the documented shapes) replayed
 //! through the HTTP endpoint and the command hook against a real `warden serve` with the
-//! investigator example.
+//! investigator example. And Claude Code itself (the pinned npm package, against a scripted
+//! model on loopback): with warden's hooks, and as an MCP client of warden's `/mcp`.
 
 #![allow(
     clippy::unwrap_used,
@@ -11,7 +12,7 @@
 
 mod common;
 
-use common::{Lab, Warden};
+use common::{Lab, RESPONDER, TRIAGE, Warden};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -1053,10 +1054,11 @@ async fn a_held_hook_call_waits_for_an_approver_within_the_hooks_own_deadline() 
 /// A scripted model on loopback, speaking the Messages API as Claude Code calls it: the answer
 /// to a request is the next tool call of `script` (by how many assistant turns the request
 /// carries), then a final text. Every request's last message (the tool results Claude Code
-/// sends back) is kept in `seen`.
+/// sends back) is kept in `seen`, and the tools it offered the model in `tools`.
 struct ScriptedModel {
     url: String,
     seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    tools: std::sync::Arc<std::sync::Mutex<Vec<Vec<Value>>>>,
     _server: tokio::task::JoinHandle<()>,
 }
 
@@ -1064,11 +1066,12 @@ impl ScriptedModel {
     async fn start(script: Vec<(&'static str, Value)>) -> Self {
         use axum::response::IntoResponse;
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let tools = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let script = std::sync::Arc::new(script);
         let answer = {
-            let seen = seen.clone();
+            let (seen, tools) = (seen.clone(), tools.clone());
             move |uri: axum::http::Uri, body: axum::body::Bytes| {
-                let (seen, script) = (seen.clone(), script.clone());
+                let (seen, tools, script) = (seen.clone(), tools.clone(), script.clone());
                 async move {
                     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                     if uri.path().ends_with("count_tokens") {
@@ -1078,6 +1081,8 @@ impl ScriptedModel {
                     if let Some(last) = messages.last() {
                         seen.lock().unwrap().push(last.to_string());
                     }
+                    let offered = request["tools"].as_array().cloned().unwrap_or_default();
+                    tools.lock().unwrap().push(offered);
                     let step = messages.iter().filter(|m| m["role"] == "assistant").count();
                     let model = request["model"].clone();
                     let mut events = vec![(
@@ -1136,12 +1141,28 @@ impl ScriptedModel {
         Self {
             url,
             seen,
+            tools,
             _server: server,
         }
     }
 
     fn seen(&self) -> String {
         self.seen.lock().unwrap().join("\n")
+    }
+
+    /// The last message of each request, in order.
+    fn last_messages(&self) -> Vec<Value> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| serde_json::from_str(m).unwrap())
+            .collect()
+    }
+
+    /// The `tools` array of each request, in order.
+    fn tools(&self) -> Vec<Vec<Value>> {
+        self.tools.lock().unwrap().clone()
     }
 }
 
@@ -1153,6 +1174,17 @@ async fn run_claude_code(
     cwd: &std::path::Path,
     model: &ScriptedModel,
     warden: &str,
+) {
+    run_claude_code_with(settings, cwd, model, warden, &[]).await;
+}
+
+/// [`run_claude_code`] with `extra` arguments on Claude Code's command line.
+async fn run_claude_code_with(
+    settings: &Value,
+    cwd: &std::path::Path,
+    model: &ScriptedModel,
+    warden: &str,
+    extra: &[&std::ffi::OsStr],
 ) {
     let claude = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/claude-code/node_modules/.bin/claude");
@@ -1167,6 +1199,7 @@ async fn run_claude_code(
         .args(["-p", "triage the case", "--settings"])
         .arg(&file)
         .args(["--setting-sources", "user", "--max-turns", "12"])
+        .args(extra)
         .current_dir(cwd)
         .env("HOME", home.path())
         .env("ANTHROPIC_API_KEY", "sk-ant-test")
@@ -1271,4 +1304,208 @@ async fn claude_code_itself_runs_what_warden_allows_and_nothing_else() {
         model.seen()
     );
     assert!(model.seen().contains("not found"), "{}", model.seen());
+}
+
+/// Whether the Anthropic Messages API (and OpenAI's) accepts `name` as a tool's name:
+/// `^[a-zA-Z0-9_-]{1,64}$`.
+fn model_apis_accept(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The `tool_result` block for `id` among the messages Claude Code sent the model.
+fn tool_result(model: &ScriptedModel, id: &str) -> Value {
+    model
+        .last_messages()
+        .into_iter()
+        .filter_map(|m| m["content"].as_array().cloned())
+        .flatten()
+        .find(|b| b["type"] == "tool_result" && b["tool_use_id"] == id)
+        .unwrap_or_else(|| panic!("no tool result for {id}: {}", model.seen()))
+}
+
+/// The text of a `tool_result`, whether its content is a string or text blocks.
+fn result_text(result: &Value) -> String {
+    match &result["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|b| b["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => other.to_string(),
+    }
+}
+
+/// Claude Code itself as an MCP client of warden, over Streamable HTTP with the triage agent's
+/// token (the README's `claude mcp add --transport http`, given here as `--mcp-config`): the
+/// tools it offers the model are warden's, under the names Claude Code gives them
+/// (`mcp__warden__<name>`), each one the Messages API accepts, exactly those warden lists that
+/// agent (not the isolation only the responder could be allowed); a read runs through warden
+/// to the lab's SIEM and comes back wrapped as untrusted data, a mail outside the company comes
+/// back as an error naming the rule, and the ledger has both decisions, in the agent's one
+/// sessionless session.
+///
+/// Claude Code defers MCP tools behind its tool search by default (their names in the system
+/// prompt, a schema sent once the model asks for it); `ENABLE_TOOL_SEARCH=false` makes every
+/// request carry every tool's name and schema, which is what the API checks.
+#[tokio::test(flavor = "multi_thread")]
+async fn claude_code_itself_calls_warden_as_an_mcp_server() {
+    let lab = Lab::new();
+    let w = lab.serve();
+    let listed = w.client(TRIAGE).await.tool_names().await;
+    // Tools the triage agent can never be allowed exist (for the responder), unlisted for it.
+    let hidden: Vec<String> = w
+        .client(RESPONDER)
+        .await
+        .tool_names()
+        .await
+        .into_iter()
+        .filter(|n| !listed.contains(n))
+        .collect();
+    assert!(
+        hidden.iter().any(|n| n.contains("isolate_host")),
+        "{hidden:?}"
+    );
+
+    let model = ScriptedModel::start(vec![
+        (
+            "mcp__warden__siem__get_alert",
+            json!({"alert_id": "ALR-2001"}),
+        ),
+        (
+            "mcp__warden__mail__send_mail",
+            json!({"to": "payroll-update@northwlnd-payroll.example", "subject": "fwd", "body": "x"}),
+        ),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mcp = dir.path().join("mcp.json");
+    let server = json!({"type": "http", "url": w.url,
+        "headers": {"Authorization": format!("Bearer {TRIAGE}")}});
+    std::fs::write(&mcp, json!({"mcpServers": {"warden": server}}).to_string()).unwrap();
+    // Calls to warden's tools run without a prompt; warden decides them.
+    let settings = json!({
+        "permissions": {"allow": ["mcp__warden"]},
+        "env": {"ENABLE_TOOL_SEARCH": "false"},
+    });
+    let extra = [
+        "--mcp-config".as_ref(),
+        mcp.as_os_str(),
+        "--strict-mcp-config".as_ref(),
+    ];
+    run_claude_code_with(&settings, dir.path(), &model, &w.base(), &extra).await;
+
+    // The tools of every request: warden's, as Claude Code names them, exactly what warden
+    // lists this agent; every name (Claude Code's own too) one the model APIs accept.
+    let expected: std::collections::BTreeSet<String> =
+        listed.iter().map(|n| format!("mcp__warden__{n}")).collect();
+    let requests = model.tools();
+    assert!(requests.len() >= 3, "{}", model.seen());
+    for offered in &requests {
+        let names: Vec<&str> = offered.iter().filter_map(|t| t["name"].as_str()).collect();
+        assert_eq!(names.len(), offered.len(), "every tool has a name");
+        for name in &names {
+            assert!(model_apis_accept(name), "`{name}`");
+        }
+        let from_warden: std::collections::BTreeSet<String> = names
+            .iter()
+            .filter(|n| n.starts_with("mcp__"))
+            .map(|n| (*n).to_string())
+            .collect();
+        assert_eq!(from_warden, expected);
+        for tool in offered
+            .iter()
+            .filter(|t| expected.contains(t["name"].as_str().unwrap()))
+        {
+            assert_eq!(tool["input_schema"]["type"], "object", "{tool}");
+        }
+    }
+
+    // The read ran through warden to the lab's SIEM: its data, wrapped as untrusted.
+    let read = tool_result(&model, "toolu_0000");
+    assert_ne!(read["is_error"], true, "{read}");
+    let text = result_text(&read);
+    assert!(
+        text.starts_with("<<untrusted-data boundary=UNTRUSTED-")
+            && text.contains("server=\"siem\" tool=\"get_alert\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("Email from newly registered look-alike domain delivered"),
+        "{text}"
+    );
+    assert_eq!(lab.received("siem"), vec!["get_alert"]);
+
+    // The mail outside the company: an error naming the rule; nothing reached the mail server.
+    let denied = tool_result(&model, "toolu_0001");
+    assert_eq!(denied["is_error"], true, "{denied}");
+    let text = result_text(&denied);
+    assert!(
+        text.contains("denied by warden") && text.contains("no-mail-outside-company"),
+        "{text}"
+    );
+    assert!(lab.received("mail").is_empty());
+
+    // Both decisions are in the ledger, as the triage agent's.
+    let decisions = lab.events("decision");
+    let decided = |tool: &str| {
+        decisions
+            .iter()
+            .find(|e| e["tool"] == tool && e["principal"] == "triage")
+            .unwrap_or_else(|| panic!("{tool} is recorded: {decisions:?}"))
+    };
+    let read = decided("siem.get_alert");
+    assert_eq!(read["decision"], "allow", "{read}");
+    assert_eq!(read["rule"], "agents-may-read", "{read}");
+    assert_eq!(read["args"]["alert_id"], "ALR-2001", "{read}");
+    let mail = decided("mail.send_mail");
+    assert_eq!(mail["decision"], "deny", "{mail}");
+    assert_eq!(mail["rule"], "no-mail-outside-company", "{mail}");
+    // Claude Code speaks the sessionless protocol: its calls are the agent's one session.
+    for e in [read, mail] {
+        assert_eq!(e["session"], "triage:stateless", "{e}");
+    }
+}
+
+/// Claude Code offers the model each tool of an MCP server as `mcp__<server>__<tool>`, and the
+/// model API refuses a name over 64 characters: a warden name of 52 to 64 characters is valid
+/// on its own and breaks Claude Code added as `warden`. `[gateway] max_tool_name_chars = 51`
+/// stops such a config at load, naming the tool; the example's own names fit.
+#[test]
+fn a_name_too_long_once_claude_code_prefixes_it_stops_the_config() {
+    let example = include_str!("../../../examples/soc/warden.toml");
+    let room = "\nmax_tool_name_chars = 51\n";
+    assert!(
+        example.contains(room),
+        "the example leaves room for `mcp__warden__`"
+    );
+    let (ok, _, err) = Lab::new().cli(&["policy", "check"]);
+    assert!(ok, "its own names fit: {err}");
+    // 49 to 64 characters: each fits 64, most not 64 minus `mcp__warden__`.
+    let long = "[gateway]\ntool_names = \"{server}__{tool}__as_named_by_the_vendor_in_its_docs\"\n";
+    let lab = Lab::with_config(|c| c.replace("[gateway]\n", long));
+    let (ok, _, err) = lab.cli(&["policy", "check"]);
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains(
+            "`idp.enable_account` would be called \
+             `idp__enable_account__as_named_by_the_vendor_in_its_docs` (55 characters), longer \
+             than the 51 characters `[gateway] max_tool_name_chars` allows"
+        ),
+        "{err}"
+    );
+    // Without the line, the ceiling is the 64 characters model APIs accept.
+    let lab = Lab::with_config(|c| c.replace(room, "\n").replace("[gateway]\n", long));
+    let (ok, _, err) = lab.cli(&["policy", "check"]);
+    assert!(ok, "{err}");
+    // No more than that, and at least one.
+    for max in ["0", "65"] {
+        let lab =
+            Lab::with_config(|c| c.replace(room, &format!("\nmax_tool_name_chars = {max}\n")));
+        let (ok, _, err) = lab.cli(&["policy", "check"]);
+        assert!(!ok && err.contains("between 1 and 64"), "{max}: {err}");
+    }
 }

@@ -235,6 +235,10 @@ pub struct RawGateway {
     /// How tools are named to agents: a template with `{server}` and `{tool}` (default
     /// `{server}__{tool}`, valid for every model API).
     pub tool_names: Option<Spanned<String>>,
+    /// The longest name `tool_names` may give a tool (default and most 64, what model APIs
+    /// accept): a client that prefixes names needs room for its prefix (Claude Code's
+    /// `mcp__<server>__`).
+    pub max_tool_name_chars: Option<Spanned<usize>>,
     pub max_request_bytes: Option<usize>,
     pub max_result_bytes: Option<usize>,
     pub upstream_timeout_secs: Option<u64>,

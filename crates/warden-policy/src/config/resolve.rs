@@ -853,7 +853,11 @@ impl Resolver<'_> {
                 },
             );
         }
-        let wire_names = self.wire_names(raw.gateway.tool_names.as_ref(), &mut tools);
+        let wire_names = self.wire_names(
+            raw.gateway.tool_names.as_ref(),
+            raw.gateway.max_tool_name_chars.as_ref(),
+            &mut tools,
+        );
 
         let mut budgets = Vec::new();
         // Each configured budget's id, with its key and where it is written.

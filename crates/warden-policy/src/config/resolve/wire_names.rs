@@ -3,6 +3,11 @@
 //! and tool with `__`, and any other character an upstream's tool name carries becomes `_`.
 //! Two tools that would get the same name, or a name that is another tool's qualified name,
 //! stop the configuration: an agent's call must name exactly one tool.
+//!
+//! A client may put its own prefix before each name before the model sees it (Claude Code
+//! offers a tool as `mcp__<server>__<tool>`), and the model API checks that longer name: a name
+//! that fits 64 characters alone can break such a client mid-session. `max_tool_name_chars`
+//! leaves room for the prefix, so the config stops at load instead.
 
 use super::Resolver;
 use crate::config::resolved::{DEFAULT_TOOL_NAMES, ToolSpec};
@@ -17,8 +22,27 @@ impl Resolver<'_> {
     pub(super) fn wire_names(
         &mut self,
         template: Option<&Spanned<String>>,
+        max_chars: Option<&Spanned<usize>>,
         tools: &mut BTreeMap<ToolName, ToolSpec>,
     ) -> BTreeMap<String, ToolName> {
+        let (max, why) = match max_chars {
+            None => (MAX_LEN, "model APIs accept"),
+            Some(m) if (1..=MAX_LEN).contains(m.get_ref()) => {
+                (*m.get_ref(), "`[gateway] max_tool_name_chars` allows")
+            }
+            Some(m) => {
+                self.error(
+                    m.span(),
+                    "gateway.max_tool_name_chars",
+                    format!(
+                        "`{}` must be between 1 and {MAX_LEN} (the longest name model APIs \
+                         accept)",
+                        m.get_ref()
+                    ),
+                );
+                return BTreeMap::new();
+            }
+        };
         let span = template.map(Spanned::span);
         let template = template.map_or(DEFAULT_TOOL_NAMES, |t| t.get_ref().as_str());
         let literal = template.replace("{server}", "").replace("{tool}", "");
@@ -42,13 +66,14 @@ impl Resolver<'_> {
                 .replace("{server}", &clean(&qualified.server))
                 .replace("{tool}", &clean(&qualified.tool));
             let key = format!("servers.{}.tools.{}", qualified.server, qualified.tool);
-            if wire.chars().count() > MAX_LEN {
+            let chars = wire.chars().count();
+            if chars > max {
                 self.error(
                     span.clone(),
                     &key,
                     format!(
-                        "`{qualified}` would be called `{wire}`, longer than the {MAX_LEN} \
-                         characters model APIs accept; shorten the server's name or change \
+                        "`{qualified}` would be called `{wire}` ({chars} characters), longer \
+                         than the {max} characters {why}; shorten the server's name or change \
                          `[gateway] tool_names`"
                     ),
                 );
