@@ -785,6 +785,22 @@ impl Gateway {
                 taken.request.id
             )));
         }
+        // Someone who can write the store, and make warden start again, could delete this
+        // step with the leaves and checkpoints after it and have the approval run once more.
+        // The witnesses hold what the store cannot take back: the call is forwarded only once
+        // every one of them holds a checkpoint over its `executed` step. A witness that does
+        // not answer denies the call; its approval stays used.
+        if let Some(ledger) = self.audit.ledger().filter(|l| l.has_witnesses())
+            && let Err(e) = ledger.witness().await
+        {
+            tracing::error!(request = %taken.request.id, error = %e,
+                    "an approved call's execution was not published to the witnesses");
+            return Err(CallError::Internal(format!(
+                "request `{}` was not run: its execution could not be published to the \
+                     ledger's witnesses ({e}); it needs a new approval",
+                taken.request.id
+            )));
+        }
         Ok(())
     }
 

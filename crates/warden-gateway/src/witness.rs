@@ -455,7 +455,7 @@ impl HttpWitness {
         }
     }
 
-    fn publish_now(&self, checkpoint: &StoredCheckpoint) -> Result<(), String> {
+    fn add_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<(), String> {
         let size = checkpoint.size;
         let kept = self.kept();
         let mut old = kept.unwrap_or(0);
@@ -528,7 +528,12 @@ impl CheckpointSink for HttpWitness {
                 "the witness failed lately: checkpoint not sent, a later one covers it");
             return Ok(());
         }
-        let result = self.publish_now(checkpoint);
+        self.publish_now(checkpoint)
+    }
+
+    /// Sent whatever the backoff says: the caller waits for this witness's cosignature.
+    fn publish_now(&self, checkpoint: &StoredCheckpoint) -> Result<(), String> {
+        let result = self.add_checkpoint(checkpoint);
         if let Ok(mut backoff) = self.backoff.lock() {
             backoff.record(result.is_ok());
         }

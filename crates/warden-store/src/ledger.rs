@@ -122,6 +122,8 @@ pub struct Ledger {
     store: Arc<dyn Store>,
     /// The deciding leaves the writer read (see [`DecidingIndex`]).
     index: Arc<DecidingIndex>,
+    /// Whether checkpoints are published to witnesses.
+    witnessed: bool,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -158,6 +160,7 @@ impl Ledger {
         let recovered = writer::recover(store.as_ref(), &verifier, &leaf_key, &published)?;
         let index = recovered.index.clone();
         let publisher = witness::Publisher::start(settings.witnesses.clone())?;
+        let witnessed = publisher.has_sinks();
         let (sender, receiver) = sync_channel(QUEUE);
         let writer = Writer::new(
             store.clone(),
@@ -179,6 +182,7 @@ impl Ledger {
             leaf_key,
             store,
             index,
+            witnessed,
         })
     }
 
@@ -328,6 +332,32 @@ impl Ledger {
         // The leaf comes back to be freed here (see `writer::Reply`).
         let (index, _leaf) = answer.await.map_err(|_| LedgerError::Closed)?;
         index
+    }
+
+    /// Whether checkpoints are published to witnesses ([`LedgerSettings::witnesses`]).
+    pub fn has_witnesses(&self) -> bool {
+        self.witnessed
+    }
+
+    /// Signs a checkpoint over every leaf appended so far (stored, if the tree grew) and
+    /// resolves once every witness holds it, with its size; at once where none is configured.
+    /// An error means some witness does not hold it: a caller that must not act on a leaf the
+    /// store alone could lose (an approval's `executed` step) does not act.
+    pub async fn witness(&self) -> Result<u64, LedgerError> {
+        let (witnessed, answer) = tokio::sync::oneshot::channel();
+        let request = Request::Witness(witnessed);
+        match self.sender.try_send(request) {
+            Ok(()) => {}
+            Err(TrySendError::Full(request)) => {
+                let sender = self.sender.clone();
+                tokio::task::spawn_blocking(move || sender.send(request).map_err(|_| ()))
+                    .await
+                    .map_err(|_| LedgerError::Closed)?
+                    .map_err(|_| LedgerError::Closed)?;
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(LedgerError::Closed),
+        }
+        answer.await.map_err(|_| LedgerError::Closed)?
     }
 
     /// Signs and stores a checkpoint now if the tree grew since the last one.

@@ -34,7 +34,15 @@ const BACKLOG: usize = 16;
 
 /// Somewhere a signed checkpoint is published.
 pub trait CheckpointSink: Send + Sync + fmt::Debug {
+    /// Publishes `checkpoint`. A sink may skip one (a witness that failed lately is asked
+    /// less often) and answer `Ok`: a later checkpoint covers it.
     fn publish(&self, checkpoint: &StoredCheckpoint) -> Result<(), String>;
+
+    /// Publishes `checkpoint` for a caller that waits to act until the sink holds it
+    /// ([`super::Ledger::witness`]): `Ok` only once it does, never skipped.
+    fn publish_now(&self, checkpoint: &StoredCheckpoint) -> Result<(), String> {
+        self.publish(checkpoint)
+    }
 
     /// The largest checkpoint of this log (one `verifier` opens) that the sink holds and can
     /// read back, as its size and root: a starting ledger refuses a store that holds fewer
@@ -85,6 +93,33 @@ impl CheckpointSink for FileSink {
             .map_err(|e| format!("`{}`: {e}", self.0.display()))
     }
 
+    /// Refuses, before appending, a checkpoint smaller than one the file holds, or of the
+    /// same size over another tree: the store this writer reads lost leaves that were
+    /// published (or another writer published more since this one read the store). Sizes
+    /// and roots are the lines' own claims, unverified: a forged line can only refuse.
+    fn publish_now(&self, checkpoint: &StoredCheckpoint) -> Result<(), String> {
+        let text = match std::fs::read_to_string(&self.0) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(format!("`{}`: {e}", self.0.display())),
+        };
+        let root = checkpoint.root.to_base64();
+        let conflict = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Published>(l).ok())
+            .find(|p| p.size > checkpoint.size || (p.size == checkpoint.size && p.root != root));
+        if let Some(p) = conflict {
+            return Err(format!(
+                "`{}` holds a checkpoint of {} leaves that this store's {} leaves do not \
+                 extend: leaves published there are gone from the store",
+                self.0.display(),
+                p.size,
+                checkpoint.size
+            ));
+        }
+        self.publish(checkpoint)
+    }
+
     fn latest(&self, verifier: &CheckpointVerifier) -> Result<Option<(u64, Hash)>, String> {
         match std::fs::symlink_metadata(&self.0) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -126,9 +161,18 @@ impl CheckpointSink for CommandSink {
     }
 }
 
+/// Told, once every sink took a checkpoint, its size; or why one did not.
+pub(super) type Witnessed = tokio::sync::oneshot::Sender<Result<u64, LedgerError>>;
+
+/// A checkpoint for the sinks, and who waits to hear that every one holds it.
+struct Job {
+    checkpoint: StoredCheckpoint,
+    waiting: Vec<Witnessed>,
+}
+
 /// The publisher thread and the channel the writer feeds it through.
 pub(super) struct Publisher {
-    sender: Option<SyncSender<StoredCheckpoint>>,
+    sender: Option<SyncSender<Job>>,
     handle: Option<JoinHandle<()>>,
     /// Set when the ledger closes: from then on only the newest queued checkpoint is
     /// published (it covers the others), so a shutdown waits for one round, not the queue.
@@ -159,20 +203,56 @@ impl Publisher {
         })
     }
 
+    /// Whether there are sinks to publish to.
+    pub(super) fn has_sinks(&self) -> bool {
+        self.sender.is_some()
+    }
+
     /// Hands a stored checkpoint to the sinks without waiting for them.
     pub(super) fn publish(&self, checkpoint: &StoredCheckpoint) {
         let Some(sender) = &self.sender else {
             return;
         };
-        match sender.try_send(checkpoint.clone()) {
+        let job = Job {
+            checkpoint: checkpoint.clone(),
+            waiting: Vec::new(),
+        };
+        match sender.try_send(job) {
             Ok(()) => {}
-            Err(TrySendError::Full(c)) => tracing::warn!(
-                size = c.size,
+            Err(TrySendError::Full(j)) => tracing::warn!(
+                size = j.checkpoint.size,
                 "the witnesses are behind: checkpoint skipped, the next one covers it"
             ),
-            Err(TrySendError::Disconnected(c)) => {
-                tracing::error!(size = c.size, "the checkpoint publisher stopped");
+            Err(TrySendError::Disconnected(j)) => {
+                tracing::error!(size = j.checkpoint.size, "the checkpoint publisher stopped");
             }
+        }
+    }
+
+    /// Hands `checkpoint` to the sinks and tells `witnessed` once every one holds it (each
+    /// through [`CheckpointSink::publish_now`]), or why one does not. The writer never waits:
+    /// a full queue is an answer too.
+    pub(super) fn publish_waited(&self, checkpoint: StoredCheckpoint, witnessed: Witnessed) {
+        let size = checkpoint.size;
+        let Some(sender) = &self.sender else {
+            let _ = witnessed.send(Ok(size));
+            return;
+        };
+        let job = Job {
+            checkpoint,
+            waiting: vec![witnessed],
+        };
+        let refused = |job: Job, why: &str| {
+            for w in job.waiting {
+                let _ = w.send(Err(LedgerError::Write(format!(
+                    "checkpoint {size} was not published: {why}"
+                ))));
+            }
+        };
+        match sender.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(job)) => refused(job, "the witnesses are behind"),
+            Err(TrySendError::Disconnected(job)) => refused(job, "the publisher stopped"),
         }
     }
 
@@ -192,23 +272,40 @@ impl Drop for Publisher {
     }
 }
 
-fn publish_all(
-    sinks: &[Arc<dyn CheckpointSink>],
-    receiver: &Receiver<StoredCheckpoint>,
-    closing: &AtomicBool,
-) {
-    while let Ok(mut checkpoint) = receiver.recv() {
+fn publish_all(sinks: &[Arc<dyn CheckpointSink>], receiver: &Receiver<Job>, closing: &AtomicBool) {
+    while let Ok(mut job) = receiver.recv() {
         if closing.load(Ordering::SeqCst) {
-            // Shutting down: the newest queued checkpoint covers the others.
+            // Shutting down: the newest queued checkpoint covers the others (and whoever
+            // waits on them).
             while let Ok(newer) = receiver.try_recv() {
-                checkpoint = newer;
+                let mut waiting = std::mem::take(&mut job.waiting);
+                job = newer;
+                job.waiting.append(&mut waiting);
             }
         }
+        let checkpoint = &job.checkpoint;
+        let waited = !job.waiting.is_empty();
+        let mut failed = None;
         for sink in sinks {
-            if let Err(e) = sink.publish(&checkpoint) {
+            let published = if waited {
+                sink.publish_now(checkpoint)
+            } else {
+                sink.publish(checkpoint)
+            };
+            if let Err(e) = published {
                 tracing::error!(witness = ?sink, size = checkpoint.size, error = %e,
                     "cannot publish a checkpoint");
+                failed.get_or_insert(format!("witness {sink:?}: {e}"));
             }
+        }
+        for w in job.waiting {
+            let _ = w.send(match &failed {
+                None => Ok(checkpoint.size),
+                Some(why) => Err(LedgerError::Write(format!(
+                    "checkpoint {} was not published: {why}",
+                    checkpoint.size
+                ))),
+            });
         }
     }
 }

@@ -21,6 +21,9 @@ pub(super) enum Request {
     /// on its own once it has waited `Writer::defer`.
     Deferred(NewLeaf, Reply),
     Checkpoint(SyncSender<Result<Option<StoredCheckpoint>, LedgerError>>),
+    /// Sign a checkpoint over every leaf stored now and publish it to the witnesses; the
+    /// answer comes once every witness holds it ([`super::Ledger::witness`]).
+    Witness(super::witness::Witnessed),
     /// Read on to the stored head (the leaves other writers appended), so the deciding index
     /// knows every leaf stored when the request was sent.
     Sync(SyncSender<Result<(), LedgerError>>),
@@ -344,6 +347,15 @@ impl Writer {
                 let _ = reply.send(self.sync());
                 false
             }
+            Request::Witness(witnessed) => {
+                match self.signed_head() {
+                    Ok(checkpoint) => self.publisher.publish_waited(checkpoint, witnessed),
+                    Err(e) => {
+                        let _ = witnessed.send(Err(e));
+                    }
+                }
+                false
+            }
             Request::Shutdown(reply) => {
                 let _ = reply.send(self.checkpoint().map(|_| ()));
                 true
@@ -514,8 +526,35 @@ impl Writer {
         }
     }
 
-    /// Signs and stores a checkpoint of the whole stored tree if it grew.
+    /// Signs and stores a checkpoint of the whole stored tree if it grew, and hands it to the
+    /// witnesses.
     fn checkpoint(&mut self) -> Result<Option<StoredCheckpoint>, LedgerError> {
+        let stored = self.store_checkpoint()?;
+        if let Some(c) = &stored {
+            self.publisher.publish(c);
+        }
+        Ok(stored)
+    }
+
+    /// A signed checkpoint of every leaf stored now, for the witnesses: the one stored now if
+    /// the tree grew, else a note over the same tree the latest stored one (this writer's or
+    /// another's) covers part or all of.
+    fn signed_head(&mut self) -> Result<StoredCheckpoint, LedgerError> {
+        if let Some(stored) = self.store_checkpoint()? {
+            return Ok(stored);
+        }
+        let (size, root) = (self.frontier.size(), self.frontier.root());
+        let signed = Checkpoint::new(self.signer.name(), size, root).sign(&self.signer)?;
+        Ok(StoredCheckpoint {
+            size,
+            root,
+            note: signed.note().to_owned(),
+            time_ms: now_ms(),
+        })
+    }
+
+    /// Signs and stores a checkpoint of the whole stored tree if it grew.
+    fn store_checkpoint(&mut self) -> Result<Option<StoredCheckpoint>, LedgerError> {
         if let Some(why) = &self.broken {
             return Err(LedgerError::Write(format!("the ledger is halted: {why}")));
         }
@@ -540,7 +579,6 @@ impl Writer {
         };
         if self.store.ledger_add_checkpoint(&stored)? {
             self.checkpointed = size;
-            self.publisher.publish(&stored);
             Ok(Some(stored))
         } else {
             // Another writer stored a larger one first.
