@@ -34,6 +34,8 @@ impl Gateway {
         // inventory, once a refresh succeeded, replaces them (and a reload it does not fit is
         // refused), so a reload never brings back entities a refresh superseded.
         let shadow_version = |c: &Config| c.shadow.as_ref().map(|e| e.version().to_string());
+        // The file read for the reload (`None` when it did not parse).
+        let mut new_config_digest = None;
         let (new, errors, shadow, config) = match loaded {
             Err(e) => (
                 None,
@@ -42,6 +44,7 @@ impl Gateway {
                 None,
             ),
             Ok(c) => {
+                new_config_digest = Some(c.source_digest.clone());
                 let version = Some(c.engine.version().to_string());
                 let shadow = shadow_version(&c);
                 match current.reload_blocker(&c) {
@@ -68,6 +71,8 @@ impl Gateway {
             "errors": errors,
             "shadow": shadow,
             "config": current.source.display().to_string(),
+            "old_config_digest": current.source_digest,
+            "new_config_digest": new_config_digest,
         }));
         // Recorded first: the new policy decides nothing that the ledger does not announce.
         let index = self.record(ev).await?;

@@ -192,7 +192,10 @@ pub async fn start(arg: &ConfigArg) -> anyhow::Result<Arc<Gateway>> {
         warden_gateway::pipeline::now_ms(),
     );
     ev.policy_version = Some(config.engine.version().to_string());
-    ev.detail = Some(serde_json::json!({"config": config.source.display().to_string()}));
+    ev.detail = Some(serde_json::json!({
+        "config": config.source.display().to_string(),
+        "config_digest": config.source_digest,
+    }));
     warden_gateway::AuditLog::append(audit.as_ref(), &ev).context("cannot write the audit log")?;
     let gateway = Gateway::new(config, store, audit);
     gateway.watch_witness_refusals(refusals);

@@ -211,6 +211,23 @@ async fn a_reload_that_replaces_an_agents_token_revokes_the_old_one_at_once() {
     hup(&warden);
     let reload = wait_for(&lab, events, "policy_reload", 1, 10).await;
     assert_eq!(reload[0]["detail"]["applied"], true, "{reload:?}");
+    // The policy did not change, the configuration did: the record says so, with the digest
+    // of the file in force before (the one `config_loaded` recorded at start) and after.
+    let detail = &reload[0]["detail"];
+    assert_eq!(detail["old"], detail["new"], "{detail}");
+    let loaded = events(&lab, "config_loaded");
+    let digest = |text: &str| format!("sha256:{}", hex_sha256(text));
+    assert_eq!(
+        loaded[0]["detail"]["config_digest"],
+        digest(&toml),
+        "{loaded:?}"
+    );
+    assert_eq!(detail["old_config_digest"], digest(&toml), "{detail}");
+    assert_eq!(
+        detail["new_config_digest"],
+        digest(&toml.replace(old_hash, &new_hash)),
+        "{detail}"
+    );
     let status = |token: &'static str| {
         let url = warden.url.clone();
         async move {

@@ -1066,6 +1066,10 @@ impl Resolver<'_> {
         match engine {
             Some(engine) if self.errors.is_empty() => Ok(Config {
                 source: path.to_path_buf(),
+                source_digest: format!(
+                    "sha256:{}",
+                    hex::encode(Sha256::digest(self.text.as_bytes()))
+                ),
                 gateway,
                 store,
                 screen: raw.screen.clone(),

@@ -771,6 +771,10 @@ impl OAuthSettings {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub source: PathBuf,
+    /// `sha256:` and the hex SHA-256 of the config file's text as it was read: what
+    /// `config_loaded` and `policy_reload` record, so that an edit that changes no policy (an
+    /// approver, a token, a budget) still shows on the record.
+    pub source_digest: String,
     pub gateway: GatewaySettings,
     pub store: StoreLocation,
     pub screen: ScreenSettings,
