@@ -455,12 +455,36 @@ impl HttpWitness {
         }
     }
 
-    fn add_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<(), String> {
+    /// [`Self::add_checkpoint`], its answer counted by the backoff.
+    fn sent(&self, checkpoint: &StoredCheckpoint, waited: bool) -> Result<(), String> {
+        let result = self.add_checkpoint(checkpoint, waited);
+        if let Ok(mut backoff) = self.backoff.lock() {
+            backoff.record(result.is_ok());
+        }
+        result
+    }
+
+    /// Posts `checkpoint` to the witness. `waited`: the caller acts only once the witness holds
+    /// it, so a witness that already holds a larger tree is an error here (that tree is not
+    /// this writer's to vouch for), not a newer checkpoint that covers this one.
+    fn add_checkpoint(&self, checkpoint: &StoredCheckpoint, waited: bool) -> Result<(), String> {
         let size = checkpoint.size;
+        let behind = |cosigned: u64| {
+            if waited {
+                Err(format!(
+                    "the witness `{}` holds a tree of {cosigned} leaves, larger than this \
+                     writer's {size}: leaves it covers are not in this store (removed, or \
+                     appended by another writer since this one read it)",
+                    self.key.name()
+                ))
+            } else {
+                self.behind(cosigned, size)
+            }
+        };
         let kept = self.kept();
         let mut old = kept.unwrap_or(0);
         if old > size {
-            return self.behind(old, size);
+            return behind(old);
         }
         let cached = self
             .frontier
@@ -493,7 +517,7 @@ impl HttpWitness {
                         return Err(self.rolled_back(cosigned, kept));
                     }
                     if cosigned > size {
-                        return self.behind(cosigned, size);
+                        return behind(cosigned);
                     }
                     if retry {
                         return Err(format!(
@@ -528,16 +552,12 @@ impl CheckpointSink for HttpWitness {
                 "the witness failed lately: checkpoint not sent, a later one covers it");
             return Ok(());
         }
-        self.publish_now(checkpoint)
+        self.sent(checkpoint, false)
     }
 
     /// Sent whatever the backoff says: the caller waits for this witness's cosignature.
     fn publish_now(&self, checkpoint: &StoredCheckpoint) -> Result<(), String> {
-        let result = self.add_checkpoint(checkpoint);
-        if let Ok(mut backoff) = self.backoff.lock() {
-            backoff.record(result.is_ok());
-        }
-        result
+        self.sent(checkpoint, true)
     }
 
     /// The checkpoint the witness last cosigned, from the record kept beside the key (an

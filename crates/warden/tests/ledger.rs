@@ -536,21 +536,6 @@ async fn a_tail_removed_with_its_checkpoints_is_caught_by_the_published_checkpoi
     assert!(!ok && out.contains("its tail was removed"), "{out}");
 }
 
-/// The leaf of the newest decision on `idp.disable_account`, read from the store as someone
-/// with the state directory would (no warden command runs, so nothing signs a checkpoint).
-fn retry_index(lab: &Lab) -> u64 {
-    lab.database()
-        .query_row(
-            "SELECT max(idx) FROM ledger_leaves
-             WHERE kind = 'decision' AND tool = 'idp.disable_account'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .unwrap()
-        .try_into()
-        .unwrap()
-}
-
 /// An approval runs once, even against someone who can write the store and make warden start
 /// again (a crash, a reboot): they wait for an approved call to run, kill warden before its
 /// next checkpoint, delete the leaves from the retry's decision on (the `executed` step among
@@ -628,11 +613,7 @@ async fn an_approval_used_before_a_crash_cannot_be_replayed_from_a_cut_store() {
     assert_eq!(lab.received("idp"), ["disable_account"]);
 }
 
-/// The same with two gateways on one store and one witness file: the approval runs on one,
-/// its steps are cut from the store at once, and the agent retries on the other. That one
-/// either read the cut leaves already (and refuses: leaves were removed) or finds, publishing
-/// its own `executed` step, that the witness holds a larger tree than its store: either way
-/// the approval does not run twice.
+/// The same with two gateways on one store and one witness file ([`replay_on_another_gateway`]).
 #[tokio::test]
 async fn an_approval_used_on_one_gateway_cannot_be_replayed_on_another_from_a_cut_store() {
     let lab = Lab::with_config(|c| {
@@ -641,54 +622,7 @@ async fn an_approval_used_on_one_gateway_cannot_be_replayed_on_another_from_a_cu
             "checkpoint_interval_secs = 3600\nwitness = [{ file = \"state/published.jsonl\" }]",
         )
     });
-    let one = lab.serve();
-    let other = lab.serve();
-    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
-    let agent = one.stateless_client(RESPONDER, None).await;
-    let r = agent
-        .call("idp.disable_account", args.clone())
-        .await
-        .unwrap();
-    let t = text(&r);
-    let start = t.find("request `").unwrap() + "request `".len();
-    let id = t[start..].split('`').next().unwrap().to_string();
-    let (ok, _, err) = lab.cli_as(
-        "lab-bob-token",
-        &[
-            "approvals",
-            "approve",
-            &id,
-            "--as",
-            "bob",
-            "--reason",
-            "manager confirmed",
-        ],
-    );
-    assert!(ok, "{err}");
-    let elsewhere = other.stateless_client(RESPONDER, None).await;
-    let r = agent
-        .call("idp.disable_account", args.clone())
-        .await
-        .unwrap();
-    assert_ne!(r.is_error, Some(true), "{}", text(&r));
-    assert_eq!(lab.received("idp"), ["disable_account"]);
-    let ran = retry_index(&lab);
-    tamper(
-        &lab,
-        &format!(
-            "DELETE FROM ledger_leaves WHERE idx >= {ran};
-             DELETE FROM ledger_sealed WHERE idx >= {ran};
-             DELETE FROM ledger_checkpoints WHERE size > {ran};
-             UPDATE pending SET status = 'approved', body = json_set(body, '$.status', 'approved')
-             WHERE id = '{id}';"
-        ),
-    );
-    let r = elsewhere.call("idp.disable_account", args).await;
-    assert_eq!(
-        lab.received("idp"),
-        ["disable_account"],
-        "the approval ran twice: {r:?}"
-    );
+    replay_on_another_gateway(&lab, true, true).await;
 }
 
 /// The other half: a witness that does not take the checkpoint over the `executed` step (here

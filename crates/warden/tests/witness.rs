@@ -599,6 +599,28 @@ fn wait_for_cosigned(lab: &Lab, witness: &TestWitness) -> u64 {
     }
 }
 
+/// An approval cannot be replayed on another gateway from a cut store when the witness is a
+/// tlog-witness and the checkpoints stay in the store. The other gateway refuses: its ledger
+/// finds a stored checkpoint over leaves the store no longer holds, what the witness cosigned
+/// (the record kept beside the key) is larger than its tree, and a witness answering that it
+/// cosigned a larger tree is an error to a gateway waiting on its own checkpoint, not a newer
+/// checkpoint that covers it.
+#[tokio::test]
+async fn an_approval_cannot_be_replayed_on_another_gateway_past_a_tlog_witness() {
+    let witness = TestWitness::start(std::path::PathBuf::new());
+    let lab = Lab::with_config(|c| {
+        c.replace(
+            "checkpoint_interval_secs = 10",
+            &format!(
+                "checkpoint_interval_secs = 3600\nwitness = [{{ url = \"{}\", key = \"{}\" }}]",
+                witness.url, witness.vkey
+            ),
+        )
+    });
+    witness.trust(pub_key(&lab));
+    replay_on_another_gateway(&lab, false, false).await;
+}
+
 /// Through the real binary: `warden serve` publishes to the witness, `audit checkpoint` and
 /// `audit prove` hand out the cosigned checkpoint, and a tail deleted with its checkpoints is
 /// named by `audit verify` and refused by the witness at the next start.

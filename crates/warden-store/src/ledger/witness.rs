@@ -172,6 +172,8 @@ struct Job {
 
 /// The publisher thread and the channel the writer feeds it through.
 pub(super) struct Publisher {
+    /// The sinks, for what they hold ([`CheckpointSink::latest`]).
+    sinks: Vec<Arc<dyn CheckpointSink>>,
     sender: Option<SyncSender<Job>>,
     handle: Option<JoinHandle<()>>,
     /// Set when the ledger closes: from then on only the newest queued checkpoint is
@@ -184,6 +186,7 @@ impl Publisher {
     pub(super) fn start(sinks: Vec<Arc<dyn CheckpointSink>>) -> Result<Self, LedgerError> {
         if sinks.is_empty() {
             return Ok(Self {
+                sinks,
                 sender: None,
                 handle: None,
                 closing: Arc::new(AtomicBool::new(false)),
@@ -194,13 +197,21 @@ impl Publisher {
         let closed = closing.clone();
         let handle = std::thread::Builder::new()
             .name("warden-witness".into())
-            .spawn(move || publish_all(&sinks, &receiver, &closed))
+            .spawn({
+                let sinks = sinks.clone();
+                move || publish_all(&sinks, &receiver, &closed)
+            })
             .map_err(|e| LedgerError::Write(format!("cannot start the publisher thread: {e}")))?;
         Ok(Self {
+            sinks,
             sender: Some(sender),
             handle: Some(handle),
             closing,
         })
+    }
+
+    pub(super) fn sinks(&self) -> &[Arc<dyn CheckpointSink>] {
+        &self.sinks
     }
 
     /// Whether there are sinks to publish to.

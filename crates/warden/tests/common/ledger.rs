@@ -107,3 +107,89 @@ pub fn interrupt(child: &mut std::process::Child) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The leaf of the newest decision on `idp.disable_account`, read from the store as someone
+/// with the state directory would (no warden command runs, so nothing signs a checkpoint).
+pub fn retry_index(lab: &Lab) -> u64 {
+    lab.database()
+        .query_row(
+            "SELECT max(idx) FROM ledger_leaves
+             WHERE kind = 'decision' AND tool = 'idp.disable_account'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+        .try_into()
+        .unwrap()
+}
+
+/// Two gateways on one store (and whatever witnesses `lab` configures): an approved call runs
+/// on one; someone with the state directory cuts the leaves from its retry's decision on (the
+/// `executed` step among them) and, with `cut_checkpoints`, the checkpoints covering them, and
+/// sets the request's row back to `approved`; with `grow`, the agent makes a few reads on the
+/// other gateway, so that its tree grows past what the witnesses hold; and it retries there. That gateway either
+/// read the cut leaves already (and refuses: leaves were removed) or finds, publishing its own
+/// `executed` step, that a witness holds a tree its store does not extend: either way the
+/// approval does not run twice.
+pub async fn replay_on_another_gateway(lab: &Lab, cut_checkpoints: bool, grow: bool) {
+    use super::{RESPONDER, text};
+    use serde_json::json;
+    let one = lab.serve();
+    let other = lab.serve();
+    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
+    let agent = one.stateless_client(RESPONDER, None).await;
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    let t = text(&r);
+    let start = t.find("request `").unwrap() + "request `".len();
+    let id = t[start..].split('`').next().unwrap().to_string();
+    let (ok, _, err) = lab.cli_as(
+        "lab-bob-token",
+        &[
+            "approvals",
+            "approve",
+            &id,
+            "--as",
+            "bob",
+            "--reason",
+            "manager confirmed",
+        ],
+    );
+    assert!(ok, "{err}");
+    let elsewhere = other.stateless_client(RESPONDER, None).await;
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert_eq!(lab.received("idp"), ["disable_account"]);
+    let ran = retry_index(lab);
+    let checkpoints = if cut_checkpoints {
+        format!("DELETE FROM ledger_checkpoints WHERE size > {ran};")
+    } else {
+        String::new()
+    };
+    tamper(
+        lab,
+        &format!(
+            "DELETE FROM ledger_leaves WHERE idx >= {ran};
+         DELETE FROM ledger_sealed WHERE idx >= {ran};
+         {checkpoints}
+         UPDATE pending SET status = 'approved', body = json_set(body, '$.status', 'approved')
+         WHERE id = '{id}';"
+        ),
+    );
+    for _ in 0..if grow { 4 } else { 0 } {
+        let _ = elsewhere
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await;
+    }
+    let r = elsewhere.call("idp.disable_account", args).await;
+    assert_eq!(
+        lab.received("idp"),
+        ["disable_account"],
+        "the approval ran twice: {r:?}"
+    );
+}
