@@ -18,8 +18,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ErrorCode, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, ErrorCode, Implementation, InitializeRequestParams,
+    InitializeResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::transport::streamable_http_server::{
@@ -43,6 +43,11 @@ pub struct WardenServer {
     fixed: Option<(Principal, SessionId)>,
     /// The MCP sessions this handler served, forgotten by the screen when it is dropped.
     ended: Arc<SessionEnd>,
+    /// Set when this handler answered `initialize`: rmcp made it for an MCP session (its
+    /// session path, which checks the `Mcp-Session-Id` of every request it routes here). A
+    /// handler rmcp made for one request served statelessly never sees `initialize`, whatever
+    /// protocol version that request declares.
+    initialized: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What the screen holds for an MCP session (taint, recent reads, the data boundary) is
@@ -101,11 +106,14 @@ impl WardenServer {
             .and_then(|p| p.extensions.get::<Authenticated>())
             .map(|a| a.0.clone())
             .ok_or_else(|| ErrorData::new(ErrorCode::INVALID_REQUEST, "not authenticated", None))?;
-        // The header names a session only on rmcp's session path (a protocol with the
-        // `initialize` handshake), where rmcp has checked that the session exists. A request
-        // served statelessly (2026-07-28) is not checked: a header it carries is the client's
-        // own choice, and honouring it would let a client pick a fresh, untainted session.
-        let in_session = ctx.protocol_version().is_some_and(|v| v.has_initialize());
+        // The header names a session only on rmcp's session path, where rmcp has checked that
+        // the session exists: in a handler that answered `initialize`. A request served
+        // statelessly is not checked, and rmcp serves one so whenever its `_meta` carries the
+        // sessionless keys, whatever version it declares there: a header it carries is the
+        // client's own choice, and honouring it would let a client pick a fresh, untainted
+        // (unhalted, unbudgeted) session, or name a live one whose screen state this
+        // handler's end would then forget.
+        let in_session = self.initialized.load(std::sync::atomic::Ordering::Acquire);
         let session = parts
             .filter(|_| in_session)
             .and_then(|p| p.headers.get("mcp-session-id"))
@@ -154,6 +162,18 @@ impl ServerHandler for WardenServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("warden", env!("CARGO_PKG_VERSION")))
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        context.peer.set_peer_info(request.clone());
+        let answer = self.negotiate_initialize(&request)?;
+        self.initialized
+            .store(true, std::sync::atomic::Ordering::Release);
+        Ok(answer)
     }
 
     async fn list_tools(
@@ -244,6 +264,7 @@ pub async fn serve_stdio(gateway: Arc<Gateway>, principal: Principal) -> Result<
         ended: SessionEnd::new(gateway.clone()),
         gateway,
         fixed: Some((principal, session)),
+        initialized: Arc::new(std::sync::atomic::AtomicBool::new(false)),
     };
     let running = server
         .serve(rmcp::transport::stdio())
@@ -414,6 +435,7 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
                 gateway: g.clone(),
                 fixed: None,
                 ended: SessionEnd::new(g.clone()),
+                initialized: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             })
         },
         manager,

@@ -215,6 +215,74 @@ async fn a_sessionless_client_cannot_name_a_fresh_session_to_shed_its_taint() {
     assert!(!lab.host_isolated("ws-042"));
 }
 
+/// The same request declaring an older protocol version in its `_meta` (one that still has
+/// the `initialize` handshake) is served statelessly all the same: its `Mcp-Session-Id` must
+/// not name the session. Else the agent escapes a halt of its session (and the monitor's
+/// per-session triggers, per-session budgets and the session's reads) by naming a new one per
+/// request; and naming its shared sessionless session made that session's screen state be
+/// forgotten when the request's handler was dropped.
+#[tokio::test]
+async fn a_sessionless_request_declaring_an_older_version_cannot_name_its_session() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let reader = warden.stateless_client(RESPONDER, None).await;
+    let r = reader
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let (ok, out, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "halt",
+            "--session",
+            "responder:responder:stateless",
+            "--reason",
+            "suspected injection",
+            "--as",
+            "dana",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    // In force once the gateway reads the halts again: the agent's sessionless requests stop.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let r = reader
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await;
+        if r.as_ref().map_or(true, |r| r.is_error == Some(true)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the halt never applied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    for header in ["a-fresh-session-of-my-choosing", "responder:stateless"] {
+        let forger = warden
+            .stateless_client_speaking(
+                RESPONDER,
+                Some(header),
+                rmcp::model::ProtocolVersion::V_2025_11_25,
+            )
+            .await;
+        let r = forger
+            .call("siem.get_alert", json!({"alert_id": "ALR-2002"}))
+            .await;
+        let refused = match &r {
+            Err(e) => e.to_string(),
+            Ok(r) if r.is_error == Some(true) => text(r),
+            Ok(r) => panic!(
+                "the halted session's agent read through `{header}`: {} (recorded in session {})",
+                text(r),
+                lab.events("decision").last().unwrap()["session"]
+            ),
+        };
+        assert!(refused.contains("halt"), "{refused}");
+    }
+}
+
 #[test]
 fn the_red_team_gets_no_harmful_action_through_and_benign_twins_still_work() {
     let out = Command::new(warden_bin())

@@ -275,6 +275,27 @@ async fn an_agent_opens_at_most_its_cap_of_sessions_and_others_are_not_counted()
             && message.contains("max_sessions_per_agent"),
         "{message}"
     );
+    // Nor does an `Mcp-Session-Id` that is not visible ASCII open one past the cap: rmcp
+    // reads such a header as absent (and would open a session), the cap as present.
+    let r = http
+        .post(&warden.url)
+        .bearer_auth(TRIAGE)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header(
+            "mcp-session-id",
+            reqwest::header::HeaderValue::from_bytes(b"\x80\xff").unwrap(),
+        )
+        .body(initialize_body())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers().get("mcp-session-id").is_none(),
+        "a session was opened past the cap ({})",
+        r.status()
+    );
+    assert_eq!(r.status(), 400);
     // Another agent is not counted with it.
     let r = initialize(&http, &warden.url, RESPONDER).await;
     assert_eq!(r.status(), 200);

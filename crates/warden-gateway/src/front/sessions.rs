@@ -141,10 +141,21 @@ pub(super) async fn cap_sessions(
 ) -> Response {
     let opening = req.extensions().get::<Opening>().cloned();
     let agent = req.extensions().get::<Authenticated>().map(|a| a.0.clone());
-    let named = req
-        .headers()
-        .get("mcp-session-id")
-        .map(|v| v.to_str().unwrap_or_default().to_string());
+    // A header that is not visible ASCII names no session rmcp knows: rmcp reads it as
+    // absent and opens a session for an `initialize`, which the cap (counting only an
+    // `initialize` without the header) would never count. Refused, so every reader of the
+    // header sees the same thing.
+    let named = match req.headers().get("mcp-session-id").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(name)) => Some(name.to_string()),
+        Some(Err(_)) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "Mcp-Session-Id is not visible ASCII",
+            )
+                .into_response();
+        }
+    };
     if let (Some(session), Some(agent)) = (&named, &agent)
         && !cap.owns(agent, session)
         && cap.exists(session).await

@@ -341,7 +341,22 @@ impl Warden {
     /// A client of the sessionless protocol (2026-07-28: `server/discover`, each request
     /// self-contained), optionally sending an `Mcp-Session-Id` header of its own choosing.
     pub async fn stateless_client(&self, token: &str, session_header: Option<&str>) -> Client {
-        use rmcp::model::ProtocolVersion;
+        self.stateless_client_speaking(
+            token,
+            session_header,
+            rmcp::model::ProtocolVersion::V_2026_07_28,
+        )
+        .await
+    }
+
+    /// [`Warden::stateless_client`] declaring `version` in each request's `_meta`: rmcp serves
+    /// such a request statelessly whatever the version says.
+    pub async fn stateless_client_speaking(
+        &self,
+        token: &str,
+        session_header: Option<&str>,
+        version: rmcp::model::ProtocolVersion,
+    ) -> Client {
         use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(id) = session_header {
@@ -356,7 +371,7 @@ impl Warden {
             StreamableHttpClientTransportConfig::with_uri(self.url.as_str()).auth_header(token),
         );
         let lifecycle = ClientLifecycleMode::Discover {
-            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            preferred_versions: vec![version],
         };
         Client(().serve_with_lifecycle(transport, lifecycle).await.unwrap())
     }
