@@ -735,6 +735,7 @@ impl Gateway {
         };
         let mut event = decision_event(&call, gate.decision(), request_id.as_deref(), now);
         add_context_detail(&mut event, &state, &outbound);
+        add_grants_detail(&mut event, &config, gate.decision());
         if matches!(gate, Gate::Allow(_) | Gate::Approved(..)) {
             add_budgets_detail(&mut event, &config, &call);
         }
@@ -888,6 +889,7 @@ impl Gateway {
             )
             .await?;
         let mut event = decision_event(&call, gate.decision(), Some(id), self.now());
+        add_grants_detail(&mut event, config, gate.decision());
         if matches!(gate, Gate::Approved(..)) {
             add_budgets_detail(&mut event, config, &call);
         }
@@ -1753,6 +1755,29 @@ fn add_budgets_detail(event: &mut AuditEvent, config: &Config, call: &ToolCall) 
         _ => serde_json::Map::new(),
     };
     detail.insert("budgets".into(), serde_json::Value::Array(counted));
+    event.detail = Some(serde_json::Value::Object(detail));
+}
+
+/// The grants that decided (the decision's rule, or the permission beneath it) and who
+/// approved each, as `detail.grants`: who answers for the decision stays on the record when
+/// the grant is later removed from the config (a reviewer may not judge their own grant's
+/// decisions: `review::record_verdict`).
+fn add_grants_detail(event: &mut AuditEvent, config: &Config, decision: &Decision) {
+    let deciding = [Some(decision.rule()), decision.permitted_by()];
+    let grants: Vec<serde_json::Value> = config
+        .grants
+        .iter()
+        .filter(|g| deciding.contains(&Some(g.rule_id().as_str())))
+        .map(|g| json!({"id": g.id, "approver": g.approver}))
+        .collect();
+    if grants.is_empty() {
+        return;
+    }
+    let mut detail = match event.detail.take() {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    detail.insert("grants".into(), serde_json::Value::Array(grants));
     event.detail = Some(serde_json::Value::Object(detail));
 }
 

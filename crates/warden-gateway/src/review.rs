@@ -18,7 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, PoisonError, RwLock};
 use warden_core::{AuditEvent, EventKind, Judgement};
 use warden_policy::ReviewSettings;
-use warden_store::ledger::{Deciding, LedgerEntry, read_deciding_events, read_range};
+use warden_store::ledger::{
+    Deciding, LedgerEntry, read_authentic_events, read_deciding_events, read_range,
+};
 use warden_store::{EventFilter, Ledger, Store};
 
 /// The 97.5% quantile of the standard normal distribution: two-sided 95%.
@@ -246,9 +248,33 @@ pub fn record_verdict(
     let Some(approver) = config.approvals.approvers.iter().find(|x| x.id == reviewer) else {
         return Err(VerdictError::NotAnApprover(reviewer.to_string()));
     };
-    let Some(entry) = read_range(store, decision_index, 1)
-        .map_err(|e| VerdictError::Failed(e.to_string()))?
+    // The decision as a writer holding the ledger key appended it: a row rewritten (its
+    // request, category or rule changed to pass the checks below) is not what is judged.
+    let Some(key) = audit.leaf_key() else {
+        return Err(VerdictError::Failed(
+            "this process holds no ledger key to check the decision against".into(),
+        ));
+    };
+    let found = read_authentic_events(
+        store,
+        &EventFilter {
+            index_from: Some(decision_index),
+            index_below: Some(decision_index.saturating_add(1)),
+            ..Default::default()
+        },
+        key,
+    )
+    .map_err(|e| VerdictError::Failed(e.to_string()))?;
+    if !found.rejected.is_empty() {
+        return Err(VerdictError::Failed(format!(
+            "leaf {decision_index} is not stored as warden appended it (run `warden audit \
+             verify`)"
+        )));
+    }
+    let Some(entry) = found
+        .events
         .into_iter()
+        .map(|a| a.into_entry())
         .find(|e| e.index == decision_index)
     else {
         return Err(VerdictError::NoLeaf(decision_index));
@@ -271,7 +297,7 @@ pub fn record_verdict(
             category,
         });
     }
-    if let Some(how) = own_part(store, audit, config, &entry, reviewer)? {
+    if let Some(how) = own_part(audit, config, &entry, reviewer)? {
         return Err(VerdictError::OwnDecision {
             reviewer: reviewer.to_string(),
             index: decision_index,
@@ -310,7 +336,6 @@ pub fn record_verdict(
 /// own index where this process holds the key, so a row rewritten to hide an answer hides
 /// nothing.
 fn own_part(
-    store: &dyn Store,
     audit: &dyn crate::AuditLog,
     config: &warden_policy::Config,
     entry: &LedgerEntry,
@@ -320,15 +345,40 @@ fn own_part(
     if d.principal.as_deref() == Some(reviewer) {
         return Ok(Some("they are the agent that made the call".into()));
     }
-    if let Some(rule) = d.rule.as_deref()
-        && let Some(g) = config
-            .grants
-            .iter()
-            .find(|g| g.approver == reviewer && g.rule_id() == rule)
+    // The grants recorded with the decision (`detail.grants`), and those of the config in
+    // force that carry its rule or the permission beneath it.
+    let recorded = d
+        .detail
+        .as_ref()
+        .and_then(|x| x.get("grants"))
+        .and_then(|g| g.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|g| {
+            Some((
+                g.get("id")?.as_str()?.to_string(),
+                g.get("approver")?.as_str()?.to_string(),
+            ))
+        });
+    let permitted_by = d
+        .detail
+        .as_ref()
+        .and_then(|x| x.get("permitted_by"))
+        .and_then(|p| p.as_str());
+    let configured = config
+        .grants
+        .iter()
+        .filter(|g| {
+            let rule = g.rule_id();
+            d.rule.as_deref() == Some(rule.as_str()) || permitted_by == Some(rule.as_str())
+        })
+        .map(|g| (g.id.clone(), g.approver.clone()));
+    if let Some((id, _)) = recorded
+        .chain(configured)
+        .find(|(_, approver)| approver == reviewer)
     {
         return Ok(Some(format!(
-            "they approved grant `{}`, which decided it",
-            g.id
+            "they approved grant `{id}`, which decided it"
         )));
     }
     let Some(request) = d.request_id.as_deref() else {
@@ -342,20 +392,11 @@ fn own_part(
             .into_iter()
             .map(|a| a.into_event())
             .collect(),
-        None => read_deciding_events(
-            store,
-            &EventFilter {
-                kind: Some(EventKind::Approval.as_str().into()),
-                session: d.session.clone(),
-                ..Default::default()
-            },
-            None,
-        )
-        .map_err(|e| failed(&e))?
-        .into_iter()
-        .map(|e| e.event)
-        .filter(|e| e.request_id.as_deref() == Some(request))
-        .collect(),
+        None => {
+            return Err(VerdictError::Failed(
+                "this process holds no ledger to read the request's answers from".into(),
+            ));
+        }
     };
     Ok(steps.iter().find_map(|e| {
         let detail = e.detail.as_ref()?;

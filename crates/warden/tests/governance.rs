@@ -529,6 +529,20 @@ async fn nobody_reviews_a_decision_they_answered_or_granted() {
         );
         assert!(err.contains("their own"), "{err}");
     }
+    // The grant removed from the config since: the decision recorded who approved it.
+    let config = std::fs::read_to_string(lab.config()).unwrap();
+    let start = config
+        .find("[[autonomy]]\nid = \"tests-isolations\"")
+        .unwrap();
+    let end = config[start..].find("expires = ").unwrap() + start;
+    let end = config[end..].find('\n').unwrap() + end;
+    std::fs::write(
+        lab.config(),
+        format!("{}{}", &config[..start], &config[end..]),
+    )
+    .unwrap();
+    let (ok, _, err) = verdict(&lab, isolation, "--correct", "dana", "lab-dana-token");
+    assert!(!ok && err.contains("grant `tests-isolations`"), "{err}");
     assert!(events(&lab, "review_verdict").is_empty());
     // Others may.
     for (index, who) in [(hold, "dana"), (ran, "dana"), (isolation, "alice")] {
@@ -536,6 +550,31 @@ async fn nobody_reviews_a_decision_they_answered_or_granted() {
         assert!(ok, "{who} on {index}: {err}");
     }
     assert_eq!(events(&lab, "review_verdict").len(), 3);
+    // Someone who can write the database takes the request off the decision's leaf to pass
+    // as another reviewer of their own answer: the leaf is no longer what warden appended.
+    lab.tamper(&format!(
+        "DROP TRIGGER IF EXISTS ledger_leaves_no_update;
+         UPDATE ledger_leaves
+         SET leaf = CAST(replace(CAST(leaf AS TEXT), '\"request_id\":\"{id}\",', '') AS BLOB)
+         WHERE idx = {ran}"
+    ));
+    let (ok, _, err) = verdict(&lab, ran, "--wrong", "bob", "lab-bob-token");
+    // (Under a checkpoint, the ledger does not even open; past the last one, the verdict
+    // refuses the leaf.)
+    assert!(
+        !ok && (err.contains("not stored as warden appended it")
+            || err.contains("does not match its latest checkpoint")),
+        "{err}"
+    );
+    let verdicts: i64 = lab
+        .database()
+        .query_row(
+            "SELECT count(*) FROM ledger_leaves WHERE kind = 'review_verdict'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(verdicts, 3);
 }
 
 #[tokio::test]
