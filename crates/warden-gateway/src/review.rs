@@ -846,7 +846,7 @@ mod tests {
     use warden_ledger::{LeafKey, SealedContent, StoredLeaf};
     use warden_store::{
         AgentTaint, ConsoleSessionRow, Halt, LeafRow, NewLeaf, OpenRequests, PendingRequest,
-        StoreError, StoredCheckpoint,
+        StoreError, StoredCheckpoint, WaitingAfter,
     };
 
     impl Store for Counting {
@@ -907,8 +907,12 @@ mod tests {
         fn open_requests(&self) -> Result<OpenRequests, StoreError> {
             self.inner.open_requests()
         }
-        fn waiting(&self, limit: usize) -> Result<Vec<PendingRequest>, StoreError> {
-            self.inner.waiting(limit)
+        fn waiting(
+            &self,
+            after: Option<&WaitingAfter>,
+            limit: usize,
+        ) -> Result<Vec<PendingRequest>, StoreError> {
+            self.inner.waiting(after, limit)
         }
         fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
             self.inner.pending_request(id)
