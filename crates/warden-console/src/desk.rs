@@ -17,8 +17,10 @@ use warden_core::{ApprovalStatus, Judgement, Verdict};
 
 /// Where held calls live. Implemented by the gateway over its store; tests use an in-memory fake.
 pub trait ApprovalDesk: Send + Sync + 'static {
-    /// At most `limit` requests still waiting for an answer, oldest first.
-    fn pending(&self, limit: usize) -> Result<Vec<RequestView>, DeskError>;
+    /// The requests still waiting for an answer that match `query`, oldest first, at most
+    /// `query.limit`, with how many match in all. The desk searches every waiting request
+    /// (page by page, each page bounded), so a match behind a long queue is found.
+    fn pending(&self, query: &PendingQuery) -> Result<PendingPage, DeskError>;
     /// One request in any state; `None` when the id is unknown.
     fn request(&self, id: &str) -> Result<Option<RequestView>, DeskError>;
     /// Records an approver's answer. The desk enforces who may answer (category approvers,
@@ -218,6 +220,65 @@ pub struct DecisionQuery {
     /// Case-insensitive text searched in the tool, agent, session, rule, arguments and detail.
     pub text: Option<String>,
     pub limit: usize,
+}
+
+/// What the pending page asks for. Every field but `limit` narrows; `None` matches all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PendingQuery {
+    /// The agent principal, exactly.
+    pub agent: Option<String>,
+    /// `<server>.<tool>`, exactly.
+    pub tool: Option<String>,
+    pub category: Option<String>,
+    /// Case-insensitive text searched in the id, tool, agent, session, rule, category,
+    /// arguments and the agent's rationale.
+    pub text: Option<String>,
+    /// The most requests returned.
+    pub limit: usize,
+}
+
+impl PendingQuery {
+    /// Whether any field narrows.
+    pub fn narrows(&self) -> bool {
+        self.agent.is_some()
+            || self.tool.is_some()
+            || self.category.is_some()
+            || self.text.is_some()
+    }
+
+    /// Whether a request passes every field that narrows.
+    pub fn admits(&self, r: &RequestView) -> bool {
+        let exact = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        exact(&self.agent, &r.principal)
+            && exact(&self.tool, &r.tool)
+            && exact(&self.category, &r.category)
+            && self.text.as_deref().is_none_or(|t| {
+                let t = t.to_lowercase();
+                [
+                    r.id.as_str(),
+                    &r.tool,
+                    &r.principal,
+                    &r.session,
+                    &r.rule,
+                    &r.category,
+                    &r.args.to_string(),
+                    r.rationale.as_deref().unwrap_or_default(),
+                ]
+                .iter()
+                .any(|field| field.to_lowercase().contains(&t))
+            })
+    }
+}
+
+/// The waiting requests found for a [`PendingQuery`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PendingPage {
+    /// The oldest matches, at most the query's limit.
+    pub rows: Vec<RequestView>,
+    /// How many waiting requests match, the ones not returned included.
+    pub matched: usize,
+    /// How many requests wait in all.
+    pub waiting: usize,
 }
 
 /// The decisions found for a query.

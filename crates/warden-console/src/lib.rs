@@ -33,8 +33,8 @@ pub use auth::{CSRF_FIELD, SESSION_COOKIE};
 pub use config::{ApproverLogin, ConfigError, ConsoleConfig, hash_password};
 pub use desk::{
     AnswerView, ApprovalDesk, DecisionPage, DecisionQuery, DecisionView, DeskError, EvidenceView,
-    RequestView, ReviewView, SessionRecord, SessionTable, TaintCleared, TaintView, TargetView,
-    VerdictView,
+    PendingPage, PendingQuery, RequestView, ReviewView, SessionRecord, SessionTable, TaintCleared,
+    TaintView, TargetView, VerdictView,
 };
 
 use std::sync::Arc;

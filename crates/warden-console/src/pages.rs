@@ -6,7 +6,9 @@
 //! needs carries a `data-testid`.
 
 use crate::auth::{CSRF_FIELD, SignedIn};
-use crate::desk::{DecisionPage, DecisionView, RequestView, ReviewView, TaintCleared, TaintView};
+use crate::desk::{
+    DecisionPage, DecisionView, PendingPage, RequestView, ReviewView, TaintCleared, TaintView,
+};
 use crate::html::{Html, path_segment, relative, timestamp};
 use warden_core::{ApprovalStatus, Verdict};
 
@@ -40,8 +42,6 @@ pub(crate) enum TaintNote<'a> {
 
 /// Longest argument text shown in a table cell before it is cut.
 const CELL_CHARS: usize = 300;
-/// Most pending requests listed on one page; the rest are counted, and filters find them.
-const MAX_PENDING_ROWS: usize = 200;
 
 /// The filters of the pending and recent pages, cleaned by the routes: `None` matches all.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -63,29 +63,6 @@ impl Filters {
             || self.category.is_some()
             || self.decision.is_some()
             || self.text.is_some()
-    }
-
-    /// Whether a pending request passes the filters.
-    fn admits(&self, r: &RequestView) -> bool {
-        let exact = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-        exact(&self.agent, &r.principal)
-            && exact(&self.tool, &r.tool)
-            && exact(&self.category, &r.category)
-            && self.text.as_deref().is_none_or(|t| {
-                let t = t.to_lowercase();
-                [
-                    r.id.as_str(),
-                    &r.tool,
-                    &r.principal,
-                    &r.session,
-                    &r.rule,
-                    &r.category,
-                    &r.args.to_string(),
-                    r.rationale.as_deref().unwrap_or_default(),
-                ]
-                .iter()
-                .any(|field| field.to_lowercase().contains(&t))
-            })
     }
 }
 
@@ -295,39 +272,32 @@ fn filter_form(h: &mut Html, f: &Frame<'_>, filters: &Filters, decisions: bool) 
     h.raw("</form>");
 }
 
-/// Requests waiting for an answer, narrowed by `filters`.
-pub(crate) fn pending(f: &Frame<'_>, requests: &[RequestView], filters: &Filters) -> String {
+/// Requests waiting for an answer, narrowed by `filters`: the desk searched every one.
+pub(crate) fn pending(f: &Frame<'_>, page: &PendingPage, filters: &Filters) -> String {
     let mut h = Html::new();
     h.raw("<h1>Waiting for approval</h1>");
-    if requests.is_empty() {
+    if page.waiting == 0 && page.rows.is_empty() {
         h.raw("<p data-testid=\"pending-empty\">No held calls are waiting.</p>");
         return signed_in(f, "Pending", h);
     }
     filter_form(&mut h, f, filters, false);
-    if requests.len() >= crate::routes::MAX_PENDING_READ {
-        h.raw("<p class=\"refusal\" data-testid=\"pending-backlog\">At least ")
-            .display(requests.len())
-            .raw(" calls are waiting: only the oldest ")
-            .display(requests.len())
-            .raw(" are listed and filtered here.</p>");
-    }
-    let shown: Vec<&RequestView> = requests.iter().filter(|r| filters.admits(r)).collect();
-    if shown.is_empty() {
+    if page.rows.is_empty() {
         h.raw("<p data-testid=\"pending-none-match\">None of the ")
-            .display(requests.len())
+            .display(page.waiting)
             .raw(" waiting calls match these filters.</p>");
         return signed_in(f, "Pending", h);
     }
-    if shown.len() > MAX_PENDING_ROWS {
+    if page.matched > page.rows.len() {
         h.raw("<p class=\"muted\" data-testid=\"pending-more\">Showing the oldest ")
-            .display(MAX_PENDING_ROWS)
+            .display(page.rows.len())
             .raw(" of ")
-            .display(shown.len())
+            .display(page.matched)
             .raw("; filter to find the others.</p>");
     }
+    let shown = &page.rows;
     h.raw("<div class=\"scroll\"><table data-testid=\"pending-table\"><thead><tr><th>Requested</th><th>Action</th><th>Agent</th>")
         .raw("<th>Session</th><th>Category / stakes</th><th>Rule (owner)</th><th>Approvals</th><th>Expires</th></tr></thead><tbody>");
-    for r in shown.into_iter().take(MAX_PENDING_ROWS) {
+    for r in shown {
         let approvals = r
             .answers
             .iter()

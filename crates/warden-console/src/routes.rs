@@ -8,7 +8,7 @@
 
 use crate::auth::{self, Confirmed, Sessions, SignedIn};
 use crate::config::ApproverLogin;
-use crate::desk::{ApprovalDesk, DecisionQuery, DeskError, RequestView};
+use crate::desk::{ApprovalDesk, DecisionQuery, DeskError, PendingQuery, RequestView};
 use crate::pages::{self, Filters, Frame, Message, TaintNote};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -26,9 +26,8 @@ const MAX_REASON_CHARS: usize = 2000;
 const MAX_SECRET_BYTES: usize = 1024;
 const DEFAULT_DECISIONS: usize = 100;
 const MAX_DECISIONS: usize = 1000;
-/// Most waiting requests one pending page reads (and filters); more are a backlog the page
-/// names rather than a page that grows without bound.
-pub(crate) const MAX_PENDING_READ: usize = 1000;
+/// Most pending requests listed on one page; the rest are counted, and filters find them.
+pub(crate) const MAX_PENDING_ROWS: usize = 200;
 /// Longest filter value accepted; a longer one matches nothing anyone typed.
 const MAX_FILTER_CHARS: usize = 200;
 const LOGIN_FAILED: &str = "wrong approver or password";
@@ -325,9 +324,16 @@ async fn pending(
     Query(q): Query<FilterQuery>,
 ) -> Response {
     let filters = q.filters();
+    let query = PendingQuery {
+        agent: filters.agent.clone(),
+        tool: filters.tool.clone(),
+        category: filters.category.clone(),
+        text: filters.text.clone(),
+        limit: MAX_PENDING_ROWS,
+    };
     let desk = Arc::clone(&console.desk);
-    match blocking(move || desk.pending(MAX_PENDING_READ)).await {
-        Ok(list) => Html(pages::pending(&console.frame(&who), &list, &filters)).into_response(),
+    match blocking(move || desk.pending(&query)).await {
+        Ok(page) => Html(pages::pending(&console.frame(&who), &page, &filters)).into_response(),
         Err(e) => desk_problem(&console, &who, e),
     }
 }

@@ -19,8 +19,8 @@ use std::time::Duration;
 use tower::ServiceExt;
 use warden_console::{
     AnswerView, ApprovalDesk, ApproverLogin, ConsoleConfig, DecisionPage, DecisionQuery,
-    DecisionView, DeskError, EvidenceView, RequestView, ReviewView, TaintCleared, TaintView,
-    TargetView, VerdictView, router,
+    DecisionView, DeskError, EvidenceView, PendingPage, PendingQuery, RequestView, ReviewView,
+    TaintCleared, TaintView, TargetView, VerdictView, router,
 };
 use warden_core::{ApprovalStatus, Judgement, Verdict};
 
@@ -46,8 +46,8 @@ struct FakeDesk {
     judged: Mutex<Vec<Judged>>,
     /// The queries the recent page asked for.
     queries: Mutex<Vec<DecisionQuery>>,
-    /// The limits the pending page asked for.
-    pending_limits: Mutex<Vec<usize>>,
+    /// The queries the pending page asked for.
+    pending_queries: Mutex<Vec<PendingQuery>>,
 }
 
 impl FakeDesk {
@@ -65,15 +65,23 @@ impl FakeDesk {
 }
 
 impl ApprovalDesk for FakeDesk {
-    fn pending(&self, limit: usize) -> Result<Vec<RequestView>, DeskError> {
-        self.pending_limits.lock().unwrap().push(limit);
+    fn pending(&self, query: &PendingQuery) -> Result<PendingPage, DeskError> {
+        self.pending_queries.lock().unwrap().push(query.clone());
         let all = self.requests.lock().unwrap();
-        Ok(all
+        let waiting: Vec<&RequestView> = all
             .iter()
             .filter(|r| r.status == ApprovalStatus::Pending)
-            .take(limit)
-            .cloned()
-            .collect())
+            .collect();
+        let matched: Vec<RequestView> = waiting
+            .iter()
+            .filter(|r| query.admits(r))
+            .map(|r| (*r).clone())
+            .collect();
+        Ok(PendingPage {
+            waiting: waiting.len(),
+            matched: matched.len(),
+            rows: matched.into_iter().take(query.limit).collect(),
+        })
     }
 
     fn request(&self, id: &str) -> Result<Option<RequestView>, DeskError> {
@@ -369,7 +377,7 @@ fn setup_with(secure: bool, ttl: Duration) -> (Router, Arc<FakeDesk>) {
         clears: Mutex::new(vec![]),
         judged: Mutex::new(vec![]),
         queries: Mutex::new(vec![]),
-        pending_limits: Mutex::new(vec![]),
+        pending_queries: Mutex::new(vec![]),
     });
     let app = Router::new().nest("/console", router(desk.clone(), config(secure, ttl)));
     (app, desk)
@@ -1294,11 +1302,18 @@ async fn filters_narrow_the_pending_and_recent_pages() {
         "{}",
         r.body
     );
-    // Every pending page reads a bounded number of waiting requests, filtered or not.
-    let limits = desk.pending_limits.lock().unwrap().clone();
+    // The filters go to the desk, which searches every waiting request; each page lists a
+    // bounded number of them.
+    let queries = desk.pending_queries.lock().unwrap().clone();
     assert!(
-        !limits.is_empty() && limits.iter().all(|l| *l == 1000),
-        "{limits:?}"
+        !queries.is_empty() && queries.iter().all(|q| q.limit == 200),
+        "{queries:?}"
+    );
+    assert!(
+        queries
+            .iter()
+            .any(|q| q.text.as_deref() == Some("REQ-SELF") && q.agent.is_none()),
+        "{queries:?}"
     );
 
     let r = send(

@@ -12,14 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use warden_console::{
     AnswerView, ApprovalDesk, DecisionPage, DecisionQuery, DecisionView, DeskError, EvidenceView,
-    RequestView, ReviewView, SessionRecord, SessionTable, TaintCleared, TaintView, TargetView,
-    VerdictView,
+    PendingPage, PendingQuery, RequestView, ReviewView, SessionRecord, SessionTable, TaintCleared,
+    TaintView, TargetView, VerdictView,
 };
 use warden_core::{EventKind, Judgement, ToolName, Verdict};
 use warden_ledger::RecordKey;
 use warden_policy::{ArgType, Config};
 use warden_store::ledger::{LedgerEntry, read_deciding_events, read_events, read_range};
-use warden_store::{AgentTaint, ConsoleSessionRow, EventFilter, PendingRequest};
+use warden_store::{AgentTaint, ConsoleSessionRow, EventFilter, PendingRequest, WaitingAfter};
 
 pub struct Desk(pub Arc<Gateway>);
 
@@ -34,6 +34,8 @@ const MAX_SESSIONS_PER_APPROVER: usize = 16;
 const MAX_SCANNED: usize = 5000;
 /// Decisions read per store query while searching.
 const SCAN_PAGE: usize = 500;
+/// Waiting requests one store read returns while the pending page searches them all.
+const PENDING_PAGE: usize = 500;
 /// Approval steps read per held call on the recent page (a request has a handful).
 const MAX_STEPS: usize = 64;
 
@@ -354,11 +356,53 @@ impl Desk {
 }
 
 impl ApprovalDesk for Desk {
-    fn pending(&self, limit: usize) -> Result<Vec<RequestView>, DeskError> {
-        // Only the waiting rows, and at most `limit`: the store keeps every answered request.
-        let all = self.0.store.waiting(limit).map_err(internal)?;
+    fn pending(&self, query: &PendingQuery) -> Result<PendingPage, DeskError> {
+        // Only the waiting rows, through the store's index on them: the store keeps every
+        // answered request. Unfiltered, the oldest `limit` and the count are all there is to
+        // read; a search reads every waiting request, a bounded page at a time, keeping only
+        // the oldest `limit` matches and counting the rest.
+        let store = self.0.store.as_ref();
         let config = self.0.config();
-        Ok(all.into_iter().map(|r| view(&config, r)).collect())
+        if !query.narrows() {
+            let rows: Vec<RequestView> = store
+                .waiting(None, query.limit)
+                .map_err(internal)?
+                .into_iter()
+                .map(|r| view(&config, r))
+                .collect();
+            let waiting = store.open_requests().map_err(internal)?.count;
+            let waiting = usize::try_from(waiting)
+                .unwrap_or(usize::MAX)
+                .max(rows.len());
+            return Ok(PendingPage {
+                matched: waiting,
+                waiting,
+                rows,
+            });
+        }
+        let mut page = PendingPage::default();
+        let mut after: Option<WaitingAfter> = None;
+        loop {
+            let batch = store
+                .waiting(after.as_ref(), PENDING_PAGE)
+                .map_err(internal)?;
+            let full = batch.len() == PENDING_PAGE;
+            after = batch.last().map(WaitingAfter::of);
+            page.waiting += batch.len();
+            for r in batch {
+                let r = view(&config, r);
+                if query.admits(&r) {
+                    page.matched += 1;
+                    if page.rows.len() < query.limit {
+                        page.rows.push(r);
+                    }
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(page)
     }
 
     fn request(&self, id: &str) -> Result<Option<RequestView>, DeskError> {

@@ -232,12 +232,112 @@ pub struct Metrics {
     pool_connections: Family<StateLabels, Gauge>,
     pool_max: Optional,
     scrape_errors: Counter,
-    /// The first leaf `[export]` has not yet delivered; `u64::MAX` while no export runs.
-    export_next: std::sync::atomic::AtomicU64,
-    /// When `[export]` last had a batch acknowledged (Unix milliseconds); `i64::MIN` before.
-    export_delivered_ms: std::sync::atomic::AtomicI64,
-    export_lag: Optional,
-    export_delivery_age: Optional,
+    /// `[export]`'s progress.
+    export: Arc<ExportGauges>,
+}
+
+/// How far a streaming export is behind the ledger: `warden_export_lag_leaves` and
+/// `warden_export_last_delivery_age_seconds`. One implementation for both exports: `[export]`
+/// under `serve` (registered with the gateway's [`Metrics`]) and `warden audit export --follow
+/// --metrics-listen` (registered alone, [`ExportMetrics`]). The export tells where it is
+/// ([`ExportGauges::observe_export`]); the lag is worked out at scrape time against the
+/// ledger's size then, so an export that stalls shows a growing lag without reporting anything.
+#[derive(Debug)]
+pub struct ExportGauges {
+    /// The first leaf the export has not yet delivered; `u64::MAX` while no export runs.
+    next: std::sync::atomic::AtomicU64,
+    /// When the export last had a batch acknowledged (Unix milliseconds); `i64::MIN` before.
+    delivered_ms: std::sync::atomic::AtomicI64,
+    lag: Optional,
+    delivery_age: Optional,
+}
+
+impl ExportGauges {
+    /// The two gauges, registered in `registry` (absent from its text until observed).
+    fn register(registry: &mut Registry) -> Self {
+        let lag = Optional::default();
+        registry.register(
+            "export_lag_leaves",
+            "Leaves committed to the ledger that the streaming export has not yet delivered; \
+             absent when no export runs",
+            lag.clone(),
+        );
+        let delivery_age = Optional::default();
+        registry.register(
+            "export_last_delivery_age_seconds",
+            "Time since the streaming export's destination last acknowledged a batch; absent \
+             before the first",
+            delivery_age.clone(),
+        );
+        Self {
+            next: std::sync::atomic::AtomicU64::new(u64::MAX),
+            delivered_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+            lag,
+            delivery_age,
+        }
+    }
+
+    /// The export will deliver leaf `next` next: at its start (from its cursor) and after each
+    /// batch its destination acknowledged (`delivered_at_ms`).
+    pub fn observe_export(&self, next: u64, delivered_at_ms: Option<i64>) {
+        use std::sync::atomic::Ordering;
+        self.next.store(next, Ordering::Relaxed);
+        if let Some(at) = delivered_at_ms {
+            self.delivered_ms.store(at, Ordering::Relaxed);
+        }
+    }
+
+    /// Sets the gauges for a scrape: the ledger holds `ledger_size` leaves at `now_ms`.
+    fn observe_ledger(&self, ledger_size: u64, now_ms: i64) {
+        use std::sync::atomic::Ordering;
+        let next = self.next.load(Ordering::Relaxed);
+        if next != u64::MAX {
+            self.lag
+                .get_or_create(&Vec::new())
+                .set(ledger_size.saturating_sub(next) as f64);
+        }
+        let delivered = self.delivered_ms.load(Ordering::Relaxed);
+        if delivered != i64::MIN {
+            self.delivery_age
+                .get_or_create(&Vec::new())
+                .set(now_ms.saturating_sub(delivered).max(0) as f64 / 1000.0);
+        }
+    }
+}
+
+/// The export gauges on their own, for `warden audit export --follow --metrics-listen`: a
+/// process with no gateway, whose only metrics are how far its stream is behind.
+#[derive(Debug)]
+pub struct ExportMetrics {
+    registry: Registry,
+    gauges: Arc<ExportGauges>,
+}
+
+impl Default for ExportMetrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("warden");
+        let gauges = Arc::new(ExportGauges::register(&mut registry));
+        Self { registry, gauges }
+    }
+}
+
+impl ExportMetrics {
+    /// Where the export reports its progress.
+    pub fn gauges(&self) -> Arc<ExportGauges> {
+        Arc::clone(&self.gauges)
+    }
+
+    /// The Prometheus text of the two gauges, the ledger holding `ledger_size` leaves at
+    /// `now_ms`; `None` when the ledger's size could not be read (the gauges keep their last
+    /// values).
+    pub fn encode(&self, ledger_size: Option<u64>, now_ms: i64) -> Result<String, std::fmt::Error> {
+        if let Some(size) = ledger_size {
+            self.gauges.observe_ledger(size, now_ms);
+        }
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -362,20 +462,7 @@ impl Metrics {
             "Leaves covered by the latest signed checkpoint; absent before the first",
             checkpoint_size.clone(),
         );
-        let export_lag = Optional::default();
-        registry.register(
-            "export_lag_leaves",
-            "Leaves committed to the ledger that the streaming export ([export]) has not yet \
-             delivered; absent when no export runs",
-            export_lag.clone(),
-        );
-        let export_delivery_age = Optional::default();
-        registry.register(
-            "export_last_delivery_age_seconds",
-            "Time since the streaming export's destination last acknowledged a batch; absent \
-             before the first",
-            export_delivery_age.clone(),
-        );
+        let export = Arc::new(ExportGauges::register(&mut registry));
         let witness_cosigned = Family::<WitnessLabels, Gauge>::default();
         registry.register(
             "ledger_witness_cosigned_size",
@@ -433,23 +520,13 @@ impl Metrics {
             pool_connections,
             pool_max,
             scrape_errors,
-            export_next: std::sync::atomic::AtomicU64::new(u64::MAX),
-            export_delivered_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
-            export_lag,
-            export_delivery_age,
+            export,
         }
     }
 
-    /// The streaming export (`[export]` under `serve`) will deliver leaf `next` next: at its
-    /// start (from its cursor) and after each batch its destination acknowledged (`delivered`).
-    /// The lag is worked out at scrape time against the ledger's size then, so an export that
-    /// stalls shows a growing lag without reporting anything.
-    pub fn observe_export(&self, next: u64, delivered_at_ms: Option<i64>) {
-        use std::sync::atomic::Ordering;
-        self.export_next.store(next, Ordering::Relaxed);
-        if let Some(at) = delivered_at_ms {
-            self.export_delivered_ms.store(at, Ordering::Relaxed);
-        }
+    /// Where the streaming export (`[export]` under `serve`) reports its progress.
+    pub fn export(&self) -> Arc<ExportGauges> {
+        Arc::clone(&self.export)
     }
 
     /// The configuration in force changed (a reload): its names are the label values now.
@@ -623,20 +700,7 @@ impl Metrics {
                 })
                 .set(i64::try_from(*size).unwrap_or(i64::MAX));
         }
-        let next = self.export_next.load(std::sync::atomic::Ordering::Relaxed);
-        if next != u64::MAX {
-            self.export_lag
-                .get_or_create(&Vec::new())
-                .set(state.ledger_size.saturating_sub(next) as f64);
-        }
-        let delivered = self
-            .export_delivered_ms
-            .load(std::sync::atomic::Ordering::Relaxed);
-        if delivered != i64::MIN {
-            self.export_delivery_age
-                .get_or_create(&Vec::new())
-                .set(seconds(now_ms - delivered));
-        }
+        self.export.observe_ledger(state.ledger_size, now_ms);
         if let Some(pool) = state.pool {
             let in_use = pool.open.saturating_sub(pool.idle);
             for (state, n) in [("in_use", in_use), ("idle", pool.idle)] {

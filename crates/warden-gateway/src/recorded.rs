@@ -40,6 +40,11 @@ pub(crate) struct Cursor {
 }
 
 impl Cursor {
+    /// The first leaf not yet read: every leaf below it was read.
+    pub(crate) fn next(&self) -> u64 {
+        self.next.unwrap_or(0)
+    }
+
     /// The events of `kinds` appended since the last read, oldest first. The first read starts
     /// at `first_since_ms` when given (only events from then on), else at the first leaf. An
     /// error (a leaf the ledger read is gone from the store) reads nothing: the next read

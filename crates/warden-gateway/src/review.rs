@@ -15,13 +15,14 @@ use crate::pipeline::{CallError, Gateway};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use warden_core::{AuditEvent, EventKind, Judgement};
+use warden_ledger::LeafKey;
 use warden_policy::ReviewSettings;
 use warden_store::ledger::{
     Deciding, LedgerEntry, read_authentic_events, read_deciding_events, read_range,
 };
-use warden_store::{EventFilter, Ledger, Store};
+use warden_store::{EventFilter, Ledger, LedgerError, Store};
 
 /// The 97.5% quantile of the standard normal distribution: two-sided 95%.
 pub const Z95: f64 = 1.959_963_984_540_054;
@@ -452,30 +453,63 @@ impl CategoryStatus {
     }
 }
 
+/// The verdicts that count for the review state: the latest on each decision, and when each
+/// category was last reviewed. Built up one verdict at a time, in any order, so a sweep adds
+/// only the verdicts recorded since the last one ([`RecordedVerdicts`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Verdicts {
+    /// The latest verdict (highest leaf index) on each decision, by the decision's leaf index.
+    latest: BTreeMap<u64, Verdict>,
+    /// The time of each category's newest verdict, superseded or not: reviewing a decision
+    /// again is a review too.
+    last_review_ms: BTreeMap<String, i64>,
+}
+
+impl Verdicts {
+    pub fn add(&mut self, v: Verdict) {
+        let last = self
+            .last_review_ms
+            .entry(v.category.clone())
+            .or_insert(v.time_ms);
+        *last = (*last).max(v.time_ms);
+        if self
+            .latest
+            .get(&v.decision_index)
+            .is_none_or(|x| x.index < v.index)
+        {
+            self.latest.insert(v.decision_index, v);
+        }
+    }
+}
+
+impl FromIterator<Verdict> for Verdicts {
+    fn from_iter<I: IntoIterator<Item = Verdict>>(iter: I) -> Self {
+        let mut verdicts = Self::default();
+        for v in iter {
+            verdicts.add(v);
+        }
+        verdicts
+    }
+}
+
 /// Each category's review status at `now_ms`. A category never reviewed is due one period
 /// after `start_ms` (when the ledger began).
 pub fn status(
     settings: &ReviewSettings,
     categories: &BTreeSet<String>,
-    verdicts: &[Verdict],
+    verdicts: &Verdicts,
     start_ms: i64,
     now_ms: i64,
 ) -> Vec<CategoryStatus> {
-    // The latest verdict on each decision counts.
-    let mut latest: BTreeMap<u64, &Verdict> = BTreeMap::new();
-    for v in verdicts {
-        if latest
-            .get(&v.decision_index)
-            .is_none_or(|x| x.index < v.index)
-        {
-            latest.insert(v.decision_index, v);
-        }
-    }
     categories
         .iter()
         .map(|c| {
             let cfg = settings.for_category(c);
-            let mine: Vec<&&Verdict> = latest.values().filter(|v| &v.category == c).collect();
+            let mine: Vec<&Verdict> = verdicts
+                .latest
+                .values()
+                .filter(|v| &v.category == c)
+                .collect();
             let reviewed = mine.len() as u64;
             let wrong = mine.iter().filter(|v| !v.correct).count() as u64;
             let interval = wilson(wrong, reviewed);
@@ -484,11 +518,7 @@ pub fn status(
             } else {
                 wrong as f64 / reviewed as f64
             };
-            let last_review_ms = verdicts
-                .iter()
-                .filter(|v| &v.category == c)
-                .map(|v| v.time_ms)
-                .max();
+            let last_review_ms = verdicts.last_review_ms.get(c).copied();
             let every = i64::try_from(cfg.every.as_millis()).unwrap_or(i64::MAX);
             let due_ms = last_review_ms.unwrap_or(start_ms).saturating_add(every);
             CategoryStatus {
@@ -520,27 +550,120 @@ pub fn read_status(
     categories: &BTreeSet<String>,
     now_ms: i64,
 ) -> Result<Vec<CategoryStatus>, String> {
-    let verdicts: Vec<Verdict> = crate::recorded::every(store, ledger, Deciding::ReviewVerdict)
+    let verdicts: Verdicts = crate::recorded::every(store, ledger, Deciding::ReviewVerdict)
         .map_err(|e| e.to_string())?
         .iter()
         .filter_map(Verdict::from_entry)
         .collect();
-    // When the ledger began: with the ledger, as its writer read leaf 0.
-    let start_ms = match ledger {
+    let start_ms = began_ms(store, ledger)?.unwrap_or(now_ms);
+    Ok(status(settings, categories, &verdicts, start_ms, now_ms))
+}
+
+/// When the ledger began: with the ledger, as its writer read leaf 0; without, leaf 0's row.
+fn began_ms(store: &dyn Store, ledger: Option<&Ledger>) -> Result<Option<i64>, String> {
+    Ok(match ledger {
         Some(ledger) => ledger.began_ms(),
         None => read_range(store, 0, 1)
             .map_err(|e| e.to_string())?
             .first()
             .map(|e| e.event.time_ms),
+    })
+}
+
+/// Known verdict leaves a sweep checks again, at most, besides reading the new ones.
+pub const RECHECK_PER_SWEEP: usize = 64;
+
+/// The verdicts the ledger records, as read so far, kept between sweeps so that each sweep
+/// reads only the verdict leaves appended since the last ([`crate::recorded::Cursor`]) — the
+/// ledger only grows — instead of every verdict again.
+///
+/// A verdict leaf once read must still make the review state unreadable when it is later
+/// deleted or rewritten in the store. Each sweep therefore also checks up to
+/// [`RECHECK_PER_SWEEP`] of the verdict leaves read before, in turn, wrapping round
+/// ([`Ledger::recheck`]: the row is read back and must hash to what the ledger's writer read;
+/// one row each, nothing decoded). With up to that many verdicts every one is checked on every
+/// sweep, as before; with more, each is checked at least once every
+/// `ceil(verdicts / RECHECK_PER_SWEEP)` sweeps. That delay is sound because the check is an
+/// alarm, not the source of the state: the verdicts kept here are the bytes the writer
+/// authenticated when they were read, so a row deleted or rewritten afterwards changes no
+/// status this process computes; found, it makes every later sweep fail (fail closed), and a
+/// restart refuses a store that no longer matches its signed checkpoint anyway. Deleting or
+/// replacing the newest leaf is found at once by [`Ledger::sync`].
+#[derive(Debug, Default)]
+pub struct RecordedVerdicts {
+    cursor: crate::recorded::Cursor,
+    verdicts: Verdicts,
+    /// Where the next check of known verdict leaves starts.
+    recheck_from: u64,
+}
+
+impl RecordedVerdicts {
+    /// Checks a turn of the known verdict leaves, then reads the ones appended since the last
+    /// refresh. An error reads nothing and moves nothing on: the next refresh checks the same
+    /// leaves again, so a leaf found gone keeps failing every refresh.
+    pub fn refresh(&mut self, ledger: &Ledger) -> Result<&Verdicts, LedgerError> {
+        let next = ledger.recheck(
+            &[Deciding::ReviewVerdict],
+            self.recheck_from,
+            self.cursor.next(),
+            RECHECK_PER_SWEEP,
+        )?;
+        let new = self
+            .cursor
+            .read_new(ledger, &[Deciding::ReviewVerdict], None)?;
+        self.recheck_from = next;
+        for entry in &new {
+            if let Some(v) = Verdict::from_entry(entry) {
+                self.verdicts.add(v);
+            }
+        }
+        Ok(&self.verdicts)
     }
-    .unwrap_or(now_ms);
-    Ok(status(settings, categories, &verdicts, start_ms, now_ms))
+}
+
+/// What the sweep keeps between passes: the verdicts read so far, and each category's state
+/// as the `review_tightening` events read so far record it (read on from `tightening_from`).
+#[derive(Debug, Default)]
+struct ReviewRecord {
+    verdicts: RecordedVerdicts,
+    tightening_from: u64,
+    recorded_tight: BTreeMap<String, bool>,
+}
+
+impl ReviewRecord {
+    /// Reads the `review_tightening` events appended since the last read.
+    fn read_tightenings(&mut self, store: &dyn Store, key: Option<&LeafKey>) -> Result<(), String> {
+        for e in read_deciding_events(
+            store,
+            &EventFilter {
+                kind: Some(EventKind::ReviewTightening.as_str().into()),
+                index_from: Some(self.tightening_from),
+                ..EventFilter::default()
+            },
+            key,
+        )
+        .map_err(|e| e.to_string())?
+        {
+            let tightened = e
+                .event
+                .detail
+                .as_ref()
+                .and_then(|d| d.get("state"))
+                .is_some_and(|s| s == "tightened");
+            self.recorded_tight
+                .insert(e.event.category.clone().unwrap_or_default(), tightened);
+            self.tightening_from = self.tightening_from.max(e.index.saturating_add(1));
+        }
+        Ok(())
+    }
 }
 
 /// The categories whose allowed calls need approval, each with why.
 #[derive(Debug, Default)]
 pub struct Tightened {
     state: RwLock<Arc<BTreeMap<String, String>>>,
+    /// What the sweep read so far; one sweep at a time holds it.
+    record: Arc<Mutex<ReviewRecord>>,
 }
 
 impl Tightened {
@@ -576,30 +699,22 @@ impl Gateway {
             .filter(|c| config.review.for_category(c).fallback_approval)
             .map(|c| (c.clone(), "its review state cannot be read".to_string()))
             .collect();
+        let record = self.tightened.record.clone();
         let changes = self
             .blocking(move |store, audit| {
-                let key = audit.leaf_key();
-                let statuses =
-                    read_status(store, audit.ledger(), &config.review, &categories, now)?;
-                let mut current: BTreeMap<String, bool> = BTreeMap::new();
-                for e in read_deciding_events(
-                    store,
-                    &EventFilter {
-                        kind: Some(EventKind::ReviewTightening.as_str().into()),
-                        ..EventFilter::default()
-                    },
-                    key,
-                )
-                .map_err(|e| e.to_string())?
-                {
-                    let tightened = e
-                        .event
-                        .detail
-                        .as_ref()
-                        .and_then(|d| d.get("state"))
-                        .is_some_and(|s| s == "tightened");
-                    current.insert(e.event.category.clone().unwrap_or_default(), tightened);
-                }
+                let mut record = record.lock().unwrap_or_else(PoisonError::into_inner);
+                let statuses = match audit.ledger() {
+                    // With the ledger: only what was appended since the last sweep is read.
+                    Some(ledger) => {
+                        let start_ms = ledger.began_ms().unwrap_or(now);
+                        let verdicts =
+                            record.verdicts.refresh(ledger).map_err(|e| e.to_string())?;
+                        status(&config.review, &categories, verdicts, start_ms, now)
+                    }
+                    None => read_status(store, None, &config.review, &categories, now)?,
+                };
+                record.read_tightenings(store, audit.leaf_key())?;
+                let current = record.recorded_tight.clone();
                 let mut changes = Vec::new();
                 let mut now_tight = BTreeMap::new();
                 for s in &statuses {
@@ -753,24 +868,291 @@ mod tests {
         }
     }
 
+    /// A store that counts the ledger rows and sealed contents read through it, and hides the
+    /// leaves in `hidden` as if someone had deleted their rows.
+    struct Counting {
+        inner: warden_store::SqliteStore,
+        rows: std::sync::atomic::AtomicUsize,
+        sealed: std::sync::atomic::AtomicUsize,
+        hidden: Mutex<BTreeSet<u64>>,
+    }
+
+    impl Counting {
+        fn reads(&self) -> (usize, usize) {
+            use std::sync::atomic::Ordering::SeqCst;
+            (self.rows.swap(0, SeqCst), self.sealed.swap(0, SeqCst))
+        }
+    }
+
+    use warden_ledger::{LeafKey, SealedContent, StoredLeaf};
+    use warden_store::{
+        AgentTaint, ConsoleSessionRow, Halt, LeafRow, NewLeaf, OpenRequests, PendingRequest,
+        StoreError, StoredCheckpoint, WaitingAfter,
+    };
+
+    impl Store for Counting {
+        fn ledger_append(&self, leaves: &[NewLeaf], key: &LeafKey) -> Result<u64, StoreError> {
+            self.inner.ledger_append(leaves, key)
+        }
+        fn ledger_size(&self) -> Result<u64, StoreError> {
+            self.inner.ledger_size()
+        }
+        fn ledger_leaves(
+            &self,
+            from: u64,
+            limit: usize,
+        ) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
+            self.inner.ledger_leaves(from, limit)
+        }
+        fn ledger_rows(&self, from: u64, limit: usize) -> Result<Vec<LeafRow>, StoreError> {
+            self.rows.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let hidden = self.hidden.lock().unwrap().clone();
+            Ok(self
+                .inner
+                .ledger_rows(from, limit.saturating_add(hidden.len()))?
+                .into_iter()
+                .filter(|r| !hidden.contains(&r.leaf.index))
+                .take(limit)
+                .collect())
+        }
+        fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<LeafRow>, StoreError> {
+            self.inner.ledger_find(filter)
+        }
+        fn ledger_sealed(
+            &self,
+            from: u64,
+            to: u64,
+        ) -> Result<Vec<(u64, SealedContent)>, StoreError> {
+            self.sealed
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.ledger_sealed(from, to)
+        }
+        fn ledger_redact(&self, index: u64) -> Result<Vec<String>, StoreError> {
+            self.inner.ledger_redact(index)
+        }
+        fn ledger_add_checkpoint(&self, c: &StoredCheckpoint) -> Result<bool, StoreError> {
+            self.inner.ledger_add_checkpoint(c)
+        }
+        fn ledger_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+            self.inner.ledger_checkpoints()
+        }
+        fn ledger_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+            self.inner.ledger_latest_checkpoint()
+        }
+        fn create_pending(&self, r: &PendingRequest) -> Result<(), StoreError> {
+            self.inner.create_pending(r)
+        }
+        fn pending(&self) -> Result<Vec<PendingRequest>, StoreError> {
+            self.inner.pending()
+        }
+        fn open_requests(&self) -> Result<OpenRequests, StoreError> {
+            self.inner.open_requests()
+        }
+        fn waiting(
+            &self,
+            after: Option<&WaitingAfter>,
+            limit: usize,
+        ) -> Result<Vec<PendingRequest>, StoreError> {
+            self.inner.waiting(after, limit)
+        }
+        fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
+            self.inner.pending_request(id)
+        }
+        fn update_pending(&self, r: &PendingRequest) -> Result<bool, StoreError> {
+            self.inner.update_pending(r)
+        }
+        fn budget_used(&self, b: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError> {
+            self.inner.budget_used(b, scope, since_ms)
+        }
+        fn consume_budget(
+            &self,
+            b: &str,
+            scope: &str,
+            now_ms: i64,
+            since_ms: i64,
+            limit: u32,
+        ) -> Result<bool, StoreError> {
+            self.inner.consume_budget(b, scope, now_ms, since_ms, limit)
+        }
+        fn add_halt(&self, halt: &Halt) -> Result<bool, StoreError> {
+            self.inner.add_halt(halt)
+        }
+        fn active_halts(&self) -> Result<Vec<Halt>, StoreError> {
+            self.inner.active_halts()
+        }
+        fn resume_halt(
+            &self,
+            scope: &str,
+            by: &str,
+            reason: &str,
+            now_ms: i64,
+        ) -> Result<Option<Halt>, StoreError> {
+            self.inner.resume_halt(scope, by, reason, now_ms)
+        }
+        fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<(), StoreError> {
+            self.inner.raise_agent_taint(taint)
+        }
+        fn agent_taint(&self, agent: &str, now_ms: i64) -> Result<Option<AgentTaint>, StoreError> {
+            self.inner.agent_taint(agent, now_ms)
+        }
+        fn clear_agent_taint(
+            &self,
+            agent: &str,
+            now_ms: i64,
+            by: &str,
+            reason: &str,
+        ) -> Result<u32, StoreError> {
+            self.inner.clear_agent_taint(agent, now_ms, by, reason)
+        }
+        fn tainted_agents(&self, now_ms: i64) -> Result<Vec<AgentTaint>, StoreError> {
+            self.inner.tainted_agents(now_ms)
+        }
+        fn pin(&self, tool: &str) -> Result<Option<String>, StoreError> {
+            self.inner.pin(tool)
+        }
+        fn set_pin(&self, tool: &str, d: &str, by: &str, now_ms: i64) -> Result<(), StoreError> {
+            self.inner.set_pin(tool, d, by, now_ms)
+        }
+        fn console_session_put(
+            &self,
+            session: &ConsoleSessionRow,
+            now_ms: i64,
+            per_approver: usize,
+            max: usize,
+        ) -> Result<(), StoreError> {
+            self.inner
+                .console_session_put(session, now_ms, per_approver, max)
+        }
+        fn console_session(&self, key: &[u8; 32]) -> Result<Option<ConsoleSessionRow>, StoreError> {
+            self.inner.console_session(key)
+        }
+        fn console_session_delete(&self, key: &[u8; 32]) -> Result<bool, StoreError> {
+            self.inner.console_session_delete(key)
+        }
+    }
+
+    fn verdict_event(decision_index: u64, correct: bool) -> AuditEvent {
+        let mut ev = AuditEvent::new(EventKind::ReviewVerdict, 1_000);
+        ev.category = Some("containment".into());
+        ev.detail = Some(json!({
+            "decision_index": decision_index,
+            "verdict": if correct { "correct" } else { "wrong" },
+            "reviewer": "dana",
+            "note": "checked",
+        }));
+        ev
+    }
+
+    /// The sweep keeps the verdicts it read and reads only those recorded since: one sweep
+    /// costs the new verdicts (a row and its sealed content each) and a bounded check of
+    /// the known ones, however many verdicts the ledger holds; the state is the same as
+    /// reading every verdict again. A known verdict whose row is deleted later still makes
+    /// the state unreadable, on every sweep from then on.
+    #[test]
+    fn a_sweep_reads_only_the_verdicts_recorded_since_the_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Counting {
+            inner: warden_store::SqliteStore::open(&dir.path().join("warden.db")).unwrap(),
+            rows: 0.into(),
+            sealed: 0.into(),
+            hidden: Mutex::new(BTreeSet::new()),
+        });
+        let ledger = Ledger::open(
+            store.clone(),
+            &warden_store::LedgerSettings {
+                key_path: dir.path().join("ledger.key"),
+                origin: "warden.test/review".into(),
+                checkpoint_interval: std::time::Duration::from_secs(3600),
+                defer_within: warden_store::DEFER_WITHIN,
+                witnesses: Vec::new(),
+            },
+        )
+        .unwrap();
+        let verdicts = 300_u64;
+        for i in 0..verdicts {
+            ledger
+                .append(&AuditEvent::new(EventKind::Decision, 1_000))
+                .unwrap();
+            ledger.append(&verdict_event(2 * i, i % 10 != 0)).unwrap();
+        }
+        let mut record = RecordedVerdicts::default();
+        let first = record.refresh(&ledger).unwrap().clone();
+        assert_eq!(first.latest.len() as u64, verdicts);
+        store.reads();
+
+        // One more verdict (a second look at decision 0) and one more sweep.
+        let new = ledger.append(&verdict_event(0, true)).unwrap();
+        let state = record.refresh(&ledger).unwrap().clone();
+        let (rows, sealed) = store.reads();
+        assert_eq!(
+            sealed, 1,
+            "the sweep read the content of verdicts it had read before"
+        );
+        // The new verdict's row, the newest leaf's (sync), and the turn of known ones.
+        assert!(
+            rows <= 2 + RECHECK_PER_SWEEP,
+            "{rows} rows read in one sweep"
+        );
+        assert!(state.latest[&0].correct && state.latest[&0].index == new);
+        let everything: Verdicts =
+            crate::recorded::every(store.as_ref(), Some(&ledger), Deciding::ReviewVerdict)
+                .unwrap()
+                .iter()
+                .filter_map(Verdict::from_entry)
+                .collect();
+        assert_eq!(
+            state, everything,
+            "the kept state is what reading it all gives"
+        );
+        store.reads();
+        // Nothing new: no verdict is read again.
+        record.refresh(&ledger).unwrap();
+        let (rows, sealed) = store.reads();
+        assert_eq!(sealed, 0);
+        assert!(
+            rows <= 1 + RECHECK_PER_SWEEP,
+            "{rows} rows read in one sweep"
+        );
+
+        // Someone deletes the row of an early verdict. Within a turn of checks the state is
+        // unreadable, and stays so.
+        store.hidden.lock().unwrap().insert(3);
+        let turns = (verdicts as usize).div_ceil(RECHECK_PER_SWEEP) + 1;
+        let failed = (0..turns).position(|_| record.refresh(&ledger).is_err());
+        assert!(
+            failed.is_some(),
+            "the deleted verdict went unnoticed for {turns} sweeps"
+        );
+        for _ in 0..turns {
+            let e = record.refresh(&ledger).unwrap_err().to_string();
+            assert!(e.contains("ledger leaf 3"), "{e}");
+        }
+    }
+
     #[test]
     fn a_category_is_overdue_one_period_after_its_last_review() {
         let day = 86_400_000;
         let cats = BTreeSet::from(["containment".to_string()]);
-        let s = &status(&settings(true), &cats, &[], 0, 6 * day)[0];
+        let s = &status(&settings(true), &cats, &Verdicts::default(), 0, 6 * day)[0];
         assert!(!s.overdue && !s.tightened());
-        let s = &status(&settings(true), &cats, &[], 0, 7 * day)[0];
+        let s = &status(&settings(true), &cats, &Verdicts::default(), 0, 7 * day)[0];
         assert!(
             s.overdue && s.tightened(),
             "never reviewed: due a period after the start"
         );
         // Enough correct verdicts, recently: current and within tolerance.
         let vs: Vec<Verdict> = (0..40).map(|i| verdict(i, true, 6 * day)).collect();
-        let s = &status(&settings(true), &cats, &vs, 0, 8 * day)[0];
+        let s = &status(
+            &settings(true),
+            &cats,
+            &vs.iter().cloned().collect(),
+            0,
+            8 * day,
+        )[0];
         assert!(!s.overdue && !s.over_tolerance && !s.tightened(), "{s:?}");
         assert_eq!(s.due_ms, 13 * day);
         // Without fallback, the status is reported but nothing tightens.
-        let s = &status(&settings(false), &cats, &[], 0, 8 * day)[0];
+        let s = &status(&settings(false), &cats, &Verdicts::default(), 0, 8 * day)[0];
         assert!(s.overdue && !s.tightened());
     }
 
@@ -779,7 +1161,7 @@ mod tests {
         let cats = BTreeSet::from(["containment".to_string()]);
         let mut vs: Vec<Verdict> = (0..40).map(|i| verdict(i, true, 1)).collect();
         vs.extend((40..44).map(|i| verdict(i, false, 1)));
-        let s = &status(&settings(true), &cats, &vs, 0, 2)[0];
+        let s = &status(&settings(true), &cats, &vs.iter().cloned().collect(), 0, 2)[0];
         assert_eq!((s.reviewed, s.wrong), (44, 4));
         assert!(s.over_tolerance && s.tightened(), "{s:?}");
         assert!(s.needed.unwrap() > 44, "{s:?}");
@@ -789,7 +1171,7 @@ mod tests {
         let mut later2 = verdict(41, true, 3);
         later2.index = 5001;
         vs.extend([later, later2]);
-        let s = &status(&settings(true), &cats, &vs, 0, 4)[0];
+        let s = &status(&settings(true), &cats, &vs.iter().cloned().collect(), 0, 4)[0];
         assert_eq!((s.reviewed, s.wrong), (44, 2));
     }
 }

@@ -1235,3 +1235,75 @@ proptest! {
         });
     }
 }
+
+/// The console's pending search looks at every waiting request, not the oldest thousand: with
+/// 1,200 calls waiting, the one the search names is the newest, and it is found; the page still
+/// lists a bounded number, and counts the rest.
+#[tokio::test]
+async fn the_pending_search_finds_a_match_behind_a_long_queue() {
+    use warden_console::{ApprovalDesk, PendingQuery};
+    let h = harness().await;
+    let waiting = 1_200_u32;
+    for i in 0..waiting {
+        let host = format!("ws-{i:04}");
+        h.store
+            .create_pending(&warden_store::PendingRequest {
+                id: format!("apr_{i:04}"),
+                created_ms: START_MS + i64::from(i),
+                principal: "responder".into(),
+                session: "s1".into(),
+                tool: "edr.isolate_host".into(),
+                args: json!({"host": host, "incident": "INC-1042"}),
+                args_digest: "sha256:00".into(),
+                policy_version: "v1".into(),
+                rule: "isolate-needs-approval".into(),
+                approval: warden_store::ApprovalKind::Required,
+                status: ApprovalStatus::Pending,
+                rationale: None,
+                category: "containment".into(),
+                stakes: "high".into(),
+                owner: "ir".into(),
+                expires_ms: i64::MAX,
+                answers: Vec::new(),
+                evidence: Vec::new(),
+                escalated: false,
+                revision: 0,
+            })
+            .unwrap();
+    }
+    let desk = warden_gateway::desk::Desk(h.gateway.clone());
+    let newest = format!("ws-{:04}", waiting - 1);
+    let found = desk
+        .pending(&PendingQuery {
+            text: Some(newest.clone()),
+            limit: 200,
+            ..PendingQuery::default()
+        })
+        .unwrap();
+    let ids: Vec<&str> = found.rows.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [format!("apr_{:04}", waiting - 1)],
+        "{newest} not found"
+    );
+    assert_eq!((found.matched, found.waiting), (1, waiting as usize));
+    // Unfiltered: the oldest page, and the count of all that wait.
+    let all = desk
+        .pending(&PendingQuery {
+            limit: 200,
+            ..PendingQuery::default()
+        })
+        .unwrap();
+    assert_eq!(all.rows.len(), 200);
+    assert_eq!(all.rows[0].id, "apr_0000");
+    assert_eq!((all.matched, all.waiting), (1_200, 1_200));
+    // A filter that matches many lists the oldest of them and counts every one.
+    let many = desk
+        .pending(&PendingQuery {
+            tool: Some("edr.isolate_host".into()),
+            limit: 200,
+            ..PendingQuery::default()
+        })
+        .unwrap();
+    assert_eq!((many.rows.len(), many.matched), (200, 1_200));
+}

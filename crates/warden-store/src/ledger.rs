@@ -239,6 +239,28 @@ impl Ledger {
         Ok((read::read_indexed(self.store.as_ref(), &leaves)?, size))
     }
 
+    /// Checks again up to `limit` of the deciding leaves of `kinds` that a reader already read
+    /// (those below `below`, its cursor), starting at leaf `from` and wrapping round to the
+    /// first: each must still be stored at its index with the bytes the writer read. Reads one
+    /// row per leaf and nothing else. Returns where the next check starts; an error when a leaf
+    /// was deleted or rewritten since.
+    pub fn recheck(
+        &self,
+        kinds: &[Deciding],
+        from: u64,
+        below: u64,
+        limit: usize,
+    ) -> Result<u64, LedgerError> {
+        let from = if from >= below { 0 } else { from };
+        let mut leaves = self.index.some_of_kinds(kinds, from, below, limit);
+        if leaves.len() < limit && from > 0 {
+            let more = limit.saturating_sub(leaves.len());
+            leaves.extend(self.index.some_of_kinds(kinds, 0, from, more));
+        }
+        read::check_indexed(self.store.as_ref(), &leaves)?;
+        Ok(leaves.last().map_or(0, |l| l.index.saturating_add(1)))
+    }
+
     /// Decisions the ledger records counted against budget `id` for `scope` from `since_ms`
     /// on (each allowing decision's `detail.budgets`), as stored now ([`Ledger::sync`] first):
     /// a floor under the store's count that no row deleted lowers.

@@ -405,6 +405,24 @@ pub struct OpenRequests {
     pub oldest_created_ms: Option<i64>,
 }
 
+/// Where a page of waiting requests starts: after the request created at `created_ms` with
+/// id `id`, in the order waiting requests are read (creation time, then id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingAfter {
+    pub created_ms: i64,
+    pub id: String,
+}
+
+impl WaitingAfter {
+    /// The place just after `request`.
+    pub fn of(request: &PendingRequest) -> Self {
+        Self {
+            created_ms: request.created_ms,
+            id: request.id.clone(),
+        }
+    }
+}
+
 /// How a pooled backend's connections are used right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolUse {
@@ -449,9 +467,15 @@ pub trait Store: Send + Sync {
     fn pending(&self) -> Result<Vec<PendingRequest>, StoreError>;
     /// The requests still `pending` (counted by the store, no request read).
     fn open_requests(&self) -> Result<OpenRequests, StoreError>;
-    /// At most `limit` requests still `pending`, oldest first: what a page of waiting calls
-    /// reads, however many answered requests the store keeps.
-    fn waiting(&self, limit: usize) -> Result<Vec<PendingRequest>, StoreError>;
+    /// At most `limit` requests still `pending`, oldest first (by creation time, then id),
+    /// after the one `after` names: a page of waiting calls, read through the index on status
+    /// and that order, however many requests wait or were answered. Pages on from the last
+    /// request of the page before.
+    fn waiting(
+        &self,
+        after: Option<&WaitingAfter>,
+        limit: usize,
+    ) -> Result<Vec<PendingRequest>, StoreError>;
     fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError>;
     /// Replaces a request only if it is still at the revision it was read at (compare and swap
     /// on the whole row: status, answers and all), so two answers or two retries cannot both

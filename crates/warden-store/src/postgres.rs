@@ -27,7 +27,8 @@
 use crate::sqlite::{leaf_row_of, pack_sealed, to_i64, to_u64, unpack_sealed};
 use crate::{
     AgentTaint, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt, LeafRow, NewLeaf,
-    OpenRequests, PendingRequest, PoolUse, Store, StoreError, StoredCheckpoint, taint_sql,
+    OpenRequests, PendingRequest, PoolUse, Store, StoreError, StoredCheckpoint, WaitingAfter,
+    taint_sql,
 };
 use postgres::config::SslMode;
 use postgres::{Client, GenericClient, Row};
@@ -183,6 +184,11 @@ CREATE TABLE console_sessions (
     mac BYTEA NOT NULL
 );
 CREATE INDEX console_sessions_expiry ON console_sessions(expires_ms);
+"#,
+    r#"
+-- The waiting requests, oldest first, page by page (`waiting`): the console's pending page
+-- and its search read them through this index, never the answered requests beside them.
+CREATE INDEX pending_waiting ON pending(status, created_ms, id);
 "#,
 ];
 
@@ -722,17 +728,29 @@ impl Store for PostgresStore {
         })
     }
 
-    fn waiting(&self, limit: usize) -> Result<Vec<PendingRequest>, StoreError> {
+    fn waiting(
+        &self,
+        after: Option<&WaitingAfter>,
+        limit: usize,
+    ) -> Result<Vec<PendingRequest>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let status = ApprovalStatus::Pending.as_str();
         let rows: Vec<(String, String, i64)> = self.with(|c| {
-            c.query(
-                "SELECT status, body, revision FROM pending WHERE status = $1 \
-                 ORDER BY created_ms, id LIMIT $2",
-                &[&ApprovalStatus::Pending.as_str(), &limit],
-            )?
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-            .collect()
+            let rows = match after {
+                None => c.query(
+                    "SELECT status, body, revision FROM pending WHERE status = $1 \
+                     ORDER BY created_ms, id LIMIT $2",
+                    &[&status, &limit],
+                )?,
+                Some(after) => c.query(
+                    "SELECT status, body, revision FROM pending WHERE status = $1 \
+                     AND (created_ms, id) > ($2, $3) ORDER BY created_ms, id LIMIT $4",
+                    &[&status, &after.created_ms, &after.id, &limit],
+                )?,
+            };
+            rows.iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .collect()
         })?;
         rows.iter()
             .map(|(status, body, revision)| PendingRequest::from_row(status, body, *revision))

@@ -2,13 +2,20 @@
 
 use crate::{
     AgentTaint, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt, LeafRow, NewLeaf,
-    OpenRequests, PendingRequest, Store, StoreError, StoredCheckpoint, taint_sql,
+    OpenRequests, PendingRequest, Store, StoreError, StoredCheckpoint, WaitingAfter, taint_sql,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use warden_ledger::{Hash, LeafColumns, LeafKey, LeafMac, Salt, SealedContent, StoredLeaf};
+
+/// The first page of waiting requests, and a page after a given one (`Store::waiting`); both
+/// read through the `pending_waiting` index, in its order.
+const WAITING_FIRST: &str = "SELECT status, body, revision FROM pending WHERE status = ?1 \
+                             ORDER BY created_ms, id LIMIT ?2";
+const WAITING_AFTER: &str = "SELECT status, body, revision FROM pending WHERE status = ?1 \
+                             AND (created_ms, id) > (?2, ?3) ORDER BY created_ms, id LIMIT ?4";
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -156,6 +163,11 @@ CREATE TABLE console_sessions (
     mac BLOB NOT NULL
 );
 CREATE INDEX console_sessions_expiry ON console_sessions(expires_ms);
+"#,
+    r#"
+-- The waiting requests, oldest first, page by page (`waiting`): the console's pending page
+-- and its search read them through this index, never the answered requests beside them.
+CREATE INDEX pending_waiting ON pending(status, created_ms, id);
 "#,
 ];
 
@@ -774,18 +786,26 @@ impl Store for SqliteStore {
         })
     }
 
-    fn waiting(&self, limit: usize) -> Result<Vec<PendingRequest>, StoreError> {
+    fn waiting(
+        &self,
+        after: Option<&WaitingAfter>,
+        limit: usize,
+    ) -> Result<Vec<PendingRequest>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let status = ApprovalStatus::Pending.as_str();
         let rows: Vec<(String, String, i64)> = self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT status, body, revision FROM pending WHERE status = ?1 \
-                 ORDER BY created_ms, id LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(
-                rusqlite::params![ApprovalStatus::Pending.as_str(), limit],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
+            let rows = match after {
+                None => c
+                    .prepare_cached(WAITING_FIRST)?
+                    .query_map(params![status, limit], row)?
+                    .collect::<Result<Vec<_>, _>>()?,
+                Some(after) => c
+                    .prepare_cached(WAITING_AFTER)?
+                    .query_map(params![status, after.created_ms, after.id, limit], row)?
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            Ok(rows)
         })?;
         rows.iter()
             .map(|(status, body, revision)| PendingRequest::from_row(status, body, *revision))
@@ -1124,6 +1144,31 @@ mod tests {
                 salt: Salt([7; 32]),
                 content: "{}".into(),
             }],
+        }
+    }
+
+    #[test]
+    fn waiting_requests_are_read_through_their_index_in_its_order() {
+        let s = SqliteStore::in_memory().unwrap();
+        for sql in [WAITING_FIRST, WAITING_AFTER] {
+            let plan: Vec<String> = s
+                .with(|c| {
+                    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let rows = stmt.query_map(
+                        rusqlite::params_from_iter(
+                            std::iter::repeat_n(0_i64, 4).take(stmt.parameter_count()),
+                        ),
+                        |r| r.get::<_, String>(3),
+                    )?;
+                    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                })
+                .unwrap();
+            let plan = plan.join("; ");
+            assert!(
+                plan.contains("USING INDEX pending_waiting"),
+                "{sql}: {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{sql} sorts: {plan}");
         }
     }
 

@@ -27,6 +27,7 @@ use warden_store::{
     AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt,
     Ledger, LedgerError, LedgerSettings, NewLeaf, OpenRequests, PendingRequest, PostgresOptions,
     PostgresStore, PostgresTls, SqliteStore, Store, StoreError, StoredCheckpoint, Verdict,
+    WaitingAfter,
 };
 
 /// Where a story runs; `open` is one more process on the same data.
@@ -848,17 +849,37 @@ fn open_requests_count_only_what_waits_for_a_human(b: &Backend) {
             oldest_created_ms: Some(200)
         }
     );
-    // A page of waiting calls reads only those, oldest first, at most as many as asked.
-    let ids = |limit| {
+    // A page of waiting calls reads only those, oldest first, at most as many as asked, and
+    // pages on from the last one read.
+    let ids = |after: Option<&WaitingAfter>, limit| {
         store
-            .waiting(limit)
+            .waiting(after, limit)
             .unwrap()
             .into_iter()
             .map(|r| r.id)
             .collect::<Vec<_>>()
     };
-    assert_eq!(ids(10), ["apr_o3", "apr_o1"]);
-    assert_eq!(ids(1), ["apr_o3"]);
+    assert_eq!(ids(None, 10), ["apr_o3", "apr_o1"]);
+    assert_eq!(ids(None, 1), ["apr_o3"]);
+    let first = &store.waiting(None, 1).unwrap()[0];
+    assert_eq!(ids(Some(&WaitingAfter::of(first)), 10), ["apr_o1"]);
+    // Requests created in the same millisecond are told apart by id: none is skipped.
+    let mut twin = request("apr_o0");
+    twin.created_ms = 200;
+    twin.status = ApprovalStatus::Pending;
+    store.create_pending(&twin).unwrap();
+    let mut paged = Vec::new();
+    let mut after: Option<WaitingAfter> = None;
+    loop {
+        let page = store.waiting(after.as_ref(), 1).unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(WaitingAfter::of(last));
+        paged.extend(page.into_iter().map(|r| r.id));
+    }
+    assert_eq!(paged, ["apr_o0", "apr_o3", "apr_o1"]);
+    let mut gone = store.pending_request("apr_o0").unwrap().unwrap();
+    gone.status = ApprovalStatus::Expired;
+    assert!(store.update_pending(&gone).unwrap());
     let mut answered = store.pending_request("apr_o3").unwrap().unwrap();
     answered.status = ApprovalStatus::Denied;
     assert!(store.update_pending(&answered).unwrap());

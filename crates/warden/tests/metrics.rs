@@ -486,3 +486,125 @@ async fn the_export_lag_is_how_far_the_stream_is_behind_the_ledger() {
     let m = scrape(&metrics_url(&warden), None).await;
     assert_eq!(series(&m, "warden_export_lag_leaves").count(), 0);
 }
+
+/// A `warden audit export --follow --metrics-listen 127.0.0.1:0` process, killed on drop, and
+/// the address it serves its metrics on (from its start-up line).
+struct FollowingExport {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for FollowingExport {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn follow_with_metrics(lab: &Lab, args: &[&str]) -> FollowingExport {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(warden_bin())
+        .args(["audit", "export", "--format", "ocsf", "--follow"])
+        .args(["--poll-ms", "50", "--max-backoff-secs", "1"])
+        .args(["--metrics-listen", "127.0.0.1:0"])
+        .args(args)
+        .arg("--config")
+        .arg(lab.config())
+        .env("WARDEN_EXPORT_TOKEN", "hec-test-token")
+        .env("WARDEN_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if let Some(url) = line.strip_prefix("export metrics on ") {
+                let _ = tx.send(url.trim().to_string());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the exporter names its metrics address");
+    FollowingExport { child, url }
+}
+
+/// `warden audit export --follow` as its own process can be watched like `[export]` under
+/// `serve`: `--metrics-listen` serves the same two gauges, from the same code. An exporter whose
+/// collector refuses everything shows a lag that grows with the ledger and no delivery; one that
+/// keeps up shows no lag and a recent delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_following_export_serves_its_lag_on_its_own_listener() {
+    let lab = lab_with_metrics("");
+    let warden = lab.serve();
+    let gateway = metrics_url(&warden);
+    let triage = warden.client(TRIAGE).await;
+    triage
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+
+    // The collector refuses every connection.
+    let stuck = follow_with_metrics(&lab, &["--to", "splunk-hec", "--url", "http://127.0.0.1:9"]);
+    let m = scrape_until(&stuck.url, "a lag", |m| {
+        sum(m, "warden_export_lag_leaves", &[]) >= 2.0
+    })
+    .await;
+    let before = sum(&m, "warden_export_lag_leaves", &[]);
+    assert_eq!(
+        series(&m, "warden_export_last_delivery_age_seconds").count(),
+        0,
+        "nothing was ever delivered"
+    );
+    // Only the export's gauges: this process is no gateway.
+    assert!(
+        m.iter().all(|s| s.metric.starts_with("warden_export_")),
+        "{m:?}"
+    );
+    // The ledger grows; the lag with it, to the ledger's size (nothing was delivered).
+    for alert in ["ALR-2002", "ALR-2003"] {
+        triage
+            .call("siem.get_alert", json!({"alert_id": alert}))
+            .await
+            .unwrap();
+    }
+    let leaves = scrape_until(&gateway, "the outcomes", |m| {
+        sum(m, "warden_ledger_leaves", &[]) >= before + 4.0
+    })
+    .await;
+    let leaves = sum(&leaves, "warden_ledger_leaves", &[]);
+    let m = scrape_until(&stuck.url, "the lag to grow", |m| {
+        sum(m, "warden_export_lag_leaves", &[]) >= leaves
+    })
+    .await;
+    assert!(sum(&m, "warden_export_lag_leaves", &[]) > before);
+    drop(stuck);
+
+    // To a file: it keeps up.
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("ocsf.jsonl");
+    let path = path.to_str().unwrap();
+    let live = follow_with_metrics(&lab, &["--to", "file", "--out", path]);
+    let m = scrape_until(&live.url, "the export to catch up", |m| {
+        series(m, "warden_export_lag_leaves").count() == 1
+            && sum(m, "warden_export_lag_leaves", &[]) == 0.0
+            && series(m, "warden_export_last_delivery_age_seconds").count() == 1
+    })
+    .await;
+    assert!(sum(&m, "warden_export_last_delivery_age_seconds", &[]) < 60.0);
+    assert!(std::fs::read_to_string(path).unwrap().lines().count() as f64 >= leaves);
+
+    // Without --follow there is no stream to watch: refused.
+    let (ok, _, err) = lab.cli(&[
+        "audit",
+        "export",
+        "--format",
+        "ocsf",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(!ok && err.contains("--follow"), "{err}");
+}

@@ -4,9 +4,12 @@
 //!
 //! It runs on the same accept loop as the front (`connections`), within the gateway's
 //! connection limits, so a client that connects and sends nothing holds nothing.
+//!
+//! `warden audit export --follow --metrics-listen` runs the same loop with only the export's
+//! two gauges ([`serve_export`]), from the same code as `serve`'s ([`crate::metrics::ExportGauges`]).
 
-use crate::Gateway;
-use crate::metrics::{CONTENT_TYPE, StoreState};
+use crate::metrics::{CONTENT_TYPE, ExportMetrics, StoreState};
+use crate::{Clock, Gateway};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +17,7 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use warden_store::Store;
 
 #[derive(Clone)]
 struct Scrape {
@@ -30,6 +34,62 @@ pub async fn serve(
 ) {
     let limits = gateway.config().gateway.limits;
     super::connections::serve(listener, router(gateway, token_sha256), limits, stop).await;
+}
+
+/// Serves `metrics` — a streaming export's two gauges, and nothing of a gateway — on
+/// `listener` until `stop`: `GET /metrics` for `warden audit export --follow --metrics-listen`.
+/// The lag is worked out at each scrape against `store`'s ledger size then, at `clock`'s now.
+/// The same accept loop and `limits` as the gateway's own listeners; no token (the two gauges
+/// say how far behind the export is, nothing about what it exports).
+pub async fn serve_export(
+    metrics: Arc<ExportMetrics>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    listener: TcpListener,
+    limits: warden_policy::ConnectionLimits,
+    stop: CancellationToken,
+) {
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(scrape_export))
+        .with_state(ExportScrape {
+            metrics,
+            store,
+            clock,
+        });
+    super::connections::serve(listener, app, limits, stop).await;
+}
+
+#[derive(Clone)]
+struct ExportScrape {
+    metrics: Arc<ExportMetrics>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+async fn scrape_export(State(s): State<ExportScrape>) -> Response {
+    let store = Arc::clone(&s.store);
+    let size = match tokio::task::spawn_blocking(move || store.ledger_size()).await {
+        Ok(Ok(size)) => Some(size),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "metrics: cannot read the ledger's size");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "metrics: the ledger size read failed");
+            None
+        }
+    };
+    match s.metrics.encode(size, s.clock.now_ms()) {
+        Ok(text) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode the metrics");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot encode the metrics\n",
+            )
+                .into_response()
+        }
+    }
 }
 
 /// `/metrics` and nothing else.

@@ -248,6 +248,30 @@ impl DecidingIndex {
         (found, state.size)
     }
 
+    /// At most `limit` deciding leaves of `kinds` with an index in `from..below`, oldest first:
+    /// a bounded slice of what the index knows, for a reader that checks again, a few at a
+    /// time, the leaves it read before ([`super::Ledger::recheck`]).
+    pub fn some_of_kinds(
+        &self,
+        kinds: &[Deciding],
+        from: u64,
+        below: u64,
+        limit: usize,
+    ) -> Vec<Indexed> {
+        let state = self.read();
+        let start = state.leaves.partition_point(|l| l.index < from);
+        state
+            .leaves
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|l| l.index < below)
+            .filter(|l| kinds.contains(&l.kind))
+            .take(limit)
+            .copied()
+            .collect()
+    }
+
     /// The approval steps recorded for request `id`, oldest first.
     pub fn of_request(&self, id: &str) -> Vec<Indexed> {
         let state = self.read();

@@ -621,27 +621,8 @@ pub(super) fn read_indexed(
 ) -> Result<Vec<Authentic>, StoreError> {
     let mut out = Vec::with_capacity(leaves.len());
     for indexed in leaves {
+        let row = stored_as_read(store, indexed)?;
         let index = indexed.index;
-        let gone = |what: &str| {
-            tracing::error!(
-                leaf = index,
-                "a ledger leaf this process read was {what} in the store since: the store was \
-                 written to by hand (run `warden audit verify`)"
-            );
-            StoreError::Corrupt(format!(
-                "ledger leaf {index} ({:?}) was {what} in the store after warden read it",
-                indexed.kind
-            ))
-        };
-        let row = store
-            .ledger_rows(index, 1)?
-            .into_iter()
-            .next()
-            .filter(|r| r.leaf.index == index)
-            .ok_or_else(|| gone("deleted"))?;
-        if leaf_hash(&row.leaf.data) != indexed.hash {
-            return Err(gone("rewritten"));
-        }
         let sealed: Vec<SealedContent> = store
             .ledger_sealed(index, index.saturating_add(1))?
             .into_iter()
@@ -650,6 +631,45 @@ pub(super) fn read_indexed(
         out.push(Authentic(entry(row, &sealed)?));
     }
     Ok(out)
+}
+
+/// Checks that each of `leaves` is still stored at its index with the bytes the writer read,
+/// as [`read_indexed`] does, reading only the leaf's row: no sealed content, nothing decoded.
+pub(super) fn check_indexed(
+    store: &dyn Store,
+    leaves: &[super::Indexed],
+) -> Result<(), StoreError> {
+    for indexed in leaves {
+        stored_as_read(store, indexed)?;
+    }
+    Ok(())
+}
+
+/// The row of an indexed leaf, if it is still stored at its index with the bytes the writer
+/// read; an error (logged) when it was deleted or rewritten since.
+fn stored_as_read(store: &dyn Store, indexed: &super::Indexed) -> Result<LeafRow, StoreError> {
+    let index = indexed.index;
+    let gone = |what: &str| {
+        tracing::error!(
+            leaf = index,
+            "a ledger leaf this process read was {what} in the store since: the store was \
+             written to by hand (run `warden audit verify`)"
+        );
+        StoreError::Corrupt(format!(
+            "ledger leaf {index} ({:?}) was {what} in the store after warden read it",
+            indexed.kind
+        ))
+    };
+    let row = store
+        .ledger_rows(index, 1)?
+        .into_iter()
+        .next()
+        .filter(|r| r.leaf.index == index)
+        .ok_or_else(|| gone("deleted"))?;
+    if leaf_hash(&row.leaf.data) != indexed.hash {
+        return Err(gone("rewritten"));
+    }
+    Ok(row)
 }
 
 /// [`read_events`] with each row's MAC beside its entry.

@@ -9,8 +9,10 @@
 //! process beside `warden serve` or, with an `[export]` section, inside `serve` on a thread and
 //! runtime of its own ([`spawn_for_serve`]). Either way a slow or dead collector never touches
 //! the gateway's decisions (the pipeline does not know the exporter exists); the cost is export
-//! lag, which the exporter logs with every batch and, under `serve`, the metrics show
-//! (`warden_export_lag_leaves`, `warden_export_last_delivery_age_seconds`). Delivery is at least once: the cursor (`export/cursor.rs`)
+//! lag, which the exporter logs with every batch and the metrics show
+//! (`warden_export_lag_leaves`, `warden_export_last_delivery_age_seconds`): under `serve` on its
+//! metrics listener, as its own process with `--follow --metrics-listen ADDR`. Delivery is at
+//! least once: the cursor (`export/cursor.rs`)
 //! moves only after the destination acknowledged a batch, so a crash between the two resends
 //! that batch, and collectors drop the copies by `metadata.uid` (the leaf hash; the Elastic sink
 //! uses it as the document id, so a resent record is refused as a duplicate).
@@ -30,7 +32,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use warden_core::ToolName;
 use warden_gateway::audit::ocsf::{LeafRef, Source, record};
-use warden_gateway::metrics::Metrics;
+use warden_gateway::metrics::{ExportGauges, ExportMetrics, Metrics};
 use warden_policy::{Config, ExportDestination, StoreLocation};
 use warden_store::Store;
 use warden_store::ledger::read_range;
@@ -87,6 +89,11 @@ pub struct Args {
     /// The longest wait between two tries of a batch the destination refused
     #[arg(long, default_value_t = 30)]
     max_backoff_secs: u64,
+    /// With --follow: serve `GET /metrics` on this address (`127.0.0.1:9465`) with how far the
+    /// export is behind, `warden_export_lag_leaves` and
+    /// `warden_export_last_delivery_age_seconds`, as `serve` does for `[export]`
+    #[arg(long, value_name = "ADDR", requires = "follow")]
+    metrics_listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
     config: ConfigArg,
 }
@@ -131,6 +138,30 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         (None, Some(c)) => c.read()?.unwrap_or(0),
         (None, None) => 0,
     };
+    let stop = CancellationToken::new();
+    // Its own process: the lag is in its log lines, and with --metrics-listen on a listener of
+    // its own, from the same gauges `serve` exports for `[export]`.
+    let progress = match a.metrics_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("--metrics-listen: cannot listen on {addr}"))?;
+            let local = listener.local_addr()?;
+            let metrics = Arc::new(ExportMetrics::default());
+            let gauges = metrics.gauges();
+            tokio::spawn(warden_gateway::server::metrics::serve_export(
+                metrics,
+                Arc::clone(&store),
+                Arc::new(warden_gateway::SystemClock),
+                listener,
+                config.gateway.limits,
+                stop.clone(),
+            ));
+            eprintln!("export metrics on http://{local}/metrics");
+            Some(gauges)
+        }
+        None => None,
+    };
     let plan = Plan {
         sink,
         cursor,
@@ -139,10 +170,8 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         poll: Duration::from_millis(a.poll_ms.max(10)),
         max_backoff: Duration::from_secs(a.max_backoff_secs.max(1)),
         follow: a.follow,
-        // Its own process: no metrics listener; the lag is in its log lines.
-        progress: None,
+        progress,
     };
-    let stop = CancellationToken::new();
     {
         let stop = stop.clone();
         tokio::spawn(async move {
@@ -178,8 +207,9 @@ pub(crate) struct Plan {
     max_backoff: Duration,
     /// Keep looking for new leaves once the end is reached.
     follow: bool,
-    /// Where `serve`'s metrics learn how far the export has come (`warden_export_lag_leaves`).
-    progress: Option<Arc<Metrics>>,
+    /// Where the metrics learn how far the export has come (`warden_export_lag_leaves`):
+    /// `serve`'s for `[export]`, or the export's own with `--metrics-listen`.
+    progress: Option<Arc<ExportGauges>>,
 }
 
 /// Exports leaves from `plan.from` on, batch by batch, each batch sent until the destination
@@ -361,7 +391,7 @@ pub(crate) fn spawn_for_serve(
                             poll: Duration::from_millis(250),
                             max_backoff: Duration::from_secs(30),
                             follow: true,
-                            progress: Some(Arc::clone(&metrics)),
+                            progress: Some(metrics.export()),
                         };
                         stream(&config, store.as_ref(), plan, &stop).await
                     };
