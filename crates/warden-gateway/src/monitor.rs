@@ -7,11 +7,17 @@
 //! (a `finding`) or halt a scope (see `halt.rs`).
 //!
 //! Triggers (each configurable in `[monitor]`):
-//! - `denial_burst`: `count` or more denials by one session within `window_secs` ⇒ halt session;
-//! - `tainted_high_stakes`: a high or critical stakes call by a tainted session ⇒ halt session;
+//! - `denial_burst`: `count` or more denials of one agent (in any of its sessions) within
+//!   `window_secs` ⇒ halt agent;
+//! - `tainted_high_stakes`: a high or critical stakes call by a tainted session ⇒ halt agent;
 //! - `new_category`: a category absent from the agent's baseline (skipped with no baseline) ⇒
 //!   alert, once per category;
 //! - `rate`: more than `per_minute` calls by one agent within 60 s ⇒ halt agent.
+//!
+//! Design choice: what the monitor counts and halts is the agent, not the session. Any holder
+//! of an agent's token opens a new session with `initialize` (and closes it, giving its place
+//! under `max_sessions_per_agent` back), or sends sessionless requests: a count or a halt per
+//! session would be escaped by probing, or carrying on, from another one.
 
 use crate::halt::{self, Scope};
 use crate::pipeline::{CallError, Gateway};
@@ -140,27 +146,28 @@ impl Monitor {
         };
         let mut out = Vec::new();
 
-        // (a) Denial burst in this session.
+        // (a) Denial burst of this agent, in whichever sessions.
         let burst = &s.denial_burst;
         if burst.action != MonitorAction::Off && obs.outcome == Outcome::Deny && burst.count > 0 {
             let since = obs.time_ms - secs_ms(burst.window_secs);
             let denials: Vec<&Observation> = agent
                 .recent
                 .iter()
-                .filter(|o| {
-                    o.session == obs.session && o.outcome == Outcome::Deny && o.time_ms > since
-                })
+                .filter(|o| o.outcome == Outcome::Deny && o.time_ms > since)
                 .collect();
             if denials.len() >= usize::try_from(burst.count).unwrap_or(usize::MAX) {
+                let sessions: BTreeSet<&str> = denials.iter().map(|o| o.session.as_str()).collect();
                 out.push(Firing {
                     trigger: Trigger::DenialBurst,
                     action: burst.action,
-                    scope: session_scope(),
+                    scope: Scope::Agent(obs.principal.clone()),
                     reason: format!(
-                        "{} denials in session `{}` within {} s",
+                        "{} denials of agent `{}` within {} s (in {} session{})",
                         denials.len(),
-                        obs.session,
-                        burst.window_secs
+                        obs.principal,
+                        burst.window_secs,
+                        sessions.len(),
+                        if sessions.len() == 1 { "" } else { "s" }
                     ),
                     evidence: evidence(denials.into_iter()),
                 });
@@ -173,7 +180,7 @@ impl Monitor {
             out.push(Firing {
                 trigger: Trigger::TaintedHighStakes,
                 action: th.action,
-                scope: session_scope(),
+                scope: Scope::Agent(obs.principal.clone()),
                 reason: format!(
                     "tainted session `{}` attempted `{}` ({} stakes)",
                     obs.session,
@@ -433,24 +440,22 @@ mod tests {
     }
 
     #[test]
-    fn five_denials_in_a_minute_halt_the_session() {
+    fn five_denials_in_a_minute_halt_the_agent_whichever_sessions_they_came_from() {
         let mut m = Monitor::new(MonitorSettings::default());
+        // Probing from a new session each time counts all the same.
         for i in 0..4 {
+            let session = format!("s{i}");
             assert!(
-                m.observe(obs(i * 1000, "s1", "edr.isolate_host", Outcome::Deny))
+                m.observe(obs(i * 1000, &session, "edr.isolate_host", Outcome::Deny))
                     .is_empty()
             );
         }
-        // Another session's denials do not count towards s1.
-        assert!(
-            m.observe(obs(4000, "s2", "edr.isolate_host", Outcome::Deny))
-                .is_empty()
-        );
-        let f = m.observe(obs(5000, "s1", "edr.isolate_host", Outcome::Deny));
+        let f = m.observe(obs(5000, "s9", "edr.isolate_host", Outcome::Deny));
         assert_eq!(triggers(&f), [Trigger::DenialBurst]);
         assert_eq!(f[0].action, MonitorAction::Halt);
-        assert_eq!(f[0].scope.to_string(), "session:triage:s1");
+        assert_eq!(f[0].scope.to_string(), "agent:triage");
         assert_eq!(f[0].evidence.as_array().unwrap().len(), 5);
+        assert!(f[0].reason.contains("in 5 sessions"), "{}", f[0].reason);
     }
 
     #[test]
@@ -471,7 +476,7 @@ mod tests {
         o.tainted = true;
         let f = m.observe(o);
         assert_eq!(triggers(&f), [Trigger::TaintedHighStakes]);
-        assert_eq!(f[0].scope.to_string(), "session:triage:s1");
+        assert_eq!(f[0].scope.to_string(), "agent:triage");
     }
 
     #[test]

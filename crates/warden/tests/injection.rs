@@ -217,10 +217,10 @@ async fn a_sessionless_client_cannot_name_a_fresh_session_to_shed_its_taint() {
 
 /// The same request declaring an older protocol version in its `_meta` (one that still has
 /// the `initialize` handshake) is served statelessly all the same: its `Mcp-Session-Id` must
-/// not name the session. Else the agent escapes a halt of its session (and the monitor's
-/// per-session triggers, per-session budgets and the session's reads) by naming a new one per
-/// request; and naming its shared sessionless session made that session's screen state be
-/// forgotten when the request's handler was dropped.
+/// not name the session. Else the agent escapes a halt of its sessionless session (and
+/// per-session budgets and the session's reads) by naming a new one per request; and naming
+/// its shared sessionless session made that session's screen state be forgotten when the
+/// request's handler was dropped.
 #[tokio::test]
 async fn a_sessionless_request_declaring_an_older_version_cannot_name_its_session() {
     let lab = Lab::new();

@@ -58,14 +58,18 @@ async fn a_normal_triage_session_raises_nothing() {
     assert!(halts(&lab).trim().is_empty(), "{}", halts(&lab));
 }
 
+/// Probing from a new session each few calls (any holder of the token opens one with
+/// `initialize`) counts all the same, and the halt stops the agent in every session, old, new
+/// and sessionless; another agent goes on.
 #[tokio::test]
-async fn a_denial_burst_halts_the_session_and_only_that_session() {
+async fn a_denial_burst_across_sessions_halts_the_agent_in_every_session() {
     let lab = Lab::new();
     let warden = lab.serve();
-    let agent = warden.client(TRIAGE).await;
     // Triage is not shown the EDR's isolation: each try is refused as an unknown tool, and
-    // recorded and counted as the denial it is.
-    for _ in 0..5 {
+    // recorded and counted as the denial it is. Three from one session, two from another.
+    let first = warden.client(TRIAGE).await;
+    let second = warden.client(TRIAGE).await;
+    for agent in [&first, &first, &first, &second, &second] {
         let err = agent
             .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
             .await
@@ -73,20 +77,24 @@ async fn a_denial_burst_halts_the_session_and_only_that_session() {
         assert!(err.to_string().contains("unknown tool"), "{err}");
     }
     let before = lab.received("siem").len();
-    let r = agent
-        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
-        .await
-        .unwrap();
-    assert_eq!(r.is_error, Some(true));
-    assert!(text(&r).contains("halted by warden"), "{}", text(&r));
+    let fresh = warden.client(TRIAGE).await;
+    let sessionless = warden.stateless_client(TRIAGE, None).await;
+    for agent in [&first, &second, &fresh, &sessionless] {
+        let r = agent
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await
+            .unwrap();
+        assert_eq!(r.is_error, Some(true));
+        assert!(text(&r).contains("halted by warden"), "{}", text(&r));
+    }
     assert_eq!(
         lab.received("siem").len(),
         before,
         "nothing reached the SIEM"
     );
 
-    // Another session of the same agent still works.
-    let other = warden.client(TRIAGE).await;
+    // Another agent still works.
+    let other = warden.client(RESPONDER).await;
     let r = other
         .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
         .await
@@ -105,15 +113,10 @@ async fn a_denial_burst_halts_the_session_and_only_that_session() {
     assert_eq!(halt["detail"]["by"], "monitor:denial_burst");
     let refused: Vec<Value> = events(&lab, "decision")
         .into_iter()
-        .filter(|e| {
-            e["rule"]
-                .as_str()
-                .unwrap()
-                .starts_with("halt:session:triage:")
-        })
+        .filter(|e| e["rule"] == "halt:agent:triage")
         .collect();
-    assert_eq!(refused.len(), 1, "the refusal is a recorded decision");
-    assert_eq!(refused[0]["decision"], "deny");
+    assert_eq!(refused.len(), 4, "each refusal is a recorded decision");
+    assert!(refused.iter().all(|r| r["decision"] == "deny"));
 }
 
 #[tokio::test]
@@ -132,8 +135,15 @@ async fn a_tainted_session_attempting_a_high_stakes_action_is_halted() {
         .unwrap();
     assert!(text(&r).contains("held for approval"), "{}", text(&r));
     let id = request_id(&text(&r));
-    // ...and the session is halted from the next call on; its pending request expired.
+    // ...and the agent is halted from the next call on; its pending request expired.
     let r = agent
+        .call("edr.get_host", json!({"host": "ws-042"}))
+        .await
+        .unwrap();
+    assert!(text(&r).contains("halted by warden"), "{}", text(&r));
+    // So is the agent in a session it opens afresh.
+    let fresh = warden.client(RESPONDER).await;
+    let r = fresh
         .call("edr.get_host", json!({"host": "ws-042"}))
         .await
         .unwrap();
