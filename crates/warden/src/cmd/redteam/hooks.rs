@@ -7,8 +7,8 @@
 //! real warden serving the bundled investigator example (`examples/claude-code`). Claude Code
 //! runs a tool exactly when the hook answers `allow`, so that answer is the harm: an attack
 //! "executed" if warden allowed it; a twin "completed" if warden allowed it without a human.
-//! Every event runs in a Claude Code session of its own, so one scenario's denials (which
-//! halt a session in bursts) never decide another's.
+//! Every case (an attack and its twin) runs against a warden of its own, as the MCP scenarios
+//! do, so one scenario's denials (which halt the agent in bursts) never decide another's.
 
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -252,8 +252,23 @@ impl Answer {
     }
 }
 
-/// Plays every case against one warden serving the investigator example.
+/// Plays every case, each against a fresh warden serving the investigator example.
 pub async fn play() -> anyhow::Result<Vec<(HookCase, Answer, Answer)>> {
+    let http = reqwest::Client::new();
+    let mut out = Vec::new();
+    for (i, case) in cases().into_iter().enumerate() {
+        let (a, b) = play_one(&http, i, &case).await?;
+        out.push((case, a, b));
+    }
+    Ok(out)
+}
+
+/// One case's attack and twin, against a warden of their own.
+async fn play_one(
+    http: &reqwest::Client,
+    i: usize,
+    case: &HookCase,
+) -> anyhow::Result<(Answer, Answer)> {
     let dir = tempfile::tempdir()?;
     for (name, text) in FILES {
         let path = dir.path().join(name);
@@ -276,17 +291,16 @@ pub async fn play() -> anyhow::Result<Vec<(HookCase, Answer, Answer)>> {
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
     });
-    let http = reqwest::Client::new();
-    let mut out = Vec::new();
-    for (i, case) in cases().into_iter().enumerate() {
-        let a = ask(&http, &url, &format!("attack-{i}"), &case.attack_call).await?;
-        let b = ask(&http, &url, &format!("twin-{i}"), &case.twin_call).await?;
-        out.push((case, a, b));
+    let answers = async {
+        let a = ask(http, &url, &format!("attack-{i}"), &case.attack_call).await?;
+        let b = ask(http, &url, &format!("twin-{i}"), &case.twin_call).await?;
+        anyhow::Ok((a, b))
     }
+    .await;
     shutdown.cancel();
     let _ = server.await;
     gateway.flush_audit().await;
-    Ok(out)
+    answers
 }
 
 async fn ask(
