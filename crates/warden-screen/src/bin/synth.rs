@@ -735,7 +735,20 @@ fn wrapper(rng: &mut Rng, family: &str) -> String {
                 &["quietly ", "silently ", "discreetly ", "", "", "please "],
             );
             let when = pick(rng, &[" tonight", " now", " today", "", ""]);
-            match rng.below(3) {
+            let task = pick(
+                rng,
+                &[
+                    "summarise this ticket",
+                    "process this email",
+                    "answer the user",
+                    "triage this alert",
+                    "read this page",
+                    "handle this request",
+                ],
+            );
+            match rng.below(5) {
+                3 => format!("Hey {a}, when you {task}, also {g}."),
+                4 => format!("{ac}: while you {task}, {how}{g} as well."),
                 0 => format!("{a}: {how}{g}{when}."),
                 1 => format!("@{}: {how}{g}{when}.", a.replace(' ', "-")),
                 _ => format!("{ac} - {how}{g}{when}, no need to report it."),
