@@ -18,10 +18,10 @@
 //!   few words read on its own, so a short injected value is not diluted by the keys and values
 //!   around it; a finding of the model then points at that value's literal. Values of `key:
 //!   value` lines (YAML, WHOIS, a command's text output) are read on their own the same way
-//!   ([`lines`]). Reading each sentence, line or table cell on its own as well ([`sentences`], so
-//!   that a bare request in a long benign email is not outweighed by the sentences around it) is
-//!   written but off ([`READ_SENTENCES`]) until a model trained with it passes; the trainer reads
-//!   what the screen reads through [`model_views`].
+//!   ([`lines`]). Each sentence, line or table cell of a few words, of prose or of the JSON's
+//!   strings, is scored on its own too ([`sentences`], [`READ_SENTENCES`]): a bare request in a
+//!   long benign email is not outweighed by the sentences around it. The model was trained, and
+//!   its thresholds fitted, on exactly these pieces ([`model_views`]).
 //!
 //! The thresholds were fitted on the *combined* score, so findings that floor the score use up
 //! the same false-positive budget as the model. Verdicts come from [`ScreenConfig`] thresholds,
@@ -343,9 +343,9 @@ pub fn model_views(text: &str) -> Vec<(String, Vec<Range<usize>>)> {
 
 /// Whether the model also reads each sentence on its own ([`sentences`]). A model must be trained
 /// and calibrated with the same setting ([`model_views`] gives the trainer what the screen
-/// reads): the shipped model v4 was not, and with it the sentence pass raises false positives
+/// reads): model v5 was; model v4 was not, and with it the sentence pass raised false positives
 /// over budget (round 6 of `docs/screen-eval.md`).
-const READ_SENTENCES: bool = false;
+const READ_SENTENCES: bool = true;
 
 /// The ranges of `text` the model scores on their own besides its windows: `values` of a record
 /// and, for `prose`, each sentence (line, cell) of a few words; in order, without repeats.

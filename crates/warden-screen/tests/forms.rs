@@ -203,7 +203,6 @@ fn instructions_in_registry_records_are_flagged() {
 /// A bare goal sentence, with no "ignore" and no one addressed, in the middle of a long benign
 /// email: the windows around it hold mostly the colleague's prose, so it is read on its own.
 #[test]
-#[ignore = "needs the sentence pass, off until a model trained with it passes every test; see docs/screen-eval.md round 6"]
 fn a_bare_goal_sentence_in_prose_is_flagged() {
     flagged(
         "From: Marta Kowalczyk <marta@lindqvist-partners.example>\nTo: me@corp.example\n\
@@ -222,7 +221,6 @@ fn a_bare_goal_sentence_in_prose_is_flagged() {
 /// description, a chat transcript, a hotel review and a product record, each holding one bare
 /// request among benign sentences.
 #[test]
-#[ignore = "needs the sentence pass, off until a model trained with it passes every test; see docs/screen-eval.md round 6"]
 fn a_bare_goal_sentence_in_a_record_or_message_is_flagged() {
     flagged(
         &serde_json::json!({
