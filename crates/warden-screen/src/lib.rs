@@ -15,7 +15,8 @@
 //!    formula). Text that holds JSON goes through 1–3 twice: as it is, and as the decoded strings
 //!    of its JSON, where escapes and punctuation no longer hide what a reader of the value reads;
 //!    there the model also scores each value of a few words on its own, so that a short value is
-//!    not diluted by the keys and values around it (as it does for `key: value` lines).
+//!    not diluted by the keys and values around it (as it does for `key: value` lines, and for
+//!    each sentence of prose).
 //!
 //! [`outbound`] is a separate screen for text an agent wants to *write* (mail, ticket comments):
 //! links to outside or lookalike hosts, instructions planted for other agents, secrets and blobs.

@@ -18,7 +18,10 @@
 //!   few words read on its own, so a short injected value is not diluted by the keys and values
 //!   around it; a finding of the model then points at that value's literal. Values of `key:
 //!   value` lines (YAML, WHOIS, a command's text output) are read on their own the same way
-//!   ([`lines`]).
+//!   ([`lines`]). Each sentence, line or table cell of a few words, of prose or of the JSON's
+//!   strings, is scored on its own too ([`sentences`], [`READ_SENTENCES`]): a bare request in a
+//!   long benign email is not outweighed by the sentences around it. The model was trained, and
+//!   its thresholds fitted, on exactly these pieces ([`model_views`]).
 //!
 //! The thresholds were fitted on the *combined* score, so findings that floor the score use up
 //! the same false-positive budget as the model. Verdicts come from [`ScreenConfig`] thresholds,
@@ -35,6 +38,7 @@ use crate::normalise::normalise;
 
 mod json;
 mod lines;
+mod sentences;
 
 /// Verdict levels, ordered by severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -203,13 +207,15 @@ impl Screen {
             });
         }
 
-        let (mut score, mut changed) =
-            self.assess(screened, &lines::values(screened), &mut findings);
-        if let Some(view) = json::view(screened) {
+        let view = json::view(screened);
+        let (mut score, mut changed) = self.assess(
+            screened,
+            &alone(screened, lines::values(screened), view.is_none()),
+            &mut findings,
+        );
+        if let Some(view) = view {
             let mut inner = Vec::new();
-            let mut values = view.values();
-            values.extend(lines::values(view.text()));
-            let (s, c) = self.assess(view.text(), &values, &mut inner);
+            let (s, c) = self.assess(view.text(), &view_alone(&view), &mut inner);
             score = score.max(s);
             changed |= c;
             findings.extend(inner.into_iter().map(|f| Finding {
@@ -316,6 +322,48 @@ impl Screen {
 /// score what the screen scores.
 pub fn json_strings(text: &str) -> Option<String> {
     json::view(text).map(|v| v.text().to_owned())
+}
+
+/// What the model reads of `text`, as [`Screen::scan`] reads it: each view (the text itself, then
+/// the decoded strings of its JSON when it holds any) with the ranges of that view the model also
+/// scores on their own (values, sentences). For training tools, which must score what the screen
+/// scores.
+pub fn model_views(text: &str) -> Vec<(String, Vec<Range<usize>>)> {
+    let view = json::view(text);
+    let mut out = vec![(
+        text.to_owned(),
+        alone(text, lines::values(text), view.is_none()),
+    )];
+    if let Some(view) = view {
+        let ranges = view_alone(&view);
+        out.push((view.text().to_owned(), ranges));
+    }
+    out
+}
+
+/// Whether the model also reads each sentence on its own ([`sentences`]). A model must be trained
+/// and calibrated with the same setting ([`model_views`] gives the trainer what the screen
+/// reads): model v5 was; model v4 was not, and with it the sentence pass raised false positives
+/// over budget (round 6 of `docs/screen-eval.md`).
+const READ_SENTENCES: bool = true;
+
+/// The ranges of `text` the model scores on their own besides its windows: `values` of a record
+/// and, for `prose`, each sentence (line, cell) of a few words; in order, without repeats.
+fn alone(text: &str, mut values: Vec<Range<usize>>, prose: bool) -> Vec<Range<usize>> {
+    if prose && READ_SENTENCES {
+        values.extend(sentences::sentences(text));
+        values.sort_by_key(|r| (r.start, r.end));
+        values.dedup();
+    }
+    values
+}
+
+/// The same for the strings of a JSON view: its values, the values of its `key: value` lines and
+/// its sentences. The raw text of JSON is not read by sentence: its strings are, here.
+fn view_alone(view: &json::View) -> Vec<Range<usize>> {
+    let mut values = view.values();
+    values.extend(lines::values(view.text()));
+    alone(view.text(), values, true)
 }
 
 impl Default for Screen {

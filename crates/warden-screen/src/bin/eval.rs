@@ -235,7 +235,7 @@ fn main() -> Result<()> {
             for ((text, label), (score, _)) in wrong(false).chain(wrong(true)) {
                 let shown: String = text.chars().take(400).collect();
                 eprintln!(
-                    "[{source}] label {} score {score:.2}: {shown:?}",
+                    "[{source} / {split}] label {} score {score:.2}: {shown:?}",
                     u8::from(*label)
                 );
             }

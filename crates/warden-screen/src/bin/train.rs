@@ -1,5 +1,8 @@
-//! `warden-screen-train --data DIR [--out DIR]`: trains the shipped model from the development
-//! data set and writes `weights.bin` and `model.json` (what it was trained and calibrated on).
+//! `warden-screen-train --data DIR [--out DIR] [--dump-oof FILE]`: trains the shipped model from
+//! the development data set and writes `weights.bin` and `model.json` (what it was trained and
+//! calibrated on). Each text is read as the screen reads it (`screen::model_views`): the windows
+//! of each reading and each piece the screen scores on its own. `--dump-oof` writes the benign
+//! training texts that score highest out of fold, per group, for error analysis on training data.
 //!
 //! Training data: BIPIA *train* attacks (alone, and inserted into BIPIA *train* emails and code
 //! answers the way BIPIA composes its test set), the *fit* halves of CyberSecEval's two injection
@@ -33,7 +36,7 @@ use warden_screen::detect::{self, RuleConfig};
 use warden_screen::model::features::{self, DIM_BITS};
 use warden_screen::model::train::{self, BenignScore, Example, Linear, Rng, TrainConfig};
 use warden_screen::model::{Calibration, Model};
-use warden_screen::screen::{evidence_logit, json_strings};
+use warden_screen::screen::{evidence_logit, model_views};
 use warden_screen::{Finding, normalise};
 
 const FOLDS: u64 = 5;
@@ -61,6 +64,8 @@ struct Sample {
     view_of: Vec<usize>,
     /// Chunks that may hold the injection (all of them when its place is unknown).
     candidates: Vec<usize>,
+    /// The text of a benign sample (for `--dump-oof`); empty for positives.
+    text: String,
 }
 
 struct Builder {
@@ -93,42 +98,53 @@ impl Builder {
         raw: &str,
         attack: Option<&str>,
     ) {
-        let mut views = vec![raw.to_owned()];
-        if let Some(strings) = json_strings(raw) {
-            views.push(strings);
-        }
         let mut findings = Vec::new();
         let mut chunks = Vec::new();
         let mut view_of = Vec::new();
         let mut candidates = Vec::new();
-        for (v, view) in views.iter().enumerate() {
+        let attack = attack.map(|a| normalise(a).text().trim().to_owned());
+        // Each view as the screen reads it: its windows, then each piece it reads alone.
+        for (v, (view, alone)) in model_views(raw).iter().enumerate() {
             let n = normalise(view);
             let mut found = n.findings().to_vec();
             found.extend(detect::rules(&n, &self.rules));
             findings.push(found);
-            let text = n.text();
-            let ranges = features::chunks(text);
-            let place: Option<Range<usize>> = attack.and_then(|a| {
-                let a = normalise(a);
-                let a = a.text().trim();
-                text.find(a).map(|i| i..i + a.len())
-            });
-            if let Some(p) = &place {
-                let want = (p.end - p.start) / 2;
-                candidates.extend(
-                    ranges
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, r)| {
-                            r.end.min(p.end).saturating_sub(r.start.max(p.start))
-                                >= want.min((r.end - r.start) / 2)
-                        })
-                        .map(|(i, _)| i + chunks.len()),
-                );
-            }
-            for r in ranges {
-                chunks.push(features::vector(text.get(r).unwrap_or_default()));
-                view_of.push(v);
+            let pieces = std::iter::once(n).chain(
+                alone
+                    .iter()
+                    .filter_map(|r| view.get(r.clone()))
+                    .map(normalise),
+            );
+            for piece in pieces {
+                let text = piece.text();
+                let ranges = features::chunks(text);
+                // Where the attack lies in this piece: the attack inside it, or the piece (a
+                // sentence of the attack) inside the attack.
+                let place: Option<Range<usize>> = attack.as_deref().and_then(|a| {
+                    let t = text.trim();
+                    if !t.is_empty() && a.contains(t) {
+                        Some(0..text.len())
+                    } else {
+                        text.find(a).map(|i| i..i + a.len())
+                    }
+                });
+                if let Some(p) = &place {
+                    let want = (p.end - p.start) / 2;
+                    candidates.extend(
+                        ranges
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, r)| {
+                                r.end.min(p.end).saturating_sub(r.start.max(p.start))
+                                    >= want.min((r.end - r.start) / 2)
+                            })
+                            .map(|(i, _)| i + chunks.len()),
+                    );
+                }
+                for r in ranges {
+                    chunks.push(features::vector(text.get(r).unwrap_or_default()));
+                    view_of.push(v);
+                }
             }
         }
         if chunks.is_empty() {
@@ -149,6 +165,11 @@ impl Builder {
             chunks,
             view_of,
             candidates,
+            text: if group.is_some() {
+                raw.to_owned()
+            } else {
+                String::new()
+            },
         });
     }
 }
@@ -231,6 +252,7 @@ fn evidence_of(m: &Linear, s: &Sample) -> f32 {
 fn main() -> Result<()> {
     let mut data_dir: Option<PathBuf> = None;
     let mut out_dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/model"));
+    let mut dump_oof: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -241,8 +263,9 @@ fn main() -> Result<()> {
                     .map(PathBuf::from)
                     .context("--out needs a folder")?
             }
+            "--dump-oof" => dump_oof = args.next().map(PathBuf::from),
             "-h" | "--help" => {
-                println!("usage: warden-screen-train --data DIR [--out DIR]");
+                println!("usage: warden-screen-train --data DIR [--out DIR] [--dump-oof FILE]");
                 return Ok(());
             }
             other => bail!("unknown argument `{other}`"),
@@ -389,6 +412,27 @@ fn main() -> Result<()> {
     let suspicious_logit = train::fit_threshold(&benign, 0.5, SUSPICIOUS_FPR);
     let injection_logit =
         train::fit_threshold(&benign, 0.8, INJECTION_FPR).max(suspicious_logit + 0.01);
+    if let Some(path) = &dump_oof {
+        // The benign training texts that score highest out of fold, per group: for error
+        // analysis on training data only.
+        let mut out = String::new();
+        for (g, name) in b.groups.iter().enumerate() {
+            let mut members: Vec<(f32, &str)> = samples
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.group == Some(g))
+                .map(|(i, s)| (evidence(i, s), s.text.as_str()))
+                .collect();
+            members.sort_by(|a, b| b.0.total_cmp(&a.0));
+            for (l, t) in members.iter().take(15) {
+                let shown: String = t.chars().take(400).collect();
+                out.push_str(&format!(
+                    "[{name}] {l:.2} (at {suspicious_logit:.2}): {shown:?}\n"
+                ));
+            }
+        }
+        std::fs::write(path, out).context("cannot write the out-of-fold dump")?;
+    }
     let calibration = Calibration {
         suspicious_logit,
         injection_logit,
