@@ -315,7 +315,7 @@ async fn tool_names_an_agent_makes_up_add_no_series() {
             assert!(v.len() < 100, "{}: {name} = {v}", s.metric);
         }
     }
-    // Forty names: one series for them all, by rule, and one for the halt of this session.
+    // Forty names: one series for them all, by rule, and one for the halt of this agent.
     let refused: Vec<&Sample> = series(&m, "warden_decisions_total")
         .filter(|s| s.labels.get("tool") == Some("unknown"))
         .collect();
@@ -328,21 +328,21 @@ async fn tool_names_an_agent_makes_up_add_no_series() {
         refused.iter().map(|s| value(s)).sum::<f64>(),
         made_up.len() as f64
     );
-    // The denial burst halts the session after five; the halt reaches the pipeline within
-    // its refresh, so some more may be refused as unknown first.
+    // The denial burst halts the agent after five; the halt reaches the pipeline within its
+    // refresh, so some more may be refused as unknown first.
     let unknown = decisions(&m, "deny", "unknown-tool", "unknown", "none", "triage");
     let halted = sum(
         &m,
         "warden_decisions_total",
         &[
-            ("rule", "halt:session"),
+            ("rule", "halt:agent"),
             ("tool", "unknown"),
             ("agent", "triage"),
         ],
     );
     assert!(unknown >= 5.0 && halted >= 1.0, "{unknown} {halted}");
     assert_eq!(unknown + halted, made_up.len() as f64);
-    assert_eq!(sum(&m, "warden_halts_active", &[("scope", "session")]), 1.0);
+    assert_eq!(sum(&m, "warden_halts_active", &[("scope", "agent")]), 1.0);
     assert!(sum(&m, "warden_findings_total", &[("detector", "monitor")]) >= 1.0);
 }
 
