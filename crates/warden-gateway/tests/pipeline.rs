@@ -835,7 +835,7 @@ async fn probing_for_tools_is_recorded_and_trips_the_denial_burst() {
     let halts = h.store.active_halts().unwrap();
     let halt = halts
         .iter()
-        .find(|x| x.scope == "session:triage:probe")
+        .find(|x| x.scope == "agent:triage")
         .unwrap_or_else(|| panic!("{halts:?}"));
     // The halt and its ledger step are stamped by the gateway's clock, not the machine's.
     assert_eq!(halt.created_ms, h.clock.now_ms());

@@ -13,11 +13,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-fn request_id(text: &str) -> String {
-    let start = text.find("request `").expect("a request id") + "request `".len();
-    text[start..].split('`').next().unwrap().to_string()
-}
-
 fn answer(lab: &Lab, verb: &str, id: &str, who: &str, reason: &str) -> (bool, String, String) {
     answer_with_token(lab, verb, id, who, &format!("lab-{who}-token"), reason)
 }

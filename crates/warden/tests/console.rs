@@ -46,8 +46,7 @@ async fn an_approver_approves_a_held_isolation_in_the_browser() {
     let r = agent.call("edr.isolate_host", args.clone()).await.unwrap();
     let t = text(&r);
     assert!(t.contains("held for approval"), "{t}");
-    let start = t.find("request `").unwrap() + "request `".len();
-    let id = t[start..].split('`').next().unwrap().to_string();
+    let id = request_id(&t);
     assert!(!lab.host_isolated("ws-042"));
 
     let mut cmd = Command::new("node");

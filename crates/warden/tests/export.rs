@@ -29,11 +29,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use warden_core::{AuditEvent, EventKind};
 
-fn request_id(text: &str) -> String {
-    let start = text.find("request `").expect("a request id") + "request `".len();
-    text[start..].split('`').next().unwrap().to_string()
-}
-
 fn leaves(lab: &Lab) -> usize {
     let (ok, out, err) = lab.cli(&["audit", "show"]);
     assert!(ok, "{err}");

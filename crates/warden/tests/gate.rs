@@ -16,11 +16,6 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Barrier};
 use warden_store::Store;
 
-fn request_id(text: &str) -> String {
-    let start = text.find("request `").expect("a request id") + "request `".len();
-    text[start..].split('`').next().unwrap().to_string()
-}
-
 fn answer(lab: &Lab, verb: &str, id: &str, who: &str, reason: &str) -> (bool, String, String) {
     lab.cli_as(
         &format!("lab-{who}-token"),

@@ -495,7 +495,9 @@ async fn without_an_autonomy_grant_a_permitted_isolation_waits_for_a_human() {
 
 #[tokio::test]
 async fn address_smuggling_is_refused_and_what_policy_saw_is_what_the_mail_server_gets() {
-    let lab = Lab::new();
+    // Seven refusals in a row: more than the monitor's denial burst, which would halt the
+    // agent after five (its own tests are in `monitor.rs`).
+    let lab = Lab::with_config(|c| c + "\n[monitor.denial_burst]\ncount = 100\n");
     let warden = lab.serve();
     let mail =
         |to: &str| json!({"to": to, "subject": "Your report", "body": "Thanks, we are on it."});
@@ -510,7 +512,6 @@ async fn address_smuggling_is_refused_and_what_policy_saw_is_what_the_mail_serve
         "Soc <x@evil.example>@northwind.example",
         "x@evil.example@northwind.example",
     ] {
-        // A session per attempt: five denials in one session halt it (the monitor).
         let r = warden
             .client(TRIAGE)
             .await

@@ -483,8 +483,7 @@ async fn nobody_reviews_a_decision_they_answered_or_granted() {
         .await
         .unwrap();
     let t = text(&r);
-    let start = t.find("request `").unwrap() + "request `".len();
-    let id = t[start..].split('`').next().unwrap().to_string();
+    let id = request_id(&t);
     let (ok, _, err) = lab.cli_as(
         "lab-bob-token",
         &[
@@ -579,7 +578,12 @@ async fn nobody_reviews_a_decision_they_answered_or_granted() {
 
 #[tokio::test]
 async fn the_sample_is_reproducible_from_its_checkpoint_and_verdicts_reach_the_reports() {
-    let lab = Lab::with_unattended_isolations();
+    // Decisions to sample, not halts: triage reads a flagged alert before its refused
+    // isolation, which the monitor would answer by halting it.
+    let lab = Lab::with_config(|c| {
+        c + &autonomy("tests-isolations", "responder", &["edr.isolate_host"])
+            + "\n[monitor.tainted_high_stakes]\naction = \"alert\"\n"
+    });
     {
         let warden = lab.serve();
         let triage = warden.client(TRIAGE).await;

@@ -17,7 +17,9 @@ use std::process::{Command, Stdio};
 
 #[tokio::test]
 async fn an_injected_email_is_marked_recorded_and_taints_the_session() {
-    let lab = Lab::new();
+    // What the taint alone does: the monitor only alerts here (its halt of a tainted agent's
+    // high-stakes attempt has its own test in `monitor.rs`).
+    let lab = Lab::with_config(|c| c + "\n[monitor.tainted_high_stakes]\naction = \"alert\"\n");
     let warden = lab.serve();
     let client = warden.client(RESPONDER).await;
     let r = client
@@ -56,8 +58,7 @@ async fn an_injected_email_is_marked_recorded_and_taints_the_session() {
     assert!(!lab.host_isolated("ws-042"));
     // The approver sees what the session read, with the passage the screen flagged in it.
     let t = text(&r);
-    let start = t.find("request `").unwrap() + "request `".len();
-    let id = t[start..].split('`').next().unwrap().to_string();
+    let id = request_id(&t);
     let (ok, shown, err) = lab.cli(&["approvals", "show", &id]);
     assert!(ok, "{err}");
     assert!(shown.contains("mail.read_message"), "{shown}");

@@ -560,8 +560,7 @@ async fn an_approval_used_before_a_crash_cannot_be_replayed_from_a_cut_store() {
             .await
             .unwrap();
         let t = text(&r);
-        let start = t.find("request `").unwrap() + "request `".len();
-        let id = t[start..].split('`').next().unwrap().to_string();
+        let id = request_id(&t);
         let (ok, _, err) = lab.cli_as(
             "lab-bob-token",
             &[
@@ -644,8 +643,7 @@ async fn an_approved_call_the_witnesses_cannot_record_is_not_forwarded() {
         .await
         .unwrap();
     let t = text(&r);
-    let start = t.find("request `").unwrap() + "request `".len();
-    let id = t[start..].split('`').next().unwrap().to_string();
+    let id = request_id(&t);
     let (ok, _, err) = lab.cli_as(
         "lab-bob-token",
         &[

@@ -35,11 +35,6 @@ fn halts(lab: &Lab) -> String {
     out
 }
 
-fn request_id(text: &str) -> String {
-    let start = text.find("request `").expect("a request id") + "request `".len();
-    text[start..].split('`').next().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn a_normal_triage_session_raises_nothing() {
     let lab = Lab::new();

@@ -132,7 +132,7 @@ pub fn retry_index(lab: &Lab) -> u64 {
 /// `executed` step, that a witness holds a tree its store does not extend: either way the
 /// approval does not run twice.
 pub async fn replay_on_another_gateway(lab: &Lab, cut_checkpoints: bool, grow: bool) {
-    use super::{RESPONDER, text};
+    use super::{RESPONDER, request_id, text};
     use serde_json::json;
     let one = lab.serve();
     let other = lab.serve();
@@ -143,8 +143,7 @@ pub async fn replay_on_another_gateway(lab: &Lab, cut_checkpoints: bool, grow: b
         .await
         .unwrap();
     let t = text(&r);
-    let start = t.find("request `").unwrap() + "request `".len();
-    let id = t[start..].split('`').next().unwrap().to_string();
+    let id = request_id(&t);
     let (ok, _, err) = lab.cli_as(
         "lab-bob-token",
         &[

@@ -23,6 +23,12 @@ pub fn now_ms() -> i64 {
     i64::try_from(since.as_millis()).unwrap()
 }
 
+/// The request id a held call's answer names (``request `apr_…` ``).
+pub fn request_id(text: &str) -> String {
+    let start = text.find("request `").expect("a request id") + "request `".len();
+    text[start..].split('`').next().unwrap().to_string()
+}
+
 pub fn warden_bin() -> &'static str {
     env!("CARGO_BIN_EXE_warden")
 }
