@@ -477,26 +477,7 @@ async fn nobody_reviews_a_decision_they_answered_or_granted() {
         .unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
     // Held; bob approves; the retry runs.
-    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
-    let r = responder
-        .call("idp.disable_account", args.clone())
-        .await
-        .unwrap();
-    let t = text(&r);
-    let id = request_id(&t);
-    let (ok, _, err) = lab.cli_as(
-        "lab-bob-token",
-        &[
-            "approvals",
-            "approve",
-            &id,
-            "--as",
-            "bob",
-            "--reason",
-            "manager confirmed",
-        ],
-    );
-    assert!(ok, "{err}");
+    let (id, args) = disable_held_then_approved(&lab, &responder).await;
     let r = responder.call("idp.disable_account", args).await.unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
     assert_eq!(lab.received("idp"), ["disable_account"]);

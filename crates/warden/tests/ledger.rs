@@ -551,29 +551,10 @@ async fn an_approval_used_before_a_crash_cannot_be_replayed_from_a_cut_store() {
             "checkpoint_interval_secs = 3600\nwitness = [{ file = \"state/published.jsonl\" }]",
         )
     });
-    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
-    let (id, ran) = {
+    let (id, args, ran) = {
         let warden = lab.serve();
         let agent = warden.stateless_client(RESPONDER, None).await;
-        let r = agent
-            .call("idp.disable_account", args.clone())
-            .await
-            .unwrap();
-        let t = text(&r);
-        let id = request_id(&t);
-        let (ok, _, err) = lab.cli_as(
-            "lab-bob-token",
-            &[
-                "approvals",
-                "approve",
-                &id,
-                "--as",
-                "bob",
-                "--reason",
-                "manager confirmed",
-            ],
-        );
-        assert!(ok, "{err}");
+        let (id, args) = disable_held_then_approved(&lab, &agent).await;
         let r = agent
             .call("idp.disable_account", args.clone())
             .await
@@ -584,7 +565,7 @@ async fn an_approval_used_before_a_crash_cannot_be_replayed_from_a_cut_store() {
         // Killed (SIGKILL) before its next checkpoint: no shutdown checkpoint either.
         drop(agent);
         drop(warden);
-        (id, ran)
+        (id, args, ran)
     };
     tamper(
         &lab,
@@ -637,26 +618,7 @@ async fn an_approved_call_the_witnesses_cannot_record_is_not_forwarded() {
     });
     let warden = lab.serve_logging("error");
     let agent = warden.client(RESPONDER).await;
-    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
-    let r = agent
-        .call("idp.disable_account", args.clone())
-        .await
-        .unwrap();
-    let t = text(&r);
-    let id = request_id(&t);
-    let (ok, _, err) = lab.cli_as(
-        "lab-bob-token",
-        &[
-            "approvals",
-            "approve",
-            &id,
-            "--as",
-            "bob",
-            "--reason",
-            "manager confirmed",
-        ],
-    );
-    assert!(ok, "{err}");
+    let (_, args) = disable_held_then_approved(&lab, &agent).await;
     let refused = agent.call("idp.disable_account", args).await;
     let e = format!("{:?}", refused.unwrap_err());
     assert!(e.contains("was not forwarded"), "{e}");

@@ -132,31 +132,12 @@ pub fn retry_index(lab: &Lab) -> u64 {
 /// `executed` step, that a witness holds a tree its store does not extend: either way the
 /// approval does not run twice.
 pub async fn replay_on_another_gateway(lab: &Lab, cut_checkpoints: bool, grow: bool) {
-    use super::{RESPONDER, request_id, text};
+    use super::{RESPONDER, disable_held_then_approved, text};
     use serde_json::json;
     let one = lab.serve();
     let other = lab.serve();
-    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
     let agent = one.stateless_client(RESPONDER, None).await;
-    let r = agent
-        .call("idp.disable_account", args.clone())
-        .await
-        .unwrap();
-    let t = text(&r);
-    let id = request_id(&t);
-    let (ok, _, err) = lab.cli_as(
-        "lab-bob-token",
-        &[
-            "approvals",
-            "approve",
-            &id,
-            "--as",
-            "bob",
-            "--reason",
-            "manager confirmed",
-        ],
-    );
-    assert!(ok, "{err}");
+    let (id, args) = disable_held_then_approved(lab, &agent).await;
     let elsewhere = other.stateless_client(RESPONDER, None).await;
     let r = agent
         .call("idp.disable_account", args.clone())

@@ -29,6 +29,31 @@ pub fn request_id(text: &str) -> String {
     text[start..].split('`').next().unwrap().to_string()
 }
 
+/// The responder's disable of `alice.chen`, held by the example's policy, then approved by bob
+/// with his token: (the request id, the call's arguments), for the agent to retry.
+pub async fn disable_held_then_approved(lab: &Lab, agent: &Client) -> (String, Value) {
+    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    let id = request_id(&text(&r));
+    let (ok, _, err) = lab.cli_as(
+        "lab-bob-token",
+        &[
+            "approvals",
+            "approve",
+            &id,
+            "--as",
+            "bob",
+            "--reason",
+            "manager confirmed",
+        ],
+    );
+    assert!(ok, "{err}");
+    (id, args)
+}
+
 pub fn warden_bin() -> &'static str {
     env!("CARGO_BIN_EXE_warden")
 }
