@@ -159,7 +159,13 @@ impl Ledger {
         }
         let recovered = writer::recover(store.as_ref(), &verifier, &leaf_key, &published)?;
         let index = recovered.index.clone();
-        let publisher = witness::Publisher::start(settings.witnesses.clone())?;
+        let publisher = witness::Publisher::start(
+            settings.witnesses.clone(),
+            witness::Held {
+                store: store.clone(),
+                verifier: verifier.clone(),
+            },
+        )?;
         let witnessed = publisher.has_sinks();
         let (sender, receiver) = sync_channel(QUEUE);
         let writer = Writer::new(
@@ -339,18 +345,7 @@ impl Ledger {
     ) -> Result<u64, LedgerError> {
         let leaf = prepare(event)?;
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let request = request(leaf, Reply::Task(reply));
-        match self.sender.try_send(request) {
-            Ok(()) => {}
-            Err(TrySendError::Full(request)) => {
-                let sender = self.sender.clone();
-                tokio::task::spawn_blocking(move || sender.send(request).map_err(|_| ()))
-                    .await
-                    .map_err(|_| LedgerError::Closed)?
-                    .map_err(|_| LedgerError::Closed)?;
-            }
-            Err(TrySendError::Disconnected(_)) => return Err(LedgerError::Closed),
-        }
+        self.enqueue(request(leaf, Reply::Task(reply))).await?;
         // The leaf comes back to be freed here (see `writer::Reply`).
         let (index, _leaf) = answer.await.map_err(|_| LedgerError::Closed)?;
         index
@@ -367,19 +362,24 @@ impl Ledger {
     /// store alone could lose (an approval's `executed` step) does not act.
     pub async fn witness(&self) -> Result<u64, LedgerError> {
         let (witnessed, answer) = tokio::sync::oneshot::channel();
-        let request = Request::Witness(witnessed);
+        self.enqueue(Request::Witness(witnessed)).await?;
+        answer.await.map_err(|_| LedgerError::Closed)?
+    }
+
+    /// Hands `request` to the writer from a task: at once while the queue has room; else on a
+    /// blocking thread, so that no runtime thread waits for the writer.
+    async fn enqueue(&self, request: Request) -> Result<(), LedgerError> {
         match self.sender.try_send(request) {
-            Ok(()) => {}
+            Ok(()) => Ok(()),
             Err(TrySendError::Full(request)) => {
                 let sender = self.sender.clone();
                 tokio::task::spawn_blocking(move || sender.send(request).map_err(|_| ()))
                     .await
                     .map_err(|_| LedgerError::Closed)?
-                    .map_err(|_| LedgerError::Closed)?;
+                    .map_err(|_| LedgerError::Closed)
             }
-            Err(TrySendError::Disconnected(_)) => return Err(LedgerError::Closed),
+            Err(TrySendError::Disconnected(_)) => Err(LedgerError::Closed),
         }
-        answer.await.map_err(|_| LedgerError::Closed)?
     }
 
     /// Signs and stores a checkpoint now if the tree grew since the last one.

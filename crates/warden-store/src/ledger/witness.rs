@@ -170,10 +170,16 @@ struct Job {
     waiting: Vec<Witnessed>,
 }
 
+/// What a checkpoint someone waits on is checked against before it is published: the store's
+/// leaves (this tree's root at a witness's size is hashed again from them) and the ledger's
+/// verifier (what a witness holds is opened with it).
+pub(super) struct Held {
+    pub store: Arc<dyn Store>,
+    pub verifier: CheckpointVerifier,
+}
+
 /// The publisher thread and the channel the writer feeds it through.
 pub(super) struct Publisher {
-    /// The sinks, for what they hold ([`CheckpointSink::latest`]).
-    sinks: Vec<Arc<dyn CheckpointSink>>,
     sender: Option<SyncSender<Job>>,
     handle: Option<JoinHandle<()>>,
     /// Set when the ledger closes: from then on only the newest queued checkpoint is
@@ -183,10 +189,12 @@ pub(super) struct Publisher {
 
 impl Publisher {
     /// Starts a publisher for `sinks`; with none, publishing does nothing.
-    pub(super) fn start(sinks: Vec<Arc<dyn CheckpointSink>>) -> Result<Self, LedgerError> {
+    pub(super) fn start(
+        sinks: Vec<Arc<dyn CheckpointSink>>,
+        held: Held,
+    ) -> Result<Self, LedgerError> {
         if sinks.is_empty() {
             return Ok(Self {
-                sinks,
                 sender: None,
                 handle: None,
                 closing: Arc::new(AtomicBool::new(false)),
@@ -197,21 +205,13 @@ impl Publisher {
         let closed = closing.clone();
         let handle = std::thread::Builder::new()
             .name("warden-witness".into())
-            .spawn({
-                let sinks = sinks.clone();
-                move || publish_all(&sinks, &receiver, &closed)
-            })
+            .spawn(move || publish_all(&sinks, &held, &receiver, &closed))
             .map_err(|e| LedgerError::Write(format!("cannot start the publisher thread: {e}")))?;
         Ok(Self {
-            sinks,
             sender: Some(sender),
             handle: Some(handle),
             closing,
         })
-    }
-
-    pub(super) fn sinks(&self) -> &[Arc<dyn CheckpointSink>] {
-        &self.sinks
     }
 
     /// Whether there are sinks to publish to.
@@ -241,8 +241,8 @@ impl Publisher {
     }
 
     /// Hands `checkpoint` to the sinks and tells `witnessed` once every one holds it (each
-    /// through [`CheckpointSink::publish_now`]), or why one does not. The writer never waits:
-    /// a full queue is an answer too.
+    /// through [`CheckpointSink::publish_now`], after [`check_held`]), or why one does not.
+    /// The writer never waits: a full queue is an answer too.
     pub(super) fn publish_waited(&self, checkpoint: StoredCheckpoint, witnessed: Witnessed) {
         let size = checkpoint.size;
         let Some(sender) = &self.sender else {
@@ -283,7 +283,53 @@ impl Drop for Publisher {
     }
 }
 
-fn publish_all(sinks: &[Arc<dyn CheckpointSink>], receiver: &Receiver<Job>, closing: &AtomicBool) {
+/// Refuses `checkpoint` where a witness holds what the store's tree does not extend: a larger
+/// tree (leaves it covers are gone from the store, or another writer appended and published
+/// since this one read), or another tree at a size this one has (leaves rewritten, or cut and
+/// appended again). What a sink holds is read back and its signature checked
+/// ([`CheckpointSink::latest`]); the tree's root at that size is hashed again from the stored
+/// leaves, once per checkpoint someone waits on, here on the publisher's thread so that the
+/// writer's appends never wait for it.
+fn check_held(
+    sinks: &[Arc<dyn CheckpointSink>],
+    held: &Held,
+    checkpoint: &StoredCheckpoint,
+) -> Result<(), LedgerError> {
+    for sink in sinks {
+        let latest = sink.latest(&held.verifier).map_err(|e| {
+            LedgerError::Write(format!("cannot read what witness {sink:?} holds: {e}"))
+        })?;
+        let Some((size, root)) = latest else {
+            continue;
+        };
+        if size > checkpoint.size {
+            return Err(LedgerError::Proof(format!(
+                "witness {sink:?} holds a checkpoint of {size} leaves, the store's tree only {}: \
+                 leaves the witness covers are not in this store",
+                checkpoint.size
+            )));
+        }
+        let ours = if size == checkpoint.size {
+            checkpoint.root
+        } else {
+            tree_of(held.store.as_ref(), size)?.root()
+        };
+        if ours != root {
+            return Err(LedgerError::Proof(format!(
+                "witness {sink:?} holds a checkpoint of {size} leaves over another tree than the \
+                 store's first {size} leaves"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn publish_all(
+    sinks: &[Arc<dyn CheckpointSink>],
+    held: &Held,
+    receiver: &Receiver<Job>,
+    closing: &AtomicBool,
+) {
     while let Ok(mut job) = receiver.recv() {
         if closing.load(Ordering::SeqCst) {
             // Shutting down: the newest queued checkpoint covers the others (and whoever
@@ -296,6 +342,15 @@ fn publish_all(sinks: &[Arc<dyn CheckpointSink>], receiver: &Receiver<Job>, clos
         }
         let checkpoint = &job.checkpoint;
         let waited = !job.waiting.is_empty();
+        if waited && let Err(e) = check_held(sinks, held, checkpoint) {
+            tracing::error!(size = checkpoint.size, error = %e,
+                "a checkpoint the gateway waits on was not published");
+            let why = e.to_string();
+            for w in job.waiting {
+                let _ = w.send(Err(LedgerError::Proof(why.clone())));
+            }
+            continue;
+        }
         let mut failed = None;
         for sink in sinks {
             let published = if waited {
@@ -596,6 +651,16 @@ mod tests {
     use super::*;
     use warden_ledger::Hash;
 
+    fn held() -> Held {
+        let signer =
+            warden_ledger::NoteSigner::generate("warden.test/ledger", &mut rand::rngs::OsRng)
+                .unwrap();
+        Held {
+            store: Arc::new(crate::SqliteStore::in_memory().unwrap()),
+            verifier: CheckpointVerifier::for_key(signer.verifier_key()),
+        }
+    }
+
     fn checkpoint(size: u64) -> StoredCheckpoint {
         StoredCheckpoint {
             size,
@@ -655,7 +720,7 @@ mod tests {
     #[test]
     fn the_publisher_publishes_the_newest_checkpoint_before_it_finishes() {
         let recorder = Arc::new(Recorder::default());
-        let mut publisher = Publisher::start(vec![recorder.clone()]).unwrap();
+        let mut publisher = Publisher::start(vec![recorder.clone()], held()).unwrap();
         for size in 1..=5 {
             publisher.publish(&checkpoint(size));
         }
@@ -694,7 +759,7 @@ mod tests {
             release: std::sync::Mutex::new(release_rx),
             seen: std::sync::Mutex::new(Vec::new()),
         });
-        let mut publisher = Publisher::start(vec![gate.clone()]).unwrap();
+        let mut publisher = Publisher::start(vec![gate.clone()], held()).unwrap();
         publisher.publish(&checkpoint(1));
         entered.recv().unwrap();
         // The sink is busy with 1; 2..=5 wait in the queue when the ledger shuts down.

@@ -348,10 +348,7 @@ impl Writer {
                 false
             }
             Request::Witness(witnessed) => {
-                match self.signed_head().and_then(|head| {
-                    self.check_witnessed(&head)?;
-                    Ok(head)
-                }) {
+                match self.signed_head() {
                     Ok(checkpoint) => self.publisher.publish_waited(checkpoint, witnessed),
                     Err(e) => {
                         let _ = witnessed.send(Err(e));
@@ -554,43 +551,6 @@ impl Writer {
             note: signed.note().to_owned(),
             time_ms: now_ms(),
         })
-    }
-
-    /// Refuses `head` where a witness holds what this store's tree does not extend: a larger
-    /// tree (leaves it covers are gone from the store, or another writer appended and
-    /// published since this one read), or another tree at a size this one has (leaves
-    /// rewritten or cut and appended again). What a sink holds is read back and its signature
-    /// checked ([`super::witness::CheckpointSink::latest`]); this tree's root at that size is
-    /// hashed again from the stored leaves, once per approved call.
-    fn check_witnessed(&self, head: &StoredCheckpoint) -> Result<(), LedgerError> {
-        let verifier = CheckpointVerifier::for_key(self.signer.verifier_key());
-        for sink in self.publisher.sinks() {
-            let held = sink.latest(&verifier).map_err(|e| {
-                LedgerError::Write(format!("cannot read what witness {sink:?} holds: {e}"))
-            })?;
-            let Some((size, root)) = held else {
-                continue;
-            };
-            if size > head.size {
-                return Err(LedgerError::Proof(format!(
-                    "witness {sink:?} holds a checkpoint of {size} leaves, the store's tree \
-                     only {}: leaves the witness covers are not in this store",
-                    head.size
-                )));
-            }
-            let ours = if size == head.size {
-                head.root
-            } else {
-                super::tree_of(self.store.as_ref(), size)?.root()
-            };
-            if ours != root {
-                return Err(LedgerError::Proof(format!(
-                    "witness {sink:?} holds a checkpoint of {size} leaves over another tree \
-                     than the store's first {size} leaves"
-                )));
-            }
-        }
-        Ok(())
     }
 
     /// Signs and stores a checkpoint of the whole stored tree if it grew.
