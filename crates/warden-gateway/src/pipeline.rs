@@ -1747,15 +1747,9 @@ fn add_budgets_detail(event: &mut AuditEvent, config: &Config, call: &ToolCall) 
         .budgets_for(&call.tool)
         .map(|b| json!({"id": b.id, "scope": budget_scope(b.per, call)}))
         .collect();
-    if counted.is_empty() {
-        return;
+    if !counted.is_empty() {
+        insert_detail(event, "budgets", serde_json::Value::Array(counted));
     }
-    let mut detail = match event.detail.take() {
-        Some(serde_json::Value::Object(m)) => m,
-        _ => serde_json::Map::new(),
-    };
-    detail.insert("budgets".into(), serde_json::Value::Array(counted));
-    event.detail = Some(serde_json::Value::Object(detail));
 }
 
 /// The grants that decided (the decision's rule, or the permission beneath it) and who
@@ -1763,35 +1757,30 @@ fn add_budgets_detail(event: &mut AuditEvent, config: &Config, call: &ToolCall) 
 /// the grant is later removed from the config (a reviewer may not judge their own grant's
 /// decisions: `review::record_verdict`).
 fn add_grants_detail(event: &mut AuditEvent, config: &Config, decision: &Decision) {
-    let deciding = [Some(decision.rule()), decision.permitted_by()];
     let grants: Vec<serde_json::Value> = config
-        .grants
-        .iter()
-        .filter(|g| deciding.contains(&Some(g.rule_id().as_str())))
+        .grants_deciding(Some(decision.rule()), decision.permitted_by())
         .map(|g| json!({"id": g.id, "approver": g.approver}))
         .collect();
-    if grants.is_empty() {
-        return;
+    if !grants.is_empty() {
+        insert_detail(event, "grants", serde_json::Value::Array(grants));
     }
+}
+
+/// Sets `key` in the event's `detail` object (made if there is none).
+fn insert_detail(event: &mut AuditEvent, key: &str, value: serde_json::Value) {
     let mut detail = match event.detail.take() {
         Some(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),
     };
-    detail.insert("grants".into(), serde_json::Value::Array(grants));
+    detail.insert(key.into(), value);
     event.detail = Some(serde_json::Value::Object(detail));
 }
 
 fn add_context_detail(event: &mut AuditEvent, state: &CallState, outbound: &OutboundReport) {
-    if !outbound.flagged() && !state.agent_tainted {
-        return;
-    }
-    let mut detail = match event.detail.take() {
-        Some(serde_json::Value::Object(m)) => m,
-        _ => serde_json::Map::new(),
-    };
     if outbound.flagged() {
-        detail.insert(
-            "outbound".into(),
+        insert_detail(
+            event,
+            "outbound",
             json!({
                 "summary": outbound.summary(),
                 "findings": outbound.findings.iter().map(|f| json!({
@@ -1801,12 +1790,12 @@ fn add_context_detail(event: &mut AuditEvent, state: &CallState, outbound: &Outb
         );
     }
     if state.agent_tainted {
-        detail.insert(
-            "agent_taint".into(),
+        insert_detail(
+            event,
+            "agent_taint",
             json!({"level": state.agent_taint_level, "source": state.agent_taint_source}),
         );
     }
-    event.detail = Some(serde_json::Value::Object(detail));
 }
 
 /// The same, for the humans who answer a held call.

@@ -367,12 +367,7 @@ fn own_part(
         .and_then(|x| x.get("permitted_by"))
         .and_then(|p| p.as_str());
     let configured = config
-        .grants
-        .iter()
-        .filter(|g| {
-            let rule = g.rule_id();
-            d.rule.as_deref() == Some(rule.as_str()) || permitted_by == Some(rule.as_str())
-        })
+        .grants_deciding(d.rule.as_deref(), permitted_by)
         .map(|g| (g.id.clone(), g.approver.clone()));
     if let Some((id, _)) = recorded
         .chain(configured)
@@ -385,22 +380,16 @@ fn own_part(
     let Some(request) = d.request_id.as_deref() else {
         return Ok(None);
     };
-    let failed = |e: &dyn std::fmt::Display| VerdictError::Failed(e.to_string());
-    let steps: Vec<AuditEvent> = match audit.ledger() {
-        Some(ledger) => ledger
-            .recorded_steps(request)
-            .map_err(|e| failed(&e))?
-            .into_iter()
-            .map(|a| a.into_event())
-            .collect(),
-        None => {
-            return Err(VerdictError::Failed(
-                "this process holds no ledger to read the request's answers from".into(),
-            ));
-        }
-    };
-    Ok(steps.iter().find_map(|e| {
-        let detail = e.detail.as_ref()?;
+    let ledger = audit.ledger().ok_or_else(|| {
+        VerdictError::Failed(
+            "this process holds no ledger to read the request's answers from".into(),
+        )
+    })?;
+    let steps = ledger
+        .recorded_steps(request)
+        .map_err(|e| VerdictError::Failed(e.to_string()))?;
+    Ok(steps.iter().find_map(|a| {
+        let detail = a.event().detail.as_ref()?;
         let step = detail.get("step")?.as_str()?;
         (detail.get("approver")?.as_str()? == reviewer)
             .then(|| format!("they {step} its request `{request}`"))

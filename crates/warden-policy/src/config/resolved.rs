@@ -871,6 +871,19 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
 pub const DEFAULT_TOOL_NAMES: &str = "{server}__{tool}";
 
 impl Config {
+    /// The grants whose rule decided a call: the decision's `rule`, or the permission beneath
+    /// it (`permitted_by`: the permit an autonomy grant or a hold stood on).
+    pub fn grants_deciding<'a>(
+        &'a self,
+        rule: Option<&'a str>,
+        permitted_by: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Grant> + 'a {
+        self.grants.iter().filter(move |g| {
+            let id = g.rule_id();
+            rule == Some(id.as_str()) || permitted_by == Some(id.as_str())
+        })
+    }
+
     /// Why `new` cannot replace this configuration in a running warden, if it cannot: the
     /// upstreams, the tool catalog, the store, the ledger, the screen, the monitor, the
     /// inventory's source and rhythm, the listen address and the concurrency limit are fixed
