@@ -102,6 +102,9 @@ impl Gateway {
     ) -> Result<(), CallError> {
         let settings = self.screening.settings();
         let mut raised = None;
+        // Whether this read raised the agent's taint above what was in force: only then is
+        // there something new for the witnesses to hold.
+        let mut higher = false;
         if screened.report.score >= settings.taint_at {
             let now = self.now();
             let window =
@@ -115,10 +118,15 @@ impl Gateway {
                 until_ms: now.saturating_add(window),
             };
             raised = Some(json!({"level": taint.level, "until_ms": taint.until_ms}));
-            self.blocking(move |store, _| {
-                store.raise_agent_taint(&taint).map_err(|e| e.to_string())
-            })
-            .await?;
+            higher = self
+                .blocking(move |store, _| {
+                    let before = store
+                        .agent_taint(&taint.agent, taint.at_ms)
+                        .map_err(|e| e.to_string())?;
+                    store.raise_agent_taint(&taint).map_err(|e| e.to_string())?;
+                    Ok::<_, String>(before.is_none_or(|b| b.level < taint.level))
+                })
+                .await?;
         }
         if raised.is_some() || screened.report.verdict >= warden_screen::Verdict::Suspicious {
             let mut ev = AuditEvent::new(EventKind::Finding, self.now());
@@ -149,6 +157,14 @@ impl Gateway {
                 Err(e) if raised.is_some() => return Err(e),
                 Err(e) => tracing::error!(error = %e, "screen finding not recorded"),
                 Ok(_) => {}
+            }
+            // And with the witnesses, where there are any, so that a store cut after a crash
+            // cannot lift it unseen: the agent reads on only once they hold it. A read that
+            // raises nothing above the taint in force (held since it was raised) waits for
+            // nothing: hostile content read again and again costs no checkpoint each.
+            if higher {
+                self.witness(&format!("the taint of agent `{}`", call.principal.0))
+                    .await?;
             }
         }
         Ok(())

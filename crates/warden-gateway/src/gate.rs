@@ -790,14 +790,10 @@ impl Gateway {
         // The witnesses hold what the store cannot take back: the call is forwarded only once
         // every one of them holds a checkpoint over its `executed` step. A witness that does
         // not answer denies the call; its approval stays used.
-        if let Some(ledger) = self.audit.ledger().filter(|l| l.has_witnesses())
-            && let Err(e) = ledger.witness().await
-        {
-            tracing::error!(request = %taken.request.id, error = %e,
-                    "an approved call's execution was not published to the witnesses");
+        let what = format!("the execution of request `{}`", taken.request.id);
+        if let Err(e) = self.witness(&what).await {
             return Err(CallError::Internal(format!(
-                "request `{}` was not run: its execution could not be published to the \
-                     ledger's witnesses ({e}); it needs a new approval",
+                "request `{}` was not run: {e}; it needs a new approval",
                 taken.request.id
             )));
         }

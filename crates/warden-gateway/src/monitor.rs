@@ -401,6 +401,18 @@ impl Gateway {
             })
             .await?;
         self.halts.invalidate();
+        // A halt recorded since the last checkpoint is what someone who can write the store
+        // and crash warden would cut first. Held by the witnesses, it cannot be cut unseen.
+        // The halt is in force either way: a witness that does not take it is logged as the
+        // error it is, and the alert still goes out.
+        if set
+            && self
+                .witness(&format!("the halt of `{scope}`"))
+                .await
+                .is_err()
+        {
+            tracing::error!(scope = %scope, "the halt stands, unwitnessed");
+        }
         Ok(set)
     }
 }

@@ -479,6 +479,23 @@ impl Gateway {
             .map_err(|e| CallError::Internal(e.to_string()))
     }
 
+    /// Where the ledger publishes to witnesses: signs a checkpoint over every leaf recorded so
+    /// far and waits until each witness holds it. What the gateway must not lose to a store cut
+    /// after a crash (an approval's `executed` step, a halt, a taint) is then held outside the
+    /// store, and a store that lost it is one the ledger refuses to open. At once without
+    /// witnesses: a store alone cannot tell that its tail was cut.
+    pub(crate) async fn witness(&self, what: &str) -> Result<(), CallError> {
+        let Some(ledger) = self.audit.ledger().filter(|l| l.has_witnesses()) else {
+            return Ok(());
+        };
+        ledger.witness().await.map(|_| ()).map_err(|e| {
+            tracing::error!(error = %e, "{what} was not published to the ledger's witnesses");
+            CallError::Internal(format!(
+                "{what} could not be published to the ledger's witnesses ({e})"
+            ))
+        })
+    }
+
     /// Awaits `append`, an audit append not yet polled (so not yet queued), and tells the
     /// ledger's health how it went.
     async fn tracked<T, E>(
@@ -1612,8 +1629,14 @@ impl Gateway {
         .await
     }
 
-    /// Pins every configured tool to its current upstream definition (`warden tools pin`).
-    pub async fn pin_all(&self, by: &str) -> Vec<(ToolName, Result<String, String>)> {
+    /// Pins configured tools to their current upstream definitions (`warden tools pin`): every
+    /// one when `reviewed` is empty, else only the tools it names, each only while the upstream
+    /// serves the digest the reviewer read (`tool name → sha256:…`).
+    pub async fn pin_all(
+        &self,
+        by: &str,
+        reviewed: &BTreeMap<String, String>,
+    ) -> Vec<(ToolName, Result<String, String>)> {
         let mut out = Vec::new();
         for (server, upstream) in &self.upstreams {
             let tools = upstream.list_tools().await;
@@ -1622,6 +1645,10 @@ impl Gateway {
                     continue;
                 }
                 let name = entry.spec.name.clone();
+                let expected = reviewed.get(&name.to_string());
+                if !reviewed.is_empty() && expected.is_none() {
+                    continue;
+                }
                 let found = match &tools {
                     Ok(t) => t
                         .iter()
@@ -1636,6 +1663,18 @@ impl Gateway {
                     out.push((name, Err("not offered by the upstream".into())));
                     continue;
                 };
+                // The upstream answers this listing as it likes: a definition other than the
+                // one the reviewer read is not pinned.
+                if let Some(expected) = expected.filter(|e| **e != digest) {
+                    out.push((
+                        name,
+                        Err(format!(
+                            "the upstream now serves {digest}, not the reviewed {expected}: \
+                             review it again"
+                        )),
+                    ));
+                    continue;
+                }
                 let key = name.to_string();
                 let by = by.to_string();
                 let d = digest.clone();

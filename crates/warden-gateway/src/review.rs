@@ -1054,6 +1054,7 @@ mod tests {
                 checkpoint_interval: std::time::Duration::from_secs(3600),
                 defer_within: warden_store::DEFER_WITHIN,
                 witnesses: Vec::new(),
+                pinned: None,
             },
         )
         .unwrap();

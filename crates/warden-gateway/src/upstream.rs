@@ -11,7 +11,7 @@ pub use token::{TokenError, TokenSource, WithToken};
 use crate::clock::{Clock, SystemClock};
 use crate::pipeline::Ticket;
 use rmcp::model::ProtocolVersion;
-use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use rmcp::model::{CallToolRequestParams, CallToolResult, PaginatedRequestParams, Tool};
 use rmcp::service::{
     ClientLifecycleMode, ClientServiceExt, RoleClient, RunningService, ServiceError,
 };
@@ -239,10 +239,13 @@ impl McpUpstream {
                     })?;
                     cmd.env(name, value.expose());
                 }
-                let (transport, _stderr) = TokioChildProcess::builder(cmd)
-                    .stderr(std::process::Stdio::inherit())
+                let (transport, stderr) = TokioChildProcess::builder(cmd)
+                    .stderr(std::process::Stdio::piped())
                     .spawn()
                     .map_err(|e| self.unavailable(format!("cannot start `{command}`: {e}")))?;
+                if let Some(stderr) = stderr {
+                    tokio::spawn(relay_stderr(self.spec.name.clone(), stderr));
+                }
                 self.open(transport).await
             }
             Transport::Http {
@@ -344,14 +347,41 @@ impl McpUpstream {
 
     async fn tools(&self) -> Result<Vec<Tool>, UpstreamError> {
         let client = self.client().await?;
-        match tokio::time::timeout(self.timeout, client.peer().list_all_tools()).await {
-            Ok(Ok(tools)) => Ok(tools),
-            Ok(Err(e)) => Err(self.failed(e)),
+        match tokio::time::timeout(self.timeout, self.all_pages(&client)).await {
+            Ok(listed) => listed,
             Err(_) => Err(UpstreamError::Timeout {
                 server: self.spec.name.clone(),
                 secs: self.timeout.as_secs(),
             }),
         }
+    }
+
+    /// Every page of the upstream's tool list, up to [`MAX_TOOL_PAGES`] pages and
+    /// [`MAX_TOOLS`] tools: an upstream that pages on without end, or lists more tools than
+    /// anyone reviews, is refused rather than followed until warden runs out of memory.
+    async fn all_pages(&self, client: &Client) -> Result<Vec<Tool>, UpstreamError> {
+        let mut tools = Vec::new();
+        let mut cursor = None;
+        for _ in 0..MAX_TOOL_PAGES {
+            let page = client
+                .peer()
+                .list_tools(Some(PaginatedRequestParams::default().with_cursor(cursor)))
+                .await
+                .map_err(|e| self.failed(e))?;
+            tools.extend(page.tools);
+            if tools.len() > MAX_TOOLS {
+                return Err(self.unavailable(format!(
+                    "it lists more than {MAX_TOOLS} tools; none is taken"
+                )));
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(tools),
+            }
+        }
+        Err(self.unavailable(format!(
+            "its tool list runs past {MAX_TOOL_PAGES} pages; none is taken"
+        )))
     }
 
     async fn forward(&self, ticket: Ticket<'_>) -> Result<CallToolResult, UpstreamError> {
@@ -389,5 +419,40 @@ impl Upstream for McpUpstream {
 
     fn call<'a>(&'a self, ticket: Ticket<'a>) -> UpstreamFuture<'a, CallToolResult> {
         Box::pin(self.forward(ticket))
+    }
+}
+
+/// Pages of an upstream's tool list warden follows at most ([`McpUpstream::all_pages`]).
+const MAX_TOOL_PAGES: usize = 100;
+/// Tools warden takes from one upstream at most.
+const MAX_TOOLS: usize = 10_000;
+
+/// The longest piece of a stdio upstream's stderr line relayed as one event; a longer line
+/// is relayed in pieces.
+const MAX_STDERR_LINE: usize = 4096;
+
+/// Relays what a stdio upstream writes to its standard error into warden's log, one event per
+/// line, as a field of its own (quoted and escaped, so a line cannot pass for warden's own log
+/// lines or break them), in pieces of at most [`MAX_STDERR_LINE`] bytes.
+async fn relay_stderr(server: String, stderr: tokio::process::ChildStderr) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let mut reader = tokio::io::BufReader::new(stderr);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = (&mut reader)
+            .take(MAX_STDERR_LINE as u64)
+            .read_until(b'\n', &mut line)
+            .await;
+        match read {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                let text = text.trim_end_matches(['\n', '\r']);
+                if !text.is_empty() {
+                    tracing::info!(upstream = %server, stderr = ?text, "upstream stderr");
+                }
+            }
+        }
     }
 }

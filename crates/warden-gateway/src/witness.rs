@@ -567,10 +567,13 @@ impl CheckpointSink for HttpWitness {
         &self,
         verifier: &warden_ledger::CheckpointVerifier,
     ) -> Result<Option<(u64, warden_ledger::Hash)>, String> {
-        Ok(read_verified_cosigned(&self.record, &self.key)
+        match read_verified_cosigned(&self.record, &self.key)
             .ok()
             .flatten()
-            .and_then(|kept| largest_opened(verifier, &[kept.record().note.as_str()])))
+        {
+            Some(kept) => largest_opened(verifier, &[kept.record().note.as_str()]),
+            None => Ok(None),
+        }
     }
 }
 

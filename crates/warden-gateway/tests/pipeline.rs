@@ -221,6 +221,7 @@ async fn harness_with(extra: &str, edits: &[(&str, &str)]) -> Harness {
                 checkpoint_interval: Duration::from_secs(3600),
                 defer_within: warden_store::DEFER_WITHIN,
                 witnesses: Vec::new(),
+                pinned: None,
             },
         )
         .unwrap(),

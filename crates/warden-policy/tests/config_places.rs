@@ -306,3 +306,35 @@ category = "triage"
         place(&toml, "\"  \"", 0, "servers.idp.tools.disable_account")
     );
 }
+
+#[test]
+fn a_pinned_ledger_key_is_checked_where_it_is_written() {
+    // A verifier key's base64 may hold `+`; the name must be the ledger's origin.
+    let good = "warden.local/ledger+561109db+AW3y+6jqSlMD1qi33/IIiBJCXQjIYgGzKtRwBQkE7x4R";
+    let other = "someone.else/log+561109db+AW3y+6jqSlMD1qi33/IIiBJCXQjIYgGzKtRwBQkE7x4R";
+    let toml = format!(
+        r#"{BASE}
+[servers.siem]
+url = "mysql://not-a-server"
+[ledger]
+verifier_key = "{good}"
+"#
+    );
+    let found = errors(&toml);
+    assert!(
+        found.iter().all(|e| !e.location.contains("ledger")),
+        "{found:#?}"
+    );
+    for (pin, message) in [
+        (other, "not the ledger's origin `warden.local/ledger`"),
+        ("warden.local/ledger+nothex!+AAAA", "a verifier key is"),
+        ("warden.local/ledger", "a verifier key is"),
+    ] {
+        let toml = format!("{BASE}\n[ledger]\nverifier_key = \"{pin}\"\n");
+        let errors = errors(&toml);
+        assert_eq!(
+            located(&errors, message),
+            after(&toml, "verifier_key = ", 0, "ledger.verifier_key")
+        );
+    }
+}

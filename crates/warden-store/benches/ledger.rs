@@ -71,6 +71,7 @@ fn open(dir: &std::path::Path) -> (Arc<dyn Store>, Ledger) {
             checkpoint_interval: Duration::from_secs(10),
             defer_within: warden_store::DEFER_WITHIN,
             witnesses: Vec::new(),
+            pinned: None,
         },
     )
     .unwrap();

@@ -30,7 +30,9 @@ mod witness;
 mod writer;
 
 pub use index::{Deciding, DecidingIndex, Indexed};
-pub use key::{load_or_create_signer, public_key_path, read_leaf_key, read_verifier};
+pub use key::{
+    load_or_create_signer, load_pinned_signer, public_key_path, read_leaf_key, read_verifier,
+};
 pub use read::{
     Authentic, AuthenticEvents, ContentFinding, LedgerEntry, LedgerReport, MAX_FINDINGS, MacCheck,
     consistency, prove, read_authentic_events, read_deciding_events, read_events, read_range,
@@ -51,7 +53,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use warden_core::AuditEvent;
 use warden_ledger::{
-    CheckpointError, CheckpointVerifier, LeafColumns, LeafError, LeafKey, RecordKey, leaf,
+    CheckpointError, CheckpointVerifier, LeafColumns, LeafError, LeafKey, RecordKey, VerifierKey,
+    leaf,
 };
 use writer::{Reply, Request, Writer};
 
@@ -75,6 +78,9 @@ pub struct LedgerSettings {
     pub defer_within: Duration,
     /// Where each checkpoint this process signs is published (`witness`).
     pub witnesses: Vec<Arc<dyn CheckpointSink>>,
+    /// The verifier key the configuration pins (`[ledger] verifier_key`): the key at
+    /// `key_path` must be this one, and none is created ([`load_pinned_signer`]).
+    pub pinned: Option<VerifierKey>,
 }
 
 /// The `defer_within` warden runs with: an outcome is durable within 10 ms of its call's
@@ -138,7 +144,20 @@ impl Ledger {
     /// Loads (or creates) the key, rebuilds the tree from the stored leaves, checks it against
     /// the latest checkpoint and starts the writer.
     pub fn open(store: Arc<dyn Store>, settings: &LedgerSettings) -> Result<Self, LedgerError> {
-        let signer = load_or_create_signer(&settings.key_path, &settings.origin)?;
+        let signer = match &settings.pinned {
+            Some(pinned) => load_pinned_signer(&settings.key_path, &settings.origin, pinned)?,
+            None => load_or_create_signer(&settings.key_path, &settings.origin)?,
+        };
+        // A pinned key had a ledger: an empty store under it is one deleted (with every halt,
+        // taint and approval it recorded), not a new start.
+        if settings.pinned.is_some() && store.ledger_size()? == 0 {
+            return Err(LedgerError::Diverged(
+                "the store holds no ledger, but the configuration pins the ledger's key \
+                 (`[ledger] verifier_key`): the ledger that key signed is gone. Restore the \
+                 store; to start a new log on purpose, remove the pin, start once, and pin again"
+                    .into(),
+            ));
+        }
         let verifier = CheckpointVerifier::for_key(signer.verifier_key());
         let leaf_key = LeafKey::derive(&signer);
         let session_key = RecordKey::derive(&signer, warden_ledger::auth::SESSION_KEY_LABEL);

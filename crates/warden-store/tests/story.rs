@@ -230,6 +230,7 @@ fn settings(dir: &std::path::Path) -> LedgerSettings {
         checkpoint_interval: Duration::from_secs(3600),
         defer_within: warden_store::DEFER_WITHIN,
         witnesses: Vec::new(),
+        pinned: None,
     }
 }
 

@@ -174,6 +174,13 @@ fn open_ledger_watched(
         checkpoint_interval: config.ledger.checkpoint_interval,
         defer_within: warden_store::DEFER_WITHIN,
         witnesses,
+        pinned: config
+            .ledger
+            .verifier_key
+            .as_deref()
+            .map(warden_ledger::VerifierKey::parse)
+            .transpose()
+            .context("[ledger] verifier_key is not a verifier key")?,
     };
     let ledger = Ledger::open(store, &settings).context("cannot open the audit ledger")?;
     Ok((Arc::new(ledger), refusals))

@@ -214,6 +214,7 @@ async fn requests_survive_a_restart_and_expiry_means_deny() {
             checkpoint_interval: config.ledger.checkpoint_interval,
             defer_within: warden_store::DEFER_WITHIN,
             witnesses: Vec::new(),
+            pinned: None,
         },
     )
     .unwrap();

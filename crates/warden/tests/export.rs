@@ -56,6 +56,7 @@ fn append(lab: &Lab, events: &[AuditEvent]) {
             checkpoint_interval: Duration::from_secs(3600),
             defer_within: warden_store::DEFER_WITHIN,
             witnesses: Vec::new(),
+            pinned: None,
         },
     )
     .unwrap();

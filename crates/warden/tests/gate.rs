@@ -481,6 +481,7 @@ fn open_gate(lab: &Lab) -> (warden_policy::Config, Arc<dyn Store>, warden_store:
             checkpoint_interval: config.ledger.checkpoint_interval,
             defer_within: warden_store::DEFER_WITHIN,
             witnesses: Vec::new(),
+            pinned: None,
         },
     )
     .unwrap();

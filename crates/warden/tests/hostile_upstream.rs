@@ -111,13 +111,41 @@ impl ServerHandler for Hostile {
     }
 }
 
+/// An upstream whose tool list never ends: every page names a next one.
+#[derive(Clone)]
+struct Endless;
+
+impl ServerHandler for Endless {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let page = request
+            .and_then(|r| r.cursor)
+            .and_then(|c| c.parse::<u64>().ok())
+            .unwrap_or(0);
+        let mut result = ListToolsResult::with_all_items(vec![get_alert_tool()]);
+        result.next_cursor = Some((page + 1).to_string());
+        Ok(result)
+    }
+}
+
 /// Starts the hostile upstream on a loopback port; its MCP URL. (The tests run on a runtime
 /// with two workers: starting warden blocks one while warden lists this upstream's tools.)
 async fn hostile_upstream() -> String {
+    serve_upstream(Hostile).await
+}
+
+async fn serve_upstream<H: ServerHandler + Clone + Send + Sync + 'static>(handler: H) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let service = StreamableHttpService::new(
-        || Ok(Hostile),
+        move || Ok(handler.clone()),
         Arc::new(LocalSessionManager::default()),
         StreamableHttpServerConfig::default(),
     );
@@ -382,4 +410,52 @@ async fn a_call_warden_stops_waiting_for_is_cancelled_at_the_upstream() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// A stdio upstream writes to its standard error what looks like warden's own log lines (an
+/// approval, a clean verify). warden relays its stderr into the log only as a quoted field of
+/// an event naming the upstream: nobody reading the log takes it for warden's.
+#[tokio::test]
+async fn a_stdio_upstreams_stderr_cannot_pass_for_wardens_log() {
+    let forged = "2026-12-07T00:00:00.000000Z  INFO warden: request R-1 approved by bob";
+    let lab = Lab::with_siem(&format!(
+        "command = \"sh\"\nargs = [\"-c\", \"printf '%s\\\\nx\\\\033[2Kcleared\\\\n' '{forged}' >&2; exec \\\"$0\\\" lab server siem --state-dir {{config_dir}}/state/lab\", \"{}\"]\n",
+        env!("CARGO_BIN_EXE_warden")
+    ));
+    let warden = lab.serve_logging("info");
+    let agent = warden.client(TRIAGE).await;
+    let r = agent
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let line = warden
+        .wait_for_log("approved by bob", 10)
+        .expect("the upstream's stderr is relayed");
+    assert!(!line.starts_with("2026-12-07T00:00:00"), "{line}");
+    assert!(
+        line.contains("upstream=siem") && line.contains("stderr="),
+        "{line}"
+    );
+    let cleared = warden.wait_for_log("cleared", 10).unwrap();
+    assert!(
+        !cleared.contains('\u{1b}'),
+        "a control character reached the log: {cleared:?}"
+    );
+}
+
+/// An upstream whose tool list pages on without end: warden follows a bounded number of pages
+/// and refuses the list, rather than following it until it runs out of time or memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_list_without_end_is_refused() {
+    let url = serve_upstream(Endless).await;
+    let lab = Lab::with_siem(&format!("url = \"{url}\"\n"));
+    let (ok, out, err) = lab.cli(&["tools", "list"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("runs past 100 pages"), "{err}");
+    let siem: Vec<&str> = out.lines().filter(|l| l.starts_with("siem.")).collect();
+    assert!(
+        !siem.is_empty() && siem.iter().all(|l| l.ends_with("missing upstream")),
+        "{out}"
+    );
 }

@@ -545,12 +545,7 @@ async fn a_tail_removed_with_its_checkpoints_is_caught_by_the_published_checkpoi
 /// warden refuses to open it.
 #[tokio::test]
 async fn an_approval_used_before_a_crash_cannot_be_replayed_from_a_cut_store() {
-    let lab = Lab::with_config(|c| {
-        c.replace(
-            "checkpoint_interval_secs = 10",
-            "checkpoint_interval_secs = 3600\nwitness = [{ file = \"state/published.jsonl\" }]",
-        )
-    });
+    let lab = witnessed_lab("");
     let (id, args, ran) = {
         let warden = lab.serve();
         let agent = warden.stateless_client(RESPONDER, None).await;
@@ -567,13 +562,11 @@ async fn an_approval_used_before_a_crash_cannot_be_replayed_from_a_cut_store() {
         drop(warden);
         (id, args, ran)
     };
-    tamper(
+    cut_from(
         &lab,
+        ran,
         &format!(
-            "DELETE FROM ledger_leaves WHERE idx >= {ran};
-             DELETE FROM ledger_sealed WHERE idx >= {ran};
-             DELETE FROM ledger_checkpoints WHERE size > {ran};
-             UPDATE pending SET status = 'approved', body = json_set(body, '$.status', 'approved')
+            "UPDATE pending SET status = 'approved', body = json_set(body, '$.status', 'approved')
              WHERE id = '{id}';"
         ),
     );
@@ -596,13 +589,241 @@ async fn an_approval_used_before_a_crash_cannot_be_replayed_from_a_cut_store() {
 /// The same with two gateways on one store and one witness file ([`replay_on_another_gateway`]).
 #[tokio::test]
 async fn an_approval_used_on_one_gateway_cannot_be_replayed_on_another_from_a_cut_store() {
-    let lab = Lab::with_config(|c| {
+    let lab = witnessed_lab("");
+    replay_on_another_gateway(&lab, true, true).await;
+}
+
+/// The example lab with a checkpoint an hour (none falls in a test) and a file witness.
+fn witnessed_lab(extra: &str) -> Lab {
+    Lab::with_config(|c| {
         c.replace(
             "checkpoint_interval_secs = 10",
             "checkpoint_interval_secs = 3600\nwitness = [{ file = \"state/published.jsonl\" }]",
+        ) + extra
+    })
+}
+
+/// The first leaf of `kind` in the store, read as someone with the state directory would (no
+/// warden command runs, so nothing signs a checkpoint).
+fn first_leaf(lab: &Lab, kind: &str) -> u64 {
+    lab.database()
+        .query_row(
+            "SELECT min(idx) FROM ledger_leaves WHERE kind = ?1",
+            [kind],
+            |r| r.get::<_, i64>(0),
         )
-    });
-    replay_on_another_gateway(&lab, true, true).await;
+        .unwrap()
+        .try_into()
+        .unwrap()
+}
+
+/// Cuts the store's ledger from leaf `from` on, with the checkpoints covering it, and runs
+/// `rows` (the tightening's own rows deleted): a crash in the last checkpoint interval, as
+/// someone with the state directory leaves it.
+fn cut_from(lab: &Lab, from: u64, rows: &str) {
+    tamper(
+        lab,
+        &format!(
+            "DELETE FROM ledger_leaves WHERE idx >= {from};
+             DELETE FROM ledger_sealed WHERE idx >= {from};
+             DELETE FROM ledger_checkpoints WHERE size > {from};
+             {rows}"
+        ),
+    );
+}
+
+/// A taint the agent earned just before a crash: someone with the state directory kills warden
+/// before its next checkpoint, cuts the leaves from the finding that records the taint on with
+/// the taint's row, and starts warden again, so that the agent acts untainted (a write the
+/// taint holds for a human, a comment on an incident, would run alone). warden publishes a checkpoint
+/// over the finding to the witnesses before the agent reads on, so the cut store is smaller
+/// than what the witness holds and warden refuses to open it.
+#[tokio::test]
+async fn a_taint_earned_before_a_crash_cannot_be_cut_from_the_store() {
+    // The monitor only alerts on the tainted agent's high-stakes try: the taint is the guard.
+    let lab = witnessed_lab("\n[monitor.tainted_high_stakes]\naction = \"alert\"\n");
+    {
+        let warden = lab.serve();
+        let agent = warden.stateless_client(RESPONDER, None).await;
+        let r = agent
+            .call("mail.read_message", json!({"message_id": "MSG-3001"}))
+            .await
+            .unwrap();
+        assert!(text(&r).contains("UNTRUSTED-"), "{}", text(&r));
+        // Killed (SIGKILL) before its next checkpoint: no shutdown checkpoint either.
+        drop(agent);
+        drop(warden);
+    }
+    let finding = first_leaf(&lab, "finding");
+    cut_from(&lab, finding, "DELETE FROM agent_taints;");
+    let (ok, _, err) = lab.cli(&["tools", "list"]);
+    if ok {
+        let warden = lab.serve();
+        let agent = warden.stateless_client(RESPONDER, None).await;
+        let comment = json!({"incident": "INC-1043", "comment": "mailbox reviewed"});
+        let r = agent.call("tickets.add_comment", comment).await.unwrap();
+        panic!(
+            "warden opened the cut store; the tainted agent's comment answered `{}`",
+            text(&r)
+        );
+    }
+    assert!(err.contains("published.jsonl"), "{err}");
+}
+
+/// The monitor's halt the same way: the agent probes for tools it is not shown until the
+/// monitor halts it; someone with the state directory kills warden, cuts the leaves from the
+/// monitor's finding on with the halt's row, and starts warden again, so that the agent reads
+/// on. The witness holds the halt, so warden refuses to open the cut store.
+#[tokio::test]
+async fn a_halt_set_before_a_crash_cannot_be_cut_from_the_store() {
+    let lab = witnessed_lab("");
+    {
+        let warden = lab.serve();
+        let agent = warden.stateless_client(TRIAGE, None).await;
+        for _ in 0..5 {
+            let err = agent
+                .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains("unknown tool"), "{err}");
+        }
+        let r = agent
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await
+            .unwrap();
+        assert!(text(&r).contains("halted by warden"), "{}", text(&r));
+        drop(agent);
+        drop(warden);
+    }
+    let finding = first_leaf(&lab, "finding");
+    assert!(first_leaf(&lab, "halt") > finding);
+    cut_from(&lab, finding, "DELETE FROM halts;");
+    let (ok, _, err) = lab.cli(&["tools", "list"]);
+    if ok {
+        let warden = lab.serve();
+        let agent = warden.stateless_client(TRIAGE, None).await;
+        let r = agent
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await
+            .unwrap();
+        panic!(
+            "warden opened the cut store; the halted agent's read answered `{}`",
+            text(&r)
+        );
+    }
+    assert!(err.contains("published.jsonl"), "{err}");
+}
+
+/// Someone with the state directory deletes the ledger's key and the store, and with them every
+/// halt, taint, budget and approval on the record, and lets warden start afresh: a new key and
+/// an empty log under the same origin. The file witness holds checkpoints of this log signed
+/// by the old key, so warden refuses to start a history that drops them.
+#[tokio::test]
+async fn a_ledger_started_afresh_under_a_new_key_is_refused_by_its_witness() {
+    let lab = witnessed_lab("");
+    let (ok, out, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "halt", "--agent", "triage", "--reason", "drill", "--as", "dana",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let published = lab.dir.path().join("state/published.jsonl");
+    assert!(
+        std::fs::read_to_string(&published).is_ok_and(|t| !t.trim().is_empty()),
+        "the CLI published its last checkpoint"
+    );
+    for file in [
+        "ledger.key",
+        "ledger.pub",
+        "warden.db",
+        "warden.db-wal",
+        "warden.db-shm",
+    ] {
+        let _ = std::fs::remove_file(lab.dir.path().join("state").join(file));
+    }
+    let (ok, _, err) = lab.cli(&["tools", "list"]);
+    if ok {
+        let warden = lab.serve();
+        let r = warden
+            .client(TRIAGE)
+            .await
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await
+            .unwrap();
+        panic!(
+            "warden started a new log under a new key; the halted agent's read answered `{}`",
+            text(&r)
+        );
+    }
+    assert!(
+        err.contains("published.jsonl") && err.contains("signed by another key"),
+        "{err}"
+    );
+}
+
+/// Without a witness, the configuration can pin the ledger's key (`[ledger] verifier_key`, the
+/// text of `ledger.pub`): a key deleted with the store is not made anew, another key put in its
+/// place is refused, and the pinned key over an empty store is refused too, so warden does not
+/// start a history that drops the halts on record.
+#[tokio::test]
+async fn a_pinned_ledger_key_is_never_made_anew() {
+    let lab = Lab::new();
+    let (ok, out, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "halt", "--agent", "triage", "--reason", "drill", "--as", "dana",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let state = lab.dir.path().join("state");
+    let pinned = std::fs::read_to_string(state.join("ledger.pub")).unwrap();
+    let config = std::fs::read_to_string(lab.config()).unwrap();
+    let with_pin = config.replace(
+        "checkpoint_interval_secs = 10",
+        &format!(
+            "checkpoint_interval_secs = 10\nverifier_key = \"{}\"",
+            pinned.trim()
+        ),
+    );
+    assert_ne!(with_pin, config);
+    std::fs::write(lab.config(), with_pin).unwrap();
+    let (ok, _, err) = lab.cli(&["halt", "list"]);
+    assert!(ok, "the pinned key itself opens: {err}");
+
+    let key = std::fs::read(state.join("ledger.key")).unwrap();
+    for file in [
+        "ledger.key",
+        "ledger.pub",
+        "warden.db",
+        "warden.db-wal",
+        "warden.db-shm",
+    ] {
+        let _ = std::fs::remove_file(state.join(file));
+    }
+    let (ok, _, err) = lab.cli(&["tools", "list"]);
+    assert!(!ok && err.contains("restore that key"), "{err}");
+    assert!(!state.join("ledger.key").exists(), "no key was made");
+
+    // Another key in its place (made by a warden with nothing pinned) is refused as well.
+    let other = Lab::new();
+    let (ok, _, err) = other.cli(&["tools", "list"]);
+    assert!(ok, "{err}");
+    std::fs::copy(
+        other.dir.path().join("state/ledger.key"),
+        state.join("ledger.key"),
+    )
+    .unwrap();
+    let (ok, _, err) = lab.cli(&["tools", "list"]);
+    assert!(
+        !ok && err.contains("not the one the configuration pins"),
+        "{err}"
+    );
+    // The pinned key back over the deleted store: an empty ledger under a pinned key is a
+    // deleted one, not a new start.
+    std::fs::write(state.join("ledger.key"), key).unwrap();
+    let (ok, _, err) = lab.cli(&["tools", "list"]);
+    assert!(!ok && err.contains("the store holds no ledger"), "{err}");
 }
 
 /// The other half: a witness that does not take the checkpoint over the `executed` step (here
@@ -624,7 +845,7 @@ async fn an_approved_call_the_witnesses_cannot_record_is_not_forwarded() {
     assert!(e.contains("was not forwarded"), "{e}");
     assert!(
         warden
-            .wait_for_log("execution was not published to the witnesses", 10)
+            .wait_for_log("was not published to the ledger's witnesses", 10)
             .is_some()
     );
     assert!(lab.received("idp").is_empty(), "the call was forwarded");

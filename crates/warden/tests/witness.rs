@@ -38,6 +38,7 @@ fn settings(dir: &Path, witnesses: Vec<Arc<dyn CheckpointSink>>) -> LedgerSettin
         checkpoint_interval: Duration::from_secs(3600),
         defer_within: warden_store::DEFER_WITHIN,
         witnesses,
+        pinned: None,
     }
 }
 

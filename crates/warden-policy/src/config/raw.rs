@@ -285,6 +285,9 @@ pub struct RawLedger {
     pub origin: Option<Spanned<String>>,
     /// Seconds between checkpoints (only when the log grew); default 10.
     pub checkpoint_interval_secs: Option<Spanned<u64>>,
+    /// The ledger's verifier key (`<origin>+<hex id>+<base64>`, the text of `ledger.pub`),
+    /// pinned: warden then starts only with that signing key and never makes a new one.
+    pub verifier_key: Option<Spanned<String>>,
     /// Where each signed checkpoint is published, so a removed tail can be caught by
     /// comparing the store with what was published.
     #[serde(default)]

@@ -414,11 +414,37 @@ impl Resolver<'_> {
                 ),
             }
         }
+        let verifier_key = raw.verifier_key.map(|pin| {
+            let span = pin.span();
+            let text = pin.into_inner().trim().to_string();
+            let parts: Vec<&str> = text.splitn(3, '+').collect();
+            let well_formed = matches!(parts.as_slice(),
+                [name, id, key] if id.len() == 8
+                    && id.chars().all(|c| c.is_ascii_hexdigit())
+                    && !key.is_empty()
+                    && !name.is_empty());
+            if !well_formed {
+                self.error(
+                    Some(span),
+                    "ledger.verifier_key",
+                    "a verifier key is `<origin>+<8 hex digits>+<base64>`, as `ledger.pub` holds it",
+                );
+            } else if parts.first() != Some(&origin.as_str()) {
+                self.error(
+                    Some(span),
+                    "ledger.verifier_key",
+                    format!("the pinned key is named `{}`, not the ledger's origin `{origin}`",
+                        parts.first().copied().unwrap_or_default()),
+                );
+            }
+            text
+        });
         LedgerConfig {
             key_path,
             origin,
             checkpoint_interval: Duration::from_secs(secs.max(1)),
             witnesses,
+            verifier_key,
         }
     }
 

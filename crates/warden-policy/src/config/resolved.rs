@@ -306,6 +306,9 @@ pub struct LedgerConfig {
     pub checkpoint_interval: Duration,
     /// Where each signed checkpoint is published.
     pub witnesses: Vec<WitnessConfig>,
+    /// The verifier key pinned by `[ledger] verifier_key` (`<origin>+<hex id>+<base64>`; its
+    /// name checked to be the origin here, the key itself by the ledger that loads it).
+    pub verifier_key: Option<String>,
 }
 
 /// A place signed checkpoints are published, outside the store's reach.

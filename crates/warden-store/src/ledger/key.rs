@@ -3,7 +3,7 @@
 use super::LedgerError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use warden_ledger::{CheckpointVerifier, LeafKey, NoteSigner};
+use warden_ledger::{CheckpointVerifier, LeafKey, NoteSigner, VerifierKey};
 
 /// Where the verifier key (`<name>+<id>+<base64>`) of the key at `key_path` is written: the
 /// same path with the extension `pub` (`ledger.key` → `ledger.pub`).
@@ -18,35 +18,81 @@ fn key_error(path: &Path, message: impl Into<String>) -> LedgerError {
     }
 }
 
-/// Reads the signing key at `path`, or creates it (mode 0600) when there is none; either way
-/// (re)writes the verifier key beside it. The key must sign as `origin`.
-pub fn load_or_create_signer(path: &Path, origin: &str) -> Result<NoteSigner, LedgerError> {
-    let signer = match std::fs::read_to_string(path) {
-        Ok(text) => {
-            warn_if_readable_by_others(path);
-            let signer = NoteSigner::from_private_key(text.trim())
-                .map_err(|e| key_error(path, format!("not a signing key: {e}")))?;
-            if signer.name() != origin {
-                return Err(key_error(
-                    path,
-                    format!(
-                        "the key signs as `{}` but the configured origin is `{origin}`: use the \
-                         key made for this origin, or set `[ledger] origin` back",
-                        signer.name()
-                    ),
-                ));
-            }
-            signer
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path, origin)?,
+/// The signing key at `path`, which must sign as `origin`; `None` when there is no file.
+fn read_signer(path: &Path, origin: &str) -> Result<Option<NoteSigner>, LedgerError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(key_error(path, format!("cannot read: {e}"))),
     };
+    warn_if_readable_by_others(path);
+    let signer = NoteSigner::from_private_key(text.trim())
+        .map_err(|e| key_error(path, format!("not a signing key: {e}")))?;
+    if signer.name() != origin {
+        return Err(key_error(
+            path,
+            format!(
+                "the key signs as `{}` but the configured origin is `{origin}`: use the key \
+                 made for this origin, or set `[ledger] origin` back",
+                signer.name()
+            ),
+        ));
+    }
+    Ok(Some(signer))
+}
+
+/// (Re)writes the verifier key of `signer` beside the key at `path`.
+fn write_public(path: &Path, signer: &NoteSigner) -> Result<(), LedgerError> {
     let public = public_key_path(path);
     let vkey = format!("{}\n", signer.verifier_key());
     if std::fs::read_to_string(&public).ok().as_deref() != Some(vkey.as_str()) {
         std::fs::write(&public, vkey)
             .map_err(|e| key_error(&public, format!("cannot write: {e}")))?;
     }
+    Ok(())
+}
+
+/// Reads the signing key at `path`, or creates it (mode 0600) when there is none; either way
+/// (re)writes the verifier key beside it. The key must sign as `origin`.
+pub fn load_or_create_signer(path: &Path, origin: &str) -> Result<NoteSigner, LedgerError> {
+    let signer = match read_signer(path, origin)? {
+        Some(signer) => signer,
+        None => create(path, origin)?,
+    };
+    write_public(path, &signer)?;
+    Ok(signer)
+}
+
+/// The signing key at `path` of a ledger whose verifier key the configuration pins
+/// (`[ledger] verifier_key`): read, never created, and refused unless it is `pinned`. Whoever
+/// deletes the key and the store (every halt, taint and approval on the record with them)
+/// cannot make warden start a new history under a key of its own making.
+pub fn load_pinned_signer(
+    path: &Path,
+    origin: &str,
+    pinned: &VerifierKey,
+) -> Result<NoteSigner, LedgerError> {
+    let signer = read_signer(path, origin)?.ok_or_else(|| {
+        key_error(
+            path,
+            format!(
+                "there is no key here, and the configuration pins the ledger's key \
+                 (`[ledger] verifier_key = \"{pinned}\"`): restore that key; warden makes no \
+                 new key while one is pinned"
+            ),
+        )
+    })?;
+    if signer.verifier_key() != *pinned {
+        return Err(key_error(
+            path,
+            format!(
+                "this is the key `{}`, not the one the configuration pins (`{pinned}`): \
+                 restore the pinned key, or pin this one if it replaced it on purpose",
+                signer.verifier_key()
+            ),
+        ));
+    }
+    write_public(path, &signer)?;
     Ok(signer)
 }
 
@@ -186,6 +232,25 @@ mod tests {
                 .count(),
             2
         );
+
+        // Pinned: the pinned key loads; another key, or none, is refused and none is made.
+        let pinned = a.verifier_key();
+        let c = load_pinned_signer(&path, "warden.test/ledger", &pinned).unwrap();
+        assert_eq!(c.verifier_key(), pinned);
+        let other =
+            load_or_create_signer(&dir.path().join("other/ledger.key"), "warden.test/ledger")
+                .unwrap()
+                .verifier_key();
+        let err = load_pinned_signer(&path, "warden.test/ledger", &other).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not the one the configuration pins"),
+            "{err}"
+        );
+        let gone = dir.path().join("gone/ledger.key");
+        let err = load_pinned_signer(&gone, "warden.test/ledger", &pinned).unwrap_err();
+        assert!(err.to_string().contains("restore that key"), "{err}");
+        assert!(!gone.exists() && !public_key_path(&gone).exists());
 
         let err = load_or_create_signer(&path, "other.test/ledger").unwrap_err();
         assert!(

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
-use warden_ledger::{CheckpointVerifier, Cosignature, CosignerKey, Hash, Note};
+use warden_ledger::{Checkpoint, CheckpointVerifier, Cosignature, CosignerKey, Hash, Note};
 
 /// Checkpoints waiting for the publisher before newer ones are skipped.
 const BACKLOG: usize = 16;
@@ -52,14 +52,43 @@ pub trait CheckpointSink: Send + Sync + fmt::Debug {
     }
 }
 
-/// The largest of `notes` that `verifier` opens, as its size and root; notes it does not open
-/// (another log's, or damaged) are left out.
-pub fn largest_opened(verifier: &CheckpointVerifier, notes: &[&str]) -> Option<(u64, Hash)> {
-    notes
-        .iter()
-        .filter_map(|note| verifier.open(note).ok())
-        .map(|c| (c.size(), *c.root()))
-        .max_by_key(|(size, _)| *size)
+/// The largest of `notes` that `verifier` opens, as its size and root. Notes of another log
+/// (another origin) and notes that do not parse are left out. A checkpoint of this log's
+/// origin that `verifier` does not open is an error: the witness holds a history of this log
+/// signed by another key, so the key was replaced — as it is when someone deletes the key and
+/// the store and lets warden start afresh, a history without its halts, taints and approvals.
+/// A new key starts a new log, under an origin of its own.
+pub fn largest_opened(
+    verifier: &CheckpointVerifier,
+    notes: &[&str],
+) -> Result<Option<(u64, Hash)>, String> {
+    let mut largest: Option<(u64, Hash)> = None;
+    for note in notes {
+        match verifier.open(note) {
+            Ok(c) => {
+                if largest.is_none_or(|(size, _)| c.size() > size) {
+                    largest = Some((c.size(), *c.root()));
+                }
+            }
+            Err(e) => {
+                let body = Note::parse(note)
+                    .ok()
+                    .and_then(|n| Checkpoint::parse_body(n.text()).ok());
+                if let Some(other) = body.filter(|c| c.origin == verifier.origin()) {
+                    return Err(format!(
+                        "it holds a checkpoint of this log (`{}`, {} leaves) that the ledger's \
+                         key does not open ({e}): the log was signed by another key (or the line \
+                         altered). A ledger \
+                         started afresh under a new key would drop what the old one recorded; \
+                         restore the ledger's key and store, or give a new log an origin of \
+                         its own",
+                        other.origin, other.size
+                    ));
+                }
+            }
+        }
+    }
+    Ok(largest)
 }
 
 /// Appends each checkpoint to a file as one JSON line `{"size":…,"root":…,"note":…}`, and
@@ -127,7 +156,7 @@ impl CheckpointSink for FileSink {
         }
         let notes = read_published(&self.0).map_err(|e| e.to_string())?;
         let notes: Vec<&str> = notes.iter().map(String::as_str).collect();
-        Ok(largest_opened(verifier, &notes))
+        largest_opened(verifier, &notes)
     }
 }
 

@@ -3,6 +3,7 @@
 use super::ConfigArg;
 use crate::output::{self, Format};
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use warden_gateway::catalog::{Entry, Status};
 
@@ -15,13 +16,18 @@ pub enum Command {
         #[command(flatten)]
         format: Format,
     },
-    /// Re-approve every tool's current upstream definition (after reviewing the change)
+    /// Re-approve tools' current upstream definitions (after reviewing the change)
     Pin {
         #[command(flatten)]
         config: ConfigArg,
         /// Who reviewed the definitions (recorded in the audit log)
         #[arg(long)]
         by: String,
+        /// The definitions reviewed, as `SERVER.TOOL=sha256:…` (the digest `tools list` shows
+        /// after "now"): only these tools are pinned, each only if the upstream still serves
+        /// that digest. Without any, every tool is pinned to what the upstream serves now
+        #[arg(value_name = "TOOL=DIGEST", value_parser = reviewed_definition)]
+        reviewed: Vec<(String, String)>,
     },
 }
 
@@ -100,11 +106,25 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             output::listing(&tools, format, "no tools configured", Tool::human)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Pin { config, by } => {
+        Command::Pin {
+            config,
+            by,
+            reviewed,
+        } => {
             let gateway = super::start(&config).await?;
+            let reviewed: BTreeMap<String, String> = reviewed.into_iter().collect();
+            let known: BTreeSet<String> = gateway
+                .catalog
+                .entries()
+                .iter()
+                .map(|e| e.spec.name.to_string())
+                .collect();
+            if let Some(unknown) = reviewed.keys().find(|t| !known.contains(*t)) {
+                anyhow::bail!("`{unknown}` is not a configured tool");
+            }
             let mut failed = false;
             let mut text = String::new();
-            for (name, r) in gateway.pin_all(&by).await {
+            for (name, r) in gateway.pin_all(&by, &reviewed).await {
                 match r {
                     Ok(digest) => text.push_str(&format!("pinned {name} {digest}\n")),
                     Err(e) => {
@@ -121,4 +141,19 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// `SERVER.TOOL=sha256:<64 hex digits>`, a definition as reviewed.
+fn reviewed_definition(text: &str) -> Result<(String, String), String> {
+    let (tool, digest) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not TOOL=DIGEST"))?;
+    let hex = digest
+        .strip_prefix("sha256:")
+        .filter(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
+        .ok_or_else(|| format!("`{digest}` is not a definition digest (sha256:<64 hex digits>)"))?;
+    Ok((
+        tool.to_string(),
+        format!("sha256:{}", hex.to_ascii_lowercase()),
+    ))
 }
