@@ -26,8 +26,8 @@ use warden_store::ledger::{
 use warden_store::{
     AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt,
     Ledger, LedgerError, LedgerSettings, NewLeaf, OpenRequests, PendingRequest, PostgresOptions,
-    PostgresStore, PostgresTls, SqliteStore, Store, StoreError, StoredCheckpoint, Verdict,
-    WaitingAfter,
+    PostgresStore, PostgresTls, SchemaError, SqliteStore, Store, StoreError, StoredCheckpoint,
+    Verdict, WaitingAfter,
 };
 
 /// Where a story runs; `open` is one more process on the same data.
@@ -115,6 +115,80 @@ impl Backend {
                 client.batch_execute(sql).unwrap();
             }
         }
+    }
+
+    /// Runs `sql` directly against the database, which must take it.
+    fn exec(&self, sql: &str) {
+        match self {
+            Self::Sqlite(dir) => rusqlite::Connection::open(dir.path().join("w.db"))
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+            Self::Postgres { options, .. } => {
+                let mut config: ::postgres::Config = options.url.parse().unwrap();
+                config.password(options.password.as_deref().unwrap_or_default());
+                let mut client = config.connect(::postgres::NoTls).unwrap();
+                client.batch_execute(sql).unwrap();
+            }
+        }
+    }
+
+    /// The first column of `sql`'s rows, as text.
+    fn column(&self, sql: &str) -> Vec<String> {
+        match self {
+            Self::Sqlite(dir) => {
+                let conn = rusqlite::Connection::open(dir.path().join("w.db")).unwrap();
+                let mut stmt = conn.prepare(sql).unwrap();
+                stmt.query_map([], |r| {
+                    Ok(match r.get::<_, rusqlite::types::Value>(0)? {
+                        rusqlite::types::Value::Integer(i) => i.to_string(),
+                        rusqlite::types::Value::Text(t) => t,
+                        other => format!("{other:?}"),
+                    })
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+            }
+            Self::Postgres { options, .. } => {
+                let mut config: ::postgres::Config = options.url.parse().unwrap();
+                config.password(options.password.as_deref().unwrap_or_default());
+                let mut client = config.connect(::postgres::NoTls).unwrap();
+                client
+                    .simple_query(sql)
+                    .unwrap()
+                    .into_iter()
+                    .filter_map(|m| match m {
+                        ::postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+                        _ => None,
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The schema version as this backend keeps it.
+    fn schema_version(&self) -> String {
+        let sql = match self {
+            Self::Sqlite(_) => "PRAGMA user_version",
+            Self::Postgres { .. } => "SELECT version FROM warden_schema",
+        };
+        self.column(sql).concat()
+    }
+
+    /// Sets the schema version as this backend keeps it.
+    fn set_schema_version(&self, version: u32) {
+        self.exec(&match self {
+            Self::Sqlite(_) => format!("PRAGMA user_version = {version}"),
+            Self::Postgres { .. } => format!("UPDATE warden_schema SET version = {version}"),
+        });
+    }
+
+    fn try_open(&self) -> Result<Arc<dyn Store>, StoreError> {
+        Ok(match self {
+            Self::Sqlite(dir) => Arc::new(SqliteStore::open(&dir.path().join("w.db"))?),
+            Self::Postgres { options, .. } => Arc::new(PostgresStore::open(options)?),
+        })
     }
 
     /// `bytes` as a blob literal in this backend's SQL.
@@ -221,6 +295,7 @@ stories!(
     taint_follows_the_agent_across_sessions_and_replicas,
     the_store_can_be_called_from_async_code,
     console_sessions_are_shared_pruned_and_capped,
+    the_schema_history_keeps_old_databases_and_refuses_an_edited_step,
 );
 
 fn settings(dir: &std::path::Path) -> LedgerSettings {
@@ -1295,4 +1370,79 @@ fn console_sessions_are_shared_pruned_and_capped(b: &Backend) {
         "the others stay"
     );
     assert!(one.console_session(&[5; 32]).unwrap().is_some());
+}
+
+/// The migrations each backend applies, in order: one numbered list, where PostgreSQL's first
+/// schema covers SQLite's first three steps (its files for 0002 and 0003 say so).
+fn applied_steps(b: &Backend) -> Vec<&'static str> {
+    let mut steps = vec![
+        "0001_initial",
+        "0002_ledger",
+        "0003_halts",
+        "0004_ledger_leaves_kind",
+        "0005_agent_taints",
+        "0006_pending_revision",
+        "0007_leaf_mac",
+        "0008_console_sessions",
+        "0009_pending_waiting",
+    ];
+    if let Backend::Postgres { .. } = b {
+        steps.retain(|s| !["0002_ledger", "0003_halts"].contains(s));
+    }
+    steps
+}
+
+/// A database made before the migrations' digests were recorded (no `warden_migrations`), and
+/// one a step or two behind, open as before and have their steps recorded; a database whose
+/// recorded step differs from the shipped one, or that is newer than this build, is refused
+/// and left as it was.
+fn the_schema_history_keeps_old_databases_and_refuses_an_edited_step(b: &Backend) {
+    let steps = applied_steps(b);
+    let latest = steps.len();
+    let recorded = "SELECT name FROM warden_migrations ORDER BY name";
+    drop(b.open());
+    assert_eq!(b.column(recorded), steps);
+    assert_eq!(b.schema_version(), latest.to_string());
+
+    // As an earlier warden left it: the last two steps not applied, no digests kept.
+    b.exec(
+        "DROP TABLE warden_migrations;
+         DROP TABLE console_sessions;
+         DROP INDEX pending_waiting;",
+    );
+    b.set_schema_version(u32::try_from(latest).unwrap() - 2);
+    let store = b.open();
+    assert_eq!(b.schema_version(), latest.to_string());
+    assert_eq!(b.column(recorded), steps, "every applied step is recorded");
+    store
+        .console_session_put(&console_session(1, 500), 0, 10, 10)
+        .unwrap();
+    drop(store);
+
+    // An applied step that is not the shipped text.
+    b.exec("UPDATE warden_migrations SET sha256 = '00' WHERE name = '0004_ledger_leaves_kind'");
+    let err = b.try_open().err().expect("an edited step is refused");
+    assert!(
+        matches!(&err, StoreError::Schema(SchemaError::Changed { name, .. })
+            if name == "0004_ledger_leaves_kind"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("`0004_ledger_leaves_kind`"),
+        "{err}"
+    );
+    assert_eq!(
+        b.column("SELECT sha256 FROM warden_migrations WHERE name = '0004_ledger_leaves_kind'"),
+        ["00"]
+    );
+    b.exec("DELETE FROM warden_migrations WHERE name = '0004_ledger_leaves_kind'");
+    drop(b.open());
+
+    // A database a newer warden migrated further.
+    b.set_schema_version(u32::try_from(latest).unwrap() + 1);
+    let err = b.try_open().err().expect("a newer schema is refused");
+    assert!(
+        matches!(err, StoreError::Schema(SchemaError::Newer { .. })),
+        "{err}"
+    );
 }
