@@ -21,7 +21,8 @@ use warden_core::{AuditEvent, EventKind};
 use warden_ledger::leaf::REDACTED;
 use warden_ledger::{Hash, LeafColumns, LeafKey, NoteSigner, leaf_hash, verify_tlog_proof};
 use warden_store::ledger::{
-    ContentFinding, consistency, prove, read_events, read_leaf_key, read_range, verify_store,
+    ContentFinding, consistency, prove, read_events, read_leaf_key, read_range, tree_of,
+    verify_store,
 };
 use warden_store::{
     AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt,
@@ -296,6 +297,7 @@ stories!(
     the_store_can_be_called_from_async_code,
     console_sessions_are_shared_pruned_and_capped,
     the_schema_history_keeps_old_databases_and_refuses_an_edited_step,
+    a_missing_leaf_is_named_the_same_way_by_every_walk,
 );
 
 fn settings(dir: &std::path::Path) -> LedgerSettings {
@@ -1445,4 +1447,28 @@ fn the_schema_history_keeps_old_databases_and_refuses_an_edited_step(b: &Backend
         matches!(err, StoreError::Schema(SchemaError::Newer { .. })),
         "{err}"
     );
+}
+
+/// A leaf deleted from the middle of the ledger is found by every walk over the stored leaves
+/// (one pager), and named the same way: the writer refuses to open, a proof's tree is refused,
+/// and the audit reports it as a finding of the chain, where the log stops.
+fn a_missing_leaf_is_named_the_same_way_by_every_walk(b: &Backend) {
+    let (store, verifier) = signed_ledger(b, 10);
+    b.attack("DELETE FROM ledger_leaves WHERE idx = 4;");
+    let missing = "leaf 4 is missing from the store";
+    let err = tree_of(store.as_ref(), 10).unwrap_err();
+    assert!(
+        matches!(&err, LedgerError::Proof(m) if m.contains(missing)),
+        "{err}"
+    );
+    let err = prove(store.as_ref(), &verifier, 7).unwrap_err();
+    assert!(err.to_string().contains(missing), "{err}");
+    let err = Ledger::open(b.open(), &settings(b.dir())).err().unwrap();
+    assert!(
+        matches!(&err, LedgerError::Diverged(m) if m.contains(missing)),
+        "{err}"
+    );
+    let report = verify_store(store.as_ref(), &verifier, Some(&leaf_key(b.dir()))).unwrap();
+    assert!(!report.log.is_clean(), "{:?}", report.log);
+    assert_eq!(report.log.leaves, 4, "the chain holds up to the gap");
 }

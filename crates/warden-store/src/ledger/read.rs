@@ -1,6 +1,7 @@
 //! Reading the ledger back: auditing it, proving leaves, showing events.
 
 use super::LedgerError;
+use super::pager::{PageError, leaf_pages, row_pages};
 use crate::{EventFilter, LeafRow, Store, StoreError, StoredCheckpoint};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,9 +14,6 @@ use warden_ledger::{
     CheckpointVerifier, Hash, LeafColumns, LeafKey, LogReport, MerkleTree, Salt, SealedContent,
     SignedCheckpoint, StoredLeaf, TlogProof, leaf_hash, verify_consistency, verify_log,
 };
-
-/// Leaves read per query.
-const PAGE: usize = 8192;
 
 /// Findings kept at most; more are counted, not kept.
 pub const MAX_FINDINGS: usize = 100;
@@ -220,16 +218,17 @@ struct Packed {
 /// `(index, field, salt, range in sealed_bytes)`.
 type SealedRef = (u64, &'static str, Salt, Range<usize>);
 
-fn read_page(
+/// Packs one page of rows, and the sealed content beside them, for the verifying thread.
+fn pack_page(
     store: &dyn Store,
-    from: u64,
+    rows: Vec<LeafRow>,
     key: Option<&LeafKey>,
-) -> Result<Option<Packed>, StoreError> {
-    let rows = store.ledger_rows(from, PAGE)?;
-    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-        return Ok(None);
+) -> Result<Packed, StoreError> {
+    let (from, to) = match (rows.first(), rows.last()) {
+        (Some(first), Some(last)) => (first.leaf.index, last.leaf.index.saturating_add(1)),
+        _ => (0, 0),
     };
-    let sealed = store.ledger_sealed(first.leaf.index, last.leaf.index.saturating_add(1))?;
+    let sealed = store.ledger_sealed(from, to)?;
     let checks = check_rows(&rows, &sealed, key);
     let leaves: Vec<StoredLeaf<Vec<u8>>> = rows.into_iter().map(|r| r.leaf).collect();
     let mut packed = Packed {
@@ -259,30 +258,25 @@ fn read_page(
             .sealed
             .push((index, field, c.salt, start..packed.sealed_bytes.len()));
     }
-    Ok(Some(packed))
+    Ok(packed)
 }
 
-/// Reads pages ahead on its own thread, so SQLite reads overlap with hashing.
+/// Reads pages ahead on its own thread, so store reads overlap with hashing. A gap between
+/// stored leaves is read past: `verify_log` finds it in the indices and reports it.
 fn read_pages(
     store: &dyn Store,
     key: Option<&LeafKey>,
     pages: &SyncSender<Result<Packed, StoreError>>,
 ) {
-    let mut next = 0;
-    loop {
-        let page = match read_page(store, next, key) {
-            Ok(Some(page)) => page,
-            Ok(None) => return,
-            Err(e) => {
-                let _ = pages.send(Err(e));
-                return;
-            }
+    for page in row_pages(store, 0, None) {
+        let packed = match page {
+            Ok(rows) => pack_page(store, rows, key),
+            Err(PageError::Missing { .. }) => continue,
+            Err(PageError::Store(e)) => Err(e),
+            Err(e @ PageError::Short { .. }) => Err(StoreError::Corrupt(e.to_string())),
         };
-        next = page
-            .leaves
-            .last()
-            .map_or(next, |(i, _, _)| i.saturating_add(1));
-        if pages.send(Ok(page)).is_err() {
+        let failed = packed.is_err();
+        if pages.send(packed).is_err() || failed {
             return;
         }
     }
@@ -736,27 +730,14 @@ pub fn read_range(
 /// The tree of the first `size` stored leaves, hashed from their bytes.
 pub fn tree_of(store: &dyn Store, size: u64) -> Result<MerkleTree, LedgerError> {
     let mut tree = MerkleTree::new();
-    while tree.len() < size {
-        let want = usize::try_from(size - tree.len()).unwrap_or(PAGE).min(PAGE);
-        let page = store.ledger_leaves(tree.len(), want)?;
-        if page.is_empty() {
-            break;
-        }
+    for page in leaf_pages(store, 0, Some(size)) {
+        let page = page.map_err(|e| match e {
+            PageError::Store(e) => LedgerError::Store(e),
+            e => LedgerError::Proof(format!("{e}: run `warden audit verify`")),
+        })?;
         for l in page {
-            if l.index != tree.len() {
-                return Err(LedgerError::Proof(format!(
-                    "leaf {} is missing from the store: run `warden audit verify`",
-                    tree.len()
-                )));
-            }
             tree.push(leaf_hash(&l.data));
         }
-    }
-    if tree.len() < size {
-        return Err(LedgerError::Proof(format!(
-            "the store holds {} leaves, fewer than {size}: run `warden audit verify`",
-            tree.len()
-        )));
     }
     Ok(tree)
 }
