@@ -38,8 +38,8 @@ pub use key::{load_or_create_signer, public_key_path, read_leaf_key, read_verifi
 pub use pager::{LeafPages, PageError, PagedLeaf, ReadPage, leaf_pages, row_pages};
 pub use read::{
     Authentic, AuthenticEvents, ContentFinding, LedgerEntry, LedgerReport, MAX_FINDINGS, MacCheck,
-    consistency, prove, read_authentic_events, read_deciding_events, read_events, read_range,
-    tree_of, verify_store,
+    consistency, event_pages, prove, read_authentic_events, read_deciding_events, read_events,
+    read_range, tree_of, verify_store,
 };
 pub use witness::{
     CheckpointSink, CommandSink, CosignedCheckpoint, CosignedRecord, FileSink, PublishedFinding,

@@ -21,8 +21,8 @@ use warden_core::{AuditEvent, EventKind};
 use warden_ledger::leaf::REDACTED;
 use warden_ledger::{Hash, LeafColumns, LeafKey, NoteSigner, leaf_hash, verify_tlog_proof};
 use warden_store::ledger::{
-    ContentFinding, consistency, prove, read_events, read_leaf_key, read_range, tree_of,
-    verify_store,
+    ContentFinding, consistency, event_pages, prove, read_events, read_leaf_key, read_range,
+    tree_of, verify_store,
 };
 use warden_store::{
     AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt,
@@ -286,6 +286,7 @@ stories!(
     a_forged_leaf_is_refused_at_open_by_the_writer_and_by_verify,
     rewritten_index_columns_are_reported_and_filtered_out,
     the_newest_events_are_read_without_reading_the_rest,
+    events_are_listed_a_page_at_a_time,
     sealed_content_deleted_without_a_redaction_event_is_reported,
     exactly_one_answer_wins_a_pending_request,
     open_requests_count_only_what_waits_for_a_human,
@@ -801,6 +802,44 @@ fn the_newest_events_are_read_without_reading_the_rest(b: &Backend) {
     b.attack("UPDATE ledger_leaves SET principal = 'agent-1' WHERE idx IN (8, 11);");
     assert_eq!(newest(Some("agent-1"), 2), [10, 7]);
     assert_eq!(newest(Some("agent-1"), 3), [10, 7, 4]);
+}
+
+/// A listing read a page at a time gets the same events as one read, in pages of at most the
+/// size asked for, within the filter's limit, either way round; rows relabelled to fill a page
+/// are left out without cutting the listing short.
+fn events_are_listed_a_page_at_a_time(b: &Backend) {
+    let (store, _) = signed_ledger(b, 12);
+    let paged = |filter: EventFilter, page| {
+        event_pages(store.as_ref(), &filter, page)
+            .map(|p| p.unwrap().iter().map(|e| e.index).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    let all: Vec<u64> = (0..12).collect();
+    assert_eq!(
+        paged(EventFilter::default(), 5),
+        [&all[..5], &all[5..10], &all[10..]]
+    );
+    assert_eq!(paged(EventFilter::default(), 12), [&all[..]]);
+    assert_eq!(paged(EventFilter::default(), 100), [&all[..]]);
+    let limited = EventFilter {
+        limit: Some(7),
+        ..Default::default()
+    };
+    assert_eq!(paged(limited, 3), [vec![0, 1, 2], vec![3, 4, 5], vec![6]]);
+    let newest = EventFilter {
+        principal: Some("agent-1".into()),
+        newest_first: true,
+        ..Default::default()
+    };
+    assert_eq!(paged(newest.clone(), 2), [vec![10, 7], vec![4, 1]]);
+    let nobody = EventFilter {
+        principal: Some("nobody".into()),
+        ..Default::default()
+    };
+    assert!(paged(nobody, 4).is_empty(), "no empty page is handed out");
+
+    b.attack("UPDATE ledger_leaves SET principal = 'agent-1' WHERE idx IN (8, 11);");
+    assert_eq!(paged(newest, 3), [vec![10, 7, 4], vec![1]]);
 }
 
 /// Sealed content is deletable (that is how redaction works), so deleting it with SQL left no

@@ -523,6 +523,49 @@ pub fn read_events(
     Ok(find(store, filter)?.into_iter().map(|(e, _)| e).collect())
 }
 
+/// [`read_events`] a page at a time: each item holds at most `page` events, in the filter's
+/// order, and the filter's `limit` (if any) bounds them all. A reader of a long ledger (`audit
+/// show` without `--limit`) holds one page, never every match at once. An empty page is never
+/// handed out; the walk ends at the first error.
+pub fn event_pages<'a>(
+    store: &'a dyn Store,
+    filter: &EventFilter,
+    page: usize,
+) -> impl Iterator<Item = Result<Vec<LedgerEntry>, StoreError>> + 'a {
+    let mut next = filter.clone();
+    let mut left = filter.limit;
+    let page = page.max(1);
+    std::iter::from_fn(move || {
+        let want = left.map_or(page, |l| l.min(page));
+        if want == 0 {
+            return None;
+        }
+        next.limit = Some(want);
+        let events = match read_events(store, &next) {
+            Ok(events) => events,
+            Err(e) => {
+                left = Some(0);
+                return Some(Err(e));
+            }
+        };
+        let Some(last) = events.last().map(|e| e.index) else {
+            left = Some(0);
+            return None;
+        };
+        left = Some(if events.len() < want {
+            0 // the matches ran out
+        } else {
+            left.map_or(usize::MAX, |l| l - events.len())
+        });
+        if next.newest_first {
+            next.index_below = Some(last);
+        } else {
+            next.index_from = Some(last.saturating_add(1));
+        }
+        Some(Ok(events))
+    })
+}
+
 /// An event whose leaf a writer holding the ledger key appended: the leaf's bytes hash to its
 /// stored hash and its MAC checks at its index. Made only by [`read_authentic_events`], so a
 /// reader that decides on events (the gate's proof of approvals, reviews, the monitor) cannot
