@@ -226,6 +226,116 @@ mod tests {
     )]
 
     use super::*;
+
+    /// What has shipped never changes: every deployed database recorded these digests and
+    /// refuses to open under a build whose file differs (an edited comment, a line ending
+    /// rewritten by a checkout). A new step adds a line here; no line is ever edited.
+    #[test]
+    fn shipped_steps_keep_their_digests() {
+        const SHIPPED: &[(Backend, &str, &str)] = &[
+            (
+                Backend::Sqlite,
+                "0001_initial",
+                "ac1d8eaa9e6ad26d432630c743d130a5452f498d871baf8f90e207eda2220823",
+            ),
+            (
+                Backend::Sqlite,
+                "0002_ledger",
+                "15a2f9a90bcbb33e205ecc1af9d7571b74697e32b4eb76155bc7ed9ad884423b",
+            ),
+            (
+                Backend::Sqlite,
+                "0003_halts",
+                "70e78713a5b81fae975936a6e8e8cd7a44ba00e717259f5061e24c6306be5a51",
+            ),
+            (
+                Backend::Sqlite,
+                "0004_ledger_leaves_kind",
+                "ffda89b56505a441bab93fe90b01bb8ae1046afd6d922bf237ed54ba9b3ee5a2",
+            ),
+            (
+                Backend::Sqlite,
+                "0005_agent_taints",
+                "df71e4e543fe896876e8082557167569df16f44d65d31a7461452f861953e131",
+            ),
+            (
+                Backend::Sqlite,
+                "0006_pending_revision",
+                "ac41e2cee1c1b095b890de4f1c72efc09eba11d2475256203da5fa31d11e30ae",
+            ),
+            (
+                Backend::Sqlite,
+                "0007_leaf_mac",
+                "c3a9adf1785a26a82146b7ea282d1ea9226d4da442d6abae679c0a8cb5d1d0c2",
+            ),
+            (
+                Backend::Sqlite,
+                "0008_console_sessions",
+                "84e9ea5f4132a628e88ca475bf90e5444e72571052811808ba3992ecf8d589ce",
+            ),
+            (
+                Backend::Sqlite,
+                "0009_pending_waiting",
+                "3c9db90e46b1d2588092e32da7e00508fe081e070bcba58a0ca9ced606226c31",
+            ),
+            (
+                Backend::Postgres,
+                "0001_initial",
+                "e0e2bc738afd78ce96ddaff51706e6c50d9dfea34fce2f1f7303797e88e7a65c",
+            ),
+            (
+                Backend::Postgres,
+                "0002_ledger",
+                "7980696f01688e0afc6cd63398b27131bda780e87f1948a983dca7b6e3e837c5",
+            ),
+            (
+                Backend::Postgres,
+                "0003_halts",
+                "d9c795f4992ed427430194936b84605a4b3d79b2e86d5e07dd0708d1b6e23b62",
+            ),
+            (
+                Backend::Postgres,
+                "0004_ledger_leaves_kind",
+                "1c2282e64bf1a1b4474e9b0f7eb5c14655e802b58be31bda23dc0ac6387c7805",
+            ),
+            (
+                Backend::Postgres,
+                "0005_agent_taints",
+                "2d372cce65af31173d8f3ca8a4a6555af88ff7f3027022b647199ee4bbaa6f96",
+            ),
+            (
+                Backend::Postgres,
+                "0006_pending_revision",
+                "cd6be48ceab4d4dfd329f86f31b3623fce545f55083b5f14d0a224e0906c5f62",
+            ),
+            (
+                Backend::Postgres,
+                "0007_leaf_mac",
+                "b94f7cc831b04f8acb83e926ec7380969d539b32e7c628c6ca0f83206a905f74",
+            ),
+            (
+                Backend::Postgres,
+                "0008_console_sessions",
+                "c3be8fa7df7a767097175e48708e8a8aca874a63331107630dd8e26bc02c9d05",
+            ),
+            (
+                Backend::Postgres,
+                "0009_pending_waiting",
+                "3c9db90e46b1d2588092e32da7e00508fe081e070bcba58a0ca9ced606226c31",
+            ),
+        ];
+        for (backend, name, digest) in SHIPPED {
+            let step = MIGRATIONS.iter().find(|m| m.name == *name).unwrap();
+            let text = step.sql(*backend).text();
+            assert!(!text.contains('\r'), "{name}: a carriage return");
+            assert_eq!(sha256_hex(text.as_bytes()), *digest, "{backend:?} {name}");
+        }
+        assert_eq!(
+            SHIPPED.len(),
+            MIGRATIONS.len() * 2,
+            "every step of both backends is listed"
+        );
+    }
     use std::path::Path;
 
     /// The `.sql` files in `migrations/<dir>`, sorted, without the extension.

@@ -381,18 +381,18 @@ impl SqliteStore {
     /// Applies the migrations this database lacks (see `migrations`), in one transaction that
     /// holds the write lock from the start, so processes opening it together do not race.
     fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+        // Up to date (the usual open: every CLI command, every replica's start): checked in a
+        // read transaction, so a command opening a store busy with writes does not queue for
+        // the write lock. Otherwise the write lock is taken and everything is read again.
+        let read = conn.transaction()?;
+        let plan = Self::schema_plan(&read)?;
+        read.finish()?;
+        if plan.record.is_empty() && plan.run.is_empty() {
+            return Ok(());
+        }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(migrations::DIGESTS_TABLE)?;
-        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let version = u32::try_from(version).map_err(|_| {
-            StoreError::Corrupt(format!("the schema version {version} is out of range"))
-        })?;
-        let recorded: BTreeMap<String, String> = {
-            let mut stmt = tx.prepare("SELECT name, sha256 FROM warden_migrations")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<Result<_, _>>()?
-        };
-        let plan = migrations::plan(Backend::Sqlite, version, &recorded)?;
+        let plan = Self::schema_plan(&tx)?;
         let record = "INSERT INTO warden_migrations (name, sha256) VALUES (?1, ?2)";
         for step in &plan.record {
             tx.execute(record, params![step.name, step.sha256])?;
@@ -404,6 +404,28 @@ impl SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// What opening must do to the schema, read in `tx`: the version and the recorded digests
+    /// (none where the table of them is not there yet).
+    fn schema_plan(tx: &rusqlite::Transaction<'_>) -> Result<migrations::Plan, StoreError> {
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version = u32::try_from(version).map_err(|_| {
+            StoreError::Corrupt(format!("the schema version {version} is out of range"))
+        })?;
+        let kept: i64 = tx.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'warden_migrations'",
+            [],
+            |r| r.get(0),
+        )?;
+        let recorded: BTreeMap<String, String> = if kept == 0 {
+            BTreeMap::new()
+        } else {
+            let mut stmt = tx.prepare("SELECT name, sha256 FROM warden_migrations")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        Ok(migrations::plan(Backend::Sqlite, version, &recorded)?)
     }
 
     fn with<T>(

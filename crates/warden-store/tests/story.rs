@@ -1511,3 +1511,26 @@ fn a_missing_leaf_is_named_the_same_way_by_every_walk(b: &Backend) {
     assert!(!report.log.is_clean(), "{:?}", report.log);
     assert_eq!(report.log.leaves, 4, "the chain holds up to the gap");
 }
+
+/// On PostgreSQL, someone with the tables' login drops the primary key and stores a second
+/// copy of a leaf past the last checkpoint (and could append forged rows after it). The audit
+/// reads the rows as stored and names the duplicate, rather than ending its walk there and
+/// reporting the leaves before it as a clean log.
+#[test]
+fn postgres_a_duplicated_leaf_is_named_by_the_audit() {
+    let b = Backend::postgres();
+    let (store, verifier) = signed_ledger(&b, 10);
+    b.attack(
+        "ALTER TABLE ledger_leaves DROP CONSTRAINT ledger_leaves_pkey;
+         INSERT INTO ledger_leaves SELECT * FROM ledger_leaves WHERE idx = 9;",
+    );
+    let report = verify_store(store.as_ref(), &verifier, Some(&leaf_key(b.dir()))).unwrap();
+    assert!(
+        matches!(
+            report.log.finding,
+            Some(warden_ledger::audit::Finding::DuplicateLeaf { .. })
+        ),
+        "{:?}",
+        report.log
+    );
+}

@@ -1,7 +1,7 @@
 //! Reading the ledger back: auditing it, proving leaves, showing events.
 
 use super::LedgerError;
-use super::pager::{PageError, leaf_pages, row_pages};
+use super::pager::{PageError, leaf_pages};
 use crate::{EventFilter, LeafRow, Store, StoreError, StoredCheckpoint};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -261,26 +261,36 @@ fn pack_page(
     Ok(packed)
 }
 
-/// Reads pages ahead on its own thread, so store reads overlap with hashing. A gap between
-/// stored leaves is read past: `verify_log` finds it in the indices and reports it.
+/// Reads pages ahead on its own thread, so store reads overlap with hashing. The audit reads
+/// the rows as stored, not through the pager: a gap, a duplicated index or a leaf out of order
+/// is what `verify_log` exists to name, and the pager would end the walk at the first of them,
+/// leaving every leaf after it unchecked.
 fn read_pages(
     store: &dyn Store,
     key: Option<&LeafKey>,
     pages: &SyncSender<Result<Packed, StoreError>>,
 ) {
-    for page in row_pages(store, 0, None) {
-        let packed = match page {
-            Ok(rows) => pack_page(store, rows, key),
-            Err(PageError::Missing { .. }) => continue,
-            Err(PageError::Store(e)) => Err(e),
-            Err(e @ PageError::Short { .. }) => Err(StoreError::Corrupt(e.to_string())),
+    let mut next = 0;
+    loop {
+        let rows = match store.ledger_rows(next, AUDIT_PAGE) {
+            Ok(rows) if rows.is_empty() => return,
+            Ok(rows) => rows,
+            Err(e) => {
+                let _ = pages.send(Err(e));
+                return;
+            }
         };
+        next = rows.last().map_or(next, |r| r.leaf.index.saturating_add(1));
+        let packed = pack_page(store, rows, key);
         let failed = packed.is_err();
         if pages.send(packed).is_err() || failed {
             return;
         }
     }
 }
+
+/// Rows the audit reads at a time.
+const AUDIT_PAGE: usize = 8192;
 
 /// Leaf bytes shared with their page.
 struct LeafBytes {
