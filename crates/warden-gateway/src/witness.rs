@@ -43,13 +43,10 @@ use warden_ledger::{
     CosignerKey, Frontier, Hash, Note, add_checkpoint_request, leaf_hash, parse_tlog_size,
 };
 use warden_store::ledger::{
-    CheckpointSink, CosignedRecord, cosigned_path, largest_opened, read_verified_cosigned,
-    write_cosigned,
+    CheckpointSink, CosignedRecord, PageError, cosigned_path, largest_opened, leaf_pages,
+    read_verified_cosigned, write_cosigned,
 };
 use warden_store::{Store, StoredCheckpoint};
-
-/// Leaves read per query when the tree catches up with the store.
-const PAGE: usize = 8192;
 
 /// The most of a witness's answer that is read.
 const MAX_ANSWER: usize = 64 * 1024;
@@ -419,21 +416,15 @@ fn read_leaves(
     to: u64,
     mut each: impl FnMut(Hash),
 ) -> Result<(), String> {
-    let mut next = from;
-    while next < to {
-        let want = usize::try_from(to - next).unwrap_or(PAGE).min(PAGE);
-        let page = store.ledger_leaves(next, want).map_err(|e| e.to_string())?;
-        if page.is_empty() {
-            return Err(format!(
-                "the store holds {next} leaves, fewer than the checkpoint's {to}"
-            ));
-        }
-        for leaf in page {
-            if leaf.index != next {
-                return Err(format!("leaf {next} is missing from the store"));
+    for page in leaf_pages(store, from, Some(to)) {
+        let page = page.map_err(|e| match e {
+            PageError::Short { held, wanted } => {
+                format!("the store holds {held} leaves, fewer than the checkpoint's {wanted}")
             }
+            e => e.to_string(),
+        })?;
+        for leaf in page {
             each(leaf_hash(&leaf.data));
-            next += 1;
         }
     }
     Ok(())

@@ -17,6 +17,9 @@
 //!   do not match the latest checkpoint.
 //! - [`verify_store`], [`prove`], [`consistency`] and [`read_events`] are the readers behind
 //!   `warden audit`.
+//! - Every walk over a run of stored leaves (the writer's rebuild and catch-up, [`tree_of`],
+//!   [`verify_store`], a witness's request) reads them through one pager ([`leaf_pages`],
+//!   [`row_pages`]), which checks that indices are contiguous and names a missing leaf one way.
 //!
 //! INVARIANT: the writer's frontier is the tree of exactly the leaves stored. Indices are
 //! assigned by the store inside the append transaction, and the writer catches up on leaves
@@ -25,6 +28,7 @@
 
 mod index;
 mod key;
+mod pager;
 mod read;
 mod witness;
 mod writer;
@@ -33,10 +37,11 @@ pub use index::{Deciding, DecidingIndex, Indexed};
 pub use key::{
     load_or_create_signer, load_pinned_signer, public_key_path, read_leaf_key, read_verifier,
 };
+pub use pager::{LeafPages, PageError, PagedLeaf, ReadPage, leaf_pages, row_pages};
 pub use read::{
     Authentic, AuthenticEvents, ContentFinding, LedgerEntry, LedgerReport, MAX_FINDINGS, MacCheck,
-    consistency, prove, read_authentic_events, read_deciding_events, read_events, read_range,
-    tree_of, verify_store,
+    consistency, event_pages, prove, read_authentic_events, read_deciding_events, read_events,
+    read_range, tree_of, verify_store,
 };
 pub use witness::{
     CheckpointSink, CommandSink, CosignedCheckpoint, CosignedRecord, FileSink, PublishedFinding,

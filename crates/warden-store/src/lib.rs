@@ -10,12 +10,17 @@
 //! Merkle trees: leaves (bytes, hash and filter columns), the sealed content beside them, and
 //! signed checkpoints. [`Ledger`] builds the transparency log on top of them, so a second
 //! backend only has to store rows.
+//!
+//! Both backends follow one schema history: numbered SQL files under `migrations/`, one per
+//! backend per step, listed once in `migrations.rs`.
 
 pub mod ledger;
+mod migrations;
 mod postgres;
 mod sqlite;
 
 pub use ledger::{DEFER_WITHIN, Ledger, LedgerError, LedgerSettings};
+pub use migrations::SchemaError;
 pub use postgres::{
     ClientCertificate, NameCheck, PostgresOptions, PostgresStore, PostgresTls, TlsRoots,
 };
@@ -37,6 +42,10 @@ pub enum StoreError {
     /// No connection could be had in time (the server is down or every connection is busy).
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
+    /// The database's schema is not one this warden can use (newer, or an applied migration
+    /// differs from the shipped one); nothing was changed.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
     #[error("cannot encode a record: {0}")]
     Encode(#[from] serde_json::Error),
     #[error("cannot open the store at `{path}`: {message}")]

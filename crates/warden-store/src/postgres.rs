@@ -24,6 +24,7 @@
 //! any thread, like the SQLite one. Any database error — a lost connection included — is a
 //! `StoreError`, and the gateway refuses the call.
 
+use crate::migrations::{self, Backend};
 use crate::sqlite::{leaf_row_of, pack_sealed, to_i64, to_u64, unpack_sealed};
 use crate::{
     AgentTaint, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt, LeafRow, NewLeaf,
@@ -34,163 +35,13 @@ use postgres::config::SslMode;
 use postgres::{Client, GenericClient, Row};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::r2d2::{self, Pool};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio_postgres_rustls::MakeRustlsConnect;
 use warden_ledger::{Hash, LeafColumns, LeafKey, SealedContent, StoredLeaf};
 
 mod tls;
 pub use tls::{ClientCertificate, NameCheck, PostgresTls, TlsRoots};
-
-/// Schema versions, applied in order; `warden_schema` records how many ran.
-const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE FUNCTION warden_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '%', TG_ARGV[0];
-END
-$$;
-
--- One row, locked FOR UPDATE by every append: the ledger's sequencer.
-CREATE TABLE ledger_head (
-    one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one)
-);
-INSERT INTO ledger_head DEFAULT VALUES;
-
-CREATE TABLE ledger_leaves (
-    idx BIGINT PRIMARY KEY CHECK (idx >= 0),
-    leaf BYTEA NOT NULL,
-    leaf_hash BYTEA NOT NULL,
-    time_ms BIGINT NOT NULL,
-    kind TEXT NOT NULL,
-    principal TEXT,
-    session TEXT,
-    tool TEXT,
-    decision TEXT
-);
-CREATE INDEX ledger_leaves_session ON ledger_leaves(session);
-CREATE INDEX ledger_leaves_principal ON ledger_leaves(principal);
-CREATE INDEX ledger_leaves_tool ON ledger_leaves(tool);
-CREATE TRIGGER ledger_leaves_append_only BEFORE UPDATE OR DELETE ON ledger_leaves
-    FOR EACH ROW EXECUTE FUNCTION warden_refuse('the ledger is append-only');
-CREATE TRIGGER ledger_leaves_no_truncate BEFORE TRUNCATE ON ledger_leaves
-    FOR EACH STATEMENT EXECUTE FUNCTION warden_refuse('the ledger is append-only');
-
--- One row per leaf with sealed fields, packed as in the SQLite backend.
-CREATE TABLE ledger_sealed (
-    idx BIGINT PRIMARY KEY,
-    sealed BYTEA NOT NULL
-);
-CREATE TRIGGER ledger_sealed_no_update BEFORE UPDATE ON ledger_sealed
-    FOR EACH ROW EXECUTE FUNCTION warden_refuse('sealed content can be redacted, never changed');
-
-CREATE TABLE ledger_checkpoints (
-    seq BIGSERIAL PRIMARY KEY,
-    size BIGINT NOT NULL UNIQUE,
-    root BYTEA NOT NULL,
-    note TEXT NOT NULL,
-    time_ms BIGINT NOT NULL
-);
-CREATE TRIGGER ledger_checkpoints_append_only BEFORE UPDATE OR DELETE ON ledger_checkpoints
-    FOR EACH ROW EXECUTE FUNCTION warden_refuse('checkpoints are append-only');
-CREATE TRIGGER ledger_checkpoints_no_truncate BEFORE TRUNCATE ON ledger_checkpoints
-    FOR EACH STATEMENT EXECUTE FUNCTION warden_refuse('checkpoints are append-only');
-
-CREATE TABLE pending (
-    id TEXT PRIMARY KEY,
-    created_ms BIGINT NOT NULL,
-    status TEXT NOT NULL,
-    body TEXT NOT NULL
-);
-
-CREATE TABLE budget_uses (
-    budget TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    time_ms BIGINT NOT NULL
-);
-CREATE INDEX budget_uses_key ON budget_uses(budget, scope, time_ms);
-
-CREATE TABLE tool_pins (
-    tool TEXT PRIMARY KEY,
-    digest TEXT NOT NULL,
-    pinned_by TEXT NOT NULL,
-    pinned_ms BIGINT NOT NULL
-);
-
--- Kill switches. At most one active (not resumed) halt per scope; resumed ones stay as history.
-CREATE TABLE halts (
-    id BIGSERIAL PRIMARY KEY,
-    scope TEXT NOT NULL,
-    set_by TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    evidence TEXT NOT NULL,
-    created_ms BIGINT NOT NULL,
-    resumed_by TEXT,
-    resume_reason TEXT,
-    resumed_ms BIGINT
-);
-CREATE UNIQUE INDEX halts_active ON halts(scope) WHERE resumed_ms IS NULL;
-"#,
-    r#"
--- Readers that look for one kind of event (review verdicts and tightenings, checked every few
--- seconds by each replica; `audit show --kind`) find it without scanning the whole ledger.
-CREATE INDEX ledger_leaves_kind ON ledger_leaves(kind, idx);
-"#,
-    r#"
--- Taint follows the agent principal across its sessions and every replica, not one MCP session.
--- A record per flagged read; a human's clear is its own row, and records at or before it stop
--- counting. Nothing is deleted: both tables are history.
-CREATE TABLE agent_taints (
-    id BIGSERIAL PRIMARY KEY,
-    agent TEXT NOT NULL,
-    session TEXT NOT NULL,
-    level BIGINT NOT NULL CHECK (level BETWEEN 0 AND 100),
-    source TEXT NOT NULL,
-    at_ms BIGINT NOT NULL,
-    until_ms BIGINT NOT NULL
-);
--- The per-call lookup: one agent's records that have not expired.
-CREATE INDEX agent_taints_agent ON agent_taints(agent, until_ms);
--- `warden taint list`: every agent's records that have not expired.
-CREATE INDEX agent_taints_until ON agent_taints(until_ms);
-CREATE TABLE agent_taint_clears (
-    id BIGSERIAL PRIMARY KEY,
-    agent TEXT NOT NULL,
-    cleared_ms BIGINT NOT NULL,
-    cleared_by TEXT NOT NULL,
-    reason TEXT NOT NULL
-);
-CREATE INDEX agent_taint_clears_agent ON agent_taint_clears(agent, cleared_ms);
-"#,
-    r#"
--- A pending request changes by compare-and-swap on its revision (the whole row), not on its
--- status alone: two answers to a two-person request at the same moment both land.
-ALTER TABLE pending ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
-"#,
-    r#"
--- Each leaf's MAC under a key derived from the ledger's signing key (`warden_ledger::auth`):
--- a row inserted by anyone without the key is refused before a checkpoint could sign it.
--- Leaves stored before this column are vouched for by the checkpoints that cover them.
-ALTER TABLE ledger_leaves ADD COLUMN leaf_mac BYTEA;
-"#,
-    r#"
--- Console sign-in sessions, shared by the replicas; `key` is the SHA-256 of the cookie, and
--- `mac` binds the row to a holder of the ledger's key.
-CREATE TABLE console_sessions (
-    key BYTEA PRIMARY KEY,
-    approver_id TEXT NOT NULL,
-    approver_name TEXT NOT NULL,
-    csrf TEXT NOT NULL,
-    expires_ms BIGINT NOT NULL,
-    mac BYTEA NOT NULL
-);
-CREATE INDEX console_sessions_expiry ON console_sessions(expires_ms);
-"#,
-    r#"
--- The waiting requests, oldest first, page by page (`waiting`): the console's pending page
--- and its search read them through this index, never the answered requests beside them.
-CREATE INDEX pending_waiting ON pending(status, created_ms, id);
-"#,
-];
 
 /// Advisory lock classes (the first key of `pg_advisory_xact_lock(int, int)`).
 const LOCK_MIGRATIONS: i32 = 0x5744_0001;
@@ -338,8 +189,8 @@ fn taint_of(r: &Row) -> Result<AgentTaint, StoreError> {
     })
 }
 
-/// Applies the migrations this database lacks, one replica at a time; the schema version.
-fn migrate(client: &mut Client) -> Result<u32, StoreError> {
+/// Applies the migrations this database lacks (see `migrations`), one replica at a time.
+fn migrate(client: &mut Client) -> Result<(), StoreError> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_MIGRATIONS])?;
     // No "already exists, skipping" notices in the log on every start.
@@ -348,25 +199,33 @@ fn migrate(client: &mut Client) -> Result<u32, StoreError> {
         "CREATE TABLE IF NOT EXISTS warden_schema (version INTEGER NOT NULL);
          INSERT INTO warden_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM warden_schema);",
     )?;
-    let mut version: i32 = tx
+    tx.batch_execute(migrations::DIGESTS_TABLE)?;
+    let version: i32 = tx
         .query_one("SELECT version FROM warden_schema", &[])?
         .try_get(0)?;
-    let known = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
-    if version > known {
-        return Err(StoreError::Setup(format!(
-            "the database schema is at version {version}, newer than this warden's {known}: \
-             upgrade warden"
-        )));
+    let version = u32::try_from(version).map_err(|_| {
+        StoreError::Corrupt(format!("the schema version {version} is out of range"))
+    })?;
+    let recorded = tx
+        .query("SELECT name, sha256 FROM warden_migrations", &[])?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<BTreeMap<String, String>, StoreError>>()?;
+    let plan = migrations::plan(Backend::Postgres, version, &recorded)?;
+    let record = "INSERT INTO warden_migrations (name, sha256) VALUES ($1, $2)";
+    for step in &plan.record {
+        tx.execute(record, &[&step.name, &step.sha256])?;
     }
-    for (n, migration) in (1..).zip(MIGRATIONS) {
-        if n > version {
-            tx.batch_execute(migration)?;
-            tx.execute("UPDATE warden_schema SET version = $1", &[&n])?;
-            version = n;
-        }
+    for step in &plan.run {
+        tx.batch_execute(step.sql)?;
+        let version = i32::try_from(step.version).map_err(|_| {
+            StoreError::Invalid(format!("schema version {} is out of range", step.version))
+        })?;
+        tx.execute("UPDATE warden_schema SET version = $1", &[&version])?;
+        tx.execute(record, &[&step.name, &step.sha256])?;
     }
     tx.commit()?;
-    Ok(u32::try_from(version).unwrap_or(0))
+    Ok(())
 }
 
 impl PostgresStore {
@@ -442,7 +301,7 @@ impl PostgresStore {
 
     /// Schema versions this build knows.
     pub fn latest_schema_version() -> u32 {
-        u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX)
+        migrations::latest(Backend::Postgres)
     }
 
     fn with<T: Send>(

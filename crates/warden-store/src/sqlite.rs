@@ -1,10 +1,12 @@
 //! The SQLite backend.
 
+use crate::migrations::{self, Backend};
 use crate::{
     AgentTaint, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt, LeafRow, NewLeaf,
     OpenRequests, PendingRequest, Store, StoreError, StoredCheckpoint, WaitingAfter, taint_sql,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,160 +18,6 @@ const WAITING_FIRST: &str = "SELECT status, body, revision FROM pending WHERE st
                              ORDER BY created_ms, id LIMIT ?2";
 const WAITING_AFTER: &str = "SELECT status, body, revision FROM pending WHERE status = ?1 \
                              AND (created_ms, id) > (?2, ?3) ORDER BY created_ms, id LIMIT ?4";
-
-const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE events (
-    seq INTEGER PRIMARY KEY,
-    time_ms INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    principal TEXT,
-    session TEXT,
-    tool TEXT,
-    decision TEXT,
-    body TEXT NOT NULL
-);
-CREATE INDEX events_session ON events(session);
-CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
-CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
-CREATE TABLE pending (
-    id TEXT PRIMARY KEY,
-    created_ms INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE TABLE budget_uses (
-    budget TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    time_ms INTEGER NOT NULL
-);
-CREATE INDEX budget_uses_key ON budget_uses(budget, scope, time_ms);
-CREATE TABLE tool_pins (
-    tool TEXT PRIMARY KEY,
-    digest TEXT NOT NULL,
-    pinned_by TEXT NOT NULL,
-    pinned_ms INTEGER NOT NULL
-);
-"#,
-    r#"
--- The interim event table is kept, read-only, as history from before the ledger.
-ALTER TABLE events RENAME TO events_v0;
-CREATE TABLE ledger_leaves (
-    idx INTEGER PRIMARY KEY,
-    leaf BLOB NOT NULL,
-    leaf_hash BLOB NOT NULL,
-    time_ms INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    principal TEXT,
-    session TEXT,
-    tool TEXT,
-    decision TEXT
-);
-CREATE INDEX ledger_leaves_session ON ledger_leaves(session);
-CREATE INDEX ledger_leaves_principal ON ledger_leaves(principal);
-CREATE INDEX ledger_leaves_tool ON ledger_leaves(tool);
-CREATE TRIGGER ledger_leaves_no_update BEFORE UPDATE ON ledger_leaves
-    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
-CREATE TRIGGER ledger_leaves_no_delete BEFORE DELETE ON ledger_leaves
-    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
--- One row per leaf with sealed fields: `sealed` packs (field, salt, content) triples (see
--- `pack_sealed`), so an append writes one row, not one per field.
-CREATE TABLE ledger_sealed (
-    idx INTEGER PRIMARY KEY,
-    sealed BLOB NOT NULL
-);
-CREATE TRIGGER ledger_sealed_no_update BEFORE UPDATE ON ledger_sealed
-    BEGIN SELECT RAISE(ABORT, 'sealed content can be redacted, never changed'); END;
-CREATE TABLE ledger_checkpoints (
-    seq INTEGER PRIMARY KEY,
-    size INTEGER NOT NULL,
-    root BLOB NOT NULL,
-    note TEXT NOT NULL,
-    time_ms INTEGER NOT NULL
-);
-CREATE TRIGGER ledger_checkpoints_no_update BEFORE UPDATE ON ledger_checkpoints
-    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
-CREATE TRIGGER ledger_checkpoints_no_delete BEFORE DELETE ON ledger_checkpoints
-    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
-"#,
-    r#"
--- Kill switches. At most one active (not resumed) halt per scope; resumed ones stay as history.
-CREATE TABLE halts (
-    id INTEGER PRIMARY KEY,
-    scope TEXT NOT NULL,
-    set_by TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    evidence TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    resumed_by TEXT,
-    resume_reason TEXT,
-    resumed_ms INTEGER
-);
-CREATE UNIQUE INDEX halts_active ON halts(scope) WHERE resumed_ms IS NULL;
-"#,
-    r#"
--- Readers that look for one kind of event (review verdicts and tightenings, checked every few
--- seconds by a running gateway; `audit show --kind`) find it without scanning the whole ledger.
-CREATE INDEX ledger_leaves_kind ON ledger_leaves(kind);
-"#,
-    r#"
--- Taint follows the agent principal across its sessions (and processes), not one MCP session.
--- A record per flagged read; a human's clear is its own row, and records at or before it stop
--- counting. Nothing is deleted: both tables are history.
-CREATE TABLE agent_taints (
-    id INTEGER PRIMARY KEY,
-    agent TEXT NOT NULL,
-    session TEXT NOT NULL,
-    level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 100),
-    source TEXT NOT NULL,
-    at_ms INTEGER NOT NULL,
-    until_ms INTEGER NOT NULL
-);
--- The per-call lookup: one agent's records that have not expired.
-CREATE INDEX agent_taints_agent ON agent_taints(agent, until_ms);
--- `warden taint list`: every agent's records that have not expired.
-CREATE INDEX agent_taints_until ON agent_taints(until_ms);
-CREATE TABLE agent_taint_clears (
-    id INTEGER PRIMARY KEY,
-    agent TEXT NOT NULL,
-    cleared_ms INTEGER NOT NULL,
-    cleared_by TEXT NOT NULL,
-    reason TEXT NOT NULL
-);
-CREATE INDEX agent_taint_clears_agent ON agent_taint_clears(agent, cleared_ms);
-"#,
-    r#"
--- A pending request changes by compare-and-swap on its revision (the whole row), not on its
--- status alone: two answers to a two-person request at the same moment both land.
-ALTER TABLE pending ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
-"#,
-    r#"
--- Each leaf's MAC under a key derived from the ledger's signing key (`warden_ledger::auth`):
--- a row inserted by anyone without the key is refused before a checkpoint could sign it.
--- Leaves stored before this column are vouched for by the checkpoints that cover them.
-ALTER TABLE ledger_leaves ADD COLUMN leaf_mac BLOB;
-"#,
-    r#"
--- Console sign-in sessions, shared by the replicas; `key` is the SHA-256 of the cookie, and
--- `mac` binds the row to a holder of the ledger's key.
-CREATE TABLE console_sessions (
-    key BLOB PRIMARY KEY,
-    approver_id TEXT NOT NULL,
-    approver_name TEXT NOT NULL,
-    csrf TEXT NOT NULL,
-    expires_ms INTEGER NOT NULL,
-    mac BLOB NOT NULL
-);
-CREATE INDEX console_sessions_expiry ON console_sessions(expires_ms);
-"#,
-    r#"
--- The waiting requests, oldest first, page by page (`waiting`): the console's pending page
--- and its search read them through this index, never the answered requests beside them.
-CREATE INDEX pending_waiting ON pending(status, created_ms, id);
-"#,
-];
 
 fn halt_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Halt, String)> {
     Ok((
@@ -505,7 +353,7 @@ impl SqliteStore {
 
     /// Schema versions this build knows.
     pub fn latest_schema_version() -> u32 {
-        u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX)
+        migrations::latest(Backend::Sqlite)
     }
 
     pub fn in_memory() -> Result<Self, StoreError> {
@@ -521,22 +369,63 @@ impl SqliteStore {
 
     fn init(mut conn: Connection) -> Result<Self, StoreError> {
         Self::configure(&conn)?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let tx = conn.transaction()?;
-        for (i, m) in MIGRATIONS.iter().enumerate() {
-            let n = i64::try_from(i).unwrap_or(i64::MAX) + 1;
-            if n > version {
-                tx.execute_batch(m)?;
-                tx.pragma_update(None, "user_version", n)?;
-            }
-        }
-        tx.commit()?;
+        Self::migrate(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
             ledger: None,
             _checkpointer: None,
             restart_wal: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// Applies the migrations this database lacks (see `migrations`), in one transaction that
+    /// holds the write lock from the start, so processes opening it together do not race.
+    fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+        // Up to date (the usual open: every CLI command, every replica's start): checked in a
+        // read transaction, so a command opening a store busy with writes does not queue for
+        // the write lock. Otherwise the write lock is taken and everything is read again.
+        let read = conn.transaction()?;
+        let plan = Self::schema_plan(&read)?;
+        read.finish()?;
+        if plan.record.is_empty() && plan.run.is_empty() {
+            return Ok(());
+        }
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(migrations::DIGESTS_TABLE)?;
+        let plan = Self::schema_plan(&tx)?;
+        let record = "INSERT INTO warden_migrations (name, sha256) VALUES (?1, ?2)";
+        for step in &plan.record {
+            tx.execute(record, params![step.name, step.sha256])?;
+        }
+        for step in &plan.run {
+            tx.execute_batch(step.sql)?;
+            tx.pragma_update(None, "user_version", i64::from(step.version))?;
+            tx.execute(record, params![step.name, step.sha256])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// What opening must do to the schema, read in `tx`: the version and the recorded digests
+    /// (none where the table of them is not there yet).
+    fn schema_plan(tx: &rusqlite::Transaction<'_>) -> Result<migrations::Plan, StoreError> {
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version = u32::try_from(version).map_err(|_| {
+            StoreError::Corrupt(format!("the schema version {version} is out of range"))
+        })?;
+        let kept: i64 = tx.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'warden_migrations'",
+            [],
+            |r| r.get(0),
+        )?;
+        let recorded: BTreeMap<String, String> = if kept == 0 {
+            BTreeMap::new()
+        } else {
+            let mut stmt = tx.prepare("SELECT name, sha256 FROM warden_migrations")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        Ok(migrations::plan(Backend::Sqlite, version, &recorded)?)
     }
 
     fn with<T>(

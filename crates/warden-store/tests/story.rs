@@ -21,13 +21,14 @@ use warden_core::{AuditEvent, EventKind};
 use warden_ledger::leaf::REDACTED;
 use warden_ledger::{Hash, LeafColumns, LeafKey, NoteSigner, leaf_hash, verify_tlog_proof};
 use warden_store::ledger::{
-    ContentFinding, consistency, prove, read_events, read_leaf_key, read_range, verify_store,
+    ContentFinding, consistency, event_pages, prove, read_events, read_leaf_key, read_range,
+    tree_of, verify_store,
 };
 use warden_store::{
     AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt,
     Ledger, LedgerError, LedgerSettings, NewLeaf, OpenRequests, PendingRequest, PostgresOptions,
-    PostgresStore, PostgresTls, SqliteStore, Store, StoreError, StoredCheckpoint, Verdict,
-    WaitingAfter,
+    PostgresStore, PostgresTls, SchemaError, SqliteStore, Store, StoreError, StoredCheckpoint,
+    Verdict, WaitingAfter,
 };
 
 /// Where a story runs; `open` is one more process on the same data.
@@ -115,6 +116,80 @@ impl Backend {
                 client.batch_execute(sql).unwrap();
             }
         }
+    }
+
+    /// Runs `sql` directly against the database, which must take it.
+    fn exec(&self, sql: &str) {
+        match self {
+            Self::Sqlite(dir) => rusqlite::Connection::open(dir.path().join("w.db"))
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+            Self::Postgres { options, .. } => {
+                let mut config: ::postgres::Config = options.url.parse().unwrap();
+                config.password(options.password.as_deref().unwrap_or_default());
+                let mut client = config.connect(::postgres::NoTls).unwrap();
+                client.batch_execute(sql).unwrap();
+            }
+        }
+    }
+
+    /// The first column of `sql`'s rows, as text.
+    fn column(&self, sql: &str) -> Vec<String> {
+        match self {
+            Self::Sqlite(dir) => {
+                let conn = rusqlite::Connection::open(dir.path().join("w.db")).unwrap();
+                let mut stmt = conn.prepare(sql).unwrap();
+                stmt.query_map([], |r| {
+                    Ok(match r.get::<_, rusqlite::types::Value>(0)? {
+                        rusqlite::types::Value::Integer(i) => i.to_string(),
+                        rusqlite::types::Value::Text(t) => t,
+                        other => format!("{other:?}"),
+                    })
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+            }
+            Self::Postgres { options, .. } => {
+                let mut config: ::postgres::Config = options.url.parse().unwrap();
+                config.password(options.password.as_deref().unwrap_or_default());
+                let mut client = config.connect(::postgres::NoTls).unwrap();
+                client
+                    .simple_query(sql)
+                    .unwrap()
+                    .into_iter()
+                    .filter_map(|m| match m {
+                        ::postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+                        _ => None,
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The schema version as this backend keeps it.
+    fn schema_version(&self) -> String {
+        let sql = match self {
+            Self::Sqlite(_) => "PRAGMA user_version",
+            Self::Postgres { .. } => "SELECT version FROM warden_schema",
+        };
+        self.column(sql).concat()
+    }
+
+    /// Sets the schema version as this backend keeps it.
+    fn set_schema_version(&self, version: u32) {
+        self.exec(&match self {
+            Self::Sqlite(_) => format!("PRAGMA user_version = {version}"),
+            Self::Postgres { .. } => format!("UPDATE warden_schema SET version = {version}"),
+        });
+    }
+
+    fn try_open(&self) -> Result<Arc<dyn Store>, StoreError> {
+        Ok(match self {
+            Self::Sqlite(dir) => Arc::new(SqliteStore::open(&dir.path().join("w.db"))?),
+            Self::Postgres { options, .. } => Arc::new(PostgresStore::open(options)?),
+        })
     }
 
     /// `bytes` as a blob literal in this backend's SQL.
@@ -211,6 +286,7 @@ stories!(
     a_forged_leaf_is_refused_at_open_by_the_writer_and_by_verify,
     rewritten_index_columns_are_reported_and_filtered_out,
     the_newest_events_are_read_without_reading_the_rest,
+    events_are_listed_a_page_at_a_time,
     sealed_content_deleted_without_a_redaction_event_is_reported,
     exactly_one_answer_wins_a_pending_request,
     open_requests_count_only_what_waits_for_a_human,
@@ -221,6 +297,8 @@ stories!(
     taint_follows_the_agent_across_sessions_and_replicas,
     the_store_can_be_called_from_async_code,
     console_sessions_are_shared_pruned_and_capped,
+    the_schema_history_keeps_old_databases_and_refuses_an_edited_step,
+    a_missing_leaf_is_named_the_same_way_by_every_walk,
 );
 
 fn settings(dir: &std::path::Path) -> LedgerSettings {
@@ -725,6 +803,44 @@ fn the_newest_events_are_read_without_reading_the_rest(b: &Backend) {
     b.attack("UPDATE ledger_leaves SET principal = 'agent-1' WHERE idx IN (8, 11);");
     assert_eq!(newest(Some("agent-1"), 2), [10, 7]);
     assert_eq!(newest(Some("agent-1"), 3), [10, 7, 4]);
+}
+
+/// A listing read a page at a time gets the same events as one read, in pages of at most the
+/// size asked for, within the filter's limit, either way round; rows relabelled to fill a page
+/// are left out without cutting the listing short.
+fn events_are_listed_a_page_at_a_time(b: &Backend) {
+    let (store, _) = signed_ledger(b, 12);
+    let paged = |filter: EventFilter, page| {
+        event_pages(store.as_ref(), &filter, page)
+            .map(|p| p.unwrap().iter().map(|e| e.index).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    let all: Vec<u64> = (0..12).collect();
+    assert_eq!(
+        paged(EventFilter::default(), 5),
+        [&all[..5], &all[5..10], &all[10..]]
+    );
+    assert_eq!(paged(EventFilter::default(), 12), [&all[..]]);
+    assert_eq!(paged(EventFilter::default(), 100), [&all[..]]);
+    let limited = EventFilter {
+        limit: Some(7),
+        ..Default::default()
+    };
+    assert_eq!(paged(limited, 3), [vec![0, 1, 2], vec![3, 4, 5], vec![6]]);
+    let newest = EventFilter {
+        principal: Some("agent-1".into()),
+        newest_first: true,
+        ..Default::default()
+    };
+    assert_eq!(paged(newest.clone(), 2), [vec![10, 7], vec![4, 1]]);
+    let nobody = EventFilter {
+        principal: Some("nobody".into()),
+        ..Default::default()
+    };
+    assert!(paged(nobody, 4).is_empty(), "no empty page is handed out");
+
+    b.attack("UPDATE ledger_leaves SET principal = 'agent-1' WHERE idx IN (8, 11);");
+    assert_eq!(paged(newest, 3), [vec![10, 7, 4], vec![1]]);
 }
 
 /// Sealed content is deletable (that is how redaction works), so deleting it with SQL left no
@@ -1296,4 +1412,126 @@ fn console_sessions_are_shared_pruned_and_capped(b: &Backend) {
         "the others stay"
     );
     assert!(one.console_session(&[5; 32]).unwrap().is_some());
+}
+
+/// The migrations each backend applies, in order: one numbered list, where PostgreSQL's first
+/// schema covers SQLite's first three steps (its files for 0002 and 0003 say so).
+fn applied_steps(b: &Backend) -> Vec<&'static str> {
+    let mut steps = vec![
+        "0001_initial",
+        "0002_ledger",
+        "0003_halts",
+        "0004_ledger_leaves_kind",
+        "0005_agent_taints",
+        "0006_pending_revision",
+        "0007_leaf_mac",
+        "0008_console_sessions",
+        "0009_pending_waiting",
+    ];
+    if let Backend::Postgres { .. } = b {
+        steps.retain(|s| !["0002_ledger", "0003_halts"].contains(s));
+    }
+    steps
+}
+
+/// A database made before the migrations' digests were recorded (no `warden_migrations`), and
+/// one a step or two behind, open as before and have their steps recorded; a database whose
+/// recorded step differs from the shipped one, or that is newer than this build, is refused
+/// and left as it was.
+fn the_schema_history_keeps_old_databases_and_refuses_an_edited_step(b: &Backend) {
+    let steps = applied_steps(b);
+    let latest = steps.len();
+    let recorded = "SELECT name FROM warden_migrations ORDER BY name";
+    drop(b.open());
+    assert_eq!(b.column(recorded), steps);
+    assert_eq!(b.schema_version(), latest.to_string());
+
+    // As an earlier warden left it: the last two steps not applied, no digests kept.
+    b.exec(
+        "DROP TABLE warden_migrations;
+         DROP TABLE console_sessions;
+         DROP INDEX pending_waiting;",
+    );
+    b.set_schema_version(u32::try_from(latest).unwrap() - 2);
+    let store = b.open();
+    assert_eq!(b.schema_version(), latest.to_string());
+    assert_eq!(b.column(recorded), steps, "every applied step is recorded");
+    store
+        .console_session_put(&console_session(1, 500), 0, 10, 10)
+        .unwrap();
+    drop(store);
+
+    // An applied step that is not the shipped text.
+    b.exec("UPDATE warden_migrations SET sha256 = '00' WHERE name = '0004_ledger_leaves_kind'");
+    let err = b.try_open().err().expect("an edited step is refused");
+    assert!(
+        matches!(&err, StoreError::Schema(SchemaError::Changed { name, .. })
+            if name == "0004_ledger_leaves_kind"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("`0004_ledger_leaves_kind`"),
+        "{err}"
+    );
+    assert_eq!(
+        b.column("SELECT sha256 FROM warden_migrations WHERE name = '0004_ledger_leaves_kind'"),
+        ["00"]
+    );
+    b.exec("DELETE FROM warden_migrations WHERE name = '0004_ledger_leaves_kind'");
+    drop(b.open());
+
+    // A database a newer warden migrated further.
+    b.set_schema_version(u32::try_from(latest).unwrap() + 1);
+    let err = b.try_open().err().expect("a newer schema is refused");
+    assert!(
+        matches!(err, StoreError::Schema(SchemaError::Newer { .. })),
+        "{err}"
+    );
+}
+
+/// A leaf deleted from the middle of the ledger is found by every walk over the stored leaves
+/// (one pager), and named the same way: the writer refuses to open, a proof's tree is refused,
+/// and the audit reports it as a finding of the chain, where the log stops.
+fn a_missing_leaf_is_named_the_same_way_by_every_walk(b: &Backend) {
+    let (store, verifier) = signed_ledger(b, 10);
+    b.attack("DELETE FROM ledger_leaves WHERE idx = 4;");
+    let missing = "leaf 4 is missing from the store";
+    let err = tree_of(store.as_ref(), 10).unwrap_err();
+    assert!(
+        matches!(&err, LedgerError::Proof(m) if m.contains(missing)),
+        "{err}"
+    );
+    let err = prove(store.as_ref(), &verifier, 7).unwrap_err();
+    assert!(err.to_string().contains(missing), "{err}");
+    let err = Ledger::open(b.open(), &settings(b.dir())).err().unwrap();
+    assert!(
+        matches!(&err, LedgerError::Diverged(m) if m.contains(missing)),
+        "{err}"
+    );
+    let report = verify_store(store.as_ref(), &verifier, Some(&leaf_key(b.dir()))).unwrap();
+    assert!(!report.log.is_clean(), "{:?}", report.log);
+    assert_eq!(report.log.leaves, 4, "the chain holds up to the gap");
+}
+
+/// On PostgreSQL, someone with the tables' login drops the primary key and stores a second
+/// copy of a leaf past the last checkpoint (and could append forged rows after it). The audit
+/// reads the rows as stored and names the duplicate, rather than ending its walk there and
+/// reporting the leaves before it as a clean log.
+#[test]
+fn postgres_a_duplicated_leaf_is_named_by_the_audit() {
+    let b = Backend::postgres();
+    let (store, verifier) = signed_ledger(&b, 10);
+    b.attack(
+        "ALTER TABLE ledger_leaves DROP CONSTRAINT ledger_leaves_pkey;
+         INSERT INTO ledger_leaves SELECT * FROM ledger_leaves WHERE idx = 9;",
+    );
+    let report = verify_store(store.as_ref(), &verifier, Some(&leaf_key(b.dir()))).unwrap();
+    assert!(
+        matches!(
+            report.log.finding,
+            Some(warden_ledger::audit::Finding::DuplicateLeaf { .. })
+        ),
+        "{:?}",
+        report.log
+    );
 }

@@ -1,6 +1,7 @@
 //! Reading the ledger back: auditing it, proving leaves, showing events.
 
 use super::LedgerError;
+use super::pager::{PageError, leaf_pages};
 use crate::{EventFilter, LeafRow, Store, StoreError, StoredCheckpoint};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,9 +14,6 @@ use warden_ledger::{
     CheckpointVerifier, Hash, LeafColumns, LeafKey, LogReport, MerkleTree, Salt, SealedContent,
     SignedCheckpoint, StoredLeaf, TlogProof, leaf_hash, verify_consistency, verify_log,
 };
-
-/// Leaves read per query.
-const PAGE: usize = 8192;
 
 /// Findings kept at most; more are counted, not kept.
 pub const MAX_FINDINGS: usize = 100;
@@ -220,16 +218,17 @@ struct Packed {
 /// `(index, field, salt, range in sealed_bytes)`.
 type SealedRef = (u64, &'static str, Salt, Range<usize>);
 
-fn read_page(
+/// Packs one page of rows, and the sealed content beside them, for the verifying thread.
+fn pack_page(
     store: &dyn Store,
-    from: u64,
+    rows: Vec<LeafRow>,
     key: Option<&LeafKey>,
-) -> Result<Option<Packed>, StoreError> {
-    let rows = store.ledger_rows(from, PAGE)?;
-    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-        return Ok(None);
+) -> Result<Packed, StoreError> {
+    let (from, to) = match (rows.first(), rows.last()) {
+        (Some(first), Some(last)) => (first.leaf.index, last.leaf.index.saturating_add(1)),
+        _ => (0, 0),
     };
-    let sealed = store.ledger_sealed(first.leaf.index, last.leaf.index.saturating_add(1))?;
+    let sealed = store.ledger_sealed(from, to)?;
     let checks = check_rows(&rows, &sealed, key);
     let leaves: Vec<StoredLeaf<Vec<u8>>> = rows.into_iter().map(|r| r.leaf).collect();
     let mut packed = Packed {
@@ -259,10 +258,13 @@ fn read_page(
             .sealed
             .push((index, field, c.salt, start..packed.sealed_bytes.len()));
     }
-    Ok(Some(packed))
+    Ok(packed)
 }
 
-/// Reads pages ahead on its own thread, so SQLite reads overlap with hashing.
+/// Reads pages ahead on its own thread, so store reads overlap with hashing. The audit reads
+/// the rows as stored, not through the pager: a gap, a duplicated index or a leaf out of order
+/// is what `verify_log` exists to name, and the pager would end the walk at the first of them,
+/// leaving every leaf after it unchecked.
 fn read_pages(
     store: &dyn Store,
     key: Option<&LeafKey>,
@@ -270,23 +272,25 @@ fn read_pages(
 ) {
     let mut next = 0;
     loop {
-        let page = match read_page(store, next, key) {
-            Ok(Some(page)) => page,
-            Ok(None) => return,
+        let rows = match store.ledger_rows(next, AUDIT_PAGE) {
+            Ok(rows) if rows.is_empty() => return,
+            Ok(rows) => rows,
             Err(e) => {
                 let _ = pages.send(Err(e));
                 return;
             }
         };
-        next = page
-            .leaves
-            .last()
-            .map_or(next, |(i, _, _)| i.saturating_add(1));
-        if pages.send(Ok(page)).is_err() {
+        next = rows.last().map_or(next, |r| r.leaf.index.saturating_add(1));
+        let packed = pack_page(store, rows, key);
+        let failed = packed.is_err();
+        if pages.send(packed).is_err() || failed {
             return;
         }
     }
 }
+
+/// Rows the audit reads at a time.
+const AUDIT_PAGE: usize = 8192;
 
 /// Leaf bytes shared with their page.
 struct LeafBytes {
@@ -529,6 +533,49 @@ pub fn read_events(
     Ok(find(store, filter)?.into_iter().map(|(e, _)| e).collect())
 }
 
+/// [`read_events`] a page at a time: each item holds at most `page` events, in the filter's
+/// order, and the filter's `limit` (if any) bounds them all. A reader of a long ledger (`audit
+/// show` without `--limit`) holds one page, never every match at once. An empty page is never
+/// handed out; the walk ends at the first error.
+pub fn event_pages<'a>(
+    store: &'a dyn Store,
+    filter: &EventFilter,
+    page: usize,
+) -> impl Iterator<Item = Result<Vec<LedgerEntry>, StoreError>> + 'a {
+    let mut next = filter.clone();
+    let mut left = filter.limit;
+    let page = page.max(1);
+    std::iter::from_fn(move || {
+        let want = left.map_or(page, |l| l.min(page));
+        if want == 0 {
+            return None;
+        }
+        next.limit = Some(want);
+        let events = match read_events(store, &next) {
+            Ok(events) => events,
+            Err(e) => {
+                left = Some(0);
+                return Some(Err(e));
+            }
+        };
+        let Some(last) = events.last().map(|e| e.index) else {
+            left = Some(0);
+            return None;
+        };
+        left = Some(if events.len() < want {
+            0 // the matches ran out
+        } else {
+            left.map_or(usize::MAX, |l| l - events.len())
+        });
+        if next.newest_first {
+            next.index_below = Some(last);
+        } else {
+            next.index_from = Some(last.saturating_add(1));
+        }
+        Some(Ok(events))
+    })
+}
+
 /// An event whose leaf a writer holding the ledger key appended: the leaf's bytes hash to its
 /// stored hash and its MAC checks at its index. Made only by [`read_authentic_events`], so a
 /// reader that decides on events (the gate's proof of approvals, reviews, the monitor) cannot
@@ -736,27 +783,14 @@ pub fn read_range(
 /// The tree of the first `size` stored leaves, hashed from their bytes.
 pub fn tree_of(store: &dyn Store, size: u64) -> Result<MerkleTree, LedgerError> {
     let mut tree = MerkleTree::new();
-    while tree.len() < size {
-        let want = usize::try_from(size - tree.len()).unwrap_or(PAGE).min(PAGE);
-        let page = store.ledger_leaves(tree.len(), want)?;
-        if page.is_empty() {
-            break;
-        }
+    for page in leaf_pages(store, 0, Some(size)) {
+        let page = page.map_err(|e| match e {
+            PageError::Store(e) => LedgerError::Store(e),
+            e => LedgerError::Proof(format!("{e}: run `warden audit verify`")),
+        })?;
         for l in page {
-            if l.index != tree.len() {
-                return Err(LedgerError::Proof(format!(
-                    "leaf {} is missing from the store: run `warden audit verify`",
-                    tree.len()
-                )));
-            }
             tree.push(leaf_hash(&l.data));
         }
-    }
-    if tree.len() < size {
-        return Err(LedgerError::Proof(format!(
-            "the store holds {} leaves, fewer than {size}: run `warden audit verify`",
-            tree.len()
-        )));
     }
     Ok(tree)
 }

@@ -1,6 +1,7 @@
 //! The writer thread: group commit, catching up with other writers, timed checkpoints.
 
 use super::index::{DecidingIndex, Read};
+use super::pager::{PageError, row_pages};
 use super::witness::Publisher;
 use super::{LedgerError, MAX_BATCH};
 use crate::{LeafRow, NewLeaf, Store, StoreError, StoredCheckpoint};
@@ -9,9 +10,6 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use warden_core::EventKind;
 use warden_ledger::{Checkpoint, CheckpointVerifier, Frontier, LeafKey, NoteSigner, leaf_hash};
-
-/// Leaves read per query when rebuilding or catching up.
-const PAGE: usize = 8192;
 
 /// The leaves travel unboxed: appends are the hot path, and a box would be one more
 /// allocation freed on another thread.
@@ -183,20 +181,14 @@ pub(super) fn recover(
     };
     check(&frontier)?;
     let checkpointed = latest.map_or(0, |(size, _)| size);
-    loop {
-        let page = store.ledger_rows(frontier.size(), PAGE)?;
-        if page.is_empty() {
-            break;
-        }
+    for page in row_pages(store, 0, None) {
+        let page = page.map_err(|e| match e {
+            PageError::Store(e) => LedgerError::Store(e),
+            e => LedgerError::Diverged(e.to_string()),
+        })?;
         let mut read = Vec::with_capacity(page.len());
         for row in &page {
             let leaf = &row.leaf;
-            if leaf.index != frontier.size() {
-                return Err(LedgerError::Diverged(format!(
-                    "leaf {} is missing",
-                    frontier.size()
-                )));
-            }
             let hash = leaf_hash(&leaf.data);
             if hash != leaf.leaf_hash {
                 return Err(LedgerError::Diverged(format!(
@@ -446,28 +438,17 @@ impl Writer {
         if self.frontier.size() < to {
             self.check_newest()?;
         }
-        while self.frontier.size() < to {
-            let want = usize::try_from(to - self.frontier.size()).unwrap_or(PAGE);
-            let page = self
-                .store
-                .ledger_rows(self.frontier.size(), want.min(PAGE))?;
-            if page.is_empty() {
-                return Err(StoreError::Corrupt(format!(
-                    "leaves {}..{to} vanished",
-                    self.frontier.size()
-                ))
-                .into());
-            }
+        for page in row_pages(self.store.as_ref(), self.frontier.size(), Some(to)) {
+            let page = page.map_err(|e| match e {
+                PageError::Store(e) => e,
+                PageError::Short { held, wanted } => {
+                    StoreError::Corrupt(format!("leaves {held}..{wanted} vanished"))
+                }
+                e @ PageError::Missing { .. } => StoreError::Corrupt(e.to_string()),
+            })?;
             let mut read = Vec::with_capacity(page.len());
             for row in &page {
                 let index = row.leaf.index;
-                if index != self.frontier.size() || index >= to {
-                    return Err(StoreError::Corrupt(format!(
-                        "leaf {} is missing",
-                        self.frontier.size()
-                    ))
-                    .into());
-                }
                 let hash = leaf_hash(&row.leaf.data);
                 // Only what the store held at start-up predates MACs; every leaf since has one.
                 authenticate(&self.leaf_key, row, &hash, 0).map_err(LedgerError::Forged)?;

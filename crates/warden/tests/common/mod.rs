@@ -38,7 +38,7 @@ pub async fn disable_held_then_approved(lab: &Lab, agent: &Client) -> (String, V
         .await
         .unwrap();
     let id = request_id(&text(&r));
-    let (ok, _, err) = lab.cli_as(
+    let (ok, out, err) = lab.cli_as(
         "lab-bob-token",
         &[
             "approvals",
@@ -50,7 +50,7 @@ pub async fn disable_held_then_approved(lab: &Lab, agent: &Client) -> (String, V
             "manager confirmed",
         ],
     );
-    assert!(ok, "{err}");
+    assert!(ok, "{out}{err}");
     (id, args)
 }
 

@@ -1,0 +1,3 @@
+-- PostgreSQL: no change at this step. Here SQLite moves its interim event table aside and adds
+-- the ledger's tables; PostgreSQL never had the event table, and its ledger tables are part of
+-- its first schema (0001_initial).

@@ -1,0 +1,2 @@
+-- PostgreSQL: no change at this step. Here SQLite adds the `halts` table; in PostgreSQL it is
+-- part of the first schema (0001_initial).

@@ -1,0 +1,4 @@
+
+-- Readers that look for one kind of event (review verdicts and tightenings, checked every few
+-- seconds by each replica; `audit show --kind`) find it without scanning the whole ledger.
+CREATE INDEX ledger_leaves_kind ON ledger_leaves(kind, idx);
