@@ -71,17 +71,22 @@ fn bucket(h: u64) -> (u32, f32) {
 /// an instruction names *an* email address or *a* link, not which one, so attacker domains it
 /// never saw weigh like those it did.
 fn entity(token: &str) -> Option<(&str, &'static str)> {
+    // The first place where `p` (ASCII) starts, in any case. A byte that matches an ASCII byte
+    // starts a character, and so does the byte after a match: the same place as the first
+    // character index whose slice matches.
     let lower_starts = |p: &str| {
-        token.char_indices().find_map(|(i, _)| {
-            token
-                .get(i..i + p.len())
-                .filter(|t| t.eq_ignore_ascii_case(p))
-                .map(|_| i)
-        })
+        token
+            .as_bytes()
+            .windows(p.len())
+            .position(|w| w.eq_ignore_ascii_case(p.as_bytes()))
     };
-    if let Some(at) = lower_starts("http://")
-        .or_else(|| lower_starts("https://"))
-        .or_else(|| lower_starts("www."))
+    // A link holds `://` or `www.` (so a `.`), an email address `@`: most tokens hold none of
+    // them and skip the searches.
+    let scheme = token.contains("://");
+    if let Some(at) = scheme
+        .then(|| lower_starts("http://").or_else(|| lower_starts("https://")))
+        .flatten()
+        .or_else(|| token.contains('.').then(|| lower_starts("www.")).flatten())
     {
         let rest = token.get(at..).unwrap_or_default();
         let params = rest.contains('?') || rest.contains('=');
@@ -109,7 +114,15 @@ fn entity(token: &str) -> Option<(&str, &'static str)> {
 /// The chunk as the model reads it: lower case, digits folded to `0`, whitespace runs as one
 /// space, addresses replaced by their kind ([`entity`]), with a space at both ends.
 pub fn fold(chunk: &str) -> Vec<char> {
-    let mut chars: Vec<char> = Vec::with_capacity(chunk.len() + 2);
+    let mut chars = Vec::new();
+    fold_into(chunk, &mut chars);
+    chars
+}
+
+/// [`fold`] into `chars` (cleared first), so that a scan reuses one buffer for all its chunks.
+pub fn fold_into(chunk: &str, chars: &mut Vec<char>) {
+    chars.clear();
+    chars.reserve(chunk.len() + 2);
     chars.push(' ');
     for token in chunk.split_whitespace() {
         let (prefix, kind) = match entity(token) {
@@ -137,13 +150,21 @@ pub fn fold(chunk: &str) -> Vec<char> {
         }
         chars.push(' ');
     }
-    chars
 }
 
 /// Calls `f(bucket, sign)` for every feature of `chunk`; returns how many there were.
-pub fn for_each_feature(chunk: &str, mut f: impl FnMut(u32, f32)) -> usize {
-    let chars = fold(chunk);
-    for_each_ngram(&chars, &mut f) + form::for_each(&chars, &mut f)
+pub fn for_each_feature(chunk: &str, f: impl FnMut(u32, f32)) -> usize {
+    for_each_feature_in(chunk, &mut Vec::new(), f)
+}
+
+/// [`for_each_feature`] with `chars` as the buffer of the folded chunk ([`fold_into`]).
+pub fn for_each_feature_in(
+    chunk: &str,
+    chars: &mut Vec<char>,
+    mut f: impl FnMut(u32, f32),
+) -> usize {
+    fold_into(chunk, chars);
+    for_each_ngram(chars, &mut f) + form::for_each(chars, &mut f)
 }
 
 /// Character 3- to 5-grams and word uni- and bigrams of folded text.
@@ -302,6 +323,65 @@ mod tests {
         out
     }
 
+    /// [`entity`] as first written (the shipped weights were trained on it): a search from
+    /// every character for each prefix.
+    fn reference_entity(token: &str) -> Option<(&str, &'static str)> {
+        let lower_starts = |p: &str| {
+            token.char_indices().find_map(|(i, _)| {
+                token
+                    .get(i..i + p.len())
+                    .filter(|t| t.eq_ignore_ascii_case(p))
+                    .map(|_| i)
+            })
+        };
+        if let Some(at) = lower_starts("http://")
+            .or_else(|| lower_starts("https://"))
+            .or_else(|| lower_starts("www."))
+        {
+            let rest = token.get(at..).unwrap_or_default();
+            let params = rest.contains('?') || rest.contains('=');
+            let prefix = token.get(..at).unwrap_or_default();
+            return Some((
+                prefix,
+                if params {
+                    "urladdr urlparams"
+                } else {
+                    "urladdr"
+                },
+            ));
+        }
+        let (user, host) = token.split_once('@')?;
+        let host = host.trim_end_matches(|c: char| !c.is_alphanumeric());
+        let user = user.trim_start_matches(|c: char| !c.is_alphanumeric());
+        let ok = !user.is_empty()
+            && host.contains('.')
+            && host
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+        ok.then_some(("", "emailaddr"))
+    }
+
+    #[test]
+    fn entities_match_the_trained_definition() {
+        for token in [
+            "https://h.example/p?d=1",
+            "x(HTTP://a.b)",
+            "see:www.example.com",
+            "WwW.",
+            "httpS://",
+            "ſhttp://x",
+            "İwww.x",
+            "a@b.c",
+            "(x.y@evil-9.example,",
+            "user@localhost",
+            "\"description\":",
+            "alice.chen.",
+            "",
+        ] {
+            assert_eq!(entity(token), reference_entity(token), "{token:?}");
+        }
+    }
+
     #[test]
     fn addresses_read_as_their_kind() {
         let folded: String = fold("Mail x.y@evil-9.example, see ![a](https://h.example/p?d=1) now")
@@ -329,6 +409,13 @@ mod tests {
         #[test]
         fn features_match_the_trained_definition(text in "(\\PC|\\s){0,80}") {
             proptest::prop_assert_eq!(features(&text), reference_features(&text));
+        }
+
+        #[test]
+        fn entities_match_the_trained_definition_on_any_token(
+            token in "(\\PC|[hH][tT][tT][pP][sS]?://|[wW]{3}\\.|@|\\.|:|/|\\?|=|-){0,12}",
+        ) {
+            proptest::prop_assert_eq!(entity(&token), reference_entity(&token));
         }
 
         #[test]
