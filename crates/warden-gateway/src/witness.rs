@@ -551,19 +551,67 @@ impl CheckpointSink for HttpWitness {
         self.sent(checkpoint, true)
     }
 
-    /// The checkpoint the witness last cosigned, from the record kept beside the key (an
-    /// unusable record counts as none, as when publishing: the witness itself still refuses
-    /// a shorter log).
+    /// The checkpoint the witness last cosigned, from the record kept beside the key. Without
+    /// a usable record (deleted with a cut tail, say) the witness itself is asked where it
+    /// stands: the newest stored checkpoint is posted from size 0, and a `409` naming more
+    /// leaves than the store holds refuses the start, as the record would have. (With no
+    /// stored checkpoint there is nothing signed to ask with; a witness that cannot be asked
+    /// refuses the start too.)
     fn latest(
         &self,
         verifier: &warden_ledger::CheckpointVerifier,
     ) -> Result<Option<(u64, warden_ledger::Hash)>, String> {
-        match read_verified_cosigned(&self.record, &self.key)
+        if let Some(kept) = read_verified_cosigned(&self.record, &self.key)
             .ok()
             .flatten()
         {
-            Some(kept) => largest_opened(verifier, &[kept.record().note.as_str()]),
-            None => Ok(None),
+            return largest_opened(verifier, &[kept.record().note.as_str()]);
+        }
+        let Some(stored) = self
+            .store
+            .ledger_latest_checkpoint()
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(None);
+        };
+        // Opening runs on an async task in `serve`: the witness client's own runtime is
+        // driven from a thread of its own.
+        let request = add_checkpoint_request(0, &[], &stored.note);
+        let answer = std::thread::scope(|scope| {
+            scope
+                .spawn(|| self.post(request))
+                .join()
+                .map_err(|_| "the witness client panicked".to_owned())
+        })??;
+        match answer.status.as_u16() {
+            200 => {
+                self.keep(&stored, &answer.body)?;
+                Ok(Some((stored.size, stored.root)))
+            }
+            409 => {
+                let cosigned = parse_tlog_size(&answer.body).ok_or_else(|| {
+                    format!(
+                        "the witness answered 409 without its size (`{}`)",
+                        shown_answer(&answer.body)
+                    )
+                })?;
+                let held = self.store.ledger_size().map_err(|e| e.to_string())?;
+                if cosigned > held {
+                    return Err(format!(
+                        "the witness `{}` has cosigned a tree of {cosigned} leaves, but the \
+                         store holds only {held}: the ledger was truncated (its tail deleted \
+                         with the checkpoints covering it, and the record of what the witness \
+                         cosigned with them)",
+                        self.key.name()
+                    ));
+                }
+                Ok(None)
+            }
+            status => Err(format!(
+                "asked where it stands (no record of what it cosigned is kept), the witness \
+                 answered {status}: `{}`",
+                shown_answer(&answer.body)
+            )),
         }
     }
 }
