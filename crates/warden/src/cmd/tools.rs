@@ -112,7 +112,11 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             reviewed,
         } => {
             let gateway = super::start(&config).await?;
+            let named = reviewed.len();
             let reviewed: BTreeMap<String, String> = reviewed.into_iter().collect();
+            if reviewed.len() != named {
+                anyhow::bail!("a tool is named twice: give each reviewed definition once");
+            }
             let known: BTreeSet<String> = gateway
                 .catalog
                 .entries()
@@ -124,7 +128,15 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             let mut failed = false;
             let mut text = String::new();
-            for (name, r) in gateway.pin_all(&by, &reviewed).await {
+            let pinned = gateway.pin_all(&by, &reviewed).await;
+            // A reviewed tool whose upstream was not reached has no answer: that is a failure too.
+            for tool in reviewed.keys() {
+                if !pinned.iter().any(|(name, _)| name.to_string() == *tool) {
+                    failed = true;
+                    text.push_str(&format!("cannot pin {tool}: its upstream is not reached\n"));
+                }
+            }
+            for (name, r) in pinned {
                 match r {
                     Ok(digest) => text.push_str(&format!("pinned {name} {digest}\n")),
                     Err(e) => {
