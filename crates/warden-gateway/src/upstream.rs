@@ -431,13 +431,20 @@ const MAX_TOOLS: usize = 10_000;
 /// is relayed in pieces.
 const MAX_STDERR_LINE: usize = 4096;
 
+/// Stderr lines of one stdio upstream relayed per second at most; the rest are counted.
+const MAX_STDERR_LINES_PER_SEC: u32 = 50;
+
 /// Relays what a stdio upstream writes to its standard error into warden's log, one event per
 /// line, as a field of its own (quoted and escaped, so a line cannot pass for warden's own log
-/// lines or break them), in pieces of at most [`MAX_STDERR_LINE`] bytes.
+/// lines or break them), in pieces of at most [`MAX_STDERR_LINE`] bytes, and at most
+/// [`MAX_STDERR_LINES_PER_SEC`] a second: a flood is read (the upstream never blocks on it)
+/// and counted, not logged, so it cannot drown warden's own errors.
 async fn relay_stderr(server: String, stderr: tokio::process::ChildStderr) {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt};
     let mut reader = tokio::io::BufReader::new(stderr);
     let mut line = Vec::new();
+    let mut window = tokio::time::Instant::now();
+    let (mut relayed, mut dropped) = (0u32, 0u64);
     loop {
         line.clear();
         let read = (&mut reader)
@@ -447,6 +454,23 @@ async fn relay_stderr(server: String, stderr: tokio::process::ChildStderr) {
         match read {
             Ok(0) | Err(_) => return,
             Ok(_) => {
+                let now = tokio::time::Instant::now();
+                if now.duration_since(window) >= std::time::Duration::from_secs(1) {
+                    if dropped > 0 {
+                        tracing::warn!(upstream = %server, dropped,
+                            "upstream stderr lines dropped in the last second");
+                    }
+                    (window, relayed, dropped) = (now, 0, 0);
+                }
+                if relayed >= MAX_STDERR_LINES_PER_SEC {
+                    if dropped == 0 {
+                        tracing::warn!(upstream = %server,
+                            "upstream stderr lines dropped: more than {MAX_STDERR_LINES_PER_SEC} a second");
+                    }
+                    dropped += 1;
+                    continue;
+                }
+                relayed += 1;
                 let text = String::from_utf8_lossy(&line);
                 let text = text.trim_end_matches(['\n', '\r']);
                 if !text.is_empty() {

@@ -419,7 +419,7 @@ async fn a_call_warden_stops_waiting_for_is_cancelled_at_the_upstream() {
 async fn a_stdio_upstreams_stderr_cannot_pass_for_wardens_log() {
     let forged = "2026-12-07T00:00:00.000000Z  INFO warden: request R-1 approved by bob";
     let lab = Lab::with_siem(&format!(
-        "command = \"sh\"\nargs = [\"-c\", \"printf '%s\\\\nx\\\\033[2Kcleared\\\\n' '{forged}' >&2; exec \\\"$0\\\" lab server siem --state-dir {{config_dir}}/state/lab\", \"{}\"]\n",
+        "command = \"sh\"\nargs = [\"-c\", \"printf '%s\\\\nx\\\\033[2Kcleared\\\\n' '{forged}' >&2; seq 5000 | sed 's/^/flood-/' >&2; exec \\\"$0\\\" lab server siem --state-dir {{config_dir}}/state/lab\", \"{}\"]\n",
         env!("CARGO_BIN_EXE_warden")
     ));
     let warden = lab.serve_logging("info");
@@ -442,6 +442,13 @@ async fn a_stdio_upstreams_stderr_cannot_pass_for_wardens_log() {
         !cleared.contains('\u{1b}'),
         "a control character reached the log: {cleared:?}"
     );
+    // A flood is read and counted, not logged line by line.
+    let dropped = warden
+        .wait_for_log("upstream stderr lines dropped", 10)
+        .expect("the flood is counted");
+    assert!(dropped.contains("upstream=siem"), "{dropped}");
+    let relayed = warden.log_count("flood-");
+    assert!(relayed <= 100, "{relayed} flood lines reached the log");
 }
 
 /// An upstream whose tool list pages on without end: warden follows a bounded number of pages

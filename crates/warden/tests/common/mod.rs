@@ -358,6 +358,16 @@ impl Warden {
         }
     }
 
+    /// How many log lines so far contain `needle`.
+    pub fn log_count(&self, needle: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+
     pub fn base(&self) -> String {
         self.url.trim_end_matches("/mcp").to_string()
     }
