@@ -1707,13 +1707,19 @@ impl Walker {
         let mut unknown = false;
         let mut i = 0;
         let mut first_operand = true;
+        // After `--` every word is an operand, one that starts with `-` too.
+        let mut operands_only = false;
         while let Some(w) = rest.get(i) {
             i += 1;
             let Some(text) = w.text.as_deref() else {
                 unknown = true;
                 continue;
             };
-            if text.starts_with('-') {
+            if text == "--" && !operands_only {
+                operands_only = true;
+                continue;
+            }
+            if text.starts_with('-') && !operands_only {
                 // Options that send the connection elsewhere or run a command of their own
                 // (`-o HostName=…`, `-o ProxyCommand=…`, a config file, rsync's remote shell):
                 // where it goes is not the host named.
@@ -2954,6 +2960,7 @@ fn dns(program: &str, rest: &[Literal], facts: &mut CommandFacts) {
     if program == "nslookup" {
         // `-option[=value]` words; `-` or no name reads commands from standard input.
         for w in rest {
+            // nslookup reads no `--`: every word that starts with `-` is an option.
             match w.text.as_deref() {
                 None | Some("-") => unknown = true,
                 Some(t) if t.starts_with('-') => {}

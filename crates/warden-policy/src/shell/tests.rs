@@ -1467,6 +1467,16 @@ fn operands_after_a_double_dash_are_written() {
         let f = analyse(cmd);
         assert!(f.writes_outside(&roots), "{cmd}: {f:?}");
     }
+    // A host after `--` is a host.
+    for cmd in ["telnet -- -evil.example 23", "nc -- -evil.example 443"] {
+        let f = analyse(cmd);
+        assert!(
+            f.hosts
+                .iter()
+                .any(|h| h.contains("evil.example") || h == UNKNOWN),
+            "{cmd}: {f:?}"
+        );
+    }
     for cmd in [
         "mkdir -p -- /cases/c1/-d",
         "echo x | tee -- /cases/c1/-x",
