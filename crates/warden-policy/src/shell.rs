@@ -869,21 +869,21 @@ impl Walker {
                     variable_name(lit.text.as_deref(), facts);
                 }
             }
-            ExtendedTestExpr::BinaryTest(predicate, left, right) => {
-                let left = self.word(left, facts);
+            ExtendedTestExpr::BinaryTest(predicate, left_word, right_word) => {
+                let left = self.word(left_word, facts);
                 let right = if matches!(
                     predicate,
                     BinaryPredicate::StringMatchesRegex | BinaryPredicate::StringContainsSubstring
                 ) {
                     // A regular expression is not a shell word (`^(a|b)$`); only the
                     // expansions in it matter.
-                    self.nested(&right.value, facts);
+                    self.nested(&right_word.value, facts);
                     Literal {
                         text: None,
                         expands: false,
                     }
                 } else {
-                    self.word(right, facts)
+                    self.word(right_word, facts)
                 };
                 if matches!(
                     predicate,
@@ -894,9 +894,10 @@ impl Walker {
                         | BinaryPredicate::ArithmeticGreaterThan
                         | BinaryPredicate::ArithmeticGreaterThanOrEqualTo
                 ) {
-                    for side in [left, right] {
+                    for (side, word) in [(left, left_word), (right, right_word)] {
                         match side.text {
                             Some(t) => arithmetic(&t, facts),
+                            None if plain_arithmetic(word.value.trim_matches('"')) => {}
                             None => facts.unknown(ARITHMETIC_ON_A_VALUE),
                         }
                     }
@@ -2643,7 +2644,11 @@ fn arithmetic(text: &str, facts: &mut CommandFacts) {
 }
 
 /// Integer literals and operators only.
+/// The shell's own counters (`$?`, `$#`, `$$`, `$!`) are integers whatever the script did.
 fn plain_arithmetic(text: &str) -> bool {
+    let text = ["$?", "$#", "$$", "$!"]
+        .iter()
+        .fold(text.to_string(), |t, p| t.replace(p, "0"));
     text.chars()
         .all(|c| c.is_ascii_digit() || c.is_ascii_whitespace() || "+-*/%<>=!&|^~?:(),".contains(c))
 }
