@@ -843,7 +843,7 @@ fn path_components(text: &str) -> Result<Vec<&str>, ArgError> {
 /// `text` if it is a glob pattern that stays below the directory it is matched in: not
 /// absolute, not from a home directory (`~`), no `..` (nor one a brace or a character class
 /// could spell), no variable (`$HOME`), no backslash; no brace alternative that starts anew
-/// (`{/etc,x}`). A tool that lists files by a pattern (Claude Code's `Glob`) may follow an
+/// (`{/etc,x}`, `{x, /etc}`), no extglob (`@(…)`, `|`). A tool that lists files by a pattern (Claude Code's `Glob`) may follow an
 /// absolute or climbing pattern wherever it leads, whatever directory it was given, so only a
 /// relative one lets the directory bound what is listed.
 pub fn check_relative_glob(text: &str) -> Result<String, ArgError> {
@@ -878,10 +878,23 @@ pub fn check_relative_glob(text: &str) -> Result<String, ArgError> {
             ch,
         });
     }
-    let anchored = ["/", "~"].iter().any(|a| text.starts_with(a))
-        || ["{/", ",/", "{~", ",~"].iter().any(|a| text.contains(a));
+    // A space that starts the pattern or an alternative (` /etc/*`, `{x, /etc}`) starts anew
+    // at `/` for a matcher that trims; extglob's `@(/etc)`, `+(x|/etc)` do for one that reads
+    // it. Nothing a pattern legitimately needs.
+    let anchored = ["/", "~", " "].iter().any(|a| text.starts_with(a))
+        || ["{/", ",/", "{~", ",~", "{ "]
+            .iter()
+            .any(|a| text.contains(a))
+        || spaced_alternative(text);
     if anchored {
         return Err(ArgError::AnchoredGlob { value: value() });
+    }
+    if let Some(ch) = text.chars().find(|c| matches!(c, '(' | ')' | '|')) {
+        return Err(ArgError::BadChar {
+            kind,
+            value: value(),
+            ch,
+        });
     }
     // `..`; a dot in braces or a class, which may spell it (`{.,x}.`, `.[.]`); and a segment
     // whose second character a wildcard matches after a dot (`.*`, `.?`).
@@ -905,6 +918,25 @@ pub fn check_relative_glob(text: &str) -> Result<String, ArgError> {
         return Err(ArgError::GlobClimbs { value: value() });
     }
     Ok(value())
+}
+
+/// Whether an alternative inside braces starts with a space (`{x, /etc}`); a `, ` outside
+/// braces is part of a name (`Smith, J.pdf`).
+fn spaced_alternative(text: &str) -> bool {
+    let mut depth = 0usize;
+    let mut previous = None;
+    for c in text.chars() {
+        if c == ' ' && depth > 0 && previous == Some(',') {
+            return true;
+        }
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        previous = Some(c);
+    }
+    false
 }
 
 // ---------------------------------------------------------------------------------------------

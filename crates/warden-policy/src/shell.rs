@@ -19,7 +19,11 @@
 //! The same bound holds for programs: only those on a built-in list of known-local programs
 //! (`cat`, `grep`, `sort`, `cp`…, whose reads and writes the analysis models) count as local;
 //! any other program (`setarch`, `prlimit`, `crontab`, `claude`, a compiled tool) may reach any
-//! host and write anywhere, so it leaves [`UNKNOWN`] in `hosts` and `writes_paths`. The options
+//! host and write anywhere, so it leaves [`UNKNOWN`] in `hosts` and `writes_paths`. A program
+//! named by a path outside the system directories (`/cases/cat`, `./cat`) is kept as written,
+//! and no name is case-folded, so a copy of a shell under a listed name is no listed program.
+//! Forms bash reads as text but zsh or bash 5.3 run (`*(e:'cmd':)`, `${(e)…}`, `${ cmd; }`)
+//! are opaque: an unquoted `(` in a word, and a `${` the parser cannot read. The options
 //! of curl, wget, dig and host, and of the programs whose writes are recorded, are read as their
 //! own parsers read them (short clusters with attached values, GNU long-option prefixes, `=`
 //! where accepted); an option the reader does not know makes the destination unknown. A URL
@@ -67,7 +71,8 @@ pub const MAX_DEPTH: usize = 6;
 /// What a command would do, as far as can be read without running it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommandFacts {
-    /// Programs run, by base name, lower-cased (`/usr/bin/Curl` is `curl`); [`UNKNOWN`] for one
+    /// Programs run, by name (`/usr/bin/curl` is `curl`; a path outside the system directories
+    /// is kept as written: `/cases/cat` is not `cat`); [`UNKNOWN`] for one
     /// that is not known until the command runs.
     pub programs: BTreeSet<String>,
     /// Every literal argument of every program.
@@ -646,13 +651,31 @@ impl Walker {
         expands: &mut bool,
         facts: &mut CommandFacts,
     ) {
+        // Whether the piece before ended in a `$` the parser kept as text.
+        let mut bare_dollar = false;
         for piece in pieces {
+            let after_dollar = std::mem::take(&mut bare_dollar);
             match &piece.piece {
                 WordPiece::Text(s) => {
                     // Globs, braces, and extglob's `@(…)`, `+(…)`, `!(…)` where it is on.
                     if !quoted && s.contains(['*', '?', '[', '{', '}', '(', ')']) {
                         *expands = true;
                     }
+                    // An unquoted `(` in a word is a pattern: extglob's `*(…)` in bash, and in
+                    // zsh (which Claude Code's Bash tool runs where it finds no bash) a group or
+                    // a glob qualifier that runs code: `*(e:'cmd':)`, `*(+cmd)`. Bash without
+                    // extglob refuses it, so nothing legitimate is lost.
+                    if !quoted && s.contains(['(', ')']) {
+                        facts.unknown("a parenthesis in a word is a pattern that may run code");
+                    }
+                    // The parser keeps the `$` of a `${…}` it cannot read as text, and what
+                    // follows as more text; bash 5.3 runs the list in `${ cmd; }` and
+                    // `${| cmd; }`, and zsh's `${(e)…}` evaluates. An unread `${` is no
+                    // literal.
+                    if s.contains("${") || (after_dollar && s.starts_with('{')) {
+                        facts.unknown("a `${` the analysis cannot read may run a command");
+                    }
+                    bare_dollar = s.ends_with('$');
                     if let Some(t) = text.as_mut() {
                         t.push_str(s);
                     }
@@ -2698,8 +2721,10 @@ fn environment_set(facts: &mut CommandFacts) {
     }
 }
 
-/// Variables that change which program a name runs, or what it loads on start.
+/// Variables that change which program a name runs, or what it loads on start. A subscript is
+/// no escape: `PS4[0]=…` sets what `$PS4` expands to (element 0 is the scalar's value).
 fn dangerous_variable(name: &str) -> bool {
+    let name = name.split('[').next().unwrap_or(name);
     matches!(
         name,
         "PATH"
@@ -2768,12 +2793,29 @@ fn dangerous_variable(name: &str) -> bool {
         || name.starts_with("BASH_FUNC_")
 }
 
-/// A program's base name, lower-cased: `/usr/bin/Curl` runs what `curl` names on a
-/// case-insensitive file system.
+/// The directories whose programs are the programs their names say: root-owned, and not
+/// writable under a policy that bounds writes (the agent cannot put a shell there as `cat`).
+/// `/usr/local/bin` is left out: Homebrew makes it the user's own on macOS.
+const SYSTEM_PROGRAM_DIRS: [&str; 4] = ["/bin", "/usr/bin", "/sbin", "/usr/sbin"];
+
+/// The program a command word names. A bare name (looked up in `PATH`, which the analysis
+/// holds fixed) and a path in one of [`SYSTEM_PROGRAM_DIRS`] are the program by that name;
+/// any other path (`/cases/cat`, `./cat`, `bin/cat`, `/usr/bin/../../cases/cat`) is kept as
+/// written, so it is no program the analysis models, nor one an allow-list of names holds: a
+/// copy of a shell under an allowed name runs what a shell runs. No case folding: `CAT` is
+/// another program on Linux, and where it is not, holding it as unknown is the safe side.
 fn program_name(text: &str) -> String {
-    let base = text.rsplit('/').next().unwrap_or(text);
-    let base = if base.is_empty() { text } else { base };
-    base.to_lowercase()
+    match text.rsplit_once('/') {
+        Some((dir, base))
+            if !base.is_empty()
+                && base != "."
+                && base != ".."
+                && SYSTEM_PROGRAM_DIRS.contains(&dir) =>
+        {
+            base.to_owned()
+        }
+        _ => text.to_owned(),
+    }
 }
 
 fn is_option(w: &Literal) -> bool {

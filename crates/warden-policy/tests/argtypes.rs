@@ -1082,3 +1082,33 @@ fn glob_patterns_that_leave_their_directory_are_refused() {
         );
     }
 }
+
+/// Review shell24-35 F5: a brace alternative or a pattern that starts with a space, and
+/// extglob's `(`, `)`, `|`, are refused: nothing legitimate needs them, and a matcher that
+/// trims or anchors differently would start anew at `/`.
+#[test]
+fn glob_patterns_with_spaced_alternatives_or_extglob_are_refused() {
+    for input in [
+        " /etc/*",
+        "{x, /etc}/*",
+        "{ /etc,x}/*",
+        "@(/etc)/passwd",
+        "+(x|/etc)/*",
+        "*(/)etc/passwd",
+        "a|b",
+    ] {
+        assert!(check_relative_glob(input).is_err(), "{input:?}");
+    }
+    for input in [
+        "notes [draft].md",
+        "my notes/*.md",
+        "*.{log,txt}",
+        "Smith, J*.pdf",
+    ] {
+        assert_eq!(
+            check_relative_glob(input).as_deref(),
+            Ok(input),
+            "{input:?}"
+        );
+    }
+}
