@@ -55,6 +55,8 @@ pub enum ArgKind {
     Enum,
     /// [`check_id`], [`IdIndex`].
     Id,
+    /// [`check_relative_glob`].
+    Glob,
 }
 
 impl fmt::Display for ArgKind {
@@ -67,6 +69,7 @@ impl fmt::Display for ArgKind {
             ArgKind::Path => "path",
             ArgKind::Enum => "value",
             ArgKind::Id => "id",
+            ArgKind::Glob => "glob pattern",
         })
     }
 }
@@ -151,6 +154,10 @@ pub enum ArgError {
 
     #[error("path `{}` contains a `..` component", shown(.value))]
     ParentDir { value: String },
+    #[error("glob pattern `{}` is absolute or starts at a home directory: give it relative to the search path", shown(.value))]
+    AnchoredGlob { value: String },
+    #[error("glob pattern `{}` contains `..`", shown(.value))]
+    GlobClimbs { value: String },
     #[error("path `{}` is outside `{}`", shown(.value), shown(.root))]
     OutsideRoot { value: String, root: String },
     #[error("path root `{}` is not a normalised absolute path", shown(.root))]
@@ -828,6 +835,108 @@ fn path_components(text: &str) -> Result<Vec<&str>, ArgError> {
         return Err(ArgError::ParentDir { value: value() });
     }
     Ok(parts)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Glob patterns
+
+/// `text` if it is a glob pattern that stays below the directory it is matched in: not
+/// absolute, not from a home directory (`~`), no `..` (nor one a brace or a character class
+/// could spell), no variable (`$HOME`), no backslash; no brace alternative that starts anew
+/// (`{/etc,x}`, `{x, /etc}`), no extglob (`@(…)`, `|`). A tool that lists files by a pattern (Claude Code's `Glob`) may follow an
+/// absolute or climbing pattern wherever it leads, whatever directory it was given, so only a
+/// relative one lets the directory bound what is listed.
+pub fn check_relative_glob(text: &str) -> Result<String, ArgError> {
+    let kind = ArgKind::Glob;
+    let value = || text.to_owned();
+    if text.is_empty() {
+        return Err(ArgError::Empty { kind });
+    }
+    if text.len() > MAX_PATH {
+        return Err(ArgError::TooLong {
+            kind,
+            value: value(),
+            max: MAX_PATH,
+        });
+    }
+    if text.chars().any(|c| c != ' ' && is_unsafe_char(c)) {
+        return Err(ArgError::Whitespace {
+            kind,
+            value: value(),
+        });
+    }
+    if text.contains('\\') {
+        return Err(ArgError::Backslash {
+            kind,
+            value: value(),
+        });
+    }
+    if let Some(ch) = text.chars().find(|c| matches!(c, '$' | '%' | '`')) {
+        return Err(ArgError::BadChar {
+            kind,
+            value: value(),
+            ch,
+        });
+    }
+    // A space that starts the pattern or an alternative (` /etc/*`, `{x, /etc}`) starts anew
+    // at `/` for a matcher that trims; extglob's `@(/etc)`, `+(x|/etc)` do for one that reads
+    // it. Nothing a pattern legitimately needs.
+    let anchored = ["/", "~", " "].iter().any(|a| text.starts_with(a))
+        || ["{/", ",/", "{~", ",~", "{ "]
+            .iter()
+            .any(|a| text.contains(a))
+        || spaced_alternative(text);
+    if anchored {
+        return Err(ArgError::AnchoredGlob { value: value() });
+    }
+    if let Some(ch) = text.chars().find(|c| matches!(c, '(' | ')' | '|')) {
+        return Err(ArgError::BadChar {
+            kind,
+            value: value(),
+            ch,
+        });
+    }
+    // `..`; a dot in braces or a class, which may spell it (`{.,x}.`, `.[.]`); and a segment
+    // whose second character a wildcard matches after a dot (`.*`, `.?`).
+    let mut open = 0usize;
+    let mut dot_inside = false;
+    for c in text.chars() {
+        match c {
+            '{' | '[' => open += 1,
+            '}' | ']' => open = open.saturating_sub(1),
+            '.' if open > 0 => dot_inside = true,
+            _ => {}
+        }
+    }
+    let dots = text.contains("..")
+        || dot_inside
+        || text.split('/').any(|segment| {
+            let mut chars = segment.chars();
+            chars.next() == Some('.') && chars.next().is_some_and(|c| "*?[{".contains(c))
+        });
+    if dots {
+        return Err(ArgError::GlobClimbs { value: value() });
+    }
+    Ok(value())
+}
+
+/// Whether an alternative inside braces starts with a space (`{x, /etc}`); a `, ` outside
+/// braces is part of a name (`Smith, J.pdf`).
+fn spaced_alternative(text: &str) -> bool {
+    let mut depth = 0usize;
+    let mut previous = None;
+    for c in text.chars() {
+        if c == ' ' && depth > 0 && previous == Some(',') {
+            return true;
+        }
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        previous = Some(c);
+    }
+    false
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -106,7 +106,9 @@ pub const BUILTINS: &[Builtin] = &[
         effect: Effect::Read,
         reversible: true,
         stakes: Stakes::Low,
-        args: &[("pattern", "string"), ("path", "path:/?")],
+        // The pattern is matched below `path`, which policy bounds; an absolute or climbing
+        // one would list files anywhere.
+        args: &[("pattern", "glob"), ("path", "path:/?")],
     },
     Builtin {
         claude: "Grep",
@@ -117,7 +119,7 @@ pub const BUILTINS: &[Builtin] = &[
         args: &[
             ("pattern", "string"),
             ("path", "path:/?"),
-            ("glob", "string?"),
+            ("glob", "glob?"),
             ("type", "string?"),
             ("output_mode", "enum:content|files_with_matches|count?"),
             ("-i", "bool?"),

@@ -247,6 +247,7 @@ impl Values {
                 .map(|ip| Some(json!(ip)))
                 .collect(),
             ArgType::Path(root) => vec![Some(json!(root))],
+            ArgType::Glob => vec![Some(json!("*"))],
             ArgType::Enum(allowed) => allowed.iter().map(|v| Some(json!(v))).collect(),
             // Commands built from the policies' literals: each as a program, and as a host
             // reached by curl, and one that cannot be read.

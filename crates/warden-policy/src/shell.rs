@@ -9,12 +9,21 @@
 //! that does not parse — the facts say so with [`UNKNOWN`] in the set concerned and `opaque`
 //! set. A policy that allow-lists (`["cat", "grep"].containsAll(programs)`,
 //! `["lab.example"].containsAll(hosts)`) therefore denies what it cannot read, and one that
-//! forbids on `opaque` refuses it outright.
+//! forbids on `opaque` refuses it outright. What a variable holds is never read (it may be set
+//! by a `for` word, `read`, `printf -v`, `mapfile`…), so wherever bash would evaluate a value as
+//! code the command is opaque: a parameter transformation (`${x@P}` expands it as a prompt, and
+//! none of the `@` operators is assumed safer), and arithmetic on anything but integer literals
+//! (`$((x))`, `$[x]`, `((x))`, `[[ x -eq 1 ]]`, an array subscript, a substring offset, `let`,
+//! `declare -i`/`-n`), where a value such as `a[$(cmd)]` runs the command.
 //!
 //! The same bound holds for programs: only those on a built-in list of known-local programs
 //! (`cat`, `grep`, `sort`, `cp`…, whose reads and writes the analysis models) count as local;
 //! any other program (`setarch`, `prlimit`, `crontab`, `claude`, a compiled tool) may reach any
-//! host and write anywhere, so it leaves [`UNKNOWN`] in `hosts` and `writes_paths`. The options
+//! host and write anywhere, so it leaves [`UNKNOWN`] in `hosts` and `writes_paths`. A program
+//! named by a path outside the system directories (`/cases/cat`, `./cat`) is kept as written,
+//! and no name is case-folded, so a copy of a shell under a listed name is no listed program.
+//! Forms bash reads as text but zsh or bash 5.3 run (`*(e:'cmd':)`, `${(e)…}`, `${ cmd; }`)
+//! are opaque: an unquoted `(` in a word, and a `${` the parser cannot read. The options
 //! of curl, wget, dig and host, and of the programs whose writes are recorded, are read as their
 //! own parsers read them (short clusters with attached values, GNU long-option prefixes, `=`
 //! where accepted); an option the reader does not know makes the destination unknown. A URL
@@ -44,11 +53,11 @@
 use std::collections::BTreeSet;
 
 use brush_parser::ast::{
-    AndOr, Assignment, AssignmentValue, Command, CommandPrefixOrSuffixItem, CompoundCommand,
-    CompoundList, IoFileRedirectKind, IoFileRedirectTarget, IoRedirect, Pipeline, SimpleCommand,
-    Word,
+    AndOr, Assignment, AssignmentName, AssignmentValue, BinaryPredicate, Command,
+    CommandPrefixOrSuffixItem, CompoundCommand, CompoundList, ExtendedTestExpr, IoFileRedirectKind,
+    IoFileRedirectTarget, IoRedirect, Pipeline, SimpleCommand, UnaryPredicate, Word,
 };
-use brush_parser::word::{WordPiece, WordPieceWithSource};
+use brush_parser::word::{Parameter, ParameterExpr, WordPiece, WordPieceWithSource};
 use brush_parser::{Parser, ParserOptions};
 
 /// The member of `programs`, `hosts` or `writes_paths` that stands for "something warden could
@@ -62,7 +71,8 @@ pub const MAX_DEPTH: usize = 6;
 /// What a command would do, as far as can be read without running it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommandFacts {
-    /// Programs run, by base name, lower-cased (`/usr/bin/Curl` is `curl`); [`UNKNOWN`] for one
+    /// Programs run, by name (`/usr/bin/curl` is `curl`; a path outside the system directories
+    /// is kept as written: `/cases/cat` is not `cat`); [`UNKNOWN`] for one
     /// that is not known until the command runs.
     pub programs: BTreeSet<String>,
     /// Every literal argument of every program.
@@ -553,6 +563,7 @@ impl Walker {
                 if text.contains("$(") || text.contains('`') {
                     facts.unknown("a test runs a command substitution");
                 }
+                self.extended_test(&test.expr, facts);
                 false
             }
         }
@@ -563,6 +574,11 @@ impl Walker {
             CompoundCommand::BraceGroup(g) => self.list(&g.list, facts),
             CompoundCommand::Subshell(s) => self.list(&s.list, facts),
             CompoundCommand::ForClause(f) => {
+                if dangerous_variable(&f.variable_name) {
+                    facts.unknown(
+                        "sets a variable that changes which program runs or what it loads",
+                    );
+                }
                 for w in f.values.iter().flatten() {
                     self.word(w, facts);
                 }
@@ -585,24 +601,25 @@ impl Walker {
             CompoundCommand::CaseClause(c) => {
                 self.word(&c.value, facts);
                 for item in &c.cases {
+                    // Patterns are expanded too: `$(cmd)`, `${x@P}`.
+                    for pattern in &item.patterns {
+                        self.word(pattern, facts);
+                    }
                     if let Some(list) = &item.cmd {
                         self.list(list, facts);
                     }
                 }
             }
             CompoundCommand::ArithmeticForClause(f) => {
-                let text = format!("{compound}");
-                if text.contains("$(") || text.contains('`') {
-                    facts.unknown("arithmetic runs a command substitution");
+                for expr in [&f.initializer, &f.condition, &f.updater]
+                    .into_iter()
+                    .flatten()
+                {
+                    arithmetic(&expr.value, facts);
                 }
                 self.list(&f.body.list, facts);
             }
-            CompoundCommand::Arithmetic(_) => {
-                let text = format!("{compound}");
-                if text.contains("$(") || text.contains('`') {
-                    facts.unknown("arithmetic runs a command substitution");
-                }
-            }
+            CompoundCommand::Arithmetic(a) => arithmetic(&a.expr.value, facts),
             CompoundCommand::Coprocess(_) => facts.unknown("starts a coprocess"),
         }
     }
@@ -634,13 +651,31 @@ impl Walker {
         expands: &mut bool,
         facts: &mut CommandFacts,
     ) {
+        // Whether the piece before ended in a `$` the parser kept as text.
+        let mut bare_dollar = false;
         for piece in pieces {
+            let after_dollar = std::mem::take(&mut bare_dollar);
             match &piece.piece {
                 WordPiece::Text(s) => {
                     // Globs, braces, and extglob's `@(…)`, `+(…)`, `!(…)` where it is on.
                     if !quoted && s.contains(['*', '?', '[', '{', '}', '(', ')']) {
                         *expands = true;
                     }
+                    // An unquoted `(` in a word is a pattern: extglob's `*(…)` in bash, and in
+                    // zsh (which Claude Code's Bash tool runs where it finds no bash) a group or
+                    // a glob qualifier that runs code: `*(e:'cmd':)`, `*(+cmd)`. Bash without
+                    // extglob refuses it, so nothing legitimate is lost.
+                    if !quoted && s.contains(['(', ')']) {
+                        facts.unknown("a parenthesis in a word is a pattern that may run code");
+                    }
+                    // The parser keeps the `$` of a `${…}` it cannot read as text, and what
+                    // follows as more text; bash 5.3 runs the list in `${ cmd; }` and
+                    // `${| cmd; }`, and zsh's `${(e)…}` evaluates. An unread `${` is no
+                    // literal.
+                    if s.contains("${") || (after_dollar && s.starts_with('{')) {
+                        facts.unknown("a `${` the analysis cannot read may run a command");
+                    }
+                    bare_dollar = s.ends_with('$');
                     if let Some(t) = text.as_mut() {
                         t.push_str(s);
                     }
@@ -668,24 +703,228 @@ impl Walker {
                     self.deeper().text(inner, facts);
                     *text = None;
                 }
+                // `$((…))` and `$[…]`.
                 WordPiece::ArithmeticExpression(expr) => {
-                    if expr.value.contains("$(") || expr.value.contains('`') {
-                        facts.unknown("arithmetic runs a command substitution");
-                    }
+                    arithmetic(&expr.value, facts);
                     *text = None;
                 }
-                // `${X:-$(cmd)}`, `${a[$(cmd)]}` run a command; `${!X}` expands a name the
-                // variable holds, whose subscript the shell evaluates.
                 WordPiece::ParameterExpansion(expr) => {
-                    // The expression's words are kept as source text (its `Debug` shows them).
-                    let source = format!("{expr:?}");
-                    if runs_if_evaluated(&source) || source.contains("indirect: true") {
-                        facts.unknown("a parameter expansion runs a command or an indirect name");
-                    }
+                    self.parameter(expr, facts);
                     *text = None;
                 }
                 // `$'\x63url'`, `~`, `$X`: known only when the command runs.
                 WordPiece::AnsiCQuotedText(_) | WordPiece::TildeExpansion(_) => *text = None,
+            }
+        }
+    }
+
+    /// `${…}`. `${X:-$(cmd)}`, `${a[$(cmd)]}` run a command; `${!X}` expands a name the
+    /// variable holds, whose subscript the shell evaluates. A transformation (`${x@P}` expands
+    /// the value as a prompt, running the `$(…)` in it; the others are no safer to assume) and
+    /// arithmetic on anything but integer literals (an indexed array's subscript, a substring's
+    /// offset and length) evaluate what a variable holds, which may be code the analysis never
+    /// saw: a variable may be set by a `for` word, `read`, `printf -v`, `mapfile`…
+    fn parameter(&self, expr: &ParameterExpr, facts: &mut CommandFacts) {
+        // The expression's words are kept as source text (its `Debug` shows them).
+        let source = format!("{expr:?}");
+        if runs_if_evaluated(&source) {
+            facts.unknown("a parameter expansion runs a command or an indirect name");
+        }
+        type P = ParameterExpr;
+        let (parameter, indirect, nested): (Option<&Parameter>, bool, Vec<&str>) = match expr {
+            P::Parameter {
+                parameter,
+                indirect,
+            }
+            | P::ParameterLength {
+                parameter,
+                indirect,
+            } => (Some(parameter), *indirect, Vec::new()),
+            P::UseDefaultValues {
+                parameter,
+                indirect,
+                default_value: value,
+                ..
+            }
+            | P::AssignDefaultValues {
+                parameter,
+                indirect,
+                default_value: value,
+                ..
+            }
+            | P::IndicateErrorIfNullOrUnset {
+                parameter,
+                indirect,
+                error_message: value,
+                ..
+            }
+            | P::UseAlternativeValue {
+                parameter,
+                indirect,
+                alternative_value: value,
+                ..
+            }
+            | P::RemoveSmallestSuffixPattern {
+                parameter,
+                indirect,
+                pattern: value,
+            }
+            | P::RemoveLargestSuffixPattern {
+                parameter,
+                indirect,
+                pattern: value,
+            }
+            | P::RemoveSmallestPrefixPattern {
+                parameter,
+                indirect,
+                pattern: value,
+            }
+            | P::RemoveLargestPrefixPattern {
+                parameter,
+                indirect,
+                pattern: value,
+            }
+            | P::UppercaseFirstChar {
+                parameter,
+                indirect,
+                pattern: value,
+            }
+            | P::UppercasePattern {
+                parameter,
+                indirect,
+                pattern: value,
+            }
+            | P::LowercaseFirstChar {
+                parameter,
+                indirect,
+                pattern: value,
+            }
+            | P::LowercasePattern {
+                parameter,
+                indirect,
+                pattern: value,
+            } => (
+                Some(parameter),
+                *indirect,
+                value.as_deref().into_iter().collect(),
+            ),
+            P::ReplaceSubstring {
+                parameter,
+                indirect,
+                pattern,
+                replacement,
+                ..
+            } => {
+                let mut nested = vec![pattern.as_str()];
+                nested.extend(replacement.as_deref());
+                (Some(parameter), *indirect, nested)
+            }
+            P::Substring {
+                parameter,
+                indirect,
+                offset,
+                length,
+            } => {
+                arithmetic(&offset.value, facts);
+                if let Some(length) = length {
+                    arithmetic(&length.value, facts);
+                }
+                (Some(parameter), *indirect, Vec::new())
+            }
+            P::Transform { .. } => {
+                facts.unknown(
+                    "a parameter transformation (`${x@P}`…) may run what the variable holds",
+                );
+                (None, false, Vec::new())
+            }
+            P::VariableNames { .. } | P::MemberKeys { .. } => (None, false, Vec::new()),
+        };
+        if indirect {
+            facts.unknown("a parameter expansion runs a command or an indirect name");
+        }
+        if let Some(Parameter::NamedWithIndex { index, .. }) = parameter {
+            arithmetic(index, facts);
+        }
+        for text in nested {
+            self.nested(text, facts);
+        }
+    }
+
+    /// Text the shell expands as a double-quoted word (an expansion's default or pattern, a
+    /// here-document's body): its expansions are read as any word's are.
+    fn nested(&self, text: &str, facts: &mut CommandFacts) {
+        if !text.contains(['$', '`']) {
+            return;
+        }
+        if self.depth > MAX_DEPTH {
+            facts.unknown("commands nested too deeply");
+            return;
+        }
+        match brush_parser::word::parse(text, &ParserOptions::default()) {
+            Ok(pieces) => {
+                let mut ignored: Option<String> = None;
+                let mut expands = false;
+                self.deeper()
+                    .pieces(&pieces, true, &mut ignored, &mut expands, facts);
+            }
+            Err(_) => facts.unknown("an expansion does not parse"),
+        }
+    }
+
+    /// `[[ … ]]`: its words are expanded; `-eq` and the like evaluate both sides as arithmetic,
+    /// `-v` a name whose subscript is arithmetic.
+    fn extended_test(&self, expr: &ExtendedTestExpr, facts: &mut CommandFacts) {
+        match expr {
+            ExtendedTestExpr::And(a, b) | ExtendedTestExpr::Or(a, b) => {
+                self.extended_test(a, facts);
+                self.extended_test(b, facts);
+            }
+            ExtendedTestExpr::Not(e) | ExtendedTestExpr::Parenthesized(e) => {
+                self.extended_test(e, facts);
+            }
+            ExtendedTestExpr::UnaryTest(predicate, w) => {
+                let lit = self.word(w, facts);
+                if matches!(
+                    predicate,
+                    UnaryPredicate::ShellVariableIsSetAndAssigned
+                        | UnaryPredicate::ShellVariableIsSetAndNameRef
+                ) {
+                    variable_name(lit.text.as_deref(), facts);
+                }
+            }
+            ExtendedTestExpr::BinaryTest(predicate, left_word, right_word) => {
+                let left = self.word(left_word, facts);
+                let right = if matches!(
+                    predicate,
+                    BinaryPredicate::StringMatchesRegex | BinaryPredicate::StringContainsSubstring
+                ) {
+                    // A regular expression is not a shell word (`^(a|b)$`); only the
+                    // expansions in it matter.
+                    self.nested(&right_word.value, facts);
+                    Literal {
+                        text: None,
+                        expands: false,
+                    }
+                } else {
+                    self.word(right_word, facts)
+                };
+                if matches!(
+                    predicate,
+                    BinaryPredicate::ArithmeticEqualTo
+                        | BinaryPredicate::ArithmeticNotEqualTo
+                        | BinaryPredicate::ArithmeticLessThan
+                        | BinaryPredicate::ArithmeticLessThanOrEqualTo
+                        | BinaryPredicate::ArithmeticGreaterThan
+                        | BinaryPredicate::ArithmeticGreaterThanOrEqualTo
+                ) {
+                    for (side, word) in [(left, left_word), (right, right_word)] {
+                        match side.text {
+                            Some(t) => arithmetic(&t, facts),
+                            None if plain_arithmetic(word.value.trim_matches('"')) => {}
+                            None => facts.unknown(ARITHMETIC_ON_A_VALUE),
+                        }
+                    }
+                }
             }
         }
     }
@@ -739,6 +978,8 @@ impl Walker {
                     if body.contains("$(") || body.contains('`') {
                         facts.unknown("a here-document runs a command substitution");
                     }
+                    // The body expands as double-quoted text does, its `"` being plain.
+                    self.nested(&format!("\"{}\"", body.replace('"', "\\\"")), facts);
                 }
                 true
             }
@@ -784,7 +1025,12 @@ impl Walker {
             AssignmentValue::Array(items) => {
                 for (k, v) in items {
                     if let Some(k) = k {
+                        // `a=([k]=v)`: an indexed array's key is arithmetic.
                         let lit = self.word(k, facts);
+                        match &lit.text {
+                            Some(t) => arithmetic(t, facts),
+                            None => facts.unknown(ARITHMETIC_ON_A_VALUE),
+                        }
                         kept(lit, facts);
                     }
                     let lit = self.word(v, facts);
@@ -794,6 +1040,9 @@ impl Walker {
         }
         if runs_if_evaluated(&format!("{}", a.name)) {
             facts.unknown("an assignment's subscript runs a command");
+        }
+        if let AssignmentName::ArrayElementName(_, index) = &a.name {
+            arithmetic(index, facts);
         }
         Some(format!("{}", a.name))
     }
@@ -914,6 +1163,7 @@ impl Walker {
         {
             facts.unknown("a builtin evaluates a subscript that runs a command");
         }
+        self.evaluated_names(&program, rest, facts);
         match program.as_str() {
             // Wrappers: the program they run follows their own options.
             // `env -S 'curl …'` splits its value into a command of its own.
@@ -1038,12 +1288,26 @@ impl Walker {
                         Some("-exec" | "-execdir" | "-ok" | "-okdir")
                     );
                     if is_exec {
+                        // As find reads it: `;` ends the command; `+` only right after `{}`
+                        // (any other `+` is an argument). With no end, find refuses the
+                        // line, but what it would have run is not known: the longer command.
                         let start = i + 1;
-                        let end = rest
-                            .iter()
-                            .skip(start)
-                            .position(|w| matches!(w.text.as_deref(), Some(";" | "+")))
-                            .map_or(rest.len(), |p| start + p);
+                        let end = (start..rest.len()).find(|&j| {
+                            match rest.get(j).and_then(|w| w.text.as_deref()) {
+                                Some(";") => true,
+                                Some("+") => {
+                                    j > start
+                                        && rest
+                                            .get(j - 1)
+                                            .is_some_and(|w| w.text.as_deref() == Some("{}"))
+                                }
+                                _ => false,
+                            }
+                        });
+                        if end.is_none() {
+                            facts.unknown("find's `-exec` has no end");
+                        }
+                        let end = end.unwrap_or(rest.len());
                         let mut ran = CommandFacts::default();
                         self.run(rest.get(start..end).unwrap_or_default(), &mut ran);
                         facts.merge(ran);
@@ -1140,6 +1404,73 @@ impl Walker {
             self.network(&program, kind, rest, facts);
         }
         self.writes(&program, rest, facts);
+    }
+
+    /// The builtins that evaluate their words as arithmetic (`let`) or as variable names whose
+    /// subscripts are arithmetic, and the attributes that make every later assignment
+    /// arithmetic (`declare -i`) or a name evaluated at each use (`declare -n`).
+    fn evaluated_names(&self, program: &str, rest: &[Literal], facts: &mut CommandFacts) {
+        match program {
+            "let" => {
+                for w in rest {
+                    match &w.text {
+                        Some(t) => arithmetic(t, facts),
+                        None => facts.unknown(ARITHMETIC_ON_A_VALUE),
+                    }
+                }
+            }
+            "test" | "[" => {
+                let mut words = rest.iter();
+                while let Some(w) = words.next() {
+                    if w.text.as_deref() == Some("-v") {
+                        variable_name(words.next().and_then(|w| w.text.as_deref()), facts);
+                    }
+                }
+            }
+            "printf" => {
+                let mut words = rest.iter();
+                if let Some(first) = words.next() {
+                    match first.text.as_deref() {
+                        Some("-v") => {
+                            variable_name(words.next().and_then(|w| w.text.as_deref()), facts);
+                        }
+                        Some(t) if t.starts_with("-v") => {
+                            variable_name(t.strip_prefix("-v"), facts);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            "declare" | "typeset" | "local" | "export" | "readonly" | "read" | "mapfile"
+            | "readarray" | "getopts" | "unset" | "wait" => {
+                for w in rest {
+                    let attributes = w.text.as_deref().and_then(|t| {
+                        t.strip_prefix('-')
+                            .or_else(|| t.strip_prefix('+'))
+                            .filter(|a| !a.starts_with('-'))
+                    });
+                    match attributes {
+                        Some(a)
+                            if matches!(program, "declare" | "typeset" | "local")
+                                && a.contains(['i', 'n']) =>
+                        {
+                            facts.unknown(
+                                "an integer or reference attribute evaluates what a variable holds",
+                            );
+                        }
+                        // `mapfile -C CALLBACK` evaluates the callback as a command.
+                        Some(a)
+                            if matches!(program, "mapfile" | "readarray") && a.contains('C') =>
+                        {
+                            facts.unknown("mapfile runs a callback command");
+                        }
+                        Some(_) => {}
+                        None => variable_name(w.text.as_deref(), facts),
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     /// A wrapper's command: after its options (`takes_value` lists those with a value) and,
@@ -1400,13 +1731,19 @@ impl Walker {
         let mut unknown = false;
         let mut i = 0;
         let mut first_operand = true;
+        // After `--` every word is an operand, one that starts with `-` too.
+        let mut operands_only = false;
         while let Some(w) = rest.get(i) {
             i += 1;
             let Some(text) = w.text.as_deref() else {
                 unknown = true;
                 continue;
             };
-            if text.starts_with('-') {
+            if text == "--" && !operands_only {
+                operands_only = true;
+                continue;
+            }
+            if text.starts_with('-') && !operands_only {
                 // Options that send the connection elsewhere or run a command of their own
                 // (`-o HostName=…`, `-o ProxyCommand=…`, a config file, rsync's remote shell):
                 // where it goes is not the host named.
@@ -1537,7 +1874,7 @@ impl Walker {
 
     /// Paths a well-known program writes.
     fn writes(&self, program: &str, rest: &[Literal], facts: &mut CommandFacts) {
-        let ops: Vec<&Literal> = rest.iter().filter(|w| !is_option(w)).collect();
+        let ops = operands(rest);
         match program {
             "tee" | "touch" | "mkdir" | "rm" | "rmdir" | "shred" | "unlink" | "truncate"
             | "mkfifo" => {
@@ -1720,11 +2057,32 @@ impl Walker {
                 facts.writes_paths.insert(UNKNOWN.into());
             }
             "chmod" | "chown" | "chgrp" => {
-                // The mode or owner comes first, unless `--reference` gives it.
+                // The mode or owner comes first, unless `--reference` gives it. A mode may
+                // start with `-` (`chmod -w FILE`): only the letters of the programs' own
+                // options make an option.
+                let flags = if program == "chmod" {
+                    "cfvR"
+                } else {
+                    "cfvRHLPh"
+                };
+                let mut words = Vec::new();
+                let mut all_operands = false;
+                for w in rest {
+                    match w.text.as_deref() {
+                        Some("--") if !all_operands => all_operands = true,
+                        Some(t)
+                            if !all_operands
+                                && (t.starts_with("--")
+                                    || t.strip_prefix('-').is_some_and(|c| {
+                                        !c.is_empty() && c.chars().all(|l| flags.contains(l))
+                                    })) => {}
+                        _ => words.push(w),
+                    }
+                }
                 let reference = rest
                     .iter()
                     .any(|w| w.text.as_deref().is_none_or(|t| t.starts_with("--ref")));
-                for w in ops.iter().skip(usize::from(!reference)) {
+                for w in words.iter().skip(usize::from(!reference)) {
                     add_path(&mut facts.writes_paths, w);
                 }
             }
@@ -2292,6 +2650,47 @@ fn evaluates_subscripts(program: &str) -> bool {
     )
 }
 
+/// Why arithmetic that names a variable is opaque: bash evaluates the variable's value as
+/// arithmetic in turn, and an array subscript in that value (`a[$(cmd)]`) runs the command.
+const ARITHMETIC_ON_A_VALUE: &str =
+    "arithmetic evaluates what a variable holds, which may run a command";
+
+/// Arithmetic the shell evaluates: only integer literals and operators are read; a name (a
+/// variable, an array element), an expansion or a base (`16#…`) may evaluate code a variable
+/// holds, so it is opaque.
+fn arithmetic(text: &str, facts: &mut CommandFacts) {
+    if runs_if_evaluated(text) {
+        facts.unknown("arithmetic runs a command substitution");
+    } else if !plain_arithmetic(text) {
+        facts.unknown(ARITHMETIC_ON_A_VALUE);
+    }
+}
+
+/// Integer literals and operators only.
+/// The shell's own counters (`$?`, `$#`, `$$`, `$!`) are integers whatever the script did.
+fn plain_arithmetic(text: &str) -> bool {
+    let text = ["$?", "$#", "$$", "$!"]
+        .iter()
+        .fold(text.to_string(), |t, p| t.replace(p, "0"));
+    text.chars()
+        .all(|c| c.is_ascii_digit() || c.is_ascii_whitespace() || "+-*/%<>=!&|^~?:(),".contains(c))
+}
+
+/// A variable name a builtin reads (`read NAME`, `test -v NAME`, `declare NAME=…`): one that
+/// is not literal may be anything, and a subscript in it is arithmetic.
+fn variable_name(name: Option<&str>, facts: &mut CommandFacts) {
+    match name {
+        Some(t) => {
+            if let Some((_, subscript)) = t.split_once('[') {
+                // Up to the last `]`: `a[1]=v[x]` is judged whole, which is only stricter.
+                let subscript = subscript.rsplit_once(']').map_or(subscript, |(s, _)| s);
+                arithmetic(subscript, facts);
+            }
+        }
+        None => facts.unknown(ARITHMETIC_ON_A_VALUE),
+    }
+}
+
 /// Whether text would run a command if the shell evaluated it as arithmetic or a subscript.
 fn runs_if_evaluated(text: &str) -> bool {
     text.contains("$(") || text.contains('`') || text.contains("<(") || text.contains(">(")
@@ -2322,8 +2721,10 @@ fn environment_set(facts: &mut CommandFacts) {
     }
 }
 
-/// Variables that change which program a name runs, or what it loads on start.
+/// Variables that change which program a name runs, or what it loads on start. A subscript is
+/// no escape: `PS4[0]=…` sets what `$PS4` expands to (element 0 is the scalar's value).
 fn dangerous_variable(name: &str) -> bool {
+    let name = name.split('[').next().unwrap_or(name);
     matches!(
         name,
         "PATH"
@@ -2333,6 +2734,13 @@ fn dangerous_variable(name: &str) -> bool {
             | "SHELLOPTS"
             | "BASHOPTS"
             | "PROMPT_COMMAND"
+            // Prompt strings are expanded as `${x@P}` is: `set -x` expands `PS4` before each
+            // command, running the `$(…)` it holds.
+            | "PS0"
+            | "PS1"
+            | "PS2"
+            | "PS3"
+            | "PS4"
             | "PYTHONSTARTUP"
             | "PYTHONPATH"
             | "NODE_OPTIONS"
@@ -2385,18 +2793,51 @@ fn dangerous_variable(name: &str) -> bool {
         || name.starts_with("BASH_FUNC_")
 }
 
-/// A program's base name, lower-cased: `/usr/bin/Curl` runs what `curl` names on a
-/// case-insensitive file system.
+/// The directories whose programs are the programs their names say: root-owned, and not
+/// writable under a policy that bounds writes (the agent cannot put a shell there as `cat`).
+/// `/usr/local/bin` is left out: Homebrew makes it the user's own on macOS.
+const SYSTEM_PROGRAM_DIRS: [&str; 4] = ["/bin", "/usr/bin", "/sbin", "/usr/sbin"];
+
+/// The program a command word names. A bare name (looked up in `PATH`, which the analysis
+/// holds fixed) and a path in one of [`SYSTEM_PROGRAM_DIRS`] are the program by that name;
+/// any other path (`/cases/cat`, `./cat`, `bin/cat`, `/usr/bin/../../cases/cat`) is kept as
+/// written, so it is no program the analysis models, nor one an allow-list of names holds: a
+/// copy of a shell under an allowed name runs what a shell runs. No case folding: `CAT` is
+/// another program on Linux, and where it is not, holding it as unknown is the safe side.
 fn program_name(text: &str) -> String {
-    let base = text.rsplit('/').next().unwrap_or(text);
-    let base = if base.is_empty() { text } else { base };
-    base.to_lowercase()
+    match text.rsplit_once('/') {
+        Some((dir, base))
+            if !base.is_empty()
+                && base != "."
+                && base != ".."
+                && SYSTEM_PROGRAM_DIRS.contains(&dir) =>
+        {
+            base.to_owned()
+        }
+        _ => text.to_owned(),
+    }
 }
 
 fn is_option(w: &Literal) -> bool {
     w.text
         .as_deref()
         .is_some_and(|t| t.starts_with('-') && t.len() > 1)
+}
+
+/// The words that are not options: after `--`, every word is one (`tee -- -d/../x`).
+fn operands(rest: &[Literal]) -> Vec<&Literal> {
+    let mut out = Vec::new();
+    let mut words = rest.iter();
+    for w in words.by_ref() {
+        if w.text.as_deref() == Some("--") {
+            break;
+        }
+        if !is_option(w) {
+            out.push(w);
+        }
+    }
+    out.extend(words);
+    out
 }
 
 /// How many leading words are options (those in `takes_value` with their value); `--` ends them.
@@ -2566,6 +3007,7 @@ fn dns(program: &str, rest: &[Literal], facts: &mut CommandFacts) {
     if program == "nslookup" {
         // `-option[=value]` words; `-` or no name reads commands from standard input.
         for w in rest {
+            // nslookup reads no `--`: every word that starts with `-` is an option.
             match w.text.as_deref() {
                 None | Some("-") => unknown = true,
                 Some(t) if t.starts_with('-') => {}

@@ -13,8 +13,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use proptest::prelude::*;
 use warden_policy::argtypes::{
-    ArgError, Email, Hostname, IdIndex, SafePath, Url, check_enum, check_id, fold_id, parse_ip,
-    skeleton,
+    ArgError, Email, Hostname, IdIndex, SafePath, Url, check_enum, check_id, check_relative_glob,
+    fold_id, parse_ip, skeleton,
 };
 
 fn email_refused(inputs: &[&str], class: impl Fn(&ArgError) -> bool) {
@@ -1035,5 +1035,80 @@ proptest! {
             prop_assert_eq!(index.resolve(&id), Ok(id.clone()));
             prop_assert_eq!(fold_id(&id), fold_id(&given));
         }
+    }
+}
+
+/// Review 35: a glob pattern is matched below the directory it is given (`Glob`'s `path`), and
+/// only a relative one stays there: an absolute one, one from a home directory, one that climbs
+/// (or a brace or class that spells `..`), one with a variable, are refused.
+#[test]
+fn glob_patterns_that_leave_their_directory_are_refused() {
+    for input in [
+        "/home/analyst/.ssh/*",
+        "//etc/*",
+        "~/.ssh/*",
+        "~analyst/.ssh/*",
+        "{/etc,x}/*",
+        "x,{a,/etc}/*",
+        "{~,x}/.ssh/*",
+        "../../home/analyst/.ssh/*",
+        "a/../../b",
+        "**/..",
+        "{.,x}./home/*",
+        ".[.]/*",
+        ".*/etc",
+        ".?/x",
+        "$HOME/.ssh/*",
+        "`id`/*",
+        "a\\..\\b",
+        "a\nb",
+        "",
+    ] {
+        assert!(check_relative_glob(input).is_err(), "{input:?}");
+    }
+    for input in [
+        "*",
+        "**/*.log",
+        "*.{log,txt}",
+        "evidence/**/auth*.log",
+        ".env",
+        ".git/config",
+        "notes [draft].md",
+    ] {
+        assert_eq!(
+            check_relative_glob(input).as_deref(),
+            Ok(input),
+            "{input:?}"
+        );
+    }
+}
+
+/// Review shell24-35 F5: a brace alternative or a pattern that starts with a space, and
+/// extglob's `(`, `)`, `|`, are refused: nothing legitimate needs them, and a matcher that
+/// trims or anchors differently would start anew at `/`.
+#[test]
+fn glob_patterns_with_spaced_alternatives_or_extglob_are_refused() {
+    for input in [
+        " /etc/*",
+        "{x, /etc}/*",
+        "{ /etc,x}/*",
+        "@(/etc)/passwd",
+        "+(x|/etc)/*",
+        "*(/)etc/passwd",
+        "a|b",
+    ] {
+        assert!(check_relative_glob(input).is_err(), "{input:?}");
+    }
+    for input in [
+        "notes [draft].md",
+        "my notes/*.md",
+        "*.{log,txt}",
+        "Smith, J*.pdf",
+    ] {
+        assert_eq!(
+            check_relative_glob(input).as_deref(),
+            Ok(input),
+            "{input:?}"
+        );
     }
 }

@@ -547,6 +547,7 @@ impl Engine {
                         ArgType::Hostname => json!("probe.example"),
                         ArgType::Ip => json!("192.0.2.1"),
                         ArgType::Path(root) => json!(root),
+                        ArgType::Glob => json!("*"),
                         ArgType::Enum(allowed) => {
                             json!(allowed.first().cloned().unwrap_or_default())
                         }

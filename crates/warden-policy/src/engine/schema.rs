@@ -38,6 +38,9 @@ pub enum ArgType {
     Ip,
     /// A path under this root, lexically normalised (`argtypes::SafePath`).
     Path(String),
+    /// A glob pattern that stays below the directory it is matched in
+    /// (`argtypes::check_relative_glob`): a Cedar `String`.
+    Glob,
     /// One of these values, spelt exactly so.
     Enum(Vec<String>),
     /// A shell command line (`shell::analyse`): Cedar sees `{text, programs, args, hosts,
@@ -82,6 +85,7 @@ impl ArgType {
             "url" => ArgType::Url,
             "hostname" => ArgType::Hostname,
             "ip" => ArgType::Ip,
+            "glob" => ArgType::Glob,
             path if path.starts_with("path:") => {
                 let root = path.trim_start_matches("path:").trim();
                 if !root.starts_with('/') {
@@ -146,7 +150,9 @@ impl ArgType {
             ArgType::Email => "Email".into(),
             ArgType::EmailSet => "Emails".into(),
             ArgType::Url => "Url".into(),
-            ArgType::Hostname | ArgType::Path(_) | ArgType::Enum(_) => "String".into(),
+            ArgType::Hostname | ArgType::Path(_) | ArgType::Glob | ArgType::Enum(_) => {
+                "String".into()
+            }
             ArgType::Ip => "ipaddr".into(),
             ArgType::Command(_) => "Command".into(),
         }
@@ -159,7 +165,9 @@ impl ArgType {
         value: &Value,
         ids: &BTreeMap<String, IdIndex>,
     ) -> Result<Value, String> {
-        use crate::argtypes::{Email, Hostname, SafePath, Url, check_enum, parse_ip};
+        use crate::argtypes::{
+            Email, Hostname, SafePath, Url, check_enum, check_relative_glob, parse_ip,
+        };
         let text = || {
             value
                 .as_str()
@@ -187,6 +195,7 @@ impl ArgType {
             ArgType::Path(root) => {
                 Value::String(SafePath::parse(text()?, root).map_err(e)?.to_string())
             }
+            ArgType::Glob => Value::String(check_relative_glob(text()?).map_err(e)?),
             ArgType::Enum(allowed) => Value::String(check_enum(text()?, allowed).map_err(e)?),
             ArgType::Entity(ty) => {
                 let given = text()?;
@@ -287,12 +296,13 @@ impl ArgType {
                 ])
                 .map_err(|e| e.to_string())
             }
-            (ArgType::Hostname | ArgType::Path(_) | ArgType::Enum(_), Value::String(_)) => {
-                match self.normalise(value, &BTreeMap::new())? {
-                    Value::String(s) => Ok(RestrictedExpression::new_string(s)),
-                    _ => Err(format!("must be {}", self.describe())),
-                }
-            }
+            (
+                ArgType::Hostname | ArgType::Path(_) | ArgType::Glob | ArgType::Enum(_),
+                Value::String(_),
+            ) => match self.normalise(value, &BTreeMap::new())? {
+                Value::String(s) => Ok(RestrictedExpression::new_string(s)),
+                _ => Err(format!("must be {}", self.describe())),
+            },
             (ArgType::Command(roots), Value::String(s)) => command_record(s, &[], roots),
             (ArgType::Command(roots), Value::Object(_)) => {
                 let c: CommandWithLinks = serde_json::from_value(value.clone())
@@ -320,6 +330,7 @@ impl ArgType {
             ArgType::Hostname => "a host name (a string)".into(),
             ArgType::Ip => "an IP address (a string)".into(),
             ArgType::Path(root) => format!("a path under `{root}` (a string)"),
+            ArgType::Glob => "a glob pattern relative to the search path (a string)".into(),
             ArgType::Enum(allowed) => format!("one of {}", allowed.join(", ")),
             ArgType::Command(_) => "a shell command (a string)".into(),
         }

@@ -363,7 +363,8 @@ const CURL_LONG: &[(&str, Opt)] = &[
     ("proto-redir", Takes(Plain)),
     ("proto-default", Takes(Plain)),
     ("netrc-file", Takes(Plain)),
-    ("etag-compare", Takes(Plain)),
+    // Sent as `If-None-Match`, whatever the file holds.
+    ("etag-compare", Takes(Upload)),
     ("quote", Takes(Plain)),
     ("telnet-option", Takes(Plain)),
     ("mail-from", Takes(Plain)),
@@ -501,7 +502,8 @@ const WGET_LONG: &[(&str, Opt)] = &[
     ("restrict-file-names", Takes(Plain)),
     ("default-page", Takes(Plain)),
     ("cut-dirs", Takes(Plain)),
-    ("load-cookies", Takes(Plain)),
+    // Sent as cookies to the hosts the file names.
+    ("load-cookies", Takes(Upload)),
     ("progress", Takes(Plain)),
     ("secure-protocol", Takes(Plain)),
 ];
