@@ -20,7 +20,7 @@
 use super::{LedgerError, tree_of};
 use crate::{Store, StoredCheckpoint};
 use std::fmt;
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -171,22 +171,27 @@ impl CheckpointSink for CommandSink {
             .0
             .split_first()
             .ok_or_else(|| "the witness command is empty".to_owned())?;
-        let mut child = Command::new(program)
+        // The note is handed over in an unlinked temporary file, not a pipe: a program that
+        // exits without reading it cannot fail the write, nor kill warden with SIGPIPE where a
+        // command ends quietly on a closed stdout (the CLI's commands do): `warden approvals
+        // approve` with such a witness was killed after recording the approval.
+        let note = tempfile::tempfile()
+            .and_then(|mut file| {
+                file.write_all(checkpoint.note.as_bytes())?;
+                file.seek(std::io::SeekFrom::Start(0))?;
+                Ok(file)
+            })
+            .map_err(|e| format!("`{program}`: cannot stage the checkpoint: {e}"))?;
+        let status = Command::new(program)
             .args(args)
-            .stdin(Stdio::piped())
+            .stdin(Stdio::from(note))
             .stdout(Stdio::null())
-            .spawn()
+            .status()
             .map_err(|e| format!("`{program}`: {e}"))?;
-        // Written, then the pipe closed, then waited for, whatever the write did: a program
-        // that exits without reading is reaped, and its exit status is the better error.
-        let written = child.stdin.take().map_or(Ok(()), |mut stdin| {
-            stdin.write_all(checkpoint.note.as_bytes())
-        });
-        let status = child.wait().map_err(|e| format!("`{program}`: {e}"))?;
         if !status.success() {
             return Err(format!("`{program}` exited with {status}"));
         }
-        written.map_err(|e| format!("`{program}`: {e}"))
+        Ok(())
     }
 }
 
