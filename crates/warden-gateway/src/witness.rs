@@ -409,6 +409,16 @@ impl HttpWitness {
     }
 }
 
+/// The size a witness's `409` answer names: the tree it has cosigned.
+fn conflict_size(body: &str) -> Result<u64, String> {
+    parse_tlog_size(body).ok_or_else(|| {
+        format!(
+            "the witness answered 409 without its size (`{}`)",
+            shown_answer(body)
+        )
+    })
+}
+
 /// Hands the hashes of stored leaves `from..to` to `each`, in order.
 fn read_leaves(
     store: &dyn Store,
@@ -496,12 +506,7 @@ impl HttpWitness {
                     return Ok(());
                 }
                 409 => {
-                    let cosigned = parse_tlog_size(&answer.body).ok_or_else(|| {
-                        format!(
-                            "the witness answered 409 without its size (`{}`)",
-                            shown_answer(&answer.body)
-                        )
-                    })?;
+                    let cosigned = conflict_size(&answer.body)?;
                     if let Some(kept) = kept
                         && cosigned < kept
                     {
@@ -589,12 +594,7 @@ impl CheckpointSink for HttpWitness {
                 Ok(Some((stored.size, stored.root)))
             }
             409 => {
-                let cosigned = parse_tlog_size(&answer.body).ok_or_else(|| {
-                    format!(
-                        "the witness answered 409 without its size (`{}`)",
-                        shown_answer(&answer.body)
-                    )
-                })?;
+                let cosigned = conflict_size(&answer.body)?;
                 let held = self.store.ledger_size().map_err(|e| e.to_string())?;
                 if cosigned > held {
                     return Err(format!(
