@@ -798,9 +798,9 @@ impl fmt::Display for SafePath {
     }
 }
 
-/// Split on `/`, dropping empty and `.` components, refusing everything `SafePath` refuses.
-fn path_components(text: &str) -> Result<Vec<&str>, ArgError> {
-    let kind = ArgKind::Path;
+/// What a path and a glob pattern both refuse: longer than [`MAX_PATH`], a control or
+/// unusual whitespace character (a plain space is allowed), a backslash.
+fn check_path_text(text: &str, kind: ArgKind) -> Result<(), ArgError> {
     let value = || text.to_owned();
     if text.len() > MAX_PATH {
         return Err(ArgError::TooLong {
@@ -821,6 +821,14 @@ fn path_components(text: &str) -> Result<Vec<&str>, ArgError> {
             value: value(),
         });
     }
+    Ok(())
+}
+
+/// Split on `/`, dropping empty and `.` components, refusing everything `SafePath` refuses.
+fn path_components(text: &str) -> Result<Vec<&str>, ArgError> {
+    let kind = ArgKind::Path;
+    let value = || text.to_owned();
+    check_path_text(text, kind)?;
     if text.contains('%') {
         return Err(ArgError::PercentEncoded {
             kind,
@@ -852,25 +860,7 @@ pub fn check_relative_glob(text: &str) -> Result<String, ArgError> {
     if text.is_empty() {
         return Err(ArgError::Empty { kind });
     }
-    if text.len() > MAX_PATH {
-        return Err(ArgError::TooLong {
-            kind,
-            value: value(),
-            max: MAX_PATH,
-        });
-    }
-    if text.chars().any(|c| c != ' ' && is_unsafe_char(c)) {
-        return Err(ArgError::Whitespace {
-            kind,
-            value: value(),
-        });
-    }
-    if text.contains('\\') {
-        return Err(ArgError::Backslash {
-            kind,
-            value: value(),
-        });
-    }
+    check_path_text(text, kind)?;
     if let Some(ch) = text.chars().find(|c| matches!(c, '$' | '%' | '`')) {
         return Err(ArgError::BadChar {
             kind,
