@@ -89,25 +89,7 @@ async fn lab_run() -> Lab {
         .call("edr.isolate_host", isolate("dc01", "INC-1042"))
         .await;
     assert!(r.is_err() || r.as_ref().unwrap().is_error == Some(true));
-    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
-    let r = responder
-        .call("idp.disable_account", args.clone())
-        .await
-        .unwrap();
-    let id = request_id(&text(&r));
-    let (ok, out, err) = lab.cli_as(
-        "lab-bob-token",
-        &[
-            "approvals",
-            "approve",
-            &id,
-            "--as",
-            "bob",
-            "--reason",
-            "phished",
-        ],
-    );
-    assert!(ok, "{out}{err}");
+    let (_, args) = disable_held_then_approved(&lab, &responder).await;
     let r = responder.call("idp.disable_account", args).await.unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
     // A second hold, expired by a halt of its agent.
