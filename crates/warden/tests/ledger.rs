@@ -570,18 +570,8 @@ async fn an_approval_used_before_a_crash_cannot_be_replayed_from_a_cut_store() {
              WHERE id = '{id}';"
         ),
     );
-    let (ok, _, err) = lab.cli(&["tools", "list"]);
-    if ok {
-        // Nothing noticed the cut: the agent's retry runs the approval a second time.
-        let warden = lab.serve();
-        let agent = warden.stateless_client(RESPONDER, None).await;
-        let r = agent.call("idp.disable_account", args).await.unwrap();
-        panic!(
-            "warden opened the cut store; the retry answered `{}` and the IdP received {:?}",
-            text(&r),
-            lab.received("idp")
-        );
-    }
+    // Where nothing noticed the cut, the agent's retry runs the approval a second time.
+    let err = refused_to_open(&lab, RESPONDER, "idp.disable_account", args, "the retry").await;
     assert!(err.contains("published.jsonl"), "{err}");
     assert_eq!(lab.received("idp"), ["disable_account"]);
 }
@@ -601,6 +591,27 @@ fn witnessed_lab(extra: &str) -> Lab {
             "checkpoint_interval_secs = 3600\nwitness = [{ file = \"state/published.jsonl\" }]",
         ) + extra
     })
+}
+
+/// The error warden gives refusing to open the store as it is now. Where it opens instead, the
+/// attack worked: `token`'s agent calls `tool` with `args` on a warden started over the store,
+/// and the test fails naming `what` and its answer.
+async fn refused_to_open(lab: &Lab, token: &str, tool: &str, args: Value, what: &str) -> String {
+    let (ok, _, err) = lab.cli(&["tools", "list"]);
+    if ok {
+        let warden = lab.serve();
+        let agent = warden.stateless_client(token, None).await;
+        let answer = match agent.call(tool, args).await {
+            Ok(r) => text(&r),
+            Err(e) => e.to_string(),
+        };
+        let server = tool.split('.').next().unwrap_or(tool);
+        panic!(
+            "warden opened the store; {what} answered `{answer}` ({server} received {:?})",
+            lab.received(server)
+        );
+    }
+    err
 }
 
 /// The first leaf of `kind` in the store, read as someone with the state directory would (no
@@ -656,17 +667,15 @@ async fn a_taint_earned_before_a_crash_cannot_be_cut_from_the_store() {
     }
     let finding = first_leaf(&lab, "finding");
     cut_from(&lab, finding, "DELETE FROM agent_taints;");
-    let (ok, _, err) = lab.cli(&["tools", "list"]);
-    if ok {
-        let warden = lab.serve();
-        let agent = warden.stateless_client(RESPONDER, None).await;
-        let comment = json!({"incident": "INC-1043", "comment": "mailbox reviewed"});
-        let r = agent.call("tickets.add_comment", comment).await.unwrap();
-        panic!(
-            "warden opened the cut store; the tainted agent's comment answered `{}`",
-            text(&r)
-        );
-    }
+    let comment = json!({"incident": "INC-1043", "comment": "mailbox reviewed"});
+    let err = refused_to_open(
+        &lab,
+        RESPONDER,
+        "tickets.add_comment",
+        comment,
+        "the tainted agent's comment",
+    )
+    .await;
     assert!(err.contains("published.jsonl"), "{err}");
 }
 
@@ -698,19 +707,15 @@ async fn a_halt_set_before_a_crash_cannot_be_cut_from_the_store() {
     let finding = first_leaf(&lab, "finding");
     assert!(first_leaf(&lab, "halt") > finding);
     cut_from(&lab, finding, "DELETE FROM halts;");
-    let (ok, _, err) = lab.cli(&["tools", "list"]);
-    if ok {
-        let warden = lab.serve();
-        let agent = warden.stateless_client(TRIAGE, None).await;
-        let r = agent
-            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
-            .await
-            .unwrap();
-        panic!(
-            "warden opened the cut store; the halted agent's read answered `{}`",
-            text(&r)
-        );
-    }
+    let read = json!({"alert_id": "ALR-2001"});
+    let err = refused_to_open(
+        &lab,
+        TRIAGE,
+        "siem.get_alert",
+        read,
+        "the halted agent's read",
+    )
+    .await;
     assert!(err.contains("published.jsonl"), "{err}");
 }
 
@@ -742,20 +747,15 @@ async fn a_ledger_started_afresh_under_a_new_key_is_refused_by_its_witness() {
     ] {
         let _ = std::fs::remove_file(lab.dir.path().join("state").join(file));
     }
-    let (ok, _, err) = lab.cli(&["tools", "list"]);
-    if ok {
-        let warden = lab.serve();
-        let r = warden
-            .client(TRIAGE)
-            .await
-            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
-            .await
-            .unwrap();
-        panic!(
-            "warden started a new log under a new key; the halted agent's read answered `{}`",
-            text(&r)
-        );
-    }
+    let read = json!({"alert_id": "ALR-2001"});
+    let err = refused_to_open(
+        &lab,
+        TRIAGE,
+        "siem.get_alert",
+        read,
+        "the halted agent's read",
+    )
+    .await;
     assert!(
         err.contains("published.jsonl") && err.contains("signed by another key"),
         "{err}"
