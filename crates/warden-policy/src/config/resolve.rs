@@ -417,25 +417,18 @@ impl Resolver<'_> {
         let verifier_key = raw.verifier_key.map(|pin| {
             let span = pin.span();
             let text = pin.into_inner().trim().to_string();
-            let parts: Vec<&str> = text.splitn(3, '+').collect();
-            let well_formed = matches!(parts.as_slice(),
-                [name, id, key] if id.len() == 8
-                    && id.chars().all(|c| c.is_ascii_hexdigit())
-                    && !key.is_empty()
-                    && !name.is_empty());
-            if !well_formed {
-                self.error(
+            match key_name(&text) {
+                None => self.error(
                     Some(span),
                     "ledger.verifier_key",
                     "a verifier key is `<origin>+<8 hex digits>+<base64>`, as `ledger.pub` holds it",
-                );
-            } else if parts.first() != Some(&origin.as_str()) {
-                self.error(
+                ),
+                Some(name) if name != origin => self.error(
                     Some(span),
                     "ledger.verifier_key",
-                    format!("the pinned key is named `{}`, not the ledger's origin `{origin}`",
-                        parts.first().copied().unwrap_or_default()),
-                );
+                    format!("the pinned key is named `{name}`, not the ledger's origin `{origin}`"),
+                ),
+                Some(_) => {}
             }
             text
         });
@@ -1311,6 +1304,24 @@ fn is_pin(s: &str) -> bool {
 /// cosignature in clear could be answered by anyone on the path) without user, password,
 /// query or fragment (the URL shows in logs), a cosigning key of the shape
 /// `<name>+<8 hex>+<base64>`, a timeout of at least one millisecond.
+/// The name of a signed-note key text `<name>+<8 hex digits>+<key>` (a verifier or cosigner
+/// key), or `None` where the text is not of that shape. Only the shape is checked here; the key
+/// itself is read by the ledger that uses it.
+fn key_name(key: &str) -> Option<&str> {
+    match key.splitn(3, '+').collect::<Vec<_>>().as_slice() {
+        [name, id, material]
+            if !name.is_empty()
+                && !name.chars().any(char::is_whitespace)
+                && id.len() == 8
+                && id.bytes().all(|b| b.is_ascii_hexdigit())
+                && !material.is_empty() =>
+        {
+            Some(name)
+        }
+        _ => None,
+    }
+}
+
 fn http_witness(
     url: &str,
     key: Option<&str>,
@@ -1346,17 +1357,7 @@ fn http_witness(
     let key = key.ok_or_else(|| {
         format!("witness `{url}` needs `key`, the witness's cosigning key, to check what it signs")
     })?;
-    let shaped = match key.splitn(3, '+').collect::<Vec<_>>().as_slice() {
-        [name, id, material] => {
-            !name.is_empty()
-                && !name.chars().any(char::is_whitespace)
-                && id.len() == 8
-                && id.bytes().all(|b| b.is_ascii_hexdigit())
-                && !material.is_empty()
-        }
-        _ => false,
-    };
-    if !shaped {
+    if key_name(key).is_none() {
         return Err(format!(
             "witness key `{key}` is not of the form `<name>+<hex key id>+<base64 key>`"
         ));
