@@ -17,9 +17,11 @@
 //!   do not match the latest checkpoint.
 //! - [`verify_store`], [`prove`], [`consistency`] and [`read_events`] are the readers behind
 //!   `warden audit`.
-//! - Every walk over a run of stored leaves (the writer's rebuild and catch-up, [`tree_of`],
-//!   [`verify_store`], a witness's request) reads them through one pager ([`leaf_pages`],
+//! - Every walk over a run of stored leaves that builds on them (the writer's rebuild and
+//!   catch-up, [`tree_of`], a witness's request) reads them through one pager ([`leaf_pages`],
 //!   [`row_pages`]), which checks that indices are contiguous and names a missing leaf one way.
+//!   [`verify_store`] reads the rows as stored instead: a gap, a duplicate or a leaf out of
+//!   order is what it reports, where the pager would end its walk.
 //!
 //! INVARIANT: the writer's frontier is the tree of exactly the leaves stored. Indices are
 //! assigned by the store inside the append transaction, and the writer catches up on leaves
