@@ -11,9 +11,18 @@ use crate::screening::ResultScreen;
 use crate::upstream::UpstreamError;
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::json;
+use std::sync::Arc;
 use warden_core::{AuditEvent, EventKind, canonical_json};
 use warden_policy::{Config, ResultMode};
 use warden_store::AgentTaint;
+
+/// Content blocks of one result warden screens at most; a result with more is withheld. Each
+/// block is screened on its own and with the others, so a result cut into many tiny blocks
+/// would cost many scans for no more text.
+const MAX_RESULT_BLOCKS: usize = 1_000;
+
+/// Results larger than this (canonical JSON bytes) are screened on the blocking pool.
+const SCREEN_INLINE_BYTES: usize = 256 * 1024;
 
 /// The agent's answer, with what the outcome record says about it.
 pub(crate) struct Answer {
@@ -54,9 +63,36 @@ impl Gateway {
                         is_error: true,
                     });
                 }
-                let (r, screened) =
+                if r.content.len() > MAX_RESULT_BLOCKS {
+                    let msg = format!(
+                        "the upstream result ({} content blocks) exceeds the {MAX_RESULT_BLOCKS} \
+                         block limit and was withheld",
+                        r.content.len()
+                    );
+                    return Ok(Answer {
+                        result: CallToolResult::error(vec![ContentBlock::text(msg)]),
+                        digest,
+                        is_error: true,
+                    });
+                }
+                let (r, screened) = if canonical.len() > SCREEN_INLINE_BYTES {
+                    // A large result is screened on the blocking pool: tens of milliseconds
+                    // of scanning would otherwise hold a worker that serves other agents.
+                    let screening = Arc::clone(&self.screening);
+                    let (principal, session, tool) = (
+                        call.principal.clone(),
+                        call.session.clone(),
+                        call.tool.clone(),
+                    );
+                    tokio::task::spawn_blocking(move || {
+                        screening.process(&principal, &session, &tool, mode, r)
+                    })
+                    .await
+                    .map_err(|e| CallError::Internal(format!("screening a result: {e}")))?
+                } else {
                     self.screening
-                        .process(&call.principal, &call.session, &call.tool, mode, r);
+                        .process(&call.principal, &call.session, &call.tool, mode, r)
+                };
                 (r, digest, Some(screened))
             }
             Err(e) => {

@@ -302,7 +302,7 @@ pub struct Gateway {
     pub catalog: Arc<Catalog>,
     /// Prometheus metrics (`metrics.rs`), served by `server::metrics` when configured.
     pub metrics: Arc<crate::metrics::Metrics>,
-    pub screening: Screening,
+    pub screening: Arc<Screening>,
     /// For webhooks.
     pub(crate) http: reqwest::Client,
     upstreams: BTreeMap<String, Arc<dyn Upstream>>,
@@ -392,7 +392,7 @@ impl Gateway {
             metrics,
             catalog: Arc::new(Catalog::new(config.tools.values().cloned())),
             in_flight: Semaphore::new(config.gateway.max_concurrent_calls),
-            screening: Screening::new(config.screen.clone()),
+            screening: Arc::new(Screening::new(config.screen.clone())),
             http: reqwest::Client::new(),
             halts: HaltCache::default(),
             recorded_taints: Arc::default(),

@@ -375,6 +375,28 @@ impl Screening {
                 Some(worst) => worse(worst, r),
             });
         }
+        // The parts read together, in the order the agent receives them: an injection cut
+        // into pieces that each read as harmless (one clause per block, half in a text block
+        // and half in a resource link) is one message to a model that reads them in a row.
+        let parts: Vec<&str> = answer
+            .texts()
+            .map(|(_, t)| t)
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+        if parts.len() > 1 {
+            let joined = parts.join("\n");
+            let mut r = self.screen.scan(&joined);
+            for f in &mut r.findings {
+                f.detail = format!("{} (in the parts read together)", f.detail);
+            }
+            if report.as_ref().is_none_or(|w| r.score > w.score) {
+                passage = flagged_passage(&joined, &r, self.settings.suspicious_at);
+            }
+            report = Some(match report {
+                None => r,
+                Some(worst) => worse(worst, r),
+            });
+        }
         let report = report.unwrap_or_else(|| self.screen.scan(""));
         let boundary =
             self.boundary_and_record(principal, session, tool, &report, passage.as_deref());
@@ -848,6 +870,33 @@ mod tests {
                 assert!(b.get("_meta").is_none() && b.get("annotations").is_none());
             }
         }
+    }
+
+    /// An image or audio block is where a client shows media, and where no screen reads text:
+    /// data that is text (raw, or base64 of text) is screened and reaches the agent only as a
+    /// marked text block; real media passes as media.
+    #[test]
+    fn text_in_an_image_or_audio_block_is_screened_and_marked() {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(INJECTION);
+        for (kind, mime) in [("image", "image/png"), ("audio", "audio/wav")] {
+            for data in [INJECTION.to_string(), encoded.clone()] {
+                let s = Screening::new(ScreenSettings::default());
+                let result = wire(serde_json::json!({"content": [
+                    {"type": kind, "data": data, "mimeType": mime}]}));
+                let (json, texts, screen) = screened(&s, result, ResultMode::Mark);
+                flagged_and_tainted(&s, &screen);
+                all_marked(&json, &texts, "media");
+                assert!(!json.to_string().contains(&encoded), "{json}");
+            }
+        }
+        let s = Screening::new(ScreenSettings::default());
+        let png = wire(serde_json::json!({"content": [
+            {"type": "image", "data": "iVBORw0KGgo=", "mimeType": "image/png"}]}));
+        let (json, _, screen) = screened(&s, png, ResultMode::Mark);
+        assert_eq!(screen.report.verdict, Verdict::Clean, "{json}");
+        assert_eq!(json["content"][0]["type"], "image", "{json}");
+        assert_eq!(json["content"][0]["data"], "iVBORw0KGgo=", "{json}");
     }
 
     #[test]

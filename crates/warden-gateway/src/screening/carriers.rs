@@ -11,8 +11,10 @@
 //!   resources, so a link is only information); structured content as its JSON, unless a text
 //!   block already carries the same value (as the MCP specification asks servers to do). Each is
 //!   screened and handed over as a text block between the session's data markers ([`Answer::deliver`]).
-//!   Images and audio stay media blocks, their media type checked. A blob that is not text
-//!   becomes a one-line note: the agent gets no bytes warden cannot screen.
+//!   Images and audio stay media blocks, their media type checked, when their data is base64 of
+//!   bytes that are not text; data that decodes to text is delivered as a marked, screened text
+//!   block, and data that is not base64 as a note. A blob that is not text becomes a one-line
+//!   note: the agent gets no bytes warden cannot screen.
 //! * **parts the agent does not receive**: the result's and every block's `_meta`, block
 //!   annotations, the icons of resource links, a media type that is not one. warden strips them
 //!   (upstream protocol metadata is not for the model; warden's own labels are what decide), but
@@ -36,6 +38,8 @@ pub(crate) enum Part {
     Metadata,
     /// The message of an upstream's error.
     Error,
+    /// An image or audio block whose data is text, or is not media at all.
+    Media,
 }
 
 impl Part {
@@ -47,6 +51,7 @@ impl Part {
             Self::StructuredContent => "structured content",
             Self::Metadata => "metadata",
             Self::Error => "error message",
+            Self::Media => "media",
         }
     }
 }
@@ -188,24 +193,52 @@ impl Answer {
             ContentBlock::Image(image) => {
                 self.strip_extras(image.meta.as_ref(), image.annotations.as_ref());
                 let mime = self.media_type(&image.mime_type);
-                self.blocks.push(Block::Media(Box::new(ContentBlock::image(
-                    image.data.clone(),
-                    mime,
-                ))));
+                self.media("image", &image.data, mime, ContentBlock::image);
             }
             ContentBlock::Audio(audio) => {
                 self.strip_extras(audio.meta.as_ref(), audio.annotations.as_ref());
                 let mime = self.media_type(&audio.mime_type);
-                self.blocks.push(Block::Media(Box::new(ContentBlock::audio(
-                    audio.data.clone(),
-                    mime,
-                ))));
+                self.media("audio", &audio.data, mime, ContentBlock::audio);
             }
             // A kind of block this version of warden does not know: its JSON, as text.
             other => {
                 let text = serde_json::to_string_pretty(other).unwrap_or_default();
                 self.blocks.push(Block::Text(Part::Text, text));
             }
+        }
+    }
+
+    /// An image or audio block: forwarded as media only when its data is base64 of bytes that
+    /// are not text. Data that decodes to text (or SVG, which is text) is text an upstream put
+    /// where no screen would read it: it becomes a text block, screened and marked like any
+    /// other. Data that is not base64 at all is no media a client can show: the agent gets a
+    /// note, and the screen still reads what was there.
+    fn media(
+        &mut self,
+        kind: &str,
+        data: &str,
+        mime: String,
+        block: fn(String, String) -> ContentBlock,
+    ) {
+        if !is_base64(data) {
+            self.strip(&json!({ "data": data }));
+            self.blocks.push(Block::Text(
+                Part::Media,
+                format!(
+                    "{kind} ({mime}): {} characters that are not base64, not forwarded by warden",
+                    data.len()
+                ),
+            ));
+            return;
+        }
+        match blob_text(data) {
+            Some(text) => self.blocks.push(Block::Text(
+                Part::Media,
+                format!("{kind} ({mime}) whose data is text\n{text}"),
+            )),
+            None => self
+                .blocks
+                .push(Block::Media(Box::new(block(data.to_owned(), mime)))),
         }
     }
 
@@ -261,6 +294,16 @@ fn media(mime: Option<&str>) -> String {
 
 /// The text a base64 blob holds, if it decodes to UTF-8 without control characters other than
 /// whitespace: such a blob is a text the agent can read.
+/// Whether `data` is base64 as MCP sends media (standard alphabet, padding optional; line
+/// breaks tolerated).
+fn is_base64(data: &str) -> bool {
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    STANDARD_NO_PAD
+        .decode(compact.trim_end_matches('='))
+        .is_ok()
+}
+
 fn blob_text(blob: &str) -> Option<String> {
     use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
     let compact: String = blob.chars().filter(|c| !c.is_ascii_whitespace()).collect();
