@@ -76,6 +76,7 @@ table{border-collapse:collapse;width:100%;background:#fff}
 th,td{border:1px solid #d6d9de;padding:.3em .5em;text-align:left;vertical-align:top}
 table.kv th{width:11em;background:#f0f2f5}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;border:1px solid #d6d9de;padding:.5em;margin:.2em 0;max-height:32em;overflow:auto}
+pre.whole{max-height:none}
 code{overflow-wrap:anywhere}
 td code,td .id{overflow-wrap:normal;word-break:normal}
 td.id{white-space:nowrap}
@@ -451,8 +452,25 @@ pub(crate) fn request(
     targets(&mut h, r);
     let args = serde_json::to_string_pretty(&r.args).unwrap_or_else(|_| r.args.to_string());
     h.raw("<h3>Arguments, exactly as they will be forwarded</h3>")
-        .raw("<p><span class=\"label\">untrusted</span> written by the agent</p>")
-        .raw("<pre data-testid=\"request-args\">")
+        .raw("<p><span class=\"label\">untrusted</span> written by the agent</p>");
+    // Every argument's name first, with the size of its value: the agent orders the keys, and a
+    // long value first must not push the one that matters out of sight.
+    if let Some(map) = r.args.as_object() {
+        h.raw("<p data-testid=\"request-arg-names\">")
+            .text(&format!("{} argument(s): ", map.len()));
+        for (i, (name, value)) in map.iter().enumerate() {
+            if i > 0 {
+                h.raw(", ");
+            }
+            let size = value.to_string().chars().count();
+            h.raw("<code>")
+                .untrusted(name)
+                .raw("</code>")
+                .text(&format!(" ({size} characters)"));
+        }
+        h.raw("</p>");
+    }
+    h.raw("<pre class=\"whole\" data-testid=\"request-args\">")
         .untrusted(&args)
         .raw("</pre></section>");
 

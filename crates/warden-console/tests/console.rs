@@ -625,6 +625,9 @@ async fn request_page_shows_the_raw_call_and_the_evidence() {
         "containment.isolate_host.needs-approval",
         "soc-containment-lead",
         "&quot;host&quot;: &quot;ws-042&quot;",
+        // Every argument is named before any value, and the values are not cut to a box.
+        "2 argument(s): <code>host</code> (8 characters), <code>note</code>",
+        "<pre class=\"whole\" data-testid=\"request-args\">",
         "data-testid=\"evidence-item\"",
         "instruction-like text",
         "came from the agent",

@@ -188,17 +188,24 @@ pub fn check_request(
             && e.args_digest.as_deref() == Some(r.args_digest.as_str())
             && e.policy_version.as_deref() == Some(r.policy_version.as_str())
         {
-            asked = Some(detail.and_then(|d| text(d, "shown_digest")) == Some(shown.as_str()));
+            asked = Some(
+                if detail.and_then(|d| text(d, "shown_digest")) != Some(shown.as_str()) {
+                    Err(
+                        "what it shows beside the call (the agent's rationale, what it read, \
+                     warden's own warnings) is not what warden recorded when the call was held",
+                    )
+                } else if !labels_as_asked(&e, r) {
+                    Err(
+                        "its rule, owner, category, stakes, approvals needed or expiry is not what \
+                     warden recorded when the call was held",
+                    )
+                } else {
+                    Ok(())
+                },
+            );
         }
     }
-    Ok(match asked {
-        Some(true) => Ok(()),
-        Some(false) => Err(
-            "what it shows beside the call (the agent's rationale, what it read, warden's own \
-             warnings) is not what warden recorded when the call was held",
-        ),
-        None => Err("the ledger records no such call held for approval"),
-    })
+    Ok(asked.unwrap_or(Err("the ledger records no such call held for approval")))
 }
 
 /// The gate's steps on request `r` as the ledger records them, oldest first: found through the
@@ -220,6 +227,23 @@ fn recorded_steps(ledger: &Ledger, r: &PendingRequest) -> Result<Vec<LedgerEntry
 
 /// The digest of what an approver is shown beside the call: the agent's rationale and what it
 /// read (with warden's own warnings), recorded in the `asked` step and checked before an answer.
+/// Whether what an approver is told about request `r` beside the call (the rule that held it,
+/// its owner and category, its stakes, how many approvals it needs, when it expires) is what
+/// the `asked` step `e` recorded. A step recorded before warden kept the stakes there is not
+/// held to them.
+fn labels_as_asked(e: &AuditEvent, r: &PendingRequest) -> bool {
+    let detail = e.detail.as_ref();
+    let number = |key: &str| detail.and_then(|d| d.get(key)).and_then(|v| v.as_i64());
+    e.rule.as_deref() == Some(r.rule.as_str())
+        && e.owner.as_deref() == Some(r.owner.as_str())
+        && e.category.as_deref() == Some(r.category.as_str())
+        && number("approvals_needed") == Some(i64::from(r.approvals_needed()))
+        && number("expires_ms") == Some(r.expires_ms)
+        && detail
+            .and_then(|d| text(d, "stakes"))
+            .is_none_or(|stakes| stakes == r.stakes)
+}
+
 fn shown_digest(r: &PendingRequest) -> String {
     ArgsDigest::of(&json!({"rationale": r.rationale, "evidence": r.evidence})).0
 }
@@ -843,7 +867,8 @@ impl Gateway {
             request,
             "asked",
             json!({"approvers": approvers, "approvals_needed": request.approvals_needed(),
-                   "expires_ms": request.expires_ms, "shown_digest": shown_digest(request)}),
+                   "expires_ms": request.expires_ms, "stakes": request.stakes,
+                   "shown_digest": shown_digest(request)}),
             now_ms,
         );
         if let Err(e) = self.record(ev).await {

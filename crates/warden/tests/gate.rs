@@ -276,6 +276,41 @@ async fn a_request_altered_in_the_database_cannot_be_approved() {
     );
 }
 
+/// Someone who can write `warden.db` leaves the call as it was and relabels it: a critical,
+/// two-person call shown as a routine, low-stakes one under a harmless rule and owner (or with
+/// a later expiry). The approver must be refused: what the console tells them about a call is
+/// part of what they approve.
+#[tokio::test]
+async fn a_request_relabelled_in_the_database_cannot_be_approved() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    for (user, edit) in [
+        ("carol.diaz", "'$.stakes', 'low'"),
+        ("dan.okafor", "'$.category', 'lookups'"),
+        ("erin.walsh", "'$.rule', 'read-only-lookups'"),
+        ("frank.li", "'$.owner', 'nobody@northwind.example'"),
+        ("henry.adams", "'$.expires_ms', 99999999999999"),
+    ] {
+        let id = hold(&agent, &json!({ "user": user })).await;
+        sql(
+            &lab,
+            &format!("UPDATE pending SET body = json_set(body, {edit}) WHERE id = ?1"),
+            &id,
+        );
+        let (ok, out, err) = answer(&lab, "approve", &id, "bob", "looks harmless");
+        assert!(!ok, "{edit}: {out}{err}");
+        assert!(
+            err.contains("not what warden recorded"),
+            "{edit}: {out}{err}"
+        );
+        assert!(
+            !steps(&lab, &id).contains(&"approved".to_string()),
+            "{edit}"
+        );
+    }
+}
+
 /// A halt is a kill switch: someone who can write `warden.db` deletes the halt row (or marks
 /// it resumed) to let a halted agent act again. The ledger records the halt, and nothing but a
 /// recorded resume by a human lifts it. (warden restarts after each edit, so the call reads
