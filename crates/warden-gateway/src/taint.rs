@@ -244,3 +244,81 @@ impl Recorded {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::sync::Arc;
+
+    fn finding(agent: &str, level: i64, record: Option<i64>) -> AuditEvent {
+        let mut e = AuditEvent::new(EventKind::Finding, 1_000);
+        e.principal = Some(agent.into());
+        e.tool = Some(format!("mail.read_{level}"));
+        e.detail = Some(json!({"taint": {"level": level, "until_ms": 100_000, "record": record}}));
+        e
+    }
+
+    fn cleared(agent: &str, record: Option<i64>) -> AuditEvent {
+        let mut e = AuditEvent::new(EventKind::TaintCleared, 2_000);
+        e.principal = Some(agent.into());
+        e.detail = Some(match record {
+            Some(r) => json!({"by": "dana", "record": r}),
+            None => json!({"by": "dana"}),
+        });
+        e
+    }
+
+    /// The ledger's view lifts only what a clear named: a read numbered after the record named
+    /// stays, a read numbered at or before it stays cleared even when its finding reaches the
+    /// ledger after the clear, and a clear written before records were named lifts everything
+    /// recorded before it.
+    #[test]
+    fn a_recorded_clear_lifts_only_the_records_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(warden_store::SqliteStore::open(&dir.path().join("w.db")).unwrap());
+        let ledger = Ledger::open(
+            store,
+            &warden_store::LedgerSettings {
+                key_path: dir.path().join("ledger.key"),
+                origin: "warden.test/taint".into(),
+                checkpoint_interval: std::time::Duration::from_secs(3600),
+                defer_within: warden_store::DEFER_WITHIN,
+                witnesses: Vec::new(),
+                pinned: None,
+            },
+        )
+        .unwrap();
+        // Read as a warden starting now would: every leaf so far, in order (a running one reads
+        // on only every `REFRESH` while the agent looks clean, and the store's row counts at
+        // once meanwhile).
+        let level = |now| {
+            RecordedTaints::default()
+                .in_force(Some(&ledger), "triage", now, 1_000_000)
+                .unwrap()
+                .map(|t| t.level)
+        };
+        ledger.append(&finding("triage", 30, Some(1))).unwrap();
+        ledger.append(&finding("triage", 90, Some(2))).unwrap();
+        assert_eq!(level(3_000), Some(90));
+
+        // The approver was shown record 1 only (record 2's row was hidden from them).
+        ledger.append(&cleared("triage", Some(1))).unwrap();
+        assert_eq!(level(3_000), Some(90), "the newer read is not lifted");
+        ledger.append(&cleared("triage", Some(2))).unwrap();
+        assert_eq!(level(3_000), None);
+
+        // A finding of a cleared record written late stays cleared; a newer read taints.
+        ledger.append(&finding("triage", 70, Some(2))).unwrap();
+        assert_eq!(level(3_000), None);
+        ledger.append(&finding("triage", 40, Some(3))).unwrap();
+        assert_eq!(level(3_000), Some(40));
+        assert_eq!(level(100_000), None, "it ends when the read's window does");
+
+        // A clear from before records were named lifts what was recorded before it.
+        ledger.append(&finding("triage", 50, None)).unwrap();
+        assert_eq!(level(3_000), Some(50));
+        ledger.append(&cleared("triage", None)).unwrap();
+        assert_eq!(level(3_000), None);
+    }
+}
