@@ -6,14 +6,15 @@
 //! cannot drift from the CLI or any other front. The methods are synchronous because the
 //! implementations are storage-backed; the console calls them on blocking tasks.
 //!
-//! Clearing an agent's taint follows the same rule: the console passes the signed-in approver
-//! and the reason to `clear_taint`, and the desk records the clear in the ledger before it
-//! clears, exactly as `warden taint clear` does.
+//! Clearing an agent's taint follows the same rule: the console passes the signed-in approver,
+//! the reason and the record the page showed to `clear_taint`, and the desk checks that record
+//! is still the newest in force and records the clear in the ledger before it clears, exactly
+//! as `warden taint clear` does.
 
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
-use warden_core::{ApprovalStatus, Judgement, Verdict};
+use warden_core::{ApprovalStatus, Judgement, TaintRecord, Verdict};
 
 /// Where held calls live. Implemented by the gateway over its store; tests use an in-memory fake.
 pub trait ApprovalDesk: Send + Sync + 'static {
@@ -52,14 +53,19 @@ pub trait ApprovalDesk: Send + Sync + 'static {
     /// Every audit event of one agent session, in log order.
     fn session_trail(&self, session: &str) -> Result<Vec<DecisionView>, DeskError>;
     /// Agents whose taint is in force now, by agent, each with the record that counts (the
-    /// highest level).
+    /// highest level) and the newest record in force, which a clear names.
     fn tainted_agents(&self) -> Result<Vec<TaintView>, DeskError>;
-    /// An approver clears an agent's taint before it ends. The desk records the clear in the
-    /// audit log (who, why, what was in force) before it clears, refuses an empty reason, and
-    /// returns `None` when the agent has no taint in force (nothing recorded, nothing changed).
+    /// An approver clears an agent's taint before it ends, as they were shown it: `record` is
+    /// the newest record in force on the page ([`TaintView::record`]). The desk refuses when
+    /// the agent's taint changed since (a newer record, one ended), and an empty reason,
+    /// recording and clearing nothing; otherwise it records the clear in the audit log (who,
+    /// why, what was in force, the record named) before it clears `record` and the agent's
+    /// older records, never a newer one. `None` when the agent has no taint in force (nothing
+    /// recorded, nothing changed).
     fn clear_taint(
         &self,
         agent: &str,
+        record: TaintRecord,
         approver: &str,
         reason: &str,
     ) -> Result<Option<TaintCleared>, DeskError>;
@@ -325,6 +331,11 @@ pub struct TaintView {
     pub since_ms: i64,
     /// When the taint ends unless cleared (Unix milliseconds).
     pub until_ms: i64,
+    /// The newest of the agent's records in force: what a clear from this view names, so a
+    /// read recorded after the view was drawn is not cleared by it.
+    pub record: TaintRecord,
+    /// How many of the agent's records are in force.
+    pub records: u32,
 }
 
 /// What a clear stopped.

@@ -839,7 +839,9 @@ pub(crate) fn taint(f: &Frame<'_>, agents: &[TaintView], note: Option<&TaintNote
                 "<p class=\"notice\" role=\"status\" data-testid=\"notice\">Taint of agent <code>",
             )
             .untrusted(&c.taint.agent)
-            .raw("</code> cleared (")
+            .raw("</code> cleared through record ")
+            .display(c.taint.record)
+            .raw(" (")
             .display(c.records)
             .raw(" in force, the highest level ")
             .display(c.taint.level)
@@ -873,7 +875,7 @@ pub(crate) fn taint(f: &Frame<'_>, agents: &[TaintView], note: Option<&TaintNote
     h.raw("<table data-testid=\"taint-table\"><thead><tr><th>Agent <span class=\"label\">untrusted</span></th>")
         .raw("<th>Level</th><th>Source tool <span class=\"label\">untrusted</span></th>")
         .raw("<th>Session <span class=\"label\">untrusted</span></th><th>Since</th><th>Until</th>")
-        .raw("<th>Clear early</th></tr></thead><tbody>");
+        .raw("<th>Reads in force</th><th>Clear early</th></tr></thead><tbody>");
     for t in agents {
         h.raw("<tr data-testid=\"taint-row\" data-agent=\"")
             .text(&t.agent)
@@ -897,6 +899,10 @@ pub(crate) fn taint(f: &Frame<'_>, agents: &[TaintView], note: Option<&TaintNote
             .text(&timestamp(t.until_ms))
             .raw(" (")
             .text(&relative(t.until_ms, f.now_ms))
+            .raw(")</td><td data-testid=\"taint-records\">")
+            .display(t.records)
+            .raw(" (newest: record ")
+            .display(t.record)
             .raw(")</td><td><form method=\"post\" action=\"")
             .text(f.base)
             .raw("/taint/clear\" data-testid=\"taint-clear-form\">");
@@ -904,8 +910,12 @@ pub(crate) fn taint(f: &Frame<'_>, agents: &[TaintView], note: Option<&TaintNote
         let draft = draft_for
             .filter(|(agent, _)| *agent == t.agent)
             .map_or("", |(_, d)| d);
+        // The clear names the newest record this page showed: a read recorded after the page
+        // was drawn makes the desk refuse the clear instead of clearing what was not shown.
         h.raw("<input type=\"hidden\" name=\"agent\" value=\"")
             .text(&t.agent)
+            .raw("\"><input type=\"hidden\" name=\"record\" value=\"")
+            .display(t.record)
             .raw("\"><label>Reason (required; recorded in the audit log with your id)")
             .raw("<textarea name=\"reason\" required maxlength=\"2000\" data-testid=\"taint-reason\">")
             .text(draft)

@@ -18,7 +18,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use warden_core::{Judgement, Verdict};
+use warden_core::{Judgement, TaintRecord, Verdict};
 
 /// Longest reason accepted, in characters.
 const MAX_REASON_CHARS: usize = 2000;
@@ -681,12 +681,15 @@ struct ClearTaintForm {
     csrf: String,
     #[serde(default)]
     agent: String,
+    /// The newest record in force the page showed (`TaintView::record`).
+    #[serde(default)]
+    record: String,
     #[serde(default)]
     reason: String,
 }
 
-/// Clears an agent's taint early. The approver is the signed-in one; the form names only the
-/// agent and the reason.
+/// Clears an agent's taint early. The approver is the signed-in one; the form names the agent,
+/// the record the page showed and the reason.
 async fn clear_taint(
     State(console): State<AppState>,
     who: SignedIn,
@@ -714,21 +717,41 @@ async fn clear_taint(
         let note = refuse("the reason is longer than 2000 characters", reason);
         return taint_list(&console, &who, unfit, Some(note)).await;
     }
-    clear(&console, confirmed, form.agent.clone(), reason.to_string()).await
+    // A clear names what the page showed; without it there is nothing to hold the clear to.
+    let Ok(record) = form.record.parse::<TaintRecord>() else {
+        let note = refuse(
+            "the form does not name the taint record shown; review the agent again",
+            reason,
+        );
+        return taint_list(&console, &who, unfit, Some(note)).await;
+    };
+    let request = ClearRequest {
+        agent: form.agent.clone(),
+        record,
+        reason: reason.to_string(),
+    };
+    clear(&console, confirmed, request).await
+}
+
+/// A clear as the form asked it: the agent, the record the page showed, why.
+struct ClearRequest {
+    agent: String,
+    record: TaintRecord,
+    reason: String,
 }
 
 /// Asks the desk to record and clear; reachable only with a [`Confirmed`] request.
-async fn clear(
-    console: &Console,
-    confirmed: Confirmed<'_>,
-    agent: String,
-    reason: String,
-) -> Response {
+async fn clear(console: &Console, confirmed: Confirmed<'_>, request: ClearRequest) -> Response {
     let who = confirmed.approver();
     let desk = Arc::clone(&console.desk);
     let approver = who.approver_id.clone();
+    let ClearRequest {
+        agent,
+        record,
+        reason,
+    } = request;
     let (target, draft) = (agent.clone(), reason.clone());
-    let result = blocking(move || desk.clear_taint(&target, &approver, &reason)).await;
+    let result = blocking(move || desk.clear_taint(&target, record, &approver, &reason)).await;
     match result {
         Ok(Some(cleared)) => {
             tracing::info!(approver = %who.approver_id, agent = %agent, records = cleared.records, "console: taint cleared");

@@ -22,7 +22,7 @@ use warden_console::{
     DecisionView, DeskError, EvidenceView, PendingPage, PendingQuery, RequestView, ReviewView,
     TaintCleared, TaintView, TargetView, VerdictView, router,
 };
-use warden_core::{ApprovalStatus, Judgement, Verdict};
+use warden_core::{ApprovalStatus, Judgement, TaintRecord, Verdict};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Call {
@@ -32,8 +32,8 @@ struct Call {
     reason: String,
 }
 
-/// One `clear_taint` call: (agent, approver, reason).
-type Clear = (String, String, String);
+/// One `clear_taint` call: (agent, the record named, approver, reason).
+type Clear = (String, TaintRecord, String, String);
 /// One `record_verdict` call: (decision index, reviewer, judgement, note).
 type Judged = (u64, String, Judgement, String);
 
@@ -214,17 +214,26 @@ impl ApprovalDesk for FakeDesk {
     fn clear_taint(
         &self,
         agent: &str,
+        record: TaintRecord,
         approver: &str,
         reason: &str,
     ) -> Result<Option<TaintCleared>, DeskError> {
         self.clears
             .lock()
             .unwrap()
-            .push((agent.into(), approver.into(), reason.into()));
+            .push((agent.into(), record, approver.into(), reason.into()));
         let mut all = self.taints.lock().unwrap();
         let Some(at) = all.iter().position(|t| t.agent == agent) else {
             return Ok(None);
         };
+        // As the gateway's desk: a clear of what is no longer the newest record is refused.
+        if all[at].record != record {
+            return Err(DeskError::Refused(format!(
+                "the agent's taint changed since it was shown: record {record} was named, the \
+                 newest in force is now record {}; review it again",
+                all[at].record
+            )));
+        }
         Ok(Some(TaintCleared {
             taint: all.remove(at),
             records: 2,
@@ -307,6 +316,8 @@ fn tainted(agent: &str, source: &str, session: &str, level: i64) -> TaintView {
         session: session.into(),
         since_ms: 1_780_000_000_000,
         until_ms: 4_102_444_800_000,
+        record: TaintRecord(level + 100),
+        records: 2,
     }
 }
 
@@ -979,6 +990,8 @@ async fn taint_page_lists_tainted_agents_as_untrusted_text() {
         "href=\"/console/sessions/sess-7\"",
         "2026-",
         "name=\"agent\" value=\"responder\"",
+        "name=\"record\" value=\"180\"",
+        "<td data-testid=\"taint-records\">2 (newest: record 180)</td>",
         "data-testid=\"taint-reason\"",
         "Agent <span class=\"label\">untrusted</span>",
         "Source tool <span class=\"label\">untrusted</span>",
@@ -1102,6 +1115,7 @@ async fn clearing_taint_reaches_the_desk_as_the_signed_in_approver() {
     let form = [
         ("csrf", s.csrf.as_str()),
         ("agent", "responder"),
+        ("record", "180"),
         ("reason", "  mailbox cleaned, credentials rotated  "),
         ("approver", "alice"),
     ];
@@ -1111,13 +1125,14 @@ async fn clearing_taint_reaches_the_desk_as_the_signed_in_approver() {
         desk.clears(),
         vec![(
             "responder".to_string(),
+            TaintRecord(180),
             "bob".to_string(),
             "mailbox cleaned, credentials rotated".to_string()
         )]
     );
     assert!(r.body.contains("data-testid=\"notice\""));
     assert!(r.body.contains(
-        "Taint of agent <code>responder</code> cleared (2 in force, the highest level 80 from <code>mail.read_message</code>)"
+        "Taint of agent <code>responder</code> cleared through record 180 (2 in force, the highest level 80 from <code>mail.read_message</code>)"
     ));
     assert_eq!(count(&r.body, "data-testid=\"taint-row\""), 1);
     assert!(!r.body.contains("data-agent=\"responder\""));
@@ -1135,6 +1150,7 @@ async fn clearing_taint_reaches_the_desk_as_the_signed_in_approver() {
     let form = [
         ("csrf", s.csrf.as_str()),
         ("agent", HOSTILE_AGENT),
+        ("record", "145"),
         ("reason", "false positive"),
     ];
     let r = send(&app, post("/console/taint/clear", Some(&s.cookie), &form)).await;
@@ -1142,6 +1158,66 @@ async fn clearing_taint_reaches_the_desk_as_the_signed_in_approver() {
     assert!(!r.body.contains("<script"));
     assert_eq!(desk.clears()[2].0, HOSTILE_AGENT);
     assert!(r.body.contains("data-testid=\"taint-empty\""));
+}
+
+/// The clear names the record the page showed. A form without it (or with something else) is
+/// refused before the desk; a record the desk no longer finds newest (the agent read something
+/// after the page was drawn) is refused by the desk, and the page shows the refusal, the new
+/// record to review and the reason as drafted.
+#[tokio::test]
+async fn clearing_taint_names_the_record_shown_and_a_stale_one_is_refused() {
+    let (app, desk) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let path = "/console/taint/clear";
+    for record in [None, Some(""), Some("latest"), Some("0"), Some("-1")] {
+        let mut form = vec![
+            ("csrf", s.csrf.as_str()),
+            ("agent", "responder"),
+            ("reason", "dealt with"),
+        ];
+        form.extend(record.map(|r| ("record", r)));
+        let r = send(&app, post(path, Some(&s.cookie), &form)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{form:?}");
+        assert!(
+            r.body
+                .contains("the form does not name the taint record shown; review the agent again"),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body.contains(">dealt with</textarea>"),
+            "the draft is kept"
+        );
+    }
+    assert!(desk.clears().is_empty(), "nothing reached the desk");
+
+    // The page showed record 180; the agent reads an injection before the click.
+    let shown = send(&app, get("/console/taint", Some(&s.cookie))).await;
+    assert!(shown.body.contains("name=\"record\" value=\"180\""));
+    desk.taints.lock().unwrap()[0].record = TaintRecord(181);
+    let form = [
+        ("csrf", s.csrf.as_str()),
+        ("agent", "responder"),
+        ("record", "180"),
+        ("reason", "looked harmless"),
+    ];
+    let r = send(&app, post(path, Some(&s.cookie), &form)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        r.body
+            .contains("the agent&#39;s taint changed since it was shown: record 180 was named"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("review it again"));
+    assert!(r.body.contains(">looked harmless</textarea>"));
+    assert!(
+        r.body.contains("name=\"record\" value=\"181\""),
+        "the page now shows the new record to review"
+    );
+    assert_eq!(count(&r.body, "data-testid=\"taint-row\""), 2);
+    assert_eq!(desk.clears().len(), 1);
+    assert_eq!(desk.taints.lock().unwrap().len(), 2, "nothing cleared");
 }
 
 /// Guessing at one approver's password locks that account after five failures — the right

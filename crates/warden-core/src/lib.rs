@@ -7,10 +7,12 @@
 pub mod approval;
 pub mod canonical;
 pub mod event;
+pub mod taint;
 pub mod text;
 pub mod tool;
 
 pub use approval::{ApprovalAnswer, ApprovalKind, ApprovalStatus, Judgement, UnknownName, Verdict};
 pub use canonical::{ArgsDigest, canonical_json, sha256_hex};
 pub use event::{AuditEvent, EventKind};
+pub use taint::{NotARecord, TaintRecord};
 pub use tool::{Effect, Outcome, Principal, SessionId, Stakes, ToolCall, ToolLabels, ToolName};

@@ -153,16 +153,19 @@ impl Gateway {
                 at_ms: now,
                 until_ms: now.saturating_add(window),
             };
-            raised = Some(json!({"level": taint.level, "until_ms": taint.until_ms}));
-            higher = self
+            let (level, until_ms) = (taint.level, taint.until_ms);
+            let record;
+            (record, higher) = self
                 .blocking(move |store, _| {
                     let before = store
                         .agent_taint(&taint.agent, taint.at_ms)
                         .map_err(|e| e.to_string())?;
-                    store.raise_agent_taint(&taint).map_err(|e| e.to_string())?;
-                    Ok::<_, String>(before.is_none_or(|b| b.level < taint.level))
+                    let record = store.raise_agent_taint(&taint).map_err(|e| e.to_string())?;
+                    Ok::<_, String>((record, before.is_none_or(|b| b.level < taint.level)))
                 })
                 .await?;
+            // The store's record number too: a clear names the records it stops by number.
+            raised = Some(json!({"level": level, "until_ms": until_ms, "record": record}));
         }
         if raised.is_some() || screened.report.verdict >= warden_screen::Verdict::Suspicious {
             let mut ev = AuditEvent::new(EventKind::Finding, self.now());

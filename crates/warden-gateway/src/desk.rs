@@ -7,6 +7,7 @@
 
 use crate::gate::{self, AnswerError};
 use crate::review::{VerdictError, record_verdict};
+use crate::taint::ClearError;
 use crate::{AuditLog, Gateway};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,11 +16,11 @@ use warden_console::{
     PendingPage, PendingQuery, RequestView, ReviewView, SessionRecord, SessionTable, TaintCleared,
     TaintView, TargetView, VerdictView,
 };
-use warden_core::{EventKind, Judgement, ToolName, Verdict};
+use warden_core::{EventKind, Judgement, TaintRecord, ToolName, Verdict};
 use warden_ledger::RecordKey;
 use warden_policy::{ArgType, Config};
 use warden_store::ledger::{LedgerEntry, read_deciding_events, read_events, read_range};
-use warden_store::{AgentTaint, ConsoleSessionRow, EventFilter, PendingRequest, WaitingAfter};
+use warden_store::{ConsoleSessionRow, EventFilter, PendingRequest, TaintInForce, WaitingAfter};
 
 pub struct Desk(pub Arc<Gateway>);
 
@@ -241,7 +242,8 @@ fn view(config: &Config, r: PendingRequest) -> RequestView {
     }
 }
 
-fn taint_view(t: AgentTaint) -> TaintView {
+fn taint_view(shown: TaintInForce) -> TaintView {
+    let t = shown.taint;
     TaintView {
         agent: t.agent,
         level: t.level,
@@ -249,6 +251,8 @@ fn taint_view(t: AgentTaint) -> TaintView {
         session: t.session,
         since_ms: t.at_ms,
         until_ms: t.until_ms,
+        record: shown.newest,
+        records: shown.records,
     }
 }
 
@@ -615,6 +619,7 @@ impl ApprovalDesk for Desk {
     fn clear_taint(
         &self,
         agent: &str,
+        record: TaintRecord,
         approver: &str,
         reason: &str,
     ) -> Result<Option<TaintCleared>, DeskError> {
@@ -633,26 +638,26 @@ impl ApprovalDesk for Desk {
                 "`{approver}` is not a configured approver"
             )));
         }
-        if reason.trim().is_empty() {
-            return Err(DeskError::Refused("give a reason".into()));
-        }
-        // One instant for the record and the clear: what the event shows in force is what stops.
+        // One instant for the check, the record and the clear: what the event shows in force
+        // is what stops, and only if it is what the approver was shown.
         let now = self.0.now();
-        let Some(taint) = g.store.agent_taint(agent, now).map_err(internal)? else {
-            return Ok(None);
-        };
-        let records = crate::taint::record_and_clear(
+        match crate::taint::record_and_clear(
             g.store.as_ref(),
             g.audit.as_ref(),
-            &taint,
+            agent,
+            record,
             approver,
             reason,
             now,
-        )
-        .map_err(|e| internal(format!("{e:#}")))?;
-        Ok(Some(TaintCleared {
-            taint: taint_view(taint),
-            records,
-        }))
+        ) {
+            Ok(cleared) => Ok(cleared.map(|c| TaintCleared {
+                taint: taint_view(c.shown),
+                records: c.records,
+            })),
+            Err(e @ (ClearError::NoReason | ClearError::Changed { .. })) => {
+                Err(DeskError::Refused(e.to_string()))
+            }
+            Err(e) => Err(internal(format!("{e:#}"))),
+        }
     }
 }

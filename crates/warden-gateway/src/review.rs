@@ -876,7 +876,7 @@ mod tests {
     use warden_ledger::{LeafKey, SealedContent, StoredLeaf};
     use warden_store::{
         AgentTaint, ConsoleSessionRow, Halt, LeafRow, NewLeaf, OpenRequests, PendingRequest,
-        StoreError, StoredCheckpoint, WaitingAfter,
+        StoreError, StoredCheckpoint, TaintInForce, TaintRecord, WaitingAfter,
     };
 
     impl Store for Counting {
@@ -978,22 +978,31 @@ mod tests {
         ) -> Result<Option<Halt>, StoreError> {
             self.inner.resume_halt(scope, by, reason, now_ms)
         }
-        fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<(), StoreError> {
+        fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<TaintRecord, StoreError> {
             self.inner.raise_agent_taint(taint)
         }
         fn agent_taint(&self, agent: &str, now_ms: i64) -> Result<Option<AgentTaint>, StoreError> {
             self.inner.agent_taint(agent, now_ms)
         }
+        fn taint_in_force(
+            &self,
+            agent: &str,
+            now_ms: i64,
+        ) -> Result<Option<TaintInForce>, StoreError> {
+            self.inner.taint_in_force(agent, now_ms)
+        }
         fn clear_agent_taint(
             &self,
             agent: &str,
+            through: TaintRecord,
             now_ms: i64,
             by: &str,
             reason: &str,
         ) -> Result<u32, StoreError> {
-            self.inner.clear_agent_taint(agent, now_ms, by, reason)
+            self.inner
+                .clear_agent_taint(agent, through, now_ms, by, reason)
         }
-        fn tainted_agents(&self, now_ms: i64) -> Result<Vec<AgentTaint>, StoreError> {
+        fn tainted_agents(&self, now_ms: i64) -> Result<Vec<TaintInForce>, StoreError> {
             self.inner.tainted_agents(now_ms)
         }
         fn pin(&self, tool: &str) -> Result<Option<String>, StoreError> {

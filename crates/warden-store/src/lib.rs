@@ -27,7 +27,7 @@ pub use postgres::{
 pub use sqlite::SqliteStore;
 
 use serde::{Deserialize, Serialize};
-pub use warden_core::{ApprovalAnswer, ApprovalKind, ApprovalStatus, Verdict};
+pub use warden_core::{ApprovalAnswer, ApprovalKind, ApprovalStatus, TaintRecord, Verdict};
 use warden_ledger::{Hash, LeafColumns, LeafKey, LeafMac, SealedContent, StoredLeaf};
 
 #[derive(Debug, thiserror::Error)]
@@ -214,39 +214,83 @@ impl AgentTaint {
     }
 }
 
+/// An agent's taint in force as a human is shown it before clearing it: the record that counts
+/// and the newest record in force, which the clear names ([`Store::clear_agent_taint`]), so a
+/// record stored after the page was drawn is not cleared by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaintInForce {
+    /// The record that counts: the highest level (ties: the latest).
+    pub taint: AgentTaint,
+    /// The newest of the agent's records in force.
+    pub newest: TaintRecord,
+    /// How many of the agent's records are in force.
+    pub records: u32,
+}
+
 /// The taint queries both backends share (placeholders are `?n` in SQLite, `$n` in
 /// PostgreSQL, so each backend rewrites them). A record counts when it has not expired and no
-/// clear of its agent came at or after it: `NOT EXISTS` a clear with `cleared_ms >= at_ms`
-/// is "after the agent's last clear".
+/// clear of its agent stopped it: a clear names the newest record it stops
+/// (`through_record`); a clear stored before clears named records (`through_record` NULL)
+/// stops the records at or before its time.
 pub(crate) mod taint_sql {
     pub const COLUMNS: &str = "agent, session, level, source, at_ms, until_ms";
 
+    /// Whether a clear stopped record `t`.
+    macro_rules! not_cleared {
+        () => {
+            "NOT EXISTS (SELECT 1 FROM agent_taint_clears c
+                         WHERE c.agent = t.agent
+                           AND (c.through_record >= t.id
+                                OR (c.through_record IS NULL AND c.cleared_ms >= t.at_ms)))"
+        };
+    }
+
     /// `$1` agent, `$2` now.
-    pub const IN_FORCE: &str = "SELECT agent, session, level, source, at_ms, until_ms
+    pub const IN_FORCE: &str = concat!(
+        "SELECT agent, session, level, source, at_ms, until_ms
         FROM agent_taints t
-        WHERE agent = $1 AND until_ms > $2
-          AND NOT EXISTS (SELECT 1 FROM agent_taint_clears c
-                          WHERE c.agent = t.agent AND c.cleared_ms >= t.at_ms)
-        ORDER BY level DESC, at_ms DESC, id DESC
-        LIMIT 1";
+        WHERE agent = $1 AND until_ms > $2 AND ",
+        not_cleared!(),
+        " ORDER BY level DESC, at_ms DESC, id DESC
+        LIMIT 1"
+    );
 
-    /// `$1` agent, `$2` now: the records in force that a clear at `now` stops.
-    pub const COUNT_CLEARED: &str = "SELECT COUNT(*) FROM agent_taints t
-        WHERE agent = $1 AND until_ms > $2 AND at_ms <= $2
-          AND NOT EXISTS (SELECT 1 FROM agent_taint_clears c
-                          WHERE c.agent = t.agent AND c.cleared_ms >= t.at_ms)";
+    /// `$1` agent, `$2` through record, `$3` now: the records in force that a clear naming
+    /// `$2` stops.
+    pub const COUNT_CLEARED: &str = concat!(
+        "SELECT COUNT(*) FROM agent_taints t
+        WHERE agent = $1 AND id <= $2 AND until_ms > $3 AND ",
+        not_cleared!()
+    );
 
-    /// `$1` now: per agent, the record `IN_FORCE` would pick.
-    pub const ALL_IN_FORCE: &str = "SELECT agent, session, level, source, at_ms, until_ms
-        FROM (SELECT agent, session, level, source, at_ms, until_ms,
-                     ROW_NUMBER() OVER (PARTITION BY agent
-                                        ORDER BY level DESC, at_ms DESC, id DESC) AS pick
-              FROM agent_taints t
-              WHERE until_ms > $1
-                AND NOT EXISTS (SELECT 1 FROM agent_taint_clears c
-                                WHERE c.agent = t.agent AND c.cleared_ms >= t.at_ms)) AS f
-        WHERE pick = 1
-        ORDER BY agent";
+    /// The agents' records in force at `$1`, each with the one that counts (`pick` 1), the
+    /// agent's newest and its count; the caller adds the agent filter.
+    macro_rules! picked {
+        ($filter:literal) => {
+            concat!(
+                "SELECT agent, session, level, source, at_ms, until_ms, newest, records
+                FROM (SELECT agent, session, level, source, at_ms, until_ms,
+                             ROW_NUMBER() OVER (PARTITION BY agent
+                                                ORDER BY level DESC, at_ms DESC, id DESC) AS pick,
+                             MAX(id) OVER (PARTITION BY agent) AS newest,
+                             COUNT(*) OVER (PARTITION BY agent) AS records
+                      FROM agent_taints t
+                      WHERE until_ms > $1 ",
+                $filter,
+                " AND ",
+                not_cleared!(),
+                ") AS f
+                WHERE pick = 1
+                ORDER BY agent"
+            )
+        };
+    }
+
+    /// `$1` now: per agent, the record `IN_FORCE` would pick, the newest and the count.
+    pub const ALL_IN_FORCE: &str = picked!("");
+
+    /// `$1` now, `$2` agent: as [`ALL_IN_FORCE`], for one agent.
+    pub const AGENT_IN_FORCE: &str = picked!("AND agent = $2");
 }
 
 /// A console sign-in session as stored, so that every replica sharing the store knows it.
@@ -519,26 +563,34 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<Halt>, StoreError>;
 
     /// Records a read that tainted `taint.agent`. Records are kept; none replaces another.
-    fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<(), StoreError>;
-    /// The agent's taint in force at `now_ms`: of its records with `until_ms > now_ms` and
-    /// `at_ms` after the agent's last clear, the one with the highest level (ties: the
-    /// latest), or `None`. Whichever session or replica raised it; a record stamped after
-    /// `now_ms` (another replica's clock runs ahead) counts already.
+    /// Returns the record's number: higher than every record of the agent stored before.
+    fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<TaintRecord, StoreError>;
+    /// The agent's taint in force at `now_ms`: of its records with `until_ms > now_ms` that
+    /// no clear stopped, the one with the highest level (ties: the latest), or `None`.
+    /// Whichever session or replica raised it; a record stamped after `now_ms` (another
+    /// replica's clock runs ahead) counts already.
     fn agent_taint(&self, agent: &str, now_ms: i64) -> Result<Option<AgentTaint>, StoreError>;
-    /// A human clears the agent's taint: every record with `at_ms <= now_ms` stops counting (a
-    /// later read taints again). The clear is stored beside the records, which stay as
-    /// history. Returns how many records were in force and stopped counting. `by` must
-    /// already be an authorised human (checked by the caller).
+    /// The agent's taint in force at `now_ms` as a human is shown it before clearing: the
+    /// record [`Store::agent_taint`] returns, the newest record in force and their count, read
+    /// together.
+    fn taint_in_force(&self, agent: &str, now_ms: i64) -> Result<Option<TaintInForce>, StoreError>;
+    /// A human clears the agent's taint as shown: record `through` and every older record of
+    /// the agent stop counting; a record stored after `through` (a read while the human was
+    /// looking) still counts, as does every later read. The clear is stored beside the
+    /// records, which stay as history. Returns how many records were in force and stopped
+    /// counting. `by` must already be an authorised human (checked by the caller), and the
+    /// caller checks that `through` is what was shown ([`crate::TaintInForce::newest`]).
     fn clear_agent_taint(
         &self,
         agent: &str,
+        through: TaintRecord,
         now_ms: i64,
         by: &str,
         reason: &str,
     ) -> Result<u32, StoreError>;
-    /// Every agent with taint in force at `now_ms`, each with the record `agent_taint` would
-    /// return, by agent.
-    fn tainted_agents(&self, now_ms: i64) -> Result<Vec<AgentTaint>, StoreError>;
+    /// Every agent with taint in force at `now_ms`, as [`Store::taint_in_force`] reads it, by
+    /// agent.
+    fn tainted_agents(&self, now_ms: i64) -> Result<Vec<TaintInForce>, StoreError>;
 
     fn pin(&self, tool: &str) -> Result<Option<String>, StoreError>;
     fn set_pin(&self, tool: &str, digest: &str, by: &str, now_ms: i64) -> Result<(), StoreError>;

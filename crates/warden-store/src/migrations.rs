@@ -97,6 +97,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     step!("0007_leaf_mac"),
     step!("0008_console_sessions"),
     step!("0009_pending_waiting"),
+    step!("0010_taint_clear_record"),
 ];
 
 /// The table that records each applied step's digest; created, if missing, before migrating.
@@ -279,6 +280,11 @@ mod tests {
                 "3c9db90e46b1d2588092e32da7e00508fe081e070bcba58a0ca9ced606226c31",
             ),
             (
+                Backend::Sqlite,
+                "0010_taint_clear_record",
+                "4721169c0981f5d9581b41ca0ee112b6a4b32121f21f17f525ec0bc621c89d81",
+            ),
+            (
                 Backend::Postgres,
                 "0001_initial",
                 "e0e2bc738afd78ce96ddaff51706e6c50d9dfea34fce2f1f7303797e88e7a65c",
@@ -322,6 +328,11 @@ mod tests {
                 Backend::Postgres,
                 "0009_pending_waiting",
                 "3c9db90e46b1d2588092e32da7e00508fe081e070bcba58a0ca9ced606226c31",
+            ),
+            (
+                Backend::Postgres,
+                "0010_taint_clear_record",
+                "cf1b4c48128660655a76b3f9981447f7c568695a8055718ed818a1b70b0536a8",
             ),
         ];
         for (backend, name, digest) in SHIPPED {
@@ -415,8 +426,8 @@ mod tests {
     #[test]
     fn schema_versions_keep_their_meaning() {
         let names = |b| steps(b).map(|s| s.name).collect::<Vec<_>>();
-        assert_eq!(latest(Backend::Sqlite), 9);
-        assert_eq!(latest(Backend::Postgres), 7);
+        assert_eq!(latest(Backend::Sqlite), 10);
+        assert_eq!(latest(Backend::Postgres), 8);
         assert_eq!(names(Backend::Sqlite).len(), MIGRATIONS.len());
         assert_eq!(
             names(Backend::Postgres),
@@ -428,6 +439,7 @@ mod tests {
                 "0007_leaf_mac",
                 "0008_console_sessions",
                 "0009_pending_waiting",
+                "0010_taint_clear_record",
             ]
         );
     }
@@ -454,11 +466,11 @@ mod tests {
         let record: Vec<u32> = plan.record.iter().map(|s| s.version).collect();
         let run: Vec<u32> = plan.run.iter().map(|s| s.version).collect();
         assert_eq!(record, [1, 2, 3, 4, 5]);
-        assert_eq!(run, [6, 7]);
+        assert_eq!(run, [6, 7, 8]);
         // Part recorded (a database opened once since): the rest is recorded.
         let plan = super::plan(Backend::Sqlite, 9, &recorded(Backend::Sqlite, 4)).unwrap();
         assert_eq!(plan.record.len(), 5);
-        assert!(plan.run.is_empty());
+        assert_eq!(plan.run.iter().map(|s| s.version).collect::<Vec<_>>(), [10]);
     }
 
     #[test]
@@ -476,10 +488,10 @@ mod tests {
     #[test]
     fn a_newer_or_renumbered_schema_is_refused() {
         assert_eq!(
-            plan(Backend::Postgres, 8, &BTreeMap::new()).unwrap_err(),
+            plan(Backend::Postgres, 9, &BTreeMap::new()).unwrap_err(),
             SchemaError::Newer {
-                version: 8,
-                known: 7
+                version: 9,
+                known: 8
             }
         );
         // A step recorded as applied that the version does not cover.

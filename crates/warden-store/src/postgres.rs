@@ -28,8 +28,8 @@ use crate::migrations::{self, Backend};
 use crate::sqlite::{leaf_row_of, pack_sealed, to_i64, to_u64, unpack_sealed};
 use crate::{
     AgentTaint, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt, LeafRow, NewLeaf,
-    OpenRequests, PendingRequest, PoolUse, Store, StoreError, StoredCheckpoint, WaitingAfter,
-    taint_sql,
+    OpenRequests, PendingRequest, PoolUse, Store, StoreError, StoredCheckpoint, TaintInForce,
+    TaintRecord, WaitingAfter, taint_sql,
 };
 use postgres::config::SslMode;
 use postgres::{Client, GenericClient, Row};
@@ -46,6 +46,7 @@ pub use tls::{ClientCertificate, NameCheck, PostgresTls, TlsRoots};
 /// Advisory lock classes (the first key of `pg_advisory_xact_lock(int, int)`).
 const LOCK_MIGRATIONS: i32 = 0x5744_0001;
 const LOCK_BUDGET: i32 = 0x5744_0002;
+const LOCK_TAINT: i32 = 0x5744_0003;
 
 /// How long a call waits for a pooled connection before it fails (and the gateway refuses).
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -186,6 +187,16 @@ fn taint_of(r: &Row) -> Result<AgentTaint, StoreError> {
         source: r.try_get(3)?,
         at_ms: r.try_get(4)?,
         until_ms: r.try_get(5)?,
+    })
+}
+
+fn in_force_of(r: &Row) -> Result<TaintInForce, StoreError> {
+    let records: i64 = r.try_get(7)?;
+    Ok(TaintInForce {
+        taint: taint_of(r)?,
+        newest: TaintRecord(r.try_get(6)?),
+        records: u32::try_from(records)
+            .map_err(|_| StoreError::Invalid(format!("`{records}` taint records in force")))?,
     })
 }
 
@@ -762,24 +773,36 @@ impl Store for PostgresStore {
         })
     }
 
-    fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<(), StoreError> {
+    fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<TaintRecord, StoreError> {
         taint.check()?;
         self.with(|c| {
-            c.execute(
-                &format!(
-                    "INSERT INTO agent_taints ({}) VALUES ($1, $2, $3, $4, $5, $6)",
-                    taint_sql::COLUMNS
-                ),
-                &[
-                    &taint.agent,
-                    &taint.session,
-                    &taint.level,
-                    &taint.source,
-                    &taint.at_ms,
-                    &taint.until_ms,
-                ],
+            let mut tx = c.transaction()?;
+            // One record of an agent at a time, every replica: a number is taken and committed
+            // before the next record of the agent takes its own, so a clear naming the newest
+            // record it was shown cannot stop an older one that was not yet visible.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                &[&LOCK_TAINT, &taint.agent],
             )?;
-            Ok(())
+            let id: i64 = tx
+                .query_one(
+                    &format!(
+                        "INSERT INTO agent_taints ({}) VALUES ($1, $2, $3, $4, $5, $6)
+                         RETURNING id",
+                        taint_sql::COLUMNS
+                    ),
+                    &[
+                        &taint.agent,
+                        &taint.session,
+                        &taint.level,
+                        &taint.source,
+                        &taint.at_ms,
+                        &taint.until_ms,
+                    ],
+                )?
+                .try_get(0)?;
+            tx.commit()?;
+            Ok(TaintRecord(id))
         })
     }
 
@@ -792,36 +815,47 @@ impl Store for PostgresStore {
         })
     }
 
+    fn taint_in_force(&self, agent: &str, now_ms: i64) -> Result<Option<TaintInForce>, StoreError> {
+        self.with(|c| {
+            c.query_opt(taint_sql::AGENT_IN_FORCE, &[&now_ms, &agent])?
+                .as_ref()
+                .map(in_force_of)
+                .transpose()
+        })
+    }
+
     fn clear_agent_taint(
         &self,
         agent: &str,
+        through: TaintRecord,
         now_ms: i64,
         by: &str,
         reason: &str,
     ) -> Result<u32, StoreError> {
         self.with(|c| {
-            // Whether a record counts is decided by its `at_ms` against the stored clear, so a
-            // read another replica records meanwhile needs no lock: the count may miss it, the
-            // clear does not.
+            // Whether a record counts is decided by its number against the stored clear, so a
+            // read another replica records meanwhile needs no lock: numbered after `through`,
+            // it still counts.
             let mut tx = c.transaction()?;
             let n: i64 = tx
-                .query_one(taint_sql::COUNT_CLEARED, &[&agent, &now_ms])?
+                .query_one(taint_sql::COUNT_CLEARED, &[&agent, &through.0, &now_ms])?
                 .try_get(0)?;
             tx.execute(
-                "INSERT INTO agent_taint_clears (agent, cleared_ms, cleared_by, reason)
-                 VALUES ($1, $2, $3, $4)",
-                &[&agent, &now_ms, &by, &reason],
+                "INSERT INTO agent_taint_clears (agent, cleared_ms, cleared_by, reason,
+                                                 through_record)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&agent, &now_ms, &by, &reason, &through.0],
             )?;
             tx.commit()?;
             Ok(u32::try_from(n).unwrap_or(u32::MAX))
         })
     }
 
-    fn tainted_agents(&self, now_ms: i64) -> Result<Vec<AgentTaint>, StoreError> {
+    fn tainted_agents(&self, now_ms: i64) -> Result<Vec<TaintInForce>, StoreError> {
         self.with(|c| {
             c.query(taint_sql::ALL_IN_FORCE, &[&now_ms])?
                 .iter()
-                .map(taint_of)
+                .map(in_force_of)
                 .collect()
         })
     }

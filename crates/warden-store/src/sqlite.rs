@@ -3,7 +3,8 @@
 use crate::migrations::{self, Backend};
 use crate::{
     AgentTaint, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt, LeafRow, NewLeaf,
-    OpenRequests, PendingRequest, Store, StoreError, StoredCheckpoint, WaitingAfter, taint_sql,
+    OpenRequests, PendingRequest, Store, StoreError, StoredCheckpoint, TaintInForce, TaintRecord,
+    WaitingAfter, taint_sql,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::BTreeMap;
@@ -47,6 +48,23 @@ fn taint_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentTaint> {
         at_ms: r.get(4)?,
         until_ms: r.get(5)?,
     })
+}
+
+/// A row of `taint_sql::ALL_IN_FORCE`; a count that does not fit is an error, not a guess.
+fn in_force_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TaintInForce, StoreError>> {
+    let records: i64 = r.get(7)?;
+    Ok(Ok(TaintInForce {
+        taint: taint_row(r)?,
+        newest: TaintRecord(r.get(6)?),
+        records: match u32::try_from(records) {
+            Ok(n) => n,
+            Err(_) => {
+                return Ok(Err(StoreError::Invalid(format!(
+                    "`{records}` taint records in force"
+                ))));
+            }
+        },
+    }))
 }
 
 /// A shared query with SQLite's numbered placeholders (`?1` for `$1`).
@@ -848,22 +866,28 @@ impl Store for SqliteStore {
         Ok(Some(h))
     }
 
-    fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<(), StoreError> {
+    fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<TaintRecord, StoreError> {
         taint.check()?;
         self.with(|c| {
-            c.prepare_cached(&format!(
-                "INSERT INTO agent_taints ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                taint_sql::COLUMNS
-            ))?
-            .execute(params![
-                taint.agent,
-                taint.session,
-                taint.level,
-                taint.source,
-                taint.at_ms,
-                taint.until_ms
-            ])?;
-            Ok(())
+            // One writer at a time: a record's number is the highest yet, and it is stored
+            // (visible) before a later one is numbered.
+            let id: i64 = c
+                .prepare_cached(&format!(
+                    "INSERT INTO agent_taints ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                    taint_sql::COLUMNS
+                ))?
+                .query_row(
+                    params![
+                        taint.agent,
+                        taint.session,
+                        taint.level,
+                        taint.source,
+                        taint.at_ms,
+                        taint.until_ms
+                    ],
+                    |r| r.get(0),
+                )?;
+            Ok(TaintRecord(id))
         })
     }
 
@@ -875,9 +899,19 @@ impl Store for SqliteStore {
         })
     }
 
+    fn taint_in_force(&self, agent: &str, now_ms: i64) -> Result<Option<TaintInForce>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(&sqlite_sql(taint_sql::AGENT_IN_FORCE))?
+                .query_row(params![now_ms, agent], in_force_row)
+                .optional()?
+                .transpose()
+        })
+    }
+
     fn clear_agent_taint(
         &self,
         agent: &str,
+        through: TaintRecord,
         now_ms: i64,
         by: &str,
         reason: &str,
@@ -886,22 +920,23 @@ impl Store for SqliteStore {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let n: i64 = tx
                 .prepare_cached(&sqlite_sql(taint_sql::COUNT_CLEARED))?
-                .query_row(params![agent, now_ms], |r| r.get(0))?;
+                .query_row(params![agent, through.0, now_ms], |r| r.get(0))?;
             tx.prepare_cached(
-                "INSERT INTO agent_taint_clears (agent, cleared_ms, cleared_by, reason)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO agent_taint_clears (agent, cleared_ms, cleared_by, reason,
+                                                 through_record)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![agent, now_ms, by, reason])?;
+            .execute(params![agent, now_ms, by, reason, through.0])?;
             tx.commit()?;
             Ok(u32::try_from(n).unwrap_or(u32::MAX))
         })
     }
 
-    fn tainted_agents(&self, now_ms: i64) -> Result<Vec<AgentTaint>, StoreError> {
+    fn tainted_agents(&self, now_ms: i64) -> Result<Vec<TaintInForce>, StoreError> {
         self.with(|c| {
             let mut stmt = c.prepare_cached(&sqlite_sql(taint_sql::ALL_IN_FORCE))?;
-            let rows = stmt.query_map(params![now_ms], taint_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            let rows = stmt.query_map(params![now_ms], in_force_row)?;
+            rows.collect::<Result<Result<Vec<_>, _>, _>>()?
         })
     }
 

@@ -28,7 +28,7 @@ use warden_store::{
     AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt,
     Ledger, LedgerError, LedgerSettings, NewLeaf, OpenRequests, PendingRequest, PostgresOptions,
     PostgresStore, PostgresTls, SchemaError, SqliteStore, Store, StoreError, StoredCheckpoint,
-    Verdict, WaitingAfter,
+    TaintInForce, TaintRecord, Verdict, WaitingAfter,
 };
 
 /// Where a story runs; `open` is one more process on the same data.
@@ -1200,7 +1200,8 @@ fn taint(agent: &str, session: &str, level: i64, at_ms: i64, until_ms: i64) -> A
 
 /// Taint raised in one session on one replica is the agent's on every replica, whatever
 /// session it calls from, until it expires; the highest level wins; a human's clear stops the
-/// records before it, and a later read taints again.
+/// record it names and the agent's older ones, never one stored after, and a later read taints
+/// again.
 fn taint_follows_the_agent_across_sessions_and_replicas(b: &Backend) {
     let stores = [b.open(), b.open()];
     assert_eq!(stores[0].agent_taint("responder", 1_000).unwrap(), None);
@@ -1209,7 +1210,7 @@ fn taint_follows_the_agent_across_sessions_and_replicas(b: &Backend) {
     // Read in session A on one replica; the lookup takes no session, so any session of the
     // agent, on any replica, sees it.
     let a = taint("responder", "sess-a", 60, 1_000, 11_000);
-    stores[0].raise_agent_taint(&a).unwrap();
+    let first = stores[0].raise_agent_taint(&a).unwrap();
     assert_eq!(
         stores[1].agent_taint("responder", 1_500).unwrap(),
         Some(a.clone())
@@ -1226,9 +1227,13 @@ fn taint_follows_the_agent_across_sessions_and_replicas(b: &Backend) {
     let low = taint("responder", "sess-b", 30, 2_000, 20_000);
     let high = taint("responder", "sess-b", 90, 3_000, 8_000);
     let tie = taint("responder", "sess-c", 30, 5_000, 20_000);
-    for t in [&low, &high, &tie] {
-        stores[1].raise_agent_taint(t).unwrap();
-    }
+    let numbers: Vec<TaintRecord> = [&low, &high, &tie]
+        .into_iter()
+        .map(|t| stores[1].raise_agent_taint(t).unwrap())
+        .collect();
+    // Numbered as stored, whichever replica stored them.
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]) && first < numbers[0]);
+    let newest = numbers[2];
     let at = |now| stores[0].agent_taint("responder", now).unwrap();
     // A read stamped after `now` (a replica whose clock runs ahead) counts already: taint is
     // never ignored for a clock.
@@ -1238,18 +1243,32 @@ fn taint_follows_the_agent_across_sessions_and_replicas(b: &Backend) {
     assert_eq!(at(12_000), Some(tie.clone()), "two 30s: the later");
 
     let other = taint("triage", "sess-t", 40, 1_000, 9_000);
-    stores[0].raise_agent_taint(&other).unwrap();
+    let triage = stores[0].raise_agent_taint(&other).unwrap();
+    let shown = |t: &AgentTaint, newest, records| TaintInForce {
+        taint: t.clone(),
+        newest,
+        records,
+    };
     assert_eq!(
         stores[1].tainted_agents(4_000).unwrap(),
-        [high.clone(), other.clone()],
-        "one record per agent, by agent"
+        [shown(&high, newest, 4), shown(&other, triage, 1)],
+        "one row per agent, by agent: the record that counts, the newest, how many"
     );
-    assert_eq!(stores[1].tainted_agents(12_000).unwrap(), vec![tie.clone()]);
+    assert_eq!(
+        stores[1].tainted_agents(12_000).unwrap(),
+        vec![shown(&tie, newest, 2)],
+        "the expired neither count nor are the newest"
+    );
+    assert_eq!(
+        stores[0].taint_in_force("responder", 4_000).unwrap(),
+        Some(shown(&high, newest, 4))
+    );
+    assert_eq!(stores[0].taint_in_force("nobody", 4_000).unwrap(), None);
 
-    // A clear stops every record of that agent read at or before it, on every replica.
+    // A clear stops the record it names and the agent's older ones, on every replica.
     assert_eq!(
         stores[0]
-            .clear_agent_taint("responder", 6_000, "dana", "mailbox cleaned")
+            .clear_agent_taint("responder", newest, 6_000, "dana", "mailbox cleaned")
             .unwrap(),
         4
     );
@@ -1262,38 +1281,65 @@ fn taint_follows_the_agent_across_sessions_and_replicas(b: &Backend) {
     );
     assert_eq!(
         stores[1].tainted_agents(6_001).unwrap(),
-        vec![other.clone()]
+        vec![shown(&other, triage, 1)]
     );
 
-    // A read after the clear taints again.
-    let again = taint("responder", "sess-d", 20, 7_000, 17_000);
-    stores[1].raise_agent_taint(&again).unwrap();
+    // A read after the clear taints again, even one stamped before it (a replica whose clock
+    // runs behind): what was stored after the record named was not cleared.
+    let again = taint("responder", "sess-d", 20, 5_500, 17_000);
+    let again_n = stores[1].raise_agent_taint(&again).unwrap();
     assert_eq!(
         stores[0].agent_taint("responder", 7_500).unwrap(),
         Some(again.clone())
     );
     assert_eq!(
         stores[0].tainted_agents(7_500).unwrap(),
-        [again.clone(), other.clone()]
+        [shown(&again, again_n, 1), shown(&other, triage, 1)]
     );
+
+    // The approver was shown `again`; meanwhile the agent read an injection. The clear names
+    // what was shown and stops only that: the injection read while they looked still counts.
+    let injection = taint("responder", "sess-e", 95, 7_600, 17_000);
+    let injection_n = stores[0].raise_agent_taint(&injection).unwrap();
     assert_eq!(
         stores[1]
-            .clear_agent_taint("responder", 8_000, "bob", "checked")
+            .clear_agent_taint("responder", again_n, 8_000, "bob", "checked")
             .unwrap(),
         1
     );
     assert_eq!(
+        stores[0].taint_in_force("responder", 8_001).unwrap(),
+        Some(shown(&injection, injection_n, 1)),
+        "a record stored after the one named is not cleared"
+    );
+    assert_eq!(
         stores[1]
-            .clear_agent_taint("responder", 8_001, "bob", "again")
+            .clear_agent_taint("responder", again_n, 8_001, "bob", "again")
             .unwrap(),
         0,
-        "nothing was in force"
+        "nothing named was in force"
     );
-    // A read at the very instant of a clear is cleared by it ("at or before").
+    assert_eq!(
+        stores[1]
+            .clear_agent_taint("responder", injection_n, 8_002, "bob", "reviewed")
+            .unwrap(),
+        1
+    );
+    assert_eq!(stores[0].agent_taint("responder", 8_003).unwrap(), None);
+
+    // A clear stored before clears named records (none named) keeps its meaning: the
+    // records at or before its time stop.
     stores[0]
-        .raise_agent_taint(&taint("responder", "sess-d", 10, 8_001, 9_000))
+        .raise_agent_taint(&taint("legacy", "s", 50, 1_000, 20_000))
         .unwrap();
-    assert_eq!(stores[0].agent_taint("responder", 8_002).unwrap(), None);
+    b.exec(
+        "INSERT INTO agent_taint_clears (agent, cleared_ms, cleared_by, reason)
+         VALUES ('legacy', 2000, 'dana', 'before records were named')",
+    );
+    assert_eq!(stores[0].agent_taint("legacy", 3_000).unwrap(), None);
+    let later = taint("legacy", "s", 40, 2_500, 20_000);
+    stores[0].raise_agent_taint(&later).unwrap();
+    assert_eq!(stores[0].agent_taint("legacy", 3_000).unwrap(), Some(later));
 
     // Levels are scores: 0 and 100 are stored, anything outside is refused.
     for level in [0, 100] {
@@ -1427,6 +1473,7 @@ fn applied_steps(b: &Backend) -> Vec<&'static str> {
         "0007_leaf_mac",
         "0008_console_sessions",
         "0009_pending_waiting",
+        "0010_taint_clear_record",
     ];
     if let Backend::Postgres { .. } = b {
         steps.retain(|s| !["0002_ledger", "0003_halts"].contains(s));
@@ -1449,16 +1496,22 @@ fn the_schema_history_keeps_old_databases_and_refuses_an_edited_step(b: &Backend
     // As an earlier warden left it: the last two steps not applied, no digests kept.
     b.exec(
         "DROP TABLE warden_migrations;
-         DROP TABLE console_sessions;
-         DROP INDEX pending_waiting;",
+         DROP INDEX pending_waiting;
+         ALTER TABLE agent_taint_clears DROP COLUMN through_record;",
     );
     b.set_schema_version(u32::try_from(latest).unwrap() - 2);
     let store = b.open();
     assert_eq!(b.schema_version(), latest.to_string());
     assert_eq!(b.column(recorded), steps, "every applied step is recorded");
-    store
-        .console_session_put(&console_session(1, 500), 0, 10, 10)
+    let record = store
+        .raise_agent_taint(&taint("responder", "s", 50, 1, 10_000))
         .unwrap();
+    assert_eq!(
+        store
+            .clear_agent_taint("responder", record, 2, "dana", "migrated")
+            .unwrap(),
+        1
+    );
     drop(store);
 
     // An applied step that is not the shipped text.

@@ -191,6 +191,8 @@ fn listings_print_rfc3339_times_with_how_long_ago_and_json_for_programs() {
     assert_eq!(t["level"], 80);
     assert_eq!(t["at_ms"], at);
     assert_eq!(t["until_ms"], until);
+    assert!(t["record"].as_i64().is_some_and(|r| r > 0), "{t}");
+    assert_eq!(t["records"], 1);
 
     hold(&lab, "apr_test1", 10 * 60_000 + 30_000, 4 * 60_000 + 30_000);
     let (ok, out, err) = lab.cli(&["approvals", "list"]);
@@ -365,6 +367,8 @@ fn a_missing_approver_token_is_named_not_called_wrong() {
             "clear",
             "--agent",
             "responder",
+            "--record",
+            "1",
             "--reason",
             "r",
             "--as",

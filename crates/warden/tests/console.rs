@@ -348,9 +348,8 @@ async fn an_approver_clears_an_agents_taint_in_the_console() {
     let lab = Lab::new();
     let now = now_ms();
     // As the gateway records a flagged read, in the store `warden serve` will use.
-    for (agent, session, level) in [("responder", "sess-r", 80), ("triage", "sess-t", 70)] {
-        lab.taint(agent, session, level, now - 1_000, now + 3_600_000);
-    }
+    let shown = lab.taint("responder", "sess-r", 80, now - 1_000, now + 3_600_000);
+    lab.taint("triage", "sess-t", 70, now - 1_000, now + 3_600_000);
     let warden = lab.serve();
     let base = format!("{}/console", warden.base());
     let http = reqwest::Client::builder()
@@ -359,42 +358,80 @@ async fn an_approver_clears_an_agents_taint_in_the_console() {
         .unwrap();
 
     let cookie = sign_in(&http, &base, "dana").await;
-    let page = http
-        .get(format!("{base}/taint"))
-        .header(reqwest::header::COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let taint_page = || async {
+        http.get(format!("{base}/taint"))
+            .header(reqwest::header::COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let page = taint_page().await;
     assert!(page.contains("data-agent=\"responder\""), "{page}");
     assert!(page.contains("data-agent=\"triage\""), "{page}");
+    assert_eq!(record_on(&page, "responder"), shown.to_string(), "{page}");
     let marker = "name=\"csrf\" value=\"";
     let at = page.find(marker).expect("a CSRF token on the page") + marker.len();
     let csrf = page[at..].split('"').next().unwrap().to_string();
 
-    let clear = |reason: &'static str| {
+    let clear = |record: String, reason: &'static str| {
         http.post(format!("{base}/taint/clear"))
             .header(reqwest::header::COOKIE, &cookie)
             .header(reqwest::header::CONTENT_TYPE, FORM)
             .body(form(&[
                 ("csrf", csrf.as_str()),
                 ("agent", "responder"),
+                ("record", record.as_str()),
                 ("reason", reason),
             ]))
             .send()
     };
     // Without a reason nothing is recorded or cleared.
-    let refused = clear("  ").await.unwrap();
+    let refused = clear(shown.to_string(), "  ").await.unwrap();
     assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     assert!(lab.events("taint_cleared").is_empty());
 
-    let cleared = clear("mailbox cleaned, credentials rotated").await.unwrap();
+    // The approver looked at the page above; meanwhile the agent reads an injection in another
+    // session, at a lower level than the one shown. A clear of what was shown is refused:
+    // nothing recorded, nothing cleared, the new read in force.
+    let injection = lab.taint("responder", "sess-x", 30, now_ms(), now + 3_600_000);
+    let stale = clear(shown.to_string(), "looked harmless").await.unwrap();
+    assert_eq!(stale.status(), reqwest::StatusCode::CONFLICT);
+    let body = stale.text().await.unwrap();
+    assert!(
+        body.contains(&format!(
+            "the agent&#39;s taint changed since it was shown: record {shown} was named, the \
+             newest in force is now record {injection}"
+        )),
+        "{body}"
+    );
+    assert!(body.contains("review it again"), "{body}");
+    assert_eq!(record_on(&body, "responder"), injection.to_string());
+    assert!(lab.events("taint_cleared").is_empty(), "nothing recorded");
+    let (ok, out, err) = lab.cli(&["taint", "list"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.lines().any(|l| l.starts_with("responder ")
+            && l.contains(&format!("record {injection} (2 in force)"))),
+        "both reads still taint the agent: {out}"
+    );
+
+    // Reviewed again, the clear names the newest record and goes through.
+    let page = taint_page().await;
+    let cleared = clear(
+        record_on(&page, "responder"),
+        "mailbox cleaned, credentials rotated",
+    )
+    .await
+    .unwrap();
     assert_eq!(cleared.status(), reqwest::StatusCode::OK);
     let body = cleared.text().await.unwrap();
     assert!(
-        body.contains("Taint of agent <code>responder</code> cleared (1 in force"),
+        body.contains(&format!(
+            "Taint of agent <code>responder</code> cleared through record {injection} (2 in force"
+        )),
         "{body}"
     );
     assert!(!body.contains("data-agent=\"responder\""), "{body}");
@@ -405,6 +442,8 @@ async fn an_approver_clears_an_agents_taint_in_the_console() {
     assert_eq!(e["principal"], "responder");
     assert_eq!(e["reason"], "mailbox cleaned, credentials rotated");
     assert_eq!(e["detail"]["by"], "dana");
+    assert_eq!(e["detail"]["record"], injection.0);
+    assert_eq!(e["detail"]["records"], 2);
     assert_eq!(e["detail"]["level"], 80);
     assert_eq!(e["detail"]["session"], "sess-r");
 
@@ -418,6 +457,16 @@ async fn an_approver_clears_an_agents_taint_in_the_console() {
         out.lines().any(|l| l.starts_with("triage ")),
         "another agent's taint stays: {out}"
     );
+}
+
+/// The record a "Tainted agents" page's clear form for `agent` names.
+fn record_on(page: &str, agent: &str) -> String {
+    let row = page
+        .find(&format!("data-agent=\"{agent}\""))
+        .unwrap_or_else(|| panic!("no row for `{agent}`: {page}"));
+    let marker = "name=\"record\" value=\"";
+    let at = row + page[row..].find(marker).expect("a record in the form") + marker.len();
+    page[at..].split('"').next().unwrap().to_string()
 }
 
 /// Signs in over plain HTTP and returns the `name=value` of the session cookie.

@@ -124,7 +124,9 @@ async fn lab_run() -> Lab {
         assert!(ok, "{args:?}: {out}{err}");
     }
     let now = now_ms();
-    lab.taint("triage", "sess-t", 70, now - 1_000, now + 3_600_000);
+    let record = lab
+        .taint("triage", "sess-t", 70, now - 1_000, now + 3_600_000)
+        .to_string();
     let (ok, out, err) = lab.cli_as(
         "lab-dana-token",
         &[
@@ -132,6 +134,8 @@ async fn lab_run() -> Lab {
             "clear",
             "--agent",
             "triage",
+            "--record",
+            &record,
             "--reason",
             "mail checked",
             "--as",

@@ -348,6 +348,60 @@ async fn a_taint_deleted_from_the_database_lifts_nothing() {
     );
 }
 
+/// Someone who can write the database hides the agent's newest taint (the injection) and
+/// leaves an older one, so an approver reviews and clears only that. The clear names the record
+/// shown, and the ledger still holds the injection's finding, numbered after it: the agent stays
+/// tainted, in a restarted warden too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clear_of_the_record_shown_lifts_no_newer_read_the_ledger_holds() {
+    let lab = lab_with_hostile_siem().await;
+    let warden = lab.serve();
+    for _ in 0..2 {
+        warden
+            .client(TRIAGE)
+            .await
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await
+            .unwrap();
+    }
+    drop(warden);
+    let records: Vec<i64> = lab
+        .events("finding")
+        .iter()
+        .filter_map(|e| e["detail"]["taint"]["record"].as_i64())
+        .collect();
+    assert_eq!(records.len(), 2, "each tainting read names its record");
+    let (older, newer) = (records[0], records[1]);
+    assert!(older < newer, "{records:?}");
+    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+    db.execute_batch(&format!("DELETE FROM agent_taints WHERE id = {newer};"))
+        .unwrap();
+    drop(db);
+    assert_eq!(lab.taint_record("triage"), older.to_string());
+
+    let (ok, out, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "taint",
+            "clear",
+            "--agent",
+            "triage",
+            "--record",
+            &older.to_string(),
+            "--reason",
+            "the alert was a test",
+            "--as",
+            "dana",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let (ok, out, _) = lab.cli(&["taint", "list"]);
+    assert!(ok && !out.contains("triage"), "no row is left: {out}");
+
+    let warden = lab.serve();
+    assert_next_write_held(&warden).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstreams_error_message_reaches_the_agent_only_marked_and_taints_it() {
     let lab = lab_with_hostile_siem().await;

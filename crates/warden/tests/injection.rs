@@ -143,7 +143,9 @@ async fn taint_follows_the_agent_into_new_sessions_and_across_a_restart_until_a_
         .rfind(|e| e["tool"] == "tickets.add_comment")
         .unwrap();
     assert_eq!(held["detail"]["agent_taint"]["source"], "mail.read_message");
-    // Only a human clears it early, on the record; then the agent works again.
+    // Only a human clears it early, on the record, naming the record reviewed; then the agent
+    // works again.
+    let record = lab.taint_record("triage");
     let (ok, _, err) = lab.cli_as(
         "lab-dana-token",
         &[
@@ -151,6 +153,8 @@ async fn taint_follows_the_agent_into_new_sessions_and_across_a_restart_until_a_
             "clear",
             "--agent",
             "triage",
+            "--record",
+            &record,
             "--reason",
             "read reviewed: phishing, not obeyed",
             "--as",

@@ -1,13 +1,16 @@
-//! `warden taint list` and `warden taint clear --agent A --reason … --as ID`: the taint an
-//! agent carries after reading text the injection screen flagged.
+//! `warden taint list` and `warden taint clear --agent A --record N --reason … --as ID`: the
+//! taint an agent carries after reading text the injection screen flagged.
 //!
 //! Taint is stored per agent principal, not per MCP session, so it follows the agent into a new
 //! session and onto every replica sharing the store, until its window ends. Only a human clears
 //! it sooner: a configured approver presenting their token (`--as ID`,
-//! `WARDEN_APPROVER_TOKEN`), like `warden resume`. The clear is recorded in the ledger before it
-//! is stored, so no taint is ever cleared without a record of who did it and why. The console's
-//! "Tainted agents" page clears through `warden_gateway::taint::record_and_clear` too, so both fronts write the same
-//! event in the same order.
+//! `WARDEN_APPROVER_TOKEN`), like `warden resume`. The clear names what the approver reviewed:
+//! `--record N`, the newest record in force as `warden taint list` shows it. When the agent has
+//! read something since, the clear is refused and nothing is recorded; a read recorded while
+//! the clear runs is not cleared by it. The clear is recorded in the ledger before it is
+//! stored, so no taint is ever cleared without a record of who did it and why. The console's
+//! "Tainted agents" page clears through `warden_gateway::taint::record_and_clear` too, so both
+//! fronts check and write the same event in the same order.
 
 use super::ConfigArg;
 use crate::output::{self, Format, when};
@@ -15,11 +18,12 @@ use serde::Serialize;
 use std::process::ExitCode;
 use warden_gateway::AuditLog;
 use warden_gateway::clock::system_now_ms;
-use warden_store::AgentTaint;
+use warden_store::{TaintInForce, TaintRecord};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// Agents with taint in force: agent, level, source, session, since, until
+    /// Agents with taint in force: agent, level, source, session, since, until, and the
+    /// newest record in force (what `taint clear --record` names)
     List {
         #[command(flatten)]
         config: ConfigArg,
@@ -35,6 +39,10 @@ pub struct ClearArgs {
     /// The agent principal whose taint to clear
     #[arg(long)]
     agent: String,
+    /// The newest record in force as `warden taint list` showed it: the clear is refused if the
+    /// agent's taint changed since, and stops no record stored after it
+    #[arg(long)]
+    record: TaintRecord,
     /// Why (recorded in the audit log)
     #[arg(long)]
     reason: String,
@@ -66,13 +74,15 @@ fn list(config: &ConfigArg, format: Format) -> anyhow::Result<ExitCode> {
         .collect();
     output::listing(&taints, format, "no tainted agents", |t| {
         format!(
-            "{}  level {}  from {}  session {}  since {}  until {}",
+            "{}  level {}  from {}  session {}  since {}  until {}  record {} ({} in force)",
             t.agent,
             t.level,
             t.source,
             t.session,
             when(t.at_ms, now),
-            when(t.until_ms, now)
+            when(t.until_ms, now),
+            t.record,
+            t.records
         )
     })?;
     Ok(ExitCode::SUCCESS)
@@ -87,10 +97,15 @@ struct Taint {
     session: String,
     at_ms: i64,
     until_ms: i64,
+    /// The newest record in force: what `taint clear --record` names.
+    record: TaintRecord,
+    /// How many records are in force.
+    records: u32,
 }
 
-impl From<AgentTaint> for Taint {
-    fn from(t: AgentTaint) -> Self {
+impl From<TaintInForce> for Taint {
+    fn from(shown: TaintInForce) -> Self {
+        let t = shown.taint;
         Self {
             agent: t.agent,
             level: t.level,
@@ -98,6 +113,8 @@ impl From<AgentTaint> for Taint {
             session: t.session,
             at_ms: t.at_ms,
             until_ms: t.until_ms,
+            record: shown.newest,
+            records: shown.records,
         }
     }
 }
@@ -111,25 +128,28 @@ fn clear(args: ClearArgs) -> anyhow::Result<ExitCode> {
     }
     let agent = args.agent.as_str();
     let store = super::open_store(&config.store)?;
-    // One instant for the record and the clear: what the event shows in force is what stops.
-    let now = warden_gateway::pipeline::now_ms();
-    let Some(taint) = store.agent_taint(agent, now)? else {
-        println!("agent `{agent}`: no taint in force");
-        return Ok(ExitCode::SUCCESS);
-    };
     let audit = super::open_ledger(&config, store.clone())?;
+    // One instant for the check, the record and the clear: what the event shows in force is
+    // what stops, and only if it is what the approver reviewed.
+    let now = warden_gateway::pipeline::now_ms();
     let cleared = warden_gateway::taint::record_and_clear(
         store.as_ref(),
         audit.as_ref(),
-        &taint,
+        agent,
+        args.record,
         &args.approver,
         reason,
         now,
-    )?;
+    );
     AuditLog::shutdown(audit.as_ref())?;
+    let Some(cleared) = cleared? else {
+        println!("agent `{agent}`: no taint in force");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let taint = &cleared.shown.taint;
     println!(
-        "agent `{agent}`: taint cleared ({cleared} in force, the highest level {} from {})",
-        taint.level, taint.source
+        "agent `{agent}`: taint cleared through record {} ({} in force, the highest level {} from {})",
+        args.record, cleared.records, taint.level, taint.source
     );
     Ok(ExitCode::SUCCESS)
 }

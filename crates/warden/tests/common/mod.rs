@@ -205,8 +205,16 @@ impl Lab {
         self.database().execute_batch(sql).unwrap();
     }
 
-    /// Records that `agent` read a flagged text, as the gateway does, straight into the store.
-    pub fn taint(&self, agent: &str, session: &str, level: i64, at_ms: i64, until_ms: i64) {
+    /// Records that `agent` read a flagged text, as the gateway does, straight into the store;
+    /// the record's number.
+    pub fn taint(
+        &self,
+        agent: &str,
+        session: &str,
+        level: i64,
+        at_ms: i64,
+        until_ms: i64,
+    ) -> warden_store::TaintRecord {
         use warden_store::Store;
         self.store()
             .raise_agent_taint(&warden_store::AgentTaint {
@@ -217,7 +225,19 @@ impl Lab {
                 at_ms,
                 until_ms,
             })
-            .unwrap();
+            .unwrap()
+    }
+
+    /// The newest record in force of `agent` as `warden taint list --json` shows it: what
+    /// `warden taint clear --record` names.
+    pub fn taint_record(&self, agent: &str) -> String {
+        let (ok, out, err) = self.cli(&["taint", "list", "--json"]);
+        assert!(ok, "{err}");
+        out.lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|t| t["agent"] == agent)
+            .unwrap_or_else(|| panic!("`{agent}` is not tainted: {out}"))["record"]
+            .to_string()
     }
 
     pub fn state(&self, server: &str) -> Value {
