@@ -538,6 +538,9 @@ fn store_held(
     asked.request_id = Some(request.id.clone());
     asked.args_digest = Some(request.args_digest.clone());
     asked.policy_version = Some(request.policy_version.clone());
+    asked.rule = Some(request.rule.clone());
+    asked.owner = Some(request.owner.clone());
+    asked.category = Some(request.category.clone());
     let shown = json!({"rationale": request.rationale, "evidence": request.evidence});
     asked.detail = Some(json!({
         "step": "asked",
