@@ -97,6 +97,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     step!("0007_leaf_mac"),
     step!("0008_console_sessions"),
     step!("0009_pending_waiting"),
+    step!("0010_pending_lookup"),
 ];
 
 /// The table that records each applied step's digest; created, if missing, before migrating.
@@ -279,6 +280,11 @@ mod tests {
                 "3c9db90e46b1d2588092e32da7e00508fe081e070bcba58a0ca9ced606226c31",
             ),
             (
+                Backend::Sqlite,
+                "0010_pending_lookup",
+                "27a482265f069ea7ebdb1a06ffd5720ac7a9f595df975983d98f53b6c0b52a5a",
+            ),
+            (
                 Backend::Postgres,
                 "0001_initial",
                 "e0e2bc738afd78ce96ddaff51706e6c50d9dfea34fce2f1f7303797e88e7a65c",
@@ -322,6 +328,11 @@ mod tests {
                 Backend::Postgres,
                 "0009_pending_waiting",
                 "3c9db90e46b1d2588092e32da7e00508fe081e070bcba58a0ca9ced606226c31",
+            ),
+            (
+                Backend::Postgres,
+                "0010_pending_lookup",
+                "0a449a9c4b49a5a5eeb49eb52d804a4838f10cdeb22cd2885127a7b16e8b954d",
             ),
         ];
         for (backend, name, digest) in SHIPPED {
@@ -410,13 +421,14 @@ mod tests {
         }
     }
 
-    /// The versions databases made before the list was shared already carry: nine steps for
-    /// SQLite, seven for PostgreSQL, whose first schema covered SQLite's first three.
+    /// The versions databases made before the list was shared already carry (nine steps for
+    /// SQLite, seven for PostgreSQL, whose first schema covered SQLite's first three), and
+    /// every step since counts once for each.
     #[test]
     fn schema_versions_keep_their_meaning() {
         let names = |b| steps(b).map(|s| s.name).collect::<Vec<_>>();
-        assert_eq!(latest(Backend::Sqlite), 9);
-        assert_eq!(latest(Backend::Postgres), 7);
+        assert_eq!(latest(Backend::Sqlite), 10);
+        assert_eq!(latest(Backend::Postgres), 8);
         assert_eq!(names(Backend::Sqlite).len(), MIGRATIONS.len());
         assert_eq!(
             names(Backend::Postgres),
@@ -428,6 +440,7 @@ mod tests {
                 "0007_leaf_mac",
                 "0008_console_sessions",
                 "0009_pending_waiting",
+                "0010_pending_lookup",
             ]
         );
     }
@@ -454,10 +467,10 @@ mod tests {
         let record: Vec<u32> = plan.record.iter().map(|s| s.version).collect();
         let run: Vec<u32> = plan.run.iter().map(|s| s.version).collect();
         assert_eq!(record, [1, 2, 3, 4, 5]);
-        assert_eq!(run, [6, 7]);
+        assert_eq!(run, [6, 7, 8]);
         // Part recorded (a database opened once since): the rest is recorded.
-        let plan = super::plan(Backend::Sqlite, 9, &recorded(Backend::Sqlite, 4)).unwrap();
-        assert_eq!(plan.record.len(), 5);
+        let plan = super::plan(Backend::Sqlite, 10, &recorded(Backend::Sqlite, 4)).unwrap();
+        assert_eq!(plan.record.len(), 6);
         assert!(plan.run.is_empty());
     }
 
@@ -476,10 +489,10 @@ mod tests {
     #[test]
     fn a_newer_or_renumbered_schema_is_refused() {
         assert_eq!(
-            plan(Backend::Postgres, 8, &BTreeMap::new()).unwrap_err(),
+            plan(Backend::Postgres, 9, &BTreeMap::new()).unwrap_err(),
             SchemaError::Newer {
-                version: 8,
-                known: 7
+                version: 9,
+                known: 8
             }
         );
         // A step recorded as applied that the version does not cover.
