@@ -398,10 +398,18 @@ impl Gateway {
         Ok(())
     }
 
-    /// Whether `scope` itself has an active halt.
+    /// Whether `scope` itself has an active halt, as the store says now (not the cache: a
+    /// halt set by a person or another replica a moment ago counts). Read only when a trigger
+    /// fires, never per call.
     async fn halted_exactly(&self, scope: &Scope) -> Result<bool, CallError> {
         let scope = scope.to_string();
-        Ok(self.active_halts().await?.iter().any(|h| h.scope == scope))
+        self.blocking(move |store, _| {
+            store
+                .active_halts()
+                .map(|halts| halts.iter().any(|h| h.scope == scope))
+                .map_err(|e| e.to_string())
+        })
+        .await
     }
 
     /// A signed webhook to `approvals.webhook_url`, when configured. Fire and forget.

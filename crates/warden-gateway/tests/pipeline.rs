@@ -1801,3 +1801,33 @@ async fn denials_past_the_burst_fire_once_not_once_per_call() {
     assert_eq!(findings(&h), ["denial_burst"]);
     assert!(h.store.active_halts().unwrap().is_empty());
 }
+
+/// A halt set by a person (or another replica) a moment ago, while this gateway's halt cache
+/// still says the agent is free: the agent's calls in that moment are decided, and its
+/// denials pass the burst, but the trigger finds its scope already halted and adds no finding,
+/// no second halt and no alert.
+#[tokio::test]
+async fn a_trigger_whose_scope_is_already_halted_adds_nothing() {
+    let h = harness().await;
+    // The cache is read, and holds no halt.
+    h.gateway
+        .unknown_name(
+            Principal("triage".into()),
+            SessionId("s1".into()),
+            "x".into(),
+        )
+        .await;
+    halt_agent(&h, "triage");
+    for _ in 0..9 {
+        h.gateway
+            .unknown_name(
+                Principal("triage".into()),
+                SessionId("s1".into()),
+                "x".into(),
+            )
+            .await;
+    }
+    // However many of the calls the stale cache let through, none fired.
+    assert!(findings(&h).is_empty(), "{:?}", findings(&h));
+    assert_eq!(h.store.active_halts().unwrap().len(), 1);
+}
