@@ -212,7 +212,7 @@ impl ServerHandler for WardenServer {
                 .await;
             return Err(to_wire(refused));
         };
-        let rationale = rationale(&context, &request);
+        let rationale = rationale(&context, &request)?;
         let asked = request.name.to_string();
         let call = ToolCall {
             principal,
@@ -241,20 +241,45 @@ impl ServerHandler for WardenServer {
     }
 }
 
+/// The longest `_meta.rationale` warden takes, in bytes of UTF-8. The reason is kept in the
+/// pending request and the ledger, so its length is the agent's to choose only up to here: a
+/// longer one is refused before anything is decided or stored.
+pub const MAX_RATIONALE_BYTES: usize = 4096;
+
 /// The agent's stated reason for a call: `_meta.rationale`, a string. rmcp moves a request's
 /// `_meta` into the request context before the handler runs, so it is read from there, and from
 /// the params for a transport that leaves it in place. Any other shape is ignored: the reason
-/// is evidence for the approver and the ledger, never an input to the decision.
+/// is evidence for the approver and the ledger, never an input to the decision. One longer
+/// than [`MAX_RATIONALE_BYTES`] is refused with an invalid-params error that says so; the call
+/// is not decided, recorded or forwarded, and the agent can send it again with a shorter one.
 fn rationale(
     context: &RequestContext<RoleServer>,
     request: &CallToolRequestParams,
-) -> Option<String> {
-    let from = |meta: &serde_json::Map<String, serde_json::Value>| {
-        meta.get("rationale")
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    from(&context.meta).or_else(|| request.meta.as_ref().and_then(|m| from(m)))
+) -> Result<Option<String>, ErrorData> {
+    let given =
+        rationale_in(&context.meta).or_else(|| request.meta.as_ref().and_then(|m| rationale_in(m)));
+    checked_rationale(given)
+}
+
+/// `_meta.rationale` in `meta`, when it is a string.
+fn rationale_in(meta: &serde_json::Map<String, serde_json::Value>) -> Option<&str> {
+    meta.get("rationale").and_then(|v| v.as_str())
+}
+
+/// `given` as the call's rationale, or the error for one over [`MAX_RATIONALE_BYTES`].
+fn checked_rationale(given: Option<&str>) -> Result<Option<String>, ErrorData> {
+    match given {
+        Some(text) if text.len() > MAX_RATIONALE_BYTES => Err(ErrorData::new(
+            ErrorCode::INVALID_PARAMS,
+            format!(
+                "`_meta.rationale` is {} bytes, over the limit of {MAX_RATIONALE_BYTES}: the \
+                 call was not made; send it again with a shorter reason",
+                text.len()
+            ),
+            None,
+        )),
+        other => Ok(other.map(str::to_string)),
+    }
 }
 
 /// Serves one agent over stdin/stdout until the client disconnects.
@@ -584,4 +609,29 @@ fn is_message(v: &serde_json::Value) -> bool {
         && (v.get("method").is_some_and(serde_json::Value::is_string)
             || v.get("result").is_some()
             || v.get("error").is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn a_rationale_over_the_limit_is_refused_with_the_reason() {
+        let at_limit = "a".repeat(MAX_RATIONALE_BYTES);
+        assert_eq!(
+            checked_rationale(Some(&at_limit)).unwrap().as_deref(),
+            Some(at_limit.as_str())
+        );
+        assert_eq!(checked_rationale(None).unwrap(), None);
+        // Counted in bytes: 2,049 two-byte characters are over 4 KiB.
+        let over = "é".repeat(MAX_RATIONALE_BYTES / 2 + 1);
+        let err = checked_rationale(Some(&over)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::INVALID_PARAMS);
+        assert!(
+            err.message.contains("4098 bytes") && err.message.contains("limit of 4096"),
+            "{}",
+            err.message
+        );
+    }
 }

@@ -29,7 +29,9 @@ use warden_core::{
 use warden_ledger::LeafKey;
 use warden_policy::{Config, Decision};
 use warden_store::ledger::LedgerEntry;
-use warden_store::{EventFilter, Ledger, LedgerError, PendingRequest, Store, StoreError};
+use warden_store::{
+    EventFilter, Ledger, LedgerError, PendingRequest, RequestFilter, Store, StoreError,
+};
 
 /// How often a change to a request is re-applied after another writer changed it first.
 const RETRIES: usize = 32;
@@ -342,7 +344,12 @@ pub fn expire_overdue(
     now_ms: i64,
 ) -> Result<Vec<String>, GateError> {
     let mut expired = Vec::new();
-    for r in store.pending()? {
+    // Only the open requests already due: the answered ones kept beside them are not read.
+    let due = RequestFilter {
+        expired_at_ms: Some(now_ms),
+        ..RequestFilter::open()
+    };
+    for r in store.requests(&due)? {
         if r.status.is_open()
             && now_ms >= r.expires_ms
             && expire_request(
@@ -376,7 +383,17 @@ pub fn escalate_due(
             && now_ms < r.expires_ms
     };
     let mut escalated = Vec::new();
-    for r in store.pending()? {
+    if config.approvals.escalation.is_empty() {
+        return Ok(escalated);
+    }
+    // Only requests still waiting, not yet escalated and not yet expired.
+    let waiting = RequestFilter {
+        statuses: vec![ApprovalStatus::Pending],
+        escalated: Some(false),
+        unexpired_at_ms: Some(now_ms),
+        ..RequestFilter::default()
+    };
+    for r in store.requests(&waiting)? {
         let Some(contact) = config.approvals.escalation_for(&r.category) else {
             continue;
         };
@@ -534,6 +551,18 @@ impl Binding {
             tool: call.tool.to_string(),
             args_digest: ArgsDigest::of(&call.args_value()).0,
             policy_version: policy_version.to_string(),
+        }
+    }
+
+    /// The requests made for exactly this call, whatever their state.
+    fn filter(&self) -> RequestFilter {
+        RequestFilter {
+            principal: Some(self.principal.clone()),
+            session: Some(self.session.clone()),
+            tool: Some(self.tool.clone()),
+            args_digest: Some(self.args_digest.clone()),
+            policy_version: Some(self.policy_version.clone()),
+            ..RequestFilter::default()
         }
     }
 
@@ -704,8 +733,15 @@ impl Gateway {
         now_ms: i64,
     ) -> Result<Option<PendingRequest>, CallError> {
         let binding = binding.clone();
+        // Only the approved requests bound to this call, through the store's index: a held
+        // call costs the same however many requests were answered before it.
+        let approved = RequestFilter {
+            statuses: vec![ApprovalStatus::Approved],
+            unexpired_at_ms: Some(now_ms),
+            ..binding.filter()
+        };
         self.blocking(move |store, _| {
-            Ok::<_, StoreError>(store.pending()?.into_iter().find(|r| {
+            Ok::<_, StoreError>(store.requests(&approved)?.into_iter().find(|r| {
                 r.status == ApprovalStatus::Approved && binding.matches(r) && now_ms < r.expires_ms
             }))
         })

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use warden_core::{AuditEvent, EventKind};
 use warden_store::ledger::Deciding;
-use warden_store::{Halt, Ledger, LedgerError, PendingRequest, Store};
+use warden_store::{Halt, Ledger, LedgerError, PendingRequest, RequestFilter, Store};
 
 /// How stale the in-memory copy of the active halts may get.
 pub const REFRESH: Duration = Duration::from_millis(900);
@@ -50,6 +50,27 @@ pub enum HaltError {
 }
 
 impl Scope {
+    /// The open requests this scope covers, as a store lookup.
+    fn open_requests(&self) -> RequestFilter {
+        let open = RequestFilter::open();
+        match self {
+            Scope::Session { principal, session } => RequestFilter {
+                principal: Some(principal.clone()),
+                session: Some(session.clone()),
+                ..open
+            },
+            Scope::Agent(principal) => RequestFilter {
+                principal: Some(principal.clone()),
+                ..open
+            },
+            Scope::Category(category) => RequestFilter {
+                category: Some(category.clone()),
+                ..open
+            },
+            Scope::Global => open,
+        }
+    }
+
     /// Checks that the scope names what `config` knows: a configured agent, a category of a
     /// configured tool.
     pub fn check(&self, config: &warden_policy::Config) -> Result<(), HaltError> {
@@ -339,7 +360,7 @@ pub fn set(
     // Each open request in scope moves to `expired` by compare-and-swap; one answered
     // meanwhile is looked at again as it is now.
     for r in store
-        .pending()
+        .requests(&scope.open_requests())
         .map_err(|e| internal(&e))?
         .into_iter()
         .filter(|r| in_scope(scope, r))

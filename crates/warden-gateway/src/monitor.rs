@@ -14,6 +14,12 @@
 //!   alert, once per category;
 //! - `rate`: more than `per_minute` calls by one agent within 60 s ⇒ halt agent.
 //!
+//! A trigger fires once, not on every call past its threshold: one that halts fires once per
+//! scope while that scope is halted (a halted agent's calls are refused before the monitor
+//! sees them, and one in flight as the halt was set adds no finding, halt or alert), and a
+//! count trigger set to `alert` fires once per window. A flood of calls is one finding and one
+//! message to the security lead, not one per call.
+//!
 //! Design choice: what the monitor counts and halts is the agent, not the session. Any holder
 //! of an agent's token opens a new session with `initialize` (and closes it, giving its place
 //! under `max_sessions_per_agent` back), or sends sessionless requests: a count or a halt per
@@ -48,7 +54,7 @@ pub struct Observation {
     pub tainted: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Trigger {
     DenialBurst,
     TaintedHighStakes,
@@ -85,6 +91,23 @@ struct AgentState {
     baseline: Option<BTreeSet<String>>,
     /// Categories already alerted on (or seen allowed since), so an alert fires once.
     known: BTreeSet<String>,
+    /// When each count trigger whose action is `alert` last fired: once past its count, every
+    /// further call would fire it again, so it fires once per window instead.
+    alerted: BTreeMap<Trigger, i64>,
+}
+
+impl AgentState {
+    /// Whether an alert of `trigger` at `now_ms` is the first within the `since` window;
+    /// if so it is remembered.
+    fn first_alert(&mut self, trigger: Trigger, now_ms: i64, since: i64) -> bool {
+        match self.alerted.get(&trigger) {
+            Some(last) if *last > since => false,
+            _ => {
+                self.alerted.insert(trigger, now_ms);
+                true
+            }
+        }
+    }
 }
 
 /// Per-agent state and the trigger logic. Pure: no clock, no I/O.
@@ -157,7 +180,7 @@ impl Monitor {
                 .collect();
             if denials.len() >= usize::try_from(burst.count).unwrap_or(usize::MAX) {
                 let sessions: BTreeSet<&str> = denials.iter().map(|o| o.session.as_str()).collect();
-                out.push(Firing {
+                let firing = Firing {
                     trigger: Trigger::DenialBurst,
                     action: burst.action,
                     scope: Scope::Agent(obs.principal.clone()),
@@ -170,7 +193,12 @@ impl Monitor {
                         if sessions.len() == 1 { "" } else { "s" }
                     ),
                     evidence: evidence(denials.into_iter()),
-                });
+                };
+                if burst.action != MonitorAction::Alert
+                    || agent.first_alert(Trigger::DenialBurst, obs.time_ms, since)
+                {
+                    out.push(firing);
+                }
             }
         }
 
@@ -221,7 +249,10 @@ impl Monitor {
         if rate.action != MonitorAction::Off {
             let since = obs.time_ms - RATE_WINDOW_MS;
             let n = agent.recent.iter().filter(|o| o.time_ms > since).count();
-            if n > usize::try_from(rate.per_minute).unwrap_or(usize::MAX) {
+            if n > usize::try_from(rate.per_minute).unwrap_or(usize::MAX)
+                && (rate.action != MonitorAction::Alert
+                    || agent.first_alert(Trigger::Rate, obs.time_ms, since))
+            {
                 out.push(Firing {
                     trigger: Trigger::Rate,
                     action: rate.action,
@@ -346,14 +377,39 @@ impl Gateway {
             "decision_index": obs.index,
         });
         ev.detail = Some(detail.clone());
+        // A trigger that halts fires once per scope while the scope is halted: a call that
+        // reaches the monitor meanwhile (one in flight as the halt was set) adds no finding,
+        // no second halt and no alert.
+        if f.action == MonitorAction::Halt && self.halted_exactly(&f.scope).await? {
+            return Ok(());
+        }
         self.record(ev).await?;
         if f.action == MonitorAction::Halt {
             let set_by = format!("monitor:{}", f.trigger.as_str());
-            self.set_halt(&f.scope, &set_by, &f.reason, f.evidence.clone())
+            let set = self
+                .set_halt(&f.scope, &set_by, &f.reason, f.evidence.clone())
                 .await?;
+            if !set {
+                // Another call's firing set it first, and alerted.
+                return Ok(());
+            }
         }
         self.alert_security_lead(&f.reason, detail);
         Ok(())
+    }
+
+    /// Whether `scope` itself has an active halt, as the store says now (not the cache: a
+    /// halt set by a person or another replica a moment ago counts). Read only when a trigger
+    /// fires, never per call.
+    async fn halted_exactly(&self, scope: &Scope) -> Result<bool, CallError> {
+        let scope = scope.to_string();
+        self.blocking(move |store, _| {
+            store
+                .active_halts()
+                .map(|halts| halts.iter().any(|h| h.scope == scope))
+                .map_err(|e| e.to_string())
+        })
+        .await
     }
 
     /// A signed webhook to `approvals.webhook_url`, when configured. Fire and forget.
@@ -400,7 +456,11 @@ impl Gateway {
                     .map_err(|e| e.to_string())
             })
             .await?;
-        self.halts.invalidate();
+        // Only a halt that was not in force already changes what the cache holds: a firing on
+        // a scope already halted leaves every agent's cached halts as they are.
+        if set {
+            self.halts.invalidate();
+        }
         // A halt recorded since the last checkpoint is what someone who can write the store
         // and crash warden would cut first. Held by the witnesses, it cannot be cut unseen.
         // The halt is in force either way: a witness that does not take it is logged as the
@@ -528,6 +588,40 @@ mod tests {
             m.observe(obs(80_000, "s0", "siem.get_alert", Outcome::Allow))
                 .is_empty()
         );
+    }
+
+    /// Past the count, every further denial or call would fire again: set to alert, a count
+    /// trigger fires once per window, and again once the window has passed.
+    #[test]
+    fn an_alerting_count_trigger_fires_once_per_window_not_once_per_call() {
+        let mut s = MonitorSettings::default();
+        s.denial_burst.action = MonitorAction::Alert;
+        s.rate.action = MonitorAction::Alert;
+        s.rate.per_minute = 10;
+        let mut m = Monitor::new(s);
+        let mut fired = Vec::new();
+        for i in 0..50 {
+            fired.extend(triggers(&m.observe(obs(
+                i * 100,
+                "s1",
+                "edr.isolate_host",
+                Outcome::Deny,
+            ))));
+        }
+        fired.sort_by_key(|t| t.as_str());
+        assert_eq!(fired, [Trigger::DenialBurst, Trigger::Rate]);
+        // A window later, the flood still going on is reported again, once.
+        let mut later = Vec::new();
+        for i in 0..50 {
+            later.extend(triggers(&m.observe(obs(
+                70_000 + i * 100,
+                "s1",
+                "edr.isolate_host",
+                Outcome::Deny,
+            ))));
+        }
+        later.sort_by_key(|t| t.as_str());
+        assert_eq!(later, [Trigger::DenialBurst, Trigger::Rate]);
     }
 
     #[test]

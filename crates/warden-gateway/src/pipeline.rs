@@ -639,15 +639,9 @@ impl Gateway {
             .instrument(tracing::debug_span!("halt"))
             .await?
         {
-            let decision = Decision::builtin_deny(
-                format!("halt:{scope}"),
-                halt.set_by.clone(),
-                category.unwrap_or_default(),
-                format!("`{scope}` is halted: {}", halt.reason),
-                config.engine.version(),
-            );
+            let decision = halt_decision(&config, &scope, &halt, category.unwrap_or_default());
             let index = self
-                .record(decision_event(&call, &decision, None, self.now()))
+                .record(halted_event(&call, &decision, self.now()))
                 .await?;
             on_span(&decision, index);
             return Ok(Decided::Halted(config, Box::new((scope, halt))));
@@ -1144,7 +1138,11 @@ impl Gateway {
     }
 
     /// A call whose tool name is not even `<server>.<tool>`: recorded and watched like a call to
-    /// any tool that does not exist, so no name an agent tries is off the record.
+    /// any tool that does not exist, so no name an agent tries is off the record. A halt that
+    /// covers the agent or its session comes first, as for every other call: the call is
+    /// recorded as refused by the halt and not watched, so a halted agent cannot set the
+    /// monitor off again with names that parse as nothing. The answer is "unknown tool"
+    /// either way, as a halt answers about a tool the agent cannot call.
     pub async fn unknown_name(
         &self,
         principal: warden_core::Principal,
@@ -1159,7 +1157,22 @@ impl Gateway {
             args: serde_json::Map::new(),
             rationale: None,
         };
-        self.refuse_unknown(&config, call, asked).await
+        match self.halted(&call, None).await {
+            Err(e) => e,
+            Ok(Some((halt, scope))) => {
+                let decision = halt_decision(&config, &scope, &halt, String::new());
+                let mut event = halted_event(&call, &decision, self.now());
+                event.tool = Some(asked.chars().take(KEPT_NAME_CHARS).collect());
+                match self.record(event).await {
+                    Ok(index) => {
+                        on_span(&decision, index);
+                        CallError::UnknownTool(asked)
+                    }
+                    Err(e) => e,
+                }
+            }
+            Ok(None) => self.refuse_unknown(&config, call, asked).await,
+        }
     }
 
     /// Records `asked` (cut to a bounded length: it is the agent's text) as a denial by the
@@ -1170,9 +1183,7 @@ impl Gateway {
         mut call: ToolCall,
         asked: String,
     ) -> CallError {
-        /// Longer names are cut in the record: the name is the agent's text.
-        const KEEP: usize = 128;
-        let shown: String = asked.chars().take(KEEP).collect();
+        let shown: String = asked.chars().take(KEPT_NAME_CHARS).collect();
         let decision = Decision::builtin_deny(
             "unknown-tool",
             String::new(),
@@ -1222,6 +1233,15 @@ impl Gateway {
         call: &ToolCall,
         category: Option<&str>,
     ) -> Result<Option<(Halt, Scope)>, CallError> {
+        let halts = self.active_halts().await?;
+        Ok(
+            crate::halt::covering(&halts, &call.principal.0, &call.session.0, category)
+                .map(|(h, s)| (h.clone(), s)),
+        )
+    }
+
+    /// The active halts, from the cache while it is fresh, else from the store and the ledger.
+    pub(crate) async fn active_halts(&self) -> Result<Arc<Vec<Halt>>, CallError> {
         let halts = match self.halts.fresh() {
             Some(h) => h,
             None => {
@@ -1238,10 +1258,7 @@ impl Gateway {
                 self.halts.put(h)
             }
         };
-        Ok(
-            crate::halt::covering(&halts, &call.principal.0, &call.session.0, category)
-                .map(|(h, s)| (h.clone(), s)),
-        )
+        Ok(halts)
     }
 
     /// The state the policy sees, under `config` — the call's own, so that the budgets looked
@@ -1875,6 +1892,48 @@ fn new_request_id() -> String {
     use rand::Rng;
     let n: u64 = rand::thread_rng().r#gen();
     format!("apr_{n:016x}")
+}
+
+/// Longer tool names are cut in the record of a refused call: the name is the agent's text.
+const KEPT_NAME_CHARS: usize = 128;
+/// How much of a halted call's rationale its record keeps.
+const KEPT_RATIONALE_CHARS: usize = 128;
+
+/// The built-in denial of a call that `scope`'s `halt` covers.
+fn halt_decision(config: &Config, scope: &Scope, halt: &Halt, category: String) -> Decision {
+    Decision::builtin_deny(
+        format!("halt:{scope}"),
+        halt.set_by.clone(),
+        category,
+        format!("`{scope}` is halted: {}", halt.reason),
+        config.engine.version(),
+    )
+}
+
+/// The record of a call refused by a halt. A halted agent can go on calling, and nothing it
+/// sends is decided or forwarded, so its record keeps the (sealed) digest and the size of the
+/// arguments instead of the arguments, the rationale's size and its first
+/// [`KEPT_RATIONALE_CHARS`] characters, and the tool name cut to [`KEPT_NAME_CHARS`]: each
+/// refusal adds a small, bounded leaf however large the requests, and the ledger's disk is not
+/// the agent's to fill. Decisions on calls that are looked at keep everything.
+fn halted_event(call: &ToolCall, d: &Decision, time_ms: i64) -> AuditEvent {
+    let mut e = decision_event(call, d, None, time_ms);
+    let args_bytes = e
+        .args
+        .take()
+        .map_or(0, |a| serde_json::to_vec(&a).map_or(0, |v| v.len()));
+    let mut detail = serde_json::Map::new();
+    detail.insert("args_bytes".into(), json!(args_bytes));
+    if let Some(rationale) = e.rationale.take() {
+        detail.insert("rationale_bytes".into(), json!(rationale.len()));
+        e.rationale = Some(rationale.chars().take(KEPT_RATIONALE_CHARS).collect());
+    }
+    if let Some(serde_json::Value::Object(extra)) = e.detail.take() {
+        detail.extend(extra);
+    }
+    e.detail = Some(serde_json::Value::Object(detail));
+    e.tool = e.tool.map(|t| t.chars().take(KEPT_NAME_CHARS).collect());
+    e
 }
 
 fn decision_event(

@@ -876,7 +876,7 @@ mod tests {
     use warden_ledger::{LeafKey, SealedContent, StoredLeaf};
     use warden_store::{
         AgentTaint, ConsoleSessionRow, Halt, LeafRow, NewLeaf, OpenRequests, PendingRequest,
-        StoreError, StoredCheckpoint, TaintInForce, TaintRecord, WaitingAfter,
+        RequestFilter, StoreError, StoredCheckpoint, TaintInForce, TaintRecord, WaitingAfter,
     };
 
     impl Store for Counting {
@@ -933,6 +933,9 @@ mod tests {
         }
         fn pending(&self) -> Result<Vec<PendingRequest>, StoreError> {
             self.inner.pending()
+        }
+        fn requests(&self, f: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError> {
+            self.inner.requests(f)
         }
         fn open_requests(&self) -> Result<OpenRequests, StoreError> {
             self.inner.open_requests()

@@ -26,8 +26,13 @@ use warden_core::{
 use warden_gateway::audit::{Appending, AuditError, AuditLog};
 use warden_gateway::upstream::UpstreamFuture;
 use warden_gateway::{Clock, Gateway, GatewayParts, ManualClock, Ticket, Upstream};
+use warden_ledger::{LeafKey, SealedContent, StoredLeaf};
 use warden_store::ledger::read_events;
-use warden_store::{EventFilter, Ledger, LedgerError, LedgerSettings, SqliteStore, Store};
+use warden_store::{
+    AgentTaint, ConsoleSessionRow, EventFilter, Halt, LeafRow, Ledger, LedgerError, LedgerSettings,
+    NewLeaf, OpenRequests, PendingRequest, RequestFilter, SqliteStore, Store, StoreError,
+    StoredCheckpoint, TaintInForce, TaintRecord, WaitingAfter,
+};
 
 /// 2026-12-01T00:00:00Z: inside every grant's validity in the example.
 const START_MS: i64 = 1_796_083_200_000;
@@ -155,11 +160,174 @@ impl Upstream for Scripted {
     }
 }
 
+/// The harness's store, counting the answered (closed) requests read through it: what a held
+/// call or a sweep must never read, however many there are.
+struct Watched {
+    inner: SqliteStore,
+    closed_read: std::sync::atomic::AtomicUsize,
+}
+
+impl Watched {
+    /// Answered requests read since the last look.
+    fn closed_read(&self) -> usize {
+        self.closed_read
+            .swap(0, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn count(&self, read: &[PendingRequest]) {
+        let closed = read.iter().filter(|r| !r.status.is_open()).count();
+        self.closed_read
+            .fetch_add(closed, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Store for Watched {
+    fn ledger_append(&self, leaves: &[NewLeaf], key: &LeafKey) -> Result<u64, StoreError> {
+        self.inner.ledger_append(leaves, key)
+    }
+    fn ledger_size(&self) -> Result<u64, StoreError> {
+        self.inner.ledger_size()
+    }
+    fn ledger_leaves(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
+        self.inner.ledger_leaves(from, limit)
+    }
+    fn ledger_rows(&self, from: u64, limit: usize) -> Result<Vec<LeafRow>, StoreError> {
+        self.inner.ledger_rows(from, limit)
+    }
+    fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<LeafRow>, StoreError> {
+        self.inner.ledger_find(filter)
+    }
+    fn ledger_sealed(&self, from: u64, to: u64) -> Result<Vec<(u64, SealedContent)>, StoreError> {
+        self.inner.ledger_sealed(from, to)
+    }
+    fn ledger_redact(&self, index: u64) -> Result<Vec<String>, StoreError> {
+        self.inner.ledger_redact(index)
+    }
+    fn ledger_add_checkpoint(&self, c: &StoredCheckpoint) -> Result<bool, StoreError> {
+        self.inner.ledger_add_checkpoint(c)
+    }
+    fn ledger_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        self.inner.ledger_checkpoints()
+    }
+    fn ledger_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.inner.ledger_latest_checkpoint()
+    }
+    fn create_pending(&self, r: &PendingRequest) -> Result<(), StoreError> {
+        self.inner.create_pending(r)
+    }
+    fn pending(&self) -> Result<Vec<PendingRequest>, StoreError> {
+        let read = self.inner.pending()?;
+        self.count(&read);
+        Ok(read)
+    }
+    fn requests(&self, f: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError> {
+        let read = self.inner.requests(f)?;
+        self.count(&read);
+        Ok(read)
+    }
+    fn open_requests(&self) -> Result<OpenRequests, StoreError> {
+        self.inner.open_requests()
+    }
+    fn waiting(
+        &self,
+        after: Option<&WaitingAfter>,
+        limit: usize,
+    ) -> Result<Vec<PendingRequest>, StoreError> {
+        let read = self.inner.waiting(after, limit)?;
+        self.count(&read);
+        Ok(read)
+    }
+    fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
+        self.inner.pending_request(id)
+    }
+    fn update_pending(&self, r: &PendingRequest) -> Result<bool, StoreError> {
+        self.inner.update_pending(r)
+    }
+    fn budget_used(&self, b: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError> {
+        self.inner.budget_used(b, scope, since_ms)
+    }
+    fn consume_budget(
+        &self,
+        b: &str,
+        scope: &str,
+        now_ms: i64,
+        since_ms: i64,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        self.inner.consume_budget(b, scope, now_ms, since_ms, limit)
+    }
+    fn add_halt(&self, halt: &Halt) -> Result<bool, StoreError> {
+        self.inner.add_halt(halt)
+    }
+    fn active_halts(&self) -> Result<Vec<Halt>, StoreError> {
+        self.inner.active_halts()
+    }
+    fn resume_halt(
+        &self,
+        scope: &str,
+        by: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Option<Halt>, StoreError> {
+        self.inner.resume_halt(scope, by, reason, now_ms)
+    }
+    fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<TaintRecord, StoreError> {
+        self.inner.raise_agent_taint(taint)
+    }
+    fn agent_taint(&self, agent: &str, now_ms: i64) -> Result<Option<AgentTaint>, StoreError> {
+        self.inner.agent_taint(agent, now_ms)
+    }
+    fn taint_in_force(&self, agent: &str, now_ms: i64) -> Result<Option<TaintInForce>, StoreError> {
+        self.inner.taint_in_force(agent, now_ms)
+    }
+    fn clear_agent_taint(
+        &self,
+        agent: &str,
+        through: TaintRecord,
+        now_ms: i64,
+        by: &str,
+        reason: &str,
+    ) -> Result<u32, StoreError> {
+        self.inner
+            .clear_agent_taint(agent, through, now_ms, by, reason)
+    }
+    fn tainted_agents(&self, now_ms: i64) -> Result<Vec<TaintInForce>, StoreError> {
+        self.inner.tainted_agents(now_ms)
+    }
+    fn pin(&self, tool: &str) -> Result<Option<String>, StoreError> {
+        self.inner.pin(tool)
+    }
+    fn set_pin(&self, tool: &str, d: &str, by: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.inner.set_pin(tool, d, by, now_ms)
+    }
+    fn console_session_put(
+        &self,
+        session: &ConsoleSessionRow,
+        now_ms: i64,
+        per_approver: usize,
+        max: usize,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .console_session_put(session, now_ms, per_approver, max)
+    }
+    fn console_session(&self, key: &[u8; 32]) -> Result<Option<ConsoleSessionRow>, StoreError> {
+        self.inner.console_session(key)
+    }
+    fn console_session_delete(&self, key: &[u8; 32]) -> Result<bool, StoreError> {
+        self.inner.console_session_delete(key)
+    }
+}
+
 struct Harness {
     _dir: tempfile::TempDir,
     gateway: Arc<Gateway>,
     clock: Arc<ManualClock>,
     store: Arc<dyn Store>,
+    watched: Arc<Watched>,
     audit: Arc<Ledger>,
     stalled: Arc<Stalled>,
     forwarded: Arc<Mutex<Vec<Forwarded>>>,
@@ -210,8 +378,11 @@ async fn harness_with(extra: &str, edits: &[(&str, &str)]) -> Harness {
     }
     std::fs::write(dir.path().join("warden.toml"), text).unwrap();
     let config = Arc::new(warden_policy::Config::load(&dir.path().join("warden.toml")).unwrap());
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("state/warden.db")).unwrap());
+    let watched = Arc::new(Watched {
+        inner: SqliteStore::open(&dir.path().join("state/warden.db")).unwrap(),
+        closed_read: 0.into(),
+    });
+    let store: Arc<dyn Store> = watched.clone();
     let audit = Arc::new(
         Ledger::open(
             store.clone(),
@@ -280,6 +451,7 @@ async fn harness_with(extra: &str, edits: &[(&str, &str)]) -> Harness {
         gateway,
         clock,
         store,
+        watched,
         audit,
         stalled,
         forwarded,
@@ -861,7 +1033,7 @@ async fn probing_for_tools_is_recorded_and_trips_the_denial_burst() {
 #[tokio::test]
 async fn a_used_approval_set_back_to_approved_runs_nothing() {
     let h = harness().await;
-    let args = json!({"user": "bob.ng"});
+    let args = json!({"user": "frank.li"});
     let id = request_id(
         &h.call("responder", "s0", "idp.disable_account", args.clone())
             .await,
@@ -887,7 +1059,7 @@ async fn a_used_approval_set_back_to_approved_runs_nothing() {
 #[tokio::test]
 async fn an_approval_taken_by_another_replica_at_the_same_moment_runs_there_only() {
     let h = harness().await;
-    let args = json!({"user": "bob.ng"});
+    let args = json!({"user": "frank.li"});
     let id = request_id(
         &h.call("responder", "s0", "idp.disable_account", args.clone())
             .await,
@@ -906,7 +1078,7 @@ async fn an_approval_taken_by_another_replica_at_the_same_moment_runs_there_only
 #[tokio::test]
 async fn expiry_means_deny_on_the_injected_clock() {
     let h = harness().await;
-    let args = json!({"user": "bob.ng"});
+    let args = json!({"user": "frank.li"});
     let id = request_id(
         &h.call("responder", "s1", "idp.disable_account", args.clone())
             .await,
@@ -1307,4 +1479,360 @@ async fn the_pending_search_finds_a_match_behind_a_long_queue() {
         })
         .unwrap();
     assert_eq!((many.rows.len(), many.matched), (200, 1_200));
+}
+
+/// An answered request as a long-lived deployment, or an agent flooding the approval queue
+/// with held calls, leaves it: closed, with a large rationale, bound to the same agent, session
+/// and tool as the calls still to come.
+fn answered_request(h: &Harness, i: usize, args: &Value) -> PendingRequest {
+    let status = [
+        ApprovalStatus::Denied,
+        ApprovalStatus::Expired,
+        ApprovalStatus::Executed,
+    ][i % 3];
+    PendingRequest {
+        id: format!("apr_old{i:05}"),
+        created_ms: START_MS - 1_000_000 + i as i64,
+        principal: "responder".into(),
+        session: "s1".into(),
+        tool: "idp.disable_account".into(),
+        args: args.clone(),
+        args_digest: ArgsDigest::of(args).0,
+        policy_version: h.config.engine.version().to_string(),
+        rule: "disable-needs-approval".into(),
+        approval: warden_core::ApprovalKind::Required,
+        status,
+        rationale: Some("r".repeat(4096)),
+        category: "identity".into(),
+        stakes: "high".into(),
+        owner: "iam".into(),
+        expires_ms: START_MS - 1,
+        answers: Vec::new(),
+        evidence: Vec::new(),
+        escalated: false,
+        revision: 0,
+    }
+}
+
+/// Issue 19 (F1): a held call looks for its approval, the sweeper expires and escalates, and a
+/// halt expires the open requests in its scope, each reading only the open requests it acts on.
+/// The answered requests kept beside them, which only grow, are never read: piling up held
+/// calls cannot make every later hold and every 2-s sweep of every agent slower.
+#[tokio::test]
+async fn holds_sweeps_and_halts_read_no_answered_request() {
+    let h = harness().await;
+    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
+    for i in 0..300 {
+        h.store
+            .create_pending(&answered_request(&h, i, &args))
+            .unwrap();
+    }
+    h.watched.closed_read();
+
+    // A hold, an approval and the approved retry.
+    let text = h
+        .call("responder", "s1", "idp.disable_account", args.clone())
+        .await;
+    assert!(text.contains("held for approval"), "{text}");
+    h.answer(&request_id(&text), "bob", Verdict::Approve)
+        .unwrap();
+    let ran = h
+        .call("responder", "s1", "idp.disable_account", args.clone())
+        .await;
+    assert!(ran.contains("\ndone\n"), "{ran}");
+    assert_eq!(
+        h.watched.closed_read(),
+        0,
+        "a held call read answered requests"
+    );
+
+    // The sweeper's passes: one request escalated, then expired.
+    let held = h
+        .call(
+            "responder",
+            "s1",
+            "idp.disable_account",
+            json!({"user": "frank.li"}),
+        )
+        .await;
+    let id = request_id(&held);
+    let r = h.store.pending_request(&id).unwrap().unwrap();
+    let (store, audit) = (h.store.as_ref(), h.audit.as_ref());
+    h.clock
+        .set(r.created_ms + (r.expires_ms - r.created_ms) * 9 / 10);
+    let escalated =
+        warden_gateway::gate::escalate_due(store, audit, &h.config, h.clock.now_ms()).unwrap();
+    assert_eq!(
+        escalated
+            .iter()
+            .map(|(r, _)| r.id.as_str())
+            .collect::<Vec<_>>(),
+        [id.as_str()]
+    );
+    h.clock.set(r.expires_ms);
+    let expired = warden_gateway::gate::expire_overdue(store, audit, h.clock.now_ms()).unwrap();
+    assert_eq!(expired, [id]);
+    assert_eq!(h.watched.closed_read(), 0, "a sweep read answered requests");
+
+    // A halt of the agent expires its open request, and only that is read.
+    let open = h
+        .call(
+            "responder",
+            "s1",
+            "idp.disable_account",
+            json!({"user": "grace.kim"}),
+        )
+        .await;
+    let open = request_id(&open);
+    assert!(
+        warden_gateway::halt::set(
+            store,
+            audit,
+            &warden_gateway::halt::Scope::Agent("responder".into()),
+            "dana",
+            "flooding the queue",
+            json!(null),
+            h.clock.now_ms(),
+        )
+        .unwrap()
+    );
+    assert_eq!(
+        h.store.pending_request(&open).unwrap().unwrap().status,
+        ApprovalStatus::Expired
+    );
+    assert_eq!(h.watched.closed_read(), 0, "a halt read answered requests");
+}
+
+/// The agent's `halt:` refusals, read back from the ledger.
+fn halt_refusals(h: &Harness) -> Vec<warden_store::ledger::LedgerEntry> {
+    read_events(
+        h.store.as_ref(),
+        &EventFilter {
+            kind: Some("decision".into()),
+            ..EventFilter::default()
+        },
+    )
+    .unwrap()
+    .into_iter()
+    .filter(|e| {
+        e.event
+            .rule
+            .as_deref()
+            .is_some_and(|r| r.starts_with("halt:"))
+    })
+    .collect()
+}
+
+fn halt_agent(h: &Harness, agent: &str) {
+    assert!(
+        warden_gateway::halt::set(
+            h.store.as_ref(),
+            h.audit.as_ref(),
+            &warden_gateway::halt::Scope::Agent(agent.into()),
+            "dana",
+            "misbehaving",
+            json!(null),
+            h.clock.now_ms(),
+        )
+        .unwrap()
+    );
+}
+
+/// Issue 19 (F2): a halted agent goes on calling, at no cost to itself. Each refusal is
+/// recorded, but as the digest and size of what it sent, not what it sent: a 100 KiB argument
+/// and a 100 KiB rationale add a leaf of a few hundred bytes, so the agent cannot fill the
+/// ledger's disk. A call that is decided keeps its arguments in full.
+#[tokio::test]
+async fn a_halted_agents_refused_call_records_digests_not_what_it_sent() {
+    let h = harness().await;
+    halt_agent(&h, "responder");
+    let big = "A".repeat(100 * 1024);
+    let args = json!({"user": big});
+    let mut call = tool_call("responder", "s1", "idp.disable_account", args.clone());
+    call.rationale = Some("B".repeat(100 * 1024));
+    let text = answer_text(h.gateway.pipeline(call).await);
+    assert!(
+        text.contains("halted"),
+        "{}",
+        text.chars().take(300).collect::<String>()
+    );
+    // Another agent's call is decided, and its record keeps what it sent.
+    let mut call = tool_call(
+        "triage",
+        "s1",
+        "idp.disable_account",
+        json!({"user": "erin.walsh"}),
+    );
+    call.rationale = Some("the account sent phishing".into());
+    h.gateway.pipeline(call).await.ok();
+    let decided = h.recorded("decision", "idp.disable_account");
+    let decided = decided
+        .iter()
+        .find(|e| e.event.principal.as_deref() == Some("triage"))
+        .unwrap();
+    assert_eq!(decided.event.args, Some(json!({"user": "erin.walsh"})));
+    assert_eq!(
+        decided.event.rationale.as_deref(),
+        Some("the account sent phishing")
+    );
+
+    let refusals = halt_refusals(&h);
+    assert_eq!(refusals.len(), 1);
+    let e = &refusals[0].event;
+    assert_eq!(e.rule.as_deref(), Some("halt:agent:responder"));
+    assert_eq!(e.args, None, "the arguments are not kept");
+    assert_eq!(
+        e.args_digest.as_deref(),
+        Some(ArgsDigest::of(&args).0.as_str())
+    );
+    let detail = e.detail.as_ref().unwrap();
+    assert!(
+        detail["args_bytes"].as_u64().unwrap() > 100 * 1024,
+        "{detail}"
+    );
+    assert_eq!(detail["rationale_bytes"], json!(100 * 1024));
+    assert!(e.rationale.as_ref().unwrap().len() <= 128);
+    // What the store holds for it, leaf and sealed content together, is small.
+    let index = refusals[0].index;
+    let leaf = h.store.ledger_rows(index, 1).unwrap();
+    let sealed = h.store.ledger_sealed(index, index + 1).unwrap();
+    let stored = leaf[0].leaf.data.len()
+        + sealed
+            .iter()
+            .map(|(_, s)| s.content.len() + s.field.len())
+            .sum::<usize>();
+    assert!(
+        stored < 4096,
+        "a refused call took {stored} bytes of ledger"
+    );
+    let everything = format!("{leaf:?}{sealed:?}");
+    assert!(!everything.contains(&"A".repeat(1024)));
+    assert!(!everything.contains(&"B".repeat(200)));
+}
+
+/// Issue 19 (F3): a tool name that is not `<server>.<tool>` is looked at for halts like any
+/// other: from a halted agent it is refused by the halt and recorded as such, and it does not
+/// reach the monitor, so a halted agent cannot set it off again with names that parse as
+/// nothing.
+#[tokio::test]
+async fn a_name_without_a_dot_from_a_halted_agent_is_refused_by_the_halt() {
+    let h = harness().await;
+    halt_agent(&h, "triage");
+    for _ in 0..20 {
+        let refused = h
+            .gateway
+            .unknown_name(
+                Principal("triage".into()),
+                SessionId("s1".into()),
+                "x".into(),
+            )
+            .await;
+        assert!(
+            matches!(&refused, warden_gateway::CallError::UnknownTool(n) if n == "x"),
+            "{refused:?}"
+        );
+    }
+    let refusals = halt_refusals(&h);
+    assert_eq!(refusals.len(), 20);
+    assert_eq!(refusals[0].event.tool.as_deref(), Some("x"));
+    assert_eq!(refusals[0].event.rule.as_deref(), Some("halt:agent:triage"));
+    let findings = read_events(
+        h.store.as_ref(),
+        &EventFilter {
+            kind: Some("finding".into()),
+            ..EventFilter::default()
+        },
+    )
+    .unwrap();
+    assert!(findings.is_empty(), "{findings:?}");
+}
+
+/// The monitor's findings, by trigger.
+fn findings(h: &Harness) -> Vec<String> {
+    read_events(
+        h.store.as_ref(),
+        &EventFilter {
+            kind: Some("finding".into()),
+            ..EventFilter::default()
+        },
+    )
+    .unwrap()
+    .into_iter()
+    .map(|e| {
+        e.event.detail.unwrap()["trigger"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    })
+    .collect()
+}
+
+/// Issue 19 (F3): past the burst, every further denial used to fire the trigger again: a
+/// finding, a halt re-read for every agent and a message to the security lead per call. A
+/// burst that halts fires once, and the names that follow are refused by the halt; one that
+/// alerts fires once per window.
+#[tokio::test]
+async fn denials_past_the_burst_fire_once_not_once_per_call() {
+    let h = harness().await;
+    for _ in 0..30 {
+        h.gateway
+            .unknown_name(
+                Principal("triage".into()),
+                SessionId("s1".into()),
+                "x".into(),
+            )
+            .await;
+    }
+    assert_eq!(findings(&h), ["denial_burst"]);
+    assert_eq!(halt_refusals(&h).len(), 25);
+
+    let h = harness_with(
+        "",
+        &[(
+            "[approvals]\n",
+            "[monitor.denial_burst]\naction = \"alert\"\n\n[approvals]\n",
+        )],
+    )
+    .await;
+    for _ in 0..30 {
+        h.gateway
+            .unknown_name(
+                Principal("triage".into()),
+                SessionId("s1".into()),
+                "x".into(),
+            )
+            .await;
+    }
+    assert_eq!(findings(&h), ["denial_burst"]);
+    assert!(h.store.active_halts().unwrap().is_empty());
+}
+
+/// A halt set by a person (or another replica) a moment ago, while this gateway's halt cache
+/// still says the agent is free: the agent's calls in that moment are decided, and its
+/// denials pass the burst, but the trigger finds its scope already halted and adds no finding,
+/// no second halt and no alert.
+#[tokio::test]
+async fn a_trigger_whose_scope_is_already_halted_adds_nothing() {
+    let h = harness().await;
+    // The cache is read, and holds no halt.
+    h.gateway
+        .unknown_name(
+            Principal("triage".into()),
+            SessionId("s1".into()),
+            "x".into(),
+        )
+        .await;
+    halt_agent(&h, "triage");
+    for _ in 0..9 {
+        h.gateway
+            .unknown_name(
+                Principal("triage".into()),
+                SessionId("s1".into()),
+                "x".into(),
+            )
+            .await;
+    }
+    // However many of the calls the stale cache let through, none fired.
+    assert!(findings(&h).is_empty(), "{:?}", findings(&h));
+    assert_eq!(h.store.active_halts().unwrap().len(), 1);
 }

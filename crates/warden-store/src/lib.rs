@@ -159,6 +159,105 @@ impl PendingRequest {
     }
 }
 
+/// Which stored requests [`Store::requests`] reads; `None` fields (and empty `statuses`)
+/// match every request. Every field is a column of its own beside the request's body, and
+/// the store's indexes lead with the status: a filter on open statuses reads only open
+/// requests, however many answered ones are kept beside them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestFilter {
+    /// Only requests in one of these states.
+    pub statuses: Vec<ApprovalStatus>,
+    pub principal: Option<String>,
+    pub session: Option<String>,
+    pub tool: Option<String>,
+    pub args_digest: Option<String>,
+    pub policy_version: Option<String>,
+    pub category: Option<String>,
+    /// Only requests that expire at or before this instant (`expires_ms <= ..`).
+    pub expired_at_ms: Option<i64>,
+    /// Only requests that expire after this instant (`expires_ms > ..`).
+    pub unexpired_at_ms: Option<i64>,
+    pub escalated: Option<bool>,
+}
+
+impl RequestFilter {
+    /// The requests that can still change: pending, or approved and not yet used.
+    pub fn open() -> Self {
+        Self {
+            statuses: ApprovalStatus::ALL
+                .into_iter()
+                .filter(|s| s.is_open())
+                .collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Whether `r` matches: what a lookup returned is checked against its body, which is the
+    /// record (the columns are copies kept for the lookup).
+    pub fn matches(&self, r: &PendingRequest) -> bool {
+        let text = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        (self.statuses.is_empty() || self.statuses.contains(&r.status))
+            && text(&self.principal, &r.principal)
+            && text(&self.session, &r.session)
+            && text(&self.tool, &r.tool)
+            && text(&self.args_digest, &r.args_digest)
+            && text(&self.policy_version, &r.policy_version)
+            && text(&self.category, &r.category)
+            && self.expired_at_ms.is_none_or(|t| r.expires_ms <= t)
+            && self.unexpired_at_ms.is_none_or(|t| r.expires_ms > t)
+            && self.escalated.is_none_or(|e| r.escalated == e)
+    }
+
+    /// The SQL conditions, as [`EventFilter::conditions`] makes them.
+    pub(crate) fn conditions(
+        &self,
+        placeholder: impl Fn(usize) -> String,
+    ) -> (String, Vec<FilterValue>) {
+        let mut clauses = Vec::new();
+        let mut values = Vec::new();
+        if !self.statuses.is_empty() {
+            let mut marks = Vec::new();
+            for status in &self.statuses {
+                values.push(FilterValue::Text(status.as_str().to_owned()));
+                marks.push(placeholder(values.len()));
+            }
+            clauses.push(format!("status IN ({})", marks.join(", ")));
+        }
+        let text = [
+            ("principal", &self.principal),
+            ("session", &self.session),
+            ("tool", &self.tool),
+            ("args_digest", &self.args_digest),
+            ("policy_version", &self.policy_version),
+            ("category", &self.category),
+        ];
+        for (column, value) in text {
+            if let Some(v) = value {
+                values.push(FilterValue::Text(v.clone()));
+                clauses.push(format!("{column} = {}", placeholder(values.len())));
+            }
+        }
+        for (condition, value) in [
+            ("expires_ms <=", self.expired_at_ms),
+            ("expires_ms >", self.unexpired_at_ms),
+        ] {
+            if let Some(v) = value {
+                values.push(FilterValue::Int(v));
+                clauses.push(format!("{condition} {}", placeholder(values.len())));
+            }
+        }
+        if let Some(e) = self.escalated {
+            values.push(FilterValue::Bool(e));
+            clauses.push(format!("escalated = {}", placeholder(values.len())));
+        }
+        if clauses.is_empty() {
+            ("TRUE".into(), values)
+        } else {
+            (clauses.join(" AND "), values)
+        }
+    }
+}
+
 /// A kill switch on a scope (`session:<principal>:<session>`, `agent:<principal>`,
 /// `category:<category>`, `global`): while active, every call it covers is refused. Stored, so it
 /// survives restarts and reaches every process sharing the store.
@@ -370,6 +469,7 @@ impl EventFilter {
 pub(crate) enum FilterValue {
     Text(String),
     Int(i64),
+    Bool(bool),
 }
 
 impl EventFilter {
@@ -517,7 +617,14 @@ pub trait Store: Send + Sync {
     fn ledger_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError>;
 
     fn create_pending(&self, request: &PendingRequest) -> Result<(), StoreError>;
+    /// Every request ever made, answered or not, oldest first: what a listing of them all
+    /// shows. Reads the whole table, which only grows; a held call or a sweep reads
+    /// [`Store::requests`] instead.
     fn pending(&self) -> Result<Vec<PendingRequest>, StoreError>;
+    /// The requests `filter` matches, oldest first (by creation time, then id), read through
+    /// the index on their status. Each returned request matches `filter` in its body too: a
+    /// row whose columns were edited apart from its body is not returned.
+    fn requests(&self, filter: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError>;
     /// The requests still `pending` (counted by the store, no request read).
     fn open_requests(&self) -> Result<OpenRequests, StoreError>;
     /// At most `limit` requests still `pending`, oldest first (by creation time, then id),

@@ -28,8 +28,8 @@ use crate::migrations::{self, Backend};
 use crate::sqlite::{leaf_row_of, pack_sealed, to_i64, to_u64, unpack_sealed};
 use crate::{
     AgentTaint, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt, LeafRow, NewLeaf,
-    OpenRequests, PendingRequest, PoolUse, Store, StoreError, StoredCheckpoint, TaintInForce,
-    TaintRecord, WaitingAfter, taint_sql,
+    OpenRequests, PendingRequest, PoolUse, RequestFilter, Store, StoreError, StoredCheckpoint,
+    TaintInForce, TaintRecord, WaitingAfter, taint_sql,
 };
 use postgres::config::SslMode;
 use postgres::{Client, GenericClient, Row};
@@ -39,6 +39,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio_postgres_rustls::MakeRustlsConnect;
 use warden_ledger::{Hash, LeafColumns, LeafKey, SealedContent, StoredLeaf};
+
+fn sql_value(v: &crate::FilterValue) -> &(dyn postgres::types::ToSql + Sync) {
+    match v {
+        crate::FilterValue::Text(t) => t,
+        crate::FilterValue::Int(i) => i,
+        crate::FilterValue::Bool(b) => b,
+    }
+}
 
 mod tls;
 pub use tls::{ClientCertificate, NameCheck, PostgresTls, TlsRoots};
@@ -454,13 +462,8 @@ impl Store for PostgresStore {
             values.len() + 1
         );
         self.with(move |c| {
-            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = values
-                .iter()
-                .map(|v| match v {
-                    crate::FilterValue::Text(t) => t as &(dyn postgres::types::ToSql + Sync),
-                    crate::FilterValue::Int(i) => i as &(dyn postgres::types::ToSql + Sync),
-                })
-                .collect();
+            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                values.iter().map(sql_value).collect();
             params.push(&limit);
             c.query(sql.as_str(), &params)?.iter().map(row_of).collect()
         })
@@ -561,13 +564,22 @@ impl Store for PostgresStore {
         let body = serde_json::to_string(request)?;
         self.with(|c| {
             c.execute(
-                "INSERT INTO pending (id, created_ms, status, body, revision)
-                 VALUES ($1, $2, $3, $4, 0)",
+                "INSERT INTO pending (id, created_ms, status, body, revision, principal, session,
+                     tool, args_digest, policy_version, category, expires_ms, escalated)
+                 VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11, $12)",
                 &[
                     &request.id,
                     &request.created_ms,
                     &request.status.as_str(),
                     &body,
+                    &request.principal,
+                    &request.session,
+                    &request.tool,
+                    &request.args_digest,
+                    &request.policy_version,
+                    &request.category,
+                    &request.expires_ms,
+                    &request.escalated,
                 ],
             )?;
             Ok(())
@@ -642,6 +654,30 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    fn requests(&self, filter: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError> {
+        let (conditions, values) = filter.conditions(|n| format!("${n}"));
+        let sql = format!(
+            "SELECT status, body, revision FROM pending WHERE {conditions} \
+             ORDER BY created_ms, id"
+        );
+        let rows: Vec<(String, String, i64)> = self.with(|c| {
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                values.iter().map(sql_value).collect();
+            c.query(sql.as_str(), &params)?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .collect()
+        })?;
+        let mut found = Vec::with_capacity(rows.len());
+        for (status, body, revision) in &rows {
+            let r = PendingRequest::from_row(status, body, *revision)?;
+            if filter.matches(&r) {
+                found.push(r);
+            }
+        }
+        Ok(found)
+    }
+
     fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
         let row: Option<(String, String, i64)> = self.with(|c| {
             c.query_opt(
@@ -661,13 +697,23 @@ impl Store for PostgresStore {
             // READ COMMITTED re-checks the WHERE clause on the row a concurrent update left,
             // so of two racing swaps from the same revision exactly one matches.
             let n = c.execute(
-                "UPDATE pending SET status = $1, body = $2, revision = revision + 1
+                "UPDATE pending SET status = $1, body = $2, revision = revision + 1,
+                     principal = $5, session = $6, tool = $7, args_digest = $8,
+                     policy_version = $9, category = $10, expires_ms = $11, escalated = $12
                  WHERE id = $3 AND revision = $4",
                 &[
                     &request.status.as_str(),
                     &body,
                     &request.id,
                     &request.revision,
+                    &request.principal,
+                    &request.session,
+                    &request.tool,
+                    &request.args_digest,
+                    &request.policy_version,
+                    &request.category,
+                    &request.expires_ms,
+                    &request.escalated,
                 ],
             )?;
             Ok(n == 1)

@@ -3,8 +3,8 @@
 use crate::migrations::{self, Backend};
 use crate::{
     AgentTaint, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt, LeafRow, NewLeaf,
-    OpenRequests, PendingRequest, Store, StoreError, StoredCheckpoint, TaintInForce, TaintRecord,
-    WaitingAfter, taint_sql,
+    OpenRequests, PendingRequest, RequestFilter, Store, StoreError, StoredCheckpoint, TaintInForce,
+    TaintRecord, WaitingAfter, taint_sql,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::BTreeMap;
@@ -19,6 +19,20 @@ const WAITING_FIRST: &str = "SELECT status, body, revision FROM pending WHERE st
                              ORDER BY created_ms, id LIMIT ?2";
 const WAITING_AFTER: &str = "SELECT status, body, revision FROM pending WHERE status = ?1 \
                              AND (created_ms, id) > (?2, ?3) ORDER BY created_ms, id LIMIT ?4";
+
+/// `Store::requests`'s query for `filter`.
+fn requests_sql(filter: &RequestFilter) -> String {
+    let (conditions, _) = filter.conditions(|n| format!("?{n}"));
+    format!("SELECT status, body, revision FROM pending WHERE {conditions} ORDER BY created_ms, id")
+}
+
+fn sql_value(v: &crate::FilterValue) -> &dyn rusqlite::ToSql {
+    match v {
+        crate::FilterValue::Text(t) => t,
+        crate::FilterValue::Int(i) => i,
+        crate::FilterValue::Bool(b) => b,
+    }
+}
 
 fn halt_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Halt, String)> {
     Ok((
@@ -557,13 +571,7 @@ impl Store for SqliteStore {
         );
         self.with_ledger(|c| {
             let mut stmt = c.prepare_cached(&sql)?;
-            let mut params: Vec<&dyn rusqlite::ToSql> = values
-                .iter()
-                .map(|v| match v {
-                    crate::FilterValue::Text(t) => t as &dyn rusqlite::ToSql,
-                    crate::FilterValue::Int(i) => i as &dyn rusqlite::ToSql,
-                })
-                .collect();
+            let mut params: Vec<&dyn rusqlite::ToSql> = values.iter().map(sql_value).collect();
             params.push(&limit);
             let rows = stmt.query_map(params.as_slice(), full_row)?;
             rows.map(|r| r?).collect()
@@ -666,13 +674,22 @@ impl Store for SqliteStore {
         let body = serde_json::to_string(request)?;
         self.with(|c| {
             c.execute(
-                "INSERT INTO pending (id, created_ms, status, body, revision)
-                 VALUES (?1, ?2, ?3, ?4, 0)",
+                "INSERT INTO pending (id, created_ms, status, body, revision, principal, session,
+                     tool, args_digest, policy_version, category, expires_ms, escalated)
+                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     request.id,
                     request.created_ms,
                     request.status.as_str(),
-                    body
+                    body,
+                    request.principal,
+                    request.session,
+                    request.tool,
+                    request.args_digest,
+                    request.policy_version,
+                    request.category,
+                    request.expires_ms,
+                    request.escalated,
                 ],
             )?;
             Ok(())
@@ -731,6 +748,25 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    fn requests(&self, filter: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError> {
+        let rows: Vec<(String, String, i64)> = self.with(|c| {
+            let mut stmt = c.prepare_cached(&requests_sql(filter))?;
+            let (_, values) = filter.conditions(|n| format!("?{n}"));
+            let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(sql_value).collect();
+            let rows =
+                stmt.query_map(params.as_slice(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })?;
+        let mut found = Vec::with_capacity(rows.len());
+        for (status, body, revision) in &rows {
+            let r = PendingRequest::from_row(status, body, *revision)?;
+            if filter.matches(&r) {
+                found.push(r);
+            }
+        }
+        Ok(found)
+    }
+
     fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
         let row: Option<(String, String, i64)> = self.with(|c| {
             Ok(c.query_row(
@@ -748,9 +784,24 @@ impl Store for SqliteStore {
         let body = serde_json::to_string(request)?;
         self.with(|c| {
             let n = c.execute(
-                "UPDATE pending SET status = ?1, body = ?2, revision = revision + 1
+                "UPDATE pending SET status = ?1, body = ?2, revision = revision + 1,
+                     principal = ?5, session = ?6, tool = ?7, args_digest = ?8,
+                     policy_version = ?9, category = ?10, expires_ms = ?11, escalated = ?12
                  WHERE id = ?3 AND revision = ?4",
-                params![request.status.as_str(), body, request.id, request.revision],
+                params![
+                    request.status.as_str(),
+                    body,
+                    request.id,
+                    request.revision,
+                    request.principal,
+                    request.session,
+                    request.tool,
+                    request.args_digest,
+                    request.policy_version,
+                    request.category,
+                    request.expires_ms,
+                    request.escalated,
+                ],
             )?;
             Ok(n == 1)
         })
@@ -1093,6 +1144,65 @@ mod tests {
                 "{sql}: {plan}"
             );
             assert!(!plan.contains("TEMP B-TREE"), "{sql} sorts: {plan}");
+        }
+    }
+
+    /// Every lookup the gateway makes on a call or a sweep searches an index that leads with
+    /// the status: none scans the table, so none reads the answered requests.
+    #[test]
+    fn the_gateways_request_lookups_search_an_index() {
+        let s = SqliteStore::in_memory().unwrap();
+        let text = |v: &str| Some(v.to_owned());
+        let lookups = [
+            RequestFilter {
+                statuses: vec![ApprovalStatus::Approved],
+                principal: text("a"),
+                session: text("s"),
+                tool: text("t.x"),
+                args_digest: text("d"),
+                policy_version: text("v"),
+                unexpired_at_ms: Some(1),
+                ..RequestFilter::default()
+            },
+            RequestFilter {
+                expired_at_ms: Some(1),
+                ..RequestFilter::open()
+            },
+            RequestFilter {
+                statuses: vec![ApprovalStatus::Pending],
+                escalated: Some(false),
+                unexpired_at_ms: Some(1),
+                ..RequestFilter::default()
+            },
+            RequestFilter {
+                principal: text("a"),
+                session: text("s"),
+                ..RequestFilter::open()
+            },
+            RequestFilter {
+                principal: text("a"),
+                ..RequestFilter::open()
+            },
+            RequestFilter {
+                category: text("c"),
+                ..RequestFilter::open()
+            },
+            RequestFilter::open(),
+        ];
+        for filter in lookups {
+            let sql = requests_sql(&filter);
+            let plan: Vec<String> = s
+                .with(|c| {
+                    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let (_, values) = filter.conditions(|n| format!("?{n}"));
+                    let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(sql_value).collect();
+                    let rows = stmt.query_map(params.as_slice(), |r| r.get::<_, String>(3))?;
+                    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                })
+                .unwrap();
+            let plan = plan.join("; ");
+            assert!(plan.contains("SEARCH pending USING"), "{sql}: {plan}");
+            assert!(!plan.contains("SCAN pending"), "{sql}: {plan}");
         }
     }
 

@@ -27,8 +27,8 @@ use warden_store::ledger::{
 use warden_store::{
     AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt,
     Ledger, LedgerError, LedgerSettings, NewLeaf, OpenRequests, PendingRequest, PostgresOptions,
-    PostgresStore, PostgresTls, SchemaError, SqliteStore, Store, StoreError, StoredCheckpoint,
-    TaintInForce, TaintRecord, Verdict, WaitingAfter,
+    PostgresStore, PostgresTls, RequestFilter, SchemaError, SqliteStore, Store, StoreError,
+    StoredCheckpoint, TaintInForce, TaintRecord, Verdict, WaitingAfter,
 };
 
 /// Where a story runs; `open` is one more process on the same data.
@@ -290,6 +290,8 @@ stories!(
     sealed_content_deleted_without_a_redaction_event_is_reported,
     exactly_one_answer_wins_a_pending_request,
     open_requests_count_only_what_waits_for_a_human,
+    requests_are_looked_up_by_what_the_gateway_acts_on,
+    requests_stored_before_their_lookup_columns_are_found,
     a_change_to_a_request_made_from_a_stale_read_loses,
     a_budget_is_never_exceeded_by_concurrent_callers,
     halts_are_shared_set_once_and_resumed_once,
@@ -1018,6 +1020,141 @@ fn open_requests_count_only_what_waits_for_a_human(b: &Backend) {
     }
 }
 
+/// What a held call, the sweeper and a halt look requests up by: each lookup returns the
+/// requests it names, oldest first, kept current as a request changes; the answered ones are
+/// not among them.
+fn requests_are_looked_up_by_what_the_gateway_acts_on(b: &Backend) {
+    let store = b.open();
+    let ids = |filter: &RequestFilter| {
+        store
+            .requests(filter)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    for (id, status, session, digest, expires) in [
+        ("apr_l1", ApprovalStatus::Approved, "s1", "sha256:aa", 500),
+        ("apr_l2", ApprovalStatus::Approved, "s1", "sha256:bb", 500),
+        ("apr_l3", ApprovalStatus::Executed, "s1", "sha256:aa", 500),
+        ("apr_l4", ApprovalStatus::Pending, "s2", "sha256:aa", 100),
+        ("apr_l5", ApprovalStatus::Expired, "s2", "sha256:aa", 100),
+    ] {
+        let mut r = request(id);
+        r.status = status;
+        r.session = session.into();
+        r.args_digest = digest.into();
+        r.expires_ms = expires;
+        store.create_pending(&r).unwrap();
+    }
+    let approved = RequestFilter {
+        statuses: vec![ApprovalStatus::Approved],
+        principal: Some("responder".into()),
+        session: Some("s1".into()),
+        tool: Some("edr.isolate_host".into()),
+        args_digest: Some("sha256:aa".into()),
+        policy_version: Some("v1".into()),
+        ..RequestFilter::default()
+    };
+    assert_eq!(ids(&approved), ["apr_l1"]);
+    let overdue = |now: i64| RequestFilter {
+        expired_at_ms: Some(now),
+        ..RequestFilter::open()
+    };
+    assert_eq!(ids(&overdue(99)), Vec::<String>::new());
+    assert_eq!(ids(&overdue(100)), ["apr_l4"]);
+    assert_eq!(ids(&overdue(500)), ["apr_l1", "apr_l2", "apr_l4"]);
+    let of_session = RequestFilter {
+        principal: Some("responder".into()),
+        session: Some("s2".into()),
+        ..RequestFilter::open()
+    };
+    assert_eq!(ids(&of_session), ["apr_l4"]);
+    let of_category = RequestFilter {
+        category: Some("containment".into()),
+        ..RequestFilter::open()
+    };
+    assert_eq!(ids(&of_category), ["apr_l1", "apr_l2", "apr_l4"]);
+    let unescalated = RequestFilter {
+        statuses: vec![ApprovalStatus::Pending],
+        escalated: Some(false),
+        unexpired_at_ms: Some(50),
+        ..RequestFilter::default()
+    };
+    assert_eq!(ids(&unescalated), ["apr_l4"]);
+
+    // A change moves the request between lookups.
+    let mut r = store.pending_request("apr_l4").unwrap().unwrap();
+    r.escalated = true;
+    assert!(store.update_pending(&r).unwrap());
+    assert_eq!(ids(&unescalated), Vec::<String>::new());
+    let mut r = store.pending_request("apr_l1").unwrap().unwrap();
+    r.status = ApprovalStatus::Executed;
+    assert!(store.update_pending(&r).unwrap());
+    assert_eq!(ids(&approved), Vec::<String>::new());
+    assert_eq!(ids(&overdue(500)), ["apr_l2", "apr_l4"]);
+
+    // A row whose columns were edited apart from its body is not returned as what it is not.
+    b.attack("UPDATE pending SET status = 'approved' WHERE id = 'apr_l3';");
+    assert!(matches!(
+        store.requests(&approved),
+        Err(StoreError::Corrupt(e)) if e.contains("apr_l3")
+    ));
+    b.attack("UPDATE pending SET status = 'executed' WHERE id = 'apr_l3';");
+    b.attack("UPDATE pending SET args_digest = 'sha256:aa' WHERE id = 'apr_l2';");
+    assert_eq!(ids(&approved), Vec::<String>::new());
+}
+
+/// Requests stored by a warden from before their lookup columns existed are found by the
+/// lookups once the schema is migrated: the migration fills the columns from each body.
+fn requests_stored_before_their_lookup_columns_are_found(b: &Backend) {
+    let store = b.open();
+    let mut r = request("apr_m1");
+    r.expires_ms = 700;
+    r.escalated = true;
+    store.create_pending(&r).unwrap();
+    drop(store);
+    // As the earlier warden stored it: the columns at their defaults, the step not applied.
+    b.exec(
+        "UPDATE pending SET principal = '', session = '', tool = '', args_digest = '',
+             policy_version = '', category = '', expires_ms = 0, escalated = FALSE;
+         DROP INDEX pending_binding;
+         DROP INDEX pending_due;
+         DELETE FROM warden_migrations WHERE name = '0010_pending_lookup';",
+    );
+    for column in [
+        "principal",
+        "session",
+        "tool",
+        "args_digest",
+        "policy_version",
+        "category",
+        "expires_ms",
+        "escalated",
+    ] {
+        b.exec(&format!("ALTER TABLE pending DROP COLUMN {column};"));
+    }
+    let latest = u32::try_from(applied_steps(b).len()).unwrap();
+    b.set_schema_version(latest - 1);
+    let store = b.open();
+    assert_eq!(b.schema_version(), latest.to_string());
+    let found = store
+        .requests(&RequestFilter {
+            statuses: vec![ApprovalStatus::Approved],
+            principal: Some("responder".into()),
+            session: Some("s1".into()),
+            tool: Some("edr.isolate_host".into()),
+            args_digest: Some("sha256:00".into()),
+            policy_version: Some("v1".into()),
+            category: Some("containment".into()),
+            expired_at_ms: Some(700),
+            escalated: Some(true),
+            ..RequestFilter::default()
+        })
+        .unwrap();
+    assert_eq!(found, [r]);
+}
+
 /// Two approvers read a two-person request at the same moment and each adds an answer: the
 /// second write is from a stale read and must lose (not overwrite the first answer), and
 /// applied again to what is stored now, both answers are there.
@@ -1474,6 +1611,7 @@ fn applied_steps(b: &Backend) -> Vec<&'static str> {
         "0008_console_sessions",
         "0009_pending_waiting",
         "0010_taint_clear_record",
+        "0011_pending_lookup",
     ];
     if let Backend::Postgres { .. } = b {
         steps.retain(|s| !["0002_ledger", "0003_halts"].contains(s));
@@ -1496,9 +1634,22 @@ fn the_schema_history_keeps_old_databases_and_refuses_an_edited_step(b: &Backend
     // As an earlier warden left it: the last two steps not applied, no digests kept.
     b.exec(
         "DROP TABLE warden_migrations;
-         DROP INDEX pending_waiting;
-         ALTER TABLE agent_taint_clears DROP COLUMN through_record;",
+         ALTER TABLE agent_taint_clears DROP COLUMN through_record;
+         DROP INDEX pending_binding;
+         DROP INDEX pending_due;",
     );
+    for column in [
+        "principal",
+        "session",
+        "tool",
+        "args_digest",
+        "policy_version",
+        "category",
+        "expires_ms",
+        "escalated",
+    ] {
+        b.exec(&format!("ALTER TABLE pending DROP COLUMN {column};"));
+    }
     b.set_schema_version(u32::try_from(latest).unwrap() - 2);
     let store = b.open();
     assert_eq!(b.schema_version(), latest.to_string());

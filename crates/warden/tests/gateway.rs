@@ -994,3 +994,45 @@ async fn a_halt_does_not_reveal_tools_hidden_from_the_agent() {
         text(&shown)
     );
 }
+
+/// Issue 19: `_meta.rationale` is the agent's text, kept in the pending request and the
+/// ledger. One longer than 4 KiB is refused over the wire with an error that says why, before
+/// anything is decided, recorded or forwarded; one of 4 KiB is taken and recorded whole.
+#[tokio::test]
+async fn a_rationale_over_4_kib_is_refused_and_nothing_runs_or_is_recorded() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let http = reqwest::Client::new();
+    let call = |rationale: String| {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "siem.get_alert", "arguments": {"alert_id": "ALR-2001"},
+                "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                    "rationale": rationale}}});
+        http.post(&warden.url)
+            .header("authorization", format!("Bearer {RESPONDER}"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "siem.get_alert")
+            .json(&body)
+            .send()
+    };
+    let refused = call("r".repeat(4097)).await.unwrap().text().await.unwrap();
+    assert!(
+        refused.contains("`_meta.rationale` is 4097 bytes, over the limit of 4096"),
+        "{}",
+        refused.chars().take(500).collect::<String>()
+    );
+    assert!(!refused.contains("ALR-2001"), "{refused}");
+    assert!(lab.received("siem").is_empty(), "nothing was forwarded");
+    assert!(lab.events("decision").is_empty(), "nothing was decided");
+
+    let taken = call("r".repeat(4096)).await.unwrap().text().await.unwrap();
+    assert!(taken.contains("ALR-2001"), "{taken}");
+    assert_eq!(lab.received("siem").len(), 1);
+    let decisions = lab.events("decision");
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0]["rationale"].as_str().map(str::len), Some(4096));
+}
