@@ -1120,7 +1120,7 @@ fn requests_stored_before_their_lookup_columns_are_found(b: &Backend) {
              policy_version = '', category = '', expires_ms = 0, escalated = FALSE;
          DROP INDEX pending_binding;
          DROP INDEX pending_due;
-         DELETE FROM warden_migrations WHERE name = '0010_pending_lookup';",
+         DELETE FROM warden_migrations WHERE name = '0011_pending_lookup';",
     );
     for column in [
         "principal",
