@@ -135,6 +135,38 @@ impl ServerHandler for Endless {
     }
 }
 
+/// An upstream whose tool list is made of large definitions: nine pages of about 1 MiB each,
+/// every page within what one message may carry, the whole past what warden takes.
+#[derive(Clone)]
+struct Bulky;
+
+impl ServerHandler for Bulky {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let page = request
+            .and_then(|r| r.cursor)
+            .and_then(|c| c.parse::<u64>().ok())
+            .unwrap_or(0);
+        let mut tools = vec![get_alert_tool()];
+        for i in 0..10 {
+            let mut tool = get_alert_tool();
+            tool.name = format!("filler_{page}_{i}").into();
+            tool.description = Some("Looks up alerts. ".repeat(6_000).into());
+            tools.push(tool);
+        }
+        let mut result = ListToolsResult::with_all_items(tools);
+        result.next_cursor = (page < 8).then(|| (page + 1).to_string());
+        Ok(result)
+    }
+}
+
 /// Starts the hostile upstream on a loopback port; its MCP URL. (The tests run on a runtime
 /// with two workers: starting warden blocks one while warden lists this upstream's tools.)
 async fn hostile_upstream() -> String {
@@ -460,6 +492,26 @@ async fn a_tool_list_without_end_is_refused() {
     let (ok, out, err) = lab.cli(&["tools", "list"]);
     assert!(ok, "{err}");
     assert!(err.contains("runs past 100 pages"), "{err}");
+    let siem: Vec<&str> = out.lines().filter(|l| l.starts_with("siem.")).collect();
+    assert!(
+        !siem.is_empty() && siem.iter().all(|l| l.ends_with("missing upstream")),
+        "{out}"
+    );
+}
+
+/// An upstream whose tool list is bounded in pages and tools but not in size: page after page
+/// of large definitions. warden stops reading at a bounded total and refuses the list, rather
+/// than holding every page (up to 100 of them, each as large as a message may be).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_list_past_the_size_limit_is_refused() {
+    let url = serve_upstream(Bulky).await;
+    let lab = Lab::with_siem(&format!("url = \"{url}\"\n"));
+    let (ok, out, err) = lab.cli(&["tools", "list"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("its tool definitions run past 8388608 bytes"),
+        "{err}"
+    );
     let siem: Vec<&str> = out.lines().filter(|l| l.starts_with("siem.")).collect();
     assert!(
         !siem.is_empty() && siem.iter().all(|l| l.ends_with("missing upstream")),
