@@ -88,6 +88,14 @@ impl ServerHandler for Hostile {
             SLOW_CANCELLED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             return Err(ErrorData::internal_error("cancelled", None));
         }
+        // An error of about the size asked for, the injection at its end.
+        if let Some(size) = id
+            .strip_prefix("ALR-ERR-")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            let data = "filler ".repeat(size / 7) + PLANTED;
+            return Err(ErrorData::new(ErrorCode(-32000), "x", Some(json!(data))));
+        }
         if id == "ALR-ERR" {
             return Err(ErrorData::new(
                 ErrorCode(-32000),
@@ -331,6 +339,53 @@ async fn an_upstreams_error_message_reaches_the_agent_only_marked_and_taints_it(
     assert!(all.contains("part=\"error message\""), "{all}");
 
     assert_tainted(&lab, &warden).await;
+}
+
+/// An upstream's error is bounded like a result: one past `max_result_bytes` reaches the agent
+/// as warden's words only, and one past what a message may carry is not even read whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstreams_oversized_error_reaches_the_agent_as_wardens_words_only() {
+    let url = hostile_upstream().await;
+    let lab = Lab::with_config(|c| {
+        c.replace("max_result_bytes = 4194304", "max_result_bytes = 100000")
+            .replace(
+                "[servers.siem]\ncommand = \"@self\"\nargs = [\"lab\", \"server\", \"siem\", \"--state-dir\", \"{config_dir}/state/lab\"]\n",
+                &format!("[servers.siem]\nurl = \"{url}\"\n"),
+            )
+    });
+    let warden = lab.serve();
+    let agent = warden.client(TRIAGE).await;
+    for (size, withheld) in [(150_000, true), (1_000_000, false)] {
+        let r = agent
+            .call(
+                "siem.get_alert",
+                json!({"alert_id": format!("ALR-ERR-{size}")}),
+            )
+            .await
+            .unwrap();
+        let all = text(&r);
+        assert_eq!(r.is_error, Some(true), "{size}");
+        assert!(
+            all.len() < 100_000,
+            "{size}: {} bytes reached the agent",
+            all.len()
+        );
+        assert!(!all.contains("exfil-collector"), "{size}: {all}");
+        assert!(all.starts_with("warden: the "), "{size}: {all}");
+        // Under what a message may carry it is read and withheld, its size told; past it the
+        // transport refuses it before it is held whole, so there is no size to tell.
+        assert_eq!(
+            all.contains("exceeds the 100000 byte limit and was withheld"),
+            withheld,
+            "{size}: {all}"
+        );
+    }
+    // The connection the oversized message closed is made again for the next call.
+    let r = agent
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
 }
 
 /// A sessionless (2026-07-28) `tools/call` as the agent's client would POST it, with `extra`
