@@ -7,7 +7,7 @@
 mod refresh;
 
 use crate::audit::{AuditLog, Recorded};
-use crate::catalog::{Catalog, Status, definition_digest};
+use crate::catalog::{Catalog, definition_digest};
 use crate::clock::{Clock, SystemClock};
 use crate::gate::{Binding, Taken};
 use crate::halt::{HaltCache, Scope};
@@ -1502,51 +1502,6 @@ impl Gateway {
             answered.as_ref().err(),
         );
         answered
-    }
-
-    async fn check_pin(
-        &self,
-        name: &ToolName,
-        config_pin: Option<String>,
-        digest: &str,
-    ) -> Result<Status, CallError> {
-        let key = name.to_string();
-        let seen = digest.to_string();
-        let now = self.now();
-        let recorded = self.recorded_pins.clone();
-        self.blocking(move |store, audit| {
-            // With the ledger, what it records pinned decides (the row is a copy someone who
-            // can write the database could rewrite); without it, the row.
-            let pinned = match (config_pin, audit.ledger()) {
-                (Some(p), _) => Some(p),
-                (None, Some(ledger)) => recorded
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .pinned(ledger, &key)
-                    .map_err(|e| e.to_string())?,
-                (None, None) => store.pin(&key).map_err(|e| e.to_string())?,
-            };
-            let pinned = match pinned {
-                Some(p) => p,
-                None => {
-                    // First sight: pin it, on the record first.
-                    let mut ev = AuditEvent::new(EventKind::ToolPinned, now);
-                    ev.tool = Some(key.clone());
-                    ev.detail = Some(json!({"digest": seen, "by": "first-use"}));
-                    audit.append(&ev).map_err(|e| e.to_string())?;
-                    store
-                        .set_pin(&key, &seen, "first-use", now)
-                        .map_err(|e| e.to_string())?;
-                    seen.clone()
-                }
-            };
-            Ok::<_, String>(if pinned == seen {
-                Status::Available
-            } else {
-                Status::Withheld { pinned, seen }
-            })
-        })
-        .await
     }
 
     /// Pins configured tools to their current upstream definitions (`warden tools pin`): every

@@ -13,7 +13,7 @@
 //! failed under load would make its tools unknown to every agent at once, and each agent's
 //! calls to them denials on its own record.
 
-use super::Gateway;
+use super::{CallError, Gateway};
 use crate::catalog::{Status, definition_digest};
 use rmcp::model::Tool;
 use serde_json::json;
@@ -140,20 +140,36 @@ impl Gateway {
             let name = entry.spec.name.clone();
             let digest = definition_digest(&upstream);
             // The description and the schema are upstream text the model will read, and a
-            // title an upstream wrote: screened like a result, and withheld from every agent at
-            // the score that would taint an agent that read it in a result.
-            if settings.descriptions
-                && (report.score >= settings.taint_at || report.verdict >= Verdict::Injection)
-            {
-                let status = Status::Flagged {
+            // title an upstream wrote: screened like a result. One that reads as an injection
+            // is withheld, pinned or not. One that would taint an agent that read it in a
+            // result is shown only once a human pinned it: first use pins it unread.
+            let flagged = settings.descriptions && report.verdict >= Verdict::Injection;
+            let doubtful = settings.descriptions && report.score >= settings.taint_at;
+            let status = match flagged {
+                true => Status::Flagged {
                     summary: report.summary(),
-                };
+                },
+                false => match self.check_pin(&name, entry.spec.pin.clone(), &digest).await {
+                    Ok((Status::Available, Pinned::OnFirstUse)) if doubtful => Status::Flagged {
+                        summary: format!("{}; shown once a human pins it", report.summary()),
+                    },
+                    Ok((status, _)) => status,
+                    Err(e) => {
+                        tracing::error!(tool = %name, error = %e, "cannot check the pin: tool withheld");
+                        Status::Withheld {
+                            pinned: "unknown".into(),
+                            seen: digest.clone(),
+                        }
+                    }
+                },
+            };
+            if let Status::Flagged { summary } = &status {
                 if self.catalog.status(&name) != Some(status.clone()) {
-                    tracing::warn!(tool = %name, screen = %report.summary(),
+                    tracing::warn!(tool = %name, screen = %summary,
                         "upstream definition flagged by the screen: tool withheld");
                     let mut ev = AuditEvent::new(EventKind::Finding, self.now());
                     ev.tool = Some(name.to_string());
-                    ev.reason = Some(format!("tool definition flagged: {}", report.summary()));
+                    ev.reason = Some(format!("tool definition flagged: {summary}"));
                     ev.detail = Some(json!({"detector": "warden-screen",
                         "subject": "tool_description", "score": report.score,
                         "verdict": report.verdict.as_str(), "digest": digest}));
@@ -165,16 +181,6 @@ impl Gateway {
                     .set(&name, Some(upstream), Some(digest), status);
                 continue;
             }
-            let status = match self.check_pin(&name, entry.spec.pin.clone(), &digest).await {
-                Ok(status) => status,
-                Err(e) => {
-                    tracing::error!(tool = %name, error = %e, "cannot check the pin: tool withheld");
-                    Status::Withheld {
-                        pinned: "unknown".into(),
-                        seen: digest.clone(),
-                    }
-                }
-            };
             if let Status::Withheld { pinned, seen } = &status
                 && self.catalog.status(&name) != Some(status.clone())
             {
@@ -190,6 +196,58 @@ impl Gateway {
             self.catalog
                 .set(&name, Some(upstream), Some(digest), status);
         }
+    }
+
+    /// Whether `digest` is the definition pinned for `name` (pinning it now if nothing is), and
+    /// who pinned it: the config, a human (`warden tools pin`), or first use.
+    async fn check_pin(
+        &self,
+        name: &ToolName,
+        config_pin: Option<String>,
+        digest: &str,
+    ) -> Result<(Status, Pinned), CallError> {
+        let key = name.to_string();
+        let seen = digest.to_string();
+        let now = self.now();
+        let recorded = self.recorded_pins.clone();
+        self.blocking(move |store, audit| {
+            // With the ledger, what it records pinned decides (the row is a copy someone who
+            // can write the database could rewrite); without it, the row, which does not say
+            // who pinned it.
+            let pinned = match (config_pin, audit.ledger()) {
+                (Some(p), _) => Some((p, Pinned::ByHuman)),
+                (None, Some(ledger)) => recorded
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .pinned(ledger, &key)
+                    .map_err(|e| e.to_string())?
+                    .map(|(digest, by)| (digest, Pinned::by(&by))),
+                (None, None) => store
+                    .pin(&key)
+                    .map_err(|e| e.to_string())?
+                    .map(|digest| (digest, Pinned::OnFirstUse)),
+            };
+            let (pinned, by) = match pinned {
+                Some(p) => p,
+                None => {
+                    // First sight: pin it, on the record first.
+                    let mut ev = AuditEvent::new(EventKind::ToolPinned, now);
+                    ev.tool = Some(key.clone());
+                    ev.detail = Some(json!({"digest": seen, "by": FIRST_USE}));
+                    audit.append(&ev).map_err(|e| e.to_string())?;
+                    store
+                        .set_pin(&key, &seen, FIRST_USE, now)
+                        .map_err(|e| e.to_string())?;
+                    (seen.clone(), Pinned::OnFirstUse)
+                }
+            };
+            Ok::<_, String>(if pinned == seen {
+                (Status::Available, by)
+            } else {
+                (Status::Withheld { pinned, seen }, by)
+            })
+        })
+        .await
     }
 
     /// The screen's report on each listed definition, in order: from the last screening where
@@ -261,6 +319,27 @@ impl Gateway {
             .into_iter()
             .map(|r| r.unwrap_or_else(unscreened))
             .collect()
+    }
+}
+
+/// Who the pin `by` names, as the ledger records it.
+const FIRST_USE: &str = "first-use";
+
+/// Who pinned a definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pinned {
+    /// The config's `pin`, or a human with `warden tools pin`: someone read it.
+    ByHuman,
+    /// warden, the first time it saw the definition (or a row that does not say).
+    OnFirstUse,
+}
+
+impl Pinned {
+    fn by(by: &str) -> Self {
+        match by {
+            FIRST_USE => Self::OnFirstUse,
+            _ => Self::ByHuman,
+        }
     }
 }
 
