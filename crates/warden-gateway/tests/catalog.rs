@@ -315,6 +315,29 @@ async fn many_tool_listings_at_once_cost_one_upstream_listing() {
     assert_eq!(h.listings(), 3);
 }
 
+/// An agent that drops its `tools/list` while the listing is under way (and sends another, and
+/// drops it again) does not abandon the listing for the next request to start afresh.
+#[tokio::test]
+async fn a_dropped_tool_listing_still_finishes_its_refresh() {
+    let h = harness(&[]).await;
+    h.clock.advance(Duration::from_secs(60));
+    h.hold_next_listing();
+    let dropped = {
+        let g = h.gateway.clone();
+        tokio::spawn(async move { g.refresh_catalog_if_due().await })
+    };
+    h.siem.listing_waits.notified().await;
+    dropped.abort();
+    let_others_run().await;
+    h.siem.held.send_replace(false);
+    h.gateway.refresh_catalog_if_due().await;
+    assert_eq!(
+        h.listings(),
+        2,
+        "the dropped request's listing was started again"
+    );
+}
+
 /// An upstream whose listing fails (under load, or on purpose) does not make its tools
 /// unknown: an agent that keeps calling one is not denied, and not halted for a burst of
 /// denials it never earned.

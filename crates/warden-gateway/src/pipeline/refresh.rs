@@ -18,9 +18,9 @@ use crate::catalog::{Status, definition_digest};
 use rmcp::model::Tool;
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::PoisonError;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use warden_core::{AuditEvent, EventKind, ToolName, canonical_json, sha256_hex};
 use warden_screen::{Report, Verdict};
 
@@ -72,8 +72,16 @@ impl Gateway {
     /// What an agent's `tools/list` asks for: the catalog refreshed at most every
     /// `gateway.catalog_refresh_secs`. A caller that finds a refresh under way waits for it and
     /// takes its result; one that finds the last refresh recent enough is served the catalog as
-    /// it stands.
-    pub async fn refresh_catalog_if_due(&self) {
+    /// it stands. The refresh runs on a task of its own: an agent that drops its request does
+    /// not abandon the listing for the next one to start again.
+    pub async fn refresh_catalog_if_due(self: &Arc<Self>) {
+        let gateway = self.clone();
+        if let Err(e) = tokio::spawn(async move { gateway.refresh_if_due().await }).await {
+            tracing::error!(error = %e, "the catalog refresh failed");
+        }
+    }
+
+    async fn refresh_if_due(&self) {
         let finished = self.refresher.finished.load(Ordering::SeqCst);
         let mut last = self.refresher.last.lock().await;
         if self.refresher.finished.load(Ordering::SeqCst) > finished {
