@@ -1,7 +1,8 @@
 //! Stage 10: what the upstream returned — a result or an error — becomes the agent's answer.
 //!
-//! Both are untrusted text and take the same path: over-size results are withheld; everything
-//! else is screened and marked as data ([`Screening`](crate::screening::Screening)); a read at
+//! Both are untrusted text and take the same path: over-size results and error messages are
+//! withheld; everything else is screened and marked as data
+//! ([`Screening`](crate::screening::Screening)); a read at
 //! `taint_at` or more taints the *agent* in the store (every replica, every later session)
 //! before the agent sees the answer; a flagged read is a `finding` in the ledger. warden's own
 //! words about a failure stay outside the data markers, the upstream's inside.
@@ -97,6 +98,24 @@ impl Gateway {
             }
             Err(e) => {
                 let digest = e.said().and_then(|s| digest_of(s.as_bytes()));
+                // What the upstream said about its failure is bounded like a result: over the
+                // limit, the agent gets warden's words only.
+                if let Some(said) = e.said()
+                    && said.len() > config.gateway.max_result_bytes
+                {
+                    let msg = format!(
+                        "warden: {}. This call did not complete; what the upstream said ({} \
+                         bytes) exceeds the {} byte limit and was withheld.",
+                        e.summary(),
+                        said.len(),
+                        config.gateway.max_result_bytes
+                    );
+                    return Ok(Answer {
+                        result: CallToolResult::error(vec![ContentBlock::text(msg)]),
+                        digest,
+                        is_error: true,
+                    });
+                }
                 let (r, screened) = self.screening.process_error(
                     &call.principal,
                     &call.session,

@@ -182,7 +182,7 @@ impl ServerHandler for WardenServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let (principal, _) = self.identity(&context)?;
-        self.gateway.refresh_catalog().await;
+        self.gateway.refresh_catalog_if_due().await;
         // Only what some rule could let this agent do: the rest does not exist for it.
         let config = self.gateway.config();
         let tools = self

@@ -4,8 +4,10 @@
 //! an upstream is `Upstream::call(&Authorized)`, and an `Authorized` can only be made in this
 //! module from an Allow decision that is already in the audit log.
 
+mod refresh;
+
 use crate::audit::{AuditLog, Recorded};
-use crate::catalog::{Catalog, Status, definition_digest};
+use crate::catalog::{Catalog, definition_digest};
 use crate::clock::{Clock, SystemClock};
 use crate::gate::{Binding, Taken};
 use crate::halt::{HaltCache, Scope};
@@ -344,6 +346,8 @@ pub struct Gateway {
     /// Each tlog-witness client's name and its count of refused answers, for the metrics; set
     /// once, by the binary, from the ledger's sinks.
     pub(crate) witness_refusals: std::sync::OnceLock<Vec<(String, Arc<AtomicU64>)>>,
+    /// Catalog refreshes, one at a time ([`Gateway::refresh_catalog`]).
+    refresher: refresh::Refresher,
 }
 
 /// Sets a span's parent from an HTTP request's headers (the binary's OpenTelemetry propagator).
@@ -374,11 +378,14 @@ impl Gateway {
                     .servers
                     .values()
                     .map(|s| {
-                        Arc::new(McpUpstream::with_clock(
-                            s.clone(),
-                            config.gateway.upstream_timeout,
-                            clock.clone(),
-                        )) as Arc<dyn Upstream>
+                        Arc::new(
+                            McpUpstream::with_clock(
+                                s.clone(),
+                                config.gateway.upstream_timeout,
+                                clock.clone(),
+                            )
+                            .with_max_result_bytes(config.gateway.max_result_bytes),
+                        ) as Arc<dyn Upstream>
                     })
                     .collect()
             })
@@ -407,6 +414,7 @@ impl Gateway {
             trace_parent: std::sync::OnceLock::new(),
             hook_decisions: Mutex::new(HashMap::new()),
             witness_refusals: std::sync::OnceLock::new(),
+            refresher: refresh::Refresher::default(),
             ledger_health: LedgerHealth::default(),
             inventory: crate::inventory::LiveInventory::new(clock.now_ms()),
             clock,
@@ -1513,139 +1521,6 @@ impl Gateway {
         answered
     }
 
-    /// Re-reads every upstream's tool list and checks each configured tool against its pin.
-    pub async fn refresh_catalog(&self) {
-        let lists = futures_join_all(self.upstreams.values().cloned().map(|u| async move {
-            let tools = u.list_tools().await;
-            (u.name().to_string(), tools)
-        }))
-        .await;
-        for (server, tools) in lists {
-            let tools = match tools {
-                Ok(t) => t,
-                Err(e) => {
-                    tracing::warn!(server = %server, error = %e, "cannot list upstream tools");
-                    for entry in self.catalog.entries() {
-                        if entry.spec.name.server == server {
-                            self.catalog
-                                .set(&entry.spec.name, None, None, Status::Missing);
-                        }
-                    }
-                    continue;
-                }
-            };
-            for entry in self.catalog.entries() {
-                if entry.spec.name.server != server {
-                    continue;
-                }
-                let name = entry.spec.name.clone();
-                let Some(upstream) = tools.iter().find(|t| t.name == name.tool.as_str()) else {
-                    self.catalog.set(&name, None, None, Status::Missing);
-                    continue;
-                };
-                let digest = definition_digest(upstream);
-                // The description and the schema are upstream text the model will read, and a
-                // title an upstream wrote: screen them like a result.
-                let report = self
-                    .screening
-                    .scan_definition(upstream, entry.spec.description.is_none());
-                if self.screening.settings().descriptions
-                    && report.verdict >= warden_screen::Verdict::Injection
-                {
-                    let status = Status::Flagged {
-                        summary: report.summary(),
-                    };
-                    if self.catalog.status(&name) != Some(status.clone()) {
-                        tracing::warn!(tool = %name, screen = %report.summary(),
-                            "upstream definition flagged as prompt injection: tool withheld");
-                        let mut ev = AuditEvent::new(EventKind::Finding, self.now());
-                        ev.tool = Some(name.to_string());
-                        ev.reason = Some(format!("tool definition flagged: {}", report.summary()));
-                        ev.detail = Some(
-                            json!({"detector": "warden-screen", "subject": "tool_description",
-                            "score": report.score, "digest": digest}),
-                        );
-                        if let Err(e) = self.record(ev).await {
-                            tracing::error!(error = %e, "finding not recorded");
-                        }
-                    }
-                    self.catalog
-                        .set(&name, Some(upstream.clone()), Some(digest), status);
-                    continue;
-                }
-                let status = match self.check_pin(&name, entry.spec.pin.clone(), &digest).await {
-                    Ok(status) => status,
-                    Err(e) => {
-                        tracing::error!(tool = %name, error = %e, "cannot check the pin: tool withheld");
-                        Status::Withheld {
-                            pinned: "unknown".into(),
-                            seen: digest.clone(),
-                        }
-                    }
-                };
-                if let Status::Withheld { pinned, seen } = &status
-                    && self.catalog.status(&name) != Some(status.clone())
-                {
-                    tracing::warn!(tool = %name, pinned = %pinned, seen = %seen,
-                        "upstream definition changed: tool withheld until re-pinned");
-                    let mut ev = AuditEvent::new(EventKind::ToolWithheld, self.now());
-                    ev.tool = Some(name.to_string());
-                    ev.detail = Some(json!({"pinned": pinned, "seen": seen}));
-                    if let Err(e) = self.record(ev).await {
-                        tracing::error!(error = %e, "withholding not recorded");
-                    }
-                }
-                self.catalog
-                    .set(&name, Some(upstream.clone()), Some(digest), status);
-            }
-        }
-    }
-
-    async fn check_pin(
-        &self,
-        name: &ToolName,
-        config_pin: Option<String>,
-        digest: &str,
-    ) -> Result<Status, CallError> {
-        let key = name.to_string();
-        let seen = digest.to_string();
-        let now = self.now();
-        let recorded = self.recorded_pins.clone();
-        self.blocking(move |store, audit| {
-            // With the ledger, what it records pinned decides (the row is a copy someone who
-            // can write the database could rewrite); without it, the row.
-            let pinned = match (config_pin, audit.ledger()) {
-                (Some(p), _) => Some(p),
-                (None, Some(ledger)) => recorded
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .pinned(ledger, &key)
-                    .map_err(|e| e.to_string())?,
-                (None, None) => store.pin(&key).map_err(|e| e.to_string())?,
-            };
-            let pinned = match pinned {
-                Some(p) => p,
-                None => {
-                    // First sight: pin it, on the record first.
-                    let mut ev = AuditEvent::new(EventKind::ToolPinned, now);
-                    ev.tool = Some(key.clone());
-                    ev.detail = Some(json!({"digest": seen, "by": "first-use"}));
-                    audit.append(&ev).map_err(|e| e.to_string())?;
-                    store
-                        .set_pin(&key, &seen, "first-use", now)
-                        .map_err(|e| e.to_string())?;
-                    seen.clone()
-                }
-            };
-            Ok::<_, String>(if pinned == seen {
-                Status::Available
-            } else {
-                Status::Withheld { pinned, seen }
-            })
-        })
-        .await
-    }
-
     /// Pins configured tools to their current upstream definitions (`warden tools pin`): every
     /// one when `reviewed` is empty, else only the tools it names, each only while the upstream
     /// serves the digest the reviewer read (`tool name → sha256:…`).
@@ -1710,23 +1585,6 @@ impl Gateway {
         }
         out
     }
-}
-
-/// Runs the futures concurrently, each on its own task; results of tasks that panicked are
-/// dropped (their server then shows as missing).
-async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut out = Vec::new();
-    for h in handles {
-        if let Ok(v) = h.await {
-            out.push(v);
-        }
-    }
-    out
 }
 
 /// The budgets a call to this tool counts against: id, scope, the start of the window at

@@ -74,13 +74,18 @@ impl Cursor {
 #[derive(Debug, Default)]
 pub struct RecordedPins {
     cursor: Cursor,
-    by_tool: std::collections::BTreeMap<String, String>,
+    /// Each tool's pinned digest and who pinned it (`by`).
+    by_tool: std::collections::BTreeMap<String, (String, String)>,
 }
 
 impl RecordedPins {
-    /// The digest the ledger records pinned for `tool`, after reading the leaves appended
-    /// since the last read.
-    pub fn pinned(&mut self, ledger: &Ledger, tool: &str) -> Result<Option<String>, LedgerError> {
+    /// The digest the ledger records pinned for `tool`, and who pinned it (`first-use` or a
+    /// reviewer), after reading the leaves appended since the last read.
+    pub fn pinned(
+        &mut self,
+        ledger: &Ledger,
+        tool: &str,
+    ) -> Result<Option<(String, String)>, LedgerError> {
         for entry in self
             .cursor
             .read_new(ledger, &[Deciding::ToolPinned], None)?
@@ -91,8 +96,15 @@ impl RecordedPins {
                 .as_ref()
                 .and_then(|d| d.get("digest"))
                 .and_then(serde_json::Value::as_str);
+            let by = e
+                .detail
+                .as_ref()
+                .and_then(|d| d.get("by"))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
             if let (Some(tool), Some(digest)) = (e.tool, digest) {
-                self.by_tool.insert(tool, digest.to_string());
+                self.by_tool
+                    .insert(tool, (digest.to_string(), by.to_string()));
             }
         }
         Ok(self.by_tool.get(tool).cloned())

@@ -4,6 +4,7 @@
 //! child, a dropped HTTP session); one task reconnects at a time while calls keep using a shared,
 //! cloned handle, so no lock is held across a call.
 
+mod stdio;
 mod token;
 
 pub use token::{TokenError, TokenSource, WithToken};
@@ -16,8 +17,7 @@ use rmcp::service::{
     ClientLifecycleMode, ClientServiceExt, RoleClient, RunningService, ServiceError,
 };
 use rmcp::transport::{
-    StreamableHttpClientTransport, TokioChildProcess,
-    streamable_http_client::StreamableHttpClientTransportConfig,
+    StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
 };
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -104,6 +104,8 @@ pub struct McpUpstream {
     tokens: RwLock<Option<Arc<TokenSource>>>,
     current: RwLock<Option<Arc<Client>>>,
     connecting: tokio::sync::Mutex<()>,
+    /// The largest message read from the upstream ([`McpUpstream::with_max_result_bytes`]).
+    max_message_bytes: usize,
 }
 
 /// The HTTP client for one Streamable HTTP upstream: kept-alive connections, no redirects.
@@ -182,7 +184,17 @@ impl McpUpstream {
             tokens: RwLock::new(None),
             current: RwLock::new(None),
             connecting: tokio::sync::Mutex::new(()),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
+    }
+
+    /// Reads no message from the upstream larger than `max_result_bytes` and room for its
+    /// JSON-RPC envelope: a result past `max_result_bytes` is withheld from the agent anyway,
+    /// so a larger one is refused by the transport before it is held whole (a line on stdio,
+    /// a response or SSE event over HTTP). A page of its tool list must fit as well.
+    pub fn with_max_result_bytes(mut self, max_result_bytes: usize) -> Self {
+        self.max_message_bytes = max_result_bytes.saturating_add(FRAMING_MARGIN);
+        self
     }
 
     fn unavailable(&self, message: impl Into<String>) -> UpstreamError {
@@ -239,9 +251,10 @@ impl McpUpstream {
                     })?;
                     cmd.env(name, value.expose());
                 }
-                let (transport, stderr) = TokioChildProcess::builder(cmd)
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
+                cmd.stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                let (transport, stderr) = stdio::ChildTransport::spawn(cmd, self.max_message_bytes)
                     .map_err(|e| self.unavailable(format!("cannot start `{command}`: {e}")))?;
                 if let Some(stderr) = stderr {
                     tokio::spawn(relay_stderr(self.spec.name.clone(), stderr));
@@ -277,7 +290,9 @@ impl McpUpstream {
                 let http = builder
                     .build()
                     .map_err(|e| self.unavailable(format!("cannot build an HTTP client: {e}")))?;
-                let config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
+                let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
+                config.max_sse_event_size = self.max_message_bytes;
+                config.max_json_response_size = self.max_message_bytes;
                 match oauth {
                     None => {
                         self.open(StreamableHttpClientTransport::with_client(http, config))
@@ -356,11 +371,13 @@ impl McpUpstream {
         }
     }
 
-    /// Every page of the upstream's tool list, up to [`MAX_TOOL_PAGES`] pages and
-    /// [`MAX_TOOLS`] tools: an upstream that pages on without end, or lists more tools than
-    /// anyone reviews, is refused rather than followed until warden runs out of memory.
+    /// Every page of the upstream's tool list, up to [`MAX_TOOL_PAGES`] pages, [`MAX_TOOLS`]
+    /// tools and [`MAX_LISTING_BYTES`] of definitions: an upstream that pages on without end,
+    /// or lists more tools or more text than anyone reviews, is refused rather than followed
+    /// until warden runs out of memory.
     async fn all_pages(&self, client: &Client) -> Result<Vec<Tool>, UpstreamError> {
         let mut tools = Vec::new();
+        let mut bytes = 0usize;
         let mut cursor = None;
         for _ in 0..MAX_TOOL_PAGES {
             let page = client
@@ -368,6 +385,14 @@ impl McpUpstream {
                 .list_tools(Some(PaginatedRequestParams::default().with_cursor(cursor)))
                 .await
                 .map_err(|e| self.failed(e))?;
+            bytes = page.tools.iter().fold(bytes, |sum, t| {
+                sum.saturating_add(serde_json::to_vec(t).map_or(usize::MAX, |v| v.len()))
+            });
+            if bytes > MAX_LISTING_BYTES {
+                return Err(self.unavailable(format!(
+                    "its tool definitions run past {MAX_LISTING_BYTES} bytes; none is taken"
+                )));
+            }
             tools.extend(page.tools);
             if tools.len() > MAX_TOOLS {
                 return Err(self.unavailable(format!(
@@ -426,6 +451,13 @@ impl Upstream for McpUpstream {
 const MAX_TOOL_PAGES: usize = 100;
 /// Tools warden takes from one upstream at most.
 const MAX_TOOLS: usize = 10_000;
+/// Bytes of tool definitions (as JSON) warden takes from one upstream's listing at most.
+pub const MAX_LISTING_BYTES: usize = 8 << 20;
+/// The largest message read from an upstream unless [`McpUpstream::with_max_result_bytes`]
+/// says otherwise: rmcp's own limit.
+const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 << 20;
+/// Room for a result's JSON-RPC envelope beyond `max_result_bytes`.
+const FRAMING_MARGIN: usize = 64 << 10;
 
 /// The longest piece of a stdio upstream's stderr line relayed as one event; a longer line
 /// is relayed in pieces.

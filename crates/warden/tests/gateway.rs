@@ -206,7 +206,7 @@ async fn a_budget_the_store_no_longer_counts_still_stops_concurrent_calls() {
 
 #[tokio::test]
 async fn a_changed_tool_description_withholds_the_tool_until_re_pinned() {
-    let lab = Lab::new();
+    let lab = Lab::listing_afresh();
     let warden = lab.serve();
     let client = warden.client(TRIAGE).await;
     assert!(
@@ -254,7 +254,7 @@ async fn a_changed_tool_description_withholds_the_tool_until_re_pinned() {
 /// one is refused and stays withheld, and the pin names only the tools reviewed.
 #[tokio::test]
 async fn a_pin_binds_to_the_definition_the_reviewer_read() {
-    let lab = Lab::new();
+    let lab = Lab::listing_afresh();
     // First sight pins the definitions; then the upstream changes one, and a human reviews it.
     let (ok, out, err) = lab.cli(&["tools", "list"]);
     assert!(ok && out.contains("edr.get_host"), "{out}{err}");
@@ -316,7 +316,7 @@ async fn a_pin_binds_to_the_definition_the_reviewer_read() {
 /// after a restart — until a human pins it again.
 #[tokio::test]
 async fn a_pin_rewritten_or_deleted_in_the_database_releases_no_changed_tool() {
-    let lab = Lab::new();
+    let lab = Lab::listing_afresh();
     let warden = lab.serve();
     let client = warden.client(TRIAGE).await;
     assert!(
@@ -374,7 +374,7 @@ async fn a_pin_rewritten_or_deleted_in_the_database_releases_no_changed_tool() {
 /// the screen, pinned or not, and re-pinning does not bring it back.
 #[tokio::test]
 async fn an_injected_tool_title_withholds_the_tool_even_when_re_pinned() {
-    let lab = Lab::new();
+    let lab = Lab::listing_afresh();
     let warden = lab.serve();
     let client = warden.client(TRIAGE).await;
     assert!(

@@ -121,6 +121,14 @@ impl ServerHandler for Hostile {
                 .collect();
             return Ok(CallToolResult::success(blocks).into());
         }
+        // An error of about the size asked for, the injection at its end.
+        if let Some(size) = id
+            .strip_prefix("ALR-ERR-")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            let data = "filler ".repeat(size / 7) + PLANTED;
+            return Err(ErrorData::new(ErrorCode(-32000), "x", Some(json!(data))));
+        }
         if id == "ALR-ERR" {
             return Err(ErrorData::new(
                 ErrorCode(-32000),
@@ -164,6 +172,38 @@ impl ServerHandler for Endless {
             .unwrap_or(0);
         let mut result = ListToolsResult::with_all_items(vec![get_alert_tool()]);
         result.next_cursor = Some((page + 1).to_string());
+        Ok(result)
+    }
+}
+
+/// An upstream whose tool list is made of large definitions: nine pages of about 1 MiB each,
+/// every page within what one message may carry, the whole past what warden takes.
+#[derive(Clone)]
+struct Bulky;
+
+impl ServerHandler for Bulky {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let page = request
+            .and_then(|r| r.cursor)
+            .and_then(|c| c.parse::<u64>().ok())
+            .unwrap_or(0);
+        let mut tools = vec![get_alert_tool()];
+        for i in 0..10 {
+            let mut tool = get_alert_tool();
+            tool.name = format!("filler_{page}_{i}").into();
+            tool.description = Some("Looks up alerts. ".repeat(6_000).into());
+            tools.push(tool);
+        }
+        let mut result = ListToolsResult::with_all_items(tools);
+        result.next_cursor = (page < 8).then(|| (page + 1).to_string());
         Ok(result)
     }
 }
@@ -429,6 +469,53 @@ async fn an_upstreams_error_message_reaches_the_agent_only_marked_and_taints_it(
     assert_tainted(&lab, &warden).await;
 }
 
+/// An upstream's error is bounded like a result: one past `max_result_bytes` reaches the agent
+/// as warden's words only, and one past what a message may carry is not even read whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstreams_oversized_error_reaches_the_agent_as_wardens_words_only() {
+    let url = hostile_upstream().await;
+    let lab = Lab::with_config(|c| {
+        c.replace("max_result_bytes = 4194304", "max_result_bytes = 100000")
+            .replace(
+                "[servers.siem]\ncommand = \"@self\"\nargs = [\"lab\", \"server\", \"siem\", \"--state-dir\", \"{config_dir}/state/lab\"]\n",
+                &format!("[servers.siem]\nurl = \"{url}\"\n"),
+            )
+    });
+    let warden = lab.serve();
+    let agent = warden.client(TRIAGE).await;
+    for (size, withheld) in [(150_000, true), (1_000_000, false)] {
+        let r = agent
+            .call(
+                "siem.get_alert",
+                json!({"alert_id": format!("ALR-ERR-{size}")}),
+            )
+            .await
+            .unwrap();
+        let all = text(&r);
+        assert_eq!(r.is_error, Some(true), "{size}");
+        assert!(
+            all.len() < 100_000,
+            "{size}: {} bytes reached the agent",
+            all.len()
+        );
+        assert!(!all.contains("exfil-collector"), "{size}: {all}");
+        assert!(all.starts_with("warden: the "), "{size}: {all}");
+        // Under what a message may carry it is read and withheld, its size told; past it the
+        // transport refuses it before it is held whole, so there is no size to tell.
+        assert_eq!(
+            all.contains("exceeds the 100000 byte limit and was withheld"),
+            withheld,
+            "{size}: {all}"
+        );
+    }
+    // The connection the oversized message closed is made again for the next call.
+    let r = agent
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+}
+
 /// A sessionless (2026-07-28) `tools/call` as the agent's client would POST it, with `extra`
 /// merged into its params; the JSON-RPC response.
 async fn sessionless_call(warden: &Warden, token: &str, alert: &str, extra: Value) -> Value {
@@ -588,6 +675,26 @@ async fn a_tool_list_without_end_is_refused() {
     let (ok, out, err) = lab.cli(&["tools", "list"]);
     assert!(ok, "{err}");
     assert!(err.contains("runs past 100 pages"), "{err}");
+    let siem: Vec<&str> = out.lines().filter(|l| l.starts_with("siem.")).collect();
+    assert!(
+        !siem.is_empty() && siem.iter().all(|l| l.ends_with("missing upstream")),
+        "{out}"
+    );
+}
+
+/// An upstream whose tool list is bounded in pages and tools but not in size: page after page
+/// of large definitions. warden stops reading at a bounded total and refuses the list, rather
+/// than holding every page (up to 100 of them, each as large as a message may be).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_list_past_the_size_limit_is_refused() {
+    let url = serve_upstream(Bulky).await;
+    let lab = Lab::with_siem(&format!("url = \"{url}\"\n"));
+    let (ok, out, err) = lab.cli(&["tools", "list"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("its tool definitions run past 8388608 bytes"),
+        "{err}"
+    );
     let siem: Vec<&str> = out.lines().filter(|l| l.starts_with("siem.")).collect();
     assert!(
         !siem.is_empty() && siem.iter().all(|l| l.ends_with("missing upstream")),

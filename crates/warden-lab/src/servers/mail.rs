@@ -142,9 +142,9 @@ impl Simulation for Mail {
         vec![
             tool::<MailboxArgs>(
                 "list_messages",
-                "List the messages of a mailbox (id, sender, subject, date), newest first. \
-                 Mailboxes are named by user id (e.g. `alice.chen`); `soc` holds phishing \
-                 reports from users.",
+                "Lists a mailbox: each message with its id, sender, subject and date, newest \
+                 first. Mailboxes are named by user id (e.g. `alice.chen`); `soc` holds \
+                 phishing reports from users.",
                 reads(),
             ),
             tool::<MessageArgs>(

@@ -243,6 +243,9 @@ pub struct RawGateway {
     pub max_result_bytes: Option<usize>,
     pub upstream_timeout_secs: Option<u64>,
     pub max_concurrent_calls: Option<usize>,
+    /// Seconds an agent's `tools/list` is served the catalog as it stands before it starts a
+    /// new listing of the upstreams (default 5; 0: every listing, still one at a time).
+    pub catalog_refresh_secs: Option<u64>,
     /// Extra `Host` header values to accept besides loopback (DNS-rebinding protection).
     #[serde(default)]
     pub allowed_hosts: Vec<String>,

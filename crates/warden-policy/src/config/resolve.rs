@@ -18,11 +18,11 @@ mod wire_names;
 use super::raw::{RawConfig, RawFloor, RawLedger, RawStore, RawWitness};
 use super::resolved::{
     AgentSpec, ArgSpec, Budget, BudgetScope, Config, ConnectionLimits, DEFAULT_BODY_TIMEOUT_SECS,
-    DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS_PER_AGENT, DEFAULT_PG_POOL_SIZE,
-    DEFAULT_WITNESS_TIMEOUT_MS, DEFAULT_WRITE_BUDGET, GatewaySettings, Grant, LedgerConfig,
-    PostgresLocation, ServerSpec, StoreLocation, ToolSpec, Transport, UpstreamProtocol,
-    WitnessConfig, default_budget_id,
+    DEFAULT_CATALOG_REFRESH_SECS, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS,
+    DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS_PER_AGENT,
+    DEFAULT_PG_POOL_SIZE, DEFAULT_WITNESS_TIMEOUT_MS, DEFAULT_WRITE_BUDGET, GatewaySettings, Grant,
+    LedgerConfig, PostgresLocation, ServerSpec, StoreLocation, ToolSpec, Transport,
+    UpstreamProtocol, WitnessConfig, default_budget_id,
 };
 use super::secret::{RawSecret, RawSecretFrom, SecretSource};
 use super::{ConfigError, ConfigErrors, line_of};
@@ -470,6 +470,11 @@ impl Resolver<'_> {
             max_result_bytes: raw.gateway.max_result_bytes.unwrap_or(4 << 20),
             upstream_timeout: Duration::from_secs(raw.gateway.upstream_timeout_secs.unwrap_or(30)),
             max_concurrent_calls: raw.gateway.max_concurrent_calls.unwrap_or(256).max(1),
+            catalog_refresh: Duration::from_secs(
+                raw.gateway
+                    .catalog_refresh_secs
+                    .unwrap_or(DEFAULT_CATALOG_REFRESH_SECS),
+            ),
             limits: ConnectionLimits {
                 header_timeout: Duration::from_secs(self.at_least_one(
                     raw.gateway.header_timeout_secs,

@@ -251,6 +251,9 @@ pub struct GatewaySettings {
     pub max_result_bytes: usize,
     pub upstream_timeout: Duration,
     pub max_concurrent_calls: usize,
+    /// How long an agent's `tools/list` is served the catalog as it stands before a new
+    /// listing of the upstreams; zero: every listing refreshes (still one at a time).
+    pub catalog_refresh: Duration,
     pub allowed_hosts: Vec<String>,
     /// Browser origins allowed to call `/mcp`. A request that carries any other `Origin` is
     /// refused with 403; agents that are not browsers send none.
@@ -289,6 +292,8 @@ impl Default for ConnectionLimits {
 }
 
 pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+/// An agent's `tools/list` starts a new listing of the upstreams at most this often.
+pub const DEFAULT_CATALOG_REFRESH_SECS: u64 = 5;
 pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
 /// Below the common open-files limit of 1024 (`ulimit -n`), with room for the store, the

@@ -98,6 +98,16 @@ impl Lab {
         Self::with_config(|c| c + &autonomy("tests-isolations", "responder", &["edr.isolate_host"]))
     }
 
+    /// The example with every agent `tools/list` reading the upstreams afresh
+    /// (`catalog_refresh_secs = 0`): for tests that change a definition and list again at once.
+    pub fn listing_afresh() -> Self {
+        const EVERY: &str = "catalog_refresh_secs = 5";
+        Self::with_config(|c| {
+            assert!(c.contains(EVERY), "the example's catalog refresh changed");
+            c.replace(EVERY, "catalog_refresh_secs = 0")
+        })
+    }
+
     /// Copies the example, letting the test edit the config text.
     pub fn with_config(edit: impl FnOnce(String) -> String) -> Self {
         let dir = tempfile::tempdir().unwrap();
