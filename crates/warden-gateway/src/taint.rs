@@ -121,11 +121,11 @@ struct Recorded {
 #[derive(Debug, Default)]
 struct AgentRecord {
     /// The reads that taint it and have not been cleared, each with the store record its
-    /// finding names (findings written before records were named name none).
+    /// finding names (findings written before records were named name none). A clear lifts
+    /// only reads recorded before it in the ledger: record numbers are the store's, and a
+    /// number that goes back (rows deleted, a forged row numbered high) must not make a read
+    /// recorded after a clear one that it covered.
     reads: Vec<(Option<TaintRecord>, AgentTaint)>,
-    /// The newest record a clear named: a read of that record or an older one stays cleared
-    /// even when its finding reached the ledger after the clear did.
-    cleared_through: Option<TaintRecord>,
 }
 
 impl AgentRecord {
@@ -145,7 +145,6 @@ impl AgentRecord {
         match through {
             Some(through) => {
                 self.reads.retain(|(r, _)| r.is_some_and(|r| r > through));
-                self.cleared_through = self.cleared_through.max(Some(through));
             }
             None => self.reads.clear(),
         }
@@ -221,9 +220,6 @@ impl Recorded {
             };
             let read = record(Some(taint));
             let recorded = self.by_agent.entry(agent.clone()).or_default();
-            if read.is_some() && read <= recorded.cleared_through {
-                continue;
-            }
             recorded.reads.push((
                 read,
                 AgentTaint {
@@ -269,9 +265,9 @@ mod tests {
         e
     }
 
-    /// The ledger's view lifts only what a clear named: a read numbered after the record named
-    /// stays, a read numbered at or before it stays cleared even when its finding reaches the
-    /// ledger after the clear, and a clear written before records were named lifts everything
+    /// The ledger's view lifts only what a clear named, among the reads recorded before it: a
+    /// read numbered after the record named stays, a read recorded after the clear taints
+    /// whatever its number, and a clear written before records were named lifts everything
     /// recorded before it.
     #[test]
     fn a_recorded_clear_lifts_only_the_records_it_names() {
@@ -308,16 +304,27 @@ mod tests {
         ledger.append(&cleared("triage", Some(2))).unwrap();
         assert_eq!(level(3_000), None);
 
-        // A finding of a cleared record written late stays cleared; a newer read taints.
-        ledger.append(&finding("triage", 70, Some(2))).unwrap();
+        // A finding recorded after a clear taints whatever record it names: the store's
+        // numbers can go back (rows deleted), or a forged row numbered high was cleared.
+        ledger.append(&finding("triage", 40, Some(1))).unwrap();
+        assert_eq!(
+            level(3_000),
+            Some(40),
+            "a number that went back still taints"
+        );
+        ledger.append(&cleared("triage", Some(i64::MAX))).unwrap();
         assert_eq!(level(3_000), None);
-        ledger.append(&finding("triage", 40, Some(3))).unwrap();
-        assert_eq!(level(3_000), Some(40));
+        ledger.append(&finding("triage", 70, Some(2))).unwrap();
+        assert_eq!(
+            level(3_000),
+            Some(70),
+            "a clear numbered high covers no later read"
+        );
         assert_eq!(level(100_000), None, "it ends when the read's window does");
 
         // A clear from before records were named lifts what was recorded before it.
         ledger.append(&finding("triage", 50, None)).unwrap();
-        assert_eq!(level(3_000), Some(50));
+        assert_eq!(level(3_000), Some(70));
         ledger.append(&cleared("triage", None)).unwrap();
         assert_eq!(level(3_000), None);
     }

@@ -329,8 +329,11 @@ pub struct TaintInForce {
 /// The taint queries both backends share (placeholders are `?n` in SQLite, `$n` in
 /// PostgreSQL, so each backend rewrites them). A record counts when it has not expired and no
 /// clear of its agent stopped it: a clear names the newest record it stops
-/// (`through_record`); a clear stored before clears named records (`through_record` NULL)
-/// stops the records at or before its time.
+/// (`through_record`) and the records before it, among those read at or before its time; a
+/// clear stored before clears named records (`through_record` NULL) stops the records at or
+/// before its time. Both conditions hold for a named clear: record numbers are the store's, so
+/// a number that goes back (rows deleted, a forged row with a high number) must not make a read
+/// after the clear one that it stopped.
 pub(crate) mod taint_sql {
     pub const COLUMNS: &str = "agent, session, level, source, at_ms, until_ms";
 
@@ -339,8 +342,8 @@ pub(crate) mod taint_sql {
         () => {
             "NOT EXISTS (SELECT 1 FROM agent_taint_clears c
                          WHERE c.agent = t.agent
-                           AND (c.through_record >= t.id
-                                OR (c.through_record IS NULL AND c.cleared_ms >= t.at_ms)))"
+                           AND c.cleared_ms >= t.at_ms
+                           AND (c.through_record >= t.id OR c.through_record IS NULL))"
         };
     }
 
@@ -358,7 +361,7 @@ pub(crate) mod taint_sql {
     /// `$2` stops.
     pub const COUNT_CLEARED: &str = concat!(
         "SELECT COUNT(*) FROM agent_taints t
-        WHERE agent = $1 AND id <= $2 AND until_ms > $3 AND ",
+        WHERE agent = $1 AND id <= $2 AND at_ms <= $3 AND until_ms > $3 AND ",
         not_cleared!()
     );
 

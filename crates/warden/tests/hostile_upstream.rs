@@ -442,6 +442,68 @@ async fn a_clear_of_the_record_shown_lifts_no_newer_read_the_ledger_holds() {
     assert_next_write_held(&warden).await;
 }
 
+/// Someone who can write the database rewinds the store's numbering after an honest clear:
+/// the taint rows are deleted, so the agent's next injected read is stored under a record
+/// number the clear already named (or a forged row numbered high was what the approver
+/// cleared). A clear stops only reads recorded before it: the new read taints, in the store
+/// and in the ledger, in a restarted warden too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_number_that_goes_back_after_a_clear_still_taints() {
+    let lab = lab_with_hostile_siem().await;
+    let warden = lab.serve();
+    for _ in 0..3 {
+        warden
+            .client(TRIAGE)
+            .await
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await
+            .unwrap();
+    }
+    drop(warden);
+    let shown = lab.taint_record("triage");
+    let (ok, out, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "taint",
+            "clear",
+            "--agent",
+            "triage",
+            "--record",
+            &shown,
+            "--reason",
+            "reviewed: a drill",
+            "--as",
+            "dana",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let db = rusqlite::Connection::open(lab.dir.path().join("state/warden.db")).unwrap();
+    db.execute_batch("DELETE FROM agent_taints;").unwrap();
+    drop(db);
+
+    let warden = lab.serve();
+    warden
+        .client(TRIAGE)
+        .await
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    let records: Vec<i64> = lab
+        .events("finding")
+        .iter()
+        .filter_map(|e| e["detail"]["taint"]["record"].as_i64())
+        .collect();
+    let newest = *records.last().unwrap();
+    assert!(
+        newest <= shown.parse::<i64>().unwrap(),
+        "the numbering went back: {records:?}, cleared through {shown}"
+    );
+    assert_next_write_held(&warden).await;
+    drop(warden);
+    let warden = lab.serve();
+    assert_next_write_held(&warden).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstreams_error_message_reaches_the_agent_only_marked_and_taints_it() {
     let lab = lab_with_hostile_siem().await;
