@@ -244,7 +244,8 @@ impl McpUpstream {
                     command.into()
                 };
                 let mut cmd = tokio::process::Command::new(program);
-                cmd.args(args).kill_on_drop(true);
+                cmd.args(args).kill_on_drop(true).env_clear();
+                cmd.envs(std::env::vars_os().filter(|(name, _)| passed_to_children(name)));
                 for (name, source) in env {
                     let value = source.read().map_err(|e| {
                         self.unavailable(format!("environment entry `{name}`: {e}"))
@@ -445,6 +446,42 @@ impl Upstream for McpUpstream {
     fn call<'a>(&'a self, ticket: Ticket<'a>) -> UpstreamFuture<'a, CallToolResult> {
         Box::pin(self.forward(ticket))
     }
+}
+
+/// Whether a variable of warden's own environment reaches a stdio upstream it starts: only
+/// what a program needs to find itself and its user's files (search path, home, user, locale,
+/// time zone, temporary and per-user folders). Everything else, warden's secrets among it (a
+/// database password, a webhook secret, an upstream's token), stays with warden; a server that
+/// needs a variable gets it from its `env` entry, by name.
+fn passed_to_children(name: &std::ffi::OsStr) -> bool {
+    const NAMES: &[&str] = &[
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "TERM",
+        "XDG_RUNTIME_DIR",
+        "XDG_CONFIG_HOME",
+        "XDG_CACHE_HOME",
+        "XDG_DATA_HOME",
+        "SYSTEMROOT",
+        "WINDIR",
+        "COMSPEC",
+        "PATHEXT",
+        "APPDATA",
+        "LOCALAPPDATA",
+        "USERPROFILE",
+        "PROGRAMDATA",
+    ];
+    name.to_str()
+        .is_some_and(|n| NAMES.contains(&n) || n.starts_with("LC_"))
 }
 
 /// Pages of an upstream's tool list warden follows at most ([`McpUpstream::all_pages`]).

@@ -264,6 +264,33 @@ async fn a_stdio_upstream_gets_its_environment_entry_from_a_file() {
     assert!(!config.contains(SECRET));
 }
 
+/// warden's own environment holds its secrets (a database password, a webhook secret, an
+/// upstream's token): a stdio upstream it starts gets none of it, only what its `env` entries
+/// name and what a program needs to run (here, `PATH` to find node's own files).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stdio_upstream_gets_nothing_of_wardens_environment_it_was_not_given() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/interop/legacy-server.mjs")
+        .canonicalize()
+        .unwrap();
+    let lab = Lab::with_siem(&format!(
+        "command = \"node\"\nargs = [{:?}, \"stdio\"]\n",
+        script.display().to_string()
+    ));
+    let warden = lab.serve_with_env("info", &[("SIEM_TOKEN", SECRET)]);
+    let r = warden
+        .client(TRIAGE)
+        .await
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert!(
+        text(&r).contains("SIEM_TOKEN=unset"),
+        "the child read warden's own variable: {}",
+        text(&r)
+    );
+}
+
 /// `warden init` against an HTTP upstream that needs a token: the token, given as `${VAR}`,
 /// reaches the upstream, and the draft names the variable, never the value.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
