@@ -116,13 +116,28 @@ impl Gateway {
                         is_error: true,
                     });
                 }
-                let (r, screened) = self.screening.process_error(
-                    &call.principal,
-                    &call.session,
-                    &call.tool,
-                    mode,
-                    &e,
-                );
+                let (r, screened) = if e.said().is_some_and(|s| s.len() > SCREEN_INLINE_BYTES) {
+                    // As for a large result: off the workers that serve other agents.
+                    let screening = Arc::clone(&self.screening);
+                    let (principal, session, tool) = (
+                        call.principal.clone(),
+                        call.session.clone(),
+                        call.tool.clone(),
+                    );
+                    tokio::task::spawn_blocking(move || {
+                        screening.process_error(&principal, &session, &tool, mode, &e)
+                    })
+                    .await
+                    .map_err(|e| CallError::Internal(format!("screening an error: {e}")))?
+                } else {
+                    self.screening.process_error(
+                        &call.principal,
+                        &call.session,
+                        &call.tool,
+                        mode,
+                        &e,
+                    )
+                };
                 (r, digest, screened)
             }
         };

@@ -879,8 +879,11 @@ mod tests {
     fn text_in_an_image_or_audio_block_is_screened_and_marked() {
         use base64::Engine as _;
         let encoded = base64::engine::general_purpose::STANDARD.encode(INJECTION);
+        // A control character does not make text binary.
+        let with_control =
+            base64::engine::general_purpose::STANDARD.encode(format!("\u{1}{INJECTION}"));
         for (kind, mime) in [("image", "image/png"), ("audio", "audio/wav")] {
-            for data in [INJECTION.to_string(), encoded.clone()] {
+            for data in [INJECTION.to_string(), encoded.clone(), with_control.clone()] {
                 let s = Screening::new(ScreenSettings::default());
                 let result = wire(serde_json::json!({"content": [
                     {"type": kind, "data": data, "mimeType": mime}]}));

@@ -308,6 +308,14 @@ async fn a_pin_binds_to_the_definition_the_reviewer_read() {
 
     let (ok, _, err) = lab.cli(&["tools", "pin", "--by", "alice", "edr.nope=sha256:00"]);
     assert!(!ok && err.contains("not a definition digest"), "{err}");
+    // A pin that names no one, or names warden's own first-use pins, is no human's review.
+    for nobody in ["", " ", "first-use"] {
+        let (ok, _, err) = lab.cli(&["tools", "pin", "--by", nobody, &pin]);
+        assert!(
+            !ok && err.contains("name who reviewed"),
+            "{nobody:?}: {err}"
+        );
+    }
 }
 
 /// Someone who can write `warden.db` lets a changed definition through by editing the pin:

@@ -344,8 +344,9 @@ enum Pinned {
 
 impl Pinned {
     fn by(by: &str) -> Self {
-        match by {
-            FIRST_USE => Self::OnFirstUse,
+        // A record that names no one is not a human's review.
+        match by.trim() {
+            FIRST_USE | "" => Self::OnFirstUse,
             _ => Self::ByHuman,
         }
     }

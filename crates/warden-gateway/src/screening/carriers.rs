@@ -231,7 +231,7 @@ impl Answer {
             ));
             return;
         }
-        match blob_text(data) {
+        match media_text(data) {
             Some(text) => self.blocks.push(Block::Text(
                 Part::Media,
                 format!("{kind} ({mime}) whose data is text\n{text}"),
@@ -294,6 +294,16 @@ fn media(mime: Option<&str>) -> String {
 
 /// The text a base64 blob holds, if it decodes to UTF-8 without control characters other than
 /// whitespace: such a blob is a text the agent can read.
+/// The text media `data` carries, if its bytes are UTF-8 at all: images and audio are binary
+/// formats that never are, so media that decodes to UTF-8 is text whatever control characters
+/// it holds (a resource's blob must also be free of them to count as text, [`blob_text`]).
+fn media_text(data: &str) -> Option<String> {
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = STANDARD_NO_PAD.decode(compact.trim_end_matches('=')).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
 /// Whether `data` is base64 as MCP sends media (standard alphabet, padding optional; line
 /// breaks tolerated).
 fn is_base64(data: &str) -> bool {

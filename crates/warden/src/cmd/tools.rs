@@ -21,7 +21,7 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
         /// Who reviewed the definitions (recorded in the audit log)
-        #[arg(long)]
+        #[arg(long, value_parser = reviewer)]
         by: String,
         /// The definitions reviewed, as `SERVER.TOOL=sha256:…` (the digest `tools list` shows
         /// after "now"): only these tools are pinned, each only if the upstream still serves
@@ -56,7 +56,15 @@ impl Tool {
                 "claude-code",
                 Some("run by Claude Code, decided through its hooks".into()),
             ),
-            Status::Flagged { summary } => ("flagged", Some(summary.clone())),
+            // The digest too: a human who reads the definition pins exactly it
+            // (`warden tools pin --by ID SERVER.TOOL=sha256:…`), and nothing else.
+            Status::Flagged { summary } => (
+                "flagged",
+                Some(match &e.digest {
+                    Some(seen) => format!("{summary}; now {seen}"),
+                    None => summary.clone(),
+                }),
+            ),
             Status::Withheld { pinned, seen } => {
                 ("changed", Some(format!("pinned {pinned}, now {seen}")))
             }
@@ -168,4 +176,14 @@ fn reviewed_definition(text: &str) -> Result<(String, String), String> {
         tool.to_string(),
         format!("sha256:{}", hex.to_ascii_lowercase()),
     ))
+}
+
+/// `--by`: a person, named. Empty, or the name warden records for its own first-use pins, says
+/// no one read the definition.
+fn reviewer(by: &str) -> Result<String, String> {
+    let by = by.trim();
+    if by.is_empty() || by == "first-use" {
+        return Err("name who reviewed the definitions".into());
+    }
+    Ok(by.to_string())
 }
