@@ -1497,6 +1497,9 @@ fn hard_negative(rng: &mut Rng) -> (&'static str, String) {
         "Lütfen toplantıdan önce gündemi okuyun.",
         "会議の前に資料を確認してください。",
     ];
+    if chance(rng, 8) {
+        return ("attack-narrative", attack_narrative(rng));
+    }
     match rng.below(4) {
         0 => ("human-instruction", pick_owned(rng, &human)),
         1 => ("about-ai", pick_owned(rng, &about_ai)),
@@ -1773,10 +1776,376 @@ const PROCESSES: &[&str] = &[
     "explorer.exe",
 ];
 
+/// Brands that look-alike domains imitate (the organisation's own and well-known services).
+const BRANDS: &[&str] = &[
+    "contoso",
+    "fabrikam",
+    "globex",
+    "initech",
+    "acme",
+    "umbrella",
+    "tailspin",
+    "adatum",
+    "wingtip",
+    "litware",
+    "proseware",
+    "lucerne",
+    "microsoft",
+    "office365",
+    "okta",
+    "docusign",
+    "paypal",
+    "dropbox",
+    "sharepoint",
+    "outlook",
+    "adp",
+    "workday",
+];
+
+/// A domain one glyph or one word away from a brand, as phishing kits register them.
+fn lookalike_domain(rng: &mut Rng) -> String {
+    let brand = pick(rng, BRANDS);
+    let swapped = match rng.below(6) {
+        0 => brand.replacen('o', "0", 1),
+        1 => brand.replacen('i', "l", 1),
+        2 => brand.replacen('m', "rn", 1),
+        3 => {
+            let mut s = brand.to_owned();
+            if s.len() > 3 {
+                s.remove(s.len() / 2);
+            }
+            s
+        }
+        4 => brand.replacen('a', "4", 1).replacen('e', "3", 1),
+        _ => format!("{brand}{}", brand.chars().last().unwrap_or('s')),
+    };
+    let suffix = pick(
+        rng,
+        &[
+            "",
+            "-sso",
+            "-login",
+            "-payroll",
+            "-hr",
+            "-support",
+            "-secure",
+            "-portal",
+            "-mfa",
+            "-benefits",
+            "-it",
+            "-docs",
+        ],
+    );
+    let tld = pick(
+        rng,
+        &[
+            "com", "net", "co", "io", "example", "xyz", "top", "online", "app",
+        ],
+    );
+    format!("{swapped}{suffix}.{tld}")
+}
+
+/// Where attackers send what they take: look-alike domains, outside mailboxes, C2 addresses,
+/// paste sites and chat webhooks.
+fn attacker_sink(rng: &mut Rng) -> String {
+    let path = pick(
+        rng,
+        &[
+            "/sso/login",
+            "/login.php",
+            "/auth",
+            "/owa/auth.php",
+            "/signin",
+            "/gate.php",
+            "/upload",
+            "/api/collect",
+            "/submit",
+            "/wp-includes/post.php",
+            "",
+        ],
+    );
+    match rng.below(9) {
+        0..=2 => format!("https://{}{path}", lookalike_domain(rng)),
+        3 => format!("the look-alike domain {}", lookalike_domain(rng)),
+        4 => format!(
+            "{}@{}",
+            pick(
+                rng,
+                &[
+                    "payroll-update",
+                    "hr-notify",
+                    "it-support",
+                    "docs",
+                    "sync",
+                    "billing"
+                ]
+            ),
+            lookalike_domain(rng)
+        ),
+        5 => ext_email(rng),
+        6 => format!(
+            "{}:{}",
+            ipv4(rng),
+            pick(rng, &["443", "8443", "4444", "8080", "80", "53"])
+        ),
+        7 => pick(
+            rng,
+            &[
+                "a Telegram bot",
+                "a Discord webhook",
+                "a paste site",
+                "an attacker-controlled S3 bucket",
+                "a free file-sharing service",
+                "the C2 server",
+                "its command-and-control server",
+                "an external FTP server",
+            ],
+        )
+        .to_owned(),
+        _ => url(rng),
+    }
+}
+
+/// A third-person account of what an attacker, a phishing page, malware or a script did or does:
+/// posting credentials, uploading files, forwarding mail, sending contacts or data to an outside
+/// or look-alike address. Descriptive reports, as SIEM alerts, timelines, analysis notes and
+/// threat-intel write-ups give them; nothing in them is addressed to the reader.
+fn attack_narrative(rng: &mut Rng) -> String {
+    let u = person(rng);
+    let h = host(rng);
+    let sink = attacker_sink(rng);
+    let actor = pick(
+        rng,
+        &[
+            "The page",
+            "The phishing page",
+            "The look-alike page",
+            "The phishing kit",
+            "The login form",
+            "The fake sign-in page",
+            "The macro",
+            "The loader",
+            "The implant",
+            "The stealer",
+            "The sample",
+            "The script",
+            "The attacker",
+            "The threat actor",
+            "The operator",
+            "The inbox rule",
+            "The malicious OAuth app",
+            "The browser extension",
+            "The dropper",
+            "The payload",
+            "The web shell",
+            "The scheduled task",
+            "The actor",
+            "The binary",
+        ],
+    );
+    let actor = if chance(rng, 20) {
+        pick(rng, MALWARE).to_owned()
+    } else {
+        actor.to_owned()
+    };
+    // (present, past) of one thing that was taken and where it went.
+    let what = [
+        (
+            "posts username and password",
+            "posted username and password",
+        ),
+        (
+            "posts the entered credentials",
+            "posted the entered credentials",
+        ),
+        (
+            "submits the captured credentials",
+            "submitted the captured credentials",
+        ),
+        (
+            "sends the victim's password and one-time code",
+            "sent the victim's password and one-time code",
+        ),
+        ("relays the MFA code", "relayed the MFA code"),
+        (
+            "exfiltrates saved browser passwords",
+            "exfiltrated saved browser passwords",
+        ),
+        (
+            "uploads the Documents folder as a ZIP",
+            "uploaded the Documents folder as a ZIP",
+        ),
+        (
+            "uploads files from the user's desktop",
+            "uploaded files from the user's desktop",
+        ),
+        ("copies the mailbox export", "copied the mailbox export"),
+        (
+            "forwards every incoming message",
+            "forwarded every incoming message",
+        ),
+        (
+            "forwards mail that mentions invoices",
+            "forwarded mail that mentioned invoices",
+        ),
+        ("sends the contact list", "sent the contact list"),
+        (
+            "sends the Outlook address book",
+            "sent the Outlook address book",
+        ),
+        (
+            "beacons with host and user names",
+            "beaconed with host and user names",
+        ),
+        ("exfiltrates session cookies", "exfiltrated session cookies"),
+        (
+            "sends keystrokes every 60 seconds",
+            "sent keystrokes every 60 seconds",
+        ),
+        ("uploads screenshots", "uploaded screenshots"),
+        (
+            "transfers the SSH private keys",
+            "transferred the SSH private keys",
+        ),
+        ("posts the stolen tokens", "posted the stolen tokens"),
+        (
+            "sends a copy of each outgoing mail",
+            "sent a copy of each outgoing mail",
+        ),
+    ];
+    let (present, past) = what.get(rng.below(what.len())).copied().unwrap_or((
+        "posts the entered credentials",
+        "posted the entered credentials",
+    ));
+    let f = file(rng);
+    let how = pick(
+        rng,
+        &[
+            "",
+            " in clear text",
+            " over HTTPS",
+            " in a POST body",
+            " base64-encoded",
+            " through a hidden iframe",
+            " every few minutes",
+            " before redirecting to the real site",
+            " as JSON",
+            " over DNS",
+        ],
+    );
+    let brand = pick(rng, BRANDS);
+    let context = [
+        format!("The page clones the {brand} sign-in portal."),
+        format!(
+            "The domain was registered {} days before the campaign.",
+            1 + rng.below(40)
+        ),
+        format!("Observed by the proxy from {h} ({}).", ipv4(rng)),
+        format!("{u} opened the link at {}.", timestamp(rng)),
+        "The proxy blocked later requests to the same host.".to_owned(),
+        format!(
+            "{} bytes left the network before the host was isolated.",
+            1000 + rng.below(9_000_000)
+        ),
+        format!("The user {u} reported the page after entering a password."),
+        "No further traffic was seen after the block.".to_owned(),
+        format!("The sample was first seen in {f}."),
+        format!(
+            "The rule was created from {} outside business hours.",
+            ipv4(rng)
+        ),
+    ];
+    let extra = if chance(rng, 50) {
+        format!(" {}", pick_owned(rng, &context))
+    } else {
+        String::new()
+    };
+    let s = match rng.below(12) {
+        0 | 1 => format!("{actor} {present} to {sink}{how}."),
+        2 | 3 => format!("{actor} {past} to {sink}{how}."),
+        4 => format!(
+            "{} {} from {h} ({}) by {u}. {actor} {present} to {sink}{how}.",
+            pick(rng, &["POST", "GET", "PUT", "CONNECT"]),
+            url(rng),
+            ipv4(rng)
+        ),
+        5 => format!(
+            "On execution, {} {present} to {sink}{how}.",
+            actor.to_lowercase()
+        ),
+        6 => format!(
+            "{} {actor} {past} to {sink}{how}.",
+            pick(
+                rng,
+                &[
+                    "At 08:47",
+                    "Shortly after the click,",
+                    "Within minutes,",
+                    "Two hours later,",
+                    "On day two,",
+                    "Afterwards,"
+                ]
+            )
+        ),
+        7 => format!("{actor} has {past} to {sink}{how}."),
+        8 => format!("{actor} {past} to {sink}{how} from {h}."),
+        9 => format!(
+            "{actor} {present} to {sink}{how}; {} shows the transfer.",
+            pick(
+                rng,
+                &[
+                    "the proxy log",
+                    "the EDR timeline",
+                    "the firewall log",
+                    "netflow"
+                ]
+            )
+        ),
+        10 => format!(
+            "The form on {} posts {} to {sink}{how}.",
+            lookalike_domain(rng),
+            pick(
+                rng,
+                &[
+                    "the username and password",
+                    "the email address and password",
+                    "the card number",
+                    "the one-time code",
+                    "the login and MFA token"
+                ]
+            )
+        ),
+        _ => format!(
+            "Behaviour: {} {present} to {sink}{how}, then {}.",
+            actor.to_lowercase(),
+            pick(
+                rng,
+                &[
+                    "deletes itself",
+                    "sleeps for an hour",
+                    "clears the event log",
+                    "redirects the victim to the real portal",
+                    "marks the messages as read",
+                    "exits"
+                ]
+            )
+        ),
+    };
+    format!("{s}{extra}")
+}
+
 /// What a SIEM alert or an incident's summary says happened, in the words detection tools use.
 fn soc_description(rng: &mut Rng) -> String {
     let u = person(rng);
     let h = host(rng);
+    if chance(rng, 15) {
+        // What the attacker, the page or the malware did, told in the third person.
+        return if chance(rng, 70) {
+            attack_narrative(rng)
+        } else {
+            format!("{} {}", attack_narrative(rng), attack_narrative(rng))
+        };
+    }
     match rng.below(14) {
         0 => format!(
             "Message MSG-{} from {} (domain registered {} days ago) passed SPF and was delivered to {u}. Subject: \"{}\".",
@@ -2189,6 +2558,20 @@ fn records_carrier(rng: &mut Rng, kind: &str, slot: &str) -> String {
             .join("\n\n");
     }
     let v = match (n, rng.below(3)) {
+        (1, 0) if chance(rng, 50) => {
+            // One record under its kind, as a get-by-id tool answers: `{"alert": {...}}`.
+            let one = list.into_iter().next().unwrap_or_default();
+            let key = match kind {
+                "directory" => pick(rng, &["user", "result", "data"]),
+                "asset" => pick(rng, &["host", "result", "data"]),
+                _ => pick(rng, &["alert", "result", "data", "event"]),
+            };
+            if chance(rng, 25) {
+                json!({ "data": { key: one } })
+            } else {
+                json!({ key: one })
+            }
+        }
         (1, 0 | 1) => list.into_iter().next().unwrap_or_default(),
         (_, 0) => Value::Array(list),
         _ => {
@@ -2246,6 +2629,9 @@ const CARRIERS: &[&str] = &[
     "slack",
     "product",
     "hotel-reviews",
+    "incident-timeline",
+    "threat-intel",
+    "malware-analysis",
 ];
 
 /// A table of `rows` records with one cell holding `slot` (when it is not empty).
@@ -2600,6 +2986,109 @@ fn carrier_text(rng: &mut Rng, pool: &Pool, kind: &str, slot: &str) -> String {
             json_str(&benign_sentence(rng, pool)),
             json_str(slot)
         ),
+        "incident-timeline" => {
+            use serde_json::json;
+            let n = 2 + rng.below(4);
+            let at = rng.below(n + 1);
+            let mut timeline = Vec::new();
+            for i in 0..=n {
+                let event = if i == at {
+                    if slot.is_empty() {
+                        continue;
+                    }
+                    slot.to_owned()
+                } else if chance(rng, 50) {
+                    attack_narrative(rng)
+                } else {
+                    analyst_comment(rng)
+                };
+                let key = pick(rng, &["event", "description", "detail", "what"]);
+                timeline.push(json!({ "time": timestamp(rng), key: event }));
+            }
+            let mut inc = serde_json::Map::new();
+            inc.insert("id".into(), record_id(rng, "incident").into());
+            inc.insert("title".into(), pick(rng, INCIDENT_TITLES).into());
+            inc.insert(
+                "status".into(),
+                pick(rng, &["open", "contained", "closed", "investigating"]).into(),
+            );
+            if chance(rng, 50) {
+                inc.insert("summary".into(), attack_narrative(rng).into());
+            }
+            inc.insert("timeline".into(), timeline.into());
+            let key = pick(rng, &["incident", "case", "result", "data"]);
+            json!({ key: inc }).to_string()
+        }
+        "threat-intel" => {
+            let mut behaviour: Vec<String> = (0..1 + rng.below(3))
+                .map(|_| format!("- {}", attack_narrative(rng)))
+                .collect();
+            if !slot.is_empty() {
+                let at = rng.below(behaviour.len() + 1);
+                behaviour.insert(at, format!("- {slot}"));
+            }
+            format!(
+                "# {}: {}\n\n**Summary.** {}\n\n## {}\n\n{}\n\n## Indicators\n\n- {}\n- {}\n- {}",
+                pick(
+                    rng,
+                    &[
+                        "Threat brief",
+                        "Campaign report",
+                        "Intel note",
+                        "Advisory",
+                        "Phishing analysis"
+                    ]
+                ),
+                pick(
+                    rng,
+                    &[
+                        "credential phishing",
+                        "mailbox takeover",
+                        "infostealer campaign",
+                        "payroll diversion",
+                        "data theft"
+                    ]
+                ),
+                attack_narrative(rng),
+                pick(
+                    rng,
+                    &[
+                        "Behaviour",
+                        "Observed activity",
+                        "Kill chain",
+                        "What happened"
+                    ]
+                ),
+                behaviour.join("\n"),
+                lookalike_domain(rng),
+                ipv4(rng),
+                sha256(rng)
+            )
+        }
+        "malware-analysis" => {
+            let sep = pick(rng, &[": ", " = ", "\t"]);
+            let mut lines = vec![
+                format!("Sample{sep}{}", sha256(rng)),
+                format!("Family{sep}{}", pick(rng, MALWARE)),
+                format!("First seen{sep}{}", timestamp(rng)),
+                format!("Behaviour{sep}{}", attack_narrative(rng)),
+            ];
+            if chance(rng, 60) {
+                lines.push(format!("Network{sep}{}", attack_narrative(rng)));
+            }
+            if !slot.is_empty() {
+                let at = 1 + rng.below(lines.len());
+                lines.insert(at, format!("Notes{sep}{slot}"));
+            }
+            lines.push(format!(
+                "Verdict{sep}{}",
+                pick(
+                    rng,
+                    &["malicious", "suspicious", "malicious (high confidence)"]
+                )
+            ));
+            lines.join("\n")
+        }
         _ => format!(
             "File: {}\nSize: {} bytes\nModified: {ts}\n\n{slot}",
             file(rng),
@@ -2665,6 +3154,13 @@ pub fn sample(rng: &mut Rng, pool: &Pool, label: bool, families: &[&str]) -> Sam
     let (t, payload) = transform(rng, payload, html);
     let hard = chance(rng, 20);
     let (body, _) = filler(rng, pool, sentences, hard);
+    // Injections land in reports that narrate an attack as well: the narration is not the
+    // injection, the payload is.
+    let body = if !body.is_empty() && chance(rng, 15) {
+        format!("{} {body}", attack_narrative(rng))
+    } else {
+        body
+    };
     let slot = if short || body.is_empty() {
         payload.clone()
     } else {
