@@ -1142,7 +1142,11 @@ impl Gateway {
     /// Records and watches a call to a tool that is not callable; the error the agent gets.
     async fn unknown_tool(&self, config: &Config, call: ToolCall) -> CallError {
         let asked = call.tool.to_string();
-        self.refuse_unknown(config, call, asked).await
+        // A configured tool whose upstream has not listed it (down since warden started, or
+        // no longer serving it) is refused like any other, but it is not the agent's probing:
+        // counting it in the denial burst would halt honest agents for an upstream's outage.
+        let watched = self.catalog.status(&call.tool) != Some(crate::catalog::Status::Missing);
+        self.refuse_unknown(config, call, asked, watched).await
     }
 
     /// A call whose tool name is not even `<server>.<tool>`: recorded and watched like a call to
@@ -1179,17 +1183,19 @@ impl Gateway {
                     Err(e) => e,
                 }
             }
-            Ok(None) => self.refuse_unknown(&config, call, asked).await,
+            Ok(None) => self.refuse_unknown(&config, call, asked, true).await,
         }
     }
 
     /// Records `asked` (cut to a bounded length: it is the agent's text) as a denial by the
-    /// built-in `unknown-tool` rule, and counts it in the monitor's denial burst.
+    /// built-in `unknown-tool` rule, and, when `watched`, counts it in the monitor's denial
+    /// burst.
     async fn refuse_unknown(
         &self,
         config: &Config,
         mut call: ToolCall,
         asked: String,
+        watched: bool,
     ) -> CallError {
         let shown: String = asked.chars().take(KEPT_NAME_CHARS).collect();
         let decision = Decision::builtin_deny(
@@ -1207,18 +1213,20 @@ impl Gateway {
         event.tool = Some(shown.clone());
         match self.record(event).await {
             Ok(index) => {
-                self.watch(Observation {
-                    time_ms: now,
-                    index,
-                    principal: call.principal.0.clone(),
-                    session: call.session.0.clone(),
-                    tool: shown,
-                    category: String::new(),
-                    stakes: warden_core::Stakes::Low,
-                    outcome: Outcome::Deny,
-                    tainted: false,
-                })
-                .await;
+                if watched {
+                    self.watch(Observation {
+                        time_ms: now,
+                        index,
+                        principal: call.principal.0.clone(),
+                        session: call.session.0.clone(),
+                        tool: shown,
+                        category: String::new(),
+                        stakes: warden_core::Stakes::Low,
+                        outcome: Outcome::Deny,
+                        tainted: false,
+                    })
+                    .await;
+                }
                 CallError::UnknownTool(asked)
             }
             Err(e) => e,

@@ -128,6 +128,15 @@ async fn harness(edits: &[(&str, &str)]) -> Harness {
 /// [`harness`] with the SIEM describing its tools as `described` (tool, description) from the
 /// start.
 async fn harness_described(edits: &[(&str, &str)], described: &[(&str, &str)]) -> Harness {
+    harness_with(edits, described, false).await
+}
+
+/// [`harness_described`], the SIEM failing every listing from the start when `siem_down`.
+async fn harness_with(
+    edits: &[(&str, &str)],
+    described: &[(&str, &str)],
+    siem_down: bool,
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let src = repo().join("examples/soc");
     for f in [
@@ -183,7 +192,7 @@ async fn harness_described(edits: &[(&str, &str)], described: &[(&str, &str)]) -
                 hold_next: AtomicBool::new(false),
                 held: tokio::sync::watch::channel(false).0,
                 listing_waits: tokio::sync::Notify::new(),
-                failing: AtomicBool::new(false),
+                failing: AtomicBool::new(siem_down && server == "siem"),
                 descriptions: Mutex::new(
                     described
                         .iter()
@@ -370,6 +379,39 @@ async fn a_failed_listing_gets_no_agent_denied_or_halted() {
         "the agent was halted for the upstream's failed listing"
     );
     assert_eq!(h.siem.calls.load(Ordering::SeqCst), 8);
+}
+
+/// An upstream down since warden started has listed nothing: its configured tools are refused
+/// (and recorded), but an honest agent that keeps calling them is not halted for the outage.
+#[tokio::test]
+async fn calls_to_an_upstream_down_since_the_start_get_no_agent_halted() {
+    let h = harness_with(&[], &[], true).await;
+    assert_eq!(h.status("siem.get_alert"), Some(Status::Missing));
+    let alert = json!({"alert_id": "ALR-2001"});
+    for i in 0..7 {
+        let text = h.call("triage", "siem.get_alert", alert.clone()).await;
+        assert!(text.contains("unknown tool"), "call {i}: {text}");
+    }
+    assert!(
+        !h.store
+            .active_halts()
+            .unwrap()
+            .iter()
+            .any(|x| x.scope == "agent:triage"),
+        "the agent was halted for the upstream's outage"
+    );
+    // A name no configuration knows is still the agent's probing, and counted.
+    for _ in 0..7 {
+        h.call("triage", "siem.export_everything", json!({})).await;
+    }
+    assert!(
+        h.store
+            .active_halts()
+            .unwrap()
+            .iter()
+            .any(|x| x.scope == "agent:triage"),
+        "probing for tools no configuration names halts the agent"
+    );
 }
 
 /// A refresh whose listing read the old definition cannot land after one that read the
