@@ -593,7 +593,11 @@ fn entity_management(source: &Source<'_>, e: &AuditEvent) -> Map<String, Value> 
                     format!("taint:{agent}"),
                     agent.clone(),
                     "Agent Taint",
-                    Some(json!({"level": detail_value(e, "level")})),
+                    // The record the approver was shown and cleared through, and how many
+                    // were in force (absent from clears recorded before clears named one).
+                    Some(json!({"level": detail_value(e, "level"),
+                        "record": detail_value(e, "record"),
+                        "records": detail_value(e, "records")})),
                 ),
                 result: None,
                 message: format!(
@@ -929,7 +933,7 @@ mod tests {
         let mut cleared = AuditEvent::new(EventKind::TaintCleared, 5);
         cleared.principal = Some("responder".into());
         cleared.reason = Some("mailbox cleaned".into());
-        cleared.detail = Some(json!({"by": "dana", "level": 80}));
+        cleared.detail = Some(json!({"by": "dana", "level": 80, "record": 41, "records": 2}));
         let mut refresh = AuditEvent::new(EventKind::InventoryRefresh, 6);
         refresh.detail = Some(json!({
             "source": "file:/srv/inventory.json", "digest": "sha256:bb", "entities": 12,
@@ -979,6 +983,11 @@ mod tests {
             );
             assert_eq!(r["type_uid"], *type_uid, "{r:#}");
             assert_eq!(r["message"], *message);
+            if *type_uid == 300411 {
+                // A SIEM sees which record the approver cleared through.
+                assert_eq!(r["entity"]["data"]["record"], 41, "{r:#}");
+                assert_eq!(r["entity"]["data"]["records"], 2, "{r:#}");
+            }
             assert_eq!(
                 r["unmapped"]["warden"]["event_kind"],
                 event.kind.unwrap().as_str()
