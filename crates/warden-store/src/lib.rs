@@ -213,48 +213,32 @@ impl RequestFilter {
         &self,
         placeholder: impl Fn(usize) -> String,
     ) -> (String, Vec<FilterValue>) {
-        let mut clauses = Vec::new();
-        let mut values = Vec::new();
+        let mut c = Conditions::new(placeholder);
         if !self.statuses.is_empty() {
-            let mut marks = Vec::new();
-            for status in &self.statuses {
-                values.push(FilterValue::Text(status.as_str().to_owned()));
-                marks.push(placeholder(values.len()));
-            }
-            clauses.push(format!("status IN ({})", marks.join(", ")));
+            let marks: Vec<String> = self
+                .statuses
+                .iter()
+                .map(|status| c.mark(FilterValue::Text(status.as_str().to_owned())))
+                .collect();
+            c.clauses.push(format!("status IN ({})", marks.join(", ")));
         }
-        let text = [
+        c.texts([
             ("principal", &self.principal),
             ("session", &self.session),
             ("tool", &self.tool),
             ("args_digest", &self.args_digest),
             ("policy_version", &self.policy_version),
             ("category", &self.category),
-        ];
-        for (column, value) in text {
-            if let Some(v) = value {
-                values.push(FilterValue::Text(v.clone()));
-                clauses.push(format!("{column} = {}", placeholder(values.len())));
-            }
-        }
-        for (condition, value) in [
+        ]);
+        c.ints([
             ("expires_ms <=", self.expired_at_ms),
             ("expires_ms >", self.unexpired_at_ms),
-        ] {
-            if let Some(v) = value {
-                values.push(FilterValue::Int(v));
-                clauses.push(format!("{condition} {}", placeholder(values.len())));
-            }
-        }
+        ]);
         if let Some(e) = self.escalated {
-            values.push(FilterValue::Bool(e));
-            clauses.push(format!("escalated = {}", placeholder(values.len())));
+            let mark = c.mark(FilterValue::Bool(e));
+            c.clauses.push(format!("escalated = {mark}"));
         }
-        if clauses.is_empty() {
-            ("TRUE".into(), values)
-        } else {
-            (clauses.join(" AND "), values)
-        }
+        c.finish()
     }
 }
 
@@ -487,37 +471,73 @@ impl EventFilter {
         &self,
         placeholder: impl Fn(usize) -> String,
     ) -> (String, Vec<FilterValue>) {
-        let mut clauses = Vec::new();
-        let mut values = Vec::new();
-        let text = [
+        let mut c = Conditions::new(placeholder);
+        c.texts([
             ("kind", &self.kind),
             ("session", &self.session),
             ("principal", &self.principal),
             ("tool", &self.tool),
             ("decision", &self.decision),
-        ];
-        for (column, value) in text {
-            if let Some(v) = value {
-                values.push(FilterValue::Text(v.clone()));
-                clauses.push(format!("{column} = {}", placeholder(values.len())));
-            }
-        }
+        ]);
         let index = |i: Option<u64>| i.map(|i| i64::try_from(i).unwrap_or(i64::MAX));
-        for (condition, value) in [
+        c.ints([
             ("time_ms >=", self.since_ms),
             ("time_ms <=", self.until_ms),
             ("idx >=", index(self.index_from)),
             ("idx <", index(self.index_below)),
-        ] {
+        ]);
+        c.finish()
+    }
+}
+
+/// The SQL conditions of a filter as they are built: each value added gets the next
+/// placeholder; [`Conditions::finish`] joins the clauses with `AND` (`TRUE` when there is none).
+struct Conditions<P> {
+    placeholder: P,
+    clauses: Vec<String>,
+    values: Vec<FilterValue>,
+}
+
+impl<P: Fn(usize) -> String> Conditions<P> {
+    fn new(placeholder: P) -> Self {
+        Self {
+            placeholder,
+            clauses: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Adds `value` and returns its placeholder.
+    fn mark(&mut self, value: FilterValue) -> String {
+        self.values.push(value);
+        (self.placeholder)(self.values.len())
+    }
+
+    /// `column = value` for each value that is set.
+    fn texts<'a>(&mut self, columns: impl IntoIterator<Item = (&'static str, &'a Option<String>)>) {
+        for (column, value) in columns {
             if let Some(v) = value {
-                values.push(FilterValue::Int(v));
-                clauses.push(format!("{condition} {}", placeholder(values.len())));
+                let mark = self.mark(FilterValue::Text(v.clone()));
+                self.clauses.push(format!("{column} = {mark}"));
             }
         }
-        if clauses.is_empty() {
-            ("TRUE".into(), values)
+    }
+
+    /// `condition value` (`time_ms >=`, …) for each value that is set.
+    fn ints(&mut self, conditions: impl IntoIterator<Item = (&'static str, Option<i64>)>) {
+        for (condition, value) in conditions {
+            if let Some(v) = value {
+                let mark = self.mark(FilterValue::Int(v));
+                self.clauses.push(format!("{condition} {mark}"));
+            }
+        }
+    }
+
+    fn finish(self) -> (String, Vec<FilterValue>) {
+        if self.clauses.is_empty() {
+            ("TRUE".into(), self.values)
         } else {
-            (clauses.join(" AND "), values)
+            (self.clauses.join(" AND "), self.values)
         }
     }
 }
