@@ -578,6 +578,57 @@ async fn an_upstreams_oversized_error_reaches_the_agent_as_wardens_words_only() 
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
 }
 
+/// A stdio upstream answers one call with a line longer than a message may be. The call fails
+/// at once (it does not wait out `upstream_timeout` for an answer that was dropped unread),
+/// none of the line reaches the agent, and the next call starts the upstream again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stdio_upstreams_oversized_line_fails_its_call_at_once() {
+    // The lab's SIEM behind a filter that pads (valid JSON: trailing blanks) its answer about
+    // ALR-2001 to half a megabyte, past the 100 kB + framing a message may carry here.
+    let pad = format!(
+        "/ALR-2001/{{/content/{{s/$/ /;{}}}}}",
+        "s/ *$/&&/;".repeat(19)
+    );
+    let script =
+        format!("\"$0\" lab server siem --state-dir {{config_dir}}/state/lab | sed -u '{pad}'");
+    let siem = format!(
+        "command = \"sh\"\nargs = [\"-c\", {}, {}]\n",
+        serde_json::to_string(&script).unwrap(),
+        serde_json::to_string(env!("CARGO_BIN_EXE_warden")).unwrap()
+    );
+    let lab = Lab::with_config(|c| {
+        c.replace("max_result_bytes = 4194304", "max_result_bytes = 100000")
+            .replace("upstream_timeout_secs = 30", "upstream_timeout_secs = 600")
+            .replace(
+                "[servers.siem]\ncommand = \"@self\"\nargs = [\"lab\", \"server\", \"siem\", \"--state-dir\", \"{config_dir}/state/lab\"]\n",
+                &format!("[servers.siem]\n{siem}"),
+            )
+    });
+    let warden = lab.serve();
+    let agent = warden.client(TRIAGE).await;
+    // Another alert passes the filter untouched: the upstream works.
+    let r = agent
+        .call("siem.get_alert", json!({"alert_id": "ALR-2002"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    // The agent's call helper gives up after a minute; the upstream timeout is ten.
+    let r = agent
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    let all = text(&r);
+    assert_eq!(r.is_error, Some(true), "{all}");
+    assert!(all.starts_with("warden: the "), "{all}");
+    assert!(!all.contains("did not answer"), "{all}");
+    assert!(all.len() < 10_000, "{} bytes reached the agent", all.len());
+    let r = agent
+        .call("siem.get_alert", json!({"alert_id": "ALR-2003"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+}
+
 /// A sessionless (2026-07-28) `tools/call` as the agent's client would POST it, with `extra`
 /// merged into its params; the JSON-RPC response.
 async fn sessionless_call(warden: &Warden, token: &str, alert: &str, extra: Value) -> Value {
