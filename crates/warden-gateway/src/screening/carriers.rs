@@ -8,12 +8,14 @@
 //!
 //! * **parts the agent receives**, each as one text: text blocks as they are; an embedded
 //!   resource as its URI, media type and text; a resource link as its fields (warden forwards no
-//!   resources, so a link is only information); structured content as its JSON, unless a text
-//!   block already carries the same value (as the MCP specification asks servers to do). Each is
-//!   screened and handed over as a text block between the session's data markers ([`Answer::deliver`]).
+//!   resources, so a link is only information); structured content as its compact JSON, unless
+//!   a text block already carries the same value (as the MCP specification asks servers to do).
+//!   Each is screened and handed over as a text block between the session's data markers
+//!   ([`Answer::deliver`]).
 //!   Images and audio stay media blocks, their media type checked, when their data is base64 of
-//!   bytes that are not text; data that decodes to text is delivered as a marked, screened text
-//!   block, and data that is not base64 as a note. A blob that is not text becomes a one-line
+//!   an image or audio format; data that decodes to UTF-8 is delivered as a marked, screened
+//!   text block, and anything else (text in another encoding, data that is not base64) as a
+//!   note. A blob that is not text becomes a one-line
 //!   note: the agent gets no bytes warden cannot screen.
 //! * **parts the agent does not receive**: the result's and every block's `_meta`, block
 //!   annotations, the icons of resource links, a media type that is not one. warden strips them
@@ -56,6 +58,32 @@ impl Part {
     }
 }
 
+/// The kinds of media block MCP has.
+#[derive(Debug, Clone, Copy)]
+enum Media {
+    Image,
+    Audio,
+}
+
+impl Media {
+    /// Whether `bytes` are in a format of this kind, by their leading bytes.
+    fn is_one(self, bytes: &[u8]) -> bool {
+        match self {
+            Self::Image => infer::is_image(bytes),
+            Self::Audio => infer::is_audio(bytes),
+        }
+    }
+}
+
+impl std::fmt::Display for Media {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Image => "image",
+            Self::Audio => "audio",
+        })
+    }
+}
+
 /// One block of what the agent receives.
 enum Block {
     /// Upstream text, screened and marked as data on delivery.
@@ -85,7 +113,10 @@ impl Answer {
         if let Some(value) = &result.structured_content
             && !answer.carries(value)
         {
-            let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
+            // Compact, as it came: pretty printing would give each value of a deeply nested
+            // structure a line indented by its depth, a hundred times the bytes the size
+            // limit measured.
+            let text = value.to_string();
             answer
                 .blocks
                 .push(Block::Text(Part::StructuredContent, text));
@@ -169,7 +200,7 @@ impl Answer {
                         }
                     }
                     // A kind of resource contents this version of warden does not know.
-                    other => serde_json::to_string_pretty(other).unwrap_or_default(),
+                    other => serde_json::to_string(other).unwrap_or_default(),
                 };
                 self.blocks.push(Block::Text(Part::Resource, text));
             }
@@ -193,34 +224,35 @@ impl Answer {
             ContentBlock::Image(image) => {
                 self.strip_extras(image.meta.as_ref(), image.annotations.as_ref());
                 let mime = self.media_type(&image.mime_type);
-                self.media("image", &image.data, mime, ContentBlock::image);
+                self.media(Media::Image, &image.data, mime, ContentBlock::image);
             }
             ContentBlock::Audio(audio) => {
                 self.strip_extras(audio.meta.as_ref(), audio.annotations.as_ref());
                 let mime = self.media_type(&audio.mime_type);
-                self.media("audio", &audio.data, mime, ContentBlock::audio);
+                self.media(Media::Audio, &audio.data, mime, ContentBlock::audio);
             }
             // A kind of block this version of warden does not know: its JSON, as text.
             other => {
-                let text = serde_json::to_string_pretty(other).unwrap_or_default();
+                let text = serde_json::to_string(other).unwrap_or_default();
                 self.blocks.push(Block::Text(Part::Text, text));
             }
         }
     }
 
-    /// An image or audio block: forwarded as media only when its data is base64 of bytes that
-    /// are not text. Data that decodes to text (or SVG, which is text) is text an upstream put
-    /// where no screen would read it: it becomes a text block, screened and marked like any
-    /// other. Data that is not base64 at all is no media a client can show: the agent gets a
-    /// note, and the screen still reads what was there.
+    /// An image or audio block: forwarded as media only when its data is base64 of an image
+    /// or audio format (by its leading bytes). Data that decodes to UTF-8 (or SVG, which is
+    /// text) is text an upstream put where no screen would read it: it becomes a text block,
+    /// screened and marked like any other. Anything else (text in another encoding, data that
+    /// is not base64) is no media a client can show: the agent gets a note, and the screen
+    /// still reads what text was there.
     fn media(
         &mut self,
-        kind: &str,
+        kind: Media,
         data: &str,
         mime: String,
         block: fn(String, String) -> ContentBlock,
     ) {
-        if !is_base64(data) {
+        let Some(bytes) = decoded(data) else {
             self.strip(&json!({ "data": data }));
             self.blocks.push(Block::Text(
                 Part::Media,
@@ -230,15 +262,36 @@ impl Answer {
                 ),
             ));
             return;
-        }
-        match media_text(data) {
+        };
+        // UTF-8 with NUL bytes is no text a reader reads (it is how UTF-16 of ASCII text
+        // looks), and no screen reads through them.
+        match std::str::from_utf8(&bytes)
+            .ok()
+            .filter(|t| !t.contains('\0'))
+        {
             Some(text) => self.blocks.push(Block::Text(
                 Part::Media,
                 format!("{kind} ({mime}) whose data is text\n{text}"),
             )),
-            None => self
-                .blocks
-                .push(Block::Media(Box::new(block(data.to_owned(), mime)))),
+            None => {
+                if kind.is_one(&bytes) {
+                    self.blocks
+                        .push(Block::Media(Box::new(block(data.to_owned(), mime))));
+                } else {
+                    // Not a format a client shows as an image or plays as audio: text in
+                    // another encoding, or anything else. The agent gets a note; the screen
+                    // reads what text it holds.
+                    self.stripped.push(text_view(&bytes));
+                    self.blocks.push(Block::Text(
+                        Part::Media,
+                        format!(
+                            "{kind} ({mime}): {} bytes that are no known {kind} format, not \
+                             forwarded by warden",
+                            bytes.len()
+                        ),
+                    ));
+                }
+            }
         }
     }
 
@@ -292,28 +345,43 @@ fn media(mime: Option<&str>) -> String {
     mime.map(|m| format!(" ({m})")).unwrap_or_default()
 }
 
+/// The bytes of media `data` (standard base64, padding optional, line breaks tolerated).
+fn decoded(data: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    STANDARD_NO_PAD.decode(compact.trim_end_matches('=')).ok()
+}
+
+/// What text `bytes` may hold, for the screen: UTF-16 when they start with its byte-order mark,
+/// else their UTF-8 with what is not replaced and NUL bytes dropped (which also reads UTF-16
+/// of ASCII text without a mark, and Latin-1 text but for its accented letters).
+fn text_view(bytes: &[u8]) -> String {
+    let utf16 = |unit: fn([u8; 2]) -> u16| {
+        let units: Vec<u16> = bytes
+            .get(2..)
+            .unwrap_or_default()
+            .chunks_exact(2)
+            .map(|pair| {
+                unit([
+                    pair.first().copied().unwrap_or(0),
+                    pair.last().copied().unwrap_or(0),
+                ])
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    match bytes {
+        [0xFF, 0xFE, ..] => utf16(u16::from_le_bytes),
+        [0xFE, 0xFF, ..] => utf16(u16::from_be_bytes),
+        _ => {
+            let kept: Vec<u8> = bytes.iter().copied().filter(|b| *b != 0).collect();
+            String::from_utf8_lossy(&kept).into_owned()
+        }
+    }
+}
+
 /// The text a base64 blob holds, if it decodes to UTF-8 without control characters other than
 /// whitespace: such a blob is a text the agent can read.
-/// The text media `data` carries, if its bytes are UTF-8 at all: images and audio are binary
-/// formats that never are, so media that decodes to UTF-8 is text whatever control characters
-/// it holds (a resource's blob must also be free of them to count as text, [`blob_text`]).
-fn media_text(data: &str) -> Option<String> {
-    use base64::engine::general_purpose::STANDARD_NO_PAD;
-    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let bytes = STANDARD_NO_PAD.decode(compact.trim_end_matches('=')).ok()?;
-    String::from_utf8(bytes).ok()
-}
-
-/// Whether `data` is base64 as MCP sends media (standard alphabet, padding optional; line
-/// breaks tolerated).
-fn is_base64(data: &str) -> bool {
-    use base64::engine::general_purpose::STANDARD_NO_PAD;
-    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    STANDARD_NO_PAD
-        .decode(compact.trim_end_matches('='))
-        .is_ok()
-}
-
 fn blob_text(blob: &str) -> Option<String> {
     use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
     let compact: String = blob.chars().filter(|c| !c.is_ascii_whitespace()).collect();
