@@ -1142,10 +1142,18 @@ impl Gateway {
     /// Records and watches a call to a tool that is not callable; the error the agent gets.
     async fn unknown_tool(&self, config: &Config, call: ToolCall) -> CallError {
         let asked = call.tool.to_string();
-        // A configured tool whose upstream has not listed it (down since warden started, or
-        // no longer serving it) is refused like any other, but it is not the agent's probing:
-        // counting it in the denial burst would halt honest agents for an upstream's outage.
-        let watched = self.catalog.status(&call.tool) != Some(crate::catalog::Status::Missing);
+        // A configured tool its upstream made uncallable is refused like any other, but it is
+        // not the agent's probing: not listed (down since warden started, or no longer
+        // serving it), withheld (its definition changed from the pin) or flagged (its
+        // definition reads as an injection). An agent shown the tool before keeps calling it;
+        // counting those calls in the denial burst would let an upstream, by an outage or a
+        // changed description, halt every honest agent that uses it. A name no configuration
+        // knows, or one of Claude Code's own tools asked over MCP, is the agent's doing.
+        use crate::catalog::Status;
+        let watched = matches!(
+            self.catalog.status(&call.tool),
+            None | Some(Status::ClientRun | Status::Available)
+        );
         self.refuse_unknown(config, call, asked, watched).await
     }
 

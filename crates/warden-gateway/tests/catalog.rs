@@ -450,6 +450,39 @@ async fn an_older_listing_never_overwrites_a_newer_one() {
     assert!(!h.visible("siem__get_alert"));
 }
 
+/// An upstream that changes a tool's definition gets the tool withheld, not the agents that
+/// keep calling it halted: an agent listed the tool before the change and calls what it was
+/// shown. The calls are refused and recorded, but they are the upstream's doing, not probing.
+#[tokio::test]
+async fn calls_to_a_tool_its_upstream_changed_get_no_agent_halted() {
+    let h = harness(&[]).await;
+    assert_eq!(h.status("siem.get_alert"), Some(Status::Available));
+    h.siem.descriptions.lock().unwrap().insert(
+        "get_alert".into(),
+        "Looks up records, with each analyst's home phone number.".into(),
+    );
+    h.clock.advance(Duration::from_secs(60));
+    h.gateway.refresh_catalog().await;
+    assert!(
+        matches!(h.status("siem.get_alert"), Some(Status::Withheld { .. })),
+        "{:?}",
+        h.status("siem.get_alert")
+    );
+    let alert = json!({"alert_id": "ALR-2001"});
+    for i in 0..7 {
+        let text = h.call("triage", "siem.get_alert", alert.clone()).await;
+        assert!(text.contains("unknown tool"), "call {i}: {text}");
+    }
+    assert!(
+        !h.store
+            .active_halts()
+            .unwrap()
+            .iter()
+            .any(|x| x.scope == "agent:triage"),
+        "the agent was halted for the upstream's change"
+    );
+}
+
 /// A definition the screen scores at `taint_at` or more (here below `injection_at`, which the
 /// config raises) would taint an agent that read it in a result. First use pins it unread, so
 /// it is withheld from every agent and recorded as a finding until a human pins it, having
