@@ -309,6 +309,9 @@ pub struct Gateway {
     pub(crate) http: reqwest::Client,
     upstreams: BTreeMap<String, Arc<dyn Upstream>>,
     in_flight: Semaphore,
+    /// Calls in flight to each upstream, within `in_flight`: one that never answers holds at
+    /// most `max_concurrent_calls_per_server` of them.
+    in_flight_per_server: BTreeMap<String, Semaphore>,
     /// Where every stage reads "now".
     clock: Arc<dyn Clock>,
     /// The active halts, re-read from the store at most every `halt::REFRESH`.
@@ -391,6 +394,13 @@ impl Gateway {
             })
             .into_iter()
             .map(|u| (u.name().to_string(), u))
+            .collect::<BTreeMap<_, _>>();
+        let in_flight_per_server = upstreams
+            .keys()
+            .map(|name| {
+                let permits = config.gateway.max_concurrent_calls_per_server;
+                (name.clone(), Semaphore::new(permits))
+            })
             .collect();
         let metrics = Arc::new(crate::metrics::Metrics::new(&config));
         let audit: Arc<dyn AuditLog> =
@@ -399,6 +409,7 @@ impl Gateway {
             metrics,
             catalog: Arc::new(Catalog::new(config.tools.values().cloned())),
             in_flight: Semaphore::new(config.gateway.max_concurrent_calls),
+            in_flight_per_server,
             screening: Arc::new(Screening::new(config.screen.clone())),
             http: reqwest::Client::new(),
             halts: HaltCache::default(),
@@ -1495,19 +1506,24 @@ impl Gateway {
         self.forward_with_permit(ticket).await
     }
 
-    /// One of the `max_concurrent_calls` upstream calls in flight, waited for up to
-    /// `upstream_timeout`.
-    async fn in_flight_permit(
-        &self,
-        server: &str,
-    ) -> Result<tokio::sync::SemaphorePermit<'_>, UpstreamError> {
-        match tokio::time::timeout(
-            self.config().gateway.upstream_timeout,
-            self.in_flight.acquire(),
-        )
-        .await
-        {
-            Ok(Ok(permit)) => Ok(permit),
+    /// One of the `max_concurrent_calls_per_server` calls in flight to `server`, then one of
+    /// the `max_concurrent_calls` to all upstreams, both waited for up to `upstream_timeout`
+    /// together. The server's own comes first: calls queued behind an upstream that does not
+    /// answer wait without holding a place the others need.
+    async fn in_flight_permit(&self, server: &str) -> Result<InFlight<'_>, UpstreamError> {
+        let both = async {
+            let own = match self.in_flight_per_server.get(server) {
+                Some(s) => Some(s.acquire().await.ok()?),
+                None => None,
+            };
+            let all = self.in_flight.acquire().await.ok()?;
+            Some(InFlight {
+                _own: own,
+                _all: all,
+            })
+        };
+        match tokio::time::timeout(self.config().gateway.upstream_timeout, both).await {
+            Ok(Some(permit)) => Ok(permit),
             _ => Err(UpstreamError::Unavailable {
                 server: server.to_string(),
                 message: "too many calls in flight".into(),
@@ -1908,6 +1924,12 @@ fn held(d: &Decision, id: &str) -> CallToolResult {
          This call was not executed; do not retry it until it is approved.",
         d.reason()
     ))])
+}
+
+/// A call's places in flight: its upstream's and the gateway's, given back when dropped.
+struct InFlight<'a> {
+    _own: Option<tokio::sync::SemaphorePermit<'a>>,
+    _all: tokio::sync::SemaphorePermit<'a>,
 }
 
 #[cfg(test)]

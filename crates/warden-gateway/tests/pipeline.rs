@@ -57,6 +57,8 @@ struct Scripted {
     log: Arc<Mutex<Vec<Forwarded>>>,
     /// What every call is answered with.
     reply: Arc<Mutex<String>>,
+    /// The servers that answer no call until taken out.
+    hung: Arc<tokio::sync::watch::Sender<Vec<String>>>,
 }
 
 /// The ledger under a disk that is slow or failing for decisions: while `held`, a decision's
@@ -156,7 +158,13 @@ impl Upstream for Scripted {
             decision_index: ticket.decision_index(),
         });
         let reply = self.reply.lock().unwrap().clone();
-        Box::pin(async move { Ok(CallToolResult::success(vec![ContentBlock::text(reply)])) })
+        let (mut hung, name) = (self.hung.subscribe(), self.name.clone());
+        Box::pin(async move {
+            hung.wait_for(|servers| !servers.contains(&name))
+                .await
+                .unwrap();
+            Ok(CallToolResult::success(vec![ContentBlock::text(reply)]))
+        })
     }
 }
 
@@ -332,6 +340,7 @@ struct Harness {
     stalled: Arc<Stalled>,
     forwarded: Arc<Mutex<Vec<Forwarded>>>,
     reply: Arc<Mutex<String>>,
+    hung: Arc<tokio::sync::watch::Sender<Vec<String>>>,
     config: Arc<warden_policy::Config>,
 }
 
@@ -408,6 +417,7 @@ async fn harness_with(extra: &str, edits: &[(&str, &str)]) -> Harness {
     });
     let forwarded = Arc::new(Mutex::new(Vec::new()));
     let reply = Arc::new(Mutex::new("done".to_string()));
+    let hung = Arc::new(tokio::sync::watch::Sender::new(Vec::new()));
     let upstreams: Vec<Arc<dyn Upstream>> = config
         .servers
         .keys()
@@ -435,6 +445,7 @@ async fn harness_with(extra: &str, edits: &[(&str, &str)]) -> Harness {
                 tools,
                 log: forwarded.clone(),
                 reply: reply.clone(),
+                hung: hung.clone(),
             }) as Arc<dyn Upstream>
         })
         .collect();
@@ -457,6 +468,7 @@ async fn harness_with(extra: &str, edits: &[(&str, &str)]) -> Harness {
         stalled,
         forwarded,
         reply,
+        hung,
         config,
     }
 }
@@ -723,6 +735,49 @@ async fn a_read_keeps_its_upstream_slot_until_its_decision_commits() {
         assert!(answer_text(call.await.unwrap()).contains("done"));
     }
     assert_eq!(h.forwarded("siem.search_alerts"), 2);
+}
+
+/// An upstream that never answers holds at most its share of the calls in flight: calls to
+/// the other upstreams go on while its own queue.
+#[tokio::test]
+async fn an_upstream_that_never_answers_holds_no_other_upstreams_calls() {
+    let h = harness_with(
+        "",
+        &[("max_concurrent_calls = 256", "max_concurrent_calls = 4")],
+    )
+    .await;
+    h.hung.send_replace(vec!["siem".into()]);
+    let hanging: Vec<_> = (0..4)
+        .map(|i| {
+            h.start(
+                "triage",
+                "siem.search_alerts",
+                json!({"query": format!("q{i}")}),
+            )
+        })
+        .collect();
+    while h.forwarded("siem.search_alerts") < 2 {
+        tokio::task::yield_now().await;
+    }
+    // Two calls to another upstream, each answered while the SIEM's queue (they are also
+    // the time the queued SIEM calls had to take places, were there any left to them).
+    for n in 1..=2 {
+        let text = h
+            .call("triage", "s1", "tickets.list_incidents", json!({}))
+            .await;
+        assert!(!text.starts_with("error:"), "{text}");
+        assert_eq!(h.forwarded("tickets.list_incidents"), n);
+    }
+    assert_eq!(
+        h.forwarded("siem.search_alerts"),
+        2,
+        "half the places, no more"
+    );
+    h.hung.send_replace(Vec::new());
+    for call in hanging {
+        assert!(!answer_text(call.await.unwrap()).starts_with("error:"));
+    }
+    assert_eq!(h.forwarded("siem.search_alerts"), 4);
 }
 
 /// What an attacker plants in a read's answer.

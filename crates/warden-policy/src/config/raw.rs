@@ -243,6 +243,8 @@ pub struct RawGateway {
     pub max_result_bytes: Option<usize>,
     pub upstream_timeout_secs: Option<u64>,
     pub max_concurrent_calls: Option<usize>,
+    /// Of those, calls in flight to any one upstream (default half of `max_concurrent_calls`).
+    pub max_concurrent_calls_per_server: Option<usize>,
     /// Seconds an agent's `tools/list` is served the catalog as it stands before it starts a
     /// new listing of the upstreams (default 5; 0: every listing, still one at a time).
     pub catalog_refresh_secs: Option<u64>,

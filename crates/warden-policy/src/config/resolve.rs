@@ -464,12 +464,18 @@ impl Resolver<'_> {
                 SocketAddr::from(([127, 0, 0, 1], 8700))
             }
         };
+        let max_concurrent_calls = raw.gateway.max_concurrent_calls.unwrap_or(256).max(1);
         let gateway = GatewaySettings {
             listen,
             max_request_bytes: raw.gateway.max_request_bytes.unwrap_or(1 << 20),
             max_result_bytes: raw.gateway.max_result_bytes.unwrap_or(4 << 20),
             upstream_timeout: Duration::from_secs(raw.gateway.upstream_timeout_secs.unwrap_or(30)),
-            max_concurrent_calls: raw.gateway.max_concurrent_calls.unwrap_or(256).max(1),
+            max_concurrent_calls,
+            max_concurrent_calls_per_server: raw
+                .gateway
+                .max_concurrent_calls_per_server
+                .unwrap_or(max_concurrent_calls.div_ceil(2))
+                .clamp(1, max_concurrent_calls),
             catalog_refresh: Duration::from_secs(
                 raw.gateway
                     .catalog_refresh_secs

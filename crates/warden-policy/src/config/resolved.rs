@@ -251,6 +251,9 @@ pub struct GatewaySettings {
     pub max_result_bytes: usize,
     pub upstream_timeout: Duration,
     pub max_concurrent_calls: usize,
+    /// Of `max_concurrent_calls`, the most in flight to one upstream: an upstream that never
+    /// answers holds at most these, and calls to the others go on.
+    pub max_concurrent_calls_per_server: usize,
     /// How long an agent's `tools/list` is served the catalog as it stands before a new
     /// listing of the upstreams; zero: every listing refreshes (still one at a time).
     pub catalog_refresh: Duration,
@@ -936,6 +939,8 @@ impl Config {
         }
         if self.gateway.listen != new.gateway.listen
             || self.gateway.max_concurrent_calls != new.gateway.max_concurrent_calls
+            || self.gateway.max_concurrent_calls_per_server
+                != new.gateway.max_concurrent_calls_per_server
             || self.gateway.limits != new.gateway.limits
             || self.gateway.max_sessions_per_agent != new.gateway.max_sessions_per_agent
         {
