@@ -85,6 +85,8 @@ struct Compiled {
     slices: BTreeMap<ToolName, (Slice, Slice)>,
     /// Per tool: the budgets its rules read.
     budget_reads: BTreeMap<ToolName, BudgetReads>,
+    /// Files no call of Claude Code's own tools may name (`own_files`).
+    own_files: crate::own_files::OwnFiles,
 }
 
 /// The team's entities an engine decides with: the part of an engine that a live inventory

@@ -7,6 +7,7 @@ pub mod config;
 pub mod diff;
 pub mod engine;
 pub mod inventory;
+pub mod own_files;
 pub mod shell;
 mod slice;
 pub mod table;

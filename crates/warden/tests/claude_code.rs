@@ -706,6 +706,59 @@ async fn the_example_runs_nothing_it_cannot_bound_unattended() {
 
 /// Both example settings send every tool to warden, before and after it runs: a tool the
 /// catalog does not know is then `claude.other` and refused, instead of never reaching warden.
+/// An agent whose Claude Code runs as warden's own user reaches warden's files through its
+/// tools: the ledger's signing key, the store, the config, a process's environment. Whatever
+/// the policy allows (here the example's autonomy grant for reads in Bash), a call that names
+/// one of them is denied by warden's own rule, by path, through `..`, a glob, an option's
+/// value, a redirection or the file name alone.
+#[tokio::test]
+async fn no_claude_code_tool_reaches_wardens_own_files() {
+    let lab = Lab::claude_code();
+    let config = lab.dir.path().join("warden.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}\n[monitor.denial_burst]\ncount = 1000\n"),
+    )
+    .unwrap();
+    let w = lab.serve();
+    let dir = std::fs::canonicalize(lab.dir.path()).unwrap();
+    let dir = dir.to_str().unwrap();
+    for (i, command) in [
+        format!("cat {dir}/state/ledger.key"),
+        format!("cp {dir}/state/ledger.key /cases/c-101/k"),
+        format!("cat {dir}/state/../state/warden.db"),
+        format!("grep -c x < {dir}/state/ledger.key"),
+        format!("dd if={dir}/state/ledger.key of=/cases/c-101/k"),
+        format!("ls {dir}/st*/*.key"),
+        format!("cat {dir}/warden.toml"),
+        "find / -name ledger.key".to_string(),
+        "cat /proc/self/environ".to_string(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let event = in_session(
+            pre("Bash", json!({"command": command})),
+            &format!("own-{i}"),
+        );
+        let reply = ask(&w, &event).await;
+        let (verdict, reason) = decision(&reply);
+        assert_eq!(verdict, "deny", "{command}: {reply}");
+        assert!(reason.contains("warden-own-files"), "{command}: {reason}");
+    }
+    // The same reads of the case folder run.
+    let reply = ask(
+        &w,
+        &in_session(
+            pre("Bash", json!({"command": "cat /cases/c-101/notes.md"})),
+            "own-ok",
+        ),
+    )
+    .await;
+    assert_eq!(decision(&reply).0, "allow", "{reply}");
+}
+
 #[test]
 fn the_example_hooks_send_every_tool_to_warden() {
     for (file, text) in [

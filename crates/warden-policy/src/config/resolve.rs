@@ -1063,6 +1063,7 @@ impl Resolver<'_> {
                 budgets: &budgets,
                 agents: agent_principals.clone(),
                 owners: &owners,
+                own_files: crate::own_files::OwnFiles::default(),
             }) {
                 Ok(engine) => Some(engine),
                 Err(errors) => {
@@ -1075,7 +1076,20 @@ impl Resolver<'_> {
             }
         };
 
+        let own_files = own_files(
+            &self.base,
+            path,
+            &store,
+            &ledger,
+            &servers,
+            policy_files
+                .iter()
+                .chain(user_schema.iter())
+                .chain(entities.iter())
+                .map(|(p, _)| p.clone()),
+        );
         let engine = Engine::build(EngineSources {
+            own_files: own_files.clone(),
             policy_files,
             autonomy_files,
             user_schema,
@@ -1382,4 +1396,61 @@ fn http_witness(
         key: key.to_owned(),
         timeout: Duration::from_millis(timeout_ms),
     })
+}
+
+/// warden's own files and folders, which no call of Claude Code's tools may name
+/// ([`crate::own_files`]): the config and policy files, the store and the ledger's key and
+/// the folders they are in (unless that is the config's own), witness files, and every file
+/// a secret or an upstream's TLS key is read from.
+fn own_files(
+    base: &Path,
+    config: &Path,
+    store: &StoreLocation,
+    ledger: &LedgerConfig,
+    servers: &BTreeMap<String, ServerSpec>,
+    policy: impl Iterator<Item = PathBuf>,
+) -> crate::own_files::OwnFiles {
+    let mut files: Vec<PathBuf> = vec![config.to_path_buf(), ledger.key_path.clone()];
+    let mut folders = Vec::new();
+    files.extend(policy);
+    let secret = |s: &SecretSource| match s {
+        SecretSource::File { path, .. } => Some(path.clone()),
+        _ => None,
+    };
+    if let StoreLocation::Sqlite { path } = store {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = path.clone().into_os_string();
+            name.push(suffix);
+            files.push(name.into());
+        }
+        folders.extend(path.parent().map(Path::to_path_buf));
+    }
+    folders.extend(ledger.key_path.parent().map(Path::to_path_buf));
+    for witness in &ledger.witnesses {
+        if let WitnessConfig::File(path) = witness {
+            files.push(path.clone());
+        }
+    }
+    for server in servers.values() {
+        match &server.transport {
+            Transport::Stdio { env, .. } => files.extend(env.values().filter_map(secret)),
+            Transport::Http {
+                headers,
+                oauth,
+                tls,
+                ..
+            } => {
+                files.extend(headers.values().filter_map(secret));
+                files.extend(oauth.iter().filter_map(|o| secret(&o.client_secret)));
+                files.extend(tls.client_identity.iter().map(|id| id.key_file.clone()));
+            }
+        }
+    }
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let home = absolute(base);
+    let folders = folders
+        .into_iter()
+        .map(|f| if f.is_absolute() { f } else { base.join(f) })
+        .filter(|f| absolute(f) != home && !home.starts_with(absolute(f)));
+    crate::own_files::OwnFiles::new(base, files, folders)
 }

@@ -31,6 +31,8 @@ pub struct EngineSources<'a> {
     pub budgets: &'a [Budget],
     pub agents: Vec<Principal>,
     pub owners: &'a BTreeMap<String, String>,
+    /// warden's own files, which no call of Claude Code's tools may name.
+    pub own_files: crate::own_files::OwnFiles,
 }
 
 /// The team's entities (`team`: where they come from and their JSON text) with warden's own,
@@ -430,6 +432,7 @@ impl Engine {
                 uids,
                 slices,
                 budget_reads,
+                own_files: src.own_files,
             }),
             facts: Arc::new(facts),
             authorizer: Arc::new(Authorizer::new()),

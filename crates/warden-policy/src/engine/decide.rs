@@ -221,6 +221,20 @@ impl Engine {
                 }
             }
         }
+        // warden's own files, whatever the policy: an agent that reads the ledger's key could
+        // forge what the ledger holds.
+        if crate::claude_code::is_builtin(tool)
+            && let Some((name, file)) = own_file_named(&inner.own_files, &canonical, declared)
+        {
+            return self.deny(
+                "warden-own-files",
+                category,
+                format!(
+                    "argument `{name}` names `{file}`, one of warden's own files; no agent's \
+                     tool may read or write them"
+                ),
+            );
+        }
         for (name, spec) in declared {
             if spec.required && !args.contains_key(name) {
                 return self.deny(
@@ -651,4 +665,44 @@ impl Engine {
         v.errors.sort();
         v
     }
+}
+
+/// The first argument of `canonical` that names one of warden's `own` files, and the file: a
+/// path argument by its value, a command by every word it holds (the words the analysis reads
+/// as arguments, and the text cut at blanks, quotes and the shell's operators, which also
+/// holds what a redirection reads).
+fn own_file_named(
+    own: &crate::own_files::OwnFiles,
+    canonical: &Map<String, Value>,
+    declared: &BTreeMap<String, ArgSpec>,
+) -> Option<(String, String)> {
+    if own.is_empty() {
+        return None;
+    }
+    canonical.iter().find_map(|(name, value)| {
+        let ty = &declared.get(name)?.ty;
+        let hit = match (ty, value) {
+            (ArgType::Path(_) | ArgType::Glob, Value::String(path)) => own.named_by(path),
+            (ArgType::Command(_), value) => {
+                let text = match value {
+                    Value::String(text) => text.clone(),
+                    other => {
+                        serde_json::from_value::<crate::CommandWithLinks>(other.clone())
+                            .ok()?
+                            .text
+                    }
+                };
+                let facts = crate::shell::analyse(&text);
+                facts
+                    .args
+                    .iter()
+                    .map(String::as_str)
+                    .chain(text.split(|c: char| c.is_whitespace() || "<>|;&()'\"`".contains(c)))
+                    .filter(|w| !w.is_empty())
+                    .find_map(|w| own.named_by(w))
+            }
+            _ => None,
+        }?;
+        Some((name.clone(), hit))
+    })
 }
