@@ -963,7 +963,12 @@ fn requests_are_read_page_by_page_in_a_stable_order(b: &Backend) {
         let mut r = request(&format!("apr_{i:03}"));
         r.status = ApprovalStatus::Pending;
         r.created_ms = 1_000 + (i / 4) as i64;
-        r.principal = if i.is_multiple_of(5) { "other" } else { "responder" }.into();
+        r.principal = if i.is_multiple_of(5) {
+            "other"
+        } else {
+            "responder"
+        }
+        .into();
         r
     };
     for i in 0..120 {
