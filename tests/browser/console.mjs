@@ -64,6 +64,17 @@ try {
   await page.getByTestId("request-status").waitFor();
   out.status = await page.getByTestId("request-status").getAttribute("data-status");
 
+  // Paging: one decision a page; "Older" leads to an older decision with the same filters.
+  await page.goto(`${base}/console/decisions?limit=1`);
+  const firstIndex = await page.getByTestId("decision-row").first().getAttribute("data-index");
+  await page.getByTestId("next-page").click();
+  await page.getByTestId("decision-row").first().waitFor();
+  out.pagedRows = await page.getByTestId("decision-row").count();
+  out.pagedIndices = [Number(firstIndex),
+    Number(await page.getByTestId("decision-row").first().getAttribute("data-index"))];
+  out.pagedKeepsLimit = new URL(page.url()).searchParams.get("limit");
+  out.pagedFirstLink = await page.getByTestId("first-page").count();
+
   await page.goto(`${base}/console/decisions`);
   const link = page.getByTestId("session-link").first();
   if ((await link.count()) > 0) {

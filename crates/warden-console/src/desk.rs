@@ -19,8 +19,9 @@ use warden_core::{ApprovalStatus, Judgement, TaintRecord, Verdict};
 /// Where held calls live. Implemented by the gateway over its store; tests use an in-memory fake.
 pub trait ApprovalDesk: Send + Sync + 'static {
     /// The requests still waiting for an answer that match `query`, oldest first, at most
-    /// `query.limit`, with how many match in all. The desk searches every waiting request
-    /// (page by page, each page bounded), so a match behind a long queue is found.
+    /// `query.limit` after `query.after`, with how many match in all and where the next page
+    /// starts. The desk searches every waiting request (page by page, each page bounded), so a
+    /// match behind a long queue is found.
     fn pending(&self, query: &PendingQuery) -> Result<PendingPage, DeskError>;
     /// One request in any state; `None` when the id is unknown.
     fn request(&self, id: &str) -> Result<Option<RequestView>, DeskError>;
@@ -34,8 +35,9 @@ pub trait ApprovalDesk: Send + Sync + 'static {
         verdict: Verdict,
         reason: &str,
     ) -> Result<RequestView, DeskError>;
-    /// The latest decisions that match `query`, newest first, at most `query.limit`. The desk
-    /// reads a bounded number of the newest decisions, never the whole ledger.
+    /// The latest decisions that match `query`, newest first, at most `query.limit`, older
+    /// than `query.after` when it is set. The desk reads a bounded number of decisions per
+    /// page, never the whole ledger; the page says where the next (older) one starts.
     fn recent_decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, DeskError>;
     /// One decision as a reviewer judges it, with the verdicts given on it so far; `None` when
     /// the leaf is unknown or not a decision.
@@ -50,11 +52,17 @@ pub trait ApprovalDesk: Send + Sync + 'static {
         judgement: Judgement,
         note: &str,
     ) -> Result<VerdictView, DeskError>;
-    /// Every audit event of one agent session, in log order.
-    fn session_trail(&self, session: &str) -> Result<Vec<DecisionView>, DeskError>;
-    /// Agents whose taint is in force now, by agent, each with the record that counts (the
-    /// highest level) and the newest record in force, which a clear names.
-    fn tainted_agents(&self) -> Result<Vec<TaintView>, DeskError>;
+    /// One page of the audit events of one agent session, in log order: the first, or the
+    /// one `after` (a [`Paged::next`] of this session's trail) starts.
+    fn session_trail(
+        &self,
+        session: &str,
+        after: Option<&str>,
+    ) -> Result<Paged<DecisionView>, DeskError>;
+    /// One page of the agents whose taint is in force now, by agent, each with the record that
+    /// counts (the highest level) and the newest record in force, which a clear names: the
+    /// first page, or the one `after` (a [`Paged::next`] of this listing) starts.
+    fn tainted_agents(&self, after: Option<&str>) -> Result<Paged<TaintView>, DeskError>;
     /// An approver clears an agent's taint before it ends, as they were shown it: `record` is
     /// the newest record in force on the page ([`TaintView::record`]). The desk refuses when
     /// the agent's taint changed since (a newer record, one ended), and an empty reason,
@@ -73,6 +81,24 @@ pub trait ApprovalDesk: Send + Sync + 'static {
     /// replicas; `None` keeps them in the console's memory (a restart signs everyone out).
     fn session_table(&self) -> Option<Arc<dyn SessionTable>> {
         None
+    }
+}
+
+/// One page of a listing that can grow without bound.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Paged<T> {
+    pub rows: Vec<T>,
+    /// Where the next page starts: an opaque token for the page's "next" link, which the desk
+    /// checks when it comes back; `None` on the last page.
+    pub next: Option<String>,
+}
+
+impl<T> Default for Paged<T> {
+    fn default() -> Self {
+        Self {
+            rows: Vec::new(),
+            next: None,
+        }
     }
 }
 
@@ -226,6 +252,9 @@ pub struct DecisionQuery {
     /// Case-insensitive text searched in the tool, agent, session, rule, arguments and detail.
     pub text: Option<String>,
     pub limit: usize,
+    /// Only decisions older than where this token (a [`DecisionPage::next`] of the same
+    /// filters) says the page before ended.
+    pub after: Option<String>,
 }
 
 /// What the pending page asks for. Every field but `limit` narrows; `None` matches all.
@@ -241,6 +270,9 @@ pub struct PendingQuery {
     pub text: Option<String>,
     /// The most requests returned.
     pub limit: usize,
+    /// Only requests after where this token (a [`PendingPage::next`] of the same filters)
+    /// says the page before ended.
+    pub after: Option<String>,
 }
 
 impl PendingQuery {
@@ -285,6 +317,8 @@ pub struct PendingPage {
     pub matched: usize,
     /// How many requests wait in all.
     pub waiting: usize,
+    /// Where the next page of matches starts; `None` on the last.
+    pub next: Option<String>,
 }
 
 /// The decisions found for a query.
@@ -295,6 +329,9 @@ pub struct DecisionPage {
     pub searched: usize,
     /// Whether the search stopped at its bound with older decisions left unread.
     pub truncated: bool,
+    /// Where the next (older) page starts: after the last decision shown, or after the last
+    /// one searched when the search stopped at its bound; `None` when no older one is left.
+    pub next: Option<String>,
 }
 
 /// A decision under review.
@@ -358,4 +395,8 @@ pub enum DeskError {
     /// A failure inside warden; logged, never shown.
     #[error("approval desk failure: {0}")]
     Internal(String),
+    /// A page link (`after`) that is not one the desk made for this listing: altered, cut
+    /// short, or from other filters. Nothing is read; the text is shown as is.
+    #[error("{0}")]
+    BadCursor(String),
 }

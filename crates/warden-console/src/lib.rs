@@ -15,6 +15,10 @@
 //!   desk's [`SessionTable`] when it has one (the gateway's: rows beside the ledger, each MAC'd
 //!   with a key derived from the ledger's, so every replica knows a sign-in and a row written
 //!   straight into the database signs nobody in); else this process's memory.
+//! - **Lists in pages.** Every list that can grow without bound (the waiting calls, the
+//!   decisions, a session's trail, the tainted agents) shows one bounded page and a link to
+//!   the next; the link's `after` token is the desk's, opaque here, and one the desk refuses
+//!   (altered, cut short, from other filters) is a 400 page, never the first page again.
 //! - **The agent's words are labelled.** Arguments, rationale and tool output are shown as
 //!   untrusted text, with invisible characters made visible, beside the raw call.
 //!
@@ -33,8 +37,8 @@ pub use auth::{CSRF_FIELD, SESSION_COOKIE};
 pub use config::{ApproverLogin, ConfigError, ConsoleConfig, hash_password};
 pub use desk::{
     AnswerView, ApprovalDesk, DecisionPage, DecisionQuery, DecisionView, DeskError, EvidenceView,
-    PendingPage, PendingQuery, RequestView, ReviewView, SessionRecord, SessionTable, TaintCleared,
-    TaintView, TargetView, VerdictView,
+    Paged, PendingPage, PendingQuery, RequestView, ReviewView, SessionRecord, SessionTable,
+    TaintCleared, TaintView, TargetView, VerdictView,
 };
 
 use std::sync::Arc;

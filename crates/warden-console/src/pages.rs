@@ -7,7 +7,8 @@
 
 use crate::auth::{CSRF_FIELD, SignedIn};
 use crate::desk::{
-    DecisionPage, DecisionView, PendingPage, RequestView, ReviewView, TaintCleared, TaintView,
+    DecisionPage, DecisionView, Paged, PendingPage, RequestView, ReviewView, TaintCleared,
+    TaintView,
 };
 use crate::html::{Html, path_segment, relative, timestamp};
 use warden_core::{ApprovalStatus, Verdict};
@@ -54,6 +55,8 @@ pub(crate) struct Filters {
     /// Case-insensitive, anywhere in the request.
     pub text: Option<String>,
     pub limit: usize,
+    /// Where the page starts (the desk's token from the page before); `None` for the first.
+    pub after: Option<String>,
 }
 
 impl Filters {
@@ -102,6 +105,7 @@ button{font:inherit;padding:.4em 1.2em;margin-right:.6em;cursor:pointer}
 button.approve{background:#047857;color:#fff;border:0}button.deny{background:#b91c1c;color:#fff;border:0}
 td form textarea{min-height:3em}
 .muted{color:#6b7280}
+.pager{margin:.8em 0;display:flex;gap:1.2em}
 </style>";
 
 fn document(title: &str, body: Html) -> String {
@@ -242,6 +246,78 @@ fn page_href(h: &mut Html, f: &Frame<'_>, decisions: bool) {
     }
 }
 
+/// The address of the pending or recent page with these filters, starting where `after`
+/// says: the filters travel with the link, so the next page lists the same matches.
+fn filtered_href(h: &mut Html, f: &Frame<'_>, filters: &Filters, decisions: bool, after: &str) {
+    page_href(h, f, decisions);
+    let limit = filters.limit.to_string();
+    let fields: [(&'static str, Option<&str>); 6] = [
+        ("agent", filters.agent.as_deref()),
+        ("tool", filters.tool.as_deref()),
+        ("category", filters.category.as_deref()),
+        ("decision", filters.decision.as_deref()),
+        ("q", filters.text.as_deref()),
+        ("limit", decisions.then_some(limit.as_str())),
+    ];
+    h.raw("?");
+    for (name, value) in fields {
+        if let Some(v) = value {
+            h.raw(name).raw("=").text(&path_segment(v)).raw("&amp;");
+        }
+    }
+    h.raw("after=").text(&path_segment(after));
+}
+
+/// The link to the next page of a list, and back to the first when this is a later one.
+/// `href` writes the next page's address.
+fn next_links(
+    h: &mut Html,
+    next: Option<&str>,
+    later: bool,
+    label: &'static str,
+    first: impl FnOnce(&mut Html),
+    href: impl FnOnce(&mut Html, &str),
+) {
+    if next.is_none() && !later {
+        return;
+    }
+    h.raw("<p class=\"pager\" data-testid=\"pager\">");
+    if later {
+        h.raw("<a data-testid=\"first-page\" href=\"");
+        first(h);
+        h.raw("\">First page</a> ");
+    }
+    if let Some(token) = next {
+        h.raw("<a data-testid=\"next-page\" rel=\"next\" href=\"");
+        href(h, token);
+        h.raw("\">").raw(label).raw(" →</a>");
+    } else {
+        h.raw("<span class=\"muted\" data-testid=\"last-page\">(last page)</span>");
+    }
+    h.raw("</p>");
+}
+
+/// The pending or recent page's pager, its filters kept.
+fn filtered_pager(
+    h: &mut Html,
+    f: &Frame<'_>,
+    filters: &Filters,
+    decisions: bool,
+    next: Option<&str>,
+    label: &'static str,
+) {
+    next_links(
+        h,
+        next,
+        filters.after.is_some(),
+        label,
+        |h| {
+            page_href(h, f, decisions);
+        },
+        |h, token| filtered_href(h, f, filters, decisions, token),
+    );
+}
+
 /// The filter form of the pending (`decisions = false`) or recent page; a GET, so the filtered
 /// page has an address to share.
 fn filter_form(h: &mut Html, f: &Frame<'_>, filters: &Filters, decisions: bool) {
@@ -289,11 +365,11 @@ pub(crate) fn pending(f: &Frame<'_>, page: &PendingPage, filters: &Filters) -> S
         return signed_in(f, "Pending", h);
     }
     if page.matched > page.rows.len() {
-        h.raw("<p class=\"muted\" data-testid=\"pending-more\">Showing the oldest ")
+        h.raw("<p class=\"muted\" data-testid=\"pending-more\">Showing ")
             .display(page.rows.len())
             .raw(" of ")
             .display(page.matched)
-            .raw("; filter to find the others.</p>");
+            .raw(", oldest first; filter to find the others, or page on.</p>");
     }
     let shown = &page.rows;
     h.raw("<div class=\"scroll\"><table data-testid=\"pending-table\"><thead><tr><th>Requested</th><th>Action</th><th>Agent</th>")
@@ -333,6 +409,14 @@ pub(crate) fn pending(f: &Frame<'_>, page: &PendingPage, filters: &Filters) -> S
             .raw("</td></tr>");
     }
     h.raw("</tbody></table></div>");
+    filtered_pager(
+        &mut h,
+        f,
+        filters,
+        false,
+        page.next.as_deref(),
+        "Next (newer)",
+    );
     signed_in(f, "Pending", h)
 }
 
@@ -694,10 +778,11 @@ pub(crate) fn decisions(f: &Frame<'_>, found: &DecisionPage, filters: &Filters) 
         events_table(&mut h, f.base, &found.rows, "decision-row");
     }
     if found.truncated {
-        h.raw("<p class=\"muted\" data-testid=\"decisions-truncated\">The search read the latest ")
+        h.raw("<p class=\"muted\" data-testid=\"decisions-truncated\">This page's search read ")
             .display(found.searched)
-            .raw(" decisions; older ones were not searched. Narrow by agent, tool or decision to reach further back.</p>");
+            .raw(" decisions; older ones were not searched. Narrow by agent, tool or decision, or page on to search further back.</p>");
     }
+    filtered_pager(&mut h, f, filters, true, found.next.as_deref(), "Older");
     signed_in(f, "Recent decisions", h)
 }
 
@@ -811,21 +896,54 @@ pub(crate) fn review(
 }
 
 /// Everything one agent session did, in order.
-pub(crate) fn trail(f: &Frame<'_>, session: &str, rows: &[DecisionView]) -> String {
+/// One page of a session's events, in log order; `later` when it is not the first.
+pub(crate) fn trail(
+    f: &Frame<'_>,
+    session: &str,
+    page: &Paged<DecisionView>,
+    later: bool,
+) -> String {
     let mut h = Html::new();
     h.raw("<h1>Session <code data-testid=\"trail-session\">")
         .untrusted(session)
         .raw("</code></h1>");
-    if rows.is_empty() {
-        h.raw("<p data-testid=\"trail-empty\">No events recorded for this session.</p>");
+    if page.rows.is_empty() {
+        if later {
+            h.raw("<p data-testid=\"trail-empty\">No later events recorded for this session.</p>");
+        } else {
+            h.raw("<p data-testid=\"trail-empty\">No events recorded for this session.</p>");
+        }
     } else {
-        events_table(&mut h, f.base, rows, "trail-row");
+        events_table(&mut h, f.base, &page.rows, "trail-row");
     }
+    let here = |h: &mut Html| {
+        h.text(f.base)
+            .raw("/sessions/")
+            .text(&path_segment(session));
+    };
+    next_links(
+        &mut h,
+        page.next.as_deref(),
+        later,
+        "Later events",
+        here,
+        |h, token| {
+            here(h);
+            h.raw("?after=").text(&path_segment(token));
+        },
+    );
     signed_in(f, "Session trail", h)
 }
 
 /// Agents whose taint is in force, each with a form to clear it early.
-pub(crate) fn taint(f: &Frame<'_>, agents: &[TaintView], note: Option<&TaintNote<'_>>) -> String {
+/// One page of the tainted agents, by name; `later` when it is not the first.
+pub(crate) fn taint(
+    f: &Frame<'_>,
+    page: &Paged<TaintView>,
+    note: Option<&TaintNote<'_>>,
+    later: bool,
+) -> String {
+    let agents = &page.rows;
     let mut h = Html::new();
     h.raw("<h1>Tainted agents</h1>")
         .raw("<p class=\"muted\">An agent is tainted once it reads text the injection screen flagged: ")
@@ -868,8 +986,16 @@ pub(crate) fn taint(f: &Frame<'_>, agents: &[TaintView], note: Option<&TaintNote
         }
         None => {}
     }
+    let here = |h: &mut Html| {
+        h.text(f.base).raw("/taint");
+    };
     if agents.is_empty() {
-        h.raw("<p data-testid=\"taint-empty\">No agent is tainted.</p>");
+        if later {
+            h.raw("<p data-testid=\"taint-empty\">No more tainted agents.</p>");
+            next_links(&mut h, None, later, "More agents", here, |_, _| {});
+        } else {
+            h.raw("<p data-testid=\"taint-empty\">No agent is tainted.</p>");
+        }
         return signed_in(f, "Tainted agents", h);
     }
     h.raw("<table data-testid=\"taint-table\"><thead><tr><th>Agent <span class=\"label\">untrusted</span></th>")
@@ -922,6 +1048,17 @@ pub(crate) fn taint(f: &Frame<'_>, agents: &[TaintView], note: Option<&TaintNote
             .raw("</textarea></label><button type=\"submit\" data-testid=\"taint-clear\">Clear taint</button></form></td></tr>");
     }
     h.raw("</tbody></table>");
+    next_links(
+        &mut h,
+        page.next.as_deref(),
+        later,
+        "More agents",
+        here,
+        |h, token| {
+            here(h);
+            h.raw("?after=").text(&path_segment(token));
+        },
+    );
     signed_in(f, "Tainted agents", h)
 }
 

@@ -173,6 +173,11 @@ fn desk_problem(console: &Console, who: &SignedIn, e: DeskError) -> Response {
             "no such request".to_string(),
         ),
         DeskError::Refused(m) => (StatusCode::CONFLICT, "Refused", m),
+        DeskError::BadCursor(m) => (
+            StatusCode::BAD_REQUEST,
+            "Bad page link",
+            format!("{m}; open the list again from its first page"),
+        ),
         DeskError::Internal(detail) => {
             tracing::error!(%detail, "console: approval desk failure");
             (
@@ -330,6 +335,7 @@ async fn pending(
         category: filters.category.clone(),
         text: filters.text.clone(),
         limit: MAX_PENDING_ROWS,
+        after: filters.after.clone(),
     };
     let desk = Arc::clone(&console.desk);
     match blocking(move || desk.pending(&query)).await {
@@ -469,6 +475,8 @@ struct FilterQuery {
     decision: Option<String>,
     q: Option<String>,
     limit: Option<usize>,
+    /// Where the page starts: the `next` token of the page before.
+    after: Option<String>,
 }
 
 impl FilterQuery {
@@ -484,6 +492,7 @@ impl FilterQuery {
             category: clean(self.category),
             decision: clean(self.decision),
             text: clean(self.q),
+            after: self.after.filter(|a| !a.is_empty()),
             limit: self
                 .limit
                 .unwrap_or(DEFAULT_DECISIONS)
@@ -505,6 +514,7 @@ async fn decisions(
         decision: filters.decision.clone(),
         text: filters.text.clone(),
         limit: filters.limit,
+        after: filters.after.clone(),
     };
     let desk = Arc::clone(&console.desk);
     match blocking(move || desk.recent_decisions(&query)).await {
@@ -641,34 +651,58 @@ async fn judge(
     }
 }
 
+/// Which page of a list: the `next` token of the page before, or the first page without.
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    after: Option<String>,
+}
+
+impl PageQuery {
+    fn after(self) -> Option<String> {
+        self.after.filter(|a| !a.is_empty())
+    }
+}
+
 async fn trail(
     State(console): State<AppState>,
     who: SignedIn,
     Path(session): Path<String>,
+    Query(q): Query<PageQuery>,
 ) -> Response {
     let desk = Arc::clone(&console.desk);
     let s = session.clone();
-    match blocking(move || desk.session_trail(&s)).await {
-        Ok(rows) => Html(pages::trail(&console.frame(&who), &session, &rows)).into_response(),
+    let after = q.after();
+    let later = after.is_some();
+    match blocking(move || desk.session_trail(&s, after.as_deref())).await {
+        Ok(page) => {
+            Html(pages::trail(&console.frame(&who), &session, &page, later)).into_response()
+        }
         Err(e) => desk_problem(&console, &who, e),
     }
 }
 
-async fn taint_page(State(console): State<AppState>, who: SignedIn) -> Response {
-    taint_list(&console, &who, StatusCode::OK, None).await
+async fn taint_page(
+    State(console): State<AppState>,
+    who: SignedIn,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    taint_list(&console, &who, StatusCode::OK, None, q.after()).await
 }
 
-/// The tainted agents, with `note` above them, answered with `status`.
+/// A page of the tainted agents (the first without `after`), with `note` above them,
+/// answered with `status`.
 async fn taint_list(
     console: &Console,
     who: &SignedIn,
     status: StatusCode,
     note: Option<TaintNote<'_>>,
+    after: Option<String>,
 ) -> Response {
     let desk = Arc::clone(&console.desk);
-    match blocking(move || desk.tainted_agents()).await {
+    let later = after.is_some();
+    match blocking(move || desk.tainted_agents(after.as_deref())).await {
         Ok(agents) => {
-            let page = pages::taint(&console.frame(who), &agents, note.as_ref());
+            let page = pages::taint(&console.frame(who), &agents, note.as_ref(), later);
             (status, Html(page)).into_response()
         }
         Err(e) => desk_problem(console, who, e),
@@ -706,16 +740,16 @@ async fn clear_taint(
     let unfit = StatusCode::UNPROCESSABLE_ENTITY;
     if form.agent.is_empty() {
         let note = refuse("choose an agent whose taint to clear", "");
-        return taint_list(&console, &who, unfit, Some(note)).await;
+        return taint_list(&console, &who, unfit, Some(note), None).await;
     }
     let reason = form.reason.trim();
     if reason.is_empty() {
         let note = refuse("a reason is required to clear an agent's taint", "");
-        return taint_list(&console, &who, unfit, Some(note)).await;
+        return taint_list(&console, &who, unfit, Some(note), None).await;
     }
     if reason.chars().count() > MAX_REASON_CHARS {
         let note = refuse("the reason is longer than 2000 characters", reason);
-        return taint_list(&console, &who, unfit, Some(note)).await;
+        return taint_list(&console, &who, unfit, Some(note), None).await;
     }
     // A clear names what the page showed; without it there is nothing to hold the clear to.
     let Ok(record) = form.record.parse::<TaintRecord>() else {
@@ -723,7 +757,7 @@ async fn clear_taint(
             "the form does not name the taint record shown; review the agent again",
             reason,
         );
-        return taint_list(&console, &who, unfit, Some(note)).await;
+        return taint_list(&console, &who, unfit, Some(note), None).await;
     };
     let request = ClearRequest {
         agent: form.agent.clone(),
@@ -756,11 +790,11 @@ async fn clear(console: &Console, confirmed: Confirmed<'_>, request: ClearReques
         Ok(Some(cleared)) => {
             tracing::info!(approver = %who.approver_id, agent = %agent, records = cleared.records, "console: taint cleared");
             let note = TaintNote::Cleared(&cleared);
-            taint_list(console, who, StatusCode::OK, Some(note)).await
+            taint_list(console, who, StatusCode::OK, Some(note), None).await
         }
         Ok(None) => {
             let note = TaintNote::NotInForce(&agent);
-            taint_list(console, who, StatusCode::OK, Some(note)).await
+            taint_list(console, who, StatusCode::OK, Some(note), None).await
         }
         Err(DeskError::Refused(m)) => {
             tracing::info!(approver = %who.approver_id, agent = %agent, refusal = %m, "console: taint clear refused");
@@ -769,7 +803,7 @@ async fn clear(console: &Console, confirmed: Confirmed<'_>, request: ClearReques
                 message: &m,
                 draft: &draft,
             };
-            taint_list(console, who, StatusCode::CONFLICT, Some(note)).await
+            taint_list(console, who, StatusCode::CONFLICT, Some(note), None).await
         }
         Err(e) => desk_problem(console, who, e),
     }

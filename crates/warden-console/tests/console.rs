@@ -19,8 +19,8 @@ use std::time::Duration;
 use tower::ServiceExt;
 use warden_console::{
     AnswerView, ApprovalDesk, ApproverLogin, ConsoleConfig, DecisionPage, DecisionQuery,
-    DecisionView, DeskError, EvidenceView, PendingPage, PendingQuery, RequestView, ReviewView,
-    TaintCleared, TaintView, TargetView, VerdictView, router,
+    DecisionView, DeskError, EvidenceView, Paged, PendingPage, PendingQuery, RequestView,
+    ReviewView, TaintCleared, TaintView, TargetView, VerdictView, router,
 };
 use warden_core::{ApprovalStatus, Judgement, TaintRecord, Verdict};
 
@@ -77,10 +77,21 @@ impl ApprovalDesk for FakeDesk {
             .filter(|r| query.admits(r))
             .map(|r| (*r).clone())
             .collect();
+        // Pages as the gateway's desk does, with the index of the next row as its token.
+        let from = match query.after.as_deref() {
+            None => 0,
+            Some(t) => t
+                .strip_prefix("req@")
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| DeskError::BadCursor("the page link was altered".into()))?,
+        };
+        let next =
+            (matched.len() > from + query.limit).then(|| format!("req@{}", from + query.limit));
         Ok(PendingPage {
             waiting: waiting.len(),
             matched: matched.len(),
-            rows: matched.into_iter().take(query.limit).collect(),
+            rows: matched.into_iter().skip(from).take(query.limit).collect(),
+            next,
         })
     }
 
@@ -145,6 +156,8 @@ impl ApprovalDesk for FakeDesk {
         let rows: Vec<DecisionView> = self
             .events
             .iter()
+            // The long session is the trail tests' own.
+            .filter(|e| e.session != "sess-long")
             .filter(|e| {
                 query
                     .decision
@@ -158,6 +171,7 @@ impl ApprovalDesk for FakeDesk {
             searched: self.events.len(),
             truncated: false,
             rows,
+            next: None,
         })
     }
 
@@ -198,17 +212,42 @@ impl ApprovalDesk for FakeDesk {
         })
     }
 
-    fn session_trail(&self, session: &str) -> Result<Vec<DecisionView>, DeskError> {
-        Ok(self
+    /// Pages of two events; the token names the session and the last index shown, and a
+    /// token for another session is refused, as the gateway's desk refuses one.
+    fn session_trail(
+        &self,
+        session: &str,
+        after: Option<&str>,
+    ) -> Result<Paged<DecisionView>, DeskError> {
+        let after = match after {
+            None => None,
+            Some(t) => Some(
+                t.strip_prefix(&format!("{session}@"))
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        DeskError::BadCursor("the page link belongs to another listing".into())
+                    })?,
+            ),
+        };
+        let mut rows: Vec<DecisionView> = self
             .events
             .iter()
-            .filter(|e| e.session == session)
+            .filter(|e| e.session == session && after.is_none_or(|a| e.index > a))
             .cloned()
-            .collect())
+            .collect();
+        let next = (rows.len() > 2).then(|| format!("{session}@{}", rows[1].index));
+        rows.truncate(2);
+        Ok(Paged { rows, next })
     }
 
-    fn tainted_agents(&self) -> Result<Vec<TaintView>, DeskError> {
-        Ok(self.taints.lock().unwrap().clone())
+    fn tainted_agents(&self, after: Option<&str>) -> Result<Paged<TaintView>, DeskError> {
+        if after.is_some() {
+            return Err(DeskError::BadCursor("the page link was altered".into()));
+        }
+        Ok(Paged {
+            rows: self.taints.lock().unwrap().clone(),
+            next: None,
+        })
     }
 
     fn clear_taint(
@@ -375,7 +414,10 @@ fn setup_with(secure: bool, ttl: Duration) -> (Router, Arc<FakeDesk>) {
             },
         ]),
         calls: Mutex::new(vec![]),
-        events: vec![event(40, "sess-7", "hold"), event(41, "sess-8", "deny")],
+        events: [event(40, "sess-7", "hold"), event(41, "sess-8", "deny")]
+            .into_iter()
+            .chain((20..25).map(|i| event(i, "sess-long", "allow")))
+            .collect(),
         taints: Mutex::new(vec![
             tainted("responder", "mail.read_message", "sess-7", 80),
             tainted(
@@ -925,6 +967,111 @@ async fn decisions_and_session_trail() {
     let r = send(&app, get("/console/sessions/sess-8", Some(&s.cookie))).await;
     assert_eq!(count(&r.body, "data-testid=\"trail-row\""), 1);
     assert!(r.body.contains("owner-y"));
+    assert!(
+        !r.body.contains("data-testid=\"next-page\""),
+        "one page only"
+    );
+}
+
+/// The href of the page's "next" link, as a browser would follow it (`&amp;` is `&`).
+fn next_href(body: &str) -> Option<String> {
+    let at = body.find("data-testid=\"next-page\"")?;
+    let rest = &body[at..];
+    let start = rest.find("href=\"")? + 6;
+    let end = start + rest[start..].find('"')?;
+    Some(rest[start..end].replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn a_long_trail_is_shown_a_page_at_a_time_and_a_bad_page_link_is_refused() {
+    let (app, _) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let first = send(&app, get("/console/sessions/sess-long", Some(&s.cookie))).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let indices = |body: &str| -> Vec<String> {
+        body.match_indices("data-testid=\"trail-row\" data-index=\"")
+            .map(|(at, m)| {
+                let rest = &body[at + m.len()..];
+                rest[..rest.find('"').unwrap()].to_string()
+            })
+            .collect()
+    };
+    let mut seen = indices(&first.body);
+    assert_eq!(seen, ["20", "21"]);
+    let mut href = next_href(&first.body);
+    let mut pages = 1;
+    while let Some(next) = href {
+        assert!(
+            next.starts_with("/console/sessions/sess-long?after="),
+            "{next}"
+        );
+        let page = send(&app, get(&next, Some(&s.cookie))).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("data-testid=\"first-page\""));
+        seen.extend(indices(&page.body));
+        href = next_href(&page.body);
+        pages += 1;
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, ["20", "21", "22", "23", "24"]);
+
+    // A link the desk refuses (altered, from another session) is a 400 that says so: never
+    // the first page again, never a 500.
+    for bad in [
+        "/console/sessions/sess-long?after=sess-8%4021",
+        "/console/sessions/sess-long?after=%3Cscript%3E",
+        "/console/taint?after=00ff",
+    ] {
+        let r = send(&app, get(bad, Some(&s.cookie))).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(r.body.contains("data-testid=\"problem\""), "{bad}");
+        assert!(!r.body.contains("trail-row"), "{bad}");
+        assert!(!r.body.contains("<script>"), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn the_pending_pages_next_link_keeps_the_filters() {
+    let (app, desk) = setup();
+    for i in 0..(warden_console_max_pending() + 3) {
+        let mut r = desk.requests.lock().unwrap()[0].clone();
+        r.id = format!("req-many-{i:03}");
+        r.status = ApprovalStatus::Pending;
+        desk.requests.lock().unwrap().push(r);
+    }
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let tool = desk.requests.lock().unwrap()[0].tool.clone();
+    let first = send(
+        &app,
+        get(&format!("/console?tool={tool}&q=req-many"), Some(&s.cookie)),
+    )
+    .await;
+    assert_eq!(
+        count(&first.body, "data-testid=\"pending-row\""),
+        warden_console_max_pending()
+    );
+    let next = next_href(&first.body).expect("a next link");
+    assert!(next.starts_with("/console?"), "{next}");
+    assert!(next.contains(&format!("tool={tool}")), "{next}");
+    assert!(next.contains("q=req-many"), "{next}");
+    let second = send(&app, get(&next, Some(&s.cookie))).await;
+    assert_eq!(count(&second.body, "data-testid=\"pending-row\""), 3);
+    assert!(second.body.contains("req-many-202"));
+    assert!(!second.body.contains("req-many-000"));
+    let last = desk
+        .pending_queries
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(last.tool.as_deref(), Some(tool.as_str()));
+    assert!(last.after.is_some());
+}
+
+/// The console's page of pending requests.
+fn warden_console_max_pending() -> usize {
+    200
 }
 
 #[test]
@@ -1419,6 +1566,7 @@ async fn filters_narrow_the_pending_and_recent_pages() {
             decision: Some("hold".into()),
             text: Some("ws-042".into()),
             limit: 1000,
+            after: None,
         },
         "blank filters are none and the limit is bounded"
     );

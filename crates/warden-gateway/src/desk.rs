@@ -13,14 +13,18 @@ use std::sync::Arc;
 use std::time::Duration;
 use warden_console::{
     AnswerView, ApprovalDesk, DecisionPage, DecisionQuery, DecisionView, DeskError, EvidenceView,
-    PendingPage, PendingQuery, RequestView, ReviewView, SessionRecord, SessionTable, TaintCleared,
-    TaintView, TargetView, VerdictView,
+    Paged, PendingPage, PendingQuery, RequestView, ReviewView, SessionRecord, SessionTable,
+    TaintCleared, TaintView, TargetView, VerdictView,
 };
 use warden_core::{EventKind, Judgement, TaintRecord, ToolName, Verdict};
 use warden_ledger::RecordKey;
 use warden_policy::{ArgType, Config};
 use warden_store::ledger::{LedgerEntry, read_deciding_events, read_events, read_range};
-use warden_store::{ConsoleSessionRow, EventFilter, PendingRequest, TaintInForce, WaitingAfter};
+use warden_store::{
+    ApprovalStatus, ConsoleSessionRow, Cursor, CursorError, EventFilter, LeafAfter, Listing,
+    PageSize, PendingRequest, RequestFilter, TaintInForce, WaitingAfter, events_page,
+    tainted_agents_page,
+};
 
 pub struct Desk(pub Arc<Gateway>);
 
@@ -39,6 +43,54 @@ const SCAN_PAGE: usize = 500;
 const PENDING_PAGE: usize = 500;
 /// Approval steps read per held call on the recent page (a request has a handful).
 const MAX_STEPS: usize = 64;
+/// Events on one page of a session's trail.
+const TRAIL_PAGE: usize = 100;
+/// Agents on one page of the tainted agents.
+const TAINT_PAGE: usize = 100;
+
+/// A page link the desk did not make for this listing.
+fn bad_cursor(e: CursorError) -> DeskError {
+    DeskError::BadCursor(e.to_string())
+}
+
+/// The pending page's listing: the store's filter and the text searched beside it, so a link
+/// made for one search is refused by another.
+struct PendingListing<'a> {
+    filter: &'a RequestFilter,
+    text: Option<&'a str>,
+}
+
+impl Listing for PendingListing<'_> {
+    fn listing(&self) -> Vec<u8> {
+        let mut out = self.filter.listing();
+        out.extend(b"\0text\0");
+        out.extend(self.text.unwrap_or_default().as_bytes());
+        out.push(u8::from(self.text.is_some()));
+        out
+    }
+}
+
+/// The recent page's listing: every field of the query but where it starts.
+struct DecisionListing<'a>(&'a DecisionQuery);
+
+impl Listing for DecisionListing<'_> {
+    fn listing(&self) -> Vec<u8> {
+        let q = self.0;
+        let mut out = b"recent decisions".to_vec();
+        for v in [&q.agent, &q.tool, &q.category, &q.decision, &q.text] {
+            match v {
+                None => out.push(0),
+                Some(v) => {
+                    out.push(1);
+                    out.extend(u64::try_from(v.len()).unwrap_or(u64::MAX).to_be_bytes());
+                    out.extend(v.as_bytes());
+                }
+            }
+        }
+        out.extend(u64::try_from(q.limit).unwrap_or(u64::MAX).to_be_bytes());
+        out
+    }
+}
 
 /// Console sign-in sessions in the store, so a sign-in on one replica holds on every replica.
 ///
@@ -320,11 +372,6 @@ fn matches(query: &DecisionQuery, e: &LedgerEntry) -> bool {
 }
 
 impl Desk {
-    fn events(&self, filter: EventFilter) -> Result<Vec<DecisionView>, DeskError> {
-        let entries = read_events(self.0.store.as_ref(), &filter).map_err(internal)?;
-        Ok(entries.into_iter().map(decision_view).collect())
-    }
-
     /// What became of a held call: its request's recorded steps after the hold (`approved`,
     /// `executed`, `denied`, `expired`), read from the ledger, only those its writers appended.
     fn steps(&self, held: &LedgerEntry) -> Result<Vec<String>, DeskError> {
@@ -362,43 +409,80 @@ impl Desk {
 impl ApprovalDesk for Desk {
     fn pending(&self, query: &PendingQuery) -> Result<PendingPage, DeskError> {
         // Only the waiting rows, through the store's index on them: the store keeps every
-        // answered request. Unfiltered, the oldest `limit` and the count are all there is to
-        // read; a search reads every waiting request, a bounded page at a time, keeping only
-        // the oldest `limit` matches and counting the rest.
+        // answered request. Agent, tool and category narrow in the store. Unfiltered, one page
+        // after the cursor and the count are all there is to read; a search reads every
+        // waiting request that the store's filters let through, a bounded page at a time,
+        // keeping the `limit` matches after the cursor and counting them all.
         let store = self.0.store.as_ref();
         let config = self.0.config();
+        let filter = RequestFilter {
+            statuses: vec![ApprovalStatus::Pending],
+            principal: query.agent.clone(),
+            tool: query.tool.clone(),
+            category: query.category.clone(),
+            ..RequestFilter::default()
+        };
+        let listing = PendingListing {
+            filter: &filter,
+            text: query.text.as_deref(),
+        };
+        let after = query
+            .after
+            .as_deref()
+            .map(|t| Cursor::<WaitingAfter>::parse(t, &listing))
+            .transpose()
+            .map_err(bad_cursor)?;
+        let after = after.as_ref().map(Cursor::key);
+        let waiting = store.open_requests().map_err(internal)?.count;
+        let waiting = usize::try_from(waiting).unwrap_or(usize::MAX);
+        let size = PageSize::clamped(query.limit);
         if !query.narrows() {
-            let rows: Vec<RequestView> = store
-                .waiting(None, query.limit)
-                .map_err(internal)?
-                .into_iter()
-                .map(|r| view(&config, r))
-                .collect();
-            let waiting = store.open_requests().map_err(internal)?.count;
-            let waiting = usize::try_from(waiting)
-                .unwrap_or(usize::MAX)
-                .max(rows.len());
+            let mut rows = store
+                .waiting(after, size.get().saturating_add(1))
+                .map_err(internal)?;
+            let next = (rows.len() > size.get())
+                .then(|| rows.get(size.get() - 1).map(WaitingAfter::of))
+                .flatten()
+                .map(|key| Cursor::new(key, &listing).token());
+            rows.truncate(size.get());
             return Ok(PendingPage {
-                matched: waiting,
-                waiting,
-                rows,
+                matched: waiting.max(rows.len()),
+                waiting: waiting.max(rows.len()),
+                rows: rows.into_iter().map(|r| view(&config, r)).collect(),
+                next,
             });
         }
-        let mut page = PendingPage::default();
-        let mut after: Option<WaitingAfter> = None;
+        let mut page = PendingPage {
+            waiting,
+            ..PendingPage::default()
+        };
+        let mut more = false;
+        let mut from: Option<WaitingAfter> = None;
         loop {
             let batch = store
-                .waiting(after.as_ref(), PENDING_PAGE)
+                .requests(&RequestFilter {
+                    after: from.clone(),
+                    limit: Some(PENDING_PAGE),
+                    ..filter.clone()
+                })
                 .map_err(internal)?;
             let full = batch.len() == PENDING_PAGE;
-            after = batch.last().map(WaitingAfter::of);
-            page.waiting += batch.len();
+            from = batch.last().map(WaitingAfter::of);
             for r in batch {
+                let place = WaitingAfter::of(&r);
                 let r = view(&config, r);
-                if query.admits(&r) {
-                    page.matched += 1;
-                    if page.rows.len() < query.limit {
+                if !query.admits(&r) {
+                    continue;
+                }
+                page.matched += 1;
+                let shown_after = after.is_none_or(|a| {
+                    (place.created_ms, place.id.as_str()) > (a.created_ms, a.id.as_str())
+                });
+                if shown_after {
+                    if page.rows.len() < size.get() {
                         page.rows.push(r);
+                    } else {
+                        more = true;
                     }
                 }
             }
@@ -406,6 +490,14 @@ impl ApprovalDesk for Desk {
                 break;
             }
         }
+        page.waiting = page.waiting.max(page.matched);
+        page.next = more.then(|| page.rows.last()).flatten().map(|last| {
+            let key = WaitingAfter {
+                created_ms: last.created_ms,
+                id: last.id.clone(),
+            };
+            Cursor::new(key, &listing).token()
+        });
         Ok(page)
     }
 
@@ -450,9 +542,22 @@ impl ApprovalDesk for Desk {
         // Newest first, page by page, the store narrowing by agent, tool and decision; category
         // and text are matched here. At most MAX_SCANNED decisions are read, so a page costs
         // the same after a million decisions (an agent flooding calls cannot make it slow).
+        let listing = DecisionListing(&DecisionQuery {
+            after: None,
+            ..query.clone()
+        });
+        let after = query
+            .after
+            .as_deref()
+            .map(|t| Cursor::<LeafAfter>::parse(t, &listing))
+            .transpose()
+            .map_err(bad_cursor)?;
         let mut page = DecisionPage::default();
-        let mut below: Option<u64> = None;
+        let mut below: Option<u64> = after.map(|c| c.key().0);
         let mut matched = Vec::new();
+        // The oldest decision read, and whether older ones may be left.
+        let mut oldest_read: Option<u64> = None;
+        let mut older_left = true;
         // Without a filter the store cannot apply, every row read is shown: read no more.
         let exact = query.category.is_none() && query.text.is_none();
         while matched.len() < query.limit {
@@ -481,20 +586,34 @@ impl ApprovalDesk for Desk {
             )
             .map_err(internal)?;
             let Some(oldest) = batch.last().map(|e| e.index) else {
+                older_left = false;
                 break;
             };
             let full = batch.len() == want;
             page.searched += batch.len();
             for entry in batch {
-                if matched.len() < query.limit && matches(query, &entry) {
-                    matched.push(entry);
+                if matched.len() < query.limit {
+                    oldest_read = Some(entry.index);
+                    if matches(query, &entry) {
+                        matched.push(entry);
+                    }
+                } else {
+                    // A decision read past the page: the next page has it.
+                    older_left = true;
+                    break;
                 }
             }
             if !full || oldest == 0 {
+                older_left = matched.len() >= query.limit && oldest_read != Some(oldest);
                 break;
             }
             below = Some(oldest);
         }
+        // The next page starts below the last decision this one read: the last shown when the
+        // page filled, the last searched when the search stopped at its bound.
+        page.next = oldest_read
+            .filter(|&i| older_left && i > 0)
+            .map(|i| Cursor::new(LeafAfter(i), &listing).token());
         for entry in matched {
             let steps = if entry.event.decision.as_deref() == Some("hold") {
                 self.steps(&entry)?
@@ -532,6 +651,7 @@ impl ApprovalDesk for Desk {
             &EventFilter {
                 kind: Some(EventKind::ReviewVerdict.as_str().into()),
                 principal: entry.event.principal.clone(),
+                session: entry.event.session.clone(),
                 tool: entry.event.tool.clone(),
                 index_from: Some(decision_index),
                 ..EventFilter::default()
@@ -595,10 +715,29 @@ impl ApprovalDesk for Desk {
         }
     }
 
-    fn session_trail(&self, session: &str) -> Result<Vec<DecisionView>, DeskError> {
-        self.events(EventFilter {
+    fn session_trail(
+        &self,
+        session: &str,
+        after: Option<&str>,
+    ) -> Result<Paged<DecisionView>, DeskError> {
+        let filter = EventFilter {
             session: Some(session.to_string()),
             ..EventFilter::default()
+        };
+        let after = after
+            .map(|t| Cursor::<LeafAfter>::parse(t, &filter))
+            .transpose()
+            .map_err(bad_cursor)?;
+        let page = events_page(
+            self.0.store.as_ref(),
+            &filter,
+            after.as_ref(),
+            PageSize::clamped(TRAIL_PAGE),
+        )
+        .map_err(internal)?;
+        Ok(Paged {
+            rows: page.rows.into_iter().map(decision_view).collect(),
+            next: page.next.map(|c| c.token()),
         })
     }
 
@@ -610,10 +749,23 @@ impl ApprovalDesk for Desk {
         }))
     }
 
-    fn tainted_agents(&self) -> Result<Vec<TaintView>, DeskError> {
+    fn tainted_agents(&self, after: Option<&str>) -> Result<Paged<TaintView>, DeskError> {
+        let after = after
+            .map(|t| Cursor::parse(t, &warden_store::TaintedAgents))
+            .transpose()
+            .map_err(bad_cursor)?;
         let now = self.0.now();
-        let all = self.0.store.tainted_agents(now).map_err(internal)?;
-        Ok(all.into_iter().map(taint_view).collect())
+        let page = tainted_agents_page(
+            self.0.store.as_ref(),
+            now,
+            after.as_ref(),
+            PageSize::clamped(TAINT_PAGE),
+        )
+        .map_err(internal)?;
+        Ok(Paged {
+            rows: page.rows.into_iter().map(taint_view).collect(),
+            next: page.next.map(|c| c.token()),
+        })
     }
 
     fn clear_taint(

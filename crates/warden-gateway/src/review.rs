@@ -1005,8 +1005,13 @@ mod tests {
             self.inner
                 .clear_agent_taint(agent, through, now_ms, by, reason)
         }
-        fn tainted_agents(&self, now_ms: i64) -> Result<Vec<TaintInForce>, StoreError> {
-            self.inner.tainted_agents(now_ms)
+        fn tainted_agents(
+            &self,
+            now_ms: i64,
+            after: Option<&str>,
+            limit: usize,
+        ) -> Result<Vec<TaintInForce>, StoreError> {
+            self.inner.tainted_agents(now_ms, after, limit)
         }
         fn pin(&self, tool: &str) -> Result<Option<String>, StoreError> {
             self.inner.pin(tool)

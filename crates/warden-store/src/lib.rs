@@ -16,11 +16,16 @@
 
 pub mod ledger;
 mod migrations;
+mod page;
 mod postgres;
 mod sqlite;
 
 pub use ledger::{DEFER_WITHIN, Ledger, LedgerError, LedgerSettings};
 pub use migrations::SchemaError;
+pub use page::{
+    AgentAfter, Cursor, CursorError, Keyset, LeafAfter, Listing, MAX_TOKEN_CHARS, Page, PageSize,
+    TaintedAgents, events_page, requests_page, tainted_agents_page,
+};
 pub use postgres::{
     ClientCertificate, NameCheck, PostgresOptions, PostgresStore, PostgresTls, TlsRoots,
 };
@@ -178,6 +183,11 @@ pub struct RequestFilter {
     /// Only requests that expire after this instant (`expires_ms > ..`).
     pub unexpired_at_ms: Option<i64>,
     pub escalated: Option<bool>,
+    /// Only requests after this one in the order requests are read (creation time, then id):
+    /// where a page starts ([`crate::requests_page`]).
+    pub after: Option<WaitingAfter>,
+    /// At most this many requests, the first in that order.
+    pub limit: Option<usize>,
 }
 
 impl RequestFilter {
@@ -206,6 +216,17 @@ impl RequestFilter {
             && self.expired_at_ms.is_none_or(|t| r.expires_ms <= t)
             && self.unexpired_at_ms.is_none_or(|t| r.expires_ms > t)
             && self.escalated.is_none_or(|e| r.escalated == e)
+            && self
+                .after
+                .as_ref()
+                .is_none_or(|a| (r.created_ms, r.id.as_str()) > (a.created_ms, a.id.as_str()))
+    }
+
+    /// ` LIMIT n` for the filter's limit, or nothing: a number, never a placeholder (a
+    /// statement is cached per distinct text, and pages come in a handful of sizes).
+    pub(crate) fn limit_clause(&self) -> String {
+        self.limit
+            .map_or_else(String::new, |n| format!(" LIMIT {n}"))
     }
 
     /// The SQL conditions, as [`EventFilter::conditions`] makes them.
@@ -237,6 +258,14 @@ impl RequestFilter {
         if let Some(e) = self.escalated {
             let mark = c.mark(FilterValue::Bool(e));
             c.clauses.push(format!("escalated = {mark}"));
+        }
+        if let Some(after) = &self.after {
+            // One row-value comparison, which both databases read through an index on
+            // `(…, created_ms, id)` as a range.
+            let created = c.mark(FilterValue::Int(after.created_ms));
+            let id = c.mark(FilterValue::Text(after.id.clone()));
+            c.clauses
+                .push(format!("(created_ms, id) > ({created}, {id})"));
         }
         c.finish()
     }
@@ -352,7 +381,7 @@ pub(crate) mod taint_sql {
     /// The agents' records in force at `$1`, each with the one that counts (`pick` 1), the
     /// agent's newest and its count; the caller adds the agent filter.
     macro_rules! picked {
-        ($filter:literal) => {
+        ($($filter:tt)*) => {
             concat!(
                 "SELECT agent, session, level, source, at_ms, until_ms, newest, records
                 FROM (SELECT agent, session, level, source, at_ms, until_ms,
@@ -362,7 +391,7 @@ pub(crate) mod taint_sql {
                              COUNT(*) OVER (PARTITION BY agent) AS records
                       FROM agent_taints t
                       WHERE until_ms > $1 ",
-                $filter,
+                $($filter)*,
                 " AND ",
                 not_cleared!(),
                 ") AS f
@@ -372,10 +401,31 @@ pub(crate) mod taint_sql {
         };
     }
 
-    /// `$1` now: per agent, the record `IN_FORCE` would pick, the newest and the count.
-    pub const ALL_IN_FORCE: &str = picked!("");
+    /// The first `$2` agents by name with a record in force at `$1` (after `$3`, with
+    /// `$after`): a page of agents is chosen first, walking the index on `(agent, until_ms)`
+    /// in name order, and only their records are counted, so a page reads a page of agents
+    /// however many are tainted.
+    macro_rules! page_of_agents {
+        ($after:literal) => {
+            concat!(
+                "AND agent IN (SELECT agent FROM agent_taints t WHERE until_ms > $1 ",
+                $after,
+                " AND ",
+                not_cleared!(),
+                " GROUP BY agent ORDER BY agent LIMIT $2)"
+            )
+        };
+    }
 
-    /// `$1` now, `$2` agent: as [`ALL_IN_FORCE`], for one agent.
+    /// `$1` now, `$2` most agents: per agent, the record `IN_FORCE` would pick, the newest
+    /// and the count, for the first agents by name.
+    pub const FIRST_IN_FORCE: &str = picked!(page_of_agents!(""));
+
+    /// `$1` now, `$2` most agents, `$3` agent: as [`FIRST_IN_FORCE`], for the agents after
+    /// `$3` by name.
+    pub const AFTER_IN_FORCE: &str = picked!(page_of_agents!("AND agent > $3"));
+
+    /// `$1` now, `$2` agent: as [`FIRST_IN_FORCE`], for one agent.
     pub const AGENT_IN_FORCE: &str = picked!("AND agent = $2");
 }
 
@@ -644,8 +694,8 @@ pub trait Store: Send + Sync {
     /// shows. Reads the whole table, which only grows; a held call or a sweep reads
     /// [`Store::requests`] instead.
     fn pending(&self) -> Result<Vec<PendingRequest>, StoreError>;
-    /// The requests `filter` matches, oldest first (by creation time, then id), read through
-    /// the index on their status. Each returned request matches `filter` in its body too: a
+    /// The requests `filter` matches, oldest first (by creation time, then id), at most its
+    /// `limit` after its `after`, read through the index on their status. Each returned request matches `filter` in its body too: a
     /// row whose columns were edited apart from its body is not returned.
     fn requests(&self, filter: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError>;
     /// The requests still `pending` (counted by the store, no request read).
@@ -718,9 +768,15 @@ pub trait Store: Send + Sync {
         by: &str,
         reason: &str,
     ) -> Result<u32, StoreError>;
-    /// Every agent with taint in force at `now_ms`, as [`Store::taint_in_force`] reads it, by
-    /// agent.
-    fn tainted_agents(&self, now_ms: i64) -> Result<Vec<TaintInForce>, StoreError>;
+    /// The agents with taint in force at `now_ms`, as [`Store::taint_in_force`] reads them,
+    /// by agent: at most `limit`, the first by name after `after` (from the first without).
+    /// [`crate::tainted_agents_page`] pages through them.
+    fn tainted_agents(
+        &self,
+        now_ms: i64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TaintInForce>, StoreError>;
 
     fn pin(&self, tool: &str) -> Result<Option<String>, StoreError>;
     fn set_pin(&self, tool: &str, digest: &str, by: &str, now_ms: i64) -> Result<(), StoreError>;

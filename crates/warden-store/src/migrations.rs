@@ -99,6 +99,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     step!("0009_pending_waiting"),
     step!("0010_taint_clear_record"),
     step!("0011_pending_lookup"),
+    step!("0012_ledger_session_order", sqlite: Unchanged, postgres: Change),
 ];
 
 /// The table that records each applied step's digest; created, if missing, before migrating.
@@ -291,6 +292,11 @@ mod tests {
                 "27a482265f069ea7ebdb1a06ffd5720ac7a9f595df975983d98f53b6c0b52a5a",
             ),
             (
+                Backend::Sqlite,
+                "0012_ledger_session_order",
+                "c666ce45ee608e91fe32a9c6f63a38765de3c16d016b5d83a413dbf192f93a4b",
+            ),
+            (
                 Backend::Postgres,
                 "0001_initial",
                 "e0e2bc738afd78ce96ddaff51706e6c50d9dfea34fce2f1f7303797e88e7a65c",
@@ -344,6 +350,11 @@ mod tests {
                 Backend::Postgres,
                 "0011_pending_lookup",
                 "0a449a9c4b49a5a5eeb49eb52d804a4838f10cdeb22cd2885127a7b16e8b954d",
+            ),
+            (
+                Backend::Postgres,
+                "0012_ledger_session_order",
+                "4825291b250720061606656351adccc6ba795267d8884a60b77a5cd7b6972048",
             ),
         ];
         for (backend, name, digest) in SHIPPED {
@@ -434,13 +445,13 @@ mod tests {
 
     /// The versions databases made before the list was shared already carry (nine steps for
     /// SQLite, seven for PostgreSQL, whose first schema covered SQLite's first three), and
-    /// every step since counts once for each.
+    /// every step since counts once for each backend it changes.
     #[test]
     fn schema_versions_keep_their_meaning() {
         let names = |b| steps(b).map(|s| s.name).collect::<Vec<_>>();
         assert_eq!(latest(Backend::Sqlite), 11);
-        assert_eq!(latest(Backend::Postgres), 9);
-        assert_eq!(names(Backend::Sqlite).len(), MIGRATIONS.len());
+        assert_eq!(latest(Backend::Postgres), 10);
+        assert_eq!(names(Backend::Sqlite).len(), MIGRATIONS.len() - 1);
         assert_eq!(
             names(Backend::Postgres),
             [
@@ -453,6 +464,7 @@ mod tests {
                 "0009_pending_waiting",
                 "0010_taint_clear_record",
                 "0011_pending_lookup",
+                "0012_ledger_session_order",
             ]
         );
     }
@@ -479,7 +491,7 @@ mod tests {
         let record: Vec<u32> = plan.record.iter().map(|s| s.version).collect();
         let run: Vec<u32> = plan.run.iter().map(|s| s.version).collect();
         assert_eq!(record, [1, 2, 3, 4, 5]);
-        assert_eq!(run, [6, 7, 8, 9]);
+        assert_eq!(run, [6, 7, 8, 9, 10]);
         // Part recorded (a database opened once since): the rest is recorded.
         let plan = super::plan(Backend::Sqlite, 10, &recorded(Backend::Sqlite, 4)).unwrap();
         assert_eq!(plan.record.len(), 6);
@@ -501,10 +513,10 @@ mod tests {
     #[test]
     fn a_newer_or_renumbered_schema_is_refused() {
         assert_eq!(
-            plan(Backend::Postgres, 10, &BTreeMap::new()).unwrap_err(),
+            plan(Backend::Postgres, 11, &BTreeMap::new()).unwrap_err(),
             SchemaError::Newer {
-                version: 10,
-                known: 9
+                version: 11,
+                known: 10
             }
         );
         // A step recorded as applied that the version does not cover.

@@ -658,7 +658,8 @@ impl Store for PostgresStore {
         let (conditions, values) = filter.conditions(|n| format!("${n}"));
         let sql = format!(
             "SELECT status, body, revision FROM pending WHERE {conditions} \
-             ORDER BY created_ms, id"
+             ORDER BY created_ms, id{}",
+            filter.limit_clause()
         );
         let rows: Vec<(String, String, i64)> = self.with(|c| {
             let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
@@ -897,12 +898,19 @@ impl Store for PostgresStore {
         })
     }
 
-    fn tainted_agents(&self, now_ms: i64) -> Result<Vec<TaintInForce>, StoreError> {
+    fn tainted_agents(
+        &self,
+        now_ms: i64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TaintInForce>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.with(|c| {
-            c.query(taint_sql::ALL_IN_FORCE, &[&now_ms])?
-                .iter()
-                .map(in_force_of)
-                .collect()
+            let rows = match after {
+                None => c.query(taint_sql::FIRST_IN_FORCE, &[&now_ms, &limit])?,
+                Some(after) => c.query(taint_sql::AFTER_IN_FORCE, &[&now_ms, &limit, &after])?,
+            };
+            rows.iter().map(in_force_of).collect()
         })
     }
 

@@ -23,7 +23,10 @@ const WAITING_AFTER: &str = "SELECT status, body, revision FROM pending WHERE st
 /// `Store::requests`'s query for `filter`.
 fn requests_sql(filter: &RequestFilter) -> String {
     let (conditions, _) = filter.conditions(|n| format!("?{n}"));
-    format!("SELECT status, body, revision FROM pending WHERE {conditions} ORDER BY created_ms, id")
+    format!(
+        "SELECT status, body, revision FROM pending WHERE {conditions} ORDER BY created_ms, id{}",
+        filter.limit_clause()
+    )
 }
 
 fn sql_value(v: &crate::FilterValue) -> &dyn rusqlite::ToSql {
@@ -64,7 +67,7 @@ fn taint_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentTaint> {
     })
 }
 
-/// A row of `taint_sql::ALL_IN_FORCE`; a count that does not fit is an error, not a guess.
+/// A row of `taint_sql::FIRST_IN_FORCE`; a count that does not fit is an error, not a guess.
 fn in_force_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TaintInForce, StoreError>> {
     let records: i64 = r.get(7)?;
     Ok(Ok(TaintInForce {
@@ -983,11 +986,24 @@ impl Store for SqliteStore {
         })
     }
 
-    fn tainted_agents(&self, now_ms: i64) -> Result<Vec<TaintInForce>, StoreError> {
-        self.with(|c| {
-            let mut stmt = c.prepare_cached(&sqlite_sql(taint_sql::ALL_IN_FORCE))?;
-            let rows = stmt.query_map(params![now_ms], in_force_row)?;
-            rows.collect::<Result<Result<Vec<_>, _>, _>>()?
+    fn tainted_agents(
+        &self,
+        now_ms: i64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TaintInForce>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(|c| match after {
+            None => {
+                let mut stmt = c.prepare_cached(&sqlite_sql(taint_sql::FIRST_IN_FORCE))?;
+                let rows = stmt.query_map(params![now_ms, limit], in_force_row)?;
+                rows.collect::<Result<Result<Vec<_>, _>, _>>()?
+            }
+            Some(after) => {
+                let mut stmt = c.prepare_cached(&sqlite_sql(taint_sql::AFTER_IN_FORCE))?;
+                let rows = stmt.query_map(params![now_ms, limit, after], in_force_row)?;
+                rows.collect::<Result<Result<Vec<_>, _>, _>>()?
+            }
         })
     }
 
@@ -1144,6 +1160,57 @@ mod tests {
                 "{sql}: {plan}"
             );
             assert!(!plan.contains("TEMP B-TREE"), "{sql} sorts: {plan}");
+        }
+    }
+
+    fn plan_of(s: &SqliteStore, sql: &str) -> String {
+        s.with(|c| {
+            let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let rows = stmt.query_map(
+                rusqlite::params_from_iter(
+                    std::iter::repeat_n(1_i64, 8).take(stmt.parameter_count()),
+                ),
+                |r| r.get::<_, String>(3),
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .unwrap()
+        .join("; ")
+    }
+
+    /// A page of a session's trail walks the index on the session in log order from the
+    /// cursor on: it reads a page of rows, however many the session has, and sorts nothing.
+    #[test]
+    fn a_page_of_a_trail_walks_an_index_in_log_order() {
+        let s = SqliteStore::in_memory().unwrap();
+        for newest_first in [false, true] {
+            let filter = EventFilter {
+                session: Some("s1".into()),
+                index_from: Some(5),
+                index_below: Some(500),
+                newest_first,
+                limit: Some(101),
+                ..EventFilter::default()
+            };
+            let (conditions, values) = filter.conditions(|n| format!("?{n}"));
+            let sql = format!(
+                "SELECT idx FROM ledger_leaves WHERE {conditions} ORDER BY {} LIMIT ?{}",
+                filter.order(),
+                values.len() + 1
+            );
+            let plan = plan_of(&s, &sql);
+            assert!(plan.contains("INDEX ledger_leaves_session"), "{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{sql} sorts: {plan}");
+        }
+    }
+
+    /// A page of tainted agents is chosen by walking the index on the agent in name order.
+    #[test]
+    fn a_page_of_tainted_agents_walks_the_agent_index() {
+        let s = SqliteStore::in_memory().unwrap();
+        for sql in [taint_sql::FIRST_IN_FORCE, taint_sql::AFTER_IN_FORCE] {
+            let plan = plan_of(&s, &sqlite_sql(sql));
+            assert!(plan.contains("INDEX agent_taints_agent"), "{plan}");
         }
     }
 

@@ -21,14 +21,18 @@ use warden_core::{AuditEvent, EventKind};
 use warden_ledger::leaf::REDACTED;
 use warden_ledger::{Hash, LeafColumns, LeafKey, NoteSigner, leaf_hash, verify_tlog_proof};
 use warden_store::ledger::{
-    ContentFinding, consistency, event_pages, prove, read_events, read_leaf_key, read_range,
-    tree_of, verify_store,
+    ContentFinding, consistency, event_pages, prepare, prove, read_events, read_leaf_key,
+    read_range, tree_of, verify_store,
 };
 use warden_store::{
     AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt,
     Ledger, LedgerError, LedgerSettings, NewLeaf, OpenRequests, PendingRequest, PostgresOptions,
     PostgresStore, PostgresTls, RequestFilter, SchemaError, SqliteStore, Store, StoreError,
     StoredCheckpoint, TaintInForce, TaintRecord, Verdict, WaitingAfter,
+};
+use warden_store::{
+    Cursor, CursorError, LeafAfter, PageSize, TaintedAgents, events_page, requests_page,
+    tainted_agents_page,
 };
 
 /// Where a story runs; `open` is one more process on the same data.
@@ -287,6 +291,9 @@ stories!(
     rewritten_index_columns_are_reported_and_filtered_out,
     the_newest_events_are_read_without_reading_the_rest,
     events_are_listed_a_page_at_a_time,
+    a_long_trail_is_read_page_by_page_without_repeats_or_gaps,
+    requests_are_read_page_by_page_in_a_stable_order,
+    tainted_agents_are_read_page_by_page,
     sealed_content_deleted_without_a_redaction_event_is_reported,
     exactly_one_answer_wins_a_pending_request,
     open_requests_count_only_what_waits_for_a_human,
@@ -845,6 +852,227 @@ fn events_are_listed_a_page_at_a_time(b: &Backend) {
     assert_eq!(paged(newest, 3), [vec![10, 7, 4], vec![1]]);
 }
 
+/// Alters one hex digit of a cursor's token, as a person editing the link would.
+fn altered(token: &str, at: usize) -> String {
+    let mut t = token.as_bytes().to_vec();
+    t[at] = if t[at] == b'0' { b'1' } else { b'0' };
+    String::from_utf8(t).unwrap()
+}
+
+/// A session with more events than a page holds, stored as a flood would store them (one
+/// transaction): the first page is the oldest, each cursor leads to the next page with no
+/// event twice and none skipped, events appended while the reader pages on come after the
+/// ones already there (in both orders), and a cursor altered or from another session is
+/// refused rather than read as the first page.
+fn a_long_trail_is_read_page_by_page_without_repeats_or_gaps(b: &Backend) {
+    let store = b.open();
+    let key = test_key();
+    let event = |i: u64| {
+        let mut e = decision(i);
+        e.session = Some(if i.is_multiple_of(3) { "other" } else { "s1" }.into());
+        e
+    };
+    let leaves: Vec<NewLeaf> = (0..1_200).map(|i| prepare(&event(i)).unwrap()).collect();
+    store.ledger_append(&leaves, &key).unwrap();
+    let trail = EventFilter {
+        session: Some("s1".into()),
+        ..Default::default()
+    };
+    let size = PageSize::new(PageSize::MAX).unwrap();
+    let first = events_page(store.as_ref(), &trail, None, size).unwrap();
+    let mut seen: Vec<u64> = first.rows.iter().map(|e| e.index).collect();
+    assert_eq!(seen.len(), PageSize::MAX);
+    assert_eq!(seen[..3], [1, 2, 4], "the first page is the oldest");
+    // Two more of the session's events arrive while the approver reads the first page.
+    store
+        .ledger_append(
+            &[prepare(&event(1)).unwrap(), prepare(&event(2)).unwrap()],
+            &key,
+        )
+        .unwrap();
+    let mut next = first.next;
+    let mut pages = 1;
+    while let Some(cursor) = next {
+        // The cursor travels as a token and comes back checked.
+        let back = Cursor::<LeafAfter>::parse(&cursor.token(), &trail).unwrap();
+        let page = events_page(store.as_ref(), &trail, Some(&back), size).unwrap();
+        assert!(!page.rows.is_empty() && page.rows.len() <= PageSize::MAX);
+        seen.extend(page.rows.iter().map(|e| e.index));
+        next = page.next;
+        pages += 1;
+    }
+    let mut want: Vec<u64> = (0..1_200).filter(|i| i % 3 != 0).collect();
+    want.extend([1_200, 1_201]);
+    assert_eq!(pages, 2);
+    assert_eq!(seen, want, "every event once, in log order");
+
+    // Newest first, the same events the other way round; events appended meanwhile are
+    // newer than the first page, so no later page repeats one.
+    let newest = EventFilter {
+        newest_first: true,
+        ..trail.clone()
+    };
+    let first = events_page(store.as_ref(), &newest, None, size).unwrap();
+    let mut seen: Vec<u64> = first.rows.iter().map(|e| e.index).collect();
+    store
+        .ledger_append(&[prepare(&event(4)).unwrap()], &key)
+        .unwrap();
+    let mut next = first.next;
+    while let Some(cursor) = next {
+        let page = events_page(store.as_ref(), &newest, Some(&cursor), size).unwrap();
+        seen.extend(page.rows.iter().map(|e| e.index));
+        next = page.next;
+    }
+    want.reverse();
+    assert_eq!(seen, want);
+
+    // A page link edited by hand, cut short, or from another session's trail is refused.
+    let token = events_page(store.as_ref(), &trail, None, size)
+        .unwrap()
+        .next
+        .unwrap()
+        .token();
+    for at in [4, 21, token.len() - 1] {
+        assert_eq!(
+            Cursor::<LeafAfter>::parse(&altered(&token, at), &trail),
+            Err(CursorError::Altered)
+        );
+    }
+    assert!(Cursor::<LeafAfter>::parse(&token[..token.len() - 4], &trail).is_err());
+    let other = EventFilter {
+        session: Some("other".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        Cursor::<LeafAfter>::parse(&token, &other),
+        Err(CursorError::OtherListing)
+    );
+    assert_eq!(
+        Cursor::<LeafAfter>::parse(&token, &newest),
+        Err(CursorError::OtherListing),
+        "a cursor of one order is not read in the other"
+    );
+}
+
+/// Requests, many created in the same millisecond, are paged by creation time and id: the
+/// store's filter narrows each page, no request is read twice or skipped, one created while
+/// the reader pages on is on a later page, and a cursor from another filter is refused.
+fn requests_are_read_page_by_page_in_a_stable_order(b: &Backend) {
+    let store = b.open();
+    let made = |i: usize| {
+        let mut r = request(&format!("apr_{i:03}"));
+        r.status = ApprovalStatus::Pending;
+        r.created_ms = 1_000 + (i / 4) as i64;
+        r.principal = if i.is_multiple_of(5) {
+            "other"
+        } else {
+            "responder"
+        }
+        .into();
+        r
+    };
+    for i in 0..120 {
+        store.create_pending(&made(i)).unwrap();
+    }
+    let filter = RequestFilter {
+        statuses: vec![ApprovalStatus::Pending],
+        principal: Some("responder".into()),
+        ..RequestFilter::default()
+    };
+    let size = PageSize::new(25).unwrap();
+    let first = requests_page(store.as_ref(), &filter, None, size).unwrap();
+    assert_eq!(first.rows.len(), 25);
+    let mut seen: Vec<String> = first.rows.iter().map(|r| r.id.clone()).collect();
+    store.create_pending(&made(121)).unwrap();
+    let mut next = first.next;
+    while let Some(cursor) = next {
+        let back = Cursor::<WaitingAfter>::parse(&cursor.token(), &filter).unwrap();
+        let page = requests_page(store.as_ref(), &filter, Some(&back), size).unwrap();
+        assert!(page.rows.len() <= 25);
+        seen.extend(page.rows.iter().map(|r| r.id.clone()));
+        next = page.next;
+    }
+    let want: Vec<String> = (0..122)
+        .filter(|i| i % 5 != 0 && *i != 120)
+        .map(|i| format!("apr_{i:03}"))
+        .collect();
+    assert_eq!(seen, want);
+
+    let token = first_token(
+        &requests_page(store.as_ref(), &filter, None, size)
+            .unwrap()
+            .next,
+    );
+    let open = RequestFilter {
+        principal: Some("other".into()),
+        ..filter.clone()
+    };
+    assert_eq!(
+        Cursor::<WaitingAfter>::parse(&token, &open),
+        Err(CursorError::OtherListing)
+    );
+    assert_eq!(
+        Cursor::<WaitingAfter>::parse(&altered(&token, 40), &filter),
+        Err(CursorError::Altered)
+    );
+}
+
+fn first_token<K: warden_store::Keyset>(next: &Option<Cursor<K>>) -> String {
+    next.as_ref().expect("a next page").token()
+}
+
+/// The tainted agents are paged by name, each page counting only its own agents' records:
+/// the pages hold every agent in force once, and only those.
+fn tainted_agents_are_read_page_by_page(b: &Backend) {
+    let store = b.open();
+    for i in 0..40 {
+        let agent = format!("agent-{i:02}");
+        // Two reads each; every fourth agent's taint has ended by `now`.
+        let until = if i % 4 == 0 { 1_500 } else { 9_000 };
+        store
+            .raise_agent_taint(&taint(&agent, "s1", 40, 1_000, until))
+            .unwrap();
+        store
+            .raise_agent_taint(&taint(&agent, "s2", 70, 1_100, until))
+            .unwrap();
+    }
+    let now = 2_000;
+    let size = PageSize::new(7).unwrap();
+    let mut seen = Vec::new();
+    let mut next = None;
+    loop {
+        let page = tainted_agents_page(store.as_ref(), now, next.as_ref(), size).unwrap();
+        assert!(page.rows.len() <= 7);
+        for t in &page.rows {
+            assert_eq!((t.taint.level, t.records), (70, 2), "{}", t.taint.agent);
+        }
+        seen.extend(page.rows.into_iter().map(|t| t.taint.agent));
+        match page.next {
+            Some(c) => {
+                next = Some(Cursor::parse(&c.token(), &TaintedAgents).unwrap());
+            }
+            None => break,
+        }
+    }
+    let want: Vec<String> = (0..40)
+        .filter(|i| i % 4 != 0)
+        .map(|i| format!("agent-{i:02}"))
+        .collect();
+    assert_eq!(seen, want);
+    assert_eq!(
+        Cursor::<LeafAfter>::parse(
+            &first_token(
+                &tainted_agents_page(store.as_ref(), now, None, size)
+                    .unwrap()
+                    .next
+            ),
+            &TaintedAgents
+        ),
+        Err(CursorError::OtherListing),
+        "an agent cursor is not a leaf cursor"
+    );
+}
+
 /// Sealed content is deletable (that is how redaction works), so deleting it with SQL left no
 /// trace the old verify could see. Now every missing sealed value needs a redaction event that
 /// names it; a real redaction still verifies.
@@ -1114,6 +1342,7 @@ fn requests_stored_before_their_lookup_columns_are_found(b: &Backend) {
     r.escalated = true;
     store.create_pending(&r).unwrap();
     drop(store);
+    let undone = undo_steps_after(b, "0011_pending_lookup");
     // As the earlier warden stored it: the columns at their defaults, the step not applied.
     b.exec(
         "UPDATE pending SET principal = '', session = '', tool = '', args_digest = '',
@@ -1135,7 +1364,7 @@ fn requests_stored_before_their_lookup_columns_are_found(b: &Backend) {
         b.exec(&format!("ALTER TABLE pending DROP COLUMN {column};"));
     }
     let latest = u32::try_from(applied_steps(b).len()).unwrap();
-    b.set_schema_version(latest - 1);
+    b.set_schema_version(latest - 1 - undone);
     let store = b.open();
     assert_eq!(b.schema_version(), latest.to_string());
     let found = store
@@ -1342,7 +1571,12 @@ fn taint(agent: &str, session: &str, level: i64, at_ms: i64, until_ms: i64) -> A
 fn taint_follows_the_agent_across_sessions_and_replicas(b: &Backend) {
     let stores = [b.open(), b.open()];
     assert_eq!(stores[0].agent_taint("responder", 1_000).unwrap(), None);
-    assert!(stores[0].tainted_agents(1_000).unwrap().is_empty());
+    assert!(
+        stores[0]
+            .tainted_agents(1_000, None, 100)
+            .unwrap()
+            .is_empty()
+    );
 
     // Read in session A on one replica; the lookup takes no session, so any session of the
     // agent, on any replica, sees it.
@@ -1387,12 +1621,12 @@ fn taint_follows_the_agent_across_sessions_and_replicas(b: &Backend) {
         records,
     };
     assert_eq!(
-        stores[1].tainted_agents(4_000).unwrap(),
+        stores[1].tainted_agents(4_000, None, 100).unwrap(),
         [shown(&high, newest, 4), shown(&other, triage, 1)],
         "one row per agent, by agent: the record that counts, the newest, how many"
     );
     assert_eq!(
-        stores[1].tainted_agents(12_000).unwrap(),
+        stores[1].tainted_agents(12_000, None, 100).unwrap(),
         vec![shown(&tie, newest, 2)],
         "the expired neither count nor are the newest"
     );
@@ -1417,7 +1651,7 @@ fn taint_follows_the_agent_across_sessions_and_replicas(b: &Backend) {
         "another agent's taint stays"
     );
     assert_eq!(
-        stores[1].tainted_agents(6_001).unwrap(),
+        stores[1].tainted_agents(6_001, None, 100).unwrap(),
         vec![shown(&other, triage, 1)]
     );
 
@@ -1430,7 +1664,7 @@ fn taint_follows_the_agent_across_sessions_and_replicas(b: &Backend) {
         Some(again.clone())
     );
     assert_eq!(
-        stores[0].tainted_agents(7_500).unwrap(),
+        stores[0].tainted_agents(7_500, None, 100).unwrap(),
         [shown(&again, again_n, 1), shown(&other, triage, 1)]
     );
 
@@ -1612,11 +1846,37 @@ fn applied_steps(b: &Backend) -> Vec<&'static str> {
         "0009_pending_waiting",
         "0010_taint_clear_record",
         "0011_pending_lookup",
+        "0012_ledger_session_order",
     ];
     if let Backend::Postgres { .. } = b {
         steps.retain(|s| !["0002_ledger", "0003_halts"].contains(s));
+    } else {
+        steps.retain(|s| *s != "0012_ledger_session_order");
     }
     steps
+}
+
+/// Undoes the steps this backend ran after `name`, as a database from before them is: their
+/// changes and their records. Returns how many.
+fn undo_steps_after(b: &Backend, name: &str) -> u32 {
+    let later: Vec<&str> = applied_steps(b)
+        .into_iter()
+        .skip_while(|s| *s != name)
+        .skip(1)
+        .collect();
+    for step in &later {
+        match *step {
+            "0012_ledger_session_order" => b.exec(
+                "DROP INDEX ledger_leaves_session_order;
+                 CREATE INDEX ledger_leaves_session ON ledger_leaves(session);",
+            ),
+            other => panic!("say here how to undo step {other}"),
+        }
+        b.exec(&format!(
+            "DELETE FROM warden_migrations WHERE name = '{step}';"
+        ));
+    }
+    u32::try_from(later.len()).unwrap()
 }
 
 /// A database made before the migrations' digests were recorded (no `warden_migrations`), and
@@ -1631,7 +1891,8 @@ fn the_schema_history_keeps_old_databases_and_refuses_an_edited_step(b: &Backend
     assert_eq!(b.column(recorded), steps);
     assert_eq!(b.schema_version(), latest.to_string());
 
-    // As an earlier warden left it: the last two steps not applied, no digests kept.
+    // As an earlier warden left it: the steps from 0010 on not applied, no digests kept.
+    let undone = undo_steps_after(b, "0011_pending_lookup");
     b.exec(
         "DROP TABLE warden_migrations;
          ALTER TABLE agent_taint_clears DROP COLUMN through_record;
@@ -1650,7 +1911,7 @@ fn the_schema_history_keeps_old_databases_and_refuses_an_edited_step(b: &Backend
     ] {
         b.exec(&format!("ALTER TABLE pending DROP COLUMN {column};"));
     }
-    b.set_schema_version(u32::try_from(latest).unwrap() - 2);
+    b.set_schema_version(u32::try_from(latest).unwrap() - 2 - undone);
     let store = b.open();
     assert_eq!(b.schema_version(), latest.to_string());
     assert_eq!(b.column(recorded), steps, "every applied step is recorded");

@@ -91,6 +91,12 @@ async fn an_approver_approves_a_held_isolation_in_the_browser() {
     assert_eq!(seen["withoutCsrf"], 403, "{seen}");
     assert_eq!(seen["withoutSession"], 401, "{seen}");
     assert_eq!(seen["status"], "approved", "{seen}");
+    // One decision a page: the "Older" link shows an older one, its filters kept.
+    assert_eq!(seen["pagedRows"], 1, "{seen}");
+    let paged = seen["pagedIndices"].as_array().unwrap();
+    assert!(paged[1].as_u64() < paged[0].as_u64(), "{seen}");
+    assert_eq!(seen["pagedKeepsLimit"], "1", "{seen}");
+    assert_eq!(seen["pagedFirstLink"], 1, "{seen}");
     assert!(
         !lab.host_isolated("ws-042"),
         "refused requests changed nothing"
@@ -457,6 +463,94 @@ async fn an_approver_clears_an_agents_taint_in_the_console() {
         out.lines().any(|l| l.starts_with("triage ")),
         "another agent's taint stays: {out}"
     );
+}
+
+/// A compromised agent can make a list long (here: many tainted agent names). The console shows
+/// it a bounded page at a time: the first page, a "next" link that leads to the rest with no
+/// agent twice and none missed, and a page link that was tampered with, cut short or made for
+/// another list is refused with a 400, never answered with the first page.
+#[tokio::test]
+async fn the_tainted_agents_are_shown_a_page_at_a_time_and_a_tampered_link_is_refused() {
+    use warden_store::Store;
+    let lab = Lab::new();
+    let now = now_ms();
+    let store = lab.store();
+    for i in 0..130 {
+        store
+            .raise_agent_taint(&warden_store::AgentTaint {
+                agent: format!("flood-{i:03}"),
+                session: "sess-f".into(),
+                level: 60,
+                source: "mail.read_message".into(),
+                at_ms: now - 1_000,
+                until_ms: now + 3_600_000,
+            })
+            .unwrap();
+    }
+    drop(store);
+    let warden = lab.serve();
+    let base = format!("{}/console", warden.base());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = sign_in(&http, &base, "dana").await;
+    let get = |path: String| {
+        let http = http.clone();
+        let cookie = cookie.clone();
+        async move {
+            let r = http
+                .get(path)
+                .header(reqwest::header::COOKIE, &cookie)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let agents = |page: &str| -> Vec<String> {
+        page.match_indices("data-testid=\"taint-row\" data-agent=\"")
+            .map(|(at, m)| page[at + m.len()..].split('"').next().unwrap().to_string())
+            .collect()
+    };
+    let next_link = |page: &str| -> Option<String> {
+        let at = page.find("data-testid=\"next-page\"")?;
+        let href = page[at..].split("href=\"").nth(1)?.split('"').next()?;
+        Some(href.replace("&amp;", "&"))
+    };
+
+    let (status, first) = get(format!("{base}/taint")).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let mut seen = agents(&first);
+    assert_eq!(seen.len(), 100, "one page, not every agent");
+    assert_eq!(seen[0], "flood-000");
+    let next = next_link(&first).expect("a link to the next page");
+    assert!(next.starts_with("/console/taint?after="), "{next}");
+    let (status, second) = get(format!("{}{next}", warden.base())).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    seen.extend(agents(&second));
+    assert!(next_link(&second).is_none(), "the last page");
+    let want: Vec<String> = (0..130).map(|i| format!("flood-{i:03}")).collect();
+    assert_eq!(seen, want, "every agent once, in order");
+
+    let token = next.split("after=").nth(1).unwrap().to_string();
+    let mut flipped = token.clone().into_bytes();
+    let last = flipped.len() - 1;
+    flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    for bad in [
+        flipped.as_str(),
+        &token[..token.len() - 6],
+        "not-a-page-link",
+    ] {
+        let (status, page) = get(format!("{base}/taint?after={bad}")).await;
+        assert_eq!(status, reqwest::StatusCode::BAD_REQUEST, "{bad}: {page}");
+        assert!(page.contains("data-testid=\"problem\""), "{page}");
+        assert!(agents(&page).is_empty(), "no page is shown for {bad}");
+    }
+    // A link of one list is not a link of another: the agents' cursor on a session's trail.
+    let (status, _) = get(format!("{base}/sessions/sess-f?after={token}")).await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
 }
 
 /// The record a "Tainted agents" page's clear form for `agent` names.

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use warden_core::{ApprovalStatus, Verdict};
 use warden_gateway::clock::system_now_ms;
 use warden_gateway::gate;
-use warden_store::PendingRequest;
+use warden_store::{PendingRequest, RequestFilter};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -63,11 +63,32 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let config = super::load_config(&config)?;
             let store = super::open_store(&config.store)?;
-            let mut requests: Vec<PendingRequest> = store
-                .pending()?
-                .into_iter()
-                .filter(|r| all || r.status == ApprovalStatus::Pending)
-                .collect();
+            let mut requests: Vec<PendingRequest> = if all {
+                store.pending()?
+            } else {
+                // The waiting requests only, through their index, a bounded page at a time:
+                // never every request ever answered.
+                let waiting = RequestFilter {
+                    statuses: vec![ApprovalStatus::Pending],
+                    ..RequestFilter::default()
+                };
+                let mut found = Vec::new();
+                let mut after = None;
+                loop {
+                    let page = warden_store::requests_page(
+                        store.as_ref(),
+                        &waiting,
+                        after.as_ref(),
+                        warden_store::PageSize::clamped(warden_store::PageSize::MAX),
+                    )?;
+                    found.extend(page.rows);
+                    match page.next {
+                        Some(next) => after = Some(next),
+                        None => break,
+                    }
+                }
+                found
+            };
             requests.sort_by_key(|r| (r.status != ApprovalStatus::Pending, r.created_ms));
             let none = if all {
                 "no requests"

@@ -67,11 +67,22 @@ fn list(config: &ConfigArg, format: Format) -> anyhow::Result<ExitCode> {
     let config = super::load_config(config)?;
     let store = super::open_store(&config.store)?;
     let now = system_now_ms();
-    let taints: Vec<Taint> = store
-        .tainted_agents(now)?
-        .into_iter()
-        .map(Taint::from)
-        .collect();
+    // Every tainted agent, read a bounded page at a time.
+    let mut taints: Vec<Taint> = Vec::new();
+    let mut after = None;
+    loop {
+        let page = warden_store::tainted_agents_page(
+            store.as_ref(),
+            now,
+            after.as_ref(),
+            warden_store::PageSize::new(warden_store::PageSize::MAX)?,
+        )?;
+        taints.extend(page.rows.into_iter().map(Taint::from));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
     output::listing(&taints, format, "no tainted agents", |t| {
         format!(
             "{}  level {}  from {}  session {}  since {}  until {}  record {} ({} in force)",

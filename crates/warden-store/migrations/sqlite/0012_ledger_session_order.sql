@@ -1,0 +1,2 @@
+-- SQLite: no change at this step. Here PostgreSQL indexes a session's leaves in log order; in
+-- SQLite the index on the session already is, since `idx` is the rowid every index ends with.
