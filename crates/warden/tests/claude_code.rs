@@ -947,6 +947,73 @@ fn the_example_hooks_send_every_tool_to_warden() {
     assert!(readme.contains("--setting-sources user"), "the README");
 }
 
+/// `warden policy check --claude-settings` says where Claude Code's settings do not pin what
+/// warden's hooks rely on, each a way for a tool to run without warden's answer; `--strict`
+/// makes any of them an error. The example's two forms pin everything.
+#[test]
+fn policy_check_warns_when_the_claude_code_settings_do_not_pin_the_hooks() {
+    let lab = Lab::claude_code();
+    let examples =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/claude-code");
+    for file in ["settings.json", "settings.http.json"] {
+        let path = examples.join(file);
+        let (ok, out, err) = lab.cli(&[
+            "policy",
+            "check",
+            "--strict",
+            "--claude-settings",
+            path.to_str().unwrap(),
+        ]);
+        assert!(ok, "{file}: {out}{err}");
+        assert!(!err.contains("warning"), "{file}: {err}");
+    }
+
+    let loose = json!({
+        "hooks": {
+            "PreToolUse": [{ "matcher": "Bash|Read|Write", "hooks": [
+                { "type": "command", "command": "warden hook claude-code --url http://127.0.0.1:9999 --token lab-investigator-token --timeout-secs 90" }
+            ]}],
+            "PostToolUse": [{ "matcher": "*", "hooks": [
+                { "type": "http", "url": "http://127.0.0.1:8700/hooks/claude-code", "onFailure": "block" }
+            ]}]
+        }
+    });
+    let path = lab.dir.path().join("loose.json");
+    std::fs::write(&path, loose.to_string()).unwrap();
+    let (ok, _, err) = lab.cli(&[
+        "policy",
+        "check",
+        "--claude-settings",
+        path.to_str().unwrap(),
+    ]);
+    assert!(ok, "warnings alone do not fail a check: {err}");
+    for warning in [
+        "`hooks.PreToolUse` sends not every tool to warden",
+        "`hooks.PreToolUse[0].hooks[0]` does not name warden by its absolute path",
+        "`hooks.PreToolUse[0].hooks[0]` does not end with `|| exit 2`",
+        "`hooks.PreToolUse[0].hooks[0]` has no `\"onFailure\": \"block\"`",
+        "`hooks.PreToolUse[0].hooks[0]` writes the agent's token in the settings",
+        "`hooks.PreToolUse[0].hooks[0]` reaches warden at `http://127.0.0.1:9999`",
+        "`hooks.PreToolUse[0].hooks[0]`: the hook's `--timeout-secs` (90 s) is not below",
+        "`hooks.PostToolUse[0].hooks[0]` sends no agent token",
+        "`env.CLAUDE_CODE_SHELL` does not pin bash",
+    ] {
+        assert!(err.contains(warning), "{warning}: {err}");
+    }
+    assert!(
+        !err.contains("`hooks.PostToolUse` sends not every tool"),
+        "{err}"
+    );
+    let (ok, _, err) = lab.cli(&[
+        "policy",
+        "check",
+        "--strict",
+        "--claude-settings",
+        path.to_str().unwrap(),
+    ]);
+    assert!(!ok, "--strict fails on a warning: {err}");
+}
+
 /// A symbolic link inside the case folder that leads out of it (one unpacked from evidence,
 /// say): `Write`, `Edit` and `Read` through it, and a Bash write through it, are judged by
 /// where they land, not by how the path is spelt. The command hook resolves the path on the
