@@ -766,6 +766,14 @@ async fn a_fetch_cannot_carry_data_out_in_its_url() {
     assert_eq!(d, "deny", "{why}");
     assert!(why.contains("no-data-in-fetched-urls"), "{why}");
 
+    // A search's query goes out too.
+    let search =
+        |query: &str, session: &str| in_session(pre("WebSearch", json!({"query": query})), session);
+    let reply = ask(&w, &search(&format!("apt29 {blob}"), "exfil-search")).await;
+    assert_eq!(decision(&reply).0, "deny", "{reply}");
+    let reply = ask(&w, &search("ws-042 beacon 203.0.113.7", "lookup-search")).await;
+    assert_eq!(decision(&reply).0, "allow", "{reply}");
+
     for (i, url) in [
         "https://nvd.nist.gov/vuln/detail/CVE-2024-3400",
         "https://attack.mitre.org/techniques/T1059/001/",
