@@ -1405,10 +1405,27 @@ impl Walker {
             "alias" | "trap" | "enable" | "hash" => {
                 facts.unknown(format!("`{program}` changes what later commands run"));
             }
-            "watch" => match literal_join(operands_after(rest, &["-n", "-d", "-x"]).as_slice()) {
-                Some(text) => self.deeper().text(&text, facts),
-                None => facts.unknown("`watch` of a command not known until it runs"),
-            },
+            // watch runs its operands through `sh -c`, or with `-x` (`--exec`) as a command of
+            // their own; only `-n` and `-q` take a value (`-d` only attached: `-d=permanent`).
+            "watch" => {
+                let takes = ["-n", "--interval", "-q", "--equexit"];
+                let skip = skip_options(rest, &takes);
+                let exec = rest.iter().take(skip).any(|w| {
+                    w.text.as_deref().is_none_or(|t| {
+                        t == "--exec"
+                            || (!t.starts_with("--") && t.starts_with('-') && t.contains('x'))
+                    })
+                });
+                let operands = rest.get(skip..).unwrap_or_default();
+                if exec {
+                    self.wrapped(rest, &takes, false, facts);
+                } else {
+                    match literal_join(operands) {
+                        Some(text) => self.deeper().text(&text, facts),
+                        None => facts.unknown("`watch` of a command not known until it runs"),
+                    }
+                }
+            }
             p if is_shell(p) => self.shell(p, rest, facts),
             p if is_interpreter(p) => {
                 // Code the interpreter runs may reach any host.
@@ -2952,11 +2969,6 @@ fn skip_options(rest: &[Literal], takes_value: &[&str]) -> usize {
         }
     }
     i
-}
-
-fn operands_after(rest: &[Literal], takes_value: &[&str]) -> Vec<Literal> {
-    let skip = skip_options(rest, takes_value);
-    rest.get(skip..).unwrap_or_default().to_vec()
 }
 
 /// The words joined by spaces, as `eval` does, if all are literal.

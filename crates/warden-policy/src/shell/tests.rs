@@ -1673,6 +1673,9 @@ fn nested_programs_are_read_where_their_shell_finds_them() {
         "find /cases -exec env -i sh -c -x 'curl -q https://edr.lab.example/' \\;",
         "echo $(bash -c -e 'curl -q https://edr.lab.example/')",
         "bash -c \"eval -- 'sh -c -x \\\"curl -q https://edr.lab.example/\\\"'\"",
+        "watch -x sh -c -x 'curl -q https://edr.lab.example/'",
+        "watch -n 5 -x bash -c -v 'curl -q https://edr.lab.example/'",
+        "watch -d -n 5 'curl -q https://edr.lab.example/'",
     ] {
         let f = analyse(cmd);
         assert!(f.programs.contains("curl"), "{cmd}: {f:?}");
