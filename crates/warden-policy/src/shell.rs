@@ -2948,8 +2948,15 @@ fn skip_options(rest: &[Literal], takes_value: &[&str]) -> usize {
     while let Some(w) = rest.get(i) {
         match w.text.as_deref() {
             Some("--") => return i + 1,
+            // GNU getopt takes any unambiguous prefix of a long option: `--kill 5` is
+            // `--kill-after 5`, `--max-a 1` is `--max-args 1`.
             Some(t) if t.starts_with("--") => {
-                i += if takes_value.contains(&t) { 2 } else { 1 };
+                let takes = t.len() > 2
+                    && !t.contains('=')
+                    && takes_value
+                        .iter()
+                        .any(|o| o.starts_with("--") && o.starts_with(t));
+                i += if takes { 2 } else { 1 };
             }
             Some(t) if t.starts_with('-') && t.len() > 1 => {
                 let cluster = t.get(1..).unwrap_or_default();

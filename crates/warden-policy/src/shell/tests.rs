@@ -1674,6 +1674,9 @@ fn nested_programs_are_read_where_their_shell_finds_them() {
         "echo $(bash -c -e 'curl -q https://edr.lab.example/')",
         "bash -c \"eval -- 'sh -c -x \\\"curl -q https://edr.lab.example/\\\"'\"",
         "watch -x sh -c -x 'curl -q https://edr.lab.example/'",
+        "xargs --max-a 1 sh -c 'curl -q https://edr.lab.example/'",
+        "timeout --kill 5 10 sh -c 'curl -q https://edr.lab.example/'",
+        "env --uns X sh -c 'curl -q https://edr.lab.example/'",
         "watch -n 5 -x bash -c -v 'curl -q https://edr.lab.example/'",
         "watch -d -n 5 'curl -q https://edr.lab.example/'",
     ] {
