@@ -675,6 +675,93 @@ impl Url {
     pub fn port(&self) -> Option<u16> {
         self.url.port()
     }
+
+    /// The query, after `?` and percent-encoded as serialised; `None` when there is no `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.url.query()
+    }
+
+    /// The fragment, after `#`; `None` when there is no `#`.
+    pub fn fragment(&self) -> Option<&str> {
+        self.url.fragment()
+    }
+
+    /// Bytes of the query and the fragment, as serialised: the data a URL carries beside
+    /// where it goes.
+    pub fn query_length(&self) -> usize {
+        self.query().map_or(0, str::len) + self.fragment().map_or(0, str::len)
+    }
+
+    /// Bytes of the path, the query and the fragment, as serialised: all a request to this
+    /// URL can carry to its host (data spread over path segments included).
+    pub fn data_length(&self) -> usize {
+        self.path().len() + self.query_length()
+    }
+
+    /// What the path, query and fragment hold in runs of the characters encoded data is
+    /// spelt with (letters, digits, `+`, `/`, `=`, `_`; a path's `/` separates), read once
+    /// percent-decoded (`%41%42` is `AB`).
+    pub fn data_runs(&self) -> DataRuns {
+        let mut runs = DataRuns::default();
+        for segment in self.path().split('/') {
+            runs.scan(&percent_decoded(segment));
+        }
+        for part in [self.query(), self.fragment()].into_iter().flatten() {
+            runs.scan(&percent_decoded(part));
+        }
+        runs
+    }
+}
+
+/// The runs of encoded-looking characters in a URL ([`Url::data_runs`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DataRuns {
+    /// The longest run, in bytes.
+    pub longest: usize,
+    /// Whether a run of at least [`DataRuns::ENCODED_RUN`] bytes mixes upper case, lower case
+    /// and digits, as base64 of any data does and words and identifiers (split by `-` and `.`,
+    /// which base64 does not use) rarely do. Hex is one case and digits: bound it by
+    /// [`DataRuns::longest`].
+    pub encoded: bool,
+}
+
+impl DataRuns {
+    /// 32 characters: 24 bytes of base64.
+    pub const ENCODED_RUN: usize = 32;
+
+    fn scan(&mut self, bytes: &[u8]) {
+        for run in bytes.split(|b| !(b.is_ascii_alphanumeric() || b"+/=_".contains(b))) {
+            self.longest = self.longest.max(run.len());
+            if run.len() >= Self::ENCODED_RUN
+                && run.iter().any(u8::is_ascii_uppercase)
+                && run.iter().any(u8::is_ascii_lowercase)
+                && run.iter().any(u8::is_ascii_digit)
+            {
+                self.encoded = true;
+            }
+        }
+    }
+}
+
+/// `text` with each `%XX` read as its byte; a `%` not followed by two hex digits is kept.
+fn percent_decoded(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = |at: usize| bytes.get(at).and_then(|h| (*h as char).to_digit(16));
+        match (b, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'%'));
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 impl fmt::Display for Url {

@@ -138,7 +138,8 @@ pub const BUILTINS: &[Builtin] = &[
         effect: Effect::Read,
         reversible: true,
         stakes: Stakes::Low,
-        args: &[("url", "url"), ("prompt", "string?")],
+        // The prompt is free text the agent writes: screened outbound as a message is.
+        args: &[("url", "url"), ("prompt", "text?")],
     },
     Builtin {
         claude: "WebSearch",

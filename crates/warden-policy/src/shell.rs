@@ -1133,6 +1133,13 @@ impl Walker {
                 return;
             }
         };
+        // No program is named `-x` or `--`: a word like that in a program's place is an option
+        // a wrapper's or a shell's reading did not expect (`sh -c -x '…'` runs the `'…'`), so
+        // what really runs is not the word read here.
+        if program.starts_with('-') {
+            facts.unknown("an option stands where the program to run should be");
+            return;
+        }
         facts.programs.insert(program.clone());
         for w in rest {
             if let Some(t) = &w.text {
@@ -1218,14 +1225,56 @@ impl Walker {
                 false,
                 facts,
             ),
-            "nohup" | "setsid" | "time" | "builtin" | "exec" | "unbuffer" | "stdbuf" | "ionice"
-            | "strace" | "ltrace" | "nice" => {
-                self.wrapped(
-                    rest,
-                    &["-n", "-c", "-p", "-o", "-e", "-s", "-a"],
-                    false,
-                    facts,
-                );
+            // Each wrapper with the options that take a value as its own parser reads them: a
+            // flag read as taking a value would swallow the program (`exec -c sh -c '…'`).
+            "nohup" | "setsid" | "builtin" | "unbuffer" => {
+                self.wrapped(rest, &[], false, facts);
+            }
+            "exec" => self.wrapped(rest, &["-a"], false, facts),
+            "nice" => self.wrapped(rest, &["-n", "--adjustment"], false, facts),
+            "stdbuf" => self.wrapped(
+                rest,
+                &["-i", "-o", "-e", "--input", "--output", "--error"],
+                false,
+                facts,
+            ),
+            "ionice" => self.wrapped(
+                rest,
+                &["-c", "-n", "-p", "-P", "-u", "--class", "--classdata"],
+                false,
+                facts,
+            ),
+            // GNU time writes its report to `-o FILE`.
+            "time" => {
+                let skip = skip_options(rest, &["-f", "--format", "-o", "--output"]);
+                for (at, w) in rest.iter().enumerate().take(skip) {
+                    if matches!(w.text.as_deref(), Some("-o" | "--output"))
+                        && let Some(file) = rest.get(at + 1)
+                    {
+                        add_path(&mut facts.writes_paths, file);
+                    } else if w.text.as_deref().is_none_or(|t| {
+                        t.starts_with("--output=") || (t.starts_with("-o") && t.len() > 2)
+                    }) {
+                        facts.writes_paths.insert(UNKNOWN.into());
+                    }
+                }
+                self.wrapped(rest, &["-f", "--format", "-o", "--output"], false, facts);
+            }
+            // Both write their trace to `-o FILE`; `-p PID` traces a process already running.
+            "strace" | "ltrace" => {
+                let takes = [
+                    "-a", "-b", "-e", "-E", "-I", "-n", "-o", "-O", "-p", "-P", "-s", "-S", "-u",
+                    "-U", "-X", "-D", "-F",
+                ];
+                let skip = skip_options(rest, &takes);
+                if rest.iter().take(skip).any(|w| {
+                    w.text.as_deref().is_none_or(|t| {
+                        !t.starts_with("--") && t.starts_with('-') && t.contains('o')
+                    })
+                }) {
+                    facts.writes_paths.insert(UNKNOWN.into());
+                }
+                self.wrapped(rest, &takes, false, facts);
             }
             // A CPU mask or a priority comes before the command: `taskset 1 curl …`.
             "taskset" | "chrt" => {
@@ -1234,10 +1283,14 @@ impl Walker {
             }
             "caffeinate" => self.wrapped(rest, &["-t", "-w"], false, facts),
             // `command -v x` only looks a name up.
+            // `command -v x` only looks a name up; a `-v` after the name is the program's own
+            // (`command bash -c -v '…'` runs bash).
             "command"
-                if !rest
-                    .iter()
-                    .any(|w| matches!(w.text.as_deref(), Some("-v" | "-V"))) =>
+                if !rest.iter().take(skip_options(rest, &[])).any(|w| {
+                    w.text.as_deref().is_some_and(|t| {
+                        !t.starts_with("--") && (t.contains('v') || t.contains('V'))
+                    })
+                }) =>
             {
                 self.wrapped(rest, &[], false, facts);
             }
@@ -1250,8 +1303,8 @@ impl Walker {
                 let skip = skip_options(
                     rest,
                     &[
+                        // `-i`, `-e` and `-l` take a value only attached (`-i{}`).
                         "-I",
-                        "-i",
                         "-n",
                         "-P",
                         "-d",
@@ -1260,6 +1313,11 @@ impl Walker {
                         "-s",
                         "-E",
                         "--delimiter",
+                        "--arg-file",
+                        "--max-args",
+                        "--max-procs",
+                        "--max-chars",
+                        "--process-slot-var",
                     ],
                 );
                 let inner = rest.get(skip..).unwrap_or_default();
@@ -1322,7 +1380,11 @@ impl Walker {
                     i += 1;
                 }
             }
-            "eval" => match literal_join(rest) {
+            // eval takes no option but ends its options at `--`.
+            "eval" => match literal_join(match rest.first().and_then(|w| w.text.as_deref()) {
+                Some("--") => rest.get(1..).unwrap_or_default(),
+                _ => rest,
+            }) {
                 Some(text) => self.deeper().text(&text, facts),
                 None => facts.unknown("`eval` of text not known until the command runs"),
             },
@@ -1343,11 +1405,28 @@ impl Walker {
             "alias" | "trap" | "enable" | "hash" => {
                 facts.unknown(format!("`{program}` changes what later commands run"));
             }
-            "watch" => match literal_join(operands_after(rest, &["-n", "-d", "-x"]).as_slice()) {
-                Some(text) => self.deeper().text(&text, facts),
-                None => facts.unknown("`watch` of a command not known until it runs"),
-            },
-            p if is_shell(p) => self.shell(rest, facts),
+            // watch runs its operands through `sh -c`, or with `-x` (`--exec`) as a command of
+            // their own; only `-n` and `-q` take a value (`-d` only attached: `-d=permanent`).
+            "watch" => {
+                let takes = ["-n", "--interval", "-q", "--equexit"];
+                let skip = skip_options(rest, &takes);
+                let exec = rest.iter().take(skip).any(|w| {
+                    w.text.as_deref().is_none_or(|t| {
+                        t == "--exec"
+                            || (!t.starts_with("--") && t.starts_with('-') && t.contains('x'))
+                    })
+                });
+                let operands = rest.get(skip..).unwrap_or_default();
+                if exec {
+                    self.wrapped(rest, &takes, false, facts);
+                } else {
+                    match literal_join(operands) {
+                        Some(text) => self.deeper().text(&text, facts),
+                        None => facts.unknown("`watch` of a command not known until it runs"),
+                    }
+                }
+            }
+            p if is_shell(p) => self.shell(p, rest, facts),
             p if is_interpreter(p) => {
                 // Code the interpreter runs may reach any host.
                 facts.network = true;
@@ -1514,33 +1593,54 @@ impl Walker {
     }
 
     /// `bash -c '…'`: the string is a command in turn; a shell reading a script or its
-    /// standard input runs code warden cannot see.
-    fn shell(&self, rest: &[Literal], facts: &mut CommandFacts) {
+    /// standard input runs code warden cannot see. A POSIX shell (sh, bash, dash, zsh, ksh…)
+    /// reads all its options first, `-c` among them, and runs the first word after them:
+    /// `bash -c -x '…'`, `sh -c -- '…'` and `bash -co pipefail '…'` run the `'…'`. fish, csh
+    /// and tcsh take the word right after `-c`; where the two readings differ it is not known.
+    fn shell(&self, program: &str, rest: &[Literal], facts: &mut CommandFacts) {
+        let mut command_mode = false;
+        let mut next_after_c = None;
         let mut i = 0;
         while let Some(w) = rest.get(i) {
             let Some(text) = &w.text else {
                 facts.unknown("a shell option is not known until the command runs");
                 return;
             };
-            if text == "-c"
-                || (text.starts_with('-') && !text.starts_with("--") && text.contains('c'))
-            {
-                match rest.get(i + 1).and_then(|w| w.text.clone()) {
-                    Some(script) => self.deeper().text(&script, facts),
-                    None => facts.unknown("a shell runs a command not known until it runs"),
-                }
-                return;
-            }
-            if !text.starts_with('-') && !text.starts_with('+') {
+            if text == "--" || text == "-" {
+                i += 1;
                 break;
             }
-            // `-o option` takes a value.
-            if text == "-o" || text == "+o" {
+            if let Some(long) = text.strip_prefix("--") {
+                // A startup file runs code of its own.
+                if long.starts_with("rcfile") || long.starts_with("init-file") {
+                    facts.unknown("a shell reads a startup file");
+                    return;
+                }
                 i += 1;
+                continue;
             }
-            i += 1;
+            let Some(cluster) = text.strip_prefix('-').or_else(|| text.strip_prefix('+')) else {
+                break;
+            };
+            if text.starts_with('-') && cluster.contains('c') && !command_mode {
+                command_mode = true;
+                next_after_c = Some(i + 1);
+            }
+            // `-o NAME`, `-O NAME` (and `+o`, `+O`) take the next word.
+            i += 1 + cluster.chars().filter(|c| matches!(c, 'o' | 'O')).count();
         }
-        facts.unknown("a shell runs a script or its standard input");
+        if !command_mode {
+            facts.unknown("a shell runs a script or its standard input");
+            return;
+        }
+        if matches!(program, "fish" | "csh" | "tcsh") && next_after_c != Some(i) {
+            facts.unknown("the shell's command is not the word its options leave");
+            return;
+        }
+        match rest.get(i).and_then(|w| w.text.clone()) {
+            Some(script) => self.deeper().text(&script, facts),
+            None => facts.unknown("a shell runs a command not known until it runs"),
+        }
     }
 
     fn network(&self, program: &str, kind: Net, rest: &[Literal], facts: &mut CommandFacts) {
@@ -2848,8 +2948,15 @@ fn skip_options(rest: &[Literal], takes_value: &[&str]) -> usize {
     while let Some(w) = rest.get(i) {
         match w.text.as_deref() {
             Some("--") => return i + 1,
+            // GNU getopt takes any unambiguous prefix of a long option: `--kill 5` is
+            // `--kill-after 5`, `--max-a 1` is `--max-args 1`.
             Some(t) if t.starts_with("--") => {
-                i += if takes_value.contains(&t) { 2 } else { 1 };
+                let takes = t.len() > 2
+                    && !t.contains('=')
+                    && takes_value
+                        .iter()
+                        .any(|o| o.starts_with("--") && o.starts_with(t));
+                i += if takes { 2 } else { 1 };
             }
             Some(t) if t.starts_with('-') && t.len() > 1 => {
                 let cluster = t.get(1..).unwrap_or_default();
@@ -2869,11 +2976,6 @@ fn skip_options(rest: &[Literal], takes_value: &[&str]) -> usize {
         }
     }
     i
-}
-
-fn operands_after(rest: &[Literal], takes_value: &[&str]) -> Vec<Literal> {
-    let skip = skip_options(rest, takes_value);
-    rest.get(skip..).unwrap_or_default().to_vec()
 }
 
 /// The words joined by spaces, as `eval` does, if all are literal.

@@ -1112,3 +1112,43 @@ fn glob_patterns_with_spaced_alternatives_or_extglob_are_refused() {
         );
     }
 }
+
+/// What a URL carries to its host beside its name: data in the query, the fragment or the path
+/// is measured as spelt and once percent-decoded, so `%63%6D…` is the base64 it spells.
+#[test]
+fn url_measures_the_data_it_carries() {
+    let blob = "cm9vdDp4OjA6MDpyb290Oi9yb290Oi9iaW4vYmFzaAo";
+    let percent: String = blob.bytes().map(|b| format!("%{b:02X}")).collect();
+    for url in [
+        format!("https://intel.example/?q={blob}"),
+        format!("https://intel.example/a/{blob}/b"),
+        format!("https://intel.example/#{blob}"),
+        format!("https://intel.example/?q={percent}"),
+    ] {
+        let u = Url::parse(&url).unwrap();
+        let runs = u.data_runs();
+        assert!(runs.encoded, "{url}");
+        assert!(runs.longest >= blob.len(), "{url}: {runs:?}");
+    }
+    let u = Url::parse(&format!("https://intel.example/p?q={percent}#f")).unwrap();
+    assert_eq!(u.query(), Some(format!("q={percent}").as_str()));
+    assert_eq!(u.fragment(), Some("f"));
+    assert_eq!(u.query_length(), 2 + percent.len() + 1);
+    assert_eq!(u.data_length(), 2 + 2 + percent.len() + 1);
+
+    // Words, identifiers and a SHA-256 in hex are not base64.
+    for url in [
+        "https://nvd.nist.gov/vuln/detail/CVE-2024-3400",
+        "https://intel.example/reports/ThreatIntelligence-Report-2024-GlobalProtect",
+        "https://intel.example/v1/file/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "https://intel.example/search?q=ws-042&type=host",
+    ] {
+        let u = Url::parse(url).unwrap();
+        assert!(!u.data_runs().encoded, "{url}");
+    }
+    let u = Url::parse("https://intel.example/").unwrap();
+    assert_eq!((u.query(), u.fragment(), u.query_length()), (None, None, 0));
+    assert_eq!(u.data_runs().longest, 0);
+    let u = Url::parse("https://intel.example/?").unwrap();
+    assert_eq!(u.query(), Some(""), "an empty query is still a query");
+}

@@ -30,7 +30,8 @@ pub enum ArgType {
     /// (sets of the normalised addresses and of their domains), so a policy can ask whether
     /// every recipient is internal: `["northwind.example"].containsAll(context.args.cc.domains)`.
     EmailSet,
-    /// An absolute http(s) URL (`argtypes::Url`): Cedar sees `{url, scheme, host, domain, path}`.
+    /// An absolute http(s) URL (`argtypes::Url`): Cedar sees `{url, scheme, host, domain, path,
+    /// query, has_query, has_fragment, query_length, data_length, longest_run, encoded}`.
     Url,
     /// A DNS host name, lower-cased ASCII (`argtypes::Hostname`).
     Hostname,
@@ -287,12 +288,27 @@ impl ArgType {
                         RestrictedExpression::new_string(v.to_string()),
                     )
                 };
+                let long = |k: &str, n: usize| {
+                    (
+                        k.to_string(),
+                        RestrictedExpression::new_long(i64::try_from(n).unwrap_or(i64::MAX)),
+                    )
+                };
+                let flag = |k: &str, b: bool| (k.to_string(), RestrictedExpression::new_bool(b));
+                let runs = u.data_runs();
                 RestrictedExpression::new_record(vec![
                     field("url", u.as_str()),
                     field("scheme", u.scheme()),
                     field("host", u.host()),
                     field("domain", u.domain()),
                     field("path", u.path()),
+                    field("query", u.query().unwrap_or_default()),
+                    flag("has_query", u.query().is_some()),
+                    flag("has_fragment", u.fragment().is_some()),
+                    long("query_length", u.query_length()),
+                    long("data_length", u.data_length()),
+                    long("longest_run", runs.longest),
+                    flag("encoded", runs.encoded),
                 ])
                 .map_err(|e| e.to_string())
             }
@@ -418,7 +434,7 @@ pub(super) fn generated_schema(tools: &BTreeMap<ToolName, ToolSpec>, budgets: &[
          type Budget = { used: Long, limit: Long };\n\
          type Email = { address: String, local: String, mailbox: String, domain: String };\n\
          type Emails = { addresses: Set<String>, domains: Set<String>, count: Long };\n\
-         type Url = { url: String, scheme: String, host: String, domain: String, path: String };\n\
+         type Url = { url: String, scheme: String, host: String, domain: String, path: String, query: String, has_query: Bool, has_fragment: Bool, query_length: Long, data_length: Long, longest_run: Long, encoded: Bool };\n\
          type Command = { text: String, programs: Set<String>, args: Set<String>, hosts: Set<String>, writes_paths: Set<String>, writes_outside: Bool, network: Bool, pipes_to_network: Bool, opaque: Bool };\n",
     );
     s.push_str("type Budgets = {");

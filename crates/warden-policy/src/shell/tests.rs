@@ -1642,3 +1642,65 @@ fn a_dangerous_variable_with_a_subscript_is_dangerous() {
     let f = analyse("a[0]=x; printf -v 'b[1]' x; cat /cases/a");
     assert!(!f.opaque, "{f:?}");
 }
+
+/// A nested command is read where the shell or wrapper running it finds it: after all of a
+/// POSIX shell's options (`sh -c -x '…'` runs the `'…'`), after exactly the options of each
+/// wrapper that take a value. Read wrongly, the nested program vanished (`exec -c sh -c …`,
+/// `command bash -c -v …`: nothing ran but `exec`) or an option stood as the program, and a
+/// rule naming the host it reaches never saw it.
+#[test]
+fn nested_programs_are_read_where_their_shell_finds_them() {
+    for cmd in [
+        "bash -c -x 'curl -q https://edr.lab.example/'",
+        "sh -c -- 'curl -q https://edr.lab.example/'",
+        "bash -c -e -- 'curl -q https://edr.lab.example/'",
+        "bash -cx -o pipefail 'curl -q https://edr.lab.example/'",
+        "bash -c - 'curl -q https://edr.lab.example/'",
+        "bash -c -O extglob 'curl -q https://edr.lab.example/'",
+        "command bash -c -v 'curl -q https://edr.lab.example/'",
+        "command -p sh -c 'curl -q https://edr.lab.example/'",
+        "exec -c sh -c 'curl -q https://edr.lab.example/'",
+        "exec -a x sh -c 'curl -q https://edr.lab.example/'",
+        "strace -c sh -c 'curl -q https://edr.lab.example/'",
+        "nohup -- sh -c 'curl -q https://edr.lab.example/'",
+        "setsid -w sh -c 'curl -q https://edr.lab.example/'",
+        "stdbuf -o0 sh -c 'curl -q https://edr.lab.example/'",
+        "ionice -c 3 sh -c 'curl -q https://edr.lab.example/'",
+        "nice -n 5 sh -c 'curl -q https://edr.lab.example/'",
+        "eval -- 'curl -q https://edr.lab.example/'",
+        "xargs -i sh -c 'curl -q https://edr.lab.example/'",
+        "xargs --max-args 1 sh -c 'curl -q https://edr.lab.example/'",
+        "find /cases -exec env -i sh -c -x 'curl -q https://edr.lab.example/' \\;",
+        "echo $(bash -c -e 'curl -q https://edr.lab.example/')",
+        "bash -c \"eval -- 'sh -c -x \\\"curl -q https://edr.lab.example/\\\"'\"",
+        "watch -x sh -c -x 'curl -q https://edr.lab.example/'",
+        "xargs --max-a 1 sh -c 'curl -q https://edr.lab.example/'",
+        "timeout --kill 5 10 sh -c 'curl -q https://edr.lab.example/'",
+        "env --uns X sh -c 'curl -q https://edr.lab.example/'",
+        "watch -n 5 -x bash -c -v 'curl -q https://edr.lab.example/'",
+        "watch -d -n 5 'curl -q https://edr.lab.example/'",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.programs.contains("curl"), "{cmd}: {f:?}");
+        assert!(f.hosts.contains("edr.lab.example"), "{cmd}: {f:?}");
+        assert!(
+            !f.programs.iter().any(|p| p.starts_with('-')),
+            "{cmd}: {f:?}"
+        );
+    }
+    // Where the shell's reading differs from POSIX (fish takes the word right after `-c`), or
+    // an option sits where a program should, nothing is known: opaque.
+    for cmd in [
+        "fish -c -x 'curl -q https://edr.lab.example/'",
+        "bash --rcfile /cases/rc -c 'echo hi'",
+        "xargs --max-args 1 -- -c 'curl -q https://edr.lab.example/'",
+    ] {
+        let f = analyse(cmd);
+        assert!(f.opaque && f.hosts.contains(UNKNOWN), "{cmd}: {f:?}");
+    }
+    // GNU time and strace write where `-o` says.
+    let f = analyse("\\time -o /etc/cron.d/x true");
+    assert!(f.writes_paths.contains("/etc/cron.d/x"), "{f:?}");
+    let f = analyse("strace -fo /etc/x true");
+    assert!(f.writes_paths.contains(UNKNOWN), "{f:?}");
+}

@@ -167,6 +167,28 @@ fn list(
     })
 }
 
+/// A held Bash call as warden read it: every program it runs, nested ones included (`sh -c`,
+/// `find -exec`, `xargs`, `eval`, `$(…)`), and the hosts it reaches, so the approver judges
+/// what would run rather than the program the text starts with (`?`: not known until it runs).
+fn bash_facts(r: &PendingRequest) -> Option<warden_policy::shell::CommandFacts> {
+    let name = format!(
+        "{}.{}",
+        warden_policy::claude_code::SERVER,
+        warden_policy::claude_code::BUILTINS
+            .iter()
+            .find(|b| b.claude == "Bash")?
+            .tool
+    );
+    if r.tool != name {
+        return None;
+    }
+    let command = r.args.get("command")?;
+    let text = command
+        .as_str()
+        .or_else(|| command.get("text").and_then(|t| t.as_str()))?;
+    Some(warden_policy::shell::analyse(text))
+}
+
 /// A request for an approver to read, times relative to `now_ms`.
 fn show(r: &PendingRequest, now_ms: i64) -> String {
     let mut text = String::new();
@@ -179,6 +201,24 @@ fn show(r: &PendingRequest, now_ms: i64) -> String {
     field("session", &r.session);
     field("tool", &r.tool);
     field("arguments", &r.args);
+    if let Some(facts) = bash_facts(r) {
+        let joined = |items: &std::collections::BTreeSet<String>| {
+            items.iter().cloned().collect::<Vec<_>>().join(", ")
+        };
+        field("runs", &joined(&facts.programs));
+        if !facts.hosts.is_empty() {
+            field("reaches", &joined(&facts.hosts));
+        }
+        if !facts.writes_paths.is_empty() {
+            field("writes", &joined(&facts.writes_paths));
+        }
+        if facts.pipes_to_network {
+            field("sends", &"local data to the network");
+        }
+        if facts.opaque {
+            field("unread", &facts.reasons.join("; "));
+        }
+    }
     field("digest", &r.args_digest);
     field(
         "rule",

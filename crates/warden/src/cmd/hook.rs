@@ -99,7 +99,7 @@ async fn ask(
     if event.len() as u64 > MAX_EVENT {
         return Err(format!("the hook event is larger than {MAX_EVENT} bytes"));
     }
-    let event = prepared(event, deadline);
+    let event = prepared_within(event, deadline, FileSystem).await?;
     let token = args
         .token
         .as_deref()
@@ -137,6 +137,69 @@ async fn ask(
     }
 }
 
+/// Where paths lead on this machine: the file system's answers ([`FileSystem`]). A walk can
+/// take any time (a huge tree, a slow or hung mount), so it runs where the deadline can leave
+/// it behind ([`prepared_within`]).
+trait Walker: Send + 'static {
+    fn real_path(&self, path: &str) -> Result<String, real_path::Unresolved>;
+    fn links_below(
+        &self,
+        dir: &str,
+        budget: &mut usize,
+    ) -> Vec<Result<String, real_path::Unresolved>>;
+    fn copied_links(
+        &self,
+        path: &str,
+        budget: &mut usize,
+    ) -> Vec<Result<String, real_path::Unresolved>>;
+}
+
+/// The file system this command runs beside.
+struct FileSystem;
+
+impl Walker for FileSystem {
+    fn real_path(&self, path: &str) -> Result<String, real_path::Unresolved> {
+        real_path::real_path(path)
+    }
+    fn links_below(
+        &self,
+        dir: &str,
+        budget: &mut usize,
+    ) -> Vec<Result<String, real_path::Unresolved>> {
+        real_path::links_below(dir, budget)
+    }
+    fn copied_links(
+        &self,
+        path: &str,
+        budget: &mut usize,
+    ) -> Vec<Result<String, real_path::Unresolved>> {
+        real_path::copied_links(path, budget)
+    }
+}
+
+/// [`prepared`] on a thread of its own, awaited only until `deadline`: a walk still running
+/// then is left behind (the process exits without it) and the call is blocked, instead of the
+/// hook answering after Claude Code stopped waiting, which runs the tool.
+async fn prepared_within(
+    body: Vec<u8>,
+    deadline: tokio::time::Instant,
+    walker: impl Walker,
+) -> Result<Vec<u8>, String> {
+    let (sent, prepared_event) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        // The receiver is gone only when the deadline passed: nothing to tell.
+        let _ = sent.send(prepared(body, deadline, &walker));
+    });
+    match tokio::time::timeout_at(deadline, prepared_event).await {
+        Ok(Ok(event)) => Ok(event),
+        Ok(Err(_)) => Err("where the call's paths lead was not found".into()),
+        Err(_) => Err(
+            "where the call's paths lead was not found within the deadline (`--timeout-secs`)"
+                .into(),
+        ),
+    }
+}
+
 /// A `PreToolUse` event with what only this command can tell warden: `warden_real_paths`,
 /// where a path leads elsewhere than it is spelt (through a symbolic link on this machine) or
 /// cannot be resolved (`?`) — a path argument of Claude Code's tool (`file_path`,
@@ -145,7 +208,7 @@ async fn ask(
 /// that warden decides on where the call lands — and `warden_answer_within_ms`, how long this
 /// command still waits for the answer (a held call waits for humans only that long). Any other
 /// body goes as it came (warden answers what it cannot read).
-fn prepared(body: Vec<u8>, deadline: tokio::time::Instant) -> Vec<u8> {
+fn prepared(body: Vec<u8>, deadline: tokio::time::Instant, walker: &impl Walker) -> Vec<u8> {
     let Ok(Value::Object(mut event)) = serde_json::from_slice::<Value>(&body) else {
         return body;
     };
@@ -158,7 +221,7 @@ fn prepared(body: Vec<u8>, deadline: tokio::time::Instant) -> Vec<u8> {
         .unwrap_or_default();
     let builtin = warden_policy::claude_code::builtin_for(tool_name);
     let real = match event.get("tool_input") {
-        Some(Value::Object(input)) => real_paths(builtin, input),
+        Some(Value::Object(input)) => real_paths(builtin, input, walker),
         _ => Map::new(),
     };
     // Only this command says these: whatever the event carried under those names goes.
@@ -179,10 +242,11 @@ fn prepared(body: Vec<u8>, deadline: tokio::time::Instant) -> Vec<u8> {
 fn real_paths(
     builtin: &warden_policy::claude_code::Builtin,
     input: &Map<String, Value>,
+    walker: &impl Walker,
 ) -> Map<String, Value> {
     let unknown = warden_policy::shell::UNKNOWN;
     let resolve = |path: &str| -> Option<String> {
-        match real_path::real_path(path) {
+        match walker.real_path(path) {
             Ok(real) if real == lexical(path) => None,
             Ok(real) => Some(real),
             Err(why) => {
@@ -218,12 +282,12 @@ fn real_paths(
             let below = facts
                 .writes_into
                 .iter()
-                .flat_map(|d| real_path::links_below(d, &mut budget))
+                .flat_map(|d| walker.links_below(d, &mut budget))
                 .collect::<Vec<_>>();
             let copied = facts
                 .links_copied
                 .iter()
-                .flat_map(|s| real_path::copied_links(s, &mut budget))
+                .flat_map(|s| walker.copied_links(s, &mut budget))
                 .collect::<Vec<_>>();
             for found in below.into_iter().chain(copied) {
                 real.insert(found.unwrap_or_else(|why| {
@@ -247,4 +311,123 @@ fn lexical(path: &str) -> String {
         .filter(|p| !p.is_empty() && *p != ".")
         .collect();
     format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
+
+    use super::*;
+    use std::sync::Mutex;
+    use std::sync::mpsc;
+
+    /// A walk that does not end until the test lets it: a hung mount, a tree without end.
+    struct Stuck(Mutex<mpsc::Receiver<()>>);
+
+    impl Stuck {
+        fn wait(&self) {
+            let _ = self.0.lock().unwrap().recv();
+        }
+    }
+
+    impl Walker for Stuck {
+        fn real_path(&self, path: &str) -> Result<String, real_path::Unresolved> {
+            self.wait();
+            Ok(path.to_string())
+        }
+        fn links_below(
+            &self,
+            _: &str,
+            _: &mut usize,
+        ) -> Vec<Result<String, real_path::Unresolved>> {
+            self.wait();
+            Vec::new()
+        }
+        fn copied_links(
+            &self,
+            _: &str,
+            _: &mut usize,
+        ) -> Vec<Result<String, real_path::Unresolved>> {
+            self.wait();
+            Vec::new()
+        }
+    }
+
+    fn pre(tool: &str, input: Value) -> Vec<u8> {
+        serde_json::json!({
+            "session_id": "s",
+            "hook_event_name": "PreToolUse",
+            "tool_name": tool,
+            "tool_input": input,
+            "tool_use_id": "t",
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// A walk still running at the deadline blocks the call then: the answer does not wait
+    /// for it past the hook's deadline. The walk ends only when the test lets it, after the
+    /// answer: before, the answer waited for it (this test never ended).
+    #[tokio::test]
+    async fn a_walk_past_the_deadline_blocks_the_call_at_the_deadline() {
+        for event in [
+            pre(
+                "Write",
+                serde_json::json!({"file_path": "/cases/c-101/x", "content": "x"}),
+            ),
+            pre(
+                "Bash",
+                serde_json::json!({"command": "cp -r /srv/evidence /cases/c-101/"}),
+            ),
+        ] {
+            let (release, stuck) = mpsc::channel::<()>();
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(50);
+            let answer = prepared_within(event, deadline, Stuck(Mutex::new(stuck))).await;
+            let why = answer.expect_err("a walk that never ends blocks the call");
+            assert!(why.contains("within the deadline"), "{why}");
+            assert!(tokio::time::Instant::now() >= deadline);
+            drop(release);
+        }
+    }
+
+    /// A walk that ends in time gives warden the real paths, as before.
+    #[tokio::test]
+    async fn a_walk_in_time_is_sent_with_the_event() {
+        struct Elsewhere;
+        impl Walker for Elsewhere {
+            fn real_path(&self, _: &str) -> Result<String, real_path::Unresolved> {
+                Ok("/home/analyst/.ssh/authorized_keys".into())
+            }
+            fn links_below(
+                &self,
+                _: &str,
+                _: &mut usize,
+            ) -> Vec<Result<String, real_path::Unresolved>> {
+                Vec::new()
+            }
+            fn copied_links(
+                &self,
+                _: &str,
+                _: &mut usize,
+            ) -> Vec<Result<String, real_path::Unresolved>> {
+                Vec::new()
+            }
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let event = pre(
+            "Write",
+            serde_json::json!({"file_path": "/cases/c-101/k", "content": "x"}),
+        );
+        let body = prepared_within(event, deadline, Elsewhere).await.unwrap();
+        let event: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            event["warden_real_paths"]["file_path"],
+            "/home/analyst/.ssh/authorized_keys"
+        );
+    }
 }

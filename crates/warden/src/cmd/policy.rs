@@ -1,5 +1,6 @@
 //! `warden policy check | test | schema | diff | unused | shadow-report`.
 
+mod claude_settings;
 mod diff;
 mod shadow_report;
 mod unused;
@@ -12,7 +13,7 @@ use warden_policy::table;
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Validate the config and its Cedar policies; every error is reported with its place
-    Check(ConfigArg),
+    Check(CheckArgs),
     /// Run table tests of (agent, tool, arguments) → expected decision
     Test {
         file: PathBuf,
@@ -30,9 +31,23 @@ pub enum Command {
     ShadowReport(shadow_report::Args),
 }
 
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// A Claude Code settings file whose hooks send to this warden: warns where it does not
+    /// pin what the hooks rely on (every tool, the binary's absolute path and `|| exit 2`,
+    /// `onFailure`, this warden's address, the token from the environment, bash)
+    #[arg(long, value_name = "FILE")]
+    claude_settings: Vec<PathBuf>,
+    /// Exit non-zero on any warning
+    #[arg(long)]
+    strict: bool,
+}
+
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Check(arg) => match super::load_config(&arg) {
+        Command::Check(args) => match super::load_config(&args.config) {
             Ok(c) => {
                 println!(
                     "ok: {} tools on {} servers, {} rules, {} agents, {} grants, {} autonomy grants; policy version {}",
@@ -72,6 +87,21 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                         shadow.rule_count(),
                         shadow.version()
                     );
+                }
+                let mut warned = 0;
+                for file in &args.claude_settings {
+                    let text = std::fs::read_to_string(file)
+                        .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", file.display()))?;
+                    let settings: serde_json::Value = serde_json::from_str(&text)
+                        .map_err(|e| anyhow::anyhow!("`{}` is not JSON: {e}", file.display()))?;
+                    for w in claude_settings::warnings(&settings, c.gateway.listen) {
+                        eprintln!("warning: {}: {w}", file.display());
+                        warned += 1;
+                    }
+                }
+                if warned > 0 && args.strict {
+                    eprintln!("{warned} warnings (`--strict`)");
+                    return Ok(ExitCode::FAILURE);
                 }
                 Ok(ExitCode::SUCCESS)
             }
