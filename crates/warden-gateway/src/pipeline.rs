@@ -688,9 +688,22 @@ impl Gateway {
         // 2a. Outbound: what the call would write (its `text` arguments) is screened before
         //     policy sees it, for links out or to lookalikes, instructions to agents, secrets.
         let texts: Vec<&str> = text_args(&spec, &call).collect();
-        let outbound = tracing::debug_span!("outbound")
-            .in_scope(|| self.screening.outbound(texts.iter().copied()));
         let text_length: usize = texts.iter().map(|t| t.chars().count()).sum();
+        let outbound = if texts.iter().map(|t| t.len()).sum::<usize>() > OUTBOUND_INLINE_BYTES {
+            // Long texts are screened on the blocking pool: scanning them would otherwise hold
+            // a worker that serves other agents.
+            let screening = Arc::clone(&self.screening);
+            let owned: Vec<String> = texts.iter().map(|t| (*t).to_string()).collect();
+            tokio::task::spawn_blocking(move || {
+                screening.outbound(owned.iter().map(String::as_str))
+            })
+            .instrument(tracing::debug_span!("outbound"))
+            .await
+            .map_err(|e| CallError::Internal(format!("screening a call's text: {e}")))?
+        } else {
+            tracing::debug_span!("outbound")
+                .in_scope(|| self.screening.outbound(texts.iter().copied()))
+        };
 
         // 2b. Context: warden's state about this call, the agent's taint across its sessions.
         //     Where the policy reads a budget's count, the agent's calls decide one at a time
@@ -1925,6 +1938,10 @@ fn held(d: &Decision, id: &str) -> CallToolResult {
         d.reason()
     ))])
 }
+
+/// The most text (bytes, all of a call's `text` arguments) the outbound screen reads on the
+/// worker that serves the call; more is read on the blocking pool.
+const OUTBOUND_INLINE_BYTES: usize = 16 * 1024;
 
 /// A call's places in flight: its upstream's and the gateway's, given back when dropped.
 struct InFlight<'a> {
