@@ -65,6 +65,13 @@ enum Cue {
     NoVerify,
     Urgency,
     Phrase,
+    /// Asks the reader for a password, a one-time code or another secret: phishing, whoever
+    /// reads it.
+    AskSecret,
+    /// Tells the reader to change where money goes, or to send it.
+    MoveMoney,
+    /// Asks the reader to keep it to themselves.
+    Secrecy,
 }
 
 struct CueRule {
@@ -276,6 +283,34 @@ fn rules() -> Vec<CueRule> {
             detail: "claims a benign verdict",
             pattern: r"(?i)(?-u:\b)(?:(?:confirmed|verified|determined|deemed|validated|classified)\s+(?:as\s+|to\s+be\s+)?(?:benign|false[\s-]positive|safe|clean|legitimate|authori[sz]ed|expected|harmless|not\s+malicious)|(?:authori[sz]ed|sanctioned|approved|scheduled|planned)\s+(?:pen(?:etration)?[\s-]?test(?:ing)?|red[\s-]team(?:ing)?|exercise|activity|testing|scan(?:ning)?|assessment|simulation)|known[\s-](?:good|benign)|false[\s-]positive|benign\s+(?:activity|true\s+positive)|nothing\s+(?:malicious|suspicious)|(?:are|is)\s+(?:just\s+|only\s+|all\s+)?(?:test\s+(?:data|alerts?|events?|traffic|noise)|noise|expected\s+(?:behaviou?r|activity)))(?-u:\b)".to_owned(),
         },
+        // Social engineering of whoever reads it: asking for a secret, moving money.
+        CueRule {
+            cue: Cue::AskSecret,
+            weight: 0.8,
+            detail: "asks the reader for a password or code",
+            pattern: directive(
+                r"reply|respond|send|share|provide|tell|give|e-?mail|text|submit|forward|read\s+(?:back|out)|let\s+(?:me|us)\s+(?:know|have)",
+                r"(?:your|their|his|her)\s+(?:(?:current|existing|old|new|network|vpn|e-?mail|account|login|domain|windows|okta|sso)\s+)*(?:passwords?|passcodes?|pass\s*phrases?|pins?|credentials?|log-?in\s+details|sign-?in\s+details|(?:mfa|2fa|otp|one-?time|verification|security|authenticator|authentication|sms|recovery|backup)\s+codes?|seed\s+phrases?|private\s+keys?)",
+            ),
+        },
+        CueRule {
+            cue: Cue::MoveMoney,
+            weight: 0.8,
+            detail: "directs the reader to change payment details",
+            pattern: directive(
+                r"update|change|switch|amend|replace|modify|edit|set\s+up|add",
+                r"(?:bank|banking|payee|payment|remittance|beneficiary|wire|routing|sort|supplier|vendor)\s+(?:details|information|info|records?|accounts?|numbers?|codes?)|iban|swift|bic",
+            ),
+        },
+        CueRule {
+            cue: Cue::MoveMoney,
+            weight: 0.6,
+            detail: "directs the reader to send money",
+            pattern: directive(
+                r"wire|transfer|send|pay|remit|process|approve|release|expedite|buy|purchase",
+                r"funds|money|payments?|invoices?|wires?|transfers?|gift\s*cards?|vouchers?|\d[\d,.]*\s?(?:k|usd|eur|gbp|dollars|euros|pounds)?",
+            ),
+        },
         // Directives that weaken defences.
         CueRule {
             cue: Cue::Weaken,
@@ -429,6 +464,12 @@ fn rules() -> Vec<CueRule> {
             weight: 0.4,
             detail: "tells readers not to verify",
             pattern: r"(?i)(?-u:\b)(?:do\s+not|don'?t|never|no\s+need\s+to|must\s+not|should\s+not|there\s+is\s+no\s+need\s+to)\s+(?:verify|confirm|question|double[\s-]check|re-?check|validate|consult|contact|check\s+with|ask|loop\s+in|involve|notify|inform|wait\s+for|seek\s+approval)(?-u:\b)|(?-u:\b)(?:no\s+need\s+to|do\s+not|don'?t|never|without)\s+(?:tell(?:ing)?|let(?:ting)?\s+\w+\s+know|mention(?:ing)?|alert(?:ing)?|inform(?:ing)?|notify(?:ing)?)\s+(?:the\s+|any\s+)?(?:user|owner|employee|customer|analyst|soc|team|manager|anyone|humans?|reviewer)s?(?-u:\b)|(?-u:\b)without\s+(?:further\s+)?(?:verification|approval|confirmation|review|questions?|delay\s+or\s+verification)(?-u:\b)".to_owned(),
+        },
+        CueRule {
+            cue: Cue::Secrecy,
+            weight: 0.2,
+            detail: "asks for secrecy",
+            pattern: r"(?i)(?-u:\b)(?:keep\s+(?:it|this|the\s+matter)\s+(?:strictly\s+)?(?:confidential|quiet|secret|private|to\s+yourself|between\s+us)|(?:do\s+not|don'?t)\s+discuss\s+(?:it|this)|strictly\s+confidential)(?-u:\b)".to_owned(),
         },
         CueRule {
             cue: Cue::Urgency,
@@ -586,6 +627,34 @@ mod tests {
 
     fn flagged(t: &str) -> bool {
         !scan(&normalise(t)).is_empty()
+    }
+
+    /// Mail or comments that ask a colleague for a secret or redirect a payment are
+    /// instructions to their reader; an analyst's account of such an attack, or an IT note
+    /// that asks for a reset, is not.
+    #[test]
+    fn asking_for_secrets_or_moving_money_is_flagged_and_describing_it_is_not() {
+        for t in [
+            "Hi Grace, IT security here. We are rotating VPN certificates today: reply to this \
+             mail with your current password and the code from your authenticator.",
+            "Please send me your MFA code so I can finish the migration.",
+            "Per the CFO, update the supplier bank details for Harbour Metals to the IBAN below \
+             before the payment run.",
+            "Frank, please wire $48,500 to the new account today; the CEO approved it, keep it \
+             confidential.",
+        ] {
+            assert!(flagged(t), "{t}");
+        }
+        for t in [
+            "Please reset your password.",
+            "The attacker asked finance to change the supplier's bank details; the request was \
+             refused and the sender blocked.",
+            "Phishing mail asked users to reply with their password; 3 recipients, none replied.",
+            "Confirmed credential phishing from a look-alike domain. Sender blocked, ws-042 \
+             isolation requested.",
+        ] {
+            assert!(!flagged(t), "{t}");
+        }
     }
 
     #[test]
