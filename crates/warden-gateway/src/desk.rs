@@ -315,6 +315,9 @@ fn internal(e: impl std::fmt::Display) -> DeskError {
 /// A ledger entry as a row of the console's tables.
 fn decision_view(entry: LedgerEntry) -> DecisionView {
     let e = entry.event;
+    let args = e
+        .args
+        .unwrap_or_else(|| not_kept(e.detail.as_ref()).map_or(serde_json::Value::Null, Into::into));
     DecisionView {
         index: entry.index,
         time_ms: e.time_ms,
@@ -325,7 +328,7 @@ fn decision_view(entry: LedgerEntry) -> DecisionView {
         decision: e.decision,
         rule: e.rule,
         owner: e.owner,
-        args: e.args.unwrap_or(serde_json::Value::Null),
+        args,
         detail: e
             .reason
             .or_else(|| e.detail.map(|d| d.to_string()))
@@ -333,6 +336,27 @@ fn decision_view(entry: LedgerEntry) -> DecisionView {
         category: e.category,
         steps: Vec::new(),
     }
+}
+
+/// What the console shows for arguments a record did not keep (a denied call's over the size
+/// kept, a halted agent's): their size, and each argument's where the record lists them.
+fn not_kept(detail: Option<&serde_json::Value>) -> Option<String> {
+    let detail = detail?;
+    let bytes = detail.get("args_bytes")?.as_u64()?;
+    let sizes: Vec<String> = detail
+        .get("arg_sizes")
+        .and_then(|s| s.as_object())
+        .map(|m| {
+            m.iter()
+                .map(|(name, size)| format!("{name}: {size} bytes"))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(if sizes.is_empty() {
+        format!("not kept ({bytes} bytes)")
+    } else {
+        format!("not kept ({bytes} bytes; {})", sizes.join(", "))
+    })
 }
 
 /// Whether a decision matches the query's filters that the store cannot apply.

@@ -6,11 +6,16 @@
 //! the one the config names. The handler turns wire requests into `ToolCall`s, runs the pipeline
 //! and maps `CallError` to the wire in one place (`to_wire`).
 //!
-//! An agent holds at most `[gateway] max_sessions_per_agent` MCP sessions (`sessions`).
+//! An agent holds at most `[gateway] max_sessions_per_agent` MCP sessions (`sessions`), and is
+//! served at most `agent_requests_per_sec` requests a second (`rate`), checked before anything
+//! else of the request is read.
 
 mod hooks;
 pub mod oauth;
+mod rate;
 mod sessions;
+
+pub use rate::RECORD_EVERY_MS;
 
 use crate::pipeline::{CallError, Gateway};
 use axum::extract::{Request, State};
@@ -48,6 +53,9 @@ pub struct WardenServer {
     /// handler rmcp made for one request served statelessly never sees `initialize`, whatever
     /// protocol version that request declares.
     initialized: Arc<std::sync::atomic::AtomicBool>,
+    /// Set for stdio: the agent's rate, checked by each request (over HTTP the front checks it
+    /// before rmcp sees the request).
+    limiter: Option<Arc<rate::AgentLimiter>>,
 }
 
 /// What the screen holds for an MCP session (taint, recent reads, the data boundary) is
@@ -94,6 +102,17 @@ impl Drop for SessionEnd {
 }
 
 impl WardenServer {
+    /// Over stdio: takes a place in the agent's rate for one request, or refuses it.
+    async fn admit(&self) -> Result<(), ErrorData> {
+        if let (Some(limiter), Some((principal, _))) = (&self.limiter, &self.fixed) {
+            limiter
+                .admit(principal)
+                .await
+                .map_err(|refused| refused.error(principal))?;
+        }
+        Ok(())
+    }
+
     fn identity(
         &self,
         ctx: &RequestContext<RoleServer>,
@@ -181,7 +200,19 @@ impl ServerHandler for WardenServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let (principal, _) = self.identity(&context)?;
+        self.admit().await?;
+        let (principal, session) = self.identity(&context)?;
+        // A halted agent (or session, or everything) is refused as its calls are, before the
+        // listing can start a new listing of the upstreams; a halted category's tools are not
+        // shown. Fails closed: halts that cannot be read refuse the listing.
+        let halts = self.gateway.active_halts().await.map_err(to_wire)?;
+        if let Some((halt, scope)) = crate::halt::covering(&halts, &principal.0, &session.0, None) {
+            return Err(ErrorData::new(
+                ErrorCode::INVALID_REQUEST,
+                crate::pipeline::halt_refusal(&scope, halt, "listing was not served"),
+                None,
+            ));
+        }
         self.gateway.refresh_catalog_if_due().await;
         // Only what some rule could let this agent do: the rest does not exist for it.
         let config = self.gateway.config();
@@ -191,9 +222,12 @@ impl ServerHandler for WardenServer {
             .visible()
             .into_iter()
             .filter(|t| {
-                config
-                    .tool_called(&t.name)
-                    .is_some_and(|n| config.engine.could_allow(&principal, &n))
+                config.tool_called(&t.name).is_some_and(|n| {
+                    let category = config.tool(&n).map(|spec| spec.labels.category.as_str());
+                    config.engine.could_allow(&principal, &n)
+                        && crate::halt::covering(&halts, &principal.0, &session.0, category)
+                            .is_none()
+                })
             })
             .collect();
         Ok(ListToolsResult::with_all_items(tools))
@@ -204,6 +238,7 @@ impl ServerHandler for WardenServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        self.admit().await?;
         let (principal, session) = self.identity(&context)?;
         let Some(tool) = self.gateway.config().tool_called(&request.name) else {
             let refused = self
@@ -287,6 +322,7 @@ pub async fn serve_stdio(gateway: Arc<Gateway>, principal: Principal) -> Result<
     let session = SessionId(format!("stdio-{}", std::process::id()));
     let server = WardenServer {
         ended: SessionEnd::new(gateway.clone()),
+        limiter: Some(rate::AgentLimiter::new(gateway.clone())),
         gateway,
         fixed: Some((principal, session)),
         initialized: Arc::new(std::sync::atomic::AtomicBool::new(false)),
@@ -461,19 +497,26 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
                 fixed: None,
                 ended: SessionEnd::new(g.clone()),
                 initialized: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+                limiter: None,
             })
         },
         manager,
         config,
     );
     let limit = settings.max_request_bytes;
-    // Claude Code's hooks, behind the same authentication as `/mcp`.
+    // One rate per agent across `/mcp` and the hooks, checked right after authentication.
+    let limiter = rate::AgentLimiter::new(gateway.clone());
+    // Claude Code's hooks, behind the same authentication and rate as `/mcp`.
     let hooks = axum::Router::new()
         .route(
             "/hooks/claude-code",
             axum::routing::post(hooks::claude_code),
         )
         .with_state(gateway.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            limiter.clone(),
+            rate::limit_agents,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             auth.clone(),
             authenticate,
@@ -487,6 +530,10 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
         .layer(axum::middleware::from_fn(move |req, next| {
             check_json_rpc(limit, req, next)
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            limiter,
+            rate::limit_agents,
+        ))
         .layer(axum::middleware::from_fn_with_state(auth, authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(
             settings.max_request_bytes,

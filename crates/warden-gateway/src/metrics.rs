@@ -83,6 +83,11 @@ struct KindLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AgentLabels {
+    agent: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DetectorLabels {
     detector: String,
 }
@@ -215,6 +220,7 @@ pub struct Metrics {
     approvals: Family<StepLabels, Counter>,
     events: Family<KindLabels, Counter>,
     findings: Family<DetectorLabels, Counter>,
+    rate_limited: Family<AgentLabels, Counter>,
     verdicts: Family<VerdictLabels, Counter>,
     upstream_seconds: Family<ServerLabels, Histogram, fn() -> Histogram>,
     upstream_errors: Family<UpstreamErrorLabels, Counter>,
@@ -387,6 +393,12 @@ impl Metrics {
             "Findings recorded (prompt injection in a result, monitor anomalies), by detector",
             findings.clone(),
         );
+        let rate_limited = Family::<AgentLabels, Counter>::default();
+        registry.register(
+            "agent_requests_refused",
+            "Agents' requests refused with 429 for the agent's request rate, by agent",
+            rate_limited.clone(),
+        );
         let verdicts = Family::<VerdictLabels, Counter>::default();
         registry.register(
             "screen_verdicts",
@@ -509,6 +521,7 @@ impl Metrics {
             reads_unrecorded,
             commit_seconds,
             append_errors,
+            rate_limited,
             holds_pending,
             holds_oldest_age,
             halts_active,
@@ -539,6 +552,14 @@ impl Metrics {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Counts a request of `agent` refused for its request rate.
+    pub fn rate_limited(&self, agent: &warden_core::Principal) {
+        let agent = self.known().agent(Some(&agent.0));
+        self.rate_limited
+            .get_or_create(&AgentLabels { agent })
+            .inc();
     }
 
     /// Counts an event the audit log made durable.
@@ -586,7 +607,7 @@ impl Metrics {
             }
             Some(EventKind::Finding) => {
                 let detector = match detail("detector") {
-                    Some(d @ ("warden-screen" | "monitor")) => d.to_string(),
+                    Some(d @ ("warden-screen" | "monitor" | "rate_limit")) => d.to_string(),
                     _ => OTHER.to_string(),
                 };
                 self.findings

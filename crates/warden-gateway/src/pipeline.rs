@@ -782,6 +782,9 @@ impl Gateway {
         if matches!(gate, Gate::Allow(_) | Gate::Approved(..)) {
             add_budgets_detail(&mut event, &config, &call);
         }
+        if matches!(gate, Gate::Deny(_)) {
+            summarise_denied_args(&mut event);
+        }
         Ok(Decided::Gated(Box::new(Gated {
             gate,
             event,
@@ -1813,6 +1816,63 @@ fn halt_decision(config: &Config, scope: &Scope, halt: &Halt, category: String) 
     )
 }
 
+/// A denied call's record keeps its arguments up to this size (their canonical JSON, in
+/// bytes); larger ones are recorded as their digest and each argument's name and size.
+pub const DENIED_ARGS_KEPT_BYTES: usize = 4096;
+/// Most argument names a denied call's record lists.
+const SUMMARISED_ARGS: usize = 64;
+/// How much of a denied call's reason its record keeps.
+const KEPT_REASON_CHARS: usize = 1024;
+
+/// The record of a denied call whose arguments are over [`DENIED_ARGS_KEPT_BYTES`]: the
+/// (sealed) digest stays, and `detail` gets `args_bytes`, `arg_count` and `arg_sizes` (the
+/// first [`SUMMARISED_ARGS`] names, each cut to [`KEPT_NAME_CHARS`], with the size of its
+/// value) instead of the values; a reason longer than [`KEPT_REASON_CHARS`] (one that quotes a
+/// refused value) is cut, its size in `detail.reason_bytes`. Nothing runs on a denied call and no approval is bound to its
+/// arguments, so the values decide nothing later; kept whole, they would let an agent grow the
+/// ledger by a request's size with every call it knows will be denied. A held call keeps its
+/// arguments exactly: its approval is bound to them.
+fn summarise_denied_args(e: &mut AuditEvent) {
+    // The reason may quote a value it refused (an entity that does not exist): cut too.
+    if let Some(reason) = e.reason.take() {
+        if reason.chars().count() > KEPT_REASON_CHARS {
+            insert_detail(e, "reason_bytes", json!(reason.len()));
+            let mut cut: String = reason.chars().take(KEPT_REASON_CHARS).collect();
+            cut.push('…');
+            e.reason = Some(cut);
+        } else {
+            e.reason = Some(reason);
+        }
+    }
+    let Some(args) = e.args.as_ref() else {
+        return;
+    };
+    let size = |v: &serde_json::Value| serde_json::to_vec(v).map_or(0, |b| b.len());
+    let bytes = size(args);
+    if bytes <= DENIED_ARGS_KEPT_BYTES {
+        return;
+    }
+    let (count, sizes) = match args {
+        serde_json::Value::Object(map) => (
+            map.len(),
+            map.iter()
+                .take(SUMMARISED_ARGS)
+                .map(|(name, value)| {
+                    (
+                        name.chars().take(KEPT_NAME_CHARS).collect::<String>(),
+                        json!(size(value)),
+                    )
+                })
+                .collect::<serde_json::Map<_, _>>(),
+        ),
+        _ => (0, serde_json::Map::new()),
+    };
+    e.args = None;
+    insert_detail(e, "args_bytes", json!(bytes));
+    insert_detail(e, "arg_count", json!(count));
+    insert_detail(e, "arg_sizes", serde_json::Value::Object(sizes));
+}
+
 /// The record of a call refused by a halt. A halted agent can go on calling, and nothing it
 /// sends is decided or forwarded, so its record keeps the (sealed) digest and the size of the
 /// arguments instead of the arguments, the rationale's size and its first
@@ -1924,11 +1984,21 @@ fn denied(d: &Decision) -> CallToolResult {
 }
 
 fn halted(scope: &Scope, h: &Halt) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(format!(
-        "halted by warden: `{scope}` was halted by {} ({}). This call was not executed; \
+    CallToolResult::error(vec![ContentBlock::text(halt_refusal(
+        scope,
+        h,
+        "call was not executed",
+    ))])
+}
+
+/// What a halted agent is told, for a call or any other request (`what` says what was not
+/// done).
+pub(crate) fn halt_refusal(scope: &Scope, h: &Halt, what: &str) -> String {
+    format!(
+        "halted by warden: `{scope}` was halted by {} ({}). This {what}; \
          nothing in this scope runs until a human resumes it.",
         h.set_by, h.reason
-    ))])
+    )
 }
 
 fn held(d: &Decision, id: &str) -> CallToolResult {

@@ -953,6 +953,9 @@ mod tests {
         fn update_pending(&self, r: &PendingRequest) -> Result<bool, StoreError> {
             self.inner.update_pending(r)
         }
+        fn prune_closed(&self, before_ms: i64) -> Result<u64, StoreError> {
+            self.inner.prune_closed(before_ms)
+        }
         fn budget_used(&self, b: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError> {
             self.inner.budget_used(b, scope, since_ms)
         }

@@ -124,7 +124,8 @@ async fn reload_on(gateway: Arc<Gateway>, control: Control) {
 
 impl Gateway {
     /// One pass of the sweeper, at this gateway's now: overdue requests expire (expiry means
-    /// deny), requests close to expiring are escalated, and the review fallback is re-checked.
+    /// deny), requests close to expiring are escalated, answered requests past their retention
+    /// are deleted, and the review fallback is re-checked.
     pub async fn sweep(&self) {
         let now = self.now();
         let (store, audit) = (self.store.clone(), self.audit.clone());
@@ -152,6 +153,8 @@ impl Gateway {
             Ok(Err(e)) => tracing::error!(error = %e, "cannot escalate requests"),
             Err(e) => tracing::error!(error = %e, "the escalation sweep failed"),
         }
+        // Answered requests past their retention are deleted; open ones never are.
+        self.prune_closed(now).await;
         // Review fallback: categories whose review fell behind need approval.
         match self.review_check().await {
             Ok(changes) => {
@@ -164,6 +167,25 @@ impl Gateway {
                 }
             }
             Err(e) => tracing::error!(error = %e, "cannot check the review state"),
+        }
+    }
+}
+
+impl Gateway {
+    /// Deletes the answered requests that expired more than `[approvals]
+    /// closed_retention_days` before `now` (`Store::prune_closed`).
+    pub async fn prune_closed(&self, now: i64) {
+        let keep = self.config().approvals.closed_retention;
+        let before = now.saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX));
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || store.prune_closed(before)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(
+                deleted = n,
+                "answered requests past their retention deleted"
+            ),
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot delete answered requests"),
+            Err(e) => tracing::error!(error = %e, "the retention sweep failed"),
         }
     }
 }

@@ -255,6 +255,9 @@ impl Store for Watched {
     fn update_pending(&self, r: &PendingRequest) -> Result<bool, StoreError> {
         self.inner.update_pending(r)
     }
+    fn prune_closed(&self, before_ms: i64) -> Result<u64, StoreError> {
+        self.inner.prune_closed(before_ms)
+    }
     fn budget_used(&self, b: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError> {
         self.inner.budget_used(b, scope, since_ms)
     }
@@ -1160,6 +1163,77 @@ async fn expiry_means_deny_on_the_injected_clock() {
     assert_eq!(h.forwarded("idp.disable_account"), 0);
 }
 
+/// Issue 19: answered requests are not kept forever. The sweeper deletes a request once
+/// `closed_retention_days` (30 by default) have passed since its expiry; a request answered
+/// recently, or expired only by this sweep, stays, and the ledger keeps every step of the
+/// deleted one. A retry of the deleted request's call is held anew, as any call is.
+#[tokio::test]
+async fn answered_requests_are_deleted_after_their_retention_and_the_ledger_keeps_them() {
+    let h = harness().await;
+    let day = Duration::from_secs(24 * 60 * 60);
+    let denied_args = json!({"user": "frank.li"});
+    let denied = request_id(
+        &h.call(
+            "responder",
+            "s1",
+            "idp.disable_account",
+            denied_args.clone(),
+        )
+        .await,
+    );
+    h.answer(&denied, "bob", Verdict::Deny).unwrap();
+    h.clock.advance(29 * day);
+    h.gateway.sweep().await;
+    assert!(
+        h.store.pending_request(&denied).unwrap().is_some(),
+        "kept within its retention"
+    );
+
+    let waiting = request_id(
+        &h.call(
+            "responder",
+            "s1",
+            "idp.disable_account",
+            json!({"user": "carol.diaz"}),
+        )
+        .await,
+    );
+    h.clock.advance(day + Duration::from_secs(3600));
+    h.gateway.sweep().await;
+    assert!(
+        h.store.pending_request(&denied).unwrap().is_none(),
+        "deleted 30 days after its expiry"
+    );
+    let expired = h.store.pending_request(&waiting).unwrap().unwrap();
+    assert_eq!(
+        expired.status,
+        ApprovalStatus::Expired,
+        "closed by this sweep"
+    );
+
+    let steps: Vec<String> = h
+        .recorded("approval", "idp.disable_account")
+        .into_iter()
+        .filter(|e| e.event.request_id.as_deref() == Some(denied.as_str()))
+        .map(|e| {
+            e.event.detail.unwrap()["step"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        steps.contains(&"asked".to_string()) && steps.contains(&"denied".to_string()),
+        "{steps:?}"
+    );
+    let again = h
+        .call("responder", "s1", "idp.disable_account", denied_args)
+        .await;
+    assert!(again.contains("held for approval"), "{again}");
+    assert_ne!(request_id(&again), denied);
+    assert_eq!(h.forwarded("idp.disable_account"), 0);
+}
+
 /// One step of what can happen around the gate.
 #[derive(Debug, Clone)]
 enum Step {
@@ -1769,6 +1843,84 @@ async fn a_halted_agents_refused_call_records_digests_not_what_it_sent() {
     let everything = format!("{leaf:?}{sealed:?}");
     assert!(!everything.contains(&"A".repeat(1024)));
     assert!(!everything.contains(&"B".repeat(200)));
+}
+
+/// Issue 19: an agent that knows a call will be denied can still send it, as large as a
+/// request may be, again and again. A denied call's record keeps the (sealed) digest of its
+/// arguments and each argument's name and size once they are over 4 KiB, not their values,
+/// so the ledger grows by a small leaf per denial. A held call keeps its arguments exactly
+/// (its approval is bound to them), and a denied call with small arguments keeps them whole.
+#[tokio::test]
+async fn a_denied_calls_large_arguments_are_recorded_as_digest_and_sizes() {
+    let h = harness().await;
+    let big = "A".repeat(100 * 1024);
+    let args = json!({"user": big, "reason": "spam"});
+    let text = h
+        .call("triage", "s1", "idp.disable_account", args.clone())
+        .await;
+    assert!(!text.contains("held"), "{text}");
+    let denied = h.recorded("decision", "idp.disable_account");
+    assert_eq!(denied.len(), 1);
+    let e = &denied[0].event;
+    assert_eq!(e.decision.as_deref(), Some("deny"));
+    assert_eq!(e.args, None, "the values are not kept");
+    assert_eq!(
+        e.args_digest.as_deref(),
+        Some(ArgsDigest::of(&args).0.as_str())
+    );
+    let detail = e.detail.as_ref().unwrap();
+    assert!(
+        detail["args_bytes"].as_u64().unwrap() > 100 * 1024,
+        "{detail}"
+    );
+    assert_eq!(detail["arg_count"], 2, "{detail}");
+    // The denial's reason quotes the value it refused: cut, with its full size noted.
+    assert!(e.reason.as_ref().unwrap().chars().count() <= 1024 + 1);
+    assert!(
+        detail["reason_bytes"].as_u64().unwrap() > 100 * 1024,
+        "{detail}"
+    );
+    assert_eq!(
+        detail["arg_sizes"],
+        json!({"user": 100 * 1024 + 2, "reason": 6}),
+        "{detail}"
+    );
+    let index = denied[0].index;
+    let leaf = h.store.ledger_rows(index, 1).unwrap();
+    let sealed = h.store.ledger_sealed(index, index + 1).unwrap();
+    let everything = format!("{leaf:?}{sealed:?}");
+    assert!(
+        everything.len() < 8192,
+        "a denied call took {} bytes of ledger",
+        everything.len()
+    );
+    assert!(!everything.contains(&"A".repeat(1024)));
+
+    // Small arguments of a denied call are kept whole.
+    let small = json!({"user": "erin.walsh"});
+    h.call("triage", "s1", "idp.disable_account", small.clone())
+        .await;
+    let kept = h.recorded("decision", "idp.disable_account");
+    assert_eq!(kept.len(), 2);
+    assert_eq!(kept[1].event.args, Some(small));
+
+    // A held call keeps exactly what it asked, however large: the approval is bound to it.
+    let reason = "R".repeat(10 * 1024);
+    let held_args = json!({"user": "alice.chen", "reason": reason});
+    let text = h
+        .call("responder", "s1", "idp.disable_account", held_args.clone())
+        .await;
+    assert!(text.contains("held for approval"), "{text}");
+    let id = request_id(&text);
+    let request = h.store.pending_request(&id).unwrap().unwrap();
+    assert_eq!(request.args, held_args);
+    let held = h.recorded("decision", "idp.disable_account");
+    assert_eq!(held[2].event.args, Some(held_args.clone()));
+    h.answer(&id, "bob", Verdict::Approve).unwrap();
+    let ran = h
+        .call("responder", "s1", "idp.disable_account", held_args)
+        .await;
+    assert!(ran.contains("\ndone\n"), "{ran}");
 }
 
 /// Issue 19 (F3): a tool name that is not `<server>.<tool>` is looked at for halts like any

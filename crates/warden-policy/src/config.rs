@@ -26,13 +26,13 @@ pub use raw::{
 };
 pub use resolve::{parse_duration, parse_expiry};
 pub use resolved::{
-    AgentSpec, ApprovalSettings, ApproverSpec, ArgSpec, Budget, BudgetScope, CategoryReview,
-    ClaudeCodeSettings, ClientAuth, ClientCredentials, ClientIdentity, Config, ConnectionLimits,
-    DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN, DEFAULT_PG_POOL_SIZE, DEFAULT_WRITE_BUDGET, DenialBurst,
-    ExportDestination, ExportSettings, GatewaySettings, Grant, GrantKind, JwksSource, JwtAlgorithm,
-    JwtType, LedgerConfig, MetricsSettings, MonitorAction, MonitorSettings, NewCategory,
-    OAuthSettings, OnHold, PostgresLocation, PostgresTls, Rate, ResultMode, ReviewSettings,
-    ScreenSettings, ServerSpec, StoreLocation, TaintedHighStakes, ToolSpec, Transport,
-    UpstreamProtocol, UpstreamTls, WitnessConfig, default_budget_id,
+    AgentRate, AgentSpec, ApprovalSettings, ApproverSpec, ArgSpec, Budget, BudgetScope,
+    CategoryReview, ClaudeCodeSettings, ClientAuth, ClientCredentials, ClientIdentity, Config,
+    ConnectionLimits, DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN, DEFAULT_PG_POOL_SIZE,
+    DEFAULT_WRITE_BUDGET, DenialBurst, ExportDestination, ExportSettings, GatewaySettings, Grant,
+    GrantKind, JwksSource, JwtAlgorithm, JwtType, LedgerConfig, MetricsSettings, MonitorAction,
+    MonitorSettings, NewCategory, OAuthSettings, OnHold, PostgresLocation, PostgresTls, Rate,
+    ResultMode, ReviewSettings, ScreenSettings, ServerSpec, StoreLocation, TaintedHighStakes,
+    ToolSpec, Transport, UpstreamProtocol, UpstreamTls, WitnessConfig, default_budget_id,
 };
 pub use secret::{RawSecret, RawSecretFrom, Secret, SecretError, SecretSource};

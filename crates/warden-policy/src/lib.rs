@@ -14,7 +14,7 @@ pub mod table;
 
 pub use config::ArgSpec;
 pub use config::{
-    AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, CategoryReview,
+    AgentRate, AgentSpec, ApprovalSettings, ApproverSpec, Budget, BudgetScope, CategoryReview,
     ClaudeCodeSettings, ClientAuth, ClientCredentials, ClientIdentity, Config, ConfigError,
     ConfigErrors, ConnectionLimits, ExportDestination, ExportSettings, GatewaySettings, Grant,
     GrantKind, JwksSource, JwtAlgorithm, JwtType, MetricsSettings, MonitorAction, MonitorSettings,

@@ -233,6 +233,8 @@ body_timeout_secs = 0
 idle_timeout_secs = 0
 max_connections = 0
 max_sessions_per_agent = 0
+agent_requests_per_sec = 0
+agent_burst = 0
 max_tool_name_chars = 0
 {BASE}"#
     );
@@ -257,6 +259,14 @@ max_tool_name_chars = 0
         (
             "an agent must be allowed at least one session, not 0",
             "max_sessions_per_agent",
+        ),
+        (
+            "an agent must be served at least one request a second, not 0",
+            "agent_requests_per_sec",
+        ),
+        (
+            "an agent's burst must be at least one request, not 0",
+            "agent_burst",
         ),
         (
             "`0` must be between 1 and 64 (the longest name model APIs accept)",

@@ -164,6 +164,16 @@ impl PendingRequest {
     }
 }
 
+/// The states a request ends in: once in one, nothing reads it to decide (see
+/// [`Store::prune_closed`]).
+pub fn closed_statuses() -> Vec<&'static str> {
+    ApprovalStatus::ALL
+        .into_iter()
+        .filter(|s| !s.is_open())
+        .map(ApprovalStatus::as_str)
+        .collect()
+}
+
 /// Which stored requests [`Store::requests`] reads; `None` fields (and empty `statuses`)
 /// match every request. Every field is a column of its own beside the request's body, and
 /// the store's indexes lead with the status: a filter on open statuses reads only open
@@ -714,6 +724,13 @@ pub trait Store: Send + Sync {
     /// on the whole row: status, answers and all), so two answers or two retries cannot both
     /// win and neither can overwrite the other; returns whether it was replaced.
     fn update_pending(&self, request: &PendingRequest) -> Result<bool, StoreError>;
+    /// Deletes the answered requests ([`closed_statuses`]: denied, expired, executed) that
+    /// expired before `expired_before_ms`; returns how many. An open request (pending, or
+    /// approved and not yet used) is never deleted, whatever its age. Every request is closed
+    /// by its expiry at the latest (an approval is used only before it), so a request whose
+    /// expiry is that far behind has been closed at least that long. The ledger keeps each
+    /// step of it.
+    fn prune_closed(&self, expired_before_ms: i64) -> Result<u64, StoreError>;
 
     /// Calls counted against `budget` for `scope` (an agent or a session) since `since_ms`.
     fn budget_used(&self, budget: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError>;

@@ -721,6 +721,16 @@ impl Store for PostgresStore {
         })
     }
 
+    fn prune_closed(&self, expired_before_ms: i64) -> Result<u64, StoreError> {
+        let closed = crate::closed_statuses();
+        self.with(|c| {
+            Ok(c.execute(
+                "DELETE FROM pending WHERE status = ANY($1) AND expires_ms < $2",
+                &[&closed, &expired_before_ms],
+            )?)
+        })
+    }
+
     fn budget_used(&self, budget: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError> {
         self.with(|c| {
             let n: i64 = c

@@ -810,6 +810,20 @@ impl Store for SqliteStore {
         })
     }
 
+    fn prune_closed(&self, expired_before_ms: i64) -> Result<u64, StoreError> {
+        let closed = crate::closed_statuses();
+        let marks: Vec<String> = (1..=closed.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "DELETE FROM pending WHERE status IN ({}) AND expires_ms < ?{}",
+            marks.join(", "),
+            closed.len() + 1
+        );
+        let mut values: Vec<&dyn rusqlite::ToSql> =
+            closed.iter().map(|s| s as &dyn rusqlite::ToSql).collect();
+        values.push(&expired_before_ms);
+        self.with(|c| Ok(u64::try_from(c.execute(&sql, values.as_slice())?).unwrap_or(u64::MAX)))
+    }
+
     fn budget_used(&self, budget: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError> {
         self.with(|c| {
             let n: i64 = c

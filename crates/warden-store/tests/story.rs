@@ -296,6 +296,7 @@ stories!(
     tainted_agents_are_read_page_by_page,
     sealed_content_deleted_without_a_redaction_event_is_reported,
     exactly_one_answer_wins_a_pending_request,
+    answered_requests_past_their_retention_are_deleted_and_open_ones_never,
     open_requests_count_only_what_waits_for_a_human,
     requests_are_looked_up_by_what_the_gateway_acts_on,
     requests_stored_before_their_lookup_columns_are_found,
@@ -1171,6 +1172,53 @@ fn exactly_one_answer_wins_a_pending_request(b: &Backend) {
     assert!(stored.rationale.unwrap().starts_with("taker "));
     assert_eq!(stores[0].pending().unwrap().len(), 1);
     assert!(stores[0].pending_request("apr_2").unwrap().is_none());
+}
+
+/// Answered requests do not pile up: those that expired before the cutoff are deleted, the
+/// rest kept. An open request (pending, or approved and not yet used) is never deleted,
+/// however long ago it expired: until the sweeper closes it, it is what a retry, an answer or
+/// a halt acts on.
+fn answered_requests_past_their_retention_are_deleted_and_open_ones_never(b: &Backend) {
+    let store = b.open();
+    for (id, expires, status) in [
+        ("apr_p1", 100, ApprovalStatus::Denied),
+        ("apr_p2", 100, ApprovalStatus::Expired),
+        ("apr_p3", 100, ApprovalStatus::Executed),
+        ("apr_p4", 100, ApprovalStatus::Pending),
+        ("apr_p5", 100, ApprovalStatus::Approved),
+        ("apr_p6", 1_000, ApprovalStatus::Denied),
+        ("apr_p7", 999, ApprovalStatus::Executed),
+    ] {
+        let mut r = request(id);
+        r.expires_ms = expires;
+        r.status = status;
+        store.create_pending(&r).unwrap();
+    }
+    let ids = |store: &Arc<dyn Store>| {
+        store
+            .pending()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(
+        store.prune_closed(100).unwrap(),
+        0,
+        "none expired before 100"
+    );
+    assert_eq!(store.prune_closed(1_000).unwrap(), 4);
+    let kept: BTreeSet<String> = ["apr_p4", "apr_p5", "apr_p6"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(ids(&store), kept);
+    // Whatever the cutoff, the open ones stay; another replica sees the same.
+    assert_eq!(store.prune_closed(i64::MAX).unwrap(), 1);
+    let open: BTreeSet<String> = ["apr_p4", "apr_p5"].into_iter().map(String::from).collect();
+    assert_eq!(ids(&b.open()), open);
+    let approved = store.pending_request("apr_p5").unwrap().unwrap();
+    assert_eq!(approved.status, ApprovalStatus::Approved);
 }
 
 /// What a dashboard reads at each scrape: only requests still `pending` count, the oldest of

@@ -213,6 +213,9 @@ pub struct RawApprovals {
     /// the rest); notified through the webhook once 80% of the expiry time has passed.
     #[serde(default)]
     pub escalation: BTreeMap<String, String>,
+    /// Days an answered request (denied, expired, executed) is kept in the store after its
+    /// expiry before the sweeper deletes it (default 30); the ledger keeps its history.
+    pub closed_retention_days: Option<Spanned<u64>>,
 }
 
 /// A human who may answer held calls.
@@ -265,6 +268,10 @@ pub struct RawGateway {
     pub max_connections: Option<Spanned<usize>>,
     /// MCP sessions one agent may hold open at once (default 64).
     pub max_sessions_per_agent: Option<Spanned<usize>>,
+    /// Requests per second one agent is served, sustained (default 50).
+    pub agent_requests_per_sec: Option<Spanned<u32>>,
+    /// Requests one agent may send at once above its sustained rate (default 500).
+    pub agent_burst: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

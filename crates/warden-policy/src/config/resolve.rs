@@ -17,7 +17,8 @@ mod wire_names;
 
 use super::raw::{RawConfig, RawFloor, RawLedger, RawStore, RawWitness};
 use super::resolved::{
-    AgentSpec, ArgSpec, Budget, BudgetScope, Config, ConnectionLimits, DEFAULT_BODY_TIMEOUT_SECS,
+    AgentRate, AgentSpec, ArgSpec, Budget, BudgetScope, Config, ConnectionLimits,
+    DEFAULT_AGENT_BURST, DEFAULT_AGENT_REQUESTS_PER_SEC, DEFAULT_BODY_TIMEOUT_SECS,
     DEFAULT_CATALOG_REFRESH_SECS, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS,
     DEFAULT_LEDGER_ORIGIN, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS_PER_AGENT,
     DEFAULT_PG_POOL_SIZE, DEFAULT_WITNESS_TIMEOUT_MS, DEFAULT_WRITE_BUDGET, GatewaySettings, Grant,
@@ -513,6 +514,20 @@ impl Resolver<'_> {
                 DEFAULT_MAX_SESSIONS_PER_AGENT,
                 "an agent must be allowed at least one session",
             ),
+            agent_rate: AgentRate {
+                per_sec: self.at_least_one(
+                    raw.gateway.agent_requests_per_sec,
+                    "gateway.agent_requests_per_sec",
+                    DEFAULT_AGENT_REQUESTS_PER_SEC,
+                    "an agent must be served at least one request a second",
+                ),
+                burst: self.at_least_one(
+                    raw.gateway.agent_burst,
+                    "gateway.agent_burst",
+                    DEFAULT_AGENT_BURST,
+                    "an agent's burst must be at least one request",
+                ),
+            },
             allowed_hosts: raw.gateway.allowed_hosts,
             allowed_origins: self.origins(raw.gateway.allowed_origins),
         };

@@ -139,7 +139,13 @@ pub struct ApprovalSettings {
     pub console_url: String,
     pub approvers: Vec<ApproverSpec>,
     pub escalation: BTreeMap<String, String>,
+    /// How long an answered request (denied, expired, executed) stays in the store after its
+    /// expiry; then the sweeper deletes it. Open requests are never deleted.
+    pub closed_retention: Duration,
 }
+
+/// Answered requests are kept this many days after their expiry.
+pub const DEFAULT_CLOSED_RETENTION_DAYS: u64 = 30;
 
 impl fmt::Debug for ApprovalSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -266,6 +272,26 @@ pub struct GatewaySettings {
     /// MCP sessions one agent may hold open at once; one more is refused. rmcp closes a session
     /// idle for five minutes, which frees its place.
     pub max_sessions_per_agent: usize,
+    /// How fast one agent's requests are served; past it they are refused before anything
+    /// reads the store or the ledger.
+    pub agent_rate: AgentRate,
+}
+
+/// The rate at which one agent's requests are served: a token bucket of `burst` requests that
+/// refills at `per_sec` a second. Each agent has its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentRate {
+    pub per_sec: u32,
+    pub burst: u32,
+}
+
+impl Default for AgentRate {
+    fn default() -> Self {
+        Self {
+            per_sec: DEFAULT_AGENT_REQUESTS_PER_SEC,
+            burst: DEFAULT_AGENT_BURST,
+        }
+    }
 }
 
 /// How long a client may take over each part of a request, and how many connections are
@@ -303,6 +329,10 @@ pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
 /// ledger and the upstreams' sockets.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 pub const DEFAULT_MAX_SESSIONS_PER_AGENT: usize = 64;
+/// Well above what one agent's client sends (the monitor's `rate` trigger halts an agent past
+/// 120 calls a minute by default), well below what it takes to load warden.
+pub const DEFAULT_AGENT_REQUESTS_PER_SEC: u32 = 50;
+pub const DEFAULT_AGENT_BURST: u32 = 500;
 
 /// The audit ledger's key, origin and checkpoint rhythm.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -943,8 +973,9 @@ impl Config {
                 != new.gateway.max_concurrent_calls_per_server
             || self.gateway.limits != new.gateway.limits
             || self.gateway.max_sessions_per_agent != new.gateway.max_sessions_per_agent
+            || self.gateway.agent_rate != new.gateway.agent_rate
         {
-            changed.push("gateway listen, max_concurrent_calls or connection limits");
+            changed.push("gateway listen, max_concurrent_calls, connection limits or agent rate");
         }
         (!changed.is_empty()).then(|| {
             format!(

@@ -11,9 +11,11 @@
 //! fsync latency (measured at each level just before the run through warden, in the folder
 //! holding warden's ledger, so that both see the disk in the same state).
 //!
-//! The only change to the example configuration: the monitor's rate trigger is off, since a
-//! benchmark is by design an agent calling far faster than the 120 calls a minute that trigger
-//! halts. Every other guardrail runs as deployed. At the end the ledger of the run is verified
+//! The only changes to the example configuration: the monitor's rate trigger is off and the
+//! agent's request rate (`[gateway] agent_requests_per_sec`, `agent_burst`) is raised out of
+//! reach, since a benchmark is by design an agent calling far faster than the 120 calls a
+//! minute that trigger halts and the 50 requests a second the front serves one agent. The rate
+//! is still checked on every request. Every other guardrail runs as deployed. At the end the ledger of the run is verified
 //! with `warden audit verify` and its decision events are counted, so the report also proves
 //! that every measured call went through the guardrails.
 
@@ -519,7 +521,7 @@ impl Machine {
 }
 
 /// The example SOC configuration, with the SIEM reached over Streamable HTTP at `lab_url` and
-/// the monitor's rate trigger off.
+/// the monitor's rate trigger off and the agent's request rate out of reach.
 fn bench_config(dir: &Path, lab_url: &str) -> anyhow::Result<PathBuf> {
     let path = crate::embedded::materialise(dir)?;
     let text = std::fs::read_to_string(&path)?;
@@ -541,6 +543,12 @@ fn bench_config(dir: &Path, lab_url: &str) -> anyhow::Result<PathBuf> {
     let mut rate = toml::Table::new();
     rate.insert("action".into(), toml::Value::String("off".into()));
     monitor.insert("rate".into(), toml::Value::Table(rate));
+    let Some(gateway) = config.get_mut("gateway").and_then(|g| g.as_table_mut()) else {
+        bail!("the bundled config has no `gateway` table");
+    };
+    for key in ["agent_requests_per_sec", "agent_burst"] {
+        gateway.insert(key.into(), toml::Value::Integer(i64::from(u32::MAX)));
+    }
     std::fs::write(&path, toml::to_string(&config)?)?;
     Ok(path)
 }

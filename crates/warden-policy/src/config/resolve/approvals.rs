@@ -3,7 +3,7 @@
 
 use super::{Resolver, is_identifier};
 use crate::config::raw::{RawAgent, RawApprovals, RawApprover};
-use crate::config::resolved::{ApprovalSettings, ApproverSpec};
+use crate::config::resolved::{ApprovalSettings, ApproverSpec, DEFAULT_CLOSED_RETENTION_DAYS};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use toml::Spanned;
@@ -126,6 +126,15 @@ impl Resolver<'_> {
                 .unwrap_or_else(|| "http://127.0.0.1:8700/console".into()),
             approvers,
             escalation: a.escalation.clone(),
+            closed_retention: Duration::from_secs(
+                self.at_least_one(
+                    a.closed_retention_days.clone(),
+                    "approvals.closed_retention_days",
+                    DEFAULT_CLOSED_RETENTION_DAYS,
+                    "answered requests must be kept at least one day",
+                )
+                .saturating_mul(24 * 60 * 60),
+            ),
         }
     }
 }
