@@ -15,6 +15,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let Some(latest) = store.ledger_latest_checkpoint()? else {
         anyhow::bail!("the ledger has no checkpoint yet");
     };
-    print!("{}", super::cosign(&config, &latest.note)?);
+    crate::output::print(&super::cosign(&config, &latest.note)?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -116,30 +116,30 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         && against_published.is_empty()
         && against_cosigned.is_empty()
     {
-        println!("ok: {summary}");
+        crate::output::say!("ok: {summary}")?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(finding) = &log.finding {
-        println!("FAILED: {finding}");
+        crate::output::say!("FAILED: {finding}")?;
     }
     for finding in &report.content {
-        println!("FAILED: {finding}");
+        crate::output::say!("FAILED: {finding}")?;
     }
     if report.content_left_off > 0 {
-        println!(
+        crate::output::say!(
             "FAILED: {} more problems not listed",
             report.content_left_off
-        );
+        )?;
     }
     for finding in &against_published {
-        println!("FAILED: {finding}");
+        crate::output::say!("FAILED: {finding}")?;
     }
     for finding in &against_cosigned {
-        println!("FAILED: {finding}");
+        crate::output::say!("FAILED: {finding}")?;
     }
     for finding in &unapproved {
-        println!("FAILED: {finding}");
+        crate::output::say!("FAILED: {finding}")?;
     }
-    println!("checked before the problem: {summary}");
+    crate::output::say!("checked before the problem: {summary}")?;
     Ok(ExitCode::FAILURE)
 }
