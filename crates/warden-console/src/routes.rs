@@ -37,6 +37,8 @@ const SESSION_UNAVAILABLE: &str =
 pub(crate) struct Console {
     pub desk: Arc<dyn ApprovalDesk>,
     pub approvers: Arc<[ApproverLogin]>,
+    /// Digests of the secrets that authenticate agents: never a sign-in.
+    pub agent_tokens: Arc<[[u8; 32]]>,
     pub sessions: Sessions,
     /// The mount point without a trailing slash (`/console`, or empty at the root).
     pub base: String,
@@ -225,10 +227,11 @@ async fn login(State(console): State<AppState>, Form(form): Form<LoginForm>) -> 
         }
     };
     let approvers = Arc::clone(&console.approvers);
+    let agent_tokens = Arc::clone(&console.agent_tokens);
     let attempted = form.approver.clone();
     let checked = tokio::task::spawn_blocking(move || {
         let _slot = slot;
-        auth::check_login(&approvers, &form.approver, &form.password).cloned()
+        auth::check_login(&approvers, &agent_tokens, &form.approver, &form.password).cloned()
     })
     .await;
     if let Ok(result) = &checked {
