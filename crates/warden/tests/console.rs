@@ -734,3 +734,58 @@ async fn an_agents_token_never_signs_in_as_an_approver() {
         "dana's own token"
     );
 }
+
+/// Review 37: the sign-in form had no CSRF token and no origin check, so a page on another site
+/// could post an approver's credentials and sign a visitor's browser in as that approver (login
+/// CSRF): the visitor's later answers would be recorded under the other name. A sign-in a
+/// browser marks as coming from another site, or from another origin, is refused; one from the
+/// console's own page, and one from a program that sends neither header, signs in.
+#[tokio::test]
+async fn a_sign_in_posted_from_another_site_is_refused() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let base = format!("{}/console", warden.base());
+    let own = warden.base();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = |headers: &[(&'static str, &str)]| {
+        let mut r = http
+            .post(format!("{base}/login"))
+            .header(reqwest::header::CONTENT_TYPE, FORM)
+            .body(form(&[
+                ("approver", "dana"),
+                ("password", "lab-dana-password"),
+            ]));
+        for (name, value) in headers {
+            r = r.header(*name, *value);
+        }
+        r.send()
+    };
+    for headers in [
+        vec![
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ],
+        vec![("origin", "https://evil.example")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("origin", "null")],
+    ] {
+        let r = login(&headers).await.unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(
+            r.headers().get(reqwest::header::SET_COOKIE).is_none(),
+            "{headers:?}"
+        );
+    }
+    for headers in [
+        vec![("origin", own.as_str()), ("sec-fetch-site", "same-origin")],
+        vec![("origin", own.as_str())],
+        vec![],
+    ] {
+        let r = login(&headers).await.unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER, "{headers:?}");
+        assert!(r.headers().get(reqwest::header::SET_COOKIE).is_some());
+    }
+}
