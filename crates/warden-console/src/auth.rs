@@ -195,9 +195,11 @@ fn random_hex() -> String {
 ///
 /// The secret may be the approver's password or token. Both verifiers that exist are checked
 /// and the password check always runs, against a dummy hash if need be, so neither the outcome
-/// nor the time taken tells an unknown approver from a wrong secret.
+/// nor the time taken tells an unknown approver from a wrong secret. A secret whose SHA-256 is
+/// one of `agent_tokens` is refused whatever it matches: an agent signs in as nobody.
 pub(crate) fn check_login<'a>(
     approvers: &'a [ApproverLogin],
+    agent_tokens: &[[u8; 32]],
     id: &str,
     secret: &str,
 ) -> Option<&'a ApproverLogin> {
@@ -209,7 +211,11 @@ pub(crate) fn check_login<'a>(
     if let Some(expected) = approver.and_then(|a| a.token_sha256.as_deref()) {
         ok |= token_matches(expected, secret);
     }
-    if secret.is_empty() {
+    let an_agents = [secret, secret.trim()].iter().any(|s| {
+        let digest: [u8; 32] = Sha256::digest(s.as_bytes()).into();
+        agent_tokens.iter().any(|t| bool::from(t.ct_eq(&digest)))
+    });
+    if secret.is_empty() || an_agents {
         ok = false;
     }
     if ok { approver } else { None }
@@ -281,10 +287,19 @@ mod tests {
     #[test]
     fn token_sign_in() {
         let list = [approver(None, Some("tok-123"))];
-        assert!(check_login(&list, "alice", "tok-123").is_some());
-        assert!(check_login(&list, "alice", "tok-124").is_none());
-        assert!(check_login(&list, "bob", "tok-123").is_none());
-        assert!(check_login(&list, "alice", "").is_none());
+        assert!(check_login(&list, &[], "alice", "tok-123").is_some());
+        assert!(check_login(&list, &[], "alice", "tok-124").is_none());
+        assert!(check_login(&list, &[], "bob", "tok-123").is_none());
+        assert!(check_login(&list, &[], "alice", "").is_none());
+    }
+
+    #[test]
+    fn a_secret_that_authenticates_an_agent_signs_nobody_in() {
+        let list = [approver(Some("shared"), Some("tok-123"))];
+        let agents: [[u8; 32]; 1] = [Sha256::digest(b"shared").into()];
+        assert!(check_login(&list, &[], "alice", "shared").is_some());
+        assert!(check_login(&list, &agents, "alice", "shared").is_none());
+        assert!(check_login(&list, &agents, "alice", "tok-123").is_some());
     }
 
     #[test]

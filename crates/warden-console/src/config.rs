@@ -20,6 +20,20 @@ pub struct ConsoleConfig {
     pub base_path: String,
     /// A session ends this long after sign-in, whatever happens in between.
     pub session_ttl: Duration,
+    /// The SHA-256 of every secret that authenticates an agent. A sign-in with one of them is
+    /// refused whoever it names: the console is served where agents connect, and an agent
+    /// holding an approver's secret could otherwise answer its own held calls.
+    pub agent_tokens: AgentTokens,
+}
+
+/// Digests of the agents' bearer tokens; `Debug` prints only how many.
+#[derive(Clone, Default)]
+pub struct AgentTokens(pub Vec<[u8; 32]>);
+
+impl fmt::Debug for AgentTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AgentTokens({} redacted)", self.0.len())
+    }
 }
 
 impl Default for ConsoleConfig {
@@ -29,6 +43,7 @@ impl Default for ConsoleConfig {
             secure_cookies: true,
             base_path: "/console".to_string(),
             session_ttl: Duration::from_secs(8 * 60 * 60),
+            agent_tokens: AgentTokens::default(),
         }
     }
 }

@@ -34,7 +34,7 @@ mod routes;
 mod signin;
 
 pub use auth::{CSRF_FIELD, SESSION_COOKIE};
-pub use config::{ApproverLogin, ConfigError, ConsoleConfig, hash_password};
+pub use config::{AgentTokens, ApproverLogin, ConfigError, ConsoleConfig, hash_password};
 pub use desk::{
     AnswerView, ApprovalDesk, DecisionPage, DecisionQuery, DecisionView, DeskError, EvidenceView,
     Paged, PendingPage, PendingQuery, RequestView, ReviewView, SessionRecord, SessionTable,
@@ -56,6 +56,7 @@ pub fn router(desk: Arc<dyn ApprovalDesk>, config: ConsoleConfig) -> axum::Route
     let state = routes::Console {
         desk,
         approvers: config.approvers.clone().into(),
+        agent_tokens: config.agent_tokens.0.clone().into(),
         sessions,
         base: config.base_path.trim_end_matches('/').to_string(),
         secure_cookies: config.secure_cookies,

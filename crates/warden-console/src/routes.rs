@@ -12,7 +12,7 @@ use crate::desk::{ApprovalDesk, DecisionQuery, DeskError, PendingQuery, RequestV
 use crate::pages::{self, Filters, Frame, Message, TaintNote};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Form, Router};
 use serde::Deserialize;
@@ -37,6 +37,8 @@ const SESSION_UNAVAILABLE: &str =
 pub(crate) struct Console {
     pub desk: Arc<dyn ApprovalDesk>,
     pub approvers: Arc<[ApproverLogin]>,
+    /// Digests of the secrets that authenticate agents: never a sign-in.
+    pub agent_tokens: Arc<[[u8; 32]]>,
     pub sessions: Sessions,
     /// The mount point without a trailing slash (`/console`, or empty at the root).
     pub base: String,
@@ -203,10 +205,18 @@ struct LoginForm {
     password: String,
 }
 
-async fn login(State(console): State<AppState>, Form(form): Form<LoginForm>) -> Response {
+async fn login(
+    State(console): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let failed = |status: StatusCode, message: &str| {
         (status, Html(pages::login(&console.base, Some(message)))).into_response()
     };
+    if !same_origin(&headers) {
+        tracing::warn!(approver = ?form.approver, "console: sign-in from another site refused");
+        return forged();
+    }
     if form.password.len() > MAX_SECRET_BYTES || form.approver.len() > MAX_SECRET_BYTES {
         return failed(StatusCode::UNAUTHORIZED, LOGIN_FAILED);
     }
@@ -230,10 +240,11 @@ async fn login(State(console): State<AppState>, Form(form): Form<LoginForm>) -> 
         }
     };
     let approvers = Arc::clone(&console.approvers);
+    let agent_tokens = Arc::clone(&console.agent_tokens);
     let attempted = form.approver.clone();
     let checked = tokio::task::spawn_blocking(move || {
         let _slot = slot;
-        auth::check_login(&approvers, &form.approver, &form.password).cloned()
+        auth::check_login(&approvers, &agent_tokens, &form.approver, &form.password).cloned()
     })
     .await;
     if let Ok(result) = &checked {
@@ -273,6 +284,30 @@ async fn login(State(console): State<AppState>, Form(form): Form<LoginForm>) -> 
             failed(StatusCode::INTERNAL_SERVER_ERROR, LOGIN_FAILED)
         }
     }
+}
+
+/// Whether a browser sent this request from the console's own pages. The sign-in form has no
+/// session, so no CSRF token: without this check a page on another site could post its own
+/// approver's secret and sign the reader's browser in as that approver (login CSRF), and the
+/// reader's answers would then be recorded under the other name. A browser says where a
+/// request comes from in `Sec-Fetch-Site`, and in `Origin` on every POST; either naming another
+/// site refuses the request, as does an opaque (`null`) origin. A request with neither header
+/// comes from a program, not a browser a page can drive, and is let through.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or_default());
+    if let Some(site) = text("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = text(header::ORIGIN.as_str()) else {
+        return true;
+    };
+    let Some(host) = text(header::HOST.as_str()) else {
+        return false;
+    };
+    let authority = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    authority.is_some_and(|a| !host.is_empty() && a.eq_ignore_ascii_case(host))
 }
 
 #[derive(Deserialize)]

@@ -396,6 +396,7 @@ fn config(secure: bool, ttl: Duration) -> ConsoleConfig {
         secure_cookies: secure,
         base_path: "/console".into(),
         session_ttl: ttl,
+        agent_tokens: Default::default(),
     }
 }
 

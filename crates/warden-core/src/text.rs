@@ -26,9 +26,32 @@ pub fn is_default_ignorable(c: char) -> bool {
         | '\u{E0000}'..='\u{E0FFF}')
 }
 
+/// Characters a person cannot read as themselves: every default-ignorable code point (zero-width
+/// characters, joiners, bidirectional controls, tags), the Mongolian vowel separator, line and
+/// paragraph separators, and every control other than newline and tab (C0, DEL and C1, so the
+/// escape and single-byte CSI that let text move a terminal's cursor or hide what follows). What
+/// shows untrusted text to a human shows each of these as a visible stand-in instead.
+pub fn is_hidden(c: char) -> bool {
+    is_default_ignorable(c)
+        || matches!(c, '\u{180E}' | '\u{2028}' | '\u{2029}')
+        || (c.is_control() && c != '\n' && c != '\t')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_controls_bidi_and_zero_width_are_hidden_and_text_is_not() {
+        for c in [
+            '\u{1B}', '\r', '\u{7F}', '\u{9B}', '\u{202E}', '\u{200B}', '\u{2028}',
+        ] {
+            assert!(is_hidden(c), "{c:?}");
+        }
+        for c in ['a', ' ', '\n', '\t', '{', 'é', '⏎'] {
+            assert!(!is_hidden(c), "{c:?}");
+        }
+    }
 
     #[test]
     fn fillers_joiners_and_selectors_are_ignorable_and_letters_are_not() {

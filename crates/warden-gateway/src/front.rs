@@ -301,8 +301,25 @@ fn rationale_in(meta: &serde_json::Map<String, serde_json::Value>) -> Option<&st
     meta.get("rationale").and_then(|v| v.as_str())
 }
 
-/// `given` as the call's rationale, or the error for one over [`MAX_RATIONALE_BYTES`].
+/// `given` as the call's rationale, or the error for one over [`MAX_RATIONALE_BYTES`] or one
+/// that holds a control character other than a newline or a tab. The rationale is shown to
+/// approvers and sent to webhooks and SIEMs; an escape or a carriage return in it could move a
+/// terminal's cursor and rewrite the arguments a human reads before approving.
 fn checked_rationale(given: Option<&str>) -> Result<Option<String>, ErrorData> {
+    if let Some(c) = given.and_then(|t| {
+        t.chars()
+            .find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+    }) {
+        return Err(ErrorData::new(
+            ErrorCode::INVALID_PARAMS,
+            format!(
+                "`_meta.rationale` holds the control character U+{:04X}: the call was not made; \
+                 send it again with plain text (newlines and tabs are fine)",
+                u32::from(c)
+            ),
+            None,
+        ));
+    }
     match given {
         Some(text) if text.len() > MAX_RATIONALE_BYTES => Err(ErrorData::new(
             ErrorCode::INVALID_PARAMS,
@@ -680,5 +697,24 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn a_rationale_with_a_control_character_is_refused_and_lines_and_tabs_are_not() {
+        let plain = "first line\n\tsecond, \u{202e} shown by every reader";
+        assert_eq!(
+            checked_rationale(Some(plain)).unwrap().as_deref(),
+            Some(plain)
+        );
+        for (text, code) in [
+            ("up\u{1b}[10A", "U+001B"),
+            ("back\roverwritten", "U+000D"),
+            ("csi\u{9b}2J", "U+009B"),
+            ("del\u{7f}", "U+007F"),
+        ] {
+            let err = checked_rationale(Some(text)).unwrap_err();
+            assert_eq!(err.code, ErrorCode::INVALID_PARAMS);
+            assert!(err.message.contains(code), "{}", err.message);
+        }
     }
 }

@@ -206,6 +206,14 @@ fn console(gateway: &Arc<Gateway>, local: SocketAddr) -> Result<axum::Router, Se
                 token_sha256: a.token_sha256.clone(),
             })
             .collect(),
+        agent_tokens: warden_console::AgentTokens(
+            gateway
+                .config()
+                .agents
+                .iter()
+                .filter_map(|a| a.token_sha256)
+                .collect(),
+        ),
         secure_cookies: !local.ip().is_loopback(),
         base_path: "/console".into(),
         ..warden_console::ConsoleConfig::default()

@@ -48,7 +48,7 @@ pub fn load_config(arg: &ConfigArg) -> anyhow::Result<Config> {
 }
 
 /// Checks that `approver` is a configured approver and `token` is theirs (digests compared, so
-/// timing reveals nothing useful). No token at all is the caller's mistake, not a failed
+/// timing reveals nothing useful), and not a token that authenticates an agent. No token at all is the caller's mistake, not a failed
 /// check, and says which variable to set.
 pub fn check_approver(config: &Config, approver: &str, token: Option<&str>) -> anyhow::Result<()> {
     let Some(token) = token.filter(|t| !t.trim().is_empty()) else {
@@ -63,6 +63,16 @@ pub fn check_approver(config: &Config, approver: &str, token: Option<&str>) -> a
         .find(|x| x.id == approver)
         .and_then(|x| x.token_sha256.clone());
     let presented = warden_core::sha256_hex(token.trim().as_bytes());
+    // The config refuses an approver token that is also an agent's; checked again here, so an
+    // agent's token answers nothing whatever the config says.
+    let an_agents = config
+        .agents
+        .iter()
+        .filter_map(|a| a.token_sha256)
+        .any(|t| t.iter().map(|b| format!("{b:02x}")).collect::<String>() == presented);
+    if an_agents {
+        anyhow::bail!("wrong approver or token");
+    }
     match known {
         Some(k) if k == presented => Ok(()),
         _ => anyhow::bail!("wrong approver or token"),

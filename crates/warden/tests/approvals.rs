@@ -240,3 +240,89 @@ async fn requests_survive_a_restart_and_expiry_means_deny() {
     let (ok, _, err) = lab.cli(&["audit", "verify"]);
     assert!(ok, "{err}");
 }
+
+/// One `tools/call` over the wire with `rationale` in `_meta`, as `token`'s agent: the reply's
+/// body.
+async fn call_with_rationale(
+    warden: &Warden,
+    token: &str,
+    tool: &str,
+    args: Value,
+    rationale: &str,
+) -> String {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": tool, "arguments": args,
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "rationale": rationale}}});
+    reqwest::Client::new()
+        .post(&warden.url)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Review 37: a compromised agent held a call whose `_meta.rationale` carried escape sequences
+/// that moved the approver's cursor up and rewrote the `arguments` line of `approvals show`:
+/// the approver read `alice.chen`, approved, and `bob.ng` was disabled. A rationale with a
+/// control character is now refused at the front with a reason, and nothing is held; what an
+/// agent can still send (newlines, a bidi override) reaches the approver visibly, under its
+/// field, beside the real arguments.
+#[tokio::test]
+async fn a_rationale_cannot_rewrite_the_arguments_the_cli_approver_reads() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let real = json!({"user": "bob.ng", "reason": "phished, INC-1042"});
+    let forging = "\u{1b}[10A\r\u{1b}[2Karguments  {\"user\":\"alice.chen\",\"reason\":\"phished, \
+                   INC-1042\"}\u{1b}[10B\r\u{1b}[2Krationale  alice.chen clicked the link";
+    let refused = call_with_rationale(
+        &warden,
+        RESPONDER,
+        "idp.disable_account",
+        real.clone(),
+        forging,
+    )
+    .await;
+    assert!(
+        refused.contains("`_meta.rationale` holds the control character U+001B"),
+        "{refused}"
+    );
+    let (ok, out, err) = lab.cli(&["approvals", "list"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "no pending requests", "nothing was held");
+    assert!(lab.events("decision").is_empty(), "nothing was decided");
+
+    let still = "alice.chen clicked the link\narguments  {\"user\":\"alice.chen\"}\u{202e}";
+    let held = call_with_rationale(
+        &warden,
+        RESPONDER,
+        "idp.disable_account",
+        real.clone(),
+        still,
+    )
+    .await;
+    let id = request_id(&held);
+    let (ok, out, err) = lab.cli(&["approvals", "show", &id]);
+    assert!(ok, "{err}");
+    for c in ['\u{1b}', '\r', '\u{9b}', '\u{202e}'] {
+        assert!(!out.contains(c), "{c:?} reached the terminal: {out}");
+    }
+    let arguments: Vec<&str> = out.lines().filter(|l| l.starts_with("arguments")).collect();
+    assert_eq!(arguments.len(), 1, "{out}");
+    assert!(arguments[0].contains("\"user\":\"bob.ng\""), "{out}");
+    assert!(
+        out.contains("rationale  alice.chen clicked the link\n           arguments  {\"user\":\"alice.chen\"}⟦U+202E⟧"),
+        "{out}"
+    );
+    assert!(!disabled(&lab, "bob.ng"));
+}

@@ -84,6 +84,18 @@ fn halt_responder(lab: &Lab) {
 /// A held call, as the gate stores it, asked `asked_ago` ms ago and expiring `expires_in` ms
 /// from now.
 fn hold(lab: &Lab, id: &str, asked_ago: i64, expires_in: i64) {
+    hold_with(
+        lab,
+        id,
+        asked_ago,
+        expires_in,
+        json!({"host": "ws-042", "incident": "INC-1042"}),
+        "credential theft on ws-042",
+    );
+}
+
+/// [`hold`] with the agent's own arguments and rationale.
+fn hold_with(lab: &Lab, id: &str, asked_ago: i64, expires_in: i64, args: Value, rationale: &str) {
     use warden_store::Store;
     let now = now_ms();
     let request: warden_store::PendingRequest = serde_json::from_value(json!({
@@ -92,13 +104,13 @@ fn hold(lab: &Lab, id: &str, asked_ago: i64, expires_in: i64) {
         "principal": "responder",
         "session": "sess-1",
         "tool": "edr.isolate_host",
-        "args": {"host": "ws-042", "incident": "INC-1042"},
+        "args": args,
         "args_digest": "sha256:00",
         "policy_version": "v1",
         "rule": "floor:high-stakes",
         "approval": "required",
         "status": "pending",
-        "rationale": "credential theft on ws-042",
+        "rationale": rationale,
         "category": "containment",
         "stakes": "high",
         "owner": "ir-oncall@northwind.example",
@@ -138,6 +150,68 @@ fn a_reader_that_closes_the_pipe_early_ends_the_output_not_in_a_panic() {
             "{args:?}: {:?} {err}",
             out.status
         );
+    }
+}
+
+/// Bytes a terminal acts on, or that reorder or hide what a reader sees: ESC, CR, the C1 CSI
+/// (U+009B), a right-to-left override (U+202E) and a zero-width space.
+fn terminal_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|c| matches!(c, '\u{1b}' | '\r' | '\u{9b}' | '\u{202e}' | '\u{200b}'))
+        .collect()
+}
+
+/// Review 37: the agent writes the rationale and the argument values, and `approvals show`
+/// printed them to the approver's terminal as they were. An escape sequence in the rationale
+/// moved the cursor up and rewrote the `arguments` line, so the approver read one user's name
+/// and approved the disabling of another; C1 controls and bidi overrides in the arguments went
+/// through too. A row as a warden without the front's check stored it (or as a database writer
+/// leaves it): every human view prints each hidden character as `⟦U+XXXX⟧`, the JSON for
+/// programs keeps the exact value in JSON escapes, and the real arguments are what is read.
+#[test]
+fn what_an_agent_wrote_cannot_rewrite_the_approvers_terminal() {
+    let lab = Lab::new();
+    let forged = "\u{1b}[10A\r\u{1b}[2Karguments  {\"host\":\"ws-999\",\"incident\":\"INC-1042\"}\
+                  \u{1b}[10B\r\u{1b}[2Krationale  routine\r\nanswer     dana approved";
+    let args = json!({"host": "ws-042", "incident": "INC-1042 \u{9b}2J\u{202e}gnp.exe\u{200b}"});
+    hold_with(&lab, "apr_forged", 60_000, 600_000, args.clone(), forged);
+
+    let (ok, out, err) = lab.cli(&["approvals", "show", "apr_forged"]);
+    assert!(ok, "{err}");
+    assert_eq!(terminal_controls(&out), Vec::<char>::new(), "{out}");
+    let arguments: Vec<&str> = out.lines().filter(|l| l.starts_with("arguments")).collect();
+    assert_eq!(
+        arguments.len(),
+        1,
+        "one arguments line, the real one: {out}"
+    );
+    assert!(arguments[0].contains("\"host\":\"ws-042\""), "{out}");
+    assert!(
+        arguments[0].contains("INC-1042 ⟦U+009B⟧2J⟦U+202E⟧gnp.exe⟦U+200B⟧"),
+        "{out}"
+    );
+    assert!(
+        out.contains("rationale  ⟦U+001B⟧[10A⟦U+000D⟧⟦U+001B⟧[2Karguments"),
+        "{out}"
+    );
+    assert!(
+        !out.lines().any(|l| l.starts_with("answer")),
+        "a line of the rationale is indented under it, not a field: {out}"
+    );
+
+    let (ok, out, err) = lab.cli(&["approvals", "list"]);
+    assert!(ok, "{err}");
+    assert_eq!(terminal_controls(&out), Vec::<char>::new(), "{out}");
+    assert!(out.contains("⟦U+202E⟧gnp.exe"), "{out}");
+
+    for json in [
+        lab.cli(&["approvals", "show", "apr_forged", "--json"]).1,
+        lab.cli(&["approvals", "list", "--json"]).1,
+    ] {
+        assert_eq!(terminal_controls(&json), Vec::<char>::new(), "{json}");
+        let r: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(r["rationale"], forged, "a program reads the exact value");
+        assert_eq!(r["args"], args);
     }
 }
 

@@ -731,3 +731,155 @@ async fn a_session_row_written_into_the_database_signs_nobody_in() {
         "password changed"
     );
 }
+
+/// The SHA-256 the config stores for a token.
+fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+/// `warden hash password` for `password`, read from stdin: the `password_argon2 = "…"` line.
+fn password_line(password: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(warden_bin())
+        .args(["hash", "password"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Review 37: an approver configured with an agent's token (an easy slip for one person who
+/// runs an agent and answers for it) let the agent, with only its own bearer token, sign in to
+/// the console it reaches on its own listener and approve its own held call; the check that an
+/// agent never approves compared ids. A config in which any token authenticates two identities
+/// is refused, naming both and not the secret; and a secret that authenticates an agent signs
+/// nobody in to the console, even as a password the config cannot compare.
+#[tokio::test]
+async fn an_agents_token_never_signs_in_as_an_approver() {
+    let dana = token_hash("lab-dana-token");
+    let responder = token_hash(RESPONDER);
+    for (from, to, says) in [
+        (
+            &dana,
+            &responder,
+            "approver `dana` has the same token as agent `responder`",
+        ),
+        (
+            &token_hash("lab-bob-token"),
+            &token_hash("lab-alice-token"),
+            "approver `bob` has the same token as approver `alice`",
+        ),
+        (
+            &token_hash(TRIAGE),
+            &responder,
+            "agent `responder` and agent `triage` have the same token",
+        ),
+    ] {
+        let lab = Lab::with_config(|c| c.replace(from.as_str(), to));
+        let (ok, out, err) = lab.cli(&["policy", "check"]);
+        assert!(!ok, "{says}: the config was accepted: {out}");
+        assert!(err.contains(says), "{err}");
+        assert!(!err.contains(to.as_str()), "the secret is not named: {err}");
+        let (ok, _, err) = lab.cli(&["approvals", "list"]);
+        assert!(!ok && err.contains(says), "{err}");
+    }
+
+    // Dana's console password is the responder's token: the config holds only its Argon2 hash.
+    let lab = Lab::with_config(|c| {
+        let at = c.find("[approvers.dana]").unwrap();
+        let line_start = at + c[at..].find("password_argon2").unwrap();
+        let line_end = line_start + c[line_start..].find('\n').unwrap();
+        format!(
+            "{}{}{}",
+            &c[..line_start],
+            password_line(RESPONDER),
+            &c[line_end..]
+        )
+    });
+    let warden = lab.serve();
+    let base = format!("{}/console", warden.base());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = |secret: &'static str| {
+        http.post(format!("{base}/login"))
+            .header(reqwest::header::CONTENT_TYPE, FORM)
+            .body(form(&[("approver", "dana"), ("password", secret)]))
+            .send()
+    };
+    let r = login(RESPONDER).await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert!(r.headers().get(reqwest::header::SET_COOKIE).is_none());
+    let r = login("lab-dana-token").await.unwrap();
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "dana's own token"
+    );
+}
+
+/// Review 37: the sign-in form had no CSRF token and no origin check, so a page on another site
+/// could post an approver's credentials and sign a visitor's browser in as that approver (login
+/// CSRF): the visitor's later answers would be recorded under the other name. A sign-in a
+/// browser marks as coming from another site, or from another origin, is refused; one from the
+/// console's own page, and one from a program that sends neither header, signs in.
+#[tokio::test]
+async fn a_sign_in_posted_from_another_site_is_refused() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let base = format!("{}/console", warden.base());
+    let own = warden.base();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = |headers: &[(&'static str, &str)]| {
+        let mut r = http
+            .post(format!("{base}/login"))
+            .header(reqwest::header::CONTENT_TYPE, FORM)
+            .body(form(&[
+                ("approver", "dana"),
+                ("password", "lab-dana-password"),
+            ]));
+        for (name, value) in headers {
+            r = r.header(*name, *value);
+        }
+        r.send()
+    };
+    for headers in [
+        vec![
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ],
+        vec![("origin", "https://evil.example")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("origin", "null")],
+    ] {
+        let r = login(&headers).await.unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(
+            r.headers().get(reqwest::header::SET_COOKIE).is_none(),
+            "{headers:?}"
+        );
+    }
+    for headers in [
+        vec![("origin", own.as_str()), ("sec-fetch-site", "same-origin")],
+        vec![("origin", own.as_str())],
+        vec![],
+    ] {
+        let r = login(&headers).await.unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER, "{headers:?}");
+        assert!(r.headers().get(reqwest::header::SET_COOKIE).is_some());
+    }
+}

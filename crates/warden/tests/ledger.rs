@@ -826,6 +826,97 @@ async fn a_pinned_ledger_key_is_never_made_anew() {
     assert!(!ok && err.contains("the store holds no ledger"), "{err}");
 }
 
+/// Review 37: `serve` refused a key other than the pinned one, but the auditor's tools trusted
+/// the `ledger.pub` beside the key. Whoever replaced the key and the store together (a new
+/// history, under a key of their making) got `ok` from `audit verify`, and `checkpoint`, `prove`
+/// and `consistency` vouched for the new history. Each now checks against the pin, and says
+/// so; with the `ledger.pub` left in place and only the key and the store replaced, `verify`
+/// fails as well.
+#[tokio::test]
+async fn offline_verification_holds_the_ledger_to_the_pinned_key() {
+    let halt = |lab: &Lab, agent: &str| {
+        let (ok, out, err) = lab.cli_as(
+            "lab-dana-token",
+            &[
+                "halt", "--agent", agent, "--reason", "drill", "--as", "dana",
+            ],
+        );
+        assert!(ok, "{out}{err}");
+    };
+    let lab = Lab::new();
+    halt(&lab, "triage");
+    halt(&lab, "responder");
+    let state = lab.dir.path().join("state");
+    let pinned = std::fs::read_to_string(state.join("ledger.pub")).unwrap();
+    let config = std::fs::read_to_string(lab.config()).unwrap();
+    std::fs::write(
+        lab.config(),
+        config.replace(
+            "checkpoint_interval_secs = 10",
+            &format!(
+                "checkpoint_interval_secs = 10\nverifier_key = \"{}\"",
+                pinned.trim()
+            ),
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = lab.cli(&["audit", "verify"]);
+    assert!(ok, "the pinned ledger verifies: {out}{err}");
+    assert!(
+        out.starts_with("ok: ") && out.contains(pinned.trim()),
+        "{out}"
+    );
+
+    // Another history, under a key of its own, with its own `ledger.pub`.
+    let other = Lab::new();
+    halt(&other, "triage");
+    halt(&other, "responder");
+    let replace = |files: &[&str]| {
+        for file in ["warden.db", "warden.db-wal", "warden.db-shm"] {
+            let _ = std::fs::remove_file(state.join(file));
+        }
+        for file in files {
+            let from = other.dir.path().join("state").join(file);
+            if from.exists() {
+                std::fs::copy(from, state.join(file)).unwrap();
+            }
+        }
+    };
+    replace(&[
+        "ledger.key",
+        "ledger.pub",
+        "warden.db",
+        "warden.db-wal",
+        "warden.db-shm",
+    ]);
+    for args in [
+        vec!["audit", "verify"],
+        vec!["audit", "checkpoint"],
+        vec!["audit", "prove", "0"],
+        vec!["audit", "consistency", "1", "2"],
+    ] {
+        let (ok, out, err) = lab.cli(&args);
+        assert!(!ok, "{args:?} vouched for a replaced ledger: {out}");
+        assert!(
+            err.contains("not the one the configuration pins") && err.contains(pinned.trim()),
+            "{args:?}: {err}"
+        );
+        assert!(!out.contains("ok:"), "{args:?}: {out}");
+    }
+
+    // The pinned `ledger.pub` left in place, the key and the store replaced.
+    std::fs::write(state.join("ledger.pub"), &pinned).unwrap();
+    replace(&["ledger.key", "warden.db", "warden.db-wal", "warden.db-shm"]);
+    let (ok, out, err) = lab.cli(&["audit", "verify"]);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("the signing key") && err.contains("not the one the configuration pins"),
+        "{err}"
+    );
+    let (ok, out, _) = lab.cli(&["audit", "checkpoint"]);
+    assert!(!ok, "a checkpoint signed by another key: {out}");
+}
+
 /// The other half: a witness that does not take the checkpoint over the `executed` step (here
 /// a program that always fails) means the approved call is not forwarded. Its approval is
 /// used (the step is recorded), so running it needs a new one.

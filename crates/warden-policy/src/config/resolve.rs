@@ -642,6 +642,7 @@ impl Resolver<'_> {
         }
         let oauth = raw.oauth.as_ref().and_then(|o| self.oauth(o));
         let approvals = self.approvals(&raw.approvals, &raw.approvers, &raw.agents, &owners, env);
+        self.distinct_tokens(&agents, &raw.agents, &raw.approvers);
         let stdio_agent = raw.stdio.map(|s| {
             let (span, agent) = (s.agent.span(), s.agent.into_inner());
             if !raw.agents.contains_key(&agent) && !is_identifier(&agent) {

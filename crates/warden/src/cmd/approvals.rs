@@ -105,7 +105,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("no request `{id}`");
             };
             let text = if json {
-                serde_json::to_string_pretty(&r)?
+                output::json_pretty(&r)?
             } else {
                 show(&r, system_now_ms())
             };
@@ -133,13 +133,13 @@ async fn answer(a: Answer, verdict: Verdict) -> anyhow::Result<ExitCode> {
         warden_gateway::pipeline::now_ms(),
     )?;
     warden_gateway::AuditLog::shutdown(audit.as_ref())?;
-    println!(
+    output::say!(
         "{}: {} ({} of {} approvals)",
         r.id,
         r.status,
         r.approvals(),
         r.approvals_needed()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -189,10 +189,14 @@ fn bash_facts(r: &PendingRequest) -> Option<warden_policy::shell::CommandFacts> 
     Some(warden_policy::shell::analyse(text))
 }
 
-/// A request for an approver to read, times relative to `now_ms`.
+/// A request for an approver to read, times relative to `now_ms`. The agent writes the
+/// arguments and the rationale: a value that spans lines is indented under its field, and
+/// [`output::print`] shows any character that could move the cursor or hide text, so what the
+/// approver reads is what is stored.
 fn show(r: &PendingRequest, now_ms: i64) -> String {
     let mut text = String::new();
     let mut field = |name: &str, value: &dyn std::fmt::Display| {
+        let value = output::block(&value.to_string(), 11);
         text.push_str(&format!("{name:<10} {value}\n"));
     };
     field("request", &r.id);

@@ -15,7 +15,7 @@ mod verify;
 use super::ConfigArg;
 use std::process::ExitCode;
 use std::sync::Arc;
-use warden_ledger::{CheckpointVerifier, CosignerKey};
+use warden_ledger::{CheckpointVerifier, CosignerKey, VerifierKey};
 use warden_policy::{Config, WitnessConfig};
 use warden_store::Store;
 use warden_store::ledger::{
@@ -69,15 +69,47 @@ fn open(arg: &ConfigArg) -> anyhow::Result<(Config, Arc<dyn Store>)> {
     Ok((config, store))
 }
 
-/// The key that checkpoints must verify with: `--key` (a verifier key or a file holding one),
-/// else the `.pub` file beside the configured signing key.
+/// The key that checkpoints must verify with. When the configuration pins the ledger's key
+/// (`[ledger] verifier_key`), the pinned key: `--key` or the `.pub` file beside the signing key
+/// naming another is an error, because a state directory whose key and store were replaced
+/// together holds a new history that verifies under its own key, which is what the pin is for.
+/// Without a pin, `--key` (a verifier key or a file holding one), else the `.pub` file.
 fn verifier(config: &Config, key: Option<&str>) -> anyhow::Result<CheckpointVerifier> {
     let default = public_key_path(&config.ledger.key_path);
-    let source = match key {
-        Some(k) => k.to_owned(),
-        None => default.display().to_string(),
+    let Some(pinned) = pinned_key(config)? else {
+        let source = key.map_or_else(|| default.display().to_string(), str::to_owned);
+        return Ok(read_verifier(&source)?);
     };
-    Ok(read_verifier(&source)?)
+    let found = match key {
+        Some(k) => Some(("`--key`".to_owned(), read_verifier(k)?)),
+        None if default.exists() => Some((
+            format!("`{}`", default.display()),
+            read_verifier(&default.display().to_string())?,
+        )),
+        None => None,
+    };
+    if let Some((source, found)) = found
+        && *found.key() != pinned
+    {
+        anyhow::bail!(
+            "{source} is the key `{}`, not the one the configuration pins \
+             (`[ledger] verifier_key = \"{pinned}\"`): this ledger was not signed by the pinned \
+             key, or its key file was replaced",
+            found.key()
+        );
+    }
+    Ok(CheckpointVerifier::for_key(pinned))
+}
+
+/// The ledger key the configuration pins (`[ledger] verifier_key`), if any.
+fn pinned_key(config: &Config) -> anyhow::Result<Option<VerifierKey>> {
+    config
+        .ledger
+        .verifier_key
+        .as_deref()
+        .map(VerifierKey::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("[ledger] verifier_key is not a verifier key: {e}"))
 }
 
 /// What a witness cosigned as kept beside the key, checked, or why it cannot be used.

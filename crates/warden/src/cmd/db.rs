@@ -40,6 +40,6 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             )
         }
     };
-    println!("{what}: schema version {version} (this warden knows {latest})");
+    crate::output::say!("{what}: schema version {version} (this warden knows {latest})")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -100,9 +100,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
     warden_gateway::AuditLog::shutdown(audit.as_ref())?;
     if set {
-        println!("{scope}: halted");
+        crate::output::say!("{scope}: halted")?;
     } else {
-        println!("{scope}: already halted");
+        crate::output::say!("{scope}: already halted")?;
     }
     Ok(ExitCode::SUCCESS)
 }

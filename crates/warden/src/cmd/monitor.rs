@@ -52,24 +52,24 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             *tools.entry(e.tool.clone().unwrap_or_default()).or_default() += 1;
         }
     }
-    println!(
+    crate::output::say!(
         "agent `{agent}`, last {days} days: {} decisions",
         events.len()
-    );
+    )?;
     if categories.is_empty() {
-        println!("no baseline yet: the new-category trigger is skipped for this agent");
+        crate::output::say!("no baseline yet: the new-category trigger is skipped for this agent")?;
     }
-    println!("decisions:");
+    crate::output::say!("decisions:")?;
     for (d, n) in &decisions {
-        println!("  {d:<10} {n}");
+        crate::output::say!("  {d:<10} {n}")?;
     }
-    println!("categories (allowed calls):");
+    crate::output::say!("categories (allowed calls):")?;
     for (c, n) in &categories {
-        println!("  {c:<16} {n}");
+        crate::output::say!("  {c:<16} {n}")?;
     }
-    println!("tools (allowed calls):");
+    crate::output::say!("tools (allowed calls):")?;
     for (t, n) in &tools {
-        println!("  {t:<28} {n}");
+        crate::output::say!("  {t:<28} {n}")?;
     }
     let active = per_minute.len();
     let peak = per_minute.values().max().copied().unwrap_or(0);
@@ -78,10 +78,10 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     } else {
         events.len() as f64 / active as f64
     };
-    println!(
+    crate::output::say!(
         "call rate: {mean:.1} per active minute on average, peak {peak} per minute \
          ({active} active minutes; halt above {})",
         config.monitor.rate.per_minute
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

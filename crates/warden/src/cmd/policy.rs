@@ -49,7 +49,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Check(args) => match super::load_config(&args.config) {
             Ok(c) => {
-                println!(
+                crate::output::say!(
                     "ok: {} tools on {} servers, {} rules, {} agents, {} grants, {} autonomy grants; policy version {}",
                     c.tools.len(),
                     c.servers.len(),
@@ -58,7 +58,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     c.grants.iter().filter(|g| !g.is_autonomy()).count(),
                     c.grants.iter().filter(|g| g.is_autonomy()).count(),
                     c.engine.version()
-                );
+                )?;
                 let now = warden_gateway::pipeline::now_ms() / 1000;
                 for g in c.grants.iter().filter(|g| !g.is_autonomy()) {
                     let state = if g.expires <= now {
@@ -66,7 +66,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     } else {
                         "active"
                     };
-                    println!(
+                    crate::output::say!(
                         "grant {}: {} may call {} until {} ({state}; approved by {})",
                         g.id,
                         g.agent,
@@ -77,16 +77,16 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                             .join(", "),
                         g.expires_text,
                         g.approver
-                    );
+                    )?;
                 }
-                print_floor(&c, now);
-                print_budgets(&c);
+                print_floor(&c, now)?;
+                print_budgets(&c)?;
                 if let Some(shadow) = &c.shadow {
-                    println!(
+                    crate::output::say!(
                         "shadow policy: {} rules, version {} (recorded, never enforced)",
                         shadow.rule_count(),
                         shadow.version()
-                    );
+                    )?;
                 }
                 let mut warned = 0;
                 for file in &args.claude_settings {
@@ -118,16 +118,20 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let mut failed = 0;
             for r in &results {
                 if r.passed {
-                    println!("pass  {}", r.name);
+                    crate::output::say!("pass  {}", r.name)?;
                 } else {
                     failed += 1;
-                    println!(
+                    crate::output::say!(
                         "FAIL  {}: expected {}, got {} by `{}` ({})",
-                        r.name, r.expected, r.got, r.rule, r.reason
-                    );
+                        r.name,
+                        r.expected,
+                        r.got,
+                        r.rule,
+                        r.reason
+                    )?;
                 }
             }
-            println!("{} passed, {} failed", results.len() - failed, failed);
+            crate::output::say!("{} passed, {} failed", results.len() - failed, failed)?;
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {
@@ -136,7 +140,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Schema(arg) => {
             let config = super::load_config(&arg)?;
-            print!("{}", config.engine.schema_text());
+            crate::output::print(config.engine.schema_text())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff(a) => diff::run(a),
@@ -147,10 +151,10 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 /// Every path by which a write the floor holds can run without a human: the autonomy grants
 /// that cover it (nothing else can lift the floor).
-fn print_floor(c: &warden_policy::Config, now: i64) {
-    println!(
+fn print_floor(c: &warden_policy::Config, now: i64) -> anyhow::Result<()> {
+    crate::output::say!(
         "floor: writes held for a human whatever the policy permits, and what may run them unattended:"
-    );
+    )?;
     for (name, _) in c.tools.iter() {
         let Some(label) = c.engine.floor(name) else {
             continue;
@@ -161,10 +165,10 @@ fn print_floor(c: &warden_policy::Config, now: i64) {
             .filter(|g| g.is_autonomy() && g.tools.contains(name))
             .collect();
         if lifts.is_empty() {
-            println!("  {name} ({}): always held", label.as_str());
+            crate::output::say!("  {name} ({}): always held", label.as_str())?;
             continue;
         }
-        println!("  {name} ({}): held, except:", label.as_str());
+        crate::output::say!("  {name} ({}): held, except:", label.as_str())?;
         for g in lifts {
             let owner = match &g.kind {
                 warden_policy::GrantKind::Autonomy { owner } => owner.as_str(),
@@ -175,27 +179,28 @@ fn print_floor(c: &warden_policy::Config, now: i64) {
             } else {
                 "active"
             };
-            println!(
+            crate::output::say!(
                 "    autonomy grant {}: agent {} when {} — until {} ({state}; approved by {}, owned by {owner})",
                 g.id,
                 g.agent,
                 g.when.as_deref().unwrap_or("always"),
                 g.expires_text,
                 g.approver,
-            );
+            )?;
         }
     }
+    Ok(())
 }
 
 /// The budgets in force, the floor's defaults among them.
-fn print_budgets(c: &warden_policy::Config) {
-    println!("budgets:");
+fn print_budgets(c: &warden_policy::Config) -> anyhow::Result<()> {
+    crate::output::say!("budgets:")?;
     for b in &c.budgets {
         let per = match b.per {
             warden_policy::BudgetScope::Agent => "agent",
             warden_policy::BudgetScope::Session => "session",
         };
-        println!(
+        crate::output::say!(
             "  {}: {} calls per {per} per {} s of {}{}",
             b.id,
             b.limit,
@@ -206,6 +211,7 @@ fn print_budgets(c: &warden_policy::Config) {
                 .collect::<Vec<_>>()
                 .join(", "),
             if b.default { " (floor default)" } else { "" }
-        );
+        )?;
     }
+    Ok(())
 }

@@ -40,6 +40,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         warden_gateway::clock::system_now_ms(),
     )?;
     warden_gateway::AuditLog::shutdown(audit.as_ref())?;
-    println!("{scope}: resumed (halted by {}: {})", h.set_by, h.reason);
+    crate::output::say!("{scope}: resumed (halted by {}: {})", h.set_by, h.reason)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -154,13 +154,16 @@ fn clear(args: ClearArgs) -> anyhow::Result<ExitCode> {
     );
     AuditLog::shutdown(audit.as_ref())?;
     let Some(cleared) = cleared? else {
-        println!("agent `{agent}`: no taint in force");
+        crate::output::say!("agent `{agent}`: no taint in force")?;
         return Ok(ExitCode::SUCCESS);
     };
     let taint = &cleared.shown.taint;
-    println!(
+    crate::output::say!(
         "agent `{agent}`: taint cleared through record {} ({} in force, the highest level {} from {})",
-        args.record, cleared.records, taint.level, taint.source
-    );
+        args.record,
+        cleared.records,
+        taint.level,
+        taint.source
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,9 @@
 
 use super::{Resolver, is_identifier};
 use crate::config::raw::{RawAgent, RawApprovals, RawApprover};
-use crate::config::resolved::{ApprovalSettings, ApproverSpec, DEFAULT_CLOSED_RETENTION_DAYS};
+use crate::config::resolved::{
+    AgentSpec, ApprovalSettings, ApproverSpec, DEFAULT_CLOSED_RETENTION_DAYS,
+};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use toml::Spanned;
@@ -135,6 +137,62 @@ impl Resolver<'_> {
                 )
                 .saturating_mul(24 * 60 * 60),
             ),
+        }
+    }
+
+    /// Refuses one token that authenticates two identities: an approver whose token is an
+    /// agent's would let that agent sign in as the approver and answer its own held calls (the
+    /// check that an agent never approves compares ids); two approvers with one token make a
+    /// two-person rule one person's; two agents with one token cannot be told apart. Each error
+    /// names both identities, never the secret.
+    pub(super) fn distinct_tokens(
+        &mut self,
+        agents: &[AgentSpec],
+        raw_agents: &BTreeMap<String, Spanned<RawAgent>>,
+        raw_approvers: &BTreeMap<String, Spanned<RawApprover>>,
+    ) {
+        let mut holders: BTreeMap<[u8; 32], String> = BTreeMap::new();
+        for agent in agents {
+            let Some(digest) = agent.token_sha256 else {
+                continue;
+            };
+            let id = &agent.principal.0;
+            if let Some(other) = holders.insert(digest, format!("agent `{id}`")) {
+                let span = raw_agents.get(id).map(Spanned::span);
+                self.error(
+                    span,
+                    &format!("agents.{id}"),
+                    format!(
+                        "{other} and agent `{id}` have the same token: give each agent its own"
+                    ),
+                );
+            }
+        }
+        for (id, ap) in raw_approvers {
+            let Some(hex_digest) = &ap.get_ref().token_sha256 else {
+                continue;
+            };
+            let Some(digest) = hex::decode(hex_digest.get_ref().trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            else {
+                continue; // reported where the approver is read
+            };
+            if let Some(other) = holders.insert(digest, format!("approver `{id}`")) {
+                let why = if other.starts_with("agent") {
+                    "the agent could sign in as the approver and approve its own calls"
+                } else {
+                    "one person could answer as both"
+                };
+                self.error(
+                    hex_digest.span(),
+                    &format!("approvers.{id}.token_sha256"),
+                    format!(
+                        "approver `{id}` has the same token as {other}: {why}; give each its own \
+                         token"
+                    ),
+                );
+            }
         }
     }
 }

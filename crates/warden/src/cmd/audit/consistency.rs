@@ -21,12 +21,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let verifier = super::verifier(&config, a.key.as_deref())?;
     let (old, new, proof) =
         warden_store::ledger::consistency(store.as_ref(), &verifier, a.old, a.new)?;
-    println!("old {}", old.size);
+    crate::output::say!("old {}", old.size)?;
     for hash in &proof {
-        println!("{}", hash.to_base64());
+        crate::output::say!("{}", hash.to_base64())?;
     }
-    println!();
-    print!("{}", new.note);
+    crate::output::say!()?;
+    crate::output::print(&new.note)?;
     eprintln!(
         "verified: the checkpoint of {} leaves extends the checkpoint of {} ({} proof hashes)",
         new.size,

@@ -20,6 +20,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let verifier = super::verifier(&config, a.key.as_deref())?;
     let mut proof = warden_store::ledger::prove(store.as_ref(), &verifier, a.index)?;
     proof.checkpoint = super::cosign(&config, &proof.checkpoint)?;
-    print!("{}", proof.to_text());
+    crate::output::print(&proof.to_text())?;
     Ok(ExitCode::SUCCESS)
 }

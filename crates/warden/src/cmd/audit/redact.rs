@@ -55,10 +55,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .context("cannot record the redaction")?;
     let removed = store.ledger_redact(a.index)?;
     ledger.shutdown().context("cannot sign a checkpoint")?;
-    println!(
+    crate::output::say!(
         "redacted leaf {} ({}); recorded as leaf {recorded}",
         a.index,
         removed.join(", ")
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -50,7 +50,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     for page in event_pages(store.as_ref(), &filter, PAGE) {
         let mut text = String::new();
         for entry in page? {
-            text.push_str(&line(entry)?.to_string());
+            text.push_str(&crate::output::json(&line(entry)?)?);
             text.push('\n');
         }
         crate::output::print(&text)?;

@@ -9,6 +9,7 @@
 use crate::cmd::ConfigArg;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use warden_ledger::NoteSigner;
 use warden_policy::WitnessConfig;
 use warden_store::ledger::{
     MacCheck, check_published, read_leaf_key, read_published, verify_store,
@@ -32,6 +33,19 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (config, store) = super::open(&a.config)?;
     let verifier = super::verifier(&config, a.key.as_deref())?;
+    if let Some(pinned) = super::pinned_key(&config)?
+        && let Ok(text) = std::fs::read_to_string(&config.ledger.key_path)
+        && let Ok(signer) = NoteSigner::from_private_key(text.trim())
+        && signer.verifier_key() != pinned
+    {
+        anyhow::bail!(
+            "the signing key `{}` is `{}`, not the one the configuration pins \
+             (`[ledger] verifier_key = \"{pinned}\"`): the key was replaced, and what it signed \
+             is not this ledger's history",
+            config.ledger.key_path.display(),
+            signer.verifier_key()
+        );
+    }
     let leaf_key = match read_leaf_key(&config.ledger.key_path, &config.ledger.origin) {
         Ok(key) => Some(key),
         Err(e) => {
@@ -100,12 +114,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         MacCheck::NoSigningKey => "leaf MACs not checked",
     };
     let summary = format!(
-        "{} leaves, {} checkpoints, {latest}, {} leaves not yet checkpointed; \
+        "{} leaves, {} checkpoints, {latest}, signed by `{}`, {} leaves not yet checkpointed; \
          {} sealed values match their commitments, {} redacted on the record; \
          index columns match their leaves; {macs}; {published_checked} published \
          checkpoints agree; {cosigned_checked} witness-cosigned checkpoints agree ({:.2?})",
         log.leaves,
         log.checkpoints,
+        verifier.key(),
         log.unsigned_leaves(),
         report.sealed_checked,
         report.redacted,
@@ -116,30 +131,30 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         && against_published.is_empty()
         && against_cosigned.is_empty()
     {
-        println!("ok: {summary}");
+        crate::output::say!("ok: {summary}")?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(finding) = &log.finding {
-        println!("FAILED: {finding}");
+        crate::output::say!("FAILED: {finding}")?;
     }
     for finding in &report.content {
-        println!("FAILED: {finding}");
+        crate::output::say!("FAILED: {finding}")?;
     }
     if report.content_left_off > 0 {
-        println!(
+        crate::output::say!(
             "FAILED: {} more problems not listed",
             report.content_left_off
-        );
+        )?;
     }
     for finding in &against_published {
-        println!("FAILED: {finding}");
+        crate::output::say!("FAILED: {finding}")?;
     }
     for finding in &against_cosigned {
-        println!("FAILED: {finding}");
+        crate::output::say!("FAILED: {finding}")?;
     }
     for finding in &unapproved {
-        println!("FAILED: {finding}");
+        crate::output::say!("FAILED: {finding}")?;
     }
-    println!("checked before the problem: {summary}");
+    crate::output::say!("checked before the problem: {summary}")?;
     Ok(ExitCode::FAILURE)
 }

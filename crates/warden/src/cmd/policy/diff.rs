@@ -18,28 +18,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (old, new) = (load(&args.old)?, load(&args.new)?);
     let now = warden_gateway::pipeline::now_ms() / 1000;
     let report = diff(&old, &new, now);
-    println!(
+    crate::output::say!(
         "{} situations evaluated (agents × tools × representative arguments, clean and tainted, now and before each grant expires)",
         report.situations
-    );
+    )?;
     for e in &report.expansions {
-        println!("expansion {e}");
+        crate::output::say!("expansion {e}")?;
         if let Some(x) = &e.example {
-            println!("    e.g. {x}");
+            crate::output::say!("    e.g. {x}")?;
         }
         match &e.justification {
-            Some(j) => println!("    justified: {j}"),
-            None => println!(
+            Some(j) => crate::output::say!("    justified: {j}"),
+            None => crate::output::say!(
                 "    NOT JUSTIFIED: give the deciding rule a new @justification(\"…\") (a budget: a new `justification`)"
             ),
-        }
+        }?;
     }
     let unjustified = report.unjustified().count();
-    println!(
+    crate::output::say!(
         "{} expansions ({unjustified} without justification); {} situations tightened",
         report.expansions.len(),
         report.tightened
-    );
+    )?;
     Ok(if unjustified == 0 {
         ExitCode::SUCCESS
     } else {

@@ -43,14 +43,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         g.0 += 1;
     }
     match &config.shadow {
-        Some(s) => println!("shadow policy version {}", s.version()),
-        None => println!("no shadow policy configured now ([policy] shadow)"),
-    }
-    println!("{} differences in the last {}:", events.len(), args.since);
+        Some(s) => crate::output::say!("shadow policy version {}", s.version()),
+        None => crate::output::say!("no shadow policy configured now ([policy] shadow)"),
+    }?;
+    crate::output::say!("{} differences in the last {}:", events.len(), args.since)?;
     for ((tool, enforced, shadow), (n, first)) in &groups {
-        println!(
+        crate::output::say!(
             "  {n:>5}  {tool:<24} enforced {enforced:<40} shadow {shadow}  (first: leaf {first})"
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -52,31 +52,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let permissions = warden_policy::diff::permissions(&config, now / 1000);
-    println!(
+    crate::output::say!(
         "last {} days: {} decisions in the ledger",
         args.days,
         events.len()
-    );
-    println!("permit rules and grants that decided nothing:");
+    )?;
+    crate::output::say!("permit rules and grants that decided nothing:")?;
     let mut unused_rules = 0;
     for (id, permit, _) in config.engine.rules() {
         if permit && !used_rules.contains(id) {
             unused_rules += 1;
-            println!("  {id}");
+            crate::output::say!("  {id}")?;
         }
     }
-    println!("agents' permitted tools never called (allowed or held):");
+    crate::output::say!("agents' permitted tools never called (allowed or held):")?;
     let mut unused_pairs = 0;
     for ((principal, tool), rules) in &permissions {
         if !used_pairs.contains(&(principal.0.clone(), tool.to_string())) {
             unused_pairs += 1;
             let rules: Vec<&str> = rules.iter().map(String::as_str).collect();
-            println!("  {principal:<12} {tool:<24} by {}", rules.join(", "));
+            crate::output::say!("  {principal:<12} {tool:<24} by {}", rules.join(", "))?;
         }
     }
-    println!(
+    crate::output::say!(
         "{unused_rules} unused rules, {unused_pairs} unused agent × tool permissions of {}",
         permissions.len()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

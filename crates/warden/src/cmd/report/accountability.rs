@@ -87,7 +87,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         o.0 += 1;
         o.1 += u64::from(!reviewed.is_empty());
         if a.json {
-            println!(
+            crate::output::say!(
                 "{}",
                 serde_json::json!({
                     "index": e.index, "time_ms": ev.time_ms, "principal": ev.principal,
@@ -96,10 +96,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                     "answers": approved, "reviews": reviewed,
                     "policy_version": ev.policy_version,
                 })
-            );
+            )?;
             continue;
         }
-        println!(
+        crate::output::say!(
             "#{:<6} {}  {:<10} {:<24} {:<5} rule {} · owner {}",
             e.index,
             crate::cmd::review::when(ev.time_ms),
@@ -108,12 +108,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             ev.decision.as_deref().unwrap_or_default(),
             ev.rule.as_deref().unwrap_or_default(),
             owner
-        );
+        )?;
         if !approved.is_empty() {
-            println!("        answered: {}", approved.join("; "));
+            crate::output::say!("        answered: {}", approved.join("; "))?;
         }
         for r in &reviewed {
-            println!("        review: {r}");
+            crate::output::say!("        review: {r}")?;
         }
     }
     if a.json && decisions.is_empty() {
@@ -121,13 +121,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         eprintln!("no decisions since {}", crate::cmd::review::when(since));
     }
     if !a.json {
-        println!(
+        crate::output::say!(
             "{} decisions since {}",
             decisions.len(),
             crate::cmd::review::when(since)
-        );
+        )?;
         for (owner, (n, reviewed)) in &by_owner {
-            println!("  {owner:<40} {n:>5} decisions, {reviewed} reviewed");
+            crate::output::say!("  {owner:<40} {n:>5} decisions, {reviewed} reviewed")?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -30,7 +30,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let pct = |x: f64| format!("{:.1}%", x * 100.0);
-    println!(
+    crate::output::say!(
         "{:<14} {:>8} {:>5} {:>6}  {:<17} {:>9} {:>6}  {:<21} status",
         "category",
         "reviewed",
@@ -40,7 +40,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         "tolerance",
         "needed",
         "next review due"
-    );
+    )?;
     for s in &statuses {
         let tolerance = a.tolerance.unwrap_or(s.tolerance);
         let rate = if s.reviewed == 0 {
@@ -73,7 +73,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         if s.tightened() {
             state.push("→ allowed calls need approval".to_string());
         }
-        println!(
+        crate::output::say!(
             "{:<14} {:>8} {:>5} {:>6}  {:<17} {:>9} {:>6}  {:<21} {}",
             s.category,
             s.reviewed,
@@ -88,7 +88,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             needed,
             super::when(s.due_ms),
             state.join(", ")
-        );
+        )?;
     }
     let overdue: Vec<&str> = statuses
         .iter()
@@ -96,9 +96,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .map(|s| s.category.as_str())
         .collect();
     if overdue.is_empty() {
-        println!("no review is overdue");
+        crate::output::say!("no review is overdue")?;
     } else {
-        println!("overdue: {}", overdue.join(", "));
+        crate::output::say!("overdue: {}", overdue.join(", "))?;
     }
     Ok(ExitCode::SUCCESS)
 }

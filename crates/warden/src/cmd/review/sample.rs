@@ -117,54 +117,52 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let drawn = draw(&seed, &candidates, size, rate);
     let by_index: BTreeMap<u64, _> = inside.iter().map(|e| (e.index, *e)).collect();
     if !a.json {
-        println!(
+        crate::output::say!(
             "checkpoint: size {} root {} signed {} ({})",
             cp.size,
             cp.root.to_hex(),
             super::when(stored.time_ms),
             cp.origin
-        );
-        println!(
+        )?;
+        crate::output::say!(
             "seed: sha256(\"warden review sample v1\\n\" || size || root) = {}",
             hex(&seed)
-        );
-        println!(
+        )?;
+        crate::output::say!(
             "population: {} decisions from {} to the checkpoint; {} per stratum",
             inside.len(),
             super::when(since),
             rate.map_or(format!("{size}"), |r| format!("{:.0}%", r * 100.0))
-        );
+        )?;
     }
     for ((category, outcome), d) in &drawn {
         if !a.json {
-            println!(
+            crate::output::say!(
                 "{category} / {outcome}: {} of {}",
                 d.chosen.len(),
                 d.population
-            );
+            )?;
         }
         for i in &d.chosen {
             let Some(e) = by_index.get(i) else { continue };
             let ev = &e.event;
             if a.json {
-                println!(
-                    "{}",
-                    serde_json::json!({
+                let line = crate::output::json(&serde_json::json!({
                         "index": i, "category": category, "stratum": outcome,
                         "time_ms": ev.time_ms, "principal": ev.principal, "tool": ev.tool,
                         "decision": ev.decision, "rule": ev.rule, "owner": ev.owner,
                         "args": ev.args, "checkpoint_size": cp.size,
-                    })
-                );
+                }))?;
+                crate::output::say!("{line}")?;
             } else {
-                println!(
+                crate::output::say!(
                     "  #{i:<6} {}  {:<10} {:<24} {:<5} by {}",
                     super::when(ev.time_ms),
                     ev.principal.as_deref().unwrap_or_default(),
                     ev.tool.as_deref().unwrap_or_default(),
                     ev.decision.as_deref().unwrap_or_default(),
                     ev.rule.as_deref().unwrap_or_default(),
-                );
+                )?;
             }
         }
     }
@@ -174,7 +172,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         if a.json {
             eprintln!("{none}");
         } else {
-            println!("{none}");
+            crate::output::say!("{none}")?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -61,7 +61,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     warden_gateway::AuditLog::shutdown(audit.as_ref())?;
     let recorded = recorded?;
     let d = &recorded.decision.event;
-    println!(
+    crate::output::say!(
         "leaf {}: decision {} ({} {} by `{}`) judged {} by {}",
         recorded.index,
         a.index,
@@ -70,6 +70,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         d.rule.as_deref().unwrap_or_default(),
         judgement.as_str(),
         a.reviewer
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
