@@ -14,7 +14,7 @@
 //! not seen here, which is why the separate user is the fix and this only the floor.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The files, and where they are named from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,17 +30,16 @@ pub struct OwnFiles {
 const MIN_LITERAL: usize = 3;
 
 impl OwnFiles {
-    /// `files` and `folders` of warden's, relative ones taken from `base` (the config's
-    /// folder).
+    /// `files` and `folders` of warden's, as warden opens them: a relative one is taken from
+    /// the working directory (the config's resolver has already put the config's folder
+    /// before it).
     pub fn new(
-        base: &Path,
         files: impl IntoIterator<Item = PathBuf>,
         folders: impl IntoIterator<Item = PathBuf>,
     ) -> Self {
         let absolute = |p: PathBuf| {
-            let joined = if p.is_absolute() { p } else { base.join(p) };
-            let joined = std::path::absolute(&joined).unwrap_or(joined);
-            normalised(&joined.to_string_lossy())
+            let p = std::path::absolute(&p).unwrap_or(p);
+            normalised(&p.to_string_lossy())
         };
         let mut own = Self::default();
         for file in files {
@@ -82,22 +81,35 @@ impl OwnFiles {
         if word.starts_with('/') {
             if globbed {
                 let pattern = glob::Pattern::new(word).ok()?;
-                return self
-                    .paths
-                    .iter()
-                    .map(String::as_str)
-                    .chain(ENVIRONS)
-                    .find(|p| pattern.matches(p))
-                    .map(str::to_string);
+                let proc_view = word.strip_prefix("/proc/").is_some_and(|rest| {
+                    rest.split('/')
+                        .nth(1)
+                        .is_some_and(|p| PROC_VIEWS.iter().any(|v| glob_matches(p, v)))
+                });
+                if proc_view {
+                    return Some(word.to_string());
+                }
+                return self.paths.iter().find(|p| pattern.matches(p)).cloned();
             }
             let path = normalised(word)?;
-            if path.starts_with("/proc/") && path.ends_with("/environ") {
-                return Some(path);
+            if let Some(rest) = path.strip_prefix("/proc/") {
+                // Another process's view of the files (`root`, `cwd`, open `fd`s, its memory)
+                // or its environment, where tokens live.
+                let mut parts = rest.split('/').skip(1);
+                if parts.next().is_some_and(|p| PROC_VIEWS.contains(&p)) {
+                    return Some(path);
+                }
             }
+            // The file, anything below a folder of warden's, or a folder that holds one of
+            // them (a recursive read of it reads them too); `/` is every folder's.
             return self
                 .paths
                 .iter()
-                .find(|own| path == **own || path.starts_with(&format!("{own}/")))
+                .find(|own| {
+                    path == **own
+                        || path.starts_with(&format!("{own}/"))
+                        || (path != "/" && own.starts_with(&format!("{path}/")))
+                })
                 .cloned();
         }
         let name = word.rsplit('/').next().unwrap_or(word);
@@ -117,8 +129,25 @@ impl OwnFiles {
     }
 }
 
-/// Where a process's environment is read, for a glob to match against.
-const ENVIRONS: [&str; 2] = ["/proc/self/environ", "/proc/1/environ"];
+/// What of a process `/proc/<pid>/` shows that reaches warden's files or secrets: its
+/// environment, its root and working folder (paths through them lead anywhere), its open
+/// files, its memory, its command line.
+const PROC_VIEWS: [&str; 9] = [
+    "environ",
+    "root",
+    "cwd",
+    "fd",
+    "fdinfo",
+    "map_files",
+    "mem",
+    "maps",
+    "cmdline",
+];
+
+/// Whether the glob `pattern` (one path component) matches `name`.
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    glob::Pattern::new(pattern).is_ok_and(|p| p.matches(name))
+}
 
 /// `text` as an absolute path without `.`, `..` or empty components; `None` if it is not
 /// absolute or climbs above the root.
@@ -151,14 +180,22 @@ mod tests {
 
     fn own() -> OwnFiles {
         OwnFiles::new(
-            Path::new("/srv/warden"),
             [
-                PathBuf::from("warden.toml"),
-                PathBuf::from("state/warden.db"),
-                PathBuf::from("state/ledger.key"),
+                PathBuf::from("/srv/warden/warden.toml"),
+                PathBuf::from("/srv/warden/state/warden.db"),
+                PathBuf::from("/srv/warden/state/ledger.key"),
             ],
-            [PathBuf::from("state")],
+            [PathBuf::from("/srv/warden/state")],
         )
+    }
+
+    /// A relative path is taken from the working directory, once.
+    #[test]
+    fn relative_paths_are_taken_from_the_working_directory() {
+        let own = OwnFiles::new([PathBuf::from("cc/state/ledger.key")], []);
+        let cwd = std::env::current_dir().unwrap();
+        let key = cwd.join("cc/state/ledger.key");
+        assert!(own.named_by(key.to_str().unwrap()).is_some(), "{own:?}");
     }
 
     #[test]
@@ -181,6 +218,13 @@ mod tests {
             "/proc/self/environ",
             "/proc/4242/environ",
             "/proc/*/environ",
+            "/proc/3*/environ",
+            "/proc/self/root/srv/warden/state/ledger.key",
+            "/proc/*/cwd/state/ledger.key",
+            "/proc/*/fd/*",
+            "/srv/warden",
+            "/srv",
+            "/srv/wa*",
         ] {
             assert!(own.named_by(word).is_some(), "{word}");
         }
@@ -198,7 +242,10 @@ mod tests {
             "-la",
             "ledger",
             "/proc/self/status",
+            "/proc/cpuinfo",
+            "/",
             "/srv/warden/state/../../etc/hosts",
+            "/srv/warden/README.md",
         ] {
             assert_eq!(own.named_by(word), None, "{word}");
         }

@@ -1098,6 +1098,8 @@ impl Resolver<'_> {
             &store,
             &ledger,
             &servers,
+            oauth.as_ref(),
+            export.as_ref().and_then(Option::as_ref),
             policy_files
                 .iter()
                 .chain(user_schema.iter())
@@ -1415,18 +1417,27 @@ fn http_witness(
 }
 
 /// warden's own files and folders, which no call of Claude Code's tools may name
-/// ([`crate::own_files`]): the config and policy files, the store and the ledger's key and
-/// the folders they are in (unless that is the config's own), witness files, and every file
-/// a secret or an upstream's TLS key is read from.
+/// ([`crate::own_files`]): the config and policy files, the store and the ledger's key (and its
+/// public half) and the folders they are in (unless that is the config's own), witness files,
+/// every file a secret, a token issuer's keys or an upstream's TLS settings are read from, and
+/// the export's output and cursor. Paths as the resolver made them (the config's folder
+/// before a relative one), so relative to the working directory, as warden opens them.
+#[allow(clippy::too_many_arguments)]
 fn own_files(
     base: &Path,
     config: &Path,
     store: &StoreLocation,
     ledger: &LedgerConfig,
     servers: &BTreeMap<String, ServerSpec>,
+    oauth: Option<&super::resolved::OAuthSettings>,
+    export: Option<&super::resolved::ExportSettings>,
     policy: impl Iterator<Item = PathBuf>,
 ) -> crate::own_files::OwnFiles {
-    let mut files: Vec<PathBuf> = vec![config.to_path_buf(), ledger.key_path.clone()];
+    let mut files: Vec<PathBuf> = vec![
+        config.to_path_buf(),
+        ledger.key_path.clone(),
+        ledger.key_path.with_extension("pub"),
+    ];
     let mut folders = Vec::new();
     files.extend(policy);
     let secret = |s: &SecretSource| match s {
@@ -1458,15 +1469,32 @@ fn own_files(
             } => {
                 files.extend(headers.values().filter_map(secret));
                 files.extend(oauth.iter().filter_map(|o| secret(&o.client_secret)));
-                files.extend(tls.client_identity.iter().map(|id| id.key_file.clone()));
+                files.extend(tls.ca_file.iter().cloned());
+                if let Some(id) = &tls.client_identity {
+                    files.extend([id.cert_file.clone(), id.key_file.clone()]);
+                }
             }
         }
     }
+    if let Some(super::resolved::JwksSource::File(path)) = oauth.map(|o| &o.jwks) {
+        files.push(path.clone());
+    }
+    if let Some(export) = export {
+        files.push(export.cursor.clone());
+        match &export.to {
+            super::resolved::ExportDestination::File(path) => files.push(path.clone()),
+            super::resolved::ExportDestination::SplunkHec { token, .. }
+            | super::resolved::ExportDestination::ElasticBulk { token, .. } => {
+                files.extend(secret(token))
+            }
+        }
+    }
+    // The config's own folder (or one above it) holds the team's other files too: only the
+    // files in it are warden's.
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let home = absolute(base);
     let folders = folders
         .into_iter()
-        .map(|f| if f.is_absolute() { f } else { base.join(f) })
-        .filter(|f| absolute(f) != home && !home.starts_with(absolute(f)));
-    crate::own_files::OwnFiles::new(base, files, folders)
+        .filter(|f| !home.starts_with(absolute(f)));
+    crate::own_files::OwnFiles::new(files, folders)
 }
