@@ -312,6 +312,8 @@ pub struct Gateway {
     /// Calls in flight to each upstream, within `in_flight`: one that never answers holds at
     /// most `max_concurrent_calls_per_server` of them.
     in_flight_per_server: BTreeMap<String, Semaphore>,
+    /// Long texts screened on the blocking pool at once: one per core.
+    long_screens: Semaphore,
     /// Where every stage reads "now".
     clock: Arc<dyn Clock>,
     /// The active halts, re-read from the store at most every `halt::REFRESH`.
@@ -410,6 +412,9 @@ impl Gateway {
             catalog: Arc::new(Catalog::new(config.tools.values().cloned())),
             in_flight: Semaphore::new(config.gateway.max_concurrent_calls),
             in_flight_per_server,
+            long_screens: Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
             screening: Arc::new(Screening::new(config.screen.clone())),
             http: reqwest::Client::new(),
             halts: HaltCache::default(),
@@ -691,7 +696,14 @@ impl Gateway {
         let text_length: usize = texts.iter().map(|t| t.chars().count()).sum();
         let outbound = if texts.iter().map(|t| t.len()).sum::<usize>() > OUTBOUND_INLINE_BYTES {
             // Long texts are screened on the blocking pool: scanning them would otherwise hold
-            // a worker that serves other agents.
+            // a worker that serves other agents. At most one such screen per core at once: a
+            // burst of long writes waits here rather than filling the blocking pool that store
+            // and ledger work run on.
+            let _screening = self
+                .long_screens
+                .acquire()
+                .await
+                .map_err(|e| CallError::Internal(format!("screening a call's text: {e}")))?;
             let screening = Arc::clone(&self.screening);
             let owned: Vec<String> = texts.iter().map(|t| (*t).to_string()).collect();
             tokio::task::spawn_blocking(move || {

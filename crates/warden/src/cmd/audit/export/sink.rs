@@ -137,9 +137,11 @@ impl Sink {
     pub async fn deliver(&mut self, records: &[Value]) -> anyhow::Result<()> {
         match self {
             Sink::Stdout(out) => {
+                // A terminal may be reading: what agents wrote is escaped as `\uXXXX`, the
+                // same value for a program.
                 let mut out = out.lock();
                 for r in records {
-                    writeln!(out, "{r}")?;
+                    writeln!(out, "{}", crate::output::json(r)?)?;
                 }
                 out.flush()?;
             }
