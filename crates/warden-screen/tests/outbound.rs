@@ -253,6 +253,8 @@ fn zero_width_and_homoglyph_instructions_are_seen() {
 #[test]
 fn secrets() {
     for t in [
+        "Alice, the pass is Winter2025-Harbour! for the shared mailbox.",
+        "Your VPN code is 7734-1190, use it before noon.",
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA...\n-----END RSA PRIVATE KEY-----",
         "-----BEGIN OPENSSH PRIVATE KEY-----",
         "key id AKIAIOSFODNN7EXAMPLE",
@@ -291,6 +293,8 @@ fn secret_near_misses() {
         "Session token was revoked at 10:02.",
         "Users must enable MFA; password policy requires 14 characters.",
         "token: ********",
+        "The pass is valid for one day only.",
+        "Her building pass was revoked at 10:02.",
     ] {
         let r = scan(t);
         assert!(!r.secret, "{t}\n{r:#?}");

@@ -120,7 +120,7 @@ static ASSIGNMENT: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 /// "the password is …", "temporary password: …".
 static SPOKEN: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?-u:\b)(?:password|passcode|passphrase|pwd|pin)\s+(?:is|was|are|will\s+be|(?:has\s+been\s+|was\s+|is\s+)?(?:set|changed|reset)\s+to)\s+["'“]?([^\s"'”]{4,})"#).ok()
+    Regex::new(r#"(?i)(?-u:\b)(?:password|passcode|passphrase|pass|pwd|pin|(?:log-?in|sign-?in|vpn|wi-?fi|door|alarm|safe)\s+code)\s+(?:is|was|are|will\s+be|(?:has\s+been\s+|was\s+|is\s+)?(?:set|changed|reset)\s+to)\s+["'“]?([^\s"'”]{4,})"#).ok()
 });
 
 /// Values that stand in for a secret, or everyday words that follow a credential name.
