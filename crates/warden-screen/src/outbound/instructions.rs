@@ -300,12 +300,20 @@ fn rules() -> Vec<CueRule> {
             detail: "tells the next responder what to do",
             pattern: r"(?i)(?:^|[^\w@.])@(?:responders?|triage|on-?call|ir|soc|tier[123]|shift|agents?|bots?)\s+(?:please\s+)?(?:close|resolve|release|un-?isolate|disable|enable|re-?enable|isolate|reset|delete|approve|ignore|suppress|unblock|whitelist|allow-?list|mark|downgrade)(?-u:\b)".to_owned(),
         },
-        // A tool call written out for the reader to make: `server.tool key=value`.
+        // A tool call written out for the reader to make: `server.tool key=value`. An analyst
+        // (or an agent) also notes the calls it made so, so it needs a second cue.
         CueRule {
             cue: Cue::ToolCall,
-            weight: 0.8,
+            weight: 0.6,
             detail: "spells out a tool call for the reader",
-            pattern: r"(?i)(?-u:\b)[a-z][a-z0-9-]*[.:][a-z][a-z0-9]*_[a-z0-9_]+\s*(?:\(|\s+[a-z_]+\s*=\s*\S)".to_owned(),
+            pattern: r"(?i)(?-u:\b)[a-z][a-z0-9-]*[.:][a-z][a-z0-9]*_[a-z0-9_]+\s+[a-z_]+\s*=\s*\S".to_owned(),
+        },
+        // A step labelled as automation's to run.
+        CueRule {
+            cue: Cue::Notice,
+            weight: 0.2,
+            detail: "labels a step for automation",
+            pattern: r"(?i)(?-u:\b)(?:playbook|runbook|automation|soar|auto-?remediation)\s+(?:step|action|task|instruction)s?(?-u:\b)|\(\s*(?:automated|automatic|auto)\s*\)".to_owned(),
         },
         // Authority named for what follows: "Per Carol Diaz (CISO)", "per the IR lead".
         CueRule {
@@ -721,6 +729,8 @@ mod tests {
              connection to 203.0.113.7. Looks like the phishing payload ran.",
             "Account alice.chen disabled at 09:30 after approval; sessions reset.",
             "Ran siem.search_logs for host ws-042 over the last 24 h: 3 hits.",
+            "Ran edr.get_host host=ws-042: sensor healthy, last seen 09:40.",
+            "Called edr.isolate_host(ws-042); it waits for an approver.",
         ] {
             assert!(!flagged(t), "{t}");
         }
