@@ -82,6 +82,7 @@ pub(crate) fn routes(state: AppState) -> Router {
         .route("/sessions/{id}", get(trail))
         .route("/taint", get(taint_page))
         .route("/taint/clear", post(clear_taint))
+        .layer(axum::middleware::from_fn(refuse_cross_site))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
@@ -205,18 +206,10 @@ struct LoginForm {
     password: String,
 }
 
-async fn login(
-    State(console): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> Response {
+async fn login(State(console): State<AppState>, Form(form): Form<LoginForm>) -> Response {
     let failed = |status: StatusCode, message: &str| {
         (status, Html(pages::login(&console.base, Some(message)))).into_response()
     };
-    if !same_origin(&headers) {
-        tracing::warn!(approver = ?form.approver, "console: sign-in from another site refused");
-        return forged();
-    }
     if form.password.len() > MAX_SECRET_BYTES || form.approver.len() > MAX_SECRET_BYTES {
         return failed(StatusCode::UNAUTHORIZED, LOGIN_FAILED);
     }
@@ -314,6 +307,21 @@ fn same_origin(headers: &HeaderMap) -> bool {
 struct CsrfForm {
     #[serde(default)]
     csrf: String,
+}
+
+/// Refuses a form posted from another site, whatever it carries: every POST of the console
+/// (answers, verdicts, taint clears, sign-in and out) comes from its own pages. The CSRF token
+/// already binds each answer to the signed-in session; this holds too where the token would
+/// not (the sign-in form has none).
+async fn refuse_cross_site(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.method() == Method::POST && !same_origin(request.headers()) {
+        tracing::warn!(path = %request.uri().path(), "console: a form posted from another site refused");
+        return forged();
+    }
+    next.run(request).await
 }
 
 fn forged() -> Response {
