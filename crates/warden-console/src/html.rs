@@ -32,7 +32,7 @@ impl Html {
     /// Text from an agent or a tool: escaped, with hidden characters shown as `⟦U+XXXX⟧`.
     pub(crate) fn untrusted(&mut self, s: &str) -> &mut Self {
         for c in s.chars() {
-            if is_hidden(c) {
+            if warden_core::text::is_hidden(c) {
                 let _ = write!(self.0, "⟦U+{:04X}⟧", u32::from(c));
             } else {
                 let mut buf = [0u8; 4];
@@ -69,15 +69,6 @@ fn escape_into(out: &mut String, s: &str) {
             c => out.push(c),
         }
     }
-}
-
-/// Characters that render as nothing or reorder the text around them: every default-ignorable
-/// code point (Unicode's own list, not a hand-picked few), the Mongolian vowel separator, line
-/// and paragraph separators, and controls other than newline and tab.
-fn is_hidden(c: char) -> bool {
-    warden_core::text::is_default_ignorable(c)
-        || matches!(c, '\u{180E}' | '\u{2028}' | '\u{2029}')
-        || (c.is_control() && c != '\n' && c != '\t')
 }
 
 /// Percent-encodes one path segment, so an id cannot change which page a link points to.

@@ -348,8 +348,14 @@ fn media(mime: Option<&str>) -> String {
 /// The bytes of media `data` (standard base64, padding optional, line breaks tolerated).
 fn decoded(data: &str) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::STANDARD_NO_PAD;
-    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    STANDARD_NO_PAD.decode(compact.trim_end_matches('=')).ok()
+    STANDARD_NO_PAD.decode(unpadded(data)).ok()
+}
+
+/// Base64 `data` as the unpadded engines read it: without line breaks or padding.
+fn unpadded(data: &str) -> String {
+    let mut compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    compact.truncate(compact.trim_end_matches('=').len());
+    compact
 }
 
 /// What text `bytes` may hold, for the screen: UTF-16 when they start with its byte-order mark,
@@ -384,11 +390,10 @@ fn text_view(bytes: &[u8]) -> String {
 /// whitespace: such a blob is a text the agent can read.
 fn blob_text(blob: &str) -> Option<String> {
     use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-    let compact: String = blob.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let compact = compact.trim_end_matches('=');
+    let compact = unpadded(blob);
     let bytes = STANDARD_NO_PAD
-        .decode(compact)
-        .or_else(|_| URL_SAFE_NO_PAD.decode(compact))
+        .decode(&compact)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(&compact))
         .ok()?;
     let text = String::from_utf8(bytes).ok()?;
     text.chars()
