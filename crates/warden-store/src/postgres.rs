@@ -298,9 +298,14 @@ impl PostgresStore {
             let migrated = migrate(&mut client);
             drop(client);
             migrated?;
+            // No idle minimum: the pool opens a connection only for a caller waiting on one.
+            // With a minimum, every checkout starts a replacement on the pool's own thread,
+            // and a command that ends while that thread is in its TLS handshake exits under
+            // it: the TLS library frees its random generator at exit and aborts the process
+            // (SIGABRT after a command had succeeded, about one run in a hundred).
             let pool = Pool::builder()
                 .max_size(options.pool_size.max(1))
-                .min_idle(Some(1))
+                .min_idle(Some(0))
                 .connection_timeout(CHECKOUT_TIMEOUT)
                 .build(manager)
                 .map_err(|e| StoreError::Setup(format!("cannot open the connection pool: {e}")))?;

@@ -81,22 +81,6 @@ enum Command {
     Completions(cmd::completions::Args),
 }
 
-impl Command {
-    /// Whether the command serves or runs upstream servers: a closed pipe to a child (or a
-    /// client) is an error to handle there, never a reason to die.
-    fn runs_servers(&self) -> bool {
-        matches!(
-            self,
-            Command::Serve(_)
-                | Command::Stdio(_)
-                | Command::Tools(_)
-                | Command::Lab(_)
-                | Command::Bench(_)
-                | Command::Init(_)
-        )
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Claude Code runs the tool when a hook exits with anything but 2: whatever goes wrong in
@@ -107,9 +91,10 @@ fn main() -> ExitCode {
             eprintln!("warden: {info}; the tool call is blocked");
             std::process::exit(2);
         }));
-    } else if !cli.command.runs_servers() {
-        output::die_on_closed_stdout();
     }
+    // SIGPIPE stays ignored (Rust's default) in every command: a closed stdout is an error
+    // `output::print` ends quietly, and a write to a peer that has gone (a PostgreSQL or TLS
+    // connection reset at exit, an upstream's closed pipe) is an error, never a silent kill.
     // Logs go to stderr: stdout is the MCP channel for `stdio` and the lab servers.
     // Colours only on a terminal: a log file or journal gets plain text.
     use tracing_subscriber::Layer as _;

@@ -178,21 +178,6 @@ fn json_escaped(serialised: &str) -> String {
     out
 }
 
-/// Makes a write to a closed stdout end the process as it ends `cat` (killed by SIGPIPE, exit
-/// status 141) instead of a panic in `println!`. For commands that print and exit; not for those
-/// that serve or run upstream servers, where a closed pipe to a child must stay an error.
-#[cfg(unix)]
-pub fn die_on_closed_stdout() {
-    // SAFETY: called at the start of `main`, before any other thread exists, with a valid
-    // disposition for a signal that exists on every unix.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
-#[cfg(not(unix))]
-pub fn die_on_closed_stdout() {}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -143,13 +143,9 @@ fn a_reader_that_closes_the_pipe_early_ends_the_output_not_in_a_panic() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
-        // Ended as `cat` ends on a closed pipe (SIGPIPE), or quietly when it runs upstreams.
-        use std::os::unix::process::ExitStatusExt;
-        assert!(
-            out.status.success() || out.status.signal() == Some(13),
-            "{args:?}: {:?} {err}",
-            out.status
-        );
+        // Ended quietly, with success: never killed by SIGPIPE, a signal that would also kill
+        // it at any write to a PostgreSQL or TLS peer that has reset the connection.
+        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
     }
 }
 

@@ -229,9 +229,9 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         ledger,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::output::say!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        print!("{}", report.render(args.calls, args.rate));
+        crate::output::print(&report.render(args.calls, args.rate))?;
     }
     let failed: u64 = report
         .levels

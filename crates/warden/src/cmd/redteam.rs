@@ -2396,20 +2396,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "twin_completed_without_approval": b.allowed()})
             })
             .collect();
-        println!(
+        crate::output::say!(
             "{}",
             json!({"scenarios": v, "by_cause": causes, "harmful_executed": harmful,
                 "benign_completed": completed, "total": rows.len(),
                 "claude_code": {"scenarios": claude_code, "harmful_executed": claude_harmful,
                     "benign_completed": claude_completed, "total": claude.len()}})
-        );
+        )?;
     } else {
-        println!(
+        crate::output::say!(
             "| cause | attack | warden | decided by | harmful action executed | benign twin | twin: warden | twin completed without approval |"
-        );
-        println!("|---|---|---|---|---|---|---|---|");
+        )?;
+        crate::output::say!("|---|---|---|---|---|---|---|---|")?;
         for (c, a, b) in &rows {
-            println!(
+            crate::output::say!(
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 c.cause,
                 cell(c.attack.name),
@@ -2419,25 +2419,29 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 cell(c.twin.name),
                 cell(&b.summary()),
                 if useful(b) { "yes" } else { "**no**" }
-            );
+            )?;
         }
-        println!("\n| cause | harmful executed / total | benign twins completed / total |");
-        println!("|---|---|---|");
+        crate::output::say!(
+            "\n| cause | harmful executed / total | benign twins completed / total |"
+        )?;
+        crate::output::say!("|---|---|---|")?;
         for (cause, (h, t, u)) in &by_cause {
-            println!("| {cause} | {h} / {t} | {u} / {t} |");
+            crate::output::say!("| {cause} | {h} / {t} | {u} / {t} |")?;
         }
-        println!(
+        crate::output::say!(
             "\nharmful actions executed without a human: {harmful} of {}; benign twins completed: {completed} of {}",
             rows.len(),
             rows.len()
-        );
-        println!("\nClaude Code's own tools, through its hooks (`examples/claude-code`):\n");
-        println!(
+        )?;
+        crate::output::say!(
+            "\nClaude Code's own tools, through its hooks (`examples/claude-code`):\n"
+        )?;
+        crate::output::say!(
             "| cause | attack | warden | decided by | Claude Code would run it | benign twin | twin: warden | twin runs without approval |"
-        );
-        println!("|---|---|---|---|---|---|---|---|");
+        )?;
+        crate::output::say!("|---|---|---|---|---|---|---|---|")?;
         for (c, a, b) in &claude {
-            println!(
+            crate::output::say!(
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 c.cause,
                 cell(c.attack),
@@ -2447,13 +2451,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 cell(c.twin),
                 b.decision,
                 if b.allowed() { "yes" } else { "**no**" }
-            );
+            )?;
         }
-        println!(
+        crate::output::say!(
             "\nClaude Code tool calls warden allowed to harm: {claude_harmful} of {}; benign twins allowed: {claude_completed} of {}",
             claude.len(),
             claude.len()
-        );
+        )?;
     }
     Ok(if harmful == 0 && claude_harmful == 0 {
         ExitCode::SUCCESS
