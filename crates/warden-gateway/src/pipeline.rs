@@ -1707,6 +1707,9 @@ fn outbound_state(r: &OutboundReport, length: usize) -> OutboundState {
         agent_instructions: r.agent_instructions,
         secret: r.secret,
         encoded_blob: r.encoded_blob,
+        external_address: r.external_address,
+        concealed: r.concealed,
+        unread: r.unread,
         domains,
         length,
     }

@@ -206,13 +206,19 @@ impl Screening {
         report.unwrap_or_else(|| self.screen.scan(""))
     }
 
-    /// Screens the free text a call would send on (its `text` arguments), as one report.
+    /// Screens the free text a call would send on (its `text` arguments) as one document, as
+    /// its reader reads it: a subject and a body, or a title and a description, are one
+    /// message, and cues split between them add up in one window. Paragraph breaks keep a
+    /// link or a word from running across two arguments.
     pub fn outbound<'a>(&self, texts: impl IntoIterator<Item = &'a str>) -> OutboundReport {
-        let mut all = OutboundReport::default();
-        for text in texts {
-            all.absorb(self.outbound.scan(text));
+        // Shortest first: a subject or title stands next to the start of the body it heads.
+        let mut texts: Vec<&str> = texts.into_iter().collect();
+        texts.sort_by_key(|t| t.len());
+        match texts.as_slice() {
+            [] => OutboundReport::default(),
+            [one] => self.outbound.scan(one),
+            many => self.outbound.scan(&many.join("\n\n")),
         }
-        all
     }
 
     /// What the session has read, for the humans who approve its requests.

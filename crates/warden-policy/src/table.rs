@@ -36,7 +36,8 @@ pub struct TestCase {
     pub agent_tainted: bool,
     /// What the outbound screen found in the call's free text, by name (`external_link`,
     /// `lookalike_link`, `homograph_link`, `link_text_mismatch`, `image_link`,
-    /// `agent_instructions`, `secret`, `encoded_blob`): `context.outbound`.
+    /// `agent_instructions`, `secret`, `encoded_blob`, `external_address`, `concealed`,
+    /// `unread`): `context.outbound`.
     #[serde(default)]
     pub outbound: Vec<String>,
     /// Budget id → calls already used in the window.
@@ -153,6 +154,9 @@ fn outbound_state(names: &[String]) -> Result<OutboundState, String> {
             "agent_instructions" => &mut o.agent_instructions,
             "secret" => &mut o.secret,
             "encoded_blob" => &mut o.encoded_blob,
+            "external_address" => &mut o.external_address,
+            "concealed" => &mut o.concealed,
+            "unread" => &mut o.unread,
             other => return Err(format!("`{other}` is not an outbound finding")),
         };
         *flag = true;

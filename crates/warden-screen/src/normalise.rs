@@ -37,8 +37,34 @@ pub struct Normalised {
     decode_map: OffsetMap,
     original_len: usize,
     hidden: Vec<Range<usize>>,
+    concealed: Vec<Concealment>,
     findings: Vec<Finding>,
     changed: bool,
+}
+
+/// How the original keeps text from a human reader that a model still reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concealment {
+    /// Unicode tag characters spelling text: invisible on every screen.
+    TagCharacters,
+    /// A run of variation selectors carrying bytes.
+    VariationSelectors,
+    /// An HTML comment with words in it: not rendered.
+    HtmlComment,
+    /// An HTML element styled or marked to be hidden.
+    HiddenElement,
+}
+
+impl Concealment {
+    /// How a person is told about it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::TagCharacters => "text in invisible Unicode tag characters",
+            Self::VariationSelectors => "bytes carried in variation selectors",
+            Self::HtmlComment => "words in an HTML comment, which is not shown",
+            Self::HiddenElement => "an HTML element hidden from view",
+        }
+    }
 }
 
 impl Normalised {
@@ -55,6 +81,11 @@ impl Normalised {
     /// Hidden-text and encoded-text findings, spans in the original.
     pub fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+
+    /// The ways the original hides text from a human reader, each once, in the order found.
+    pub fn concealments(&self) -> &[Concealment] {
+        &self.concealed
     }
 
     /// Regions of [`Self::text`] a human reader of the original would not have seen.
@@ -117,6 +148,12 @@ pub fn normalise(original: &str) -> Normalised {
     let sig = &pass1.signals;
     let mut findings = Vec::new();
     let mut hidden = Vec::new();
+    let mut concealed = Vec::new();
+    let mut conceal = |c: Concealment| {
+        if !concealed.contains(&c) {
+            concealed.push(c);
+        }
+    };
     let map1 = |r: Range<usize>| pass1.map.map(r);
 
     if let Some(span) = merged_span(&sig.invisible_in_words) {
@@ -145,6 +182,7 @@ pub fn normalise(original: &str) -> Normalised {
             span: src.clone(),
             score: 0.8,
         });
+        conceal(Concealment::TagCharacters);
         hidden.push(forward(&pass2.decoded, out.start)..forward(&pass2.decoded, out.end));
     }
     for (src, out) in &sig.selectors {
@@ -154,6 +192,7 @@ pub fn normalise(original: &str) -> Normalised {
             span: src.clone(),
             score: 0.8,
         });
+        conceal(Concealment::VariationSelectors);
         hidden.push(forward(&pass2.decoded, out.start)..forward(&pass2.decoded, out.end));
     }
     if let Some(span) = merged_span(&sig.homoglyph_words) {
@@ -187,6 +226,10 @@ pub fn normalise(original: &str) -> Normalised {
             HiddenHtml::Comment => ("HTML comment with text", 0.15),
             HiddenHtml::HiddenElement => ("HTML element hidden from view", 0.35),
         };
+        conceal(match kind {
+            HiddenHtml::Comment => Concealment::HtmlComment,
+            HiddenHtml::HiddenElement => Concealment::HiddenElement,
+        });
         findings.push(Finding {
             kind: FindingKind::HiddenText,
             detail: detail.to_owned(),
@@ -204,6 +247,7 @@ pub fn normalise(original: &str) -> Normalised {
         decode_map: pass2.map,
         original_len: original.len(),
         hidden,
+        concealed,
         findings,
         changed,
     }

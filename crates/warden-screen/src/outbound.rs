@@ -116,6 +116,9 @@ pub enum OutboundKind {
     AgentInstructions,
     Secret,
     EncodedBlob,
+    ExternalAddress,
+    Concealed,
+    Unread,
 }
 
 impl OutboundKind {
@@ -130,6 +133,9 @@ impl OutboundKind {
             Self::AgentInstructions => "agent_instructions",
             Self::Secret => "secret",
             Self::EncodedBlob => "encoded_blob",
+            Self::ExternalAddress => "external_address",
+            Self::Concealed => "concealed",
+            Self::Unread => "unread",
         }
     }
 }
@@ -170,6 +176,15 @@ pub struct OutboundReport {
     pub secret: bool,
     /// A long base64, base32 or hex blob, or a run that decodes to hidden text.
     pub encoded_blob: bool,
+    /// A mail address at a host that is not internal: in a note to a colleague, where data
+    /// may be sent. (Not an external *link*: an analyst quotes a phish's sender.)
+    pub external_address: bool,
+    /// Text a person reading the write would not see but a model would: Unicode tag
+    /// characters, bytes in variation selectors, words in an HTML comment or hidden element.
+    pub concealed: bool,
+    /// The text holds more than the screen reads (links, candidates or attributes past a
+    /// cap): what lies past it was not screened, so it cannot be called clean.
+    pub unread: bool,
     /// The evidence, in detector order (at most 64).
     pub findings: Vec<OutboundFinding>,
 }
@@ -186,6 +201,9 @@ impl OutboundReport {
         self.agent_instructions |= other.agent_instructions;
         self.secret |= other.secret;
         self.encoded_blob |= other.encoded_blob;
+        self.external_address |= other.external_address;
+        self.concealed |= other.concealed;
+        self.unread |= other.unread;
         self.findings.extend(other.findings);
     }
 
@@ -199,6 +217,9 @@ impl OutboundReport {
             || self.agent_instructions
             || self.secret
             || self.encoded_blob
+            || self.external_address
+            || self.concealed
+            || self.unread
     }
 
     /// One line for logs and approval prompts: the flags raised and the first few details.
@@ -235,6 +256,9 @@ impl OutboundReport {
             OutboundKind::AgentInstructions => self.agent_instructions = true,
             OutboundKind::Secret => self.secret = true,
             OutboundKind::EncodedBlob => self.encoded_blob = true,
+            OutboundKind::ExternalAddress => self.external_address = true,
+            OutboundKind::Concealed => self.concealed = true,
+            OutboundKind::Unread => self.unread = true,
         }
         // The flag is always set; the list is capped and free of repeats.
         if self.findings.len() < MAX_FINDINGS
@@ -268,8 +292,15 @@ impl Outbound {
         // defanged links written back as links.
         let refanged = defang::refang(&view, &self.internal);
         let found = links::extract(&refanged.text, &self.internal, &refanged.edits);
+        if found.overflowed {
+            report.add(
+                OutboundKind::Unread,
+                "more links or link-like text than the screen reads: the rest was not checked"
+                    .to_owned(),
+            );
+        }
         let mut internal_spans = Vec::new();
-        for raw in found.into_iter() {
+        for raw in found.links.into_iter() {
             let Some(target) = links::parse_target(&raw.target, raw.carrier, &self.internal) else {
                 continue;
             };
@@ -284,6 +315,15 @@ impl Outbound {
             }
         }
 
+        for concealment in normalised.concealments() {
+            report.add(
+                OutboundKind::Concealed,
+                format!(
+                    "hidden from a person reading it: {}",
+                    concealment.describe()
+                ),
+            );
+        }
         for (kind, detail) in instructions::scan(&normalised) {
             report.add(kind, detail);
         }
@@ -329,7 +369,10 @@ impl Outbound {
         }
         if !internal {
             match raw.carrier {
-                LinkCarrier::Email => {}
+                LinkCarrier::Email => report.add(
+                    OutboundKind::ExternalAddress,
+                    format!("{how}mail address at outside host `{shown}`"),
+                ),
                 LinkCarrier::UncPath => report.add(
                     OutboundKind::ExternalLink,
                     format!("{how}UNC path to outside host `{shown}` (sends Windows credentials)"),

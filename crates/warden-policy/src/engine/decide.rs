@@ -61,6 +61,12 @@ pub struct OutboundState {
     pub secret: bool,
     /// A long encoded blob.
     pub encoded_blob: bool,
+    /// A mail address at an outside host.
+    pub external_address: bool,
+    /// Text hidden from a person reading the write (tag characters, hidden HTML).
+    pub concealed: bool,
+    /// More text than the screen reads: not screened in full.
+    pub unread: bool,
     /// The registered domains the links point to.
     pub domains: Vec<String>,
     /// Characters of free text the call would send, all `text` arguments together: a plain
@@ -605,6 +611,9 @@ fn outbound_record(o: &OutboundState) -> Result<RestrictedExpression, String> {
         flag("agent_instructions", o.agent_instructions),
         flag("secret", o.secret),
         flag("encoded_blob", o.encoded_blob),
+        flag("external_address", o.external_address),
+        flag("concealed", o.concealed),
+        flag("unread", o.unread),
         (
             "domains".to_string(),
             RestrictedExpression::new_set(

@@ -45,8 +45,6 @@ const WINDOW: usize = 400;
 const THRESHOLD: f32 = 0.8;
 /// Added when a cue is in hidden text (HTML comment, hidden element, smuggled characters).
 const HIDDEN_BONUS: f32 = 0.3;
-/// Matches kept per rule; more add nothing.
-const PER_RULE: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cue {
@@ -88,7 +86,7 @@ const MACHINE: &str = r"(?:ai|a\.i\.|llms?|gpts?|chatgpt|claude|gemini|copilots?
 /// Start of a clause: where an imperative verb stands.
 const CLAUSE: &str = r"(?:^[\s>*•\-–—\d.)#]*|[.!?;:,]\s*|\n\s*|(?-u:\b)(?:and|then|so|also)\s+)";
 /// A directive's modal or politeness marker before the verb.
-const MODAL: &str = r"(?-u:\b)(?:must|should|shall|need\s+to|needs\s+to|have\s+to|has\s+to|are\s+to|is\s+to|(?:are|is)\s+(?:required|instructed|directed|ordered|asked|expected|advised|requested|authori[sz]ed|hereby\s+(?:instructed|directed|ordered|authori[sz]ed))\s+to|please|kindly|immediately|now|go\s+ahead\s+and|proceed\s+to|you\s+(?:can|may|must|should|are\s+to|need\s+to))\s+";
+const MODAL: &str = r"(?-u:\b)(?:must|should|shall|need\s+to|needs\s+to|have\s+to|has\s+to|are\s+to|is\s+to|(?:are|is)\s+(?:required|instructed|directed|ordered|asked|expected|advised|requested|authori[sz]ed|hereby\s+(?:instructed|directed|ordered|authori[sz]ed))\s+to|please|kindly|immediately|now|go\s+ahead\s+and|proceed\s+to|let['’]?s|let\s+us|you\s+(?:can|may|must|should|are\s+to|need\s+to))\s+";
 
 /// States that take an alert or incident out of anyone's queue.
 const STANDDOWN: &str = r"suppressed|dismissed|ignored|muted|snoozed|silenced|acknowledged|inactive|benign|resolved|closed|false[\s_-]positive|low(?:\s+(?:priority|severity|risk))?|informational|p[45]|sev[\s-]?[45]|test(?:\s+data)?|duplicates?|noise|not\s+applicable|n/a|won'?t\s+fix|no\s+action(?:\s+needed|\s+required)?";
@@ -556,7 +554,10 @@ pub(super) fn scan(n: &Normalised) -> Vec<(OutboundKind, String)> {
     if let Some(set) = &COMPILED.set {
         for i in set.matches(text).iter() {
             if let Some((rule, re)) = COMPILED.rules.get(i) {
-                hits.extend(re.find_iter(text).take(PER_RULE).map(|m| Hit {
+                // Every match, however many: a cap in text order would let decoys early in the
+                // text use it up and leave the directive after them unread. The work stays
+                // linear: matches of one rule do not overlap, and a window is 400 bytes.
+                hits.extend(re.find_iter(text).map(|m| Hit {
                     cue: rule.cue,
                     weight: rule.weight,
                     detail: rule.detail,
@@ -565,7 +566,7 @@ pub(super) fn scan(n: &Normalised) -> Vec<(OutboundKind, String)> {
             }
         }
     }
-    for (_, detail, range, score) in phrase_hits(text).into_iter().take(64) {
+    for (_, detail, range, score) in phrase_hits(text) {
         hits.push(Hit {
             cue: Cue::Phrase,
             weight: score,
@@ -651,7 +652,8 @@ fn first_person_before(text: &str, start: usize) -> bool {
         .checked_sub(2)
         .and_then(|i| words.get(i))
         .copied();
-    let me = |w: &str| matches!(w, "we" | "i" | "we'll" | "i'll" | "we'd" | "i'd" | "let's");
+    // Not "let's": it takes the reader along, so it is a directive to them as well.
+    let me = |w: &str| matches!(w, "we" | "i" | "we'll" | "i'll" | "we'd" | "i'd");
     me(last)
         || (second.is_some_and(me)
             && matches!(

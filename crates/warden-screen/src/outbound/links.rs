@@ -25,10 +25,13 @@ use super::defang::refang;
 use super::domain::{self, Internal};
 use crate::normalise::is_concealing;
 
-/// Most candidate matches one reader looks at; bounds the work on adversarial input.
+/// Most candidate matches one reader looks at; bounds the work on adversarial input. A text
+/// with more is reported as not read in full ([`Extracted::overflowed`]), never as clean.
 const MAX_CANDIDATES: usize = 4096;
-/// Most links extracted.
+/// Most links extracted; past it, the same.
 const MAX_RAW: usize = 512;
+/// Most attributes read in one HTML tag; past it, the same.
+const MAX_ATTRIBUTES: usize = 64;
 /// How far after `<a …>` its closing tag is looked for.
 const MAX_ANCHOR_TEXT: usize = 4096;
 
@@ -351,6 +354,16 @@ pub(super) struct RawLink {
 struct Collector {
     links: Vec<RawLink>,
     claimed: Vec<Range<usize>>,
+    /// A cap was reached: part of the text was not read for links.
+    overflowed: bool,
+}
+
+/// The links in a text, and whether the text held more than the reader reads.
+pub(super) struct Extracted {
+    pub(super) links: Vec<RawLink>,
+    /// A cap on candidates, attributes or links was reached, so a link past it may be
+    /// unread: the caller treats the text as unscreened, never as clean.
+    pub(super) overflowed: bool,
 }
 
 impl Collector {
@@ -368,7 +381,11 @@ impl Collector {
         span: Range<usize>,
     ) {
         let target = target.trim();
-        if self.links.len() >= MAX_RAW || target.is_empty() {
+        if target.is_empty() {
+            return;
+        }
+        if self.links.len() >= MAX_RAW {
+            self.overflowed = true;
             return;
         }
         self.links.push(RawLink {
@@ -387,20 +404,20 @@ impl Collector {
 /// Every link target in `view` (the output of [`visible`], refanged). `defanged` are the byte
 /// ranges a refang rewrote: a scheme-less token holding one is read as a host on weaker
 /// evidence, because its writer marked it as one.
-pub(super) fn extract(
-    view: &str,
-    internal: &[Internal],
-    defanged: &[Range<usize>],
-) -> Vec<RawLink> {
+pub(super) fn extract(view: &str, internal: &[Internal], defanged: &[Range<usize>]) -> Extracted {
     let mut c = Collector {
         links: Vec::new(),
         claimed: Vec::new(),
+        overflowed: false,
     };
     markdown(view, 0, true, &mut c);
     markdown_references(view, &mut c);
     html(view, &mut c);
     bare(view, internal, defanged, &mut c);
-    c.links
+    Extracted {
+        links: c.links,
+        overflowed: c.overflowed,
+    }
 }
 
 fn markdown(view: &str, offset: usize, outer: bool, c: &mut Collector) {
@@ -408,7 +425,11 @@ fn markdown(view: &str, offset: usize, outer: bool, c: &mut Collector) {
     if !view.contains("](") {
         return;
     }
-    for caps in re.captures_iter(view).take(MAX_CANDIDATES) {
+    for (n, caps) in re.captures_iter(view).enumerate() {
+        if n >= MAX_CANDIDATES {
+            c.overflowed = true;
+            break;
+        }
         let Some(all) = caps.get(0) else { continue };
         let span = offset + all.start()..offset + all.end();
         if outer && c.overlaps(&span) {
@@ -442,7 +463,11 @@ fn markdown_references(view: &str, c: &mut Collector) {
         return;
     }
     let mut table: Vec<(String, String, Range<usize>)> = Vec::new();
-    for caps in defs.captures_iter(view).take(MAX_CANDIDATES) {
+    for (n, caps) in defs.captures_iter(view).enumerate() {
+        if n >= MAX_CANDIDATES {
+            c.overflowed = true;
+            break;
+        }
         let (Some(all), Some(label)) = (caps.get(0), caps.get(1)) else {
             continue;
         };
@@ -457,7 +482,11 @@ fn markdown_references(view: &str, c: &mut Collector) {
         return;
     }
     let mut used = vec![false; table.len()];
-    for caps in uses.captures_iter(view).take(MAX_CANDIDATES) {
+    for (n, caps) in uses.captures_iter(view).enumerate() {
+        if n >= MAX_CANDIDATES {
+            c.overflowed = true;
+            break;
+        }
         let Some(all) = caps.get(0) else { continue };
         if c.overlaps(&all.range()) {
             continue;
@@ -515,7 +544,11 @@ fn html(view: &str, c: &mut Collector) {
         // An anchor's text is claimed after the loop, so tags inside it (a linked image) are
         // still read.
         let mut anchors = Vec::new();
-        for caps in tags.captures_iter(view).take(MAX_CANDIDATES) {
+        for (n, caps) in tags.captures_iter(view).enumerate() {
+            if n >= MAX_CANDIDATES {
+                c.overflowed = true;
+                break;
+            }
             let (Some(all), Some(name)) = (caps.get(0), caps.get(1)) else {
                 continue;
             };
@@ -531,7 +564,11 @@ fn html(view: &str, c: &mut Collector) {
                 span.end = end;
             }
             let Some(body) = caps.get(2) else { continue };
-            for a in attrs.captures_iter(body.as_str()).take(64) {
+            for (n, a) in attrs.captures_iter(body.as_str()).enumerate() {
+                if n >= MAX_ATTRIBUTES {
+                    c.overflowed = true;
+                    break;
+                }
                 let Some(attr) = a.get(1) else { continue };
                 let attr = attr.as_str().to_ascii_lowercase();
                 let value = a
@@ -576,7 +613,11 @@ fn html(view: &str, c: &mut Collector) {
     if let Some(css) = CSS_URL.as_ref()
         && (view.contains("url(") || view.contains("URL(") || view.contains("@import"))
     {
-        for caps in css.captures_iter(view).take(MAX_CANDIDATES) {
+        for (n, caps) in css.captures_iter(view).enumerate() {
+            if n >= MAX_CANDIDATES {
+                c.overflowed = true;
+                break;
+            }
             let Some(all) = caps.get(0) else { continue };
             let url = (2..=5)
                 .filter_map(|i| caps.get(i))
@@ -654,7 +695,11 @@ fn bare(view: &str, internal: &[Internal], defanged: &[Range<usize>], c: &mut Co
     if let Some(re) = BARE_URL.as_ref()
         && view.contains(':')
     {
-        for m in re.find_iter(view).take(MAX_CANDIDATES) {
+        for (n, m) in re.find_iter(view).enumerate() {
+            if n >= MAX_CANDIDATES {
+                c.overflowed = true;
+                break;
+            }
             let url = trim_url_end(m.as_str());
             let span = m.start()..m.start() + url.len();
             if c.overlaps(&span) {
@@ -677,7 +722,11 @@ fn bare(view: &str, internal: &[Internal], defanged: &[Range<usize>], c: &mut Co
     if let Some(re) = UNC.as_ref()
         && view.contains("\\\\")
     {
-        for m in re.find_iter(view).take(MAX_CANDIDATES) {
+        for (n, m) in re.find_iter(view).enumerate() {
+            if n >= MAX_CANDIDATES {
+                c.overflowed = true;
+                break;
+            }
             let span = m.range();
             if c.overlaps(&span) {
                 continue;
@@ -694,7 +743,11 @@ fn bare(view: &str, internal: &[Internal], defanged: &[Range<usize>], c: &mut Co
     if let Some(re) = EMAIL.as_ref()
         && view.contains('@')
     {
-        for m in re.find_iter(view).take(MAX_CANDIDATES) {
+        for (n, m) in re.find_iter(view).enumerate() {
+            if n >= MAX_CANDIDATES {
+                c.overflowed = true;
+                break;
+            }
             let span = m.range();
             if c.overlaps(&span) {
                 continue;
@@ -706,7 +759,11 @@ fn bare(view: &str, internal: &[Internal], defanged: &[Range<usize>], c: &mut Co
     if let Some(re) = DOMAIN.as_ref()
         && view.contains('.')
     {
-        for m in re.find_iter(view).take(MAX_CANDIDATES) {
+        for (n, m) in re.find_iter(view).enumerate() {
+            if n >= MAX_CANDIDATES {
+                c.overflowed = true;
+                break;
+            }
             let token = trim_url_end(m.as_str());
             let span = m.start()..m.start() + token.len();
             if c.overlaps(&span) || !free_standing(view, span.start) {
@@ -914,9 +971,12 @@ fn finish(host: &str, userinfo: Option<&str>) -> Option<Target> {
 /// Hosts a piece of visible text names: URLs, mail addresses and host names in it.
 fn hosts_named(text: &str, internal: &[Internal]) -> Vec<String> {
     let view = refang(&visible(text), internal);
+    // The link text is bounded (`MAX_ANCHOR_TEXT`); a cap reached here only shortens the
+    // list of hosts it names, which the link itself is still checked against.
     let mut c = Collector {
         links: Vec::new(),
         claimed: Vec::new(),
+        overflowed: false,
     };
     bare(&view.text, internal, &view.edits, &mut c);
     c.links
@@ -977,6 +1037,7 @@ mod tests {
     fn hosts(text: &str) -> Vec<(String, LinkCarrier)> {
         let view = refang(&visible(text), &nw());
         extract(&view.text, &nw(), &view.edits)
+            .links
             .into_iter()
             .filter_map(|l| parse_target(&l.target, l.carrier, &nw()).map(|t| (t.host, l.carrier)))
             .collect()
