@@ -41,8 +41,6 @@ const MAX_SCANNED: usize = 5000;
 const SCAN_PAGE: usize = 500;
 /// Waiting requests one store read returns while the pending page searches them all.
 const PENDING_PAGE: usize = 500;
-/// Approval steps read per held call on the recent page (a request has a handful).
-const MAX_STEPS: usize = 64;
 /// Events on one page of a session's trail.
 const TRAIL_PAGE: usize = 100;
 /// Agents on one page of the tainted agents.
@@ -397,28 +395,25 @@ fn matches(query: &DecisionQuery, e: &LedgerEntry) -> bool {
 
 impl Desk {
     /// What became of a held call: its request's recorded steps after the hold (`approved`,
-    /// `executed`, `denied`, `expired`), read from the ledger, only those its writers appended.
+    /// `executed`, `denied`, `expired`), oldest first. Read by the request's own id through the
+    /// ledger's index of approval steps, as the gate reads them: however many other approval
+    /// events were recorded between the hold and its answer, the answer is found, and a row
+    /// someone wrote into the store is not.
     fn steps(&self, held: &LedgerEntry) -> Result<Vec<String>, DeskError> {
-        let e = &held.event;
-        let Some(request) = e.request_id.as_deref() else {
+        let Some(request) = held.event.request_id.as_deref() else {
             return Ok(Vec::new());
         };
-        let filter = EventFilter {
-            kind: Some(EventKind::Approval.as_str().into()),
-            principal: e.principal.clone(),
-            session: e.session.clone(),
-            tool: e.tool.clone(),
-            index_from: Some(held.index),
-            limit: Some(MAX_STEPS),
-            ..EventFilter::default()
-        };
-        let key = self.0.audit.leaf_key();
-        let found = read_deciding_events(self.0.store.as_ref(), &filter, key).map_err(internal)?;
-        Ok(found
+        let ledger = self
+            .0
+            .audit
+            .ledger()
+            .ok_or_else(|| internal("this process holds no ledger to read the steps from"))?;
+        let recorded = ledger.recorded_steps(request).map_err(internal)?;
+        Ok(recorded
             .iter()
-            .filter(|a| a.event.request_id.as_deref() == Some(request))
+            .filter(|a| a.entry().index > held.index)
             .filter_map(|a| {
-                a.event
+                a.event()
                     .detail
                     .as_ref()?
                     .get("step")?

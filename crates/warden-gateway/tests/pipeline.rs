@@ -2049,3 +2049,59 @@ async fn a_trigger_whose_scope_is_already_halted_adds_nothing() {
     assert!(findings(&h).is_empty(), "{:?}", findings(&h));
     assert_eq!(h.store.active_halts().unwrap().len(), 1);
 }
+
+/// The recent page shows what became of a held call however much approval traffic came
+/// between the hold and its answer: an agent that piles up held calls of the same tool in the
+/// same session before the first is answered cannot make the console show that first one as
+/// still waiting once it was approved and ran.
+#[tokio::test]
+async fn a_hold_answered_after_many_other_holds_shows_its_outcome() {
+    use warden_console::{ApprovalDesk, DecisionQuery};
+    let h = harness().await;
+    let args = json!({"user": "frank.li"});
+    let id = request_id(
+        &h.call("responder", "s0", "idp.disable_account", args.clone())
+            .await,
+    );
+    // Each held call records an `asked` step of its own request: 100 approval events of the
+    // same agent, session and tool after the first hold.
+    for i in 0..100 {
+        let text = h
+            .call(
+                "responder",
+                "s0",
+                "idp.disable_account",
+                json!({"user": "frank.li", "reason": format!("ticket {i}")}),
+            )
+            .await;
+        assert!(text.contains("held for approval"), "{text}");
+    }
+    h.answer(&id, "bob", Verdict::Approve).unwrap();
+    let ran = h.call("responder", "s0", "idp.disable_account", args).await;
+    assert!(ran.contains("\ndone\n"), "{ran}");
+    let desk = warden_gateway::desk::Desk(h.gateway.clone());
+    let page = desk
+        .recent_decisions(&DecisionQuery {
+            decision: Some("hold".into()),
+            text: Some(id.clone()),
+            limit: 10,
+            ..DecisionQuery::default()
+        })
+        .unwrap();
+    // The hold, and the approved retry's decision (which ran it) after it.
+    let mut held: Vec<(u64, &Vec<String>)> = page
+        .rows
+        .iter()
+        .filter(|r| r.args == json!({"user": "frank.li"}))
+        .map(|r| (r.index, &r.steps))
+        .collect();
+    held.sort();
+    let steps: Vec<&Vec<String>> = held.into_iter().map(|(_, s)| s).collect();
+    assert_eq!(
+        steps,
+        [
+            &vec!["approved".to_string(), "executed".to_string()],
+            &vec!["executed".to_string()]
+        ]
+    );
+}

@@ -309,6 +309,7 @@ stories!(
     console_sessions_are_shared_pruned_and_capped,
     the_schema_history_keeps_old_databases_and_refuses_an_edited_step,
     a_missing_leaf_is_named_the_same_way_by_every_walk,
+    a_requests_steps_are_found_by_its_id_behind_any_number_of_others,
 );
 
 fn settings(dir: &std::path::Path) -> LedgerSettings {
@@ -2047,4 +2048,51 @@ fn postgres_a_duplicated_leaf_is_named_by_the_audit() {
         "{:?}",
         report.log
     );
+}
+
+fn step(request: &str, step: &str) -> AuditEvent {
+    let mut e = AuditEvent::new(EventKind::Approval, 2_000);
+    e.principal = Some("responder".into());
+    e.session = Some("s1".into());
+    e.tool = Some("idp.disable_account".into());
+    e.request_id = Some(request.into());
+    e.detail = Some(json!({"step": step, "approver": "bob"}));
+    e
+}
+
+/// A held call's steps are found by its request's id (what the console's recent page shows,
+/// and what the gate proves an approval from), however many approval events of the same agent,
+/// session and tool were recorded between the hold and its answer; another replica opening
+/// the same store finds the same.
+fn a_requests_steps_are_found_by_its_id_behind_any_number_of_others(b: &Backend) {
+    let store = b.open();
+    let ledger = Ledger::open(store.clone(), &settings(b.dir())).unwrap();
+    let asked = ledger.append(&step("apr_first", "asked")).unwrap();
+    for i in 0..300 {
+        ledger
+            .append(&step(&format!("apr_{i:03}"), "asked"))
+            .unwrap();
+    }
+    let approved = ledger.append(&step("apr_first", "approved")).unwrap();
+    let executed = ledger.append(&step("apr_first", "executed")).unwrap();
+    let replica = Ledger::open(b.open(), &settings(b.dir())).unwrap();
+    for l in [&ledger, &replica] {
+        let found: Vec<(u64, String)> = l
+            .recorded_steps("apr_first")
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let step = a.event().detail.as_ref().unwrap()["step"].as_str().unwrap();
+                (a.entry().index, step.to_string())
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (asked, "asked".to_string()),
+                (approved, "approved".to_string()),
+                (executed, "executed".to_string())
+            ]
+        );
+    }
 }
