@@ -39,8 +39,6 @@ const MAX_SESSIONS_PER_APPROVER: usize = 16;
 const MAX_SCANNED: usize = 5000;
 /// Decisions read per store query while searching.
 const SCAN_PAGE: usize = 500;
-/// Waiting requests one store read returns while the pending page searches them all.
-const PENDING_PAGE: usize = 500;
 /// Events on one page of a session's trail.
 const TRAIL_PAGE: usize = 100;
 /// Agents on one page of the tainted agents.
@@ -428,10 +426,10 @@ impl Desk {
 impl ApprovalDesk for Desk {
     fn pending(&self, query: &PendingQuery) -> Result<PendingPage, DeskError> {
         // Only the waiting rows, through the store's index on them: the store keeps every
-        // answered request. Agent, tool and category narrow in the store. Unfiltered, one page
-        // after the cursor and the count are all there is to read; a search reads every
-        // waiting request that the store's filters let through, a bounded page at a time,
-        // keeping the `limit` matches after the cursor and counting them all.
+        // answered request. Agent, tool, category and the text search narrow in the store
+        // (the text with `LIKE` on each request's searched fields, every character of it
+        // standing for itself), which hands back one page after the cursor and counts the
+        // matches: nothing here walks the waiting requests.
         let store = self.0.store.as_ref();
         let config = self.0.config();
         let filter = RequestFilter {
@@ -439,6 +437,7 @@ impl ApprovalDesk for Desk {
             principal: query.agent.clone(),
             tool: query.tool.clone(),
             category: query.category.clone(),
+            text: query.text.clone(),
             ..RequestFilter::default()
         };
         let listing = PendingListing {
@@ -455,69 +454,34 @@ impl ApprovalDesk for Desk {
         let waiting = store.open_requests().map_err(internal)?.count;
         let waiting = usize::try_from(waiting).unwrap_or(usize::MAX);
         let size = PageSize::clamped(query.limit);
-        if !query.narrows() {
-            let mut rows = store
-                .waiting(after, size.get().saturating_add(1))
-                .map_err(internal)?;
-            let next = (rows.len() > size.get())
-                .then(|| rows.get(size.get() - 1).map(WaitingAfter::of))
-                .flatten()
-                .map(|key| Cursor::new(key, &listing).token());
-            rows.truncate(size.get());
-            return Ok(PendingPage {
-                matched: waiting.max(rows.len()),
-                waiting: waiting.max(rows.len()),
-                rows: rows.into_iter().map(|r| view(&config, r)).collect(),
-                next,
-            });
-        }
-        let mut page = PendingPage {
-            waiting,
-            ..PendingPage::default()
-        };
-        let mut more = false;
-        let mut from: Option<WaitingAfter> = None;
-        loop {
-            let batch = store
+        let (mut rows, matched) = if query.narrows() {
+            let rows = store
                 .requests(&RequestFilter {
-                    after: from.clone(),
-                    limit: Some(PENDING_PAGE),
+                    after: after.cloned(),
+                    limit: Some(size.get().saturating_add(1)),
                     ..filter.clone()
                 })
                 .map_err(internal)?;
-            let full = batch.len() == PENDING_PAGE;
-            from = batch.last().map(WaitingAfter::of);
-            for r in batch {
-                let place = WaitingAfter::of(&r);
-                let r = view(&config, r);
-                if !query.admits(&r) {
-                    continue;
-                }
-                page.matched += 1;
-                let shown_after = after.is_none_or(|a| {
-                    (place.created_ms, place.id.as_str()) > (a.created_ms, a.id.as_str())
-                });
-                if shown_after {
-                    if page.rows.len() < size.get() {
-                        page.rows.push(r);
-                    } else {
-                        more = true;
-                    }
-                }
-            }
-            if !full {
-                break;
-            }
-        }
-        page.waiting = page.waiting.max(page.matched);
-        page.next = more.then(|| page.rows.last()).flatten().map(|last| {
-            let key = WaitingAfter {
-                created_ms: last.created_ms,
-                id: last.id.clone(),
-            };
-            Cursor::new(key, &listing).token()
-        });
-        Ok(page)
+            let matched = store.count_requests(&filter).map_err(internal)?;
+            (rows, usize::try_from(matched).unwrap_or(usize::MAX))
+        } else {
+            let rows = store
+                .waiting(after, size.get().saturating_add(1))
+                .map_err(internal)?;
+            (rows, waiting)
+        };
+        let next = (rows.len() > size.get())
+            .then(|| rows.get(size.get() - 1).map(WaitingAfter::of))
+            .flatten()
+            .map(|key| Cursor::new(key, &listing).token());
+        rows.truncate(size.get());
+        let matched = matched.max(rows.len());
+        Ok(PendingPage {
+            matched,
+            waiting: waiting.max(matched),
+            rows: rows.into_iter().map(|r| view(&config, r)).collect(),
+            next,
+        })
     }
 
     fn request(&self, id: &str) -> Result<Option<RequestView>, DeskError> {

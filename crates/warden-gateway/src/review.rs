@@ -1293,6 +1293,9 @@ mod tests {
         fn requests(&self, f: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError> {
             self.inner.requests(f)
         }
+        fn count_requests(&self, f: &RequestFilter) -> Result<u64, StoreError> {
+            self.inner.count_requests(f)
+        }
         fn open_requests(&self) -> Result<OpenRequests, StoreError> {
             self.inner.open_requests()
         }

@@ -169,13 +169,19 @@ impl Upstream for Scripted {
 }
 
 /// The harness's store, counting the answered (closed) requests read through it: what a held
-/// call or a sweep must never read, however many there are.
+/// call or a sweep must never read, however many there are; and every request read.
 struct Watched {
     inner: SqliteStore,
     closed_read: std::sync::atomic::AtomicUsize,
+    read: std::sync::atomic::AtomicUsize,
 }
 
 impl Watched {
+    /// Requests read since the last look, open or answered.
+    fn read(&self) -> usize {
+        self.read.swap(0, std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Answered requests read since the last look.
     fn closed_read(&self) -> usize {
         self.closed_read
@@ -183,6 +189,8 @@ impl Watched {
     }
 
     fn count(&self, read: &[PendingRequest]) {
+        self.read
+            .fetch_add(read.len(), std::sync::atomic::Ordering::SeqCst);
         let closed = read.iter().filter(|r| !r.status.is_open()).count();
         self.closed_read
             .fetch_add(closed, std::sync::atomic::Ordering::SeqCst);
@@ -236,6 +244,9 @@ impl Store for Watched {
         let read = self.inner.requests(f)?;
         self.count(&read);
         Ok(read)
+    }
+    fn count_requests(&self, f: &RequestFilter) -> Result<u64, StoreError> {
+        self.inner.count_requests(f)
     }
     fn open_requests(&self) -> Result<OpenRequests, StoreError> {
         self.inner.open_requests()
@@ -398,6 +409,7 @@ async fn harness_with(extra: &str, edits: &[(&str, &str)]) -> Harness {
     let watched = Arc::new(Watched {
         inner: SqliteStore::open(&dir.path().join("state/warden.db")).unwrap(),
         closed_read: 0.into(),
+        read: 0.into(),
     });
     let store: Arc<dyn Store> = watched.clone();
     let audit = Arc::new(
@@ -1546,7 +1558,8 @@ proptest! {
 
 /// The console's pending search looks at every waiting request, not the oldest thousand: with
 /// 1,200 calls waiting, the one the search names is the newest, and it is found; the page still
-/// lists a bounded number, and counts the rest.
+/// lists a bounded number, and counts the rest. The store does the searching: the desk reads
+/// the matches, never the whole queue.
 #[tokio::test]
 async fn the_pending_search_finds_a_match_behind_a_long_queue() {
     use warden_console::{ApprovalDesk, PendingQuery};
@@ -1581,6 +1594,7 @@ async fn the_pending_search_finds_a_match_behind_a_long_queue() {
     }
     let desk = warden_gateway::desk::Desk(h.gateway.clone());
     let newest = format!("ws-{:04}", waiting - 1);
+    h.watched.read();
     let found = desk
         .pending(&PendingQuery {
             text: Some(newest.clone()),
@@ -1588,6 +1602,8 @@ async fn the_pending_search_finds_a_match_behind_a_long_queue() {
             ..PendingQuery::default()
         })
         .unwrap();
+    // The store searched: what came back is the match, not the queue.
+    assert_eq!(h.watched.read(), 1, "the search read the waiting requests");
     let ids: Vec<&str> = found.rows.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(
         ids,
@@ -2103,5 +2119,72 @@ async fn a_hold_answered_after_many_other_holds_shows_its_outcome() {
             &vec!["approved".to_string(), "executed".to_string()],
             &vec!["executed".to_string()]
         ]
+    );
+}
+
+/// A search is text, never a pattern: an approver (or whoever crafts a link for one) searching
+/// for `0%_d` finds the call whose arguments say `100%_done`, not every call whose arguments
+/// have a `0`, any one character and a `d` in them; `%` alone finds only what has a `%`, and the
+/// escape character stands for itself. Case is ignored as it always was, beyond ASCII too.
+#[tokio::test]
+async fn the_pending_search_takes_percent_and_underscore_literally() {
+    use warden_console::{ApprovalDesk, PendingQuery};
+    let h = harness().await;
+    let notes = [
+        "100%_done",
+        "1000 done",
+        "10x0d",
+        r"C:\Temp\_x",
+        "a_x",
+        "ÉCLAIR",
+    ];
+    for (i, note) in notes.iter().enumerate() {
+        h.store
+            .create_pending(&PendingRequest {
+                id: format!("apr{i}"),
+                created_ms: START_MS + i as i64,
+                principal: "responder".into(),
+                session: "s1".into(),
+                tool: "edr.isolate_host".into(),
+                args: json!({"note": note}),
+                args_digest: "sha256:00".into(),
+                policy_version: "v1".into(),
+                rule: "isolate-needs-approval".into(),
+                approval: warden_store::ApprovalKind::Required,
+                status: ApprovalStatus::Pending,
+                rationale: Some(format!("step {i}")),
+                category: "containment".into(),
+                stakes: "high".into(),
+                owner: "ir".into(),
+                expires_ms: i64::MAX,
+                answers: Vec::new(),
+                evidence: Vec::new(),
+                escalated: false,
+                revision: 0,
+            })
+            .unwrap();
+    }
+    let desk = warden_gateway::desk::Desk(h.gateway.clone());
+    let search = |text: &str| {
+        let page = desk
+            .pending(&PendingQuery {
+                text: Some(text.into()),
+                limit: 2,
+                ..PendingQuery::default()
+            })
+            .unwrap();
+        let ids: Vec<String> = page.rows.iter().map(|r| r.id.clone()).collect();
+        (ids, page.matched)
+    };
+    assert_eq!(search("0%_d"), (vec!["apr0".to_string()], 1));
+    assert_eq!(search("%"), (vec!["apr0".to_string()], 1));
+    assert_eq!(search(r"\_x"), (vec!["apr3".to_string()], 1));
+    assert_eq!(search("éclair"), (vec!["apr5".to_string()], 1));
+    assert_eq!(search("STEP 4"), (vec!["apr4".to_string()], 1));
+    // `_` is a character too: in every tool name here (`isolate_host`), so in every call; the
+    // page holds two and counts all six.
+    assert_eq!(
+        search("_"),
+        (vec!["apr0".to_string(), "apr1".to_string()], 6)
     );
 }
