@@ -39,10 +39,6 @@ const MAX_SESSIONS_PER_APPROVER: usize = 16;
 const MAX_SCANNED: usize = 5000;
 /// Decisions read per store query while searching.
 const SCAN_PAGE: usize = 500;
-/// Waiting requests one store read returns while the pending page searches them all.
-const PENDING_PAGE: usize = 500;
-/// Approval steps read per held call on the recent page (a request has a handful).
-const MAX_STEPS: usize = 64;
 /// Events on one page of a session's trail.
 const TRAIL_PAGE: usize = 100;
 /// Agents on one page of the tainted agents.
@@ -397,28 +393,25 @@ fn matches(query: &DecisionQuery, e: &LedgerEntry) -> bool {
 
 impl Desk {
     /// What became of a held call: its request's recorded steps after the hold (`approved`,
-    /// `executed`, `denied`, `expired`), read from the ledger, only those its writers appended.
+    /// `executed`, `denied`, `expired`), oldest first. Read by the request's own id through the
+    /// ledger's index of approval steps, as the gate reads them: however many other approval
+    /// events were recorded between the hold and its answer, the answer is found, and a row
+    /// someone wrote into the store is not.
     fn steps(&self, held: &LedgerEntry) -> Result<Vec<String>, DeskError> {
-        let e = &held.event;
-        let Some(request) = e.request_id.as_deref() else {
+        let Some(request) = held.event.request_id.as_deref() else {
             return Ok(Vec::new());
         };
-        let filter = EventFilter {
-            kind: Some(EventKind::Approval.as_str().into()),
-            principal: e.principal.clone(),
-            session: e.session.clone(),
-            tool: e.tool.clone(),
-            index_from: Some(held.index),
-            limit: Some(MAX_STEPS),
-            ..EventFilter::default()
-        };
-        let key = self.0.audit.leaf_key();
-        let found = read_deciding_events(self.0.store.as_ref(), &filter, key).map_err(internal)?;
-        Ok(found
+        let ledger = self
+            .0
+            .audit
+            .ledger()
+            .ok_or_else(|| internal("this process holds no ledger to read the steps from"))?;
+        let recorded = ledger.recorded_steps(request).map_err(internal)?;
+        Ok(recorded
             .iter()
-            .filter(|a| a.event.request_id.as_deref() == Some(request))
+            .filter(|a| a.entry().index > held.index)
             .filter_map(|a| {
-                a.event
+                a.event()
                     .detail
                     .as_ref()?
                     .get("step")?
@@ -433,10 +426,10 @@ impl Desk {
 impl ApprovalDesk for Desk {
     fn pending(&self, query: &PendingQuery) -> Result<PendingPage, DeskError> {
         // Only the waiting rows, through the store's index on them: the store keeps every
-        // answered request. Agent, tool and category narrow in the store. Unfiltered, one page
-        // after the cursor and the count are all there is to read; a search reads every
-        // waiting request that the store's filters let through, a bounded page at a time,
-        // keeping the `limit` matches after the cursor and counting them all.
+        // answered request. Agent, tool, category and the text search narrow in the store
+        // (the text with `LIKE` on each request's searched fields, every character of it
+        // standing for itself), which hands back one page after the cursor and counts the
+        // matches: nothing here walks the waiting requests.
         let store = self.0.store.as_ref();
         let config = self.0.config();
         let filter = RequestFilter {
@@ -444,6 +437,7 @@ impl ApprovalDesk for Desk {
             principal: query.agent.clone(),
             tool: query.tool.clone(),
             category: query.category.clone(),
+            text: query.text.clone(),
             ..RequestFilter::default()
         };
         let listing = PendingListing {
@@ -460,69 +454,34 @@ impl ApprovalDesk for Desk {
         let waiting = store.open_requests().map_err(internal)?.count;
         let waiting = usize::try_from(waiting).unwrap_or(usize::MAX);
         let size = PageSize::clamped(query.limit);
-        if !query.narrows() {
-            let mut rows = store
-                .waiting(after, size.get().saturating_add(1))
-                .map_err(internal)?;
-            let next = (rows.len() > size.get())
-                .then(|| rows.get(size.get() - 1).map(WaitingAfter::of))
-                .flatten()
-                .map(|key| Cursor::new(key, &listing).token());
-            rows.truncate(size.get());
-            return Ok(PendingPage {
-                matched: waiting.max(rows.len()),
-                waiting: waiting.max(rows.len()),
-                rows: rows.into_iter().map(|r| view(&config, r)).collect(),
-                next,
-            });
-        }
-        let mut page = PendingPage {
-            waiting,
-            ..PendingPage::default()
-        };
-        let mut more = false;
-        let mut from: Option<WaitingAfter> = None;
-        loop {
-            let batch = store
+        let (mut rows, matched) = if query.narrows() {
+            let rows = store
                 .requests(&RequestFilter {
-                    after: from.clone(),
-                    limit: Some(PENDING_PAGE),
+                    after: after.cloned(),
+                    limit: Some(size.get().saturating_add(1)),
                     ..filter.clone()
                 })
                 .map_err(internal)?;
-            let full = batch.len() == PENDING_PAGE;
-            from = batch.last().map(WaitingAfter::of);
-            for r in batch {
-                let place = WaitingAfter::of(&r);
-                let r = view(&config, r);
-                if !query.admits(&r) {
-                    continue;
-                }
-                page.matched += 1;
-                let shown_after = after.is_none_or(|a| {
-                    (place.created_ms, place.id.as_str()) > (a.created_ms, a.id.as_str())
-                });
-                if shown_after {
-                    if page.rows.len() < size.get() {
-                        page.rows.push(r);
-                    } else {
-                        more = true;
-                    }
-                }
-            }
-            if !full {
-                break;
-            }
-        }
-        page.waiting = page.waiting.max(page.matched);
-        page.next = more.then(|| page.rows.last()).flatten().map(|last| {
-            let key = WaitingAfter {
-                created_ms: last.created_ms,
-                id: last.id.clone(),
-            };
-            Cursor::new(key, &listing).token()
-        });
-        Ok(page)
+            let matched = store.count_requests(&filter).map_err(internal)?;
+            (rows, usize::try_from(matched).unwrap_or(usize::MAX))
+        } else {
+            let rows = store
+                .waiting(after, size.get().saturating_add(1))
+                .map_err(internal)?;
+            (rows, waiting)
+        };
+        let next = (rows.len() > size.get())
+            .then(|| rows.get(size.get() - 1).map(WaitingAfter::of))
+            .flatten()
+            .map(|key| Cursor::new(key, &listing).token());
+        rows.truncate(size.get());
+        let matched = matched.max(rows.len());
+        Ok(PendingPage {
+            matched,
+            waiting: waiting.max(matched),
+            rows: rows.into_iter().map(|r| view(&config, r)).collect(),
+            next,
+        })
     }
 
     fn request(&self, id: &str) -> Result<Option<RequestView>, DeskError> {

@@ -14,15 +14,15 @@
 use crate::pipeline::{CallError, Gateway};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use warden_core::{AuditEvent, EventKind, Judgement};
 use warden_ledger::LeafKey;
 use warden_policy::ReviewSettings;
 use warden_store::ledger::{
-    Deciding, LedgerEntry, read_authentic_events, read_deciding_events, read_range,
+    Deciding, LedgerEntry, event_pages, read_authentic_events, read_deciding_events, read_range,
 };
-use warden_store::{EventFilter, Ledger, LedgerError, Store};
+use warden_store::{EventFilter, Ledger, LedgerError, Store, StoreError};
 
 /// The 97.5% quantile of the standard normal distribution: two-sided 95%.
 pub const Z95: f64 = 1.959_963_984_540_054;
@@ -116,7 +116,19 @@ pub fn quota(population: usize, size: u32, rate: Option<f64>) -> usize {
     want.max(1).min(population)
 }
 
-/// Draws from each stratum the decisions with the smallest `SHA-256(seed ‖ index)`.
+/// A decision's rank in the draw: `SHA-256(seed ‖ index)`, the leaf index as 8 big-endian
+/// bytes. The smallest ranks of a stratum are drawn.
+pub fn rank(seed: &[u8; 32], index: u64) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(seed);
+    h.update(index.to_be_bytes());
+    h.finalize().into()
+}
+
+/// Draws from each stratum the decisions with the smallest `SHA-256(seed ‖ index)`: the
+/// definition of the draw, over every candidate at once, as anyone re-deriving a sample
+/// offline computes it. `warden review sample` makes the same draw one decision at a time
+/// ([`Sampler`], [`sample`]).
 pub fn draw(
     seed: &[u8; 32],
     candidates: &[Candidate],
@@ -125,13 +137,10 @@ pub fn draw(
 ) -> BTreeMap<Stratum, Drawn> {
     let mut strata: BTreeMap<Stratum, Vec<([u8; 32], u64)>> = BTreeMap::new();
     for c in candidates {
-        let mut h = Sha256::new();
-        h.update(seed);
-        h.update(c.index.to_be_bytes());
         strata
             .entry(c.stratum.clone())
             .or_default()
-            .push((h.finalize().into(), c.index));
+            .push((rank(seed, c.index), c.index));
     }
     strata
         .into_iter()
@@ -148,6 +157,312 @@ pub fn draw(
             )
         })
         .collect()
+}
+
+/// How many a [`Sampler`] keeps of each stratum.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Quota {
+    /// `size` of every stratum (all of a smaller one).
+    Size(u32),
+    /// `rate` of each stratum, at least one: the strata's populations are counted first, since
+    /// the share of a stratum depends on its size.
+    Rate {
+        rate: f64,
+        populations: BTreeMap<Stratum, usize>,
+    },
+}
+
+impl Quota {
+    fn of(&self, stratum: &Stratum) -> usize {
+        match self {
+            Self::Size(size) => quota(usize::MAX, *size, None),
+            Self::Rate { rate, populations } => quota(
+                populations.get(stratum).copied().unwrap_or_default(),
+                0,
+                Some(*rate),
+            ),
+        }
+    }
+}
+
+/// One stratum as a [`Sampler`] keeps it: how many were offered, and the best ranks so far.
+#[derive(Debug, Default)]
+struct Kept {
+    population: usize,
+    quota: usize,
+    /// The `quota` smallest `(rank, index)` offered so far; the largest of them on top.
+    best: BinaryHeap<([u8; 32], u64)>,
+}
+
+/// What became of one candidate offered to a [`Sampler`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offered {
+    /// The candidate is among the best of its stratum so far.
+    pub kept: bool,
+    /// The candidate that it pushed out of its stratum's best, if any.
+    pub dropped: Option<u64>,
+}
+
+/// [`draw`] made one candidate at a time: each stratum keeps its quota of the best ranks seen
+/// so far in a heap whose top is the worst of them, so what is held is the sample's size,
+/// however many decisions are offered. Offered the same candidates, in any order, it chooses
+/// what [`draw`] chooses, in the same order.
+#[derive(Debug)]
+pub struct Sampler {
+    seed: [u8; 32],
+    quota: Quota,
+    strata: BTreeMap<Stratum, Kept>,
+}
+
+impl Sampler {
+    pub fn new(seed: [u8; 32], quota: Quota) -> Self {
+        Self {
+            seed,
+            quota,
+            strata: BTreeMap::new(),
+        }
+    }
+
+    pub fn offer(&mut self, candidate: Candidate) -> Offered {
+        let ranked = (rank(&self.seed, candidate.index), candidate.index);
+        let kept = match self.strata.get_mut(&candidate.stratum) {
+            Some(kept) => kept,
+            None => {
+                let quota = self.quota.of(&candidate.stratum);
+                self.strata.entry(candidate.stratum).or_insert(Kept {
+                    quota,
+                    ..Kept::default()
+                })
+            }
+        };
+        kept.population += 1;
+        if kept.best.len() < kept.quota {
+            kept.best.push(ranked);
+            return Offered {
+                kept: true,
+                dropped: None,
+            };
+        }
+        match kept.best.peek() {
+            Some(worst) if ranked < *worst => {
+                let dropped = kept.best.pop().map(|(_, i)| i);
+                kept.best.push(ranked);
+                Offered {
+                    kept: true,
+                    dropped,
+                }
+            }
+            _ => Offered {
+                kept: false,
+                dropped: None,
+            },
+        }
+    }
+
+    /// Candidates held now, over all strata: at most the sample's size.
+    pub fn held(&self) -> usize {
+        self.strata.values().map(|k| k.best.len()).sum()
+    }
+
+    /// What was drawn from each stratum, in draw order (smallest rank first).
+    pub fn finish(self) -> BTreeMap<Stratum, Drawn> {
+        self.strata
+            .into_iter()
+            .map(|(s, kept)| {
+                let chosen = kept
+                    .best
+                    .into_sorted_vec()
+                    .into_iter()
+                    .map(|(_, i)| i)
+                    .collect();
+                (
+                    s,
+                    Drawn {
+                        population: kept.population,
+                        chosen,
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+/// What happened to a decision, for stratifying: allow and deny as decided; a hold by what the
+/// humans did with it (approved, denied, expired) or `held` while it waits.
+pub fn stratum_outcome(decision: &str, request_outcome: Option<&str>) -> String {
+    match (decision, request_outcome) {
+        ("hold", Some(o)) => o.to_string(),
+        ("hold", None) => "held".into(),
+        (d, _) => d.to_string(),
+    }
+}
+
+/// Which decisions a review sample is drawn from: those inside a signed checkpoint (leaf index
+/// below its `size`) recorded in the window `since_ms..=until_ms` that ends at its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Population {
+    pub size: u64,
+    pub since_ms: i64,
+    pub until_ms: i64,
+}
+
+impl Population {
+    fn decisions(&self) -> EventFilter {
+        EventFilter {
+            kind: Some(EventKind::Decision.as_str().into()),
+            since_ms: Some(self.since_ms),
+            until_ms: Some(self.until_ms),
+            index_below: Some(self.size),
+            ..EventFilter::default()
+        }
+    }
+}
+
+/// Decisions (or approval steps) read per store query while a sample is drawn.
+pub const SAMPLE_PAGE: usize = 500;
+
+/// A drawn sample: what each stratum gave, and the chosen decisions themselves.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    /// Decisions in the population.
+    pub population: usize,
+    pub strata: BTreeMap<Stratum, Drawn>,
+    /// The chosen decisions, by leaf index.
+    pub chosen: BTreeMap<u64, LedgerEntry>,
+}
+
+/// The fate of each held call in the population: the last answering step (`approved`,
+/// `denied`, `expired`) of its request inside the checkpoint. The holds' requests are read
+/// first, then the approval steps, a page at a time each; what is kept is one short entry per
+/// held call in the window (its request and, once answered, its fate), never the decisions.
+fn fates(
+    store: &dyn Store,
+    population: &Population,
+) -> Result<HashMap<String, Option<&'static str>>, StoreError> {
+    let holds = EventFilter {
+        decision: Some("hold".into()),
+        ..population.decisions()
+    };
+    let mut fate: HashMap<String, Option<&'static str>> = HashMap::new();
+    for page in event_pages(store, &holds, SAMPLE_PAGE) {
+        for e in page? {
+            if let Some(id) = e.event.request_id {
+                fate.insert(id, None);
+            }
+        }
+    }
+    if fate.is_empty() {
+        return Ok(fate);
+    }
+    // A retry that ran is a decision of its own on the same request, after the approval, so
+    // the steps are read from the ledger's start, not from the window's.
+    let answers = EventFilter {
+        kind: Some(EventKind::Approval.as_str().into()),
+        index_below: Some(population.size),
+        ..EventFilter::default()
+    };
+    for page in event_pages(store, &answers, SAMPLE_PAGE) {
+        for e in page? {
+            let step = e
+                .event
+                .detail
+                .as_ref()
+                .and_then(|d| d.get("step"))
+                .and_then(|s| s.as_str());
+            let step = match step {
+                Some("approved") => "approved",
+                Some("denied") => "denied",
+                Some("expired") => "expired",
+                _ => continue,
+            };
+            if let Some(known) = e.event.request_id.and_then(|id| fate.get_mut(&id)) {
+                *known = Some(step);
+            }
+        }
+    }
+    Ok(fate)
+}
+
+/// The decisions of `population` as candidates, a page at a time, each with its stratum.
+fn candidates_in<'a>(
+    store: &'a dyn Store,
+    population: &Population,
+    fate: &'a HashMap<String, Option<&'static str>>,
+) -> impl Iterator<Item = Result<Vec<(Candidate, LedgerEntry)>, StoreError>> + 'a {
+    event_pages(store, &population.decisions(), SAMPLE_PAGE).map(move |page| {
+        Ok(page?
+            .into_iter()
+            .map(|e| {
+                let ev = &e.event;
+                let outcome = stratum_outcome(
+                    ev.decision.as_deref().unwrap_or_default(),
+                    ev.request_id
+                        .as_ref()
+                        .and_then(|r| fate.get(r))
+                        .copied()
+                        .flatten(),
+                );
+                let candidate = Candidate {
+                    index: e.index,
+                    stratum: (ev.category.clone().unwrap_or_default(), outcome),
+                };
+                (candidate, e)
+            })
+            .collect())
+    })
+}
+
+/// The size of each stratum of `population`, counted a page at a time.
+fn populations(
+    store: &dyn Store,
+    population: &Population,
+    fate: &HashMap<String, Option<&'static str>>,
+) -> Result<BTreeMap<Stratum, usize>, StoreError> {
+    let mut counts = BTreeMap::new();
+    for page in candidates_in(store, population, fate) {
+        for (c, _) in page? {
+            *counts.entry(c.stratum).or_default() += 1;
+        }
+    }
+    Ok(counts)
+}
+
+/// Draws the review sample of `population` with `seed`: the draw of [`draw`] over every
+/// decision inside the checkpoint and the window, made while the decisions are read a page at
+/// a time ([`Sampler`]). What is held at once is one page, the sample (the chosen decisions
+/// so far) and the fate of the held calls in the window, never every decision.
+/// With a `rate`, the strata are counted first, in a pass of their own.
+pub fn sample(
+    store: &dyn Store,
+    population: &Population,
+    seed: &[u8; 32],
+    size: u32,
+    rate: Option<f64>,
+) -> Result<Sample, StoreError> {
+    let fate = fates(store, population)?;
+    let quota = match rate {
+        None => Quota::Size(size),
+        Some(rate) => Quota::Rate {
+            rate,
+            populations: populations(store, population, &fate)?,
+        },
+    };
+    let mut sampler = Sampler::new(*seed, quota);
+    let mut out = Sample::default();
+    for page in candidates_in(store, population, &fate) {
+        for (candidate, entry) in page? {
+            out.population += 1;
+            let offered = sampler.offer(candidate);
+            if let Some(dropped) = offered.dropped {
+                out.chosen.remove(&dropped);
+            }
+            if offered.kept {
+                out.chosen.insert(entry.index, entry);
+            }
+        }
+    }
+    out.strata = sampler.finish();
+    Ok(out)
 }
 
 /// A reviewer's verdict, as recorded.
@@ -831,6 +1146,47 @@ mod tests {
         );
     }
 
+    /// The sampler holds at most its quota of each stratum, however many decisions it is
+    /// offered, and chooses what the draw over all of them at once chooses, in any order.
+    #[test]
+    fn the_sampler_holds_the_sample_and_draws_what_the_draw_does() {
+        let root = [7_u8; 32];
+        let many: Vec<Candidate> = (0..20_000)
+            .map(|i| Candidate {
+                index: i,
+                stratum: (
+                    ["triage", "containment", "identity"][(i % 3) as usize].to_string(),
+                    if i % 10 == 0 { "deny" } else { "allow" }.to_string(),
+                ),
+            })
+            .collect();
+        let seed = seed(20_000, &root);
+        let mut sampler = Sampler::new(seed, Quota::Size(4));
+        let mut most = 0;
+        for c in many.iter().rev() {
+            sampler.offer(c.clone());
+            most = most.max(sampler.held());
+        }
+        assert_eq!(most, 6 * 4, "held more than the sample");
+        assert_eq!(sampler.finish(), draw(&seed, &many, 4, None));
+        // A rate: the strata counted first, then the same share of each.
+        let mut populations = BTreeMap::new();
+        for c in &many {
+            *populations.entry(c.stratum.clone()).or_default() += 1;
+        }
+        let mut sampler = Sampler::new(
+            seed,
+            Quota::Rate {
+                rate: 0.01,
+                populations,
+            },
+        );
+        for c in &many {
+            sampler.offer(c.clone());
+        }
+        assert_eq!(sampler.finish(), draw(&seed, &many, 4, Some(0.01)));
+    }
+
     fn settings(fallback: bool) -> ReviewSettings {
         let c = warden_policy::CategoryReview {
             every: std::time::Duration::from_secs(7 * 86_400),
@@ -936,6 +1292,9 @@ mod tests {
         }
         fn requests(&self, f: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError> {
             self.inner.requests(f)
+        }
+        fn count_requests(&self, f: &RequestFilter) -> Result<u64, StoreError> {
+            self.inner.count_requests(f)
         }
         fn open_requests(&self) -> Result<OpenRequests, StoreError> {
             self.inner.open_requests()

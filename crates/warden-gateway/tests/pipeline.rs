@@ -169,13 +169,19 @@ impl Upstream for Scripted {
 }
 
 /// The harness's store, counting the answered (closed) requests read through it: what a held
-/// call or a sweep must never read, however many there are.
+/// call or a sweep must never read, however many there are; and every request read.
 struct Watched {
     inner: SqliteStore,
     closed_read: std::sync::atomic::AtomicUsize,
+    read: std::sync::atomic::AtomicUsize,
 }
 
 impl Watched {
+    /// Requests read since the last look, open or answered.
+    fn read(&self) -> usize {
+        self.read.swap(0, std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Answered requests read since the last look.
     fn closed_read(&self) -> usize {
         self.closed_read
@@ -183,6 +189,8 @@ impl Watched {
     }
 
     fn count(&self, read: &[PendingRequest]) {
+        self.read
+            .fetch_add(read.len(), std::sync::atomic::Ordering::SeqCst);
         let closed = read.iter().filter(|r| !r.status.is_open()).count();
         self.closed_read
             .fetch_add(closed, std::sync::atomic::Ordering::SeqCst);
@@ -236,6 +244,9 @@ impl Store for Watched {
         let read = self.inner.requests(f)?;
         self.count(&read);
         Ok(read)
+    }
+    fn count_requests(&self, f: &RequestFilter) -> Result<u64, StoreError> {
+        self.inner.count_requests(f)
     }
     fn open_requests(&self) -> Result<OpenRequests, StoreError> {
         self.inner.open_requests()
@@ -398,6 +409,7 @@ async fn harness_with(extra: &str, edits: &[(&str, &str)]) -> Harness {
     let watched = Arc::new(Watched {
         inner: SqliteStore::open(&dir.path().join("state/warden.db")).unwrap(),
         closed_read: 0.into(),
+        read: 0.into(),
     });
     let store: Arc<dyn Store> = watched.clone();
     let audit = Arc::new(
@@ -1546,7 +1558,8 @@ proptest! {
 
 /// The console's pending search looks at every waiting request, not the oldest thousand: with
 /// 1,200 calls waiting, the one the search names is the newest, and it is found; the page still
-/// lists a bounded number, and counts the rest.
+/// lists a bounded number, and counts the rest. The store does the searching: the desk reads
+/// the matches, never the whole queue.
 #[tokio::test]
 async fn the_pending_search_finds_a_match_behind_a_long_queue() {
     use warden_console::{ApprovalDesk, PendingQuery};
@@ -1581,6 +1594,7 @@ async fn the_pending_search_finds_a_match_behind_a_long_queue() {
     }
     let desk = warden_gateway::desk::Desk(h.gateway.clone());
     let newest = format!("ws-{:04}", waiting - 1);
+    h.watched.read();
     let found = desk
         .pending(&PendingQuery {
             text: Some(newest.clone()),
@@ -1588,6 +1602,8 @@ async fn the_pending_search_finds_a_match_behind_a_long_queue() {
             ..PendingQuery::default()
         })
         .unwrap();
+    // The store searched: what came back is the match, not the queue.
+    assert_eq!(h.watched.read(), 1, "the search read the waiting requests");
     let ids: Vec<&str> = found.rows.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(
         ids,
@@ -2048,4 +2064,127 @@ async fn a_trigger_whose_scope_is_already_halted_adds_nothing() {
     // However many of the calls the stale cache let through, none fired.
     assert!(findings(&h).is_empty(), "{:?}", findings(&h));
     assert_eq!(h.store.active_halts().unwrap().len(), 1);
+}
+
+/// The recent page shows what became of a held call however much approval traffic came
+/// between the hold and its answer: an agent that piles up held calls of the same tool in the
+/// same session before the first is answered cannot make the console show that first one as
+/// still waiting once it was approved and ran.
+#[tokio::test]
+async fn a_hold_answered_after_many_other_holds_shows_its_outcome() {
+    use warden_console::{ApprovalDesk, DecisionQuery};
+    let h = harness().await;
+    let args = json!({"user": "frank.li"});
+    let id = request_id(
+        &h.call("responder", "s0", "idp.disable_account", args.clone())
+            .await,
+    );
+    // Each held call records an `asked` step of its own request: 100 approval events of the
+    // same agent, session and tool after the first hold.
+    for i in 0..100 {
+        let text = h
+            .call(
+                "responder",
+                "s0",
+                "idp.disable_account",
+                json!({"user": "frank.li", "reason": format!("ticket {i}")}),
+            )
+            .await;
+        assert!(text.contains("held for approval"), "{text}");
+    }
+    h.answer(&id, "bob", Verdict::Approve).unwrap();
+    let ran = h.call("responder", "s0", "idp.disable_account", args).await;
+    assert!(ran.contains("\ndone\n"), "{ran}");
+    let desk = warden_gateway::desk::Desk(h.gateway.clone());
+    let page = desk
+        .recent_decisions(&DecisionQuery {
+            decision: Some("hold".into()),
+            text: Some(id.clone()),
+            limit: 10,
+            ..DecisionQuery::default()
+        })
+        .unwrap();
+    // The hold, and the approved retry's decision (which ran it) after it.
+    let mut held: Vec<(u64, &Vec<String>)> = page
+        .rows
+        .iter()
+        .filter(|r| r.args == json!({"user": "frank.li"}))
+        .map(|r| (r.index, &r.steps))
+        .collect();
+    held.sort();
+    let steps: Vec<&Vec<String>> = held.into_iter().map(|(_, s)| s).collect();
+    assert_eq!(
+        steps,
+        [
+            &vec!["approved".to_string(), "executed".to_string()],
+            &vec!["executed".to_string()]
+        ]
+    );
+}
+
+/// A search is text, never a pattern: an approver (or whoever crafts a link for one) searching
+/// for `0%_d` finds the call whose arguments say `100%_done`, not every call whose arguments
+/// have a `0`, any one character and a `d` in them; `%` alone finds only what has a `%`, and the
+/// escape character stands for itself. Case is ignored as it always was, beyond ASCII too.
+#[tokio::test]
+async fn the_pending_search_takes_percent_and_underscore_literally() {
+    use warden_console::{ApprovalDesk, PendingQuery};
+    let h = harness().await;
+    let notes = [
+        "100%_done",
+        "1000 done",
+        "10x0d",
+        r"C:\Temp\_x",
+        "a_x",
+        "ÉCLAIR",
+    ];
+    for (i, note) in notes.iter().enumerate() {
+        h.store
+            .create_pending(&PendingRequest {
+                id: format!("apr{i}"),
+                created_ms: START_MS + i as i64,
+                principal: "responder".into(),
+                session: "s1".into(),
+                tool: "edr.isolate_host".into(),
+                args: json!({"note": note}),
+                args_digest: "sha256:00".into(),
+                policy_version: "v1".into(),
+                rule: "isolate-needs-approval".into(),
+                approval: warden_store::ApprovalKind::Required,
+                status: ApprovalStatus::Pending,
+                rationale: Some(format!("step {i}")),
+                category: "containment".into(),
+                stakes: "high".into(),
+                owner: "ir".into(),
+                expires_ms: i64::MAX,
+                answers: Vec::new(),
+                evidence: Vec::new(),
+                escalated: false,
+                revision: 0,
+            })
+            .unwrap();
+    }
+    let desk = warden_gateway::desk::Desk(h.gateway.clone());
+    let search = |text: &str| {
+        let page = desk
+            .pending(&PendingQuery {
+                text: Some(text.into()),
+                limit: 2,
+                ..PendingQuery::default()
+            })
+            .unwrap();
+        let ids: Vec<String> = page.rows.iter().map(|r| r.id.clone()).collect();
+        (ids, page.matched)
+    };
+    assert_eq!(search("0%_d"), (vec!["apr0".to_string()], 1));
+    assert_eq!(search("%"), (vec!["apr0".to_string()], 1));
+    assert_eq!(search(r"\_x"), (vec!["apr3".to_string()], 1));
+    assert_eq!(search("éclair"), (vec!["apr5".to_string()], 1));
+    assert_eq!(search("STEP 4"), (vec!["apr4".to_string()], 1));
+    // `_` is a character too: in every tool name here (`isolate_host`), so in every call; the
+    // page holds two and counts all six.
+    assert_eq!(
+        search("_"),
+        (vec!["apr0".to_string(), "apr1".to_string()], 6)
+    );
 }

@@ -164,6 +164,79 @@ impl PendingRequest {
     }
 }
 
+/// Text as the search of waiting requests compares it: lower-cased as Rust's `to_lowercase`
+/// does (every letter that has a lower case, not only ASCII), with NUL read as U+FFFD (a text
+/// column of PostgreSQL cannot hold it).
+pub fn searchable(text: &str) -> String {
+    text.to_lowercase().replace('\0', "\u{FFFD}")
+}
+
+impl PendingRequest {
+    /// What the text search of waiting requests reads of a request, each field on its own and
+    /// [`searchable`]: the id, tool, agent, session, rule, category, the arguments as JSON and
+    /// the agent's rationale. A search matches a request when one field contains it.
+    pub fn search_fields(&self) -> [String; 8] {
+        [
+            self.id.as_str(),
+            &self.tool,
+            &self.principal,
+            &self.session,
+            &self.rule,
+            &self.category,
+            &self.args.to_string(),
+            self.rationale.as_deref().unwrap_or_default(),
+        ]
+        .map(searchable)
+    }
+
+    /// Whether one of the searched fields contains `text`, case aside.
+    pub fn matches_text(&self, text: &str) -> bool {
+        let text = searchable(text);
+        self.search_fields().iter().any(|f| f.contains(&text))
+    }
+}
+
+/// The `search` column of a request: its [`PendingRequest::search_fields`] as a JSON array.
+pub(crate) fn search_of(request: &PendingRequest) -> Result<String, StoreError> {
+    Ok(serde_json::to_string(&request.search_fields())?)
+}
+
+/// The search column of the requests stored without one, read from their bodies: run as the
+/// step that adds the column runs. A body that does not read as a request keeps no search
+/// (the search does not find it; reading it fails as it always did).
+pub(crate) fn fill_search(
+    mut without: impl FnMut(&str) -> Result<Vec<(String, String)>, StoreError>,
+    mut set: impl FnMut(&str, &str) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut after = String::new();
+    loop {
+        let rows = without(&after)?;
+        let Some((last, _)) = rows.last() else {
+            return Ok(());
+        };
+        after = last.clone();
+        for (id, body) in &rows {
+            if let Ok(r) = serde_json::from_str::<PendingRequest>(body) {
+                set(id, &search_of(&r)?)?;
+            }
+        }
+    }
+}
+
+/// `text`, [`searchable`], as a `LIKE … ESCAPE '\'` pattern that matches a value containing
+/// it: `%`, `_` and the escape character itself stand for themselves.
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let mut out = String::from("%");
+    for c in searchable(text).chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
 /// The states a request ends in: once in one, nothing reads it to decide (see
 /// [`Store::prune_closed`]).
 pub fn closed_statuses() -> Vec<&'static str> {
@@ -193,6 +266,10 @@ pub struct RequestFilter {
     /// Only requests that expire after this instant (`expires_ms > ..`).
     pub unexpired_at_ms: Option<i64>,
     pub escalated: Option<bool>,
+    /// Only requests one of whose searched fields contains this text, case aside
+    /// ([`PendingRequest::matches_text`]): matched in the store with `LIKE` on the request's
+    /// search column, every character of the text standing for itself.
+    pub text: Option<String>,
     /// Only requests after this one in the order requests are read (creation time, then id):
     /// where a page starts ([`crate::requests_page`]).
     pub after: Option<WaitingAfter>,
@@ -226,6 +303,7 @@ impl RequestFilter {
             && self.expired_at_ms.is_none_or(|t| r.expires_ms <= t)
             && self.unexpired_at_ms.is_none_or(|t| r.expires_ms > t)
             && self.escalated.is_none_or(|e| r.escalated == e)
+            && self.text.as_deref().is_none_or(|t| r.matches_text(t))
             && self
                 .after
                 .as_ref()
@@ -239,9 +317,12 @@ impl RequestFilter {
             .map_or_else(String::new, |n| format!(" LIMIT {n}"))
     }
 
-    /// The SQL conditions, as [`EventFilter::conditions`] makes them.
+    /// The SQL conditions, as [`EventFilter::conditions`] makes them. `searched` is the
+    /// backend's rows of a request's searched fields, each as `value`, read from its `search`
+    /// column (a JSON array).
     pub(crate) fn conditions(
         &self,
+        searched: &str,
         placeholder: impl Fn(usize) -> String,
     ) -> (String, Vec<FilterValue>) {
         let mut c = Conditions::new(placeholder);
@@ -268,6 +349,12 @@ impl RequestFilter {
         if let Some(e) = self.escalated {
             let mark = c.mark(FilterValue::Bool(e));
             c.clauses.push(format!("escalated = {mark}"));
+        }
+        if let Some(text) = &self.text {
+            let mark = c.mark(FilterValue::Text(contains_pattern(text)));
+            c.clauses.push(format!(
+                "EXISTS (SELECT 1 FROM {searched} WHERE value LIKE {mark} ESCAPE '\\')"
+            ));
         }
         if let Some(after) = &self.after {
             // One row-value comparison, which both databases read through an index on
@@ -708,6 +795,9 @@ pub trait Store: Send + Sync {
     /// `limit` after its `after`, read through the index on their status. Each returned request matches `filter` in its body too: a
     /// row whose columns were edited apart from its body is not returned.
     fn requests(&self, filter: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError>;
+    /// How many requests `filter` matches, wherever its page would start (`after` and `limit`
+    /// aside): counted in the store, never by reading them.
+    fn count_requests(&self, filter: &RequestFilter) -> Result<u64, StoreError>;
     /// The requests still `pending` (counted by the store, no request read).
     fn open_requests(&self) -> Result<OpenRequests, StoreError>;
     /// At most `limit` requests still `pending`, oldest first (by creation time, then id),

@@ -100,7 +100,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     step!("0010_taint_clear_record"),
     step!("0011_pending_lookup"),
     step!("0012_ledger_session_order", sqlite: Unchanged, postgres: Change),
+    step!("0013_pending_search"),
 ];
+
+/// The step that adds the search column of pending requests: the requests already stored are
+/// given theirs as it runs ([`crate::search_of`]), in the same transaction.
+pub(crate) const PENDING_SEARCH: &str = "0013_pending_search";
 
 /// The table that records each applied step's digest; created, if missing, before migrating.
 pub(crate) const DIGESTS_TABLE: &str =
@@ -297,6 +302,11 @@ mod tests {
                 "c666ce45ee608e91fe32a9c6f63a38765de3c16d016b5d83a413dbf192f93a4b",
             ),
             (
+                Backend::Sqlite,
+                "0013_pending_search",
+                "206b36b5a0c33b0aeb2c2ea9137a086848a57b5e77e23fd32eb2c62d470d0a6c",
+            ),
+            (
                 Backend::Postgres,
                 "0001_initial",
                 "e0e2bc738afd78ce96ddaff51706e6c50d9dfea34fce2f1f7303797e88e7a65c",
@@ -355,6 +365,11 @@ mod tests {
                 Backend::Postgres,
                 "0012_ledger_session_order",
                 "4825291b250720061606656351adccc6ba795267d8884a60b77a5cd7b6972048",
+            ),
+            (
+                Backend::Postgres,
+                "0013_pending_search",
+                "206b36b5a0c33b0aeb2c2ea9137a086848a57b5e77e23fd32eb2c62d470d0a6c",
             ),
         ];
         for (backend, name, digest) in SHIPPED {
@@ -449,8 +464,8 @@ mod tests {
     #[test]
     fn schema_versions_keep_their_meaning() {
         let names = |b| steps(b).map(|s| s.name).collect::<Vec<_>>();
-        assert_eq!(latest(Backend::Sqlite), 11);
-        assert_eq!(latest(Backend::Postgres), 10);
+        assert_eq!(latest(Backend::Sqlite), 12);
+        assert_eq!(latest(Backend::Postgres), 11);
         assert_eq!(names(Backend::Sqlite).len(), MIGRATIONS.len() - 1);
         assert_eq!(
             names(Backend::Postgres),
@@ -465,6 +480,7 @@ mod tests {
                 "0010_taint_clear_record",
                 "0011_pending_lookup",
                 "0012_ledger_session_order",
+                "0013_pending_search",
             ]
         );
     }
@@ -491,11 +507,14 @@ mod tests {
         let record: Vec<u32> = plan.record.iter().map(|s| s.version).collect();
         let run: Vec<u32> = plan.run.iter().map(|s| s.version).collect();
         assert_eq!(record, [1, 2, 3, 4, 5]);
-        assert_eq!(run, [6, 7, 8, 9, 10]);
+        assert_eq!(run, [6, 7, 8, 9, 10, 11]);
         // Part recorded (a database opened once since): the rest is recorded.
         let plan = super::plan(Backend::Sqlite, 10, &recorded(Backend::Sqlite, 4)).unwrap();
         assert_eq!(plan.record.len(), 6);
-        assert_eq!(plan.run.iter().map(|s| s.version).collect::<Vec<_>>(), [11]);
+        assert_eq!(
+            plan.run.iter().map(|s| s.version).collect::<Vec<_>>(),
+            [11, 12]
+        );
     }
 
     #[test]
@@ -513,10 +532,10 @@ mod tests {
     #[test]
     fn a_newer_or_renumbered_schema_is_refused() {
         assert_eq!(
-            plan(Backend::Postgres, 11, &BTreeMap::new()).unwrap_err(),
+            plan(Backend::Postgres, 12, &BTreeMap::new()).unwrap_err(),
             SchemaError::Newer {
-                version: 11,
-                known: 10
+                version: 12,
+                known: 11
             }
         );
         // A step recorded as applied that the version does not cover.

@@ -166,6 +166,7 @@ impl Listing for RequestFilter {
                 expired.as_deref(),
                 unexpired.as_deref(),
                 escalated.as_deref(),
+                self.text.as_deref(),
             ],
         )
     }

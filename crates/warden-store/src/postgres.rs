@@ -237,6 +237,9 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
     }
     for step in &plan.run {
         tx.batch_execute(step.sql)?;
+        if step.name == migrations::PENDING_SEARCH {
+            fill_search(&mut tx)?;
+        }
         let version = i32::try_from(step.version).map_err(|_| {
             StoreError::Invalid(format!("schema version {} is out of range", step.version))
         })?;
@@ -245,6 +248,34 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// A request's searched fields, one row each, as `value`: read from its search column.
+const SEARCHED: &str = "json_array_elements_text(search::json) AS searched(value)";
+
+/// Gives the requests stored before the search column theirs (see `migrations`).
+fn fill_search(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreError> {
+    let tx = std::cell::RefCell::new(tx);
+    crate::fill_search(
+        |after| {
+            tx.borrow_mut()
+                .query(
+                    "SELECT id, body FROM pending WHERE search IS NULL AND id > $1 \
+                     ORDER BY id LIMIT 500",
+                    &[&after],
+                )?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect()
+        },
+        |id, search| {
+            tx.borrow_mut().execute(
+                "UPDATE pending SET search = $1 WHERE id = $2",
+                &[&search, &id],
+            )?;
+            Ok(())
+        },
+    )
 }
 
 impl PostgresStore {
@@ -567,11 +598,12 @@ impl Store for PostgresStore {
 
     fn create_pending(&self, request: &PendingRequest) -> Result<(), StoreError> {
         let body = serde_json::to_string(request)?;
+        let search = crate::search_of(request)?;
         self.with(|c| {
             c.execute(
                 "INSERT INTO pending (id, created_ms, status, body, revision, principal, session,
-                     tool, args_digest, policy_version, category, expires_ms, escalated)
-                 VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     tool, args_digest, policy_version, category, expires_ms, escalated, search)
+                 VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 &[
                     &request.id,
                     &request.created_ms,
@@ -585,6 +617,7 @@ impl Store for PostgresStore {
                     &request.category,
                     &request.expires_ms,
                     &request.escalated,
+                    &search,
                 ],
             )?;
             Ok(())
@@ -660,7 +693,7 @@ impl Store for PostgresStore {
     }
 
     fn requests(&self, filter: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError> {
-        let (conditions, values) = filter.conditions(|n| format!("${n}"));
+        let (conditions, values) = filter.conditions(SEARCHED, |n| format!("${n}"));
         let sql = format!(
             "SELECT status, body, revision FROM pending WHERE {conditions} \
              ORDER BY created_ms, id{}",
@@ -684,6 +717,22 @@ impl Store for PostgresStore {
         Ok(found)
     }
 
+    fn count_requests(&self, filter: &RequestFilter) -> Result<u64, StoreError> {
+        let all = RequestFilter {
+            after: None,
+            limit: None,
+            ..filter.clone()
+        };
+        let (conditions, values) = all.conditions(SEARCHED, |n| format!("${n}"));
+        let sql = format!("SELECT COUNT(*) FROM pending WHERE {conditions}");
+        let n: i64 = self.with(|c| {
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                values.iter().map(sql_value).collect();
+            Ok(c.query_one(sql.as_str(), &params)?.try_get(0)?)
+        })?;
+        Ok(to_u64(n))
+    }
+
     fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
         let row: Option<(String, String, i64)> = self.with(|c| {
             c.query_opt(
@@ -699,13 +748,15 @@ impl Store for PostgresStore {
 
     fn update_pending(&self, request: &PendingRequest) -> Result<bool, StoreError> {
         let body = serde_json::to_string(request)?;
+        let search = crate::search_of(request)?;
         self.with(|c| {
             // READ COMMITTED re-checks the WHERE clause on the row a concurrent update left,
             // so of two racing swaps from the same revision exactly one matches.
             let n = c.execute(
                 "UPDATE pending SET status = $1, body = $2, revision = revision + 1,
                      principal = $5, session = $6, tool = $7, args_digest = $8,
-                     policy_version = $9, category = $10, expires_ms = $11, escalated = $12
+                     policy_version = $9, category = $10, expires_ms = $11, escalated = $12,
+                     search = $13
                  WHERE id = $3 AND revision = $4",
                 &[
                     &request.status.as_str(),
@@ -720,6 +771,7 @@ impl Store for PostgresStore {
                     &request.category,
                     &request.expires_ms,
                     &request.escalated,
+                    &search,
                 ],
             )?;
             Ok(n == 1)

@@ -20,9 +20,12 @@ const WAITING_FIRST: &str = "SELECT status, body, revision FROM pending WHERE st
 const WAITING_AFTER: &str = "SELECT status, body, revision FROM pending WHERE status = ?1 \
                              AND (created_ms, id) > (?2, ?3) ORDER BY created_ms, id LIMIT ?4";
 
+/// A request's searched fields, one row each, as `value`: read from its search column.
+const SEARCHED: &str = "json_each(search)";
+
 /// `Store::requests`'s query for `filter`.
 fn requests_sql(filter: &RequestFilter) -> String {
-    let (conditions, _) = filter.conditions(|n| format!("?{n}"));
+    let (conditions, _) = filter.conditions(SEARCHED, |n| format!("?{n}"));
     format!(
         "SELECT status, body, revision FROM pending WHERE {conditions} ORDER BY created_ms, id{}",
         filter.limit_clause()
@@ -434,6 +437,25 @@ impl SqliteStore {
         }
         for step in &plan.run {
             tx.execute_batch(step.sql)?;
+            if step.name == migrations::PENDING_SEARCH {
+                crate::fill_search(
+                    |after| {
+                        let mut stmt = tx.prepare(
+                            "SELECT id, body FROM pending WHERE search IS NULL AND id > ?1 \
+                             ORDER BY id LIMIT 500",
+                        )?;
+                        let rows = stmt.query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                    },
+                    |id, search| {
+                        tx.execute(
+                            "UPDATE pending SET search = ?1 WHERE id = ?2",
+                            params![search, id],
+                        )?;
+                        Ok(())
+                    },
+                )?;
+            }
             tx.pragma_update(None, "user_version", i64::from(step.version))?;
             tx.execute(record, params![step.name, step.sha256])?;
         }
@@ -675,11 +697,12 @@ impl Store for SqliteStore {
 
     fn create_pending(&self, request: &PendingRequest) -> Result<(), StoreError> {
         let body = serde_json::to_string(request)?;
+        let search = crate::search_of(request)?;
         self.with(|c| {
             c.execute(
                 "INSERT INTO pending (id, created_ms, status, body, revision, principal, session,
-                     tool, args_digest, policy_version, category, expires_ms, escalated)
-                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                     tool, args_digest, policy_version, category, expires_ms, escalated, search)
+                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     request.id,
                     request.created_ms,
@@ -693,6 +716,7 @@ impl Store for SqliteStore {
                     request.category,
                     request.expires_ms,
                     request.escalated,
+                    search,
                 ],
             )?;
             Ok(())
@@ -754,7 +778,7 @@ impl Store for SqliteStore {
     fn requests(&self, filter: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError> {
         let rows: Vec<(String, String, i64)> = self.with(|c| {
             let mut stmt = c.prepare_cached(&requests_sql(filter))?;
-            let (_, values) = filter.conditions(|n| format!("?{n}"));
+            let (_, values) = filter.conditions(SEARCHED, |n| format!("?{n}"));
             let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(sql_value).collect();
             let rows =
                 stmt.query_map(params.as_slice(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -768,6 +792,22 @@ impl Store for SqliteStore {
             }
         }
         Ok(found)
+    }
+
+    fn count_requests(&self, filter: &RequestFilter) -> Result<u64, StoreError> {
+        let all = RequestFilter {
+            after: None,
+            limit: None,
+            ..filter.clone()
+        };
+        let (conditions, values) = all.conditions(SEARCHED, |n| format!("?{n}"));
+        let n: i64 = self.with(|c| {
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT COUNT(*) FROM pending WHERE {conditions}"))?;
+            let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(sql_value).collect();
+            Ok(stmt.query_row(params.as_slice(), |r| r.get(0))?)
+        })?;
+        Ok(to_u64(n))
     }
 
     fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
@@ -785,11 +825,13 @@ impl Store for SqliteStore {
 
     fn update_pending(&self, request: &PendingRequest) -> Result<bool, StoreError> {
         let body = serde_json::to_string(request)?;
+        let search = crate::search_of(request)?;
         self.with(|c| {
             let n = c.execute(
                 "UPDATE pending SET status = ?1, body = ?2, revision = revision + 1,
                      principal = ?5, session = ?6, tool = ?7, args_digest = ?8,
-                     policy_version = ?9, category = ?10, expires_ms = ?11, escalated = ?12
+                     policy_version = ?9, category = ?10, expires_ms = ?11, escalated = ?12,
+                     search = ?13
                  WHERE id = ?3 AND revision = ?4",
                 params![
                     request.status.as_str(),
@@ -804,6 +846,7 @@ impl Store for SqliteStore {
                     request.category,
                     request.expires_ms,
                     request.escalated,
+                    search,
                 ],
             )?;
             Ok(n == 1)
@@ -1269,13 +1312,24 @@ mod tests {
                 ..RequestFilter::open()
             },
             RequestFilter::open(),
+            // The console's pending search: the waiting requests only, through their index.
+            RequestFilter {
+                statuses: vec![ApprovalStatus::Pending],
+                text: text("50%_off"),
+                after: Some(crate::WaitingAfter {
+                    created_ms: 1,
+                    id: "a".into(),
+                }),
+                limit: Some(201),
+                ..RequestFilter::default()
+            },
         ];
         for filter in lookups {
             let sql = requests_sql(&filter);
             let plan: Vec<String> = s
                 .with(|c| {
                     let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
-                    let (_, values) = filter.conditions(|n| format!("?{n}"));
+                    let (_, values) = filter.conditions(SEARCHED, |n| format!("?{n}"));
                     let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(sql_value).collect();
                     let rows = stmt.query_map(params.as_slice(), |r| r.get::<_, String>(3))?;
                     Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -309,6 +309,9 @@ stories!(
     console_sessions_are_shared_pruned_and_capped,
     the_schema_history_keeps_old_databases_and_refuses_an_edited_step,
     a_missing_leaf_is_named_the_same_way_by_every_walk,
+    a_requests_steps_are_found_by_its_id_behind_any_number_of_others,
+    the_text_search_of_requests_takes_the_text_literally_and_counts_in_the_store,
+    requests_stored_before_their_search_column_are_found,
 );
 
 fn settings(dir: &std::path::Path) -> LedgerSettings {
@@ -1895,6 +1898,7 @@ fn applied_steps(b: &Backend) -> Vec<&'static str> {
         "0010_taint_clear_record",
         "0011_pending_lookup",
         "0012_ledger_session_order",
+        "0013_pending_search",
     ];
     if let Backend::Postgres { .. } = b {
         steps.retain(|s| !["0002_ledger", "0003_halts"].contains(s));
@@ -1918,6 +1922,7 @@ fn undo_steps_after(b: &Backend, name: &str) -> u32 {
                 "DROP INDEX ledger_leaves_session_order;
                  CREATE INDEX ledger_leaves_session ON ledger_leaves(session);",
             ),
+            "0013_pending_search" => b.exec("ALTER TABLE pending DROP COLUMN search;"),
             other => panic!("say here how to undo step {other}"),
         }
         b.exec(&format!(
@@ -2046,5 +2051,179 @@ fn postgres_a_duplicated_leaf_is_named_by_the_audit() {
         ),
         "{:?}",
         report.log
+    );
+}
+
+fn step(request: &str, step: &str) -> AuditEvent {
+    let mut e = AuditEvent::new(EventKind::Approval, 2_000);
+    e.principal = Some("responder".into());
+    e.session = Some("s1".into());
+    e.tool = Some("idp.disable_account".into());
+    e.request_id = Some(request.into());
+    e.detail = Some(json!({"step": step, "approver": "bob"}));
+    e
+}
+
+/// A held call's steps are found by its request's id (what the console's recent page shows,
+/// and what the gate proves an approval from), however many approval events of the same agent,
+/// session and tool were recorded between the hold and its answer; another replica opening
+/// the same store finds the same.
+fn a_requests_steps_are_found_by_its_id_behind_any_number_of_others(b: &Backend) {
+    let store = b.open();
+    let ledger = Ledger::open(store.clone(), &settings(b.dir())).unwrap();
+    let asked = ledger.append(&step("apr_first", "asked")).unwrap();
+    for i in 0..300 {
+        ledger
+            .append(&step(&format!("apr_{i:03}"), "asked"))
+            .unwrap();
+    }
+    let approved = ledger.append(&step("apr_first", "approved")).unwrap();
+    let executed = ledger.append(&step("apr_first", "executed")).unwrap();
+    let replica = Ledger::open(b.open(), &settings(b.dir())).unwrap();
+    for l in [&ledger, &replica] {
+        let found: Vec<(u64, String)> = l
+            .recorded_steps("apr_first")
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let step = a.event().detail.as_ref().unwrap()["step"].as_str().unwrap();
+                (a.entry().index, step.to_string())
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (asked, "asked".to_string()),
+                (approved, "approved".to_string()),
+                (executed, "executed".to_string())
+            ]
+        );
+    }
+}
+
+fn searched(store: &dyn Store, text: &str) -> (Vec<String>, u64) {
+    let filter = RequestFilter {
+        statuses: vec![ApprovalStatus::Pending],
+        text: Some(text.into()),
+        ..RequestFilter::default()
+    };
+    let ids = store
+        .requests(&filter)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    (ids, store.count_requests(&filter).unwrap())
+}
+
+/// The text search of waiting requests runs in the store, the same on every backend: `%`, `_`
+/// and the escape character `\` in an attacker's search text stand for themselves; case is
+/// ignored beyond ASCII, as Rust lower-cases; a NUL in what an agent wrote neither breaks the
+/// write nor the search; answered requests are not searched; the count is the store's and
+/// agrees with what it returns, and the matches are read page by page.
+fn the_text_search_of_requests_takes_the_text_literally_and_counts_in_the_store(b: &Backend) {
+    let store = b.open();
+    let notes = [
+        "100%_done",
+        "1000 done",
+        "10x0d",
+        r"C:\Temp\_x",
+        "a_x",
+        "ÉCLAIR",
+        "nul \0 here",
+    ];
+    for (i, note) in notes.iter().enumerate() {
+        let mut r = request(&format!("apr{i}"));
+        r.status = ApprovalStatus::Pending;
+        r.created_ms = i as i64;
+        r.args = json!({"note": note});
+        // The agent's own text holds the NUL as is (the arguments as JSON escape it).
+        r.rationale = Some(if note.contains('\0') {
+            note.to_string()
+        } else {
+            format!("Step {i}")
+        });
+        store.create_pending(&r).unwrap();
+    }
+    let mut answered = request("apr-answered");
+    answered.status = ApprovalStatus::Denied;
+    answered.args = json!({"note": "100%_done"});
+    store.create_pending(&answered).unwrap();
+    let one = |id: &str| (vec![id.to_string()], 1);
+    assert_eq!(searched(store.as_ref(), "0%_d"), one("apr0"));
+    assert_eq!(searched(store.as_ref(), "%"), one("apr0"));
+    assert_eq!(searched(store.as_ref(), r"\_x"), one("apr3"));
+    assert_eq!(searched(store.as_ref(), "éclair"), one("apr5"));
+    assert_eq!(searched(store.as_ref(), "Éclair"), one("apr5"));
+    assert_eq!(searched(store.as_ref(), "step 4"), one("apr4"));
+    assert_eq!(searched(store.as_ref(), "\0"), one("apr6"));
+    assert_eq!(searched(store.as_ref(), "no such text").1, 0);
+    // `_` is in every tool name here: every waiting request, none answered.
+    assert_eq!(searched(store.as_ref(), "_").1, notes.len() as u64);
+    // Page by page, and the count wherever the page starts.
+    let filter = RequestFilter {
+        statuses: vec![ApprovalStatus::Pending],
+        text: Some("isolate_HOST".into()),
+        ..RequestFilter::default()
+    };
+    let first = requests_page(store.as_ref(), &filter, None, PageSize::new(4).unwrap()).unwrap();
+    let second = requests_page(
+        store.as_ref(),
+        &filter,
+        first.next.as_ref(),
+        PageSize::new(4).unwrap(),
+    )
+    .unwrap();
+    let ids: Vec<String> = first
+        .rows
+        .iter()
+        .chain(&second.rows)
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(
+        ids,
+        (0..notes.len())
+            .map(|i| format!("apr{i}"))
+            .collect::<Vec<_>>()
+    );
+    assert!(second.next.is_none());
+    assert_eq!(
+        store
+            .count_requests(&RequestFilter {
+                after: Some(WaitingAfter::of(&first.rows[3])),
+                limit: Some(1),
+                ..filter
+            })
+            .unwrap(),
+        notes.len() as u64
+    );
+    // An answer rewrites the search with the request: once denied it is not found.
+    let mut r = store.pending_request("apr0").unwrap().unwrap();
+    r.status = ApprovalStatus::Denied;
+    assert!(store.update_pending(&r).unwrap());
+    assert_eq!(searched(store.as_ref(), "0%_d").1, 0);
+}
+
+/// Requests stored before the search column existed are found by the search once the schema
+/// is migrated: the step fills the column from each body.
+fn requests_stored_before_their_search_column_are_found(b: &Backend) {
+    let store = b.open();
+    let mut r = request("apr_s1");
+    r.status = ApprovalStatus::Pending;
+    r.rationale = Some("Host ÉCLAIR-7 beacons".into());
+    store.create_pending(&r).unwrap();
+    drop(store);
+    // As the earlier warden stored it: no search column, the step not applied.
+    b.exec(
+        "ALTER TABLE pending DROP COLUMN search;
+         DELETE FROM warden_migrations WHERE name = '0013_pending_search';",
+    );
+    let latest = u32::try_from(applied_steps(b).len()).unwrap();
+    b.set_schema_version(latest - 1);
+    let store = b.open();
+    assert_eq!(b.schema_version(), latest.to_string());
+    assert_eq!(
+        searched(store.as_ref(), "éclair-7"),
+        (vec!["apr_s1".to_string()], 1)
     );
 }

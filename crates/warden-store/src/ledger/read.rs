@@ -541,7 +541,7 @@ pub fn event_pages<'a>(
     store: &'a dyn Store,
     filter: &EventFilter,
     page: usize,
-) -> impl Iterator<Item = Result<Vec<LedgerEntry>, StoreError>> + 'a {
+) -> impl Iterator<Item = Result<Vec<LedgerEntry>, StoreError>> + use<'a> {
     let mut next = filter.clone();
     let mut left = filter.limit;
     let page = page.max(1);

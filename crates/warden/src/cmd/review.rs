@@ -45,13 +45,3 @@ fn categories(config: &Config) -> BTreeSet<String> {
 pub fn when(ms: i64) -> String {
     crate::output::rfc3339(ms)
 }
-
-/// What happened to a decision, for stratifying: allow and deny as decided; a hold by what the
-/// humans did with it (approved, denied, expired) or `held` while it waits.
-pub fn stratum_outcome(decision: &str, request_outcome: Option<&str>) -> String {
-    match (decision, request_outcome) {
-        ("hold", Some(o)) => o.to_string(),
-        ("hold", None) => "held".into(),
-        (d, _) => d.to_string(),
-    }
-}

@@ -6,12 +6,9 @@
 //! sample.
 
 use crate::cmd::ConfigArg;
-use std::collections::BTreeMap;
 use std::process::ExitCode;
-use warden_core::EventKind;
-use warden_gateway::review::{Candidate, draw, seed};
-use warden_store::EventFilter;
-use warden_store::ledger::{public_key_path, read_events, read_verifier};
+use warden_gateway::review::{Population, sample, seed};
+use warden_store::ledger::{public_key_path, read_verifier};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -62,60 +59,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         None => config.review.default.every,
     };
     let since = stored.time_ms - i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
-    let decisions = read_events(
-        store.as_ref(),
-        &EventFilter {
-            kind: Some(EventKind::Decision.as_str().into()),
-            since_ms: Some(since),
-            until_ms: Some(stored.time_ms),
-            ..EventFilter::default()
-        },
-    )?;
-    let answers = read_events(
-        store.as_ref(),
-        &EventFilter {
-            kind: Some(EventKind::Approval.as_str().into()),
-            ..EventFilter::default()
-        },
-    )?;
-    // A held call's fate: the last answering step of its request inside the checkpoint.
-    let mut fate: BTreeMap<String, String> = BTreeMap::new();
-    for e in answers.iter().filter(|e| e.index < cp.size) {
-        let step = e
-            .event
-            .detail
-            .as_ref()
-            .and_then(|d| d.get("step"))
-            .and_then(|s| s.as_str());
-        if let (Some(id), Some(step @ ("approved" | "denied" | "expired"))) =
-            (&e.event.request_id, step)
-        {
-            fate.insert(id.clone(), step.to_string());
-        }
-    }
-    let inside: Vec<_> = decisions.iter().filter(|e| e.index < cp.size).collect();
-    let candidates: Vec<Candidate> = inside
-        .iter()
-        .map(|e| Candidate {
-            index: e.index,
-            stratum: (
-                e.event.category.clone().unwrap_or_default(),
-                super::stratum_outcome(
-                    e.event.decision.as_deref().unwrap_or_default(),
-                    e.event
-                        .request_id
-                        .as_ref()
-                        .and_then(|r| fate.get(r))
-                        .map(String::as_str),
-                ),
-            ),
-        })
-        .collect();
+    let population = Population {
+        size: cp.size,
+        since_ms: since,
+        until_ms: stored.time_ms,
+    };
     let seed = seed(cp.size, &cp.root.0);
     let size = a.size.unwrap_or(config.review.size);
     let rate = a.rate.or(config.review.rate);
-    let drawn = draw(&seed, &candidates, size, rate);
-    let by_index: BTreeMap<u64, _> = inside.iter().map(|e| (e.index, *e)).collect();
+    // Read a page at a time: what is held is the sample, not every decision.
+    let drawn = sample(store.as_ref(), &population, &seed, size, rate)?;
     if !a.json {
         crate::output::say!(
             "checkpoint: size {} root {} signed {} ({})",
@@ -130,12 +83,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         )?;
         crate::output::say!(
             "population: {} decisions from {} to the checkpoint; {} per stratum",
-            inside.len(),
+            drawn.population,
             super::when(since),
             rate.map_or(format!("{size}"), |r| format!("{:.0}%", r * 100.0))
         )?;
     }
-    for ((category, outcome), d) in &drawn {
+    for ((category, outcome), d) in &drawn.strata {
         if !a.json {
             crate::output::say!(
                 "{category} / {outcome}: {} of {}",
@@ -144,7 +97,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             )?;
         }
         for i in &d.chosen {
-            let Some(e) = by_index.get(i) else { continue };
+            let Some(e) = drawn.chosen.get(i) else {
+                continue;
+            };
             let ev = &e.event;
             if a.json {
                 let line = crate::output::json(&serde_json::json!({
@@ -166,7 +121,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if drawn.values().all(|d| d.chosen.is_empty()) {
+    if drawn.strata.values().all(|d| d.chosen.is_empty()) {
         // On stderr with --json: a pipe of JSON lines reads nothing.
         let none = "no decisions drawn: none were recorded in the window";
         if a.json {
