@@ -1,0 +1,197 @@
+//! Who an upstream is told wrote what. warden names itself to every upstream (`warden` and its
+//! version, never rmcp's default), over HTTP and stdio, in the `initialize` handshake and in
+//! each request's `_meta` of the sessionless revision; so a ticket comment an agent writes
+//! through warden is not taken upstream for anyone else's.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+/// warden's version, as it names itself to upstreams (one version for the workspace).
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What an upstream saw of one call: the client named in the handshake (if there was one), the
+/// client named in the request's `_meta` (if any), the protocol and the whole `_meta`.
+type Seen = Arc<Mutex<Vec<Value>>>;
+
+/// An HTTP upstream serving `siem.get_alert` that keeps, for each call, who its client said it
+/// was and the request's `_meta`.
+#[derive(Clone)]
+struct Recorder(Seen);
+
+impl ServerHandler for Recorder {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(vec![get_alert_tool()]))
+    }
+
+    async fn call_tool(
+        &self,
+        _request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let handshake = context
+            .peer
+            .peer_info()
+            .map(|i| json!({"name": i.client_info.name, "version": i.client_info.version}));
+        let in_meta = context
+            .meta
+            .client_info()
+            .map(|i| json!({"name": i.name, "version": i.version}));
+        let protocol = context.meta.protocol_version().map(|v| v.to_string());
+        let meta = serde_json::to_value(&context.meta).unwrap_or(Value::Null);
+        self.0.lock().unwrap().push(json!({
+            "handshake": handshake,
+            "in_meta": in_meta,
+            "protocol": protocol,
+            "meta": meta,
+        }));
+        Ok(CallToolResult::success(vec![ContentBlock::text("{\"id\": \"ALR-2001\"}")]).into())
+    }
+}
+
+async fn serve_upstream(seen: Seen) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = StreamableHttpService::new(
+        move || Ok(Recorder(seen.clone())),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let router = axum::Router::new().nest_service("/mcp", service);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}/mcp")
+}
+
+/// The example lab with its SIEM replaced by a [`Recorder`] spoken to in `protocol`.
+async fn lab_with_recording_siem(protocol: &str) -> (Lab, Seen) {
+    let seen = Seen::default();
+    let url = serve_upstream(seen.clone()).await;
+    let lab = Lab::with_siem(&format!("url = \"{url}\"\nprotocol = \"{protocol}\"\n"));
+    (lab, seen)
+}
+
+/// The one call the recorder saw.
+fn only_call(seen: &Seen) -> Value {
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    seen[0].clone()
+}
+
+/// Over HTTP, in the handshake: the upstream is told `warden` and warden's version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_upstream_in_the_handshake_is_told_it_is_warden() {
+    let (lab, seen) = lab_with_recording_siem("initialize").await;
+    let warden = lab.serve();
+    let agent = warden.client(TRIAGE).await;
+    let r = agent
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let call = only_call(&seen);
+    assert_eq!(
+        call["handshake"],
+        json!({"name": "warden", "version": VERSION}),
+        "{call}"
+    );
+    assert!(!call.to_string().contains("rmcp"), "{call}");
+}
+
+/// Over HTTP, sessionless: each request's `_meta` names `warden` and its version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sessionless_upstream_is_told_in_each_request_it_is_warden() {
+    let (lab, seen) = lab_with_recording_siem("2026-07-28").await;
+    let warden = lab.serve();
+    let agent = warden.client(TRIAGE).await;
+    let r = agent
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let call = only_call(&seen);
+    assert_eq!(call["protocol"], "2026-07-28", "{call}");
+    assert_eq!(
+        call["in_meta"],
+        json!({"name": "warden", "version": VERSION}),
+        "{call}"
+    );
+    // (No handshake took place: the server side fills in a placeholder of its own for it.)
+    assert!(!call["meta"].to_string().contains("rmcp"), "{call}");
+}
+
+/// The lab's tickets over stdio (both eras): a comment the triage agent writes through warden
+/// is stored as written through warden, and another agent reading the incident sees so. Never
+/// as `rmcp`'s, which any MCP client built on rmcp would also be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_through_warden_is_not_attributed_to_rmcp() {
+    for protocol in ["initialize", "2026-07-28"] {
+        const TICKETS: &str = "[servers.tickets]\ncommand = \"@self\"\n";
+        let lab = Lab::with_config(|c| {
+            assert!(c.contains(TICKETS), "the example's tickets table changed");
+            c.replace(TICKETS, &format!("{TICKETS}protocol = \"{protocol}\"\n"))
+        });
+        let warden = lab.serve();
+        let triage = warden.client(TRIAGE).await;
+        let note = "Checked ws-042 in the EDR: no beaconing since 09:10.";
+        let r = triage
+            .call(
+                "tickets.add_comment",
+                json!({"incident": "INC-1042", "comment": note}),
+            )
+            .await
+            .unwrap();
+        assert_ne!(r.is_error, Some(true), "{protocol}: {}", text(&r));
+
+        let state = lab.state("tickets");
+        let incident = state["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == "INC-1042")
+            .unwrap();
+        let comment = incident["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["text"] == note)
+            .unwrap();
+        assert_eq!(comment["author"], "warden", "{protocol}: {comment}");
+
+        let responder = warden.client(RESPONDER).await;
+        let r = responder
+            .call("tickets.get_incident", json!({"incident": "INC-1042"}))
+            .await
+            .unwrap();
+        let read = text(&r);
+        assert!(
+            read.contains("\"author\": \"warden\""),
+            "{protocol}: {read}"
+        );
+        assert!(!read.contains("rmcp"), "{protocol}: {read}");
+    }
+}
