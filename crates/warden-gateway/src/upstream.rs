@@ -4,9 +4,11 @@
 //! child, a dropped HTTP session); one task reconnects at a time while calls keep using a shared,
 //! cloned handle, so no lock is held across a call.
 
+mod caller;
 mod stdio;
 mod token;
 
+pub use caller::{META_AGENT, META_DECISION, META_PREFIX, caller_meta, session_digest};
 pub use token::{TokenError, TokenSource, WithToken};
 
 use crate::clock::{Clock, SystemClock};
@@ -430,8 +432,11 @@ impl McpUpstream {
     async fn forward(&self, ticket: Ticket<'_>) -> Result<CallToolResult, UpstreamError> {
         let client = self.client().await?;
         let call = ticket.call();
-        let params =
+        // The tool, its arguments and who the call is for, in warden's own words: nothing else
+        // the agent sent (its `_meta`, a `requestState`) goes upstream.
+        let mut params =
             CallToolRequestParams::new(call.tool.tool.clone()).with_arguments(call.args.clone());
+        params.meta = Some(caller_meta(call, ticket.decision_index()));
         match tokio::time::timeout(self.timeout, client.peer().call_tool(params)).await {
             Ok(Ok(result)) => Ok(result),
             Ok(Err(ServiceError::McpError(e))) => Err(UpstreamError::Refused {
