@@ -46,7 +46,17 @@ impl ServerHandler for Recorder {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(vec![get_alert_tool()]))
+        let Value::Object(schema) = json!({"type": "object", "properties": {
+            "alert_id": {"type": "string"}, "status": {"type": "string"},
+            "note": {"type": "string"}}, "required": ["alert_id", "status"]})
+        else {
+            unreachable!()
+        };
+        let update = rmcp::model::Tool::new("update_alert", "Set an alert's status.", schema);
+        Ok(ListToolsResult::with_all_items(vec![
+            get_alert_tool(),
+            update,
+        ]))
     }
 
     async fn call_tool(
@@ -412,4 +422,40 @@ async fn mail_an_agent_sent_reads_back_as_that_agents() {
         read.contains("\"sent_by\": \"agent:triage via warden\""),
         "{read}"
     );
+}
+
+/// A write is forwarded only once its decision is in the ledger, and the upstream is told
+/// which: `dev.warden/decision` is the index `warden audit show` lists the decision under.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_names_its_decision_in_the_ledger() {
+    const LAB_SIEM: &str = "[servers.siem]\ncommand = \"@self\"\nargs = [\"lab\", \"server\", \"siem\", \"--state-dir\", \"{config_dir}/state/lab\"]\n";
+    let seen = Seen::default();
+    let url = serve_upstream(seen.clone()).await;
+    let lab = Lab::with_config(|c| {
+        assert!(c.contains(LAB_SIEM), "the example's SIEM table changed");
+        c.replace(LAB_SIEM, &format!("[servers.siem]\nurl = \"{url}\"\n"))
+            + &autonomy("tests-alerts", "responder", &["siem.update_alert"])
+    });
+    let warden = lab.serve();
+    let responder = warden.client(RESPONDER).await;
+    let r = responder
+        .call(
+            "siem.update_alert",
+            json!({"alert_id": "ALR-2004", "status": "closed", "note": "duplicate of ALR-2003"}),
+        )
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let call = only_call(&seen);
+    assert_eq!(call["meta"][AGENT_KEY]["name"], "responder", "{call}");
+    let index = call["meta"]["dev.warden/decision"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no decision named: {call}"));
+    let decision = lab
+        .events("decision")
+        .into_iter()
+        .find(|e| e["index"] == index)
+        .unwrap_or_else(|| panic!("no decision #{index} in the ledger"));
+    assert_eq!(decision["tool"], "siem.update_alert", "{decision}");
+    assert_eq!(decision["principal"], "responder", "{decision}");
 }
