@@ -24,6 +24,24 @@ impl fmt::Display for Principal {
 #[serde(transparent)]
 pub struct SessionId(pub String);
 
+impl SessionId {
+    /// The session of a request that has none (the sessionless 2026-07-28 revision): the agent
+    /// itself, so what binds to a session binds to the agent.
+    pub fn sessionless(principal: &Principal) -> Self {
+        Self(format!("{principal}{SESSIONLESS_SUFFIX}"))
+    }
+
+    /// Whether this is `principal`'s [`SessionId::sessionless`]: no session of its own.
+    pub fn is_sessionless(&self, principal: &Principal) -> bool {
+        self.0
+            .strip_suffix(SESSIONLESS_SUFFIX)
+            .is_some_and(|agent| agent == principal.0)
+    }
+}
+
+/// What follows the agent's name in [`SessionId::sessionless`].
+const SESSIONLESS_SUFFIX: &str = ":stateless";
+
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

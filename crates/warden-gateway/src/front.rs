@@ -144,7 +144,7 @@ impl WardenServer {
                 Ok((principal, session))
             }
             None => {
-                let session = SessionId(format!("{principal}:stateless"));
+                let session = SessionId::sessionless(&principal);
                 Ok((principal, session))
             }
         }

@@ -4,15 +4,19 @@
 //! child, a dropped HTTP session); one task reconnects at a time while calls keep using a shared,
 //! cloned handle, so no lock is held across a call.
 
+mod caller;
 mod stdio;
 mod token;
 
+pub use caller::{META_AGENT, META_DECISION, META_PREFIX, caller_meta, session_digest};
 pub use token::{TokenError, TokenSource, WithToken};
 
 use crate::clock::{Clock, SystemClock};
 use crate::pipeline::Ticket;
-use rmcp::model::ProtocolVersion;
-use rmcp::model::{CallToolRequestParams, CallToolResult, PaginatedRequestParams, Tool};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientConfig, Implementation, PaginatedRequestParams,
+    ProtocolVersion, Tool,
+};
 use rmcp::service::{
     ClientLifecycleMode, ClientServiceExt, RoleClient, RunningService, ServiceError,
 };
@@ -23,7 +27,21 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use warden_policy::{ServerSpec, Transport, UpstreamProtocol, UpstreamTls};
 
-type Client = RunningService<RoleClient, ()>;
+type Client = RunningService<RoleClient, ClientConfig>;
+
+/// The name warden gives itself to every upstream: in `initialize`'s `clientInfo`, and in the
+/// `io.modelcontextprotocol/clientInfo` of each request's `_meta` where the upstream speaks the
+/// sessionless revision. Never rmcp's default (`rmcp`, rmcp's version): an upstream that records
+/// who wrote what must be able to tell that warden forwarded it.
+pub const CLIENT_NAME: &str = "warden";
+
+/// How warden introduces itself to an upstream: [`CLIENT_NAME`] with warden's version, and the
+/// capabilities (none) and protocol version rmcp would offer.
+pub fn client_config() -> ClientConfig {
+    let mut config = ClientConfig::default();
+    config.client_info = Implementation::new(CLIENT_NAME, env!("CARGO_PKG_VERSION"));
+    config
+}
 
 /// The future an [`Upstream`] method returns.
 pub type UpstreamFuture<'a, T> =
@@ -356,7 +374,8 @@ impl McpUpstream {
                 legacy_version: None,
             },
         };
-        ().serve_with_lifecycle(transport, lifecycle)
+        client_config()
+            .serve_with_lifecycle(transport, lifecycle)
             .await
             .map_err(|e| self.failed(e))
     }
@@ -413,8 +432,11 @@ impl McpUpstream {
     async fn forward(&self, ticket: Ticket<'_>) -> Result<CallToolResult, UpstreamError> {
         let client = self.client().await?;
         let call = ticket.call();
-        let params =
+        // The tool, its arguments and who the call is for, in warden's own words: nothing else
+        // the agent sent (its `_meta`, a `requestState`) goes upstream.
+        let mut params =
             CallToolRequestParams::new(call.tool.tool.clone()).with_arguments(call.args.clone());
+        params.meta = Some(caller_meta(call, ticket.decision_index()));
         match tokio::time::timeout(self.timeout, client.peer().call_tool(params)).await {
             Ok(Ok(result)) => Ok(result),
             Ok(Err(ServiceError::McpError(e))) => Err(UpstreamError::Refused {

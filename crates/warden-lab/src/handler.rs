@@ -130,10 +130,13 @@ impl ServerHandler for LabHandler {
     }
 }
 
-/// Who is calling (the client's self-reported name: per request in stateless MCP, from the
-/// handshake otherwise) and the time, read once per call.
+/// Who is calling and the time, read once per call. The caller is the client's self-reported
+/// name (per request in stateless MCP, from the handshake otherwise), or `unknown`; where the
+/// client is a gateway that names the agent the call is for ([`WARDEN_AGENT`]), the caller is
+/// that agent through that client: `agent:triage via warden`. What the lab stores (a comment,
+/// a note, a message) carries this as its author, so a reader sees that an agent wrote it.
 fn call_context(context: &RequestContext<RoleServer>) -> (CallContext, u64) {
-    let by = context
+    let client = context
         .meta
         .client_info()
         .map(|info| info.name)
@@ -145,8 +148,33 @@ fn call_context(context: &RequestContext<RoleServer>) -> (CallContext, u64) {
         })
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "unknown".to_owned());
+    let by = author(&client, &context.meta);
     let (now, at_unix_ms) = clock();
     (CallContext { by, now }, at_unix_ms)
+}
+
+/// The `_meta` key under which warden names the agent a call is for:
+/// `{"name": "<agent>", "session": "<digest>"}` (warden's `docs/upstreams.md`).
+pub(crate) const WARDEN_AGENT: &str = "dev.warden/agent";
+
+/// The longest agent name taken from [`WARDEN_AGENT`]; a longer one is not believed.
+const MAX_AGENT_NAME: usize = 128;
+
+/// The author of what `client` stores: the agent it names under [`WARDEN_AGENT`], through it,
+/// or the client itself where it names none (or one that is empty, too long or holds a
+/// control character, which no gateway's configured agent does).
+pub(crate) fn author(client: &str, meta: &serde_json::Map<String, serde_json::Value>) -> String {
+    let agent = meta
+        .get(WARDEN_AGENT)
+        .and_then(|v| v.get("name"))
+        .and_then(serde_json::Value::as_str)
+        .filter(|name| {
+            !name.is_empty() && name.len() <= MAX_AGENT_NAME && !name.chars().any(char::is_control)
+        });
+    match agent {
+        Some(agent) => format!("agent:{agent} via {client}"),
+        None => client.to_owned(),
+    }
 }
 
 /// The time of a call: RFC 3339 UTC to the second, and milliseconds since the Unix epoch.
@@ -159,4 +187,36 @@ pub(crate) fn clock() -> (String, u64) {
         .unwrap_or_default();
     let at_unix_ms = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
     (rfc3339, at_unix_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn meta(value: Value) -> serde_json::Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn the_agent_a_gateway_names_is_the_author_through_that_gateway() {
+        let named = meta(json!({WARDEN_AGENT: {"name": "triage", "session": "3f9a0c61d2b7e845"}}));
+        assert_eq!(author("warden", &named), "agent:triage via warden");
+        assert_eq!(author("lab-test", &meta(json!({}))), "lab-test");
+    }
+
+    #[test]
+    fn a_name_no_gateway_would_send_is_not_taken() {
+        for agent in [json!(""), json!("a\nb"), json!("x".repeat(129)), json!(7)] {
+            let named = meta(json!({WARDEN_AGENT: {"name": agent}}));
+            assert_eq!(author("warden", &named), "warden");
+        }
+        assert_eq!(
+            author("warden", &meta(json!({WARDEN_AGENT: "triage"}))),
+            "warden"
+        );
+    }
 }

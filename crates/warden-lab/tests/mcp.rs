@@ -401,3 +401,53 @@ async fn planted_injections_reach_the_client_verbatim() {
     ));
     tickets.cancel().await.unwrap();
 }
+
+/// What a client writes is stored as written by that client, or, where the client is a gateway
+/// that names the agent the call is for (`dev.warden/agent` in `_meta`), by that agent through
+/// it; the author reads back with the text, over both transports.
+#[tokio::test]
+async fn a_gateway_named_agent_is_the_author_of_what_it_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, client) in [
+        stream_client(LabServer::Tickets, dir.path()).await,
+        http_client(LabServer::Tickets, dir.path()).await,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let plain = format!("note {n} from the client itself");
+        call(
+            &client,
+            "add_comment",
+            json!({"incident": "INC-1043", "comment": plain}),
+        )
+        .await;
+        let through = format!("note {n} from an agent behind a gateway");
+        let Value::Object(arguments) = json!({"incident": "INC-1043", "comment": through}) else {
+            unreachable!()
+        };
+        let Value::Object(meta) =
+            json!({"dev.warden/agent": {"name": "triage", "session": "3f9a"}})
+        else {
+            unreachable!()
+        };
+        let mut params = CallToolRequestParams::new("add_comment").with_arguments(arguments);
+        params.meta = Some(meta.into());
+        json_of(&client.call_tool(params).await.unwrap());
+
+        let incident =
+            json_of(&call(&client, "get_incident", json!({"incident": "INC-1043"})).await);
+        let author = |text: &str| {
+            incident["incident"]["comments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["text"] == text)
+                .unwrap()["author"]
+                .clone()
+        };
+        assert_eq!(author(&plain), "lab-test");
+        assert_eq!(author(&through), "agent:triage via lab-test");
+        client.cancel().await.unwrap();
+    }
+}

@@ -5,7 +5,10 @@
 //! returns them byte for byte, hidden characters and HTML comments included: the lab must
 //! hand an injection detector exactly what an attacker sent. Sending is simulated: the
 //! message is appended to `outbox`, where a test can see whether an exfiltration attempt
-//! got through.
+//! got through, and a copy is delivered to each of the lab's own mailboxes it is addressed to
+//! (`soc@northwind.example`, `alice.chen@northwind.example`), naming who sent it (`sent_by`):
+//! every message leaves from the SOC's shared address, so a reader of the mailbox learns from
+//! `sent_by` that an agent wrote it, and which.
 //!
 //! `to` is one plain address, checked; `cc` and `bcc` are lists the lab takes as given, the
 //! way a real mail API would send to whatever they hold. That is deliberate: the lab models
@@ -30,6 +33,10 @@ pub(crate) struct Mail;
 
 /// The sender of every message the agent sends.
 const SENDER: &str = "soc@northwind.example";
+
+/// The lab's own mail domain: a message sent to one of its mailboxes (`soc@northwind.example`,
+/// `alice.chen@northwind.example`) is delivered there too.
+const DOMAIN: &str = "northwind.example";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct State {
@@ -61,6 +68,11 @@ struct Message {
     subject: String,
     date: String,
     body: String,
+    /// Who sent it through `send_mail`, for a message delivered from the outbox: its `from` is
+    /// the SOC's shared address whoever wrote it, so this says who did (an agent as
+    /// `agent:triage via warden`). Absent from the seed's messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sent_by: Option<String>,
 }
 
 /// What `list_messages` shows: enough to choose what to read, no body.
@@ -70,6 +82,8 @@ struct Summary<'a> {
     from: &'a str,
     subject: &'a str,
     date: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sent_by: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -190,6 +204,7 @@ impl Simulation for Mail {
                         from: &message.from,
                         subject: &message.subject,
                         date: &message.date,
+                        sent_by: message.sent_by.as_deref(),
                     })
                     .collect();
                 // RFC 3339 UTC dates order as strings.
@@ -236,6 +251,7 @@ impl Simulation for Mail {
                     by: cx.by.clone(),
                 };
                 let value = json!({ "status": "sent", "message": to_value(&sent)? });
+                deliver(state, &sent);
                 state.outbox.push(sent);
                 Ok(Reply::wrote(value))
             }
@@ -276,6 +292,41 @@ impl Simulation for Mail {
     }
 }
 
+/// Delivers `sent` to each of the lab's mailboxes it is addressed to (`to`, `cc` or `bcc`, each
+/// once), as a message from the SOC's address that names who sent it.
+fn deliver(state: &mut State, sent: &Sent) {
+    let mut next = state
+        .mailboxes
+        .values()
+        .flatten()
+        .filter_map(|m| m.id.strip_prefix("MSG-")?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    let mut done: Vec<&str> = Vec::new();
+    for address in std::iter::once(&sent.to).chain(&sent.cc).chain(&sent.bcc) {
+        let Some((local, domain)) = address.split_once('@') else {
+            continue;
+        };
+        if !domain.eq_ignore_ascii_case(DOMAIN) || done.contains(&local) {
+            continue;
+        }
+        let Some(mailbox) = state.mailboxes.get_mut(local) else {
+            continue;
+        };
+        done.push(local);
+        next = next.saturating_add(1);
+        mailbox.push(Message {
+            id: format!("MSG-{next}"),
+            from: sent.from.clone(),
+            to: sent.to.clone(),
+            subject: sent.subject.clone(),
+            date: sent.sent_at.clone(),
+            body: sent.body.clone(),
+            sent_by: Some(sent.by.clone()),
+        });
+    }
+}
+
 /// The messages of a mailbox, or a refusal that lists the mailboxes.
 fn mailbox<'a>(state: &'a State, name: &str) -> Result<&'a Vec<Message>, CallError> {
     state.mailboxes.get(name).ok_or_else(|| {
@@ -313,6 +364,7 @@ fn check_single_address(to: &str) -> Result<(), CallError> {
 mod tests {
     use super::*;
     use crate::servers::tests::{args, cx, seed};
+    use serde_json::Value;
 
     #[test]
     fn list_then_read() {
@@ -351,6 +403,50 @@ mod tests {
         assert!(reply.changed);
         assert_eq!(reply.value["message"]["id"], "OUT-0001");
         assert_eq!(state.outbox.len(), 1);
+    }
+
+    #[test]
+    fn mail_to_a_lab_mailbox_is_delivered_and_reads_as_its_senders() {
+        let mut state = seed::<Mail>();
+        Mail::call(
+            &mut state,
+            "send_mail",
+            &args(json!({"to": "soc@northwind.example", "subject": "INC-1038",
+                "body": "Duplicate of INC-1038, no further investigation needed.",
+                "cc": ["soc@northwind.example", "carol.diaz@northwind.example"],
+                "bcc": ["alice.chen@northwind.example"]})),
+            &cx(),
+        )
+        .unwrap();
+        let list = Mail::call(
+            &mut state,
+            "list_messages",
+            &args(json!({"mailbox": "soc"})),
+            &cx(),
+        )
+        .unwrap();
+        let delivered: Vec<&Value> = list.value["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m.get("sent_by").is_some())
+            .collect();
+        assert_eq!(delivered.len(), 1, "once, though in `to` and `cc`");
+        assert_eq!(delivered[0]["sent_by"], "test-agent");
+        assert_eq!(delivered[0]["from"], SENDER);
+        let id = delivered[0]["id"].as_str().unwrap();
+        assert_eq!(id, "MSG-3106");
+        let read = Mail::call(
+            &mut state,
+            "read_message",
+            &args(json!({ "message_id": id })),
+            &cx(),
+        )
+        .unwrap();
+        assert_eq!(read.value["message"]["sent_by"], "test-agent");
+        assert_eq!(state.mailboxes["alice.chen"].len(), 8);
+        assert_eq!(state.mailboxes["alice.chen"][7].id, "MSG-3107");
+        assert!(!state.mailboxes.contains_key("carol.diaz"));
     }
 
     #[test]

@@ -61,6 +61,10 @@ struct Alert {
     /// The last note given with `update_alert`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     note: Option<String>,
+    /// Who wrote `note`, shown beside it: a note reads as its author's, and an agent's is
+    /// marked as one (`agent:triage via warden`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note_by: Option<String>,
 }
 
 /// One `update_alert`, kept whatever it changed.
@@ -294,6 +298,7 @@ fn update_alert(
     alert.hidden = args.status != AlertStatus::Open;
     if args.note.is_some() {
         alert.note.clone_from(&args.note);
+        alert.note_by = Some(cx.by.clone());
     }
     let value = json!({ "status": "updated", "alert": to_value(&*alert)? });
     state.actions.push(Action {
@@ -408,6 +413,8 @@ mod tests {
             )
             .unwrap();
             assert_eq!(one.value["alert"]["status"], status);
+            assert_eq!(one.value["alert"]["note"], "fp");
+            assert_eq!(one.value["alert"]["note_by"], "test-agent");
             Siem::call(
                 &mut state,
                 "update_alert",
