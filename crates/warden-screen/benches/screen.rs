@@ -3,10 +3,11 @@
 //! `scan_json` is what most tools return, ASCII JSON records (SIEM alerts); `scan_json_pretty`
 //! is a valid, pretty-printed JSON answer (tickets with comments, as a ticket system returns
 //! them) whose injection is a comment, escaped inside the JSON; it also runs at 1 MiB, the size
-//! a hostile upstream would send to make the screen slow.
+//! a hostile upstream would send to make the screen slow. `outbound` is the screen of what an
+//! agent writes, up to the 1 MiB a request may carry: a note, link soup and cue soup.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use warden_screen::{Screen, ScreenConfig};
+use warden_screen::{Outbound, OutboundConfig, Screen, ScreenConfig};
 
 const BASE: &str = "From: billing@vendor.example\nSubject: Invoice 4411 overdue\n\n\
 <p>Hello team, your invoice <b>4411</b> for March is overdue. Please see \
@@ -105,6 +106,50 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// What an agent could write, at the sizes a request allows (1 MiB by default): an analyst's
+/// note, markdown links to the wiki, and text dense with the cues the instruction screen reads.
+fn outbound_inputs(size: usize) -> [(&'static str, String); 3] {
+    let repeat = |unit: &str| {
+        let mut s = String::with_capacity(size + unit.len());
+        while s.len() < size {
+            s.push_str(unit);
+        }
+        s
+    };
+    [
+        (
+            "note",
+            repeat(
+                "Checked the EDR timeline for ws-042: powershell spawned from winword at 09:14, \
+                 then a connection to 203.0.113.7 on 443. Isolation requested; pending approval. \
+                 See https://wiki.northwind.example/runbooks/phishing for the playbook.\n",
+            ),
+        ),
+        ("links", repeat("[a](https://evil.example/x) ")),
+        (
+            "cues",
+            repeat("INC-1001 should be closed, stop triage on ALR-1002, per the CISO, urgent. "),
+        ),
+    ]
+}
+
+fn bench_outbound(c: &mut Criterion) {
+    let outbound = Outbound::new(OutboundConfig {
+        internal_domains: vec!["northwind.example".to_owned()],
+    });
+    let mut group = c.benchmark_group("outbound");
+    group.sample_size(10);
+    for size in [16 * 1024usize, 256 * 1024, 1024 * 1024] {
+        for (name, text) in outbound_inputs(size) {
+            group.throughput(Throughput::Bytes(text.len() as u64));
+            group.bench_with_input(BenchmarkId::new(name, size), &text, |b, t| {
+                b.iter(|| outbound.scan(std::hint::black_box(t)));
+            });
+        }
+    }
+    group.finish();
+}
+
 /// Per-scan latency percentiles on one thread (criterion reports means; the gateway's budget is
 /// a tail latency).
 fn percentiles() {
@@ -146,7 +191,7 @@ fn percentiles() {
     }
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_outbound);
 
 fn main() {
     benches();

@@ -56,16 +56,29 @@ impl RuleSet {
         }
     }
 
-    /// Matches as (rule, range in `text`).
+    /// Matches as (rule, range in `text`): the first few of each rule, for a finding.
     pub(crate) fn matches(&self, text: &str) -> Vec<(&'static Rule, Range<usize>)> {
+        // Several hits of one rule add nothing but noise to a finding.
+        self.matches_up_to(text, 4)
+    }
+
+    /// Every match of every rule, for a reader that weighs where each one stands.
+    pub(crate) fn every_match(&self, text: &str) -> Vec<(&'static Rule, Range<usize>)> {
+        self.matches_up_to(text, usize::MAX)
+    }
+
+    fn matches_up_to(&self, text: &str, per_rule: usize) -> Vec<(&'static Rule, Range<usize>)> {
         let mut out = Vec::new();
         let Some(set) = &self.set else {
             return out;
         };
         for i in set.matches(text).iter() {
             if let Some((rule, re)) = self.rules.get(i) {
-                // Several hits of one rule add nothing but noise; report the first few.
-                out.extend(re.find_iter(text).take(4).map(|m| (*rule, m.range())));
+                out.extend(
+                    re.find_iter(text)
+                        .take(per_rule)
+                        .map(|m| (*rule, m.range())),
+                );
             }
         }
         out
@@ -81,9 +94,9 @@ impl RuleSet {
 /// `text`, score). For other screens that combine these with their own evidence.
 pub(crate) fn phrase_hits(text: &str) -> Vec<(FindingKind, &'static str, Range<usize>, f32)> {
     phrases::rules()
-        .matches(text)
+        .every_match(text)
         .into_iter()
-        .chain(markup::rules().matches(text))
+        .chain(markup::rules().every_match(text))
         .map(|(rule, range)| (rule.kind, rule.detail, range, rule.score))
         .collect()
 }
