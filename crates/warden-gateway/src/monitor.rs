@@ -9,7 +9,9 @@
 //! Triggers (each configurable in `[monitor]`):
 //! - `denial_burst`: `count` or more denials of one agent (in any of its sessions) within
 //!   `window_secs` ⇒ halt agent;
-//! - `tainted_high_stakes`: a high or critical stakes call by a tainted session ⇒ halt agent;
+//! - `tainted_high_stakes`: a high or critical stakes call by a tainted session ⇒ halt agent
+//!   when the call passes with no human in between (policy allowed it: no hold, no approval);
+//!   a call that policy holds for a human, or denies, is an alert (see below);
 //! - `new_category`: a category absent from the agent's baseline (skipped with no baseline) ⇒
 //!   alert, once per category;
 //! - `rate`: more than `per_minute` calls by one agent within 60 s ⇒ halt agent.
@@ -19,6 +21,15 @@
 //! sees them, and one in flight as the halt was set adds no finding, halt or alert), and a
 //! count trigger set to `alert` fires once per window. A flood of calls is one finding and one
 //! message to the security lead, not one per call.
+//!
+//! Design choice: a tainted session's high-stakes call that policy holds or denies is a finding
+//! and an alert, not a halt. Such a call cannot run alone: the human who answers the hold sees
+//! the taint beside it, and a denial runs nothing. What taints an agent is text someone else
+//! wrote (a ticket comment another agent or a customer left, a mail): were a held attempt to
+//! halt, anyone able to plant suspicious text where an agent reads would halt that agent for
+//! everyone, and expire the very request a human should judge. The halt is kept for the call
+//! that policy let through unattended (an allow without a hold): there the monitor is the only
+//! check left, and it stops the agent from the next call on.
 //!
 //! Design choice: what the monitor counts and halts is the agent, not the session. Any holder
 //! of an agent's token opens a new session with `initialize` (and closes it, giving its place
@@ -52,6 +63,9 @@ pub struct Observation {
     pub stakes: Stakes,
     pub outcome: Outcome,
     pub tainted: bool,
+    /// The call goes to its upstream with no human's answer in between: policy allowed it
+    /// (not held, not denied, not a hold that humans approved).
+    pub unattended: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -205,12 +219,27 @@ impl Monitor {
         // (b) A tainted session attempts a high-stakes call.
         let th = &s.tainted_high_stakes;
         if th.action != MonitorAction::Off && obs.tainted && obs.stakes >= Stakes::High {
+            // Held for a human or denied, the call cannot run alone: an alert, never a halt
+            // (see "Design choice" above).
+            let (action, how) = match (th.action, obs.unattended) {
+                (MonitorAction::Halt, false) => (
+                    MonitorAction::Alert,
+                    format!(
+                        "; {} by policy, so alerted, not halted",
+                        answered(obs.outcome)
+                    ),
+                ),
+                (MonitorAction::Halt, true) => {
+                    (MonitorAction::Halt, "; allowed with no human".to_string())
+                }
+                (action, _) => (action, String::new()),
+            };
             out.push(Firing {
                 trigger: Trigger::TaintedHighStakes,
-                action: th.action,
+                action,
                 scope: Scope::Agent(obs.principal.clone()),
                 reason: format!(
-                    "tainted session `{}` attempted `{}` ({} stakes)",
+                    "tainted session `{}` attempted `{}` ({} stakes){how}",
                     obs.session,
                     obs.tool,
                     obs.stakes.as_str()
@@ -266,6 +295,14 @@ impl Monitor {
             }
         }
         out
+    }
+}
+
+/// How policy answered a call that did not run unattended.
+fn answered(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Deny => "denied",
+        Outcome::Hold | Outcome::Allow => "held for a human",
     }
 }
 
@@ -493,6 +530,7 @@ mod tests {
             stakes: Stakes::Low,
             outcome,
             tainted: false,
+            unattended: outcome == Outcome::Allow,
         }
     }
 
@@ -540,15 +578,35 @@ mod tests {
     }
 
     #[test]
-    fn a_tainted_session_attempting_high_stakes_is_halted() {
+    fn a_tainted_session_whose_high_stakes_call_runs_unattended_is_halted() {
         let mut m = Monitor::new(MonitorSettings::default());
-        let mut o = obs(0, "s1", "edr.isolate_host", Outcome::Hold);
+        let mut o = obs(0, "s1", "edr.isolate_host", Outcome::Allow);
         o.stakes = Stakes::High;
         assert!(m.observe(o.clone()).is_empty());
         o.tainted = true;
         let f = m.observe(o);
         assert_eq!(triggers(&f), [Trigger::TaintedHighStakes]);
+        assert_eq!(f[0].action, MonitorAction::Halt);
         assert_eq!(f[0].scope.to_string(), "agent:triage");
+    }
+
+    /// Held for a human, denied, or a hold that humans approved: the call cannot run alone, so
+    /// text someone planted where the agent reads does not halt it. An alert, every time.
+    #[test]
+    fn a_tainted_high_stakes_call_that_a_human_answers_or_policy_denies_only_alerts() {
+        let mut m = Monitor::new(MonitorSettings::default());
+        // (A hold that humans approved is observed as the hold it was.)
+        for (i, outcome) in [Outcome::Hold, Outcome::Deny, Outcome::Hold]
+            .into_iter()
+            .enumerate()
+        {
+            let mut o = obs(i64::try_from(i).unwrap(), "s1", "edr.isolate_host", outcome);
+            o.stakes = Stakes::Critical;
+            o.tainted = true;
+            let f = m.observe(o);
+            assert_eq!(triggers(&f), [Trigger::TaintedHighStakes]);
+            assert_eq!(f[0].action, MonitorAction::Alert, "{}", f[0].reason);
+        }
     }
 
     #[test]

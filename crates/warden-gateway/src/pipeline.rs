@@ -862,6 +862,7 @@ impl Gateway {
             stakes: spec.labels.stakes,
             outcome: recorded.value().decision().outcome(),
             tainted: state.session_tainted || state.agent_tainted,
+            unattended: matches!(recorded.value(), Gate::Allow(_)),
         })
         .await;
 
@@ -1271,6 +1272,7 @@ impl Gateway {
                         stakes: warden_core::Stakes::Low,
                         outcome: Outcome::Deny,
                         tainted: false,
+                        unattended: false,
                     })
                     .await;
                 }
