@@ -19,8 +19,9 @@
 //! A trigger fires once, not on every call past its threshold: one that halts fires once per
 //! scope while that scope is halted (a halted agent's calls are refused before the monitor
 //! sees them, and one in flight as the halt was set adds no finding, halt or alert), and a
-//! count trigger set to `alert` fires once per window. A flood of calls is one finding and one
-//! message to the security lead, not one per call.
+//! count trigger set to `alert` fires once per window, as does a `tainted_high_stakes` alert
+//! (once a minute per agent). A flood of calls is one finding and one message to the security
+//! lead, not one per call.
 //!
 //! Design choice: a tainted session's high-stakes call that policy holds or denies is a finding
 //! and an alert, not a halt. Such a call cannot run alone: the human who answers the hold sees
@@ -234,18 +235,25 @@ impl Monitor {
                 }
                 (action, _) => (action, String::new()),
             };
-            out.push(Firing {
-                trigger: Trigger::TaintedHighStakes,
-                action,
-                scope: Scope::Agent(obs.principal.clone()),
-                reason: format!(
-                    "tainted session `{}` attempted `{}` ({} stakes){how}",
-                    obs.session,
-                    obs.tool,
-                    obs.stakes.as_str()
-                ),
-                evidence: evidence(agent.recent.iter().filter(|o| o.session == obs.session)),
-            });
+            // An agent that keeps proposing held writes is one alert a minute, not one a call:
+            // each held call reaches its approvers anyway, with the taint beside it.
+            let since = obs.time_ms - RATE_WINDOW_MS;
+            if action != MonitorAction::Alert
+                || agent.first_alert(Trigger::TaintedHighStakes, obs.time_ms, since)
+            {
+                out.push(Firing {
+                    trigger: Trigger::TaintedHighStakes,
+                    action,
+                    scope: Scope::Agent(obs.principal.clone()),
+                    reason: format!(
+                        "tainted session `{}` attempted `{}` ({} stakes){how}",
+                        obs.session,
+                        obs.tool,
+                        obs.stakes.as_str()
+                    ),
+                    evidence: evidence(agent.recent.iter().filter(|o| o.session == obs.session)),
+                });
+            }
         }
 
         // (c) First use of a category outside the baseline.
@@ -591,21 +599,41 @@ mod tests {
     }
 
     /// Held for a human, denied, or a hold that humans approved: the call cannot run alone, so
-    /// text someone planted where the agent reads does not halt it. An alert, every time.
+    /// text someone planted where the agent reads does not halt it. An alert, once a minute.
     #[test]
     fn a_tainted_high_stakes_call_that_a_human_answers_or_policy_denies_only_alerts() {
-        let mut m = Monitor::new(MonitorSettings::default());
         // (A hold that humans approved is observed as the hold it was.)
-        for (i, outcome) in [Outcome::Hold, Outcome::Deny, Outcome::Hold]
-            .into_iter()
-            .enumerate()
-        {
-            let mut o = obs(i64::try_from(i).unwrap(), "s1", "edr.isolate_host", outcome);
-            o.stakes = Stakes::Critical;
-            o.tainted = true;
-            let f = m.observe(o);
-            assert_eq!(triggers(&f), [Trigger::TaintedHighStakes]);
+        for outcome in [Outcome::Hold, Outcome::Deny] {
+            let mut m = Monitor::new(MonitorSettings::default());
+            let attempt = |t: i64| {
+                let mut o = obs(t, "s1", "edr.isolate_host", outcome);
+                o.stakes = Stakes::Critical;
+                o.tainted = true;
+                o
+            };
+            let tainted = |f: Vec<Firing>| -> Vec<Firing> {
+                // (Denials also count towards the denial burst, which is not this test's.)
+                f.into_iter()
+                    .filter(|f| f.trigger == Trigger::TaintedHighStakes)
+                    .collect()
+            };
+            let f = tainted(m.observe(attempt(0)));
+            assert_eq!(f.len(), 1);
             assert_eq!(f[0].action, MonitorAction::Alert, "{}", f[0].reason);
+            // More attempts within the minute are the same alert.
+            for t in 1..30 {
+                assert!(
+                    tainted(m.observe(attempt(t * 1000))).is_empty(),
+                    "{outcome:?}"
+                );
+            }
+            assert_eq!(tainted(m.observe(attempt(61_000))).len(), 1);
+            // One that would run unattended halts, whatever was alerted before.
+            let mut run = attempt(62_000);
+            run.outcome = Outcome::Allow;
+            run.unattended = true;
+            let f = tainted(m.observe(run));
+            assert_eq!(f[0].action, MonitorAction::Halt);
         }
     }
 

@@ -417,16 +417,7 @@ async fn workloads() {
     // Misbehaviour, each in a fresh lab with the defaults.
     let lab = Lab::new();
     let warden = lab.serve();
-    let agent = warden.client(TRIAGE).await;
-    let n = calls_until_halt(
-        &agent,
-        "edr.isolate_host",
-        isolate("ws-042", "INC-1042"),
-        50,
-    )
-    .await;
-    println!("denial burst (triage isolating a host): refused after {n:?} calls");
-
+    // A tainted session's isolations, held by policy each time: alerted, not halted.
     let agent = warden.client(RESPONDER).await;
     agent
         .call("mail.read_message", json!({"message_id": "MSG-3001"}))
@@ -439,14 +430,23 @@ async fn workloads() {
         50,
     )
     .await;
+    let alerts = monitor_findings(&lab)
+        .iter()
+        .filter(|f| f["detail"]["trigger"] == "tainted_high_stakes")
+        .count();
     println!(
-        "tainted high-stakes (after reading MSG-3001): refused after {n:?} isolation attempts"
+        "tainted high-stakes (after reading MSG-3001), held by policy each time: refused after \
+         {n:?} of 50 isolation attempts, {alerts} alert(s)"
     );
+
+    // Denials of a tool the agent is shown (a tool hidden from it answers "unknown tool"
+    // whether it is halted or not).
+    let n = calls_until_halt(&agent, "edr.isolate_host", isolate("dc01", "INC-1042"), 50).await;
+    println!("denial burst (responder isolating a domain controller): refused after {n:?} calls");
 
     let agent = warden.client(TRIAGE).await;
     let started = std::time::Instant::now();
     let n = calls_until_halt(&agent, "edr.get_host", json!({"host": "ws-042"}), 500).await;
-    // (The triage agent's 5 isolation attempts above fall in the same minute.)
     println!(
         "rate (unthrottled reads): refused after {n:?} calls in {:?}",
         started.elapsed()
