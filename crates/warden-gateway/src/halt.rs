@@ -12,11 +12,12 @@
 //! database lifts nothing.
 
 use crate::audit::AuditLog;
+use crate::clock::Clock;
 use crate::gate;
 use serde_json::{Value, json};
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use warden_core::{AuditEvent, EventKind};
 use warden_store::ledger::Deciding;
 use warden_store::{Halt, Ledger, LedgerError, PendingRequest, RequestFilter, Store};
@@ -157,18 +158,34 @@ impl fmt::Display for Scope {
     }
 }
 
-/// The active halts, re-read from the store when older than [`REFRESH`].
-#[derive(Debug, Default)]
+/// The active halts, re-read from the store when older than [`REFRESH`] by the gateway's
+/// clock (a test moves that clock; nothing here reads the real time).
+#[derive(Debug)]
 pub struct HaltCache {
-    state: Mutex<Option<(Instant, Arc<Vec<Halt>>)>>,
+    clock: Arc<dyn Clock>,
+    /// When the halts were read, in the clock's milliseconds, and what they were.
+    state: Mutex<Option<(i64, Arc<Vec<Halt>>)>>,
 }
 
 impl HaltCache {
-    /// The cached halts if fresh enough.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            clock,
+            state: Mutex::new(None),
+        }
+    }
+
+    /// The cached halts if fresh enough. A clock set back before the read makes them stale:
+    /// a halt is re-read too often rather than missed.
     pub fn fresh(&self) -> Option<Arc<Vec<Halt>>> {
         let guard = self.state.lock().ok()?;
+        let refresh = i64::try_from(REFRESH.as_millis()).unwrap_or(i64::MAX);
         match guard.as_ref() {
-            Some((at, halts)) if at.elapsed() < REFRESH => Some(halts.clone()),
+            Some((at, halts))
+                if (0..refresh).contains(&self.clock.now_ms().saturating_sub(*at)) =>
+            {
+                Some(halts.clone())
+            }
             _ => None,
         }
     }
@@ -176,7 +193,7 @@ impl HaltCache {
     pub fn put(&self, halts: Vec<Halt>) -> Arc<Vec<Halt>> {
         let halts = Arc::new(halts);
         if let Ok(mut guard) = self.state.lock() {
-            *guard = Some((Instant::now(), halts.clone()));
+            *guard = Some((self.clock.now_ms(), halts.clone()));
         }
         halts
     }

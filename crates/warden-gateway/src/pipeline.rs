@@ -417,7 +417,7 @@ impl Gateway {
             ),
             screening: Arc::new(Screening::new(config.screen.clone())),
             http: reqwest::Client::new(),
-            halts: HaltCache::default(),
+            halts: HaltCache::new(clock.clone()),
             recorded_taints: Arc::default(),
             recorded_halts: Arc::default(),
             recorded_pins: Arc::default(),
