@@ -165,6 +165,9 @@ pub struct HaltCache {
     clock: Arc<dyn Clock>,
     /// When the halts were read, in the clock's milliseconds, and what they were.
     state: Mutex<Option<(i64, Arc<Vec<Halt>>)>>,
+    /// The scopes of the halts read last, kept when the cache is invalidated: what a read
+    /// changed.
+    scopes: Mutex<Vec<String>>,
 }
 
 impl HaltCache {
@@ -172,6 +175,7 @@ impl HaltCache {
         Self {
             clock,
             state: Mutex::new(None),
+            scopes: Mutex::new(Vec::new()),
         }
     }
 
@@ -190,12 +194,23 @@ impl HaltCache {
         }
     }
 
-    pub fn put(&self, halts: Vec<Halt>) -> Arc<Vec<Halt>> {
+    /// Keeps `halts`, just read; and whether their scopes differ from the last read's (a halt
+    /// set or resumed meanwhile).
+    pub fn put(&self, halts: Vec<Halt>) -> (Arc<Vec<Halt>>, bool) {
+        let mut scopes: Vec<String> = halts.iter().map(|h| h.scope.clone()).collect();
+        scopes.sort();
         let halts = Arc::new(halts);
         if let Ok(mut guard) = self.state.lock() {
             *guard = Some((self.clock.now_ms(), halts.clone()));
         }
-        halts
+        let changed = match self.scopes.lock() {
+            Ok(mut last) if *last != scopes => {
+                *last = scopes;
+                true
+            }
+            _ => false,
+        };
+        (halts, changed)
     }
 
     /// Forces the next check to re-read the store.

@@ -505,6 +505,7 @@ impl Gateway {
         // a scope already halted leaves every agent's cached halts as they are.
         if set {
             self.halts.invalidate();
+            self.tool_lists_may_have_changed();
         }
         // A halt recorded since the last checkpoint is what someone who can write the store
         // and crash warden would cut first. Held by the witnesses, it cannot be cut unseen.

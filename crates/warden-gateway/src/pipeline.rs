@@ -318,6 +318,8 @@ pub struct Gateway {
     clock: Arc<dyn Clock>,
     /// The active halts, re-read from the store at most every `halt::REFRESH`.
     pub(crate) halts: HaltCache,
+    /// Bumped when what some agent may list may have changed (`listing.rs`).
+    pub(crate) list_changes: crate::listing::ListChanges,
     /// The agents' taints as the ledger records them, beside the store's rows.
     pub(crate) recorded_taints: Arc<crate::taint::RecordedTaints>,
     /// The halts as the ledger records them, read on incrementally.
@@ -418,6 +420,7 @@ impl Gateway {
             screening: Arc::new(Screening::new(config.screen.clone())),
             http: reqwest::Client::new(),
             halts: HaltCache::new(clock.clone()),
+            list_changes: crate::listing::ListChanges::default(),
             recorded_taints: Arc::default(),
             recorded_halts: Arc::default(),
             recorded_pins: Arc::default(),
@@ -1320,7 +1323,11 @@ impl Gateway {
                             .map_err(|e| e.to_string())
                     })
                     .await?;
-                self.halts.put(h)
+                let (halts, changed) = self.halts.put(h);
+                if changed {
+                    self.tool_lists_may_have_changed();
+                }
+                halts
             }
         };
         Ok(halts)
