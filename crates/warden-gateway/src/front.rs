@@ -56,6 +56,9 @@ pub struct WardenServer {
     /// Set for stdio: the agent's rate, checked by each request (over HTTP the front checks it
     /// before rmcp sees the request).
     limiter: Option<Arc<rate::AgentLimiter>>,
+    /// The session's id once known, for the watcher of its listing (`listing.rs`): stdio's
+    /// from the start, an HTTP session's from its first request after `initialize`.
+    listed_as: Arc<std::sync::OnceLock<SessionId>>,
 }
 
 /// What the screen holds for an MCP session (taint, recent reads, the data boundary) is
@@ -70,6 +73,8 @@ pub struct WardenServer {
 struct SessionEnd {
     gateway: Arc<Gateway>,
     keys: std::sync::Mutex<Vec<(Principal, SessionId)>>,
+    /// Cancelled when the session ends: stops the watcher of its listing.
+    stop: CancellationToken,
 }
 
 impl SessionEnd {
@@ -77,6 +82,7 @@ impl SessionEnd {
         Arc::new(Self {
             gateway,
             keys: std::sync::Mutex::new(Vec::new()),
+            stop: CancellationToken::new(),
         })
     }
 
@@ -90,6 +96,7 @@ impl SessionEnd {
 
 impl Drop for SessionEnd {
     fn drop(&mut self) {
+        self.stop.cancel();
         let keys = std::mem::take(self.keys.get_mut().unwrap_or_else(PoisonError::into_inner));
         if !keys.is_empty() {
             tracing::debug!(
@@ -141,6 +148,7 @@ impl WardenServer {
             Some(id) => {
                 let session = SessionId(id.to_string());
                 self.ended.note(&principal, &session);
+                let _ = self.listed_as.set(session.clone());
                 Ok((principal, session))
             }
             None => {
@@ -179,8 +187,14 @@ fn to_wire(e: CallError) -> ErrorData {
 
 impl ServerHandler for WardenServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("warden", env!("CARGO_PKG_VERSION")))
+        // `listChanged`: each live session is told when what it may list changes.
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .build(),
+        )
+        .with_server_info(Implementation::new("warden", env!("CARGO_PKG_VERSION")))
     }
 
     async fn initialize(
@@ -192,6 +206,24 @@ impl ServerHandler for WardenServer {
         let answer = self.negotiate_initialize(&request)?;
         self.initialized
             .store(true, std::sync::atomic::Ordering::Release);
+        // A session (stdio, or HTTP with an `Mcp-Session-Id`): its listing is watched until it
+        // ends, and its client told when the listing changes.
+        let principal = match &self.fixed {
+            Some((principal, _)) => Some(principal.clone()),
+            None => context
+                .extensions
+                .get::<http::request::Parts>()
+                .and_then(|p| p.extensions.get::<Authenticated>())
+                .map(|a| a.0.clone()),
+        };
+        if let Some(principal) = principal {
+            self.gateway.watch_listing(
+                context.peer.clone(),
+                principal,
+                self.listed_as.clone(),
+                self.ended.stop.clone(),
+            );
+        }
         Ok(answer)
     }
 
@@ -205,31 +237,35 @@ impl ServerHandler for WardenServer {
         // A halted agent (or session, or everything) is refused as its calls are, before the
         // listing can start a new listing of the upstreams; a halted category's tools are not
         // shown. Fails closed: halts that cannot be read refuse the listing.
-        let halts = self.gateway.active_halts().await.map_err(to_wire)?;
-        if let Some((halt, scope)) = crate::halt::covering(&halts, &principal.0, &session.0, None) {
+        if let Some((halt, scope)) = self
+            .gateway
+            .listing_halted(&principal, &session)
+            .await
+            .map_err(to_wire)?
+        {
             return Err(ErrorData::new(
                 ErrorCode::INVALID_REQUEST,
-                crate::pipeline::halt_refusal(&scope, halt, "listing was not served"),
+                crate::pipeline::halt_refusal(&scope, &halt, "listing was not served"),
                 None,
             ));
         }
         self.gateway.refresh_catalog_if_due().await;
         // Only what some rule could let this agent do: the rest does not exist for it.
-        let config = self.gateway.config();
-        let tools = self
+        let tools = match self
             .gateway
-            .catalog
-            .visible()
-            .into_iter()
-            .filter(|t| {
-                config.tool_called(&t.name).is_some_and(|n| {
-                    let category = config.tool(&n).map(|spec| spec.labels.category.as_str());
-                    config.engine.could_allow(&principal, &n)
-                        && crate::halt::covering(&halts, &principal.0, &session.0, category)
-                            .is_none()
-                })
-            })
-            .collect();
+            .listable(&principal, &session)
+            .await
+            .map_err(to_wire)?
+        {
+            Ok(tools) => tools,
+            Err((halt, scope)) => {
+                return Err(ErrorData::new(
+                    ErrorCode::INVALID_REQUEST,
+                    crate::pipeline::halt_refusal(&scope, &halt, "listing was not served"),
+                    None,
+                ));
+            }
+        };
         Ok(ListToolsResult::with_all_items(tools))
     }
 
@@ -337,12 +373,18 @@ fn checked_rationale(given: Option<&str>) -> Result<Option<String>, ErrorData> {
 /// Serves one agent over stdin/stdout until the client disconnects.
 pub async fn serve_stdio(gateway: Arc<Gateway>, principal: Principal) -> Result<(), String> {
     let session = SessionId(format!("stdio-{}", std::process::id()));
+    let listed_as = Arc::new(std::sync::OnceLock::from(session.clone()));
+    // Halts set by a person or another process reach this session's listing too.
+    let noticing = CancellationToken::new();
+    tokio::spawn(gateway.clone().notice_halts(noticing.clone()));
+    let _noticing = noticing.drop_guard();
     let server = WardenServer {
         ended: SessionEnd::new(gateway.clone()),
         limiter: Some(rate::AgentLimiter::new(gateway.clone())),
         gateway,
         fixed: Some((principal, session)),
         initialized: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        listed_as,
     };
     let running = server
         .serve(rmcp::transport::stdio())
@@ -515,6 +557,7 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
                 ended: SessionEnd::new(g.clone()),
                 initialized: Arc::new(std::sync::atomic::AtomicBool::new(false)),
                 limiter: None,
+                listed_as: Arc::default(),
             })
         },
         manager,

@@ -12,11 +12,12 @@
 //! database lifts nothing.
 
 use crate::audit::AuditLog;
+use crate::clock::Clock;
 use crate::gate;
 use serde_json::{Value, json};
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use warden_core::{AuditEvent, EventKind};
 use warden_store::ledger::Deciding;
 use warden_store::{Halt, Ledger, LedgerError, PendingRequest, RequestFilter, Store};
@@ -157,28 +158,59 @@ impl fmt::Display for Scope {
     }
 }
 
-/// The active halts, re-read from the store when older than [`REFRESH`].
-#[derive(Debug, Default)]
+/// The active halts, re-read from the store when older than [`REFRESH`] by the gateway's
+/// clock (a test moves that clock; nothing here reads the real time).
+#[derive(Debug)]
 pub struct HaltCache {
-    state: Mutex<Option<(Instant, Arc<Vec<Halt>>)>>,
+    clock: Arc<dyn Clock>,
+    /// When the halts were read, in the clock's milliseconds, and what they were.
+    state: Mutex<Option<(i64, Arc<Vec<Halt>>)>>,
+    /// The scopes of the halts read last, kept when the cache is invalidated: what a read
+    /// changed.
+    scopes: Mutex<Vec<String>>,
 }
 
 impl HaltCache {
-    /// The cached halts if fresh enough.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            clock,
+            state: Mutex::new(None),
+            scopes: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The cached halts if fresh enough. A clock set back before the read makes them stale:
+    /// a halt is re-read too often rather than missed.
     pub fn fresh(&self) -> Option<Arc<Vec<Halt>>> {
         let guard = self.state.lock().ok()?;
+        let refresh = i64::try_from(REFRESH.as_millis()).unwrap_or(i64::MAX);
         match guard.as_ref() {
-            Some((at, halts)) if at.elapsed() < REFRESH => Some(halts.clone()),
+            Some((at, halts))
+                if (0..refresh).contains(&self.clock.now_ms().saturating_sub(*at)) =>
+            {
+                Some(halts.clone())
+            }
             _ => None,
         }
     }
 
-    pub fn put(&self, halts: Vec<Halt>) -> Arc<Vec<Halt>> {
+    /// Keeps `halts`, just read; and whether their scopes differ from the last read's (a halt
+    /// set or resumed meanwhile).
+    pub fn put(&self, halts: Vec<Halt>) -> (Arc<Vec<Halt>>, bool) {
+        let mut scopes: Vec<String> = halts.iter().map(|h| h.scope.clone()).collect();
+        scopes.sort();
         let halts = Arc::new(halts);
         if let Ok(mut guard) = self.state.lock() {
-            *guard = Some((Instant::now(), halts.clone()));
+            *guard = Some((self.clock.now_ms(), halts.clone()));
         }
-        halts
+        let changed = match self.scopes.lock() {
+            Ok(mut last) if *last != scopes => {
+                *last = scopes;
+                true
+            }
+            _ => false,
+        };
+        (halts, changed)
     }
 
     /// Forces the next check to re-read the store.

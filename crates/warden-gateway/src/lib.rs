@@ -11,6 +11,7 @@ pub mod gate;
 pub mod halt;
 pub mod hooks;
 pub mod inventory;
+mod listing;
 pub mod metrics;
 pub mod monitor;
 pub mod notify;

@@ -649,6 +649,7 @@ impl Metrics {
                 UpstreamError::Timeout { .. } => "timeout",
                 UpstreamError::Failed { .. } => "failed",
                 UpstreamError::Refused { .. } => "refused",
+                UpstreamError::TooLarge { .. } => "too_large",
             };
             self.upstream_errors
                 .get_or_create(&UpstreamErrorLabels {

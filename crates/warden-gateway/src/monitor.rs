@@ -9,7 +9,9 @@
 //! Triggers (each configurable in `[monitor]`):
 //! - `denial_burst`: `count` or more denials of one agent (in any of its sessions) within
 //!   `window_secs` ⇒ halt agent;
-//! - `tainted_high_stakes`: a high or critical stakes call by a tainted session ⇒ halt agent;
+//! - `tainted_high_stakes`: a high or critical stakes call by a tainted session ⇒ halt agent
+//!   when the call passes with no human in between (policy allowed it: no hold, no approval);
+//!   a call that policy holds for a human, or denies, is an alert (see below);
 //! - `new_category`: a category absent from the agent's baseline (skipped with no baseline) ⇒
 //!   alert, once per category;
 //! - `rate`: more than `per_minute` calls by one agent within 60 s ⇒ halt agent.
@@ -17,8 +19,18 @@
 //! A trigger fires once, not on every call past its threshold: one that halts fires once per
 //! scope while that scope is halted (a halted agent's calls are refused before the monitor
 //! sees them, and one in flight as the halt was set adds no finding, halt or alert), and a
-//! count trigger set to `alert` fires once per window. A flood of calls is one finding and one
-//! message to the security lead, not one per call.
+//! count trigger set to `alert` fires once per window, as does a `tainted_high_stakes` alert
+//! (once a minute per agent). A flood of calls is one finding and one message to the security
+//! lead, not one per call.
+//!
+//! Design choice: a tainted session's high-stakes call that policy holds or denies is a finding
+//! and an alert, not a halt. Such a call cannot run alone: the human who answers the hold sees
+//! the taint beside it, and a denial runs nothing. What taints an agent is text someone else
+//! wrote (a ticket comment another agent or a customer left, a mail): were a held attempt to
+//! halt, anyone able to plant suspicious text where an agent reads would halt that agent for
+//! everyone, and expire the very request a human should judge. The halt is kept for the call
+//! that policy let through unattended (an allow without a hold): there the monitor is the only
+//! check left, and it stops the agent from the next call on.
 //!
 //! Design choice: what the monitor counts and halts is the agent, not the session. Any holder
 //! of an agent's token opens a new session with `initialize` (and closes it, giving its place
@@ -52,6 +64,9 @@ pub struct Observation {
     pub stakes: Stakes,
     pub outcome: Outcome,
     pub tainted: bool,
+    /// The call goes to its upstream with no human's answer in between: policy allowed it
+    /// (not held, not denied, not a hold that humans approved).
+    pub unattended: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -205,18 +220,40 @@ impl Monitor {
         // (b) A tainted session attempts a high-stakes call.
         let th = &s.tainted_high_stakes;
         if th.action != MonitorAction::Off && obs.tainted && obs.stakes >= Stakes::High {
-            out.push(Firing {
-                trigger: Trigger::TaintedHighStakes,
-                action: th.action,
-                scope: Scope::Agent(obs.principal.clone()),
-                reason: format!(
-                    "tainted session `{}` attempted `{}` ({} stakes)",
-                    obs.session,
-                    obs.tool,
-                    obs.stakes.as_str()
+            // Held for a human or denied, the call cannot run alone: an alert, never a halt
+            // (see "Design choice" above).
+            let (action, how) = match (th.action, obs.unattended) {
+                (MonitorAction::Halt, false) => (
+                    MonitorAction::Alert,
+                    format!(
+                        "; {} by policy, so alerted, not halted",
+                        answered(obs.outcome)
+                    ),
                 ),
-                evidence: evidence(agent.recent.iter().filter(|o| o.session == obs.session)),
-            });
+                (MonitorAction::Halt, true) => {
+                    (MonitorAction::Halt, "; allowed with no human".to_string())
+                }
+                (action, _) => (action, String::new()),
+            };
+            // An agent that keeps proposing held writes is one alert a minute, not one a call:
+            // each held call reaches its approvers anyway, with the taint beside it.
+            let since = obs.time_ms - RATE_WINDOW_MS;
+            if action != MonitorAction::Alert
+                || agent.first_alert(Trigger::TaintedHighStakes, obs.time_ms, since)
+            {
+                out.push(Firing {
+                    trigger: Trigger::TaintedHighStakes,
+                    action,
+                    scope: Scope::Agent(obs.principal.clone()),
+                    reason: format!(
+                        "tainted session `{}` attempted `{}` ({} stakes){how}",
+                        obs.session,
+                        obs.tool,
+                        obs.stakes.as_str()
+                    ),
+                    evidence: evidence(agent.recent.iter().filter(|o| o.session == obs.session)),
+                });
+            }
         }
 
         // (c) First use of a category outside the baseline.
@@ -266,6 +303,14 @@ impl Monitor {
             }
         }
         out
+    }
+}
+
+/// How policy answered a call that did not run unattended.
+fn answered(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Deny => "denied",
+        Outcome::Hold | Outcome::Allow => "held for a human",
     }
 }
 
@@ -460,6 +505,7 @@ impl Gateway {
         // a scope already halted leaves every agent's cached halts as they are.
         if set {
             self.halts.invalidate();
+            self.tool_lists_may_have_changed();
         }
         // A halt recorded since the last checkpoint is what someone who can write the store
         // and crash warden would cut first. Held by the witnesses, it cannot be cut unseen.
@@ -493,6 +539,7 @@ mod tests {
             stakes: Stakes::Low,
             outcome,
             tainted: false,
+            unattended: outcome == Outcome::Allow,
         }
     }
 
@@ -540,15 +587,55 @@ mod tests {
     }
 
     #[test]
-    fn a_tainted_session_attempting_high_stakes_is_halted() {
+    fn a_tainted_session_whose_high_stakes_call_runs_unattended_is_halted() {
         let mut m = Monitor::new(MonitorSettings::default());
-        let mut o = obs(0, "s1", "edr.isolate_host", Outcome::Hold);
+        let mut o = obs(0, "s1", "edr.isolate_host", Outcome::Allow);
         o.stakes = Stakes::High;
         assert!(m.observe(o.clone()).is_empty());
         o.tainted = true;
         let f = m.observe(o);
         assert_eq!(triggers(&f), [Trigger::TaintedHighStakes]);
+        assert_eq!(f[0].action, MonitorAction::Halt);
         assert_eq!(f[0].scope.to_string(), "agent:triage");
+    }
+
+    /// Held for a human, denied, or a hold that humans approved: the call cannot run alone, so
+    /// text someone planted where the agent reads does not halt it. An alert, once a minute.
+    #[test]
+    fn a_tainted_high_stakes_call_that_a_human_answers_or_policy_denies_only_alerts() {
+        // (A hold that humans approved is observed as the hold it was.)
+        for outcome in [Outcome::Hold, Outcome::Deny] {
+            let mut m = Monitor::new(MonitorSettings::default());
+            let attempt = |t: i64| {
+                let mut o = obs(t, "s1", "edr.isolate_host", outcome);
+                o.stakes = Stakes::Critical;
+                o.tainted = true;
+                o
+            };
+            let tainted = |f: Vec<Firing>| -> Vec<Firing> {
+                // (Denials also count towards the denial burst, which is not this test's.)
+                f.into_iter()
+                    .filter(|f| f.trigger == Trigger::TaintedHighStakes)
+                    .collect()
+            };
+            let f = tainted(m.observe(attempt(0)));
+            assert_eq!(f.len(), 1);
+            assert_eq!(f[0].action, MonitorAction::Alert, "{}", f[0].reason);
+            // More attempts within the minute are the same alert.
+            for t in 1..30 {
+                assert!(
+                    tainted(m.observe(attempt(t * 1000))).is_empty(),
+                    "{outcome:?}"
+                );
+            }
+            assert_eq!(tainted(m.observe(attempt(61_000))).len(), 1);
+            // One that would run unattended halts, whatever was alerted before.
+            let mut run = attempt(62_000);
+            run.outcome = Outcome::Allow;
+            run.unattended = true;
+            let f = tainted(m.observe(run));
+            assert_eq!(f[0].action, MonitorAction::Halt);
+        }
     }
 
     #[test]

@@ -318,6 +318,8 @@ pub struct Gateway {
     clock: Arc<dyn Clock>,
     /// The active halts, re-read from the store at most every `halt::REFRESH`.
     pub(crate) halts: HaltCache,
+    /// Bumped when what some agent may list may have changed (`listing.rs`).
+    pub(crate) list_changes: crate::listing::ListChanges,
     /// The agents' taints as the ledger records them, beside the store's rows.
     pub(crate) recorded_taints: Arc<crate::taint::RecordedTaints>,
     /// The halts as the ledger records them, read on incrementally.
@@ -417,7 +419,8 @@ impl Gateway {
             ),
             screening: Arc::new(Screening::new(config.screen.clone())),
             http: reqwest::Client::new(),
-            halts: HaltCache::default(),
+            halts: HaltCache::new(clock.clone()),
+            list_changes: crate::listing::ListChanges::default(),
             recorded_taints: Arc::default(),
             recorded_halts: Arc::default(),
             recorded_pins: Arc::default(),
@@ -862,6 +865,7 @@ impl Gateway {
             stakes: spec.labels.stakes,
             outcome: recorded.value().decision().outcome(),
             tainted: state.session_tainted || state.agent_tainted,
+            unattended: matches!(recorded.value(), Gate::Allow(_)),
         })
         .await;
 
@@ -1271,6 +1275,7 @@ impl Gateway {
                         stakes: warden_core::Stakes::Low,
                         outcome: Outcome::Deny,
                         tainted: false,
+                        unattended: false,
                     })
                     .await;
                 }
@@ -1318,7 +1323,11 @@ impl Gateway {
                             .map_err(|e| e.to_string())
                     })
                     .await?;
-                self.halts.put(h)
+                let (halts, changed) = self.halts.put(h);
+                if changed {
+                    self.tool_lists_may_have_changed();
+                }
+                halts
             }
         };
         Ok(halts)

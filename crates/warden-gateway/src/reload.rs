@@ -78,6 +78,8 @@ impl Gateway {
         let index = self.record(ev).await?;
         if let Some(c) = config {
             self.put_reloaded(c);
+            // Which tools some rule could let an agent call may have changed.
+            self.tool_lists_may_have_changed();
         }
         Ok(Reloaded {
             old,

@@ -69,12 +69,15 @@ pub async fn serve(
     }
     let app = crate::router(gateway.clone(), shutdown.clone()).nest("/console", console);
     let sweeper = tokio::spawn(sweep_every(gateway.clone(), shutdown.clone()));
+    // Halts set outside this process reach the live sessions' listings.
+    let halts = tokio::spawn(gateway.clone().notice_halts(shutdown.clone()));
     let reloader = tokio::spawn(reload_on(gateway.clone(), control));
 
     let limits = gateway.config().gateway.limits;
     connections::serve(listener, app, limits, shutdown.clone()).await;
     shutdown.cancel();
     let _ = sweeper.await;
+    let _ = halts.await;
     if let Some(inventory) = inventory {
         let _ = inventory.await;
     }

@@ -82,6 +82,10 @@ pub enum UpstreamError {
         code: i32,
         said: String,
     },
+    /// The upstream's answer was a message over `limit` bytes; warden discarded it unread
+    /// (a stdio upstream's connection stays open for its other calls).
+    #[error("upstream `{server}` answered with a message over {limit} bytes, discarded unread")]
+    TooLarge { server: String, limit: usize },
 }
 
 impl UpstreamError {
@@ -98,6 +102,10 @@ impl UpstreamError {
             Self::Refused { server, code, .. } => {
                 format!("the upstream `{server}` answered with an error (code {code})")
             }
+            Self::TooLarge { server, limit } => format!(
+                "the upstream `{server}` answered with a message over {limit} bytes, which \
+                 warden discarded unread"
+            ),
         }
     }
 
@@ -107,7 +115,7 @@ impl UpstreamError {
             Self::Failed { said, .. } | Self::Refused { said, .. } => {
                 Some(said.as_str()).filter(|s| !s.trim().is_empty())
             }
-            Self::Unavailable { .. } | Self::Timeout { .. } => None,
+            Self::Unavailable { .. } | Self::Timeout { .. } | Self::TooLarge { .. } => None,
         }
     }
 }
@@ -439,6 +447,16 @@ impl McpUpstream {
         params.meta = Some(caller_meta(call, ticket.decision_index()));
         match tokio::time::timeout(self.timeout, client.peer().call_tool(params)).await {
             Ok(Ok(result)) => Ok(result),
+            // What `stdio::LineCapped` puts in place of an answer over the limit. (An upstream
+            // that sends the same error itself gets the same words: it failed its own call.)
+            Ok(Err(ServiceError::McpError(e)))
+                if stdio::is_discarded(&e, self.max_message_bytes) =>
+            {
+                Err(UpstreamError::TooLarge {
+                    server: self.spec.name.clone(),
+                    limit: self.max_message_bytes,
+                })
+            }
             Ok(Err(ServiceError::McpError(e))) => Err(UpstreamError::Refused {
                 server: self.spec.name.clone(),
                 code: e.code.0,

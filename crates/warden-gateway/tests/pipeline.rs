@@ -1789,6 +1789,46 @@ fn halt_agent(h: &Harness, agent: &str) {
     );
 }
 
+/// A halt set where this gateway does not see it (by a person with the CLI, another replica's
+/// monitor) is read within `halt::REFRESH` by the gateway's clock: the cached halts age with
+/// the injected clock, so a test moves time instead of sleeping, and a gateway whose clock
+/// moved on reads the store again.
+#[tokio::test]
+async fn a_halt_set_elsewhere_is_read_once_the_gateway_clock_passes_the_refresh() {
+    let h = harness().await;
+    let read = || {
+        h.call(
+            "triage",
+            "s1",
+            "siem.get_alert",
+            json!({"alert_id": "ALR-2001"}),
+        )
+    };
+    // The first call reads the halts (none) into the cache.
+    assert!(!read().await.contains("halted by warden"));
+    halt_agent(&h, "triage");
+    // Within the refresh, by the clock, the cached halts still answer.
+    h.clock
+        .advance(warden_gateway::halt::REFRESH - Duration::from_millis(1));
+    assert!(!read().await.contains("halted by warden"));
+    // Past it, the store is read again and the halt applies: no real time has passed.
+    h.clock.advance(Duration::from_millis(1));
+    let refused = read().await;
+    assert!(refused.contains("halted by warden"), "{refused}");
+    // A clock set back before the read finds the cache stale, never fresh for longer.
+    halt_agent(&h, "responder");
+    h.clock.set(START_MS);
+    let refused = h
+        .call(
+            "responder",
+            "s1",
+            "siem.get_alert",
+            json!({"alert_id": "ALR-2001"}),
+        )
+        .await;
+    assert!(refused.contains("halted by warden"), "{refused}");
+}
+
 /// Issue 19 (F2): a halted agent goes on calling, at no cost to itself. Each refusal is
 /// recorded, but as the digest and size of what it sent, not what it sent: a 100 KiB argument
 /// and a 100 KiB rationale add a leaf of a few hundred bytes, so the agent cannot fill the

@@ -1122,3 +1122,193 @@ async fn a_rationale_over_4_kib_is_refused_and_nothing_runs_or_is_recorded() {
     assert_eq!(decisions.len(), 1);
     assert_eq!(decisions[0]["rationale"].as_str().map(str::len), Some(4096));
 }
+
+/// An MCP client that counts the `notifications/tools/list_changed` it is sent.
+struct Listening(tokio::sync::mpsc::UnboundedSender<()>);
+
+impl rmcp::ClientHandler for Listening {
+    async fn on_tool_list_changed(
+        &self,
+        _context: rmcp::service::NotificationContext<rmcp::RoleClient>,
+    ) {
+        let _ = self.0.send(());
+    }
+}
+
+type Listener = (
+    rmcp::service::RunningService<rmcp::RoleClient, Listening>,
+    tokio::sync::mpsc::UnboundedReceiver<()>,
+);
+
+async fn listener(warden: &Warden, token: &str) -> Listener {
+    use rmcp::ServiceExt;
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(warden.url.as_str()).auth_header(token),
+    );
+    (Listening(tx).serve(transport).await.unwrap(), rx)
+}
+
+async fn listed(client: &Listener) -> Vec<String> {
+    let mut names: Vec<String> = client
+        .0
+        .peer()
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Waits for `notifications/tools/list_changed` (10 s at most each), listing after each one,
+/// until the listing is what `wanted` says: a change is told, and the new list follows it.
+async fn told_until(client: &mut Listener, wanted: impl Fn(&[String]) -> bool) -> Vec<String> {
+    loop {
+        tokio::time::timeout(std::time::Duration::from_secs(10), client.1.recv())
+            .await
+            .expect("`notifications/tools/list_changed` within 10 s")
+            .expect("the client is still connected");
+        let names = listed(client).await;
+        if wanted(&names) {
+            return names;
+        }
+    }
+}
+
+/// A live session is told when what it may list changes, and then lists the new tools: a halt
+/// and a resume by a person at the CLI (another process), and a policy reload. A session whose
+/// listing did not change is not told.
+#[tokio::test]
+async fn a_live_session_is_told_when_its_tool_list_changes_and_lists_the_new_one() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let mut responder = listener(&warden, RESPONDER).await;
+    let mut triage = listener(&warden, TRIAGE).await;
+    let capabilities = &responder.0.peer_info().unwrap().capabilities;
+    assert_eq!(
+        capabilities.tools.as_ref().and_then(|t| t.list_changed),
+        Some(true),
+        "{capabilities:?}"
+    );
+    let isolate = "edr__isolate_host".to_string();
+    assert!(listed(&responder).await.contains(&isolate));
+    let seen_by_triage = listed(&triage).await;
+    while triage.1.try_recv().is_ok() {}
+
+    let halt = [
+        "halt",
+        "--category",
+        "containment",
+        "--reason",
+        "drill",
+        "--as",
+        "dana",
+    ];
+    let (ok, out, err) = lab.cli_as("lab-dana-token", &halt);
+    assert!(ok, "{out}{err}");
+    let names = told_until(&mut responder, |n| !n.contains(&isolate)).await;
+    assert!(names.contains(&"edr__get_host".to_string()), "{names:?}");
+
+    let resume = [
+        "resume",
+        "category:containment",
+        "--reason",
+        "drill over",
+        "--as",
+        "dana",
+    ];
+    let (ok, out, err) = lab.cli_as("lab-dana-token", &resume);
+    assert!(ok, "{out}{err}");
+    told_until(&mut responder, |n| n.contains(&isolate)).await;
+    // Triage is shown no containment tool: neither change was one to its listing.
+    assert!(triage.1.try_recv().is_err(), "triage was told of nothing");
+    assert_eq!(listed(&triage).await, seen_by_triage);
+
+    // A reload that takes the responder's isolations away.
+    let policy = lab.dir.path().join("policies/soc.cedar");
+    let rules = std::fs::read_to_string(&policy).unwrap();
+    let rule = "@id(\"isolate-hosts-in-open-incident\")";
+    let at = rules.find(rule).expect("the example's isolation rule");
+    let end = at + rules[at..].find(";\n").unwrap() + 2;
+    std::fs::write(&policy, format!("{}{}", &rules[..at], &rules[end..])).unwrap();
+    let ok = std::process::Command::new("kill")
+        .args(["-HUP", &warden.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    told_until(&mut responder, |n| !n.contains(&isolate)).await;
+}
+
+/// Over stdio too: the session is told when a halt set at the CLI takes tools from its
+/// listing, and again when the resume gives them back.
+#[tokio::test]
+async fn a_stdio_session_is_told_when_a_halt_changes_its_tool_list() {
+    use rmcp::ServiceExt;
+    let lab = Lab::new();
+    let mut command = tokio::process::Command::new(warden_bin());
+    command
+        .args(["stdio", "--config"])
+        .arg(lab.config())
+        .env("WARDEN_LOG", "warn");
+    let transport = rmcp::transport::TokioChildProcess::new(command).unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut triage: Listener = (Listening(tx).serve(transport).await.unwrap(), rx);
+    let alert = "siem__get_alert".to_string();
+    assert!(listed(&triage).await.contains(&alert));
+    let (ok, out, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "halt",
+            "--category",
+            "triage",
+            "--reason",
+            "drill",
+            "--as",
+            "dana",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    told_until(&mut triage, |n| !n.contains(&alert)).await;
+    let (ok, out, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "resume",
+            "category:triage",
+            "--reason",
+            "drill over",
+            "--as",
+            "dana",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    told_until(&mut triage, |n| n.contains(&alert)).await;
+}
+
+/// A catalog refresh that another agent's listing started withholds a changed tool: a live
+/// session that was shown it is told, and told again once a human pins the new definition.
+#[tokio::test]
+async fn a_refresh_or_a_pin_that_changes_the_catalog_is_told_to_live_sessions() {
+    let lab = Lab::listing_afresh();
+    let warden = lab.serve();
+    let mut responder = listener(&warden, RESPONDER).await;
+    let get_host = "edr__get_host".to_string();
+    assert!(listed(&responder).await.contains(&get_host));
+    std::fs::write(
+        lab.state_dir().join("edr.descriptions.json"),
+        r#"{"get_host": "Get host details, with the owner's on-call phone number."}"#,
+    )
+    .unwrap();
+    let triage = warden.client(TRIAGE).await;
+    assert!(!triage.tool_names().await.contains(&get_host));
+    told_until(&mut responder, |n| !n.contains(&get_host)).await;
+    let (ok, out, err) = lab.cli(&["tools", "pin", "--by", "alice@northwind.example"]);
+    assert!(ok, "{out}{err}");
+    assert!(triage.tool_names().await.contains(&get_host));
+    told_until(&mut responder, |n| n.contains(&get_host)).await;
+}

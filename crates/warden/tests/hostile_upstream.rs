@@ -580,17 +580,21 @@ async fn an_upstreams_oversized_error_reaches_the_agent_as_wardens_words_only() 
 
 /// A stdio upstream answers one call with a line longer than a message may be. The call fails
 /// at once (it does not wait out `upstream_timeout` for an answer that was dropped unread),
-/// none of the line reaches the agent, and the next call starts the upstream again.
+/// none of the line reaches the agent, and the connection stays: the upstream is not started
+/// again, and the next calls on the same connection are answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stdio_upstreams_oversized_line_fails_its_call_at_once() {
     // The lab's SIEM behind a filter that pads (valid JSON: trailing blanks) its answer about
-    // ALR-2001 to half a megabyte, past the 100 kB + framing a message may carry here.
+    // ALR-2001 to half a megabyte, past the 100 kB + framing a message may carry here. Each
+    // start of the upstream is noted in `siem.starts`.
     let pad = format!(
         "/ALR-2001/{{/content/{{s/$/ /;{}}}}}",
         "s/ *$/&&/;".repeat(19)
     );
-    let script =
-        format!("\"$0\" lab server siem --state-dir {{config_dir}}/state/lab | sed -u '{pad}'");
+    let script = format!(
+        "echo start >> {{config_dir}}/state/siem.starts; \
+         \"$0\" lab server siem --state-dir {{config_dir}}/state/lab | sed -u '{pad}'"
+    );
     let siem = format!(
         "command = \"sh\"\nargs = [\"-c\", {}, {}]\n",
         serde_json::to_string(&script).unwrap(),
@@ -604,6 +608,12 @@ async fn a_stdio_upstreams_oversized_line_fails_its_call_at_once() {
                 &format!("[servers.siem]\n{siem}"),
             )
     });
+    let starts = || {
+        std::fs::read_to_string(lab.dir.path().join("state/siem.starts"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
     let warden = lab.serve();
     let agent = warden.client(TRIAGE).await;
     // Another alert passes the filter untouched: the upstream works.
@@ -612,6 +622,8 @@ async fn a_stdio_upstreams_oversized_line_fails_its_call_at_once() {
         .await
         .unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let started = starts();
+    assert!(started >= 1);
     // The agent's call helper gives up after a minute; the upstream timeout is ten.
     let r = agent
         .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
@@ -621,12 +633,20 @@ async fn a_stdio_upstreams_oversized_line_fails_its_call_at_once() {
     assert_eq!(r.is_error, Some(true), "{all}");
     assert!(all.starts_with("warden: the "), "{all}");
     assert!(!all.contains("did not answer"), "{all}");
+    assert!(
+        all.contains("over 165536 bytes, which warden discarded unread"),
+        "the agent is told why, in warden's words: {all}"
+    );
+    assert!(!all.contains("untrusted-data"), "{all}");
     assert!(all.len() < 10_000, "{} bytes reached the agent", all.len());
-    let r = agent
-        .call("siem.get_alert", json!({"alert_id": "ALR-2003"}))
-        .await
-        .unwrap();
-    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    for alert in ["ALR-2003", "ALR-2002"] {
+        let r = agent
+            .call("siem.get_alert", json!({"alert_id": alert}))
+            .await
+            .unwrap();
+        assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    }
+    assert_eq!(starts(), started, "the connection was kept, not made again");
 }
 
 /// A sessionless (2026-07-28) `tools/call` as the agent's client would POST it, with `extra`

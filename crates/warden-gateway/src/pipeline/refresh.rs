@@ -101,6 +101,7 @@ impl Gateway {
     /// One refresh, by the holder of `last`.
     async fn refresh_under(&self, last: &mut Last) {
         let number = self.refresher.started.fetch_add(1, Ordering::SeqCst) + 1;
+        let before = self.catalog.visible();
         let lists = futures_join_all(self.upstreams.values().cloned().map(|u| async move {
             let tools = u.list_tools().await;
             (u.name().to_string(), tools)
@@ -118,6 +119,10 @@ impl Gateway {
         }
         last.number = number;
         last.at_ms = Some(self.now());
+        // New, changed, withheld or newly pinned definitions: the live sessions look again.
+        if self.catalog.visible() != before {
+            self.tool_lists_may_have_changed();
+        }
         self.refresher.finished.fetch_add(1, Ordering::SeqCst);
     }
 

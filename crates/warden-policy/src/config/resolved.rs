@@ -58,7 +58,8 @@ impl Default for MonitorSettings {
     }
 }
 
-/// `count` or more denials in one session within `window_secs`: halts the session.
+/// `count` or more denials of one agent, in any of its sessions, within `window_secs`: halts the
+/// agent.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DenialBurst {
@@ -77,8 +78,10 @@ impl Default for DenialBurst {
     }
 }
 
-/// A `high` or `critical` stakes call attempted by a tainted session: halts the session (the
-/// call itself is decided by policy as usual; the halt applies from the next call).
+/// A `high` or `critical` stakes call attempted by a tainted session. The call itself is decided
+/// by policy as usual; `halt` halts the agent, from the next call on, only when policy let the
+/// call through with no human (allowed, not held). A call that policy holds or denies cannot
+/// run alone: it alerts instead, so text planted where an agent reads cannot halt that agent.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TaintedHighStakes {
