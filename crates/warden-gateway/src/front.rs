@@ -202,10 +202,25 @@ impl ServerHandler for WardenServer {
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, ErrorData> {
-        context.peer.set_peer_info(request.clone());
+        // Once per session, as the protocol has it: a repeated `initialize` would otherwise
+        // start another watcher of the listing each time, without bound.
+        if self.initialized.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(ErrorData::invalid_request(
+                "this session is already initialized",
+                None,
+            ));
+        }
         let answer = self.negotiate_initialize(&request)?;
-        self.initialized
-            .store(true, std::sync::atomic::Ordering::Release);
+        if self
+            .initialized
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            return Err(ErrorData::invalid_request(
+                "this session is already initialized",
+                None,
+            ));
+        }
+        context.peer.set_peer_info(request.clone());
         // A session (stdio, or HTTP with an `Mcp-Session-Id`): its listing is watched until it
         // ends, and its client told when the listing changes.
         let principal = match &self.fixed {

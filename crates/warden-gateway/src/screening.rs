@@ -208,8 +208,8 @@ impl Screening {
 
     /// Screens the free text a call would send on (its `text` arguments) as one document, as
     /// its reader reads it: a subject and a body, or a title and a description, are one
-    /// message, and cues split between them add up in one window. Paragraph breaks keep a
-    /// link or a word from running across two arguments.
+    /// message, and cues split between them add up in one window; and each argument on its
+    /// own, as it is delivered. A finding of either reading counts.
     pub fn outbound<'a>(&self, texts: impl IntoIterator<Item = &'a str>) -> OutboundReport {
         // Shortest first: a subject or title stands next to the start of the body it heads.
         let mut texts: Vec<&str> = texts.into_iter().collect();
@@ -217,7 +217,16 @@ impl Screening {
         match texts.as_slice() {
             [] => OutboundReport::default(),
             [one] => self.outbound.scan(one),
-            many => self.outbound.scan(&many.join("\n\n")),
+            many => {
+                // Each argument alone as well: it is delivered alone (a subject, a body), so a
+                // construct opened in one and closed in the next (`<img alt="` … `">`) must not
+                // turn the second into an attribute the joined reading skips.
+                let mut report = self.outbound.scan(&many.join("\n\n"));
+                for one in many {
+                    report.absorb(self.outbound.scan(one));
+                }
+                report
+            }
         }
     }
 

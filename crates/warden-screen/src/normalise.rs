@@ -37,7 +37,10 @@ pub struct Normalised {
     decode_map: OffsetMap,
     original_len: usize,
     hidden: Vec<Range<usize>>,
+    /// The union of `hidden`: sorted, disjoint, for [`Normalised::is_hidden`].
+    hidden_union: Vec<Range<usize>>,
     concealed: Vec<Concealment>,
+    cut: bool,
     findings: Vec<Finding>,
     changed: bool,
 }
@@ -83,6 +86,12 @@ impl Normalised {
         &self.findings
     }
 
+    /// Whether decoding stopped before the end of the text (a run too long or nested too deep,
+    /// or the pass's budget spent): the detectors did not read all of it as text.
+    pub fn cut(&self) -> bool {
+        self.cut
+    }
+
     /// The ways the original hides text from a human reader, each once, in the order found.
     pub fn concealments(&self) -> &[Concealment] {
         &self.concealed
@@ -93,11 +102,16 @@ impl Normalised {
         &self.hidden
     }
 
-    /// Whether a range of [`Self::text`] overlaps hidden text.
+    /// Whether a range of [`Self::text`] overlaps hidden text. Logarithmic in the number of
+    /// hidden regions (their union is kept sorted), since a detector asks once per match and a
+    /// text can hold thousands of both.
     pub fn is_hidden(&self, range: &Range<usize>) -> bool {
-        self.hidden
-            .iter()
-            .any(|h| h.start < range.end && range.start < h.end)
+        // The first merged region that ends after the range starts; it overlaps if it also
+        // starts before the range ends.
+        let i = self.hidden_union.partition_point(|h| h.end <= range.start);
+        self.hidden_union
+            .get(i)
+            .is_some_and(|h| h.start < range.end && range.start < h.end)
     }
 
     /// Byte range of the original text that a range of [`Self::text`] came from. Always within
@@ -128,17 +142,16 @@ fn merged_span(spans: &[Range<usize>]) -> Option<Range<usize>> {
 
 /// Maps a position of the `chars` output forward into the `decode` output.
 fn forward(decoded: &[decode::Decoded], pos: usize) -> usize {
-    let mut delta: isize = 0;
-    for d in decoded {
-        if pos < d.src.start {
-            break;
-        }
-        if pos < d.src.end {
-            return d.out.start;
-        }
-        delta = d.out.end.cast_signed() - d.src.end.cast_signed();
+    // The last decoded run that starts at or before `pos` (runs are in text order): a binary
+    // search, since this is asked once per smuggled run and a text can hold thousands of both.
+    let before = decoded.partition_point(|d| d.src.start <= pos);
+    let Some(d) = before.checked_sub(1).and_then(|i| decoded.get(i)) else {
+        return pos;
+    };
+    if pos < d.src.end {
+        return d.out.start;
     }
-    pos.saturating_add_signed(delta)
+    pos.saturating_add_signed(d.out.end.cast_signed() - d.src.end.cast_signed())
 }
 
 /// Normalises `original` for screening. Linear in its length; never panics.
@@ -239,6 +252,13 @@ pub fn normalise(original: &str) -> Normalised {
         hidden.push(region);
     }
     hidden.sort_by_key(|r| (r.start, r.end));
+    let mut hidden_union: Vec<Range<usize>> = Vec::with_capacity(hidden.len());
+    for r in &hidden {
+        match hidden_union.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => hidden_union.push(r.clone()),
+        }
+    }
 
     let changed = pass2.text != original;
     Normalised {
@@ -247,7 +267,9 @@ pub fn normalise(original: &str) -> Normalised {
         decode_map: pass2.map,
         original_len: original.len(),
         hidden,
+        hidden_union,
         concealed,
+        cut: pass2.cut,
         findings,
         changed,
     }

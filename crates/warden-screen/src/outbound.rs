@@ -14,6 +14,8 @@
 //! | the visible text promises another place | the host a link's text names (or the internal brand it names) differs from its target | `links` |
 //! | the text addresses other readers as instructions | cues (addressing AI or automation, fake platform notices, forged authority, directives that weaken containment or stop analysis, urgency) scored in a sliding window, plus the crate's override and chat-markup phrase rules; no cue alone except addressing an AI decides | `instructions` |
 //! | the text carries what must not leave | credential formats and assignments, and long encoded blobs (with hash lengths exempt) | `secrets` |
+//! | the text is one the screen has not read | a passage of about two sentences mostly in another language's function words or another script; a reader's cap reached | `language`, `links` |
+//! | the text hides from the person who reads it | Unicode tag characters, variation-selector bytes, words in an HTML comment or a hidden element | `normalise` |
 //!
 //! Defanged links (`hxxps://evil[.]com`, `bob[at]evil[.]com`, `evil dot com/x`) are links: a
 //! human follows them and some clients re-fang them. They are rewritten before links are read
@@ -33,7 +35,9 @@
 mod defang;
 mod domain;
 mod instructions;
+mod language;
 mod links;
+mod markup;
 mod secrets;
 
 use serde::Serialize;
@@ -183,16 +187,28 @@ pub struct OutboundReport {
     /// characters, bytes in variation selectors, words in an HTML comment or hidden element.
     pub concealed: bool,
     /// The text holds more than the screen reads (links, candidates or attributes past a
-    /// cap): what lies past it was not screened, so it cannot be called clean.
+    /// cap), or a passage in a language or script its English cues do not read: what the screen
+    /// did not read cannot be called clean.
     pub unread: bool,
     /// The evidence, in detector order (at most 64).
     pub findings: Vec<OutboundFinding>,
 }
 
 impl OutboundReport {
-    /// Adds what `other` found (another text of the same call) to this report.
+    /// Adds what `other` found (another text of the same call, or another reading of it) to
+    /// this report: every flag it raised, and the links and findings this one does not have yet
+    /// (within the caps).
     pub fn absorb(&mut self, other: OutboundReport) {
-        self.links.extend(other.links);
+        for link in other.links {
+            if self.links.len() < MAX_LINKS
+                && !self
+                    .links
+                    .iter()
+                    .any(|l| l.url == link.url && l.carrier == link.carrier)
+            {
+                self.links.push(link);
+            }
+        }
         self.external_link |= other.external_link;
         self.lookalike_link |= other.lookalike_link;
         self.homograph_link |= other.homograph_link;
@@ -204,7 +220,9 @@ impl OutboundReport {
         self.external_address |= other.external_address;
         self.concealed |= other.concealed;
         self.unread |= other.unread;
-        self.findings.extend(other.findings);
+        for f in other.findings {
+            self.add(f.kind, f.detail);
+        }
     }
 
     /// Whether any detector fired.
@@ -323,6 +341,22 @@ impl Outbound {
                     concealment.describe()
                 ),
             );
+        }
+        if let Some(means) = markup::concealing(&view) {
+            report.add(
+                OutboundKind::Concealed,
+                format!("can hide text from a person reading it: {means}"),
+            );
+        }
+        if normalised.cut() {
+            report.add(
+                OutboundKind::Unread,
+                "encoded text longer or deeper than the screen decodes: the rest was not read"
+                    .to_owned(),
+            );
+        }
+        if let Some(detail) = language::unread_language(normalised.text()) {
+            report.add(OutboundKind::Unread, detail);
         }
         for (kind, detail) in instructions::scan(&normalised) {
             report.add(kind, detail);

@@ -88,7 +88,8 @@ impl Transport<RoleClient> for ChildTransport {
 /// - the bytes of the line already passed on are ended with a byte no JSON may hold and a
 ///   newline, so rmcp reads them as one unparsable line, which it ignores;
 /// - then comes a JSON-RPC error for the id read from the line's first [`ID_WITHIN`] bytes
-///   (`{"jsonrpc": "2.0", "id": …` in either order, as honest servers write a response);
+///   (`{"jsonrpc": "2.0", "id": …` in either order, then `"result"` or `"error"`, as honest
+///   servers write a response; a request of the server's own with the same id is not one);
 /// - the rest of the line, up to its newline, is read and dropped.
 ///
 /// Fails closed: when the id cannot be read from the line's start (another member comes
@@ -184,15 +185,21 @@ impl<R> LineCapped<R> {
     }
 }
 
-/// The `id` of a JSON-RPC message from the start of its line: `{`, then `"jsonrpc"` and `"id"`
-/// members in either order before any other. `None` for anything else: another member first,
-/// an escaped string, an id that is not a plain number or string, or one cut off.
+/// The `id` of a JSON-RPC *response* from the start of its line: `{`, then `"jsonrpc"` and
+/// `"id"` members in either order before any other, then `"result"` or `"error"`. `None` for
+/// anything else: another member first (a request's or notification's `"method"`: a message
+/// from the server, not the answer to warden's call of that id), an escaped string, an id that
+/// is not a plain number or string, or one cut off.
 fn id_at_start(start: &[u8]) -> Option<serde_json::Value> {
     let mut at = skip_blanks(start, 0);
     (*start.get(at)? == b'{').then_some(())?;
+    let mut id = None;
     loop {
         at = skip_blanks(start, at + 1);
         let (key, next) = plain_string(start, at)?;
+        if matches!(key, b"result" | b"error") {
+            return id;
+        }
         at = skip_blanks(start, next);
         (*start.get(at)? == b':').then_some(())?;
         at = skip_blanks(start, at + 1);
@@ -211,17 +218,17 @@ fn id_at_start(start: &[u8]) -> Option<serde_json::Value> {
         };
         let value = start.get(at..value_end)?;
         at = skip_blanks(start, value_end);
-        // The value is whole only if what follows it is read too.
-        let delimiter = *start.get(at)?;
-        if !matches!(delimiter, b',' | b'}') {
+        // The value is whole only if what follows it is read too; a member must follow.
+        if *start.get(at)? != b',' {
             return None;
         }
         match key {
-            b"id" => {
-                let id: serde_json::Value = serde_json::from_slice(value).ok()?;
-                return (id.is_number() || id.is_string()).then_some(id);
+            b"id" if id.is_none() => {
+                let read: serde_json::Value = serde_json::from_slice(value).ok()?;
+                id = Some(read).filter(|i| i.is_number() || i.is_string());
+                id.as_ref()?;
             }
-            b"jsonrpc" if delimiter == b',' => {}
+            b"jsonrpc" => {}
             _ => return None,
         }
     }
@@ -432,8 +439,11 @@ mod tests {
     fn the_id_is_read_only_from_a_plain_start() {
         for (start, id) in [
             (&br#"{"jsonrpc":"2.0","id":12,"result""#[..], json!(12)),
-            (br#" { "id" : "a-1" , "jsonrpc": "2.0""#, json!("a-1")),
-            (br#"{"id":5}"#, json!(5)),
+            (
+                br#" { "id" : "a-1" , "jsonrpc": "2.0", "error" "#,
+                json!("a-1"),
+            ),
+            (br#"{"id":5,"result":"#, json!(5)),
         ] {
             assert_eq!(
                 id_at_start(start),
@@ -449,6 +459,11 @@ mod tests {
             br#"{"jsonrpc":"2.0","id":{"n":1},"result""#,
             br#"{"jsonrpc":"2.0","id":null,"result""#,
             br#"{"jsonrpc":"2.0","method":"x","id":1,"#,
+            // A request from the server with the id of one of warden's calls: not its answer.
+            br#"{"jsonrpc":"2.0","id":7,"method":"sampling/createMessage","params":"#,
+            br#"{"jsonrpc":"2.0","id":7,"params":{},"result":"#,
+            br#"{"id":5}"#,
+            br#"{"id":5,"id":6,"result":"#,
             br#"["#,
             b"",
         ] {

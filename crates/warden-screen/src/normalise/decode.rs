@@ -52,6 +52,10 @@ pub(crate) struct DecodePass {
     pub(crate) text: String,
     pub(crate) map: OffsetMap,
     pub(crate) decoded: Vec<Decoded>,
+    /// Decoding stopped before the text was read to its end: the total budget was spent, a run
+    /// was longer than [`MAX_RUN`], or a decoding still held a run past [`MAX_DEPTH`]. What
+    /// lies past it was not read as text.
+    pub(crate) cut: bool,
 }
 
 static RUNS: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -206,9 +210,18 @@ fn layer(
     depth: usize,
     budget: &mut usize,
     found: &mut Vec<(Encoding, usize)>,
+    cut: &mut bool,
 ) -> Option<String> {
     let re = RUNS.as_ref()?;
-    if *budget == 0 || depth >= MAX_DEPTH || !may_hold_run(s) {
+    if !may_hold_run(s) {
+        return None;
+    }
+    if *budget == 0 || depth >= MAX_DEPTH {
+        // Left encoded: say so if there was something to decode.
+        *cut |= re.captures_iter(s).any(|caps| {
+            caps.get(0)
+                .is_some_and(|m| try_decode(m.as_str(), &caps).is_some())
+        });
         return None;
     }
     let mut out = String::new();
@@ -220,11 +233,13 @@ fn layer(
             continue;
         };
         if text.len() > *budget {
+            *cut = true;
             break;
         }
+        *cut |= m.len() > MAX_RUN;
         *budget -= text.len();
         found.push((enc, depth));
-        let inner = layer(&text, depth + 1, budget, found).unwrap_or(text);
+        let inner = layer(&text, depth + 1, budget, found, cut).unwrap_or(text);
         out.push_str(s.get(last..m.start()).unwrap_or_default());
         out.push_str(&inner);
         last = m.end();
@@ -260,12 +275,14 @@ pub(crate) fn run(s: &str) -> DecodePass {
     let mut map = OffsetMap::new(s.len());
     let mut decoded = Vec::new();
     let mut out = String::new();
+    let mut cut = false;
     let Some(re) = RUNS.as_ref() else {
         map.push_identity(0..s.len());
         return DecodePass {
             text: s.to_owned(),
             map,
             decoded,
+            cut,
         };
     };
     let mut budget = MAX_TOTAL;
@@ -277,11 +294,13 @@ pub(crate) fn run(s: &str) -> DecodePass {
                 continue;
             };
             if text.len() > budget {
+                cut = true;
                 break;
             }
+            cut |= m.len() > MAX_RUN;
             budget -= text.len();
             let mut inner_found = Vec::new();
-            let inner = layer(&text, 1, &mut budget, &mut inner_found).unwrap_or(text);
+            let inner = layer(&text, 1, &mut budget, &mut inner_found, &mut cut).unwrap_or(text);
             let depth = 1 + inner_found.iter().map(|(_, d)| *d).max().unwrap_or(0);
             out.push_str(s.get(last..m.start()).unwrap_or_default());
             map.push_identity(last..m.start());
@@ -303,6 +322,7 @@ pub(crate) fn run(s: &str) -> DecodePass {
         text: out,
         map,
         decoded,
+        cut,
     }
 }
 
