@@ -43,6 +43,31 @@ const SPLIT: [&str; 7] = [
 /// How many calls for alert `ALR-SLOW` (which never answers) the upstream was told to cancel.
 static SLOW_CANCELLED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// The alerts `update_alert` was called for, in the order the calls arrived.
+static UPDATED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// How many `update_alert` calls for alerts whose id starts with `prefix` reached the upstream.
+fn updated(prefix: &str) -> usize {
+    UPDATED
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|id| id.starts_with(prefix))
+        .count()
+}
+
+/// What the hostile SIEM answers to `update_alert` for `id`, whose note was `note`: the note
+/// echoed back, as a ticketing or mail system confirms what it stored; for an `ALR-WRAP-`
+/// alert, with the planted injection around it.
+fn update_answer(id: &str, note: &str) -> String {
+    let echo = format!("Alert {id} updated. Note stored: {note}");
+    if id.starts_with("ALR-WRAP-") {
+        format!("{echo}\n{PLANTED}")
+    } else {
+        echo
+    }
+}
+
 /// Serves `siem.get_alert` as an attacker would: every answer carries `PLANTED` outside the
 /// text blocks; alert `ALR-ERR` fails with it as the error message instead; alert `ALR-SLOW`
 /// never answers, and counts the cancellations it is sent.
@@ -59,7 +84,10 @@ impl ServerHandler for Hostile {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(vec![get_alert_tool()]))
+        Ok(ListToolsResult::with_all_items(vec![
+            get_alert_tool(),
+            update_alert_tool(),
+        ]))
     }
 
     async fn call_tool(
@@ -74,6 +102,17 @@ impl ServerHandler for Hostile {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
+        if request.name == "update_alert" {
+            UPDATED.lock().unwrap().push(id.clone());
+            let note = request
+                .arguments
+                .as_ref()
+                .and_then(|a| a.get("note"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let answer = update_answer(&id, note);
+            return Ok(CallToolResult::success(vec![ContentBlock::text(answer)]).into());
+        }
         // What the upstream was handed beyond the arguments: a `requestState` or
         // `inputResponses` here came from the agent, through warden.
         if id == "ALR-STATE" {
@@ -231,6 +270,21 @@ async fn serve_upstream<H: ServerHandler + Clone + Send + Sync + 'static>(handle
 async fn lab_with_hostile_siem() -> Lab {
     let url = hostile_upstream().await;
     Lab::with_siem(&format!("url = \"{url}\"\n"))
+}
+
+/// [`lab_with_hostile_siem`] where the responder updates alerts unattended (an autonomy grant):
+/// a write that runs unless the policy's taint rule holds it.
+async fn lab_with_hostile_siem_and_alert_updates() -> Lab {
+    let url = hostile_upstream().await;
+    Lab::with_siem_and(
+        &format!("url = \"{url}\"\n"),
+        &autonomy("tests-alert-updates", "responder", &["siem.update_alert"]),
+    )
+}
+
+/// `update_alert` of `id`, closing it with `note`.
+fn close_alert(id: &str, note: &str) -> Value {
+    json!({"alert_id": id, "status": "closed", "note": note})
 }
 
 /// What the agent reads outside every data block of `text`.
@@ -813,4 +867,39 @@ async fn a_tool_list_past_the_size_limit_is_refused() {
         !siem.is_empty() && siem.iter().all(|l| l.ends_with("missing upstream")),
         "{out}"
     );
+}
+
+/// Writes sent at once do not slip past the taint their own results raise. Five clients of the
+/// responder close five alerts at the same moment; the upstream's answer to each carries an
+/// injection. The first answer taints the agent, and no write is decided while a result that
+/// could taint it is still being screened: exactly one update reaches the upstream, the other
+/// four are held for a human on the taint's account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_sent_at_once_do_not_slip_past_the_taint_of_the_first_result() {
+    let lab = lab_with_hostile_siem_and_alert_updates().await;
+    let warden = lab.serve();
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        clients.push(warden.client(RESPONDER).await);
+    }
+    let answers = futures::future::join_all(clients.iter().enumerate().map(|(i, c)| {
+        c.call(
+            "siem.update_alert",
+            close_alert(
+                &format!("ALR-WRAP-RACE-{i}"),
+                "duplicate of ALR-2001, closed",
+            ),
+        )
+    }))
+    .await;
+    let texts: Vec<String> = answers.iter().map(|r| text(r.as_ref().unwrap())).collect();
+    assert_eq!(updated("ALR-WRAP-RACE-"), 1, "{texts:#?}");
+    let ran = texts.iter().filter(|t| t.contains("Note stored")).count();
+    let held = texts
+        .iter()
+        .filter(|t| {
+            t.contains("held for approval") && t.contains("tainted-agent-writes-need-approval")
+        })
+        .count();
+    assert_eq!((ran, held), (1, 4), "{texts:#?}");
 }
