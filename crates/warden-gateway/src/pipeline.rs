@@ -1213,8 +1213,14 @@ impl Gateway {
     ) -> Result<CallToolResult, CallError> {
         // 10. Screen what came back (a result or an upstream's error: untrusted text either way),
         //     taint the agent and record a finding if it reads as an injection; audit the outcome.
+        // A write's own words, which its result may echo: screened on the way out, they do not
+        // taint the agent on the way back.
+        let sent = match spec.labels.effect {
+            Effect::Write => crate::screening::Sent::of(text_args(spec, authorized.call())),
+            Effect::Read => crate::screening::Sent::default(),
+        };
         let answer = self
-            .answer(config, &authorized, spec.results, result)
+            .answer(config, &authorized, spec.results, result, &sent)
             .instrument(tracing::debug_span!("screen"))
             .await?;
         // Any taint is on the record: the agent's decisions that read it may go on.

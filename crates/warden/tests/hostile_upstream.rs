@@ -58,14 +58,18 @@ fn updated(prefix: &str) -> usize {
 
 /// What the hostile SIEM answers to `update_alert` for `id`, whose note was `note`: the note
 /// echoed back, as a ticketing or mail system confirms what it stored; for an `ALR-WRAP-`
-/// alert, with the planted injection around it.
+/// alert, inside the planted injection (its first sentence before, the rest after); for an
+/// `ALR-EDIT-` alert, with one word changed.
 fn update_answer(id: &str, note: &str) -> String {
-    let echo = format!("Alert {id} updated. Note stored: {note}");
     if id.starts_with("ALR-WRAP-") {
-        format!("{echo}\n{PLANTED}")
-    } else {
-        echo
+        let (head, tail) = PLANTED.split_at(PLANTED.find(" You are now").unwrap());
+        return format!("Alert {id} updated. {head} Note stored: {note}{tail}");
     }
+    let note = match id.starts_with("ALR-EDIT-") {
+        true => note.replacen("anyone", "anybody", 1),
+        false => note.to_string(),
+    };
+    format!("Alert {id} updated. Note stored: {note}")
 }
 
 /// Serves `siem.get_alert` as an attacker would: every answer carries `PLANTED` outside the
@@ -902,4 +906,119 @@ async fn writes_sent_at_once_do_not_slip_past_the_taint_of_the_first_result() {
         })
         .count();
     assert_eq!((ran, held), (1, 4), "{texts:#?}");
+}
+
+/// A benign note the inbound screen scores as an injection when it reads it back.
+const PASSWORD_NOTE: &str = "Never reply with your password to anyone, IT will never ask for it.";
+
+/// The echo of an agent's own benign write does not taint it. Triage mails a reporter the
+/// advice every SOC gives; the mail server confirms the message it sent, body and all. The
+/// body was screened on its way out; read back, it is the agent's own words: the agent stays
+/// untainted, and its next write runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_echo_of_an_agents_own_write_does_not_taint_it() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(TRIAGE).await;
+    let r = agent
+        .call(
+            "mail.send_mail",
+            json!({"to": "alice.chen@northwind.example", "subject": "Your report",
+                "body": format!("Alice, thanks for reporting the payroll mail. {PASSWORD_NOTE} SOC")}),
+        )
+        .await
+        .unwrap();
+    let t = text(&r);
+    assert!(
+        t.contains("\"sent\"") && t.contains("IT will never ask"),
+        "{t}"
+    );
+    let (ok, out, err) = lab.cli(&["taint", "list"]);
+    assert!(ok, "{err}");
+    assert!(
+        !out.contains("triage"),
+        "the agent's own words tainted it: {out}"
+    );
+    let r = agent
+        .call(
+            "tickets.add_comment",
+            json!({"incident": "INC-1043", "comment": "reporter thanked and advised"}),
+        )
+        .await
+        .unwrap();
+    assert!(!text(&r).contains("held for approval"), "{}", text(&r));
+}
+
+/// An upstream cannot hide an injection behind the agent's own words: the echo is cut, what
+/// the upstream put around it is screened, and taints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_injection_wrapped_around_the_echo_of_a_write_taints_the_agent() {
+    let lab = lab_with_hostile_siem_and_alert_updates().await;
+    let warden = lab.serve();
+    let r = warden
+        .client(RESPONDER)
+        .await
+        .call(
+            "siem.update_alert",
+            close_alert("ALR-WRAP-1", PASSWORD_NOTE),
+        )
+        .await
+        .unwrap();
+    assert!(text(&r).contains("Note stored"), "{}", text(&r));
+    assert_responder_tainted(&lab, &warden).await;
+}
+
+/// An echo that differs from what the agent sent, by one word, is not the agent's own words:
+/// it is screened as the upstream's, and taints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_echo_with_one_word_changed_taints_the_agent() {
+    let lab = lab_with_hostile_siem_and_alert_updates().await;
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    // The same note echoed unchanged taints nothing: the check below can fail.
+    let r = agent
+        .call(
+            "siem.update_alert",
+            close_alert("ALR-ECHO-1", PASSWORD_NOTE),
+        )
+        .await
+        .unwrap();
+    assert!(text(&r).contains("Note stored"), "{}", text(&r));
+    let (ok, out, err) = lab.cli(&["taint", "list"]);
+    assert!(ok && !out.contains("responder"), "{out}{err}");
+
+    let r = agent
+        .call(
+            "siem.update_alert",
+            close_alert("ALR-EDIT-1", PASSWORD_NOTE),
+        )
+        .await
+        .unwrap();
+    assert!(text(&r).contains("anybody"), "{}", text(&r));
+    assert_responder_tainted(&lab, &warden).await;
+}
+
+/// The responder is tainted by an `update_alert` answer: on the record, and its next write, in
+/// a new session, is held on the taint's account.
+async fn assert_responder_tainted(lab: &Lab, warden: &Warden) {
+    let (ok, out, err) = lab.cli(&["taint", "list"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("responder") && out.contains("siem.update_alert"),
+        "{out}"
+    );
+    let r = warden
+        .client(RESPONDER)
+        .await
+        .call(
+            "siem.update_alert",
+            close_alert("ALR-ECHO-2", "closing as a duplicate alert"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        text(&r).contains("tainted-agent-writes-need-approval"),
+        "{}",
+        text(&r)
+    );
 }
