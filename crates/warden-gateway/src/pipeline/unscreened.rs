@@ -142,3 +142,38 @@ impl Gates {
             .map_err(|_| Outstanding(within))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// No wait at all: a gate that is free is taken at once, one that is not gives up.
+    const NOW: Duration = Duration::ZERO;
+
+    #[tokio::test]
+    async fn a_decision_that_reads_the_taint_waits_for_every_outstanding_result() {
+        let gates = Gates::default();
+        let outstanding = gates.deciding("a", false, NOW).await.unwrap().forwarding();
+        // Another agent's decisions do not wait; the agent's reads go on beside the result.
+        assert!(gates.deciding("b", true, NOW).await.is_ok());
+        let read = gates.deciding("a", false, NOW).await.unwrap();
+        // A decision that reads the taint is not made; past its wait it gives up, undecided.
+        let refused = gates.deciding("a", true, NOW).await.err().unwrap();
+        assert!(refused.to_string().contains("not decided"), "{refused}");
+        drop((read, outstanding));
+
+        let deciding = gates.deciding("a", true, NOW).await.unwrap();
+        // While it decides, nothing of the agent's is let through.
+        assert!(gates.deciding("a", false, NOW).await.is_err());
+        assert!(gates.forwarding("a", NOW).await.is_err());
+        // Allowed: its own result is outstanding, and holds off the next such decision only.
+        let own = deciding.forwarding();
+        assert!(gates.deciding("a", true, NOW).await.is_err());
+        assert!(gates.deciding("a", false, NOW).await.is_ok());
+        assert!(gates.forwarding("a", NOW).await.is_ok());
+        drop(own);
+        assert!(gates.deciding("a", true, NOW).await.is_ok());
+    }
+}
