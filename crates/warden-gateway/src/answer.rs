@@ -5,10 +5,13 @@
 //! ([`Screening`](crate::screening::Screening)); a read at
 //! `taint_at` or more taints the *agent* in the store (every replica, every later session)
 //! before the agent sees the answer; a flagged read is a `finding` in the ledger. warden's own
-//! words about a failure stay outside the data markers, the upstream's inside.
+//! words about a failure stay outside the data markers, the upstream's inside. A write's result
+//! is screened without the verbatim echoes of the write's own `text` arguments
+//! ([`Sent`](crate::screening::Sent)): they were screened on the way out, and an agent is not
+//! tainted by reading back what it wrote.
 
 use crate::pipeline::{Authorized, CallError, Gateway, digest_of};
-use crate::screening::ResultScreen;
+use crate::screening::{ResultScreen, Sent};
 use crate::upstream::UpstreamError;
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::json;
@@ -35,13 +38,15 @@ pub(crate) struct Answer {
 }
 
 impl Gateway {
-    /// Screens what the upstream returned for `authorized` and records what the screen found.
+    /// Screens what the upstream returned for `authorized`, which sent `sent`, and records what
+    /// the screen found.
     pub(crate) async fn answer(
         &self,
         config: &Config,
         authorized: &Authorized,
         mode: ResultMode,
         returned: Result<CallToolResult, UpstreamError>,
+        sent: &Sent,
     ) -> Result<Answer, CallError> {
         let call = authorized.call();
         let (result, digest, screened) = match returned {
@@ -80,19 +85,26 @@ impl Gateway {
                     // A large result is screened on the blocking pool: tens of milliseconds
                     // of scanning would otherwise hold a worker that serves other agents.
                     let screening = Arc::clone(&self.screening);
-                    let (principal, session, tool) = (
+                    let (principal, session, tool, sent) = (
                         call.principal.clone(),
                         call.session.clone(),
                         call.tool.clone(),
+                        sent.clone(),
                     );
                     tokio::task::spawn_blocking(move || {
-                        screening.process(&principal, &session, &tool, mode, r)
+                        screening.process_for(&principal, &session, &tool, mode, r, &sent)
                     })
                     .await
                     .map_err(|e| CallError::Internal(format!("screening a result: {e}")))?
                 } else {
-                    self.screening
-                        .process(&call.principal, &call.session, &call.tool, mode, r)
+                    self.screening.process_for(
+                        &call.principal,
+                        &call.session,
+                        &call.tool,
+                        mode,
+                        r,
+                        sent,
+                    )
                 };
                 (r, digest, Some(screened))
             }
@@ -119,23 +131,25 @@ impl Gateway {
                 let (r, screened) = if e.said().is_some_and(|s| s.len() > SCREEN_INLINE_BYTES) {
                     // As for a large result: off the workers that serve other agents.
                     let screening = Arc::clone(&self.screening);
-                    let (principal, session, tool) = (
+                    let (principal, session, tool, sent) = (
                         call.principal.clone(),
                         call.session.clone(),
                         call.tool.clone(),
+                        sent.clone(),
                     );
                     tokio::task::spawn_blocking(move || {
-                        screening.process_error(&principal, &session, &tool, mode, &e)
+                        screening.process_error_for(&principal, &session, &tool, mode, &e, &sent)
                     })
                     .await
                     .map_err(|e| CallError::Internal(format!("screening an error: {e}")))?
                 } else {
-                    self.screening.process_error(
+                    self.screening.process_error_for(
                         &call.principal,
                         &call.session,
                         &call.tool,
                         mode,
                         &e,
+                        sent,
                     )
                 };
                 (r, digest, screened)

@@ -5,6 +5,7 @@
 //! module from an Allow decision that is already in the audit log.
 
 mod refresh;
+mod unscreened;
 
 use crate::audit::{AuditLog, Recorded};
 use crate::catalog::{Catalog, definition_digest};
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
+use unscreened::Unscreened;
 use warden_core::{
     ApprovalKind, ApprovalStatus, ArgsDigest, AuditEvent, Effect, EventKind, Outcome, ToolCall,
     ToolName, sha256_hex,
@@ -147,6 +149,9 @@ pub(crate) struct AfterRecord {
     shadow: Option<AuditEvent>,
     request_id: Option<String>,
     now: i64,
+    /// The agent's result gate, held shared from here to the screen of the call's result when
+    /// the gate let the call through (empty otherwise).
+    unscreened: Unscreened,
 }
 
 /// A read the gate allowed, whose decision is still being made durable. It may reach the
@@ -215,16 +220,20 @@ pub struct Authorized {
     call: ToolCall,
     rule: String,
     decision_index: u64,
+    /// Until the call's result has been screened (and this is dropped), no decision that reads
+    /// the agent's taint is made ([`unscreened`]).
+    unscreened: Unscreened,
 }
 
 impl Authorized {
     /// A call the recorded decision allows.
-    fn permit(call: ToolCall, recorded: &Recorded<Gate>) -> Option<Self> {
+    fn permit(call: ToolCall, recorded: &Recorded<Gate>, unscreened: Unscreened) -> Option<Self> {
         match recorded.value() {
             Gate::Allow(decision) if decision.outcome() == Outcome::Allow => Some(Self {
                 call,
                 rule: decision.rule().to_string(),
                 decision_index: recorded.index(),
+                unscreened,
             }),
             _ => None,
         }
@@ -232,7 +241,7 @@ impl Authorized {
 
     /// A held call whose recorded gate answer carries the approval taken for it, bound to these
     /// exact arguments, this policy, principal and session, and already `executed`.
-    fn approved(call: ToolCall, recorded: &Recorded<Gate>) -> Option<Self> {
+    fn approved(call: ToolCall, recorded: &Recorded<Gate>, unscreened: Unscreened) -> Option<Self> {
         let Gate::Approved(decision, taken) = recorded.value() else {
             return None;
         };
@@ -244,6 +253,7 @@ impl Authorized {
             rule: decision.rule().to_string(),
             call,
             decision_index: recorded.index(),
+            unscreened,
         })
     }
 
@@ -255,6 +265,12 @@ impl Authorized {
     }
     pub fn decision_index(&self) -> u64 {
         self.decision_index
+    }
+
+    /// The call's result has been screened and any taint it raised is recorded: the agent's
+    /// next decision that reads the taint may be made.
+    fn screened(&mut self) {
+        drop(std::mem::take(&mut self.unscreened));
     }
 }
 
@@ -341,6 +357,9 @@ pub struct Gateway {
     /// reads a count ("a sixth comment needs a human"), so that concurrent calls cannot all
     /// decide on the same count. The map is locked briefly; the per-agent lock is async.
     deciding: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per agent: the results still to be screened, which a decision that reads the taint
+    /// waits for ([`unscreened`]).
+    unscreened: unscreened::Gates,
     /// Makes a span the child of the trace an agent's HTTP request names (W3C `traceparent`),
     /// when the binary exports traces; unset, requests start their own traces.
     trace_parent: std::sync::OnceLock<TraceParent>,
@@ -430,6 +449,7 @@ impl Gateway {
             config: RwLock::new(config),
             tightened: crate::review::Tightened::default(),
             deciding: Mutex::new(HashMap::new()),
+            unscreened: unscreened::Gates::default(),
             trace_parent: std::sync::OnceLock::new(),
             hook_decisions: Mutex::new(HashMap::new()),
             witness_refusals: std::sync::OnceLock::new(),
@@ -721,8 +741,25 @@ impl Gateway {
         };
 
         // 2b. Context: warden's state about this call, the agent's taint across its sessions.
-        //     Where the policy reads a budget's count, the agent's calls decide one at a time
-        //     until the call is counted (stage 4), so the count each decision reads is true.
+        //     Where the policy reads the taint, the decision waits until every result of the
+        //     agent's allowed calls has been screened, and none is let through meanwhile
+        //     ([`unscreened`]); a call let through holds off such decisions until its own result
+        //     is screened. Where the policy reads a budget's count, the agent's calls decide one
+        //     at a time until the call is counted (stage 4), so the count each decision reads is
+        //     true.
+        let screened = self
+            .unscreened
+            .deciding(
+                &call.principal.0,
+                config.engine.reads_taint(&call.tool),
+                unscreened::Gates::wait_limit(config.gateway.upstream_timeout),
+            )
+            .instrument(tracing::debug_span!("unscreened"))
+            .await
+            .map_err(|e| {
+                tracing::error!(agent = %call.principal.0, tool = %call.tool, "{e}");
+                CallError::Internal(e.to_string())
+            })?;
         let deciding = match reads_a_count(&config, &call) {
             true => Some(self.deciding_lock(&call.principal.0).lock_owned().await),
             false => None,
@@ -784,6 +821,12 @@ impl Gateway {
             .instrument(tracing::debug_span!("gate"))
             .await?;
         drop(deciding);
+        // A call let through holds the agent's result gate until its result is screened; any
+        // other answer lets the next decision in now.
+        let unscreened = match &gate {
+            Gate::Allow(_) | Gate::Approved(..) => screened.forwarding(),
+            Gate::Deny(_) | Gate::Hold(_) => Unscreened::default(),
+        };
 
         // The event that records the gate's answer (step 6).
         let request_id = match &gate {
@@ -812,6 +855,7 @@ impl Gateway {
                 shadow,
                 request_id,
                 now,
+                unscreened,
             },
         })))
     }
@@ -831,6 +875,7 @@ impl Gateway {
             shadow,
             request_id,
             now,
+            unscreened,
         } = after;
         on_span(recorded.value().decision(), recorded.index());
         if matches!(recorded.value(), Gate::Allow(_) | Gate::Approved(..)) {
@@ -886,11 +931,11 @@ impl Gateway {
                 ));
             }
             (Gate::Hold(_), None) => None,
-            (Gate::Allow(_), _) => Authorized::permit(call, &recorded),
+            (Gate::Allow(_), _) => Authorized::permit(call, &recorded, unscreened),
             (Gate::Approved(_, taken), _) => {
                 self.executed(taken, recorded.index(), false, self.now())
                     .await?;
-                Authorized::approved(call, &recorded)
+                Authorized::approved(call, &recorded, unscreened)
             }
         };
         let Some(authorized) = authorized else {
@@ -938,6 +983,16 @@ impl Gateway {
         let Some(request) = self.wait_for_approval(wait, id).await? else {
             return Ok(Awaited::StillHeld);
         };
+        // Approved: its result, once it runs, is outstanding like any other's. (It held nothing
+        // while humans answered.)
+        let unscreened = self
+            .unscreened
+            .forwarding(
+                &call.principal.0,
+                unscreened::Gates::wait_limit(config.gateway.upstream_timeout),
+            )
+            .await
+            .map_err(|e| CallError::Internal(e.to_string()))?;
         let binding = Binding::of(&call, decision.policy_version());
         let gate = self
             .use_approval(
@@ -968,7 +1023,7 @@ impl Gateway {
             Gate::Approved(_, taken) => {
                 self.executed(taken, recorded.index(), true, self.now())
                     .await?;
-                Authorized::approved(call, &recorded)
+                Authorized::approved(call, &recorded, unscreened)
             }
             Gate::Deny(decision) => return Ok(Awaited::Denied(decision.clone())),
             Gate::Hold(_) | Gate::Allow(_) => None,
@@ -1156,16 +1211,24 @@ impl Gateway {
         &self,
         config: &Config,
         spec: &warden_policy::ToolSpec,
-        authorized: Authorized,
+        mut authorized: Authorized,
         result: Result<CallToolResult, UpstreamError>,
         latency: Duration,
     ) -> Result<CallToolResult, CallError> {
         // 10. Screen what came back (a result or an upstream's error: untrusted text either way),
         //     taint the agent and record a finding if it reads as an injection; audit the outcome.
+        // A write's own words, which its result may echo: screened on the way out, they do not
+        // taint the agent on the way back.
+        let sent = match spec.labels.effect {
+            Effect::Write => crate::screening::Sent::of(text_args(spec, authorized.call())),
+            Effect::Read => crate::screening::Sent::default(),
+        };
         let answer = self
-            .answer(config, &authorized, spec.results, result)
+            .answer(config, &authorized, spec.results, result, &sent)
             .instrument(tracing::debug_span!("screen"))
             .await?;
+        // Any taint is on the record: the agent's decisions that read it may go on.
+        authorized.screened();
         let (result, digest, is_error) = (answer.result, answer.digest, answer.is_error);
         let mut outcome = AuditEvent::new(EventKind::Outcome, self.now());
         outcome.principal = Some(authorized.call().principal.0.clone());

@@ -852,6 +852,73 @@ async fn a_read_whose_decision_fails_to_commit_is_refused_and_its_answer_discard
     );
 }
 
+/// Writes sent at once do not slip past the taint the first one's result raises: a decision
+/// that reads the taint waits until every result the agent's allowed calls have yet to screen
+/// is screened. The first comment's answer carries an injection; while it is outstanding the
+/// other four are not decided (let alone forwarded), and once it taints the agent each is held
+/// for a human. Reads, whose rules do not read the taint, are not kept waiting by the
+/// outstanding result.
+#[tokio::test]
+async fn writes_sent_at_once_are_decided_only_after_the_tainting_result_is_screened() {
+    let h = harness().await;
+    let comment =
+        |i: usize| json!({"incident": "INC-1043", "comment": format!("process tree {i} attached")});
+    h.hung.send_replace(vec!["tickets".into()]);
+    *h.reply.lock().unwrap() = PLANTED.to_string();
+    let first = h.start("responder", "tickets.add_comment", comment(0));
+    while h.forwarded("tickets.add_comment") < 1 {
+        tokio::task::yield_now().await;
+    }
+    // Answers from now on are harmless: only the first write's result taints.
+    *h.reply.lock().unwrap() = "done".to_string();
+
+    // A read goes on while the write's result is outstanding.
+    let read = h
+        .call("responder", "s1", "siem.search_alerts", json!({}))
+        .await;
+    assert!(read.contains("done"), "{read}");
+
+    let rest: Vec<_> = (1..5)
+        .map(|i| h.start("responder", "tickets.add_comment", comment(i)))
+        .collect();
+    for _ in 0..20_000 {
+        if h.forwarded("tickets.add_comment") > 1 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        h.forwarded("tickets.add_comment"),
+        1,
+        "a write was let through while the first one's result was still unscreened"
+    );
+    assert!(rest.iter().all(|c| !c.is_finished()));
+    assert_eq!(
+        h.recorded("decision", "tickets.add_comment").len(),
+        1,
+        "a write was decided while the first one's result was still unscreened"
+    );
+
+    h.hung.send_replace(Vec::new());
+    let text = answer_text(first.await.unwrap());
+    assert!(text.contains("maintenance mode"), "{text}");
+    for call in rest {
+        let text = answer_text(call.await.unwrap());
+        assert!(
+            text.contains("held for approval")
+                && text.contains("tainted-agent-writes-need-approval"),
+            "{text}"
+        );
+    }
+    assert_eq!(h.forwarded("tickets.add_comment"), 1);
+    assert!(
+        h.store
+            .agent_taint("responder", h.clock.now_ms())
+            .unwrap()
+            .is_some()
+    );
+}
+
 /// `warden_reads_unrecorded_total` for the SIEM, as the metrics listener would serve it.
 fn unrecorded_reads(h: &Harness) -> f64 {
     let text = h.gateway.metrics.encode().unwrap();

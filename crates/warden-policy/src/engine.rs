@@ -83,7 +83,7 @@ struct Compiled {
     uids: BTreeMap<ToolName, (EntityUid, EntityUid)>,
     /// Per tool: the policies and the hold rules that can match it (see `slice`).
     slices: BTreeMap<ToolName, (Slice, Slice)>,
-    /// Per tool: the budgets its rules read.
+    /// Per tool: the budgets its rules read, and whether they read the taint.
     budget_reads: BTreeMap<ToolName, BudgetReads>,
     /// Files no call of Claude Code's own tools may name (`own_files`).
     own_files: crate::own_files::OwnFiles,
@@ -168,6 +168,13 @@ impl Engine {
             .budget_reads
             .get(tool)
             .is_none_or(|r| r.reads(id))
+    }
+
+    /// Whether a rule that can match `tool` reads the taint (`context.session` or
+    /// `context.agent`). The gateway decides such a call only once every result of the agent's
+    /// earlier calls has been screened, so that the taint it reads is complete.
+    pub fn reads_taint(&self, tool: &ToolName) -> bool {
+        self.inner.budget_reads.get(tool).is_none_or(|r| r.taint)
     }
 
     /// The hash of everything that decides: generated schema, policy files, entities.

@@ -172,12 +172,16 @@ pub(crate) fn slice(
     Ok(out)
 }
 
-/// Which budgets a set of policies reads from `context.budgets`.
+/// Which budgets a set of policies reads from `context.budgets`, and whether it reads the
+/// taint (`context.session` or `context.agent`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct BudgetReads {
     /// Some policy uses `context` or `context.budgets` other than as `context.budgets.<id>`.
     pub(crate) all: bool,
     pub(crate) ids: std::collections::BTreeSet<String>,
+    /// Some policy uses `context.session`, `context.agent` or `context` whole: what the
+    /// session or the agent has read decides.
+    pub(crate) taint: bool,
 }
 
 impl BudgetReads {
@@ -189,7 +193,10 @@ impl BudgetReads {
     pub(crate) fn add(&mut self, policy: &Policy) {
         match policy.to_json() {
             Ok(json) => self.walk(&json),
-            Err(_) => self.all = true,
+            Err(_) => {
+                self.all = true;
+                self.taint = true;
+            }
         }
     }
 
@@ -200,9 +207,11 @@ impl BudgetReads {
                     let left = dot.get("left");
                     let attr = dot.get("attr").and_then(Value::as_str);
                     if left.is_some_and(is_context) {
-                        // `context.args`, `context.session`, …: only `budgets` matters here.
-                        if attr == Some("budgets") {
-                            self.all = true;
+                        // `context.args`, `context.session`, …: `budgets` and the taint.
+                        match attr {
+                            Some("budgets") => self.all = true,
+                            Some("session" | "agent") => self.taint = true,
+                            _ => {}
                         }
                         return;
                     }
@@ -218,6 +227,7 @@ impl BudgetReads {
                 }
                 if is_context(v) {
                     self.all = true;
+                    self.taint = true;
                     return;
                 }
                 o.values().for_each(|x| self.walk(x));
@@ -388,7 +398,30 @@ mod tests {
         );
         assert!(reads(r#"permit (principal, action, resource) when { context has budgets };"#).all);
         let none = reads(r#"permit (principal, action, resource);"#);
-        assert!(!none.all && none.ids.is_empty());
+        assert!(!none.all && none.ids.is_empty() && !none.taint);
+    }
+
+    #[test]
+    fn taint_reads_are_found() {
+        let reads = |t: &str| {
+            let mut r = BudgetReads::default();
+            for p in PolicySet::from_str(t).unwrap().policies() {
+                r.add(p);
+            }
+            r.taint
+        };
+        assert!(reads(
+            r#"forbid (principal, action, resource) when { context.session.tainted };"#
+        ));
+        assert!(reads(
+            r#"forbid (principal, action, resource) when { context.agent.taint_level > 50 };"#
+        ));
+        assert!(reads(
+            r#"forbid (principal, action, resource) when { context has agent };"#
+        ));
+        assert!(!reads(
+            r#"permit (principal, action, resource) when { context.budgets.mail.used < 3 && context.args.n == 1 };"#
+        ));
     }
 
     #[test]

@@ -212,7 +212,7 @@ fn windows<T>(items: &[T], size: usize) -> impl Iterator<Item = &[T]> {
     let last_start = items.len().saturating_sub(size);
     (0..=last_start)
         .step_by(step)
-        .chain((last_start % step != 0).then_some(last_start))
+        .chain((!last_start.is_multiple_of(step)).then_some(last_start))
         .filter_map(move |start| items.get(start..(start + size).min(items.len())))
 }
 

@@ -172,10 +172,15 @@ impl Lab {
     /// The example with its SIEM served by something else: `table` is what follows the
     /// `[servers.siem]` header (`url = "…"`, or a `command` with its `args` and `env`).
     pub fn with_siem(table: &str) -> Self {
+        Self::with_siem_and(table, "")
+    }
+
+    /// [`Lab::with_siem`] with `extra` appended to the config.
+    pub fn with_siem_and(table: &str, extra: &str) -> Self {
         const LAB_SIEM: &str = "[servers.siem]\ncommand = \"@self\"\nargs = [\"lab\", \"server\", \"siem\", \"--state-dir\", \"{config_dir}/state/lab\"]\n";
         Self::with_config(|c| {
             assert!(c.contains(LAB_SIEM), "the example's SIEM table changed");
-            c.replace(LAB_SIEM, &format!("[servers.siem]\n{table}"))
+            c.replace(LAB_SIEM, &format!("[servers.siem]\n{table}")) + extra
         })
     }
 
@@ -507,6 +512,19 @@ pub fn get_alert_tool() -> rmcp::model::Tool {
         unreachable!()
     };
     rmcp::model::Tool::new("get_alert", "One SIEM alert by id.", schema)
+}
+
+/// `update_alert` as an in-test SIEM lists it: the name and arguments the lab's config declares.
+pub fn update_alert_tool() -> rmcp::model::Tool {
+    let Value::Object(schema) = json!({"type": "object",
+        "properties": {"alert_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["open", "closed", "suppressed"]},
+            "note": {"type": "string"}},
+        "required": ["alert_id", "status"]})
+    else {
+        unreachable!()
+    };
+    rmcp::model::Tool::new("update_alert", "Sets one SIEM alert's status.", schema)
 }
 
 pub fn isolate(host: &str, incident: &str) -> Value {
