@@ -1322,3 +1322,36 @@ async fn a_refresh_or_a_pin_that_changes_the_catalog_is_told_to_live_sessions() 
     assert!(triage.tool_names().await.contains(&get_host));
     told_until(&mut responder, |n| n.contains(&get_host)).await;
 }
+
+/// Review 38: a session could send `initialize` again and again, and each answer started
+/// another watcher of its tool list, so one session's list-change work grew without bound. A
+/// session initializes once; the second is refused and the session keeps working.
+#[tokio::test]
+async fn a_session_initializes_once() {
+    use rmcp::model::{
+        ClientCapabilities, ClientRequest, Implementation, InitializeRequest,
+        InitializeRequestParams,
+    };
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let client = warden.client(TRIAGE).await;
+    // The version the session runs, so the front's own header check is not what refuses it.
+    let again = InitializeRequestParams::new(
+        ClientCapabilities::default(),
+        Implementation::new("again", "1"),
+    )
+    .with_protocol_version(rmcp::model::ProtocolVersion::V_2025_11_25);
+    let r = client
+        .0
+        .send_request(ClientRequest::InitializeRequest(InitializeRequest::new(
+            again,
+        )))
+        .await;
+    let e = r.expect_err("a second initialize is refused");
+    assert!(e.to_string().contains("already initialized"), "{e}");
+    let r = client
+        .call("edr.get_host", json!({"host": "ws-042"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+}
