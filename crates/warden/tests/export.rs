@@ -867,3 +867,56 @@ async fn a_collector_that_never_answers_never_holds_up_a_decision() {
     let mut warden = warden;
     interrupt(&mut warden.child);
 }
+
+/// Agents and upstreams write much of what the ledger holds. Exported to a terminal (stdout),
+/// a reason that moves the cursor or reverses the text would act on the reader's screen; every
+/// hidden character leaves as a JSON escape, so the terminal sees none of them and a program
+/// still reads the exact value.
+#[test]
+fn an_export_to_stdout_carries_no_character_a_terminal_acts_on() {
+    let lab = Lab::new();
+    let forged = "ok\u{1b}[2K\r\u{9b}2Jdeny\u{202e}gnp.exe\u{200b}\u{E0041}";
+    let mut tight = AuditEvent::new(EventKind::ReviewTightening, now_ms());
+    tight.category = Some("containment".into());
+    tight.reason = Some(forged.into());
+    append(&lab, &[tight]);
+    let out = Command::new(warden_bin())
+        .args(["audit", "export", "--format", "ocsf", "--config"])
+        .arg(lab.config())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for c in [
+        '\u{1b}',
+        '\r',
+        '\u{9b}',
+        '\u{202e}',
+        '\u{200b}',
+        '\u{E0041}',
+    ] {
+        assert!(!text.contains(c), "U+{:04X} reached the terminal", c as u32);
+    }
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    fn strings(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+            Value::Object(o) => o.values().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    records.iter().for_each(|r| strings(r, &mut all));
+    assert!(
+        all.iter().any(|s| s.contains(forged)),
+        "the exact value is kept: {text}"
+    );
+}
