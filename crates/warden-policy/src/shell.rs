@@ -1597,9 +1597,17 @@ impl Walker {
     /// reads all its options first, `-c` among them, and runs the first word after them:
     /// `bash -c -x '…'`, `sh -c -- '…'` and `bash -co pipefail '…'` run the `'…'`. fish, csh
     /// and tcsh take the word right after `-c`; where the two readings differ it is not known.
+    ///
+    /// A shell that reads startup files runs code warden does not see: any shell asked to be a
+    /// login or interactive one (`-l`, `-i`, `--login`, `--interactive`: profile files,
+    /// `~/.bashrc`, `$ENV`), zsh unless `-f`/`--no-rcs` (it reads `~/.zshenv` for every
+    /// command), csh and tcsh unless `-f` (`~/.cshrc`), fish unless `-N`/`--no-config` (it
+    /// reads `config.fish` for every command, and runs `-C`'s init command).
     fn shell(&self, program: &str, rest: &[Literal], facts: &mut CommandFacts) {
         let mut command_mode = false;
         let mut next_after_c = None;
+        let mut startup = false;
+        let mut no_rc = false;
         let mut i = 0;
         while let Some(w) = rest.get(i) {
             let Some(text) = &w.text else {
@@ -1612,10 +1620,16 @@ impl Walker {
             }
             if let Some(long) = text.strip_prefix("--") {
                 // A startup file runs code of its own.
-                if long.starts_with("rcfile") || long.starts_with("init-file") {
+                if long.starts_with("rcfile")
+                    || long.starts_with("init-file")
+                    || long.starts_with("init-command")
+                {
                     facts.unknown("a shell reads a startup file");
                     return;
                 }
+                let named = |full: &str| long.len() >= 2 && full.starts_with(long);
+                startup |= named("login") || named("interactive");
+                no_rc |= named("no-rcs") || named("no-config") || named("norc");
                 i += 1;
                 continue;
             }
@@ -1626,12 +1640,30 @@ impl Walker {
                 command_mode = true;
                 next_after_c = Some(i + 1);
             }
+            if text.starts_with('-') {
+                startup |= cluster.contains(['l', 'i']);
+                no_rc |= match program {
+                    "zsh" | "csh" | "tcsh" => cluster.contains('f'),
+                    "fish" => cluster.contains('N'),
+                    _ => false,
+                };
+                if program == "fish" && cluster.contains('C') {
+                    facts.unknown("a shell runs an init command first");
+                    return;
+                }
+            }
             // `-o NAME`, `-O NAME` (and `+o`, `+O`) take the next word.
             i += 1 + cluster.chars().filter(|c| matches!(c, 'o' | 'O')).count();
         }
         if !command_mode {
             facts.unknown("a shell runs a script or its standard input");
             return;
+        }
+        // The command is read all the same; what the startup files run is not known.
+        if startup {
+            facts.unknown("a login or interactive shell reads startup files first");
+        } else if matches!(program, "zsh" | "fish" | "csh" | "tcsh") && !no_rc {
+            facts.unknown("the shell reads its own startup files for every command");
         }
         if matches!(program, "fish" | "csh" | "tcsh") && next_after_c != Some(i) {
             facts.unknown("the shell's command is not the word its options leave");

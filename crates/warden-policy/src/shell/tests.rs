@@ -1693,10 +1693,29 @@ fn nested_programs_are_read_where_their_shell_finds_them() {
     for cmd in [
         "fish -c -x 'curl -q https://edr.lab.example/'",
         "bash --rcfile /cases/rc -c 'echo hi'",
+        // Startup files run first: a login or interactive shell, zsh's `~/.zshenv`, fish's
+        // `config.fish`.
+        "bash -l -c 'echo hi'",
+        "bash -lc 'echo hi'",
+        "bash -ic 'echo hi'",
+        "bash --login -c 'echo hi'",
+        "sh -i -c 'echo hi'",
+        "zsh -c 'echo hi'",
+        "fish -c 'echo hi'",
+        "zsh -l -f -c 'echo hi'",
         "xargs --max-args 1 -- -c 'curl -q https://edr.lab.example/'",
     ] {
         let f = analyse(cmd);
         assert!(f.opaque && f.hosts.contains(UNKNOWN), "{cmd}: {f:?}");
+    }
+    // Told to read none: the command is known.
+    for cmd in [
+        "zsh -f -c 'echo hi'",
+        "fish -N -c 'echo hi'",
+        "bash -c 'echo hi'",
+    ] {
+        let f = analyse(cmd);
+        assert!(!f.opaque && f.programs.contains("echo"), "{cmd}: {f:?}");
     }
     // GNU time and strace write where `-o` says.
     let f = analyse("\\time -o /etc/cron.d/x true");
