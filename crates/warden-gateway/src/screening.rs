@@ -18,11 +18,11 @@ mod carriers;
 use crate::upstream::UpstreamError;
 use carriers::{Answer, Part};
 use rmcp::model::{CallToolResult, ContentBlock, Tool};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use warden_core::{Principal, SessionId, ToolName};
-use warden_policy::{ResultMode, ScreenSettings};
+use warden_policy::{EntityRef, ResultMode, ScreenSettings};
 use warden_screen::outbound::{Outbound, OutboundConfig, OutboundReport};
 use warden_screen::{Provenance, Report, Screen, ScreenConfig, Verdict};
 
@@ -46,9 +46,18 @@ struct SessionState {
     boundary: String,
     /// When a result was last screened for the session, in records made (not time).
     touched: u64,
+    /// The entities the session has read, least recently read first, at most
+    /// [`MAX_ENTITIES_READ`]: what `context.read` is made from.
+    entities: VecDeque<EntityRef>,
 }
 
 const MAX_READS: usize = 20;
+
+/// Entities the screen remembers a session reading, at most. Past it the one read least
+/// recently is forgotten (reading one again makes it the newest): an agent that works through
+/// more entities than this in one session reads an old one again before it writes on it.
+/// Forgetting only ever makes a write wait for a human, never lets one through.
+pub const MAX_ENTITIES_READ: usize = 256;
 
 /// Sessions the screen keeps state for at most, per agent. Sessions whose end warden never sees
 /// (Claude Code hook sessions, or many made up by whoever holds an agent's hook token) must not
@@ -268,17 +277,14 @@ impl Screening {
             .len()
     }
 
-    fn boundary_and_record(
+    /// The session's state, made (within the agent's cap) if it has none, and marked used.
+    fn session_mut<'a>(
         &self,
+        held: &'a mut Held,
         principal: &Principal,
         session: &SessionId,
-        tool: &ToolName,
-        report: &Report,
-        passage: Option<&str>,
-    ) -> String {
+    ) -> &'a mut SessionState {
         let touched = self.records.fetch_add(1, Ordering::Relaxed);
-        // A map poisoned by a panic elsewhere still records the taint.
-        let mut held = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         let key = (principal.clone(), session.clone());
         if !held.map.contains_key(&key) {
             if held.per_agent.get(principal).copied().unwrap_or(0) >= self.cap {
@@ -291,8 +297,54 @@ impl Screening {
             reads: Vec::new(),
             boundary: new_boundary(),
             touched,
+            entities: VecDeque::new(),
         });
         state.touched = touched;
+        state
+    }
+
+    /// Records that the session read `entities`: the entity-typed arguments of a read that
+    /// was allowed and whose answer the agent received (no error, not withheld).
+    pub fn record_entities_read(
+        &self,
+        principal: &Principal,
+        session: &SessionId,
+        entities: impl IntoIterator<Item = EntityRef>,
+    ) {
+        let mut held = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = self.session_mut(&mut held, principal, session);
+        for entity in entities {
+            state.entities.retain(|e| *e != entity);
+            if state.entities.len() >= MAX_ENTITIES_READ {
+                state.entities.pop_front();
+            }
+            state.entities.push_back(entity);
+        }
+    }
+
+    /// The entities the session has read, least recently read first (none for a session the
+    /// screen holds nothing for).
+    pub fn entities_read(&self, principal: &Principal, session: &SessionId) -> Vec<EntityRef> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map
+            .get(&(principal.clone(), session.clone()))
+            .map(|s| s.entities.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn boundary_and_record(
+        &self,
+        principal: &Principal,
+        session: &SessionId,
+        tool: &ToolName,
+        report: &Report,
+        passage: Option<&str>,
+    ) -> String {
+        // A map poisoned by a panic elsewhere still records the taint.
+        let mut held = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = self.session_mut(&mut held, principal, session);
         let level = (f64::from(report.score) * 100.0).round() as i64;
         state.taint.read_untrusted = true;
         if state.reads.len() >= MAX_READS {
@@ -720,6 +772,43 @@ mod tests {
         assert_eq!(s.taint(&triage, &SessionId("s1".into())), Taint::default());
         assert!(s.reads(&triage, &SessionId("s1".into())).is_empty());
         assert!(s.taint(&triage, &SessionId("s2".into())).tainted);
+    }
+
+    /// What a session has read is remembered per session, bounded: past the cap the entity read
+    /// least recently is forgotten (one read again is the newest), and an ended session's
+    /// reads end with it.
+    #[test]
+    fn the_entities_a_session_read_are_bounded_and_end_with_it() {
+        let s = Screening::new(ScreenSettings::default());
+        let triage = Principal("triage".into());
+        let (one, two) = (SessionId("s1".into()), SessionId("s2".into()));
+        let incident = |n: usize| EntityRef {
+            ty: "Incident".into(),
+            id: format!("INC-{n}"),
+        };
+        s.record_entities_read(&triage, &one, (0..MAX_ENTITIES_READ).map(incident));
+        assert_eq!(s.entities_read(&triage, &one).len(), MAX_ENTITIES_READ);
+        assert!(
+            s.entities_read(&triage, &two).is_empty(),
+            "another session read nothing"
+        );
+        assert!(
+            s.entities_read(&Principal("responder".into()), &one)
+                .is_empty(),
+            "another agent's session of the same id read nothing"
+        );
+
+        // INC-0 is read again: now INC-1 is the least recently read, and is forgotten first.
+        s.record_entities_read(&triage, &one, [incident(0)]);
+        s.record_entities_read(&triage, &one, [incident(MAX_ENTITIES_READ)]);
+        let read = s.entities_read(&triage, &one);
+        assert_eq!(read.len(), MAX_ENTITIES_READ);
+        assert!(!read.contains(&incident(1)), "the oldest read is forgotten");
+        assert!(read.contains(&incident(0)) && read.contains(&incident(2)));
+        assert_eq!(read.last(), Some(&incident(MAX_ENTITIES_READ)));
+
+        s.forget([(triage.clone(), one.clone())]);
+        assert!(s.entities_read(&triage, &one).is_empty());
     }
 
     /// Whoever holds a hook token can invent a session id per call; the screen's memory stays
