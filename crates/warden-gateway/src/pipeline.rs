@@ -1163,13 +1163,13 @@ impl Gateway {
             .instrument(tracing::debug_span!("screen"))
             .await?;
         let (result, digest, is_error) = (answer.result, answer.digest, answer.is_error);
-        // What the session has now read: the entities a read named, once the agent has its
+        // What the agent has now read: the entities a read named, once the agent has its
         // answer (`context.read`).
         if answer.delivered && spec.labels.effect == Effect::Read {
             let call = authorized.call();
             let entities = warden_policy::entities_named(&spec.args, &call.args).map(|(_, e)| e);
             self.screening
-                .record_entities_read(&call.principal, &call.session, entities);
+                .record_entities_read(&call.principal, entities);
         }
         let mut outcome = AuditEvent::new(EventKind::Outcome, self.now());
         outcome.principal = Some(authorized.call().principal.0.clone());
@@ -1403,14 +1403,14 @@ impl Gateway {
             })
             .await?;
         let taint = self.screening.taint(&call.principal, &call.session);
-        // Only a call that names an entity asks what the session has read.
+        // Only a call that names an entity asks what the agent has read.
         let names_entities = config.tool(&call.tool).is_some_and(|spec| {
             warden_policy::entities_named(&spec.args, &call.args)
                 .next()
                 .is_some()
         });
         let read = match names_entities {
-            true => self.screening.entities_read(&call.principal, &call.session),
+            true => self.screening.entities_read(&call.principal),
             false => Vec::new(),
         };
         Ok(CallState {

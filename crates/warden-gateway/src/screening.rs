@@ -46,18 +46,15 @@ struct SessionState {
     boundary: String,
     /// When a result was last screened for the session, in records made (not time).
     touched: u64,
-    /// The entities the session has read, least recently read first, at most
-    /// [`MAX_ENTITIES_READ`]: what `context.read` is made from.
-    entities: VecDeque<EntityRef>,
 }
 
 const MAX_READS: usize = 20;
 
-/// Entities the screen remembers a session reading, at most. Past it the one read least
+/// Entities the screen remembers an agent reading, at most. Past it the one read least
 /// recently is forgotten (reading one again makes it the newest): an agent that works through
-/// more entities than this in one session reads an old one again before it writes on it.
-/// Forgetting only ever makes a write wait for a human, never lets one through.
-pub const MAX_ENTITIES_READ: usize = 256;
+/// more entities than this reads an old one again before it writes on it. Forgetting only
+/// ever makes a write wait for a human, never lets one through.
+pub const MAX_ENTITIES_READ: usize = 1_024;
 
 /// Sessions the screen keeps state for at most, per agent. Sessions whose end warden never sees
 /// (Claude Code hook sessions, or many made up by whoever holds an agent's hook token) must not
@@ -117,6 +114,10 @@ pub struct Screening {
     outbound: Outbound,
     settings: ScreenSettings,
     sessions: Mutex<Held>,
+    /// Per agent, the entities it has read in any of its sessions, least recently read first,
+    /// at most [`MAX_ENTITIES_READ`]: what `context.read` is made from. Kept apart from the
+    /// sessions: an ended or shed session does not take the agent's reads with it.
+    read: Mutex<HashMap<Principal, VecDeque<EntityRef>>>,
     /// Records made, for `SessionState::touched`.
     records: AtomicU64,
     cap: usize,
@@ -151,6 +152,7 @@ impl Screening {
             outbound,
             settings,
             sessions: Mutex::new(Held::default()),
+            read: Mutex::new(HashMap::new()),
             records: AtomicU64::new(0),
             cap: MAX_SESSIONS_PER_AGENT,
         }
@@ -297,40 +299,41 @@ impl Screening {
             reads: Vec::new(),
             boundary: new_boundary(),
             touched,
-            entities: VecDeque::new(),
         });
         state.touched = touched;
         state
     }
 
-    /// Records that the session read `entities`: the entity-typed arguments of a read that
-    /// was allowed and whose answer the agent received (no error, not withheld).
+    /// Records that `principal` read `entities`: the entity-typed arguments of a read that was
+    /// allowed and whose answer the agent received (no error, not withheld), in any of its
+    /// sessions.
     pub fn record_entities_read(
         &self,
         principal: &Principal,
-        session: &SessionId,
         entities: impl IntoIterator<Item = EntityRef>,
     ) {
-        let mut held = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        let state = self.session_mut(&mut held, principal, session);
+        let mut read = self.read.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entities = entities.into_iter().peekable();
+        if entities.peek().is_none() {
+            return;
+        }
+        let agent = read.entry(principal.clone()).or_default();
         for entity in entities {
-            state.entities.retain(|e| *e != entity);
-            if state.entities.len() >= MAX_ENTITIES_READ {
-                state.entities.pop_front();
+            agent.retain(|e| *e != entity);
+            if agent.len() >= MAX_ENTITIES_READ {
+                agent.pop_front();
             }
-            state.entities.push_back(entity);
+            agent.push_back(entity);
         }
     }
 
-    /// The entities the session has read, least recently read first (none for a session the
-    /// screen holds nothing for).
-    pub fn entities_read(&self, principal: &Principal, session: &SessionId) -> Vec<EntityRef> {
-        self.sessions
+    /// The entities `principal` has read, least recently read first.
+    pub fn entities_read(&self, principal: &Principal) -> Vec<EntityRef> {
+        self.read
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .map
-            .get(&(principal.clone(), session.clone()))
-            .map(|s| s.entities.iter().cloned().collect())
+            .get(principal)
+            .map(|read| read.iter().cloned().collect())
             .unwrap_or_default()
     }
 
@@ -774,41 +777,35 @@ mod tests {
         assert!(s.taint(&triage, &SessionId("s2".into())).tainted);
     }
 
-    /// What a session has read is remembered per session, bounded: past the cap the entity read
-    /// least recently is forgotten (one read again is the newest), and an ended session's
-    /// reads end with it.
+    /// What an agent has read is remembered per agent, across its sessions, bounded: past the
+    /// cap the entity read least recently is forgotten (one read again is the newest), and a
+    /// session that ends takes nothing with it.
     #[test]
-    fn the_entities_a_session_read_are_bounded_and_end_with_it() {
+    fn the_entities_an_agent_read_are_bounded_and_outlive_its_sessions() {
         let s = Screening::new(ScreenSettings::default());
         let triage = Principal("triage".into());
-        let (one, two) = (SessionId("s1".into()), SessionId("s2".into()));
         let incident = |n: usize| EntityRef {
             ty: "Incident".into(),
             id: format!("INC-{n}"),
         };
-        s.record_entities_read(&triage, &one, (0..MAX_ENTITIES_READ).map(incident));
-        assert_eq!(s.entities_read(&triage, &one).len(), MAX_ENTITIES_READ);
+        s.record_entities_read(&triage, (0..MAX_ENTITIES_READ).map(incident));
+        assert_eq!(s.entities_read(&triage).len(), MAX_ENTITIES_READ);
         assert!(
-            s.entities_read(&triage, &two).is_empty(),
-            "another session read nothing"
-        );
-        assert!(
-            s.entities_read(&Principal("responder".into()), &one)
-                .is_empty(),
-            "another agent's session of the same id read nothing"
+            s.entities_read(&Principal("responder".into())).is_empty(),
+            "another agent read nothing"
         );
 
         // INC-0 is read again: now INC-1 is the least recently read, and is forgotten first.
-        s.record_entities_read(&triage, &one, [incident(0)]);
-        s.record_entities_read(&triage, &one, [incident(MAX_ENTITIES_READ)]);
-        let read = s.entities_read(&triage, &one);
+        s.record_entities_read(&triage, [incident(0)]);
+        s.record_entities_read(&triage, [incident(MAX_ENTITIES_READ)]);
+        let read = s.entities_read(&triage);
         assert_eq!(read.len(), MAX_ENTITIES_READ);
         assert!(!read.contains(&incident(1)), "the oldest read is forgotten");
         assert!(read.contains(&incident(0)) && read.contains(&incident(2)));
         assert_eq!(read.last(), Some(&incident(MAX_ENTITIES_READ)));
 
-        s.forget([(triage.clone(), one.clone())]);
-        assert!(s.entities_read(&triage, &one).is_empty());
+        s.forget([(triage.clone(), SessionId("s1".into()))]);
+        assert_eq!(s.entities_read(&triage).len(), MAX_ENTITIES_READ);
     }
 
     /// Whoever holds a hook token can invent a session id per call; the screen's memory stays

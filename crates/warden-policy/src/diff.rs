@@ -121,7 +121,7 @@ fn describe(d: &Decision) -> String {
 pub struct Situation {
     pub args: Map<String, Value>,
     pub tainted: bool,
-    /// What the session has read: in a clean situation every entity the call names (the most
+    /// What the agent has read: in a clean situation every entity the call names (the most
     /// an agent can do), in a tainted one nothing.
     pub read: Vec<crate::engine::EntityRef>,
     pub now: i64,

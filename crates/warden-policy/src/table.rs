@@ -40,7 +40,7 @@ pub struct TestCase {
     /// `unread`): `context.outbound`.
     #[serde(default)]
     pub outbound: Vec<String>,
-    /// The call's entity arguments (by name) whose entity the session has read:
+    /// The call's entity arguments (by name) whose entity the agent has read:
     /// `context.read.<name>`. Others read as unread.
     #[serde(default)]
     pub read: Vec<String>,

@@ -37,9 +37,10 @@ pub struct CallState {
     pub budgets_used: BTreeMap<String, u32>,
     /// Seconds since the Unix epoch.
     pub now: i64,
-    /// The entities the session has read (the entity-typed arguments of its reads that were
-    /// allowed and answered without error), oldest first: `context.read` says, per entity
-    /// argument of this call, whether it names one of them or an entity that holds one.
+    /// The entities the agent has read, in any of its sessions (the entity-typed arguments of
+    /// its reads that were allowed and answered without error), oldest first: `context.read`
+    /// says, per entity argument of this call, whether it names one of them or an entity that
+    /// holds one.
     pub read: Vec<EntityRef>,
 }
 
@@ -595,7 +596,7 @@ impl Engine {
     }
 
     /// `context.read`: for each entity argument the tool declares, whether the call's (canonical)
-    /// value names an entity the session has read, or one that holds an entity it has read in
+    /// value names an entity the agent has read, or one that holds an entity it has read in
     /// the team's entities (`Host in Incident`: reading a host of an incident is looking at the
     /// incident). False for an argument the call leaves out.
     fn read_args(
@@ -683,7 +684,7 @@ impl Engine {
 }
 
 /// A call's own part of its Cedar context: its converted arguments (`context.args`) and, per
-/// entity argument, whether the session has read it (`context.read`).
+/// entity argument, whether the agent has read it (`context.read`).
 struct CedarCall {
     args: Vec<(String, RestrictedExpression)>,
     read: Vec<(String, bool)>,
