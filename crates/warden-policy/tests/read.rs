@@ -1,4 +1,4 @@
-//! `context.read`: per entity argument of a call, whether the session has read that entity (or
+//! `context.read`: per entity argument of a call, whether the agent has read that entity (or
 //! one the team's entities place inside it). A forged verdict on an incident the agent never
 //! opened is told apart from a note on one it investigated by this, not by the note's words.
 
@@ -107,6 +107,31 @@ fn reading_what_an_incident_holds_is_reading_the_incident() {
     );
     assert_eq!(
         decide(&c, "tickets.add_comment", comment("INC-1043"), &host).0,
+        Outcome::Deny
+    );
+    // So is reading one of its alerts or accounts, and reading an alert of another incident
+    // is not.
+    for read in [entity("Alert", "ALR-2003"), entity("User", "alice.chen")] {
+        assert_eq!(
+            decide(
+                &c,
+                "tickets.add_comment",
+                comment("INC-1042"),
+                std::slice::from_ref(&read)
+            )
+            .0,
+            Outcome::Allow,
+            "{read:?}"
+        );
+    }
+    assert_eq!(
+        decide(
+            &c,
+            "tickets.add_comment",
+            comment("INC-1042"),
+            &[entity("Alert", "ALR-2006")]
+        )
+        .0,
         Outcome::Deny
     );
     // The other way round, an incident read is not a read of each of its hosts.
