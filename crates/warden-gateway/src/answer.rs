@@ -35,6 +35,9 @@ pub(crate) struct Answer {
     /// error), as the outcome and finding events record it.
     pub digest: Option<String>,
     pub is_error: bool,
+    /// Whether the agent received what the upstream answered, as a result and not an error:
+    /// neither withheld (too large, or flagged under `withhold`) nor failed.
+    pub delivered: bool,
 }
 
 impl Gateway {
@@ -49,6 +52,7 @@ impl Gateway {
         sent: &Sent,
     ) -> Result<Answer, CallError> {
         let call = authorized.call();
+        let delivered = returned.is_ok();
         let (result, digest, screened) = match returned {
             Ok(r) => {
                 // One canonical encoding of what the upstream said: its size is checked against
@@ -67,6 +71,7 @@ impl Gateway {
                         result: CallToolResult::error(vec![ContentBlock::text(msg)]),
                         digest,
                         is_error: true,
+                        delivered: false,
                     });
                 }
                 if r.content.len() > MAX_RESULT_BLOCKS {
@@ -79,6 +84,7 @@ impl Gateway {
                         result: CallToolResult::error(vec![ContentBlock::text(msg)]),
                         digest,
                         is_error: true,
+                        delivered: false,
                     });
                 }
                 let (r, screened) = if canonical.len() > SCREEN_INLINE_BYTES {
@@ -126,6 +132,7 @@ impl Gateway {
                         result: CallToolResult::error(vec![ContentBlock::text(msg)]),
                         digest,
                         is_error: true,
+                        delivered: false,
                     });
                 }
                 let (r, screened) = if e.said().is_some_and(|s| s.len() > SCREEN_INLINE_BYTES) {
@@ -155,6 +162,7 @@ impl Gateway {
                 (r, digest, screened)
             }
         };
+        let delivered = delivered && screened.as_ref().is_some_and(|s| s.action != "withhold");
         if let Some(screened) = &screened {
             self.metrics
                 .screened(&call.tool.to_string(), screened.report.verdict);
@@ -171,6 +179,7 @@ impl Gateway {
             result,
             digest,
             is_error,
+            delivered: delivered && !is_error,
         })
     }
 

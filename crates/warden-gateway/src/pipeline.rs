@@ -1230,6 +1230,14 @@ impl Gateway {
         // Any taint is on the record: the agent's decisions that read it may go on.
         authorized.screened();
         let (result, digest, is_error) = (answer.result, answer.digest, answer.is_error);
+        // What the agent has now read: the entities a read named, once the agent has its
+        // answer (`context.read`).
+        if answer.delivered && spec.labels.effect == Effect::Read {
+            let call = authorized.call();
+            let entities = warden_policy::entities_named(&spec.args, &call.args).map(|(_, e)| e);
+            self.screening
+                .record_entities_read(&call.principal, entities);
+        }
         let mut outcome = AuditEvent::new(EventKind::Outcome, self.now());
         outcome.principal = Some(authorized.call().principal.0.clone());
         outcome.session = Some(authorized.call().session.0.clone());
@@ -1467,6 +1475,16 @@ impl Gateway {
             })
             .await?;
         let taint = self.screening.taint(&call.principal, &call.session);
+        // Only a call that names an entity asks what the agent has read.
+        let names_entities = config.tool(&call.tool).is_some_and(|spec| {
+            warden_policy::entities_named(&spec.args, &call.args)
+                .next()
+                .is_some()
+        });
+        let read = match names_entities {
+            true => self.screening.entities_read(&call.principal),
+            false => Vec::new(),
+        };
         Ok(CallState {
             session_tainted: taint.tainted,
             taint_level: taint.level,
@@ -1478,6 +1496,7 @@ impl Gateway {
             outbound,
             budgets_used,
             now: now / 1000,
+            read,
         })
     }
 

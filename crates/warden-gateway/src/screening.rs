@@ -25,11 +25,11 @@ pub use echo::{MIN_ECHO_BYTES, Sent};
 use crate::upstream::UpstreamError;
 use carriers::{Answer, Part};
 use rmcp::model::{CallToolResult, ContentBlock, Tool};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use warden_core::{Principal, SessionId, ToolName};
-use warden_policy::{ResultMode, ScreenSettings};
+use warden_policy::{EntityRef, ResultMode, ScreenSettings};
 use warden_screen::outbound::{Outbound, OutboundConfig, OutboundReport};
 use warden_screen::{Provenance, Report, Screen, ScreenConfig, Verdict};
 
@@ -56,6 +56,12 @@ struct SessionState {
 }
 
 const MAX_READS: usize = 20;
+
+/// Entities the screen remembers an agent reading, at most. Past it the one read least
+/// recently is forgotten (reading one again makes it the newest): an agent that works through
+/// more entities than this reads an old one again before it writes on it. Forgetting only
+/// ever makes a write wait for a human, never lets one through.
+pub const MAX_ENTITIES_READ: usize = 1_024;
 
 /// Sessions the screen keeps state for at most, per agent. Sessions whose end warden never sees
 /// (Claude Code hook sessions, or many made up by whoever holds an agent's hook token) must not
@@ -115,6 +121,10 @@ pub struct Screening {
     outbound: Outbound,
     settings: ScreenSettings,
     sessions: Mutex<Held>,
+    /// Per agent, the entities it has read in any of its sessions, least recently read first,
+    /// at most [`MAX_ENTITIES_READ`]: what `context.read` is made from. Kept apart from the
+    /// sessions: an ended or shed session does not take the agent's reads with it.
+    read: Mutex<HashMap<Principal, VecDeque<EntityRef>>>,
     /// Records made, for `SessionState::touched`.
     records: AtomicU64,
     cap: usize,
@@ -149,6 +159,7 @@ impl Screening {
             outbound,
             settings,
             sessions: Mutex::new(Held::default()),
+            read: Mutex::new(HashMap::new()),
             records: AtomicU64::new(0),
             cap: MAX_SESSIONS_PER_AGENT,
         }
@@ -284,17 +295,14 @@ impl Screening {
             .len()
     }
 
-    fn boundary_and_record(
+    /// The session's state, made (within the agent's cap) if it has none, and marked used.
+    fn session_mut<'a>(
         &self,
+        held: &'a mut Held,
         principal: &Principal,
         session: &SessionId,
-        tool: &ToolName,
-        report: &Report,
-        passage: Option<&str>,
-    ) -> String {
+    ) -> &'a mut SessionState {
         let touched = self.records.fetch_add(1, Ordering::Relaxed);
-        // A map poisoned by a panic elsewhere still records the taint.
-        let mut held = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         let key = (principal.clone(), session.clone());
         if !held.map.contains_key(&key) {
             if held.per_agent.get(principal).copied().unwrap_or(0) >= self.cap {
@@ -309,6 +317,53 @@ impl Screening {
             touched,
         });
         state.touched = touched;
+        state
+    }
+
+    /// Records that `principal` read `entities`: the entity-typed arguments of a read that was
+    /// allowed and whose answer the agent received (no error, not withheld), in any of its
+    /// sessions.
+    pub fn record_entities_read(
+        &self,
+        principal: &Principal,
+        entities: impl IntoIterator<Item = EntityRef>,
+    ) {
+        let mut read = self.read.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entities = entities.into_iter().peekable();
+        if entities.peek().is_none() {
+            return;
+        }
+        let agent = read.entry(principal.clone()).or_default();
+        for entity in entities {
+            agent.retain(|e| *e != entity);
+            if agent.len() >= MAX_ENTITIES_READ {
+                agent.pop_front();
+            }
+            agent.push_back(entity);
+        }
+    }
+
+    /// The entities `principal` has read, least recently read first.
+    pub fn entities_read(&self, principal: &Principal) -> Vec<EntityRef> {
+        self.read
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(principal)
+            .map(|read| read.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn boundary_and_record(
+        &self,
+        principal: &Principal,
+        session: &SessionId,
+        tool: &ToolName,
+        report: &Report,
+        passage: Option<&str>,
+    ) -> String {
+        // A map poisoned by a panic elsewhere still records the taint.
+        let mut held = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = self.session_mut(&mut held, principal, session);
         let level = (f64::from(report.score) * 100.0).round() as i64;
         state.taint.read_untrusted = true;
         if state.reads.len() >= MAX_READS {
@@ -835,6 +890,37 @@ mod tests {
         assert_eq!(s.taint(&triage, &SessionId("s1".into())), Taint::default());
         assert!(s.reads(&triage, &SessionId("s1".into())).is_empty());
         assert!(s.taint(&triage, &SessionId("s2".into())).tainted);
+    }
+
+    /// What an agent has read is remembered per agent, across its sessions, bounded: past the
+    /// cap the entity read least recently is forgotten (one read again is the newest), and a
+    /// session that ends takes nothing with it.
+    #[test]
+    fn the_entities_an_agent_read_are_bounded_and_outlive_its_sessions() {
+        let s = Screening::new(ScreenSettings::default());
+        let triage = Principal("triage".into());
+        let incident = |n: usize| EntityRef {
+            ty: "Incident".into(),
+            id: format!("INC-{n}"),
+        };
+        s.record_entities_read(&triage, (0..MAX_ENTITIES_READ).map(incident));
+        assert_eq!(s.entities_read(&triage).len(), MAX_ENTITIES_READ);
+        assert!(
+            s.entities_read(&Principal("responder".into())).is_empty(),
+            "another agent read nothing"
+        );
+
+        // INC-0 is read again: now INC-1 is the least recently read, and is forgotten first.
+        s.record_entities_read(&triage, [incident(0)]);
+        s.record_entities_read(&triage, [incident(MAX_ENTITIES_READ)]);
+        let read = s.entities_read(&triage);
+        assert_eq!(read.len(), MAX_ENTITIES_READ);
+        assert!(!read.contains(&incident(1)), "the oldest read is forgotten");
+        assert!(read.contains(&incident(0)) && read.contains(&incident(2)));
+        assert_eq!(read.last(), Some(&incident(MAX_ENTITIES_READ)));
+
+        s.forget([(triage.clone(), SessionId("s1".into()))]);
+        assert_eq!(s.entities_read(&triage).len(), MAX_ENTITIES_READ);
     }
 
     /// Whoever holds a hook token can invent a session id per call; the screen's memory stays

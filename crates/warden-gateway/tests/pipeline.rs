@@ -997,6 +997,11 @@ async fn a_stop_between_a_reads_forward_and_its_commit_answers_nothing() {
 async fn a_write_is_forwarded_only_after_its_decision_commits() {
     let h = harness().await;
     let comment = json!({"incident": "INC-1042", "comment": "contained"});
+    // The responder has looked at a host of the incident it comments on.
+    let text = h
+        .call("responder", "s1", "edr.get_host", json!({"host": "ws-042"}))
+        .await;
+    assert!(text.contains("done"), "{text}");
     h.stalled.hold();
     let call = h
         .start_stalled("responder", "tickets.add_comment", comment.clone())
@@ -1063,8 +1068,13 @@ async fn the_monitor_sees_a_call_before_its_answer_is_released() {
             json!({"incident": "INC-1042", "comment": "contained"}),
         ),
     ] {
-        for _ in 0..2 {
-            let text = h.call(agent, "s1", tool, args.clone()).await;
+        for i in 0..2 {
+            // The responder's first call looks at a host of the incident it comments on.
+            let (tool, args) = match (agent, i) {
+                ("responder", 0) => ("edr.get_host", json!({"host": "ws-042"})),
+                _ => (tool, args.clone()),
+            };
+            let text = h.call(agent, "s1", tool, args).await;
             assert!(text.contains("done"), "{agent}: {text}");
         }
         // The third call within a minute trips the rate trigger, which halts the agent.

@@ -4,7 +4,7 @@
 //! A policy such as "isolate only hosts of an open incident" is only as good as the facts it
 //! reads, and those facts change while agents work: an incident gets closed, and from then on
 //! its hosts no longer belong to an open one. So the lab publishes its inventory in the format
-//! of `examples/soc/entities.json` (types `Incident`, `Host`, `User`, same attributes) and
+//! of `examples/soc/entities.json` (types `Incident`, `Host`, `User`, `Alert`, same attributes) and
 //! rewrites it whenever the incident tracker's state changes; a gateway can watch the file.
 //!
 //! This module is the pure half: facts in, entities out. `store::write_inventory` reads the
@@ -23,6 +23,18 @@ pub(crate) struct IncidentFacts<'a> {
     pub severity: &'a str,
     /// The hosts the incident names; each becomes a child of the incident.
     pub hosts: &'a [String],
+    /// The accounts the incident names; each becomes a child of the incident.
+    pub users: &'a [String],
+    /// The SIEM alerts the incident names; each becomes a child of the incident.
+    pub alerts: &'a [String],
+}
+
+/// A SIEM alert as the inventory sees it: only where it belongs. Reading an alert of an
+/// incident is looking at the incident (`context.read` in warden's policy).
+pub(crate) struct AlertFacts<'a> {
+    pub id: &'a str,
+    /// The incident the SIEM links it to, if any.
+    pub incident: Option<&'a str>,
 }
 
 /// A managed host as the inventory sees it.
@@ -41,13 +53,22 @@ pub(crate) struct UserFacts<'a> {
     pub department: &'a str,
 }
 
-/// Cedar entities: incidents, then hosts (each a child of every incident that names it), then
-/// accounts, each in the order of its server's state.
+/// Cedar entities: incidents, then hosts and accounts (each a child of every incident that names
+/// it), then alerts (each a child of the incidents that name it or that the SIEM links it to),
+/// each in the order of its server's state.
 pub(crate) fn entities(
     incidents: &[IncidentFacts<'_>],
     hosts: &[HostFacts<'_>],
     users: &[UserFacts<'_>],
+    alerts: &[AlertFacts<'_>],
 ) -> Value {
+    let naming = |names: &dyn Fn(&IncidentFacts<'_>) -> bool| -> Vec<Value> {
+        incidents
+            .iter()
+            .filter(|incident| names(incident))
+            .map(|incident| json!({ "type": "Incident", "id": incident.id }))
+            .collect()
+    };
     let incident_entities = incidents.iter().map(|incident| {
         json!({
             "uid": { "type": "Incident", "id": incident.id },
@@ -75,13 +96,23 @@ pub(crate) fn entities(
                 "break_glass": user.break_glass,
                 "department": user.department,
             },
-            "parents": [],
+            "parents": naming(&|incident| incident.users.iter().any(|u| u == user.id)),
+        })
+    });
+    let alert_entities = alerts.iter().map(|alert| {
+        json!({
+            "uid": { "type": "Alert", "id": alert.id },
+            "attrs": {},
+            "parents": naming(&|incident| {
+                incident.alerts.iter().any(|a| a == alert.id) || alert.incident == Some(incident.id)
+            }),
         })
     });
     Value::Array(
         incident_entities
             .chain(host_entities)
             .chain(user_entities)
+            .chain(alert_entities)
             .collect(),
     )
 }
@@ -123,8 +154,8 @@ mod tests {
     }
 
     #[test]
-    fn hosts_are_children_of_the_incidents_naming_them() {
-        let hosts = ["ws-1".to_owned()];
+    fn hosts_accounts_and_alerts_are_children_of_the_incidents_naming_them() {
+        let (hosts, users, alerts) = (["ws-1".to_owned()], ["u".to_owned()], ["ALR-1".to_owned()]);
         let value = entities(
             &[
                 IncidentFacts {
@@ -132,12 +163,16 @@ mod tests {
                     status: "open",
                     severity: "high",
                     hosts: &hosts,
+                    users: &users,
+                    alerts: &alerts,
                 },
                 IncidentFacts {
                     id: "INC-2",
                     status: "closed",
                     severity: "low",
                     hosts: &[],
+                    users: &[],
+                    alerts: &[],
                 },
             ],
             &[HostFacts {
@@ -151,12 +186,29 @@ mod tests {
                 break_glass: false,
                 department: "IT",
             }],
+            &[
+                AlertFacts {
+                    id: "ALR-1",
+                    incident: None,
+                },
+                AlertFacts {
+                    id: "ALR-2",
+                    incident: Some("INC-2"),
+                },
+                AlertFacts {
+                    id: "ALR-3",
+                    incident: None,
+                },
+            ],
         );
-        assert_eq!(
-            value[2]["parents"],
-            json!([{ "type": "Incident", "id": "INC-1" }])
-        );
+        let inc = |id: &str| json!([{ "type": "Incident", "id": id }]);
+        assert_eq!(value[2]["parents"], inc("INC-1"));
         assert_eq!(value[1]["attrs"]["status"], "closed");
         assert_eq!(value[3]["attrs"]["executive"], true);
+        assert_eq!(value[3]["parents"], inc("INC-1"));
+        assert_eq!(value[4]["uid"], json!({"type": "Alert", "id": "ALR-1"}));
+        assert_eq!(value[4]["parents"], inc("INC-1"), "named by the incident");
+        assert_eq!(value[5]["parents"], inc("INC-2"), "linked by the SIEM");
+        assert_eq!(value[6]["parents"], json!([]));
     }
 }

@@ -30,6 +30,7 @@ use serde_json::Value;
 
 use crate::servers::edr::Edr;
 use crate::servers::idp::Idp;
+use crate::servers::siem::Siem;
 use crate::servers::tickets::Tickets;
 use crate::sim::{CallContext, CallError, Reply, Simulation};
 use crate::{LabError, LabServer, inventory};
@@ -120,7 +121,13 @@ fn write_inventory_locked(dir: &Path) -> Result<(), LabError> {
     let (tickets, _) = load::<Tickets>(&Files::new(dir, Tickets::NAME))?;
     let (edr, _) = load::<Edr>(&Files::new(dir, Edr::NAME))?;
     let (idp, _) = load::<Idp>(&Files::new(dir, Idp::NAME))?;
-    let entities = inventory::entities(&tickets.inventory(), &edr.inventory(), &idp.inventory());
+    let (siem, _) = load::<Siem>(&Files::new(dir, Siem::NAME))?;
+    let entities = inventory::entities(
+        &tickets.inventory(),
+        &edr.inventory(),
+        &idp.inventory(),
+        &siem.inventory(),
+    );
     save(&dir.join(inventory::FILE), &entities)
 }
 

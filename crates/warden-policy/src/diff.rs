@@ -3,7 +3,8 @@
 //! Two configurations are compared by evaluating both over the same situations: every declared
 //! agent × every tool × representative argument values (the ids of the team's entities, the
 //! literals the policies compare arguments with, an unknown value, an absent optional argument),
-//! in a clean and a tainted session, now and just before each grant expires. Reading the policy
+//! in a clean session that has read every entity the call names and a tainted one that has read
+//! none, now and just before each grant expires. Reading the policy
 //! text would miss how rules combine; evaluation cannot. A situation where the new set is less
 //! strict than the old one (deny → hold or allow, hold → allow, two people → one) is an
 //! expansion; budgets are compared field by field.
@@ -120,6 +121,9 @@ fn describe(d: &Decision) -> String {
 pub struct Situation {
     pub args: Map<String, Value>,
     pub tainted: bool,
+    /// What the agent has read: in a clean situation every entity the call names (the most
+    /// an agent can do), in a tainted one nothing.
+    pub read: Vec<crate::engine::EntityRef>,
     pub now: i64,
 }
 
@@ -144,6 +148,7 @@ impl Situation {
             outbound: crate::engine::OutboundState::default(),
             budgets_used: BTreeMap::new(),
             now: self.now,
+            read: self.read.clone(),
         }
     }
 
@@ -302,9 +307,16 @@ fn situations(config: &Config, tool: &ToolName, values: &Values, times: &[i64]) 
         }
         for &now in times {
             for tainted in [false, true] {
+                let read = match tainted {
+                    true => Vec::new(),
+                    false => crate::engine::entities_named(&spec.args, &args)
+                        .map(|(_, e)| e)
+                        .collect(),
+                };
                 out.push(Situation {
                     args: args.clone(),
                     tainted,
+                    read,
                     now,
                 });
             }

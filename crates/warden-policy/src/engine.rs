@@ -28,7 +28,7 @@ mod decision;
 mod schema;
 
 pub use build::EngineSources;
-pub use decide::{CallState, FloorLabel, OutboundState, floor_label};
+pub use decide::{CallState, EntityRef, FloorLabel, OutboundState, entities_named, floor_label};
 pub use decision::{Approval, Decision};
 pub use schema::{ArgType, CommandWithLinks};
 

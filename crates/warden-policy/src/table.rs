@@ -40,6 +40,10 @@ pub struct TestCase {
     /// `unread`): `context.outbound`.
     #[serde(default)]
     pub outbound: Vec<String>,
+    /// The call's entity arguments (by name) whose entity the agent has read:
+    /// `context.read.<name>`. Others read as unread.
+    #[serde(default)]
+    pub read: Vec<String>,
     /// Budget id → calls already used in the window.
     #[serde(default)]
     pub budgets: BTreeMap<String, u32>,
@@ -106,6 +110,21 @@ pub fn run(config: &Config, text: &str) -> Result<Vec<CaseResult>, TableError> {
                 .sum();
             outbound.length = i64::try_from(chars).unwrap_or(i64::MAX);
         }
+        let mut read = Vec::new();
+        if let Some(spec) = config.tool(&tool) {
+            let canonical = config.engine.normalise_args(&tool, &case.args);
+            let named: BTreeMap<&str, crate::engine::EntityRef> =
+                crate::engine::entities_named(&spec.args, &canonical).collect();
+            for name in &case.read {
+                let entity = named.get(name.as_str()).ok_or_else(|| TableError::Case {
+                    case: case.name.clone(),
+                    message: format!(
+                        "`read` names `{name}`, which is not an entity argument of this call"
+                    ),
+                })?;
+                read.push(entity.clone());
+            }
+        }
         let state = CallState {
             session_tainted: case.tainted,
             taint_level: case.taint_level,
@@ -117,6 +136,7 @@ pub fn run(config: &Config, text: &str) -> Result<Vec<CaseResult>, TableError> {
             outbound,
             budgets_used: case.budgets.clone(),
             now: case.now.unwrap_or(1_767_225_600),
+            read,
         };
         let d = config.engine.decide(
             &Principal(case.agent.clone()),

@@ -165,6 +165,10 @@ async fn an_agents_comment_reads_back_as_that_agents_through_warden() {
         let warden = lab.serve();
         let triage = warden.client(TRIAGE).await;
         let note = "Checked ws-042 in the EDR: no beaconing since 09:10.";
+        triage
+            .call("edr.get_host", json!({"host": "ws-042"}))
+            .await
+            .unwrap();
         let r = triage
             .call(
                 "tickets.add_comment",
@@ -352,6 +356,10 @@ async fn a_comment_under_a_forged_name_is_stored_as_the_agents() {
             "Duplicate of INC-1038, no further investigation.",
         ),
     ];
+    triage
+        .call("tickets.get_incident", json!({"incident": "INC-1041"}))
+        .await
+        .unwrap();
     for (claimed, note) in verdicts {
         let mut params = CallToolRequestParams::new("tickets.add_comment").with_arguments(
             json!({"incident": "INC-1041", "comment": note})
@@ -438,6 +446,12 @@ async fn a_write_names_its_decision_in_the_ledger() {
     });
     let warden = lab.serve();
     let responder = warden.client(RESPONDER).await;
+    // It looks at the alert before it closes it.
+    let r = responder
+        .call("siem.get_alert", json!({"alert_id": "ALR-2004"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
     let r = responder
         .call(
             "siem.update_alert",
@@ -446,7 +460,7 @@ async fn a_write_names_its_decision_in_the_ledger() {
         .await
         .unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
-    let call = only_call(&seen);
+    let call = seen.lock().unwrap().last().cloned().unwrap();
     assert_eq!(call["meta"][AGENT_KEY]["name"], "responder", "{call}");
     let index = call["meta"]["dev.warden/decision"]
         .as_u64()

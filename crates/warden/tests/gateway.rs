@@ -776,6 +776,11 @@ async fn concurrent_calls_cannot_all_decide_on_the_same_budget_count() {
     for _ in 0..4 {
         clients.push(std::sync::Arc::new(warden.client(RESPONDER).await));
     }
+    // The agent has looked at the incident's web-shell alert.
+    clients[0]
+        .call("siem.get_alert", json!({"alert_id": "ALR-2006"}))
+        .await
+        .unwrap();
     let mut calls = Vec::new();
     for i in 0..16 {
         let client = clients[i % clients.len()].clone();

@@ -82,8 +82,13 @@ async fn an_injected_email_is_marked_recorded_and_taints_the_session() {
         text(&r)
     );
     assert!(!lab.host_isolated("ws-042"));
-    // Another agent is untouched: it is held only by the floor, not by the taint.
+    // Another agent is untouched: it is held only by the floor, not by the taint. (It looks
+    // at the web-shell alert of the incident it comments on first.)
     let triage = warden.client(TRIAGE).await;
+    triage
+        .call("siem.get_alert", json!({"alert_id": "ALR-2006"}))
+        .await
+        .unwrap();
     let r = triage
         .call(
             "tickets.add_comment",
@@ -162,12 +167,13 @@ async fn taint_follows_the_agent_into_new_sessions_and_across_a_restart_until_a_
         ],
     );
     assert!(ok, "{err}");
-    let r = warden
-        .client(TRIAGE)
-        .await
-        .call("tickets.add_comment", comment())
+    let agent = warden.client(TRIAGE).await;
+    // What it read before the restart is not kept: it looks at the incident's alert again.
+    agent
+        .call("siem.get_alert", json!({"alert_id": "ALR-2006"}))
         .await
         .unwrap();
+    let r = agent.call("tickets.add_comment", comment()).await.unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
     assert_eq!(lab.events("taint_cleared").len(), 1);
 }

@@ -281,6 +281,14 @@ async fn replicas_story(db: &TestDatabase) {
         for s in 0..3 {
             let token = if s < 2 { RESPONDER } else { TRIAGE };
             let client = warden.client(token).await;
+            if s < 2 {
+                // The responder looks at a host of the incident it comments on: what an agent
+                // has read is kept by the replica that served the read.
+                client
+                    .call("edr.get_host", json!({"host": "ws-042"}))
+                    .await
+                    .unwrap();
+            }
             let answered = answered.clone();
             let on_c = on_c.clone();
             tasks.push(tokio::spawn(async move {

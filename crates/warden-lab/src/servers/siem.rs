@@ -33,6 +33,19 @@ pub(crate) struct State {
     actions: Vec<Action>,
 }
 
+impl State {
+    /// The alerts as the inventory sees them.
+    pub(crate) fn inventory(&self) -> Vec<crate::inventory::AlertFacts<'_>> {
+        self.alerts
+            .iter()
+            .map(|alert| crate::inventory::AlertFacts {
+                id: &alert.id,
+                incident: alert.incident.as_deref(),
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum Severity {

@@ -349,6 +349,8 @@ impl State {
                 status: incident.status.as_str(),
                 severity: &incident.severity,
                 hosts: &incident.hosts,
+                users: &incident.users,
+                alerts: &incident.alerts,
             })
             .collect()
     }

@@ -37,6 +37,39 @@ pub struct CallState {
     pub budgets_used: BTreeMap<String, u32>,
     /// Seconds since the Unix epoch.
     pub now: i64,
+    /// The entities the agent has read, in any of its sessions (the entity-typed arguments of
+    /// its reads that were allowed and answered without error), oldest first: `context.read`
+    /// says, per entity argument of this call, whether it names one of them or an entity that
+    /// holds one.
+    pub read: Vec<EntityRef>,
+}
+
+/// An entity named by a tool argument: its Cedar type (`Incident`) and its canonical id (as
+/// [`ArgType::normalise`] resolves it, so `inc-1042` and `INC-1042` are one entity).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EntityRef {
+    pub ty: String,
+    pub id: String,
+}
+
+/// The entities a call's canonical arguments name: each argument declared with an entity
+/// type, with its id as given (the caller normalises first), by argument name.
+pub fn entities_named<'a>(
+    declared: &'a BTreeMap<String, ArgSpec>,
+    args: &'a Map<String, Value>,
+) -> impl Iterator<Item = (&'a str, EntityRef)> + 'a {
+    declared.iter().filter_map(|(name, spec)| match &spec.ty {
+        ArgType::Entity(ty) => args.get(name).and_then(Value::as_str).map(|id| {
+            (
+                name.as_str(),
+                EntityRef {
+                    ty: ty.clone(),
+                    id: id.to_string(),
+                },
+            )
+        }),
+        _ => None,
+    })
 }
 
 /// The outbound screen's findings on a write's free text, as policy sees them
@@ -251,7 +284,11 @@ impl Engine {
             }
         }
 
-        let request = self.request(principal, tool, cedar_args, session, state, None);
+        let call = CedarCall {
+            read: self.read_args(declared, &canonical, &state.read),
+            args: cedar_args,
+        };
+        let request = self.request(principal, tool, call, session, state, None);
         let request = match request {
             Ok(r) => r,
             Err(why) => {
@@ -458,7 +495,7 @@ impl Engine {
         &self,
         principal: &Principal,
         tool: &ToolName,
-        cedar_args: Vec<(String, RestrictedExpression)>,
+        call: CedarCall,
         session: &str,
         state: &CallState,
         schema: Option<&Schema>,
@@ -486,7 +523,7 @@ impl Engine {
             })
             .collect::<Result<Vec<_>, String>>()?;
         let context = vec![
-            ("args".into(), record(cedar_args)?),
+            ("args".into(), record(call.args)?),
             (
                 "session".into(),
                 record(vec![
@@ -533,6 +570,15 @@ impl Engine {
                     ),
                 ])?,
             ),
+            (
+                "read".into(),
+                record(
+                    call.read
+                        .into_iter()
+                        .map(|(name, r)| (name, RestrictedExpression::new_bool(r)))
+                        .collect(),
+                )?,
+            ),
             ("outbound".into(), outbound_record(&state.outbound)?),
             ("budgets".into(), record(budgets)?),
             ("now".into(), RestrictedExpression::new_long(state.now)),
@@ -547,6 +593,40 @@ impl Engine {
         );
         let ctx = Context::from_pairs(context).map_err(|e| e.to_string())?;
         Request::new(p, a, r, ctx, schema).map_err(|e| e.to_string())
+    }
+
+    /// `context.read`: for each entity argument the tool declares, whether the call's (canonical)
+    /// value names an entity the agent has read, or one that holds an entity it has read in
+    /// the team's entities (`Host in Incident`: reading a host of an incident is looking at the
+    /// incident). False for an argument the call leaves out.
+    fn read_args(
+        &self,
+        declared: &BTreeMap<String, ArgSpec>,
+        canonical: &Map<String, Value>,
+        read: &[EntityRef],
+    ) -> Vec<(String, bool)> {
+        let uid = |e: &EntityRef| {
+            self.inner.entity_types.get(&e.ty).map(|t| {
+                EntityUid::from_type_name_and_id(t.clone(), cedar_policy::EntityId::new(&e.id))
+            })
+        };
+        let read_uids: Vec<EntityUid> = read.iter().filter_map(uid).collect();
+        let named: BTreeMap<&str, EntityRef> = entities_named(declared, canonical).collect();
+        declared
+            .iter()
+            .filter(|(_, spec)| matches!(spec.ty, ArgType::Entity(_)))
+            .map(|(name, _)| {
+                let was_read = named.get(name.as_str()).is_some_and(|e| {
+                    read.contains(e)
+                        || uid(e).is_some_and(|target| {
+                            read_uids
+                                .iter()
+                                .any(|r| self.facts.entities.is_ancestor_of(&target, r))
+                        })
+                });
+                (name.clone(), was_read)
+            })
+            .collect()
     }
 
     /// Checks, for every tool, that the request a call builds fits the schema: once with every
@@ -583,10 +663,15 @@ impl Engine {
                     args.push((name.clone(), v));
                 }
                 let state = CallState::default();
+                let read = declared
+                    .iter()
+                    .filter(|(_, spec)| matches!(spec.ty, ArgType::Entity(_)))
+                    .map(|(name, _)| (name.clone(), false))
+                    .collect();
                 self.request(
                     &Principal("probe".into()),
                     tool,
-                    args,
+                    CedarCall { args, read },
                     "probe",
                     &state,
                     Some(&self.inner.schema),
@@ -596,6 +681,13 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// A call's own part of its Cedar context: its converted arguments (`context.args`) and, per
+/// entity argument, whether the agent has read it (`context.read`).
+struct CedarCall {
+    args: Vec<(String, RestrictedExpression)>,
+    read: Vec<(String, bool)>,
 }
 
 /// `context.outbound` as a Cedar record.

@@ -468,14 +468,22 @@ pub(super) fn generated_schema(tools: &BTreeMap<ToolName, ToolSpec>, budgets: &[
                 )
             })
             .collect();
+        // `context.read`: one Bool per entity argument (see `CallState::read`).
+        let read: Vec<String> = t
+            .args
+            .iter()
+            .filter(|(_, spec)| matches!(spec.ty, ArgType::Entity(_)))
+            .map(|(name, _)| format!("{}: Bool", cedar_str(name)))
+            .collect();
         s.push_str(&format!(
-            "action {} in [{}, {}, {}, {}] appliesTo {{ principal: [Agent], resource: [Tool], context: {{ args: {{ {} }}, session: Session, agent: AgentState, outbound: Outbound, budgets: Budgets, now: Long }} }};\n",
+            "action {} in [{}, {}, {}, {}] appliesTo {{ principal: [Agent], resource: [Tool], context: {{ args: {{ {} }}, read: {{ {} }}, session: Session, agent: AgentState, outbound: Outbound, budgets: Budgets, now: Long }} }};\n",
             cedar_str(&t.name.to_string()),
             cedar_str(&format!("effect:{}", t.labels.effect.as_str())),
             cedar_str(&format!("category:{}", t.labels.category)),
             cedar_str(&format!("server:{}", t.name.server)),
             cedar_str(&format!("stakes:{}", t.labels.stakes.as_str())),
-            args.join(", ")
+            args.join(", "),
+            read.join(", ")
         ));
     }
     s
