@@ -711,3 +711,16 @@ fn markup_that_can_hide_text_is_concealed() {
         assert!(r.concealed, "{t}: {}", r.summary());
     }
 }
+
+/// Review 38: a URL in an attribute that is not a link (`alt`, `title`) was never read, and a
+/// reader sees that text (a client may make it clickable).
+#[test]
+fn urls_in_any_attribute_are_read() {
+    for t in [
+        "<img alt=\"Log in at https://evil-collector.example/sso\" src=\"https://wiki.northwind.example/a.png\">",
+        "<span title=\"https://evil-collector.example/sso\">status</span>",
+    ] {
+        let r = scan(t);
+        assert!(r.external_link, "{t}: {}", r.summary());
+    }
+}

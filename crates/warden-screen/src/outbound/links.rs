@@ -589,6 +589,24 @@ fn html(view: &str, c: &mut Collector) {
                     continue;
                 }
                 let Some(carrier) = attribute_carrier(&tag, &attr) else {
+                    // Not a link attribute, but a reader sees its text (`alt`, `title`, a
+                    // tooltip) and a client may make a URL in it clickable: URLs in it count.
+                    if let Some(re) = BARE_URL.as_ref()
+                        && value.contains(':')
+                    {
+                        for (n, m) in re.find_iter(value).enumerate() {
+                            if n >= MAX_ATTRIBUTES {
+                                c.overflowed = true;
+                                break;
+                            }
+                            c.push(
+                                trim_url_end(m.as_str()),
+                                LinkCarrier::Url,
+                                None,
+                                span.clone(),
+                            );
+                        }
+                    }
                     continue;
                 };
                 if attr.ends_with("srcset") {
