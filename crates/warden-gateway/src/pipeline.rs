@@ -1220,7 +1220,8 @@ impl Gateway {
         // A write's own words, which its result may echo: screened on the way out, they do not
         // taint the agent on the way back.
         let sent = match spec.labels.effect {
-            Effect::Write => crate::screening::Sent::of(text_args(spec, authorized.call())),
+            Effect::Write => crate::screening::Sent::of(text_args(spec, authorized.call()))
+                .with_agent(&authorized.call().principal.0),
             Effect::Read => crate::screening::Sent::default(),
         };
         let answer = self

@@ -1360,3 +1360,41 @@ async fn a_session_initializes_once() {
         .unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
 }
+
+/// Review 38: the lab records the agent warden names as the author of a comment, and echoes
+/// it in its answer. Once the agent's own words were cut from that echo, what was left, the
+/// envelope around `agent:responder via warden`, scored as an injection and tainted the
+/// responder after every comment. The agent's name is warden's own word: two notes in a row
+/// run, and the responder stays untainted.
+#[tokio::test]
+async fn an_agent_named_as_the_author_of_its_comment_is_not_tainted_by_it() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let responder = warden.client(RESPONDER).await;
+    let r = responder
+        .call("tickets.get_incident", json!({"incident": "INC-1043"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    for note in [
+        "Process tree reviewed on srv-web01; no persistence found so far.",
+        "Web logs for the upload path reviewed; two requests from 203.0.113.7.",
+    ] {
+        let r = responder
+            .call(
+                "tickets.add_comment",
+                json!({"incident": "INC-1043", "comment": note}),
+            )
+            .await
+            .unwrap();
+        assert!(
+            !text(&r).contains("held for approval"),
+            "{note}: {}",
+            text(&r)
+        );
+        assert!(text(&r).contains("agent:responder"), "{}", text(&r));
+    }
+    let (ok, out, err) = lab.cli(&["taint", "list"]);
+    assert!(ok, "{err}");
+    assert!(!out.contains("responder"), "{out}");
+}

@@ -280,10 +280,19 @@ async fn lab_with_hostile_siem() -> Lab {
 /// a write that runs unless the policy's taint rule holds it.
 async fn lab_with_hostile_siem_and_alert_updates() -> Lab {
     let url = hostile_upstream().await;
-    Lab::with_siem_and(
+    let lab = Lab::with_siem_and(
         &format!("url = \"{url}\"\n"),
         &autonomy("tests-alert-updates", "responder", &["siem.update_alert"]),
-    )
+    );
+    // These tests are about the taint of what an update's answer carries; reading the alert
+    // first (what `read-before-writing` asks) would read the hostile SIEM's planted text and
+    // taint the agent before the update. The rule is taken off alert updates here.
+    let policy = lab.dir.path().join("policies/soc.cedar");
+    let cedar = std::fs::read_to_string(&policy).unwrap();
+    let scoped = ",\n    Action::\"siem.update_alert\"\n  ],";
+    assert!(cedar.contains(scoped), "the rule's scope moved");
+    std::fs::write(&policy, cedar.replacen(scoped, "\n  ],", 1)).unwrap();
+    lab
 }
 
 /// `update_alert` of `id`, closing it with `note`.
@@ -940,6 +949,12 @@ async fn the_echo_of_an_agents_own_write_does_not_taint_it() {
     let lab = Lab::new();
     let warden = lab.serve();
     let agent = warden.client(TRIAGE).await;
+    // The incident it will note on, read first (`read-before-writing`); it taints nothing.
+    let r = agent
+        .call("tickets.get_incident", json!({"incident": "INC-1043"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
     let r = agent
         .call(
             "mail.send_mail",

@@ -15,6 +15,13 @@
 //! echo were not there: an injection cannot hide by putting the agent's words in the middle of
 //! itself. Texts shorter than [`MIN_ECHO_BYTES`] are not cut: a word or two of the agent's
 //! would otherwise take words out of anything the upstream says.
+//!
+//! The one short exception is the agent's own name, which warden sent with the call
+//! (`dev.warden/agent`) and which an upstream records as the author of what was written
+//! (`"author": "agent:responder via warden"`): warden's words, not the upstream's. Left in,
+//! the envelope of a confirmed comment around a name such as "responder" scored as an injection
+//! and tainted the agent after each of its comments. Only a write's result is cut, only as a
+//! whole word.
 
 use std::ops::Range;
 use warden_screen::normalise;
@@ -28,6 +35,9 @@ pub const MIN_ECHO_BYTES: usize = 24;
 pub struct Sent {
     forms: Vec<String>,
 }
+
+/// Shortest agent name cut as warden's own word.
+const MIN_NAME_BYTES: usize = 3;
 
 /// A text with echoes cut out, and the way back to the text's own bytes.
 #[derive(Debug)]
@@ -67,6 +77,17 @@ impl Sent {
         // Longest first: an argument that contains another is cut whole.
         forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
         Self { forms }
+    }
+
+    /// Adds the name of the agent the write was for: warden sent it with the call, and an
+    /// upstream that records authors echoes it.
+    pub fn with_agent(mut self, name: &str) -> Self {
+        let read = normalise(name).text().trim().to_owned();
+        if read.len() >= MIN_NAME_BYTES && !self.forms.contains(&read) {
+            // After the texts: a text that contains the name is cut whole first.
+            self.forms.push(read);
+        }
+        self
     }
 
     pub fn is_empty(&self) -> bool {
@@ -184,5 +205,24 @@ mod tests {
         let b = cut.text.find('B').unwrap();
         assert_eq!(&text[cut.original(b)..cut.original(b) + 2], "B:");
         assert_eq!(cut.original(0), 0);
+    }
+}
+
+#[cfg(test)]
+mod agent_name {
+    use super::*;
+
+    #[test]
+    fn the_agents_name_as_author_is_cut_and_only_as_a_whole_word() {
+        let sent =
+            Sent::of(["web shell process tree attached to the case"]).with_agent("responder");
+        let cut = sent
+            .cut(r#"{"author":"agent:responder via warden","text":"web shell process tree attached to the case"}"#)
+            .unwrap();
+        assert!(!cut.text.contains("responder"), "{}", cut.text);
+        assert!(!cut.text.contains("process tree"), "{}", cut.text);
+        // Inside another word it stays.
+        let cut = sent.cut("responders should read this").map(|c| c.text);
+        assert!(cut.is_none_or(|t| t.contains("responders")));
     }
 }
