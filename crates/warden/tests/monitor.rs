@@ -124,6 +124,12 @@ async fn text_one_agent_plants_does_not_halt_another_whose_high_stakes_call_is_h
     let lab = Lab::new();
     let warden = lab.serve();
     let planter = warden.client(TRIAGE).await;
+    // It reads the incident it writes on (`read-before-writing`); that taints nothing.
+    let r = planter
+        .call("tickets.get_incident", json!({"incident": "INC-1043"}))
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
     let r = planter
         .call(
             "tickets.add_comment",
