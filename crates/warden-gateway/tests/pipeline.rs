@@ -863,12 +863,32 @@ async fn writes_sent_at_once_are_decided_only_after_the_tainting_result_is_scree
     let h = harness().await;
     let comment =
         |i: usize| json!({"incident": "INC-1043", "comment": format!("process tree {i} attached")});
+    // The incident it writes on, read first (`read-before-writing`), while answers are harmless.
+    *h.reply.lock().unwrap() = "done".to_string();
+    let read = h
+        .call(
+            "responder",
+            "s0",
+            "tickets.get_incident",
+            json!({"incident": "INC-1043"}),
+        )
+        .await;
+    assert!(read.contains("done"), "{read}");
     h.hung.send_replace(vec!["tickets".into()]);
     *h.reply.lock().unwrap() = PLANTED.to_string();
     let first = h.start("responder", "tickets.add_comment", comment(0));
-    while h.forwarded("tickets.add_comment") < 1 {
+    // Bounded: a first write that is never forwarded fails the test rather than spinning.
+    for _ in 0..20_000 {
+        if h.forwarded("tickets.add_comment") >= 1 {
+            break;
+        }
         tokio::task::yield_now().await;
     }
+    assert_eq!(
+        h.forwarded("tickets.add_comment"),
+        1,
+        "the first write was not forwarded"
+    );
     // Answers from now on are harmless: only the first write's result taints.
     *h.reply.lock().unwrap() = "done".to_string();
 
