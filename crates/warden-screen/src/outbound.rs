@@ -14,8 +14,8 @@
 //! | the visible text promises another place | the host a link's text names (or the internal brand it names) differs from its target | `links` |
 //! | the text addresses other readers as instructions | cues (addressing AI or automation, fake platform notices, forged authority, directives that weaken containment or stop analysis, urgency) scored in a sliding window, plus the crate's override and chat-markup phrase rules; no cue alone except addressing an AI decides | `instructions` |
 //! | the text carries what must not leave | credential formats and assignments, and long encoded blobs (with hash lengths exempt) | `secrets` |
-//! | the text is one the screen has not read | a passage of about two sentences mostly in another language's function words or another script; a reader's cap reached | `language`, `links` |
-//! | the text hides from the person who reads it | Unicode tag characters, variation-selector bytes, words in an HTML comment or a hidden element | `normalise` |
+//! | the text is one the screen has not read | a passage mostly in another language's function words, a dozen letters of another script, a sentence of words with letters English does not use; a reader's cap reached (links, candidates, attributes, decoding) | `language`, `links`, `normalise` |
+//! | the text hides from the person who reads it | Unicode tag characters, variation-selector bytes; any HTML comment, styling or hiding attribute, element not shown as text, long image alternative text, markdown reference used as a comment | `normalise`, `markup` |
 //!
 //! Defanged links (`hxxps://evil[.]com`, `bob[at]evil[.]com`, `evil dot com/x`) are links: a
 //! human follows them and some clients re-fang them. They are rewritten before links are read

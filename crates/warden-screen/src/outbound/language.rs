@@ -7,9 +7,11 @@
 //! The test is the one a reader makes at a glance: the short words every sentence needs
 //! (articles, pronouns, prepositions, auxiliaries). English prose has them in English; a note in
 //! French has `le`, `les`, `et`, `est`, `pour`, `vous`. Terse English notes (log lines, hosts,
-//! hashes) have few function words of either kind and stay read. Letters of a script other than
-//! Latin (Cyrillic, Greek, Arabic, Hebrew, CJK, …) that make up much of the text count too; the
-//! normaliser has already folded words spelt with look-alike letters back to Latin.
+//! hashes) have few function words of either kind and stay read. A dozen letters of a script
+//! other than Latin (Cyrillic, Greek, Arabic, Hebrew, CJK, …) in one passage count too, however
+//! much English surrounds them (the normaliser has already folded words spelt with look-alike
+//! letters back to Latin), and so does a sentence's worth of words with Latin letters English
+//! does not use (Polish, Czech, Turkish, Vietnamese…).
 
 /// English function words.
 const ENGLISH: &[&str] = &[
@@ -186,7 +188,8 @@ const ACCENT_WINDOW: usize = 12;
 const MIN_ACCENTED: usize = 4;
 
 /// Why `text` is one the screen's English cues have not read, if it is: some passage is mostly
-/// in another language's function words or in another script.
+/// in another language's function words, holds a dozen letters of another script, or a
+/// sentence's worth of words with letters English does not use.
 pub(super) fn unread_language(text: &str) -> Option<String> {
     // Function words in text order: `true` for a foreign one.
     let mut function_words: Vec<bool> = Vec::new();
@@ -199,18 +202,17 @@ pub(super) fn unread_language(text: &str) -> Option<String> {
         .filter(|w| !w.is_empty())
     {
         let lower = word.to_lowercase();
-        let lower = lower.as_str();
-        if ENGLISH.contains(&lower) {
-            function_words.push(false);
-        } else if OTHER.contains(&lower) {
-            function_words.push(true);
+        // Each list is read once per word: the lists are short, the text may not be.
+        let english = ENGLISH.contains(&lower.as_str());
+        let foreign = !english && OTHER.contains(&lower.as_str());
+        if english || foreign {
+            function_words.push(foreign);
         }
         let all = word.chars().count();
         let latin = word.chars().filter(|c| is_latin(*c)).count();
         letters.push((all, latin));
-        let english = ENGLISH.contains(&lower);
-        let foreign = OTHER.contains(&lower) || word.chars().any(|c| is_latin(c) && !c.is_ascii());
-        accented.push((foreign, english));
+        let accents = word.chars().any(|c| is_latin(c) && !c.is_ascii());
+        accented.push((foreign || accents, english));
     }
     for window in windows(&function_words, FUNCTION_WINDOW) {
         let foreign = window.iter().filter(|f| **f).count();

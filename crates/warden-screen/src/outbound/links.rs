@@ -396,6 +396,15 @@ impl Collector {
         });
     }
 
+    /// Whether the `n`th candidate (from 0) is within `cap`; past it, the text is marked as
+    /// not read in full.
+    fn within(&mut self, n: usize, cap: usize) -> bool {
+        if n >= cap {
+            self.overflowed = true;
+        }
+        n < cap
+    }
+
     fn claim(&mut self, span: Range<usize>) {
         self.claimed.push(span);
     }
@@ -426,8 +435,7 @@ fn markdown(view: &str, offset: usize, outer: bool, c: &mut Collector) {
         return;
     }
     for (n, caps) in re.captures_iter(view).enumerate() {
-        if n >= MAX_CANDIDATES {
-            c.overflowed = true;
+        if !c.within(n, MAX_CANDIDATES) {
             break;
         }
         let Some(all) = caps.get(0) else { continue };
@@ -464,8 +472,7 @@ fn markdown_references(view: &str, c: &mut Collector) {
     }
     let mut table: Vec<(String, String, Range<usize>)> = Vec::new();
     for (n, caps) in defs.captures_iter(view).enumerate() {
-        if n >= MAX_CANDIDATES {
-            c.overflowed = true;
+        if !c.within(n, MAX_CANDIDATES) {
             break;
         }
         let (Some(all), Some(label)) = (caps.get(0), caps.get(1)) else {
@@ -483,8 +490,7 @@ fn markdown_references(view: &str, c: &mut Collector) {
     }
     let mut used = vec![false; table.len()];
     for (n, caps) in uses.captures_iter(view).enumerate() {
-        if n >= MAX_CANDIDATES {
-            c.overflowed = true;
+        if !c.within(n, MAX_CANDIDATES) {
             break;
         }
         let Some(all) = caps.get(0) else { continue };
@@ -545,8 +551,7 @@ fn html(view: &str, c: &mut Collector) {
         // still read.
         let mut anchors = Vec::new();
         for (n, caps) in tags.captures_iter(view).enumerate() {
-            if n >= MAX_CANDIDATES {
-                c.overflowed = true;
+            if !c.within(n, MAX_CANDIDATES) {
                 break;
             }
             let (Some(all), Some(name)) = (caps.get(0), caps.get(1)) else {
@@ -565,8 +570,7 @@ fn html(view: &str, c: &mut Collector) {
             }
             let Some(body) = caps.get(2) else { continue };
             for (n, a) in attrs.captures_iter(body.as_str()).enumerate() {
-                if n >= MAX_ATTRIBUTES {
-                    c.overflowed = true;
+                if !c.within(n, MAX_ATTRIBUTES) {
                     break;
                 }
                 let Some(attr) = a.get(1) else { continue };
@@ -595,8 +599,7 @@ fn html(view: &str, c: &mut Collector) {
                         && value.contains(':')
                     {
                         for (n, m) in re.find_iter(value).enumerate() {
-                            if n >= MAX_ATTRIBUTES {
-                                c.overflowed = true;
+                            if !c.within(n, MAX_ATTRIBUTES) {
                                 break;
                             }
                             c.push(
@@ -632,8 +635,7 @@ fn html(view: &str, c: &mut Collector) {
         && (view.contains("url(") || view.contains("URL(") || view.contains("@import"))
     {
         for (n, caps) in css.captures_iter(view).enumerate() {
-            if n >= MAX_CANDIDATES {
-                c.overflowed = true;
+            if !c.within(n, MAX_CANDIDATES) {
                 break;
             }
             let Some(all) = caps.get(0) else { continue };
@@ -714,8 +716,7 @@ fn bare(view: &str, internal: &[Internal], defanged: &[Range<usize>], c: &mut Co
         && view.contains(':')
     {
         for (n, m) in re.find_iter(view).enumerate() {
-            if n >= MAX_CANDIDATES {
-                c.overflowed = true;
+            if !c.within(n, MAX_CANDIDATES) {
                 break;
             }
             let url = trim_url_end(m.as_str());
@@ -741,8 +742,7 @@ fn bare(view: &str, internal: &[Internal], defanged: &[Range<usize>], c: &mut Co
         && view.contains("\\\\")
     {
         for (n, m) in re.find_iter(view).enumerate() {
-            if n >= MAX_CANDIDATES {
-                c.overflowed = true;
+            if !c.within(n, MAX_CANDIDATES) {
                 break;
             }
             let span = m.range();
@@ -762,8 +762,7 @@ fn bare(view: &str, internal: &[Internal], defanged: &[Range<usize>], c: &mut Co
         && view.contains('@')
     {
         for (n, m) in re.find_iter(view).enumerate() {
-            if n >= MAX_CANDIDATES {
-                c.overflowed = true;
+            if !c.within(n, MAX_CANDIDATES) {
                 break;
             }
             let span = m.range();
@@ -778,8 +777,7 @@ fn bare(view: &str, internal: &[Internal], defanged: &[Range<usize>], c: &mut Co
         && view.contains('.')
     {
         for (n, m) in re.find_iter(view).enumerate() {
-            if n >= MAX_CANDIDATES {
-                c.overflowed = true;
+            if !c.within(n, MAX_CANDIDATES) {
                 break;
             }
             let token = trim_url_end(m.as_str());
