@@ -8,11 +8,11 @@
 //!
 //! | cause | detector | module |
 //! | --- | --- | --- |
-//! | a click or a render sends the reader somewhere outside | every link target, in every carrier a client renders (markdown, HTML attributes, CSS `url()`, bare and scheme-less URLs, `mailto:`, UNC paths), is resolved to a host and compared with the internal domains | `links`, `domain` |
+//! | a click or a render sends the reader somewhere outside | every link target, in every carrier a client renders (markdown, HTML attributes, CSS `url()`, bare and scheme-less URLs, `mailto:`, UNC paths), and every address written inside a link's own address (a redirect's destination, percent-encoded or not, three deep), is resolved to a host and compared with the internal domains | `links`, `domain` |
 //! | the host only *looks* internal | UTS 39 confusable skeletons plus a visual fold (`0→o`, `1/i→l`, `rn→m`, …), the internal name embedded in another registered domain, one or two edits away, or hidden behind `internal@` userinfo | `domain` |
 //! | the host is written in another script | IDNA decoding of punycode, mixed-script and whole-script-confusable labels | `domain` |
 //! | the visible text promises another place | the host a link's text names (or the internal brand it names) differs from its target | `links` |
-//! | the text addresses other readers as instructions | cues (addressing AI or automation, fake platform notices, forged authority, directives that weaken containment or stop analysis, urgency) scored in a sliding window, plus the crate's override and chat-markup phrase rules; no cue alone except addressing an AI decides | `instructions` |
+//! | the text addresses other readers as instructions | cues (addressing AI or automation, fake platform notices, forged authority, directives that weaken containment, leave an intruder's foothold in place, wave held requests through or stop analysis, urgency) scored in a sliding window, plus the crate's override and chat-markup phrase rules; no cue alone except addressing an AI decides | `instructions` |
 //! | the text carries what must not leave | credential formats and assignments, and long encoded blobs (with hash lengths exempt) | `secrets` |
 //! | the text is one the screen has not read | a passage mostly in another language's function words, a dozen letters of another script, a sentence of words with letters English does not use; a reader's cap reached (links, candidates, attributes, decoding) | `language`, `links`, `normalise` |
 //! | the text hides from the person who reads it | Unicode tag characters, variation-selector bytes; any HTML comment, styling or hiding attribute, element not shown as text, long image alternative text, markdown reference used as a comment | `normalise`, `markup` |
@@ -126,6 +126,21 @@ pub enum OutboundKind {
 }
 
 impl OutboundKind {
+    /// Every kind, in report order.
+    pub const ALL: [OutboundKind; 11] = [
+        Self::ExternalLink,
+        Self::LookalikeLink,
+        Self::HomographLink,
+        Self::LinkTextMismatch,
+        Self::ImageLink,
+        Self::AgentInstructions,
+        Self::Secret,
+        Self::EncodedBlob,
+        Self::ExternalAddress,
+        Self::Concealed,
+        Self::Unread,
+    ];
+
     /// Stable name, equal to the report field it sets.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -319,6 +334,7 @@ impl Outbound {
         }
         let mut internal_spans = Vec::new();
         for raw in found.links.into_iter() {
+            let inner = self.nested(&raw, &mut report);
             let Some(target) = links::parse_target(&raw.target, raw.carrier, &self.internal) else {
                 continue;
             };
@@ -327,6 +343,22 @@ impl Outbound {
             let link = self.assess(&raw, &target, defanged, &mut report);
             if link.internal {
                 internal_spans.push(raw.span.clone());
+            }
+            for (nested_raw, nested_target) in inner {
+                let nested = self.assess(&nested_raw, &nested_target, defanged, &mut report);
+                if !nested.internal {
+                    report.add(
+                        OutboundKind::ExternalLink,
+                        format!(
+                            "link to `{}` carries on to outside host `{}` (a redirect)",
+                            domain::display(&link.host),
+                            domain::display(&nested.host)
+                        ),
+                    );
+                }
+                if report.links.len() < MAX_LINKS {
+                    report.links.push(nested);
+                }
             }
             if report.links.len() < MAX_LINKS {
                 report.links.push(link);
@@ -375,6 +407,45 @@ impl Outbound {
             report.add(OutboundKind::EncodedBlob, detail);
         }
         report
+    }
+
+    /// The links written inside `raw`'s address (a redirect's destination), parsed, each with
+    /// the carrier of the link that holds it: an image's redirect is still loaded on render.
+    fn nested(
+        &self,
+        raw: &links::RawLink,
+        report: &mut OutboundReport,
+    ) -> Vec<(links::RawLink, links::Target)> {
+        if matches!(raw.carrier, LinkCarrier::Email) {
+            return Vec::new();
+        }
+        let (urls, cut) = links::nested(&raw.target);
+        if cut {
+            report.add(
+                OutboundKind::Unread,
+                "links nested in a link's address deeper or more than the screen reads: the \
+                 rest was not checked"
+                    .to_owned(),
+            );
+        }
+        urls.into_iter()
+            .filter_map(|url| {
+                let carrier = match raw.carrier {
+                    LinkCarrier::Domain | LinkCarrier::UncPath => LinkCarrier::Url,
+                    other => other,
+                };
+                let target = links::parse_target(&url, carrier, &self.internal)?;
+                Some((
+                    links::RawLink {
+                        target: url,
+                        carrier,
+                        text: None,
+                        span: raw.span.clone(),
+                    },
+                    target,
+                ))
+            })
+            .collect()
     }
 
     /// Resolves one link and records what it is evidence of.

@@ -724,3 +724,38 @@ fn urls_in_any_attribute_are_read() {
         assert!(r.external_link, "{t}: {}", r.summary());
     }
 }
+
+/// An internal redirector carries the reader (or the image load) on to the address in its
+/// query: that address is a link of the text, however it is encoded; an internal link that
+/// returns to another internal page stays clean.
+#[test]
+fn a_link_inside_an_internal_links_address_is_read() {
+    for t in [
+        "Report: https://sso.northwind.example/logout?next=https://collector.evil.example/c",
+        "[case](https://soc.northwind.example/r?u=https%3A%2F%2Fcollector.evil.example%2Fp%3Fd%3Dsecret)",
+        "![graph](https://grafana.northwind.example/render?to=%252F%252Fcollector.evil.example%252Fpx.png)",
+        "<a href=\"https://go.northwind.example/#/redirect?target=//collector.evil.example/x\">open</a>",
+        "See https://wiki.northwind.example/out?link=www.collector.evil.example/p",
+        "https://a.northwind.example/x?r=https%3A%2F%2Fb.northwind.example%2Fy%3Fr%3Dhttps%253A%252F%252Fcollector.evil.example",
+    ] {
+        let r = scan(t);
+        assert!(r.external_link, "{t}\n{r:#?}");
+        assert!(
+            r.links
+                .iter()
+                .any(|l| l.registered_domain == "evil.example" && !l.internal),
+            "{t}\n{r:#?}"
+        );
+    }
+    let image = scan(
+        "![graph](https://grafana.northwind.example/render?to=https%3A%2F%2Fcollector.evil.example%2Fpx.png)",
+    );
+    assert!(image.image_link, "{image:#?}");
+    for t in [
+        "Sign in at https://sso.northwind.example/login?returnTo=https%3A%2F%2Fsoc.northwind.example%2Fcases%2F1042",
+        "[case](https://soc.northwind.example/cases/1042?tab=timeline#events)",
+    ] {
+        let r = scan(t);
+        assert!(!r.flagged(), "{t}\n{r:#?}");
+    }
+}

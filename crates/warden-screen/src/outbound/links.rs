@@ -1035,6 +1035,93 @@ pub(super) fn capped(s: &str, max: usize) -> String {
 }
 
 /// A host, user info or path with its %-escapes undone (`+` is itself there).
+/// A URL written inside another's path, query or fragment, percent-encoded or not: with a
+/// scheme (`https://`, `https%3A%2F%2F`), protocol-relative after a parameter (`?to=//host`), or
+/// a `www.` host after a parameter.
+static NESTED_URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    compile(
+        r#"(?i)(?-u:\b)(?:https?|ftps?|wss?)\s*:\s*[/\\]{2}[^\s<>"'`&|]+|(?:^|[=&?#;,])((?:[/\\]{2}|www\.)[^\s<>"'`&|/\\?#.]+\.[^\s<>"'`&|]+)"#,
+    )
+});
+
+/// Most links read out of one link's address, at every depth together.
+const MAX_NESTED: usize = 16;
+/// Rounds of percent-decoding an address gets (`%253A` is `%3A` once decoded).
+const NESTED_DECODE_ROUNDS: usize = 3;
+/// Bytes of one address read for links inside it.
+const MAX_NESTED_READ: usize = 8 * 1024;
+/// Depth of links inside links inside links read.
+const NESTED_DEPTH: usize = 3;
+
+/// The link targets written inside a link's address: its path, query and fragment, decoded.
+/// A redirector on an internal host (`https://sso.internal/logout?next=https%3A%2F%2Fevil`)
+/// sends the click, or the image load, on to them, so they are links of the text as much as
+/// the one that carries them. Read to [`NESTED_DEPTH`], at most [`MAX_NESTED`]; the bool says
+/// a cap cut the reading short.
+pub(super) fn nested(target: &str) -> (Vec<String>, bool) {
+    let mut found = Vec::new();
+    let mut cut = false;
+    let mut queue = vec![(target.to_owned(), 0usize)];
+    while let Some((outer, depth)) = queue.pop() {
+        let Some(re) = NESTED_URL.as_ref() else { break };
+        // What follows the scheme and authority of the outer address.
+        let after_scheme = outer
+            .find("://")
+            .and_then(|i| outer.get(i + 3..))
+            .or_else(|| outer.strip_prefix("//"))
+            .unwrap_or(&outer);
+        let Some(rest) = after_scheme
+            .find(['/', '?', '#', '\\'])
+            .and_then(|i| after_scheme.get(i..))
+        else {
+            continue;
+        };
+        if rest.len() > MAX_NESTED_READ {
+            cut = true;
+        }
+        let mut decoded = capped(rest, MAX_NESTED_READ).replace('+', " ");
+        for _ in 0..NESTED_DECODE_ROUNDS {
+            let next = percent_decode(&decoded);
+            if next == decoded {
+                break;
+            }
+            decoded = next;
+        }
+        for caps in re.captures_iter(&decoded) {
+            let Some(m) = caps.get(1).or_else(|| caps.get(0)) else {
+                continue;
+            };
+            let url = m.as_str().trim_end_matches(['.', ',', ')', ';']);
+            // A `www.` host after a parameter is followed as a web address.
+            let url = if url.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("www.")) {
+                format!("http://{url}")
+            } else {
+                url.to_owned()
+            };
+            if found.len() >= MAX_NESTED {
+                cut = true;
+                break;
+            }
+            if depth + 1 < NESTED_DEPTH {
+                queue.push((url.clone(), depth + 1));
+            } else if nested_here(&url) {
+                cut = true;
+            }
+            found.push(url);
+        }
+    }
+    (found, cut)
+}
+
+/// Whether an address read at the last depth holds another (so reading stopped before it).
+fn nested_here(url: &str) -> bool {
+    let decoded = percent_decode(url);
+    decoded
+        .find("://")
+        .and_then(|i| decoded.get(i + 3..))
+        .is_some_and(|rest| rest.contains("://") || rest.contains("=//"))
+}
+
 fn percent_decode(s: &str) -> String {
     if !s.contains('%') {
         return s.to_owned();

@@ -6,6 +6,12 @@
 //! `source`: how many texts, how many were flagged (score at or above the threshold), the rate
 //! and its Wilson 95% interval, so a labelled file gives detection and false-positive rates with
 //! their uncertainty.
+//!
+//! With `--outbound` the texts are read as an agent's *writes* instead, by the outbound screen
+//! the gateway runs on a call's `text` arguments: each line may carry `texts` (an array: the
+//! arguments of one call, read together and each alone, as the gateway reads them) instead of
+//! `text`, and prints the outbound report (its flags, links and findings). A text counts as
+//! flagged when any flag is raised, or with `--flag` when one of the named ones is.
 
 use super::ConfigArg;
 use std::collections::BTreeMap;
@@ -13,6 +19,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warden_gateway::screening::Screening;
+use warden_screen::outbound::OutboundKind;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -26,18 +33,40 @@ pub struct Args {
     /// Print only the per-source table, not one line per text
     #[arg(long, requires = "jsonl")]
     pub summary_only: bool,
+    /// Read the texts as an agent's writes, with the outbound screen (a line may carry `texts`,
+    /// the text arguments of one call)
+    #[arg(long, conflicts_with = "threshold")]
+    pub outbound: bool,
+    /// With `--outbound`: the flags that count a text as flagged (default: any), e.g.
+    /// `--flag agent_instructions --flag concealed`
+    #[arg(long = "flag", requires = "outbound", value_parser = outbound_kind)]
+    pub flags: Vec<OutboundKind>,
     #[command(flatten)]
     pub config: ConfigArg,
 }
 
-/// Texts read: id, source, text.
-type Inputs = Vec<(Option<serde_json::Value>, Option<String>, String)>;
+/// Texts read: id, source, the texts of one input (one, or a call's several arguments).
+type Inputs = Vec<(Option<serde_json::Value>, Option<String>, Vec<String>)>;
+
+/// An outbound flag by the name it has in reports and policy (`external_link`, `concealed`, …).
+fn outbound_kind(name: &str) -> Result<OutboundKind, String> {
+    OutboundKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = OutboundKind::ALL.iter().map(|k| k.as_str()).collect();
+            format!(
+                "unknown outbound flag `{name}`; one of: {}",
+                names.join(", ")
+            )
+        })
+}
 
 fn read_inputs(path: Option<&PathBuf>) -> anyhow::Result<Inputs> {
     let Some(path) = path else {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text)?;
-        return Ok(vec![(None, None, text)]);
+        return Ok(vec![(None, None, vec![text])]);
     };
     let content = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
@@ -49,8 +78,25 @@ fn read_inputs(path: Option<&PathBuf>) -> anyhow::Result<Inputs> {
     {
         let v: serde_json::Value = serde_json::from_str(line)
             .map_err(|e| anyhow::anyhow!("{}:{}: not JSON: {e}", path.display(), i + 1))?;
-        let Some(text) = v.get("text").and_then(|t| t.as_str()).map(str::to_string) else {
-            anyhow::bail!("{}:{}: no string field `text`", path.display(), i + 1);
+        let texts = match (v.get("text"), v.get("texts")) {
+            (Some(serde_json::Value::String(text)), None) => vec![text.clone()],
+            (None, Some(serde_json::Value::Array(texts))) if !texts.is_empty() => texts
+                .iter()
+                .map(|t| t.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{}:{}: field `texts` holds something other than strings",
+                        path.display(),
+                        i + 1
+                    )
+                })?,
+            _ => anyhow::bail!(
+                "{}:{}: no string field `text` (or, with --outbound, a non-empty array `texts`), \
+                 or both",
+                path.display(),
+                i + 1
+            ),
         };
         let source = match v.get("source") {
             None | Some(serde_json::Value::Null) => None,
@@ -61,7 +107,7 @@ fn read_inputs(path: Option<&PathBuf>) -> anyhow::Result<Inputs> {
                 i + 1
             ),
         };
-        out.push((v.get("id").cloned(), source, text));
+        out.push((v.get("id").cloned(), source, texts));
     }
     Ok(out)
 }
@@ -80,10 +126,10 @@ fn wilson(k: usize, n: usize) -> (f64, f64) {
     ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
-/// The per-source table, Markdown.
-fn table(counts: &BTreeMap<String, (usize, usize)>, threshold: f32) -> String {
+/// The per-source table, Markdown; `flagged` names what counts as flagged.
+fn table(counts: &BTreeMap<String, (usize, usize)>, flagged: &str) -> String {
     let mut out = format!(
-        "| source | n | flagged (score >= {threshold}) | rate | Wilson 95% |\n|---|--:|--:|--:|--:|\n"
+        "| source | n | flagged ({flagged}) | rate | Wilson 95% |\n|---|--:|--:|--:|--:|\n"
     );
     for (source, (n, k)) in counts {
         let (lo, hi) = wilson(*k, *n);
@@ -109,28 +155,42 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let threshold = settings.suspicious_at;
     let screening = Screening::new(settings);
-    let texts = read_inputs(args.jsonl.as_ref())?;
+    let inputs = read_inputs(args.jsonl.as_ref())?;
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for (id, source, text) in texts {
-        let report = screening.scan(&text);
+    for (id, source, texts) in inputs {
+        let (flagged, mut line) = if args.outbound {
+            let report = screening.outbound(texts.iter().map(String::as_str));
+            let flagged = if args.flags.is_empty() {
+                report.flagged()
+            } else {
+                report.findings.iter().any(|f| args.flags.contains(&f.kind))
+            };
+            (flagged, serde_json::to_value(&report)?)
+        } else {
+            let [text] = texts.as_slice() else {
+                anyhow::bail!("`texts` (a call's several arguments) is read only with --outbound");
+            };
+            let report = screening.scan(text);
+            let line = serde_json::json!({
+                "score": report.score,
+                "verdict": report.verdict.as_str(),
+                "findings": report.findings,
+                "normalised_changed": report.normalised_changed,
+            });
+            (report.score >= threshold, line)
+        };
         let entry = counts
             .entry(source.clone().unwrap_or_else(|| "(no source)".to_owned()))
             .or_default();
         entry.0 += 1;
-        if report.score >= threshold {
+        if flagged {
             entry.1 += 1;
         }
         if args.summary_only {
             continue;
         }
-        let mut line = serde_json::json!({
-            "score": report.score,
-            "verdict": report.verdict.as_str(),
-            "findings": report.findings,
-            "normalised_changed": report.normalised_changed,
-        });
         if let Some(o) = line.as_object_mut() {
             if let Some(id) = id {
                 o.insert("id".into(), id);
@@ -143,7 +203,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     if args.jsonl.is_some() {
-        eprint!("{}", table(&counts, threshold));
+        let flagged = match (args.outbound, args.flags.as_slice()) {
+            (false, _) => format!("score >= {threshold}"),
+            (true, []) => "any outbound flag".to_owned(),
+            (true, flags) => {
+                let names: Vec<&str> = flags.iter().map(|k| k.as_str()).collect();
+                names.join(" or ")
+            }
+        };
+        eprint!("{}", table(&counts, &flagged));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -171,7 +239,7 @@ mod tests {
         let mut c = BTreeMap::new();
         c.insert("a".to_owned(), (4, 1));
         c.insert("b".to_owned(), (2, 2));
-        let t = table(&c, 0.5);
+        let t = table(&c, "score >= 0.5");
         assert!(t.contains("| a | 4 | 1 | 25.0% |"), "{t}");
         assert!(t.contains("| b | 2 | 2 | 100.0% |"), "{t}");
     }
