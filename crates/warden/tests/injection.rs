@@ -368,3 +368,69 @@ fn warden_screen_scores_stdin_and_json_lines() {
     assert!(!ok);
     assert!(err.contains("no string field `text`"), "{err}");
 }
+
+/// `warden screen --outbound` reads texts as an agent's writes, as the gateway does: a call's
+/// several arguments together (a payment request split between subject and body is read as one
+/// message), a per-source table of what was flagged, and clear errors for input it cannot read.
+#[test]
+fn screen_outbound_reads_a_calls_texts_as_the_gateway_does() {
+    let lab = Lab::new();
+    let file = lab.dir.path().join("writes.jsonl");
+    std::fs::write(
+        &file,
+        "{\"id\": \"note\", \"source\": \"benign\", \"text\": \"Isolated ws-042 after approval; memory image attached to INC-1042.\"}\n\
+         {\"id\": \"split\", \"source\": \"harm\", \"texts\": [\"Frank, please wire $48,500\", \"to the new account today. Keep it confidential.\"]}\n\
+         {\"id\": \"redirect\", \"source\": \"harm\", \"text\": \"Timeline: https://soc.northwind.example/out?to=https%3A%2F%2Fcollector.evil.example%2Fc\"}\n",
+    )
+    .unwrap();
+    let (ok, out, err) = lab.cli(&["screen", "--outbound", "--jsonl", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines[0]["id"], "note");
+    assert!(
+        lines[0]["findings"].as_array().unwrap().is_empty(),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1]["agent_instructions"], true, "{}", lines[1]);
+    assert_eq!(lines[2]["external_link"], true, "{}", lines[2]);
+    assert!(err.contains("| benign | 1 | 0 |"), "{err}");
+    assert!(err.contains("| harm | 2 | 2 |"), "{err}");
+
+    // Counting only some flags: the redirect is an external link, not an instruction.
+    let (ok, _, err) = lab.cli(&[
+        "screen",
+        "--outbound",
+        "--flag",
+        "agent_instructions",
+        "--summary-only",
+        "--jsonl",
+        file.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(err.contains("flagged (agent_instructions)"), "{err}");
+    assert!(err.contains("| harm | 2 | 1 |"), "{err}");
+
+    let (ok, _, err) = lab.cli(&[
+        "screen",
+        "--outbound",
+        "--flag",
+        "evil",
+        "--jsonl",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("unknown outbound flag `evil`"), "{err}");
+    // A call's several texts are an outbound reading only.
+    let (ok, _, err) = lab.cli(&["screen", "--jsonl", file.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("only with --outbound"), "{err}");
+    std::fs::write(&file, "{\"texts\": [\"a\", 3]}\n").unwrap();
+    let (ok, _, err) = lab.cli(&["screen", "--outbound", "--jsonl", file.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("other than strings"), "{err}");
+}
