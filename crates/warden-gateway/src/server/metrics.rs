@@ -36,7 +36,7 @@ struct ScrapeToken(Option<[u8; 32]>);
 impl ScrapeToken {
     /// `Err` with the 401 to send when a token is required and `headers` do not carry it. The
     /// digests are compared in constant time.
-    #[allow(
+    #[expect(
         clippy::result_large_err,
         reason = "the error is the response, sent at once"
     )]
