@@ -12,12 +12,15 @@
 //! backend only has to store rows.
 //!
 //! Both backends follow one schema history: numbered SQL files under `migrations/`, one per
-//! backend per step, listed once in `migrations.rs`.
+//! backend per step, listed once in `migrations.rs`. Both run the same text for every listing
+//! (`queries.rs`), and a test explains each against a filled database of each kind, so every
+//! listing reads through an index.
 
 pub mod ledger;
 mod migrations;
 mod page;
 mod postgres;
+mod queries;
 mod sqlite;
 
 pub use ledger::{DEFER_WITHIN, Ledger, LedgerError, LedgerSettings};
@@ -29,6 +32,7 @@ pub use page::{
 pub use postgres::{
     ClientCertificate, NameCheck, PostgresOptions, PostgresStore, PostgresTls, TlsRoots,
 };
+pub use queries::{Dialect, ListingQuery, Probe, listing_queries};
 pub use sqlite::SqliteStore;
 
 use serde::{Deserialize, Serialize};
@@ -598,9 +602,9 @@ impl EventFilter {
     }
 }
 
-/// A value a filter condition compares with.
+/// A value a filter condition compares with: what a statement of the store binds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum FilterValue {
+pub enum FilterValue {
     Text(String),
     Int(i64),
     Bool(bool),
@@ -633,6 +637,18 @@ impl EventFilter {
             ("idx >=", index(self.index_from)),
             ("idx <", index(self.index_below)),
         ]);
+        // No index keeps the leaves in log order by time: read alone, `time_ms >= ..` walks
+        // the ledger from its first leaf to the first one stamped late enough. Every leaf it
+        // matches is at or after the lowest index among them, found through the index on the
+        // time, so the walk starts there. (`+idx`, not `idx`: the lowest of a plain column is
+        // read by walking the table in that column's order, the very walk this avoids.) A
+        // next page starts after the last leaf shown (`index_from`), past that bound already.
+        if let (Some(since), None) = (self.since_ms, self.index_from) {
+            let mark = c.mark(FilterValue::Int(since));
+            c.clauses.push(format!(
+                "idx >= (SELECT MIN(+idx) FROM ledger_leaves WHERE time_ms >= {mark})"
+            ));
+        }
         c.finish()
     }
 }
@@ -929,13 +945,25 @@ mod tests {
         assert_eq!(
             some.conditions(|n| format!("${n}")),
             (
-                "kind = $1 AND tool = $2 AND time_ms >= $3".into(),
+                "kind = $1 AND tool = $2 AND time_ms >= $3 \
+                 AND idx >= (SELECT MIN(+idx) FROM ledger_leaves WHERE time_ms >= $4)"
+                    .into(),
                 vec![
                     FilterValue::Text("decision".into()),
                     FilterValue::Text("edr.isolate_host".into()),
                     FilterValue::Int(5),
+                    FilterValue::Int(5),
                 ]
             )
+        );
+        // A next page starts after the last leaf shown, past the first leaf of the time.
+        let next = EventFilter {
+            index_from: Some(9),
+            ..some
+        };
+        assert_eq!(
+            next.conditions(|n| format!("${n}")).0,
+            "kind = $1 AND tool = $2 AND time_ms >= $3 AND idx >= $4"
         );
     }
 }

@@ -101,6 +101,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     step!("0011_pending_lookup"),
     step!("0012_ledger_session_order", sqlite: Unchanged, postgres: Change),
     step!("0013_pending_search"),
+    step!("0014_listing_indexes"),
 ];
 
 /// The step that adds the search column of pending requests: the requests already stored are
@@ -307,6 +308,11 @@ mod tests {
                 "206b36b5a0c33b0aeb2c2ea9137a086848a57b5e77e23fd32eb2c62d470d0a6c",
             ),
             (
+                Backend::Sqlite,
+                "0014_listing_indexes",
+                "e5b12bfe38fc27950be6b0af03116d2b0d20b47bdc84197b09a2fc5cbe8d58a7",
+            ),
+            (
                 Backend::Postgres,
                 "0001_initial",
                 "e0e2bc738afd78ce96ddaff51706e6c50d9dfea34fce2f1f7303797e88e7a65c",
@@ -370,6 +376,11 @@ mod tests {
                 Backend::Postgres,
                 "0013_pending_search",
                 "206b36b5a0c33b0aeb2c2ea9137a086848a57b5e77e23fd32eb2c62d470d0a6c",
+            ),
+            (
+                Backend::Postgres,
+                "0014_listing_indexes",
+                "a933f28c1c64155508a29fd06c86ae3dcd99260cbb54db92c33adfea9622b7eb",
             ),
         ];
         for (backend, name, digest) in SHIPPED {
@@ -464,8 +475,8 @@ mod tests {
     #[test]
     fn schema_versions_keep_their_meaning() {
         let names = |b| steps(b).map(|s| s.name).collect::<Vec<_>>();
-        assert_eq!(latest(Backend::Sqlite), 12);
-        assert_eq!(latest(Backend::Postgres), 11);
+        assert_eq!(latest(Backend::Sqlite), 13);
+        assert_eq!(latest(Backend::Postgres), 12);
         assert_eq!(names(Backend::Sqlite).len(), MIGRATIONS.len() - 1);
         assert_eq!(
             names(Backend::Postgres),
@@ -481,6 +492,7 @@ mod tests {
                 "0011_pending_lookup",
                 "0012_ledger_session_order",
                 "0013_pending_search",
+                "0014_listing_indexes",
             ]
         );
     }
@@ -507,13 +519,13 @@ mod tests {
         let record: Vec<u32> = plan.record.iter().map(|s| s.version).collect();
         let run: Vec<u32> = plan.run.iter().map(|s| s.version).collect();
         assert_eq!(record, [1, 2, 3, 4, 5]);
-        assert_eq!(run, [6, 7, 8, 9, 10, 11]);
+        assert_eq!(run, [6, 7, 8, 9, 10, 11, 12]);
         // Part recorded (a database opened once since): the rest is recorded.
         let plan = super::plan(Backend::Sqlite, 10, &recorded(Backend::Sqlite, 4)).unwrap();
         assert_eq!(plan.record.len(), 6);
         assert_eq!(
             plan.run.iter().map(|s| s.version).collect::<Vec<_>>(),
-            [11, 12]
+            [11, 12, 13]
         );
     }
 
@@ -532,10 +544,10 @@ mod tests {
     #[test]
     fn a_newer_or_renumbered_schema_is_refused() {
         assert_eq!(
-            plan(Backend::Postgres, 12, &BTreeMap::new()).unwrap_err(),
+            plan(Backend::Postgres, 13, &BTreeMap::new()).unwrap_err(),
             SchemaError::Newer {
-                version: 12,
-                known: 11
+                version: 13,
+                known: 12
             }
         );
         // A step recorded as applied that the version does not cover.

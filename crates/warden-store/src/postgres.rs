@@ -25,6 +25,7 @@
 //! `StoreError`, and the gateway refuses the call.
 
 use crate::migrations::{self, Backend};
+use crate::queries::{self, Dialect, HALT_COLUMNS};
 use crate::sqlite::{leaf_row_of, pack_sealed, to_i64, to_u64, unpack_sealed};
 use crate::{
     AgentTaint, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt, LeafRow, NewLeaf,
@@ -139,10 +140,7 @@ fn leaf_of(r: &Row) -> Result<StoredLeaf<Vec<u8>>, StoreError> {
     })
 }
 
-/// The columns `row_of` reads.
-const ROW_COLUMNS: &str =
-    "idx, leaf, leaf_hash, leaf_mac, time_ms, kind, principal, session, tool, decision";
-
+/// A row of `queries::LEDGER_ROWS` or `queries::ledger_find`.
 fn row_of(r: &Row) -> Result<LeafRow, StoreError> {
     let hash: &[u8] = r.try_get(2)?;
     let mac: Option<&[u8]> = r.try_get(3)?;
@@ -169,9 +167,6 @@ fn checkpoint_of(r: &Row) -> Result<StoredCheckpoint, StoreError> {
         time_ms: r.try_get(3)?,
     })
 }
-
-const HALT_COLUMNS: &str =
-    "scope, set_by, reason, evidence, created_ms, resumed_by, resume_reason, resumed_ms";
 
 fn halt_of(r: &Row) -> Result<Halt, StoreError> {
     let evidence: String = r.try_get(3)?;
@@ -249,9 +244,6 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
     tx.commit()?;
     Ok(())
 }
-
-/// A request's searched fields, one row each, as `value`: read from its search column.
-const SEARCHED: &str = "json_array_elements_text(search::json) AS searched(value)";
 
 /// Gives the requests stored before the search column theirs (see `migrations`).
 fn fill_search(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreError> {
@@ -462,8 +454,7 @@ impl Store for PostgresStore {
     ) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
         self.with(|c| {
             c.query(
-                "SELECT idx, leaf, leaf_hash FROM ledger_leaves WHERE idx >= $1
-                 ORDER BY idx LIMIT $2",
+                queries::LEDGER_LEAVES,
                 &[&to_i64(from), &to_i64(limit as u64)],
             )?
             .iter()
@@ -475,9 +466,7 @@ impl Store for PostgresStore {
     fn ledger_rows(&self, from: u64, limit: usize) -> Result<Vec<LeafRow>, StoreError> {
         self.with(|c| {
             c.query(
-                &format!(
-                    "SELECT {ROW_COLUMNS} FROM ledger_leaves WHERE idx >= $1 ORDER BY idx LIMIT $2"
-                ),
+                queries::LEDGER_ROWS,
                 &[&to_i64(from), &to_i64(limit as u64)],
             )?
             .iter()
@@ -487,30 +476,17 @@ impl Store for PostgresStore {
     }
 
     fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<LeafRow>, StoreError> {
-        // Only the filters given become conditions, so the planner can use their indexes.
-        let (conditions, values) = filter.conditions(|n| format!("${n}"));
-        let limit = filter
-            .limit
-            .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
-        let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM ledger_leaves WHERE {conditions} ORDER BY {} LIMIT ${}",
-            filter.order(),
-            values.len() + 1
-        );
+        let (sql, values) = queries::ledger_find(filter, Dialect::Postgres);
         self.with(move |c| {
-            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
                 values.iter().map(sql_value).collect();
-            params.push(&limit);
             c.query(sql.as_str(), &params)?.iter().map(row_of).collect()
         })
     }
 
     fn ledger_sealed(&self, from: u64, to: u64) -> Result<Vec<(u64, SealedContent)>, StoreError> {
         self.with(|c| {
-            let rows = c.query(
-                "SELECT idx, sealed FROM ledger_sealed WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-                &[&to_i64(from), &to_i64(to)],
-            )?;
+            let rows = c.query(queries::LEDGER_SEALED, &[&to_i64(from), &to_i64(to)])?;
             let mut out = Vec::new();
             for row in rows {
                 let idx = to_u64(row.try_get(0)?);
@@ -585,14 +561,10 @@ impl Store for PostgresStore {
 
     fn ledger_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
         self.with(|c| {
-            c.query_opt(
-                "SELECT size, root, note, time_ms FROM ledger_checkpoints
-                 ORDER BY seq DESC LIMIT 1",
-                &[],
-            )?
-            .as_ref()
-            .map(checkpoint_of)
-            .transpose()
+            c.query_opt(queries::LATEST_CHECKPOINT, &[])?
+                .as_ref()
+                .map(checkpoint_of)
+                .transpose()
         })
     }
 
@@ -626,10 +598,7 @@ impl Store for PostgresStore {
 
     fn open_requests(&self) -> Result<OpenRequests, StoreError> {
         let (count, oldest): (i64, Option<i64>) = self.with(|c| {
-            let row = c.query_one(
-                "SELECT COUNT(*), MIN(created_ms) FROM pending WHERE status = $1",
-                &[&ApprovalStatus::Pending.as_str()],
-            )?;
+            let row = c.query_one(queries::OPEN_REQUESTS, &[&ApprovalStatus::Pending.as_str()])?;
             Ok((row.try_get(0)?, row.try_get(1)?))
         })?;
         Ok(OpenRequests {
@@ -657,14 +626,9 @@ impl Store for PostgresStore {
         let status = ApprovalStatus::Pending.as_str();
         let rows: Vec<(String, String, i64)> = self.with(|c| {
             let rows = match after {
-                None => c.query(
-                    "SELECT status, body, revision FROM pending WHERE status = $1 \
-                     ORDER BY created_ms, id LIMIT $2",
-                    &[&status, &limit],
-                )?,
+                None => c.query(queries::WAITING_FIRST, &[&status, &limit])?,
                 Some(after) => c.query(
-                    "SELECT status, body, revision FROM pending WHERE status = $1 \
-                     AND (created_ms, id) > ($2, $3) ORDER BY created_ms, id LIMIT $4",
+                    queries::WAITING_AFTER,
                     &[&status, &after.created_ms, &after.id, &limit],
                 )?,
             };
@@ -693,12 +657,7 @@ impl Store for PostgresStore {
     }
 
     fn requests(&self, filter: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError> {
-        let (conditions, values) = filter.conditions(SEARCHED, |n| format!("${n}"));
-        let sql = format!(
-            "SELECT status, body, revision FROM pending WHERE {conditions} \
-             ORDER BY created_ms, id{}",
-            filter.limit_clause()
-        );
+        let (sql, values) = queries::requests(filter, Dialect::Postgres);
         let rows: Vec<(String, String, i64)> = self.with(|c| {
             let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
                 values.iter().map(sql_value).collect();
@@ -718,13 +677,7 @@ impl Store for PostgresStore {
     }
 
     fn count_requests(&self, filter: &RequestFilter) -> Result<u64, StoreError> {
-        let all = RequestFilter {
-            after: None,
-            limit: None,
-            ..filter.clone()
-        };
-        let (conditions, values) = all.conditions(SEARCHED, |n| format!("${n}"));
-        let sql = format!("SELECT COUNT(*) FROM pending WHERE {conditions}");
+        let (sql, values) = queries::count_requests(filter, Dialect::Postgres);
         let n: i64 = self.with(|c| {
             let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
                 values.iter().map(sql_value).collect();
@@ -791,11 +744,7 @@ impl Store for PostgresStore {
     fn budget_used(&self, budget: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError> {
         self.with(|c| {
             let n: i64 = c
-                .query_one(
-                    "SELECT COUNT(*) FROM budget_uses
-                     WHERE budget = $1 AND scope = $2 AND time_ms > $3",
-                    &[&budget, &scope, &since_ms],
-                )?
+                .query_one(queries::BUDGET_USED, &[&budget, &scope, &since_ms])?
                 .try_get(0)?;
             Ok(u32::try_from(n).unwrap_or(u32::MAX))
         })
@@ -818,11 +767,7 @@ impl Store for PostgresStore {
                 &[&LOCK_BUDGET, &budget, &scope],
             )?;
             let n: i64 = tx
-                .query_one(
-                    "SELECT COUNT(*) FROM budget_uses
-                     WHERE budget = $1 AND scope = $2 AND time_ms > $3",
-                    &[&budget, &scope, &since_ms],
-                )?
+                .query_one(queries::BUDGET_USED, &[&budget, &scope, &since_ms])?
                 .try_get(0)?;
             if n >= i64::from(limit) {
                 return Ok(false);
@@ -856,13 +801,10 @@ impl Store for PostgresStore {
 
     fn active_halts(&self) -> Result<Vec<Halt>, StoreError> {
         self.with(|c| {
-            c.query(
-                &format!("SELECT {HALT_COLUMNS} FROM halts WHERE resumed_ms IS NULL ORDER BY id"),
-                &[],
-            )?
-            .iter()
-            .map(halt_of)
-            .collect()
+            c.query(queries::ACTIVE_HALTS, &[])?
+                .iter()
+                .map(halt_of)
+                .collect()
         })
     }
 

@@ -1,6 +1,7 @@
 //! The SQLite backend.
 
 use crate::migrations::{self, Backend};
+use crate::queries::{self, Dialect, HALT_COLUMNS};
 use crate::{
     AgentTaint, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt, LeafRow, NewLeaf,
     OpenRequests, PendingRequest, RequestFilter, Store, StoreError, StoredCheckpoint, TaintInForce,
@@ -13,23 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use warden_ledger::{Hash, LeafColumns, LeafKey, LeafMac, Salt, SealedContent, StoredLeaf};
 
-/// The first page of waiting requests, and a page after a given one (`Store::waiting`); both
-/// read through the `pending_waiting` index, in its order.
-const WAITING_FIRST: &str = "SELECT status, body, revision FROM pending WHERE status = ?1 \
-                             ORDER BY created_ms, id LIMIT ?2";
-const WAITING_AFTER: &str = "SELECT status, body, revision FROM pending WHERE status = ?1 \
-                             AND (created_ms, id) > (?2, ?3) ORDER BY created_ms, id LIMIT ?4";
-
-/// A request's searched fields, one row each, as `value`: read from its search column.
-const SEARCHED: &str = "json_each(search)";
-
-/// `Store::requests`'s query for `filter`.
-fn requests_sql(filter: &RequestFilter) -> String {
-    let (conditions, _) = filter.conditions(SEARCHED, |n| format!("?{n}"));
-    format!(
-        "SELECT status, body, revision FROM pending WHERE {conditions} ORDER BY created_ms, id{}",
-        filter.limit_clause()
-    )
+/// A shared statement as SQLite takes it.
+fn sqlite_sql(sql: &str) -> String {
+    Dialect::Sqlite.sql(sql).into_owned()
 }
 
 fn sql_value(v: &crate::FilterValue) -> &dyn rusqlite::ToSql {
@@ -55,9 +42,6 @@ fn halt_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Halt, String)> {
         r.get(3)?,
     ))
 }
-
-const HALT_COLUMNS: &str =
-    "scope, set_by, reason, evidence, created_ms, resumed_by, resume_reason, resumed_ms";
 
 fn taint_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentTaint> {
     Ok(AgentTaint {
@@ -85,11 +69,6 @@ fn in_force_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TaintInForce, 
             }
         },
     }))
-}
-
-/// A shared query with SQLite's numbered placeholders (`?1` for `$1`).
-fn sqlite_sql(sql: &str) -> String {
-    sql.replace('$', "?")
 }
 
 /// SQLite as the store. A file-backed store keeps a second connection for the ledger, so the
@@ -239,10 +218,7 @@ fn collect_leaves(
     Ok(out)
 }
 
-/// The columns `full_row` reads.
-const ROW_COLUMNS: &str =
-    "idx, leaf, leaf_hash, leaf_mac, time_ms, kind, principal, session, tool, decision";
-
+/// A row of `queries::LEDGER_ROWS` or `queries::ledger_find`.
 fn full_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<LeafRow, StoreError>> {
     let idx: i64 = r.get(0)?;
     let hash: Vec<u8> = r.get(2)?;
@@ -563,10 +539,7 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
         self.with_ledger(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT idx, leaf, leaf_hash FROM ledger_leaves WHERE idx >= ?1
-                 ORDER BY idx LIMIT ?2",
-            )?;
+            let mut stmt = c.prepare_cached(&sqlite_sql(queries::LEDGER_LEAVES))?;
             let rows = stmt.query_map(params![to_i64(from), to_i64(limit as u64)], leaf_row)?;
             collect_leaves(rows)
         })
@@ -574,30 +547,17 @@ impl Store for SqliteStore {
 
     fn ledger_rows(&self, from: u64, limit: usize) -> Result<Vec<LeafRow>, StoreError> {
         self.with_ledger(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {ROW_COLUMNS} FROM ledger_leaves WHERE idx >= ?1 ORDER BY idx LIMIT ?2"
-            ))?;
+            let mut stmt = c.prepare_cached(&sqlite_sql(queries::LEDGER_ROWS))?;
             let rows = stmt.query_map(params![to_i64(from), to_i64(limit as u64)], full_row)?;
             rows.map(|r| r?).collect()
         })
     }
 
     fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<LeafRow>, StoreError> {
-        // Only the filters given become conditions, so SQLite can use the index of the most
-        // selective one (`x IS NULL OR x = ?` defeats every index and scans the whole ledger).
-        let (conditions, values) = filter.conditions(|n| format!("?{n}"));
-        let limit = filter
-            .limit
-            .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
-        let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM ledger_leaves WHERE {conditions} ORDER BY {} LIMIT ?{}",
-            filter.order(),
-            values.len() + 1
-        );
+        let (sql, values) = queries::ledger_find(filter, Dialect::Sqlite);
         self.with_ledger(|c| {
             let mut stmt = c.prepare_cached(&sql)?;
-            let mut params: Vec<&dyn rusqlite::ToSql> = values.iter().map(sql_value).collect();
-            params.push(&limit);
+            let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(sql_value).collect();
             let rows = stmt.query_map(params.as_slice(), full_row)?;
             rows.map(|r| r?).collect()
         })
@@ -605,9 +565,7 @@ impl Store for SqliteStore {
 
     fn ledger_sealed(&self, from: u64, to: u64) -> Result<Vec<(u64, SealedContent)>, StoreError> {
         self.with_ledger(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT idx, sealed FROM ledger_sealed WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
-            )?;
+            let mut stmt = c.prepare_cached(&sqlite_sql(queries::LEDGER_SEALED))?;
             let mut rows = stmt.query(params![to_i64(from), to_i64(to)])?;
             let mut out = Vec::new();
             while let Some(row) = rows.next()? {
@@ -684,14 +642,9 @@ impl Store for SqliteStore {
 
     fn ledger_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
         self.with_ledger(|c| {
-            c.query_row(
-                "SELECT size, root, note, time_ms FROM ledger_checkpoints
-                 ORDER BY seq DESC LIMIT 1",
-                [],
-                checkpoint_row,
-            )
-            .optional()?
-            .transpose()
+            c.query_row(&sqlite_sql(queries::LATEST_CHECKPOINT), [], checkpoint_row)
+                .optional()?
+                .transpose()
         })
     }
 
@@ -726,7 +679,7 @@ impl Store for SqliteStore {
     fn open_requests(&self) -> Result<OpenRequests, StoreError> {
         let (count, oldest): (i64, Option<i64>) = self.with(|c| {
             Ok(c.query_row(
-                "SELECT COUNT(*), MIN(created_ms) FROM pending WHERE status = ?1",
+                &sqlite_sql(queries::OPEN_REQUESTS),
                 [ApprovalStatus::Pending.as_str()],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?)
@@ -748,11 +701,11 @@ impl Store for SqliteStore {
             let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
             let rows = match after {
                 None => c
-                    .prepare_cached(WAITING_FIRST)?
+                    .prepare_cached(&sqlite_sql(queries::WAITING_FIRST))?
                     .query_map(params![status, limit], row)?
                     .collect::<Result<Vec<_>, _>>()?,
                 Some(after) => c
-                    .prepare_cached(WAITING_AFTER)?
+                    .prepare_cached(&sqlite_sql(queries::WAITING_AFTER))?
                     .query_map(params![status, after.created_ms, after.id, limit], row)?
                     .collect::<Result<Vec<_>, _>>()?,
             };
@@ -776,9 +729,9 @@ impl Store for SqliteStore {
     }
 
     fn requests(&self, filter: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError> {
+        let (sql, values) = queries::requests(filter, Dialect::Sqlite);
         let rows: Vec<(String, String, i64)> = self.with(|c| {
-            let mut stmt = c.prepare_cached(&requests_sql(filter))?;
-            let (_, values) = filter.conditions(SEARCHED, |n| format!("?{n}"));
+            let mut stmt = c.prepare_cached(&sql)?;
             let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(sql_value).collect();
             let rows =
                 stmt.query_map(params.as_slice(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -795,15 +748,9 @@ impl Store for SqliteStore {
     }
 
     fn count_requests(&self, filter: &RequestFilter) -> Result<u64, StoreError> {
-        let all = RequestFilter {
-            after: None,
-            limit: None,
-            ..filter.clone()
-        };
-        let (conditions, values) = all.conditions(SEARCHED, |n| format!("?{n}"));
+        let (sql, values) = queries::count_requests(filter, Dialect::Sqlite);
         let n: i64 = self.with(|c| {
-            let mut stmt =
-                c.prepare_cached(&format!("SELECT COUNT(*) FROM pending WHERE {conditions}"))?;
+            let mut stmt = c.prepare_cached(&sql)?;
             let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(sql_value).collect();
             Ok(stmt.query_row(params.as_slice(), |r| r.get(0))?)
         })?;
@@ -870,9 +817,7 @@ impl Store for SqliteStore {
     fn budget_used(&self, budget: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError> {
         self.with(|c| {
             let n: i64 = c
-                .prepare_cached(
-                    "SELECT COUNT(*) FROM budget_uses WHERE budget = ?1 AND scope = ?2 AND time_ms > ?3",
-                )?
+                .prepare_cached(&sqlite_sql(queries::BUDGET_USED))?
                 .query_row(params![budget, scope, since_ms], |r| r.get(0))?;
             Ok(u32::try_from(n).unwrap_or(u32::MAX))
         })
@@ -889,15 +834,15 @@ impl Store for SqliteStore {
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let n: i64 = tx
-                .prepare_cached(
-                    "SELECT COUNT(*) FROM budget_uses WHERE budget = ?1 AND scope = ?2 AND time_ms > ?3",
-                )?
+                .prepare_cached(&sqlite_sql(queries::BUDGET_USED))?
                 .query_row(params![budget, scope, since_ms], |r| r.get(0))?;
             if n >= i64::from(limit) {
                 return Ok(false);
             }
-            tx.prepare_cached("INSERT INTO budget_uses (budget, scope, time_ms) VALUES (?1, ?2, ?3)")?
-                .execute(params![budget, scope, now_ms])?;
+            tx.prepare_cached(
+                "INSERT INTO budget_uses (budget, scope, time_ms) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![budget, scope, now_ms])?;
             tx.commit()?;
             Ok(true)
         })
@@ -923,9 +868,7 @@ impl Store for SqliteStore {
 
     fn active_halts(&self) -> Result<Vec<Halt>, StoreError> {
         let rows = self.with(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {HALT_COLUMNS} FROM halts WHERE resumed_ms IS NULL ORDER BY id"
-            ))?;
+            let mut stmt = c.prepare_cached(&sqlite_sql(queries::ACTIVE_HALTS))?;
             let rows = stmt
                 .query_map([], halt_row)?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -1198,7 +1141,7 @@ mod tests {
     #[test]
     fn waiting_requests_are_read_through_their_index_in_its_order() {
         let s = SqliteStore::in_memory().unwrap();
-        for sql in [WAITING_FIRST, WAITING_AFTER] {
+        for sql in [queries::WAITING_FIRST, queries::WAITING_AFTER].map(sqlite_sql) {
             let plan: Vec<String> = s
                 .with(|c| {
                     let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
@@ -1249,12 +1192,7 @@ mod tests {
                 limit: Some(101),
                 ..EventFilter::default()
             };
-            let (conditions, values) = filter.conditions(|n| format!("?{n}"));
-            let sql = format!(
-                "SELECT idx FROM ledger_leaves WHERE {conditions} ORDER BY {} LIMIT ?{}",
-                filter.order(),
-                values.len() + 1
-            );
+            let (sql, _) = queries::ledger_find(&filter, Dialect::Sqlite);
             let plan = plan_of(&s, &sql);
             assert!(plan.contains("INDEX ledger_leaves_session"), "{plan}");
             assert!(!plan.contains("TEMP B-TREE"), "{sql} sorts: {plan}");
@@ -1325,11 +1263,10 @@ mod tests {
             },
         ];
         for filter in lookups {
-            let sql = requests_sql(&filter);
+            let (sql, values) = queries::requests(&filter, Dialect::Sqlite);
             let plan: Vec<String> = s
                 .with(|c| {
                     let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
-                    let (_, values) = filter.conditions(SEARCHED, |n| format!("?{n}"));
                     let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(sql_value).collect();
                     let rows = stmt.query_map(params.as_slice(), |r| r.get::<_, String>(3))?;
                     Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -608,3 +608,37 @@ async fn a_following_export_serves_its_lag_on_its_own_listener() {
     ]);
     assert!(!ok && err.contains("--follow"), "{err}");
 }
+
+/// The export's own listener is guarded as `serve`'s is: with `[metrics] token_sha256` in the
+/// config it reads, a scrape without the token, or with another, gets 401 and not one metric
+/// name; with the token, the export's gauges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_following_exports_metrics_need_the_metrics_token() {
+    let lab = lab_with_metrics(&hash_token("scrape-secret"));
+    let warden = lab.serve();
+    let triage = warden.client(TRIAGE).await;
+    triage
+        .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+        .await
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("ocsf.jsonl");
+    let export = follow_with_metrics(&lab, &["--to", "file", "--out", path.to_str().unwrap()]);
+    for token in [None, Some("wrong"), Some(TRIAGE), Some("")] {
+        let (status, _, body) = get(&export.url, token).await;
+        assert_eq!(status, 401, "{token:?}: {body}");
+        assert!(!body.contains("warden_"), "{token:?}: {body}");
+    }
+    for _ in 0..400 {
+        let m = scrape(&export.url, Some("scrape-secret")).await;
+        if series(&m, "warden_export_lag_leaves").count() == 1 {
+            assert!(
+                m.iter().all(|s| s.metric.starts_with("warden_export_")),
+                "{m:?}"
+            );
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for the export's lag with the token");
+}

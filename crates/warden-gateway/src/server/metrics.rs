@@ -6,7 +6,8 @@
 //! connection limits, so a client that connects and sends nothing holds nothing.
 //!
 //! `warden audit export --follow --metrics-listen` runs the same loop with only the export's
-//! two gauges ([`serve_export`]), from the same code as `serve`'s ([`crate::metrics::ExportGauges`]).
+//! two gauges ([`serve_export`]), from the same code as `serve`'s ([`crate::metrics::ExportGauges`]),
+//! behind the same token check ([`ScrapeToken`]).
 
 use crate::metrics::{CONTENT_TYPE, ExportMetrics, StoreState};
 use crate::{Clock, Gateway};
@@ -15,6 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use warden_store::Store;
@@ -22,7 +24,45 @@ use warden_store::Store;
 #[derive(Clone)]
 struct Scrape {
     gateway: Arc<Gateway>,
-    token_sha256: Option<[u8; 32]>,
+    token: ScrapeToken,
+}
+
+/// Who may scrape a metrics listener: anyone who reaches it, or, with the SHA-256 of a bearer
+/// token (`[metrics] token_sha256`), only a scraper that sends `Authorization: Bearer <token>`.
+/// One check for every listener that serves metrics: `serve`'s and a streaming export's.
+#[derive(Clone, Copy)]
+struct ScrapeToken(Option<[u8; 32]>);
+
+impl ScrapeToken {
+    /// `Err` with the 401 to send when a token is required and `headers` do not carry it. The
+    /// digests are compared in constant time.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the response, sent at once"
+    )]
+    fn check(self, headers: &HeaderMap) -> Result<(), Response> {
+        let Some(expected) = self.0 else {
+            return Ok(());
+        };
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| <[u8; 32]>::from(Sha256::digest(t.trim().as_bytes())));
+        if presented.is_some_and(|p| bool::from(p.ct_eq(&expected))) {
+            return Ok(());
+        }
+        let mut response = (
+            StatusCode::UNAUTHORIZED,
+            "a valid bearer token is required\n",
+        )
+            .into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"warden-metrics\""),
+        );
+        Err(response)
+    }
 }
 
 /// Serves the gateway's metrics on `listener` until `stop`.
@@ -39,14 +79,16 @@ pub async fn serve(
 /// Serves `metrics` — a streaming export's two gauges, and nothing of a gateway — on
 /// `listener` until `stop`: `GET /metrics` for `warden audit export --follow --metrics-listen`.
 /// The lag is worked out at each scrape against `store`'s ledger size then, at `clock`'s now.
-/// The same accept loop and `limits` as the gateway's own listeners; no token (the two gauges
-/// say how far behind the export is, nothing about what it exports).
+/// The same accept loop and `limits` as the gateway's own listeners, and the same bearer token
+/// check as `serve`'s when `token_sha256` is given (the export passes `[metrics] token_sha256`
+/// of the config it reads).
 pub async fn serve_export(
     metrics: Arc<ExportMetrics>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     listener: TcpListener,
     limits: warden_policy::ConnectionLimits,
+    token_sha256: Option<[u8; 32]>,
     stop: CancellationToken,
 ) {
     let app = axum::Router::new()
@@ -55,6 +97,7 @@ pub async fn serve_export(
             metrics,
             store,
             clock,
+            token: ScrapeToken(token_sha256),
         });
     super::connections::serve(listener, app, limits, stop).await;
 }
@@ -64,9 +107,13 @@ struct ExportScrape {
     metrics: Arc<ExportMetrics>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    token: ScrapeToken,
 }
 
-async fn scrape_export(State(s): State<ExportScrape>) -> Response {
+async fn scrape_export(State(s): State<ExportScrape>, headers: HeaderMap) -> Response {
+    if let Err(refused) = s.token.check(&headers) {
+        return refused;
+    }
     let store = Arc::clone(&s.store);
     let size = match tokio::task::spawn_blocking(move || store.ledger_size()).await {
         Ok(Ok(size)) => Some(size),
@@ -98,29 +145,13 @@ pub fn router(gateway: Arc<Gateway>, token_sha256: Option<[u8; 32]>) -> axum::Ro
         .route("/metrics", axum::routing::get(scrape))
         .with_state(Scrape {
             gateway,
-            token_sha256,
+            token: ScrapeToken(token_sha256),
         })
 }
 
 async fn scrape(State(s): State<Scrape>, headers: HeaderMap) -> Response {
-    if let Some(expected) = s.token_sha256 {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| <[u8; 32]>::from(Sha256::digest(t.trim().as_bytes())));
-        if presented != Some(expected) {
-            let mut response = (
-                StatusCode::UNAUTHORIZED,
-                "a valid bearer token is required\n",
-            )
-                .into_response();
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"warden-metrics\""),
-            );
-            return response;
-        }
+    if let Err(refused) = s.token.check(&headers) {
+        return refused;
     }
     match s.gateway.metrics_text().await {
         Ok(text) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),

@@ -91,7 +91,8 @@ pub struct Args {
     max_backoff_secs: u64,
     /// With --follow: serve `GET /metrics` on this address (`127.0.0.1:9465`) with how far the
     /// export is behind, `warden_export_lag_leaves` and
-    /// `warden_export_last_delivery_age_seconds`, as `serve` does for `[export]`
+    /// `warden_export_last_delivery_age_seconds`, as `serve` does for `[export]`; behind the
+    /// config's `[metrics] token_sha256` when it has one
     #[arg(long, value_name = "ADDR", requires = "follow")]
     metrics_listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
@@ -155,6 +156,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
                 Arc::new(warden_gateway::SystemClock),
                 listener,
                 config.gateway.limits,
+                config.metrics.as_ref().and_then(|m| m.token_sha256),
                 stop.clone(),
             ));
             eprintln!("export metrics on http://{local}/metrics");
