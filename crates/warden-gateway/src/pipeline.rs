@@ -1792,6 +1792,7 @@ fn outbound_state(r: &OutboundReport, length: usize) -> OutboundState {
     OutboundState {
         flagged: r.flagged(),
         external_link: r.external_link,
+        live_external_link: r.live_external_link,
         lookalike_link: r.lookalike_link,
         homograph_link: r.homograph_link,
         link_text_mismatch: r.link_text_mismatch,

@@ -35,7 +35,7 @@ pub struct TestCase {
     #[serde(default)]
     pub agent_tainted: bool,
     /// What the outbound screen found in the call's free text, by name (`external_link`,
-    /// `lookalike_link`, `homograph_link`, `link_text_mismatch`, `image_link`,
+    /// `live_external_link` (with `external_link`: a link not defanged), `lookalike_link`, `homograph_link`, `link_text_mismatch`, `image_link`,
     /// `agent_instructions`, `secret`, `encoded_blob`, `external_address`, `concealed`,
     /// `unread`): `context.outbound`.
     #[serde(default)]
@@ -167,6 +167,15 @@ fn outbound_state(names: &[String]) -> Result<OutboundState, String> {
     for name in names {
         let flag = match name.as_str() {
             "external_link" => &mut o.external_link,
+            "live_external_link" => {
+                if !names.iter().any(|n| n == "external_link") {
+                    return Err(
+                        "`live_external_link` is an `external_link` written live: name both"
+                            .to_owned(),
+                    );
+                }
+                &mut o.live_external_link
+            }
             "lookalike_link" => &mut o.lookalike_link,
             "homograph_link" => &mut o.homograph_link,
             "link_text_mismatch" => &mut o.link_text_mismatch,

@@ -180,6 +180,10 @@ pub struct OutboundReport {
     pub links: Vec<OutboundLink>,
     /// A link (not a bare mail address) whose host is not internal.
     pub external_link: bool,
+    /// An external link written live, not defanged: one click (or a render) away. Not a flag of
+    /// its own (no finding; `external_link` is raised with it): it tells a note quoting a
+    /// defanged indicator (`hxxps://c2[.]example`) apart from a link to follow.
+    pub live_external_link: bool,
     /// A link or address host that imitates an internal domain.
     pub lookalike_link: bool,
     /// An IDN host: punycode, non-ASCII, mixed-script or whole-script-confusable labels.
@@ -225,6 +229,7 @@ impl OutboundReport {
             }
         }
         self.external_link |= other.external_link;
+        self.live_external_link |= other.live_external_link;
         self.lookalike_link |= other.lookalike_link;
         self.homograph_link |= other.homograph_link;
         self.link_text_mismatch |= other.link_text_mismatch;
@@ -332,6 +337,7 @@ impl Outbound {
                     .to_owned(),
             );
         }
+        report.live_external_link = self.live_external(&view);
         let mut internal_spans = Vec::new();
         for raw in found.links.into_iter() {
             let inner = self.nested(&raw, &mut report);
@@ -407,6 +413,27 @@ impl Outbound {
             report.add(OutboundKind::EncodedBlob, detail);
         }
         report
+    }
+
+    /// Whether the text as written, with nothing re-fanged, links outside: a defanged
+    /// indicator is not a link until a reader rewrites it, but one `[.]` in a live link's query
+    /// does not make the link dead. A text past the link reader's caps counts as live.
+    fn live_external(&self, view: &str) -> bool {
+        let found = links::extract(view, &self.internal, &[]);
+        found.overflowed
+            || found.links.iter().any(|raw| {
+                if raw.carrier == LinkCarrier::Email {
+                    return false;
+                }
+                let outside =
+                    |t: &links::Target| !self.internal.iter().any(|d| d.contains(&t.host));
+                links::parse_target(&raw.target, raw.carrier, &self.internal)
+                    .is_some_and(|t| outside(&t))
+                    || self
+                        .nested(raw, &mut OutboundReport::default())
+                        .iter()
+                        .any(|(_, t)| outside(t))
+            })
     }
 
     /// The links written inside `raw`'s address (a redirect's destination), parsed, each with

@@ -759,3 +759,42 @@ fn a_link_inside_an_internal_links_address_is_read() {
         assert!(!r.flagged(), "{t}\n{r:#?}");
     }
 }
+
+/// An indicator quoted defanged is an external link, but not a live one: policy can let an
+/// analyst's note of IOCs through while holding a link to follow. A live link anywhere in the
+/// text, a redirect's destination included, makes the text live.
+#[test]
+fn defanged_indicators_are_external_but_not_live() {
+    for t in [
+        "C2 beacon to hxxps://c2[.]evil[.]example/b and 203.0.113[.]7; blocked at the proxy.",
+        "Phish sender: billing[at]northwlnd-payroll[.]example",
+    ] {
+        let r = scan(t);
+        assert!(!r.live_external_link, "{t}\n{r:#?}");
+    }
+    let defanged = scan("C2 beacon to hxxps://c2[.]evil[.]example/b");
+    assert!(defanged.external_link, "{defanged:#?}");
+    for t in [
+        "C2 beacon to hxxps://c2[.]evil[.]example/b; details https://pastebin.com/raw/abc123",
+        "[case](https://soc.northwind.example/r?u=https%3A%2F%2Fcollector.evil.example%2Fp)",
+        "![x](https://collector.evil.example/p.png)",
+        "Open \\\\198.51.100.7\\share\\invoice.lnk",
+    ] {
+        let r = scan(t);
+        assert!(r.external_link && r.live_external_link, "{t}\n{r:#?}");
+    }
+}
+
+/// Live is judged on the link as written: a bracket in a live link's query or fragment does not
+/// make it dead, nor does a defanged indicator elsewhere in the text.
+#[test]
+fn a_bracket_inside_a_live_link_does_not_make_it_defanged() {
+    for t in [
+        "Pay here: https://evil.example/pay?ref=x[.]y",
+        "[invoice](https://evil.example/i#a[.]b) and IOC c2[.]evil[.]example",
+        "https://evil.example/login?user=alice[at]northwind[.]example",
+    ] {
+        let r = scan(t);
+        assert!(r.external_link && r.live_external_link, "{t}\n{r:#?}");
+    }
+}

@@ -80,6 +80,8 @@ pub struct OutboundState {
     pub flagged: bool,
     /// A link to a host outside the internal domains.
     pub external_link: bool,
+    /// An external link written live, not defanged (`hxxps://…[.]example` is not).
+    pub live_external_link: bool,
     /// A link to a host that imitates an internal domain.
     pub lookalike_link: bool,
     /// A link to an internationalised or mixed-script host.
@@ -696,6 +698,7 @@ fn outbound_record(o: &OutboundState) -> Result<RestrictedExpression, String> {
     RestrictedExpression::new_record(vec![
         flag("flagged", o.flagged),
         flag("external_link", o.external_link),
+        flag("live_external_link", o.live_external_link),
         flag("lookalike_link", o.lookalike_link),
         flag("homograph_link", o.homograph_link),
         flag("link_text_mismatch", o.link_text_mismatch),
