@@ -342,6 +342,15 @@ impl Outbound {
         for raw in found.links.into_iter() {
             let inner = self.nested(&raw, &mut report);
             let Some(target) = links::parse_target(&raw.target, raw.carrier, &self.internal) else {
+                if raw.carrier != LinkCarrier::Email && links::names_unread_host(&raw.target) {
+                    report.add(
+                        OutboundKind::Unread,
+                        format!(
+                            "a link whose host the screen cannot read: `{}`",
+                            links::capped(&raw.target, 120)
+                        ),
+                    );
+                }
                 continue;
             };
             // The span holds a rewrite and the target as found was not written so.

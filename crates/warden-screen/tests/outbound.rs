@@ -737,6 +737,10 @@ fn a_link_inside_an_internal_links_address_is_read() {
         "<a href=\"https://go.northwind.example/#/redirect?target=//collector.evil.example/x\">open</a>",
         "See https://wiki.northwind.example/out?link=www.collector.evil.example/p",
         "https://a.northwind.example/x?r=https%3A%2F%2Fb.northwind.example%2Fy%3Fr%3Dhttps%253A%252F%252Fcollector.evil.example",
+        "https://sso.northwind.example/out?to=/%09/collector.evil.example/x",
+        "https://sso.northwind.example/out?to=%2F%5Ccollector.evil.example/x",
+        "https://sso.northwind.example/out?to=ht%09tps://collector.evil.example/x",
+        "https://sso.northwind.example/out?to=+//collector.evil.example/x",
     ] {
         let r = scan(t);
         assert!(r.external_link, "{t}\n{r:#?}");
@@ -747,6 +751,11 @@ fn a_link_inside_an_internal_links_address_is_read() {
             "{t}\n{r:#?}"
         );
     }
+    // Encoded more often than the screen decodes: not read, so not clean.
+    let deep = scan(
+        "https://sso.northwind.example/out?to=https%25252525253A%25252525252F%25252525252Fcollector.evil.example",
+    );
+    assert!(deep.unread, "{deep:#?}");
     let image = scan(
         "![graph](https://grafana.northwind.example/render?to=https%3A%2F%2Fcollector.evil.example%2Fpx.png)",
     );
@@ -796,5 +805,35 @@ fn a_bracket_inside_a_live_link_does_not_make_it_defanged() {
     ] {
         let r = scan(t);
         assert!(r.external_link && r.live_external_link, "{t}\n{r:#?}");
+    }
+}
+
+/// A link is read as a browser reads it: a scheme that always has a host followed directly by
+/// an address (`http:203.0.113.7/`), a backslash for a slash (`/\host`), tabs and line breaks
+/// inside the address dropped. What names a host the screen still cannot read is unread,
+/// never clean.
+#[test]
+fn links_are_read_as_browsers_read_them() {
+    for (t, image) in [
+        ("![x](http:203.0.113.7/p.png?d=INC-1042)", true),
+        ("[login](/\\evil.example/sso)", false),
+        ("[login](\\/evil.example/sso)", false),
+        ("<a href=\"h&#9;ttps://evil.example/x\">portal</a>", false),
+        ("<img src=\"h&#10;ttps://evil.example/p.png\">", true),
+        ("<a href=\" https://evil.example/x\">portal</a>", false),
+    ] {
+        let r = scan(t);
+        assert!(r.external_link && r.live_external_link, "{t}\n{r:#?}");
+        assert_eq!(r.image_link, image, "{t}\n{r:#?}");
+        assert!(r.links.iter().any(|l| !l.internal), "{t}\n{r:#?}");
+    }
+    let r = scan("[portal](https://[not a host]/x)");
+    assert!(r.unread, "{r:#?}");
+    for t in [
+        "[runbook](/wiki/runbook) and [notes](./notes.md#timeline)",
+        "[call](tel:+15550100) or [mail](mailto:soc@northwind.example)",
+    ] {
+        let r = scan(t);
+        assert!(!r.flagged(), "{t}\n{r:#?}");
     }
 }

@@ -884,11 +884,8 @@ pub(super) fn parse_target(
     carrier: LinkCarrier,
     internal: &[Internal],
 ) -> Option<Target> {
-    let s = raw
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .trim();
+    let cleaned = as_browsers_read(raw);
+    let s = cleaned.as_str();
     let lower = s.to_ascii_lowercase();
     let authority_and_rest: &str = if carrier == LinkCarrier::UncPath {
         s.trim_start_matches('\\')
@@ -902,7 +899,7 @@ pub(super) fn parse_target(
     } else if carrier == LinkCarrier::Email {
         let (_, host) = s.rsplit_once('@')?;
         return finish(host, None);
-    } else if let Some(rest) = s.strip_prefix("//").or_else(|| s.strip_prefix("\\\\")) {
+    } else if let Some(rest) = protocol_relative(s) {
         rest
     } else if let Some((scheme, rest)) = s.split_once(':')
         && !scheme.is_empty()
@@ -914,14 +911,10 @@ pub(super) fn parse_target(
             .chars()
             .next()
             .is_some_and(|ch| ch.is_ascii_alphabetic())
-        && !rest.starts_with(|ch: char| ch.is_ascii_digit())
+        && (!rest.starts_with(|ch: char| ch.is_ascii_digit()) || special_scheme(scheme))
     {
-        let scheme = scheme.to_ascii_lowercase();
         let stripped = rest.trim_start_matches(['/', '\\']);
-        let special = matches!(
-            scheme.as_str(),
-            "http" | "https" | "ftp" | "ws" | "wss" | "file"
-        );
+        let special = special_scheme(scheme);
         if stripped.len() == rest.len() && !special {
             // `javascript:`, `data:`, `tel:`, `cid:`, … : no host.
             return None;
@@ -955,6 +948,47 @@ pub(super) fn parse_target(
         }
     };
     finish(host, userinfo)
+}
+
+/// A link target as a browser's URL parser reads it: surrounding spaces and control
+/// characters trimmed, angle brackets of an autolink removed, and every tab and line break
+/// inside dropped (`h&#9;ttps://host` is `https://host` to a browser).
+fn as_browsers_read(raw: &str) -> String {
+    raw.trim_matches(|c: char| c <= ' ')
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect()
+}
+
+/// Schemes whose address always has a host: a browser reads `http:host`, `http:/host` and
+/// `http:\\host` as `http://host`.
+fn special_scheme(scheme: &str) -> bool {
+    ["http", "https", "ftp", "ws", "wss", "file"]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme))
+}
+
+/// The rest of a scheme-relative address (`//host/…`): a browser takes a backslash for a
+/// slash, so `/\host`, `\/host` and `\\host` are the same.
+fn protocol_relative(s: &str) -> Option<&str> {
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some('/' | '\\'), Some('/' | '\\')) => s.get(2..),
+        _ => None,
+    }
+}
+
+/// Whether a link target names a host that [`parse_target`] could not read: an address with a
+/// scheme that always has a host, or a scheme-relative one. A reader's client follows it all
+/// the same, so the screen may not pass it as clean.
+pub(super) fn names_unread_host(raw: &str) -> bool {
+    let s = as_browsers_read(raw);
+    protocol_relative(&s).is_some()
+        || s.split_once(':')
+            .is_some_and(|(scheme, _)| special_scheme(scheme))
 }
 
 fn finish(host: &str, userinfo: Option<&str>) -> Option<Target> {
@@ -1040,7 +1074,7 @@ pub(super) fn capped(s: &str, max: usize) -> String {
 /// a `www.` host after a parameter.
 static NESTED_URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
     compile(
-        r#"(?i)(?-u:\b)(?:https?|ftps?|wss?)\s*:\s*[/\\]{2}[^\s<>"'`&|]+|(?:^|[=&?#;,])((?:[/\\]{2}|www\.)[^\s<>"'`&|/\\?#.]+\.[^\s<>"'`&|]+)"#,
+        r#"(?i)(?-u:\b)(?:https?|ftps?|wss?)\s*:\s*[/\\]{2}[^\s<>"'`&|]+|(?:^|[=&?#;,])\s*((?:[/\\]{2}|www\.)[^\s<>"'`&|/\\?#.]+\.[^\s<>"'`&|]+)"#,
     )
 });
 
@@ -1080,13 +1114,22 @@ pub(super) fn nested(target: &str) -> (Vec<String>, bool) {
             cut = true;
         }
         let mut decoded = capped(rest, MAX_NESTED_READ).replace('+', " ");
-        for _ in 0..NESTED_DECODE_ROUNDS {
+        let mut rounds = 0;
+        loop {
             let next = percent_decode(&decoded);
             if next == decoded {
                 break;
             }
+            if rounds == NESTED_DECODE_ROUNDS {
+                // Still encoded after every round the screen decodes.
+                cut = true;
+                break;
+            }
             decoded = next;
+            rounds += 1;
         }
+        // As a browser reads an address: tabs and line breaks inside it are dropped.
+        decoded.retain(|c| !matches!(c, '\t' | '\n' | '\r'));
         for caps in re.captures_iter(&decoded) {
             let Some(m) = caps.get(1).or_else(|| caps.get(0)) else {
                 continue;
