@@ -48,6 +48,9 @@ struct FakeDesk {
     queries: Mutex<Vec<DecisionQuery>>,
     /// The queries the pending page asked for.
     pending_queries: Mutex<Vec<PendingQuery>>,
+    /// While set, the pending page and answers fail so (warden's store failing behind the
+    /// desk).
+    failing: Mutex<Option<DeskError>>,
 }
 
 impl FakeDesk {
@@ -66,6 +69,9 @@ impl FakeDesk {
 
 impl ApprovalDesk for FakeDesk {
     fn pending(&self, query: &PendingQuery) -> Result<PendingPage, DeskError> {
+        if let Some(e) = self.failing.lock().unwrap().clone() {
+            return Err(e);
+        }
         self.pending_queries.lock().unwrap().push(query.clone());
         let all = self.requests.lock().unwrap();
         let waiting: Vec<&RequestView> = all
@@ -112,6 +118,9 @@ impl ApprovalDesk for FakeDesk {
         verdict: Verdict,
         reason: &str,
     ) -> Result<RequestView, DeskError> {
+        if let Some(e) = self.failing.lock().unwrap().clone() {
+            return Err(e);
+        }
         let approve = verdict == Verdict::Approve;
         self.calls.lock().unwrap().push(Call {
             id: id.into(),
@@ -432,6 +441,7 @@ fn setup_with(secure: bool, ttl: Duration) -> (Router, Arc<FakeDesk>) {
         judged: Mutex::new(vec![]),
         queries: Mutex::new(vec![]),
         pending_queries: Mutex::new(vec![]),
+        failing: Mutex::new(None),
     });
     let app = Router::new().nest("/console", router(desk.clone(), config(secure, ttl)));
     (app, desk)
@@ -1599,4 +1609,51 @@ async fn a_held_call_shows_what_became_of_it_and_a_request_shows_its_target() {
     ] {
         assert!(r.body.contains(needle), "missing {needle}");
     }
+}
+
+/// Issue 18: warden's store fails behind the desk. A store that is down for now (PostgreSQL
+/// stopped, every connection busy) is 503 with `Retry-After`, for the page and for an answer;
+/// a failure that trying again does not mend is 500 without it. Neither page shows what
+/// failed.
+#[tokio::test]
+async fn a_store_that_is_down_is_503_with_retry_after_and_a_lasting_failure_500() {
+    let (app, desk) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let detail = "error connecting to postgresql://warden:hunter2@db.internal:5432/warden";
+    let decide = || {
+        post(
+            "/console/requests/req-1/decide",
+            Some(&s.cookie),
+            &[
+                ("csrf", s.csrf.as_str()),
+                ("decision", "approve"),
+                ("reason", "host confirmed"),
+            ],
+        )
+    };
+
+    *desk.failing.lock().unwrap() = Some(DeskError::Unavailable(detail.into()));
+    for r in [
+        send(&app, get("/console", Some(&s.cookie))).await,
+        send(&app, decide()).await,
+    ] {
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+        assert_eq!(r.headers[header::RETRY_AFTER], "5");
+        assert!(r.body.contains("Try again in 5 s"), "{}", r.body);
+        assert!(!r.body.contains("hunter2") && !r.body.contains("postgresql"));
+    }
+
+    *desk.failing.lock().unwrap() = Some(DeskError::Internal(detail.into()));
+    for r in [
+        send(&app, get("/console", Some(&s.cookie))).await,
+        send(&app, decide()).await,
+    ] {
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+        assert!(!r.headers.contains_key(header::RETRY_AFTER));
+        assert!(!r.body.contains("hunter2") && !r.body.contains("postgresql"));
+    }
+
+    *desk.failing.lock().unwrap() = None;
+    let r = send(&app, get("/console", Some(&s.cookie))).await;
+    assert_eq!(r.status, StatusCode::OK);
 }
