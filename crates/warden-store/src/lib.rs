@@ -85,7 +85,7 @@ fn postgres_detail(e: &::postgres::Error) -> String {
 pub enum Transience {
     /// The database could not be reached or could not serve the operation now: PostgreSQL
     /// down, every pooled connection busy, a connection reset, a serialization failure or a
-    /// deadlock, SQLite busy or locked. Nothing stored is wrong.
+    /// deadlock, SQLite busy or locked, a disk that failed or filled. Nothing stored is wrong.
     Transient,
     /// Trying again will fail the same way until someone acts: a corrupt or forged ledger, a
     /// record that cannot be read or written, a schema this warden cannot use, a bad setup.
@@ -127,29 +127,42 @@ impl StoreError {
     }
 }
 
-/// SQLite is busy or locked: another connection holds the lock longer than the busy timeout.
-/// Everything else SQLite reports (a value of the wrong type in a row, a constraint, a
-/// corrupt file, a disk error) fails again when retried.
+/// SQLite is busy or locked (another connection held the lock past the busy timeout), or the
+/// machine under it failed the operation: an I/O error, a full disk, no memory, the WAL's lock
+/// protocol. These are what PostgreSQL's classes 53 and 58 are, and the ledger's writer catches
+/// up after them rather than halting. Everything else SQLite reports (a value of the wrong type
+/// in a row, a constraint, a corrupt or unreadable file) fails again when retried.
 fn sqlite_transient(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
     matches!(
         e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        Some(
+            C::DatabaseBusy
+                | C::DatabaseLocked
+                | C::SystemIoFailure
+                | C::DiskFull
+                | C::OutOfMemory
+                | C::FileLockingProtocolFailed
+        )
     )
 }
 
 /// The server's SQLSTATE when it answered: a connection exception (class 08), a serialization
-/// failure or deadlock (40001, 40P01), insufficient resources (class 53: too many connections,
-/// out of memory or disk), a lock not available (55P03), a cancelled statement (57014) or a
-/// server shutting down or starting (57P01–57P03). Without one, a closed connection or an I/O
-/// error on it is transient; a value that cannot be converted is not.
+/// failure or deadlock (40001, 40P01), a read-only transaction (25006: a standby after a
+/// failover), insufficient resources (class 53: too many connections, out of memory or disk),
+/// a lock not available (55P03), a cancelled statement (57014), a server shutting down or
+/// starting (57P01–57P03), a system error outside PostgreSQL (class 58: I/O). Without one, a
+/// closed connection or an I/O error on it is transient; a value that cannot be converted is
+/// not.
 fn postgres_transient(e: &::postgres::Error) -> bool {
     if let Some(state) = e.code() {
         let code = state.code();
         return code.starts_with("08")
             || code.starts_with("53")
+            || code.starts_with("58")
             || matches!(
                 code,
-                "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P02" | "57P03"
+                "25006" | "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P02" | "57P03"
             );
     }
     e.is_closed() || std::error::Error::source(e).is_some_and(|cause| cause.is::<std::io::Error>())
@@ -997,6 +1010,8 @@ mod tests {
         for (e, expected) in [
             (sqlite(rusqlite::ffi::SQLITE_BUSY), Transient),
             (sqlite(rusqlite::ffi::SQLITE_LOCKED), Transient),
+            (sqlite(rusqlite::ffi::SQLITE_IOERR), Transient),
+            (sqlite(rusqlite::ffi::SQLITE_FULL), Transient),
             (StoreError::Unavailable("pool timed out".into()), Transient),
             (sqlite(rusqlite::ffi::SQLITE_CORRUPT), Permanent),
             (sqlite(rusqlite::ffi::SQLITE_CONSTRAINT), Permanent),
