@@ -104,6 +104,11 @@ pub(crate) enum NotSignedIn {
     Redirect(String),
     /// Anything that would change state: refuse.
     Unauthorized,
+    /// The shared session table cannot be read for now: 503 with `Retry-After`, rather than
+    /// a sign-in page that cannot store a session either.
+    Unavailable,
+    /// The shared session table failed in a way trying again does not mend: 500.
+    Failed,
 }
 
 impl IntoResponse for NotSignedIn {
@@ -113,6 +118,15 @@ impl IntoResponse for NotSignedIn {
             Self::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 Html("<!doctype html><p>sign in first</p>"),
+            )
+                .into_response(),
+            Self::Unavailable => unavailable(Html(format!(
+                "<!doctype html><p>warden's store is unavailable for now, so your session \
+                 cannot be read. Try again in {RETRY_AFTER_SECS} s</p>"
+            ))),
+            Self::Failed => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<!doctype html><p>your session cannot be read; tell the warden operator</p>"),
             )
                 .into_response(),
         }
@@ -126,10 +140,21 @@ impl FromRequestParts<AppState> for SignedIn {
         let found = match auth::session_cookie(&parts.headers) {
             Some(cookie) => {
                 let state = Arc::clone(state);
-                tokio::task::spawn_blocking(move || state.sessions.lookup(&cookie))
+                let found = tokio::task::spawn_blocking(move || state.sessions.find(&cookie))
                     .await
-                    .ok()
-                    .flatten()
+                    .unwrap_or_else(|e| {
+                        Err(DeskError::Internal(format!("session task failed: {e}")))
+                    });
+                match found {
+                    Ok(found) => found,
+                    Err(error) => {
+                        tracing::error!(%error, "console: the session table cannot be read");
+                        return Err(match error {
+                            DeskError::Unavailable(_) => NotSignedIn::Unavailable,
+                            _ => NotSignedIn::Failed,
+                        });
+                    }
+                }
             }
             None => None,
         };

@@ -20,7 +20,8 @@ use tower::ServiceExt;
 use warden_console::{
     AnswerView, ApprovalDesk, ApproverLogin, ConsoleConfig, DecisionPage, DecisionQuery,
     DecisionView, DeskError, EvidenceView, Paged, PendingPage, PendingQuery, RequestView,
-    ReviewView, TaintCleared, TaintView, TargetView, VerdictView, router,
+    ReviewView, SessionRecord, SessionTable, TaintCleared, TaintView, TargetView, VerdictView,
+    router,
 };
 use warden_core::{ApprovalStatus, Judgement, TaintRecord, Verdict};
 
@@ -51,6 +52,43 @@ struct FakeDesk {
     /// While set, the pending page and answers fail so (warden's store failing behind the
     /// desk).
     failing: Mutex<Option<DeskError>>,
+    /// Where sessions live when the test shares them (as the gateway's desk does, in its store).
+    shared: Option<Arc<SharedSessions>>,
+}
+
+/// A session table in the desk's store, which can fail as the store does.
+#[derive(Default)]
+struct SharedSessions {
+    rows: Mutex<std::collections::HashMap<[u8; 32], SessionRecord>>,
+    failing: Mutex<Option<DeskError>>,
+}
+
+impl SharedSessions {
+    fn up(&self) -> Result<(), DeskError> {
+        self.failing.lock().unwrap().clone().map_or(Ok(()), Err)
+    }
+}
+
+impl SessionTable for SharedSessions {
+    fn start(
+        &self,
+        key: [u8; 32],
+        session: &SessionRecord,
+        _ttl: Duration,
+    ) -> Result<(), DeskError> {
+        self.up()?;
+        self.rows.lock().unwrap().insert(key, session.clone());
+        Ok(())
+    }
+    fn live(&self, key: [u8; 32]) -> Result<Option<SessionRecord>, DeskError> {
+        self.up()?;
+        Ok(self.rows.lock().unwrap().get(&key).cloned())
+    }
+    fn end(&self, key: [u8; 32]) -> Result<(), DeskError> {
+        self.up()?;
+        self.rows.lock().unwrap().remove(&key);
+        Ok(())
+    }
 }
 
 impl FakeDesk {
@@ -68,6 +106,12 @@ impl FakeDesk {
 }
 
 impl ApprovalDesk for FakeDesk {
+    fn session_table(&self) -> Option<Arc<dyn SessionTable>> {
+        self.shared
+            .clone()
+            .map(|table| table as Arc<dyn SessionTable>)
+    }
+
     fn pending(&self, query: &PendingQuery) -> Result<PendingPage, DeskError> {
         if let Some(e) = self.failing.lock().unwrap().clone() {
             return Err(e);
@@ -410,6 +454,11 @@ fn config(secure: bool, ttl: Duration) -> ConsoleConfig {
 }
 
 fn setup_with(secure: bool, ttl: Duration) -> (Router, Arc<FakeDesk>) {
+    setup_sharing(secure, ttl, false)
+}
+
+/// [`setup_with`], with sign-in sessions in the desk's table when `shared`.
+fn setup_sharing(secure: bool, ttl: Duration, shared: bool) -> (Router, Arc<FakeDesk>) {
     let desk = Arc::new(FakeDesk {
         requests: Mutex::new(vec![
             held("req-1", "edr.isolate_host", 1),
@@ -442,6 +491,7 @@ fn setup_with(secure: bool, ttl: Duration) -> (Router, Arc<FakeDesk>) {
         queries: Mutex::new(vec![]),
         pending_queries: Mutex::new(vec![]),
         failing: Mutex::new(None),
+        shared: shared.then(|| Arc::new(SharedSessions::default())),
     });
     let app = Router::new().nest("/console", router(desk.clone(), config(secure, ttl)));
     (app, desk)
@@ -1654,6 +1704,47 @@ async fn a_store_that_is_down_is_503_with_retry_after_and_a_lasting_failure_500(
     }
 
     *desk.failing.lock().unwrap() = None;
+    let r = send(&app, get("/console", Some(&s.cookie))).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+/// Issue 18: sign-in sessions live in warden's store (as with several replicas), and the store
+/// goes down. A signed-in approver's page and answer are 503 with `Retry-After`, not a
+/// sign-in page nor a 401 (the session is fine; the store cannot say so for now), and nothing
+/// reaches the desk; a lasting failure is 500. Once the store is back the same session works.
+#[tokio::test]
+async fn a_session_table_that_is_down_is_503_not_a_sign_in_page() {
+    let (app, desk) = setup_sharing(false, Duration::from_secs(3600), true);
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let table = desk.shared.clone().unwrap();
+    let decide = || {
+        post(
+            "/console/requests/req-1/decide",
+            Some(&s.cookie),
+            &[
+                ("csrf", s.csrf.as_str()),
+                ("decision", "approve"),
+                ("reason", "host confirmed"),
+            ],
+        )
+    };
+
+    *table.failing.lock().unwrap() = Some(DeskError::Unavailable("connection refused".into()));
+    for r in [
+        send(&app, get("/console", Some(&s.cookie))).await,
+        send(&app, decide()).await,
+    ] {
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+        assert_eq!(r.headers[header::RETRY_AFTER], "5");
+        assert!(!r.body.contains("connection refused"), "{}", r.body);
+    }
+    *table.failing.lock().unwrap() = Some(DeskError::Internal("a row that does not verify".into()));
+    let r = send(&app, get("/console", Some(&s.cookie))).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+    assert!(!r.headers.contains_key(header::RETRY_AFTER));
+    assert!(desk.calls().is_empty(), "nothing reached the desk");
+
+    *table.failing.lock().unwrap() = None;
     let r = send(&app, get("/console", Some(&s.cookie))).await;
     assert_eq!(r.status, StatusCode::OK);
 }
