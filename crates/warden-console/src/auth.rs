@@ -140,34 +140,38 @@ impl Sessions {
     /// The live session behind a cookie value, if any. A shared table that cannot answer
     /// counts as no session: the request is refused, never let through. Blocks on the shared
     /// table: call it on a blocking task.
+    #[cfg(test)]
     pub(crate) fn lookup(&self, cookie: &str) -> Option<SignedIn> {
+        self.find(cookie).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "console: the session table cannot be read");
+            None
+        })
+    }
+
+    /// [`Sessions::lookup`], with the shared table's failure: the request is refused either
+    /// way, and a table that is unavailable for now is answered 503, not a sign-in page.
+    pub(crate) fn find(&self, cookie: &str) -> Result<Option<SignedIn>, DeskError> {
         let k = key(cookie);
         if let Some(shared) = &self.shared {
-            return match shared.live(k) {
-                Ok(found) => found.map(|s| SignedIn {
-                    approver_id: s.approver_id,
-                    approver_name: s.approver_name,
-                    csrf: s.csrf,
-                    key: k,
-                }),
-                Err(e) => {
-                    tracing::error!(error = %e, "console: the session table cannot be read");
-                    None
-                }
-            };
+            return Ok(shared.live(k)?.map(|s| SignedIn {
+                approver_id: s.approver_id,
+                approver_name: s.approver_name,
+                csrf: s.csrf,
+                key: k,
+            }));
         }
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
         let live = table.get(&k).is_some_and(|s| s.expires > Instant::now());
         if !live {
             table.remove(&k);
-            return None;
+            return Ok(None);
         }
-        table.get(&k).map(|s| SignedIn {
+        Ok(table.get(&k).map(|s| SignedIn {
             approver_id: s.approver_id.clone(),
             approver_name: s.approver_name.clone(),
             csrf: s.csrf.clone(),
             key: k,
-        })
+        }))
     }
 
     /// Ends a session; its cookie is worthless from now on.

@@ -392,9 +392,14 @@ pub enum DeskError {
     /// The answer breaks a rule; the text is shown to the approver as is (escaped).
     #[error("{0}")]
     Refused(String),
-    /// A failure inside warden; logged, never shown.
+    /// A failure inside warden that trying again does not mend (a corrupt ledger, a record
+    /// that cannot be read): 500. Logged, never shown.
     #[error("approval desk failure: {0}")]
     Internal(String),
+    /// warden's store is unavailable for now (PostgreSQL down, every connection busy, a
+    /// serialization failure, SQLite busy): 503 with `Retry-After`. Logged, never shown.
+    #[error("approval desk unavailable: {0}")]
+    Unavailable(String),
     /// A page link (`after`) that is not one the desk made for this listing: altered, cut
     /// short, or from other filters. Nothing is read; the text is shown as is.
     #[error("{0}")]

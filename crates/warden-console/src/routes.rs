@@ -33,6 +33,11 @@ const MAX_FILTER_CHARS: usize = 200;
 const LOGIN_FAILED: &str = "wrong approver or password";
 const SESSION_UNAVAILABLE: &str =
     "signed in, but the session cannot be stored right now; try again in a moment";
+const SESSION_FAILED: &str =
+    "signed in, but the session cannot be stored; tell the warden operator";
+/// How long a browser is asked to wait after warden's store failed transiently (503): about
+/// how long the PostgreSQL pool waits for a connection.
+pub(crate) const RETRY_AFTER_SECS: u64 = 5;
 
 pub(crate) struct Console {
     pub desk: Arc<dyn ApprovalDesk>,
@@ -99,6 +104,11 @@ pub(crate) enum NotSignedIn {
     Redirect(String),
     /// Anything that would change state: refuse.
     Unauthorized,
+    /// The shared session table cannot be read for now: 503 with `Retry-After`, rather than
+    /// a sign-in page that cannot store a session either.
+    Unavailable,
+    /// The shared session table failed in a way trying again does not mend: 500.
+    Failed,
 }
 
 impl IntoResponse for NotSignedIn {
@@ -108,6 +118,15 @@ impl IntoResponse for NotSignedIn {
             Self::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 Html("<!doctype html><p>sign in first</p>"),
+            )
+                .into_response(),
+            Self::Unavailable => unavailable(Html(format!(
+                "<!doctype html><p>warden's store is unavailable for now, so your session \
+                 cannot be read. Try again in {RETRY_AFTER_SECS} s</p>"
+            ))),
+            Self::Failed => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<!doctype html><p>your session cannot be read; tell the warden operator</p>"),
             )
                 .into_response(),
         }
@@ -121,10 +140,21 @@ impl FromRequestParts<AppState> for SignedIn {
         let found = match auth::session_cookie(&parts.headers) {
             Some(cookie) => {
                 let state = Arc::clone(state);
-                tokio::task::spawn_blocking(move || state.sessions.lookup(&cookie))
+                let found = tokio::task::spawn_blocking(move || state.sessions.find(&cookie))
                     .await
-                    .ok()
-                    .flatten()
+                    .unwrap_or_else(|e| {
+                        Err(DeskError::Internal(format!("session task failed: {e}")))
+                    });
+                match found {
+                    Ok(found) => found,
+                    Err(error) => {
+                        tracing::error!(%error, "console: the session table cannot be read");
+                        return Err(match error {
+                            DeskError::Unavailable(_) => NotSignedIn::Unavailable,
+                            _ => NotSignedIn::Failed,
+                        });
+                    }
+                }
             }
             None => None,
         };
@@ -186,12 +216,34 @@ fn desk_problem(console: &Console, who: &SignedIn, e: DeskError) -> Response {
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
-                "the approval desk is unavailable; try again, and tell the warden operator if it persists"
+                "the approval desk failed; tell the warden operator (trying again will not help \
+                 until they act)"
                     .to_string(),
             )
         }
+        DeskError::Unavailable(detail) => {
+            tracing::error!(%detail, "console: approval desk unavailable");
+            let page = pages::problem(
+                &f,
+                "Unavailable for now",
+                &format!(
+                    "warden's store is unavailable for now. Try again in {RETRY_AFTER_SECS} s"
+                ),
+            );
+            return unavailable(Html(page));
+        }
     };
     (status, Html(pages::problem(&f, title, &message))).into_response()
+}
+
+/// 503 with `Retry-After`: warden's store failed transiently.
+fn unavailable(body: impl IntoResponse) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS))],
+        body,
+    )
+        .into_response()
 }
 
 async fn login_form(State(console): State<AppState>) -> Html<String> {
@@ -250,13 +302,18 @@ async fn login(State(console): State<AppState>, Form(form): Form<LoginForm>) -> 
             let started =
                 tokio::task::spawn_blocking(move || sessions.sessions.start(&approver)).await;
             let started = started
-                .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()));
+                .unwrap_or_else(|e| Err(DeskError::Internal(format!("session task failed: {e}"))));
             let cookie = match started {
                 Ok(cookie) => cookie,
                 Err(error) => {
                     tracing::error!(%error, "console: cannot store the session");
-                    return failed(StatusCode::SERVICE_UNAVAILABLE, SESSION_UNAVAILABLE);
+                    return match error {
+                        DeskError::Unavailable(_) => unavailable(Html(pages::login(
+                            &console.base,
+                            Some(SESSION_UNAVAILABLE),
+                        ))),
+                        _ => failed(StatusCode::INTERNAL_SERVER_ERROR, SESSION_FAILED),
+                    };
                 }
             };
             tracing::info!(approver = %id, "console: signed in");
@@ -345,17 +402,19 @@ async fn logout(
         let who = who.clone();
         tokio::task::spawn_blocking(move || sessions.sessions.end(&who)).await
     };
-    if !matches!(ended, Ok(Ok(()))) {
+    let ended =
+        ended.unwrap_or_else(|e| Err(DeskError::Internal(format!("session task failed: {e}"))));
+    if let Err(error) = ended {
         // The session would stay live for whoever holds a copy of the cookie: say so.
-        tracing::error!(approver = %who.approver_id, "console: cannot end the stored session");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Html(
-                "<!doctype html><p>the session could not be ended right now, so you are still \
-                 signed in; go back and try again in a moment</p>",
-            ),
-        )
-            .into_response();
+        tracing::error!(approver = %who.approver_id, %error, "console: cannot end the stored session");
+        let page = Html(
+            "<!doctype html><p>the session could not be ended right now, so you are still \
+             signed in; go back and try again in a moment</p>",
+        );
+        return match error {
+            DeskError::Unavailable(_) => unavailable(page),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, page).into_response(),
+        };
     }
     tracing::info!(approver = %who.approver_id, "console: signed out");
     let clear = auth::set_cookie(None, &console.home(), console.ttl, console.secure_cookies);

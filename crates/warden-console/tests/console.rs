@@ -20,7 +20,8 @@ use tower::ServiceExt;
 use warden_console::{
     AnswerView, ApprovalDesk, ApproverLogin, ConsoleConfig, DecisionPage, DecisionQuery,
     DecisionView, DeskError, EvidenceView, Paged, PendingPage, PendingQuery, RequestView,
-    ReviewView, TaintCleared, TaintView, TargetView, VerdictView, router,
+    ReviewView, SessionRecord, SessionTable, TaintCleared, TaintView, TargetView, VerdictView,
+    router,
 };
 use warden_core::{ApprovalStatus, Judgement, TaintRecord, Verdict};
 
@@ -48,6 +49,46 @@ struct FakeDesk {
     queries: Mutex<Vec<DecisionQuery>>,
     /// The queries the pending page asked for.
     pending_queries: Mutex<Vec<PendingQuery>>,
+    /// While set, the pending page and answers fail so (warden's store failing behind the
+    /// desk).
+    failing: Mutex<Option<DeskError>>,
+    /// Where sessions live when the test shares them (as the gateway's desk does, in its store).
+    shared: Option<Arc<SharedSessions>>,
+}
+
+/// A session table in the desk's store, which can fail as the store does.
+#[derive(Default)]
+struct SharedSessions {
+    rows: Mutex<std::collections::HashMap<[u8; 32], SessionRecord>>,
+    failing: Mutex<Option<DeskError>>,
+}
+
+impl SharedSessions {
+    fn up(&self) -> Result<(), DeskError> {
+        self.failing.lock().unwrap().clone().map_or(Ok(()), Err)
+    }
+}
+
+impl SessionTable for SharedSessions {
+    fn start(
+        &self,
+        key: [u8; 32],
+        session: &SessionRecord,
+        _ttl: Duration,
+    ) -> Result<(), DeskError> {
+        self.up()?;
+        self.rows.lock().unwrap().insert(key, session.clone());
+        Ok(())
+    }
+    fn live(&self, key: [u8; 32]) -> Result<Option<SessionRecord>, DeskError> {
+        self.up()?;
+        Ok(self.rows.lock().unwrap().get(&key).cloned())
+    }
+    fn end(&self, key: [u8; 32]) -> Result<(), DeskError> {
+        self.up()?;
+        self.rows.lock().unwrap().remove(&key);
+        Ok(())
+    }
 }
 
 impl FakeDesk {
@@ -65,7 +106,16 @@ impl FakeDesk {
 }
 
 impl ApprovalDesk for FakeDesk {
+    fn session_table(&self) -> Option<Arc<dyn SessionTable>> {
+        self.shared
+            .clone()
+            .map(|table| table as Arc<dyn SessionTable>)
+    }
+
     fn pending(&self, query: &PendingQuery) -> Result<PendingPage, DeskError> {
+        if let Some(e) = self.failing.lock().unwrap().clone() {
+            return Err(e);
+        }
         self.pending_queries.lock().unwrap().push(query.clone());
         let all = self.requests.lock().unwrap();
         let waiting: Vec<&RequestView> = all
@@ -112,6 +162,9 @@ impl ApprovalDesk for FakeDesk {
         verdict: Verdict,
         reason: &str,
     ) -> Result<RequestView, DeskError> {
+        if let Some(e) = self.failing.lock().unwrap().clone() {
+            return Err(e);
+        }
         let approve = verdict == Verdict::Approve;
         self.calls.lock().unwrap().push(Call {
             id: id.into(),
@@ -401,6 +454,11 @@ fn config(secure: bool, ttl: Duration) -> ConsoleConfig {
 }
 
 fn setup_with(secure: bool, ttl: Duration) -> (Router, Arc<FakeDesk>) {
+    setup_sharing(secure, ttl, false)
+}
+
+/// [`setup_with`], with sign-in sessions in the desk's table when `shared`.
+fn setup_sharing(secure: bool, ttl: Duration, shared: bool) -> (Router, Arc<FakeDesk>) {
     let desk = Arc::new(FakeDesk {
         requests: Mutex::new(vec![
             held("req-1", "edr.isolate_host", 1),
@@ -432,6 +490,8 @@ fn setup_with(secure: bool, ttl: Duration) -> (Router, Arc<FakeDesk>) {
         judged: Mutex::new(vec![]),
         queries: Mutex::new(vec![]),
         pending_queries: Mutex::new(vec![]),
+        failing: Mutex::new(None),
+        shared: shared.then(|| Arc::new(SharedSessions::default())),
     });
     let app = Router::new().nest("/console", router(desk.clone(), config(secure, ttl)));
     (app, desk)
@@ -1599,4 +1659,92 @@ async fn a_held_call_shows_what_became_of_it_and_a_request_shows_its_target() {
     ] {
         assert!(r.body.contains(needle), "missing {needle}");
     }
+}
+
+/// Issue 18: warden's store fails behind the desk. A store that is down for now (PostgreSQL
+/// stopped, every connection busy) is 503 with `Retry-After`, for the page and for an answer;
+/// a failure that trying again does not mend is 500 without it. Neither page shows what
+/// failed.
+#[tokio::test]
+async fn a_store_that_is_down_is_503_with_retry_after_and_a_lasting_failure_500() {
+    let (app, desk) = setup();
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let detail = "error connecting to postgresql://warden:hunter2@db.internal:5432/warden";
+    let decide = || {
+        post(
+            "/console/requests/req-1/decide",
+            Some(&s.cookie),
+            &[
+                ("csrf", s.csrf.as_str()),
+                ("decision", "approve"),
+                ("reason", "host confirmed"),
+            ],
+        )
+    };
+
+    *desk.failing.lock().unwrap() = Some(DeskError::Unavailable(detail.into()));
+    for r in [
+        send(&app, get("/console", Some(&s.cookie))).await,
+        send(&app, decide()).await,
+    ] {
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+        assert_eq!(r.headers[header::RETRY_AFTER], "5");
+        assert!(r.body.contains("Try again in 5 s"), "{}", r.body);
+        assert!(!r.body.contains("hunter2") && !r.body.contains("postgresql"));
+    }
+
+    *desk.failing.lock().unwrap() = Some(DeskError::Internal(detail.into()));
+    for r in [
+        send(&app, get("/console", Some(&s.cookie))).await,
+        send(&app, decide()).await,
+    ] {
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+        assert!(!r.headers.contains_key(header::RETRY_AFTER));
+        assert!(!r.body.contains("hunter2") && !r.body.contains("postgresql"));
+    }
+
+    *desk.failing.lock().unwrap() = None;
+    let r = send(&app, get("/console", Some(&s.cookie))).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+/// Issue 18: sign-in sessions live in warden's store (as with several replicas), and the store
+/// goes down. A signed-in approver's page and answer are 503 with `Retry-After`, not a
+/// sign-in page nor a 401 (the session is fine; the store cannot say so for now), and nothing
+/// reaches the desk; a lasting failure is 500. Once the store is back the same session works.
+#[tokio::test]
+async fn a_session_table_that_is_down_is_503_not_a_sign_in_page() {
+    let (app, desk) = setup_sharing(false, Duration::from_secs(3600), true);
+    let s = sign_in(&app, "alice", "alice-token").await;
+    let table = desk.shared.clone().unwrap();
+    let decide = || {
+        post(
+            "/console/requests/req-1/decide",
+            Some(&s.cookie),
+            &[
+                ("csrf", s.csrf.as_str()),
+                ("decision", "approve"),
+                ("reason", "host confirmed"),
+            ],
+        )
+    };
+
+    *table.failing.lock().unwrap() = Some(DeskError::Unavailable("connection refused".into()));
+    for r in [
+        send(&app, get("/console", Some(&s.cookie))).await,
+        send(&app, decide()).await,
+    ] {
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+        assert_eq!(r.headers[header::RETRY_AFTER], "5");
+        assert!(!r.body.contains("connection refused"), "{}", r.body);
+    }
+    *table.failing.lock().unwrap() = Some(DeskError::Internal("a row that does not verify".into()));
+    let r = send(&app, get("/console", Some(&s.cookie))).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+    assert!(!r.headers.contains_key(header::RETRY_AFTER));
+    assert!(desk.calls().is_empty(), "nothing reached the desk");
+
+    *table.failing.lock().unwrap() = None;
+    let r = send(&app, get("/console", Some(&s.cookie))).await;
+    assert_eq!(r.status, StatusCode::OK);
 }

@@ -18,7 +18,7 @@ use serde_json::json;
 use std::sync::Arc;
 use warden_core::{AuditEvent, EventKind, canonical_json};
 use warden_policy::{Config, ResultMode};
-use warden_store::AgentTaint;
+use warden_store::{AgentTaint, StoreError};
 
 /// Content blocks of one result warden screens at most; a result with more is withheld. Each
 /// block is screened on its own and with the others, so a result cut into many tiny blocks
@@ -101,7 +101,7 @@ impl Gateway {
                         screening.process_for(&principal, &session, &tool, mode, r, &sent)
                     })
                     .await
-                    .map_err(|e| CallError::Internal(format!("screening a result: {e}")))?
+                    .map_err(|e| CallError::warden(format!("screening a result: {e}")))?
                 } else {
                     self.screening.process_for(
                         &call.principal,
@@ -148,7 +148,7 @@ impl Gateway {
                         screening.process_error_for(&principal, &session, &tool, mode, &e, &sent)
                     })
                     .await
-                    .map_err(|e| CallError::Internal(format!("screening an error: {e}")))?
+                    .map_err(|e| CallError::warden(format!("screening an error: {e}")))?
                 } else {
                     self.screening.process_error_for(
                         &call.principal,
@@ -214,11 +214,9 @@ impl Gateway {
             let record;
             (record, higher) = self
                 .blocking(move |store, _| {
-                    let before = store
-                        .agent_taint(&taint.agent, taint.at_ms)
-                        .map_err(|e| e.to_string())?;
-                    let record = store.raise_agent_taint(&taint).map_err(|e| e.to_string())?;
-                    Ok::<_, String>((record, before.is_none_or(|b| b.level < taint.level)))
+                    let before = store.agent_taint(&taint.agent, taint.at_ms)?;
+                    let record = store.raise_agent_taint(&taint)?;
+                    Ok::<_, StoreError>((record, before.is_none_or(|b| b.level < taint.level)))
                 })
                 .await?;
             // The store's record number too: a clear names the records it stops by number.

@@ -14,7 +14,7 @@ pub mod ocsf;
 
 use std::future::Future;
 use std::pin::Pin;
-use warden_store::{Ledger, LedgerError};
+use warden_store::{Ledger, LedgerError, Transience};
 
 /// The future of an [`AuditLog::append_async`].
 pub type Appending<'a> = Pin<Box<dyn Future<Output = Result<u64, AuditError>> + Send + 'a>>;
@@ -22,6 +22,13 @@ pub type Appending<'a> = Pin<Box<dyn Future<Output = Result<u64, AuditError>> + 
 #[derive(Debug, thiserror::Error)]
 #[error("the audit log could not record the event: {0}")]
 pub struct AuditError(#[from] pub LedgerError);
+
+impl AuditError {
+    /// Whether the same append may succeed later ([`LedgerError::transience`]).
+    pub fn transience(&self) -> Transience {
+        self.0.transience()
+    }
+}
 
 /// A value whose event the audit log made durable, and the index it got: a receipt. Only
 /// [`record`] makes one, after the append succeeded — so code that holds a `Recorded<Decision>`

@@ -5,6 +5,7 @@
 //! the console goes through `taint::record_and_clear`, the function behind
 //! `warden taint clear`: the same `taint_cleared` event, written before the store changes.
 
+use crate::failure::Failure;
 use crate::gate::{self, AnswerError};
 use crate::review::{VerdictError, record_verdict};
 use crate::taint::ClearError;
@@ -22,7 +23,7 @@ use warden_policy::{ArgType, Config};
 use warden_store::ledger::{LedgerEntry, read_deciding_events, read_events, read_range};
 use warden_store::{
     ApprovalStatus, ConsoleSessionRow, Cursor, CursorError, EventFilter, LeafAfter, Listing,
-    PageSize, PendingRequest, RequestFilter, TaintInForce, WaitingAfter, events_page,
+    PageSize, PendingRequest, RequestFilter, TaintInForce, Transience, WaitingAfter, events_page,
     tainted_agents_page,
 };
 
@@ -304,8 +305,15 @@ fn taint_view(shown: TaintInForce) -> TaintView {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> DeskError {
-    DeskError::Internal(e.to_string())
+/// A failure inside warden as the console shows it: a store that may come back
+/// (`Unavailable`, 503 with `Retry-After`) or one that will not (`Internal`, 500). The text
+/// goes to the log only.
+fn internal(e: impl Into<Failure>) -> DeskError {
+    let failure = e.into();
+    match failure.transience() {
+        Transience::Transient => DeskError::Unavailable(failure.to_string()),
+        Transience::Permanent => DeskError::Internal(failure.to_string()),
+    }
 }
 
 /// A ledger entry as a row of the console's tables.
@@ -401,11 +409,9 @@ impl Desk {
         let Some(request) = held.event.request_id.as_deref() else {
             return Ok(Vec::new());
         };
-        let ledger = self
-            .0
-            .audit
-            .ledger()
-            .ok_or_else(|| internal("this process holds no ledger to read the steps from"))?;
+        let ledger = self.0.audit.ledger().ok_or_else(|| {
+            DeskError::Internal("this process holds no ledger to read the steps from".into())
+        })?;
         let recorded = ledger.recorded_steps(request).map_err(internal)?;
         Ok(recorded
             .iter()
@@ -517,7 +523,7 @@ impl ApprovalDesk for Desk {
             Err(e @ (AnswerError::Refused(_) | AnswerError::Altered { .. })) => {
                 Err(DeskError::Refused(e.to_string()))
             }
-            Err(AnswerError::Failed(e)) => Err(DeskError::Internal(e.to_string())),
+            Err(AnswerError::Failed(e)) => Err(internal(e)),
         }
     }
 
@@ -693,7 +699,7 @@ impl ApprovalDesk for Desk {
                 note: note.trim().to_string(),
                 at_ms: now,
             }),
-            Err(VerdictError::Failed(e)) => Err(DeskError::Internal(e)),
+            Err(VerdictError::Failed(e)) => Err(internal(e)),
             Err(e) => Err(DeskError::Refused(e.to_string())),
         }
     }
@@ -792,7 +798,36 @@ impl ApprovalDesk for Desk {
             Err(e @ (ClearError::NoReason | ClearError::Changed { .. })) => {
                 Err(DeskError::Refused(e.to_string()))
             }
-            Err(e) => Err(internal(format!("{e:#}"))),
+            Err(ClearError::Audit(e)) => Err(internal(e)),
+            Err(ClearError::Store(e)) => Err(internal(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_store::{LedgerError, StoreError};
+
+    /// The console answers 503 with `Retry-After` only for a store that may come back; the
+    /// text of what failed stays in the log.
+    #[test]
+    fn a_store_failure_reaches_the_console_with_its_transience() {
+        let down = || StoreError::Unavailable("postgresql://warden:hunter2@db".into());
+        assert!(matches!(internal(down()), DeskError::Unavailable(_)));
+        assert!(matches!(
+            internal(crate::AuditError(LedgerError::Unwritten(Arc::new(
+                LedgerError::Store(down())
+            )))),
+            DeskError::Unavailable(_)
+        ));
+        assert!(matches!(
+            internal(StoreError::Corrupt("a short hash".into())),
+            DeskError::Internal(_)
+        ));
+        assert!(matches!(
+            internal(gate::GateError::Busy("apr_1".into())),
+            DeskError::Unavailable(_)
+        ));
     }
 }

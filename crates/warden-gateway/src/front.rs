@@ -17,6 +17,7 @@ mod sessions;
 
 pub use rate::RECORD_EVERY_MS;
 
+use crate::failure::{RETRY_AFTER_SECS, told};
 use crate::pipeline::{CallError, Gateway};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -31,11 +32,13 @@ use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
 };
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, PoisonError};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use warden_core::{Principal, SessionId, ToolCall};
+use warden_store::Transience;
 
 /// An agent identity established by the front, carried to the handler.
 #[derive(Debug, Clone)]
@@ -159,29 +162,39 @@ impl WardenServer {
     }
 }
 
+/// The JSON-RPC code of a call refused because warden's store failed transiently (PostgreSQL
+/// down, every pooled connection busy, a serialization failure, SQLite busy): the same call may
+/// succeed later. Its `data` is `{"retryable": true, "retry_after_secs": …}`.
+pub const STORE_UNAVAILABLE: ErrorCode = ErrorCode(-32001);
+
+/// The JSON-RPC code of a call refused because warden failed in a way trying again does not
+/// mend (a corrupt or halted ledger, an unreadable record): JSON-RPC's internal error, with
+/// `data` `{"retryable": false}`.
+pub const WARDEN_FAILED: ErrorCode = ErrorCode::INTERNAL_ERROR;
+
+/// What the agent is told of a refusal: whether it may send the same call again, never what
+/// failed (no SQL, paths or addresses); the operator's log has the whole chain.
 fn to_wire(e: CallError) -> ErrorData {
-    match e {
-        CallError::UnknownTool(name) => ErrorData::new(
-            ErrorCode::INVALID_PARAMS,
-            format!("unknown tool `{name}`"),
-            None,
+    let Some(transience) = e.transience() else {
+        return ErrorData::new(ErrorCode::INVALID_PARAMS, e.to_string(), None);
+    };
+    let cause = e.failure().map(ToString::to_string).unwrap_or_default();
+    if matches!(e, CallError::Unrecorded(_)) {
+        tracing::error!(%cause, ?transience, "read refused: its decision was not recorded");
+    } else {
+        tracing::error!(%cause, ?transience, "call refused: internal failure");
+    }
+    match transience {
+        Transience::Transient => ErrorData::new(
+            STORE_UNAVAILABLE,
+            told(&e, transience),
+            Some(json!({"retryable": true, "retry_after_secs": RETRY_AFTER_SECS})),
         ),
-        CallError::Internal(detail) => {
-            tracing::error!(%detail, "call refused: internal failure");
-            ErrorData::new(
-                ErrorCode::INTERNAL_ERROR,
-                CallError::Internal(String::new()).to_string(),
-                None,
-            )
-        }
-        CallError::Unrecorded(detail) => {
-            tracing::error!(%detail, "read refused: its decision was not recorded");
-            ErrorData::new(
-                ErrorCode::INTERNAL_ERROR,
-                CallError::Unrecorded(String::new()).to_string(),
-                None,
-            )
-        }
+        Transience::Permanent => ErrorData::new(
+            WARDEN_FAILED,
+            told(&e, transience),
+            Some(json!({"retryable": false})),
+        ),
     }
 }
 

@@ -30,7 +30,7 @@ use warden_ledger::LeafKey;
 use warden_policy::{Config, Decision};
 use warden_store::ledger::LedgerEntry;
 use warden_store::{
-    EventFilter, Ledger, LedgerError, PendingRequest, RequestFilter, Store, StoreError,
+    EventFilter, Ledger, LedgerError, PendingRequest, RequestFilter, Store, StoreError, Transience,
 };
 
 /// How often a change to a request is re-applied after another writer changed it first.
@@ -48,19 +48,24 @@ pub enum GateError {
 }
 
 impl GateError {
-    /// Whether trying again later may succeed (the store was unreachable or busy), as opposed
-    /// to a stored record being wrong.
-    pub fn is_transient(&self) -> bool {
+    /// Whether trying again later may succeed (the store was unreachable or busy, the request
+    /// kept changing), as opposed to a stored record or the ledger being wrong.
+    pub fn transience(&self) -> Transience {
         match self {
-            Self::Store(e) => e.is_transient(),
-            Self::Audit(_) | Self::Busy(_) => true,
+            Self::Store(e) => e.transience(),
+            Self::Audit(e) => e.transience(),
+            Self::Busy(_) => Transience::Transient,
         }
+    }
+
+    pub fn is_transient(&self) -> bool {
+        self.transience().is_transient()
     }
 }
 
 impl From<GateError> for CallError {
     fn from(e: GateError) -> Self {
-        CallError::Internal(e.to_string())
+        CallError::Internal(e.into())
     }
 }
 
@@ -839,7 +844,7 @@ impl Gateway {
         if first != Some(index) {
             tracing::error!(request = %taken.request.id, ?first, index,
                 "an approval was taken twice: another gateway on this store ran it first");
-            return Err(CallError::Internal(format!(
+            return Err(CallError::warden(format!(
                 "request `{}` ran already: the ledger records an earlier execution; this call \
                  was not forwarded",
                 taken.request.id
@@ -852,7 +857,7 @@ impl Gateway {
         // not answer denies the call; its approval stays used.
         let what = format!("the execution of request `{}`", taken.request.id);
         if let Err(e) = self.witness(&what).await {
-            return Err(CallError::Internal(format!(
+            return Err(CallError::warden(format!(
                 "request `{}` was not run: {e}; it needs a new approval",
                 taken.request.id
             )));

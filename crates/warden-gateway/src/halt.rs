@@ -13,6 +13,7 @@
 
 use crate::audit::AuditLog;
 use crate::clock::Clock;
+use crate::failure::Failure;
 use crate::gate;
 use serde_json::{Value, json};
 use std::fmt;
@@ -47,7 +48,16 @@ pub enum HaltError {
     #[error("`{scope}` halts nothing: {why}")]
     Unknown { scope: String, why: String },
     #[error("warden could not record the halt: {0}")]
-    Internal(String),
+    Internal(#[from] Failure),
+}
+
+impl From<HaltError> for Failure {
+    fn from(e: HaltError) -> Self {
+        match e {
+            HaltError::Internal(failure) => failure,
+            refused => Failure::warden(refused.to_string()),
+        }
+    }
 }
 
 impl Scope {
@@ -350,10 +360,9 @@ pub fn set(
     evidence: Value,
     now: i64,
 ) -> Result<bool, HaltError> {
-    let internal = |e: &dyn fmt::Display| HaltError::Internal(e.to_string());
     let already = store
         .active_halts()
-        .map_err(|e| internal(&e))?
+        .map_err(Failure::from)?
         .iter()
         .any(|h| h.scope == scope.to_string());
     if already {
@@ -361,11 +370,11 @@ pub fn set(
     }
     // Still halted on the record (its row gone): stored again, not recorded twice.
     let on_record = recorded(audit.ledger())
-        .map_err(|e| internal(&e))?
+        .map_err(Failure::from)?
         .into_iter()
         .find(|h| h.scope == scope.to_string());
     if let Some(halt) = on_record {
-        store.add_halt(&halt).map_err(|e| internal(&e))?;
+        store.add_halt(&halt).map_err(Failure::from)?;
         return Ok(false);
     }
     audit
@@ -377,7 +386,7 @@ pub fn set(
             json!({"evidence": evidence}),
             now,
         ))
-        .map_err(|e| internal(&e))?;
+        .map_err(Failure::from)?;
     let halt = Halt {
         scope: scope.to_string(),
         set_by: set_by.to_string(),
@@ -388,12 +397,12 @@ pub fn set(
         resume_reason: None,
         resumed_ms: None,
     };
-    let set = store.add_halt(&halt).map_err(|e| internal(&e))?;
+    let set = store.add_halt(&halt).map_err(Failure::from)?;
     // Each open request in scope moves to `expired` by compare-and-swap; one answered
     // meanwhile is looked at again as it is now.
     for r in store
         .requests(&scope.open_requests())
-        .map_err(|e| internal(&e))?
+        .map_err(Failure::from)?
         .into_iter()
         .filter(|r| in_scope(scope, r))
     {
@@ -405,7 +414,7 @@ pub fn set(
             now,
             |r| in_scope(scope, r),
         )
-        .map_err(|e| internal(&e))?;
+        .map_err(Failure::from)?;
     }
     Ok(set)
 }
@@ -420,16 +429,15 @@ pub fn resume(
     reason: &str,
     now: i64,
 ) -> Result<Halt, HaltError> {
-    let internal = |e: &dyn fmt::Display| HaltError::Internal(e.to_string());
     let stored = store
         .resume_halt(&scope.to_string(), by, reason.trim(), now)
-        .map_err(|e| internal(&e))?;
+        .map_err(Failure::from)?;
     // A halt the ledger records but whose row is gone (or was resumed without its record)
     // is resumed on the record.
     let halt = match stored {
         Some(halt) => halt,
         None => recorded(audit.ledger())
-            .map_err(|e| internal(&e))?
+            .map_err(Failure::from)?
             .into_iter()
             .find(|h| h.scope == scope.to_string())
             .ok_or_else(|| HaltError::NotHalted(scope.to_string()))?,
@@ -443,7 +451,7 @@ pub fn resume(
             json!({"halted_by": halt.set_by, "halted_ms": halt.created_ms}),
             now,
         ))
-        .map_err(|e| internal(&e))?;
+        .map_err(Failure::from)?;
     Ok(halt)
 }
 

@@ -15,6 +15,7 @@
 //! deny (or, where the event is unknown, `continue: false`, which stops Claude Code), because
 //! Claude Code treats an HTTP hook's errors (non-2xx, no answer) as "go on".
 
+use crate::failure::told;
 use crate::pipeline::{Awaited, CallError, Gateway, Verdict, Via, digest_of};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -24,6 +25,7 @@ use warden_core::{
 };
 use warden_policy::claude_code;
 use warden_policy::{OnHold, ResultMode};
+use warden_store::Transience;
 
 /// The longest `tool_name`, `session_id` and `tool_use_id` taken; longer ones are not Claude
 /// Code's.
@@ -129,24 +131,41 @@ fn checked(event: &HookEvent) -> Result<(), String> {
     Ok(())
 }
 
+/// warden's answer to one hook event.
+#[derive(Debug)]
+pub struct HookReply {
+    /// The reply's JSON: it blocks unless warden allowed.
+    pub body: Value,
+    /// Set when warden refused because it failed, and whether that failure may pass: the
+    /// front then adds `Retry-After` to a transient one. The status stays 200 either way —
+    /// Claude Code runs the tool on any other status.
+    pub failed: Option<Transience>,
+}
+
+impl From<Value> for HookReply {
+    fn from(body: Value) -> Self {
+        Self { body, failed: None }
+    }
+}
+
 impl Gateway {
-    /// Answers one Claude Code hook event from `principal`: the reply's JSON. Never an error:
-    /// whatever goes wrong is a reply that blocks.
-    pub async fn hook(&self, principal: Principal, body: &[u8]) -> Value {
+    /// Answers one Claude Code hook event from `principal`. Never an error: whatever goes
+    /// wrong is a reply that blocks.
+    pub async fn hook(&self, principal: Principal, body: &[u8]) -> HookReply {
         let event: HookEvent = match serde_json::from_slice(body) {
             Ok(e) => e,
-            Err(e) => return refusal(body, &format!("not a Claude Code hook event: {e}")),
+            Err(e) => return refusal(body, &format!("not a Claude Code hook event: {e}")).into(),
         };
         if let Err(why) = checked(&event) {
-            return refusal(body, &why);
+            return refusal(body, &why).into();
         }
         // Claude Code's session, kept apart per agent.
         let session = SessionId(format!("claude-code:{}", event.session_id));
         match event.hook_event_name.as_str() {
             "PreToolUse" => self.pre_tool_use(principal, session, &event).await,
-            "PostToolUse" => self.post_tool_use(principal, session, &event).await,
+            "PostToolUse" => self.post_tool_use(principal, session, &event).await.into(),
             // Other events gate nothing warden decides on: no opinion.
-            _ => json!({}),
+            _ => json!({}).into(),
         }
     }
 
@@ -155,24 +174,34 @@ impl Gateway {
         principal: Principal,
         session: SessionId,
         event: &HookEvent,
-    ) -> Value {
+    ) -> HookReply {
         let started = tokio::time::Instant::now();
         let deny = |reason: String| pre_tool_use("deny", &reason);
+        // warden failed: a deny that says whether the same call may succeed later.
+        let failed = |e: &CallError| -> HookReply {
+            let transience = e.transience().unwrap_or(Transience::Permanent);
+            let cause = e.failure().map(ToString::to_string).unwrap_or_default();
+            tracing::error!(%cause, ?transience, "hook refused: internal failure");
+            HookReply {
+                body: deny(told(e, transience)),
+                failed: Some(transience),
+            }
+        };
         let Some(tool_name) = &event.tool_name else {
-            return deny("warden refused this hook event: `tool_name` is missing".into());
+            return deny("warden refused this hook event: `tool_name` is missing".into()).into();
         };
         let config = self.config();
         let Some(settings) = config.claude_code.clone() else {
             return deny(
                 "warden does not govern Claude Code's tools here (`[claude_code]` is not configured), so none may run".into(),
-            );
+            ).into();
         };
         let input = event.tool_input.clone().unwrap_or(Value::Null);
         let (tool, args) = claude_code::call_for(tool_name, &input);
         let (args, links) = match with_real_paths(tool_name, args, event.warden_real_paths.as_ref())
         {
             Ok(applied) => applied,
-            Err(why) => return deny(format!("warden refused this hook event: {why}")),
+            Err(why) => return deny(format!("warden refused this hook event: {why}")).into(),
         };
         let agent = principal.0.clone();
         let call = ToolCall {
@@ -186,9 +215,10 @@ impl Gateway {
             Err(CallError::UnknownTool(name)) => deny(format!(
                 "denied by warden: `{name}` is not a tool this gateway offers. This call was not executed."
             )),
-            Err(CallError::Internal(detail) | CallError::Unrecorded(detail)) => {
-                tracing::error!(%detail, "hook refused: internal failure");
-                deny(CallError::Internal(String::new()).to_string())
+            Err(e @ (CallError::Internal(_) | CallError::Unrecorded(_))) => {
+                let mut reply = failed(&e);
+                reply.body = with_note(reply.body, &links);
+                return reply;
             }
             Ok((_, Verdict::Halted(scope, halt))) => deny(format!(
                 "halted by warden: `{scope}` was halted by {} ({}). Nothing in this scope runs until a human resumes it.",
@@ -235,7 +265,8 @@ impl Gateway {
                                     ),
                                 ),
                                 &links,
-                            );
+                            )
+                            .into();
                         }
                         Ok(Awaited::Denied(d)) => {
                             return with_note(
@@ -246,13 +277,11 @@ impl Gateway {
                                     d.owner()
                                 )),
                                 &links,
-                            );
+                            )
+                            .into();
                         }
                         Ok(Awaited::StillHeld) => {}
-                        Err(e) => {
-                            tracing::error!(error = %e, "hook refused: waiting for an approval failed");
-                            return deny(CallError::Internal(String::new()).to_string());
-                        }
+                        Err(e) => return failed(&e),
                     }
                 }
                 let reason = format!(
@@ -282,7 +311,7 @@ impl Gateway {
                 )
             }
         };
-        with_note(reply, &links)
+        with_note(reply, &links).into()
     }
 
     async fn post_tool_use(

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalog;
 pub mod clock;
 pub mod desk;
+pub mod failure;
 pub mod front;
 pub mod gate;
 pub mod halt;
@@ -27,6 +28,7 @@ pub mod witness;
 
 pub use audit::{AuditError, AuditLog};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use failure::Failure;
 pub use front::{router, serve_stdio};
 pub use pipeline::{Authorized, CallError, Gateway, GatewayParts, ReadAhead, Ticket, Verdict, Via};
 pub use upstream::{McpUpstream, Upstream, UpstreamError};

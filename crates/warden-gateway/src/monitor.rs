@@ -376,7 +376,6 @@ impl Gateway {
             let loaded = self
                 .blocking(move |store, audit| {
                     baseline(store, audit.leaf_key(), &principal, since, before)
-                        .map_err(|e| e.to_string())
                 })
                 .await;
             match loaded {
@@ -452,7 +451,6 @@ impl Gateway {
             store
                 .active_halts()
                 .map(|halts| halts.iter().any(|h| h.scope == scope))
-                .map_err(|e| e.to_string())
         })
         .await
     }
@@ -498,7 +496,6 @@ impl Gateway {
         let set = self
             .blocking(move |store, audit| {
                 halt::set(store, audit, &scope_s, &set_by, &reason, evidence, now)
-                    .map_err(|e| e.to_string())
             })
             .await?;
         // Only a halt that was not in force already changes what the cache holds: a firing on

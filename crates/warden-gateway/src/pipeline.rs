@@ -10,6 +10,7 @@ mod unscreened;
 use crate::audit::{AuditLog, Recorded};
 use crate::catalog::{Catalog, definition_digest};
 use crate::clock::{Clock, SystemClock};
+use crate::failure::Failure;
 use crate::gate::{Binding, Taken};
 use crate::halt::{HaltCache, Scope};
 use crate::monitor::{Monitor, Observation};
@@ -31,7 +32,7 @@ use warden_core::{
 };
 use warden_policy::{ArgType, BudgetScope, CallState, Config, Decision, OutboundState};
 use warden_screen::outbound::OutboundReport;
-use warden_store::{Halt, PendingRequest, Store};
+use warden_store::{Halt, LedgerError, PendingRequest, Store, StoreError, Transience};
 
 /// What the gate (steps 4–5) made of a decision: one of four, and only a hold that humans
 /// approved carries the approval it will spend.
@@ -275,6 +276,9 @@ impl Authorized {
 }
 
 /// Why a call got no upstream answer. Each maps to one wire form in `front`.
+///
+/// The failures keep what failed ([`Failure`]), so the wire can say whether the same call may
+/// succeed later ([`CallError::transience`]); their text is for the operator's log only.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     /// Unlisted, withheld or missing: deliberately indistinguishable.
@@ -282,14 +286,62 @@ pub enum CallError {
     UnknownTool(String),
     /// warden itself failed (store, audit log): the call is refused, never forwarded.
     #[error("warden could not process this call safely, so it was not forwarded")]
-    Internal(String),
+    Internal(#[source] Failure),
     /// An allowed read's decision could not be recorded: the call is refused, and whatever the
     /// upstream answered (the read may have been forwarded while its decision committed) is
     /// discarded unread.
     #[error(
         "warden could not record this call's decision, so it was refused; anything the upstream answered was discarded"
     )]
-    Unrecorded(String),
+    Unrecorded(#[source] Failure),
+}
+
+impl CallError {
+    /// Whether warden failed, and if so whether the same call may succeed later; `None` for
+    /// an unknown tool, which no retry changes.
+    pub fn transience(&self) -> Option<Transience> {
+        match self {
+            Self::UnknownTool(_) => None,
+            Self::Internal(failure) | Self::Unrecorded(failure) => Some(failure.transience()),
+        }
+    }
+
+    /// What failed inside warden, for the operator's log; `None` for an unknown tool.
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
+            Self::UnknownTool(_) => None,
+            Self::Internal(failure) | Self::Unrecorded(failure) => Some(failure),
+        }
+    }
+
+    /// warden's own failure, not the store's ([`Failure::Warden`]).
+    pub(crate) fn warden(why: impl Into<String>) -> Self {
+        Self::Internal(Failure::warden(why))
+    }
+}
+
+impl From<Failure> for CallError {
+    fn from(e: Failure) -> Self {
+        Self::Internal(e)
+    }
+}
+
+impl From<StoreError> for CallError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<LedgerError> for CallError {
+    fn from(e: LedgerError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<crate::audit::AuditError> for CallError {
+    fn from(e: crate::audit::AuditError) -> Self {
+        Self::Internal(e.into())
+    }
 }
 
 /// The system clock, for callers outside a gateway (the CLI); a gateway reads its own
@@ -507,8 +559,9 @@ impl Gateway {
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
     }
 
-    /// Runs a blocking store or audit operation off the async workers.
-    pub(crate) async fn blocking<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
+    /// Runs a blocking store or audit operation off the async workers. Its error keeps what
+    /// failed ([`Failure`]), and so whether trying again may succeed.
+    pub(crate) async fn blocking<T: Send + 'static, E: Into<Failure> + Send + 'static>(
         &self,
         f: impl FnOnce(&dyn Store, &dyn AuditLog) -> Result<T, E> + Send + 'static,
     ) -> Result<T, CallError> {
@@ -516,14 +569,12 @@ impl Gateway {
         let audit = self.audit.clone();
         tokio::task::spawn_blocking(move || f(store.as_ref(), audit.as_ref()))
             .await
-            .map_err(|e| CallError::Internal(e.to_string()))?
-            .map_err(|e| CallError::Internal(e.to_string()))
+            .map_err(Failure::from)?
+            .map_err(|e| CallError::Internal(e.into()))
     }
 
     pub(crate) async fn record(&self, event: AuditEvent) -> Result<u64, CallError> {
-        self.tracked(self.audit.append_async(&event))
-            .await
-            .map_err(|e| CallError::Internal(e.to_string()))
+        Ok(self.tracked(self.audit.append_async(&event)).await?)
     }
 
     /// Where the ledger publishes to witnesses: signs a checkpoint over every leaf recorded so
@@ -537,9 +588,7 @@ impl Gateway {
         };
         ledger.witness().await.map(|_| ()).map_err(|e| {
             tracing::error!(error = %e, "{what} was not published to the ledger's witnesses");
-            CallError::Internal(format!(
-                "{what} could not be published to the ledger's witnesses ({e})"
-            ))
+            CallError::from(e)
         })
     }
 
@@ -726,7 +775,7 @@ impl Gateway {
                 .long_screens
                 .acquire()
                 .await
-                .map_err(|e| CallError::Internal(format!("screening a call's text: {e}")))?;
+                .map_err(|e| CallError::warden(format!("screening a call's text: {e}")))?;
             let screening = Arc::clone(&self.screening);
             let owned: Vec<String> = texts.iter().map(|t| (*t).to_string()).collect();
             tokio::task::spawn_blocking(move || {
@@ -734,7 +783,7 @@ impl Gateway {
             })
             .instrument(tracing::debug_span!("outbound"))
             .await
-            .map_err(|e| CallError::Internal(format!("screening a call's text: {e}")))?
+            .map_err(|e| CallError::warden(format!("screening a call's text: {e}")))?
         } else {
             tracing::debug_span!("outbound")
                 .in_scope(|| self.screening.outbound(texts.iter().copied()))
@@ -758,7 +807,7 @@ impl Gateway {
             .await
             .map_err(|e| {
                 tracing::error!(agent = %call.principal.0, tool = %call.tool, "{e}");
-                CallError::Internal(e.to_string())
+                CallError::warden(e.to_string())
             })?;
         let deciding = match reads_a_count(&config, &call) {
             true => Some(self.deciding_lock(&call.principal.0).lock_owned().await),
@@ -939,8 +988,8 @@ impl Gateway {
             }
         };
         let Some(authorized) = authorized else {
-            return Err(CallError::Internal(
-                "a decision did not authorise the call it was made for".into(),
+            return Err(CallError::warden(
+                "a decision did not authorise the call it was made for",
             ));
         };
         Ok((config, Verdict::Authorized { authorized, spec }))
@@ -992,7 +1041,7 @@ impl Gateway {
                 unscreened::Gates::wait_limit(config.gateway.upstream_timeout),
             )
             .await
-            .map_err(|e| CallError::Internal(e.to_string()))?;
+            .map_err(|e| CallError::warden(e.to_string()))?;
         let binding = Binding::of(&call, decision.policy_version());
         let gate = self
             .use_approval(
@@ -1029,7 +1078,7 @@ impl Gateway {
             Gate::Hold(_) | Gate::Allow(_) => None,
         };
         authorized.map(Awaited::Authorized).ok_or_else(|| {
-            CallError::Internal("an approval did not authorise the call it was made for".into())
+            CallError::warden("an approval did not authorise the call it was made for")
         })
     }
 
@@ -1110,9 +1159,9 @@ impl Gateway {
         event: &AuditEvent,
         gate: Gate,
     ) -> Result<Recorded<Gate>, CallError> {
-        self.tracked(crate::audit::record(self.audit.as_ref(), event, gate))
-            .await
-            .map_err(|e| CallError::Internal(e.to_string()))
+        Ok(self
+            .tracked(crate::audit::record(self.audit.as_ref(), event, gate))
+            .await?)
     }
 
     /// Steps 6–9 at once for a read the gate allowed: its decision commits (then stage 7, the
@@ -1125,8 +1174,8 @@ impl Gateway {
         let Gated { gate, event, after } = gated;
         let call = after.call.clone();
         let Some(ahead) = ReadAhead::of(&gate, &after.spec, &call) else {
-            return Err(CallError::Internal(
-                "a call was read ahead that is not an allowed read".into(),
+            return Err(CallError::warden(
+                "a call was read ahead that is not an allowed read",
             ));
         };
         // The read's branch learns whether the commit succeeded, for when it must wait for it.
@@ -1136,7 +1185,10 @@ impl Gateway {
                 .record_decision(&event, gate)
                 .instrument(tracing::debug_span!("audit"))
                 .await
-                .map_err(|e| CallError::Unrecorded(e.to_string()))?;
+                .map_err(|e| match e {
+                    CallError::Internal(failure) => CallError::Unrecorded(failure),
+                    other => other,
+                })?;
             let _ = committed.send(());
             self.settle(after, recorded).await
         };
@@ -1178,8 +1230,8 @@ impl Gateway {
         };
         drop(permit);
         let Verdict::Authorized { authorized, spec } = verdict else {
-            return Err(CallError::Internal(
-                "a recorded allowing decision did not authorise its read".into(),
+            return Err(CallError::warden(
+                "a recorded allowing decision did not authorise its read",
             ));
         };
         self.audit_answer(&config, &spec, authorized, result, latency)
@@ -1392,7 +1444,6 @@ impl Gateway {
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner);
                         crate::halt::active(store, audit.ledger(), &mut recorded)
-                            .map_err(|e| e.to_string())
                     })
                     .await?;
                 let (halts, changed) = self.halts.put(h);
@@ -1448,31 +1499,23 @@ impl Gateway {
                 let used = budgets
                     .into_iter()
                     .map(|(id, scope, since)| {
-                        let mut used = store
-                            .budget_used(&id, &scope, since)
-                            .map_err(|e| e.to_string())?;
+                        let mut used = store.budget_used(&id, &scope, since)?;
                         if let Some(ledger) = audit.ledger() {
-                            used = used.max(
-                                ledger
-                                    .budget_used(&id, &scope, since)
-                                    .map_err(|e| e.to_string())?,
-                            );
+                            used = used.max(ledger.budget_used(&id, &scope, since)?);
                         }
                         Ok((id, used))
                     })
-                    .collect::<Result<BTreeMap<_, _>, String>>()?;
+                    .collect::<Result<BTreeMap<_, _>, Failure>>()?;
                 // The row and the record both count, the stronger winning: a row rewritten to
                 // a lower level lowers nothing the ledger records.
-                let row = store.agent_taint(&agent, now).map_err(|e| e.to_string())?;
-                let on_record = recorded
-                    .in_force(audit.ledger(), &agent, now, window_ms)
-                    .map_err(|e| e.to_string())?;
+                let row = store.agent_taint(&agent, now)?;
+                let on_record = recorded.in_force(audit.ledger(), &agent, now, window_ms)?;
                 let taint = match (row, on_record) {
                     (Some(row), Some(record)) if record.level >= row.level => Some(record),
                     (Some(row), _) => Some(row),
                     (None, record) => record,
                 };
-                Ok::<_, String>((used, taint))
+                Ok::<_, Failure>((used, taint))
             })
             .await?;
         let taint = self.screening.taint(&call.principal, &call.session);
@@ -1518,17 +1561,11 @@ impl Gateway {
                 // The ledger's count is a floor under the store's: rows deleted from the
                 // store free nothing the ledger records counted.
                 if let Some(ledger) = audit.ledger()
-                    && ledger
-                        .budget_used(&id, &scope, since)
-                        .map_err(|e| e.to_string())?
-                        >= limit
+                    && ledger.budget_used(&id, &scope, since)? >= limit
                 {
-                    return Ok::<_, String>(Some(id));
+                    return Ok::<_, Failure>(Some(id));
                 }
-                if !store
-                    .consume_budget(&id, &scope, now, since, limit)
-                    .map_err(|e| e.to_string())?
-                {
+                if !store.consume_budget(&id, &scope, now, since, limit)? {
                     return Ok(Some(id));
                 }
             }
@@ -1571,7 +1608,7 @@ impl Gateway {
                 tracing::error!(budget = %id, index,
                     "a call passed the store's budget count but the ledger records the budget \
                      spent before its decision: refused (the store's count lags the record)");
-                Err(CallError::Internal(format!(
+                Err(CallError::warden(format!(
                     "budget `{id}` is used up on the record; this call was not forwarded"
                 )))
             }
@@ -1728,8 +1765,8 @@ impl Gateway {
                         let mut ev = AuditEvent::new(EventKind::ToolPinned, now);
                         ev.tool = Some(key.clone());
                         ev.detail = Some(json!({"digest": d, "by": by}));
-                        audit.append(&ev).map_err(|e| e.to_string())?;
-                        store.set_pin(&key, &d, &by, now).map_err(|e| e.to_string())
+                        audit.append(&ev)?;
+                        Ok::<_, Failure>(store.set_pin(&key, &d, &by, now)?)
                     })
                     .await;
                 out.push((name, r.map(|_| digest).map_err(|e| e.to_string())));

@@ -11,6 +11,7 @@
 //! Verdicts, and a category starting or stopping to need approval, are ledger events; the
 //! gateway's in-memory copy of the tightened categories is recomputed from them (`review_check`).
 
+use crate::failure::Failure;
 use crate::pipeline::{CallError, Gateway};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -522,7 +523,7 @@ pub enum VerdictError {
         how: String,
     },
     #[error("the verdict could not be recorded: {0}")]
-    Failed(String),
+    Failed(#[from] Failure),
 }
 
 impl VerdictError {
@@ -567,9 +568,9 @@ pub fn record_verdict(
     // The decision as a writer holding the ledger key appended it: a row rewritten (its
     // request, category or rule changed to pass the checks below) is not what is judged.
     let Some(key) = audit.leaf_key() else {
-        return Err(VerdictError::Failed(
-            "this process holds no ledger key to check the decision against".into(),
-        ));
+        return Err(VerdictError::Failed(Failure::warden(
+            "this process holds no ledger key to check the decision against",
+        )));
     };
     let found = read_authentic_events(
         store,
@@ -580,12 +581,12 @@ pub fn record_verdict(
         },
         key,
     )
-    .map_err(|e| VerdictError::Failed(e.to_string()))?;
+    .map_err(Failure::from)?;
     if !found.rejected.is_empty() {
-        return Err(VerdictError::Failed(format!(
+        return Err(VerdictError::Failed(Failure::warden(format!(
             "leaf {decision_index} is not stored as warden appended it (run `warden audit \
              verify`)"
-        )));
+        ))));
     }
     let Some(entry) = found
         .events
@@ -636,9 +637,7 @@ pub fn record_verdict(
         "note": note,
         "reviewer": reviewer,
     }));
-    let index = audit
-        .append(&ev)
-        .map_err(|e| VerdictError::Failed(e.to_string()))?;
+    let index = audit.append(&ev).map_err(Failure::from)?;
     Ok(RecordedVerdict {
         index,
         decision: entry,
@@ -696,13 +695,11 @@ fn own_part(
         return Ok(None);
     };
     let ledger = audit.ledger().ok_or_else(|| {
-        VerdictError::Failed(
-            "this process holds no ledger to read the request's answers from".into(),
-        )
+        VerdictError::Failed(Failure::warden(
+            "this process holds no ledger to read the request's answers from",
+        ))
     })?;
-    let steps = ledger
-        .recorded_steps(request)
-        .map_err(|e| VerdictError::Failed(e.to_string()))?;
+    let steps = ledger.recorded_steps(request).map_err(Failure::from)?;
     Ok(steps.iter().find_map(|a| {
         let detail = a.event().detail.as_ref()?;
         let step = detail.get("step")?.as_str()?;
@@ -853,9 +850,8 @@ pub fn read_status(
     settings: &ReviewSettings,
     categories: &BTreeSet<String>,
     now_ms: i64,
-) -> Result<Vec<CategoryStatus>, String> {
-    let verdicts: Verdicts = crate::recorded::every(store, ledger, Deciding::ReviewVerdict)
-        .map_err(|e| e.to_string())?
+) -> Result<Vec<CategoryStatus>, Failure> {
+    let verdicts: Verdicts = crate::recorded::every(store, ledger, Deciding::ReviewVerdict)?
         .iter()
         .filter_map(Verdict::from_entry)
         .collect();
@@ -864,13 +860,10 @@ pub fn read_status(
 }
 
 /// When the ledger began: with the ledger, as its writer read leaf 0; without, leaf 0's row.
-fn began_ms(store: &dyn Store, ledger: Option<&Ledger>) -> Result<Option<i64>, String> {
+fn began_ms(store: &dyn Store, ledger: Option<&Ledger>) -> Result<Option<i64>, Failure> {
     Ok(match ledger {
         Some(ledger) => ledger.began_ms(),
-        None => read_range(store, 0, 1)
-            .map_err(|e| e.to_string())?
-            .first()
-            .map(|e| e.event.time_ms),
+        None => read_range(store, 0, 1)?.first().map(|e| e.event.time_ms),
     })
 }
 
@@ -936,7 +929,11 @@ struct ReviewRecord {
 
 impl ReviewRecord {
     /// Reads the `review_tightening` events appended since the last read.
-    fn read_tightenings(&mut self, store: &dyn Store, key: Option<&LeafKey>) -> Result<(), String> {
+    fn read_tightenings(
+        &mut self,
+        store: &dyn Store,
+        key: Option<&LeafKey>,
+    ) -> Result<(), Failure> {
         for e in read_deciding_events(
             store,
             &EventFilter {
@@ -945,9 +942,7 @@ impl ReviewRecord {
                 ..EventFilter::default()
             },
             key,
-        )
-        .map_err(|e| e.to_string())?
-        {
+        )? {
             let tightened = e
                 .event
                 .detail
@@ -1011,8 +1006,7 @@ impl Gateway {
                     // With the ledger: only what was appended since the last sweep is read.
                     Some(ledger) => {
                         let start_ms = ledger.began_ms().unwrap_or(now);
-                        let verdicts =
-                            record.verdicts.refresh(ledger).map_err(|e| e.to_string())?;
+                        let verdicts = record.verdicts.refresh(ledger)?;
                         status(&config.review, &categories, verdicts, start_ms, now)
                     }
                     None => read_status(store, None, &config.review, &categories, now)?,
@@ -1048,10 +1042,10 @@ impl Gateway {
                         "tolerance": s.tolerance,
                         "due_ms": s.due_ms,
                     }));
-                    audit.append(&ev).map_err(|e| e.to_string())?;
+                    audit.append(&ev)?;
                     changes.push((s.category.clone(), want));
                 }
-                Ok::<_, String>((changes, now_tight))
+                Ok::<_, Failure>((changes, now_tight))
             })
             .await;
         let (changes, tight) = match changes {

@@ -23,8 +23,13 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 use warden_gateway::upstream::UpstreamFuture;
 use warden_gateway::{Clock, Gateway, GatewayParts, ManualClock, Ticket, Upstream};
+use warden_ledger::{LeafKey, SealedContent, StoredLeaf};
 use warden_store::ledger::read_events;
-use warden_store::{EventFilter, Ledger, LedgerSettings, SqliteStore, Store};
+use warden_store::{
+    AgentTaint, ConsoleSessionRow, EventFilter, Halt, LeafRow, Ledger, LedgerSettings, NewLeaf,
+    OpenRequests, PendingRequest, RequestFilter, SqliteStore, Store, StoreError, StoredCheckpoint,
+    TaintInForce, TaintRecord, WaitingAfter,
+};
 
 /// 2026-12-01T00:00:00Z: inside every grant's validity in the example.
 const START_MS: i64 = 1_796_083_200_000;
@@ -61,12 +66,198 @@ impl Upstream for Scripted {
     }
 }
 
+/// The store as the database behind it fails: while `down`, every operation fails as a
+/// PostgreSQL server that is stopped does (`StoreError::Unavailable`, with the connection
+/// string in the message, which must never reach an agent); otherwise it is the SQLite store.
+struct Flaky {
+    inner: SqliteStore,
+    down: std::sync::atomic::AtomicBool,
+    /// While set, only the ledger's appends fail so (the connection drops mid-commit).
+    appends_down: std::sync::atomic::AtomicBool,
+}
+
+/// What a stopped server's pool says; the URL and password in it are what an agent must not
+/// learn.
+const DOWN: &str = "timed out waiting for connection: error connecting to server at \
+     postgresql://warden:hunter2@db.internal:5432/warden: Connection refused (os error 111)";
+
+impl Flaky {
+    fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn set_appends_down(&self, down: bool) {
+        self.appends_down
+            .store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn up(&self) -> Result<&SqliteStore, StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(DOWN.into()));
+        }
+        Ok(&self.inner)
+    }
+}
+
+impl Store for Flaky {
+    fn ledger_append(&self, leaves: &[NewLeaf], key: &LeafKey) -> Result<u64, StoreError> {
+        if self.appends_down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(DOWN.into()));
+        }
+        self.up()?.ledger_append(leaves, key)
+    }
+    fn ledger_size(&self) -> Result<u64, StoreError> {
+        self.up()?.ledger_size()
+    }
+    fn ledger_leaves(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
+        self.up()?.ledger_leaves(from, limit)
+    }
+    fn ledger_rows(&self, from: u64, limit: usize) -> Result<Vec<LeafRow>, StoreError> {
+        self.up()?.ledger_rows(from, limit)
+    }
+    fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<LeafRow>, StoreError> {
+        self.up()?.ledger_find(filter)
+    }
+    fn ledger_sealed(&self, from: u64, to: u64) -> Result<Vec<(u64, SealedContent)>, StoreError> {
+        self.up()?.ledger_sealed(from, to)
+    }
+    fn ledger_redact(&self, index: u64) -> Result<Vec<String>, StoreError> {
+        self.up()?.ledger_redact(index)
+    }
+    fn ledger_add_checkpoint(&self, c: &StoredCheckpoint) -> Result<bool, StoreError> {
+        self.up()?.ledger_add_checkpoint(c)
+    }
+    fn ledger_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        self.up()?.ledger_checkpoints()
+    }
+    fn ledger_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.up()?.ledger_latest_checkpoint()
+    }
+    fn create_pending(&self, r: &PendingRequest) -> Result<(), StoreError> {
+        self.up()?.create_pending(r)
+    }
+    fn pending(&self) -> Result<Vec<PendingRequest>, StoreError> {
+        self.up()?.pending()
+    }
+    fn requests(&self, f: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError> {
+        self.up()?.requests(f)
+    }
+    fn count_requests(&self, f: &RequestFilter) -> Result<u64, StoreError> {
+        self.up()?.count_requests(f)
+    }
+    fn open_requests(&self) -> Result<OpenRequests, StoreError> {
+        self.up()?.open_requests()
+    }
+    fn waiting(
+        &self,
+        after: Option<&WaitingAfter>,
+        limit: usize,
+    ) -> Result<Vec<PendingRequest>, StoreError> {
+        self.up()?.waiting(after, limit)
+    }
+    fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
+        self.up()?.pending_request(id)
+    }
+    fn update_pending(&self, r: &PendingRequest) -> Result<bool, StoreError> {
+        self.up()?.update_pending(r)
+    }
+    fn prune_closed(&self, before_ms: i64) -> Result<u64, StoreError> {
+        self.up()?.prune_closed(before_ms)
+    }
+    fn budget_used(&self, b: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError> {
+        self.up()?.budget_used(b, scope, since_ms)
+    }
+    fn consume_budget(
+        &self,
+        b: &str,
+        scope: &str,
+        now_ms: i64,
+        since_ms: i64,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        self.up()?.consume_budget(b, scope, now_ms, since_ms, limit)
+    }
+    fn add_halt(&self, halt: &Halt) -> Result<bool, StoreError> {
+        self.up()?.add_halt(halt)
+    }
+    fn active_halts(&self) -> Result<Vec<Halt>, StoreError> {
+        self.up()?.active_halts()
+    }
+    fn resume_halt(
+        &self,
+        scope: &str,
+        by: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Option<Halt>, StoreError> {
+        self.up()?.resume_halt(scope, by, reason, now_ms)
+    }
+    fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<TaintRecord, StoreError> {
+        self.up()?.raise_agent_taint(taint)
+    }
+    fn agent_taint(&self, agent: &str, now_ms: i64) -> Result<Option<AgentTaint>, StoreError> {
+        self.up()?.agent_taint(agent, now_ms)
+    }
+    fn taint_in_force(&self, agent: &str, now_ms: i64) -> Result<Option<TaintInForce>, StoreError> {
+        self.up()?.taint_in_force(agent, now_ms)
+    }
+    fn clear_agent_taint(
+        &self,
+        agent: &str,
+        through: TaintRecord,
+        now_ms: i64,
+        by: &str,
+        reason: &str,
+    ) -> Result<u32, StoreError> {
+        self.up()?
+            .clear_agent_taint(agent, through, now_ms, by, reason)
+    }
+    fn tainted_agents(
+        &self,
+        now_ms: i64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TaintInForce>, StoreError> {
+        self.up()?.tainted_agents(now_ms, after, limit)
+    }
+    fn pin(&self, tool: &str) -> Result<Option<String>, StoreError> {
+        self.up()?.pin(tool)
+    }
+    fn set_pin(&self, tool: &str, d: &str, by: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.up()?.set_pin(tool, d, by, now_ms)
+    }
+    fn console_session_put(
+        &self,
+        session: &ConsoleSessionRow,
+        now_ms: i64,
+        per_approver: usize,
+        max: usize,
+    ) -> Result<(), StoreError> {
+        self.up()?
+            .console_session_put(session, now_ms, per_approver, max)
+    }
+    fn console_session(&self, key: &[u8; 32]) -> Result<Option<ConsoleSessionRow>, StoreError> {
+        self.up()?.console_session(key)
+    }
+    fn console_session_delete(&self, key: &[u8; 32]) -> Result<bool, StoreError> {
+        self.up()?.console_session_delete(key)
+    }
+}
+
 struct Front {
     _dir: tempfile::TempDir,
     gateway: Arc<Gateway>,
     app: axum::Router,
     clock: Arc<ManualClock>,
     store: Arc<dyn Store>,
+    /// The same store, to take it down and bring it back.
+    flaky: Arc<Flaky>,
+    /// The SQLite file behind it, for tests that write to it directly.
+    db: std::path::PathBuf,
     audit: Arc<Ledger>,
     /// The agent of each call that reached an upstream.
     calls: Arc<Mutex<Vec<String>>>,
@@ -81,6 +272,11 @@ fn repo() -> &'static Path {
 /// The example SOC with `gateway_lines` (`key = value`) set in its `[gateway]` table, in
 /// process.
 async fn front(gateway_lines: &str) -> Front {
+    front_with(gateway_lines, &[]).await
+}
+
+/// [`front`] with `edits` (text, replacement) made to the example's config.
+async fn front_with(gateway_lines: &str, edits: &[(&str, &str)]) -> Front {
     let dir = tempfile::tempdir().unwrap();
     let src = repo().join("examples/soc");
     for f in [
@@ -107,10 +303,19 @@ async fn front(gateway_lines: &str) -> Front {
             .to_string();
         text = text.replacen(&old, line, 1);
     }
+    for (from, to) in edits {
+        assert!(text.contains(from), "the example config has no `{from}`");
+        text = text.replace(from, to);
+    }
     std::fs::write(dir.path().join("warden.toml"), text).unwrap();
     let config = Arc::new(warden_policy::Config::load(&dir.path().join("warden.toml")).unwrap());
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("state/warden.db")).unwrap());
+    let db = dir.path().join("state/warden.db");
+    let flaky = Arc::new(Flaky {
+        inner: SqliteStore::open(&db).unwrap(),
+        down: false.into(),
+        appends_down: false.into(),
+    });
+    let store: Arc<dyn Store> = flaky.clone();
     let audit = Arc::new(
         Ledger::open(
             store.clone(),
@@ -165,6 +370,8 @@ async fn front(gateway_lines: &str) -> Front {
         app,
         clock,
         store,
+        flaky,
+        db,
         audit,
         calls,
         listings,
@@ -436,4 +643,229 @@ async fn a_halted_agent_is_refused_its_tool_listing() {
         !other.iter().any(|n| n.contains("disable_account")),
         "{other:?}"
     );
+}
+
+/// The responder's comment on the incident it has read (the example lets it run unattended).
+async fn comment(f: &Front) -> Answer {
+    f.send(
+        RESPONDER,
+        "tools/call",
+        json!({"name": "tickets.add_comment",
+               "arguments": {"incident": "INC-1042", "comment": "contained"}}),
+    )
+    .await
+}
+
+/// The responder reads a host of the incident it will comment on, as the example requires.
+async fn read_before_writing(f: &Front) {
+    let a = f
+        .send(
+            RESPONDER,
+            "tools/call",
+            json!({"name": "edr.get_host", "arguments": {"host": "ws-042"}}),
+        )
+        .await;
+    assert!(served(&a), "{a:?}");
+}
+
+/// What an agent must never learn of warden's store from a refusal.
+fn tells_nothing_of_the_store(a: &Answer) {
+    let text = a.text();
+    for secret in [
+        "postgresql",
+        "hunter2",
+        "db.internal",
+        "5432",
+        "refused",
+        "agent_taints",
+        "at_ms",
+        "sqlite",
+        "warden.db",
+        "column",
+    ] {
+        assert!(
+            !text.to_lowercase().contains(secret),
+            "the refusal names `{secret}`: {text}"
+        );
+    }
+}
+
+/// The JSON-RPC error of a refused call: its code and whether it says the call may be sent
+/// again.
+fn refusal(a: &Answer) -> (i64, Value) {
+    let error = &a.message["error"];
+    assert!(error.is_object(), "not an error: {a:?}");
+    (error["code"].as_i64().unwrap(), error["data"].clone())
+}
+
+/// Issue 18: PostgreSQL stops mid-run (every store operation fails as a stopped server's pool
+/// does). warden fails closed — the write reaches no upstream — and tells the agent, in the
+/// error's code and data, that the same call may succeed later, without a word of the
+/// connection string. Once the store is back, the same call runs.
+#[tokio::test]
+async fn a_call_while_the_store_is_down_is_refused_as_retryable_and_runs_once_it_is_back() {
+    let f = front("").await;
+    read_before_writing(&f).await;
+    assert_eq!(f.calls_by("responder"), 1);
+
+    f.flaky.set_down(true);
+    for _ in 0..3 {
+        let a = comment(&f).await;
+        let (code, data) = refusal(&a);
+        assert_eq!(code, -32001, "{a:?}");
+        assert_eq!(data["retryable"], true, "{a:?}");
+        assert_eq!(data["retry_after_secs"], 5, "{a:?}");
+        tells_nothing_of_the_store(&a);
+        f.clock.advance(Duration::from_secs(5));
+    }
+    assert_eq!(f.calls_by("responder"), 1, "nothing was forwarded");
+
+    f.flaky.set_down(false);
+    let a = comment(&f).await;
+    assert!(served(&a), "{a:?}");
+    assert_eq!(f.calls_by("responder"), 2);
+}
+
+/// Issue 18: the connection drops while the decision commits (the ledger's append fails, the
+/// reads before it succeeded). The write is not forwarded, the agent is told it may retry,
+/// and the ledger takes appends again once the store is back: the same call runs.
+#[tokio::test]
+async fn a_decision_that_cannot_commit_for_now_is_refused_as_retryable() {
+    let f = front("").await;
+    read_before_writing(&f).await;
+    f.settle().await;
+    let decisions = f.events("decision").len();
+
+    f.flaky.set_appends_down(true);
+    let a = comment(&f).await;
+    let (code, data) = refusal(&a);
+    assert_eq!(code, -32001, "{a:?}");
+    assert_eq!(data["retryable"], true, "{a:?}");
+    tells_nothing_of_the_store(&a);
+    assert_eq!(f.calls_by("responder"), 1, "nothing was forwarded");
+
+    f.flaky.set_appends_down(false);
+    let a = comment(&f).await;
+    assert!(served(&a), "{a:?}");
+    assert_eq!(f.calls_by("responder"), 2);
+    f.settle().await;
+    assert_eq!(
+        f.events("decision").len(),
+        decisions + 1,
+        "the refused call left no decision; the one that ran did"
+    );
+}
+
+/// A row of the agent's taint that no warden wrote (a value of the wrong type where a time
+/// belongs): reading it fails the same way every time.
+fn corrupt_the_taint_of(f: &Front, agent: &str) {
+    let db = rusqlite::Connection::open(&f.db).unwrap();
+    db.execute(
+        "INSERT INTO agent_taints (agent, session, level, source, at_ms, until_ms)
+         VALUES (?1, 's', 10, 'x', 'not a time', 9223372036854775807)",
+        [agent],
+    )
+    .unwrap();
+}
+
+/// Issue 18: a corrupt record is not a store that is down: the call is refused, not forwarded,
+/// and the agent is told that sending it again will not help (JSON-RPC's internal error,
+/// `retryable: false`) — and indeed it does not.
+#[tokio::test]
+async fn a_corrupt_record_refuses_the_call_as_not_retryable() {
+    let f = front("").await;
+    read_before_writing(&f).await;
+    corrupt_the_taint_of(&f, "responder");
+    for _ in 0..2 {
+        let a = comment(&f).await;
+        let (code, data) = refusal(&a);
+        assert_eq!(code, -32603, "{a:?}");
+        assert_eq!(data["retryable"], false, "{a:?}");
+        tells_nothing_of_the_store(&a);
+        f.clock.advance(Duration::from_secs(5));
+    }
+    assert_eq!(f.calls_by("responder"), 1, "nothing was forwarded");
+}
+
+/// A Claude Code `PreToolUse` for `Read`, as the agent with `token`.
+async fn pre_tool_use(f: &Front, token: &str) -> (StatusCode, Option<u64>, Value) {
+    let event = json!({
+        "session_id": "cc-1",
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Read",
+        "tool_input": {"file_path": "/cases/notes.md"},
+        "tool_use_id": "toolu_1",
+    });
+    let resp = f
+        .app
+        .clone()
+        .oneshot(
+            Request::post("/hooks/claude-code")
+                .header("host", "127.0.0.1")
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Body::from(event.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, retry_after, serde_json::from_slice(&bytes).unwrap())
+}
+
+fn hook_decision(reply: &Value) -> (&str, &str) {
+    let out = &reply["hookSpecificOutput"];
+    (
+        out["permissionDecision"].as_str().unwrap_or_default(),
+        out["permissionDecisionReason"].as_str().unwrap_or_default(),
+    )
+}
+
+/// Issue 18: the Claude Code hook while the store is down, then with a corrupt record. It
+/// denies both, with status 200 — Claude Code runs the tool on any other status, so a 503
+/// would let it through — and says which may pass: `Retry-After` and "may succeed" for the
+/// store that is down, neither for the corrupt record. Nothing of the store is in the reason.
+#[tokio::test]
+async fn the_hook_denies_while_the_store_fails_and_says_whether_to_retry() {
+    let f = front_with(
+        "",
+        &[
+            (
+                "[owners]\n",
+                "[owners]\nclaude-code = \"soc-lead@northwind.example\"\n",
+            ),
+            (
+                "[stdio]\n",
+                "[claude_code]\nwrite_roots = [\"/cases\"]\n\n[stdio]\n",
+            ),
+        ],
+    )
+    .await;
+
+    f.flaky.set_down(true);
+    let (status, retry_after, reply) = pre_tool_use(&f, TRIAGE).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(retry_after, Some(5), "{reply}");
+    let (decision, reason) = hook_decision(&reply);
+    assert_eq!(decision, "deny", "{reply}");
+    assert!(reason.contains("may succeed if sent again"), "{reason}");
+    assert!(!reason.to_lowercase().contains("postgresql"), "{reason}");
+    assert!(!reason.contains("hunter2"), "{reason}");
+
+    f.flaky.set_down(false);
+    corrupt_the_taint_of(&f, "triage");
+    let (status, retry_after, reply) = pre_tool_use(&f, TRIAGE).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(retry_after, None, "{reply}");
+    let (decision, reason) = hook_decision(&reply);
+    assert_eq!(decision, "deny", "{reply}");
+    assert!(reason.contains("will not help"), "{reason}");
+    assert!(!reason.contains("not a time"), "{reason}");
 }

@@ -51,7 +51,7 @@ pub use witness::{
     read_published, read_verified_cosigned, with_cosignatures, write_cosigned,
 };
 
-use crate::{NewLeaf, Store, StoreError, StoredCheckpoint};
+use crate::{NewLeaf, Store, StoreError, StoredCheckpoint, Transience};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -119,10 +119,39 @@ pub enum LedgerError {
     Forged(String),
     #[error("the ledger writer could not make the event durable: {0}")]
     Write(String),
+    /// An append's transaction failed; every event of its batch shares the one cause, whose
+    /// [`Transience`] it keeps.
+    #[error("the ledger writer could not make the event durable: {0}")]
+    Unwritten(Arc<LedgerError>),
+    /// An earlier failure halted the writer (leaves removed or forged, a tree that no longer
+    /// matches the store): nothing is appended until someone looks.
+    #[error("the ledger writer could not make the event durable: the ledger is halted: {0}")]
+    Halted(String),
     #[error("the ledger is shut down")]
     Closed,
     #[error("{0}")]
     Proof(String),
+}
+
+impl LedgerError {
+    /// Whether the same append or read may succeed later: only when the store it stands on
+    /// failed transiently. A halted, forged or diverged ledger, a key or a checkpoint that
+    /// cannot be read, and a writer that is gone all need someone to act.
+    pub fn transience(&self) -> Transience {
+        match self {
+            Self::Store(e) => e.transience(),
+            Self::Unwritten(e) => e.transience(),
+            Self::Key { .. }
+            | Self::Leaf(_)
+            | Self::Checkpoint(_)
+            | Self::Diverged(_)
+            | Self::Forged(_)
+            | Self::Write(_)
+            | Self::Halted(_)
+            | Self::Closed
+            | Self::Proof(_) => Transience::Permanent,
+        }
+    }
 }
 
 /// The audit ledger over a store: appends with group commit, checkpoints on a timer.

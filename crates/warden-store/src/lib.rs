@@ -80,12 +80,96 @@ fn postgres_detail(e: &::postgres::Error) -> String {
     }
 }
 
-impl StoreError {
-    /// Whether the database could not be reached or answered with an error, as opposed to a
-    /// stored record being wrong: trying again later may succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Db(_) | Self::Postgres(_) | Self::Unavailable(_))
+/// Whether an operation that failed may succeed if it is tried again later, unchanged.
+///
+/// Every store error has one, and the gateway carries it to the wire: an agent is told it may
+/// retry a call refused for a transient failure, and the console and the hook endpoint answer
+/// 503 with `Retry-After` instead of 500. Either way nothing was forwarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transience {
+    /// The database could not be reached or could not serve the operation now: PostgreSQL
+    /// down, every pooled connection busy, a connection reset, a serialization failure or a
+    /// deadlock, SQLite busy or locked, a disk that failed or filled. Nothing stored is wrong.
+    Transient,
+    /// Trying again will fail the same way until someone acts: a corrupt or forged ledger, a
+    /// record that cannot be read or written, a schema this warden cannot use, a bad setup.
+    Permanent,
+}
+
+impl Transience {
+    pub fn is_transient(self) -> bool {
+        self == Self::Transient
     }
+}
+
+impl StoreError {
+    /// Whether the database could not be reached or could not serve the operation now, as
+    /// opposed to a stored record, the schema or the setup being wrong.
+    pub fn transience(&self) -> Transience {
+        let transient = match self {
+            Self::Db(e) => sqlite_transient(e),
+            Self::Postgres(e) => postgres_transient(e),
+            Self::Unavailable(_) => true,
+            Self::Setup(_)
+            | Self::Schema(_)
+            | Self::Encode(_)
+            | Self::Open { .. }
+            | Self::Poisoned
+            | Self::Corrupt(_)
+            | Self::Invalid(_) => false,
+        };
+        if transient {
+            Transience::Transient
+        } else {
+            Transience::Permanent
+        }
+    }
+
+    /// Whether trying again later may succeed ([`StoreError::transience`]).
+    pub fn is_transient(&self) -> bool {
+        self.transience().is_transient()
+    }
+}
+
+/// SQLite is busy or locked (another connection held the lock past the busy timeout), or the
+/// machine under it failed the operation: an I/O error, a full disk, no memory, the WAL's lock
+/// protocol. These are what PostgreSQL's classes 53 and 58 are, and the ledger's writer catches
+/// up after them rather than halting. Everything else SQLite reports (a value of the wrong type
+/// in a row, a constraint, a corrupt or unreadable file) fails again when retried.
+fn sqlite_transient(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    matches!(
+        e.sqlite_error_code(),
+        Some(
+            C::DatabaseBusy
+                | C::DatabaseLocked
+                | C::SystemIoFailure
+                | C::DiskFull
+                | C::OutOfMemory
+                | C::FileLockingProtocolFailed
+        )
+    )
+}
+
+/// The server's SQLSTATE when it answered: a connection exception (class 08), a serialization
+/// failure or deadlock (40001, 40P01), a read-only transaction (25006: a standby after a
+/// failover), insufficient resources (class 53: too many connections, out of memory or disk),
+/// a lock not available (55P03), a cancelled statement (57014), a server shutting down or
+/// starting (57P01–57P03), a system error outside PostgreSQL (class 58: I/O). Without one, a
+/// closed connection or an I/O error on it is transient; a value that cannot be converted is
+/// not.
+fn postgres_transient(e: &::postgres::Error) -> bool {
+    if let Some(state) = e.code() {
+        let code = state.code();
+        return code.starts_with("08")
+            || code.starts_with("53")
+            || code.starts_with("58")
+            || matches!(
+                code,
+                "25006" | "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P02" | "57P03"
+            );
+    }
+    e.is_closed() || std::error::Error::source(e).is_some_and(|cause| cause.is::<std::io::Error>())
 }
 
 /// A held call waiting for a human, bound to the exact arguments and policy that held it.
@@ -928,6 +1012,64 @@ pub trait Store: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sqlite(code: std::ffi::c_int) -> StoreError {
+        StoreError::Db(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            None,
+        ))
+    }
+
+    #[test]
+    fn a_store_that_cannot_answer_now_is_transient_and_a_wrong_record_is_not() {
+        use Transience::{Permanent, Transient};
+        for (e, expected) in [
+            (sqlite(rusqlite::ffi::SQLITE_BUSY), Transient),
+            (sqlite(rusqlite::ffi::SQLITE_LOCKED), Transient),
+            (sqlite(rusqlite::ffi::SQLITE_IOERR), Transient),
+            (sqlite(rusqlite::ffi::SQLITE_FULL), Transient),
+            (StoreError::Unavailable("pool timed out".into()), Transient),
+            (sqlite(rusqlite::ffi::SQLITE_CORRUPT), Permanent),
+            (sqlite(rusqlite::ffi::SQLITE_CONSTRAINT), Permanent),
+            (
+                StoreError::Db(rusqlite::Error::InvalidColumnType(
+                    0,
+                    "at_ms".into(),
+                    rusqlite::types::Type::Text,
+                )),
+                Permanent,
+            ),
+            (StoreError::Corrupt("a short hash".into()), Permanent),
+            (StoreError::Invalid("a negative time".into()), Permanent),
+            (StoreError::Setup("a bad URL".into()), Permanent),
+            (StoreError::Poisoned, Permanent),
+        ] {
+            assert_eq!(e.transience(), expected, "{e}");
+            assert_eq!(e.is_transient(), expected == Transient, "{e}");
+        }
+    }
+
+    #[test]
+    fn a_ledger_error_keeps_the_transience_of_the_store_under_it() {
+        let down = || StoreError::Unavailable("pool timed out".into());
+        let unwritten = LedgerError::Unwritten(std::sync::Arc::new(LedgerError::Store(down())));
+        assert_eq!(unwritten.transience(), Transience::Transient);
+        assert_eq!(
+            LedgerError::Store(down()).transience(),
+            Transience::Transient
+        );
+        for e in [
+            LedgerError::Halted("leaves were removed from the store".into()),
+            LedgerError::Forged("leaf 3".into()),
+            LedgerError::Diverged("leaf 3".into()),
+            LedgerError::Unwritten(std::sync::Arc::new(LedgerError::Store(
+                StoreError::Corrupt("leaf 3".into()),
+            ))),
+            LedgerError::Closed,
+        ] {
+            assert_eq!(e.transience(), Transience::Permanent, "{e}");
+        }
+    }
 
     #[test]
     fn only_the_filters_given_become_conditions() {

@@ -28,7 +28,7 @@ use warden_store::{
     AgentTaint, ApprovalAnswer, ApprovalKind, ApprovalStatus, ConsoleSessionRow, EventFilter, Halt,
     Ledger, LedgerError, LedgerSettings, NewLeaf, OpenRequests, PendingRequest, PostgresOptions,
     PostgresStore, PostgresTls, RequestFilter, SchemaError, SqliteStore, Store, StoreError,
-    StoredCheckpoint, TaintInForce, TaintRecord, Verdict, WaitingAfter,
+    StoredCheckpoint, TaintInForce, TaintRecord, Transience, Verdict, WaitingAfter,
 };
 use warden_store::{
     Cursor, CursorError, LeafAfter, PageSize, TaintedAgents, events_page, requests_page,
@@ -93,6 +93,14 @@ impl Backend {
 }
 
 impl Backend {
+    /// Runs `sql` as the server's administrator, outside the database under test.
+    fn administer(&self, sql: &str) {
+        let Self::Postgres { _db: db, .. } = self else {
+            panic!("only a PostgreSQL backend has an administrator");
+        };
+        admin_client(&db.admin).batch_execute(sql).unwrap();
+    }
+
     /// Runs `sql` as an attacker who can write the database: the append-only triggers are
     /// taken off first (SQLite: dropped; PostgreSQL: disabled, as the tables' owner may).
     fn attack(&self, sql: &str) {
@@ -312,6 +320,7 @@ stories!(
     a_requests_steps_are_found_by_its_id_behind_any_number_of_others,
     the_text_search_of_requests_takes_the_text_literally_and_counts_in_the_store,
     requests_stored_before_their_search_column_are_found,
+    a_corrupt_leaf_fails_the_same_way_every_time,
 );
 
 fn settings(dir: &std::path::Path) -> LedgerSettings {
@@ -2233,4 +2242,47 @@ fn requests_stored_before_their_search_column_are_found(b: &Backend) {
         searched(store.as_ref(), "éclair-7"),
         (vec!["apr_s1".to_string()], 1)
     );
+}
+
+/// Issue 18: a leaf whose stored hash was cut short is a corrupt record, not a database that
+/// cannot answer: reading it fails as permanent, and again the same way.
+fn a_corrupt_leaf_fails_the_same_way_every_time(b: &Backend) {
+    let (store, _) = signed_ledger(b, 3);
+    b.attack(&format!(
+        "UPDATE ledger_leaves SET leaf_hash = {} WHERE idx = 1;",
+        b.blob(&[0])
+    ));
+    for _ in 0..2 {
+        let e = store.ledger_leaves(0, 3).unwrap_err();
+        assert_eq!(e.transience(), Transience::Permanent, "{e}");
+    }
+    assert_eq!(
+        store.ledger_size().unwrap(),
+        3,
+        "the rest of the store answers"
+    );
+}
+
+/// Issue 18: PostgreSQL stops taking connections to warden's database and cuts the ones it
+/// has (what a stopped or failing-over server looks like to a replica). The operation fails
+/// as transient — the same operation may succeed later — and once connections are allowed
+/// again it does, on the same store, without a restart.
+#[test]
+fn postgres_a_database_that_refuses_connections_fails_transiently_and_recovers() {
+    let b = Backend::postgres();
+    let store = b.open();
+    assert!(store.active_halts().unwrap().is_empty());
+    let Backend::Postgres { _db: db, .. } = &b else {
+        unreachable!()
+    };
+    let name = db.name.clone();
+    b.administer(&format!(
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS false;
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
+    ));
+    let e = store.active_halts().unwrap_err();
+    assert_eq!(e.transience(), Transience::Transient, "{e}");
+
+    b.administer(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
+    assert!(store.active_halts().unwrap().is_empty());
 }

@@ -667,6 +667,84 @@ async fn outage_story(db: Arc<TestDatabase>) {
     assert!(ok && out.starts_with("ok:"), "{out}{err}");
 }
 
+/// Issue 18: PostgreSQL stops taking warden's connections mid-run. The agent's call is refused
+/// as one it may send again — JSON-RPC error -32001, `data.retryable` true — and the refusal
+/// names nothing of the database (its name, host or user); nothing reaches the upstream. Once
+/// the database takes connections again, the same call runs.
+#[test]
+fn while_postgresql_is_unreachable_the_agent_is_told_it_may_retry() {
+    on_fresh_database(retryable_story);
+}
+
+async fn retryable_story(db: Arc<TestDatabase>) {
+    let lab = lab_on(&db);
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let call = |host: &'static str| {
+        let args = isolate(host, "INC-1042");
+        let Value::Object(args) = args else {
+            unreachable!()
+        };
+        agent.0.peer().call_tool(
+            rmcp::model::CallToolRequestParams::new("edr.isolate_host").with_arguments(args),
+        )
+    };
+    let r = call("ws-042").await.unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+
+    let name = db.name.clone();
+    let admin = db.clone();
+    tokio::task::spawn_blocking(move || {
+        admin.admin(&format!(
+            "ALTER DATABASE {name} ALLOW_CONNECTIONS false;
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
+        ))
+    })
+    .await
+    .unwrap();
+    let refused = call("ws-017").await.unwrap_err();
+    let rmcp::service::ServiceError::McpError(error) = &refused else {
+        panic!("not a JSON-RPC error: {refused}");
+    };
+    assert_eq!(error.code.0, -32001, "{error:?}");
+    let data = error.data.clone().unwrap_or_default();
+    assert_eq!(data["retryable"], true, "{error:?}");
+    let told = format!("{error:?}").to_lowercase();
+    for secret in [
+        db.name.as_str(),
+        "postgres",
+        "127.0.0.1",
+        "password",
+        "select",
+    ] {
+        assert!(
+            !told.contains(secret),
+            "the refusal names `{secret}`: {told}"
+        );
+    }
+    assert!(!lab.host_isolated("ws-017"), "nothing reached the EDR");
+
+    let name = db.name.clone();
+    let admin = db.clone();
+    tokio::task::spawn_blocking(move || {
+        admin.admin(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match call("ws-017").await {
+            Ok(r) => {
+                assert_ne!(r.is_error, Some(true), "{}", text(&r));
+                break;
+            }
+            Err(e) => assert!(Instant::now() < deadline, "still refused: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(lab.host_isolated("ws-017"));
+}
+
 /// An exclusive lock on the ledger's leaves, held by another session of the database until
 /// dropped: every append waits for it; reading the ledger does not.
 struct LedgerLock {

@@ -9,6 +9,7 @@
 use super::Authenticated;
 use crate::Gateway;
 use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
@@ -27,5 +28,15 @@ pub(super) async fn claude_code(State(gateway): State<Arc<Gateway>>, req: Reques
             return axum::Json(crate::hooks::refusal(b"", &why)).into_response();
         }
     };
-    axum::Json(gateway.hook(principal, &body).await).into_response()
+    let reply = gateway.hook(principal, &body).await;
+    let mut response = axum::Json(reply.body).into_response();
+    // Still 200: the reply denies, and Claude Code would run the tool on a 503. The header
+    // tells whatever reads it that the same call may succeed later.
+    if reply.failed == Some(warden_store::Transience::Transient) {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(crate::failure::RETRY_AFTER_SECS),
+        );
+    }
+    response
 }

@@ -15,6 +15,7 @@
 
 use super::{CallError, Gateway};
 use crate::catalog::{Status, definition_digest};
+use crate::failure::Failure;
 use rmcp::model::Tool;
 use serde_json::json;
 use std::collections::HashMap;
@@ -232,13 +233,9 @@ impl Gateway {
                 (None, Some(ledger)) => recorded
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .pinned(ledger, &key)
-                    .map_err(|e| e.to_string())?
+                    .pinned(ledger, &key)?
                     .map(|(digest, by)| (digest, Pinned::by(&by))),
-                (None, None) => store
-                    .pin(&key)
-                    .map_err(|e| e.to_string())?
-                    .map(|digest| (digest, Pinned::OnFirstUse)),
+                (None, None) => store.pin(&key)?.map(|digest| (digest, Pinned::OnFirstUse)),
             };
             let (pinned, by) = match pinned {
                 Some(p) => p,
@@ -247,14 +244,12 @@ impl Gateway {
                     let mut ev = AuditEvent::new(EventKind::ToolPinned, now);
                     ev.tool = Some(key.clone());
                     ev.detail = Some(json!({"digest": seen, "by": FIRST_USE}));
-                    audit.append(&ev).map_err(|e| e.to_string())?;
-                    store
-                        .set_pin(&key, &seen, FIRST_USE, now)
-                        .map_err(|e| e.to_string())?;
+                    audit.append(&ev)?;
+                    store.set_pin(&key, &seen, FIRST_USE, now)?;
                     (seen.clone(), Pinned::OnFirstUse)
                 }
             };
-            Ok::<_, String>(if pinned == seen {
+            Ok::<_, Failure>(if pinned == seen {
                 (Status::Available, by)
             } else {
                 (Status::Withheld { pinned, seen }, by)

@@ -362,16 +362,15 @@ impl Writer {
     fn commit(&mut self, batch: Vec<(NewLeaf, Reply)>) {
         let (leaves, replies): (Vec<NewLeaf>, Vec<Reply>) = batch.into_iter().unzip();
         if let Some(why) = &self.broken {
-            let message = format!("the ledger is halted: {why}");
             for (reply, leaf) in replies.into_iter().zip(leaves) {
-                reply.send((Err(LedgerError::Write(message.clone())), leaf));
+                reply.send((Err(LedgerError::Halted(why.clone())), leaf));
             }
             return;
         }
         let outcome = self
             .store
             .ledger_append(&leaves, &self.leaf_key)
-            .map_err(|e| e.to_string());
+            .map_err(LedgerError::Store);
         // The store numbered the batch below leaves already read: leaves were removed, and the
         // tree no longer matches the store. Nothing is appended or signed from here on.
         if let Ok(first) = outcome
@@ -384,7 +383,7 @@ impl Writer {
             ));
         }
         let outcome = outcome.and_then(|first| {
-            self.catch_up(first).map_err(|e| e.to_string())?;
+            self.catch_up(first)?;
             for leaf in &leaves {
                 self.frontier.push(leaf.hash);
             }
@@ -394,8 +393,7 @@ impl Writer {
                     data: &leaf.bytes,
                     hash: leaf.hash,
                     kind: EventKind::parse(&leaf.columns.kind),
-                }))
-                .map_err(|e| e.to_string())?;
+                }))?;
             Ok(first)
         });
         match outcome {
@@ -404,11 +402,11 @@ impl Writer {
                     reply.send((Ok(first + i), leaf));
                 }
             }
-            Err(message) => {
+            Err(failed) => {
                 // The transaction failed (or its leaves cannot be placed): nobody may treat
                 // these events as recorded. Re-read what is stored, so the tree stays right
                 // whether or not the write landed.
-                tracing::error!(error = %message, "ledger append failed");
+                tracing::error!(error = %failed, "ledger append failed");
                 match self.resync() {
                     Ok(()) => {}
                     // The store cannot be read right now (a lost connection): the tree is still
@@ -419,8 +417,9 @@ impl Writer {
                     }
                     Err(e) => self.broken = Some(e.to_string()),
                 }
+                let failed = Arc::new(failed);
                 for (reply, leaf) in replies.into_iter().zip(leaves) {
-                    reply.send((Err(LedgerError::Write(message.clone())), leaf));
+                    reply.send((Err(LedgerError::Unwritten(failed.clone())), leaf));
                 }
             }
         }
@@ -469,7 +468,7 @@ impl Writer {
     /// or one gone, halts the ledger as an append would.
     fn sync(&mut self) -> Result<(), LedgerError> {
         if let Some(why) = &self.broken {
-            return Err(LedgerError::Write(format!("the ledger is halted: {why}")));
+            return Err(LedgerError::Halted(why.clone()));
         }
         match self.resync() {
             Ok(()) => Ok(()),
@@ -537,7 +536,7 @@ impl Writer {
     /// Signs and stores a checkpoint of the whole stored tree if it grew.
     fn store_checkpoint(&mut self) -> Result<Option<StoredCheckpoint>, LedgerError> {
         if let Some(why) = &self.broken {
-            return Err(LedgerError::Write(format!("the ledger is halted: {why}")));
+            return Err(LedgerError::Halted(why.clone()));
         }
         self.resync()?;
         let size = self.frontier.size();
