@@ -407,6 +407,18 @@ fn a_bad_metrics_table_is_a_config_error_naming_the_key() {
         "{err}"
     );
     assert!(err.contains("(metrics.token_sha256)"), "{err}");
+    // The digest of an empty token would let any scraper that sends `Bearer ` in.
+    let lab = Lab::with_config(|c| {
+        format!(
+            "{c}\n[metrics]\nlisten = \"127.0.0.1:9464\"\ntoken_sha256 = \"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"\n"
+        )
+    });
+    let (ok, _, err) = lab.cli(&["policy", "check"]);
+    assert!(!ok);
+    assert!(
+        err.contains("(metrics.token_sha256)") && err.contains("empty token"),
+        "{err}"
+    );
     let lab =
         Lab::with_config(|c| format!("{c}\n[metrics]\nlisten = \"127.0.0.1:9464\"\nport = 1\n"));
     let (ok, _, err) = lab.cli(&["policy", "check"]);

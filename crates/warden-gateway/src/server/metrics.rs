@@ -47,8 +47,13 @@ impl ScrapeToken {
         let presented = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| <[u8; 32]>::from(Sha256::digest(t.trim().as_bytes())));
+            .and_then(|v| {
+                // The scheme is case-insensitive (RFC 9110); an empty token is no token.
+                let (scheme, token) = v.trim().split_once(' ')?;
+                let token = token.trim();
+                (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+            })
+            .map(|t| <[u8; 32]>::from(Sha256::digest(t.as_bytes())));
         if presented.is_some_and(|p| bool::from(p.ct_eq(&expected))) {
             return Ok(());
         }

@@ -7,6 +7,9 @@ use crate::config::resolved::MetricsSettings;
 use std::net::SocketAddr;
 use toml::Spanned;
 
+/// The SHA-256 of the empty string.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
 impl Resolver<'_> {
     pub(super) fn metrics(
         &mut self,
@@ -45,6 +48,15 @@ impl Resolver<'_> {
                     "metrics.token_sha256",
                     "`token_sha256` must be 64 hex digits (a SHA-256; `warden hash token`)",
                 );
+            }
+            // The SHA-256 of no bytes at all: a token anyone can send.
+            if digest.is_some_and(|d| hex::encode(d) == EMPTY_SHA256) {
+                self.error(
+                    t.span(),
+                    "metrics.token_sha256",
+                    "`token_sha256` is the SHA-256 of an empty token: choose a token",
+                );
+                return None;
             }
             digest
         });
