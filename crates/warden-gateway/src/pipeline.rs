@@ -1840,6 +1840,7 @@ fn outbound_state(r: &OutboundReport, length: usize) -> OutboundState {
         external_address: r.external_address,
         concealed: r.concealed,
         unread: r.unread,
+        payment_details: r.payment_details,
         domains,
         length,
     }

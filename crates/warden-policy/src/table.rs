@@ -37,7 +37,7 @@ pub struct TestCase {
     /// What the outbound screen found in the call's free text, by name (`external_link`,
     /// `live_external_link` (with `external_link`: a link not defanged), `lookalike_link`, `homograph_link`, `link_text_mismatch`, `image_link`,
     /// `agent_instructions`, `secret`, `encoded_blob`, `external_address`, `concealed`,
-    /// `unread`): `context.outbound`.
+    /// `unread`, `payment_details`): `context.outbound`.
     #[serde(default)]
     pub outbound: Vec<String>,
     /// The call's entity arguments (by name) whose entity the agent has read:
@@ -186,6 +186,7 @@ fn outbound_state(names: &[String]) -> Result<OutboundState, String> {
             "external_address" => &mut o.external_address,
             "concealed" => &mut o.concealed,
             "unread" => &mut o.unread,
+            "payment_details" => &mut o.payment_details,
             other => return Err(format!("`{other}` is not an outbound finding")),
         };
         *flag = true;

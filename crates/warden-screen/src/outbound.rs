@@ -13,6 +13,7 @@
 //! | the host is written in another script | IDNA decoding of punycode, mixed-script and whole-script-confusable labels | `domain` |
 //! | the visible text promises another place | the host a link's text names (or the internal brand it names) differs from its target | `links` |
 //! | the text addresses other readers as instructions | cues (addressing AI or automation, fake platform notices, forged authority, directives that weaken containment, leave an intruder's foothold in place, wave held requests through or stop analysis, urgency) scored in a sliding window, plus the crate's override and chat-markup phrase rules; no cue alone except addressing an AI decides | `instructions` |
+//! | the text says where money should go | an IBAN with valid check digits, or an account, routing, sort-code or SWIFT/BIC number named as such | `payment` |
 //! | the text carries what must not leave | credential formats and assignments, and long encoded blobs (with hash lengths exempt) | `secrets` |
 //! | the text is one the screen has not read | a passage mostly in another language's function words, a dozen letters of another script, a sentence of words with letters English does not use; a reader's cap reached (links, candidates, attributes, decoding) | `language`, `links`, `normalise` |
 //! | the text hides from the person who reads it | Unicode tag characters, variation-selector bytes; any HTML comment, styling or hiding attribute, element not shown as text, long image alternative text, markdown reference used as a comment | `normalise`, `markup` |
@@ -38,6 +39,7 @@ mod instructions;
 mod language;
 mod links;
 mod markup;
+mod payment;
 mod secrets;
 
 use serde::Serialize;
@@ -123,11 +125,12 @@ pub enum OutboundKind {
     ExternalAddress,
     Concealed,
     Unread,
+    PaymentDetails,
 }
 
 impl OutboundKind {
     /// Every kind, in report order.
-    pub const ALL: [OutboundKind; 11] = [
+    pub const ALL: [OutboundKind; 12] = [
         Self::ExternalLink,
         Self::LookalikeLink,
         Self::HomographLink,
@@ -139,6 +142,7 @@ impl OutboundKind {
         Self::ExternalAddress,
         Self::Concealed,
         Self::Unread,
+        Self::PaymentDetails,
     ];
 
     /// Stable name, equal to the report field it sets.
@@ -155,6 +159,7 @@ impl OutboundKind {
             Self::ExternalAddress => "external_address",
             Self::Concealed => "concealed",
             Self::Unread => "unread",
+            Self::PaymentDetails => "payment_details",
         }
     }
 }
@@ -209,6 +214,9 @@ pub struct OutboundReport {
     /// cap), or a passage in a language or script its English cues do not read: what the screen
     /// did not read cannot be called clean.
     pub unread: bool,
+    /// Where a payment would go: an IBAN (check digits valid), or a bank account, routing,
+    /// sort-code or SWIFT/BIC number named as such.
+    pub payment_details: bool,
     /// The evidence, in detector order (at most 64).
     pub findings: Vec<OutboundFinding>,
 }
@@ -240,6 +248,7 @@ impl OutboundReport {
         self.external_address |= other.external_address;
         self.concealed |= other.concealed;
         self.unread |= other.unread;
+        self.payment_details |= other.payment_details;
         for f in other.findings {
             self.add(f.kind, f.detail);
         }
@@ -258,6 +267,7 @@ impl OutboundReport {
             || self.external_address
             || self.concealed
             || self.unread
+            || self.payment_details
     }
 
     /// One line for logs and approval prompts: the flags raised and the first few details.
@@ -297,6 +307,7 @@ impl OutboundReport {
             OutboundKind::ExternalAddress => self.external_address = true,
             OutboundKind::Concealed => self.concealed = true,
             OutboundKind::Unread => self.unread = true,
+            OutboundKind::PaymentDetails => self.payment_details = true,
         }
         // The flag is always set; the list is capped and free of repeats.
         if self.findings.len() < MAX_FINDINGS
@@ -407,6 +418,9 @@ impl Outbound {
         }
         for (kind, detail) in instructions::scan(&normalised) {
             report.add(kind, detail);
+        }
+        for detail in payment::payment_details(&view) {
+            report.add(OutboundKind::PaymentDetails, detail);
         }
         for detail in secrets::secrets(&view)
             .into_iter()

@@ -102,6 +102,8 @@ pub struct OutboundState {
     pub concealed: bool,
     /// More text than the screen reads: not screened in full.
     pub unread: bool,
+    /// Where a payment would go: an IBAN or a named account, routing or SWIFT/BIC number.
+    pub payment_details: bool,
     /// The registered domains the links point to.
     pub domains: Vec<String>,
     /// Characters of free text the call would send, all `text` arguments together: a plain
@@ -709,6 +711,7 @@ fn outbound_record(o: &OutboundState) -> Result<RestrictedExpression, String> {
         flag("external_address", o.external_address),
         flag("concealed", o.concealed),
         flag("unread", o.unread),
+        flag("payment_details", o.payment_details),
         (
             "domains".to_string(),
             RestrictedExpression::new_set(
