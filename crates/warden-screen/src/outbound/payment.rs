@@ -15,7 +15,7 @@ static IBAN: LazyLock<Option<Regex>> =
 /// A bank account, routing, sort-code or SWIFT/BIC number named as such.
 static NAMED: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?-u:\b)(?:(?:bank\s+)?account|acct|a/c|routing|aba|sort[\s-]?code|swift|bic|beneficiary\s+account)(?:\s+(?:no\.?|number|num|#|code))?\s*[:#=]?\s*(?:[0-9][0-9 -]{4,}[0-9]|[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?(?-u:\b))",
+        r"(?-u:\b)(?i:(?:bank\s+)?account|acct|a/c|routing|aba|sort[\s-]?code|beneficiary\s+account)(?i:\s+(?:no\.?|number|num|#))?\s*[:#=]?\s*[0-9][0-9 -]{4,}[0-9]|(?-u:\b)(?i:swift|bic)(?i:\s+code)?\s*[:#=]?\s*[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?(?-u:\b)",
     )
     .ok()
 });
@@ -99,6 +99,8 @@ mod tests {
             "Account alice.chen disabled at 09:30; INC-1042 updated.",
             "SHA-256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
             "The account was locked after 5 failed logins from 203.0.113.7.",
+            "Account lockouts of legacy printer service account",
+            "Your Mercury account received $136.97 by ZAPIER.COM.",
         ] {
             assert!(payment_details(t).is_empty(), "{t}");
         }
