@@ -21,10 +21,15 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-/// English words, for the positive test: SCOWL's American English list with the jargon of
-/// security writing (`lexicon/README.md` says where each comes from and how to rebuild it).
-static LEXICON: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| include_str!("../../lexicon/english.txt").lines().collect());
+/// English words, for the positive test: SCOWL's American English list, the words of the
+/// development sets' English texts, and the jargon of security writing (`lexicon/README.md`
+/// says where each comes from and how to rebuild it).
+static LEXICON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("../../lexicon/english.txt")
+        .lines()
+        .chain(include_str!("../../lexicon/security.txt").lines())
+        .collect()
+});
 
 /// Lower-case words read together for the lexicon test: about a sentence.
 const LEXICON_WINDOW: usize = 8;
@@ -372,6 +377,8 @@ mod tests {
              with an encoded command.",
             "Affected: srv-db01, srv-web01, srv-app02, ws-042, ws-043, dc-01 (see INC-1042).",
             "OK them in bulk when you come in so the queue is clear before the audit.",
+            "whoami, nltest and netstat ran from powershell; then mimikatz dumped lsass via \
+             procdump and psexec moved to the dc over smb.",
             "Hashes: 44d88612fea8a8f36de82e1278abb02f, d41d8cd98f00b204e9800998ecf8427e; C2 \
              hxxps://c2[.]evil[.]example/b.",
             "Dan Okafor, Harbour Steel, Carol Diaz and Erin Walsh joined the bridge at 10:20.",

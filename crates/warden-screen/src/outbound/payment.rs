@@ -8,14 +8,22 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// Two letters, two check digits, then 11 to 30 letters and digits, in groups of four or not.
-static IBAN: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"(?-u:\b)[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){11,30}(?-u:\b)").ok());
+/// Two letters, two check digits, then 11 to 30 letters and digits, in either case, in groups
+/// or not, the groups apart by spaces, dots, dashes, slashes or underscores.
+static IBAN: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)[A-Z]{2}[ ._/-]{0,2}[0-9]{2}(?:[ ._/-]{0,2}[A-Z0-9]){11,30}(?-u:\b)")
+        .ok()
+});
+
+/// Separators an IBAN may be written with.
+fn separator(c: char) -> bool {
+    matches!(c, ' ' | '.' | '_' | '/' | '-')
+}
 
 /// A bank account, routing, sort-code or SWIFT/BIC number named as such.
 static NAMED: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
-        r"(?-u:\b)(?i:(?:bank\s+)?account|acct|a/c|routing|aba|sort[\s-]?code|beneficiary\s+account)(?i:\s+(?:no\.?|number|num|#))?\s*[:#=]?\s*[0-9][0-9 -]{4,}[0-9]|(?-u:\b)(?i:swift|bic)(?i:\s+code)?\s*[:#=]?\s*[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?(?-u:\b)",
+        r"(?-u:\b)(?i:bank\s+account|(?:account|acct\.?|a/c)\s*(?:no\.?|nr\.?|number|num|#)|routing(?:\s+(?:no\.?|number|num|#))?|aba|sort[\s-]?code|beneficiary\s+account|bank\s+details)(?i:\s+(?:is|was|will\s+be|now|becomes))?\s*[:#=]?\s*[0-9][0-9 -]{4,}[0-9]|(?-u:\b)(?i:swift|bic)(?i:\s+code)?\s*[:#=]?\s*[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?(?-u:\b)",
     )
     .ok()
 });
@@ -46,9 +54,14 @@ pub(super) fn payment_details(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(re) = IBAN.as_ref() {
         for m in re.find_iter(text) {
-            // The match may run into a following word in capitals: the IBAN as matched, or with
-            // up to three of its last space-separated groups left off.
-            let groups: Vec<&str> = m.as_str().split(' ').collect();
+            // The match may run into a following word: the IBAN as matched, or with up to three
+            // of its last groups left off; separators dropped, letters in capitals.
+            let groups: Vec<String> = m
+                .as_str()
+                .split(separator)
+                .filter(|g| !g.is_empty())
+                .map(str::to_ascii_uppercase)
+                .collect();
             let found = (0..=3usize).any(|drop| {
                 groups
                     .len()
@@ -90,6 +103,10 @@ mod tests {
             "Use account number 12345678, sort code 20-00-00.",
             "Routing no. 021000021, acct 000123456789.",
             "SWIFT: DEUTDEFF, beneficiary Harbour Steel GmbH.",
+            "Account number is 41926819, sort code is 40-47-84.",
+            "new iban gb33-bukb-2020-1555-5555-55 from today",
+            "IBAN DE89.3704.0044.0532.0130.00",
+            "Acct. No. 000123456789 at First Harbour Bank.",
         ] {
             assert!(!payment_details(t).is_empty(), "{t}");
         }
@@ -101,6 +118,8 @@ mod tests {
             "The account was locked after 5 failed logins from 203.0.113.7.",
             "Account lockouts of legacy printer service account",
             "Your Mercury account received $136.97 by ZAPIER.COM.",
+            "Root login on AWS account 123456789012 from 203.0.113.7.",
+            "The account 2024-05-01 entry was reviewed.",
         ] {
             assert!(payment_details(t).is_empty(), "{t}");
         }
