@@ -419,7 +419,11 @@ impl Outbound {
         for (kind, detail) in instructions::scan(&normalised) {
             report.add(kind, detail);
         }
-        for detail in payment::payment_details(&view) {
+        // As written, and with look-alike letters folded back (a Cyrillic `В` in an IBAN).
+        for detail in payment::payment_details(&view)
+            .into_iter()
+            .chain(payment::payment_details(normalised.text()))
+        {
             report.add(OutboundKind::PaymentDetails, detail);
         }
         for detail in secrets::secrets(&view)

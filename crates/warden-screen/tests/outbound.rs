@@ -837,3 +837,13 @@ fn links_are_read_as_browsers_read_them() {
         assert!(!r.flagged(), "{t}\n{r:#?}");
     }
 }
+
+/// An IBAN spelt with a look-alike letter of another script (a Cyrillic `В` for the Latin `B`)
+/// is still where a payment would go.
+#[test]
+fn an_iban_with_look_alike_letters_is_payment_details() {
+    let r = scan("Pay Harbour Steel today to GB33 \u{0412}UKB 2020 1555 5555 55, thanks.");
+    assert!(r.payment_details, "{r:#?}");
+    let plain = scan("Pay Harbour Steel today, thanks.");
+    assert!(!plain.payment_details, "{plain:#?}");
+}
