@@ -348,7 +348,9 @@ impl Outbound {
                     .to_owned(),
             );
         }
-        report.live_external_link = self.live_external(&view);
+        let overflowed = found.overflowed;
+        // An outside link this reading found: with nothing re-fanged, it is the text as written.
+        let mut outside = false;
         let mut internal_spans = Vec::new();
         for raw in found.links.into_iter() {
             let inner = self.nested(&raw, &mut report);
@@ -370,8 +372,10 @@ impl Outbound {
             if link.internal {
                 internal_spans.push(raw.span.clone());
             }
+            outside |= !link.internal && raw.carrier != LinkCarrier::Email;
             for (nested_raw, nested_target) in inner {
                 let nested = self.assess(&nested_raw, &nested_target, defanged, &mut report);
+                outside |= !nested.internal;
                 if !nested.internal {
                     report.add(
                         OutboundKind::ExternalLink,
@@ -390,6 +394,13 @@ impl Outbound {
                 report.links.push(link);
             }
         }
+        // Live is judged on the text as written: the reading above is that text when the refang
+        // rewrote nothing; otherwise the text is read again without it.
+        report.live_external_link = if refanged.edits.is_empty() {
+            overflowed || outside
+        } else {
+            self.live_external(&view)
+        };
 
         for concealment in normalised.concealments() {
             report.add(
