@@ -419,6 +419,26 @@ fn a_bad_metrics_table_is_a_config_error_naming_the_key() {
         err.contains("(metrics.token_sha256)") && err.contains("empty token"),
         "{err}"
     );
+    // Reachable from other machines without a token: anyone on the network reads which
+    // agents, tools and rules there are. Every address that is not loopback is refused.
+    for listen in ["0.0.0.0:9464", "[::]:9464", "192.0.2.10:9464"] {
+        let lab = Lab::with_config(|c| format!("{c}\n[metrics]\nlisten = \"{listen}\"\n"));
+        let (ok, _, err) = lab.cli(&["policy", "check"]);
+        assert!(!ok, "{listen}");
+        assert!(
+            err.contains("(metrics.listen)") && err.contains("token_sha256"),
+            "{listen}: {err}"
+        );
+    }
+    // With a token it may listen anywhere; on loopback it may go without.
+    for (listen, token) in [
+        ("0.0.0.0:9464", hash_token("scrape-secret")),
+        ("[::1]:9464", String::new()),
+    ] {
+        let lab = Lab::with_config(|c| format!("{c}\n[metrics]\nlisten = \"{listen}\"\n{token}"));
+        let (ok, _, err) = lab.cli(&["policy", "check"]);
+        assert!(ok, "{listen}: {err}");
+    }
     let lab =
         Lab::with_config(|c| format!("{c}\n[metrics]\nlisten = \"127.0.0.1:9464\"\nport = 1\n"));
     let (ok, _, err) = lab.cli(&["policy", "check"]);
@@ -608,6 +628,22 @@ async fn a_following_export_serves_its_lag_on_its_own_listener() {
     .await;
     assert!(sum(&m, "warden_export_last_delivery_age_seconds", &[]) < 60.0);
     assert!(std::fs::read_to_string(path).unwrap().lines().count() as f64 >= leaves);
+
+    // Off the loopback interface without `[metrics] token_sha256`: refused before it listens.
+    let (ok, _, err) = lab.cli(&[
+        "audit",
+        "export",
+        "--format",
+        "ocsf",
+        "--follow",
+        "--to",
+        "file",
+        "--out",
+        path,
+        "--metrics-listen",
+        "0.0.0.0:0",
+    ]);
+    assert!(!ok && err.contains("token_sha256"), "{err}");
 
     // Without --follow there is no stream to watch: refused.
     let (ok, _, err) = lab.cli(&[

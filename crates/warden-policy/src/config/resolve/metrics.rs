@@ -60,6 +60,18 @@ impl Resolver<'_> {
             }
             digest
         });
+        // The metrics name the agents, tools and rules: off the loopback interface, only a
+        // scraper that holds the token reads them.
+        if m.token_sha256.is_none() && !listen.ip().is_loopback() {
+            self.error(
+                m.listen.span(),
+                "metrics.listen",
+                format!(
+                    "`{listen}` is reachable from other machines: set `token_sha256` so only \
+                     your scraper reads the metrics, or listen on a loopback address"
+                ),
+            );
+        }
         MetricsSettings {
             listen,
             token_sha256,

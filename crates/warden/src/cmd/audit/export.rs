@@ -144,6 +144,15 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     // its own, from the same gauges `serve` exports for `[export]`.
     let progress = match a.metrics_listen {
         Some(addr) => {
+            let token_sha256 = config.metrics.as_ref().and_then(|m| m.token_sha256);
+            // As `serve`'s listener: off the loopback interface, only behind the token.
+            if token_sha256.is_none() && !addr.ip().is_loopback() {
+                anyhow::bail!(
+                    "--metrics-listen {addr} is reachable from other machines: set \
+                     `[metrics] token_sha256` in the config (--config) so only your scraper \
+                     reads the metrics, or listen on a loopback address"
+                );
+            }
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("--metrics-listen: cannot listen on {addr}"))?;
@@ -156,7 +165,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
                 Arc::new(warden_gateway::SystemClock),
                 listener,
                 config.gateway.limits,
-                config.metrics.as_ref().and_then(|m| m.token_sha256),
+                token_sha256,
                 stop.clone(),
             ));
             eprintln!("export metrics on http://{local}/metrics");
