@@ -25,6 +25,10 @@ pub enum Failure {
     Audit(#[from] AuditError),
     #[error(transparent)]
     Gate(#[from] GateError),
+    /// The agent's earlier results were still being screened when the call's wait ran out: it
+    /// was not decided. Once they are, the same call is decided as any other.
+    #[error(transparent)]
+    Outstanding(#[from] crate::pipeline::Outstanding),
     /// Not the store's: a screen that failed, a blocking task that panicked, a check that did
     /// not hold. Trying again fails the same way.
     #[error("{0}")]
@@ -39,6 +43,7 @@ impl Failure {
             Self::Ledger(e) => e.transience(),
             Self::Audit(e) => e.transience(),
             Self::Gate(e) => e.transience(),
+            Self::Outstanding(_) => Transience::Transient,
             Self::Warden(_) => Transience::Permanent,
         }
     }
@@ -60,8 +65,9 @@ impl From<tokio::task::JoinError> for Failure {
 pub(crate) fn told(refusal: &impl std::fmt::Display, transience: Transience) -> String {
     match transience {
         Transience::Transient => format!(
-            "{refusal}: warden's store is unavailable for now; the same call may succeed if \
-             sent again in {RETRY_AFTER_SECS} s"
+            "{refusal}: warden could not decide it for now (its store unavailable, or this \
+             agent's earlier results still being screened); the same call may succeed if sent \
+             again in {RETRY_AFTER_SECS} s"
         ),
         Transience::Permanent => {
             format!("{refusal}: sending it again will not help until warden's operator acts")

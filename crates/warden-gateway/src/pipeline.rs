@@ -6,6 +6,7 @@
 
 mod refresh;
 mod unscreened;
+pub use unscreened::Outstanding;
 
 use crate::audit::{AuditLog, Recorded};
 use crate::catalog::{Catalog, definition_digest};
@@ -807,7 +808,7 @@ impl Gateway {
             .await
             .map_err(|e| {
                 tracing::error!(agent = %call.principal.0, tool = %call.tool, "{e}");
-                CallError::warden(e.to_string())
+                CallError::Internal(e.into())
             })?;
         let deciding = match reads_a_count(&config, &call) {
             true => Some(self.deciding_lock(&call.principal.0).lock_owned().await),
@@ -1041,7 +1042,7 @@ impl Gateway {
                 unscreened::Gates::wait_limit(config.gateway.upstream_timeout),
             )
             .await
-            .map_err(|e| CallError::warden(e.to_string()))?;
+            .map_err(|e| CallError::Internal(e.into()))?;
         let binding = Binding::of(&call, decision.policy_version());
         let gate = self
             .use_approval(

@@ -75,20 +75,16 @@ impl Deciding {
     }
 }
 
-/// A call waited past [`Gates::wait_limit`] for the results of the agent's earlier calls.
-#[derive(Debug)]
-pub(crate) struct Outstanding(pub Duration);
-
-impl std::fmt::Display for Outstanding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the results of this agent's earlier calls were still being screened after {} s; \
-             this call was not decided",
-            self.0.as_secs()
-        )
-    }
-}
+/// A call waited past [`Gates::wait_limit`] for the results of the agent's earlier calls. It
+/// was not decided; once those results are screened, the same call is decided as any other, so
+/// a retry may succeed (the failure is transient).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the results of this agent's earlier calls were still being screened after {} s; this call \
+     was not decided",
+    .0.as_secs()
+)]
+pub struct Outstanding(pub Duration);
 
 impl Gates {
     fn gate(&self, agent: &str) -> Arc<RwLock<()>> {
@@ -162,6 +158,12 @@ mod tests {
         // A decision that reads the taint is not made; past its wait it gives up, undecided.
         let refused = gates.deciding("a", true, NOW).await.err().unwrap();
         assert!(refused.to_string().contains("not decided"), "{refused}");
+        // Undecided, not refused for good: once the result is screened the same call is
+        // decided, so the agent is told it may send it again.
+        assert_eq!(
+            crate::failure::Failure::from(refused).transience(),
+            warden_store::Transience::Transient
+        );
         drop((read, outstanding));
 
         let deciding = gates.deciding("a", true, NOW).await.unwrap();
