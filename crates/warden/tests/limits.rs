@@ -26,10 +26,15 @@ const MAX_SESSIONS: usize = 3;
 
 /// The example with every limit lowered.
 fn limited() -> Lab {
+    limited_with_body_timeout(1)
+}
+
+/// The example with every limit lowered, but the body timeout `body_timeout_secs`.
+fn limited_with_body_timeout(body_timeout_secs: usize) -> Lab {
     Lab::with_config(|c| {
         let limits = [
             ("header_timeout_secs", HEADER_TIMEOUT.as_secs() as usize),
-            ("body_timeout_secs", 1),
+            ("body_timeout_secs", body_timeout_secs),
             ("idle_timeout_secs", IDLE_TIMEOUT.as_secs() as usize),
             ("max_connections", MAX_CONNECTIONS),
             ("max_sessions_per_agent", MAX_SESSIONS),
@@ -147,8 +152,28 @@ async fn half_sent_requests_neither_hold_connections_nor_starve_health_and_agent
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
+    still_served(&warden, TRIAGE).await;
 
-    // `/healthz` answers promptly, again and again, on fresh connections.
+    stop.cancel();
+    let left = attack.await.unwrap();
+    assert!(left > 0);
+
+    // A half-sent request, with no attack around it, is closed after the header timeout.
+    tokio::time::sleep(HEADER_TIMEOUT * 2).await;
+    let mut tcp = half_sent(&addr).await.unwrap();
+    let closed = closed_after(&mut tcp, HEADER_TIMEOUT * 4)
+        .await
+        .expect("a half-sent request must be closed after the header timeout");
+    assert!(
+        closed >= HEADER_TIMEOUT - Duration::from_millis(200),
+        "closed too early: {closed:?}"
+    );
+}
+
+/// What every test of a flood checks while it goes on: `/healthz` answers promptly, again and
+/// again, on fresh connections; the agent with `token` initialises and lists its tools; the
+/// console's login page answers.
+async fn still_served(warden: &Warden, token: &str) {
     for _ in 0..5 {
         let http = reqwest::Client::new();
         let start = Instant::now();
@@ -165,7 +190,7 @@ async fn half_sent_requests_neither_hold_connections_nor_starve_health_and_agent
 
     // An agent with a token initialises and lists its tools.
     let names = tokio::time::timeout(Duration::from_secs(10), async {
-        let client = warden.client(TRIAGE).await;
+        let client = warden.client(token).await;
         client.tool_names().await
     })
     .await
@@ -183,21 +208,92 @@ async fn half_sent_requests_neither_hold_connections_nor_starve_health_and_agent
     .expect("the console must answer during the attack")
     .unwrap();
     assert_eq!(r.status(), 200);
+}
 
-    stop.cancel();
-    let left = attack.await.unwrap();
-    assert!(left > 0);
+/// A complete request head, for a route anyone may post to without a token (the console's
+/// sign-in form), whose body never comes.
+async fn bodiless_login(addr: &str) -> Option<TcpStream> {
+    let mut tcp = TcpStream::connect(addr).await.ok()?;
+    tcp.write_all(
+        b"POST /console/login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n",
+    )
+    .await
+    .ok()?;
+    Some(tcp)
+}
 
-    // A half-sent request, with no attack around it, is closed after the header timeout.
-    tokio::time::sleep(HEADER_TIMEOUT * 2).await;
-    let mut tcp = half_sent(&addr).await.unwrap();
-    let closed = closed_after(&mut tcp, HEADER_TIMEOUT * 4)
-        .await
-        .expect("a half-sent request must be closed after the header timeout");
+/// Without a token: heads sent whole and bodies never sent. Each such connection would hold its
+/// place for the body timeout (30 s here, the default), so a dozen new ones a second kept
+/// every place taken; they are closed to make room as half-sent heads are.
+#[tokio::test]
+async fn bodies_that_never_come_do_not_hold_connections() {
+    let lab = limited_with_body_timeout(30);
+    let warden = lab.serve();
+    let addr = addr(&warden);
+    let mut open = Vec::new();
+    while open.len() < 2 * MAX_CONNECTIONS {
+        match bodiless_login(&addr).await {
+            Some(tcp) => open.push(tcp),
+            None => break,
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    still_served(&warden, TRIAGE).await;
+    drop(open);
+}
+
+/// With its own token, one agent opens an MCP session's event stream again and again (rmcp
+/// takes up to 33 `GET /mcp` streams a session), in every session its cap allows: far more
+/// streams than warden takes connections, each of which lives as long as its session. They
+/// neither keep out another agent nor the console: an idle stream is closed to make room.
+#[tokio::test]
+async fn an_agents_idle_event_streams_do_not_hold_every_connection() {
+    let lab = limited();
+    let warden = lab.serve();
+    let http = reqwest::Client::new();
+    let mut streams = Vec::new();
+    for _ in 0..MAX_SESSIONS {
+        let r = initialize(&http, &warden.url, TRIAGE).await;
+        assert_eq!(r.status(), 200);
+        let session = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
+        let r = http
+            .post(&warden.url)
+            .bearer_auth(TRIAGE)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-session-id", &session)
+            .header("mcp-protocol-version", "2025-06-18")
+            .body(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        for _ in 0..33 {
+            let opened = tokio::time::timeout(
+                Duration::from_secs(5),
+                http.get(&warden.url)
+                    .bearer_auth(TRIAGE)
+                    .header("accept", "text/event-stream")
+                    .header("mcp-session-id", &session)
+                    .header("mcp-protocol-version", "2025-06-18")
+                    .send(),
+            )
+            .await;
+            if let Ok(Ok(r)) = opened
+                && r.status().is_success()
+            {
+                streams.push(r);
+            }
+        }
+    }
     assert!(
-        closed >= HEADER_TIMEOUT - Duration::from_millis(200),
-        "closed too early: {closed:?}"
+        streams.len() >= MAX_CONNECTIONS,
+        "the attack needs more streams than connections: {}",
+        streams.len()
     );
+    still_served(&warden, RESPONDER).await;
+    drop(streams);
 }
 
 /// A raw request on `tcp` with the triage agent's token and a body of `body` bytes of which

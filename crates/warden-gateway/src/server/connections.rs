@@ -10,12 +10,24 @@
 //! an MCP session's SSE stream lives as long as the session, and a tool call as long as its
 //! approval and its upstream take.
 //!
-//! At most `max_connections` are open. When one more arrives, the waiting connection nearest
-//! its deadline is closed to make room: a connection that has not sent a complete request holds
-//! nothing of value, while an honest client sends its head within milliseconds of connecting.
-//! So half-sent requests, however many, cannot keep `/healthz`, the console or an agent out;
-//! only when every connection is serving a request is the new one closed at once. There is no
-//! cap per address: behind a TLS proxy every client has the proxy's address.
+//! At most `max_connections` are open. When one more arrives, one is closed to make room:
+//!
+//! 1. a connection that is waiting (its head not complete) or whose request's body is still
+//!    arriving, the one nearest its deadline: it has not sent a complete request, so it holds
+//!    nothing of value, while an honest client sends a request within milliseconds (a body
+//!    counts as much as a head: a login form's head sent whole and its body never would hold
+//!    the connection for the body timeout);
+//! 2. else an idle event stream, the oldest: the answer to a `GET` that is an SSE stream (an MCP
+//!    session's stream for server notifications) carries no call, and its client opens it again
+//!    (an agent with its token could otherwise hold every connection with such streams, which
+//!    live as long as the session);
+//! 3. else a connection that began waiting or receiving less than [`FRESH`] ago: it is given
+//!    that long to send its request before a newer one may take its place.
+//!
+//! So half-sent requests and idle streams, however many, cannot keep `/healthz`, the console or
+//! an agent out; only when every connection is serving a request whose body has arrived (a call
+//! in flight, a page being written) is the new one closed at once. There is no cap per address:
+//! behind a TLS proxy every client has the proxy's address.
 
 use axum::body::Body;
 use axum::body::Bytes;
@@ -37,6 +49,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::Service;
 use warden_policy::ConnectionLimits;
+
+/// How long a connection that has just begun to wait for a request (or for its body) is spared
+/// while an older one can be closed instead (at most half the header timeout).
+const FRESH: Duration = Duration::from_secs(1);
 
 /// A request body that did not arrive within the body timeout.
 #[derive(Debug, thiserror::Error)]
@@ -122,20 +138,31 @@ async fn connection(
     let service =
         hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
             let guard = Serving::begin(&serving, &limits);
+            let get = request.method() == http::Method::GET;
+            let at = Instant::now() + limits.body_timeout;
             let request = request.map(|body| {
+                // A body still to come leaves the connection as evictable as a waiting one
+                // until it has arrived.
+                let receiving = (!http_body::Body::is_end_stream(&body))
+                    .then(|| Receiving::begin(&serving, at));
                 Body::new(Deadline {
                     body,
-                    at: Instant::now() + limits.body_timeout,
+                    at,
                     timeout: limits.body_timeout,
                     sleep: None,
+                    receiving,
                 })
             });
             let mut app = app.clone();
+            let streaming = serving.clone();
             async move {
                 let response = match app.call(request).await {
                     Ok(response) => response,
                     Err(never) => match never {},
                 };
+                if get && is_event_stream(&response) {
+                    streaming.idle_stream();
+                }
                 Ok::<_, Infallible>(response.map(|body| Guarded {
                     body,
                     _serving: guard,
@@ -178,6 +205,19 @@ async fn connection(
     table.remove(conn.id);
 }
 
+/// Whether a response is an SSE stream.
+fn is_event_stream<B>(response: &http::Response<B>) -> bool {
+    response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream")
+        })
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -198,15 +238,16 @@ struct TableInner {
 }
 
 impl Table {
-    /// A place for a new connection: a free one, or the one of the waiting connection nearest
-    /// its deadline, which is closed; `None` when every connection is serving a request.
+    /// A place for a new connection: a free one, or that of the connection [`Conn::evictable`]
+    /// puts first, which is closed; `None` when every connection is serving a request whose
+    /// body has arrived.
     fn admit(&self, limits: &ConnectionLimits) -> Option<Arc<Conn>> {
         let mut table = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         if table.open.len() >= limits.max_connections {
             let nearest = table
                 .open
                 .values()
-                .filter_map(|c| c.deadline().map(|d| (d, c.id)))
+                .filter_map(|c| c.evictable().map(|e| (e, c.id)))
                 .min()
                 .map(|(_, id)| id)?;
             if let Some(closed) = table.open.remove(&nearest) {
@@ -219,6 +260,9 @@ impl Table {
             state: Mutex::new(State {
                 serving: 0,
                 deadline: Some(Instant::now() + limits.header_timeout),
+                receiving: None,
+                stream_since: None,
+                since: Instant::now(),
             }),
             waiting: AtomicBool::new(true),
             header_timeout: limits.header_timeout,
@@ -256,6 +300,23 @@ struct State {
     /// When the connection is closed unless a complete request head has arrived; none while
     /// a request is being served.
     deadline: Option<Instant>,
+    /// The body timeout of the request being served while its body is still arriving.
+    receiving: Option<Instant>,
+    /// Since when the response being written is an idle event stream (the answer to a `GET`).
+    stream_since: Option<Instant>,
+    /// When the connection last began to wait for a request, or for a request's body.
+    since: Instant,
+}
+
+/// Which connection is closed first to make room for a new one: the lowest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Evictable {
+    /// No complete request yet (its head, or its body) for [`FRESH`] or more: by deadline.
+    Incomplete(Instant),
+    /// An idle event stream: the oldest first.
+    Stream(Instant),
+    /// No complete request yet, but it only began to wait: the oldest first.
+    Fresh(Instant),
 }
 
 impl Conn {
@@ -265,6 +326,23 @@ impl Conn {
 
     fn deadline(&self) -> Option<Instant> {
         self.state().deadline
+    }
+
+    /// Whether, and how readily, this connection may be closed to make room for a new one.
+    fn evictable(&self) -> Option<Evictable> {
+        let state = self.state();
+        let fresh = FRESH.min(self.header_timeout / 2);
+        match (state.deadline.or(state.receiving), state.stream_since) {
+            (Some(_), _) if state.since.elapsed() < fresh => Some(Evictable::Fresh(state.since)),
+            (Some(by), _) => Some(Evictable::Incomplete(by)),
+            (None, Some(since)) => Some(Evictable::Stream(since)),
+            (None, None) => None,
+        }
+    }
+
+    /// The response being written is an idle event stream.
+    fn idle_stream(&self) {
+        self.state().stream_since = Some(Instant::now());
     }
 
     /// The first byte of a request arrived while waiting: its head has the header timeout.
@@ -305,6 +383,9 @@ impl Drop for Serving {
         let mut state = self.conn.state();
         state.serving = state.serving.saturating_sub(1);
         if state.serving == 0 {
+            state.stream_since = None;
+            state.receiving = None;
+            state.since = Instant::now();
             state.deadline = Some(Instant::now() + self.idle_timeout);
             self.conn.waiting.store(true, Ordering::Release);
         }
@@ -364,6 +445,28 @@ impl AsyncWrite for Watched {
     }
 }
 
+/// A request body still arriving: while this is held the connection may be closed to make
+/// room, as a waiting one may (its body timeout is its deadline).
+struct Receiving {
+    conn: Arc<Conn>,
+}
+
+impl Receiving {
+    fn begin(conn: &Arc<Conn>, by: Instant) -> Self {
+        let mut state = conn.state();
+        state.receiving = Some(by);
+        state.since = Instant::now();
+        drop(state);
+        Self { conn: conn.clone() }
+    }
+}
+
+impl Drop for Receiving {
+    fn drop(&mut self) {
+        self.conn.state().receiving = None;
+    }
+}
+
 /// A request body that must be complete by `at`. The timer is only set once the body is found
 /// not to be all there already, which is rare for the small JSON-RPC requests of `/mcp`.
 struct Deadline<B> {
@@ -371,6 +474,8 @@ struct Deadline<B> {
     at: Instant,
     timeout: Duration,
     sleep: Option<Pin<Box<Sleep>>>,
+    /// Held until the body has arrived (or is dropped unread).
+    receiving: Option<Receiving>,
 }
 
 impl<B> http_body::Body for Deadline<B>
@@ -386,6 +491,9 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         if let Poll::Ready(frame) = Pin::new(&mut self.body).poll_frame(cx) {
+            if frame.is_none() || self.body.is_end_stream() {
+                self.receiving = None;
+            }
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         let at = self.at;
