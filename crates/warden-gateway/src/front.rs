@@ -594,17 +594,14 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
     let limit = settings.max_request_bytes;
     // One rate per agent across `/mcp` and the hooks, checked right after authentication.
     let limiter = rate::AgentLimiter::new(gateway.clone());
-    // Claude Code's hooks, behind the same authentication and rate as `/mcp`.
+    // Claude Code's hooks, behind the same authentication and rate as `/mcp`; the rate is
+    // checked in the handler, which answers a refusal in the hook's own terms.
     let hooks = axum::Router::new()
         .route(
             "/hooks/claude-code",
             axum::routing::post(hooks::claude_code),
         )
-        .with_state(gateway.clone())
-        .layer(axum::middleware::from_fn_with_state(
-            limiter.clone(),
-            rate::limit_agents,
-        ))
+        .with_state((gateway.clone(), limiter.clone()))
         .layer(axum::middleware::from_fn_with_state(
             auth.clone(),
             authenticate,

@@ -131,6 +131,11 @@ fn checked(event: &HookEvent) -> Result<(), String> {
     Ok(())
 }
 
+/// A call warden allowed through `PreToolUse` and has not yet heard back on: its decision's
+/// ledger index and the tool allowed.
+#[derive(Debug)]
+pub(crate) struct Allowed((u64, ToolName));
+
 /// warden's answer to one hook event.
 #[derive(Debug)]
 pub struct HookReply {
@@ -152,6 +157,16 @@ impl Gateway {
     /// Answers one Claude Code hook event from `principal`. Never an error: whatever goes
     /// wrong is a reply that blocks.
     pub async fn hook(&self, principal: Principal, body: &[u8]) -> HookReply {
+        self.hook_with(principal, body, None).await
+    }
+
+    /// [`Self::hook`], for a `PostToolUse` whose allowed call was already `claimed`.
+    pub(crate) async fn hook_with(
+        &self,
+        principal: Principal,
+        body: &[u8],
+        claimed: Option<Allowed>,
+    ) -> HookReply {
         let event: HookEvent = match serde_json::from_slice(body) {
             Ok(e) => e,
             Err(e) => return refusal(body, &format!("not a Claude Code hook event: {e}")).into(),
@@ -163,7 +178,10 @@ impl Gateway {
         let session = SessionId(format!("claude-code:{}", event.session_id));
         match event.hook_event_name.as_str() {
             "PreToolUse" => self.pre_tool_use(principal, session, &event).await,
-            "PostToolUse" => self.post_tool_use(principal, session, &event).await.into(),
+            "PostToolUse" => self
+                .post_tool_use(principal, session, &event, claimed)
+                .await
+                .into(),
             // Other events gate nothing warden decides on: no opinion.
             _ => json!({}).into(),
         }
@@ -319,6 +337,7 @@ impl Gateway {
         principal: Principal,
         session: SessionId,
         event: &HookEvent,
+        claimed: Option<Allowed>,
     ) -> Value {
         let tool_name = event.tool_name.as_deref().unwrap_or_default();
         let (tool, _) = claude_code::call_for(tool_name, &Value::Null);
@@ -334,10 +353,12 @@ impl Gateway {
         // The allow this outcome follows, if warden gave one for this `tool_use_id`: an outcome
         // that names another tool than the one allowed is not linked to it, and its output is
         // screened whatever tool it claims (so claiming `Write` cannot skip the screen).
-        let remembered = event
-            .tool_use_id
-            .as_ref()
-            .and_then(|id| self.take_allowed(&call.principal.0, id));
+        let remembered = claimed.map(|Allowed(a)| a).or_else(|| {
+            event
+                .tool_use_id
+                .as_ref()
+                .and_then(|id| self.take_allowed(&call.principal.0, id))
+        });
         let mismatch = remembered
             .as_ref()
             .filter(|(_, allowed)| *allowed != tool)
@@ -432,6 +453,20 @@ impl Gateway {
             map.retain(|_, (i, _)| *i >= cut);
         }
         map.insert((agent, tool_use_id), (index, tool));
+    }
+
+    /// When `body` is a `PostToolUse` for a call warden allowed `principal` and has not yet
+    /// heard back on: that call, taken (so only one report of it is ever let past the rate).
+    pub(crate) fn claim_allowed_report(
+        &self,
+        principal: &Principal,
+        body: &[u8],
+    ) -> Option<Allowed> {
+        let event = serde_json::from_slice::<HookEvent>(body).ok()?;
+        let id = event
+            .tool_use_id
+            .filter(|_| event.hook_event_name == "PostToolUse")?;
+        self.take_allowed(&principal.0, &id).map(Allowed)
     }
 
     fn take_allowed(&self, agent: &str, tool_use_id: &str) -> Option<(u64, ToolName)> {

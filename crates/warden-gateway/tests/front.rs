@@ -558,28 +558,27 @@ async fn a_flooding_agent_is_refused_429_before_the_pipeline_and_others_are_serv
     assert_eq!(f.calls_by("triage"), 3 + 1 + 3);
 }
 
-/// The hooks endpoint shares the agent's rate with `/mcp`: a flood there is refused the same
-/// way, and uses up the same bucket.
+/// The hooks endpoint shares the agent's rate with `/mcp`: a flood there is refused, and uses
+/// up the same bucket. The refusal is in the hook's own terms (200, a reply that blocks, and
+/// `Retry-After`): Claude Code runs the tool on a 429.
 #[tokio::test]
 async fn the_hooks_endpoint_shares_the_agents_rate() {
     let f = front("agent_requests_per_sec = 1\nagent_burst = 2").await;
     assert!(served(&f.read(TRIAGE).await));
     assert!(served(&f.read(TRIAGE).await));
-    let resp = f
-        .app
-        .clone()
-        .oneshot(
-            Request::post("/hooks/claude-code")
-                .header("host", "127.0.0.1")
-                .header("authorization", format!("Bearer {TRIAGE}"))
-                .header("content-type", "application/json")
-                .body(Body::from("{}"))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(resp.headers().contains_key("retry-after"));
+    let (status, retry_after, reply) = pre_tool_use(&f, TRIAGE).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(retry_after, Some(1), "{reply}");
+    let (decision, reason) = hook_decision(&reply);
+    assert_eq!(decision, "deny", "{reply}");
+    assert!(reason.contains("agent_requests_per_sec"), "{reason}");
+    // The refused event was not read as a call: nothing decided.
+    assert!(
+        f.events("decision")
+            .iter()
+            .all(|e| e.event.tool.as_deref() != Some("claude.read")),
+        "a refused hook event was decided"
+    );
 }
 
 fn halt(f: &Front, scope: warden_gateway::halt::Scope) {

@@ -7,13 +7,17 @@
 //! own terms ([`crate::hooks::refusal`]).
 
 use super::Authenticated;
+use super::rate::AgentLimiter;
 use crate::Gateway;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
-pub(super) async fn claude_code(State(gateway): State<Arc<Gateway>>, req: Request) -> Response {
+pub(super) async fn claude_code(
+    State((gateway, limiter)): State<(Arc<Gateway>, Arc<AgentLimiter>)>,
+    req: Request,
+) -> Response {
     let Some(principal) = req.extensions().get::<Authenticated>().map(|a| a.0.clone()) else {
         // The route is only mounted behind `authenticate`; refuse if it ever is not.
         return axum::Json(crate::hooks::refusal(b"", "not authenticated")).into_response();
@@ -28,7 +32,30 @@ pub(super) async fn claude_code(State(gateway): State<Arc<Gateway>>, req: Reques
             return axum::Json(crate::hooks::refusal(b"", &why)).into_response();
         }
     };
-    let reply = gateway.hook(principal, &body).await;
+    // The agent's rate, shared with `/mcp`. A refusal is still a hook reply that blocks (a 429
+    // is an error Claude Code goes on after). A `PostToolUse` that reports on a call warden
+    // allowed is never refused: its `PreToolUse` was counted, and refusing it would leave what
+    // the tool returned, which the model already holds, unscreened and the agent untainted.
+    let claimed = match limiter.admit(&principal).await {
+        Ok(()) => None,
+        Err(refused) => match gateway.claim_allowed_report(&principal, &body) {
+            Some(allowed) => Some(allowed),
+            None => {
+                let why = format!(
+                    "agent `{principal}` is sending requests faster than \
+                     `agent_requests_per_sec` allows; retry after {} s",
+                    refused.retry_after_secs
+                );
+                let mut response = axum::Json(crate::hooks::refusal(&body, &why)).into_response();
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(refused.retry_after_secs),
+                );
+                return response;
+            }
+        },
+    };
+    let reply = gateway.hook_with(principal, &body, claimed).await;
     let mut response = axum::Json(reply.body).into_response();
     // Still 200: the reply denies, and Claude Code would run the tool on a 503. The header
     // tells whatever reads it that the same call may succeed later.
