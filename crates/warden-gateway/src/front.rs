@@ -741,12 +741,68 @@ fn is_message(v: &serde_json::Value) -> bool {
         && (v.get("method").is_some_and(serde_json::Value::is_string)
             || v.get("result").is_some()
             || v.get("error").is_some())
+        && v.get("id").is_none_or(is_request_id)
+}
+
+/// The longest string id taken from an agent, in bytes.
+const MAX_ID_BYTES: usize = 128;
+
+/// A JSON-RPC id warden takes: a number, or a short string of printable characters. An id is
+/// echoed in answers and written to logs (rmcp logs the id of every request that fails), so an
+/// id of a megabyte, or one carrying line breaks or terminal escapes, is refused before rmcp
+/// reads it.
+fn is_request_id(id: &serde_json::Value) -> bool {
+    match id {
+        serde_json::Value::Number(_) => true,
+        serde_json::Value::String(s) => {
+            s.len() <= MAX_ID_BYTES
+                && !s.chars().any(|c| {
+                    c.is_control()
+                        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+                            | '\u{2060}'..='\u{206f}' | '\u{feff}')
+                })
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn a_request_id_is_a_number_or_a_short_printable_string() {
+        use serde_json::json;
+        for ok in [
+            json!(1),
+            json!(-7),
+            json!(1.5),
+            json!("req-1"),
+            json!("é".repeat(64)),
+        ] {
+            assert!(is_request_id(&ok), "{ok}");
+        }
+        for bad in [
+            json!(null),
+            json!(true),
+            json!([1]),
+            json!({"a": 1}),
+            json!("a".repeat(MAX_ID_BYTES + 1)),
+            json!("q\n2026-12-07T16:00:00Z  INFO warden_gateway::approval: approved"),
+            json!("red \u{1b}[31m"),
+            json!("\u{202e}txt.exe"),
+        ] {
+            assert!(!is_request_id(&bad), "{bad}");
+        }
+        // A message without an id (a notification) is still a message.
+        assert!(is_message(
+            &json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        ));
+        assert!(!is_message(
+            &json!({"jsonrpc": "2.0", "id": "a\rb", "method": "ping"})
+        ));
+    }
 
     #[test]
     fn a_rationale_over_the_limit_is_refused_with_the_reason() {

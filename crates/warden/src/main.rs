@@ -5,6 +5,7 @@
 
 mod cmd;
 mod embedded;
+mod logfmt;
 mod output;
 #[cfg(feature = "otlp")]
 mod traces;
@@ -96,16 +97,19 @@ fn main() -> ExitCode {
     // `output::print` ends quietly, and a write to a peer that has gone (a PostgreSQL or TLS
     // connection reset at exit, an upstream's closed pipe) is an error, never a silent kill.
     // Logs go to stderr: stdout is the MCP channel for `stdio` and the lab servers.
-    // Colours only on a terminal: a log file or journal gets plain text.
+    // Colours only on a terminal: a log file or journal gets plain text. rmcp warns of every
+    // request a peer sent that failed, quoting it: what matters of those warden logs itself.
+    // Every field is escaped and cut (`logfmt`): text that is not warden's cannot forge a line.
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     let logs = tracing_subscriber::fmt::layer()
+        .fmt_fields(logfmt::SafeFields::default())
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_filter(
             tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=error")),
         );
     #[cfg(feature = "otlp")]
     let traces =

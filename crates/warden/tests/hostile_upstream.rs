@@ -866,6 +866,81 @@ async fn a_stdio_upstreams_stderr_cannot_pass_for_wardens_log() {
     assert!(relayed <= 100, "{relayed} flood lines reached the log");
 }
 
+/// A forged log line: a timestamp, a level and a warden target, as if warden had written it.
+const FORGED_LOG: &str =
+    "2026-12-07T00:00:00.000000Z ERROR warden_gateway::gate: FORGED ledger verification failed";
+
+/// An upstream whose every answer is a JSON-RPC error whose message carries a line break, a
+/// forged log line and a terminal escape.
+#[derive(Clone)]
+struct LogForger;
+
+impl ServerHandler for LogForger {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Err(ErrorData::new(
+            ErrorCode::INTERNAL_ERROR,
+            format!("busy\n{FORGED_LOG}\u{1b}[31m"),
+            None,
+        ))
+    }
+}
+
+/// Neither a hostile upstream's error text nor a JSON-RPC id an agent chooses can write a line
+/// of warden's log or reach the operator's terminal: what warden logs of them is escaped (and
+/// cut), and an id that is not a number or a short printable string is refused before anything
+/// logs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neither_an_upstream_nor_an_agent_writes_a_line_of_wardens_log() {
+    let url = serve_upstream(LogForger).await;
+    let lab = Lab::with_siem(&format!("url = \"{url}\"\n"));
+    let warden = lab.serve_logging("info,rmcp=warn");
+    let line = warden
+        .wait_for_log("FORGED ledger", 20)
+        .expect("the upstream's error is logged");
+    assert!(!line.starts_with("2026-12-07T00:00:00"), "{line}");
+    assert!(line.contains("\\n2026-12-07"), "{line}");
+
+    // An agent's id with a forged line in it, and one of 200 KB.
+    let http = reqwest::Client::new();
+    for id in [
+        json!(format!("q\n{FORGED_LOG} by agent\u{1b}[1A")),
+        json!("x".repeat(200_000)),
+    ] {
+        let r = http
+            .post(&warden.url)
+            .bearer_auth(TRIAGE)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(json!({"jsonrpc": "2.0", "id": id, "method": "prompts/get", "params": {"name": "x"}}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], -32600, "{body}");
+    }
+    // A later line shows the log is read up to now.
+    let _ = warden.client(TRIAGE).await;
+    let log = warden.log_lines();
+    assert!(
+        log.iter()
+            .all(|l| !l.starts_with("2026-12-07T00:00:00") && !l.contains('\u{1b}')),
+        "a forged line or an escape reached the log"
+    );
+    assert!(
+        log.iter().all(|l| l.len() < 64 * 1024),
+        "a line was not cut"
+    );
+}
+
 /// An upstream whose tool list pages on without end: warden follows a bounded number of pages
 /// and refuses the list, rather than following it until it runs out of time or memory.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -393,6 +393,11 @@ impl Warden {
         }
     }
 
+    /// The log lines so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
     /// How many log lines so far contain `needle`.
     pub fn log_count(&self, needle: &str) -> usize {
         self.log
