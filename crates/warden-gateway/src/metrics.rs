@@ -42,6 +42,7 @@ const BUILTIN_RULES: &[&str] = &[
     "request-invalid",
     "policy-error",
     "approval-unproven",
+    "pending-cap",
     "inventory-stale",
     "floor:irreversible",
     "floor:high-stakes",

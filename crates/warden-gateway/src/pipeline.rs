@@ -33,7 +33,9 @@ use warden_core::{
 };
 use warden_policy::{ArgType, BudgetScope, CallState, Config, Decision, OutboundState};
 use warden_screen::outbound::OutboundReport;
-use warden_store::{Halt, LedgerError, PendingRequest, Store, StoreError, Transience};
+use warden_store::{
+    Halt, LedgerError, PendingRequest, RequestFilter, Store, StoreError, Transience,
+};
 
 /// What the gate (steps 4–5) made of a decision: one of four, and only a hold that humans
 /// approved carries the approval it will spend.
@@ -1107,7 +1109,12 @@ impl Gateway {
                         self.use_approval(config, call, &binding, spec, decision, request, now)
                             .await
                     }
-                    None => Ok(Gate::Hold(decision)),
+                    None => match self.waiting_of(&call.principal.0).await? {
+                        waiting if waiting >= config.approvals.max_pending_per_agent => Ok(
+                            Gate::Deny(pending_cap_denial(config, spec, &decision, waiting)),
+                        ),
+                        _ => Ok(Gate::Hold(decision)),
+                    },
                 }
             }
         }
@@ -1616,6 +1623,17 @@ impl Gateway {
         }
     }
 
+    /// How many of `agent`'s requests wait for approvers (counted in the store).
+    async fn waiting_of(&self, agent: &str) -> Result<u64, CallError> {
+        let filter = RequestFilter {
+            statuses: vec![ApprovalStatus::Pending],
+            principal: Some(agent.to_string()),
+            ..RequestFilter::default()
+        };
+        self.blocking(move |store, _| store.count_requests(&filter))
+            .await
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn hold(
         &self,
@@ -2118,6 +2136,29 @@ fn budget_denial(
         config.owners.get(category).cloned().unwrap_or_default(),
         category.clone(),
         format!("budget `{exhausted}` is used up for this window{unspent}"),
+        decision.policy_version(),
+    )
+}
+
+/// A call that would be held while its agent already has `waiting` requests before approvers,
+/// as many as `[approvals] max_pending_per_agent` allows: denied, so that a flood of held calls
+/// cannot bury the one an approver must not miss.
+fn pending_cap_denial(
+    config: &Config,
+    spec: &warden_policy::ToolSpec,
+    decision: &Decision,
+    waiting: u64,
+) -> Decision {
+    let category = &spec.labels.category;
+    Decision::builtin_deny(
+        "pending-cap",
+        config.owners.get(category).cloned().unwrap_or_default(),
+        category.clone(),
+        format!(
+            "this call needs a human's approval, and the agent already has {waiting} requests \
+             waiting for approvers (`[approvals] max_pending_per_agent`); it was not held. \
+             Send it again once some are answered"
+        ),
         decision.policy_version(),
     )
 }

@@ -868,3 +868,73 @@ async fn the_hook_denies_while_the_store_fails_and_says_whether_to_retry() {
     assert!(reason.contains("will not help"), "{reason}");
     assert!(!reason.contains("not a time"), "{reason}");
 }
+
+/// A compromised agent floods the approvers with held calls (each one different, each a
+/// plausible request), to bury the one that matters or to tire them into approving in bulk.
+/// Past `[approvals] max_pending_per_agent` requests waiting, a call that would be held is
+/// denied (rule `pending-cap`), recorded, and not put before the approvers; another agent's
+/// calls are still held; once a request is answered, the agent may be held again.
+#[tokio::test]
+async fn an_agent_cannot_bury_the_approvers_in_held_calls() {
+    let f = front_with(
+        "",
+        &[("[approvals]\n", "[approvals]\nmax_pending_per_agent = 3\n")],
+    )
+    .await;
+    let mut held = Vec::new();
+    for n in 0..3 {
+        let a = disable(&f, n).await;
+        assert!(a.text().contains("held for approval"), "{a:?}");
+        held.push(a);
+    }
+    // Two past the cap (five denials in a minute would halt the agent: the monitor's
+    // `denial_burst`, which a flood past the cap sets off).
+    for n in 3..5 {
+        let a = disable(&f, n).await;
+        assert!(!a.text().contains("held for approval"), "{a:?}");
+        assert!(
+            a.text().contains("max_pending_per_agent") && a.text().contains("denied"),
+            "{a:?}"
+        );
+    }
+    f.settle().await;
+    let waiting = f.store.open_requests().unwrap();
+    assert_eq!(waiting.count, 3, "{waiting:?}");
+    let capped = f
+        .events("decision")
+        .into_iter()
+        .filter(|e| e.event.rule.as_deref() == Some("pending-cap"))
+        .count();
+    assert_eq!(capped, 2, "each refusal is recorded");
+    assert_eq!(f.calls_by("responder"), 0, "nothing was forwarded");
+
+    // The cap is the agent's: the triage agent's call is still held.
+    let a = f
+        .send(
+            TRIAGE,
+            "tools/call",
+            json!({"name": "tickets.close_incident",
+                   "arguments": {"incident": "INC-1042", "resolution": "done"}}),
+        )
+        .await;
+    assert!(!a.text().contains("max_pending_per_agent"), "{a:?}");
+
+    // One of the responder's requests expires: it may be held again.
+    f.clock.advance(Duration::from_secs(31 * 60));
+    f.settle().await;
+    f.gateway.sweep().await;
+    let a = disable(&f, 11).await;
+    assert!(a.text().contains("held for approval"), "{a:?}");
+}
+
+/// The responder's request to disable bob.ng, the `n`th of its kind (each reason different):
+/// a call the example holds for a human.
+async fn disable(f: &Front, n: usize) -> Answer {
+    f.send(
+        RESPONDER,
+        "tools/call",
+        json!({"name": "idp.disable_account",
+               "arguments": {"user": "bob.ng", "reason": format!("suspicious sign-in {n}")}}),
+    )
+    .await
+}

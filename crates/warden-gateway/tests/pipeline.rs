@@ -2212,7 +2212,15 @@ async fn a_trigger_whose_scope_is_already_halted_adds_nothing() {
 #[tokio::test]
 async fn a_hold_answered_after_many_other_holds_shows_its_outcome() {
     use warden_console::{ApprovalDesk, DecisionQuery};
-    let h = harness().await;
+    // More requests waiting than the default cap allows one agent.
+    let h = harness_with(
+        "",
+        &[(
+            "[approvals]\n",
+            "[approvals]\nmax_pending_per_agent = 200\n",
+        )],
+    )
+    .await;
     let args = json!({"user": "frank.li"});
     let id = request_id(
         &h.call("responder", "s0", "idp.disable_account", args.clone())

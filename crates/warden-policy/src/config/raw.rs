@@ -216,6 +216,9 @@ pub struct RawApprovals {
     /// Days an answered request (denied, expired, executed) is kept in the store after its
     /// expiry before the sweeper deletes it (default 30); the ledger keeps its history.
     pub closed_retention_days: Option<Spanned<u64>>,
+    /// Requests one agent may have waiting for approvers at once (default 50); a call held
+    /// past it is denied, so a flood of held calls cannot bury the one that matters.
+    pub max_pending_per_agent: Option<Spanned<u64>>,
 }
 
 /// A human who may answer held calls.

@@ -145,10 +145,16 @@ pub struct ApprovalSettings {
     /// How long an answered request (denied, expired, executed) stays in the store after its
     /// expiry; then the sweeper deletes it. Open requests are never deleted.
     pub closed_retention: Duration,
+    /// Requests one agent may have waiting for approvers at once: a call that would be held
+    /// past it is denied (rule `pending-cap`).
+    pub max_pending_per_agent: u64,
 }
 
 /// Answered requests are kept this many days after their expiry.
 pub const DEFAULT_CLOSED_RETENTION_DAYS: u64 = 30;
+
+/// Requests one agent may have waiting at once, unless configured.
+pub const DEFAULT_MAX_PENDING_PER_AGENT: u64 = 50;
 
 impl fmt::Debug for ApprovalSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -5,6 +5,7 @@ use super::{Resolver, is_identifier};
 use crate::config::raw::{RawAgent, RawApprovals, RawApprover};
 use crate::config::resolved::{
     AgentSpec, ApprovalSettings, ApproverSpec, DEFAULT_CLOSED_RETENTION_DAYS,
+    DEFAULT_MAX_PENDING_PER_AGENT,
 };
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -136,6 +137,12 @@ impl Resolver<'_> {
                     "answered requests must be kept at least one day",
                 )
                 .saturating_mul(24 * 60 * 60),
+            ),
+            max_pending_per_agent: self.at_least_one(
+                a.max_pending_per_agent.clone(),
+                "approvals.max_pending_per_agent",
+                DEFAULT_MAX_PENDING_PER_AGENT,
+                "an agent must be able to have at least one request waiting",
             ),
         }
     }
