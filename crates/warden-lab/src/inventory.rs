@@ -4,8 +4,9 @@
 //! A policy such as "isolate only hosts of an open incident" is only as good as the facts it
 //! reads, and those facts change while agents work: an incident gets closed, and from then on
 //! its hosts no longer belong to an open one. So the lab publishes its inventory in the format
-//! of `examples/soc/entities.json` (types `Incident`, `Host`, `User`, `Alert`, same attributes) and
-//! rewrites it whenever the incident tracker's state changes; a gateway can watch the file.
+//! of `examples/soc/entities.json` (types `Incident`, `Host`, `User`, `Alert`, `MailSystem`, same
+//! attributes) and rewrites it whenever the incident tracker's or the mail system's state
+//! changes; a gateway can watch the file.
 //!
 //! This module is the pure half: facts in, entities out. `store::write_inventory` reads the
 //! state files and writes `inventory.json` atomically.
@@ -53,14 +54,19 @@ pub(crate) struct UserFacts<'a> {
     pub department: &'a str,
 }
 
+/// The one mail system's id in the inventory.
+pub const MAIL_SYSTEM: &str = "northwind";
+
 /// Cedar entities: incidents, then hosts and accounts (each a child of every incident that names
 /// it), then alerts (each a child of the incidents that name it or that the SIEM links it to),
-/// each in the order of its server's state.
+/// each in the order of its server's state; then the mail system, with the addresses whose
+/// mailbox forwards outside the company (`forwarding_outside`).
 pub(crate) fn entities(
     incidents: &[IncidentFacts<'_>],
     hosts: &[HostFacts<'_>],
     users: &[UserFacts<'_>],
     alerts: &[AlertFacts<'_>],
+    forwarding_outside: &[String],
 ) -> Value {
     let naming = |names: &dyn Fn(&IncidentFacts<'_>) -> bool| -> Vec<Value> {
         incidents
@@ -108,11 +114,17 @@ pub(crate) fn entities(
             }),
         })
     });
+    let mail = json!({
+        "uid": { "type": "MailSystem", "id": MAIL_SYSTEM },
+        "attrs": { "forwards_outside": forwarding_outside },
+        "parents": [],
+    });
     Value::Array(
         incident_entities
             .chain(host_entities)
             .chain(user_entities)
             .chain(alert_entities)
+            .chain(std::iter::once(mail))
             .collect(),
     )
 }
@@ -200,6 +212,7 @@ mod tests {
                     incident: None,
                 },
             ],
+            &["u@northwind.example".to_owned()],
         );
         let inc = |id: &str| json!([{ "type": "Incident", "id": id }]);
         assert_eq!(value[2]["parents"], inc("INC-1"));
@@ -210,5 +223,13 @@ mod tests {
         assert_eq!(value[4]["parents"], inc("INC-1"), "named by the incident");
         assert_eq!(value[5]["parents"], inc("INC-2"), "linked by the SIEM");
         assert_eq!(value[6]["parents"], json!([]));
+        assert_eq!(
+            value[7]["uid"],
+            json!({"type": "MailSystem", "id": MAIL_SYSTEM})
+        );
+        assert_eq!(
+            value[7]["attrs"]["forwards_outside"],
+            json!(["u@northwind.example"])
+        );
     }
 }

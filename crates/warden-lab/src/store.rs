@@ -30,6 +30,7 @@ use serde_json::Value;
 
 use crate::servers::edr::Edr;
 use crate::servers::idp::Idp;
+use crate::servers::mail::Mail;
 use crate::servers::siem::Siem;
 use crate::servers::tickets::Tickets;
 use crate::sim::{CallContext, CallError, Reply, Simulation};
@@ -122,11 +123,13 @@ fn write_inventory_locked(dir: &Path) -> Result<(), LabError> {
     let (edr, _) = load::<Edr>(&Files::new(dir, Edr::NAME))?;
     let (idp, _) = load::<Idp>(&Files::new(dir, Idp::NAME))?;
     let (siem, _) = load::<Siem>(&Files::new(dir, Siem::NAME))?;
+    let (mail, _) = load::<Mail>(&Files::new(dir, Mail::NAME))?;
     let entities = inventory::entities(
         &tickets.inventory(),
         &edr.inventory(),
         &idp.inventory(),
         &siem.inventory(),
+        &mail.forwarding_outside(),
     );
     save(&dir.join(inventory::FILE), &entities)
 }

@@ -440,7 +440,7 @@ fn a_budget_an_autonomy_grant_reads_is_looked_up_for_its_tools() {
     assert!(c.engine.reads_budget(&mail, "mail"));
     let mut used = std::collections::BTreeMap::new();
     used.insert("mail".to_string(), 3);
-    let note = json!({"to": "alice.chen@northwind.example", "subject": "s", "body": "b"});
+    let note = json!({"to": "henry.adams@northwind.example", "subject": "s", "body": "b"});
     assert_eq!(
         decide(&c, "triage", "mail.send_mail", note.clone()).1,
         "autonomy:plain-internal-notes"

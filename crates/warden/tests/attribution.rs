@@ -402,7 +402,7 @@ async fn mail_an_agent_sent_reads_back_as_that_agents() {
     let r = triage
         .call(
             "mail.send_mail",
-            json!({"to": "alice.chen@northwind.example", "subject": "Your report",
+            json!({"to": "henry.adams@northwind.example", "subject": "Your report",
                 "body": "Thanks, we are looking into it."}),
         )
         .await
@@ -411,7 +411,7 @@ async fn mail_an_agent_sent_reads_back_as_that_agents() {
     let responder = warden.client(RESPONDER).await;
     let list = text(
         &responder
-            .call("mail.list_messages", json!({"mailbox": "alice.chen"}))
+            .call("mail.list_messages", json!({"mailbox": "henry.adams"}))
             .await
             .unwrap(),
     );

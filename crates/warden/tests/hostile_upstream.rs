@@ -1033,8 +1033,8 @@ async fn the_echo_of_an_agents_own_write_does_not_taint_it() {
     let r = agent
         .call(
             "mail.send_mail",
-            json!({"to": "alice.chen@northwind.example", "subject": "Your report",
-                "body": format!("Alice, thanks for reporting the payroll mail. {PASSWORD_NOTE} SOC")}),
+            json!({"to": "henry.adams@northwind.example", "subject": "Your report",
+                "body": format!("Henry, thanks for reporting the invoice mail. {PASSWORD_NOTE} SOC")}),
         )
         .await
         .unwrap();

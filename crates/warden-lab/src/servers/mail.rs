@@ -47,6 +47,26 @@ pub(crate) struct State {
     forwarding_rules: Vec<ForwardingRule>,
 }
 
+impl State {
+    /// The lab's own addresses (`mailbox@northwind.example`) whose mailbox has a rule that
+    /// forwards outside the lab's domain: mail to them leaves the company. In rule order,
+    /// each once.
+    pub(crate) fn forwarding_outside(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for rule in &self.forwarding_rules {
+            let to = rule.forward_to.trim().to_ascii_lowercase();
+            let internal = to
+                .rsplit_once('@')
+                .is_some_and(|(_, domain)| domain == DOMAIN);
+            let address = format!("{}@{DOMAIN}", rule.mailbox.trim().to_ascii_lowercase());
+            if !internal && !out.contains(&address) {
+                out.push(address);
+            }
+        }
+        out
+    }
+}
+
 /// A mailbox rule that sends a copy of every incoming message to another address.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ForwardingRule {
@@ -151,6 +171,8 @@ impl Simulation for Mail {
     const NAME: &'static str = "mail";
     const SEED: &'static str = include_str!("../../data/mail.json");
     type State = State;
+    /// A forwarding rule to an outside address makes its mailbox an outside one.
+    const FEEDS_INVENTORY: bool = true;
 
     fn tools() -> Vec<Tool> {
         vec![
@@ -503,6 +525,28 @@ mod tests {
         )
         .unwrap();
         assert!(created.changed);
+        // A rule inside the company leaves the mailbox inside; one to another domain (or a
+        // subdomain of an outside one that ends like ours) takes it out.
+        assert_eq!(state.forwarding_outside(), ["alice.chen@northwind.example"]);
+        for (mailbox, to) in [
+            ("henry.adams", "drop@northwind.example.evil.example"),
+            ("henry.adams", "x@EVIL.example"),
+        ] {
+            Mail::call(
+                &mut state,
+                "create_forwarding_rule",
+                &args(json!({"mailbox": mailbox, "forward_to": to})),
+                &cx(),
+            )
+            .unwrap();
+        }
+        assert_eq!(
+            state.forwarding_outside(),
+            [
+                "alice.chen@northwind.example",
+                "henry.adams@northwind.example"
+            ]
+        );
         assert_eq!(created.value["rule"]["id"], "FWD-0002");
         assert_eq!(created.value["rule"]["created_by"], "test-agent");
         let soc = Mail::call(

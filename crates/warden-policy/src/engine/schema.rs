@@ -24,10 +24,12 @@ pub enum ArgType {
     /// matched after case-folding and NFKC; one confusable with a different known id is refused.
     Entity(String),
     /// Exactly one mail address (`argtypes::Email`): Cedar sees `{address, local, mailbox,
-    /// domain}`, `mailbox` being the local part without a `+tag` (where the mail is delivered).
+    /// domain, delivered_to}`, `mailbox` being the local part without a `+tag` (where the mail
+    /// is delivered) and `delivered_to` that mailbox with its domain.
     Email,
-    /// A list of mail addresses, each one as `Email`: Cedar sees `{addresses, domains, count}`
-    /// (sets of the normalised addresses and of their domains), so a policy can ask whether
+    /// A list of mail addresses, each one as `Email`: Cedar sees `{addresses, domains,
+    /// delivered_to, count}` (sets of the normalised addresses, of their domains and of the
+    /// mailboxes they deliver to, with domains), so a policy can ask whether
     /// every recipient is internal: `["northwind.example"].containsAll(context.args.cc.domains)`.
     EmailSet,
     /// An absolute http(s) URL (`argtypes::Url`): Cedar sees `{url, scheme, host, domain, path,
@@ -258,6 +260,7 @@ impl ArgType {
             (ArgType::EmailSet, Value::Array(items)) => {
                 let mut addresses = Vec::with_capacity(items.len());
                 let mut domains = Vec::with_capacity(items.len());
+                let mut delivered = Vec::with_capacity(items.len());
                 for item in items {
                     let one = item
                         .as_str()
@@ -265,6 +268,7 @@ impl ArgType {
                     let m = crate::argtypes::Email::parse(one).map_err(|e| e.to_string())?;
                     addresses.push(RestrictedExpression::new_string(m.address().to_string()));
                     domains.push(RestrictedExpression::new_string(m.domain().to_string()));
+                    delivered.push(RestrictedExpression::new_string(delivered_to(&m)));
                 }
                 let count = i64::try_from(items.len()).unwrap_or(i64::MAX);
                 RestrictedExpression::new_record(vec![
@@ -275,6 +279,10 @@ impl ArgType {
                     (
                         "domains".to_string(),
                         RestrictedExpression::new_set(domains),
+                    ),
+                    (
+                        "delivered_to".to_string(),
+                        RestrictedExpression::new_set(delivered),
                     ),
                     ("count".to_string(), RestrictedExpression::new_long(count)),
                 ])
@@ -414,8 +422,16 @@ fn email_record(text: &str) -> Result<RestrictedExpression, String> {
         field("local", m.local()),
         field("mailbox", mailbox),
         field("domain", m.domain()),
+        field("delivered_to", &delivered_to(&m)),
     ])
     .map_err(|e| e.to_string())
+}
+
+/// The mailbox an address delivers to, with its domain: `all-staff+q3@example.org` is
+/// `all-staff@example.org`.
+fn delivered_to(m: &crate::argtypes::Email) -> String {
+    let mailbox = m.local().split('+').next().unwrap_or_default();
+    format!("{mailbox}@{}", m.domain())
 }
 
 pub(super) fn cedar_str(s: &str) -> String {
@@ -432,8 +448,8 @@ pub(super) fn generated_schema(tools: &BTreeMap<ToolName, ToolSpec>, budgets: &[
          type AgentState = { id: String, tainted: Bool, taint_level: Long, taint_source: String };\n\
          type Outbound = { flagged: Bool, external_link: Bool, live_external_link: Bool, lookalike_link: Bool, homograph_link: Bool, link_text_mismatch: Bool, image_link: Bool, agent_instructions: Bool, secret: Bool, encoded_blob: Bool, external_address: Bool, concealed: Bool, unread: Bool, payment_details: Bool, domains: Set<String>, length: Long };\n\
          type Budget = { used: Long, limit: Long };\n\
-         type Email = { address: String, local: String, mailbox: String, domain: String };\n\
-         type Emails = { addresses: Set<String>, domains: Set<String>, count: Long };\n\
+         type Email = { address: String, local: String, mailbox: String, domain: String, delivered_to: String };\n\
+         type Emails = { addresses: Set<String>, domains: Set<String>, delivered_to: Set<String>, count: Long };\n\
          type Url = { url: String, scheme: String, host: String, domain: String, path: String, query: String, has_query: Bool, has_fragment: Bool, query_length: Long, data_length: Long, longest_run: Long, encoded: Bool };\n\
          type Command = { text: String, programs: Set<String>, args: Set<String>, hosts: Set<String>, writes_paths: Set<String>, writes_outside: Bool, network: Bool, pipes_to_network: Bool, opaque: Bool };\n",
     );
