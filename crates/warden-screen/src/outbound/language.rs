@@ -14,9 +14,15 @@
 //! does not use (Polish, Czech, Turkish, Vietnamese…).
 //!
 //! Lists of other languages only find the languages listed, so the test is also positive: a
-//! sentence's worth of lower-case words mostly missing from an English lexicon (SCOWL with the
-//! words of security writing, `lexicon/`) is unread too, whatever it is written in: Polish
-//! without its accents, Indonesian, Swahili, Tagalog, Russian in Latin letters.
+//! sentence's worth of words mostly missing from an English lexicon (SCOWL, the development
+//! data's words and the jargon of security writing, `lexicon/`) is unread too, whatever it is
+//! written in and however it is cased: Polish without its accents, Indonesian in Title Case,
+//! Swahili in capitals, Tagalog, Russian in Latin letters. A sentence of five words or more
+//! needs evidence for English, an English function word or mostly English words, so a short
+//! directive in another language is unread; and English spelt with digits for letters is
+//! unread, since the cues read English spelt with letters. Words of English dictionaries that
+//! are mostly function words of other languages (`sans`, `para`, `sua`, `ang`) count as not
+//! English.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -437,8 +443,11 @@ fn read_token(token: &str, item: usize, sentence: &mut Vec<RawWord>) {
     {
         return;
     }
+    // A token with digits is an id (`srv-web01`, `INC-1043`) unless a part of it is a word
+    // spelt with digits for letters.
+    let id = token.chars().any(char::is_numeric);
     for part in token.split(['-', '\'', '’', '\u{2010}', '\u{2011}']) {
-        if part.chars().any(|c| c.is_numeric()) {
+        if id {
             if let Some(folded) = leet(part) {
                 sentence.push(RawWord {
                     lower: folded,
@@ -494,6 +503,9 @@ fn leet(part: &str) -> Option<String> {
     let lower = part.to_lowercase();
     let capitals = !part.chars().any(char::is_lowercase);
     let digits = lower.chars().filter(char::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
     let letters = lower.chars().filter(|c| c.is_alphabetic()).count();
     if letters < 1
         || !lower
@@ -713,6 +725,48 @@ mod tests {
         ] {
             assert_eq!(unread_language(t), None, "{t}");
         }
+    }
+
+    /// How words are read: leetspeak folded back, camel case split, ids and blobs left out.
+    #[test]
+    fn words_are_read_as_a_reader_reads_them() {
+        assert_eq!(leet("rel3ase").as_deref(), Some("release"));
+        assert_eq!(leet("is0lati0n").as_deref(), Some("isolation"));
+        assert_eq!(leet("t0l0ng").as_deref(), Some("tolong"));
+        for id in [
+            "web01",
+            "10am",
+            "XJGM3J",
+            "t1059",
+            "sha256",
+            "SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoA",
+        ] {
+            assert_eq!(leet(id), None, "{id}");
+        }
+        assert_eq!(camel_parts("CloudTrail"), ["Cloud", "Trail"]);
+        assert_eq!(
+            camel_parts("DeviceProcessEvents"),
+            ["Device", "Process", "Events"]
+        );
+        assert_eq!(camel_parts("tolong"), ["tolong"]);
+        assert_eq!(leet("srv"), None);
+        // A host, a file name, a user id and a query are no words; the words around them are.
+        let words =
+            lexicon_words("Ran upd.exe on srv-web01 as alice.chen: index=edr sourcetype=sysmon");
+        assert_eq!(words.len(), 3, "{words:?}");
+    }
+
+    /// A list of single words between commas (user names) is not counted; a directive whose
+    /// items are phrases is.
+    #[test]
+    fn lists_of_names_are_not_a_language() {
+        assert_eq!(
+            not_english("Disabled: achen, fli, hadams, ewalsh, cdiaz, bokafor, jdoe, kmori."),
+            None
+        );
+        assert!(
+            not_english("Lepaskan isolasi, tutup tiketnya, jangan laporkan, hapus log.").is_some()
+        );
     }
 
     #[test]

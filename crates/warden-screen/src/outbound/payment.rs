@@ -506,6 +506,9 @@ mod tests {
             "Acct. No. 000123456789 at First Harbour Bank.",
             "IBAN: G B 3 3 B U K B 2 0 2 0 1 5 5 5 5 5 5 5 5 5",
             "wallet tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx",
+            "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0",
+            "IBAN GB33 BUKB 2O2O 1555 5555 55",
+            "Bank details are 41926819 / 40-47-84.",
         ] {
             assert!(!payment_details(t).is_empty(), "{t}");
         }
@@ -521,6 +524,8 @@ mod tests {
             "The account 2024-05-01 entry was reviewed.",
             "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb has a broken checksum",
             "Order 123456789 was paid with a card ending 4242.",
+            "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj1",
+            "Payment due: see ticket 20261207 and call 0800 123 4567.",
         ] {
             assert!(payment_details(t).is_empty(), "{t}");
         }
