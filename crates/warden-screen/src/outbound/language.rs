@@ -229,6 +229,15 @@ const HOMONYMS: &[&str] = &[
     "ja", "ei", "se", "il", "ce", "tu", "je", "ma", "mi", "ti", "vi", "jest", "dla", "nie",
 ];
 
+/// The lists as sets: each is read once per word, and the text may be long.
+static ENGLISH_SET: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| ENGLISH.iter().copied().collect());
+static OTHER_SET: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| OTHER.iter().copied().collect());
+/// Function words of other languages and the dictionary words that mostly are.
+static FOREIGN_SET: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| OTHER.iter().chain(HOMONYMS).copied().collect());
+
 /// Function words read together, English and foreign alike: about a sentence's worth. A
 /// sentence in another language inside English padding is found where it stands, and words
 /// that are neither (host names, ids, verbs) do not dilute it.
@@ -539,7 +548,7 @@ fn leet(part: &str) -> Option<String> {
     for one in ['l', 'i'] {
         let folded = fold(one);
         if folded.len() >= 2
-            && (ENGLISH.contains(&folded.as_str()) || LEXICON.contains(folded.as_str()))
+            && (ENGLISH_SET.contains(folded.as_str()) || LEXICON.contains(folded.as_str()))
         {
             return Some(folded);
         }
@@ -569,6 +578,7 @@ fn finish_sentence(sentence: &mut Vec<RawWord>, index: usize, out: &mut Vec<LexW
             _ => item_sizes.push((w.item, 1)),
         }
     }
+    // Items in order, so the list is sorted.
     let mut listed: Vec<usize> = Vec::new();
     let mut run: Vec<usize> = Vec::new();
     for (item, size) in item_sizes.iter().copied().chain([(usize::MAX, 0)]) {
@@ -583,8 +593,8 @@ fn finish_sentence(sentence: &mut Vec<RawWord>, index: usize, out: &mut Vec<LexW
     }
     for (position, w) in sentence.drain(..).enumerate() {
         let word = w.lower.as_str();
-        let function = ENGLISH.contains(&word);
-        let foreign = !function && (OTHER.contains(&word) || HOMONYMS.contains(&word));
+        let function = ENGLISH_SET.contains(word);
+        let foreign = !function && FOREIGN_SET.contains(word);
         let known = function || (!foreign && LEXICON.contains(word));
         let class = if function {
             Class::Function
@@ -596,7 +606,7 @@ fn finish_sentence(sentence: &mut Vec<RawWord>, index: usize, out: &mut Vec<LexW
         } else if w.shape != Shape::Lower && position > 0 && !foreign && !titled && !shouted {
             // A name in a sentence of lower-case words (the first word is capitalised anyway).
             Class::Neutral
-        } else if listed.contains(&w.item) && !foreign {
+        } else if listed.binary_search(&w.item).is_ok() && !foreign {
             Class::Neutral
         } else {
             Class::Other
@@ -625,8 +635,8 @@ fn listed_language(text: &str) -> Option<String> {
     {
         let lower = word.to_lowercase();
         // Each list is read once per word: the lists are short, the text may not be.
-        let english = ENGLISH.contains(&lower.as_str());
-        let foreign = !english && OTHER.contains(&lower.as_str());
+        let english = ENGLISH_SET.contains(lower.as_str());
+        let foreign = !english && OTHER_SET.contains(lower.as_str());
         if english || foreign {
             function_words.push(foreign);
         }

@@ -150,7 +150,15 @@ struct Run {
 impl Run {
     /// The IBAN country of the first valid IBAN in this run, if any.
     fn iban(&self) -> Option<String> {
-        for &(start, _) in &self.groups {
+        // Each group's start, and where a group runs on from the word `IBAN` (`ibanGB33…`).
+        let after_name = self
+            .compact
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == b"IBAN")
+            .map(|(i, _)| i + 4);
+        let starts: Vec<usize> = self.groups.iter().map(|g| g.0).chain(after_name).collect();
+        for start in starts {
             let Some(code) = self.compact.get(start..start + 2) else {
                 continue;
             };
@@ -183,17 +191,23 @@ impl Run {
     }
 
     /// Whether a group of five or more letters alone lies inside `from..to`: a word, which no
-    /// IBAN's account part holds (bank codes are four letters).
+    /// IBAN's account part holds (bank codes are four letters). Reads only the groups that
+    /// start inside the window (at most its length), so a long run stays linear.
     fn has_word(&self, from: usize, to: usize) -> bool {
-        self.groups.iter().any(|&(s, e)| {
-            s >= from
-                && e <= to
-                && e - s >= 5
-                && self
-                    .compact
-                    .get(s..e)
-                    .is_some_and(|g| g.iter().all(u8::is_ascii_alphabetic))
-        })
+        let first = self.groups.partition_point(|&(s, _)| s < from);
+        self.groups
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|&&(s, _)| s < to)
+            .any(|&(s, e)| {
+                e <= to
+                    && e - s >= 5
+                    && self
+                        .compact
+                        .get(s..e)
+                        .is_some_and(|g| g.iter().all(u8::is_ascii_alphabetic))
+            })
     }
 }
 
@@ -353,11 +367,12 @@ fn asked_to_pay_to_a_number(text: &str) -> bool {
     else {
         return false;
     };
-    let requests: Vec<usize> = pay
+    let mut requests: Vec<usize> = pay
         .find_iter(text)
         .chain(money.find_iter(text))
         .map(|m| m.start())
         .collect();
+    requests.sort_unstable();
     if requests.is_empty() {
         return false;
     }
@@ -388,8 +403,12 @@ fn asked_to_pay_to_a_number(text: &str) -> bool {
             .nth(40)
             .map_or(before, |(i, _)| before.get(i..).unwrap_or_default());
         let named_otherwise = NOT_ACCOUNT.as_ref().is_some_and(|re| re.is_match(tail));
-        let near = requests
-            .iter()
+        // The nearest request on either side (`requests` is sorted).
+        let next = requests.partition_point(|r| *r < m.start());
+        let near = [next.checked_sub(1), Some(next)]
+            .into_iter()
+            .flatten()
+            .filter_map(|i| requests.get(i))
             .any(|r| r.abs_diff(m.start()) <= PAYMENT_REACH);
         standalone && !amount && !named_otherwise && near && !date_like(m.as_str())
     })
@@ -397,10 +416,11 @@ fn asked_to_pay_to_a_number(text: &str) -> bool {
 
 /// The kind of crypto address in `text` whose checksum holds, if any.
 fn crypto_address(text: &str) -> Option<&'static str> {
-    static BECH32: LazyLock<Option<Regex>> =
-        LazyLock::new(|| Regex::new(r"(?i)\b(?:bc|tb|ltc)1[02-9ac-hj-np-z]{6,87}\b").ok());
+    static BECH32: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"(?i)(?-u:\b)(?:bc|tb|ltc)1[02-9ac-hj-np-z]{6,87}(?-u:\b)").ok()
+    });
     static BASE58: LazyLock<Option<Regex>> =
-        LazyLock::new(|| Regex::new(r"\b[1-9A-HJ-NP-Za-km-z]{26,35}\b").ok());
+        LazyLock::new(|| Regex::new(r"(?-u:\b)[1-9A-HJ-NP-Za-km-z]{26,35}(?-u:\b)").ok());
     if BECH32
         .as_ref()
         .is_some_and(|re| re.find_iter(text).any(|m| bech32_valid(m.as_str())))
@@ -509,6 +529,7 @@ mod tests {
             "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0",
             "IBAN GB33 BUKB 2O2O 1555 5555 55",
             "Bank details are 41926819 / 40-47-84.",
+            "pay the supplier today: ibanGB33BUKB20201555555555",
         ] {
             assert!(!payment_details(t).is_empty(), "{t}");
         }
