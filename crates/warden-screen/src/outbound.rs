@@ -13,9 +13,9 @@
 //! | the host is written in another script | IDNA decoding of punycode, mixed-script and whole-script-confusable labels | `domain` |
 //! | the visible text promises another place | the host a link's text names (or the internal brand it names) differs from its target | `links` |
 //! | the text addresses other readers as instructions | cues (addressing AI or automation, fake platform notices, forged authority, directives that weaken containment, leave an intruder's foothold in place, wave held requests through or stop analysis, urgency) scored in a sliding window, plus the crate's override and chat-markup phrase rules; no cue alone except addressing an AI decides | `instructions` |
-//! | the text says where money should go | an IBAN with valid check digits, or an account, routing, sort-code or SWIFT/BIC number named as such | `payment` |
+//! | the text says where money should go | an IBAN with valid check digits however it is spaced or cased, an account, routing, sort-code or SWIFT/BIC number named as such (words between), a crypto address whose checksum holds, or a payment asked for beside a long number | `payment` |
 //! | the text carries what must not leave | credential formats and assignments, and long encoded blobs (with hash lengths exempt) | `secrets` |
-//! | the text is one the screen has not read | a passage mostly in another language's function words, a dozen letters of another script, a sentence of words with letters English does not use; a reader's cap reached (links, candidates, attributes, decoding) | `language`, `links`, `normalise` |
+//! | the text is one the screen has not read | a passage mostly in another language's function words, a dozen letters of another script, a sentence of words with letters English does not use, a passage mostly of words no English lexicon holds (any casing), a sentence with no English function word, words spelt with digits for letters; a reader's cap reached (links, candidates, attributes, decoding) | `language`, `links`, `normalise` |
 //! | the text hides from the person who reads it | Unicode tag characters, variation-selector bytes; any HTML comment, styling or hiding attribute, element not shown as text, long image alternative text, markdown reference used as a comment | `normalise`, `markup` |
 //!
 //! Defanged links (`hxxps://evil[.]com`, `bob[at]evil[.]com`, `evil dot com/x`) are links: a
@@ -214,8 +214,9 @@ pub struct OutboundReport {
     /// cap), or a passage in a language or script its English cues do not read: what the screen
     /// did not read cannot be called clean.
     pub unread: bool,
-    /// Where a payment would go: an IBAN (check digits valid), or a bank account, routing,
-    /// sort-code or SWIFT/BIC number named as such.
+    /// Where a payment would go: an IBAN (check digits valid), a bank account, routing,
+    /// sort-code or SWIFT/BIC number named as such, a crypto address (checksum valid), or a
+    /// payment asked for beside a long number.
     pub payment_details: bool,
     /// The evidence, in detector order (at most 64).
     pub findings: Vec<OutboundFinding>,

@@ -14,9 +14,15 @@
 //! does not use (Polish, Czech, Turkish, Vietnamese…).
 //!
 //! Lists of other languages only find the languages listed, so the test is also positive: a
-//! sentence's worth of lower-case words mostly missing from an English lexicon (SCOWL with the
-//! words of security writing, `lexicon/`) is unread too, whatever it is written in: Polish
-//! without its accents, Indonesian, Swahili, Tagalog, Russian in Latin letters.
+//! sentence's worth of words mostly missing from an English lexicon (SCOWL, the development
+//! data's words and the jargon of security writing, `lexicon/`) is unread too, whatever it is
+//! written in and however it is cased: Polish without its accents, Indonesian in Title Case,
+//! Swahili in capitals, Tagalog, Russian in Latin letters. A sentence of five words or more
+//! needs evidence for English, an English function word or mostly English words, so a short
+//! directive in another language is unread; and English spelt with digits for letters is
+//! unread, since the cues read English spelt with letters. Words of English dictionaries that
+//! are mostly function words of other languages (`sans`, `para`, `sua`, `ang`) count as not
+//! English.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -31,12 +37,27 @@ static LEXICON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Lower-case words read together for the lexicon test: about a sentence.
+/// Words read together for the lexicon test: about a sentence.
 const LEXICON_WINDOW: usize = 8;
-/// Words of such a window that are not English before it counts as written in a language the
-/// screen does not read. Jargon and tool names are a word or three in a sentence of English;
-/// a directive in Indonesian, Swahili or transliterated Russian is all of it.
-const MIN_UNKNOWN: usize = 6;
+/// Words a window needs before its share of English words says anything.
+const MIN_WORDS: usize = 5;
+/// A window with fewer English words than this share (in percent) is in a language the screen
+/// does not read. Jargon and tool names are a word or three in a sentence of English; a
+/// directive in Indonesian, Swahili or transliterated Russian is all of it.
+const MIN_ENGLISH_SHARE: usize = 50;
+/// A sentence of at least [`MIN_WORDS`] words with no English function word and fewer English
+/// words than this share (in percent) is not English either: a short directive, or one whose
+/// words happen to be in an English dictionary too (`lever`, `favor`, `clique`).
+const MIN_ENGLISH_SHARE_WITHOUT_FUNCTION_WORDS: usize = 60;
+/// Words spelt with digits for letters in one window before it counts as written so that the
+/// screen's cues do not read it (`rel3ase th3 is0lati0n`).
+const MIN_LEET: usize = 3;
+/// A sentence is shouted or written in Title Case when this share (in percent) of its words
+/// is: then every word counts, capitalised or not.
+const FORMAL_SHARE: usize = 75;
+/// Words a sentence needs before its casing says it is shouted or in Title Case: shorter ones
+/// are headings, addresses and names (`Paris Gare du Nord`).
+const MIN_FORMAL_WORDS: usize = 6;
 
 /// English function words.
 const ENGLISH: &[&str] = &[
@@ -192,6 +213,31 @@ const OTHER: &[&str] = &[
     "prosím",
 ];
 
+/// Words of English dictionaries that are, far more often, function words of other languages
+/// (Spanish, Portuguese, Italian, French, German, Dutch, the Scandinavian languages, Polish,
+/// Indonesian and Malay, Tagalog, Swahili, Turkish, Finnish): the lexicon test counts them as
+/// not English, or a sentence of those languages reads as half English for free.
+const HOMONYMS: &[&str] = &[
+    "de", "del", "la", "las", "los", "el", "lo", "le", "les", "des", "du", "et", "est", "ne",
+    "sin", "con", "mas", "para", "por", "sua", "suas", "seu", "seus", "com", "sem", "em", "um",
+    "foi", "nao", "al", "dei", "nel", "non", "senza", "da", "ang", "ng", "mga", "sa", "na", "ay",
+    "si", "ni", "ko", "mo", "ka", "ako", "siya", "kami", "nang", "dan", "yang", "di", "ke", "dari",
+    "ini", "itu", "untuk", "dengan", "tidak", "jangan", "ada", "akan", "atau", "juga", "sudah",
+    "och", "att", "en", "ett", "som", "av", "med", "till", "inte", "har", "og", "er", "ikke",
+    "det", "til", "af", "die", "von", "den", "es", "im", "ohne", "kein", "keine", "ich", "od",
+    "van", "op", "te", "zonder", "ve", "bir", "bu", "ile", "kwa", "ya", "wa", "za", "hii", "bila",
+    "ja", "ei", "se", "il", "ce", "tu", "je", "ma", "mi", "ti", "vi", "jest", "dla", "nie",
+];
+
+/// The lists as sets: each is read once per word, and the text may be long.
+static ENGLISH_SET: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| ENGLISH.iter().copied().collect());
+static OTHER_SET: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| OTHER.iter().copied().collect());
+/// Function words of other languages and the dictionary words that mostly are.
+static FOREIGN_SET: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| OTHER.iter().chain(HOMONYMS).copied().collect());
+
 /// Function words read together, English and foreign alike: about a sentence's worth. A
 /// sentence in another language inside English padding is found where it stands, and words
 /// that are neither (host names, ids, verbs) do not dilute it.
@@ -219,58 +265,360 @@ pub(super) fn unread_language(text: &str) -> Option<String> {
     listed_language(text).or_else(|| not_english(text))
 }
 
-/// The positive test: a passage whose lower-case words are mostly not English words is not one
-/// the screen has read, whichever language it is in and however it is spelt (Polish without its
-/// accents, Indonesian, Swahili, Tagalog, Russian in Latin letters). Only words of lower-case
-/// letters alone count: capitalised words (names, acronyms, sentence starts), words with an
-/// apostrophe or a hyphen, and tokens with digits or underscores (hosts such as `srv-db01`,
-/// hashes, ids) are left out, as are words of one or two letters (units such as `µs`).
+/// The positive test: a passage whose words are mostly not English words is not one the screen
+/// has read, whichever language it is in and however it is spelt or cased (Polish without its
+/// accents, Indonesian in Title Case, Swahili in capitals, Tagalog joined by hyphens, Russian in
+/// Latin letters, English with digits for letters).
+///
+/// Every alphabetic word counts, lower-cased, and so does each part of one joined by `-`, `_`
+/// or an apostrophe, or written in camel case. Left out, as no word of any language: tokens with
+/// digits, dots, underscores or other signs inside (hosts such as `srv-web01`, file names,
+/// user ids such as `alice.chen`, queries), acronyms (capitals of five letters or fewer), and,
+/// in a sentence written mostly in lower case, capitalised words the lexicon lacks (names),
+/// and single words listed between commas (user names, tool names). In a sentence shouted or in
+/// Title Case, every word counts.
 fn not_english(text: &str) -> Option<String> {
-    let words: Vec<bool> = text
-        .split(|c: char| {
-            c.is_whitespace()
-                || matches!(
-                    c,
-                    '.' | ','
-                        | ';'
-                        | ':'
-                        | '!'
-                        | '?'
-                        | '('
-                        | ')'
-                        | '['
-                        | ']'
-                        | '{'
-                        | '}'
-                        | '"'
-                        | '<'
-                        | '>'
-                        | '/'
-                        | '\\'
-                        | '|'
-                        | '*'
-                        | '`'
-                        | '“'
-                        | '”'
-                        | '='
-                )
-        })
-        .filter(|w| {
-            w.chars().count() >= 3 && w.chars().all(|c| c.is_alphabetic() && c.is_lowercase())
-        })
-        .map(|w| !LEXICON.contains(w))
-        .collect();
-    for window in windows(&words, LEXICON_WINDOW) {
-        let unknown = window.iter().filter(|u| **u).count();
-        if unknown >= MIN_UNKNOWN {
+    let words = lexicon_words(text);
+    let counted: Vec<&LexWord> = words.iter().filter(|w| w.class != Class::Neutral).collect();
+    for window in windows(&counted, LEXICON_WINDOW) {
+        let leet = window.iter().filter(|w| w.leet).count();
+        if leet >= MIN_LEET {
             return Some(format!(
-                "written in a language the screen does not read ({unknown} of {} words in one \
+                "written with digits for letters ({leet} of {} words in one passage)",
+                window.len()
+            ));
+        }
+        if window.len() < MIN_WORDS {
+            continue;
+        }
+        let english = window.iter().filter(|w| w.class.english()).count();
+        if english * 100 < MIN_ENGLISH_SHARE * window.len() {
+            return Some(format!(
+                "written in a language the screen does not read ({} of {} words in one \
                  passage not English)",
+                window.len() - english,
                 window.len()
             ));
         }
     }
+    // Each sentence: evidence for English, an English function word, or mostly English words.
+    let mut sentence: Vec<&LexWord> = Vec::new();
+    for (i, word) in counted.iter().enumerate() {
+        sentence.push(word);
+        let ends = counted
+            .get(i + 1)
+            .is_none_or(|next| next.sentence != word.sentence);
+        if !ends {
+            continue;
+        }
+        // Names count as names here, whatever the sentence's casing: a signature or an address
+        // line in Title Case is no evidence either way.
+        sentence.retain(|w| !w.name);
+        let english = sentence.iter().filter(|w| w.class.english()).count();
+        let function = sentence.iter().any(|w| w.class == Class::Function);
+        if sentence.len() >= MIN_WORDS
+            && !function
+            && english * 100 < MIN_ENGLISH_SHARE_WITHOUT_FUNCTION_WORDS * sentence.len()
+        {
+            return Some(format!(
+                "written in a language the screen does not read (a sentence of {} words with \
+                 no English function word, {} of them not English)",
+                sentence.len(),
+                sentence.len() - english
+            ));
+        }
+        sentence.clear();
+    }
     None
+}
+
+/// How the lexicon test reads a word.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Class {
+    /// An English function word (`the`, `and`, `is`): evidence the sentence is English.
+    Function,
+    /// Another English word.
+    English,
+    /// Not English: missing from the lexicon, or a function word of another language.
+    Other,
+    /// Not counted: a name, an acronym, a list entry.
+    Neutral,
+}
+
+impl Class {
+    fn english(self) -> bool {
+        matches!(self, Self::Function | Self::English)
+    }
+}
+
+/// A word as the lexicon test reads it.
+#[derive(Debug)]
+struct LexWord {
+    class: Class,
+    /// Capitalised after the first word of its sentence and missing from the lexicon: a name,
+    /// unless the whole sentence is capitalised.
+    name: bool,
+    /// Spelt with digits for letters.
+    leet: bool,
+    /// Which sentence it is in.
+    sentence: usize,
+}
+
+/// How a word was written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Lower,
+    Capitalised,
+    Capitals,
+}
+
+/// A word of a sentence before its sentence is known: its lower-case spelling and shape.
+struct RawWord {
+    lower: String,
+    shape: Shape,
+    leet: bool,
+    item: usize,
+}
+
+/// Characters that end a token.
+fn token_break(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            ',' | ';'
+                | ':'
+                | '!'
+                | '?'
+                | '('
+                | ')'
+                | '['
+                | ']'
+                | '{'
+                | '}'
+                | '"'
+                | '<'
+                | '>'
+                | '|'
+                | '`'
+                | '“'
+                | '”'
+                | '«'
+                | '»'
+                | '¿'
+                | '¡'
+                | '…'
+        )
+}
+
+/// The words of `text` as the lexicon test reads them, in order.
+fn lexicon_words(text: &str) -> Vec<LexWord> {
+    let mut out = Vec::new();
+    let mut sentence: Vec<RawWord> = Vec::new();
+    let mut sentence_index = 0usize;
+    let mut item = 0usize;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let start = rest.find(|c: char| !token_break(c)).unwrap_or(rest.len());
+        let (gap, tail) = rest.split_at(start);
+        if gap.contains([';', ':', '!', '?', '\n']) && !sentence.is_empty() {
+            finish_sentence(&mut sentence, sentence_index, &mut out);
+            sentence_index += 1;
+            item = 0;
+        } else if gap.contains(',') {
+            item += 1;
+        }
+        let end = tail.find(token_break).unwrap_or(tail.len());
+        let (token, after) = tail.split_at(end);
+        rest = after;
+        let trimmed = token.trim_matches(|c: char| !c.is_alphanumeric());
+        read_token(trimmed, item, &mut sentence);
+        // A full stop ends a sentence when it ends the token (not inside a host name).
+        if token.ends_with(['.', '。']) && !sentence.is_empty() {
+            finish_sentence(&mut sentence, sentence_index, &mut out);
+            sentence_index += 1;
+            item = 0;
+        }
+    }
+    finish_sentence(&mut sentence, sentence_index, &mut out);
+    out
+}
+
+/// Appends the words of one token, if it holds any.
+fn read_token(token: &str, item: usize, sentence: &mut Vec<RawWord>) {
+    if token.is_empty()
+        || token.chars().any(|c| {
+            !(c.is_alphanumeric() || matches!(c, '-' | '\'' | '’' | '\u{2010}' | '\u{2011}'))
+        })
+    {
+        return;
+    }
+    // A token with digits is an id (`srv-web01`, `INC-1043`) unless a part of it is a word
+    // spelt with digits for letters.
+    let id = token.chars().any(char::is_numeric);
+    for part in token.split(['-', '\'', '’', '\u{2010}', '\u{2011}']) {
+        if id {
+            if let Some(folded) = leet(part) {
+                sentence.push(RawWord {
+                    lower: folded,
+                    shape: Shape::Lower,
+                    leet: true,
+                    item,
+                });
+            }
+            continue;
+        }
+        for piece in camel_parts(part) {
+            let letters = piece.chars().count();
+            if letters < 2 {
+                continue;
+            }
+            let shape = if piece.chars().all(|c| !c.is_lowercase()) {
+                Shape::Capitals
+            } else if piece.chars().next().is_some_and(char::is_uppercase) {
+                Shape::Capitalised
+            } else {
+                Shape::Lower
+            };
+            sentence.push(RawWord {
+                lower: piece.to_lowercase(),
+                shape,
+                leet: false,
+                item,
+            });
+        }
+    }
+}
+
+/// The parts of a camel-case word (`CloudTrail` → `Cloud`, `Trail`).
+fn camel_parts(word: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut previous_lower = false;
+    for (i, c) in word.char_indices() {
+        if c.is_uppercase() && previous_lower {
+            parts.extend(word.get(start..i));
+            start = i;
+        }
+        previous_lower = c.is_lowercase();
+    }
+    parts.extend(word.get(start..));
+    parts
+}
+
+/// A word spelt with digits for letters, folded back (`rel3ase` → `release`): when the folded
+/// word is English, or when the digits stand between letters (`t0l0ng`). A number with a unit
+/// (`10am`), an id ending in digits (`web01`) and a code in capitals (`XJGM3J`) are not.
+fn leet(part: &str) -> Option<String> {
+    let lower = part.to_lowercase();
+    let capitals = !part.chars().any(char::is_lowercase);
+    let digits = lower.chars().filter(char::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let letters = lower.chars().filter(|c| c.is_alphabetic()).count();
+    if letters < 1
+        || !lower
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || "013457".contains(c))
+    {
+        return None;
+    }
+    if lower.starts_with(|c: char| c.is_ascii_digit())
+        && lower
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .chars()
+            .all(|c| c.is_alphabetic())
+    {
+        return None;
+    }
+    let fold = |one: char| -> String {
+        lower
+            .chars()
+            .map(|c| match c {
+                '0' => 'o',
+                '1' => one,
+                '3' => 'e',
+                '4' => 'a',
+                '5' => 's',
+                '7' => 't',
+                c => c,
+            })
+            .collect()
+    };
+    for one in ['l', 'i'] {
+        let folded = fold(one);
+        if folded.len() >= 2
+            && (ENGLISH_SET.contains(folded.as_str()) || LEXICON.contains(folded.as_str()))
+        {
+            return Some(folded);
+        }
+    }
+    let interior = lower.starts_with(|c: char| c.is_alphabetic())
+        && lower.ends_with(|c: char| c.is_alphabetic());
+    // Not a blob of letters and digits (base64, a hash): a word's length, mostly letters.
+    let wordlike = letters >= 2 && digits <= letters && lower.len() <= 20;
+    (interior && wordlike && !capitals).then(|| fold('l'))
+}
+
+/// Classifies the words of one sentence and moves them to `out`.
+fn finish_sentence(sentence: &mut Vec<RawWord>, index: usize, out: &mut Vec<LexWord>) {
+    let n = sentence.len();
+    let capitals = sentence
+        .iter()
+        .filter(|w| w.shape == Shape::Capitals)
+        .count();
+    let upper = sentence.iter().filter(|w| w.shape != Shape::Lower).count();
+    let shouted = n >= MIN_FORMAL_WORDS && capitals * 100 >= FORMAL_SHARE * n;
+    let titled = n >= MIN_FORMAL_WORDS && upper * 100 >= FORMAL_SHARE * n;
+    // Items of one word: a run of three or more is a list (user names, tool names).
+    let mut item_sizes: Vec<(usize, usize)> = Vec::new();
+    for w in sentence.iter() {
+        match item_sizes.last_mut() {
+            Some((item, size)) if *item == w.item => *size += 1,
+            _ => item_sizes.push((w.item, 1)),
+        }
+    }
+    // Items in order, so the list is sorted.
+    let mut listed: Vec<usize> = Vec::new();
+    let mut run: Vec<usize> = Vec::new();
+    for (item, size) in item_sizes.iter().copied().chain([(usize::MAX, 0)]) {
+        if size == 1 {
+            run.push(item);
+        } else {
+            if run.len() >= 3 {
+                listed.append(&mut run);
+            }
+            run.clear();
+        }
+    }
+    for (position, w) in sentence.drain(..).enumerate() {
+        let word = w.lower.as_str();
+        let function = ENGLISH_SET.contains(word);
+        let foreign = !function && FOREIGN_SET.contains(word);
+        let known = function || (!foreign && LEXICON.contains(word));
+        let class = if function {
+            Class::Function
+        } else if known {
+            Class::English
+        } else if w.shape == Shape::Capitals && word.chars().count() <= 5 && !shouted {
+            // An acronym.
+            Class::Neutral
+        } else if w.shape != Shape::Lower && position > 0 && !foreign && !titled && !shouted {
+            // A name in a sentence of lower-case words (the first word is capitalised anyway).
+            Class::Neutral
+        } else if listed.binary_search(&w.item).is_ok() && !foreign {
+            Class::Neutral
+        } else {
+            Class::Other
+        };
+        let name = w.shape != Shape::Lower && position > 0 && !foreign && !known;
+        out.push(LexWord {
+            class,
+            name,
+            leet: w.leet,
+            sentence: index,
+        });
+    }
 }
 
 /// The listed tests: another language's function words, another script, accented words.
@@ -287,8 +635,8 @@ fn listed_language(text: &str) -> Option<String> {
     {
         let lower = word.to_lowercase();
         // Each list is read once per word: the lists are short, the text may not be.
-        let english = ENGLISH.contains(&lower.as_str());
-        let foreign = !english && OTHER.contains(&lower.as_str());
+        let english = ENGLISH_SET.contains(lower.as_str());
+        let foreign = !english && OTHER_SET.contains(lower.as_str());
         if english || foreign {
             function_words.push(foreign);
         }
@@ -387,6 +735,48 @@ mod tests {
         ] {
             assert_eq!(unread_language(t), None, "{t}");
         }
+    }
+
+    /// How words are read: leetspeak folded back, camel case split, ids and blobs left out.
+    #[test]
+    fn words_are_read_as_a_reader_reads_them() {
+        assert_eq!(leet("rel3ase").as_deref(), Some("release"));
+        assert_eq!(leet("is0lati0n").as_deref(), Some("isolation"));
+        assert_eq!(leet("t0l0ng").as_deref(), Some("tolong"));
+        for id in [
+            "web01",
+            "10am",
+            "XJGM3J",
+            "t1059",
+            "sha256",
+            "SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoA",
+        ] {
+            assert_eq!(leet(id), None, "{id}");
+        }
+        assert_eq!(camel_parts("CloudTrail"), ["Cloud", "Trail"]);
+        assert_eq!(
+            camel_parts("DeviceProcessEvents"),
+            ["Device", "Process", "Events"]
+        );
+        assert_eq!(camel_parts("tolong"), ["tolong"]);
+        assert_eq!(leet("srv"), None);
+        // A host, a file name, a user id and a query are no words; the words around them are.
+        let words =
+            lexicon_words("Ran upd.exe on srv-web01 as alice.chen: index=edr sourcetype=sysmon");
+        assert_eq!(words.len(), 3, "{words:?}");
+    }
+
+    /// A list of single words between commas (user names) is not counted; a directive whose
+    /// items are phrases is.
+    #[test]
+    fn lists_of_names_are_not_a_language() {
+        assert_eq!(
+            not_english("Disabled: achen, fli, hadams, ewalsh, cdiaz, bokafor, jdoe, kmori."),
+            None
+        );
+        assert!(
+            not_english("Lepaskan isolasi, tutup tiketnya, jangan laporkan, hapus log.").is_some()
+        );
     }
 
     #[test]
