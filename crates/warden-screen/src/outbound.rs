@@ -348,6 +348,12 @@ impl Outbound {
                     .to_owned(),
             );
         }
+        if let Some(what) = &found.misread {
+            report.add(
+                OutboundKind::Unread,
+                format!("{what}: another renderer may draw it, so it was not checked"),
+            );
+        }
         let overflowed = found.overflowed;
         // An outside link this reading found: with nothing re-fanged, it is the text as written.
         let mut outside = false;
@@ -411,7 +417,11 @@ impl Outbound {
                 ),
             );
         }
-        if let Some(means) = markup::concealing(&view) {
+        // A comment the normaliser delimited is reported once, by it.
+        let comment_reported = normalised
+            .concealments()
+            .contains(&crate::normalise::Concealment::HtmlComment);
+        if let Some(means) = markup::concealing(&view, comment_reported) {
             report.add(
                 OutboundKind::Concealed,
                 format!("can hide text from a person reading it: {means}"),

@@ -17,12 +17,14 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
+use pulldown_cmark::{Event, LinkType, Options, Parser, Tag as MdTag, TagEnd};
 use regex::Regex;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 use super::LinkCarrier;
 use super::defang::refang;
 use super::domain::{self, Internal};
+use crate::normalise::html::{Tag, Token, Tokens, tokenize};
 use crate::normalise::is_concealing;
 
 /// Most candidate matches one reader looks at; bounds the work on adversarial input. A text
@@ -232,23 +234,6 @@ fn compile(p: &str) -> Option<Regex> {
     Regex::new(p).ok()
 }
 
-static MD_INLINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    compile(concat!(
-        r#"(!?)\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\(\s*"#,
-        r#"(?:<([^<>\n]*)>|([^\s()<>]*(?:\([^\s()<>]*\)[^\s()<>]*)*))"#,
-        r#"(?:\s+(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\)))?\s*\)"#,
-    ))
-});
-static MD_REF_DEF: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    compile(r#"(?m)^[ \t]{0,3}\[([^\[\]\n]{1,200})\]:[ \t]*(?:<([^<>\n]*)>|(\S+))"#)
-});
-static MD_REF_USE: LazyLock<Option<Regex>> =
-    LazyLock::new(|| compile(r#"(!?)\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\[([^\[\]\n]{0,200})\]"#));
-static HTML_TAG: LazyLock<Option<Regex>> =
-    LazyLock::new(|| compile(r#"<([A-Za-z][A-Za-z0-9:-]*)(\s[^<>]*)?>"#));
-static HTML_ATTR: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    compile(r#"([A-Za-z_:][A-Za-z0-9_:.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))"#)
-});
 static CSS_URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
     compile(
         r#"(?i)(?:url\(\s*(?:"([^"\n]*)"|'([^'\n]*)'|([^\s)"']+))|@import\s+(?:"([^"\n]*)"|'([^'\n]*)'))"#,
@@ -364,6 +349,9 @@ pub(super) struct Extracted {
     /// A cap on candidates, attributes or links was reached, so a link past it may be
     /// unread: the caller treats the text as unscreened, never as clean.
     pub(super) overflowed: bool,
+    /// Link or tag syntax neither the Markdown parser nor the HTML tokenizer read as a link
+    /// or a tag, described: another renderer may draw it, so the text is not read in full.
+    pub(super) misread: Option<String>,
 }
 
 impl Collector {
@@ -382,6 +370,15 @@ impl Collector {
     ) {
         let target = target.trim();
         if target.is_empty() {
+            return;
+        }
+        // Read twice (a tag in the whole text and in its Markdown passage, a value read by a
+        // parser and by the fallback): listed once.
+        if self
+            .links
+            .iter()
+            .any(|l| l.carrier == carrier && l.target == target)
+        {
             return;
         }
         if self.links.len() >= MAX_RAW {
@@ -413,117 +410,144 @@ impl Collector {
 /// Every link target in `view` (the output of [`visible`], refanged). `defanged` are the byte
 /// ranges a refang rewrote: a scheme-less token holding one is read as a host on weaker
 /// evidence, because its writer marked it as one.
+///
+/// Markdown is read by a CommonMark parser and HTML by an HTML5 tokenizer, so a link is found
+/// where a renderer draws one, whatever its brackets, line breaks or quoted `>`. What looks
+/// like link or tag syntax but neither reader took for one is reported
+/// ([`Extracted::misread`]): another renderer may draw it.
 pub(super) fn extract(view: &str, internal: &[Internal], defanged: &[Range<usize>]) -> Extracted {
     let mut c = Collector {
         links: Vec::new(),
         claimed: Vec::new(),
         overflowed: false,
     };
-    markdown(view, 0, true, &mut c);
-    markdown_references(view, &mut c);
-    html(view, &mut c);
+    let md = markdown(view, &mut c);
+    let read_tags = html(view, &md.html, &mut c);
+    css(view, &mut c, None);
+    slashed(view, internal, &mut c);
+    let misread = misread(view, &md, &read_tags);
     bare(view, internal, defanged, &mut c);
     Extracted {
         links: c.links,
         overflowed: c.overflowed,
+        misread,
     }
 }
 
-fn markdown(view: &str, offset: usize, outer: bool, c: &mut Collector) {
-    let Some(re) = MD_INLINE.as_ref() else { return };
-    if !view.contains("](") {
-        return;
-    }
-    for (n, caps) in re.captures_iter(view).enumerate() {
-        if !c.within(n, MAX_CANDIDATES) {
-            break;
-        }
-        let Some(all) = caps.get(0) else { continue };
-        let span = offset + all.start()..offset + all.end();
-        if outer && c.overlaps(&span) {
-            continue;
-        }
-        let image = caps.get(1).is_some_and(|m| !m.as_str().is_empty());
-        let text = caps.get(2).map_or("", |m| m.as_str());
-        let target = caps.get(3).or(caps.get(4)).map_or("", |m| m.as_str());
-        let carrier = if image {
-            LinkCarrier::MarkdownImage
-        } else {
-            LinkCarrier::MarkdownLink
-        };
-        let shown = (!image).then(|| text.to_owned());
-        c.push(target, carrier, shown, span.clone());
-        if outer && let Some(t) = caps.get(2) {
-            // A linked image: `[![alt](src)](href)`.
-            markdown(t.as_str(), offset + t.start(), false, c);
-        }
-        if outer {
-            c.claim(span);
-        }
-    }
+/// What the Markdown parser read, besides the links it pushed.
+#[derive(Default)]
+struct MarkdownRead {
+    /// Bytes of its links, images and reference definitions.
+    links: Vec<Range<usize>>,
+    /// Bytes of its raw HTML, inline and block.
+    html: Vec<Range<usize>>,
+    /// Bytes of its code spans and blocks, shown as written.
+    code: Vec<Range<usize>>,
 }
 
-fn markdown_references(view: &str, c: &mut Collector) {
-    let (Some(defs), Some(uses)) = (MD_REF_DEF.as_ref(), MD_REF_USE.as_ref()) else {
-        return;
-    };
-    if !view.contains("]:") {
-        return;
+/// A link or image whose end the parser has not reached yet.
+struct Open {
+    dest: String,
+    carrier: LinkCarrier,
+    text: String,
+    span: Range<usize>,
+}
+
+fn markdown(view: &str, c: &mut Collector) -> MarkdownRead {
+    let mut read = MarkdownRead::default();
+    if !view.contains(['[', '<', '`', '~']) {
+        return read;
     }
-    let mut table: Vec<(String, String, Range<usize>)> = Vec::new();
-    for (n, caps) in defs.captures_iter(view).enumerate() {
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let parser = Parser::new_ext(view, options);
+    let definitions: Vec<(String, Range<usize>)> = parser
+        .reference_definitions()
+        .iter()
+        .map(|(_, d)| (d.dest.to_string(), d.span.clone()))
+        .collect();
+    let mut open: Vec<Open> = Vec::new();
+    let mut n = 0usize;
+    for (event, range) in parser.into_offset_iter() {
+        match event {
+            Event::Start(MdTag::Link {
+                link_type,
+                dest_url,
+                ..
+            }) => open.push(Open {
+                dest: dest_url.into_string(),
+                carrier: match link_type {
+                    LinkType::Autolink => LinkCarrier::Url,
+                    LinkType::Email => LinkCarrier::Email,
+                    _ => LinkCarrier::MarkdownLink,
+                },
+                text: String::new(),
+                span: range,
+            }),
+            Event::Start(MdTag::Image { dest_url, .. }) => open.push(Open {
+                dest: dest_url.into_string(),
+                carrier: LinkCarrier::MarkdownImage,
+                text: String::new(),
+                span: range,
+            }),
+            Event::End(TagEnd::Link | TagEnd::Image) => {
+                let Some(o) = open.pop() else { continue };
+                n += 1;
+                if !c.within(n, MAX_CANDIDATES) {
+                    break;
+                }
+                let shown = (o.carrier == LinkCarrier::MarkdownLink).then(|| o.text.clone());
+                c.push(&o.dest, o.carrier, shown, o.span.clone());
+                c.claim(o.span.clone());
+                read.links.push(o.span);
+                // A linked image's alternative text is what its link shows when it fails.
+                if let Some(outer) = open.last_mut()
+                    && outer.text.len() < MAX_ANCHOR_TEXT
+                {
+                    outer.text.push_str(&o.text);
+                }
+            }
+            Event::Text(t) => {
+                if let Some(o) = open.last_mut()
+                    && o.text.len() < MAX_ANCHOR_TEXT
+                {
+                    o.text.push_str(&t);
+                }
+            }
+            Event::Code(t) => {
+                read.code.push(range);
+                if let Some(o) = open.last_mut()
+                    && o.text.len() < MAX_ANCHOR_TEXT
+                {
+                    o.text.push_str(&t);
+                }
+            }
+            Event::SoftBreak | Event::HardBreak => {
+                if let Some(o) = open.last_mut() {
+                    o.text.push(' ');
+                }
+            }
+            Event::Start(MdTag::CodeBlock(_)) => read.code.push(range),
+            Event::Html(_) | Event::InlineHtml(_) => match read.html.last_mut() {
+                // The lines of one HTML block are read together.
+                Some(last) if last.end == range.start => last.end = range.end,
+                _ => read.html.push(range),
+            },
+            _ => {}
+        }
+    }
+    for (n, (dest, span)) in definitions.into_iter().enumerate() {
         if !c.within(n, MAX_CANDIDATES) {
             break;
         }
-        let (Some(all), Some(label)) = (caps.get(0), caps.get(1)) else {
-            continue;
-        };
-        let target = caps.get(2).or(caps.get(3)).map_or("", |m| m.as_str());
-        table.push((
-            label.as_str().trim().to_lowercase(),
-            target.to_owned(),
-            all.range(),
-        ));
-    }
-    if table.is_empty() {
-        return;
-    }
-    let mut used = vec![false; table.len()];
-    for (n, caps) in uses.captures_iter(view).enumerate() {
-        if !c.within(n, MAX_CANDIDATES) {
-            break;
+        // A definition's target is a link of the text, used or not (a client may list it).
+        if !c.links.iter().any(|l| l.target == dest.trim()) {
+            c.push(&dest, LinkCarrier::MarkdownLink, None, span.clone());
         }
-        let Some(all) = caps.get(0) else { continue };
-        if c.overlaps(&all.range()) {
-            continue;
-        }
-        let image = caps.get(1).is_some_and(|m| !m.as_str().is_empty());
-        let text = caps.get(2).map_or("", |m| m.as_str());
-        let label = caps.get(3).map_or("", |m| m.as_str()).trim();
-        let key = if label.is_empty() { text } else { label }
-            .trim()
-            .to_lowercase();
-        let Some(i) = table.iter().position(|(l, ..)| *l == key) else {
-            continue;
-        };
-        if let (Some((_, target, _)), Some(u)) = (table.get(i), used.get_mut(i)) {
-            *u = true;
-            let carrier = if image {
-                LinkCarrier::MarkdownImage
-            } else {
-                LinkCarrier::MarkdownLink
-            };
-            let shown = (!image).then(|| text.to_owned());
-            c.push(&target.clone(), carrier, shown, all.range());
-            c.claim(all.range());
-        }
+        c.claim(span.clone());
+        read.links.push(span);
     }
-    for ((_, target, span), used) in table.into_iter().zip(used) {
-        if !used {
-            c.push(&target, LinkCarrier::MarkdownLink, None, span.clone());
-        }
-        c.claim(span);
-    }
+    read
 }
 
 /// What an attribute's URL does when the element renders.
@@ -532,154 +556,330 @@ fn attribute_carrier(tag: &str, attr: &str) -> Option<LinkCarrier> {
     let link = Some(LinkCarrier::HtmlLink);
     match attr {
         "href" | "xlink:href" => match tag {
-            "link" | "image" | "use" | "feimage" | "script" => embed,
+            // A `<base>` sends every relative link and image of the page to its host.
+            "link" | "image" | "use" | "feimage" | "script" | "base" => embed,
             _ => link,
         },
-        "src" | "lowsrc" | "dynsrc" | "poster" | "background" | "srcset" | "imagesrcset" => embed,
+        "src" | "lowsrc" | "dynsrc" | "poster" | "background" | "srcset" | "imagesrcset"
+        | "codebase" | "manifest" | "icon" => embed,
         "data" if tag == "object" => embed,
         "action" | "formaction" | "ping" | "cite" | "longdesc" => link,
         _ => None,
     }
 }
 
-fn html(view: &str, c: &mut Collector) {
-    let (Some(tags), Some(attrs)) = (HTML_TAG.as_ref(), HTML_ATTR.as_ref()) else {
-        return;
-    };
-    if view.contains('<') {
+/// An attribute name as CommonMark's raw-HTML rule spells one. A tag whose every name is so is
+/// markup a renderer does not show; one with another (`<b see https://…>`) may be shown as
+/// text, so its bytes are left to the other readers too.
+fn well_formed_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|ch| ch.is_ascii_alphabetic() || matches!(ch, '_' | ':'))
+        && chars.all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | ':' | '-'))
+}
+
+/// Reads the links of every tag: the whole text tokenized as HTML (a mail body), and each raw
+/// HTML passage of the Markdown parse tokenized on its own (a `<` in a code span does not
+/// derail it). Returns the bytes of every tag and comment read.
+fn html(view: &str, passages: &[Range<usize>], c: &mut Collector) -> Vec<Range<usize>> {
+    let mut read = Vec::new();
+    if !view.contains('<') {
+        return read;
+    }
+    let readings = tag_readings(view, passages);
+    let mut n = 0usize;
+    for reading in &readings {
+        if reading.cut {
+            c.overflowed = true;
+        }
         // An anchor's text is claimed after the loop, so tags inside it (a linked image) are
         // still read.
         let mut anchors = Vec::new();
-        for (n, caps) in tags.captures_iter(view).enumerate() {
+        for (i, token) in reading.tokens.iter().enumerate() {
+            let tag = match token {
+                Token::Start(tag) => tag,
+                Token::Comment { span, .. } | Token::End { span, .. } => {
+                    read.push(span.clone());
+                    continue;
+                }
+                Token::Text { .. } => continue,
+            };
+            read.push(tag.span.clone());
+            n += 1;
             if !c.within(n, MAX_CANDIDATES) {
                 break;
             }
-            let (Some(all), Some(name)) = (caps.get(0), caps.get(1)) else {
-                continue;
-            };
-            if c.overlaps(&all.range()) {
-                continue;
-            }
-            let tag = name.as_str().to_ascii_lowercase();
-            let mut span = all.range();
+            let mut span = tag.span.clone();
             let mut text = None;
-            if tag == "a" || tag == "area" {
-                let (t, end) = anchor_text(view, all.end());
+            if tag.name == "a" || tag.name == "area" {
+                let (t, end) = anchor_text(&reading.tokens, i);
                 text = Some(t);
-                span.end = end;
+                span.end = end.max(span.end);
+                anchors.push(span.clone());
             }
-            let Some(body) = caps.get(2) else { continue };
-            for (n, a) in attrs.captures_iter(body.as_str()).enumerate() {
-                if !c.within(n, MAX_ATTRIBUTES) {
-                    break;
-                }
-                let Some(attr) = a.get(1) else { continue };
-                let attr = attr.as_str().to_ascii_lowercase();
-                let value = a
-                    .get(2)
-                    .or(a.get(3))
-                    .or(a.get(4))
-                    .map_or("", |m| m.as_str());
-                if attr == "content" && value.to_ascii_lowercase().contains("url=") {
-                    // <meta http-equiv="refresh" content="0; url=…">
-                    if let Some((_, u)) = value.split_once(['=']) {
-                        c.push(
-                            u.trim_matches(['\'', '"', ' ']),
-                            LinkCarrier::HtmlLink,
-                            None,
-                            span.clone(),
-                        );
-                    }
-                    continue;
-                }
-                let Some(carrier) = attribute_carrier(&tag, &attr) else {
-                    // Not a link attribute, but a reader sees its text (`alt`, `title`, a
-                    // tooltip) and a client may make a URL in it clickable: URLs in it count.
-                    if let Some(re) = BARE_URL.as_ref()
-                        && value.contains(':')
-                    {
-                        for (n, m) in re.find_iter(value).enumerate() {
-                            if !c.within(n, MAX_ATTRIBUTES) {
-                                break;
-                            }
-                            c.push(
-                                trim_url_end(m.as_str()),
-                                LinkCarrier::Url,
-                                None,
-                                span.clone(),
-                            );
-                        }
-                    }
-                    continue;
-                };
-                if attr.ends_with("srcset") {
-                    for candidate in value.split(',') {
-                        let url = candidate.split_whitespace().next().unwrap_or_default();
-                        c.push(url, carrier, None, span.clone());
-                    }
-                } else {
-                    let shown = (carrier == LinkCarrier::HtmlLink)
-                        .then(|| text.clone())
-                        .flatten();
-                    c.push(value, carrier, shown, span.clone());
-                }
+            tag_links(tag, text.as_ref(), &span, c);
+            if tag.attributes.iter().all(|a| well_formed_name(&a.name)) {
+                c.claim(tag.span.clone());
             }
-            c.claim(all.range());
-            anchors.push(span);
         }
         for span in anchors {
             c.claim(span);
         }
     }
-    if let Some(css) = CSS_URL.as_ref()
-        && (view.contains("url(") || view.contains("URL(") || view.contains("@import"))
-    {
-        for (n, caps) in css.captures_iter(view).enumerate() {
-            if !c.within(n, MAX_CANDIDATES) {
-                break;
+    read.sort_by_key(|r| (r.start, r.end));
+    read
+}
+
+/// The tokens of `view` read as HTML: the whole text, then each of its raw HTML `passages`
+/// on its own.
+fn tag_readings(view: &str, passages: &[Range<usize>]) -> Vec<Tokens> {
+    let mut readings = vec![tokenize(view, 0)];
+    for p in passages {
+        if let Some(s) = view.get(p.clone()) {
+            readings.push(tokenize(s, p.start));
+        }
+    }
+    readings
+}
+
+/// The tags of `view` as a browser reads them, in the whole text and in each raw HTML passage
+/// a CommonMark parser finds in it; for the markup reader.
+pub(super) fn html_readings(view: &str) -> Vec<Tokens> {
+    if !view.contains('<') {
+        return Vec::new();
+    }
+    let passages: Vec<Range<usize>> = Parser::new_ext(view, Options::ENABLE_TABLES)
+        .into_offset_iter()
+        .filter(|(e, _)| matches!(e, Event::Html(_) | Event::InlineHtml(_)))
+        .map(|(_, r)| r)
+        .collect();
+    tag_readings(view, &passages)
+}
+
+/// The links in one tag's attributes.
+fn tag_links(tag: &Tag, text: Option<&String>, span: &Range<usize>, c: &mut Collector) {
+    for (n, a) in tag.attributes.iter().enumerate() {
+        if !c.within(n, MAX_ATTRIBUTES) {
+            break;
+        }
+        let value = a.value.as_str();
+        if a.name == "content" && value.to_ascii_lowercase().contains("url=") {
+            // <meta http-equiv="refresh" content="0; url=…">
+            if let Some((_, u)) = value.split_once('=') {
+                c.push(
+                    u.trim_matches(['\'', '"', ' ']),
+                    LinkCarrier::HtmlLink,
+                    None,
+                    span.clone(),
+                );
             }
-            let Some(all) = caps.get(0) else { continue };
-            let url = (2..=5)
-                .filter_map(|i| caps.get(i))
-                .chain(caps.get(1))
-                .next()
-                .map_or("", |m| m.as_str());
+            continue;
+        }
+        if a.name == "style" {
+            css(value, c, Some(span));
+        }
+        let Some(carrier) = attribute_carrier(&tag.name, &a.name) else {
+            // Not a link attribute, but a reader sees its text (`alt`, `title`, a tooltip)
+            // and a client may make a URL in it clickable: URLs in it count.
+            if let Some(re) = BARE_URL.as_ref()
+                && value.contains(':')
+            {
+                for (n, m) in re.find_iter(value).enumerate() {
+                    if !c.within(n, MAX_ATTRIBUTES) {
+                        break;
+                    }
+                    c.push(
+                        trim_url_end(m.as_str()),
+                        LinkCarrier::Url,
+                        None,
+                        span.clone(),
+                    );
+                }
+            }
+            continue;
+        };
+        if a.name.ends_with("srcset") {
+            for candidate in value.split(',') {
+                let url = candidate.split_whitespace().next().unwrap_or_default();
+                c.push(url, carrier, None, span.clone());
+            }
+        } else {
+            let shown = (carrier == LinkCarrier::HtmlLink)
+                .then(|| text.cloned())
+                .flatten();
+            c.push(value, carrier, shown, span.clone());
+        }
+    }
+}
+
+/// CSS `url()` and `@import` targets anywhere in `text`: the view, or the value of a `style`
+/// attribute of the tag at `tag` (its references decoded).
+fn css(text: &str, c: &mut Collector, tag: Option<&Range<usize>>) {
+    let Some(re) = CSS_URL.as_ref() else { return };
+    if !(text.contains("url(") || text.contains("URL(") || text.contains("@import")) {
+        return;
+    }
+    for (n, caps) in re.captures_iter(text).enumerate() {
+        if !c.within(n, MAX_CANDIDATES) {
+            break;
+        }
+        let Some(all) = caps.get(0) else { continue };
+        let url = (2..=5)
+            .filter_map(|i| caps.get(i))
+            .chain(caps.get(1))
+            .next()
+            .map_or("", |m| m.as_str());
+        if let Some(tag) = tag {
+            c.push(url, LinkCarrier::HtmlEmbed, None, tag.clone());
+        } else {
             c.push(url, LinkCarrier::HtmlEmbed, None, all.range());
             c.claim(all.range());
         }
     }
 }
 
-/// Text of an `<a>` element whose open tag ends at `start`, with inner tags dropped, and where
-/// the element ends.
-fn anchor_text(view: &str, start: usize) -> (String, usize) {
-    let window_end = floor_boundary(view, start.saturating_add(MAX_ANCHOR_TEXT));
-    let window = view.get(start..window_end).unwrap_or_default();
-    let lower = window.to_ascii_lowercase();
-    let (inner, end) = match lower.find("</a") {
-        Some(i) => {
-            let close = lower
-                .get(i..)
-                .and_then(|s| s.find('>'))
-                .map_or(i + 3, |j| i + j + 1);
-            (window.get(..i).unwrap_or_default(), start + close)
-        }
-        None => (window, window_end),
+/// Text of the `<a>` element whose start tag is `tokens[start]`, with inner tags read as
+/// spaces, and where the element ends.
+fn anchor_text(tokens: &[Token], start: usize) -> (String, usize) {
+    let Some(open) = tokens.get(start) else {
+        return (String::new(), 0);
     };
+    let limit = open.span().end.saturating_add(MAX_ANCHOR_TEXT);
     let mut text = String::new();
-    let mut in_tag = false;
-    for ch in inner.chars() {
-        match ch {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                text.push(' ');
-            }
-            _ if !in_tag => text.push(ch),
-            _ => {}
+    let mut end = open.span().end;
+    for token in tokens.iter().skip(start + 1) {
+        if token.span().start >= limit {
+            break;
+        }
+        end = token.span().end.min(limit);
+        match token {
+            Token::End { name, .. } if name == "a" => break,
+            Token::Text { text: t, .. } => text.push_str(t),
+            _ => text.push(' '),
         }
     }
     (text, end)
+}
+
+/// A scheme-relative address (`//host/…`) right after a link attribute, a Markdown link's `](`
+/// or a definition's `]:`, or at the start of a line. The parsers read the first two where
+/// they are well formed; this reads them where they are not, and a client that resolves such
+/// a line against its own origin.
+static SLASHED: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    compile(concat!(
+        r#"(?im)(?:(?-u:\b)(src|href|action|formaction|poster|background|data|cite|srcset)\s*=\s*["']?"#,
+        r#"|(\]\()[ \t]*\n?[ \t]*<?|\]:[ \t]*\n?[ \t]*<?|^[ \t>*+-]*)"#,
+        r#"([/\\]{2}[^\s"'<>()\[\]`]+)"#,
+    ))
+});
+
+fn slashed(view: &str, internal: &[Internal], c: &mut Collector) {
+    let Some(re) = SLASHED.as_ref() else { return };
+    if !["//", "\\\\", "/\\", "\\/"]
+        .iter()
+        .any(|p| view.contains(p))
+    {
+        return;
+    }
+    for (n, caps) in re.captures_iter(view).enumerate() {
+        if !c.within(n, MAX_CANDIDATES) {
+            break;
+        }
+        let Some(m) = caps.get(3) else { continue };
+        let url = trim_url_end(m.as_str());
+        let Some(host_and_path) = url.get(2..) else {
+            continue;
+        };
+        if !plausible_host(host_and_path, internal) && !host_and_path.contains('.') {
+            continue;
+        }
+        let carrier = if let Some(attr) = caps.get(1) {
+            attribute_carrier("", &attr.as_str().to_ascii_lowercase())
+                .unwrap_or(LinkCarrier::HtmlLink)
+        } else if caps.get(2).is_some() {
+            let before = view.get(..m.start()).unwrap_or_default();
+            let line = before.rsplit('\n').next().unwrap_or(before);
+            if line.contains("![") {
+                LinkCarrier::MarkdownImage
+            } else {
+                LinkCarrier::MarkdownLink
+            }
+        } else {
+            LinkCarrier::Url
+        };
+        let span = m.start()..m.start() + url.len();
+        c.push(url, carrier, None, span.clone());
+        c.claim(span);
+    }
+}
+
+/// Markdown link syntax with an address after it (`](//…`, `](https:…`, a definition's
+/// `]: x/y`), outside code.
+static MD_SYNTAX: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    compile(concat!(
+        r#"\]\(\s*(?:<|[^\s()]*[/.:@\\])"#,
+        r#"|(?m:^)[ ]{0,3}\[[^\]\n]+\]:[ \t]*\n?[ \t]*(?:<|\S*[/.:@\\])"#,
+    ))
+});
+
+/// Whether `at` lies in one of `spans` (sorted by start).
+fn within_any(spans: &[Range<usize>], at: usize) -> bool {
+    let i = spans.partition_point(|s| s.start <= at);
+    spans.get(..i).is_some_and(|before| {
+        before
+            .iter()
+            .rev()
+            .take(64)
+            .any(|s| s.start <= at && at < s.end)
+    })
+}
+
+/// Link or tag syntax that neither reader took for a link or a tag: a `<` before a letter
+/// outside every tag, comment and code; Markdown link syntax outside every link, definition
+/// and code. Another renderer may draw it, so the text is not read in full.
+fn misread(view: &str, md: &MarkdownRead, tags: &[Range<usize>]) -> Option<String> {
+    let mut code = md.code.clone();
+    code.sort_by_key(|r| r.start);
+    let mut explained = md.links.clone();
+    explained.extend(tags.iter().cloned());
+    explained.sort_by_key(|r| (r.start, r.end));
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(explained.len());
+    for r in explained {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    let unexplained = |at: usize| !within_any(&code, at) && !within_any(&merged, at);
+    if view.contains('<') {
+        for (at, _) in view.match_indices('<') {
+            let letter = view
+                .get(at + 1..)
+                .and_then(|s| s.chars().next())
+                .is_some_and(|ch| ch.is_ascii_alphabetic());
+            if letter && unexplained(at) {
+                return Some(format!(
+                    "`{}` reads like an HTML tag the screen's tokenizer did not read as one",
+                    capped(view.get(at..).unwrap_or_default(), 40)
+                ));
+            }
+        }
+    }
+    if (view.contains("](") || view.contains("]:"))
+        && let Some(re) = MD_SYNTAX.as_ref()
+    {
+        for m in re.find_iter(view) {
+            let at = m.start() + m.as_str().find(']').unwrap_or(0);
+            if unexplained(at) {
+                return Some(format!(
+                    "`{}` reads like a Markdown link the screen's parser did not read as one",
+                    capped(m.as_str().trim_start(), 40)
+                ));
+            }
+        }
+    }
+    None
 }
 
 fn floor_boundary(s: &str, mut i: usize) -> usize {
@@ -1192,16 +1392,7 @@ mod tests {
     #[test]
     fn patterns_compile() {
         for re in [
-            &MD_INLINE,
-            &MD_REF_DEF,
-            &MD_REF_USE,
-            &HTML_TAG,
-            &HTML_ATTR,
-            &CSS_URL,
-            &BARE_URL,
-            &UNC,
-            &EMAIL,
-            &DOMAIN,
+            &SLASHED, &MD_SYNTAX, &CSS_URL, &BARE_URL, &UNC, &EMAIL, &DOMAIN,
         ] {
             assert!(re.is_some());
         }
