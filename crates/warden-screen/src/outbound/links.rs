@@ -1163,6 +1163,26 @@ fn as_browsers_read(raw: &str) -> String {
         .collect()
 }
 
+/// The host a WHATWG URL parser (a browser's) reads in `raw` as written, for a special scheme:
+/// a browser accepts `(`, `)`, `{` and `}` in a host, so `https://login(.)sso.evil.example/owa`
+/// is a live address to it, though [`parse_target`] (which refangs nothing but reads hosts
+/// strictly) finds none. Only a name under an alphabetic top-level domain counts.
+pub(super) fn whatwg_host(raw: &str) -> Option<String> {
+    let s = as_browsers_read(raw);
+    let url = url::Url::parse(&s).ok()?;
+    if !matches!(url.scheme(), "http" | "https" | "ftp" | "ws" | "wss") {
+        return None;
+    }
+    let url::Host::Domain(host) = url.host()? else {
+        return None;
+    };
+    let tld = host.rsplit('.').next().unwrap_or_default();
+    let named = host.contains('.')
+        && ((tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+            || tld.starts_with("xn--"));
+    named.then(|| host.to_owned())
+}
+
 /// Schemes whose address always has a host: a browser reads `http:host`, `http:/host` and
 /// `http:\\host` as `http://host`.
 fn special_scheme(scheme: &str) -> bool {
@@ -1292,7 +1312,7 @@ const NESTED_DEPTH: usize = 3;
 /// sends the click, or the image load, on to them, so they are links of the text as much as
 /// the one that carries them. Read to [`NESTED_DEPTH`], at most [`MAX_NESTED`]; the bool says
 /// a cap cut the reading short.
-pub(super) fn nested(target: &str) -> (Vec<String>, bool) {
+pub(super) fn nested(target: &str, internal: &[Internal]) -> (Vec<String>, bool) {
     let mut found = Vec::new();
     let mut cut = false;
     let mut queue = vec![(target.to_owned(), 0usize)];
@@ -1330,17 +1350,25 @@ pub(super) fn nested(target: &str) -> (Vec<String>, bool) {
         }
         // As a browser reads an address: tabs and line breaks inside it are dropped.
         decoded.retain(|c| !matches!(c, '\t' | '\n' | '\r'));
-        for caps in re.captures_iter(&decoded) {
-            let Some(m) = caps.get(1).or_else(|| caps.get(0)) else {
-                continue;
-            };
+        let written = re.captures_iter(&decoded).filter_map(|caps| {
+            let m = caps.get(1).or_else(|| caps.get(0))?;
             let url = m.as_str().trim_end_matches(['.', ',', ')', ';']);
             // A `www.` host after a parameter is followed as a web address.
-            let url = if url.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("www.")) {
-                format!("http://{url}")
-            } else {
-                url.to_owned()
-            };
+            Some(
+                if url.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("www.")) {
+                    format!("http://{url}")
+                } else {
+                    url.to_owned()
+                },
+            )
+        });
+        let candidates: Vec<String> = written
+            .chain(followed_without_slashes(&decoded, internal))
+            .collect();
+        for url in candidates {
+            if found.contains(&url) {
+                continue;
+            }
             if found.len() >= MAX_NESTED {
                 cut = true;
                 break;
@@ -1354,6 +1382,77 @@ pub(super) fn nested(target: &str) -> (Vec<String>, bool) {
         }
     }
     (found, cut)
+}
+
+/// Top-level domains reserved for documentation and tests (RFC 2606): a host under one in a
+/// redirector's path is a host, as one under a common top-level domain is.
+const RESERVED_TLDS: &[&str] = &["example", "test", "invalid", "localhost"];
+
+/// The addresses in a link's decoded path, query or fragment (`rest`) that a browser follows
+/// though they have no `//`: a value with a special scheme and one slash or none
+/// (`?to=http:host/p`, `?to=http:/host`, `?to=https:\\host`), a host after `=`
+/// (`?to=host/p.png`), a host in the path (`/redirect/host/p.png`). Each is returned as an
+/// address [`parse_target`] reads.
+fn followed_without_slashes(rest: &str, internal: &[Internal]) -> Vec<String> {
+    let mut out = Vec::new();
+    let (path, query) = match rest.find(['?', '#']) {
+        Some(i) => (
+            rest.get(..i).unwrap_or_default(),
+            rest.get(i..).unwrap_or_default(),
+        ),
+        None => (rest, ""),
+    };
+    let values = query
+        .split(['&', ';', '?', '#'])
+        .filter_map(|kv| kv.split_once('=').map(|(_, v)| v.trim()));
+    for value in values {
+        if out.len() >= MAX_NESTED {
+            break;
+        }
+        if let Some((scheme, _)) = value.split_once(':')
+            && special_scheme(scheme.trim())
+        {
+            out.push(value.to_owned());
+        } else if !value.starts_with(['/', '\\', '.', '#', '?'])
+            && !value.contains(':')
+            && plausible_host(value, internal)
+        {
+            out.push(format!("http://{value}"));
+        }
+    }
+    let segments: Vec<&str> = path.split(['/', '\\']).collect();
+    for (i, segment) in segments.iter().enumerate().skip(1) {
+        if out.len() >= MAX_NESTED {
+            break;
+        }
+        if segment.contains('.') && path_host(segment, internal) {
+            let tail = segments.get(i..).unwrap_or_default().join("/");
+            out.push(format!("http://{tail}"));
+        }
+    }
+    out
+}
+
+/// Whether a segment of a link's path names a host: a name under a common, reserved, internal
+/// or internationalised top-level domain, not a file name, a version or an address.
+fn path_host(segment: &str, internal: &[Internal]) -> bool {
+    let Some(host) = domain::canonical_host(segment) else {
+        return false;
+    };
+    if domain::is_ip_literal(&host) || !host.contains('.') {
+        return false;
+    }
+    let tld = host.rsplit('.').next().unwrap_or_default();
+    if FILE_EXTENSIONS.contains(&tld) {
+        return false;
+    }
+    COMMON_TLDS.contains(&tld)
+        || RESERVED_TLDS.contains(&tld)
+        || tld.starts_with("xn--")
+        || !tld.is_ascii()
+        || internal
+            .iter()
+            .any(|d| d.domain().rsplit('.').next() == Some(tld))
 }
 
 /// Whether an address read at the last depth holds another (so reading stopped before it).
