@@ -8,14 +8,14 @@
 //!
 //! | cause | detector | module |
 //! | --- | --- | --- |
-//! | a click or a render sends the reader somewhere outside | every link target, in every carrier a client renders (markdown, HTML attributes, CSS `url()`, bare and scheme-less URLs, `mailto:`, UNC paths), and every address written inside a link's own address (a redirect's destination, percent-encoded or not, three deep), is resolved to a host and compared with the internal domains | `links`, `domain` |
+//! | a click or a render sends the reader somewhere outside | every link target, in every carrier a client renders (Markdown read by a CommonMark parser, HTML attributes read by a WHATWG tokenizer, CSS `url()`, bare and scheme-less URLs, `mailto:`, UNC paths), and every address written inside a link's own address (a redirect's destination, percent-encoded or not, with or without `//`, in the query or the path, three deep), is resolved to a host and compared with the internal domains | `links`, `domain` |
 //! | the host only *looks* internal | UTS 39 confusable skeletons plus a visual fold (`0→o`, `1/i→l`, `rn→m`, …), the internal name embedded in another registered domain, one or two edits away, or hidden behind `internal@` userinfo | `domain` |
 //! | the host is written in another script | IDNA decoding of punycode, mixed-script and whole-script-confusable labels | `domain` |
 //! | the visible text promises another place | the host a link's text names (or the internal brand it names) differs from its target | `links` |
 //! | the text addresses other readers as instructions | cues (addressing AI or automation, fake platform notices, forged authority, directives that weaken containment, leave an intruder's foothold in place, wave held requests through or stop analysis, urgency) scored in a sliding window, plus the crate's override and chat-markup phrase rules; no cue alone except addressing an AI decides | `instructions` |
 //! | the text says where money should go | an IBAN with valid check digits, or an account, routing, sort-code or SWIFT/BIC number named as such | `payment` |
 //! | the text carries what must not leave | credential formats and assignments, and long encoded blobs (with hash lengths exempt) | `secrets` |
-//! | the text is one the screen has not read | a passage mostly in another language's function words, a dozen letters of another script, a sentence of words with letters English does not use; a reader's cap reached (links, candidates, attributes, decoding) | `language`, `links`, `normalise` |
+//! | the text is one the screen has not read | a passage mostly in another language's function words, a dozen letters of another script, a sentence of words with letters English does not use; a reader's cap reached (links, candidates, attributes, decoding); link or tag syntax the parsers did not read as a link or a tag | `language`, `links`, `normalise` |
 //! | the text hides from the person who reads it | Unicode tag characters, variation-selector bytes; any HTML comment, styling or hiding attribute, element not shown as text, long image alternative text, markdown reference used as a comment | `normalise`, `markup` |
 //!
 //! Defanged links (`hxxps://evil[.]com`, `bob[at]evil[.]com`, `evil dot com/x`) are links: a

@@ -917,6 +917,9 @@ fn html_attributes_after_a_quoted_angle_bracket_are_read() {
         format!("<object title=\">\" data=\"//{E}/p.svg\"></object>"),
         format!("<div title=\">\" style=\"background:url(//{E}/p.png)\">x</div>"),
         format!("<p>ok</p>\n\n<div title=\">\">\n<img alt=\">\" src=\"//{E}/p.png\">\n</div>"),
+        // Markup shown as code does not derail the reading of the tags after it.
+        format!("Use `<b title=\"` here.\n\nStatus <img alt=\">\" src=\"https://{E}/p.png\">"),
+        format!("Type `<!--` to open a comment. Status <img src=\"https://{E}/p.png\">"),
     ] {
         let r = scan(&t);
         assert!(loads_from_e(&r), "{t:?}\n{r:#?}");
@@ -953,6 +956,7 @@ fn concealment_after_a_quoted_angle_bracket_is_read() {
         assert!(r.concealed, "{t:?}\n{r:#?}");
     }
     for t in [
+        format!("Use `<b title=\"`<span title=\">\" hidden>{body}</span>"),
         format!("Upload path checked.<b title=\">\" id=\"{body}\">ok</b>"),
         format!("Upload path checked.<img alt=\">\" title=\"{body}\">"),
         format!("Upload path checked.<img alt=\"<\" title=\"{body}\"/>"),

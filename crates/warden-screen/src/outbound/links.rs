@@ -1,10 +1,14 @@
 //! Link targets in every form a reader's client turns into a click or a fetch.
 //!
 //! Carriers, in the order they are read (a later reader skips bytes an earlier one claimed, so a
-//! markdown link's text is not read again as a bare URL): markdown inline and reference links
-//! and images (one level of nesting, for a linked image); HTML tags with URL attributes (`href`,
-//! `src`, `srcset`, `poster`, `background`, `action`, …) and CSS `url()`/`@import`; bare URLs
-//! with a scheme, `mailto:`, UNC paths; mail addresses; scheme-less host names.
+//! markdown link's text is not read again as a bare URL): Markdown links, images, reference
+//! definitions and autolinks from a CommonMark parser's events (pulldown-cmark), so a link is
+//! found wherever a renderer draws one; HTML tags with URL attributes (`href`, `src`, `srcset`,
+//! `poster`, `background`, `action`, …) from a WHATWG tokenizer (html5gum, shared with the
+//! normaliser and the markup reader), over the whole text and over each raw HTML passage of the
+//! Markdown; CSS `url()`/`@import`; `//host` after a link attribute, `](`, `]:` or at a line start;
+//! bare URLs with a scheme, `mailto:`, UNC paths; mail addresses; scheme-less host names. Link or
+//! tag syntax neither parser read as one is reported, not passed: another renderer may draw it.
 //!
 //! A scheme-less token counts as a host only when a reader would take it for one: `www.` in
 //! front, an internal domain, a common top-level domain, or a path after it. File names
@@ -634,12 +638,20 @@ fn html(view: &str, passages: &[Range<usize>], c: &mut Collector) -> Vec<Range<u
 /// The tokens of `view` read as HTML: the whole text, then each of its raw HTML `passages`
 /// on its own.
 fn tag_readings(view: &str, passages: &[Range<usize>]) -> Vec<Tokens> {
-    let mut readings = vec![tokenize(view, 0)];
+    let whole = tokenize(view, 0);
+    let mut readings = Vec::new();
     for p in passages {
+        // A passage the whole reading already read as one token (an inline tag, the usual
+        // case) reads the same on its own.
+        let i = whole.tokens.partition_point(|t| t.span().start < p.start);
+        if whole.tokens.get(i).is_some_and(|t| *t.span() == *p) {
+            continue;
+        }
         if let Some(s) = view.get(p.clone()) {
             readings.push(tokenize(s, p.start));
         }
     }
+    readings.insert(0, whole);
     readings
 }
 
@@ -1555,6 +1567,61 @@ mod tests {
         assert!(t.password);
         assert!(parse_target("javascript:alert(1)", LinkCarrier::MarkdownLink, &[]).is_none());
         assert!(parse_target("/cases/1042", LinkCarrier::MarkdownLink, &[]).is_none());
+    }
+
+    #[test]
+    fn addresses_a_browser_follows_without_slashes_are_nested_links() {
+        for (outer, want) in [
+            (
+                "https://w.northwind.example/r?to=http:e.example/p.png",
+                "http:e.example/p.png",
+            ),
+            (
+                "https://w.northwind.example/r?to=http:/e.example/p",
+                "http:/e.example/p",
+            ),
+            (
+                "https://w.northwind.example/r?to=http%3Ae.example%2Fp",
+                "http:e.example/p",
+            ),
+            (
+                "https://w.northwind.example/r?a=1&to=e.example/p.png",
+                "http://e.example/p.png",
+            ),
+            (
+                "https://w.northwind.example/redirect/e.com/p.png",
+                "http://e.com/p.png",
+            ),
+        ] {
+            let (found, _) = nested(outer, &nw());
+            assert!(found.iter().any(|f| f == want), "{outer}: {found:?}");
+        }
+        for outer in [
+            "https://w.northwind.example/users/john.doe/profile",
+            "https://w.northwind.example/v/1.2.3.4/x?file=notes.md&q=report.final",
+        ] {
+            let (found, _) = nested(outer, &nw());
+            assert!(found.is_empty(), "{outer}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn syntax_no_parser_read_is_reported() {
+        let misread = |t: &str| extract(t, &nw(), &[]).misread;
+        for t in [
+            "Status a<b hidden until the end",
+            "Status ![s](//e.example/p.png\n\nmore",
+        ] {
+            assert!(misread(t).is_some(), "{t}");
+        }
+        for t in [
+            "3 < 5 and `a<b` and <b>bold</b> and <!-- x --> and List<String>",
+            "[ok](https://wiki.northwind.example/x) and ![g](/a.png)",
+            "[1]: https://wiki.northwind.example/kb/1",
+            "```\n![x](//cdn/p.png) <img src=x\n```",
+        ] {
+            assert!(misread(t).is_none(), "{t}: {:?}", misread(t));
+        }
     }
 
     #[test]
