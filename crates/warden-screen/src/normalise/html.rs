@@ -202,7 +202,13 @@ pub(crate) fn hidden_regions(s: &str) -> Vec<(HiddenHtml, Range<usize>)> {
         return out;
     }
     let tokens = tokenize(s, 0).tokens;
+    // Where the last hidden element marked ends: an element that starts inside it is hidden
+    // already (and reading each one's body again would make nested ones quadratic).
+    let mut covered = 0usize;
     for (i, token) in tokens.iter().enumerate() {
+        if token.span().start < covered {
+            continue;
+        }
         match token {
             Token::Comment { body, span } if wordy(body) => {
                 out.push((HiddenHtml::Comment, span.clone()));
@@ -232,6 +238,7 @@ pub(crate) fn hidden_regions(s: &str) -> Vec<(HiddenHtml, Range<usize>)> {
                 let body = s.get(tag.span.end..body_end).unwrap_or_default();
                 if wordy(body) {
                     out.push((HiddenHtml::HiddenElement, tag.span.start..body_end));
+                    covered = body_end;
                 }
             }
             _ => {}
