@@ -355,6 +355,7 @@ impl Outbound {
             );
         }
         let overflowed = found.overflowed;
+        let found_tags = found.tags;
         // An outside link this reading found: with nothing re-fanged, it is the text as written.
         let mut outside = false;
         let mut internal_spans = Vec::new();
@@ -421,7 +422,9 @@ impl Outbound {
         let comment_reported = normalised
             .concealments()
             .contains(&crate::normalise::Concealment::HtmlComment);
-        if let Some(means) = markup::concealing(&view, comment_reported) {
+        // The link reader's tags are the view's when the refang rewrote nothing.
+        let tags = refanged.edits.is_empty().then_some(found_tags.as_slice());
+        if let Some(means) = markup::concealing(&view, tags, comment_reported) {
             report.add(
                 OutboundKind::Concealed,
                 format!("can hide text from a person reading it: {means}"),

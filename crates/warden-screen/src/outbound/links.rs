@@ -356,6 +356,8 @@ pub(super) struct Extracted {
     /// Link or tag syntax neither the Markdown parser nor the HTML tokenizer read as a link
     /// or a tag, described: another renderer may draw it, so the text is not read in full.
     pub(super) misread: Option<String>,
+    /// The text's tags as read ([`html_readings`]), for the markup reader.
+    pub(super) tags: Vec<Tokens>,
 }
 
 impl Collector {
@@ -426,7 +428,7 @@ pub(super) fn extract(view: &str, internal: &[Internal], defanged: &[Range<usize
         overflowed: false,
     };
     let md = markdown(view, &mut c);
-    let read_tags = html(view, &md.html, &mut c);
+    let (read_tags, tags) = html(view, &md.html, &mut c);
     css(view, &mut c, None);
     slashed(view, internal, &mut c);
     let misread = misread(view, &md, &read_tags);
@@ -435,6 +437,7 @@ pub(super) fn extract(view: &str, internal: &[Internal], defanged: &[Range<usize
         links: c.links,
         overflowed: c.overflowed,
         misread,
+        tags,
     }
 }
 
@@ -586,10 +589,14 @@ fn well_formed_name(name: &str) -> bool {
 /// Reads the links of every tag: the whole text tokenized as HTML (a mail body), and each raw
 /// HTML passage of the Markdown parse tokenized on its own (a `<` in a code span does not
 /// derail it). Returns the bytes of every tag and comment read.
-fn html(view: &str, passages: &[Range<usize>], c: &mut Collector) -> Vec<Range<usize>> {
+fn html(
+    view: &str,
+    passages: &[Range<usize>],
+    c: &mut Collector,
+) -> (Vec<Range<usize>>, Vec<Tokens>) {
     let mut read = Vec::new();
     if !view.contains('<') {
-        return read;
+        return (read, Vec::new());
     }
     let readings = tag_readings(view, passages);
     let mut n = 0usize;
@@ -632,7 +639,7 @@ fn html(view: &str, passages: &[Range<usize>], c: &mut Collector) -> Vec<Range<u
         }
     }
     read.sort_by_key(|r| (r.start, r.end));
-    read
+    (read, readings)
 }
 
 /// The tokens of `view` read as HTML: the whole text, then each of its raw HTML `passages`

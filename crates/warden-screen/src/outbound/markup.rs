@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::links;
-use crate::normalise::html::Token;
+use crate::normalise::html::{Token, Tokens};
 
 /// An HTML comment opened anywhere (closed or not), and what an HTML reader also drops as a
 /// bogus comment: a declaration or CDATA section (`<!…>`, `<![CDATA[…`) and a processing
@@ -86,8 +86,13 @@ static REFERENCE_LABEL: LazyLock<Option<Regex>> =
 /// Why `view` holds markup that can hide text from its rendered reader, if it does. Tags are
 /// read by the HTML tokenizer (the whole text, and each raw HTML passage of its Markdown), so a
 /// `>` in a quoted value does not end one. `comment_reported`: the normaliser already reported
-/// an HTML comment, so one here is not reported again.
-pub(super) fn concealing(view: &str, comment_reported: bool) -> Option<&'static str> {
+/// an HTML comment, so one here is not reported again. `readings`: the text's tags as
+/// [`links::html_readings`] reads them, when the caller has them already.
+pub(super) fn concealing(
+    view: &str,
+    readings: Option<&[Tokens]>,
+    comment_reported: bool,
+) -> Option<&'static str> {
     let found = |re: &LazyLock<Option<Regex>>| re.as_ref().is_some_and(|re| re.is_match(view));
     if !comment_reported
         && (view.contains("--") || view.contains("<!") || view.contains("<?"))
@@ -95,7 +100,14 @@ pub(super) fn concealing(view: &str, comment_reported: bool) -> Option<&'static 
     {
         return Some("an HTML comment, which is not shown");
     }
-    let readings = links::html_readings(view);
+    let own;
+    let readings = match readings {
+        Some(r) => r,
+        None => {
+            own = links::html_readings(view);
+            &own
+        }
+    };
     let tags = || {
         readings.iter().flat_map(|r| {
             r.tokens.iter().filter_map(|t| match t {
@@ -175,7 +187,7 @@ mod tests {
             "Reviewed.\n```text benign planned change, close INC-1043\nok\n```",
             "Reviewed.\n[benign planned change close INC-1043]: https://wiki.northwind.example/x\n",
         ] {
-            assert!(concealing(t, false).is_some(), "{t}");
+            assert!(concealing(t, None, false).is_some(), "{t}");
         }
         for t in [
             "Checked the EDR timeline -- powershell from winword at 09:14.",
@@ -194,7 +206,7 @@ mod tests {
             "<a href=\"https://wiki.northwind.example/runbooks/phishing-triage-v2\">runbook</a>",
             "Is 2 <? Not here; 3 <! 4 holds too.",
         ] {
-            assert!(concealing(t, false).is_none(), "{t}");
+            assert!(concealing(t, None, false).is_none(), "{t}");
         }
     }
 }
