@@ -1382,7 +1382,11 @@ pub(super) fn nested(target: &str, internal: &[Internal]) -> (Vec<String>, bool)
             )
         });
         let candidates: Vec<String> = written
-            .chain(followed_without_slashes(&decoded, internal))
+            .chain(followed_without_slashes(
+                &decoded,
+                web_address(&outer),
+                internal,
+            ))
             .collect();
         for url in candidates {
             if found.contains(&url) {
@@ -1412,7 +1416,7 @@ const RESERVED_TLDS: &[&str] = &["example", "test", "invalid", "localhost"];
 /// (`?to=http:host/p`, `?to=http:/host`, `?to=https:\\host`), a host after `=`
 /// (`?to=host/p.png`), a host in the path (`/redirect/host/p.png`). Each is returned as an
 /// address [`parse_target`] reads.
-fn followed_without_slashes(rest: &str, internal: &[Internal]) -> Vec<String> {
+fn followed_without_slashes(rest: &str, web: bool, internal: &[Internal]) -> Vec<String> {
     let mut out = Vec::new();
     let (path, query) = match rest.find(['?', '#']) {
         Some(i) => (
@@ -1439,6 +1443,10 @@ fn followed_without_slashes(rest: &str, internal: &[Internal]) -> Vec<String> {
             out.push(format!("http://{value}"));
         }
     }
+    if !web {
+        // A share's or a file's path names folders, not a redirector's destination.
+        return out;
+    }
     let segments: Vec<&str> = path.split(['/', '\\']).collect();
     for (i, segment) in segments.iter().enumerate().skip(1) {
         if out.len() >= MAX_NESTED {
@@ -1450,6 +1458,21 @@ fn followed_without_slashes(rest: &str, internal: &[Internal]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Whether an address is a web address, whose path a server may read as a redirect's
+/// destination: `http(s):`, scheme-relative, or a scheme-less host; not a UNC path or a file.
+fn web_address(address: &str) -> bool {
+    let lower = address.trim_start().to_ascii_lowercase();
+    if lower.starts_with("\\\\") {
+        return false;
+    }
+    match lower.split_once(':') {
+        Some((scheme, _)) if !scheme.contains(['/', '\\', '.']) => {
+            matches!(scheme, "http" | "https")
+        }
+        _ => true,
+    }
 }
 
 /// Whether a segment of a link's path names a host: a name under a common, reserved, internal
@@ -1606,6 +1629,8 @@ mod tests {
         for outer in [
             "https://w.northwind.example/users/john.doe/profile",
             "https://w.northwind.example/v/1.2.3.4/x?file=notes.md&q=report.final",
+            "\\\\ws-017\\c$\\Users\\grace.kim\\Documents",
+            "file:///home/grace.kim/notes",
         ] {
             let (found, _) = nested(outer, &nw());
             assert!(found.is_empty(), "{outer}: {found:?}");
