@@ -68,7 +68,7 @@ pub struct Outbound {
 }
 
 /// How a link reaches the reader; images and embeds load without a click.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkCarrier {
     /// `[text](url)` or a reference-style markdown link.

@@ -18,6 +18,7 @@
 //! host, `\` ends the authority like `/`, `https:evil.com` has a host, %-escapes and ideographic
 //! full stops in a host are decoded, punycode is decoded to Unicode.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -342,6 +343,8 @@ pub(super) struct RawLink {
 
 struct Collector {
     links: Vec<RawLink>,
+    /// What `links` holds, by carrier and target.
+    seen: HashSet<(LinkCarrier, String)>,
     claimed: Vec<Range<usize>>,
     /// A cap was reached: part of the text was not read for links.
     overflowed: bool,
@@ -380,17 +383,14 @@ impl Collector {
         }
         // Read twice (a tag in the whole text and in its Markdown passage, a value read by a
         // parser and by the fallback): listed once.
-        if self
-            .links
-            .iter()
-            .any(|l| l.carrier == carrier && l.target == target)
-        {
+        if self.seen.contains(&(carrier, target.to_owned())) {
             return;
         }
         if self.links.len() >= MAX_RAW {
             self.overflowed = true;
             return;
         }
+        self.seen.insert((carrier, target.to_owned()));
         self.links.push(RawLink {
             target: target.to_owned(),
             carrier,
@@ -424,6 +424,7 @@ impl Collector {
 pub(super) fn extract(view: &str, internal: &[Internal], defanged: &[Range<usize>]) -> Extracted {
     let mut c = Collector {
         links: Vec::new(),
+        seen: HashSet::new(),
         claimed: Vec::new(),
         overflowed: false,
     };
@@ -1264,6 +1265,7 @@ fn hosts_named(text: &str, internal: &[Internal]) -> Vec<String> {
     // list of hosts it names, which the link itself is still checked against.
     let mut c = Collector {
         links: Vec::new(),
+        seen: HashSet::new(),
         claimed: Vec::new(),
         overflowed: false,
     };
