@@ -916,6 +916,7 @@ fn html_attributes_after_a_quoted_angle_bracket_are_read() {
         format!("<table title=\">\" background=\"//{E}/p.png\"><tr><td>x</td></tr></table>"),
         format!("<object title=\">\" data=\"//{E}/p.svg\"></object>"),
         format!("<div title=\">\" style=\"background:url(//{E}/p.png)\">x</div>"),
+        format!("<iframe srcdoc=\"<img alt='>' src='https://{E}/p.png'>\"></iframe>"),
         format!("<p>ok</p>\n\n<div title=\">\">\n<img alt=\">\" src=\"//{E}/p.png\">\n</div>"),
         // Markup shown as code does not derail the reading of the tags after it.
         format!("Use `<b title=\"` here.\n\nStatus <img alt=\">\" src=\"https://{E}/p.png\">"),

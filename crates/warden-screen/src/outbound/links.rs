@@ -684,6 +684,22 @@ fn tag_links(tag: &Tag, text: Option<&String>, span: &Range<usize>, c: &mut Coll
             break;
         }
         let value = a.value.as_str();
+        if a.name == "srcdoc" && tag.name == "iframe" {
+            // An inline frame's document is HTML the frame renders: its tags load and link as
+            // the page's own do (one level: a frame in it is read for its attributes only).
+            let inner = tokenize(value, 0);
+            for (n, token) in inner.tokens.iter().enumerate() {
+                if !c.within(n, MAX_ATTRIBUTES) {
+                    break;
+                }
+                if let Token::Start(t) = token
+                    && t.name != "iframe"
+                {
+                    tag_links(t, None, span, c);
+                }
+            }
+            continue;
+        }
         if a.name == "content" && value.to_ascii_lowercase().contains("url=") {
             // <meta http-equiv="refresh" content="0; url=…">
             if let Some((_, u)) = value.split_once('=') {
