@@ -14,7 +14,7 @@
 
 mod chars;
 mod decode;
-mod html;
+pub(crate) mod html;
 mod offsets;
 
 use std::ops::Range;

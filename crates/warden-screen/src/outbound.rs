@@ -8,14 +8,14 @@
 //!
 //! | cause | detector | module |
 //! | --- | --- | --- |
-//! | a click or a render sends the reader somewhere outside | every link target, in every carrier a client renders (markdown, HTML attributes, CSS `url()`, bare and scheme-less URLs, `mailto:`, UNC paths), and every address written inside a link's own address (a redirect's destination, percent-encoded or not, three deep), is resolved to a host and compared with the internal domains | `links`, `domain` |
+//! | a click or a render sends the reader somewhere outside | every link target, in every carrier a client renders (Markdown read by a CommonMark parser, HTML attributes read by a WHATWG tokenizer, CSS `url()`, bare and scheme-less URLs, `mailto:`, UNC paths), and every address written inside a link's own address (a redirect's destination, percent-encoded or not, with or without `//`, in the query or the path, three deep), is resolved to a host and compared with the internal domains | `links`, `domain` |
 //! | the host only *looks* internal | UTS 39 confusable skeletons plus a visual fold (`0→o`, `1/i→l`, `rn→m`, …), the internal name embedded in another registered domain, one or two edits away, or hidden behind `internal@` userinfo | `domain` |
 //! | the host is written in another script | IDNA decoding of punycode, mixed-script and whole-script-confusable labels | `domain` |
 //! | the visible text promises another place | the host a link's text names (or the internal brand it names) differs from its target | `links` |
 //! | the text addresses other readers as instructions | cues (addressing AI or automation, fake platform notices, forged authority, directives that weaken containment, leave an intruder's foothold in place, wave held requests through or stop analysis, urgency) scored in a sliding window, plus the crate's override and chat-markup phrase rules; no cue alone except addressing an AI decides | `instructions` |
 //! | the text says where money should go | an IBAN with valid check digits however it is spaced or cased, an account, routing, sort-code or SWIFT/BIC number named as such (words between), a crypto address whose checksum holds, or a payment asked for beside a long number | `payment` |
 //! | the text carries what must not leave | credential formats and assignments, and long encoded blobs (with hash lengths exempt) | `secrets` |
-//! | the text is one the screen has not read | a passage mostly in another language's function words, a dozen letters of another script, a sentence of words with letters English does not use, a passage mostly of words no English lexicon holds (any casing), a sentence with no English function word, words spelt with digits for letters; a reader's cap reached (links, candidates, attributes, decoding) | `language`, `links`, `normalise` |
+//! | the text is one the screen has not read | a passage mostly in another language's function words, a dozen letters of another script, a sentence of words with letters English does not use, a passage mostly of words no English lexicon holds (any casing), a sentence with no English function word, words spelt with digits for letters; a reader's cap reached (links, candidates, attributes, decoding); link or tag syntax the parsers did not read as a link or a tag | `language`, `links`, `normalise` |
 //! | the text hides from the person who reads it | Unicode tag characters, variation-selector bytes; any HTML comment, styling or hiding attribute, element not shown as text, long image alternative text, markdown reference used as a comment | `normalise`, `markup` |
 //!
 //! Defanged links (`hxxps://evil[.]com`, `bob[at]evil[.]com`, `evil dot com/x`) are links: a
@@ -68,7 +68,7 @@ pub struct Outbound {
 }
 
 /// How a link reaches the reader; images and embeds load without a click.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkCarrier {
     /// `[text](url)` or a reference-style markdown link.
@@ -349,7 +349,14 @@ impl Outbound {
                     .to_owned(),
             );
         }
+        if let Some(what) = &found.misread {
+            report.add(
+                OutboundKind::Unread,
+                format!("{what}: another renderer may draw it, so it was not checked"),
+            );
+        }
         let overflowed = found.overflowed;
+        let found_tags = found.tags;
         // An outside link this reading found: with nothing re-fanged, it is the text as written.
         let mut outside = false;
         let mut internal_spans = Vec::new();
@@ -412,7 +419,13 @@ impl Outbound {
                 ),
             );
         }
-        if let Some(means) = markup::concealing(&view) {
+        // A comment the normaliser delimited is reported once, by it.
+        let comment_reported = normalised
+            .concealments()
+            .contains(&crate::normalise::Concealment::HtmlComment);
+        // The link reader's tags are the view's when the refang rewrote nothing.
+        let tags = refanged.edits.is_empty().then_some(found_tags.as_slice());
+        if let Some(means) = markup::concealing(&view, tags, comment_reported) {
             report.add(
                 OutboundKind::Concealed,
                 format!("can hide text from a person reading it: {means}"),
@@ -468,6 +481,10 @@ impl Outbound {
                     |t: &links::Target| !self.internal.iter().any(|d| d.contains(&t.host));
                 links::parse_target(&raw.target, raw.carrier, &self.internal)
                     .is_some_and(|t| outside(&t))
+                    // A host a browser accepts as written, though the screen reads a defang
+                    // mark in it (`login(.)sso.evil.example`).
+                    || links::whatwg_host(&raw.target)
+                        .is_some_and(|h| !self.internal.iter().any(|d| d.contains(&h)))
                     || self
                         .nested(raw, &mut OutboundReport::default())
                         .iter()
@@ -485,7 +502,7 @@ impl Outbound {
         if matches!(raw.carrier, LinkCarrier::Email) {
             return Vec::new();
         }
-        let (urls, cut) = links::nested(&raw.target);
+        let (urls, cut) = links::nested(&raw.target, &self.internal);
         if cut {
             report.add(
                 OutboundKind::Unread,

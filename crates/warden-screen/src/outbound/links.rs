@@ -1,10 +1,14 @@
 //! Link targets in every form a reader's client turns into a click or a fetch.
 //!
 //! Carriers, in the order they are read (a later reader skips bytes an earlier one claimed, so a
-//! markdown link's text is not read again as a bare URL): markdown inline and reference links
-//! and images (one level of nesting, for a linked image); HTML tags with URL attributes (`href`,
-//! `src`, `srcset`, `poster`, `background`, `action`, …) and CSS `url()`/`@import`; bare URLs
-//! with a scheme, `mailto:`, UNC paths; mail addresses; scheme-less host names.
+//! markdown link's text is not read again as a bare URL): Markdown links, images, reference
+//! definitions and autolinks from a CommonMark parser's events (pulldown-cmark), so a link is
+//! found wherever a renderer draws one; HTML tags with URL attributes (`href`, `src`, `srcset`,
+//! `poster`, `background`, `action`, …) from a WHATWG tokenizer (html5gum, shared with the
+//! normaliser and the markup reader), over the whole text and over each raw HTML passage of the
+//! Markdown; CSS `url()`/`@import`; `//host` after a link attribute, `](`, `]:` or at a line start;
+//! bare URLs with a scheme, `mailto:`, UNC paths; mail addresses; scheme-less host names. Link or
+//! tag syntax neither parser read as one is reported, not passed: another renderer may draw it.
 //!
 //! A scheme-less token counts as a host only when a reader would take it for one: `www.` in
 //! front, an internal domain, a common top-level domain, or a path after it. File names
@@ -14,15 +18,18 @@
 //! host, `\` ends the authority like `/`, `https:evil.com` has a host, %-escapes and ideographic
 //! full stops in a host are decoded, punycode is decoded to Unicode.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::LazyLock;
 
+use pulldown_cmark::{Event, LinkType, Options, Parser, Tag as MdTag, TagEnd};
 use regex::Regex;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 use super::LinkCarrier;
 use super::defang::refang;
 use super::domain::{self, Internal};
+use crate::normalise::html::{Tag, Token, Tokens, tokenize};
 use crate::normalise::is_concealing;
 
 /// Most candidate matches one reader looks at; bounds the work on adversarial input. A text
@@ -232,23 +239,6 @@ fn compile(p: &str) -> Option<Regex> {
     Regex::new(p).ok()
 }
 
-static MD_INLINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    compile(concat!(
-        r#"(!?)\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\(\s*"#,
-        r#"(?:<([^<>\n]*)>|([^\s()<>]*(?:\([^\s()<>]*\)[^\s()<>]*)*))"#,
-        r#"(?:\s+(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\)))?\s*\)"#,
-    ))
-});
-static MD_REF_DEF: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    compile(r#"(?m)^[ \t]{0,3}\[([^\[\]\n]{1,200})\]:[ \t]*(?:<([^<>\n]*)>|(\S+))"#)
-});
-static MD_REF_USE: LazyLock<Option<Regex>> =
-    LazyLock::new(|| compile(r#"(!?)\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\[([^\[\]\n]{0,200})\]"#));
-static HTML_TAG: LazyLock<Option<Regex>> =
-    LazyLock::new(|| compile(r#"<([A-Za-z][A-Za-z0-9:-]*)(\s[^<>]*)?>"#));
-static HTML_ATTR: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    compile(r#"([A-Za-z_:][A-Za-z0-9_:.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))"#)
-});
 static CSS_URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
     compile(
         r#"(?i)(?:url\(\s*(?:"([^"\n]*)"|'([^'\n]*)'|([^\s)"']+))|@import\s+(?:"([^"\n]*)"|'([^'\n]*)'))"#,
@@ -353,6 +343,8 @@ pub(super) struct RawLink {
 
 struct Collector {
     links: Vec<RawLink>,
+    /// What `links` holds, by carrier and target.
+    seen: HashSet<(LinkCarrier, String)>,
     claimed: Vec<Range<usize>>,
     /// A cap was reached: part of the text was not read for links.
     overflowed: bool,
@@ -364,6 +356,11 @@ pub(super) struct Extracted {
     /// A cap on candidates, attributes or links was reached, so a link past it may be
     /// unread: the caller treats the text as unscreened, never as clean.
     pub(super) overflowed: bool,
+    /// Link or tag syntax neither the Markdown parser nor the HTML tokenizer read as a link
+    /// or a tag, described: another renderer may draw it, so the text is not read in full.
+    pub(super) misread: Option<String>,
+    /// The text's tags as read ([`html_readings`]), for the markup reader.
+    pub(super) tags: Vec<Tokens>,
 }
 
 impl Collector {
@@ -384,10 +381,16 @@ impl Collector {
         if target.is_empty() {
             return;
         }
+        // Read twice (a tag in the whole text and in its Markdown passage, a value read by a
+        // parser and by the fallback): listed once.
+        if self.seen.contains(&(carrier, target.to_owned())) {
+            return;
+        }
         if self.links.len() >= MAX_RAW {
             self.overflowed = true;
             return;
         }
+        self.seen.insert((carrier, target.to_owned()));
         self.links.push(RawLink {
             target: target.to_owned(),
             carrier,
@@ -413,117 +416,146 @@ impl Collector {
 /// Every link target in `view` (the output of [`visible`], refanged). `defanged` are the byte
 /// ranges a refang rewrote: a scheme-less token holding one is read as a host on weaker
 /// evidence, because its writer marked it as one.
+///
+/// Markdown is read by a CommonMark parser and HTML by an HTML5 tokenizer, so a link is found
+/// where a renderer draws one, whatever its brackets, line breaks or quoted `>`. What looks
+/// like link or tag syntax but neither reader took for one is reported
+/// ([`Extracted::misread`]): another renderer may draw it.
 pub(super) fn extract(view: &str, internal: &[Internal], defanged: &[Range<usize>]) -> Extracted {
     let mut c = Collector {
         links: Vec::new(),
+        seen: HashSet::new(),
         claimed: Vec::new(),
         overflowed: false,
     };
-    markdown(view, 0, true, &mut c);
-    markdown_references(view, &mut c);
-    html(view, &mut c);
+    let md = markdown(view, &mut c);
+    let (read_tags, tags) = html(view, &md.html, &mut c);
+    css(view, &mut c, None);
+    slashed(view, internal, &mut c);
+    let misread = misread(view, &md, &read_tags);
     bare(view, internal, defanged, &mut c);
     Extracted {
         links: c.links,
         overflowed: c.overflowed,
+        misread,
+        tags,
     }
 }
 
-fn markdown(view: &str, offset: usize, outer: bool, c: &mut Collector) {
-    let Some(re) = MD_INLINE.as_ref() else { return };
-    if !view.contains("](") {
-        return;
-    }
-    for (n, caps) in re.captures_iter(view).enumerate() {
-        if !c.within(n, MAX_CANDIDATES) {
-            break;
-        }
-        let Some(all) = caps.get(0) else { continue };
-        let span = offset + all.start()..offset + all.end();
-        if outer && c.overlaps(&span) {
-            continue;
-        }
-        let image = caps.get(1).is_some_and(|m| !m.as_str().is_empty());
-        let text = caps.get(2).map_or("", |m| m.as_str());
-        let target = caps.get(3).or(caps.get(4)).map_or("", |m| m.as_str());
-        let carrier = if image {
-            LinkCarrier::MarkdownImage
-        } else {
-            LinkCarrier::MarkdownLink
-        };
-        let shown = (!image).then(|| text.to_owned());
-        c.push(target, carrier, shown, span.clone());
-        if outer && let Some(t) = caps.get(2) {
-            // A linked image: `[![alt](src)](href)`.
-            markdown(t.as_str(), offset + t.start(), false, c);
-        }
-        if outer {
-            c.claim(span);
-        }
-    }
+/// What the Markdown parser read, besides the links it pushed.
+#[derive(Default)]
+struct MarkdownRead {
+    /// Bytes of its links, images and reference definitions.
+    links: Vec<Range<usize>>,
+    /// Bytes of its raw HTML, inline and block.
+    html: Vec<Range<usize>>,
+    /// Bytes of its code spans and blocks, shown as written.
+    code: Vec<Range<usize>>,
 }
 
-fn markdown_references(view: &str, c: &mut Collector) {
-    let (Some(defs), Some(uses)) = (MD_REF_DEF.as_ref(), MD_REF_USE.as_ref()) else {
-        return;
-    };
-    if !view.contains("]:") {
-        return;
+/// A link or image whose end the parser has not reached yet.
+struct Open {
+    dest: String,
+    carrier: LinkCarrier,
+    text: String,
+    span: Range<usize>,
+}
+
+fn markdown(view: &str, c: &mut Collector) -> MarkdownRead {
+    let mut read = MarkdownRead::default();
+    if !view.contains(['[', '<', '`', '~']) {
+        return read;
     }
-    let mut table: Vec<(String, String, Range<usize>)> = Vec::new();
-    for (n, caps) in defs.captures_iter(view).enumerate() {
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let parser = Parser::new_ext(view, options);
+    let definitions: Vec<(String, Range<usize>)> = parser
+        .reference_definitions()
+        .iter()
+        .map(|(_, d)| (d.dest.to_string(), d.span.clone()))
+        .collect();
+    let mut open: Vec<Open> = Vec::new();
+    let mut n = 0usize;
+    for (event, range) in parser.into_offset_iter() {
+        match event {
+            Event::Start(MdTag::Link {
+                link_type,
+                dest_url,
+                ..
+            }) => open.push(Open {
+                dest: dest_url.into_string(),
+                carrier: match link_type {
+                    LinkType::Autolink => LinkCarrier::Url,
+                    LinkType::Email => LinkCarrier::Email,
+                    _ => LinkCarrier::MarkdownLink,
+                },
+                text: String::new(),
+                span: range,
+            }),
+            Event::Start(MdTag::Image { dest_url, .. }) => open.push(Open {
+                dest: dest_url.into_string(),
+                carrier: LinkCarrier::MarkdownImage,
+                text: String::new(),
+                span: range,
+            }),
+            Event::End(TagEnd::Link | TagEnd::Image) => {
+                let Some(o) = open.pop() else { continue };
+                n += 1;
+                if !c.within(n, MAX_CANDIDATES) {
+                    break;
+                }
+                let shown = (o.carrier == LinkCarrier::MarkdownLink).then(|| o.text.clone());
+                c.push(&o.dest, o.carrier, shown, o.span.clone());
+                c.claim(o.span.clone());
+                read.links.push(o.span);
+                // A linked image's alternative text is what its link shows when it fails.
+                if let Some(outer) = open.last_mut()
+                    && outer.text.len() < MAX_ANCHOR_TEXT
+                {
+                    outer.text.push_str(&o.text);
+                }
+            }
+            Event::Text(t) => {
+                if let Some(o) = open.last_mut()
+                    && o.text.len() < MAX_ANCHOR_TEXT
+                {
+                    o.text.push_str(&t);
+                }
+            }
+            Event::Code(t) => {
+                read.code.push(range);
+                if let Some(o) = open.last_mut()
+                    && o.text.len() < MAX_ANCHOR_TEXT
+                {
+                    o.text.push_str(&t);
+                }
+            }
+            Event::SoftBreak | Event::HardBreak => {
+                if let Some(o) = open.last_mut() {
+                    o.text.push(' ');
+                }
+            }
+            Event::Start(MdTag::CodeBlock(_)) => read.code.push(range),
+            Event::Html(_) | Event::InlineHtml(_) => match read.html.last_mut() {
+                // The lines of one HTML block are read together.
+                Some(last) if last.end == range.start => last.end = range.end,
+                _ => read.html.push(range),
+            },
+            _ => {}
+        }
+    }
+    for (n, (dest, span)) in definitions.into_iter().enumerate() {
         if !c.within(n, MAX_CANDIDATES) {
             break;
         }
-        let (Some(all), Some(label)) = (caps.get(0), caps.get(1)) else {
-            continue;
-        };
-        let target = caps.get(2).or(caps.get(3)).map_or("", |m| m.as_str());
-        table.push((
-            label.as_str().trim().to_lowercase(),
-            target.to_owned(),
-            all.range(),
-        ));
-    }
-    if table.is_empty() {
-        return;
-    }
-    let mut used = vec![false; table.len()];
-    for (n, caps) in uses.captures_iter(view).enumerate() {
-        if !c.within(n, MAX_CANDIDATES) {
-            break;
+        // A definition's target is a link of the text, used or not (a client may list it).
+        if !c.links.iter().any(|l| l.target == dest.trim()) {
+            c.push(&dest, LinkCarrier::MarkdownLink, None, span.clone());
         }
-        let Some(all) = caps.get(0) else { continue };
-        if c.overlaps(&all.range()) {
-            continue;
-        }
-        let image = caps.get(1).is_some_and(|m| !m.as_str().is_empty());
-        let text = caps.get(2).map_or("", |m| m.as_str());
-        let label = caps.get(3).map_or("", |m| m.as_str()).trim();
-        let key = if label.is_empty() { text } else { label }
-            .trim()
-            .to_lowercase();
-        let Some(i) = table.iter().position(|(l, ..)| *l == key) else {
-            continue;
-        };
-        if let (Some((_, target, _)), Some(u)) = (table.get(i), used.get_mut(i)) {
-            *u = true;
-            let carrier = if image {
-                LinkCarrier::MarkdownImage
-            } else {
-                LinkCarrier::MarkdownLink
-            };
-            let shown = (!image).then(|| text.to_owned());
-            c.push(&target.clone(), carrier, shown, all.range());
-            c.claim(all.range());
-        }
+        c.claim(span.clone());
+        read.links.push(span);
     }
-    for ((_, target, span), used) in table.into_iter().zip(used) {
-        if !used {
-            c.push(&target, LinkCarrier::MarkdownLink, None, span.clone());
-        }
-        c.claim(span);
-    }
+    read
 }
 
 /// What an attribute's URL does when the element renders.
@@ -532,154 +564,358 @@ fn attribute_carrier(tag: &str, attr: &str) -> Option<LinkCarrier> {
     let link = Some(LinkCarrier::HtmlLink);
     match attr {
         "href" | "xlink:href" => match tag {
-            "link" | "image" | "use" | "feimage" | "script" => embed,
+            // A `<base>` sends every relative link and image of the page to its host.
+            "link" | "image" | "use" | "feimage" | "script" | "base" => embed,
             _ => link,
         },
-        "src" | "lowsrc" | "dynsrc" | "poster" | "background" | "srcset" | "imagesrcset" => embed,
+        "src" | "lowsrc" | "dynsrc" | "poster" | "background" | "srcset" | "imagesrcset"
+        | "codebase" | "manifest" | "icon" => embed,
         "data" if tag == "object" => embed,
         "action" | "formaction" | "ping" | "cite" | "longdesc" => link,
         _ => None,
     }
 }
 
-fn html(view: &str, c: &mut Collector) {
-    let (Some(tags), Some(attrs)) = (HTML_TAG.as_ref(), HTML_ATTR.as_ref()) else {
-        return;
-    };
-    if view.contains('<') {
+/// An attribute name as CommonMark's raw-HTML rule spells one. A tag whose every name is so is
+/// markup a renderer does not show; one with another (`<b see https://…>`) may be shown as
+/// text, so its bytes are left to the other readers too.
+fn well_formed_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|ch| ch.is_ascii_alphabetic() || matches!(ch, '_' | ':'))
+        && chars.all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | ':' | '-'))
+}
+
+/// Reads the links of every tag: the whole text tokenized as HTML (a mail body), and each raw
+/// HTML passage of the Markdown parse tokenized on its own (a `<` in a code span does not
+/// derail it). Returns the bytes of every tag and comment read.
+fn html(
+    view: &str,
+    passages: &[Range<usize>],
+    c: &mut Collector,
+) -> (Vec<Range<usize>>, Vec<Tokens>) {
+    let mut read = Vec::new();
+    if !view.contains('<') {
+        return (read, Vec::new());
+    }
+    let readings = tag_readings(view, passages);
+    let mut n = 0usize;
+    for reading in &readings {
+        if reading.cut {
+            c.overflowed = true;
+        }
         // An anchor's text is claimed after the loop, so tags inside it (a linked image) are
         // still read.
         let mut anchors = Vec::new();
-        for (n, caps) in tags.captures_iter(view).enumerate() {
+        for (i, token) in reading.tokens.iter().enumerate() {
+            let tag = match token {
+                Token::Start(tag) => tag,
+                Token::Comment { span, .. } | Token::End { span, .. } => {
+                    read.push(span.clone());
+                    continue;
+                }
+                Token::Text { .. } => continue,
+            };
+            read.push(tag.span.clone());
+            n += 1;
             if !c.within(n, MAX_CANDIDATES) {
                 break;
             }
-            let (Some(all), Some(name)) = (caps.get(0), caps.get(1)) else {
-                continue;
-            };
-            if c.overlaps(&all.range()) {
-                continue;
-            }
-            let tag = name.as_str().to_ascii_lowercase();
-            let mut span = all.range();
+            let mut span = tag.span.clone();
             let mut text = None;
-            if tag == "a" || tag == "area" {
-                let (t, end) = anchor_text(view, all.end());
+            if tag.name == "a" || tag.name == "area" {
+                let (t, end) = anchor_text(&reading.tokens, i);
                 text = Some(t);
-                span.end = end;
+                span.end = end.max(span.end);
+                anchors.push(span.clone());
             }
-            let Some(body) = caps.get(2) else { continue };
-            for (n, a) in attrs.captures_iter(body.as_str()).enumerate() {
-                if !c.within(n, MAX_ATTRIBUTES) {
-                    break;
-                }
-                let Some(attr) = a.get(1) else { continue };
-                let attr = attr.as_str().to_ascii_lowercase();
-                let value = a
-                    .get(2)
-                    .or(a.get(3))
-                    .or(a.get(4))
-                    .map_or("", |m| m.as_str());
-                if attr == "content" && value.to_ascii_lowercase().contains("url=") {
-                    // <meta http-equiv="refresh" content="0; url=…">
-                    if let Some((_, u)) = value.split_once(['=']) {
-                        c.push(
-                            u.trim_matches(['\'', '"', ' ']),
-                            LinkCarrier::HtmlLink,
-                            None,
-                            span.clone(),
-                        );
-                    }
-                    continue;
-                }
-                let Some(carrier) = attribute_carrier(&tag, &attr) else {
-                    // Not a link attribute, but a reader sees its text (`alt`, `title`, a
-                    // tooltip) and a client may make a URL in it clickable: URLs in it count.
-                    if let Some(re) = BARE_URL.as_ref()
-                        && value.contains(':')
-                    {
-                        for (n, m) in re.find_iter(value).enumerate() {
-                            if !c.within(n, MAX_ATTRIBUTES) {
-                                break;
-                            }
-                            c.push(
-                                trim_url_end(m.as_str()),
-                                LinkCarrier::Url,
-                                None,
-                                span.clone(),
-                            );
-                        }
-                    }
-                    continue;
-                };
-                if attr.ends_with("srcset") {
-                    for candidate in value.split(',') {
-                        let url = candidate.split_whitespace().next().unwrap_or_default();
-                        c.push(url, carrier, None, span.clone());
-                    }
-                } else {
-                    let shown = (carrier == LinkCarrier::HtmlLink)
-                        .then(|| text.clone())
-                        .flatten();
-                    c.push(value, carrier, shown, span.clone());
-                }
+            tag_links(tag, text.as_ref(), &span, c);
+            if tag.attributes.iter().all(|a| well_formed_name(&a.name)) {
+                c.claim(tag.span.clone());
             }
-            c.claim(all.range());
-            anchors.push(span);
         }
         for span in anchors {
             c.claim(span);
         }
     }
-    if let Some(css) = CSS_URL.as_ref()
-        && (view.contains("url(") || view.contains("URL(") || view.contains("@import"))
-    {
-        for (n, caps) in css.captures_iter(view).enumerate() {
-            if !c.within(n, MAX_CANDIDATES) {
-                break;
+    read.sort_by_key(|r| (r.start, r.end));
+    (read, readings)
+}
+
+/// The tokens of `view` read as HTML: the whole text, then each of its raw HTML `passages`
+/// on its own.
+fn tag_readings(view: &str, passages: &[Range<usize>]) -> Vec<Tokens> {
+    let whole = tokenize(view, 0);
+    let mut readings = Vec::new();
+    for p in passages {
+        // A passage the whole reading already read as one token (an inline tag, the usual
+        // case) reads the same on its own.
+        let i = whole.tokens.partition_point(|t| t.span().start < p.start);
+        if whole.tokens.get(i).is_some_and(|t| *t.span() == *p) {
+            continue;
+        }
+        if let Some(s) = view.get(p.clone()) {
+            readings.push(tokenize(s, p.start));
+        }
+    }
+    readings.insert(0, whole);
+    readings
+}
+
+/// The tags of `view` as a browser reads them, in the whole text and in each raw HTML passage
+/// a CommonMark parser finds in it; for the markup reader.
+pub(super) fn html_readings(view: &str) -> Vec<Tokens> {
+    if !view.contains('<') {
+        return Vec::new();
+    }
+    let passages: Vec<Range<usize>> = Parser::new_ext(view, Options::ENABLE_TABLES)
+        .into_offset_iter()
+        .filter(|(e, _)| matches!(e, Event::Html(_) | Event::InlineHtml(_)))
+        .map(|(_, r)| r)
+        .collect();
+    tag_readings(view, &passages)
+}
+
+/// The links in one tag's attributes.
+fn tag_links(tag: &Tag, text: Option<&String>, span: &Range<usize>, c: &mut Collector) {
+    for (n, a) in tag.attributes.iter().enumerate() {
+        if !c.within(n, MAX_ATTRIBUTES) {
+            break;
+        }
+        let value = a.value.as_str();
+        if a.name == "srcdoc" && tag.name == "iframe" {
+            // An inline frame's document is HTML the frame renders: its tags load and link as
+            // the page's own do (one level: a frame in it is read for its attributes only).
+            let inner = tokenize(value, 0);
+            for (n, token) in inner.tokens.iter().enumerate() {
+                if !c.within(n, MAX_ATTRIBUTES) {
+                    break;
+                }
+                if let Token::Start(t) = token
+                    && t.name != "iframe"
+                {
+                    tag_links(t, None, span, c);
+                }
             }
-            let Some(all) = caps.get(0) else { continue };
-            let url = (2..=5)
-                .filter_map(|i| caps.get(i))
-                .chain(caps.get(1))
-                .next()
-                .map_or("", |m| m.as_str());
+            continue;
+        }
+        if a.name == "content" && value.to_ascii_lowercase().contains("url=") {
+            // <meta http-equiv="refresh" content="0; url=…">
+            if let Some((_, u)) = value.split_once('=') {
+                c.push(
+                    u.trim_matches(['\'', '"', ' ']),
+                    LinkCarrier::HtmlLink,
+                    None,
+                    span.clone(),
+                );
+            }
+            continue;
+        }
+        if a.name == "style" {
+            css(value, c, Some(span));
+        }
+        let Some(carrier) = attribute_carrier(&tag.name, &a.name) else {
+            // Not a link attribute, but a reader sees its text (`alt`, `title`, a tooltip)
+            // and a client may make a URL in it clickable: URLs in it count.
+            if let Some(re) = BARE_URL.as_ref()
+                && value.contains(':')
+            {
+                for (n, m) in re.find_iter(value).enumerate() {
+                    if !c.within(n, MAX_ATTRIBUTES) {
+                        break;
+                    }
+                    c.push(
+                        trim_url_end(m.as_str()),
+                        LinkCarrier::Url,
+                        None,
+                        span.clone(),
+                    );
+                }
+            }
+            continue;
+        };
+        if a.name.ends_with("srcset") {
+            for candidate in value.split(',') {
+                let url = candidate.split_whitespace().next().unwrap_or_default();
+                c.push(url, carrier, None, span.clone());
+            }
+        } else {
+            let shown = (carrier == LinkCarrier::HtmlLink)
+                .then(|| text.cloned())
+                .flatten();
+            c.push(value, carrier, shown, span.clone());
+        }
+    }
+}
+
+/// CSS `url()` and `@import` targets anywhere in `text`: the view, or the value of a `style`
+/// attribute of the tag at `tag` (its references decoded).
+fn css(text: &str, c: &mut Collector, tag: Option<&Range<usize>>) {
+    let Some(re) = CSS_URL.as_ref() else { return };
+    if !(text.contains("url(") || text.contains("URL(") || text.contains("@import")) {
+        return;
+    }
+    for (n, caps) in re.captures_iter(text).enumerate() {
+        if !c.within(n, MAX_CANDIDATES) {
+            break;
+        }
+        let Some(all) = caps.get(0) else { continue };
+        let url = (2..=5)
+            .filter_map(|i| caps.get(i))
+            .chain(caps.get(1))
+            .next()
+            .map_or("", |m| m.as_str());
+        if let Some(tag) = tag {
+            c.push(url, LinkCarrier::HtmlEmbed, None, tag.clone());
+        } else {
             c.push(url, LinkCarrier::HtmlEmbed, None, all.range());
             c.claim(all.range());
         }
     }
 }
 
-/// Text of an `<a>` element whose open tag ends at `start`, with inner tags dropped, and where
-/// the element ends.
-fn anchor_text(view: &str, start: usize) -> (String, usize) {
-    let window_end = floor_boundary(view, start.saturating_add(MAX_ANCHOR_TEXT));
-    let window = view.get(start..window_end).unwrap_or_default();
-    let lower = window.to_ascii_lowercase();
-    let (inner, end) = match lower.find("</a") {
-        Some(i) => {
-            let close = lower
-                .get(i..)
-                .and_then(|s| s.find('>'))
-                .map_or(i + 3, |j| i + j + 1);
-            (window.get(..i).unwrap_or_default(), start + close)
-        }
-        None => (window, window_end),
+/// Text of the `<a>` element whose start tag is `tokens[start]`, with inner tags read as
+/// spaces, and where the element ends.
+fn anchor_text(tokens: &[Token], start: usize) -> (String, usize) {
+    let Some(open) = tokens.get(start) else {
+        return (String::new(), 0);
     };
+    let limit = open.span().end.saturating_add(MAX_ANCHOR_TEXT);
     let mut text = String::new();
-    let mut in_tag = false;
-    for ch in inner.chars() {
-        match ch {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                text.push(' ');
-            }
-            _ if !in_tag => text.push(ch),
-            _ => {}
+    let mut end = open.span().end;
+    for token in tokens.iter().skip(start + 1) {
+        if token.span().start >= limit {
+            break;
+        }
+        end = token.span().end.min(limit);
+        match token {
+            Token::End { name, .. } if name == "a" => break,
+            Token::Text { text: t, .. } => text.push_str(t),
+            _ => text.push(' '),
         }
     }
     (text, end)
+}
+
+/// A scheme-relative address (`//host/…`) right after a link attribute, a Markdown link's `](`
+/// or a definition's `]:`, or at the start of a line. The parsers read the first two where
+/// they are well formed; this reads them where they are not, and a client that resolves such
+/// a line against its own origin.
+static SLASHED: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    compile(concat!(
+        r#"(?im)(?:(?-u:\b)(src|href|action|formaction|poster|background|data|cite|srcset)\s*=\s*["']?"#,
+        r#"|(\]\()[ \t]*\n?[ \t]*<?|\]:[ \t]*\n?[ \t]*<?|^[ \t>*+-]*)"#,
+        r#"([/\\]{2}[^\s"'<>()\[\]`]+)"#,
+    ))
+});
+
+fn slashed(view: &str, internal: &[Internal], c: &mut Collector) {
+    let Some(re) = SLASHED.as_ref() else { return };
+    if !["//", "\\\\", "/\\", "\\/"]
+        .iter()
+        .any(|p| view.contains(p))
+    {
+        return;
+    }
+    for (n, caps) in re.captures_iter(view).enumerate() {
+        if !c.within(n, MAX_CANDIDATES) {
+            break;
+        }
+        let Some(m) = caps.get(3) else { continue };
+        let url = trim_url_end(m.as_str());
+        let Some(host_and_path) = url.get(2..) else {
+            continue;
+        };
+        if !plausible_host(host_and_path, internal) && !host_and_path.contains('.') {
+            continue;
+        }
+        let carrier = if let Some(attr) = caps.get(1) {
+            attribute_carrier("", &attr.as_str().to_ascii_lowercase())
+                .unwrap_or(LinkCarrier::HtmlLink)
+        } else if caps.get(2).is_some() {
+            let before = view.get(..m.start()).unwrap_or_default();
+            let line = before.rsplit('\n').next().unwrap_or(before);
+            if line.contains("![") {
+                LinkCarrier::MarkdownImage
+            } else {
+                LinkCarrier::MarkdownLink
+            }
+        } else {
+            LinkCarrier::Url
+        };
+        let span = m.start()..m.start() + url.len();
+        c.push(url, carrier, None, span.clone());
+        c.claim(span);
+    }
+}
+
+/// Markdown link syntax with an address after it (`](//…`, `](https:…`, a definition's
+/// `]: x/y`), outside code.
+static MD_SYNTAX: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    compile(concat!(
+        r#"\]\(\s*(?:<|[^\s()]*[/.:@\\])"#,
+        r#"|(?m:^)[ ]{0,3}\[[^\]\n]+\]:[ \t]*\n?[ \t]*(?:<|\S*[/.:@\\])"#,
+    ))
+});
+
+/// Whether `at` lies in one of `spans` (sorted by start).
+fn within_any(spans: &[Range<usize>], at: usize) -> bool {
+    let i = spans.partition_point(|s| s.start <= at);
+    spans.get(..i).is_some_and(|before| {
+        before
+            .iter()
+            .rev()
+            .take(64)
+            .any(|s| s.start <= at && at < s.end)
+    })
+}
+
+/// Link or tag syntax that neither reader took for a link or a tag: a `<` before a letter
+/// outside every tag, comment and code; Markdown link syntax outside every link, definition
+/// and code. Another renderer may draw it, so the text is not read in full.
+fn misread(view: &str, md: &MarkdownRead, tags: &[Range<usize>]) -> Option<String> {
+    let mut code = md.code.clone();
+    code.sort_by_key(|r| r.start);
+    let mut explained = md.links.clone();
+    explained.extend(tags.iter().cloned());
+    explained.sort_by_key(|r| (r.start, r.end));
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(explained.len());
+    for r in explained {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    let unexplained = |at: usize| !within_any(&code, at) && !within_any(&merged, at);
+    if view.contains('<') {
+        for (at, _) in view.match_indices('<') {
+            let letter = view
+                .get(at + 1..)
+                .and_then(|s| s.chars().next())
+                .is_some_and(|ch| ch.is_ascii_alphabetic());
+            if letter && unexplained(at) {
+                return Some(format!(
+                    "`{}` reads like an HTML tag the screen's tokenizer did not read as one",
+                    capped(view.get(at..).unwrap_or_default(), 40)
+                ));
+            }
+        }
+    }
+    if (view.contains("](") || view.contains("]:"))
+        && let Some(re) = MD_SYNTAX.as_ref()
+    {
+        for m in re.find_iter(view) {
+            let at = m.start() + m.as_str().find(']').unwrap_or(0);
+            if unexplained(at) {
+                return Some(format!(
+                    "`{}` reads like a Markdown link the screen's parser did not read as one",
+                    capped(m.as_str().trim_start(), 40)
+                ));
+            }
+        }
+    }
+    None
 }
 
 fn floor_boundary(s: &str, mut i: usize) -> usize {
@@ -963,6 +1199,26 @@ fn as_browsers_read(raw: &str) -> String {
         .collect()
 }
 
+/// The host a WHATWG URL parser (a browser's) reads in `raw` as written, for a special scheme:
+/// a browser accepts `(`, `)`, `{` and `}` in a host, so `https://login(.)sso.evil.example/owa`
+/// is a live address to it, though [`parse_target`] (which refangs nothing but reads hosts
+/// strictly) finds none. Only a name under an alphabetic top-level domain counts.
+pub(super) fn whatwg_host(raw: &str) -> Option<String> {
+    let s = as_browsers_read(raw);
+    let url = url::Url::parse(&s).ok()?;
+    if !matches!(url.scheme(), "http" | "https" | "ftp" | "ws" | "wss") {
+        return None;
+    }
+    let url::Host::Domain(host) = url.host()? else {
+        return None;
+    };
+    let tld = host.rsplit('.').next().unwrap_or_default();
+    let named = host.contains('.')
+        && ((tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+            || tld.starts_with("xn--"));
+    named.then(|| host.to_owned())
+}
+
 /// Schemes whose address always has a host: a browser reads `http:host`, `http:/host` and
 /// `http:\\host` as `http://host`.
 fn special_scheme(scheme: &str) -> bool {
@@ -1025,6 +1281,7 @@ fn hosts_named(text: &str, internal: &[Internal]) -> Vec<String> {
     // list of hosts it names, which the link itself is still checked against.
     let mut c = Collector {
         links: Vec::new(),
+        seen: HashSet::new(),
         claimed: Vec::new(),
         overflowed: false,
     };
@@ -1092,7 +1349,7 @@ const NESTED_DEPTH: usize = 3;
 /// sends the click, or the image load, on to them, so they are links of the text as much as
 /// the one that carries them. Read to [`NESTED_DEPTH`], at most [`MAX_NESTED`]; the bool says
 /// a cap cut the reading short.
-pub(super) fn nested(target: &str) -> (Vec<String>, bool) {
+pub(super) fn nested(target: &str, internal: &[Internal]) -> (Vec<String>, bool) {
     let mut found = Vec::new();
     let mut cut = false;
     let mut queue = vec![(target.to_owned(), 0usize)];
@@ -1130,17 +1387,29 @@ pub(super) fn nested(target: &str) -> (Vec<String>, bool) {
         }
         // As a browser reads an address: tabs and line breaks inside it are dropped.
         decoded.retain(|c| !matches!(c, '\t' | '\n' | '\r'));
-        for caps in re.captures_iter(&decoded) {
-            let Some(m) = caps.get(1).or_else(|| caps.get(0)) else {
-                continue;
-            };
+        let written = re.captures_iter(&decoded).filter_map(|caps| {
+            let m = caps.get(1).or_else(|| caps.get(0))?;
             let url = m.as_str().trim_end_matches(['.', ',', ')', ';']);
             // A `www.` host after a parameter is followed as a web address.
-            let url = if url.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("www.")) {
-                format!("http://{url}")
-            } else {
-                url.to_owned()
-            };
+            Some(
+                if url.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("www.")) {
+                    format!("http://{url}")
+                } else {
+                    url.to_owned()
+                },
+            )
+        });
+        let candidates: Vec<String> = written
+            .chain(followed_without_slashes(
+                &decoded,
+                web_address(&outer),
+                internal,
+            ))
+            .collect();
+        for url in candidates {
+            if found.contains(&url) {
+                continue;
+            }
             if found.len() >= MAX_NESTED {
                 cut = true;
                 break;
@@ -1154,6 +1423,96 @@ pub(super) fn nested(target: &str) -> (Vec<String>, bool) {
         }
     }
     (found, cut)
+}
+
+/// Top-level domains reserved for documentation and tests (RFC 2606): a host under one in a
+/// redirector's path is a host, as one under a common top-level domain is.
+const RESERVED_TLDS: &[&str] = &["example", "test", "invalid", "localhost"];
+
+/// The addresses in a link's decoded path, query or fragment (`rest`) that a browser follows
+/// though they have no `//`: a value with a special scheme and one slash or none
+/// (`?to=http:host/p`, `?to=http:/host`, `?to=https:\\host`), a host after `=`
+/// (`?to=host/p.png`), a host in the path (`/redirect/host/p.png`). Each is returned as an
+/// address [`parse_target`] reads.
+fn followed_without_slashes(rest: &str, web: bool, internal: &[Internal]) -> Vec<String> {
+    let mut out = Vec::new();
+    let (path, query) = match rest.find(['?', '#']) {
+        Some(i) => (
+            rest.get(..i).unwrap_or_default(),
+            rest.get(i..).unwrap_or_default(),
+        ),
+        None => (rest, ""),
+    };
+    let values = query
+        .split(['&', ';', '?', '#'])
+        .filter_map(|kv| kv.split_once('=').map(|(_, v)| v.trim()));
+    for value in values {
+        if out.len() >= MAX_NESTED {
+            break;
+        }
+        if let Some((scheme, _)) = value.split_once(':')
+            && special_scheme(scheme.trim())
+        {
+            out.push(value.to_owned());
+        } else if !value.starts_with(['/', '\\', '.', '#', '?'])
+            && !value.contains(':')
+            && plausible_host(value, internal)
+        {
+            out.push(format!("http://{value}"));
+        }
+    }
+    if !web {
+        // A share's or a file's path names folders, not a redirector's destination.
+        return out;
+    }
+    let segments: Vec<&str> = path.split(['/', '\\']).collect();
+    for (i, segment) in segments.iter().enumerate().skip(1) {
+        if out.len() >= MAX_NESTED {
+            break;
+        }
+        if segment.contains('.') && path_host(segment, internal) {
+            let tail = segments.get(i..).unwrap_or_default().join("/");
+            out.push(format!("http://{tail}"));
+        }
+    }
+    out
+}
+
+/// Whether an address is a web address, whose path a server may read as a redirect's
+/// destination: `http(s):`, scheme-relative, or a scheme-less host; not a UNC path or a file.
+fn web_address(address: &str) -> bool {
+    let lower = address.trim_start().to_ascii_lowercase();
+    if lower.starts_with("\\\\") {
+        return false;
+    }
+    match lower.split_once(':') {
+        Some((scheme, _)) if !scheme.contains(['/', '\\', '.']) => {
+            matches!(scheme, "http" | "https")
+        }
+        _ => true,
+    }
+}
+
+/// Whether a segment of a link's path names a host: a name under a common, reserved, internal
+/// or internationalised top-level domain, not a file name, a version or an address.
+fn path_host(segment: &str, internal: &[Internal]) -> bool {
+    let Some(host) = domain::canonical_host(segment) else {
+        return false;
+    };
+    if domain::is_ip_literal(&host) || !host.contains('.') {
+        return false;
+    }
+    let tld = host.rsplit('.').next().unwrap_or_default();
+    if FILE_EXTENSIONS.contains(&tld) {
+        return false;
+    }
+    COMMON_TLDS.contains(&tld)
+        || RESERVED_TLDS.contains(&tld)
+        || tld.starts_with("xn--")
+        || !tld.is_ascii()
+        || internal
+            .iter()
+            .any(|d| d.domain().rsplit('.').next() == Some(tld))
 }
 
 /// Whether an address read at the last depth holds another (so reading stopped before it).
@@ -1192,16 +1551,7 @@ mod tests {
     #[test]
     fn patterns_compile() {
         for re in [
-            &MD_INLINE,
-            &MD_REF_DEF,
-            &MD_REF_USE,
-            &HTML_TAG,
-            &HTML_ATTR,
-            &CSS_URL,
-            &BARE_URL,
-            &UNC,
-            &EMAIL,
-            &DOMAIN,
+            &SLASHED, &MD_SYNTAX, &CSS_URL, &BARE_URL, &UNC, &EMAIL, &DOMAIN,
         ] {
             assert!(re.is_some());
         }
@@ -1265,6 +1615,63 @@ mod tests {
         assert!(t.password);
         assert!(parse_target("javascript:alert(1)", LinkCarrier::MarkdownLink, &[]).is_none());
         assert!(parse_target("/cases/1042", LinkCarrier::MarkdownLink, &[]).is_none());
+    }
+
+    #[test]
+    fn addresses_a_browser_follows_without_slashes_are_nested_links() {
+        for (outer, want) in [
+            (
+                "https://w.northwind.example/r?to=http:e.example/p.png",
+                "http:e.example/p.png",
+            ),
+            (
+                "https://w.northwind.example/r?to=http:/e.example/p",
+                "http:/e.example/p",
+            ),
+            (
+                "https://w.northwind.example/r?to=http%3Ae.example%2Fp",
+                "http:e.example/p",
+            ),
+            (
+                "https://w.northwind.example/r?a=1&to=e.example/p.png",
+                "http://e.example/p.png",
+            ),
+            (
+                "https://w.northwind.example/redirect/e.com/p.png",
+                "http://e.com/p.png",
+            ),
+        ] {
+            let (found, _) = nested(outer, &nw());
+            assert!(found.iter().any(|f| f == want), "{outer}: {found:?}");
+        }
+        for outer in [
+            "https://w.northwind.example/users/john.doe/profile",
+            "https://w.northwind.example/v/1.2.3.4/x?file=notes.md&q=report.final",
+            "\\\\ws-017\\c$\\Users\\grace.kim\\Documents",
+            "file:///home/grace.kim/notes",
+        ] {
+            let (found, _) = nested(outer, &nw());
+            assert!(found.is_empty(), "{outer}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn syntax_no_parser_read_is_reported() {
+        let misread = |t: &str| extract(t, &nw(), &[]).misread;
+        for t in [
+            "Status a<b hidden until the end",
+            "Status ![s](//e.example/p.png\n\nmore",
+        ] {
+            assert!(misread(t).is_some(), "{t}");
+        }
+        for t in [
+            "3 < 5 and `a<b` and <b>bold</b> and <!-- x --> and List<String>",
+            "[ok](https://wiki.northwind.example/x) and ![g](/a.png)",
+            "[1]: https://wiki.northwind.example/kb/1",
+            "```\n![x](//cdn/p.png) <img src=x\n```",
+        ] {
+            assert!(misread(t).is_none(), "{t}: {:?}", misread(t));
+        }
     }
 
     #[test]

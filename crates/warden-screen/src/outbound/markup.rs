@@ -9,20 +9,26 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::links;
+use crate::normalise::html::{Token, Tokens};
+
 /// An HTML comment opened anywhere (closed or not), and what an HTML reader also drops as a
 /// bogus comment: a declaration or CDATA section (`<!…>`, `<![CDATA[…`) and a processing
 /// instruction (`<?…?>`).
 static COMMENT: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"(?i)<!--|--!?>|<![a-z\[]|<\?[a-z]").ok());
 
-/// An HTML tag carrying an attribute that styles or hides its content: inline CSS, the
-/// `hidden` attribute, ARIA hiding, or the old `<font color|size>`.
-static STYLING: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?i)<[a-z][a-z0-9-]*(?:\s[^<>]*?)?\s(?:style|hidden|aria-hidden|color|bgcolor|size|class)\s*(?:=|[\s/>])"#,
-    )
-    .ok()
-});
+/// Attributes that style or hide their element's content: inline CSS, the `hidden` attribute,
+/// ARIA hiding, the old `<font color|size>`, a class a style sheet may hide.
+const STYLING: &[&str] = &[
+    "style",
+    "hidden",
+    "aria-hidden",
+    "color",
+    "bgcolor",
+    "size",
+    "class",
+];
 
 /// An element whose content is not shown as text where it stands: collapsed (`details`),
 /// never rendered (`template`, `noscript` where scripts run, `noembed`, `noframes`, `style`,
@@ -36,16 +42,31 @@ static UNSHOWN: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 
-/// Text of a sentence or more in an attribute that is not shown as text: an image's
-/// alternative (shown only when the image fails), a tooltip (`title`, and a markdown link's
-/// title), a screen reader's label (`aria-*`), a `data-*` value, a control's placeholder or
-/// value. A model reads it all the same.
-static ATTRIBUTE_TEXT: LazyLock<Option<Regex>> = LazyLock::new(|| {
+/// Text of a sentence or more in a Markdown image's alternative text or a link's title, which
+/// is not shown as text. (The same in an HTML attribute is read from the tokenizer, see
+/// [`attribute_text`].)
+static MD_ATTRIBUTE_TEXT: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)<[a-z][a-z0-9-]*(?:\s[^<>]*?)?\s[a-z_:][a-z0-9_.:-]*\s*=\s*(?:"\s*(?:[^\s"<>]+\s+){3,}|'\s*(?:[^\s'<>]+\s+){3,}|["']?(?:[^\s"'<>_-]+[_-]+){4,}[^\s"'<>_-])|!\[\s*(?:[^\]\s]+\s+){3,}[^\]]*\]|\]\(\s*<?[^\s()<>]*>?\s+(?:"\s*(?:[^\s"]+\s+){3,}|'\s*(?:[^\s']+\s+){3,}|\(\s*(?:[^\s()]+\s+){3,})"#,
+        r#"!\[\s*(?:[^\]\s]+\s+){3,}[^\]]*\]|\]\(\s*<?[^\s()<>]*>?\s+(?:"\s*(?:[^\s"]+\s+){3,}|'\s*(?:[^\s']+\s+){3,}|\(\s*(?:[^\s()]+\s+){3,})"#,
     )
     .ok()
 });
+
+/// Text of a sentence or more in an attribute that is not shown as text: an image's
+/// alternative (shown only when the image fails), a tooltip (`title`), a screen reader's label
+/// (`aria-*`), a `data-*` value, a control's placeholder or value. A model reads it all the
+/// same. Four words or more, or five or more joined by `-` or `_`.
+fn attribute_text(value: &str) -> bool {
+    let words = value.split_whitespace().count();
+    if words >= 4 || (words == 3 && value.ends_with(char::is_whitespace)) {
+        return true;
+    }
+    value.split_whitespace().any(|w| {
+        w.split(['-', '_']).filter(|p| !p.is_empty()).count() >= 5
+            && !w.starts_with(['-', '_'])
+            && !w.ends_with(['-', '_'])
+    })
+}
 
 /// A markdown link reference definition used to carry text: a target of `#` or `<>` (the usual
 /// comment idiom, `[//]: # (…)`), or a title after the target. Neither is rendered.
@@ -62,13 +83,44 @@ static FENCE_INFO: LazyLock<Option<Regex>> =
 static REFERENCE_LABEL: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"(?m)^[ ]{0,3}\[[^\]\n]*\S+\s+\S+\s+\S+[^\]\n]*\]:").ok());
 
-/// Why `view` holds markup that can hide text from its rendered reader, if it does.
-pub(super) fn concealing(view: &str) -> Option<&'static str> {
+/// Why `view` holds markup that can hide text from its rendered reader, if it does. Tags are
+/// read by the HTML tokenizer (the whole text, and each raw HTML passage of its Markdown), so a
+/// `>` in a quoted value does not end one. `comment_reported`: the normaliser already reported
+/// an HTML comment, so one here is not reported again. `readings`: the text's tags as
+/// [`links::html_readings`] reads them, when the caller has them already.
+pub(super) fn concealing(
+    view: &str,
+    readings: Option<&[Tokens]>,
+    comment_reported: bool,
+) -> Option<&'static str> {
     let found = |re: &LazyLock<Option<Regex>>| re.as_ref().is_some_and(|re| re.is_match(view));
-    if (view.contains("--") || view.contains("<!") || view.contains("<?")) && found(&COMMENT) {
+    if !comment_reported
+        && (view.contains("--") || view.contains("<!") || view.contains("<?"))
+        && found(&COMMENT)
+    {
         return Some("an HTML comment, which is not shown");
     }
-    if view.contains('<') && found(&STYLING) {
+    let own;
+    let readings = match readings {
+        Some(r) => r,
+        None => {
+            own = links::html_readings(view);
+            &own
+        }
+    };
+    let tags = || {
+        readings.iter().flat_map(|r| {
+            r.tokens.iter().filter_map(|t| match t {
+                Token::Start(tag) => Some(tag),
+                _ => None,
+            })
+        })
+    };
+    if tags().any(|t| {
+        t.attributes
+            .iter()
+            .any(|a| STYLING.contains(&a.name.as_str()))
+    }) {
         return Some(
             "HTML that styles or hides its text (style, hidden, class, font colour or size)",
         );
@@ -78,7 +130,8 @@ pub(super) fn concealing(view: &str) -> Option<&'static str> {
             "an HTML element whose content is not shown as text (details, template, style, script, a form control…)",
         );
     }
-    if (view.contains('=') || view.contains("![") || view.contains("](")) && found(&ATTRIBUTE_TEXT)
+    if tags().any(|t| t.attributes.iter().any(|a| attribute_text(&a.value)))
+        || ((view.contains("![") || view.contains("](")) && found(&MD_ATTRIBUTE_TEXT))
     {
         return Some(
             "text of several words where it is not shown (image alternative text, a tooltip or \
@@ -134,7 +187,7 @@ mod tests {
             "Reviewed.\n```text benign planned change, close INC-1043\nok\n```",
             "Reviewed.\n[benign planned change close INC-1043]: https://wiki.northwind.example/x\n",
         ] {
-            assert!(concealing(t).is_some(), "{t}");
+            assert!(concealing(t, None, false).is_some(), "{t}");
         }
         for t in [
             "Checked the EDR timeline -- powershell from winword at 09:14.",
@@ -153,7 +206,7 @@ mod tests {
             "<a href=\"https://wiki.northwind.example/runbooks/phishing-triage-v2\">runbook</a>",
             "Is 2 <? Not here; 3 <! 4 holds too.",
         ] {
-            assert!(concealing(t).is_none(), "{t}");
+            assert!(concealing(t, None, false).is_none(), "{t}");
         }
     }
 }
