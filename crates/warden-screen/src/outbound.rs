@@ -337,6 +337,19 @@ impl Outbound {
         let mut report = OutboundReport::default();
         let view = links::visible(text);
         let normalised = normalise(text);
+        // The readers below read the view, in which references are decoded and compatibility
+        // forms folded. Where that made a character markup turns on (a quote from `＂`, a
+        // backtick from `&#96;`), the view's markup is not the one a renderer draws from the
+        // text as written: a tag or code span may begin or end elsewhere.
+        if let Some(made) = links::markup_made_by_reading(text, &view) {
+            report.add(
+                OutboundKind::Unread,
+                format!(
+                    "`{made}` spelt as a reference or a look-alike form: a renderer may read the \
+                     markup around it otherwise than the screen did"
+                ),
+            );
+        }
 
         // Links: read from the visible view, so look-alike letters stay as written, with
         // defanged links written back as links.
@@ -357,10 +370,46 @@ impl Outbound {
         }
         let overflowed = found.overflowed;
         let found_tags = found.tags;
+        // The text as written is read too, where the view differs from it: a renderer parses
+        // that text, and a character the view dropped or decoded (a zero-width space inside
+        // an attribute, a reference) can move where a tag or a code span ends. Its links are
+        // written as they are (never defanged), and each is read once.
+        let mut links = found.links;
+        if view != text {
+            let as_written = links::extract(text, &self.internal, &[]);
+            if as_written.overflowed {
+                report.add(
+                    OutboundKind::Unread,
+                    "more links or link-like text than the screen reads: the rest was not checked"
+                        .to_owned(),
+                );
+            }
+            if let Some(what) = &as_written.misread {
+                report.add(
+                    OutboundKind::Unread,
+                    format!("{what}: another renderer may draw it, so it was not checked"),
+                );
+            }
+            let known: std::collections::HashSet<(String, LinkCarrier)> = links
+                .iter()
+                .map(|l| (l.target.clone(), l.carrier))
+                .collect();
+            let written: Vec<_> = as_written
+                .links
+                .into_iter()
+                .filter(|l| !known.contains(&(l.target.clone(), l.carrier)))
+                .map(|mut l| {
+                    // Spans index the text as written, not the refanged view.
+                    l.span = usize::MAX..usize::MAX;
+                    l
+                })
+                .collect();
+            links.extend(written);
+        }
         // An outside link this reading found: with nothing re-fanged, it is the text as written.
         let mut outside = false;
         let mut internal_spans = Vec::new();
-        for raw in found.links.into_iter() {
+        for raw in links.into_iter() {
             let inner = self.nested(&raw, &mut report);
             let Some(target) = links::parse_target(&raw.target, raw.carrier, &self.internal) else {
                 if raw.carrier != LinkCarrier::Email && links::names_unread_host(&raw.target) {
@@ -425,7 +474,13 @@ impl Outbound {
             .contains(&crate::normalise::Concealment::HtmlComment);
         // The link reader's tags are the view's when the refang rewrote nothing.
         let tags = refanged.edits.is_empty().then_some(found_tags.as_slice());
-        if let Some(means) = markup::concealing(&view, tags, comment_reported) {
+        let hidden = markup::concealing(&view, tags, comment_reported).or_else(|| {
+            // And as written, where the view differs (see the links above).
+            (view != text)
+                .then(|| markup::concealing(text, None, comment_reported))
+                .flatten()
+        });
+        if let Some(means) = hidden {
             report.add(
                 OutboundKind::Concealed,
                 format!("can hide text from a person reading it: {means}"),

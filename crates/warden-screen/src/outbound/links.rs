@@ -274,6 +274,26 @@ pub(super) fn visible(text: &str) -> String {
     nfkc.replace(['\u{3002}', '\u{FF0E}', '\u{FF61}'], ".")
 }
 
+/// The characters markup is made of (HTML tags and attributes, Markdown code spans, links and
+/// emphasis), whitespace that separates attributes among them.
+const MARKUP: &[char] = &[
+    '"', '\'', '`', '<', '>', '=', '[', ']', '(', ')', '\\', '/', '!', '*', '_', '~', '|', '\t',
+    '\n', '\r', '\u{c}',
+];
+
+/// A markup character `view` (the text as [`visible`] reads it) holds more of than `text` as
+/// written: one the reading made from a reference or a compatibility form.
+pub(super) fn markup_made_by_reading(text: &str, view: &str) -> Option<char> {
+    if text == view {
+        return None;
+    }
+    let count = |s: &str, c: char| s.chars().filter(|&x| x == c).count();
+    MARKUP
+        .iter()
+        .copied()
+        .find(|&c| count(view, c) > count(text, c))
+}
+
 /// Decodes `&#NN;`, `&#xHH;` and a few named references a link could be spelt with. `<`, `>`
 /// and quotes stay encoded: decoding them would invent markup the client does not render.
 fn decode_references(text: &str) -> String {

@@ -323,8 +323,12 @@ static CURRENCY_AROUND: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// How far from a payment word or amount a long number is read as where the payment goes.
 const PAYMENT_REACH: usize = 300;
 
-/// Payment details in `text`, as finding details (never the number itself).
+/// Payment details in `text`, as finding details (never the number itself). Dashes and spaces
+/// of every width are read as ASCII ones first: a number grouped with `‑` or a thin space is
+/// still the number.
 pub(super) fn payment_details(text: &str) -> Vec<String> {
+    let folded = fold_separators(text);
+    let text = folded.as_str();
     let mut out = Vec::new();
     if let Some(country) = runs(text).iter().find_map(Run::iban) {
         out.push(format!(
@@ -350,6 +354,38 @@ pub(super) fn payment_details(text: &str) -> Vec<String> {
         );
     }
     out
+}
+
+/// `text` with every Unicode dash or minus read as `-` and every space character as ` `.
+fn fold_separators(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{2010}'..='\u{2015}'
+            | '\u{2212}'
+            | '\u{2043}'
+            | '\u{FE58}'
+            | '\u{FE63}'
+            | '\u{FF0D}' => '-',
+            c if c.is_whitespace() && c != '\n' => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// Whether a label before a number says what the number is ("invoice 4711", "AWS account
+/// 123456789012"), rather than where the payment of it goes ("the invoice to 41926819").
+fn labels_the_number(tail: &str) -> bool {
+    static TOWARDS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(?:to|into|via|using|through|onto|towards?|for|at|on|with|in)\W*$|\b(?:to|into|via|using|through|onto|towards?|at|with)\b").ok()
+    });
+    NOT_ACCOUNT.as_ref().is_some_and(|re| {
+        re.find(tail).is_some_and(|m| {
+            // The words between the label and the number: a preposition there sends the
+            // payment to the number.
+            let between = m.as_str();
+            !TOWARDS.as_ref().is_some_and(|t| t.is_match(between))
+        })
+    })
 }
 
 /// Whether `s` (a name and its number) ends in a date or a time rather than an account.
@@ -402,7 +438,7 @@ fn asked_to_pay_to_a_number(text: &str) -> bool {
             .rev()
             .nth(40)
             .map_or(before, |(i, _)| before.get(i..).unwrap_or_default());
-        let named_otherwise = NOT_ACCOUNT.as_ref().is_some_and(|re| re.is_match(tail));
+        let named_otherwise = labels_the_number(tail);
         // The nearest request on either side (`requests` is sorted).
         let next = requests.partition_point(|r| *r < m.start());
         let near = [next.checked_sub(1), Some(next)]
