@@ -459,3 +459,59 @@ async fn an_agent_cannot_touch_another_agents_session() {
         .unwrap();
     assert!(r.status().is_success(), "{}", r.status());
 }
+
+/// Without a token, connecting costs nothing: a flood of bare connections (nothing sent) makes
+/// room among its own connections, and does not close an agent's event stream, which carries
+/// its server notifications.
+#[tokio::test]
+async fn bare_connections_do_not_close_an_agents_event_stream() {
+    let lab = limited();
+    let warden = lab.serve();
+    let addr = addr(&warden);
+    let http = reqwest::Client::new();
+    let r = initialize(&http, &warden.url, TRIAGE).await;
+    let session = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
+    let r = http
+        .post(&warden.url)
+        .bearer_auth(TRIAGE)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let mut stream = http
+        .get(&warden.url)
+        .bearer_auth(TRIAGE)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-06-18")
+        .send()
+        .await
+        .unwrap();
+    assert!(stream.status().is_success(), "{}", stream.status());
+    // What the stream sends at once (a priming event) is read first, so that what is read
+    // after the flood tells whether it is still open.
+    while let Ok(Ok(Some(_))) =
+        tokio::time::timeout(Duration::from_millis(300), stream.chunk()).await
+    {}
+    let mut bare = Vec::new();
+    for _ in 0..3 * MAX_CONNECTIONS {
+        if let Ok(tcp) = TcpStream::connect(&addr).await {
+            bare.push(tcp);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let closed = match tokio::time::timeout(Duration::from_millis(500), stream.chunk()).await {
+        Err(_) | Ok(Ok(Some(_))) => false,
+        Ok(Ok(None) | Err(_)) => true,
+    };
+    assert!(
+        !closed,
+        "the agent's event stream was closed for bare connections"
+    );
+    drop(bare);
+}

@@ -22,7 +22,9 @@
 //!    (an agent with its token could otherwise hold every connection with such streams, which
 //!    live as long as the session);
 //! 3. else a connection that began waiting or receiving less than [`FRESH`] ago: it is given
-//!    that long to send its request before a newer one may take its place.
+//!    that long to send its request before a newer one may take its place. When more than an
+//!    eighth of the connections are such (a flood of bare connections, which needs no token),
+//!    they make room among themselves, oldest first, before any idle stream is closed.
 //!
 //! So half-sent requests and idle streams, however many, cannot keep `/healthz`, the console or
 //! an agent out; only when every connection is serving a request whose body has arrived (a call
@@ -244,12 +246,26 @@ impl Table {
     fn admit(&self, limits: &ConnectionLimits) -> Option<Arc<Conn>> {
         let mut table = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         if table.open.len() >= limits.max_connections {
-            let nearest = table
+            let candidates: Vec<(Evictable, u64)> = table
                 .open
                 .values()
                 .filter_map(|c| c.evictable().map(|e| (e, c.id)))
-                .min()
-                .map(|(_, id)| id)?;
+                .collect();
+            // Many connections that only began waiting are a flood of them (connecting costs
+            // nothing, even without a token): they make room among themselves, and an idle
+            // event stream is not closed for them. A few are honest clients about to send.
+            let fresh = candidates
+                .iter()
+                .filter(|(e, _)| matches!(e, Evictable::Fresh(_)))
+                .count();
+            let flood = fresh > (limits.max_connections / 8).max(1);
+            let nearest = candidates
+                .iter()
+                .min_by_key(|(e, _)| match (flood, e) {
+                    (true, Evictable::Fresh(at)) => (Evictable::Incomplete(*at), 0),
+                    (_, e) => (*e, 1),
+                })
+                .map(|(_, id)| *id)?;
             if let Some(closed) = table.open.remove(&nearest) {
                 closed.evicted.cancel();
             }
