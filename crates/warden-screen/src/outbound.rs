@@ -16,7 +16,7 @@
 //! | the text says where money should go | an IBAN with valid check digits however it is spaced or cased, an account, routing, sort-code or SWIFT/BIC number named as such (words between), a crypto address whose checksum holds, or a payment asked for beside a long number | `payment` |
 //! | the text carries what must not leave | credential formats and assignments, and long encoded blobs (with hash lengths exempt) | `secrets` |
 //! | the text is one the screen has not read | a passage mostly in another language's function words, a dozen letters of another script, a sentence of words with letters English does not use, a passage mostly of words no English lexicon holds (any casing), a sentence with no English function word, words spelt with digits for letters; a reader's cap reached (links, candidates, attributes, decoding); link or tag syntax the parsers did not read as a link or a tag | `language`, `links`, `normalise` |
-//! | the text hides from the person who reads it | Unicode tag characters, variation-selector bytes; any HTML comment, styling or hiding attribute, element not shown as text, long image alternative text, markdown reference used as a comment | `normalise`, `markup` |
+//! | the text hides from the person who reads it | Unicode tag characters, variation-selector bytes; any HTML comment, styling or hiding attribute (a font face too), shrinking elements nested three deep, element not shown as text, long image alternative text, markdown reference used as a comment | `normalise`, `markup` |
 //!
 //! Defanged links (`hxxps://evil[.]com`, `bob[at]evil[.]com`, `evil dot com/x`) are links: a
 //! human follows them and some clients re-fang them. They are rewritten before links are read

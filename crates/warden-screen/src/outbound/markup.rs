@@ -19,7 +19,8 @@ static COMMENT: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"(?i)<!--|--!?>|<![a-z\[]|<\?[a-z]").ok());
 
 /// Attributes that style or hide their element's content: inline CSS, the `hidden` attribute,
-/// ARIA hiding, the old `<font color|size>`, a class a style sheet may hide.
+/// ARIA hiding, the old `<font color|size|face>` (a symbol face shows no letters), a class a
+/// style sheet may hide.
 const STYLING: &[&str] = &[
     "style",
     "hidden",
@@ -27,8 +28,16 @@ const STYLING: &[&str] = &[
     "color",
     "bgcolor",
     "size",
+    "face",
     "class",
 ];
+
+/// Elements that set their text smaller than the text around it; nested, a few of them shrink
+/// it to a dot.
+const SHRINKING: &[&str] = &["small", "sub", "sup", "font", "big"];
+
+/// How deep shrinking elements may nest before the text inside is too small to read.
+const MAX_SHRINKING_DEPTH: usize = 2;
 
 /// An element whose content is not shown as text where it stands: collapsed (`details`),
 /// never rendered (`template`, `noscript` where scripts run, `noembed`, `noframes`, `style`,
@@ -83,6 +92,23 @@ static FENCE_INFO: LazyLock<Option<Regex>> =
 static REFERENCE_LABEL: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"(?m)^[ ]{0,3}\[[^\]\n]*\S+\s+\S+\s+\S+[^\]\n]*\]:").ok());
 
+/// Whether shrinking elements nest deeper than [`MAX_SHRINKING_DEPTH`] in any reading.
+fn shrinks_past_reading(readings: &[Tokens]) -> bool {
+    readings.iter().any(|r| {
+        let mut depth = 0usize;
+        r.tokens.iter().any(|t| {
+            match t {
+                Token::Start(tag) if SHRINKING.contains(&tag.name.as_str()) => depth += 1,
+                Token::End { name, .. } if SHRINKING.contains(&name.as_str()) => {
+                    depth = depth.saturating_sub(1);
+                }
+                _ => {}
+            }
+            depth > MAX_SHRINKING_DEPTH
+        })
+    })
+}
+
 /// Why `view` holds markup that can hide text from its rendered reader, if it does. Tags are
 /// read by the HTML tokenizer (the whole text, and each raw HTML passage of its Markdown), so a
 /// `>` in a quoted value does not end one. `comment_reported`: the normaliser already reported
@@ -123,6 +149,11 @@ pub(super) fn concealing(
     }) {
         return Some(
             "HTML that styles or hides its text (style, hidden, class, font colour or size)",
+        );
+    }
+    if shrinks_past_reading(readings) {
+        return Some(
+            "text set smaller and smaller by nested elements (small, sub, sup) until it cannot be read",
         );
     }
     if view.contains('<') && found(&UNSHOWN) {
