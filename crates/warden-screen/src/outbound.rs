@@ -223,6 +223,24 @@ pub struct OutboundReport {
 }
 
 impl OutboundReport {
+    /// What a link reading could not read: past its caps, or syntax no parser took for a link
+    /// or a tag.
+    fn unread_in(&mut self, found: &links::Extracted) {
+        if found.overflowed {
+            self.add(
+                OutboundKind::Unread,
+                "more links or link-like text than the screen reads: the rest was not checked"
+                    .to_owned(),
+            );
+        }
+        if let Some(what) = &found.misread {
+            self.add(
+                OutboundKind::Unread,
+                format!("{what}: another renderer may draw it, so it was not checked"),
+            );
+        }
+    }
+
     /// Adds what `other` found (another text of the same call, or another reading of it) to
     /// this report: every flag it raised, and the links and findings this one does not have yet
     /// (within the caps).
@@ -355,19 +373,7 @@ impl Outbound {
         // defanged links written back as links.
         let refanged = defang::refang(&view, &self.internal);
         let found = links::extract(&refanged.text, &self.internal, &refanged.edits);
-        if found.overflowed {
-            report.add(
-                OutboundKind::Unread,
-                "more links or link-like text than the screen reads: the rest was not checked"
-                    .to_owned(),
-            );
-        }
-        if let Some(what) = &found.misread {
-            report.add(
-                OutboundKind::Unread,
-                format!("{what}: another renderer may draw it, so it was not checked"),
-            );
-        }
+        report.unread_in(&found);
         let overflowed = found.overflowed;
         let found_tags = found.tags;
         // The text as written is read too, where the view differs from it: a renderer parses
@@ -375,21 +381,12 @@ impl Outbound {
         // an attribute, a reference) can move where a tag or a code span ends. Its links are
         // written as they are (never defanged), and each is read once.
         let mut links = found.links;
+        let mut written_live = false;
         if view != text {
             let as_written = links::extract(text, &self.internal, &[]);
-            if as_written.overflowed {
-                report.add(
-                    OutboundKind::Unread,
-                    "more links or link-like text than the screen reads: the rest was not checked"
-                        .to_owned(),
-                );
-            }
-            if let Some(what) = &as_written.misread {
-                report.add(
-                    OutboundKind::Unread,
-                    format!("{what}: another renderer may draw it, so it was not checked"),
-                );
-            }
+            report.unread_in(&as_written);
+            // Written as they are: an outside one is live whatever the view's reading holds.
+            written_live = self.live_in(&as_written);
             let known: std::collections::HashSet<(String, LinkCarrier)> = links
                 .iter()
                 .map(|l| (l.target.clone(), l.carrier))
@@ -453,11 +450,12 @@ impl Outbound {
         }
         // Live is judged on the text as written: the reading above is that text when the refang
         // rewrote nothing; otherwise the text is read again without it.
-        report.live_external_link = if refanged.edits.is_empty() {
-            overflowed || outside
-        } else {
-            self.live_external(&view)
-        };
+        report.live_external_link = written_live
+            || if refanged.edits.is_empty() {
+                overflowed || outside
+            } else {
+                self.live_in(&links::extract(&view, &self.internal, &[]))
+            };
 
         for concealment in normalised.concealments() {
             report.add(
@@ -522,11 +520,10 @@ impl Outbound {
         report
     }
 
-    /// Whether the text as written, with nothing re-fanged, links outside: a defanged
-    /// indicator is not a link until a reader rewrites it, but one `[.]` in a live link's query
-    /// does not make the link dead. A text past the link reader's caps counts as live.
-    fn live_external(&self, view: &str) -> bool {
-        let found = links::extract(view, &self.internal, &[]);
+    /// Whether a reading of a text with nothing re-fanged links outside: a defanged indicator
+    /// is not a link until a reader rewrites it, but one `[.]` in a live link's query does not
+    /// make the link dead. A reading past the link reader's caps counts as live.
+    fn live_in(&self, found: &links::Extracted) -> bool {
         found.overflowed
             || found.links.iter().any(|raw| {
                 if raw.carrier == LinkCarrier::Email {
