@@ -756,11 +756,9 @@ fn is_request_id(id: &serde_json::Value) -> bool {
         serde_json::Value::Number(_) => true,
         serde_json::Value::String(s) => {
             s.len() <= MAX_ID_BYTES
-                && !s.chars().any(|c| {
-                    c.is_control()
-                        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-                            | '\u{2060}'..='\u{206f}' | '\u{feff}')
-                })
+                && !s
+                    .chars()
+                    .any(|c| c.is_control() || warden_core::text::is_hidden(c))
         }
         _ => false,
     }

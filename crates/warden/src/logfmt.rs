@@ -9,6 +9,7 @@ use std::fmt::{self, Write as _};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::fmt::format::{DefaultFields, Writer};
+use warden_core::text::is_hidden;
 
 /// The most characters of one event's fields written; the rest is counted, not written.
 pub const MAX_FIELD_CHARS: usize = 4096;
@@ -32,16 +33,14 @@ impl<'writer> FormatFields<'writer> for SafeFields {
     }
 }
 
-/// `text` with every control, bidirectional or invisible formatting character written as its
+/// `text` with every control character (newline and tab included) and every character
+/// [`is_hidden`] names (bidirectional, zero-width and other invisible ones) written as its
 /// escape (`\n`, `\u{1b}`), cut to [`MAX_FIELD_CHARS`] with the number of characters left out.
 pub fn safe(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_FIELD_CHARS));
     let mut chars = text.chars();
     for c in chars.by_ref().take(MAX_FIELD_CHARS) {
-        if c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-                | '\u{2060}'..='\u{206f}' | '\u{feff}')
-        {
+        if c.is_control() || is_hidden(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
