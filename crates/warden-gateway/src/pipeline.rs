@@ -4,6 +4,7 @@
 //! an upstream is `Upstream::call(&Authorized)`, and an `Authorized` can only be made in this
 //! module from an Allow decision that is already in the audit log.
 
+mod holding;
 mod refresh;
 mod unscreened;
 pub use unscreened::Outstanding;
@@ -156,6 +157,9 @@ pub(crate) struct AfterRecord {
     /// The agent's result gate, held shared from here to the screen of the call's result when
     /// the gate let the call through (empty otherwise).
     unscreened: Unscreened,
+    /// A held call's place under its agent's cap on waiting requests, until its request is
+    /// stored.
+    hold_slot: Option<holding::Slot>,
 }
 
 /// A read the gate allowed, whose decision is still being made durable. It may reach the
@@ -412,6 +416,9 @@ pub struct Gateway {
     /// reads a count ("a sixth comment needs a human"), so that concurrent calls cannot all
     /// decide on the same count. The map is locked briefly; the per-agent lock is async.
     deciding: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per agent: the held calls whose requests are not stored yet, counted under
+    /// `max_pending_per_agent` with the stored ones ([`holding`]).
+    holding: holding::Holding,
     /// Per agent: the results still to be screened, which a decision that reads the taint
     /// waits for ([`unscreened`]).
     unscreened: unscreened::Gates,
@@ -504,6 +511,7 @@ impl Gateway {
             config: RwLock::new(config),
             tightened: crate::review::Tightened::default(),
             deciding: Mutex::new(HashMap::new()),
+            holding: holding::Holding::default(),
             unscreened: unscreened::Gates::default(),
             trace_parent: std::sync::OnceLock::new(),
             hook_decisions: Mutex::new(HashMap::new()),
@@ -868,7 +876,7 @@ impl Gateway {
         //      denied); a held call that humans approved — the ledger proves it, for exactly these
         //      arguments and this policy — is counted, then takes its approval, once.
         let now = self.now();
-        let gate = self
+        let (gate, hold_slot) = self
             .gate(&config, &call, &spec, decision, now)
             .instrument(tracing::debug_span!("gate"))
             .await?;
@@ -908,6 +916,7 @@ impl Gateway {
                 request_id,
                 now,
                 unscreened,
+                hold_slot,
             },
         })))
     }
@@ -928,6 +937,7 @@ impl Gateway {
             request_id,
             now,
             unscreened,
+            hold_slot,
         } = after;
         on_span(recorded.value().decision(), recorded.index());
         if matches!(recorded.value(), Gate::Allow(_) | Gate::Approved(..)) {
@@ -943,12 +953,15 @@ impl Gateway {
                 tracing::error!(error = %e, "shadow difference not recorded");
             }
         }
+        let mut halted_meanwhile = None;
         if let (Gate::Hold(decision), Some(id)) = (recorded.value(), &request_id) {
             let evidence = context_evidence(&state, &outbound);
-            self.hold(&config, &call, decision, id, &spec, evidence, now)
+            halted_meanwhile = self
+                .hold(&config, &call, decision, id, &spec, evidence, now)
                 .instrument(tracing::debug_span!("hold"))
                 .await?;
         }
+        drop(hold_slot);
 
         // 7. Monitor: anomaly triggers may alert or halt; a halt applies from the next call.
         //    (After the hold is stored, so a halt of this scope expires it too.)
@@ -965,6 +978,10 @@ impl Gateway {
             unattended: matches!(recorded.value(), Gate::Allow(_)),
         })
         .await;
+
+        if let Some((halt, scope)) = halted_meanwhile {
+            return Ok((config, Verdict::Halted(scope, halt)));
+        }
 
         // Only an Allow, or a hold humans approved, authorises the call; the ticket is made
         // from the recorded decision.
@@ -1093,28 +1110,45 @@ impl Gateway {
         spec: &warden_policy::ToolSpec,
         decision: Decision,
         now: i64,
-    ) -> Result<Gate, CallError> {
+    ) -> Result<(Gate, Option<holding::Slot>), CallError> {
         match decision.outcome() {
-            Outcome::Deny => Ok(Gate::Deny(decision)),
+            Outcome::Deny => Ok((Gate::Deny(decision), None)),
             Outcome::Allow => match self.consume_budgets(config, call, now).await? {
-                Some(exhausted) => Ok(Gate::Deny(budget_denial(
-                    config, spec, &decision, &exhausted, None,
-                ))),
-                None => Ok(Gate::Allow(decision)),
+                Some(exhausted) => Ok((
+                    Gate::Deny(budget_denial(config, spec, &decision, &exhausted, None)),
+                    None,
+                )),
+                None => Ok((Gate::Allow(decision), None)),
             },
             Outcome::Hold => {
                 let binding = Binding::of(call, decision.policy_version());
-                match self.approved_for(&binding, now).await? {
+                let gate = match self.approved_for(&binding, now).await? {
                     Some(request) => {
                         self.use_approval(config, call, &binding, spec, decision, request, now)
-                            .await
+                            .await?
                     }
-                    None => match self.waiting_of(&call.principal.0).await? {
-                        waiting if waiting >= config.approvals.max_pending_per_agent => Ok(
-                            Gate::Deny(pending_cap_denial(config, spec, &decision, waiting)),
-                        ),
-                        _ => Ok(Gate::Hold(decision)),
-                    },
+                    None => Gate::Hold(decision),
+                };
+                let Gate::Hold(decision) = gate else {
+                    return Ok((gate, None));
+                };
+                // A new request for approvers: within the agent's cap, counting the held calls
+                // whose requests are not stored yet.
+                let agent = &call.principal.0;
+                match self
+                    .holding
+                    .reserve(
+                        agent,
+                        config.approvals.max_pending_per_agent,
+                        self.waiting_of(agent),
+                    )
+                    .await?
+                {
+                    Ok(slot) => Ok((Gate::Hold(decision), Some(slot))),
+                    Err(waiting) => Ok((
+                        Gate::Deny(pending_cap_denial(config, spec, &decision, waiting)),
+                        None,
+                    )),
                 }
             }
         }
@@ -1442,25 +1476,27 @@ impl Gateway {
 
     /// The active halts, from the cache while it is fresh, else from the store and the ledger.
     pub(crate) async fn active_halts(&self) -> Result<Arc<Vec<Halt>>, CallError> {
-        let halts = match self.halts.fresh() {
-            Some(h) => h,
-            None => {
-                let recorded = self.recorded_halts.clone();
-                let h = self
-                    .blocking(move |store, audit| {
-                        let mut recorded = recorded
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        crate::halt::active(store, audit.ledger(), &mut recorded)
-                    })
-                    .await?;
-                let (halts, changed) = self.halts.put(h);
-                if changed {
-                    self.tool_lists_may_have_changed();
-                }
-                halts
-            }
-        };
+        match self.halts.fresh() {
+            Some(h) => Ok(h),
+            None => self.read_halts().await,
+        }
+    }
+
+    /// The active halts as the store and the ledger have them now (the cache refreshed).
+    async fn read_halts(&self) -> Result<Arc<Vec<Halt>>, CallError> {
+        let recorded = self.recorded_halts.clone();
+        let h = self
+            .blocking(move |store, audit| {
+                let mut recorded = recorded
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                crate::halt::active(store, audit.ledger(), &mut recorded)
+            })
+            .await?;
+        let (halts, changed) = self.halts.put(h);
+        if changed {
+            self.tool_lists_may_have_changed();
+        }
         Ok(halts)
     }
 
@@ -1644,7 +1680,7 @@ impl Gateway {
         spec: &warden_policy::ToolSpec,
         context: Vec<serde_json::Value>,
         now: i64,
-    ) -> Result<(), CallError> {
+    ) -> Result<Option<(Halt, Scope)>, CallError> {
         let mut evidence = context;
         evidence.extend(self.evidence(call).await);
         let expiry = config.approvals.expiry_for(decision.category());
@@ -1673,8 +1709,37 @@ impl Gateway {
         let stored = request.clone();
         self.blocking(move |store, _| store.create_pending(&stored))
             .await?;
+        // A halt set while this call was being decided swept the open requests before this one
+        // was stored: read the halts again, as they are now, and expire it here if one covers
+        // it (a halt's requests are answered only by expiry, and a resume does not revive them).
+        let halts = self.read_halts().await?;
+        if let Some((halt, scope)) = crate::halt::covering(
+            &halts,
+            &request.principal,
+            &request.session,
+            Some(&request.category),
+        ) {
+            let (halt, scope) = (halt.clone(), scope);
+            let (id, label) = (request.id.clone(), scope.to_string());
+            let covered = scope.clone();
+            self.blocking(move |store, audit| {
+                crate::gate::expire_request(
+                    store,
+                    audit,
+                    &id,
+                    json!({"reason": "halted", "scope": label}),
+                    now,
+                    |r| {
+                        r.status.is_open()
+                            && covered.covers(&r.principal, &r.session, Some(&r.category))
+                    },
+                )
+            })
+            .await?;
+            return Ok(Some((halt, scope)));
+        }
         self.asked(config, &request, now).await;
-        Ok(())
+        Ok(None)
     }
 
     async fn forward(&self, ticket: Ticket<'_>) -> Result<CallToolResult, UpstreamError> {

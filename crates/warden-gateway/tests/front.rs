@@ -74,6 +74,9 @@ struct Flaky {
     down: std::sync::atomic::AtomicBool,
     /// While set, only the ledger's appends fail so (the connection drops mid-commit).
     appends_down: std::sync::atomic::AtomicBool,
+    /// Run once, just before the next approval request is stored: what another process does
+    /// meanwhile.
+    before_pending: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 /// What a stopped server's pool says; the URL and password in it are what an agent must not
@@ -138,6 +141,10 @@ impl Store for Flaky {
         self.up()?.ledger_latest_checkpoint()
     }
     fn create_pending(&self, r: &PendingRequest) -> Result<(), StoreError> {
+        let meanwhile = self.before_pending.lock().unwrap().take();
+        if let Some(meanwhile) = meanwhile {
+            meanwhile();
+        }
         self.up()?.create_pending(r)
     }
     fn pending(&self) -> Result<Vec<PendingRequest>, StoreError> {
@@ -314,6 +321,7 @@ async fn front_with(gateway_lines: &str, edits: &[(&str, &str)]) -> Front {
         inner: SqliteStore::open(&db).unwrap(),
         down: false.into(),
         appends_down: false.into(),
+        before_pending: Mutex::new(None),
     });
     let store: Arc<dyn Store> = flaky.clone();
     let audit = Arc::new(
@@ -925,6 +933,77 @@ async fn an_agent_cannot_bury_the_approvers_in_held_calls() {
     f.gateway.sweep().await;
     let a = disable(&f, 11).await;
     assert!(a.text().contains("held for approval"), "{a:?}");
+}
+
+/// The cap holds against a wave: calls sent together all pass a count of the stored requests
+/// before any of theirs is stored, so the count alone let a wave of held calls file far more
+/// requests than the cap. Sent all at once, no more than the cap are held; the rest are
+/// refused, each recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_wave_of_held_calls_sent_together_stays_within_the_cap() {
+    let f = front_with(
+        "",
+        &[("[approvals]\n", "[approvals]\nmax_pending_per_agent = 3\n")],
+    )
+    .await;
+    // Seven: four refused stay under the monitor's `denial_burst` (five denials in a minute
+    // halt the agent, which would expire what was held).
+    let answers = futures::future::join_all((0..7).map(|n| disable(&f, n))).await;
+    let held = answers
+        .iter()
+        .filter(|a| a.text().contains("held for approval"))
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|a| a.text().contains("max_pending_per_agent"))
+        .count();
+    f.settle().await;
+    let waiting = f.store.open_requests().unwrap();
+    assert_eq!(waiting.count, 3, "{waiting:?}");
+    assert_eq!((held, refused), (3, 4), "{answers:?}");
+    assert_eq!(f.calls_by("responder"), 0, "nothing was forwarded");
+}
+
+/// A halt expires the open requests of its scope; a call being held while the halt is set
+/// (decided before it, its request stored after the halt swept) must not outlive it as a
+/// request an approver can grant once the halt is lifted. It is expired as it is stored, and
+/// the agent is told it is halted.
+#[tokio::test]
+async fn a_call_held_while_a_halt_is_set_does_not_outlive_it() {
+    let f = front("").await;
+    let (store, audit, now) = (f.store.clone(), f.audit.clone(), f.clock.now_ms());
+    *f.flaky.before_pending.lock().unwrap() = Some(Box::new(move || {
+        assert!(
+            warden_gateway::halt::set(
+                store.as_ref(),
+                audit.as_ref(),
+                &warden_gateway::halt::Scope::Agent("responder".into()),
+                "dana",
+                "misbehaving",
+                json!(null),
+                now,
+            )
+            .unwrap()
+        );
+    }));
+    let a = disable(&f, 0).await;
+    assert!(a.text().contains("halted by warden"), "{a:?}");
+    f.settle().await;
+    let waiting = f.store.open_requests().unwrap();
+    assert_eq!(waiting.count, 0, "{waiting:?}");
+    // Lifted: nothing of the halted agent's is left for an approver to grant.
+    warden_gateway::halt::resume(
+        f.store.as_ref(),
+        f.audit.as_ref(),
+        &warden_gateway::halt::Scope::Agent("responder".into()),
+        "dana",
+        "checked",
+        f.clock.now_ms(),
+    )
+    .unwrap();
+    let waiting = f.store.open_requests().unwrap();
+    assert_eq!(waiting.count, 0, "{waiting:?}");
+    assert_eq!(f.calls_by("responder"), 0, "nothing was forwarded");
 }
 
 /// The responder's request to disable bob.ng, the `n`th of its kind (each reason different):

@@ -1,0 +1,107 @@
+//! The cap on one agent's requests waiting for approvers (`[approvals] max_pending_per_agent`),
+//! made to hold under concurrency.
+//!
+//! A held call's request is stored only after its decision is recorded, so counting the stored
+//! requests alone lets every call in flight between the two pass the same count: a wave of
+//! concurrent held calls filed far more requests than the cap. Each held call therefore takes a
+//! [`Slot`] at its gate, counted with the stored requests, one check at a time, and
+//! keeps it until its request is stored (or the call ends without one). A count may then see a
+//! request twice (stored, and its slot not yet given back), never not at all.
+//!
+//! The slots are this process's: replicas sharing a store each check their own, so together
+//! they may exceed the cap by the calls the others have in flight.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The held calls of each agent whose requests are not yet stored.
+#[derive(Debug, Default)]
+pub(crate) struct Holding {
+    /// One agent's count and reservation at a time (async: the count reads the store).
+    checking: tokio::sync::Mutex<()>,
+    reserved: Arc<Mutex<HashMap<String, u64>>>,
+}
+
+/// A held call's place under its agent's cap, from its gate until its request is stored.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    reserved: Arc<Mutex<HashMap<String, u64>>>,
+    agent: String,
+}
+
+impl Holding {
+    /// A slot for one more held call of `agent` when `stored` (what the store counts, read
+    /// under the check) and the slots already taken stay under `cap`; else the number waiting.
+    pub(crate) async fn reserve<F, E>(
+        &self,
+        agent: &str,
+        cap: u64,
+        stored: F,
+    ) -> Result<Result<Slot, u64>, E>
+    where
+        F: std::future::Future<Output = Result<u64, E>>,
+    {
+        let _checking = self.checking.lock().await;
+        let stored = stored.await?;
+        let mut reserved = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
+        let taken = reserved.get(agent).copied().unwrap_or(0);
+        let waiting = stored.saturating_add(taken);
+        if waiting >= cap {
+            return Ok(Err(waiting));
+        }
+        reserved.insert(agent.to_string(), taken.saturating_add(1));
+        Ok(Ok(Slot {
+            reserved: Arc::clone(&self.reserved),
+            agent: agent.to_string(),
+        }))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut reserved = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = reserved.get_mut(&self.agent) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                reserved.remove(&self.agent);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    async fn stored(n: u64) -> Result<u64, ()> {
+        Ok(n)
+    }
+
+    #[tokio::test]
+    async fn slots_count_until_given_back() {
+        let h = Holding::default();
+        let a = h.reserve("triage", 2, stored(0)).await.unwrap().unwrap();
+        let _b = h.reserve("triage", 2, stored(0)).await.unwrap().unwrap();
+        // Two taken: a third is refused, though the store counts none yet.
+        assert_eq!(
+            h.reserve("triage", 2, stored(0))
+                .await
+                .unwrap()
+                .unwrap_err(),
+            2
+        );
+        // Another agent has its own.
+        assert!(h.reserve("responder", 2, stored(0)).await.unwrap().is_ok());
+        drop(a);
+        // One given back (its request stored: the store counts it now).
+        assert_eq!(
+            h.reserve("triage", 2, stored(1))
+                .await
+                .unwrap()
+                .unwrap_err(),
+            2
+        );
+        assert!(h.reserve("triage", 3, stored(1)).await.unwrap().is_ok());
+    }
+}
