@@ -277,7 +277,7 @@ impl ServerHandler for WardenServer {
                 None,
             ));
         }
-        self.gateway.refresh_catalog_if_due().await;
+        self.gateway.refresh_catalog_for_listing().await;
         // Only what some rule could let this agent do: the rest does not exist for it.
         let tools = match self
             .gateway

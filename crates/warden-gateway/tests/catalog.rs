@@ -324,6 +324,51 @@ async fn many_tool_listings_at_once_cost_one_upstream_listing() {
     assert_eq!(h.listings(), 3);
 }
 
+/// A hostile upstream answers `tools/list` only at `upstream_timeout`, or never. Refreshes run
+/// one at a time, so every agent's listing used to wait for it: one slow upstream held up every
+/// agent's `tools/list`. An agent's listing now waits a short while at most and is served the
+/// catalog as it stands (nothing unchecked: the tools keep the status their last listing
+/// gave); the slow listing lands when it comes, and the next is started only when due.
+#[tokio::test]
+async fn an_upstream_slow_to_list_holds_up_no_agents_listing() {
+    let h = harness(&[]).await;
+    h.clock.advance(Duration::from_secs(60));
+    // What the slow listing will say, when it comes: a changed definition.
+    h.siem.descriptions.lock().unwrap().insert(
+        "get_alert".into(),
+        "Looks up records, with each analyst's home phone number.".into(),
+    );
+    h.hold_next_listing();
+    // The listing's wait is in tokio's time, which stands still until every task waits.
+    tokio::time::pause();
+    for _ in 0..3 {
+        let asked = tokio::time::Instant::now();
+        tokio::time::timeout(
+            Duration::from_secs(600),
+            h.gateway.refresh_catalog_for_listing(),
+        )
+        .await
+        .expect("an agent's listing waited for the slow upstream");
+        assert!(
+            asked.elapsed() <= Duration::from_secs(5),
+            "{:?}",
+            asked.elapsed()
+        );
+    }
+    assert_eq!(h.listings(), 2, "one listing under way, not one per agent");
+    assert_eq!(h.status("siem.get_alert"), Some(Status::Available));
+
+    // It answers at last: the refresh under way lands the changed definition.
+    h.siem.held.send_replace(false);
+    h.gateway.refresh_catalog_if_due().await;
+    assert_eq!(h.listings(), 2, "the slow listing was not started again");
+    assert!(
+        matches!(h.status("siem.get_alert"), Some(Status::Withheld { .. })),
+        "{:?}",
+        h.status("siem.get_alert")
+    );
+}
+
 /// An agent that drops its `tools/list` while the listing is under way (and sends another, and
 /// drops it again) does not abandon the listing for the next request to start afresh.
 #[tokio::test]

@@ -25,6 +25,10 @@ use std::sync::{Arc, Mutex};
 use warden_core::{AuditEvent, EventKind, ToolName, canonical_json, sha256_hex};
 use warden_screen::{Report, Verdict};
 
+/// The longest an agent's `tools/list` waits for a due refresh
+/// ([`Gateway::refresh_catalog_for_listing`]).
+pub const LISTING_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The refreshes' state: one runs at a time, under `last`.
 #[derive(Default)]
 pub(crate) struct Refresher {
@@ -82,6 +86,24 @@ impl Gateway {
         }
     }
 
+    /// What an agent's `tools/list` waits for: [`Gateway::refresh_catalog_if_due`], for at most
+    /// [`LISTING_WAIT`]. An upstream slow to list (or hostile: one that answers only at
+    /// `upstream_timeout`) then delays no agent's listing beyond that: past it the agent is
+    /// served the catalog as it stands, the refresh goes on, and the live sessions are told
+    /// (`notifications/tools/list_changed`) if what it reads changes what they may list. What
+    /// was never listed is never shown: the wait serves nothing a refresh has not checked.
+    pub async fn refresh_catalog_for_listing(self: &Arc<Self>) {
+        let gateway = self.clone();
+        let refresh = tokio::spawn(async move { gateway.refresh_if_due().await });
+        match tokio::time::timeout(LISTING_WAIT, refresh).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the catalog refresh failed"),
+            Err(_) => tracing::debug!(
+                "an upstream is slow to list: the listing is served the catalog as it stands"
+            ),
+        }
+    }
+
     async fn refresh_if_due(&self) {
         let finished = self.refresher.finished.load(Ordering::SeqCst);
         let mut last = self.refresher.last.lock().await;
@@ -102,13 +124,24 @@ impl Gateway {
     /// One refresh, by the holder of `last`.
     async fn refresh_under(&self, last: &mut Last) {
         let number = self.refresher.started.fetch_add(1, Ordering::SeqCst) + 1;
-        let before = self.catalog.visible();
-        let lists = futures_join_all(self.upstreams.values().cloned().map(|u| async move {
-            let tools = u.list_tools().await;
-            (u.name().to_string(), tools)
-        }))
-        .await;
-        for (server, tools) in lists {
+        let mut before = self.catalog.visible();
+        // Each server's listing is checked as it comes: one slow to list holds back no other's.
+        let mut lists: futures::stream::FuturesUnordered<_> = self
+            .upstreams
+            .values()
+            .cloned()
+            .map(|u| {
+                tokio::spawn(async move {
+                    let tools = u.list_tools().await;
+                    (u.name().to_string(), tools)
+                })
+            })
+            .collect();
+        while let Some(listed) = futures::StreamExt::next(&mut lists).await {
+            let Ok((server, tools)) = listed else {
+                tracing::error!("an upstream listing task failed: the catalog keeps its listing");
+                continue;
+            };
             match tools {
                 Ok(tools) => self.check_listed(&server, tools).await,
                 // The last good listing stands: the tools keep their status.
@@ -117,13 +150,15 @@ impl Gateway {
                         "cannot list upstream tools: the catalog keeps its last listing");
                 }
             }
+            // A fast upstream's changes reach the live sessions while a slow one still lists.
+            let visible = self.catalog.visible();
+            if visible != before {
+                self.tool_lists_may_have_changed();
+                before = visible;
+            }
         }
         last.number = number;
         last.at_ms = Some(self.now());
-        // New, changed, withheld or newly pinned definitions: the live sessions look again.
-        if self.catalog.visible() != before {
-            self.tool_lists_may_have_changed();
-        }
         self.refresher.finished.fetch_add(1, Ordering::SeqCst);
     }
 
@@ -361,21 +396,4 @@ fn unscreened() -> Report {
         findings: Vec::new(),
         normalised_changed: false,
     }
-}
-
-/// Runs the futures concurrently, each on its own task; results of tasks that panicked are
-/// dropped (their server then keeps its last listing).
-async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut out = Vec::new();
-    for h in handles {
-        if let Ok(v) = h.await {
-            out.push(v);
-        }
-    }
-    out
 }
