@@ -892,13 +892,17 @@ impl Gateway {
         Ok(None)
     }
 
-    /// What the session read before asking, as evidence for the approvers.
+    /// What the session read before asking, as evidence for the approvers; and what the agent
+    /// read flagged in its other sessions (the taint is the agent's: a compromised agent asks
+    /// from a clean session, and its approvers still see the passage that tainted it).
     pub(crate) async fn evidence(&self, call: &ToolCall) -> Vec<serde_json::Value> {
-        self.screening
-            .reads(&call.principal, &call.session)
-            .into_iter()
-            .map(serde_json::Value::String)
-            .collect()
+        let mut reads = self.screening.reads(&call.principal, &call.session);
+        for (session, read) in self.screening.flagged_reads(&call.principal) {
+            if session != call.session {
+                reads.push(format!("read in another session of this agent: {read}"));
+            }
+        }
+        reads.into_iter().map(serde_json::Value::String).collect()
     }
 
     /// Records that a request was asked and notifies its approvers.

@@ -35,6 +35,14 @@ pub struct LiveInventory {
     /// entities, a reload's configuration), so neither undoes the other. Held for synchronous
     /// work only, never across an `.await`.
     swap: Mutex<()>,
+    /// The source, once the refresher is set up: what a write re-reads before it is decided.
+    fetcher: std::sync::OnceLock<Arc<Fetcher>>,
+    /// Held for each read of the source after the first (periodic, or before a write), so one
+    /// runs at a time; it counts the writes served by a read before a write, and a write that
+    /// waited for a read begun after it asked takes that read's result
+    /// ([`Gateway::inventory_before_write`]).
+    before_write: tokio::sync::Mutex<u64>,
+    before_write_asked: std::sync::atomic::AtomicU64,
 }
 
 struct State {
@@ -61,6 +69,9 @@ impl LiveInventory {
                 live: None,
             }),
             swap: Mutex::new(()),
+            fetcher: std::sync::OnceLock::new(),
+            before_write: tokio::sync::Mutex::new(0),
+            before_write_asked: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -363,6 +374,36 @@ impl Gateway {
         self.put_config(Arc::new(config));
     }
 
+    /// Before a write is decided: the inventory read again from its source, so that a fact
+    /// changed since the last periodic refresh (a mailbox given a rule that forwards outside,
+    /// an incident closed) decides the write, not the fact as it was up to `refresh_secs` ago.
+    /// One read at a time; a write that waited for a read begun after it asked takes that
+    /// read's result. A read that fails leaves the entities in force (they keep ageing toward
+    /// `max_age_secs`, as with any failed refresh).
+    pub(crate) async fn inventory_before_write(&self) {
+        let Some(fetcher) = self.inventory.fetcher.get().cloned() else {
+            return;
+        };
+        let asked = self
+            .inventory
+            .before_write_asked
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        let mut done = self.inventory.before_write.lock().await;
+        if *done >= asked {
+            return;
+        }
+        // Every write that asked until now is served by this read.
+        let serves = self
+            .inventory
+            .before_write_asked
+            .load(std::sync::atomic::Ordering::SeqCst);
+        if let Err(e) = self.refresh_inventory(&fetcher).await {
+            tracing::warn!(error = %e, "the inventory could not be read before a write: it is decided with the entities in force");
+        }
+        *done = serves;
+    }
+
     /// Refreshes the inventory once, then every `refresh_secs` until `stop`, when the
     /// configuration has an `[inventory]`. The first refresh is awaited, so the live entities
     /// (when their source can be read) are in force before warden takes its first call.
@@ -372,7 +413,7 @@ impl Gateway {
     ) -> Option<JoinHandle<()>> {
         let settings = self.config().inventory.clone()?;
         let fetcher = match Fetcher::new(&settings) {
-            Ok(f) => f,
+            Ok(f) => Arc::new(f),
             Err(e) => {
                 tracing::error!(error = %e, "cannot set up the inventory refresh: the inventory will go stale");
                 return None;
@@ -385,6 +426,7 @@ impl Gateway {
             self.refresh_inventory(&fetcher).await,
             &mut failing,
         );
+        let _ = self.inventory.fetcher.set(fetcher.clone());
         let gateway = self.clone();
         Some(tokio::spawn(async move {
             let start = tokio::time::Instant::now() + settings.refresh;
@@ -395,8 +437,12 @@ impl Gateway {
                     _ = tick.tick() => {}
                     _ = stop.cancelled() => break,
                 }
+                // One read at a time, with the reads before writes.
                 let result = tokio::select! {
-                    r = gateway.refresh_inventory(&fetcher) => r,
+                    r = async {
+                        let _one = gateway.inventory.before_write.lock().await;
+                        gateway.refresh_inventory(&fetcher).await
+                    } => r,
                     _ = stop.cancelled() => break,
                 };
                 log_refresh(&fetcher, result, &mut failing);

@@ -733,6 +733,19 @@ impl Gateway {
     /// is the caller's: [`Gateway::admit`] waits for it; a read may be forwarded meanwhile,
     /// [`Gateway::read_ahead`]).
     async fn decide(&self, mut call: ToolCall, via: Via) -> Result<Decided, CallError> {
+        // A write is decided on the inventory as its source has it now, not as the last
+        // periodic refresh read it: a fact changed since (a mailbox made to forward outside,
+        // an incident closed) must not let a write through for up to `refresh_secs`.
+        let writes = self
+            .config()
+            .tools
+            .get(&call.tool)
+            .is_some_and(|t| t.labels.effect == Effect::Write);
+        if writes {
+            self.inventory_before_write()
+                .instrument(tracing::debug_span!("inventory"))
+                .await;
+        }
         // One configuration for the whole call, even if a reload lands meanwhile.
         let config = self.config();
         // 0. Halts: a halted session, agent, category or everything is refused before anything
@@ -957,11 +970,12 @@ impl Gateway {
         if let (Gate::Hold(decision), Some(id)) = (recorded.value(), &request_id) {
             let evidence = context_evidence(&state, &outbound);
             halted_meanwhile = self
-                .hold(&config, &call, decision, id, &spec, evidence, now)
+                .hold(
+                    &config, &call, decision, id, &spec, evidence, hold_slot, now,
+                )
                 .instrument(tracing::debug_span!("hold"))
                 .await?;
         }
-        drop(hold_slot);
 
         // 7. Monitor: anomaly triggers may alert or halt; a halt applies from the next call.
         //    (After the hold is stored, so a halt of this scope expires it too.)
@@ -1679,6 +1693,7 @@ impl Gateway {
         id: &str,
         spec: &warden_policy::ToolSpec,
         context: Vec<serde_json::Value>,
+        slot: Option<holding::Slot>,
         now: i64,
     ) -> Result<Option<(Halt, Scope)>, CallError> {
         let mut evidence = context;
@@ -1707,7 +1722,11 @@ impl Gateway {
             revision: 0,
         };
         let stored = request.clone();
-        self.blocking(move |store, _| store.create_pending(&stored))
+        self.holding
+            .store(
+                slot,
+                self.blocking(move |store, _| store.create_pending(&stored)),
+            )
             .await?;
         // A halt set while this call was being decided swept the open requests before this one
         // was stored: read the halts again, as they are now, and expire it here if one covers
@@ -1922,6 +1941,7 @@ fn outbound_state(r: &OutboundReport, length: usize) -> OutboundState {
         secret: r.secret,
         encoded_blob: r.encoded_blob,
         external_address: r.external_address,
+        live_external_address: r.live_external_address,
         concealed: r.concealed,
         unread: r.unread,
         payment_details: r.payment_details,

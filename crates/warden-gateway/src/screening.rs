@@ -56,6 +56,8 @@ struct SessionState {
 }
 
 const MAX_READS: usize = 20;
+/// Flagged reads kept per agent for the approvers of its requests, whichever session asks.
+const MAX_FLAGGED_READS: usize = 3;
 
 /// Entities the screen remembers an agent reading, at most. Past it the one read least
 /// recently is forgotten (reading one again makes it the newest): an agent that works through
@@ -125,6 +127,11 @@ pub struct Screening {
     /// at most [`MAX_ENTITIES_READ`]: what `context.read` is made from. Kept apart from the
     /// sessions: an ended or shed session does not take the agent's reads with it.
     read: Mutex<HashMap<Principal, VecDeque<EntityRef>>>,
+    /// Per agent, its last [`MAX_FLAGGED_READS`] flagged reads (the session, and the read as
+    /// the approvers see it, with its passage): the taint is the agent's, so a request it makes
+    /// from another session (or after the reading session ended) shows its approvers what
+    /// tainted it.
+    flagged: Mutex<HashMap<Principal, VecDeque<(SessionId, String)>>>,
     /// Records made, for `SessionState::touched`.
     records: AtomicU64,
     cap: usize,
@@ -160,6 +167,7 @@ impl Screening {
             settings,
             sessions: Mutex::new(Held::default()),
             read: Mutex::new(HashMap::new()),
+            flagged: Mutex::new(HashMap::new()),
             records: AtomicU64::new(0),
             cap: MAX_SESSIONS_PER_AGENT,
         }
@@ -343,6 +351,17 @@ impl Screening {
         }
     }
 
+    /// The agent's last flagged reads, in any of its sessions, oldest first: the session each
+    /// was read in, and the read as [`Screening::reads`] shows it.
+    pub fn flagged_reads(&self, principal: &Principal) -> Vec<(SessionId, String)> {
+        self.flagged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(principal)
+            .map(|f| f.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// The entities `principal` has read, least recently read first.
     pub fn entities_read(&self, principal: &Principal) -> Vec<EntityRef> {
         self.read
@@ -369,10 +388,19 @@ impl Screening {
         if state.reads.len() >= MAX_READS {
             state.reads.remove(0);
         }
-        state.reads.push(match passage {
+        let read = match passage {
             Some(p) => format!("{tool} — {}\nflagged passage: \"{p}\"", report.summary()),
             None => format!("{tool} — {}", report.summary()),
-        });
+        };
+        if passage.is_some() {
+            let mut flagged = self.flagged.lock().unwrap_or_else(PoisonError::into_inner);
+            let agent = flagged.entry(principal.clone()).or_default();
+            if agent.len() >= MAX_FLAGGED_READS {
+                agent.pop_front();
+            }
+            agent.push_back((session.clone(), read.clone()));
+        }
+        state.reads.push(read);
         if level > state.taint.level {
             state.taint.level = level;
             state.taint.source = tool.to_string();

@@ -958,9 +958,9 @@ async fn a_wave_of_held_calls_sent_together_stays_within_the_cap() {
         .filter(|a| a.text().contains("max_pending_per_agent"))
         .count();
     f.settle().await;
+    assert_eq!((held, refused), (3, 4), "{answers:?}");
     let waiting = f.store.open_requests().unwrap();
     assert_eq!(waiting.count, 3, "{waiting:?}");
-    assert_eq!((held, refused), (3, 4), "{answers:?}");
     assert_eq!(f.calls_by("responder"), 0, "nothing was forwarded");
 }
 

@@ -90,7 +90,13 @@ pub(crate) fn entities(
             .collect();
         json!({
             "uid": { "type": "Host", "id": host.id },
-            "attrs": { "tier": host.tier, "role": role_kind(host.role) },
+            "attrs": {
+                "tier": host.tier,
+                "role": role_kind(host.role),
+                "open_incident": incidents
+                    .iter()
+                    .any(|incident| incident.status == "open" && incident.hosts.iter().any(|h| h == host.id)),
+            },
             "parents": parents,
         })
     });

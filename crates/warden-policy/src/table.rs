@@ -36,7 +36,8 @@ pub struct TestCase {
     pub agent_tainted: bool,
     /// What the outbound screen found in the call's free text, by name (`external_link`,
     /// `live_external_link` (with `external_link`: a link not defanged), `lookalike_link`, `homograph_link`, `link_text_mismatch`, `image_link`,
-    /// `agent_instructions`, `secret`, `encoded_blob`, `external_address`, `concealed`,
+    /// `agent_instructions`, `secret`, `encoded_blob`, `external_address`,
+    /// `live_external_address` (with `external_address`: an address not defanged), `concealed`,
     /// `unread`, `payment_details`): `context.outbound`.
     #[serde(default)]
     pub outbound: Vec<String>,
@@ -184,6 +185,15 @@ fn outbound_state(names: &[String]) -> Result<OutboundState, String> {
             "secret" => &mut o.secret,
             "encoded_blob" => &mut o.encoded_blob,
             "external_address" => &mut o.external_address,
+            "live_external_address" => {
+                if !names.iter().any(|n| n == "external_address") {
+                    return Err(
+                        "`live_external_address` is an `external_address` written live: name both"
+                            .to_owned(),
+                    );
+                }
+                &mut o.live_external_address
+            }
             "concealed" => &mut o.concealed,
             "unread" => &mut o.unread,
             "payment_details" => &mut o.payment_details,

@@ -206,12 +206,12 @@ fn an_autonomy_grant_lets_only_the_calls_it_covers_run_and_names_itself() {
     let c = ex.config();
     let release = |host: &str| json!({"host": host});
     assert_eq!(
-        decide(&c, "responder", "edr.release_host", release("ws-042")),
+        decide(&c, "responder", "edr.release_host", release("ws-118")),
         (Outcome::Allow, "autonomy:release-workstations".into(), None)
     );
     // Outside its condition: a server, a tainted agent.
     assert_eq!(
-        decide(&c, "responder", "edr.release_host", release("srv-web01")).1,
+        decide(&c, "responder", "edr.release_host", release("srv-db01")).1,
         "floor:high-stakes"
     );
     let tainted = CallState {
@@ -225,7 +225,7 @@ fn an_autonomy_grant_lets_only_the_calls_it_covers_run_and_names_itself() {
             &c,
             "responder",
             "edr.release_host",
-            release("ws-042"),
+            release("ws-118"),
             tainted
         )
         .0,
@@ -252,7 +252,7 @@ fn an_autonomy_grant_lets_only_the_calls_it_covers_run_and_names_itself() {
             &c,
             "responder",
             "edr.release_host",
-            release("ws-042"),
+            release("ws-118"),
             after
         )
         .1,
@@ -268,7 +268,7 @@ fn an_autonomy_grant_lets_only_the_calls_it_covers_run_and_names_itself() {
             &ex.config(),
             "triage",
             "edr.release_host",
-            release("ws-042")
+            release("ws-118")
         )
         .0,
         Outcome::Deny
@@ -293,7 +293,7 @@ fn an_autonomy_grant_never_outranks_a_hold_rule_or_a_forbid() {
             &c,
             "responder",
             "edr.release_host",
-            json!({"host": "ws-042"}),
+            json!({"host": "ws-118"}),
             tainted
         )
         .1,
@@ -314,7 +314,7 @@ fn an_autonomy_grant_never_outranks_a_hold_rule_or_a_forbid() {
             &c,
             "responder",
             "edr.release_host",
-            json!({"host": "ws-042", "reason": "x"}),
+            json!({"host": "ws-118", "reason": "x"}),
             screened
         )
         .1,

@@ -207,6 +207,11 @@ pub struct OutboundReport {
     /// A mail address at a host that is not internal: in a note to a colleague, where data
     /// may be sent. (Not an external *link*: an analyst quotes a phish's sender.)
     pub external_address: bool,
+    /// An external mail address written live, not defanged (`x[@]evil[.]example` is not): a
+    /// destination a reader can send to as written. Not a flag of its own (no finding;
+    /// `external_address` is raised with it): it tells a phish's sender quoted as an indicator
+    /// apart from an address to send things to.
+    pub live_external_address: bool,
     /// Text a person reading the write would not see but a model would: Unicode tag
     /// characters, bytes in variation selectors, words in an HTML comment or hidden element.
     pub concealed: bool,
@@ -265,6 +270,7 @@ impl OutboundReport {
         self.secret |= other.secret;
         self.encoded_blob |= other.encoded_blob;
         self.external_address |= other.external_address;
+        self.live_external_address |= other.live_external_address;
         self.concealed |= other.concealed;
         self.unread |= other.unread;
         self.payment_details |= other.payment_details;
@@ -405,6 +411,7 @@ impl Outbound {
         }
         // An outside link this reading found: with nothing re-fanged, it is the text as written.
         let mut outside = false;
+        let mut live_address = false;
         let mut internal_spans = Vec::new();
         for raw in links.into_iter() {
             let inner = self.nested(&raw, &mut report);
@@ -427,6 +434,7 @@ impl Outbound {
                 internal_spans.push(raw.span.clone());
             }
             outside |= !link.internal && raw.carrier != LinkCarrier::Email;
+            live_address |= !link.internal && raw.carrier == LinkCarrier::Email && !defanged;
             for (nested_raw, nested_target) in inner {
                 let nested = self.assess(&nested_raw, &nested_target, defanged, &mut report);
                 outside |= !nested.internal;
@@ -450,6 +458,7 @@ impl Outbound {
         }
         // Live is judged on the text as written: the reading above is that text when the refang
         // rewrote nothing; otherwise the text is read again without it.
+        report.live_external_address = live_address;
         report.live_external_link = written_live
             || if refanged.edits.is_empty() {
                 overflowed || outside

@@ -794,6 +794,39 @@ fn defanged_indicators_are_external_but_not_live() {
     }
 }
 
+/// An outside mail address quoted defanged (a phish's sender, as analysts write one) is an
+/// external address but not a live one; written live, it is a place to send things to, and
+/// policy holds it. A live address anywhere makes the text live, a defanged one elsewhere
+/// notwithstanding.
+#[test]
+fn defanged_addresses_are_external_but_not_live() {
+    for t in [
+        "Phish sender: billing[at]northwlnd-payroll[.]example",
+        "Phish sender: billing[@]northwlnd-payroll[.]example, blocked",
+        "replies went to ops (at) evil-payroll (dot) example",
+    ] {
+        let r = scan(t);
+        assert!(!r.live_external_address, "{t}\n{r:#?}");
+    }
+    assert!(scan("Phish sender: billing[@]northwlnd-payroll[.]example").external_address);
+    for t in [
+        "Erin, please send the web shell sample and the srv-db01 password to ir-team@protonmail.com today.",
+        "Phish sender billing[@]evil[.]example; forward the headers to Collector@Evil.Example please",
+    ] {
+        let r = scan(t);
+        assert!(r.external_address && r.live_external_address, "{t}\n{r:#?}");
+    }
+    // A `mailto:` link is a live link.
+    let mailto = scan("mail it to <mailto:drop@evil.example>");
+    assert!(mailto.live_external_link, "{mailto:#?}");
+    // The company's own addresses are neither.
+    let own = scan("Ask alice.chen@northwind.example for the export.");
+    assert!(
+        !own.external_address && !own.live_external_address,
+        "{own:#?}"
+    );
+}
+
 /// Live is judged on the link as written: a bracket in a live link's query or fragment does not
 /// make it dead, nor does a defanged indicator elsewhere in the text.
 #[test]

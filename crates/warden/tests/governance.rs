@@ -383,10 +383,7 @@ async fn an_overdue_review_tightens_its_category_until_it_is_reviewed() {
     assert_eq!(tightened[0]["detail"]["state"], "tightened");
     assert_eq!(tightened[0]["detail"]["overdue"], true);
     let r = responder
-        .call(
-            "edr.release_host",
-            json!({"host": "ws-017", "reason": "done"}),
-        )
+        .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
         .await
         .unwrap();
     assert_eq!(r.is_error, Some(true));
@@ -430,14 +427,11 @@ async fn an_overdue_review_tightens_its_category_until_it_is_reviewed() {
     let changes = wait_for(&lab, events, "review_tightening", 2, 10).await;
     assert_eq!(changes[1]["detail"]["state"], "relaxed");
     let r = responder
-        .call(
-            "edr.release_host",
-            json!({"host": "ws-017", "reason": "done"}),
-        )
+        .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
         .await
         .unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
-    assert_eq!(lab.received("edr"), ["isolate_host", "release_host"]);
+    assert_eq!(lab.received("edr"), ["isolate_host", "isolate_host"]);
 
     // Someone who can write `warden.db` deletes the verdict's leaf. The review state can no
     // longer be read from the record, so every category with the approval fallback needs
@@ -458,7 +452,7 @@ async fn an_overdue_review_tightens_its_category_until_it_is_reviewed() {
     let t = text(&r);
     assert!(t.contains("held for approval"), "{t}");
     assert!(t.contains("its review state cannot be read"), "{t}");
-    assert_eq!(lab.received("edr"), ["isolate_host", "release_host"]);
+    assert_eq!(lab.received("edr"), ["isolate_host", "isolate_host"]);
 }
 
 /// A review is a second pair of eyes: nobody judges a decision they made themselves. An

@@ -81,6 +81,11 @@ async fn an_injected_email_is_marked_recorded_and_taints_the_session() {
         "{}",
         text(&r)
     );
+    // Its approver sees the passage that tainted the agent, read in the other session.
+    let (ok, shown, err) = lab.cli(&["approvals", "show", &request_id(&text(&r))]);
+    assert!(ok, "{err}");
+    assert!(shown.contains("flagged passage: "), "{shown}");
+    assert!(shown.contains("another session"), "{shown}");
     assert!(!lab.host_isolated("ws-042"));
     // Another agent is untouched: it is held only by the floor, not by the taint. (It looks
     // at the web-shell alert of the incident it comments on first.)

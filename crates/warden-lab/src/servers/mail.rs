@@ -48,23 +48,46 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// The lab's own addresses (`mailbox@northwind.example`) whose mailbox has a rule that
-    /// forwards outside the lab's domain: mail to them leaves the company. In rule order,
-    /// each once.
+    /// The lab's own addresses (`mailbox@northwind.example`) whose mail leaves the company: a
+    /// mailbox with a rule whose target is anything but one plain address of the lab's domain
+    /// (another domain, a list, a display name, text the mail system would read some other
+    /// way: a target that cannot be read strictly counts as outside), and, until nothing
+    /// changes, a mailbox with a rule to one of those (mail to henry.adams forwarded to
+    /// alice.chen leaves with alice.chen's). In the order found, each once.
     pub(crate) fn forwarding_outside(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for rule in &self.forwarding_rules {
-            let to = rule.forward_to.trim().to_ascii_lowercase();
-            let internal = to
-                .rsplit_once('@')
-                .is_some_and(|(_, domain)| domain == DOMAIN);
-            let address = format!("{}@{DOMAIN}", rule.mailbox.trim().to_ascii_lowercase());
-            if !internal && !out.contains(&address) {
-                out.push(address);
+        loop {
+            let mut grew = false;
+            for rule in &self.forwarding_rules {
+                let mailbox = rule.mailbox.trim().to_ascii_lowercase();
+                if out.contains(&mailbox) {
+                    continue;
+                }
+                let leaves = match internal_mailbox(&rule.forward_to) {
+                    None => true,
+                    Some(target) => out.contains(&target),
+                };
+                if leaves {
+                    out.push(mailbox);
+                    grew = true;
+                }
+            }
+            if !grew {
+                break;
             }
         }
-        out
+        out.into_iter().map(|m| format!("{m}@{DOMAIN}")).collect()
     }
+}
+
+/// The lab mailbox a forwarding target delivers to when the target is one plain address of
+/// the lab's domain (a `+tag` delivers to the mailbox without it); `None` for anything else.
+fn internal_mailbox(target: &str) -> Option<String> {
+    let to = target.trim().to_ascii_lowercase();
+    check_single_address(&to).ok()?;
+    let (local, domain) = to.split_once('@')?;
+    let mailbox = local.split('+').next().unwrap_or(local);
+    (domain == DOMAIN && !mailbox.is_empty()).then(|| mailbox.to_string())
 }
 
 /// A mailbox rule that sends a copy of every incoming message to another address.
@@ -563,6 +586,57 @@ mod tests {
         ] {
             let error = Mail::call(&mut state, "create_forwarding_rule", &args(bad), &cx());
             assert!(matches!(error, Err(CallError::Refused(_))));
+        }
+    }
+
+    /// Mail to a mailbox whose rule reaches outside through another of the lab's mailboxes
+    /// leaves too, and so does mail to a mailbox whose rule's target is a list, a display name
+    /// or anything else that is not one plain address of the lab's.
+    #[test]
+    fn forwarding_outside_follows_hops_and_reads_targets_strictly() {
+        let mut state = seed::<Mail>();
+        for (mailbox, to) in [
+            ("soc", "henry.adams@northwind.example"),
+            ("henry.adams", "alice.chen+payroll@northwind.example"),
+        ] {
+            Mail::call(
+                &mut state,
+                "create_forwarding_rule",
+                &args(json!({"mailbox": mailbox, "forward_to": to})),
+                &cx(),
+            )
+            .unwrap();
+        }
+        assert_eq!(
+            state.forwarding_outside(),
+            [
+                "alice.chen@northwind.example",
+                "henry.adams@northwind.example",
+                "soc@northwind.example"
+            ],
+            "two hops inside, then out"
+        );
+        for to in [
+            "x@evil.example, henry.adams@northwind.example",
+            "Henry <henry.adams@northwind.example>",
+            "henry.adams@northwind.example x@evil.example",
+        ] {
+            let mut state = seed::<Mail>();
+            Mail::call(
+                &mut state,
+                "create_forwarding_rule",
+                &args(json!({"mailbox": "henry.adams", "forward_to": to})),
+                &cx(),
+            )
+            .unwrap();
+            assert_eq!(
+                state.forwarding_outside(),
+                [
+                    "alice.chen@northwind.example",
+                    "henry.adams@northwind.example"
+                ],
+                "{to}"
+            );
         }
     }
 

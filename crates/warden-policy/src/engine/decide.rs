@@ -98,6 +98,8 @@ pub struct OutboundState {
     pub encoded_blob: bool,
     /// A mail address at an outside host.
     pub external_address: bool,
+    /// An outside mail address written live, not defanged (`x[@]evil[.]example` is not).
+    pub live_external_address: bool,
     /// Text hidden from a person reading the write (tag characters, hidden HTML).
     pub concealed: bool,
     /// More text than the screen reads: not screened in full.
@@ -709,6 +711,7 @@ fn outbound_record(o: &OutboundState) -> Result<RestrictedExpression, String> {
         flag("secret", o.secret),
         flag("encoded_blob", o.encoded_blob),
         flag("external_address", o.external_address),
+        flag("live_external_address", o.live_external_address),
         flag("concealed", o.concealed),
         flag("unread", o.unread),
         flag("payment_details", o.payment_details),
