@@ -41,9 +41,9 @@ use warden_store::Transience;
 /// Code's.
 const MAX_NAME: usize = 256;
 /// Allowed calls whose `PostToolUse` has not come yet, remembered at most (a tool Claude Code
-/// never reports back on must not grow the map for ever); past it the oldest are forgotten, and
-/// their outcomes are recorded without the decision's index, and an agent whose forgotten call
-/// was a read is tainted ([`OutputUnscreened::Forgotten`]).
+/// never reports back on must not grow the map for ever); past it the oldest calls of the agent
+/// that holds the most are forgotten: their outcomes are recorded without the decision's index,
+/// and an agent whose forgotten call was a read is tainted ([`OutputUnscreened::Forgotten`]).
 pub const MAX_PENDING_OUTCOMES: usize = 4096;
 
 /// How long after warden allowed a read its report may still come before the agent's next call
@@ -266,8 +266,10 @@ impl Allowed {
 pub(crate) struct AllowedCalls(HashMap<(String, String), Allowed>);
 
 impl AllowedCalls {
-    /// Remembers `call`; when full, first forgets the oldest half (the lowest ledger indices),
-    /// which it returns with their agents.
+    /// Remembers `call`; when full, first makes room among the calls of the agent that holds
+    /// the most (an agent that floods warden with calls it never reports forgets its own, not
+    /// another agent's outstanding read): the older half of them (lowest ledger indices), which
+    /// it returns with their agent.
     fn insert(
         &mut self,
         agent: String,
@@ -276,18 +278,31 @@ impl AllowedCalls {
     ) -> Vec<(String, Allowed)> {
         let mut forgotten = Vec::new();
         if self.0.len() >= MAX_PENDING_OUTCOMES {
-            let mut indices: Vec<u64> = self.0.values().map(|a| a.index).collect();
-            indices.sort_unstable();
-            let cut = indices.get(indices.len() / 2).copied().unwrap_or(u64::MAX);
-            let old: Vec<(String, String)> = self
-                .0
-                .iter()
-                .filter(|(_, a)| a.index < cut)
-                .map(|(k, _)| k.clone())
-                .collect();
-            for key in old {
-                if let Some(a) = self.0.remove(&key) {
-                    forgotten.push((key.0, a));
+            let mut held: HashMap<&str, Vec<u64>> = HashMap::new();
+            for ((a, _), c) in &self.0 {
+                held.entry(a.as_str()).or_default().push(c.index);
+            }
+            let most = held
+                .into_iter()
+                .max_by_key(|(a, indices)| (indices.len(), *a))
+                .map(|(a, mut indices)| {
+                    indices.sort_unstable();
+                    // At least one, the oldest.
+                    let cut = indices.get(indices.len() / 2).copied().unwrap_or(u64::MAX);
+                    let cut = cut.max(indices.first().map_or(u64::MAX, |i| i.saturating_add(1)));
+                    (a.to_string(), cut)
+                });
+            if let Some((most, cut)) = most {
+                let old: Vec<(String, String)> = self
+                    .0
+                    .iter()
+                    .filter(|((a, _), c)| *a == most && c.index < cut)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for key in old {
+                    if let Some(c) = self.0.remove(&key) {
+                        forgotten.push((key.0, c));
+                    }
                 }
             }
         }
@@ -1027,6 +1042,37 @@ mod tests {
 
     /// A held hook call waits as configured, but ends the margin before the command hook stops
     /// waiting, and not at all for a hook that did not say when that is (the HTTP form).
+    fn allowed(index: u64, tool: &str) -> Allowed {
+        Allowed {
+            index,
+            tool: ToolName::new("claude", tool),
+            session: SessionId("claude-code:s".into()),
+            thread: None,
+            at_ms: 0,
+        }
+    }
+
+    /// An agent that floods warden with allowed calls it never reports fills the memory of
+    /// outstanding calls; making room forgets its own calls, never another agent's outstanding
+    /// read (which would taint that agent for nothing).
+    #[test]
+    fn a_flooding_agent_forgets_only_its_own_calls() {
+        let mut calls = AllowedCalls::default();
+        calls.insert("alice".into(), "toolu_a".into(), allowed(0, "web_fetch"));
+        let mut forgotten = Vec::new();
+        for n in 1..=(MAX_PENDING_OUTCOMES as u64 * 2) {
+            forgotten.extend(calls.insert(
+                "mallory".into(),
+                format!("toolu_{n}"),
+                allowed(n, "read"),
+            ));
+        }
+        assert!(!forgotten.is_empty());
+        assert!(forgotten.iter().all(|(agent, _)| agent == "mallory"));
+        assert!(calls.take("alice", "toolu_a").is_some());
+        assert!(calls.0.len() <= MAX_PENDING_OUTCOMES);
+    }
+
     #[test]
     fn a_held_hook_waits_only_while_its_hook_does() {
         let s = Duration::from_secs;
