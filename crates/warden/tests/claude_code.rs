@@ -552,6 +552,26 @@ async fn a_failed_tools_error_goes_through_the_command_hook_to_the_screen() {
     assert_eq!(outcome["is_error"], true, "{outcome}");
 }
 
+/// An event too large for the command hook to send (past its 64 MiB) may still carry a
+/// tool's output the model holds: the call is blocked, and warden, told with the event's first
+/// bytes, treats the agent as tainted.
+#[tokio::test]
+async fn an_event_too_large_for_the_command_hook_still_taints_the_agent() {
+    let lab = Lab::claude_code();
+    let w = lab.serve();
+    let mut huge = pre(
+        "WebFetch",
+        json!({"url": "https://attack.mitre.org/x", "prompt": "x"}),
+    );
+    huge["hook_event_name"] = json!("PostToolUse");
+    huge["tool_response"] = json!({"result": "x".repeat(64 * 1024 * 1024 + 1)});
+    let (code, _, err) = command_hook(&w.base(), Some(INVESTIGATOR), huge.to_string().as_bytes());
+    assert_eq!(code, 2, "{err}");
+    let (ok, list, err) = lab.cli(&["taint", "list"]);
+    assert!(ok, "{err}");
+    assert!(list.contains("investigator"), "{list}");
+}
+
 /// An outcome that claims another tool than the one warden allowed under its `tool_use_id`
 /// (a `Write`, whose echo is not screened) is not linked to that allow, and what it returned
 /// is screened all the same: naming a write cannot carry a fetched injection past the screen.
