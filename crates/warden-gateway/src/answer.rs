@@ -183,6 +183,41 @@ impl Gateway {
         })
     }
 
+    /// Raises the taint of `call`'s agent to `level` (0 to 100) for the taint window, in the
+    /// store: the `taint` a finding records for it (level, end, the store's record number), and
+    /// whether it is higher than the taint in force before.
+    pub(crate) async fn raise_taint(
+        &self,
+        call: &warden_core::ToolCall,
+        level: i64,
+    ) -> Result<(serde_json::Value, bool), CallError> {
+        let settings = self.screening.settings();
+        let now = self.now();
+        let window =
+            i64::try_from(settings.taint_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let taint = AgentTaint {
+            agent: call.principal.0.clone(),
+            session: call.session.0.clone(),
+            level,
+            source: call.tool.to_string(),
+            at_ms: now,
+            until_ms: now.saturating_add(window),
+        };
+        let until_ms = taint.until_ms;
+        let (record, higher) = self
+            .blocking(move |store, _| {
+                let before = store.agent_taint(&taint.agent, taint.at_ms)?;
+                let record = store.raise_agent_taint(&taint)?;
+                Ok::<_, StoreError>((record, before.is_none_or(|b| b.level < taint.level)))
+            })
+            .await?;
+        // The store's record number too: a clear names the records it stops by number.
+        Ok((
+            json!({"level": level, "until_ms": until_ms, "record": record}),
+            higher,
+        ))
+    }
+
     /// A read at `taint_at` or more taints the agent, durably, before it sees the answer; a
     /// flagged read is recorded as a finding (naming the decision that let the call run, when
     /// warden knows it).
@@ -199,28 +234,10 @@ impl Gateway {
         // there something new for the witnesses to hold.
         let mut higher = false;
         if screened.report.score >= settings.taint_at {
-            let now = self.now();
-            let window =
-                i64::try_from(settings.taint_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-            let taint = AgentTaint {
-                agent: call.principal.0.clone(),
-                session: call.session.0.clone(),
-                level: (f64::from(screened.report.score) * 100.0).round() as i64,
-                source: call.tool.to_string(),
-                at_ms: now,
-                until_ms: now.saturating_add(window),
-            };
-            let (level, until_ms) = (taint.level, taint.until_ms);
-            let record;
-            (record, higher) = self
-                .blocking(move |store, _| {
-                    let before = store.agent_taint(&taint.agent, taint.at_ms)?;
-                    let record = store.raise_agent_taint(&taint)?;
-                    Ok::<_, StoreError>((record, before.is_none_or(|b| b.level < taint.level)))
-                })
-                .await?;
-            // The store's record number too: a clear names the records it stops by number.
-            raised = Some(json!({"level": level, "until_ms": until_ms, "record": record}));
+            let level = (f64::from(screened.report.score) * 100.0).round() as i64;
+            let (taint, was_higher) = self.raise_taint(call, level).await?;
+            raised = Some(taint);
+            higher = was_higher;
         }
         if raised.is_some() || screened.report.verdict >= warden_screen::Verdict::Suspicious {
             let mut ev = AuditEvent::new(EventKind::Finding, self.now());

@@ -7,8 +7,17 @@
 //! halts, catalog, typed arguments, outbound screen, taint, policy, floor, review, budgets,
 //! approvals, the ledger, the monitor — exactly as an MCP call does; nothing is forwarded, since
 //! Claude Code runs the tool itself once warden answers `allow`, and the ledger's decision record
-//! says it was allowed. A `PostToolUse` is screened as untrusted data like an upstream result:
-//! a flagged output taints the agent and is a finding; its outcome is recorded.
+//! says it was allowed. A `PostToolUse` (and a `PostToolUseFailure`, whose error text reaches
+//! the model as well) is screened as untrusted data like an upstream result: a flagged output
+//! taints the agent and is a finding; its outcome is recorded.
+//!
+//! No tool output reaches the model unscreened unless the agent is treated as tainted. Claude
+//! Code runs the tool after warden answers, so a call warden allowed stays outstanding until its
+//! report comes; where that report cannot be screened the agent is tainted instead
+//! ([`OutputUnscreened`]): a report refused for the agent's rate, one too large or unreadable,
+//! an allowed read warden forgot when its memory of outstanding calls overflowed, one still
+//! unreported when its session's thread stops (`Stop`, `SubagentStop`), or one unreported
+//! [`REPORT_DUE`] after it was allowed when the agent's next call is decided.
 //!
 //! The design choice is that every answer is a hook reply that blocks unless warden decided to
 //! allow: a body that is not a hook event, one too large, a failure inside warden — each is a
@@ -19,6 +28,7 @@ use crate::failure::told;
 use crate::pipeline::{Awaited, CallError, Gateway, Verdict, Via, digest_of};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 use std::time::Duration;
 use warden_core::{
     AuditEvent, EventKind, Principal, SessionId, ToolCall, ToolName, canonical_json,
@@ -31,9 +41,71 @@ use warden_store::Transience;
 /// Code's.
 const MAX_NAME: usize = 256;
 /// Allowed calls whose `PostToolUse` has not come yet, remembered at most (a tool Claude Code
-/// never reports back on must not grow the map for ever); past it the oldest are forgotten, and
-/// their outcomes are recorded without the decision's index.
+/// never reports back on must not grow the map for ever); past it the oldest calls of the agent
+/// that holds the most are forgotten: their outcomes are recorded without the decision's index,
+/// and an agent whose forgotten call was a read is tainted ([`OutputUnscreened::Forgotten`]).
 pub const MAX_PENDING_OUTCOMES: usize = 4096;
+
+/// How long after warden allowed a read its report may still come before the agent's next call
+/// is decided as if the read had been flagged ([`OutputUnscreened::Overdue`]). Claude Code's
+/// longest-running tools are bounded below it: `Bash` and a blocking `TaskOutput` at 10 minutes
+/// (their `timeout` maximum), `WebFetch` and `WebSearch` far sooner; the other 5 minutes cover
+/// a slow machine and the hook's own time. Subagents (`Task`, `Agent`) run as long as their
+/// work takes and are not held to it: their own calls come through these hooks, and their
+/// reports are still owed when the session stops.
+pub const REPORT_DUE: Duration = Duration::from_secs(15 * 60);
+
+/// Which hook event a body is: the events warden acts on, and any other (no opinion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum HookEventName {
+    PreToolUse,
+    PostToolUse,
+    /// A tool failed; its error text reaches the model.
+    PostToolUseFailure,
+    Stop,
+    SubagentStop,
+    #[serde(other)]
+    Other,
+}
+
+impl HookEventName {
+    /// Whether the event carries what a tool gave the model (its output or its error).
+    pub fn reports_output(self) -> bool {
+        matches!(self, Self::PostToolUse | Self::PostToolUseFailure)
+    }
+}
+
+/// Why what a tool gave the model was not screened, so the agent is treated as tainted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputUnscreened {
+    /// Its report came past the agent's rate and was refused.
+    OverRate,
+    /// Its report was too large, did not arrive whole, or was not a hook event warden reads.
+    Unreadable,
+    /// warden forgot the allowed call when its memory of outstanding calls overflowed.
+    Forgotten,
+    /// The session's thread stopped with the allowed call never reported.
+    NeverReported,
+    /// No report came within [`REPORT_DUE`] of the allow.
+    Overdue,
+}
+
+impl std::fmt::Display for OutputUnscreened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::OverRate => "its report came faster than the agent's rate allows and was refused",
+            Self::Unreadable => {
+                "its report was too large, incomplete or not a hook event warden reads"
+            }
+            Self::Forgotten => {
+                "warden forgot the allowed call when its memory of outstanding calls overflowed"
+            }
+            Self::NeverReported => "the session stopped before the allowed call was reported",
+            Self::Overdue => "the allowed call was not reported within the time any tool takes",
+        })
+    }
+}
 
 /// A hook event as Claude Code sends it: the documented common fields and those of the tool
 /// events. Unknown fields are ignored (Claude Code adds some over versions); none of them
@@ -45,7 +117,10 @@ pub struct HookEvent {
     pub transcript_path: Option<String>,
     #[serde(default)]
     pub cwd: Option<String>,
-    pub hook_event_name: String,
+    pub hook_event_name: HookEventName,
+    /// The subagent a tool event comes from (absent on the session's main thread).
+    #[serde(default)]
+    pub agent_id: Option<String>,
     #[serde(default)]
     pub tool_name: Option<String>,
     #[serde(default)]
@@ -54,6 +129,12 @@ pub struct HookEvent {
     pub tool_response: Option<Value>,
     #[serde(default)]
     pub tool_use_id: Option<String>,
+    /// `PostToolUseFailure`: what the failure said, as the model gets it.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// `PostToolUseFailure`: whether the user interrupted the tool.
+    #[serde(default)]
+    pub is_interrupt: Option<bool>,
     /// Where this call's paths really lead, as `warden hook claude-code` resolved them on the
     /// agent's machine (it follows symbolic links there, where the files are): a path argument
     /// → its real path, and `command` → the real paths of the writes it names, for those that
@@ -101,15 +182,38 @@ pub fn pre_tool_use(decision: &str, reason: &str) -> Value {
 /// answer warden could not give.
 pub fn refusal(body: &[u8], why: &str) -> Value {
     let reason = format!("warden refused this hook event: {why}");
-    let event = serde_json::from_slice::<Value>(body).ok();
-    let name = event
-        .as_ref()
-        .and_then(|e| e.get("hook_event_name"))
-        .and_then(Value::as_str);
-    match name {
-        Some("PreToolUse") => pre_tool_use("deny", &reason),
+    match event_name(body) {
+        Some(HookEventName::PreToolUse) => pre_tool_use("deny", &reason),
         _ => json!({"continue": false, "stopReason": reason, "systemMessage": reason}),
     }
+}
+
+/// Which event `body` says it is, when it says so readably.
+fn event_name(body: &[u8]) -> Option<HookEventName> {
+    #[derive(Deserialize)]
+    struct Named {
+        hook_event_name: HookEventName,
+    }
+    serde_json::from_slice::<Named>(body)
+        .ok()
+        .map(|n| n.hook_event_name)
+}
+
+/// Whether a body warden cannot take may have carried a tool's output: one that reads as no
+/// output event (a `PreToolUse`, a `Stop`…) did not.
+fn may_report_output(body: &[u8]) -> bool {
+    event_name(body).is_none_or(HookEventName::reports_output)
+}
+
+/// Whether what `tool` gives back is read by the model as data from elsewhere: everything but
+/// a write's echo of what the agent itself wrote.
+fn output_is_read(tool: &ToolName) -> bool {
+    !matches!(tool.tool.as_str(), "write" | "edit" | "notebook_edit")
+}
+
+/// Whether `tool` is a subagent, which runs as long as its work takes.
+fn is_subagent(tool: &ToolName) -> bool {
+    matches!(tool.tool.as_str(), "task" | "agent")
 }
 
 /// Why a body is not a usable hook event.
@@ -128,13 +232,103 @@ fn checked(event: &HookEvent) -> Result<(), String> {
     {
         return Err("`tool_use_id` must be 1 to 256 printable characters".into());
     }
+    if let Some(id) = &event.agent_id
+        && bad(id)
+    {
+        return Err("`agent_id` must be 1 to 256 printable characters".into());
+    }
     Ok(())
 }
 
-/// A call warden allowed through `PreToolUse` and has not yet heard back on: its decision's
-/// ledger index and the tool allowed.
-#[derive(Debug)]
-pub(crate) struct Allowed((u64, ToolName));
+/// A call warden allowed through `PreToolUse` and has not yet heard back on.
+#[derive(Debug, Clone)]
+pub(crate) struct Allowed {
+    /// The decision's ledger index.
+    index: u64,
+    tool: ToolName,
+    session: SessionId,
+    /// The subagent that made it (`agent_id`); none for the session's main thread.
+    thread: Option<String>,
+    /// When warden allowed it, by the gateway's clock.
+    at_ms: i64,
+}
+
+impl Allowed {
+    /// Whether its report carries data the model reads from elsewhere.
+    fn reads(&self) -> bool {
+        output_is_read(&self.tool)
+    }
+}
+
+/// The calls warden allowed through `PreToolUse` whose report has not come yet, by (agent,
+/// `tool_use_id`): bounded ([`MAX_PENDING_OUTCOMES`]).
+#[derive(Debug, Default)]
+pub(crate) struct AllowedCalls(HashMap<(String, String), Allowed>);
+
+impl AllowedCalls {
+    /// Remembers `call`; when full, first makes room among the calls of the agent that holds
+    /// the most (an agent that floods warden with calls it never reports forgets its own, not
+    /// another agent's outstanding read): the older half of them (lowest ledger indices), which
+    /// it returns with their agent.
+    fn insert(
+        &mut self,
+        agent: String,
+        tool_use_id: String,
+        call: Allowed,
+    ) -> Vec<(String, Allowed)> {
+        let mut forgotten = Vec::new();
+        if self.0.len() >= MAX_PENDING_OUTCOMES {
+            let mut held: HashMap<&str, Vec<u64>> = HashMap::new();
+            for ((a, _), c) in &self.0 {
+                held.entry(a.as_str()).or_default().push(c.index);
+            }
+            let most = held
+                .into_iter()
+                .max_by_key(|(a, indices)| (indices.len(), *a))
+                .map(|(a, mut indices)| {
+                    indices.sort_unstable();
+                    // At least one, the oldest.
+                    let cut = indices.get(indices.len() / 2).copied().unwrap_or(u64::MAX);
+                    let cut = cut.max(indices.first().map_or(u64::MAX, |i| i.saturating_add(1)));
+                    (a.to_string(), cut)
+                });
+            if let Some((most, cut)) = most {
+                let old: Vec<(String, String)> = self
+                    .0
+                    .iter()
+                    .filter(|((a, _), c)| *a == most && c.index < cut)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for key in old {
+                    if let Some(c) = self.0.remove(&key) {
+                        forgotten.push((key.0, c));
+                    }
+                }
+            }
+        }
+        self.0.insert((agent, tool_use_id), call);
+        forgotten
+    }
+
+    fn take(&mut self, agent: &str, tool_use_id: &str) -> Option<Allowed> {
+        self.0.remove(&(agent.to_string(), tool_use_id.to_string()))
+    }
+
+    /// The keys of `agent`'s calls that `which` picks.
+    fn keys_of(&self, agent: &str, which: impl Fn(&Allowed) -> bool) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .filter(|((a, _), call)| a == agent && which(call))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    fn remove_all(&mut self, keys: &[(String, String)]) {
+        for key in keys {
+            self.0.remove(key);
+        }
+    }
+}
 
 /// warden's answer to one hook event.
 #[derive(Debug)]
@@ -169,22 +363,170 @@ impl Gateway {
     ) -> HookReply {
         let event: HookEvent = match serde_json::from_slice(body) {
             Ok(e) => e,
-            Err(e) => return refusal(body, &format!("not a Claude Code hook event: {e}")).into(),
+            Err(e) => {
+                let why = format!("not a Claude Code hook event: {e}");
+                return self.unreadable(&principal, body, &why).await.into();
+            }
         };
         if let Err(why) = checked(&event) {
-            return refusal(body, &why).into();
+            return self.unreadable(&principal, body, &why).await.into();
         }
         // Claude Code's session, kept apart per agent.
         let session = SessionId(format!("claude-code:{}", event.session_id));
-        match event.hook_event_name.as_str() {
-            "PreToolUse" => self.pre_tool_use(principal, session, &event).await,
-            "PostToolUse" => self
+        match event.hook_event_name {
+            HookEventName::PreToolUse => self.pre_tool_use(principal, session, &event).await,
+            HookEventName::PostToolUse | HookEventName::PostToolUseFailure => self
                 .post_tool_use(principal, session, &event, claimed)
                 .await
                 .into(),
+            HookEventName::Stop | HookEventName::SubagentStop => {
+                self.stopped(&principal, &session, &event).await.into()
+            }
             // Other events gate nothing warden decides on: no opinion.
-            _ => json!({}).into(),
+            HookEventName::Other => json!({}).into(),
         }
+    }
+
+    /// The refusal of a body warden cannot take as a hook event, after tainting the agent when
+    /// the body may have carried a tool's output (it was not screened).
+    async fn unreadable(&self, principal: &Principal, body: &[u8], why: &str) -> Value {
+        if may_report_output(body) {
+            self.taint_unscreened_report(principal, body, OutputUnscreened::Unreadable)
+                .await;
+        }
+        refusal(body, why)
+    }
+
+    /// A report warden will not read (`why`): the agent is tainted, since what the tool gave
+    /// the model was not screened. A failure to record it is logged: the reply that goes with
+    /// it stops Claude Code.
+    pub(crate) async fn taint_unscreened_report(
+        &self,
+        principal: &Principal,
+        body: &[u8],
+        why: OutputUnscreened,
+    ) {
+        // What the report says of itself, where it reads: evidence only.
+        let event = serde_json::from_slice::<HookEvent>(body)
+            .ok()
+            .filter(|e| checked(e).is_ok());
+        let session = SessionId(format!(
+            "claude-code:{}",
+            event.as_ref().map_or("unknown", |e| e.session_id.as_str())
+        ));
+        let tool_name = event
+            .as_ref()
+            .and_then(|e| e.tool_name.as_deref())
+            .unwrap_or_default();
+        let (tool, _) = claude_code::call_for(tool_name, &Value::Null);
+        let ids: Vec<String> = event
+            .as_ref()
+            .and_then(|e| e.tool_use_id.clone())
+            .into_iter()
+            .collect();
+        if let Err(e) = self
+            .taint_unscreened(principal, &session, &tool, why, &ids)
+            .await
+        {
+            tracing::error!(error = %e, %why, "an unscreened tool output did not taint its agent");
+        }
+    }
+
+    /// What a refused report asks of warden, though its body is not read for a decision: a
+    /// report of a tool's output taints the agent ([`OutputUnscreened::OverRate`]) unless it
+    /// reports a write's echo, and a `Stop` still has its session's unreported calls counted.
+    pub(crate) async fn refused_report(&self, principal: &Principal, body: &[u8]) {
+        let event = serde_json::from_slice::<HookEvent>(body)
+            .ok()
+            .filter(|e| checked(e).is_ok());
+        let Some(event) = event else {
+            if may_report_output(body) {
+                self.taint_unscreened_report(principal, body, OutputUnscreened::Unreadable)
+                    .await;
+            }
+            return;
+        };
+        match event.hook_event_name {
+            HookEventName::PostToolUseFailure => {
+                self.taint_unscreened_report(principal, body, OutputUnscreened::OverRate)
+                    .await;
+            }
+            HookEventName::PostToolUse => {
+                let (tool, _) = claude_code::call_for(
+                    event.tool_name.as_deref().unwrap_or_default(),
+                    &Value::Null,
+                );
+                if output_is_read(&tool) {
+                    self.taint_unscreened_report(principal, body, OutputUnscreened::OverRate)
+                        .await;
+                }
+            }
+            HookEventName::Stop | HookEventName::SubagentStop => {
+                let session = SessionId(format!("claude-code:{}", event.session_id));
+                let _ = self.stopped(principal, &session, &event).await;
+            }
+            HookEventName::PreToolUse | HookEventName::Other => {}
+        }
+    }
+
+    /// A `Stop` or `SubagentStop`: the thread that stopped has every call it made reported, so
+    /// an allowed read of it still unreported was never screened, and its agent is tainted.
+    async fn stopped(
+        &self,
+        principal: &Principal,
+        session: &SessionId,
+        event: &HookEvent,
+    ) -> Value {
+        // A subagent's stop covers its own calls; the session's covers its main thread's (a
+        // subagent in the background may still be working).
+        let thread = match event.hook_event_name {
+            HookEventName::SubagentStop => event.agent_id.clone(),
+            _ => None,
+        };
+        if event.hook_event_name == HookEventName::SubagentStop && thread.is_none() {
+            return json!({});
+        }
+        let keys = self.allowed_calls().keys_of(&principal.0, |a| {
+            &a.session == session && a.thread == thread
+        });
+        if keys.is_empty() {
+            return json!({});
+        }
+        // The unreported reads: their `tool_use_id`s and the first one's tool.
+        let (ids, tool) = {
+            let calls = self.allowed_calls();
+            let reads: Vec<(&String, &Allowed)> = keys
+                .iter()
+                .filter_map(|k| calls.0.get(k).map(|a| (&k.1, a)))
+                .filter(|(_, a)| a.reads())
+                .collect();
+            let ids: Vec<String> = reads.iter().map(|(id, _)| (*id).clone()).collect();
+            (ids, reads.first().map(|(_, a)| a.tool.clone()))
+        };
+        let reads = ids.len();
+        if let Some(tool) = tool {
+            let why = OutputUnscreened::NeverReported;
+            if let Err(e) = self
+                .taint_unscreened(principal, session, &tool, why, &ids)
+                .await
+            {
+                tracing::error!(error = %e, "unreported tool outputs did not taint their agent");
+                // Kept: the agent's next call finds them overdue and tries again.
+                return json!({
+                    "continue": false,
+                    "stopReason": "warden could not record that this session's tool outputs went unscreened",
+                });
+            }
+        }
+        self.allowed_calls().remove_all(&keys);
+        if reads == 0 {
+            return json!({});
+        }
+        let message = format!(
+            "warden: {reads} tool output(s) of this session were never reported to warden, so never screened; agent `{}` is now tainted: calls that need an untainted agent will be refused or held for a human.",
+            principal.0
+        );
+        json!({"systemMessage": message})
     }
 
     async fn pre_tool_use(
@@ -214,6 +556,10 @@ impl Gateway {
                 "warden does not govern Claude Code's tools here (`[claude_code]` is not configured), so none may run".into(),
             ).into();
         };
+        // A read allowed long ago and never reported: decided as if it had been flagged.
+        if let Err(e) = self.taint_overdue(&principal, &session).await {
+            return failed(&e);
+        }
         let input = event.tool_input.clone().unwrap_or(Value::Null);
         let (tool, args) = claude_code::call_for(tool_name, &input);
         let (args, links) = match with_real_paths(tool_name, args, event.warden_real_paths.as_ref())
@@ -266,13 +612,8 @@ impl Gateway {
                         .await;
                     match awaited {
                         Ok(Awaited::Authorized(authorized)) => {
-                            if let Some(id) = &event.tool_use_id {
-                                self.remember_allowed(
-                                    agent,
-                                    id.clone(),
-                                    authorized.decision_index(),
-                                    authorized.call().tool.clone(),
-                                );
+                            if let Err(e) = self.remember_allowed(agent, event, &authorized).await {
+                                return failed(&e);
                             }
                             return with_note(
                                 pre_tool_use(
@@ -315,13 +656,10 @@ impl Gateway {
             }
             // Claude Code runs the tool itself; the ledger already records the allow.
             Ok((_, Verdict::Authorized { authorized, .. })) => {
-                if let Some(id) = &event.tool_use_id {
-                    self.remember_allowed(
-                        agent,
-                        id.clone(),
-                        authorized.decision_index(),
-                        authorized.call().tool.clone(),
-                    );
+                if let Err(e) = self.remember_allowed(agent, event, &authorized).await {
+                    let mut reply = failed(&e);
+                    reply.body = with_note(reply.body, &links);
+                    return reply;
                 }
                 pre_tool_use(
                     "allow",
@@ -341,7 +679,16 @@ impl Gateway {
     ) -> Value {
         let tool_name = event.tool_name.as_deref().unwrap_or_default();
         let (tool, _) = claude_code::call_for(tool_name, &Value::Null);
-        let response = event.tool_response.clone().unwrap_or(Value::Null);
+        // A failure's error text is what the model gets in place of an output.
+        let failure = event.hook_event_name == HookEventName::PostToolUseFailure;
+        let response = if failure {
+            json!({
+                "error": event.error.clone().unwrap_or_default(),
+                "is_interrupt": event.is_interrupt.unwrap_or(false),
+            })
+        } else {
+            event.tool_response.clone().unwrap_or(Value::Null)
+        };
         let digest = digest_of(canonical_json(&response).as_bytes());
         let call = ToolCall {
             principal,
@@ -353,7 +700,7 @@ impl Gateway {
         // The allow this outcome follows, if warden gave one for this `tool_use_id`: an outcome
         // that names another tool than the one allowed is not linked to it, and its output is
         // screened whatever tool it claims (so claiming `Write` cannot skip the screen).
-        let remembered = claimed.map(|Allowed(a)| a).or_else(|| {
+        let remembered = claimed.or_else(|| {
             event
                 .tool_use_id
                 .as_ref()
@@ -361,20 +708,24 @@ impl Gateway {
         });
         let mismatch = remembered
             .as_ref()
-            .filter(|(_, allowed)| *allowed != tool)
-            .map(|(_, allowed)| allowed.to_string());
+            .filter(|allowed| allowed.tool != tool)
+            .map(|allowed| allowed.tool.to_string());
         let decision_index = remembered
-            .filter(|(_, allowed)| *allowed == tool)
-            .map(|(index, _)| index);
+            .filter(|allowed| allowed.tool == tool)
+            .map(|allowed| allowed.index);
         // What came back is untrusted data: screened as an upstream result is. A write's
-        // response only echoes what the agent itself wrote.
-        let reads =
-            mismatch.is_some() || !matches!(tool.tool.as_str(), "write" | "edit" | "notebook_edit");
+        // response only echoes what the agent itself wrote; its failure's text is Claude
+        // Code's, about a file the agent may not have written.
+        let reads = failure || mismatch.is_some() || output_is_read(&tool);
         let mut screen_summary = None;
         let mut flagged = false;
         let mut tainting = false;
         if reads {
-            let text = response_text(&response);
+            let text = if failure {
+                event.error.clone().unwrap_or_default()
+            } else {
+                response_text(&response)
+            };
             let result =
                 rmcp::model::CallToolResult::success(vec![rmcp::model::ContentBlock::text(text)]);
             let (_, screened) = self.screening.process(
@@ -403,13 +754,14 @@ impl Gateway {
         outcome.session = Some(call.session.0.clone());
         outcome.tool = Some(tool.to_string());
         outcome.result_digest = digest;
-        outcome.is_error = Some(is_error(&response));
+        outcome.is_error = Some(failure || is_error(&response));
         outcome.detail = Some(json!({
             "via": "claude-code-hook",
             "tool_name": tool_name,
             "tool_use_id": event.tool_use_id,
             "decision_index": decision_index,
             "allowed_tool_differs": mismatch,
+            "failed": failure,
             "screen": screen_summary,
         }));
         if let Err(e) = self.record(outcome).await {
@@ -430,9 +782,14 @@ impl Gateway {
                 }
             ),
         };
+        let event_name = if failure {
+            "PostToolUseFailure"
+        } else {
+            "PostToolUse"
+        };
         json!({
             "hookSpecificOutput": {
-                "hookEventName": "PostToolUse",
+                "hookEventName": event_name,
                 "additionalContext": context,
             }
         })
@@ -440,23 +797,132 @@ impl Gateway {
 }
 
 impl Gateway {
-    fn remember_allowed(&self, agent: String, tool_use_id: String, index: u64, tool: ToolName) {
-        let mut map = self
-            .hook_decisions
+    fn allowed_calls(&self) -> std::sync::MutexGuard<'_, AllowedCalls> {
+        self.hook_decisions
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() >= MAX_PENDING_OUTCOMES {
-            // Forget the oldest half: the lowest ledger indices.
-            let mut indices: Vec<u64> = map.values().map(|(i, _)| *i).collect();
-            indices.sort_unstable();
-            let cut = indices.get(indices.len() / 2).copied().unwrap_or(u64::MAX);
-            map.retain(|_, (i, _)| *i >= cut);
-        }
-        map.insert((agent, tool_use_id), (index, tool));
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// When `body` is a `PostToolUse` for a call warden allowed `principal` and has not yet
-    /// heard back on: that call, taken (so only one report of it is ever let past the rate).
+    /// Remembers the call `event` asked for and warden `authorized`, until its report comes.
+    /// An agent whose read had to be forgotten to make room is tainted.
+    async fn remember_allowed(
+        &self,
+        agent: String,
+        event: &HookEvent,
+        authorized: &crate::pipeline::Authorized,
+    ) -> Result<(), CallError> {
+        let Some(id) = &event.tool_use_id else {
+            return Ok(());
+        };
+        let call = Allowed {
+            index: authorized.decision_index(),
+            tool: authorized.call().tool.clone(),
+            session: authorized.call().session.clone(),
+            thread: event.agent_id.clone(),
+            at_ms: self.now(),
+        };
+        let forgotten = self.allowed_calls().insert(agent, id.clone(), call);
+        // One taint per agent: the first of its forgotten reads names the tool.
+        let mut by_agent: HashMap<String, Allowed> = HashMap::new();
+        for (agent, call) in forgotten.into_iter().filter(|(_, a)| a.reads()) {
+            by_agent.entry(agent).or_insert(call);
+        }
+        for (agent, call) in by_agent {
+            let principal = Principal(agent);
+            self.taint_unscreened(
+                &principal,
+                &call.session,
+                &call.tool,
+                OutputUnscreened::Forgotten,
+                &[],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Taints `principal` when one of its allowed reads has gone unreported for longer than
+    /// [`REPORT_DUE`] (subagents aside), and forgets those reads.
+    async fn taint_overdue(
+        &self,
+        principal: &Principal,
+        session: &SessionId,
+    ) -> Result<(), CallError> {
+        let now = self.now();
+        let due = i64::try_from(REPORT_DUE.as_millis()).unwrap_or(i64::MAX);
+        let (keys, tool) = {
+            let calls = self.allowed_calls();
+            let keys = calls.keys_of(&principal.0, |a| {
+                a.reads() && !is_subagent(&a.tool) && now.saturating_sub(a.at_ms) >= due
+            });
+            let tool = keys
+                .first()
+                .and_then(|k| calls.0.get(k))
+                .map(|a| a.tool.clone());
+            (keys, tool)
+        };
+        let Some(tool) = tool else {
+            return Ok(());
+        };
+        let ids: Vec<String> = keys.iter().map(|(_, id)| id.clone()).collect();
+        self.taint_unscreened(principal, session, &tool, OutputUnscreened::Overdue, &ids)
+            .await?;
+        self.allowed_calls().remove_all(&keys);
+        Ok(())
+    }
+
+    /// Taints `principal` because what `tool` gave the model was not screened (`why`), as a
+    /// flagged read would (the highest level: nothing is known of it), and records it as a
+    /// finding naming the calls (`tool_use_ids`). An agent already tainted at that level is
+    /// left as it is, so that a flood of refused reports costs no record each.
+    async fn taint_unscreened(
+        &self,
+        principal: &Principal,
+        session: &SessionId,
+        tool: &ToolName,
+        why: OutputUnscreened,
+        tool_use_ids: &[String],
+    ) -> Result<(), CallError> {
+        const LEVEL: i64 = 100;
+        let agent = principal.0.clone();
+        let now = self.now();
+        let in_force = self
+            .blocking(move |store, _| store.agent_taint(&agent, now))
+            .await?;
+        if in_force.is_some_and(|t| t.level >= LEVEL) {
+            return Ok(());
+        }
+        let call = ToolCall {
+            principal: principal.clone(),
+            session: session.clone(),
+            tool: tool.clone(),
+            args: Map::new(),
+            rationale: None,
+        };
+        let (raised, higher) = self.raise_taint(&call, LEVEL).await?;
+        let mut ev = AuditEvent::new(EventKind::Finding, self.now());
+        ev.principal = Some(principal.0.clone());
+        ev.session = Some(session.0.clone());
+        ev.tool = Some(tool.to_string());
+        ev.reason = Some(format!("output unscreened: {why}"));
+        ev.detail = Some(json!({
+            "detector": "claude-code-hook",
+            "unscreened": why,
+            "tool_use_ids": tool_use_ids,
+            "taint": raised,
+        }));
+        self.record(ev).await?;
+        if higher {
+            self.witness(&format!("the taint of agent `{}`", principal.0))
+                .await?;
+        }
+        tracing::warn!(agent = %principal.0, %why, "a tool output went unscreened: agent tainted");
+        Ok(())
+    }
+
+    /// When `body` is a `PostToolUse` or `PostToolUseFailure` for a call warden allowed
+    /// `principal` and has not yet heard back on: that call, taken (so only one report of it is
+    /// ever let past the rate).
     pub(crate) fn claim_allowed_report(
         &self,
         principal: &Principal,
@@ -465,15 +931,12 @@ impl Gateway {
         let event = serde_json::from_slice::<HookEvent>(body).ok()?;
         let id = event
             .tool_use_id
-            .filter(|_| event.hook_event_name == "PostToolUse")?;
-        self.take_allowed(&principal.0, &id).map(Allowed)
+            .filter(|_| event.hook_event_name.reports_output())?;
+        self.take_allowed(&principal.0, &id)
     }
 
-    fn take_allowed(&self, agent: &str, tool_use_id: &str) -> Option<(u64, ToolName)> {
-        self.hook_decisions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&(agent.to_string(), tool_use_id.to_string()))
+    fn take_allowed(&self, agent: &str, tool_use_id: &str) -> Option<Allowed> {
+        self.allowed_calls().take(agent, tool_use_id)
     }
 }
 
@@ -579,6 +1042,37 @@ mod tests {
 
     /// A held hook call waits as configured, but ends the margin before the command hook stops
     /// waiting, and not at all for a hook that did not say when that is (the HTTP form).
+    fn allowed(index: u64, tool: &str) -> Allowed {
+        Allowed {
+            index,
+            tool: ToolName::new("claude", tool),
+            session: SessionId("claude-code:s".into()),
+            thread: None,
+            at_ms: 0,
+        }
+    }
+
+    /// An agent that floods warden with allowed calls it never reports fills the memory of
+    /// outstanding calls; making room forgets its own calls, never another agent's outstanding
+    /// read (which would taint that agent for nothing).
+    #[test]
+    fn a_flooding_agent_forgets_only_its_own_calls() {
+        let mut calls = AllowedCalls::default();
+        calls.insert("alice".into(), "toolu_a".into(), allowed(0, "web_fetch"));
+        let mut forgotten = Vec::new();
+        for n in 1..=(MAX_PENDING_OUTCOMES as u64 * 2) {
+            forgotten.extend(calls.insert(
+                "mallory".into(),
+                format!("toolu_{n}"),
+                allowed(n, "read"),
+            ));
+        }
+        assert!(!forgotten.is_empty());
+        assert!(forgotten.iter().all(|(agent, _)| agent == "mallory"));
+        assert!(calls.take("alice", "toolu_a").is_some());
+        assert!(calls.0.len() <= MAX_PENDING_OUTCOMES);
+    }
+
     #[test]
     fn a_held_hook_waits_only_while_its_hook_does() {
         let s = Duration::from_secs;

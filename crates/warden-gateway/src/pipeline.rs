@@ -425,9 +425,9 @@ pub struct Gateway {
     /// Makes a span the child of the trace an agent's HTTP request names (W3C `traceparent`),
     /// when the binary exports traces; unset, requests start their own traces.
     trace_parent: std::sync::OnceLock<TraceParent>,
-    /// Claude Code calls warden allowed, by (agent, `tool_use_id`): the decision's ledger index,
-    /// for the outcome its `PostToolUse` records. Bounded (`hooks::MAX_PENDING_OUTCOMES`).
-    pub(crate) hook_decisions: Mutex<HashMap<(String, String), (u64, ToolName)>>,
+    /// Claude Code calls warden allowed whose report has not come yet, by (agent,
+    /// `tool_use_id`). Bounded (`hooks::MAX_PENDING_OUTCOMES`).
+    pub(crate) hook_decisions: Mutex<crate::hooks::AllowedCalls>,
     /// Whether the ledger is failing: no read is forwarded ahead of its decision's commit while
     /// it is ([`LedgerHealth`]).
     ledger_health: LedgerHealth,
@@ -514,7 +514,7 @@ impl Gateway {
             holding: holding::Holding::default(),
             unscreened: unscreened::Gates::default(),
             trace_parent: std::sync::OnceLock::new(),
-            hook_decisions: Mutex::new(HashMap::new()),
+            hook_decisions: Mutex::default(),
             witness_refusals: std::sync::OnceLock::new(),
             refresher: refresh::Refresher::default(),
             ledger_health: LedgerHealth::default(),

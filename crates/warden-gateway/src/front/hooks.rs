@@ -29,18 +29,30 @@ pub(super) async fn claude_code(
             let why = format!(
                 "the hook event is larger than {limit} bytes (`[gateway] max_request_bytes`) or did not arrive in time"
             );
+            // Unread, it may have carried a tool's output: the agent is treated as tainted.
+            gateway
+                .taint_unscreened_report(
+                    &principal,
+                    b"",
+                    crate::hooks::OutputUnscreened::Unreadable,
+                )
+                .await;
             return axum::Json(crate::hooks::refusal(b"", &why)).into_response();
         }
     };
     // The agent's rate, shared with `/mcp`. A refusal is still a hook reply that blocks (a 429
-    // is an error Claude Code goes on after). A `PostToolUse` that reports on a call warden
-    // allowed is never refused: its `PreToolUse` was counted, and refusing it would leave what
+    // is an error Claude Code goes on after). A `PostToolUse` (or `PostToolUseFailure`) that
+    // reports on a call warden allowed is never refused: its `PreToolUse` was counted, and refusing it would leave what
     // the tool returned, which the model already holds, unscreened and the agent untainted.
     let claimed = match limiter.admit(&principal).await {
         Ok(()) => None,
         Err(refused) => match gateway.claim_allowed_report(&principal, &body) {
             Some(allowed) => Some(allowed),
             None => {
+                // Not read for a decision, but not lost either: a report of a tool's output
+                // taints the agent (it went unscreened), and a `Stop` still counts its
+                // session's unreported calls.
+                gateway.refused_report(&principal, &body).await;
                 let why = format!(
                     "agent `{principal}` is sending requests faster than \
                      `agent_requests_per_sec` allows; retry after {} s",

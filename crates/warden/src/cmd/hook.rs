@@ -1,6 +1,7 @@
 //! `warden hook claude-code`: Claude Code's command hook. Reads one hook event on stdin, asks
 //! the running warden (`POST /hooks/claude-code`, with the agent's token) and prints warden's
-//! answer on stdout.
+//! answer on stdout. Every event goes as Claude Code sent it (`PostToolUse`,
+//! `PostToolUseFailure`, `Stop`, `SubagentStop`…); a `PreToolUse` gains where its paths lead.
 //!
 //! It fails closed: when warden cannot be reached, does not answer within the timeout, refuses
 //! the token or answers something that is not a hook reply, the command says why on stderr and
@@ -24,6 +25,9 @@ const BLOCK: u8 = 2;
 /// The largest event read from stdin; larger ones are refused (warden's own limit is usually
 /// lower and answered in the hook's terms).
 const MAX_EVENT: u64 = 64 * 1024 * 1024;
+/// How much of an event too large to send goes to warden all the same, so that it knows a
+/// report went unread.
+const UNREAD_HEAD: usize = 64 * 1024;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -96,10 +100,6 @@ async fn ask(
         .await
         .map_err(|_| "the hook event was not read".to_string())?
         .map_err(|e| format!("cannot read the hook event: {e}"))?;
-    if event.len() as u64 > MAX_EVENT {
-        return Err(format!("the hook event is larger than {MAX_EVENT} bytes"));
-    }
-    let event = prepared_within(event, deadline, FileSystem).await?;
     let token = args
         .token
         .as_deref()
@@ -112,6 +112,25 @@ async fn ask(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
+    if event.len() as u64 > MAX_EVENT {
+        // Too large to send, yet it may carry a tool's output the model already holds: warden
+        // gets its first bytes, which it cannot read either, and treats the agent as tainted
+        // (the output went unscreened). The call is blocked whatever warden answers.
+        let mut head = event;
+        head.truncate(UNREAD_HEAD);
+        let told = client
+            .post(&url)
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(head)
+            .send()
+            .await;
+        if let Err(e) = told {
+            eprintln!("warden: cannot tell warden of an event too large to send: {e}");
+        }
+        return Err(format!("the hook event is larger than {MAX_EVENT} bytes"));
+    }
+    let event = prepared_within(event, deadline, FileSystem).await?;
     let response = client
         .post(&url)
         .bearer_auth(token)

@@ -5,10 +5,13 @@
 //! tool whenever its hook does not block: a hook that is missing, matches only some tools,
 //! names a binary that is not where it says or reaches a warden that is not there lets the tool
 //! run unseen. The settings must pin each of these: every tool (`"*"`) before and after it
-//! runs, the hook command by its absolute path ending `|| exit 2`, `onFailure: "block"`, the
+//! runs and after it fails, the hook command by its absolute path ending `|| exit 2`,
+//! `onFailure: "block"`, the
 //! warden it reaches (this config's listen address), the agent's token taken from the
 //! environment (never written in the settings, which the agent may read), a hook deadline
-//! inside Claude Code's, and bash as the shell Bash runs in.
+//! inside Claude Code's, and bash as the shell Bash runs in. `Stop` and `SubagentStop` reach
+//! warden too, so that a read whose report never came taints its agent when the session stops
+//! (without them, only once it is overdue).
 
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -33,7 +36,23 @@ pub fn warnings(settings: &Value, listen: SocketAddr) -> Vec<String> {
                 .into(),
         );
     }
-    for event in ["PreToolUse", "PostToolUse"] {
+    for event in ["Stop", "SubagentStop"] {
+        let sent = settings
+            .get("hooks")
+            .and_then(|h| h.get(event))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g.get("hooks").and_then(Value::as_array))
+            .flatten()
+            .any(is_wardens);
+        if !sent {
+            out.push(format!(
+                "`hooks.{event}` does not reach warden: a read whose report never comes (Claude Code killed mid-call) taints its agent only once it is overdue, not when the session stops"
+            ));
+        }
+    }
+    for event in ["PreToolUse", "PostToolUse", "PostToolUseFailure"] {
         let groups = settings
             .get("hooks")
             .and_then(|h| h.get(event))
