@@ -188,6 +188,14 @@ pub fn refusal(body: &[u8], why: &str) -> Value {
     }
 }
 
+/// Whether warden finishes handling `body` even when its sender stops waiting: every event but
+/// a `PreToolUse` (whose decision is only good while the hook waits for it). A report claimed,
+/// then dropped half-screened because Claude Code's hook timed out or closed the connection,
+/// would leave an output the model holds unscreened and its agent untainted.
+pub(crate) fn finished_regardless(body: &[u8]) -> bool {
+    event_name(body) != Some(HookEventName::PreToolUse)
+}
+
 /// Which event `body` says it is, when it says so readably.
 fn event_name(body: &[u8]) -> Option<HookEventName> {
     #[derive(Deserialize)]

@@ -538,3 +538,51 @@ async fn a_read_forgotten_on_overflow_taints_its_agent() {
     let findings = h.unscreened_findings().await;
     assert_eq!(findings[0]["unscreened"], "forgotten", "{findings:?}");
 }
+
+/// Claude Code stops waiting for a report (its hook timed out while warden was slow) and the
+/// connection closes: warden had claimed the report, so it is handled to the end all the same:
+/// the agent is tainted by what it read, and the ledger records the finding and the taint (the
+/// record a taint row deleted from the store does not lift).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_whose_sender_stops_waiting_is_still_screened() {
+    let h = hooks().await;
+    h.allows(&pre("WebFetch", fetch(), "toolu_f")).await;
+    let body = post("WebFetch", fetch(), "toolu_f", json!(INJECTED)).to_string();
+    let mut sent = Box::pin(
+        h.app.clone().oneshot(
+            Request::post("/hooks/claude-code")
+                .header("host", "127.0.0.1")
+                .header("authorization", format!("Bearer {INVESTIGATOR}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap(),
+        ),
+    );
+    // Under way (the store and the screen answer off the async threads), then dropped: the
+    // sender is gone.
+    assert!(futures::poll!(&mut sent).is_pending());
+    drop(sent);
+    let recorded = || {
+        read_events(
+            h.store.as_ref(),
+            &EventFilter {
+                kind: Some("finding".into()),
+                ..EventFilter::default()
+            },
+        )
+        .unwrap()
+        .into_iter()
+        .any(|e| {
+            e.event
+                .detail
+                .is_some_and(|d| d["detector"] == "warden-screen" && d["taint"].is_object())
+        })
+    };
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !(h.tainted() && recorded()) {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the report was dropped with its sender, its finding unrecorded");
+}

@@ -67,7 +67,24 @@ pub(super) async fn claude_code(
             }
         },
     };
-    let reply = gateway.hook_with(principal, &body, claimed).await;
+    // A report (and a `Stop`, which counts the unreported) is handled to its end on a task of
+    // its own: Claude Code closing the connection (its hook timed out) does not drop a
+    // claimed output half-screened.
+    let reply = if crate::hooks::finished_regardless(&body) {
+        let handling = gateway.clone();
+        let spawned =
+            tokio::spawn(async move { handling.hook_with(principal, &body, claimed).await });
+        match spawned.await {
+            Ok(reply) => reply,
+            Err(e) => {
+                tracing::error!(error = %e, "a hook event's handling failed");
+                return axum::Json(crate::hooks::refusal(b"", "warden failed handling it"))
+                    .into_response();
+            }
+        }
+    } else {
+        gateway.hook_with(principal, &body, claimed).await
+    };
     let mut response = axum::Json(reply.body).into_response();
     // Still 200: the reply denies, and Claude Code would run the tool on a 503. The header
     // tells whatever reads it that the same call may succeed later.
