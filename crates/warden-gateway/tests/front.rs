@@ -652,6 +652,84 @@ async fn a_halted_agent_is_refused_its_tool_listing() {
     );
 }
 
+/// One request on an MCP session of the 2025-06-18 protocol (`initialize` without a session
+/// id opens one): the status, the `Mcp-Session-Id` answered, and the body.
+async fn on_session(
+    f: &Front,
+    token: &str,
+    session: Option<&str>,
+    body: Value,
+) -> (StatusCode, Option<String>, String) {
+    let mut req = Request::post("/mcp")
+        .header("host", "127.0.0.1")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18");
+    if let Some(id) = session {
+        req = req.header("mcp-session-id", id);
+    }
+    let resp = f
+        .app
+        .clone()
+        .oneshot(req.body(Body::from(body.to_string())).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let id = resp
+        .headers()
+        .get("mcp-session-id")
+        .map(|v| v.to_str().unwrap().to_string());
+    // A stream answer ends with the response; a session's answer to a request is one event.
+    let bytes = tokio::time::timeout(
+        Duration::from_secs(10),
+        axum::body::to_bytes(resp.into_body(), usize::MAX),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
+    (status, id, String::from_utf8_lossy(&bytes).to_string())
+}
+
+/// A halted agent keeps no MCP session open: refusing its calls is not enough when each open
+/// session holds a worker, event streams and connections (a compromised agent holding them
+/// all locks others out until a restart). Halting the agent closes its sessions; a request on
+/// one is then answered as on a session that does not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn halting_an_agent_closes_its_sessions() {
+    let f = front("").await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "attacker", "version": "1"}}});
+    let (status, id, body) = on_session(&f, TRIAGE, None, init).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = id.expect("a session id");
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let (status, _, body) = on_session(&f, TRIAGE, Some(&id), initialized).await;
+    assert!(status.is_success(), "{status} {body}");
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}});
+    let (status, _, body) = on_session(&f, TRIAGE, Some(&id), list.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("get_alert"), "{body}");
+
+    halt(&f, warden_gateway::halt::Scope::Agent("triage".into()));
+    // The gateway reads the halts again (by its clock) at the next call of anyone.
+    f.clock.advance(Duration::from_secs(2));
+    let _ = f.read(RESPONDER).await;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let (status, _, _) = on_session(&f, TRIAGE, Some(&id), list.clone()).await;
+            if status == StatusCode::NOT_FOUND {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the halted agent's session is still open");
+}
+
 /// The responder's comment on the incident it has read (the example lets it run unattended).
 async fn comment(f: &Front) -> Answer {
     f.send(
