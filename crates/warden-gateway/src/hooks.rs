@@ -214,9 +214,11 @@ fn may_report_output(body: &[u8]) -> bool {
 }
 
 /// Whether what `tool` gives back is read by the model as data from elsewhere: everything but
-/// a write's echo of what the agent itself wrote.
+/// a write's echo of what the agent itself wrote. An edit is read: the model is shown the
+/// lines of the file around the change, text the agent did not write (and its report carries
+/// the file as it was).
 fn output_is_read(tool: &ToolName) -> bool {
-    !matches!(tool.tool.as_str(), "write" | "edit" | "notebook_edit")
+    tool.tool.as_str() != "write"
 }
 
 /// Whether `tool` is a subagent, which runs as long as its work takes.

@@ -43,6 +43,9 @@ pub struct LiveInventory {
     /// ([`Gateway::inventory_before_write`]).
     before_write: tokio::sync::Mutex<u64>,
     before_write_asked: std::sync::atomic::AtomicU64,
+    /// When the last read before a write failed (the gateway's clock, ms), `i64::MIN` if it
+    /// did not: reads before writes wait `refresh_secs` after a failure.
+    before_write_failed_ms: std::sync::atomic::AtomicI64,
 }
 
 struct State {
@@ -72,6 +75,7 @@ impl LiveInventory {
             fetcher: std::sync::OnceLock::new(),
             before_write: tokio::sync::Mutex::new(0),
             before_write_asked: std::sync::atomic::AtomicU64::new(0),
+            before_write_failed_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
         }
     }
 
@@ -94,6 +98,10 @@ impl LiveInventory {
         state.live = Some(live);
     }
 }
+
+/// How long a write waits for the inventory's source to answer before it is decided with the
+/// entities in force ([`Gateway::inventory_before_write`]).
+pub const BEFORE_WRITE_WAIT: Duration = Duration::from_secs(2);
 
 /// What one refresh did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,6 +156,12 @@ impl Fetcher {
 
     /// The source's bytes, or why there are none.
     pub async fn fetch(&self) -> Result<Vec<u8>, String> {
+        self.fetch_within(self.timeout).await
+    }
+
+    /// [`Fetcher::fetch`], given up after `limit` when that is shorter than the timeout.
+    async fn fetch_within(&self, limit: Duration) -> Result<Vec<u8>, String> {
+        let limit = limit.min(self.timeout);
         let read = async {
             match &self.source {
                 InventorySource::File(path) => read_file(path).await,
@@ -155,9 +169,9 @@ impl Fetcher {
                 InventorySource::Url(url) => get(&self.http, url).await,
             }
         };
-        tokio::time::timeout(self.timeout, read)
+        tokio::time::timeout(limit, read)
             .await
-            .map_err(|_| format!("no answer within {} s", self.timeout.as_secs()))?
+            .map_err(|_| format!("no answer within {} ms", limit.as_millis()))?
     }
 }
 
@@ -263,11 +277,24 @@ impl Gateway {
 
     /// One refresh from `fetcher`'s source (see the module's header).
     pub async fn refresh_inventory(&self, fetcher: &Fetcher) -> Result<Refreshed, RefreshError> {
+        self.refresh_inventory_within(fetcher, fetcher.timeout)
+            .await
+    }
+
+    /// [`Gateway::refresh_inventory`] with the source given at most `limit` to answer.
+    async fn refresh_inventory_within(
+        &self,
+        fetcher: &Fetcher,
+        limit: Duration,
+    ) -> Result<Refreshed, RefreshError> {
         let source_name = fetcher.describe();
-        let bytes = fetcher.fetch().await.map_err(|why| RefreshError::Read {
-            source_name: source_name.clone(),
-            why,
-        })?;
+        let bytes = fetcher
+            .fetch_within(limit)
+            .await
+            .map_err(|why| RefreshError::Read {
+                source_name: source_name.clone(),
+                why,
+            })?;
         let digest = format!("sha256:{}", sha256_hex(&bytes));
         let invalid = |why: String| RefreshError::Invalid {
             source_name: source_name.clone(),
@@ -378,12 +405,28 @@ impl Gateway {
     /// changed since the last periodic refresh (a mailbox given a rule that forwards outside,
     /// an incident closed) decides the write, not the fact as it was up to `refresh_secs` ago.
     /// One read at a time; a write that waited for a read begun after it asked takes that
-    /// read's result. A read that fails leaves the entities in force (they keep ageing toward
-    /// `max_age_secs`, as with any failed refresh).
+    /// read's result. The source gets [`BEFORE_WRITE_WAIT`] to answer. A read that fails (or
+    /// does not answer in time) leaves the entities in force (they keep ageing toward
+    /// `max_age_secs`, as with any failed refresh), and writes do not read again until
+    /// `refresh_secs` has passed: a failing source is not hammered once per write.
     pub(crate) async fn inventory_before_write(&self) {
         let Some(fetcher) = self.inventory.fetcher.get().cloned() else {
             return;
         };
+        let refresh = self
+            .config()
+            .inventory
+            .as_ref()
+            .map_or(Duration::ZERO, |i| i.refresh);
+        let failed = self
+            .inventory
+            .before_write_failed_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let backing_off = failed != i64::MIN
+            && u128::try_from(self.now().saturating_sub(failed)).unwrap_or(0) < refresh.as_millis();
+        if backing_off {
+            return;
+        }
         let asked = self
             .inventory
             .before_write_asked
@@ -398,8 +441,20 @@ impl Gateway {
             .inventory
             .before_write_asked
             .load(std::sync::atomic::Ordering::SeqCst);
-        if let Err(e) = self.refresh_inventory(&fetcher).await {
-            tracing::warn!(error = %e, "the inventory could not be read before a write: it is decided with the entities in force");
+        match self
+            .refresh_inventory_within(&fetcher, BEFORE_WRITE_WAIT)
+            .await
+        {
+            Ok(_) => self
+                .inventory
+                .before_write_failed_ms
+                .store(i64::MIN, std::sync::atomic::Ordering::Relaxed),
+            Err(e) => {
+                tracing::warn!(error = %e, "the inventory could not be read before a write: writes are decided with the entities in force until `refresh_secs` has passed");
+                self.inventory
+                    .before_write_failed_ms
+                    .store(self.now(), std::sync::atomic::Ordering::Relaxed);
+            }
         }
         *done = serves;
     }

@@ -733,20 +733,6 @@ impl Gateway {
     /// is the caller's: [`Gateway::admit`] waits for it; a read may be forwarded meanwhile,
     /// [`Gateway::read_ahead`]).
     async fn decide(&self, mut call: ToolCall, via: Via) -> Result<Decided, CallError> {
-        // A write is decided on the inventory as its source has it now, not as the last
-        // periodic refresh read it: a fact changed since (a mailbox made to forward outside,
-        // an incident closed) must not let a write through for up to `refresh_secs`.
-        let writes = self
-            .config()
-            .tools
-            .get(&call.tool)
-            .is_some_and(|t| t.labels.effect == Effect::Write);
-        if writes {
-            self.inventory_before_write()
-                .instrument(tracing::debug_span!("inventory"))
-                .await;
-        }
-        // One configuration for the whole call, even if a reload lands meanwhile.
         let config = self.config();
         // 0. Halts: a halted session, agent, category or everything is refused before anything
         //    else is looked at; the refusal is recorded, nothing is forwarded.
@@ -766,6 +752,22 @@ impl Gateway {
             on_span(&decision, index);
             return Ok(Decided::Halted(config, Box::new((scope, halt))));
         }
+
+        // 0a. A write is decided on the inventory as its source has it now, not as the last
+        //     periodic refresh read it: a fact changed since (a mailbox made to forward
+        //     outside, an incident closed) must not let a write through for up to
+        //     `refresh_secs`. (After the halts: a halted agent's calls cost the source nothing.)
+        let writes = config
+            .tools
+            .get(&call.tool)
+            .is_some_and(|t| t.labels.effect == Effect::Write);
+        if writes {
+            self.inventory_before_write()
+                .instrument(tracing::debug_span!("inventory"))
+                .await;
+        }
+        // One configuration for the rest of the call, even if a reload lands meanwhile.
+        let config = if writes { self.config() } else { config };
 
         // 1. Catalog: listed, pinned and unchanged — or it does not exist. Asking for a tool
         //    that does not exist (or is withheld) is recorded and watched like a denial, so an

@@ -56,8 +56,12 @@ struct SessionState {
 }
 
 const MAX_READS: usize = 20;
-/// Flagged reads kept per agent for the approvers of its requests, whichever session asks.
-const MAX_FLAGGED_READS: usize = 3;
+/// Flagged reads kept per agent for the approvers of its requests, whichever session asks:
+/// the first [`FIRST_FLAGGED_KEPT`] (what tainted it), then the latest.
+const MAX_FLAGGED_READS: usize = 4;
+/// The agent's first flagged reads, kept whatever it reads after: a compromised agent cannot
+/// push the passage that tainted it out of its approvers' sight with decoys.
+const FIRST_FLAGGED_KEPT: usize = 2;
 
 /// Entities the screen remembers an agent reading, at most. Past it the one read least
 /// recently is forgotten (reading one again makes it the newest): an agent that works through
@@ -127,10 +131,10 @@ pub struct Screening {
     /// at most [`MAX_ENTITIES_READ`]: what `context.read` is made from. Kept apart from the
     /// sessions: an ended or shed session does not take the agent's reads with it.
     read: Mutex<HashMap<Principal, VecDeque<EntityRef>>>,
-    /// Per agent, its last [`MAX_FLAGGED_READS`] flagged reads (the session, and the read as
-    /// the approvers see it, with its passage): the taint is the agent's, so a request it makes
-    /// from another session (or after the reading session ended) shows its approvers what
-    /// tainted it.
+    /// Per agent, its first and its latest flagged reads ([`MAX_FLAGGED_READS`] in all; the
+    /// session, and the read as the approvers see it, with its passage): the taint is the
+    /// agent's, so a request it makes from another session (or after the reading session
+    /// ended) shows its approvers what tainted it.
     flagged: Mutex<HashMap<Principal, VecDeque<(SessionId, String)>>>,
     /// Records made, for `SessionState::touched`.
     records: AtomicU64,
@@ -396,7 +400,7 @@ impl Screening {
             let mut flagged = self.flagged.lock().unwrap_or_else(PoisonError::into_inner);
             let agent = flagged.entry(principal.clone()).or_default();
             if agent.len() >= MAX_FLAGGED_READS {
-                agent.pop_front();
+                agent.remove(FIRST_FLAGGED_KEPT);
             }
             agent.push_back((session.clone(), read.clone()));
         }
@@ -857,6 +861,27 @@ mod tests {
         assert!(out.contains("read_message"), "{out}");
         let taint = s.taint(&Principal("triage".into()), &SessionId("s1".into()));
         assert!(taint.read_untrusted && !taint.tainted, "{taint:?}");
+    }
+
+    /// The passage that tainted the agent stays in front of its approvers whatever the agent
+    /// reads after it: decoy injections do not push it out.
+    #[test]
+    fn decoys_do_not_push_the_tainting_passage_out_of_the_evidence() {
+        let s = Screening::new(ScreenSettings::default());
+        // The read that tainted the agent, in its first session; then decoys in another.
+        s.process(
+            &Principal("triage".into()),
+            &SessionId("s0".into()),
+            &ToolName::new("mail", "read_message"),
+            ResultMode::Mark,
+            CallToolResult::success(vec![ContentBlock::text(INJECTION)]),
+        );
+        for _ in 0..6 {
+            call(&s, INJECTION, ResultMode::Mark);
+        }
+        let flagged = s.flagged_reads(&Principal("triage".into()));
+        assert!(flagged.len() <= MAX_FLAGGED_READS, "{flagged:?}");
+        assert_eq!(flagged[0].0, SessionId("s0".into()), "{flagged:?}");
     }
 
     #[test]

@@ -586,3 +586,26 @@ async fn a_report_whose_sender_stops_waiting_is_still_screened() {
     .await
     .expect("the report was dropped with its sender, its finding unrecorded");
 }
+
+/// An edit shows the model the lines of the file around its change: text the agent did not
+/// write. A file that carries an injection reaches the model through an `Edit`'s report, so
+/// that report is screened like a read, and taints.
+#[tokio::test]
+async fn an_edits_report_of_a_hostile_file_is_screened_and_taints() {
+    let h = hooks().await;
+    let edit = json!({"file_path": "/cases/c-101/summary.md",
+                      "old_string": "ws-042 beaconing", "new_string": "ws-042 beaconing (confirmed)"});
+    h.allows(&pre("Edit", edit.clone(), "toolu_e")).await;
+    let reply = h
+        .send(&post(
+            "Edit",
+            edit,
+            "toolu_e",
+            json!({"filePath": "/cases/c-101/summary.md",
+                   "originalFile": format!("ws-042 beaconing\n{INJECTED}\n"),
+                   "structuredPatch": []}),
+        ))
+        .await;
+    assert!(h.tainted(), "{reply}");
+    assert!(h.writes_refused_as_tainted("toolu_w").await);
+}

@@ -95,7 +95,7 @@ pub(crate) fn entities(
                 "role": role_kind(host.role),
                 "open_incident": incidents
                     .iter()
-                    .any(|incident| incident.status == "open" && incident.hosts.iter().any(|h| h == host.id)),
+                    .any(|incident| incident.status != "closed" && incident.hosts.iter().any(|h| h == host.id)),
             },
             "parents": parents,
         })
@@ -107,6 +107,9 @@ pub(crate) fn entities(
                 "executive": user.executive,
                 "break_glass": user.break_glass,
                 "department": user.department,
+                "open_incident": incidents
+                    .iter()
+                    .any(|incident| incident.status != "closed" && incident.users.iter().any(|u| u == user.id)),
             },
             "parents": naming(&|incident| incident.users.iter().any(|u| u == user.id)),
         })
@@ -237,5 +240,47 @@ mod tests {
             value[7]["attrs"]["forwards_outside"],
             json!(["u@northwind.example"])
         );
+        assert_eq!(value[2]["attrs"]["open_incident"], true);
+        assert_eq!(value[3]["attrs"]["open_incident"], true);
+    }
+
+    /// An incident contained but not closed still names a host or an account that may be
+    /// compromised: releasing or re-enabling it needs two people until the incident closes.
+    #[test]
+    fn a_contained_incident_keeps_its_hosts_and_accounts_under_it() {
+        let (hosts, users) = (["ws-1".to_owned()], ["u".to_owned()]);
+        let of = |status: &'static str| {
+            entities(
+                &[IncidentFacts {
+                    id: "INC-1",
+                    status,
+                    severity: "high",
+                    hosts: &hosts,
+                    users: &users,
+                    alerts: &[],
+                }],
+                &[HostFacts {
+                    id: "ws-1",
+                    tier: 2,
+                    role: "workstation",
+                }],
+                &[UserFacts {
+                    id: "u",
+                    executive: false,
+                    break_glass: false,
+                    department: "IT",
+                }],
+                &[],
+                &[],
+            )
+        };
+        for (status, under) in [("open", true), ("contained", true), ("closed", false)] {
+            let value = of(status);
+            assert_eq!(value[1]["attrs"]["open_incident"], under, "host, {status}");
+            assert_eq!(
+                value[2]["attrs"]["open_incident"], under,
+                "account, {status}"
+            );
+        }
     }
 }
