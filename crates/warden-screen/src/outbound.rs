@@ -100,7 +100,8 @@ pub struct OutboundLink {
     /// Registered domain of the host (last two labels, three under a known multi-label public
     /// suffix), used to compare hosts; an IP literal is its own registered domain.
     pub registered_domain: String,
-    /// Host is one of the internal domains or under one.
+    /// Host is one of the internal domains or under one, or an address no one outside the
+    /// organisation can serve (loopback, link-local, a private range).
     pub internal: bool,
     /// Loaded by rendering the text, without a click.
     pub image: bool,
@@ -529,14 +530,13 @@ impl Outbound {
                 if raw.carrier == LinkCarrier::Email {
                     return false;
                 }
-                let outside =
-                    |t: &links::Target| !self.internal.iter().any(|d| d.contains(&t.host));
+                let outside = |t: &links::Target| !domain::inside(&self.internal, &t.host);
                 links::parse_target(&raw.target, raw.carrier, &self.internal)
                     .is_some_and(|t| outside(&t))
                     // A host a browser accepts as written, though the screen reads a defang
                     // mark in it (`login(.)sso.evil.example`).
                     || links::whatwg_host(&raw.target)
-                        .is_some_and(|h| !self.internal.iter().any(|d| d.contains(&h)))
+                        .is_some_and(|h| !domain::inside(&self.internal, &h))
                     || self
                         .nested(raw, &mut OutboundReport::default())
                         .iter()
@@ -595,7 +595,7 @@ impl Outbound {
         let shown = domain::display(host);
         let how = if defanged { "defanged " } else { "" };
         let registered = domain::registered_domain(host);
-        let internal = self.internal.iter().any(|d| d.contains(host));
+        let internal = domain::inside(&self.internal, host);
         let image = matches!(
             raw.carrier,
             LinkCarrier::MarkdownImage | LinkCarrier::HtmlEmbed
