@@ -614,7 +614,10 @@ fn lexicon_words(text: &str) -> Vec<LexWord> {
         let words_before = sentence.len();
         read_token(trimmed, item, clause, &mut sentence);
         let at = text.len() - after.len();
-        if code.iter().any(|r| r.contains(&at.saturating_sub(1)))
+        let last = at.saturating_sub(1);
+        if code
+            .get(code.partition_point(|r| r.end <= last))
+            .is_some_and(|r| r.contains(&last))
             && let Some(new) = sentence.get_mut(words_before..)
         {
             new.iter_mut().for_each(|w| w.code = true);
@@ -682,7 +685,13 @@ fn read_token(token: &str, item: usize, clause: usize, sentence: &mut Vec<RawWor
             }
             continue;
         }
-        for piece in camel_parts(part) {
+        let pieces = camel_parts(part);
+        // A piece of one letter makes the word an abbreviation or a unit (`MiB`, `KiB`), no
+        // word of any language.
+        if pieces.len() > 1 && pieces.iter().any(|p| p.chars().count() < 2) {
+            continue;
+        }
+        for piece in pieces {
             let letters = piece.chars().count();
             if letters < 2 {
                 continue;
@@ -1044,5 +1053,20 @@ mod tests {
         ] {
             assert!(unread_language(t).is_none(), "{t}");
         }
+    }
+
+    /// Letters English keeps in loanwords are English; the ones it never writes are not.
+    #[test]
+    fn letters_english_never_writes() {
+        for c in ['é', 'è', 'ï', 'ç', 'ñ', 'ô', 'ü', 'É', 'a'] {
+            assert!(!foreign_letter(c), "{c}");
+        }
+        for c in [
+            'ą', 'ę', 'ł', 'ń', 'ś', 'ź', 'ż', 'ő', 'ř', 'ı', 'ğ', 'ş', 'ă', 'ț', 'Ł',
+        ] {
+            assert!(foreign_letter(c), "{c}");
+        }
+        assert_eq!(plain("rôle"), "role");
+        assert_eq!(plain("déjà"), "deja");
     }
 }

@@ -326,6 +326,7 @@ const PAYMENT_REACH: usize = 300;
 pub(super) fn payment_details(text: &str) -> Vec<String> {
     let folded = spelt_numbers(&fold_separators(text));
     let text = folded.as_str();
+    let nums = numbers(text);
     let mut out = Vec::new();
     if let Some(country) = runs(text).iter().find_map(Run::iban) {
         out.push(format!(
@@ -335,13 +336,16 @@ pub(super) fn payment_details(text: &str) -> Vec<String> {
     let named = NAMED
         .as_ref()
         .is_some_and(|re| re.find_iter(text).any(|m| !date_like(m.as_str())));
-    if named || BIC.as_ref().is_some_and(|re| re.is_match(text)) || named_by_a_bare_word(text) {
+    if named
+        || BIC.as_ref().is_some_and(|re| re.is_match(text))
+        || named_by_a_bare_word(text, &nums)
+    {
         out.push(
             "a bank account, routing, sort-code or SWIFT/BIC number: where a payment would go"
                 .to_owned(),
         );
     }
-    if uk_pair(text) {
+    if uk_pair(text, &nums) {
         out.push(
             "an eight-digit number beside a six-digit one (a UK account and sort code): where a \
              payment would go"
@@ -351,7 +355,7 @@ pub(super) fn payment_details(text: &str) -> Vec<String> {
     if let Some(kind) = crypto_address(text) {
         out.push(format!("a {kind} address: where a payment would go"));
     }
-    if out.is_empty() && asked_to_pay_to_a_number(text) {
+    if out.is_empty() && asked_to_pay_to_a_number(text, &nums) {
         out.push(
             "a payment asked for beside a long number (an account): where a payment would go"
                 .to_owned(),
@@ -632,11 +636,11 @@ impl Number {
 /// (`invoice to 41926819, 404784`, `41926819 / 40-47-84`, `404784 then 41926819`). The two
 /// may also be one run of groups (`4192 6819 40 47 84`). Dates, addresses and numbers a label
 /// names otherwise (`invoice 41926819`, `order 404784`) are not.
-fn uk_pair(text: &str) -> bool {
+fn uk_pair(text: &str, nums: &[Number]) -> bool {
     /// How far apart the two numbers may stand.
     const REACH: usize = 80;
-    let nums: Vec<Number> = numbers(text)
-        .into_iter()
+    let nums: Vec<&Number> = nums
+        .iter()
         .filter(|n| !labels_the_number(tail_before(text, n.start)))
         .collect();
     let date = |s: &str| {
@@ -661,24 +665,29 @@ fn uk_pair(text: &str) -> bool {
                     || (digits == 8 && g == [4, 4])
                     || (digits == 6 && matches!(g, [2, 2, 2] | [3, 3])))
         };
-        (1..n.groups.len()).any(|i| {
-            let (a, b) = n.groups.split_at(i);
-            (shaped(a, 8) && shaped(b, 6)) || (shaped(a, 6) && shaped(b, 8))
-        })
+        n.digits() == 14
+            && (1..n.groups.len()).any(|i| {
+                let (a, b) = n.groups.split_at(i);
+                (shaped(a, 8) && shaped(b, 6)) || (shaped(a, 6) && shaped(b, 8))
+            })
     };
+    // The numbers are in text order: only those within reach of each other are paired.
     nums.iter().enumerate().any(|(i, a)| {
         split(a)
             || (account(a)
-                && nums.iter().enumerate().any(|(j, b)| {
-                    i != j && sort(b) && {
-                        let gap = if b.start > a.end {
-                            b.start - a.end
-                        } else {
-                            a.start.saturating_sub(b.end)
-                        };
-                        gap <= REACH
-                    }
-                }))
+                && nums
+                    .get(..i)
+                    .unwrap_or_default()
+                    .iter()
+                    .rev()
+                    .take_while(|b| a.start.saturating_sub(b.end) <= REACH)
+                    .chain(
+                        nums.get(i + 1..)
+                            .unwrap_or_default()
+                            .iter()
+                            .take_while(|b| b.start.saturating_sub(a.end) <= REACH),
+                    )
+                    .any(|b| sort(b)))
     })
 }
 
@@ -714,7 +723,7 @@ const BANKS: &str = r"hsbc|barclays|lloyds|natwest|santander|halifax|nationwide|
 /// digits whose ABA check holds, a bare `account` before a number where the text also names a
 /// bank, asks for a payment, or says the account is new or the destination (`to account`,
 /// `using account`) and is not about a cloud account.
-fn named_by_a_bare_word(text: &str) -> bool {
+fn named_by_a_bare_word(text: &str, nums: &[Number]) -> bool {
     static BANK_DETAILS: LazyLock<Option<Regex>> = LazyLock::new(|| {
         let gap = r"(?:[\s:#=,;()/.\-]+[^\s\d:#=,;()/.\-][^\s\d:#=,;()/]{0,30}){0,4}?";
         Regex::new(&format!(
@@ -740,13 +749,22 @@ fn named_by_a_bare_word(text: &str) -> bool {
     let Some(bare) = BARE.as_ref() else {
         return false;
     };
-    let nums = numbers(text);
+    // Read once for the whole text, and only if a bare `account` needs it.
+    let cue = std::cell::OnceCell::new();
+    let cued = || {
+        *cue.get_or_init(|| {
+            BANK_CUE.as_ref().is_some_and(|re| re.is_match(text)) || requests(text).next().is_some()
+        })
+    };
     bare.captures_iter(text).any(|c| {
         let (Some(all), Some(word)) = (c.get(0), c.get(1)) else {
             return false;
         };
         // The number the name leads to.
-        let Some(n) = nums.iter().find(|n| n.start + 1 == all.end()) else {
+        let Some(n) = nums
+            .get(nums.partition_point(|n| n.start + 1 < all.end()))
+            .filter(|n| n.start + 1 == all.end())
+        else {
             return false;
         };
         let digits: String = text
@@ -755,7 +773,7 @@ fn named_by_a_bare_word(text: &str) -> bool {
             .chars()
             .filter(char::is_ascii_digit)
             .collect();
-        let before = text.get(..word.start()).unwrap_or_default();
+        let before = near_end(text, word.start(), 40);
         match word.as_str().to_ascii_lowercase().as_str() {
             "sort" => digits.len() == 6,
             "routing" => aba_valid(&digits),
@@ -770,11 +788,23 @@ fn named_by_a_bare_word(text: &str) -> bool {
                         .as_ref()
                         .is_some_and(|re| re.is_match(before))
                     && !CLOUD.as_ref().is_some_and(near)
-                    && (BANK_CUE.as_ref().is_some_and(|re| re.is_match(text))
-                        || requests(text).next().is_some())
+                    && cued()
             }
         }
     })
+}
+
+/// At most `len` bytes of `text` before `at` (on a char boundary): where the words that
+/// govern what stands at `at` are. Bounded, so reading them for every match stays linear.
+fn near_end(text: &str, at: usize, len: usize) -> &str {
+    text.get(floor(text, at.saturating_sub(len))..at)
+        .unwrap_or_default()
+}
+
+/// At most `len` bytes of `text` from `at` (on a char boundary).
+fn near_start(text: &str, at: usize, len: usize) -> &str {
+    text.get(at..floor(text, (at + len).min(text.len())))
+        .unwrap_or_default()
 }
 
 /// The largest char boundary of `s` at or before `i`.
@@ -835,8 +865,8 @@ fn asked(text: &str, start: usize, end: usize) -> bool {
     static MONEY_WORDS: LazyLock<Option<Regex>> = LazyLock::new(|| {
         Regex::new(r"(?i)^\W+(?:\S+\W+){0,4}?(?:balance|funds|payment|payments|invoice|invoices|amount|bill|remittance|money|outstanding|transfer|wire|arrears|dues|settlement|sum|fee|fees|total)\b").ok()
     });
-    let before = text.get(..start).unwrap_or_default();
-    let after = text.get(end..).unwrap_or_default();
+    let before = near_end(text, start, 40);
+    let after = near_start(text, end, 120);
     POLITE.as_ref().is_some_and(|re| re.is_match(before))
         || (LEADING.as_ref().is_some_and(|re| re.is_match(before))
             && MONEY_WORDS.as_ref().is_some_and(|re| re.is_match(after)))
@@ -852,8 +882,8 @@ fn negated(text: &str, start: usize, end: usize) -> bool {
     static AFTER: LazyLock<Option<Regex>> = LazyLock::new(|| {
         Regex::new(r"(?i)^\w*(?:\s+(?:to|from|of|for|on)\s+[\w#.\-]+)?(?:\s+(?:was|were|is|are|has|have|had|been|be|being|will|would|yet|already|still|now|then|also|got|get|gets))*\s+(?:not\b|never\b|\w+n't\b|on\s+hold\b|stopped\b|blocked\b|held\b|halted\b|cancell?ed\b|recalled\b|reversed\b|rejected\b|declined\b|refused\b|frozen\b|suspended\b|failed\b|bounced\b|withdrawn\b)").ok()
     });
-    let before = text.get(..start).unwrap_or_default();
-    let after = text.get(end..).unwrap_or_default();
+    let before = near_end(text, start, 80);
+    let after = near_start(text, end, 120);
     BEFORE.as_ref().is_some_and(|re| re.is_match(before))
         || AFTER.as_ref().is_some_and(|re| re.is_match(after))
 }
@@ -884,13 +914,13 @@ fn date_like(s: &str) -> bool {
 
 /// Whether `text` asks for a payment and has a long number near that request which is not the
 /// amount, a date, a phone or order number, or a cloud account id.
-fn asked_to_pay_to_a_number(text: &str) -> bool {
+fn asked_to_pay_to_a_number(text: &str, nums: &[Number]) -> bool {
     let mut requests: Vec<usize> = requests(text).collect();
     requests.sort_unstable();
     if requests.is_empty() {
         return false;
     }
-    numbers(text).iter().any(|n| {
+    nums.iter().any(|n| {
         let before = text.get(..n.start).unwrap_or_default();
         let after = text.get(n.end..).unwrap_or_default();
         let amount = CURRENCY_AROUND
@@ -1048,5 +1078,49 @@ mod tests {
         ] {
             assert!(payment_details(t).is_empty(), "{t}");
         }
+    }
+
+    /// Numbers spelt out in words are read as their digits, only where they make an account's
+    /// length; a negation governs the pay word beside it and no other.
+    #[test]
+    fn spelt_numbers_and_negations_are_read_where_they_stand() {
+        assert_eq!(
+            spelt_numbers("to four one nine two six eight one nine, sort"),
+            "to 41926819, sort"
+        );
+        assert_eq!(
+            spelt_numbers("sort code forty, forty-seven, eighty-four."),
+            "sort code 404784."
+        );
+        assert_eq!(
+            spelt_numbers("FORTY-ONE nine two sixty-eight nineteen"),
+            "41926819"
+        );
+        assert_eq!(spelt_numbers("double four one nine two six"), "441926");
+        assert_eq!(
+            spelt_numbers("two hosts and one user"),
+            "two hosts and one user"
+        );
+        let negated_at = |t: &str, word: &str| {
+            let start = t.find(word).unwrap_or_default();
+            negated(t, start, start + word.len())
+        };
+        assert!(negated_at("no payment made", "payment"));
+        assert!(negated_at("the payment was not sent", "payment"));
+        assert!(negated_at(
+            "payment to 41926819 has not been released",
+            "payment"
+        ));
+        assert!(negated_at("payment on hold", "payment"));
+        assert!(negated_at("nothing was paid", "paid"));
+        assert!(!negated_at(
+            "do not delay the payment to 41926819",
+            "payment"
+        ));
+        assert!(!negated_at("don't call Dan, just pay 41926819", "pay"));
+        assert!(!negated_at("pay 41926819 not the old account", "pay"));
+        assert!(aba_valid("021000021"));
+        assert!(!aba_valid("021000022"));
+        assert!(!aba_valid("1020300"));
     }
 }
