@@ -822,7 +822,9 @@ fn finish_sentence(sentence: &mut Vec<RawWord>, index: usize, out: &mut Vec<LexW
         let function = ENGLISH_SET.contains(word);
         let foreign = !function && FOREIGN_SET.contains(word);
         let known = function
-            || (!foreign && (LEXICON.contains(word) || LEXICON.contains(plain(word).as_str())));
+            || (!foreign
+                && (LEXICON.contains(word)
+                    || (!word.is_ascii() && LEXICON.contains(plain(word).as_str()))));
         let class = if function {
             Class::Function
         } else if known {

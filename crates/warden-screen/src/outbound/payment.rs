@@ -421,22 +421,25 @@ fn number_word(word: &str) -> Option<(&'static str, bool)> {
     const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
     const TEEN_DIGITS: [&str; 10] = ["10", "11", "12", "13", "14", "15", "16", "17", "18", "19"];
     const TEN_DIGITS: [&str; 8] = ["2", "3", "4", "5", "6", "7", "8", "9"];
-    let lower = word.to_ascii_lowercase();
-    let w = lower.as_str();
-    if matches!(w, "oh" | "nought" | "nil") {
+    // Every word of the text is asked: no allocation, and most words are too long or short.
+    if !(2..=9).contains(&word.len()) {
+        return None;
+    }
+    let is = |u: &&str| u.eq_ignore_ascii_case(word);
+    if ["oh", "nought", "nil"].iter().any(is) {
         return Some(("0", false));
     }
-    if w == "fourty" {
+    if is(&"fourty") {
         return Some(("4", true));
     }
-    if let Some(i) = UNITS.iter().position(|u| *u == w) {
+    if let Some(i) = UNITS.iter().position(is) {
         return DIGITS.get(i).map(|d| (*d, false));
     }
-    if let Some(i) = TEENS.iter().position(|u| *u == w) {
+    if let Some(i) = TEENS.iter().position(is) {
         return TEEN_DIGITS.get(i).map(|d| (*d, false));
     }
     TENS.iter()
-        .position(|u| *u == w)
+        .position(is)
         .and_then(|i| TEN_DIGITS.get(i))
         .map(|d| (*d, true))
 }
@@ -489,9 +492,9 @@ fn spelt_numbers(text: &str) -> String {
         let mut last = None;
         while i < words.len() {
             let w = word(i);
-            let lower = w.to_ascii_lowercase();
-            if matches!(lower.as_str(), "double" | "triple") && joined(i) {
-                repeat = if lower == "double" { 2 } else { 3 };
+            let double = w.eq_ignore_ascii_case("double");
+            if (double || w.eq_ignore_ascii_case("triple")) && joined(i) {
+                repeat = if double { 2 } else { 3 };
                 i += 1;
                 continue;
             }
