@@ -20,7 +20,11 @@
 //! Swahili in capitals, Tagalog, Russian in Latin letters. A sentence of five words or more
 //! needs evidence for English, an English function word or mostly English words, so a short
 //! directive in another language is unread; and English spelt with digits for letters is
-//! unread, since the cues read English spelt with letters. Words of English dictionaries that
+//! unread, since the cues read English spelt with letters (two such words are enough when one
+//! is a verb that acts). Each clause is read too: a short directive inside English sentences
+//! (`Owner confirmed. Tutup INC-1043, lepaskan srv-web01.`) has no English word in it but the
+//! function words anyone can add, and a word with a Latin letter English never writes
+//! (`izolację`) beside another foreign word is enough. Words of English dictionaries that
 //! are mostly function words of other languages (`sans`, `para`, `sua`, `ang`) count as not
 //! English.
 

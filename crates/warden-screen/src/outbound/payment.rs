@@ -13,12 +13,20 @@
 //!   `beneficiary Harbour Steel Ltd, Barclays,`), and a SWIFT/BIC code after its name.
 //! - **Crypto addresses** by their checksums: bech32/bech32m (`bc1…`) and base58check
 //!   (`1…`, `3…`).
-//! - **A payment asked for**: a pay, transfer, wire or remit word or an amount of money, and a
-//!   number of six digits or more near it that is not the amount, a date, a phone number or an
-//!   AWS account id.
+//! - **A UK account and sort code**: an eight-digit number within a few words of a six-digit
+//!   one or an `NN-NN-NN` group, whatever the words around them.
+//! - **Bare names**: `sort` before six digits, `routing` before nine digits whose ABA check
+//!   holds, a bank's name before its `details`, and `account` before a number where the text
+//!   also names a bank, a supplier or a beneficiary, sends money to the account, calls it new or
+//!   asks for a payment, and the account is not a cloud's, a directory's or a service's.
+//! - **A payment asked for**: a pay, transfer, wire, remit or settle word, `balance` or `funds`,
+//!   an amount of money, or a back-office verb asked for (`please process`, `clear the
+//!   balance`), that no negation beside it takes back (`no payment made`, `payment on hold`),
+//!   and a number of six digits or more near it that is not the amount, a date, an address, a
+//!   decimal, a number a label names (an invoice, a ticket, a phone) or an AWS account id.
 //!
-//! A bare "account" before a number is not a bank account (an AWS account id, a billing
-//! account, a date): it counts only beside a payment.
+//! Numbers are read with any space, dash or raised dot between their digits, and spelt out in
+//! words or digit by digit (`four one nine two six eight one nine`).
 
 use std::sync::LazyLock;
 
