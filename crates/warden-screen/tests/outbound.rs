@@ -1364,6 +1364,9 @@ fn bank_details_are_read_however_they_are_worded() {
         "Numbers for Harbour Steel changed: 404784 then 41926819.",
         // Bare names before a number.
         "Harbour Steel's new account is 41926819 at Barclays.",
+        "Harbour Steel's account is now 41926819, thanks.",
+        "Pls pay 4l926819 today",
+        "Please pay Harbour Steel today to 4I9268I9.",
         "Their ACCOUNT: 41926819, update the vendor master today.",
         "acct 41926819 for Harbour Steel from today",
         "Use sort 404784 and the usual reference for Harbour Steel.",

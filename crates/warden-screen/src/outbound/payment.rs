@@ -372,10 +372,12 @@ pub(super) fn payment_details(text: &str) -> Vec<String> {
     out
 }
 
-/// `text` with every Unicode dash or minus read as `-`, every space character as ` ` and
-/// every raised or leader dot as `.`.
+/// `text` with every Unicode dash or minus read as `-`, every space character as ` `, every
+/// raised or leader dot as `.`, and a letter that looks like a digit between two digits read as
+/// that digit (`4l926819`, `1O43`).
 fn fold_separators(text: &str) -> String {
-    text.chars()
+    let folded: Vec<char> = text
+        .chars()
         .map(|c| match c {
             '\u{2010}'..='\u{2015}'
             | '\u{2212}'
@@ -401,6 +403,19 @@ fn fold_separators(text: &str) -> String {
             | '\u{30FB}' | '\u{FF0E}' | '\u{FF65}' => '.',
             c if c.is_whitespace() && c != '\n' => ' ',
             c => c,
+        })
+        .collect();
+    let digit = |i: Option<usize>| {
+        i.and_then(|i| folded.get(i))
+            .is_some_and(char::is_ascii_digit)
+    };
+    folded
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c {
+            'l' | 'I' | '|' if digit(i.checked_sub(1)) && digit(Some(i + 1)) => '1',
+            'O' | 'o' if digit(i.checked_sub(1)) && digit(Some(i + 1)) => '0',
+            c => *c,
         })
         .collect()
 }
@@ -747,7 +762,7 @@ fn named_by_a_bare_word(text: &str, nums: &[Number]) -> bool {
     });
     static BANK_CUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
         Regex::new(&format!(
-            r"(?i)\b(?:{BANKS}|beneficiary|payee|supplier|vendor|remit\w*|new\s+account|(?:to|into|using|use|via|onto)\s+(?:the\s+|their\s+|this\s+|that\s+|our\s+)?(?:new\s+)?account)\b"
+            r"(?i)\b(?:{BANKS}|beneficiary|payee|supplier|vendor|remit\w*|new\s+account|account\s+(?:is\s+|will\s+be\s+)?now|(?:changed|moved|updated|switched)\s+(?:it\s+)?to|from\s+now\s+on|going\s+forward|(?:to|into|using|use|via|onto)\s+(?:the\s+|their\s+|this\s+|that\s+|our\s+)?(?:new\s+)?account)\b"
         ))
         .ok()
     });
