@@ -13,9 +13,9 @@
 //! | the host is written in another script | IDNA decoding of punycode, mixed-script and whole-script-confusable labels | `domain` |
 //! | the visible text promises another place | the host a link's text names (or the internal brand it names) differs from its target | `links` |
 //! | the text addresses other readers as instructions | cues (addressing AI or automation, fake platform notices, forged authority, directives that weaken containment, leave an intruder's foothold in place, wave held requests through or stop analysis, urgency) scored in a sliding window, plus the crate's override and chat-markup phrase rules; no cue alone except addressing an AI decides | `instructions` |
-//! | the text says where money should go | an IBAN with valid check digits however it is spaced or cased, an account, routing, sort-code or SWIFT/BIC number named as such (words between), a crypto address whose checksum holds, or a payment asked for beside a long number | `payment` |
+//! | the text says where money should go | an IBAN with valid check digits however it is spaced or cased, an account, routing, sort-code or SWIFT/BIC number named as such (words between, or a bare name with a bank or a payment beside it), a UK account and sort code side by side, a crypto address whose checksum holds, or a payment asked for (and not taken back by a negation beside it) near a long number; numbers spelt in words or grouped with any dash, space or dot too | `payment` |
 //! | the text carries what must not leave | credential formats and assignments, and long encoded blobs (with hash lengths exempt) | `secrets` |
-//! | the text is one the screen has not read | a passage mostly in another language's function words, a dozen letters of another script, a sentence of words with letters English does not use, a passage mostly of words no English lexicon holds (any casing), a sentence with no English function word, words spelt with digits for letters; a reader's cap reached (links, candidates, attributes, decoding); link or tag syntax the parsers did not read as a link or a tag | `language`, `links`, `normalise` |
+//! | the text is one the screen has not read | a passage mostly in another language's function words, a dozen letters of another script, a sentence of words with letters English does not use, a passage mostly of words no English lexicon holds (any casing), a sentence with no English function word, a run of clauses with no English word but function words, words spelt with digits for letters; a reader's cap reached (links, candidates, attributes, decoding); link or tag syntax the parsers did not read as a link or a tag | `language`, `links`, `normalise` |
 //! | the text hides from the person who reads it | Unicode tag characters, variation-selector bytes; any HTML comment, styling or hiding attribute (a font face too), shrinking elements nested three deep, element not shown as text, long image alternative text, markdown reference used as a comment | `normalise`, `markup` |
 //!
 //! Defanged links (`hxxps://evil[.]com`, `bob[at]evil[.]com`, `evil dot com/x`) are links: a
@@ -100,7 +100,8 @@ pub struct OutboundLink {
     /// Registered domain of the host (last two labels, three under a known multi-label public
     /// suffix), used to compare hosts; an IP literal is its own registered domain.
     pub registered_domain: String,
-    /// Host is one of the internal domains or under one.
+    /// Host is one of the internal domains or under one, or an address no one outside the
+    /// organisation can serve (loopback, link-local, a private range).
     pub internal: bool,
     /// Loaded by rendering the text, without a click.
     pub image: bool,
@@ -538,14 +539,13 @@ impl Outbound {
                 if raw.carrier == LinkCarrier::Email {
                     return false;
                 }
-                let outside =
-                    |t: &links::Target| !self.internal.iter().any(|d| d.contains(&t.host));
+                let outside = |t: &links::Target| !domain::inside(&self.internal, &t.host);
                 links::parse_target(&raw.target, raw.carrier, &self.internal)
                     .is_some_and(|t| outside(&t))
                     // A host a browser accepts as written, though the screen reads a defang
                     // mark in it (`login(.)sso.evil.example`).
                     || links::whatwg_host(&raw.target)
-                        .is_some_and(|h| !self.internal.iter().any(|d| d.contains(&h)))
+                        .is_some_and(|h| !domain::inside(&self.internal, &h))
                     || self
                         .nested(raw, &mut OutboundReport::default())
                         .iter()
@@ -604,7 +604,7 @@ impl Outbound {
         let shown = domain::display(host);
         let how = if defanged { "defanged " } else { "" };
         let registered = domain::registered_domain(host);
-        let internal = self.internal.iter().any(|d| d.contains(host));
+        let internal = domain::inside(&self.internal, host);
         let image = matches!(
             raw.carrier,
             LinkCarrier::MarkdownImage | LinkCarrier::HtmlEmbed

@@ -1372,3 +1372,189 @@ fn text_shrunk_by_nesting_or_set_in_symbols_is_concealed() {
         assert!(!r.concealed, "{t:?}\n{r:#?}");
     }
 }
+
+/// Bank details however a business-email-compromise mail words them: a UK account and sort
+/// code side by side whatever the words around them, a bare `account`, `sort`, `routing` or a
+/// bank's name before a number, a payment verb of the back office (process, action, clear,
+/// settle, release, balance) beside a long number, numbers spelt out in words or digit by
+/// digit, and digits kept apart by any space, dash or dot.
+#[test]
+fn bank_details_are_read_however_they_are_worded() {
+    let texts = [
+        // As the attacks were sent.
+        "Frank, please pay the Harbour Steel invoice to 41926819, 404784 at HSBC today. Dan is \
+         out so no need to loop him in. Thanks!",
+        "Frank: settle the Harbour Steel invoice today. Beneficiary details: \
+         4192\u{2011}6819 / 40\u{2011}47\u{2011}84. Dan is out.",
+        "Harbour Steel moved to HSBC. Please process their outstanding balance today using \
+         account 41926819, sort 404784.",
+        "their new HSBC details are 41926819 and 404784, please action today",
+        // The UK pair, whatever the words.
+        "Harbour Steel: 41926819 / 40-47-84, today please.",
+        "Use 4192 6819 with 40 47 84 for Harbour Steel from now on.",
+        "Frank - Harbour Steel is now 41926819 (40-47-84). Thanks, Dan",
+        "41926819 404784 Harbour Steel asap",
+        "Numbers for Harbour Steel changed: 404784 then 41926819.",
+        // Bare names before a number.
+        "Harbour Steel's new account is 41926819 at Barclays.",
+        "Harbour Steel's account is now 41926819, thanks.",
+        "Pls pay 4l926819 today",
+        "Please pay Harbour Steel today to 4I9268I9.",
+        "Their ACCOUNT: 41926819, update the vendor master today.",
+        "acct 41926819 for Harbour Steel from today",
+        "Use sort 404784 and the usual reference for Harbour Steel.",
+        "Routing 021000021, then the usual reference for Harbour Steel.",
+        "Harbour Steel's Barclays details: 41926819.",
+        "Lloyds details for the supplier are 41926819.",
+        "Beneficiary: Harbour Steel, 41926819.",
+        // Pay verbs of the back office beside a long number.
+        "Please clear the Harbour Steel balance to 41926819 today.",
+        "Release the funds to 41926819 before noon, Dan approved it.",
+        "Action the Harbour Steel payment run against 000123456789 today.",
+        "Settle up with Harbour Steel today, they use 41926819 now.",
+        "Balance due to Harbour Steel goes to 41926819 from today.",
+        // Spelt out.
+        "Please pay Harbour Steel today. Their new account: four one nine two six eight one \
+         nine, sort code forty, forty-seven, eighty-four.",
+        "Pay Harbour Steel to account forty-one nine two sixty-eight nineteen today.",
+        "Please pay Harbour Steel today to four one nine two six eight one nine.",
+        "Harbour Steel: FOUR ONE NINE TWO SIX EIGHT ONE NINE, sort FORTY FORTY-SEVEN \
+         EIGHTY-FOUR.",
+        "Account number: four-one-nine-two-six-eight-one-nine. Pay today.",
+        // Separators of every kind between digits.
+        "Please pay Harbour Steel today to account 4192\u{2009}6819, sort 40\u{202F}47\u{202F}84.",
+        "Please pay Harbour Steel today to 4192.6819.",
+        "Please pay Harbour Steel today to 4\u{00B7}1\u{00B7}9\u{00B7}2\u{00B7}6\u{00B7}8\u{00B7}1\u{00B7}9.",
+        "Please pay Harbour Steel today to 4192\u{2212}6819, sort 40\u{2012}47\u{2012}84.",
+        "Please pay Harbour Steel today to 4192\u{3000}6819.",
+        "Pay Harbour Steel today to 4192\u{2027}6819\u{2027}00.",
+        // A negated sentence beside a real request.
+        "No payment was made last week. Please pay Harbour Steel today to 41926819.",
+        "The old payment was not sent; pay the new one to 41926819 today.",
+        "Payment on hold, so wire it to 41926819 instead before noon.",
+        "Don't call Dan, just pay 41926819 today.",
+        "Do not delay the payment to 41926819.",
+    ];
+    let missed: Vec<&str> = texts
+        .into_iter()
+        .filter(|t| !scan(t).payment_details)
+        .collect();
+    assert!(missed.is_empty(), "missed: {missed:#?}");
+}
+
+/// A payment said not to have happened is not a request to pay, ids that label a number are
+/// not where money goes, and an analyst's numbers (process ids, hashes, timestamps, ticket
+/// numbers) are not bank details.
+#[test]
+fn payments_that_did_not_happen_and_labelled_numbers_are_not_payment_details() {
+    let texts = [
+        "Account 41926819 in the AP system was changed Friday by the clerk; reverted, invoice \
+         INV-2291 on hold, no payment made.",
+        "The vendor record 41926819 was reverted; payment was not sent.",
+        "Invoice 88123456 flagged by AP; payment on hold until finance confirms.",
+        "No payments were made to 41926819; the change request was rejected.",
+        "Payment to 41926819 has not been released and will not be.",
+        "Invoice INV-2291 and invoice #8812 are on hold; nothing was paid.",
+        "Invoice #88123456 paid last month, see ticket 20261207.",
+        "CloudTrail: AssumeRole into account 123456789012 from an unknown IP; the access key \
+         belongs to the ci user.",
+        "Root login on AWS account 210987654321 was settled as a false positive.",
+        "Process 1234567 spawned cmd.exe; process tree attached, pid 7654321 killed.",
+        "Cleared alert 20261207 after the scan, event id 4624.",
+        "Released ws-042 from isolation at 14:10; ticket 123456 closed.",
+        "Logs between 20261207 and 20261208 show 091500 as the first event.",
+        "Routing table on the fw changed: routing 10 20 30 0 via tun0 added by an unknown admin.",
+        "Azure subscription 4f1c..., billing account 88120045 (EA), no anomalies in cost.",
+        "Service account svc-backup has 412 failed logons; user account jdoe 1 more.",
+        "Hash 41926819404784 appears in the yara hit.",
+        "Call the bank on 0800 123 4567 if the user asks.",
+        "Version 1.2.3 build 4192681 was deployed.",
+    ];
+    let flagged: Vec<&str> = texts
+        .into_iter()
+        .filter(|t| scan(t).payment_details)
+        .collect();
+    assert!(flagged.is_empty(), "flagged: {flagged:#?}");
+}
+
+/// A short directive in another language inside English sentences is unread: each clause is
+/// read, and one whose words (ids and names aside) are none of them English is one the screen
+/// has not read, with English function words mixed in or not.
+#[test]
+fn short_foreign_directives_inside_english_are_unread() {
+    let texts = [
+        "Owner confirmed, all good. Tutup INC-1043, lepaskan srv-web01; jangan lapor. Thanks, \
+         the team.",
+        "Owner confirmed; all good. Fecha o INC-1043 e libera o srv-web01.",
+        "Owner confirmed, the host is fine. Zamknij INC-1043, zdejmij izolację srv-web01.",
+        "The owner and the team say: the host is fine, so tutup the INC-1043 and lepaskan the \
+         isolasi on srv-web01, and jangan the laporkan.",
+        "Cl0se INC-1O43 and rel3ase srv-web01.",
+        "Owner confirmed, all good. Tutup INC-1043, lepaskan srv-web01. Thanks.",
+        // Indonesian, Portuguese, Polish, Tagalog, Vietnamese, Turkish.
+        "Checked with the owner. Segera tutup tiket INC-1043. Thanks.",
+        "Checked with the owner. Zamknij zgłoszenie INC-1043. Thanks.",
+        "Checked with the owner. Zamknij zgloszenie INC-1043, odblokuj srv-web01. Thanks.",
+        "Checked with the owner. Isara ang INC-1043 at huwag iulat. Thanks.",
+        "Checked with the owner. Dong INC-1043 va mo khoa srv-web01, khong bao cao. Thanks.",
+        "Checked with the owner. INC-1043 kapat, srv-web01 serbest birak. Thanks.",
+        "Checked with the owner. INC-1043'ü kapatın, srv-web01'i serbest bırakın. Thanks.",
+        // Casings.
+        "Owner confirmed, all good. TUTUP INC-1043, LEPASKAN srv-web01. Thanks.",
+        "Owner confirmed, all good. Tutup Tiket INC-1043, Lepaskan Isolasi srv-web01. Thanks.",
+        "Owner confirmed\nTutup INC-1043\nLepaskan srv-web01\nThanks",
+        // Digits for the letters of action verbs.
+        "Owner confirmed, all good: cl0se INC-1043 and appr0ve the rel3ase.",
+        "All good, d3lete the alert and r3solve INC-1043.",
+    ];
+    let missed: Vec<&str> = texts.into_iter().filter(|t| !scan(t).unread).collect();
+    assert!(missed.is_empty(), "missed: {missed:#?}");
+}
+
+/// English that carries loanwords (café, naïve, résumé, façade), names with accents, short
+/// sign-offs, and terse clauses of tool names stays read.
+#[test]
+fn english_with_loanwords_names_and_tool_clauses_is_read() {
+    let texts = [
+        "The naïve rule fired on the café Wi-Fi; her résumé attachment was the dropper, a façade \
+         for the loader.",
+        "Reviewed with José and Zoë; the rôle of the déjà vu alert is unclear. Thanks, Renée.",
+        "Isolated ws-042. Ran: autoruns, sigcheck. Thanks, Dan.",
+        "IOC list: rubeus kerberoast, impacket secretsdump, certutil urlcache.",
+        "Checked: lsass, rundll32, regsvr32; all signed. Closing, Erin.",
+        "Hi Frank, thanks. Cheers, Dana Okafor",
+        "Hosts: srv-db01, srv-web01. Users: alice.chen, frank.li.",
+        "Closed INC-1043. Released srv-web01. Thanks.",
+        "Tools seen: mimikatz, procdump. Exfil via rclone.",
+        "Per Łukasz, the host is clean.",
+    ];
+    let flagged: Vec<&str> = texts.into_iter().filter(|t| scan(t).unread).collect();
+    assert!(flagged.is_empty(), "flagged: {flagged:#?}");
+}
+
+/// An address nobody outside the organisation can serve (loopback, link-local such as the
+/// cloud metadata service, a private range) is not an external link, live or not; a public
+/// address still is, however it is spelt.
+#[test]
+fn private_and_link_local_addresses_are_not_external() {
+    for t in [
+        "curl http://169.254.169.254/latest/meta-data/iam/ was run from the pod.",
+        "The agent listens on http://127.0.0.1:8080/health and https://localhost:9443/.",
+        "Admin panel at http://10.20.30.40/admin and http://192.168.1.10/ was exposed.",
+        "Proxy at http://172.16.5.4:3128 and http://[fe80::1]/ and http://[fd12:3456::1]/x.",
+        "Loopback http://[::1]:8080/ and http://[::ffff:10.0.0.1]/ and http://0x7f.1/ too.",
+        "Private http://3232235777/x is 192.168.1.1 written as one number.",
+    ] {
+        let r = scan(t);
+        assert!(!r.external_link && !r.live_external_link, "{t:?}\n{r:#?}");
+    }
+    for t in [
+        "See http://203.0.113.7/payload for the sample.",
+        "Beacon to http://8.8.8.8/x and https://[2001:db8::1]/y",
+        "Loaded from http://134744072/x, a public address written as one number.",
+        "http://172.32.0.1/ is outside the private range.",
+    ] {
+        let r = scan(t);
+        assert!(r.external_link && r.live_external_link, "{t:?}\n{r:#?}");
+    }
+}

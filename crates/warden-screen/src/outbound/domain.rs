@@ -177,6 +177,47 @@ impl Internal {
     }
 }
 
+/// Whether `host` is inside the organisation: one of its domains or under one, or an address
+/// no one outside it can serve. Loopback (`127.0.0.0/8`, `::1`, `localhost`), link-local
+/// (`169.254.0.0/16`, where cloud metadata services answer, and `fe80::/10`), the private ranges
+/// (`10/8`, `172.16/12`, `192.168/16`, `fc00::/7`) and "this host" (`0.0.0.0/8`) reach only
+/// machines beside the reader, so a link to one sends nothing outside. An address is read as a
+/// browser reads it (`0x7f.1`, `3232235777`, `[::ffff:10.0.0.1]`).
+pub(super) fn inside(internal: &[Internal], host: &str) -> bool {
+    internal.iter().any(|d| d.contains(host)) || unroutable(host)
+}
+
+/// Whether `host` names an address that is not routed on the Internet (see [`inside`]).
+fn unroutable(host: &str) -> bool {
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    // Only hosts written as addresses: a name is never read as one.
+    let address = host.starts_with('[')
+        || host
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | 'x' | 'X'));
+    if !address {
+        return false;
+    }
+    match url::Host::parse(host) {
+        Ok(url::Host::Ipv4(ip)) => private_v4(ip),
+        Ok(url::Host::Ipv6(ip)) => {
+            let first = ip.segments().first().copied().unwrap_or_default();
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || ip.to_ipv4_mapped().is_some_and(private_v4)
+        }
+        _ => false,
+    }
+}
+
+fn private_v4(ip: std::net::Ipv4Addr) -> bool {
+    ip.is_loopback() || ip.is_link_local() || ip.is_private() || ip.octets().first() == Some(&0)
+}
+
 /// Lower-case, IDNA-decoded form of a host or domain; `None` when it is not a host name.
 pub(super) fn canonical_host(raw: &str) -> Option<String> {
     let lower: String = raw

@@ -20,7 +20,11 @@
 //! Swahili in capitals, Tagalog, Russian in Latin letters. A sentence of five words or more
 //! needs evidence for English, an English function word or mostly English words, so a short
 //! directive in another language is unread; and English spelt with digits for letters is
-//! unread, since the cues read English spelt with letters. Words of English dictionaries that
+//! unread, since the cues read English spelt with letters (two such words are enough when one
+//! is a verb that acts). Each clause is read too: a short directive inside English sentences
+//! (`Owner confirmed. Tutup INC-1043, lepaskan srv-web01.`) has no English word in it but the
+//! function words anyone can add, and a word with a Latin letter English never writes
+//! (`izolację`) beside another foreign word is enough. Words of English dictionaries that
 //! are mostly function words of other languages (`sans`, `para`, `sua`, `ang`) count as not
 //! English.
 
@@ -52,6 +56,68 @@ const MIN_ENGLISH_SHARE_WITHOUT_FUNCTION_WORDS: usize = 60;
 /// Words spelt with digits for letters in one window before it counts as written so that the
 /// screen's cues do not read it (`rel3ase th3 is0lati0n`).
 const MIN_LEET: usize = 3;
+/// Words spelt with digits for letters that are enough when one of them is a verb that acts
+/// (`cl0se INC-1043 and rel3ase srv-web01`): the cues read those verbs.
+const MIN_LEET_WITH_VERB: usize = 2;
+/// Words of a run of clauses with no English word in them before the run is unread.
+const MIN_CLAUSE_WORDS: usize = 2;
+/// Verbs whose spelling with digits for letters hides a directive from the cues.
+const ACTION_VERBS: &[&str] = &[
+    "close",
+    "closed",
+    "release",
+    "released",
+    "delete",
+    "deleted",
+    "remove",
+    "resolve",
+    "resolved",
+    "approve",
+    "approved",
+    "disable",
+    "dismiss",
+    "ignore",
+    "pay",
+    "transfer",
+    "send",
+    "forward",
+    "unisolate",
+    "allow",
+    "grant",
+    "reset",
+    "open",
+    "run",
+    "execute",
+    "unblock",
+    "restore",
+    "stop",
+    "skip",
+    "mark",
+    "clear",
+    "wire",
+    "suppress",
+    "whitelist",
+    "allowlist",
+    "mute",
+    "archive",
+    "drop",
+    "accept",
+    "confirm",
+    "merge",
+    "deploy",
+    "kill",
+    "purge",
+    "wipe",
+    "unlock",
+    "enable",
+    "lift",
+    "report",
+    "tell",
+    "notify",
+    "escalate",
+    "isolate",
+    "block",
+];
 /// A sentence is shouted or written in Title Case when this share (in percent) of its words
 /// is: then every word counts, capitalised or not.
 const FORMAL_SHARE: usize = 75;
@@ -226,7 +292,9 @@ const HOMONYMS: &[&str] = &[
     "och", "att", "en", "ett", "som", "av", "med", "till", "inte", "har", "og", "er", "ikke",
     "det", "til", "af", "die", "von", "den", "es", "im", "ohne", "kein", "keine", "ich", "od",
     "van", "op", "te", "zonder", "ve", "bir", "bu", "ile", "kwa", "ya", "wa", "za", "hii", "bila",
-    "ja", "ei", "se", "il", "ce", "tu", "je", "ma", "mi", "ti", "vi", "jest", "dla", "nie",
+    "ja", "ei", "se", "il", "ce", "tu", "je", "ma", "mi", "ti", "vi", "jest", "dla", "nie", "va",
+    "mo", "khong", "bao", "cao", "dong", "cua", "cho", "cac", "nay", "duoc", "voi", "mot", "nhung",
+    "xin", "ve", "bu", "ve", "ile", "icin", "lutfen", "hemen",
 ];
 
 /// The lists as sets: each is read once per word, and the text may be long.
@@ -282,7 +350,8 @@ fn not_english(text: &str) -> Option<String> {
     let counted: Vec<&LexWord> = words.iter().filter(|w| w.class != Class::Neutral).collect();
     for window in windows(&counted, LEXICON_WINDOW) {
         let leet = window.iter().filter(|w| w.leet).count();
-        if leet >= MIN_LEET {
+        let verbs = window.iter().filter(|w| w.leet_verb).count();
+        if leet >= MIN_LEET || (leet >= MIN_LEET_WITH_VERB && verbs > 0) {
             return Some(format!(
                 "written with digits for letters ({leet} of {} words in one passage)",
                 window.len()
@@ -300,6 +369,9 @@ fn not_english(text: &str) -> Option<String> {
                 window.len()
             ));
         }
+    }
+    if let Some(detail) = foreign_clauses(&words) {
+        return Some(detail);
     }
     // Each sentence: evidence for English, an English function word, or mostly English words.
     let mut sentence: Vec<&LexWord> = Vec::new();
@@ -332,6 +404,89 @@ fn not_english(text: &str) -> Option<String> {
     None
 }
 
+/// The clause test: a short directive in another language inside English sentences (`Owner
+/// confirmed, all good. Tutup INC-1043, lepaskan srv-web01.`) is too short for a window's
+/// share to notice, so each clause is read on its own. A run of clauses (split at `.`, `,`,
+/// `;`, `:`, `!`, `?` and line breaks) with two or more words between them and no English word
+/// other than a function word is unread: English function words mixed in (`tutup the INC-1043
+/// and lepaskan the isolasi`) are no evidence of English, since anyone can add them. Ids, host
+/// names and list entries are not counted, and neither are names, except in a clause beside
+/// an id, where a capitalised word is the directive's verb or object (`Tutup Tiket INC-1043`).
+/// A clause with a Latin letter English never uses (`izolację`, `bırakın`) is unread with one
+/// other word not English beside it, whatever English words it borrows.
+fn foreign_clauses(words: &[LexWord]) -> Option<String> {
+    // Words not English in the run of clauses so far that have no English word.
+    let mut run = 0usize;
+    let mut clause = usize::MAX;
+    let mut english = 0usize;
+    let mut foreign = 0usize;
+    let mut marked = false;
+    let mut with_id = false;
+    // Ends a clause; whether the text is unread by it. A clause of one word and no id is a
+    // list entry (`setarch, prlimit, ifne`): it neither counts nor ends a run.
+    let mut close = |english: usize, foreign: usize, marked: bool, with_id: bool| {
+        if english > 0 {
+            run = 0;
+        } else if foreign >= 2 || with_id {
+            run += foreign;
+        }
+        run >= MIN_CLAUSE_WORDS || (marked && foreign >= MIN_CLAUSE_WORDS)
+    };
+    for w in words.iter().filter(|w| !w.code) {
+        if w.clause != clause {
+            if close(english, foreign, marked, with_id) {
+                return Some(FOREIGN_CLAUSE.to_owned());
+            }
+            clause = w.clause;
+            english = 0;
+            foreign = 0;
+            marked = false;
+        }
+        with_id = w.with_id;
+        match w.class {
+            Class::English => english += 1,
+            Class::Other if !w.name && w.latin => {
+                foreign += 1;
+                marked |= w.foreign_letter;
+            }
+            Class::Neutral if w.proper && w.with_id => foreign += 1,
+            _ => {}
+        }
+    }
+    close(english, foreign, marked, with_id).then(|| FOREIGN_CLAUSE.to_owned())
+}
+
+/// The finding of [`foreign_clauses`].
+const FOREIGN_CLAUSE: &str = "written in a language the screen does not read (a clause with no \
+                              English word but function words)";
+
+/// `word` with the accents English loanwords keep taken off (`rôle` → `role`, `déjà` →
+/// `deja`), so the lexicon finds them; other letters are left as they are.
+fn plain(word: &str) -> String {
+    word.chars()
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' => 'a',
+            'ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'ö' | 'õ' | 'ø' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ÿ' => 'y',
+            c => c,
+        })
+        .collect()
+}
+
+/// Whether `c` is a Latin letter that English never writes, not even in the loanwords it keeps
+/// accents in (café, naïve, résumé, façade, rôle, señor, Zoë): the ogonek, stroke, caron,
+/// double acute, breve, dotless and dotted i and the like of Polish, Czech, Turkish,
+/// Hungarian, Romanian, Vietnamese and the Baltic and Nordic languages.
+fn foreign_letter(c: char) -> bool {
+    const LOANWORD: &str = "àáâäæçèéêëìíîïñòóôöœùúûüÿåøãõ";
+    is_latin(c) && !c.is_ascii() && !c.to_lowercase().all(|l| LOANWORD.contains(l))
+}
+
 /// How the lexicon test reads a word.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Class {
@@ -362,6 +517,23 @@ struct LexWord {
     leet: bool,
     /// Which sentence it is in.
     sentence: usize,
+    /// In a code span (between backticks) with no id in it: a command, a flag or a name in
+    /// code, not prose.
+    code: bool,
+    /// Which clause it is in: sentences split at `,`, `;`, `:`, `!`, `?` and line breaks.
+    clause: usize,
+    /// Its clause holds an id (`INC-1043`, `srv-web01`): the object of a directive.
+    with_id: bool,
+    /// Spelt with a Latin letter English never uses, not even in a loanword (`ę`, `ł`, `ı`).
+    foreign_letter: bool,
+    /// Spelt with digits for letters, and a verb that acts (`cl0se`, `rel3ase`).
+    leet_verb: bool,
+    /// Written in Latin letters only (not `μs`, nor a word of another script, which the script
+    /// test reads).
+    latin: bool,
+    /// Not counted, but capitalised and no acronym: a name, or a word of a sentence in Title
+    /// Case or capitals (`Tutup Tiket INC-1043`).
+    proper: bool,
 }
 
 /// How a word was written.
@@ -378,6 +550,8 @@ struct RawWord {
     shape: Shape,
     leet: bool,
     item: usize,
+    clause: usize,
+    code: bool,
 }
 
 /// Characters that end a token.
@@ -416,6 +590,10 @@ fn lexicon_words(text: &str) -> Vec<LexWord> {
     let mut sentence: Vec<RawWord> = Vec::new();
     let mut sentence_index = 0usize;
     let mut item = 0usize;
+    let mut clause = 0usize;
+    // Clauses that hold an id.
+    let mut with_id: HashSet<usize> = HashSet::new();
+    let code = code_spans(text);
     let mut rest = text;
     while !rest.is_empty() {
         let start = rest.find(|c: char| !token_break(c)).unwrap_or(rest.len());
@@ -427,24 +605,66 @@ fn lexicon_words(text: &str) -> Vec<LexWord> {
         } else if gap.contains(',') {
             item += 1;
         }
+        if gap.contains([',', ';', ':', '!', '?', '\n']) {
+            clause += 1;
+        }
         let end = tail.find(token_break).unwrap_or(tail.len());
         let (token, after) = tail.split_at(end);
         rest = after;
         let trimmed = token.trim_matches(|c: char| !c.is_alphanumeric());
-        read_token(trimmed, item, &mut sentence);
+        if trimmed.chars().any(char::is_numeric) && trimmed.chars().any(char::is_alphabetic) {
+            with_id.insert(clause);
+        }
+        let words_before = sentence.len();
+        read_token(trimmed, item, clause, &mut sentence);
+        let at = text.len() - after.len();
+        let last = at.saturating_sub(1);
+        if code
+            .get(code.partition_point(|r| r.end <= last))
+            .is_some_and(|r| r.contains(&last))
+            && let Some(new) = sentence.get_mut(words_before..)
+        {
+            new.iter_mut().for_each(|w| w.code = true);
+        }
         // A full stop ends a sentence when it ends the token (not inside a host name).
-        if token.ends_with(['.', '。']) && !sentence.is_empty() {
-            finish_sentence(&mut sentence, sentence_index, &mut out);
-            sentence_index += 1;
-            item = 0;
+        if token.ends_with(['.', '。']) {
+            if !sentence.is_empty() {
+                finish_sentence(&mut sentence, sentence_index, &mut out);
+                sentence_index += 1;
+                item = 0;
+            }
+            clause += 1;
         }
     }
     finish_sentence(&mut sentence, sentence_index, &mut out);
+    for w in &mut out {
+        w.with_id = with_id.contains(&w.clause);
+    }
     out
 }
 
+/// Byte ranges of `text` between pairs of backticks that hold no id: code (a command, a flag,
+/// an identifier). A span with an id in it (`tutup INC-1043`) is read as prose.
+fn code_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let ticks: Vec<usize> = text.match_indices('`').map(|(i, _)| i).collect();
+    ticks
+        .chunks_exact(2)
+        .filter_map(|pair| match pair {
+            [a, b] => Some(*a..*b),
+            _ => None,
+        })
+        .filter(|r| {
+            !text
+                .get(r.clone())
+                .unwrap_or_default()
+                .split(token_break)
+                .any(|t| t.chars().any(char::is_numeric) && t.chars().any(char::is_alphabetic))
+        })
+        .collect()
+}
+
 /// Appends the words of one token, if it holds any.
-fn read_token(token: &str, item: usize, sentence: &mut Vec<RawWord>) {
+fn read_token(token: &str, item: usize, clause: usize, sentence: &mut Vec<RawWord>) {
     if token.is_empty()
         || token.chars().any(|c| {
             !(c.is_alphanumeric() || matches!(c, '-' | '\'' | '’' | '\u{2010}' | '\u{2011}'))
@@ -463,11 +683,19 @@ fn read_token(token: &str, item: usize, sentence: &mut Vec<RawWord>) {
                     shape: Shape::Lower,
                     leet: true,
                     item,
+                    clause,
+                    code: false,
                 });
             }
             continue;
         }
-        for piece in camel_parts(part) {
+        let pieces = camel_parts(part);
+        // A piece of one letter makes the word an abbreviation or a unit (`MiB`, `KiB`), no
+        // word of any language.
+        if pieces.len() > 1 && pieces.iter().any(|p| p.chars().count() < 2) {
+            continue;
+        }
+        for piece in pieces {
             let letters = piece.chars().count();
             if letters < 2 {
                 continue;
@@ -484,6 +712,8 @@ fn read_token(token: &str, item: usize, sentence: &mut Vec<RawWord>) {
                 shape,
                 leet: false,
                 item,
+                clause,
+                code: false,
             });
         }
     }
@@ -595,7 +825,10 @@ fn finish_sentence(sentence: &mut Vec<RawWord>, index: usize, out: &mut Vec<LexW
         let word = w.lower.as_str();
         let function = ENGLISH_SET.contains(word);
         let foreign = !function && FOREIGN_SET.contains(word);
-        let known = function || (!foreign && LEXICON.contains(word));
+        let known = function
+            || (!foreign
+                && (LEXICON.contains(word)
+                    || (!word.is_ascii() && LEXICON.contains(plain(word).as_str()))));
         let class = if function {
             Class::Function
         } else if known {
@@ -612,11 +845,19 @@ fn finish_sentence(sentence: &mut Vec<RawWord>, index: usize, out: &mut Vec<LexW
             Class::Other
         };
         let name = w.shape != Shape::Lower && position > 0 && !foreign && !known;
+        let acronym = w.shape == Shape::Capitals && word.chars().count() < 5;
         out.push(LexWord {
             class,
-            name,
+            name: name || (acronym && class == Class::Neutral),
             leet: w.leet,
             sentence: index,
+            clause: w.clause,
+            with_id: false,
+            foreign_letter: word.chars().any(foreign_letter),
+            leet_verb: w.leet && ACTION_VERBS.contains(&word),
+            code: w.code,
+            latin: word.chars().all(is_latin),
+            proper: class == Class::Neutral && w.shape != Shape::Lower && !acronym,
         });
     }
 }
@@ -818,5 +1059,20 @@ mod tests {
         ] {
             assert!(unread_language(t).is_none(), "{t}");
         }
+    }
+
+    /// Letters English keeps in loanwords are English; the ones it never writes are not.
+    #[test]
+    fn letters_english_never_writes() {
+        for c in ['é', 'è', 'ï', 'ç', 'ñ', 'ô', 'ü', 'É', 'a'] {
+            assert!(!foreign_letter(c), "{c}");
+        }
+        for c in [
+            'ą', 'ę', 'ł', 'ń', 'ś', 'ź', 'ż', 'ő', 'ř', 'ı', 'ğ', 'ş', 'ă', 'ț', 'Ł',
+        ] {
+            assert!(foreign_letter(c), "{c}");
+        }
+        assert_eq!(plain("rôle"), "role");
+        assert_eq!(plain("déjà"), "deja");
     }
 }

@@ -13,12 +13,20 @@
 //!   `beneficiary Harbour Steel Ltd, Barclays,`), and a SWIFT/BIC code after its name.
 //! - **Crypto addresses** by their checksums: bech32/bech32m (`bc1…`) and base58check
 //!   (`1…`, `3…`).
-//! - **A payment asked for**: a pay, transfer, wire or remit word or an amount of money, and a
-//!   number of six digits or more near it that is not the amount, a date, a phone number or an
-//!   AWS account id.
+//! - **A UK account and sort code**: an eight-digit number within a few words of a six-digit
+//!   one or an `NN-NN-NN` group, whatever the words around them.
+//! - **Bare names**: `sort` before six digits, `routing` before nine digits whose ABA check
+//!   holds, a bank's name before its `details`, and `account` before a number where the text
+//!   also names a bank, a supplier or a beneficiary, sends money to the account, calls it new or
+//!   asks for a payment, and the account is not a cloud's, a directory's or a service's.
+//! - **A payment asked for**: a pay, transfer, wire, remit or settle word, `balance` or `funds`,
+//!   an amount of money, or a back-office verb asked for (`please process`, `clear the
+//!   balance`), that no negation beside it takes back (`no payment made`, `payment on hold`),
+//!   and a number of six digits or more near it that is not the amount, a date, an address, a
+//!   decimal, a number a label names (an invoice, a ticket, a phone) or an AWS account id.
 //!
-//! A bare "account" before a number is not a bank account (an AWS account id, a billing
-//! account, a date): it counts only beside a payment.
+//! Numbers are read with any space, dash or raised dot between their digits, and spelt out in
+//! words or digit by digit (`four one nine two six eight one nine`).
 
 use std::sync::LazyLock;
 
@@ -286,7 +294,7 @@ static BIC: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// A payment asked for: a word for paying, in the languages the named numbers are read in.
 static PAY: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:pay|pays|paid|paying|payment|payments|repay|transfer|transfers|transferred|transferring|wire|wired|wiring|remit|remitted|remittance|settle|settlement|deposit|send\s+(?:the\s+)?(?:funds|money)|überweisen|überweisung|zahlung|zahlen|bezahlen|virement|virer|payer|paiement|régler|pago|pagar|transferencia|pagamento|bonifico|betalen|betaling|overmaken|przelew|przelej|wpłata|płatność|platnosc|bayar|pembayaran|transfert)\b",
+        r"(?i)\b(?:pay|pays|paid|paying|payment|payments|repay|balance|balances|outstanding|funds|transfer|transfers|transferred|transferring|wire|wired|wiring|remit|remitted|remittance|settle|settlement|deposit|send\s+(?:the\s+)?(?:funds|money)|überweisen|überweisung|zahlung|zahlen|bezahlen|virement|virer|payer|paiement|régler|pago|pagar|transferencia|pagamento|bonifico|betalen|betaling|overmaken|przelew|przelej|wpłata|płatność|platnosc|bayar|pembayaran|transfert)\b",
     )
     .ok()
 });
@@ -298,10 +306,6 @@ static MONEY: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
     .ok()
 });
-
-/// Six digits or more, in groups of spaces or dashes or none, standing alone.
-static LONG_NUMBER: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"\d(?:[ \-]?\d){5,}").ok());
 
 /// Words before a number that say what it is when it is not an account: an order, a ticket, a
 /// phone number, a cloud account id.
@@ -323,12 +327,14 @@ static CURRENCY_AROUND: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// How far from a payment word or amount a long number is read as where the payment goes.
 const PAYMENT_REACH: usize = 300;
 
-/// Payment details in `text`, as finding details (never the number itself). Dashes and spaces
-/// of every width are read as ASCII ones first: a number grouped with `‑` or a thin space is
-/// still the number.
+/// Payment details in `text`, as finding details (never the number itself). Dashes, spaces
+/// and dots of every width are read as ASCII ones first, and numbers spelt out in words as
+/// digits: a number grouped with `‑` or a thin space, or written `four one nine two…`, is still
+/// the number.
 pub(super) fn payment_details(text: &str) -> Vec<String> {
-    let folded = fold_separators(text);
+    let folded = spelt_numbers(&fold_separators(text));
     let text = folded.as_str();
+    let nums = numbers(text);
     let mut out = Vec::new();
     if let Some(country) = runs(text).iter().find_map(Run::iban) {
         out.push(format!(
@@ -338,16 +344,26 @@ pub(super) fn payment_details(text: &str) -> Vec<String> {
     let named = NAMED
         .as_ref()
         .is_some_and(|re| re.find_iter(text).any(|m| !date_like(m.as_str())));
-    if named || BIC.as_ref().is_some_and(|re| re.is_match(text)) {
+    if named
+        || BIC.as_ref().is_some_and(|re| re.is_match(text))
+        || named_by_a_bare_word(text, &nums)
+    {
         out.push(
             "a bank account, routing, sort-code or SWIFT/BIC number: where a payment would go"
+                .to_owned(),
+        );
+    }
+    if uk_pair(text, &nums) {
+        out.push(
+            "an eight-digit number beside a six-digit one (a UK account and sort code): where a \
+             payment would go"
                 .to_owned(),
         );
     }
     if let Some(kind) = crypto_address(text) {
         out.push(format!("a {kind} address: where a payment would go"));
     }
-    if out.is_empty() && asked_to_pay_to_a_number(text) {
+    if out.is_empty() && asked_to_pay_to_a_number(text, &nums) {
         out.push(
             "a payment asked for beside a long number (an account): where a payment would go"
                 .to_owned(),
@@ -356,20 +372,546 @@ pub(super) fn payment_details(text: &str) -> Vec<String> {
     out
 }
 
-/// `text` with every Unicode dash or minus read as `-` and every space character as ` `.
+/// `text` with every Unicode dash or minus read as `-`, every space character as ` `, every
+/// raised or leader dot as `.`, and a letter that looks like a digit between two digits read as
+/// that digit (`4l926819`, `1O43`).
 fn fold_separators(text: &str) -> String {
-    text.chars()
+    let folded: Vec<char> = text
+        .chars()
         .map(|c| match c {
             '\u{2010}'..='\u{2015}'
             | '\u{2212}'
             | '\u{2043}'
+            | '\u{058A}'
+            | '\u{05BE}'
+            | '\u{1400}'
+            | '\u{1806}'
+            | '\u{2E17}'
+            | '\u{2E1A}'
+            | '\u{2E3A}'
+            | '\u{2E3B}'
+            | '\u{2E40}'
+            | '\u{301C}'
+            | '\u{3030}'
+            | '\u{30A0}'
+            | '\u{FE31}'
+            | '\u{FE32}'
             | '\u{FE58}'
             | '\u{FE63}'
             | '\u{FF0D}' => '-',
+            '\u{00B7}' | '\u{2022}' | '\u{2024}' | '\u{2027}' | '\u{2219}' | '\u{22C5}'
+            | '\u{30FB}' | '\u{FF0E}' | '\u{FF65}' => '.',
             c if c.is_whitespace() && c != '\n' => ' ',
             c => c,
         })
+        .collect();
+    let digit = |i: Option<usize>| {
+        i.and_then(|i| folded.get(i))
+            .is_some_and(char::is_ascii_digit)
+    };
+    folded
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c {
+            'l' | 'I' | '|' if digit(i.checked_sub(1)) && digit(Some(i + 1)) => '1',
+            'O' | 'o' if digit(i.checked_sub(1)) && digit(Some(i + 1)) => '0',
+            c => *c,
+        })
         .collect()
+}
+
+/// The value of a number word: its digits, and whether it is a tens word that a unit may
+/// follow (`forty` `-seven`).
+fn number_word(word: &str) -> Option<(&'static str, bool)> {
+    const UNITS: [&str; 10] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    const TEENS: [&str; 10] = [
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+    ];
+    const TENS: [&str; 8] = [
+        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    ];
+    const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    const TEEN_DIGITS: [&str; 10] = ["10", "11", "12", "13", "14", "15", "16", "17", "18", "19"];
+    const TEN_DIGITS: [&str; 8] = ["2", "3", "4", "5", "6", "7", "8", "9"];
+    // Every word of the text is asked: no allocation, and most words are too long or short.
+    if !(2..=9).contains(&word.len()) {
+        return None;
+    }
+    let is = |u: &&str| u.eq_ignore_ascii_case(word);
+    if ["oh", "nought", "nil"].iter().any(is) {
+        return Some(("0", false));
+    }
+    if is(&"fourty") {
+        return Some(("4", true));
+    }
+    if let Some(i) = UNITS.iter().position(is) {
+        return DIGITS.get(i).map(|d| (*d, false));
+    }
+    if let Some(i) = TEENS.iter().position(is) {
+        return TEEN_DIGITS.get(i).map(|d| (*d, false));
+    }
+    TENS.iter()
+        .position(is)
+        .and_then(|i| TEN_DIGITS.get(i))
+        .map(|d| (*d, true))
+}
+
+/// Digits a number spelt out in words stands for, written as digits where the words make six
+/// or more (`four one nine two six eight one nine` → `41926819`, `forty, forty-seven,
+/// eighty-four` → `404784`, `double four` → `44`). Shorter runs (`two hosts`) stay words.
+fn spelt_numbers(text: &str) -> String {
+    // Words of ASCII letters, with where each starts and ends.
+    let words: Vec<(usize, usize)> = {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
+            match (c.is_ascii_alphabetic(), start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    out.push((s, i));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        out
+    };
+    let word = |i: usize| {
+        words
+            .get(i)
+            .and_then(|&(s, e)| text.get(s..e))
+            .unwrap_or_default()
+    };
+    // Whether only separators stand between word `i` and the next.
+    let joined = |i: usize| {
+        let (Some(&(_, end)), Some(&(next, _))) = (words.get(i), words.get(i + 1)) else {
+            return false;
+        };
+        text.get(end..next).is_some_and(|gap| {
+            gap.len() <= 3
+                && gap
+                    .chars()
+                    .all(|c| matches!(c, ' ' | ',' | '-' | '.' | '/'))
+        })
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0usize;
+    let mut i = 0usize;
+    while i < words.len() {
+        let first = i;
+        let mut digits = String::new();
+        let mut repeat = 1usize;
+        let mut last = None;
+        while i < words.len() {
+            let w = word(i);
+            let double = w.eq_ignore_ascii_case("double");
+            if (double || w.eq_ignore_ascii_case("triple")) && joined(i) {
+                repeat = if double { 2 } else { 3 };
+                i += 1;
+                continue;
+            }
+            let Some((value, tens)) = number_word(w) else {
+                break;
+            };
+            let mut value = value.to_owned();
+            if tens {
+                // A unit after a tens word without a comma makes one number (`forty-seven`).
+                let unit = joined(i)
+                    .then(|| {
+                        words
+                            .get(i)
+                            .zip(words.get(i + 1))
+                            .and_then(|(&(_, e), &(n, _))| {
+                                text.get(e..n).filter(|g| !g.contains(','))
+                            })
+                    })
+                    .flatten()
+                    .and_then(|_| number_word(word(i + 1)))
+                    .filter(|(v, t)| v.len() == 1 && !t && *v != "0");
+                if let Some((u, _)) = unit {
+                    value.push_str(u);
+                    i += 1;
+                } else {
+                    value.push('0');
+                }
+            }
+            for _ in 0..repeat {
+                digits.push_str(&value);
+            }
+            repeat = 1;
+            last = Some(i);
+            if !joined(i) {
+                i += 1;
+                break;
+            }
+            i += 1;
+        }
+        match last {
+            Some(end) if digits.len() >= 6 => {
+                let (Some(&(from, _)), Some(&(_, to))) = (words.get(first), words.get(end)) else {
+                    continue;
+                };
+                out.push_str(text.get(copied..from).unwrap_or_default());
+                out.push_str(&digits);
+                copied = to;
+            }
+            Some(_) => {}
+            None => i = first + 1,
+        }
+    }
+    out.push_str(text.get(copied..).unwrap_or_default());
+    out
+}
+
+/// Standalone numbers of `text`: runs of digit groups joined by one space, dash, dot or slash,
+/// with the digit count of each group.
+struct Number {
+    start: usize,
+    end: usize,
+    groups: Vec<usize>,
+}
+
+impl Number {
+    fn digits(&self) -> usize {
+        self.groups.iter().sum()
+    }
+}
+
+/// The standalone numbers of `text` (see [`Number`]): not part of a word, an id, a time, a
+/// decimal, an address (`203.0.113.7`) or a date (`2026-12-07`).
+fn numbers(text: &str) -> Vec<Number> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0usize;
+    while i < bytes.len() {
+        if !bytes.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut groups = Vec::new();
+        let mut seps = Vec::new();
+        let mut len = 0usize;
+        loop {
+            match bytes.get(i) {
+                Some(b) if b.is_ascii_digit() => {
+                    len += 1;
+                    i += 1;
+                }
+                Some(&sep @ (b' ' | b'-' | b'.' | b'/'))
+                    if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) =>
+                {
+                    groups.push(len);
+                    seps.push(sep);
+                    len = 0;
+                    i += 1;
+                }
+                _ => break,
+            }
+        }
+        groups.push(len);
+        let end = i;
+        let before = text.get(..start).unwrap_or_default();
+        let after = text.get(end..).unwrap_or_default();
+        let joined_before = before.chars().next_back().is_some_and(|c| {
+            c.is_alphanumeric() || matches!(c, '.' | ',' | ':' | '/' | '-' | '_' | '+' | '\\')
+        });
+        let joined_after = after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || matches!(c, ':' | '/' | '-' | '_' | '@' | '%'));
+        let decimals = after.starts_with(['.', ','])
+            && after.chars().nth(1).is_some_and(|c| c.is_ascii_digit());
+        // Dots make an address or a version (`203.0.113.7`, `10.0.19045`) or a decimal
+        // (`0.2927246`), unless they group an account's digits (`4192.6819`, `4.1.9.2.6.8.1.9`).
+        let dots = seps.iter().filter(|s| **s == b'.').count();
+        let address = dots > 0 && groups.len() <= 4 && groups.iter().all(|g| *g <= 3);
+        let decimal = dots == 1
+            && (groups.first().is_some_and(|g| *g < 3)
+                || groups.last().is_some_and(|g| *g < 3)
+                || text.get(start..).is_some_and(|t| t.starts_with('0')));
+        let number = Number { start, end, groups };
+        let date = date_like(text.get(start..end).unwrap_or_default()) || number.is_date();
+        if !joined_before && !joined_after && !decimals && !address && !decimal && !date {
+            out.push(number);
+        }
+    }
+    out
+}
+
+impl Number {
+    /// Groups of a date (`2026 12 07`, `07.12.2026`).
+    fn is_date(&self) -> bool {
+        matches!(self.groups.as_slice(), [4, 2, 2] | [2, 2, 4])
+    }
+}
+
+/// Whether `text` holds an eight-digit number within a few words of a six-digit one or a
+/// `NN-NN-NN` group: a UK account number and sort code, whatever words stand around them
+/// (`invoice to 41926819, 404784`, `41926819 / 40-47-84`, `404784 then 41926819`). The two
+/// may also be one run of groups (`4192 6819 40 47 84`). Dates, addresses and numbers a label
+/// names otherwise (`invoice 41926819`, `order 404784`) are not.
+fn uk_pair(text: &str, nums: &[Number]) -> bool {
+    /// How far apart the two numbers may stand.
+    const REACH: usize = 80;
+    let nums: Vec<&Number> = nums
+        .iter()
+        .filter(|n| !labels_the_number(tail_before(text, n.start)))
+        .collect();
+    let date = |s: &str| {
+        let d: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
+        matches!(d.as_slice(), [1 | 2, 9 | 0, _, _, m1, m2, d1, d2]
+            if (1..=12).contains(&(m1 * 10 + m2)) && (1..=31).contains(&(d1 * 10 + d2)))
+    };
+    let account =
+        |n: &Number| n.digits() == 8 && !date(text.get(n.start..n.end).unwrap_or_default());
+    let sort = |n: &Number| {
+        n.digits() == 6
+            && (matches!(n.groups.as_slice(), [6] | [2, 2, 2] | [3, 3])
+                || n.groups.iter().all(|g| *g == 1))
+    };
+    // One run: groups that split into an account's and a sort code's (`4192 6819 40 47 84`,
+    // `41926819 404784`, or digit by digit).
+    let split = |n: &Number| {
+        let shaped = |g: &[usize], digits: usize| {
+            g.iter().sum::<usize>() == digits
+                && (g.len() == 1
+                    || g.iter().all(|x| *x == 1)
+                    || (digits == 8 && g == [4, 4])
+                    || (digits == 6 && matches!(g, [2, 2, 2] | [3, 3])))
+        };
+        n.digits() == 14
+            && (1..n.groups.len()).any(|i| {
+                let (a, b) = n.groups.split_at(i);
+                (shaped(a, 8) && shaped(b, 6)) || (shaped(a, 6) && shaped(b, 8))
+            })
+    };
+    // The numbers are in text order: only those within reach of each other are paired.
+    nums.iter().enumerate().any(|(i, a)| {
+        split(a)
+            || (account(a)
+                && nums
+                    .get(..i)
+                    .unwrap_or_default()
+                    .iter()
+                    .rev()
+                    .take_while(|b| a.start.saturating_sub(b.end) <= REACH)
+                    .chain(
+                        nums.get(i + 1..)
+                            .unwrap_or_default()
+                            .iter()
+                            .take_while(|b| b.start.saturating_sub(a.end) <= REACH),
+                    )
+                    .any(|b| sort(b)))
+    })
+}
+
+/// The 40 characters before `at` in `text`: where a label of the number at `at` stands.
+fn tail_before(text: &str, at: usize) -> &str {
+    let before = text.get(..at).unwrap_or_default();
+    before
+        .char_indices()
+        .rev()
+        .nth(40)
+        .map_or(before, |(i, _)| before.get(i..).unwrap_or_default())
+}
+
+/// Words before `account` that make it an account of something other than a bank: a cloud,
+/// a directory, a mailbox, a service.
+static NOT_A_BANK_ACCOUNT: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:aws|cloud|azure|gcp|google|microsoft|billing|service|svc|user|users|admin|administrator|administrative|local|domain|root|guest|e-?mail|mail|mailbox|test|shared|machine|computer|privileged|storage|github|gitlab|okta|ad|entra|o365|m365|member|login|sso|iam|tenant|subscription|customer\s+portal|social|twitter|linkedin|slack|vpn|web|portal|workspace|developer|trial|demo|game|gaming)\W{0,3}$",
+    )
+    .ok()
+});
+
+/// Words near a number that say it is a cloud account's id rather than a bank's.
+static CLOUD: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:aws|amazon|cloudtrail|assumerole|assume-role|guardduty|iam|arn|azure|gcp|subscription|tenant|ec2|s3|console|organization|organisation|sts)\b").ok()
+});
+
+/// A bank named by its own name (`HSBC details`, `Barclays account`), or a bank at all.
+const BANKS: &str = r"hsbc|barclays|lloyds|natwest|santander|halifax|nationwide|monzo|starling|revolut|metro\s+bank|tsb|rbs|coutts|chase|citi(?:bank)?|wells\s+fargo|bank\s+of\s+america|boa|bofa|us\s+bank|pnc|truist|capital\s+one|td|ing|rabobank|abn(?:\s+amro)?|bnp(?:\s+paribas)?|soci[eé]t[eé]\s+g[eé]n[eé]rale|cr[eé]dit\s+agricole|deutsche(?:\s+bank)?|commerzbank|sparkasse|unicredit|intesa|bbva|caixa(?:bank)?|sabadell|kbc|ubs|nordea|danske|seb|handelsbanken|mbank|pko|wise|transferwise|payoneer|bank|banking";
+
+/// A number named by a word that names a bank account only beside it: a bank's name and its
+/// `details` or `account`, a bare `sort` before six digits, a bare `routing` before nine
+/// digits whose ABA check holds, a bare `account` before a number where the text also names a
+/// bank, asks for a payment, or says the account is new or the destination (`to account`,
+/// `using account`) and is not about a cloud account.
+fn named_by_a_bare_word(text: &str, nums: &[Number]) -> bool {
+    static BANK_DETAILS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        let gap = r"(?:[\s:#=,;()/.\-]+[^\s\d:#=,;()/.\-][^\s\d:#=,;()/]{0,30}){0,4}?";
+        Regex::new(&format!(
+            r"(?i)\b(?:{BANKS})(?:'s)?\s+(?:details|account|acct|a/c|number|no\.?|info|coordinates){gap}[\s:#=,;()/.\-]*\d(?:[ ./\-]{{0,2}}\d){{5,}}"
+        ))
+        .ok()
+    });
+    static BARE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(sort|routing|account)\b(?:[\s:#=,;()/.\-]+(?:is|are|was|now|no|number|nr|code|of|at|with|for|the|their|its|new|details?|[A-Z][a-z]+)){0,4}[\s:#=,;()/.\-]*\d").ok()
+    });
+    static BANK_CUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(&format!(
+            r"(?i)\b(?:{BANKS}|beneficiary|payee|supplier|vendor|remit\w*|new\s+account|account\s+(?:is\s+|will\s+be\s+)?now|(?:changed|moved|updated|switched)\s+(?:it\s+)?to|from\s+now\s+on|going\s+forward|(?:to|into|using|use|via|onto)\s+(?:the\s+|their\s+|this\s+|that\s+|our\s+)?(?:new\s+)?account)\b"
+        ))
+        .ok()
+    });
+    if BANK_DETAILS
+        .as_ref()
+        .is_some_and(|re| re.find_iter(text).any(|m| !date_like(m.as_str())))
+    {
+        return true;
+    }
+    let Some(bare) = BARE.as_ref() else {
+        return false;
+    };
+    // Read once for the whole text, and only if a bare `account` needs it.
+    let cue = std::cell::OnceCell::new();
+    let cued = || {
+        *cue.get_or_init(|| {
+            BANK_CUE.as_ref().is_some_and(|re| re.is_match(text)) || requests(text).next().is_some()
+        })
+    };
+    bare.captures_iter(text).any(|c| {
+        let (Some(all), Some(word)) = (c.get(0), c.get(1)) else {
+            return false;
+        };
+        // The number the name leads to.
+        let Some(n) = nums
+            .get(nums.partition_point(|n| n.start + 1 < all.end()))
+            .filter(|n| n.start + 1 == all.end())
+        else {
+            return false;
+        };
+        let digits: String = text
+            .get(n.start..n.end)
+            .unwrap_or_default()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        let before = near_end(text, word.start(), 40);
+        match word.as_str().to_ascii_lowercase().as_str() {
+            "sort" => digits.len() == 6,
+            "routing" => aba_valid(&digits),
+            _ => {
+                let near = |re: &Regex| {
+                    let from = floor(text, word.start().saturating_sub(80));
+                    let to = floor(text, (n.end + 40).min(text.len()));
+                    text.get(from..to).is_some_and(|s| re.is_match(s))
+                };
+                (6..=17).contains(&digits.len())
+                    && !NOT_A_BANK_ACCOUNT
+                        .as_ref()
+                        .is_some_and(|re| re.is_match(before))
+                    && !CLOUD.as_ref().is_some_and(near)
+                    && cued()
+            }
+        }
+    })
+}
+
+/// At most `len` bytes of `text` before `at` (on a char boundary): where the words that
+/// govern what stands at `at` are. Bounded, so reading them for every match stays linear.
+fn near_end(text: &str, at: usize, len: usize) -> &str {
+    text.get(floor(text, at.saturating_sub(len))..at)
+        .unwrap_or_default()
+}
+
+/// At most `len` bytes of `text` from `at` (on a char boundary).
+fn near_start(text: &str, at: usize, len: usize) -> &str {
+    text.get(at..floor(text, (at + len).min(text.len())))
+        .unwrap_or_default()
+}
+
+/// The largest char boundary of `s` at or before `i`.
+fn floor(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Whether nine digits pass the ABA routing-number check (weights 3, 7, 1).
+fn aba_valid(digits: &str) -> bool {
+    let d: Vec<u32> = digits.chars().filter_map(|c| c.to_digit(10)).collect();
+    d.len() == 9
+        && d.iter()
+            .zip([3, 7, 1].iter().cycle())
+            .map(|(a, b)| a * b)
+            .sum::<u32>()
+            % 10
+            == 0
+        && d.iter().any(|x| *x != 0)
+}
+
+/// Where `text` asks for a payment: each pay word or amount of money that no negation
+/// governs (`no payment made`, `payment was not sent`, `payment on hold`). A negation
+/// governs only the word it stands beside, so "no payment was made last week; pay 41926819
+/// today" still asks for one.
+fn requests(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let pay = PAY.as_ref().into_iter().flat_map(|re| re.find_iter(text));
+    let back_office = BACK_OFFICE
+        .as_ref()
+        .into_iter()
+        .flat_map(|re| re.find_iter(text))
+        .filter(|m| asked(text, m.start(), m.end()));
+    let money = MONEY.as_ref().into_iter().flat_map(|re| re.find_iter(text));
+    pay.chain(back_office)
+        .filter(|m| !negated(text, m.start(), m.end()))
+        .chain(money)
+        .map(|m| m.start())
+}
+
+/// Verbs of the back office that mean "pay" only when asked for (`please process`, `clear
+/// the balance`): `Process 4812 spawned cmd` is not a payment.
+static BACK_OFFICE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:process|action|actioned|clear|release|handle|complete|execute|make|send|move|push|approve|authori[sz]e)\b").ok()
+});
+
+/// Whether the verb at `start..end` is asked for: after `please`, `kindly`, `can you` or
+/// `must`; or at the start of a clause (or after `to`, `and`, `then`, `just`) with a money word
+/// (`balance`, `funds`, `payment`, `invoice`, `amount`) among the next few words.
+fn asked(text: &str, start: usize, end: usize) -> bool {
+    static POLITE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(?:please|pls|plz|kindly|can\s+you|could\s+you|would\s+you|will\s+you|need\s+you\s+to|must)\s+$").ok()
+    });
+    static LEADING: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"(?i)(?:\b(?:to|and|then|just|now|today)\s+|(?:^|[.;:!?\n,\-]\s*))$").ok()
+    });
+    static MONEY_WORDS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"(?i)^\W+(?:\S+\W+){0,4}?(?:balance|funds|payment|payments|invoice|invoices|amount|bill|remittance|money|outstanding|transfer|wire|arrears|dues|settlement|sum|fee|fees|total)\b").ok()
+    });
+    let before = near_end(text, start, 40);
+    let after = near_start(text, end, 120);
+    POLITE.as_ref().is_some_and(|re| re.is_match(before))
+        || (LEADING.as_ref().is_some_and(|re| re.is_match(before))
+            && MONEY_WORDS.as_ref().is_some_and(|re| re.is_match(after)))
+}
+
+/// Whether a negation governs the pay word at `start..end`: `no`, `not`, `never`, `without`
+/// right before it (an auxiliary or an article between), or `not`, `on hold`, `stopped`,
+/// `cancelled` right after it (its auxiliaries, and `to` with the number, between).
+fn negated(text: &str, start: usize, end: usize) -> bool {
+    static BEFORE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(?:no|not|never|without|nothing|none|neither|nor|don't|dont|didn't|didnt|doesn't|doesnt|won't|wont|wasn't|wasnt|weren't|werent|isn't|isnt|aren't|arent|hasn't|hasnt|haven't|havent|hadn't|hadnt|cannot|can't|cant|couldn't|shouldn't|wouldn't|n't)(?:\s+(?:be|been|being|yet|any|a|an|the|to|was|were|is|are|has|have|had|ever|further|more|this|that))*\s+$").ok()
+    });
+    static AFTER: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"(?i)^\w*(?:\s+(?:to|from|of|for|on)\s+[\w#.\-]+)?(?:\s+(?:was|were|is|are|has|have|had|been|be|being|will|would|yet|already|still|now|then|also|got|get|gets))*\s+(?:not\b|never\b|\w+n't\b|on\s+hold\b|stopped\b|blocked\b|held\b|halted\b|cancell?ed\b|recalled\b|reversed\b|rejected\b|declined\b|refused\b|frozen\b|suspended\b|failed\b|bounced\b|withdrawn\b)").ok()
+    });
+    let before = near_end(text, start, 80);
+    let after = near_start(text, end, 120);
+    BEFORE.as_ref().is_some_and(|re| re.is_match(before))
+        || AFTER.as_ref().is_some_and(|re| re.is_match(after))
 }
 
 /// Whether a label before a number says what the number is ("invoice 4711", "AWS account
@@ -398,34 +940,15 @@ fn date_like(s: &str) -> bool {
 
 /// Whether `text` asks for a payment and has a long number near that request which is not the
 /// amount, a date, a phone or order number, or a cloud account id.
-fn asked_to_pay_to_a_number(text: &str) -> bool {
-    let (Some(pay), Some(money), Some(long)) = (PAY.as_ref(), MONEY.as_ref(), LONG_NUMBER.as_ref())
-    else {
-        return false;
-    };
-    let mut requests: Vec<usize> = pay
-        .find_iter(text)
-        .chain(money.find_iter(text))
-        .map(|m| m.start())
-        .collect();
+fn asked_to_pay_to_a_number(text: &str, nums: &[Number]) -> bool {
+    let mut requests: Vec<usize> = requests(text).collect();
     requests.sort_unstable();
     if requests.is_empty() {
         return false;
     }
-    long.find_iter(text).any(|m| {
-        let before = text.get(..m.start()).unwrap_or_default();
-        let after = text.get(m.end()..).unwrap_or_default();
-        let joined_before = before
-            .chars()
-            .next_back()
-            .is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | ',' | ':' | '/' | '-' | '_'));
-        let joined_after = after
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_alphanumeric() || matches!(c, ':' | '/' | '-' | '_' | '@'));
-        let decimals = after.starts_with(['.', ','])
-            && after.chars().nth(1).is_some_and(|c| c.is_ascii_digit());
-        let standalone = !joined_before && !joined_after && !decimals;
+    nums.iter().any(|n| {
+        let before = text.get(..n.start).unwrap_or_default();
+        let after = text.get(n.end..).unwrap_or_default();
         let amount = CURRENCY_AROUND
             .as_ref()
             .is_some_and(|re| re.is_match(after))
@@ -433,20 +956,15 @@ fn asked_to_pay_to_a_number(text: &str) -> bool {
             || before.trim_end().to_ascii_lowercase().ends_with("eur")
             || before.trim_end().to_ascii_lowercase().ends_with("usd")
             || before.trim_end().to_ascii_lowercase().ends_with("gbp");
-        let tail = before
-            .char_indices()
-            .rev()
-            .nth(40)
-            .map_or(before, |(i, _)| before.get(i..).unwrap_or_default());
-        let named_otherwise = labels_the_number(tail);
+        let named_otherwise = labels_the_number(tail_before(text, n.start));
         // The nearest request on either side (`requests` is sorted).
-        let next = requests.partition_point(|r| *r < m.start());
+        let next = requests.partition_point(|r| *r < n.start);
         let near = [next.checked_sub(1), Some(next)]
             .into_iter()
             .flatten()
             .filter_map(|i| requests.get(i))
-            .any(|r| r.abs_diff(m.start()) <= PAYMENT_REACH);
-        standalone && !amount && !named_otherwise && near && !date_like(m.as_str())
+            .any(|r| r.abs_diff(n.start) <= PAYMENT_REACH);
+        n.digits() >= 6 && !amount && !named_otherwise && near
     })
 }
 
@@ -586,5 +1104,49 @@ mod tests {
         ] {
             assert!(payment_details(t).is_empty(), "{t}");
         }
+    }
+
+    /// Numbers spelt out in words are read as their digits, only where they make an account's
+    /// length; a negation governs the pay word beside it and no other.
+    #[test]
+    fn spelt_numbers_and_negations_are_read_where_they_stand() {
+        assert_eq!(
+            spelt_numbers("to four one nine two six eight one nine, sort"),
+            "to 41926819, sort"
+        );
+        assert_eq!(
+            spelt_numbers("sort code forty, forty-seven, eighty-four."),
+            "sort code 404784."
+        );
+        assert_eq!(
+            spelt_numbers("FORTY-ONE nine two sixty-eight nineteen"),
+            "41926819"
+        );
+        assert_eq!(spelt_numbers("double four one nine two six"), "441926");
+        assert_eq!(
+            spelt_numbers("two hosts and one user"),
+            "two hosts and one user"
+        );
+        let negated_at = |t: &str, word: &str| {
+            let start = t.find(word).unwrap_or_default();
+            negated(t, start, start + word.len())
+        };
+        assert!(negated_at("no payment made", "payment"));
+        assert!(negated_at("the payment was not sent", "payment"));
+        assert!(negated_at(
+            "payment to 41926819 has not been released",
+            "payment"
+        ));
+        assert!(negated_at("payment on hold", "payment"));
+        assert!(negated_at("nothing was paid", "paid"));
+        assert!(!negated_at(
+            "do not delay the payment to 41926819",
+            "payment"
+        ));
+        assert!(!negated_at("don't call Dan, just pay 41926819", "pay"));
+        assert!(!negated_at("pay 41926819 not the old account", "pay"));
+        assert!(aba_valid("021000021"));
+        assert!(!aba_valid("021000022"));
+        assert!(!aba_valid("1020300"));
     }
 }
