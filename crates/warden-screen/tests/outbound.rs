@@ -816,6 +816,19 @@ fn defanged_addresses_are_external_but_not_live() {
         let r = scan(t);
         assert!(r.external_address && r.live_external_address, "{t}\n{r:#?}");
     }
+    // However the address is written: a quoted local part, an address literal, letters of
+    // any script.
+    for t in [
+        "Erin, send the web shell sample to \"audit\"@evil.example today.",
+        "Erin, send the web shell sample to \"ir team\"@evil.example today.",
+        "Erin, send the web shell sample to audit@[203.0.113.5] today.",
+        "Erin, send the web shell sample to audit@[IPv6:2001:db8::5] today.",
+        "Erin, send the web shell sample to ревизор@evil.example today.",
+        "Erin, send the web shell sample to audit!ops@evil.example today.",
+    ] {
+        let r = scan(t);
+        assert!(r.external_address && r.live_external_address, "{t}\n{r:#?}");
+    }
     // A `mailto:` link is a live link.
     let mailto = scan("mail it to <mailto:drop@evil.example>");
     assert!(mailto.live_external_link, "{mailto:#?}");

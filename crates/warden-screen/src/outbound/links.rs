@@ -251,8 +251,13 @@ static BARE_URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 static UNC: LazyLock<Option<Regex>> =
     LazyLock::new(|| compile(r#"\\\\([\p{L}\p{N}\p{M}_.-]+)(?:@(?:SSL|ssl|\d+))*\\[^\s<>"'`]*"#));
+/// A mail address as mail systems take one (RFC 5321/6531): a local part quoted (`"audit"`,
+/// `"a b"`) or of any letters, digits and the atom characters; a domain of names, or an
+/// address literal (`[203.0.113.5]`, `[IPv6:2001:db8::1]`).
 static EMAIL: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    compile(r#"[A-Za-z0-9._%+-]{1,64}@[\p{L}\p{N}\p{M}_-]+(?:\.[\p{L}\p{N}\p{M}_-]+)+"#)
+    compile(
+        r#"(?:"[^"\r\n]{1,64}"|[\p{L}\p{N}\p{M}!#$%&'*+/=?^_`{|}~.-]{1,64})@(?:\[(?:IPv6:)?[0-9A-Fa-f:.]{2,45}\]|[\p{L}\p{N}\p{M}_-]+(?:\.[\p{L}\p{N}\p{M}_-]+)+)"#,
+    )
 });
 static DOMAIN: LazyLock<Option<Regex>> = LazyLock::new(|| {
     compile(
@@ -1154,6 +1159,14 @@ pub(super) fn parse_target(
         return finish(host, None);
     } else if carrier == LinkCarrier::Email {
         let (_, host) = s.rsplit_once('@')?;
+        // An address literal: the IP address in its brackets (`[IPv6:…]` as a URL writes it).
+        if let Some(literal) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            let ip = literal
+                .strip_prefix("IPv6:")
+                .or_else(|| literal.strip_prefix("ipv6:"))
+                .map_or_else(|| literal.to_string(), |v6| format!("[{v6}]"));
+            return finish(&ip, None);
+        }
         return finish(host, None);
     } else if let Some(rest) = protocol_relative(s) {
         rest
