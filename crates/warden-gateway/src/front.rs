@@ -62,9 +62,6 @@ pub struct WardenServer {
     /// The session's id once known, for the watcher of its listing (`listing.rs`): stdio's
     /// from the start, an HTTP session's from its first request after `initialize`.
     listed_as: Arc<std::sync::OnceLock<SessionId>>,
-    /// Over HTTP: rmcp's sessions, so that a halt of the agent, the session or everything
-    /// closes the session (and its event streams) rather than leave it open, refusing.
-    sessions: Option<Arc<LocalSessionManager>>,
 }
 
 /// What the screen holds for an MCP session (taint, recent reads, the data boundary) is
@@ -253,7 +250,6 @@ impl ServerHandler for WardenServer {
                 principal,
                 self.listed_as.clone(),
                 self.ended.stop.clone(),
-                self.sessions.clone(),
             );
         }
         Ok(answer)
@@ -417,7 +413,6 @@ pub async fn serve_stdio(gateway: Arc<Gateway>, principal: Principal) -> Result<
         fixed: Some((principal, session)),
         initialized: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         listed_as,
-        sessions: None,
     };
     let running = server
         .serve(rmcp::transport::stdio())
@@ -582,7 +577,6 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
     let g = gateway.clone();
     let manager = Arc::new(LocalSessionManager::default());
     let cap = sessions::SessionCap::new(settings.max_sessions_per_agent, manager.clone());
-    let closer = manager.clone();
     let mcp = StreamableHttpService::new(
         move || {
             Ok(WardenServer {
@@ -592,7 +586,6 @@ pub fn router(gateway: Arc<Gateway>, shutdown: CancellationToken) -> axum::Route
                 initialized: Arc::new(std::sync::atomic::AtomicBool::new(false)),
                 limiter: None,
                 listed_as: Arc::default(),
-                sessions: Some(closer.clone()),
             })
         },
         manager,

@@ -19,9 +19,6 @@ use crate::halt::Scope;
 use crate::pipeline::{CallError, Gateway};
 use rmcp::model::Tool;
 use rmcp::service::{Peer, RoleServer};
-use rmcp::transport::streamable_http_server::session::{
-    SessionManager as _, local::LocalSessionManager,
-};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -119,28 +116,23 @@ impl Gateway {
     /// gone, sending `notifications/tools/list_changed` each time the listing changes.
     /// `session` is filled in once the session's id is known (an HTTP session's first request
     /// after `initialize`); until then, halts of single sessions do not change its listing.
-    /// With `sessions` (over HTTP), a halt of the agent, the session or everything closes the
-    /// session once its id is known: a halted agent keeps no session, nor the event streams and
-    /// connections that come with one, and must start afresh (and be refused) after a resume.
     pub(crate) fn watch_listing(
         self: &Arc<Self>,
         peer: Peer<RoleServer>,
         principal: Principal,
         session: Arc<OnceLock<SessionId>>,
         stop: CancellationToken,
-        sessions: Option<Arc<LocalSessionManager>>,
     ) {
         let gateway = self.clone();
         let mut changes = self.list_changes.0.subscribe();
         tokio::spawn(async move {
-            // The listing's digest, and whether a halt refuses the whole listing.
             let digest = |gateway: Arc<Gateway>| {
                 let (principal, session) = (principal.clone(), session.clone());
                 async move {
                     let unknown = SessionId(String::new());
                     let session = session.get().unwrap_or(&unknown);
                     match gateway.listable(&principal, session).await {
-                        Ok(listable) => Some((listing_digest(&listable), listable.is_err())),
+                        Ok(listable) => Some(listing_digest(&listable)),
                         Err(e) => {
                             tracing::warn!(error = %e, "cannot work out a live session's listing");
                             None
@@ -148,38 +140,15 @@ impl Gateway {
                     }
                 }
             };
-            let close = |halted: bool| {
-                let (sessions, session, principal) =
-                    (sessions.clone(), session.get().cloned(), principal.clone());
-                async move {
-                    let (true, Some(sessions), Some(session)) = (halted, sessions, session) else {
-                        return false;
-                    };
-                    let id: Arc<str> = Arc::from(session.0.as_str());
-                    if let Err(e) = sessions.close_session(&id).await {
-                        tracing::warn!(agent = %principal, error = %e, "a halted agent's session could not be closed");
-                    } else {
-                        tracing::info!(agent = %principal, "a halted agent's MCP session was closed");
-                    }
-                    true
-                }
-            };
-            let first = digest(gateway.clone()).await;
-            if close(first.as_ref().is_some_and(|(_, halted)| *halted)).await {
-                return;
-            }
-            let mut seen = first.map(|(d, _)| d);
+            let mut seen = digest(gateway.clone()).await;
             loop {
                 tokio::select! {
                     changed = changes.changed() => if changed.is_err() { break },
                     _ = stop.cancelled() => break,
                 }
-                let Some((now, halted)) = digest(gateway.clone()).await else {
+                let Some(now) = digest(gateway.clone()).await else {
                     continue;
                 };
-                if close(halted).await {
-                    break;
-                }
                 if seen.as_ref() == Some(&now) {
                     continue;
                 }
