@@ -7,7 +7,8 @@
 //! [`Slot`] at its gate, counted with the stored requests, one check at a time, and
 //! keeps it until its request is stored (or the call ends without one). The request is stored,
 //! and its slot given back, under the same lock as the check: a count sees each held call once,
-//! as a slot or as a stored request.
+//! as a slot or as a stored request. The lock is the agent's: one agent's held calls (or a slow
+//! store under them) never wait on another's.
 //!
 //! The slots are this process's: replicas sharing a store each check their own, so together
 //! they may exceed the cap by the calls the others have in flight.
@@ -18,8 +19,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// The held calls of each agent whose requests are not yet stored.
 #[derive(Debug, Default)]
 pub(crate) struct Holding {
-    /// One agent's count and reservation at a time (async: the count reads the store).
-    checking: tokio::sync::Mutex<()>,
+    /// Per agent: one count and reservation at a time (async: the count reads the store). The
+    /// map is locked briefly; the agent's lock is held across the count.
+    checking: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     reserved: Arc<Mutex<HashMap<String, u64>>>,
 }
 
@@ -42,7 +44,8 @@ impl Holding {
     where
         F: std::future::Future<Output = Result<u64, E>>,
     {
-        let _checking = self.checking.lock().await;
+        let checking = self.lock_of(agent);
+        let _checking = checking.lock().await;
         let stored = stored.await?;
         let mut reserved = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
         let taken = reserved.get(agent).copied().unwrap_or(0);
@@ -64,10 +67,24 @@ impl Holding {
     where
         F: std::future::Future<Output = T>,
     {
-        let _checking = self.checking.lock().await;
+        let Some(slot) = slot else {
+            return store.await;
+        };
+        let checking = self.lock_of(&slot.agent);
+        let _checking = checking.lock().await;
         let stored = store.await;
         drop(slot);
         stored
+    }
+
+    /// The agent's check lock (one per agent, kept for warden's life: agents are configured).
+    fn lock_of(&self, agent: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.checking
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(agent.to_string())
+            .or_default()
+            .clone()
     }
 }
 
@@ -90,6 +107,34 @@ mod tests {
 
     async fn stored(n: u64) -> Result<u64, ()> {
         Ok(n)
+    }
+
+    /// One agent's check (its count read from a store that is slow to answer) holds up no
+    /// other agent's.
+    #[tokio::test]
+    async fn one_agents_check_does_not_wait_on_anothers() {
+        let h = Arc::new(Holding::default());
+        let (answer, answered) = tokio::sync::oneshot::channel::<u64>();
+        let slow = {
+            let h = Arc::clone(&h);
+            tokio::spawn(async move {
+                h.reserve("triage", 5, async {
+                    Ok::<_, ()>(answered.await.unwrap_or(0))
+                })
+                .await
+            })
+        };
+        // The slow check is under way, its lock taken.
+        for _ in 0..16 {
+            tokio::task::yield_now().await;
+        }
+        let mut other = Box::pin(h.reserve("responder", 5, stored(0)));
+        assert!(
+            futures::poll!(&mut other).is_ready(),
+            "another agent's check waited"
+        );
+        answer.send(0).unwrap();
+        assert!(slow.await.unwrap().unwrap().is_ok());
     }
 
     #[tokio::test]
