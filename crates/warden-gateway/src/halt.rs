@@ -406,17 +406,28 @@ pub fn set(
         .into_iter()
         .filter(|r| in_scope(scope, r))
     {
-        gate::expire_request(
-            store,
-            audit,
-            &r.id,
-            json!({"reason": "halted", "scope": scope.to_string()}),
-            now,
-            |r| in_scope(scope, r),
-        )
-        .map_err(Failure::from)?;
+        expire_for(store, audit, scope, &r.id, now).map_err(Failure::from)?;
     }
     Ok(set)
+}
+
+/// Expires request `id` for the halt of `scope` (by compare-and-swap: a request answered
+/// meanwhile is looked at again as it is now). Whether it was expired.
+pub(crate) fn expire_for(
+    store: &dyn Store,
+    audit: &dyn AuditLog,
+    scope: &Scope,
+    id: &str,
+    now: i64,
+) -> Result<bool, gate::GateError> {
+    gate::expire_request(
+        store,
+        audit,
+        id,
+        json!({"reason": "halted", "scope": scope.to_string()}),
+        now,
+        |r| in_scope(scope, r),
+    )
 }
 
 /// Resumes a halted scope. `by` must already be an authorised human (checked by the caller);

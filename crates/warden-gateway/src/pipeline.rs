@@ -20,7 +20,7 @@ use crate::screening::Screening;
 use crate::upstream::{McpUpstream, Upstream, UpstreamError};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -414,8 +414,8 @@ pub struct Gateway {
     pub inventory: crate::inventory::LiveInventory,
     /// Per agent: held from reading budget counts to counting the call, for tools whose policy
     /// reads a count ("a sixth comment needs a human"), so that concurrent calls cannot all
-    /// decide on the same count. The map is locked briefly; the per-agent lock is async.
-    deciding: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// decide on the same count.
+    deciding: holding::AgentLocks,
     /// Per agent: the held calls whose requests are not stored yet, counted under
     /// `max_pending_per_agent` with the stored ones ([`holding`]).
     holding: holding::Holding,
@@ -510,7 +510,7 @@ impl Gateway {
             detached: TaskTracker::new(),
             config: RwLock::new(config),
             tightened: crate::review::Tightened::default(),
-            deciding: Mutex::new(HashMap::new()),
+            deciding: holding::AgentLocks::default(),
             holding: holding::Holding::default(),
             unscreened: unscreened::Gates::default(),
             trace_parent: std::sync::OnceLock::new(),
@@ -836,7 +836,7 @@ impl Gateway {
                 CallError::Internal(e.into())
             })?;
         let deciding = match reads_a_count(&config, &call) {
-            true => Some(self.deciding_lock(&call.principal.0).lock_owned().await),
+            true => Some(self.deciding.of(&call.principal.0).lock_owned().await),
             false => None,
         };
         let state = self
@@ -1467,16 +1467,6 @@ impl Gateway {
         }
     }
 
-    /// The agent's deciding lock (one per agent, kept for warden's life: agents are configured).
-    fn deciding_lock(&self, agent: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.deciding
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(agent.to_string())
-            .or_default()
-            .clone()
-    }
-
     /// The active halt covering this call, if any. Fails closed: an unreadable store refuses.
     async fn halted(
         &self,
@@ -1740,21 +1730,9 @@ impl Gateway {
             &request.session,
             Some(&request.category),
         ) {
-            let (halt, scope) = (halt.clone(), scope);
-            let (id, label) = (request.id.clone(), scope.to_string());
-            let covered = scope.clone();
+            let (halt, id, covered) = (halt.clone(), request.id.clone(), scope.clone());
             self.blocking(move |store, audit| {
-                crate::gate::expire_request(
-                    store,
-                    audit,
-                    &id,
-                    json!({"reason": "halted", "scope": label}),
-                    now,
-                    |r| {
-                        r.status.is_open()
-                            && covered.covers(&r.principal, &r.session, Some(&r.category))
-                    },
-                )
+                crate::halt::expire_for(store, audit, &covered, &id, now)
             })
             .await?;
             return Ok(Some((halt, scope)));

@@ -355,8 +355,8 @@ impl Screening {
         }
     }
 
-    /// The agent's last flagged reads, in any of its sessions, oldest first: the session each
-    /// was read in, and the read as [`Screening::reads`] shows it.
+    /// The agent's first and latest flagged reads, in any of its sessions, oldest first: the
+    /// session each was read in, and the read as [`Screening::reads`] shows it.
     pub fn flagged_reads(&self, principal: &Principal) -> Vec<(SessionId, String)> {
         self.flagged
             .lock()

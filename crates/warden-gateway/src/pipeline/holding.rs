@@ -16,12 +16,28 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+/// One async lock per agent, made on first use and kept for warden's life (agents are
+/// configured). The map is locked briefly; an agent's lock may be held across `.await`s.
+#[derive(Debug, Default)]
+pub(crate) struct AgentLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl AgentLocks {
+    /// `agent`'s lock.
+    pub(crate) fn of(&self, agent: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(agent.to_string())
+            .or_default()
+            .clone()
+    }
+}
+
 /// The held calls of each agent whose requests are not yet stored.
 #[derive(Debug, Default)]
 pub(crate) struct Holding {
-    /// Per agent: one count and reservation at a time (async: the count reads the store). The
-    /// map is locked briefly; the agent's lock is held across the count.
-    checking: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per agent: one count and reservation at a time (async: the count reads the store).
+    checking: AgentLocks,
     reserved: Arc<Mutex<HashMap<String, u64>>>,
 }
 
@@ -44,7 +60,7 @@ impl Holding {
     where
         F: std::future::Future<Output = Result<u64, E>>,
     {
-        let checking = self.lock_of(agent);
+        let checking = self.checking.of(agent);
         let _checking = checking.lock().await;
         let stored = stored.await?;
         let mut reserved = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
@@ -59,9 +75,7 @@ impl Holding {
             agent: agent.to_string(),
         }))
     }
-}
 
-impl Holding {
     /// Stores a held call's request (`store`) and gives back its slot, under the check's lock.
     pub(crate) async fn store<F, T>(&self, slot: Option<Slot>, store: F) -> T
     where
@@ -70,21 +84,11 @@ impl Holding {
         let Some(slot) = slot else {
             return store.await;
         };
-        let checking = self.lock_of(&slot.agent);
+        let checking = self.checking.of(&slot.agent);
         let _checking = checking.lock().await;
         let stored = store.await;
         drop(slot);
         stored
-    }
-
-    /// The agent's check lock (one per agent, kept for warden's life: agents are configured).
-    fn lock_of(&self, agent: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.checking
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(agent.to_string())
-            .or_default()
-            .clone()
     }
 }
 

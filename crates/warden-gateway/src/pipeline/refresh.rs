@@ -93,14 +93,14 @@ impl Gateway {
     /// (`notifications/tools/list_changed`) if what it reads changes what they may list. What
     /// was never listed is never shown: the wait serves nothing a refresh has not checked.
     pub async fn refresh_catalog_for_listing(self: &Arc<Self>) {
-        let gateway = self.clone();
-        let refresh = tokio::spawn(async move { gateway.refresh_if_due().await });
-        match tokio::time::timeout(LISTING_WAIT, refresh).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "the catalog refresh failed"),
-            Err(_) => tracing::debug!(
+        // The refresh runs on its own task: giving up the wait leaves it running.
+        if tokio::time::timeout(LISTING_WAIT, self.refresh_catalog_if_due())
+            .await
+            .is_err()
+        {
+            tracing::debug!(
                 "an upstream is slow to list: the listing is served the catalog as it stands"
-            ),
+            );
         }
     }
 
