@@ -381,7 +381,17 @@ async fn harness_with_policy(extra: &str) -> Harness {
 /// [`harness`] with `extra` Cedar rules after the example's and `edits` (text, replacement)
 /// made to its config.
 async fn harness_with(extra: &str, edits: &[(&str, &str)]) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
+    harness_in(tempfile::tempdir().unwrap(), extra, edits, "").await
+}
+
+/// [`harness_with`] in `dir`, with `inventory` (an `[inventory]` section, or nothing) in place
+/// of the example's live inventory file.
+async fn harness_in(
+    dir: tempfile::TempDir,
+    extra: &str,
+    edits: &[(&str, &str)],
+    inventory: &str,
+) -> Harness {
     let src = repo().join("examples/soc");
     for f in [
         "entities.cedarschema",
@@ -398,7 +408,7 @@ async fn harness_with(extra: &str, edits: &[(&str, &str)]) -> Harness {
     let text = std::fs::read_to_string(src.join("warden.toml")).unwrap();
     let mut text = text.replace(
         "[inventory]\nfile = \"state/lab/inventory.json\"\nrefresh_secs = 2\nmax_age_secs = 600\n",
-        "",
+        inventory,
     );
     for (from, to) in edits {
         assert!(text.contains(from), "the example config has no `{from}`");
@@ -2334,4 +2344,146 @@ async fn the_pending_search_takes_percent_and_underscore_literally() {
         search("_"),
         (vec!["apr0".to_string(), "apr1".to_string()], 6)
     );
+}
+
+/// The example SOC with its live inventory read from a command: `source.sh` counts each read
+/// in `reads`, waits while `hold` exists, fails while `fail` exists, and otherwise prints the
+/// example's entities. Refreshes are a minute apart, so only reads before writes happen while
+/// a test runs; the refresher is started (its first read awaited) and stopped with the token.
+async fn harness_with_inventory_source() -> (
+    Harness,
+    std::path::PathBuf,
+    tokio_util::sync::CancellationToken,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    std::fs::write(
+        root.join("source.sh"),
+        "echo read >> \"$1/reads\"\nwhile [ -e \"$1/hold\" ]; do sleep 0.01; done\n[ -e \"$1/fail\" ] && exit 1\ncat \"$1/entities.json\"\n",
+    )
+    .unwrap();
+    let h = harness_in(
+        dir,
+        "",
+        &[],
+        "[inventory]\ncommand = [\"sh\", \"{config_dir}/source.sh\", \"{config_dir}\"]\nrefresh_secs = 60\nmax_age_secs = 600\n",
+    )
+    .await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    h.gateway.start_inventory_refresher(stop.clone()).await;
+    (h, root, stop)
+}
+
+/// How many times the inventory's source has been read.
+fn source_reads(root: &Path) -> usize {
+    std::fs::read_to_string(root.join("reads"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+/// A plain internal note: a write the example's autonomy grant lets triage send alone.
+fn internal_note() -> Value {
+    json!({"to": "henry.adams@northwind.example", "subject": "INC-1042",
+           "body": "Henry, INC-1042 is still open; we will update you today."})
+}
+
+/// Issue 21 (the read before a write): a source that fails is not hammered once per write.
+/// A compromised agent sending write after write while the CMDB is down costs the source one
+/// read per `refresh_secs`, by the gateway's clock; the writes are decided with the entities
+/// in force meanwhile, and a source that answers again is read before every write once more.
+#[tokio::test]
+async fn a_failing_inventory_source_is_read_before_writes_once_per_refresh_not_per_write() {
+    let (h, root, stop) = harness_with_inventory_source().await;
+    assert_eq!(source_reads(&root), 1, "the refresher's first read");
+    std::fs::write(root.join("fail"), "").unwrap();
+    for _ in 0..5 {
+        h.call("triage", "s1", "mail.send_mail", internal_note())
+            .await;
+    }
+    // Decided with the entities in force: the grant's first three an hour run alone.
+    assert_eq!(h.forwarded("mail.send_mail"), 3);
+    assert_eq!(
+        source_reads(&root),
+        2,
+        "one failed read, then none until refresh_secs"
+    );
+    h.clock.advance(Duration::from_secs(59));
+    h.call("triage", "s1", "mail.send_mail", internal_note())
+        .await;
+    assert_eq!(source_reads(&root), 2);
+    h.clock.advance(Duration::from_secs(1));
+    h.call("triage", "s1", "mail.send_mail", internal_note())
+        .await;
+    assert_eq!(
+        source_reads(&root),
+        3,
+        "read again once refresh_secs has passed"
+    );
+
+    std::fs::remove_file(root.join("fail")).unwrap();
+    h.clock.advance(Duration::from_secs(60));
+    for expected in 4..7 {
+        h.call("triage", "s1", "mail.send_mail", internal_note())
+            .await;
+        assert_eq!(
+            source_reads(&root),
+            expected,
+            "a working source: read before each write"
+        );
+    }
+    // Reads are never read again before they are decided.
+    h.call(
+        "triage",
+        "s1",
+        "siem.get_alert",
+        json!({"alert_id": "ALR-2001"}),
+    )
+    .await;
+    assert_eq!(source_reads(&root), 6);
+    stop.cancel();
+}
+
+/// A halted agent's writes are refused before anything else: they make warden read nothing
+/// from the inventory's source.
+#[tokio::test]
+async fn a_halted_agents_writes_read_nothing_from_the_inventory_source() {
+    let (h, root, stop) = harness_with_inventory_source().await;
+    halt_agent(&h, "triage");
+    for _ in 0..5 {
+        let refused = h
+            .call("triage", "s1", "mail.send_mail", internal_note())
+            .await;
+        assert!(refused.contains("halted by warden"), "{refused}");
+    }
+    assert_eq!(source_reads(&root), 1, "only the refresher's first read");
+    stop.cancel();
+}
+
+/// Writes sent together while the source is slow share reads: one read runs at a time, and the
+/// writes that asked while it ran take the next one together, so a burst of writes (one
+/// agent's, or many agents') costs the source a read or two, not one each.
+#[tokio::test]
+async fn writes_sent_together_share_the_read_before_them() {
+    let (h, root, stop) = harness_with_inventory_source().await;
+    std::fs::write(root.join("hold"), "").unwrap();
+    let calls: Vec<_> = (0..6)
+        .map(|_| h.start("triage", "mail.send_mail", internal_note()))
+        .collect();
+    let_others_run().await;
+    std::fs::remove_file(root.join("hold")).unwrap();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        h.forwarded("mail.send_mail"),
+        3,
+        "the grant's first three an hour"
+    );
+    let reads = source_reads(&root) - 1;
+    assert!(
+        (1..=2).contains(&reads),
+        "six writes sent together read the source {reads} times"
+    );
+    stop.cancel();
 }
