@@ -164,4 +164,15 @@ impl AuditEvent {
             ..Self::default()
         }
     }
+
+    /// The reason as the decision gave it: `detail.sensitive.reason` where the leaf sealed it
+    /// (a reason that quotes what the call carried), else the reason in the clear. After a
+    /// redaction, only the clear one is left.
+    pub fn reason_in_full(&self) -> Option<&str> {
+        self.detail
+            .as_ref()
+            .and_then(|d| d.pointer("/sensitive/reason"))
+            .and_then(|r| r.as_str())
+            .or(self.reason.as_deref())
+    }
 }

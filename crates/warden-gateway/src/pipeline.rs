@@ -1968,9 +1968,47 @@ fn insert_detail(event: &mut AuditEvent, key: &str, value: serde_json::Value) {
     event.detail = Some(serde_json::Value::Object(detail));
 }
 
+/// Sets `key` in the event's `detail.sensitive` object, which the ledger seals like the
+/// arguments: what quotes the arguments is erased with them (`audit redact`).
+fn insert_sensitive(event: &mut AuditEvent, key: &str, value: serde_json::Value) {
+    let mut sensitive = match event
+        .detail
+        .as_mut()
+        .and_then(|d| d.as_object_mut())
+        .and_then(|d| d.remove("sensitive"))
+    {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    sensitive.insert(key.into(), value);
+    insert_detail(event, "sensitive", serde_json::Value::Object(sensitive));
+}
+
+/// The reason a decision's leaf shows in the clear: its outcome and rule, never a word of what
+/// the call carried. The decision's own reason can quote the arguments (a refused value, a
+/// command, a halt's note), so it is sealed with them (`detail.sensitive.reason`) when it says
+/// more than this.
+fn clear_reason(d: &Decision) -> String {
+    match d.outcome() {
+        Outcome::Allow => format!("permitted by rule `{}`", d.rule()),
+        Outcome::Hold => format!("rule `{}` requires human approval", d.rule()),
+        Outcome::Deny => format!("denied by rule `{}`", d.rule()),
+    }
+}
+
 fn add_context_detail(event: &mut AuditEvent, state: &CallState, outbound: &OutboundReport) {
     if outbound.flagged() {
+        // The flags in the clear; what the screen found, which quotes the text, sealed.
         insert_detail(
+            event,
+            "outbound",
+            json!({
+                "findings": outbound.findings.iter().map(|f| json!({
+                    "kind": f.kind.as_str(),
+                })).collect::<Vec<_>>(),
+            }),
+        );
+        insert_sensitive(
             event,
             "outbound",
             json!({
@@ -2064,15 +2102,19 @@ const KEPT_REASON_CHARS: usize = 1024;
 /// arguments exactly: its approval is bound to them.
 fn summarise_denied_args(e: &mut AuditEvent) {
     // The reason may quote a value it refused (an entity that does not exist): cut too.
-    if let Some(reason) = e.reason.take() {
-        if reason.chars().count() > KEPT_REASON_CHARS {
-            insert_detail(e, "reason_bytes", json!(reason.len()));
-            let mut cut: String = reason.chars().take(KEPT_REASON_CHARS).collect();
-            cut.push('…');
-            e.reason = Some(cut);
-        } else {
-            e.reason = Some(reason);
-        }
+    let sealed_reason = e
+        .detail
+        .as_ref()
+        .and_then(|d| d.pointer("/sensitive/reason"))
+        .and_then(|r| r.as_str())
+        .map(str::to_owned);
+    if let Some(reason) = sealed_reason
+        && reason.chars().count() > KEPT_REASON_CHARS
+    {
+        insert_detail(e, "reason_bytes", json!(reason.len()));
+        let mut cut: String = reason.chars().take(KEPT_REASON_CHARS).collect();
+        cut.push('…');
+        insert_sensitive(e, "reason", json!(cut));
     }
     let Some(args) = e.args.as_ref() else {
         return;
@@ -2146,12 +2188,16 @@ fn decision_event(
     e.rule = Some(d.rule().to_string());
     e.owner = Some(d.owner().to_string());
     e.category = Some(d.category().to_string());
-    e.reason = Some(d.reason().to_string());
+    let clear = clear_reason(d);
+    if d.reason() != clear {
+        insert_sensitive(&mut e, "reason", json!(d.reason()));
+    }
+    e.reason = Some(clear);
     e.policy_version = Some(d.policy_version().to_string());
     e.request_id = request_id.map(str::to_string);
     e.rationale = call.rationale.clone();
     if let Some(p) = d.permitted_by().filter(|p| *p != d.rule()) {
-        e.detail = Some(json!({"permitted_by": p}));
+        insert_detail(&mut e, "permitted_by", json!(p));
     }
     e
 }

@@ -2487,3 +2487,35 @@ async fn writes_sent_together_share_the_read_before_them() {
     );
     stop.cancel();
 }
+
+/// What the outbound screen found quotes the agent's text (an outside address), so it is sealed
+/// with the arguments: the leaf in the clear keeps only the kinds of finding, and the opened
+/// record shows the details until a redaction erases them.
+#[tokio::test]
+async fn a_flagged_writes_findings_are_sealed_with_its_arguments() {
+    let h = harness().await;
+    let note = json!({"to": "henry.adams@northwind.example", "subject": "contact",
+                      "body": "Henry, please write to mallory.canary@erasure-canary.example today."});
+    let answer = h.call("triage", "s1", "mail.send_mail", note).await;
+    assert!(answer.contains("held for approval"), "{answer}");
+    let held = h.recorded("decision", "mail.send_mail").pop().unwrap();
+    let detail = held.event.detail.clone().unwrap();
+    assert!(
+        detail["outbound"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "external_address" && f.get("detail").is_none()),
+        "{detail}"
+    );
+    assert!(
+        detail["sensitive"]["outbound"]
+            .to_string()
+            .contains("erasure-canary.example"),
+        "{detail}"
+    );
+    let leaves = h.store.ledger_rows(held.index, 1).unwrap();
+    let clear = String::from_utf8(leaves[0].leaf.data.clone()).unwrap();
+    assert!(clear.contains("external_address"), "{clear}");
+    assert!(!clear.contains("erasure-canary"), "{clear}");
+}

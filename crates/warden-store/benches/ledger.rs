@@ -6,7 +6,9 @@
 //! verified ledger (default 1,000,000). With `WARDEN_BENCH_PG_URL` (an empty database; the
 //! password in `WARDEN_BENCH_PG_PASSWORD`) the appends run on PostgreSQL instead:
 //! `cargo bench -p warden-store --bench ledger -- ledger_durable_append` (the verify benchmark
-//! needs a database of its own).
+//! needs a database of its own). `WARDEN_BENCH_WITHOUT_LISTING_INDEXES=1` drops the two ledger
+//! indexes that only listings read (`ledger_leaves_decision`, `ledger_leaves_time`) before the
+//! SQLite appends, to measure what they cost each write.
 
 #![allow(
     clippy::unwrap_used,
@@ -61,7 +63,20 @@ fn open(dir: &std::path::Path) -> (Arc<dyn Store>, Ledger) {
             })
             .unwrap(),
         ),
-        Err(_) => Arc::new(SqliteStore::open(&dir.join("bench.db")).unwrap()),
+        Err(_) => {
+            let store = SqliteStore::open(&dir.join("bench.db")).unwrap();
+            if std::env::var_os("WARDEN_BENCH_WITHOUT_LISTING_INDEXES").is_some() {
+                // The write cost of the two ledger indexes the listings read through
+                // (migration 0014): the same appends without them, to compare.
+                rusqlite::Connection::open(dir.join("bench.db"))
+                    .unwrap()
+                    .execute_batch(
+                        "DROP INDEX ledger_leaves_decision; DROP INDEX ledger_leaves_time;",
+                    )
+                    .unwrap();
+            }
+            Arc::new(store)
+        }
     };
     let ledger = Ledger::open(
         store.clone(),

@@ -377,6 +377,9 @@ impl SqliteStore {
     fn configure(conn: &Connection) -> Result<(), StoreError> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // What is deleted is overwritten, not left in free space for anyone with the file to
+        // read: a redacted value, an answered request past its retention.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(())
     }
@@ -478,6 +481,24 @@ impl SqliteStore {
         let mut guard = lock.lock().map_err(|_| StoreError::Poisoned)?;
         f(&mut guard)
     }
+}
+
+/// After a redaction: the write-ahead log copied into the database and cut to nothing, so the
+/// frames that carried the sealed row when it was written are gone from the disk too
+/// (`secure_delete` has overwritten the row in the database's pages). A reader holding the
+/// log open makes SQLite wait (the busy timeout); one that still holds it after a few tries
+/// leaves the redaction refused as incomplete, with the values already deleted.
+fn clear_journal(c: &Connection) -> Result<(), StoreError> {
+    for _ in 0..5 {
+        // (busy, frames in the log, frames copied): busy 0 means the log was cut.
+        let busy: i64 = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy == 0 {
+            return Ok(());
+        }
+    }
+    Err(StoreError::Unavailable(
+        "the sealed values are deleted, but readers kept the write-ahead log from being cleared: a copy may remain in it until warden stops".into(),
+    ))
 }
 
 impl Store for SqliteStore {
@@ -592,6 +613,9 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
+            if packed.is_some() {
+                clear_journal(c)?;
+            }
             let mut fields: Vec<String> = packed
                 .as_deref()
                 .and_then(unpack_sealed)

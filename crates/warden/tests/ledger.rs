@@ -971,3 +971,88 @@ async fn show_marks_a_leaf_whose_bytes_do_not_match_its_hash() {
         .count();
     assert_eq!(others, 1, "only the rewritten leaf is marked");
 }
+
+/// Every byte of warden's own files (the store and its journal, keys, checkpoints), not the
+/// lab's: where a value could still be read by someone with the state directory.
+fn wardens_files(lab: &Lab) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let state = lab.dir.path().join("state");
+    let mut out = Vec::new();
+    let mut dirs = vec![state.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path == state.join("lab") {
+                continue;
+            }
+            if path.is_dir() {
+                dirs.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                out.push((path, bytes));
+            }
+        }
+    }
+    out
+}
+
+fn files_holding(lab: &Lab, needle: &str) -> Vec<String> {
+    wardens_files(lab)
+        .into_iter()
+        .filter(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        .map(|(path, _)| path.display().to_string())
+        .collect()
+}
+
+/// Erasure that erases, from the side of someone who holds the state directory after it: a
+/// value redacted from the ledger is in no byte of warden's files — not in the leaf's clear
+/// fields (a reason that quotes the refused argument), not in the pages the deleted sealed
+/// row left behind, not in the write-ahead log.
+#[tokio::test]
+async fn a_redacted_value_is_in_no_byte_of_wardens_files() {
+    let lab = lab();
+    let host = "ws-erasure-canary-7781";
+    let warden = lab.serve();
+    let responder = warden.client(RESPONDER).await;
+    // A host that is in no inventory: refused, and the refusal names what it refused.
+    let r = responder
+        .call("edr.isolate_host", isolate(host, "INC-1042"))
+        .await
+        .unwrap();
+    assert_eq!(r.is_error, Some(true), "{}", text(&r));
+    wait_for_checkpoint(&lab);
+    let denials = show(&lab, &["--decision", "deny", "--principal", "responder"]);
+    assert_eq!(denials.len(), 1, "{denials:?}");
+    assert!(
+        !files_holding(&lab, host).is_empty(),
+        "the value was recorded"
+    );
+
+    for denial in &denials {
+        let index = denial["index"].as_u64().unwrap().to_string();
+        let (ok, _, err) = lab.cli_as(
+            "lab-dana-token",
+            &[
+                "audit",
+                "redact",
+                &index,
+                "--reason",
+                "erasure request 2026-120",
+                "--as",
+                "dana",
+            ],
+        );
+        assert!(ok, "{err}");
+    }
+    assert_eq!(
+        files_holding(&lab, host),
+        Vec::<String>::new(),
+        "still in warden's files while it runs"
+    );
+    drop(warden);
+    assert_eq!(
+        files_holding(&lab, host),
+        Vec::<String>::new(),
+        "still in warden's files after it stopped"
+    );
+    let (ok, out) = verify(&lab);
+    assert!(ok, "{out}");
+}

@@ -208,7 +208,7 @@ fn policy(e: &AuditEvent) -> Option<Value> {
     if let Some(v) = &e.policy_version {
         p.insert("version".into(), json!(v));
     }
-    if let Some(reason) = &e.reason {
+    if let Some(reason) = e.reason_in_full() {
         p.insert("desc".into(), json!(reason));
     }
     if let Some(category) = &e.category {
@@ -270,7 +270,7 @@ fn decision(source: &Source<'_>, leaf: LeafRef<'_>) -> Map<String, Value> {
             FAILURE
         },
     );
-    if let Some(reason) = &e.reason {
+    if let Some(reason) = e.reason_in_full() {
         r.insert("message".into(), json!(reason));
     }
     r
