@@ -116,8 +116,8 @@ pub enum OutputUnscreened {
     NeverReported,
     /// No report came within its due time ([`report_due`]) of the allow.
     Overdue,
-    /// warden screened it but could not record what the screen found (the store or the ledger
-    /// failed): the taint the screen called for is raised at the agent's next decision.
+    /// warden failed while it screened it or recorded what the screen found (the store or the
+    /// ledger did not answer): the taint is raised at the agent's next decision.
     Unrecorded,
 }
 
@@ -133,7 +133,7 @@ impl std::fmt::Display for OutputUnscreened {
             }
             Self::NeverReported => "the session stopped before the allowed call was reported",
             Self::Overdue => "the allowed call was not reported within the time it may run",
-            Self::Unrecorded => "warden could not record what its screen found in it",
+            Self::Unrecorded => "warden failed while screening it or recording what it found",
         })
     }
 }
@@ -240,7 +240,7 @@ fn event_name(body: &[u8]) -> Option<HookEventName> {
 
 /// Whether a body warden cannot take may have carried a tool's output: one that reads as no
 /// output event (a `PreToolUse`, a `Stop`…) did not.
-fn may_report_output(body: &[u8]) -> bool {
+pub(crate) fn may_report_output(body: &[u8]) -> bool {
     event_name(body).is_none_or(HookEventName::reports_output)
 }
 

@@ -49,10 +49,25 @@ pub(super) async fn claude_code(
     // its own, from the agent's rate on: Claude Code closing the connection (its hook timed
     // out) drops neither a claimed output half-screened nor a refused one's taint.
     if crate::hooks::finished_regardless(&body) {
-        match tokio::spawn(handle(gateway, limiter, principal, body)).await {
+        let (who, what) = (principal.clone(), body.clone());
+        match tokio::spawn(handle(gateway.clone(), limiter, principal, body)).await {
             Ok(response) => response,
             Err(e) => {
                 tracing::error!(error = %e, "a hook event's handling failed");
+                // A report warden failed half-way through may have gone unscreened.
+                if crate::hooks::may_report_output(&what) {
+                    let tainting = gateway.clone();
+                    finish(async move {
+                        tainting
+                            .taint_unscreened_report(
+                                &who,
+                                &what,
+                                crate::hooks::OutputUnscreened::Unrecorded,
+                            )
+                            .await;
+                    })
+                    .await;
+                }
                 axum::Json(crate::hooks::refusal(b"", "warden failed handling it")).into_response()
             }
         }
