@@ -26,7 +26,7 @@ use warden_store::{AgentTaint, StoreError};
 const MAX_RESULT_BLOCKS: usize = 1_000;
 
 /// Results larger than this (canonical JSON bytes) are screened on the blocking pool.
-const SCREEN_INLINE_BYTES: usize = 256 * 1024;
+pub(crate) const SCREEN_INLINE_BYTES: usize = 256 * 1024;
 
 /// The agent's answer, with what the outcome record says about it.
 pub(crate) struct Answer {

@@ -16,8 +16,11 @@
 //! report comes; where that report cannot be screened the agent is tainted instead
 //! ([`OutputUnscreened`]): a report refused for the agent's rate, one too large or unreadable,
 //! an allowed read warden forgot when its memory of outstanding calls overflowed, one still
-//! unreported when its session's thread stops (`Stop`, `SubagentStop`), or one unreported
-//! [`REPORT_DUE`] after it was allowed when the agent's next call is decided.
+//! unreported when its session's thread stops (`Stop`, `SubagentStop`), or one unreported past
+//! its due time ([`report_due`]) when the agent's next call is decided, an MCP call as well as a
+//! hook's. A failure inside warden while it taints (the store or the ledger not answering)
+//! leaves the taint owed: the agent's next decision raises it before anything else, and fails
+//! while it cannot.
 //!
 //! The design choice is that every answer is a hook reply that blocks unless warden decided to
 //! allow: a body that is not a hook event, one too large, a failure inside warden — each is a
@@ -47,13 +50,37 @@ const MAX_NAME: usize = 256;
 pub const MAX_PENDING_OUTCOMES: usize = 4096;
 
 /// How long after warden allowed a read its report may still come before the agent's next call
-/// is decided as if the read had been flagged ([`OutputUnscreened::Overdue`]). Claude Code's
-/// longest-running tools are bounded below it: `Bash` and a blocking `TaskOutput` at 10 minutes
-/// (their `timeout` maximum), `WebFetch` and `WebSearch` far sooner; the other 5 minutes cover
-/// a slow machine and the hook's own time. Subagents (`Task`, `Agent`) run as long as their
-/// work takes and are not held to it: their own calls come through these hooks, and their
-/// reports are still owed when the session stops.
+/// is decided as if the read had been flagged ([`OutputUnscreened::Overdue`]), for a call that
+/// does not say how long it may run. Claude Code's tools are bounded below it: `Bash` and a
+/// blocking `TaskOutput` stop at 10 minutes unless the user raised that limit (then the call
+/// carries its `timeout`: [`report_due`]), `WebFetch` and `WebSearch` far sooner; the other 5
+/// minutes cover a slow machine and the hook's own time.
 pub const REPORT_DUE: Duration = Duration::from_secs(15 * 60);
+
+/// What a call's own `timeout` adds to: the hook's own time, a slow machine.
+pub const REPORT_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// The longest `timeout` a `Bash` (or blocking `TaskOutput`) call is taken at: a longer one
+/// counts as this. A command that runs longer belongs in the background
+/// (`run_in_background`), whose call returns at once.
+pub const MAX_TOOL_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// When the report of `tool` called with `input` is overdue, counted from its allow: none for a
+/// subagent (`Task`, `Agent`), which runs as long as its work takes (its own calls come
+/// through these hooks, and its report is still owed when the session stops). A `Bash` or
+/// `TaskOutput` call that sets its `timeout` (milliseconds) is due that long after, at most
+/// [`MAX_TOOL_TIMEOUT`], plus [`REPORT_MARGIN`]; never sooner than [`REPORT_DUE`], which any
+/// other call is due at.
+pub fn report_due(tool: &ToolName, input: &Value) -> Option<Duration> {
+    if is_subagent(tool) {
+        return None;
+    }
+    let timeout = matches!(tool.tool.as_str(), "bash" | "task_output")
+        .then(|| input.get("timeout").and_then(Value::as_u64))
+        .flatten()
+        .map(|ms| Duration::from_millis(ms).min(MAX_TOOL_TIMEOUT) + REPORT_MARGIN);
+    Some(timeout.map_or(REPORT_DUE, |due| due.max(REPORT_DUE)))
+}
 
 /// Which hook event a body is: the events warden acts on, and any other (no opinion).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -87,8 +114,11 @@ pub enum OutputUnscreened {
     Forgotten,
     /// The session's thread stopped with the allowed call never reported.
     NeverReported,
-    /// No report came within [`REPORT_DUE`] of the allow.
+    /// No report came within its due time ([`report_due`]) of the allow.
     Overdue,
+    /// warden failed while it screened it or recorded what the screen found (the store or the
+    /// ledger did not answer): the taint is raised at the agent's next decision.
+    Unrecorded,
 }
 
 impl std::fmt::Display for OutputUnscreened {
@@ -102,7 +132,8 @@ impl std::fmt::Display for OutputUnscreened {
                 "warden forgot the allowed call when its memory of outstanding calls overflowed"
             }
             Self::NeverReported => "the session stopped before the allowed call was reported",
-            Self::Overdue => "the allowed call was not reported within the time any tool takes",
+            Self::Overdue => "the allowed call was not reported within the time it may run",
+            Self::Unrecorded => "warden failed while screening it or recording what it found",
         })
     }
 }
@@ -209,7 +240,7 @@ fn event_name(body: &[u8]) -> Option<HookEventName> {
 
 /// Whether a body warden cannot take may have carried a tool's output: one that reads as no
 /// output event (a `PreToolUse`, a `Stop`…) did not.
-fn may_report_output(body: &[u8]) -> bool {
+pub(crate) fn may_report_output(body: &[u8]) -> bool {
     event_name(body).is_none_or(HookEventName::reports_output)
 }
 
@@ -250,17 +281,25 @@ fn checked(event: &HookEvent) -> Result<(), String> {
     Ok(())
 }
 
-/// A call warden allowed through `PreToolUse` and has not yet heard back on.
+/// A call warden allowed through `PreToolUse` (or put to the local user, `ask`) and has not yet
+/// heard back on.
 #[derive(Debug, Clone)]
 pub(crate) struct Allowed {
-    /// The decision's ledger index.
-    index: u64,
+    /// The decision's ledger index; none for a call put to the user, whose decision is
+    /// recorded as held.
+    index: Option<u64>,
+    /// The order warden remembered it in: the oldest are forgotten first.
+    seq: u64,
     tool: ToolName,
     session: SessionId,
     /// The subagent that made it (`agent_id`); none for the session's main thread.
     thread: Option<String>,
-    /// When warden allowed it, by the gateway's clock.
-    at_ms: i64,
+    /// When its report is overdue, by the gateway's clock ([`report_due`]); none for a call
+    /// that is never overdue.
+    due_ms: Option<i64>,
+    /// Whether a report is owed once its thread stops. Not for a call put to the user: one the
+    /// user refuses never runs, and Claude Code tells no hook of the refusal.
+    owed: bool,
 }
 
 impl Allowed {
@@ -270,10 +309,42 @@ impl Allowed {
     }
 }
 
+/// What warden made of a call it remembers until its report comes.
+pub(crate) enum Remembered<'a> {
+    /// Allowed (or approved in time), and recorded.
+    Allowed(&'a crate::pipeline::Authorized),
+    /// Held, and put to the local user (`ask`): this call and session.
+    Asked(&'a ToolName, &'a SessionId),
+}
+
+impl<'a> From<&'a crate::pipeline::Authorized> for Remembered<'a> {
+    fn from(authorized: &'a crate::pipeline::Authorized) -> Self {
+        Self::Allowed(authorized)
+    }
+}
+
+/// A taint warden owes an agent because raising it failed: raised at the agent's next decision.
+#[derive(Debug, Clone)]
+struct OwedTaint {
+    session: SessionId,
+    tool: ToolName,
+    why: OutputUnscreened,
+    tool_use_ids: Vec<String>,
+}
+
+/// `tool_use_id`s an owed taint names at most (the first ones).
+const MAX_OWED_IDS: usize = 64;
+
 /// The calls warden allowed through `PreToolUse` whose report has not come yet, by (agent,
-/// `tool_use_id`): bounded ([`MAX_PENDING_OUTCOMES`]).
+/// `tool_use_id`): bounded ([`MAX_PENDING_OUTCOMES`]); and the taints owed to agents.
 #[derive(Debug, Default)]
-pub(crate) struct AllowedCalls(HashMap<(String, String), Allowed>);
+pub(crate) struct AllowedCalls {
+    calls: HashMap<(String, String), Allowed>,
+    /// The next call's `seq`.
+    next: u64,
+    /// By agent, one each, until raised.
+    owed: HashMap<String, OwedTaint>,
+}
 
 impl AllowedCalls {
     /// Remembers `call`; when full, first makes room among the calls of the agent that holds
@@ -287,10 +358,10 @@ impl AllowedCalls {
         call: Allowed,
     ) -> Vec<(String, Allowed)> {
         let mut forgotten = Vec::new();
-        if self.0.len() >= MAX_PENDING_OUTCOMES {
+        if self.calls.len() >= MAX_PENDING_OUTCOMES {
             let mut held: HashMap<&str, Vec<u64>> = HashMap::new();
-            for ((a, _), c) in &self.0 {
-                held.entry(a.as_str()).or_default().push(c.index);
+            for ((a, _), c) in &self.calls {
+                held.entry(a.as_str()).or_default().push(c.seq);
             }
             let most = held
                 .into_iter()
@@ -304,29 +375,51 @@ impl AllowedCalls {
                 });
             if let Some((most, cut)) = most {
                 let old: Vec<(String, String)> = self
-                    .0
+                    .calls
                     .iter()
-                    .filter(|((a, _), c)| *a == most && c.index < cut)
+                    .filter(|((a, _), c)| *a == most && c.seq < cut)
                     .map(|(k, _)| k.clone())
                     .collect();
                 for key in old {
-                    if let Some(c) = self.0.remove(&key) {
+                    if let Some(c) = self.calls.remove(&key) {
                         forgotten.push((key.0, c));
                     }
                 }
             }
         }
-        self.0.insert((agent, tool_use_id), call);
+        let mut call = call;
+        call.seq = self.next;
+        self.next = self.next.wrapping_add(1);
+        self.calls.insert((agent, tool_use_id), call);
         forgotten
     }
 
     fn take(&mut self, agent: &str, tool_use_id: &str) -> Option<Allowed> {
-        self.0.remove(&(agent.to_string(), tool_use_id.to_string()))
+        self.calls
+            .remove(&(agent.to_string(), tool_use_id.to_string()))
+    }
+
+    /// Keeps `taint` owed to `agent`, beside any it already owes (the first reason stays).
+    fn owe(&mut self, agent: &str, taint: OwedTaint) {
+        match self.owed.get_mut(agent) {
+            Some(owed) => {
+                for id in taint.tool_use_ids {
+                    if owed.tool_use_ids.len() < MAX_OWED_IDS && !owed.tool_use_ids.contains(&id) {
+                        owed.tool_use_ids.push(id);
+                    }
+                }
+            }
+            None => {
+                let mut taint = taint;
+                taint.tool_use_ids.truncate(MAX_OWED_IDS);
+                self.owed.insert(agent.to_string(), taint);
+            }
+        }
     }
 
     /// The keys of `agent`'s calls that `which` picks.
     fn keys_of(&self, agent: &str, which: impl Fn(&Allowed) -> bool) -> Vec<(String, String)> {
-        self.0
+        self.calls
             .iter()
             .filter(|((a, _), call)| a == agent && which(call))
             .map(|(k, _)| k.clone())
@@ -335,7 +428,7 @@ impl AllowedCalls {
 
     fn remove_all(&mut self, keys: &[(String, String)]) {
         for key in keys {
-            self.0.remove(key);
+            self.calls.remove(key);
         }
     }
 }
@@ -408,8 +501,8 @@ impl Gateway {
     }
 
     /// A report warden will not read (`why`): the agent is tainted, since what the tool gave
-    /// the model was not screened. A failure to record it is logged: the reply that goes with
-    /// it stops Claude Code.
+    /// the model was not screened. A failure to taint leaves the taint owed (raised at the
+    /// agent's next decision) and is logged: the reply that goes with it stops Claude Code.
     pub(crate) async fn taint_unscreened_report(
         &self,
         principal: &Principal,
@@ -507,8 +600,8 @@ impl Gateway {
             let calls = self.allowed_calls();
             let reads: Vec<(&String, &Allowed)> = keys
                 .iter()
-                .filter_map(|k| calls.0.get(k).map(|a| (&k.1, a)))
-                .filter(|(_, a)| a.reads())
+                .filter_map(|k| calls.calls.get(k).map(|a| (&k.1, a)))
+                .filter(|(_, a)| a.reads() && a.owed)
                 .collect();
             let ids: Vec<String> = reads.iter().map(|(id, _)| (*id).clone()).collect();
             (ids, reads.first().map(|(_, a)| a.tool.clone()))
@@ -521,7 +614,7 @@ impl Gateway {
                 .await
             {
                 tracing::error!(error = %e, "unreported tool outputs did not taint their agent");
-                // Kept: the agent's next call finds them overdue and tries again.
+                // Owed: the agent's next decision raises it.
                 return json!({
                     "continue": false,
                     "stopReason": "warden could not record that this session's tool outputs went unscreened",
@@ -566,10 +659,8 @@ impl Gateway {
                 "warden does not govern Claude Code's tools here (`[claude_code]` is not configured), so none may run".into(),
             ).into();
         };
-        // A read allowed long ago and never reported: decided as if it had been flagged.
-        if let Err(e) = self.taint_overdue(&principal, &session).await {
-            return failed(&e);
-        }
+        // (A read allowed long ago and never reported, or a taint owed, is raised by the
+        // decision itself, before anything else: [`Gateway::settle_unscreened`].)
         let input = event.tool_input.clone().unwrap_or(Value::Null);
         let (tool, args) = claude_code::call_for(tool_name, &input);
         let (args, links) = match with_real_paths(tool_name, args, event.warden_real_paths.as_ref())
@@ -614,6 +705,7 @@ impl Gateway {
                 },
             )) => {
                 // As an MCP call does: wait for humans, within what the hook waits for.
+                let held = (call.tool.clone(), call.session.clone());
                 let within = event.warden_answer_within_ms.map(Duration::from_millis);
                 let wait = hook_wait(config.approvals.wait, within, started.elapsed());
                 if settings.on_hold == OnHold::Deny && !wait.is_zero() {
@@ -622,7 +714,10 @@ impl Gateway {
                         .await;
                     match awaited {
                         Ok(Awaited::Authorized(authorized)) => {
-                            if let Err(e) = self.remember_allowed(agent, event, &authorized).await {
+                            if let Err(e) = self
+                                .remember_allowed(agent, event, &(&authorized).into())
+                                .await
+                            {
                                 return failed(&e);
                             }
                             return with_note(
@@ -661,12 +756,23 @@ impl Gateway {
                 );
                 match settings.on_hold {
                     OnHold::Deny => deny(reason),
-                    OnHold::DangerAskLocalUser => pre_tool_use("ask", &reason),
+                    // The user may approve it: its report is then one warden knows of
+                    // (claimed past the rate, screened), though not owed.
+                    OnHold::DangerAskLocalUser => {
+                        let asked = Remembered::Asked(&held.0, &held.1);
+                        if let Err(e) = self.remember_allowed(agent, event, &asked).await {
+                            return failed(&e);
+                        }
+                        pre_tool_use("ask", &reason)
+                    }
                 }
             }
             // Claude Code runs the tool itself; the ledger already records the allow.
             Ok((_, Verdict::Authorized { authorized, .. })) => {
-                if let Err(e) = self.remember_allowed(agent, event, &authorized).await {
+                if let Err(e) = self
+                    .remember_allowed(agent, event, &(&authorized).into())
+                    .await
+                {
                     let mut reply = failed(&e);
                     reply.body = with_note(reply.body, &links);
                     return reply;
@@ -722,7 +828,7 @@ impl Gateway {
             .map(|allowed| allowed.tool.to_string());
         let decision_index = remembered
             .filter(|allowed| allowed.tool == tool)
-            .map(|allowed| allowed.index);
+            .and_then(|allowed| allowed.index);
         // What came back is untrusted data: screened as an upstream result is. A write's
         // response only echoes what the agent itself wrote; its failure's text is Claude
         // Code's, about a file the agent may not have written.
@@ -736,15 +842,51 @@ impl Gateway {
             } else {
                 response_text(&response)
             };
+            let large = text.len() > crate::answer::SCREEN_INLINE_BYTES;
             let result =
                 rmcp::model::CallToolResult::success(vec![rmcp::model::ContentBlock::text(text)]);
-            let (_, screened) = self.screening.process(
-                &call.principal,
-                &call.session,
-                &tool,
-                ResultMode::Mark,
-                result,
-            );
+            let screened = if large {
+                // As for an upstream's large result: off the workers that serve other agents.
+                let screening = std::sync::Arc::clone(&self.screening);
+                let (principal, session, tool) =
+                    (call.principal.clone(), call.session.clone(), tool.clone());
+                tokio::task::spawn_blocking(move || {
+                    screening.process(&principal, &session, &tool, ResultMode::Mark, result)
+                })
+                .await
+                .map(|(_, screened)| screened)
+            } else {
+                Ok(self
+                    .screening
+                    .process(
+                        &call.principal,
+                        &call.session,
+                        &tool,
+                        ResultMode::Mark,
+                        result,
+                    )
+                    .1)
+            };
+            let screened = match screened {
+                Ok(screened) => screened,
+                Err(e) => {
+                    tracing::error!(error = %e, "a hook output's screen failed");
+                    let ids: Vec<String> = event.tool_use_id.iter().cloned().collect();
+                    let _ = self
+                        .taint_unscreened(
+                            &call.principal,
+                            &call.session,
+                            &tool,
+                            OutputUnscreened::Unrecorded,
+                            &ids,
+                        )
+                        .await;
+                    return json!({
+                        "continue": false,
+                        "stopReason": "warden could not screen what this tool returned, so the session stops",
+                    });
+                }
+            };
             flagged = screened.report.verdict >= warden_screen::Verdict::Suspicious;
             tainting = screened.report.score >= self.screening.settings().taint_at;
             screen_summary = Some(screened.report.summary());
@@ -753,6 +895,16 @@ impl Gateway {
                 .await
             {
                 tracing::error!(error = %e, "hook output not screened into the store");
+                // The model holds the output: the taint the screen called for stays owed, and
+                // the agent's next decision raises it.
+                let ids: Vec<String> = event.tool_use_id.iter().cloned().collect();
+                self.owe_taint(
+                    &call.principal,
+                    &call.session,
+                    &tool,
+                    OutputUnscreened::Unrecorded,
+                    &ids,
+                );
                 return json!({
                     "continue": false,
                     "stopReason": "warden could not record what this tool returned, so the session stops",
@@ -813,23 +965,39 @@ impl Gateway {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Remembers the call `event` asked for and warden `authorized`, until its report comes.
-    /// An agent whose read had to be forgotten to make room is tainted.
+    /// Remembers the call `event` asked for and warden allowed or put to the user, until its
+    /// report comes. An agent whose read had to be forgotten to make room is tainted.
     async fn remember_allowed(
         &self,
         agent: String,
         event: &HookEvent,
-        authorized: &crate::pipeline::Authorized,
+        decided: &Remembered<'_>,
     ) -> Result<(), CallError> {
         let Some(id) = &event.tool_use_id else {
             return Ok(());
         };
+        let (index, tool, session, asked) = match decided {
+            Remembered::Allowed(authorized) => (
+                Some(authorized.decision_index()),
+                &authorized.call().tool,
+                &authorized.call().session,
+                false,
+            ),
+            Remembered::Asked(tool, session) => (None, *tool, *session, true),
+        };
+        let now = self.now();
+        let input = event.tool_input.as_ref().unwrap_or(&Value::Null);
+        // An asked call may wait on the user for any time, and never run: never overdue.
+        let due = report_due(tool, input).filter(|_| !asked);
         let call = Allowed {
-            index: authorized.decision_index(),
-            tool: authorized.call().tool.clone(),
-            session: authorized.call().session.clone(),
+            index,
+            seq: 0,
+            tool: tool.clone(),
+            session: session.clone(),
             thread: event.agent_id.clone(),
-            at_ms: self.now(),
+            due_ms: due
+                .map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))),
+            owed: !asked,
         };
         let forgotten = self.allowed_calls().insert(agent, id.clone(), call);
         // One taint per agent: the first of its forgotten reads names the tool.
@@ -851,31 +1019,64 @@ impl Gateway {
         Ok(())
     }
 
-    /// Taints `principal` when one of its allowed reads has gone unreported for longer than
-    /// [`REPORT_DUE`] (subagents aside), and forgets those reads.
-    async fn taint_overdue(
-        &self,
-        principal: &Principal,
-        session: &SessionId,
-    ) -> Result<(), CallError> {
-        let now = self.now();
-        let due = i64::try_from(REPORT_DUE.as_millis()).unwrap_or(i64::MAX);
-        let (keys, tool) = {
+    /// Before any call of `principal` is decided (an MCP call or a hook's: the same token names
+    /// the same agent on `/mcp` and on `/hooks/claude-code`): raises a taint it is owed, and
+    /// taints it when one of its allowed reads, in any of its sessions, has gone unreported
+    /// past its due time. An error while a taint is owed: the call is not decided.
+    pub(crate) async fn settle_unscreened(&self, principal: &Principal) -> Result<(), CallError> {
+        self.raise_owed(principal).await?;
+        self.taint_overdue(principal).await
+    }
+
+    /// Raises the taint `principal` is owed, if any; kept owed if that fails again.
+    async fn raise_owed(&self, principal: &Principal) -> Result<(), CallError> {
+        let owed = {
             let calls = self.allowed_calls();
-            let keys = calls.keys_of(&principal.0, |a| {
-                a.reads() && !is_subagent(&a.tool) && now.saturating_sub(a.at_ms) >= due
-            });
-            let tool = keys
-                .first()
-                .and_then(|k| calls.0.get(k))
-                .map(|a| a.tool.clone());
-            (keys, tool)
+            if calls.owed.is_empty() {
+                return Ok(());
+            }
+            calls.owed.get(&principal.0).cloned()
         };
-        let Some(tool) = tool else {
+        let Some(owed) = owed else {
+            return Ok(());
+        };
+        // Left owed until raised: a decision beside this one raises it too, rather than go
+        // ahead meanwhile.
+        self.taint_unscreened(
+            principal,
+            &owed.session,
+            &owed.tool,
+            owed.why,
+            &owed.tool_use_ids,
+        )
+        .await?;
+        self.allowed_calls().owed.remove(&principal.0);
+        Ok(())
+    }
+
+    /// Taints `principal` when one of its allowed reads has gone unreported past its due time
+    /// ([`report_due`]), and forgets those reads.
+    async fn taint_overdue(&self, principal: &Principal) -> Result<(), CallError> {
+        let now = self.now();
+        let (keys, first) = {
+            let calls = self.allowed_calls();
+            if calls.calls.is_empty() {
+                return Ok(());
+            }
+            let keys = calls.keys_of(&principal.0, |a| {
+                a.reads() && a.due_ms.is_some_and(|due| now >= due)
+            });
+            let first = keys
+                .first()
+                .and_then(|k| calls.calls.get(k))
+                .map(|a| (a.tool.clone(), a.session.clone()));
+            (keys, first)
+        };
+        let Some((tool, session)) = first else {
             return Ok(());
         };
         let ids: Vec<String> = keys.iter().map(|(_, id)| id.clone()).collect();
-        self.taint_unscreened(principal, session, &tool, OutputUnscreened::Overdue, &ids)
+        self.taint_unscreened(principal, &session, &tool, OutputUnscreened::Overdue, &ids)
             .await?;
         self.allowed_calls().remove_all(&keys);
         Ok(())
@@ -884,8 +1085,48 @@ impl Gateway {
     /// Taints `principal` because what `tool` gave the model was not screened (`why`), as a
     /// flagged read would (the highest level: nothing is known of it), and records it as a
     /// finding naming the calls (`tool_use_ids`). An agent already tainted at that level is
-    /// left as it is, so that a flood of refused reports costs no record each.
+    /// left as it is, so that a flood of refused reports costs no record each. Where that
+    /// fails (the store, the ledger or its witnesses), the taint stays owed: the agent's next
+    /// decision raises it first ([`Self::settle_unscreened`]).
     async fn taint_unscreened(
+        &self,
+        principal: &Principal,
+        session: &SessionId,
+        tool: &ToolName,
+        why: OutputUnscreened,
+        tool_use_ids: &[String],
+    ) -> Result<(), CallError> {
+        let tainted = self
+            .try_taint_unscreened(principal, session, tool, why, tool_use_ids)
+            .await;
+        if tainted.is_err() {
+            self.owe_taint(principal, session, tool, why, tool_use_ids);
+        }
+        tainted
+    }
+
+    /// Keeps a taint owed to `principal`, for its next decision to raise.
+    fn owe_taint(
+        &self,
+        principal: &Principal,
+        session: &SessionId,
+        tool: &ToolName,
+        why: OutputUnscreened,
+        tool_use_ids: &[String],
+    ) {
+        tracing::warn!(agent = %principal.0, %why, "a taint is owed: raised at the agent's next decision");
+        self.allowed_calls().owe(
+            &principal.0,
+            OwedTaint {
+                session: session.clone(),
+                tool: tool.clone(),
+                why,
+                tool_use_ids: tool_use_ids.to_vec(),
+            },
+        );
+    }
+
+    async fn try_taint_unscreened(
         &self,
         principal: &Principal,
         session: &SessionId,
@@ -1054,11 +1295,13 @@ mod tests {
     /// waiting, and not at all for a hook that did not say when that is (the HTTP form).
     fn allowed(index: u64, tool: &str) -> Allowed {
         Allowed {
-            index,
+            index: Some(index),
+            seq: 0,
             tool: ToolName::new("claude", tool),
             session: SessionId("claude-code:s".into()),
             thread: None,
-            at_ms: 0,
+            due_ms: Some(0),
+            owed: true,
         }
     }
 
@@ -1080,7 +1323,7 @@ mod tests {
         assert!(!forgotten.is_empty());
         assert!(forgotten.iter().all(|(agent, _)| agent == "mallory"));
         assert!(calls.take("alice", "toolu_a").is_some());
-        assert!(calls.0.len() <= MAX_PENDING_OUTCOMES);
+        assert!(calls.calls.len() <= MAX_PENDING_OUTCOMES);
     }
 
     #[test]

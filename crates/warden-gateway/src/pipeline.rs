@@ -753,7 +753,14 @@ impl Gateway {
             return Ok(Decided::Halted(config, Box::new((scope, halt))));
         }
 
-        // 0a. A write is decided on the inventory as its source has it now, not as the last
+        // 0a. What the agent's Claude Code hooks left unscreened: a taint owed (raising it
+        //     failed), a read allowed and unreported past its due time. Raised before this call
+        //     is decided, whichever front it came through; while it cannot be, nothing is.
+        self.settle_unscreened(&call.principal)
+            .instrument(tracing::debug_span!("unscreened_reports"))
+            .await?;
+
+        // 0b. A write is decided on the inventory as its source has it now, not as the last
         //     periodic refresh read it: a fact changed since (a mailbox made to forward
         //     outside, an incident closed) must not let a write through for up to
         //     `refresh_secs`. (After the halts: a halted agent's calls cost the source nothing.)

@@ -23,9 +23,15 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
+use warden_core::{Principal, SessionId, ToolCall, ToolName};
 use warden_gateway::{Clock, Gateway, GatewayParts, ManualClock};
+use warden_ledger::{LeafKey, SealedContent, StoredLeaf};
 use warden_store::ledger::read_events;
-use warden_store::{EventFilter, Ledger, LedgerSettings, SqliteStore, Store};
+use warden_store::{
+    AgentTaint, ConsoleSessionRow, EventFilter, Halt, LeafRow, Ledger, LedgerSettings, NewLeaf,
+    OpenRequests, PendingRequest, RequestFilter, SqliteStore, Store, StoreError, StoredCheckpoint,
+    TaintInForce, TaintRecord, WaitingAfter,
+};
 
 /// 2026-12-01T00:00:00Z: inside the example's autonomy grant.
 const START_MS: i64 = 1_796_083_200_000;
@@ -40,6 +46,176 @@ struct Hooks {
     app: axum::Router,
     clock: Arc<ManualClock>,
     store: Arc<dyn Store>,
+    /// The same store, to make its taints fail and come back.
+    faulty: Arc<Faulty>,
+}
+
+/// The SQLite store, whose taints (reading and raising one) fail while `taints_down` is set:
+/// what a PostgreSQL server that stops answering mid-report looks like to the hook that is
+/// screening it.
+struct Faulty {
+    inner: SqliteStore,
+    taints_down: std::sync::atomic::AtomicBool,
+}
+
+impl Faulty {
+    fn set_taints_down(&self, down: bool) {
+        self.taints_down
+            .store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn taints(&self) -> Result<&SqliteStore, StoreError> {
+        if self.taints_down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("connection refused".into()));
+        }
+        Ok(&self.inner)
+    }
+}
+
+impl Store for Faulty {
+    fn ledger_append(&self, leaves: &[NewLeaf], key: &LeafKey) -> Result<u64, StoreError> {
+        self.inner.ledger_append(leaves, key)
+    }
+    fn ledger_size(&self) -> Result<u64, StoreError> {
+        self.inner.ledger_size()
+    }
+    fn ledger_leaves(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredLeaf<Vec<u8>>>, StoreError> {
+        self.inner.ledger_leaves(from, limit)
+    }
+    fn ledger_rows(&self, from: u64, limit: usize) -> Result<Vec<LeafRow>, StoreError> {
+        self.inner.ledger_rows(from, limit)
+    }
+    fn ledger_find(&self, filter: &EventFilter) -> Result<Vec<LeafRow>, StoreError> {
+        self.inner.ledger_find(filter)
+    }
+    fn ledger_sealed(&self, from: u64, to: u64) -> Result<Vec<(u64, SealedContent)>, StoreError> {
+        self.inner.ledger_sealed(from, to)
+    }
+    fn ledger_redact(&self, index: u64) -> Result<Vec<String>, StoreError> {
+        self.inner.ledger_redact(index)
+    }
+    fn ledger_add_checkpoint(&self, c: &StoredCheckpoint) -> Result<bool, StoreError> {
+        self.inner.ledger_add_checkpoint(c)
+    }
+    fn ledger_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        self.inner.ledger_checkpoints()
+    }
+    fn ledger_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.inner.ledger_latest_checkpoint()
+    }
+    fn create_pending(&self, r: &PendingRequest) -> Result<(), StoreError> {
+        self.inner.create_pending(r)
+    }
+    fn pending(&self) -> Result<Vec<PendingRequest>, StoreError> {
+        self.inner.pending()
+    }
+    fn requests(&self, f: &RequestFilter) -> Result<Vec<PendingRequest>, StoreError> {
+        self.inner.requests(f)
+    }
+    fn count_requests(&self, f: &RequestFilter) -> Result<u64, StoreError> {
+        self.inner.count_requests(f)
+    }
+    fn open_requests(&self) -> Result<OpenRequests, StoreError> {
+        self.inner.open_requests()
+    }
+    fn waiting(
+        &self,
+        after: Option<&WaitingAfter>,
+        limit: usize,
+    ) -> Result<Vec<PendingRequest>, StoreError> {
+        self.inner.waiting(after, limit)
+    }
+    fn pending_request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
+        self.inner.pending_request(id)
+    }
+    fn update_pending(&self, r: &PendingRequest) -> Result<bool, StoreError> {
+        self.inner.update_pending(r)
+    }
+    fn prune_closed(&self, before_ms: i64) -> Result<u64, StoreError> {
+        self.inner.prune_closed(before_ms)
+    }
+    fn budget_used(&self, b: &str, scope: &str, since_ms: i64) -> Result<u32, StoreError> {
+        self.inner.budget_used(b, scope, since_ms)
+    }
+    fn consume_budget(
+        &self,
+        b: &str,
+        scope: &str,
+        now_ms: i64,
+        since_ms: i64,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        self.inner.consume_budget(b, scope, now_ms, since_ms, limit)
+    }
+    fn add_halt(&self, halt: &Halt) -> Result<bool, StoreError> {
+        self.inner.add_halt(halt)
+    }
+    fn active_halts(&self) -> Result<Vec<Halt>, StoreError> {
+        self.inner.active_halts()
+    }
+    fn resume_halt(
+        &self,
+        scope: &str,
+        by: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Option<Halt>, StoreError> {
+        self.inner.resume_halt(scope, by, reason, now_ms)
+    }
+    fn raise_agent_taint(&self, taint: &AgentTaint) -> Result<TaintRecord, StoreError> {
+        self.taints()?.raise_agent_taint(taint)
+    }
+    fn agent_taint(&self, agent: &str, now_ms: i64) -> Result<Option<AgentTaint>, StoreError> {
+        self.taints()?.agent_taint(agent, now_ms)
+    }
+    fn taint_in_force(&self, agent: &str, now_ms: i64) -> Result<Option<TaintInForce>, StoreError> {
+        self.inner.taint_in_force(agent, now_ms)
+    }
+    fn clear_agent_taint(
+        &self,
+        agent: &str,
+        through: TaintRecord,
+        now_ms: i64,
+        by: &str,
+        reason: &str,
+    ) -> Result<u32, StoreError> {
+        self.inner
+            .clear_agent_taint(agent, through, now_ms, by, reason)
+    }
+    fn tainted_agents(
+        &self,
+        now_ms: i64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<TaintInForce>, StoreError> {
+        self.inner.tainted_agents(now_ms, after, limit)
+    }
+    fn pin(&self, tool: &str) -> Result<Option<String>, StoreError> {
+        self.inner.pin(tool)
+    }
+    fn set_pin(&self, tool: &str, d: &str, by: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.inner.set_pin(tool, d, by, now_ms)
+    }
+    fn console_session_put(
+        &self,
+        session: &ConsoleSessionRow,
+        now_ms: i64,
+        per_approver: usize,
+        max: usize,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .console_session_put(session, now_ms, per_approver, max)
+    }
+    fn console_session(&self, key: &[u8; 32]) -> Result<Option<ConsoleSessionRow>, StoreError> {
+        self.inner.console_session(key)
+    }
+    fn console_session_delete(&self, key: &[u8; 32]) -> Result<bool, StoreError> {
+        self.inner.console_session_delete(key)
+    }
 }
 
 fn repo() -> &'static Path {
@@ -63,8 +239,11 @@ async fn hooks_with(edits: &[(&str, &str)]) -> Hooks {
     }
     std::fs::write(dir.path().join("warden.toml"), text).unwrap();
     let config = Arc::new(warden_policy::Config::load(&dir.path().join("warden.toml")).unwrap());
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("state/warden.db")).unwrap());
+    let faulty = Arc::new(Faulty {
+        inner: SqliteStore::open(&dir.path().join("state/warden.db")).unwrap(),
+        taints_down: std::sync::atomic::AtomicBool::new(false),
+    });
+    let store: Arc<dyn Store> = faulty.clone();
     let audit = Arc::new(
         Ledger::open(
             store.clone(),
@@ -94,6 +273,7 @@ async fn hooks_with(edits: &[(&str, &str)]) -> Hooks {
         app,
         clock,
         store,
+        faulty,
     }
 }
 
@@ -608,4 +788,227 @@ async fn an_edits_report_of_a_hostile_file_is_screened_and_taints() {
         .await;
     assert!(h.tainted(), "{reply}");
     assert!(h.writes_refused_as_tainted("toolu_w").await);
+}
+
+/// The store stops answering while warden screens a report it claimed (a flagged fetch): the
+/// taint cannot be raised, and the reply stops Claude Code. The user resumes the session once
+/// the store is back: the model still holds the flagged page, so the agent's next call is
+/// decided as tainted, not as if the report had never come.
+#[tokio::test]
+async fn a_store_failure_while_screening_a_report_still_taints() {
+    let h = hooks().await;
+    h.allows(&pre("WebFetch", fetch(), "toolu_f")).await;
+    h.faulty.set_taints_down(true);
+    let reply = h
+        .send(&post("WebFetch", fetch(), "toolu_f", json!(INJECTED)))
+        .await;
+    assert_eq!(reply["continue"], false, "{reply}");
+    h.faulty.set_taints_down(false);
+    // The next call, from another of the agent's sessions (this process's memory of the
+    // flagged session aside: another replica, a restart).
+    let mut elsewhere = pre("Write", write(), "toolu_w");
+    elsewhere["session_id"] = json!("another-session");
+    let (d, why) = h.decide(&elsewhere).await;
+    assert!(
+        d == "deny" && why.contains("tainted-agent-writes-nothing"),
+        "the flagged page was forgotten with the store's failure: {d}: {why}"
+    );
+    assert!(h.tainted());
+    let findings = h.unscreened_findings().await;
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["unscreened"], "unrecorded", "{findings:?}");
+    assert_eq!(findings[0]["tool_use_ids"], json!(["toolu_f"]));
+
+    // While the store is still down, nothing is decided untainted: the call fails.
+    let h = hooks().await;
+    h.allows(&pre("WebFetch", fetch(), "toolu_f")).await;
+    h.faulty.set_taints_down(true);
+    h.send(&post("WebFetch", fetch(), "toolu_f", json!(INJECTED)))
+        .await;
+    let (d, why) = h.decide(&pre("Write", write(), "toolu_w")).await;
+    assert_eq!(d, "deny", "{why}");
+    h.faulty.set_taints_down(false);
+    assert!(h.writes_refused_as_tainted("toolu_w2").await);
+}
+
+/// The same for a report warden could not read, whose taint failed with the store: the next
+/// call is decided as tainted.
+#[tokio::test]
+async fn a_store_failure_while_tainting_an_unreadable_report_still_taints() {
+    let h = hooks().await;
+    h.faulty.set_taints_down(true);
+    let mut bad_post = post("WebFetch", fetch(), "toolu_3", json!({"result": INJECTED}));
+    bad_post["tool_use_id"] = json!("toolu\u{7}3");
+    let reply = h.send(&bad_post).await;
+    assert_eq!(reply["continue"], false, "{reply}");
+    h.faulty.set_taints_down(false);
+    assert!(
+        h.writes_refused_as_tainted("toolu_w").await,
+        "the unreadable report's taint was lost with the store's failure"
+    );
+    assert!(h.tainted());
+}
+
+/// A report refused for the rate, whose sender stops waiting at once (Claude Code's hook
+/// closed the connection): its taint is still raised.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_refused_for_the_rate_taints_even_when_its_sender_leaves() {
+    let h = hooks_with(&[(
+        "[gateway]\n",
+        "[gateway]\nagent_requests_per_sec = 1\nagent_burst = 1\n",
+    )])
+    .await;
+    h.allows(&pre("Read", read(), "toolu_1")).await;
+    let body = post("WebFetch", fetch(), "toolu_unclaimed", json!(INJECTED)).to_string();
+    let mut sent = Box::pin(
+        h.app.clone().oneshot(
+            Request::post("/hooks/claude-code")
+                .header("host", "127.0.0.1")
+                .header("authorization", format!("Bearer {INVESTIGATOR}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap(),
+        ),
+    );
+    assert!(futures::poll!(&mut sent).is_pending());
+    drop(sent);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !h.tainted() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the refused report's taint was dropped with its sender");
+}
+
+/// A Bash command given a 20-minute timeout (a user who raised Claude Code's limit, a long
+/// build) is not overdue while it may still run: calls beside it, in this session or
+/// another, are decided as usual. Once past its own timeout and the margin, it is. A timeout
+/// beyond warden's cap is taken at the cap.
+#[tokio::test]
+async fn a_long_bash_command_is_due_after_its_own_timeout() {
+    let h = hooks().await;
+    let build = json!({"command": "cat /cases/c-101/build.log", "timeout": 1_200_000});
+    h.allows(&pre("Bash", build, "toolu_build")).await;
+    h.clock.advance(Duration::from_secs(24 * 60));
+    let mut elsewhere = pre("Read", read(), "toolu_r");
+    elsewhere["session_id"] = json!("another-session");
+    h.allows(&elsewhere).await;
+    assert!(
+        !h.tainted(),
+        "a command still within its timeout was taken as lost"
+    );
+    h.clock.advance(Duration::from_secs(60));
+    assert!(h.writes_refused_as_tainted("toolu_w").await);
+    let findings = h.unscreened_findings().await;
+    assert_eq!(findings[0]["unscreened"], "overdue", "{findings:?}");
+    assert_eq!(findings[0]["tool_use_ids"], json!(["toolu_build"]));
+
+    // A day's timeout is held to the cap, plus the margin.
+    let h = hooks().await;
+    let forever = json!({"command": "cat /cases/c-101/build.log", "timeout": 86_400_000});
+    h.allows(&pre("Bash", forever, "toolu_forever")).await;
+    let cap = warden_gateway::hooks::MAX_TOOL_TIMEOUT + warden_gateway::hooks::REPORT_MARGIN;
+    h.clock.advance(cap - Duration::from_secs(1));
+    h.allows(&pre("Read", read(), "toolu_r")).await;
+    assert!(!h.tainted());
+    h.clock.advance(Duration::from_secs(1));
+    assert!(h.writes_refused_as_tainted("toolu_w").await);
+}
+
+/// The agent holds a hook identity and MCP access through the same token, so the same
+/// principal: an allowed read overdue in its Claude Code session taints it before its next MCP
+/// call is decided, as before its next hook call.
+#[tokio::test]
+async fn an_overdue_read_taints_the_agent_before_its_next_mcp_call() {
+    let h = hooks().await;
+    h.allows(&pre("WebFetch", fetch(), "toolu_lost")).await;
+    h.clock.advance(warden_gateway::hooks::REPORT_DUE);
+    let call = ToolCall {
+        principal: Principal("investigator".into()),
+        session: SessionId("mcp-session-1".into()),
+        tool: ToolName::new("edr", "isolate_host"),
+        args: serde_json::Map::new(),
+        rationale: None,
+    };
+    let _ = h.gateway.pipeline(call).await;
+    assert!(
+        h.tainted(),
+        "the MCP call was decided with the overdue read unnoticed"
+    );
+    let findings = h.unscreened_findings().await;
+    assert_eq!(findings[0]["unscreened"], "overdue", "{findings:?}");
+}
+
+/// `on_hold = "danger_ask_local_user"`: a held fetch is put to the user (`ask`), who approves
+/// it in Claude Code; the tool runs and its report comes. That report is one warden knows of:
+/// claimed past the agent's rate (not refused and taken as unscreened), screened, and a
+/// flagged one taints. A call the user refuses is never reported, and an ordinary session
+/// where that happens is not tainted when it stops.
+#[tokio::test]
+async fn an_asked_calls_report_is_screened_like_an_allowed_one() {
+    let asking = [
+        ("on_hold = \"deny\"", "on_hold = \"danger-ask-local-user\""),
+        (
+            "[gateway]\n",
+            "[gateway]\nagent_requests_per_sec = 1\nagent_burst = 2\n",
+        ),
+    ];
+    let elsewhere = json!({"url": "https://blog.example/post", "prompt": "summarise"});
+    let h = hooks_with(&asking).await;
+    let (d, why) = h
+        .decide(&pre("WebFetch", elsewhere.clone(), "toolu_ask"))
+        .await;
+    assert_eq!(d, "ask", "{why}");
+    h.allows(&pre("Read", read(), "toolu_r")).await;
+    // The bucket is spent; the user approved, and the fetch's report comes.
+    let reply = h
+        .send(&post(
+            "WebFetch",
+            elsewhere.clone(),
+            "toolu_ask",
+            json!({"result": "A post about beacon detection.", "code": 200}),
+        ))
+        .await;
+    assert_ne!(reply["continue"], false, "{reply}");
+    assert!(
+        reply["hookSpecificOutput"]["additionalContext"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("untrusted data"),
+        "{reply}"
+    );
+    assert!(
+        !h.tainted(),
+        "the asked call's clean report tainted the agent"
+    );
+
+    // A flagged one, past the rate too, taints through the screen.
+    let h = hooks_with(&asking).await;
+    let (d, _) = h
+        .decide(&pre("WebFetch", elsewhere.clone(), "toolu_ask"))
+        .await;
+    assert_eq!(d, "ask");
+    h.allows(&pre("Read", read(), "toolu_r")).await;
+    h.send(&post(
+        "WebFetch",
+        elsewhere.clone(),
+        "toolu_ask",
+        json!(INJECTED),
+    ))
+    .await;
+    assert!(h.tainted());
+    assert!(
+        h.unscreened_findings().await.is_empty(),
+        "the asked call's report was refused, not screened"
+    );
+
+    // Refused by the user: no report, and the session stops untainted.
+    let h = hooks_with(&asking).await;
+    let (d, _) = h.decide(&pre("WebFetch", elsewhere, "toolu_no")).await;
+    assert_eq!(d, "ask");
+    assert_eq!(h.send(&stop(None)).await, json!({}));
+    h.clock.advance(Duration::from_secs(3600));
+    h.allows(&pre("Read", read(), "toolu_r2")).await;
+    assert!(!h.tainted(), "the user's refusal tainted the agent");
 }

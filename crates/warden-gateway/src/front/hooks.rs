@@ -29,21 +29,65 @@ pub(super) async fn claude_code(
             let why = format!(
                 "the hook event is larger than {limit} bytes (`[gateway] max_request_bytes`) or did not arrive in time"
             );
-            // Unread, it may have carried a tool's output: the agent is treated as tainted.
-            gateway
-                .taint_unscreened_report(
-                    &principal,
-                    b"",
-                    crate::hooks::OutputUnscreened::Unreadable,
-                )
-                .await;
+            // Unread, it may have carried a tool's output: the agent is treated as tainted, to
+            // the end even if the sender leaves.
+            let tainting = gateway.clone();
+            finish(async move {
+                tainting
+                    .taint_unscreened_report(
+                        &principal,
+                        b"",
+                        crate::hooks::OutputUnscreened::Unreadable,
+                    )
+                    .await;
+            })
+            .await;
             return axum::Json(crate::hooks::refusal(b"", &why)).into_response();
         }
     };
+    // A report (and a `Stop`, which counts the unreported) is handled to its end on a task of
+    // its own, from the agent's rate on: Claude Code closing the connection (its hook timed
+    // out) drops neither a claimed output half-screened nor a refused one's taint.
+    if crate::hooks::finished_regardless(&body) {
+        let (who, what) = (principal.clone(), body.clone());
+        match tokio::spawn(handle(gateway.clone(), limiter, principal, body)).await {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::error!(error = %e, "a hook event's handling failed");
+                // A report warden failed half-way through may have gone unscreened.
+                if crate::hooks::may_report_output(&what) {
+                    let tainting = gateway.clone();
+                    finish(async move {
+                        tainting
+                            .taint_unscreened_report(
+                                &who,
+                                &what,
+                                crate::hooks::OutputUnscreened::Unrecorded,
+                            )
+                            .await;
+                    })
+                    .await;
+                }
+                axum::Json(crate::hooks::refusal(b"", "warden failed handling it")).into_response()
+            }
+        }
+    } else {
+        handle(gateway, limiter, principal, body).await
+    }
+}
+
+/// One hook event from `principal`, read whole: the agent's rate, then warden's answer.
+async fn handle(
+    gateway: Arc<Gateway>,
+    limiter: Arc<AgentLimiter>,
+    principal: warden_core::Principal,
+    body: axum::body::Bytes,
+) -> Response {
     // The agent's rate, shared with `/mcp`. A refusal is still a hook reply that blocks (a 429
     // is an error Claude Code goes on after). A `PostToolUse` (or `PostToolUseFailure`) that
-    // reports on a call warden allowed is never refused: its `PreToolUse` was counted, and refusing it would leave what
-    // the tool returned, which the model already holds, unscreened and the agent untainted.
+    // reports on a call warden allowed or put to the user is never refused: its `PreToolUse`
+    // was counted, and refusing it would leave what the tool returned, which the model already
+    // holds, unscreened and the agent untainted.
     let claimed = match limiter.admit(&principal).await {
         Ok(()) => None,
         Err(refused) => match gateway.claim_allowed_report(&principal, &body) {
@@ -67,24 +111,7 @@ pub(super) async fn claude_code(
             }
         },
     };
-    // A report (and a `Stop`, which counts the unreported) is handled to its end on a task of
-    // its own: Claude Code closing the connection (its hook timed out) does not drop a
-    // claimed output half-screened.
-    let reply = if crate::hooks::finished_regardless(&body) {
-        let handling = gateway.clone();
-        let spawned =
-            tokio::spawn(async move { handling.hook_with(principal, &body, claimed).await });
-        match spawned.await {
-            Ok(reply) => reply,
-            Err(e) => {
-                tracing::error!(error = %e, "a hook event's handling failed");
-                return axum::Json(crate::hooks::refusal(b"", "warden failed handling it"))
-                    .into_response();
-            }
-        }
-    } else {
-        gateway.hook_with(principal, &body, claimed).await
-    };
+    let reply = gateway.hook_with(principal, &body, claimed).await;
     let mut response = axum::Json(reply.body).into_response();
     // Still 200: the reply denies, and Claude Code would run the tool on a 503. The header
     // tells whatever reads it that the same call may succeed later.
@@ -95,4 +122,12 @@ pub(super) async fn claude_code(
         );
     }
     response
+}
+
+/// Runs `work` to its end on a task of its own, whether or not whoever awaits it is still
+/// waiting (a client that disconnects drops the handler, not the task).
+async fn finish(work: impl std::future::Future<Output = ()> + Send + 'static) {
+    if let Err(e) = tokio::spawn(work).await {
+        tracing::error!(error = %e, "a hook event's handling failed");
+    }
 }
