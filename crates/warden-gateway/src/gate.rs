@@ -571,6 +571,22 @@ impl Binding {
         }
     }
 
+    /// The requests made for this call by its agent in any session and under any policy
+    /// version: a person's answer is to the call, not to the session that sent it.
+    pub(crate) fn same_call(&self) -> RequestFilter {
+        RequestFilter {
+            principal: Some(self.principal.clone()),
+            tool: Some(self.tool.clone()),
+            args_digest: Some(self.args_digest.clone()),
+            ..RequestFilter::default()
+        }
+    }
+
+    /// What names the call (its tool and arguments) among one agent's held calls.
+    pub(crate) fn call_key(&self) -> String {
+        format!("{}\n{}", self.tool, self.args_digest)
+    }
+
     /// Whether request `r` was made for exactly this call.
     pub(crate) fn matches(&self, r: &PendingRequest) -> bool {
         r.principal == self.principal

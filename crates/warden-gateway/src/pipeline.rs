@@ -1155,21 +1155,37 @@ impl Gateway {
                 let Gate::Hold(decision) = gate else {
                     return Ok((gate, None));
                 };
-                // A new request for approvers: within the agent's cap, counting the held calls
-                // whose requests are not stored yet.
+                // A new request for approvers: not for a call a person has denied or that
+                // already waits (a "no" binds the call's retries, and one request is all a
+                // call gets), and within the agent's cap, counting the held calls whose
+                // requests are not stored yet.
                 let agent = &call.principal.0;
-                match self
+                let stored = async {
+                    Ok::<_, CallError>(holding::Stored {
+                        waiting: self.waiting_of(agent).await?,
+                        earlier: self.earlier_request(&binding, now).await?,
+                    })
+                };
+                let reserved = self
                     .holding
                     .reserve(
                         agent,
+                        &binding.call_key(),
                         config.approvals.max_pending_per_agent,
-                        self.waiting_of(agent),
+                        stored,
                     )
-                    .await?
-                {
-                    Ok(slot) => Ok((Gate::Hold(decision), Some(slot))),
-                    Err(waiting) => Ok((
+                    .await?;
+                match reserved {
+                    holding::Reserved::Slot(slot) => Ok((Gate::Hold(decision), Some(slot))),
+                    holding::Reserved::Full(waiting) => Ok((
                         Gate::Deny(pending_cap_denial(config, spec, &decision, waiting)),
+                        None,
+                    )),
+                    holding::Reserved::InFlight => {
+                        Ok((Gate::Deny(asked_again(config, spec, &decision, None)), None))
+                    }
+                    holding::Reserved::Earlier(earlier) => Ok((
+                        Gate::Deny(asked_again(config, spec, &decision, Some(&earlier))),
                         None,
                     )),
                 }
@@ -1673,6 +1689,33 @@ impl Gateway {
     }
 
     /// How many of `agent`'s requests wait for approvers (counted in the store).
+    /// What became of an earlier request for this same call ([`Binding::same_call`]): the
+    /// latest a person denied (kept as long as answered requests are), else one still waiting.
+    async fn earlier_request(
+        &self,
+        binding: &Binding,
+        now: i64,
+    ) -> Result<Option<PendingRequest>, CallError> {
+        let filter = RequestFilter {
+            statuses: vec![ApprovalStatus::Pending, ApprovalStatus::Denied],
+            ..binding.same_call()
+        };
+        self.blocking(move |store, _| {
+            let requests = store.requests(&filter)?;
+            let denied = requests
+                .iter()
+                .filter(|r| r.status == ApprovalStatus::Denied)
+                .max_by_key(|r| r.created_ms)
+                .cloned();
+            Ok::<_, StoreError>(denied.or_else(|| {
+                requests
+                    .into_iter()
+                    .find(|r| r.status == ApprovalStatus::Pending && now < r.expires_ms)
+            }))
+        })
+        .await
+    }
+
     async fn waiting_of(&self, agent: &str) -> Result<u64, CallError> {
         let filter = RequestFilter {
             statuses: vec![ApprovalStatus::Pending],
@@ -2277,6 +2320,56 @@ fn pending_cap_denial(
              waiting for approvers (`[approvals] max_pending_per_agent`); it was not held. \
              Send it again once some are answered"
         ),
+        decision.policy_version(),
+    )
+}
+
+/// A held call sent again after a person denied the same call, or while a request for it
+/// waits (`earlier`), or while it is being held (`None`): refused, with the request named.
+fn asked_again(
+    config: &Config,
+    spec: &warden_policy::ToolSpec,
+    decision: &Decision,
+    earlier: Option<&PendingRequest>,
+) -> Decision {
+    let category = &spec.labels.category;
+    let (rule, reason) = match earlier {
+        Some(r) if r.status == ApprovalStatus::Denied => {
+            let by = r
+                .answers
+                .iter()
+                .rev()
+                .find(|a| a.verdict == warden_core::Verdict::Deny)
+                .map_or("an approver", |a| a.approver.as_str());
+            (
+                "approval-denied",
+                format!(
+                    "{by} denied this same call (request `{}`): it is not put to approvers \
+                     again. Only a different call is a new request",
+                    r.id
+                ),
+            )
+        }
+        Some(r) => (
+            "approval-pending",
+            format!(
+                "this same call already waits for approval as request `{}`; it was not held \
+                 again. Send it once that request is approved",
+                r.id
+            ),
+        ),
+        None => (
+            "approval-pending",
+            "this same call is being held for approval right now; it was not held twice. Send \
+             it once its request is approved"
+                .to_string(),
+        ),
+    };
+    Decision::builtin_deny(
+        rule,
+        config.owners.get(category).cloned().unwrap_or_default(),
+        category.clone(),
+        reason,
         decision.policy_version(),
     )
 }

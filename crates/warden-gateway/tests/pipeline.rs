@@ -615,10 +615,14 @@ async fn a_held_call_runs_once_after_its_approval_and_not_before() {
     assert!(text.contains("held for approval"), "{text}");
     let id = request_id(&text);
     assert_eq!(h.forwarded("idp.disable_account"), 0);
+    // Sent again while it waits: the same request, not a second one.
     let again = h
         .call("responder", "s1", "idp.disable_account", args.clone())
         .await;
-    assert!(again.contains("held for approval"), "{again}");
+    assert!(
+        again.contains(&format!("already waits for approval as request `{id}`")),
+        "{again}"
+    );
     assert_eq!(h.forwarded("idp.disable_account"), 0);
 
     h.answer(&id, "bob", Verdict::Approve).unwrap();
@@ -1743,13 +1747,18 @@ async fn the_pending_search_finds_a_match_behind_a_long_queue() {
 
 /// An answered request as a long-lived deployment, or an agent flooding the approval queue
 /// with held calls, leaves it: closed, with a large rationale, bound to the same agent, session
-/// and tool as the calls still to come.
+/// and tool as the calls still to come (the denied ones to other arguments: a person's denial
+/// of the same call would refuse it).
 fn answered_request(h: &Harness, i: usize, args: &Value) -> PendingRequest {
     let status = [
         ApprovalStatus::Denied,
         ApprovalStatus::Expired,
         ApprovalStatus::Executed,
     ][i % 3];
+    let args = &match status {
+        ApprovalStatus::Denied => json!({"user": format!("user{i}")}),
+        _ => args.clone(),
+    };
     PendingRequest {
         id: format!("apr_old{i:05}"),
         created_ms: START_MS - 1_000_000 + i as i64,
@@ -2518,4 +2527,68 @@ async fn a_flagged_writes_findings_are_sealed_with_its_arguments() {
     let clear = String::from_utf8(leaves[0].leaf.data.clone()).unwrap();
     assert!(clear.contains("external_address"), "{clear}");
     assert!(!clear.contains("erasure-canary"), "{clear}");
+}
+
+/// Review 42 (F2): a person's "no" binds the call. Before, every resend of a held call filed a
+/// fresh request — one second after a denial, or while an identical one waited — so an agent
+/// could keep asking until a less careful approver said yes, and two approved twins ran the
+/// call twice. Now a call a person denied is refused without asking again (in any session of
+/// the agent), and a call that already waits is not filed twice, however many copies arrive at
+/// once; a call that differs is a new request.
+#[tokio::test]
+async fn a_denied_call_sent_again_is_refused_not_asked_again() {
+    let h = harness().await;
+    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
+    let asked = h
+        .call("responder", "s1", "idp.disable_account", args.clone())
+        .await;
+    let id = request_id(&asked);
+    h.answer(&id, "bob", Verdict::Deny).unwrap();
+    for session in ["s1", "s2"] {
+        let again = h
+            .call("responder", session, "idp.disable_account", args.clone())
+            .await;
+        assert!(
+            again.contains(&format!("bob denied this same call (request `{id}`)")),
+            "{again}"
+        );
+    }
+    let open = h.store.open_requests().unwrap();
+    assert_eq!(open.count, 0, "no new request for approvers: {open:?}");
+    assert_eq!(h.forwarded("idp.disable_account"), 0);
+    // Another call is another question.
+    let other = h
+        .call(
+            "responder",
+            "s1",
+            "idp.disable_account",
+            json!({"user": "bob.ng", "reason": "credentials phished"}),
+        )
+        .await;
+    assert!(other.contains("held for approval"), "{other}");
+}
+
+#[tokio::test]
+async fn copies_of_a_held_call_sent_at_once_file_one_request() {
+    let h = harness().await;
+    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
+    let copies: Vec<_> = (0..4)
+        .map(|_| h.start("responder", "idp.disable_account", args.clone()))
+        .collect();
+    let mut held = 0;
+    for copy in copies {
+        let text = answer_text(copy.await.unwrap());
+        if text.starts_with("held for approval") {
+            held += 1;
+        } else {
+            // In flight, or stored by the time it looked.
+            assert!(
+                text.contains("this same call is being held for approval right now")
+                    || text.contains("this same call already waits for approval"),
+                "{text}"
+            );
+        }
+    }
+    assert_eq!(held, 1);
+    assert_eq!(h.store.open_requests().unwrap().count, 1);
 }

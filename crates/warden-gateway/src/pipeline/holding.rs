@@ -38,41 +38,73 @@ impl AgentLocks {
 pub(crate) struct Holding {
     /// Per agent: one count and reservation at a time (async: the count reads the store).
     checking: AgentLocks,
-    reserved: Arc<Mutex<HashMap<String, u64>>>,
+    /// Per agent, the calls (by [`Slot`] key: tool and arguments) held and not yet stored.
+    reserved: Arc<Mutex<HashMap<String, Vec<String>>>>,
 }
 
 /// A held call's place under its agent's cap, from its gate until its request is stored.
 #[derive(Debug)]
 pub(crate) struct Slot {
-    reserved: Arc<Mutex<HashMap<String, u64>>>,
+    reserved: Arc<Mutex<HashMap<String, Vec<String>>>>,
     agent: String,
+    key: String,
+}
+
+/// What the store knows, read under the agent's check: how many of its requests wait, and
+/// what became of an earlier request for the same call.
+pub(crate) struct Stored<R> {
+    pub(crate) waiting: u64,
+    pub(crate) earlier: Option<R>,
+}
+
+/// The answer to [`Holding::reserve`].
+pub(crate) enum Reserved<R> {
+    /// The call may be held: its slot.
+    Slot(Slot),
+    /// The agent already has this many requests waiting: over the cap.
+    Full(u64),
+    /// The same call is being held right now (its request not stored yet).
+    InFlight,
+    /// An earlier request for the same call, as the store has it.
+    Earlier(R),
 }
 
 impl Holding {
-    /// A slot for one more held call of `agent` when `stored` (what the store counts, read
-    /// under the check) and the slots already taken stay under `cap`; else the number waiting.
-    pub(crate) async fn reserve<F, E>(
+    /// A slot for one more held call of `agent` — the call `key` names (its tool and
+    /// arguments) — unless the same call is held already, in flight here or earlier in the
+    /// store (`stored`, read under the check, says), or the stored and taken slots reach `cap`.
+    pub(crate) async fn reserve<F, E, R>(
         &self,
         agent: &str,
+        key: &str,
         cap: u64,
         stored: F,
-    ) -> Result<Result<Slot, u64>, E>
+    ) -> Result<Reserved<R>, E>
     where
-        F: std::future::Future<Output = Result<u64, E>>,
+        F: std::future::Future<Output = Result<Stored<R>, E>>,
     {
         let checking = self.checking.of(agent);
         let _checking = checking.lock().await;
         let stored = stored.await?;
-        let mut reserved = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
-        let taken = reserved.get(agent).copied().unwrap_or(0);
-        let waiting = stored.saturating_add(taken);
-        if waiting >= cap {
-            return Ok(Err(waiting));
+        if let Some(earlier) = stored.earlier {
+            return Ok(Reserved::Earlier(earlier));
         }
-        reserved.insert(agent.to_string(), taken.saturating_add(1));
-        Ok(Ok(Slot {
+        let mut reserved = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
+        let taken = reserved.entry(agent.to_string()).or_default();
+        if taken.iter().any(|k| k == key) {
+            return Ok(Reserved::InFlight);
+        }
+        let waiting = stored
+            .waiting
+            .saturating_add(u64::try_from(taken.len()).unwrap_or(u64::MAX));
+        if waiting >= cap {
+            return Ok(Reserved::Full(waiting));
+        }
+        taken.push(key.to_string());
+        Ok(Reserved::Slot(Slot {
             reserved: Arc::clone(&self.reserved),
             agent: agent.to_string(),
+            key: key.to_string(),
         }))
     }
 
@@ -95,9 +127,11 @@ impl Holding {
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut reserved = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = reserved.get_mut(&self.agent) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
+        if let Some(taken) = reserved.get_mut(&self.agent) {
+            if let Some(at) = taken.iter().position(|k| *k == self.key) {
+                taken.swap_remove(at);
+            }
+            if taken.is_empty() {
                 reserved.remove(&self.agent);
             }
         }
@@ -109,8 +143,25 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
-    async fn stored(n: u64) -> Result<u64, ()> {
-        Ok(n)
+    async fn stored(n: u64) -> Result<Stored<()>, ()> {
+        Ok(Stored {
+            waiting: n,
+            earlier: None,
+        })
+    }
+
+    fn slot(r: Reserved<()>) -> Option<Slot> {
+        match r {
+            Reserved::Slot(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn full(r: Reserved<()>) -> Option<u64> {
+        match r {
+            Reserved::Full(n) => Some(n),
+            _ => None,
+        }
     }
 
     /// One agent's check (its count read from a store that is slow to answer) holds up no
@@ -122,8 +173,8 @@ mod tests {
         let slow = {
             let h = Arc::clone(&h);
             tokio::spawn(async move {
-                h.reserve("triage", 5, async {
-                    Ok::<_, ()>(answered.await.unwrap_or(0))
+                h.reserve("triage", "a", 5, async {
+                    stored(answered.await.unwrap_or(0)).await
                 })
                 .await
             })
@@ -132,39 +183,48 @@ mod tests {
         for _ in 0..16 {
             tokio::task::yield_now().await;
         }
-        let mut other = Box::pin(h.reserve("responder", 5, stored(0)));
+        let mut other = Box::pin(h.reserve("responder", "a", 5, stored(0)));
         assert!(
             futures::poll!(&mut other).is_ready(),
             "another agent's check waited"
         );
         answer.send(0).unwrap();
-        assert!(slow.await.unwrap().unwrap().is_ok());
+        assert!(slot(slow.await.unwrap().unwrap()).is_some());
     }
 
     #[tokio::test]
     async fn slots_count_until_given_back() {
         let h = Holding::default();
-        let a = h.reserve("triage", 2, stored(0)).await.unwrap().unwrap();
-        let _b = h.reserve("triage", 2, stored(0)).await.unwrap().unwrap();
+        let a = slot(h.reserve("triage", "a", 2, stored(0)).await.unwrap()).unwrap();
+        let _b = slot(h.reserve("triage", "b", 2, stored(0)).await.unwrap()).unwrap();
         // Two taken: a third is refused, though the store counts none yet.
         assert_eq!(
-            h.reserve("triage", 2, stored(0))
-                .await
-                .unwrap()
-                .unwrap_err(),
-            2
+            full(h.reserve("triage", "c", 2, stored(0)).await.unwrap()),
+            Some(2)
         );
         // Another agent has its own.
-        assert!(h.reserve("responder", 2, stored(0)).await.unwrap().is_ok());
+        assert!(slot(h.reserve("responder", "a", 2, stored(0)).await.unwrap()).is_some());
         drop(a);
         // One given back (its request stored: the store counts it now).
         assert_eq!(
-            h.reserve("triage", 2, stored(1))
-                .await
-                .unwrap()
-                .unwrap_err(),
-            2
+            full(h.reserve("triage", "c", 2, stored(1)).await.unwrap()),
+            Some(2)
         );
-        assert!(h.reserve("triage", 3, stored(1)).await.unwrap().is_ok());
+        assert!(slot(h.reserve("triage", "c", 3, stored(1)).await.unwrap()).is_some());
+    }
+
+    /// The same call sent again while it is being held is not held twice; once its slot is
+    /// given back it may be held again.
+    #[tokio::test]
+    async fn the_same_call_in_flight_is_held_once() {
+        let h = Holding::default();
+        let a = slot(h.reserve("triage", "a", 5, stored(0)).await.unwrap()).unwrap();
+        assert!(matches!(
+            h.reserve("triage", "a", 5, stored(0)).await.unwrap(),
+            Reserved::InFlight
+        ));
+        assert!(slot(h.reserve("responder", "a", 5, stored(0)).await.unwrap()).is_some());
+        drop(a);
+        assert!(slot(h.reserve("triage", "a", 5, stored(0)).await.unwrap()).is_some());
     }
 }
