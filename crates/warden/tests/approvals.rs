@@ -132,9 +132,16 @@ async fn a_denied_call_never_runs_and_the_agent_cannot_approve_itself() {
 
     let (ok, out, err) = answer(&lab, "deny", &id, "alice", "the incident is still active");
     assert!(ok, "{out}{err}");
+    // The "no" binds the call: sent again, it is refused without asking anyone.
     let r = agent.call("tickets.close_incident", args).await.unwrap();
-    assert!(text(&r).contains("held for approval"), "{}", text(&r));
+    assert!(
+        text(&r).contains(&format!("alice denied this same call (request `{id}`)")),
+        "{}",
+        text(&r)
+    );
     assert_eq!(count(&lab, "tickets", "close_incident"), 0);
+    let (_, out, _) = lab.cli(&["approvals", "list"]);
+    assert!(!out.contains("apr_"), "no new request: {out}");
     let (ok, _, err) = answer(&lab, "approve", &id, "dana", "too late");
     assert!(!ok && err.contains("not pending"), "{err}");
 }
@@ -171,8 +178,9 @@ async fn a_two_person_rule_needs_two_different_approvers() {
         .await
         .unwrap();
     assert!(
-        text(&r).contains("held for approval"),
-        "one approval is not enough"
+        text(&r).contains(&format!("already waits for approval as request `{id}`")),
+        "one approval is not enough: {}",
+        text(&r)
     );
     assert!(!disabled(&lab, "carol.diaz"));
 
