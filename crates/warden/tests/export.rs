@@ -229,6 +229,13 @@ async fn every_record_of_a_lab_run_is_valid_ocsf_and_every_kind_has_its_class() 
         out.to_str().unwrap(),
     ]);
     assert!(ok, "{err}");
+    // Every call's arguments and rationale, unsealed: for the exporting user alone (review 42).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the export is open to others: {mode:o}");
+    }
     let records = read_jsonl(&out);
     assert_eq!(records.len(), leaves(&lab));
 

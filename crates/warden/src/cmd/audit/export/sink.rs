@@ -98,6 +98,14 @@ impl Sink {
                 } else {
                     open.append(true).create(true);
                 }
+                // The records carry every call's arguments and the agents' reasons, which the
+                // ledger keeps sealed: a new file is the exporting user's alone, whatever the
+                // umask (an existing one keeps the mode its owner gave it).
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    open.mode(0o600);
+                }
                 let file = open
                     .open(&path)
                     .with_context(|| format!("cannot open `{}`", path.display()))?;
