@@ -310,12 +310,21 @@ pub fn answer(
         }
         Swap::Done(r, None) => *r,
     };
+    // The credentials the answer was given under: `prove` counts it only if they are the
+    // ones the serving configuration holds for this approver.
+    let credential = config
+        .approvals
+        .approvers
+        .iter()
+        .find(|a| a.id == approver)
+        .map(|a| a.credential_digest());
     audit.append(&step_event(
         &request,
         verdict.step(),
         json!({"approver": approver, "reason": reason.trim(),
                "approvals": request.approvals(),
-               "approvals_needed": request.approvals_needed()}),
+               "approvals_needed": request.approvals_needed(),
+               "credential": credential}),
         now_ms,
     ))?;
     Ok(request)
@@ -513,7 +522,19 @@ pub fn prove(
             }
             Some("approved") => {
                 let approver = text(&detail, "approver").unwrap_or_default();
+                // Given under the credentials this configuration holds for the approver: an
+                // answer made with a copy of the configuration that gives their name another
+                // token is not theirs.
+                let theirs = config
+                    .approvals
+                    .approvers
+                    .iter()
+                    .find(|a| a.id == approver)
+                    .is_some_and(|a| {
+                        text(&detail, "credential") == Some(a.credential_digest().as_str())
+                    });
                 if bound
+                    && theirs
                     && approver != r.principal
                     && approvers.may_answer(approver, decision.category())
                 {

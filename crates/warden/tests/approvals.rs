@@ -334,3 +334,77 @@ async fn a_rationale_cannot_rewrite_the_arguments_the_cli_approver_reads() {
     );
     assert!(!disabled(&lab, "bob.ng"));
 }
+
+/// Review 42 (F1): an approver who can run the CLI copies the configuration, puts a token of
+/// their own under a colleague's name and answers `--as` that colleague: the CLI checks the
+/// token against whatever configuration it is given. Before, the gateway counted that answer,
+/// so one person met a two-person rule alone. Now each answer records the credentials it was
+/// given under, and the gateway counts only answers given under the credentials its own
+/// configuration holds for that approver: the call does not run.
+#[tokio::test]
+async fn an_answer_made_under_a_doctored_configuration_does_not_count() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let args = json!({"user": "carol.diaz"});
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    assert!(
+        text(&r).contains("disable-executive-needs-two"),
+        "{}",
+        text(&r)
+    );
+    let id = request_id(&text(&r));
+    let (ok, out, _) = answer(&lab, "approve", &id, "bob", "impossible travel");
+    assert!(ok && out.contains("pending (1 of 2"), "{out}");
+
+    // Bob's copy of the configuration, beside the real one (the same store, key and policy),
+    // with dana's token replaced by one he chose.
+    let real = std::fs::read_to_string(lab.config()).unwrap();
+    let danas = real
+        .lines()
+        .skip_while(|l| l.trim() != "[approvers.dana]")
+        .find(|l| l.starts_with("token_sha256"))
+        .unwrap()
+        .to_string();
+    let doctored = real.replace(
+        &danas,
+        &format!(
+            "token_sha256 = \"{}\"",
+            warden_core::sha256_hex(b"bob-owns-this")
+        ),
+    );
+    assert_ne!(doctored, real);
+    let evil = lab.config().with_file_name("copy.toml");
+    std::fs::write(&evil, doctored).unwrap();
+    let out = std::process::Command::new(warden_bin())
+        .args([
+            "approvals",
+            "approve",
+            &id,
+            "--as",
+            "dana",
+            "--reason",
+            "agree",
+        ])
+        .arg("--config")
+        .arg(&evil)
+        .env("WARDEN_APPROVER_TOKEN", "bob-owns-this")
+        .output()
+        .unwrap();
+    // The CLI, trusting the copy, records it; the gateway does not count it.
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = agent.call("idp.disable_account", args).await.unwrap();
+    assert!(
+        text(&r).contains("ledger records 1 of the 2 approvals"),
+        "{}",
+        text(&r)
+    );
+    assert!(!disabled(&lab, "carol.diaz"));
+}

@@ -192,6 +192,28 @@ pub struct ApproverSpec {
     pub token_sha256: Option<String>,
 }
 
+impl ApproverSpec {
+    /// What names this approver's configured credentials (their console password's hash and
+    /// their CLI token's), recorded with each of their answers: the gateway counts an answer
+    /// only when it was given under the credentials its own configuration holds for them, so
+    /// an answer made with another configuration (a copy with someone else's token under their
+    /// name) does not count, and changing an approver's credentials voids their unspent
+    /// approvals. A digest of digests: it gives nothing a guess could be checked against
+    /// without the configuration.
+    pub fn credential_digest(&self) -> String {
+        let named = serde_json::json!({
+            "v": 1,
+            "id": self.id,
+            "password_argon2": self.password_argon2,
+            "token_sha256": self.token_sha256,
+        });
+        format!(
+            "sha256:{}",
+            warden_core::sha256_hex(warden_core::canonical_json(&named).as_bytes())
+        )
+    }
+}
+
 impl fmt::Debug for ApproverSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApproverSpec")
