@@ -246,15 +246,24 @@ fn token_matches(expected_hex: &str, token: &str) -> bool {
 }
 
 /// The value of the session cookie in a `Cookie` header, if present.
+/// The session cookie, when the request carries exactly one. Two at once mean someone set a
+/// second for this host (a sibling subdomain can, with a narrower path that the browser sends
+/// first): taking either would let the planter's session answer in a colleague's browser, so
+/// neither is a session.
 pub(crate) fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers
+    let mut sessions = headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.trim().to_string())
+        .filter(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim().to_string());
+    let first = sessions.next()?;
+    match sessions.next() {
+        None => Some(first),
+        Some(_) => None,
+    }
 }
 
 /// `Set-Cookie` for a new session, or (with `None`) one that clears it.

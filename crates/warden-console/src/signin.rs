@@ -9,7 +9,8 @@
 //!   never delays a real approver;
 //! - an account with [`LOCK_AFTER`] failures within [`LOCK_FOR`] is locked until the oldest of
 //!   them is that old: no further check runs for it, whatever the password. Its approver can
-//!   still answer from the CLI with their token.
+//!   still answer from the CLI with their token. A made-up name locks the same way, so the
+//!   lock does not tell which names are approvers.
 //!
 //! A lane is waited for (at most [`WAIT`]) rather than refused at once, in arrival order.
 
@@ -22,6 +23,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub const LOCK_AFTER: usize = 5;
 /// How long failures count, and so how long a lock lasts.
 pub const LOCK_FOR: Duration = Duration::from_secs(15 * 60);
+/// Made-up names whose failures are kept at once.
+pub const MAX_STRANGERS: usize = 1024;
 /// The longest a sign-in waits for its lane.
 pub const WAIT: Duration = Duration::from_secs(10);
 
@@ -63,18 +66,34 @@ impl SignInGate {
         }
     }
 
-    /// Records the outcome of a checked attempt for `id`. Only configured approvers are
-    /// tracked (the table cannot grow with made-up names); a success clears the failures.
+    /// Records the outcome of a checked attempt for `id`; a success clears the failures.
+    /// Made-up names are tracked and locked like configured approvers, so the lock does not
+    /// tell which ids are real; at most [`MAX_STRANGERS`] of them are kept (the one whose
+    /// last failure is oldest goes first), so the table cannot grow with the names sprayed.
     pub(crate) fn record(&self, id: &str, ok: bool) {
-        if !self.lanes.contains_key(id) {
-            return;
-        }
         let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         if ok {
             failures.remove(id);
             return;
         }
         let now = Instant::now();
+        let stranger = !self.lanes.contains_key(id);
+        if stranger && !failures.contains_key(id) {
+            let strangers = failures
+                .keys()
+                .filter(|k| !self.lanes.contains_key(k.as_str()))
+                .count();
+            if strangers >= MAX_STRANGERS {
+                let stalest = failures
+                    .iter()
+                    .filter(|(k, _)| !self.lanes.contains_key(k.as_str()))
+                    .min_by_key(|(_, times)| times.iter().max().copied())
+                    .map(|(k, _)| k.clone());
+                if let Some(k) = stalest {
+                    failures.remove(&k);
+                }
+            }
+        }
         let recent = failures.entry(id.to_string()).or_default();
         recent.retain(|t| now.duration_since(*t) < LOCK_FOR);
         recent.push(now);

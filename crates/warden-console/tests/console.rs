@@ -1480,6 +1480,59 @@ async fn guessing_locks_the_account_and_spraying_names_does_not_lock_out_others(
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
 
+/// Review 42 (F7): the lock must not tell a configured approver from a made-up name. Before,
+/// five wrong passwords locked a real id (429) and never a made-up one (always 401), so anyone
+/// could list the approvers without signing in. Now a made-up name locks the same way.
+#[tokio::test]
+async fn the_lock_does_not_tell_an_approver_from_a_made_up_name() {
+    let (app, _) = setup();
+    let mut answers = Vec::new();
+    for who in ["alice", "no-such-approver"] {
+        for _ in 0..5 {
+            let r = send(
+                &app,
+                post(
+                    "/console/login",
+                    None,
+                    &[("approver", who), ("password", "wrong horse")],
+                ),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        }
+        let r = send(
+            &app,
+            post(
+                "/console/login",
+                None,
+                &[("approver", who), ("password", "wrong horse")],
+            ),
+        )
+        .await;
+        answers.push((r.status, r.body.replace(who, "WHO")));
+    }
+    assert_eq!(answers[0].0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(answers[0], answers[1], "the answers differ");
+}
+
+/// Review 42 (F6): someone who can set a cookie for the console's host (a sibling subdomain)
+/// plants their own valid session under a narrower path, which the browser sends first;
+/// the console took the first cookie, so a colleague's answers were recorded under the
+/// planter's name. Two session cookies at once are no session.
+#[tokio::test]
+async fn two_session_cookies_at_once_are_no_session() {
+    let (app, _) = setup();
+    let mallory = sign_in(&app, "bob", "bob-token").await;
+    let victim = sign_in(&app, "alice", "correct horse").await;
+    // The browser sends the narrower path's cookie first.
+    let both = format!("{}; warden_console={}", mallory.cookie, victim.cookie);
+    let r = send(&app, get("/console", Some(&both))).await;
+    assert_ne!(r.status, StatusCode::OK, "{}", r.body);
+    // Each alone is still a session.
+    let r = send(&app, get("/console", Some(&victim.cookie))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
 #[tokio::test]
 async fn a_verdict_without_a_session_or_csrf_reaches_nothing() {
     let (app, desk) = setup();
