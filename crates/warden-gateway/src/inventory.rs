@@ -325,7 +325,9 @@ impl Gateway {
             .map_err(|e| invalid(joined(e)))?;
         let entities = candidate.engine.inventory_size();
 
-        // Recorded first: the new entities decide nothing that the ledger does not announce.
+        // Recorded first: the new entities decide nothing that the ledger does not announce,
+        // and the announcement says what changed, not only that something did.
+        let (counts, changes) = entity_changes(base.engine.inventory_text(), &live.text);
         let mut ev = AuditEvent::new(EventKind::InventoryRefresh, self.now());
         ev.policy_version = Some(candidate.engine.version().to_string());
         ev.detail = Some(json!({
@@ -333,6 +335,8 @@ impl Gateway {
             "digest": digest,
             "entities": entities,
             "previous_digest": base.engine.inventory_digest(),
+            "changed": counts,
+            "sensitive": {"changes": changes},
         }));
         let index = self.record(ev).await.map_err(RefreshError::Record)?;
 
@@ -504,6 +508,60 @@ impl Gateway {
             }
         }))
     }
+}
+
+/// Entities of each kind of change a refresh's record lists; past it, only counted.
+const CHANGES_LISTED: usize = 64;
+
+/// What a refresh changes, entity by entity (by uid): how many were added, removed and changed
+/// (recorded in the clear), and the first [`CHANGES_LISTED`] of each in full — an added or
+/// removed entity, a changed one before and after — sealed like arguments, since an inventory
+/// names people. An executive made an ordinary user, a break-glass account no longer one, an
+/// incident closed: the ledger shows which, not only that the digest moved.
+fn entity_changes(before: Option<&str>, after: &str) -> (serde_json::Value, serde_json::Value) {
+    fn by_uid(text: Option<&str>) -> std::collections::BTreeMap<String, serde_json::Value> {
+        let items = text
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            .and_then(|v| match v {
+                serde_json::Value::Array(items) => Some(items),
+                _ => None,
+            })
+            .unwrap_or_default();
+        items
+            .into_iter()
+            .filter_map(|e| {
+                let ty = e.pointer("/uid/type")?.as_str()?.to_string();
+                let id = e.pointer("/uid/id")?.as_str()?.to_string();
+                Some((format!("{ty}::{}", serde_json::Value::String(id)), e))
+            })
+            .collect()
+    }
+    let (old, new) = (by_uid(before), by_uid(Some(after)));
+    let added: Vec<&serde_json::Value> = new
+        .iter()
+        .filter(|(uid, _)| !old.contains_key(*uid))
+        .map(|(_, e)| e)
+        .collect();
+    let removed: Vec<&serde_json::Value> = old
+        .iter()
+        .filter(|(uid, _)| !new.contains_key(*uid))
+        .map(|(_, e)| e)
+        .collect();
+    let changed: Vec<serde_json::Value> = new
+        .iter()
+        .filter_map(|(uid, e)| {
+            let was = old.get(uid)?;
+            (warden_core::canonical_json(was) != warden_core::canonical_json(e))
+                .then(|| json!({"uid": uid, "before": was, "after": e}))
+        })
+        .collect();
+    let counts = json!({"added": added.len(), "removed": removed.len(), "changed": changed.len()});
+    let changes = json!({
+        "added": added.into_iter().take(CHANGES_LISTED).collect::<Vec<_>>(),
+        "removed": removed.into_iter().take(CHANGES_LISTED).collect::<Vec<_>>(),
+        "changed": changed.into_iter().take(CHANGES_LISTED).collect::<Vec<_>>(),
+    });
+    (counts, changes)
 }
 
 fn log_refresh(fetcher: &Fetcher, result: Result<Refreshed, RefreshError>, failing: &mut bool) {

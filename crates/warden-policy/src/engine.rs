@@ -101,6 +101,9 @@ struct Facts {
     size: usize,
     /// `sha256:<hex>` of the inventory's bytes, when there is one.
     digest: Option<String>,
+    /// The inventory's JSON text, when there is one: what a refresh that replaces it is
+    /// compared with.
+    text: Option<Arc<str>>,
 }
 
 /// Compiled, validated policies, ready to decide. Cheap to clone.
@@ -149,6 +152,11 @@ impl Engine {
     /// `sha256:<hex>` of the entities' JSON text this engine decides with; `None` without any.
     pub fn inventory_digest(&self) -> Option<&str> {
         self.facts.digest.as_deref()
+    }
+
+    /// The entities' JSON text this engine decides with; `None` without any.
+    pub fn inventory_text(&self) -> Option<&str> {
+        self.facts.text.as_deref()
     }
 
     /// The same engine evaluating the whole policy set on every call, as Cedar alone would:

@@ -89,6 +89,23 @@ async fn a_closed_incident_stops_scoping_isolations_without_a_restart() {
         refresh["detail"]["previous_digest"]
     );
     assert_ne!(refresh["policy_version"], held["policy_version"]);
+    // What changed, not only that something did (review 42, F3): the incident, before and
+    // after, sealed; how many in the clear.
+    let listed = refresh["detail"]["sensitive"]["changes"]["changed"]
+        .as_array()
+        .unwrap();
+    assert_eq!(
+        refresh["detail"]["changed"]["changed"].as_u64(),
+        Some(listed.len() as u64)
+    );
+    let changed = listed
+        .iter()
+        .find(|c| c["uid"] == "Incident::\"INC-1042\"")
+        .expect("the incident is among the changes");
+    assert_ne!(
+        changed["before"]["attrs"]["status"], changed["after"]["attrs"]["status"],
+        "{changed}"
+    );
 
     // The same call is now denied: the policy asks for an open incident.
     let r = responder

@@ -47,6 +47,7 @@ pub(super) fn load_facts(
     let mut hasher = policy_hasher.clone();
     let mut size = 0;
     let mut digest = None;
+    let team_text: Option<std::sync::Arc<str>> = team.as_ref().map(|(_, text)| (*text).into());
     if let Some((origin, text)) = &team {
         hasher.update(text.as_bytes());
         digest = Some(format!(
@@ -100,6 +101,7 @@ pub(super) fn load_facts(
         version: format!("sha256:{}", hex::encode(hasher.finalize())),
         size,
         digest,
+        text: team_text,
     })
 }
 
