@@ -491,12 +491,14 @@ impl ApprovalDesk for Desk {
     }
 
     fn request(&self, id: &str) -> Result<Option<RequestView>, DeskError> {
-        Ok(self
-            .0
-            .store
-            .pending_request(id)
-            .map_err(internal)?
-            .map(|r| view(&self.0.config(), r)))
+        let Some(mut r) = self.0.store.pending_request(id).map_err(internal)? else {
+            return Ok(None);
+        };
+        // The answers so far as the ledger records them, not as the row says.
+        if let Some(ledger) = self.0.audit.ledger() {
+            r.answers = gate::answers_on_record(ledger, &r).map_err(internal)?;
+        }
+        Ok(Some(view(&self.0.config(), r)))
     }
 
     fn decide(
@@ -518,7 +520,13 @@ impl ApprovalDesk for Desk {
             reason,
             self.0.now(),
         ) {
-            Ok(r) => Ok(view(&g.config(), r)),
+            Ok(mut r) => {
+                // As on the request's page: the answers the ledger records.
+                if let Some(ledger) = g.audit.ledger() {
+                    r.answers = gate::answers_on_record(ledger, &r).map_err(internal)?;
+                }
+                Ok(view(&g.config(), r))
+            }
             Err(AnswerError::NotFound(_)) => Err(DeskError::NotFound),
             Err(e @ (AnswerError::Refused(_) | AnswerError::Altered { .. })) => {
                 Err(DeskError::Refused(e.to_string()))

@@ -24,7 +24,8 @@ use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use warden_core::{
-    ApprovalKind, ApprovalStatus, ArgsDigest, AuditEvent, EventKind, ToolCall, Verdict,
+    ApprovalAnswer, ApprovalKind, ApprovalStatus, ArgsDigest, AuditEvent, EventKind, ToolCall,
+    Verdict,
 };
 use warden_ledger::LeafKey;
 use warden_policy::{Config, Decision};
@@ -232,6 +233,34 @@ fn recorded_steps(ledger: &Ledger, r: &PendingRequest) -> Result<Vec<LedgerEntry
         .collect())
 }
 
+/// The answers to request `r` as the ledger records them (who, approve or deny, why, when), not
+/// as its row says: a row is the database's to edit, and a second approver must not be shown a
+/// first approval nobody gave. Steps recorded under other credentials than the serving
+/// configuration holds are listed all the same: they are what happened, and `prove` decides
+/// what counts.
+pub fn answers_on_record(
+    ledger: &Ledger,
+    r: &PendingRequest,
+) -> Result<Vec<ApprovalAnswer>, LedgerError> {
+    Ok(recorded_steps(ledger, r)?
+        .into_iter()
+        .filter_map(|LedgerEntry { event: e, .. }| {
+            let detail = e.detail.as_ref()?;
+            let verdict = match text(detail, "step")? {
+                "approved" => Verdict::Approve,
+                "denied" if text(detail, "approver").is_some() => Verdict::Deny,
+                _ => return None,
+            };
+            Some(ApprovalAnswer {
+                approver: text(detail, "approver")?.to_string(),
+                verdict,
+                reason: text(detail, "reason").unwrap_or_default().to_string(),
+                at_ms: e.time_ms,
+            })
+        })
+        .collect())
+}
+
 /// The digest of what an approver is shown beside the call: the agent's rationale and what it
 /// read (with warden's own warnings), recorded in the `asked` step and checked before an answer.
 /// Whether what an approver is told about request `r` beside the call (the rule that held it,
@@ -290,6 +319,7 @@ pub fn answer(
                 why: "it changed while it was being answered",
             });
         }
+
         match approval::answer(r, &approvers, approver, verdict, reason, now_ms) {
             Ok(_) => Ok(Some(None)),
             // The expiry is stored (and recorded below) before the refusal is returned.

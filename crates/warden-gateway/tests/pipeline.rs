@@ -2592,3 +2592,38 @@ async fn copies_of_a_held_call_sent_at_once_file_one_request() {
     assert_eq!(held, 1);
     assert_eq!(h.store.open_requests().unwrap().count, 1);
 }
+
+/// Review 42 (F4): the answers an approver is shown are the ledger's, not the row's. Someone
+/// who can write the database but holds no key (a DBA) added a first approval to a two-person
+/// request's row ("dana approved: confirmed with Alice by phone") to sway the second approver;
+/// the console showed it. It shows only the answers the ledger records.
+#[tokio::test]
+async fn the_answers_shown_are_the_ledgers_not_the_rows() {
+    use warden_console::ApprovalDesk;
+    let h = harness().await;
+    let text = h
+        .call(
+            "responder",
+            "s1",
+            "idp.disable_account",
+            json!({"user": "carol.diaz"}),
+        )
+        .await;
+    let id = request_id(&text);
+    let mut r = h.store.pending_request(&id).unwrap().unwrap();
+    r.answers.push(warden_core::ApprovalAnswer {
+        approver: "dana".into(),
+        verdict: Verdict::Approve,
+        reason: "confirmed with Alice by phone".into(),
+        at_ms: START_MS,
+    });
+    assert!(h.store.update_pending(&r).unwrap());
+    let desk = warden_gateway::desk::Desk(h.gateway.clone());
+    let shown = desk.request(&id).unwrap().unwrap();
+    assert!(shown.answers.is_empty(), "{:?}", shown.answers);
+    // A real answer is shown.
+    h.answer(&id, "bob", Verdict::Approve).unwrap();
+    let shown = desk.request(&id).unwrap().unwrap();
+    assert_eq!(shown.answers.len(), 1, "{:?}", shown.answers);
+    assert_eq!(shown.answers[0].approver, "bob");
+}
