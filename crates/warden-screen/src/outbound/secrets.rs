@@ -147,11 +147,17 @@ static PROSE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 
-/// A login given as a user and a password: "creds are admin / …", "login for the portal:
-/// admin / …".
+/// A user and a password side by side (`admin / …`, `admin:…`), read with ASCII classes so the
+/// scan stays fast; [`PAIR_CUE`] must name it a login just before.
 static PAIR: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?-u:\b)[A-Za-z0-9_.@\\-]{1,64}(?:[ \t]*/[ \t]*|:)["']?([^\s"'”’]{6,})"#).ok()
+});
+
+/// What names a user and a password a login: "creds are admin / …", "login for the portal:
+/// admin / …", at the end of the words before the pair.
+static PAIR_CUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(&format!(
-        r#"(?i)(?:^|[^\p{{L}}\p{{N}}_])(?:creds?|credentials?|log-?in|sign-?in|user(?:name)?\s*/\s*pass(?:word)?|{PASSWORD_WORDS})(?:\s+[^\s!?;:=]*[^\s.!?;:=]){{0,5}}?(?:{GIVEN_AS}|\s+)["'“‘]?[\w.@\\-]{{1,64}}(?:\s*/\s*|:)["'“‘]?([^\s"'”’]{{6,}})"#
+        r#"(?i)(?:^|[^\p{{L}}\p{{N}}_])(?:creds?|credentials?|log-?in|sign-?in|user(?:name)?\s*/\s*pass(?:word)?|{PASSWORD_WORDS})(?:\s+[^\s!?;:=]*[^\s.!?;:=]){{0,5}}?(?:{GIVEN_AS}|\s+)["'“‘]?$"#
     ))
     .ok()
 });
@@ -163,6 +169,15 @@ static NAMED_AFTER: LazyLock<Option<Regex>> = LazyLock::new(|| {
     ))
     .ok()
 });
+
+/// At most `len` bytes of `text` before `at`, cut on a character boundary.
+fn before(text: &str, at: usize, len: usize) -> &str {
+    let mut from = at.saturating_sub(len);
+    while from > 0 && !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    text.get(from..at).unwrap_or_default()
+}
 
 /// A value given in a sentence that is a password rather than a word, an id or a host: six
 /// characters or more, letters with a digit or a sign, not written the way ids are (lower
@@ -334,7 +349,18 @@ pub(super) fn secrets(text: &str) -> Vec<String> {
                 .any(|c| c.get(1).is_some_and(|v| spoken_password(v.as_str())))
         })
     };
-    if spoken || given(&PROSE) || given(&PAIR) || given(&NAMED_AFTER) {
+    let pair = PAIR.as_ref().is_some_and(|re| {
+        re.captures_iter(text).any(|c| {
+            let (Some(all), Some(v)) = (c.get(0), c.get(1)) else {
+                return false;
+            };
+            spoken_password(v.as_str())
+                && PAIR_CUE
+                    .as_ref()
+                    .is_some_and(|cue| cue.is_match(before(text, all.start(), 80)))
+        })
+    });
+    if spoken || pair || given(&PROSE) || given(&NAMED_AFTER) {
         out.push("credential: a password given in prose".to_owned());
     }
     out
