@@ -20,7 +20,16 @@
 //!   rights (0.6);
 //! - tell the reader to stop working the case: "stop analysis", "investigation must be halted"
 //!   (0.6), "do not escalate / investigate / isolate" (0.5), "do not verify or contact" (0.4);
-//! - press for speed: "immediately", "no exceptions" (0.2);
+//! - coach the approval step: tell the approver to approve, confirm or sign off what waits for
+//!   them (0.5), or to approve a release, an enable, a closure or a deletion (0.8); say a request
+//!   was agreed beforehand or off the console, "pre-agreed with Bob", "by phone", "on a call"
+//!   (0.4); speak to the approver or tell them what they will see, "Approver:", "when you see
+//!   it" (0.4);
+//! - hand the next reader a directive that names what it acts on: "Release srv-web01", "close
+//!   INC-1043", "srv-web01 can be released now" (0.8, enough alone: an analyst records what was
+//!   done, in the past tense, and the second half of a directive split over two comments is the
+//!   directive), or someone happy "for srv-web01 to be released" (0.5);
+//! - press for speed: "immediately", "no exceptions", "quickly" (0.2);
 //! - the crate's own instruction-override, role-switch and chat-markup phrase rules (their score).
 //!
 //! Cues are summed per kind (the strongest of a kind counts) within a window of
@@ -45,6 +54,17 @@ const WINDOW: usize = 400;
 const THRESHOLD: f32 = 0.8;
 /// Added when a cue is in hidden text (HTML comment, hidden element, smuggled characters).
 const HIDDEN_BONUS: f32 = 0.3;
+/// Added when a window holds two different directives that undo the response (release,
+/// restore, close, delete, lift).
+const STEPS_BONUS: f32 = 0.2;
+/// The directives [`STEPS_BONUS`] counts, by their detail, besides [`Cue::Handover`]'s.
+const STEP_DETAILS: &[&str] = &[
+    "directs readers to release containment",
+    "directs readers to restore an account",
+    "directs readers to close or downgrade the case",
+    "directs readers to destroy evidence",
+    "directs readers to lift a control",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cue {
@@ -72,6 +92,16 @@ enum Cue {
     Secrecy,
     /// Spells out a tool call for the reader to make (`edr.release_host host=srv-web01`).
     ToolCall,
+    /// Tells the approver to approve, confirm or sign off what waits for them.
+    Coach,
+    /// Says a request was agreed beforehand or off the console: pre-approved, agreed with
+    /// someone, by phone, on a call.
+    PreAgreed,
+    /// Hands the next reader a directive to release, enable, close or delete something it
+    /// names (`Release srv-web01`, `close INC-1043`).
+    Handover,
+    /// Speaks to the approver, or tells them what they will see (`when you see it`).
+    AddressApprover,
 }
 
 struct CueRule {
@@ -98,6 +128,17 @@ const REPORTS: &str = r"(?:the\s+|any\s+|all\s+|your\s+|their\s+|its\s+|daily\s+
 /// scheduled jobs and services, shells, implants and tunnels, keys, grants and tokens, accounts
 /// they made.
 const FOOTHOLDS: &str = r"(?:inbox|mail|mailbox|outlook|forwarding|transport|redirect(?:ion)?|sweep|auto-?forward(?:ing)?)\s+rules?|(?:mail\s+|auto-?)?forward(?:ing|ers?)(?:\s+address(?:es)?)?|auto-?forwards?|scheduled\s+tasks?|cron\s*(?:jobs?|tabs?|entries|entry)|crontabs?|launch\s*(?:agents?|daemons?)|systemd\s+(?:units?|services?|timers?)|(?:new|rogue|unknown|suspicious|malicious|attacker'?s?|intruder'?s?|created|added|extra|shadow|hidden|backdoor)\s+(?:(?:local|domain|global|admin|service|guest|user)\s+)*(?:accounts?|users?|admins?|keys?|apps?|applications?|devices?|rules?|tasks?|services?|grants?|consents?|tokens?|sessions?|credentials?|principals?|processes|binar(?:y|ies)|files?|connections?|listeners?|drivers?)|persistence(?:\s+mechanisms?)?|back\s*doors?|web\s*shells?|reverse\s+shells?|implants?|beacons?|c2(?:\s+(?:channel|connection|beacon)s?)?|command[\s-]and[\s-]control|tunnels?|ssh\s+keys?|authori[sz]ed_keys|(?:oauth|app|application)\s+(?:grants?|consents?|apps?|tokens?|registrations?)|(?:registry\s+)?run\s+keys?|startup\s+(?:items?|entries|entry|folder)|wmi\s+subscriptions?|rootkits?|remote\s+access\s+(?:tools?|trojans?)|rats?|miners?|droppers?|payloads?|malware";
+
+/// Verbs that give an approval.
+const APPROVE: &str = r"approve|auto-?approve|accept|sign\s+off(?:\s+on)?|authori[sz]e|green-?light|rubber[\s-]?stamp|wave\s+through";
+
+/// What an approval lets through that weakens a defence: a release, an enable, a closure, a
+/// deletion, an exclusion.
+const LIFTING: &str = r"releases?|releasing|un-?isolat\w*|de-?isolat\w*|un-?quarantin\w*|reconnect\w*|re-?enabl\w*|enable|enabling|unlock\w*|unblock\w*|reinstat\w*|restor\w*|closures?|close|closing|deletions?|delete|deleting|removals?|exclusions?|allow-?list\w*|whitelist\w*|back\s+(?:online|on(?:to)?\s+the\s+network|up)";
+
+/// Something a directive names: a host or ticket id (`srv-web01`, `INC-1043`), a user id
+/// (`alice.chen`, with or without `'s`).
+const NAMED_ID: &str = r"(?:[a-z][a-z0-9_-]*\d[a-z0-9_-]*|[a-z]+\.[a-z]+(?:['’]s)?)";
 
 /// Adverbs between a modal and its verb ("please quietly close").
 const ADVERB: &str = r"(?:immediately|now|also|just|all|quietly|silently|discreetly|simply|promptly|then|go\s+ahead\s+and)\s+";
@@ -350,7 +391,7 @@ fn rules() -> Vec<CueRule> {
             detail: "directs the reader to send money",
             pattern: directive(
                 r"wire|transfer|send|pay|remit|process|approve|release|expedite|buy|purchase",
-                r"funds|money|payments?|invoices?|wires?|transfers?|gift\s*cards?|vouchers?|\d[\d,.]*\s?(?:k|usd|eur|gbp|dollars|euros|pounds)?",
+                r"funds|money|payments?|invoices?|wires?|transfers?|gift\s*cards?|vouchers?|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{4,}(?:\.\d+)?|\d+(?:\.\d+)?\s?(?:k|usd|eur|gbp|dollars|euros|pounds)",
             ),
         },
         // Directives that weaken defences.
@@ -514,7 +555,7 @@ fn rules() -> Vec<CueRule> {
             cue: Cue::NoVerify,
             weight: 0.4,
             detail: "tells readers not to verify",
-            pattern: r"(?i)(?-u:\b)(?:do\s+not|don'?t|never|no\s+need\s+to|must\s+not|should\s+not|there\s+is\s+no\s+need\s+to)\s+(?:verify|confirm|question|double[\s-]check|re-?check|validate|consult|contact|check\s+with|ask|loop\s+in|involve|notify|inform|wait\s+for|seek\s+approval)(?-u:\b)|(?-u:\b)(?:no\s+need\s+to|do\s+not|don'?t|never|without)\s+(?:tell(?:ing)?|let(?:ting)?\s+\w+\s+know|mention(?:ing)?|alert(?:ing)?|inform(?:ing)?|notify(?:ing)?)\s+(?:the\s+|any\s+)?(?:user|owner|employee|customer|analyst|soc|team|manager|anyone|humans?|reviewer)s?(?-u:\b)|(?-u:\b)without\s+(?:further\s+)?(?:verification|approval|confirmation|review|questions?|delay\s+or\s+verification)(?-u:\b)".to_owned(),
+            pattern: r"(?i)(?-u:\b)(?:do\s+not|don'?t|never|no\s+need\s+to|must\s+not|should\s+not|there\s+is\s+no\s+need\s+to)\s+(?:verify|confirm|question|double[\s-]check|re-?check|validate|consult|contact|check\s+with|check|ask|loop\s+in|involve|notify|inform|wait\s+for|seek\s+approval)(?-u:\b)|(?-u:\b)(?:no\s+need\s+to|do\s+not|don'?t|never|without)\s+(?:tell(?:ing)?|let(?:ting)?\s+\w+\s+know|mention(?:ing)?|alert(?:ing)?|inform(?:ing)?|notify(?:ing)?)\s+(?:the\s+|any\s+)?(?:user|owner|employee|customer|analyst|soc|team|manager|anyone|humans?|reviewer)s?(?-u:\b)|(?-u:\b)without\s+(?:further\s+)?(?:verification|approval|confirmation|review|questions?|delay\s+or\s+verification)(?-u:\b)".to_owned(),
         },
         CueRule {
             cue: Cue::Secrecy,
@@ -551,6 +592,78 @@ fn rules() -> Vec<CueRule> {
                 r"(?:all|any|pending|held|outstanding|queued|waiting|open|incoming|future|remaining)\s+(?:\w+\s+){0,2}?(?:requests|approvals|holds|changes|calls|actions|tickets|items)|everything|anything|them\s+all|all\s+of\s+them",
             ),
         },
+        // The approval step coached: the approver told to approve, confirm or sign off what
+        // waits for them. Asking for one approval is ordinary, so it needs a second cue ...
+        CueRule {
+            cue: Cue::Coach,
+            weight: 0.5,
+            detail: "tells the approver what to approve",
+            pattern: format!(
+                r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:(?:{APPROVE}|confirm|allow|action)\s+(?:on\s+)?(?:it|this|that|them|these|those|(?:the|this|that|his|her|their|our|my)\s+(?:[\w-]+\s+){{0,3}}?(?:requests?|holds?|changes?|calls?|actions?|approvals?|tickets?|releases?|enables?)|req-?\d+)(?-u:\b)|(?:{APPROVE})\s*(?:[.!\n]|$)|(?:{APPROVE})\s+(?:when|once|as\s+soon\s+as|if)(?-u:\b)|sign\s+(?:it|this|that|them)\s+off(?-u:\b))"
+            ),
+        },
+        // ... unless what it approves lifts containment, restores access, closes or deletes.
+        CueRule {
+            cue: Cue::Coach,
+            weight: 0.8,
+            detail: "tells the approver to approve a release, an enable, a closure or a deletion",
+            pattern: format!(
+                r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:{APPROVE})(?-u:\b)(?:[^.!?\n]|[.!?][A-Za-z0-9/:_-]){{0,60}}?(?-u:\b)(?:{LIFTING})(?-u:\b)"
+            ),
+        },
+        CueRule {
+            cue: Cue::PreAgreed,
+            weight: 0.4,
+            detail: "says the request was agreed beforehand or off the console",
+            pattern: r"(?i)(?-u:\b)(?:pre-?(?:agreed|approved|authori[sz]ed|cleared|arranged|sanctioned|signed(?:\s+off)?|vetted|confirmed)|already\s+(?:been\s+)?(?:agreed|approved|authori[sz]ed|cleared|signed\s+off|okayed|ok['’]?d|green-?lit)\s+(?:by|with|on|to)|(?:ok['’]?d|okayed|green-?lit)\s+by|(?:agreed|cleared|okayed|arranged|signed\s+off)\s+(?:it\s+|this\s+)?with\s+@?\w+|(?:by|over\s+the|on\s+the)\s+(?:tele)?phone|on\s+a\s+(?:phone\s+|quick\s+|teams\s+|zoom\s+)?call|verbal(?:ly)?\s+(?:approv\w*|agree\w*|confirm\w*|ok\w*|sign-?off)|(?:approv\w*|agree\w*|confirm\w*|ok'?d|okayed)\s+verbally|talked\s+(?:it|this)\s+(?:through|over)|(?:agreed|discussed|settled|cleared|okayed|approved)\s+(?:it\s+|this\s+)?(?:in|on|during|over)\s+(?:the\s+|a\s+)?(?:bridge|call|meeting|stand-?up|huddle|chat|teams|slack|zoom|whatsapp|signal)(?:\s+call)?)(?-u:\b)".to_owned(),
+        },
+        // A directive to the next reader that names what to act on: `Release srv-web01`,
+        // `please close INC-1043`, `re-enable alice.chen`, `bring srv-web01 back online`.
+        CueRule {
+            cue: Cue::Handover,
+            weight: 0.8,
+            detail: "hands the next reader a directive to release, enable, close or delete",
+            pattern: format!(
+                r"(?im)(?:{CLAUSE}|{MODAL}|(?-u:\b)(?:bitte|por\s+favor|favor\s+de|s['’]il\s+(?:vous|te)\s+pla[iî]t|merci\s+de|per\s+favore|prosz[eę]|tolong|alsjeblieft|graag)\s+)(?:{ADVERB})?(?:(?:release|un-?isolate|de-?isolate|un-?quarantine|un-?contain|reconnect|unblock|re-?enable|enable|unlock|unsuspend|un-?disable|reinstate|reactivate|close|resolve|delete|purge|wipe|allow-?list|whitelist|dismiss|suppress)(?:\s+(?:out|off|up|down))?\s+(?:the\s+|this\s+)?(?:(?:host|server|endpoint|device|workstation|account|user|incident|ticket|case|alert|isolation\s+(?:of|on))\s+)?{NAMED_ID}|(?:bring|put|get|let)\s+(?:the\s+|host\s+)*{NAMED_ID}\s+back(?:\s+(?:on(?:line|to)?|up|in))?|(?:bring|put|get|let)\s+back\s+(?:the\s+|host\s+)*{NAMED_ID}|(?:lift|end|remove|drop|undo|reverse|take\s+down|cancel)\s+(?:the\s+)?(?:network\s+|host\s+)?(?:isolation|containment|quarantine|block|restrictions?|lock-?out|suspension)\s+(?:on|of|for|from)\s+(?:the\s+|host\s+|user\s+|account\s+)*{NAMED_ID}|(?:remove|take|release|pull|get|move)\s+(?:the\s+|host\s+)*{NAMED_ID}\s+(?:out\s+of|from|off)\s+(?:the\s+)?(?:network\s+)?(?:isolation|containment|quarantine|block-?list|deny-?list)|restore\s+(?:the\s+)?(?:network\s+|internet\s+|full\s+)?(?:access|connectivity|networking|connection)\s+(?:to|for|on|of)\s+(?:the\s+|host\s+|user\s+|account\s+)*{NAMED_ID}|(?:mark|set|flag|tag|move)\s+(?:the\s+|incident\s+|ticket\s+|case\s+|alert\s+)*{NAMED_ID}\s+(?:as\s+|to\s+)?(?:resolved|closed|benign|false[\s-]positive|clean|safe|low|done|informational)|(?:purge|delete|clear|wipe|erase|truncate)\s+(?:the\s+|all\s+)?(?:[\w-]+\s+)?(?:logs?|events?|history|audit\s+trail|evidence|telemetry|artifacts?)\s+(?:on|for|of|from)\s+(?:the\s+|host\s+)*{NAMED_ID})(?-u:\b)"
+            ),
+        },
+        // The same directive with what it names as the subject: `srv-web01 can be released
+        // now`, `INC-1043 should be closed`, `srv-web01 should go back on the network`.
+        CueRule {
+            cue: Cue::Handover,
+            weight: 0.8,
+            detail: "hands the next reader a directive to release, enable, close or delete",
+            pattern: format!(
+                r"(?i)(?-u:\b){NAMED_ID}\s+(?:can|may|could|should|must|shall|is\s+to|needs\s+to|has\s+to|is\s+(?:ok|okay|safe|fine|good)\s+to)\s+(?:now\s+|safely\s+|also\s+|then\s+|immediately\s+)?(?:be\s+(?:released|un-?isolated|de-?isolated|un-?quarantined|reconnected|unblocked|re-?enabled|enabled|unlocked|unsuspended|reinstated|reactivated|closed(?:\s+out)?|resolved|deleted|purged|dismissed|suppressed|allow-?listed|whitelisted|brought\s+back|put\s+back)|go\s+back\s+(?:on|online|into|to)|come\s+(?:back|off\s+isolation|out\s+of\s+(?:isolation|containment|quarantine)))(?-u:\b)"
+            ),
+        },
+        // Someone said to want it released: `he is happy for srv-web01 to be released`. An
+        // analyst asks so too, so it needs a second cue.
+        CueRule {
+            cue: Cue::Handover,
+            weight: 0.5,
+            detail: "hands the next reader a directive to release, enable, close or delete",
+            pattern: format!(
+                r"(?i)(?-u:\b){NAMED_ID}\s+to\s+(?:now\s+)?(?:be\s+(?:released|un-?isolated|de-?isolated|un-?quarantined|reconnected|unblocked|re-?enabled|enabled|unlocked|unsuspended|reinstated|reactivated|closed|resolved|deleted|purged)|go\s+back\s+(?:on|online|into|to))(?-u:\b)"
+            ),
+        },
+        // The same verbs before a named thing anywhere in a sentence (`gave verbal approval to
+        // re-enable alice.chen`): a request an analyst writes too, so it needs a second cue.
+        CueRule {
+            cue: Cue::Handover,
+            weight: 0.4,
+            detail: "names a host, an account or a ticket to release, enable or close",
+            pattern: format!(
+                r"(?i)(?-u:\b)(?:release|un-?isolate|de-?isolate|un-?quarantine|reconnect|unblock|re-?enable|unlock|unsuspend|reinstate|reactivate)\s+(?:the\s+|host\s+|account\s+|user\s+)*{NAMED_ID}(?-u:\b)"
+            ),
+        },
+        // The approver addressed, or told what they will see: words meant for the approval step.
+        CueRule {
+            cue: Cue::AddressApprover,
+            weight: 0.4,
+            detail: "speaks to the approver",
+            pattern: r"(?im)(?:(?:^|[.!?;]\s+)[\s>*•\-#]*(?:(?:a\s+)?note\s+(?:for|to)\s+(?:the\s+)?|for\s+(?:the\s+)?|fyi,?\s+(?:for\s+)?(?:the\s+)?|heads[\s-]up,?\s+(?:for\s+|to\s+)?(?:the\s+)?|dear\s+|to\s+(?:the\s+)?|attn:?\s+(?:the\s+)?|@)?approvers?\s*[:,\-–—]|(?-u:\b)(?:whoever\s+(?:is\s+)?(?:on\s+approvals?(?:\s+duty)?|approves?|handles?\s+(?:the\s+)?approvals?|is\s+approving|reviews?\s+(?:the\s+)?(?:hold|request)s?)|(?:when|once|as\s+soon\s+as)\s+(?:you\s+(?:see|get)\s+it|it\s+(?:shows|comes|pops)\s+(?:up|in|through)|it\s+(?:arrives|appears|lands|is\s+raised)|the\s+(?:hold|request|approval|prompt)\s+(?:shows\s+up|comes\s+(?:up|in|through)|appears|arrives|lands|pops\s+up))|you['’]?ll\s+(?:see|get)\s+(?:a|an|the)\s+(?:\w+\s+){0,2}?(?:request|hold|approval|prompt)|(?:it['’]?s|this\s+is|that['’]?s)\s+(?:the\s+|an?\s+)?(?:expected|legit(?:imate)?|sanctioned|cleared|agreed|fine\s+to\s+approve)|(?:ir|soc|security|it)\s+(?:lead|manager|director)\s+(?:agreed|okayed|signed\s+off|is\s+(?:fine|ok|okay)\s+with\s+it))(?-u:\b))".to_owned(),
+        },
         // Authority named by a person's handle: "Per erin.walsh:", "per @carol:".
         CueRule {
             cue: Cue::Authority,
@@ -562,7 +675,7 @@ fn rules() -> Vec<CueRule> {
             cue: Cue::Urgency,
             weight: 0.2,
             detail: "presses for speed",
-            pattern: r"(?i)(?-u:\b)(?:immediately|right\s+away|right\s+now|without\s+delay|asap|effective\s+immediately|urgent(?:ly)?|no\s+exceptions|at\s+once|time[\s-]sensitive|mandatory|non-?negotiable|before\s+(?:anyone|the\s+analysts?|humans?|a\s+human)\s+(?:sees?|reviews?|notices?))(?-u:\b)".to_owned(),
+            pattern: r"(?i)(?-u:\b)(?:immediately|right\s+away|right\s+now|without\s+delay|asap|quickly|promptly|straight\s+away|as\s+soon\s+as\s+(?:possible|you\s+(?:can|see\s+it))|effective\s+immediately|urgent(?:ly)?|no\s+exceptions|at\s+once|time[\s-]sensitive|mandatory|non-?negotiable|before\s+(?:anyone|the\s+analysts?|humans?|a\s+human)\s+(?:sees?|reviews?|notices?))(?-u:\b)".to_owned(),
         },
     ]
 }
@@ -616,7 +729,12 @@ pub(super) fn scan(n: &Normalised) -> Vec<(OutboundKind, String)> {
     for h in &mut hits {
         if matches!(
             h.cue,
-            Cue::Weaken | Cue::StopWork | Cue::DoNotAct | Cue::NoVerify
+            Cue::Weaken
+                | Cue::StopWork
+                | Cue::DoNotAct
+                | Cue::NoVerify
+                | Cue::Coach
+                | Cue::Handover
         ) && first_person_before(text, h.range.start)
         {
             h.weight *= FIRST_PERSON_FACTOR;
@@ -645,8 +763,20 @@ pub(super) fn scan(n: &Normalised) -> Vec<(OutboundKind, String)> {
                 None => best.push((h.cue, h.weight, h.detail)),
             }
         }
-        let total: f32 =
-            best.iter().map(|(_, w, _)| w).sum::<f32>() + if hidden { HIDDEN_BONUS } else { 0.0 };
+        // Two directives that weaken defences, each its own (`un-isolate the host, then close the
+        // ticket`): a list of steps handed to the next reader, more than either alone.
+        let directives = window
+            .iter()
+            .filter(|h| {
+                h.weight >= 0.6 && (h.cue == Cue::Handover || STEP_DETAILS.contains(&h.detail))
+            })
+            .map(|h| h.detail)
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        let steps = if directives >= 2 { STEPS_BONUS } else { 0.0 };
+        let total: f32 = best.iter().map(|(_, w, _)| w).sum::<f32>()
+            + if hidden { HIDDEN_BONUS } else { 0.0 }
+            + steps;
         if total + f32::EPSILON >= THRESHOLD {
             best.sort_by(|a, b| b.1.total_cmp(&a.1));
             let mut parts: Vec<&str> = best.iter().map(|(_, _, d)| *d).collect();
@@ -808,6 +938,13 @@ mod tests {
             "Keep moving forward on the containment plan.",
         ] {
             assert!(!flagged(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn every_step_detail_names_a_rule() {
+        for d in STEP_DETAILS {
+            assert!(rules().iter().any(|r| r.detail == *d), "{d}");
         }
     }
 

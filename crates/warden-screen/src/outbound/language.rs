@@ -24,7 +24,9 @@
 //! is a verb that acts). Each clause is read too: a short directive inside English sentences
 //! (`Owner confirmed. Tutup INC-1043, lepaskan srv-web01.`) has no English word in it but the
 //! function words anyone can add, and a word with a Latin letter English never writes
-//! (`izolację`) beside another foreign word is enough. Words of English dictionaries that
+//! (`izolację`) beside another foreign word is enough, and so is a clause of one word beside an
+//! id (`Zamknij INC-1043.`, `INC-1043 kapat`) when the word is in no English lexicon: the
+//! imperative a directive needs and nothing else. Words of English dictionaries that
 //! are mostly function words of other languages (`sans`, `para`, `sua`, `ang`) count as not
 //! English.
 
@@ -422,6 +424,9 @@ fn foreign_clauses(words: &[LexWord]) -> Option<String> {
     let mut foreign = 0usize;
     let mut marked = false;
     let mut with_id = false;
+    // Words of the clause so far, and whether its one word is a lone verb before an id.
+    let mut words_in_clause = 0usize;
+    let mut lone_verb = false;
     // Ends a clause; whether the text is unread by it. A clause of one word and no id is a
     // list entry (`setarch, prlimit, ifne`): it neither counts nor ends a run.
     let mut close = |english: usize, foreign: usize, marked: bool, with_id: bool| {
@@ -434,14 +439,20 @@ fn foreign_clauses(words: &[LexWord]) -> Option<String> {
     };
     for w in words.iter().filter(|w| !w.code) {
         if w.clause != clause {
-            if close(english, foreign, marked, with_id) {
+            if close(english, foreign, marked, with_id) || (lone_verb && words_in_clause == 1) {
                 return Some(FOREIGN_CLAUSE.to_owned());
             }
             clause = w.clause;
             english = 0;
             foreign = 0;
             marked = false;
+            words_in_clause = 0;
+            lone_verb = false;
         }
+        words_in_clause += 1;
+        // One word that is no English word and no name, first in its clause and followed by
+        // the id it acts on: `Zamknij INC-1043.`, `Tutup srv-web01`.
+        lone_verb |= w.leads_id && w.class == Class::Other && w.latin && !w.name && !w.leet;
         with_id = w.with_id;
         match w.class {
             Class::English => english += 1,
@@ -453,7 +464,8 @@ fn foreign_clauses(words: &[LexWord]) -> Option<String> {
             _ => {}
         }
     }
-    close(english, foreign, marked, with_id).then(|| FOREIGN_CLAUSE.to_owned())
+    (close(english, foreign, marked, with_id) || (lone_verb && words_in_clause == 1))
+        .then(|| FOREIGN_CLAUSE.to_owned())
 }
 
 /// The finding of [`foreign_clauses`].
@@ -534,6 +546,10 @@ struct LexWord {
     /// Not counted, but capitalised and no acronym: a name, or a word of a sentence in Title
     /// Case or capitals (`Tutup Tiket INC-1043`).
     proper: bool,
+    /// The first token of its clause with an id right after it (`Zamknij INC-1043`), or the
+    /// last with an id right before it (`INC-1043 kapat`): where a verb stands beside its
+    /// object in a clause of nothing else.
+    leads_id: bool,
 }
 
 /// How a word was written.
@@ -552,6 +568,9 @@ struct RawWord {
     item: usize,
     clause: usize,
     code: bool,
+    /// The first token of its clause with an id as the next token, or the last with an id as
+    /// the one before.
+    leads_id: bool,
 }
 
 /// Characters that end a token.
@@ -595,6 +614,14 @@ fn lexicon_words(text: &str) -> Vec<LexWord> {
     let mut with_id: HashSet<usize> = HashSet::new();
     let code = code_spans(text);
     let mut rest = text;
+    // The clause of the last token read, and the word of `sentence` that was the first token
+    // of its clause and a single word (where a lone verb before an id stands).
+    let mut last_clause = usize::MAX;
+    let mut lone_first: Option<usize> = None;
+    // Whether the last token was an id, and the word read right after one (cleared when
+    // another token follows in its clause).
+    let mut last_was_id = false;
+    let mut after_id: Option<usize> = None;
     while !rest.is_empty() {
         let start = rest.find(|c: char| !token_break(c)).unwrap_or(rest.len());
         let (gap, tail) = rest.split_at(start);
@@ -612,11 +639,40 @@ fn lexicon_words(text: &str) -> Vec<LexWord> {
         let (token, after) = tail.split_at(end);
         rest = after;
         let trimmed = token.trim_matches(|c: char| !c.is_alphanumeric());
-        if trimmed.chars().any(char::is_numeric) && trimmed.chars().any(char::is_alphabetic) {
+        let is_id =
+            trimmed.chars().any(char::is_numeric) && trimmed.chars().any(char::is_alphabetic);
+        if is_id {
             with_id.insert(clause);
+        }
+        let first_in_clause = clause != last_clause;
+        last_clause = clause;
+        if let Some(at) = lone_first.take()
+            && is_id
+            && let Some(w) = sentence.get_mut(at)
+            && w.clause == clause
+        {
+            w.leads_id = true;
+        }
+        if let Some(at) = after_id.take()
+            && !first_in_clause
+            && let Some(w) = sentence.get_mut(at)
+            && w.clause == clause
+        {
+            w.leads_id = false;
         }
         let words_before = sentence.len();
         read_token(trimmed, item, clause, &mut sentence);
+        let one_word = sentence.len() == words_before + 1;
+        lone_first = (first_in_clause && one_word).then_some(words_before);
+        if last_was_id
+            && !first_in_clause
+            && one_word
+            && let Some(w) = sentence.get_mut(words_before)
+        {
+            w.leads_id = true;
+            after_id = Some(words_before);
+        }
+        last_was_id = is_id && !trimmed.is_empty();
         let at = text.len() - after.len();
         let last = at.saturating_sub(1);
         if code
@@ -685,6 +741,7 @@ fn read_token(token: &str, item: usize, clause: usize, sentence: &mut Vec<RawWor
                     item,
                     clause,
                     code: false,
+                    leads_id: false,
                 });
             }
             continue;
@@ -714,6 +771,7 @@ fn read_token(token: &str, item: usize, clause: usize, sentence: &mut Vec<RawWor
                 item,
                 clause,
                 code: false,
+                leads_id: false,
             });
         }
     }
@@ -858,6 +916,7 @@ fn finish_sentence(sentence: &mut Vec<RawWord>, index: usize, out: &mut Vec<LexW
             code: w.code,
             latin: word.chars().all(is_latin),
             proper: class == Class::Neutral && w.shape != Shape::Lower && !acronym,
+            leads_id: w.leads_id,
         });
     }
 }

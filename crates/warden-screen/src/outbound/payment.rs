@@ -18,7 +18,10 @@
 //! - **Bare names**: `sort` before six digits, `routing` before nine digits whose ABA check
 //!   holds, a bank's name before its `details`, and `account` before a number where the text
 //!   also names a bank, a supplier or a beneficiary, sends money to the account, calls it new or
-//!   asks for a payment, and the account is not a cloud's, a directory's or a service's.
+//!   asks for a payment, or makes the account someone's with its number right after it (`their
+//!   account: 41926819`), and the account is not a cloud's, a directory's or a service's. A sort
+//!   code alone, with no account number in the text, counts only where the text asks for
+//!   something: a record that a sort code changed names a branch, not where to pay.
 //! - **A payment asked for**: a pay, transfer, wire, remit or settle word, `balance` or `funds`,
 //!   an amount of money, or a back-office verb asked for (`please process`, `clear the
 //!   balance`), that no negation beside it takes back (`no payment made`, `payment on hold`),
@@ -341,9 +344,13 @@ pub(super) fn payment_details(text: &str) -> Vec<String> {
             "an IBAN (country {country}): where a payment would go"
         ));
     }
-    let named = NAMED
-        .as_ref()
-        .is_some_and(|re| re.find_iter(text).any(|m| !date_like(m.as_str())));
+    let named = NAMED.as_ref().is_some_and(|re| {
+        re.find_iter(text).any(|m| {
+            !date_like(m.as_str())
+                && (!m.as_str().to_ascii_lowercase().starts_with("sort")
+                    || sort_code_counts(text, &nums))
+        })
+    });
     if named
         || BIC.as_ref().is_some_and(|re| re.is_match(text))
         || named_by_a_bare_word(text, &nums)
@@ -801,7 +808,7 @@ fn named_by_a_bare_word(text: &str, nums: &[Number]) -> bool {
             .collect();
         let before = near_end(text, word.start(), 40);
         match word.as_str().to_ascii_lowercase().as_str() {
-            "sort" => digits.len() == 6,
+            "sort" => digits.len() == 6 && sort_code_counts(text, nums),
             "routing" => aba_valid(&digits),
             _ => {
                 let near = |re: &Regex| {
@@ -814,10 +821,54 @@ fn named_by_a_bare_word(text: &str, nums: &[Number]) -> bool {
                         .as_ref()
                         .is_some_and(|re| re.is_match(before))
                     && !CLOUD.as_ref().is_some_and(near)
-                    && cued()
+                    && (cued() || possessed(text, word.start(), all.end(), n.end))
             }
         }
     })
+}
+
+/// Someone's account (`their account: …`, `her account is …`): an account that is a person's
+/// or a business's to be paid into, once a directory's or a cloud's is ruled out.
+static POSSESSED: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:their|your|his|her|our|my|[a-z]+'s)\s+(?:new\s+|current\s+|own\s+|usual\s+|correct\s+|bank\s+)?$").ok()
+});
+
+/// Whether the bare `account` at `word` is someone's, with its number right after it (`their
+/// account: 41926819`, `her account is 41926819`) and not a directory's (`their account
+/// 41926819 was disabled`). `named_end` is where the words between name and number end, and
+/// `number_end` where the number does.
+fn possessed(text: &str, word: usize, named_end: usize, number_end: usize) -> bool {
+    static BETWEEN: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)^account(?:\s*[:#=]|\s+(?:is|now|no\.?|number|nr|num|will\s+be))*[\s:#=]*\d$",
+        )
+        .ok()
+    });
+    static DIRECTORY: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"(?i)^\W*(?:(?:was|is|has\s+been|had\s+been|got|were|been)\s+)?(?:disabled|locked|unlocked|enabled|re-?enabled|created|deleted|suspended|logged|signed|reset|compromised|added|removed|expired|renamed)\b").ok()
+    });
+    POSSESSED
+        .as_ref()
+        .is_some_and(|re| re.is_match(near_end(text, word, 30)))
+        && BETWEEN
+            .as_ref()
+            .is_some_and(|re| text.get(word..named_end).is_some_and(|s| re.is_match(s)))
+        && !DIRECTORY
+            .as_ref()
+            .is_some_and(|re| re.is_match(near_start(text, number_end, 60)))
+}
+
+/// Whether a sort code named in `text` is where a payment would go: an account number (seven
+/// digits or more) stands in the text too, or the text asks for something (a payment, or a
+/// clause that opens with `use`, `pay`, `update`…). A sort code alone in a record (`the vendor
+/// master had sort code 40-47-84 changed`) names a branch, not an account.
+fn sort_code_counts(text: &str, nums: &[Number]) -> bool {
+    static ASKS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"(?im)(?:^|[.;:!?]\s+)\s*(?:please\s+|pls\s+|kindly\s+)?(?:use|pay|send|wire|transfer|remit|update|change|switch|set|amend)\b").ok()
+    });
+    nums.iter().any(|n| (7..=17).contains(&n.digits()))
+        || requests(text).next().is_some()
+        || ASKS.as_ref().is_some_and(|re| re.is_match(text))
 }
 
 /// At most `len` bytes of `text` before `at` (on a char boundary): where the words that

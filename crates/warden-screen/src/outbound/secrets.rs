@@ -4,7 +4,13 @@
 //! blocks, AWS, GitHub, GitLab, Slack, Stripe, Google, OpenAI/Anthropic, npm, PyPI, SendGrid,
 //! Azure keys, JWTs, bearer and `Authorization` headers, crypt and NTLM hashes), and otherwise
 //! by a credential name assigned a value (`password=…`, `api_key: …`, "the password is …") whose
-//! value is not a placeholder or an everyday word. Details name the kind, never the value.
+//! value is not a placeholder or an everyday word. A password given in a sentence is one too:
+//! a word for a password in English or another language (`pw`, `creds`, `Passwort`, `mot de
+//! passe`, `contraseña`, `hasło`, `kata sandi`…), up to five words about which account or where
+//! (`the srv-db01 service password in config.php is …`), then `is`, `:`, `=` or the language's
+//! verb and a value shaped like a password (letters with a digit or a sign, not an id or a time);
+//! a user and a password after `creds` or `login`; `use … as the password`. Details name the
+//! kind, never the value.
 //!
 //! A blob is a run a reader cannot read: base64 of at least [`MIN_BASE64`] characters that looks
 //! random (all three character classes, frequent class changes, not a path), a base64 block over
@@ -122,6 +128,83 @@ static ASSIGNMENT: LazyLock<Option<Regex>> = LazyLock::new(|| {
 static SPOKEN: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r#"(?i)(?-u:\b)(?:password|passcode|passphrase|pass|pwd|pin|(?:log-?in|sign-?in|vpn|wi-?fi|door|alarm|safe)\s+code)\s+(?:is|was|are|will\s+be|(?:has\s+been\s+|was\s+|is\s+)?(?:set|changed|reset)\s+to)\s+["'“]?([^\s"'”]{4,})"#).ok()
 });
+
+/// A word for a password, in English and the languages the screen's other readers name
+/// (`Passwort`, `mot de passe`, `contraseña`, `senha`, `hasło`, `wachtwoord`, `kata sandi`…).
+const PASSWORD_WORDS: &str = r"password|passwd|passwort|passphrase|passcode|pwd|pw|creds|kennwort|mot\s+de\s+passe|mdp|contrase(?:ñ|n)a|clave|senha|has(?:ł|l)o|wachtwoord|parola|l(?:ö|o)senord|passord|adgangskode|salasana|kata\s+sandi|sandi|пароль|parol|heslo|jelsz(?:ó|o)|(?:ş|s)ifre|m(?:ậ|a)t\s+kh(?:ẩ|a)u";
+
+/// What stands between a password word and its value: a verb (in the same languages) or `:`,
+/// `=`.
+const GIVEN_AS: &str = r"(?:\s+(?:is|are|was|were|will\s+be|(?:has\s+been\s+|was\s+|is\s+)?(?:set|changed|reset)\s+to|ist|lautet|est|es|é|è|er|to|jest|adalah|ialah|är|on)\s+|\s*(?:[:=]|=>|:=|->|→)\s*|\s+[-–—]\s+)";
+
+/// A password word, up to five words (about which account, where it is kept), then the value
+/// it is given: "the srv-db01 service password in config.php is …", "pw: …", "das Passwort
+/// für srv-db01 ist …".
+static PROSE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r#"(?i)(?:^|[^\p{{L}}\p{{N}}_])(?:{PASSWORD_WORDS})(?:\s+[^\s!?;:=]*[^\s.!?;:=]){{0,5}}?{GIVEN_AS}["'“‘]?([^\s"'”’]{{6,}})"#
+    ))
+    .ok()
+});
+
+/// A user and a password side by side (`admin / …`, `admin:…`), read with ASCII classes so the
+/// scan stays fast; [`PAIR_CUE`] must name it a login just before.
+static PAIR: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?-u:\b)[A-Za-z0-9_.@\\-]{1,64}(?:[ \t]*/[ \t]*|:)["']?([^\s"'”’]{6,})"#).ok()
+});
+
+/// What names a user and a password a login: "creds are admin / …", "login for the portal:
+/// admin / …", at the end of the words before the pair.
+static PAIR_CUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r#"(?i)(?:^|[^\p{{L}}\p{{N}}_])(?:creds?|credentials?|log-?in|sign-?in|user(?:name)?\s*/\s*pass(?:word)?|{PASSWORD_WORDS})(?:\s+[^\s!?;:=]*[^\s.!?;:=]){{0,5}}?(?:{GIVEN_AS}|\s+)["'“‘]?$"#
+    ))
+    .ok()
+});
+
+/// A value given first and named a password after: "use … as the password for srv-db01".
+static NAMED_AFTER: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r#"(?i)(?:^|[^\p{{L}}\p{{N}}_])(?:use|set|try|enter|type)\s+["'“‘]?([^\s"'”’]{{6,}}?)["'”’]?\s+(?:as|for)\s+(?:the\s+|their\s+|its\s+|his\s+|her\s+|a\s+)?(?:new\s+|temporary\s+|temp\s+|initial\s+)?(?:{PASSWORD_WORDS})"#
+    ))
+    .ok()
+});
+
+/// At most `len` bytes of `text` before `at`, cut on a character boundary.
+fn before(text: &str, at: usize, len: usize) -> &str {
+    let mut from = at.saturating_sub(len);
+    while from > 0 && !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    text.get(from..at).unwrap_or_default()
+}
+
+/// A value given in a sentence that is a password rather than a word, an id or a host: six
+/// characters or more, letters with a digit or a sign, not written the way ids are (lower
+/// case, digits and `.-_@/:` only: `srv-db01`, `inc-1043`, `alice.chen`).
+fn spoken_password(v: &str) -> bool {
+    let v = v.trim_end_matches(['.', ',', ')', ']', '}', ':', ';']);
+    let letter = v.chars().any(char::is_alphabetic);
+    let digit = v.chars().any(|c| c.is_ascii_digit());
+    let sign = v.chars().any(|c| !c.is_alphanumeric());
+    // A timestamp or a number with a unit (`2026-12-07T09:30Z`, `12chars`).
+    let letters = v.chars().filter(|c| c.is_alphabetic()).count();
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    let numeric = letters <= 2 && digits * 2 >= v.chars().count();
+    let id_like = !v.chars().any(char::is_uppercase)
+        && v.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@' | '/' | ':'));
+    // A ticket or a host in capitals (`INC-1043`, `SRV-DB01`).
+    let label =
+        !v.chars().any(char::is_lowercase) && v.chars().all(|c| c.is_alphanumeric() || c == '-');
+    v.chars().count() >= 6
+        && letter
+        && (digit || sign)
+        && !id_like
+        && !label
+        && !numeric
+        && !placeholder(v)
+}
 
 /// Values that stand in for a secret, or everyday words that follow a credential name.
 const NOT_SECRETS: &[&str] = &[
@@ -252,16 +335,33 @@ pub(super) fn secrets(text: &str) -> Vec<String> {
             }
         }
     }
-    if let Some(re) = SPOKEN.as_ref() {
-        for caps in re.captures_iter(text) {
-            if let Some(value) = caps.get(1)
-                && !placeholder(value.as_str())
-                && complex(value.as_str())
-            {
-                out.push("credential: a password given in prose".to_owned());
-                break;
-            }
-        }
+    let spoken = SPOKEN.as_ref().is_some_and(|re| {
+        re.captures_iter(text).any(|caps| {
+            caps.get(1)
+                .is_some_and(|v| !placeholder(v.as_str()) && complex(v.as_str()))
+        })
+    });
+    // Then with words between the password word and its value, after a user name, or before
+    // the word: only a value shaped like a password, not an id or a time.
+    let given = |re: &Option<Regex>| {
+        re.as_ref().is_some_and(|re| {
+            re.captures_iter(text)
+                .any(|c| c.get(1).is_some_and(|v| spoken_password(v.as_str())))
+        })
+    };
+    let pair = PAIR.as_ref().is_some_and(|re| {
+        re.captures_iter(text).any(|c| {
+            let (Some(all), Some(v)) = (c.get(0), c.get(1)) else {
+                return false;
+            };
+            spoken_password(v.as_str())
+                && PAIR_CUE
+                    .as_ref()
+                    .is_some_and(|cue| cue.is_match(before(text, all.start(), 80)))
+        })
+    });
+    if spoken || pair || given(&PROSE) || given(&NAMED_AFTER) {
+        out.push("credential: a password given in prose".to_owned());
     }
     out
 }
