@@ -103,6 +103,18 @@ impl From<LedgerError> for AnswerError {
     }
 }
 
+/// Each approver's [`credential digest`](warden_policy::ApproverSpec::credential_digest) under
+/// `config`: what an answer, or a resume, given in their name must have been given under to
+/// count here.
+pub fn credentials(config: &Config) -> BTreeMap<String, String> {
+    config
+        .approvals
+        .approvers
+        .iter()
+        .map(|a| (a.id.clone(), a.credential_digest()))
+        .collect()
+}
+
 pub fn approvers(config: &Config) -> Approvers {
     Approvers::new(
         config

@@ -240,9 +240,10 @@ pub fn active(
     store: &dyn Store,
     ledger: Option<&Ledger>,
     recorded: &mut RecordedHalts,
+    credentials: Option<&std::collections::BTreeMap<String, String>>,
 ) -> Result<Vec<Halt>, LedgerError> {
     let mut halts = store.active_halts()?;
-    for halt in recorded.refresh(ledger)? {
+    for halt in recorded.refresh(ledger, credentials)? {
         if !halts.iter().any(|h| h.scope == halt.scope) {
             halts.push(halt);
         }
@@ -263,7 +264,15 @@ impl RecordedHalts {
     /// Reads the halt and resume leaves appended since the last read; the halts the ledger
     /// records set and not since resumed, oldest first. Without a ledger (no key) the record
     /// vouches for nothing: none.
-    pub fn refresh(&mut self, ledger: Option<&Ledger>) -> Result<Vec<Halt>, LedgerError> {
+    ///
+    /// With `credentials` (each approver's, as the serving configuration holds them), a resume
+    /// counts only when it was given under its approver's: a resume made with a copy of the
+    /// configuration that gives a colleague's name another token lifts nothing.
+    pub fn refresh(
+        &mut self,
+        ledger: Option<&Ledger>,
+        credentials: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> Result<Vec<Halt>, LedgerError> {
         let Some(ledger) = ledger else {
             return Ok(Vec::new());
         };
@@ -276,6 +285,20 @@ impl RecordedHalts {
             let Some(scope) = detail.get("scope").and_then(Value::as_str) else {
                 continue;
             };
+            if e.kind == Some(EventKind::Resume)
+                && let Some(credentials) = credentials
+            {
+                let by = detail.get("by").and_then(Value::as_str).unwrap_or_default();
+                let given = detail.get("credential").and_then(Value::as_str);
+                if given.is_none() || given != credentials.get(by).map(String::as_str) {
+                    tracing::error!(
+                        scope,
+                        by,
+                        "a resume not given under its approver's credentials lifts nothing"
+                    );
+                    continue;
+                }
+            }
             let halt = (e.kind == Some(EventKind::Halt)).then(|| Halt {
                 scope: scope.to_string(),
                 set_by: detail
@@ -300,7 +323,7 @@ impl RecordedHalts {
 
 /// The halts the ledger records set and not since resumed, read from the first leaf.
 fn recorded(ledger: Option<&Ledger>) -> Result<Vec<Halt>, LedgerError> {
-    RecordedHalts::default().refresh(ledger)
+    RecordedHalts::default().refresh(ledger, None)
 }
 
 /// The first active halt that covers the call.
@@ -430,13 +453,16 @@ pub(crate) fn expire_for(
     )
 }
 
-/// Resumes a halted scope. `by` must already be an authorised human (checked by the caller);
-/// `now` is the caller's clock.
+/// Resumes a halted scope. `by` must already be an authorised human (checked by the caller)
+/// under the configuration whose approvers' credentials are `credentials`
+/// ([`crate::gate::credentials`]): the resume records `by`'s, and a gateway counts it only if
+/// they are the ones its own configuration holds for `by`. `now` is the caller's clock.
 pub fn resume(
     store: &dyn Store,
     audit: &dyn AuditLog,
     scope: &Scope,
     by: &str,
+    credentials: &std::collections::BTreeMap<String, String>,
     reason: &str,
     now: i64,
 ) -> Result<Halt, HaltError> {
@@ -447,7 +473,8 @@ pub fn resume(
     // is resumed on the record.
     let halt = match stored {
         Some(halt) => halt,
-        None => recorded(audit.ledger())
+        None => RecordedHalts::default()
+            .refresh(audit.ledger(), Some(credentials))
             .map_err(Failure::from)?
             .into_iter()
             .find(|h| h.scope == scope.to_string())
@@ -459,7 +486,8 @@ pub fn resume(
             scope,
             by,
             reason,
-            json!({"halted_by": halt.set_by, "halted_ms": halt.created_ms}),
+            json!({"halted_by": halt.set_by, "halted_ms": halt.created_ms,
+                   "credential": credentials.get(by)}),
             now,
         ))
         .map_err(Failure::from)?;

@@ -1514,12 +1514,13 @@ impl Gateway {
     /// The active halts as the store and the ledger have them now (the cache refreshed).
     async fn read_halts(&self) -> Result<Arc<Vec<Halt>>, CallError> {
         let recorded = self.recorded_halts.clone();
+        let credentials = crate::gate::credentials(&self.config());
         let h = self
             .blocking(move |store, audit| {
                 let mut recorded = recorded
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                crate::halt::active(store, audit.ledger(), &mut recorded)
+                crate::halt::active(store, audit.ledger(), &mut recorded, Some(&credentials))
             })
             .await?;
         let (halts, changed) = self.halts.put(h);

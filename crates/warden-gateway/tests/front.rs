@@ -997,6 +997,7 @@ async fn a_call_held_while_a_halt_is_set_does_not_outlive_it() {
         f.audit.as_ref(),
         &warden_gateway::halt::Scope::Agent("responder".into()),
         "dana",
+        &warden_gateway::gate::credentials(&f.gateway.config()),
         "checked",
         f.clock.now_ms(),
     )

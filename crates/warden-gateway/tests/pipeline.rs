@@ -1508,12 +1508,14 @@ impl Harness {
                 let scope = warden_gateway::halt::Scope::Agent(AGENTS[agent].into());
                 let (store, audit) = (self.store.clone(), self.audit.clone());
                 let now = self.clock.now_ms();
+                let credentials = warden_gateway::gate::credentials(&self.config);
                 let _ = tokio::task::spawn_blocking(move || {
                     warden_gateway::halt::resume(
                         store.as_ref(),
                         audit.as_ref(),
                         &scope,
                         "dana",
+                        &credentials,
                         "ok",
                         now,
                     )

@@ -360,25 +360,8 @@ async fn an_answer_made_under_a_doctored_configuration_does_not_count() {
     let (ok, out, _) = answer(&lab, "approve", &id, "bob", "impossible travel");
     assert!(ok && out.contains("pending (1 of 2"), "{out}");
 
-    // Bob's copy of the configuration, beside the real one (the same store, key and policy),
-    // with dana's token replaced by one he chose.
-    let real = std::fs::read_to_string(lab.config()).unwrap();
-    let danas = real
-        .lines()
-        .skip_while(|l| l.trim() != "[approvers.dana]")
-        .find(|l| l.starts_with("token_sha256"))
-        .unwrap()
-        .to_string();
-    let doctored = real.replace(
-        &danas,
-        &format!(
-            "token_sha256 = \"{}\"",
-            warden_core::sha256_hex(b"bob-owns-this")
-        ),
-    );
-    assert_ne!(doctored, real);
-    let evil = lab.config().with_file_name("copy.toml");
-    std::fs::write(&evil, doctored).unwrap();
+    // Bob's copy of the configuration, with dana's token replaced by one he chose.
+    let evil = doctored_config(&lab, "dana", "bob-owns-this");
     let out = std::process::Command::new(warden_bin())
         .args([
             "approvals",
@@ -407,4 +390,106 @@ async fn an_answer_made_under_a_doctored_configuration_does_not_count() {
         text(&r)
     );
     assert!(!disabled(&lab, "carol.diaz"));
+}
+
+/// A copy of the lab's configuration beside the real one (the same store, key and policy),
+/// with `approver`'s token replaced by `token`: what an approver who can run the CLI makes to
+/// answer in a colleague's name.
+fn doctored_config(lab: &Lab, approver: &str, token: &str) -> std::path::PathBuf {
+    let real = std::fs::read_to_string(lab.config()).unwrap();
+    let line = real
+        .lines()
+        .skip_while(|l| l.trim() != format!("[approvers.{approver}]"))
+        .find(|l| l.starts_with("token_sha256"))
+        .unwrap()
+        .to_string();
+    let doctored = real.replace(
+        &line,
+        &format!(
+            "token_sha256 = \"{}\"",
+            warden_core::sha256_hex(token.as_bytes())
+        ),
+    );
+    assert_ne!(doctored, real);
+    let path = lab.config().with_file_name(format!("copy-{approver}.toml"));
+    std::fs::write(&path, doctored).unwrap();
+    path
+}
+
+/// The same for a halt: alice halts the responder; bob, with a copy of the configuration that
+/// gives dana his token, resumes it "as dana". The CLI records the resume; the gateway does not
+/// count it (a resume counts only under its approver's own credentials): the agent stays halted.
+#[tokio::test]
+async fn a_resume_made_under_a_doctored_configuration_lifts_nothing() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let (ok, _, err) = lab.cli_as(
+        "lab-alice-token",
+        &[
+            "halt",
+            "--agent",
+            "responder",
+            "--reason",
+            "misbehaving",
+            "--as",
+            "alice",
+        ],
+    );
+    assert!(ok, "{err}");
+    let evil = doctored_config(&lab, "dana", "bob-owns-this");
+    let out = std::process::Command::new(warden_bin())
+        .args([
+            "resume",
+            "agent:responder",
+            "--as",
+            "dana",
+            "--reason",
+            "fine",
+        ])
+        .arg("--config")
+        .arg(&evil)
+        .env("WARDEN_APPROVER_TOKEN", "bob-owns-this")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The gateway reads halts again within a second or two: the agent stays halted.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(4);
+    while std::time::Instant::now() < deadline {
+        let r = agent
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await
+            .unwrap();
+        assert!(text(&r).contains("halted by warden"), "{}", text(&r));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // A resume under dana's own credentials lifts it.
+    let (ok, _, err) = lab.cli_as(
+        "lab-dana-token",
+        &[
+            "resume",
+            "agent:responder",
+            "--as",
+            "dana",
+            "--reason",
+            "checked",
+        ],
+    );
+    assert!(ok, "{err}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = agent
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await
+            .unwrap();
+        if !text(&r).contains("halted by warden") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still halted");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }

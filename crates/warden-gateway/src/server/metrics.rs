@@ -187,14 +187,20 @@ impl Gateway {
             Ok::<_, warden_store::StoreError>(StoreState {
                 witnesses: cosigned_sizes(&config),
                 open: store.open_requests()?,
-                halts: crate::halt::active(store.as_ref(), audit.ledger(), &mut recorded)
-                    .map_err(|e| match e {
-                        warden_store::LedgerError::Store(e) => e,
-                        other => warden_store::StoreError::Corrupt(other.to_string()),
-                    })?
-                    .into_iter()
-                    .map(|h| h.scope)
-                    .collect(),
+                // The same record the pipeline reads on from: the same credentials.
+                halts: crate::halt::active(
+                    store.as_ref(),
+                    audit.ledger(),
+                    &mut recorded,
+                    Some(&crate::gate::credentials(&config)),
+                )
+                .map_err(|e| match e {
+                    warden_store::LedgerError::Store(e) => e,
+                    other => warden_store::StoreError::Corrupt(other.to_string()),
+                })?
+                .into_iter()
+                .map(|h| h.scope)
+                .collect(),
                 ledger_size: store.ledger_size()?,
                 checkpoint: store.ledger_latest_checkpoint()?,
                 pool: store.pool_use(),

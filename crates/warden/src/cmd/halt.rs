@@ -69,6 +69,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 store.as_ref(),
                 ledger.as_deref(),
                 &mut warden_gateway::halt::RecordedHalts::default(),
+                Some(&warden_gateway::gate::credentials(&config)),
             )?,
             format,
             system_now_ms(),

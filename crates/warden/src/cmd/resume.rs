@@ -36,6 +36,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         audit.as_ref(),
         &scope,
         &args.approver,
+        &warden_gateway::gate::credentials(&config),
         &args.reason,
         warden_gateway::clock::system_now_ms(),
     )?;
