@@ -288,9 +288,11 @@ impl RecordedHalts {
             if e.kind == Some(EventKind::Resume)
                 && let Some(credentials) = credentials
             {
+                // A resume an earlier warden recorded names no credentials: it stands (the
+                // halts it lifted stay lifted after an upgrade).
                 let by = detail.get("by").and_then(Value::as_str).unwrap_or_default();
                 let given = detail.get("credential").and_then(Value::as_str);
-                if given.is_none() || given != credentials.get(by).map(String::as_str) {
+                if given.is_some() && given != credentials.get(by).map(String::as_str) {
                     tracing::error!(
                         scope,
                         by,
@@ -487,7 +489,9 @@ pub fn resume(
             by,
             reason,
             json!({"halted_by": halt.set_by, "halted_ms": halt.created_ms,
-                   "credential": credentials.get(by)}),
+                   // Always a string: a resume naming no credentials is an earlier
+                   // warden's.
+                   "credential": credentials.get(by).map_or("none", String::as_str)}),
             now,
         ))
         .map_err(Failure::from)?;

@@ -437,6 +437,19 @@ async fn a_resume_made_under_a_doctored_configuration_lifts_nothing() {
         ],
     );
     assert!(ok, "{err}");
+    // Halted, once the gateway has read the halt (within about a second).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = agent
+            .call("siem.get_alert", json!({"alert_id": "ALR-2001"}))
+            .await
+            .unwrap();
+        if text(&r).contains("halted by warden") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never halted");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     let evil = doctored_config(&lab, "dana", "bob-owns-this");
     let out = std::process::Command::new(warden_bin())
         .args([
