@@ -316,9 +316,13 @@ fn unmarked(text: &str) -> String {
 }
 
 /// The agent's next write, in a new session (a harmless comment it may post alone), is held
-/// for a human on the taint's account.
+/// for a human on the taint's account. Each one is a new comment: the same call sent again
+/// while its request waits would be refused naming that request, not decided afresh.
 async fn assert_next_write_held(warden: &Warden) {
-    let comment = json!({"incident": "INC-1043", "comment": "web shell process tree attached"});
+    static SENT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let comment = json!({"incident": "INC-1043",
+                         "comment": format!("web shell process tree attached, part {n}")});
     let r = warden
         .client(TRIAGE)
         .await

@@ -70,9 +70,10 @@ async fn an_injected_email_is_marked_recorded_and_taints_the_session() {
         "{shown}"
     );
     // ...and neither may a fresh session of the same agent: the taint follows the agent.
+    // (Another host of the incident: the same call would be refused as already waiting.)
     let fresh = warden.client(RESPONDER).await;
     let r = fresh
-        .call("edr.isolate_host", isolate("ws-042", "INC-1042"))
+        .call("edr.isolate_host", isolate("ws-017", "INC-1042"))
         .await
         .unwrap();
     assert!(text(&r).contains("held for approval"), "{}", text(&r));
@@ -86,7 +87,7 @@ async fn an_injected_email_is_marked_recorded_and_taints_the_session() {
     assert!(ok, "{err}");
     assert!(shown.contains("flagged passage: "), "{shown}");
     assert!(shown.contains("another session"), "{shown}");
-    assert!(!lab.host_isolated("ws-042"));
+    assert!(!lab.host_isolated("ws-042") && !lab.host_isolated("ws-017"));
     // Another agent is untouched: it is held only by the floor, not by the taint. (It looks
     // at the web-shell alert of the incident it comments on first.)
     let triage = warden.client(TRIAGE).await;
@@ -107,7 +108,13 @@ async fn an_injected_email_is_marked_recorded_and_taints_the_session() {
 #[tokio::test]
 async fn taint_follows_the_agent_into_new_sessions_and_across_a_restart_until_a_human_clears_it() {
     let lab = Lab::new();
-    let comment = || json!({"incident": "INC-1043", "comment": "web shell process tree attached"});
+    // Each write a new comment: the same call sent again while its request waits would be
+    // refused naming that request, not decided afresh on the taint.
+    let sent = std::sync::atomic::AtomicUsize::new(0);
+    let comment = || {
+        let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        json!({"incident": "INC-1043", "comment": format!("web shell process tree attached, part {n}")})
+    };
     {
         let warden = lab.serve();
         let reader = warden.client(TRIAGE).await;
