@@ -400,6 +400,15 @@ fn matches(query: &DecisionQuery, e: &LedgerEntry) -> bool {
 }
 
 impl Desk {
+    /// Request `r` as an approver sees it, with the answers so far as the ledger records them,
+    /// not as its row says.
+    fn recorded_view(&self, mut r: PendingRequest) -> Result<RequestView, DeskError> {
+        if let Some(ledger) = self.0.audit.ledger() {
+            r.answers = gate::answers_on_record(ledger, &r).map_err(internal)?;
+        }
+        Ok(view(&self.0.config(), r))
+    }
+
     /// What became of a held call: its request's recorded steps after the hold (`approved`,
     /// `executed`, `denied`, `expired`), oldest first. Read by the request's own id through the
     /// ledger's index of approval steps, as the gate reads them: however many other approval
@@ -491,14 +500,10 @@ impl ApprovalDesk for Desk {
     }
 
     fn request(&self, id: &str) -> Result<Option<RequestView>, DeskError> {
-        let Some(mut r) = self.0.store.pending_request(id).map_err(internal)? else {
+        let Some(r) = self.0.store.pending_request(id).map_err(internal)? else {
             return Ok(None);
         };
-        // The answers so far as the ledger records them, not as the row says.
-        if let Some(ledger) = self.0.audit.ledger() {
-            r.answers = gate::answers_on_record(ledger, &r).map_err(internal)?;
-        }
-        Ok(Some(view(&self.0.config(), r)))
+        Ok(Some(self.recorded_view(r)?))
     }
 
     fn decide(
@@ -520,13 +525,7 @@ impl ApprovalDesk for Desk {
             reason,
             self.0.now(),
         ) {
-            Ok(mut r) => {
-                // As on the request's page: the answers the ledger records.
-                if let Some(ledger) = g.audit.ledger() {
-                    r.answers = gate::answers_on_record(ledger, &r).map_err(internal)?;
-                }
-                Ok(view(&g.config(), r))
-            }
+            Ok(r) => self.recorded_view(r),
             Err(AnswerError::NotFound(_)) => Err(DeskError::NotFound),
             Err(e @ (AnswerError::Refused(_) | AnswerError::Altered { .. })) => {
                 Err(DeskError::Refused(e.to_string()))

@@ -115,6 +115,17 @@ pub fn credentials(config: &Config) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// `approver`'s credential digest under `config` ([`credentials`]); none for an id it does not
+/// configure.
+fn credential_of(config: &Config, approver: &str) -> Option<String> {
+    config
+        .approvals
+        .approvers
+        .iter()
+        .find(|a| a.id == approver)
+        .map(|a| a.credential_digest())
+}
+
 pub fn approvers(config: &Config) -> Approvers {
     Approvers::new(
         config
@@ -331,7 +342,6 @@ pub fn answer(
                 why: "it changed while it was being answered",
             });
         }
-
         match approval::answer(r, &approvers, approver, verdict, reason, now_ms) {
             Ok(_) => Ok(Some(None)),
             // The expiry is stored (and recorded below) before the refusal is returned.
@@ -354,12 +364,7 @@ pub fn answer(
     };
     // The credentials the answer was given under: `prove` counts it only if they are the
     // ones the serving configuration holds for this approver.
-    let credential = config
-        .approvals
-        .approvers
-        .iter()
-        .find(|a| a.id == approver)
-        .map(|a| a.credential_digest());
+    let credential = credential_of(config, approver);
     audit.append(&step_event(
         &request,
         verdict.step(),
@@ -567,14 +572,8 @@ pub fn prove(
                 // Given under the credentials this configuration holds for the approver: an
                 // answer made with a copy of the configuration that gives their name another
                 // token is not theirs.
-                let theirs = config
-                    .approvals
-                    .approvers
-                    .iter()
-                    .find(|a| a.id == approver)
-                    .is_some_and(|a| {
-                        text(&detail, "credential") == Some(a.credential_digest().as_str())
-                    });
+                let theirs = credential_of(config, approver)
+                    .is_some_and(|c| text(&detail, "credential") == Some(c.as_str()));
                 if bound
                     && theirs
                     && approver != r.principal

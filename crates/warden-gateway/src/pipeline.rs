@@ -1689,7 +1689,6 @@ impl Gateway {
         }
     }
 
-    /// How many of `agent`'s requests wait for approvers (counted in the store).
     /// What became of an earlier request for this same call ([`Binding::same_call`]): the
     /// latest a person denied (kept as long as answered requests are), else one still waiting.
     async fn earlier_request(
@@ -1717,6 +1716,7 @@ impl Gateway {
         .await
     }
 
+    /// How many of `agent`'s requests wait for approvers (counted in the store).
     async fn waiting_of(&self, agent: &str) -> Result<u64, CallError> {
         let filter = RequestFilter {
             statuses: vec![ApprovalStatus::Pending],
@@ -2311,16 +2311,34 @@ fn pending_cap_denial(
     decision: &Decision,
     waiting: u64,
 ) -> Decision {
-    let category = &spec.labels.category;
-    Decision::builtin_deny(
+    refused_hold(
+        config,
+        spec,
+        decision,
         "pending-cap",
-        config.owners.get(category).cloned().unwrap_or_default(),
-        category.clone(),
         format!(
             "this call needs a human's approval, and the agent already has {waiting} requests \
              waiting for approvers (`[approvals] max_pending_per_agent`); it was not held. \
              Send it again once some are answered"
         ),
+    )
+}
+
+/// A call the policy holds, refused instead of held (`rule`, `reason`): owned by its category's
+/// owner, under the decision's policy version.
+fn refused_hold(
+    config: &Config,
+    spec: &warden_policy::ToolSpec,
+    decision: &Decision,
+    rule: &str,
+    reason: String,
+) -> Decision {
+    let category = &spec.labels.category;
+    Decision::builtin_deny(
+        rule,
+        config.owners.get(category).cloned().unwrap_or_default(),
+        category.clone(),
+        reason,
         decision.policy_version(),
     )
 }
@@ -2333,7 +2351,6 @@ fn asked_again(
     decision: &Decision,
     earlier: Option<&PendingRequest>,
 ) -> Decision {
-    let category = &spec.labels.category;
     let (rule, reason) = match earlier {
         Some(r) if r.status == ApprovalStatus::Denied => {
             let by = r
@@ -2366,13 +2383,7 @@ fn asked_again(
                 .to_string(),
         ),
     };
-    Decision::builtin_deny(
-        rule,
-        config.owners.get(category).cloned().unwrap_or_default(),
-        category.clone(),
-        reason,
-        decision.policy_version(),
-    )
+    refused_hold(config, spec, decision, rule, reason)
 }
 
 fn denied(d: &Decision) -> CallToolResult {
