@@ -11,11 +11,10 @@
 //! tainted by reading back what it wrote.
 
 use crate::pipeline::{Authorized, CallError, Gateway, digest_of};
-use crate::screening::{ResultScreen, Sent};
+use crate::screening::{ResultScreen, Sent, screen_sized};
 use crate::upstream::UpstreamError;
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::json;
-use std::sync::Arc;
 use warden_core::{AuditEvent, EventKind, canonical_json};
 use warden_policy::{Config, ResultMode};
 use warden_store::{AgentTaint, StoreError};
@@ -24,9 +23,6 @@ use warden_store::{AgentTaint, StoreError};
 /// block is screened on its own and with the others, so a result cut into many tiny blocks
 /// would cost many scans for no more text.
 const MAX_RESULT_BLOCKS: usize = 1_000;
-
-/// Results larger than this (canonical JSON bytes) are screened on the blocking pool.
-pub(crate) const SCREEN_INLINE_BYTES: usize = 256 * 1024;
 
 /// The agent's answer, with what the outcome record says about it.
 pub(crate) struct Answer {
@@ -53,6 +49,13 @@ impl Gateway {
     ) -> Result<Answer, CallError> {
         let call = authorized.call();
         let delivered = returned.is_ok();
+        // What the screen needs, owned: it may run on the blocking pool.
+        let screened_for = (
+            call.principal.clone(),
+            call.session.clone(),
+            call.tool.clone(),
+            sent.clone(),
+        );
         let (result, digest, screened) = match returned {
             Ok(r) => {
                 // One canonical encoding of what the upstream said: its size is checked against
@@ -87,31 +90,12 @@ impl Gateway {
                         delivered: false,
                     });
                 }
-                let (r, screened) = if canonical.len() > SCREEN_INLINE_BYTES {
-                    // A large result is screened on the blocking pool: tens of milliseconds
-                    // of scanning would otherwise hold a worker that serves other agents.
-                    let screening = Arc::clone(&self.screening);
-                    let (principal, session, tool, sent) = (
-                        call.principal.clone(),
-                        call.session.clone(),
-                        call.tool.clone(),
-                        sent.clone(),
-                    );
-                    tokio::task::spawn_blocking(move || {
-                        screening.process_for(&principal, &session, &tool, mode, r, &sent)
-                    })
-                    .await
-                    .map_err(|e| CallError::warden(format!("screening a result: {e}")))?
-                } else {
-                    self.screening.process_for(
-                        &call.principal,
-                        &call.session,
-                        &call.tool,
-                        mode,
-                        r,
-                        sent,
-                    )
-                };
+                let (principal, session, tool, sent) = screened_for;
+                let (r, screened) = screen_sized(&self.screening, canonical.len(), move |s| {
+                    s.process_for(&principal, &session, &tool, mode, r, &sent)
+                })
+                .await
+                .map_err(|e| CallError::warden(format!("screening a result: {e}")))?;
                 (r, digest, Some(screened))
             }
             Err(e) => {
@@ -135,30 +119,13 @@ impl Gateway {
                         delivered: false,
                     });
                 }
-                let (r, screened) = if e.said().is_some_and(|s| s.len() > SCREEN_INLINE_BYTES) {
-                    // As for a large result: off the workers that serve other agents.
-                    let screening = Arc::clone(&self.screening);
-                    let (principal, session, tool, sent) = (
-                        call.principal.clone(),
-                        call.session.clone(),
-                        call.tool.clone(),
-                        sent.clone(),
-                    );
-                    tokio::task::spawn_blocking(move || {
-                        screening.process_error_for(&principal, &session, &tool, mode, &e, &sent)
-                    })
-                    .await
-                    .map_err(|e| CallError::warden(format!("screening an error: {e}")))?
-                } else {
-                    self.screening.process_error_for(
-                        &call.principal,
-                        &call.session,
-                        &call.tool,
-                        mode,
-                        &e,
-                        sent,
-                    )
-                };
+                let said = e.said().map_or(0, str::len);
+                let (principal, session, tool, sent) = screened_for;
+                let (r, screened) = screen_sized(&self.screening, said, move |s| {
+                    s.process_error_for(&principal, &session, &tool, mode, &e, &sent)
+                })
+                .await
+                .map_err(|e| CallError::warden(format!("screening an error: {e}")))?;
                 (r, digest, screened)
             }
         };

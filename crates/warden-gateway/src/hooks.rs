@@ -842,31 +842,22 @@ impl Gateway {
             } else {
                 response_text(&response)
             };
-            let large = text.len() > crate::answer::SCREEN_INLINE_BYTES;
+            let bytes = text.len();
             let result =
                 rmcp::model::CallToolResult::success(vec![rmcp::model::ContentBlock::text(text)]);
-            let screened = if large {
-                // As for an upstream's large result: off the workers that serve other agents.
-                let screening = std::sync::Arc::clone(&self.screening);
-                let (principal, session, tool) =
-                    (call.principal.clone(), call.session.clone(), tool.clone());
-                tokio::task::spawn_blocking(move || {
-                    screening.process(&principal, &session, &tool, ResultMode::Mark, result)
-                })
-                .await
-                .map(|(_, screened)| screened)
-            } else {
-                Ok(self
-                    .screening
-                    .process(
-                        &call.principal,
-                        &call.session,
-                        &tool,
-                        ResultMode::Mark,
-                        result,
-                    )
-                    .1)
-            };
+            let (principal, session, screened_tool) =
+                (call.principal.clone(), call.session.clone(), tool.clone());
+            let screened = crate::screening::screen_sized(&self.screening, bytes, move |s| {
+                s.process(
+                    &principal,
+                    &session,
+                    &screened_tool,
+                    ResultMode::Mark,
+                    result,
+                )
+                .1
+            })
+            .await;
             let screened = match screened {
                 Ok(screened) => screened,
                 Err(e) => {

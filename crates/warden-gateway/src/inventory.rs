@@ -37,12 +37,10 @@ pub struct LiveInventory {
     swap: Mutex<()>,
     /// The source, once the refresher is set up: what a write re-reads before it is decided.
     fetcher: std::sync::OnceLock<Arc<Fetcher>>,
-    /// Held for each read of the source after the first (periodic, or before a write), so one
-    /// runs at a time; it counts the writes served by a read before a write, and a write that
-    /// waited for a read begun after it asked takes that read's result
+    /// Every read of the source after the first (periodic, or before a write), one at a time:
+    /// a write that waited for a read begun after it asked takes that read's result
     /// ([`Gateway::inventory_before_write`]).
-    before_write: tokio::sync::Mutex<u64>,
-    before_write_asked: std::sync::atomic::AtomicU64,
+    before_write: crate::flight::SingleFlight<()>,
     /// When the last read before a write failed (the gateway's clock, ms), `i64::MIN` if it
     /// did not: reads before writes wait `refresh_secs` after a failure.
     before_write_failed_ms: std::sync::atomic::AtomicI64,
@@ -73,8 +71,7 @@ impl LiveInventory {
             }),
             swap: Mutex::new(()),
             fetcher: std::sync::OnceLock::new(),
-            before_write: tokio::sync::Mutex::new(0),
-            before_write_asked: std::sync::atomic::AtomicU64::new(0),
+            before_write: crate::flight::SingleFlight::default(),
             before_write_failed_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
         }
     }
@@ -431,20 +428,9 @@ impl Gateway {
         if backing_off {
             return;
         }
-        let asked = self
-            .inventory
-            .before_write_asked
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            + 1;
-        let mut done = self.inventory.before_write.lock().await;
-        if *done >= asked {
+        let Some(turn) = self.inventory.before_write.turn().await else {
             return;
-        }
-        // Every write that asked until now is served by this read.
-        let serves = self
-            .inventory
-            .before_write_asked
-            .load(std::sync::atomic::Ordering::SeqCst);
+        };
         match self
             .refresh_inventory_within(&fetcher, BEFORE_WRITE_WAIT)
             .await
@@ -460,7 +446,7 @@ impl Gateway {
                     .store(self.now(), std::sync::atomic::Ordering::Relaxed);
             }
         }
-        *done = serves;
+        turn.done();
     }
 
     /// Refreshes the inventory once, then every `refresh_secs` until `stop`, when the
@@ -496,15 +482,21 @@ impl Gateway {
                     _ = tick.tick() => {}
                     _ = stop.cancelled() => break,
                 }
-                // One read at a time, with the reads before writes.
+                // One read at a time, with the reads before writes: a write waiting for a read
+                // takes this one's, and a read before a write that began since this tick is
+                // this tick's.
                 let result = tokio::select! {
                     r = async {
-                        let _one = gateway.inventory.before_write.lock().await;
-                        gateway.refresh_inventory(&fetcher).await
+                        let turn = gateway.inventory.before_write.turn().await?;
+                        let result = gateway.refresh_inventory(&fetcher).await;
+                        turn.done();
+                        Some(result)
                     } => r,
                     _ = stop.cancelled() => break,
                 };
-                log_refresh(&fetcher, result, &mut failing);
+                if let Some(result) = result {
+                    log_refresh(&fetcher, result, &mut failing);
+                }
             }
         }))
     }

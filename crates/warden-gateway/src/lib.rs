@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod clock;
 pub mod desk;
 pub mod failure;
+mod flight;
 pub mod front;
 pub mod gate;
 pub mod halt;

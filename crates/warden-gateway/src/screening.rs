@@ -148,6 +148,26 @@ pub struct ResultScreen {
     pub action: &'static str,
 }
 
+/// Texts of more bytes than this are screened on tokio's blocking pool.
+pub(crate) const SCREEN_INLINE_BYTES: usize = 256 * 1024;
+
+/// Runs `screen` on `screening`: inline for a text of at most [`SCREEN_INLINE_BYTES`] bytes,
+/// else on tokio's blocking pool, where tens of milliseconds of scanning hold no worker that
+/// serves other agents. An error: the blocking task did not finish (it panicked, or the runtime
+/// is shutting down).
+pub(crate) async fn screen_sized<T: Send + 'static>(
+    screening: &std::sync::Arc<Screening>,
+    bytes: usize,
+    screen: impl FnOnce(&Screening) -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    if bytes > SCREEN_INLINE_BYTES {
+        let screening = std::sync::Arc::clone(screening);
+        tokio::task::spawn_blocking(move || screen(&screening)).await
+    } else {
+        Ok(screen(screening))
+    }
+}
+
 fn new_boundary() -> String {
     use rand::Rng;
     let bytes: [u8; 16] = rand::thread_rng().r#gen();

@@ -16,11 +16,11 @@
 use super::{CallError, Gateway};
 use crate::catalog::{Status, definition_digest};
 use crate::failure::Failure;
+use crate::flight::{SingleFlight, Turn};
 use rmcp::model::Tool;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::PoisonError;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use warden_core::{AuditEvent, EventKind, ToolName, canonical_json, sha256_hex};
 use warden_screen::{Report, Verdict};
@@ -29,24 +29,15 @@ use warden_screen::{Report, Verdict};
 /// ([`Gateway::refresh_catalog_for_listing`]).
 pub const LISTING_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// The refreshes' state: one runs at a time, under `last`.
+/// The refreshes' state: one runs at a time.
 #[derive(Default)]
 pub(crate) struct Refresher {
-    /// Held for the whole of a refresh: the next waits for it.
-    last: tokio::sync::Mutex<Last>,
-    /// Refreshes begun, and finished, since start.
-    started: AtomicU64,
-    finished: AtomicU64,
+    /// The refreshes, each serving every caller that asked before it began; they keep when
+    /// the last one finished (the gateway's clock, ms).
+    runs: SingleFlight<Option<i64>>,
     /// Each configured tool's last screened definition (by [`screen_key`]) and its report: an
     /// unchanged definition is not screened again.
     screened: Mutex<HashMap<ToolName, (String, Report)>>,
-}
-
-#[derive(Default)]
-struct Last {
-    /// The number of the last refresh that finished (by `started`), and when it finished.
-    number: u64,
-    at_ms: Option<i64>,
 }
 
 /// The digest of everything [`crate::screening::Screening::scan_definition`] reads of a
@@ -66,12 +57,9 @@ impl Gateway {
     /// returns once a refresh that began after this call has finished (one already under way
     /// when it was called may have read an older list).
     pub async fn refresh_catalog(&self) {
-        let asked = self.refresher.started.load(Ordering::SeqCst);
-        let mut last = self.refresher.last.lock().await;
-        if last.number > asked {
-            return;
+        if let Some(turn) = self.refresher.runs.turn().await {
+            self.refresh_under(turn).await;
         }
-        self.refresh_under(&mut last).await;
     }
 
     /// What an agent's `tools/list` asks for: the catalog refreshed at most every
@@ -105,25 +93,22 @@ impl Gateway {
     }
 
     async fn refresh_if_due(&self) {
-        let finished = self.refresher.finished.load(Ordering::SeqCst);
-        let mut last = self.refresher.last.lock().await;
-        if self.refresher.finished.load(Ordering::SeqCst) > finished {
+        let Some(mut turn) = self.refresher.runs.turn().await else {
             return;
-        }
+        };
         let every =
             i64::try_from(self.config().gateway.catalog_refresh.as_millis()).unwrap_or(i64::MAX);
-        if last
-            .at_ms
+        if turn
+            .state()
             .is_some_and(|at| self.now().saturating_sub(at) < every)
         {
             return;
         }
-        self.refresh_under(&mut last).await;
+        self.refresh_under(turn).await;
     }
 
-    /// One refresh, by the holder of `last`.
-    async fn refresh_under(&self, last: &mut Last) {
-        let number = self.refresher.started.fetch_add(1, Ordering::SeqCst) + 1;
+    /// One refresh, by the caller whose turn it is.
+    async fn refresh_under(&self, mut turn: Turn<'_, Option<i64>>) {
         let mut before = self.catalog.visible();
         // Each server's listing is checked as it comes: one slow to list holds back no other's.
         let mut lists: futures::stream::FuturesUnordered<_> = self
@@ -157,9 +142,8 @@ impl Gateway {
                 before = visible;
             }
         }
-        last.number = number;
-        last.at_ms = Some(self.now());
-        self.refresher.finished.fetch_add(1, Ordering::SeqCst);
+        *turn.state() = Some(self.now());
+        turn.done();
     }
 
     /// Checks each configured tool of `server` against what its listing offers.
