@@ -288,6 +288,99 @@ impl Engine {
     pub fn tool_args(&self, tool: &ToolName) -> Option<&BTreeMap<String, ArgSpec>> {
         self.inner.args.get(tool)
     }
+
+    /// Approval floors that bind one agent only while another path reaches the same tool for
+    /// less. A permit with `@approval` raises the approval only for the calls it permits
+    /// itself: written for one agent (`principal == Agent::"x"`), it leaves any other permit of
+    /// the tool, or a grant to another agent, with the approval that path asks for. A floor
+    /// meant for every caller is a hold rule (a `forbid` with `@approval`), which binds every
+    /// permit and grant; each pair found here is one where the floor is not that.
+    pub fn cheaper_doors(&self) -> Vec<CheaperDoor> {
+        let rank = |a: Option<Approval>| match a {
+            None => 0,
+            Some(Approval::Required) => 1,
+            Some(Approval::TwoPerson) => 2,
+        };
+        let mut doors = Vec::new();
+        for (tool, (policies, _)) in &self.inner.slices {
+            let permits: Vec<(String, Option<String>, Option<Approval>)> = policies
+                .policies()
+                .filter(|p| p.effect() == cedar_policy::Effect::Permit)
+                .filter_map(|p| {
+                    let id = p.annotation("id")?.to_string();
+                    let agent = match p.principal_constraint() {
+                        cedar_policy::PrincipalConstraint::Eq(uid) => {
+                            Some(uid.id().unescaped().to_string())
+                        }
+                        // A principal of a group or of a type is no one agent: counted as any.
+                        _ => None,
+                    };
+                    let approval = self.inner.rules.get(&id)?.approval;
+                    Some((id, agent, approval))
+                })
+                .collect();
+            for (rule, agent, approval) in &permits {
+                let (Some(agent), Some(approval)) = (agent, approval) else {
+                    continue;
+                };
+                for (door, other, door_approval) in &permits {
+                    if other.as_ref() != Some(agent) && rank(*door_approval) < rank(Some(*approval))
+                    {
+                        doors.push(CheaperDoor {
+                            tool: tool.clone(),
+                            rule: rule.clone(),
+                            agent: agent.clone(),
+                            approval: *approval,
+                            door: door.clone(),
+                            other: other.clone(),
+                            door_approval: *door_approval,
+                        });
+                    }
+                }
+            }
+        }
+        doors
+    }
+}
+
+/// A path to a tool that asks for less approval than a floor written for one agent
+/// ([`Engine::cheaper_doors`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheaperDoor {
+    pub tool: ToolName,
+    /// The permit with `@approval`, for `agent` only.
+    pub rule: String,
+    pub agent: String,
+    pub approval: Approval,
+    /// Another permit of the tool (a grant's among them): for `other`, or any agent (`None`).
+    pub door: String,
+    pub other: Option<String>,
+    /// What it asks for: `None`, no approval of its own (warden's floor may still hold it).
+    pub door_approval: Option<Approval>,
+}
+
+impl std::fmt::Display for CheaperDoor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let asks = |a: Option<Approval>| match a {
+            None => "no approval of its own",
+            Some(Approval::Required) => "one approver",
+            Some(Approval::TwoPerson) => "two approvers",
+        };
+        write!(
+            f,
+            "rule `{}` asks {} for {} only when agent `{}` calls it; `{}` lets {} ask for it with {}: \
+             a floor meant for every caller is a hold rule (a `forbid` with `@approval`)",
+            self.rule,
+            asks(Some(self.approval)),
+            self.tool,
+            self.agent,
+            self.door,
+            self.other
+                .as_ref()
+                .map_or("any agent".to_string(), |o| format!("agent `{o}`")),
+            asks(self.door_approval),
+        )
+    }
 }
 
 /// Walks a policy's JSON form for literal values (`{"Value": …}`) and `like` patterns.

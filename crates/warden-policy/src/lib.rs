@@ -24,7 +24,7 @@ pub use config::{
     parse_expiry,
 };
 pub use engine::{
-    Approval, ArgType, CallState, CommandWithLinks, Decision, Engine, EntityRef, FloorLabel,
-    OutboundState, entities_named, floor_label,
+    Approval, ArgType, CallState, CheaperDoor, CommandWithLinks, Decision, Engine, EntityRef,
+    FloorLabel, OutboundState, entities_named, floor_label,
 };
 pub use inventory::{InventorySettings, InventorySource};

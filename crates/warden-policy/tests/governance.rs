@@ -209,7 +209,7 @@ fn a_grant_permits_until_its_expiry_and_not_one_second_after() {
     let ex = Example::new(|t| t + &grant("2026-09-21T12:00:00Z"), unchanged);
     let config = ex.config();
     let expires = 1_789_992_000; // 2026-09-21T12:00:00Z
-    let call = || json!({"host": "ws-017"});
+    let call = || json!({"host": "ws-103"});
     // The grant permits; releasing a host is a high-stakes write, so the floor holds it for a
     // human (no autonomy grant covers it), and the permission behind the hold is the grant's.
     assert_eq!(
@@ -223,6 +223,20 @@ fn a_grant_permits_until_its_expiry_and_not_one_second_after() {
     assert_eq!(
         decide(&config, "triage", "edr.release_host", call(), expires),
         (Outcome::Deny, "default-deny".into())
+    );
+    // A host an open incident still names needs two people, on the grant as for the responder.
+    assert_eq!(
+        decide(
+            &config,
+            "triage",
+            "edr.release_host",
+            json!({"host": "ws-017"}),
+            expires - 1
+        ),
+        (
+            Outcome::Hold,
+            "release-host-under-open-incident-needs-two".into()
+        )
     );
     // Its condition scopes it: never a tier-0 host.
     assert_eq!(
@@ -498,4 +512,89 @@ fn a_reload_may_change_policy_but_not_the_catalog() {
     assert_eq!(running.metrics, None);
     let why = running.reload_blocker(&metrics).unwrap();
     assert_eq!(why, "metrics changed: restart warden to apply that");
+}
+
+/// The approval a decision holds for, if it holds.
+fn held_for(config: &Config, agent: &str, tool: &str, a: Value) -> Option<warden_policy::Approval> {
+    let d = config.engine.decide(
+        &Principal(agent.into()),
+        &ToolName::parse(tool).unwrap(),
+        &args(a),
+        "s",
+        &CallState {
+            now: NOW,
+            ..CallState::default()
+        },
+    );
+    d.approval()
+}
+
+#[test]
+fn a_two_person_floor_binds_every_agent_and_every_grant() {
+    use warden_policy::Approval;
+    let ex = Example::new(unchanged, unchanged);
+    let config = ex.config();
+    // The triage agent reaches `idp.enable_account` through its grant (one approver). The
+    // break-glass account and an account an open incident names need two people whoever asks.
+    for user in ["bg-admin", "alice.chen"] {
+        for agent in ["triage", "responder"] {
+            assert_eq!(
+                held_for(
+                    &config,
+                    agent,
+                    "idp.enable_account",
+                    json!({ "user": user })
+                ),
+                Some(Approval::TwoPerson),
+                "{agent} enabling {user}"
+            );
+        }
+    }
+    // An ordinary account stays one approver's call on the grant.
+    assert_eq!(
+        held_for(
+            &config,
+            "triage",
+            "idp.enable_account",
+            json!({ "user": "henry.adams" })
+        ),
+        Some(Approval::Required)
+    );
+    // And the shipped policy has no floor that another path walks around.
+    assert_eq!(config.engine.cheaper_doors(), vec![]);
+}
+
+#[test]
+fn a_floor_written_as_one_agents_permit_is_a_cheaper_door_for_another() {
+    // The two-person rule as a permit for the responder only: the triage grant then reaches the
+    // same account with one approver, and the check names both.
+    let ex = Example::new(unchanged, |c| {
+        c.replace(
+            "@approval(\"two-person\")\nforbid (principal, action == Action::\"idp.enable_account\", resource)\nwhen { context.args.user.open_incident",
+            "@approval(\"two-person\")\npermit (principal == Agent::\"responder\", action == Action::\"idp.enable_account\", resource)\nwhen { context.args.user.open_incident",
+        )
+    });
+    let config = ex.config();
+    assert_eq!(
+        held_for(
+            &config,
+            "triage",
+            "idp.enable_account",
+            json!({ "user": "bg-admin" })
+        ),
+        Some(warden_policy::Approval::Required),
+        "the door this check exists for"
+    );
+    let doors = config.engine.cheaper_doors();
+    assert_eq!(doors.len(), 1, "{doors:#?}");
+    let door = &doors[0];
+    assert_eq!(door.rule, "enable-account-under-open-incident-needs-two");
+    assert_eq!(door.agent, "responder");
+    assert_eq!(door.door, "grant:triage-enables-after-false-positive");
+    assert_eq!(door.other.as_deref(), Some("triage"));
+    let text = door.to_string();
+    assert!(
+        text.contains("idp.enable_account") && text.contains("hold rule"),
+        "{text}"
+    );
 }

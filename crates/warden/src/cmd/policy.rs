@@ -89,6 +89,10 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     )?;
                 }
                 let mut warned = 0;
+                for door in c.engine.cheaper_doors() {
+                    eprintln!("warning: {door}");
+                    warned += 1;
+                }
                 for file in &args.claude_settings {
                     let text = std::fs::read_to_string(file)
                         .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", file.display()))?;
