@@ -73,10 +73,24 @@ impl Console {
 
 type AppState = Arc<Console>;
 
+/// The largest form the sign-in page takes: an approver id and a secret of at most
+/// [`MAX_SECRET_BYTES`] each, percent-encoded. Anyone can post it without a session, so what
+/// the connection cap lets them hold is this times the cap, not the framework's 2 MB each.
+const LOGIN_BODY_BYTES: usize = 8 * 1024;
+/// The largest form any other page takes: a reason of [`MAX_REASON_CHARS`] characters,
+/// percent-encoded, and the form's other fields.
+const FORM_BODY_BYTES: usize = 32 * 1024;
+
 pub(crate) fn routes(state: AppState) -> Router {
+    use axum::extract::DefaultBodyLimit;
     use axum::routing::{get, post};
     Router::new()
-        .route("/login", get(login_form).post(login))
+        .route(
+            "/login",
+            get(login_form)
+                .post(login)
+                .layer(DefaultBodyLimit::max(LOGIN_BODY_BYTES)),
+        )
         .route("/logout", post(logout))
         .route("/", get(pending))
         .route("/requests/{id}", get(request_page))
@@ -87,6 +101,7 @@ pub(crate) fn routes(state: AppState) -> Router {
         .route("/sessions/{id}", get(trail))
         .route("/taint", get(taint_page))
         .route("/taint/clear", post(clear_taint))
+        .layer(DefaultBodyLimit::max(FORM_BODY_BYTES))
         .layer(axum::middleware::from_fn(refuse_cross_site))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
@@ -265,36 +280,51 @@ async fn login(State(console): State<AppState>, Form(form): Form<LoginForm>) -> 
     if form.password.len() > MAX_SECRET_BYTES || form.approver.len() > MAX_SECRET_BYTES {
         return failed(StatusCode::UNAUTHORIZED, LOGIN_FAILED);
     }
-    let slot = match console.sign_ins.admit(&form.approver).await {
-        Ok(slot) => slot,
-        Err(crate::signin::NotChecked::Locked(left)) => {
-            tracing::warn!(approver = ?form.approver, "console: sign-in refused, account locked");
-            let minutes = left.as_secs().div_ceil(60).max(1);
-            return failed(
-                StatusCode::TOO_MANY_REQUESTS,
-                &format!(
-                    "this account is locked after repeated failed sign-ins; try again in {minutes} min (approvers can still answer from the CLI with their token)"
-                ),
-            );
-        }
-        Err(crate::signin::NotChecked::Busy) => {
-            return failed(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many sign-in attempts for this account; try again in a moment",
-            );
+    let attempted = form.approver.clone();
+    let by_token = auth::token_login(
+        &console.approvers,
+        &console.agent_tokens,
+        &form.approver,
+        &form.password,
+    )
+    .cloned();
+    let checked = match by_token {
+        // A token cannot be guessed: the lock, which guards passwords, never keeps its holder out.
+        Some(approver) => Ok(Some(approver)),
+        None => {
+            let slot = match console.sign_ins.admit(&form.approver).await {
+                Ok(slot) => slot,
+                Err(crate::signin::NotChecked::Locked(left)) => {
+                    tracing::warn!(approver = ?form.approver, "console: sign-in refused, account locked");
+                    let minutes = left.as_secs().div_ceil(60).max(1);
+                    return failed(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        &format!(
+                            "this account is locked after repeated failed sign-ins; try again in {minutes} min, or sign in with your token, which the lock does not stop"
+                        ),
+                    );
+                }
+                Err(crate::signin::NotChecked::Busy) => {
+                    return failed(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too many sign-in attempts for this account; try again in a moment",
+                    );
+                }
+            };
+            let approvers = Arc::clone(&console.approvers);
+            let agent_tokens = Arc::clone(&console.agent_tokens);
+            let checked = tokio::task::spawn_blocking(move || {
+                let _slot = slot;
+                auth::check_login(&approvers, &agent_tokens, &form.approver, &form.password)
+                    .cloned()
+            })
+            .await;
+            if let Ok(result) = &checked {
+                console.sign_ins.record(&attempted, result.is_some());
+            }
+            checked
         }
     };
-    let approvers = Arc::clone(&console.approvers);
-    let agent_tokens = Arc::clone(&console.agent_tokens);
-    let attempted = form.approver.clone();
-    let checked = tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        auth::check_login(&approvers, &agent_tokens, &form.approver, &form.password).cloned()
-    })
-    .await;
-    if let Ok(result) = &checked {
-        console.sign_ins.record(&attempted, result.is_some());
-    }
     match checked {
         Ok(Some(approver)) => {
             let id = approver.id.clone();
