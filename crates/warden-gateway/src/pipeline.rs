@@ -1592,7 +1592,9 @@ impl Gateway {
                 Ok::<_, Failure>((used, taint))
             })
             .await?;
-        let taint = self.screening.taint(&call.principal, &call.session);
+        let taint =
+            self.screening
+                .taint_in_force(&call.principal, &call.session, agent_taint.is_some());
         // Only a call that names an entity asks what the agent has read.
         let names_entities = config.tool(&call.tool).is_some_and(|spec| {
             warden_policy::entities_named(&spec.args, &call.args)

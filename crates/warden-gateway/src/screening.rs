@@ -310,6 +310,37 @@ impl Screening {
         }
     }
 
+    /// The session's taint as policy sees it, given whether the agent carries a taint in force
+    /// (`agent_tainted`, read from the store and the ledger). A session is tainted by a read
+    /// that also tainted the agent, so its taint is a view of the agent's records, never one
+    /// of its own that outlives them: once the agent carries none (a human cleared it, or its
+    /// window passed), the session's is lifted too. Otherwise a session that never ends — a
+    /// sessionless client's, the default of current MCP clients and of Claude Code — stayed
+    /// tainted until a restart while `taint list` and the console showed the agent clean. What
+    /// the session read stays on its record for its approvers.
+    pub fn taint_in_force(
+        &self,
+        principal: &Principal,
+        session: &SessionId,
+        agent_tainted: bool,
+    ) -> Taint {
+        let touched = self.records.fetch_add(1, Ordering::Relaxed);
+        let mut held = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        match held.map.get_mut(&(principal.clone(), session.clone())) {
+            Some(s) => {
+                s.touched = touched;
+                if s.taint.tainted && !agent_tainted {
+                    s.taint = Taint {
+                        read_untrusted: s.taint.read_untrusted,
+                        ..Taint::default()
+                    };
+                }
+                s.taint.clone()
+            }
+            None => Taint::default(),
+        }
+    }
+
     /// Forgets the screen's state of sessions that ended: their taint, reads and boundary.
     pub fn forget(&self, sessions: impl IntoIterator<Item = (Principal, SessionId)>) {
         let mut held = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);

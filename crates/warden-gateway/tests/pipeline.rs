@@ -2629,3 +2629,75 @@ async fn the_answers_shown_are_the_ledgers_not_the_rows() {
     assert_eq!(shown.answers.len(), 1, "{:?}", shown.answers);
     assert_eq!(shown.answers[0].approver, "bob");
 }
+
+/// Review 43 (F4): a session's taint is a view of the agent's. A sessionless client (the
+/// default of current MCP clients and of Claude Code) has one session that never ends: its
+/// taint outlived the human's clear and the taint window, so the agent's writes stayed held
+/// while `taint list` and the console showed it clean.
+#[tokio::test]
+async fn a_sessions_taint_ends_when_the_agents_is_cleared_or_expires() {
+    let h = harness().await;
+    let responder = Principal("responder".into());
+    let session = SessionId::sessionless(&responder).0;
+    let read = json!({"incident": "INC-1043"});
+    let comment =
+        |n: u32| json!({"incident": "INC-1043", "comment": format!("process tree {n} attached")});
+    let taint = |h: &Harness| {
+        *h.reply.lock().unwrap() = PLANTED.to_string();
+        let gateway = h.gateway.clone();
+        let call = tool_call("responder", &session, "tickets.get_incident", read.clone());
+        async move { answer_text(gateway.pipeline(call).await) }
+    };
+    let tainted_hold = |text: &str| {
+        text.contains("held for approval") && text.contains("tainted-agent-writes-need-approval")
+    };
+
+    // Tainted by what it read: its write waits for a human.
+    let text = taint(&h).await;
+    assert!(text.contains("maintenance mode"), "{text}");
+    *h.reply.lock().unwrap() = "done".to_string();
+    let text = h
+        .call("responder", &session, "tickets.add_comment", comment(1))
+        .await;
+    assert!(tainted_hold(&text), "{text}");
+
+    // A human clears the agent's taint: the same session's next write is decided clean.
+    let now = h.clock.now_ms();
+    let shown = h.store.taint_in_force("responder", now).unwrap().unwrap();
+    warden_gateway::taint::record_and_clear(
+        h.store.as_ref(),
+        h.audit.as_ref(),
+        "responder",
+        shown.newest,
+        "dana",
+        "the alert was the lab's planted test",
+        now,
+    )
+    .unwrap()
+    .unwrap();
+    let text = h
+        .call("responder", &session, "tickets.add_comment", comment(2))
+        .await;
+    assert!(!tainted_hold(&text), "{text}");
+    assert_eq!(h.forwarded("tickets.add_comment"), 1, "{text}");
+
+    // Tainted again, then the window passes with nobody clearing it: clean again.
+    let text = taint(&h).await;
+    assert!(text.contains("maintenance mode"), "{text}");
+    *h.reply.lock().unwrap() = "done".to_string();
+    let text = h
+        .call("responder", &session, "tickets.add_comment", comment(3))
+        .await;
+    assert!(tainted_hold(&text), "{text}");
+    h.clock
+        .advance(Duration::from_secs(86_400) + Duration::from_secs(1));
+    let text = h
+        .call("responder", &session, "tickets.get_incident", read.clone())
+        .await;
+    assert!(text.contains("done"), "{text}");
+    let text = h
+        .call("responder", &session, "tickets.add_comment", comment(4))
+        .await;
+    assert!(!tainted_hold(&text), "{text}");
+    assert_eq!(h.forwarded("tickets.add_comment"), 2, "{text}");
+}
