@@ -624,7 +624,23 @@ impl Screening {
                 Some(worst) => worse(worst, r),
             });
         }
-        let report = report.unwrap_or_else(|| self.screen.scan(""));
+        let mut report = report.unwrap_or_else(|| self.screen.scan(""));
+        // An image or audio the agent receives is read by nothing here, and a model reads text
+        // off it: it counts as suspicious at the taint threshold, so the agent that called the
+        // tool is tainted as by a flagged text, and fails closed rather than clean.
+        if answer.forwards_media() {
+            let at = self.settings.taint_at.max(self.settings.suspicious_at);
+            report.findings.push(warden_screen::Finding {
+                kind: warden_screen::FindingKind::Unscreenable,
+                detail: "an image or audio the screen cannot read (in the media)".into(),
+                span: 0..0,
+                score: at,
+            });
+            if report.score < at {
+                report.score = at;
+            }
+            report.verdict = report.verdict.max(Verdict::Suspicious);
+        }
         // A text longer than the screen reads is not delivered in part-screened: its unread
         // tail could hold anything.
         let read_whole = self.screen.config().max_input_bytes;
@@ -1333,14 +1349,52 @@ mod tests {
         let (json, _, _) = screened(&s, result, ResultMode::Mark);
         assert_eq!(json["content"][0]["type"], "text", "{json}");
         assert!(!json.to_string().contains(&zip), "{json}");
+    }
 
+    /// Review 43 (F1): an image reached the agent unmarked and counted as clean, though a
+    /// model reads the text an image shows; and any bytes behind an image's magic number went
+    /// through under whatever type the upstream declared (`GIF89a` and an injection in ASCII,
+    /// as `text/markdown`). Real media still passes as media, of the type its bytes are, after
+    /// a marked note of where it came from; what text the container holds is screened; and
+    /// since no screen reads what it shows, it counts as suspicious and taints.
+    #[test]
+    fn media_passes_marked_typed_by_its_bytes_and_counted_as_unread() {
+        use base64::Engine as _;
         let s = Screening::new(ScreenSettings::default());
         let png = wire(serde_json::json!({"content": [
             {"type": "image", "data": "iVBORw0KGgo=", "mimeType": "image/png"}]}));
-        let (json, _, screen) = screened(&s, png, ResultMode::Mark);
-        assert_eq!(screen.report.verdict, Verdict::Clean, "{json}");
-        assert_eq!(json["content"][0]["type"], "image", "{json}");
-        assert_eq!(json["content"][0]["data"], "iVBORw0KGgo=", "{json}");
+        let (json, texts, screen) = screened(&s, png, ResultMode::Mark);
+        flagged_and_tainted(&s, &screen);
+        assert!(screen.report.summary().contains("unscreenable"), "{json}");
+        let blocks = json["content"].as_array().unwrap();
+        assert_eq!(blocks.len(), 2, "{json}");
+        assert!(texts[0].contains("part=\"media\""), "{texts:?}");
+        assert!(
+            texts[0].starts_with("<<untrusted-data boundary=UNTRUSTED-"),
+            "{texts:?}"
+        );
+        assert_eq!(blocks[1]["type"], "image", "{json}");
+        assert_eq!(blocks[1]["data"], "iVBORw0KGgo=", "{json}");
+        assert_eq!(blocks[1]["mimeType"], "image/png", "{json}");
+
+        let mut gif = b"GIF89a".to_vec();
+        gif.extend_from_slice(INJECTION.as_bytes());
+        gif.push(0xFF);
+        let gif = base64::engine::general_purpose::STANDARD.encode(gif);
+        let s = Screening::new(ScreenSettings::default());
+        let result = wire(serde_json::json!({"content": [
+            {"type": "image", "data": gif, "mimeType": "text/markdown"}]}));
+        let (json, _, screen) = screened(&s, result, ResultMode::Mark);
+        flagged_and_tainted(&s, &screen);
+        assert_eq!(
+            screen.report.verdict,
+            Verdict::Injection,
+            "{:?}",
+            screen.report
+        );
+        let blocks = json["content"].as_array().unwrap();
+        assert_eq!(blocks[1]["mimeType"], "image/gif", "{json}");
+        assert!(!json.to_string().contains("text/markdown"), "{json}");
     }
 
     #[test]

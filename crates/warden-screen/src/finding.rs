@@ -26,6 +26,9 @@ pub enum FindingKind {
     Model,
     /// The screen could not use its model; the score is raised so that this fails closed.
     ModelUnavailable,
+    /// Content the screen cannot read (an image or audio a tool returned, which a model may
+    /// read text from): counted as suspicious, so that it fails closed.
+    Unscreenable,
 }
 
 impl FindingKind {
@@ -40,6 +43,7 @@ impl FindingKind {
             Self::Exfiltration => "exfiltration",
             Self::Model => "model",
             Self::ModelUnavailable => "model-unavailable",
+            Self::Unscreenable => "unscreenable",
         }
     }
 }

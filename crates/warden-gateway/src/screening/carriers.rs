@@ -73,6 +73,19 @@ impl Media {
             Self::Audio => infer::is_audio(bytes),
         }
     }
+
+    /// How the media types of this kind begin.
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Image => "image/",
+            Self::Audio => "audio/",
+        }
+    }
+
+    /// The type given when the format is of this kind but has no type of it.
+    fn neutral(self) -> &'static str {
+        "application/octet-stream"
+    }
 }
 
 impl std::fmt::Display for Media {
@@ -138,6 +151,12 @@ impl Answer {
 
     pub(crate) fn is_error(&self) -> Option<bool> {
         self.is_error
+    }
+
+    /// Whether an image or audio block is forwarded: content a model may read text from and
+    /// the screen cannot.
+    pub(crate) fn forwards_media(&self) -> bool {
+        self.blocks.iter().any(|b| matches!(b, Block::Media(_)))
     }
 
     /// Every text the screen reads: what the agent receives and what is stripped.
@@ -275,8 +294,34 @@ impl Answer {
             )),
             None => {
                 if kind.is_one(&bytes) {
-                    self.blocks
-                        .push(Block::Media(Box::new(block(data.to_owned(), mime))));
+                    // The type the bytes are, not the one the upstream declared: a "GIF" whose
+                    // declared type is `text/markdown` reaches no client as text. A declared
+                    // type that differs is screened as the upstream's words.
+                    let detected = infer::get(&bytes)
+                        .map(|t| t.mime_type())
+                        .filter(|t| t.starts_with(kind.prefix()))
+                        .unwrap_or(kind.neutral());
+                    if !mime.eq_ignore_ascii_case(detected) {
+                        self.strip(&json!({ "mimeType": mime }));
+                    }
+                    // What text the container holds besides its pixels or samples (a
+                    // comment chunk, EXIF, text after the header) is read by the screen.
+                    self.stripped.push(text_view(&bytes));
+                    // warden cannot read what the image shows or the audio says, and a model
+                    // can: the agent is told where it came from, inside the data markers,
+                    // and the screen counts it as unread ([`Answer::forwards_media`]).
+                    self.blocks.push(Block::Text(
+                        Part::Media,
+                        format!(
+                            "{kind} ({detected}, {} bytes) from this tool follows; warden \
+                             cannot read what it shows or says",
+                            bytes.len()
+                        ),
+                    ));
+                    self.blocks.push(Block::Media(Box::new(block(
+                        data.to_owned(),
+                        detected.to_owned(),
+                    ))));
                 } else {
                     // Not a format a client shows as an image or plays as audio: text in
                     // another encoding, or anything else. The agent gets a note; the screen
