@@ -230,11 +230,15 @@ impl McpUpstream {
         }
     }
 
-    /// A failure reported by rmcp: its text may hold the upstream's words.
+    /// A failure reported by rmcp: its text may hold the upstream's words. The Rust types the
+    /// library names (`Transport [rmcp::transport::…<reqwest::…>]`) stay in warden's log: the
+    /// agent is told the kind of failure and what the upstream said, not warden's internals.
     fn failed(&self, error: impl std::fmt::Display) -> UpstreamError {
+        let text = error.to_string();
+        tracing::debug!(server = %self.spec.name, error = %text, "upstream failure");
         UpstreamError::Failed {
             server: self.spec.name.clone(),
-            said: error.to_string(),
+            said: without_type_paths(&text),
         }
     }
 
@@ -587,5 +591,65 @@ async fn relay_stderr(server: String, stderr: tokio::process::ChildStderr) {
                 }
             }
         }
+    }
+}
+
+/// `text` without the bracketed Rust type paths an error names (`[a::B<c::D>]`, brackets
+/// nested), and without the space before each.
+fn without_type_paths(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let (before, group) = rest.split_at(open);
+        out.push_str(before);
+        let mut depth = 0usize;
+        let close = group.char_indices().find_map(|(i, c)| {
+            match c {
+                '[' => depth += 1,
+                ']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return Some(i);
+                    }
+                }
+                _ => {}
+            }
+            None
+        });
+        let Some(close) = close else {
+            out.push_str(group);
+            return out;
+        };
+        let (inside, after) = group.split_at(close + 1);
+        if inside.contains("::") {
+            if out.ends_with(' ') {
+                out.pop();
+            }
+        } else {
+            out.push_str(inside);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    /// Review 43 (F5): a transport failure told the agent the Rust types of warden's HTTP
+    /// client, which names the library and its version family to an attacker.
+    #[test]
+    fn an_upstream_failure_names_no_type_of_wardens() {
+        let rmcp = "Transport send error: Transport [rmcp::transport::worker::WorkerTransport<rmcp::transport::streamable_http_client::StreamableHttpClientWorker<reqwest::async_impl::client::Client>>] error: unexpected server response: HTTP 307 Temporary Redirect";
+        assert_eq!(
+            super::without_type_paths(rmcp),
+            "Transport send error: Transport error: unexpected server response: HTTP 307 \
+             Temporary Redirect"
+        );
+        // Brackets of the upstream's own words stay; an unclosed one is kept as it is.
+        assert_eq!(
+            super::without_type_paths("field [name] is [required"),
+            "field [name] is [required"
+        );
     }
 }
