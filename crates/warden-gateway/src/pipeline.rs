@@ -1978,6 +1978,7 @@ fn outbound_state(r: &OutboundReport, length: usize) -> OutboundState {
         concealed: r.concealed,
         unread: r.unread,
         payment_details: r.payment_details,
+        subjects: r.subjects.iter().map(|s| s.as_str().to_owned()).collect(),
         domains,
         length,
     }

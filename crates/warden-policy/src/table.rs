@@ -41,6 +41,10 @@ pub struct TestCase {
     /// `unread`, `payment_details`): `context.outbound`.
     #[serde(default)]
     pub outbound: Vec<String>,
+    /// What the call's free text is about among the subjects a write may not touch unattended
+    /// (`credentials`, `payment`): `context.outbound.subjects`.
+    #[serde(default)]
+    pub subjects: Vec<String>,
     /// The call's entity arguments (by name) whose entity the agent has read:
     /// `context.read.<name>`. Others read as unread.
     #[serde(default)]
@@ -96,6 +100,19 @@ pub fn run(config: &Config, text: &str) -> Result<Vec<CaseResult>, TableError> {
             case: case.name.clone(),
             message,
         })?;
+        if let Some(other) = case
+            .subjects
+            .iter()
+            .find(|s| !["credentials", "payment"].contains(&s.as_str()))
+        {
+            return Err(TableError::Case {
+                case: case.name,
+                message: format!(
+                    "`{other}` is not a subject: `credentials` or `payment` (see `context.outbound.subjects`)"
+                ),
+            });
+        }
+        outbound.subjects = case.subjects.clone();
         // The length of the free text is measured, as the gateway does.
         if let Some(spec) = config.tool(&tool) {
             let chars: usize = case

@@ -41,8 +41,10 @@ mod links;
 mod markup;
 mod payment;
 mod secrets;
+mod subjects;
 
 use serde::Serialize;
+pub use subjects::{Subject, subjects};
 
 use crate::normalise::normalise;
 use domain::Internal;
@@ -224,6 +226,10 @@ pub struct OutboundReport {
     /// sort-code or SWIFT/BIC number named as such, a crypto address (checksum valid), or a
     /// payment asked for beside a long number.
     pub payment_details: bool,
+    /// What the text is about among the subjects a write may not touch unattended (sign-in
+    /// secrets, payments), in any phrasing: no finding and not `flagged`, for policy to read
+    /// ([`subjects`]).
+    pub subjects: Vec<Subject>,
     /// The evidence, in detector order (at most 64).
     pub findings: Vec<OutboundFinding>,
 }
@@ -275,6 +281,12 @@ impl OutboundReport {
         self.concealed |= other.concealed;
         self.unread |= other.unread;
         self.payment_details |= other.payment_details;
+        for s in other.subjects {
+            if !self.subjects.contains(&s) {
+                self.subjects.push(s);
+            }
+        }
+        self.subjects.sort_unstable();
         for f in other.findings {
             self.add(f.kind, f.detail);
         }
@@ -507,6 +519,14 @@ impl Outbound {
         for (kind, detail) in instructions::scan(&normalised) {
             report.add(kind, detail);
         }
+        // As written, and as normalised (look-alike letters folded, hidden characters gone).
+        report.subjects = subjects::subjects(&view);
+        for s in subjects::subjects(normalised.text()) {
+            if !report.subjects.contains(&s) {
+                report.subjects.push(s);
+            }
+        }
+        report.subjects.sort_unstable();
         // As written, and with look-alike letters folded back (a Cyrillic `В` in an IBAN).
         for detail in payment::payment_details(&view)
             .into_iter()

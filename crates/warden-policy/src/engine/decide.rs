@@ -106,6 +106,11 @@ pub struct OutboundState {
     pub unread: bool,
     /// Where a payment would go: an IBAN or a named account, routing or SWIFT/BIC number.
     pub payment_details: bool,
+    /// What the text is about among the subjects a write may not touch unattended:
+    /// `credentials` (sign-in secrets, second factors), `payment` (moving money), in any
+    /// phrasing. No finding: an analyst's note names passwords often; an unattended note may
+    /// not (`context.outbound.subjects.isEmpty()`).
+    pub subjects: Vec<String>,
     /// The registered domains the links point to.
     pub domains: Vec<String>,
     /// Characters of free text the call would send, all `text` arguments together: a plain
@@ -715,6 +720,14 @@ fn outbound_record(o: &OutboundState) -> Result<RestrictedExpression, String> {
         flag("concealed", o.concealed),
         flag("unread", o.unread),
         flag("payment_details", o.payment_details),
+        (
+            "subjects".to_string(),
+            RestrictedExpression::new_set(
+                o.subjects
+                    .iter()
+                    .map(|d| RestrictedExpression::new_string(d.clone())),
+            ),
+        ),
         (
             "domains".to_string(),
             RestrictedExpression::new_set(

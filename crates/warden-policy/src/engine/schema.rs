@@ -446,7 +446,7 @@ pub(super) fn generated_schema(tools: &BTreeMap<ToolName, ToolSpec>, budgets: &[
          entity Tool = { server: String, effect: String, reversible: Bool, stakes: String, category: String };\n\
          type Session = { id: String, tainted: Bool, taint_level: Long, taint_source: String, read_untrusted: Bool };\n\
          type AgentState = { id: String, tainted: Bool, taint_level: Long, taint_source: String };\n\
-         type Outbound = { flagged: Bool, external_link: Bool, live_external_link: Bool, lookalike_link: Bool, homograph_link: Bool, link_text_mismatch: Bool, image_link: Bool, agent_instructions: Bool, secret: Bool, encoded_blob: Bool, external_address: Bool, live_external_address: Bool, concealed: Bool, unread: Bool, payment_details: Bool, domains: Set<String>, length: Long };\n\
+         type Outbound = { flagged: Bool, external_link: Bool, live_external_link: Bool, lookalike_link: Bool, homograph_link: Bool, link_text_mismatch: Bool, image_link: Bool, agent_instructions: Bool, secret: Bool, encoded_blob: Bool, external_address: Bool, live_external_address: Bool, concealed: Bool, unread: Bool, payment_details: Bool, subjects: Set<String>, domains: Set<String>, length: Long };\n\
          type Budget = { used: Long, limit: Long };\n\
          type Email = { address: String, local: String, mailbox: String, domain: String, delivered_to: String };\n\
          type Emails = { addresses: Set<String>, domains: Set<String>, delivered_to: Set<String>, count: Long };\n\
