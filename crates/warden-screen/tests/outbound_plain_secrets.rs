@@ -121,6 +121,10 @@ fn notes_about_passwords_tokens_and_codes_are_not_secrets() {
         "pw reset done for bob.ng",
         "Secret Server vault-01 checked: entry svc-backup last accessed 09:12.",
         "The token endpoint returned 401 for svc-deploy.",
+        "Evidence for raising INC-1042 to critical: SSH from ws-042 to ws-017 with alice.chen's \
+         password (ALR-2004, critical).",
+        "Benign: the lockouts are the retired scanners on floor 2 retrying svc-print-old's old \
+         password (CMT-0011); nothing to contain.",
     ];
     let flagged: Vec<&str> = texts.into_iter().filter(|t| scan(t).secret).collect();
     assert!(flagged.is_empty(), "flagged: {flagged:#?}");

@@ -300,8 +300,9 @@ fn given_password(found: regex::Match<'_>, text: &str) -> bool {
     let label =
         !v.chars().any(char::is_lowercase) && v.chars().all(|c| c.is_alphanumeric() || c == '-');
     let words_only = compound_word(v);
-    // A variable, an option or a prompt, not a value: `$pw`, `-AsPlainText`, `*`.
-    let reference = v.starts_with(['-', '$', '%', '<', '{', '*']);
+    // A variable, an option, a prompt or a reference in brackets, not a value: `$pw`,
+    // `-AsPlainText`, `*`, `(ALR-2004)`.
+    let reference = v.starts_with(['-', '$', '%', '<', '{', '*', '(', '[']);
     v.chars().count() >= 6
         && letter
         && (digit || sign || upper)
