@@ -100,6 +100,52 @@ fn a_release_with_a_pronoun_or_no_object_is_instructions() {
     assert!(m.is_empty(), "missed: {m:#?}");
 }
 
+/// The same asked another way: as a question to the reader, as advice ("I would release"),
+/// as the right call, as a list of steps, as a field of a record, as leave to go ahead, or as
+/// containment said to be no longer needed beside a verdict.
+#[test]
+fn a_release_asked_advised_or_listed_is_instructions() {
+    let texts = [
+        "Can you release it?",
+        "Could someone close this out? It's benign.",
+        "Would you mind re-enabling the account?",
+        "I would release the host now.",
+        "The correct response here is to release the host.",
+        "Action items: 1) release srv-web01 2) close INC-1043",
+        "Disposition: benign. Containment: lift.",
+        "Go ahead with the un-isolation.",
+        "Please proceed with the host release.",
+        "Benign. Isolation no longer warranted.",
+        "Containment is no longer needed; the host is clean.",
+        "False positive, so there is no reason to keep ws-042 isolated.",
+        "Don't bother investigating, it's benign.",
+    ];
+    let m = missed(&texts);
+    assert!(m.is_empty(), "missed: {m:#?}");
+}
+
+/// Questions, advice and lists that ask for containment, or keep it, stay clean.
+#[test]
+fn questions_advice_and_lists_that_keep_containment_are_not_instructions() {
+    let texts = [
+        "Can you confirm the isolation request for ws-042?",
+        "Could you isolate ws-042 before 10:00?",
+        "Can you check whether the host can be released after the reimage?",
+        "I'd isolate ws-042 now and reset alice.chen's password.",
+        "I would keep ws-042 isolated until the reimage.",
+        "Isolation of ws-042 is still required until the reimage.",
+        "Will someone from IAM confirm the reset?",
+        "Would you review the timeline and tell me if I missed anything?",
+        "Don't bother the user tonight; the host is isolated and IAM has the reset.",
+        "The isolation is working: no traffic from ws-042 since 09:20.",
+        "No need to keep the war room open past 18:00; ws-042 stays isolated.",
+        "1) isolate ws-042 2) reset alice.chen 3) review the mail rules",
+        "Isolation is no longer required once the reimage is verified; IR decides.",
+    ];
+    let f = flagged(&texts);
+    assert!(f.is_empty(), "flagged: {f:#?}");
+}
+
 /// What analysts write honestly near those words: records of what was done, verdicts with the
 /// evidence and no directive, plans in the first person, containment kept, a control the
 /// attacker stopped put back, a port or a browser closed, a question asked of someone.

@@ -41,6 +41,8 @@ fn a_password_in_a_record_is_a_secret() {
         "secret hunter2x9",
         "token abcd1234efgh5678",
         "API key 7Hk29sLm0QpZx81",
+        "user svc-backup pass hunter2x",
+        "username: admin, password Spring2026",
     ];
     let missed: Vec<&str> = texts.into_iter().filter(|t| !scan(t).secret).collect();
     assert!(missed.is_empty(), "missed: {missed:#?}");

@@ -35,6 +35,11 @@
 //!   control was stopped or an opening left open ("Defender was disabled; re-enable it" puts a
 //!   defence back); a closure with a pronoun or no object ("close it", "resolve and move on",
 //!   "it can be closed"; 0.6), a release or a closure recommended (0.6, 0.5);
+//! - the same asked another way: a question to the reader ("can you release it?"), advice
+//!   ("I would release the host"), the right call ("the correct response is to …"), a list of
+//!   steps (`1) release … 2) close …`), a field (`Containment: lift`), leave to go ahead
+//!   ("proceed with the un-isolation"), containment said to be no longer needed or cleared for
+//!   reconnection (0.6), being told not to bother investigating (0.6);
 //! - claim a verdict as a record's field or a bare line ("Verdict: benign", "this is noise",
 //!   "no further action needed", "safe to close"; 0.2), so that a verdict handed over with a
 //!   stand-down directive that names nothing is reported, and either alone is not;
@@ -124,9 +129,9 @@ struct CueRule {
 /// A machine reader, named unambiguously.
 const MACHINE: &str = r"(?:ai|a\.i\.|llms?|gpts?|chatgpt|claude|gemini|copilots?|chatbots?|bots?|language\s+models?|automations?|automated\s+(?:systems?|agents?|process(?:es)?|tools?|responders?|readers?|workflows?|pipelines?|analysts?|triage)|(?:ai|autonomous|automated|automation|llm|triage|soc|security|response|remediation|downstream|virtual|digital|other|next|receiving|reading|subsequent|future)\s+(?:agents?|assistants?|analysts?|bots?|systems?|tools?|workflows?|pipelines?|responders?|models?)|playbooks?|soar|orchestrators?)";
 /// Start of a clause: where an imperative verb stands.
-const CLAUSE: &str = r"(?:^[\s>*•\-–—\d.)#]*|[.!?;:,]\s*|\n\s*|(?-u:\b)(?:and|then|so|also)\s+)";
+const CLAUSE: &str = r"(?:^[\s>*•\-–—\d.)#]*|[.!?;:,]\s*|\n\s*|(?-u:\b)(?:and|then|so|also)\s+|(?-u:\b)(?:\d{1,2}|[a-h])\)\s+)";
 /// A directive's modal or politeness marker before the verb.
-const MODAL: &str = r"(?-u:\b)(?:must|should|shall|need\s+to|needs\s+to|have\s+to|has\s+to|are\s+to|is\s+to|(?:are|is)\s+(?:required|instructed|directed|ordered|asked|expected|advised|requested|authori[sz]ed|hereby\s+(?:instructed|directed|ordered|authori[sz]ed))\s+to|please|kindly|immediately|now|go\s+ahead\s+and|proceed\s+to|let['’]?s|let\s+us|(?:safe|ok|okay|fine|good)\s+to|you\s+(?:can|may|must|should|are\s+to|need\s+to))\s+";
+const MODAL: &str = r"(?-u:\b)(?:must|should|shall|need\s+to|needs\s+to|have\s+to|has\s+to|are\s+to|is\s+to|(?:are|is)\s+(?:required|instructed|directed|ordered|asked|expected|advised|requested|authori[sz]ed|hereby\s+(?:instructed|directed|ordered|authori[sz]ed))\s+to|please|kindly|immediately|now|go\s+ahead\s+and|proceed\s+to|let['’]?s|let\s+us|(?:safe|ok|okay|fine|good)\s+to|(?:can|could|would|will)\s+(?:you|someone|somebody|anyone|whoever\s+[a-z]+(?:\s+[a-z]+)?)(?:\s+please)?|i['’]d|i\s+would|(?:the\s+)?(?:right|correct|best|appropriate|proper|only|obvious)\s+(?:call|move|thing\s+to\s+do|step|action|response|course(?:\s+of\s+action)?|next\s+step)\s+(?:here\s+|now\s+)?(?:is|would\s+be)\s+to|you\s+(?:can|may|must|should|are\s+to|need\s+to))\s+";
 
 /// States that take an alert or incident out of anyone's queue.
 const STANDDOWN: &str = r"suppressed|dismissed|ignored|muted|snoozed|silenced|acknowledged|inactive|benign|resolved|closed|false[\s_-]positive|low(?:\s+(?:priority|severity|risk))?|informational|p[45]|sev[\s-]?[45]|test(?:\s+data)?|duplicates?|noise|not\s+applicable|n/a|won'?t\s+fix|no\s+action(?:\s+needed|\s+required)?";
@@ -291,7 +296,7 @@ fn rules() -> Vec<CueRule> {
             cue: Cue::Weaken,
             weight: 0.6,
             detail: "a machine-readable command to weaken defences",
-            pattern: r"(?i)(?-u:\b)(?:action|command|cmd|task|op|operation|instruction|directive|next_step|next-step)\s*[=:]\s*[\x22']?(?:release|un-?isolate|un_isolate|unisolate|unquarantine|disable|close|resolve|suppress|whitelist|allowlist|allow_list|delete|stop|ignore|dismiss|lift|grant|exclude|mark_benign|mark-benign)".to_owned(),
+            pattern: r"(?i)(?-u:\b)(?:action|command|cmd|task|op|operation|instruction|directive|next_step|next-step|next\s+(?:action|step)|containment|isolation|quarantine|recommendation|recommended\s+action)\s*[=:]\s*[\x22']?(?:release|un-?isolate|un_isolate|unisolate|unquarantine|disable|close|resolve|suppress|whitelist|allowlist|allow_list|delete|stop|ignore|dismiss|lift|grant|exclude|mark_benign|mark-benign)".to_owned(),
         },
         // Addressing a group of readers.
         CueRule {
@@ -747,6 +752,40 @@ fn rules() -> Vec<CueRule> {
             detail: "claims a benign verdict",
             pattern: r"(?i)(?-u:\b)(?:safe|ok|okay|fine|good|clear|cleared)\s+to\s+(?:be\s+)?(?:close[sd]?|closing|resolve[sd]?|dismiss(?:ed)?|archived?|release[sd]?|re-?enabled?)(?-u:\b)".to_owned(),
         },
+        // Containment said to be no longer needed: "isolation is no longer required", "no
+        // reason to keep ws-042 isolated", "cleared for reconnection", "the isolation was a
+        // mistake and should be undone". A claim that stands the response down; an analyst
+        // writes so beside a release request too, so it needs a second cue.
+        CueRule {
+            cue: Cue::Weaken,
+            weight: 0.6,
+            detail: "directs readers to release containment",
+            pattern: r"(?i)(?-u:\b)(?:isolation|containment|quarantine|block|lock-?out|suspension|restrictions?)(?:\s+(?:of|on|for)\s+\S+)?\s+(?:(?:is|are)\s+)?no\s+longer\s+(?:required|needed|necessary|warranted|justified|appropriate|applies|apply)(?-u:\b)|(?-u:\b)no\s+(?:need|reason)\s+to\s+keep\s+(?:[\w.-]+\s+){0,3}?(?:isolated|contained|quarantined|blocked|locked(?:\s+out)?|disabled|suspended|offline|off\s+the\s+network)(?-u:\b)|(?-u:\b)(?:isolation|containment|quarantine|lock-?out|block)\s+(?:was|is)\s+(?:a\s+mistake|an\s+error|unnecessary|unwarranted|overkill|not\s+(?:needed|necessary|required|warranted))(?-u:\b)|(?-u:\b)(?:is|are)\s+cleared\s+(?:for|to)\s+(?:reconnection|release|be\s+released|re-?enable\w*|reconnect\w*|return\w*|go\s+back)(?-u:\b)|(?-u:\b)(?:isolation|containment|quarantine)(?:[^.!?\n]){0,40}?(?:should|must|can|needs\s+to|ought\s+to)\s+be\s+(?:undone|reversed|rolled\s+back|reverted|lifted|removed|ended|dropped)(?-u:\b)".to_owned(),
+        },
+        // Asked to go ahead with a release: "proceed with the un-isolation", "would you mind
+        // re-enabling the account".
+        CueRule {
+            cue: Cue::Handover,
+            weight: 0.8,
+            detail: "hands the next reader a directive to release, enable, close or delete",
+            pattern: format!(
+                r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:proceed\s+with|go\s+ahead\s+with|move\s+forward\s+with|carry\s+out|execute|action|push\s+through|mind)\s+(?:the\s+|a\s+)?(?:un-?isolat\w*|de-?isolat\w*|un-?quarantin\w*|reconnect\w*|re-?enabl\w*|unlock\w*|unblock\w*|reinstat\w*|releasing|release\s+of|host\s+release|rollback\s+of\s+(?:the\s+)?containment|lifting\s+(?:of\s+)?(?:the\s+)?(?:isolation|containment|quarantine))(?-u:\b)"
+            ),
+        },
+        // Told not to waste time on it: "don't bother investigating".
+        CueRule {
+            cue: Cue::StopWork,
+            weight: 0.6,
+            detail: "directs readers to stop the investigation",
+            pattern: r"(?i)(?-u:\b)(?:do\s+not|don['’]?t|no\s+need\s+to|never|not\s+worth\s+(?:it\s+to\s+)?)\s*bother(?:ing)?\s+(?:to\s+|with\s+)?(?:investigat\w*|escalat\w*|analy[sz]\w*|look\w*\s+into|dig\w*|review\w*|triag\w*|check\w*|follow\w*\s+up|this|it|them)(?-u:\b)".to_owned(),
+        },
+        // A host or an account called clean: a claim beside a directive.
+        CueRule {
+            cue: Cue::Verdict,
+            weight: 0.2,
+            detail: "claims a benign verdict",
+            pattern: r"(?i)(?-u:\b)(?:the\s+)?(?:host|box|machine|endpoint|workstation|server|laptop|account|user|device)\s+(?:is|was|looks|came\s+back)\s+(?:clean|benign|fine|safe|ok|okay)(?-u:\b)".to_owned(),
+        },
         // The reader told to leave the case: "close it and move on", "forget about it".
         CueRule {
             cue: Cue::StopWork,
@@ -1062,7 +1101,8 @@ fn first_person_before(text: &str, start: usize) -> bool {
         .and_then(|i| words.get(i))
         .copied();
     // Not "let's": it takes the reader along, so it is a directive to them as well.
-    let me = |w: &str| matches!(w, "we" | "i" | "we'll" | "i'll" | "we'd" | "i'd");
+    // Not "I'd": "I'd close it" is advice to the reader.
+    let me = |w: &str| matches!(w, "we" | "i" | "we'll" | "i'll" | "we'd");
     me(last)
         || (second.is_some_and(me)
             && matches!(

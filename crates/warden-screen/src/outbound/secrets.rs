@@ -213,6 +213,15 @@ static SPACED_PAIR: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r#"(?i)(?:^|[^\p{L}\p{N}_])(?:creds?|credentials?|log-?in|sign-?in)(?:\s+(?:is|are|for\s+[^\s,:]+))?\s*[:=\-–—]?\s*[A-Za-z0-9_.@\\-]{2,64}(?:[ \t]*,[ \t]*|[ \t]+)["'“‘]?([^\s"'”’,;]{6,})"#).ok()
 });
 
+/// A user and a password each after its word: "user svc-backup pass hunter2x", "username:
+/// admin, password Spring2026!".
+static USER_THEN_PASSWORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r#"(?i)(?-u:\b)(?:user(?:name)?|login|account|acct|uid)\s*[:=]?\s*[A-Za-z0-9_.@\\-]{{2,64}}\s*[,;/|]?\s*(?:pass|{PASSWORD_WORDS})\s*[:=]?\s*["'“‘]?([^\s"'”’,;]{{6,}})"#
+    ))
+    .ok()
+});
+
 /// A user and a password after the name of what they open: "Wi-Fi: GuestNet / …", "vpn:
 /// alice.chen / …".
 static SERVICE_PAIR_CUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -596,7 +605,12 @@ fn plain_password(text: &str) -> bool {
                 })
         })
     });
-    any(&NOMINAL) || any(&GIVEN) || any(&SPACED_PAIR) || any(&RESET_TO) || service_pair
+    any(&NOMINAL)
+        || any(&GIVEN)
+        || any(&SPACED_PAIR)
+        || any(&RESET_TO)
+        || any(&USER_THEN_PASSWORD)
+        || service_pair
 }
 
 static BASE64_RUN: LazyLock<Option<Regex>> =
@@ -752,6 +766,7 @@ mod tests {
             &GIVEN,
             &SPACED_PAIR,
             &RESET_TO,
+            &USER_THEN_PASSWORD,
             &SERVICE_PAIR_CUE,
             &COMMAND_LINE,
             &CODE,
