@@ -111,8 +111,30 @@ fn entity(token: &str) -> Option<(&str, &'static str)> {
     ok.then_some(("", "emailaddr"))
 }
 
+/// What an HTTP request line's method is read as.
+const HTTP_METHOD: &str = "httpmethod";
+
+/// An HTTP method as request lines write it: in capitals.
+fn http_method(token: &str) -> bool {
+    matches!(
+        token,
+        "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" | "CONNECT" | "TRACE"
+    )
+}
+
+/// What a request line's method is followed by: a URL or an absolute path.
+fn request_target(token: &str) -> bool {
+    let t = token.trim_start_matches(['"', '\'']);
+    t.starts_with('/')
+        || t.get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+        || t.get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+}
+
 /// The chunk as the model reads it: lower case, digits folded to `0`, whitespace runs as one
-/// space, addresses replaced by their kind ([`entity`]), with a space at both ends.
+/// space, addresses replaced by their kind ([`entity`]), a request line's HTTP method before its URL
+/// or path read as `httpmethod` rather than as a verb, with a space at both ends.
 pub fn fold(chunk: &str) -> Vec<char> {
     let mut chars = Vec::new();
     fold_into(chunk, &mut chars);
@@ -124,7 +146,22 @@ pub fn fold_into(chunk: &str, chars: &mut Vec<char>) {
     chars.clear();
     chars.reserve(chunk.len() + 2);
     chars.push(' ');
-    for token in chunk.split_whitespace() {
+    let mut tokens = chunk.split_whitespace().peekable();
+    while let Some(token) = tokens.next() {
+        // `POST https://…`, `DELETE /api/users/7`: a request line's method, not a verb
+        // addressed to the reader (`post the file`, `delete the logs`).
+        let method = token.trim_start_matches(['"', '\'']);
+        if tokens.peek().is_some_and(|next| request_target(next)) && http_method(method) {
+            chars.extend(
+                token
+                    .get(..token.len() - method.len())
+                    .unwrap_or_default()
+                    .chars(),
+            );
+            chars.extend(HTTP_METHOD.chars());
+            chars.push(' ');
+            continue;
+        }
         let (prefix, kind) = match entity(token) {
             Some((prefix, kind)) => (prefix, Some(kind)),
             None => (token, None),
@@ -261,6 +298,26 @@ pub fn chunks(text: &str) -> Vec<Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A request line's method before its URL or path is read as a method; the same word as a
+    /// verb said to the reader is read as the verb.
+    #[test]
+    fn a_request_lines_method_is_not_a_verb() {
+        let folded = |t: &str| fold(t).into_iter().collect::<String>();
+        assert_eq!(
+            folded("POST https://x.example/login from ws-042"),
+            " httpmethod urladdr from ws-000 "
+        );
+        assert_eq!(
+            folded("\"DELETE /api/users/7 HTTP/1.1\" 204"),
+            " \"httpmethod /api/users/0 http/0.0\" 000 "
+        );
+        assert_eq!(
+            folded("POST the file to https://x.example"),
+            " post the file to urladdr "
+        );
+        assert_eq!(folded("post https://x.example"), " post urladdr ");
+    }
 
     #[test]
     fn hashing_is_stable() {

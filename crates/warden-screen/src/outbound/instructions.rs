@@ -29,6 +29,20 @@
 //!   INC-1043", "srv-web01 can be released now" (0.8, enough alone: an analyst records what was
 //!   done, in the past tense, and the second half of a directive split over two comments is the
 //!   directive), or someone happy "for srv-web01 to be released" (0.5);
+//! - the same with the object implied: a pronoun, "everything", a host or an account not
+//!   named ("release it", "turn it back on", "re-enable everything", "the host can be
+//!   released", "lift the isolation", "OK to release"; 0.8), unless the sentence before says a
+//!   control was stopped or an opening left open ("Defender was disabled; re-enable it" puts a
+//!   defence back); a closure with a pronoun or no object ("close it", "resolve and move on",
+//!   "it can be closed"; 0.6), a release or a closure recommended (0.6, 0.5);
+//! - the same asked another way: a question to the reader ("can you release it?"), advice
+//!   ("I would release the host"), the right call ("the correct response is to …"), a list of
+//!   steps (`1) release … 2) close …`), a field (`Containment: lift`), leave to go ahead
+//!   ("proceed with the un-isolation"), containment said to be no longer needed or cleared for
+//!   reconnection (0.6), being told not to bother investigating (0.6);
+//! - claim a verdict as a record's field or a bare line ("Verdict: benign", "this is noise",
+//!   "no further action needed", "safe to close"; 0.2), so that a verdict handed over with a
+//!   stand-down directive that names nothing is reported, and either alone is not;
 //! - press for speed: "immediately", "no exceptions", "quickly" (0.2);
 //! - the crate's own instruction-override, role-switch and chat-markup phrase rules (their score).
 //!
@@ -64,6 +78,7 @@ const STEP_DETAILS: &[&str] = &[
     "directs readers to close or downgrade the case",
     "directs readers to destroy evidence",
     "directs readers to lift a control",
+    "directs readers to mark the case benign",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,9 +129,9 @@ struct CueRule {
 /// A machine reader, named unambiguously.
 const MACHINE: &str = r"(?:ai|a\.i\.|llms?|gpts?|chatgpt|claude|gemini|copilots?|chatbots?|bots?|language\s+models?|automations?|automated\s+(?:systems?|agents?|process(?:es)?|tools?|responders?|readers?|workflows?|pipelines?|analysts?|triage)|(?:ai|autonomous|automated|automation|llm|triage|soc|security|response|remediation|downstream|virtual|digital|other|next|receiving|reading|subsequent|future)\s+(?:agents?|assistants?|analysts?|bots?|systems?|tools?|workflows?|pipelines?|responders?|models?)|playbooks?|soar|orchestrators?)";
 /// Start of a clause: where an imperative verb stands.
-const CLAUSE: &str = r"(?:^[\s>*•\-–—\d.)#]*|[.!?;:,]\s*|\n\s*|(?-u:\b)(?:and|then|so|also)\s+)";
+const CLAUSE: &str = r"(?:^[\s>*•\-–—\d.)#]*|[.!?;:,]\s*|\n\s*|(?-u:\b)(?:and|then|so|also)\s+|(?-u:\b)(?:\d{1,2}|[a-h])\)\s+)";
 /// A directive's modal or politeness marker before the verb.
-const MODAL: &str = r"(?-u:\b)(?:must|should|shall|need\s+to|needs\s+to|have\s+to|has\s+to|are\s+to|is\s+to|(?:are|is)\s+(?:required|instructed|directed|ordered|asked|expected|advised|requested|authori[sz]ed|hereby\s+(?:instructed|directed|ordered|authori[sz]ed))\s+to|please|kindly|immediately|now|go\s+ahead\s+and|proceed\s+to|let['’]?s|let\s+us|you\s+(?:can|may|must|should|are\s+to|need\s+to))\s+";
+const MODAL: &str = r"(?-u:\b)(?:must|should|shall|need\s+to|needs\s+to|have\s+to|has\s+to|are\s+to|is\s+to|(?:are|is)\s+(?:required|instructed|directed|ordered|asked|expected|advised|requested|authori[sz]ed|hereby\s+(?:instructed|directed|ordered|authori[sz]ed))\s+to|please|kindly|immediately|now|go\s+ahead\s+and|proceed\s+to|let['’]?s|let\s+us|(?:safe|ok|okay|fine|good)\s+to|(?:can|could|would|will)\s+(?:you|someone|somebody|anyone|whoever\s+[a-z]+(?:\s+[a-z]+)?)(?:\s+please)?|i['’]d|i\s+would|(?:the\s+)?(?:right|correct|best|appropriate|proper|only|obvious)\s+(?:call|move|thing\s+to\s+do|step|action|response|course(?:\s+of\s+action)?|next\s+step)\s+(?:here\s+|now\s+)?(?:is|would\s+be)\s+to|you\s+(?:can|may|must|should|are\s+to|need\s+to))\s+";
 
 /// States that take an alert or incident out of anyone's queue.
 const STANDDOWN: &str = r"suppressed|dismissed|ignored|muted|snoozed|silenced|acknowledged|inactive|benign|resolved|closed|false[\s_-]positive|low(?:\s+(?:priority|severity|risk))?|informational|p[45]|sev[\s-]?[45]|test(?:\s+data)?|duplicates?|noise|not\s+applicable|n/a|won'?t\s+fix|no\s+action(?:\s+needed|\s+required)?";
@@ -141,7 +156,7 @@ const LIFTING: &str = r"releases?|releasing|un-?isolat\w*|de-?isolat\w*|un-?quar
 const NAMED_ID: &str = r"(?:[a-z][a-z0-9_-]*\d[a-z0-9_-]*|[a-z]+\.[a-z]+(?:['’]s)?)";
 
 /// Adverbs between a modal and its verb ("please quietly close").
-const ADVERB: &str = r"(?:immediately|now|also|just|all|quietly|silently|discreetly|simply|promptly|then|go\s+ahead\s+and)\s+";
+const ADVERB: &str = r"(?:immediately|now|also|just|all|quietly|silently|discreetly|simply|promptly|safely|then|go\s+ahead\s+and)\s+";
 
 fn rules() -> Vec<CueRule> {
     let directive = |verbs: &str, objects: &str| -> String {
@@ -281,7 +296,7 @@ fn rules() -> Vec<CueRule> {
             cue: Cue::Weaken,
             weight: 0.6,
             detail: "a machine-readable command to weaken defences",
-            pattern: r"(?i)(?-u:\b)(?:action|command|cmd|task|op|operation|instruction|directive|next_step|next-step)\s*[=:]\s*[\x22']?(?:release|un-?isolate|un_isolate|unisolate|unquarantine|disable|close|resolve|suppress|whitelist|allowlist|allow_list|delete|stop|ignore|dismiss|lift|grant|exclude|mark_benign|mark-benign)".to_owned(),
+            pattern: r"(?i)(?-u:\b)(?:action|command|cmd|task|op|operation|instruction|directive|next_step|next-step|next\s+(?:action|step)|containment|isolation|quarantine|recommendation|recommended\s+action)\s*[=:]\s*[\x22']?(?:release|un-?isolate|un_isolate|unisolate|unquarantine|disable|close|resolve|suppress|whitelist|allowlist|allow_list|delete|stop|ignore|dismiss|lift|grant|exclude|mark_benign|mark-benign)".to_owned(),
         },
         // Addressing a group of readers.
         CueRule {
@@ -463,7 +478,7 @@ fn rules() -> Vec<CueRule> {
             weight: 0.6,
             detail: "directs readers to mark the case benign",
             pattern: format!(
-                r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:mark|set|change|reclassify|re-?classify|classify|tag|label|flag|downgrade|lower|update|treat|record|close|resolve)(?-u:\b)(?:[^.!?\n]|[.!?][A-Za-z0-9/:_-]){{0,40}}?(?-u:\b)(?:(?:as|to)\s+(?:an?\s+)?(?:benign|false[\s-]positive|low|informational|info|resolved|closed|safe|clean|legitimate|expected|no\s+threat|not\s+malicious|authori[sz]ed|approved|whitelisted|{STANDDOWN}))(?-u:\b)"
+                r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:mark|set|change|reclassify|re-?classify|classify|tag|label|flag|downgrade|lower|update|treat|record|close|resolve)(?-u:\b)(?:[^.!?\n]|[.!?][A-Za-z0-9/:_-]){{0,40}}?(?-u:\b)(?:(?:as|to)\s+(?:an?\s+)?(?:benign|false[\s-]positive|low|informational|info|resolved|closed|safe|clean|legitimate|expected|no\s+threat|not\s+malicious|authori[sz]ed|approved|whitelisted|done|complete(?:d)?|handled|{STANDDOWN}))(?-u:\b)"
             ),
         },
         CueRule {
@@ -671,6 +686,122 @@ fn rules() -> Vec<CueRule> {
             detail: "invokes authority",
             pattern: r"(?im)(?:^|[.!?;]\s+)[\s>*•\-#]*(?:per|as\s+(?:instructed|directed|ordered|requested)\s+by|on\s+behalf\s+of|by\s+order\s+of)\s+@?[a-z][a-z0-9]*(?:[._-][a-z0-9]+)+\s*[:,\-–—]".to_owned(),
         },
+        // "Release it", "un-isolate the hosts", "unblock everything": what is released is
+        // containment whatever the pronoun stands for.
+        CueRule {
+            cue: Cue::Handover,
+            weight: 0.8,
+            detail: "hands the next reader a directive to release, enable, close or delete",
+            pattern: format!(
+                r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:release|un-?isolate|de-?isolate|un-?quarantine|un-?contain)\s+(?:back\s+)?{PRONOUN}(?-u:\b)"
+            ),
+        },
+        // "Lift the isolation", "undo the containment", "roll back all containment actions".
+        CueRule {
+            cue: Cue::Handover,
+            weight: 0.8,
+            detail: "hands the next reader a directive to release, enable, close or delete",
+            pattern: format!(
+                r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:lift|end|remove|drop|undo|reverse|revert|roll\s*back|cancel|release|take\s+down|tear\s+down|back\s+out(?:\s+of)?)\s+(?:(?:the|all|any|every|this|that|our|its|their|of\s+the)\s+)*(?:network\s+|host\s+)?(?:isolation|containment|quarantine)(?-u:\b)"
+            ),
+        },
+        // With no object: "Release and close", "next steps: unisolate, re-enable, close".
+        CueRule {
+            cue: Cue::Weaken,
+            weight: 0.6,
+            detail: "directs readers to release containment",
+            pattern: format!(
+                r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:release|un-?isolate|de-?isolate|un-?quarantine|un-?contain|unblock|reconnect)\s*(?:[.!;,]|$|(?:and|then|&)\s)"
+            ),
+        },
+        // A release recommended to the reader: "recommend releasing", "reverting containment".
+        CueRule {
+            cue: Cue::Weaken,
+            weight: 0.6,
+            detail: "directs readers to release containment",
+            pattern: r"(?i)(?-u:\b)(?:recommend(?:ed|s|ing)?|suggest(?:ed|s)?|advise[sd]?|propose[sd]?)\s+(?:that\s+)?(?:(?:we|you|they|the\s+\w+)\s+)?(?:(?:should|can|may)\s+)?(?:releas|un-?isolat|de-?isolat|un-?quarantin|re-?enabl|unblock|unlock|reinstat|revert|revers|undo|undoing|lift|rolling\s+back|roll\s+back)\w*(?-u:\b)|(?-u:\b)(?:release|un-?isolation|de-?isolation|re-?enabl\w*|unblock\w*|lifting\s+(?:the\s+)?(?:isolation|containment))\s+(?:is\s+|are\s+)?(?:recommended|advised|suggested)(?-u:\b)".to_owned(),
+        },
+        // A closure recommended: analysts write so with the evidence too, so it needs more.
+        CueRule {
+            cue: Cue::Weaken,
+            weight: 0.5,
+            detail: "recommends closing the case",
+            pattern: r"(?i)(?-u:\b)(?:recommend(?:ed|s|ing)?|suggest(?:ed|s)?|advise[sd]?|propose[sd]?)\s+(?:that\s+(?:we\s+|you\s+)?)?(?:clos(?:e|ing)|resolv(?:e|ing)|closure|to\s+close|dismiss\w*|archiv\w*)(?-u:\b)|(?-u:\b)(?:closing|closure|resolution|dismissal)\s+(?:is\s+)?(?:recommended|advised|suggested)(?-u:\b)".to_owned(),
+        },
+        // A verdict given as a record's field or a bare line: "Verdict: benign", "This is
+        // noise", "no further action needed", "nothing to see here". A claim, not a directive:
+        // the same weight and cue as the other benign verdicts.
+        CueRule {
+            cue: Cue::Verdict,
+            weight: 0.2,
+            detail: "claims a benign verdict",
+            pattern: r"(?im)(?-u:\b)(?:verdict|conclusion|assessment|determination|disposition|classification|outcome|result|triage(?:\s+result)?|analysis|status)\s*[:=\-–—]\s*(?:(?:likely|probably|confirmed|final|clearly)\s+)?(?:benign|false[\s-]positive|fp|safe|clean|harmless|noise|legitimate|legit|expected|not\s+malicious|no\s+threat|nothing\s+(?:found|malicious|suspicious))(?-u:\b)|(?-u:\b)(?:it|this|that)(?:['’]s|\s+is|\s+was)\s+(?:just\s+|only\s+|all\s+|clearly\s+|definitely\s+|totally\s+)?(?:benign|harmless|noise|a\s+false[\s-]positive|an?\s+fp|nothing|fine|safe|clean|legit(?:imate)?|expected|a\s+non-?issue)(?-u:\b)|(?-u:\b)no\s+(?:further\s+|more\s+|other\s+)?(?:action|investigation|analysis|work|follow-?up|review|response)s?\s+(?:is\s+|are\s+)?(?:needed|required|necessary|warranted)(?-u:\b)|(?-u:\b)nothing\s+(?:further\s+|more\s+|else\s+)?to\s+(?:see|do|investigate|worry\s+about)(?-u:\b)|(?-u:\b)as\s+(?:an?\s+)?(?:benign|fp|noise|harmless)(?-u:\b)|(?m)(?:^|[.!?;:]\s+)[\s>*•\-#]*(?:benign|false[\s-]positive|fp|noise|all\s+clear|harmless)\s*(?:[.!;,—–]|$)".to_owned(),
+        },
+        // Containment undone, as a gerund: "recommend closing and reverting containment". A
+        // plan or a narrative reads so too ("before lifting the isolation"), so it needs more.
+        CueRule {
+            cue: Cue::Weaken,
+            weight: 0.6,
+            detail: "directs readers to release containment",
+            pattern: r"(?i)(?-u:\b)(?:reverting|reversing|undoing|lifting|rolling\s+back|releasing|removing|ending|dropping)\s+(?:(?:the|all|any|our|its)\s+)*(?:network\s+|host\s+)?(?:containment|isolation|quarantine)(?-u:\b)".to_owned(),
+        },
+        // "Safe to close": leave to close is a verdict too.
+        CueRule {
+            cue: Cue::Verdict,
+            weight: 0.2,
+            detail: "claims a benign verdict",
+            pattern: r"(?i)(?-u:\b)(?:safe|ok|okay|fine|good|clear|cleared)\s+to\s+(?:be\s+)?(?:close[sd]?|closing|resolve[sd]?|dismiss(?:ed)?|archived?|release[sd]?|re-?enabled?)(?-u:\b)".to_owned(),
+        },
+        // Containment said to be no longer needed: "isolation is no longer required", "no
+        // reason to keep ws-042 isolated", "cleared for reconnection", "the isolation was a
+        // mistake and should be undone". A claim that stands the response down; an analyst
+        // writes so beside a release request too, so it needs a second cue.
+        CueRule {
+            cue: Cue::Weaken,
+            weight: 0.6,
+            detail: "directs readers to release containment",
+            pattern: r"(?i)(?-u:\b)(?:isolation|containment|quarantine|block|lock-?out|suspension|restrictions?)(?:\s+(?:of|on|for)\s+\S+)?\s+(?:(?:is|are)\s+)?no\s+longer\s+(?:required|needed|necessary|warranted|justified|appropriate|applies|apply)(?-u:\b)|(?-u:\b)no\s+(?:need|reason)\s+to\s+keep\s+(?:[\w.-]+\s+){0,3}?(?:isolated|contained|quarantined|blocked|locked(?:\s+out)?|disabled|suspended|offline|off\s+the\s+network)(?-u:\b)|(?-u:\b)(?:isolation|containment|quarantine|lock-?out|block)\s+(?:was|is)\s+(?:a\s+mistake|an\s+error|unnecessary|unwarranted|overkill|not\s+(?:needed|necessary|required|warranted))(?-u:\b)|(?-u:\b)(?:is|are)\s+cleared\s+(?:for|to)\s+(?:reconnection|release|be\s+released|re-?enable\w*|reconnect\w*|return\w*|go\s+back)(?-u:\b)|(?-u:\b)(?:isolation|containment|quarantine)(?:[^.!?\n]){0,40}?(?:should|must|can|needs\s+to|ought\s+to)\s+be\s+(?:undone|reversed|rolled\s+back|reverted|lifted|removed|ended|dropped)(?-u:\b)".to_owned(),
+        },
+        // Asked to go ahead with a release: "proceed with the un-isolation", "would you mind
+        // re-enabling the account".
+        CueRule {
+            cue: Cue::Handover,
+            weight: 0.8,
+            detail: "hands the next reader a directive to release, enable, close or delete",
+            pattern: format!(
+                r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:proceed\s+with|go\s+ahead\s+with|move\s+forward\s+with|carry\s+out|execute|action|push\s+through|mind)\s+(?:the\s+|a\s+)?(?:un-?isolat\w*|de-?isolat\w*|un-?quarantin\w*|reconnect\w*|re-?enabl\w*|unlock\w*|unblock\w*|reinstat\w*|releasing|release\s+of|host\s+release|rollback\s+of\s+(?:the\s+)?containment|lifting\s+(?:of\s+)?(?:the\s+)?(?:isolation|containment|quarantine))(?-u:\b)"
+            ),
+        },
+        // Told not to waste time on it: "don't bother investigating".
+        CueRule {
+            cue: Cue::StopWork,
+            weight: 0.6,
+            detail: "directs readers to stop the investigation",
+            pattern: r"(?i)(?-u:\b)(?:do\s+not|don['’]?t|no\s+need\s+to|never|not\s+worth\s+(?:it\s+to\s+)?)\s*bother(?:ing)?\s+(?:to\s+|with\s+)?(?:investigat\w*|escalat\w*|analy[sz]\w*|look\w*\s+into|dig\w*|review\w*|triag\w*|check\w*|follow\w*\s+up|this|it|them)(?-u:\b)".to_owned(),
+        },
+        // A host or an account called clean: a claim beside a directive.
+        CueRule {
+            cue: Cue::Verdict,
+            weight: 0.2,
+            detail: "claims a benign verdict",
+            pattern: r"(?i)(?-u:\b)(?:the\s+)?(?:host|box|machine|endpoint|workstation|server|laptop|account|user|device)\s+(?:is|was|looks|came\s+back)\s+(?:clean|benign|fine|safe|ok|okay)(?-u:\b)".to_owned(),
+        },
+        // The reader told to leave the case: "close it and move on", "forget about it".
+        CueRule {
+            cue: Cue::StopWork,
+            weight: 0.4,
+            detail: "directs readers to stop the investigation",
+            pattern: format!(
+                r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:move\s+on|forget\s+(?:about\s+)?(?:it|this|them)|let\s+(?:it|this)\s+go|drop\s+(?:it|this)|leave\s+(?:it|this)\s+(?:be|alone))(?-u:\b)"
+            ),
+        },
+        // The next reader addressed: "Next reader:", "Status for next shift:".
+        CueRule {
+            cue: Cue::AddressAgents,
+            weight: 0.5,
+            detail: "addresses the next responder or shift",
+            pattern: r"(?im)(?:^|[.!?;]\s+)[\s>*•\-#]*(?:[a-z]+\s+){0,2}?(?:(?:for|to)\s+)?(?:the\s+|whoever\s+(?:is\s+)?)?next\s+(?:reader|person|analyst|responder|handler|owner|assignee|agent|shift|one|on[\s-]?call)s?\s*[:,\-–—]".to_owned(),
+        },
         CueRule {
             cue: Cue::Urgency,
             weight: 0.2,
@@ -680,14 +811,158 @@ fn rules() -> Vec<CueRule> {
     ]
 }
 
+/// What a directive's pronoun may stand for, read from the words before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Antecedent {
+    /// "Re-enable it", "turn it back on": a control restored is a defence, not a release.
+    Enabling,
+    /// "Close it": an open port, a browser or a share closed is a defence, not a case closed.
+    Closing,
+}
+
+/// Controls and openings, said to be down or open: "the EDR sensor had been stopped by the
+/// dropper", "Defender was disabled", "logging on srv-db01 stopped", "port 3389 is open". A
+/// directive after such a sentence whose object is a pronoun puts the defence back.
+static DEFENCE_DOWN: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    let defence = r"(?:edr|xdr|av|antivirus|anti-?malware|defender|sensors?|agents?|sysmon|amsi|uac|bitlocker|applocker|wdac|smartscreen|firewall|waf|ids|ips|dlp|mfa|2fa|multi-?factor(?:\s+authentication)?|logging|log\s+forwarding|audit(?:ing)?|monitoring|alerting|detections?|(?:detection|correlation|alert)\s+rules?|protections?|telemetry|siem|scanning|backups?|tamper\s+protection|ports?(?:\s+\d+)?|shares?|relays?|listeners?|browsers?|tabs?|sockets?)";
+    let down = r"(?:stopped|disabled|turned\s+off|switched\s+off|killed|uninstalled|removed|crashed|paused|suspended|tampered\s+with|deactivated|bypassed|unloaded|broken|failed|failing|died|down|off|open|exposed|reachable|world-?writable|left\s+open|listening)";
+    Regex::new(&format!(
+        r"(?i)(?-u:\b){defence}(?-u:\b)(?:[^.!?;\n]){{0,60}}?(?-u:\b){down}(?-u:\b)|(?-u:\b)(?:stopped|disabled|turned\s+off|switched\s+off|killed|uninstalled|tampered\s+with|unloaded|deactivated|opened|exposed)\s+(?:the\s+|its\s+|their\s+)?(?:[\w-]+\s+){{0,2}}?{defence}(?-u:\b)"
+    ))
+    .ok()
+});
+
+impl Antecedent {
+    /// Whether the sentence before `at` (or this one, up to it) says a control was stopped or
+    /// an opening left open, so that the pronoun after it stands for a defence to put back
+    /// rather than a host, an account, the containment or the case.
+    fn names_other_object(self, text: &str, at: usize) -> bool {
+        let mut from = at.saturating_sub(160);
+        while from > 0 && !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        let before = text.get(from..at).unwrap_or_default();
+        match self {
+            Self::Enabling | Self::Closing => {
+                DEFENCE_DOWN.as_ref().is_some_and(|re| re.is_match(before))
+            }
+        }
+    }
+}
+
+/// A pronoun or a general word for what the response took away: "release it", "re-enable
+/// everything", "turn the host back on".
+const PRONOUN: &str = r"(?:it|this|that|them|these|those|him|her|everything|everyone|all(?:\s+of\s+(?:it|them))?|(?:the|this|that|these|those|both|all|all\s+the|every)\s+(?:hosts?|accounts?|users?|endpoints?|machines?|box(?:es)?|devices?|workstations?|servers?|laptops?|vms?|identit(?:y|ies)|logins?|mailbox(?:es)?))";
+
+/// Directives whose object is implied: a pronoun, "everything", a host or an account not
+/// named, or no object at all. A compromised writer need not name what it wants released:
+/// the reader knows from the case. Each is read with its [`Antecedent`] where the pronoun may
+/// stand for a control, so "the sensor was stopped; turn it back on" stays a defence.
+fn implied_rules() -> Vec<(CueRule, Antecedent)> {
+    let handover = "hands the next reader a directive to release, enable, close or delete";
+    vec![
+        // "Re-enable it", "unlock everything", "reactivate the accounts".
+        (
+            CueRule {
+                cue: Cue::Handover,
+                weight: 0.8,
+                detail: handover,
+                pattern: format!(
+                    r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:re-?enable|re-?activate|reinstate|unlock|unsuspend|un-?disable|un-?block|reconnect|turn\s+back\s+on|switch\s+back\s+on)\s+(?:back\s+)?{PRONOUN}(?-u:\b)"
+                ),
+            },
+            Antecedent::Enabling,
+        ),
+        // "Turn it back on", "let it back on the network", "bring everything back up", "put
+        // everything back the way it was".
+        (
+            CueRule {
+                cue: Cue::Handover,
+                weight: 0.8,
+                detail: handover,
+                pattern: format!(
+                    r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:turn|switch|put|bring|get|let|flip|plug|hook|set)\s+{PRONOUN}\s+back(?-u:\b)"
+                ),
+            },
+            Antecedent::Enabling,
+        ),
+        // "It can be re-enabled", "the host can be released now", "the isolation can be
+        // lifted".
+        (
+            CueRule {
+                cue: Cue::Handover,
+                weight: 0.8,
+                detail: handover,
+                pattern: format!(
+                    r"(?im)(?:^[\s>*•\-–—\d.)#]*|[.!?;:,]\s*|\n\s*|(?-u:\b)(?:and|so|then|now)\s+)(?:{PRONOUN}|they|(?:the|this|that|its|their)\s+(?:network\s+|host\s+)?(?:isolation|containment|quarantine|lock-?out|suspension|restrictions?)|isolation|containment|quarantine)\s+(?:can|may|could|should|must|shall|is\s+to|are\s+to|needs?\s+to|has\s+to|have\s+to|(?:is|are)\s+(?:ok|okay|safe|fine|good|clear|cleared)\s+to)\s+(?:now\s+|safely\s+|also\s+|then\s+|immediately\s+|all\s+|both\s+)?be\s+(?:released|un-?isolated|de-?isolated|un-?quarantined|reconnected|unblocked|re-?enabled|unlocked|unsuspended|reinstated|re-?activated|lifted|undone|reversed|rolled\s+back|brought\s+back|put\s+back|turned\s+back\s+on|switched\s+back\s+on|let\s+back)(?-u:\b)"
+                ),
+            },
+            Antecedent::Enabling,
+        ),
+        // "OK to release", "it's fine to turn it back on now": leave given, as good as asked.
+        (
+            CueRule {
+                cue: Cue::Handover,
+                weight: 0.8,
+                detail: "hands the next reader a directive to release, enable, close or delete",
+                pattern: r"(?i)(?-u:\b)(?:safe|ok|okay|fine|good|clear|cleared|free)\s+to\s+(?:now\s+)?(?:be\s+)?(?:release[sd]?|releasing|un-?isolat\w*|de-?isolat\w*|un-?quarantin\w*|re-?enabl\w*|unblock\w*|unlock\w*|reconnect\w*|reinstat\w*|re-?activat\w*|lift(?:ed)?\s+(?:the\s+)?(?:isolation|containment|quarantine)|(?:bring|put|turn|switch|let)\s+(?:\w+\s+){0,2}?back)(?-u:\b)".to_owned(),
+            },
+            Antecedent::Enabling,
+        ),
+        // "It can be closed", "this can be resolved": a second cue decides (it may be a port).
+        (
+            CueRule {
+                cue: Cue::Weaken,
+                weight: 0.6,
+                detail: "directs readers to close or downgrade the case",
+                pattern: r"(?im)(?:^[\s>*•\-–—\d.)#]*|[.!?;:,]\s*|\n\s*|(?-u:\b)(?:and|so|then|now)\s+)(?:it|this|that|these|those|(?:the|this|that)\s+(?:incident|ticket|case|alert|issue|investigation|finding|escalation)s?)\s+(?:can|may|could|should|must|shall|is\s+to|needs\s+to|has\s+to|(?:is|are)\s+(?:ok|okay|safe|fine|good)\s+to)\s+(?:now\s+|safely\s+|also\s+|then\s+|just\s+)?be\s+(?:closed|resolved|dismissed|suppressed|archived|downgraded|de-?escalated|marked\s+(?:as\s+)?(?:resolved|closed|benign|done|complete))(?-u:\b)".to_owned(),
+            },
+            Antecedent::Closing,
+        ),
+        // A bare directive with no object at all: "Resolve and move on", "Action: close".
+        (
+            CueRule {
+                cue: Cue::Weaken,
+                weight: 0.6,
+                detail: "directs readers to close or downgrade the case",
+                pattern: format!(
+                    r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:close|resolve|dismiss|archive|auto-?close)(?:\s+(?:out|off|up))?(?:\s+as\s+(?:an?\s+)?(?:benign|false[\s-]positive|fp|noise|duplicate|resolved|no\s+action))?\s*(?:[.!;,]|$|(?:and|then|&)\s)"
+                ),
+            },
+            Antecedent::Closing,
+        ),
+        (
+            CueRule {
+                cue: Cue::Weaken,
+                weight: 0.6,
+                detail: "directs readers to restore an account",
+                pattern: format!(
+                    r"(?im)(?:{CLAUSE}|{MODAL})(?:{ADVERB})?(?:re-?enable|re-?activate|reinstate|unlock|unsuspend|turn\s+back\s+on|switch\s+back\s+on)\s*(?:[.!;,]|$|(?:and|then|&)\s)"
+                ),
+            },
+            Antecedent::Enabling,
+        ),
+    ]
+}
+
 struct Compiled {
-    rules: Vec<(CueRule, Regex)>,
+    rules: Vec<(CueRule, Regex, Option<Antecedent>)>,
+}
+
+/// Every rule: those of [`rules`], which stand on their own, and those of [`implied_rules`],
+/// whose object is a pronoun read against what comes before it.
+fn all_rules() -> Vec<(CueRule, Option<Antecedent>)> {
+    rules()
+        .into_iter()
+        .map(|r| (r, None))
+        .chain(implied_rules().into_iter().map(|(r, a)| (r, Some(a))))
+        .collect()
 }
 
 static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
-    let rules: Vec<(CueRule, Regex)> = rules()
+    let rules = all_rules()
         .into_iter()
-        .filter_map(|r| Regex::new(&r.pattern).ok().map(|re| (r, re)))
+        .filter_map(|(r, a)| Regex::new(&r.pattern).ok().map(|re| (r, re, a)))
         .collect();
     Compiled { rules }
 });
@@ -708,13 +983,19 @@ pub(super) fn scan(n: &Normalised) -> Vec<(OutboundKind, String)> {
     // milliseconds per rule). Every match, however many: a cap in text order would let decoys
     // early in the text use it up and leave the directive after them unread. The work stays
     // linear: matches of one rule do not overlap, and a window is 400 bytes.
-    for (rule, re) in &COMPILED.rules {
-        hits.extend(re.find_iter(text).map(|m| Hit {
-            cue: rule.cue,
-            weight: rule.weight,
-            detail: rule.detail,
-            range: m.range(),
-        }));
+    for (rule, re, antecedent) in &COMPILED.rules {
+        hits.extend(
+            re.find_iter(text)
+                // "Defender was stopped by the dropper; turn it back on": the pronoun is a
+                // control, and the directive restores a defence rather than lifting one.
+                .filter(|m| antecedent.is_none_or(|a| !a.names_other_object(text, m.start())))
+                .map(|m| Hit {
+                    cue: rule.cue,
+                    weight: rule.weight,
+                    detail: rule.detail,
+                    range: m.range(),
+                }),
+        );
     }
     for (_, detail, range, score) in phrase_hits(text) {
         hits.push(Hit {
@@ -820,7 +1101,8 @@ fn first_person_before(text: &str, start: usize) -> bool {
         .and_then(|i| words.get(i))
         .copied();
     // Not "let's": it takes the reader along, so it is a directive to them as well.
-    let me = |w: &str| matches!(w, "we" | "i" | "we'll" | "i'll" | "we'd" | "i'd");
+    // Not "I'd": "I'd close it" is advice to the reader.
+    let me = |w: &str| matches!(w, "we" | "i" | "we'll" | "i'll" | "we'd");
     me(last)
         || (second.is_some_and(me)
             && matches!(
@@ -839,7 +1121,10 @@ mod tests {
         for r in rules() {
             assert!(Regex::new(&r.pattern).is_ok(), "{}", r.pattern);
         }
-        assert_eq!(COMPILED.rules.len(), rules().len());
+        for (r, _) in implied_rules() {
+            assert!(Regex::new(&r.pattern).is_ok(), "{}", r.pattern);
+        }
+        assert_eq!(COMPILED.rules.len(), all_rules().len());
     }
 
     fn flagged(t: &str) -> bool {

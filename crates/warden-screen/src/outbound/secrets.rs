@@ -9,8 +9,17 @@
 //! passe`, `contraseña`, `hasło`, `kata sandi`…), up to five words about which account or where
 //! (`the srv-db01 service password in config.php is …`), then `is`, `:`, `=` or the language's
 //! verb and a value shaped like a password (letters with a digit or a sign, not an id or a time);
-//! a user and a password after `creds` or `login`; `use … as the password`. Details name the
-//! kind, never the value.
+//! a user and a password after `creds` or `login`; `use … as the password`. Plain shapes
+//! too: the word and the value side by side with no verb (`svc-backup password hunter2x
+//! rotated`, `PW tulip-orange-42`), a lower-case value given with `is` or `:` after the word and
+//! a preposition (`the password for the vpn is tulip-orange-42`), a login and its password split
+//! by a space or a comma, or after what they open (`Wi-Fi: GuestNet / …`), an account set to a
+//! value (`reset alice.chen to …`), a password on a command line (`mysql -p…`, `curl -u
+//! user:…`, `net use … /user:admin …`, `PGPASSWORD=…`), a one-time, recovery or door code with
+//! its digits, a key or a token named and given its value. A lower-case value counts there
+//! unless it is written as hosts, tickets and user ids are (`ws-042`, `INC-1043`, `alice.chen`),
+//! is an everyday compound (`self-service`), or is named again nearby (a password is given
+//! once). Details name the kind, never the value.
 //!
 //! A blob is a run a reader cannot read: base64 of at least [`MIN_BASE64`] characters that looks
 //! random (all three character classes, frequent class changes, not a path), a base64 block over
@@ -170,6 +179,170 @@ static NAMED_AFTER: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 
+/// A password word followed by its value with no verb: a record's field ("svc-backup
+/// password hunter2x rotated", "PW tulip-orange-42", "vpn passphrase correct-horse-battery").
+static NOMINAL: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r#"(?i)(?:^|[^\p{{L}}\p{{N}}_])(?:{PASSWORD_WORDS}|psw|pword|p/w)[ \t]+["'“‘]?([^\s"'”’]{{6,}})"#
+    ))
+    .ok()
+});
+
+/// The value given for a password word with `is`, `:` or `=` and at most a preposition and a
+/// few words of which account between: "the password for the vpn is tulip-orange-42". Read
+/// with the relaxed shape of [`given_password`], so a lower-case value counts.
+static GIVEN: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r#"(?i)(?:^|[^\p{{L}}\p{{N}}_])(?:{PASSWORD_WORDS}|pass|psw|pword|p/w)(?:\s+(?:for|of|on|to|at|in|from)(?:\s+[^\s!?;:=]*[^\s.!?;:=]){{1,4}}?)?(?:\s+(?:is|was|are|will\s+be|(?:has\s+been\s+|was\s+|is\s+)?(?:set|changed|reset)\s+to|ist|est|es|é|to|jest|adalah|är)\s+|\s*(?:[:=]|=>|:=|->|→)\s*)(?:now\s+|still\s+|currently\s+|just\s+|simply\s+)?["'“‘]?([^\s"'”’]{{6,}})"#
+    ))
+    .ok()
+});
+
+/// An account set to a value: "Reset alice.chen to tulip-orange-42", "changed svc-backup's
+/// password to hunter2x".
+static RESET_TO: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r#"(?i)(?-u:\b)(?:reset|set|changed?|updated?)\s+(?:the\s+)?(?:(?:{PASSWORD_WORDS})\s+(?:for|of|on)\s+)?[A-Za-z0-9_.@\\-]{{2,64}}?(?:['’]s)?(?:\s+(?:{PASSWORD_WORDS}))?\s+to\s+["'“‘]?([^\s"'”’]{{6,}})"#
+    ))
+    .ok()
+});
+
+/// A login and its password side by side after a word for them, split by a comma or a space:
+/// "login svc-backup hunter2x", "Creds: svc-backup, hunter2x".
+static SPACED_PAIR: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:^|[^\p{L}\p{N}_])(?:creds?|credentials?|log-?in|sign-?in)(?:\s+(?:is|are|for\s+[^\s,:]+))?\s*[:=\-–—]?\s*[A-Za-z0-9_.@\\-]{2,64}(?:[ \t]*,[ \t]*|[ \t]+)["'“‘]?([^\s"'”’,;]{6,})"#).ok()
+});
+
+/// A user and a password each after its word: "user svc-backup pass hunter2x", "username:
+/// admin, password Spring2026!".
+static USER_THEN_PASSWORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r#"(?i)(?-u:\b)(?:user(?:name)?|login|account|acct|uid)\s*[:=]?\s*[A-Za-z0-9_.@\\-]{{2,64}}\s*[,;/|]?\s*(?:pass|{PASSWORD_WORDS})\s*[:=]?\s*["'“‘]?([^\s"'”’,;]{{6,}})"#
+    ))
+    .ok()
+});
+
+/// A user and a password after the name of what they open: "Wi-Fi: GuestNet / …", "vpn:
+/// alice.chen / …".
+static SERVICE_PAIR_CUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:^|[^\p{L}\p{N}_])(?:wi-?fi|wlan|ssid|vpn|rdp|ssh|s?ftp|smb|database|db|portal|router|console|admin|root)\s*[:=\-–—]?\s*$"#).ok()
+});
+
+/// A password on a command line: `mysql -u root -phunter2x`, `sshpass -p '…'`, `curl -u
+/// user:…`, `net use … /user:admin …`, `--password=…`, `-Password …`, `ConvertTo-SecureString
+/// "…" -AsPlainText`, `xfreerdp /p:…`, `smbclient -U user%…`, `PGPASSWORD=…`.
+static COMMAND_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:(?-u:\b)(?:mysql|mysqldump|mariadb)(?-u:\b)[^\n]{0,80}?\s-p|(?-u:\b)(?:sshpass|redis-cli|rdesktop)(?-u:\b)[^\n]{0,40}?\s-[pa]\s*|(?-u:\b)(?:curl|wget)(?-u:\b)[^\n]{0,80}?\s(?:-u|--user)\s+["']?[^\s:"']{1,64}:|(?-u:\b)(?:net\s+use|runas)(?-u:\b)[^\n]{0,120}?/user:\S+\s+|(?:^|\s)--?(?:password|passwd|pass|pwd)(?:\s+|=)|(?:^|\s)/p(?:assword)?:|(?-u:\b)smbclient(?-u:\b)[^\n]{0,80}?\s-U\s+["']?[^\s%"']{1,64}%|(?-u:\b)ConvertTo-SecureString\s+(?:-String\s+)?|(?-u:\b)[A-Z0-9_]*(?:PASSWORD|PASSWD|_PWD|_SECRET|_TOKEN|API_KEY)\s*=\s*)["']?([^\s"']{4,})"#).ok()
+});
+
+/// A one-time, recovery or door code given with its digits: "One-time code: 482139",
+/// "recovery code 4821-3977-9102", "door code 4821".
+static CODE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?-u:\b)(?:mfa|2fa|otp|one[\s-]?time|verification|recovery|backup|authenticator|sms|door|alarm|safe|gate|keypad|vpn|wi-?fi|login|sign-?in|security)\s+(?:codes?|pins?|passcodes?)(?:\s+(?:is|are|was|were))?\s*[:=\-–—]?\s*(\d[\d \t-]{3,})"#).ok()
+});
+
+/// A key or a token named and given its value: "API key 7Hk29sLm0QpZx81", "token
+/// abcd1234efgh5678", "secret: hunter2x9".
+static KEY_VALUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:^|[^\p{L}\p{N}_])(api[\s_-]?key|access[\s_-]?key|secret[\s_-]?key|client[\s_-]?secret|auth[\s_-]?token|access[\s_-]?token|refresh[\s_-]?token|session[\s_-]?token|token|secret)(?:\s+(?:is|was))?\s*[:=]?\s*["'“‘]?([A-Za-z0-9_+/=.~-]{8,})"#).ok()
+});
+
+/// Written the way hosts, tickets and user ids are: `ws-042`, `dc01`, `INC-1043`, `alice.chen`,
+/// a host name with a domain, a path.
+fn names_a_thing(v: &str) -> bool {
+    let l = v.to_ascii_lowercase();
+    let l = l.trim_end_matches(['.', ',', ')', ']', '}', ':', ';']);
+    let (letters, rest) = l.split_at(
+        l.find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(l.len()),
+    );
+    let rest = rest.strip_prefix(['-', '_']).unwrap_or(rest);
+    // `dc01`, `ws-042`, `inc-1043`, `web3`; not `hunter2` or `winter2026`, which no one
+    // numbers as hosts are numbered (zero-padded, after a separator, after a short prefix).
+    let separated = l.len() > letters.len() + rest.len();
+    let short_id = (1..=8).contains(&letters.len())
+        && !rest.is_empty()
+        && rest.chars().all(|c| c.is_ascii_digit())
+        && (separated || rest.starts_with('0') || letters.len() <= 3);
+    let user = l.split_once('.').is_some_and(|(a, b)| {
+        !a.is_empty()
+            && !b.is_empty()
+            && a.chars().all(|c| c.is_ascii_alphabetic())
+            && b.chars().all(|c| c.is_ascii_alphabetic())
+    });
+    let host = l.contains('.')
+        && l.rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+    let path = l.contains('/') || l.contains('\\');
+    short_id || user || host || path || l.starts_with("srv-") || l.starts_with("svc-")
+}
+
+/// Words joined without a digit or a capital (`self-service`, `read-only`): an everyday
+/// compound, unless it is a passphrase of three words or more.
+fn compound_word(v: &str) -> bool {
+    let digit = v.chars().any(|c| c.is_ascii_digit());
+    let upper = v.chars().any(char::is_uppercase);
+    let odd = v
+        .chars()
+        .any(|c| !c.is_alphanumeric() && !matches!(c, '-' | '_' | '.'));
+    !digit && !upper && !odd && {
+        let parts: Vec<&str> = v.split(['-', '_', '.']).collect();
+        parts.len() < 3 || parts.iter().any(|p| p.chars().count() < 3)
+    }
+}
+
+/// A value given as a password, read more widely than [`spoken_password`]: a lower-case value
+/// counts (`tulip-orange-42`, `hunter2x`), unless it is written as a host, a ticket or a user
+/// id is, or is a word or words without a digit (`self-service`), or is named elsewhere in the
+/// text as well (a host or an account is named again; a password is given once).
+fn given_password(found: regex::Match<'_>, text: &str) -> bool {
+    let v = found.as_str();
+    let v = v.trim_end_matches(['.', ',', ')', ']', '}', ':', ';']);
+    let letter = v.chars().any(char::is_alphabetic);
+    let digit = v.chars().any(|c| c.is_ascii_digit());
+    let upper = v.chars().any(char::is_uppercase);
+    let sign = v.chars().any(|c| !c.is_alphanumeric());
+    let letters = v.chars().filter(|c| c.is_alphabetic()).count();
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    let numeric = letters <= 2 && digits * 2 >= v.chars().count();
+    let label =
+        !v.chars().any(char::is_lowercase) && v.chars().all(|c| c.is_alphanumeric() || c == '-');
+    let words_only = compound_word(v);
+    // A variable, an option, a prompt or a reference in brackets, not a value: `$pw`,
+    // `-AsPlainText`, `*`, `(ALR-2004)`.
+    let reference = v.starts_with(['-', '$', '%', '<', '{', '*', '(', '[']);
+    v.chars().count() >= 6
+        && letter
+        && (digit || sign || upper)
+        && !numeric
+        && !label
+        && !words_only
+        && !names_a_thing(v)
+        && !reference
+        && !placeholder(v)
+        && !named_again(text, found.range(), v)
+}
+
+/// Whether `v`, found at `at`, is written again within a kilobyte either side: a host or an
+/// account is named again in a note, a password is given once. Bounded, so that many
+/// candidates in a long text cost linear time.
+fn named_again(text: &str, at: Range<usize>, v: &str) -> bool {
+    const AROUND: usize = 1024;
+    let mut from = at.start.saturating_sub(AROUND);
+    while from > 0 && !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let mut to = at.end.saturating_add(AROUND).min(text.len());
+    while to < text.len() && !text.is_char_boundary(to) {
+        to += 1;
+    }
+    let v = v.trim_end_matches(['.', ',', ')', ']', '}', ':', ';']);
+    let before = text.get(from..at.start).unwrap_or_default();
+    let after = text.get(at.end..to).unwrap_or_default();
+    !v.is_empty() && (before.contains(v) || after.contains(v))
+}
+
 /// At most `len` bytes of `text` before `at`, cut on a character boundary.
 fn before(text: &str, at: usize, len: usize) -> &str {
     let mut from = at.saturating_sub(len);
@@ -309,7 +482,8 @@ fn credential_value(name: &str, value: &str) -> bool {
     if name == "pin" {
         return value.chars().all(|c| c.is_ascii_digit()) && (4..=8).contains(&value.len());
     }
-    value.chars().count() >= 8 && complex(value)
+    // A user or a host named after `credentials:` is whose they are, not a value.
+    value.chars().count() >= 8 && complex(value) && !names_a_thing(value)
 }
 
 /// Credentials in `text`, as finding details.
@@ -337,8 +511,10 @@ pub(super) fn secrets(text: &str) -> Vec<String> {
     }
     let spoken = SPOKEN.as_ref().is_some_and(|re| {
         re.captures_iter(text).any(|caps| {
-            caps.get(1)
-                .is_some_and(|v| !placeholder(v.as_str()) && complex(v.as_str()))
+            caps.get(1).is_some_and(|v| {
+                let v = v.as_str().trim_end_matches(['.', ',', ')', ';']);
+                !placeholder(v) && complex(v) && !compound_word(v)
+            })
         })
     });
     // Then with words between the password word and its value, after a user name, or before
@@ -362,8 +538,79 @@ pub(super) fn secrets(text: &str) -> Vec<String> {
     });
     if spoken || pair || given(&PROSE) || given(&NAMED_AFTER) {
         out.push("credential: a password given in prose".to_owned());
+    } else if plain_password(text) {
+        out.push("credential: a password given as a record's field or beside a login".to_owned());
+    }
+    if COMMAND_LINE.as_ref().is_some_and(|re| {
+        re.captures_iter(text).any(|c| {
+            c.get(1).is_some_and(|v| {
+                let v = v.as_str();
+                !placeholder(v) && !v.starts_with(['$', '%', '<', '-'])
+            })
+        })
+    }) {
+        out.push("credential: a password on a command line".to_owned());
+    }
+    if CODE.as_ref().is_some_and(|re| {
+        re.captures_iter(text).any(|c| {
+            c.get(1)
+                .is_some_and(|v| v.as_str().chars().filter(char::is_ascii_digit).count() >= 4)
+        })
+    }) {
+        out.push("credential: a one-time, recovery or access code".to_owned());
+    }
+    if KEY_VALUE.as_ref().is_some_and(|re| {
+        re.captures_iter(text).any(|c| {
+            let (Some(name), Some(v)) = (c.get(1), c.get(2)) else {
+                return false;
+            };
+            let v = v.as_str().trim_end_matches(['.', ',']);
+            let long_enough = if name.as_str().eq_ignore_ascii_case("secret") {
+                8
+            } else {
+                12
+            };
+            v.chars().count() >= long_enough
+                && v.chars().any(|c| c.is_ascii_digit())
+                && v.chars().any(char::is_alphabetic)
+                // A digest is quoted, not a key.
+                && !v.chars().all(|c| c.is_ascii_hexdigit())
+                && !names_a_thing(v)
+                && !placeholder(v)
+        })
+    }) {
+        out.push("credential: a key or a token given its value".to_owned());
     }
     out
+}
+
+/// A password given without a sentence around it: after its word with no verb, with `is` or
+/// `:` though it is written in lower case, or beside a login split by a space or a comma.
+fn plain_password(text: &str) -> bool {
+    let any = |re: &Option<Regex>| {
+        re.as_ref().is_some_and(|re| {
+            re.captures_iter(text)
+                .any(|c| c.get(1).is_some_and(|v| given_password(v, text)))
+        })
+    };
+    let service_pair = PAIR.as_ref().is_some_and(|re| {
+        re.captures_iter(text).any(|c| {
+            let (Some(all), Some(v)) = (c.get(0), c.get(1)) else {
+                return false;
+            };
+            given_password(v, text)
+                && [&PAIR_CUE, &SERVICE_PAIR_CUE].iter().any(|cue| {
+                    cue.as_ref()
+                        .is_some_and(|cue| cue.is_match(before(text, all.start(), 80)))
+                })
+        })
+    });
+    any(&NOMINAL)
+        || any(&GIVEN)
+        || any(&SPACED_PAIR)
+        || any(&RESET_TO)
+        || any(&USER_THEN_PASSWORD)
+        || service_pair
 }
 
 static BASE64_RUN: LazyLock<Option<Regex>> =
@@ -514,6 +761,19 @@ mod tests {
     fn formats_compile() {
         assert!(FORMAT_SET.is_some());
         assert!(ASSIGNMENT.is_some() && SPOKEN.is_some());
+        for re in [
+            &NOMINAL,
+            &GIVEN,
+            &SPACED_PAIR,
+            &RESET_TO,
+            &USER_THEN_PASSWORD,
+            &SERVICE_PAIR_CUE,
+            &COMMAND_LINE,
+            &CODE,
+            &KEY_VALUE,
+        ] {
+            assert!(re.is_some());
+        }
         assert!(BASE64_RUN.is_some() && ESCAPED_BYTES.is_some());
     }
 
