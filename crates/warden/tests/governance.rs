@@ -78,7 +78,7 @@ async fn an_expired_grant_stops_permitting_without_a_restart() {
     });
     let warden = lab.serve();
     let triage = warden.client(TRIAGE).await;
-    let release = || json!({"host": "ws-017", "reason": "false positive"});
+    let release = || json!({"host": "ws-103", "reason": "false positive"});
 
     let r = triage.call("edr.release_host", release()).await.unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));

@@ -1,15 +1,17 @@
-//! What a text is *about*, whatever it asks: the subjects a write may not touch unattended.
+//! What a text asks its reader to do about the subjects a write may not touch unattended.
 //!
 //! The other detectors look for the shapes of harm (a link out, an account number, a directive
 //! to the next reader). A phishing note needs none of them: "what's the code your
 //! authenticator app shows right now?" asks for a second factor in a shape no phrase list
 //! foresees, and "the SOC has verified the wire, please release it before 3pm" moves money
-//! without an account number. What such notes cannot avoid is their subject: to ask for a
-//! credential or move a payment, the text must name one. So this reading names subjects, not
-//! harms: any word of the vocabulary of sign-in secrets and second factors, or of payments,
-//! in any phrasing, casing, spelling joined with punctuation or split by it. It has no opinion
-//! about harm — an analyst's note says "password" often — and is no finding: it is for policy,
-//! which lets a write go out unattended only when it touches neither (`context.outbound.subjects`).
+//! without an account number. What such notes cannot avoid is their subject and a word that
+//! asks the reader to act on it: a sentence that names a sign-in secret or second factor and
+//! asks for it (send, reply, tell, share, read out, type, approve, what is…), or names a
+//! payment and moves it along (release, pay, approve, go ahead, buy, verified, safe…), in any
+//! phrasing, casing, spelling joined with punctuation or camel case. A note that only mentions
+//! them ("sign in again as usual", "rotate the service password", "hold batch 0923 until the
+//! payee is confirmed") touches neither. It is no finding: it is for policy, which lets a write
+//! go out unattended only when it touches neither (`context.outbound.subjects`).
 
 use serde::Serialize;
 
@@ -73,6 +75,7 @@ const CREDENTIAL_WORDS: &[&str] = &[
     "secrets",
     "code",
     "codes",
+    "digit",
     "digits",
     "yubikey",
     "passkey",
@@ -167,22 +170,56 @@ const PAYMENT_PAIRS: &[(&str, &str)] = &[
     ("purchase", "order"),
 ];
 
-/// The subjects `text` touches, sorted, each once.
+/// Words that ask the reader to give up, enter or act on a credential in the same sentence.
+const CREDENTIAL_ASKS: &[&str] = &[
+    "send", "reply", "respond", "tell", "share", "give", "provide", "forward", "type", "enter",
+    "paste", "read", "approve", "accept", "tap", "press", "disable", "what", "which",
+];
+
+/// Words that move a payment along in the same sentence.
+const PAYMENT_ASKS: &[&str] = &[
+    "release",
+    "pay",
+    "approve",
+    "approved",
+    "proceed",
+    "ahead",
+    "process",
+    "execute",
+    "authorise",
+    "authorize",
+    "buy",
+    "purchase",
+    "send",
+    "wire",
+    "verified",
+    "legit",
+    "legitimate",
+    "safe",
+];
+
+/// The subjects `text` asks its reader to act on, sorted, each once: a sentence that names
+/// one and, in the same sentence, a word that asks for it.
 pub fn subjects(text: &str) -> Vec<Subject> {
-    let words = words(text);
     let mut found = Vec::new();
-    let names = |single: &[&str], pairs: &[(&str, &str)]| {
-        words.iter().any(|w| single.contains(&w.as_str()))
-            || words
-                .windows(2)
-                .any(|p| matches!(p, [a, b] if pairs.contains(&(a.as_str(), b.as_str()))))
-    };
-    if names(CREDENTIAL_WORDS, CREDENTIAL_PAIRS) {
-        found.push(Subject::Credentials);
+    for sentence in text.split(['.', '!', '?', '\n']) {
+        let words = words(sentence);
+        let names = |single: &[&str], pairs: &[(&str, &str)]| {
+            words.iter().any(|w| single.contains(&w.as_str()))
+                || words
+                    .windows(2)
+                    .any(|p| matches!(p, [a, b] if pairs.contains(&(a.as_str(), b.as_str()))))
+        };
+        let asks = |cues: &[&str]| words.iter().any(|w| cues.contains(&w.as_str()));
+        if names(CREDENTIAL_WORDS, CREDENTIAL_PAIRS) && asks(CREDENTIAL_ASKS) {
+            found.push(Subject::Credentials);
+        }
+        if names(PAYMENT_WORDS, PAYMENT_PAIRS) && asks(PAYMENT_ASKS) {
+            found.push(Subject::Payment);
+        }
     }
-    if names(PAYMENT_WORDS, PAYMENT_PAIRS) {
-        found.push(Subject::Payment);
-    }
+    found.sort_unstable();
+    found.dedup();
     found
 }
 
@@ -238,7 +275,6 @@ mod tests {
             "disable MFA on your account temporarily",
             "What are the six digits on your phone?",
             "Reply-with-your-PassWord-please",
-            "resetYourPassword here",
             "what do you log in with?",
         ];
         for t in credentials {
@@ -255,7 +291,7 @@ mod tests {
         }
     }
 
-    /// What an unattended acknowledgement says touches neither.
+    /// What an unattended note says touches neither, even where it names a secret or a payment.
     #[test]
     fn a_plain_acknowledgement_touches_neither() {
         for t in [
@@ -264,6 +300,12 @@ mod tests {
             "Got it, thank you. We have opened INC-1045 for the alert you forwarded.",
             "Thanks for the heads-up about the printer on floor 3; a technician will check it.",
             "Note: the vendor asked that the sensor on srv-web01 is checked before Monday.",
+            // Naming a secret or a payment without asking for it.
+            "Hi Erin, we reset your sessions. Sign in again as usual; call the service desk if anything looks odd.",
+            "Reminder: rotate the srv-db01 service password after containment.",
+            "Please hold batch 0923 until the SOC confirms the payee changes with finance.",
+            "the correlation rule fired twice for the same 37 failed SSH logins after its redeploy.",
+            "frank.li reported a DocuSign lure to the soc mailbox; he did not sign in.",
         ] {
             assert_eq!(subjects(t), vec![], "{t}");
         }
