@@ -776,7 +776,7 @@ async fn an_unknown_request_status_is_an_error_not_a_default() {
          WHERE id = ?1",
         &id,
     );
-    let (ok, out, err) = lab.cli(&["approvals", "list", "--all"]);
+    let (ok, out, err) = lab.cli_reading(&["approvals", "list", "--all"]);
     assert!(!ok, "{out}{err}");
     assert!(err.contains("aproved"), "{err}");
     let _ = agent.call("idp.disable_account", args).await;

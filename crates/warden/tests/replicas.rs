@@ -452,7 +452,7 @@ async fn replicas_story(db: &TestDatabase) {
         .await
     });
     let id = loop {
-        let (_, out, _) = lab.cli(&["approvals", "list"]);
+        let (_, out, _) = lab.cli_reading(&["approvals", "list"]);
         if let Some(line) = out.lines().find(|l| l.contains("idp.disable_account")) {
             break line.split_whitespace().next().unwrap().to_string();
         }
