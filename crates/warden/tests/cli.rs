@@ -569,7 +569,15 @@ async fn hash_prints_what_the_config_takes_for_a_token_and_a_password() {
     });
     let (ok, out, err) = lab.cli_as(
         "a-fresh-token-for-alice",
-        &["halt", "--global", "--reason", "drill", "--as", "alice"],
+        &[
+            "halt",
+            "--global",
+            "--reason",
+            "drill",
+            "--as",
+            "alice",
+            "--offline",
+        ],
     );
     assert!(ok, "{out}{err}");
 

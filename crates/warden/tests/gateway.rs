@@ -1286,6 +1286,7 @@ async fn a_stdio_session_is_told_when_a_halt_changes_its_tool_list() {
             "drill",
             "--as",
             "dana",
+            "--offline",
         ],
     );
     assert!(ok, "{out}{err}");
@@ -1299,6 +1300,7 @@ async fn a_stdio_session_is_told_when_a_halt_changes_its_tool_list() {
             "drill over",
             "--as",
             "dana",
+            "--offline",
         ],
     );
     assert!(ok, "{out}{err}");

@@ -729,7 +729,14 @@ async fn a_ledger_started_afresh_under_a_new_key_is_refused_by_its_witness() {
     let (ok, out, err) = lab.cli_as(
         "lab-dana-token",
         &[
-            "halt", "--agent", "triage", "--reason", "drill", "--as", "dana",
+            "halt",
+            "--agent",
+            "triage",
+            "--reason",
+            "drill",
+            "--as",
+            "dana",
+            "--offline",
         ],
     );
     assert!(ok, "{out}{err}");
@@ -772,7 +779,14 @@ async fn a_pinned_ledger_key_is_never_made_anew() {
     let (ok, out, err) = lab.cli_as(
         "lab-dana-token",
         &[
-            "halt", "--agent", "triage", "--reason", "drill", "--as", "dana",
+            "halt",
+            "--agent",
+            "triage",
+            "--reason",
+            "drill",
+            "--as",
+            "dana",
+            "--offline",
         ],
     );
     assert!(ok, "{out}{err}");
@@ -838,7 +852,14 @@ async fn offline_verification_holds_the_ledger_to_the_pinned_key() {
         let (ok, out, err) = lab.cli_as(
             "lab-dana-token",
             &[
-                "halt", "--agent", agent, "--reason", "drill", "--as", "dana",
+                "halt",
+                "--agent",
+                agent,
+                "--reason",
+                "drill",
+                "--as",
+                "dana",
+                "--offline",
             ],
         );
         assert!(ok, "{out}{err}");

@@ -218,10 +218,7 @@ async fn answer(a: Answer, verdict: Verdict) -> anyhow::Result<ExitCode> {
             Verdict::Approve => "approve",
             Verdict::Deny => "deny",
         };
-        let mut body = json!({"verdict": verb, "reason": a.reason});
-        if let Some(digest) = &a.digest {
-            body["args_digest"] = json!(digest);
-        }
+        let body = json!({"verdict": verb, "reason": a.reason, "args_digest": a.digest});
         let view: RequestView = api.post(&["requests", &a.id, "answer"], &body).await?;
         remote::as_stored(view)
     };
