@@ -24,7 +24,7 @@
 //! `POST /requests/{id}/answer` (`{"verdict": "approve"|"deny", "reason", "args_digest"?}`),
 //! `POST /halt` and `POST /resume` (`{"scope", "reason"}`), `POST /taint/clear`
 //! (`{"agent", "record", "reason"}`), `POST /review/{index}` (`{"verdict": "correct"|"wrong",
-//! "note"}`).
+//! "note"}`), `POST /audit/redact/{index}` (`{"reason", "requested_by"?}`).
 
 use crate::auth;
 use crate::desk::{DeskError, PendingQuery, RequestView};
@@ -245,6 +245,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/resume", post(resume))
         .route("/taint/clear", post(clear_taint))
         .route("/review/{index}", post(verdict))
+        .route("/audit/redact/{index}", post(redact))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
@@ -476,4 +477,38 @@ async fn verdict(
         "decision": review.map(|r| r.decision),
     }))
     .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedactBody {
+    reason: String,
+    /// On whose request (the data-protection officer, say); recorded.
+    #[serde(default)]
+    requested_by: Option<String>,
+}
+
+async fn redact(
+    State(console): State<AppState>,
+    who: ApiApprover,
+    Path(index): Path<u64>,
+    Body(body): Body<RedactBody>,
+) -> Result<Response, ApiError> {
+    let reason = reason(&body.reason, "reason")?;
+    if body
+        .requested_by
+        .as_deref()
+        .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS)
+    {
+        return Err(ApiError::unfit(format!(
+            "`requested_by` is longer than {MAX_REASON_CHARS} characters"
+        )));
+    }
+    let desk = Arc::clone(&console.desk);
+    let approver = who.id.clone();
+    let redacted =
+        blocking(move || desk.redact(index, &approver, &reason, body.requested_by.as_deref()))
+            .await?;
+    tracing::info!(approver = %who.id, leaf = index, recorded = redacted.recorded, "approver API: leaf redacted");
+    Ok(axum::Json(redacted).into_response())
 }

@@ -87,11 +87,31 @@ pub trait ApprovalDesk: Send + Sync + 'static {
     /// configuration holds for them, exactly as `warden resume` does. Refused when nothing is
     /// halted there.
     fn resume(&self, scope: &str, approver: &str, reason: &str) -> Result<Resumed, DeskError>;
+    /// An approver deletes the sealed content (arguments, rationale) of leaf `index`, on the
+    /// record, exactly as `warden audit redact` does: the `redaction` event (who, why, on whose
+    /// request) is appended before the content goes. Refused for a leaf that does not exist or
+    /// holds nothing sealed, an approver not configured now, or an empty reason.
+    fn redact(
+        &self,
+        index: u64,
+        approver: &str,
+        reason: &str,
+        requested_by: Option<&str>,
+    ) -> Result<Redacted, DeskError>;
     /// Where sign-in sessions live when they must outlive this process or be seen by other
     /// replicas; `None` keeps them in the console's memory (a restart signs everyone out).
     fn session_table(&self) -> Option<Arc<dyn SessionTable>> {
         None
     }
+}
+
+/// What a redaction removed, and the leaf that records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redacted {
+    /// The sealed fields deleted (`args`, `rationale`, …).
+    pub removed: Vec<String>,
+    /// The leaf of the `redaction` event.
+    pub recorded: u64,
 }
 
 /// A halt an approver lifted.

@@ -39,7 +39,7 @@ pub use auth::{CSRF_FIELD, SESSION_COOKIE};
 pub use config::{AgentTokens, ApproverLogin, ConfigError, ConsoleConfig, hash_password};
 pub use desk::{
     AnswerView, ApprovalDesk, DecisionPage, DecisionQuery, DecisionView, DeskError, EvidenceView,
-    Paged, PendingPage, PendingQuery, RequestView, Resumed, ReviewView, SessionRecord,
+    Paged, PendingPage, PendingQuery, Redacted, RequestView, Resumed, ReviewView, SessionRecord,
     SessionTable, TaintCleared, TaintView, TargetView, VerdictView,
 };
 

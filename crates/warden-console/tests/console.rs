@@ -19,9 +19,9 @@ use std::time::Duration;
 use tower::ServiceExt;
 use warden_console::{
     AnswerView, ApprovalDesk, ApproverLogin, ConsoleConfig, DecisionPage, DecisionQuery,
-    DecisionView, DeskError, EvidenceView, Paged, PendingPage, PendingQuery, RequestView, Resumed,
-    ReviewView, SessionRecord, SessionTable, TaintCleared, TaintView, TargetView, VerdictView,
-    router,
+    DecisionView, DeskError, EvidenceView, Paged, PendingPage, PendingQuery, Redacted, RequestView,
+    Resumed, ReviewView, SessionRecord, SessionTable, TaintCleared, TaintView, TargetView,
+    VerdictView, router,
 };
 use warden_core::{ApprovalStatus, Judgement, TaintRecord, Verdict};
 
@@ -56,6 +56,8 @@ struct FakeDesk {
     halts: Mutex<Vec<(String, String, String)>>,
     /// Each resume: (scope, approver, reason).
     resumed: Mutex<Vec<(String, String, String)>>,
+    /// Each redaction: (leaf, approver, reason, on whose request).
+    redactions: Mutex<Vec<(u64, String, String, Option<String>)>>,
     /// Where sessions live when the test shares them (as the gateway's desk does, in its store).
     shared: Option<Arc<SharedSessions>>,
 }
@@ -324,6 +326,25 @@ impl ApprovalDesk for FakeDesk {
         })
     }
 
+    fn redact(
+        &self,
+        index: u64,
+        approver: &str,
+        reason: &str,
+        requested_by: Option<&str>,
+    ) -> Result<Redacted, DeskError> {
+        self.redactions.lock().unwrap().push((
+            index,
+            approver.into(),
+            reason.into(),
+            requested_by.map(str::to_string),
+        ));
+        Ok(Redacted {
+            removed: vec!["args".into()],
+            recorded: 77,
+        })
+    }
+
     fn tainted_agents(&self, after: Option<&str>) -> Result<Paged<TaintView>, DeskError> {
         if after.is_some() {
             return Err(DeskError::BadCursor("the page link was altered".into()));
@@ -525,6 +546,7 @@ fn setup_sharing(secure: bool, ttl: Duration, shared: bool) -> (Router, Arc<Fake
         failing: Mutex::new(None),
         halts: Mutex::new(vec![]),
         resumed: Mutex::new(vec![]),
+        redactions: Mutex::new(vec![]),
         shared: shared.then(|| Arc::new(SharedSessions::default())),
     });
     let app = Router::new().nest("/console", router(desk.clone(), config(secure, ttl)));
@@ -2219,4 +2241,26 @@ async fn the_api_lists_shows_halts_resumes_clears_and_judges_through_the_desk() 
     .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     assert_eq!(desk.judged().len(), 2);
+
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/audit/redact/12",
+            alice,
+            Some(json!({"reason": "erasure request", "requested_by": "dpo"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(json_of(&r)["recorded"], 77);
+    assert_eq!(
+        desk.redactions.lock().unwrap().clone(),
+        [(
+            12,
+            "alice".to_string(),
+            "erasure request".to_string(),
+            Some("dpo".to_string())
+        )]
+    );
 }

@@ -8,6 +8,7 @@
 use crate::failure::Failure;
 use crate::gate::{self, AnswerError};
 use crate::halt::{HaltError, Scope};
+use crate::redaction::RedactError;
 use crate::review::{VerdictError, record_verdict};
 use crate::taint::ClearError;
 use crate::{AuditLog, Gateway};
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use warden_console::{
     AnswerView, ApprovalDesk, DecisionPage, DecisionQuery, DecisionView, DeskError, EvidenceView,
-    Paged, PendingPage, PendingQuery, RequestView, Resumed, ReviewView, SessionRecord,
+    Paged, PendingPage, PendingQuery, Redacted, RequestView, Resumed, ReviewView, SessionRecord,
     SessionTable, TaintCleared, TaintView, TargetView, VerdictView,
 };
 use warden_core::{EventKind, Judgement, TaintRecord, ToolName, Verdict};
@@ -812,6 +813,35 @@ impl ApprovalDesk for Desk {
             halted_by: halt.set_by,
             halt_reason: halt.reason,
         })
+    }
+
+    fn redact(
+        &self,
+        index: u64,
+        approver: &str,
+        reason: &str,
+        requested_by: Option<&str>,
+    ) -> Result<Redacted, DeskError> {
+        let g = &self.0;
+        configured(&g.config(), approver)?;
+        // The function behind `warden audit redact`: recorded first, then the content goes.
+        match crate::redaction::redact(
+            g.store.as_ref(),
+            g.audit.as_ref(),
+            index,
+            approver,
+            reason,
+            requested_by,
+            g.now(),
+        ) {
+            Ok(r) => Ok(Redacted {
+                removed: r.removed,
+                recorded: r.recorded,
+            }),
+            Err(RedactError::Store(e)) => Err(internal(e)),
+            Err(RedactError::Audit(e)) => Err(internal(e)),
+            Err(refused) => Err(DeskError::Refused(refused.to_string())),
+        }
     }
 
     fn clear_taint(

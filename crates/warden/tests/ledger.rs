@@ -305,6 +305,7 @@ async fn redaction_removes_the_content_and_every_proof_still_verifies() {
         "dana",
         "--for",
         "dpo@northwind.example",
+        "--offline",
     ];
     let (ok, _, err) = lab.cli(&redact);
     assert!(!ok && err.contains("no approver token"), "{err}");
@@ -356,7 +357,14 @@ async fn redaction_removes_the_content_and_every_proof_still_verifies() {
     let (ok, _, err) = lab.cli_as(
         "lab-dana-token",
         &[
-            "audit", "redact", &index, "--reason", "again", "--as", "dana",
+            "audit",
+            "redact",
+            &index,
+            "--reason",
+            "again",
+            "--as",
+            "dana",
+            "--offline",
         ],
     );
     assert!(!ok && err.contains("no sealed content"), "{err}");
