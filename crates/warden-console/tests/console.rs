@@ -37,6 +37,8 @@ struct Call {
 type Clear = (String, TaintRecord, String, String);
 /// One `record_verdict` call: (decision index, reviewer, judgement, note).
 type Judged = (u64, String, Judgement, String);
+/// One `redact` call: (leaf, approver, reason, on whose request).
+type Redaction = (u64, String, String, Option<String>);
 
 struct FakeDesk {
     requests: Mutex<Vec<RequestView>>,
@@ -57,7 +59,7 @@ struct FakeDesk {
     /// Each resume: (scope, approver, reason).
     resumed: Mutex<Vec<(String, String, String)>>,
     /// Each redaction: (leaf, approver, reason, on whose request).
-    redactions: Mutex<Vec<(u64, String, String, Option<String>)>>,
+    redactions: Mutex<Vec<Redaction>>,
     /// Where sessions live when the test shares them (as the gateway's desk does, in its store).
     shared: Option<Arc<SharedSessions>>,
 }
