@@ -19,6 +19,9 @@
 //!   decisions, a session's trail, the tainted agents) shows one bounded page and a link to
 //!   the next; the link's `after` token is the desk's, opaque here, and one the desk refuses
 //!   (altered, cut short, from other filters) is a 400 page, never the first page again.
+//! - **An API for programs beside the pages.** `<console>/api/…` takes the CLI's answers as
+//!   JSON, authenticated by the approver's bearer token (never a cookie) under the same
+//!   sign-in lockout, and calls the same desk methods as the forms (see `api`).
 //! - **The agent's words are labelled.** Arguments, rationale and tool output are shown as
 //!   untrusted text, with invisible characters made visible, beside the raw call.
 //!

@@ -274,7 +274,7 @@ async fn login(State(console): State<AppState>, Form(form): Form<LoginForm>) -> 
             return failed(
                 StatusCode::TOO_MANY_REQUESTS,
                 &format!(
-                    "this account is locked after repeated failed sign-ins; try again in {minutes} min (approvers can still answer from the CLI with their token)"
+                    "this account is locked after repeated failed sign-ins; try again in {minutes} min"
                 ),
             );
         }
