@@ -506,6 +506,17 @@ impl ApprovalDesk for Desk {
         let Some(r) = self.0.store.pending_request(id).map_err(internal)? else {
             return Ok(None);
         };
+        // The row is the database's to edit: what it shows an approver (the arguments, what
+        // surrounds them, its labels) must be what the ledger recorded when the call was held,
+        // or it is not shown at all, as it could not be answered either.
+        if let Some(ledger) = self.0.audit.ledger()
+            && let Err(why) = gate::check_request(Some(ledger), &r).map_err(internal)?
+        {
+            return Err(DeskError::Refused(format!(
+                "request `{id}` is not shown: {why}. It was changed in the database after warden \
+                 stored it; what it shows is not what the agent asked for"
+            )));
+        }
         Ok(Some(self.recorded_view(r)?))
     }
 

@@ -658,8 +658,17 @@ async fn an_answer_for_other_arguments_than_reviewed_or_recorded_is_refused() {
     ));
     let (ok, _, err) = answer_with(&lab, "approve", &id, "bob", &["--digest", &other]);
     assert!(!ok, "approved a rewritten request");
+    assert!(err.contains("changed in the database"), "{err}");
+    let (ok, _, err) = answer_with(&lab, "approve", &id, "bob", &[]);
+    assert!(!ok, "approved a rewritten request");
     assert!(err.contains("cannot be answered"), "{err}");
     assert_eq!(approvals_of(&lab, &id), ["asked"]);
+    // Nor is the approver shown the rewritten arguments: the gateway shows what it recorded,
+    // or nothing.
+    let (ok, out, err) = lab.cli_reading(&["approvals", "show", &id]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("is not shown"), "{err}");
+    assert!(!out.contains("bob.ng"), "{out}");
 }
 
 /// Wrong tokens lock the approver's account at the gateway: the right token is refused while
