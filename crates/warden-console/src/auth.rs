@@ -225,21 +225,35 @@ pub(crate) fn check_login<'a>(
     if ok { approver } else { None }
 }
 
-/// The approver `id` when `secret` is their token (never an agent's): a token of 256 random
-/// bits cannot be guessed, so its holder signs in even while failed password guesses keep the
-/// account locked — otherwise anyone who reaches the console (the agent it contains among them)
-/// could keep every approver out with five wrong passwords each. Cheap: one SHA-256.
-pub(crate) fn token_login<'a>(
+/// Checks an API request's bearer token for the approver it names (`id`). Cheap (one SHA-256):
+/// a token is long and random, so no Argon2 is needed, and no lane is held long.
+///
+/// The token is compared, in constant time, with every approver's token digest, so which
+/// approver it is does not show in the time taken; it answers only as the approver it belongs
+/// to, and only when that is the one named: a token names exactly one approver, and a token of
+/// one approver naming another is refused like a wrong one. A token that authenticates an agent
+/// is refused whoever it names.
+pub(crate) fn check_token<'a>(
     approvers: &'a [ApproverLogin],
     agent_tokens: &[[u8; 32]],
     id: &str,
-    secret: &str,
+    token: &str,
 ) -> Option<&'a ApproverLogin> {
-    let approver = approvers.iter().find(|a| !a.id.is_empty() && a.id == id)?;
-    let expected = approver.token_sha256.as_deref()?;
-    let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-    let an_agents = agent_tokens.iter().any(|t| bool::from(t.ct_eq(&digest)));
-    (!secret.is_empty() && !an_agents && token_matches(expected, secret)).then_some(approver)
+    let actual: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let mut owner = None;
+    for a in approvers {
+        let Some(expected) = a.token_sha256.as_deref().and_then(token_digest) else {
+            continue;
+        };
+        if bool::from(actual.ct_eq(&expected)) && owner.is_none() {
+            owner = Some(a);
+        }
+    }
+    let an_agents = agent_tokens.iter().any(|t| bool::from(t.ct_eq(&actual)));
+    if token.is_empty() || an_agents {
+        return None;
+    }
+    owner.filter(|a| !a.id.is_empty() && a.id == id)
 }
 
 fn verify_password(phc: &str, password: &str) -> bool {
@@ -307,6 +321,22 @@ mod tests {
             password_argon2: password.map(crate::hash_password),
             token_sha256: token.map(|t| hex::encode(Sha256::digest(t.as_bytes()))),
         }
+    }
+
+    #[test]
+    fn a_token_answers_only_as_its_own_approver() {
+        let mut bob = approver(None, Some("tok-bob"));
+        bob.id = "bob".into();
+        let list = [approver(None, Some("tok-alice")), bob];
+        let ok = |id: &str, token: &str| check_token(&list, &[], id, token).map(|a| a.id.clone());
+        assert_eq!(ok("alice", "tok-alice").as_deref(), Some("alice"));
+        assert_eq!(ok("bob", "tok-bob").as_deref(), Some("bob"));
+        assert_eq!(ok("bob", "tok-alice"), None);
+        assert_eq!(ok("alice", "tok-bob"), None);
+        assert_eq!(ok("alice", ""), None);
+        assert_eq!(ok("", "tok-alice"), None);
+        let agents: [[u8; 32]; 1] = [Sha256::digest(b"tok-alice").into()];
+        assert!(check_token(&list, &agents, "alice", "tok-alice").is_none());
     }
 
     #[test]

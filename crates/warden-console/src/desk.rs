@@ -77,11 +77,52 @@ pub trait ApprovalDesk: Send + Sync + 'static {
         approver: &str,
         reason: &str,
     ) -> Result<Option<TaintCleared>, DeskError>;
+    /// An approver halts `scope` (`session:<agent>:<session>`, `agent:<agent>`,
+    /// `category:<category>` or `global`): recorded in the audit log before it is stored, and
+    /// the scope's waiting requests expire, exactly as `warden halt` does. Whether it was set
+    /// (`false`: the scope was already halted). A scope that halts nothing, an approver not
+    /// configured now or an empty reason is refused.
+    fn halt(&self, scope: &str, approver: &str, reason: &str) -> Result<bool, DeskError>;
+    /// An approver lifts the halt on `scope`, recorded with the credentials the serving
+    /// configuration holds for them, exactly as `warden resume` does. Refused when nothing is
+    /// halted there.
+    fn resume(&self, scope: &str, approver: &str, reason: &str) -> Result<Resumed, DeskError>;
+    /// An approver deletes the sealed content (arguments, rationale) of leaf `index`, on the
+    /// record, exactly as `warden audit redact` does: the `redaction` event (who, why, on whose
+    /// request) is appended before the content goes. Refused for a leaf that does not exist or
+    /// holds nothing sealed, an approver not configured now, or an empty reason.
+    fn redact(
+        &self,
+        index: u64,
+        approver: &str,
+        reason: &str,
+        requested_by: Option<&str>,
+    ) -> Result<Redacted, DeskError>;
     /// Where sign-in sessions live when they must outlive this process or be seen by other
     /// replicas; `None` keeps them in the console's memory (a restart signs everyone out).
     fn session_table(&self) -> Option<Arc<dyn SessionTable>> {
         None
     }
+}
+
+/// What a redaction removed, and the leaf that records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redacted {
+    /// The sealed fields deleted (`args`, `rationale`, …).
+    pub removed: Vec<String>,
+    /// The leaf of the `redaction` event.
+    pub recorded: u64,
+}
+
+/// A halt an approver lifted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumed {
+    /// The scope resumed, as warden writes it.
+    pub scope: String,
+    /// Who or what had halted it (an approver, or warden's monitor).
+    pub halted_by: String,
+    /// Why it had been halted.
+    pub halt_reason: String,
 }
 
 /// One page of a listing that can grow without bound.
@@ -175,6 +216,9 @@ pub struct RequestView {
     pub reversible: Option<bool>,
     /// From the tool's catalog entry: how its effect is undone (`undo`), when it says.
     pub undo: Option<String>,
+    /// Whether the escalation contact was told that it is about to expire.
+    #[serde(default)]
+    pub escalated: bool,
 }
 
 /// An entity an argument names, as the inventory in force describes it.

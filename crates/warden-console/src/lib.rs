@@ -19,12 +19,16 @@
 //!   decisions, a session's trail, the tainted agents) shows one bounded page and a link to
 //!   the next; the link's `after` token is the desk's, opaque here, and one the desk refuses
 //!   (altered, cut short, from other filters) is a 400 page, never the first page again.
+//! - **An API for programs beside the pages.** `<console>/api/…` takes the CLI's answers as
+//!   JSON, authenticated by the approver's bearer token (never a cookie) under the same
+//!   sign-in lockout, and calls the same desk methods as the forms (see `api`).
 //! - **The agent's words are labelled.** Arguments, rationale and tool output are shown as
 //!   untrusted text, with invisible characters made visible, beside the raw call.
 //!
 //! Mount with `Router::new().nest("/console", warden_console::router(desk, config))`, with
 //! `base_path` set to the same prefix.
 
+mod api;
 mod auth;
 mod config;
 mod desk;
@@ -33,12 +37,13 @@ mod pages;
 mod routes;
 mod signin;
 
+pub use api::{APPROVER_HEADER, MAX_BODY as API_MAX_BODY};
 pub use auth::{CSRF_FIELD, SESSION_COOKIE};
 pub use config::{AgentTokens, ApproverLogin, ConfigError, ConsoleConfig, hash_password};
 pub use desk::{
     AnswerView, ApprovalDesk, DecisionPage, DecisionQuery, DecisionView, DeskError, EvidenceView,
-    Paged, PendingPage, PendingQuery, RequestView, ReviewView, SessionRecord, SessionTable,
-    TaintCleared, TaintView, TargetView, VerdictView,
+    Paged, PendingPage, PendingQuery, Redacted, RequestView, Resumed, ReviewView, SessionRecord,
+    SessionTable, TaintCleared, TaintView, TargetView, VerdictView,
 };
 
 use std::sync::Arc;
@@ -47,7 +52,8 @@ use std::sync::Arc;
 /// `GET /` (filters: `agent`, `tool`, `category`, `q`), `GET /requests/{id}`,
 /// `POST /requests/{id}/decide`, `GET /decisions` (filters: the same and `decision`, `limit`),
 /// `GET /review/{index}`, `POST /review/{index}`,
-/// `GET /sessions/{id}`, `GET /taint`, `POST /taint/clear`.
+/// `GET /sessions/{id}`, `GET /taint`, `POST /taint/clear`; and the approvers' API under `/api`
+/// (JSON, the approver's bearer token; see the `api` module).
 ///
 /// Call [`ConsoleConfig::validate`] first; an approver whose verifiers do not parse simply
 /// cannot sign in.

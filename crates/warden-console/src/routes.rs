@@ -21,15 +21,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use warden_core::{Judgement, TaintRecord, Verdict};
 
 /// Longest reason accepted, in characters.
-const MAX_REASON_CHARS: usize = 2000;
+pub(crate) const MAX_REASON_CHARS: usize = 2000;
 /// Longest secret tried; longer ones are refused like any wrong one.
-const MAX_SECRET_BYTES: usize = 1024;
+pub(crate) const MAX_SECRET_BYTES: usize = 1024;
 const DEFAULT_DECISIONS: usize = 100;
 const MAX_DECISIONS: usize = 1000;
 /// Most pending requests listed on one page; the rest are counted, and filters find them.
 pub(crate) const MAX_PENDING_ROWS: usize = 200;
 /// Longest filter value accepted; a longer one matches nothing anyone typed.
-const MAX_FILTER_CHARS: usize = 200;
+pub(crate) const MAX_FILTER_CHARS: usize = 200;
 const LOGIN_FAILED: &str = "wrong approver or password";
 const SESSION_UNAVAILABLE: &str =
     "signed in, but the session cannot be stored right now; try again in a moment";
@@ -71,7 +71,7 @@ impl Console {
     }
 }
 
-type AppState = Arc<Console>;
+pub(crate) type AppState = Arc<Console>;
 
 /// The largest form the sign-in page takes: an approver id and a secret of at most
 /// [`MAX_SECRET_BYTES`] each, percent-encoded. Anyone can post it without a session, so what
@@ -102,6 +102,7 @@ pub(crate) fn routes(state: AppState) -> Router {
         .route("/taint", get(taint_page))
         .route("/taint/clear", post(clear_taint))
         .layer(DefaultBodyLimit::max(FORM_BODY_BYTES))
+        .nest("/api", crate::api::routes())
         .layer(axum::middleware::from_fn(refuse_cross_site))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
@@ -203,7 +204,7 @@ async fn security_headers(mut response: Response) -> Response {
 }
 
 /// Runs a desk call off the async runtime.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     call: impl FnOnce() -> Result<T, DeskError> + Send + 'static,
 ) -> Result<T, DeskError> {
     tokio::task::spawn_blocking(call)
@@ -281,7 +282,7 @@ async fn login(State(console): State<AppState>, Form(form): Form<LoginForm>) -> 
         return failed(StatusCode::UNAUTHORIZED, LOGIN_FAILED);
     }
     let attempted = form.approver.clone();
-    let by_token = auth::token_login(
+    let by_token = auth::check_token(
         &console.approvers,
         &console.agent_tokens,
         &form.approver,

@@ -8,8 +8,9 @@
 //! - every name that is not a configured approver shares one lane, so spraying made-up names
 //!   never delays a real approver;
 //! - an account with [`LOCK_AFTER`] failures within [`LOCK_FOR`] is locked until the oldest of
-//!   them is that old: no further check runs for it, whatever the password. Its approver can
-//!   still answer from the CLI with their token. A made-up name locks the same way, so the
+//!   them is that old: no further check runs for it, whatever the password or token. The
+//!   approvers' API (the CLI's answers) checks its bearer tokens in the same lanes and counts
+//!   them in the same failures, so one lock holds for both. A made-up name locks the same way, so the
 //!   lock does not tell which names are approvers.
 //!
 //! A lane is waited for (at most [`WAIT`]) rather than refused at once, in arrival order.

@@ -19,9 +19,9 @@ use std::time::Duration;
 use tower::ServiceExt;
 use warden_console::{
     AnswerView, ApprovalDesk, ApproverLogin, ConsoleConfig, DecisionPage, DecisionQuery,
-    DecisionView, DeskError, EvidenceView, Paged, PendingPage, PendingQuery, RequestView,
-    ReviewView, SessionRecord, SessionTable, TaintCleared, TaintView, TargetView, VerdictView,
-    router,
+    DecisionView, DeskError, EvidenceView, Paged, PendingPage, PendingQuery, Redacted, RequestView,
+    Resumed, ReviewView, SessionRecord, SessionTable, TaintCleared, TaintView, TargetView,
+    VerdictView, router,
 };
 use warden_core::{ApprovalStatus, Judgement, TaintRecord, Verdict};
 
@@ -37,6 +37,8 @@ struct Call {
 type Clear = (String, TaintRecord, String, String);
 /// One `record_verdict` call: (decision index, reviewer, judgement, note).
 type Judged = (u64, String, Judgement, String);
+/// One `redact` call: (leaf, approver, reason, on whose request).
+type Redaction = (u64, String, String, Option<String>);
 
 struct FakeDesk {
     requests: Mutex<Vec<RequestView>>,
@@ -52,6 +54,12 @@ struct FakeDesk {
     /// While set, the pending page and answers fail so (warden's store failing behind the
     /// desk).
     failing: Mutex<Option<DeskError>>,
+    /// Halts in force: (scope, by, reason).
+    halts: Mutex<Vec<(String, String, String)>>,
+    /// Each resume: (scope, approver, reason).
+    resumed: Mutex<Vec<(String, String, String)>>,
+    /// Each redaction: (leaf, approver, reason, on whose request).
+    redactions: Mutex<Vec<Redaction>>,
     /// Where sessions live when the test shares them (as the gateway's desk does, in its store).
     shared: Option<Arc<SharedSessions>>,
 }
@@ -293,6 +301,52 @@ impl ApprovalDesk for FakeDesk {
         Ok(Paged { rows, next })
     }
 
+    fn halt(&self, scope: &str, approver: &str, reason: &str) -> Result<bool, DeskError> {
+        let mut halts = self.halts.lock().unwrap();
+        if halts.iter().any(|(s, _, _)| s == scope) {
+            return Ok(false);
+        }
+        halts.push((scope.into(), approver.into(), reason.into()));
+        Ok(true)
+    }
+
+    fn resume(&self, scope: &str, approver: &str, reason: &str) -> Result<Resumed, DeskError> {
+        let mut halts = self.halts.lock().unwrap();
+        let at = halts
+            .iter()
+            .position(|(s, _, _)| s == scope)
+            .ok_or_else(|| DeskError::Refused(format!("no active halt on `{scope}`")))?;
+        let (scope, by, why) = halts.remove(at);
+        self.resumed
+            .lock()
+            .unwrap()
+            .push((scope.clone(), approver.into(), reason.into()));
+        Ok(Resumed {
+            scope,
+            halted_by: by,
+            halt_reason: why,
+        })
+    }
+
+    fn redact(
+        &self,
+        index: u64,
+        approver: &str,
+        reason: &str,
+        requested_by: Option<&str>,
+    ) -> Result<Redacted, DeskError> {
+        self.redactions.lock().unwrap().push((
+            index,
+            approver.into(),
+            reason.into(),
+            requested_by.map(str::to_string),
+        ));
+        Ok(Redacted {
+            removed: vec!["args".into()],
+            recorded: 77,
+        })
+    }
+
     fn tainted_agents(&self, after: Option<&str>) -> Result<Paged<TaintView>, DeskError> {
         if after.is_some() {
             return Err(DeskError::BadCursor("the page link was altered".into()));
@@ -371,6 +425,7 @@ fn held(id: &str, tool: &str, needed: u8) -> RequestView {
         }],
         reversible: Some(true),
         undo: Some("edr.release_host".into()),
+        escalated: false,
     }
 }
 
@@ -491,6 +546,9 @@ fn setup_sharing(secure: bool, ttl: Duration, shared: bool) -> (Router, Arc<Fake
         queries: Mutex::new(vec![]),
         pending_queries: Mutex::new(vec![]),
         failing: Mutex::new(None),
+        halts: Mutex::new(vec![]),
+        resumed: Mutex::new(vec![]),
+        redactions: Mutex::new(vec![]),
         shared: shared.then(|| Arc::new(SharedSessions::default())),
     });
     let app = Router::new().nest("/console", router(desk.clone(), config(secure, ttl)));
@@ -1800,6 +1858,432 @@ async fn a_session_table_that_is_down_is_503_not_a_sign_in_page() {
     *table.failing.lock().unwrap() = None;
     let r = send(&app, get("/console", Some(&s.cookie))).await;
     assert_eq!(r.status, StatusCode::OK);
+}
+
+// The approvers' API (`/console/api`): the approver's bearer token, JSON in and out.
+
+/// A JSON request to the API, with the approver's token and name when given.
+fn api(
+    method: &str,
+    path: &str,
+    auth: Option<(&str, &str)>,
+    body: Option<serde_json::Value>,
+) -> Request<Body> {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(format!("/console/api{path}"));
+    if let Some((who, token)) = auth {
+        b = b
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header("warden-approver", who);
+    }
+    match body {
+        Some(v) => b
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(v.to_string()))
+            .unwrap(),
+        None => b.body(Body::empty()).unwrap(),
+    }
+}
+
+fn json_of(r: &Reply) -> serde_json::Value {
+    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", r.body))
+}
+
+fn approve_body() -> serde_json::Value {
+    json!({"verdict": "approve", "reason": "checked with the host owner"})
+}
+
+#[tokio::test]
+async fn the_api_reads_no_cookie_only_the_bearer_token() {
+    let (app, desk) = setup();
+    let alice = sign_in(&app, "alice", "correct horse").await;
+    let mut req = api("POST", "/requests/req-1/answer", None, Some(approve_body()));
+    req.headers_mut().insert(
+        header::COOKIE,
+        format!("warden_console={}", alice.cookie).parse().unwrap(),
+    );
+    req.headers_mut()
+        .insert("warden-approver", "alice".parse().unwrap());
+    let r = send(&app, req).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert!(json_of(&r)["error"].as_str().unwrap().contains("Bearer"));
+    assert!(r.headers.contains_key(header::WWW_AUTHENTICATE));
+    let mut list = api("GET", "/requests", None, None);
+    list.headers_mut().insert(
+        header::COOKIE,
+        format!("warden_console={}", alice.cookie).parse().unwrap(),
+    );
+    assert_eq!(send(&app, list).await.status, StatusCode::UNAUTHORIZED);
+    assert!(desk.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_token_answers_only_as_the_approver_it_belongs_to() {
+    let (app, desk) = setup();
+    // Bob's token, naming alice.
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/requests/req-1/answer",
+            Some(("alice", "bob-token")),
+            Some(approve_body()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert_eq!(json_of(&r)["error"], "wrong approver or token");
+    // No approver named at all: the token alone does not pick one.
+    let mut req = api("POST", "/requests/req-1/answer", None, Some(approve_body()));
+    req.headers_mut()
+        .insert(header::AUTHORIZATION, "Bearer bob-token".parse().unwrap());
+    assert_eq!(send(&app, req).await.status, StatusCode::UNAUTHORIZED);
+    // Who answers is not the body's to say.
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/requests/req-1/answer",
+            Some(("bob", "bob-token")),
+            Some(json!({"verdict": "approve", "reason": "ok", "approver": "alice"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(desk.calls().is_empty());
+    // Bob's token as bob: recorded as bob's.
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/requests/req-1/answer",
+            Some(("bob", "bob-token")),
+            Some(approve_body()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(json_of(&r)["status"], "approved");
+    let calls = desk.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].approver, "bob");
+}
+
+#[tokio::test]
+async fn an_agents_token_answers_nothing_on_the_api() {
+    let desk_app = |agent_tokens: Vec<[u8; 32]>| {
+        let (_, desk) = setup();
+        let config = ConsoleConfig {
+            agent_tokens: warden_console::AgentTokens(agent_tokens),
+            ..config(false, Duration::from_secs(60))
+        };
+        let app = Router::new().nest("/console", router(desk.clone(), config));
+        (app, desk)
+    };
+    let digest = |s: &str| -> [u8; 32] { Sha256::digest(s.as_bytes()).into() };
+    // The agent's own token, and an approver's token that also authenticates an agent.
+    let (app, desk) = desk_app(vec![digest("agent-token"), digest("bob-token")]);
+    for (who, token) in [("alice", "agent-token"), ("bob", "bob-token")] {
+        let r = send(
+            &app,
+            api(
+                "POST",
+                "/requests/req-1/answer",
+                Some((who, token)),
+                Some(approve_body()),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{who}: {}", r.body);
+        let r = send(&app, api("GET", "/requests", Some((who, token)), None)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{who}: {}", r.body);
+    }
+    assert!(desk.calls().is_empty());
+}
+
+/// Wrong tokens on the API and wrong passwords on the sign-in page count in one lock, which
+/// stops the guessing; the right token passes through it (review 43, F4: a lock on tokens let
+/// anyone who reaches the console keep every approver from the gate).
+#[tokio::test]
+async fn wrong_tokens_and_passwords_share_one_lock_that_the_right_token_passes() {
+    let (app, desk) = setup();
+    for _ in 0..5 {
+        let r = send(
+            &app,
+            api("GET", "/requests", Some(("alice", "guess")), None),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    }
+    // Guessing goes on being refused unchecked, on every endpoint.
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/requests/req-1/answer",
+            Some(("alice", "another guess")),
+            Some(approve_body()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(json_of(&r)["error"].as_str().unwrap().contains("locked"));
+    assert!(r.headers.contains_key(header::RETRY_AFTER));
+    assert!(desk.calls().is_empty());
+    // And so is the password on the sign-in page: one lock.
+    let r = send(
+        &app,
+        post(
+            "/console/login",
+            None,
+            &[("approver", "alice"), ("password", "correct horse")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(set_cookie(&r).is_none());
+    // The right token answers all the same.
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/requests/req-1/answer",
+            Some(("alice", "alice-token")),
+            Some(approve_body()),
+        ),
+    )
+    .await;
+    assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert_ne!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert!(!desk.calls().is_empty());
+
+    // The other way round: wrong passwords on the sign-in page lock bob's guesses on the API.
+    for _ in 0..5 {
+        let r = send(
+            &app,
+            post(
+                "/console/login",
+                None,
+                &[("approver", "bob"), ("password", "guess")],
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = send(&app, api("GET", "/requests", Some(("bob", "guess")), None)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    let r = send(
+        &app,
+        api("GET", "/requests", Some(("bob", "bob-token")), None),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_huge_or_malformed_body_is_refused_as_json_and_decides_nothing() {
+    let (app, desk) = setup();
+    let reason = "x".repeat(warden_console::API_MAX_BODY * 4);
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/requests/req-1/answer",
+            Some(("alice", "alice-token")),
+            Some(json!({"verdict": "approve", "reason": reason})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert!(json_of(&r)["error"].as_str().unwrap().contains("larger"));
+    // Not JSON, a verdict that is neither, a reason over 2000 characters, none at all.
+    for body in [
+        json!("approve"),
+        json!({"verdict": "maybe", "reason": "r"}),
+        json!({"verdict": "approve", "reason": "y".repeat(2001)}),
+        json!({"verdict": "approve", "reason": "   "}),
+    ] {
+        let r = send(
+            &app,
+            api(
+                "POST",
+                "/requests/req-1/answer",
+                Some(("alice", "alice-token")),
+                Some(body.clone()),
+            ),
+        )
+        .await;
+        assert!(r.status.is_client_error(), "{body}: {}", r.status);
+        assert!(json_of(&r)["error"].is_string(), "{}", r.body);
+    }
+    // An unauthenticated huge body is refused before it is read.
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/requests/req-1/answer",
+            None,
+            Some(json!({"reason": "x".repeat(1 << 20)})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(desk.calls().is_empty());
+}
+
+#[tokio::test]
+async fn an_answer_for_other_arguments_than_the_ones_reviewed_is_refused() {
+    let (app, desk) = setup();
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/requests/req-1/answer",
+            Some(("alice", "alice-token")),
+            Some(json!({"verdict": "approve", "reason": "ok", "args_digest": "sha256:other"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        json_of(&r)["error"]
+            .as_str()
+            .unwrap()
+            .contains("other arguments"),
+        "{}",
+        r.body
+    );
+    assert!(desk.calls().is_empty());
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/requests/req-1/answer",
+            Some(("alice", "alice-token")),
+            Some(json!({"verdict": "approve", "reason": "ok", "args_digest": "sha256:abc123"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(desk.calls().len(), 1);
+    // The desk's own refusals come back as JSON: the requester answering its own request.
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/requests/req-self/answer",
+            Some(("alice", "alice-token")),
+            Some(approve_body()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(json_of(&r)["error"], "you requested this action");
+}
+
+#[tokio::test]
+async fn the_api_lists_shows_halts_resumes_clears_and_judges_through_the_desk() {
+    let (app, desk) = setup();
+    let alice = Some(("alice", "alice-token"));
+    let r = send(
+        &app,
+        api("GET", "/requests?tool=edr.isolate_host", alice, None),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let page = json_of(&r);
+    assert_eq!(page["matched"], 1);
+    assert_eq!(page["rows"][0]["id"], "req-1");
+    assert_eq!(page["rows"][0]["args"]["note"], SCRIPT, "exact, as JSON");
+    let r = send(&app, api("GET", "/requests/req-2", alice, None)).await;
+    assert_eq!(json_of(&r)["approvals_needed"], 2);
+    let r = send(&app, api("GET", "/requests/nope", alice, None)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(json_of(&r)["error"], "no such request");
+
+    let halt = json!({"scope": "agent:responder", "reason": "beaconing"});
+    let r = send(&app, api("POST", "/halt", alice, Some(halt.clone()))).await;
+    assert_eq!(json_of(&r)["set"], true, "{}", r.body);
+    let r = send(&app, api("POST", "/halt", alice, Some(halt))).await;
+    assert_eq!(json_of(&r)["set"], false, "{}", r.body);
+    let resume = json!({"scope": "agent:responder", "reason": "contained"});
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/resume",
+            Some(("bob", "bob-token")),
+            Some(resume.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(json_of(&r)["halted_by"], "alice");
+    assert_eq!(
+        desk.resumed.lock().unwrap().clone(),
+        [(
+            "agent:responder".to_string(),
+            "bob".to_string(),
+            "contained".to_string()
+        )]
+    );
+    let r = send(&app, api("POST", "/resume", alice, Some(resume))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+
+    let clear = json!({"agent": "responder", "record": 180, "reason": "read was benign"});
+    let r = send(&app, api("POST", "/taint/clear", alice, Some(clear))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(json_of(&r)["cleared"]["records"], 2, "{}", r.body);
+    assert_eq!(desk.clears()[0].2, "alice");
+
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/review/40",
+            alice,
+            Some(json!({"verdict": "correct", "note": "the host was beaconing"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(json_of(&r)["index"], 99);
+    assert_eq!(json_of(&r)["decision"]["tool"], "edr.isolate_host");
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/review/40",
+            Some(("bob", "bob-token")),
+            Some(json!({"verdict": "wrong", "note": "n"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(desk.judged().len(), 2);
+
+    let r = send(
+        &app,
+        api(
+            "POST",
+            "/audit/redact/12",
+            alice,
+            Some(json!({"reason": "erasure request", "requested_by": "dpo"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(json_of(&r)["recorded"], 77);
+    assert_eq!(
+        desk.redactions.lock().unwrap().clone(),
+        [(
+            12,
+            "alice".to_string(),
+            "erasure request".to_string(),
+            Some("dpo".to_string())
+        )]
+    );
 }
 
 /// Review 43 (F4): five wrong passwords from anyone who reaches the console (the agent it

@@ -7,6 +7,8 @@
 
 use crate::failure::Failure;
 use crate::gate::{self, AnswerError};
+use crate::halt::{HaltError, Scope};
+use crate::redaction::RedactError;
 use crate::review::{VerdictError, record_verdict};
 use crate::taint::ClearError;
 use crate::{AuditLog, Gateway};
@@ -14,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use warden_console::{
     AnswerView, ApprovalDesk, DecisionPage, DecisionQuery, DecisionView, DeskError, EvidenceView,
-    Paged, PendingPage, PendingQuery, RequestView, ReviewView, SessionRecord, SessionTable,
-    TaintCleared, TaintView, TargetView, VerdictView,
+    Paged, PendingPage, PendingQuery, Redacted, RequestView, Resumed, ReviewView, SessionRecord,
+    SessionTable, TaintCleared, TaintView, TargetView, VerdictView,
 };
 use warden_core::{EventKind, Judgement, TaintRecord, ToolName, Verdict};
 use warden_ledger::RecordKey;
@@ -288,6 +290,7 @@ fn view(config: &Config, r: PendingRequest) -> RequestView {
         policy_version: r.policy_version,
         approvals_needed,
         rationale: r.rationale,
+        escalated: r.escalated,
     }
 }
 
@@ -503,6 +506,17 @@ impl ApprovalDesk for Desk {
         let Some(r) = self.0.store.pending_request(id).map_err(internal)? else {
             return Ok(None);
         };
+        // The row is the database's to edit: what it shows an approver (the arguments, what
+        // surrounds them, its labels) must be what the ledger recorded when the call was held,
+        // or it is not shown at all, as it could not be answered either.
+        if let Some(ledger) = self.0.audit.ledger()
+            && let Err(why) = gate::check_request(Some(ledger), &r).map_err(internal)?
+        {
+            return Err(DeskError::Refused(format!(
+                "request `{id}` is not shown: {why}. It was changed in the database after warden \
+                 stored it; what it shows is not what the agent asked for"
+            )));
+        }
         Ok(Some(self.recorded_view(r)?))
     }
 
@@ -764,6 +778,83 @@ impl ApprovalDesk for Desk {
         })
     }
 
+    fn halt(&self, scope: &str, approver: &str, reason: &str) -> Result<bool, DeskError> {
+        let g = &self.0;
+        let config = g.config();
+        let scope = self.scope_for(&config, scope, approver, reason)?;
+        // The function behind `warden halt`: recorded before it is stored, and the scope's
+        // waiting requests expire.
+        let set = crate::halt::set(
+            g.store.as_ref(),
+            g.audit.as_ref(),
+            &scope,
+            approver,
+            reason,
+            serde_json::json!({"approver_api": true}),
+            g.now(),
+        )
+        .map_err(halt_error)?;
+        g.halts.invalidate();
+        Ok(set)
+    }
+
+    fn resume(&self, scope: &str, approver: &str, reason: &str) -> Result<Resumed, DeskError> {
+        let g = &self.0;
+        let config = g.config();
+        let scope = Scope::parse(scope).map_err(|e| DeskError::Refused(e.to_string()))?;
+        configured(&config, approver)?;
+        if reason.trim().is_empty() {
+            return Err(DeskError::Refused("give a reason".into()));
+        }
+        // The function behind `warden resume`, with the credentials this gateway's
+        // configuration holds for the approver: the resume counts here.
+        let halt = crate::halt::resume(
+            g.store.as_ref(),
+            g.audit.as_ref(),
+            &scope,
+            approver,
+            &gate::credentials(&config),
+            reason,
+            g.now(),
+        )
+        .map_err(halt_error)?;
+        g.halts.invalidate();
+        Ok(Resumed {
+            scope: scope.to_string(),
+            halted_by: halt.set_by,
+            halt_reason: halt.reason,
+        })
+    }
+
+    fn redact(
+        &self,
+        index: u64,
+        approver: &str,
+        reason: &str,
+        requested_by: Option<&str>,
+    ) -> Result<Redacted, DeskError> {
+        let g = &self.0;
+        configured(&g.config(), approver)?;
+        // The function behind `warden audit redact`: recorded first, then the content goes.
+        match crate::redaction::redact(
+            g.store.as_ref(),
+            g.audit.as_ref(),
+            index,
+            approver,
+            reason,
+            requested_by,
+            g.now(),
+        ) {
+            Ok(r) => Ok(Redacted {
+                removed: r.removed,
+                recorded: r.recorded,
+            }),
+            Err(RedactError::Store(e)) => Err(internal(e)),
+            Err(RedactError::Audit(e)) => Err(internal(e)),
+            Err(refused) => Err(DeskError::Refused(refused.to_string())),
+        }
+    }
+
     fn clear_taint(
         &self,
         agent: &str,
@@ -775,17 +866,7 @@ impl ApprovalDesk for Desk {
         // As `warden taint clear`: any configured approver may clear, whatever their
         // categories. Checked against the configuration in force, so an approver removed by a
         // reload cannot clear from a session that outlived them.
-        if !g
-            .config()
-            .approvals
-            .approvers
-            .iter()
-            .any(|a| a.id == approver)
-        {
-            return Err(DeskError::Refused(format!(
-                "`{approver}` is not a configured approver"
-            )));
-        }
+        configured(&g.config(), approver)?;
         // One instant for the check, the record and the clear: what the event shows in force
         // is what stops, and only if it is what the approver was shown.
         let now = self.0.now();
@@ -808,6 +889,48 @@ impl ApprovalDesk for Desk {
             Err(ClearError::Audit(e)) => Err(internal(e)),
             Err(ClearError::Store(e)) => Err(internal(e)),
         }
+    }
+}
+
+/// Refused unless `approver` is configured in the configuration in force: one removed by a
+/// reload acts no more, from a session or a token that outlived them.
+fn configured(config: &Config, approver: &str) -> Result<(), DeskError> {
+    if config.approvals.approvers.iter().any(|a| a.id == approver) {
+        Ok(())
+    } else {
+        Err(DeskError::Refused(format!(
+            "`{approver}` is not a configured approver"
+        )))
+    }
+}
+
+/// A halt or resume that failed: a refusal shown as written, or warden's own failure.
+fn halt_error(e: HaltError) -> DeskError {
+    match e {
+        HaltError::Internal(failure) => internal(failure),
+        refused => DeskError::Refused(refused.to_string()),
+    }
+}
+
+impl Desk {
+    /// The scope an approver asked to halt, checked as `warden halt` checks it: it parses, it
+    /// halts something the configuration knows, the approver is configured, a reason is given.
+    fn scope_for(
+        &self,
+        config: &Config,
+        scope: &str,
+        approver: &str,
+        reason: &str,
+    ) -> Result<Scope, DeskError> {
+        let scope = Scope::parse(scope).map_err(|e| DeskError::Refused(e.to_string()))?;
+        configured(config, approver)?;
+        if reason.trim().is_empty() {
+            return Err(DeskError::Refused("give a reason".into()));
+        }
+        scope
+            .check(config)
+            .map_err(|e| DeskError::Refused(e.to_string()))?;
+        Ok(scope)
     }
 }
 

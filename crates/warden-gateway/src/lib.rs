@@ -19,6 +19,7 @@ pub mod monitor;
 pub mod notify;
 pub mod pipeline;
 mod recorded;
+pub mod redaction;
 pub mod reload;
 pub mod review;
 pub mod screening;

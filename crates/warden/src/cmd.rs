@@ -13,6 +13,7 @@ pub mod lab;
 pub mod monitor;
 pub mod policy;
 pub mod redteam;
+pub mod remote;
 pub mod report;
 pub mod resume;
 pub mod review;

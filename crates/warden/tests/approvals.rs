@@ -140,7 +140,7 @@ async fn a_denied_call_never_runs_and_the_agent_cannot_approve_itself() {
         text(&r)
     );
     assert_eq!(count(&lab, "tickets", "close_incident"), 0);
-    let (_, out, _) = lab.cli(&["approvals", "list"]);
+    let (_, out, _) = lab.cli_reading(&["approvals", "list"]);
     assert!(!out.contains("apr_"), "no new request: {out}");
     let (ok, _, err) = answer(&lab, "approve", &id, "dana", "too late");
     assert!(!ok && err.contains("not pending"), "{err}");
@@ -204,7 +204,7 @@ async fn requests_survive_a_restart_and_expiry_means_deny() {
         request_id(&text(&r))
     };
     // warden stopped; the request is still there.
-    let (_, out, _) = lab.cli(&["approvals", "list"]);
+    let (_, out, _) = lab.cli(&["approvals", "list", "--offline"]);
     assert!(out.contains(&id), "{out}");
 
     // Time moves past the expiry: the request is denied as expired, on the record.
@@ -242,7 +242,20 @@ async fn requests_survive_a_restart_and_expiry_means_deny() {
     let expired = warden_gateway::gate::expire_overdue(store.as_ref(), &audit, later).unwrap();
     assert_eq!(expired, vec![id.clone()]);
     drop(audit);
-    let (ok, _, err) = answer(&lab, "approve", &id, "bob", "too late");
+    // No gateway runs: the answer is written to the state directory directly.
+    let (ok, _, err) = lab.cli_as(
+        "lab-bob-token",
+        &[
+            "approvals",
+            "approve",
+            &id,
+            "--as",
+            "bob",
+            "--reason",
+            "too late",
+            "--offline",
+        ],
+    );
     assert!(!ok && err.contains("expired"), "{err}");
     assert_eq!(count(&lab, "idp", "disable_account"), 0);
     let (ok, _, err) = lab.cli(&["audit", "verify"]);
@@ -305,7 +318,7 @@ async fn a_rationale_cannot_rewrite_the_arguments_the_cli_approver_reads() {
         refused.contains("`_meta.rationale` holds the control character U+001B"),
         "{refused}"
     );
-    let (ok, out, err) = lab.cli(&["approvals", "list"]);
+    let (ok, out, err) = lab.cli_reading(&["approvals", "list"]);
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "no pending requests", "nothing was held");
     assert!(lab.events("decision").is_empty(), "nothing was decided");
@@ -320,7 +333,7 @@ async fn a_rationale_cannot_rewrite_the_arguments_the_cli_approver_reads() {
     )
     .await;
     let id = request_id(&held);
-    let (ok, out, err) = lab.cli(&["approvals", "show", &id]);
+    let (ok, out, err) = lab.cli_reading(&["approvals", "show", &id]);
     assert!(ok, "{err}");
     for c in ['\u{1b}', '\r', '\u{9b}', '\u{202e}'] {
         assert!(!out.contains(c), "{c:?} reached the terminal: {out}");
@@ -362,22 +375,35 @@ async fn an_answer_made_under_a_doctored_configuration_does_not_count() {
 
     // Bob's copy of the configuration, with dana's token replaced by one he chose.
     let evil = doctored_config(&lab, "dana", "bob-owns-this");
-    let out = std::process::Command::new(warden_bin())
-        .args([
-            "approvals",
-            "approve",
-            &id,
-            "--as",
-            "dana",
-            "--reason",
-            "agree",
-        ])
-        .arg("--config")
-        .arg(&evil)
-        .env("WARDEN_APPROVER_TOKEN", "bob-owns-this")
-        .output()
-        .unwrap();
-    // The CLI, trusting the copy, records it; the gateway does not count it.
+    let as_dana = |offline: bool| {
+        let mut command = std::process::Command::new(warden_bin());
+        command
+            .args([
+                "approvals",
+                "approve",
+                &id,
+                "--as",
+                "dana",
+                "--reason",
+                "agree",
+            ])
+            .arg("--config")
+            .arg(&evil)
+            .env("WARDEN_APPROVER_TOKEN", "bob-owns-this");
+        if offline {
+            command.arg("--offline");
+        } else {
+            command.env("WARDEN_GATEWAY", warden.console());
+        }
+        command.output().unwrap()
+    };
+    // Asked of the gateway, which checks the token against its own configuration: refused.
+    let out = as_dana(false);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("wrong approver or token"), "{err}");
+    // Written directly with the copy, the answer is recorded; the gateway does not count it.
+    let out = as_dana(true);
     assert!(
         out.status.success(),
         "{}",
@@ -451,20 +477,34 @@ async fn a_resume_made_under_a_doctored_configuration_lifts_nothing() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let evil = doctored_config(&lab, "dana", "bob-owns-this");
-    let out = std::process::Command::new(warden_bin())
-        .args([
-            "resume",
-            "agent:responder",
-            "--as",
-            "dana",
-            "--reason",
-            "fine",
-        ])
-        .arg("--config")
-        .arg(&evil)
-        .env("WARDEN_APPROVER_TOKEN", "bob-owns-this")
-        .output()
-        .unwrap();
+    let resume_as_dana = |offline: bool| {
+        let mut command = std::process::Command::new(warden_bin());
+        command
+            .args([
+                "resume",
+                "agent:responder",
+                "--as",
+                "dana",
+                "--reason",
+                "fine",
+            ])
+            .arg("--config")
+            .arg(&evil)
+            .env("WARDEN_APPROVER_TOKEN", "bob-owns-this");
+        if offline {
+            command.arg("--offline");
+        } else {
+            command.env("WARDEN_GATEWAY", warden.console());
+        }
+        command.output().unwrap()
+    };
+    // The gateway checks the token against its own configuration: refused.
+    let out = resume_as_dana(false);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("wrong approver or token"), "{err}");
+    // Written directly with the copy: recorded, and not counted.
+    let out = resume_as_dana(true);
     assert!(
         out.status.success(),
         "{}",
@@ -505,4 +545,238 @@ async fn a_resume_made_under_a_doctored_configuration_lifts_nothing() {
         assert!(std::time::Instant::now() < deadline, "still halted");
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+}
+
+/// `warden approvals VERB ID --as WHO` with WHO's lab token and `extra` arguments, against the
+/// lab's running gateway; (ok, stdout, stderr).
+fn answer_with(
+    lab: &Lab,
+    verb: &str,
+    id: &str,
+    who: &str,
+    extra: &[&str],
+) -> (bool, String, String) {
+    let mut args = vec!["approvals", verb, id, "--as", who, "--reason", "checked"];
+    args.extend(extra);
+    lab.cli_as(&format!("lab-{who}-token"), &args)
+}
+
+fn approvals_of(lab: &Lab, id: &str) -> Vec<String> {
+    lab.events("approval")
+        .into_iter()
+        .filter(|e| e["request_id"] == id)
+        .map(|e| e["detail"]["step"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The approver's terminal holds neither the state directory nor the ledger's key: it names
+/// the gateway and presents its token; the answer is recorded by the gateway, as the approver.
+#[tokio::test]
+async fn an_approver_answers_through_the_gateway_without_the_state_directory() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let (id, args) = disable_held_then_approved_args(&agent).await;
+    let nowhere = lab.dir.path().join("no-such-dir/warden.toml");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(warden_bin())
+            .args(args)
+            .args(["--gateway", &warden.console(), "--config"])
+            .arg(&nowhere)
+            .env("WARDEN_APPROVER_TOKEN", "lab-bob-token")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(&["approvals", "list", "--as", "bob"]);
+    assert!(ok, "{err}");
+    assert!(out.contains(&id), "{out}");
+    let (ok, out, err) = run(&["approvals", "show", &id, "--as", "bob", "--json"]);
+    assert!(ok, "{err}");
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["args"], args);
+    assert_eq!(shown["approval"], "required");
+    let digest = shown["args_digest"].as_str().unwrap().to_string();
+    let (ok, out, err) = run(&[
+        "approvals",
+        "approve",
+        &id,
+        "--as",
+        "bob",
+        "--reason",
+        "phished",
+        "--digest",
+        &digest,
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("approved (1 of 1 approvals)"), "{out}");
+    let approved = lab
+        .events("approval")
+        .into_iter()
+        .find(|e| e["request_id"] == id.as_str() && e["detail"]["step"] == "approved")
+        .unwrap();
+    assert_eq!(approved["detail"]["approver"], "bob");
+    let r = agent.call("idp.disable_account", args).await.unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+}
+
+async fn disable_held_then_approved_args(agent: &Client) -> (String, Value) {
+    let args = json!({"user": "alice.chen", "reason": "credentials phished"});
+    let r = agent
+        .call("idp.disable_account", args.clone())
+        .await
+        .unwrap();
+    (request_id(&text(&r)), args)
+}
+
+/// An answer bound to the arguments the approver reviewed is refused when the request holds
+/// others, and so is one to a request whose stored arguments someone rewrote: nothing is
+/// recorded either way.
+#[tokio::test]
+async fn an_answer_for_other_arguments_than_reviewed_or_recorded_is_refused() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let (id, _) = disable_held_then_approved_args(&agent).await;
+    let other = warden_core::ArgsDigest::of(&json!({"user": "bob.ng"})).0;
+    let (ok, _, err) = answer_with(&lab, "approve", &id, "bob", &["--digest", &other]);
+    assert!(!ok);
+    assert!(
+        err.contains("other arguments than the ones you reviewed"),
+        "{err}"
+    );
+    assert_eq!(approvals_of(&lab, &id), ["asked"]);
+
+    // Someone with the database rewrites what the request would run.
+    lab.tamper(&format!(
+        "UPDATE pending SET body = json_set(body, '$.args', json('{{\"user\":\"bob.ng\"}}'), \
+         '$.args_digest', '{other}') WHERE id = '{id}'"
+    ));
+    let (ok, _, err) = answer_with(&lab, "approve", &id, "bob", &["--digest", &other]);
+    assert!(!ok, "approved a rewritten request");
+    assert!(err.contains("changed in the database"), "{err}");
+    let (ok, _, err) = answer_with(&lab, "approve", &id, "bob", &[]);
+    assert!(!ok, "approved a rewritten request");
+    assert!(err.contains("cannot be answered"), "{err}");
+    assert_eq!(approvals_of(&lab, &id), ["asked"]);
+    // Nor is the approver shown the rewritten arguments: the gateway shows what it recorded,
+    // or nothing.
+    let (ok, out, err) = lab.cli_reading(&["approvals", "show", &id]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("is not shown"), "{err}");
+    assert!(!out.contains("bob.ng"), "{out}");
+}
+
+/// Wrong tokens lock the approver's account at the gateway against further guesses, and so
+/// the password on the console's sign-in page (one lock); the right token still answers, since
+/// no one guesses it and a lock on it would let anyone keep approvers from the gate.
+#[tokio::test]
+async fn wrong_tokens_lock_guessing_for_the_cli_and_the_console() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    for _ in 0..5 {
+        let (ok, _, err) = lab.cli_as("guess", &["approvals", "list", "--as", "alice"]);
+        assert!(!ok && err.contains("wrong approver or token"), "{err}");
+    }
+    let (ok, _, err) = lab.cli_as("another guess", &["approvals", "list", "--as", "alice"]);
+    assert!(!ok, "a guess went through a locked account");
+    assert!(err.contains("locked"), "{err}");
+    let (ok, _, err) = lab.cli_as("lab-alice-token", &["approvals", "list", "--as", "alice"]);
+    assert!(ok, "the right token was kept out by the lock: {err}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{}/login", warden.console()))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body("approver=alice&password=lab-alice-password")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    // Another approver is not locked out.
+    let (ok, _, err) = lab.cli_reading(&["approvals", "list"]);
+    assert!(ok, "{err}");
+}
+
+/// The approvers' API reads no cookie: a signed-in browser's session answers nothing there.
+#[tokio::test]
+async fn the_approvers_api_takes_no_session_cookie() {
+    let lab = Lab::new();
+    let warden = lab.serve();
+    let agent = warden.client(RESPONDER).await;
+    let (id, _) = disable_held_then_approved_args(&agent).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{}/login", warden.console()))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body("approver=bob&password=lab-bob-password")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    let cookie = r.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = http
+        .post(format!("{}/api/requests/{id}/answer", warden.console()))
+        .header(reqwest::header::COOKIE, cookie)
+        .header("warden-approver", "bob")
+        .json(&json!({"verdict": "approve", "reason": "riding the session"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("Bearer"), "{body}");
+    assert_eq!(approvals_of(&lab, &id), ["asked"]);
+}
+
+/// No gateway at the address: the command fails, names the address and the way to answer
+/// without one, and writes nothing.
+#[test]
+fn an_unreachable_gateway_is_named_with_the_offline_flag() {
+    let lab = Lab::new();
+    let out = std::process::Command::new(warden_bin())
+        .args([
+            "approvals",
+            "approve",
+            "apr_x",
+            "--as",
+            "bob",
+            "--reason",
+            "r",
+            "--config",
+        ])
+        .arg(lab.config())
+        .env("WARDEN_APPROVER_TOKEN", "lab-bob-token")
+        .env("WARDEN_GATEWAY", "http://127.0.0.1:9/console")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot reach the gateway at `http://127.0.0.1:9/console"),
+        "{err}"
+    );
+    assert!(err.contains("--offline"), "{err}");
+    assert!(lab.events("approval").is_empty());
 }

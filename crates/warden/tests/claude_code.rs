@@ -960,7 +960,7 @@ async fn nested_shells_are_refused_for_what_they_run() {
         .split('`')
         .find(|s| s.starts_with("apr_"))
         .expect("the reason names the request");
-    let (ok, out, err) = lab.cli(&["approvals", "show", id]);
+    let (ok, out, err) = lab.cli_reading(&["approvals", "show", id]);
     assert!(ok, "{err}");
     assert!(out.contains("runs       bash, sort, wc"), "{out}");
     assert!(!out.contains("reaches"), "{out}");
@@ -1481,7 +1481,7 @@ async fn a_held_hook_call_waits_for_an_approver_within_the_hooks_own_deadline() 
     // The request appears while the hook waits; a human approves it.
     let id = (0..2000)
         .find_map(|_| {
-            let (_, out, _) = lab.cli(&["approvals", "list"]);
+            let (_, out, _) = lab.cli_reading(&["approvals", "list"]);
             out.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .find(|w| w.starts_with("apr_"))
                 .map(str::to_string)

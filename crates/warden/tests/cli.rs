@@ -76,6 +76,7 @@ fn halt_responder(lab: &Lab) {
             "suspected injection",
             "--as",
             "dana",
+            "--offline",
         ],
     );
     assert!(ok, "{out}{err}");
@@ -172,7 +173,7 @@ fn what_an_agent_wrote_cannot_rewrite_the_approvers_terminal() {
     let args = json!({"host": "ws-042", "incident": "INC-1042 \u{9b}2J\u{202e}gnp.exe\u{200b}"});
     hold_with(&lab, "apr_forged", 60_000, 600_000, args.clone(), forged);
 
-    let (ok, out, err) = lab.cli(&["approvals", "show", "apr_forged"]);
+    let (ok, out, err) = lab.cli(&["approvals", "show", "--offline", "apr_forged"]);
     assert!(ok, "{err}");
     assert_eq!(terminal_controls(&out), Vec::<char>::new(), "{out}");
     let arguments: Vec<&str> = out.lines().filter(|l| l.starts_with("arguments")).collect();
@@ -195,14 +196,15 @@ fn what_an_agent_wrote_cannot_rewrite_the_approvers_terminal() {
         "a line of the rationale is indented under it, not a field: {out}"
     );
 
-    let (ok, out, err) = lab.cli(&["approvals", "list"]);
+    let (ok, out, err) = lab.cli(&["approvals", "list", "--offline"]);
     assert!(ok, "{err}");
     assert_eq!(terminal_controls(&out), Vec::<char>::new(), "{out}");
     assert!(out.contains("⟦U+202E⟧gnp.exe"), "{out}");
 
     for json in [
-        lab.cli(&["approvals", "show", "apr_forged", "--json"]).1,
-        lab.cli(&["approvals", "list", "--json"]).1,
+        lab.cli(&["approvals", "show", "--offline", "apr_forged", "--json"])
+            .1,
+        lab.cli(&["approvals", "list", "--offline", "--json"]).1,
     ] {
         assert_eq!(terminal_controls(&json), Vec::<char>::new(), "{json}");
         let r: Value = serde_json::from_str(&json).unwrap();
@@ -216,8 +218,14 @@ fn empty_listings_say_none_on_stdout_for_people_and_on_stderr_for_programs() {
     let lab = Lab::new();
     for (args, none) in [
         (vec!["halt", "list"], "no active halts"),
-        (vec!["approvals", "list"], "no pending requests"),
-        (vec!["approvals", "list", "--all"], "no requests"),
+        (
+            vec!["approvals", "list", "--offline"],
+            "no pending requests",
+        ),
+        (
+            vec!["approvals", "list", "--all", "--offline"],
+            "no requests",
+        ),
         (vec!["taint", "list"], "no tainted agents"),
         (vec!["audit", "checkpoints"], "no checkpoints yet"),
     ] {
@@ -265,7 +273,7 @@ fn listings_print_rfc3339_times_with_how_long_ago_and_json_for_programs() {
     assert_eq!(t["records"], 1);
 
     hold(&lab, "apr_test1", 10 * 60_000 + 30_000, 4 * 60_000 + 30_000);
-    let (ok, out, err) = lab.cli(&["approvals", "list"]);
+    let (ok, out, err) = lab.cli(&["approvals", "list", "--offline"]);
     assert!(ok, "{err}");
     assert!(out.starts_with("apr_test1  pending"), "{out}");
     assert!(out.contains(" (10 min ago)"), "{out}");
@@ -275,13 +283,13 @@ fn listings_print_rfc3339_times_with_how_long_ago_and_json_for_programs() {
         !out.contains(&now.to_string()[..6]),
         "no raw milliseconds: {out}"
     );
-    let (ok, out, err) = lab.cli(&["approvals", "list", "--json"]);
+    let (ok, out, err) = lab.cli(&["approvals", "list", "--offline", "--json"]);
     assert!(ok, "{err}");
     let r: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(r["id"], "apr_test1");
     assert!(r["created_ms"].is_i64());
 
-    let (ok, out, err) = lab.cli(&["approvals", "show", "apr_test1"]);
+    let (ok, out, err) = lab.cli(&["approvals", "show", "--offline", "apr_test1"]);
     assert!(ok, "{err}");
     for line in [
         "request    apr_test1",
@@ -296,7 +304,7 @@ fn listings_print_rfc3339_times_with_how_long_ago_and_json_for_programs() {
     assert!(out.contains("asked      20"), "{out}");
     assert!(out.contains("(10 min ago)"), "{out}");
     assert!(!out.contains("created_ms"), "{out}");
-    let (ok, out, err) = lab.cli(&["approvals", "show", "apr_test1", "--json"]);
+    let (ok, out, err) = lab.cli(&["approvals", "show", "--offline", "apr_test1", "--json"]);
     assert!(ok, "{err}");
     let r: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(r["status"], "pending");
@@ -350,6 +358,7 @@ fn stored_checkpoints_are_listed_with_the_sizes_consistency_takes() {
             "cleared",
             "--as",
             "dana",
+            "--offline",
         ],
     );
     assert!(ok, "{out}{err}");
@@ -470,6 +479,7 @@ fn a_missing_approver_token_is_named_not_called_wrong() {
             "r",
             "--as",
             "dana",
+            "--offline",
         ],
     );
     assert!(!ok);
@@ -559,7 +569,15 @@ async fn hash_prints_what_the_config_takes_for_a_token_and_a_password() {
     });
     let (ok, out, err) = lab.cli_as(
         "a-fresh-token-for-alice",
-        &["halt", "--global", "--reason", "drill", "--as", "alice"],
+        &[
+            "halt",
+            "--global",
+            "--reason",
+            "drill",
+            "--as",
+            "alice",
+            "--offline",
+        ],
     );
     assert!(ok, "{out}{err}");
 

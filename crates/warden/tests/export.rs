@@ -182,6 +182,7 @@ async fn lab_run() -> Lab {
             "erasure request",
             "--as",
             "dana",
+            "--offline",
         ],
     );
     assert!(ok, "{out}{err}");

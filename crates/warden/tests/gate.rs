@@ -321,7 +321,14 @@ async fn a_halt_row_deleted_from_the_database_lifts_nothing() {
     let (ok, out, err) = lab.cli_as(
         "lab-dana-token",
         &[
-            "halt", "--agent", "triage", "--reason", "drill", "--as", "dana",
+            "halt",
+            "--agent",
+            "triage",
+            "--reason",
+            "drill",
+            "--as",
+            "dana",
+            "--offline",
         ],
     );
     assert!(ok, "{out}{err}");
@@ -350,7 +357,8 @@ async fn a_halt_row_deleted_from_the_database_lifts_nothing() {
     }
     assert_eq!(lab.received("siem").len(), 0);
 
-    // A human's resume, recorded, lifts it.
+    // A human's resume, recorded (through the running gateway), lifts it.
+    let warden = lab.serve();
     let (ok, out, err) = lab.cli_as(
         "lab-dana-token",
         &[
@@ -363,7 +371,6 @@ async fn a_halt_row_deleted_from_the_database_lifts_nothing() {
         ],
     );
     assert!(ok, "{out}{err}");
-    let warden = lab.serve();
     let r = warden
         .client(TRIAGE)
         .await
@@ -776,7 +783,7 @@ async fn an_unknown_request_status_is_an_error_not_a_default() {
          WHERE id = ?1",
         &id,
     );
-    let (ok, out, err) = lab.cli(&["approvals", "list", "--all"]);
+    let (ok, out, err) = lab.cli(&["approvals", "list", "--all", "--offline"]);
     assert!(!ok, "{out}{err}");
     assert!(err.contains("aproved"), "{err}");
     let _ = agent.call("idp.disable_account", args).await;

@@ -508,7 +508,7 @@ async fn a_held_call_is_stored_as_pending_and_not_executed() {
     assert_eq!(r.is_error, Some(true));
     assert!(text(&r).contains("held for approval"), "{}", text(&r));
     assert!(lab.received("idp").is_empty());
-    let (ok, out, _) = lab.cli(&["approvals", "list"]);
+    let (ok, out, _) = lab.cli_reading(&["approvals", "list"]);
     assert!(ok);
     assert!(
         out.contains("idp.disable_account") && out.contains("alice.chen"),
@@ -669,11 +669,11 @@ async fn a_write_whose_text_plants_instructions_or_a_lookalike_link_waits_for_a_
         "{:?}",
         held[1]
     );
-    let (ok, out, err) = lab.cli(&["approvals", "list"]);
+    let (ok, out, err) = lab.cli_reading(&["approvals", "list"]);
     assert!(ok, "{err}");
     assert!(out.contains("tickets.add_comment"), "{out}");
     let id = held[1]["request_id"].as_str().unwrap();
-    let (ok, shown, err) = lab.cli(&["approvals", "show", id]);
+    let (ok, shown, err) = lab.cli_reading(&["approvals", "show", id]);
     assert!(ok, "{err}");
     assert!(shown.contains("outbound screen"), "{shown}");
 }
@@ -1286,6 +1286,7 @@ async fn a_stdio_session_is_told_when_a_halt_changes_its_tool_list() {
             "drill",
             "--as",
             "dana",
+            "--offline",
         ],
     );
     assert!(ok, "{out}{err}");
@@ -1299,6 +1300,7 @@ async fn a_stdio_session_is_told_when_a_halt_changes_its_tool_list() {
             "drill over",
             "--as",
             "dana",
+            "--offline",
         ],
     );
     assert!(ok, "{out}{err}");

@@ -503,6 +503,7 @@ async fn a_clear_of_the_record_shown_lifts_no_newer_read_the_ledger_holds() {
             "the alert was a test",
             "--as",
             "dana",
+            "--offline",
         ],
     );
     assert!(ok, "{out}{err}");
@@ -545,6 +546,7 @@ async fn a_record_number_that_goes_back_after_a_clear_still_taints() {
             "reviewed: a drill",
             "--as",
             "dana",
+            "--offline",
         ],
     );
     assert!(ok, "{out}{err}");

@@ -59,7 +59,7 @@ async fn an_injected_email_is_marked_recorded_and_taints_the_session() {
     // The approver sees what the session read, with the passage the screen flagged in it.
     let t = text(&r);
     let id = request_id(&t);
-    let (ok, shown, err) = lab.cli(&["approvals", "show", &id]);
+    let (ok, shown, err) = lab.cli_reading(&["approvals", "show", &id]);
     assert!(ok, "{err}");
     assert!(shown.contains("mail.read_message"), "{shown}");
     assert!(shown.contains("flagged passage: "), "{shown}");
@@ -83,7 +83,7 @@ async fn an_injected_email_is_marked_recorded_and_taints_the_session() {
         text(&r)
     );
     // Its approver sees the passage that tainted the agent, read in the other session.
-    let (ok, shown, err) = lab.cli(&["approvals", "show", &request_id(&text(&r))]);
+    let (ok, shown, err) = lab.cli_reading(&["approvals", "show", &request_id(&text(&r))]);
     assert!(ok, "{err}");
     assert!(shown.contains("flagged passage: "), "{shown}");
     assert!(shown.contains("another session"), "{shown}");

@@ -305,6 +305,7 @@ async fn redaction_removes_the_content_and_every_proof_still_verifies() {
         "dana",
         "--for",
         "dpo@northwind.example",
+        "--offline",
     ];
     let (ok, _, err) = lab.cli(&redact);
     assert!(!ok && err.contains("no approver token"), "{err}");
@@ -356,7 +357,14 @@ async fn redaction_removes_the_content_and_every_proof_still_verifies() {
     let (ok, _, err) = lab.cli_as(
         "lab-dana-token",
         &[
-            "audit", "redact", &index, "--reason", "again", "--as", "dana",
+            "audit",
+            "redact",
+            &index,
+            "--reason",
+            "again",
+            "--as",
+            "dana",
+            "--offline",
         ],
     );
     assert!(!ok && err.contains("no sealed content"), "{err}");
@@ -729,7 +737,14 @@ async fn a_ledger_started_afresh_under_a_new_key_is_refused_by_its_witness() {
     let (ok, out, err) = lab.cli_as(
         "lab-dana-token",
         &[
-            "halt", "--agent", "triage", "--reason", "drill", "--as", "dana",
+            "halt",
+            "--agent",
+            "triage",
+            "--reason",
+            "drill",
+            "--as",
+            "dana",
+            "--offline",
         ],
     );
     assert!(ok, "{out}{err}");
@@ -772,7 +787,14 @@ async fn a_pinned_ledger_key_is_never_made_anew() {
     let (ok, out, err) = lab.cli_as(
         "lab-dana-token",
         &[
-            "halt", "--agent", "triage", "--reason", "drill", "--as", "dana",
+            "halt",
+            "--agent",
+            "triage",
+            "--reason",
+            "drill",
+            "--as",
+            "dana",
+            "--offline",
         ],
     );
     assert!(ok, "{out}{err}");
@@ -838,7 +860,14 @@ async fn offline_verification_holds_the_ledger_to_the_pinned_key() {
         let (ok, out, err) = lab.cli_as(
             "lab-dana-token",
             &[
-                "halt", "--agent", agent, "--reason", "drill", "--as", "dana",
+                "halt",
+                "--agent",
+                agent,
+                "--reason",
+                "drill",
+                "--as",
+                "dana",
+                "--offline",
             ],
         );
         assert!(ok, "{out}{err}");

@@ -173,7 +173,7 @@ async fn text_one_agent_plants_does_not_halt_another_whose_high_stakes_call_is_h
     assert_eq!(f[0]["detail"]["trigger"], "tainted_high_stakes");
     assert_eq!(f[0]["detail"]["action"], "alert");
     // The request waits for a human, who can still let it run.
-    let (ok, out, _) = lab.cli(&["approvals", "show", &id, "--json"]);
+    let (ok, out, _) = lab.cli_reading(&["approvals", "show", &id, "--json"]);
     assert!(ok);
     assert!(out.contains("\"status\": \"pending\""), "{out}");
     let (ok, out, err) = lab.cli_as(
@@ -299,7 +299,7 @@ async fn a_halt_from_the_cli_stops_a_running_warden_and_survives_a_restart() {
     let (ok, out, err) = as_approver(&lab, "lab-dana-token", &halt);
     assert!(ok, "{out}{err}");
     assert!(halts(&lab).contains("agent:responder"));
-    let (_, out, _) = lab.cli(&["approvals", "show", &id, "--json"]);
+    let (_, out, _) = lab.cli_reading(&["approvals", "show", &id, "--json"]);
     assert!(out.contains("\"status\": \"expired\""), "{out}");
     let expired = events(&lab, "approval")
         .into_iter()

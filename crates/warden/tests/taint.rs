@@ -61,6 +61,7 @@ fn an_approver_clears_an_agents_taint_and_the_clear_is_recorded() {
         "mailbox cleaned, credentials rotated",
         "--as",
         "dana",
+        "--offline",
     ];
     let (ok, _, err) = lab.cli_as("lab-bob-token", &clear);
     assert!(!ok && err.contains("wrong approver or token"), "{err}");
@@ -169,6 +170,7 @@ fn a_clear_of_what_was_listed_is_refused_once_the_agent_read_more() {
                 "a newsletter, harmless",
                 "--as",
                 "dana",
+                "--offline",
             ],
         )
     };

@@ -1,11 +1,18 @@
 //! `warden approvals list | show | approve | deny`: the human gate from a terminal.
 //!
-//! Answering needs an approver's identity and proof of it: `--as ID` and the approver's token in
-//! `WARDEN_APPROVER_TOKEN` (or `--token`), checked against the config's `token_sha256`.
+//! Every subcommand asks the running gateway's approvers' API (`--gateway URL`, default the
+//! console of the config's `[gateway] listen`) as the approver `--as ID`, with their token in
+//! `WARDEN_APPROVER_TOKEN` (or `--token`): the gateway checks the token under the console's
+//! sign-in lockout, shows a request with its answers as the ledger records them, and records an
+//! answer through the same function as the console. `--offline` reads and writes the state
+//! directory directly instead (it needs the state directory and the ledger's key).
 
 use super::ConfigArg;
+use super::remote::{self, Api, GatewayArg};
 use crate::output::{self, Format, when};
+use serde_json::json;
 use std::process::ExitCode;
+use warden_console::RequestView;
 use warden_core::{ApprovalStatus, Verdict};
 use warden_gateway::clock::system_now_ms;
 use warden_gateway::gate;
@@ -17,25 +24,53 @@ pub enum Command {
     List {
         #[command(flatten)]
         config: ConfigArg,
-        /// Also show answered, expired and executed requests
+        /// Also show answered, expired and executed requests (read from the store: --offline)
         #[arg(long)]
         all: bool,
         #[command(flatten)]
         format: Format,
+        #[command(flatten)]
+        reader: Reader,
     },
     /// Show one request in full
     Show {
         id: String,
         #[command(flatten)]
         config: ConfigArg,
-        /// The stored request as JSON, for programs (times as Unix milliseconds)
+        /// The request as JSON, for programs (times as Unix milliseconds)
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        reader: Reader,
     },
     /// Approve a held call
     Approve(Answer),
     /// Deny a held call
     Deny(Answer),
+}
+
+/// Who reads the requests from the gateway, or `--offline`.
+#[derive(clap::Args, Debug)]
+pub struct Reader {
+    /// Your approver id from the config (the gateway shows requests to approvers only)
+    #[arg(long = "as")]
+    approver: Option<String>,
+    /// Your approver token
+    #[arg(long, env = "WARDEN_APPROVER_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[command(flatten)]
+    gateway: GatewayArg,
+}
+
+impl Reader {
+    fn api(&self, config: &ConfigArg) -> anyhow::Result<Api> {
+        let Some(approver) = self.approver.as_deref() else {
+            anyhow::bail!(
+                "the gateway shows requests to approvers: give --as ID and set `WARDEN_APPROVER_TOKEN` (or read the store directly with --offline)"
+            );
+        };
+        Api::new(&self.gateway, config, approver, self.token.as_deref())
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -50,8 +85,14 @@ pub struct Answer {
     /// Your approver token
     #[arg(long, env = "WARDEN_APPROVER_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// The digest of the arguments you reviewed (`approvals show`): the answer is refused
+    /// unless the request holds exactly those arguments
+    #[arg(long, value_name = "DIGEST")]
+    digest: Option<String>,
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    gateway: GatewayArg,
 }
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -60,34 +101,16 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             config,
             all,
             format,
+            reader,
         } => {
-            let config = super::load_config(&config)?;
-            let store = super::open_store(&config.store)?;
-            let mut requests: Vec<PendingRequest> = if all {
-                store.pending()?
+            let mut requests = if reader.gateway.offline {
+                list_offline(&config, all)?
+            } else if all {
+                anyhow::bail!(
+                    "`--all` lists answered requests too, which only the store keeps: add --offline to read it directly (their steps are in `warden audit show --kind approval`)"
+                );
             } else {
-                // The waiting requests only, through their index, a bounded page at a time:
-                // never every request ever answered.
-                let waiting = RequestFilter {
-                    statuses: vec![ApprovalStatus::Pending],
-                    ..RequestFilter::default()
-                };
-                let mut found = Vec::new();
-                let mut after = None;
-                loop {
-                    let page = warden_store::requests_page(
-                        store.as_ref(),
-                        &waiting,
-                        after.as_ref(),
-                        warden_store::PageSize::clamped(warden_store::PageSize::MAX),
-                    )?;
-                    found.extend(page.rows);
-                    match page.next {
-                        Some(next) => after = Some(next),
-                        None => break,
-                    }
-                }
-                found
+                list_from(&reader.api(&config)?).await?
             };
             requests.sort_by_key(|r| (r.status != ApprovalStatus::Pending, r.created_ms));
             let none = if all {
@@ -98,10 +121,23 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             list(&requests, format, none, system_now_ms())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Show { id, config, json } => {
-            let config = super::load_config(&config)?;
-            let store = super::open_store(&config.store)?;
-            let Some(r) = store.pending_request(&id)? else {
+        Command::Show {
+            id,
+            config,
+            json,
+            reader,
+        } => {
+            let found = if reader.gateway.offline {
+                let config = super::load_config(&config)?;
+                let store = super::open_store(&config.store)?;
+                store.pending_request(&id)?
+            } else {
+                let api = reader.api(&config)?;
+                api.get::<RequestView>(&["requests", &id], &[])
+                    .await?
+                    .map(remote::as_stored)
+            };
+            let Some(r) = found else {
                 anyhow::bail!("no request `{id}`");
             };
             let text = if json {
@@ -117,10 +153,103 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The waiting requests, or every request with `all`, read from the store.
+fn list_offline(config: &ConfigArg, all: bool) -> anyhow::Result<Vec<PendingRequest>> {
+    let config = super::load_config(config)?;
+    let store = super::open_store(&config.store)?;
+    if all {
+        return Ok(store.pending()?);
+    }
+    // The waiting requests only, through their index, a bounded page at a time: never every
+    // request ever answered.
+    let waiting = RequestFilter {
+        statuses: vec![ApprovalStatus::Pending],
+        ..RequestFilter::default()
+    };
+    let mut found = Vec::new();
+    let mut after = None;
+    loop {
+        let page = warden_store::requests_page(
+            store.as_ref(),
+            &waiting,
+            after.as_ref(),
+            warden_store::PageSize::clamped(warden_store::PageSize::MAX),
+        )?;
+        found.extend(page.rows);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    Ok(found)
+}
+
+/// One page of the gateway's waiting requests.
+#[derive(serde::Deserialize)]
+struct Page {
+    rows: Vec<RequestView>,
+    next: Option<String>,
+}
+
+/// The waiting requests as the gateway lists them, page by page.
+async fn list_from(api: &Api) -> anyhow::Result<Vec<PendingRequest>> {
+    let mut found = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let query: Vec<(&str, &str)> = after.iter().map(|a| ("after", a.as_str())).collect();
+        let Some(page) = api.get::<Page>(&["requests"], &query).await? else {
+            anyhow::bail!("the gateway has no approvers' API (is it warden?)");
+        };
+        found.extend(page.rows.into_iter().map(remote::as_stored));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    Ok(found)
+}
+
 async fn answer(a: Answer, verdict: Verdict) -> anyhow::Result<ExitCode> {
+    let r = if a.gateway.offline {
+        answer_offline(&a, verdict)?
+    } else {
+        let api = Api::new(&a.gateway, &a.config, &a.approver, a.token.as_deref())?;
+        let verb = match verdict {
+            Verdict::Approve => "approve",
+            Verdict::Deny => "deny",
+        };
+        let body = json!({"verdict": verb, "reason": a.reason, "args_digest": a.digest});
+        let view: RequestView = api.post(&["requests", &a.id, "answer"], &body).await?;
+        remote::as_stored(view)
+    };
+    output::say!(
+        "{}: {} ({} of {} approvals)",
+        r.id,
+        r.status,
+        r.approvals(),
+        r.approvals_needed()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The answer written to the state directory directly (`--offline`).
+fn answer_offline(a: &Answer, verdict: Verdict) -> anyhow::Result<PendingRequest> {
     let config = super::load_config(&a.config)?;
     super::check_approver(&config, &a.approver, a.token.as_deref())?;
     let store = super::open_store(&config.store)?;
+    if let Some(digest) = &a.digest {
+        let held = store
+            .pending_request(&a.id)?
+            .ok_or_else(|| anyhow::anyhow!("no request `{}`", a.id))?;
+        if held.args_digest != digest.trim() {
+            anyhow::bail!(
+                "request `{}` holds other arguments than the ones you reviewed (their digest is \
+                 `{}`); nothing was recorded",
+                a.id,
+                held.args_digest
+            );
+        }
+    }
     let audit = super::open_ledger(&config, store.clone())?;
     let r = gate::answer(
         store.as_ref(),
@@ -131,16 +260,9 @@ async fn answer(a: Answer, verdict: Verdict) -> anyhow::Result<ExitCode> {
         verdict,
         &a.reason,
         warden_gateway::pipeline::now_ms(),
-    )?;
+    );
     warden_gateway::AuditLog::shutdown(audit.as_ref())?;
-    output::say!(
-        "{}: {} ({} of {} approvals)",
-        r.id,
-        r.status,
-        r.approvals(),
-        r.approvals_needed()
-    )?;
-    Ok(ExitCode::SUCCESS)
+    Ok(r?)
 }
 
 /// One line per request, times relative to `now_ms`.

@@ -1,7 +1,8 @@
 //! `warden audit`: read, verify, prove, redact and export the audit ledger.
 //!
 //! One file per subcommand under `audit/`. Readers open the store without starting a ledger
-//! writer; only `redact`, which records a new leaf, opens the ledger itself.
+//! writer; only `redact`, which records a new leaf, asks the running gateway (or, with `--offline`,
+//! opens the ledger itself).
 
 mod checkpoint;
 mod checkpoints;
@@ -57,7 +58,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Consistency(a) => consistency::run(a),
         Command::Checkpoint(a) => checkpoint::run(a),
         Command::Checkpoints(a) => checkpoints::run(a),
-        Command::Redact(a) => redact::run(a),
+        Command::Redact(a) => redact::run(a).await,
         Command::Export(a) => export::run(a).await,
     }
 }

@@ -3,9 +3,11 @@
 //!
 //! A halt is stored, so it survives restarts, and a running `warden serve` sharing the store
 //! refuses calls in its scope within about a second. Setting one needs an approver's identity and
-//! token (`--as ID`, `WARDEN_APPROVER_TOKEN`), like answering a held call.
+//! token (`--as ID`, `WARDEN_APPROVER_TOKEN`), like answering a held call, and is asked of the
+//! running gateway's approvers' API; `--offline` writes the state directory directly.
 
 use super::ConfigArg;
+use super::remote::{Api, GatewayArg};
 use crate::output::{self, Format, when};
 use std::process::ExitCode;
 use warden_gateway::clock::system_now_ms;
@@ -44,6 +46,8 @@ pub struct Args {
     token: Option<String>,
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    gateway: GatewayArg,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -85,27 +89,54 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let reason = args.reason.unwrap_or_default();
     let approver = args.approver.unwrap_or_default();
-    let config = super::load_config(&args.config)?;
-    super::check_approver(&config, &approver, args.token.as_deref())?;
-    scope.check(&config)?;
-    let store = super::open_store(&config.store)?;
-    let audit = super::open_ledger(&config, store.clone())?;
-    let set = halt::set(
-        store.as_ref(),
-        audit.as_ref(),
-        &scope,
-        &approver,
-        &reason,
-        serde_json::json!({"cli": true}),
-        warden_gateway::clock::system_now_ms(),
-    )?;
-    warden_gateway::AuditLog::shutdown(audit.as_ref())?;
+    let set = if args.gateway.offline {
+        let config = super::load_config(&args.config)?;
+        super::check_approver(&config, &approver, args.token.as_deref())?;
+        scope.check(&config)?;
+        let store = super::open_store(&config.store)?;
+        let audit = super::open_ledger(&config, store.clone())?;
+        let set = halt::set(
+            store.as_ref(),
+            audit.as_ref(),
+            &scope,
+            &approver,
+            &reason,
+            serde_json::json!({"cli": true}),
+            warden_gateway::clock::system_now_ms(),
+        );
+        warden_gateway::AuditLog::shutdown(audit.as_ref())?;
+        set?
+    } else {
+        if reason.trim().is_empty() {
+            anyhow::bail!("give a reason");
+        }
+        let api = Api::new(
+            &args.gateway,
+            &args.config,
+            &approver,
+            args.token.as_deref(),
+        )?;
+        let set: Set = api
+            .post(
+                &["halt"],
+                &serde_json::json!({"scope": scope.to_string(), "reason": reason}),
+            )
+            .await?;
+        set.set
+    };
     if set {
         crate::output::say!("{scope}: halted")?;
     } else {
         crate::output::say!("{scope}: already halted")?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The gateway's answer to a halt.
+#[derive(serde::Deserialize)]
+struct Set {
+    /// `false`: the scope was already halted.
+    set: bool,
 }
 
 /// The active halts, as of `now_ms`.

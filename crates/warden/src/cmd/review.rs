@@ -25,7 +25,7 @@ pub enum Command {
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Sample(a) => sample::run(a),
-        Command::Verdict(a) => verdict::run(a),
+        Command::Verdict(a) => verdict::run(a).await,
         Command::Report(a) => report::run(a),
     }
 }

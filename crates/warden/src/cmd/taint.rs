@@ -10,9 +10,11 @@
 //! the clear runs is not cleared by it. The clear is recorded in the ledger before it is
 //! stored, so no taint is ever cleared without a record of who did it and why. The console's
 //! "Tainted agents" page clears through `warden_gateway::taint::record_and_clear` too, so both
-//! fronts check and write the same event in the same order.
+//! fronts check and write the same event in the same order; `taint clear` asks it of the
+//! running gateway's approvers' API, the same desk method as the page, unless `--offline`.
 
 use super::ConfigArg;
+use super::remote::{Api, GatewayArg};
 use crate::output::{self, Format, when};
 use serde::Serialize;
 use std::process::ExitCode;
@@ -54,12 +56,14 @@ pub struct ClearArgs {
     token: Option<String>,
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    gateway: GatewayArg,
 }
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::List { config, format } => list(&config, format),
-        Command::Clear(args) => clear(args),
+        Command::Clear(args) => clear(args).await,
     }
 }
 
@@ -130,14 +134,65 @@ impl From<TaintInForce> for Taint {
     }
 }
 
-fn clear(args: ClearArgs) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(&args.config)?;
-    super::check_approver(&config, &args.approver, args.token.as_deref())?;
+/// What a clear stopped, as either path reports it.
+#[derive(serde::Deserialize)]
+struct Stopped {
+    records: u32,
+    level: i64,
+    source: String,
+}
+
+/// The gateway's answer to a clear: what stopped, or nothing in force.
+#[derive(serde::Deserialize)]
+struct Cleared {
+    cleared: Option<warden_console::TaintCleared>,
+}
+
+async fn clear(args: ClearArgs) -> anyhow::Result<ExitCode> {
     let reason = args.reason.trim();
     if reason.is_empty() {
         anyhow::bail!("give a reason");
     }
     let agent = args.agent.as_str();
+    let stopped = if args.gateway.offline {
+        clear_offline(&args, reason)?
+    } else {
+        let api = Api::new(
+            &args.gateway,
+            &args.config,
+            &args.approver,
+            args.token.as_deref(),
+        )?;
+        let answer: Cleared = api
+            .post(
+                &["taint", "clear"],
+                &serde_json::json!({"agent": agent, "record": args.record, "reason": reason}),
+            )
+            .await?;
+        answer.cleared.map(|c| Stopped {
+            records: c.records,
+            level: c.taint.level,
+            source: c.taint.source,
+        })
+    };
+    let Some(stopped) = stopped else {
+        crate::output::say!("agent `{agent}`: no taint in force")?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    crate::output::say!(
+        "agent `{agent}`: taint cleared through record {} ({} in force, the highest level {} from {})",
+        args.record,
+        stopped.records,
+        stopped.level,
+        stopped.source
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The clear written to the state directory directly (`--offline`).
+fn clear_offline(args: &ClearArgs, reason: &str) -> anyhow::Result<Option<Stopped>> {
+    let config = super::load_config(&args.config)?;
+    super::check_approver(&config, &args.approver, args.token.as_deref())?;
     let store = super::open_store(&config.store)?;
     let audit = super::open_ledger(&config, store.clone())?;
     // One instant for the check, the record and the clear: what the event shows in force is
@@ -146,24 +201,16 @@ fn clear(args: ClearArgs) -> anyhow::Result<ExitCode> {
     let cleared = warden_gateway::taint::record_and_clear(
         store.as_ref(),
         audit.as_ref(),
-        agent,
+        &args.agent,
         args.record,
         &args.approver,
         reason,
         now,
     );
     AuditLog::shutdown(audit.as_ref())?;
-    let Some(cleared) = cleared? else {
-        crate::output::say!("agent `{agent}`: no taint in force")?;
-        return Ok(ExitCode::SUCCESS);
-    };
-    let taint = &cleared.shown.taint;
-    crate::output::say!(
-        "agent `{agent}`: taint cleared through record {} ({} in force, the highest level {} from {})",
-        args.record,
-        cleared.records,
-        taint.level,
-        taint.source
-    )?;
-    Ok(ExitCode::SUCCESS)
+    Ok(cleared?.map(|c| Stopped {
+        records: c.records,
+        level: c.shown.taint.level,
+        source: c.shown.taint.source,
+    }))
 }

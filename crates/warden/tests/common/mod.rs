@@ -65,6 +65,9 @@ fn repo() -> PathBuf {
 /// A private copy of `examples/soc`, so each test has its own store and lab state.
 pub struct Lab {
     pub dir: tempfile::TempDir,
+    /// The console of the gateway this lab last served, which the CLI's answers ask
+    /// (`WARDEN_GATEWAY`).
+    gateway: std::sync::Mutex<Option<String>>,
 }
 
 /// An autonomy grant for `agent` on `tools`, for tests that exercise what happens to a write
@@ -123,7 +126,10 @@ impl Lab {
         }
         let text = std::fs::read_to_string(src.join("warden.toml")).unwrap();
         std::fs::write(dir.path().join("warden.toml"), edit(text)).unwrap();
-        Self { dir }
+        Self {
+            dir,
+            gateway: Default::default(),
+        }
     }
 
     /// A private copy of `examples/<name>`: its `warden.toml`, edited by the test, and `files`.
@@ -137,7 +143,10 @@ impl Lab {
         }
         let text = std::fs::read_to_string(src.join("warden.toml")).unwrap();
         std::fs::write(dir.path().join("warden.toml"), edit(text)).unwrap();
-        Self { dir }
+        Self {
+            dir,
+            gateway: Default::default(),
+        }
     }
 
     /// A private copy of `examples/claude-code`: an investigator whose Claude Code tools are
@@ -150,7 +159,10 @@ impl Lab {
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
             std::fs::copy(src.join(f), to).unwrap();
         }
-        Self { dir }
+        Self {
+            dir,
+            gateway: Default::default(),
+        }
     }
 
     /// [`Lab::claude_code`] with its case and evidence folders moved under `root` (a real
@@ -272,27 +284,41 @@ impl Lab {
     }
 
     pub fn serve(&self) -> Warden {
-        Warden::start(&self.config())
+        self.serving(Warden::start(&self.config()))
     }
 
     /// `serve` with `WARDEN_LOG` set to `filter`; its log lines are kept ([`Warden::wait_for_log`]).
     /// Serves with `vars` added to warden's environment (and `filter` as its log level).
     pub fn serve_with_env(&self, filter: &str, vars: &[(&str, &str)]) -> Warden {
-        Warden::start_with_env(&self.config(), filter, vars)
+        self.serving(Warden::start_with_env(&self.config(), filter, vars))
     }
 
     pub fn serve_logging(&self, filter: &str) -> Warden {
-        Warden::start_logging(&self.config(), filter)
+        self.serving(Warden::start_logging(&self.config(), filter))
     }
 
     /// `serve` on a given address (for a config that must name warden's own URL).
     pub fn serve_at(&self, listen: &str) -> Warden {
-        Warden::start_at(&self.config(), "warn", &[], listen)
+        self.serving(Warden::start_at(&self.config(), "warn", &[], listen))
+    }
+
+    /// Remembers `warden` as the gateway the CLI's answers go to from now on.
+    pub fn serving(&self, warden: Warden) -> Warden {
+        *self.gateway.lock().unwrap() = Some(warden.console());
+        warden
     }
 
     /// Runs a `warden` subcommand against this lab's config; (status ok, stdout, stderr).
     pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
         self.run_cli(args, None)
+    }
+
+    /// Runs `warden approvals list|show …` as approver dana, whom every example configures: the
+    /// gateway shows requests to approvers only.
+    pub fn cli_reading(&self, args: &[&str]) -> (bool, String, String) {
+        let mut args = args.to_vec();
+        args.extend(["--as", "dana"]);
+        self.cli_as("lab-dana-token", &args)
     }
 
     /// Runs a `warden` subcommand with an approver's token in `WARDEN_APPROVER_TOKEN`.
@@ -303,6 +329,10 @@ impl Lab {
     fn run_cli(&self, args: &[&str], token: Option<&str>) -> (bool, String, String) {
         let mut command = Command::new(warden_bin());
         command.args(args).arg("--config").arg(self.config());
+        command.env_remove("WARDEN_GATEWAY");
+        if let Some(console) = self.gateway.lock().unwrap().as_deref() {
+            command.env("WARDEN_GATEWAY", console);
+        }
         if let Some(token) = token {
             command.env("WARDEN_APPROVER_TOKEN", token);
         }
@@ -410,6 +440,11 @@ impl Warden {
 
     pub fn base(&self) -> String {
         self.url.trim_end_matches("/mcp").to_string()
+    }
+
+    /// The approvers' console, whose API the CLI's answers ask.
+    pub fn console(&self) -> String {
+        format!("{}/console", self.base())
     }
 
     pub async fn client(&self, token: &str) -> Client {

@@ -1,10 +1,11 @@
-//! `warden audit redact`: erase the sensitive content of one leaf, on the record.
+//! `warden audit redact`: erase the sensitive content of one leaf, on the record. Asked of the
+//! running gateway's approvers' API (`warden_gateway::redaction::redact` behind it) unless
+//! `--offline`.
 
 use crate::cmd::ConfigArg;
-use anyhow::Context;
-use serde_json::json;
+use crate::cmd::remote::{Api, GatewayArg};
 use std::process::ExitCode;
-use warden_core::{AuditEvent, EventKind};
+use warden_console::Redacted;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -24,41 +25,55 @@ pub struct Args {
     requested_by: Option<String>,
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    gateway: GatewayArg,
 }
 
-pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+    if a.reason.trim().is_empty() {
+        anyhow::bail!("give a reason");
+    }
+    let redacted = if a.gateway.offline {
+        offline(&a)?
+    } else {
+        let api = Api::new(&a.gateway, &a.config, &a.approver, a.token.as_deref())?;
+        api.post(
+            &["audit", "redact", &a.index.to_string()],
+            &serde_json::json!({"reason": a.reason, "requested_by": a.requested_by}),
+        )
+        .await?
+    };
+    crate::output::say!(
+        "redacted leaf {} ({}); recorded as leaf {}",
+        a.index,
+        redacted.removed.join(", "),
+        redacted.recorded
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The redaction written to the state directory directly (`--offline`).
+fn offline(a: &Args) -> anyhow::Result<Redacted> {
     let (config, store) = super::open(&a.config)?;
     crate::cmd::check_approver(&config, &a.approver, a.token.as_deref())?;
     let size = store.ledger_size()?;
     if a.index >= size {
         anyhow::bail!("leaf {} does not exist (the ledger has {size})", a.index);
     }
-    let fields: Vec<String> = store
-        .ledger_sealed(a.index, a.index + 1)?
-        .into_iter()
-        .map(|(_, c)| c.field)
-        .collect();
-    if fields.is_empty() {
-        anyhow::bail!(
-            "leaf {} has no sealed content (nothing sensitive, or already redacted)",
-            a.index
-        );
-    }
     let ledger = crate::cmd::open_ledger(&config, store.clone())?;
-    // Recorded first: a redaction that happened is never missing from the log.
-    let mut event = AuditEvent::new(EventKind::Redaction, warden_gateway::pipeline::now_ms());
-    event.reason = Some(a.reason);
-    event.detail = Some(json!({"index": a.index, "fields": fields, "by": a.approver,
-                               "requested_by": a.requested_by}));
-    let recorded = ledger
-        .append(&event)
-        .context("cannot record the redaction")?;
-    let removed = store.ledger_redact(a.index)?;
-    ledger.shutdown().context("cannot sign a checkpoint")?;
-    crate::output::say!(
-        "redacted leaf {} ({}); recorded as leaf {recorded}",
+    let redacted = warden_gateway::redaction::redact(
+        store.as_ref(),
+        ledger.as_ref(),
         a.index,
-        removed.join(", ")
-    )?;
-    Ok(ExitCode::SUCCESS)
+        &a.approver,
+        &a.reason,
+        a.requested_by.as_deref(),
+        warden_gateway::pipeline::now_ms(),
+    );
+    warden_gateway::AuditLog::shutdown(ledger.as_ref())?;
+    let r = redacted?;
+    Ok(Redacted {
+        removed: r.removed,
+        recorded: r.recorded,
+    })
 }
