@@ -35,6 +35,9 @@ use super::offsets::{self, OffsetMap};
 const MIN_SPELT_LETTERS: usize = 4;
 /// Shortest run of letters in one case that is looked up as joined words.
 const MIN_RUN_TO_SEGMENT: usize = 9;
+/// Shortest run of letters in one case for which a line is read again for it alone: most
+/// English words are shorter, three joined words rarely are.
+const MIN_RUN_TO_LOOK_UP: usize = 16;
 /// Longest run that is segmented; longer runs (blobs) are left alone.
 const MAX_RUN_TO_SEGMENT: usize = 512;
 
@@ -112,25 +115,29 @@ impl Writer<'_> {
         if !s.is_ascii() {
             return true;
         }
-        let (mut run, mut prev, mut joined) = (0usize, b' ', false);
+        // Pieces (runs of letters and digits, and CamelCase humps) and whether any two are
+        // joined: a token is read apart only with three or more ([`is_sentence`]). A long run
+        // of letters may be joined words in one case.
+        let (mut run, mut prev, mut pieces, mut joined) = (0usize, b' ', 0usize, false);
         for &c in s.as_bytes() {
-            if c.is_ascii_alphabetic() {
-                run += 1;
-                if run >= MIN_RUN_TO_SEGMENT
-                    || joined
-                    || (prev.is_ascii_lowercase() && c.is_ascii_uppercase())
-                {
+            if c.is_ascii_alphanumeric() {
+                if !prev.is_ascii_alphanumeric() {
+                    pieces += 1;
+                    joined |= pieces > 1;
+                } else if prev.is_ascii_lowercase() && c.is_ascii_uppercase() {
+                    pieces += 1;
+                    joined = true;
+                }
+                run = if c.is_ascii_alphabetic() { run + 1 } else { 0 };
+                if run >= MIN_RUN_TO_LOOK_UP {
                     return true;
                 }
             } else {
                 run = 0;
-                if !c.is_ascii_digit() && prev.is_ascii_alphabetic() {
-                    joined = true;
-                }
             }
             prev = c;
         }
-        false
+        joined && pieces >= 3
     }
 
     /// Where the output stands, to go back to when a line changed nothing.
