@@ -16,14 +16,6 @@ struct Segment {
     identity: bool,
 }
 
-/// Where a map stands, to go back to ([`OffsetMap::rollback`]).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Mark {
-    segments: usize,
-    last: Option<Segment>,
-    out_len: usize,
-}
-
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OffsetMap {
     segments: Vec<Segment>,
@@ -38,24 +30,6 @@ impl OffsetMap {
             out_len: 0,
             src_len,
         }
-    }
-
-    /// Where the map stands now.
-    pub(crate) fn mark(&self) -> Mark {
-        Mark {
-            segments: self.segments.len(),
-            last: self.segments.last().copied(),
-            out_len: self.out_len,
-        }
-    }
-
-    /// Forgets everything pushed since `mark` (a segment extended since is cut back).
-    pub(crate) fn rollback(&mut self, mark: Mark) {
-        self.segments.truncate(mark.segments);
-        if let (Some(last), Some(was)) = (self.segments.last_mut(), mark.last) {
-            *last = was;
-        }
-        self.out_len = mark.out_len;
     }
 
     /// Bytes copied unchanged from `src`.
