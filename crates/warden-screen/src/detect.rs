@@ -106,18 +106,32 @@ const HIDDEN_BONUS: f32 = 0.15;
 
 /// Runs every rule detector over `n`; spans are mapped back to the original text.
 pub fn rules(n: &Normalised, config: &RuleConfig) -> Vec<Finding> {
-    let text = n.text();
-    let mut found: Vec<(FindingKind, String, Range<usize>, f32)> = Vec::new();
-    for (rule, range) in phrases::rules()
+    let mut found = phrase_and_markup(n.text());
+    for hit in exfil::scan(n.text(), &config.internal_domains) {
+        found.push((FindingKind::Exfiltration, hit.detail, hit.range, hit.score));
+    }
+    to_findings(n, found)
+}
+
+/// The phrase and markup rules alone over `n`, for a second reading of a text whose links the
+/// first reading has already weighed (words read apart: [`Normalised::unjoined`]).
+pub fn phrase_rules(n: &Normalised) -> Vec<Finding> {
+    to_findings(n, phrase_and_markup(n.text()))
+}
+
+fn phrase_and_markup(text: &str) -> Vec<(FindingKind, String, Range<usize>, f32)> {
+    phrases::rules()
         .matches(text)
         .into_iter()
         .chain(markup::rules().matches(text))
-    {
-        found.push((rule.kind, rule.detail.to_owned(), range, rule.score));
-    }
-    for hit in exfil::scan(text, &config.internal_domains) {
-        found.push((FindingKind::Exfiltration, hit.detail, hit.range, hit.score));
-    }
+        .map(|(rule, range)| (rule.kind, rule.detail.to_owned(), range, rule.score))
+        .collect()
+}
+
+fn to_findings(
+    n: &Normalised,
+    found: Vec<(FindingKind, String, Range<usize>, f32)>,
+) -> Vec<Finding> {
     found
         .into_iter()
         .map(|(kind, detail, range, score)| {

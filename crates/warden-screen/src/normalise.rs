@@ -16,6 +16,7 @@ mod chars;
 mod decode;
 pub(crate) mod html;
 mod offsets;
+mod unjoin;
 
 use std::ops::Range;
 
@@ -35,6 +36,12 @@ pub struct Normalised {
     chars_map: OffsetMap,
     /// `decode` pass: its output (the final text) → `chars` output.
     decode_map: OffsetMap,
+    /// For the reading with joined words apart ([`Normalised::unjoined`]): that text → the
+    /// `decode` output.
+    unjoin_map: Option<OffsetMap>,
+    /// Positions of the `decode` output where an invisible character between two letters or
+    /// digits was removed.
+    joints: Vec<usize>,
     original_len: usize,
     hidden: Vec<Range<usize>>,
     /// The union of `hidden`: sorted, disjoint, for [`Normalised::is_hidden`].
@@ -128,9 +135,47 @@ impl Normalised {
         while end < t.len() && !t.is_char_boundary(end) {
             end += 1;
         }
+        let (start, end) = match &self.unjoin_map {
+            Some(m) => {
+                let r = m.map(start..end);
+                (r.start, r.end)
+            }
+            None => (start, end),
+        };
         let mid = self.decode_map.map(start..end);
         let r = self.chars_map.map(mid);
         r.start.min(self.original_len)..r.end.min(self.original_len)
+    }
+}
+
+impl Normalised {
+    /// The same text read with its joined words apart ([`unjoin`]): words joined by runs of
+    /// punctuation, CamelCase, letters spelt one by one, URL paths, words joined by invisible
+    /// characters and long runs of joined words in one case become spaced words. `None` when
+    /// nothing is joined. Its spans map back to the original like this one's; it carries no
+    /// findings of its own (they are this one's), and its hidden regions are this one's, moved.
+    pub fn unjoined(&self) -> Option<Normalised> {
+        if self.unjoin_map.is_some() {
+            return None;
+        }
+        let u = unjoin::run(&self.text, &self.joints)?;
+        let forward = |r: &Range<usize>| u.map.forward(r.start)..u.map.forward(r.end);
+        let hidden: Vec<Range<usize>> = self.hidden.iter().map(forward).collect();
+        let hidden_union = self.hidden_union.iter().map(forward).collect();
+        Some(Normalised {
+            text: u.text,
+            chars_map: self.chars_map.clone(),
+            decode_map: self.decode_map.clone(),
+            unjoin_map: Some(u.map),
+            joints: Vec::new(),
+            original_len: self.original_len,
+            hidden,
+            hidden_union,
+            concealed: self.concealed.clone(),
+            cut: self.cut,
+            findings: Vec::new(),
+            changed: true,
+        })
     }
 }
 
@@ -260,11 +305,18 @@ pub fn normalise(original: &str) -> Normalised {
         }
     }
 
+    let joints = sig
+        .joints
+        .iter()
+        .map(|&j| forward(&pass2.decoded, j))
+        .collect();
     let changed = pass2.text != original;
     Normalised {
         text: pass2.text,
         chars_map: pass1.map,
         decode_map: pass2.map,
+        unjoin_map: None,
+        joints,
         original_len: original.len(),
         hidden,
         hidden_union,

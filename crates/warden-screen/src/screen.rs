@@ -208,14 +208,17 @@ impl Screen {
         }
 
         let view = json::view(screened);
+        // Text that holds JSON is read apart in its strings (the second pass), where joined
+        // words are; its raw form read apart would be its punctuation turned to spaces.
         let (mut score, mut changed) = self.assess(
             screened,
             &alone(screened, lines::values(screened), view.is_none()),
+            view.is_none(),
             &mut findings,
         );
         if let Some(view) = view {
             let mut inner = Vec::new();
-            let (s, c) = self.assess(view.text(), &view_alone(&view), &mut inner);
+            let (s, c) = self.assess(view.text(), &view_alone(&view), true, &mut inner);
             score = score.max(s);
             changed |= c;
             findings.extend(inner.into_iter().map(|f| Finding {
@@ -259,16 +262,35 @@ impl Screen {
     /// Normalises `text`, runs the rules and the model, and adds what they found to `findings`
     /// (whose earlier entries count as evidence too). The model also scores each of `alone` (ranges
     /// of `text`: the values of a JSON view) as a text of its own, and the worst of all counts.
+    /// With `apart`, the rules and the model also read the text with its joined words apart
+    /// ([`Normalised::unjoined`](crate::Normalised::unjoined)), the worse reading counting.
     /// The combined score before the findings' floor, and whether normalisation changed the text.
     fn assess(
         &self,
         text: &str,
         alone: &[Range<usize>],
+        apart: bool,
         findings: &mut Vec<Finding>,
     ) -> (f32, bool) {
         let n = normalise(text);
         findings.extend_from_slice(n.findings());
         findings.extend(detect::rules(&n, &self.rules));
+        // The same text with its joined words apart, as a model reads them: rules that a run
+        // like `ignore-all-previous-instructions` hid from them, and below the model.
+        let apart = if apart { n.unjoined() } else { None };
+        if let Some(u) = &apart {
+            for f in detect::phrase_rules(u) {
+                let known = findings.iter().any(|g| {
+                    g.kind == f.kind && g.span.start < f.span.end && f.span.start < g.span.end
+                });
+                if !known {
+                    findings.push(Finding {
+                        detail: format!("{} (words joined without spaces, read apart)", f.detail),
+                        ..f
+                    });
+                }
+            }
+        }
 
         let score = match &self.model {
             Some(model) => {
@@ -289,6 +311,14 @@ impl Screen {
                         let span = v.original_span(chunk);
                         worst = (l, range.start + span.start..range.start + span.end);
                     }
+                }
+                if let Some((l, chunk)) = apart.as_ref().and_then(|u| {
+                    model
+                        .scan(u.text())
+                        .map(|(l, chunk)| (l - APART_MARGIN, u.original_span(chunk)))
+                }) && l > worst.0
+                {
+                    worst = (l, chunk);
                 }
                 let (logit, span) = worst;
                 let z = evidence_logit(logit, findings, c.rule_gain);
@@ -340,6 +370,15 @@ pub fn model_views(text: &str) -> Vec<(String, Vec<Range<usize>>)> {
     }
     out
 }
+
+/// What the model's logit for the reading with joined words apart ([`Normalised::unjoined`])
+/// gives up against the text as it is. That reading makes words of every identifier, path and
+/// key in benign output (`ignore_case`, `previous_results`), which the model was not trained
+/// on; an instruction joined into one run reads as the sentence it is and scores far above the
+/// thresholds, a margin this size below them.
+///
+/// [`Normalised::unjoined`]: crate::Normalised::unjoined
+const APART_MARGIN: f32 = 0.75;
 
 /// Whether the model also reads each sentence on its own ([`sentences`]). A model must be trained
 /// and calibrated with the same setting ([`model_views`] gives the trainer what the screen

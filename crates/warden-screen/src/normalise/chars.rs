@@ -29,6 +29,10 @@ pub(crate) struct CharSignals {
     pub(crate) selectors: Vec<(Range<usize>, Range<usize>)>,
     /// Words folded from Cyrillic, Greek or Armenian look-alikes to Latin.
     pub(crate) homoglyph_words: Vec<Range<usize>>,
+    /// Where, in the output, an invisible character between two letters or digits was removed:
+    /// inside a word it split the word, between words (U+200B is a word separator) it stood
+    /// for a space, and which of the two only a reader knows.
+    pub(crate) joints: Vec<usize>,
 }
 
 pub(crate) struct CharPass {
@@ -263,6 +267,9 @@ fn run_general(s: &str) -> CharPass {
                 let joiner = matches!(c, '\u{200C}' | '\u{200D}');
                 if (prev_alnum && next_alnum && !joiner) || latin_context {
                     sig.invisible_in_words.push(i..end);
+                    if sig.joints.last() != Some(&out.len()) {
+                        sig.joints.push(out.len());
+                    }
                 }
             }
             continue;

@@ -85,6 +85,19 @@ impl OffsetMap {
         src_start..src_end
     }
 
+    /// Output position of source position `pos`, for a map whose segments are in source order
+    /// (each pass here writes its input front to back): inside an identity segment, the same
+    /// offset; inside any other, its start; in a gap of source that wrote nothing, the next
+    /// output position.
+    pub(crate) fn forward(&self, pos: usize) -> usize {
+        let idx = self.segments.partition_point(|s| s.src_end <= pos);
+        match self.segments.get(idx) {
+            Some(s) if s.src_start <= pos && s.identity => s.out_start + (pos - s.src_start),
+            Some(s) => s.out_start,
+            None => self.out_len,
+        }
+    }
+
     fn map_start(&self, pos: usize) -> usize {
         // First segment whose end is beyond `pos`: it contains `pos`.
         let idx = self.segments.partition_point(|s| s.out_end <= pos);
