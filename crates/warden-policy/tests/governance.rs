@@ -69,8 +69,15 @@ fn args(v: Value) -> Map<String, Value> {
 /// The isolation budget's limit in the example, to change that budget and no other.
 const ISOLATIONS_LIMIT: &str = "id = \"isolations\"\ntools = [\"edr.isolate_host\"]\nlimit = 5\n";
 
-fn permitted_by(config: &Config, agent: &str, tool: &str, a: Value, now: i64) -> Option<String> {
-    let d = config.engine.decide(
+/// The engine's decision on one call at `now`, with no other state.
+fn decision(
+    config: &Config,
+    agent: &str,
+    tool: &str,
+    a: Value,
+    now: i64,
+) -> warden_policy::Decision {
+    config.engine.decide(
         &Principal(agent.into()),
         &ToolName::parse(tool).unwrap(),
         &args(a),
@@ -79,21 +86,17 @@ fn permitted_by(config: &Config, agent: &str, tool: &str, a: Value, now: i64) ->
             now,
             ..CallState::default()
         },
-    );
-    d.permitted_by().map(str::to_string)
+    )
+}
+
+fn permitted_by(config: &Config, agent: &str, tool: &str, a: Value, now: i64) -> Option<String> {
+    decision(config, agent, tool, a, now)
+        .permitted_by()
+        .map(str::to_string)
 }
 
 fn decide(config: &Config, agent: &str, tool: &str, a: Value, now: i64) -> (Outcome, String) {
-    let d = config.engine.decide(
-        &Principal(agent.into()),
-        &ToolName::parse(tool).unwrap(),
-        &args(a),
-        "s",
-        &CallState {
-            now,
-            ..CallState::default()
-        },
-    );
+    let d = decision(config, agent, tool, a, now);
     (d.outcome(), d.rule().to_string())
 }
 
@@ -516,17 +519,7 @@ fn a_reload_may_change_policy_but_not_the_catalog() {
 
 /// The approval a decision holds for, if it holds.
 fn held_for(config: &Config, agent: &str, tool: &str, a: Value) -> Option<warden_policy::Approval> {
-    let d = config.engine.decide(
-        &Principal(agent.into()),
-        &ToolName::parse(tool).unwrap(),
-        &args(a),
-        "s",
-        &CallState {
-            now: NOW,
-            ..CallState::default()
-        },
-    );
-    d.approval()
+    decision(config, agent, tool, a, NOW).approval()
 }
 
 #[test]
