@@ -35,6 +35,7 @@
 
 mod defang;
 mod domain;
+mod handed;
 mod instructions;
 mod language;
 mod links;
@@ -518,6 +519,14 @@ impl Outbound {
         }
         for (kind, detail) in instructions::scan(&normalised) {
             report.add(kind, detail);
+        }
+        // A program handed over to run is no indicator quoted, defanged or not: a live link.
+        for detail in handed::programs_handed(&view) {
+            report.add(OutboundKind::ExternalLink, detail);
+            report.live_external_link = true;
+        }
+        for detail in handed::controls_kept_off(normalised.text()) {
+            report.add(OutboundKind::AgentInstructions, detail);
         }
         // As written, and as normalised (look-alike letters folded, hidden characters gone).
         report.subjects = subjects::subjects(&view);
