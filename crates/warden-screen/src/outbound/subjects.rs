@@ -176,6 +176,9 @@ const CREDENTIAL_ASKS: &[&str] = &[
     "paste", "read", "approve", "accept", "tap", "press", "disable", "what", "which",
 ];
 
+/// Words that take back the cue right after them.
+const NEGATIONS: &[&str] = &["never", "not", "don", "dont", "no", "nor"];
+
 /// Words that move a payment along in the same sentence.
 const PAYMENT_ASKS: &[&str] = &[
     "release",
@@ -210,7 +213,19 @@ pub fn subjects(text: &str) -> Vec<Subject> {
                     .windows(2)
                     .any(|p| matches!(p, [a, b] if pairs.contains(&(a.as_str(), b.as_str()))))
         };
-        let asks = |cues: &[&str]| words.iter().any(|w| cues.contains(&w.as_str()));
+        // A cue taken back by a negation just before it ("never reply with your password",
+        // the advice every SOC gives) asks nothing; one further on still asks ("don't tell
+        // anyone, but send me your password").
+        let asks = |cues: &[&str]| {
+            words.iter().enumerate().any(|(i, w)| {
+                cues.contains(&w.as_str())
+                    && !words
+                        .get(i.saturating_sub(2)..i)
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|n| NEGATIONS.contains(&n.as_str()))
+            })
+        };
         if names(CREDENTIAL_WORDS, CREDENTIAL_PAIRS) && asks(CREDENTIAL_ASKS) {
             found.push(Subject::Credentials);
         }
@@ -275,6 +290,8 @@ mod tests {
             "disable MFA on your account temporarily",
             "What are the six digits on your phone?",
             "Reply-with-your-PassWord-please",
+            "Don't tell anyone about this, but send me your password before noon.",
+            "Never mind the portal; reply with your PIN.",
             "what do you log in with?",
         ];
         for t in credentials {
@@ -303,6 +320,8 @@ mod tests {
             // Naming a secret or a payment without asking for it.
             "Hi Erin, we reset your sessions. Sign in again as usual; call the service desk if anything looks odd.",
             "Reminder: rotate the srv-db01 service password after containment.",
+            "Never reply with your password to anyone, IT will never ask for it.",
+            "Do not send your one-time code to anyone who calls.",
             "Please hold batch 0923 until the SOC confirms the payee changes with finance.",
             "the correlation rule fired twice for the same 37 failed SSH logins after its redeploy.",
             "frank.li reported a DocuSign lure to the soc mailbox; he did not sign in.",
