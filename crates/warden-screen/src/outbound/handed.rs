@@ -141,9 +141,9 @@ pub(super) fn controls_kept_off(text: &str) -> Vec<String> {
     found
 }
 
-/// Sentences, cut at `.`, `!`, `?` and line breaks followed by a space or the end (so a host or
-/// a file name keeps its dots).
-fn sentences(text: &str) -> impl Iterator<Item = &str> {
+/// Sentences, cut at `!`, `?`, line breaks, and `.` followed by a space or the end (so a host,
+/// a file name or words joined by dots stay in one).
+pub(super) fn sentences(text: &str) -> impl Iterator<Item = &str> {
     let mut start = 0;
     let mut out = Vec::new();
     let bytes = text.as_bytes();

@@ -205,7 +205,7 @@ const PAYMENT_ASKS: &[&str] = &[
 /// one and, in the same sentence, a word that asks for it.
 pub fn subjects(text: &str) -> Vec<Subject> {
     let mut found = Vec::new();
-    for sentence in text.split(['.', '!', '?', '\n']) {
+    for sentence in super::handed::sentences(text) {
         let words = words(sentence);
         let names = |single: &[&str], pairs: &[(&str, &str)]| {
             words.iter().any(|w| single.contains(&w.as_str()))
@@ -290,6 +290,7 @@ mod tests {
             "disable MFA on your account temporarily",
             "What are the six digits on your phone?",
             "Reply-with-your-PassWord-please",
+            "what.is.your.password",
             "Don't tell anyone about this, but send me your password before noon.",
             "Never mind the portal; reply with your PIN.",
             "what do you log in with?",
